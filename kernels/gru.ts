@@ -1,0 +1,245 @@
+/**
+ * GRU over a sequence. Keras layout, gates z|r|h (update, reset, candidate), both Keras variants.
+ * Time-major: x[T,B,D], h[T+1,B,H] (block 0 = h0, block t+1 = h_t, the output of step t), a[T,B,3H], dz[T,B,3H].
+ * W[D,3H], U[H,3H]; resetAfter false: b[3H]; resetAfter true: b[2,3H] (row 0 input bias b_x, row 1 recurrent bias b_r).
+ * σ = recurrentActivation (default sigmoid), φ = activation (default tanh). Columns of W, U, b, a, dz: [z | r | h].
+ * h_{t-1} below is h block t; every product with U uses all of h's rows and one column slice of U (no copies).
+ *
+ * Forward (both)  a ← X·W + b_x   (one GEMM over the T·B rows; b_x = b[0:3H], the whole b when resetAfter is false)
+ *   resetAfter false (Keras classic, Cho et al. v3: reset before the product):
+ *           z = σ(a_z + h_{t-1}·U_z);   r = σ(a_r + h_{t-1}·U_r)            (one product: U[:, 0:2H], N = 2H)
+ *           rh_t = r⊙h_{t-1} (cached);   h̃ = φ(a_h + rh_t·U_h)              (U_h = U[:, 2H:3H])
+ *   resetAfter true (Keras 2 default, CuDNN / PyTorch form: reset after the product):
+ *           inner_{z,r} = h_{t-1}·U_{z,r} + b_r{z,r};   innerH_t = h_{t-1}·U_h + b_rh (cached)
+ *           z = σ(a_z + inner_z);   r = σ(a_r + inner_r);   h̃ = φ(a_h + r⊙innerH_t)
+ *   both:   h_t = z⊙h_{t-1} + (1−z)⊙h̃.   a[t] keeps the post-activations [z | r | h̃].
+ *
+ * Backward (t = T-1…0; dh carried from t+1, starting at dhT or 0)   dh += dhSeq[t]
+ *   both:   dz_h = dh⊙(1−z)⊙φ'(h̃);   dz_z = dh⊙(h_{t-1} − h̃)⊙σ'(z);   dh ← dh⊙z        (direct path z⊙h_{t-1})
+ *   resetAfter false:
+ *           drh = dz_h·U_hᵀ;   dz_r = drh⊙h_{t-1}⊙σ'(r);   dh += drh⊙r;   dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
+ *   resetAfter true:
+ *           dz_r = dz_h⊙innerH_t⊙σ'(r);   dInner_t = [dz_z | dz_r | dz_h⊙r];   dh += dInner_t·Uᵀ
+ *   dz[t] = [dz_z | dz_r | dz_h] is the gradient of the pre-activation x-projection a.
+ *   after the loop:   dW += Xᵀ·dZ;   dx = dZ·Wᵀ;   dh0 = dh
+ *   resetAfter false: dU[:, 0:2H] += H_prevᵀ·dZ_{z,r};   dU[:, 2H:3H] += RHᵀ·dZ_h;   db += Σ dZ
+ *   resetAfter true:  dU += H_prevᵀ·dInner;   db[0,:] += Σ dZ;   db[1,:] += Σ dInner
+ *   (H_prev = h blocks 0…T-1 as a [T·B,H] matrix, RH = rh as [T·B,H]; Σ sums over the T·B rows.)
+ *
+ * Conventions (kernels/README.md): parameter gradients dW, dU, db are ADDED into; dx and dh0 are WRITTEN; dx may be
+ * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
+ * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
+ */
+import { FloatArray, matmul, matmulABt, matmulAtB, addBias, sumRows } from './matmul';
+import { Act, activate, activationCode, derivativeFromOutput } from './activations';
+
+export interface GruOptions {
+  /** φ, applied to the candidate h̃. Default 'tanh'. */
+  activation?: string;
+  /** σ, applied to the gates z and r. Default 'sigmoid' (Keras 2; TensorFlow.js defaults to 'hardSigmoid'). */
+  recurrentActivation?: string;
+  /** Reset gate after the recurrent product, with a separate recurrent bias (b[2,3H]). Default true (Keras 2). */
+  resetAfter?: boolean;
+}
+
+export interface GruWorkspace {
+  readonly T: number;
+  readonly B: number;
+  readonly D: number;
+  readonly H: number;
+  readonly act: Act;
+  readonly recAct: Act;
+  readonly resetAfter: boolean;
+  /** [T+1,B,H] hidden states; block 0 is h0 (written by the caller), block t+1 is h_t. */
+  readonly h: FloatArray;
+  /** [T,B,3H] post-activations [z | r | h̃] of every step. */
+  readonly a: FloatArray;
+  /** [T,B,3H] gradients of the pre-activation x-projection [dz_z | dz_r | dz_h], written by backward. */
+  readonly dz: FloatArray;
+  /** [B,H] the carried gradient dL/dh during backward. */
+  readonly dh: FloatArray;
+  /** resetAfter only, [T,B,H]: innerH_t = h_{t-1}·U_h + b_rh. Length 0 in the classic variant. */
+  readonly innerH: FloatArray;
+  /** resetAfter only, [T,B,3H]: gradient wrt inner = h_{t-1}·U + b_r, [dz_z | dz_r | dz_h⊙r]. Length 0 in the classic variant. */
+  readonly dInner: FloatArray;
+  /** classic only, [T,B,H]: rh_t = r⊙h_{t-1}. Length 0 when resetAfter. */
+  readonly rh: FloatArray;
+  /** classic only, [B,H]: gradient wrt rh_t during backward. Length 0 when resetAfter. */
+  readonly drh: FloatArray;
+}
+
+export interface GruParams { W: FloatArray; U: FloatArray; b: FloatArray }
+export interface GruGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
+
+const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter'];
+
+/** Bias length: 3H for the classic variant, 6H (b[2,3H]) when resetAfter. */
+export function gruBiasLength(H: number, resetAfter: boolean): number {
+  return (resetAfter ? 6 : 3) * H;
+}
+
+/** Allocates every buffer a GRU of these sizes needs for forward and backward, once. */
+export function gruWorkspace(T: number, B: number, D: number, H: number,
+                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+                             options: GruOptions = {}): GruWorkspace {
+  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`gruWorkspace(${name}): expected a positive integer, got ${v}`);
+  }
+  if (ctor !== Float32Array && ctor !== Float64Array) {
+    throw new TypeError('gruWorkspace(ctor): expected Float32Array or Float64Array');
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new RangeError(`gruWorkspace(options): unknown option ${JSON.stringify(key)}; expected one of ${OPTION_KEYS.join(', ')}`);
+    }
+  }
+  const act = activationCode(options.activation ?? 'tanh', 'activation');
+  const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
+  const resetAfter = options.resetAfter ?? true;
+  if (typeof resetAfter !== 'boolean') {
+    throw new RangeError(`resetAfter: expected a boolean, got ${JSON.stringify(resetAfter)}`);
+  }
+  const BH = B * H, TBH = T * BH, TBG = T * B * 3 * H;
+  return {
+    T, B, D, H, act, recAct, resetAfter,
+    h: new ctor(TBH + BH),
+    a: new ctor(TBG),
+    dz: new ctor(TBG),
+    dh: new ctor(BH),
+    innerH: new ctor(resetAfter ? TBH : 0),
+    dInner: new ctor(resetAfter ? TBG : 0),
+    rh: new ctor(resetAfter ? 0 : TBH),
+    drh: new ctor(resetAfter ? 0 : BH),
+  };
+}
+
+function wrongLength(fn: string, name: string, arr: FloatArray, expected: number, shape: string): never {
+  throw new RangeError(`${fn}(${name}): expected ${expected} elements ${shape}, got ${arr.length}`);
+}
+
+function checkParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray): void {
+  const { T, B, D, H } = ws, G = 3 * H;
+  if (x.length !== T * B * D) wrongLength(fn, 'x', x, T * B * D, `[T=${T},B=${B},D=${D}]`);
+  if (p.W.length !== D * G) wrongLength(fn, 'W', p.W, D * G, `[D=${D},3H=${G}]`);
+  if (p.U.length !== H * G) wrongLength(fn, 'U', p.U, H * G, `[H=${H},3H=${G}]`);
+  const nb = gruBiasLength(H, ws.resetAfter);
+  if (p.b.length !== nb) wrongLength(fn, 'b', p.b, nb, ws.resetAfter ? `[2,3H=${G}] (resetAfter)` : `[3H=${G}]`);
+}
+
+/** Runs the GRU over x[T,B,D], reading h0 from block 0 of ws.h and writing h_1…h_T into blocks 1…T, caches into ws. */
+export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray): void {
+  checkParams('gruForward', ws, p, x);
+  const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
+  const { W, U, b } = p;
+  const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G;
+
+  // a ← X·W + b_x over all T·B rows.
+  matmul(a, 0, G, x, 0, D, W, 0, G, T * B, D, G, false);
+  addBias(a, 0, G, b, 0, T * B, G);
+
+  for (let t = 0; t < T; t++) {
+    const aOff = t * BG, hpOff = t * BH, hOff = hpOff + BH;   // hpOff: h_{t-1} (block t); also the [T,B,H] cache offset
+    // z, r pre-activations: a_{z,r} += h_{t-1}·U[:, 0:2H]
+    matmul(a, aOff, G, h, hpOff, H, U, 0, G, B, H, H2, true);
+    if (resetAfter) {
+      addBias(a, aOff, G, b, G, B, H2);                              // + b_r{z,r}
+      matmul(innerH, hpOff, H, h, hpOff, H, U, H2, G, B, H, H, false); // innerH = h_{t-1}·U_h
+      addBias(innerH, hpOff, H, b, G + H2, B, H);                    //        + b_rh
+    }
+    for (let bb = 0; bb < B; bb++) activate(recAct, a, aOff + bb * G, H2);
+    if (resetAfter) {
+      for (let bb = 0; bb < B; bb++) {
+        const row = aOff + bb * G, k0 = hpOff + bb * H;
+        for (let j = 0; j < H; j++) a[row + H2 + j] += a[row + H + j] * innerH[k0 + j];
+      }
+    } else {
+      for (let bb = 0; bb < B; bb++) {
+        const row = aOff + bb * G, k0 = hpOff + bb * H;
+        for (let j = 0; j < H; j++) rh[k0 + j] = a[row + H + j] * h[k0 + j];
+      }
+      matmul(a, aOff + H2, G, rh, hpOff, H, U, H2, G, B, H, H, true);  // a_h += rh_t·U_h
+    }
+    for (let bb = 0; bb < B; bb++) activate(act, a, aOff + bb * G + H2, H);
+    for (let bb = 0; bb < B; bb++) {
+      const row = aOff + bb * G, k0 = bb * H;
+      for (let j = 0; j < H; j++) {
+        const z = a[row + j];
+        h[hOff + k0 + j] = z * h[hpOff + k0 + j] + (1 - z) * a[row + H2 + j];
+      }
+    }
+  }
+}
+
+/**
+ * Backpropagates through the sequence cached in ws by gruForward(ws, p, x). dhSeq[T,B,H] is dL/dh_t for every step
+ * (null: none), dhT[B,H] an extra dL/dh_T (null: none). Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null)
+ * and dh0[B,H].
+ */
+export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray, dhSeq: FloatArray | null,
+                            dhT: FloatArray | null, ws: GruWorkspace, p: GruParams, x: FloatArray): void {
+  const fn = 'gruBackward';
+  checkParams(fn, ws, p, x);
+  const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
+  const { W, U } = p;
+  const { dW, dU, db } = g;
+  const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G, TB = T * B;
+  if (dW.length !== D * G) wrongLength(fn, 'dW', dW, D * G, `[D=${D},3H=${G}]`);
+  if (dU.length !== H * G) wrongLength(fn, 'dU', dU, H * G, `[H=${H},3H=${G}]`);
+  const nb = gruBiasLength(H, resetAfter);
+  if (db.length !== nb) wrongLength(fn, 'db', db, nb, resetAfter ? `[2,3H=${G}] (resetAfter)` : `[3H=${G}]`);
+  if (dx !== null && dx.length !== TB * D) wrongLength(fn, 'dx', dx, TB * D, `[T=${T},B=${B},D=${D}]`);
+  if (dh0.length !== BH) wrongLength(fn, 'dh0', dh0, BH, `[B=${B},H=${H}]`);
+  if (dhSeq !== null && dhSeq.length !== T * BH) wrongLength(fn, 'dhSeq', dhSeq, T * BH, `[T=${T},B=${B},H=${H}]`);
+  if (dhT !== null && dhT.length !== BH) wrongLength(fn, 'dhT', dhT, BH, `[B=${B},H=${H}]`);
+
+  if (dhT !== null) dh.set(dhT); else dh.fill(0);
+  for (let t = T - 1; t >= 0; t--) {
+    const aOff = t * BG, hpOff = t * BH;
+    if (dhSeq !== null) for (let i = 0; i < BH; i++) dh[i] += dhSeq[hpOff + i];
+    for (let bb = 0; bb < B; bb++) {
+      const row = aOff + bb * G, k0 = bb * H;
+      for (let j = 0; j < H; j++) {
+        const z = a[row + j], hh = a[row + H2 + j], hp = h[hpOff + k0 + j], d = dh[k0 + j];
+        const dzh = d * (1 - z) * derivativeFromOutput(act, hh);
+        const dzz = d * (hp - hh) * derivativeFromOutput(recAct, z);
+        dz[row + j] = dzz;
+        dz[row + H2 + j] = dzh;
+        dh[k0 + j] = d * z;
+        if (resetAfter) {
+          const r = a[row + H + j];
+          const dzr = dzh * innerH[hpOff + k0 + j] * derivativeFromOutput(recAct, r);
+          dz[row + H + j] = dzr;
+          dInner[row + j] = dzz;
+          dInner[row + H + j] = dzr;
+          dInner[row + H2 + j] = dzh * r;
+        }
+      }
+    }
+    if (resetAfter) {
+      matmulABt(dh, 0, H, dInner, aOff, G, U, 0, G, B, G, H, true);          // dh += dInner_t·Uᵀ
+    } else {
+      matmulABt(drh, 0, H, dz, aOff + H2, G, U, H2, G, B, H, H, false);     // drh = dz_h·U_hᵀ
+      for (let bb = 0; bb < B; bb++) {
+        const row = aOff + bb * G, k0 = bb * H;
+        for (let j = 0; j < H; j++) {
+          const r = a[row + H + j], d = drh[k0 + j];
+          dz[row + H + j] = d * h[hpOff + k0 + j] * derivativeFromOutput(recAct, r);
+          dh[k0 + j] += d * r;
+        }
+      }
+      matmulABt(dh, 0, H, dz, aOff, G, U, 0, G, B, H2, H, true);            // dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
+    }
+  }
+
+  matmulAtB(dW, 0, G, x, 0, D, dz, 0, G, D, TB, G, true);                   // dW += Xᵀ·dZ
+  sumRows(db, 0, dz, 0, G, TB, G);                                          // db[0:3H] += Σ dZ
+  if (resetAfter) {
+    matmulAtB(dU, 0, G, h, 0, H, dInner, 0, G, H, TB, G, true);             // dU += H_prevᵀ·dInner
+    sumRows(db, G, dInner, 0, G, TB, G);                                    // db[3H:6H] += Σ dInner
+  } else {
+    matmulAtB(dU, 0, G, h, 0, H, dz, 0, G, H, TB, H2, true);                // dU[:, 0:2H] += H_prevᵀ·dZ_{z,r}
+    matmulAtB(dU, H2, G, rh, 0, H, dz, H2, G, H, TB, H, true);              // dU[:, 2H:3H] += RHᵀ·dZ_h
+  }
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, G, W, 0, G, TB, G, D, false); // dx = dZ·Wᵀ
+  dh0.set(dh);
+}

@@ -1,0 +1,148 @@
+/**
+ * Simple (Elman) RNN over a sequence, forward and backward. Keras SimpleRNN.
+ *
+ * Symbols: T steps, B sequences, D input features, H units. φ = activation (default tanh).
+ * Layout (time-major, row-major): x[T,B,D]; h[T+1,B,H] with block 0 = h0 and block t+1 = h_t (the state after step t);
+ * dz[T,B,H] pre-activation gradients.
+ * Weights: W[D,H], U[H,H], b[H].
+ *
+ * Forward   Z = X·W + b                   (one GEMM over all T·B rows, written straight into h blocks 1…T)
+ *           z_t += h_{t-1}·U              (the only GEMM in the time loop)
+ *           h_t = φ(z_t)                  (in place)
+ * Backward  dh ← dhT (or 0); then for t = T-1…0:
+ *           dh += dhSeq_t;   dz_t = dh⊙φ'(h_t)   (derivative from the output: tanh' = 1 − h_t², …);   dh ← dz_t·Uᵀ
+ *           after the loop:  dW += Xᵀ·dZ,   dU += H_prevᵀ·dZ (H_prev = h blocks 0…T-1),   db += Σ_rows dZ,
+ *                            dx = dZ·Wᵀ (if dx is given);   dh0 = dh
+ *
+ * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
+ * dx and dh0 are overwritten. The forward reads h0 from block 0 of ws.h (zeros after allocation; the caller may write it).
+ * Nothing inside a time loop allocates. Lengths are checked on entry (RangeError naming the argument).
+ *
+ * @example
+ *   const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
+ *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
+ *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ */
+import { FloatArray, matmul, matmulABt, matmulAtB, addBias, sumRows } from './matmul';
+import { Act, activationCode, activate, activateBackward } from './activations';
+
+export interface RnnOptions {
+  /** φ. Default 'tanh'. */
+  activation?: string;
+}
+
+export interface RnnWorkspace {
+  readonly T: number;
+  readonly B: number;
+  readonly D: number;
+  readonly H: number;
+  readonly act: Act;
+  /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
+  readonly h: FloatArray;
+  /** [T,B,H]: scratch for the pre-activation gradients dZ. */
+  readonly dz: FloatArray;
+  /** [B,H]: carried dL/dh. */
+  readonly dh: FloatArray;
+}
+
+export interface RnnParams { W: FloatArray; U: FloatArray; b: FloatArray }
+export interface RnnGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
+
+const OPTION_KEYS: readonly string[] = ['activation'];
+
+function positiveInt(fn: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
+}
+
+function len(fn: string, arg: string, arr: FloatArray, expected: number, shape: string): void {
+  if (arr.length !== expected) {
+    throw new RangeError(`${fn}(${arg}): expected ${expected} elements [${shape}], got ${arr.length}`);
+  }
+}
+
+/** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
+export function rnnWorkspace(T: number, B: number, D: number, H: number,
+                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+                             options: RnnOptions = {}): RnnWorkspace {
+  positiveInt('rnnWorkspace', 'T', T);
+  positiveInt('rnnWorkspace', 'B', B);
+  positiveInt('rnnWorkspace', 'D', D);
+  positiveInt('rnnWorkspace', 'H', H);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new TypeError(`rnnWorkspace(options): unknown option ${JSON.stringify(key)}; expected ${OPTION_KEYS.join(', ')}`);
+    }
+  }
+  const act = activationCode(options.activation ?? 'tanh', 'activation');
+  const BH = B * H;
+  return { T, B, D, H, act, h: new ctor((T + 1) * BH), dz: new ctor(T * BH), dh: new ctor(BH) };
+}
+
+function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray): void {
+  const { T, B, D, H } = ws;
+  len(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
+  len(fn, 'W', p.W, D * H, `D=${D},H=${H}`);
+  len(fn, 'U', p.U, H * H, `H=${H},H=${H}`);
+  len(fn, 'b', p.b, H, `H=${H}`);
+}
+
+/** Runs the RNN over x[T,B,D] from the initial state in block 0 of ws.h; fills blocks 1…T of ws.h. */
+export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray): void {
+  checkParams('rnnForward', ws, p, x);
+  const { T, B, D, H, act, h } = ws;
+  const { W, U, b } = p;
+  const BH = B * H;
+
+  // Z = X·W + b for all T·B rows, into h blocks 1…T.
+  matmul(h, BH, H, x, 0, D, W, 0, H, T * B, D, H, false);
+  addBias(h, BH, H, b, 0, T * B, H);
+
+  for (let t = 0; t < T; t++) {
+    const prev = t * BH, next = prev + BH;
+    matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);    // z_t += h_{t-1}·U
+    activate(act, h, next, BH);                                 // h_t = φ(z_t)
+  }
+}
+
+/**
+ * Backpropagation through time for the forward pass cached in ws (call rnnForward with the same p and x first).
+ * dhSeq[T,B,H]: dL/dh_t for every step, or null; dhT[B,H]: extra dL/dh_T, or null.
+ * Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null) and dh0[B,H].
+ */
+export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
+                            dhSeq: FloatArray | null, dhT: FloatArray | null,
+                            ws: RnnWorkspace, p: RnnParams, x: FloatArray): void {
+  const fn = 'rnnBackward';
+  const { T, B, D, H, act, h, dz, dh } = ws;
+  const BH = B * H;
+  len(fn, 'dW', g.dW, D * H, `D=${D},H=${H}`);
+  len(fn, 'dU', g.dU, H * H, `H=${H},H=${H}`);
+  len(fn, 'db', g.db, H, `H=${H}`);
+  if (dx !== null) len(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  len(fn, 'dh0', dh0, BH, `B=${B},H=${H}`);
+  if (dhSeq !== null) len(fn, 'dhSeq', dhSeq, T * BH, `T=${T},B=${B},H=${H}`);
+  if (dhT !== null) len(fn, 'dhT', dhT, BH, `B=${B},H=${H}`);
+  checkParams(fn, ws, p, x);
+  const { W, U } = p;
+
+  if (dhT !== null) dh.set(dhT); else dh.fill(0);
+
+  for (let t = T - 1; t >= 0; t--) {
+    const zStep = t * BH;         // dz_t in dz, dhSeq_t in dhSeq
+    const next = zStep + BH;      // h_t in h
+    if (dhSeq !== null) {
+      for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k] + dhSeq[zStep + k];
+    } else {
+      for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k];
+    }
+    activateBackward(act, dz, zStep, h, next, BH);             // dz_t = dh⊙φ'(h_t)
+    matmulABt(dh, 0, H, dz, zStep, H, U, 0, H, B, H, H, false); // dh ← dz_t·Uᵀ
+  }
+
+  const TB = T * B;
+  matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, TB, H, true);     // dW += Xᵀ·dZ
+  matmulAtB(g.dU, 0, H, h, 0, H, dz, 0, H, H, TB, H, true);     // dU += H_prevᵀ·dZ
+  sumRows(g.db, 0, dz, 0, H, TB, H);                            // db += Σ dZ
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, W, 0, H, TB, H, D, false);   // dx = dZ·Wᵀ
+  dh0.set(dh);
+}

@@ -1,0 +1,141 @@
+/**
+ * Atomic file replacement: a reader of `path` sees the old contents or the new ones, never a mix or a truncated file,
+ * and a crash or error part way leaves the old file in place.
+ *
+ *   1. write the data to a temp file in the same directory (same filesystem, so step 3 is a rename, not a copy):
+ *      `.<name>.<pid>.<12 random hex>.tmp`, created exclusively ('wx'), given the target's mode when the target exists;
+ *   2. fsync the temp file, so its bytes are on disk before its name is;
+ *   3. rename it over the target (atomic on POSIX; on Windows node uses MoveFileEx with REPLACE_EXISTING);
+ *   4. fsync the directory so the rename itself is durable (skipped where a directory cannot be opened, e.g. Windows).
+ * Any error before the rename removes the temp file and rethrows; the target is untouched.
+ *
+ * A symlinked target is followed: the file it points to is replaced and the link stays a link.
+ * Concurrent writers each rename a complete file; the last rename wins.
+ *
+ * @example
+ *   writeFileAtomicSync('model.json', JSON.stringify(config));
+ *   await writeFileAtomic('weights.safetensors', bytes);
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+
+/** Writes `data` to `target` atomically (see the file comment). Strings are written as UTF-8. */
+export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
+  checkData(target, data);
+  const file = resolveTarget(target);
+  const tmp = tempName(file);
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o666);
+    const mode = existingMode(file);
+    if (mode !== null) fs.fchmodSync(fd, mode);
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== null) try { fs.closeSync(fd); } catch { /* already failing: keep the first error */ }
+    try { fs.unlinkSync(tmp); } catch { /* never created, or already renamed */ }
+    throw err;
+  }
+  syncDirSync(path.dirname(file));
+}
+
+/** Promise form of `writeFileAtomicSync`, same steps and guarantees. */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  checkData(target, data);
+  const file = await resolveTargetAsync(target);
+  const tmp = tempName(file);
+  let fh: fs.promises.FileHandle | null = null;
+  try {
+    fh = await fs.promises.open(tmp, 'wx', 0o666);
+    const mode = await existingModeAsync(file);
+    if (mode !== null) await fh.chmod(mode);
+    await fh.writeFile(data);
+    await fh.sync();
+    await fh.close();
+    fh = null;
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    if (fh !== null) await fh.close().catch(() => undefined);
+    await fs.promises.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(path.dirname(file));
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+function checkData(target: string, data: unknown): void {
+  if (typeof target !== 'string' || target === '') {
+    throw new TypeError(`writeFileAtomic: path must be a non-empty string, got ${typeof target}`);
+  }
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+    throw new TypeError(`writeFileAtomic(${target}): data must be a string or a Uint8Array, got ${typeof data}`);
+  }
+}
+
+function tempName(file: string): string {
+  const name = `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  return path.join(path.dirname(file), name);
+}
+
+/** The real path of the target if it exists (so a symlink is followed, not replaced), else the absolute path. */
+function resolveTarget(target: string): string {
+  try {
+    return fs.realpathSync(target);
+  } catch {
+    return path.resolve(target);
+  }
+}
+
+async function resolveTargetAsync(target: string): Promise<string> {
+  try {
+    return await fs.promises.realpath(target);
+  } catch {
+    return path.resolve(target);
+  }
+}
+
+function existingMode(file: string): number | null {
+  try {
+    return fs.statSync(file).mode & 0o7777;
+  } catch {
+    return null;
+  }
+}
+
+async function existingModeAsync(file: string): Promise<number | null> {
+  try {
+    return (await fs.promises.stat(file)).mode & 0o7777;
+  } catch {
+    return null;
+  }
+}
+
+/** fsync a directory so a rename inside it is durable; platforms that cannot open a directory skip this. */
+function syncDirSync(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    /* EISDIR / EPERM / EINVAL on Windows and some filesystems: the data is already renamed into place */
+  } finally {
+    if (fd !== null) try { fs.closeSync(fd); } catch { /* ignore */ }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let fh: fs.promises.FileHandle | null = null;
+  try {
+    fh = await fs.promises.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    /* as in syncDirSync */
+  } finally {
+    if (fh !== null) await fh.close().catch(() => undefined);
+  }
+}

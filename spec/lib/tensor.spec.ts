@@ -1,0 +1,208 @@
+import { expect } from 'chai';
+import ndarray from 'ndarray';
+import { assertFiniteArray, shapeString, toNdarray, toTensor } from '../../lib/tensor';
+
+/** [N, T, D] windows with value n*100 + t*10 + d, so every element says where it came from. */
+function windows(N: number, T: number, D: number): number[][][] {
+  return Array.from({ length: N }, (_, n) => Array.from({ length: T }, (_, t) => Array.from({ length: D }, (_, d) => n * 100 + t * 10 + d)));
+}
+
+function flat(N: number, T: number, D: number): number[] {
+  return windows(N, T, D).flat(2);
+}
+
+describe('lib/tensor', () => {
+  describe('shapeString', () => {
+    it('writes null as N', () => {
+      expect(shapeString([null, 32, 1])).to.equal('[N, 32, 1]');
+      expect(shapeString([])).to.equal('[]');
+      expect(shapeString([7])).to.equal('[7]');
+    });
+  });
+
+  describe('toTensor: input kinds', () => {
+    it('a number is a rank-0 tensor', () => {
+      const t = toTensor(2.5, 'f(a)');
+      expect(t.shape).to.deep.equal([]);
+      expect(Array.from(t.data)).to.deep.equal([2.5]);
+    });
+
+    it('nested arrays: shape inferred, row-major, float32 by default and float64 on request', () => {
+      const t = toTensor(windows(2, 3, 4), 'fit(x)', { shape: [null, 3, 4] });
+      expect(t.shape).to.deep.equal([2, 3, 4]);
+      expect(t.data).to.be.instanceOf(Float32Array);
+      expect(Array.from(t.data)).to.deep.equal(flat(2, 3, 4));
+      const t64 = toTensor([[0.1, 0.2]], 'fit(x)', { dtype: 'float64' });
+      expect(t64.data).to.be.instanceOf(Float64Array);
+      expect(Array.from(t64.data)).to.deep.equal([0.1, 0.2]);
+      expect(toTensor([1, 2, 3], 'y').shape).to.deep.equal([3]);
+    });
+
+    it('an array of typed arrays as the innermost rows', () => {
+      const t = toTensor([Float64Array.of(1, 2), Float32Array.of(3, 4)], 'fit(x)');
+      expect(t.shape).to.deep.equal([2, 2]);
+      expect(Array.from(t.data)).to.deep.equal([1, 2, 3, 4]);
+    });
+
+    it('a plain typed array is rank 1', () => {
+      const t = toTensor(Float64Array.of(1, 2, 3), 'detect(series)', { rank: 1 });
+      expect(t.shape).to.deep.equal([3]);
+      expect(Array.from(t.data)).to.deep.equal([1, 2, 3]);
+    });
+
+    it('{data, shape} with a typed array or a number array', () => {
+      const t = toTensor({ data: Float64Array.from(flat(2, 3, 1)), shape: [2, 3, 1] }, 'fit(x)');
+      expect(t.shape).to.deep.equal([2, 3, 1]);
+      expect(Array.from(t.data)).to.deep.equal(flat(2, 3, 1));
+      const u = toTensor({ data: [1, 2, 3, 4, 5, 6], shape: [3, 2] }, 'fit(y)', { dtype: 'float64' });
+      expect(u.data).to.be.instanceOf(Float64Array);
+      expect(u.shape).to.deep.equal([3, 2]);
+    });
+
+    it('the result never shares memory with the input', () => {
+      const src = Float32Array.of(1, 2, 3, 4);
+      const t = toTensor({ data: src, shape: [2, 2] }, 'fit(x)');
+      t.data[0] = 99;
+      expect(src[0]).to.equal(1);
+      const nd = ndarray(Float32Array.of(1, 2, 3, 4), [2, 2]);
+      toTensor(nd, 'fit(x)').data[0] = 99;
+      expect(nd.get(0, 0)).to.equal(1);
+    });
+
+    it('a contiguous ndarray', () => {
+      const nd = ndarray(Float64Array.from(flat(2, 3, 4)), [2, 3, 4]);
+      const t = toTensor(nd, 'fit(x)', { shape: [null, 3, 4] });
+      expect(t.shape).to.deep.equal([2, 3, 4]);
+      expect(Array.from(t.data)).to.deep.equal(flat(2, 3, 4));
+    });
+
+    it('a transposed ndarray (non-trivial strides) is copied in its logical row-major order', () => {
+      // base [3, 4] = [[0,1,2,3],[4,5,6,7],[8,9,10,11]]; its transpose is [4, 3] with strides [1, 4]
+      const base = ndarray(Float32Array.from({ length: 12 }, (_, i) => i), [3, 4]);
+      const tr = base.transpose(1, 0);
+      expect(tr.stride).to.deep.equal([1, 4]);
+      const t = toTensor(tr, 'fit(x)');
+      expect(t.shape).to.deep.equal([4, 3]);
+      expect(Array.from(t.data)).to.deep.equal([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
+    });
+
+    it('an ndarray view with an offset, a negative step and a picked axis', () => {
+      const base = ndarray(Float64Array.from(flat(3, 4, 2)), [3, 4, 2]);
+      const view = base.hi(3, 3, 2).lo(1, 0, 0).step(1, -1, 1).pick(null, null, 1);   // [2, 3]: n = 1..2, t = 2,1,0, d = 1
+      expect(view.offset).to.be.greaterThan(0);
+      const t = toTensor(view, 'fit(x)');
+      expect(t.shape).to.deep.equal([2, 3]);
+      expect(Array.from(t.data)).to.deep.equal([121, 111, 101, 221, 211, 201]);
+    });
+
+    it('an ndarray over a plain array', () => {
+      const t = toTensor(ndarray([1, 2, 3, 4, 5, 6], [2, 3]).transpose(1, 0), 'fit(x)');
+      expect(Array.from(t.data)).to.deep.equal([1, 4, 2, 5, 3, 6]);
+    });
+
+    it('toNdarray wraps the same data with the same shape', () => {
+      const t = toTensor(windows(2, 3, 1), 'fit(x)');
+      const nd = toNdarray(t);
+      expect(nd.data).to.equal(t.data);
+      expect(nd.shape).to.deep.equal([2, 3, 1]);
+      expect(nd.get(1, 2, 0)).to.equal(120);
+    });
+  });
+
+  describe('toTensor: errors name the argument and say expected vs got', () => {
+    it('wrong shape', () => {
+      expect(() => toTensor(windows(4, 30, 1), 'fit(x)', { shape: [null, 32, 1] }))
+        .to.throw(RangeError, 'fit(x): expected shape [N, 32, 1], got [N, 30, 1]');
+      expect(() => toTensor(windows(4, 32, 1)[0], 'fit(x)', { shape: [null, 32, 1] }))
+        .to.throw(RangeError, 'fit(x): expected shape [N, 32, 1], got [32, 1]');
+      expect(() => toTensor({ data: new Float32Array(6), shape: [2, 3] }, 'fit(y)', { shape: [2, 2] }))
+        .to.throw(RangeError, 'fit(y): expected shape [2, 2], got [2, 3]');
+      expect(() => toTensor(Float32Array.of(1, 2), 'fit(x)', { shape: [null, 2, 1] }))
+        .to.throw(RangeError, 'fit(x): expected shape [N, 2, 1], got [2]');
+    });
+
+    it('wrong rank', () => {
+      expect(() => toTensor([[1, 2]], 'fit(x)', { rank: 3 })).to.throw(RangeError, 'fit(x): expected a rank-3 input, got shape [1, 2]');
+    });
+
+    it('ragged arrays name the offending index', () => {
+      const x = windows(5, 32, 1);
+      x[3] = x[3]!.slice(0, 30);
+      expect(() => toTensor(x, 'fit(x)')).to.throw(RangeError, 'fit(x): ragged array at x[3]: expected length 32, got 30');
+      expect(() => toTensor([[[1], [2]], [[3], [4, 5]]], 'fit(x)')).to.throw(RangeError, 'fit(x): ragged array at x[1][1]: expected length 1, got 2');
+      expect(() => toTensor([[1, 2], 3], 'y')).to.throw(RangeError, 'y: ragged array at y[1]: expected an array of length 2, got the number 3');
+      expect(() => toTensor([[1, [2]]], 'y')).to.throw(RangeError, 'y: ragged array at y[0][1]: expected a number, got an array of length 1');
+    });
+
+    it('non-number elements are a TypeError naming the index', () => {
+      expect(() => toTensor([[1, 2], [3, '4']], 'fit(x)')).to.throw(TypeError, 'fit(x): expected a number at x[1][1], got string "4"');
+      expect(() => toTensor([[1, 2], null], 'fit(x)')).to.throw(TypeError, 'fit(x): expected an array at x[1], got null');
+      expect(() => toTensor([1, , 3], 'fit(x)')).to.throw(TypeError, 'fit(x): expected a number at x[1], got undefined');
+      expect(() => toTensor({ data: [1, 2, true, 4], shape: [2, 2] }, 'fit(x)'))
+        .to.throw(TypeError, 'fit(x): expected a number at index [1, 0], got boolean true');
+      expect(() => toTensor([BigInt64Array.of(1n)], 'fit(x)')).to.throw(TypeError, 'fit(x): expected a number at x[0][0], got bigint 1');
+    });
+
+    it('unsupported inputs', () => {
+      expect(() => toTensor('abc', 'fit(x)')).to.throw(TypeError, /^fit\(x\): expected a number, a nested number array.*got string "abc"$/);
+      expect(() => toTensor(undefined, 'fit(x)')).to.throw(TypeError, /got undefined$/);
+      expect(() => toTensor({ data: 'abc', shape: [3] }, 'fit(x)')).to.throw(TypeError, 'fit(x): data must be a typed array or a number array');
+      expect(() => toTensor({ data: [1, 2], shape: [2, -1] }, 'fit(x)')).to.throw(TypeError, 'fit(x): shape must be an array of non-negative integers');
+    });
+
+    it('{data, shape} whose length does not match', () => {
+      expect(() => toTensor({ data: new Float32Array(10), shape: [2, 3] }, 'fit(x)'))
+        .to.throw(RangeError, 'fit(x): data has 10 elements but shape [2, 3] needs 6');
+    });
+
+    it('NaN and Infinity name their index; allowNonFinite lets them through', () => {
+      const x = windows(3, 6, 1);
+      x[2]![5]![0] = NaN;
+      expect(() => toTensor(x, 'fit(x)')).to.throw(RangeError, 'fit(x): non-finite value NaN at index [2, 5, 0]');
+      expect(Number.isNaN(toTensor(x, 'fit(x)', { allowNonFinite: true }).data[17] as number)).to.equal(true);
+      expect(() => toTensor({ data: Float64Array.of(0, 1, -Infinity, 3), shape: [2, 2] }, 'fit(y)'))
+        .to.throw(RangeError, 'fit(y): non-finite value -Infinity at index [1, 0]');
+      const nd = ndarray(Float64Array.of(0, 1, 2, Infinity), [2, 2]).transpose(1, 0);   // logical [[0, 2], [1, Inf]]
+      expect(() => toTensor(nd, 'fit(x)')).to.throw(RangeError, 'fit(x): non-finite value Infinity at index [1, 1]');
+      expect(() => toTensor(NaN, 'compile(lr)')).to.throw(RangeError, 'compile(lr): non-finite value NaN at index []');
+    });
+
+    it('a finite float64 that overflows float32 is reported as such', () => {
+      expect(() => toTensor([1, 1e39], 'fit(x)')).to.throw(RangeError, 'fit(x): value 1e+39 at index [1] overflows float32');
+      expect(toTensor([1, 1e39], 'fit(x)', { dtype: 'float64' }).data[1]).to.equal(1e39);
+    });
+
+    it('empty inputs, unless allowed', () => {
+      expect(() => toTensor([], 'fit(x)', { shape: [null, 32, 1] })).to.throw(RangeError, 'fit(x): empty input (shape [0])');
+      expect(() => toTensor({ data: new Float32Array(0), shape: [0, 32, 1] }, 'fit(x)', { shape: [null, 32, 1] }))
+        .to.throw(RangeError, 'fit(x): empty input (shape [0, 32, 1])');
+      expect(() => toTensor([[], []], 'fit(x)')).to.throw(RangeError, 'fit(x): empty input (shape [2, 0])');
+      const t = toTensor({ data: new Float32Array(0), shape: [0, 32, 1] }, 'fit(x)', { shape: [null, 32, 1], allowEmpty: true });
+      expect(t.shape).to.deep.equal([0, 32, 1]);
+      expect(toTensor(ndarray(new Float64Array(0), [0, 3]), 'fit(x)', { allowEmpty: true }).shape).to.deep.equal([0, 3]);
+    });
+
+    it('checks run structure first, then emptiness, then shape, then values', () => {
+      const x = windows(2, 4, 1);
+      x[0]![0]![0] = NaN;
+      expect(() => toTensor(x, 'fit(x)', { shape: [null, 5, 1] })).to.throw(RangeError, 'expected shape [N, 5, 1], got [N, 4, 1]');
+      x[1]!.pop();
+      expect(() => toTensor(x, 'fit(x)', { shape: [null, 5, 1] })).to.throw(RangeError, 'ragged array at x[1]');
+    });
+
+    it('rejects contradictory options', () => {
+      expect(() => toTensor([1], 'f(x)', { rank: 2, shape: [null] })).to.throw(RangeError, 'toTensor: rank 2 contradicts shape [N]');
+      expect(() => toTensor([1], 'f(x)', { shape: [-1] })).to.throw(RangeError, 'toTensor: shape entries');
+    });
+  });
+
+  describe('assertFiniteArray', () => {
+    it('passes finite arrays and names the first non-finite index', () => {
+      assertFiniteArray(Float32Array.of(1, 2, 3), 'W');
+      expect(() => assertFiniteArray(Float32Array.of(1, NaN, Infinity), 'W')).to.throw(RangeError, 'W: non-finite value NaN at index [1]');
+      expect(() => assertFiniteArray(Float64Array.of(0, 0, 0, 0, 0, -Infinity), 'layer[0].U', [2, 3]))
+        .to.throw(RangeError, 'layer[0].U: non-finite value -Infinity at index [1, 2]');
+      expect(() => assertFiniteArray(new Float32Array(5), 'W', [2, 3])).to.throw(RangeError, 'W: shape [2, 3] needs 6 elements, got 5');
+    });
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * bptt's own model format: one JSON document, written atomically.
+ *
+ *   {
+ *     "format": "bptt-model", "formatVersion": 1,
+ *     "name", "seed", "dtype": "float32" | "float64", "inputShape": [T, D],
+ *     "layers":  [{ "className": "LSTM", "config": { ...camelCase options } }, ...],
+ *     "weights": [{ "name": "lstm/kernel", "shape": [D, 4H], "data": base64 of little-endian floats of `dtype` }, ...],
+ *     "training": { "loss": "mse", "epochsTrained": 12,                                   (optional)
+ *                   "optimizer": { "config": {...}, "step": 480, "slots": [[base64, ...] per weight] } }
+ *   }
+ *
+ * A checkpoint with `training.optimizer` resumes exactly: fit(x, y, { epochs, initialEpoch: model.epochsTrained }) after
+ * load gives bit-identical weights to a run that never stopped (shuffling and dropout derive from (seed, epoch)).
+ * Reading checks everything and names what is wrong: not JSON (truncated files land here), wrong format, unknown
+ * version, unknown layer, weight count, name, shape, byte length and non-finite values.
+ */
+import * as fs from 'fs';
+import type { FloatArray } from '../../kernels/matmul';
+import { layerFromConfig } from '../layers/index';
+import { Optimizer, OptimizerConfig } from '../optimizers';
+import { Sequential, DType } from '../sequential';
+import { writeFileAtomicSync } from './atomic';
+
+export const FORMAT = 'bptt-model';
+export const FORMAT_VERSION = 1;
+
+export interface ModelJSON {
+  format: typeof FORMAT;
+  formatVersion: number;
+  name: string;
+  seed: number | string;
+  dtype: DType;
+  inputShape: number[];
+  layers: { className: string; config: Record<string, unknown> }[];
+  weights: { name: string; shape: number[]; data: string }[];
+  training?: {
+    loss: string | null;
+    epochsTrained: number;
+    optimizer?: { config: OptimizerConfig; step: number; slots: string[][] };
+  };
+}
+
+export interface ToJSONOptions {
+  /** Include the optimizer state (a training checkpoint). Default true when the model has an optimizer. */
+  includeOptimizer?: boolean;
+}
+
+// ---- base64 of typed arrays, little-endian, in Node and browsers ----
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function toBytes(a: FloatArray): Uint8Array {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (LITTLE_ENDIAN) return bytes;
+  const out = new Uint8Array(bytes.length), w = a.BYTES_PER_ELEMENT;
+  for (let i = 0; i < bytes.length; i += w) for (let k = 0; k < w; k++) out[i + k] = bytes[i + w - 1 - k] as number;
+  return out;
+}
+
+export function encodeFloats(a: FloatArray): string {
+  const bytes = toBytes(a);
+  if (typeof Buffer !== 'undefined') return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i] as number);
+  return btoa(s);
+}
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function decodeFloats(s: unknown, dtype: DType, n: number, what: string): FloatArray {
+  if (typeof s !== 'string' || s.length % 4 !== 0 || !B64.test(s)) throw new TypeError(`${what}: expected base64 data`);
+  let bytes: Uint8Array;
+  if (typeof Buffer !== 'undefined') {
+    bytes = new Uint8Array(Buffer.from(s, 'base64'));
+  } else {
+    const bin = atob(s);
+    bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  }
+  const w = dtype === 'float64' ? 8 : 4;
+  if (bytes.length !== n * w) {
+    throw new RangeError(`${what}: expected ${n} ${dtype} values (${n * w} bytes), got ${bytes.length} bytes`);
+  }
+  if (!LITTLE_ENDIAN) {
+    for (let i = 0; i < bytes.length; i += w) bytes.subarray(i, i + w).reverse();
+  }
+  const out = dtype === 'float64' ? new Float64Array(bytes.buffer, 0, n) : new Float32Array(bytes.buffer, 0, n);
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(out[i] as number)) throw new RangeError(`${what}: non-finite value ${out[i]} at index ${i}`);
+  }
+  return out;
+}
+
+// ---- model ↔ JSON ----
+
+export function modelToJSON(model: Sequential, options: ToJSONOptions = {}): ModelJSON {
+  const inputShape = model.getInputShape();
+  if (inputShape === null) throw new Error('toJSON: the model is not built yet (call build, fit or predict first)');
+  const json: ModelJSON = {
+    format: FORMAT,
+    formatVersion: FORMAT_VERSION,
+    name: model.name,
+    seed: model.seed,
+    dtype: model.dtype,
+    inputShape,
+    layers: model.layers.map((l) => ({ className: l.className, config: l.getConfig() })),
+    weights: model.weights().map((w) => ({ name: w.name, shape: w.shape, data: encodeFloats(w.value) })),
+  };
+  const opt = model.optimizer;
+  const withOpt = options.includeOptimizer ?? opt !== null;
+  if (model.loss !== null || model.epochsTrained > 0 || (withOpt && opt !== null)) {
+    json.training = { loss: model.loss, epochsTrained: model.epochsTrained };
+    if (withOpt && opt !== null) {
+      const st = opt.getState();
+      json.training.optimizer = { config: opt.config(), step: st.step, slots: st.slots.map((s) => s.map(encodeFloats)) };
+    }
+  }
+  return json;
+}
+
+function fail(source: string, msg: string): never {
+  throw new TypeError(`${source}: ${msg}`);
+}
+
+export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
+  let json: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      json = JSON.parse(input);
+    } catch (e) {
+      fail(source, `not valid JSON (a truncated or corrupt file?): ${(e as Error).message}`);
+    }
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(source, 'expected a JSON object');
+  const j = json as Partial<ModelJSON>;
+  if (j.format !== FORMAT) fail(source, `not a bptt model (format ${JSON.stringify(j.format)}, expected "${FORMAT}")`);
+  if (j.formatVersion !== FORMAT_VERSION) {
+    fail(source, `unknown format version ${JSON.stringify(j.formatVersion)}; this bptt reads version ${FORMAT_VERSION}`);
+  }
+  if (j.dtype !== 'float32' && j.dtype !== 'float64') fail(source, `dtype must be "float32" or "float64", got ${JSON.stringify(j.dtype)}`);
+  if (!Array.isArray(j.inputShape) || !j.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    fail(source, `inputShape must be a list of positive integers, got ${JSON.stringify(j.inputShape)}`);
+  }
+  if (!Array.isArray(j.layers) || j.layers.length === 0) fail(source, 'layers must be a non-empty list');
+  if (!Array.isArray(j.weights)) fail(source, 'weights must be a list');
+  const model = new Sequential([], { seed: j.seed ?? 0, dtype: j.dtype, ...(typeof j.name === 'string' ? { name: j.name } : {}) });
+  j.layers.forEach((l, i) => {
+    if (l === null || typeof l !== 'object' || typeof l.className !== 'string' || typeof l.config !== 'object' || l.config === null) {
+      fail(source, `layers[${i}] must be { className, config }`);
+    }
+    model.add(layerFromConfig(l.className, l.config, `${source}: layers[${i}]`));
+  });
+  model.build(j.inputShape);
+  const expected = model.weights();
+  if (j.weights.length !== expected.length) {
+    fail(source, `expected ${expected.length} weights for this architecture, got ${j.weights.length}`);
+  }
+  const values = expected.map((w, i) => {
+    const got = (j.weights as ModelJSON['weights'])[i];
+    if (!got || got.name !== w.name) fail(source, `weights[${i}]: expected ${w.name}, got ${JSON.stringify(got?.name)}`);
+    if (!Array.isArray(got.shape) || got.shape.join(',') !== w.shape.join(',')) {
+      throw new RangeError(`${source}: weight ${w.name} expected shape [${w.shape.join(', ')}], got ${JSON.stringify(got.shape)}`);
+    }
+    return decodeFloats(got.data, j.dtype as DType, w.value.length, `${source}: weight ${w.name}`);
+  });
+  model.setWeights(values);
+  const tr = j.training;
+  if (tr !== undefined) {
+    if (tr === null || typeof tr !== 'object') fail(source, 'training must be an object');
+    if (tr.loss !== null && tr.loss !== undefined) model.compile({ loss: tr.loss });
+    if (!Number.isInteger(tr.epochsTrained) || tr.epochsTrained < 0) {
+      fail(source, `training.epochsTrained must be a non-negative integer, got ${JSON.stringify(tr.epochsTrained)}`);
+    }
+    model.epochsTrained = tr.epochsTrained;
+    if (tr.optimizer !== undefined) {
+      const o = tr.optimizer;
+      const opt = new Optimizer(o.config);
+      const params = model.layers.flatMap((l) => l.params());
+      if (!Array.isArray(o.slots) || !Number.isInteger(o.step) || o.step < 0) fail(source, 'training.optimizer must have step and slots');
+      const slots = o.slots.map((s, i) => {
+        const p = params[i];
+        if (!p || !Array.isArray(s)) fail(source, `training.optimizer.slots[${i}] does not match a weight`);
+        return s.map((d, k) => decodeFloats(d, j.dtype as DType, p.value.length, `${source}: optimizer slot ${k} of ${expected[i]?.name}`));
+      });
+      opt.setState({ step: o.step, slots }, params);
+      model.optimizer = opt;
+    }
+  }
+  return model;
+}
+
+/** Writes the model (and, by default, its optimizer state) to `path` atomically. */
+export function saveModel(model: Sequential, path: string, options: ToJSONOptions = {}): void {
+  writeFileAtomicSync(path, JSON.stringify(modelToJSON(model, options)));
+}
+
+/** Reads a model written by saveModel. */
+export function loadModel(path: string): Sequential {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`loadModel: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (text.length === 0) throw new TypeError(`loadModel: ${path} is empty`);
+  return modelFromJSON(text, `loadModel(${path})`);
+}

@@ -1,0 +1,133 @@
+/**
+ * Bidirectional wrapper, merge mode 'concat' (the Keras default): a forward copy of a recurrent layer reads the sequence in
+ * order, a backward copy (goBackwards flipped) reads it reversed, and their outputs are concatenated on the feature axis.
+ *
+ *   returnSequences   y_t = [f_t, b_{T−1−t}]   [T, N, 2H]   (the backward copy's outputs put back in input order, as Keras)
+ *   otherwise         y   = [f_T, b_T]         [N, 2H]      (each copy's last state)
+ *   backward          dy is split the same way; dx = dx_forward + dx_backward
+ *
+ * Weights: the forward copy's (kernel, recurrent_kernel, bias), then the backward copy's, as TensorFlow.js orders them.
+ */
+import type { FloatArray } from '../../kernels/matmul';
+import { BufferCache, ForwardContext, Layer, Param } from './layer';
+import { Recurrent, RecurrentOptions } from './recurrent';
+
+export interface BidirectionalOptions {
+  mergeMode?: 'concat';
+  name?: string;
+  inputShape?: number[];
+}
+
+interface BiBuffers { y: FloatArray; dyF: FloatArray; dyB: FloatArray; dx: FloatArray }
+
+export class Bidirectional extends Layer {
+  readonly className = 'Bidirectional';
+  readonly forwardLayer: Recurrent;
+  readonly backwardLayer: Recurrent;
+  readonly declaredInputShape: number[] | null;
+  private readonly cache = new BufferCache<BiBuffers>();
+  private lastN = 0;
+
+  constructor(layer: Recurrent, options: BidirectionalOptions = {}) {
+    super(options.name);
+    if (!(layer instanceof Recurrent)) throw new TypeError('bidirectional(layer): expected a recurrent layer (simpleRNN, lstm, gru)');
+    if ((options.mergeMode ?? 'concat') !== 'concat') {
+      throw new RangeError(`bidirectional(mergeMode): only 'concat' is implemented, got ${JSON.stringify(options.mergeMode)}`);
+    }
+    if (layer.stateful) throw new RangeError('bidirectional(layer): a stateful layer cannot be wrapped');
+    const config = layer.getConfig() as unknown as RecurrentOptions;
+    const base: RecurrentOptions = { ...config };
+    delete base.inputShape;
+    delete base.name;
+    this.forwardLayer = new Recurrent(layer.className, { ...base, name: `forward_${layer.name || layer.className.toLowerCase()}` });
+    this.backwardLayer = new Recurrent(layer.className, {
+      ...base, goBackwards: !layer.goBackwards, name: `backward_${layer.name || layer.className.toLowerCase()}`,
+    });
+    this.declaredInputShape = options.inputShape ? options.inputShape.slice() : layer.declaredInputShape;
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 2) throw new RangeError(`${this.name}: expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
+    const H = this.forwardLayer.units;
+    return this.forwardLayer.returnSequences ? [inputShape[0] as number, 2 * H] : [2 * H];
+  }
+
+  protected override allocate(seed: string): void {
+    this.forwardLayer.build(this.inputShape, this.ctor, `${seed}/forward`);
+    this.backwardLayer.build(this.inputShape, this.ctor, `${seed}/backward`);
+    this.cache.clear();
+  }
+
+  /** The two copies' weights, named as TensorFlow.js names them: forward_lstm/kernel, ..., backward_lstm/bias. */
+  override params(): Param[] {
+    const named = (l: Recurrent): Param[] => l.params().map((p) => ({ name: `${l.name}/${p.name}`, shape: p.shape, value: p.value, grad: p.grad }));
+    return [...named(this.forwardLayer), ...named(this.backwardLayer)];
+  }
+
+  private buffers(N: number): BiBuffers {
+    const T = this.inputShape[0] as number, D = this.inputShape[1] as number, H = this.forwardLayer.units;
+    const steps = this.forwardLayer.returnSequences ? T : 1;
+    return this.cache.get(String(N), () => ({
+      y: new this.ctor(steps * N * 2 * H), dyF: new this.ctor(steps * N * H), dyB: new this.ctor(steps * N * H),
+      dx: new this.ctor(T * N * D),
+    }));
+  }
+
+  forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
+    const T = this.inputShape[0] as number, H = this.forwardLayer.units;
+    const seq = this.forwardLayer.returnSequences;
+    const steps = seq ? T : 1;
+    const f = this.forwardLayer.forward(x, N, ctx);
+    const b = this.backwardLayer.forward(x, N, ctx);
+    const buf = this.buffers(N);
+    for (let t = 0; t < steps; t++) {
+      const tb = seq ? steps - 1 - t : t;      // backward copy's outputs come in processing order: put them back
+      for (let n = 0; n < N; n++) {
+        const dst = (t * N + n) * 2 * H, srcF = (t * N + n) * H, srcB = (tb * N + n) * H;
+        for (let j = 0; j < H; j++) {
+          buf.y[dst + j] = f[srcF + j] as number;
+          buf.y[dst + H + j] = b[srcB + j] as number;
+        }
+      }
+    }
+    this.lastN = N;
+    return buf.y;
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    const N = this.lastN, T = this.inputShape[0] as number, H = this.forwardLayer.units;
+    const seq = this.forwardLayer.returnSequences;
+    const steps = seq ? T : 1;
+    const buf = this.buffers(N);
+    for (let t = 0; t < steps; t++) {
+      const tb = seq ? steps - 1 - t : t;
+      for (let n = 0; n < N; n++) {
+        const src = (t * N + n) * 2 * H, dstF = (t * N + n) * H, dstB = (tb * N + n) * H;
+        for (let j = 0; j < H; j++) {
+          buf.dyF[dstF + j] = dy[src + j] as number;
+          buf.dyB[dstB + j] = dy[src + H + j] as number;
+        }
+      }
+    }
+    const dxF = this.forwardLayer.backward(buf.dyF, needDx);
+    const dxB = this.backwardLayer.backward(buf.dyB, needDx);
+    if (!needDx || dxF === null || dxB === null) return null;
+    const n = buf.dx.length;
+    for (let i = 0; i < n; i++) buf.dx[i] = (dxF[i] as number) + (dxB[i] as number);
+    return buf.dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    const inner = this.forwardLayer.getConfig();
+    delete inner['name'];
+    const c: Record<string, unknown> = {
+      name: this.name, mergeMode: 'concat', layer: { className: this.forwardLayer.className, config: inner },
+    };
+    if (this.declaredInputShape) c['inputShape'] = this.declaredInputShape;
+    return c;
+  }
+}
+
+export function bidirectional(layer: Recurrent, options: BidirectionalOptions = {}): Bidirectional {
+  return new Bidirectional(layer, options);
+}

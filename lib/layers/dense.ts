@@ -1,0 +1,151 @@
+/**
+ * Dense: y = act(x·W + b) on the last axis, as Keras applies it. On a vector batch [N, D] it is one product over N rows;
+ * on a time-major sequence batch [T, N, D] it is the same product over all T·N rows (what Keras does for 3-D input, and
+ * what TimeDistributed(Dense) does). kernel [D, units], bias [units]. Kernel Glorot uniform, bias zeros.
+ */
+import type { FloatArray } from '../../kernels/matmul';
+import { Act, activationCode } from '../../kernels/activations';
+import { denseForward, denseBackward } from '../../kernels/dense';
+import { glorotUniform } from '../init';
+import { makeRandom } from '../random';
+import { BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
+
+export interface DenseOptions {
+  units: number;
+  activation?: string;
+  useBias?: boolean;
+  name?: string;
+  inputShape?: number[];
+}
+
+interface DenseBuffers { y: FloatArray; dz: FloatArray; dx: FloatArray }
+
+export class Dense extends Layer {
+  readonly className: string = 'Dense';
+  readonly units: number;
+  readonly activation: string;
+  readonly useBias: boolean;
+  readonly declaredInputShape: number[] | null;
+  private readonly act: Act;
+  private kernel!: Param;
+  private bias!: Param;
+  private zeroBias!: FloatArray;
+  private readonly cache = new BufferCache<DenseBuffers>();
+  private lastX: FloatArray | null = null;
+  private lastRows = 0;
+  private lastBuf: DenseBuffers | null = null;
+
+  constructor(options: DenseOptions) {
+    super(options.name);
+    if (!Number.isInteger(options.units) || options.units < 1) {
+      throw new RangeError(`dense(units): expected a positive integer, got ${String(options.units)}`);
+    }
+    this.units = options.units;
+    this.activation = options.activation ?? 'linear';
+    this.act = activationCode(this.activation, 'dense(activation)');
+    this.useBias = options.useBias ?? true;
+    this.declaredInputShape = options.inputShape ? options.inputShape.slice() : null;
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length < 1 || inputShape.length > 2) {
+      throw new RangeError(`${this.name}: expected input [D] or [T, D], got [${inputShape.join(', ')}]`);
+    }
+    return [...inputShape.slice(0, -1), this.units];
+  }
+
+  protected override allocate(seed: string): void {
+    const D = this.inputShape[this.inputShape.length - 1] as number;
+    this.kernel = makeParam('kernel', [D, this.units], this.ctor);
+    this.bias = makeParam('bias', [this.units], this.ctor);
+    this.zeroBias = new this.ctor(this.units);
+    glorotUniform(this.kernel.value, D, this.units, makeRandom(`${seed}/kernel`));
+    this.cache.clear();
+  }
+
+  override params(): Param[] {
+    return this.useBias ? [this.kernel, this.bias] : [this.kernel];
+  }
+
+  private rows(N: number): number {
+    return this.inputShape.length === 2 ? (this.inputShape[0] as number) * N : N;
+  }
+
+  forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
+    const M = this.rows(N), D = this.inputShape[this.inputShape.length - 1] as number, U = this.units;
+    const buf = this.cache.get(String(M), () => ({ y: new this.ctor(M * U), dz: new this.ctor(M * U), dx: new this.ctor(M * D) }));
+    denseForward(buf.y, x, this.kernel.value, this.useBias ? this.bias.value : this.zeroBias, M, D, U, this.act);
+    this.lastX = x;
+    this.lastRows = M;
+    this.lastBuf = buf;
+    return buf.y;
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    const buf = this.lastBuf, x = this.lastX;
+    if (buf === null || x === null) throw new Error(`${this.name}: backward called before forward`);
+    const M = this.lastRows, D = this.inputShape[this.inputShape.length - 1] as number;
+    // Without a bias, its gradient goes to the unused bias buffer, zeroed each time so it stays bounded.
+    const db = this.bias.grad;
+    if (!this.useBias) db.fill(0);
+    denseBackward(this.kernel.grad, db, needDx ? buf.dx : null, dy, buf.y, x, this.kernel.value, M, D, this.units, this.act, buf.dz);
+    return needDx ? buf.dx : null;
+  }
+
+  getConfig(): Record<string, unknown> {
+    const c: Record<string, unknown> = { name: this.name, units: this.units, activation: this.activation, useBias: this.useBias };
+    if (this.declaredInputShape) c['inputShape'] = this.declaredInputShape;
+    return c;
+  }
+}
+
+export function dense(options: DenseOptions): Dense {
+  return new Dense(options);
+}
+
+/**
+ * TimeDistributed(Dense): the same dense applied to every step of a sequence. Numerically identical to Dense on 3-D
+ * input; kept as its own class so TensorFlow.js / Keras models that use it load and save under their own names.
+ */
+export class TimeDistributed extends Layer {
+  readonly className = 'TimeDistributed';
+  readonly layer: Dense;
+
+  constructor(layer: Dense, options: { name?: string } = {}) {
+    super(options.name);
+    if (!(layer instanceof Dense)) throw new TypeError('timeDistributed(layer): expected a dense layer');
+    this.layer = layer;
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 2) {
+      throw new RangeError(`${this.name}: expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
+    }
+    return [inputShape[0] as number, this.layer.units];
+  }
+
+  protected override allocate(seed: string): void {
+    if (this.layer.name === '') this.layer.name = 'dense';
+    this.layer.build(this.inputShape, this.ctor, seed);
+  }
+
+  override params(): Param[] {
+    return this.layer.params();
+  }
+
+  forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
+    return this.layer.forward(x, N, ctx);
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    return this.layer.backward(dy, needDx);
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name, layer: { className: 'Dense', config: this.layer.getConfig() } };
+  }
+}
+
+export function timeDistributed(layer: Dense, options: { name?: string } = {}): TimeDistributed {
+  return new TimeDistributed(layer, options);
+}

@@ -1,0 +1,61 @@
+/** The layer set, and rebuilding a layer from its className and camelCase config (the inverse of `getConfig`). */
+import { Layer } from './layer';
+import { Recurrent, RecurrentOptions, CellType } from './recurrent';
+import { Dense, DenseOptions, TimeDistributed } from './dense';
+import { RepeatVector, Flatten, Dropout, Reshape } from './shape';
+import { Bidirectional } from './bidirectional';
+
+export { Layer } from './layer';
+export type { Param } from './layer';
+export { Recurrent, simpleRNN, lstm, gru } from './recurrent';
+export type { RecurrentOptions, CellType } from './recurrent';
+export { Dense, dense, TimeDistributed, timeDistributed } from './dense';
+export type { DenseOptions } from './dense';
+export { RepeatVector, repeatVector, Flatten, flatten, Dropout, dropout, Reshape, reshape } from './shape';
+export { Bidirectional, bidirectional } from './bidirectional';
+
+export const LAYER_CLASSES = ['SimpleRNN', 'LSTM', 'GRU', 'Dense', 'TimeDistributed', 'RepeatVector', 'Flatten', 'Dropout', 'Reshape', 'Bidirectional'] as const;
+
+type Cfg = Record<string, unknown>;
+
+function inner(config: Cfg, where: string): { className: string; config: Cfg } {
+  const l = config['layer'] as { className?: unknown; config?: unknown } | undefined;
+  if (!l || typeof l.className !== 'string' || typeof l.config !== 'object' || l.config === null) {
+    throw new TypeError(`${where}: expected config.layer = { className, config }`);
+  }
+  return { className: l.className, config: l.config as Cfg };
+}
+
+export function layerFromConfig(className: string, config: Cfg, where = 'layer'): Layer {
+  switch (className) {
+    case 'SimpleRNN': case 'LSTM': case 'GRU':
+      return new Recurrent(className as CellType, config as unknown as RecurrentOptions);
+    case 'Dense':
+      return new Dense(config as unknown as DenseOptions);
+    case 'TimeDistributed': {
+      const l = inner(config, where);
+      const d = layerFromConfig(l.className, l.config, `${where}.layer`);
+      if (!(d instanceof Dense)) throw new TypeError(`${where}: TimeDistributed is supported around Dense only, got ${l.className}`);
+      return new TimeDistributed(d, typeof config['name'] === 'string' ? { name: config['name'] } : {});
+    }
+    case 'RepeatVector':
+      return new RepeatVector(config as { n: number; name?: string });
+    case 'Flatten':
+      return new Flatten(config as { name?: string });
+    case 'Reshape':
+      return new Reshape(config as { targetShape: number[]; name?: string });
+    case 'Dropout':
+      return new Dropout(config as { rate: number; name?: string });
+    case 'Bidirectional': {
+      const l = inner(config, where);
+      const r = layerFromConfig(l.className, l.config, `${where}.layer`);
+      if (!(r instanceof Recurrent)) throw new TypeError(`${where}: Bidirectional wraps a recurrent layer, got ${l.className}`);
+      const opts: { name?: string; inputShape?: number[] } = {};
+      if (typeof config['name'] === 'string') opts.name = config['name'];
+      if (Array.isArray(config['inputShape'])) opts.inputShape = config['inputShape'] as number[];
+      return new Bidirectional(r, opts);
+    }
+    default:
+      throw new TypeError(`${where}: unknown layer class ${JSON.stringify(className)}; expected one of ${LAYER_CLASSES.join(', ')}`);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The layer contract. A layer pairs a forward with its backward and calls the kernels; it owns its parameters, their
+ * gradients and the buffers its forward keeps for backward.
+ *
+ * Shapes are per sample (no batch axis): [T, F] for a sequence, [F] for a vector. Between layers a batch of sequences is
+ * stored TIME-MAJOR, [T, N, F], which is what the recurrent kernels read and write without copies; a batch of vectors is
+ * [N, F]. `Sequential` converts the public batch-major [N, T, F] at its entry and exit.
+ */
+import type { FloatArray } from '../../kernels/matmul';
+import type { Random } from '../random';
+
+export type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+/** A trainable tensor: its value, and the gradient that backward adds into (zeroed by the trainer once per step). */
+export interface Param {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly value: FloatArray;
+  readonly grad: FloatArray;
+}
+
+export interface ForwardContext {
+  readonly training: boolean;
+  /** Random source for dropout masks; only read when training. */
+  readonly random: Random | null;
+}
+
+export function makeParam(name: string, shape: readonly number[], ctor: FloatCtor): Param {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { name, shape: shape.slice(), value: new ctor(n), grad: new ctor(n) };
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export abstract class Layer {
+  /** The TensorFlow.js / Keras class name ('LSTM', 'Dense', ...). */
+  abstract readonly className: string;
+  name: string;
+  protected ctor: FloatCtor = Float32Array;
+  protected built = false;
+  inputShape: number[] = [];
+  outputShape: number[] = [];
+
+  constructor(name: string | undefined) {
+    this.name = name ?? '';
+  }
+
+  /** Allocates parameters for a per-sample input shape and returns the per-sample output shape. */
+  build(inputShape: readonly number[], ctor: FloatCtor, seed: string): number[] {
+    this.ctor = ctor;
+    this.inputShape = inputShape.slice();
+    this.outputShape = this.computeOutputShape(inputShape);
+    this.allocate(seed);
+    this.built = true;
+    return this.outputShape.slice();
+  }
+
+  isBuilt(): boolean {
+    return this.built;
+  }
+
+  protected abstract computeOutputShape(inputShape: readonly number[]): number[];
+
+  /** Creates and initialises the parameters (no-op for parameter-free layers). */
+  protected allocate(_seed: string): void {}
+
+  /** Trainable parameters, in the order TensorFlow.js lists a layer's weights. */
+  params(): Param[] {
+    return [];
+  }
+
+  /** Forward over a batch of N samples. The returned buffer is owned by the layer and valid until its next forward. */
+  abstract forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray;
+
+  /**
+   * Backward of the last forward: dy is dL/d(output). Adds parameter gradients; returns dL/d(input) when needDx, else
+   * null. The returned buffer is owned by the layer.
+   */
+  abstract backward(dy: FloatArray, needDx: boolean): FloatArray | null;
+
+  /** The layer's options, camelCase, enough to rebuild it with `layerFromConfig`. */
+  abstract getConfig(): Record<string, unknown>;
+
+  /** Forgets carried state (stateful recurrent layers). */
+  resetStates(): void {}
+}
+
+/** A per-batch-size buffer cache: a layer keeps the buffers for the last few batch sizes it saw (train, remainder, predict). */
+export class BufferCache<V> {
+  private readonly entries = new Map<string, V>();
+  constructor(private readonly capacity = 3) {}
+
+  get(key: string, make: () => V): V {
+    let v = this.entries.get(key);
+    if (v === undefined) {
+      v = make();
+      if (this.entries.size >= this.capacity) {
+        const first = this.entries.keys().next().value as string;
+        this.entries.delete(first);
+      }
+      this.entries.set(key, v);
+    } else {
+      // mark as most recently used
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** A growable scratch buffer reused across calls: reallocated only when a larger size is asked for. */
+export class Scratch {
+  private buf: FloatArray;
+  constructor(private readonly ctor: FloatCtor) {
+    this.buf = new ctor(0);
+  }
+  get(n: number): FloatArray {
+    if (this.buf.length < n) this.buf = new this.ctor(n);
+    return n === this.buf.length ? this.buf : this.buf.subarray(0, n);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * Recurrent layers: SimpleRNN, LSTM and GRU over the kernels in kernels/{rnn,lstm,gru}.ts. The three differ only in the
+ * cell adapter below; input and output handling, dropout, goBackwards and stateful mode are shared.
+ *
+ * Input [T, N, D] time-major (see layer.ts). Output [T, N, H] with returnSequences, else [N, H] (the last state).
+ * Weights as Keras names and lays them out: kernel [D, G·H], recurrent_kernel [H, G·H], bias [G·H] (GRU with resetAfter:
+ * [2, 3H]). Initialisers as Keras: Glorot uniform kernel, orthogonal recurrent kernel, zero bias (LSTM: unit forget bias).
+ *
+ * Options (camelCase twins of the Keras config keys):
+ *   units, activation ('tanh'), recurrentActivation ('sigmoid'; LSTM/GRU), resetAfter (GRU, true as Keras 2), returnSequences,
+ *   goBackwards (process the sequence in reverse and return outputs in processing order, as Keras does),
+ *   dropout (fraction of input features dropped while training; one mask per sample for all steps, as Keras),
+ *   stateful (the final state of a batch is the initial state of the next call; `resetStates()` zeroes it),
+ *   unitForgetBias (LSTM, true).
+ * `recurrentDropout` is not implemented: a non-zero value is rejected rather than ignored.
+ */
+import type { FloatArray } from '../../kernels/matmul';
+import { activationCode } from '../../kernels/activations';
+import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../kernels/rnn';
+import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../kernels/lstm';
+import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../kernels/gru';
+import { dropoutMask } from '../../kernels/dropout';
+import { glorotUniform, orthogonal } from '../init';
+import { makeRandom } from '../random';
+import { BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
+
+export type CellType = 'SimpleRNN' | 'LSTM' | 'GRU';
+
+export interface RecurrentOptions {
+  units: number;
+  activation?: string;
+  recurrentActivation?: string;
+  returnSequences?: boolean;
+  goBackwards?: boolean;
+  stateful?: boolean;
+  dropout?: number;
+  recurrentDropout?: number;
+  resetAfter?: boolean;
+  unitForgetBias?: boolean;
+  name?: string;
+  /** Per-sample input shape [T, D], for the first layer of a model (as Keras inputShape). */
+  inputShape?: number[];
+}
+
+type AnyWs = RnnWorkspace | LstmWorkspace | GruWorkspace;
+
+interface Buffers {
+  T: number;
+  N: number;
+  ws: AnyWs;
+  xIn: FloatArray | null;     // reversed and/or dropped-out input, when the layer transforms it
+  dx: FloatArray;
+  dh0: FloatArray;
+  dc0: FloatArray;
+  dhT: FloatArray;            // zero [N,H] for dcT when needed
+  mask: FloatArray | null;    // dropout mask [N, D]
+  out: FloatArray;            // view of ws.h: blocks 1..T, or block T
+}
+
+export class Recurrent extends Layer {
+  readonly className: CellType;
+  readonly units: number;
+  readonly activation: string;
+  readonly recurrentActivation: string;
+  readonly returnSequences: boolean;
+  readonly goBackwards: boolean;
+  readonly stateful: boolean;
+  readonly dropout: number;
+  readonly resetAfter: boolean;
+  readonly unitForgetBias: boolean;
+  private kernel!: Param;
+  private recurrentKernel!: Param;
+  private bias!: Param;
+  private readonly cache = new BufferCache<Buffers>();
+  private last: Buffers | null = null;
+  private lastX: FloatArray | null = null;
+  private usedMask = false;
+  /** Carried state for stateful mode: h [N,H] (and c [N,H]), or null before the first batch / after resetStates(). */
+  private stateH: FloatArray | null = null;
+  private stateC: FloatArray | null = null;
+  readonly declaredInputShape: number[] | null;
+
+  constructor(cell: CellType, options: RecurrentOptions) {
+    super(options.name);
+    this.className = cell;
+    const fn = cell === 'SimpleRNN' ? 'simpleRNN' : cell === 'LSTM' ? 'lstm' : 'gru';
+    if (!Number.isInteger(options.units) || options.units < 1) {
+      throw new RangeError(`${fn}(units): expected a positive integer, got ${String(options.units)}`);
+    }
+    this.units = options.units;
+    this.activation = options.activation ?? 'tanh';
+    this.recurrentActivation = options.recurrentActivation ?? 'sigmoid';
+    activationCode(this.activation, `${fn}(activation)`);
+    activationCode(this.recurrentActivation, `${fn}(recurrentActivation)`);
+    if (cell === 'SimpleRNN' && options.recurrentActivation !== undefined) {
+      throw new RangeError(`simpleRNN(recurrentActivation): a SimpleRNN has no gates; use activation`);
+    }
+    if (cell !== 'GRU' && options.resetAfter !== undefined) {
+      throw new RangeError(`${fn}(resetAfter): only a GRU has resetAfter`);
+    }
+    this.returnSequences = options.returnSequences ?? false;
+    this.goBackwards = options.goBackwards ?? false;
+    this.stateful = options.stateful ?? false;
+    this.dropout = options.dropout ?? 0;
+    if (!(this.dropout >= 0 && this.dropout < 1)) {
+      throw new RangeError(`${fn}(dropout): expected a fraction in [0, 1), got ${String(options.dropout)}`);
+    }
+    if (options.recurrentDropout !== undefined && options.recurrentDropout !== 0) {
+      throw new RangeError(`${fn}(recurrentDropout): not implemented in bptt (got ${options.recurrentDropout}); use dropout`);
+    }
+    this.resetAfter = cell === 'GRU' ? options.resetAfter ?? true : false;
+    this.unitForgetBias = options.unitForgetBias ?? true;
+    this.declaredInputShape = options.inputShape ? options.inputShape.slice() : null;
+  }
+
+  get gates(): number {
+    return this.className === 'LSTM' ? 4 : this.className === 'GRU' ? 3 : 1;
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 2) {
+      throw new RangeError(`${this.name}: expected a sequence input [T, D], got shape [${inputShape.join(', ')}]`);
+    }
+    const T = inputShape[0] as number;
+    return this.returnSequences ? [T, this.units] : [this.units];
+  }
+
+  protected override allocate(seed: string): void {
+    const D = this.inputShape[1] as number, H = this.units, G = this.gates;
+    this.kernel = makeParam('kernel', [D, G * H], this.ctor);
+    this.recurrentKernel = makeParam('recurrent_kernel', [H, G * H], this.ctor);
+    this.bias = makeParam('bias', this.className === 'GRU' && this.resetAfter ? [2, G * H] : [G * H], this.ctor);
+    glorotUniform(this.kernel.value, D, G * H, makeRandom(`${seed}/kernel`));
+    orthogonal(this.recurrentKernel.value, H, G * H, makeRandom(`${seed}/recurrent_kernel`));
+    if (this.className === 'LSTM' && this.unitForgetBias) this.bias.value.fill(1, H, 2 * H);
+    this.cache.clear();
+    this.stateH = this.stateC = null;
+  }
+
+  override params(): Param[] {
+    return [this.kernel, this.recurrentKernel, this.bias];
+  }
+
+  private buffers(T: number, N: number): Buffers {
+    const D = this.inputShape[1] as number, H = this.units;
+    return this.cache.get(`${T}x${N}`, () => {
+      const ws = this.makeWorkspace(T, N, D, H, this.ctor);
+      const needX = this.goBackwards || this.dropout > 0;
+      const out = this.returnSequences ? ws.h.subarray(N * H, (T + 1) * N * H) : ws.h.subarray(T * N * H, (T + 1) * N * H);
+      return {
+        T, N, ws,
+        xIn: needX ? new this.ctor(T * N * D) : null,
+        dx: new this.ctor(T * N * D),
+        dh0: new this.ctor(N * H),
+        dc0: new this.ctor(N * H),
+        dhT: new this.ctor(N * H),
+        mask: this.dropout > 0 ? new this.ctor(N * D) : null,
+        out,
+      };
+    });
+  }
+
+  private makeWorkspace(T: number, N: number, D: number, H: number, ctor: FloatCtor): AnyWs {
+    switch (this.className) {
+      case 'SimpleRNN': return rnnWorkspace(T, N, D, H, ctor, { activation: this.activation });
+      case 'LSTM': return lstmWorkspace(T, N, D, H, ctor, { activation: this.activation, recurrentActivation: this.recurrentActivation });
+      case 'GRU': return gruWorkspace(T, N, D, H, ctor, {
+        activation: this.activation, recurrentActivation: this.recurrentActivation, resetAfter: this.resetAfter,
+      });
+    }
+  }
+
+  forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
+    const T = this.inputShape[0] as number, D = this.inputShape[1] as number, H = this.units;
+    const buf = this.buffers(T, N);
+    const ws = buf.ws;
+    // Input: reversed in time for goBackwards, dropped out while training.
+    let xIn = x;
+    this.usedMask = ctx.training && this.dropout > 0;
+    if (buf.xIn !== null && (this.goBackwards || this.usedMask)) {
+      const xr = buf.xIn;
+      const step = N * D;
+      for (let t = 0; t < T; t++) {
+        const src = (this.goBackwards ? T - 1 - t : t) * step, dst = t * step;
+        for (let i = 0; i < step; i++) xr[dst + i] = x[src + i] as number;
+      }
+      if (this.usedMask) {
+        const mask = buf.mask as FloatArray;
+        if (ctx.random === null) throw new Error(`${this.name}: dropout while training needs a random source`);
+        const random = ctx.random;
+        dropoutMask(mask, N * D, this.dropout, () => random.uniform());
+        for (let t = 0; t < T; t++) {
+          const off = t * step;
+          for (let i = 0; i < step; i++) xr[off + i] *= mask[i] as number;
+        }
+      }
+      xIn = xr;
+    }
+    // Initial state: the carried state in stateful mode, else zeros.
+    const NH = N * H;
+    if (this.stateful && this.stateH !== null) {
+      if (this.stateH.length !== NH) {
+        throw new RangeError(`${this.name}: a stateful layer needs the same batch size on every call ` +
+          `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first`);
+      }
+      ws.h.set(this.stateH, 0);
+      if (this.stateC !== null && 'c' in ws) ws.c.set(this.stateC, 0);
+    } else {
+      ws.h.fill(0, 0, NH);
+      if ('c' in ws) ws.c.fill(0, 0, NH);
+    }
+    const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
+    switch (this.className) {
+      case 'SimpleRNN': rnnForward(ws as RnnWorkspace, p, xIn); break;
+      case 'LSTM': lstmForward(ws as LstmWorkspace, p, xIn); break;
+      case 'GRU': gruForward(ws as GruWorkspace, p, xIn); break;
+    }
+    if (this.stateful) {
+      this.stateH = ws.h.slice(T * NH, (T + 1) * NH);
+      if ('c' in ws) this.stateC = ws.c.slice(T * NH, (T + 1) * NH);
+    }
+    this.last = buf;
+    this.lastX = xIn;
+    return buf.out;
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    const buf = this.last;
+    const xIn = this.lastX;
+    if (buf === null || xIn === null) throw new Error(`${this.name}: backward called before forward`);
+    const { T, N, ws } = buf;
+    const D = this.inputShape[1] as number;
+    const g = { dW: this.kernel.grad, dU: this.recurrentKernel.grad, db: this.bias.grad };
+    const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
+    const dhSeq = this.returnSequences ? dy : null;
+    const dhT = this.returnSequences ? null : dy;
+    const dx = needDx ? buf.dx : null;
+    switch (this.className) {
+      case 'SimpleRNN': rnnBackward(g, dx, buf.dh0, dhSeq, dhT, ws as RnnWorkspace, p, xIn); break;
+      case 'LSTM': lstmBackward(g, dx, buf.dh0, buf.dc0, dhSeq, dhT, null, ws as LstmWorkspace, p, xIn); break;
+      case 'GRU': gruBackward(g, dx, buf.dh0, dhSeq, dhT, ws as GruWorkspace, p, xIn); break;
+    }
+    if (!needDx) return null;
+    const step = N * D;
+    if (this.usedMask) {
+      const mask = buf.mask as FloatArray;
+      for (let t = 0; t < T; t++) {
+        const off = t * step;
+        for (let i = 0; i < step; i++) buf.dx[off + i] *= mask[i] as number;
+      }
+    }
+    if (this.goBackwards) {
+      // dx is in processing order; the input gradient is in input order: swap step t with T-1-t.
+      const d = buf.dx;
+      for (let t = 0; t < T >> 1; t++) {
+        const a = t * step, b = (T - 1 - t) * step;
+        for (let i = 0; i < step; i++) {
+          const tmp = d[a + i] as number;
+          d[a + i] = d[b + i] as number;
+          d[b + i] = tmp;
+        }
+      }
+    }
+    return buf.dx;
+  }
+
+  override resetStates(): void {
+    this.stateH = null;
+    this.stateC = null;
+  }
+
+  /** The carried state in stateful mode (h, and c for an LSTM), or null. */
+  getStates(): { h: FloatArray; c: FloatArray | null } | null {
+    return this.stateH === null ? null : { h: this.stateH, c: this.stateC };
+  }
+
+  getConfig(): Record<string, unknown> {
+    const c: Record<string, unknown> = {
+      name: this.name, units: this.units, activation: this.activation,
+      returnSequences: this.returnSequences, goBackwards: this.goBackwards, stateful: this.stateful, dropout: this.dropout,
+    };
+    if (this.className !== 'SimpleRNN') c['recurrentActivation'] = this.recurrentActivation;
+    if (this.className === 'GRU') c['resetAfter'] = this.resetAfter;
+    if (this.className === 'LSTM') c['unitForgetBias'] = this.unitForgetBias;
+    if (this.declaredInputShape) c['inputShape'] = this.declaredInputShape;
+    return c;
+  }
+}
+
+export function simpleRNN(options: RecurrentOptions): Recurrent {
+  return new Recurrent('SimpleRNN', options);
+}
+export function lstm(options: RecurrentOptions): Recurrent {
+  return new Recurrent('LSTM', options);
+}
+export function gru(options: RecurrentOptions): Recurrent {
+  return new Recurrent('GRU', options);
+}

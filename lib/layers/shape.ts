@@ -1,0 +1,214 @@
+/**
+ * Parameter-free layers that move data around: RepeatVector, Flatten, Dropout.
+ *
+ *   RepeatVector(n)  [N, F] → [n, N, F] (time-major):  y_t = x for every t;    dx = Σ_t dy_t
+ *   Flatten          [T, N, F] (time-major) → [N, T·F] (batch-major rows, as Keras flattens [N, T, F]);  dx = the inverse copy
+ *   Reshape([T, F]) [N, T·F] → [T, N, F] (time-major): the inverse of Flatten, so a dense stack can end in a sequence
+ *   Dropout(rate)    y = x ⊙ m, m_i = 0 with probability rate else 1/(1 − rate) (inverted dropout), identity when not
+ *                    training;  dx = dy ⊙ m
+ */
+import type { FloatArray } from '../../kernels/matmul';
+import { dropoutMask, applyMask } from '../../kernels/dropout';
+import { BufferCache, ForwardContext, Layer, shapeSize } from './layer';
+
+export class RepeatVector extends Layer {
+  readonly className = 'RepeatVector';
+  readonly n: number;
+  private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
+  private lastN = 0;
+
+  constructor(options: { n: number; name?: string }) {
+    super(options.name);
+    if (!Number.isInteger(options.n) || options.n < 1) {
+      throw new RangeError(`repeatVector(n): expected a positive integer, got ${String(options.n)}`);
+    }
+    this.n = options.n;
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 1) throw new RangeError(`${this.name}: expected a vector input [F], got [${inputShape.join(', ')}]`);
+    return [this.n, inputShape[0] as number];
+  }
+
+  forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
+    const F = this.inputShape[0] as number, NF = N * F;
+    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
+    for (let t = 0; t < this.n; t++) buf.y.set(x.length === NF ? x : x.subarray(0, NF), t * NF);
+    this.lastN = N;
+    return buf.y;
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    if (!needDx) return null;
+    const F = this.inputShape[0] as number, NF = this.lastN * F;
+    const buf = this.cache.get(String(this.lastN), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
+    const dx = buf.dx;
+    dx.fill(0);
+    for (let t = 0; t < this.n; t++) {
+      const off = t * NF;
+      for (let i = 0; i < NF; i++) dx[i] += dy[off + i] as number;
+    }
+    return dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name, n: this.n };
+  }
+}
+
+export class Flatten extends Layer {
+  readonly className = 'Flatten';
+  private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
+  private lastN = 0;
+
+  constructor(options: { name?: string } = {}) {
+    super(options.name);
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    return [shapeSize(inputShape)];
+  }
+
+  forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
+    this.lastN = N;
+    if (this.inputShape.length === 1) return x;
+    const T = this.inputShape[0] as number, F = shapeSize(this.inputShape.slice(1));
+    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
+      const src = (t * N + b) * F, dst = b * T * F + t * F;
+      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f] as number;
+    }
+    return buf.y;
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    if (!needDx) return null;
+    if (this.inputShape.length === 1) return dy;
+    const N = this.lastN, T = this.inputShape[0] as number, F = shapeSize(this.inputShape.slice(1));
+    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
+      const dst = (t * N + b) * F, src = b * T * F + t * F;
+      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f] as number;
+    }
+    return buf.dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name };
+  }
+}
+
+export class Reshape extends Layer {
+  readonly className = 'Reshape';
+  readonly targetShape: number[];
+  private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
+  private lastN = 0;
+
+  constructor(options: { targetShape: number[]; name?: string }) {
+    super(options.name);
+    const t = options.targetShape;
+    if (!Array.isArray(t) || t.length < 1 || t.length > 2 || !t.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new RangeError(`reshape(targetShape): expected [F] or [T, F] of positive integers, got ${JSON.stringify(t)}`);
+    }
+    this.targetShape = t.slice();
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    if (shapeSize(inputShape) !== shapeSize(this.targetShape)) {
+      throw new RangeError(`${this.name}: cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
+        `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)`);
+    }
+    if (inputShape.length !== 1) {
+      throw new RangeError(`${this.name}: bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]`);
+    }
+    return this.targetShape.slice();
+  }
+
+  forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
+    this.lastN = N;
+    if (this.targetShape.length === 1) return x;
+    const T = this.targetShape[0] as number, F = this.targetShape[1] as number;
+    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
+      const dst = (t * N + b) * F, src = b * T * F + t * F;
+      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f] as number;
+    }
+    return buf.y;
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    if (!needDx) return null;
+    if (this.targetShape.length === 1) return dy;
+    const N = this.lastN, T = this.targetShape[0] as number, F = this.targetShape[1] as number;
+    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
+      const src = (t * N + b) * F, dst = b * T * F + t * F;
+      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f] as number;
+    }
+    return buf.dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name, targetShape: this.targetShape.slice() };
+  }
+}
+
+export class Dropout extends Layer {
+  readonly className = 'Dropout';
+  readonly rate: number;
+  private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray; mask: FloatArray }>();
+  private last: { y: FloatArray; dx: FloatArray; mask: FloatArray } | null = null;
+  private masked = false;
+  private size = 0;
+
+  constructor(options: { rate: number; name?: string }) {
+    super(options.name);
+    if (!(options.rate >= 0 && options.rate < 1)) {
+      throw new RangeError(`dropout(rate): expected a fraction in [0, 1), got ${String(options.rate)}`);
+    }
+    this.rate = options.rate;
+  }
+
+  protected computeOutputShape(inputShape: readonly number[]): number[] {
+    return inputShape.slice();
+  }
+
+  forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
+    this.masked = ctx.training && this.rate > 0;
+    if (!this.masked) return x;
+    const n = N * shapeSize(this.inputShape);
+    const buf = this.cache.get(String(n), () => ({ y: new this.ctor(n), dx: new this.ctor(n), mask: new this.ctor(n) }));
+    const random = ctx.random;
+    if (random === null) throw new Error(`${this.name}: dropout while training needs a random source`);
+    dropoutMask(buf.mask, n, this.rate, () => random.uniform());
+    applyMask(buf.y, x, buf.mask, n);
+    this.last = buf;
+    this.size = n;
+    return buf.y;
+  }
+
+  backward(dy: FloatArray, needDx: boolean): FloatArray | null {
+    if (!needDx) return null;
+    if (!this.masked) return dy;
+    const buf = this.last as { y: FloatArray; dx: FloatArray; mask: FloatArray };
+    applyMask(buf.dx, dy, buf.mask, this.size);
+    return buf.dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { name: this.name, rate: this.rate };
+  }
+}
+
+export function repeatVector(options: { n: number; name?: string }): RepeatVector {
+  return new RepeatVector(options);
+}
+export function flatten(options: { name?: string } = {}): Flatten {
+  return new Flatten(options);
+}
+export function reshape(options: { targetShape: number[]; name?: string }): Reshape {
+  return new Reshape(options);
+}
+export function dropout(options: { rate: number; name?: string }): Dropout {
+  return new Dropout(options);
+}

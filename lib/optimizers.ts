@@ -1,0 +1,106 @@
+/**
+ * Optimizers for a model: the per-parameter state (Adam moments, SGD velocity) and the step counter around the update
+ * kernels in kernels/optim.ts. An optimizer only updates: zeroing and clipping gradients are the trainer's job.
+ */
+import type { FloatArray } from '../kernels/matmul';
+import { ADAM_DEFAULTS, adamUpdate, sgdUpdate } from '../kernels/optim';
+import type { FloatCtor, Param } from './layers/layer';
+
+export interface AdamConfig { name: 'adam'; learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
+export interface SgdConfig { name: 'sgd'; learningRate?: number; momentum?: number }
+export type OptimizerConfig = AdamConfig | SgdConfig;
+export type OptimizerSpec = 'adam' | 'sgd' | OptimizerConfig;
+
+/** Serialisable optimizer state: the step count and one list of slot arrays per parameter. */
+export interface OptimizerState {
+  step: number;
+  slots: FloatArray[][];
+}
+
+export class Optimizer {
+  readonly name: 'adam' | 'sgd';
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly momentum: number;
+  /** Number of updates applied so far (Adam's t). */
+  step = 0;
+  private slots: FloatArray[][] = [];
+
+  constructor(spec: OptimizerSpec = 'adam') {
+    const cfg: OptimizerConfig = typeof spec === 'string' ? ({ name: spec } as OptimizerConfig) : spec;
+    if (cfg === null || typeof cfg !== 'object' || (cfg.name !== 'adam' && cfg.name !== 'sgd')) {
+      throw new RangeError(`optimizer: expected 'adam', 'sgd' or { name: 'adam' | 'sgd', ... }, got ${JSON.stringify(spec)}`);
+    }
+    this.name = cfg.name;
+    const sgdDefault = 0.01;   // TensorFlow.js / Keras SGD default learning rate
+    this.learningRate = cfg.learningRate ?? (cfg.name === 'adam' ? ADAM_DEFAULTS.learningRate : sgdDefault);
+    this.beta1 = cfg.name === 'adam' ? cfg.beta1 ?? ADAM_DEFAULTS.beta1 : 0;
+    this.beta2 = cfg.name === 'adam' ? cfg.beta2 ?? ADAM_DEFAULTS.beta2 : 0;
+    this.epsilon = cfg.name === 'adam' ? cfg.epsilon ?? ADAM_DEFAULTS.epsilon : 0;
+    this.momentum = cfg.name === 'sgd' ? cfg.momentum ?? 0 : 0;
+    const check = (arg: string, v: number, ok: boolean): void => {
+      if (!ok || !Number.isFinite(v)) throw new RangeError(`optimizer(${arg}): got ${v}`);
+    };
+    check('learningRate', this.learningRate, this.learningRate > 0);
+    check('beta1', this.beta1, this.beta1 >= 0 && this.beta1 < 1);
+    check('beta2', this.beta2, this.beta2 >= 0 && this.beta2 < 1);
+    check('epsilon', this.epsilon, this.epsilon >= 0);
+    check('momentum', this.momentum, this.momentum >= 0);
+  }
+
+  config(): OptimizerConfig {
+    return this.name === 'adam'
+      ? { name: 'adam', learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon }
+      : { name: 'sgd', learningRate: this.learningRate, momentum: this.momentum };
+  }
+
+  /** Allocates zeroed state for these parameters (once; kept across fit calls so training can resume). */
+  attach(params: readonly Param[], ctor: FloatCtor): void {
+    const want = this.name === 'adam' ? 2 : this.momentum > 0 ? 1 : 0;
+    const fits = this.slots.length === params.length &&
+      this.slots.every((s, i) => s.length === want && s.every((a) => a.length === (params[i] as Param).value.length));
+    if (!fits) {
+      this.slots = params.map((p) => Array.from({ length: want }, () => new ctor(p.value.length)));
+      this.step = 0;
+    }
+  }
+
+  /** Applies one update to every parameter from its gradient. */
+  apply(params: readonly Param[]): void {
+    this.step++;
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i] as Param;
+      const s = this.slots[i] as FloatArray[];
+      const n = p.value.length;
+      if (this.name === 'adam') {
+        adamUpdate(p.value, p.grad, s[0] as FloatArray, s[1] as FloatArray, n, this.learningRate, this.beta1, this.beta2, this.epsilon, this.step);
+      } else {
+        sgdUpdate(p.value, p.grad, this.momentum > 0 ? s[0] as FloatArray : null, n, this.learningRate, this.momentum);
+      }
+    }
+  }
+
+  getState(): OptimizerState {
+    return { step: this.step, slots: this.slots };
+  }
+
+  setState(state: OptimizerState, params: readonly Param[]): void {
+    const want = this.name === 'adam' ? 2 : this.momentum > 0 ? 1 : 0;
+    if (state.slots.length !== params.length) {
+      throw new RangeError(`optimizer state: expected slots for ${params.length} parameters, got ${state.slots.length}`);
+    }
+    state.slots.forEach((s, i) => {
+      const p = params[i] as Param;
+      if (s.length !== want) throw new RangeError(`optimizer state: parameter ${p.name} expected ${want} slots, got ${s.length}`);
+      s.forEach((a) => {
+        if (a.length !== p.value.length) {
+          throw new RangeError(`optimizer state: slot of ${p.name} expected ${p.value.length} values, got ${a.length}`);
+        }
+      });
+    });
+    this.slots = state.slots;
+    this.step = state.step;
+  }
+}

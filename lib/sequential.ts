@@ -1,0 +1,605 @@
+/**
+ * Sequential: a stack of layers with fit / predict / evaluate.
+ *
+ * Public data is batch-major, [N, T, D] for sequences or [N, D] for vectors, given as nested arrays, { data, shape } or an
+ * ndarray (lib/tensor.ts validates shape, NaN/Inf and emptiness). Inside, a minibatch of sequences is gathered
+ * TIME-MAJOR ([T, B, D]) once, so the recurrent kernels read it without copies; outputs are scattered back batch-major.
+ *
+ * One training step: zero gradients → forward (training) → loss and dL/dŷ → backward through the layers (the first layer
+ * skips dL/dx) → optional global-norm clipping → finiteness check → optimizer update. A non-finite loss or gradient stops
+ * training with a TrainingDivergedError and leaves the weights as they were before that step.
+ *
+ * Determinism: initial weights derive from the model seed and the layer names; the shuffle order and dropout masks of
+ * epoch e derive from (fit seed, e). The same seed, data and options give bit-identical weights, and a model resumed from
+ * a checkpoint at epoch k (optimizer state included) continues exactly as if it had never stopped.
+ */
+import type { FloatArray } from '../kernels/matmul';
+import { clipByGlobalNorm, globalNorm } from '../kernels/optim';
+import { Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
+import { Recurrent } from './layers/recurrent';
+import { getLoss, Loss, LossName } from './losses';
+import { Optimizer, OptimizerSpec } from './optimizers';
+import { makeRandom, Random } from './random';
+import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from './tensor';
+import type { NdArray } from 'ndarray';
+import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from './io/json';
+
+export type DType = 'float32' | 'float64';
+
+export interface SequentialOptions {
+  /** Seed for weight initialisation (and the default seed of fit). Default 0. */
+  seed?: number | string;
+  /** Precision of weights and activations. float32 (default) is fast; float64 is for gradient checks and learners. */
+  dtype?: DType;
+  name?: string;
+}
+
+export interface EarlyStoppingOptions {
+  /** Epochs without improvement before stopping. Default 5. */
+  patience?: number;
+  /** Smallest decrease that counts as an improvement. Default 0. */
+  minDelta?: number;
+  /** 'valLoss' (default when there is validation data) or 'loss'. */
+  monitor?: 'valLoss' | 'loss';
+  /** Put back the weights of the best epoch when training ends. Default true. */
+  restoreBestWeights?: boolean;
+}
+
+export interface EpochLogs {
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+  /** Seconds this epoch took. */
+  seconds: number;
+}
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** Shuffle the training samples every epoch (seeded). Default true. */
+  shuffle?: boolean;
+  /** Seed of the shuffling and dropout; default: the model's seed. */
+  seed?: number | string;
+  /** Hold out the LAST fraction of the samples (before shuffling) for validation, as Keras does. */
+  validationSplit?: number;
+  validationData?: [unknown, unknown];
+  loss?: string;
+  optimizer?: OptimizerSpec;
+  /** Rescale gradients so that their global norm is at most clipNorm. */
+  clipNorm?: number;
+  earlyStopping?: EarlyStoppingOptions | boolean;
+  /** Epoch to start counting from (resume a checkpoint: pass model.epochsTrained). Default 0. */
+  initialEpoch?: number;
+  /** Called after each epoch; return false to stop training. */
+  onEpochEnd?: (logs: EpochLogs) => void | boolean;
+  onBatchEnd?: (info: { epoch: number; batch: number; batches: number; loss: number }) => void;
+}
+
+export interface History {
+  epoch: number[];
+  loss: number[];
+  valLoss: number[];
+  /** Epoch whose weights the model holds at the end (differs from the last epoch after early stopping restores). */
+  bestEpoch: number | null;
+  stoppedEarly: boolean;
+}
+
+export class TrainingDivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+interface Prepared {
+  x: Tensor;
+  y: Tensor;
+}
+
+export class Sequential {
+  readonly layers: Layer[] = [];
+  readonly seed: number | string;
+  readonly dtype: DType;
+  name: string;
+  /** Loss used by fit/evaluate when none is given (set by compile, fit, or a loaded training config). */
+  loss: LossName | null = null;
+  optimizer: Optimizer | null = null;
+  /** Epochs trained so far (what a checkpoint resumes from). */
+  epochsTrained = 0;
+  private inputShape: number[] | null = null;
+  private outputShape: number[] = [];
+  private params: Param[] = [];
+  private readonly ctor: FloatCtor;
+  private readonly nameCounts = new Map<string, number>();
+  private gatherX: FloatArray | null = null;
+  private gatherY: FloatArray | null = null;
+  private dyBuf: FloatArray | null = null;
+  private backup: FloatArray[] = [];
+
+  constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    this.seed = options.seed ?? 0;
+    this.dtype = options.dtype ?? 'float32';
+    if (this.dtype !== 'float32' && this.dtype !== 'float64') {
+      throw new RangeError(`Sequential(dtype): expected 'float32' or 'float64', got ${JSON.stringify(options.dtype)}`);
+    }
+    this.ctor = this.dtype === 'float32' ? Float32Array : Float64Array;
+    this.name = options.name ?? 'sequential';
+    for (const l of layers) this.add(l);
+  }
+
+  /** Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name. */
+  add(layer: Layer): this {
+    if (!(layer instanceof Layer)) throw new TypeError('Sequential.add(layer): expected a layer');
+    if (this.inputShape !== null) throw new Error('Sequential.add: the model is already built; add layers before fit/predict/build');
+    if (layer.name === '') {
+      const base = layer.className === 'SimpleRNN' ? 'simple_rnn' : layer.className.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+      const k = this.nameCounts.get(base) ?? 0;
+      this.nameCounts.set(base, k + 1);
+      layer.name = k === 0 ? base : `${base}_${k}`;
+    }
+    if (this.layers.some((l) => l.name === layer.name)) throw new RangeError(`Sequential.add: duplicate layer name ${JSON.stringify(layer.name)}`);
+    this.layers.push(layer);
+    return this;
+  }
+
+  get built(): boolean {
+    return this.inputShape !== null;
+  }
+
+  /** Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted. */
+  build(inputShape?: readonly number[]): this {
+    if (this.layers.length === 0) throw new Error('Sequential.build: the model has no layers');
+    const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null }).declaredInputShape ?? null;
+    const shape = inputShape ? inputShape.slice() : declared;
+    if (shape === null) throw new Error('Sequential.build: give the first layer an inputShape, or call fit/predict/build with data');
+    if (declared !== null && inputShape && shapeString(declared) !== shapeString(inputShape)) {
+      throw new RangeError(`Sequential.build: input shape ${shapeString(inputShape)} differs from the first layer's inputShape ${shapeString(declared)}`);
+    }
+    shape.forEach((d) => {
+      if (!Number.isInteger(d) || d < 1) throw new RangeError(`Sequential.build: input shape must be positive integers, got ${shapeString(shape)}`);
+    });
+    let s = shape;
+    this.layers.forEach((l) => {
+      s = l.build(s, this.ctor, `${String(this.seed)}/${l.name}`);
+    });
+    this.inputShape = shape;
+    this.outputShape = s;
+    this.params = this.layers.flatMap((l) => l.params());
+    this.backup = this.params.map((p) => new this.ctor(p.value.length));
+    return this;
+  }
+
+  /** Per-sample input shape, e.g. [32, 1]; null before build. */
+  getInputShape(): number[] | null {
+    return this.inputShape ? this.inputShape.slice() : null;
+  }
+
+  getOutputShape(): number[] {
+    return this.outputShape.slice();
+  }
+
+  /** Sets the default loss and optimizer (Keras compile). */
+  compile(options: { loss?: string; optimizer?: OptimizerSpec }): this {
+    if (options.loss !== undefined) this.loss = getLoss(options.loss, 'compile(loss)').name;
+    if (options.optimizer !== undefined) this.optimizer = new Optimizer(options.optimizer);
+    return this;
+  }
+
+  /** The trainable parameters of all layers, in order, each with a "layer/param" name. */
+  weights(): { name: string; shape: number[]; value: FloatArray }[] {
+    this.requireBuilt('weights');
+    const out: { name: string; shape: number[]; value: FloatArray }[] = [];
+    for (const l of this.layers) {
+      const prefix = l.name;
+      for (const p of l.params()) out.push({ name: `${prefix}/${p.name}`, shape: p.shape.slice(), value: p.value });
+    }
+    return out;
+  }
+
+  /** Copies of the weights, in `weights()` order. */
+  getWeights(): FloatArray[] {
+    this.requireBuilt('getWeights');
+    return this.params.map((p) => p.value.slice());
+  }
+
+  /** Sets every weight from arrays in `weights()` order; lengths must match. */
+  setWeights(values: readonly ArrayLike<number>[]): void {
+    this.requireBuilt('setWeights');
+    if (values.length !== this.params.length) {
+      throw new RangeError(`setWeights: expected ${this.params.length} arrays, got ${values.length}`);
+    }
+    const names = this.weights().map((w) => w.name);
+    values.forEach((v, i) => {
+      const p = this.params[i] as Param;
+      if (v.length !== p.value.length) {
+        throw new RangeError(`setWeights: ${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}`);
+      }
+      for (let j = 0; j < v.length; j++) {
+        const x = v[j] as number;
+        if (!Number.isFinite(x)) throw new RangeError(`setWeights: ${names[i]} has a non-finite value ${x} at index ${j}`);
+      }
+      p.value.set(v);
+    });
+  }
+
+  /** Total number of trainable scalars. */
+  countParams(): number {
+    this.requireBuilt('countParams');
+    return this.params.reduce((a, p) => a + p.value.length, 0);
+  }
+
+  /** A Keras-like table of layers, output shapes and parameter counts. */
+  summary(): string {
+    this.requireBuilt('summary');
+    const rows = this.layers.map((l) => [`${l.name} (${l.className})`, shapeString([null, ...l.outputShape]),
+      String(l.params().reduce((a, p) => a + p.value.length, 0))]);
+    const head = ['Layer (type)', 'Output shape', 'Params'];
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+    const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i] as number)).join('  ');
+    return [line(head), ...rows.map(line), `Total params: ${this.countParams()}`].join('\n');
+  }
+
+  /** The model as bptt's JSON format (architecture, weights, and by default training state). See lib/io/json.ts. */
+  toJSON(options: ToJSONOptions = {}): ModelJSON {
+    return modelToJSON(this, options);
+  }
+
+  /** Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked. */
+  static fromJSON(json: unknown): Sequential {
+    return modelFromJSON(json);
+  }
+
+  /** Writes the model to a file atomically (temp file + rename): a crash never leaves a half-written model. */
+  save(path: string, options: ToJSONOptions = {}): void {
+    saveModel(this, path, options);
+  }
+
+  static load(path: string): Sequential {
+    return loadModel(path);
+  }
+
+  /** Forgets the carried state of stateful layers. */
+  resetStates(): void {
+    for (const l of this.layers) l.resetStates();
+  }
+
+  private requireBuilt(fn: string): void {
+    if (this.inputShape === null) throw new Error(`${fn}: the model is not built yet (call build, fit or predict first)`);
+  }
+
+  private coerce(x: unknown, argName: string, perSample: readonly number[] | null): Tensor {
+    const shape = perSample ? [null, ...perSample] : undefined;
+    const t = toTensor(x, argName, { dtype: this.dtype, ...(shape ? { shape } : {}) });
+    if (t.shape.length < 2) throw new RangeError(`${argName}: expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}`);
+    return t;
+  }
+
+  private ensureBuiltFor(x: unknown, argName: string): Tensor {
+    const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null } | undefined)?.declaredInputShape ?? null;
+    if (this.inputShape === null && declared !== null) this.build();
+    if (this.inputShape === null) {
+      const t = this.coerce(x, argName, null);
+      this.build(t.shape.slice(1));
+      return t;
+    }
+    return this.coerce(x, argName, this.inputShape);
+  }
+
+  /**
+   * Gathers samples idx[0..B) of a batch-major tensor into `out` in the internal layout: time-major [T, B, F] for a
+   * per-sample shape [T, F], plain [B, F] otherwise.
+   */
+  private gather(out: FloatArray, t: Tensor, idx: ArrayLike<number>, start: number, B: number): void {
+    const per = t.shape.slice(1);
+    const src = t.data;
+    if (per.length === 2) {
+      const T = per[0] as number, F = per[1] as number, TF = T * F;
+      for (let b = 0; b < B; b++) {
+        const s0 = (idx[start + b] as number) * TF;
+        for (let s = 0; s < T; s++) {
+          const so = s0 + s * F, d = (s * B + b) * F;
+          for (let f = 0; f < F; f++) out[d + f] = src[so + f] as number;
+        }
+      }
+    } else {
+      const F = shapeSize(per);
+      for (let b = 0; b < B; b++) {
+        const so = (idx[start + b] as number) * F;
+        for (let f = 0; f < F; f++) out[b * F + f] = src[so + f] as number;
+      }
+    }
+  }
+
+  /** The inverse of gather for model outputs: internal layout of B samples → rows start..start+B of a batch-major array. */
+  private scatter(dst: FloatArray, y: FloatArray, start: number, B: number): void {
+    const per = this.outputShape;
+    if (per.length === 2) {
+      const T = per[0] as number, F = per[1] as number, TF = T * F;
+      for (let b = 0; b < B; b++) for (let s = 0; s < T; s++) {
+        const so = (s * B + b) * F, d = (start + b) * TF + s * F;
+        for (let f = 0; f < F; f++) dst[d + f] = y[so + f] as number;
+      }
+    } else {
+      const F = shapeSize(per);
+      for (let i = 0; i < B * F; i++) dst[start * F + i] = y[i] as number;
+    }
+  }
+
+  private forwardBatch(x: FloatArray, B: number, ctx: ForwardContext): FloatArray {
+    let h = x;
+    for (const l of this.layers) h = l.forward(h, B, ctx);
+    return h;
+  }
+
+  private buffer(kind: 'x' | 'y' | 'dy', n: number): FloatArray {
+    const cur = kind === 'x' ? this.gatherX : kind === 'y' ? this.gatherY : this.dyBuf;
+    if (cur !== null && cur.length >= n) return cur.length === n ? cur : cur.subarray(0, n);
+    const fresh = new this.ctor(n);
+    if (kind === 'x') this.gatherX = fresh; else if (kind === 'y') this.gatherY = fresh; else this.dyBuf = fresh;
+    return fresh;
+  }
+
+  /** Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major. */
+  predict(x: TensorLike | unknown, options: { batchSize?: number } = {}): NdArray<FloatArray> {
+    const t = this.ensureBuiltFor(x, 'predict(x)');
+    const out = this.predictTensor(t, options.batchSize ?? 32, 'predict');
+    return toNdarray(out);
+  }
+
+  /** predict on an already validated tensor; returns a dense batch-major tensor. */
+  predictTensor(t: Tensor, batchSize: number, fn = 'predict'): Tensor {
+    const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
+    const N = t.shape[0] as number;
+    checkBatchSize(batchSize, `${fn}(batchSize)`);
+    const perIn = shapeSize(t.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const result = new this.ctor(N * perOut);
+    const idx = identity(N);
+    const ctx: ForwardContext = { training: false, random: null };
+    for (let start = 0; start < N; start += batchSize) {
+      const B = Math.min(batchSize, N - start);
+      if (stateful && B !== batchSize && start > 0) {
+        throw new RangeError(`${fn}: a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})`);
+      }
+      const xb = this.buffer('x', B * perIn);
+      this.gather(xb, t, idx, start, B);
+      const yb = this.forwardBatch(xb, B, ctx);
+      this.scatter(result, yb, start, B);
+    }
+    return { data: result, shape: [N, ...this.outputShape] };
+  }
+
+  /** Mean loss over (x, y), computed in batches. */
+  evaluate(x: unknown, y: unknown, options: { batchSize?: number; loss?: string } = {}): number {
+    const t = this.ensureBuiltFor(x, 'evaluate(x)');
+    const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
+    if (yt.shape[0] !== t.shape[0]) {
+      throw new RangeError(`evaluate(y): expected ${t.shape[0]} samples to match x, got ${yt.shape[0]}`);
+    }
+    const lossName = options.loss ?? this.loss ?? 'mse';
+    const loss = getLoss(lossName, 'evaluate(loss)');
+    return this.meanLoss({ x: t, y: yt }, identity(t.shape[0] as number), loss, options.batchSize ?? 32);
+  }
+
+  private meanLoss(d: Prepared, idx: ArrayLike<number>, loss: Loss, batchSize: number): number {
+    const N = idx.length;
+    const perIn = shapeSize(d.x.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const ctx: ForwardContext = { training: false, random: null };
+    let total = 0;
+    for (let start = 0; start < N; start += batchSize) {
+      const B = Math.min(batchSize, N - start);
+      const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
+      this.gather(xb, d.x, idx, start, B);
+      this.gather(yb, d.y, idx, start, B);
+      const pred = this.forwardBatch(xb, B, ctx);
+      total += loss.value(pred, yb, B * perOut) * B;
+    }
+    return total / N;
+  }
+
+  /**
+   * Trains on (x, y). Returns the history of epoch losses. See FitOptions for the options; the defaults are Keras's
+   * (epochs 1, batchSize 32, shuffle true, Adam lr 1e-3, loss 'mse' unless compiled or loaded otherwise).
+   */
+  fit(x: unknown, y: unknown, options: FitOptions = {}): History {
+    const epochs = options.epochs ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`fit(epochs): expected a non-negative integer, got ${String(epochs)}`);
+    const batchSize = options.batchSize ?? 32;
+    checkBatchSize(batchSize, 'fit(batchSize)');
+    const initialEpoch = options.initialEpoch ?? 0;
+    if (!Number.isInteger(initialEpoch) || initialEpoch < 0) {
+      throw new RangeError(`fit(initialEpoch): expected a non-negative integer, got ${String(options.initialEpoch)}`);
+    }
+    const xt = this.ensureBuiltFor(x, 'fit(x)');
+    const yt = this.coerce(y, 'fit(y)', this.outputShape);
+    const N = xt.shape[0] as number;
+    if (yt.shape[0] !== N) throw new RangeError(`fit(y): expected ${N} samples to match x, got ${yt.shape[0]}`);
+    const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'fit(loss)');
+    this.loss = loss.name;
+    if (options.optimizer !== undefined || this.optimizer === null) {
+      const spec = options.optimizer ?? 'adam';
+      const fresh = new Optimizer(spec);
+      // Keep the state of an equal optimizer (resuming); a different one starts fresh.
+      if (this.optimizer === null || JSON.stringify(this.optimizer.config()) !== JSON.stringify(fresh.config())) this.optimizer = fresh;
+    }
+    const optimizer = this.optimizer as Optimizer;
+    optimizer.attach(this.params, this.ctor);
+    if (options.clipNorm !== undefined && !(options.clipNorm > 0 && Number.isFinite(options.clipNorm))) {
+      throw new RangeError(`fit(clipNorm): expected a positive number, got ${String(options.clipNorm)}`);
+    }
+
+    // Validation data: explicit, or the last fraction of the samples (before shuffling), as Keras does.
+    let trainIdx = identity(N);
+    let val: Prepared | null = null;
+    let valIdx: Int32Array | null = null;
+    if (options.validationData !== undefined) {
+      const [vx, vy] = options.validationData;
+      const vxt = this.coerce(vx, 'fit(validationData[0])', this.inputShape);
+      const vyt = this.coerce(vy, 'fit(validationData[1])', this.outputShape);
+      if (vxt.shape[0] !== vyt.shape[0]) throw new RangeError(`fit(validationData): x has ${vxt.shape[0]} samples, y has ${vyt.shape[0]}`);
+      val = { x: vxt, y: vyt };
+      valIdx = identity(vxt.shape[0] as number);
+    } else if (options.validationSplit !== undefined && options.validationSplit !== 0) {
+      const s = options.validationSplit;
+      if (!(s > 0 && s < 1)) throw new RangeError(`fit(validationSplit): expected a fraction in (0, 1), got ${s}`);
+      const nVal = Math.floor(N * s);
+      if (nVal < 1 || nVal >= N) {
+        throw new RangeError(`fit(validationSplit): ${s} of ${N} samples leaves ${N - nVal} to train on and ${nVal} to validate; both need at least 1`);
+      }
+      trainIdx = identity(N - nVal);
+      valIdx = Int32Array.from({ length: nVal }, (_, i) => N - nVal + i);
+      val = { x: xt, y: yt };
+    }
+
+    const es = options.earlyStopping === true ? {} : options.earlyStopping === false ? null : options.earlyStopping ?? null;
+    const monitor = es ? es.monitor ?? (val ? 'valLoss' : 'loss') : 'loss';
+    if (es && monitor === 'valLoss' && !val) throw new RangeError('fit(earlyStopping.monitor): valLoss needs validationSplit or validationData');
+    const patience = es?.patience ?? 5;
+    const minDelta = es?.minDelta ?? 0;
+    const restoreBest = es?.restoreBestWeights ?? true;
+    let best = Infinity, bestEpoch: number | null = null, wait = 0;
+    let bestWeights: FloatArray[] | null = null;
+
+    const fitSeed = options.seed ?? this.seed;
+    const shuffle = options.shuffle ?? true;
+    const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
+    const history: History = { epoch: [], loss: [], valLoss: [], bestEpoch: null, stoppedEarly: false };
+    const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const nTrain = trainIdx.length;
+    const batches = Math.ceil(nTrain / batchSize);
+
+    for (let epoch = initialEpoch; epoch < epochs; epoch++) {
+      const t0 = Date.now();
+      const order = Int32Array.from(trainIdx);
+      if (shuffle) makeRandom(`${String(fitSeed)}/shuffle/${epoch}`).shuffle(order);
+      const random: Random = makeRandom(`${String(fitSeed)}/dropout/${epoch}`);
+      const ctx: ForwardContext = { training: true, random };
+      let sum = 0;
+      for (let bi = 0; bi < batches; bi++) {
+        const start = bi * batchSize;
+        const B = Math.min(batchSize, nTrain - start);
+        const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
+        this.gather(xb, xt, order, start, B);
+        this.gather(yb, yt, order, start, B);
+        const batchLoss = this.trainStep(xb, yb, B, loss, optimizer, ctx, options.clipNorm, epoch, bi);
+        sum += batchLoss * B;
+        options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
+      }
+      if (stateful) this.resetStates();
+      const epochLoss = sum / nTrain;
+      const logs: EpochLogs = { epoch, loss: epochLoss, seconds: 0 };
+      history.epoch.push(epoch);
+      history.loss.push(epochLoss);
+      if (val && valIdx) {
+        const v = this.meanLoss(val, valIdx, loss, batchSize);
+        if (!Number.isFinite(v)) {
+          throw new TrainingDivergedError(`fit: validation loss became ${v} at epoch ${epoch}; lower the learning rate or set clipNorm`);
+        }
+        logs.valLoss = v;
+        history.valLoss.push(v);
+      }
+      this.epochsTrained = epoch + 1;
+      logs.seconds = (Date.now() - t0) / 1000;
+      let stop = options.onEpochEnd?.(logs) === false;
+      if (es) {
+        const m = monitor === 'valLoss' ? (logs.valLoss as number) : epochLoss;
+        if (m < best - minDelta) {
+          best = m;
+          bestEpoch = epoch;
+          wait = 0;
+          if (restoreBest) bestWeights = this.getWeights();
+        } else if (++wait >= patience) {
+          stop = true;
+          history.stoppedEarly = true;
+        }
+      }
+      if (stop) break;
+    }
+    if (es && restoreBest && bestWeights !== null) {
+      this.setWeights(bestWeights);
+      history.bestEpoch = bestEpoch;
+    } else {
+      history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] as number : null;
+    }
+    return history;
+  }
+
+  /**
+   * Loss and gradients of the loss with respect to every weight (in `weights()` order) on the whole of (x, y) as one
+   * batch, without updating anything. With `training: true` dropout is active, with masks drawn from `seed` (the same
+   * seed gives the same masks, which makes a finite-difference check of a dropout model possible).
+   */
+  gradients(x: unknown, y: unknown, options: { loss?: string; training?: boolean; seed?: number | string } = {}):
+    { loss: number; grads: FloatArray[] } {
+    const xt = this.ensureBuiltFor(x, 'gradients(x)');
+    const yt = this.coerce(y, 'gradients(y)', this.outputShape);
+    const N = xt.shape[0] as number;
+    if (yt.shape[0] !== N) throw new RangeError(`gradients(y): expected ${N} samples to match x, got ${yt.shape[0]}`);
+    const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'gradients(loss)');
+    const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const idx = identity(N);
+    const xb = this.buffer('x', N * perIn), yb = this.buffer('y', N * perOut);
+    this.gather(xb, xt, idx, 0, N);
+    this.gather(yb, yt, idx, 0, N);
+    const training = options.training ?? false;
+    const ctx: ForwardContext = { training, random: training ? makeRandom(String(options.seed ?? this.seed)) : null };
+    for (const p of this.params) p.grad.fill(0);
+    const pred = this.forwardBatch(xb, N, ctx);
+    const n = N * perOut;
+    const value = loss.value(pred, yb, n);
+    let dy = this.buffer('dy', n);
+    loss.grad(dy, pred, yb, n);
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const d = (this.layers[i] as Layer).backward(dy, i > 0);
+      if (i > 0) dy = d as FloatArray;
+    }
+    return { loss: value, grads: this.params.map((p) => p.grad.slice()) };
+  }
+
+  /** One step on a gathered batch; returns the batch loss. Weights are untouched if the step would diverge. */
+  private trainStep(xb: FloatArray, yb: FloatArray, B: number, loss: Loss, optimizer: Optimizer, ctx: ForwardContext,
+                    clipNorm: number | undefined, epoch: number, batch: number): number {
+    for (const p of this.params) p.grad.fill(0);
+    const pred = this.forwardBatch(xb, B, ctx);
+    const n = B * shapeSize(this.outputShape);
+    const value = loss.value(pred, yb, n);
+    if (!Number.isFinite(value)) {
+      throw new TrainingDivergedError(`fit: loss became ${value} at epoch ${epoch}, batch ${batch}; the model keeps ` +
+        'the weights from before this step. Lower the learning rate or set clipNorm');
+    }
+    let dy = this.buffer('dy', n);
+    loss.grad(dy, pred, yb, n);
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const d = (this.layers[i] as Layer).backward(dy, i > 0);
+      if (i > 0) dy = d as FloatArray;
+    }
+    const grads = this.params.map((p) => p.grad);
+    const norm = clipNorm !== undefined ? clipByGlobalNorm(grads, clipNorm) : globalNorm(grads);
+    if (!Number.isFinite(norm)) {
+      throw new TrainingDivergedError(`fit: gradient norm became ${norm} at epoch ${epoch}, batch ${batch}; the model ` +
+        'keeps the weights from before this step. Lower the learning rate or set clipNorm');
+    }
+    this.params.forEach((p, i) => (this.backup[i] as FloatArray).set(p.value));
+    optimizer.apply(this.params);
+    for (const p of this.params) {
+      const w = p.value;
+      for (let i = 0; i < w.length; i++) {
+        if (!Number.isFinite(w[i] as number)) {
+          this.params.forEach((q, j) => q.value.set(this.backup[j] as FloatArray));
+          throw new TrainingDivergedError(`fit: an update made ${p.name} non-finite at epoch ${epoch}, batch ${batch}; ` +
+            'the model keeps the weights from before this step. Lower the learning rate or set clipNorm');
+        }
+      }
+    }
+    return value;
+  }
+}
+
+function identity(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+function checkBatchSize(b: number, arg: string): void {
+  if (!Number.isInteger(b) || b < 1) throw new RangeError(`${arg}: expected a positive integer, got ${String(b)}`);
+}

@@ -1,0 +1,450 @@
+/**
+ * Detector: from a raw series to scores, a threshold, flags and events.
+ *
+ *   const detector = new Detector({ model: 'lstm-ae', window: 32, threshold: 'spot' }).fit(train);
+ *   const { scores, flags, events, thresholds } = detector.detect(series);
+ *
+ * Pipeline. fit: read the training series → fill missing values by interpolation → fit the normaliser (training part
+ * only) → train the model on sliding windows → score the training series → calibrate the threshold on those scores.
+ * score/detect: the same reading, filling and normalising (with the stored normaliser), then per-point scores:
+ *
+ *   autoencoders ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae')
+ *       windows w = [s, s+W) with stride 1; e(w, j, f) = (x̂ − x)² at step j, feature f (normalised units);
+ *       point score = combine over the windows covering the point of mean_f e  (combine 'mean' default, 'max',
+ *       or 'last': the error at the last step of the window that ends at the point — causal, no look-ahead);
+ *       per-feature contributions are the same combination of e(·, ·, f) before the mean over f.
+ *   'lstm-forecast' (Telemanom): a window [t−W, t) predicts x_t; error_t = mean_f |x̂_t − x_t|, smoothed by an EWMA of
+ *       span `smoothing`; points t < W are warm-up.
+ *   'zscore': score_t = sqrt(mean_f z_f²), z_f = (x_t,f − mean)/std over the previous W points; t < W warm-up.
+ *   'iqr': score_t = max_f max(Q1 − x, x − Q3)/IQR over the previous W points (Tukey fences: > k means outside
+ *       Q3 + k·IQR); t < W warm-up.
+ *
+ * Warm-up points (before the first complete window of history) score 0 and are never flagged. Thresholds: see
+ * threshold-spec.ts; SPOT/DSPOT run online over the scores in time order, so batch `detect` and `stream()` flag alike.
+ */
+import { Sequential } from '../sequential';
+import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../presets';
+import type { EpochLogs } from '../sequential';
+import type { Tensor } from '../tensor';
+import { flagsToEvents, AnomalyEvent } from './events';
+import { Ewma } from './thresholds';
+import { readSeries, fillMissing, Normaliser, Series, NormalizeKind, FillReport } from './preprocess';
+import { DetectorStream } from './stream';
+import { detectorToJSON, detectorFromJSON, saveDetector, loadDetector, DetectorJSON } from './io';
+import { exportScorerSource } from './export';
+import { writeFileAtomicSync } from '../io/atomic';
+import { parseThreshold, ThresholdConfig, ThresholdSpec, applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec';
+
+export type DetectorModel = 'lstm-ae' | 'gru-ae' | 'rnn-ae' | 'dense-ae' | 'lstm-forecast' | 'zscore' | 'iqr';
+export const DETECTOR_MODELS: readonly DetectorModel[] = ['lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast', 'zscore', 'iqr'];
+export type Combine = 'mean' | 'max' | 'last';
+
+export interface DetectorOptions {
+  /** Default 'lstm-ae'. */
+  model?: DetectorModel;
+  /** Window length W. Default 32. */
+  window?: number;
+  /** Hidden units (recurrent models) or encoder sizes (dense-ae). Default 32 (dense-ae: [32, 8]). */
+  hidden?: number | number[];
+  /** Training epochs (neural models). Default 30, with early stopping on the validation split. */
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Fraction of the training windows (the last ones, in time order) held out for early stopping. Default 0.1. */
+  validationSplit?: number;
+  /** Early-stopping patience in epochs. Default 5. */
+  patience?: number;
+  /** Stride of the training windows. Default 1. */
+  trainStride?: number;
+  normalize?: NormalizeKind;
+  combine?: Combine;
+  /** Default 'spot'. See threshold-spec.ts. */
+  threshold?: ThresholdSpec;
+  /** Events closer than this many unflagged points are merged. Default 0. */
+  minGap?: number;
+  /** EWMA span for 'lstm-forecast' errors. Default 5. */
+  smoothing?: number;
+  seed?: number;
+  /** Progress while training. */
+  onEpochEnd?: (logs: EpochLogs) => void;
+}
+
+export interface ScoreResult {
+  /** One score per input point. */
+  scores: Float64Array;
+  /** Per-feature contributions [n, F] (row-major): the share of each feature in the score, before averaging. */
+  contributions: Float64Array;
+  /** Points before this index are warm-up (score 0, never flagged). */
+  firstScored: number;
+  /** Missing values that were filled. */
+  filled: FillReport;
+}
+
+export interface DetectResult extends ScoreResult {
+  flags: Uint8Array;
+  events: AnomalyEvent[];
+  /** The threshold each point was compared with (NaN for warm-up points). */
+  thresholds: Float64Array;
+  /** The threshold as one number: the static level, or for SPOT/DSPOT/dynamic the last one used. */
+  threshold: number;
+}
+
+interface Resolved {
+  model: DetectorModel;
+  window: number;
+  hidden: number[];
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  validationSplit: number;
+  patience: number;
+  trainStride: number;
+  normalize: NormalizeKind;
+  combine: Combine;
+  threshold: ThresholdConfig;
+  minGap: number;
+  smoothing: number;
+  seed: number;
+}
+
+function posInt(v: unknown, name: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`Detector(${name}): expected a positive integer, got ${String(v)}`);
+  return v as number;
+}
+
+export function resolveOptions(o: DetectorOptions): Resolved {
+  const model = o.model ?? 'lstm-ae';
+  if (!DETECTOR_MODELS.includes(model)) {
+    throw new RangeError(`Detector(model): expected one of ${DETECTOR_MODELS.join(', ')}, got ${JSON.stringify(o.model)}`);
+  }
+  const hiddenIn = o.hidden ?? (model === 'dense-ae' ? [32, 8] : 32);
+  const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) => posInt(h, 'hidden'));
+  if (hidden.length === 0) throw new RangeError('Detector(hidden): expected at least one size');
+  const combine = o.combine ?? 'mean';
+  if (!['mean', 'max', 'last'].includes(combine)) throw new RangeError(`Detector(combine): expected 'mean', 'max' or 'last', got ${JSON.stringify(combine)}`);
+  const vs = o.validationSplit ?? 0.1;
+  if (!(vs >= 0 && vs < 1)) throw new RangeError(`Detector(validationSplit): expected a fraction in [0, 1), got ${vs}`);
+  const lr = o.learningRate ?? 1e-3;
+  if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`Detector(learningRate): expected a positive number, got ${lr}`);
+  const minGap = o.minGap ?? 0;
+  if (!Number.isInteger(minGap) || minGap < 0) throw new RangeError(`Detector(minGap): expected a non-negative integer, got ${minGap}`);
+  const smoothing = o.smoothing ?? 5;
+  if (!(smoothing >= 1)) throw new RangeError(`Detector(smoothing): expected a span ≥ 1, got ${smoothing}`);
+  const seed = o.seed ?? 0;
+  if (!Number.isFinite(seed)) throw new RangeError(`Detector(seed): expected a number, got ${String(o.seed)}`);
+  const normalize = o.normalize ?? 'zscore';
+  if (normalize !== 'zscore' && normalize !== 'minmax') throw new RangeError(`Detector(normalize): expected 'zscore' or 'minmax', got ${JSON.stringify(normalize)}`);
+  return {
+    model, window: posInt(o.window ?? 32, 'window'), hidden, epochs: o.epochs === 0 ? 0 : posInt(o.epochs ?? 30, 'epochs'),
+    batchSize: posInt(o.batchSize ?? 32, 'batchSize'), learningRate: lr, validationSplit: vs,
+    patience: posInt(o.patience ?? 5, 'patience'), trainStride: posInt(o.trainStride ?? 1, 'trainStride'),
+    normalize, combine, threshold: parseThreshold(o.threshold ?? 'spot', 'Detector(threshold)'), minGap, smoothing, seed,
+  };
+}
+
+const isAutoencoder = (m: DetectorModel): boolean => m.endsWith('-ae');
+const isNeural = (m: DetectorModel): boolean => m !== 'zscore' && m !== 'iqr';
+
+/** Number of windows scored per forward batch: bounds memory on long series. */
+const CHUNK = 512;
+
+export class Detector {
+  readonly options: Resolved;
+  model: Sequential | null = null;
+  normaliser: Normaliser | null = null;
+  /** Training-series scores (from firstScored on): what the threshold is calibrated on. */
+  calibration: Float64Array | null = null;
+  features = 0;
+  /** Filled-value report of the training series. */
+  trainFilled: FillReport | null = null;
+  private readonly onEpochEnd: ((logs: EpochLogs) => void) | undefined;
+
+  constructor(options: DetectorOptions = {}) {
+    this.options = resolveOptions(options);
+    this.onEpochEnd = options.onEpochEnd;
+  }
+
+  get fitted(): boolean {
+    return this.normaliser !== null && this.calibration !== null;
+  }
+
+  /** Points needed before the first score: W for history models, W for autoencoders (one full window). */
+  get minLength(): number {
+    return this.options.model === 'lstm-forecast' || !isNeural(this.options.model) ? this.options.window + 1 : this.options.window;
+  }
+
+  private prepare(series: unknown, argName: string, training: boolean): { s: Series; filled: FillReport } {
+    const raw = readSeries(series, argName);
+    if (!training && raw.F !== this.features) {
+      throw new RangeError(`${argName}: expected ${this.features} feature${this.features === 1 ? '' : 's'} per point (as the training series), got ${raw.F}`);
+    }
+    if (raw.n < this.minLength) {
+      throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${this.minLength}, the least that ` +
+        `window ${this.options.window} with model '${this.options.model}' can score`);
+    }
+    const filled = fillMissing(raw);
+    return { s: raw, filled };
+  }
+
+  /** Trains the model and calibrates the threshold on a series of normal behaviour. */
+  fit(trainSeries: unknown): this {
+    const o = this.options;
+    const { s, filled } = this.prepare(trainSeries, 'fit(series)', true);
+    this.features = s.F;
+    this.trainFilled = filled;
+    this.normaliser = Normaliser.fit(s, o.normalize, 'fit(series)');
+    const z = this.normaliser.transform(s);
+    if (isNeural(o.model)) {
+      this.model = this.buildModel(s.F);
+      const { x, y } = this.trainingPairs(z);
+      if (o.epochs > 0) {
+        const nWin = x.shape[0] as number;
+        const useVal = o.validationSplit > 0 && Math.floor(nWin * o.validationSplit) >= 1 && nWin - Math.floor(nWin * o.validationSplit) >= 1;
+        this.model.fit(x, y, {
+          epochs: o.epochs, batchSize: o.batchSize, seed: o.seed,
+          optimizer: { name: 'adam', learningRate: o.learningRate },
+          ...(useVal ? { validationSplit: o.validationSplit, earlyStopping: { patience: o.patience } } : {}),
+          ...(this.onEpochEnd ? { onEpochEnd: this.onEpochEnd } : {}),
+        });
+      }
+    }
+    const r = this.scoreNormalised(z);
+    this.calibration = r.scores.slice(r.firstScored);
+    if (this.calibration.length === 0) throw new RangeError('fit(series): no training point could be scored; give a longer series');
+    // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
+    if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
+    return this;
+  }
+
+  private buildModel(F: number): Sequential {
+    const o = this.options;
+    const seed = o.seed;
+    switch (o.model) {
+      case 'lstm-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
+      case 'gru-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'gru', seed });
+      case 'rnn-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'rnn', seed });
+      case 'dense-ae': return denseAutoencoder({ window: o.window, features: F, units: o.hidden, seed });
+      case 'lstm-forecast': return forecaster({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
+      default: throw new Error(`no neural model for ${o.model}`);
+    }
+  }
+
+  private trainingPairs(z: Series): { x: Tensor; y: Tensor } {
+    const o = this.options, W = o.window, F = z.F;
+    const forecast = o.model === 'lstm-forecast';
+    const last = forecast ? z.n - W - 1 : z.n - W;     // last window start
+    const starts: number[] = [];
+    for (let s = 0; s <= last; s += o.trainStride) starts.push(s);
+    const x = new Float32Array(starts.length * W * F);
+    const y = new Float32Array(starts.length * (forecast ? F : W * F));
+    starts.forEach((s, i) => {
+      for (let k = 0; k < W * F; k++) x[i * W * F + k] = z.data[s * F + k] as number;
+      if (forecast) for (let f = 0; f < F; f++) y[i * F + f] = z.data[(s + W) * F + f] as number;
+    });
+    return forecast
+      ? { x: { data: x, shape: [starts.length, W, F] }, y: { data: y, shape: [starts.length, F] } }
+      : { x: { data: x, shape: [starts.length, W, F] }, y: { data: x, shape: [starts.length, W, F] } };
+  }
+
+  /** Per-point anomaly scores (no threshold). */
+  score(series: unknown): ScoreResult {
+    this.requireFitted('score');
+    const { s, filled } = this.prepare(series, 'score(series)', false);
+    const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s));
+    return { ...r, filled };
+  }
+
+  /** Scores, flags, events and thresholds for a series. */
+  detect(series: unknown): DetectResult {
+    this.requireFitted('detect');
+    const { s, filled } = this.prepare(series, 'detect(series)', false);
+    const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s));
+    const { thresholds, flags } = applyThresholdSpec(this.options.threshold, this.calibration as Float64Array, r.scores, r.firstScored);
+    const events = flagsToEvents(flags, r.scores, { minGap: this.options.minGap });
+    let threshold = NaN;
+    for (let i = thresholds.length - 1; i >= 0; i--) if (!Number.isNaN(thresholds[i] as number)) { threshold = thresholds[i] as number; break; }
+    return { ...r, filled, flags, events, thresholds, threshold };
+  }
+
+  /** The threshold that a new point would be compared with now (SPOT/DSPOT: after calibration). */
+  get threshold(): number {
+    this.requireFitted('threshold');
+    return staticLevel(this.options.threshold, this.calibration as Float64Array);
+  }
+
+  get thresholdSpec(): string {
+    return thresholdToString(this.options.threshold);
+  }
+
+  /** A streaming scorer in constant memory; see stream.ts for what each push returns. */
+  stream(): DetectorStream {
+    this.requireFitted('stream');
+    return new DetectorStream(this);
+  }
+
+  toJSON(): DetectorJSON {
+    return detectorToJSON(this);
+  }
+
+  static fromJSON(json: unknown): Detector {
+    return detectorFromJSON(json);
+  }
+
+  /** Writes the fitted detector (model, normaliser, threshold calibration) to one file, atomically. */
+  save(path: string): void {
+    saveDetector(this, path);
+  }
+
+  static load(path: string): Detector {
+    return loadDetector(path);
+  }
+
+  /**
+   * A standalone, dependency-free JavaScript module (ES module) with the weights inlined, the forward pass and the
+   * scoring rule: `score(series)` and `detect(series)` as this detector computes them, with the threshold fixed at its
+   * current level. Written atomically to `path` when given; the source is returned either way.
+   */
+  exportScorer(path?: string): string {
+    this.requireFitted('exportScorer');
+    const src = exportScorerSource(this);
+    if (path !== undefined) writeFileAtomicSync(path, src);
+    return src;
+  }
+
+  private requireFitted(fn: string): void {
+    if (!this.fitted) throw new Error(`${fn}: the detector is not fitted; call fit(trainSeries) first (or Detector.load)`);
+  }
+
+  /** Scores of a normalised series. */
+  scoreNormalised(z: Series): Omit<ScoreResult, 'filled'> {
+    const o = this.options;
+    const { n, F } = z;
+    const scores = new Float64Array(n), contributions = new Float64Array(n * F);
+    const W = o.window;
+    if (isAutoencoder(o.model)) {
+      const model = this.model as Sequential;
+      const nWin = n - W + 1;
+      const sum = new Float64Array(n * F), cnt = new Float64Array(n);
+      const comb = o.combine;
+      if (comb === 'max') contributions.fill(0);
+      const rowErr = new Float64Array(F);
+      for (let c0 = 0; c0 < nWin; c0 += CHUNK) {
+        const B = Math.min(CHUNK, nWin - c0);
+        const x = new Float32Array(B * W * F);
+        for (let b = 0; b < B; b++) {
+          const base = (c0 + b) * F;
+          for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k] as number;
+        }
+        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64).data;
+        for (let b = 0; b < B; b++) {
+          const s = c0 + b;
+          for (let j = 0; j < W; j++) {
+            const t = s + j;
+            if (comb === 'last' && !(j === W - 1 || s === 0)) continue;
+            let mean = 0;
+            for (let f = 0; f < F; f++) {
+              const d = (y[(b * W + j) * F + f] as number) - (x[(b * W + j) * F + f] as number);
+              rowErr[f] = d * d;
+              mean += d * d;
+            }
+            mean /= F;
+            if (comb === 'max') {
+              if (cnt[t] === 0 || mean > (scores[t] as number)) {
+                scores[t] = mean;
+                for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
+              }
+              cnt[t] = 1;
+            } else if (comb === 'last') {
+              // Point t takes the error of the window ending at t (j = W−1); the first window also covers 0..W−2.
+              if (j === W - 1 || (s === 0 && t < W - 1)) {
+                scores[t] = mean;
+                for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
+              }
+            } else {
+              for (let f = 0; f < F; f++) sum[t * F + f] += rowErr[f] as number;
+              cnt[t] = (cnt[t] as number) + 1;
+            }
+          }
+        }
+      }
+      if (comb === 'mean') {
+        for (let t = 0; t < n; t++) {
+          let m = 0;
+          for (let f = 0; f < F; f++) {
+            const v = (sum[t * F + f] as number) / (cnt[t] as number);
+            contributions[t * F + f] = v;
+            m += v;
+          }
+          scores[t] = m / F;
+        }
+      }
+      return { scores, contributions, firstScored: comb === 'last' ? W - 1 : 0 };
+    }
+    if (o.model === 'lstm-forecast') {
+      const model = this.model as Sequential;
+      const ewma = new Ewma(o.smoothing);
+      const nWin = n - W;
+      for (let c0 = 0; c0 < nWin; c0 += CHUNK) {
+        const B = Math.min(CHUNK, nWin - c0);
+        const x = new Float32Array(B * W * F);
+        for (let b = 0; b < B; b++) for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[(c0 + b) * F + k] as number;
+        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64).data;
+        for (let b = 0; b < B; b++) {
+          const t = c0 + b + W;
+          let m = 0;
+          for (let f = 0; f < F; f++) {
+            const d = Math.abs((y[b * F + f] as number) - (z.data[t * F + f] as number));
+            contributions[t * F + f] = d;
+            m += d;
+          }
+          scores[t] = ewma.push(m / F);
+        }
+      }
+      return { scores, contributions, firstScored: W };
+    }
+    // Statistical baselines over the previous W points.
+    const buf = new Float64Array(W);
+    for (let t = W; t < n; t++) {
+      let agg = 0;
+      for (let f = 0; f < F; f++) {
+        for (let k = 0; k < W; k++) buf[k] = z.data[(t - W + k) * F + f] as number;
+        const v = z.data[t * F + f] as number;
+        const c = o.model === 'zscore' ? zscoreOf(buf, v) : tukeyOf(buf, v);
+        if (o.model === 'zscore') {
+          contributions[t * F + f] = c * c;
+          agg += c * c;
+        } else {
+          contributions[t * F + f] = c;
+          agg = f === 0 ? c : Math.max(agg, c);
+        }
+      }
+      scores[t] = o.model === 'zscore' ? Math.sqrt(agg / F) : agg;
+    }
+    return { scores, contributions, firstScored: W };
+  }
+}
+
+/** Smallest spread the baselines divide by (normalised units), so a flat stretch gives large but finite scores. */
+const MIN_SPREAD = 1e-6;
+
+/** |v − mean| / std of the window (population std). */
+export function zscoreOf(win: Float64Array, v: number): number {
+  const W = win.length;
+  let s = 0;
+  for (let i = 0; i < W; i++) s += win[i] as number;
+  const m = s / W;
+  let ss = 0;
+  for (let i = 0; i < W; i++) ss += ((win[i] as number) - m) ** 2;
+  return Math.abs(v - m) / Math.max(Math.sqrt(ss / W), MIN_SPREAD);
+}
+
+/** max(Q1 − v, v − Q3) / IQR of the window (linear-interpolation quartiles). Sorts `win` in place. */
+export function tukeyOf(win: Float64Array, v: number): number {
+  win.sort();
+  const q = (p: number): number => {
+    const h = (win.length - 1) * p, lo = Math.floor(h), hi = Math.min(lo + 1, win.length - 1);
+    return (win[lo] as number) + (h - lo) * ((win[hi] as number) - (win[lo] as number));
+  };
+  const q1 = q(0.25), q3 = q(0.75);
+  return Math.max(q1 - v, v - q3) / Math.max(q3 - q1, MIN_SPREAD);
+}

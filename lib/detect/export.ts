@@ -1,0 +1,234 @@
+/**
+ * exportScorer: one standalone JavaScript module (ES module, no imports) that scores a series as the fitted Detector
+ * does — the weights inlined as numbers, the forward pass of each layer written out in plain loops, the normalisation,
+ * gap filling, per-point scoring rule, and the threshold fixed at its level at export time (SPOT: its calibrated z_q;
+ * 'dynamic' has no fixed level, so the module's detect() refuses). A browser page or an edge function imports it and
+ * calls `score(series)` / `detect(series)`; series as number[] or number[][] ([time][feature]).
+ *
+ * The module computes in float64 on the float32 weights, so its scores agree with the library's float32 ones to about
+ * 1e-6 relative, not bit for bit.
+ */
+import type { Detector } from './detector';
+import type { Layer } from '../layers/layer';
+import { Recurrent } from '../layers/recurrent';
+import { Dense, TimeDistributed } from '../layers/dense';
+import { RepeatVector, Flatten, Reshape, Dropout } from '../layers/shape';
+import { Bidirectional } from '../layers/bidirectional';
+
+function nums(a: ArrayLike<number>): string {
+  let s = '[';
+  for (let i = 0; i < a.length; i++) s += (i ? ',' : '') + String(a[i]);
+  return s + ']';
+}
+
+function recurrentSpec(l: Recurrent): string {
+  const [W, U, b] = l.params().map((p) => p.value) as unknown as [ArrayLike<number>, ArrayLike<number>, ArrayLike<number>];
+  return `{type:${JSON.stringify(l.className)},units:${l.units},act:${JSON.stringify(l.activation)},rec:${JSON.stringify(l.recurrentActivation)},` +
+    `seq:${l.returnSequences},back:${l.goBackwards},resetAfter:${l.resetAfter},W:${nums(W)},U:${nums(U)},b:${nums(b)}}`;
+}
+
+function layerSpec(l: Layer): string {
+  if (l instanceof Recurrent) return recurrentSpec(l);
+  if (l instanceof Dense || l instanceof TimeDistributed) {
+    const d = l instanceof TimeDistributed ? l.layer : l;
+    const ps = d.params();
+    const W = (ps[0] as { value: ArrayLike<number> }).value;
+    const b = d.useBias ? (ps[1] as { value: ArrayLike<number> }).value : new Float32Array(d.units);
+    return `{type:"Dense",units:${d.units},act:${JSON.stringify(d.activation)},W:${nums(W)},b:${nums(b)}}`;
+  }
+  if (l instanceof RepeatVector) return `{type:"RepeatVector",n:${l.n}}`;
+  if (l instanceof Flatten) return '{type:"Flatten"}';
+  if (l instanceof Reshape) return `{type:"Reshape",shape:${JSON.stringify(l.targetShape)}}`;
+  if (l instanceof Dropout) return '{type:"Dropout"}';
+  if (l instanceof Bidirectional) return `{type:"Bidirectional",f:${recurrentSpec(l.forwardLayer)},g:${recurrentSpec(l.backwardLayer)}}`;
+  throw new Error(`exportScorer: no standalone code for layer ${l.className}`);
+}
+
+/** The runtime of the exported module, as plain JavaScript text. Kept readable: it is what a user will open. */
+const RUNTIME = String.raw`
+function act(name, x) {
+  switch (name) {
+    case 'tanh': return Math.tanh(x);
+    case 'sigmoid': return 1 / (1 + Math.exp(-x));
+    case 'hardSigmoid': return Math.min(1, Math.max(0, 0.2 * x + 0.5));
+    case 'relu': return x > 0 ? x : 0;
+    default: return x;
+  }
+}
+// out[j] = b[j] + Σ_k x[k]·M[k, j] over an [K, N] row-major matrix M, starting at column c0 of a row of width ld.
+function affine(x, M, ld, c0, N, b, b0) {
+  const out = new Float64Array(N);
+  for (let j = 0; j < N; j++) out[j] = b ? b[b0 + j] : 0;
+  for (let k = 0; k < x.length; k++) { const v = x[k]; if (v === 0) continue; const r = k * ld + c0; for (let j = 0; j < N; j++) out[j] += v * M[r + j]; }
+  return out;
+}
+// One recurrent layer over a sequence xs (array of Float64Array). Keras gate orders: LSTM i|f|c|o, GRU z|r|h.
+function recurrent(L, xs) {
+  const H = L.units, G = L.type === 'LSTM' ? 4 : L.type === 'GRU' ? 3 : 1;
+  const seq = L.back ? xs.slice().reverse() : xs;
+  let h = new Float64Array(H), c = new Float64Array(H);
+  const outs = [];
+  for (const x of seq) {
+    if (L.type === 'SimpleRNN') {
+      const zx = affine(x, L.W, H, 0, H, L.b, 0), zh = affine(h, L.U, H, 0, H, null, 0);
+      h = zx.map((v, j) => act(L.act, v + zh[j]));
+    } else if (L.type === 'LSTM') {
+      const zx = affine(x, L.W, G * H, 0, G * H, L.b, 0), zh = affine(h, L.U, G * H, 0, G * H, null, 0);
+      const nh = new Float64Array(H), nc = new Float64Array(H);
+      for (let j = 0; j < H; j++) {
+        const i = act(L.rec, zx[j] + zh[j]), f = act(L.rec, zx[H + j] + zh[H + j]);
+        const g = act(L.act, zx[2 * H + j] + zh[2 * H + j]), o = act(L.rec, zx[3 * H + j] + zh[3 * H + j]);
+        nc[j] = f * c[j] + i * g;
+        nh[j] = o * act(L.act, nc[j]);
+      }
+      h = nh; c = nc;
+    } else {
+      const zx = affine(x, L.W, 3 * H, 0, 3 * H, L.b, 0);
+      const nh = new Float64Array(H);
+      if (L.resetAfter) {
+        const inner = affine(h, L.U, 3 * H, 0, 3 * H, L.b, 3 * H);
+        for (let j = 0; j < H; j++) {
+          const z = act(L.rec, zx[j] + inner[j]), r = act(L.rec, zx[H + j] + inner[H + j]);
+          const hh = act(L.act, zx[2 * H + j] + r * inner[2 * H + j]);
+          nh[j] = z * h[j] + (1 - z) * hh;
+        }
+      } else {
+        const zr = affine(h, L.U, 3 * H, 0, 2 * H, null, 0);
+        const z = new Float64Array(H), rh = new Float64Array(H);
+        for (let j = 0; j < H; j++) { z[j] = act(L.rec, zx[j] + zr[j]); rh[j] = act(L.rec, zx[H + j] + zr[H + j]) * h[j]; }
+        const uh = affine(rh, L.U, 3 * H, 2 * H, H, null, 0);
+        for (let j = 0; j < H; j++) nh[j] = z[j] * h[j] + (1 - z[j]) * act(L.act, zx[2 * H + j] + uh[j]);
+      }
+      h = nh;
+    }
+    outs.push(h);
+  }
+  return L.seq ? outs : h;
+}
+function dense(L, v) { return affine(v, L.W, L.units, 0, L.units, L.b, 0).map((z) => act(L.act, z)); }
+// Runs the network on one input: a sequence (array of Float64Array rows) → a sequence or a vector.
+function forward(input) {
+  let y = input;
+  for (const L of LAYERS) {
+    switch (L.type) {
+      case 'SimpleRNN': case 'LSTM': case 'GRU': y = recurrent(L, y); break;
+      case 'Bidirectional': {
+        const f = recurrent(L.f, y), g = recurrent(L.g, y);
+        y = L.f.seq ? f.map((v, t) => Float64Array.from([...v, ...g[g.length - 1 - t]])) : Float64Array.from([...f, ...g]);
+        break;
+      }
+      case 'Dense': y = Array.isArray(y) ? y.map((v) => dense(L, v)) : dense(L, y); break;
+      case 'RepeatVector': { const v = y; y = Array.from({ length: L.n }, () => v); break; }
+      case 'Flatten': y = Array.isArray(y) ? Float64Array.from(y.flatMap((v) => Array.from(v))) : y; break;
+      case 'Reshape': if (L.shape.length === 2) { const v = y; y = Array.from({ length: L.shape[0] }, (_, t) => v.slice(t * L.shape[1], (t + 1) * L.shape[1])); } break;
+      default: break;   // Dropout: identity at inference
+    }
+  }
+  return y;
+}
+// number[] or number[][] → rows of Float64Array, NaN/null/undefined filled by linear interpolation per feature.
+function rows(series) {
+  if (!Array.isArray(series) || series.length < 1) throw new RangeError('series: expected a non-empty number[] or number[][]');
+  const F = CONFIG.features;
+  const R = series.map((p, i) => {
+    const r = typeof p === 'number' || p === null || p === undefined ? [p] : Array.from(p);
+    if (r.length !== F) throw new RangeError('series[' + i + ']: expected ' + F + ' values, got ' + r.length);
+    return Float64Array.from(r, (v) => (v === null || v === undefined ? NaN : v));
+  });
+  for (let f = 0; f < F; f++) {
+    let prev = -1;
+    for (let i = 0; i <= R.length; i++) {
+      if (i < R.length && Number.isNaN(R[i][f])) continue;
+      if (i < R.length && !Number.isFinite(R[i][f])) throw new RangeError('series[' + i + ']: infinite value');
+      for (let k = prev + 1; k < i; k++) R[k][f] = prev < 0 ? R[i][f] : i >= R.length ? R[prev][f] : R[prev][f] + (R[i][f] - R[prev][f]) * (k - prev) / (i - prev);
+      if (prev < 0 && i >= R.length) throw new RangeError('series: feature ' + f + ' has no values');
+      prev = i;
+    }
+  }
+  return R.map((r) => r.map((v, f) => (v - CONFIG.offset[f]) / CONFIG.scale[f]));
+}
+function spread(win, v, kind) {
+  const W = win.length;
+  if (kind === 'zscore') {
+    const m = win.reduce((a, b) => a + b, 0) / W;
+    const sd = Math.sqrt(win.reduce((a, b) => a + (b - m) * (b - m), 0) / W);
+    return Math.abs(v - m) / Math.max(sd, 1e-6);
+  }
+  const s = Float64Array.from(win).sort();
+  const q = (p) => { const h = (W - 1) * p, lo = Math.floor(h), hi = Math.min(lo + 1, W - 1); return s[lo] + (h - lo) * (s[hi] - s[lo]); };
+  const q1 = q(0.25), q3 = q(0.75);
+  return Math.max(q1 - v, v - q3) / Math.max(q3 - q1, 1e-6);
+}
+/** Per-point anomaly scores, as the bptt Detector computes them. */
+export function score(series) {
+  const z = rows(series), n = z.length, W = CONFIG.window, F = CONFIG.features, kind = CONFIG.model;
+  const history = kind === 'lstm-forecast' || kind === 'zscore' || kind === 'iqr';
+  if (n < (history ? W + 1 : W)) throw new RangeError('series: ' + n + ' points is shorter than the window needs');
+  const scores = new Float64Array(n);
+  if (kind.endsWith('-ae')) {
+    const sum = new Float64Array(n), cnt = new Float64Array(n);
+    for (let s = 0; s + W <= n; s++) {
+      const y = forward(z.slice(s, s + W));
+      for (let j = 0; j < W; j++) {
+        const t = s + j;
+        let e = 0;
+        for (let f = 0; f < F; f++) { const d = y[j][f] - z[t][f]; e += d * d; }
+        e /= F;
+        if (CONFIG.combine === 'max') { if (cnt[t] === 0 || e > scores[t]) scores[t] = e; cnt[t] = 1; }
+        else if (CONFIG.combine === 'last') { if (j === W - 1 || (s === 0 && t < W - 1)) scores[t] = e; }
+        else { sum[t] += e; cnt[t] += 1; }
+      }
+    }
+    if (CONFIG.combine === 'mean') for (let t = 0; t < n; t++) scores[t] = sum[t] / cnt[t];
+    return scores;
+  }
+  if (kind === 'lstm-forecast') {
+    const decay = 1 - 2 / (CONFIG.smoothing + 1);
+    let num = 0, den = 0;
+    for (let t = W; t < n; t++) {
+      const y = forward(z.slice(t - W, t));
+      let e = 0;
+      for (let f = 0; f < F; f++) e += Math.abs(y[f] - z[t][f]);
+      num = e / F + decay * num; den = 1 + decay * den;
+      scores[t] = num / den;
+    }
+    return scores;
+  }
+  for (let t = W; t < n; t++) {
+    let agg = 0;
+    for (let f = 0; f < F; f++) {
+      const c = spread(z.slice(t - W, t).map((r) => r[f]), z[t][f], kind);
+      agg = kind === 'zscore' ? agg + c * c : f === 0 ? c : Math.max(agg, c);
+    }
+    scores[t] = kind === 'zscore' ? Math.sqrt(agg / F) : agg;
+  }
+  return scores;
+}
+/** Scores and 0/1 flags (score > threshold); warm-up points are never flagged. */
+export function detect(series) {
+  if (threshold === null) throw new Error('detect: this scorer was exported with a dynamic threshold, which has no fixed level; use score()');
+  const scores = score(series);
+  const flags = new Uint8Array(scores.length);
+  for (let t = CONFIG.firstScored; t < scores.length; t++) flags[t] = scores[t] > threshold ? 1 : 0;
+  return { scores, flags, threshold };
+}
+export default { score, detect, threshold, CONFIG };
+`;
+
+export function exportScorerSource(d: Detector): string {
+  const o = d.options;
+  const norm = d.normaliser as NonNullable<Detector['normaliser']>;
+  const level = o.threshold.kind === 'dynamic' ? null : d.threshold;
+  const ae = o.model.endsWith('-ae');
+  const config = {
+    model: o.model, window: o.window, features: d.features, combine: o.combine, smoothing: o.smoothing,
+    offset: Array.from(norm.offset), scale: Array.from(norm.scale),
+    firstScored: ae ? (o.combine === 'last' ? o.window - 1 : 0) : o.window, threshold: o.threshold,
+  };
+  const layers = d.model ? d.model.layers.map(layerSpec) : [];
+  return `// Standalone anomaly scorer exported by bptt (${o.model}, window ${o.window}, ${d.features} feature(s)).\n` +
+    '// No imports: import { score, detect } from this file in a browser page, Node or an edge function.\n' +
+    `export const CONFIG = ${JSON.stringify(config)};\n` +
+    `export const threshold = ${level === null ? 'null' : String(level)};\n` +
+    `const LAYERS = [\n${layers.join(',\n')}\n];\n` + RUNTIME;
+}

@@ -1,0 +1,328 @@
+/**
+ * Evaluation metrics for anomaly detection: labels (0/1 per point, 1 = anomalous) against flags (0/1 per point)
+ * or against scores (any finite number per point, higher = more anomalous).
+ *
+ * Point-wise     confusion → precision = TP/(TP+FP), recall = TP/(TP+FN), F1 = 2TP/(2TP+FP+FN) (sklearn's forms).
+ *                A 0/0 takes the value `zeroDivision` (default 0, sklearn's default `zero_division="warn"` result).
+ * SKAB           pooled counts over all files, then F1 = TP/(TP + (FP+FN)/2), FAR = FP/(FP+TN), MAR = FN/(FN+TP)
+ *                (waico/SKAB `core/metrics.py`, metric 'binary'; SKAB prints FAR and MAR in %). A 0/0 is NaN there
+ *                (numpy), so it is NaN here.
+ * PA / PA%K      point adjustment (Xu et al. 2018) and PA%K (Kim et al., "Towards a Rigorous Evaluation of
+ *                Time-Series Anomaly Detection", AAAI 2022): for each true anomaly segment S, if the number of
+ *                flagged points in S is > K/100·|S|, every point of S counts as detected; then point-wise metrics.
+ *                K = 0 is plain PA (one hit credits the whole segment); K = 100 leaves the flags unchanged.
+ *                Why plain PA flatters: a single flag anywhere inside a long segment turns the whole segment into
+ *                true positives, so recall is driven by luck on long segments and a detector that fires at random
+ *                (or flags a few scattered points) gets a high F1 — Kim et al. show random scores beat published
+ *                deep models under PA. PA%K with K > 0 asks for a share of the segment, and the curve of F1 over
+ *                K = 0…100 (its area, `paKCurve`) shows how much of a score is owed to the adjustment.
+ * Event-wise     true events = runs of label 1; predicted events = runs of flag 1. Event recall = share of true
+ *                events overlapped by at least one predicted event; event precision = share of predicted events
+ *                that overlap at least one true event (existence reward, as Telemanom scores sequences).
+ * Scores         ROC-AUC = Mann-Whitney U / (P·N) with average ranks for ties (equal to sklearn's trapezoidal
+ *                roc_auc_score); NaN when labels hold one class (sklearn raises). PR-AUC = average precision as
+ *                sklearn: AP = Σ_k (R_k - R_{k-1})·P_k over the distinct score values, descending; 0 when there
+ *                are no positives (sklearn warns and returns 0), 1 when every point is positive.
+ */
+
+/** Point-wise confusion counts. */
+export interface Confusion {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+/** Precision, recall and F1. */
+export interface PrecisionRecall {
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+/** Value returned for 0/0 in precision, recall and F1. Default 0 (sklearn). Use NaN to see undefined cases. */
+export interface ZeroDivisionOption {
+  zeroDivision?: number;
+}
+
+function checkBinary(x: ArrayLike<number>, where: string): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v !== 0 && v !== 1) throw new RangeError(`${where}: expected 0 or 1, got ${v} at index ${i}`);
+  }
+}
+
+function checkSameLength(labels: ArrayLike<number>, other: ArrayLike<number>, where: string): void {
+  if (labels.length !== other.length) {
+    throw new RangeError(`${where}: expected ${labels.length} values (one per label), got ${other.length}`);
+  }
+}
+
+function checkPair(labels: ArrayLike<number>, flags: ArrayLike<number>, fn: string): void {
+  checkSameLength(labels, flags, `${fn}(flags)`);
+  checkBinary(labels, `${fn}(labels)`);
+  checkBinary(flags, `${fn}(flags)`);
+}
+
+function div(a: number, b: number, zeroDivision: number): number {
+  return b === 0 ? zeroDivision : a / b;
+}
+
+/**
+ * Confusion counts of flags against labels.
+ * @example confusion([1, 1, 0, 0], [1, 0, 1, 0])   // { tp: 1, fp: 1, fn: 1, tn: 1 }
+ */
+export function confusion(labels: ArrayLike<number>, flags: ArrayLike<number>): Confusion {
+  checkPair(labels, flags, 'confusion');
+  const c: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] === 1) {
+      if (flags[i] === 1) c.tp++;
+      else c.fn++;
+    } else if (flags[i] === 1) c.fp++;
+    else c.tn++;
+  }
+  return c;
+}
+
+/**
+ * Sum of confusion counts (pooling over files, as SKAB does).
+ * @example sumConfusions([{ tp: 1, fp: 0, fn: 2, tn: 3 }, { tp: 1, fp: 1, fn: 0, tn: 0 }])   // { tp: 2, fp: 1, fn: 2, tn: 3 }
+ */
+export function sumConfusions(list: readonly Confusion[]): Confusion {
+  const c: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  for (const x of list) {
+    c.tp += x.tp;
+    c.fp += x.fp;
+    c.fn += x.fn;
+    c.tn += x.tn;
+  }
+  return c;
+}
+
+/**
+ * Precision, recall, F1 from counts; 0/0 → `zeroDivision` (default 0).
+ * @example precisionRecallF1({ tp: 2, fp: 1, fn: 2, tn: 5 })   // { precision: 2/3, recall: 0.5, f1: 4/7 }
+ */
+export function precisionRecallF1(c: Confusion, options: ZeroDivisionOption = {}): PrecisionRecall {
+  const z = options.zeroDivision ?? 0;
+  return {
+    precision: div(c.tp, c.tp + c.fp, z),
+    recall: div(c.tp, c.tp + c.fn, z),
+    f1: div(2 * c.tp, 2 * c.tp + c.fp + c.fn, z),
+  };
+}
+
+/**
+ * Point-wise precision, recall, F1 and the counts.
+ * @example pointMetrics([0, 0], [0, 0])   // no positives, none predicted: precision = recall = f1 = 0 (zeroDivision)
+ */
+export function pointMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, options: ZeroDivisionOption = {}): PrecisionRecall & Confusion {
+  const c = confusion(labels, flags);
+  return { ...c, ...precisionRecallF1(c, options) };
+}
+
+/** False-alarm rate FP/(FP+TN) (SKAB's FAR as a fraction); NaN without negatives. */
+export function falseAlarmRate(c: Confusion): number {
+  return c.fp / (c.fp + c.tn);
+}
+
+/** Missed-alarm rate FN/(FN+TP) (SKAB's MAR as a fraction); NaN without positives. */
+export function missedAlarmRate(c: Confusion): number {
+  return c.fn / (c.fn + c.tp);
+}
+
+/** SKAB's outlier metrics. */
+export interface SkabMetrics {
+  f1: number;
+  /** False-alarm rate as a fraction (SKAB prints 100·far %). */
+  far: number;
+  /** Missed-alarm rate as a fraction (SKAB prints 100·mar %). */
+  mar: number;
+}
+
+/**
+ * SKAB's metric 'binary' from (pooled) counts: F1 = TP/(TP + (FP+FN)/2), FAR = FP/(FP+TN), MAR = FN/(FN+TP);
+ * NaN where SKAB divides 0 by 0. Pool first with `sumConfusions` when scoring several files, as SKAB does.
+ * @example skabMetrics({ tp: 3, fp: 1, fn: 1, tn: 5 })   // { f1: 0.75, far: 1/6, mar: 0.25 }
+ */
+export function skabMetrics(c: Confusion): SkabMetrics {
+  return { f1: c.tp / (c.tp + (c.fp + c.fn) / 2), far: falseAlarmRate(c), mar: missedAlarmRate(c) };
+}
+
+/**
+ * PA%K adjusted flags (Kim et al. AAAI 2022): every true segment with more than k/100 of its points flagged
+ * becomes fully flagged; flags outside true segments are unchanged. k = 0 is plain point adjustment.
+ * @example pointAdjust([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1], 0)    // [0, 1, 1, 1, 1, 1]
+ * @example pointAdjust([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1], 25)   // 1/4 is not > 25 %: unchanged
+ */
+export function pointAdjust(labels: ArrayLike<number>, flags: ArrayLike<number>, k = 0): Uint8Array {
+  checkPair(labels, flags, 'pointAdjust');
+  if (!(k >= 0 && k <= 100)) throw new RangeError(`pointAdjust(k): expected 0 ≤ k ≤ 100 (percent), got ${k}`);
+  const out = Uint8Array.from(flags);
+  let i = 0;
+  const n = labels.length;
+  while (i < n) {
+    if (labels[i] !== 1) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let hits = 0;
+    while (j < n && labels[j] === 1) hits += flags[j++] as number;
+    if (hits > (k / 100) * (j - i)) out.fill(1, i, j);
+    i = j;
+  }
+  return out;
+}
+
+/**
+ * Point-wise metrics after PA%K adjustment (k = 0: the usual point-adjusted F1, which flatters; see the header).
+ * @example pointAdjustedMetrics([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1]).f1   // 2·4/(2·4 + 1 + 0) = 8/9
+ */
+export function pointAdjustedMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, k = 0, options: ZeroDivisionOption = {}): PrecisionRecall & Confusion {
+  return pointMetrics(labels, pointAdjust(labels, flags, k), options);
+}
+
+/** F1 over PA%K thresholds and the area under that curve (K/100 on [0, 1], trapezoidal). */
+export interface PaKCurve {
+  k: number[];
+  f1: number[];
+  auc: number;
+}
+
+/**
+ * F1 of PA%K for each K (default 0, 10, …, 100) and the area under F1(K/100), trapezoidal — Kim et al.'s summary
+ * that does not depend on one chosen K. The area equals the mean F1 when K is evenly spaced from 0 to 100.
+ */
+export function paKCurve(labels: ArrayLike<number>, flags: ArrayLike<number>, ks: readonly number[] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], options: ZeroDivisionOption = {}): PaKCurve {
+  if (ks.length === 0) throw new RangeError('paKCurve(ks): expected at least one K');
+  for (let i = 1; i < ks.length; i++) {
+    if (!((ks[i] as number) > (ks[i - 1] as number))) throw new RangeError(`paKCurve(ks): expected increasing values, got ${ks.join(', ')}`);
+  }
+  const f1 = ks.map((k) => pointAdjustedMetrics(labels, flags, k, options).f1);
+  let auc = 0;
+  for (let i = 1; i < ks.length; i++) auc += (((ks[i] as number) - (ks[i - 1] as number)) / 100) * (((f1[i] as number) + (f1[i - 1] as number)) / 2);
+  return { k: ks.slice(), f1, auc };
+}
+
+/** Event-wise (range) metrics and the counts they come from. */
+export interface EventMetrics extends PrecisionRecall {
+  trueEvents: number;
+  predictedEvents: number;
+  /** True events overlapped by at least one predicted event. */
+  detectedEvents: number;
+  /** Predicted events overlapping at least one true event. */
+  correctPredictions: number;
+}
+
+function ranges(x: ArrayLike<number>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let s = -1;
+  for (let i = 0; i <= x.length; i++) {
+    const on = i < x.length && x[i] === 1;
+    if (on && s < 0) s = i;
+    else if (!on && s >= 0) {
+      out.push([s, i - 1]);
+      s = -1;
+    }
+  }
+  return out;
+}
+
+/** For each range of a, does some range of b overlap it? (both sorted, disjoint) */
+function overlapCount(a: Array<[number, number]>, b: Array<[number, number]>): number {
+  let j = 0;
+  let count = 0;
+  for (const [s, e] of a) {
+    while (j < b.length && (b[j] as [number, number])[1] < s) j++;
+    if (j < b.length && (b[j] as [number, number])[0] <= e) count++;
+  }
+  return count;
+}
+
+/**
+ * Event-wise precision and recall (existence of overlap). F1 is their harmonic mean (0 if both are 0).
+ * With no true and no predicted events all three are `zeroDivision` (default 0).
+ * @example eventMetrics([0, 1, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0, 1])   // recall 1/2, precision 1/2
+ */
+export function eventMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, options: ZeroDivisionOption = {}): EventMetrics {
+  checkPair(labels, flags, 'eventMetrics');
+  const z = options.zeroDivision ?? 0;
+  const t = ranges(labels);
+  const p = ranges(flags);
+  const detectedEvents = overlapCount(t, p);
+  const correctPredictions = overlapCount(p, t);
+  const precision = div(correctPredictions, p.length, z);
+  const recall = div(detectedEvents, t.length, z);
+  const f1 = t.length === 0 && p.length === 0 ? z : precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  return { precision, recall, f1, trueEvents: t.length, predictedEvents: p.length, detectedEvents, correctPredictions };
+}
+
+function checkScores(labels: ArrayLike<number>, scores: ArrayLike<number>, fn: string): void {
+  checkSameLength(labels, scores, `${fn}(scores)`);
+  checkBinary(labels, `${fn}(labels)`);
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i] as number;
+    if (!Number.isFinite(v)) throw new RangeError(`${fn}(scores): expected finite numbers, got ${v} at index ${i}`);
+  }
+}
+
+/**
+ * ROC-AUC by average ranks: AUC = (R₊ - P(P+1)/2)/(P·N), R₊ = sum of the (tie-averaged, 1-based) ranks of the
+ * positives' scores. A tie between a positive and a negative counts 1/2. NaN if labels hold only one class.
+ * @example rocAuc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])   // 0.75
+ * @example rocAuc([0, 1], [0.5, 0.5])                    // 0.5
+ */
+export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
+  checkScores(labels, scores, 'rocAuc');
+  const n = labels.length;
+  let P = 0;
+  for (let i = 0; i < n; i++) P += labels[i] as number;
+  const N = n - P;
+  if (P === 0 || N === 0) return NaN;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
+  let rankSum = 0;
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    const v = scores[idx[i] as number] as number;
+    let pos = 0;
+    while (j < n && scores[idx[j] as number] === v) pos += labels[idx[j++] as number] as number;
+    rankSum += pos * ((i + 1 + j) / 2); // ranks i+1 … j share their mean
+    i = j;
+  }
+  return (rankSum - (P * (P + 1)) / 2) / (P * N);
+}
+
+/**
+ * Average precision (PR-AUC) as sklearn's `average_precision_score`: walking the distinct scores from high to
+ * low, AP = Σ (R_k - R_{k-1})·P_k with P_k, R_k the precision and recall of flagging score ≥ that value.
+ * 0 if there are no positives (sklearn's result, with a warning).
+ * @example averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])   // 0.5·1 + 0.5·(2/3) = 0.8333…
+ */
+export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
+  checkScores(labels, scores, 'averagePrecision');
+  const n = labels.length;
+  let P = 0;
+  for (let i = 0; i < n; i++) P += labels[i] as number;
+  if (P === 0) return 0;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  let tp = 0;
+  let fp = 0;
+  let prevRecall = 0;
+  let ap = 0;
+  let i = 0;
+  while (i < n) {
+    const v = scores[idx[i] as number] as number;
+    while (i < n && scores[idx[i] as number] === v) {
+      if (labels[idx[i] as number] === 1) tp++;
+      else fp++;
+      i++;
+    }
+    const recall = tp / P;
+    ap += (recall - prevRecall) * (tp / (tp + fp));
+    prevRecall = recall;
+  }
+  return ap;
+}

@@ -1,0 +1,188 @@
+/**
+ * Streaming detection: push one point at a time, get scores and flags in constant memory, the same as batch `detect`.
+ *
+ *   const s = detector.stream();
+ *   for (const p of points) { const r = s.push(p); if (r) use(r.index, r.score, r.flag); }
+ *   for (const r of s.flush()) use(...);      // autoencoders with combine 'mean'/'max': the last W−1 points
+ *
+ * What a push returns, by model:
+ *   autoencoders, combine 'last'       from the W-th point on: the newest point, scored by the window ending at it.
+ *   autoencoders, combine 'mean'/'max' from the W-th point on: the point W−1 steps back, whose covering windows are
+ *                                      now all seen (its score is final); flush() returns the remaining W−1 points.
+ *   'lstm-forecast', 'zscore', 'iqr'   from the (W+1)-th point on: the newest point.
+ * Earlier pushes return null (warm-up; the batch scores of those points are 0 or, for autoencoders with 'last', come
+ * from the first window, and are never flagged). Memory: the last W(+1) points and, for mean/max, W running sums.
+ * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
+ */
+import type { Sequential } from '../sequential';
+import { Ewma } from './thresholds';
+import { makeOnline, OnlineThreshold } from './threshold-spec';
+import type { Detector } from './detector';
+import { zscoreOf, tukeyOf } from './detector';
+
+export interface StreamResult {
+  /** Index of the point this result is for (0 = the first point pushed). */
+  index: number;
+  score: number;
+  flag: 0 | 1;
+  /** The threshold the score was compared with. */
+  threshold: number;
+  /** Per-feature contributions of this point's score. */
+  contributions: Float64Array;
+}
+
+export class DetectorStream {
+  private readonly W: number;
+  private readonly F: number;
+  private readonly kind: 'ae' | 'forecast' | 'zscore' | 'iqr';
+  private readonly combine: 'mean' | 'max' | 'last';
+  private readonly model: Sequential | null;
+  private readonly offset: Float64Array;
+  private readonly scale: Float64Array;
+  private readonly online: OnlineThreshold;
+  private readonly hist: Float64Array;     // ring of the last H normalised points [H, F]
+  private readonly H: number;
+  private readonly win: Float32Array;      // one window [W, F], model input
+  private readonly sum: Float64Array;      // ring [W, F] of running sums / maxima per pending point
+  private readonly cnt: Float64Array;      // ring [W]
+  private readonly ewma: Ewma | null;
+  private readonly buf: Float64Array;
+  private t = 0;                           // points pushed
+  private flushed = false;
+
+  constructor(detector: Detector) {
+    if (!detector.fitted) throw new Error('stream: the detector is not fitted; call fit(trainSeries) first');
+    const o = detector.options;
+    this.W = o.window;
+    this.F = detector.features;
+    this.kind = o.model.endsWith('-ae') ? 'ae' : o.model === 'lstm-forecast' ? 'forecast' : o.model === 'zscore' ? 'zscore' : 'iqr';
+    this.combine = o.combine;
+    this.model = detector.model;
+    const norm = detector.normaliser as NonNullable<Detector['normaliser']>;
+    this.offset = norm.offset;
+    this.scale = norm.scale;
+    this.online = makeOnline(o.threshold, detector.calibration as Float64Array);
+    this.H = this.kind === 'ae' ? this.W : this.W + 1;
+    this.hist = new Float64Array(this.H * this.F);
+    this.win = new Float32Array(this.W * this.F);
+    this.sum = new Float64Array(this.W * this.F);
+    this.cnt = new Float64Array(this.W);
+    this.ewma = this.kind === 'forecast' ? new Ewma(o.smoothing) : null;
+    this.buf = new Float64Array(this.W);
+  }
+
+  /** Normalised value of feature f of point i (i within the last H points). */
+  private at(i: number, f: number): number {
+    return this.hist[(i % this.H) * this.F + f] as number;
+  }
+
+  /** Adds one point (a number, or one value per feature; NaN not allowed here: fill gaps before streaming). */
+  push(point: number | ArrayLike<number>): StreamResult | null {
+    if (this.flushed) throw new Error('stream.push: the stream was flushed; start a new one with detector.stream()');
+    const F = this.F;
+    const values = typeof point === 'number' ? [point] : point;
+    if (values.length !== F) throw new RangeError(`stream.push(point): expected ${F} value${F === 1 ? '' : 's'}, got ${values.length}`);
+    const i = this.t;
+    for (let f = 0; f < F; f++) {
+      const v = values[f] as number;
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new RangeError(`stream.push(point): feature ${f} of point ${i} is ${String(v)}; expected a finite number`);
+      }
+      this.hist[(i % this.H) * F + f] = (v - (this.offset[f] as number)) / (this.scale[f] as number);
+    }
+    this.t++;
+    const W = this.W;
+    if (this.kind === 'ae') {
+      if (this.t < W) return null;
+      const s = this.t - W;   // window start
+      for (let j = 0; j < W; j++) for (let f = 0; f < F; f++) this.win[j * F + f] = this.at(s + j, f);
+      const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
+      const err = new Float64Array(W * F);
+      for (let k = 0; k < W * F; k++) {
+        const d = (y[k] as number) - (this.win[k] as number);
+        err[k] = d * d;
+      }
+      if (this.combine === 'last') return this.emit(i, err.subarray((W - 1) * F, W * F));
+      // Accumulate into the pending points s..s+W−1 (slot = index mod W); the slot of s+W−1 is new.
+      const slotNew = (s + W - 1) % W;
+      this.cnt[slotNew] = 0;
+      for (let f = 0; f < F; f++) this.sum[slotNew * F + f] = 0;
+      for (let j = 0; j < W; j++) {
+        const slot = (s + j) % W;
+        const first = this.cnt[slot] === 0;
+        if (this.combine === 'max') {
+          let m = 0, cur = 0;
+          for (let f = 0; f < F; f++) { m += err[j * F + f] as number; cur += this.sum[slot * F + f] as number; }
+          if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f] as number;
+        } else {
+          for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f] as number;
+        }
+        this.cnt[slot] = (this.cnt[slot] as number) + 1;
+      }
+      return this.finalize(s);
+    }
+    if (this.t < W + 1) return null;
+    const c = new Float64Array(F);
+    let score: number;
+    if (this.kind === 'forecast') {
+      for (let j = 0; j < W; j++) for (let f = 0; f < F; f++) this.win[j * F + f] = this.at(i - W + j, f);
+      const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
+      let m = 0;
+      for (let f = 0; f < F; f++) {
+        const d = Math.abs((y[f] as number) - this.at(i, f));
+        c[f] = d;
+        m += d;
+      }
+      score = (this.ewma as Ewma).push(m / F);
+      return this.emitScore(i, score, c);
+    }
+    let agg = 0;
+    for (let f = 0; f < F; f++) {
+      for (let k = 0; k < W; k++) this.buf[k] = this.at(i - W + k, f);
+      const v = this.at(i, f);
+      if (this.kind === 'zscore') {
+        const z = zscoreOf(this.buf, v);
+        c[f] = z * z;
+        agg += z * z;
+      } else {
+        const q = tukeyOf(this.buf, v);
+        c[f] = q;
+        agg = f === 0 ? q : Math.max(agg, q);
+      }
+    }
+    score = this.kind === 'zscore' ? Math.sqrt(agg / F) : agg;
+    return this.emitScore(i, score, c);
+  }
+
+  /** Emits point p from its pending slot (mean or max over the windows that covered it). */
+  private finalize(p: number): StreamResult {
+    const F = this.F, slot = p % this.W;
+    const c = new Float64Array(F);
+    const n = this.combine === 'mean' ? this.cnt[slot] as number : 1;
+    for (let f = 0; f < F; f++) c[f] = (this.sum[slot * F + f] as number) / n;
+    this.cnt[slot] = 0;
+    return this.emit(p, c);
+  }
+
+  private emit(index: number, perFeature: ArrayLike<number>): StreamResult {
+    const F = this.F;
+    const c = Float64Array.from(perFeature);
+    let m = 0;
+    for (let f = 0; f < F; f++) m += c[f] as number;
+    return this.emitScore(index, m / F, c);
+  }
+
+  private emitScore(index: number, score: number, contributions: Float64Array): StreamResult {
+    const r = this.online.update(score);
+    return { index, score, flag: r.flag, threshold: r.threshold, contributions };
+  }
+
+  /** Ends the stream: returns the points whose scores were still pending (autoencoders with mean/max). */
+  flush(): StreamResult[] {
+    this.flushed = true;
+    if (this.kind !== 'ae' || this.combine === 'last' || this.t < this.W) return [];
+    const out: StreamResult[] = [];
+    for (let p = this.t - this.W + 1; p < this.t; p++) out.push(this.finalize(p));
+    return out;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Threshold choice for the Detector, from a spec string (CLI style) or object, and the per-point thresholding of a score
+ * sequence. The threshold functions themselves live in thresholds.ts and are usable on their own.
+ *
+ *   'fixed:V'            the constant V
+ *   'quantile[:p]'       the p-quantile of the training scores (p = 0.99)
+ *   'sigma[:k]'          mean + k·std of the training scores (k = 3)
+ *   'iqr[:k]'            Q3 + k·IQR of the training scores (k = 1.5)
+ *   'contamination[:c]'  the (1 − c)-quantile of the training scores, as PyOD (c = 0.01)
+ *   'spot[:q]'           SPOT calibrated on the training scores, then updated online on the scored points (q = 1e-3)
+ *   'dspot[:q]'          drift-aware SPOT (depth 10)
+ *   'dynamic'            Telemanom's nonparametric dynamic threshold, chosen on the scored sequence itself
+ */
+import {
+  fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold, Spot, Dspot, dynamicThreshold,
+} from './thresholds';
+
+export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic';
+
+export interface ThresholdConfig {
+  kind: ThresholdKind;
+  /** The parameter: V, p, k, c or q, by kind. */
+  value?: number;
+  /** SPOT/DSPOT initial level (default 0.98). */
+  level?: number;
+  /** DSPOT depth (default 10). */
+  depth?: number;
+}
+
+export type ThresholdSpec = string | ThresholdConfig;
+
+const DEFAULT_VALUE: Record<ThresholdKind, number | undefined> = {
+  fixed: undefined, quantile: 0.99, sigma: 3, iqr: 1.5, contamination: 0.01, spot: 1e-3, dspot: 1e-3, dynamic: undefined,
+};
+
+export const THRESHOLD_KINDS = Object.keys(DEFAULT_VALUE) as ThresholdKind[];
+
+/** Parses 'quantile:0.99' / { kind: 'quantile', value: 0.99 } into a checked config. */
+export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): ThresholdConfig {
+  let cfg: ThresholdConfig;
+  if (typeof spec === 'string') {
+    const [kind, param, ...rest] = spec.split(':');
+    if (rest.length > 0) throw new RangeError(`${argName}: expected kind or kind:value, got ${JSON.stringify(spec)}`);
+    cfg = { kind: kind as ThresholdKind };
+    if (param !== undefined) {
+      const v = Number(param);
+      if (param.trim() === '' || !Number.isFinite(v)) throw new RangeError(`${argName}: ${JSON.stringify(param)} in ${JSON.stringify(spec)} is not a number`);
+      cfg.value = v;
+    }
+  } else if (spec !== null && typeof spec === 'object') {
+    cfg = { ...spec };
+  } else {
+    throw new TypeError(`${argName}: expected a string like 'spot' or 'quantile:0.99', or { kind, value }, got ${String(spec)}`);
+  }
+  if (!THRESHOLD_KINDS.includes(cfg.kind)) {
+    throw new RangeError(`${argName}: unknown kind ${JSON.stringify(cfg.kind)}; expected one of ${THRESHOLD_KINDS.join(', ')}`);
+  }
+  const def = DEFAULT_VALUE[cfg.kind];
+  if (cfg.value === undefined && def !== undefined) cfg.value = def;
+  const v = cfg.value;
+  const bad = (what: string): never => { throw new RangeError(`${argName}: ${cfg.kind} needs ${what}, got ${String(v)}`); };
+  switch (cfg.kind) {
+    case 'fixed': if (v === undefined || !Number.isFinite(v)) bad('a value, as fixed:V'); break;
+    case 'quantile': if (!(v !== undefined && v > 0 && v < 1)) bad('a probability in (0, 1)'); break;
+    case 'sigma': case 'iqr': if (!(v !== undefined && v >= 0 && Number.isFinite(v))) bad('a non-negative multiplier'); break;
+    case 'contamination': if (!(v !== undefined && v > 0 && v < 0.5)) bad('a fraction in (0, 0.5)'); break;
+    case 'spot': case 'dspot': if (!(v !== undefined && v > 0 && v < 1)) bad('a risk q in (0, 1)'); break;
+    case 'dynamic': if (v !== undefined) bad('no value'); break;
+  }
+  return cfg;
+}
+
+export function thresholdToString(c: ThresholdConfig): string {
+  return c.value === undefined ? c.kind : `${c.kind}:${c.value}`;
+}
+
+/** A static level from training scores, for the kinds that have one; SPOT/DSPOT: their calibrated initial z_q. */
+export function staticLevel(c: ThresholdConfig, calibration: Float64Array): number {
+  switch (c.kind) {
+    case 'fixed': return fixedThreshold(c.value as number);
+    case 'quantile': return quantileThreshold(calibration, c.value);
+    case 'sigma': return sigmaThreshold(calibration, c.value);
+    case 'iqr': return iqrThreshold(calibration, c.value);
+    case 'contamination': return contaminationThreshold(calibration, c.value);
+    case 'spot': return makeOnline(c, calibration).threshold;
+    case 'dspot': return makeOnline(c, calibration).threshold;
+    case 'dynamic': return NaN;
+  }
+}
+
+/** A streaming thresholder: `update(score)` returns the threshold the score was compared with and its flag. */
+export interface OnlineThreshold {
+  readonly threshold: number;
+  update(score: number): { threshold: number; flag: 0 | 1 };
+}
+
+/** Peaks kept for the GPD fit: bounds memory and refit time on long streams. */
+export const SPOT_MAX_PEAKS = 2000;
+
+export function makeOnline(c: ThresholdConfig, calibration: Float64Array): OnlineThreshold {
+  if (c.kind === 'spot') return new Spot(calibration, { q: c.value as number, level: c.level ?? 0.98, maxPeaks: SPOT_MAX_PEAKS });
+  if (c.kind === 'dspot') {
+    return new Dspot(calibration, { q: c.value as number, level: c.level ?? 0.98, depth: c.depth ?? 10, maxPeaks: SPOT_MAX_PEAKS });
+  }
+  if (c.kind === 'dynamic') throw new RangeError("threshold: 'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level");
+  const level = staticLevel(c, calibration);
+  return { threshold: level, update: (s: number) => ({ threshold: level, flag: s > level ? 1 : 0 }) };
+}
+
+/**
+ * Thresholds the scores from index `from` on (earlier points are warm-up: not flagged, threshold NaN).
+ * Returns per-point thresholds and flags.
+ */
+export function applyThresholdSpec(c: ThresholdConfig, calibration: Float64Array, scores: Float64Array, from: number):
+  { thresholds: Float64Array; flags: Uint8Array } {
+  const n = scores.length;
+  const thresholds = new Float64Array(n).fill(NaN);
+  const flags = new Uint8Array(n);
+  if (from >= n) return { thresholds, flags };
+  if (c.kind === 'dynamic') {
+    const r = dynamicThreshold(scores.subarray(from), { errorBuffer: 10 });
+    for (let i = from; i < n; i++) {
+      thresholds[i] = r.threshold;
+      flags[i] = r.flags[i - from] as number;
+    }
+    return { thresholds, flags };
+  }
+  const online = makeOnline(c, calibration);
+  for (let i = from; i < n; i++) {
+    const s = online.update(scores[i] as number);
+    thresholds[i] = s.threshold;
+    flags[i] = s.flag;
+  }
+  return { thresholds, flags };
+}

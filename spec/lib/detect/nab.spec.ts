@@ -1,0 +1,250 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  NAB_PROFILES,
+  NabProfileName,
+  nabNormalize,
+  nabOptimizeThreshold,
+  nabProbationaryLength,
+  nabRowWeights,
+  nabScaledSigmoid,
+  nabScoreFile,
+  NabWindow,
+  nabWindowRows,
+} from '../../../lib/detect/nab';
+
+/** σ(y) written out independently of the library: 2/(1 + e^{5y}) - 1 below 3, -1 from 3 on. */
+const sig = (y: number): number => (y >= 3 ? -1 : 2 / (1 + Math.exp(5 * y)) - 1);
+
+function flagsAt(n: number, rows: number[]): Uint8Array {
+  const f = new Uint8Array(n);
+  for (const r of rows) f[r] = 1;
+  return f;
+}
+
+describe('detect/nab: scorer pieces on hand-made files', () => {
+  it('scaled sigmoid and probation match SCORING.md', () => {
+    expect(nabScaledSigmoid(-1)).to.be.closeTo(0.98661, 5e-6);
+    expect(nabScaledSigmoid(-0.5)).to.be.closeTo(0.84828, 5e-6);
+    expect(nabScaledSigmoid(0)).to.equal(0);
+    expect(nabScaledSigmoid(1)).to.be.closeTo(-0.98661, 5e-6);
+    expect(nabScaledSigmoid(3)).to.equal(-1);
+    expect(nabProbationaryLength(4032)).to.equal(604); // ⌊604.8⌋
+    expect(nabProbationaryLength(18050)).to.equal(750); // capped at 0.15·5000
+    expect(nabProbationaryLength(20)).to.equal(3);
+  });
+
+  // 20 rows, probation 3, one window [8, 11] (width 4).
+  const win: NabWindow[] = [{ start: 8, end: 11 }];
+
+  it('per-row weights: A_TP at the left edge, window width inside, width - 1 after, -A_FP before', () => {
+    const { probation, weights, window } = nabRowWeights(20, win, 'standard');
+    expect(probation).to.equal(3);
+    expect(weights[8]).to.equal(1);
+    expect(weights[10]).to.be.closeTo(sig(-0.5) / sig(-1), 1e-15);
+    expect(weights[11]).to.be.closeTo(sig(-0.25) / sig(-1), 1e-15);
+    expect(weights[5]).to.equal(-0.11);
+    expect(weights[15]).to.be.closeTo(0.11 * sig(4 / 3), 1e-15); // |15 - 11|/(4 - 1)
+    expect(weights[12]).to.be.closeTo(0.11 * sig(1 / 3), 1e-15);
+    expect(Array.from(window)).to.deep.equal([-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1]);
+  });
+
+  it('file score: earliest detection per window, every outside detection costs, probation ignored', () => {
+    expect(nabScoreFile(flagsAt(20, [2, 8]), win, 'standard').score).to.equal(1);
+    const r = nabScoreFile(flagsAt(20, [5, 10, 11, 15]), win, 'standard');
+    expect(r.score).to.be.closeTo(-0.11 + sig(-0.5) / sig(-1) + 0.11 * sig(4 / 3), 1e-12);
+    expect(r).to.include({ tp: 2, fp: 2, fn: 2, tn: 11, windows: 1, detectedWindows: 1 });
+    // Missed window: -A_FN per profile
+    expect(nabScoreFile(new Uint8Array(20), win, 'standard').score).to.equal(-1);
+    expect(nabScoreFile(new Uint8Array(20), win, 'reward_low_FN_rate').score).to.equal(-2);
+    expect(nabScoreFile(flagsAt(20, [5]), win, 'reward_low_FP_rate').score).to.be.closeTo(-1.22, 1e-15);
+    // Three window widths past the window the cost is exactly A_FP: n = 30, row 25 is 14/3 ≥ 3 widths away
+    expect(nabScoreFile(flagsAt(30, [8, 25]), win, 'standard').score).to.be.closeTo(1 - 0.11, 1e-15);
+    // A file without windows: every detection after probation costs
+    expect(nabScoreFile(flagsAt(20, [1, 7, 19]), [], 'standard').score).to.be.closeTo(-0.22, 1e-15);
+  });
+
+  it('windows by timestamp: suffix .000000 stripped, first matching row, missing timestamps throw', () => {
+    const ts = ['2014-01-01 00:00:00', '2014-01-01 00:05:00', '2014-01-01 00:05:00', '2014-01-01 00:10:00', '2014-01-01 00:15:00'];
+    expect(nabWindowRows(ts, [['2014-01-01 00:05:00.000000', '2014-01-01 00:10:00.000000']])).to.deep.equal([{ start: 1, end: 3 }]);
+    expect(() => nabWindowRows(ts, [['2014-01-01 00:20:00', '2014-01-01 00:25:00']])).to.throw(RangeError, 'matches no timestamp');
+    expect(() => nabRowWeights(5, [{ start: 3, end: 4 }, { start: 2, end: 2 }], 'standard')).to.throw(RangeError, 'sorted and disjoint');
+  });
+
+  it('normalisation: NAB’s own check (numenta standard, 116 windows: 46.634 → 70.10)', () => {
+    expect(nabNormalize(46.634, 116, 'standard')).to.be.closeTo(70.1, 0.005);
+    expect(nabNormalize(-116, 116, 'standard')).to.equal(0); // null detector
+    expect(nabNormalize(116, 116, 'standard')).to.equal(100); // perfect detector
+    expect(nabNormalize(-232, 116, 'reward_low_FN_rate')).to.equal(0);
+  });
+
+  it('threshold sweep picks the best single threshold over all files', () => {
+    const s1 = new Float64Array(20);
+    s1[9] = 0.9; // in the window, weight σ(-0.75)/σ(-1)
+    s1[15] = 0.95; // false positive after the window
+    const s2 = new Float64Array(20);
+    s2[12] = 0.8; // false positive in a file without windows
+    const files = [
+      { scores: s1, windows: win },
+      { scores: s2, windows: [] },
+    ];
+    const best = nabOptimizeThreshold(files, 'standard');
+    expect(best.threshold).to.equal(0.9);
+    expect(best.score).to.be.closeTo(sig(-0.75) / sig(-1) + 0.11 * sig(4 / 3), 1e-12);
+    const direct = files.reduce((a, f) => a + nabScoreFile(Array.from(f.scores, (s) => (s >= 0.9 ? 1 : 0)), f.windows, 'standard').score, 0);
+    expect(best.score).to.be.closeTo(direct, 1e-12);
+    expect(best.normalized).to.be.closeTo(nabNormalize(best.score, 1, 'standard'), 1e-12);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reproduction of NAB's published per-file scores (../shared/data/nab beside the repository).
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The repository root: the nearest ancestor of this file holding bptt's package.json (works from dist*). */
+function repoRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bptt') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`nab.spec: could not find the bptt repository root above ${__dirname}`);
+    dir = up;
+  }
+}
+
+const NAB_DIR = path.resolve(repoRoot(), '..', 'shared', 'data', 'nab');
+
+interface ExpectedRow {
+  Threshold: number;
+  Score: number;
+  TP: number;
+  TN: number;
+  FP: number;
+  FN: number;
+}
+interface ExpectedProfile {
+  threshold: number;
+  total_raw: number;
+  normalised: number;
+  files: Record<string, ExpectedRow>;
+}
+interface Expected {
+  windows: number;
+  detectors: Record<string, Record<string, ExpectedProfile>>;
+}
+interface ResultFile {
+  timestamps: string[];
+  scores: Float64Array;
+}
+
+let cache: { expected: Expected; labels: Record<string, Array<[string, string]>> } | undefined;
+function nabData(): { expected: Expected; labels: Record<string, Array<[string, string]>> } {
+  if (cache) return cache;
+  const expectedPath = path.join(NAB_DIR, 'results', 'expected_scores.json');
+  const labelsPath = path.join(NAB_DIR, 'labels.json');
+  if (!fs.existsSync(expectedPath) || !fs.existsSync(labelsPath)) {
+    throw new Error(
+      `NAB reference data missing: expected ${expectedPath} and ${labelsPath}. The NAB scorer test reads NAB's ` +
+        `published results from <repo>/../shared/data/nab at run time; without them the scorer is unverified.`,
+    );
+  }
+  cache = {
+    expected: JSON.parse(fs.readFileSync(expectedPath, 'utf8')) as Expected,
+    labels: JSON.parse(fs.readFileSync(labelsPath, 'utf8')) as Record<string, Array<[string, string]>>,
+  };
+  return cache;
+}
+
+const resultCache = new Map<string, ResultFile>();
+/** NAB's result CSV of one detector and data file: only `timestamp` and `anomaly_score` are read. */
+function resultFile(detector: string, file: string): ResultFile {
+  const [category, name] = file.split('/') as [string, string];
+  const p = path.join(NAB_DIR, 'results', detector, category, `${detector}_${name}`);
+  const hit = resultCache.get(p);
+  if (hit) return hit;
+  if (!fs.existsSync(p)) throw new Error(`NAB result file missing: ${p}`);
+  const lines = fs.readFileSync(p, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const header = (lines[0] as string).split(',');
+  const ti = header.indexOf('timestamp');
+  const si = header.indexOf('anomaly_score');
+  if (ti < 0 || si < 0) throw new Error(`${p}: expected columns timestamp and anomaly_score, got ${header.join(',')}`);
+  const timestamps: string[] = [];
+  const scores = new Float64Array(lines.length - 1);
+  lines.slice(1).forEach((l, i) => {
+    const c = l.split(',');
+    timestamps.push(c[ti] as string);
+    scores[i] = Number(c[si]);
+  });
+  const r = { timestamps, scores };
+  resultCache.set(p, r);
+  return r;
+}
+
+const DETECTORS = ['numenta', 'windowedGaussian'];
+const PROFILES: NabProfileName[] = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'];
+
+describe('detect/nab: reproduces NAB’s published per-file scores (../shared/data/nab)', () => {
+  it('finds the NAB data and one result file per labelled file and detector', () => {
+    const { expected, labels } = nabData();
+    const files = Object.keys(labels);
+    expect(files.length, 'labelled files').to.be.greaterThan(0);
+    for (const det of DETECTORS) {
+      for (const prof of PROFILES) {
+        const e = expected.detectors[det]?.[prof];
+        expect(e, `${det}/${prof} in expected_scores.json`).to.not.equal(undefined);
+        expect(Object.keys((e as ExpectedProfile).files).sort()).to.deep.equal(files.slice().sort());
+      }
+      for (const f of files) expect(resultFile(det, f).scores.length).to.be.greaterThan(0);
+    }
+  });
+
+  for (const det of DETECTORS) {
+    for (const prof of PROFILES) {
+      it(`${det} / ${prof}: every file's Score (to 1e-9), row counts, total and normalised score`, () => {
+        const { expected, labels } = nabData();
+        const e = expected.detectors[det]?.[prof] as ExpectedProfile;
+        let total = 0;
+        let windows = 0;
+        let maxDev = 0;
+        const failures: string[] = [];
+        for (const [file, row] of Object.entries(e.files)) {
+          const { timestamps, scores } = resultFile(det, file);
+          const w = nabWindowRows(timestamps, labels[file] ?? []);
+          for (const [j, theta] of [e.threshold, row.Threshold].entries()) {
+            const flags = Array.from(scores, (s) => (s >= theta ? 1 : 0));
+            const r = nabScoreFile(flags, w, NAB_PROFILES[prof]);
+            const dev = Math.abs(r.score - row.Score);
+            maxDev = Math.max(maxDev, dev);
+            if (dev > 1e-9) failures.push(`${file} θ=${theta}: score ${r.score} vs NAB ${row.Score}`);
+            if (r.tp !== row.TP || r.fp !== row.FP || r.fn !== row.FN || r.tn !== row.TN) {
+              failures.push(`${file}: counts ${JSON.stringify([r.tp, r.tn, r.fp, r.fn])} vs NAB ${JSON.stringify([row.TP, row.TN, row.FP, row.FN])}`);
+            }
+            if (j === 0) total += r.score;
+          }
+          windows += w.length;
+        }
+        expect(failures, `max deviation ${maxDev}`).to.deep.equal([]);
+        expect(windows).to.equal(expected.windows);
+        expect(total).to.be.closeTo(e.total_raw, 1e-8);
+        expect(nabNormalize(total, windows, prof)).to.be.closeTo(e.normalised, 5e-4);
+      });
+    }
+  }
+
+  it('the threshold sweep over these files does at least as well as NAB’s corpus-wide threshold, consistently', () => {
+    const { expected, labels } = nabData();
+    const det = 'numenta';
+    const prof: NabProfileName = 'standard';
+    const e = expected.detectors[det]?.[prof] as ExpectedProfile;
+    const files = Object.keys(e.files).map((f) => {
+      const { timestamps, scores } = resultFile(det, f);
+      return { scores, windows: nabWindowRows(timestamps, labels[f] ?? []) };
+    });
+    const best = nabOptimizeThreshold(files, prof);
+    expect(best.score).to.be.at.least(e.total_raw - 1e-9);
+    const rescored = files.reduce((a, f) => a + nabScoreFile(Array.from(f.scores, (s) => (s >= best.threshold ? 1 : 0)), f.windows, prof).score, 0);
+    expect(rescored).to.be.closeTo(best.score, 1e-9);
+  });
+});

@@ -20,7 +20,9 @@
  *   A·B    reads 4 rows of A along k (each contiguous) and 4 adjacent columns of B's row k (contiguous);
  *   A·Bᵀ   reads 4 rows of A and 4 rows of B along k (all contiguous): a block of dot products;
  *   Aᵀ·B   reads row k of A (4 adjacent entries) and row k of B (4 adjacent entries): a sum of outer products.
- * Edges (M or N not a multiple of 4) fall to plain loops of the same shape.
+ * Edges (M or N not a multiple of 4) fall to plain loops. Every path computes C[i,j] (+)= Σ_k A·B with the sum taken in
+ * float64 in ascending k and added to C once, so a row's result is bit-identical wherever it falls in the batch: a
+ * batch-1 forward (streaming) gives exactly the numbers of a batch-64 forward.
  */
 
 export type FloatArray = Float32Array | Float64Array;
@@ -40,6 +42,19 @@ function dims(M: number, K: number, N: number): void {
   if (!(Number.isInteger(M) && Number.isInteger(K) && Number.isInteger(N)) || M < 0 || K < 0 || N < 0) {
     throw new RangeError(`matmul: dimensions must be non-negative integers, got M=${M}, K=${K}, N=${N}`);
   }
+}
+
+let accumulator = new Float64Array(64);
+
+/**
+ * A zeroed float64 row of length ≥ n, reused across calls (grown, never shrunk): the edge rows sum in float64 like the
+ * tiles' register accumulators, so a row's result does not depend on where it falls in the batch. Not reentrant,
+ * which is fine: JavaScript runs one kernel at a time per thread.
+ */
+function rowAccumulator(n: number): Float64Array {
+  if (accumulator.length < n) accumulator = new Float64Array(Math.max(n, 2 * accumulator.length));
+  accumulator.fill(0, 0, n);
+  return accumulator;
 }
 
 function zeroBlock(C: FloatArray, cOff: number, ldc: number, M: number, N: number): void {
@@ -88,13 +103,17 @@ export function matmul(C: FloatArray, cOff: number, ldc: number,
       C[c0 + j] += s0; C[c1 + j] += s1; C[c2 + j] += s2; C[c3 + j] += s3;
     }
   }
+  // Remaining rows (M mod 4; all of a batch-1 product): a row of axpys into a float64 accumulator, so that every
+  // C[i,j] is still C[i,j] + (Σ_k in order, in float64), bit for bit what the tiles compute.
   for (let i = M4; i < M; i++) {
     const a0 = aOff + i * lda, c0 = cOff + i * ldc;
+    const acc = rowAccumulator(N);
     for (let k = 0; k < K; k++) {
       const x = A[a0 + k];
       const bk = bOff + k * ldb;
-      for (let j = 0; j < N; j++) C[c0 + j] += x * B[bk + j];
+      for (let j = 0; j < N; j++) acc[j] += x * B[bk + j];
     }
+    for (let j = 0; j < N; j++) C[c0 + j] += acc[j];
   }
 }
 
@@ -194,11 +213,13 @@ export function matmulAtB(C: FloatArray, cOff: number, ldc: number,
   }
   for (let i = M4; i < M; i++) {
     const c0 = cOff + i * ldc;
+    const acc = rowAccumulator(N);
     for (let k = 0; k < K; k++) {
       const x = A[aOff + k * lda + i];
       const bk = bOff + k * ldb;
-      for (let j = 0; j < N; j++) C[c0 + j] += x * B[bk + j];
+      for (let j = 0; j < N; j++) acc[j] += x * B[bk + j];
     }
+    for (let j = 0; j < N; j++) C[c0 + j] += acc[j];
   }
 }
 

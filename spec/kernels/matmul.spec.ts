@@ -98,6 +98,27 @@ describe('kernels/matmul', () => {
     expect(maxErr(C32, C64)).to.be.at.most(1e-5);
   });
 
+  it('a row gives bit-identical results whether it is computed alone, as an edge row or inside a 4×4 tile', () => {
+    // This is what makes a batch-1 streaming forward equal a batched one exactly.
+    const K = 13, N = 10;
+    const B = uniform32(K * N, rng), Bt = Float32Array.from(transpose(B, K, N));
+    const A = uniform32(7 * K, rng), At = Float32Array.from(transpose(A, 7, K));
+    const C0 = uniform32(7 * N, rng);
+    for (const [name, run] of [
+      ['matmul', (C: Float32Array, rows: number, first: number) => matmul(C, first * N, N, A, first * K, K, B, 0, N, rows, K, N, true)],
+      ['matmulABt', (C: Float32Array, rows: number, first: number) => matmulABt(C, first * N, N, A, first * K, K, Bt, 0, K, rows, K, N, true)],
+      ['matmulAtB', (C: Float32Array, rows: number, first: number) => matmulAtB(C, first * N, N, At, first, 7, B, 0, N, rows, K, N, true)],
+    ] as const) {
+      const all = Float32Array.from(C0);
+      run(all, 7, 0);                       // rows 0..3 in a tile, rows 4..6 on the edge path
+      for (let i = 0; i < 7; i++) {
+        const one = Float32Array.from(C0);
+        run(one, 1, i);                     // row i alone
+        expect(Array.from(one.subarray(i * N, (i + 1) * N)), `${name} row ${i}`).to.deep.equal(Array.from(all.subarray(i * N, (i + 1) * N)));
+      }
+    }
+  });
+
   it('throws a RangeError naming the operand when a buffer is too short', () => {
     const A = new Float64Array(6), B = new Float64Array(6), C = new Float64Array(3);
     expect(() => matmul(C, 0, 2, A, 0, 3, B, 0, 2, 2, 3, 2, false)).to.throw(RangeError, /matmul\(C\).*expected at least 4.*got 3/);

@@ -34,3 +34,7 @@ export { runs, flagsToEvents, eventsToFlags } from './detect/events';
 export type { AnomalyEvent, Range } from './detect/events';
 export { readSeries, fillMissing, Normaliser } from './detect/preprocess';
 export { saveModel, loadModel, modelToJSON, modelFromJSON } from './io/json';
+export { fromTfjs, toTfjs, loadTfjsModel, loadTfjsModelSync, saveTfjsModel, saveTfjsModelSync } from './io/tfjs';
+export type { TfjsArtifacts, TfjsArtifactsInput, FromTfjsOptions, ToTfjsOptions } from './io/tfjs';
+export { loadTorchStateDict, loadTorchSafetensors, loadTorchSafetensorsSync } from './io/torch';
+export type { TorchTensor, TorchMapping, TorchAssignment } from './io/torch';

@@ -23,6 +23,7 @@ import { makeRandom, Random } from './random';
 import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from './tensor';
 import type { NdArray } from 'ndarray';
 import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from './io/json';
+import { toTfjs, TfjsArtifacts, ToTfjsOptions } from './io/tfjs';
 
 export type DType = 'float32' | 'float64';
 
@@ -247,6 +248,11 @@ export class Sequential {
   /** Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked. */
   static fromJSON(json: unknown): Sequential {
     return modelFromJSON(json);
+  }
+
+  /** TensorFlow.js layers-format artifacts that tf.loadLayersModel(tf.io.fromMemory(...)) accepts. See lib/io/tfjs.ts. */
+  toTfjs(options: ToTfjsOptions = {}): TfjsArtifacts {
+    return toTfjs(this, options);
   }
 
   /** Writes the model to a file atomically (temp file + rename): a crash never leaves a half-written model. */

@@ -39,10 +39,9 @@ export class Bidirectional extends Layer {
     const base: RecurrentOptions = { ...config };
     delete base.inputShape;
     delete base.name;
-    this.forwardLayer = new Recurrent(layer.className, { ...base, name: `forward_${layer.name || layer.className.toLowerCase()}` });
-    this.backwardLayer = new Recurrent(layer.className, {
-      ...base, goBackwards: !layer.goBackwards, name: `backward_${layer.name || layer.className.toLowerCase()}`,
-    });
+    const inner = layer.name || (layer.className === 'SimpleRNN' ? 'simple_rnn' : layer.className.toLowerCase());
+    this.forwardLayer = new Recurrent(layer.className, { ...base, name: `forward_${inner}` });
+    this.backwardLayer = new Recurrent(layer.className, { ...base, goBackwards: !layer.goBackwards, name: `backward_${inner}` });
     this.declaredInputShape = options.inputShape ? options.inputShape.slice() : layer.declaredInputShape;
   }
 
@@ -119,7 +118,7 @@ export class Bidirectional extends Layer {
 
   getConfig(): Record<string, unknown> {
     const inner = this.forwardLayer.getConfig();
-    delete inner['name'];
+    inner['name'] = this.forwardLayer.name.replace(/^forward_/, '');   // the wrapped layer's own name, as Keras keeps it
     const c: Record<string, unknown> = {
       name: this.name, mergeMode: 'concat', layer: { className: this.forwardLayer.className, config: inner },
     };

@@ -1,0 +1,453 @@
+/**
+ * PyTorch weights onto a bptt model: the state dict of nn.LSTM / nn.GRU / nn.RNN / nn.Linear modules, read from a
+ * .safetensors file (lib/io/safetensors.ts) or given as a Map of { shape, data }, is copied into a built Sequential
+ * whose architecture the caller has written to match. Nothing about the architecture is read from the file except
+ * what the weights' names and shapes say; they must fit the model, and what does not fit is named.
+ *
+ * Symbols: D input features, H hidden units, k the nn.LSTM/GRU/RNN layer index (l0, l1, …), x·W products with the
+ * Keras layouts bptt uses (kernel [D, G·H], recurrent_kernel [H, G·H]). PyTorch stores weights [out, in]: every
+ * matrix below is transposed on the way in, and gate blocks are moved where bptt expects them.
+ *
+ *   PyTorch key (shape)                        bptt parameter (shape)              mapping
+ *   ------------------------------------------ ----------------------------------- -------------------------------------------
+ *   nn.LSTM  weight_ih_lk   [4H, D]  i|f|g|o    kernel            [D, 4H]  i|f|c|o   kernel = weight_ihᵀ (same gate order)
+ *            weight_hh_lk   [4H, H]             recurrent_kernel  [H, 4H]            recurrent_kernel = weight_hhᵀ
+ *            bias_ih_lk, bias_hh_lk [4H]        bias              [4H]               bias = bias_ih + bias_hh
+ *   nn.GRU   weight_ih_lk   [3H, D]  r|z|n      kernel            [D, 3H]  z|r|h     kernel = weight_ihᵀ, blocks (r,z,n) → (z,r,h)
+ *            weight_hh_lk   [3H, H]  r|z|n      recurrent_kernel  [H, 3H]  z|r|h     recurrent_kernel = weight_hhᵀ, same reorder
+ *            bias_ih_lk     [3H]     r|z|n      bias              [2, 3H]  z|r|h     row 0 = bias_ih reordered (input bias)
+ *            bias_hh_lk     [3H]     r|z|n                                           row 1 = bias_hh reordered (recurrent bias)
+ *   nn.RNN   weight_ih_lk   [H, D]              kernel            [D, H]             kernel = weight_ihᵀ
+ *            weight_hh_lk   [H, H]              recurrent_kernel  [H, H]             recurrent_kernel = weight_hhᵀ
+ *            bias_ih_lk, bias_hh_lk [H]         bias              [H]                bias = bias_ih + bias_hh
+ *   …_lk_reverse (bidirectional=True)           the backward copy of a bidirectional(...) layer (the forward copy takes …_lk)
+ *   l0, l1, … (num_layers > 1)                  consecutive recurrent layers of the bptt model, l0 first
+ *   nn.Linear weight [out, in], bias [out]      dense / timeDistributed(dense): kernel [in, out] = weightᵀ, bias = bias
+ *   bias=False (no bias keys)                   bias = 0 (exact: PyTorch adds nothing)
+ *
+ * Why these are the same functions (PyTorch's documented equations, σ = sigmoid):
+ *   LSTM  i,f,g,o = σ,σ,tanh,σ(W_i· x + b_i· + W_h· h + b_h·);  c' = f⊙c + i⊙g;  h' = o⊙tanh(c')    — Keras's LSTM with one bias
+ *   GRU   r = σ(W_ir x + b_ir + W_hr h + b_hr);  z = σ(W_iz x + b_iz + W_hz h + b_hz)
+ *         n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn));  h' = (1 − z)⊙n + z⊙h                      — Keras's reset_after GRU
+ *   RNN   h' = tanh(W_ih x + b_ih + W_hh h + b_hh)   (nonlinearity='relu': relu)
+ * So the bptt layers must be: lstm/gru with activation 'tanh' and recurrentActivation 'sigmoid' (set it: it is the
+ * default here but not in TensorFlow.js), gru with resetAfter true, simpleRNN with activation 'tanh' or 'relu' (as
+ * nonlinearity), none with goBackwards. The weights cannot tell nonlinearity='relu' from 'tanh'; the model decides.
+ * Outputs: returnSequences true is PyTorch's `output`; false is its last step, h_n[-1] (bidirectional: [h_n[-2], h_n[-1]],
+ * the two directions' final states, as Keras's Bidirectional; this is not output[:, -1]). batch_first does not change
+ * the weights; bptt input is always batch-major [N, T, D]. Inter-layer dropout of a multi-layer nn.LSTM is training-only.
+ *
+ * Which module feeds which layer: the state dict's modules (key prefixes before the last '.', e.g. 'encoder' for
+ * 'encoder.weight_ih_l0'; '' for a bare module's state dict) are expanded into layers (each lk, each Linear) and paired
+ * with the model's parameterised layers in order. A safetensors file does not record the order in which the network
+ * applies its modules (the reference writer orders tensors by dtype, then name): give `mapping.modules` (prefixes, in application order), or let the loader
+ * find the one order whose types and shapes fit the model (it refuses when none or several do, naming them).
+ * Every tensor must be used (or `mapping.allowUnused`), every parameterised layer filled. Nothing is written into the
+ * model unless everything fits.
+ *
+ * @example
+ *   // torch: class AE(nn.Module): enc = nn.LSTM(1, 16, batch_first=True); dec = nn.LSTM(16, 16, ...); out = nn.Linear(16, 1)
+ *   const m = new Sequential([lstm({ units: 16 }), repeatVector({ n: 32 }), lstm({ units: 16, returnSequences: true }),
+ *                             timeDistributed(dense({ units: 1 }))]).build([32, 1]);
+ *   await loadTorchSafetensors(m, 'ae.safetensors', { modules: ['enc', 'dec', 'out'] });
+ *   // → [{ layer: 'lstm', source: "'enc' (nn.LSTM l0, input 1, hidden 16)" }, { layer: 'lstm_1', source: "'dec' (nn.LSTM l0, …)" }, …]
+ */
+import type { FloatArray } from '../../kernels/matmul';
+import { Bidirectional } from '../layers/bidirectional';
+import { Dense, TimeDistributed } from '../layers/dense';
+import { Layer, Param } from '../layers/layer';
+import { Recurrent } from '../layers/recurrent';
+import { Sequential } from '../sequential';
+import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors';
+
+/** A tensor of a state dict: row-major data of ∏shape numbers. */
+export interface TorchTensor {
+  shape: readonly number[];
+  data: ArrayLike<number>;
+}
+
+export interface TorchMapping {
+  /** Module prefixes of the state dict in the order the network applies them ('' for a bare module). */
+  modules?: string[];
+  /** With `modules`: leave the tensors of modules not listed instead of failing. Default false. */
+  allowUnused?: boolean;
+}
+
+/** Which PyTorch module (and layer index) filled which bptt layer. */
+export interface TorchAssignment {
+  layer: string;
+  source: string;
+}
+
+type Cell = 'LSTM' | 'GRU' | 'SimpleRNN';
+const TORCH_NAME: Record<Cell, string> = { LSTM: 'nn.LSTM', GRU: 'nn.GRU', SimpleRNN: 'nn.RNN' };
+const GATES: Record<Cell, number> = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
+/** Keras gate block g takes PyTorch block PERM[g]. GRU: Keras z|r|h ← PyTorch r|z|n. */
+const PERM: Record<Cell, readonly number[]> = { LSTM: [0, 1, 2, 3], GRU: [1, 0, 2], SimpleRNN: [0] };
+
+interface Direction {
+  wih: TorchTensor;
+  whh: TorchTensor;
+  bih: TorchTensor | null;
+  bhh: TorchTensor | null;
+  keys: string[];
+}
+
+/** One PyTorch layer: an lk of a recurrent module (one or two directions), or a Linear. */
+type Unit =
+  | { kind: 'recurrent'; module: string; cell: Cell; k: number; D: number; H: number; dirs: Direction[]; label: string }
+  | { kind: 'linear'; module: string; inF: number; outF: number; weight: TorchTensor; bias: TorchTensor | null; keys: string[]; label: string };
+
+interface Module {
+  prefix: string;
+  units: Unit[];
+  keys: string[];
+}
+
+function shapeStr(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+function display(prefix: string): string {
+  return prefix === '' ? "'' (the root module)" : `'${prefix}'`;
+}
+
+function join(prefix: string, key: string): string {
+  return prefix === '' ? key : `${prefix}.${key}`;
+}
+
+const RNN_KEY = /^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$/;
+
+function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
+  const where = `loadTorchStateDict: module ${display(prefix)}`;
+  const keys = [...params.keys()].map((k) => join(prefix, k)).sort();
+  const names = [...params.keys()];
+  if (names.some((n) => /^weight_hr_l\d+/.test(n))) throw new RangeError(`${where}: nn.LSTM with proj_size is not supported (${keys.join(', ')})`);
+  if (names.every((n) => RNN_KEY.test(n))) {
+    let layers = 0;
+    let reverse = false;
+    for (const n of names) {
+      const m = RNN_KEY.exec(n) as RegExpExecArray;
+      const k = Number(m[3]);
+      layers = Math.max(layers, k + 1);
+      if (m[4]) reverse = true;
+    }
+    const get = (n: string): TorchTensor | null => params.get(n) ?? null;
+    let cell: Cell | null = null;
+    let hasBias: boolean | null = null;
+    const units: Unit[] = [];
+    for (let k = 0; k < layers; k++) {
+      const dirs: Direction[] = [];
+      let D = -1, H = -1;
+      for (const suffix of reverse ? ['', '_reverse'] : ['']) {
+        const name = (w: string): string => `${w}_l${k}${suffix}`;
+        const wih = get(name('weight_ih')), whh = get(name('weight_hh'));
+        const bih = get(name('bias_ih')), bhh = get(name('bias_hh'));
+        if (wih === null || whh === null) {
+          throw new RangeError(`${where}: ${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
+            `(the module has ${keys.join(', ')})`);
+        }
+        if ((bih === null) !== (bhh === null) || (hasBias !== null && hasBias !== (bih !== null))) {
+          throw new RangeError(`${where}: expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}`);
+        }
+        hasBias = bih !== null;
+        if (whh.shape.length !== 2 || wih.shape.length !== 2) {
+          throw new RangeError(`${where}: ${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
+            `${shapeStr(whh.shape)} must be matrices`);
+        }
+        const h = whh.shape[1] as number, gh = whh.shape[0] as number;
+        const g = h > 0 ? gh / h : 0;
+        const c: Cell | null = g === 4 ? 'LSTM' : g === 3 ? 'GRU' : g === 1 ? 'SimpleRNN' : null;
+        if (c === null) {
+          throw new RangeError(`${where}: ${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
+            'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)');
+        }
+        if (cell !== null && c !== cell) throw new RangeError(`${where}: layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})`);
+        cell = c;
+        if (wih.shape[0] !== gh) {
+          throw new RangeError(`${where}: ${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
+            `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}`);
+        }
+        for (const [b, bn] of [[bih, 'bias_ih'], [bhh, 'bias_hh']] as const) {
+          if (b !== null && shapeStr(b.shape) !== shapeStr([gh])) {
+            throw new RangeError(`${where}: ${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]`);
+          }
+        }
+        if (D >= 0 && (wih.shape[1] !== D || h !== H)) {
+          throw new RangeError(`${where}: the two directions of layer l${k} have different shapes`);
+        }
+        D = wih.shape[1] as number;
+        H = h;
+        dirs.push({ wih, whh, bih, bhh, keys: [name('weight_ih'), name('weight_hh'), ...(bih ? [name('bias_ih'), name('bias_hh')] : [])].map((x) => join(prefix, x)) });
+      }
+      const c = cell as Cell;
+      units.push({ kind: 'recurrent', module: prefix, cell: c, k, D, H, dirs,
+        label: `${display(prefix)} (${TORCH_NAME[c]} l${k}${reverse ? ', bidirectional' : ''}, input ${D}, hidden ${H})` });
+    }
+    const counted = units.reduce((s, u) => s + (u.kind === 'recurrent' ? u.dirs.reduce((a, d) => a + d.keys.length, 0) : 0), 0);
+    if (counted !== names.length) {
+      throw new RangeError(`${where}: unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}`);
+    }
+    return { prefix, units, keys };
+  }
+  const w = params.get('weight'), b = params.get('bias') ?? null;
+  if (w !== undefined && names.every((n) => n === 'weight' || n === 'bias') && w.shape.length === 2) {
+    const outF = w.shape[0] as number, inF = w.shape[1] as number;
+    if (b !== null && shapeStr(b.shape) !== shapeStr([outF])) {
+      throw new RangeError(`${where}: ${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}`);
+    }
+    return { prefix, keys, units: [{ kind: 'linear', module: prefix, inF, outF, weight: w, bias: b, keys,
+      label: `${display(prefix)} (nn.Linear ${inF} → ${outF})` }] };
+  }
+  const shown = names.map((n) => `${join(prefix, n)} ${shapeStr((params.get(n) as TorchTensor).shape)}`).join(', ');
+  throw new RangeError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict: ${shown}`);
+}
+
+/** Natural order: digit runs compare as numbers ('2' < '10'), so nn.Sequential's '0', '1', … come in order. */
+function naturalCompare(a: string, b: string): number {
+  const ta = a.match(/\d+|\D+/g) ?? [], tb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(ta.length, tb.length); i++) {
+    const x = ta[i] as string, y = tb[i] as string;
+    const nx = /^\d/.test(x) && /^\d/.test(y);
+    const c = nx ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return ta.length - tb.length;
+}
+
+function parameterised(model: Sequential): Layer[] {
+  return model.layers.filter((l) => l.params().length > 0);
+}
+
+function describeLayer(l: Layer): string {
+  if (l instanceof Bidirectional) return `'${l.name}' (Bidirectional ${l.forwardLayer.className}, units ${l.forwardLayer.units})`;
+  if (l instanceof Recurrent) return `'${l.name}' (${l.className}, units ${l.units})`;
+  if (l instanceof TimeDistributed) return `'${l.name}' (TimeDistributed Dense, units ${l.layer.units})`;
+  if (l instanceof Dense) return `'${l.name}' (Dense, units ${l.units})`;
+  return `'${l.name}' (${l.className})`;
+}
+
+/** Why unit u cannot fill layer l, or null if it can. */
+function misfit(u: Unit, l: Layer): string | null {
+  const target = `layer ${describeLayer(l)}`;
+  if (u.kind === 'linear') {
+    const d = l instanceof TimeDistributed ? l.layer : l instanceof Dense ? l : null;
+    if (d === null) return `${target} cannot take ${u.label}: nn.Linear maps onto dense or timeDistributed(dense)`;
+    const kernel = d.params()[0] as Param;
+    const want = shapeStr([u.inF, u.outF]);
+    if (shapeStr(kernel.shape) !== want) {
+      return `${target} has kernel ${shapeStr(kernel.shape)}; ${u.label} needs ${want} (weight ${shapeStr([u.outF, u.inF])} transposed)`;
+    }
+    if (u.bias !== null && !d.useBias) return `${target} has useBias false; ${u.label} has a bias`;
+    return null;
+  }
+  const bi = l instanceof Bidirectional;
+  const r = l instanceof Bidirectional ? l.forwardLayer : l instanceof Recurrent ? l : null;
+  const torchBi = u.dirs.length === 2;
+  if (r === null) return `${target} cannot take ${u.label}: ${TORCH_NAME[u.cell]} maps onto ${u.cell === 'SimpleRNN' ? 'simpleRNN' : u.cell.toLowerCase()}`;
+  if (r.className !== u.cell) return `${target} is ${r.className}; ${u.label} is ${TORCH_NAME[u.cell]}`;
+  if (bi !== torchBi) {
+    return `${target} ${bi ? 'is' : 'is not'} bidirectional; ${u.label} ${torchBi ? 'has' : 'has no'} _reverse weights`;
+  }
+  const kernel = r.params()[0] as Param;
+  const D = kernel.shape[0] as number;
+  if (D !== u.D || r.units !== u.H) return `${target} has input ${D} and ${r.units} units; ${u.label} has input ${u.D} and hidden ${u.H}`;
+  return null;
+}
+
+/** Options of a layer that PyTorch's module cannot express (checked once the pairing is fixed). */
+function unsupported(u: Unit, l: Layer): string | null {
+  if (u.kind === 'linear') return null;
+  const r = l instanceof Bidirectional ? l.forwardLayer : l as Recurrent;
+  const target = `layer ${describeLayer(l)}`;
+  if (r.className === 'SimpleRNN') {
+    if (r.activation !== 'tanh' && r.activation !== 'relu') return `${target} has activation ${r.activation}; nn.RNN has tanh or relu`;
+  } else {
+    if (r.activation !== 'tanh') return `${target} has activation ${r.activation}; ${TORCH_NAME[r.className]} uses tanh`;
+    if (r.recurrentActivation !== 'sigmoid') return `${target} has recurrentActivation ${r.recurrentActivation}; ${TORCH_NAME[r.className]} uses sigmoid`;
+  }
+  if (r.className === 'GRU' && !r.resetAfter) {
+    return `${target} has resetAfter false; nn.GRU applies the reset gate after the recurrent product: build it with gru({ resetAfter: true })`;
+  }
+  if (r.goBackwards) return `${target} has goBackwards true; ${TORCH_NAME[r.className]} has no such option`;
+  return null;
+}
+
+/** Every order of the modules whose units fit the layers; stops after two. */
+function orders(modules: Module[], layers: Layer[]): Module[][] {
+  const found: Module[][] = [];
+  const used = new Array<boolean>(modules.length).fill(false);
+  const chosen: Module[] = [];
+  let budget = 200000;
+  const go = (at: number): void => {
+    if (found.length >= 2 || --budget < 0) return;
+    if (chosen.length === modules.length) {
+      if (at === layers.length) found.push(chosen.slice());
+      return;
+    }
+    modules.forEach((m, i) => {
+      if (used[i] || found.length >= 2) return;
+      if (at + m.units.length > layers.length) return;
+      if (!m.units.every((u, j) => misfit(u, layers[at + j] as Layer) === null)) return;
+      used[i] = true;
+      chosen.push(m);
+      go(at + m.units.length);
+      chosen.pop();
+      used[i] = false;
+    });
+  };
+  go(0);
+  return found;
+}
+
+function values(t: TorchTensor, key: string): ArrayLike<number> {
+  const n = t.shape.reduce((a, d) => a * d, 1);
+  if (t.data.length !== n) throw new RangeError(`loadTorchStateDict: ${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}`);
+  for (let i = 0; i < n; i++) {
+    const v = t.data[i] as number;
+    if (!Number.isFinite(v)) throw new RangeError(`loadTorchStateDict: ${key} has a non-finite value ${v} at index ${i}`);
+  }
+  return t.data;
+}
+
+/** kernel [D, G·H] and recurrent_kernel [H, G·H] from weight_ih [G·H, D] and weight_hh [G·H, H], gate blocks permuted. */
+function recurrentValues(cell: Cell, d: Direction, D: number, H: number): { W: Float64Array; U: Float64Array; b: Float64Array } {
+  const G = GATES[cell], GH = G * H, perm = PERM[cell];
+  const wih = values(d.wih, d.keys[0] as string), whh = values(d.whh, d.keys[1] as string);
+  const bih = d.bih ? values(d.bih, d.keys[2] as string) : null, bhh = d.bhh ? values(d.bhh, d.keys[3] as string) : null;
+  const W = new Float64Array(D * GH), U = new Float64Array(H * GH);
+  const b = new Float64Array(cell === 'GRU' ? 2 * GH : GH);
+  for (let g = 0; g < G; g++) {
+    const src = (perm[g] as number) * H;
+    for (let j = 0; j < H; j++) {
+      const row = src + j, col = g * H + j;
+      for (let k = 0; k < D; k++) W[k * GH + col] = wih[row * D + k] as number;
+      for (let k = 0; k < H; k++) U[k * GH + col] = whh[row * H + k] as number;
+      const bi = bih ? bih[row] as number : 0, bh = bhh ? bhh[row] as number : 0;
+      if (cell === 'GRU') {
+        b[col] = bi;
+        b[GH + col] = bh;
+      } else {
+        b[col] = bi + bh;
+      }
+    }
+  }
+  return { W, U, b };
+}
+
+function plan(u: Unit, l: Layer, out: Map<Param, Float64Array>): void {
+  if (u.kind === 'linear') {
+    const d = l instanceof TimeDistributed ? l.layer : l as Dense;
+    const [kernel, bias] = d.params() as [Param, Param | undefined];
+    const w = values(u.weight, join(u.module, 'weight'));
+    const K = new Float64Array(u.inF * u.outF);
+    for (let o = 0; o < u.outF; o++) for (let i = 0; i < u.inF; i++) K[i * u.outF + o] = w[o * u.inF + i] as number;
+    out.set(kernel, K);
+    if (bias !== undefined) out.set(bias, u.bias ? Float64Array.from(values(u.bias, join(u.module, 'bias'))) : new Float64Array(u.outF));
+    return;
+  }
+  const copies = l instanceof Bidirectional ? [l.forwardLayer, l.backwardLayer] : [l as Recurrent];
+  copies.forEach((r, i) => {
+    const { W, U, b } = recurrentValues(u.cell, u.dirs[i] as Direction, u.D, u.H);
+    const [pk, pu, pb] = r.params() as [Param, Param, Param];
+    out.set(pk, W);
+    out.set(pu, U);
+    out.set(pb, b);
+  });
+}
+
+function toMap(tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>): Map<string, TorchTensor> {
+  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, TorchTensor>);
+  const m = new Map<string, TorchTensor>();
+  for (const [k, t] of entries) {
+    if (typeof t !== 'object' || t === null || !Array.isArray(t.shape) || typeof t.data !== 'object' || t.data === null) {
+      throw new TypeError(`loadTorchStateDict: tensor '${k}' must be { shape, data }`);
+    }
+    m.set(k, t);
+  }
+  return m;
+}
+
+/**
+ * Copies a PyTorch state dict into a built model (see the file comment for the mapping and the checks).
+ * Returns which module filled which layer. Throws, leaving the model untouched, when anything does not fit.
+ */
+export function loadTorchStateDict(model: Sequential,
+  tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>, mapping: TorchMapping = {}): TorchAssignment[] {
+  if (!(model instanceof Sequential)) throw new TypeError('loadTorchStateDict(model): expected a Sequential');
+  if (!model.built) throw new Error('loadTorchStateDict: build the model first (model.build([T, D])) so that its weight shapes are known');
+  const all = toMap(tensors);
+  const groups = new Map<string, Map<string, TorchTensor>>();
+  for (const [key, t] of all) {
+    const dot = key.lastIndexOf('.');
+    const prefix = dot < 0 ? '' : key.slice(0, dot);
+    let g = groups.get(prefix);
+    if (g === undefined) groups.set(prefix, g = new Map());
+    g.set(key.slice(dot + 1), t);
+  }
+  const layers = parameterised(model);
+  let modules: Module[];
+  if (mapping.modules !== undefined) {
+    if (!Array.isArray(mapping.modules) || !mapping.modules.every((m) => typeof m === 'string')) {
+      throw new TypeError('loadTorchStateDict(mapping.modules): expected a list of module prefixes');
+    }
+    modules = mapping.modules.map((p) => {
+      const g = groups.get(p);
+      if (g === undefined) {
+        throw new RangeError(`loadTorchStateDict(mapping.modules): no tensors under ${display(p)}; the state dict has modules ` +
+          [...groups.keys()].map(display).join(', '));
+      }
+      return parseModule(p, g);
+    });
+    if (new Set(mapping.modules).size !== mapping.modules.length) throw new RangeError('loadTorchStateDict(mapping.modules): a module is listed twice');
+    const unused = [...groups.keys()].filter((p) => !mapping.modules?.includes(p));
+    if (unused.length > 0 && !(mapping.allowUnused ?? false)) {
+      throw new RangeError(`loadTorchStateDict: tensors of ${unused.map(display).join(', ')} are not used (${unused.flatMap((p) =>
+        [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort()).join(', ')}); list the module or pass allowUnused`);
+    }
+  } else {
+    modules = [...groups.keys()].sort(naturalCompare).map((p) => parseModule(p, groups.get(p) as Map<string, TorchTensor>));
+  }
+
+  const units = modules.flatMap((m) => m.units);
+  const listLayers = (): string => layers.map(describeLayer).join(', ');
+  const listUnits = (ms: Module[]): string => ms.flatMap((m) => m.units.map((u) => u.label)).join(', ');
+  if (units.length !== layers.length) {
+    throw new RangeError(`loadTorchStateDict: the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
+      `has ${units.length} (${listUnits(modules)})`);
+  }
+  if (mapping.modules === undefined) {
+    const fits = orders(modules, layers);
+    if (fits.length !== 1) {
+      const natural = units.map((u, i) => misfit(u, layers[i] as Layer)).find((m) => m !== null);
+      throw new RangeError(fits.length === 0
+        ? `loadTorchStateDict: no order of the modules ${modules.map((m) => display(m.prefix)).join(', ')} fits the model's layers ` +
+          `(${listLayers()})${natural ? `; in name order: ${natural}` : ''}`
+        : `loadTorchStateDict: the modules fit the model in more than one order (${fits.map((f) => f.map((m) => display(m.prefix)).join(' → ')).join('; ')}); ` +
+          'pass mapping.modules in the order the network applies them');
+    }
+    modules = fits[0] as Module[];
+  }
+  const ordered = modules.flatMap((m) => m.units);
+  const out = new Map<Param, Float64Array>();
+  const assignments: TorchAssignment[] = [];
+  ordered.forEach((u, i) => {
+    const l = layers[i] as Layer;
+    const why = misfit(u, l) ?? unsupported(u, l);
+    if (why !== null) throw new RangeError(`loadTorchStateDict: ${why}`);
+    plan(u, l, out);
+    assignments.push({ layer: l.name, source: u.label });
+  });
+  for (const [p, v] of out) (p.value as FloatArray).set(v);
+  return assignments;
+}
+
+/** Reads a .safetensors file and loads it with `loadTorchStateDict`. */
+export async function loadTorchSafetensors(model: Sequential, file: string, mapping: TorchMapping = {}): Promise<TorchAssignment[]> {
+  const { tensors } = await readSafetensorsFile(file);
+  return loadTorchStateDict(model, tensors, mapping);
+}
+
+export function loadTorchSafetensorsSync(model: Sequential, file: string, mapping: TorchMapping = {}): TorchAssignment[] {
+  return loadTorchStateDict(model, readSafetensorsFileSync(file).tensors, mapping);
+}

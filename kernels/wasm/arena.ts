@@ -1,0 +1,234 @@
+/**
+ * The wasm arena: one WebAssembly.Memory that owns the operands of the SIMD kernels, so a product passes pointers and
+ * copies nothing. Workspaces that want the wasm path allocate their buffers here instead of with `new Float32Array`.
+ *
+ *   const arena = wasmArena();                       // the process-wide arena (created on first use)
+ *   const [A, B, C] = arena.allocF32s(M * K, K * N, M * N);   // one reserve, then three views that stay valid
+ *   matmulWasm(C, 0, N, A, 0, K, B, 0, N, M, K, N, false);                                 // from ./gemm
+ *
+ * Memory and views. A Float32Array returned by `allocF32` or `f32` is a view on `memory.buffer`. Growing a WebAssembly
+ * memory detaches that buffer: every earlier view becomes empty (length 0). So:
+ *  - allocate before use: `reserve(total)` once, then allocate the pieces; `reserve` grows at most once and nothing grows
+ *    between then and the last allocation that fits (`allocF32s(...sizes)` does both). A cell workspace sums its
+ *    buffer sizes, reserves, then allocates.
+ *  - or keep pointers: `alloc` returns a byte address that stays valid for the life of the arena; `f32(ptr, n)` makes a
+ *    fresh view. `generation` counts the growths, so a holder of views can check one number before a step and rebuild.
+ * The arena grows only inside `reserve`/`alloc`/`allocF32`, never inside a product. The kernels reject a detached view
+ * with a RangeError that says so (and any array that is not a view on this memory).
+ *
+ * Allocation is a bump pointer with 64-byte (cache line) alignment; `mark()`/`release(mark)` free everything allocated
+ * after a mark, `reset()` frees everything. There is no per-buffer free: a workspace lives as long as its model.
+ *
+ * Layout: bytes [0, 64) are never handed out (0 is not a valid operand), then the kernels' scratch (SCRATCH_BYTES, the
+ * packed panels of module.ts), then the heap.
+ *
+ * Threads: `shared: true` makes the memory a SharedArrayBuffer that worker threads can attach to with
+ * `attachWasmArena(memory)`; each attached arena gets its own scratch (allocated from the shared heap by the creating
+ * thread) so two threads never pack into the same panels. Allocate in one thread only: the bump pointer is not shared.
+ */
+import { SCRATCH_BYTES, buildGemmModule, simdProbeBytes } from './module';
+
+/** The parts of the WebAssembly JS API used here (declared locally: the repo compiles without lib.dom). */
+interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer; grow(deltaPages: number): number }
+interface WasmInstance { readonly exports: Record<string, unknown> }
+interface WasmApi {
+  Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => WasmInstance;
+  validate(bytes: Uint8Array): boolean;
+}
+const WA: WasmApi | undefined = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The exported products (see module.ts): byte pointers, element leading dimensions, acc 0 | 1. */
+export interface GemmExports {
+  matmul(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
+  matmulABt(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
+  matmulAtB(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
+  gemv(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
+  gemvBt(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
+}
+
+const PAGE = 65536;
+const ALIGN = 64;
+/** 65536 pages: the whole 32-bit address space, the limit of a wasm32 memory. */
+const MAX_PAGES = 65536;
+
+let simd: boolean | undefined;
+/** True when this engine validates WebAssembly SIMD (v128) code. Cached after the first call. */
+export function wasmSimdAvailable(): boolean {
+  if (simd === undefined) {
+    try { simd = WA !== undefined && WA.validate(simdProbeBytes()); } catch { simd = false; }
+  }
+  return simd;
+}
+
+const compiled = new Map<boolean, object>();
+function gemmModule(shared: boolean): object {
+  let mod = compiled.get(shared);
+  if (!mod) {
+    if (!WA || !wasmSimdAvailable()) {
+      throw new Error('wasm arena: WebAssembly SIMD is not available in this engine; use the js kernels (kernels/matmul.ts)');
+    }
+    // Synchronous compile: fine in Node and in workers; a browser main thread limits it to 4 KB modules (this one is
+    // larger), so there compile with WebAssembly.compile and pass the result to a future async constructor.
+    mod = new WA.Module(buildGemmModule(shared ? { minPages: 1, maxPages: MAX_PAGES, shared: true } : { minPages: 1 }));
+    compiled.set(shared, mod);
+  }
+  return mod;
+}
+
+const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+export interface WasmArenaOptions {
+  /** Heap bytes available before the first growth (default 4 MiB). */
+  initialBytes?: number;
+  /** Upper bound of the memory in bytes (default and maximum: 4 GiB). Required in effect for shared memories. */
+  maximumBytes?: number;
+  /** Back the arena by a SharedArrayBuffer (for worker threads). */
+  shared?: boolean;
+}
+
+export class WasmArena {
+  readonly memory: WasmMemory;
+  readonly shared: boolean;
+  /** The module instance's products (unchecked: byte pointers). Use the checked façade in ./gemm. */
+  readonly kernels: GemmExports;
+  /** Byte address of this instance's scratch, and the first heap byte after it. */
+  readonly scratch: number;
+  readonly heapBase: number;
+  private topPtr: number;
+  private readonly attached: boolean;
+  private growths = 0;
+  private readonly buffers = new WeakSet<object>();
+
+  /** A new memory, or (attach) an existing shared one whose scratch was allocated by its creator. */
+  constructor(opts: WasmArenaOptions = {}, attach?: { memory: WasmMemory; scratch: number }) {
+    if (!WA) throw new Error('wasm arena: WebAssembly is not available in this engine');
+    const shared = attach ? !(attach.memory.buffer instanceof ArrayBuffer) : opts.shared === true;
+    const maxPages = Math.min(MAX_PAGES, Math.ceil((opts.maximumBytes ?? MAX_PAGES * PAGE) / PAGE));
+    const first = roundUp(ALIGN, ALIGN) + roundUp(SCRATCH_BYTES, ALIGN);
+    if (attach) {
+      this.memory = attach.memory;
+      this.scratch = attach.scratch;
+      this.heapBase = ALIGN;                   // an attached arena does not allocate; views may lie anywhere but [0, 64)
+      this.topPtr = this.memory.buffer.byteLength;
+    } else {
+      const initialPages = Math.ceil((first + (opts.initialBytes ?? 4 << 20)) / PAGE);
+      if (initialPages > maxPages) throw new RangeError(`wasm arena: initialBytes exceeds maximumBytes`);
+      this.memory = new WA.Memory(shared ? { initial: initialPages, maximum: maxPages, shared: true }
+        : opts.maximumBytes !== undefined ? { initial: initialPages, maximum: maxPages } : { initial: initialPages });
+      this.scratch = ALIGN;
+      this.heapBase = this.topPtr = first;
+    }
+    this.shared = shared;
+    this.attached = attach !== undefined;
+    this.buffers.add(this.memory.buffer);
+    const instance = new WA.Instance(gemmModule(shared), { env: { memory: this.memory, scratch: this.scratch } });
+    this.kernels = instance.exports as unknown as GemmExports;
+  }
+
+  /** Bytes handed out so far end here. */
+  get top(): number { return this.topPtr; }
+  /** Current size of the memory in bytes. */
+  get capacity(): number { return this.memory.buffer.byteLength; }
+  /** How many times the memory has grown (each growth detaches earlier views of a non-shared arena). */
+  get generation(): number { return this.growths; }
+
+  /** Makes sure `bytes` more bytes can be allocated without growing; grows (once) if not. */
+  reserve(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`reserve(bytes): expected a non-negative integer, got ${bytes}`);
+    if (this.attached) throw new Error('reserve: an attached arena does not allocate; allocate in the thread that created it');
+    const need = roundUp(this.topPtr, ALIGN) + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (need <= have) return;
+    const pages = Math.ceil((need - have) / PAGE);
+    try {
+      this.memory.grow(pages);
+    } catch (e) {
+      throw new RangeError(`wasm arena: cannot grow by ${pages} pages to ${need} bytes (${(e as Error).message})`);
+    }
+    this.growths++;
+    this.buffers.add(this.memory.buffer);
+  }
+
+  /** Allocates `bytes` bytes (64-byte aligned) and returns their byte address; may grow the memory. */
+  alloc(bytes: number): number {
+    this.reserve(bytes);
+    const ptr = roundUp(this.topPtr, ALIGN);
+    this.topPtr = ptr + bytes;
+    return ptr;
+  }
+
+  /** Allocates n f32 (zeroed if never used before; reused memory after `release` keeps old values) and views them. */
+  allocF32(n: number): Float32Array {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF32(n): expected a non-negative integer, got ${n}`);
+    return this.f32(this.alloc(4 * n), n);
+  }
+
+  /**
+   * Allocates several f32 buffers with one `reserve`, so no allocation among them can detach another:
+   * `const [A, B, C] = arena.allocF32s(M * K, K * N, M * N)`.
+   */
+  allocF32s(...sizes: number[]): Float32Array[] {
+    let total = 0;
+    for (const n of sizes) {
+      if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF32s(sizes): expected non-negative integers, got ${n}`);
+      total += roundUp(4 * n, ALIGN);
+    }
+    this.reserve(total + ALIGN);
+    return sizes.map(n => this.f32(this.alloc(4 * n), n));
+  }
+
+  /** A fresh view of n f32 at byte address ptr (which must lie in the heap). */
+  f32(ptr: number, n: number): Float32Array {
+    if (ptr % 4 !== 0 || ptr < this.heapBase || ptr + 4 * n > this.topPtr) {
+      throw new RangeError(`f32(ptr, n): [${ptr}, ${ptr + 4 * n}) is not inside the allocated heap [${this.heapBase}, ${this.topPtr})`);
+    }
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
+
+  /** The current top, to `release` back to. */
+  mark(): number { return this.topPtr; }
+  /** Frees everything allocated after `mark` (views of it must no longer be used). */
+  release(mark: number): void {
+    if (mark < this.heapBase || mark > this.topPtr) throw new RangeError(`release(mark): ${mark} is not a mark of this arena`);
+    this.topPtr = mark;
+  }
+  /** Frees every allocation. */
+  reset(): void { this.topPtr = this.heapBase; }
+
+  /**
+   * Byte address of element `off` of `view`, after checking that `view` is a live f32 view on this memory whose
+   * elements [off, off + count) lie outside the kernels' scratch. `name` goes into the error.
+   */
+  address(name: string, view: Float32Array, off: number, count: number): number {
+    if (!(view instanceof Float32Array) || !this.buffers.has(view.buffer)) {
+      throw new RangeError(`${name}: expected a Float32Array view on the wasm arena's memory (allocate it with arena.allocF32)`);
+    }
+    if (view.buffer.byteLength === 0) {
+      throw new RangeError(`${name}: the view is detached because the arena grew; re-create it with arena.f32(ptr, n)`);
+    }
+    const lo = view.byteOffset + 4 * off, hi = lo + 4 * count;
+    if (count > 0 && (lo < ALIGN || (lo < this.scratch + SCRATCH_BYTES && hi > this.scratch))) {
+      throw new RangeError(`${name}: the block [${lo}, ${hi}) overlaps the kernels' scratch`);
+    }
+    return lo;
+  }
+}
+
+let defaultArena: WasmArena | null = null;
+/** The process-wide arena (non-shared, 4 MiB to start), created on first use. Throws when SIMD is missing. */
+export function wasmArena(): WasmArena {
+  if (!defaultArena) defaultArena = new WasmArena();
+  return defaultArena;
+}
+
+/**
+ * In a worker: an arena over a shared memory created elsewhere, using a scratch region of SCRATCH_BYTES that the
+ * creating thread allocated for this worker (`creator.alloc(SCRATCH_BYTES)`). It runs products; it does not allocate.
+ */
+export function attachWasmArena(memory: WasmMemory, scratch: number): WasmArena {
+  return new WasmArena({}, { memory, scratch });
+}
+
+export { SCRATCH_BYTES };

@@ -1,0 +1,52 @@
+/**
+ * What a command writes to: stdout for results, stderr for progress, warnings and summaries.
+ * `--quiet` silences progress and summaries; warnings (the data was changed: sorted, deduplicated, filled) always print.
+ */
+import * as fs from 'fs';
+import { writeAllSync } from './output';
+import { UserError, fsMessage } from './errors';
+import { writeFileAtomicSync } from '../io/atomic';
+import type { ProgressSink } from './progress';
+
+export interface Context {
+  /** Results (CSV rows, JSON): stdout. */
+  out(s: string): void;
+  /** Progress, summaries and warnings: stderr. */
+  err(s: string): void;
+  /** stderr as the progress bar sees it (isTTY, columns). */
+  errSink: ProgressSink;
+  quiet: boolean;
+}
+
+export function processContext(quiet: boolean): Context {
+  return {
+    out: (s) => writeAllSync(1, s),
+    err: (s) => { process.stderr.write(s); },
+    errSink: process.stderr,
+    quiet,
+  };
+}
+
+/** Summary text: printed unless --quiet. */
+export function say(ctx: Context, s: string): void {
+  if (!ctx.quiet) ctx.err(s.endsWith('\n') ? s : `${s}\n`);
+}
+
+export function warn(ctx: Context, s: string): void {
+  ctx.err(`bptt: warning: ${s}\n`);
+}
+
+/** Writes a whole output file atomically; an fs error is the user's (a bad path, no permission). */
+export function writeOutputFile(file: string, data: string): void {
+  try {
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    writeFileAtomicSync(file, data);
+  } catch (e) {
+    throw new UserError(fsMessage('write', file, e));
+  }
+}
+
+/** Seconds since `t0` (from performance.now()), rounded to ms. */
+export function since(t0: number): number {
+  return Math.round(performance.now() - t0) / 1000;
+}

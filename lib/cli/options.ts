@@ -1,0 +1,138 @@
+/**
+ * Command-line options: parsing (node's util.parseArgs, strict) and conversion to checked values. Every mistake is a
+ * UserError that names the option and the value, and points to `--help`.
+ */
+import { parseArgs } from 'util';
+import { UserError, userCall } from './errors';
+import { DETECTOR_MODELS, DetectorModel, DetectorOptions } from '../detect/detector';
+import { parseThreshold } from '../detect/threshold-spec';
+
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+export type Values = Record<string, string | boolean | undefined>;
+
+/** Options every command takes. */
+export const COMMON: OptionSpec = {
+  help: { type: 'boolean', short: 'h' },
+  quiet: { type: 'boolean', short: 'q' },
+};
+
+/** Options that read a CSV. */
+export const READ: OptionSpec = {
+  'time-column': { type: 'string' },
+  columns: { type: 'string' },
+  delimiter: { type: 'string' },
+};
+
+/** Options of the Detector (detect, fit). */
+export const DETECTOR: OptionSpec = {
+  model: { type: 'string' },
+  window: { type: 'string' },
+  hidden: { type: 'string' },
+  epochs: { type: 'string' },
+  threshold: { type: 'string' },
+  seed: { type: 'string' },
+  'min-gap': { type: 'string' },
+};
+
+export function parse(command: string, argv: string[], spec: OptionSpec): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+    return { values: r.values as Values, positionals: r.positionals };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    let msg = (e as Error).message;
+    const m = /'(-[^']*)'/.exec(msg);
+    const name = m?.[1]?.split(/[ ,]/)[0];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && name !== undefined) msg = `unknown option ${name}`;
+    else if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && name !== undefined) {
+      msg = /does not take an argument/.test(msg) ? `option ${name} takes no value` : `option ${name} needs a value`;
+    } else if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') msg = msg.replace(/\.$/, '');
+    throw new UserError(`${command}: ${msg} (see bptt ${command} --help)`);
+  }
+}
+
+export function str(v: Values, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+}
+
+export function flag(v: Values, name: string): boolean {
+  return v[name] === true;
+}
+
+/** A positive (or, with min 0, non-negative) integer option. */
+export function int(v: Values, name: string, min = 1): number | undefined {
+  const s = str(v, name);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isInteger(n) || n < min) {
+    throw new UserError(`--${name}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(s)}`);
+  }
+  return n;
+}
+
+/** A number option in an open interval (lo, hi). */
+export function fraction(v: Values, name: string): number | undefined {
+  const s = str(v, name);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (s.trim() === '' || !(n > 0 && n < 1)) throw new UserError(`--${name}: expected a fraction between 0 and 1 (exclusive), got ${JSON.stringify(s)}`);
+  return n;
+}
+
+/** A comma-separated list option: "a,b" → ['a', 'b']. */
+export function list(v: Values, name: string): string[] | undefined {
+  const s = str(v, name);
+  if (s === undefined) return undefined;
+  const items = s.split(',').map((x) => x.trim());
+  if (items.some((x) => x === '')) throw new UserError(`--${name}: expected names separated by commas, got ${JSON.stringify(s)}`);
+  return items;
+}
+
+/** The one positional argument (the input file) of a command. */
+export function onePositional(command: string, positionals: string[], what: string): string {
+  if (positionals.length === 0) throw new UserError(`${command}: missing the ${what} (usage: see bptt ${command} --help)`);
+  if (positionals.length > 1) throw new UserError(`${command}: expected one ${what}, got ${positionals.length}: ${positionals.join(' ')}`);
+  return positionals[0] as string;
+}
+
+/** DetectorOptions from --model, --window, --hidden, --epochs, --threshold, --seed, --min-gap (unset ones left out). */
+export function detectorOptions(v: Values): DetectorOptions {
+  const o: DetectorOptions = {};
+  const model = str(v, 'model');
+  if (model !== undefined) {
+    if (!DETECTOR_MODELS.includes(model as DetectorModel)) {
+      throw new UserError(`--model: expected one of ${DETECTOR_MODELS.join(', ')}, got ${JSON.stringify(model)}`);
+    }
+    o.model = model as DetectorModel;
+  }
+  const window = int(v, 'window');
+  if (window !== undefined) {
+    if (window < 2) throw new UserError(`--window: expected at least 2, got ${window}`);
+    o.window = window;
+  }
+  const hidden = str(v, 'hidden');
+  if (hidden !== undefined) {
+    const sizes = hidden.split(',').map((s) => Number(s.trim()));
+    if (hidden.trim() === '' || sizes.some((h) => !Number.isInteger(h) || h < 1)) {
+      throw new UserError(`--hidden: expected a positive integer or a list like 32,8, got ${JSON.stringify(hidden)}`);
+    }
+    o.hidden = sizes.length === 1 ? sizes[0] as number : sizes;
+  }
+  const epochs = int(v, 'epochs', 0);
+  if (epochs !== undefined) o.epochs = epochs;
+  const threshold = str(v, 'threshold');
+  if (threshold !== undefined) {
+    userCall('', () => parseThreshold(threshold, '--threshold'));
+    o.threshold = threshold;
+  }
+  const seed = str(v, 'seed');
+  if (seed !== undefined) {
+    const n = Number(seed);
+    if (seed.trim() === '' || !Number.isInteger(n)) throw new UserError(`--seed: expected an integer, got ${JSON.stringify(seed)}`);
+    o.seed = n;
+  }
+  const minGap = int(v, 'min-gap', 0);
+  if (minGap !== undefined) o.minGap = minGap;
+  return o;
+}

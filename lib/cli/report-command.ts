@@ -1,0 +1,101 @@
+/**
+ * `bptt report <flags.csv> -o report.html`: the HTML report (report.ts) of a flags CSV written by `bptt detect` or
+ * `bptt score`. Events are the runs of rows with anomaly = 1 (their peak from the score column); labelled windows come
+ * from --labels, or from the file's `label` column when it has one.
+ */
+import * as path from 'path';
+import { UserError } from './errors';
+import { openWithSchema, readTable } from './csv';
+import { flagsToEvents } from '../detect/events';
+import { Context, say, warn, writeOutputFile } from './context';
+import { renderReport, formatNumber } from './report';
+import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
+import { OUTPUT_COLUMNS } from './detect';
+import * as opt from './options';
+
+export const REPORT_HELP = `Usage: bptt report <flags.csv> -o report.html [options]
+
+Draws the HTML report of a flags CSV (from bptt detect or bptt score): one self-contained file with a
+chart per value column, the score with its threshold, flagged events shaded, and a table of events.
+
+Options
+  -o, --out FILE.html     where to write the report (default: report.html)
+  --labels L              known anomaly windows, drawn in amber: a 0/1 column of the file, a JSON file of
+                          [start, end] windows (NAB's labels.json: the entry matching the file name, or
+                          labels.json#<key>), or a CSV with start,end columns. Default: the file's label column
+  --title TEXT            the report's title (default: the file name)
+  --min-gap G             merge events separated by fewer than G unflagged rows (default 0; give the
+                          value the flags were made with to see the same events)
+  --time-column NAME, --columns A,B, --delimiter C   as for bptt detect
+  -q, --quiet             no summary on stderr
+  -h, --help              this help`;
+
+export const REPORT_SPEC: opt.OptionSpec = {
+  ...opt.COMMON, ...opt.READ, out: { type: 'string', short: 'o' }, labels: { type: 'string' }, title: { type: 'string' },
+  'min-gap': { type: 'string' },
+};
+
+export function reportCommand(ctx: Context, argv: string[]): number {
+  const { values: v, positionals } = opt.parse('report', argv, REPORT_SPEC);
+  if (opt.flag(v, 'help')) { ctx.out(`${REPORT_HELP}\n`); return 0; }
+  const file = opt.onePositional('report', positionals, 'flags CSV file');
+  const outFile = opt.str(v, 'out') ?? 'report.html';
+  const labelsSpec = opt.str(v, 'labels');
+  const labelFile = labelsSpec !== undefined && isLabelFile(labelsSpec);
+  const delimiter = opt.str(v, 'delimiter');
+  const timeColumn = opt.str(v, 'time-column');
+  const columns = opt.list(v, 'columns');
+
+  const peek = openWithSchema(file, {
+    exclude: OUTPUT_COLUMNS, ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
+    ...(delimiter !== undefined ? { delimiter } : {}),
+    ...(labelsSpec !== undefined && !labelFile ? { labelColumn: labelsSpec } : {}),
+  });
+  peek.reader.close();
+  const header = peek.schema.header;
+  for (const c of ['score', 'threshold', 'anomaly']) {
+    if (!header.includes(c)) {
+      throw new UserError(`${file} has no ${JSON.stringify(c)} column, so it is not a flags file; make one with bptt detect or bptt score ` +
+        '(or give bptt detect --report to draw the report directly)');
+    }
+  }
+  const names = peek.schema.values.map((c) => header[c] as string);
+  const labelColumn = labelsSpec !== undefined ? (labelFile ? undefined : labelsSpec) : header.includes('label') ? 'label' : undefined;
+  const table = readTable(file, {
+    columns: [...names, 'score', 'threshold', 'anomaly'], optional: ['score', 'threshold'],
+    ...(peek.schema.time >= 0 ? { timeColumn: header[peek.schema.time] as string } : {}),
+    ...(delimiter !== undefined ? { delimiter } : {}),
+    ...(labelColumn !== undefined ? { labelColumn } : {}),
+  });
+  for (const w of table.warnings) warn(ctx, w);
+  const F = names.length, W = F + 3, n = table.n;
+  const values = new Float64Array(n * F), scores = new Float64Array(n), thresholds = new Float64Array(n), flags = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < F; f++) values[i * F + f] = table.values[i * W + f] as number;
+    scores[i] = table.values[i * W + F] as number;
+    thresholds[i] = table.values[i * W + F + 1] as number;
+    const a = table.values[i * W + F + 2] as number;
+    if (!(a === 0 || a === 1)) throw new UserError(`${file} line ${table.lines[i]}: anomaly must be 0 or 1, got ${a}`);
+    flags[i] = a;
+  }
+  const events = flagsToEvents(flags, scores, { minGap: opt.int(v, 'min-gap', 0) ?? 0 });
+  const labels = table.labels !== null ? labelRuns(table.labels)
+    : labelsSpec !== undefined ? windowsToRanges(readLabelFile(labelsSpec, file), n, table.timeKind, table.timeValues, table.times, labelsSpec.split('#')[0] as string)
+      : null;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = thresholds[i] as number;
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  const facts: Array<[string, string, string?]> = [];
+  if (lo <= hi) facts.push(lo === hi ? ['Threshold', formatNumber(lo), 'one level for every row'] : ['Threshold', `${formatNumber(lo)} – ${formatNumber(hi)}`, 'it varied (adaptive threshold)']);
+  const html = renderReport({
+    title: opt.str(v, 'title') ?? path.basename(file), source: file, timeKind: table.timeKind, timeColumn: table.timeColumn,
+    times: table.times, timeValues: table.timeValues, columns: names, values, n, scores, thresholds, flags, events, labels, facts,
+    warnings: table.warnings,
+  });
+  writeOutputFile(outFile, html);
+  say(ctx, `bptt report: ${file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`);
+  return 0;
+}

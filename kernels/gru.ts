@@ -26,12 +26,16 @@
  *   resetAfter true:  dU += H_prevᵀ·dInner;   db[0,:] += Σ dZ;   db[1,:] += Σ dInner
  *   (H_prev = h blocks 0…T-1 as a [T·B,H] matrix, RH = rh as [T·B,H]; Σ sums over the T·B rows.)
  *
+ * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so a = x·W + b_x over B rows, copied to
+ * every step; backward sums S = Σ_t dz_t (after dU has used dz), then dW += xᵀ·S, dx = S·Wᵀ. The gate math of a step runs in
+ * two fused passes per row; a batch below MATVEC_ROWS computes the products with U as dot products over rows of Uᵀ (ws.Ut).
+ *
  * Conventions (kernels/README.md): parameter gradients dW, dU, db are ADDED into; dx and dh0 are WRITTEN; dx may be
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
-import { FloatArray, matmul, matmulABt, matmulAtB, addBias, sumRows } from './matmul';
-import { Act, activate, activationCode, derivativeFromOutput } from './activations';
+import { FloatArray, MATVEC_ROWS, matmul, matmulABt, matmulAtB, addBias, sumRows, transpose } from './matmul';
+import { Act, activateScalar, activationCode, derivativeFromOutput, sigmoid, tanh } from './activations';
 
 export interface GruOptions {
   /** φ, applied to the candidate h̃. Default 'tanh'. */
@@ -66,6 +70,8 @@ export interface GruWorkspace {
   readonly rh: FloatArray;
   /** classic only, [B,H]: gradient wrt rh_t during backward. Length 0 when resetAfter. */
   readonly drh: FloatArray;
+  /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
+  readonly Ut: FloatArray;
 }
 
 export interface GruParams { W: FloatArray; U: FloatArray; b: FloatArray }
@@ -110,6 +116,7 @@ export function gruWorkspace(T: number, B: number, D: number, H: number,
     dInner: new ctor(resetAfter ? TBG : 0),
     rh: new ctor(resetAfter ? 0 : TBH),
     drh: new ctor(resetAfter ? 0 : BH),
+    Ut: new ctor(B < MATVEC_ROWS ? 3 * H * H : 0),
   };
 }
 
@@ -117,68 +124,88 @@ function wrongLength(fn: string, name: string, arr: FloatArray, expected: number
   throw new RangeError(`${fn}(${name}): expected ${expected} elements ${shape}, got ${arr.length}`);
 }
 
-function checkParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray): void {
+function checkParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws, G = 3 * H;
-  if (x.length !== T * B * D) wrongLength(fn, 'x', x, T * B * D, `[T=${T},B=${B},D=${D}]`);
+  if (xRepeated) {
+    if (x.length !== B * D) wrongLength(fn, 'x', x, B * D, `[B=${B},D=${D}] (xRepeated)`);
+  } else if (x.length !== T * B * D) wrongLength(fn, 'x', x, T * B * D, `[T=${T},B=${B},D=${D}]`);
   if (p.W.length !== D * G) wrongLength(fn, 'W', p.W, D * G, `[D=${D},3H=${G}]`);
   if (p.U.length !== H * G) wrongLength(fn, 'U', p.U, H * G, `[H=${H},3H=${G}]`);
   const nb = gruBiasLength(H, ws.resetAfter);
   if (p.b.length !== nb) wrongLength(fn, 'b', p.b, nb, ws.resetAfter ? `[2,3H=${G}] (resetAfter)` : `[3H=${G}]`);
 }
 
-/** Runs the GRU over x[T,B,D], reading h0 from block 0 of ws.h and writing h_1…h_T into blocks 1…T, caches into ws. */
-export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray): void {
-  checkParams('gruForward', ws, p, x);
+/**
+ * Runs the GRU over x[T,B,D], reading h0 from block 0 of ws.h and writing h_1…h_T into blocks 1…T, caches into ws.
+ * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): a = x·W + b_x is computed once and copied.
+ */
+export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
+  checkParams('gruForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
   const { W, U, b } = p;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G;
 
-  // a ← X·W + b_x over all T·B rows.
-  matmul(a, 0, G, x, 0, D, W, 0, G, T * B, D, G, false);
-  addBias(a, 0, G, b, 0, T * B, G);
+  // a ← X·W + b_x over all T·B rows (repeated input: the B rows of step 0, then copied to every step).
+  const rows = xRepeated ? B : T * B;
+  matmul(a, 0, G, x, 0, D, W, 0, G, rows, D, G, false);
+  addBias(a, 0, G, b, 0, rows, G);
+  if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * BG, 0, BG);
+  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
+  const dotForm = B < MATVEC_ROWS;                // batch 1–3: products with U as dot products over rows of Uᵀ
+  const Ut = ws.Ut;
+  if (dotForm) transpose(Ut, U, H, G);
 
   for (let t = 0; t < T; t++) {
     const aOff = t * BG, hpOff = t * BH, hOff = hpOff + BH;   // hpOff: h_{t-1} (block t); also the [T,B,H] cache offset
     // z, r pre-activations: a_{z,r} += h_{t-1}·U[:, 0:2H]
-    matmul(a, aOff, G, h, hpOff, H, U, 0, G, B, H, H2, true);
+    if (dotForm) matmulABt(a, aOff, G, h, hpOff, H, Ut, 0, H, B, H, H2, true);
+    else matmul(a, aOff, G, h, hpOff, H, U, 0, G, B, H, H2, true);
     if (resetAfter) {
       addBias(a, aOff, G, b, G, B, H2);                              // + b_r{z,r}
-      matmul(innerH, hpOff, H, h, hpOff, H, U, H2, G, B, H, H, false); // innerH = h_{t-1}·U_h
+      if (dotForm) matmulABt(innerH, hpOff, H, h, hpOff, H, Ut, H2 * H, H, B, H, H, false);
+      else matmul(innerH, hpOff, H, h, hpOff, H, U, H2, G, B, H, H, false); // innerH = h_{t-1}·U_h
       addBias(innerH, hpOff, H, b, G + H2, B, H);                    //        + b_rh
     }
-    for (let bb = 0; bb < B; bb++) activate(recAct, a, aOff + bb * G, H2);
-    if (resetAfter) {
-      for (let bb = 0; bb < B; bb++) {
-        const row = aOff + bb * G, k0 = hpOff + bb * H;
-        for (let j = 0; j < H; j++) a[row + H2 + j] += a[row + H + j] * innerH[k0 + j];
+    // Fused gate loops: z, r = σ(·) in place; resetAfter: a_h += r⊙innerH_t; classic: rh_t = r⊙h_{t-1}, then a_h += rh_t·U_h;
+    // h̃ = φ(a_h) in place; h_t = z⊙h_{t-1} + (1−z)⊙h̃.
+    for (let bb = 0; bb < B; bb++) {
+      const row = aOff + bb * G, k0 = hpOff + bb * H;
+      for (let j = 0; j < H; j++) {
+        const iz = row + j, ir = iz + H;
+        const z = fast ? sigmoid(a[iz]) : activateScalar(recAct, a[iz]);
+        const r = fast ? sigmoid(a[ir]) : activateScalar(recAct, a[ir]);
+        a[iz] = z;
+        a[ir] = r;
+        if (resetAfter) a[ir + H] += r * innerH[k0 + j];
+        else rh[k0 + j] = r * h[k0 + j];
       }
-    } else {
-      for (let bb = 0; bb < B; bb++) {
-        const row = aOff + bb * G, k0 = hpOff + bb * H;
-        for (let j = 0; j < H; j++) rh[k0 + j] = a[row + H + j] * h[k0 + j];
-      }
-      matmul(a, aOff + H2, G, rh, hpOff, H, U, H2, G, B, H, H, true);  // a_h += rh_t·U_h
     }
-    for (let bb = 0; bb < B; bb++) activate(act, a, aOff + bb * G + H2, H);
+    if (!resetAfter) {                                                  // a_h += rh_t·U_h
+      if (dotForm) matmulABt(a, aOff + H2, G, rh, hpOff, H, Ut, H2 * H, H, B, H, H, true);
+      else matmul(a, aOff + H2, G, rh, hpOff, H, U, H2, G, B, H, H, true);
+    }
     for (let bb = 0; bb < B; bb++) {
       const row = aOff + bb * G, k0 = bb * H;
       for (let j = 0; j < H; j++) {
+        const ih = row + H2 + j;
+        const hh = fast ? tanh(a[ih]) : activateScalar(act, a[ih]);
+        a[ih] = hh;
         const z = a[row + j];
-        h[hOff + k0 + j] = z * h[hpOff + k0 + j] + (1 - z) * a[row + H2 + j];
+        h[hOff + k0 + j] = z * h[hpOff + k0 + j] + (1 - z) * hh;
       }
     }
   }
 }
 
 /**
- * Backpropagates through the sequence cached in ws by gruForward(ws, p, x). dhSeq[T,B,H] is dL/dh_t for every step
- * (null: none), dhT[B,H] an extra dL/dh_T (null: none). Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null)
- * and dh0[B,H].
+ * Backpropagates through the sequence cached in ws by gruForward(ws, p, x, xRepeated). dhSeq[T,B,H] is dL/dh_t for every
+ * step (null: none), dhT[B,H] an extra dL/dh_T (null: none). Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null)
+ * and dh0[B,H]. xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
  */
 export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray, dhSeq: FloatArray | null,
-                            dhT: FloatArray | null, ws: GruWorkspace, p: GruParams, x: FloatArray): void {
+                            dhT: FloatArray | null, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
   const fn = 'gruBackward';
-  checkParams(fn, ws, p, x);
+  checkParams(fn, ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
   const { W, U } = p;
   const { dW, dU, db } = g;
@@ -187,27 +214,32 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
   if (dU.length !== H * G) wrongLength(fn, 'dU', dU, H * G, `[H=${H},3H=${G}]`);
   const nb = gruBiasLength(H, resetAfter);
   if (db.length !== nb) wrongLength(fn, 'db', db, nb, resetAfter ? `[2,3H=${G}] (resetAfter)` : `[3H=${G}]`);
-  if (dx !== null && dx.length !== TB * D) wrongLength(fn, 'dx', dx, TB * D, `[T=${T},B=${B},D=${D}]`);
+  if (dx !== null) {
+    if (xRepeated) {
+      if (dx.length !== B * D) wrongLength(fn, 'dx', dx, B * D, `[B=${B},D=${D}] (xRepeated)`);
+    } else if (dx.length !== TB * D) wrongLength(fn, 'dx', dx, TB * D, `[T=${T},B=${B},D=${D}]`);
+  }
   if (dh0.length !== BH) wrongLength(fn, 'dh0', dh0, BH, `[B=${B},H=${H}]`);
   if (dhSeq !== null && dhSeq.length !== T * BH) wrongLength(fn, 'dhSeq', dhSeq, T * BH, `[T=${T},B=${B},H=${H}]`);
   if (dhT !== null && dhT.length !== BH) wrongLength(fn, 'dhT', dhT, BH, `[B=${B},H=${H}]`);
 
+  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
   for (let t = T - 1; t >= 0; t--) {
     const aOff = t * BG, hpOff = t * BH;
-    if (dhSeq !== null) for (let i = 0; i < BH; i++) dh[i] += dhSeq[hpOff + i];
     for (let bb = 0; bb < B; bb++) {
       const row = aOff + bb * G, k0 = bb * H;
       for (let j = 0; j < H; j++) {
-        const z = a[row + j], hh = a[row + H2 + j], hp = h[hpOff + k0 + j], d = dh[k0 + j];
-        const dzh = d * (1 - z) * derivativeFromOutput(act, hh);
-        const dzz = d * (hp - hh) * derivativeFromOutput(recAct, z);
+        const z = a[row + j], hh = a[row + H2 + j], hp = h[hpOff + k0 + j];
+        const d = dhSeq !== null ? dh[k0 + j] + dhSeq[hpOff + k0 + j] : dh[k0 + j];
+        const dzh = d * (1 - z) * (fast ? 1 - hh * hh : derivativeFromOutput(act, hh));
+        const dzz = d * (hp - hh) * (fast ? z * (1 - z) : derivativeFromOutput(recAct, z));
         dz[row + j] = dzz;
         dz[row + H2 + j] = dzh;
         dh[k0 + j] = d * z;
         if (resetAfter) {
           const r = a[row + H + j];
-          const dzr = dzh * innerH[hpOff + k0 + j] * derivativeFromOutput(recAct, r);
+          const dzr = dzh * innerH[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
           dz[row + H + j] = dzr;
           dInner[row + j] = dzz;
           dInner[row + H + j] = dzr;
@@ -223,7 +255,7 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
         const row = aOff + bb * G, k0 = bb * H;
         for (let j = 0; j < H; j++) {
           const r = a[row + H + j], d = drh[k0 + j];
-          dz[row + H + j] = d * h[hpOff + k0 + j] * derivativeFromOutput(recAct, r);
+          dz[row + H + j] = d * h[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
           dh[k0 + j] += d * r;
         }
       }
@@ -231,7 +263,6 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
     }
   }
 
-  matmulAtB(dW, 0, G, x, 0, D, dz, 0, G, D, TB, G, true);                   // dW += Xᵀ·dZ
   sumRows(db, 0, dz, 0, G, TB, G);                                          // db[0:3H] += Σ dZ
   if (resetAfter) {
     matmulAtB(dU, 0, G, h, 0, H, dInner, 0, G, H, TB, G, true);             // dU += H_prevᵀ·dInner
@@ -240,6 +271,12 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
     matmulAtB(dU, 0, G, h, 0, H, dz, 0, G, H, TB, H2, true);                // dU[:, 0:2H] += H_prevᵀ·dZ_{z,r}
     matmulAtB(dU, H2, G, rh, 0, H, dz, H2, G, H, TB, H, true);              // dU[:, 2H:3H] += RHᵀ·dZ_h
   }
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, G, W, 0, G, TB, G, D, false); // dx = dZ·Wᵀ
+  let rows = TB;
+  if (xRepeated) {                                                          // S = Σ_t dz_t into block 0 (scratch now)
+    for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
+    rows = B;
+  }
+  matmulAtB(dW, 0, G, x, 0, D, dz, 0, G, D, rows, G, true);                 // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, G, W, 0, G, rows, G, D, false); // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
 }

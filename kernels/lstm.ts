@@ -19,6 +19,12 @@
  *           dh ← dz_t·Uᵀ
  *           after the loop:  dW += Xᵀ·dZ,   dU += H_prevᵀ·dZ (H_prev = h blocks 0…T-1),   db += Σ_rows dZ,
  *                            dx = dZ·Wᵀ (if dx is given);   dh0 = dh,   dc0 = dc
+ * Repeated input (xRepeated, a RepeatVector in front: the sequence autoencoder's decoder): x[B,D] is every step's input,
+ *           so Z = x·W + b over B rows, copied to every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ.
+ *
+ * Speed: the gate math of a step runs in one pass per row (gatesSigmoidTanh for the default activations, with inlined
+ * exp/tanh from activations.ts), the backward's in one fused loop. A batch below MATVEC_ROWS (streaming, batch 1) keeps
+ * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx, dh0, dc0 are overwritten. The forward reads h0, c0 from block 0 of ws.h, ws.c (zeros after allocation; the caller may
@@ -29,8 +35,8 @@
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { FloatArray, matmul, matmulABt, matmulAtB, addBias, sumRows } from './matmul';
-import { Act, activationCode, activate, activateBackward, derivativeFromOutput } from './activations';
+import { FloatArray, MATVEC_ROWS, matmul, matmulABt, matmulAtB, addBias, sumRows, transpose } from './matmul';
+import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from './activations';
 
 export interface LstmOptions {
   /** φ, applied to the candidate g and to c_t. Default 'tanh'. */
@@ -60,6 +66,8 @@ export interface LstmWorkspace {
   readonly dh: FloatArray;
   /** [B,H]: carried dL/dc. */
   readonly dc: FloatArray;
+  /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
+  readonly Ut: FloatArray;
 }
 
 export interface LstmParams { W: FloatArray; U: FloatArray; b: FloatArray }
@@ -102,111 +110,181 @@ export function lstmWorkspace(T: number, B: number, D: number, H: number,
     dz: new ctor(T * B * 4 * H),
     dh: new ctor(BH),
     dc: new ctor(BH),
+    Ut: new ctor(B < MATVEC_ROWS ? 4 * H * H : 0),
   };
 }
 
-function checkParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray): void {
+function checkParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
-  len(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
+  if (xRepeated) len(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
+  else len(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
   len(fn, 'W', p.W, D * 4 * H, `D=${D},4H=${4 * H}`);
   len(fn, 'U', p.U, H * 4 * H, `H=${H},4H=${4 * H}`);
   len(fn, 'b', p.b, 4 * H, `4H=${4 * H}`);
 }
 
-/** Runs the LSTM over x[T,B,D] from the initial state in block 0 of ws.h, ws.c; fills ws.h, ws.c, ws.a, ws.phiC. */
-export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray): void {
-  checkParams('lstmForward', ws, p, x);
+/**
+ * Runs the LSTM over x[T,B,D] from the initial state in block 0 of ws.h, ws.c; fills ws.h, ws.c, ws.a, ws.phiC.
+ * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front of the cell, as in the sequence autoencoder's
+ * decoder): Z = x·W + b is computed once, over B rows instead of T·B, and copied to every step.
+ */
+export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
+  checkParams('lstmForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
   const { W, U, b } = p;
-  const H2 = 2 * H, H3 = 3 * H, H4 = 4 * H, BH = B * H;
+  const H4 = 4 * H, BH = B * H;
 
-  // Z = X·W + b for all T·B rows at once.
-  matmul(a, 0, H4, x, 0, D, W, 0, H4, T * B, D, H4, false);
-  addBias(a, 0, H4, b, 0, T * B, H4);
+  // Z = X·W + b for all T·B rows at once (repeated input: for the B rows of step 0, then copied to every step).
+  const rows = xRepeated ? B : T * B;
+  matmul(a, 0, H4, x, 0, D, W, 0, H4, rows, D, H4, false);
+  addBias(a, 0, H4, b, 0, rows, H4);
+  if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * B * H4, 0, B * H4);
 
+  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
+  const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
+  if (dotForm) transpose(ws.Ut, U, H, H4);
   for (let t = 0; t < T; t++) {
     const aStep = t * B * H4;
-    const prev = t * BH;          // h_{t-1}, c_{t-1}
-    const next = prev + BH;       // h_t, c_t
+    const prev = t * BH;          // h_{t-1}, c_{t-1}; phiC_t (phiC block t); block t+1 = prev + BH holds h_t, c_t
     // z_t += h_{t-1}·U
-    matmul(a, aStep, H4, h, prev, H, U, 0, H4, B, H, H4, true);
+    if (dotForm) matmulABt(a, aStep, H4, h, prev, H, ws.Ut, 0, H, B, H, H4, true);
+    else matmul(a, aStep, H4, h, prev, H, U, 0, H4, B, H, H4, true);
+    // Fused gates, one row (sequence) at a time: i, f, o = σ(z), g = φ(z_g) in place; c_t = f⊙c_{t-1} + i⊙g;
+    // phiC_t = φ(c_t); h_t = o⊙phiC_t.
     for (let bb = 0; bb < B; bb++) {
-      const aRow = aStep + bb * H4;
-      activate(recAct, a, aRow, H2);         // i, f
-      activate(act, a, aRow + H2, H);        // g
-      activate(recAct, a, aRow + H3, H);     // o
-      const hRow = bb * H;
-      for (let j = 0; j < H; j++) {
-        const ct = a[aRow + H + j] * c[prev + hRow + j] + a[aRow + j] * a[aRow + H2 + j];
-        c[next + hRow + j] = ct;
-        phiC[prev + hRow + j] = ct;
-      }
-    }
-    activate(act, phiC, prev, BH);           // phiC_t = φ(c_t)   (phiC block t starts at t·B·H = prev)
-    for (let bb = 0; bb < B; bb++) {
-      const aRow = aStep + bb * H4 + H3, hRow = bb * H;
-      for (let j = 0; j < H; j++) h[next + hRow + j] = a[aRow + j] * phiC[prev + hRow + j];
+      if (fast) gatesSigmoidTanh(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H);
+      else gatesAny(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H, act, recAct);
     }
   }
 }
 
 /**
- * Backpropagation through time for the forward pass cached in ws (call lstmForward with the same p and x first).
+ * The forward gate math of one row for the default activations (σ = sigmoid, φ = tanh). a[aRow…+4H) holds z = [i|f|g|o]
+ * and receives the activations; k0 indexes c_{t-1} (block t of c) and phiC_t; k0 + BH indexes c_t and h_t.
+ * A function of its own so that V8 inlines sigmoid and exp into it (the time loop's own inlining budget is spent).
+ */
+function gatesSigmoidTanh(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, h: FloatArray,
+                          k0: number, BH: number, H: number): void {
+  sigmoidRuns(a, aRow, 2 * H, aRow + 3 * H, H);   // i, f and o
+  tanhRun(a, aRow + 2 * H, H);                   // g
+  for (let j = 0; j < H; j++) {
+    const ai = aRow + j, k = k0 + j;
+    const ct = a[ai + H] * c[k] + a[ai] * a[ai + 2 * H];
+    c[k + BH] = ct;
+    const pc = tanh(ct);
+    phiC[k] = pc;
+    h[k + BH] = a[ai + 3 * H] * pc;
+  }
+}
+
+// The runs below have a single call site of sigmoid / tanh each, so that V8 can inline sigmoid, tanh and exp whole into
+// them even when they are themselves inlined into gatesSigmoidTanh (its inlining budget holds one copy of each).
+
+/** y ← σ(y) over two runs, y[off1…+n1) and y[off2…+n2). */
+function sigmoidRuns(y: FloatArray, off1: number, n1: number, off2: number, n2: number): void {
+  for (let i = 0, n = n1 + n2; i < n; i++) {
+    const k = i < n1 ? off1 + i : off2 + i - n1;
+    y[k] = sigmoid(y[k]);
+  }
+}
+
+/** y ← tanh(y) over y[off…+n). */
+function tanhRun(y: FloatArray, off: number, n: number): void {
+  for (let i = off, end = off + n; i < end; i++) y[i] = tanh(y[i]);
+}
+
+/** gatesSigmoidTanh for any activation pair. */
+function gatesAny(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, h: FloatArray,
+                  k0: number, BH: number, H: number, act: Act, recAct: Act): void {
+  for (let j = 0; j < H; j++) {
+    const ai = aRow + j, af = ai + H, ag = af + H, ao = ag + H, k = k0 + j;
+    const ig = activateScalar(recAct, a[ai]), fg = activateScalar(recAct, a[af]);
+    const gg = activateScalar(act, a[ag]), og = activateScalar(recAct, a[ao]);
+    a[ai] = ig; a[af] = fg; a[ag] = gg; a[ao] = og;
+    const ct = fg * c[k] + ig * gg;
+    c[k + BH] = ct;
+    const pc = activateScalar(act, ct);
+    phiC[k] = pc;
+    h[k + BH] = og * pc;
+  }
+}
+
+/**
+ * Backpropagation through time for the forward pass cached in ws (call lstmForward with the same p, x and xRepeated first).
  * dhSeq[T,B,H]: dL/dh_t for every step, or null; dhT, dcT [B,H]: extra dL/dh_T, dL/dc_T, or null.
  * Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null), dh0[B,H], dc0[B,H].
+ * xRepeated: x and dx are [B,D] and dx = Σ_t dL/dx_t (what RepeatVector's backward would sum); with S = Σ_t dz_t,
+ * dW += xᵀ·S and dx = S·Wᵀ are products over B rows instead of T·B.
  */
 export function lstmBackward(g: LstmGrads, dx: FloatArray | null, dh0: FloatArray, dc0: FloatArray,
                              dhSeq: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null,
-                             ws: LstmWorkspace, p: LstmParams, x: FloatArray): void {
+                             ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
   const fn = 'lstmBackward';
   const { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc } = ws;
   const H4 = 4 * H, BH = B * H;
   len(fn, 'dW', g.dW, D * H4, `D=${D},4H=${H4}`);
   len(fn, 'dU', g.dU, H * H4, `H=${H},4H=${H4}`);
   len(fn, 'db', g.db, H4, `4H=${H4}`);
-  if (dx !== null) len(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  if (dx !== null) {
+    if (xRepeated) len(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
+    else len(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  }
   len(fn, 'dh0', dh0, BH, `B=${B},H=${H}`);
   len(fn, 'dc0', dc0, BH, `B=${B},H=${H}`);
   if (dhSeq !== null) len(fn, 'dhSeq', dhSeq, T * BH, `T=${T},B=${B},H=${H}`);
   if (dhT !== null) len(fn, 'dhT', dhT, BH, `B=${B},H=${H}`);
   if (dcT !== null) len(fn, 'dcT', dcT, BH, `B=${B},H=${H}`);
-  checkParams(fn, ws, p, x);
+  checkParams(fn, ws, p, x, xRepeated);
   const { W, U } = p;
   const H2 = 2 * H, H3 = 3 * H;
 
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
   if (dcT !== null) dc.set(dcT); else dc.fill(0);
 
+  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   for (let t = T - 1; t >= 0; t--) {
     const aStep = t * B * H4;
     const prev = t * BH;          // c_{t-1} in c; phiC_t in phiC; dhSeq_t
-    if (dhSeq !== null) for (let k = 0; k < BH; k++) dh[k] += dhSeq[prev + k];
+    // Fused: dh += dhSeq_t, the cell and gate gradients, and the activation derivatives taken from the cached outputs.
     for (let bb = 0; bb < B; bb++) {
       const aRow = aStep + bb * H4, hRow = bb * H;
       for (let j = 0; j < H; j++) {
-        const ig = a[aRow + j], fg = a[aRow + H + j], gg = a[aRow + H2 + j], og = a[aRow + H3 + j];
-        const pc = phiC[prev + hRow + j];
-        const dhv = dh[hRow + j];
-        const dcv = dc[hRow + j] + dhv * og * derivativeFromOutput(act, pc);
-        dz[aRow + j] = dcv * gg;                         // di
-        dz[aRow + H + j] = dcv * c[prev + hRow + j];     // df
-        dz[aRow + H2 + j] = dcv * ig;                    // dg
-        dz[aRow + H3 + j] = dhv * pc;                    // do
-        dc[hRow + j] = dcv * fg;
+        const ai = aRow + j, af = ai + H, ag = ai + H2, ao = ai + H3, k = hRow + j;
+        const ig = a[ai], fg = a[af], gg = a[ag], og = a[ao];
+        const pc = phiC[prev + k];
+        const dhv = dhSeq !== null ? dh[k] + dhSeq[prev + k] : dh[k];
+        if (fast) {
+          const dcv = dc[k] + dhv * og * (1 - pc * pc);
+          dz[ai] = (dcv * gg) * (ig * (1 - ig));                  // di⊙σ'(i)
+          dz[af] = (dcv * c[prev + k]) * (fg * (1 - fg));         // df⊙σ'(f)
+          dz[ag] = (dcv * ig) * (1 - gg * gg);                    // dg⊙φ'(g)
+          dz[ao] = (dhv * pc) * (og * (1 - og));                  // do⊙σ'(o)
+          dc[k] = dcv * fg;
+        } else {
+          const dcv = dc[k] + dhv * og * derivativeFromOutput(act, pc);
+          dz[ai] = (dcv * gg) * derivativeFromOutput(recAct, ig);
+          dz[af] = (dcv * c[prev + k]) * derivativeFromOutput(recAct, fg);
+          dz[ag] = (dcv * ig) * derivativeFromOutput(act, gg);
+          dz[ao] = (dhv * pc) * derivativeFromOutput(recAct, og);
+          dc[k] = dcv * fg;
+        }
       }
-      activateBackward(recAct, dz, aRow, a, aRow, H2);             // di⊙σ'(i), df⊙σ'(f)
-      activateBackward(act, dz, aRow + H2, a, aRow + H2, H);       // dg⊙φ'(g)
-      activateBackward(recAct, dz, aRow + H3, a, aRow + H3, H);    // do⊙σ'(o)
     }
     // dh ← dz_t·Uᵀ
     matmulABt(dh, 0, H, dz, aStep, H4, U, 0, H4, B, H4, H, false);
   }
 
   const TB = T * B;
-  matmulAtB(g.dW, 0, H4, x, 0, D, dz, 0, H4, D, TB, H4, true);     // dW += Xᵀ·dZ
   matmulAtB(g.dU, 0, H4, h, 0, H, dz, 0, H4, H, TB, H4, true);     // dU += H_prevᵀ·dZ
   sumRows(g.db, 0, dz, 0, H4, TB, H4);                             // db += Σ dZ
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H4, W, 0, H4, TB, H4, D, false);   // dx = dZ·Wᵀ
+  let rows = TB;
+  if (xRepeated) {                                                 // S = Σ_t dz_t, into block 0 (dz is scratch now)
+    const BG = B * H4;
+    for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
+    rows = B;
+  }
+  matmulAtB(g.dW, 0, H4, x, 0, D, dz, 0, H4, D, rows, H4, true);   // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H4, W, 0, H4, rows, H4, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
   dc0.set(dc);
 }

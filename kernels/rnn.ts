@@ -13,6 +13,9 @@
  *           dh += dhSeq_t;   dz_t = dh⊙φ'(h_t)   (derivative from the output: tanh' = 1 − h_t², …);   dh ← dz_t·Uᵀ
  *           after the loop:  dW += Xᵀ·dZ,   dU += H_prevᵀ·dZ (H_prev = h blocks 0…T-1),   db += Σ_rows dZ,
  *                            dx = dZ·Wᵀ (if dx is given);   dh0 = dh
+ * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so Z = x·W + b over B rows, copied to
+ *           every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ. A batch below MATVEC_ROWS computes h·U as
+ *           dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx and dh0 are overwritten. The forward reads h0 from block 0 of ws.h (zeros after allocation; the caller may write it).
@@ -23,7 +26,7 @@
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, matmul, matmulABt, matmulAtB, addBias, sumRows } from './matmul';
+import { FloatArray, MATVEC_ROWS, matmul, matmulABt, matmulAtB, addBias, sumRows, transpose } from './matmul';
 import { Act, activationCode, activate, activateBackward } from './activations';
 
 export interface RnnOptions {
@@ -43,6 +46,8 @@ export interface RnnWorkspace {
   readonly dz: FloatArray;
   /** [B,H]: carried dL/dh. */
   readonly dh: FloatArray;
+  /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
+  readonly Ut: FloatArray;
 }
 
 export interface RnnParams { W: FloatArray; U: FloatArray; b: FloatArray }
@@ -75,54 +80,67 @@ export function rnnWorkspace(T: number, B: number, D: number, H: number,
   }
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
-  return { T, B, D, H, act, h: new ctor((T + 1) * BH), dz: new ctor(T * BH), dh: new ctor(BH) };
+  return { T, B, D, H, act, h: new ctor((T + 1) * BH), dz: new ctor(T * BH), dh: new ctor(BH), Ut: new ctor(B < MATVEC_ROWS ? H * H : 0) };
 }
 
-function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray): void {
+function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
-  len(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
+  if (xRepeated) len(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
+  else len(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
   len(fn, 'W', p.W, D * H, `D=${D},H=${H}`);
   len(fn, 'U', p.U, H * H, `H=${H},H=${H}`);
   len(fn, 'b', p.b, H, `H=${H}`);
 }
 
-/** Runs the RNN over x[T,B,D] from the initial state in block 0 of ws.h; fills blocks 1…T of ws.h. */
-export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray): void {
-  checkParams('rnnForward', ws, p, x);
+/**
+ * Runs the RNN over x[T,B,D] from the initial state in block 0 of ws.h; fills blocks 1…T of ws.h.
+ * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): Z = x·W + b is computed once and copied.
+ */
+export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
+  checkParams('rnnForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h } = ws;
   const { W, U, b } = p;
   const BH = B * H;
 
-  // Z = X·W + b for all T·B rows, into h blocks 1…T.
-  matmul(h, BH, H, x, 0, D, W, 0, H, T * B, D, H, false);
-  addBias(h, BH, H, b, 0, T * B, H);
+  // Z = X·W + b for all T·B rows, into h blocks 1…T (repeated input: block 1 once, then copied).
+  const rows = xRepeated ? B : T * B;
+  matmul(h, BH, H, x, 0, D, W, 0, H, rows, D, H, false);
+  addBias(h, BH, H, b, 0, rows, H);
+  if (xRepeated) for (let t = 2; t <= T; t++) h.copyWithin(t * BH, BH, 2 * BH);
 
+  const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U as dot products over rows of Uᵀ
+  if (dotForm) transpose(ws.Ut, U, H, H);
   for (let t = 0; t < T; t++) {
     const prev = t * BH, next = prev + BH;
-    matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);    // z_t += h_{t-1}·U
+    if (dotForm) matmulABt(h, next, H, h, prev, H, ws.Ut, 0, H, B, H, H, true);   // z_t += h_{t-1}·U (as h·(Uᵀ)ᵀ)
+    else matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);    // z_t += h_{t-1}·U
     activate(act, h, next, BH);                                 // h_t = φ(z_t)
   }
 }
 
 /**
- * Backpropagation through time for the forward pass cached in ws (call rnnForward with the same p and x first).
+ * Backpropagation through time for the forward pass cached in ws (call rnnForward with the same p, x and xRepeated first).
  * dhSeq[T,B,H]: dL/dh_t for every step, or null; dhT[B,H]: extra dL/dh_T, or null.
  * Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null) and dh0[B,H].
+ * xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
  */
 export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
                             dhSeq: FloatArray | null, dhT: FloatArray | null,
-                            ws: RnnWorkspace, p: RnnParams, x: FloatArray): void {
+                            ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
   const fn = 'rnnBackward';
   const { T, B, D, H, act, h, dz, dh } = ws;
   const BH = B * H;
   len(fn, 'dW', g.dW, D * H, `D=${D},H=${H}`);
   len(fn, 'dU', g.dU, H * H, `H=${H},H=${H}`);
   len(fn, 'db', g.db, H, `H=${H}`);
-  if (dx !== null) len(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  if (dx !== null) {
+    if (xRepeated) len(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
+    else len(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  }
   len(fn, 'dh0', dh0, BH, `B=${B},H=${H}`);
   if (dhSeq !== null) len(fn, 'dhSeq', dhSeq, T * BH, `T=${T},B=${B},H=${H}`);
   if (dhT !== null) len(fn, 'dhT', dhT, BH, `B=${B},H=${H}`);
-  checkParams(fn, ws, p, x);
+  checkParams(fn, ws, p, x, xRepeated);
   const { W, U } = p;
 
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
@@ -140,9 +158,14 @@ export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
   }
 
   const TB = T * B;
-  matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, TB, H, true);     // dW += Xᵀ·dZ
   matmulAtB(g.dU, 0, H, h, 0, H, dz, 0, H, H, TB, H, true);     // dU += H_prevᵀ·dZ
   sumRows(g.db, 0, dz, 0, H, TB, H);                            // db += Σ dZ
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, W, 0, H, TB, H, D, false);   // dx = dZ·Wᵀ
+  let rows = TB;
+  if (xRepeated) {                                              // S = Σ_t dz_t, into block 0 (dz is scratch now)
+    for (let t = 1; t < T; t++) for (let k = 0, o = t * BH; k < BH; k++) dz[k] += dz[o + k];
+    rows = B;
+  }
+  matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, rows, H, true);   // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, W, 0, H, rows, H, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
 }

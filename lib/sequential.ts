@@ -17,6 +17,7 @@ import type { FloatArray } from '../kernels/matmul';
 import { clipByGlobalNorm, globalNorm } from '../kernels/optim';
 import { Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
 import { Recurrent } from './layers/recurrent';
+import { RepeatVector } from './layers/shape';
 import { getLoss, Loss, LossName } from './losses';
 import { Optimizer, OptimizerSpec } from './optimizers';
 import { makeRandom, Random } from './random';
@@ -116,6 +117,8 @@ export class Sequential {
   private gatherY: FloatArray | null = null;
   private dyBuf: FloatArray | null = null;
   private backup: FloatArray[] = [];
+  /** fusedRepeat[i]: layer i is a RepeatVector feeding the recurrent layer i+1; the pair runs as one call (set by build). */
+  private fusedRepeat: boolean[] = [];
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     this.seed = options.seed ?? 0;
@@ -166,6 +169,7 @@ export class Sequential {
     this.inputShape = shape;
     this.outputShape = s;
     this.params = this.layers.flatMap((l) => l.params());
+    this.fusedRepeat = this.layers.map((l, i) => l instanceof RepeatVector && this.layers[i + 1] instanceof Recurrent);
     this.backup = this.params.map((p) => new this.ctor(p.value.length));
     return this;
   }
@@ -333,8 +337,29 @@ export class Sequential {
 
   private forwardBatch(x: FloatArray, B: number, ctx: ForwardContext): FloatArray {
     let h = x;
-    for (const l of this.layers) h = l.forward(h, B, ctx);
+    const layers = this.layers;
+    for (let i = 0; i < layers.length; i++) {
+      if (this.fusedRepeat[i] === true) {
+        // RepeatVector → recurrent layer: one call on the un-repeated [B, F] input (Recurrent.forwardRepeated), which
+        // computes the recurrent layer's input projection once per sequence instead of once per step.
+        h = (layers[i + 1] as Recurrent).forwardRepeated(h, B, ctx);
+        i++;
+      } else {
+        h = (layers[i] as Layer).forward(h, B, ctx);
+      }
+    }
     return h;
+  }
+
+  /** Backward through every layer from dL/d(output); a fused RepeatVector → recurrent pair returns dL/dx summed over time. */
+  private backwardBatch(dy: FloatArray): void {
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const fused = i > 0 && this.fusedRepeat[i - 1] === true;
+      const first = fused ? i - 1 : i;   // index of the (pair's) first layer: the model's input needs no gradient
+      const d = (this.layers[i] as Layer).backward(dy, first > 0);
+      if (first > 0) dy = d as FloatArray;
+      if (fused) i--;
+    }
   }
 
   private buffer(kind: 'x' | 'y' | 'dy', n: number): FloatArray {
@@ -552,12 +577,9 @@ export class Sequential {
     const pred = this.forwardBatch(xb, N, ctx);
     const n = N * perOut;
     const value = loss.value(pred, yb, n);
-    let dy = this.buffer('dy', n);
+    const dy = this.buffer('dy', n);
     loss.grad(dy, pred, yb, n);
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const d = (this.layers[i] as Layer).backward(dy, i > 0);
-      if (i > 0) dy = d as FloatArray;
-    }
+    this.backwardBatch(dy);
     return { loss: value, grads: this.params.map((p) => p.grad.slice()) };
   }
 
@@ -572,12 +594,9 @@ export class Sequential {
       throw new TrainingDivergedError(`fit: loss became ${value} at epoch ${epoch}, batch ${batch}; the model keeps ` +
         'the weights from before this step. Lower the learning rate or set clipNorm');
     }
-    let dy = this.buffer('dy', n);
+    const dy = this.buffer('dy', n);
     loss.grad(dy, pred, yb, n);
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const d = (this.layers[i] as Layer).backward(dy, i > 0);
-      if (i > 0) dy = d as FloatArray;
-    }
+    this.backwardBatch(dy);
     const grads = this.params.map((p) => p.grad);
     const norm = clipNorm !== undefined ? clipByGlobalNorm(grads, clipNorm) : globalNorm(grads);
     if (!Number.isFinite(norm)) {

@@ -50,6 +50,8 @@ interface Buffers {
   ws: AnyWs;
   xIn: FloatArray | null;     // reversed and/or dropped-out input, when the layer transforms it
   dx: FloatArray;
+  xInRep: FloatArray | null;  // repeated-input mode: [N, D] views at the start of xIn and dx
+  dxRep: FloatArray;
   dh0: FloatArray;
   dc0: FloatArray;
   dhT: FloatArray;            // zero [N,H] for dcT when needed
@@ -75,6 +77,8 @@ export class Recurrent extends Layer {
   private last: Buffers | null = null;
   private lastX: FloatArray | null = null;
   private usedMask = false;
+  /** The last forward took its input as one step repeated T times (forwardRepeated). */
+  private lastRepeated = false;
   /** Carried state for stateful mode: h [N,H] (and c [N,H]), or null before the first batch / after resetStates(). */
   private stateH: FloatArray | null = null;
   private stateC: FloatArray | null = null;
@@ -147,10 +151,11 @@ export class Recurrent extends Layer {
       const ws = this.makeWorkspace(T, N, D, H, this.ctor);
       const needX = this.goBackwards || this.dropout > 0;
       const out = this.returnSequences ? ws.h.subarray(N * H, (T + 1) * N * H) : ws.h.subarray(T * N * H, (T + 1) * N * H);
+      const xIn = needX ? new this.ctor(T * N * D) : null, dx = new this.ctor(T * N * D);
       return {
-        T, N, ws,
-        xIn: needX ? new this.ctor(T * N * D) : null,
-        dx: new this.ctor(T * N * D),
+        T, N, ws, xIn, dx,
+        xInRep: xIn !== null ? xIn.subarray(0, N * D) : null,
+        dxRep: dx.subarray(0, N * D),
         dh0: new this.ctor(N * H),
         dc0: new this.ctor(N * H),
         dhT: new this.ctor(N * H),
@@ -171,13 +176,38 @@ export class Recurrent extends Layer {
   }
 
   forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
+    return this.run(x, N, ctx, false);
+  }
+
+  /**
+   * Forward on an input that is the same at every step: x [N, D] stands for RepeatVector(T) of it. Same outputs as
+   * forward(repeat(x)); the cell computes the input projection x·W + b once instead of T times, and the next backward
+   * returns dL/dx [N, D] already summed over the steps (what RepeatVector's backward would compute). Sequential uses it
+   * for a RepeatVector → recurrent pair (the sequence autoencoder's decoder).
+   */
+  forwardRepeated(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
+    return this.run(x, N, ctx, true);
+  }
+
+  private run(x: FloatArray, N: number, ctx: ForwardContext, repeated: boolean): FloatArray {
     const T = this.inputShape[0] as number, D = this.inputShape[1] as number, H = this.units;
     const buf = this.buffers(T, N);
     const ws = buf.ws;
-    // Input: reversed in time for goBackwards, dropped out while training.
-    let xIn = x;
+    this.lastRepeated = repeated;
+    // Input: reversed in time for goBackwards, dropped out while training. A repeated input is the same at every step:
+    // reversing it changes nothing, and its dropout mask (one per sample for all steps) applies to the one step.
+    let xIn = repeated && x.length !== N * D ? x.subarray(0, N * D) : x;   // (as RepeatVector: a longer buffer is cut)
     this.usedMask = ctx.training && this.dropout > 0;
-    if (buf.xIn !== null && (this.goBackwards || this.usedMask)) {
+    if (repeated) {
+      if (this.usedMask) {
+        const mask = buf.mask as FloatArray, xr = buf.xInRep as FloatArray;
+        if (ctx.random === null) throw new Error(`${this.name}: dropout while training needs a random source`);
+        const random = ctx.random;
+        dropoutMask(mask, N * D, this.dropout, () => random.uniform());
+        for (let i = 0; i < N * D; i++) xr[i] = (x[i] as number) * (mask[i] as number);
+        xIn = xr;
+      }
+    } else if (buf.xIn !== null && (this.goBackwards || this.usedMask)) {
       const xr = buf.xIn;
       const step = N * D;
       for (let t = 0; t < T; t++) {
@@ -211,9 +241,9 @@ export class Recurrent extends Layer {
     }
     const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
     switch (this.className) {
-      case 'SimpleRNN': rnnForward(ws as RnnWorkspace, p, xIn); break;
-      case 'LSTM': lstmForward(ws as LstmWorkspace, p, xIn); break;
-      case 'GRU': gruForward(ws as GruWorkspace, p, xIn); break;
+      case 'SimpleRNN': rnnForward(ws as RnnWorkspace, p, xIn, repeated); break;
+      case 'LSTM': lstmForward(ws as LstmWorkspace, p, xIn, repeated); break;
+      case 'GRU': gruForward(ws as GruWorkspace, p, xIn, repeated); break;
     }
     if (this.stateful) {
       this.stateH = ws.h.slice(T * NH, (T + 1) * NH);
@@ -234,14 +264,23 @@ export class Recurrent extends Layer {
     const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
     const dhSeq = this.returnSequences ? dy : null;
     const dhT = this.returnSequences ? null : dy;
-    const dx = needDx ? buf.dx : null;
+    const rep = this.lastRepeated;
+    const dx = needDx ? (rep ? buf.dxRep : buf.dx) : null;
     switch (this.className) {
-      case 'SimpleRNN': rnnBackward(g, dx, buf.dh0, dhSeq, dhT, ws as RnnWorkspace, p, xIn); break;
-      case 'LSTM': lstmBackward(g, dx, buf.dh0, buf.dc0, dhSeq, dhT, null, ws as LstmWorkspace, p, xIn); break;
-      case 'GRU': gruBackward(g, dx, buf.dh0, dhSeq, dhT, ws as GruWorkspace, p, xIn); break;
+      case 'SimpleRNN': rnnBackward(g, dx, buf.dh0, dhSeq, dhT, ws as RnnWorkspace, p, xIn, rep); break;
+      case 'LSTM': lstmBackward(g, dx, buf.dh0, buf.dc0, dhSeq, dhT, null, ws as LstmWorkspace, p, xIn, rep); break;
+      case 'GRU': gruBackward(g, dx, buf.dh0, dhSeq, dhT, ws as GruWorkspace, p, xIn, rep); break;
     }
     if (!needDx) return null;
     const step = N * D;
+    if (rep) {
+      // dL/dx of the one repeated step (summed over time by the kernel); goBackwards changes nothing for it.
+      if (this.usedMask) {
+        const mask = buf.mask as FloatArray;
+        for (let i = 0; i < step; i++) buf.dxRep[i] *= mask[i] as number;
+      }
+      return buf.dxRep;
+    }
     if (this.usedMask) {
       const mask = buf.mask as FloatArray;
       for (let t = 0; t < T; t++) {

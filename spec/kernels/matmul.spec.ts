@@ -38,6 +38,20 @@ describe('kernels/matmul', () => {
     });
   }
 
+  for (const [M, K, N] of [[257, 3, 5], [6, 300, 9], [5, 7, 520], [33, 513, 65]] as const) {
+    it(`A·B, A·Bᵀ, Aᵀ·B cross the 256 packing-block boundaries correctly at M=${M} K=${K} N=${N}`, () => {
+      const A = uniform64(M * K, rng), B = uniform64(K * N, rng);
+      const ref = naiveMatmul(A, B, M, K, N);
+      const C = new Float64Array(M * N);
+      matmul(C, 0, N, A, 0, K, B, 0, N, M, K, N, false);
+      expect(maxErr(C, ref), 'matmul').to.be.at.most(1e-12);
+      matmulABt(C, 0, N, A, 0, K, transpose(B, K, N), 0, K, M, K, N, false);
+      expect(maxErr(C, ref), 'matmulABt').to.be.at.most(1e-12);
+      matmulAtB(C, 0, N, transpose(A, M, K), 0, M, B, 0, N, M, K, N, false);
+      expect(maxErr(C, ref), 'matmulAtB').to.be.at.most(1e-12);
+    });
+  }
+
   it('accumulate adds into C; overwrite ignores what C held', () => {
     const M = 6, K = 5, N = 7;
     const A = uniform64(M * K, rng), B = uniform64(K * N, rng), C0 = uniform64(M * N, rng);

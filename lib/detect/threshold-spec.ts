@@ -7,7 +7,8 @@
  *   'sigma[:k]'          mean + k·std of the training scores (k = 3)
  *   'iqr[:k]'            Q3 + k·IQR of the training scores (k = 1.5)
  *   'contamination[:c]'  the (1 − c)-quantile of the training scores, as PyOD (c = 0.01)
- *   'spot[:q]'           SPOT calibrated on the training scores, then updated online on the scored points (q = 1e-3)
+ *   'spot[:q]'           SPOT calibrated on the training scores, then updated online on the scored points (q = 1e-3;
+ *                        initial level 0.98, lowered for short calibrations so that ~10 scores lie above it)
  *   'dspot[:q]'          drift-aware SPOT (depth 10)
  *   'dynamic'            Telemanom's nonparametric dynamic threshold, chosen on the scored sequence itself
  */
@@ -97,10 +98,25 @@ export interface OnlineThreshold {
 /** Peaks kept for the GPD fit: bounds memory and refit time on long streams. */
 export const SPOT_MAX_PEAKS = 2000;
 
+/** Peaks SPOT wants for its GPD fit at calibration; with the default level, short calibrations get a lower level. */
+export const SPOT_MIN_PEAKS = 10;
+
+/**
+ * The initial SPOT level: as configured, or by default 0.98 lowered (to no less than 0.5) so that about SPOT_MIN_PEAKS
+ * calibration scores lie above it: a 0.98 level on 100 training scores would fit a tail to 2 peaks, or to none.
+ */
+export function spotLevel(c: ThresholdConfig, n: number): number {
+  if (c.level !== undefined) return c.level;
+  return Math.min(0.98, Math.max(0.5, 1 - SPOT_MIN_PEAKS / Math.max(n, 1)));
+}
+
 export function makeOnline(c: ThresholdConfig, calibration: Float64Array): OnlineThreshold {
-  if (c.kind === 'spot') return new Spot(calibration, { q: c.value as number, level: c.level ?? 0.98, maxPeaks: SPOT_MAX_PEAKS });
+  if (c.kind === 'spot') {
+    return new Spot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length), maxPeaks: SPOT_MAX_PEAKS });
+  }
   if (c.kind === 'dspot') {
-    return new Dspot(calibration, { q: c.value as number, level: c.level ?? 0.98, depth: c.depth ?? 10, maxPeaks: SPOT_MAX_PEAKS });
+    const depth = c.depth ?? 10;
+    return new Dspot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length - depth), depth, maxPeaks: SPOT_MAX_PEAKS });
   }
   if (c.kind === 'dynamic') throw new RangeError("threshold: 'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level");
   const level = staticLevel(c, calibration);

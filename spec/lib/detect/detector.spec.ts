@@ -56,6 +56,15 @@ describe('Detector', () => {
     }
   });
 
+  it('SPOT calibrates on short training series by lowering its initial level (≥ 10 peaks)', () => {
+    const short = x.slice(0, 140);          // zscore with window 100 leaves 40 calibration scores: 0.98 would keep 0 peaks
+    const d = new Detector({ model: 'zscore', window: 100, threshold: 'spot' }).fit(short);
+    expect(d.calibration).to.have.length(40);
+    const r = d.detect(x);
+    expect(Number.isFinite(r.threshold)).to.equal(true);
+    expect(r.flags[700]).to.equal(1);
+  });
+
   it('is deterministic: the same seed gives bit-identical scores', () => {
     const a = new Detector({ model: 'gru-ae', seed: 7, epochs: 3, hidden: 8 }).fit(train).score(x).scores;
     const b = new Detector({ model: 'gru-ae', seed: 7, epochs: 3, hidden: 8 }).fit(train).score(x).scores;

@@ -34,7 +34,10 @@
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
-import { FloatArray, MATVEC_ROWS, matmul, matmulABt, matmulAtB, addBias, sumRows, transpose } from './matmul';
+import { FloatArray, MATVEC_ROWS, addBias, sumRows, transpose } from './matmul';
+import { MatOps, jsOps } from './ops';
+import type { WasmArena } from './wasm/arena';
+import { wasmWorkspaceBuffers } from './wasm/ops';
 import { Act, activateScalar, activationCode, derivativeFromOutput, sigmoid, tanh } from './activations';
 
 export interface GruOptions {
@@ -44,6 +47,8 @@ export interface GruOptions {
   recurrentActivation?: string;
   /** Reset gate after the recurrent product, with a separate recurrent bias (b[2,3H]). Default true (Keras 2). */
   resetAfter?: boolean;
+  /** Float32 only: buffers in this wasm arena, products on the WebAssembly SIMD kernels (see LstmOptions.arena). */
+  arena?: WasmArena;
 }
 
 export interface GruWorkspace {
@@ -72,12 +77,14 @@ export interface GruWorkspace {
   readonly drh: FloatArray;
   /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
+  /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
+  readonly ops: MatOps;
 }
 
 export interface GruParams { W: FloatArray; U: FloatArray; b: FloatArray }
 export interface GruGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
 
-const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter'];
+const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter', 'arena'];
 
 /** Bias length: 3H for the classic variant, 6H (b[2,3H]) when resetAfter. */
 export function gruBiasLength(H: number, resetAfter: boolean): number {
@@ -106,18 +113,17 @@ export function gruWorkspace(T: number, B: number, D: number, H: number,
     throw new RangeError(`resetAfter: expected a boolean, got ${JSON.stringify(resetAfter)}`);
   }
   const BH = B * H, TBH = T * BH, TBG = T * B * 3 * H;
-  return {
-    T, B, D, H, act, recAct, resetAfter,
-    h: new ctor(TBH + BH),
-    a: new ctor(TBG),
-    dz: new ctor(TBG),
-    dh: new ctor(BH),
-    innerH: new ctor(resetAfter ? TBH : 0),
-    dInner: new ctor(resetAfter ? TBG : 0),
-    rh: new ctor(resetAfter ? 0 : TBH),
-    drh: new ctor(resetAfter ? 0 : BH),
-    Ut: new ctor(B < MATVEC_ROWS ? 3 * H * H : 0),
-  };
+  const sizes = [TBH + BH, TBG, TBG, BH, resetAfter ? TBH : 0, resetAfter ? TBG : 0, resetAfter ? 0 : TBH,
+    resetAfter ? 0 : BH, B < MATVEC_ROWS ? 3 * H * H : 0];
+  let bufs: FloatArray[], ops: MatOps = jsOps;
+  if (options.arena !== undefined) {
+    if (ctor !== Float32Array) throw new TypeError('gruWorkspace(options.arena): the wasm kernels need Float32Array');
+    ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * 3 * H, H * 3 * H, TBG)));
+  } else {
+    bufs = sizes.map(n => new ctor(n));
+  }
+  const [h, a, dz, dh, innerH, dInner, rh, drh, Ut] = bufs;
+  return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, ops };
 }
 
 function wrongLength(fn: string, name: string, arr: FloatArray, expected: number, shape: string): never {
@@ -143,6 +149,7 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   checkParams('gruForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
   const { W, U, b } = p;
+  const { matmul, matmulABt } = ws.ops;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G;
 
   // a ← X·W + b_x over all T·B rows (repeated input: the B rows of step 0, then copied to every step).
@@ -208,6 +215,7 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
   checkParams(fn, ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
   const { W, U } = p;
+  const { matmulABt, matmulAtB } = ws.ops;
   const { dW, dU, db } = g;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G, TB = T * B;
   if (dW.length !== D * G) wrongLength(fn, 'dW', dW, D * G, `[D=${D},3H=${G}]`);

@@ -35,7 +35,10 @@
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, matmul, matmulABt, matmulAtB, addBias, sumRows, transpose } from './matmul';
+import { FloatArray, MATVEC_ROWS, addBias, sumRows, transpose } from './matmul';
+import { MatOps, jsOps } from './ops';
+import type { WasmArena } from './wasm/arena';
+import { wasmWorkspaceBuffers } from './wasm/ops';
 import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from './activations';
 
 export interface LstmOptions {
@@ -43,6 +46,11 @@ export interface LstmOptions {
   activation?: string;
   /** σ, applied to the gates i, f, o. Default 'sigmoid' (Keras; TensorFlow.js defaults to 'hardSigmoid'). */
   recurrentActivation?: string;
+  /**
+   * Float32 only: allocate the buffers in this wasm arena (one allocF32s, with staging for non-arena operands) and run
+   * the products on the WebAssembly SIMD kernels. Default: the TypeScript kernels and ordinary typed arrays.
+   */
+  arena?: WasmArena;
 }
 
 export interface LstmWorkspace {
@@ -68,12 +76,14 @@ export interface LstmWorkspace {
   readonly dc: FloatArray;
   /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
+  /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
+  readonly ops: MatOps;
 }
 
 export interface LstmParams { W: FloatArray; U: FloatArray; b: FloatArray }
 export interface LstmGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
 
-const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation'];
+const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'arena'];
 
 function positiveInt(fn: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
@@ -101,17 +111,16 @@ export function lstmWorkspace(T: number, B: number, D: number, H: number,
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
   const BH = B * H;
-  return {
-    T, B, D, H, act, recAct,
-    h: new ctor((T + 1) * BH),
-    c: new ctor((T + 1) * BH),
-    a: new ctor(T * B * 4 * H),
-    phiC: new ctor(T * BH),
-    dz: new ctor(T * B * 4 * H),
-    dh: new ctor(BH),
-    dc: new ctor(BH),
-    Ut: new ctor(B < MATVEC_ROWS ? 4 * H * H : 0),
-  };
+  const sizes = [(T + 1) * BH, (T + 1) * BH, T * B * 4 * H, T * BH, T * B * 4 * H, BH, BH, B < MATVEC_ROWS ? 4 * H * H : 0];
+  let bufs: FloatArray[], ops: MatOps = jsOps;
+  if (options.arena !== undefined) {
+    if (ctor !== Float32Array) throw new TypeError('lstmWorkspace(options.arena): the wasm kernels need Float32Array');
+    ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * 4 * H, H * 4 * H, T * B * 4 * H)));
+  } else {
+    bufs = sizes.map(n => new ctor(n));
+  }
+  const [h, c, a, phiC, dz, dh, dc, Ut] = bufs;
+  return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, ops };
 }
 
 function checkParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated: boolean): void {
@@ -132,6 +141,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   checkParams('lstmForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
   const { W, U, b } = p;
+  const { matmul, matmulABt } = ws.ops;
   const H4 = 4 * H, BH = B * H;
 
   // Z = X·W + b for all T·B rows at once (repeated input: for the B rows of step 0, then copied to every step).
@@ -236,6 +246,7 @@ export function lstmBackward(g: LstmGrads, dx: FloatArray | null, dh0: FloatArra
   if (dcT !== null) len(fn, 'dcT', dcT, BH, `B=${B},H=${H}`);
   checkParams(fn, ws, p, x, xRepeated);
   const { W, U } = p;
+  const { matmulABt, matmulAtB } = ws.ops;
   const H2 = 2 * H, H3 = 3 * H;
 
   if (dhT !== null) dh.set(dhT); else dh.fill(0);

@@ -26,12 +26,17 @@
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, matmul, matmulABt, matmulAtB, addBias, sumRows, transpose } from './matmul';
+import { FloatArray, MATVEC_ROWS, addBias, sumRows, transpose } from './matmul';
+import { MatOps, jsOps } from './ops';
+import type { WasmArena } from './wasm/arena';
+import { wasmWorkspaceBuffers } from './wasm/ops';
 import { Act, activationCode, activate, activateBackward } from './activations';
 
 export interface RnnOptions {
   /** φ. Default 'tanh'. */
   activation?: string;
+  /** Float32 only: buffers in this wasm arena, products on the WebAssembly SIMD kernels (see LstmOptions.arena). */
+  arena?: WasmArena;
 }
 
 export interface RnnWorkspace {
@@ -48,12 +53,14 @@ export interface RnnWorkspace {
   readonly dh: FloatArray;
   /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
+  /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
+  readonly ops: MatOps;
 }
 
 export interface RnnParams { W: FloatArray; U: FloatArray; b: FloatArray }
 export interface RnnGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
 
-const OPTION_KEYS: readonly string[] = ['activation'];
+const OPTION_KEYS: readonly string[] = ['activation', 'arena'];
 
 function positiveInt(fn: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
@@ -80,7 +87,16 @@ export function rnnWorkspace(T: number, B: number, D: number, H: number,
   }
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
-  return { T, B, D, H, act, h: new ctor((T + 1) * BH), dz: new ctor(T * BH), dh: new ctor(BH), Ut: new ctor(B < MATVEC_ROWS ? H * H : 0) };
+  const sizes = [(T + 1) * BH, T * BH, BH, B < MATVEC_ROWS ? H * H : 0];
+  let bufs: FloatArray[], ops: MatOps = jsOps;
+  if (options.arena !== undefined) {
+    if (ctor !== Float32Array) throw new TypeError('rnnWorkspace(options.arena): the wasm kernels need Float32Array');
+    ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * H, H * H, T * BH)));
+  } else {
+    bufs = sizes.map(n => new ctor(n));
+  }
+  const [h, dz, dh, Ut] = bufs;
+  return { T, B, D, H, act, h, dz, dh, Ut, ops };
 }
 
 function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated: boolean): void {
@@ -100,6 +116,7 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   checkParams('rnnForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h } = ws;
   const { W, U, b } = p;
+  const { matmul, matmulABt } = ws.ops;
   const BH = B * H;
 
   // Z = X·W + b for all T·B rows, into h blocks 1…T (repeated input: block 1 once, then copied).
@@ -129,6 +146,7 @@ export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
                             ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
   const fn = 'rnnBackward';
   const { T, B, D, H, act, h, dz, dh } = ws;
+  const { matmulABt, matmulAtB } = ws.ops;
   const BH = B * H;
   len(fn, 'dW', g.dW, D * H, `D=${D},H=${H}`);
   len(fn, 'dU', g.dU, H * H, `H=${H},H=${H}`);

@@ -19,6 +19,7 @@ import { activationCode } from '../../kernels/activations';
 import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../kernels/rnn';
 import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../kernels/lstm';
 import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../kernels/gru';
+import { workspaceArena } from '../backend';
 import { dropoutMask } from '../../kernels/dropout';
 import { glorotUniform, orthogonal } from '../init';
 import { makeRandom } from '../random';
@@ -166,11 +167,15 @@ export class Recurrent extends Layer {
   }
 
   private makeWorkspace(T: number, N: number, D: number, H: number, ctor: FloatCtor): AnyWs {
+    const arena = workspaceArena(ctor);
+    const where = arena !== undefined ? { arena } : {};
     switch (this.className) {
-      case 'SimpleRNN': return rnnWorkspace(T, N, D, H, ctor, { activation: this.activation });
-      case 'LSTM': return lstmWorkspace(T, N, D, H, ctor, { activation: this.activation, recurrentActivation: this.recurrentActivation });
+      case 'SimpleRNN': return rnnWorkspace(T, N, D, H, ctor, { activation: this.activation, ...where });
+      case 'LSTM': return lstmWorkspace(T, N, D, H, ctor, {
+        activation: this.activation, recurrentActivation: this.recurrentActivation, ...where,
+      });
       case 'GRU': return gruWorkspace(T, N, D, H, ctor, {
-        activation: this.activation, recurrentActivation: this.recurrentActivation, resetAfter: this.resetAfter,
+        activation: this.activation, recurrentActivation: this.recurrentActivation, resetAfter: this.resetAfter, ...where,
       });
     }
   }

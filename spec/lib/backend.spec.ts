@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import {
+  Detector, Sequential, getBackend, gruAutoencoder, lstmAutoencoder, rnnAutoencoder, setBackend,
+} from '../../lib/index';
+import { wasmSimdAvailable } from '../../kernels/wasm/arena';
+import { makeRng } from '../helpers/rng';
+
+type Preset = (o: { window: number; features?: number; units?: number | number[]; seed?: number }) => Sequential;
+
+/** max |a − b| / (max |b| + tiny): a relative error over the whole array. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).to.equal(b.length);
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs((a[i] as number) - (b[i] as number)));
+    den = Math.max(den, Math.abs(b[i] as number));
+  }
+  return num / (den + 1e-30);
+}
+
+function data(N: number, T: number, D: number, seed: string): number[][][] {
+  const rng = makeRng(seed);
+  return Array.from({ length: N }, () => Array.from({ length: T }, () => Array.from({ length: D }, () => rng() - 0.5)));
+}
+
+/** Builds under `backend`, then: predictions, model gradients, and weights after 3 full-batch Adam steps. */
+function run(backend: 'js' | 'wasm', preset: Preset, x: number[][][]) {
+  setBackend(backend);
+  try {
+    const T = x[0]!.length, D = x[0]![0]!.length;
+    const m = preset({ window: T, features: D, units: [12, 6], seed: 5 });
+    const pred = m.predict(x).data as Float32Array;
+    const grads = m.gradients(x, x).grads.map(g => Array.from(g));
+    m.fit(x, x, { epochs: 3, batchSize: x.length, shuffle: false });
+    const after = m.getWeights().map(w => Array.from(w));
+    const pred3 = m.predict(x).data as Float32Array;
+    return { pred: Array.from(pred), grads, after, pred3: Array.from(pred3) };
+  } finally {
+    setBackend('js');
+  }
+}
+
+describe('backend: wasm vs js (float32)', () => {
+  // Node ≥ 16.4 (and every current browser) has WebAssembly SIMD; the project requires Node 20, so this must hold.
+  it('WebAssembly SIMD is available on this runtime', () => {
+    expect(wasmSimdAvailable()).to.equal(true);
+  });
+
+  afterEach(() => setBackend('js'));
+
+  it('defaults to js, can be switched, rejects an unknown name', () => {
+    expect(getBackend()).to.equal('js');
+    setBackend('wasm');
+    expect(getBackend()).to.equal('wasm');
+    setBackend('js');
+    expect(getBackend()).to.equal('js');
+    expect(() => setBackend('gpu' as never)).to.throw(TypeError, /js.*wasm/);
+  });
+
+  const x = data(9, 7, 3, 'backend');
+  const presets: [string, Preset][] = [['LSTM', lstmAutoencoder], ['GRU', gruAutoencoder], ['RNN', rnnAutoencoder]];
+  for (const [name, preset] of presets) {
+    it(`${name} autoencoder: predictions and 3 Adam steps agree to 1e-4 relative, gradients to 1e-3`, () => {
+      const js = run('js', preset, x), wa = run('wasm', preset, x);
+      expect(relErr(wa.pred, js.pred), 'predictions').to.be.below(1e-4);
+      js.grads.forEach((g, i) => expect(relErr(wa.grads[i]!, g), `gradient ${i}`).to.be.below(1e-3));
+      js.after.forEach((w, i) => expect(relErr(wa.after[i]!, w), `weight ${i} after 3 steps`).to.be.below(1e-4));
+      expect(relErr(wa.pred3, js.pred3), 'predictions after 3 steps').to.be.below(1e-4);
+    });
+  }
+
+  it('builds workspaces on the wasm kernels only under the wasm backend', () => {
+    setBackend('wasm');
+    const m = lstmAutoencoder({ window: 5, features: 2, units: 4, seed: 1 });
+    m.predict(data(2, 5, 2, 'w'));
+    const ws = (m.layers[0] as unknown as { cache: { get(k: string, f: () => unknown): { ws: { ops: { name: string } } } } })
+      .cache.get('5x2', () => { throw new Error('no workspace'); });
+    expect(ws.ws.ops.name).to.equal('wasm');
+    setBackend('js');
+    const j = lstmAutoencoder({ window: 5, features: 2, units: 4, seed: 1 });
+    j.predict(data(2, 5, 2, 'w'));
+    const wj = (j.layers[0] as unknown as { cache: { get(k: string, f: () => unknown): { ws: { ops: { name: string } } } } })
+      .cache.get('5x2', () => { throw new Error('no workspace'); });
+    expect(wj.ws.ops.name).to.equal('js');
+  });
+
+  it('detector: streaming stays bit-identical to batch detect under wasm', () => {
+    setBackend('wasm');
+    const rng = makeRng('stream');
+    const multi = Array.from({ length: 500 }, (_, t) => [Math.sin(t / 6) + 0.1 * (rng() - 0.5), Math.cos(t / 9)]);
+    for (const model of ['lstm-ae', 'gru-ae', 'lstm-forecast'] as const) {
+      const d = new Detector({ model, window: 16, hidden: 8, epochs: 2, seed: 3 }).fit(multi.slice(0, 300));
+      const b = d.detect(multi);
+      const s = d.stream();
+      let n = 0;
+      const check = (o: { index: number; score: number; flag: number }): void => {
+        n++;
+        expect(o.score, `${model} score at ${o.index}`).to.equal(b.scores[o.index]);
+        expect(o.flag, `${model} flag at ${o.index}`).to.equal(b.flags[o.index]);
+      };
+      for (const p of multi) { const o = s.push(p); if (o) check(o); }
+      for (const o of s.flush()) check(o);
+      expect(n).to.equal(500 - b.firstScored);
+    }
+  });
+});

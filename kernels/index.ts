@@ -1,4 +1,4 @@
-/** All kernels, for `import { kernels } from 'bptt'` or for copying this folder whole. */
+/** All kernels in one namespace (the package root re-exports it as `kernels`), or for copying this folder whole. */
 export * from './matmul';
 export * from './activations';
 export * from './rnn';

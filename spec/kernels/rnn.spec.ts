@@ -7,27 +7,11 @@ import { expect } from 'chai';
 import { rnnWorkspace, rnnForward, rnnBackward, RnnOptions, RnnParams, RnnWorkspace } from '../../kernels/rnn';
 import { gradCheck, weightedSum } from '../helpers/gradcheck';
 import { makeRng, uniform64, Rng } from '../helpers/rng';
+import { ActName, f, kinkDistance, KINK_MARGIN, expectClose } from '../helpers/oracle';
 
-type ActName = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear';
 
 // ---- Independent oracle: scalar Math, one element at a time, no kernel code. --------------------------------------
 
-function f(name: ActName, z: number): number {
-  switch (name) {
-    case 'tanh': return Math.tanh(z);
-    case 'sigmoid': return 1 / (1 + Math.exp(-z));
-    case 'hardSigmoid': return Math.min(1, Math.max(0, 0.2 * z + 0.5));
-    case 'relu': return Math.max(0, z);
-    case 'linear': return z;
-  }
-}
-
-/** Distance from z to the nearest point where the activation is not differentiable. */
-function kinkDistance(name: ActName, z: number): number {
-  if (name === 'relu') return Math.abs(z);
-  if (name === 'hardSigmoid') return Math.min(Math.abs(z - 2.5), Math.abs(z + 2.5));
-  return Infinity;
-}
 
 interface Data {
   T: number; B: number; D: number; H: number;
@@ -106,20 +90,7 @@ function backward(ws: RnnWorkspace, d: Data, mode: LossMode): Grads {
   return g;
 }
 
-/** |a−b| ≤ tol·max(|b|, floor) elementwise, failing with the tensor name, the index and both values. */
-function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<number>, tol: number, floor = 1): number {
-  expect(a.length, `${name} length`).to.equal(b.length);
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    const av = a[i] as number, bv = b[i] as number;
-    const err = Math.abs(av - bv) / Math.max(Math.abs(bv), floor);
-    if (!(err <= tol)) throw new Error(`${name}[${i}]: got ${av}, expected ${bv} (scaled error ${err.toExponential(2)} > ${tol})`);
-    worst = Math.max(worst, err);
-  }
-  return worst;
-}
 
-const KINK_MARGIN = 1e-4;   // eps = 1e-5 moves any pre-activation by far less than this
 let maxRelSeen = 0;
 
 // ---- Tests -----------------------------------------------------------------------------------------------------

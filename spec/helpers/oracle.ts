@@ -36,3 +36,11 @@ export function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<num
   }
   return worst;
 }
+
+/** max_i |a_i − b_i| (the lengths must match). */
+export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).to.equal(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}

@@ -22,3 +22,10 @@ export function uniform64(n: number, rng: Rng, lo = -1, hi = 1): Float64Array {
 export function uniform32(n: number, rng: Rng, lo = -1, hi = 1): Float32Array {
   return fillUniform(new Float32Array(n), rng, lo, hi);
 }
+
+/** A new Float32Array of n values (2·u − 1)·scale, u uniform in [0, 1): symmetric weights for the interop tests. */
+export function uniformScaled32(n: number, rng: Rng, scale = 0.5): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (2 * rng() - 1) * scale;
+  return a;
+}

@@ -24,7 +24,8 @@ import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, repeatVect
 import { RecurrentOptions } from '../../lib/layers/recurrent';
 import { sequenceAutoencoder, denseAutoencoder, sequenceClassifier } from '../../lib/presets';
 import { fromTfjs, toTfjs } from '../../lib/io/tfjs';
-import { makeRng, Rng } from '../helpers/rng';
+import { makeRng, Rng, uniformScaled32 as uniform } from '../helpers/rng';
+import { maxAbs } from '../helpers/oracle';
 
 const PREDICT_TOL = 1e-5;
 const TRAIN_TOL = 1e-4;
@@ -32,19 +33,6 @@ const report = new Map<string, number>();
 
 function note(key: string, v: number): void {
   report.set(key, Math.max(report.get(key) ?? 0, v));
-}
-
-function uniform(n: number, rng: Rng, scale = 0.5): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * rng() - 1) * scale;
-  return a;
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
 }
 
 /** max over elements of |a − b| / max(|b|, 1). */

@@ -12,7 +12,8 @@ import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed } from '../
 import {
   fromTfjs, loadTfjsModel, loadTfjsModelSync, saveTfjsModel, saveTfjsModelSync, toTfjs, TfjsArtifactsInput,
 } from '../../../lib/io/tfjs';
-import { makeRng, Rng } from '../../helpers/rng';
+import { makeRng, uniformScaled32 as uniform } from '../../helpers/rng';
+import { maxAbs } from '../../helpers/oracle';
 
 function fixtureDir(): string {
   let dir = __dirname;
@@ -23,19 +24,6 @@ function fixtureDir(): string {
     if (up === dir) throw new Error('spec/fixtures/interop not found above ' + __dirname);
     dir = up;
   }
-}
-
-function uniform(n: number, rng: Rng, scale = 0.5): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (2 * rng() - 1) * scale;
-  return a;
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
 }
 
 async function artifactsOf(model: tf.LayersModel, includeOptimizer = false): Promise<tf.io.ModelArtifacts> {

@@ -14,6 +14,7 @@ import { bidirectional, dense, gru, lstm, repeatVector, simpleRNN, timeDistribut
 import { serializeSafetensors } from '../../../lib/io/safetensors';
 import { loadTorchSafetensors, loadTorchSafetensorsSync, loadTorchStateDict, TorchTensor } from '../../../lib/io/torch';
 import { makeRng, Rng } from '../../helpers/rng';
+import { maxAbs } from '../../helpers/oracle';
 
 type Vec = number[];
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -145,13 +146,6 @@ function inputs(N: number, T: number, D: number, seed: string): { flat: Float64A
   for (let i = 0; i < flat.length; i++) flat[i] = 2 * rng() - 1;
   const seqs = Array.from({ length: N }, (_, n) => Array.from({ length: T }, (_, t) => Array.from(flat.subarray((n * T + t) * D, (n * T + t + 1) * D))));
   return { flat, seqs };
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
 }
 
 /** Predicts with the float64 model (≤ 1e-12) and a float32 copy (≤ 1e-5) against the expected flat output. */

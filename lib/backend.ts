@@ -1,8 +1,17 @@
 /**
- * The matrix-product backend of float32 models: 'js' (the TypeScript kernels of kernels/matmul.ts, the default and the
- * reference) or 'wasm' (the WebAssembly SIMD kernels of kernels/wasm). The choice is read when a layer builds a
- * workspace (on its first forward for a given window length and batch size), so set it before building and running a
- * model; workspaces already built keep the backend they were built with. Float64 models always use 'js'.
+ * The matrix-product backend of float32 models: 'js' (the TypeScript kernels of kernels/matmul.ts: the reference, and
+ * the fallback where WebAssembly SIMD is missing) or 'wasm' (the WebAssembly SIMD kernels of kernels/wasm).
+ *
+ * The default is 'auto': 'wasm' when this engine validates a WebAssembly SIMD module, else 'js'. The environment variable
+ * BPTT_BACKEND ('js', 'wasm' or 'auto'), read once when this module loads, overrides the default without code changes
+ * (`BPTT_BACKEND=js npm test` runs the whole suite on the js path); setBackend overrides both.
+ *
+ * The choice is read when a layer builds a workspace (on its first forward for a given window length and batch size),
+ * so set it before building and running a model; workspaces already built keep the backend they were built with.
+ * Float64 models always use 'js' (the wasm kernels are float32).
+ *
+ * The two paths agree to float32 rounding, not bit for bit: the js kernels sum each product in float64, the wasm ones
+ * in float32 lanes. Each path is deterministic on its own: the same seed, data and options give bit-identical results.
  *
  * Under 'wasm' each recurrent workspace lives in its own WasmArena (its buffers plus three staging buffers, reserved in
  * one allocation, so the memory never grows afterwards); parameters, gradients and inputs stay ordinary typed arrays
@@ -10,21 +19,37 @@
  */
 import { WasmArena, wasmSimdAvailable } from '../kernels/wasm/arena';
 
+/** The path a workspace runs on. */
 export type Backend = 'js' | 'wasm';
+/** What setBackend accepts: a path, or 'auto' (wasm when WebAssembly SIMD is available, else js). */
+export type BackendChoice = Backend | 'auto';
 
-let current: Backend = 'js';
+const CHOICES: readonly string[] = ['js', 'wasm', 'auto'];
 
-/** Selects the backend for workspaces built from now on. 'wasm' throws when this engine lacks WebAssembly SIMD. */
-export function setBackend(backend: Backend): void {
-  if (backend !== 'js' && backend !== 'wasm') {
-    throw new TypeError(`setBackend: expected 'js' or 'wasm', got ${JSON.stringify(backend)}`);
+function resolve(choice: BackendChoice, where: string): Backend {
+  if (typeof choice !== 'string' || !CHOICES.includes(choice)) {
+    throw new TypeError(`${where}: expected 'js', 'wasm' or 'auto', got ${JSON.stringify(choice)}`);
   }
-  if (backend === 'wasm' && !wasmSimdAvailable()) {
-    throw new Error("setBackend('wasm'): WebAssembly SIMD is not available in this engine; use 'js'");
+  if (choice === 'auto') return wasmSimdAvailable() ? 'wasm' : 'js';
+  if (choice === 'wasm' && !wasmSimdAvailable()) {
+    throw new Error(`${where}: 'wasm' needs WebAssembly SIMD, which this engine lacks; use 'js' or 'auto'`);
   }
-  current = backend;
+  return choice;
 }
 
+function fromEnvironment(): Backend {
+  const env = typeof process !== 'undefined' ? process.env?.['BPTT_BACKEND'] : undefined;
+  return env === undefined || env === '' ? resolve('auto', 'auto') : resolve(env as BackendChoice, 'BPTT_BACKEND');
+}
+
+let current: Backend = fromEnvironment();
+
+/** Selects the backend for workspaces built from now on. 'wasm' throws when this engine lacks WebAssembly SIMD. */
+export function setBackend(backend: BackendChoice): void {
+  current = resolve(backend, 'setBackend(backend)');
+}
+
+/** The backend new workspaces get: 'js' or 'wasm' ('auto' is resolved when it is set). */
 export function getBackend(): Backend {
   return current;
 }

@@ -1,7 +1,7 @@
 /** bptt: the public API. */
 export { Sequential, TrainingDivergedError } from './sequential';
 export { setBackend, getBackend } from './backend';
-export type { Backend } from './backend';
+export type { Backend, BackendChoice } from './backend';
 export type { SequentialOptions, FitOptions, History, EpochLogs, EarlyStoppingOptions, DType } from './sequential';
 export {
   Layer, Recurrent, simpleRNN, lstm, gru, Dense, dense, TimeDistributed, timeDistributed, RepeatVector, repeatVector,

@@ -5,6 +5,7 @@ import {
 } from '../../kernels/gru';
 import { gradCheck, weightedSum } from '../helpers/gradcheck';
 import { makeRng, Rng, uniform64 } from '../helpers/rng';
+import { FLOAT32_PATHS } from '../helpers/paths';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Oracle: a scalar-loop GRU written straight from the Keras GRUCell equations (no matmul.ts, no activations.ts), which
@@ -362,32 +363,37 @@ describe('kernels/gru', () => {
         expect(maxErr(g3.dU, g1.dU)).to.be.at.most(1e-15);
       });
 
-      it('float32 and float64 agree within 1e-4 relative (outputs and gradients)', () => {
-        const rng = makeRng(`gru-f32-${resetAfter}`);
-        const d = { T: 6, B: 3, D: 4, H: 7 }, { T, B, D, H } = d, BH = B * H;
-        const pr = randomProblem(d, resetAfter, rng);
-        const R = uniform64(T * BH, rng), RT = uniform64(BH, rng);
-        const f32 = (a: Float64Array): Float32Array => Float32Array.from(a);
-        // Round the f64 problem to f32 values first, so that both runs see identical inputs.
-        for (const a of [pr.p.W, pr.p.U, pr.p.b, pr.x, pr.h0, R, RT]) a.set(f32(a));
+      // Both float32 paths against the float64 kernel (which the finite differences prove); B = 3 takes the
+      // batch-below-4 route, B = 6 the blocked products.
+      for (const path of FLOAT32_PATHS) for (const d of [{ T: 6, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
+        it(`${path.name} path: float32 and float64 agree within 1e-4 relative (outputs and gradients), B=${d.B}`, () => {
+          const rng = makeRng(`gru-f32-${resetAfter}`);
+          const { T, B, D, H } = d, BH = B * H;
+          const pr = randomProblem(d, resetAfter, rng);
+          const R = uniform64(T * BH, rng), RT = uniform64(BH, rng);
+          const f32 = (a: Float64Array): Float32Array => Float32Array.from(a);
+          // Round the f64 problem to f32 values first, so that both runs see identical inputs.
+          for (const a of [pr.p.W, pr.p.U, pr.p.b, pr.x, pr.h0, R, RT]) a.set(f32(a));
 
-        const run = <C extends Float32ArrayConstructor | Float64ArrayConstructor>(ctor: C) => {
-          const conv = (a: Float64Array): Float32Array | Float64Array => (ctor === Float32Array ? f32(a) : a.slice());
-          const p = { W: conv(pr.p.W), U: conv(pr.p.U), b: conv(pr.p.b) };
-          const x = conv(pr.x);
-          const ws = gruWorkspace(T, B, D, H, ctor, { resetAfter });
-          runForward(ws, p, x, pr.h0);
-          const g = zeroGrads(ctor, d, resetAfter);
-          const dx = new ctor(T * B * D), dh0 = new ctor(BH);
-          gruBackward(g, dx, dh0, conv(R), conv(RT), ws, p, x);
-          return { h: ws.h, dx, dh0, ...g };
-        };
-        const a = run(Float32Array), b = run(Float64Array);
-        expect(a.h).to.be.instanceOf(Float32Array);
-        for (const k of ['h', 'dx', 'dh0', 'dW', 'dU', 'db'] as const) {
-          expect(normRel(a[k], b[k]), k).to.be.at.most(1e-4);
-        }
-      });
+          const run = <C extends Float32ArrayConstructor | Float64ArrayConstructor>(ctor: C) => {
+            const conv = (a: Float64Array): Float32Array | Float64Array => (ctor === Float32Array ? f32(a) : a.slice());
+            const p = { W: conv(pr.p.W), U: conv(pr.p.U), b: conv(pr.p.b) };
+            const x = conv(pr.x);
+            const ws = gruWorkspace(T, B, D, H, ctor, { resetAfter, ...(ctor === Float32Array ? path.options() : {}) });
+            expect(ws.ops.name).to.equal(ctor === Float32Array ? path.name : 'js');
+            runForward(ws, p, x, pr.h0);
+            const g = zeroGrads(ctor, d, resetAfter);
+            const dx = new ctor(T * B * D), dh0 = new ctor(BH);
+            gruBackward(g, dx, dh0, conv(R), conv(RT), ws, p, x);
+            return { h: ws.h, dx, dh0, ...g };
+          };
+          const a = run(Float32Array), b = run(Float64Array);
+          expect(a.h).to.be.instanceOf(Float32Array);
+          for (const k of ['h', 'dx', 'dh0', 'dW', 'dU', 'db'] as const) {
+            expect(normRel(a[k], b[k]), k).to.be.at.most(1e-4);
+          }
+        });
+      }
 
       it('RangeError on wrong lengths, naming the argument with expected and actual sizes', () => {
         const rng = makeRng(`gru-len-${resetAfter}`);

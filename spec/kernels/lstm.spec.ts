@@ -8,6 +8,7 @@ import { lstmWorkspace, lstmForward, lstmBackward, LstmOptions, LstmParams, Lstm
 import { gradCheck, weightedSum } from '../helpers/gradcheck';
 import { makeRng, uniform64, Rng } from '../helpers/rng';
 import { ActName, f, kinkDistance, KINK_MARGIN, expectClose } from '../helpers/oracle';
+import { FLOAT32_PATHS } from '../helpers/paths';
 
 
 // ---- Independent oracle: scalar Math, one element at a time, no kernel code. --------------------------------------
@@ -280,34 +281,38 @@ describe('kernels/lstm', () => {
     // Values are O(1); the floor 1e-2 keeps float32 round-off in small entries (where terms of size ~1 cancel) from
     // counting as relative error. Over 50 seeds the worst scaled error was ~1e-5
     // (~6e-5 with a floor of 1e-3); this seed gives ~2e-6.
-    it('forward and backward within |a−b| ≤ 1e-4·max(|b|, 1e-2), T=5, B=3, D=4, H=7', () => {
-      const s = { T: 5, B: 3, D: 4, H: 7 };
-      const { T, B, D, H } = s;
-      const BH = B * H;
-      // Round the data to float32 once, so the two runs differ only in arithmetic precision.
-      const d64 = makeData(s, makeRng('lstm-f32'));
-      for (const k of ['W', 'U', 'b', 'x', 'h0', 'c0', 'R', 'RhT', 'RcT'] as const) d64[k].set(Float32Array.from(d64[k]));
-      const to32 = (a: Float64Array): Float32Array => Float32Array.from(a);
+    // Both float32 paths, each against the float64 kernel whose gradients the finite differences above prove; B = 3
+    // takes the batch-below-4 (Uᵀ / matrix–vector) route, B = 6 the blocked products.
+    for (const path of FLOAT32_PATHS) for (const s of [{ T: 5, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
+      it(`${path.name} path: forward and backward within |a−b| ≤ 1e-4·max(|b|, 1e-2), T=${s.T}, B=${s.B}, D=${s.D}, H=${s.H}`, () => {
+        const { T, B, D, H } = s;
+        const BH = B * H;
+        // Round the data to float32 once, so the two runs differ only in arithmetic precision.
+        const d64 = makeData(s, makeRng('lstm-f32'));
+        for (const k of ['W', 'U', 'b', 'x', 'h0', 'c0', 'R', 'RhT', 'RcT'] as const) d64[k].set(Float32Array.from(d64[k]));
+        const to32 = (a: Float64Array): Float32Array => Float32Array.from(a);
 
-      const ws64 = lstmWorkspace(T, B, D, H, Float64Array);
-      forward(ws64, d64);
-      const g64 = backward(ws64, d64, 'all');
+        const ws64 = lstmWorkspace(T, B, D, H, Float64Array);
+        forward(ws64, d64);
+        const g64 = backward(ws64, d64, 'all');
 
-      const ws32 = lstmWorkspace(T, B, D, H, Float32Array);
-      ws32.h.set(d64.h0); ws32.c.set(d64.c0);
-      const p32 = { W: to32(d64.W), U: to32(d64.U), b: to32(d64.b) };
-      const x32 = to32(d64.x);
-      lstmForward(ws32, p32, x32);
-      const g32 = {
-        dW: new Float32Array(D * 4 * H), dU: new Float32Array(H * 4 * H), db: new Float32Array(4 * H),
-        dx: new Float32Array(T * B * D), dh0: new Float32Array(BH), dc0: new Float32Array(BH),
-      };
-      lstmBackward(g32, g32.dx, g32.dh0, g32.dc0, to32(d64.R), to32(d64.RhT), to32(d64.RcT), ws32, p32, x32);
+        const ws32 = lstmWorkspace(T, B, D, H, Float32Array, path.options());
+        ws32.h.set(d64.h0); ws32.c.set(d64.c0);
+        const p32 = { W: to32(d64.W), U: to32(d64.U), b: to32(d64.b) };
+        const x32 = to32(d64.x);
+        lstmForward(ws32, p32, x32);
+        const g32 = {
+          dW: new Float32Array(D * 4 * H), dU: new Float32Array(H * 4 * H), db: new Float32Array(4 * H),
+          dx: new Float32Array(T * B * D), dh0: new Float32Array(BH), dc0: new Float32Array(BH),
+        };
+        lstmBackward(g32, g32.dx, g32.dh0, g32.dc0, to32(d64.R), to32(d64.RhT), to32(d64.RcT), ws32, p32, x32);
 
-      expectClose('h', ws32.h, ws64.h, 1e-4, 1e-2);
-      expectClose('c', ws32.c, ws64.c, 1e-4, 1e-2);
-      for (const k of ['dW', 'dU', 'db', 'dx', 'dh0', 'dc0'] as const) expectClose(k, g32[k], g64[k], 1e-4, 1e-2);
-    });
+        expectClose('h', ws32.h, ws64.h, 1e-4, 1e-2);
+        expectClose('c', ws32.c, ws64.c, 1e-4, 1e-2);
+        for (const k of ['dW', 'dU', 'db', 'dx', 'dh0', 'dc0'] as const) expectClose(k, g32[k], g64[k], 1e-4, 1e-2);
+        expect(ws32.ops.name).to.equal(path.name);
+      });
+    }
   });
 
   describe('conventions', () => {

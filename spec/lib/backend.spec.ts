@@ -1,9 +1,14 @@
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { expect } from 'chai';
 import {
   Detector, Sequential, getBackend, gruAutoencoder, lstmAutoencoder, rnnAutoencoder, setBackend,
 } from '../../lib/index';
 import { wasmSimdAvailable } from '../../kernels/wasm/arena';
 import { makeRng } from '../helpers/rng';
+
+/** The compiled library entry, next to this compiled spec (dist/spec/lib → dist/lib). */
+const LIB = path.join(__dirname, '..', '..', 'lib', 'index.js');
 
 type Preset = (o: { window: number; features?: number; units?: number | number[]; seed?: number }) => Sequential;
 
@@ -25,6 +30,7 @@ function data(N: number, T: number, D: number, seed: string): number[][][] {
 
 /** Builds under `backend`, then: predictions, model gradients, and weights after 3 full-batch Adam steps. */
 function run(backend: 'js' | 'wasm', preset: Preset, x: number[][][]) {
+  const before = getBackend();
   setBackend(backend);
   try {
     const T = x[0]!.length, D = x[0]![0]!.length;
@@ -36,7 +42,7 @@ function run(backend: 'js' | 'wasm', preset: Preset, x: number[][][]) {
     const pred3 = m.predict(x).data as Float32Array;
     return { pred: Array.from(pred), grads, after, pred3: Array.from(pred3) };
   } finally {
-    setBackend('js');
+    setBackend(before);
   }
 }
 
@@ -46,15 +52,42 @@ describe('backend: wasm vs js (float32)', () => {
     expect(wasmSimdAvailable()).to.equal(true);
   });
 
-  afterEach(() => setBackend('js'));
+  // The suite runs twice (scripts/mocha-on.js): on the default path and with BPTT_BACKEND=js; every test here puts
+  // back the backend it found.
+  let suiteBackend: 'js' | 'wasm';
+  beforeEach(() => { suiteBackend = getBackend(); });
+  afterEach(() => setBackend(suiteBackend));
 
-  it('defaults to js, can be switched, rejects an unknown name', () => {
-    expect(getBackend()).to.equal('js');
-    setBackend('wasm');
-    expect(getBackend()).to.equal('wasm');
+  it("defaults to 'auto' (wasm where SIMD is available) unless BPTT_BACKEND says otherwise", () => {
+    const env = process.env['BPTT_BACKEND'];
+    expect(suiteBackend).to.equal(env === 'js' ? 'js' : 'wasm');
+  });
+
+  it("can be switched, resolves 'auto', rejects an unknown name", () => {
     setBackend('js');
     expect(getBackend()).to.equal('js');
-    expect(() => setBackend('gpu' as never)).to.throw(TypeError, /js.*wasm/);
+    setBackend('auto');
+    expect(getBackend()).to.equal('wasm');
+    setBackend('js');
+    setBackend('wasm');
+    expect(getBackend()).to.equal('wasm');
+    expect(() => setBackend('gpu' as never)).to.throw(TypeError, /setBackend\(backend\): expected 'js', 'wasm' or 'auto', got "gpu"/);
+    expect(getBackend(), 'a rejected name leaves the backend as it was').to.equal('wasm');
+  });
+
+  it('BPTT_BACKEND sets the default in a fresh process and is checked', () => {
+    const probe = (env: string): { status: number | null; out: string; err: string } => {
+      const r = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(LIB)}).getBackend())`],
+        { env: { ...process.env, BPTT_BACKEND: env }, encoding: 'utf8' });
+      return { status: r.status, out: r.stdout, err: r.stderr };
+    };
+    expect(probe('js').out).to.equal('js');
+    expect(probe('wasm').out).to.equal('wasm');
+    expect(probe('auto').out).to.equal('wasm');
+    expect(probe('').out).to.equal('wasm');
+    const bad = probe('gpu');
+    expect(bad.status).to.not.equal(0);
+    expect(bad.err).to.match(/BPTT_BACKEND: expected 'js', 'wasm' or 'auto', got "gpu"/);
   });
 
   const x = data(9, 7, 3, 'backend');

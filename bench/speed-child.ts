@@ -1,7 +1,8 @@
 /**
- * One framework's measurement of one (cell, shape), in its own process so that its peak RSS is its own.
+ * One engine's measurement of one (cell, shape), in its own process so that its peak RSS is its own.
  *
- *   node dist/bench/speed-child.js <bptt|tfjs-cpu|tfjs-wasm> <lstm|gru|rnn> <S|M|L|STREAM> <data.safetensors> <trainRuns> <inferRuns> <warmup>
+ *   node dist/bench/speed-child.js <bptt-js|bptt-wasm|bptt-wasm-w2|tfjs-cpu|tfjs-wasm> <lstm|gru|rnn> <S|M|L|STREAM>
+ *                                  <data.safetensors> <trainRuns> <inferRuns> <warmup>
  *
  * The data file (written by bench/speed.ts) holds the input windows x [B, T, D], the model's initial weights w0, w1, … in
  * Keras order (kernel, recurrent_kernel, bias per recurrent layer; kernel, bias of the dense), and in its metadata the loss
@@ -9,11 +10,19 @@
  * loss, then times batch inference (predict on the whole batch, outputs read back) and a training step (forward + BPTT +
  * Adam lr 1e-3 on the whole batch, MSE), after warm-up. It prints one line: RESULT {json} (see ChildResult).
  * Inference is timed before training so that its outputs come from the shared weights: their sum (the checksum) must agree
- * across frameworks.
+ * across engines.
+ *
+ * bptt's paths (BPTT_PATHS): setBackend(backend) before the model is built, and `workers` passed explicitly to fit and
+ * predict. The options object is typed loosely so that this file compiles whether or not Sequential declares `workers`,
+ * and fit's and predict's results are awaited so that either a synchronous or a Promise-returning API is measured whole.
  */
+import { setBackend, getBackend } from '../lib/backend';
 import { sequenceAutoencoder } from '../lib/presets';
 import { readSafetensorsFileSync } from '../lib/io/safetensors';
-import { Cell, ChildResult, Framework, RESULT_TAG, SHAPES, ShapeName, Stats, peakRssMB, stats } from './speed-common';
+import type { FitOptions, History } from '../lib/sequential';
+import {
+  BPTT_PATHS, BpttPath, Cell, ChildResult, Engine, RESULT_TAG, SHAPES, ShapeName, Stats, isBpttPath, peakRssMB, stats,
+} from './speed-common';
 
 interface Data { x: Float32Array; weights: { data: Float32Array; shape: number[] }[]; refLoss: number }
 
@@ -58,27 +67,51 @@ function sum(a: ArrayLike<number>): number {
   return s;
 }
 
-async function runBptt(cell: Cell, shape: ShapeName, d: Data, trainRuns: number, inferRuns: number, warmup: number): Promise<ChildResult> {
+async function runBptt(path: BpttPath, cell: Cell, shape: ShapeName, d: Data, trainRuns: number, inferRuns: number,
+                       warmup: number): Promise<ChildResult> {
   const s = SHAPES[shape];
+  const spec = BPTT_PATHS[path];
+  setBackend(spec.backend);   // throws (and this child reports why) when WebAssembly SIMD is missing
   const model = sequenceAutoencoder({
     window: s.window, features: s.features, units: [s.hidden], cell, seed: 1,
     recurrent: cell === 'rnn' ? {} : cell === 'gru' ? { recurrentActivation: 'sigmoid', resetAfter: false } : { recurrentActivation: 'sigmoid' },
   });
   model.setWeights(d.weights.map((w) => w.data));
   const x = { data: d.x, shape: [s.batch, s.window, s.features] };
-  const loss = model.evaluate(x, x, { batchSize: s.batch });
-  const infer = await time(() => model.predict(x, { batchSize: s.batch }).data, warmup, inferRuns);
+  // `workers` goes through loosely typed objects: see the header.
+  const predictOptions: Record<string, unknown> = { batchSize: s.batch, workers: spec.workers };
+  const loss = model.evaluate(x, x, predictOptions as { batchSize: number });
+  const fitOptions: Record<string, unknown> = { epochs: 1, batchSize: s.batch, shuffle: false, workers: spec.workers };
+  type Out = ReturnType<typeof model.predict>;
+  const predict = async (): Promise<ArrayLike<number>> => {
+    const y: unknown = model.predict(x, predictOptions as { batchSize: number });
+    return ((await y) as Out).data;
+  };
+  const fit = async (): Promise<number> => {
+    const h: unknown = model.fit(x, x, fitOptions as FitOptions);
+    return ((await h) as History).loss[0] as number;
+  };
+  const infer = await time(predict, warmup, inferRuns);
   const checksum = sum(infer.last);
   const losses: number[] = [];
   const train = trainRuns > 0
-    ? await time(() => {
-      const l = model.fit(x, x, { epochs: 1, batchSize: s.batch, shuffle: false }).loss[0] as number;
+    ? await time(async () => {
+      const l = await fit();
       losses.push(l);
       return l;
     }, warmup, trainRuns)
     : null;
-  return result('bptt', cell, shape, `bptt (TypeScript, ${model.dtype}, 1 thread)`, loss, d.refLoss, losses, infer, train,
-    warmup, checksum, '');
+  const backend = getBackend();
+  if (backend !== spec.backend) throw new Error(`${path}: the backend changed to ${backend} during the run (set ${spec.backend})`);
+  const r = result(path, cell, shape, `bptt (TypeScript, ${model.dtype}, backend ${backend}, workers ${spec.workers})`, loss,
+    d.refLoss, losses, infer, train, warmup, checksum, '');
+  // The first step's loss is the forward on the shared weights, computed the path's way (sharded, for workers > 1).
+  if (losses.length > 0) {
+    r.fitLoss = losses[0] as number;
+    r.fitLossRelDiff = Math.abs(r.fitLoss - d.refLoss) / Math.max(Math.abs(d.refLoss), 1e-12);
+    r.lossOk = r.lossOk && r.fitLossRelDiff <= 1e-4;
+  }
+  return r;
 }
 
 async function runTfjs(backend: 'cpu' | 'wasm', cell: Cell, shape: ShapeName, d: Data, trainRuns: number, inferRuns: number, warmup: number): Promise<ChildResult> {
@@ -138,7 +171,7 @@ async function runTfjs(backend: 'cpu' | 'wasm', cell: Cell, shape: ShapeName, d:
     loss, d.refLoss, losses, infer, train, warmup, checksum, '');
 }
 
-function result(framework: Framework, cell: Cell, shape: ShapeName, detail: string, loss: number, refLoss: number,
+function result(framework: Engine, cell: Cell, shape: ShapeName, detail: string, loss: number, refLoss: number,
                 losses: number[], infer: { s: Stats; cpu: Stats }, train: { s: Stats; cpu: Stats } | null, warmup: number,
                 checksum: number, note: string): ChildResult {
   const lossRelDiff = Math.abs(loss - refLoss) / Math.max(Math.abs(refLoss), 1e-12);
@@ -153,18 +186,20 @@ function result(framework: Framework, cell: Cell, shape: ShapeName, detail: stri
 }
 
 async function main(): Promise<void> {
-  const [fw, cell, shape, file, tr, inf, wu] = process.argv.slice(2);
-  if (!fw || !cell || !shape || !file) {
-    throw new Error('usage: speed-child.js <bptt|tfjs-cpu|tfjs-wasm> <lstm|gru|rnn> <S|M|L|STREAM> <data.safetensors> <trainRuns> <inferRuns> <warmup>');
+  const [engine, cell, shape, file, tr, inf, wu] = process.argv.slice(2);
+  if (!engine || !cell || !shape || !file) {
+    throw new Error('usage: speed-child.js <bptt-js|bptt-wasm|bptt-wasm-w2|tfjs-cpu|tfjs-wasm> <lstm|gru|rnn> <S|M|L|STREAM> ' +
+      '<data.safetensors> <trainRuns> <inferRuns> <warmup>');
   }
   const d = readData(file);
   const args = [cell as Cell, shape as ShapeName, d, Number(tr ?? 7), Number(inf ?? 7), Number(wu ?? 2)] as const;
-  const r = fw === 'bptt' ? await runBptt(...args)
-    : fw === 'tfjs-cpu' ? await runTfjs('cpu', ...args)
-      : fw === 'tfjs-wasm' ? await runTfjs('wasm', ...args)
+  const r = isBpttPath(engine) ? await runBptt(engine, ...args)
+    : engine === 'tfjs-cpu' ? await runTfjs('cpu', ...args)
+      : engine === 'tfjs-wasm' ? await runTfjs('wasm', ...args)
         : null;
-  if (r === null) throw new Error(`unknown framework ${fw}`);
-  process.stdout.write(`${RESULT_TAG}${JSON.stringify(r)}\n`);
+  if (r === null) throw new Error(`unknown engine ${engine}`);
+  // Exit explicitly once the line is written: a pool of worker threads kept alive by the library must not keep us running.
+  process.stdout.write(`${RESULT_TAG}${JSON.stringify(r)}\n`, () => process.exit(0));
 }
 
 main().catch((e: unknown) => {

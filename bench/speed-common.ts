@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the benchmark: the shapes, the FLOP formula, timing statistics, the machine description and the
- * per-process peak RSS. Imported by bench/speed.ts (the driver) and bench/speed-child.ts (one framework's measurement).
+ * Shared pieces of the benchmark: the engines (bptt's three execution paths and the frameworks), the shapes, the FLOP
+ * formula, timing statistics, the machine description and the per-process peak RSS. Imported by bench/speed.ts (the
+ * driver) and bench/speed-child.ts (one engine's measurement).
  *
  * FLOP formula (the issue's): per time step per sample, a recurrent layer with G gates (LSTM 4, GRU 3, RNN 1), H units and
  * `in` inputs costs 2·G·H·(in + H) (the two products x·W and h·U); the per-step dense back to D features costs 2·H·D.
@@ -13,7 +14,38 @@ import * as os from 'os';
 
 export type Cell = 'lstm' | 'gru' | 'rnn';
 export type ShapeName = 'S' | 'M' | 'L' | 'STREAM';
-export type Framework = 'bptt' | 'tfjs-cpu' | 'tfjs-wasm' | 'pytorch';
+/** The frameworks bptt is compared with. */
+export type Framework = 'tfjs-cpu' | 'tfjs-wasm' | 'pytorch';
+/** bptt's execution paths: matrix-product backend × worker threads of fit/predict. */
+export type BpttPath = 'bptt-js' | 'bptt-wasm' | 'bptt-wasm-w2';
+/** Everything that gets its own child process and its own column or row. */
+export type Engine = BpttPath | Framework;
+
+export interface PathSpec { backend: 'js' | 'wasm'; workers: number }
+
+/**
+ * How each bptt path runs: setBackend(backend) before the model is built, and `workers` passed explicitly to both fit and
+ * predict (1 = everything on the main thread; 2 = each batch split in two shards, main thread + one worker thread).
+ */
+export const BPTT_PATHS: Record<BpttPath, PathSpec> = {
+  'bptt-js': { backend: 'js', workers: 1 },
+  'bptt-wasm': { backend: 'wasm', workers: 1 },
+  'bptt-wasm-w2': { backend: 'wasm', workers: 2 },
+};
+
+export const BPTT_PATH_NAMES = Object.keys(BPTT_PATHS) as BpttPath[];
+export const FRAMEWORK_NAMES: Framework[] = ['tfjs-cpu', 'tfjs-wasm', 'pytorch'];
+/** Column and run order. */
+export const ENGINES: Engine[] = [...BPTT_PATH_NAMES, ...FRAMEWORK_NAMES];
+
+export function isBpttPath(e: string): e is BpttPath {
+  return Object.prototype.hasOwnProperty.call(BPTT_PATHS, e);
+}
+
+/** Threads an engine computes on (the cores its "% peak" is taken against). */
+export function engineThreads(e: Engine): number {
+  return isBpttPath(e) ? BPTT_PATHS[e].workers : 1;
+}
 
 export interface Shape { name: ShapeName; batch: number; window: number; features: number; hidden: number }
 
@@ -87,7 +119,7 @@ function cpuinfoField(text: string, key: string): string | null {
 
 /**
  * The CPU as /proc/cpuinfo describes it, and the FP32 peak of ONE core that the fractions are taken against (every
- * engine here runs one thread). FLOPs per cycle from the vector units the CPU family implies:
+ * engine runs one thread except bptt-wasm-w2, whose fraction is taken against two cores' peak). FLOPs per cycle from the vector units the CPU family implies:
  *   AMD family 26 (Zen 5): two 512-bit FMA pipes → 2·16·2 = 64;  AMD family 25 (Zen 3/4) and AVX2+FMA CPUs: 32
  *   (two 256-bit FMA pipes, or 512-bit split in two);  Intel with AVX-512: 64;  otherwise 16 (SSE, 4-wide mul + add).
  * The clock is /proc/cpuinfo's "cpu MHz" (under a hypervisor usually the nominal clock; boost would raise the peak).
@@ -156,9 +188,12 @@ export function makeInput(s: Shape, seed: number): Float32Array {
   return x;
 }
 
-/** The result one child process prints (prefixed by RESULT_TAG, one line of JSON). */
+/**
+ * The result one child process prints (prefixed by RESULT_TAG, one line of JSON). The field is called `framework` for
+ * every engine, bptt's paths included, because bench/torch_ref.py writes the same record.
+ */
 export interface ChildResult {
-  framework: Framework;
+  framework: Engine;
   cell: Cell;
   shape: ShapeName;
   /** Backend / library detail (tfjs backend and flags, torch version and BLAS). */
@@ -178,6 +213,12 @@ export interface ChildResult {
   warmup: { infer: number; train: number };
   /** Σ of the inference outputs (same weights everywhere, so comparable across frameworks), and the last training loss. */
   checksum: number;
+  /**
+   * bptt paths only: the loss `fit` reports for its first step (the forward on the shared weights, run the path's way,
+   * sharded over the workers for bptt-wasm-w2) and its relative difference from the reference loss; `lossOk` needs both.
+   */
+  fitLoss?: number;
+  fitLossRelDiff?: number;
   finalLoss: number | null;
   peakRssMB: number;
   note: string;
@@ -185,8 +226,8 @@ export interface ChildResult {
 
 export const RESULT_TAG = 'RESULT ';
 
-/** How many timed runs each framework gets per shape (--runs sets the base count). */
-export function plannedRuns(framework: Framework, shape: ShapeName, base: number): { train: number; infer: number; warmup: number } {
+/** How many timed runs each engine gets per shape (--runs sets the base count). */
+export function plannedRuns(framework: Engine, shape: ShapeName, base: number): { train: number; infer: number; warmup: number } {
   if (framework === 'tfjs-cpu' && shape === 'L') return { train: 3, infer: 3, warmup: 1 };   // ≈ 20–33 s per step
   if (framework === 'tfjs-cpu' && shape === 'M') return { train: base, infer: base, warmup: 1 };
   if (framework === 'tfjs-wasm' && shape === 'L') return { train: base, infer: base, warmup: 1 };

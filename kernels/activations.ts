@@ -15,7 +15,8 @@
  * Speed: e^x and tanh are written out in TypeScript (`exp`, `tanh` at the end of this file) rather than called as
  * Math.exp / Math.tanh, which V8 runs as calls into C: inlined into the cells' gate loops they cost about half. `exp` is
  * fdlibm's algorithm and returns Math.exp's bits; `tanh` matches Math.tanh bit for bit for |z| < 0.17 and within 4 ulp
- * beyond.
+ * beyond. On the wasm path the cells' forward tanh/sigmoid run as f32x4 code instead (wasm/gates.ts); these stay the
+ * reference and run everywhere else (Float64Array, the js path, the backward passes' callers, dense layers).
  */
 import type { FloatArray } from './matmul';
 

@@ -29,12 +29,15 @@
  * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so a = x·W + b_x over B rows, copied to
  * every step; backward sums S = Σ_t dz_t (after dU has used dz), then dW += xᵀ·S, dx = S·Wᵀ. The gate math of a step runs in
  * two fused passes per row; a batch below MATVEC_ROWS computes the products with U as dot products over rows of Uᵀ (ws.Ut).
+ * On the wasm path (a float32 workspace in an arena) with the default activations each of the two passes is one call for
+ * all B rows (ws.ops.gates.gruResetAfter / gruResetBefore, then gruOutput: the same equations in f32x4 WebAssembly SIMD,
+ * wasm/gates.ts); the loops here stay the reference and run for other activations, Float64Array and the js path.
  *
  * Conventions (kernels/README.md): parameter gradients dW, dU, db are ADDED into; dx and dh0 are WRITTEN; dx may be
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
-import { FloatArray, MATVEC_ROWS, addBias, sumRows, transpose } from './matmul';
+import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
 import { MatOps, jsOps } from './ops';
 import type { WasmArena } from './wasm/arena';
 import { wasmWorkspaceBuffers } from './wasm/ops';
@@ -149,7 +152,7 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   checkParams('gruForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
   const { W, U, b } = p;
-  const { matmul, matmulABt } = ws.ops;
+  const { matmul, matmulABt, addBias } = ws.ops;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G;
 
   // a ← X·W + b_x over all T·B rows (repeated input: the B rows of step 0, then copied to every step).
@@ -158,6 +161,7 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   addBias(a, 0, G, b, 0, rows, G);
   if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * BG, 0, BG);
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
+  const gates = fast ? ws.ops.gates : undefined;  // wasm path: each of the two gate passes is one call (wasm/gates.ts)
   const dotForm = B < MATVEC_ROWS;                // batch 1–3: products with U as dot products over rows of Uᵀ
   const Ut = ws.Ut;
   if (dotForm) transpose(Ut, U, H, G);
@@ -175,7 +179,10 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
     }
     // Fused gate loops: z, r = σ(·) in place; resetAfter: a_h += r⊙innerH_t; classic: rh_t = r⊙h_{t-1}, then a_h += rh_t·U_h;
     // h̃ = φ(a_h) in place; h_t = z⊙h_{t-1} + (1−z)⊙h̃.
-    for (let bb = 0; bb < B; bb++) {
+    if (gates !== undefined) {
+      if (resetAfter) gates.gruResetAfter(a, aOff, innerH, hpOff, B, H);
+      else gates.gruResetBefore(a, aOff, rh, hpOff, h, hpOff, B, H);
+    } else for (let bb = 0; bb < B; bb++) {
       const row = aOff + bb * G, k0 = hpOff + bb * H;
       for (let j = 0; j < H; j++) {
         const iz = row + j, ir = iz + H;
@@ -191,7 +198,8 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
       if (dotForm) matmulABt(a, aOff + H2, G, rh, hpOff, H, Ut, H2 * H, H, B, H, H, true);
       else matmul(a, aOff + H2, G, rh, hpOff, H, U, H2, G, B, H, H, true);
     }
-    for (let bb = 0; bb < B; bb++) {
+    if (gates !== undefined) gates.gruOutput(a, aOff, h, hpOff, B, H);
+    else for (let bb = 0; bb < B; bb++) {
       const row = aOff + bb * G, k0 = bb * H;
       for (let j = 0; j < H; j++) {
         const ih = row + H2 + j;

@@ -23,7 +23,10 @@
  *           so Z = x·W + b over B rows, copied to every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ.
  *
  * Speed: the gate math of a step runs in one pass per row (gatesSigmoidTanh for the default activations, with inlined
- * exp/tanh from activations.ts), the backward's in one fused loop. A batch below MATVEC_ROWS (streaming, batch 1) keeps
+ * exp/tanh from activations.ts), the backward's in one fused loop. On the wasm path (a float32 workspace in an arena)
+ * the default activations' forward gate math of a whole step, all B rows, is one call of ws.ops.gates.lstm: the same
+ * equations in f32x4 WebAssembly SIMD (wasm/gates.ts; exp/σ/tanh within 1–2 ulp of f32). This file's loops stay the
+ * reference, and run for other activations, for Float64Array and on the js path. A batch below MATVEC_ROWS (streaming, batch 1) keeps
  * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
@@ -35,7 +38,7 @@
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, addBias, sumRows, transpose } from './matmul';
+import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
 import { MatOps, jsOps } from './ops';
 import type { WasmArena } from './wasm/arena';
 import { wasmWorkspaceBuffers } from './wasm/ops';
@@ -141,7 +144,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   checkParams('lstmForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
   const { W, U, b } = p;
-  const { matmul, matmulABt } = ws.ops;
+  const { matmul, matmulABt, addBias } = ws.ops;
   const H4 = 4 * H, BH = B * H;
 
   // Z = X·W + b for all T·B rows at once (repeated input: for the B rows of step 0, then copied to every step).
@@ -151,6 +154,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * B * H4, 0, B * H4);
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
+  const gates = fast ? ws.ops.gates : undefined;  // wasm path: the gate math of a step is one call (wasm/gates.ts)
   const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
   if (dotForm) transpose(ws.Ut, U, H, H4);
   for (let t = 0; t < T; t++) {
@@ -161,7 +165,8 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
     else matmul(a, aStep, H4, h, prev, H, U, 0, H4, B, H, H4, true);
     // Fused gates, one row (sequence) at a time: i, f, o = σ(z), g = φ(z_g) in place; c_t = f⊙c_{t-1} + i⊙g;
     // phiC_t = φ(c_t); h_t = o⊙phiC_t.
-    for (let bb = 0; bb < B; bb++) {
+    if (gates !== undefined) gates.lstm(a, aStep, c, prev, phiC, prev, h, prev + BH, B, H);
+    else for (let bb = 0; bb < B; bb++) {
       if (fast) gatesSigmoidTanh(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H);
       else gatesAny(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H, act, recAct);
     }
@@ -172,6 +177,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
  * The forward gate math of one row for the default activations (σ = sigmoid, φ = tanh). a[aRow…+4H) holds z = [i|f|g|o]
  * and receives the activations; k0 indexes c_{t-1} (block t of c) and phiC_t; k0 + BH indexes c_t and h_t.
  * A function of its own so that V8 inlines sigmoid and exp into it (the time loop's own inlining budget is spent).
+ * The reference for wasm/gates.ts's lstmGates, which does the same for all B rows of a step in f32x4 SIMD.
  */
 function gatesSigmoidTanh(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, h: FloatArray,
                           k0: number, BH: number, H: number): void {

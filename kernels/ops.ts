@@ -1,20 +1,48 @@
 /**
- * The three matrix products a cell workspace calls, as one object chosen when the workspace is built: the TypeScript
- * kernels of matmul.ts (`jsOps`, the default and the reference) or the WebAssembly SIMD ones bound to an arena
- * (wasm/ops.ts). Argument order is that of matmul.ts.
+ * What a cell workspace calls besides its own loops, as one object chosen when the workspace is built: the three matrix
+ * products and the bias add, and optionally the forward gate kernels of one time step. `jsOps` is the TypeScript products of matmul.ts
+ * (the default and the reference) and no gate kernels: the cells then run their own loops. The wasm ops (wasm/ops.ts)
+ * bind the WebAssembly SIMD products and gate kernels to an arena. Argument order is that of matmul.ts; outputs first
+ * where there is a single output, otherwise the arrays in the order the cell's doc comment names them.
  */
-import { FloatArray, matmul, matmulABt, matmulAtB } from './matmul';
+import { FloatArray, addBias, matmul, matmulABt, matmulAtB } from './matmul';
 
 export type MatProduct = (C: FloatArray, cOff: number, ldc: number,
                           A: FloatArray, aOff: number, lda: number,
                           B: FloatArray, bOff: number, ldb: number,
                           M: number, K: number, N: number, accumulate: boolean) => void;
 
+/**
+ * The forward gate math of one step of each cell for the default activations (σ = sigmoid, φ = tanh), over a whole
+ * [B, …] block of rows per call; the exact contract is in wasm/gates.ts. Each does what the cell's own loop does, in f32.
+ */
+export interface GateOps {
+  /** y[off…off+n) ← tanh(y) in place (the tanh RNN's step). */
+  tanh(y: FloatArray, off: number, n: number): void;
+  /**
+   * LSTM: a[aOff…+B·4H) holds z = [i|f|g|o] and receives [σ(z_i)|σ(z_f)|φ(z_g)|σ(z_o)]; c_{t-1} = c[cOff…+B·H),
+   * c_t = f⊙c_{t-1} + i⊙g into c[cOff+B·H…+B·H); phiC[pOff…+B·H) ← φ(c_t); h[hOff…+B·H) ← o⊙φ(c_t).
+   */
+  lstm(a: FloatArray, aOff: number, c: FloatArray, cOff: number, phiC: FloatArray, pOff: number,
+       h: FloatArray, hOff: number, B: number, H: number): void;
+  /** GRU, resetAfter: over a[aOff…+B·3H) = [a_z|a_r|a_h]: z = σ(a_z), r = σ(a_r) in place; a_h += r⊙innerH[iOff…+B·H). */
+  gruResetAfter(a: FloatArray, aOff: number, innerH: FloatArray, iOff: number, B: number, H: number): void;
+  /** GRU, classic: z = σ(a_z), r = σ(a_r) in place; rh[rOff…+B·H) ← r⊙h_{t-1}, h_{t-1} = h[hOff…+B·H). */
+  gruResetBefore(a: FloatArray, aOff: number, rh: FloatArray, rOff: number, h: FloatArray, hOff: number,
+                 B: number, H: number): void;
+  /** GRU, both: h̃ = φ(a_h) in place; h_t = z⊙h_{t-1} + (1−z)⊙h̃, h_{t-1} = h[hOff…+B·H), h_t = h[hOff+B·H…+B·H). */
+  gruOutput(a: FloatArray, aOff: number, h: FloatArray, hOff: number, B: number, H: number): void;
+}
+
 export interface MatOps {
   readonly name: 'js' | 'wasm';
   readonly matmul: MatProduct;
   readonly matmulABt: MatProduct;
   readonly matmulAtB: MatProduct;
+  /** C[M,N] += b[bOff…+N) on every row (matmul.ts's addBias; on the wasm path C must live in the arena). */
+  readonly addBias: (C: FloatArray, cOff: number, ldc: number, b: FloatArray, bOff: number, M: number, N: number) => void;
+  /** Gate kernels for σ = sigmoid, φ = tanh; absent on the js path (the cells' loops are the reference). */
+  readonly gates?: GateOps;
 }
 
-export const jsOps: MatOps = { name: 'js', matmul, matmulABt, matmulAtB };
+export const jsOps: MatOps = { name: 'js', matmul, matmulABt, matmulAtB, addBias };

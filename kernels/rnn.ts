@@ -15,7 +15,9 @@
  *                            dx = dZ·Wᵀ (if dx is given);   dh0 = dh
  * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so Z = x·W + b over B rows, copied to
  *           every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ. A batch below MATVEC_ROWS computes h·U as
- *           dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form.
+ *           dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form. On the wasm path (a float32
+ *           workspace in an arena) φ = tanh of a step is one call of ws.ops.gates.tanh over the [B,H] block (f32x4
+ *           WebAssembly SIMD, wasm/gates.ts); activations.ts stays the reference and runs everywhere else.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx and dh0 are overwritten. The forward reads h0 from block 0 of ws.h (zeros after allocation; the caller may write it).
@@ -26,7 +28,7 @@
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, addBias, sumRows, transpose } from './matmul';
+import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
 import { MatOps, jsOps } from './ops';
 import type { WasmArena } from './wasm/arena';
 import { wasmWorkspaceBuffers } from './wasm/ops';
@@ -116,7 +118,7 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   checkParams('rnnForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h } = ws;
   const { W, U, b } = p;
-  const { matmul, matmulABt } = ws.ops;
+  const { matmul, matmulABt, addBias } = ws.ops;
   const BH = B * H;
 
   // Z = X·W + b for all T·B rows, into h blocks 1…T (repeated input: block 1 once, then copied).
@@ -126,12 +128,14 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   if (xRepeated) for (let t = 2; t <= T; t++) h.copyWithin(t * BH, BH, 2 * BH);
 
   const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U as dot products over rows of Uᵀ
+  const gates = act === Act.Tanh ? ws.ops.gates : undefined;   // wasm path: φ = tanh in f32x4 SIMD (wasm/gates.ts)
   if (dotForm) transpose(ws.Ut, U, H, H);
   for (let t = 0; t < T; t++) {
     const prev = t * BH, next = prev + BH;
     if (dotForm) matmulABt(h, next, H, h, prev, H, ws.Ut, 0, H, B, H, H, true);   // z_t += h_{t-1}·U (as h·(Uᵀ)ᵀ)
     else matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);    // z_t += h_{t-1}·U
-    activate(act, h, next, BH);                                 // h_t = φ(z_t)
+    if (gates !== undefined) gates.tanh(h, next, BH);           // h_t = φ(z_t)
+    else activate(act, h, next, BH);
   }
 }
 

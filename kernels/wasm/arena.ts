@@ -39,13 +39,22 @@ interface WasmApi {
 }
 const WA: WasmApi | undefined = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
-/** The exported products (see module.ts): byte pointers, element leading dimensions, acc 0 | 1. */
+/** The module's exports (see module.ts and gates.ts): byte pointers, element counts and leading dimensions, acc 0 | 1. */
 export interface GemmExports {
   matmul(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
   matmulABt(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
   matmulAtB(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
   gemv(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
   gemvBt(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
+  // Elementwise (gates.ts): dst[0…n) = f(src[0…n)), and the fused forward gate kernels of one time step.
+  vexp(dst: number, src: number, n: number): void;
+  vsigmoid(dst: number, src: number, n: number): void;
+  vtanh(dst: number, src: number, n: number): void;
+  addBias(c: number, ldc: number, b: number, M: number, N: number): void;
+  lstmGates(a: number, c: number, phiC: number, h: number, B: number, H: number): void;
+  gruGatesAfter(a: number, innerH: number, B: number, H: number): void;
+  gruGatesBefore(a: number, rh: number, hPrev: number, B: number, H: number): void;
+  gruOutput(a: number, hPrev: number, hOut: number, B: number, H: number): void;
 }
 
 const PAGE = 65536;

@@ -1,6 +1,7 @@
 /**
- * A tiny WebAssembly binary writer: just enough of the format to write bptt's matmul module (module.ts) as TypeScript
- * calls that read like the WebAssembly text format. No dependency, no text parser.
+ * A tiny WebAssembly binary writer: just enough of the format to write bptt's module (the products of module.ts, the
+ * vector activations and gate kernels of gates.ts) as TypeScript calls that read like the WebAssembly text format.
+ * No dependency, no text parser.
  *
  *   WAT                                    here
  *   (local.get $pa)                        f.get(pa)
@@ -21,6 +22,8 @@
  *   code     = per function: byte size, vec(local groups (count, type)), instructions, 0x0b (end).
  *   memarg   = alignment exponent (log2 bytes), static offset (both LEB128); the address is popped from the stack.
  *   SIMD     = prefix byte 0xfd, then the SIMD opcode as unsigned LEB128 (f32x4.add is 0xe4 → bytes e4 01).
+ *   The f32x4 lanes round exactly like scalar f32 (IEEE single, round to nearest even, subnormals kept: WebAssembly
+ *   has no flush-to-zero mode), so a lane's result depends only on that lane's inputs.
  */
 
 export type ValType = 0x7f | 0x7d | 0x7b;
@@ -70,15 +73,20 @@ function name(out: number[], s: string): void {
   }
 }
 
+/** out.push(...src) in chunks (a native copy; a byte-at-a-time loop dominates the cold build of a module). */
+function append(out: number[], src: readonly number[]): void {
+  for (let i = 0; i < src.length; i += 8192) out.push(...src.slice(i, i + 8192));
+}
+
 function vec(out: number[], items: number[][]): void {
   uleb(out, items.length);
-  for (const it of items) for (const b of it) out.push(b);
+  for (const it of items) append(out, it);
 }
 
 function section(out: number[], id: number, contents: number[]): void {
   out.push(id);
   uleb(out, contents.length);
-  for (const b of contents) out.push(b);
+  append(out, contents);
 }
 
 /** Lane indices (0–3 from the first operand, 4–7 from the second) of an f32x4 shuffle as the 16 byte lanes i8x16.shuffle takes. */
@@ -90,6 +98,9 @@ export function lanes32(l0: number, l1: number, l2: number, l3: number): number[
   }
   return bytes;
 }
+
+const CONST_F32 = new Float32Array(1);
+const CONST_I32 = new Int32Array(CONST_F32.buffer);
 
 /** One function: its signature, its locals and its instruction bytes. Instructions append and return `this`. */
 export class Func {
@@ -213,11 +224,41 @@ export class Func {
     }
     return this.simd(0x0d, ...byteLanes);
   }
+  /** v128.const with the same f32 in all four lanes. */
+  f32x4_const(x: number): this {
+    CONST_F32[0] = x;
+    return this.v128_const4(CONST_I32[0] as number);
+  }
+  /** v128.const with the same i32 in all four lanes (a bit mask, an exponent bias). */
+  i32x4_const(n: number): this { return this.v128_const4(n); }
+  private v128_const4(bits: number): this {
+    this.simd(0x0c);
+    for (let lane = 0; lane < 4; lane++) this.code.push(bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, (bits >>> 24) & 0xff);
+    return this;
+  }
   f32x4_splat(): this { return this.simd(0x13); }
   f32x4_extract_lane(lane: number): this { return this.simd(0x1f, lane); }
   f32x4_replace_lane(lane: number): this { return this.simd(0x20, lane); }
+  /** Comparisons: all-ones lanes where true, zero where false (false whenever a lane is NaN). */
+  f32x4_lt(): this { return this.simd(0x43); }
+  f32x4_ge(): this { return this.simd(0x46); }
+  v128_and(): this { return this.simd(0x4e); }
+  v128_or(): this { return this.simd(0x50); }
+  /** v128.bitselect: pops mask, b, a and pushes (a & mask) | (b & ~mask): a where the mask lane is true. */
+  v128_bitselect(): this { return this.simd(0x52); }
+  i32x4_shl(): this { return this.simd(0xab); }
+  i32x4_shr_s(): this { return this.simd(0xac); }
+  i32x4_add(): this { return this.simd(0xae); }
+  i32x4_sub(): this { return this.simd(0xb1); }
+  f32x4_abs(): this { return this.simd(0xe0); }
+  f32x4_neg(): this { return this.simd(0xe1); }
   f32x4_add(): this { return this.simd(0xe4); }
+  f32x4_sub(): this { return this.simd(0xe5); }
   f32x4_mul(): this { return this.simd(0xe6); }
+  f32x4_div(): this { return this.simd(0xe7); }
+  /** Pseudo-min/max, one instruction on x64: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a, so a NaN in a is kept. */
+  f32x4_pmin(): this { return this.simd(0xea); }
+  f32x4_pmax(): this { return this.simd(0xeb); }
 
   /** The function body as the code section stores it: size, local groups, instructions, end. */
   encodeBody(): number[] {
@@ -230,11 +271,11 @@ export class Func {
     }
     uleb(body, groups.length);
     for (const [count, t] of groups) { uleb(body, count); body.push(t); }
-    for (const b of this.code) body.push(b);
+    append(body, this.code);
     body.push(0x0b);
     const out: number[] = [];
     uleb(out, body.length);
-    for (const b of body) out.push(b);
+    append(out, body);
     return out;
   }
 }

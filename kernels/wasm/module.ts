@@ -1,6 +1,7 @@
 /**
- * The WebAssembly SIMD matmul module, written with emit.ts. `buildGemmModule()` returns the module's bytes (about 5 KB);
- * arena.ts builds and compiles them once per process, when the first arena is created (about 1 ms warm, a few tens of ms
+ * The WebAssembly SIMD matmul module, written with emit.ts. `buildGemmModule()` returns the module's bytes (about 5 KB of
+ * products, then the elementwise kernels of gates.ts: f32x4 exp/sigmoid/tanh, addBias and the cells' forward gates);
+ * arena.ts builds and compiles them once per process, when the first arena is created (a few ms warm, a few tens of ms
  * while the JIT is still cold). Read it like a .wat file: each `f.…()` line is a line of WebAssembly text in stack order,
  * and the TypeScript `for` loops around some of them are macros that unroll code at build time (the 4×8 accumulators of
  * the micro-kernel, the rows of a 4×4 transpose). No code is generated per call or per shape.
@@ -47,6 +48,7 @@
  * the edge-tile copy write only there. One instance per thread: two instances on one shared memory need two scratches.
  */
 import { Func, Global, Label, Local, ModuleBuilder, f32, i32, lanes32, v128 } from './emit';
+import { emitGates } from './gates';
 
 /** Micro-tile rows and columns. */
 export const MR = 4;
@@ -564,7 +566,10 @@ export interface GemmModuleOptions {
   shared?: boolean;
 }
 
-/** The module's bytes: imports `env.memory` and `env.scratch`, exports the five products above. */
+/**
+ * The module's bytes: imports `env.memory` and `env.scratch`, exports the five products above and the vector activations
+ * and gate kernels of gates.ts.
+ */
 export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory({ module: 'env', field: 'memory', minPages: opts.minPages,
@@ -583,6 +588,7 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   emitProduct(m, 'matmulAtB', gemm, 'AtB');
   emitVectorProduct(m, 'gemv', gemvRow);
   emitVectorProduct(m, 'gemvBt', gemvBtRow);
+  emitGates(m);
   return m.bytes();
 }
 

@@ -1,5 +1,6 @@
 /**
- * MatOps over the WebAssembly SIMD kernels, bound to one arena, for a workspace whose own buffers live in that arena.
+ * MatOps over the WebAssembly SIMD kernels, bound to one arena, for a workspace whose own buffers live in that arena:
+ * the three products, the bias add and the forward gate kernels (`gates`; the last two are in gates.ts).
  *
  * Operands that are live Float32Array views on the arena go to the kernels as they are (no copy). Any other operand (a
  * parameter or gradient in an ordinary Float32Array, a Float64Array, the caller's input) is copied into one of three
@@ -7,7 +8,7 @@
  * product. The staging buffers are allocated with the workspace (one allocF32s), so no product grows the memory.
  */
 import type { FloatArray } from '../matmul';
-import type { MatOps, MatProduct } from '../ops';
+import type { GateOps, MatOps, MatProduct } from '../ops';
 import { WasmArena } from './arena';
 
 type Kernel = (c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
@@ -51,11 +52,59 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
       if (!cOwned) C.set(stage[2].subarray(0, cSpan), cOff);
     };
   const k = arena.kernels;
+  const addBias = (C: FloatArray, cOff: number, ldc: number, b: FloatArray, bOff: number, M: number, N: number): void => {
+    if (M === 0 || N === 0) return;
+    if (!owned(C)) throw new RangeError('addBias[wasm](C): expected a Float32Array view on the arena (did the arena grow since?)');
+    if (N > ldc) throw new RangeError(`addBias[wasm](C): leading dimension ${ldc} is smaller than the row length ${N}`);
+    k.addBias(ptr('addBias[wasm](C)', C, cOff, spanOf(M, N, ldc), 2, false), ldc, ptr('addBias[wasm](b)', b, bOff, N, 1, true), M, N);
+  };
   return {
     name: 'wasm',
     matmul: make('matmul[wasm]', () => k.matmul, false, false),
     matmulABt: make('matmulABt[wasm]', () => k.matmulABt, false, true),
     matmulAtB: make('matmulAtB[wasm]', () => k.matmulAtB, true, false),
+    addBias,
+    gates: wasmGates(arena),
+  };
+}
+
+/**
+ * The gate kernels of gates.ts bound to an arena. Unlike the products they stage nothing: every array must be a live
+ * view on the arena (a workspace's own buffers are), else a RangeError; each call checks the n-element span it touches.
+ */
+export function wasmGates(arena: WasmArena): GateOps {
+  const k = arena.kernels;
+  const at = (name: string, arr: FloatArray, off: number, n: number): number => {
+    if (!(arr instanceof Float32Array) || arr.buffer !== arena.memory.buffer) {
+      throw new RangeError(`${name}: expected a Float32Array view on the workspace's arena (did the arena grow since?)`);
+    }
+    if (!(off >= 0 && off + n <= arr.length)) throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${arr.length}`);
+    return arr.byteOffset + 4 * off;
+  };
+  return {
+    tanh(y, off, n) {
+      const p = at('tanh[wasm](y)', y, off, n);
+      k.vtanh(p, p, n);
+    },
+    lstm(a, aOff, c, cOff, phiC, pOff, h, hOff, B, H) {
+      const BH = B * H;
+      k.lstmGates(at('lstmGates[wasm](a)', a, aOff, 4 * BH), at('lstmGates[wasm](c)', c, cOff, 2 * BH),
+        at('lstmGates[wasm](phiC)', phiC, pOff, BH), at('lstmGates[wasm](h)', h, hOff, BH), B, H);
+    },
+    gruResetAfter(a, aOff, innerH, iOff, B, H) {
+      const BH = B * H;
+      k.gruGatesAfter(at('gruGatesAfter[wasm](a)', a, aOff, 3 * BH), at('gruGatesAfter[wasm](innerH)', innerH, iOff, BH), B, H);
+    },
+    gruResetBefore(a, aOff, rh, rOff, h, hOff, B, H) {
+      const BH = B * H;
+      k.gruGatesBefore(at('gruGatesBefore[wasm](a)', a, aOff, 3 * BH), at('gruGatesBefore[wasm](rh)', rh, rOff, BH),
+        at('gruGatesBefore[wasm](h)', h, hOff, BH), B, H);
+    },
+    gruOutput(a, aOff, h, hOff, B, H) {
+      const BH = B * H;
+      k.gruOutput(at('gruOutput[wasm](a)', a, aOff, 3 * BH), at('gruOutput[wasm](h)', h, hOff, BH),
+        at('gruOutput[wasm](h)', h, hOff + BH, BH), B, H);
+    },
   };
 }
 

@@ -1,0 +1,292 @@
+/**
+ * f32x4 exp, sigmoid and tanh, and the fused forward gate kernels of the three cells built on them, written with
+ * emit.ts into the same module as the products (module.ts calls `emitGates`). Everything here is elementwise: a lane's
+ * result depends only on that lane's inputs, and the tail of a row (H not a multiple of 4) runs the same f32x4 code on
+ * one element splatted into all lanes, so an element gets the same bits wherever it sits in the batch or in the row.
+ *
+ * Vector functions (x a v128 of four f32; every operation is an f32x4 operation, rounded to f32, no fused multiply-add):
+ *   exp(x)      x ← clamp(x, −105, 89)    (NaN stays NaN; 89 overflows to +Inf, −105 underflows to +0, as exp does)
+ *               k = nearest(x·log2e)   (as (x·log2e + 1.5·2²³) − 1.5·2²³; the sum's low mantissa bits are k as an i32)
+ *               r = (x − k·C1) − k·C2                               (Cody–Waite: C1 = 0.693359375 has 9 bits, so
+ *                                                                   k·C1 is exact; C1 + C2 = ln 2)
+ *               p = ((P0·r + P1)·r + … + P5)·r² + r + 1              (Cephes expf's polynomial for e^r, |r| ≤ ln2/2)
+ *               e^x = (p · 2^k₁) · 2^k₂,   k₁ = ⌊k/2⌋, k₂ = k − k₁   (two exact power-of-two factors built in the
+ *                                                                   exponent field, so subnormal results round once
+ *                                                                   and 2^k never overflows for k = −152…129)
+ *   sigmoid(x)  e = exp(−|x|) ∈ (0, 1];   σ = (x ≥ 0 ? 1 : e) / (1 + e)       (never evaluates e^(large); NaN → NaN)
+ *   tanh(x)     a = |x|;  a < 0.625:  t = a + a·a²·Q(a²)      (Cephes tanhf's odd polynomial: full relative precision
+ *                                                              for small arguments, tanh(tiny) = tiny, tanh(±0) = ±0)
+ *                         a ≥ 0.625:  e = exp(−2a) ≤ 0.287,  t = (1 − e)/(1 + e)   (exactly 1 from a ≈ 9.0 on)
+ *               tanh(x) = t with the sign bit of x;   NaN → NaN
+ * Accuracy against the correctly rounded f32 value (spec/kernels/wasm-activations.spec.ts measures it over ~1.6·10⁶
+ * arguments: every f32 exponent, tiny, ±0, subnormal, huge, ±Inf, NaN): exp ≤ 1 ulp, sigmoid ≤ 2 ulp, tanh ≤ 2 ulp
+ * (see the spec for the measured maxima; ulps counted on the ordered f32 bit patterns, so 0, subnormals and ±Inf are
+ * covered too). The js path's float64 activations (../activations.ts) are the reference; the two differ by the f32 rounding.
+ *
+ * Exported functions (pointers are byte addresses in the imported memory, n, B, H element counts):
+ *   vexp(dst, src, n), vsigmoid(dst, src, n), vtanh(dst, src, n)     dst[0…n) = f(src[0…n)); dst may equal src
+ *   lstmGates(a, c, phiC, h, B, H)      one LSTM step, σ = sigmoid, φ = tanh, Keras gate order i|f|g|o:
+ *       a [B,4H] holds z = x_t·W + h_{t-1}·U + b and receives [i|f|g|o] = [σ(z_i)|σ(z_f)|φ(z_g)|σ(z_o)];
+ *       c points at c_{t-1} [B,H]; c_t = f⊙c_{t-1} + i⊙g is written B·H elements further on (the next block of c);
+ *       phiC [B,H] ← φ(c_t);   h [B,H] ← h_t = o⊙φ(c_t)                        (what lstm.ts's gatesSigmoidTanh does)
+ *   gruGatesAfter(a, innerH, B, H)      GRU, resetAfter: a [B,3H] = [a_z|a_r|a_h]:  z = σ(a_z), r = σ(a_r) in place,
+ *                                       a_h += r⊙innerH   (innerH [B,H] = h_{t-1}·U_h + b_rh)
+ *   gruGatesBefore(a, rh, hPrev, B, H)  GRU, classic: z = σ(a_z), r = σ(a_r) in place, rh [B,H] ← r⊙h_{t-1}
+ *   gruOutput(a, hPrev, hOut, B, H)     GRU, both: h̃ = φ(a_h) in place;  h_t = z⊙h_{t-1} + (1−z)⊙h̃ into hOut [B,H]
+ *   addBias(c, ldc, b, M, N)            C[M,N] += b[N] on every row (f32 sums: the same bits as matmul.ts's addBias on
+ *                                       Float32Array, which rounds the float64 sum of two f32 once)
+ * The tanh RNN's step h_t = φ(z_t) is vtanh over the [B,H] block. Products of two values (f⊙c, o⊙φ(c), …) are f32
+ * products and sums in the order written above; ../lstm.ts and ../gru.ts compute the same expressions in float64.
+ */
+import { Func, Label, Local, ModuleBuilder, i32, v128 } from './emit';
+
+// Cephes expf: Cody–Waite split of ln 2 and the polynomial for e^r.
+const LOG2E = 1.44269504088896341;
+const C1 = 0.693359375;
+const C2 = -2.12194440e-4;
+const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+const ROUND = 12582912;                      // 1.5·2²³: v + ROUND − ROUND rounds v to an integer (ties to even), |v| < 2²²
+const ROUND_BITS = 0x4b400000;               // the bits of ROUND: bits(v + ROUND) − ROUND_BITS is that integer as an i32
+const EXP_HI = 89;       // e^89 > FLT_MAX: overflows to +Inf in the scaling, as it should
+const EXP_LO = -105;     // e^−105 < 2^−150: underflows to +0
+// Cephes tanhf: tanh(a) = a + a·z·Q(z), z = a², for |a| < 0.625.
+const TANH_Q = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
+const TANH_SMALL = 0.625;
+const SIGN = -0x80000000;                    // 0x80000000: the f32 sign bit, as an i32 lane
+
+/**
+ * The vector functions as macros on one function's locals: `exp(x, out)` etc. read the v128 local x and set the v128
+ * local out (which may be x). Temporaries are allocated once per function and reused by every expansion.
+ */
+export class VecMath {
+  private readonly t: Local[];
+
+  constructor(private readonly f: Func) {
+    this.t = Array.from({ length: 9 }, () => f.local(v128));
+  }
+
+  private tmp(i: number): Local { return this.t[i] as Local; }
+
+  /** out = e^x. Temporaries 0–3. */
+  exp(x: Local, out: Local): void {
+    const f = this.f, r = this.tmp(0), k = this.tmp(1), z = this.tmp(2), k1 = this.tmp(3);
+    f.get(x).f32x4_const(EXP_HI).f32x4_pmin().f32x4_const(EXP_LO).f32x4_pmax().set(r);   // NaN stays NaN
+    f.get(r).f32x4_const(LOG2E).f32x4_mul().f32x4_const(ROUND).f32x4_add().set(k1);        // k + 1.5·2²³: rounds k
+    f.get(k1).f32x4_const(ROUND).f32x4_sub().set(k);                                      // k = nearest(x·log2e)
+    f.get(r).get(k).f32x4_const(C1).f32x4_mul().f32x4_sub().get(k).f32x4_const(C2).f32x4_mul().f32x4_sub().set(r);
+    f.get(r).get(r).f32x4_mul().set(z);
+    f.f32x4_const(EXP_P[0] as number);
+    for (const c of EXP_P.slice(1)) f.get(r).f32x4_mul().f32x4_const(c).f32x4_add();
+    f.get(z).f32x4_mul().get(r).f32x4_add().f32x4_const(1).f32x4_add().set(z);          // z ← p = e^r
+    f.get(k1).i32x4_const(ROUND_BITS).i32x4_sub().set(k);                                  // k as i32 lanes
+    f.get(k).i32_const(1).i32x4_shr_s().set(k1);                                           // k₁ = ⌊k/2⌋
+    f.get(z).get(k1).i32x4_const(127).i32x4_add().i32_const(23).i32x4_shl().f32x4_mul();   // p·2^k₁ (exact)
+    f.get(k).get(k1).i32x4_sub().i32x4_const(127).i32x4_add().i32_const(23).i32x4_shl().f32x4_mul().set(out);  // ·2^k₂
+  }
+
+  /** out = 1/(1 + e^−x), from e = e^−|x|. Temporaries 0–5. */
+  sigmoid(x: Local, out: Local): void {
+    const f = this.f, e = this.tmp(4), xs = this.tmp(5);
+    f.get(x).set(xs);
+    f.get(xs).f32x4_abs().f32x4_neg().set(e);
+    this.exp(e, e);
+    f.f32x4_const(1).get(e).get(xs).f32x4_const(0).f32x4_ge().v128_bitselect();          // x ≥ 0 ? 1 : e
+    f.get(e).f32x4_const(1).f32x4_add().f32x4_div().set(out);
+  }
+
+  /** out = tanh(x). Temporaries 0–3 and 6–8. */
+  tanh(x: Local, out: Local): void {
+    const f = this.f, a = this.tmp(6), e = this.tmp(7), xs = this.tmp(8);
+    f.get(x).set(xs);
+    f.get(xs).f32x4_abs().set(a);
+    f.get(a).f32x4_const(-2).f32x4_mul().set(e);
+    this.exp(e, e);                                                                        // e = e^−2|x|
+    f.get(a).get(a).f32x4_mul().set(this.tmp(0));                                          // z = a²
+    f.f32x4_const(TANH_Q[0] as number);
+    for (const c of TANH_Q.slice(1)) f.get(this.tmp(0)).f32x4_mul().f32x4_const(c).f32x4_add();
+    f.get(this.tmp(0)).f32x4_mul().get(a).f32x4_mul().get(a).f32x4_add();                  // small: a + a·z·Q(z)
+    f.f32x4_const(1).get(e).f32x4_sub().f32x4_const(1).get(e).f32x4_add().f32x4_div();   // large: (1 − e)/(1 + e)
+    f.get(a).f32x4_const(TANH_SMALL).f32x4_lt().v128_bitselect();
+    f.get(xs).i32x4_const(SIGN).v128_and().v128_or().set(out);                            // the sign of x
+  }
+}
+
+/** How a kernel body touches memory: four lanes at a time, or one element splatted into all four lanes (row tails). */
+type Mode = 'vec' | 'lane';
+
+function load(f: Func, mode: Mode, ptr: Local, into: Local): void {
+  f.get(ptr);
+  if (mode === 'vec') f.v128_load(); else f.f32_load().f32x4_splat();
+  f.set(into);
+}
+
+function store(f: Func, mode: Mode, ptr: Local, val: Local): void {
+  f.get(ptr).get(val);
+  if (mode === 'vec') f.v128_store(); else f.f32x4_extract_lane(0).f32_store();
+}
+
+/**
+ * for (j = 0; j + 4 ≤ n; j += 4) body('vec');  for (; j < n; j++) body('lane');  advancing each pointer in `ptrs` by the
+ * elements done (16 or 4 bytes) after each body.
+ */
+function eachElement(f: Func, j: Local, n: Local, ptrs: Local[], body: (mode: Mode) => void): void {
+  const pass = (mode: Mode, width: number): void => {
+    f.block((done: Label) => f.loop((next: Label) => {
+      f.get(j).i32_const(mode === 'vec' ? 4 : 1).i32_add().get(n).i32_gt_s().br_if(done);
+      body(mode);
+      for (const p of ptrs) f.get(p).i32_const(4 * width).i32_add().set(p);
+      f.get(j).i32_const(width).i32_add().set(j);
+      f.br(next);
+    }));
+  };
+  f.i32_const(0).set(j);
+  pass('vec', 4);
+  pass('lane', 1);
+}
+
+/** for (row = 0; row < B; row++) body(row). */
+function eachRow(f: Func, row: Local, B: Local, body: () => void): void {
+  f.i32_const(0).set(row);
+  f.block((done: Label) => f.loop((next: Label) => {
+    f.get(row).get(B).i32_ge_s().br_if(done);
+    body();
+    f.get(row).i32_const(1).i32_add().set(row);
+    f.br(next);
+  }));
+}
+
+function params(f: Func, n: number): Local[] {
+  return Array.from({ length: n }, (_, i) => f.param(i));
+}
+
+/** (func $vexp|$vsigmoid|$vtanh (param $dst $src $n)): dst[i] = fn(src[i]) for i < n. */
+function emitVectorFunction(m: ModuleBuilder, name: string, fn: 'exp' | 'sigmoid' | 'tanh'): void {
+  const f = m.func(name, [i32, i32, i32], [], true);
+  const [dst, src, n] = params(f, 3) as [Local, Local, Local];
+  const j = f.local(i32), x = f.local(v128);
+  const vm = new VecMath(f);
+  eachElement(f, j, n, [dst, src], mode => {
+    load(f, mode, src, x);
+    vm[fn](x, x);
+    store(f, mode, dst, x);
+  });
+}
+
+/** (func $lstmGates (param $a $c $phiC $h $B $H)): see the header. */
+function emitLstmGates(m: ModuleBuilder): void {
+  const f = m.func('lstmGates', [i32, i32, i32, i32, i32, i32], [], true);
+  const [a, c, phiC, h, B, H] = params(f, 6) as [Local, Local, Local, Local, Local, Local];
+  const row = f.local(i32), j = f.local(i32), hb = f.local(i32), bh = f.local(i32);
+  const [pi, pf, pg, po, pc, pcOut, pp, ph] = Array.from({ length: 8 }, () => f.local(i32)) as
+    [Local, Local, Local, Local, Local, Local, Local, Local];
+  const [gi, gf, gg, go, ct, v] = Array.from({ length: 6 }, () => f.local(v128)) as
+    [Local, Local, Local, Local, Local, Local];
+  const vm = new VecMath(f);
+  f.get(H).i32_const(2).i32_shl().set(hb);                                   // H in bytes
+  f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(bh);                  // B·H in bytes: c_{t-1} → c_t
+  f.get(a).set(pi);
+  f.get(c).set(pc);
+  f.get(c).get(bh).i32_add().set(pcOut);
+  f.get(phiC).set(pp);
+  f.get(h).set(ph);
+  eachRow(f, row, B, () => {
+    f.get(pi).get(hb).i32_add().tee(pf).get(hb).i32_add().tee(pg).get(hb).i32_add().set(po);
+    eachElement(f, j, H, [pi, pf, pg, po, pc, pcOut, pp, ph], mode => {
+      load(f, mode, pi, v); vm.sigmoid(v, gi); store(f, mode, pi, gi);         // i = σ(z_i)
+      load(f, mode, pf, v); vm.sigmoid(v, gf); store(f, mode, pf, gf);         // f = σ(z_f)
+      load(f, mode, pg, v); vm.tanh(v, gg); store(f, mode, pg, gg);            // g = φ(z_g)
+      load(f, mode, po, v); vm.sigmoid(v, go); store(f, mode, po, go);         // o = σ(z_o)
+      load(f, mode, pc, v);
+      f.get(gf).get(v).f32x4_mul().get(gi).get(gg).f32x4_mul().f32x4_add().set(ct);   // c_t = f⊙c_{t-1} + i⊙g
+      store(f, mode, pcOut, ct);
+      vm.tanh(ct, v); store(f, mode, pp, v);                                   // φ(c_t)
+      f.get(go).get(v).f32x4_mul().set(v); store(f, mode, ph, v);              // h_t = o⊙φ(c_t)
+    });
+    f.get(po).set(pi);                                                        // the o block ends where the next row starts
+  });
+}
+
+/** (func $gruGatesAfter (param $a $innerH $B $H)) and (func $gruGatesBefore (param $a $rh $hPrev $B $H)). */
+function emitGruGates(m: ModuleBuilder, resetAfter: boolean): void {
+  const f = m.func(resetAfter ? 'gruGatesAfter' : 'gruGatesBefore', new Array<typeof i32>(resetAfter ? 4 : 5).fill(i32), [], true);
+  const ps = params(f, resetAfter ? 4 : 5);
+  const a = ps[0] as Local, aux = ps[1] as Local;
+  const hPrev = resetAfter ? -1 : ps[2] as Local;
+  const B = ps[ps.length - 2] as Local, H = ps[ps.length - 1] as Local;
+  const row = f.local(i32), j = f.local(i32), hb = f.local(i32);
+  const pz = f.local(i32), pr = f.local(i32), pa = f.local(i32), px = f.local(i32), php = f.local(i32);
+  const r = f.local(v128), v = f.local(v128), w = f.local(v128);
+  const vm = new VecMath(f);
+  f.get(H).i32_const(2).i32_shl().set(hb);
+  f.get(aux).set(px);
+  if (!resetAfter) f.get(hPrev).set(php);
+  eachRow(f, row, B, () => {
+    f.get(a).get(row).get(hb).i32_mul().i32_const(3).i32_mul().i32_add().tee(pz).get(hb).i32_add().tee(pr)
+      .get(hb).i32_add().set(pa);
+    eachElement(f, j, H, resetAfter ? [pz, pr, pa, px] : [pz, pr, px, php], mode => {
+      load(f, mode, pz, v); vm.sigmoid(v, w); store(f, mode, pz, w);          // z = σ(a_z)
+      load(f, mode, pr, v); vm.sigmoid(v, r); store(f, mode, pr, r);          // r = σ(a_r)
+      if (resetAfter) {
+        load(f, mode, pa, v); load(f, mode, px, w);
+        f.get(v).get(r).get(w).f32x4_mul().f32x4_add().set(v);                // a_h += r⊙innerH
+        store(f, mode, pa, v);
+      } else {
+        load(f, mode, php, v);
+        f.get(r).get(v).f32x4_mul().set(v);                                   // rh = r⊙h_{t-1}
+        store(f, mode, px, v);
+      }
+    });
+  });
+}
+
+/** (func $gruOutput (param $a $hPrev $hOut $B $H)): h̃ = φ(a_h) in place, h_t = z⊙h_{t-1} + (1−z)⊙h̃. */
+function emitGruOutput(m: ModuleBuilder): void {
+  const f = m.func('gruOutput', [i32, i32, i32, i32, i32], [], true);
+  const [a, hPrev, hOut, B, H] = params(f, 5) as [Local, Local, Local, Local, Local];
+  const row = f.local(i32), j = f.local(i32), hb = f.local(i32);
+  const pz = f.local(i32), pa = f.local(i32), php = f.local(i32), pho = f.local(i32);
+  const z = f.local(v128), v = f.local(v128), hh = f.local(v128);
+  const vm = new VecMath(f);
+  f.get(H).i32_const(2).i32_shl().set(hb);
+  f.get(hPrev).set(php);
+  f.get(hOut).set(pho);
+  eachRow(f, row, B, () => {
+    f.get(a).get(row).get(hb).i32_mul().i32_const(3).i32_mul().i32_add().tee(pz).get(hb).i32_const(1).i32_shl()
+      .i32_add().set(pa);
+    eachElement(f, j, H, [pz, pa, php, pho], mode => {
+      load(f, mode, pa, v); vm.tanh(v, hh); store(f, mode, pa, hh);           // h̃ = φ(a_h)
+      load(f, mode, pz, z); load(f, mode, php, v);
+      f.get(z).get(v).f32x4_mul().f32x4_const(1).get(z).f32x4_sub().get(hh).f32x4_mul().f32x4_add().set(v);
+      store(f, mode, pho, v);                                                 // h_t = z⊙h_{t-1} + (1−z)⊙h̃
+    });
+  });
+}
+
+/** (func $addBias (param $c $ldc $b $M $N)): C[i, j] += b[j] for i < M, j < N (ldc in elements). */
+function emitAddBias(m: ModuleBuilder): void {
+  const f = m.func('addBias', [i32, i32, i32, i32, i32], [], true);
+  const [c, ldc, b, M, N] = params(f, 5) as [Local, Local, Local, Local, Local];
+  const row = f.local(i32), j = f.local(i32), pc = f.local(i32), pb = f.local(i32);
+  const v = f.local(v128), w = f.local(v128);
+  eachRow(f, row, M, () => {
+    f.get(c).get(row).get(ldc).i32_mul().i32_const(2).i32_shl().i32_add().set(pc);
+    f.get(b).set(pb);
+    eachElement(f, j, N, [pc, pb], mode => {
+      load(f, mode, pc, v); load(f, mode, pb, w);
+      f.get(v).get(w).f32x4_add().set(v);
+      store(f, mode, pc, v);
+    });
+  });
+}
+
+/** Adds the vector functions, gate kernels and addBias of the header to the module, all exported. */
+export function emitGates(m: ModuleBuilder): void {
+  emitAddBias(m);
+  emitVectorFunction(m, 'vexp', 'exp');
+  emitVectorFunction(m, 'vsigmoid', 'sigmoid');
+  emitVectorFunction(m, 'vtanh', 'tanh');
+  emitLstmGates(m);
+  emitGruGates(m, true);
+  emitGruGates(m, false);
+  emitGruOutput(m);
+}

@@ -2,7 +2,9 @@
 export { Sequential, TrainingDivergedError } from './sequential';
 export { setBackend, getBackend } from './backend';
 export type { Backend, BackendChoice } from './backend';
-export type { SequentialOptions, FitOptions, History, EpochLogs, EarlyStoppingOptions, DType } from './sequential';
+export type { SequentialOptions, FitOptions, PredictOptions, History, EpochLogs, EarlyStoppingOptions, DType } from './sequential';
+export { resolveWorkers, availableCores } from './parallel/index';
+export type { Workers } from './parallel/index';
 export {
   Layer, Recurrent, simpleRNN, lstm, gru, Dense, dense, TimeDistributed, timeDistributed, RepeatVector, repeatVector,
   Flatten, flatten, Dropout, dropout, Reshape, reshape, Bidirectional, bidirectional, layerFromConfig,

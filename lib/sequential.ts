@@ -12,6 +12,13 @@
  * Determinism: initial weights derive from the model seed and the layer names; the shuffle order and dropout masks of
  * epoch e derive from (fit seed, e). The same seed, data and options give bit-identical weights, and a model resumed from
  * a checkpoint at epoch k (optimizer state included) continues exactly as if it had never stopped.
+ *
+ * Threads (`workers`, lib/parallel): with n > 1 each minibatch is split into n contiguous shards, shard 0 computed here
+ * and shards 1 … n−1 by worker threads; their gradients, each scaled by its share of the batch, are summed in the fixed
+ * order 0, 1, …, n−1 before clipping and the update, and shard k of batch b draws its dropout masks from
+ * (fit seed, epoch, b, k). A run is bit-identical for a given worker count; counts differ from each other by rounding.
+ * workers: 1 is the single-threaded step above, unchanged. predict splits its rows into n contiguous chunks; rows do
+ * not interact, so its outputs are bit-identical for every worker count.
  */
 import type { FloatArray } from '../kernels/matmul';
 import { clipByGlobalNorm, globalNorm } from '../kernels/optim';
@@ -25,6 +32,10 @@ import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from './tensor';
 import type { NdArray } from 'ndarray';
 import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from './io/json';
 import { toTfjs, TfjsArtifacts, ToTfjsOptions } from './io/tfjs';
+import { getBackend } from './backend';
+import { resolveWorkers, checkWorkers, Workers } from './parallel/auto';
+import { acquirePool, disposePool, WorkerPool, PoolSpec } from './parallel/pool';
+import { shardRange, shardSeed } from './parallel/protocol';
 
 export type DType = 'float32' | 'float64';
 
@@ -75,6 +86,19 @@ export interface FitOptions {
   /** Called after each epoch; return false to stop training. */
   onEpochEnd?: (logs: EpochLogs) => void | boolean;
   onBatchEnd?: (info: { epoch: number; batch: number; batches: number; loss: number }) => void;
+  /**
+   * Threads that compute each training step: a positive integer, or 'auto' (default: see lib/parallel/auto.ts; 1 for
+   * small models and batches, stateful models and engines without worker_threads). n > 1 splits every minibatch into n
+   * shards, one per thread; the result is bit-identical for a given n, and agrees with other counts to rounding.
+   */
+  workers?: Workers;
+}
+
+export interface PredictOptions {
+  /** Default 32. */
+  batchSize?: number;
+  /** Threads that compute the rows: a positive integer, or 'auto' (default). Outputs are the same for every count. */
+  workers?: Workers;
 }
 
 export interface History {
@@ -371,32 +395,89 @@ export class Sequential {
   }
 
   /** Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major. */
-  predict(x: TensorLike | unknown, options: { batchSize?: number } = {}): NdArray<FloatArray> {
+  predict(x: TensorLike | unknown, options: PredictOptions = {}): NdArray<FloatArray> {
+    const workers = checkWorkers(options.workers ?? 'auto', 'predict(workers)');
     const t = this.ensureBuiltFor(x, 'predict(x)');
-    const out = this.predictTensor(t, options.batchSize ?? 32, 'predict');
+    const out = this.predictTensor(t, options.batchSize ?? 32, 'predict', workers);
     return toNdarray(out);
   }
 
-  /** predict on an already validated tensor; returns a dense batch-major tensor. */
-  predictTensor(t: Tensor, batchSize: number, fn = 'predict'): Tensor {
+  /**
+   * predict on an already validated tensor; returns a dense batch-major tensor. `workers` (default 1 here; predict's
+   * default is 'auto') splits the N rows into contiguous chunks, one per thread; the outputs do not depend on it.
+   */
+  predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
     const N = t.shape[0] as number;
     checkBatchSize(batchSize, `${fn}(batchSize)`);
-    const perIn = shapeSize(t.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const n = resolveWorkers(this, N, workers, { task: 'predict', arg: `${fn}(workers)` });
+    const perOut = shapeSize(this.outputShape);
+    if (n > 1) return { data: this.predictParallel(t, batchSize, n, fn), shape: [N, ...this.outputShape] };
     const result = new this.ctor(N * perOut);
+    this.predictRows(result, t, 0, N, batchSize, fn, stateful);
+    return { data: result, shape: [N, ...this.outputShape] };
+  }
+
+  /**
+   * Forward of rows [lo, hi) of t in batches of batchSize from row lo; outputs scattered into rows [lo, hi) of `out`
+   * (batch-major). Also what a worker runs for its chunk (lib/parallel/worker.ts).
+   * @internal
+   */
+  predictRows(out: FloatArray, t: Tensor, lo: number, hi: number, batchSize: number, fn: string, stateful = false): void {
+    const N = t.shape[0] as number;
+    const perIn = shapeSize(t.shape.slice(1));
     const idx = identity(N);
     const ctx: ForwardContext = { training: false, random: null };
-    for (let start = 0; start < N; start += batchSize) {
-      const B = Math.min(batchSize, N - start);
-      if (stateful && B !== batchSize && start > 0) {
+    for (let start = lo; start < hi; start += batchSize) {
+      const B = Math.min(batchSize, hi - start);
+      if (stateful && B !== batchSize && start > lo) {
         throw new RangeError(`${fn}: a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})`);
       }
       const xb = this.buffer('x', B * perIn);
       this.gather(xb, t, idx, start, B);
       const yb = this.forwardBatch(xb, B, ctx);
-      this.scatter(result, yb, start, B);
+      this.scatter(out, yb, start, B);
     }
-    return { data: result, shape: [N, ...this.outputShape] };
+  }
+
+  /** predictTensor on n threads: chunk 0 here, chunks 1 … n−1 in the pool, all written into one shared output. */
+  private predictParallel(t: Tensor, batchSize: number, n: number, fn: string): FloatArray {
+    const N = t.shape[0] as number;
+    const perOut = shapeSize(this.outputShape);
+    const pool = this.workerPool(n, `${fn}(workers)`);
+    const { input, output } = pool.predictBuffers(t.data.length, N * perOut);
+    input.set(t.data);
+    pool.writeParams(this.params);
+    const round = pool.startPredict(n, N, batchSize, `${fn}(workers)`);
+    let failure: unknown = null;
+    try {
+      const [lo, hi] = shardRange(0, N, n);
+      this.predictRows(output, t, lo, hi, batchSize, fn);
+    } catch (e) {
+      failure = e;
+    }
+    pool.finish(round);
+    if (failure !== null) throw failure;
+    return output.slice();
+  }
+
+  /** The model's worker pool, able to run n shards (created on first use, kept until dispose). */
+  private workerPool(n: number, fn: string): WorkerPool {
+    const layers = this.layers.map((l) => ({ className: l.className, config: l.getConfig() }));
+    const spec: PoolSpec = {
+      signature: JSON.stringify({ layers, inputShape: this.inputShape, dtype: this.dtype, backend: getBackend() }),
+      dtype: this.dtype, backend: getBackend(), size: this.params.reduce((a, p) => a + p.value.length, 0),
+      model: () => this.toJSON({ includeOptimizer: false }),
+    };
+    return acquirePool(this, n, spec, fn);
+  }
+
+  /**
+   * Stops this model's worker threads (started by fit or predict with workers > 1). The model stays usable: a later
+   * parallel call starts new ones. Idle workers never keep the process alive, so dispose is about freeing their memory.
+   */
+  dispose(): void {
+    disposePool(this);
   }
 
   /** Mean loss over (x, y), computed in batches. */
@@ -440,6 +521,7 @@ export class Sequential {
     if (!Number.isInteger(initialEpoch) || initialEpoch < 0) {
       throw new RangeError(`fit(initialEpoch): expected a non-negative integer, got ${String(options.initialEpoch)}`);
     }
+    const requestedWorkers = checkWorkers(options.workers ?? 'auto', 'fit(workers)');
     const xt = this.ensureBuiltFor(x, 'fit(x)');
     const yt = this.coerce(y, 'fit(y)', this.outputShape);
     const N = xt.shape[0] as number;
@@ -497,53 +579,65 @@ export class Sequential {
     const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
     const nTrain = trainIdx.length;
     const batches = Math.ceil(nTrain / batchSize);
-
-    for (let epoch = initialEpoch; epoch < epochs; epoch++) {
-      const t0 = Date.now();
-      const order = Int32Array.from(trainIdx);
-      if (shuffle) makeRandom(`${String(fitSeed)}/shuffle/${epoch}`).shuffle(order);
-      const random: Random = makeRandom(`${String(fitSeed)}/dropout/${epoch}`);
-      const ctx: ForwardContext = { training: true, random };
-      let sum = 0;
-      for (let bi = 0; bi < batches; bi++) {
-        const start = bi * batchSize;
-        const B = Math.min(batchSize, nTrain - start);
-        const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
-        this.gather(xb, xt, order, start, B);
-        this.gather(yb, yt, order, start, B);
-        const batchLoss = this.trainStep(xb, yb, B, loss, optimizer, ctx, options.clipNorm, epoch, bi);
-        sum += batchLoss * B;
-        options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
-      }
-      if (stateful) this.resetStates();
-      const epochLoss = sum / nTrain;
-      const logs: EpochLogs = { epoch, loss: epochLoss, seconds: 0 };
-      history.epoch.push(epoch);
-      history.loss.push(epochLoss);
-      if (val && valIdx) {
-        const v = this.meanLoss(val, valIdx, loss, batchSize);
-        if (!Number.isFinite(v)) {
-          throw new TrainingDivergedError(`fit: validation loss became ${v} at epoch ${epoch}; lower the learning rate or set clipNorm`);
+    const workers = resolveWorkers(this, Math.min(batchSize, nTrain), requestedWorkers, { task: 'fit', arg: 'fit(workers)' });
+    const pool = workers > 1 && epochs > initialEpoch ? this.workerPool(workers, 'fit(workers)') : null;
+    if (pool !== null) pool.beginFit(xt, yt, loss.name, String(fitSeed), nTrain);
+    try {
+      for (let epoch = initialEpoch; epoch < epochs; epoch++) {
+        const t0 = Date.now();
+        const order = Int32Array.from(trainIdx);
+        if (shuffle) makeRandom(`${String(fitSeed)}/shuffle/${epoch}`).shuffle(order);
+        const random: Random = makeRandom(`${String(fitSeed)}/dropout/${epoch}`);
+        const ctx: ForwardContext = { training: true, random };
+        if (pool !== null) pool.setOrder(order);
+        let sum = 0;
+        for (let bi = 0; bi < batches; bi++) {
+          const start = bi * batchSize;
+          const B = Math.min(batchSize, nTrain - start);
+          let batchLoss: number;
+          if (pool === null) {
+            const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
+            this.gather(xb, xt, order, start, B);
+            this.gather(yb, yt, order, start, B);
+            batchLoss = this.trainStep(xb, yb, B, loss, optimizer, ctx, options.clipNorm, epoch, bi);
+          } else {
+            batchLoss = this.parallelStep(pool, workers, xt, yt, order, start, B, loss, optimizer, String(fitSeed), options.clipNorm, epoch, bi);
+          }
+          sum += batchLoss * B;
+          options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
         }
-        logs.valLoss = v;
-        history.valLoss.push(v);
-      }
-      this.epochsTrained = epoch + 1;
-      logs.seconds = (Date.now() - t0) / 1000;
-      let stop = options.onEpochEnd?.(logs) === false;
-      if (es) {
-        const m = monitor === 'valLoss' ? (logs.valLoss as number) : epochLoss;
-        if (m < best - minDelta) {
-          best = m;
-          bestEpoch = epoch;
-          wait = 0;
-          if (restoreBest) bestWeights = this.getWeights();
-        } else if (++wait >= patience) {
-          stop = true;
-          history.stoppedEarly = true;
+        if (stateful) this.resetStates();
+        const epochLoss = sum / nTrain;
+        const logs: EpochLogs = { epoch, loss: epochLoss, seconds: 0 };
+        history.epoch.push(epoch);
+        history.loss.push(epochLoss);
+        if (val && valIdx) {
+          const v = this.meanLoss(val, valIdx, loss, batchSize);
+          if (!Number.isFinite(v)) {
+            throw new TrainingDivergedError(`fit: validation loss became ${v} at epoch ${epoch}; lower the learning rate or set clipNorm`);
+          }
+          logs.valLoss = v;
+          history.valLoss.push(v);
         }
+        this.epochsTrained = epoch + 1;
+        logs.seconds = (Date.now() - t0) / 1000;
+        let stop = options.onEpochEnd?.(logs) === false;
+        if (es) {
+          const m = monitor === 'valLoss' ? (logs.valLoss as number) : epochLoss;
+          if (m < best - minDelta) {
+            best = m;
+            bestEpoch = epoch;
+            wait = 0;
+            if (restoreBest) bestWeights = this.getWeights();
+          } else if (++wait >= patience) {
+            stop = true;
+            history.stoppedEarly = true;
+          }
+        }
+        if (stop) break;
       }
-      if (stop) break;
+    } finally {
+      if (pool !== null && !pool.isDisposed) pool.endFit('fit(workers)');
     }
     if (es && restoreBest && bestWeights !== null) {
       this.setWeights(bestWeights);
@@ -597,6 +691,68 @@ export class Sequential {
     const dy = this.buffer('dy', n);
     loss.grad(dy, pred, yb, n);
     this.backwardBatch(dy);
+    this.update(optimizer, clipNorm, epoch, batch);
+    return value;
+  }
+
+  /**
+   * One shard of a data-parallel step (lib/parallel): rows [lo, hi) of the batch of B rows at order[start …]. Leaves in
+   * every p.grad the shard's gradient scaled by (hi − lo)/B, so that the shards' gradients sum to the gradient of the
+   * batch's mean loss, and returns the shard's mean loss scaled the same way. The main thread runs it for shard 0 and
+   * each worker for its own shard.
+   * @internal
+   */
+  shardStep(x: Tensor, y: Tensor, order: Int32Array, start: number, lo: number, hi: number, B: number, loss: Loss,
+            ctx: ForwardContext): number {
+    for (const p of this.params) p.grad.fill(0);
+    const Bk = hi - lo;
+    const perIn = shapeSize(x.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const xb = this.buffer('x', Bk * perIn), yb = this.buffer('y', Bk * perOut);
+    this.gather(xb, x, order, start + lo, Bk);
+    this.gather(yb, y, order, start + lo, Bk);
+    const pred = this.forwardBatch(xb, Bk, ctx);
+    const n = Bk * perOut;
+    const scale = Bk / B;
+    const value = loss.value(pred, yb, n);
+    if (!Number.isFinite(value)) return value;   // the main thread stops the fit; no backward needed
+    const dy = this.buffer('dy', n);
+    loss.grad(dy, pred, yb, n);
+    for (let i = 0; i < n; i++) dy[i] *= scale;
+    this.backwardBatch(dy);
+    return value * scale;
+  }
+
+  /** One step on n threads: shards 1 … n−1 in the pool, shard 0 here, then the fixed-order reduction and the update. */
+  private parallelStep(pool: WorkerPool, n: number, xt: Tensor, yt: Tensor, order: Int32Array, start: number, B: number,
+                       loss: Loss, optimizer: Optimizer, fitSeed: string, clipNorm: number | undefined, epoch: number,
+                       batch: number): number {
+    pool.writeParams(this.params);
+    const round = pool.startStep(n, epoch, batch, start, B, 'fit(workers)');
+    let value = 0;
+    let failure: unknown = null;
+    try {
+      const [lo, hi] = shardRange(0, B, n);
+      if (hi > lo) {
+        value = this.shardStep(xt, yt, order, start, lo, hi, B, loss, { training: true, random: makeRandom(shardSeed(fitSeed, epoch, batch, 0)) });
+      } else {
+        for (const p of this.params) p.grad.fill(0);
+      }
+    } catch (e) {
+      failure = e;
+    }
+    pool.finish(round);
+    if (failure !== null) throw failure;
+    value = pool.reduce(this.params, round, value);
+    if (!Number.isFinite(value)) {
+      throw new TrainingDivergedError(`fit: loss became ${value} at epoch ${epoch}, batch ${batch}; the model keeps ` +
+        'the weights from before this step. Lower the learning rate or set clipNorm');
+    }
+    this.update(optimizer, clipNorm, epoch, batch);
+    return value;
+  }
+
+  /** Clipping, the finiteness check and the optimizer update of a step whose gradients are in p.grad. */
+  private update(optimizer: Optimizer, clipNorm: number | undefined, epoch: number, batch: number): void {
     const grads = this.params.map((p) => p.grad);
     const norm = clipNorm !== undefined ? clipByGlobalNorm(grads, clipNorm) : globalNorm(grads);
     if (!Number.isFinite(norm)) {
@@ -615,7 +771,6 @@ export class Sequential {
         }
       }
     }
-    return value;
   }
 }
 

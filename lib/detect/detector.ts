@@ -21,8 +21,13 @@
  *
  * Warm-up points (before the first complete window of history) score 0 and are never flagged. Thresholds: see
  * threshold-spec.ts; SPOT/DSPOT run online over the scores in time order, so batch `detect` and `stream()` flag alike.
+ *
+ * Threads: `workers` (default 'auto', see lib/parallel/auto.ts) goes to the model's fit and to the forward passes of
+ * score/detect. Scores are bit-identical for every worker count; training is bit-identical for a given count. It is a
+ * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
 import { Sequential } from '../sequential';
+import { checkWorkers, Workers } from '../parallel/auto';
 import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../presets';
 import type { EpochLogs } from '../sequential';
 import type { Tensor } from '../tensor';
@@ -65,6 +70,8 @@ export interface DetectorOptions {
   /** EWMA span for 'lstm-forecast' errors. Default 5. */
   smoothing?: number;
   seed?: number;
+  /** Threads for training and scoring: a positive integer or 'auto' (default). Not saved with the detector. */
+  workers?: Workers;
   /** Progress while training. */
   onEpochEnd?: (logs: EpochLogs) => void;
 }
@@ -105,6 +112,7 @@ interface Resolved {
   minGap: number;
   smoothing: number;
   seed: number;
+  workers: Workers;
 }
 
 function posInt(v: unknown, name: string): number {
@@ -139,6 +147,7 @@ export function resolveOptions(o: DetectorOptions): Resolved {
     batchSize: posInt(o.batchSize ?? 32, 'batchSize'), learningRate: lr, validationSplit: vs,
     patience: posInt(o.patience ?? 5, 'patience'), trainStride: posInt(o.trainStride ?? 1, 'trainStride'),
     normalize, combine, threshold: parseThreshold(o.threshold ?? 'spot', 'Detector(threshold)'), minGap, smoothing, seed,
+    workers: checkWorkers(o.workers ?? 'auto', 'Detector(workers)'),
   };
 }
 
@@ -201,7 +210,7 @@ export class Detector {
         const nWin = x.shape[0] as number;
         const useVal = o.validationSplit > 0 && Math.floor(nWin * o.validationSplit) >= 1 && nWin - Math.floor(nWin * o.validationSplit) >= 1;
         this.model.fit(x, y, {
-          epochs: o.epochs, batchSize: o.batchSize, seed: o.seed,
+          epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, workers: o.workers,
           optimizer: { name: 'adam', learningRate: o.learningRate },
           ...(useVal ? { validationSplit: o.validationSplit, earlyStopping: { patience: o.patience } } : {}),
           ...(this.onEpochEnd ? { onEpochEnd: this.onEpochEnd } : {}),
@@ -246,19 +255,21 @@ export class Detector {
       : { x: { data: x, shape: [starts.length, W, F] }, y: { data: x, shape: [starts.length, W, F] } };
   }
 
-  /** Per-point anomaly scores (no threshold). */
-  score(series: unknown): ScoreResult {
+  /** Per-point anomaly scores (no threshold). `workers` overrides the detector's for this call (same scores). */
+  score(series: unknown, options: { workers?: Workers } = {}): ScoreResult {
     this.requireFitted('score');
+    const workers = checkWorkers(options.workers ?? this.options.workers, 'score(workers)');
     const { s, filled } = this.prepare(series, 'score(series)', false);
-    const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s));
+    const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s), workers);
     return { ...r, filled };
   }
 
-  /** Scores, flags, events and thresholds for a series. */
-  detect(series: unknown): DetectResult {
+  /** Scores, flags, events and thresholds for a series. `workers` overrides the detector's for this call. */
+  detect(series: unknown, options: { workers?: Workers } = {}): DetectResult {
     this.requireFitted('detect');
+    const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');
     const { s, filled } = this.prepare(series, 'detect(series)', false);
-    const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s));
+    const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s), workers);
     const { thresholds, flags } = applyThresholdSpec(this.options.threshold, this.calibration as Float64Array, r.scores, r.firstScored);
     const events = flagsToEvents(flags, r.scores, { minGap: this.options.minGap });
     let threshold = NaN;
@@ -311,12 +322,17 @@ export class Detector {
     return src;
   }
 
+  /** Stops the model's worker threads, if any (see Sequential.dispose); the detector stays usable. */
+  dispose(): void {
+    this.model?.dispose();
+  }
+
   private requireFitted(fn: string): void {
     if (!this.fitted) throw new Error(`${fn}: the detector is not fitted; call fit(trainSeries) first (or Detector.load)`);
   }
 
-  /** Scores of a normalised series. */
-  scoreNormalised(z: Series): Omit<ScoreResult, 'filled'> {
+  /** Scores of a normalised series; the model's forward passes run on `workers` threads. */
+  scoreNormalised(z: Series, workers: Workers = this.options.workers): Omit<ScoreResult, 'filled'> {
     const o = this.options;
     const { n, F } = z;
     const scores = new Float64Array(n), contributions = new Float64Array(n * F);
@@ -335,7 +351,7 @@ export class Detector {
           const base = (c0 + b) * F;
           for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k] as number;
         }
-        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64).data;
+        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data;
         for (let b = 0; b < B; b++) {
           const s = c0 + b;
           for (let j = 0; j < W; j++) {
@@ -388,7 +404,7 @@ export class Detector {
         const B = Math.min(CHUNK, nWin - c0);
         const x = new Float32Array(B * W * F);
         for (let b = 0; b < B; b++) for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[(c0 + b) * F + k] as number;
-        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64).data;
+        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data;
         for (let b = 0; b < B; b++) {
           const t = c0 + b + W;
           let m = 0;

@@ -1,0 +1,197 @@
+/**
+ * The worker end of the pool (pool.ts): one thread, one copy of the model, one shard.
+ *
+ * Start: build the model from the main model's JSON under the main thread's backend and dtype, then set ctl[READY] = 1
+ * (or post the error and set −1). Loop: sleep in Atomics.wait on ctl[SEQ]; on a new round drain the port (buffer
+ * descriptions, a test fault), copy the shared parameters into the model, run the round's command, write the results
+ * into shared memory, then set ctl[STATUS] and ctl[ACK] and notify. Everything here is synchronous: the thread never
+ * returns to its event loop until CMD_EXIT, and a thrown error becomes a FAILED round, not a dead worker.
+ *
+ *   step     shard k of the batch: rows [⌊kB/n⌋, ⌊(k+1)B/n⌋) of order[start …], Sequential.shardStep (the same code the
+ *            main thread runs for shard 0), dropout masks from makeRandom(`${seed}/dropout/${epoch}/${batch}/${k}`);
+ *            the scaled gradient goes to this worker's slot, the scaled loss to its loss word.
+ *   predict  chunk k of N rows, in batches of batchSize from the chunk's first row, scattered into the shared output.
+ *   release  drop the views of the fit data.
+ *
+ * The library is loaded inside the start-up try (not by import statements), so a broken install is reported as a
+ * start-up error instead of killing the thread before it can say why.
+ */
+import { workerData, receiveMessageOnPort, MessagePort } from 'worker_threads';
+import type { FloatArray } from '../../kernels/matmul';
+import type { Backend } from '../backend';
+import type { Param } from '../layers/layer';
+import type { Loss } from '../losses';
+import type { Sequential } from '../sequential';
+import type { Tensor } from '../tensor';
+import * as P from './protocol';
+
+interface Lib {
+  makeRandom: typeof import('../random').makeRandom;
+  getLoss: typeof import('../losses').getLoss;
+}
+
+interface FitData { x: Tensor; y: Tensor; order: Int32Array; loss: Loss; seed: string }
+
+class Shard {
+  private readonly k: number;
+  private readonly port: MessagePort;
+  private readonly ctl: Int32Array;
+  private readonly job: Int32Array;
+  private readonly lib: Lib;
+  private readonly model: Sequential;
+  private readonly params: Param[];
+  private readonly f64: boolean;
+  private readonly shared: FloatArray;
+  private readonly grads: FloatArray;
+  private readonly loss: Float64Array;
+  private fit: FitData | null = null;
+  private input: FloatArray | null = null;
+  private output: FloatArray | null = null;
+  private fault: string | null = null;
+
+  constructor(init: P.WorkerInit & { port: MessagePort }) {
+    this.k = init.k;
+    this.port = init.port;
+    this.ctl = new Int32Array(init.ctl);
+    this.job = new Int32Array(init.job);
+    const seq = require('../sequential') as typeof import('../sequential');
+    const backend = require('../backend') as typeof import('../backend');
+    this.lib = {
+      makeRandom: (require('../random') as typeof import('../random')).makeRandom,
+      getLoss: (require('../losses') as typeof import('../losses')).getLoss,
+    };
+    backend.setBackend(init.backend as Backend);
+    this.model = seq.Sequential.fromJSON(init.model);
+    this.params = this.model.layers.flatMap((l) => l.params());
+    this.f64 = this.model.dtype === 'float64';
+    const size = this.params.reduce((a, p) => a + p.value.length, 0);
+    this.shared = P.floatView(this.f64, init.params, 0, size);
+    this.grads = P.floatView(this.f64, init.grads, 0, size);
+    this.loss = new Float64Array(init.loss);
+  }
+
+  /** Serves rounds until CMD_EXIT. */
+  serve(): void {
+    let seen = 0;
+    for (;;) {
+      Atomics.wait(this.ctl, P.SEQ, seen);
+      const seq = Atomics.load(this.ctl, P.SEQ);
+      if (seq === seen) continue;
+      seen = seq;
+      const cmd = this.job[P.JOB_CMD] as number;
+      if (cmd === P.CMD_EXIT) return;
+      let status = P.OK;
+      try {
+        this.round(cmd);
+      } catch (e) {
+        report(this.port, e);
+        status = P.FAILED;
+      }
+      Atomics.store(this.ctl, P.STATUS, status);
+      Atomics.store(this.ctl, P.ACK, seen);
+      Atomics.notify(this.ctl, P.ACK);
+    }
+  }
+
+  private round(cmd: number): void {
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      this.receive(m.message as P.ToWorker);
+    }
+    if (this.fault !== null) {
+      const f = this.fault;
+      this.fault = null;
+      throw new Error(f);
+    }
+    switch (cmd) {
+      case P.CMD_STEP: this.step(); break;
+      case P.CMD_PREDICT: this.predict(); break;
+      case P.CMD_RELEASE: this.fit = null; break;
+      default: throw new Error(`unknown command ${cmd}`);
+    }
+  }
+
+  private receive(m: P.ToWorker): void {
+    switch (m.type) {
+      case 'fit':
+        this.fit = {
+          x: { data: this.view(m.x), shape: m.xShape }, y: { data: this.view(m.y), shape: m.yShape },
+          order: new Int32Array(m.order.buffer, m.order.byteOffset, m.order.length), loss: this.lib.getLoss(m.loss), seed: m.seed,
+        };
+        break;
+      case 'predict':
+        this.input = this.view(m.input);
+        this.output = this.view(m.output);
+        break;
+      case 'fault':
+        this.fault = m.message;
+        break;
+    }
+  }
+
+  private view(v: P.SharedView): FloatArray {
+    return P.floatView(this.f64, v.buffer, v.byteOffset, v.length);
+  }
+
+  /** The main thread's current weights into this model. */
+  private loadParams(): void {
+    let off = 0;
+    for (const p of this.params) {
+      p.value.set(this.shared.subarray(off, off + p.value.length));
+      off += p.value.length;
+    }
+  }
+
+  private step(): void {
+    const f = this.fit;
+    if (f === null) throw new Error('a training round came without training data');
+    const j = this.job;
+    const n = j[P.JOB_SHARDS] as number, B = j[P.JOB_ROWS] as number, start = j[P.JOB_START] as number;
+    const [lo, hi] = P.shardRange(this.k, B, n);
+    this.loadParams();
+    const random = this.lib.makeRandom(P.shardSeed(f.seed, j[P.JOB_EPOCH] as number, j[P.JOB_BATCH] as number, this.k));
+    this.loss[0] = this.model.shardStep(f.x, f.y, f.order, start, lo, hi, B, f.loss, { training: true, random });
+    let off = 0;
+    for (const p of this.params) {
+      this.grads.set(p.grad, off);
+      off += p.grad.length;
+    }
+  }
+
+  private predict(): void {
+    if (this.input === null || this.output === null) throw new Error('a predict round came without its buffers');
+    const j = this.job;
+    const n = j[P.JOB_SHARDS] as number, N = j[P.JOB_ROWS] as number, batchSize = j[P.JOB_BATCH_SIZE] as number;
+    const [lo, hi] = P.shardRange(this.k, N, n);
+    const perSample = this.model.getInputShape() as number[];
+    const perIn = perSample.reduce((a, b) => a * b, 1);
+    this.loadParams();
+    this.model.predictRows(this.output, { data: this.input.subarray(0, N * perIn), shape: [N, ...perSample] }, lo, hi, batchSize, 'predict');
+  }
+}
+
+function report(port: MessagePort, e: unknown): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const msg: P.FromWorker = { error: { name: err.name, message: err.message, stack: err.stack ?? '' } };
+  port.postMessage(msg);
+}
+
+function main(): void {
+  const init = workerData as P.WorkerInit & { port: MessagePort };
+  const ctl = new Int32Array(init.ctl);
+  let shard: Shard;
+  try {
+    shard = new Shard(init);
+  } catch (e) {
+    report(init.port, e);
+    Atomics.store(ctl, P.READY, -1);
+    Atomics.notify(ctl, P.READY);
+    init.port.close();
+    return;
+  }
+  Atomics.store(ctl, P.READY, 1);
+  Atomics.notify(ctl, P.READY);
+  shard.serve();
+  init.port.close();
+}
+
+main();

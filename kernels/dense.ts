@@ -15,9 +15,15 @@
  *
  * Lengths are checked on entry: every buffer must hold at least the elements its shape needs (so buffers sized for a
  * larger batch can serve a smaller one); a RangeError names the argument, the expected and the actual length.
+ *
+ * Products: `ops` (last argument, default jsOps = matmul.ts) runs the three products and the bias add. On the wasm path
+ * (wasm/ops.ts, Float32Array) y and dz must be views on the ops' arena (the bias add and dz's use as an operand need
+ * them there; dx and dW may be anywhere, they are staged); the activation and its derivative, Σ_rows and the dy → dz copy
+ * stay the TypeScript loops of this file on either path.
  */
-import { matmul, matmulABt, matmulAtB, addBias, sumRows } from './matmul';
+import { sumRows } from './matmul';
 import type { FloatArray } from './matmul';
+import { MatOps, jsOps } from './ops';
 import { Act, activate, activateBackward } from './activations';
 
 function dimsOk(fn: string, M: number, D: number, N: number): void {
@@ -34,14 +40,14 @@ function need(fn: string, name: string, arr: FloatArray, len: number, what: stri
 
 /** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
 export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: FloatArray,
-                             M: number, D: number, N: number, act: Act): void {
+                             M: number, D: number, N: number, act: Act, ops: MatOps = jsOps): void {
   dimsOk('denseForward', M, D, N);
   need('denseForward', 'y', y, M * N, 'M·N');
   need('denseForward', 'x', x, M * D, 'M·D');
   need('denseForward', 'W', W, D * N, 'D·N');
   need('denseForward', 'b', b, N, 'N');
-  matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false);   // z = x·W
-  addBias(y, 0, N, b, 0, M, N);                         // z += b
+  ops.matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false);   // z = x·W
+  ops.addBias(y, 0, N, b, 0, M, N);                         // z += b
   activate(act, y, 0, M * N);                           // y = act(z)
 }
 
@@ -52,7 +58,7 @@ export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: Flo
  */
 export function denseBackward(dW: FloatArray, db: FloatArray, dx: FloatArray | null,
                               dy: FloatArray, y: FloatArray, x: FloatArray, W: FloatArray,
-                              M: number, D: number, N: number, act: Act, dz: FloatArray): void {
+                              M: number, D: number, N: number, act: Act, dz: FloatArray, ops: MatOps = jsOps): void {
   dimsOk('denseBackward', M, D, N);
   need('denseBackward', 'dW', dW, D * N, 'D·N');
   need('denseBackward', 'db', db, N, 'N');
@@ -65,7 +71,7 @@ export function denseBackward(dW: FloatArray, db: FloatArray, dx: FloatArray | n
   const MN = M * N;
   if (dz !== dy) for (let i = 0; i < MN; i++) dz[i] = dy[i];
   activateBackward(act, dz, 0, y, 0, MN);               // dz = dy ⊙ act'
-  matmulAtB(dW, 0, N, x, 0, D, dz, 0, N, D, M, N, true); // dW += xᵀ·dz
-  sumRows(db, 0, dz, 0, N, M, N);                       // db += Σ_rows dz
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false);   // dx = dz·Wᵀ
+  ops.matmulAtB(dW, 0, N, x, 0, D, dz, 0, N, D, M, N, true); // dW += xᵀ·dz
+  sumRows(db, 0, dz, 0, N, M, N);                           // db += Σ_rows dz
+  if (dx !== null) ops.matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false);   // dx = dz·Wᵀ
 }

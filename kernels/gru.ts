@@ -31,14 +31,16 @@
  * two fused passes per row; a batch below MATVEC_ROWS computes the products with U as dot products over rows of Uᵀ (ws.Ut).
  * On the wasm path (a float32 workspace in an arena) with the default activations each of the two passes is one call for
  * all B rows (ws.ops.gates.gruResetAfter / gruResetBefore, then gruOutput: the same equations in f32x4 WebAssembly SIMD,
- * wasm/gates.ts); the loops here stay the reference and run for other activations, Float64Array and the js path.
+ * wasm/gates.ts); so is each backward row loop (gruBackwardAfter, or gruBackwardBefore and gruBackwardReset: f64x2, the
+ * loops' bits), and U is copied into the arena once per call (ws.Uw). The loops here stay the reference and run for other
+ * activations, Float64Array and the js path.
  *
  * Conventions (kernels/README.md): parameter gradients dW, dU, db are ADDED into; dx and dh0 are WRITTEN; dx may be
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
 import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
-import { MatOps, jsOps } from './ops';
+import { MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from './wasm/arena';
 import { wasmWorkspaceBuffers } from './wasm/ops';
 import { Act, activateScalar, activationCode, derivativeFromOutput, sigmoid, tanh } from './activations';
@@ -80,6 +82,8 @@ export interface GruWorkspace {
   readonly drh: FloatArray;
   /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
+  /** [H,3H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
+  readonly Uw: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
 }
@@ -117,7 +121,7 @@ export function gruWorkspace(T: number, B: number, D: number, H: number,
   }
   const BH = B * H, TBH = T * BH, TBG = T * B * 3 * H;
   const sizes = [TBH + BH, TBG, TBG, BH, resetAfter ? TBH : 0, resetAfter ? TBG : 0, resetAfter ? 0 : TBH,
-    resetAfter ? 0 : BH, B < MATVEC_ROWS ? 3 * H * H : 0];
+    resetAfter ? 0 : BH, B < MATVEC_ROWS ? 3 * H * H : 0, options.arena !== undefined ? 3 * H * H : 0];
   let bufs: FloatArray[], ops: MatOps = jsOps;
   if (options.arena !== undefined) {
     if (ctor !== Float32Array) throw new TypeError('gruWorkspace(options.arena): the wasm kernels need Float32Array');
@@ -125,8 +129,8 @@ export function gruWorkspace(T: number, B: number, D: number, H: number,
   } else {
     bufs = sizes.map(n => new ctor(n));
   }
-  const [h, a, dz, dh, innerH, dInner, rh, drh, Ut] = bufs;
-  return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, ops };
+  const [h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw] = bufs;
+  return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, ops };
 }
 
 function wrongLength(fn: string, name: string, arr: FloatArray, expected: number, shape: string): never {
@@ -151,7 +155,7 @@ function checkParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, 
 export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
   checkParams('gruForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
-  const { W, U, b } = p;
+  const { W, b } = p;
   const { matmul, matmulABt, addBias } = ws.ops;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G;
 
@@ -164,7 +168,8 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   const gates = fast ? ws.ops.gates : undefined;  // wasm path: each of the two gate passes is one call (wasm/gates.ts)
   const dotForm = B < MATVEC_ROWS;                // batch 1–3: products with U as dot products over rows of Uᵀ
   const Ut = ws.Ut;
-  if (dotForm) transpose(Ut, U, H, G);
+  if (dotForm) transpose(Ut, p.U, H, G);
+  const U = dotForm ? p.U : residentU(ws.Uw, p.U);
 
   for (let t = 0; t < T; t++) {
     const aOff = t * BG, hpOff = t * BH, hOff = hpOff + BH;   // hpOff: h_{t-1} (block t); also the [T,B,H] cache offset
@@ -222,7 +227,7 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
   const fn = 'gruBackward';
   checkParams(fn, ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
-  const { W, U } = p;
+  const W = p.W, U = residentU(ws.Uw, p.U);
   const { matmulABt, matmulAtB } = ws.ops;
   const { dW, dU, db } = g;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G, TB = T * B;
@@ -240,10 +245,15 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
   if (dhT !== null && dhT.length !== BH) wrongLength(fn, 'dhT', dhT, BH, `[B=${B},H=${H}]`);
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
+  // wasm path: each row loop below as one call per step (wasm/gates.ts, float64 like these loops: the same bits).
+  const gates = fast && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
   for (let t = T - 1; t >= 0; t--) {
     const aOff = t * BG, hpOff = t * BH;
-    for (let bb = 0; bb < B; bb++) {
+    if (gates !== undefined) {
+      if (resetAfter) gates.gruBackwardAfter(dz, dInner, dh, a, h, innerH, dhSeq, aOff, hpOff, B, H);
+      else gates.gruBackwardBefore(dz, dh, a, h, dhSeq, aOff, hpOff, B, H);
+    } else for (let bb = 0; bb < B; bb++) {
       const row = aOff + bb * G, k0 = bb * H;
       for (let j = 0; j < H; j++) {
         const z = a[row + j], hh = a[row + H2 + j], hp = h[hpOff + k0 + j];
@@ -267,7 +277,8 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
       matmulABt(dh, 0, H, dInner, aOff, G, U, 0, G, B, G, H, true);          // dh += dInner_t·Uᵀ
     } else {
       matmulABt(drh, 0, H, dz, aOff + H2, G, U, H2, G, B, H, H, false);     // drh = dz_h·U_hᵀ
-      for (let bb = 0; bb < B; bb++) {
+      if (gates !== undefined) gates.gruBackwardReset(dz, dh, drh, a, h, aOff, hpOff, B, H);
+      else for (let bb = 0; bb < B; bb++) {
         const row = aOff + bb * G, k0 = bb * H;
         for (let j = 0; j < H; j++) {
           const r = a[row + H + j], d = drh[k0 + j];

@@ -25,8 +25,10 @@
  * Speed: the gate math of a step runs in one pass per row (gatesSigmoidTanh for the default activations, with inlined
  * exp/tanh from activations.ts), the backward's in one fused loop. On the wasm path (a float32 workspace in an arena)
  * the default activations' forward gate math of a whole step, all B rows, is one call of ws.ops.gates.lstm: the same
- * equations in f32x4 WebAssembly SIMD (wasm/gates.ts; exp/σ/tanh within 1–2 ulp of f32). This file's loops stay the
- * reference, and run for other activations, for Float64Array and on the js path. A batch below MATVEC_ROWS (streaming, batch 1) keeps
+ * equations in f32x4 WebAssembly SIMD (wasm/gates.ts; exp/σ/tanh within 1–2 ulp of f32), and the backward's loop of a
+ * step is one call of ws.ops.gates.lstmBackward (f64x2: this loop's bits); U is copied into the arena once per call
+ * (ws.Uw). This file's loops stay the reference, and run for other activations, for Float64Array (or a Float64Array
+ * dhSeq) and on the js path. A batch below MATVEC_ROWS (streaming, batch 1) keeps
  * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
@@ -39,7 +41,7 @@
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
 import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
-import { MatOps, jsOps } from './ops';
+import { MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from './wasm/arena';
 import { wasmWorkspaceBuffers } from './wasm/ops';
 import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from './activations';
@@ -79,6 +81,8 @@ export interface LstmWorkspace {
   readonly dc: FloatArray;
   /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
+  /** [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
+  readonly Uw: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
 }
@@ -114,7 +118,8 @@ export function lstmWorkspace(T: number, B: number, D: number, H: number,
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
   const BH = B * H;
-  const sizes = [(T + 1) * BH, (T + 1) * BH, T * B * 4 * H, T * BH, T * B * 4 * H, BH, BH, B < MATVEC_ROWS ? 4 * H * H : 0];
+  const sizes = [(T + 1) * BH, (T + 1) * BH, T * B * 4 * H, T * BH, T * B * 4 * H, BH, BH, B < MATVEC_ROWS ? 4 * H * H : 0,
+    options.arena !== undefined ? 4 * H * H : 0];
   let bufs: FloatArray[], ops: MatOps = jsOps;
   if (options.arena !== undefined) {
     if (ctor !== Float32Array) throw new TypeError('lstmWorkspace(options.arena): the wasm kernels need Float32Array');
@@ -122,8 +127,8 @@ export function lstmWorkspace(T: number, B: number, D: number, H: number,
   } else {
     bufs = sizes.map(n => new ctor(n));
   }
-  const [h, c, a, phiC, dz, dh, dc, Ut] = bufs;
-  return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, ops };
+  const [h, c, a, phiC, dz, dh, dc, Ut, Uw] = bufs;
+  return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, Uw, ops };
 }
 
 function checkParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated: boolean): void {
@@ -143,7 +148,7 @@ function checkParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray
 export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
   checkParams('lstmForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
-  const { W, U, b } = p;
+  const { W, b } = p;
   const { matmul, matmulABt, addBias } = ws.ops;
   const H4 = 4 * H, BH = B * H;
 
@@ -156,7 +161,8 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   const gates = fast ? ws.ops.gates : undefined;  // wasm path: the gate math of a step is one call (wasm/gates.ts)
   const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
-  if (dotForm) transpose(ws.Ut, U, H, H4);
+  if (dotForm) transpose(ws.Ut, p.U, H, H4);
+  const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   for (let t = 0; t < T; t++) {
     const aStep = t * B * H4;
     const prev = t * BH;          // h_{t-1}, c_{t-1}; phiC_t (phiC block t); block t+1 = prev + BH holds h_t, c_t
@@ -251,7 +257,7 @@ export function lstmBackward(g: LstmGrads, dx: FloatArray | null, dh0: FloatArra
   if (dhT !== null) len(fn, 'dhT', dhT, BH, `B=${B},H=${H}`);
   if (dcT !== null) len(fn, 'dcT', dcT, BH, `B=${B},H=${H}`);
   checkParams(fn, ws, p, x, xRepeated);
-  const { W, U } = p;
+  const W = p.W, U = residentU(ws.Uw, p.U);
   const { matmulABt, matmulAtB } = ws.ops;
   const H2 = 2 * H, H3 = 3 * H;
 
@@ -259,11 +265,14 @@ export function lstmBackward(g: LstmGrads, dx: FloatArray | null, dh0: FloatArra
   if (dcT !== null) dc.set(dcT); else dc.fill(0);
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
+  // wasm path: the loop below as one call per step (wasm/gates.ts, float64 like this loop: the same bits).
+  const gates = fast && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
   for (let t = T - 1; t >= 0; t--) {
     const aStep = t * B * H4;
     const prev = t * BH;          // c_{t-1} in c; phiC_t in phiC; dhSeq_t
     // Fused: dh += dhSeq_t, the cell and gate gradients, and the activation derivatives taken from the cached outputs.
-    for (let bb = 0; bb < B; bb++) {
+    if (gates !== undefined) gates.lstmBackward(dz, dh, dc, a, c, phiC, dhSeq, aStep, prev, B, H);
+    else for (let bb = 0; bb < B; bb++) {
       const aRow = aStep + bb * H4, hRow = bb * H;
       for (let j = 0; j < H; j++) {
         const ai = aRow + j, af = ai + H, ag = ai + H2, ao = ai + H3, k = hRow + j;

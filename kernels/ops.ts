@@ -13,8 +13,9 @@ export type MatProduct = (C: FloatArray, cOff: number, ldc: number,
                           M: number, K: number, N: number, accumulate: boolean) => void;
 
 /**
- * The forward gate math of one step of each cell for the default activations (σ = sigmoid, φ = tanh), over a whole
- * [B, …] block of rows per call; the exact contract is in wasm/gates.ts. Each does what the cell's own loop does, in f32.
+ * The gate math of one step of each cell for the default activations (σ = sigmoid, φ = tanh), over a whole [B, …] block
+ * of rows per call; the exact contract is in wasm/gates.ts. The forward kernels do what the cell's own loop does, in f32;
+ * the backward kernels do it in float64 like the loop, so they give its bits.
  */
 export interface GateOps {
   /** y[off…off+n) ← tanh(y) in place (the tanh RNN's step). */
@@ -32,6 +33,25 @@ export interface GateOps {
                  B: number, H: number): void;
   /** GRU, both: h̃ = φ(a_h) in place; h_t = z⊙h_{t-1} + (1−z)⊙h̃, h_{t-1} = h[hOff…+B·H), h_t = h[hOff+B·H…+B·H). */
   gruOutput(a: FloatArray, aOff: number, h: FloatArray, hOff: number, B: number, H: number): void;
+
+  // Backward: the per-step gradient loops of the cells, with the same bits as those loops (float64 arithmetic in the
+  // same order, rounded to f32 on store). a, dz (and dInner) at aOff are [B, G·H]; c, phiC, h, innerH, dhSeq at kOff are
+  // [B, H] blocks; dh, dc, drh are whole [B, H] buffers. dhSeq null: no per-step upstream gradient. dhSeq may be any
+  // Float32Array (it is copied into the arena when it is not a view on it); everything else must live in the arena.
+  /** LSTM: dz_t = [di⊙σ'(i), df⊙σ'(f), dg⊙φ'(g), do⊙σ'(o)] and dc ← dc⊙f from dh (+ dhSeq_t), as lstm.ts's loop. */
+  lstmBackward(dz: FloatArray, dh: FloatArray, dc: FloatArray, a: FloatArray, c: FloatArray, phiC: FloatArray,
+               dhSeq: FloatArray | null, aOff: number, kOff: number, B: number, H: number): void;
+  /** GRU, resetAfter: dz_t, dInner_t and dh ← dh⊙z from dh (+ dhSeq_t), h_{t-1} = h block kOff, innerH_t. */
+  gruBackwardAfter(dz: FloatArray, dInner: FloatArray, dh: FloatArray, a: FloatArray, h: FloatArray, innerH: FloatArray,
+                   dhSeq: FloatArray | null, aOff: number, kOff: number, B: number, H: number): void;
+  /** GRU, classic, before drh = dz_h·U_hᵀ: dz_z, dz_h and dh ← dh⊙z from dh (+ dhSeq_t). */
+  gruBackwardBefore(dz: FloatArray, dh: FloatArray, a: FloatArray, h: FloatArray, dhSeq: FloatArray | null,
+                    aOff: number, kOff: number, B: number, H: number): void;
+  /** GRU, classic, after drh: dz_r = drh⊙h_{t-1}⊙σ'(r);  dh += drh⊙r. */
+  gruBackwardReset(dz: FloatArray, dh: FloatArray, drh: FloatArray, a: FloatArray, h: FloatArray,
+                   aOff: number, kOff: number, B: number, H: number): void;
+  /** tanh RNN: dz[zOff…+n) = dh + dhSeq_t (rounded to f32), then ⊙(1 − h_t²), h_t = h[hOff…+n). */
+  tanhBackward(dz: FloatArray, dh: FloatArray, h: FloatArray, dhSeq: FloatArray | null, zOff: number, hOff: number, n: number): void;
 }
 
 export interface MatOps {
@@ -46,3 +66,14 @@ export interface MatOps {
 }
 
 export const jsOps: MatOps = { name: 'js', matmul, matmulABt, matmulAtB, addBias };
+
+/**
+ * The recurrent kernel U for the products of a time loop: U itself, or on the wasm path its copy in the workspace's
+ * arena buffer `Uw` (made once per forward or backward call, so the products of every step find their operand in the
+ * arena instead of staging it per step). Uw has U's length on the wasm path and is empty on the js path.
+ */
+export function residentU(Uw: FloatArray, U: FloatArray): FloatArray {
+  if (Uw.length === 0) return U;
+  Uw.set(U);
+  return Uw;
+}

@@ -17,7 +17,9 @@
  *           every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ. A batch below MATVEC_ROWS computes h·U as
  *           dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form. On the wasm path (a float32
  *           workspace in an arena) φ = tanh of a step is one call of ws.ops.gates.tanh over the [B,H] block (f32x4
- *           WebAssembly SIMD, wasm/gates.ts); activations.ts stays the reference and runs everywhere else.
+ *           WebAssembly SIMD, wasm/gates.ts) and dz_t of a backward step one call of ws.ops.gates.tanhBackward (f64x2:
+ *           the bits of this file's loops); U is copied into the arena once per call (ws.Uw). activations.ts and this
+ *           file's loops stay the reference and run everywhere else.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx and dh0 are overwritten. The forward reads h0 from block 0 of ws.h (zeros after allocation; the caller may write it).
@@ -29,7 +31,7 @@
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
 import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
-import { MatOps, jsOps } from './ops';
+import { MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from './wasm/arena';
 import { wasmWorkspaceBuffers } from './wasm/ops';
 import { Act, activationCode, activate, activateBackward } from './activations';
@@ -55,6 +57,8 @@ export interface RnnWorkspace {
   readonly dh: FloatArray;
   /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
+  /** [H,H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
+  readonly Uw: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
 }
@@ -89,7 +93,7 @@ export function rnnWorkspace(T: number, B: number, D: number, H: number,
   }
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
-  const sizes = [(T + 1) * BH, T * BH, BH, B < MATVEC_ROWS ? H * H : 0];
+  const sizes = [(T + 1) * BH, T * BH, BH, B < MATVEC_ROWS ? H * H : 0, options.arena !== undefined ? H * H : 0];
   let bufs: FloatArray[], ops: MatOps = jsOps;
   if (options.arena !== undefined) {
     if (ctor !== Float32Array) throw new TypeError('rnnWorkspace(options.arena): the wasm kernels need Float32Array');
@@ -97,8 +101,8 @@ export function rnnWorkspace(T: number, B: number, D: number, H: number,
   } else {
     bufs = sizes.map(n => new ctor(n));
   }
-  const [h, dz, dh, Ut] = bufs;
-  return { T, B, D, H, act, h, dz, dh, Ut, ops };
+  const [h, dz, dh, Ut, Uw] = bufs;
+  return { T, B, D, H, act, h, dz, dh, Ut, Uw, ops };
 }
 
 function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated: boolean): void {
@@ -117,7 +121,7 @@ function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, 
 export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
   checkParams('rnnForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h } = ws;
-  const { W, U, b } = p;
+  const { W, b } = p;
   const { matmul, matmulABt, addBias } = ws.ops;
   const BH = B * H;
 
@@ -129,7 +133,8 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
 
   const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U as dot products over rows of Uᵀ
   const gates = act === Act.Tanh ? ws.ops.gates : undefined;   // wasm path: φ = tanh in f32x4 SIMD (wasm/gates.ts)
-  if (dotForm) transpose(ws.Ut, U, H, H);
+  if (dotForm) transpose(ws.Ut, p.U, H, H);
+  const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   for (let t = 0; t < T; t++) {
     const prev = t * BH, next = prev + BH;
     if (dotForm) matmulABt(h, next, H, h, prev, H, ws.Ut, 0, H, B, H, H, true);   // z_t += h_{t-1}·U (as h·(Uᵀ)ᵀ)
@@ -163,19 +168,25 @@ export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
   if (dhSeq !== null) len(fn, 'dhSeq', dhSeq, T * BH, `T=${T},B=${B},H=${H}`);
   if (dhT !== null) len(fn, 'dhT', dhT, BH, `B=${B},H=${H}`);
   checkParams(fn, ws, p, x, xRepeated);
-  const { W, U } = p;
+  const W = p.W, U = residentU(ws.Uw, p.U);
 
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
+  // wasm path, φ = tanh: the two loops below as one call per step (wasm/gates.ts, float64 like them: the same bits).
+  const gates = act === Act.Tanh && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
 
   for (let t = T - 1; t >= 0; t--) {
     const zStep = t * BH;         // dz_t in dz, dhSeq_t in dhSeq
     const next = zStep + BH;      // h_t in h
-    if (dhSeq !== null) {
-      for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k] + dhSeq[zStep + k];
+    if (gates !== undefined) {
+      gates.tanhBackward(dz, dh, h, dhSeq, zStep, next, BH);   // the two loops below in one call
     } else {
-      for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k];
+      if (dhSeq !== null) {
+        for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k] + dhSeq[zStep + k];
+      } else {
+        for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k];
+      }
+      activateBackward(act, dz, zStep, h, next, BH);           // dz_t = dh⊙φ'(h_t)
     }
-    activateBackward(act, dz, zStep, h, next, BH);             // dz_t = dh⊙φ'(h_t)
     matmulABt(dh, 0, H, dz, zStep, H, U, 0, H, B, H, H, false); // dh ← dz_t·Uᵀ
   }
 

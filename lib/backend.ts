@@ -13,9 +13,11 @@
  * The two paths agree to float32 rounding, not bit for bit: the js kernels sum each product in float64, the wasm ones
  * in float32 lanes. Each path is deterministic on its own: the same seed, data and options give bit-identical results.
  *
- * Under 'wasm' each recurrent workspace lives in its own WasmArena (its buffers plus three staging buffers, reserved in
- * one allocation, so the memory never grows afterwards); parameters, gradients and inputs stay ordinary typed arrays
- * and are copied into the staging buffers per product. Dense layers stay on the js kernels.
+ * Under 'wasm' each recurrent workspace, and each Dense layer's buffers for a batch size, live in their own WasmArena
+ * (reserved in one allocation, so the memory never grows afterwards). What runs there: the matrix products, bias adds,
+ * and for the default activations (tanh / sigmoid) the cells' forward gate math and backward gate derivatives. The
+ * recurrent matrix U is copied into the arena once per forward or backward call; other parameters, gradients and
+ * inputs stay ordinary typed arrays and are copied into staging buffers per product.
  */
 import { WasmArena, wasmSimdAvailable } from '../kernels/wasm/arena';
 

@@ -55,6 +55,12 @@ export interface GemmExports {
   gruGatesAfter(a: number, innerH: number, B: number, H: number): void;
   gruGatesBefore(a: number, rh: number, hPrev: number, B: number, H: number): void;
   gruOutput(a: number, hPrev: number, hOut: number, B: number, H: number): void;
+  // The backward gate kernels of one time step (f64x2: the bits of the cells' TypeScript loops); dhSeq 0 = none.
+  lstmBackward(dz: number, dh: number, dc: number, dhSeq: number, a: number, cPrev: number, phiC: number, B: number, H: number): void;
+  gruBackwardAfter(dz: number, dInner: number, dh: number, dhSeq: number, a: number, hPrev: number, innerH: number, B: number, H: number): void;
+  gruBackwardBefore(dz: number, dh: number, dhSeq: number, a: number, hPrev: number, B: number, H: number): void;
+  gruBackwardReset(dz: number, dh: number, drh: number, a: number, hPrev: number, B: number, H: number): void;
+  tanhBackward(dz: number, dh: number, dhSeq: number, h: number, n: number): void;
 }
 
 const PAGE = 65536;

@@ -215,6 +215,10 @@ export class Func {
   /** v128.load32_splat: one f32 at (address + offset) copied into all four lanes. */
   v128_load32_splat(offset = 0): this { return this.mem([0x09], 2, offset, true); }
   v128_store(offset = 0): this { return this.mem([0x0b], 4, offset, true); }
+  /** v128.load64_zero: 8 bytes (two f32) at (address + offset) into the low half, the high half zero. */
+  v128_load64_zero(offset = 0): this { return this.mem([0x5d], 3, offset, true); }
+  /** v128.store64_lane: the low 8 bytes (lane 0 of i64x2: two f32) of the popped vector to (address + offset). */
+  v128_store64_lane0(offset = 0): this { return this.mem([0x5b], 3, offset, true).op(0); }
   /** v128.const with all 16 bytes zero (0.0 in every f32 lane). */
   v128_zero(): this { return this.simd(0x0c, ...new Array<number>(16).fill(0)); }
   /** i8x16.shuffle of the two vectors on the stack; `lanes32` builds the byte lanes of an f32x4 shuffle. */
@@ -243,6 +247,10 @@ export class Func {
   f32x4_lt(): this { return this.simd(0x43); }
   f32x4_ge(): this { return this.simd(0x46); }
   v128_and(): this { return this.simd(0x4e); }
+  /** v128.any_true: i32 1 when any bit of the popped vector is set (a comparison mask: some lane true). */
+  v128_any_true(): this { return this.simd(0x53); }
+  /** i32x4.all_true: i32 1 when every i32 lane of the popped vector is non-zero (a comparison mask: all lanes true). */
+  i32x4_all_true(): this { return this.simd(0xa3); }
   v128_or(): this { return this.simd(0x50); }
   /** v128.bitselect: pops mask, b, a and pushes (a & mask) | (b & ~mask): a where the mask lane is true. */
   v128_bitselect(): this { return this.simd(0x52); }
@@ -259,6 +267,21 @@ export class Func {
   /** Pseudo-min/max, one instruction on x64: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a, so a NaN in a is kept. */
   f32x4_pmin(): this { return this.simd(0xea); }
   f32x4_pmax(): this { return this.simd(0xeb); }
+
+  // ---- f64x2 (the float64 arithmetic of JavaScript, two lanes at a time; each operation rounded to f64, no FMA) --------
+  /** v128.const with the same f64 in both lanes. */
+  f64x2_const(x: number): this {
+    this.simd(0x0c);
+    const b = new Uint8Array(new Float64Array([x, x]).buffer);
+    return this.op(...b);
+  }
+  /** f64x2.promote_low_f32x4: lanes 0 and 1 of an f32x4 widened to f64 (exact). */
+  f64x2_promote_low_f32x4(): this { return this.simd(0x5f); }
+  /** f32x4.demote_f64x2_zero: the two f64 lanes rounded to f32 (to nearest, ties to even) in lanes 0 and 1, lanes 2 and 3 zero. */
+  f32x4_demote_f64x2_zero(): this { return this.simd(0x5e); }
+  f64x2_add(): this { return this.simd(0xf0); }
+  f64x2_sub(): this { return this.simd(0xf1); }
+  f64x2_mul(): this { return this.simd(0xf2); }
 
   /** The function body as the code section stores it: size, local groups, instructions, end. */
   encodeBody(): number[] {

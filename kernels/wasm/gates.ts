@@ -1,5 +1,6 @@
 /**
- * f32x4 exp, sigmoid and tanh, and the fused forward gate kernels of the three cells built on them, written with
+ * f32x4 exp, sigmoid and tanh, the fused forward gate kernels of the three cells built on them, and the cells' backward
+ * gate loops in f64x2, written with
  * emit.ts into the same module as the products (module.ts calls `emitGates`). Everything here is elementwise: a lane's
  * result depends only on that lane's inputs, and the tail of a row (H not a multiple of 4) runs the same f32x4 code on
  * one element splatted into all lanes, so an element gets the same bits wherever it sits in the batch or in the row.
@@ -33,6 +34,10 @@
  *                                       a_h += r⊙innerH   (innerH [B,H] = h_{t-1}·U_h + b_rh)
  *   gruGatesBefore(a, rh, hPrev, B, H)  GRU, classic: z = σ(a_z), r = σ(a_r) in place, rh [B,H] ← r⊙h_{t-1}
  *   gruOutput(a, hPrev, hOut, B, H)     GRU, both: h̃ = φ(a_h) in place;  h_t = z⊙h_{t-1} + (1−z)⊙h̃ into hOut [B,H]
+ *   lstmBackward(dz, dh, dc, dhSeq, a, cPrev, phiC, B, H), gruBackwardAfter / gruBackwardBefore / gruBackwardReset,
+ *   tanhBackward(dz, dh, dhSeq, h, n)   one step of the cells' backward loops (see each emitter): computed in f64x2,
+ *                                       the float64 of the TypeScript loops, with their operations in their order, and
+ *                                       rounded to f32 on store: the same bits as the loops on Float32Array
  *   addBias(c, ldc, b, M, N)            C[M,N] += b[N] on every row (f32 sums: the same bits as matmul.ts's addBias on
  *                                       Float32Array, which rounds the float64 sum of two f32 once)
  * The tanh RNN's step h_t = φ(z_t) is vtanh over the [B,H] block. Products of two values (f⊙c, o⊙φ(c), …) are f32
@@ -94,21 +99,31 @@ export class VecMath {
     f.get(e).f32x4_const(1).f32x4_add().f32x4_div().set(out);
   }
 
-  /** out = tanh(x). Temporaries 0–3 and 6–8. */
+  /**
+   * out = tanh(x). Temporaries 0–8. Each formula runs only when some lane needs it (a branch on the vector's mask, so
+   * a vector whose four |x| lie on one side of 0.625 — and every row tail, whose lanes are one element — computes one
+   * formula); the lanes' bits are the same either way.
+   */
   tanh(x: Local, out: Local): void {
-    const f = this.f, a = this.tmp(6), e = this.tmp(7), xs = this.tmp(8);
+    const f = this.f, a = this.tmp(6), e = this.tmp(7), xs = this.tmp(8), small = this.tmp(4), t = this.tmp(5);
     f.get(x).set(xs);
     f.get(xs).f32x4_abs().set(a);
-    f.get(a).f32x4_const(-2).f32x4_mul().set(e);
-    this.exp(e, e);                                                                        // e = e^−2|x|
-    f.get(a).get(a).f32x4_mul().set(this.tmp(0));                                          // z = a²
-    f.f32x4_const(TANH_Q[0] as number);
-    for (const c of TANH_Q.slice(1)) f.get(this.tmp(0)).f32x4_mul().f32x4_const(c).f32x4_add();
-    f.get(this.tmp(0)).f32x4_mul().get(a).f32x4_mul().get(a).f32x4_add();                  // small: a + a·z·Q(z)
-    f.f32x4_const(1).get(e).f32x4_sub().f32x4_const(1).get(e).f32x4_add().f32x4_div();   // large: (1 − e)/(1 + e)
-    f.get(a).f32x4_const(TANH_SMALL).f32x4_lt().v128_bitselect();
+    f.get(a).f32x4_const(TANH_SMALL).f32x4_lt().set(small);                                // lanes with |x| < 0.625
+    f.get(small).v128_any_true().if_(() => {
+      f.get(a).get(a).f32x4_mul().set(this.tmp(0));                                        // z = a²
+      f.f32x4_const(TANH_Q[0] as number);
+      for (const c of TANH_Q.slice(1)) f.get(this.tmp(0)).f32x4_mul().f32x4_const(c).f32x4_add();
+      f.get(this.tmp(0)).f32x4_mul().get(a).f32x4_mul().get(a).f32x4_add().set(t);        // small: a + a·z·Q(z)
+    });
+    f.get(small).i32x4_all_true().i32_eqz().if_(() => {
+      f.get(a).f32x4_const(-2).f32x4_mul().set(e);
+      this.exp(e, e);                                                                      // e = e^−2|x|
+      f.f32x4_const(1).get(e).f32x4_sub().f32x4_const(1).get(e).f32x4_add().f32x4_div().set(e);   // large: (1 − e)/(1 + e)
+    });
+    f.get(t).get(e).get(small).v128_bitselect();
     f.get(xs).i32x4_const(SIGN).v128_and().v128_or().set(out);                            // the sign of x
   }
+
 }
 
 /** How a kernel body touches memory: four lanes at a time, or one element splatted into all four lanes (row tails). */
@@ -126,13 +141,13 @@ function store(f: Func, mode: Mode, ptr: Local, val: Local): void {
 }
 
 /**
- * for (j = 0; j + 4 ≤ n; j += 4) body('vec');  for (; j < n; j++) body('lane');  advancing each pointer in `ptrs` by the
- * elements done (16 or 4 bytes) after each body.
+ * for (j = 0; j + W ≤ n; j += W) body('vec');  for (; j < n; j++) body('lane');  advancing each pointer in `ptrs` by the
+ * elements done (4W or 4 bytes) after each body. W = 4 (f32x4 kernels) or 2 (the f64x2 backward kernels).
  */
-function eachElement(f: Func, j: Local, n: Local, ptrs: Local[], body: (mode: Mode) => void): void {
+function eachElement(f: Func, j: Local, n: Local, ptrs: Local[], body: (mode: Mode) => void, W = 4): void {
   const pass = (mode: Mode, width: number): void => {
     f.block((done: Label) => f.loop((next: Label) => {
-      f.get(j).i32_const(mode === 'vec' ? 4 : 1).i32_add().get(n).i32_gt_s().br_if(done);
+      f.get(j).i32_const(width).i32_add().get(n).i32_gt_s().br_if(done);
       body(mode);
       for (const p of ptrs) f.get(p).i32_const(4 * width).i32_add().set(p);
       f.get(j).i32_const(width).i32_add().set(j);
@@ -140,8 +155,46 @@ function eachElement(f: Func, j: Local, n: Local, ptrs: Local[], body: (mode: Mo
     }));
   };
   f.i32_const(0).set(j);
-  pass('vec', 4);
+  pass('vec', W);
   pass('lane', 1);
+}
+
+/**
+ * The backward kernels compute in f64x2, the float64 of JavaScript: two f32 of a row widened (exactly) into the two f64
+ * lanes ('vec'), or one element in lane 0 ('lane', row tails); results rounded to f32 on store, as a Float32Array
+ * store rounds. Each lane's operations are those of the TypeScript loop, in its order, so the bits are the same.
+ */
+function load64(f: Func, mode: Mode, ptr: Local, into: Local): void {
+  f.get(ptr);
+  if (mode === 'vec') f.v128_load64_zero(); else f.f32_load().f32x4_splat();
+  f.f64x2_promote_low_f32x4().set(into);
+}
+
+function store64(f: Func, mode: Mode, ptr: Local, val: Local): void {
+  f.get(ptr).get(val).f32x4_demote_f64x2_zero();
+  if (mode === 'vec') f.v128_store64_lane0(); else f.f32x4_extract_lane(0).f32_store();
+}
+
+/** Emits body(false) when the i32 local `ptr` is 0 (an absent operand), else body(true). */
+function ifPresent(f: Func, ptr: Local, body: (present: boolean) => void): void {
+  f.get(ptr).i32_eqz();
+  f.if_(() => body(false), () => body(true));
+}
+
+/** d = dh (+ dhSeq when present), in f64, into the v128 local d. */
+function carried(f: Func, mode: Mode, pdh: Local, ps: Local, withSeq: boolean, d: Local, tmp: Local): void {
+  load64(f, mode, pdh, d);
+  if (withSeq) { load64(f, mode, ps, tmp); f.get(d).get(tmp).f64x2_add().set(d); }
+}
+
+/** out = y·(1 − y) (σ' from the output), in f64. */
+function sigmoidDeriv(f: Func, y: Local): void {
+  f.get(y).f64x2_const(1).get(y).f64x2_sub().f64x2_mul();
+}
+
+/** out = 1 − y·y (tanh' from the output), in f64. */
+function tanhDeriv(f: Func, y: Local): void {
+  f.f64x2_const(1).get(y).get(y).f64x2_mul().f64x2_sub();
 }
 
 /** for (row = 0; row < B; row++) body(row). */
@@ -262,6 +315,132 @@ function emitGruOutput(m: ModuleBuilder): void {
   });
 }
 
+/**
+ * (func $lstmBackward (param $dz $dh $dc $dhSeq $a $cPrev $phiC $B $H)): one step of lstm.ts's backward loop, σ = sigmoid,
+ * φ = tanh. a, dz [B,4H]; dh, dc, dhSeq, cPrev, phiC [B,H]; dhSeq = 0: none. In f64, per element (see the header):
+ *   dhv = dh + dhSeq;   dcv = dc + (dhv·o)·(1 − φc·φc)
+ *   dz = [(dcv·g)·(i·(1−i)) | (dcv·c_{t-1})·(f·(1−f)) | (dcv·i)·(1 − g·g) | (dhv·φc)·(o·(1−o))];   dc ← dcv·f
+ */
+function emitLstmBackward(m: ModuleBuilder): void {
+  const f = m.func('lstmBackward', new Array<typeof i32>(9).fill(i32), [], true);
+  const [dz, dh, dc, dhSeq, a, cPrev, phiC, B, H] = params(f, 9) as
+    [Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const row = f.local(i32), j = f.local(i32), hb = f.local(i32);
+  const [pi, pf, pg, po, qi, qf, qg, qo] = Array.from({ length: 8 }, () => f.local(i32)) as
+    [Local, Local, Local, Local, Local, Local, Local, Local];
+  const [gi, gf, gg, go, pc, dhv, dcv, v] = Array.from({ length: 8 }, () => f.local(v128)) as
+    [Local, Local, Local, Local, Local, Local, Local, Local];
+  f.get(H).i32_const(2).i32_shl().set(hb);
+  ifPresent(f, dhSeq, withSeq => {
+    f.get(a).set(pi);
+    f.get(dz).set(qi);
+    eachRow(f, row, B, () => {
+      f.get(pi).get(hb).i32_add().tee(pf).get(hb).i32_add().tee(pg).get(hb).i32_add().set(po);
+      f.get(qi).get(hb).i32_add().tee(qf).get(hb).i32_add().tee(qg).get(hb).i32_add().set(qo);
+      eachElement(f, j, H, [pi, pf, pg, po, qi, qf, qg, qo, dh, dc, cPrev, phiC, ...(withSeq ? [dhSeq] : [])], mode => {
+        load64(f, mode, pi, gi); load64(f, mode, pf, gf); load64(f, mode, pg, gg); load64(f, mode, po, go);
+        load64(f, mode, phiC, pc);
+        carried(f, mode, dh, dhSeq, withSeq, dhv, v);
+        load64(f, mode, dc, dcv);
+        f.get(dcv).get(dhv).get(go).f64x2_mul(); tanhDeriv(f, pc); f.f64x2_mul().f64x2_add().set(dcv);   // dcv
+        f.get(dcv).get(gg).f64x2_mul(); sigmoidDeriv(f, gi); f.f64x2_mul().set(v); store64(f, mode, qi, v);   // di⊙σ'(i)
+        load64(f, mode, cPrev, v);
+        f.get(dcv).get(v).f64x2_mul(); sigmoidDeriv(f, gf); f.f64x2_mul().set(v); store64(f, mode, qf, v);    // df⊙σ'(f)
+        f.get(dcv).get(gi).f64x2_mul(); tanhDeriv(f, gg); f.f64x2_mul().set(v); store64(f, mode, qg, v);      // dg⊙φ'(g)
+        f.get(dhv).get(pc).f64x2_mul(); sigmoidDeriv(f, go); f.f64x2_mul().set(v); store64(f, mode, qo, v);   // do⊙σ'(o)
+        f.get(dcv).get(gf).f64x2_mul().set(v); store64(f, mode, dc, v);                                      // dc ← dcv·f
+      }, 2);
+      f.get(po).set(pi);                                  // the o block ends where the next row starts
+      f.get(qo).set(qi);
+    });
+  });
+}
+
+/**
+ * (func $gruBackwardAfter (param $dz $dInner $dh $dhSeq $a $hPrev $innerH $B $H)): one step of gru.ts's backward loop,
+ * resetAfter, σ = sigmoid, φ = tanh. a, dz, dInner [B,3H] = [z|r|h̃]; dh, dhSeq, hPrev, innerH [B,H]. In f64:
+ *   d = dh + dhSeq;   dzh = (d·(1−z))·(1 − h̃·h̃);   dzz = (d·(h_{t-1} − h̃))·(z·(1−z));   dzr = (dzh·innerH)·(r·(1−r))
+ *   dz = [dzz | dzr | dzh];   dInner = [dzz | dzr | dzh·r];   dh ← d·z
+ * (func $gruBackwardBefore (param $dz $dh $dhSeq $a $hPrev $B $H)): the classic variant's first pass: dz_z, dz_h as
+ *   above, dh ← d·z.   (func $gruBackwardReset (param $dz $dh $drh $a $hPrev $B $H)): its second pass, after
+ *   drh = dz_h·U_hᵀ:  dz_r = (drh·h_{t-1})·(r·(1−r));   dh ← dh + drh·r.
+ */
+function emitGruBackward(m: ModuleBuilder, kind: 'after' | 'before' | 'reset'): void {
+  const names = { after: 'gruBackwardAfter', before: 'gruBackwardBefore', reset: 'gruBackwardReset' };
+  const n = kind === 'after' ? 9 : 7;
+  const f = m.func(names[kind], new Array<typeof i32>(n).fill(i32), [], true);
+  const ps = params(f, n);
+  const dz = ps[0] as Local;
+  const dInner = kind === 'after' ? ps[1] as Local : -1;
+  const rest = kind === 'after' ? ps.slice(2) : ps.slice(1);
+  // after: dh dhSeq a hPrev innerH B H;  before: dh dhSeq a hPrev B H;  reset: dh drh a hPrev B H
+  const dh = rest[0] as Local, aux = rest[1] as Local, a = rest[2] as Local, hPrev = rest[3] as Local;
+  const innerH = kind === 'after' ? rest[4] as Local : -1;
+  const B = ps[n - 2] as Local, H = ps[n - 1] as Local;
+  const row = f.local(i32), j = f.local(i32), hb = f.local(i32), ro = f.local(i32);
+  const [pz, pr, ph, qz, qr, qh, iz, ir, ih] = Array.from({ length: 9 }, () => f.local(i32)) as
+    [Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const [z, r, hh, hp, d, dzh, dzz, v] = Array.from({ length: 8 }, () => f.local(v128)) as
+    [Local, Local, Local, Local, Local, Local, Local, Local];
+  f.get(H).i32_const(2).i32_shl().set(hb);
+  const rows = (withSeq: boolean): void => {
+    eachRow(f, row, B, () => {
+      f.get(row).get(hb).i32_mul().i32_const(3).i32_mul().set(ro);                // the row's byte offset in [B,3H]
+      f.get(a).get(ro).i32_add().tee(pz).get(hb).i32_add().tee(pr).get(hb).i32_add().set(ph);
+      f.get(dz).get(ro).i32_add().tee(qz).get(hb).i32_add().tee(qr).get(hb).i32_add().set(qh);
+      if (kind === 'after') f.get(dInner).get(ro).i32_add().tee(iz).get(hb).i32_add().tee(ir).get(hb).i32_add().set(ih);
+      const ptrs = kind === 'after' ? [pz, pr, ph, qz, qr, qh, iz, ir, ih, dh, hPrev, innerH]
+        : kind === 'before' ? [pz, ph, qz, qh, dh, hPrev] : [pr, qr, dh, hPrev];
+      if (withSeq) ptrs.push(aux);
+      eachElement(f, j, H, ptrs, mode => {
+        if (kind === 'reset') {
+          load64(f, mode, pr, r); load64(f, mode, aux, d); load64(f, mode, hPrev, hp);
+          f.get(d).get(hp).f64x2_mul(); sigmoidDeriv(f, r); f.f64x2_mul().set(v); store64(f, mode, qr, v);   // dz_r
+          load64(f, mode, dh, v);
+          f.get(v).get(d).get(r).f64x2_mul().f64x2_add().set(v); store64(f, mode, dh, v);                  // dh += drh·r
+          return;
+        }
+        load64(f, mode, pz, z); load64(f, mode, ph, hh); load64(f, mode, hPrev, hp);
+        carried(f, mode, dh, aux, withSeq, d, v);
+        f.get(d).f64x2_const(1).get(z).f64x2_sub().f64x2_mul(); tanhDeriv(f, hh); f.f64x2_mul().set(dzh);   // dzh
+        f.get(d).get(hp).get(hh).f64x2_sub().f64x2_mul(); sigmoidDeriv(f, z); f.f64x2_mul().set(dzz);      // dzz
+        store64(f, mode, qz, dzz);
+        store64(f, mode, qh, dzh);
+        f.get(d).get(z).f64x2_mul().set(v); store64(f, mode, dh, v);                                       // dh ← d·z
+        if (kind === 'after') {
+          load64(f, mode, pr, r); load64(f, mode, innerH, v);
+          f.get(dzh).get(v).f64x2_mul(); sigmoidDeriv(f, r); f.f64x2_mul().set(v);                         // dzr
+          store64(f, mode, qr, v);
+          store64(f, mode, iz, dzz);
+          store64(f, mode, ir, v);
+          f.get(dzh).get(r).f64x2_mul().set(v); store64(f, mode, ih, v);                                   // dzh·r
+        }
+      }, 2);
+    });
+  };
+  if (kind === 'before' || kind === 'after') ifPresent(f, aux, rows); else rows(true);
+}
+
+/**
+ * (func $tanhBackward (param $dz $dh $dhSeq $h $n)): one step of rnn.ts's backward loop for φ = tanh, over n = B·H
+ * elements: dz = dh + dhSeq (rounded to f32, as rnn.ts stores it), then dz ← dz·(1 − h_t·h_t); dhSeq = 0: none.
+ */
+function emitTanhBackward(m: ModuleBuilder): void {
+  const f = m.func('tanhBackward', [i32, i32, i32, i32, i32], [], true);
+  const [dz, dh, dhSeq, h, n] = params(f, 5) as [Local, Local, Local, Local, Local];
+  const j = f.local(i32);
+  const d = f.local(v128), v = f.local(v128), y = f.local(v128);
+  ifPresent(f, dhSeq, withSeq => {
+    eachElement(f, j, n, withSeq ? [dz, dh, dhSeq, h] : [dz, dh, h], mode => {
+      carried(f, mode, dh, dhSeq, withSeq, d, v);
+      f.get(d).f32x4_demote_f64x2_zero().f64x2_promote_low_f32x4().set(d);      // the f32 that rnn.ts stores in dz
+      load64(f, mode, h, y);
+      f.get(d); tanhDeriv(f, y); f.f64x2_mul().set(d);
+      store64(f, mode, dz, d);
+    }, 2);
+  });
+}
+
 /** (func $addBias (param $c $ldc $b $M $N)): C[i, j] += b[j] for i < M, j < N (ldc in elements). */
 function emitAddBias(m: ModuleBuilder): void {
   const f = m.func('addBias', [i32, i32, i32, i32, i32], [], true);
@@ -289,4 +468,9 @@ export function emitGates(m: ModuleBuilder): void {
   emitGruGates(m, true);
   emitGruGates(m, false);
   emitGruOutput(m);
+  emitLstmBackward(m);
+  emitGruBackward(m, 'after');
+  emitGruBackward(m, 'before');
+  emitGruBackward(m, 'reset');
+  emitTanhBackward(m);
 }

@@ -64,15 +64,18 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
     matmulABt: make('matmulABt[wasm]', () => k.matmulABt, false, true),
     matmulAtB: make('matmulAtB[wasm]', () => k.matmulAtB, true, false),
     addBias,
-    gates: wasmGates(arena),
+    gates: wasmGates(arena, stage[0]),
   };
 }
 
 /**
- * The gate kernels of gates.ts bound to an arena. Unlike the products they stage nothing: every array must be a live
- * view on the arena (a workspace's own buffers are), else a RangeError; each call checks the n-element span it touches.
+ * The gate kernels of gates.ts bound to an arena. Every array must be a live view on the arena (a workspace's own
+ * buffers are), else a RangeError; each call checks the n-element span it touches. The one exception is the backward
+ * kernels' dhSeq (the upstream gradient, which the next layer owns): a Float32Array outside the arena is copied into
+ * `stage` (a view on the arena; without one it is a RangeError). Float64 operands are rejected: the cells keep their
+ * TypeScript loops for those.
  */
-export function wasmGates(arena: WasmArena): GateOps {
+export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
   const k = arena.kernels;
   const at = (name: string, arr: FloatArray, off: number, n: number): number => {
     if (!(arr instanceof Float32Array) || arr.buffer !== arena.memory.buffer) {
@@ -80,6 +83,19 @@ export function wasmGates(arena: WasmArena): GateOps {
     }
     if (!(off >= 0 && off + n <= arr.length)) throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${arr.length}`);
     return arr.byteOffset + 4 * off;
+  };
+  /** The byte address of dhSeq[off…+n), staged when it lies outside the arena; 0 for null. */
+  const upstream = (name: string, dhSeq: FloatArray | null, off: number, n: number): number => {
+    if (dhSeq === null) return 0;
+    if (dhSeq instanceof Float32Array && dhSeq.buffer !== arena.memory.buffer) {
+      if (stage === undefined || stage.buffer !== arena.memory.buffer || stage.length < n) {
+        throw new RangeError(`${name}: dhSeq is outside the arena and there is no staging buffer of ${n} elements`);
+      }
+      if (!(off >= 0 && off + n <= dhSeq.length)) throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${dhSeq.length}`);
+      stage.set(dhSeq.subarray(off, off + n));
+      return stage.byteOffset;
+    }
+    return at(name, dhSeq, off, n);
   };
   return {
     tanh(y, off, n) {
@@ -104,6 +120,36 @@ export function wasmGates(arena: WasmArena): GateOps {
       const BH = B * H;
       k.gruOutput(at('gruOutput[wasm](a)', a, aOff, 3 * BH), at('gruOutput[wasm](h)', h, hOff, BH),
         at('gruOutput[wasm](h)', h, hOff + BH, BH), B, H);
+    },
+    lstmBackward(dz, dh, dc, a, c, phiC, dhSeq, aOff, kOff, B, H) {
+      const BH = B * H;
+      k.lstmBackward(at('lstmBackward[wasm](dz)', dz, aOff, 4 * BH), at('lstmBackward[wasm](dh)', dh, 0, BH),
+        at('lstmBackward[wasm](dc)', dc, 0, BH), upstream('lstmBackward[wasm](dhSeq)', dhSeq, kOff, BH),
+        at('lstmBackward[wasm](a)', a, aOff, 4 * BH), at('lstmBackward[wasm](c)', c, kOff, BH),
+        at('lstmBackward[wasm](phiC)', phiC, kOff, BH), B, H);
+    },
+    gruBackwardAfter(dz, dInner, dh, a, h, innerH, dhSeq, aOff, kOff, B, H) {
+      const BH = B * H;
+      k.gruBackwardAfter(at('gruBackwardAfter[wasm](dz)', dz, aOff, 3 * BH),
+        at('gruBackwardAfter[wasm](dInner)', dInner, aOff, 3 * BH), at('gruBackwardAfter[wasm](dh)', dh, 0, BH),
+        upstream('gruBackwardAfter[wasm](dhSeq)', dhSeq, kOff, BH), at('gruBackwardAfter[wasm](a)', a, aOff, 3 * BH),
+        at('gruBackwardAfter[wasm](h)', h, kOff, BH), at('gruBackwardAfter[wasm](innerH)', innerH, kOff, BH), B, H);
+    },
+    gruBackwardBefore(dz, dh, a, h, dhSeq, aOff, kOff, B, H) {
+      const BH = B * H;
+      k.gruBackwardBefore(at('gruBackwardBefore[wasm](dz)', dz, aOff, 3 * BH), at('gruBackwardBefore[wasm](dh)', dh, 0, BH),
+        upstream('gruBackwardBefore[wasm](dhSeq)', dhSeq, kOff, BH), at('gruBackwardBefore[wasm](a)', a, aOff, 3 * BH),
+        at('gruBackwardBefore[wasm](h)', h, kOff, BH), B, H);
+    },
+    gruBackwardReset(dz, dh, drh, a, h, aOff, kOff, B, H) {
+      const BH = B * H;
+      k.gruBackwardReset(at('gruBackwardReset[wasm](dz)', dz, aOff, 3 * BH), at('gruBackwardReset[wasm](dh)', dh, 0, BH),
+        at('gruBackwardReset[wasm](drh)', drh, 0, BH), at('gruBackwardReset[wasm](a)', a, aOff, 3 * BH),
+        at('gruBackwardReset[wasm](h)', h, kOff, BH), B, H);
+    },
+    tanhBackward(dz, dh, h, dhSeq, zOff, hOff, n) {
+      k.tanhBackward(at('tanhBackward[wasm](dz)', dz, zOff, n), at('tanhBackward[wasm](dh)', dh, 0, n),
+        upstream('tanhBackward[wasm](dhSeq)', dhSeq, zOff, n), at('tanhBackward[wasm](h)', h, hOff, n), n);
     },
   };
 }

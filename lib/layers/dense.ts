@@ -2,10 +2,17 @@
  * Dense: y = act(x·W + b) on the last axis, as Keras applies it. On a vector batch [N, D] it is one product over N rows;
  * on a time-major sequence batch [T, N, D] it is the same product over all T·N rows (what Keras does for 3-D input, and
  * what TimeDistributed(Dense) does). kernel [D, units], bias [units]. Kernel Glorot uniform, bias zeros.
+ *
+ * Under the 'wasm' backend (lib/backend.ts) a float32 layer keeps its per-batch-size buffers (y, dz, dx) in an arena of
+ * their own, with three staging buffers for the parameters, gradients and input, and runs the products and the bias add
+ * on the WebAssembly SIMD kernels; the activation stays the TypeScript one.
  */
 import type { FloatArray } from '../../kernels/matmul';
+import { MatOps, jsOps } from '../../kernels/ops';
+import { wasmWorkspaceBuffers } from '../../kernels/wasm/ops';
 import { Act, activationCode } from '../../kernels/activations';
 import { denseForward, denseBackward } from '../../kernels/dense';
+import { workspaceArena } from '../backend';
 import { glorotUniform } from '../init';
 import { makeRandom } from '../random';
 import { BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
@@ -18,7 +25,7 @@ export interface DenseOptions {
   inputShape?: number[];
 }
 
-interface DenseBuffers { y: FloatArray; dz: FloatArray; dx: FloatArray }
+interface DenseBuffers { y: FloatArray; dz: FloatArray; dx: FloatArray; ops: MatOps }
 
 export class Dense extends Layer {
   readonly className: string = 'Dense';
@@ -73,12 +80,20 @@ export class Dense extends Layer {
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const M = this.rows(N), D = this.inputShape[this.inputShape.length - 1] as number, U = this.units;
-    const buf = this.cache.get(String(M), () => ({ y: new this.ctor(M * U), dz: new this.ctor(M * U), dx: new this.ctor(M * D) }));
-    denseForward(buf.y, x, this.kernel.value, this.useBias ? this.bias.value : this.zeroBias, M, D, U, this.act);
+    const buf = this.cache.get(String(M), () => this.buffers(M, D, U));
+    denseForward(buf.y, x, this.kernel.value, this.useBias ? this.bias.value : this.zeroBias, M, D, U, this.act, buf.ops);
     this.lastX = x;
     this.lastRows = M;
     this.lastBuf = buf;
     return buf.y;
+  }
+
+  /** y, dz [M, units] and dx [M, D]: in a fresh arena of their own with wasm products under 'wasm', else plain arrays. */
+  private buffers(M: number, D: number, U: number): DenseBuffers {
+    const arena = workspaceArena(this.ctor);
+    if (arena === undefined) return { y: new this.ctor(M * U), dz: new this.ctor(M * U), dx: new this.ctor(M * D), ops: jsOps };
+    const { bufs: [y, dz, dx], ops } = wasmWorkspaceBuffers(arena, [M * U, M * U, M * D], Math.max(M * D, D * U, M * U));
+    return { y: y as Float32Array, dz: dz as Float32Array, dx: dx as Float32Array, ops };
   }
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
@@ -88,7 +103,8 @@ export class Dense extends Layer {
     // Without a bias, its gradient goes to the unused bias buffer, zeroed each time so it stays bounded.
     const db = this.bias.grad;
     if (!this.useBias) db.fill(0);
-    denseBackward(this.kernel.grad, db, needDx ? buf.dx : null, dy, buf.y, x, this.kernel.value, M, D, this.units, this.act, buf.dz);
+    denseBackward(this.kernel.grad, db, needDx ? buf.dx : null, dy, buf.y, x, this.kernel.value, M, D, this.units, this.act,
+      buf.dz, buf.ops);
     return needDx ? buf.dx : null;
   }
 

@@ -151,8 +151,19 @@ function modelWeights(cell: Cell, s: Shape, resetAfter: boolean): {
   const w = model.weights();
   return {
     weights: w.map((t) => Float32Array.from(t.value)), shapes: w.map((t) => t.shape), loss, checksum, checksumAbs,
-    auto: autoWorkers(model, s.batch),
+    auto: autoWorkersOnDefaultPath(model, s.batch),
   };
+}
+
+/** autoWorkers as a user without setBackend gets it: under the 'auto' backend (the rule's threshold depends on the path). */
+function autoWorkersOnDefaultPath(model: unknown, rows: number): AutoWorkers | null {
+  const before = getBackend();
+  try {
+    (setBackend as (b: string) => void)('auto');
+    return autoWorkers(model, rows);
+  } finally {
+    setBackend(before);
+  }
 }
 
 /** Writes x, bptt's initial weights w0…, (GRU: the resetAfter=true weights tw0… for PyTorch) and the reference losses. */
@@ -299,7 +310,7 @@ function markdown(ctx: Context, outcomes: Outcome[], matmulRows: MatmulRow[] | n
       : '; where it is not, bptt-wasm-w2 runs like bptt-wasm.'));
   const auto = outcomes.filter((o) => o.autoWorkers !== null)
     .map((o) => `${o.row.cell.toUpperCase()} ${o.row.shape} ${o.autoWorkers?.fit} / ${o.autoWorkers?.predict}`);
-  if (auto.length > 0) L.push(`- Threads \`workers: 'auto'\` (the default of fit and predict) gives each row here, training step / batch inference: ${auto.join(', ')}.`);
+  if (auto.length > 0) L.push(`- Threads \`workers: 'auto'\` (the default of fit and predict) gives each row here on the default path (setBackend('auto') → ${ctx.auto}), training step / batch inference: ${auto.join(', ')}.`);
   const details = new Map<Engine, string>();
   for (const o of outcomes) for (const e of engines) { const r = o.results[e]; if (r && !details.has(e)) details.set(e, r.detail); }
   for (const e of engines) L.push(`- ${LABEL[e]}: ${details.get(e) ?? (e === 'pytorch' && python === null ? `skipped — ${pyWhy}` : 'did not run')}`);

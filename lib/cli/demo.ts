@@ -72,7 +72,7 @@ a contextual and a collective anomaly injected) and writes, to the current direc
 
 Options
   --out-dir DIR           write the files there instead (created if missing)
-  --model M, --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --seed S   as for bptt detect
+  --model M, --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --seed S, --workers N, --backend B   as for bptt detect
                           (defaults: lstm-ae, window 32, hidden 16, 20 epochs, threshold sigma:8,
                           min-gap 6: events less than an hour apart are merged)
   --json                  print a JSON summary to stdout

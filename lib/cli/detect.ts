@@ -18,6 +18,7 @@ import ndarray from 'ndarray';
 import * as path from 'path';
 import * as fs from 'fs';
 import { Detector, DetectorOptions, DetectResult } from '../detect/detector';
+import { getBackend } from '../backend';
 import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
 import { UserError, userCall, fsMessage } from './errors';
@@ -247,6 +248,8 @@ Model
   --threshold T           spot (default), dspot, dynamic, quantile:0.99, sigma:3, iqr:1.5, fixed:V, ...
   --min-gap G             merge events separated by fewer than G unflagged rows (default 0)
   --seed S                random seed (default 0)
+  --workers N             threads for training and scoring: a count, or auto (default: by model size and cores)
+  --backend B             matrix-product path: auto (default: wasm where WebAssembly SIMD exists), wasm or js
 Output
   -o, --out FILE.csv      write the flags CSV here (atomically) instead of stdout
   --report FILE.html      also write the HTML report
@@ -365,7 +368,10 @@ export function finiteOrNull(v: number): number | null {
 
 export function publicOptions(d: Detector): Record<string, unknown> {
   const o = d.options;
-  return { model: o.model, window: o.window, hidden: o.hidden, epochs: o.epochs, combine: o.combine, minGap: o.minGap, seed: o.seed };
+  return {
+    model: o.model, window: o.window, hidden: o.hidden, epochs: o.epochs, combine: o.combine, minGap: o.minGap, seed: o.seed,
+    workers: o.workers, backend: getBackend(),
+  };
 }
 
 export const FIT_HELP = `Usage: bptt fit <train.csv> --save model.bptt.json [options]
@@ -379,7 +385,7 @@ Options
   --columns A,B           the value columns (default: every numeric column)
   --delimiter C           field delimiter (default: sniffed)
   --model M               lstm-ae (default), gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
-  --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --seed S   as for bptt detect
+  --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --seed S, --workers N, --backend B   as for bptt detect
   --json                  print a JSON summary to stdout
   -q, --quiet             no progress or summary on stderr
   -h, --help              this help

@@ -6,6 +6,7 @@ import { parseArgs } from 'util';
 import { UserError, userCall } from './errors';
 import { DETECTOR_MODELS, DetectorModel, DetectorOptions } from '../detect/detector';
 import { parseThreshold } from '../detect/threshold-spec';
+import { setBackend, BackendChoice } from '../backend';
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -32,6 +33,8 @@ export const DETECTOR: OptionSpec = {
   threshold: { type: 'string' },
   seed: { type: 'string' },
   'min-gap': { type: 'string' },
+  workers: { type: 'string' },
+  backend: { type: 'string' },
 };
 
 export function parse(command: string, argv: string[], spec: OptionSpec): { values: Values; positionals: string[] } {
@@ -96,9 +99,29 @@ export function onePositional(command: string, positionals: string[], what: stri
   return positionals[0] as string;
 }
 
-/** DetectorOptions from --model, --window, --hidden, --epochs, --threshold, --seed, --min-gap (unset ones left out). */
+/**
+ * DetectorOptions from --model, --window, --hidden, --epochs, --threshold, --seed, --min-gap, --workers (unset ones left
+ * out). --backend is not a detector option: it selects the matrix-product path (setBackend) for the whole process.
+ */
 export function detectorOptions(v: Values): DetectorOptions {
   const o: DetectorOptions = {};
+  const backend = str(v, 'backend');
+  if (backend !== undefined) {
+    if (!['js', 'wasm', 'auto'].includes(backend)) throw new UserError(`--backend: expected js, wasm or auto, got ${JSON.stringify(backend)}`);
+    try {
+      setBackend(backend as BackendChoice);
+    } catch (e) {
+      throw new UserError(`--backend: ${(e as Error).message}`);
+    }
+  }
+  const workers = str(v, 'workers');
+  if (workers !== undefined) {
+    const n = Number(workers);
+    if (workers !== 'auto' && (workers.trim() === '' || !Number.isInteger(n) || n < 1)) {
+      throw new UserError(`--workers: expected a positive integer or auto, got ${JSON.stringify(workers)}`);
+    }
+    o.workers = workers === 'auto' ? 'auto' : n;
+  }
   const model = str(v, 'model');
   if (model !== undefined) {
     if (!DETECTOR_MODELS.includes(model as DetectorModel)) {

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Detector, DetectResult } from '../../../lib/detect/detector';
+import { getBackend, setBackend } from '../../../lib/backend';
 import { makeRng } from '../../helpers/rng';
 import { main } from '../../../lib/cli/main';
 import { Progress } from '../../../lib/cli/progress';
@@ -221,6 +222,29 @@ describe('bptt command line (spawned)', function () {
       expect(j.warnings).to.deep.equal([]);
       for (const k of ['readSeconds', 'fitSeconds', 'detectSeconds', 'writeSeconds', 'totalSeconds']) expect(j.timings[k]).to.be.a('number');
       expect(j.outputs).to.deep.equal({ flags: out });
+    });
+
+    it('--workers and --backend reach the library: 2 workers on the js path give what the library gives with the same options', () => {
+      expectUserError(bptt(['detect', data, '--workers', '0']), /--workers: expected a positive integer or auto, got "0"/);
+      expectUserError(bptt(['detect', data, '--workers', 'many']), /--workers: expected a positive integer or auto, got "many"/);
+      expectUserError(bptt(['detect', data, '--backend', 'gpu']), /--backend: expected js, wasm or auto, got "gpu"/);
+      const out = path.join(dir, 'workers-flags.csv');
+      const args = ['--model', 'lstm-ae', '--window', '8', '--hidden', '4', '--epochs', '2', '--threshold', 'quantile:0.99', '--seed', '3'];
+      const r = bptt(['detect', data, ...args, '--workers', '2', '--backend', 'js', '--json', '--out', out, '-q']);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout).model).to.include({ workers: 2, backend: 'js' });
+      const before = getBackend();
+      setBackend('js');
+      try {
+        const d = new Detector({ model: 'lstm-ae', window: 8, hidden: 4, epochs: 2, threshold: 'quantile:0.99', seed: 3, workers: 2 })
+          .fit(rowsOf(series, Math.floor(0.15 * N)));
+        const lib = d.detect(rowsOf(series));
+        const { header, rows } = readCsv(out);
+        expectSameAsLibrary(rows, header, lib);
+        d.dispose();
+      } finally {
+        setBackend(before);
+      }
     });
 
     it('--quiet silences progress and the summary', () => {

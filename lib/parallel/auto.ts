@@ -53,7 +53,7 @@ export const PREDICT_MIN_FLOPS: Readonly<Record<Backend, number>> = { js: 3e6, w
 export function checkWorkers(value: unknown, arg: string): Workers {
   if (value === 'auto') return value;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) return value;
-  const got = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? String(value) : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const got = typeof value === 'string' || typeof value === 'object' ? JSON.stringify(value) : String(value);
   throw new RangeError(`${arg}: expected a positive integer (at most ${MAX_WORKERS}) or 'auto', got ${got}`);
 }
 

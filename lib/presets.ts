@@ -12,6 +12,17 @@ import { Recurrent, RecurrentOptions, CellType } from './layers/recurrent';
 import { dense, timeDistributed } from './layers/dense';
 import { repeatVector, dropout, flatten, reshape } from './layers/shape';
 import { Sequential, DType } from './sequential';
+import { checkKeys } from './check';
+
+const PRESET_KEYS = ['window', 'features', 'units', 'cell', 'seed', 'dtype', 'recurrent'] as const;
+const RECURRENT_PASS_KEYS = ['activation', 'recurrentActivation', 'resetAfter', 'dropout', 'recurrentDropout', 'unitForgetBias'] as const;
+
+/** Rejects unknown preset options, and recurrent options a preset sets itself. */
+function checkPreset(o: object, fn: string, extra: readonly string[] = []): void {
+  checkKeys(o, [...PRESET_KEYS, ...extra], fn);
+  const r = (o as PresetOptions).recurrent;
+  if (r !== undefined) checkKeys(r, RECURRENT_PASS_KEYS, `${fn}(recurrent)`);
+}
 
 export type CellName = 'lstm' | 'gru' | 'rnn' | 'simpleRNN';
 
@@ -64,6 +75,7 @@ function modelOptions(o: PresetOptions): { seed?: number | string; dtype?: DType
 /** Recurrent autoencoder of windows [window, features]: reconstructs its input. Train with fit(x, x). */
 export function sequenceAutoencoder(o: PresetOptions): Sequential {
   const fn = 'sequenceAutoencoder';
+  checkPreset(o, fn);
   const { T, D } = dimsOf(o, fn);
   const cell = cellType(o.cell, fn), units = unitsList(o.units, fn);
   const m = new Sequential([], modelOptions(o));
@@ -95,6 +107,7 @@ export interface ForecasterOptions extends PresetOptions {
 /** Predicts the next `horizon` steps ([horizon · outputFeatures], step-major) from a window [window, features]. */
 export function forecaster(o: ForecasterOptions): Sequential {
   const fn = 'forecaster';
+  checkPreset(o, fn, ['horizon', 'outputFeatures']);
   const { T, D } = dimsOf(o, fn);
   const cell = cellType(o.cell, fn), units = unitsList(o.units, fn);
   const horizon = o.horizon ?? 1, out = o.outputFeatures ?? D;
@@ -115,6 +128,7 @@ export interface ClassifierOptions extends PresetOptions {
 /** Binary sequence classifier: P(class 1 | window). Train with fit(x, labels [N, 1]). */
 export function sequenceClassifier(o: ClassifierOptions): Sequential {
   const fn = 'sequenceClassifier';
+  checkPreset(o, fn, ['dropoutRate']);
   const { T, D } = dimsOf(o, fn);
   const cell = cellType(o.cell, fn), units = unitsList(o.units, fn);
   const m = new Sequential([], modelOptions(o));
@@ -137,6 +151,7 @@ export interface DenseAutoencoderOptions {
 /** Non-recurrent baseline: a dense autoencoder of flattened windows. Train with fit(x, x). */
 export function denseAutoencoder(o: DenseAutoencoderOptions): Sequential {
   const fn = 'denseAutoencoder';
+  checkKeys(o, ['window', 'features', 'units', 'seed', 'dtype'], fn);
   const { T, D } = dimsOf(o, fn);
   const units = unitsList(o.units ?? [32, 8], fn);
   const m = new Sequential([], modelOptions(o));

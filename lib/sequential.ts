@@ -36,6 +36,7 @@ import { getBackend } from './backend';
 import { resolveWorkers, checkWorkers, Workers } from './parallel/auto';
 import { acquirePool, disposePool, WorkerPool, PoolSpec } from './parallel/pool';
 import { shardRange, shardSeed } from './parallel/protocol';
+import { checkKeys, describeValue, optBool } from './check';
 
 export type DType = 'float32' | 'float64';
 
@@ -94,6 +95,9 @@ export interface FitOptions {
   workers?: Workers;
 }
 
+const FIT_OPTION_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'loss', 'optimizer',
+  'clipNorm', 'earlyStopping', 'initialEpoch', 'onEpochEnd', 'onBatchEnd', 'workers'] as const;
+
 export interface PredictOptions {
   /** Default 32. */
   batchSize?: number;
@@ -145,6 +149,8 @@ export class Sequential {
   private fusedRepeat: boolean[] = [];
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    checkKeys(options, ['seed', 'dtype', 'name'], 'Sequential');
+    if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError(`Sequential(name): expected a string, got ${describeValue(options.name)}`);
     this.seed = options.seed ?? 0;
     this.dtype = options.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'float64') {
@@ -396,6 +402,7 @@ export class Sequential {
 
   /** Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major. */
   predict(x: TensorLike | unknown, options: PredictOptions = {}): NdArray<FloatArray> {
+    checkKeys(options, ['batchSize', 'workers'], 'predict');
     const workers = checkWorkers(options.workers ?? 'auto', 'predict(workers)');
     const t = this.ensureBuiltFor(x, 'predict(x)');
     const out = this.predictTensor(t, options.batchSize ?? 32, 'predict', workers);
@@ -482,6 +489,7 @@ export class Sequential {
 
   /** Mean loss over (x, y), computed in batches. */
   evaluate(x: unknown, y: unknown, options: { batchSize?: number; loss?: string } = {}): number {
+    checkKeys(options, ['batchSize', 'loss'], 'evaluate');
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
     const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
     if (yt.shape[0] !== t.shape[0]) {
@@ -513,6 +521,12 @@ export class Sequential {
    * (epochs 1, batchSize 32, shuffle true, Adam lr 1e-3, loss 'mse' unless compiled or loaded otherwise).
    */
   fit(x: unknown, y: unknown, options: FitOptions = {}): History {
+    checkKeys(options, FIT_OPTION_KEYS, 'fit');
+    if (typeof options.earlyStopping === 'object') checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
+    optBool(options.shuffle, true, 'fit(shuffle)');
+    for (const cb of ['onEpochEnd', 'onBatchEnd'] as const) {
+      if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new TypeError(`fit(${cb}): expected a function, got ${describeValue(options[cb])}`);
+    }
     const epochs = options.epochs ?? 1;
     if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`fit(epochs): expected a non-negative integer, got ${String(epochs)}`);
     const batchSize = options.batchSize ?? 32;

@@ -27,6 +27,7 @@
  * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
 import { Sequential } from '../sequential';
+import { checkKeys, describeValue, optEnum, optNumber, optPosInt } from '../check';
 import { checkWorkers, Workers } from '../parallel/auto';
 import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../presets';
 import type { EpochLogs } from '../sequential';
@@ -40,8 +41,9 @@ import { exportScorerSource } from './export';
 import { writeFileAtomicSync } from '../io/atomic';
 import { parseThreshold, ThresholdConfig, ThresholdSpec, applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec';
 
-export type DetectorModel = 'lstm-ae' | 'gru-ae' | 'rnn-ae' | 'dense-ae' | 'lstm-forecast' | 'zscore' | 'iqr';
-export const DETECTOR_MODELS: readonly DetectorModel[] = ['lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast', 'zscore', 'iqr'];
+import { DETECTOR_MODELS, DETECTOR_OPTION_KEYS, DetectorModel } from './types';
+export { DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
+export type { DetectorModel } from './types';
 export type Combine = 'mean' | 'max' | 'last';
 
 export interface DetectorOptions {
@@ -115,38 +117,33 @@ interface Resolved {
   workers: Workers;
 }
 
-function posInt(v: unknown, name: string): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`Detector(${name}): expected a positive integer, got ${String(v)}`);
-  return v as number;
-}
-
 export function resolveOptions(o: DetectorOptions): Resolved {
-  const model = o.model ?? 'lstm-ae';
-  if (!DETECTOR_MODELS.includes(model)) {
-    throw new RangeError(`Detector(model): expected one of ${DETECTOR_MODELS.join(', ')}, got ${JSON.stringify(o.model)}`);
+  checkKeys(o, DETECTOR_OPTION_KEYS, 'Detector');
+  const model = optEnum(o.model, 'lstm-ae', DETECTOR_MODELS, 'Detector(model)');
+  const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : 32);
+  if (Array.isArray(hiddenIn) && (hiddenIn.length === 0 || hiddenIn.length > 16)) {
+    throw new RangeError(`Detector(hidden): expected 1 to 16 layer sizes, got ${hiddenIn.length}`);
   }
-  const hiddenIn = o.hidden ?? (model === 'dense-ae' ? [32, 8] : 32);
-  const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) => posInt(h, 'hidden'));
-  if (hidden.length === 0) throw new RangeError('Detector(hidden): expected at least one size');
-  const combine = o.combine ?? 'mean';
-  if (!['mean', 'max', 'last'].includes(combine)) throw new RangeError(`Detector(combine): expected 'mean', 'max' or 'last', got ${JSON.stringify(combine)}`);
-  const vs = o.validationSplit ?? 0.1;
-  if (!(vs >= 0 && vs < 1)) throw new RangeError(`Detector(validationSplit): expected a fraction in [0, 1), got ${vs}`);
-  const lr = o.learningRate ?? 1e-3;
-  if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`Detector(learningRate): expected a positive number, got ${lr}`);
-  const minGap = o.minGap ?? 0;
-  if (!Number.isInteger(minGap) || minGap < 0) throw new RangeError(`Detector(minGap): expected a non-negative integer, got ${minGap}`);
-  const smoothing = o.smoothing ?? 5;
-  if (!(smoothing >= 1)) throw new RangeError(`Detector(smoothing): expected a span ≥ 1, got ${smoothing}`);
-  const seed = o.seed ?? 0;
-  if (!Number.isFinite(seed)) throw new RangeError(`Detector(seed): expected a number, got ${String(o.seed)}`);
-  const normalize = o.normalize ?? 'zscore';
-  if (normalize !== 'zscore' && normalize !== 'minmax') throw new RangeError(`Detector(normalize): expected 'zscore' or 'minmax', got ${JSON.stringify(normalize)}`);
+  const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) => optPosInt(h, undefined, 'Detector(hidden)'));
+  if (o.epochs === 0) {
+    throw new RangeError('Detector(epochs): expected a positive integer, got 0; a network that is never trained scores with ' +
+      'random weights (for a model without training use \'zscore\' or \'iqr\')');
+  }
+  if (o.onEpochEnd !== undefined && typeof o.onEpochEnd !== 'function') {
+    throw new TypeError(`Detector(onEpochEnd): expected a function, got ${describeValue(o.onEpochEnd)}`);
+  }
   return {
-    model, window: posInt(o.window ?? 32, 'window'), hidden, epochs: o.epochs === 0 ? 0 : posInt(o.epochs ?? 30, 'epochs'),
-    batchSize: posInt(o.batchSize ?? 32, 'batchSize'), learningRate: lr, validationSplit: vs,
-    patience: posInt(o.patience ?? 5, 'patience'), trainStride: posInt(o.trainStride ?? 1, 'trainStride'),
-    normalize, combine, threshold: parseThreshold(o.threshold ?? 'spot', 'Detector(threshold)'), minGap, smoothing, seed,
+    model, window: optPosInt(o.window, 32, 'Detector(window)'), hidden, epochs: optPosInt(o.epochs, 30, 'Detector(epochs)'),
+    batchSize: optPosInt(o.batchSize, 32, 'Detector(batchSize)'),
+    learningRate: optNumber(o.learningRate, 1e-3, 'Detector(learningRate)', Number.MIN_VALUE),
+    validationSplit: optNumber(o.validationSplit, 0.1, 'Detector(validationSplit)', 0, 1, true),
+    patience: optPosInt(o.patience, 5, 'Detector(patience)'), trainStride: optPosInt(o.trainStride, 1, 'Detector(trainStride)'),
+    normalize: optEnum(o.normalize, 'zscore', ['zscore', 'minmax'] as const, 'Detector(normalize)'),
+    combine: optEnum(o.combine, 'mean', ['mean', 'max', 'last'] as const, 'Detector(combine)'),
+    threshold: parseThreshold(o.threshold ?? 'spot', 'Detector(threshold)'),
+    minGap: o.minGap === 0 ? 0 : optPosInt(o.minGap, 0, 'Detector(minGap)'),
+    smoothing: optNumber(o.smoothing, 5, 'Detector(smoothing)', 1),
+    seed: optNumber(o.seed, 0, 'Detector(seed)'),
     workers: checkWorkers(o.workers ?? 'auto', 'Detector(workers)'),
   };
 }
@@ -206,16 +203,14 @@ export class Detector {
     if (isNeural(o.model)) {
       this.model = this.buildModel(s.F);
       const { x, y } = this.trainingPairs(z);
-      if (o.epochs > 0) {
-        const nWin = x.shape[0] as number;
-        const useVal = o.validationSplit > 0 && Math.floor(nWin * o.validationSplit) >= 1 && nWin - Math.floor(nWin * o.validationSplit) >= 1;
-        this.model.fit(x, y, {
-          epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, workers: o.workers,
-          optimizer: { name: 'adam', learningRate: o.learningRate },
-          ...(useVal ? { validationSplit: o.validationSplit, earlyStopping: { patience: o.patience } } : {}),
-          ...(this.onEpochEnd ? { onEpochEnd: this.onEpochEnd } : {}),
-        });
-      }
+      const nWin = x.shape[0] as number;
+      const useVal = o.validationSplit > 0 && Math.floor(nWin * o.validationSplit) >= 1 && nWin - Math.floor(nWin * o.validationSplit) >= 1;
+      this.model.fit(x, y, {
+        epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, workers: o.workers,
+        optimizer: { name: 'adam', learningRate: o.learningRate },
+        ...(useVal ? { validationSplit: o.validationSplit, earlyStopping: { patience: o.patience } } : {}),
+        ...(this.onEpochEnd ? { onEpochEnd: this.onEpochEnd } : {}),
+      });
     }
     const r = this.scoreNormalised(z);
     this.calibration = r.scores.slice(r.firstScored);
@@ -223,6 +218,11 @@ export class Detector {
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
     return this;
+  }
+
+  /** The network this detector's options describe for F features, untrained (what fit trains; what a file must hold). */
+  expectedModel(F: number): Sequential {
+    return this.buildModel(F);
   }
 
   private buildModel(F: number): Sequential {

@@ -15,6 +15,7 @@
 import {
   fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold, Spot, Dspot, dynamicThreshold,
 } from './thresholds';
+import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
 
 export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic';
 
@@ -41,20 +42,24 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
   let cfg: ThresholdConfig;
   if (typeof spec === 'string') {
     const [kind, param, ...rest] = spec.split(':');
-    if (rest.length > 0) throw new RangeError(`${argName}: expected kind or kind:value, got ${JSON.stringify(spec)}`);
+    if (rest.length > 0) throw new RangeError(`${argName}: expected kind or kind:value, got ${describeValue(spec)}`);
     cfg = { kind: kind as ThresholdKind };
     if (param !== undefined) {
       const v = Number(param);
       if (param.trim() === '' || !Number.isFinite(v)) throw new RangeError(`${argName}: ${JSON.stringify(param)} in ${JSON.stringify(spec)} is not a number`);
       cfg.value = v;
     }
-  } else if (spec !== null && typeof spec === 'object') {
+  } else if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) {
+    checkKeys(spec, ['kind', 'value', 'level', 'depth'], argName);
     cfg = { ...spec };
+    if (cfg.value !== undefined) optNumber(cfg.value, 0, `${argName}.value`);
+    if (cfg.level !== undefined) optNumber(cfg.level, 0, `${argName}.level`, 0, 1, true);
+    if (cfg.depth !== undefined) optPosInt(cfg.depth, undefined, `${argName}.depth`);
   } else {
-    throw new TypeError(`${argName}: expected a string like 'spot' or 'quantile:0.99', or { kind, value }, got ${String(spec)}`);
+    throw new TypeError(`${argName}: expected a string like 'spot' or 'quantile:0.99', or { kind, value }, got ${describeValue(spec)}`);
   }
   if (!THRESHOLD_KINDS.includes(cfg.kind)) {
-    throw new RangeError(`${argName}: unknown kind ${JSON.stringify(cfg.kind)}; expected one of ${THRESHOLD_KINDS.join(', ')}`);
+    throw new RangeError(`${argName}: unknown kind ${describeValue(cfg.kind)}; expected one of ${THRESHOLD_KINDS.join(', ')}`);
   }
   const def = DEFAULT_VALUE[cfg.kind];
   if (cfg.value === undefined && def !== undefined) cfg.value = def;

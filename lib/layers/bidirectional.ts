@@ -11,6 +11,7 @@
 import type { FloatArray } from '../../kernels/matmul';
 import { BufferCache, ForwardContext, Layer, Param } from './layer';
 import { Recurrent, RecurrentOptions } from './recurrent';
+import { checkKeys, optShape, optString } from '../check';
 
 export interface BidirectionalOptions {
   mergeMode?: 'concat';
@@ -29,7 +30,8 @@ export class Bidirectional extends Layer {
   private lastN = 0;
 
   constructor(layer: Recurrent, options: BidirectionalOptions = {}) {
-    super(options.name);
+    checkKeys(options, ['mergeMode', 'name', 'inputShape'], 'bidirectional');
+    super(optString(options.name, undefined, 'bidirectional(name)'));
     if (!(layer instanceof Recurrent)) throw new TypeError('bidirectional(layer): expected a recurrent layer (simpleRNN, lstm, gru)');
     if ((options.mergeMode ?? 'concat') !== 'concat') {
       throw new RangeError(`bidirectional(mergeMode): only 'concat' is implemented, got ${JSON.stringify(options.mergeMode)}`);
@@ -42,7 +44,7 @@ export class Bidirectional extends Layer {
     const inner = layer.name || (layer.className === 'SimpleRNN' ? 'simple_rnn' : layer.className.toLowerCase());
     this.forwardLayer = new Recurrent(layer.className, { ...base, name: `forward_${inner}` });
     this.backwardLayer = new Recurrent(layer.className, { ...base, goBackwards: !layer.goBackwards, name: `backward_${inner}` });
-    this.declaredInputShape = options.inputShape ? options.inputShape.slice() : layer.declaredInputShape;
+    this.declaredInputShape = optShape(options.inputShape, 'bidirectional(inputShape)') ?? layer.declaredInputShape;
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {

@@ -16,6 +16,9 @@ import { workspaceArena } from '../backend';
 import { glorotUniform } from '../init';
 import { makeRandom } from '../random';
 import { BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
+import { checkKeys, optBool, optPosInt, optShape, optString } from '../check';
+
+const DENSE_KEYS = ['units', 'activation', 'useBias', 'name', 'inputShape'] as const;
 
 export interface DenseOptions {
   units: number;
@@ -43,15 +46,13 @@ export class Dense extends Layer {
   private lastBuf: DenseBuffers | null = null;
 
   constructor(options: DenseOptions) {
-    super(options.name);
-    if (!Number.isInteger(options.units) || options.units < 1) {
-      throw new RangeError(`dense(units): expected a positive integer, got ${String(options.units)}`);
-    }
-    this.units = options.units;
-    this.activation = options.activation ?? 'linear';
+    checkKeys(options, DENSE_KEYS, 'dense');
+    super(optString(options.name, undefined, 'dense(name)'));
+    this.units = optPosInt(options.units, undefined, 'dense(units)');
+    this.activation = optString(options.activation, 'linear', 'dense(activation)') as string;
     this.act = activationCode(this.activation, 'dense(activation)');
-    this.useBias = options.useBias ?? true;
-    this.declaredInputShape = options.inputShape ? options.inputShape.slice() : null;
+    this.useBias = optBool(options.useBias, true, 'dense(useBias)');
+    this.declaredInputShape = optShape(options.inputShape, 'dense(inputShape)');
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
@@ -128,7 +129,8 @@ export class TimeDistributed extends Layer {
   readonly layer: Dense;
 
   constructor(layer: Dense, options: { name?: string } = {}) {
-    super(options.name);
+    checkKeys(options, ['name'], 'timeDistributed');
+    super(optString(options.name, undefined, 'timeDistributed(name)'));
     if (!(layer instanceof Dense)) throw new TypeError('timeDistributed(layer): expected a dense layer');
     this.layer = layer;
   }

@@ -4,6 +4,7 @@ import { Recurrent, RecurrentOptions, CellType } from './recurrent';
 import { Dense, DenseOptions, TimeDistributed } from './dense';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape';
 import { Bidirectional } from './bidirectional';
+import { checkKeys, checkObject } from '../check';
 
 export { Layer } from './layer';
 export type { Param } from './layer';
@@ -27,16 +28,18 @@ function inner(config: Cfg, where: string): { className: string; config: Cfg } {
 }
 
 export function layerFromConfig(className: string, config: Cfg, where = 'layer'): Layer {
+  checkObject(config, `${where}.config`);
   switch (className) {
     case 'SimpleRNN': case 'LSTM': case 'GRU':
       return new Recurrent(className as CellType, config as unknown as RecurrentOptions);
     case 'Dense':
       return new Dense(config as unknown as DenseOptions);
     case 'TimeDistributed': {
+      checkKeys(config, ['name', 'layer'], where);
       const l = inner(config, where);
       const d = layerFromConfig(l.className, l.config, `${where}.layer`);
       if (!(d instanceof Dense)) throw new TypeError(`${where}: TimeDistributed is supported around Dense only, got ${l.className}`);
-      return new TimeDistributed(d, typeof config['name'] === 'string' ? { name: config['name'] } : {});
+      return new TimeDistributed(d, config['name'] !== undefined ? { name: config['name'] as string } : {});
     }
     case 'RepeatVector':
       return new RepeatVector(config as { n: number; name?: string });
@@ -47,13 +50,14 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
     case 'Dropout':
       return new Dropout(config as { rate: number; name?: string });
     case 'Bidirectional': {
+      checkKeys(config, ['name', 'mergeMode', 'layer', 'inputShape'], where);
       const l = inner(config, where);
       const r = layerFromConfig(l.className, l.config, `${where}.layer`);
       if (!(r instanceof Recurrent)) throw new TypeError(`${where}: Bidirectional wraps a recurrent layer, got ${l.className}`);
       const opts: { name?: string; inputShape?: number[] } = {};
-      if (typeof config['name'] === 'string') opts.name = config['name'];
-      if (Array.isArray(config['inputShape'])) opts.inputShape = config['inputShape'] as number[];
-      return new Bidirectional(r, opts);
+      if (config['name'] !== undefined) opts.name = config['name'] as string;
+      if (config['inputShape'] !== undefined) opts.inputShape = config['inputShape'] as number[];
+      return new Bidirectional(r, { ...opts, ...(config['mergeMode'] !== undefined ? { mergeMode: config['mergeMode'] as 'concat' } : {}) });
     }
     default:
       throw new TypeError(`${where}: unknown layer class ${JSON.stringify(className)}; expected one of ${LAYER_CLASSES.join(', ')}`);

@@ -24,6 +24,10 @@ import { dropoutMask } from '../../kernels/dropout';
 import { glorotUniform, orthogonal } from '../init';
 import { makeRandom } from '../random';
 import { BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
+import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../check';
+
+const RECURRENT_KEYS = ['units', 'activation', 'recurrentActivation', 'returnSequences', 'goBackwards', 'stateful', 'dropout',
+  'recurrentDropout', 'resetAfter', 'unitForgetBias', 'name', 'inputShape'] as const;
 
 export type CellType = 'SimpleRNN' | 'LSTM' | 'GRU';
 
@@ -86,15 +90,13 @@ export class Recurrent extends Layer {
   readonly declaredInputShape: number[] | null;
 
   constructor(cell: CellType, options: RecurrentOptions) {
-    super(options.name);
-    this.className = cell;
     const fn = cell === 'SimpleRNN' ? 'simpleRNN' : cell === 'LSTM' ? 'lstm' : 'gru';
-    if (!Number.isInteger(options.units) || options.units < 1) {
-      throw new RangeError(`${fn}(units): expected a positive integer, got ${String(options.units)}`);
-    }
-    this.units = options.units;
-    this.activation = options.activation ?? 'tanh';
-    this.recurrentActivation = options.recurrentActivation ?? 'sigmoid';
+    checkKeys(options, RECURRENT_KEYS, fn);
+    super(optString(options.name, undefined, `${fn}(name)`));
+    this.className = cell;
+    this.units = optPosInt(options.units, undefined, `${fn}(units)`);
+    this.activation = optString(options.activation, 'tanh', `${fn}(activation)`) as string;
+    this.recurrentActivation = optString(options.recurrentActivation, 'sigmoid', `${fn}(recurrentActivation)`) as string;
     activationCode(this.activation, `${fn}(activation)`);
     activationCode(this.recurrentActivation, `${fn}(recurrentActivation)`);
     if (cell === 'SimpleRNN' && options.recurrentActivation !== undefined) {
@@ -103,19 +105,19 @@ export class Recurrent extends Layer {
     if (cell !== 'GRU' && options.resetAfter !== undefined) {
       throw new RangeError(`${fn}(resetAfter): only a GRU has resetAfter`);
     }
-    this.returnSequences = options.returnSequences ?? false;
-    this.goBackwards = options.goBackwards ?? false;
-    this.stateful = options.stateful ?? false;
-    this.dropout = options.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout < 1)) {
-      throw new RangeError(`${fn}(dropout): expected a fraction in [0, 1), got ${String(options.dropout)}`);
+    if (cell !== 'LSTM' && options.unitForgetBias !== undefined) {
+      throw new RangeError(`${fn}(unitForgetBias): only an LSTM has unitForgetBias`);
     }
+    this.returnSequences = optBool(options.returnSequences, false, `${fn}(returnSequences)`);
+    this.goBackwards = optBool(options.goBackwards, false, `${fn}(goBackwards)`);
+    this.stateful = optBool(options.stateful, false, `${fn}(stateful)`);
+    this.dropout = optNumber(options.dropout, 0, `${fn}(dropout)`, 0, 1, true);
     if (options.recurrentDropout !== undefined && options.recurrentDropout !== 0) {
-      throw new RangeError(`${fn}(recurrentDropout): not implemented in bptt (got ${options.recurrentDropout}); use dropout`);
+      throw new RangeError(`${fn}(recurrentDropout): not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout`);
     }
-    this.resetAfter = cell === 'GRU' ? options.resetAfter ?? true : false;
-    this.unitForgetBias = options.unitForgetBias ?? true;
-    this.declaredInputShape = options.inputShape ? options.inputShape.slice() : null;
+    this.resetAfter = optBool(options.resetAfter, cell === 'GRU', `${fn}(resetAfter)`);
+    this.unitForgetBias = optBool(options.unitForgetBias, true, `${fn}(unitForgetBias)`);
+    this.declaredInputShape = optShape(options.inputShape, `${fn}(inputShape)`);
   }
 
   get gates(): number {

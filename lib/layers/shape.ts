@@ -10,6 +10,7 @@
 import type { FloatArray } from '../../kernels/matmul';
 import { dropoutMask, applyMask } from '../../kernels/dropout';
 import { BufferCache, ForwardContext, Layer, shapeSize } from './layer';
+import { checkKeys, optNumber, optPosInt, optString } from '../check';
 
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';
@@ -18,11 +19,9 @@ export class RepeatVector extends Layer {
   private lastN = 0;
 
   constructor(options: { n: number; name?: string }) {
-    super(options.name);
-    if (!Number.isInteger(options.n) || options.n < 1) {
-      throw new RangeError(`repeatVector(n): expected a positive integer, got ${String(options.n)}`);
-    }
-    this.n = options.n;
+    checkKeys(options, ['n', 'name'], 'repeatVector');
+    super(optString(options.name, undefined, 'repeatVector(name)'));
+    this.n = optPosInt(options.n, undefined, 'repeatVector(n)');
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
@@ -62,7 +61,8 @@ export class Flatten extends Layer {
   private lastN = 0;
 
   constructor(options: { name?: string } = {}) {
-    super(options.name);
+    checkKeys(options, ['name'], 'flatten');
+    super(optString(options.name, undefined, 'flatten(name)'));
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
@@ -105,7 +105,8 @@ export class Reshape extends Layer {
   private lastN = 0;
 
   constructor(options: { targetShape: number[]; name?: string }) {
-    super(options.name);
+    checkKeys(options, ['targetShape', 'name'], 'reshape');
+    super(optString(options.name, undefined, 'reshape(name)'));
     const t = options.targetShape;
     if (!Array.isArray(t) || t.length < 1 || t.length > 2 || !t.every((d) => Number.isInteger(d) && d > 0)) {
       throw new RangeError(`reshape(targetShape): expected [F] or [T, F] of positive integers, got ${JSON.stringify(t)}`);
@@ -162,11 +163,10 @@ export class Dropout extends Layer {
   private size = 0;
 
   constructor(options: { rate: number; name?: string }) {
-    super(options.name);
-    if (!(options.rate >= 0 && options.rate < 1)) {
-      throw new RangeError(`dropout(rate): expected a fraction in [0, 1), got ${String(options.rate)}`);
-    }
-    this.rate = options.rate;
+    checkKeys(options, ['rate', 'name'], 'dropout');
+    super(optString(options.name, undefined, 'dropout(name)'));
+    if (options.rate === undefined) throw new RangeError('dropout(rate): expected a fraction in [0, 1), got undefined');
+    this.rate = optNumber(options.rate, 0, 'dropout(rate)', 0, 1, true);
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {

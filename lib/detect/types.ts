@@ -1,0 +1,10 @@
+/**
+ * Names shared by the detector and the modules that read, write and export it (io, export, stream), kept here so that
+ * they import this file instead of the Detector class.
+ */
+export type DetectorModel = 'lstm-ae' | 'gru-ae' | 'rnn-ae' | 'dense-ae' | 'lstm-forecast' | 'zscore' | 'iqr';
+export const DETECTOR_MODELS: readonly DetectorModel[] = ['lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast', 'zscore', 'iqr'];
+
+/** Every option a Detector takes; anything else is a misspelling and an error. */
+export const DETECTOR_OPTION_KEYS = ['model', 'window', 'hidden', 'epochs', 'batchSize', 'learningRate', 'validationSplit',
+  'patience', 'trainStride', 'normalize', 'combine', 'threshold', 'minGap', 'smoothing', 'seed', 'workers', 'onEpochEnd'] as const;

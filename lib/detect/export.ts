@@ -1,51 +1,119 @@
 /**
  * exportScorer: one standalone JavaScript module (ES module, no imports) that scores a series as the fitted Detector
- * does — the weights inlined as numbers, the forward pass of each layer written out in plain loops, the normalisation,
- * gap filling, per-point scoring rule, and the threshold fixed at its level at export time (SPOT: its calibrated z_q;
- * 'dynamic' has no fixed level, so the module's detect() refuses). A browser page or an edge function imports it and
- * calls `score(series)` / `detect(series)`; series as number[] or number[][] ([time][feature]).
+ * does: the normalisation, gap filling, the forward pass of each layer written out in plain loops, the per-point scoring
+ * rule, and the threshold fixed at its level at export time (SPOT: its calibrated z_q; 'dynamic' has no fixed level, so
+ * the module's detect() refuses). A browser page or an edge function imports it and calls `score(series)` /
+ * `detect(series)`; series as number[] or number[][] ([time][feature]). The exported scorer is frozen: it does not
+ * update its threshold or its model as the library's stream() may.
+ *
+ * Security: the module is fixed code plus data. Every value taken from the detector is re-validated here (booleans
+ * must be booleans, sizes positive integers, names one of a fixed set, numbers finite) and travels as one JSON string
+ * literal (`JSON.stringify` of the JSON text) that the module parses: weights as base64 little-endian float32. A
+ * detector loaded from a crafted file, or a crafted object that bypasses the loader, can change what the module
+ * computes, never run code when it is imported.
  *
  * The module computes in float64 on the float32 weights, so its scores agree with the library's float32 ones to about
  * 1e-6 relative, not bit for bit.
  */
 import type { Detector } from './detector';
+import { DETECTOR_MODELS } from './types';
 import type { Layer } from '../layers/layer';
 import { Recurrent } from '../layers/recurrent';
 import { Dense, TimeDistributed } from '../layers/dense';
 import { RepeatVector, Flatten, Reshape, Dropout } from '../layers/shape';
 import { Bidirectional } from '../layers/bidirectional';
+import { encodeFloats } from '../io/json';
+import { describeValue } from '../check';
 
-function nums(a: ArrayLike<number>): string {
-  let s = '[';
-  for (let i = 0; i < a.length; i++) s += (i ? ',' : '') + String(a[i]);
-  return s + ']';
+/** The activations the module's runtime implements (its act() switch); anything else is refused at export. */
+const ACTIVATIONS = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'] as const;
+
+function fail(what: string, v: unknown, expected: string): never {
+  throw new TypeError(`exportScorer: ${what}: expected ${expected}, got ${describeValue(v)}`);
+}
+function bool(v: unknown, what: string): boolean {
+  if (typeof v !== 'boolean') fail(what, v, 'true or false');
+  return v;
+}
+function posInt(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0x7fffffff) fail(what, v, 'a positive integer');
+  return v;
+}
+function finite(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(what, v, 'a finite number');
+  return v;
+}
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) fail(what, v, `one of ${allowed.join(', ')}`);
+  return v as T;
+}
+/** Float weights as base64 of little-endian float32, checked finite and of the expected length. */
+function weights(a: ArrayLike<number>, n: number, what: string): string {
+  if (a.length !== n) fail(what, a, `${n} values`);
+  const f = Float32Array.from(a);
+  for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i] as number)) fail(`${what}[${i}]`, f[i], 'a finite number');
+  return encodeFloats(f);
 }
 
-function recurrentSpec(l: Recurrent): string {
-  const [W, U, b] = l.params().map((p) => p.value) as unknown as [ArrayLike<number>, ArrayLike<number>, ArrayLike<number>];
-  return `{type:${JSON.stringify(l.className)},units:${l.units},act:${JSON.stringify(l.activation)},rec:${JSON.stringify(l.recurrentActivation)},` +
-    `seq:${l.returnSequences},back:${l.goBackwards},resetAfter:${l.resetAfter},W:${nums(W)},U:${nums(U)},b:${nums(b)}}`;
+function recurrentSpec(l: Recurrent, where: string): Record<string, unknown> {
+  const type = oneOf(l.className, ['SimpleRNN', 'LSTM', 'GRU'] as const, `${where}.className`);
+  const H = posInt(l.units, `${where}.units`);
+  const G = type === 'LSTM' ? 4 : type === 'GRU' ? 3 : 1;
+  const resetAfter = type === 'GRU' ? bool(l.resetAfter, `${where}.resetAfter`) : false;
+  const [W, U, b] = l.params().map((p) => p.value);
+  if (!W || !U || !b) throw new TypeError(`exportScorer: ${where}: the layer has no weights (not built)`);
+  if (W.length % (G * H) !== 0) fail(`${where}.kernel`, W, `a multiple of ${G * H} values`);
+  return {
+    type, units: H, act: oneOf(l.activation, ACTIVATIONS, `${where}.activation`),
+    rec: oneOf(l.recurrentActivation, ACTIVATIONS, `${where}.recurrentActivation`),
+    seq: bool(l.returnSequences, `${where}.returnSequences`), back: bool(l.goBackwards, `${where}.goBackwards`), resetAfter,
+    W: weights(W, W.length, `${where}.kernel`), U: weights(U, H * G * H, `${where}.recurrentKernel`),
+    b: weights(b, (resetAfter ? 2 : 1) * G * H, `${where}.bias`),
+  };
 }
 
-function layerSpec(l: Layer): string {
-  if (l instanceof Recurrent) return recurrentSpec(l);
+function layerSpec(l: Layer, i: number): Record<string, unknown> {
+  const where = `layers[${i}]`;
+  if (l instanceof Recurrent) return recurrentSpec(l, where);
   if (l instanceof Dense || l instanceof TimeDistributed) {
     const d = l instanceof TimeDistributed ? l.layer : l;
+    const units = posInt(d.units, `${where}.units`);
     const ps = d.params();
-    const W = (ps[0] as { value: ArrayLike<number> }).value;
-    const b = d.useBias ? (ps[1] as { value: ArrayLike<number> }).value : new Float32Array(d.units);
-    return `{type:"Dense",units:${d.units},act:${JSON.stringify(d.activation)},W:${nums(W)},b:${nums(b)}}`;
+    const W = (ps[0] as { value: ArrayLike<number> } | undefined)?.value;
+    if (!W || W.length % units !== 0) fail(`${where}.kernel`, W, `a multiple of ${units} values`);
+    const b = bool(d.useBias, `${where}.useBias`) ? (ps[1] as { value: ArrayLike<number> } | undefined)?.value : new Float32Array(units);
+    if (!b) fail(`${where}.bias`, b, `${units} values`);
+    return { type: 'Dense', units, act: oneOf(d.activation, ACTIVATIONS, `${where}.activation`), W: weights(W, W.length, `${where}.kernel`), b: weights(b, units, `${where}.bias`) };
   }
-  if (l instanceof RepeatVector) return `{type:"RepeatVector",n:${l.n}}`;
-  if (l instanceof Flatten) return '{type:"Flatten"}';
-  if (l instanceof Reshape) return `{type:"Reshape",shape:${JSON.stringify(l.targetShape)}}`;
-  if (l instanceof Dropout) return '{type:"Dropout"}';
-  if (l instanceof Bidirectional) return `{type:"Bidirectional",f:${recurrentSpec(l.forwardLayer)},g:${recurrentSpec(l.backwardLayer)}}`;
-  throw new Error(`exportScorer: no standalone code for layer ${l.className}`);
+  if (l instanceof RepeatVector) return { type: 'RepeatVector', n: posInt(l.n, `${where}.n`) };
+  if (l instanceof Flatten) return { type: 'Flatten' };
+  if (l instanceof Reshape) {
+    const shape = l.targetShape;
+    if (!Array.isArray(shape) || shape.length < 1 || shape.length > 2) fail(`${where}.targetShape`, shape, '[F] or [T, F]');
+    return { type: 'Reshape', shape: shape.map((v, k) => posInt(v, `${where}.targetShape[${k}]`)) };
+  }
+  if (l instanceof Dropout) return { type: 'Dropout' };
+  if (l instanceof Bidirectional) return { type: 'Bidirectional', f: recurrentSpec(l.forwardLayer, `${where}.forward`), g: recurrentSpec(l.backwardLayer, `${where}.backward`) };
+  throw new TypeError(`exportScorer: no standalone code for layer ${describeValue(l.className)}`);
 }
 
 /** The runtime of the exported module, as plain JavaScript text. Kept readable: it is what a user will open. */
 const RUNTIME = String.raw`
+// Weights travel as base64 of little-endian float32.
+function floats(b64) {
+  const bin = atob(b64), bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const v = new DataView(bytes.buffer), out = new Float64Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(4 * i, true);
+  return out;
+}
+function decodeLayer(L) {
+  if (L.type === 'Bidirectional') return { ...L, f: decodeLayer(L.f), g: decodeLayer(L.g) };
+  return L.W === undefined ? L : { ...L, W: floats(L.W), U: L.U === undefined ? undefined : floats(L.U), b: floats(L.b) };
+}
+export const CONFIG = DATA.config;
+export const threshold = DATA.threshold;
+const LAYERS = DATA.layers.map(decodeLayer);
 function act(name, x) {
   switch (name) {
     case 'tanh': return Math.tanh(x);
@@ -217,18 +285,31 @@ export default { score, detect, threshold, CONFIG };
 
 export function exportScorerSource(d: Detector): string {
   const o = d.options;
-  const norm = d.normaliser as NonNullable<Detector['normaliser']>;
-  const level = o.threshold.kind === 'dynamic' ? null : d.threshold;
-  const ae = o.model.endsWith('-ae');
+  const norm = d.normaliser;
+  if (!norm) throw new TypeError('exportScorer: the detector is not fitted');
+  const model = oneOf(o.model, DETECTOR_MODELS, 'options.model');
+  const window = posInt(o.window, 'options.window');
+  const features = posInt(d.features, 'features');
+  const combine = oneOf(o.combine, ['mean', 'max', 'last'] as const, 'options.combine');
+  const level = o.threshold.kind === 'dynamic' ? null : finite(d.threshold, 'threshold');
+  const offset = Array.from(norm.offset, (v, f) => finite(v, `normaliser.offset[${f}]`));
+  const scale = Array.from(norm.scale, (v, f) => finite(v, `normaliser.scale[${f}]`));
+  if (offset.length !== features || scale.length !== features) fail('normaliser', offset, `${features} offsets and scales`);
+  const ae = model.endsWith('-ae');
   const config = {
-    model: o.model, window: o.window, features: d.features, combine: o.combine, smoothing: o.smoothing,
-    offset: Array.from(norm.offset), scale: Array.from(norm.scale),
-    firstScored: ae ? (o.combine === 'last' ? o.window - 1 : 0) : o.window, threshold: o.threshold,
+    model, window, features, combine, smoothing: finite(o.smoothing, 'options.smoothing'), offset, scale,
+    firstScored: ae ? (combine === 'last' ? window - 1 : 0) : window,
+    threshold: `${oneOf(o.threshold.kind, ['fixed', 'quantile', 'sigma', 'iqr', 'contamination', 'spot', 'dspot', 'dynamic'] as const, 'options.threshold')}` +
+      (o.threshold.value === undefined ? '' : `:${finite(o.threshold.value, 'options.threshold value')}`),
   };
-  const layers = d.model ? d.model.layers.map(layerSpec) : [];
-  return `// Standalone anomaly scorer exported by bptt (${o.model}, window ${o.window}, ${d.features} feature(s)).\n` +
+  const neural = model !== 'zscore' && model !== 'iqr';
+  if (neural && !d.model) throw new TypeError(`exportScorer: model '${model}' has no network`);
+  const layers = neural && d.model ? d.model.layers.map(layerSpec) : [];
+  // The data goes in as one string literal: JSON.stringify of the JSON text escapes every quote, backslash and line
+  // break, so nothing in it can end the literal; the module parses it at import.
+  const data = JSON.stringify(JSON.stringify({ config, threshold: level, layers }));
+  return `// Standalone anomaly scorer exported by bptt (${model}, window ${window}, ${features} feature(s)).\n` +
     '// No imports: import { score, detect } from this file in a browser page, Node or an edge function.\n' +
-    `export const CONFIG = ${JSON.stringify(config)};\n` +
-    `export const threshold = ${level === null ? 'null' : String(level)};\n` +
-    `const LAYERS = [\n${layers.join(',\n')}\n];\n` + RUNTIME;
+    '// Fixed code below; the detector (configuration, threshold, weights as base64 float32) is the DATA string.\n' +
+    `const DATA = JSON.parse(${data});\n` + RUNTIME;
 }

@@ -11,8 +11,10 @@
  */
 import * as fs from 'fs';
 import { writeFileAtomicSync } from '../io/atomic';
-import { modelToJSON, modelFromJSON, encodeFloats, decodeFloats, ModelJSON } from '../io/json';
+import { modelToJSON, modelFromJSON, encodeFloats, decodeFloats, ModelJSON, withSource } from '../io/json';
+import { checkKeys, describeValue } from '../check';
 import { Detector, DetectorOptions } from './detector';
+import { DETECTOR_OPTION_KEYS } from './types';
 import { Normaliser, NormaliserJSON } from './preprocess';
 import { thresholdToString } from './threshold-spec';
 
@@ -47,6 +49,50 @@ export function detectorToJSON(d: Detector): DetectorJSON {
   };
 }
 
+const DETECTOR_FILE_KEYS = ['format', 'formatVersion', 'options', 'features', 'normaliser', 'calibration', 'model', 'cli'] as const;
+
+/** The command line's metadata in a model file it wrote (`bptt fit --save`): the columns the detector was trained on. */
+function checkCliMeta(m: unknown, features: number, source: string): void {
+  withSource(source, () => checkKeys(m, ['columns', 'timeColumn', 'trainedOn', 'trainRows'], 'cli'));
+  const c = m as Record<string, unknown>;
+  const cols = c['columns'];
+  if (!Array.isArray(cols) || cols.length !== features || !cols.every((x) => typeof x === 'string' && x.length <= 1024)) {
+    throw new TypeError(`${source}: cli.columns: expected ${features} column name(s), got ${describeValue(cols)}`);
+  }
+  if (c['timeColumn'] !== null && c['timeColumn'] !== undefined && typeof c['timeColumn'] !== 'string') {
+    throw new TypeError(`${source}: cli.timeColumn: expected a string or null, got ${describeValue(c['timeColumn'])}`);
+  }
+  if (c['trainedOn'] !== undefined && typeof c['trainedOn'] !== 'string') {
+    throw new TypeError(`${source}: cli.trainedOn: expected a string, got ${describeValue(c['trainedOn'])}`);
+  }
+  const rows = c['trainRows'];
+  if (rows !== undefined && !(typeof rows === 'number' && Number.isSafeInteger(rows) && rows >= 0)) {
+    throw new TypeError(`${source}: cli.trainRows: expected a non-negative integer, got ${describeValue(rows)}`);
+  }
+}
+/** The options a detector file carries: the Detector's, less the run-time ones (workers, callbacks). */
+const FILE_OPTION_KEYS = DETECTOR_OPTION_KEYS.filter((k) => k !== 'workers' && k !== 'onEpochEnd');
+/** Most features a file may declare: far above any real data set, low enough that nothing sized by it can overflow. */
+const MAX_FEATURES = 100000;
+
+/** The architecture of a layer stack as data, without names: what must agree between a file's options and network. */
+function architecture(layers: readonly { className: string; getConfig(): Record<string, unknown> }[]): string {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v === null || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) if (k !== 'name') out[k] = strip((v as Record<string, unknown>)[k]);
+    return out;
+  };
+  return JSON.stringify(layers.map((l) => [l.className, strip(l.getConfig())]));
+}
+
+/**
+ * Reads a detector document, validating every field (types, ranges, allowed values) and that its parts agree: the
+ * network is exactly the one its options describe (model kind, window, hidden sizes, feature count), the normaliser's
+ * kind and size match the options and the features. Errors are TypeError/RangeError prefixed with `source` (the file).
+ * Nothing in the document is ever evaluated as code.
+ */
 export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): Detector {
   let j: unknown = input;
   if (typeof input === 'string') {
@@ -56,38 +102,63 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
       throw new TypeError(`${source}: not valid JSON (a truncated or corrupt file?): ${(e as Error).message}`);
     }
   }
+  if (j === null || typeof j !== 'object' || Array.isArray(j)) throw new TypeError(`${source}: expected a JSON object`);
   const doc = j as Partial<DetectorJSON>;
-  if (doc === null || typeof doc !== 'object') throw new TypeError(`${source}: expected a JSON object`);
   if (doc.format !== DETECTOR_FORMAT) {
-    const hint = (doc as { format?: unknown }).format === 'bptt-model' ? ' (this is a model file: load it with Sequential.load)' : '';
-    throw new TypeError(`${source}: not a bptt detector (format ${JSON.stringify(doc.format)}, expected "${DETECTOR_FORMAT}")${hint}`);
+    const hint = doc.format === 'bptt-model' ? ' (this is a model file: load it with Sequential.load)' : '';
+    throw new TypeError(`${source}: not a bptt detector (format ${describeValue(doc.format)}, expected "${DETECTOR_FORMAT}")${hint}`);
   }
   if (doc.formatVersion !== DETECTOR_FORMAT_VERSION) {
-    throw new TypeError(`${source}: unknown format version ${JSON.stringify(doc.formatVersion)}; this bptt reads version ${DETECTOR_FORMAT_VERSION}`);
+    throw new TypeError(`${source}: unknown format version ${describeValue(doc.formatVersion)}; this bptt reads version ${DETECTOR_FORMAT_VERSION}`);
   }
-  if (!doc.options || typeof doc.options !== 'object') throw new TypeError(`${source}: options missing`);
-  const d = new Detector(doc.options);
-  if (!Number.isInteger(doc.features) || (doc.features as number) < 1) throw new TypeError(`${source}: features must be a positive integer`);
-  d.features = doc.features as number;
-  try {
-    d.normaliser = Normaliser.fromJSON(doc.normaliser as NormaliserJSON);
-  } catch (e) {
-    throw new TypeError(`${source}: ${(e as Error).message}`);
+  withSource(source, () => checkKeys(doc, DETECTOR_FILE_KEYS, 'detector'));
+  const opts = doc.options;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${source}: options missing`);
+  if (typeof opts.threshold !== 'string') throw new TypeError(`${source}: options.threshold: expected a string such as "spot:0.001", got ${describeValue(opts.threshold)}`);
+  const d = withSource(source, () => {
+    checkKeys(opts, FILE_OPTION_KEYS, 'options');
+    return new Detector(opts);
+  });
+  const features = doc.features;
+  if (typeof features !== 'number' || !Number.isInteger(features) || features < 1 || features > MAX_FEATURES) {
+    throw new TypeError(`${source}: features must be an integer in [1, ${MAX_FEATURES}], got ${describeValue(features)}`);
   }
+  d.features = features;
+  const cliMeta = (doc as { cli?: unknown }).cli;
+  if (cliMeta !== undefined) checkCliMeta(cliMeta, features, source);
+  const nj = doc.normaliser;
+  d.normaliser = withSource(source, () => {
+    checkKeys(nj, ['kind', 'offset', 'scale'], 'normaliser');
+    return Normaliser.fromJSON(nj as NormaliserJSON);
+  });
   if (d.normaliser.offset.length !== d.features) throw new RangeError(`${source}: normaliser has ${d.normaliser.offset.length} features, expected ${d.features}`);
+  if (d.normaliser.kind !== d.options.normalize) {
+    throw new RangeError(`${source}: normaliser kind "${d.normaliser.kind}" disagrees with options.normalize "${d.options.normalize}"`);
+  }
   const cal = doc.calibration;
   if (typeof cal !== 'string') throw new TypeError(`${source}: calibration missing`);
   const bytes = Math.floor((cal.length * 3) / 4) - (cal.endsWith('==') ? 2 : cal.endsWith('=') ? 1 : 0);
   d.calibration = decodeFloats(cal, 'float64', Math.floor(bytes / 8), `${source}: calibration`) as Float64Array;
   if (d.calibration.length === 0) throw new RangeError(`${source}: calibration is empty`);
+  for (let i = 0; i < d.calibration.length; i++) {
+    if ((d.calibration[i] as number) < 0) throw new RangeError(`${source}: calibration[${i}] is negative (${d.calibration[i]}); scores are ≥ 0`);
+  }
   const neural = d.options.model !== 'zscore' && d.options.model !== 'iqr';
-  if (neural) {
-    if (!doc.model) throw new TypeError(`${source}: model '${d.options.model}' needs its network, but "model" is missing`);
-    d.model = modelFromJSON(doc.model, `${source}: model`);
-    const shape = d.model.getInputShape();
-    if (!shape || shape[0] !== d.options.window || shape[1] !== d.features) {
-      throw new RangeError(`${source}: network input ${JSON.stringify(shape)} does not match window ${d.options.window} × ${d.features} features`);
-    }
+  if (!neural) {
+    if (doc.model !== null && doc.model !== undefined) throw new TypeError(`${source}: model '${d.options.model}' has no network, but the file has one`);
+    return d;
+  }
+  if (!doc.model) throw new TypeError(`${source}: model '${d.options.model}' needs its network, but "model" is missing`);
+  d.model = modelFromJSON(doc.model, `${source}: model`);
+  const shape = d.model.getInputShape();
+  if (!shape || shape[0] !== d.options.window || shape[1] !== d.features) {
+    throw new RangeError(`${source}: network input ${JSON.stringify(shape)} does not match window ${d.options.window} × ${d.features} features`);
+  }
+  const expected = d.expectedModel(d.features);
+  if (architecture(d.model.layers) !== architecture(expected.layers) || d.model.dtype !== expected.dtype) {
+    throw new TypeError(`${source}: the network (${d.model.layers.map((l) => l.className).join(' → ')}) is not the ` +
+      `'${d.options.model}' network that the options describe (${expected.layers.map((l) => l.className).join(' → ')}, ` +
+      `hidden ${JSON.stringify(d.options.hidden)}); the file's parts disagree`);
   }
   return d;
 }

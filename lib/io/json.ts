@@ -21,6 +21,7 @@ import { layerFromConfig } from '../layers/index';
 import { Optimizer, OptimizerConfig } from '../optimizers';
 import { Sequential, DType } from '../sequential';
 import { writeFileAtomicSync } from './atomic';
+import { checkKeys, describeValue, optShape } from '../check';
 
 export const FORMAT = 'bptt-model';
 export const FORMAT_VERSION = 1;
@@ -123,6 +124,23 @@ function fail(source: string, msg: string): never {
   throw new TypeError(`${source}: ${msg}`);
 }
 
+/**
+ * Runs `f`, prefixing the message of a TypeError/RangeError it throws with the source (the file), so an option check
+ * deep inside a layer constructor still names the file it came from.
+ */
+export function withSource<T>(source: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if ((e instanceof TypeError || e instanceof RangeError) && !e.message.startsWith(source)) {
+      throw new (e instanceof TypeError ? TypeError : RangeError)(`${source}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+const MODEL_KEYS = ['format', 'formatVersion', 'name', 'seed', 'dtype', 'inputShape', 'layers', 'weights', 'training'] as const;
+
 export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
   let json: unknown = input;
   if (typeof input === 'string') {
@@ -134,56 +152,73 @@ export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(source, 'expected a JSON object');
   const j = json as Partial<ModelJSON>;
-  if (j.format !== FORMAT) fail(source, `not a bptt model (format ${JSON.stringify(j.format)}, expected "${FORMAT}")`);
+  if (j.format !== FORMAT) fail(source, `not a bptt model (format ${describeValue(j.format)}, expected "${FORMAT}")`);
   if (j.formatVersion !== FORMAT_VERSION) {
-    fail(source, `unknown format version ${JSON.stringify(j.formatVersion)}; this bptt reads version ${FORMAT_VERSION}`);
+    fail(source, `unknown format version ${describeValue(j.formatVersion)}; this bptt reads version ${FORMAT_VERSION}`);
   }
-  if (j.dtype !== 'float32' && j.dtype !== 'float64') fail(source, `dtype must be "float32" or "float64", got ${JSON.stringify(j.dtype)}`);
-  if (!Array.isArray(j.inputShape) || !j.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-    fail(source, `inputShape must be a list of positive integers, got ${JSON.stringify(j.inputShape)}`);
+  withSource(source, () => checkKeys(j, MODEL_KEYS, 'model'));
+  if (j.dtype !== 'float32' && j.dtype !== 'float64') fail(source, `dtype must be "float32" or "float64", got ${describeValue(j.dtype)}`);
+  const inputShape = withSource(source, () => optShape(j.inputShape, 'inputShape'));
+  if (inputShape === null) fail(source, 'inputShape is missing');
+  if (j.name !== undefined && typeof j.name !== 'string') fail(source, `name must be a string, got ${describeValue(j.name)}`);
+  const seed = j.seed ?? 0;
+  if (!(typeof seed === 'string' ? seed.length <= 256 : typeof seed === 'number' && Number.isFinite(seed))) {
+    fail(source, `seed must be a finite number or a short string, got ${describeValue(seed)}`);
   }
   if (!Array.isArray(j.layers) || j.layers.length === 0) fail(source, 'layers must be a non-empty list');
   if (!Array.isArray(j.weights)) fail(source, 'weights must be a list');
-  const model = new Sequential([], { seed: j.seed ?? 0, dtype: j.dtype, ...(typeof j.name === 'string' ? { name: j.name } : {}) });
+  const model = new Sequential([], { seed, dtype: j.dtype, ...(typeof j.name === 'string' ? { name: j.name } : {}) });
   j.layers.forEach((l, i) => {
     if (l === null || typeof l !== 'object' || typeof l.className !== 'string' || typeof l.config !== 'object' || l.config === null) {
       fail(source, `layers[${i}] must be { className, config }`);
     }
-    model.add(layerFromConfig(l.className, l.config, `${source}: layers[${i}]`));
+    withSource(source, () => {
+      checkKeys(l, ['className', 'config'], `layers[${i}]`);
+      model.add(layerFromConfig(l.className, l.config, `layers[${i}]`));
+    });
   });
-  model.build(j.inputShape);
+  withSource(source, () => model.build(inputShape));
   const expected = model.weights();
   if (j.weights.length !== expected.length) {
     fail(source, `expected ${expected.length} weights for this architecture, got ${j.weights.length}`);
   }
   const values = expected.map((w, i) => {
     const got = (j.weights as ModelJSON['weights'])[i];
-    if (!got || got.name !== w.name) fail(source, `weights[${i}]: expected ${w.name}, got ${JSON.stringify(got?.name)}`);
+    if (!got || typeof got !== 'object' || got.name !== w.name) fail(source, `weights[${i}]: expected ${w.name}, got ${describeValue(got?.name)}`);
+    withSource(source, () => checkKeys(got, ['name', 'shape', 'data'], `weights[${i}]`));
     if (!Array.isArray(got.shape) || got.shape.join(',') !== w.shape.join(',')) {
-      throw new RangeError(`${source}: weight ${w.name} expected shape [${w.shape.join(', ')}], got ${JSON.stringify(got.shape)}`);
+      throw new RangeError(`${source}: weight ${w.name} expected shape [${w.shape.join(', ')}], got ${Array.isArray(got.shape) ? JSON.stringify(got.shape).slice(0, 60) : describeValue(got.shape)}`);
     }
     return decodeFloats(got.data, j.dtype as DType, w.value.length, `${source}: weight ${w.name}`);
   });
   model.setWeights(values);
   const tr = j.training;
   if (tr !== undefined) {
-    if (tr === null || typeof tr !== 'object') fail(source, 'training must be an object');
-    if (tr.loss !== null && tr.loss !== undefined) model.compile({ loss: tr.loss });
-    if (!Number.isInteger(tr.epochsTrained) || tr.epochsTrained < 0) {
-      fail(source, `training.epochsTrained must be a non-negative integer, got ${JSON.stringify(tr.epochsTrained)}`);
+    if (tr === null || typeof tr !== 'object' || Array.isArray(tr)) fail(source, 'training must be an object');
+    withSource(source, () => checkKeys(tr, ['loss', 'epochsTrained', 'optimizer'], 'training'));
+    if (tr.loss !== null && tr.loss !== undefined) {
+      if (typeof tr.loss !== 'string') fail(source, `training.loss must be a string or null, got ${describeValue(tr.loss)}`);
+      withSource(source, () => model.compile({ loss: tr.loss as string }));
+    }
+    if (!Number.isSafeInteger(tr.epochsTrained) || tr.epochsTrained < 0) {
+      fail(source, `training.epochsTrained must be a non-negative integer, got ${describeValue(tr.epochsTrained)}`);
     }
     model.epochsTrained = tr.epochsTrained;
     if (tr.optimizer !== undefined) {
       const o = tr.optimizer;
-      const opt = new Optimizer(o.config);
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) fail(source, 'training.optimizer must be an object');
+      withSource(source, () => checkKeys(o, ['config', 'step', 'slots'], 'training.optimizer'));
+      const opt = withSource(source, () => new Optimizer(o.config));
       const params = model.layers.flatMap((l) => l.params());
-      if (!Array.isArray(o.slots) || !Number.isInteger(o.step) || o.step < 0) fail(source, 'training.optimizer must have step and slots');
+      if (!Array.isArray(o.slots) || !Number.isSafeInteger(o.step) || o.step < 0) fail(source, 'training.optimizer must have step and slots');
+      if (o.slots.length !== params.length) fail(source, `training.optimizer.slots: expected ${params.length} entries, got ${o.slots.length}`);
+      const want = opt.name === 'adam' ? 2 : opt.momentum > 0 ? 1 : 0;
       const slots = o.slots.map((s, i) => {
         const p = params[i];
-        if (!p || !Array.isArray(s)) fail(source, `training.optimizer.slots[${i}] does not match a weight`);
+        if (!p || !Array.isArray(s) || s.length !== want) fail(source, `training.optimizer.slots[${i}]: expected ${want} slot(s) for ${expected[i]?.name}`);
         return s.map((d, k) => decodeFloats(d, j.dtype as DType, p.value.length, `${source}: optimizer slot ${k} of ${expected[i]?.name}`));
       });
-      opt.setState({ step: o.step, slots }, params);
+      withSource(source, () => opt.setState({ step: o.step, slots }, params));
       model.optimizer = opt;
     }
   }

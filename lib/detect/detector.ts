@@ -10,8 +10,13 @@
  *
  *   autoencoders ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae')
  *       windows w = [s, s+W) with stride 1; e(w, j, f) = (x̂ − x)² at step j, feature f (normalised units);
- *       point score = combine over the windows covering the point of mean_f e  (combine 'mean' default, 'max',
- *       or 'last': the error at the last step of the window that ends at the point — causal, no look-ahead);
+ *       point score = combine over the windows covering the point of mean_f e: 'last' (the default, causal): the
+ *       error at the last step of the window that ends at the point; offline only (causal: false): 'mean' or 'max'
+ *       over every window covering the point, which looks up to W−1 points ahead; or 'all', the SKAB notebooks' rule:
+ *       a window's residual is r_s = Σ_f mean_j |x̂ − x| (absolute error), and point d scores min(r_s) over the
+ *       windows s = d−W+1 … d−1, so that it is flagged only when all of them exceed the threshold (look-ahead W−2
+ *       points; points before W−1 and after n−W+1 score 0); the threshold is calibrated on the training windows'
+ *       residuals (use 'ucl:0.999:1.3333' for the Conv-AE notebook's limit);
  *       per-feature contributions are the same combination of e(·, ·, f) before the mean over f.
  *   'lstm-forecast' (Telemanom): a window [t−W, t) predicts x_t; error_t = mean_f |x̂_t − x_t|, smoothed by an EWMA of
  *       span `smoothing`; points t < W are warm-up.
@@ -27,7 +32,7 @@
  * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
 import { Sequential } from '../sequential';
-import { checkKeys, describeValue, optEnum, optNumber, optPosInt } from '../check';
+import { checkKeys, describeValue, optBool, optEnum, optNumber, optPosInt } from '../check';
 import { checkWorkers, Workers } from '../parallel/auto';
 import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../presets';
 import type { EpochLogs } from '../sequential';
@@ -44,7 +49,7 @@ import { parseThreshold, ThresholdConfig, ThresholdSpec, applyThresholdSpec, sta
 import { DETECTOR_MODELS, DETECTOR_OPTION_KEYS, DetectorModel } from './types';
 export { DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
 export type { DetectorModel } from './types';
-export type Combine = 'mean' | 'max' | 'last';
+export type Combine = 'mean' | 'max' | 'last' | 'all';
 
 export interface DetectorOptions {
   /** Default 'lstm-ae'. */
@@ -64,6 +69,13 @@ export interface DetectorOptions {
   /** Stride of the training windows. Default 1. */
   trainStride?: number;
   normalize?: NormalizeKind;
+  /**
+   * Default true: a point's score and flag depend only on points up to it, so detect(x.slice(0, k)) equals detect(x) on
+   * those points and stream() equals detect(). false allows the look-ahead choices (combine 'mean'/'max', threshold
+   * 'dynamic') for recordings analysed after the fact.
+   */
+  causal?: boolean;
+  /** Autoencoders: how the windows covering a point make its score. Default 'last' (causal); 'mean', 'max' need causal: false. */
   combine?: Combine;
   /** Default 'spot'. See threshold-spec.ts. */
   threshold?: ThresholdSpec;
@@ -109,6 +121,7 @@ interface Resolved {
   patience: number;
   trainStride: number;
   normalize: NormalizeKind;
+  causal: boolean;
   combine: Combine;
   threshold: ThresholdConfig;
   minGap: number;
@@ -132,6 +145,18 @@ export function resolveOptions(o: DetectorOptions): Resolved {
   if (o.onEpochEnd !== undefined && typeof o.onEpochEnd !== 'function') {
     throw new TypeError(`Detector(onEpochEnd): expected a function, got ${describeValue(o.onEpochEnd)}`);
   }
+  const causal = optBool(o.causal, true, 'Detector(causal)');
+  const combine = optEnum<Combine>(o.combine, causal ? 'last' : 'mean', ['mean', 'max', 'last', 'all'], 'Detector(combine)');
+  if (causal && combine !== 'last') {
+    throw new RangeError(`Detector(combine): '${combine}' scores a point with windows that end up to W−1 points after it (look-ahead); ` +
+      "a causal detector uses 'last'; pass causal: false to analyse a recording after the fact");
+  }
+  if (combine === 'all' && (o.window ?? 32) < 2) throw new RangeError("Detector(combine): 'all' needs window ≥ 2");
+  const threshold = parseThreshold(o.threshold ?? 'spot', 'Detector(threshold)');
+  if (causal && threshold.kind === 'dynamic') {
+    throw new RangeError("Detector(threshold): 'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); " +
+      'a causal detector uses spot, dspot or a level from the training scores; pass causal: false to analyse a recording after the fact');
+  }
   return {
     model, window: optPosInt(o.window, 32, 'Detector(window)'), hidden, epochs: optPosInt(o.epochs, 30, 'Detector(epochs)'),
     batchSize: optPosInt(o.batchSize, 32, 'Detector(batchSize)'),
@@ -139,8 +164,7 @@ export function resolveOptions(o: DetectorOptions): Resolved {
     validationSplit: optNumber(o.validationSplit, 0.1, 'Detector(validationSplit)', 0, 1, true),
     patience: optPosInt(o.patience, 5, 'Detector(patience)'), trainStride: optPosInt(o.trainStride, 1, 'Detector(trainStride)'),
     normalize: optEnum(o.normalize, 'zscore', ['zscore', 'minmax'] as const, 'Detector(normalize)'),
-    combine: optEnum(o.combine, 'mean', ['mean', 'max', 'last'] as const, 'Detector(combine)'),
-    threshold: parseThreshold(o.threshold ?? 'spot', 'Detector(threshold)'),
+    causal, combine, threshold,
     minGap: o.minGap === 0 ? 0 : optPosInt(o.minGap, 0, 'Detector(minGap)'),
     smoothing: optNumber(o.smoothing, 5, 'Detector(smoothing)', 1),
     seed: optNumber(o.seed, 0, 'Detector(seed)'),
@@ -213,7 +237,8 @@ export class Detector {
       });
     }
     const r = this.scoreNormalised(z);
-    this.calibration = r.scores.slice(r.firstScored);
+    // The SKAB rule thresholds window residuals: it calibrates on the training windows, not on point scores.
+    this.calibration = o.combine === 'all' ? this.windowResiduals(z).r : r.scores.slice(r.firstScored);
     if (this.calibration.length === 0) throw new RangeError('fit(series): no training point could be scored; give a longer series');
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
@@ -331,12 +356,54 @@ export class Detector {
     if (!this.fitted) throw new Error(`${fn}: the detector is not fitted; call fit(trainSeries) first (or Detector.load)`);
   }
 
+  /** Per-window residuals r_s = Σ_f mean_j |x̂ − x| and per-feature parts rf[s, f] of an autoencoder over a normalised series. */
+  private windowResiduals(z: Series, workers: Workers = this.options.workers): { r: Float64Array; rf: Float64Array } {
+    const W = this.options.window, F = z.F, nWin = z.n - W + 1;
+    const model = this.model as Sequential;
+    const r = new Float64Array(nWin), rf = new Float64Array(nWin * F);
+    for (let c0 = 0; c0 < nWin; c0 += CHUNK) {
+      const B = Math.min(CHUNK, nWin - c0);
+      const x = new Float32Array(B * W * F);
+      for (let b = 0; b < B; b++) for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[(c0 + b) * F + k] as number;
+      const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data;
+      for (let b = 0; b < B; b++) {
+        const s = c0 + b;
+        for (let j = 0; j < W; j++) {
+          for (let f = 0; f < F; f++) {
+            const i = (b * W + j) * F + f;
+            rf[s * F + f] += Math.abs((y[i] as number) - (x[i] as number)) / W;
+          }
+        }
+        let sum = 0;
+        for (let f = 0; f < F; f++) sum += rf[s * F + f] as number;
+        r[s] = sum;
+      }
+    }
+    return { r, rf };
+  }
+
+  /** combine 'all' (offline, the SKAB notebooks' rule): point d scores min r_s over s = d−W+1 … d−1. */
+  private allWindowsRule(z: Series, workers: Workers = this.options.workers): Omit<ScoreResult, 'filled'> {
+    const W = this.options.window, { n, F } = z;
+    const { r, rf } = this.windowResiduals(z, workers);
+    const scores = new Float64Array(n), contributions = new Float64Array(n * F);
+    const lo = W - 1;
+    for (let d = lo; d <= n - W + 1; d++) {
+      let best = d - W + 1;
+      for (let s = d - W + 2; s <= d - 1; s++) if ((r[s] as number) < (r[best] as number)) best = s;
+      scores[d] = r[best] as number;
+      for (let f = 0; f < F; f++) contributions[d * F + f] = rf[best * F + f] as number;
+    }
+    return { scores, contributions, firstScored: lo };
+  }
+
   /** Scores of a normalised series; the model's forward passes run on `workers` threads. */
   scoreNormalised(z: Series, workers: Workers = this.options.workers): Omit<ScoreResult, 'filled'> {
     const o = this.options;
     const { n, F } = z;
     const scores = new Float64Array(n), contributions = new Float64Array(n * F);
     const W = o.window;
+    if (isAutoencoder(o.model) && o.combine === 'all') return this.allWindowsRule(z);
     if (isAutoencoder(o.model)) {
       const model = this.model as Sequential;
       const nWin = n - W + 1;
@@ -356,7 +423,7 @@ export class Detector {
           const s = c0 + b;
           for (let j = 0; j < W; j++) {
             const t = s + j;
-            if (comb === 'last' && !(j === W - 1 || s === 0)) continue;
+            if (comb === 'last' && j !== W - 1) continue;
             let mean = 0;
             for (let f = 0; f < F; f++) {
               const d = (y[(b * W + j) * F + f] as number) - (x[(b * W + j) * F + f] as number);
@@ -371,11 +438,9 @@ export class Detector {
               }
               cnt[t] = 1;
             } else if (comb === 'last') {
-              // Point t takes the error of the window ending at t (j = W−1); the first window also covers 0..W−2.
-              if (j === W - 1 || (s === 0 && t < W - 1)) {
-                scores[t] = mean;
-                for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
-              }
+              // Point t takes the error of the window ending at t (j = W−1); points 0..W−2 are warm-up (score 0).
+              scores[t] = mean;
+              for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
             } else {
               for (let f = 0; f < F; f++) sum[t * F + f] += rowErr[f] as number;
               cnt[t] = (cnt[t] as number) + 1;

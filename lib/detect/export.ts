@@ -243,7 +243,7 @@ export function score(series) {
         for (let f = 0; f < F; f++) { const d = y[j][f] - z[t][f]; e += d * d; }
         e /= F;
         if (CONFIG.combine === 'max') { if (cnt[t] === 0 || e > scores[t]) scores[t] = e; cnt[t] = 1; }
-        else if (CONFIG.combine === 'last') { if (j === W - 1 || (s === 0 && t < W - 1)) scores[t] = e; }
+        else if (CONFIG.combine === 'last') { if (j === W - 1) scores[t] = e; }
         else { sum[t] += e; cnt[t] += 1; }
       }
     }
@@ -290,6 +290,7 @@ export function exportScorerSource(d: Detector): string {
   const model = oneOf(o.model, DETECTOR_MODELS, 'options.model');
   const window = posInt(o.window, 'options.window');
   const features = posInt(d.features, 'features');
+  if (o.combine === 'all') throw new TypeError("exportScorer: combine 'all' (the SKAB rule) is an offline analysis; the exported scorer implements 'last', 'mean' and 'max'");
   const combine = oneOf(o.combine, ['mean', 'max', 'last'] as const, 'options.combine');
   const level = o.threshold.kind === 'dynamic' ? null : finite(d.threshold, 'threshold');
   const offset = Array.from(norm.offset, (v, f) => finite(v, `normaliser.offset[${f}]`));
@@ -299,7 +300,7 @@ export function exportScorerSource(d: Detector): string {
   const config = {
     model, window, features, combine, smoothing: finite(o.smoothing, 'options.smoothing'), offset, scale,
     firstScored: ae ? (combine === 'last' ? window - 1 : 0) : window,
-    threshold: `${oneOf(o.threshold.kind, ['fixed', 'quantile', 'sigma', 'iqr', 'contamination', 'spot', 'dspot', 'dynamic'] as const, 'options.threshold')}` +
+    threshold: `${oneOf(o.threshold.kind, ['fixed', 'quantile', 'sigma', 'iqr', 'contamination', 'spot', 'dspot', 'dynamic', 'ucl'] as const, 'options.threshold')}` +
       (o.threshold.value === undefined ? '' : `:${finite(o.threshold.value, 'options.threshold value')}`),
   };
   const neural = model !== 'zscore' && model !== 'iqr';

@@ -40,7 +40,7 @@ export function detectorToJSON(d: Detector): DetectorJSON {
     options: {
       model: o.model, window: o.window, hidden: o.hidden, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate,
       validationSplit: o.validationSplit, patience: o.patience, trainStride: o.trainStride, normalize: o.normalize,
-      combine: o.combine, threshold: thresholdToString(o.threshold), minGap: o.minGap, smoothing: o.smoothing, seed: o.seed,
+      causal: o.causal, combine: o.combine, threshold: thresholdToString(o.threshold), minGap: o.minGap, smoothing: o.smoothing, seed: o.seed,
     },
     features: d.features,
     normaliser: (d.normaliser as Normaliser).toJSON(),
@@ -117,7 +117,9 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
   if (typeof opts.threshold !== 'string') throw new TypeError(`${source}: options.threshold: expected a string such as "spot:0.001", got ${describeValue(opts.threshold)}`);
   const d = withSource(source, () => {
     checkKeys(opts, FILE_OPTION_KEYS, 'options');
-    return new Detector(opts);
+    // Files written before `causal` existed: the look-ahead choices they hold were offline ones.
+    const causal = opts.causal ?? !(opts.combine === 'mean' || opts.combine === 'max' || opts.threshold === 'dynamic');
+    return new Detector({ ...opts, causal });
   });
   const features = doc.features;
   if (typeof features !== 'number' || !Number.isInteger(features) || features < 1 || features > MAX_FEATURES) {

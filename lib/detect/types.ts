@@ -7,4 +7,4 @@ export const DETECTOR_MODELS: readonly DetectorModel[] = ['lstm-ae', 'gru-ae', '
 
 /** Every option a Detector takes; anything else is a misspelling and an error. */
 export const DETECTOR_OPTION_KEYS = ['model', 'window', 'hidden', 'epochs', 'batchSize', 'learningRate', 'validationSplit',
-  'patience', 'trainStride', 'normalize', 'combine', 'threshold', 'minGap', 'smoothing', 'seed', 'workers', 'onEpochEnd'] as const;
+  'patience', 'trainStride', 'normalize', 'causal', 'combine', 'threshold', 'minGap', 'smoothing', 'seed', 'workers', 'onEpochEnd'] as const;

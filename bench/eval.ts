@@ -134,7 +134,9 @@ function parseArgs(argv: string[]): Args {
       case '--combine': {
         const v = next();
         if (v !== 'mean' && v !== 'max' && v !== 'last') throw new RangeError(`eval --combine: expected mean, max or last, got '${v}'`);
-        a.options.combine = v; a.full = false; break;
+        a.options.combine = v; a.full = false;
+        if (v !== 'last') a.options.causal = false;   // 'mean' and 'max' look ahead: offline only
+        break;
       }
       case '--min-gap': a.options.minGap = num(flag, next()); a.full = false; break;
       case '--smoothing': a.options.smoothing = num(flag, next()); a.full = false; break;

@@ -53,10 +53,14 @@ export class DetectorStream {
   constructor(detector: Detector) {
     if (!detector.fitted) throw new Error('stream: the detector is not fitted; call fit(trainSeries) first');
     const o = detector.options;
+    if (o.combine === 'all') {
+      throw new RangeError("stream: combine 'all' (the SKAB rule) flags a point from the windows after it; it is an offline " +
+        'analysis of a whole recording: use detect(), or a causal detector for streaming');
+    }
     this.W = o.window;
     this.F = detector.features;
     this.kind = o.model.endsWith('-ae') ? 'ae' : o.model === 'lstm-forecast' ? 'forecast' : o.model === 'zscore' ? 'zscore' : 'iqr';
-    this.combine = o.combine;
+    this.combine = o.combine as 'mean' | 'max' | 'last';
     this.model = detector.model;
     const norm = detector.normaliser as NonNullable<Detector['normaliser']>;
     this.offset = norm.offset;

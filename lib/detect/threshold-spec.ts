@@ -10,14 +10,16 @@
  *   'spot[:q]'           SPOT calibrated on the training scores, then updated online on the scored points (q = 1e-3;
  *                        initial level 0.98, lowered for short calibrations so that ~10 scores lie above it)
  *   'dspot[:q]'          drift-aware SPOT (depth 10)
- *   'dynamic'            Telemanom's nonparametric dynamic threshold, chosen on the scored sequence itself
+ *   'dynamic'            Telemanom's nonparametric dynamic threshold, chosen on the scored sequence itself (offline)
+ *   'ucl[:q[:k]]'        k × the q-quantile of the training scores (q = 0.999, k = 1): the SKAB notebooks' upper control
+ *                        limit (Conv-AE: ucl:0.999:1.3333 on window residuals, see combine 'all' in detector.ts)
  */
 import {
   fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold, Spot, Dspot, dynamicThreshold,
 } from './thresholds';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
 
-export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic';
+export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl';
 
 export interface ThresholdConfig {
   kind: ThresholdKind;
@@ -27,12 +29,14 @@ export interface ThresholdConfig {
   level?: number;
   /** DSPOT depth (default 10). */
   depth?: number;
+  /** 'ucl': the multiplier k of the quantile (default 1). */
+  factor?: number;
 }
 
 export type ThresholdSpec = string | ThresholdConfig;
 
 const DEFAULT_VALUE: Record<ThresholdKind, number | undefined> = {
-  fixed: undefined, quantile: 0.99, sigma: 3, iqr: 1.5, contamination: 0.01, spot: 1e-3, dspot: 1e-3, dynamic: undefined,
+  fixed: undefined, quantile: 0.99, sigma: 3, iqr: 1.5, contamination: 0.01, spot: 1e-3, dspot: 1e-3, dynamic: undefined, ucl: 0.999,
 };
 
 export const THRESHOLD_KINDS = Object.keys(DEFAULT_VALUE) as ThresholdKind[];
@@ -41,20 +45,25 @@ export const THRESHOLD_KINDS = Object.keys(DEFAULT_VALUE) as ThresholdKind[];
 export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): ThresholdConfig {
   let cfg: ThresholdConfig;
   if (typeof spec === 'string') {
-    const [kind, param, ...rest] = spec.split(':');
-    if (rest.length > 0) throw new RangeError(`${argName}: expected kind or kind:value, got ${describeValue(spec)}`);
-    cfg = { kind: kind as ThresholdKind };
-    if (param !== undefined) {
-      const v = Number(param);
-      if (param.trim() === '' || !Number.isFinite(v)) throw new RangeError(`${argName}: ${JSON.stringify(param)} in ${JSON.stringify(spec)} is not a number`);
-      cfg.value = v;
+    const [kind, param, factor, ...rest] = spec.split(':');
+    if (rest.length > 0 || (factor !== undefined && kind !== 'ucl')) {
+      throw new RangeError(`${argName}: expected kind or kind:value (ucl:q:k), got ${describeValue(spec)}`);
     }
+    cfg = { kind: kind as ThresholdKind };
+    const number = (text: string): number => {
+      const v = Number(text);
+      if (text.trim() === '' || !Number.isFinite(v)) throw new RangeError(`${argName}: ${JSON.stringify(text)} in ${describeValue(spec)} is not a number`);
+      return v;
+    };
+    if (param !== undefined) cfg.value = number(param);
+    if (factor !== undefined) cfg.factor = number(factor);
   } else if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) {
-    checkKeys(spec, ['kind', 'value', 'level', 'depth'], argName);
+    checkKeys(spec, ['kind', 'value', 'level', 'depth', 'factor'], argName);
     cfg = { ...spec };
     if (cfg.value !== undefined) optNumber(cfg.value, 0, `${argName}.value`);
     if (cfg.level !== undefined) optNumber(cfg.level, 0, `${argName}.level`, 0, 1, true);
     if (cfg.depth !== undefined) optPosInt(cfg.depth, undefined, `${argName}.depth`);
+    if (cfg.factor !== undefined) optNumber(cfg.factor, 1, `${argName}.factor`);
   } else {
     throw new TypeError(`${argName}: expected a string like 'spot' or 'quantile:0.99', or { kind, value }, got ${describeValue(spec)}`);
   }
@@ -72,11 +81,19 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
     case 'contamination': if (!(v !== undefined && v > 0 && v < 0.5)) bad('a fraction in (0, 0.5)'); break;
     case 'spot': case 'dspot': if (!(v !== undefined && v > 0 && v < 1)) bad('a risk q in (0, 1)'); break;
     case 'dynamic': if (v !== undefined) bad('no value'); break;
+    case 'ucl':
+      if (!(v !== undefined && v > 0 && v < 1)) bad('a probability q in (0, 1), as ucl:q:k');
+      if (cfg.factor !== undefined && !(cfg.factor > 0 && Number.isFinite(cfg.factor))) {
+        throw new RangeError(`${argName}: ucl needs a positive multiplier k, as ucl:q:k, got ${String(cfg.factor)}`);
+      }
+      break;
   }
+  if (cfg.kind !== 'ucl' && cfg.factor !== undefined) throw new RangeError(`${argName}: only ucl takes a multiplier (factor)`);
   return cfg;
 }
 
 export function thresholdToString(c: ThresholdConfig): string {
+  if (c.kind === 'ucl') return `ucl:${c.value}:${c.factor ?? 1}`;
   return c.value === undefined ? c.kind : `${c.kind}:${c.value}`;
 }
 
@@ -91,6 +108,7 @@ export function staticLevel(c: ThresholdConfig, calibration: Float64Array): numb
     case 'spot': return makeOnline(c, calibration).threshold;
     case 'dspot': return makeOnline(c, calibration).threshold;
     case 'dynamic': return NaN;
+    case 'ucl': return (c.factor ?? 1) * quantileThreshold(calibration, c.value);
   }
 }
 

@@ -33,6 +33,7 @@ import type { NdArray } from 'ndarray';
 import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from './io/json';
 import { toTfjs, TfjsArtifacts, ToTfjsOptions } from './io/tfjs';
 import { getBackend } from './backend';
+import { checkModelMemory } from './memory';
 import { resolveWorkers, checkWorkers, Workers } from './parallel/auto';
 import { acquirePool, disposePool, WorkerPool, PoolSpec } from './parallel/pool';
 import { shardRange, shardSeed } from './parallel/protocol';
@@ -147,6 +148,8 @@ export class Sequential {
   private backup: FloatArray[] = [];
   /** fusedRepeat[i]: layer i is a RepeatVector feeding the recurrent layer i+1; the pair runs as one call (set by build). */
   private fusedRepeat: boolean[] = [];
+  /** The largest batch size whose memory checkMemory has passed (lib/memory.ts). */
+  private memoryCheckedFor = 0;
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     checkKeys(options, ['seed', 'dtype', 'name'], 'Sequential');
@@ -192,6 +195,9 @@ export class Sequential {
     shape.forEach((d) => {
       if (!Number.isInteger(d) || d < 1) throw new RangeError(`Sequential.build: input shape must be positive integers, got ${shapeString(shape)}`);
     });
+    // Nothing is allocated yet: a size that cannot fit even at batch 1 is a MemoryLimitError here (lib/memory.ts).
+    checkModelMemory(this.layers, shape, 1, this.ctor, 'Sequential.build');
+    this.memoryCheckedFor = 1;
     let s = shape;
     this.layers.forEach((l) => {
       s = l.build(s, this.ctor, `${String(this.seed)}/${l.name}`);
@@ -301,6 +307,13 @@ export class Sequential {
   /** Forgets the carried state of stateful layers. */
   resetStates(): void {
     for (const l of this.layers) l.resetStates();
+  }
+
+  /** A MemoryLimitError (naming `fn`) when the layers' buffers for a batch of B cannot fit; checked once per larger B. */
+  private checkMemory(B: number, fn: string): void {
+    if (B <= this.memoryCheckedFor || this.inputShape === null) return;
+    checkModelMemory(this.layers, this.inputShape, B, this.ctor, fn);
+    this.memoryCheckedFor = B;
   }
 
   private requireBuilt(fn: string): void {
@@ -417,6 +430,7 @@ export class Sequential {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
     const N = t.shape[0] as number;
     checkBatchSize(batchSize, `${fn}(batchSize)`);
+    this.checkMemory(Math.min(batchSize, N), `${fn}(batchSize)`);
     const n = resolveWorkers(this, N, workers, { task: 'predict', arg: `${fn}(workers)` });
     const perOut = shapeSize(this.outputShape);
     if (n > 1) return { data: this.predictParallel(t, batchSize, n, fn), shape: [N, ...this.outputShape] };
@@ -593,6 +607,7 @@ export class Sequential {
     const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
     const nTrain = trainIdx.length;
     const batches = Math.ceil(nTrain / batchSize);
+    this.checkMemory(Math.min(batchSize, nTrain), 'fit(batchSize)');
     const workers = resolveWorkers(this, Math.min(batchSize, nTrain), requestedWorkers, { task: 'fit', arg: 'fit(workers)' });
     const pool = workers > 1 && epochs > initialEpoch ? this.workerPool(workers, 'fit(workers)') : null;
     if (pool !== null) pool.beginFit(xt, yt, loss.name, String(fitSeed), nTrain);

@@ -2,10 +2,7 @@
  * What a command writes to: stdout for results, stderr for progress, warnings and summaries.
  * `--quiet` silences progress and summaries; warnings (the data was changed: sorted, deduplicated, filled) always print.
  */
-import * as fs from 'fs';
 import { writeAllSync } from './output';
-import { UserError, fsMessage } from './errors';
-import { writeFileAtomicSync } from '../io/atomic';
 import type { ProgressSink } from './progress';
 
 export interface Context {
@@ -34,16 +31,6 @@ export function say(ctx: Context, s: string): void {
 
 export function warn(ctx: Context, s: string): void {
   ctx.err(`bptt: warning: ${s}\n`);
-}
-
-/** Writes a whole output file atomically; an fs error is the user's (a bad path, no permission). */
-export function writeOutputFile(file: string, data: string): void {
-  try {
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    writeFileAtomicSync(file, data);
-  } catch (e) {
-    throw new UserError(fsMessage('write', file, e));
-  }
 }
 
 /** Seconds since `t0` (from performance.now()), rounded to ms. */

@@ -9,7 +9,8 @@
  *   contextual  a night-time surge of load to its daytime level (each value is normal for the day, not for 2 a.m.)
  *   collective  8 hours in which the load oscillates every hour (each value is in range; the pattern is not)
  * Writes, to the current directory or --out-dir: bptt-demo-data.csv (the series), bptt-demo-labels.json (the injected
- * windows), bptt-demo-flags.csv (the detector's output, with a `label` column) and bptt-demo-report.html.
+ * windows), bptt-demo-flags.csv (the detector's output, with a `label` column) and bptt-demo-report.html; all four are
+ * staged and committed together (lib/cli/output.ts OutputSet), so a failure leaves none of them changed.
  */
 import * as path from 'path';
 import * as fs from 'fs';
@@ -17,7 +18,9 @@ import { makeRandom } from '../random';
 import type { Range } from '../detect/events';
 import { UserError, fsMessage } from './errors';
 import { readTable, csvNumber } from './csv';
-import { Context, say, writeOutputFile, since } from './context';
+import { Context, say, since } from './context';
+import { OutputSet } from './output';
+import { checkFiles } from './files';
 import { fitDetector, seriesOf, writeFlags, reportData, modelFacts, eventJSON, timeText, finiteOrNull, publicOptions } from './detect';
 import { windowsToRanges } from './labels';
 import { renderReport } from './report';
@@ -89,30 +92,47 @@ export function demoCommand(ctx: Context, argv: string[]): number {
   if (opt.flag(v, 'help')) { ctx.out(`${DEMO_HELP}\n`); return 0; }
   if (positionals.length > 0) throw new UserError(`demo: takes no file (got ${positionals.join(' ')}); see bptt demo --help`);
   const dir = opt.str(v, 'out-dir') ?? '.';
+  const options: DetectorOptions = {
+    model: 'lstm-ae', window: 32, hidden: 16, epochs: 20, threshold: 'sigma:8', minGap: 6, seed: 1, ...opt.detectorOptions(v),
+  };
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new UserError(`--out-dir: ${fsMessage('create', dir, e)}`);
   }
-  const options: DetectorOptions = {
-    model: 'lstm-ae', window: 32, hidden: 16, epochs: 20, threshold: 'sigma:8', minGap: 6, seed: 1, ...opt.detectorOptions(v),
-  };
   const json = opt.flag(v, 'json');
   const files = {
     data: path.join(dir, 'bptt-demo-data.csv'), labels: path.join(dir, 'bptt-demo-labels.json'),
     flags: path.join(dir, 'bptt-demo-flags.csv'), report: path.join(dir, 'bptt-demo-report.html'),
   };
 
+  checkFiles('demo', [], [{ what: 'the data file', file: files.data }, { what: 'the labels file', file: files.labels },
+    { what: 'the flags file', file: files.flags }, { what: 'the report', file: files.report }]);
+  const outs = new OutputSet();
+  try {
+    return demoRun(ctx, files, options, json, outs, t0);
+  } finally {
+    outs.abort();
+  }
+}
+
+/** demo after its options are checked, with its four outputs staged in `outs`. */
+function demoRun(ctx: Context, files: Record<'data' | 'labels' | 'flags' | 'report', string>, options: DetectorOptions, json: boolean,
+  outs: OutputSet, t0: number): number {
+  const dataOut = outs.open(files.data), labelsOut = outs.open(files.labels);
+  const flagsOut = outs.open(files.flags), reportOut = outs.open(files.report);
   const s = demoSeries();
   let csv = 'timestamp,load,latency\n';
   for (let t = 0; t < s.n; t++) csv += `${s.times[t]},${csvNumber(s.load[t] as number)},${csvNumber(s.latency[t] as number)}\n`;
-  writeOutputFile(files.data, csv);
-  writeOutputFile(files.labels, `${JSON.stringify(s.injected.map((w) => [s.times[w.start], s.times[w.end]]), null, 2)}\n`);
+  dataOut.write(csv);
+  dataOut.finish();
+  labelsOut.write(`${JSON.stringify(s.injected.map((w) => [s.times[w.start], s.times[w.end]]), null, 2)}\n`);
   say(ctx, `bptt demo: a synthetic server: ${s.n} rows (4 weeks every 10 minutes) of load and latency, with 3 injected anomalies:`);
   for (const w of s.injected) say(ctx, `  ${w.kind.padEnd(10)}  ${s.times[w.start]}${w.end > w.start ? ` → ${s.times[w.end]}` : ''}  ${w.what}`);
 
   // The same path as `bptt detect bptt-demo-data.csv --train-fraction 0.25 --labels bptt-demo-labels.json`.
-  const table = readTable(files.data);
+  // Read back from the staged data file (complete and closed; renamed into place with the others at the end).
+  const table = { ...readTable(dataOut.tempPath as string), file: files.data };
   const labels = windowsToRanges(s.injected.map((w) => [s.times[w.start] as string, s.times[w.end] as string]), table.n, table.timeKind,
     table.timeValues, table.times, files.labels);
   table.labels = new Uint8Array(table.n);
@@ -121,10 +141,11 @@ export function demoCommand(ctx: Context, argv: string[]): number {
   const trainDesc = 'the first week (25%)';
   const fit = fitDetector(ctx, table, trainRows, trainDesc, options);
   const r = fit.detector.detect(seriesOf(table.values, table.n, table.columns.length));
-  writeFlags(files.flags, table, r);
+  writeFlags(flagsOut, table, r);
   const html = renderReport(reportData('bptt demo: synthetic server load and latency', `${files.data} (built in, seeded)`, table, r, labels,
     modelFacts(fit.detector, trainRows, trainDesc, r), table.warnings));
-  writeOutputFile(files.report, html);
+  reportOut.write(html);
+  outs.commit();
 
   const found = s.injected.filter((w) => r.events.some((e) => overlaps(e, w)));
   const falseAlarms = r.events.filter((e) => !labels.some((w) => overlaps(e, w)));

@@ -23,9 +23,11 @@ import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
 import { UserError, userCall, fsMessage } from './errors';
 import { readTable, Table, csvField, csvNumber } from './csv';
-import { Output } from './output';
+import { Output, OutputSet } from './output';
 import { Progress } from './progress';
-import { Context, say, warn, writeOutputFile, since } from './context';
+import { Context, say, warn, since } from './context';
+import { checkFiles, NamedFile } from './files';
+import { MemoryLimitError } from '../memory';
 import { renderReport, ReportData, formatNumber } from './report';
 import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
 import * as opt from './options';
@@ -88,7 +90,17 @@ export function fitDetector(ctx: Context, table: Table, rows: number, where: str
   progress.p?.start();
   const t0 = performance.now();
   try {
-    withColumnNames('', table.columns, () => { detector.fit(seriesOf(table.values, rows, F)); });
+    withColumnNames('', table.columns, () => {
+      try {
+        detector.fit(seriesOf(table.values, rows, F));
+      } catch (e) {
+        if (e instanceof MemoryLimitError) {
+          throw new UserError(`model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
+            'use a smaller --hidden or --window');
+        }
+        throw e;
+      }
+    });
   } catch (e) {
     if (e instanceof UserError && /^D?[Ss]pot\(/.test(e.message)) {
       throw new UserError(`threshold ${detector.thresholdSpec} cannot be calibrated on the scores of the training part (${where}): ${e.message}; ` +
@@ -108,8 +120,9 @@ export interface CliModelMeta {
   trainRows: number;
 }
 
-export function saveModelFile(file: string, detector: Detector, meta: CliModelMeta): void {
-  writeOutputFile(file, JSON.stringify({ ...detector.toJSON(), cli: meta }));
+/** Writes the model file's JSON to a staged output (committed by the caller). */
+export function writeModelFile(out: Output, detector: Detector, meta: CliModelMeta): void {
+  out.write(JSON.stringify({ ...detector.toJSON(), cli: meta }));
 }
 
 export function loadModelFile(file: string): { detector: Detector; meta: CliModelMeta | null } {
@@ -130,7 +143,9 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
   try {
     detector = detectorFromJSON(doc, `--model: ${file}`);
   } catch (e) {
-    throw new UserError((e as Error).message);
+    // Errors from below the loader (a network too large to build) carry no file name: name it here.
+    const msg = e instanceof MemoryLimitError ? e.detail : (e as Error).message;
+    throw new UserError(msg.startsWith(`--model: ${file}`) ? msg : `--model: ${file}: ${msg}`);
   }
   const m = (doc as { cli?: Partial<CliModelMeta> }).cli;
   const meta = m && Array.isArray(m.columns) && m.columns.length === detector.features && m.columns.every((c) => typeof c === 'string')
@@ -161,24 +176,26 @@ export function eventJSON(table: Pick<Table, 'times' | 'lines'>, e: AnomalyEvent
   };
 }
 
-/** Writes the flags CSV of a detect run (to stdout when `target` is null). */
-export function writeFlags(target: string | null, table: Table, r: DetectResult): void {
+/** Writes the flags CSV of a detect run to `out`: a staged file (committed by the caller), or stdout when null. */
+export function writeFlags(out: Output | null, table: Table, r: DetectResult): void {
   const F = table.columns.length;
-  const out = Output.open(target);
+  const stdout = out === null;
+  const o = out ?? Output.open(null);
   try {
     const head = [...(table.timeColumn !== null ? [table.timeColumn] : []), ...table.columns, 'score', 'threshold', 'anomaly',
       ...(table.labels !== null ? ['label'] : [])];
-    out.write(`${head.map(csvField).join(',')}\n`);
+    o.write(`${head.map(csvField).join(',')}\n`);
     for (let i = 0; i < table.n; i++) {
       let line = table.times !== null ? `${csvField(table.times[i] as string)},` : '';
       for (let f = 0; f < F; f++) line += `${csvNumber(table.values[i * F + f] as number)},`;
       line += i < r.firstScored ? ',,0' : `${csvNumber(r.scores[i] as number)},${csvNumber(r.thresholds[i] as number)},${r.flags[i]}`;
       if (table.labels !== null) line += `,${table.labels[i]}`;
-      out.write(`${line}\n`);
+      o.write(`${line}\n`);
     }
-    out.commit();
+    if (stdout) o.commit();
+    else o.finish();
   } catch (e) {
-    out.abort();
+    o.abort();
     throw e;
   }
 }
@@ -289,72 +306,92 @@ export function detectCommand(ctx: Context, argv: string[]): number {
     ...(labelColumn !== undefined ? { labelColumn } : {}),
   };
 
-  const tRead = performance.now();
-  const table = readTable(file, readOpts);
-  checkOutputNames(table);
-  const warnings = [...table.warnings];
-  for (const w of table.warnings) warn(ctx, w);
-  let trainTable = table, trainRows: number, trainDesc: string;
-  if (trainFile !== undefined) {
-    const { labelColumn: _l, ...trainRead } = readOpts;
-    trainTable = readTable(trainFile, { ...trainRead, columns: table.columns, ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}) });
-    for (const w of trainTable.warnings) { warn(ctx, w); warnings.push(w); }
-    trainRows = trainTable.n;
-    trainDesc = `${path.basename(trainFile)} (${trainRows} rows)`;
-  } else {
-    trainRows = Math.floor(fraction * table.n);
-    trainDesc = `the first ${trainRows} rows (${+(fraction * 100).toFixed(2)}%)`;
-  }
-  const readSeconds = since(tRead);
-
-  const labels = labelRanges(labelsSpec, table, file);
-  const fit = fitDetector(ctx, trainTable, trainRows, trainDesc, detectorOptions);
-  const detector = fit.detector;
-  const tDetect = performance.now();
-  let r!: DetectResult;
-  withColumnNames('', table.columns, () => { r = detector.detect(seriesOf(table.values, table.n, table.columns.length)); });
-  const detectSeconds = since(tDetect);
-
-  const tWrite = performance.now();
-  const outputs: Record<string, string> = {};
-  if (outFile !== null || !json) writeFlags(outFile, table, r);
-  if (outFile !== null) outputs.flags = outFile;
   const reportFile = opt.str(v, 'report');
-  if (reportFile !== undefined) {
-    const facts = modelFacts(detector, trainRows, trainDesc, r);
-    const html = renderReport(reportData(path.basename(file), file, table, r, labels, facts, warnings));
-    writeOutputFile(reportFile, html);
-    outputs.report = reportFile;
-  }
   const saveFile = opt.str(v, 'save');
-  if (saveFile !== undefined) {
-    saveModelFile(saveFile, detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: trainDesc, trainRows });
-    outputs.model = saveFile;
-  }
-  const writeSeconds = since(tWrite);
+  const inputs: NamedFile[] = [{ what: 'the input file', file }];
+  if (trainFile !== undefined) inputs.push({ what: '--train', file: trainFile });
+  if (labelsSpec !== undefined && labelColumn === undefined) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] as string });
+  const outputFiles: NamedFile[] = [];
+  if (outFile !== null) outputFiles.push({ what: '--out', file: outFile });
+  if (reportFile !== undefined) outputFiles.push({ what: '--report', file: reportFile });
+  if (saveFile !== undefined) outputFiles.push({ what: '--save', file: saveFile });
+  checkFiles('detect', inputs, outputFiles);
+  // Every output is staged now (an unwritable path fails before the training) and committed together at the end.
+  const outs = new OutputSet();
+  try {
+    const flagsOut = outFile !== null ? outs.open(outFile) : null;
+    const reportOut = reportFile !== undefined ? outs.open(reportFile) : null;
+    const saveOut = saveFile !== undefined ? outs.open(saveFile) : null;
+    const tRead = performance.now();
+    const table = readTable(file, readOpts);
+    checkOutputNames(table);
+    const warnings = [...table.warnings];
+    for (const w of table.warnings) warn(ctx, w);
+    let trainTable = table, trainRows: number, trainDesc: string;
+    if (trainFile !== undefined) {
+      const { labelColumn: _l, ...trainRead } = readOpts;
+      trainTable = readTable(trainFile, { ...trainRead, columns: table.columns, ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}) });
+      for (const w of trainTable.warnings) { warn(ctx, w); warnings.push(w); }
+      trainRows = trainTable.n;
+      trainDesc = `${path.basename(trainFile)} (${trainRows} rows)`;
+    } else {
+      trainRows = Math.floor(fraction * table.n);
+      trainDesc = `the first ${trainRows} rows (${+(fraction * 100).toFixed(2)}%)`;
+    }
+    const readSeconds = since(tRead);
 
-  const flagged = r.flags.reduce((a, b) => a + b, 0);
-  if (json) {
-    ctx.out(`${JSON.stringify({
-      command: 'detect', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
-      train: { rows: trainRows, from: trainDesc },
-      model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
-      threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
-      warmupRows: r.firstScored, flagged, events: r.events.map((e) => eventJSON(table, e)),
-      missing: { total: table.missing.reduce((a, b) => a + b, 0), perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])) },
-      ...(labels !== null ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) } : {}),
-      warnings, outputs,
-      timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
-    }, null, 2)}\n`);
-  } else {
-    say(ctx, `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`);
-    say(ctx, `  trained ${detector.options.model} on ${trainDesc}; threshold ${describeThreshold(detector, r)}`);
-    say(ctx, `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`);
-    printEvents(ctx, table, r.events);
-    const wrote = Object.values(outputs);
-    if (wrote.length > 0) say(ctx, `  wrote ${wrote.join(', ')} in ${since(t0).toFixed(1)} s`);
+    const labels = labelRanges(labelsSpec, table, file);
+    const fit = fitDetector(ctx, trainTable, trainRows, trainDesc, detectorOptions);
+    const detector = fit.detector;
+    const tDetect = performance.now();
+    let r!: DetectResult;
+    withColumnNames('', table.columns, () => { r = detector.detect(seriesOf(table.values, table.n, table.columns.length)); });
+    const detectSeconds = since(tDetect);
+
+    const tWrite = performance.now();
+    const outputs: Record<string, string> = {};
+    if (flagsOut !== null && outFile !== null) {
+      writeFlags(flagsOut, table, r);
+      outputs.flags = outFile;
+    }
+    if (reportOut !== null && reportFile !== undefined) {
+      const facts = modelFacts(detector, trainRows, trainDesc, r);
+      reportOut.write(renderReport(reportData(path.basename(file), file, table, r, labels, facts, warnings)));
+      outputs.report = reportFile;
+    }
+    if (saveOut !== null && saveFile !== undefined) {
+      writeModelFile(saveOut, detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: trainDesc, trainRows });
+      outputs.model = saveFile;
+    }
+    outs.commit();
+    if (outFile === null && !json) writeFlags(null, table, r);
+    const writeSeconds = since(tWrite);
+
+    const flagged = r.flags.reduce((a, b) => a + b, 0);
+    if (json) {
+      ctx.out(`${JSON.stringify({
+        command: 'detect', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
+        train: { rows: trainRows, from: trainDesc },
+        model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
+        threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
+        warmupRows: r.firstScored, flagged, events: r.events.map((e) => eventJSON(table, e)),
+        missing: { total: table.missing.reduce((a, b) => a + b, 0), perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])) },
+        ...(labels !== null ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) } : {}),
+        warnings, outputs,
+        timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
+      }, null, 2)}\n`);
+    } else {
+      say(ctx, `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`);
+      say(ctx, `  trained ${detector.options.model} on ${trainDesc}; threshold ${describeThreshold(detector, r)}`);
+      say(ctx, `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`);
+      printEvents(ctx, table, r.events);
+      const wrote = Object.values(outputs);
+      if (wrote.length > 0) say(ctx, `  wrote ${wrote.join(', ')} in ${since(t0).toFixed(1)} s`);
+    }
+    return 0;
+  } finally {
+    outs.abort();
   }
-  return 0;
 }
 
 /** Column names for a message: a, b, "cpu, %". */
@@ -402,6 +439,18 @@ export function fitCommand(ctx: Context, argv: string[]): number {
   const save = opt.str(v, 'save');
   if (save === undefined) throw new UserError('fit: --save FILE is required (where to write the model)');
   const detectorOptions = opt.detectorOptions(v);
+  checkFiles('fit', [{ what: 'the input file', file }], [{ what: '--save', file: save }]);
+  const outs = new OutputSet();
+  try {
+    return fitRun(ctx, v, file, save, detectorOptions, outs, t0);
+  } finally {
+    outs.abort();
+  }
+}
+
+/** fit after its options are checked: the model goes to a staged output, opened before the training starts. */
+function fitRun(ctx: Context, v: opt.Values, file: string, save: string, detectorOptions: DetectorOptions, outs: OutputSet, t0: number): number {
+  const saveOut = outs.open(save);
   const table = readTable(file, {
     ...(opt.str(v, 'time-column') !== undefined ? { timeColumn: opt.str(v, 'time-column') as string } : {}),
     ...(opt.list(v, 'columns') !== undefined ? { columns: opt.list(v, 'columns') as string[] } : {}),
@@ -411,7 +460,8 @@ export function fitCommand(ctx: Context, argv: string[]): number {
   for (const w of table.warnings) warn(ctx, w);
   const desc = `${path.basename(file)} (${table.n} rows)`;
   const fit = fitDetector(ctx, table, table.n, desc, detectorOptions);
-  saveModelFile(save, fit.detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: desc, trainRows: table.n });
+  writeModelFile(saveOut, fit.detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: desc, trainRows: table.n });
+  outs.commit();
   const threshold = fit.detector.options.threshold.kind === 'dynamic' ? NaN : fit.detector.threshold;
   if (opt.flag(v, 'json')) {
     ctx.out(`${JSON.stringify({

@@ -37,9 +37,32 @@ export const DETECTOR: OptionSpec = {
   backend: { type: 'string' },
 };
 
+/** A token that is a negative number (-5, -0.5, -.5, -1e3, -Infinity), not an option: no option starts with a digit. */
+const NEGATIVE = /^-(\d|\.\d|inf)/i;
+
+/**
+ * util.parseArgs reads `--window -5` as an option with no value followed by an option -5. A negative number after an
+ * option that takes a value is that option's value: it becomes `--window=-5`, so the option's own check judges it.
+ */
+function joinNegativeValues(argv: readonly string[], spec: OptionSpec): string[] {
+  const longOf = new Map(Object.entries(spec).filter(([, o]) => o.short !== undefined).map(([name, o]) => [`-${o.short}`, name]));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') { out.push(...argv.slice(i)); break; }
+    const name = a.startsWith('--') ? a.slice(2) : longOf.get(a);
+    const next = argv[i + 1];
+    if (name !== undefined && spec[name]?.type === 'string' && next !== undefined && NEGATIVE.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export function parse(command: string, argv: string[], spec: OptionSpec): { values: Values; positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+    const r = parseArgs({ args: joinNegativeValues(argv, spec), options: spec, allowPositionals: true, strict: true });
     return { values: r.values as Values, positionals: r.positionals };
   } catch (e) {
     const code = (e as { code?: string }).code;
@@ -142,8 +165,13 @@ export function detectorOptions(v: Values): DetectorOptions {
     }
     o.hidden = sizes.length === 1 ? sizes[0] as number : sizes;
   }
-  const epochs = int(v, 'epochs', 0);
-  if (epochs !== undefined) o.epochs = epochs;
+  const epochs = str(v, 'epochs');
+  if (epochs !== undefined) {
+    if (epochs.trim() !== '' && Number(epochs) === 0) {
+      throw new UserError('--epochs: expected a positive integer, got "0" (0 epochs train nothing: a neural model would flag anomalies with its random initial weights)');
+    }
+    o.epochs = int(v, 'epochs') as number;
+  }
   const threshold = str(v, 'threshold');
   if (threshold !== undefined) {
     userCall('', () => parseThreshold(threshold, '--threshold'));

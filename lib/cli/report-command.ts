@@ -7,7 +7,9 @@ import * as path from 'path';
 import { UserError } from './errors';
 import { openWithSchema, readTable } from './csv';
 import { flagsToEvents } from '../detect/events';
-import { Context, say, warn, writeOutputFile } from './context';
+import { Context, say, warn } from './context';
+import { Output } from './output';
+import { checkFiles, NamedFile } from './files';
 import { renderReport, formatNumber } from './report';
 import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
 import { OUTPUT_COLUMNS } from './detect';
@@ -45,6 +47,26 @@ export function reportCommand(ctx: Context, argv: string[]): number {
   const delimiter = opt.str(v, 'delimiter');
   const timeColumn = opt.str(v, 'time-column');
   const columns = opt.list(v, 'columns');
+  const minGap = opt.int(v, 'min-gap', 0) ?? 0;
+  const title = opt.str(v, 'title') ?? path.basename(file);
+  const inputs: NamedFile[] = [{ what: 'the flags file', file }];
+  if (labelsSpec !== undefined && labelFile) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] as string });
+  checkFiles('report', inputs, [{ what: opt.str(v, 'out') !== undefined ? '--out' : 'the report (default --out)', file: outFile }]);
+  // Staged first: an unwritable path fails before the file is read.
+  const out = Output.open(outFile);
+  try {
+    return reportRun(ctx, file, outFile, { labelsSpec, labelFile, delimiter, timeColumn, columns, minGap, title }, out);
+  } finally {
+    out.abort();
+  }
+}
+
+/** report after its files are checked, writing the HTML to the staged `out`. */
+function reportRun(ctx: Context, file: string, outFile: string, o: {
+  labelsSpec: string | undefined; labelFile: boolean; delimiter: string | undefined; timeColumn: string | undefined;
+  columns: string[] | undefined; minGap: number; title: string;
+}, out: Output): number {
+  const { labelsSpec, labelFile, delimiter, timeColumn, columns } = o;
 
   const peek = openWithSchema(file, {
     exclude: OUTPUT_COLUMNS, ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
@@ -78,7 +100,7 @@ export function reportCommand(ctx: Context, argv: string[]): number {
     if (!(a === 0 || a === 1)) throw new UserError(`${file} line ${table.lines[i]}: anomaly must be 0 or 1, got ${a}`);
     flags[i] = a;
   }
-  const events = flagsToEvents(flags, scores, { minGap: opt.int(v, 'min-gap', 0) ?? 0 });
+  const events = flagsToEvents(flags, scores, { minGap: o.minGap });
   const labels = table.labels !== null ? labelRuns(table.labels)
     : labelsSpec !== undefined ? windowsToRanges(readLabelFile(labelsSpec, file), n, table.timeKind, table.timeValues, table.times, labelsSpec.split('#')[0] as string)
       : null;
@@ -91,11 +113,12 @@ export function reportCommand(ctx: Context, argv: string[]): number {
   const facts: Array<[string, string, string?]> = [];
   if (lo <= hi) facts.push(lo === hi ? ['Threshold', formatNumber(lo), 'one level for every row'] : ['Threshold', `${formatNumber(lo)} – ${formatNumber(hi)}`, 'it varied (adaptive threshold)']);
   const html = renderReport({
-    title: opt.str(v, 'title') ?? path.basename(file), source: file, timeKind: table.timeKind, timeColumn: table.timeColumn,
+    title: o.title, source: file, timeKind: table.timeKind, timeColumn: table.timeColumn,
     times: table.times, timeValues: table.timeValues, columns: names, values, n, scores, thresholds, flags, events, labels, facts,
     warnings: table.warnings,
   });
-  writeOutputFile(outFile, html);
+  out.write(html);
+  out.commit();
   say(ctx, `bptt report: ${file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`);
   return 0;
 }

@@ -23,6 +23,7 @@ import { openWithSchema, checkRagged, parseValue, csvField, csvNumber, missingWa
 import { timeParser } from './time';
 import { Output } from './output';
 import { Context, say, warn, since } from './context';
+import { checkFiles } from './files';
 import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList } from './detect';
 import { Detector } from '../detect/detector';
 import { parseThreshold } from '../detect/threshold-spec';
@@ -137,6 +138,20 @@ export function scoreCommand(ctx: Context, argv: string[]): number {
   if (modelFile === undefined) throw new UserError('score: --model FILE is required (make one with bptt fit --save FILE)');
   const json = opt.flag(v, 'json');
   const outFile = opt.str(v, 'out') ?? null;
+  checkFiles('score', [{ what: 'the input file', file }, { what: '--model', file: modelFile }],
+    outFile !== null ? [{ what: '--out', file: outFile }] : []);
+  // The output is staged first: an unwritable path fails before any work, and a stale temp file of it is cleaned.
+  const out = Output.open(outFile);
+  try {
+    return scoreRun(ctx, v, file, modelFile, outFile, json, out, t0);
+  } finally {
+    out.abort();
+  }
+}
+
+/** score after its files are checked, writing to the staged `out`. */
+function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, outFile: string | null, json: boolean, out: Output,
+  t0: number): number {
   let { detector, meta } = loadModelFile(modelFile);
   const thr = opt.str(v, 'threshold');
   if (thr !== undefined) {
@@ -178,7 +193,6 @@ export function scoreCommand(ctx: Context, argv: string[]): number {
   if (schema.ignored.length > 0) warnings.push(`${file}: left out non-numeric column${schema.ignored.length > 1 ? 's' : ''} ${schema.ignored.map((c) => JSON.stringify(c)).join(', ')}`);
   for (const w of warnings) warn(ctx, w);
 
-  const out = Output.open(outFile);
   const writeCsv = outFile !== null || !json;
   const stream = detector.stream();
   const tracker = new EventTracker(detector.options.minGap);

@@ -3,7 +3,8 @@
  * and a crash or error part way leaves the old file in place.
  *
  *   1. write the data to a temp file in the same directory (same filesystem, so step 3 is a rename, not a copy):
- *      `.<name>.<pid>.<12 random hex>.tmp`, created exclusively ('wx'), given the target's mode when the target exists;
+ *      `.<name>.bptt-<pid>-<12 random hex>.tmp` (`tempPathFor`), created exclusively ('wx'), given the target's mode
+ *      when the target exists;
  *   2. fsync the temp file, so its bytes are on disk before its name is;
  *   3. rename it over the target (atomic on POSIX; on Windows node uses MoveFileEx with REPLACE_EXISTING);
  *   4. fsync the directory so the rename itself is durable (skipped where a directory cannot be opened, e.g. Windows).
@@ -11,6 +12,12 @@
  *
  * A symlinked target is followed: the file it points to is replaced and the link stays a link.
  * Concurrent writers each rename a complete file; the last rename wins.
+ *
+ * Stale temp files. A process killed between steps 1 and 3 (SIGKILL, power loss) leaves its temp file behind. The name
+ * says whose it is: before writing, `removeStaleTemps(target)` deletes the temp files of the same target whose pid is
+ * no longer a live process (and the older `.<name>.<pid>.<hex>.tmp` form). A live pid's temp file (a concurrent writer,
+ * this process's own) is left alone. Pids are those of this machine's (container's) process table: a writer in
+ * another pid namespace sharing the directory looks dead from here.
  *
  * @example
  *   writeFileAtomicSync('model.json', JSON.stringify(config));
@@ -24,7 +31,8 @@ import { randomBytes } from 'crypto';
 export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
   checkData(target, data);
   const file = resolveTarget(target);
-  const tmp = tempName(file);
+  removeStaleTemps(file);
+  const tmp = tempPathFor(file);
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'wx', 0o666);
@@ -43,11 +51,12 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array): 
   syncDirSync(path.dirname(file));
 }
 
-/** Promise form of `writeFileAtomicSync`, same steps and guarantees. */
+/** Promise form of `writeFileAtomicSync`, same steps and guarantees (the stale-temp clean-up, one listing, is synchronous). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   checkData(target, data);
   const file = await resolveTargetAsync(target);
-  const tmp = tempName(file);
+  removeStaleTemps(file);
+  const tmp = tempPathFor(file);
   let fh: fs.promises.FileHandle | null = null;
   try {
     fh = await fs.promises.open(tmp, 'wx', 0o666);
@@ -77,9 +86,57 @@ function checkData(target: string, data: unknown): void {
   }
 }
 
-function tempName(file: string): string {
-  const name = `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  return path.join(path.dirname(file), name);
+/** A fresh temp path beside `file`: `<dir>/.<name>.bptt-<pid>-<12 random hex>.tmp`. */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.bptt-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+const TEMP_NAME = /^\.(.+)\.bptt-(\d+)-[0-9a-f]{12}\.tmp$/;
+/** The name temp files had before the `bptt-` tag: `.<name>.<pid>.<12 hex>.tmp`. */
+const OLD_TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** For a bptt temp file's base name, the base name of its target and the pid that wrote it; else null. */
+export function parseTempName(name: string): { target: string; pid: number } | null {
+  const m = TEMP_NAME.exec(name) ?? OLD_TEMP_NAME.exec(name);
+  return m === null ? null : { target: m[1] as string, pid: Number(m[2]) };
+}
+
+/** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the temp files that bptt processes no longer alive left beside `file` (see the file comment); returns their
+ * paths. Other processes' live temp files and this process's own are kept. A directory that cannot be listed, or a
+ * temp file that cannot be removed, is skipped: cleaning up is never a reason for a write to fail.
+ */
+export function removeStaleTemps(file: string): string[] {
+  const dir = path.dirname(file), base = path.basename(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const t = parseTempName(name);
+    if (t === null || t.target !== base || t.pid === process.pid || processAlive(t.pid)) continue;
+    const p = path.join(dir, name);
+    try {
+      if (!fs.lstatSync(p).isFile()) continue;
+      fs.unlinkSync(p);
+      removed.push(p);
+    } catch { /* removed by another cleaner meanwhile, or not ours to remove */ }
+  }
+  return removed;
 }
 
 /** The real path of the target if it exists (so a symlink is followed, not replaced), else the absolute path. */

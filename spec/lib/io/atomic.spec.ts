@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fs = require('fs');
 import * as os from 'os';
 import * as path from 'path';
-import { writeFileAtomic, writeFileAtomicSync } from '../../../lib/io/atomic';
+import { spawn, spawnSync } from 'child_process';
+import { writeFileAtomic, writeFileAtomicSync, removeStaleTemps, parseTempName, tempPathFor, processAlive } from '../../../lib/io/atomic';
 
 /** Replaces fs[name] (the module object lib/io/atomic.ts calls through) until the returned restore() is called. */
 function patch(target: object, name: string, impl: unknown): () => void {
@@ -122,7 +123,7 @@ describe('lib/io/atomic', () => {
       try { writeFileAtomicSync(p, 'new data'); } finally { restore(); }
       const [from, to, content] = seen;
       expect(path.dirname(from!)).to.equal(path.dirname(to!));
-      expect(path.basename(from!)).to.match(new RegExp(`^\\.weights\\.bin\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`));
+      expect(path.basename(from!)).to.match(new RegExp(`^\\.weights\\.bin\\.bptt-${process.pid}-[0-9a-f]{12}\\.tmp$`));
       expect(content).to.equal('new data');
       expect(fs.readFileSync(p, 'utf8')).to.equal('new data');
     });
@@ -179,5 +180,57 @@ describe('lib/io/atomic', () => {
     expect(final[0]).to.be.within(1, versions.length);
     expect(reads).to.be.greaterThan(0);
     expect(entries()).to.deep.equal(['weights.bin']);
+  });
+
+  describe('stale temp files', () => {
+    /** A pid no process has: a child that has exited. */
+    const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid as number;
+
+    it('names temp files so that their target and writer can be read back', () => {
+      const t = tempPathFor(path.join(dir, 'a.b.json'));
+      expect(path.dirname(t)).to.equal(dir);
+      expect(parseTempName(path.basename(t))).to.deep.equal({ target: 'a.b.json', pid: process.pid });
+      expect(parseTempName('.a.b.json.123.0123456789ab.tmp')).to.deep.equal({ target: 'a.b.json', pid: 123 });   // the older form
+      for (const name of ['a.json', '.a.json.tmp', '.a.json.bptt-12-xyz.tmp', 'a.json.bptt-12-0123456789ab.tmp', '.a.json.bptt-12-0123456789ab.tmp.bak']) {
+        expect(parseTempName(name), name).to.equal(null);
+      }
+      expect(processAlive(process.pid)).to.equal(true);
+      expect(processAlive(deadPid())).to.equal(false);
+      expect(processAlive(0)).to.equal(false);
+    });
+
+    for (const [label, write] of [
+      ['writeFileAtomicSync', async (p: string, d: string) => writeFileAtomicSync(p, d)],
+      ['writeFileAtomic', writeFileAtomic],
+    ] as const) {
+      it(`${label} removes its target's temp files left by dead processes, and only those`, async () => {
+        const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+        try {
+          const p = path.join(dir, 'm.json');
+          const dead = deadPid();
+          const names = {
+            dead: `.m.json.bptt-${dead}-0123456789ab.tmp`, deadOld: `.m.json.${dead}.0123456789ab.tmp`,
+            live: `.m.json.bptt-${child.pid}-0123456789ab.tmp`, own: `.m.json.bptt-${process.pid}-0123456789ab.tmp`,
+            other: `.n.json.bptt-${dead}-0123456789ab.tmp`, plain: 'm.json.tmp',
+          };
+          for (const n of Object.values(names)) fs.writeFileSync(path.join(dir, n), 'partial');
+          fs.mkdirSync(path.join(dir, `.m.json.bptt-${dead}-abcdefabcdef.tmp`));   // a directory is never removed
+          await write(p, 'new');
+          expect(fs.readFileSync(p, 'utf8')).to.equal('new');
+          expect(entries()).to.deep.equal([`.m.json.bptt-${dead}-abcdefabcdef.tmp`, names.live, names.own, names.other, 'm.json', names.plain].sort());
+        } finally {
+          child.kill();
+        }
+      });
+    }
+
+    it('removeStaleTemps returns what it removed and skips a directory it cannot list', () => {
+      const p = path.join(dir, 'x.csv');
+      const stale = path.join(dir, `.x.csv.bptt-${deadPid()}-0123456789ab.tmp`);
+      fs.writeFileSync(stale, '');
+      expect(removeStaleTemps(p)).to.deep.equal([stale]);
+      expect(removeStaleTemps(p)).to.deep.equal([]);
+      expect(removeStaleTemps(path.join(dir, 'missing', 'x.csv'))).to.deep.equal([]);
+    });
   });
 });

@@ -262,8 +262,14 @@ Model
   --window W              window length (default 32)
   --hidden H              hidden units, e.g. 32 or 32,8 (default 32)
   --epochs E              training epochs, with early stopping (default 30)
-  --threshold T           spot (default), dspot, dynamic, quantile:0.99, sigma:3, iqr:1.5, fixed:V, ...
+  --threshold T           spot (default), dspot, quantile:0.99, sigma:3, iqr:1.5, fixed:V, ucl:q:k,
+                          dynamic (with --offline)
   --min-gap G             merge events separated by fewer than G unflagged rows (default 0)
+  --offline               allow look-ahead (a recording analysed after the fact): autoencoders then score a row
+                          with every window covering it (--combine mean, the default offline; max; or all, the
+                          SKAB rule, with --threshold ucl:0.999:1.3333), and --threshold dynamic is allowed.
+                          Without it every row's score and flag use rows up to it only (causal, as streaming)
+  --combine C             autoencoders: last (default, causal), or with --offline mean, max, all
   --seed S                random seed (default 0)
   --workers N             threads for training and scoring: a count, or auto (default: by model size and cores)
   --backend B             matrix-product path: auto (default: wasm where WebAssembly SIMD exists), wasm or js
@@ -422,7 +428,8 @@ Options
   --columns A,B           the value columns (default: every numeric column)
   --delimiter C           field delimiter (default: sniffed)
   --model M               lstm-ae (default), gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
-  --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --seed S, --workers N, --backend B   as for bptt detect
+  --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --offline, --combine C, --seed S, --workers N,
+  --backend B             as for bptt detect
   --json                  print a JSON summary to stdout
   -q, --quiet             no progress or summary on stderr
   -h, --help              this help

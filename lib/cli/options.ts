@@ -33,6 +33,8 @@ export const DETECTOR: OptionSpec = {
   threshold: { type: 'string' },
   seed: { type: 'string' },
   'min-gap': { type: 'string' },
+  offline: { type: 'boolean' },
+  combine: { type: 'string' },
   workers: { type: 'string' },
   backend: { type: 'string' },
 };
@@ -185,5 +187,17 @@ export function detectorOptions(v: Values): DetectorOptions {
   }
   const minGap = int(v, 'min-gap', 0);
   if (minGap !== undefined) o.minGap = minGap;
+  if (v['offline'] === true) o.causal = false;
+  const combine = str(v, 'combine');
+  if (combine !== undefined) {
+    if (!['last', 'mean', 'max', 'all'].includes(combine)) throw new UserError(`--combine: expected last, mean, max or all, got ${JSON.stringify(combine)}`);
+    if (combine !== 'last' && o.causal !== false) {
+      throw new UserError(`--combine: '${combine}' looks ahead of the row it scores; add --offline to analyse a recording after the fact`);
+    }
+    o.combine = combine as NonNullable<DetectorOptions['combine']>;
+  }
+  if (o.causal !== false && o.threshold !== undefined && o.threshold.toString().startsWith('dynamic')) {
+    throw new UserError("--threshold: 'dynamic' is chosen on the whole scored file (look-ahead); add --offline, or use spot, dspot or a level");
+  }
   return o;
 }

@@ -133,7 +133,9 @@ export function withSource<T>(source: string, f: () => T): T {
     return f();
   } catch (e) {
     if ((e instanceof TypeError || e instanceof RangeError) && !e.message.startsWith(source)) {
-      throw new (e instanceof TypeError ? TypeError : RangeError)(`${source}: ${e.message}`);
+      // The same error object (its class, e.g. MemoryLimitError, and its fields stay), its message prefixed.
+      const detail = (e as { detail?: unknown }).detail;
+      e.message = `${source}: ${typeof detail === 'string' ? detail : e.message}`;
     }
     throw e;
   }

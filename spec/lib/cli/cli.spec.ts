@@ -398,9 +398,9 @@ describe('bptt command line (spawned)', function () {
       expectSameAsLibrary(rows, header, Detector.load(zmodel).detect(rowsOf(series)));
     });
 
-    it('score of an autoencoder (results lag W−1 rows, flushed at the end) equals the library stream', () => {
+    it('score of an offline autoencoder (combine mean: results lag W−1 rows, flushed at the end) equals the library stream', () => {
       const model = path.join(dir, 'ae.bptt.json');
-      const f = bptt(['fit', data, '--save', model, '--model', 'gru-ae', '--window', '6', '--hidden', '3', '--epochs', '1', '--threshold', 'spot', '-q']);
+      const f = bptt(['fit', data, '--save', model, '--model', 'gru-ae', '--offline', '--window', '6', '--hidden', '3', '--epochs', '1', '--threshold', 'spot', '-q']);
       expect(f.code, f.stderr).to.equal(0);
       const r = bptt(['score', data, '--model', model, '--json']);
       expect(r.code, r.stderr).to.equal(0);

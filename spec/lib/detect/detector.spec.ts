@@ -95,7 +95,7 @@ describe('Detector', () => {
         }
         for (const o of s.flush()) check(o);
         const expected = 700 - b.firstScored;
-        expect(seen.size).to.equal(c.causal === false ? expected : 700 - 15);
+        expect(seen.size).to.equal(expected);
       });
     }
   });

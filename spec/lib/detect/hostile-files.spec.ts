@@ -12,6 +12,7 @@ import * as path from 'path';
 import { Detector } from '../../../lib/detect/detector';
 import { exportScorerSource } from '../../../lib/detect/export';
 import { modelFromJSON } from '../../../lib/io/json';
+import { MemoryLimitError } from '../../../lib/memory';
 import { makeRng } from '../../helpers/rng';
 
 const PAYLOAD = "false,x:(globalThis.PWNED=1,console.log('INJECTED'))";
@@ -110,6 +111,9 @@ describe('hostile detector and model files', () => {
     expect(() => modelFromJSON(mutate(m, ['seed'], { toString: PAYLOAD }), 'm.json')).to.throw(TypeError, /^m\.json: seed must be/);
     expect(() => modelFromJSON(mutate(m, ['layers', 0, 'extra'], 1), 'm.json')).to.throw(TypeError, /^m\.json: layers\[0\]: unknown option "extra"/);
     expect(() => modelFromJSON(mutate(m, ['weights', 0, 'data2'], ''), 'm.json')).to.throw(TypeError, /^m\.json: weights\[0\]: unknown option "data2"/);
+    // Sizes that cannot be allocated: refused before allocating, by type, with the file named.
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'units'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: .*GiB/);
+    expect(() => modelFromJSON(mutate(m, ['layers', 1, 'config', 'n'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: /);
   });
 
   // In-memory objects that bypass the loader: exportScorer re-validates each value it writes.

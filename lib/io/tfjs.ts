@@ -656,6 +656,7 @@ function readLoss(tc: unknown): LossName | null {
   if (loss === undefined || loss === null) return null;
   if (Array.isArray(loss) && loss.length === 1) loss = loss[0];
   if (isObject(loss)) loss = loss['class_name'] ?? loss['className'];    // Keras 3: { module, class_name, config }
+  if (typeof loss !== 'string') throw new RangeError(`fromTfjs: trainingConfig.loss must be a loss name, got ${show(loss)}`);
   return lossName(loss, 'fromTfjs: trainingConfig.loss');
 }
 

@@ -73,6 +73,12 @@ describe('fuzz regressions: lib/io/tfjs.ts', () => {
     expect(() => fromTfjs(artifacts(a, top))).to.throw(RangeError, /^fromTfjs: layer 0 \(LSTM\): name must be a non-empty string, got \[\[\[\[/);
   });
 
+  it('a loss nested 200 000 deep is a named error, not a stack overflow (found by the long run, seed 535047187 #3354)', () => {
+    const { a } = base();
+    const input = { ...artifacts(a, a.modelTopology), trainingConfig: { loss: deep(200_000) } };
+    expect(() => fromTfjs(input)).to.throw(RangeError, /^fromTfjs: trainingConfig\.loss must be a loss name, got \[\[\[\[/);
+  });
+
   it('units of 2³¹ (or 10⁵) are refused before the model is allocated, naming the layer', () => {
     for (const units of [2 ** 31, 100_000]) {
       const { a } = base();

@@ -9,7 +9,8 @@
  *
  * Checks, each an error that names the file, the line and the column: a missing or empty file, a header without rows,
  * a record with more or fewer fields than the header (ragged), a value cell that is not a number (an empty cell is a
- * missing value), an empty or unreadable timestamp. Warnings (returned, never silent): empty cells (filled later by
+ * missing value) or a number beyond the range of a double (1e400), an empty or unreadable timestamp. Finite values of
+ * any size (1e300) are read as they are; the detector saturates its normalised values (lib/detect/preprocess.ts). Warnings (returned, never silent): empty cells (filled later by
  * interpolation), rows out of time order (sorted, stably), duplicate timestamps (the first row of each is kept),
  * non-numeric columns that were left out.
  */
@@ -185,11 +186,26 @@ export function csvNumber(v: number): string {
   return Number.isNaN(v) ? '' : String(v);
 }
 
-/** A value cell: a number, NaN for an empty cell, or null when the cell is not a number. */
+/**
+ * A value cell: a finite number, NaN for an empty cell, or null when the cell is not a number or is a number beyond
+ * the largest double (1e400 reads as Infinity; `valueError` says which).
+ */
 export function parseValue(cell: string): number | null {
   const s = cell.trim();
   if (s === '') return NaN;
-  return NUMBER.test(s) ? Number(s) : null;
+  if (!NUMBER.test(s)) return null;
+  const v = Number(s);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** The error for a value cell that `parseValue` refused, at its file, line and column. */
+export function valueError(file: string, line: number, column: number, name: string, cell: string): UserError {
+  const where = at(file, line, column, name);
+  if (NUMBER.test(cell.trim())) {
+    return new UserError(`${where}: ${cell.trim()} is beyond the range of a double (±1.8e308); rescale the column ` +
+      '(e.g. write it in larger units)');
+  }
+  return new UserError(`${where}: ${JSON.stringify(cell)} is not a number (leave the cell empty for a missing value)`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -241,9 +257,10 @@ export function detectSchema(file: string, header: string[], sample: readonly Cs
     let num = 0, text = 0;
     for (const r of sample) {
       if (r.fields.length !== header.length) continue;
-      const v = parseValue(r.fields[c] as string);
-      if (v === null) text++;
-      else if (!Number.isNaN(v)) num++;
+      const cell = (r.fields[c] as string).trim();
+      if (cell === '') continue;
+      if (NUMBER.test(cell)) num++;   // a number beyond the double range counts: it is reported where it is, not hidden
+      else text++;
     }
     return num >= text;   // at least half of the non-empty cells are numbers (a stray bad cell is reported, not hidden)
   });
@@ -378,16 +395,16 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
         throw new UserError(`${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'}` +
           ` like the first timestamp ${JSON.stringify(firstTime)}`);
       }
+      if (tp.kind === 'number' && !Number.isFinite(t)) {
+        throw new UserError(`${at(file, r.line, time + 1, header[time])}: timestamp ${cell} is beyond the range of a double (±1.8e308)`);
+      }
       times.push(cell);
       tv.push(t);
     }
     for (let f = 0; f < F; f++) {
       const c = vcols[f] as number;
       const v = parseValue(r.fields[c] as string);
-      if (v === null) {
-        throw new UserError(`${at(file, r.line, c + 1, header[c])}: ${JSON.stringify(r.fields[c])} is not a number` +
-          ' (leave the cell empty for a missing value)');
-      }
+      if (v === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
       if (Number.isNaN(v)) missing[f] = (missing[f] as number) + 1;
       vals.push(v);
     }

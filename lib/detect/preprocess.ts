@@ -11,6 +11,14 @@
  *   zscore   x' = (x − mean) / std        (population std)
  *   minmax   x' = (x − min) / (max − min)
  * A feature that is constant on the training series cannot be scaled, and is an error naming the feature.
+ *
+ * Huge values (any finite double, up to ±1.8e308). Fitting never overflows: when a sum or a sum of squares would pass
+ * the largest double, mean and std are recomputed on the values divided by a power of two (exact), so a series that
+ * lives at 1e300 scales like one at 1. A minmax range beyond the largest double (a feature spanning −1e308 to 1e308)
+ * cannot be stored and is an error naming the feature. Normalised values saturate at ±SATURATION (1e15 training
+ * standard deviations or ranges): a finite glitch such as 1e160 in a series that lives around 1 becomes a point at the
+ * saturation level, which scores far above any threshold and is flagged, instead of an Infinity that float32 model
+ * inputs, squares and sums cannot carry. Interpolation between two huge values of opposite sign does not overflow.
  */
 import type { NdArray } from 'ndarray';
 
@@ -34,7 +42,9 @@ function isNdarray(x: unknown): x is NdArray {
 function cell(v: unknown, where: string): number {
   if (v === null || v === undefined) return NaN;
   if (typeof v !== 'number') throw new TypeError(`${where}: expected a number, got ${typeof v} ${JSON.stringify(v)}`);
-  if (v === Infinity || v === -Infinity) throw new RangeError(`${where}: infinite value ${v}`);
+  if (v === Infinity || v === -Infinity) {
+    throw new RangeError(`${where}: infinite value ${v}; expected a finite number (or NaN/null for a missing value)`);
+  }
   return v;
 }
 
@@ -104,8 +114,10 @@ export function fillMissing(s: Series): FillReport {
       if (gap > 0) {
         perFeature[f] = (perFeature[f] as number) + gap;
         const a = prev >= 0 ? data[prev * F + f] as number : NaN, b = i < n ? data[i * F + f] as number : NaN;
+        const wide = !Number.isFinite(b - a);   // a and b huge with opposite signs: b − a overflows
         for (let k = prev + 1; k < i; k++) {
-          data[k * F + f] = prev < 0 ? b : i >= n ? a : a + ((b - a) * (k - prev)) / (i - prev);
+          const t = (k - prev) / (i - prev);
+          data[k * F + f] = prev < 0 ? b : i >= n ? a : wide ? a * (1 - t) + b * t : a + ((b - a) * (k - prev)) / (i - prev);
         }
       }
       prev = i;
@@ -115,6 +127,47 @@ export function fillMissing(s: Series): FillReport {
 }
 
 export type NormalizeKind = 'zscore' | 'minmax';
+
+/**
+ * Largest magnitude of a normalised value. Far beyond any real signal (a value 1e15 training standard deviations out
+ * is a glitch however it is measured), and small enough that model inputs stay finite in float32 (3.4e38) and that
+ * squares and sums over windows stay finite in the float64 scores.
+ */
+export const SATURATION = 1e15;
+
+/**
+ * (v − offset) / scale, saturated at ±SATURATION; v finite, scale > 0. When v − offset overflows (v and offset huge
+ * with opposite signs) the halves are subtracted instead, which is exact.
+ * @example normaliseValue(3, 1, 2)          // 1
+ * @example normaliseValue(1e160, 0, 1)      // 1e15 (saturated)
+ * @example normaliseValue(1.5e308, -1.5e308, 1.5e308)   // 2 (no overflow)
+ */
+export function normaliseValue(v: number, offset: number, scale: number): number {
+  let z = (v - offset) / scale;
+  if (!Number.isFinite(v - offset)) z = ((v * 0.5 - offset * 0.5) / scale) * 2;
+  return z > SATURATION ? SATURATION : z < -SATURATION ? -SATURATION : z;
+}
+
+/**
+ * Mean and population std of feature f, two-pass. If the sum or the sum of squares overflows, both are recomputed on
+ * the values divided by a power of two p ≥ max|v| (exact), and scaled back: mean = p·mean(v/p), std = p·std(v/p).
+ */
+function meanStd(data: Float64Array, n: number, F: number, f: number, maxAbs: number): { mean: number; std: number } {
+  const pass = (p: number): { mean: number; std: number; ok: boolean } => {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += (data[i * F + f] as number) / p;
+    const m = sum / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) {
+      const d = (data[i * F + f] as number) / p - m;
+      ss += d * d;
+    }
+    return { mean: m * p, std: Math.sqrt(ss / n) * p, ok: Number.isFinite(sum) && Number.isFinite(ss) };
+  };
+  const plain = pass(1);
+  if (plain.ok) return plain;
+  return pass(2 ** Math.min(1023, Math.ceil(Math.log2(maxAbs))));
+}
 
 export interface NormaliserJSON {
   kind: NormalizeKind;
@@ -131,23 +184,20 @@ export class Normaliser {
     const { data, n, F } = s;
     const offset = new Float64Array(F), scale = new Float64Array(F);
     for (let f = 0; f < F; f++) {
-      let lo = Infinity, hi = -Infinity, sum = 0;
+      let lo = Infinity, hi = -Infinity;
       for (let i = 0; i < n; i++) {
         const v = data[i * F + f] as number;
-        sum += v;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
-      const mean = sum / n;
-      let ss = 0;
-      for (let i = 0; i < n; i++) {
-        const d = (data[i * F + f] as number) - mean;
-        ss += d * d;
-      }
-      const std = Math.sqrt(ss / n);
+      const { mean, std } = meanStd(data, n, F, f, Math.max(Math.abs(lo), Math.abs(hi)));
       if (!(hi > lo) || !(std > 1e-12 * Math.max(1, Math.abs(mean)))) {
         throw new RangeError(`${argName}: feature ${f} is constant (${lo}) on the training series; a constant signal ` +
           'cannot be scaled or modelled — drop the column or train on a part where it varies');
+      }
+      if (kind === 'minmax' && !Number.isFinite(hi - lo)) {
+        throw new RangeError(`${argName}: feature ${f} spans ${lo} to ${hi} on the training series, a range beyond the ` +
+          "largest double (1.8e308) that minmax cannot scale by; use normalize 'zscore' or rescale the data");
       }
       offset[f] = kind === 'zscore' ? mean : lo;
       scale[f] = kind === 'zscore' ? std : hi - lo;
@@ -161,7 +211,7 @@ export class Normaliser {
     if (F !== this.offset.length) throw new RangeError(`expected ${this.offset.length} features (as in training), got ${F}`);
     const out = new Float64Array(n * F);
     for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) {
-      out[i * F + f] = ((s.data[i * F + f] as number) - (this.offset[f] as number)) / (this.scale[f] as number);
+      out[i * F + f] = normaliseValue(s.data[i * F + f] as number, this.offset[f] as number, this.scale[f] as number);
     }
     return { data: out, n, F };
   }

@@ -16,6 +16,7 @@
  */
 import type { Sequential } from '../sequential';
 import { Ewma } from './thresholds';
+import { normaliseValue } from './preprocess';
 import { makeOnline, OnlineThreshold } from './threshold-spec';
 import type { Detector } from './detector';
 import { zscoreOf, tukeyOf } from './detector';
@@ -92,7 +93,7 @@ export class DetectorStream {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         throw new RangeError(`stream.push(point): feature ${f} of point ${i} is ${String(v)}; expected a finite number`);
       }
-      this.hist[(i % this.H) * F + f] = (v - (this.offset[f] as number)) / (this.scale[f] as number);
+      this.hist[(i % this.H) * F + f] = normaliseValue(v, this.offset[f] as number, this.scale[f] as number);
     }
     this.t++;
     const W = this.W;

@@ -475,8 +475,14 @@ function checkCalibration(calibration: Numbers, where: string, minLength: number
   return Float64Array.from(calibration);
 }
 
+/**
+ * A streamed score: a finite number, or +Infinity (a score that overflowed), which exceeds every z_q and so is an
+ * alarm that leaves the model untouched, exactly as a huge finite score would be. NaN and -Infinity are errors.
+ */
 function checkPoint(x: number, where: string): void {
-  if (!Number.isFinite(x)) throw new RangeError(`${where}: expected a finite number, got ${x}`);
+  if (!Number.isFinite(x) && x !== Infinity) {
+    throw new RangeError(`${where}: expected a finite number (or +Infinity, always an alarm), got ${x}`);
+  }
 }
 
 /**

@@ -31,6 +31,7 @@
  */
 import * as fs from 'fs';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic';
+import { show } from './show';
 
 /** A decoded tensor: `dtype` is the file's dtype ('F16', 'F32', …); `data` holds the decoded values, row-major. */
 export interface SafetensorsTensor { dtype: string; shape: number[]; data: Float32Array | Float64Array }
@@ -205,15 +206,15 @@ function checkEntry(name: string, info: unknown, fail: (msg: string) => never): 
   const where = `tensor '${name}'`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${where}: entry must be an object`);
   const { dtype, shape, data_offsets: offsets } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  if (typeof dtype !== 'string') return fail(`${where}: dtype must be a string, got ${JSON.stringify(dtype) ?? 'nothing'}`);
+  if (typeof dtype !== 'string') return fail(`${where}: dtype must be a string, got ${show(dtype)}`);
   const spec = Object.prototype.hasOwnProperty.call(DTYPES, dtype) ? DTYPES[dtype] : undefined;
   if (spec === undefined) return fail(`${where}: unknown dtype '${dtype}' (this reader knows ${Object.keys(DTYPES).join(', ')})`);
   if (spec.out === null) fail(`${where}: dtype ${dtype} is not supported by this reader`);
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    return fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape) ?? 'nothing'}`);
+    return fail(`${where}: shape must be an array of non-negative integers, got ${show(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    return fail(`${where}: data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets) ?? 'nothing'}`);
+    return fail(`${where}: data_offsets must be [begin, end] with non-negative integers, got ${show(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);

@@ -76,6 +76,7 @@ import { Dropout, Flatten, RepeatVector, Reshape } from '../layers/shape';
 import { LossName, lossName } from '../losses';
 import { DType, Sequential } from '../sequential';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic';
+import { show } from './show';
 
 /** One entry of weightSpecs (tfjs `WeightsManifestEntry`). */
 export interface TfjsWeightSpec {
@@ -162,21 +163,21 @@ class Keys {
 
   int(key: string): number {
     const v = this.raw(key);
-    if (!Number.isInteger(v) || (v as number) < 1) this.fail(key, `must be a positive integer, got ${JSON.stringify(v) ?? 'nothing'}`);
+    if (!Number.isInteger(v) || (v as number) < 1) this.fail(key, `must be a positive integer, got ${show(v)}`);
     return v as number;
   }
 
   bool(key: string, fallback: boolean): boolean {
     const v = this.raw(key);
     if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${show(v)}`);
     return v;
   }
 
   rate(key: string): number {
     const v = this.raw(key);
     if (v === undefined || v === null) return 0;
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) this.fail(key, `must be a fraction in [0, 1), got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) this.fail(key, `must be a fraction in [0, 1), got ${show(v)}`);
     return v;
   }
 
@@ -184,7 +185,7 @@ class Keys {
   only(key: string, ok: readonly unknown[], why: string): void {
     const v = this.raw(key);
     if (v === undefined || v === null || ok.includes(v)) return;
-    this.fail(key, `${JSON.stringify(v)} is not supported: ${why}`);
+    this.fail(key, `${show(v)} is not supported: ${why}`);
   }
 
   ignore(...keys: string[]): void {
@@ -194,7 +195,7 @@ class Keys {
   finish(): void {
     for (const k of this.cfg.keys()) {
       if (!this.used.has(k)) {
-        throw new RangeError(`${this.where}: unknown config key ${k} (${JSON.stringify(this.cfg.get(k))}); bptt does not know ` +
+        throw new RangeError(`${this.where}: unknown config key ${k} (${show(this.cfg.get(k))}); bptt does not know ` +
           'what it means, so it refuses to guess. Remove it from the config if it does not affect the forward pass');
       }
     }
@@ -217,12 +218,12 @@ function activation(k: Keys, key: string, fallback: string | null, ctx: Context)
     }
     return fallback;
   }
-  if (typeof v !== 'string') k.fail(key, `must be an activation name, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') k.fail(key, `must be an activation name, got ${show(v)}`);
   let name: string;
   try {
     name = activationName(activationCode(v));
   } catch {
-    return k.fail(key, `${JSON.stringify(v)} is not supported (bptt has tanh, sigmoid, hard_sigmoid, relu, linear)`);
+    return k.fail(key, `${show(v)} is not supported (bptt has tanh, sigmoid, hard_sigmoid, relu, linear)`);
   }
   if (name === 'hardSigmoid' && ctx.keras3) {
     k.fail(key, 'hard_sigmoid of a Keras 3 model is relu6(x + 3) / 6; bptt implements the TensorFlow.js / Keras 2 ' +
@@ -233,7 +234,7 @@ function activation(k: Keys, key: string, fallback: string | null, ctx: Context)
 
 function shapeFrom(v: unknown, what: string, where: string): (number | null)[] {
   if (!Array.isArray(v) || v.length < 2 || !v.every((d) => d === null || (Number.isInteger(d) && d > 0))) {
-    throw new RangeError(`${where}: ${what} must be [batch, ...dims] of positive integers or null, got ${JSON.stringify(v)}`);
+    throw new RangeError(`${where}: ${what} must be [batch, ...dims] of positive integers or null, got ${show(v)}`);
   }
   return (v as (number | null)[]).slice(1);
 }
@@ -241,7 +242,7 @@ function shapeFrom(v: unknown, what: string, where: string): (number | null)[] {
 /** The keys every layer may carry: name, trainable, dtype, and the input-shape keys (read for the first layer only). */
 function common(k: Keys, first: boolean): { name: string; inputShape: (number | null)[] | null } {
   const name = k.raw('name');
-  if (typeof name !== 'string' || name === '') k.fail('name', `must be a non-empty string, got ${JSON.stringify(name) ?? 'nothing'}`);
+  if (typeof name !== 'string' || name === '') k.fail('name', `must be a non-empty string, got ${show(name)}`);
   k.only('trainable', [true], 'bptt has no frozen layers');
   k.ignore('dtype');
   let inputShape: (number | null)[] | null = null;
@@ -272,7 +273,7 @@ function recurrentOptions(cell: CellType, k: Keys, ctx: Context): RecurrentOptio
   if (cell === 'GRU') {
     const v = k.raw('reset_after');
     if (v === undefined || v === null) o.resetAfterKnown = false;
-    else if (typeof v !== 'boolean') k.fail('reset_after', `must be true or false, got ${JSON.stringify(v)}`);
+    else if (typeof v !== 'boolean') k.fail('reset_after', `must be true or false, got ${show(v)}`);
     else o.resetAfter = v;
   }
   if (cell === 'LSTM') o.unitForgetBias = k.bool('unit_forget_bias', true);
@@ -295,7 +296,7 @@ function denseOptions(k: Keys, ctx: Context): { units: number; activation: strin
 function inner(k: Keys): { className: string; config: Cfg } {
   const l = k.raw('layer');
   if (!isObject(l) || (typeof l['class_name'] !== 'string' && typeof l['className'] !== 'string') || !isObject(l['config'])) {
-    return k.fail('layer', `must be { class_name, config }, got ${JSON.stringify(l) ?? 'nothing'}`);
+    return k.fail('layer', `must be { class_name, config }, got ${show(l)}`);
   }
   return { className: (l['class_name'] ?? l['className']) as string, config: l['config'] as Cfg };
 }
@@ -322,11 +323,11 @@ interface Parsed {
 }
 
 function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inputLayer: (number | null)[] } {
-  if (!isObject(entry)) throw new TypeError(`fromTfjs: layers[${index}] must be { class_name, config }, got ${JSON.stringify(entry)}`);
+  if (!isObject(entry)) throw new TypeError(`fromTfjs: layers[${index}] must be { class_name, config }, got ${show(entry)}`);
   const className = entry['class_name'] ?? entry['className'];
   const raw = entry['config'];
   if (typeof className !== 'string' || !isObject(raw)) {
-    throw new TypeError(`fromTfjs: layers[${index}] must be { class_name, config }, got ${JSON.stringify(entry).slice(0, 200)}`);
+    throw new TypeError(`fromTfjs: layers[${index}] must be { class_name, config }, got ${show(entry)}`);
   }
   const label = typeof raw['name'] === 'string' ? `'${raw['name']}' ` : '';
   const where = `fromTfjs: layer ${index} ${label}(${className})`;
@@ -372,13 +373,13 @@ function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inp
       const l = inner(k);
       const mode = k.raw('merge_mode');
       if (mode !== undefined && mode !== 'concat') {
-        k.fail('merge_mode', `${JSON.stringify(mode)} is not supported: bptt's Bidirectional concatenates ('concat')`);
+        k.fail('merge_mode', `${show(mode)} is not supported: bptt's Bidirectional concatenates ('concat')`);
       }
       k.only('backward_layer', [], 'bptt builds the backward copy itself from layer');
       k.only('num_constants', [], 'constants are not supported');
       k.finish();
       if (l.className !== 'SimpleRNN' && l.className !== 'LSTM' && l.className !== 'GRU') {
-        throw new RangeError(`${where}: layer must be SimpleRNN, LSTM or GRU, got ${JSON.stringify(l.className)}`);
+        throw new RangeError(`${where}: layer must be SimpleRNN, LSTM or GRU, got ${show(l.className)}`);
       }
       const cell = l.className;
       const innerWhere = `${where}.layer (${cell})`;
@@ -404,7 +405,7 @@ function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inp
     case 'TimeDistributed': {
       const l = inner(k);
       k.finish();
-      if (l.className !== 'Dense') throw new RangeError(`${where}: layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${JSON.stringify(l.className)}`);
+      if (l.className !== 'Dense') throw new RangeError(`${where}: layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${show(l.className)}`);
       const ik = new Keys(l.config, `${where}.layer (Dense)`);
       const innerName = ik.raw('name');
       ik.only('trainable', [true], 'bptt has no frozen layers');
@@ -426,7 +427,7 @@ function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inp
     }
     case 'Dropout': {
       const v = k.raw('rate');
-      if (typeof v !== 'number' || !(v >= 0 && v < 1)) return k.fail('rate', `must be a fraction in [0, 1), got ${JSON.stringify(v) ?? 'nothing'}`);
+      if (typeof v !== 'number' || !(v >= 0 && v < 1)) return k.fail('rate', `must be a fraction in [0, 1), got ${show(v)}`);
       const rate = v;
       k.only('noise_shape', [], 'bptt drops every element independently');
       k.ignore('seed');
@@ -436,11 +437,11 @@ function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inp
     case 'Reshape': {
       const t = k.raw('target_shape');
       k.finish();
-      if (!Array.isArray(t)) k.fail('target_shape', `must be a list of positive integers, got ${JSON.stringify(t) ?? 'nothing'}`);
+      if (!Array.isArray(t)) k.fail('target_shape', `must be a list of positive integers, got ${show(t)}`);
       return { ...base, create: () => make(where, () => new Reshape({ targetShape: t as number[], name })) };
     }
     default:
-      throw new RangeError(`${where}: unknown layer class ${JSON.stringify(className)}; bptt reads InputLayer, SimpleRNN, ` +
+      throw new RangeError(`${where}: unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
         'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape');
   }
 }
@@ -463,7 +464,7 @@ function readTopology(a: TfjsArtifactsInput): Topology {
   if (isObject(top['model_config'])) top = top['model_config'];
   const cls = (top as Cfg)['class_name'] ?? (top as Cfg)['className'];
   if (cls !== 'Sequential') {
-    throw new RangeError(`fromTfjs: only Sequential models are supported, got class_name ${JSON.stringify(cls)}`);
+    throw new RangeError(`fromTfjs: only Sequential models are supported, got class_name ${show(cls)}`);
   }
   const config = (top as Cfg)['config'];
   let entries: unknown[];
@@ -512,7 +513,7 @@ function toBytes(data: unknown): Uint8Array {
 function checkSpec(s: unknown, i: number): TfjsWeightSpec {
   if (!isObject(s) || typeof s['name'] !== 'string' || typeof s['dtype'] !== 'string' || !Array.isArray(s['shape']) ||
     !s['shape'].every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(`fromTfjs: weightSpecs[${i}] must be { name, shape, dtype }, got ${JSON.stringify(s)}`);
+    throw new TypeError(`fromTfjs: weightSpecs[${i}] must be { name, shape, dtype }, got ${show(s)}`);
   }
   return s as unknown as TfjsWeightSpec;
 }
@@ -522,7 +523,7 @@ function specBytes(s: TfjsWeightSpec, view: DataView, offset: number): number {
   const n = s.shape.reduce((a, d) => a * d, 1);
   if (s.quantization !== undefined) {
     const b = DTYPE_BYTES[s.quantization.dtype];
-    if (b === undefined || s.quantization.dtype === 'float32') throw new RangeError(`fromTfjs: weight '${s.name}': unknown quantization dtype ${JSON.stringify(s.quantization.dtype)}`);
+    if (b === undefined || s.quantization.dtype === 'float32') throw new RangeError(`fromTfjs: weight '${s.name}': unknown quantization dtype ${show(s.quantization.dtype)}`);
     return n * b;
   }
   if (s.dtype === 'string') {
@@ -534,7 +535,7 @@ function specBytes(s: TfjsWeightSpec, view: DataView, offset: number): number {
     return o - offset;
   }
   const b = DTYPE_BYTES[s.dtype];
-  if (b === undefined) throw new RangeError(`fromTfjs: weight '${s.name}': unknown dtype ${JSON.stringify(s.dtype)}`);
+  if (b === undefined) throw new RangeError(`fromTfjs: weight '${s.name}': unknown dtype ${show(s.dtype)}`);
   return n * b;
 }
 
@@ -650,11 +651,12 @@ function assignWeights(layers: Layer[], weights: Weight[]): Map<Param, Float32Ar
 
 function readLoss(tc: unknown): LossName | null {
   if (tc === null || tc === undefined) return null;
-  if (!isObject(tc)) throw new TypeError(`fromTfjs: trainingConfig must be an object, got ${JSON.stringify(tc)}`);
+  if (!isObject(tc)) throw new TypeError(`fromTfjs: trainingConfig must be an object, got ${show(tc)}`);
   let loss = tc['loss'];
   if (loss === undefined || loss === null) return null;
   if (Array.isArray(loss) && loss.length === 1) loss = loss[0];
   if (isObject(loss)) loss = loss['class_name'] ?? loss['className'];    // Keras 3: { module, class_name, config }
+  if (typeof loss !== 'string') throw new RangeError(`fromTfjs: trainingConfig.loss must be a loss name, got ${show(loss)}`);
   return lossName(loss, 'fromTfjs: trainingConfig.loss');
 }
 
@@ -692,6 +694,7 @@ export function fromTfjs(artifacts: TfjsArtifactsInput, options: FromTfjsOptions
   });
 
   const shape = resolveInputShape(inputShape, options.inputShape);
+  checkParameterCount(layers, shape, weights);
   const model = new Sequential([], { dtype: options.dtype ?? 'float32', name: top.name });
   layers.forEach((l) => model.add(l));
   make('fromTfjs: building the model', () => model.build(shape));
@@ -701,10 +704,48 @@ export function fromTfjs(artifacts: TfjsArtifactsInput, options: FromTfjsOptions
   return model;
 }
 
+/** Parameter values a layer allocates for a per-sample input shape (value arrays; as Recurrent/Dense allocate them). */
+function parameterCount(l: Layer, input: readonly number[]): number {
+  const D = input[input.length - 1] ?? 1;
+  const recurrent = (r: Recurrent): number => {
+    const GH = r.gates * r.units;
+    return GH * (D + r.units) + GH * (r.className === 'GRU' && r.resetAfter ? 2 : 1);
+  };
+  if (l instanceof Recurrent) return recurrent(l);
+  if (l instanceof Bidirectional) return 2 * recurrent(l.forwardLayer);
+  const d = l instanceof TimeDistributed ? l.layer : l instanceof Dense ? l : null;
+  return d === null ? 0 : D * d.units + (d.useBias ? d.units : 0);
+}
+
+/**
+ * Refuses, before anything is allocated, a topology whose layers need more parameter values than the weights hold:
+ * every parameter must be matched by a weight of the same shape, so a valid file never needs more. Without this, a
+ * file declaring units of 10⁵ (or an input of 10⁹ features) would allocate gigabytes before the shapes are compared.
+ */
+function checkParameterCount(layers: Layer[], inputShape: readonly number[], weights: readonly Weight[]): void {
+  const available = weights.reduce((a, w) => a + w.values.length, 0);
+  let s: readonly number[] = inputShape, total = 0;
+  for (const l of layers) {
+    const n = parameterCount(l, s);
+    total += n;
+    if (total > available) {
+      throw new RangeError(`fromTfjs: layer '${l.name}' (${l.className}) needs ${n} parameter values for input [${s.join(', ')}], ` +
+        `the layers up to it ${total}, but the weights hold ${available} in all; the topology does not match its weights ` +
+        '(refused before allocating)');
+    }
+    // The layer's own output-shape rule (no allocation); a shape it refuses is reported by build below.
+    try {
+      s = (l as unknown as { computeOutputShape(x: readonly number[]): number[] }).computeOutputShape(s);
+    } catch {
+      return;
+    }
+  }
+}
+
 function resolveInputShape(fromTopology: (number | null)[] | null, given: number[] | undefined): number[] {
   if (given !== undefined) {
     if (!Array.isArray(given) || !given.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new RangeError(`fromTfjs(inputShape): expected positive integers, got ${JSON.stringify(given)}`);
+      throw new RangeError(`fromTfjs(inputShape): expected positive integers, got ${show(given)}`);
     }
     if (fromTopology !== null && (fromTopology.length !== given.length || fromTopology.some((d, i) => d !== null && d !== given[i]))) {
       throw new RangeError(`fromTfjs(inputShape): ${shapeStr(given)} contradicts the model's input shape ` +
@@ -745,12 +786,12 @@ function readModelJson(text: string, file: string): { artifacts: Cfg; groups: Ma
 
 function shardPath(dir: string, p: string, file: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || path.isAbsolute(p)) {
-    throw new RangeError(`loadTfjsModel(${file}): weight path ${JSON.stringify(p)} must be relative to model.json`);
+    throw new RangeError(`loadTfjsModel(${file}): weight path ${show(p)} must be relative to model.json`);
   }
   const full = path.resolve(dir, p);
   const rel = path.relative(dir, full);
   if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new RangeError(`loadTfjsModel(${file}): weight path ${JSON.stringify(p)} points outside the model's directory`);
+    throw new RangeError(`loadTfjsModel(${file}): weight path ${show(p)} points outside the model's directory`);
   }
   return full;
 }
@@ -780,18 +821,49 @@ function assemble(file: string, artifacts: Cfg, groups: Manifest[], shards: Uint
 }
 
 /** Reads a model.json and its weight files (weightsManifest paths, relative to it) into a Sequential. */
+/** An fs error as the loaders report it: which file could not be read, and why. */
+function readError(file: string, what: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new Error(`loadTfjsModel(${file}): cannot read ${what}: ${code ?? (e as Error).message}`);
+}
+
 export async function loadTfjsModel(modelJsonPath: string, options: FromTfjsOptions = {}): Promise<Sequential> {
-  const { artifacts, groups } = readModelJson(await fs.promises.readFile(modelJsonPath, 'utf8'), modelJsonPath);
+  let text: string;
+  try {
+    text = await fs.promises.readFile(modelJsonPath, 'utf8');
+  } catch (e) {
+    throw readError(modelJsonPath, 'it', e);
+  }
+  const { artifacts, groups } = readModelJson(text, modelJsonPath);
   const dir = path.dirname(path.resolve(modelJsonPath));
-  const shards = await Promise.all(groups.map((g) => Promise.all(g.paths.map(async (p) =>
-    new Uint8Array(await fs.promises.readFile(shardPath(dir, p, modelJsonPath)))))));
+  const shards = await Promise.all(groups.map((g) => Promise.all(g.paths.map(async (p) => {
+    const full = shardPath(dir, p, modelJsonPath);
+    try {
+      return new Uint8Array(await fs.promises.readFile(full));
+    } catch (e) {
+      throw readError(modelJsonPath, `weight file ${show(p)}`, e);
+    }
+  }))));
   return assemble(modelJsonPath, artifacts, groups, shards, options);
 }
 
 export function loadTfjsModelSync(modelJsonPath: string, options: FromTfjsOptions = {}): Sequential {
-  const { artifacts, groups } = readModelJson(fs.readFileSync(modelJsonPath, 'utf8'), modelJsonPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(modelJsonPath, 'utf8');
+  } catch (e) {
+    throw readError(modelJsonPath, 'it', e);
+  }
+  const { artifacts, groups } = readModelJson(text, modelJsonPath);
   const dir = path.dirname(path.resolve(modelJsonPath));
-  const shards = groups.map((g) => g.paths.map((p) => new Uint8Array(fs.readFileSync(shardPath(dir, p, modelJsonPath)))));
+  const shards = groups.map((g) => g.paths.map((p) => {
+    const full = shardPath(dir, p, modelJsonPath);
+    try {
+      return new Uint8Array(fs.readFileSync(full));
+    } catch (e) {
+      throw readError(modelJsonPath, `weight file ${show(p)}`, e);
+    }
+  }));
   return assemble(modelJsonPath, artifacts, groups, shards, options);
 }
 

@@ -99,7 +99,9 @@ describe('detect/nab: scorer pieces on hand-made files', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// Reproduction of NAB's published per-file scores (../shared/data/nab beside the repository).
+// Reproduction of NAB's published per-file scores: always from the fixture spec/fixtures/nab/nab-scorer.json (NAB's
+// outputs reduced to what a scorer reads, see its README), and from NAB's full result files in ../shared/data/nab
+// when that folder is beside the repository.
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The repository root: the nearest ancestor of this file holding bptt's package.json (works from dist*). */
@@ -115,6 +117,7 @@ function repoRoot(): string {
 }
 
 const NAB_DIR = path.resolve(repoRoot(), '..', 'shared', 'data', 'nab');
+const FIXTURE = path.join(repoRoot(), 'spec', 'fixtures', 'nab', 'nab-scorer.json');
 
 interface ExpectedRow {
   Threshold: number;
@@ -138,79 +141,134 @@ interface ResultFile {
   timestamps: string[];
   scores: Float64Array;
 }
-
-let cache: { expected: Expected; labels: Record<string, Array<[string, string]>> } | undefined;
-function nabData(): { expected: Expected; labels: Record<string, Array<[string, string]>> } {
-  if (cache) return cache;
-  const expectedPath = path.join(NAB_DIR, 'results', 'expected_scores.json');
-  const labelsPath = path.join(NAB_DIR, 'labels.json');
-  if (!fs.existsSync(expectedPath) || !fs.existsSync(labelsPath)) {
-    throw new Error(
-      `NAB reference data missing: expected ${expectedPath} and ${labelsPath}. The NAB scorer test reads NAB's ` +
-        `published results from <repo>/../shared/data/nab at run time; without them the scorer is unverified.`,
-    );
-  }
-  cache = {
-    expected: JSON.parse(fs.readFileSync(expectedPath, 'utf8')) as Expected,
-    labels: JSON.parse(fs.readFileSync(labelsPath, 'utf8')) as Record<string, Array<[string, string]>>,
-  };
-  return cache;
+/** What the reproduction reads: NAB's expected scores, the labelled windows, and a detector's output on a file. */
+interface NabSource {
+  expected: Expected;
+  labels: Record<string, Array<[string, string]>>;
+  result(detector: string, file: string): ResultFile;
 }
 
-const resultCache = new Map<string, ResultFile>();
-/** NAB's result CSV of one detector and data file: only `timestamp` and `anomaly_score` are read. */
-function resultFile(detector: string, file: string): ResultFile {
-  const [category, name] = file.split('/') as [string, string];
-  const p = path.join(NAB_DIR, 'results', detector, category, `${detector}_${name}`);
-  const hit = resultCache.get(p);
-  if (hit) return hit;
-  if (!fs.existsSync(p)) throw new Error(`NAB result file missing: ${p}`);
-  const lines = fs.readFileSync(p, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
-  const header = (lines[0] as string).split(',');
-  const ti = header.indexOf('timestamp');
-  const si = header.indexOf('anomaly_score');
-  if (ti < 0 || si < 0) throw new Error(`${p}: expected columns timestamp and anomaly_score, got ${header.join(',')}`);
-  const timestamps: string[] = [];
-  const scores = new Float64Array(lines.length - 1);
-  lines.slice(1).forEach((l, i) => {
-    const c = l.split(',');
-    timestamps.push(c[ti] as string);
-    scores[i] = Number(c[si]);
-  });
-  const r = { timestamps, scores };
-  resultCache.set(p, r);
-  return r;
+interface FixtureFile {
+  rows: number;
+  start: string;
+  steps: Array<[number, number]>;
+  labels: Array<[string, string]>;
+  detections: Record<string, Array<[number, number]>>;
+}
+interface Fixture {
+  lowestThreshold: Record<string, number>;
+  windows: number;
+  files: Record<string, FixtureFile>;
+  detectors: Record<string, Record<string, ExpectedProfile>>;
+}
+
+/** 'YYYY-MM-DD HH:MM:SS' ↔ seconds since 1970 (UTC; NAB timestamps carry no zone). */
+function nabSeconds(ts: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(ts);
+  if (!m) throw new Error(`not a NAB timestamp: ${JSON.stringify(ts)}`);
+  return Date.UTC(+(m[1] as string), +(m[2] as string) - 1, +(m[3] as string), +(m[4] as string), +(m[5] as string), +(m[6] as string)) / 1000;
+}
+function nabTimestamp(s: number): string {
+  return new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+let fixtureCache: { fixture: Fixture; source: NabSource } | undefined;
+function fixtureSource(): { fixture: Fixture; source: NabSource } {
+  if (fixtureCache) return fixtureCache;
+  const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Fixture;
+  const labels: Record<string, Array<[string, string]>> = {};
+  for (const [f, e] of Object.entries(fixture.files)) labels[f] = e.labels;
+  const cache = new Map<string, ResultFile>();
+  const result = (detector: string, file: string): ResultFile => {
+    const key = `${detector} ${file}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const e = fixture.files[file];
+    const det = e?.detections[detector];
+    if (!e || !det) throw new Error(`${FIXTURE}: no ${detector} output for ${file}`);
+    const timestamps = [e.start];
+    let t = nabSeconds(e.start);
+    for (const [step, count] of e.steps) for (let k = 0; k < count; k++) timestamps.push(nabTimestamp((t += step)));
+    if (timestamps.length !== e.rows) throw new Error(`${FIXTURE}: ${file} rebuilds ${timestamps.length} timestamps, expected ${e.rows}`);
+    const scores = new Float64Array(e.rows);   // rows left out are below every threshold of the detector
+    for (const [row, s] of det) scores[row] = s;
+    const r = { timestamps, scores };
+    cache.set(key, r);
+    return r;
+  };
+  fixtureCache = { fixture, source: { expected: { windows: fixture.windows, detectors: fixture.detectors }, labels, result } };
+  return fixtureCache;
+}
+
+/** NAB's full files in ../shared/data/nab, or null when they are not there. */
+let sharedCache: NabSource | null | undefined;
+function sharedSource(): NabSource | null {
+  if (sharedCache !== undefined) return sharedCache;
+  const expectedPath = path.join(NAB_DIR, 'results', 'expected_scores.json');
+  const labelsPath = path.join(NAB_DIR, 'labels.json');
+  if (!fs.existsSync(expectedPath) || !fs.existsSync(labelsPath)) return (sharedCache = null);
+  const cache = new Map<string, ResultFile>();
+  /** NAB's result CSV of one detector and data file: only `timestamp` and `anomaly_score` are read. */
+  const result = (detector: string, file: string): ResultFile => {
+    const [category, name] = file.split('/') as [string, string];
+    const p = path.join(NAB_DIR, 'results', detector, category, `${detector}_${name}`);
+    const hit = cache.get(p);
+    if (hit) return hit;
+    if (!fs.existsSync(p)) throw new Error(`NAB result file missing: ${p}`);
+    const lines = fs.readFileSync(p, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+    const header = (lines[0] as string).split(',');
+    const ti = header.indexOf('timestamp');
+    const si = header.indexOf('anomaly_score');
+    if (ti < 0 || si < 0) throw new Error(`${p}: expected columns timestamp and anomaly_score, got ${header.join(',')}`);
+    const timestamps: string[] = [];
+    const scores = new Float64Array(lines.length - 1);
+    lines.slice(1).forEach((l, i) => {
+      const c = l.split(',');
+      timestamps.push(c[ti] as string);
+      scores[i] = Number(c[si]);
+    });
+    const r = { timestamps, scores };
+    cache.set(p, r);
+    return r;
+  };
+  sharedCache = {
+    expected: JSON.parse(fs.readFileSync(expectedPath, 'utf8')) as Expected,
+    labels: JSON.parse(fs.readFileSync(labelsPath, 'utf8')) as Record<string, Array<[string, string]>>,
+    result,
+  };
+  return sharedCache;
 }
 
 const DETECTORS = ['numenta', 'windowedGaussian'];
 const PROFILES: NabProfileName[] = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'];
 
-describe('detect/nab: reproduces NAB’s published per-file scores (../shared/data/nab)', () => {
-  it('finds the NAB data and one result file per labelled file and detector', () => {
-    const { expected, labels } = nabData();
+/** The reproduction tests, on one source of NAB's outputs. */
+function reproduction(source: () => NabSource): void {
+  it('has NAB’s expected scores and one result file per labelled file and detector', () => {
+    const { expected, labels, result } = source();
     const files = Object.keys(labels);
-    expect(files.length, 'labelled files').to.be.greaterThan(0);
+    expect(files.length, 'labelled files').to.equal(13);
     for (const det of DETECTORS) {
       for (const prof of PROFILES) {
         const e = expected.detectors[det]?.[prof];
-        expect(e, `${det}/${prof} in expected_scores.json`).to.not.equal(undefined);
+        expect(e, `${det}/${prof} in the expected scores`).to.not.equal(undefined);
         expect(Object.keys((e as ExpectedProfile).files).sort()).to.deep.equal(files.slice().sort());
       }
-      for (const f of files) expect(resultFile(det, f).scores.length).to.be.greaterThan(0);
+      for (const f of files) expect(result(det, f).scores.length).to.be.greaterThan(0);
     }
   });
 
   for (const det of DETECTORS) {
     for (const prof of PROFILES) {
       it(`${det} / ${prof}: every file's Score (to 1e-9), row counts, total and normalised score`, () => {
-        const { expected, labels } = nabData();
+        const { expected, labels, result } = source();
         const e = expected.detectors[det]?.[prof] as ExpectedProfile;
         let total = 0;
         let windows = 0;
         let maxDev = 0;
         const failures: string[] = [];
         for (const [file, row] of Object.entries(e.files)) {
-          const { timestamps, scores } = resultFile(det, file);
+          const { timestamps, scores } = result(det, file);
           const w = nabWindowRows(timestamps, labels[file] ?? []);
           for (const [j, theta] of [e.threshold, row.Threshold].entries()) {
             const flags = Array.from(scores, (s) => (s >= theta ? 1 : 0));
@@ -234,12 +292,12 @@ describe('detect/nab: reproduces NAB’s published per-file scores (../shared/da
   }
 
   it('the threshold sweep over these files does at least as well as NAB’s corpus-wide threshold, consistently', () => {
-    const { expected, labels } = nabData();
+    const { expected, labels, result } = source();
     const det = 'numenta';
     const prof: NabProfileName = 'standard';
     const e = expected.detectors[det]?.[prof] as ExpectedProfile;
     const files = Object.keys(e.files).map((f) => {
-      const { timestamps, scores } = resultFile(det, f);
+      const { timestamps, scores } = result(det, f);
       return { scores, windows: nabWindowRows(timestamps, labels[f] ?? []) };
     });
     const best = nabOptimizeThreshold(files, prof);
@@ -247,4 +305,48 @@ describe('detect/nab: reproduces NAB’s published per-file scores (../shared/da
     const rescored = files.reduce((a, f) => a + nabScoreFile(Array.from(f.scores, (s) => (s >= best.threshold ? 1 : 0)), f.windows, prof).score, 0);
     expect(rescored).to.be.closeTo(best.score, 1e-9);
   });
+}
+
+describe('detect/nab: reproduces NAB’s published per-file scores (fixture spec/fixtures/nab)', () => {
+  reproduction(() => fixtureSource().source);
+});
+
+describe('detect/nab: reproduces NAB’s published per-file scores (full result files in ../shared/data/nab)', function () {
+  before(function () {
+    if (sharedSource() === null) {
+      console.log(`      (skipped: NAB's result files are not at ${NAB_DIR}; optional, the fixture tests above cover the scorer)`);
+      this.skip();
+    }
+  });
+
+  it('the fixture matches NAB’s files: timestamps, every score at or above the lowest threshold, windows, expected scores', () => {
+    const shared = sharedSource() as NabSource;
+    const { fixture, source } = fixtureSource();
+    expect(Object.keys(fixture.files).sort()).to.deep.equal(Object.keys(shared.labels).sort());
+    for (const det of DETECTORS) {
+      for (const file of Object.keys(shared.labels)) {
+        const full = shared.result(det, file);
+        const small = source.result(det, file);
+        expect(small.timestamps, `${det} ${file} timestamps`).to.deep.equal(full.timestamps);
+        const lo = fixture.lowestThreshold[det] as number;
+        const keep = Array.from(full.scores, (s) => (s >= lo ? s : 0));
+        expect(Array.from(small.scores), `${det} ${file} scores`).to.deep.equal(keep);
+      }
+      for (const prof of PROFILES) {
+        const a = shared.expected.detectors[det]?.[prof] as ExpectedProfile;
+        const b = fixture.detectors[det]?.[prof] as ExpectedProfile;
+        expect(b.threshold).to.equal(a.threshold);
+        expect(b.total_raw).to.equal(a.total_raw);
+        for (const [f, r] of Object.entries(a.files)) {
+          expect(b.files[f], `${det}/${prof} ${f}`).to.deep.equal({ Threshold: r.Threshold, Score: r.Score, TP: r.TP, TN: r.TN, FP: r.FP, FN: r.FN });
+        }
+        // Every threshold the tests use is at or above the lowest one kept.
+        expect(a.threshold).to.be.at.least(fixture.lowestThreshold[det] as number);
+      }
+    }
+    expect(fixture.files['realKnownCause/ec2_request_latency_system_failure.csv']?.labels).to.deep.equal(
+      shared.labels['realKnownCause/ec2_request_latency_system_failure.csv']);
+  });
+
+  reproduction(() => sharedSource() as NabSource);
 });

@@ -10,13 +10,15 @@
  * `where` is the message prefix: the function and argument (`lstm(units)`), or a file and field for the loaders.
  */
 
+import { show } from './io/show';
+
 /** A short, safe rendering of any value for an error message (strings quoted and cut, no code evaluated). */
 export function describeValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   if (typeof v === 'bigint') return `${String(v)}n`;
   if (typeof v === 'function') return 'a function';
-  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (Array.isArray(v)) return show(v, 60);
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   return 'an object';
 }
@@ -101,7 +103,7 @@ export function optEnum<T extends string>(v: unknown, fallback: T, allowed: read
 export function optShape(v: unknown, where: string, maxRank = 2): number[] | null {
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v) || v.length < 1 || v.length > maxRank || !v.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= 0x7fffffff)) {
-    throw new RangeError(`${where}: expected a list of 1 to ${maxRank} positive integers, got ${Array.isArray(v) ? JSON.stringify(v).slice(0, 60) : describeValue(v)}`);
+    throw new RangeError(`${where}: expected a list of 1 to ${maxRank} positive integers, got ${describeValue(v)}`);
   }
   return v.slice() as number[];
 }

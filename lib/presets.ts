@@ -12,7 +12,7 @@ import { Recurrent, RecurrentOptions, CellType } from './layers/recurrent';
 import { dense, timeDistributed } from './layers/dense';
 import { repeatVector, dropout, flatten, reshape } from './layers/shape';
 import { Sequential, DType } from './sequential';
-import { checkKeys } from './check';
+import { checkKeys, describeValue } from './check';
 
 const PRESET_KEYS = ['window', 'features', 'units', 'cell', 'seed', 'dtype', 'recurrent'] as const;
 const RECURRENT_PASS_KEYS = ['activation', 'recurrentActivation', 'resetAfter', 'dropout', 'recurrentDropout', 'unitForgetBias'] as const;
@@ -46,14 +46,14 @@ function cellType(cell: CellName | undefined, fn: string): CellType {
     case 'lstm': return 'LSTM';
     case 'gru': return 'GRU';
     case 'rnn': case 'simpleRNN': return 'SimpleRNN';
-    default: throw new RangeError(`${fn}(cell): expected 'lstm', 'gru' or 'rnn', got ${JSON.stringify(cell)}`);
+    default: throw new RangeError(`${fn}(cell): expected 'lstm', 'gru' or 'rnn', got ${describeValue(cell)}`);
   }
 }
 
 function unitsList(u: number | number[] | undefined, fn: string): number[] {
   const list = u === undefined ? [64] : Array.isArray(u) ? u : [u];
   if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n > 0)) {
-    throw new RangeError(`${fn}(units): expected a positive integer or a non-empty list of them, got ${JSON.stringify(u)}`);
+    throw new RangeError(`${fn}(units): expected a positive integer or a non-empty list of them, got ${describeValue(u)}`);
   }
   return list.slice();
 }

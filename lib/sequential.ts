@@ -157,7 +157,7 @@ export class Sequential {
     this.seed = options.seed ?? 0;
     this.dtype = options.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'float64') {
-      throw new RangeError(`Sequential(dtype): expected 'float32' or 'float64', got ${JSON.stringify(options.dtype)}`);
+      throw new RangeError(`Sequential(dtype): expected 'float32' or 'float64', got ${describeValue(options.dtype)}`);
     }
     this.ctor = this.dtype === 'float32' ? Float32Array : Float64Array;
     this.name = options.name ?? 'sequential';
@@ -174,7 +174,7 @@ export class Sequential {
       this.nameCounts.set(base, k + 1);
       layer.name = k === 0 ? base : `${base}_${k}`;
     }
-    if (this.layers.some((l) => l.name === layer.name)) throw new RangeError(`Sequential.add: duplicate layer name ${JSON.stringify(layer.name)}`);
+    if (this.layers.some((l) => l.name === layer.name)) throw new RangeError(`Sequential.add: duplicate layer name ${describeValue(layer.name)}`);
     this.layers.push(layer);
     return this;
   }

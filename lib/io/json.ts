@@ -188,8 +188,8 @@ export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
     const got = (j.weights as ModelJSON['weights'])[i];
     if (!got || typeof got !== 'object' || got.name !== w.name) fail(source, `weights[${i}]: expected ${w.name}, got ${describeValue(got?.name)}`);
     withSource(source, () => checkKeys(got, ['name', 'shape', 'data'], `weights[${i}]`));
-    if (!Array.isArray(got.shape) || got.shape.join(',') !== w.shape.join(',')) {
-      throw new RangeError(`${source}: weight ${w.name} expected shape [${w.shape.join(', ')}], got ${Array.isArray(got.shape) ? JSON.stringify(got.shape).slice(0, 60) : describeValue(got.shape)}`);
+    if (!Array.isArray(got.shape) || got.shape.length !== w.shape.length || !got.shape.every((d, k) => d === w.shape[k])) {
+      throw new RangeError(`${source}: weight ${w.name} expected shape [${w.shape.join(', ')}], got ${describeValue(got.shape)}`);
     }
     return decodeFloats(got.data, j.dtype as DType, w.value.length, `${source}: weight ${w.name}`);
   });

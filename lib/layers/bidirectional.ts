@@ -11,7 +11,7 @@
 import type { FloatArray } from '../../kernels/matmul';
 import { BufferCache, ForwardContext, Layer, Param } from './layer';
 import { Recurrent, RecurrentOptions } from './recurrent';
-import { checkKeys, optShape, optString } from '../check';
+import { checkKeys, describeValue, optShape, optString } from '../check';
 
 export interface BidirectionalOptions {
   mergeMode?: 'concat';
@@ -34,7 +34,7 @@ export class Bidirectional extends Layer {
     super(optString(options.name, undefined, 'bidirectional(name)'));
     if (!(layer instanceof Recurrent)) throw new TypeError('bidirectional(layer): expected a recurrent layer (simpleRNN, lstm, gru)');
     if ((options.mergeMode ?? 'concat') !== 'concat') {
-      throw new RangeError(`bidirectional(mergeMode): only 'concat' is implemented, got ${JSON.stringify(options.mergeMode)}`);
+      throw new RangeError(`bidirectional(mergeMode): only 'concat' is implemented, got ${describeValue(options.mergeMode)}`);
     }
     if (layer.stateful) throw new RangeError('bidirectional(layer): a stateful layer cannot be wrapped');
     const config = layer.getConfig() as unknown as RecurrentOptions;

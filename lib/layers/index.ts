@@ -4,7 +4,7 @@ import { Recurrent, RecurrentOptions, CellType } from './recurrent';
 import { Dense, DenseOptions, TimeDistributed } from './dense';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape';
 import { Bidirectional } from './bidirectional';
-import { checkKeys, checkObject } from '../check';
+import { checkKeys, checkObject, describeValue } from '../check';
 
 export { Layer } from './layer';
 export type { Param } from './layer';
@@ -60,6 +60,6 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
       return new Bidirectional(r, { ...opts, ...(config['mergeMode'] !== undefined ? { mergeMode: config['mergeMode'] as 'concat' } : {}) });
     }
     default:
-      throw new TypeError(`${where}: unknown layer class ${JSON.stringify(className)}; expected one of ${LAYER_CLASSES.join(', ')}`);
+      throw new TypeError(`${where}: unknown layer class ${describeValue(className)}; expected one of ${LAYER_CLASSES.join(', ')}`);
   }
 }

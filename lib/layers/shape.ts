@@ -10,7 +10,7 @@
 import type { FloatArray } from '../../kernels/matmul';
 import { dropoutMask, applyMask } from '../../kernels/dropout';
 import { BufferCache, ForwardContext, Layer, shapeSize } from './layer';
-import { checkKeys, optNumber, optPosInt, optString } from '../check';
+import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../check';
 
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';
@@ -109,7 +109,7 @@ export class Reshape extends Layer {
     super(optString(options.name, undefined, 'reshape(name)'));
     const t = options.targetShape;
     if (!Array.isArray(t) || t.length < 1 || t.length > 2 || !t.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new RangeError(`reshape(targetShape): expected [F] or [T, F] of positive integers, got ${JSON.stringify(t)}`);
+      throw new RangeError(`reshape(targetShape): expected [F] or [T, F] of positive integers, got ${describeValue(t)}`);
     }
     this.targetShape = t.slice();
   }

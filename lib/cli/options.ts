@@ -7,6 +7,7 @@ import { UserError, userCall } from './errors';
 import { DETECTOR_MODELS, DetectorModel, DetectorOptions } from '../detect/detector';
 import { parseThreshold } from '../detect/threshold-spec';
 import { setBackend, BackendChoice } from '../backend';
+import { checkWorkers } from '../parallel/auto';
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -145,7 +146,7 @@ export function detectorOptions(v: Values): DetectorOptions {
     if (workers !== 'auto' && (workers.trim() === '' || !Number.isInteger(n) || n < 1)) {
       throw new UserError(`--workers: expected a positive integer or auto, got ${JSON.stringify(workers)}`);
     }
-    o.workers = workers === 'auto' ? 'auto' : n;
+    o.workers = userCall('', () => checkWorkers(workers === 'auto' ? 'auto' : n, '--workers'));
   }
   const model = str(v, 'model');
   if (model !== undefined) {

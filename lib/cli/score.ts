@@ -19,7 +19,7 @@
  * kept, as `detect` does); a row that goes back in time is scored where it stands; both are counted in a warning.
  */
 import { UserError, at, userCall } from './errors';
-import { openWithSchema, checkRagged, parseValue, csvField, csvNumber, missingWarning, CsvRecord, SchemaOptions } from './csv';
+import { openWithSchema, checkRagged, parseValue, csvField, csvNumber, missingWarning, valueError, CsvRecord, SchemaOptions } from './csv';
 import { timeParser } from './time';
 import { Output } from './output';
 import { Context, say, warn, since } from './context';
@@ -277,7 +277,7 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
     for (let f = 0; f < F; f++) {
       const c = vcols[f] as number;
       const x = parseValue(r.fields[c] as string);
-      if (x === null) throw new UserError(`${at(file, r.line, c + 1, header[c])}: ${JSON.stringify(r.fields[c])} is not a number (leave the cell empty for a missing value)`);
+      if (x === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
       vals[f] = x;
       prefix += `${csvNumber(x)},`;
     }

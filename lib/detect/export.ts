@@ -213,7 +213,13 @@ function rows(series) {
       prev = i;
     }
   }
-  return R.map((r) => r.map((v, f) => (v - CONFIG.offset[f]) / CONFIG.scale[f]));
+  return R.map((r) => r.map((v, f) => normalise(v, CONFIG.offset[f], CONFIG.scale[f])));
+}
+// (v − offset) / scale without overflow, saturated at ±1e15, as the library normalises.
+function normalise(v, offset, scale) {
+  let z = (v - offset) / scale;
+  if (!Number.isFinite(v - offset)) z = ((v * 0.5 - offset * 0.5) / scale) * 2;
+  return z > 1e15 ? 1e15 : z < -1e15 ? -1e15 : z;
 }
 function spread(win, v, kind) {
   const W = win.length;

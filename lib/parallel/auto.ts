@@ -33,6 +33,7 @@
 import type { Sequential } from '../sequential';
 import { getBackend, Backend } from '../backend';
 import { Recurrent } from '../layers/recurrent';
+import { describeValue } from '../check';
 import { availableCores, workerScript, workerThreads } from './pool';
 
 export type Workers = number | 'auto';
@@ -53,8 +54,7 @@ export const PREDICT_MIN_FLOPS: Readonly<Record<Backend, number>> = { js: 3e6, w
 export function checkWorkers(value: unknown, arg: string): Workers {
   if (value === 'auto') return value;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) return value;
-  const got = typeof value === 'string' || typeof value === 'object' ? JSON.stringify(value) : String(value);
-  throw new RangeError(`${arg}: expected a positive integer (at most ${MAX_WORKERS}) or 'auto', got ${got}`);
+  throw new RangeError(`${arg}: expected a positive integer (at most ${MAX_WORKERS}) or 'auto', got ${describeValue(value)}`);
 }
 
 /** Σ over layers of parameters × time steps: half the forward FLOPs of one row (see the header). */

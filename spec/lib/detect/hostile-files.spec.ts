@@ -165,6 +165,23 @@ describe('hostile detector and model files', () => {
     for (let t = 0; t < series.length; t++) expect(Math.abs((s[t] as number) - (ref[t] as number))).to.be.at.most(1e-5 * Math.max(1e-3, ref[t] as number));
   });
 
+  it('the exported scorer normalises huge values as the library does (no overflow, saturated), so flags agree', async () => {
+    const x = series.slice();
+    x[200] = 1e300;
+    x[210] = -1.7e308;
+    const file = path.join(dir, 'huge.mjs');
+    gru.exportScorer(file);
+    const mod = await importModule(file);
+    const lib = gru.detect(x);
+    const out = (mod['detect'] as (s: number[]) => { scores: Float64Array; flags: Uint8Array })(x);
+    for (let t = 0; t < x.length; t++) {
+      expect(Number.isFinite(out.scores[t] as number), `score ${t} finite`).to.equal(true);
+      expect(Math.abs((out.scores[t] as number) - (lib.scores[t] as number))).to.be.at.most(1e-5 * Math.max(1e-3, lib.scores[t] as number));
+    }
+    expect(Array.from(out.flags)).to.deep.equal(Array.from(lib.flags));
+    expect(out.flags[200]).to.equal(1);
+  });
+
   it('bptt score with a crafted model file exits 1 naming the file and the field, and runs nothing', () => {
     const file = path.join(dir, 'crafted.bptt.json');
     fs.writeFileSync(file, JSON.stringify(mutate(gruDoc, ['model', 'layers', 0, 'config', 'goBackwards'], PAYLOAD)));

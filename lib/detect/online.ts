@@ -61,6 +61,14 @@ export interface OnlineOptions {
   clip?: number;
   /** Time-of-day / day-of-week inputs when timestamps are given. Default false. */
   timeFeatures?: boolean;
+  /** 'point': K outputs, squared-error loss, error |v' − ŷ|; 'gaussian': K means and K log-variances, Gaussian NLL loss,
+   *  error |v' − μ|/σ (a predictive variance: noisy stretches are judged on their own scale). Default 'point'. */
+  head?: 'point' | 'gaussian';
+  /** Raw score from the error e: 'abs' |e|, 'square' e², 'squash' 1 − exp(−|e|) (bounded in [0, 1), like HTM's raw
+   *  score, so one huge error cannot inflate the likelihood's fitted spread for long). Default 'abs'. */
+  transform?: 'abs' | 'square' | 'squash';
+  /** Normaliser scale s = max(1.4826·MAD, sdFloor·std, 1e-6·(1 + |median|)) of the first-fit rows. Default 0.1. */
+  sdFloor?: number;
 }
 
 export type ResolvedOnlineOptions = Required<OnlineOptions>;
@@ -80,6 +88,7 @@ export interface OnlineState {
   times: number[];
   /** Pending forecasts: preds[k][j] = ŷ for row t + j made at row t + j − k − 1 … stored as a ring of K×K. */
   preds: number[];
+  predSd: number[];
   predCount: number[];
   center: number;
   scale: number;
@@ -89,7 +98,7 @@ export interface OnlineState {
 }
 
 const KEYS = ['probation', 'seed', 'units', 'window', 'horizon', 'score', 'every', 'steps', 'batch', 'lr', 'initSteps', 'fitAt',
-  'memory', 'warm', 'normRate', 'clip', 'timeFeatures'];
+  'memory', 'warm', 'normRate', 'clip', 'timeFeatures', 'head', 'transform', 'sdFloor'];
 
 function int(name: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`OnlineForecaster(options.${name}): expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
@@ -97,6 +106,16 @@ function int(name: string, v: unknown, min: number): number {
 }
 function num(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new RangeError(`OnlineForecaster(options.${name}): expected a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function transformOpt(v: unknown): 'abs' | 'square' | 'squash' {
+  if (v !== 'abs' && v !== 'square' && v !== 'squash') throw new RangeError(`OnlineForecaster(options.transform): expected 'abs', 'square' or 'squash', got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function headOpt(v: unknown): 'point' | 'gaussian' {
+  if (v !== 'point' && v !== 'gaussian') throw new RangeError(`OnlineForecaster(options.head): expected 'point' or 'gaussian', got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -117,11 +136,12 @@ export function resolveOnlineOptions(o: OnlineOptions): ResolvedOnlineOptions {
     lr: num('lr', o.lr ?? 0.003, 0, 1), initSteps: int('initSteps', o.initSteps ?? 150, 0),
     fitAt: int('fitAt', o.fitAt ?? Math.max(Math.floor(probation / 2), window + horizon + 1), window + horizon + 1),
     memory, warm: int('warm', o.warm ?? 4, 0), normRate: num('normRate', o.normRate ?? 0, 0, 1), clip: num('clip', o.clip ?? 10, 0, Infinity),
-    timeFeatures: tf,
+    timeFeatures: tf, head: headOpt(o.head ?? 'point'), transform: transformOpt(o.transform ?? 'abs'), sdFloor: num('sdFloor', o.sdFloor ?? 0.1, 0, 100),
   };
 }
 
 const DAY = 86400000, WEEK = 7 * DAY;
+const clampLv = (lv: number): number => (lv > 8 ? 8 : lv < -8 ? -8 : lv);
 
 /** The forecaster; see the file comment. */
 export class OnlineForecaster {
@@ -137,6 +157,7 @@ export class OnlineForecaster {
   private readonly values: Float64Array;
   private readonly times: Float64Array;
   private readonly preds: Float64Array;     // ring [K][K]: row slot (t mod K), horizon k
+  private readonly predSd: Float64Array;    // the same ring: predictive σ (gaussian head; 1 for the point head)
   private readonly predCount: Uint8Array;   // per (slot, k): 1 when a forecast is stored
   private center = 0;
   private scale = 1;
@@ -160,10 +181,11 @@ export class OnlineForecaster {
     const H = o.units, K = o.horizon, T = o.window, B = o.batch, G = 3 * H;
     const rand = makeRandom(o.seed);
     const W = new Float64Array(D * G), U = new Float64Array(H * G), b = new Float64Array(gruBiasLength(H, true));
-    const Wo = new Float64Array(H * K), bo = new Float64Array(K);
+    const N = o.head === 'gaussian' ? 2 * K : K;
+    const Wo = new Float64Array(H * N), bo = new Float64Array(N);
     glorotUniform(W, D, G, rand);
     orthogonal(U, H, G, rand);
-    glorotUniform(Wo, H, K, rand);
+    glorotUniform(Wo, H, N, rand);
     this.params = [W, U, b, Wo, bo];
     this.grads = this.params.map((p) => new Float64Array(p.length));
     this.m = this.params.map((p) => new Float64Array(p.length));
@@ -173,16 +195,17 @@ export class OnlineForecaster {
     this.values = new Float64Array(o.memory);
     this.times = new Float64Array(o.memory);
     this.preds = new Float64Array(K * K);
+    this.predSd = new Float64Array(K * K).fill(1);
     this.predCount = new Uint8Array(K * K);
     this.ws = gruWorkspace(T, B, D, H, Float64Array);
     this.ws1 = gruWorkspace(1, 1, D, H, Float64Array);
     this.xTrain = new Float64Array(T * B * D);
-    this.yTrain = new Float64Array(T * B * K);
+    this.yTrain = new Float64Array(T * B * N);
     this.target = new Float64Array(T * B * K);
     this.dh0 = new Float64Array(B * H);
     this.dhSeq = new Float64Array(T * B * H);
     this.x1 = new Float64Array(D);
-    this.y1 = new Float64Array(K);
+    this.y1 = new Float64Array(N);
   }
 
   private nextU32(): number {
@@ -230,11 +253,13 @@ export class OnlineForecaster {
       for (let k = 0; k < K; k++) {
         const i = slot * K + k;
         if (this.predCount[i] === 0 || (o.score === 'h1' && k > 0)) continue;
-        const e = Math.abs(vn - (this.preds[i] as number));
+        const e = Math.abs(vn - (this.preds[i] as number)) / (this.predSd[i] as number);
         s += e; n++; if (e > mx) mx = e;
       }
       for (let k = 0; k < K; k++) this.predCount[slot * K + k] = 0;
       score = n === 0 ? 0 : o.score === 'max' ? mx : s / n;
+      if (o.transform === 'square') score *= score;
+      else if (o.transform === 'squash') score = 1 - Math.exp(-score);
       if (o.normRate > 0) {
         const r = o.normRate;
         const dev = value - this.center;
@@ -257,11 +282,13 @@ export class OnlineForecaster {
     this.ws1.h.set(this.h);
     gruForward(this.ws1, { W: this.params[0] as Float64Array, U: this.params[1] as Float64Array, b: this.params[2] as Float64Array }, this.x1);
     for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j] as number;
-    denseForward(this.y1, this.h, this.params[3] as Float64Array, this.params[4] as Float64Array, 1, H, K, Act.Linear);
+    const N = o.head === 'gaussian' ? 2 * K : K;
+    denseForward(this.y1, this.h, this.params[3] as Float64Array, this.params[4] as Float64Array, 1, H, N, Act.Linear);
     const t = this.t - 1;   // this row's index; forecasts for rows t+1 … t+K
     for (let k = 0; k < K; k++) {
       const slot = (t + 1 + k) % K, i = slot * K + k;
       this.preds[i] = this.y1[k] as number;
+      if (N > K) this.predSd[i] = Math.exp(0.5 * clampLv(this.y1[K + k] as number));
       this.predCount[i] = 1;
     }
   }
@@ -277,7 +304,7 @@ export class OnlineForecaster {
     let mean = 0; for (const x of xs) mean += x; mean /= n;
     let sd = 0; for (const x of xs) sd += (x - mean) ** 2; sd = Math.sqrt(sd / n);
     this.center = med;
-    this.scale = Math.max(mad, 0.1 * sd, 1e-6 * (1 + Math.abs(med)));
+    this.scale = Math.max(mad, o.sdFloor * sd, 1e-6 * (1 + Math.abs(med)));
     this.fitted = true;
     for (let s = 0; s < o.initSteps; s++) this.trainStep(false);
     // warm the streaming state over the last window rows
@@ -320,15 +347,24 @@ export class OnlineForecaster {
     gruForward(ws, { W, U, b: bb }, x);
     const hs = ws.h.subarray(B * H);
     const y = this.yTrain;
-    denseForward(y, hs, Wo, bo, T * B, H, K, Act.Linear);
-    const count = (T - Math.min(o.warm, T - 1)) * B * K;
-    for (let s = 0; s < T; s++) {
-      for (let i = (s * B) * K; i < (s + 1) * B * K; i++) y[i] = s < Math.min(o.warm, T - 1) ? 0 : (2 * ((y[i] as number) - (tg[i] as number))) / count;
+    const N = o.head === 'gaussian' ? 2 * K : K, warm = Math.min(o.warm, T - 1);
+    denseForward(y, hs, Wo, bo, T * B, H, N, Act.Linear);
+    const count = (T - warm) * B * K;
+    for (let r = 0; r < T * B; r++) {
+      const skip = r < warm * B;
+      for (let k = 0; k < K; k++) {
+        const i = r * N + k, d = (tg[r * K + k] as number) - (y[i] as number);
+        if (skip) { y[i] = 0; if (N > K) y[i + K] = 0; continue; }
+        if (N === K) { y[i] = (-2 * d) / count; continue; }
+        const raw = y[i + K] as number, lv = clampLv(raw), iv = Math.exp(-lv);
+        y[i] = (-d * iv) / count;                                     // ∂/∂μ of ½(lv + d²/σ²)
+        y[i + K] = raw === lv ? (0.5 * (1 - d * d * iv)) / count : 0;   // ∂/∂lv (0 where clamped)
+      }
     }
     for (const g of this.grads) g.fill(0);
     const [dW, dU, db, dWo, dbo] = this.grads as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
     const dhSeq = this.dhSeq;
-    denseBackward(dWo, dbo, dhSeq, y, y, hs, Wo, T * B, H, K, Act.Linear, y);
+    denseBackward(dWo, dbo, dhSeq, y, y, hs, Wo, T * B, H, N, Act.Linear, y);
     gruBackward({ dW, dU, db }, null, this.dh0, dhSeq, null, ws, { W, U, b: bb }, x);
     clipByGlobalNorm(this.grads, 1);
     this.adamT++;
@@ -345,7 +381,7 @@ export class OnlineForecaster {
     for (let i = this.t - n; i < this.t; i++) { values.push(this.values[i % M] as number); times.push(this.times[i % M] as number); }
     return {
       version: 1, options: { ...o }, t: this.t, params: this.params.map((p) => Array.from(p)), m: this.m.map((p) => Array.from(p)),
-      v: this.v.map((p) => Array.from(p)), adamT: this.adamT, h: Array.from(this.h), values, times, preds: Array.from(this.preds),
+      v: this.v.map((p) => Array.from(p)), adamT: this.adamT, h: Array.from(this.h), values, times, preds: Array.from(this.preds), predSd: Array.from(this.predSd),
       predCount: Array.from(this.predCount), center: this.center, scale: this.scale, fitted: this.fitted, rng: this.rng, lastTime: this.lastTime,
     };
   }
@@ -378,6 +414,9 @@ export class OnlineForecaster {
     const values = arr('values', s.values, n), times = arr('times', s.times, n);
     for (let i = 0; i < n; i++) { const r = (f.t - n + i) % o.memory; f.values[r] = values[i] as number; f.times[r] = times[i] as number; }
     f.preds.set(arr('preds', s.preds, o.horizon * o.horizon));
+    const sd = arr('predSd', s.predSd, o.horizon * o.horizon);
+    if (!sd.every((x) => x > 0)) bad('predSd', 'positive numbers', sd);
+    f.predSd.set(sd);
     const pc = arr('predCount', s.predCount, o.horizon * o.horizon);
     if (!pc.every((x) => x === 0 || x === 1)) bad('predCount', 'entries 0 or 1', pc);
     f.predCount.set(pc);

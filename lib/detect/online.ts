@@ -5,11 +5,14 @@
  *
  * Model: x_t = [v'_t, time features] (D = 1, or 5 with `timeFeatures`: sin/cos of time of day and day of week from epoch-ms
  * timestamps, UTC) → GRU(H) → dense → K outputs: ŷ_{t+k|t}, k = 1…K, forecasts of v'_{t+k}. v' = clip((v − c)/s, ±clip)
- * with c, s the median and a robust scale (1.4826·MAD, floored) of the rows seen at the first fit, then tracked by EMAs
- * with rate `normRate` (0 = frozen).
- * Streaming: the GRU's hidden state is carried from row to row (one step per row, B = 1); training never resets it.
+ * with c, s the median and a robust scale s = max(1.4826·MAD, sdFloor·std) of the rows seen at the first fit (then frozen,
+ * or tracked by EMAs with rate `normRate`). sdFloor matters on quantised series, where the MAD is near 0 and the clip
+ * would flatten every real spike to the level of the jitter.
  * Raw score of row t: e_t = mean over k = 1…K of |v'_t − ŷ_{t|t−k}| (forecasts made k rows earlier, so a point is judged
- * against context up to K rows back, not only against the previous row); `score: 'h1'` uses k = 1 only.
+ * against context up to K rows back, not only against the previous row); `score: 'h1'` uses k = 1 only, 'max' the largest.
+ * `head: 'gaussian'` adds K log-variance outputs (Gaussian NLL loss) and divides each error by its predicted σ;
+ * `transform` maps e to the raw score (|e|, e², 1 − e^−|e|).
+ * Streaming: the GRU's hidden state is carried from row to row (one step per row, B = 1); training never resets it.
  * Learning: at row `fitAt` (default ⌊P/2⌋, P = probation) `initSteps` Adam steps on random windows of the rows so far;
  * then every `every` rows, `steps` Adam steps on a batch of B windows of length T + K: B/2 ending at the newest rows and
  * B/2 replayed from a ring buffer of the last `memory` rows (bounded memory). Loss: mean squared error of every output

@@ -39,24 +39,28 @@ describe('detect/online: continually learning GRU forecaster', () => {
 
   it('state round-trips through JSON and continues bit-identically (before and after the first fit, mid-memory)', () => {
     const { values, times } = data(700, 3);
-    const o = { ...small, timeFeatures: true, memory: 300 };
-    const all = new OnlineForecaster(o).scoreBatch(values, times);
-    for (const cut of [50, 80, 405]) {
-      const a = new OnlineForecaster(o);
-      for (let i = 0; i < cut; i++) a.step(values[i] as number, times[i]);
-      const b = OnlineForecaster.fromState(JSON.parse(JSON.stringify(a.getState())));
-      for (let i = cut; i < values.length; i++) expect(b.step(values[i] as number, times[i]), `cut ${cut} row ${i}`).to.equal(all[i]);
+    for (const head of ['point', 'gaussian'] as const) {
+      const o = { ...small, timeFeatures: true, memory: 300, head, normRate: 0.01 };
+      const all = new OnlineForecaster(o).scoreBatch(values, times);
+      for (const cut of [50, 80, 405]) {
+        const a = new OnlineForecaster(o);
+        for (let i = 0; i < cut; i++) a.step(values[i] as number, times[i]);
+        const b = OnlineForecaster.fromState(JSON.parse(JSON.stringify(a.getState())));
+        for (let i = cut; i < values.length; i++) expect(b.step(values[i] as number, times[i]), `${head} cut ${cut} row ${i}`).to.equal(all[i]);
+      }
     }
   });
 
-  it('learns the pattern: a spike scores far above the typical row after probation', () => {
-    const { values } = data(900, 4, 700);
-    const s = new OnlineForecaster({ ...small, seed: 1 }).scoreBatch(values);
-    const typical = Array.from(s.subarray(300, 690)).sort((x, y) => x - y)[195] as number;
-    expect(typical).to.be.greaterThan(0);
-    expect(s[700] as number).to.be.greaterThan(5 * typical);
-    expect(Array.from(s.subarray(0, 80)).every((x) => x === 0), 'no score before the first fit').to.equal(true);
-  });
+  for (const head of ['point', 'gaussian'] as const) {
+    it(`learns the pattern (${head} head): a spike scores far above the typical row after probation`, () => {
+      const { values } = data(900, 4, 700);
+      const s = new OnlineForecaster({ ...small, seed: 1, head, sdFloor: 0.5 }).scoreBatch(values);
+      const typical = Array.from(s.subarray(300, 690)).sort((x, y) => x - y)[195] as number;
+      expect(typical).to.be.greaterThan(0);
+      expect(s[700] as number).to.be.greaterThan((head === 'point' ? 5 : 3) * typical);
+      expect(Array.from(s.subarray(0, 80)).every((x) => x === 0), 'no score before the first fit').to.equal(true);
+    });
+  }
 
   it('bad options, inputs and states are errors naming the argument', () => {
     expect(() => new OnlineForecaster({} as never)).to.throw(RangeError, /options\.probation/);

@@ -136,7 +136,11 @@ function main(): void {
       if (args.combine === 'zscore-max') {   // max with the rolling z-score's calibrated score
         const z = rollingZ(f.values, 64), zs = new AlarmStage(alarmOpts);
         for (let i = 0; i < raw.length; i++) sc[i] = Math.max(sc[i] as number, zs.step(z[i] as number, f.values[i] as number).score);
-      } else if (args.combine !== 'none') throw new RangeError(`eval-online(--combine): expected none or zscore-max, got ${args.combine}`);
+      } else if (args.combine.startsWith('long:')) {   // max with a second likelihood over a longer averaging window
+        const [L, filt] = args.combine.slice(5).split(':');
+        const ls = new AlarmStage({ ...alarmOpts, averagingWindow: Number(L), filter: filt !== 'nofilter' });
+        for (let i = 0; i < raw.length; i++) sc[i] = Math.max(sc[i] as number, ls.step(raw[i] as number, f.values[i] as number).score);
+      } else if (args.combine !== 'none') throw new RangeError(`eval-online(--combine): expected none, zscore-max or long:N, got ${args.combine}`);
       secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
       scoresByFile.push(sc);
     }

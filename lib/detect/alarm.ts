@@ -56,6 +56,10 @@ export interface AlarmOptions {
   /** 'upper': q = ½·erfc((a − μ)/(σ·1.4142)), the upper tail (the nupic version behind NAB's published HTM scores;
    *  an average below μ is not anomalous); 'two-sided': a below μ is reflected to 2μ − a (later nupic). Default 'upper'. */
   tail?: 'upper' | 'two-sided';
+  /** nupic's filter (only the first of consecutive q ≤ 1e-5 rows keeps its q; the rest get 1e-3). Default true. Note:
+   *  when the average rises gradually, the first row under 1e-5 has q just under it, so the filter caps such an event's
+   *  score near 0.5 (below HTM's 0.5422): only abrupt changes pass. */
+  filter?: boolean;
 }
 
 export type ResolvedAlarmOptions = Required<AlarmOptions>;
@@ -114,7 +118,12 @@ function numOpt(name: string, v: unknown, min: number, max = Infinity): number {
 }
 
 const OPTION_KEYS = ['probation', 'averagingWindow', 'historicWindow', 'reestimationPeriod', 'learningPeriod', 'minMean',
-  'minVariance', 'spatialTolerance', 'threshold', 'rest', 'tail'];
+  'minVariance', 'spatialTolerance', 'threshold', 'rest', 'tail', 'filter'];
+
+function boolOpt(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new RangeError(`AlarmStage(options.${name}): expected a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
 
 function tailOpt(v: unknown): 'upper' | 'two-sided' {
   if (v !== 'upper' && v !== 'two-sided') throw new RangeError(`AlarmStage(options.tail): expected 'upper' or 'two-sided', got ${JSON.stringify(v)}`);
@@ -140,6 +149,7 @@ export function resolveAlarmOptions(o: AlarmOptions): ResolvedAlarmOptions {
     threshold: numOpt('threshold', o.threshold ?? HTM_THRESHOLD, -Infinity),
     rest: intOpt('rest', o.rest ?? 0, 0),
     tail: tailOpt(o.tail ?? 'upper'),
+    filter: boolOpt('filter', o.filter ?? true),
   };
 }
 
@@ -237,7 +247,7 @@ export class AlarmStage {
       q = tailProbability(avg, d.mean, d.stdev, o.tail === 'two-sided');
       let filtered = q;
       const prev = this.histQ.length > 0 ? this.histQ[this.histQ.length - 1] as number : null;
-      if (prev !== null && q <= RED && prev <= RED) filtered = YELLOW;
+      if (o.filter && prev !== null && q <= RED && prev <= RED) filtered = YELLOW;
       this.histQ.push(q);
       if (this.histQ.length > W) this.histQ.shift();
       likelihood = 1 - filtered;

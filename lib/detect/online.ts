@@ -62,8 +62,9 @@ export interface OnlineOptions {
   normRate?: number;
   /** Normalised values clipped to ±clip. Default 10. */
   clip?: number;
-  /** Time-of-day / day-of-week inputs when timestamps are given. Default false. */
-  timeFeatures?: boolean;
+  /** Time inputs from the timestamps: true or 'day+week' = sin/cos of time of day and of day of week (D = 5); 'day' = time
+   *  of day only (D = 3); false = none. Default false. */
+  timeFeatures?: boolean | 'day' | 'day+week';
   /** 'point': K outputs, squared-error loss, error |v' − ŷ|; 'gaussian': K means and K log-variances, Gaussian NLL loss,
    *  error |v' − μ|/σ (a predictive variance: noisy stretches are judged on their own scale). Default 'point'. */
   head?: 'point' | 'gaussian';
@@ -132,7 +133,7 @@ export function resolveOnlineOptions(o: OnlineOptions): ResolvedOnlineOptions {
   if (score !== 'mean' && score !== 'h1' && score !== 'max') throw new RangeError(`OnlineForecaster(options.score): expected 'mean', 'h1' or 'max', got ${JSON.stringify(score)}`);
   const memory = int('memory', o.memory ?? 4096, window + horizon + 1);
   const tf = o.timeFeatures ?? false;
-  if (typeof tf !== 'boolean') throw new RangeError(`OnlineForecaster(options.timeFeatures): expected a boolean, got ${JSON.stringify(tf)}`);
+  if (typeof tf !== 'boolean' && tf !== 'day' && tf !== 'day+week') throw new RangeError(`OnlineForecaster(options.timeFeatures): expected a boolean, 'day' or 'day+week', got ${JSON.stringify(tf)}`);
   return {
     probation, seed: num('seed', o.seed ?? 1, -Infinity, Infinity), units: int('units', o.units ?? 16, 1), window, horizon, score,
     every: int('every', o.every ?? 32, 1), steps: int('steps', o.steps ?? 1, 0), batch: int('batch', o.batch ?? 16, 2),
@@ -180,7 +181,7 @@ export class OnlineForecaster {
 
   constructor(options: OnlineOptions) {
     const o = this.options = resolveOnlineOptions(options);
-    const D = this.D = o.timeFeatures ? 5 : 1;
+    const D = this.D = o.timeFeatures === false ? 1 : o.timeFeatures === 'day' ? 3 : 5;
     const H = o.units, K = o.horizon, T = o.window, B = o.batch, G = 3 * H;
     const rand = makeRandom(o.seed);
     const W = new Float64Array(D * G), U = new Float64Array(H * G), b = new Float64Array(gruBiasLength(H, true));
@@ -230,7 +231,7 @@ export class OnlineForecaster {
     if (this.D > 1) {
       const d = ((time % DAY) + DAY) % DAY / DAY, w = ((time % WEEK) + WEEK) % WEEK / WEEK;
       out[off + 1] = Math.sin(2 * Math.PI * d); out[off + 2] = Math.cos(2 * Math.PI * d);
-      out[off + 3] = Math.sin(2 * Math.PI * w); out[off + 4] = Math.cos(2 * Math.PI * w);
+      if (this.D > 3) { out[off + 3] = Math.sin(2 * Math.PI * w); out[off + 4] = Math.cos(2 * Math.PI * w); }
     }
   }
 
@@ -239,7 +240,7 @@ export class OnlineForecaster {
     const o = this.options;
     if (!Number.isFinite(value)) throw new RangeError(`OnlineForecaster.step(value): expected a finite number, got ${value} at row ${this.t}`);
     let time = 0;
-    if (o.timeFeatures) {
+    if (o.timeFeatures !== false) {
       if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new RangeError(`OnlineForecaster.step(timestamp): timeFeatures needs epoch-ms timestamps, got ${String(timestamp)} at row ${this.t}`);
       time = timestamp;
     } else if (timestamp !== undefined && !Number.isFinite(timestamp)) {

@@ -103,7 +103,7 @@ function speed(args: Args): void {
   for (let r = 0; r < 3; r++) {
     const t0 = process.hrtime.bigint();
     const m = new OnlineForecaster({ ...(args.opts as Partial<OnlineOptions>), seed: 1, probation: P });
-    const st = new AlarmStage({ probation: P, rest: Math.round(args.rest * P) });
+    const st = new AlarmStage({ ...(args.alarm as Partial<AlarmOptions>), probation: P, rest: Math.round(args.rest * P) });
     for (let i = 0; i < n; i++) check += st.step(m.step(values[i] as number, times[i]), values[i] as number).score;
     runs.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
@@ -138,8 +138,15 @@ function main(): void {
         for (let i = 0; i < raw.length; i++) sc[i] = Math.max(sc[i] as number, zs.step(z[i] as number, f.values[i] as number).score);
       } else if (args.combine.startsWith('long:')) {   // max with a second likelihood over a longer averaging window
         const [L, filt] = args.combine.slice(5).split(':');
-        const ls = new AlarmStage({ ...alarmOpts, averagingWindow: Number(L), filter: filt !== 'nofilter' });
-        for (let i = 0; i < raw.length; i++) sc[i] = Math.max(sc[i] as number, ls.step(raw[i] as number, f.values[i] as number).score);
+        const ls = new AlarmStage({ ...alarmOpts, averagingWindow: Number(L), filter: filt !== 'nofilter' && filt !== 'latch' });
+        let latched = false;   // latch: the long channel counts once per excursion above the threshold (re-armed under 0.4)
+        for (let i = 0; i < raw.length; i++) {
+          let l = ls.step(raw[i] as number, f.values[i] as number).score;
+          if (filt === 'latch') {
+            if (latched) { if (l < 0.4) latched = false; l = 0; } else if (l >= args.threshold) latched = true;
+          }
+          sc[i] = Math.max(sc[i] as number, l);
+        }
       } else if (args.combine !== 'none') throw new RangeError(`eval-online(--combine): expected none, zscore-max or long:N, got ${args.combine}`);
       secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
       scoresByFile.push(sc);

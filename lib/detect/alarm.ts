@@ -23,6 +23,10 @@
  *        new distribution, as nupic does;
  *      - L_t = 1 − q_t; the log score s_t = ln(1.0000000001 − L_t) / ln(1e-10)  (computeLogLikelihood), in [0, 1]:
  *        s = 0.5422 (HTM's standard-profile NAB threshold) means q ≈ 3.8e-6.
+ *    Optional long channel (`longWindow` > 0): the same likelihood over a longWindow-row average, without the filter,
+ *    latched: while not latched s_t = max(s_t, s^long_t), and s^long_t ≥ threshold latches it; while latched it is ignored
+ *    until s^long_t < `longRearm`. One alarm per sustained excursion of the raw score (the filter above would cap a
+ *    gradual one near 0.5).
  * 2. Spatial rule (NAB's numenta detector): with running min m and max M of the values before row t (M > m), a value
  *    outside [m − tol·(M − m), M + tol·(M − m)] (tol = `spatialTolerance`, 0.05; 0 turns the rule off) sets s_t = 1.
  * 3. Flag: f_t = s_t ≥ `threshold` and t ≥ `probation` and no flag in the `rest` rows before t (one alarm per event;
@@ -60,6 +64,13 @@ export interface AlarmOptions {
    *  when the average rises gradually, the first row under 1e-5 has q just under it, so the filter caps such an event's
    *  score near 0.5 (below HTM's 0.5422): only abrupt changes pass. */
   filter?: boolean;
+  /** A second likelihood over a `longWindow`-row average of the same raw scores (0 = off), unfiltered, latched: it counts
+   *  once per excursion (its score is used on the first row at or above `threshold`, then ignored until it falls below
+   *  `longRearm`). Catches sustained, moderate rises of the raw score (a day that looks wrong as a whole) that no single
+   *  10-row average shows. Default 0. */
+  longWindow?: number;
+  /** Re-arming level of the long channel. Default 0.4. */
+  longRearm?: number;
 }
 
 export type ResolvedAlarmOptions = Required<AlarmOptions>;
@@ -85,6 +96,9 @@ export interface AlarmState {
   max: number | null;
   /** Rows of rest left. */
   restLeft: number;
+  /** The long channel's likelihood state (longWindow > 0), and whether it is latched. */
+  long: AlarmState | null;
+  latched: boolean;
 }
 
 export interface AlarmOutput {
@@ -94,8 +108,10 @@ export interface AlarmOutput {
   flag: boolean;
   /** The spatial rule fired. */
   spatial: boolean;
-  /** Unfiltered tail probability of the averaged raw score (1 during probation... reported as 0.5 there). */
+  /** Unfiltered tail probability of the averaged raw score (0.5 during probation). */
   tail: number;
+  /** The long channel's log score before latching (0 when off). */
+  longScore: number;
 }
 
 export const HTM_THRESHOLD = 0.5422;
@@ -118,7 +134,7 @@ function numOpt(name: string, v: unknown, min: number, max = Infinity): number {
 }
 
 const OPTION_KEYS = ['probation', 'averagingWindow', 'historicWindow', 'reestimationPeriod', 'learningPeriod', 'minMean',
-  'minVariance', 'spatialTolerance', 'threshold', 'rest', 'tail', 'filter'];
+  'minVariance', 'spatialTolerance', 'threshold', 'rest', 'tail', 'filter', 'longWindow', 'longRearm'];
 
 function boolOpt(name: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw new RangeError(`AlarmStage(options.${name}): expected a boolean, got ${JSON.stringify(v)}`);
@@ -150,6 +166,8 @@ export function resolveAlarmOptions(o: AlarmOptions): ResolvedAlarmOptions {
     rest: intOpt('rest', o.rest ?? 0, 0),
     tail: tailOpt(o.tail ?? 'upper'),
     filter: boolOpt('filter', o.filter ?? true),
+    longWindow: intOpt('longWindow', o.longWindow ?? 0, 0),
+    longRearm: numOpt('longRearm', o.longRearm ?? 0.4, 0, 1),
   };
 }
 
@@ -215,11 +233,18 @@ export class AlarmStage {
   private min: number | null = null;
   private max: number | null = null;
   private restLeft = 0;
+  private long: AlarmStage | null = null;
+  private latched = false;
 
   constructor(options: AlarmOptions) {
-    this.options = resolveAlarmOptions(options);
-    this.histRaw = new Float64Array(this.options.historicWindow);
-    this.histValue = new Float64Array(this.options.historicWindow);
+    const o = this.options = resolveAlarmOptions(options);
+    this.histRaw = new Float64Array(o.historicWindow);
+    this.histValue = new Float64Array(o.historicWindow);
+    if (o.longWindow > 0) this.long = new AlarmStage(AlarmStage.longOptions(o));
+  }
+
+  private static longOptions(o: ResolvedAlarmOptions): AlarmOptions {
+    return { ...o, averagingWindow: o.longWindow, filter: false, spatialTolerance: 0, rest: 0, longWindow: 0 };
   }
 
   /** One row: raw score (finite) and the series value (finite; for the spatial rule and the flat-series check). */
@@ -254,14 +279,23 @@ export class AlarmStage {
     }
     this.pushHistory(raw, value);
     const row = this.t++;
-    const score = spatial ? 1 : logLikelihood(likelihood);
+    let score = spatial ? 1 : logLikelihood(likelihood), longScore = 0;
+    if (this.long !== null) {
+      longScore = this.long.step(raw, value).score;
+      if (this.latched) {
+        if (longScore < o.longRearm) this.latched = false;
+      } else {
+        if (longScore > score) score = longScore;
+        if (longScore >= o.threshold) this.latched = true;
+      }
+    }
     let flag = false;
     if (this.restLeft > 0) this.restLeft--;
     else if (row >= o.probation && score >= o.threshold) {
       flag = true;
       this.restLeft = o.rest;
     }
-    return { score, flag, spatial, tail: q };
+    return { score, flag, spatial, tail: q, longScore };
   }
 
   private pushHistory(raw: number, value: number): void {
@@ -335,6 +369,7 @@ export class AlarmStage {
       version: 1, options: { ...this.options }, t: this.t, histRaw, histValue,
       dist: this.dist === null ? null : { ...this.dist }, maWindow: [...this.maWindow], maTotal: this.maTotal,
       histQ: [...this.histQ], min: this.min, max: this.max, restLeft: this.restLeft,
+      long: this.long === null ? null : this.long.getState(), latched: this.latched,
     };
   }
 
@@ -380,6 +415,15 @@ export class AlarmStage {
     if ((stage.min === null) !== (stage.t === 0) || (stage.max === null) !== (stage.t === 0)) bad('min', 'null exactly when t = 0', s.min);
     stage.restLeft = int('restLeft', s.restLeft);
     if (stage.restLeft > o.rest) bad('restLeft', `at most rest = ${o.rest}`, s.restLeft);
+    if (typeof s.latched !== 'boolean') bad('latched', 'a boolean', s.latched);
+    stage.latched = s.latched as boolean;
+    if (o.longWindow > 0) {
+      if (typeof s.long !== 'object' || s.long === null) bad('long', 'the long channel state (longWindow > 0)', s.long);
+      const child = AlarmStage.fromState(s.long);
+      const want = resolveAlarmOptions(AlarmStage.longOptions(o));
+      if (JSON.stringify(child.options) !== JSON.stringify(want) || child.t !== stage.t) bad('long', 'options and t matching the stage', (s.long as AlarmState).options);
+      stage.long = child;
+    } else if (s.long !== null) bad('long', 'null (longWindow = 0)', s.long);
     return stage;
   }
 }

@@ -102,11 +102,11 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
     const pre = alarmBatch(raw.slice(0, 333), values.slice(0, 333), { probation: 120, rest: 10, historicWindow: 300 });
     expect(Array.from(pre.scores)).to.deep.equal(Array.from(all.scores.subarray(0, 333)));
   });
-  it('state round-trips through JSON and continues bit-identically', () => {
+  it('state round-trips through JSON and continues bit-identically (with and without the long channel)', () => {
     const { raw, values } = series(800, 9);
-    const o = { probation: 150, rest: 20, historicWindow: 250 };
-    const all = alarmBatch(raw, values, o);
+    for (const o of [{ probation: 150, rest: 20, historicWindow: 250 }, { probation: 150, rest: 20, historicWindow: 250, longWindow: 40 }])
     for (const cut of [0, 90, 437]) {
+      const all = alarmBatch(raw, values, o);
       const a = new AlarmStage(o);
       for (let i = 0; i < cut; i++) a.step(raw[i] as number, values[i] as number);
       const b = AlarmStage.fromState(JSON.parse(JSON.stringify(a.getState())));
@@ -117,6 +117,26 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
       }
     }
   });
+  it('long channel: a sustained moderate rise that 10-row averages mostly miss alarms, and only inside the rise', () => {
+    // raw ~ U(0, 3) with a 200-row stretch at +0.5 (0.6σ of a row, 1.8σ of a 10-row mean, 5.8σ of a 100-row mean)
+    let baseHits = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      let s = seed;
+      const u = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+      const raw: number[] = [], values: number[] = [];
+      for (let i = 0; i < 3000; i++) { raw.push(3 * u() + (i >= 2000 && i < 2200 ? 0.5 : 0)); values.push(Math.sin(i / 9)); }
+      const base = alarmBatch(raw, values, { probation: 500 });
+      const long = alarmBatch(raw, values, { probation: 500, longWindow: 100 });
+      const flagged = (f: Uint8Array): number[] => Array.from(f).flatMap((v, i) => (v ? [i] : []));
+      if (flagged(base.flags).length > 0) baseHits++;
+      const lf = flagged(long.flags);
+      expect(lf.filter((i) => i >= 2000 && i < 2300).length, `seed ${seed}: the long channel alarms in the rise`).to.be.within(1, 3);
+      expect(lf.filter((i) => i < 2000 || i >= 2300), `seed ${seed}: and nowhere else`).to.deep.equal([]);
+      for (let i = 0; i < 3000; i++) expect(long.scores[i] as number).to.be.at.least(base.scores[i] as number);
+    }
+    expect(baseHits, 'seeds where the 10-row likelihood alone alarms').to.be.at.most(4);
+  });
+
   it('bad arguments and bad states are errors naming the field', () => {
     expect(() => new AlarmStage({} as never)).to.throw(RangeError, /options\.probation/);
     expect(() => new AlarmStage({ probation: 5, rest: -1 })).to.throw(RangeError, /options\.rest/);
@@ -132,6 +152,13 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
     expect(() => AlarmStage.fromState({ ...good, dist: { mean: 0, stdev: -1 } })).to.throw(TypeError, /state\.dist\.stdev/);
     expect(() => AlarmStage.fromState({ ...good, restLeft: 3 })).to.throw(TypeError, /state\.restLeft/);
     expect(() => AlarmStage.fromState({ ...good, maWindow: ['x'] })).to.throw(TypeError, /state\.maWindow/);
+    expect(() => AlarmStage.fromState({ ...good, long: {} })).to.throw(TypeError, /state\.long/);
+    const sl = new AlarmStage({ probation: 2, longWindow: 5 });
+    for (let i = 0; i < 5; i++) sl.step(i / 10, i);
+    const gl = sl.getState();
+    expect(() => AlarmStage.fromState({ ...gl, long: null })).to.throw(TypeError, /state\.long/);
+    expect(() => AlarmStage.fromState({ ...gl, long: { ...gl.long, t: 4, histRaw: gl.long?.histRaw.slice(1), histValue: gl.long?.histValue.slice(1) } })).to.throw(TypeError, /state\.long/);
+    expect(() => AlarmStage.fromState({ ...gl, latched: 1 })).to.throw(TypeError, /state\.latched/);
   });
 });
 

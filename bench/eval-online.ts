@@ -1,17 +1,21 @@
 /**
  * NAB evaluation of the causal online detectors (lib/detect/online.ts) and a rolling z-score, all through the same alarm
- * stage (lib/detect/alarm.ts: HTM likelihood + spatial rule + rest period).
+ * stage (lib/detect/alarm.ts: HTM likelihood + spatial rule + rest period [+ long channel]).
  *
- *   node dist/bench/eval-online.js [--model zscore|online] [--seeds 1,2,3] [--files substr,substr] [--rest 0.1]
- *                                  [--threshold 0.5422] [--opts '{"units":16}'] [--alarm '{"spatialTolerance":0.05}']
- *                                  [--json out.json] [--quiet]
+ *   node dist/bench/eval-online.js [--model online|zscore] [--seeds 1,2,3] [--files substr,substr] [--rest 0.1]
+ *       [--threshold 0.5422] [--opts '{"units":16}'] [--alarm '{"longWindow":100}'] [--members N | --member-opts '[{..},..]']
+ *       [--combine none|zscore-max|long:N[:nofilter|:latch]] [--json out.json] [--quiet]
+ *   node dist/bench/eval-online.js --speed [--opts ..] [--alarm ..]
  *
+ * The winning configuration is the defaults plus --alarm '{"longWindow":100}' (rest 0.1 is the default here).
  * Per seed: every file is run causally (the model sees only the probation rows before scoring starts and learns on line
  * after), raw scores → AlarmStage(probation = NAB's, rest = round(rest·P)) → calibrated scores and flags.
  *   shipped   standard and reward_low_FP_rate profiles, at the one fixed threshold (default HTM's 0.5422) for all files
- *   tuned     standard profile, the best single global threshold θ = m·threshold over a grid (the rest period is
- *             re-applied at each θ, so NAB's sort-based sweep does not apply)
- * Prints the per-file table (seed mean) and the totals as mean (min–max) over seeds, with the time per file.
+ *   tuned     standard profile, the best single global threshold θ = m·threshold over a grid 0.3…1 step 0.0025 (the rest
+ *             period is re-applied at each θ, so NAB's sort-based sweep does not apply)
+ * --members: mean raw score of N forecasters (seeds seed·1000 + j); --combine: max with a second calibrated score
+ * (a rolling z-score's, or a long-window likelihood's). Prints the per-file table (detected windows and false alarms per
+ * seed) and the totals as mean (min–max) over seeds, with the time per file. --speed: see speed() below.
  */
 import { loadNab, NabFile } from './eval-data';
 import { nabNormalize, nabScoreFile, NabProfileName } from '../lib/detect/nab';

@@ -22,7 +22,7 @@
  * sampling uses a 32-bit xorshift generator whose state is part of the serialisable state. Same seed + same rows →
  * bit-identical scores, and `getState()`/`fromState()` continue bit for bit.
  */
-import { gruWorkspace, gruForward, gruBackward, gruBiasLength, GruWorkspace } from '../../kernels/gru';
+import { gruWorkspace, gruForward, gruBackward, gruBiasLength, GruParams, GruWorkspace } from '../../kernels/gru';
 import { denseForward, denseBackward } from '../../kernels/dense';
 import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
 import { Act } from '../../kernels/activations';
@@ -169,7 +169,8 @@ export class OnlineForecaster {
   private scale = 1;
   private fitted = false;
   private rng: number;
-  lastTime: number | null = null;
+  private lastTime: number | null = null;
+  private readonly gru: GruParams;
   // workspaces
   private readonly ws: GruWorkspace;
   private readonly ws1: GruWorkspace;
@@ -193,6 +194,7 @@ export class OnlineForecaster {
     orthogonal(U, H, G, rand);
     glorotUniform(Wo, H, N, rand);
     this.params = [W, U, b, Wo, bo];
+    this.gru = { W, U, b };
     this.grads = this.params.map((p) => new Float64Array(p.length));
     this.m = this.params.map((p) => new Float64Array(p.length));
     this.v = this.params.map((p) => new Float64Array(p.length));
@@ -236,6 +238,11 @@ export class OnlineForecaster {
       if (this.D > 3) { out[off + 3] = Math.sin(2 * Math.PI * w); out[off + 4] = Math.cos(2 * Math.PI * w); }
     }
   }
+
+  /** Rows seen so far. */
+  get rows(): number { return this.t; }
+  /** The last row's timestamp (epoch ms), null if none was given. */
+  get lastTimestamp(): number | null { return this.lastTime; }
 
   /** One row: returns its raw score (≥ 0; 0 before the first fit). timestamp: epoch ms, needed with timeFeatures. */
   step(value: number, timestamp?: number): number {
@@ -286,7 +293,7 @@ export class OnlineForecaster {
     const o = this.options, H = o.units, K = o.horizon;
     this.features(this.x1, 0, value, time);
     this.ws1.h.set(this.h);
-    gruForward(this.ws1, { W: this.params[0] as Float64Array, U: this.params[1] as Float64Array, b: this.params[2] as Float64Array }, this.x1);
+    gruForward(this.ws1, this.gru, this.x1);
     for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j] as number;
     const N = o.head === 'gaussian' ? 2 * K : K;
     denseForward(this.y1, this.h, this.params[3] as Float64Array, this.params[4] as Float64Array, 1, H, N, Act.Linear);
@@ -319,7 +326,7 @@ export class OnlineForecaster {
     for (let i = Math.max(0, this.t - 1 - T); i < this.t - 1; i++) {
       this.features(this.x1, 0, this.values[i % o.memory] as number, this.times[i % o.memory] as number);
       this.ws1.h.set(this.h);
-      gruForward(this.ws1, { W: this.params[0] as Float64Array, U: this.params[1] as Float64Array, b: this.params[2] as Float64Array }, this.x1);
+      gruForward(this.ws1, this.gru, this.x1);
       for (let j = 0; j < o.units; j++) this.h[j] = this.ws1.h[o.units + j] as number;
     }
   }

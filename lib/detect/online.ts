@@ -1,0 +1,457 @@
+/**
+ * A continually learning GRU forecaster for causal anomaly scoring of one series (stage 2–3 of the pipeline: model and
+ * raw score). Feed rows one at a time with `step(value, timestamp?)` (or `scoreBatch`, the same bits); each call returns
+ * the row's raw score, which depends only on rows up to it. Compose with lib/detect/alarm.ts for a calibrated score.
+ *
+ * Model: x_t = [v'_t, time features] (D = 1, or 5 with `timeFeatures`: sin/cos of time of day and day of week from epoch-ms
+ * timestamps, UTC) → GRU(H) → dense → K outputs: ŷ_{t+k|t}, k = 1…K, forecasts of v'_{t+k}. v' = clip((v − c)/s, ±clip)
+ * with c, s the median and a robust scale s = max(1.4826·MAD, sdFloor·std) of the rows seen at the first fit (then frozen,
+ * or tracked by EMAs with rate `normRate`). sdFloor matters on quantised series, where the MAD is near 0 and the clip
+ * would flatten every real spike to the level of the jitter.
+ * Raw score of row t: e_t = mean over k = 1…K of |v'_t − ŷ_{t|t−k}| (forecasts made k rows earlier, so a point is judged
+ * against context up to K rows back, not only against the previous row); `score: 'h1'` uses k = 1 only, 'max' the largest.
+ * `head: 'gaussian'` adds K log-variance outputs (Gaussian NLL loss) and divides each error by its predicted σ;
+ * `transform` maps e to the raw score (|e|, e², 1 − e^−|e|).
+ * Streaming: the GRU's hidden state is carried from row to row (one step per row, B = 1); training never resets it.
+ * Learning: at row `fitAt` (default ⌊P/2⌋, P = probation) `initSteps` Adam steps on random windows of the rows so far;
+ * then every `every` rows, `steps` Adam steps on a batch of B windows of length T + K: B/2 ending at the newest rows and
+ * B/2 replayed from a ring buffer of the last `memory` rows (bounded memory). Loss: mean squared error of every output
+ * with a target inside the window, from step `warm` on (h0 = 0 for each window; truncated BPTT over T steps). Gradients
+ * are clipped to global norm 1 (clipByGlobalNorm); Adam (kernels/optim.ts) with learning rate `lr`.
+ * Everything runs in float64 on the plain-TypeScript kernels, so results do not depend on the wasm backend; window
+ * sampling uses a 32-bit xorshift generator whose state is part of the serialisable state. Same seed + same rows →
+ * bit-identical scores, and `getState()`/`fromState()` continue bit for bit.
+ */
+import { gruWorkspace, gruForward, gruBackward, gruBiasLength, GruParams, GruWorkspace } from '../../kernels/gru';
+import { denseForward, denseBackward } from '../../kernels/dense';
+import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
+import { Act } from '../../kernels/activations';
+import { makeRandom } from '../random';
+import { glorotUniform, orthogonal } from '../init';
+
+export interface OnlineOptions {
+  /** Rows before scoring starts (NAB's probation). Required: the first fit happens within it. */
+  probation: number;
+  /** Seed for the initial weights and the window sampler. Default 1. */
+  seed?: number;
+  /** GRU units. Default 16. */
+  units?: number;
+  /** BPTT window (steps per training window). Default 32. */
+  window?: number;
+  /** Forecast horizons K (outputs ŷ_{t+1…t+K}). Default 8. */
+  horizon?: number;
+  /** 'mean': raw score averages the K horizons' errors; 'h1': one step only (the other horizons are still trained, an
+   *  auxiliary loss); 'max': the largest. Default 'h1' (best on NAB: 'mean' lost 2–3 points). */
+  score?: 'mean' | 'h1' | 'max';
+  /** Train every this many rows after the first fit. Default 32. */
+  every?: number;
+  /** Adam steps per update. Default 1. */
+  steps?: number;
+  /** Windows per batch. Default 16. */
+  batch?: number;
+  /** Adam learning rate. Default 0.001 (a slow learner absorbs less of an anomaly: 0.003 lost 5 points on NAB). */
+  lr?: number;
+  /** Adam steps of the first fit. Default 150. */
+  initSteps?: number;
+  /** Row at which the first fit happens. Default ⌊probation/2⌋ (at least window + horizon + 1). */
+  fitAt?: number;
+  /** Rows kept for replay. Default 4096. */
+  memory?: number;
+  /** Loss from this window step on. Default 4. */
+  warm?: number;
+  /** EMA rate of the normaliser after the first fit (0 = frozen). Default 0. */
+  normRate?: number;
+  /** Normalised values clipped to ±clip. Default 10. */
+  clip?: number;
+  /** Time inputs from the timestamps: true or 'day+week' = sin/cos of time of day and of day of week (D = 5); 'day' = time
+   *  of day only (D = 3); false = none. Default false. */
+  timeFeatures?: boolean | 'day' | 'day+week';
+  /** 'point': K outputs, squared-error loss, error |v' − ŷ|; 'gaussian': K means and K log-variances, Gaussian NLL loss,
+   *  error |v' − μ|/σ (a predictive variance: noisy stretches are judged on their own scale). Default 'point'. */
+  head?: 'point' | 'gaussian';
+  /** Raw score from the error e: 'abs' |e|, 'square' e², 'squash' 1 − exp(−|e|) (bounded in [0, 1), like HTM's raw
+   *  score, so one huge error cannot inflate the likelihood's fitted spread for long). Default 'abs'. */
+  transform?: 'abs' | 'square' | 'squash';
+  /** Normaliser scale s = max(1.4826·MAD, sdFloor·std, 1e-6·(1 + |median|)) of the first-fit rows. Default 0.7 (NAB:
+   *  0.3–0.7 score 68–70, 0.1 and 1.0 about 65). */
+  sdFloor?: number;
+}
+
+export type ResolvedOnlineOptions = Required<OnlineOptions>;
+
+export interface OnlineState {
+  version: 1;
+  options: ResolvedOnlineOptions;
+  t: number;
+  /** Parameters and Adam moments, flat: W, U, b, Wo, bo. */
+  params: number[][];
+  m: number[][];
+  v: number[][];
+  adamT: number;
+  h: number[];
+  /** Ring buffers of the last `memory` raw values and timestamps (oldest first). */
+  values: number[];
+  times: number[];
+  /** Pending forecasts: preds[k][j] = ŷ for row t + j made at row t + j − k − 1 … stored as a ring of K×K. */
+  preds: number[];
+  predSd: number[];
+  predCount: number[];
+  center: number;
+  scale: number;
+  fitted: boolean;
+  rng: number;
+  lastTime: number | null;
+}
+
+const KEYS = ['probation', 'seed', 'units', 'window', 'horizon', 'score', 'every', 'steps', 'batch', 'lr', 'initSteps', 'fitAt',
+  'memory', 'warm', 'normRate', 'clip', 'timeFeatures', 'head', 'transform', 'sdFloor'];
+
+function int(name: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`OnlineForecaster(options.${name}): expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return v;
+}
+function num(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new RangeError(`OnlineForecaster(options.${name}): expected a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function transformOpt(v: unknown): 'abs' | 'square' | 'squash' {
+  if (v !== 'abs' && v !== 'square' && v !== 'squash') throw new RangeError(`OnlineForecaster(options.transform): expected 'abs', 'square' or 'squash', got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function headOpt(v: unknown): 'point' | 'gaussian' {
+  if (v !== 'point' && v !== 'gaussian') throw new RangeError(`OnlineForecaster(options.head): expected 'point' or 'gaussian', got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function resolveOnlineOptions(o: OnlineOptions): ResolvedOnlineOptions {
+  if (typeof o !== 'object' || o === null) throw new TypeError(`OnlineForecaster(options): expected an object, got ${String(o)}`);
+  for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw new RangeError(`OnlineForecaster(options): unknown option ${JSON.stringify(k)}; expected one of ${KEYS.join(', ')}`);
+  const probation = int('probation', o.probation, 0);
+  const window = int('window', o.window ?? 32, 2);
+  const horizon = int('horizon', o.horizon ?? 8, 1);
+  const score = o.score ?? 'h1';
+  if (score !== 'mean' && score !== 'h1' && score !== 'max') throw new RangeError(`OnlineForecaster(options.score): expected 'mean', 'h1' or 'max', got ${JSON.stringify(score)}`);
+  const memory = int('memory', o.memory ?? 4096, window + horizon + 1);
+  const tf = o.timeFeatures ?? false;
+  if (typeof tf !== 'boolean' && tf !== 'day' && tf !== 'day+week') throw new RangeError(`OnlineForecaster(options.timeFeatures): expected a boolean, 'day' or 'day+week', got ${JSON.stringify(tf)}`);
+  return {
+    probation, seed: num('seed', o.seed ?? 1, -Infinity, Infinity), units: int('units', o.units ?? 16, 1), window, horizon, score,
+    every: int('every', o.every ?? 32, 1), steps: int('steps', o.steps ?? 1, 0), batch: int('batch', o.batch ?? 16, 2),
+    lr: num('lr', o.lr ?? 0.001, 0, 1), initSteps: int('initSteps', o.initSteps ?? 150, 0),
+    fitAt: int('fitAt', o.fitAt ?? Math.max(Math.floor(probation / 2), window + horizon + 1), window + horizon + 1),
+    memory, warm: int('warm', o.warm ?? 4, 0), normRate: num('normRate', o.normRate ?? 0, 0, 1), clip: num('clip', o.clip ?? 10, 0, Infinity),
+    timeFeatures: tf, head: headOpt(o.head ?? 'point'), transform: transformOpt(o.transform ?? 'abs'), sdFloor: num('sdFloor', o.sdFloor ?? 0.7, 0, 100),
+  };
+}
+
+const DAY = 86400000, WEEK = 7 * DAY;
+const clampLv = (lv: number): number => (lv > 8 ? 8 : lv < -8 ? -8 : lv);
+
+/** The forecaster; see the file comment. */
+export class OnlineForecaster {
+  readonly options: ResolvedOnlineOptions;
+  readonly D: number;
+  private t = 0;
+  private readonly params: Float64Array[];
+  private readonly grads: Float64Array[];
+  private readonly m: Float64Array[];
+  private readonly v: Float64Array[];
+  private adamT = 0;
+  private readonly h: Float64Array;
+  private readonly values: Float64Array;
+  private readonly times: Float64Array;
+  private readonly preds: Float64Array;     // ring [K][K]: row slot (t mod K), horizon k
+  private readonly predSd: Float64Array;    // the same ring: predictive σ (gaussian head; 1 for the point head)
+  private readonly predCount: Uint8Array;   // per (slot, k): 1 when a forecast is stored
+  private center = 0;
+  private scale = 1;
+  private fitted = false;
+  private rng: number;
+  private lastTime: number | null = null;
+  private readonly gru: GruParams;
+  // workspaces
+  private readonly ws: GruWorkspace;
+  private readonly ws1: GruWorkspace;
+  private readonly xTrain: Float64Array;
+  private readonly yTrain: Float64Array;
+  private readonly target: Float64Array;
+  private readonly dh0: Float64Array;
+  private readonly dhSeq: Float64Array;
+  private readonly x1: Float64Array;
+  private readonly y1: Float64Array;
+
+  constructor(options: OnlineOptions) {
+    const o = this.options = resolveOnlineOptions(options);
+    const D = this.D = o.timeFeatures === false ? 1 : o.timeFeatures === 'day' ? 3 : 5;
+    const H = o.units, K = o.horizon, T = o.window, B = o.batch, G = 3 * H;
+    const rand = makeRandom(o.seed);
+    const W = new Float64Array(D * G), U = new Float64Array(H * G), b = new Float64Array(gruBiasLength(H, true));
+    const N = o.head === 'gaussian' ? 2 * K : K;
+    const Wo = new Float64Array(H * N), bo = new Float64Array(N);
+    glorotUniform(W, D, G, rand);
+    orthogonal(U, H, G, rand);
+    glorotUniform(Wo, H, N, rand);
+    this.params = [W, U, b, Wo, bo];
+    this.gru = { W, U, b };
+    this.grads = this.params.map((p) => new Float64Array(p.length));
+    this.m = this.params.map((p) => new Float64Array(p.length));
+    this.v = this.params.map((p) => new Float64Array(p.length));
+    this.rng = (Math.floor(rand.uniform() * 0xffffffff) | 1) >>> 0;
+    this.h = new Float64Array(H);
+    this.values = new Float64Array(o.memory);
+    this.times = new Float64Array(o.memory);
+    this.preds = new Float64Array(K * K);
+    this.predSd = new Float64Array(K * K).fill(1);
+    this.predCount = new Uint8Array(K * K);
+    this.ws = gruWorkspace(T, B, D, H, Float64Array);
+    this.ws1 = gruWorkspace(1, 1, D, H, Float64Array);
+    this.xTrain = new Float64Array(T * B * D);
+    this.yTrain = new Float64Array(T * B * N);
+    this.target = new Float64Array(T * B * K);
+    this.dh0 = new Float64Array(B * H);
+    this.dhSeq = new Float64Array(T * B * H);
+    this.x1 = new Float64Array(D);
+    this.y1 = new Float64Array(N);
+  }
+
+  private nextU32(): number {
+    let x = this.rng;
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    this.rng = x;
+    return x;
+  }
+
+  private norm(v: number): number {
+    const z = (v - this.center) / this.scale, c = this.options.clip;
+    return z > c ? c : z < -c ? -c : z;
+  }
+
+  private features(out: Float64Array, off: number, v: number, time: number): void {
+    out[off] = this.norm(v);
+    if (this.D > 1) {
+      const d = ((time % DAY) + DAY) % DAY / DAY, w = ((time % WEEK) + WEEK) % WEEK / WEEK;
+      out[off + 1] = Math.sin(2 * Math.PI * d); out[off + 2] = Math.cos(2 * Math.PI * d);
+      if (this.D > 3) { out[off + 3] = Math.sin(2 * Math.PI * w); out[off + 4] = Math.cos(2 * Math.PI * w); }
+    }
+  }
+
+  /** Rows seen so far. */
+  get rows(): number { return this.t; }
+  /** The last row's timestamp (epoch ms), null if none was given. */
+  get lastTimestamp(): number | null { return this.lastTime; }
+
+  /** One row: returns its raw score (≥ 0; 0 before the first fit). timestamp: epoch ms, needed with timeFeatures. */
+  step(value: number, timestamp?: number): number {
+    const o = this.options;
+    if (!Number.isFinite(value)) throw new RangeError(`OnlineForecaster.step(value): expected a finite number, got ${value} at row ${this.t}`);
+    let time = 0;
+    if (o.timeFeatures !== false) {
+      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new RangeError(`OnlineForecaster.step(timestamp): timeFeatures needs epoch-ms timestamps, got ${String(timestamp)} at row ${this.t}`);
+      time = timestamp;
+    } else if (timestamp !== undefined && !Number.isFinite(timestamp)) {
+      throw new RangeError(`OnlineForecaster.step(timestamp): expected epoch milliseconds, got ${String(timestamp)} at row ${this.t}`);
+    }
+    const t = this.t, M = o.memory, K = o.horizon;
+    this.values[t % M] = value;
+    this.times[t % M] = time;
+    this.lastTime = timestamp ?? null;
+    let score = 0;
+    if (this.fitted) {
+      const vn = this.norm(value), slot = t % K;
+      let s = 0, n = 0, mx = 0;
+      for (let k = 0; k < K; k++) {
+        const i = slot * K + k;
+        if (this.predCount[i] === 0 || (o.score === 'h1' && k > 0)) continue;
+        const e = Math.abs(vn - (this.preds[i] as number)) / (this.predSd[i] as number);
+        s += e; n++; if (e > mx) mx = e;
+      }
+      for (let k = 0; k < K; k++) this.predCount[slot * K + k] = 0;
+      score = n === 0 ? 0 : o.score === 'max' ? mx : s / n;
+      if (o.transform === 'square') score *= score;
+      else if (o.transform === 'squash') score = 1 - Math.exp(-score);
+      if (o.normRate > 0) {
+        const r = o.normRate;
+        const dev = value - this.center;
+        this.center += r * dev;
+        const a = Math.abs(dev) * 1.2533;   // E|x−μ| = σ·sqrt(2/π)
+        this.scale = Math.max((1 - r) * this.scale + r * a, this.scale * 0.5);
+      }
+    }
+    this.t++;
+    if (!this.fitted && this.t >= o.fitAt) this.firstFit();
+    else if (this.fitted && (this.t - o.fitAt) % o.every === 0) for (let s = 0; s < o.steps; s++) this.trainStep(true);
+    if (this.fitted) this.advance(value, time);
+    return score;
+  }
+
+  /** Feeds the current row to the streaming GRU and stores the K forecasts it makes. */
+  private advance(value: number, time: number): void {
+    const o = this.options, H = o.units, K = o.horizon;
+    this.features(this.x1, 0, value, time);
+    this.ws1.h.set(this.h);
+    gruForward(this.ws1, this.gru, this.x1);
+    for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j] as number;
+    const N = o.head === 'gaussian' ? 2 * K : K;
+    denseForward(this.y1, this.h, this.params[3] as Float64Array, this.params[4] as Float64Array, 1, H, N, Act.Linear);
+    const t = this.t - 1;   // this row's index; forecasts for rows t+1 … t+K
+    for (let k = 0; k < K; k++) {
+      const slot = (t + 1 + k) % K, i = slot * K + k;
+      this.preds[i] = this.y1[k] as number;
+      if (N > K) this.predSd[i] = Math.exp(0.5 * clampLv(this.y1[K + k] as number));
+      this.predCount[i] = 1;
+    }
+  }
+
+  private firstFit(): void {
+    const o = this.options, n = Math.min(this.t, o.memory);
+    const xs: number[] = [];
+    for (let i = this.t - n; i < this.t; i++) xs.push(this.values[i % o.memory] as number);
+    const sorted = [...xs].sort((a, b) => a - b);
+    const med = sorted[Math.floor(sorted.length / 2)] as number;
+    const dev = xs.map((x) => Math.abs(x - med)).sort((a, b) => a - b);
+    const mad = 1.4826 * (dev[Math.floor(dev.length / 2)] as number);
+    let mean = 0; for (const x of xs) mean += x; mean /= n;
+    let sd = 0; for (const x of xs) sd += (x - mean) ** 2; sd = Math.sqrt(sd / n);
+    this.center = med;
+    this.scale = Math.max(mad, o.sdFloor * sd, 1e-6 * (1 + Math.abs(med)));
+    this.fitted = true;
+    for (let s = 0; s < o.initSteps; s++) this.trainStep(false);
+    // warm the streaming state over the last window rows
+    this.h.fill(0);
+    const T = o.window;
+    for (let i = Math.max(0, this.t - 1 - T); i < this.t - 1; i++) {
+      this.features(this.x1, 0, this.values[i % o.memory] as number, this.times[i % o.memory] as number);
+      this.ws1.h.set(this.h);
+      gruForward(this.ws1, this.gru, this.x1);
+      for (let j = 0; j < o.units; j++) this.h[j] = this.ws1.h[o.units + j] as number;
+    }
+  }
+
+  /** One Adam step on B windows; recent: half of them end at the newest rows. */
+  private trainStep(recent: boolean): void {
+    const o = this.options, T = o.window, K = o.horizon, B = o.batch, D = this.D, H = o.units, M = o.memory;
+    const L = T + K, avail = Math.min(this.t, M), oldest = this.t - avail;
+    const span = avail - L + 1;                       // possible window starts: oldest … oldest + span − 1
+    if (span < 1) return;
+    const x = this.xTrain, tg = this.target;
+    for (let b = 0; b < B; b++) {
+      let start: number;
+      if (recent && b < B / 2) start = this.t - L - Math.floor((b * o.every) / (B / 2));
+      else start = oldest + (this.nextU32() % span);
+      if (start < oldest) start = oldest + (this.nextU32() % span);
+      for (let i = 0; i < L; i++) {
+        const r = (start + i) % M;
+        const v = this.values[r] as number, tm = this.times[r] as number;
+        if (i < T) this.features(x, (i * B + b) * D, v, tm);
+        const vn = this.norm(v);
+        for (let k = 0; k < K; k++) {               // row i is target k of step i − 1 − k
+          const s = i - 1 - k;
+          if (s >= 0 && s < T) tg[(s * B + b) * K + k] = vn;
+        }
+      }
+    }
+    const [W, U, bb, Wo, bo] = this.params as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const ws = this.ws;
+    ws.h.fill(0, 0, B * H);
+    gruForward(ws, { W, U, b: bb }, x);
+    const hs = ws.h.subarray(B * H);
+    const y = this.yTrain;
+    const N = o.head === 'gaussian' ? 2 * K : K, warm = Math.min(o.warm, T - 1);
+    denseForward(y, hs, Wo, bo, T * B, H, N, Act.Linear);
+    const count = (T - warm) * B * K;
+    for (let r = 0; r < T * B; r++) {
+      const skip = r < warm * B;
+      for (let k = 0; k < K; k++) {
+        const i = r * N + k, d = (tg[r * K + k] as number) - (y[i] as number);
+        if (skip) { y[i] = 0; if (N > K) y[i + K] = 0; continue; }
+        if (N === K) { y[i] = (-2 * d) / count; continue; }
+        const raw = y[i + K] as number, lv = clampLv(raw), iv = Math.exp(-lv);
+        y[i] = (-d * iv) / count;                                     // ∂/∂μ of ½(lv + d²/σ²)
+        y[i + K] = raw === lv ? (0.5 * (1 - d * d * iv)) / count : 0;   // ∂/∂lv (0 where clamped)
+      }
+    }
+    for (const g of this.grads) g.fill(0);
+    const [dW, dU, db, dWo, dbo] = this.grads as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const dhSeq = this.dhSeq;
+    denseBackward(dWo, dbo, dhSeq, y, y, hs, Wo, T * B, H, N, Act.Linear, y);
+    gruBackward({ dW, dU, db }, null, this.dh0, dhSeq, null, ws, { W, U, b: bb }, x);
+    clipByGlobalNorm(this.grads, 1);
+    this.adamT++;
+    for (let p = 0; p < this.params.length; p++) {
+      const w = this.params[p] as Float64Array;
+      adamUpdate(w, this.grads[p] as Float64Array, this.m[p] as Float64Array, this.v[p] as Float64Array, w.length, o.lr, 0.9, 0.999, 1e-7, this.adamT);
+    }
+  }
+
+  /** The whole state as plain JSON (weights, Adam moments, buffers, counters, sampler state). */
+  getState(): OnlineState {
+    const o = this.options, M = o.memory, n = Math.min(this.t, M);
+    const values: number[] = [], times: number[] = [];
+    for (let i = this.t - n; i < this.t; i++) { values.push(this.values[i % M] as number); times.push(this.times[i % M] as number); }
+    return {
+      version: 1, options: { ...o }, t: this.t, params: this.params.map((p) => Array.from(p)), m: this.m.map((p) => Array.from(p)),
+      v: this.v.map((p) => Array.from(p)), adamT: this.adamT, h: Array.from(this.h), values, times, preds: Array.from(this.preds), predSd: Array.from(this.predSd),
+      predCount: Array.from(this.predCount), center: this.center, scale: this.scale, fitted: this.fitted, rng: this.rng, lastTime: this.lastTime,
+    };
+  }
+
+  /** Rebuilds a forecaster from `getState()` output (e.g. after a JSON round trip); every field is checked. */
+  static fromState(state: unknown): OnlineForecaster {
+    const bad = (field: string, want: string, got: unknown): never => {
+      throw new TypeError(`OnlineForecaster.fromState(state.${field}): expected ${want}, got ${String(JSON.stringify(got)).slice(0, 80)}`);
+    };
+    if (typeof state !== 'object' || state === null) bad('', 'an object', state);
+    const s = state as Record<string, unknown>;
+    if (s.version !== 1) bad('version', '1', s.version);
+    const f = new OnlineForecaster(s.options as OnlineOptions);
+    const o = f.options;
+    const arr = (name: string, v: unknown, len: number): number[] => {
+      if (!Array.isArray(v) || v.length !== len || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) bad(name, `${len} finite numbers`, v);
+      return v as number[];
+    };
+    const nonNegInt = (name: string, v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : bad(name, 'a non-negative integer', v));
+    const fin = (name: string, v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : bad(name, 'a finite number', v));
+    f.t = nonNegInt('t', s.t);
+    for (const key of ['params', 'm', 'v'] as const) {
+      const list = s[key];
+      if (!Array.isArray(list) || list.length !== f.params.length) bad(key, `${f.params.length} arrays`, list);
+      (list as unknown[]).forEach((a, i) => f[key][i]?.set(arr(`${key}[${i}]`, a, (f.params[i] as Float64Array).length)));
+    }
+    f.adamT = nonNegInt('adamT', s.adamT);
+    f.h.set(arr('h', s.h, o.units));
+    const n = Math.min(f.t, o.memory);
+    const values = arr('values', s.values, n), times = arr('times', s.times, n);
+    for (let i = 0; i < n; i++) { const r = (f.t - n + i) % o.memory; f.values[r] = values[i] as number; f.times[r] = times[i] as number; }
+    f.preds.set(arr('preds', s.preds, o.horizon * o.horizon));
+    const sd = arr('predSd', s.predSd, o.horizon * o.horizon);
+    if (!sd.every((x) => x > 0)) bad('predSd', 'positive numbers', sd);
+    f.predSd.set(sd);
+    const pc = arr('predCount', s.predCount, o.horizon * o.horizon);
+    if (!pc.every((x) => x === 0 || x === 1)) bad('predCount', 'entries 0 or 1', pc);
+    f.predCount.set(pc);
+    f.center = fin('center', s.center);
+    f.scale = fin('scale', s.scale);
+    if (!(f.scale > 0)) bad('scale', 'a positive number', s.scale);
+    if (typeof s.fitted !== 'boolean') bad('fitted', 'a boolean', s.fitted);
+    f.fitted = s.fitted as boolean;
+    const rng = nonNegInt('rng', s.rng);
+    if (rng === 0 || rng > 0xffffffff) bad('rng', 'a 32-bit non-zero integer', rng);
+    f.rng = rng;
+    f.lastTime = s.lastTime === null ? null : fin('lastTime', s.lastTime);
+    return f;
+  }
+
+  /** Runs step over every row (the same bits as stepping). timestamps: epoch ms, same length, or omitted. */
+  scoreBatch(values: ArrayLike<number>, timestamps?: ArrayLike<number>): Float64Array {
+    if (timestamps !== undefined && timestamps.length !== values.length) {
+      throw new RangeError(`OnlineForecaster.scoreBatch(timestamps): expected ${values.length} timestamps (values.length), got ${timestamps.length}`);
+    }
+    const out = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = this.step(values[i] as number, timestamps === undefined ? undefined : timestamps[i] as number);
+    return out;
+  }
+}

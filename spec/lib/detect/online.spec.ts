@@ -1,0 +1,84 @@
+import { expect } from 'chai';
+import { OnlineForecaster, OnlineOptions } from '../../../lib/detect/online';
+
+/** A noisy daily-like sine with 5-minute timestamps; a spike at `spike` (if given). */
+function data(n: number, seed: number, spike = -1): { values: number[]; times: number[] } {
+  let s = seed >>> 0;
+  const u = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const values: number[] = [], times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    values.push(10 + 3 * Math.sin((2 * Math.PI * i) / 48) + 0.2 * (u() - 0.5) + (i === spike ? 6 : 0));
+    times.push(Date.UTC(2020, 0, 1) + i * 300000);
+  }
+  return { values, times };
+}
+
+const small: OnlineOptions = { probation: 160, units: 8, window: 16, horizon: 4, batch: 8, initSteps: 40, every: 16, memory: 400 };
+
+describe('detect/online: continually learning GRU forecaster', () => {
+  it('is deterministic from the seed, and the seed matters', () => {
+    const { values } = data(500, 1);
+    const a = new OnlineForecaster({ ...small, seed: 3 }).scoreBatch(values);
+    const b = new OnlineForecaster({ ...small, seed: 3 }).scoreBatch(values);
+    const c = new OnlineForecaster({ ...small, seed: 4 }).scoreBatch(values);
+    expect(Array.from(a)).to.deep.equal(Array.from(b));
+    expect(Array.from(a)).to.not.deep.equal(Array.from(c));
+  });
+
+  it('is causal: the scores of a prefix equal the first scores of the whole series; batch equals stepping', () => {
+    const { values, times } = data(520, 2);
+    const o = { ...small, timeFeatures: true };
+    const all = new OnlineForecaster(o).scoreBatch(values, times);
+    for (const k of [100, 161, 333]) {
+      const pre = new OnlineForecaster(o).scoreBatch(values.slice(0, k), times.slice(0, k));
+      expect(Array.from(pre), `prefix ${k}`).to.deep.equal(Array.from(all.subarray(0, k)));
+    }
+    const f = new OnlineForecaster(o);
+    values.forEach((v, i) => expect(f.step(v, times[i])).to.equal(all[i]));
+  });
+
+  it('state round-trips through JSON and continues bit-identically (before and after the first fit, mid-memory)', () => {
+    const { values, times } = data(700, 3);
+    for (const head of ['point', 'gaussian'] as const) {
+      const o = { ...small, timeFeatures: true, memory: 300, head, normRate: 0.01 };
+      const all = new OnlineForecaster(o).scoreBatch(values, times);
+      for (const cut of [50, 80, 405]) {
+        const a = new OnlineForecaster(o);
+        for (let i = 0; i < cut; i++) a.step(values[i] as number, times[i]);
+        const b = OnlineForecaster.fromState(JSON.parse(JSON.stringify(a.getState())));
+        for (let i = cut; i < values.length; i++) expect(b.step(values[i] as number, times[i]), `${head} cut ${cut} row ${i}`).to.equal(all[i]);
+      }
+    }
+  });
+
+  for (const head of ['point', 'gaussian'] as const) {
+    it(`learns the pattern (${head} head): a spike scores far above the typical row after probation`, () => {
+      const { values } = data(900, 4, 700);
+      const s = new OnlineForecaster({ ...small, seed: 1, head, sdFloor: 0.5, lr: 0.003 }).scoreBatch(values);
+      const typical = Array.from(s.subarray(300, 690)).sort((x, y) => x - y)[195] as number;
+      expect(typical).to.be.greaterThan(0);
+      expect(s[700] as number).to.be.greaterThan((head === 'point' ? 5 : 3) * typical);
+      expect(Array.from(s.subarray(0, 80)).every((x) => x === 0), 'no score before the first fit').to.equal(true);
+    });
+  }
+
+  it('bad options, inputs and states are errors naming the argument', () => {
+    expect(() => new OnlineForecaster({} as never)).to.throw(RangeError, /options\.probation/);
+    expect(() => new OnlineForecaster({ probation: 10, units: 0 })).to.throw(RangeError, /options\.units/);
+    expect(() => new OnlineForecaster({ probation: 10, score: 'avg' as never })).to.throw(RangeError, /options\.score/);
+    expect(() => new OnlineForecaster({ probation: 10, bogus: 1 } as never)).to.throw(RangeError, /unknown option "bogus"/);
+    expect(() => new OnlineForecaster({ probation: 10 }).step(Infinity)).to.throw(RangeError, /step\(value\)/);
+    expect(() => new OnlineForecaster({ probation: 10, timeFeatures: true }).step(1)).to.throw(RangeError, /step\(timestamp\)/);
+    expect(() => new OnlineForecaster({ probation: 10 }).scoreBatch([1, 2], [1])).to.throw(RangeError, /scoreBatch\(timestamps\)/);
+    const f = new OnlineForecaster(small);
+    const { values } = data(200, 5);
+    f.scoreBatch(values);
+    const st = f.getState();
+    expect(() => OnlineForecaster.fromState({ ...st, version: 0 })).to.throw(TypeError, /state\.version/);
+    expect(() => OnlineForecaster.fromState({ ...st, h: [1] })).to.throw(TypeError, /state\.h/);
+    expect(() => OnlineForecaster.fromState({ ...st, params: st.params.slice(1) })).to.throw(TypeError, /state\.params/);
+    expect(() => OnlineForecaster.fromState({ ...st, scale: 0 })).to.throw(TypeError, /state\.scale/);
+    expect(() => OnlineForecaster.fromState({ ...st, values: st.values.slice(1) })).to.throw(TypeError, /state\.values/);
+    expect(() => OnlineForecaster.fromState({ ...st, options: { ...st.options, units: -1 } })).to.throw(RangeError, /options\.units/);
+  });
+});

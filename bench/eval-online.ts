@@ -2,12 +2,12 @@
  * NAB evaluation of the causal online detectors (lib/detect/online.ts) and a rolling z-score, all through the same alarm
  * stage (lib/detect/alarm.ts: HTM likelihood + spatial rule + rest period [+ long channel]).
  *
- *   node dist/bench/eval-online.js [--model online|zscore] [--seeds 1,2,3] [--files substr,substr] [--rest 0.1]
+ *   node dist/bench/eval-online.js [--model online|zscore] [--seeds 1,2,3] [--files substr,substr] [--rest 0.2]
  *       [--threshold 0.5422] [--opts '{"units":16}'] [--alarm '{"longWindow":100}'] [--members N | --member-opts '[{..},..]']
  *       [--combine none|zscore-max|long:N[:nofilter|:latch]] [--json out.json] [--quiet]
  *   node dist/bench/eval-online.js --speed [--opts ..] [--alarm ..]
  *
- * The winning configuration is the defaults plus --alarm '{"longWindow":100}' (rest 0.1 is the default here).
+ * The winning configuration is the defaults plus --alarm '{"longWindow":100}' (rest 0.2, i.e. 0.2·P rows, is the default here).
  * Per seed: every file is run causally (the model sees only the probation rows before scoring starts and learns on line
  * after), raw scores → AlarmStage(probation = NAB's, rest = round(rest·P)) → calibrated scores and flags.
  *   shipped   standard and reward_low_FP_rate profiles, at the one fixed threshold (default HTM's 0.5422) for all files
@@ -30,7 +30,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { model: 'online', seeds: [1, 2, 3], files: [], rest: 0.1, threshold: HTM_THRESHOLD, opts: {}, alarm: {}, json: null, quiet: false, members: 1, combine: 'none', speed: false, memberOpts: [] };
+  const a: Args = { model: 'online', seeds: [1, 2, 3], files: [], rest: 0.2, threshold: HTM_THRESHOLD, opts: {}, alarm: {}, json: null, quiet: false, members: 1, combine: 'none', speed: false, memberOpts: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i], v = argv[i + 1] ?? '';
     switch (k) {

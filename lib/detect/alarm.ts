@@ -247,6 +247,9 @@ export class AlarmStage {
     return { ...o, averagingWindow: o.longWindow, filter: false, spatialTolerance: 0, rest: 0, longWindow: 0 };
   }
 
+  /** Rows seen so far. */
+  get rows(): number { return this.t; }
+
   /** One row: raw score (finite) and the series value (finite; for the spatial rule and the flat-series check). */
   step(raw: number, value: number): AlarmOutput {
     if (!Number.isFinite(raw)) throw new RangeError(`AlarmStage.step(raw): expected a finite number, got ${raw} at row ${this.t}`);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { OnlineForecaster, OnlineOptions } from '../../../lib/detect/online';
+import { OnlineForecaster, OnlineOptions, OnlinePipeline } from '../../../lib/detect/online';
 
 /** A noisy daily-like sine with 5-minute timestamps; a spike at `spike` (if given). */
 function data(n: number, seed: number, spike = -1): { values: number[]; times: number[] } {
@@ -80,5 +80,55 @@ describe('detect/online: continually learning GRU forecaster', () => {
     expect(() => OnlineForecaster.fromState({ ...st, scale: 0 })).to.throw(TypeError, /state\.scale/);
     expect(() => OnlineForecaster.fromState({ ...st, values: st.values.slice(1) })).to.throw(TypeError, /state\.values/);
     expect(() => OnlineForecaster.fromState({ ...st, options: { ...st.options, units: -1 } })).to.throw(RangeError, /options\.units/);
+  });
+});
+
+describe('detect/online: OnlinePipeline (forecaster + alarm stage)', () => {
+  const model = { units: 8, window: 16, horizon: 4, batch: 8, initSteps: 40, every: 16, memory: 400 };
+  it('defaults: long channel 100 rows, rest 0.2·probation; a large spike after probation is flagged', () => {
+    const p = OnlinePipeline.create({ probation: 300, model });
+    expect(p.alarm.options.longWindow).to.equal(100);
+    expect(p.alarm.options.rest).to.equal(60);
+    const { values } = data(1200, 6, 900);
+    values[900] = (values[900] as number) + 6;   // +12 in all: above the running max, so the spatial rule fires too
+    const out = p.batch(values);
+    const typical = Array.from(out.raw.subarray(400, 890)).sort((x, y) => x - y)[245] as number;
+    expect(out.raw[900] as number, 'the forecaster sees it').to.be.greaterThan(5 * typical);
+    const flagged = Array.from(out.flags).flatMap((v, i) => (v ? [i] : []));
+    expect(flagged).to.include(900);
+    expect(flagged.every((i) => i >= 300)).to.equal(true);
+    expect(flagged.length).to.be.at.most(3);
+  });
+  it('batch equals stepping; state round-trips through JSON and continues bit-identically; causal prefixes', () => {
+    const { values, times } = data(900, 7, 700);
+    const o = { probation: 250, seed: 2, model: { ...model, timeFeatures: 'day' as const } };
+    const all = OnlinePipeline.create(o).batch(values, times);
+    const pre = OnlinePipeline.create(o).batch(values.slice(0, 500), times.slice(0, 500));
+    expect(Array.from(pre.scores)).to.deep.equal(Array.from(all.scores.subarray(0, 500)));
+    const a = OnlinePipeline.create(o);
+    for (let i = 0; i < 410; i++) {
+      const r = a.step(values[i] as number, times[i]);
+      expect(r.score).to.equal(all.scores[i]);
+      expect(r.flag ? 1 : 0).to.equal(all.flags[i]);
+    }
+    const b = OnlinePipeline.fromState(JSON.parse(JSON.stringify(a.getState())));
+    for (let i = 410; i < values.length; i++) {
+      const r = b.step(values[i] as number, times[i]);
+      expect(r.raw).to.equal(all.raw[i]);
+      expect(r.score).to.equal(all.scores[i]);
+      expect(r.flag ? 1 : 0).to.equal(all.flags[i]);
+    }
+  });
+  it('bad options and mismatched states are errors', () => {
+    expect(() => OnlinePipeline.create({ probation: -1 })).to.throw(RangeError, /options\.probation/);
+    expect(() => OnlinePipeline.create({ probation: 10, extra: 1 } as never)).to.throw(RangeError, /unknown option "extra"/);
+    const a = OnlinePipeline.create({ probation: 100, model });
+    const { values } = data(150, 8);
+    a.batch(values);
+    const st = a.getState();
+    const other = OnlinePipeline.create({ probation: 100, model });
+    other.batch(values.slice(0, 120));
+    expect(() => OnlinePipeline.fromState({ ...st, alarm: other.getState().alarm })).to.throw(TypeError, /different row counts/);
+    expect(() => OnlinePipeline.fromState({ ...st, version: 3 })).to.throw(TypeError, /state\.version/);
   });
 });

@@ -46,14 +46,21 @@ import { exportScorerSource } from './export';
 import { writeFileAtomicSync } from '../io/atomic';
 import { parseThreshold, ThresholdConfig, ThresholdSpec, applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec';
 
-import { DETECTOR_MODELS, DETECTOR_OPTION_KEYS, DetectorModel } from './types';
+import { BATCH_TRAINING_KEYS, DETECTOR_MODELS, DETECTOR_OPTION_KEYS, DetectorModel } from './types';
+import { OnlinePipeline } from './online';
 export { DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
 export type { DetectorModel } from './types';
 export type Combine = 'mean' | 'max' | 'last' | 'all';
 
 export interface DetectorOptions {
-  /** Default 'lstm-ae'. */
+  /** Default 'lstm-ae'. 'gru-online' is the continually learning univariate detector (see the file comment). */
   model?: DetectorModel;
+  /**
+   * 'gru-online': time inputs from the timestamps given to fit/detect/push (epoch ms, UTC): 'day' (time of day),
+   * 'day+week', or false (the default: on NAB the time inputs cost about 6 points; they catch anomalies that are
+   * only wrong for the time of day).
+   */
+  timeFeatures?: false | 'day' | 'day+week';
   /** Window length W. Default 32. */
   window?: number;
   /** Hidden units (recurrent models) or encoder sizes (dense-ae). Default 32 (dense-ae: [32, 8]). */
@@ -124,6 +131,7 @@ interface Resolved {
   causal: boolean;
   combine: Combine;
   threshold: ThresholdConfig;
+  timeFeatures: false | 'day' | 'day+week';
   minGap: number;
   smoothing: number;
   seed: number;
@@ -133,7 +141,26 @@ interface Resolved {
 export function resolveOptions(o: DetectorOptions): Resolved {
   checkKeys(o, DETECTOR_OPTION_KEYS, 'Detector');
   const model = optEnum(o.model, 'lstm-ae', DETECTOR_MODELS, 'Detector(model)');
-  const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : 32);
+  const online = model === 'gru-online';
+  if (online) {
+    for (const k of BATCH_TRAINING_KEYS) {
+      if ((o as Record<string, unknown>)[k] !== undefined) {
+        throw new RangeError(`Detector(${k}): model 'gru-online' learns continually from every point (no epochs, batches or ` +
+          `fitted normaliser); ${k} applies to the models trained once`);
+      }
+    }
+    if (o.threshold !== undefined && parseThreshold(o.threshold, 'Detector(threshold)').kind !== 'likelihood') {
+      throw new RangeError("Detector(threshold): model 'gru-online' flags with its alarm stage: 'likelihood' or 'likelihood:s'");
+    }
+    if (o.hidden !== undefined && Array.isArray(o.hidden) && o.hidden.length !== 1) {
+      throw new RangeError(`Detector(hidden): model 'gru-online' has one GRU layer; give one size, got ${o.hidden.length}`);
+    }
+  } else if (o.timeFeatures !== undefined && o.timeFeatures !== false) {
+    throw new RangeError(`Detector(timeFeatures): only model 'gru-online' uses time inputs (model '${model}')`);
+  }
+  const timeFeatures = o.timeFeatures === undefined ? false : o.timeFeatures === false ? false
+    : optEnum(o.timeFeatures, 'day', ['day', 'day+week'] as const, 'Detector(timeFeatures)');
+  const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : online ? 16 : 32);
   if (Array.isArray(hiddenIn) && (hiddenIn.length === 0 || hiddenIn.length > 16)) {
     throw new RangeError(`Detector(hidden): expected 1 to 16 layer sizes, got ${hiddenIn.length}`);
   }
@@ -152,7 +179,10 @@ export function resolveOptions(o: DetectorOptions): Resolved {
       "a causal detector uses 'last'; pass causal: false to analyse a recording after the fact");
   }
   if (combine === 'all' && (o.window ?? 32) < 2) throw new RangeError("Detector(combine): 'all' needs window ≥ 2");
-  const threshold = parseThreshold(o.threshold ?? 'spot', 'Detector(threshold)');
+  const threshold = parseThreshold(o.threshold ?? (online ? 'likelihood' : 'spot'), 'Detector(threshold)');
+  if (!online && threshold.kind === 'likelihood') {
+    throw new RangeError("Detector(threshold): 'likelihood' is the alarm stage of model 'gru-online'");
+  }
   if (causal && threshold.kind === 'dynamic') {
     throw new RangeError("Detector(threshold): 'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); " +
       'a causal detector uses spot, dspot or a level from the training scores; pass causal: false to analyse a recording after the fact');
@@ -164,7 +194,7 @@ export function resolveOptions(o: DetectorOptions): Resolved {
     validationSplit: optNumber(o.validationSplit, 0.1, 'Detector(validationSplit)', 0, 1, true),
     patience: optPosInt(o.patience, 5, 'Detector(patience)'), trainStride: optPosInt(o.trainStride, 1, 'Detector(trainStride)'),
     normalize: optEnum(o.normalize, 'zscore', ['zscore', 'minmax'] as const, 'Detector(normalize)'),
-    causal, combine, threshold,
+    causal, combine, threshold, timeFeatures,
     minGap: o.minGap === 0 ? 0 : optPosInt(o.minGap, 0, 'Detector(minGap)'),
     smoothing: optNumber(o.smoothing, 5, 'Detector(smoothing)', 1),
     seed: optNumber(o.seed, 0, 'Detector(seed)'),
@@ -175,12 +205,17 @@ export function resolveOptions(o: DetectorOptions): Resolved {
 const isAutoencoder = (m: DetectorModel): boolean => m.endsWith('-ae');
 const isNeural = (m: DetectorModel): boolean => m !== 'zscore' && m !== 'iqr';
 
+/** Forecast steps of the 'gru-online' forecaster (its default horizon). */
+const ONLINE_HORIZON = 8;
+
 /** Number of windows scored per forward batch: bounds memory on long series. */
 const CHUNK = 512;
 
 export class Detector {
   readonly options: Resolved;
   model: Sequential | null = null;
+  /** 'gru-online': the forecaster and alarm stage as they stand after the training series (detect and stream continue from a copy). */
+  online: OnlinePipeline | null = null;
   normaliser: Normaliser | null = null;
   /** Training-series scores (from firstScored on): what the threshold is calibrated on. */
   calibration: Float64Array | null = null;
@@ -198,9 +233,18 @@ export class Detector {
     return this.normaliser !== null && this.calibration !== null;
   }
 
-  /** Points needed before the first score: W for history models, W for autoencoders (one full window). */
+  /**
+   * Points needed before the first score: W for history models, W for autoencoders (one full window). 'gru-online'
+   * continues from its training series, so any length scores; its training series needs 2·(W + 9) points (the first
+   * fit happens halfway through it, on windows of W + 8 forecast steps).
+   */
   get minLength(): number {
+    if (this.options.model === 'gru-online') return 1;
     return this.options.model === 'lstm-forecast' || !isNeural(this.options.model) ? this.options.window + 1 : this.options.window;
+  }
+
+  private get minTrainLength(): number {
+    return this.options.model === 'gru-online' ? 2 * (this.options.window + ONLINE_HORIZON + 1) : this.minLength;
   }
 
   private prepare(series: unknown, argName: string, training: boolean): { s: Series; filled: FillReport } {
@@ -208,21 +252,46 @@ export class Detector {
     if (!training && raw.F !== this.features) {
       throw new RangeError(`${argName}: expected ${this.features} feature${this.features === 1 ? '' : 's'} per point (as the training series), got ${raw.F}`);
     }
-    if (raw.n < this.minLength) {
-      throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${this.minLength}, the least that ` +
+    if (this.options.model === 'gru-online' && raw.F !== 1) {
+      throw new RangeError(`${argName}: model 'gru-online' scores one series (1 feature per point), got ${raw.F}; for several ` +
+        "features use a multivariate model such as 'lstm-ae'");
+    }
+    const need = training ? this.minTrainLength : this.minLength;
+    if (raw.n < need) {
+      if (training && this.options.model === 'gru-online') {
+        throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${need}, the least that model 'gru-online' ` +
+          `with window ${this.options.window} learns from (its first fit is halfway through the training series)`);
+      }
+      throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${need}, the least that ` +
         `window ${this.options.window} with model '${this.options.model}' can score`);
     }
     const filled = fillMissing(raw);
     return { s: raw, filled };
   }
 
-  /** Trains the model and calibrates the threshold on a series of normal behaviour. */
-  fit(trainSeries: unknown): this {
+  /**
+   * Trains the model and calibrates the threshold on a series of normal behaviour. 'gru-online' learns on it as on a
+   * stream (its probation) and keeps learning in detect() and stream(); `timestamps` (epoch ms, one per point) feed
+   * its time inputs when `timeFeatures` is on.
+   */
+  fit(trainSeries: unknown, options: { timestamps?: ArrayLike<number> } = {}): this {
     const o = this.options;
+    checkKeys(options, ['timestamps'], 'fit');
     const { s, filled } = this.prepare(trainSeries, 'fit(series)', true);
+    const timestamps = this.timestampsFor(options.timestamps, s.n, 'fit(timestamps)');
     this.features = s.F;
     this.trainFilled = filled;
     this.normaliser = Normaliser.fit(s, o.normalize, 'fit(series)');
+    if (o.model === 'gru-online') {
+      const pipeline = OnlinePipeline.create({
+        probation: s.n, seed: o.seed,
+        model: { units: o.hidden[0] as number, window: o.window, lr: o.learningRate, timeFeatures: o.timeFeatures },
+        alarm: { threshold: o.threshold.value as number },
+      });
+      this.calibration = pipeline.batch(s.data, timestamps).scores;
+      this.online = pipeline;
+      return this;
+    }
     const z = this.normaliser.transform(s);
     if (isNeural(o.model)) {
       this.model = this.buildModel(s.F);
@@ -280,20 +349,71 @@ export class Detector {
       : { x: { data: x, shape: [starts.length, W, F] }, y: { data: x, shape: [starts.length, W, F] } };
   }
 
+  /**
+   * Timestamps for 'gru-online': epoch milliseconds, one finite number per point, never decreasing; required when
+   * `timeFeatures` is on. Other models do not use time, and refuse them rather than ignore them.
+   */
+  private timestampsFor(ts: ArrayLike<number> | undefined, n: number, argName: string): Float64Array | undefined {
+    const o = this.options;
+    if (ts === undefined) {
+      if (o.model === 'gru-online' && o.timeFeatures !== false) {
+        throw new RangeError(`${argName}: timeFeatures '${o.timeFeatures}' needs the timestamps (epoch ms) of the points`);
+      }
+      return undefined;
+    }
+    if (o.model !== 'gru-online') throw new RangeError(`${argName}: model '${o.model}' does not use timestamps; only 'gru-online' has time inputs`);
+    if (typeof ts !== 'object' || ts === null || typeof (ts as { length?: unknown }).length !== 'number') {
+      throw new TypeError(`${argName}: expected an array of epoch milliseconds, got ${describeValue(ts)}`);
+    }
+    if (ts.length !== n) throw new RangeError(`${argName}: expected ${n} timestamps (one per point), got ${ts.length}`);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = ts[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${argName}[${i}]: expected epoch milliseconds, got ${describeValue(v)}`);
+      if (i > 0 && v < (out[i - 1] as number)) throw new RangeError(`${argName}[${i}]: ${v} is earlier than the point before (${out[i - 1]}); sort the points by time`);
+      out[i] = v;
+    }
+    return out;
+  }
+
+  /** 'gru-online': a copy of the fitted pipeline runs over the series (the detector itself is not changed). */
+  private runOnline(s: Series, timestamps: Float64Array | undefined): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
+    const p = OnlinePipeline.fromState((this.online as OnlinePipeline).getState());
+    return p.batch(s.data, timestamps);
+  }
+
   /** Per-point anomaly scores (no threshold). `workers` overrides the detector's for this call (same scores). */
-  score(series: unknown, options: { workers?: Workers } = {}): ScoreResult {
+  score(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
     this.requireFitted('score');
+    checkKeys(options, ['workers', 'timestamps'], 'score');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'score(workers)');
     const { s, filled } = this.prepare(series, 'score(series)', false);
+    const timestamps = this.timestampsFor(options.timestamps, s.n, 'score(timestamps)');
+    if (this.online) {
+      const r = this.runOnline(s, timestamps);
+      return { scores: r.scores, contributions: r.raw, firstScored: 0, filled };
+    }
     const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s), workers);
     return { ...r, filled };
   }
 
-  /** Scores, flags, events and thresholds for a series. `workers` overrides the detector's for this call. */
-  detect(series: unknown, options: { workers?: Workers } = {}): DetectResult {
+  /**
+   * Scores, flags, events and thresholds for a series. `workers` overrides the detector's for this call. For
+   * 'gru-online' the series continues the training series (and `timestamps` theirs); the scores are the alarm stage's
+   * calibrated scores in [0, 1], the flags its alarms (one per event: it rests after each), contributions its raw scores.
+   */
+  detect(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
     this.requireFitted('detect');
+    checkKeys(options, ['workers', 'timestamps'], 'detect');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');
     const { s, filled } = this.prepare(series, 'detect(series)', false);
+    const timestamps = this.timestampsFor(options.timestamps, s.n, 'detect(timestamps)');
+    if (this.online) {
+      const r = this.runOnline(s, timestamps);
+      const level = this.options.threshold.value as number;
+      const events = flagsToEvents(r.flags, r.scores, { minGap: this.options.minGap });
+      return { scores: r.scores, contributions: r.raw, firstScored: 0, filled, flags: r.flags, events, thresholds: new Float64Array(s.n).fill(level), threshold: level };
+    }
     const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s), workers);
     const { thresholds, flags } = applyThresholdSpec(this.options.threshold, this.calibration as Float64Array, r.scores, r.firstScored);
     const events = flagsToEvents(flags, r.scores, { minGap: this.options.minGap });
@@ -342,6 +462,10 @@ export class Detector {
    */
   exportScorer(path?: string): string {
     this.requireFitted('exportScorer');
+    if (this.options.model === 'gru-online') {
+      throw new TypeError("exportScorer: model 'gru-online' keeps learning from every point; a frozen module would not be " +
+        'the same detector: use stream() (or save() and Detector.load) instead');
+    }
     const src = exportScorerSource(this);
     if (path !== undefined) writeFileAtomicSync(path, src);
     return src;

@@ -15,6 +15,7 @@ import { modelToJSON, modelFromJSON, encodeFloats, decodeFloats, ModelJSON, with
 import { checkKeys, describeValue } from '../check';
 import { Detector, DetectorOptions } from './detector';
 import { DETECTOR_OPTION_KEYS } from './types';
+import { OnlinePipeline, OnlinePipelineState } from './online';
 import { Normaliser, NormaliserJSON } from './preprocess';
 import { thresholdToString } from './threshold-spec';
 
@@ -29,27 +30,59 @@ export interface DetectorJSON {
   normaliser: NormaliserJSON;
   calibration: string;
   model: ModelJSON | null;
+  /** 'gru-online': the forecaster's weights, Adam moments and buffers and the alarm stage's state, after training. */
+  online?: OnlinePipelineState;
 }
 
 export function detectorToJSON(d: Detector): DetectorJSON {
   if (!d.fitted) throw new Error('toJSON: the detector is not fitted; call fit(trainSeries) first');
   const o = d.options;
-  return {
-    format: DETECTOR_FORMAT,
+  const base = {
+    format: DETECTOR_FORMAT as typeof DETECTOR_FORMAT,
     formatVersion: DETECTOR_FORMAT_VERSION,
+    features: d.features,
+    normaliser: (d.normaliser as Normaliser).toJSON(),
+    calibration: encodeFloats(d.calibration as Float64Array),
+  };
+  if (d.online) {
+    return {
+      ...base, model: null, online: d.online.getState(),
+      options: {
+        model: o.model, window: o.window, hidden: o.hidden, learningRate: o.learningRate, causal: o.causal,
+        threshold: thresholdToString(o.threshold), minGap: o.minGap, seed: o.seed, timeFeatures: o.timeFeatures,
+      } as DetectorJSON['options'],
+    };
+  }
+  return {
+    ...base,
     options: {
       model: o.model, window: o.window, hidden: o.hidden, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate,
       validationSplit: o.validationSplit, patience: o.patience, trainStride: o.trainStride, normalize: o.normalize,
       causal: o.causal, combine: o.combine, threshold: thresholdToString(o.threshold), minGap: o.minGap, smoothing: o.smoothing, seed: o.seed,
     },
-    features: d.features,
-    normaliser: (d.normaliser as Normaliser).toJSON(),
-    calibration: encodeFloats(d.calibration as Float64Array),
     model: d.model ? modelToJSON(d.model, { includeOptimizer: false }) : null,
   };
 }
 
-const DETECTOR_FILE_KEYS = ['format', 'formatVersion', 'options', 'features', 'normaliser', 'calibration', 'model', 'cli'] as const;
+/** 'gru-online': the file's pipeline state, validated by its own loader, and agreeing with the file's options. */
+function onlineFromJSON(d: Detector, state: unknown, source: string): OnlinePipeline {
+  const p = withSource(`${source}: online`, () => OnlinePipeline.fromState(state));
+  const st = p.getState(), m = st.model.options, a = st.alarm.options, o = d.options;
+  const want: [string, unknown, unknown][] = [
+    ['units', m.units, o.hidden[0]], ['window', m.window, o.window], ['lr', m.lr, o.learningRate], ['seed', m.seed, o.seed],
+    ['timeFeatures', m.timeFeatures, o.timeFeatures], ['alarm threshold', a.threshold, o.threshold.value],
+    ['alarm probation', a.probation, m.probation],
+  ];
+  for (const [name, got, expected] of want) {
+    if (got !== expected) {
+      throw new TypeError(`${source}: online state ${name} is ${describeValue(got)}, but the file's options say ${describeValue(expected)}; the file's parts disagree`);
+    }
+  }
+  if (d.features !== 1) throw new TypeError(`${source}: model 'gru-online' scores 1 feature, the file says ${d.features}`);
+  return p;
+}
+
+const DETECTOR_FILE_KEYS = ['format', 'formatVersion', 'options', 'features', 'normaliser', 'calibration', 'model', 'cli', 'online'] as const;
 
 /** The command line's metadata in a model file it wrote (`bptt fit --save`): the columns the detector was trained on. */
 function checkCliMeta(m: unknown, features: number, source: string): void {
@@ -144,6 +177,14 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
   if (d.calibration.length === 0) throw new RangeError(`${source}: calibration is empty`);
   for (let i = 0; i < d.calibration.length; i++) {
     if ((d.calibration[i] as number) < 0) throw new RangeError(`${source}: calibration[${i}] is negative (${d.calibration[i]}); scores are ≥ 0`);
+  }
+  const online = d.options.model === 'gru-online';
+  if (!online && doc.online !== undefined) throw new TypeError(`${source}: model '${d.options.model}' learns no online state, but the file has one`);
+  if (online) {
+    if (doc.model !== null && doc.model !== undefined) throw new TypeError(`${source}: model 'gru-online' keeps its network in "online", but the file has "model" too`);
+    if (doc.online === undefined) throw new TypeError(`${source}: model 'gru-online' needs its state, but "online" is missing`);
+    d.online = onlineFromJSON(d, doc.online, source);
+    return d;
   }
   const neural = d.options.model !== 'zscore' && d.options.model !== 'iqr';
   if (!neural) {

@@ -10,6 +10,8 @@
  *   autoencoders, combine 'mean'/'max' from the W-th point on: the point W−1 steps back, whose covering windows are
  *                                      now all seen (its score is final); flush() returns the remaining W−1 points.
  *   'lstm-forecast', 'zscore', 'iqr'   from the (W+1)-th point on: the newest point.
+ *   'gru-online'                       every push: the newest point, continuing the training series (the model keeps
+ *                                      learning; push(point, timestamp) when the detector has time inputs).
  * Earlier pushes return null (warm-up; the batch scores of those points are 0 or, for autoencoders with 'last', come
  * from the first window, and are never flagged). Memory: the last W(+1) points and, for mean/max, W running sums.
  * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
@@ -19,6 +21,7 @@ import { Ewma } from './thresholds';
 import { normaliseValue } from './preprocess';
 import { makeOnline, OnlineThreshold } from './threshold-spec';
 import type { Detector } from './detector';
+import { OnlinePipeline } from './online';
 import { zscoreOf, tukeyOf } from './detector';
 
 export interface StreamResult {
@@ -48,6 +51,10 @@ export class DetectorStream {
   private readonly cnt: Float64Array;      // ring [W]
   private readonly ewma: Ewma | null;
   private readonly buf: Float64Array;
+  private readonly pipeline: OnlinePipeline | null;   // 'gru-online': a copy of the fitted forecaster + alarm stage
+  private readonly level: number;
+  private readonly needsTime: boolean;
+  private lastTime = -Infinity;
   private t = 0;                           // points pushed
   private flushed = false;
 
@@ -58,6 +65,9 @@ export class DetectorStream {
       throw new RangeError("stream: combine 'all' (the SKAB rule) flags a point from the windows after it; it is an offline " +
         'analysis of a whole recording: use detect(), or a causal detector for streaming');
     }
+    this.pipeline = detector.online ? OnlinePipeline.fromState(detector.online.getState()) : null;
+    this.level = o.threshold.kind === 'likelihood' ? o.threshold.value as number : NaN;
+    this.needsTime = o.model === 'gru-online' && o.timeFeatures !== false;
     this.W = o.window;
     this.F = detector.features;
     this.kind = o.model.endsWith('-ae') ? 'ae' : o.model === 'lstm-forecast' ? 'forecast' : o.model === 'zscore' ? 'zscore' : 'iqr';
@@ -66,7 +76,7 @@ export class DetectorStream {
     const norm = detector.normaliser as NonNullable<Detector['normaliser']>;
     this.offset = norm.offset;
     this.scale = norm.scale;
-    this.online = makeOnline(o.threshold, detector.calibration as Float64Array);
+    this.online = this.pipeline ? { threshold: this.level, update: () => ({ threshold: this.level, flag: 0 }) } : makeOnline(o.threshold, detector.calibration as Float64Array);
     this.H = this.kind === 'ae' ? this.W : this.W + 1;
     this.hist = new Float64Array(this.H * this.F);
     this.win = new Float32Array(this.W * this.F);
@@ -81,9 +91,14 @@ export class DetectorStream {
     return this.hist[(i % this.H) * this.F + f] as number;
   }
 
-  /** Adds one point (a number, or one value per feature; NaN not allowed here: fill gaps before streaming). */
-  push(point: number | ArrayLike<number>): StreamResult | null {
+  /**
+   * Adds one point (a number, or one value per feature; NaN not allowed here: fill gaps before streaming). `timestamp`
+   * (epoch ms) is for 'gru-online' with time inputs, which requires it; other models refuse it.
+   */
+  push(point: number | ArrayLike<number>, timestamp?: number): StreamResult | null {
     if (this.flushed) throw new Error('stream.push: the stream was flushed; start a new one with detector.stream()');
+    if (this.pipeline) return this.pushOnline(point, timestamp);
+    if (timestamp !== undefined) throw new RangeError('stream.push(timestamp): this model does not use timestamps; only \'gru-online\' has time inputs');
     const F = this.F;
     const values = typeof point === 'number' ? [point] : point;
     if (values.length !== F) throw new RangeError(`stream.push(point): expected ${F} value${F === 1 ? '' : 's'}, got ${values.length}`);
@@ -183,6 +198,21 @@ export class DetectorStream {
   }
 
   /** Ends the stream: returns the points whose scores were still pending (autoencoders with mean/max). */
+  private pushOnline(point: number | ArrayLike<number>, timestamp: number | undefined): StreamResult {
+    const v = typeof point === 'number' ? point : point.length === 1 ? point[0] : NaN;
+    if (typeof point !== 'number' && point.length !== 1) throw new RangeError(`stream.push(point): expected 1 value, got ${point.length}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`stream.push(point): point ${this.t} is ${String(v)}; expected a finite number`);
+    if (timestamp !== undefined) {
+      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new RangeError(`stream.push(timestamp): expected epoch milliseconds, got ${String(timestamp)}`);
+      if (timestamp < this.lastTime) throw new RangeError(`stream.push(timestamp): ${timestamp} is earlier than the point before (${this.lastTime})`);
+      this.lastTime = timestamp;
+    } else if (this.needsTime) {
+      throw new RangeError('stream.push(timestamp): this detector has time inputs; give each point its timestamp (epoch ms)');
+    }
+    const o = (this.pipeline as OnlinePipeline).step(v, timestamp);
+    return { index: this.t++, score: o.score, flag: o.flag ? 1 : 0, threshold: this.level, contributions: Float64Array.of(o.raw) };
+  }
+
   flush(): StreamResult[] {
     this.flushed = true;
     if (this.kind !== 'ae' || this.combine === 'last' || this.t < this.W) return [];

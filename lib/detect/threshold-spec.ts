@@ -11,6 +11,8 @@
  *                        initial level 0.98, lowered for short calibrations so that ~10 scores lie above it)
  *   'dspot[:q]'          drift-aware SPOT (depth 10)
  *   'dynamic'            Telemanom's nonparametric dynamic threshold, chosen on the scored sequence itself (offline)
+ *   'likelihood[:s]'     the alarm stage's calibrated score (HTM's anomaly likelihood, log scale, in [0, 1]) ≥ s
+ *                        (s = 0.5422, HTM's NAB threshold); the continually learning 'gru-online' model's threshold
  *   'ucl[:q[:k]]'        k × the q-quantile of the training scores (q = 0.999, k = 1): the SKAB notebooks' upper control
  *                        limit (Conv-AE: ucl:0.999:1.3333 on window residuals, see combine 'all' in detector.ts)
  */
@@ -19,7 +21,7 @@ import {
 } from './thresholds';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
 
-export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl';
+export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';
 
 export interface ThresholdConfig {
   kind: ThresholdKind;
@@ -36,7 +38,7 @@ export interface ThresholdConfig {
 export type ThresholdSpec = string | ThresholdConfig;
 
 const DEFAULT_VALUE: Record<ThresholdKind, number | undefined> = {
-  fixed: undefined, quantile: 0.99, sigma: 3, iqr: 1.5, contamination: 0.01, spot: 1e-3, dspot: 1e-3, dynamic: undefined, ucl: 0.999,
+  fixed: undefined, quantile: 0.99, sigma: 3, iqr: 1.5, contamination: 0.01, spot: 1e-3, dspot: 1e-3, dynamic: undefined, ucl: 0.999, likelihood: 0.5422,
 };
 
 export const THRESHOLD_KINDS = Object.keys(DEFAULT_VALUE) as ThresholdKind[];
@@ -81,6 +83,7 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
     case 'contamination': if (!(v !== undefined && v > 0 && v < 0.5)) bad('a fraction in (0, 0.5)'); break;
     case 'spot': case 'dspot': if (!(v !== undefined && v > 0 && v < 1)) bad('a risk q in (0, 1)'); break;
     case 'dynamic': if (v !== undefined) bad('no value'); break;
+    case 'likelihood': if (!(v !== undefined && v > 0 && v < 1)) bad('a level in (0, 1)'); break;
     case 'ucl':
       if (!(v !== undefined && v > 0 && v < 1)) bad('a probability q in (0, 1), as ucl:q:k');
       if (cfg.factor !== undefined && !(cfg.factor > 0 && Number.isFinite(cfg.factor))) {
@@ -109,6 +112,7 @@ export function staticLevel(c: ThresholdConfig, calibration: Float64Array): numb
     case 'dspot': return makeOnline(c, calibration).threshold;
     case 'dynamic': return NaN;
     case 'ucl': return (c.factor ?? 1) * quantileThreshold(calibration, c.value);
+    case 'likelihood': return c.value as number;
   }
 }
 
@@ -142,6 +146,7 @@ export function makeOnline(c: ThresholdConfig, calibration: Float64Array): Onlin
     return new Dspot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length - depth), depth, maxPeaks: SPOT_MAX_PEAKS });
   }
   if (c.kind === 'dynamic') throw new RangeError("threshold: 'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level");
+  if (c.kind === 'likelihood') throw new RangeError("threshold: 'likelihood' is the alarm stage of model 'gru-online'");
   const level = staticLevel(c, calibration);
   return { threshold: level, update: (s: number) => ({ threshold: level, flag: s > level ? 1 : 0 }) };
 }

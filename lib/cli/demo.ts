@@ -76,8 +76,8 @@ a contextual and a collective anomaly injected) and writes, to the current direc
 Options
   --out-dir DIR           write the files there instead (created if missing)
   --model M, --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --seed S, --workers N, --backend B   as for bptt detect
-                          (defaults: lstm-ae, window 32, hidden 16, 20 epochs, threshold sigma:8,
-                          min-gap 6: events less than an hour apart are merged)
+                          (defaults: the library's, as your data would get them: model auto, which picks
+                          lstm-ae for these two columns, causal, threshold spot)
   --json                  print a JSON summary to stdout
   -q, --quiet             no progress or summary on stderr
   -h, --help              this help`;
@@ -92,9 +92,8 @@ export function demoCommand(ctx: Context, argv: string[]): number {
   if (opt.flag(v, 'help')) { ctx.out(`${DEMO_HELP}\n`); return 0; }
   if (positionals.length > 0) throw new UserError(`demo: takes no file (got ${positionals.join(' ')}); see bptt demo --help`);
   const dir = opt.str(v, 'out-dir') ?? '.';
-  const options: DetectorOptions = {
-    model: 'lstm-ae', window: 32, hidden: 16, epochs: 20, threshold: 'sigma:8', minGap: 6, seed: 1, ...opt.detectorOptions(v),
-  };
+  // The library's defaults, as a user's data would get them: nothing tuned for the demo series.
+  const options: DetectorOptions = { ...opt.detectorOptions(v) };
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {

@@ -17,7 +17,7 @@
 import ndarray from 'ndarray';
 import * as path from 'path';
 import * as fs from 'fs';
-import { Detector, DetectorOptions, DetectResult } from '../detect/detector';
+import { Detector, DetectorOptions, DetectResult, pickModel } from '../detect/detector';
 import { getBackend } from '../backend';
 import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
@@ -39,6 +39,27 @@ export const OUTPUT_COLUMNS = ['score', 'threshold', 'anomaly', 'label'];
 export function seriesOf(values: Float64Array, n: number, F: number): unknown {
   const data = values.subarray(0, n * F);
   return F === 1 ? data : ndarray(data, [n, F]);
+}
+
+/**
+ * The result over a whole file for a 'gru-online' detector fitted on its first `trainRows` rows and run on the rest
+ * (`tail`): the training rows are warm-up (their scores from the fit, never flagged), the events shifted.
+ */
+function continuing(detector: Detector, tail: DetectResult, trainRows: number): DetectResult {
+  const n = trainRows + tail.scores.length;
+  const cat = (head: ArrayLike<number>, rest: Float64Array): Float64Array => {
+    const out = new Float64Array(n);
+    out.set(head, 0);
+    out.set(rest, trainRows);
+    return out;
+  };
+  const flags = new Uint8Array(n);
+  flags.set(tail.flags, trainRows);
+  return {
+    ...tail, scores: cat(detector.calibration as Float64Array, tail.scores), contributions: cat(new Float64Array(trainRows), tail.contributions),
+    thresholds: cat(new Float64Array(trainRows).fill(NaN), tail.thresholds), flags, firstScored: trainRows,
+    events: tail.events.map((e) => ({ ...e, start: e.start + trainRows, end: e.end + trainRows, peakIndex: e.peakIndex + trainRows })),
+  };
 }
 
 /** Rewrites the library's "feature f" as the column's name. */
@@ -65,11 +86,13 @@ export function fitDetector(ctx: Context, table: Table, rows: number, where: str
   let detector!: Detector;
   const progress = { p: null as Progress | null, epochs: 0 };
   userCall('', () => {
-    detector = new Detector({ ...options, onEpochEnd: (logs) => { progress.epochs = logs.epoch + 1; progress.p?.epoch(logs); } });
+    const model = pickModel(options, F, rows);        // what 'auto' picks for this file, so progress can be shown
+    const batch = model !== 'gru-online';             // the continually learning model has no epochs to report
+    detector = new Detector(batch ? { ...options, model, onEpochEnd: (logs) => { progress.epochs = logs.epoch + 1; progress.p?.epoch(logs); } } : { ...options, model });
   });
   const o = detector.options;
-  if (rows < detector.minLength) {
-    throw new UserError(`too few rows to train on: ${where}; model '${o.model}' with window ${o.window} needs at least ${detector.minLength}, ` +
+  if (rows < detector.minTrainLength) {
+    throw new UserError(`too few rows to train on: ${where}; model '${o.model}' with window ${o.window} needs at least ${detector.minTrainLength}, ` +
       'and many times that to learn what is normal: use a larger --train-fraction, a smaller --window, or --train FILE');
   }
   for (let f = 0; f < F; f++) {
@@ -85,7 +108,7 @@ export function fitDetector(ctx: Context, table: Table, rows: number, where: str
     }
     if (lo === Infinity) throw new UserError(`column ${JSON.stringify(table.columns[f])} has no values in the training part (${where})`);
   }
-  const neural = o.model !== 'zscore' && o.model !== 'iqr';
+  const neural = o.model !== 'zscore' && o.model !== 'iqr' && o.model !== 'gru-online';
   progress.p = neural && o.epochs > 0 && !ctx.quiet ? new Progress(ctx.errSink, o.epochs, o.model) : null;
   progress.p?.start();
   const t0 = performance.now();
@@ -258,12 +281,13 @@ Input
   --labels L              known anomalies, shown in the report: a 0/1 column of the file, a JSON file of
                           [start, end] windows (NAB's labels.json works), or a CSV with start,end columns
 Model
-  --model M               lstm-ae (default), gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
+  --model M               auto (default: gru-online for one value column, lstm-ae for several), gru-online,
+                          lstm-ae, gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
   --window W              window length (default 32)
   --hidden H              hidden units, e.g. 32 or 32,8 (default 32)
   --epochs E              training epochs, with early stopping (default 30)
-  --threshold T           spot (default), dspot, quantile:0.99, sigma:3, iqr:1.5, fixed:V, ucl:q:k,
-                          dynamic (with --offline)
+  --threshold T           likelihood:0.5422 (gru-online's alarm stage); for the others spot (default), dspot,
+                          quantile:0.99, sigma:3, iqr:1.5, fixed:V, ucl:q:k, dynamic (with --offline)
   --min-gap G             merge events separated by fewer than G unflagged rows (default 0)
   --offline               allow look-ahead (a recording analysed after the fact): autoencoders then score a row
                           with every window covering it (--combine mean, the default offline; max; or all, the
@@ -351,7 +375,12 @@ export function detectCommand(ctx: Context, argv: string[]): number {
     const detector = fit.detector;
     const tDetect = performance.now();
     let r!: DetectResult;
-    withColumnNames('', table.columns, () => { r = detector.detect(seriesOf(table.values, table.n, table.columns.length)); });
+    withColumnNames('', table.columns, () => {
+      // A continually learning detector trained on the first rows continues after them: those rows were its probation.
+      r = detector.online && trainFile === undefined
+        ? continuing(detector, detector.detect(seriesOf(table.values.subarray(trainRows), table.n - trainRows, 1)), trainRows)
+        : detector.detect(seriesOf(table.values, table.n, table.columns.length));
+    });
     const detectSeconds = since(tDetect);
 
     const tWrite = performance.now();
@@ -411,6 +440,9 @@ export function finiteOrNull(v: number): number | null {
 
 export function publicOptions(d: Detector): Record<string, unknown> {
   const o = d.options;
+  if (o.model === 'gru-online') {
+    return { model: o.model, window: o.window, hidden: o.hidden, learningRate: o.learningRate, timeFeatures: o.timeFeatures, minGap: o.minGap, seed: o.seed, backend: getBackend() };
+  }
   return {
     model: o.model, window: o.window, hidden: o.hidden, epochs: o.epochs, combine: o.combine, minGap: o.minGap, seed: o.seed,
     workers: o.workers, backend: getBackend(),
@@ -427,7 +459,8 @@ Options
   --time-column NAME      the time column (default: detected)
   --columns A,B           the value columns (default: every numeric column)
   --delimiter C           field delimiter (default: sniffed)
-  --model M               lstm-ae (default), gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
+  --model M               auto (default: gru-online for one value column, lstm-ae for several), gru-online,
+                          lstm-ae, gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
   --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --offline, --combine C, --seed S, --workers N,
   --backend B             as for bptt detect
   --json                  print a JSON summary to stdout

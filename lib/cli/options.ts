@@ -90,12 +90,15 @@ export function flag(v: Values, name: string): boolean {
 }
 
 /** A positive (or, with min 0, non-negative) integer option. */
+/** Largest integer option: sizes and counts beyond it cannot index a typed array anyway. */
+const MAX_INT = 0x7fffffff;
+
 export function int(v: Values, name: string, min = 1): number | undefined {
   const s = str(v, name);
   if (s === undefined) return undefined;
   const n = Number(s);
-  if (s.trim() === '' || !Number.isInteger(n) || n < min) {
-    throw new UserError(`--${name}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(s)}`);
+  if (s.trim() === '' || !Number.isInteger(n) || n < min || n > MAX_INT) {
+    throw new UserError(`--${name}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer${n > MAX_INT ? ` (at most ${MAX_INT})` : ''}, got ${JSON.stringify(s)}`);
   }
   return n;
 }
@@ -150,10 +153,10 @@ export function detectorOptions(v: Values): DetectorOptions {
   }
   const model = str(v, 'model');
   if (model !== undefined) {
-    if (!DETECTOR_MODELS.includes(model as DetectorModel)) {
-      throw new UserError(`--model: expected one of ${DETECTOR_MODELS.join(', ')}, got ${JSON.stringify(model)}`);
+    if (model !== 'auto' && !DETECTOR_MODELS.includes(model as DetectorModel)) {
+      throw new UserError(`--model: expected auto or one of ${DETECTOR_MODELS.join(', ')}, got ${JSON.stringify(model)}`);
     }
-    o.model = model as DetectorModel;
+    o.model = model as DetectorModel | 'auto';
   }
   const window = int(v, 'window');
   if (window !== undefined) {

@@ -53,8 +53,13 @@ export type { DetectorModel } from './types';
 export type Combine = 'mean' | 'max' | 'last' | 'all';
 
 export interface DetectorOptions {
-  /** Default 'lstm-ae'. 'gru-online' is the continually learning univariate detector (see the file comment). */
-  model?: DetectorModel;
+  /**
+   * Default 'auto': at fit, 'gru-online' (the continually learning detector) for one series of at least 82 training
+   * points, 'lstm-ae' (causal) for several features or a shorter series: what the evaluation found best for each shape.
+   * Options only one kind of model takes decide it: epochs, batchSize, a threshold other than 'likelihood', ... pick
+   * 'lstm-ae'; threshold 'likelihood' or timeFeatures pick 'gru-online'.
+   */
+  model?: DetectorModel | 'auto';
   /**
    * 'gru-online': time inputs from the timestamps given to fit/detect/push (epoch ms, UTC): 'day' (time of day),
    * 'day+week', or false (the default: on NAB the time inputs cost about 6 points; they catch anomalies that are
@@ -138,8 +143,43 @@ interface Resolved {
   workers: Workers;
 }
 
+/**
+ * Model 'auto' before fit: every option checked that can be (as for either model it may pick), so that a typo or a
+ * wrong type fails at construction, not at fit.
+ */
+function resolveAuto(o: DetectorOptions): Resolved {
+  const asks = asksFor(o);
+  if (asks.online && asks.batch) resolveOptions({ ...o, model: 'gru-online' });   // throws: the combination fits no model
+  return resolveOptions({ ...o, model: asks.online ? 'gru-online' : 'lstm-ae' });
+}
+
+/**
+ * Options that only one kind of model takes: a threshold other than 'likelihood', epochs and the other batch-training
+ * options, or several hidden sizes ask for a model trained once; 'likelihood' or time inputs for 'gru-online'.
+ */
+function asksFor(o: DetectorOptions): { online: boolean; batch: boolean } {
+  const kind = o.threshold === undefined ? null : parseThreshold(o.threshold, 'Detector(threshold)').kind;
+  const online = kind === 'likelihood' || (o.timeFeatures !== undefined && o.timeFeatures !== false);
+  const batch = (kind !== null && kind !== 'likelihood') || (Array.isArray(o.hidden) && o.hidden.length > 1) ||
+    BATCH_TRAINING_KEYS.some((k) => (o as Record<string, unknown>)[k] !== undefined);
+  return { online, batch };
+}
+
+/** The model 'auto' resolves to for these options and a training series of F features and n points. */
+export function pickModel(o: DetectorOptions, F: number, n: number): DetectorModel {
+  if (o.model !== undefined && o.model !== 'auto') return o.model;
+  const asks = asksFor(o);
+  return asks.batch ? 'lstm-ae' : asks.online ? 'gru-online' : autoModel(F, n, optPosInt(o.window, 32, 'Detector(window)'));
+}
+
+/** What model 'auto' picks for F features and n training points (the evaluation's choice; see the README). */
+export function autoModel(F: number, n: number, window = 32): DetectorModel {
+  return F === 1 && n >= 2 * (window + ONLINE_HORIZON + 1) ? 'gru-online' : 'lstm-ae';
+}
+
 export function resolveOptions(o: DetectorOptions): Resolved {
   checkKeys(o, DETECTOR_OPTION_KEYS, 'Detector');
+  if (o.model === 'auto') throw new RangeError("Detector(model): 'auto' is resolved at fit, when the data's shape is known");
   const model = optEnum(o.model, 'lstm-ae', DETECTOR_MODELS, 'Detector(model)');
   const online = model === 'gru-online';
   if (online) {
@@ -212,7 +252,12 @@ const ONLINE_HORIZON = 8;
 const CHUNK = 512;
 
 export class Detector {
-  readonly options: Resolved;
+  /** The resolved options; with model 'auto', those of the model fit picked (before fit: as for 'lstm-ae'). */
+  options: Resolved;
+  /** The options as given (model 'auto' is resolved again from them at fit). */
+  private readonly given: DetectorOptions;
+  /** Model 'auto' not yet resolved by fit. */
+  private auto: boolean;
   model: Sequential | null = null;
   /** 'gru-online': the forecaster and alarm stage as they stand after the training series (detect and stream continue from a copy). */
   online: OnlinePipeline | null = null;
@@ -225,8 +270,28 @@ export class Detector {
   private readonly onEpochEnd: ((logs: EpochLogs) => void) | undefined;
 
   constructor(options: DetectorOptions = {}) {
-    this.options = resolveOptions(options);
+    checkKeys(options, DETECTOR_OPTION_KEYS, 'Detector');
+    this.auto = options.model === undefined || options.model === 'auto';
+    this.given = { ...options };
+    // 'auto': the options are checked as far as they can be without the data (types, ranges, names)...
+    this.options = this.auto ? resolveAuto(options) : resolveOptions(options);
     this.onEpochEnd = options.onEpochEnd;
+  }
+
+  /** ...and resolved for the model picked once the training series' shape is known. */
+  private pick(series: unknown): void {
+    if (!this.auto) return;
+    const raw = readSeries(series, 'fit(series)');
+    const model = pickModel(this.given, raw.F, raw.n);
+    try {
+      this.options = resolveOptions({ ...this.given, model });
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) {
+        e.message = `${e.message} (model 'auto' picked '${model}' for ${raw.F} feature${raw.F === 1 ? '' : 's'} and ${raw.n} points; name a model to use these options)`;
+      }
+      throw e;
+    }
+    this.auto = false;
   }
 
   get fitted(): boolean {
@@ -243,7 +308,8 @@ export class Detector {
     return this.options.model === 'lstm-forecast' || !isNeural(this.options.model) ? this.options.window + 1 : this.options.window;
   }
 
-  private get minTrainLength(): number {
+  /** Points the training series needs (minLength, and for 'gru-online' enough for its first fit). */
+  get minTrainLength(): number {
     return this.options.model === 'gru-online' ? 2 * (this.options.window + ONLINE_HORIZON + 1) : this.minLength;
   }
 
@@ -275,8 +341,9 @@ export class Detector {
    * its time inputs when `timeFeatures` is on.
    */
   fit(trainSeries: unknown, options: { timestamps?: ArrayLike<number> } = {}): this {
-    const o = this.options;
     checkKeys(options, ['timestamps'], 'fit');
+    this.pick(trainSeries);
+    const o = this.options;
     const { s, filled } = this.prepare(trainSeries, 'fit(series)', true);
     const timestamps = this.timestampsFor(options.timestamps, s.n, 'fit(timestamps)');
     this.features = s.F;

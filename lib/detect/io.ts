@@ -197,7 +197,7 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
   if (!shape || shape[0] !== d.options.window || shape[1] !== d.features) {
     throw new RangeError(`${source}: network input ${JSON.stringify(shape)} does not match window ${d.options.window} × ${d.features} features`);
   }
-  const expected = d.expectedModel(d.features);
+  const expected = withSource(source, () => d.expectedModel(d.features));
   if (architecture(d.model.layers) !== architecture(expected.layers) || d.model.dtype !== expected.dtype) {
     throw new TypeError(`${source}: the network (${d.model.layers.map((l) => l.className).join(' → ')}) is not the ` +
       `'${d.options.model}' network that the options describe (${expected.layers.map((l) => l.className).join(' → ')}, ` +

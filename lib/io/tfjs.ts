@@ -696,8 +696,10 @@ export function fromTfjs(artifacts: TfjsArtifactsInput, options: FromTfjsOptions
   const shape = resolveInputShape(inputShape, options.inputShape);
   checkParameterCount(layers, shape, weights);
   const model = new Sequential([], { dtype: options.dtype ?? 'float32', name: top.name });
-  layers.forEach((l) => model.add(l));
-  make('fromTfjs: building the model', () => model.build(shape));
+  make('fromTfjs: building the model', () => {
+    layers.forEach((l) => model.add(l));
+    model.build(shape);
+  });
   const plan = assignWeights(layers, weights);
   for (const [param, values] of plan) param.value.set(values);
   if (loss !== null) model.compile({ loss });

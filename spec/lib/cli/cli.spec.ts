@@ -164,7 +164,7 @@ describe('bptt command line (spawned)', function () {
       expectUserError(bptt(['detect', data, '--bogus']), /detect: unknown option --bogus \(see bptt detect --help\)/);
       expectUserError(bptt(['detect', data, '--window']), /option --window needs a value/);
       expectUserError(bptt(['detect', data, '--window', 'ten']), /--window: expected a positive integer, got "ten"/);
-      expectUserError(bptt(['detect', data, '--model', 'transformer']), /--model: expected one of lstm-ae, .*got "transformer"/);
+      expectUserError(bptt(['detect', data, '--model', 'transformer']), /--model: expected auto or one of gru-online, lstm-ae, .*got "transformer"/);
       expectUserError(bptt(['detect', data, '--threshold', 'quantile:3']), /--threshold: quantile needs a probability in \(0, 1\), got 3/);
       expectUserError(bptt(['detect', data, '--train-fraction', '1.5']), /--train-fraction: expected a fraction between 0 and 1/);
       expectUserError(bptt(['detect']), /detect: missing the input CSV file/);
@@ -543,7 +543,8 @@ describe('bptt command line (spawned)', function () {
       const out = path.join(dir, 'demo');
       const r = bptt(['demo', '--out-dir', out]);
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.stderr).to.match(/3 injected anomalies/).and.to.match(/^epoch 1\/20 /m);
+      // The library's defaults (model auto → lstm-ae for these 2 columns, 30 epochs), nothing tuned for the demo.
+      expect(r.stderr).to.match(/3 injected anomalies/).and.to.match(/^epoch 1\/30 /m);
       expect(r.stderr).to.match(/found \d+ events?: 3 of 3 injected anomalies detected/);
       for (const f of ['bptt-demo-data.csv', 'bptt-demo-labels.json', 'bptt-demo-flags.csv', 'bptt-demo-report.html']) {
         expect(fs.existsSync(path.join(out, f)), f).to.equal(true);

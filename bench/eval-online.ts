@@ -20,7 +20,7 @@
 import { loadNab, NabFile } from './eval-data';
 import { nabNormalize, nabScoreFile, NabProfileName } from '../lib/detect/nab';
 import { AlarmStage, HTM_THRESHOLD, restFlags, AlarmOptions } from '../lib/detect/alarm';
-import { OnlineForecaster, OnlineOptions } from '../lib/detect/online';
+import { OnlineForecaster, OnlineOptions, OnlinePipeline, OnlinePipelineOptions } from '../lib/detect/online';
 import { writeFileAtomicSync } from '../lib/io/atomic';
 
 interface Args {
@@ -81,12 +81,16 @@ function rawScores(model: string, f: NabFile, seed: number, opts: Record<string,
     return sum;
   }
   if (model === 'zscore') return rollingZ(f.values, (opts.window as number | undefined) ?? 64);
+  if (model === 'pipeline') {   // the exported OnlinePipeline; its calibrated scores are returned (no second alarm stage)
+    const ts = f.timestamps.map((s) => Date.parse(s.replace(' ', 'T') + 'Z'));
+    return OnlinePipeline.create({ ...(opts as Partial<OnlinePipelineOptions>), seed, probation: f.probation }).batch(f.values, ts).scores;
+  }
   if (model === 'online') {
     const ts = f.timestamps.map((s) => Date.parse(s.replace(' ', 'T') + 'Z'));
     const m = new OnlineForecaster({ ...(opts as Partial<OnlineOptions>), seed, probation: f.probation });
     return m.scoreBatch(f.values, ts);
   }
-  throw new RangeError(`eval-online(--model): expected zscore or online, got ${model}`);
+  throw new RangeError(`eval-online(--model): expected online, pipeline or zscore, got ${model}`);
 }
 
 const GRID: number[] = [];
@@ -135,8 +139,9 @@ function main(): void {
       const raw = rawScores(args.model, f, seed, args.opts, args.members, args.memberOpts);
       const alarmOpts = { ...(args.alarm as Partial<AlarmOptions>), probation: f.probation, threshold: args.threshold, rest: Math.round(args.rest * f.probation) };
       const stage = new AlarmStage(alarmOpts);
-      const sc = new Float64Array(raw.length);
-      for (let i = 0; i < raw.length; i++) sc[i] = stage.step(raw[i] as number, f.values[i] as number).score;
+      let sc: Float64Array = new Float64Array(raw.length);
+      if (args.model === 'pipeline') sc = raw;   // already calibrated by the pipeline's own alarm stage
+      else for (let i = 0; i < raw.length; i++) sc[i] = stage.step(raw[i] as number, f.values[i] as number).score;
       if (args.combine === 'zscore-max') {   // max with the rolling z-score's calibrated score
         const z = rollingZ(f.values, 64), zs = new AlarmStage(alarmOpts);
         for (let i = 0; i < raw.length; i++) sc[i] = Math.max(sc[i] as number, zs.step(z[i] as number, f.values[i] as number).score);
@@ -151,7 +156,16 @@ function main(): void {
           }
           sc[i] = Math.max(sc[i] as number, l);
         }
-      } else if (args.combine !== 'none') throw new RangeError(`eval-online(--combine): expected none, zscore-max or long:N, got ${args.combine}`);
+      } else if (args.combine.startsWith('tflong:')) {   // latched long channel of a second, time-of-day forecaster
+        const raw2 = rawScores(args.model, f, seed * 7919 + 1, { ...args.opts, timeFeatures: 'day' });
+        const ls = new AlarmStage({ ...alarmOpts, averagingWindow: Number(args.combine.slice(7)), filter: false, spatialTolerance: 0, longWindow: 0 });
+        let latched = false;
+        for (let i = 0; i < raw.length; i++) {
+          let l = ls.step(raw2[i] as number, f.values[i] as number).score;
+          if (latched) { if (l < 0.4) latched = false; l = 0; } else if (l >= args.threshold) latched = true;
+          sc[i] = Math.max(sc[i] as number, l);
+        }
+      } else if (args.combine !== 'none') throw new RangeError(`eval-online(--combine): expected none, zscore-max, long:N[:mode] or tflong:N, got ${args.combine}`);
       secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
       scoresByFile.push(sc);
     }

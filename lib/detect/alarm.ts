@@ -250,9 +250,13 @@ export class AlarmStage {
   /** Rows seen so far. */
   get rows(): number { return this.t; }
 
-  /** One row: raw score (finite) and the series value (finite; for the spatial rule and the flat-series check). */
-  step(raw: number, value: number): AlarmOutput {
+  /**
+   * One row: raw score (finite) and the series value (finite; for the spatial rule and the flat-series check).
+   * rawLong: the long channel's raw score when it should judge another model's score (default: raw).
+   */
+  step(raw: number, value: number, rawLong?: number): AlarmOutput {
     if (!Number.isFinite(raw)) throw new RangeError(`AlarmStage.step(raw): expected a finite number, got ${raw} at row ${this.t}`);
+    if (rawLong !== undefined && !Number.isFinite(rawLong)) throw new RangeError(`AlarmStage.step(rawLong): expected a finite number, got ${rawLong} at row ${this.t}`);
     if (!Number.isFinite(value)) throw new RangeError(`AlarmStage.step(value): expected a finite number, got ${value} at row ${this.t}`);
     const o = this.options;
     let spatial = false;
@@ -284,7 +288,7 @@ export class AlarmStage {
     const row = this.t++;
     let score = spatial ? 1 : logLikelihood(likelihood), longScore = 0;
     if (this.long !== null) {
-      longScore = this.long.step(raw, value).score;
+      longScore = this.long.step(rawLong ?? raw, value).score;
       if (this.latched) {
         if (longScore < o.longRearm) this.latched = false;
       } else {

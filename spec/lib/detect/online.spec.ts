@@ -101,7 +101,7 @@ describe('detect/online: OnlinePipeline (forecaster + alarm stage)', () => {
   });
   it('batch equals stepping; state round-trips through JSON and continues bit-identically; causal prefixes', () => {
     const { values, times } = data(900, 7, 700);
-    const o = { probation: 250, seed: 2, model: { ...model, timeFeatures: 'day' as const } };
+    for (const o of [{ probation: 250, seed: 2, model: { ...model, timeFeatures: 'day' as const } }, { probation: 250, seed: 2, model, context: true }]) {
     const all = OnlinePipeline.create(o).batch(values, times);
     const pre = OnlinePipeline.create(o).batch(values.slice(0, 500), times.slice(0, 500));
     expect(Array.from(pre.scores)).to.deep.equal(Array.from(all.scores.subarray(0, 500)));
@@ -118,8 +118,28 @@ describe('detect/online: OnlinePipeline (forecaster + alarm stage)', () => {
       expect(r.score).to.equal(all.scores[i]);
       expect(r.flag ? 1 : 0).to.equal(all.flags[i]);
     }
+    }
+  });
+  it('context model: a flat day and a day with a lowered plateau alarm inside that day, nowhere else', () => {
+    // 5-minute daily wave (20 at night, 80 from 09:00 to 18:00) with noise; day 10 is flat at 50, or its plateau is 50
+    for (const kind of ['flat', 'low']) {
+      let s = 11;
+      const u = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+      const values: number[] = [], times: number[] = [];
+      for (let i = 0; i < 14 * 288; i++) {
+        const h = (i % 288) / 12, day = Math.floor(i / 288), high = h >= 9 && h < 18;
+        values.push(day !== 10 ? (high ? 80 : 20) + 5 * u() : kind === 'flat' ? 50 + u() : (high ? 50 : 20) + 5 * u());
+        times.push(Date.UTC(2014, 3, 1) + i * 300000);
+      }
+      const p = OnlinePipeline.create({ probation: 600, context: true, seed: 1 });
+      expect(p.context?.options.timeFeatures).to.equal('day');
+      const flagged = Array.from(p.batch(values, times).flags).flatMap((f, i) => (f ? [i] : []));
+      expect(flagged.filter((i) => i >= 2880 && i < 3168).length, `${kind}: alarms in day 10`).to.be.greaterThan(0);
+      expect(flagged.filter((i) => i < 2880 || i >= 3168), `${kind}: alarms elsewhere`).to.deep.equal([]);
+    }
   });
   it('bad options and mismatched states are errors', () => {
+    expect(() => OnlinePipeline.create({ probation: 10, context: true, alarm: { longWindow: 0 } })).to.throw(RangeError, /options\.context/);
     expect(() => OnlinePipeline.create({ probation: -1 })).to.throw(RangeError, /options\.probation/);
     expect(() => OnlinePipeline.create({ probation: 10, extra: 1 } as never)).to.throw(RangeError, /unknown option "extra"/);
     const a = OnlinePipeline.create({ probation: 100, model });

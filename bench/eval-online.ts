@@ -22,6 +22,7 @@ import { nabNormalize, nabScoreFile, NabProfileName } from '../lib/detect/nab';
 import { AlarmStage, HTM_THRESHOLD, restFlags, AlarmOptions } from '../lib/detect/alarm';
 import { OnlineForecaster, OnlineOptions, OnlinePipeline, OnlinePipelineOptions } from '../lib/detect/online';
 import { writeFileAtomicSync } from '../lib/io/atomic';
+import { Detector } from '../lib/detect/detector';
 
 interface Args {
   model: string; seeds: number[]; files: string[]; rest: number; threshold: number;
@@ -81,6 +82,13 @@ function rawScores(model: string, f: NabFile, seed: number, opts: Record<string,
     return sum;
   }
   if (model === 'zscore') return rollingZ(f.values, (opts.window as number | undefined) ?? 64);
+  if (model === 'detector') {   // the library's default Detector (model 'auto' → 'gru-online'): fit on the probation, detect the rest
+    const d = new Detector({ seed }).fit(f.values.slice(0, f.probation));
+    const out = new Float64Array(f.values.length);
+    out.set(d.calibration as Float64Array, 0);
+    out.set(d.detect(f.values.slice(f.probation)).scores, f.probation);
+    return out;
+  }
   if (model === 'pipeline') {   // the exported OnlinePipeline; its calibrated scores are returned (no second alarm stage)
     const ts = f.timestamps.map((s) => Date.parse(s.replace(' ', 'T') + 'Z'));
     return OnlinePipeline.create({ ...(opts as Partial<OnlinePipelineOptions>), seed, probation: f.probation }).batch(f.values, ts).scores;
@@ -90,7 +98,7 @@ function rawScores(model: string, f: NabFile, seed: number, opts: Record<string,
     const m = new OnlineForecaster({ ...(opts as Partial<OnlineOptions>), seed, probation: f.probation });
     return m.scoreBatch(f.values, ts);
   }
-  throw new RangeError(`eval-online(--model): expected online, pipeline or zscore, got ${model}`);
+  throw new RangeError(`eval-online(--model): expected detector, pipeline, online or zscore, got ${model}`);
 }
 
 const GRID: number[] = [];
@@ -140,7 +148,7 @@ function main(): void {
       const alarmOpts = { ...(args.alarm as Partial<AlarmOptions>), probation: f.probation, threshold: args.threshold, rest: Math.round(args.rest * f.probation) };
       const stage = new AlarmStage(alarmOpts);
       let sc: Float64Array = new Float64Array(raw.length);
-      if (args.model === 'pipeline') sc = raw;   // already calibrated by the pipeline's own alarm stage
+      if (args.model === 'pipeline' || args.model === 'detector') sc = raw;   // already calibrated by their own alarm stage
       else for (let i = 0; i < raw.length; i++) sc[i] = stage.step(raw[i] as number, f.values[i] as number).score;
       if (args.combine === 'zscore-max') {   // max with the rolling z-score's calibrated score
         const z = rollingZ(f.values, 64), zs = new AlarmStage(alarmOpts);

@@ -35,6 +35,7 @@
  * `alarmBatch` runs the same steps over arrays (same bits as stepping). `restFlags` applies part 3 alone to scores, for
  * threshold sweeps. State (`getState()` / `AlarmStage.fromState`) is a plain JSON-able object, validated on load.
  */
+import { describeValue } from '../check';
 
 export interface AlarmOptions {
   /** Rows the likelihood learns on before it scores (NAB: min(⌊0.15·N⌋, 750)); no flag before it. Required. */
@@ -119,16 +120,17 @@ const LOG_1E_10 = -23.02585084720009;
 const RED = 1 - 0.99999;
 const YELLOW = 1 - 0.999;
 
-function intOpt(name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new RangeError(`AlarmStage(options.${name}): expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+/** An integer option in [min, max]; the window maxima bound what the stage allocates (a state file cannot ask for more). */
+function intOpt(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`AlarmStage(options.${name}): expected an integer in [${min}, ${max}], got ${describeValue(v)}`);
   }
   return v;
 }
 
 function numOpt(name: string, v: unknown, min: number, max = Infinity): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new RangeError(`AlarmStage(options.${name}): expected a finite number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    throw new RangeError(`AlarmStage(options.${name}): expected a finite number in [${min}, ${max}], got ${describeValue(v)}`);
   }
   return v;
 }
@@ -137,12 +139,12 @@ const OPTION_KEYS = ['probation', 'averagingWindow', 'historicWindow', 'reestima
   'minVariance', 'spatialTolerance', 'threshold', 'rest', 'tail', 'filter', 'longWindow', 'longRearm'];
 
 function boolOpt(name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new RangeError(`AlarmStage(options.${name}): expected a boolean, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new RangeError(`AlarmStage(options.${name}): expected a boolean, got ${describeValue(v)}`);
   return v;
 }
 
 function tailOpt(v: unknown): 'upper' | 'two-sided' {
-  if (v !== 'upper' && v !== 'two-sided') throw new RangeError(`AlarmStage(options.tail): expected 'upper' or 'two-sided', got ${JSON.stringify(v)}`);
+  if (v !== 'upper' && v !== 'two-sided') throw new RangeError(`AlarmStage(options.tail): expected 'upper' or 'two-sided', got ${describeValue(v)}`);
   return v;
 }
 
@@ -150,13 +152,13 @@ function tailOpt(v: unknown): 'upper' | 'two-sided' {
 export function resolveAlarmOptions(o: AlarmOptions): ResolvedAlarmOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError(`AlarmStage(options): expected an object, got ${String(o)}`);
   for (const k of Object.keys(o)) {
-    if (!OPTION_KEYS.includes(k)) throw new RangeError(`AlarmStage(options): unknown option ${JSON.stringify(k)}; expected one of ${OPTION_KEYS.join(', ')}`);
+    if (!OPTION_KEYS.includes(k)) throw new RangeError(`AlarmStage(options): unknown option ${describeValue(k)}; expected one of ${OPTION_KEYS.join(', ')}`);
   }
   const probation = intOpt('probation', o.probation, 0);
   return {
     probation,
-    averagingWindow: intOpt('averagingWindow', o.averagingWindow ?? 10, 1),
-    historicWindow: intOpt('historicWindow', o.historicWindow ?? 8640, 1),
+    averagingWindow: intOpt('averagingWindow', o.averagingWindow ?? 10, 1, 1 << 20),
+    historicWindow: intOpt('historicWindow', o.historicWindow ?? 8640, 1, 1 << 22),
     reestimationPeriod: intOpt('reestimationPeriod', o.reestimationPeriod ?? 100, 1),
     learningPeriod: intOpt('learningPeriod', o.learningPeriod ?? Math.floor(probation / 2), 0),
     minMean: numOpt('minMean', o.minMean ?? 0.03, -Infinity),
@@ -166,7 +168,7 @@ export function resolveAlarmOptions(o: AlarmOptions): ResolvedAlarmOptions {
     rest: intOpt('rest', o.rest ?? 0, 0),
     tail: tailOpt(o.tail ?? 'upper'),
     filter: boolOpt('filter', o.filter ?? true),
-    longWindow: intOpt('longWindow', o.longWindow ?? 0, 0),
+    longWindow: intOpt('longWindow', o.longWindow ?? 0, 0, 1 << 20),
     longRearm: numOpt('longRearm', o.longRearm ?? 0.4, 0, 1),
   };
 }
@@ -383,7 +385,7 @@ export class AlarmStage {
   /** Rebuilds a stage from `getState()` output (e.g. after JSON round trip); every field is checked. */
   static fromState(state: unknown): AlarmStage {
     const bad = (field: string, want: string, got: unknown): never => {
-      throw new TypeError(`AlarmStage.fromState(state.${field}): expected ${want}, got ${JSON.stringify(got)?.slice(0, 80)}`);
+      throw new TypeError(`AlarmStage.fromState(state.${field}): expected ${want}, got ${describeValue(got)}`);
     };
     if (typeof state !== 'object' || state === null) bad('', 'an object', state);
     const s = state as Record<string, unknown>;

@@ -28,6 +28,7 @@ import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
 import { Act } from '../../kernels/activations';
 import { makeRandom } from '../random';
 import { glorotUniform, orthogonal } from '../init';
+import { describeValue } from '../check';
 import { AlarmStage, AlarmOptions, AlarmState } from './alarm';
 
 export interface OnlineOptions {
@@ -107,40 +108,46 @@ export interface OnlineState {
 const KEYS = ['probation', 'seed', 'units', 'window', 'horizon', 'score', 'every', 'steps', 'batch', 'lr', 'initSteps', 'fitAt',
   'memory', 'warm', 'normRate', 'clip', 'timeFeatures', 'head', 'transform', 'sdFloor'];
 
-function int(name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`OnlineForecaster(options.${name}): expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+/**
+ * An integer option in [min, max]. The maxima of the sizes (units, window, horizon, batch, memory) bound what the
+ * forecaster allocates, so that a state file cannot make it allocate gigabytes before its arrays are compared.
+ */
+function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`OnlineForecaster(options.${name}): expected an integer in [${min}, ${max}], got ${describeValue(v)}`);
+  }
   return v;
 }
 function num(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new RangeError(`OnlineForecaster(options.${name}): expected a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new RangeError(`OnlineForecaster(options.${name}): expected a number in [${min}, ${max}], got ${describeValue(v)}`);
   return v;
 }
 
 function transformOpt(v: unknown): 'abs' | 'square' | 'squash' {
-  if (v !== 'abs' && v !== 'square' && v !== 'squash') throw new RangeError(`OnlineForecaster(options.transform): expected 'abs', 'square' or 'squash', got ${JSON.stringify(v)}`);
+  if (v !== 'abs' && v !== 'square' && v !== 'squash') throw new RangeError(`OnlineForecaster(options.transform): expected 'abs', 'square' or 'squash', got ${describeValue(v)}`);
   return v;
 }
 
 function headOpt(v: unknown): 'point' | 'gaussian' {
-  if (v !== 'point' && v !== 'gaussian') throw new RangeError(`OnlineForecaster(options.head): expected 'point' or 'gaussian', got ${JSON.stringify(v)}`);
+  if (v !== 'point' && v !== 'gaussian') throw new RangeError(`OnlineForecaster(options.head): expected 'point' or 'gaussian', got ${describeValue(v)}`);
   return v;
 }
 
 export function resolveOnlineOptions(o: OnlineOptions): ResolvedOnlineOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError(`OnlineForecaster(options): expected an object, got ${String(o)}`);
-  for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw new RangeError(`OnlineForecaster(options): unknown option ${JSON.stringify(k)}; expected one of ${KEYS.join(', ')}`);
+  for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw new RangeError(`OnlineForecaster(options): unknown option ${describeValue(k)}; expected one of ${KEYS.join(', ')}`);
   const probation = int('probation', o.probation, 0);
-  const window = int('window', o.window ?? 32, 2);
-  const horizon = int('horizon', o.horizon ?? 8, 1);
+  const window = int('window', o.window ?? 32, 2, 4096);
+  const horizon = int('horizon', o.horizon ?? 8, 1, 256);
   const score = o.score ?? 'h1';
-  if (score !== 'mean' && score !== 'h1' && score !== 'max') throw new RangeError(`OnlineForecaster(options.score): expected 'mean', 'h1' or 'max', got ${JSON.stringify(score)}`);
-  const memory = int('memory', o.memory ?? 4096, window + horizon + 1);
+  if (score !== 'mean' && score !== 'h1' && score !== 'max') throw new RangeError(`OnlineForecaster(options.score): expected 'mean', 'h1' or 'max', got ${describeValue(score)}`);
+  const memory = int('memory', o.memory ?? 4096, window + horizon + 1, 1 << 20);
   const tf = o.timeFeatures ?? false;
-  if (typeof tf !== 'boolean' && tf !== 'day' && tf !== 'day+week') throw new RangeError(`OnlineForecaster(options.timeFeatures): expected a boolean, 'day' or 'day+week', got ${JSON.stringify(tf)}`);
+  if (typeof tf !== 'boolean' && tf !== 'day' && tf !== 'day+week') throw new RangeError(`OnlineForecaster(options.timeFeatures): expected a boolean, 'day' or 'day+week', got ${describeValue(tf)}`);
   return {
-    probation, seed: num('seed', o.seed ?? 1, -Infinity, Infinity), units: int('units', o.units ?? 16, 1), window, horizon, score,
-    every: int('every', o.every ?? 32, 1), steps: int('steps', o.steps ?? 1, 0), batch: int('batch', o.batch ?? 16, 2),
-    lr: num('lr', o.lr ?? 0.001, 0, 1), initSteps: int('initSteps', o.initSteps ?? 150, 0),
+    probation, seed: num('seed', o.seed ?? 1, -Infinity, Infinity), units: int('units', o.units ?? 16, 1, 1024), window, horizon, score,
+    every: int('every', o.every ?? 32, 1), steps: int('steps', o.steps ?? 1, 0, 10_000), batch: int('batch', o.batch ?? 16, 2, 1024),
+    lr: num('lr', o.lr ?? 0.001, 0, 1), initSteps: int('initSteps', o.initSteps ?? 150, 0, 1_000_000),
     fitAt: int('fitAt', o.fitAt ?? Math.max(Math.floor(probation / 2), window + horizon + 1), window + horizon + 1),
     memory, warm: int('warm', o.warm ?? 4, 0), normRate: num('normRate', o.normRate ?? 0, 0, 1), clip: num('clip', o.clip ?? 10, 0, Infinity),
     timeFeatures: tf, head: headOpt(o.head ?? 'point'), transform: transformOpt(o.transform ?? 'abs'), sdFloor: num('sdFloor', o.sdFloor ?? 0.7, 0, 100),
@@ -403,7 +410,7 @@ export class OnlineForecaster {
   /** Rebuilds a forecaster from `getState()` output (e.g. after a JSON round trip); every field is checked. */
   static fromState(state: unknown): OnlineForecaster {
     const bad = (field: string, want: string, got: unknown): never => {
-      throw new TypeError(`OnlineForecaster.fromState(state.${field}): expected ${want}, got ${String(JSON.stringify(got)).slice(0, 80)}`);
+      throw new TypeError(`OnlineForecaster.fromState(state.${field}): expected ${want}, got ${describeValue(got)}`);
     };
     if (typeof state !== 'object' || state === null) bad('', 'an object', state);
     const s = state as Record<string, unknown>;
@@ -492,14 +499,14 @@ export class OnlinePipeline {
   static create(options: OnlinePipelineOptions): OnlinePipeline {
     if (typeof options !== 'object' || options === null) throw new TypeError(`OnlinePipeline(options): expected an object, got ${String(options)}`);
     for (const k of Object.keys(options)) {
-      if (!['probation', 'seed', 'model', 'alarm', 'context'].includes(k)) throw new RangeError(`OnlinePipeline(options): unknown option ${JSON.stringify(k)}; expected probation, seed, model, alarm, context`);
+      if (!['probation', 'seed', 'model', 'alarm', 'context'].includes(k)) throw new RangeError(`OnlinePipeline(options): unknown option ${describeValue(k)}; expected probation, seed, model, alarm, context`);
     }
     const P = options.probation;
-    if (typeof P !== 'number' || !Number.isInteger(P) || P < 0) throw new RangeError(`OnlinePipeline(options.probation): expected an integer ≥ 0, got ${JSON.stringify(P)}`);
+    if (typeof P !== 'number' || !Number.isInteger(P) || P < 0) throw new RangeError(`OnlinePipeline(options.probation): expected an integer ≥ 0, got ${describeValue(P)}`);
     const model = new OnlineForecaster({ ...(options.model ?? {}), probation: P, seed: options.seed ?? 1 });
     const alarm = new AlarmStage({ longWindow: 100, rest: Math.round(0.2 * P), ...(options.alarm ?? {}), probation: P });
     const ctx = options.context ?? false;
-    if (typeof ctx !== 'boolean') throw new RangeError(`OnlinePipeline(options.context): expected a boolean, got ${JSON.stringify(ctx)}`);
+    if (typeof ctx !== 'boolean') throw new RangeError(`OnlinePipeline(options.context): expected a boolean, got ${describeValue(ctx)}`);
     if (ctx && alarm.options.longWindow === 0) throw new RangeError('OnlinePipeline(options.context): needs alarm.longWindow > 0 (the context model feeds the long channel)');
     const context = ctx ? new OnlineForecaster({ ...(options.model ?? {}), timeFeatures: 'day', probation: P, seed: (options.seed ?? 1) * 7919 + 1 }) : null;
     return new OnlinePipeline(model, alarm, context);
@@ -530,7 +537,7 @@ export class OnlinePipeline {
   static fromState(state: unknown): OnlinePipeline {
     if (typeof state !== 'object' || state === null) throw new TypeError(`OnlinePipeline.fromState(state): expected an object, got ${String(state)}`);
     const s = state as Record<string, unknown>;
-    if (s.version !== 1) throw new TypeError(`OnlinePipeline.fromState(state.version): expected 1, got ${JSON.stringify(s.version)}`);
+    if (s.version !== 1) throw new TypeError(`OnlinePipeline.fromState(state.version): expected 1, got ${describeValue(s.version)}`);
     const model = OnlineForecaster.fromState(s.model), alarm = AlarmStage.fromState(s.alarm);
     const context = s.context === null || s.context === undefined ? null : OnlineForecaster.fromState(s.context);
     if (model.rows !== alarm.rows || (context !== null && context.rows !== model.rows)) {

@@ -219,7 +219,8 @@ const MODEL_KEYS = ['format', 'formatVersion', 'name', 'seed', 'dtype', 'inputSh
   'config', 'units', 'shape', 'data', 'loss', 'epochsTrained', 'optimizer', 'slots', 'step', 'returnSequences', 'n', 'targetShape',
   'rate', 'stateful', 'goBackwards', 'resetAfter', 'activation', 'recurrentActivation', 'layer', 'inputShape', 'useBias', 'dropout'];
 const DETECTOR_KEYS = ['format', 'formatVersion', 'options', 'features', 'normaliser', 'calibration', 'model', 'kind', 'offset',
-  'scale', 'window', 'hidden', 'epochs', 'threshold', 'workers', 'batchSize', 'minGap', 'smoothing', 'combine', 'normalize', ...MODEL_KEYS];
+  'scale', 'window', 'hidden', 'epochs', 'threshold', 'workers', 'batchSize', 'minGap', 'smoothing', 'combine', 'normalize',
+  'online', 'alarm', 'params', 'probation', 'memory', 'histRaw', 'adamT', 'timeFeatures', ...MODEL_KEYS];
 
 function smallSeries(n: number, F: number): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from({ length: F }, (_, f) => Math.sin(i / (3 + f)) + 0.1 * Math.cos(i * 1.7 + f)));
@@ -246,6 +247,8 @@ function initModels(): void {
   DETECTOR_SEEDS.push({ name: 'lstm-ae detector', json: detectorToJSON(a) });
   const f = new Detector({ model: 'lstm-forecast', window: 4, hidden: 2, epochs: 1, seed: 2, threshold: 'sigma:3', workers: 1 }).fit(s);
   DETECTOR_SEEDS.push({ name: 'lstm-forecast detector', json: detectorToJSON(f) });
+  const o = new Detector({ model: 'gru-online', window: 4, hidden: 3, seed: 1 }).fit(s);
+  DETECTOR_SEEDS.push({ name: 'gru-online detector', json: detectorToJSON(o) });
 }
 
 /** A case for a JSON loader: tree edits (as text or as an object) or text edits of the seed's JSON text. */

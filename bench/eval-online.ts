@@ -82,11 +82,14 @@ function rawScores(model: string, f: NabFile, seed: number, opts: Record<string,
     return sum;
   }
   if (model === 'zscore') return rollingZ(f.values, (opts.window as number | undefined) ?? 64);
-  if (model === 'detector') {   // the library's default Detector (model 'auto' → 'gru-online'): fit on the probation, detect the rest
-    const d = new Detector({ seed }).fit(f.values.slice(0, f.probation));
+  if (model === 'detector' || model === 'detector-time') {
+    // The library's default Detector (model 'auto' → 'gru-online'): fit on the probation, detect the rest; with
+    // 'detector-time' it is given the timestamps, as the command line gives a CSV's dates (timeFeatures 'auto' → 'context').
+    const ts = model === 'detector-time' ? f.timestamps.map((s) => Date.parse(s.replace(' ', 'T') + 'Z')) : null;
+    const d = new Detector({ seed }).fit(f.values.slice(0, f.probation), ts ? { timestamps: ts.slice(0, f.probation) } : {});
     const out = new Float64Array(f.values.length);
     out.set(d.calibration as Float64Array, 0);
-    out.set(d.detect(f.values.slice(f.probation)).scores, f.probation);
+    out.set(d.detect(f.values.slice(f.probation), ts ? { timestamps: ts.slice(f.probation) } : {}).scores, f.probation);
     return out;
   }
   if (model === 'pipeline') {   // the exported OnlinePipeline; its calibrated scores are returned (no second alarm stage)
@@ -148,7 +151,7 @@ function main(): void {
       const alarmOpts = { ...(args.alarm as Partial<AlarmOptions>), probation: f.probation, threshold: args.threshold, rest: Math.round(args.rest * f.probation) };
       const stage = new AlarmStage(alarmOpts);
       let sc: Float64Array = new Float64Array(raw.length);
-      if (args.model === 'pipeline' || args.model === 'detector') sc = raw;   // already calibrated by their own alarm stage
+      if (args.model === 'pipeline' || args.model.startsWith('detector')) sc = raw;   // already calibrated by their own alarm stage
       else for (let i = 0; i < raw.length; i++) sc[i] = stage.step(raw[i] as number, f.values[i] as number).score;
       if (args.combine === 'zscore-max') {   // max with the rolling z-score's calibrated score
         const z = rollingZ(f.values, 64), zs = new AlarmStage(alarmOpts);

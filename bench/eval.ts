@@ -1,5 +1,5 @@
 /**
- * `npm run eval`: every detector model × threshold on the labelled data in <repo>/../shared/data, with the published
+ * `npm run eval:grid`: every detector model × threshold on the labelled data in <repo>/../shared/data, with the published
  * results from the data READMEs beside ours. Writes bench/results/eval.{md,json}.
  *
  *   NAB   13 univariate series: fit on the probationary rows (min(⌊0.15·N⌋, 750)), detect over the whole series, score

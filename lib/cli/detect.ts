@@ -115,7 +115,9 @@ export function fitDetector(ctx: Context, table: Table, rows: number, where: str
   try {
     withColumnNames('', table.columns, () => {
       try {
-        detector.fit(seriesOf(table.values, rows, F));
+        // The continually learning model uses the time of day when the file has dates.
+        const ms = detector.options.model === 'gru-online' && table.timeKind === 'date' ? table.timeValues : null;
+        detector.fit(seriesOf(table.values, rows, F), ms !== null ? { timestamps: ms.subarray(0, rows) } : {});
       } catch (e) {
         if (e instanceof MemoryLimitError) {
           throw new UserError(`model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
@@ -377,9 +379,15 @@ export function detectCommand(ctx: Context, argv: string[]): number {
     let r!: DetectResult;
     withColumnNames('', table.columns, () => {
       // A continually learning detector trained on the first rows continues after them: those rows were its probation.
+      const timed = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
+      if (timed && (table.timeKind !== 'date' || table.timeValues === null)) {
+        throw new UserError(`${file}: the model uses the time of day (it was fitted with dates); this file needs a date time column`);
+      }
+      const ms = timed ? table.timeValues as Float64Array : null;
       r = detector.online && trainFile === undefined
-        ? continuing(detector, detector.detect(seriesOf(table.values.subarray(trainRows), table.n - trainRows, 1)), trainRows)
-        : detector.detect(seriesOf(table.values, table.n, table.columns.length));
+        ? continuing(detector, detector.detect(seriesOf(table.values.subarray(trainRows), table.n - trainRows, 1),
+          ms !== null ? { timestamps: ms.subarray(trainRows) } : {}), trainRows)
+        : detector.detect(seriesOf(table.values, table.n, table.columns.length), ms !== null ? { timestamps: ms } : {});
     });
     const detectSeconds = since(tDetect);
 

@@ -41,6 +41,8 @@ interface Held {
   time: string | number;
   line: number;
   v: Float64Array;
+  /** The row's timestamp in epoch ms (a date time column), else NaN. */
+  ms: number;
 }
 
 interface Pending {
@@ -198,6 +200,7 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
   const tracker = new EventTracker(detector.options.minGap);
   const missing = new Array<number>(F).fill(0);
   let rows = 0, scored = 0, flagged = 0, dropped = 0, firstDropLine = 0, back = 0, firstBackLine = 0, carried = 0;
+  const needsTime = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
   let lastThreshold = NaN;
   const tp = { parse: null as ((s: string) => number) | null, kind: 'text', first: '' };
   let prevTime = NaN;
@@ -229,7 +232,7 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
   };
   const pushRow = (h: Held): void => {
     pending.push({ prefix: h.prefix, time: h.time, line: h.line });
-    const r = stream.push(h.v);
+    const r = needsTime ? stream.push(h.v, h.ms) : stream.push(h.v);
     pushed++;
     if (r !== null) onResult(r);
   };
@@ -256,6 +259,7 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
   const take = (r: CsvRecord): void => {
     checkRagged(file, r, header.length);
     let t: string | number = rows;
+    let ms = NaN;
     let prefix = '';
     if (time >= 0) {
       const cell = (r.fields[time] as string).trim();
@@ -269,6 +273,7 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
         if (tv === prevTime) { dropped++; if (firstDropLine === 0) firstDropLine = r.line; return; }
         if (tv < prevTime) { back++; if (firstBackLine === 0) firstBackLine = r.line; }
         prevTime = tv;
+        if (tp.kind === 'date') ms = tv;
       }
       t = cell;
       prefix = `${csvField(cell)},`;
@@ -284,7 +289,11 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
     if (time < 0) t = received;
     const k = received++;
     rows++;
-    held.push({ prefix, time: t, line: r.line, v: vals });
+    if (needsTime && Number.isNaN(ms)) {
+      throw new UserError(`${time >= 0 ? at(file, r.line, time + 1, header[time]) : file}: the model uses the time of day (it was fitted ` +
+        'with timestamps); the file needs a date time column (--time-column)');
+    }
+    held.push({ prefix, time: t, line: r.line, v: vals, ms });
     for (let f = 0; f < F; f++) {
       const x = vals[f] as number;
       if (Number.isNaN(x)) { missing[f] = (missing[f] as number) + 1; continue; }

@@ -61,11 +61,12 @@ export interface DetectorOptions {
    */
   model?: DetectorModel | 'auto';
   /**
-   * 'gru-online': time inputs from the timestamps given to fit/detect/push (epoch ms, UTC): 'day' (time of day),
-   * 'day+week', or false (the default: on NAB the time inputs cost about 6 points; they catch anomalies that are
-   * only wrong for the time of day).
+   * 'gru-online': how it uses the timestamps given to fit/detect/push (epoch ms, UTC). 'auto' (default): 'context'
+   * when fit is given timestamps, else false. 'context': a second forecaster with time-of-day inputs feeds the alarm
+   * stage's slow channel, so a day with the wrong shape alarms (NAB: 69.8 against 70.0 without). 'day' / 'day+week':
+   * time inputs to the main forecaster itself (catches more of those days, costs 3–6 NAB points). false: time unused.
    */
-  timeFeatures?: false | 'day' | 'day+week';
+  timeFeatures?: 'auto' | false | 'context' | 'day' | 'day+week';
   /** Window length W. Default 32. */
   window?: number;
   /** Hidden units (recurrent models) or encoder sizes (dense-ae). Default 32 (dense-ae: [32, 8]). */
@@ -136,7 +137,8 @@ interface Resolved {
   causal: boolean;
   combine: Combine;
   threshold: ThresholdConfig;
-  timeFeatures: false | 'day' | 'day+week';
+  /** 'auto' until fit resolves it from whether timestamps were given. */
+  timeFeatures: 'auto' | false | 'context' | 'day' | 'day+week';
   minGap: number;
   smoothing: number;
   seed: number;
@@ -159,7 +161,7 @@ function resolveAuto(o: DetectorOptions): Resolved {
  */
 function asksFor(o: DetectorOptions): { online: boolean; batch: boolean } {
   const kind = o.threshold === undefined ? null : parseThreshold(o.threshold, 'Detector(threshold)').kind;
-  const online = kind === 'likelihood' || (o.timeFeatures !== undefined && o.timeFeatures !== false);
+  const online = kind === 'likelihood' || (o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto');
   const batch = (kind !== null && kind !== 'likelihood') || (Array.isArray(o.hidden) && o.hidden.length > 1) ||
     BATCH_TRAINING_KEYS.some((k) => (o as Record<string, unknown>)[k] !== undefined);
   return { online, batch };
@@ -195,11 +197,11 @@ export function resolveOptions(o: DetectorOptions): Resolved {
     if (o.hidden !== undefined && Array.isArray(o.hidden) && o.hidden.length !== 1) {
       throw new RangeError(`Detector(hidden): model 'gru-online' has one GRU layer; give one size, got ${o.hidden.length}`);
     }
-  } else if (o.timeFeatures !== undefined && o.timeFeatures !== false) {
+  } else if (o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto') {
     throw new RangeError(`Detector(timeFeatures): only model 'gru-online' uses time inputs (model '${model}')`);
   }
-  const timeFeatures = o.timeFeatures === undefined ? false : o.timeFeatures === false ? false
-    : optEnum(o.timeFeatures, 'day', ['day', 'day+week'] as const, 'Detector(timeFeatures)');
+  const timeFeatures: Resolved['timeFeatures'] = !online || o.timeFeatures === false ? false
+    : optEnum(o.timeFeatures, 'auto', ['auto', 'context', 'day', 'day+week'] as const, 'Detector(timeFeatures)');
   const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : online ? 16 : 32);
   if (Array.isArray(hiddenIn) && (hiddenIn.length === 0 || hiddenIn.length > 16)) {
     throw new RangeError(`Detector(hidden): expected 1 to 16 layer sizes, got ${hiddenIn.length}`);
@@ -345,14 +347,18 @@ export class Detector {
     this.pick(trainSeries);
     const o = this.options;
     const { s, filled } = this.prepare(trainSeries, 'fit(series)', true);
+    if (o.model === 'gru-online' && o.timeFeatures === 'auto') {
+      this.options = { ...o, timeFeatures: options.timestamps !== undefined ? 'context' : false };
+    }
     const timestamps = this.timestampsFor(options.timestamps, s.n, 'fit(timestamps)');
     this.features = s.F;
     this.trainFilled = filled;
     this.normaliser = Normaliser.fit(s, o.normalize, 'fit(series)');
     if (o.model === 'gru-online') {
+      const tf = this.options.timeFeatures;
       const pipeline = OnlinePipeline.create({
-        probation: s.n, seed: o.seed,
-        model: { units: o.hidden[0] as number, window: o.window, lr: o.learningRate, timeFeatures: o.timeFeatures },
+        probation: s.n, seed: o.seed, context: tf === 'context',
+        model: { units: o.hidden[0] as number, window: o.window, lr: o.learningRate, timeFeatures: tf === 'context' || tf === 'auto' ? false : tf },
         alarm: { threshold: o.threshold.value as number },
       });
       this.calibration = pipeline.batch(s.data, timestamps).scores;

@@ -70,7 +70,8 @@ function onlineFromJSON(d: Detector, state: unknown, source: string): OnlinePipe
   const st = p.getState(), m = st.model.options, a = st.alarm.options, o = d.options;
   const want: [string, unknown, unknown][] = [
     ['units', m.units, o.hidden[0]], ['window', m.window, o.window], ['lr', m.lr, o.learningRate], ['seed', m.seed, o.seed],
-    ['timeFeatures', m.timeFeatures, o.timeFeatures], ['alarm threshold', a.threshold, o.threshold.value],
+    ['timeFeatures', m.timeFeatures, o.timeFeatures === 'context' ? false : o.timeFeatures],
+    ['context model', st.context !== null, o.timeFeatures === 'context'], ['alarm threshold', a.threshold, o.threshold.value],
     ['alarm probation', a.probation, m.probation],
   ];
   for (const [name, got, expected] of want) {
@@ -79,6 +80,7 @@ function onlineFromJSON(d: Detector, state: unknown, source: string): OnlinePipe
     }
   }
   if (d.features !== 1) throw new TypeError(`${source}: model 'gru-online' scores 1 feature, the file says ${d.features}`);
+  if (o.timeFeatures === 'auto') throw new TypeError(`${source}: options.timeFeatures 'auto' is resolved at fit; a fitted detector's file names what it uses`);
   return p;
 }
 

@@ -52,7 +52,9 @@ describe('lib/memory', function () {
       ['lstmAutoencoder', 'float64', [64, 16], 48, 32],
       ['gruAutoencoder', 'float64', [64, 16], 48, 32],
       ['rnnAutoencoder', 'float32', [128], 48, 16],
-      ['lstmAutoencoder', 'float32', [64], 64, 2],
+      // (A model of ~2 MiB measured between 2.09 and 2.48 MiB from run to run: Node's own buffers move that much, so
+      // the cases here are large enough for a 15-20 % bound to be about the estimate, not the noise.)
+      ['lstmAutoencoder', 'float32', [128], 64, 32],
       ['denseAutoencoder', 'float32', [256, 32], 128, 64],
     ];
     for (const [preset, dtype, units, T, B] of cases) {

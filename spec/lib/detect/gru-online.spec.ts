@@ -90,6 +90,24 @@ describe('Detector: gru-online (continual learning, alarm stage)', function () {
     expect(o?.score).to.equal(r.scores[0]);
   });
 
+  it('by default uses timestamps when fit gets them: a time-of-day forecaster feeds the slow channel (context)', () => {
+    const ts = x.map((_, t) => Date.UTC(2026, 0, 1) + t * (DAY / 48));
+    const withTime = new Detector({ seed: 2 }).fit(train, { timestamps: ts.slice(0, 400) });
+    expect(withTime.options.model).to.equal('gru-online');
+    expect(withTime.options.timeFeatures).to.equal('context');
+    const r = withTime.detect(rest, { timestamps: ts.slice(400) });
+    expect(r.flags[700]).to.equal(1);
+    expect(() => withTime.detect(rest)).to.throw(RangeError, /timeFeatures 'context' needs the timestamps/);
+    const back = Detector.fromJSON(JSON.stringify(withTime.toJSON()));
+    expect(Array.from(back.detect(rest, { timestamps: ts.slice(400) }).scores)).to.deep.equal(Array.from(r.scores));
+    const doc = JSON.parse(JSON.stringify(withTime.toJSON())) as { options: Record<string, unknown> };
+    doc.options['timeFeatures'] = false;
+    expect(() => Detector.fromJSON(JSON.stringify(doc))).to.throw(TypeError, /context model is true, but the file's options say false/);
+    const without = new Detector({ seed: 2 }).fit(train);
+    expect(without.options.timeFeatures).to.equal(false);
+    expect(Array.from(without.detect(rest).scores)).to.not.deep.equal(Array.from(r.scores));
+  });
+
   it('refuses what it does not use, and what it cannot do, with the reason', () => {
     expect(() => new Detector({ model: 'gru-online', epochs: 10 })).to.throw(RangeError, /Detector\(epochs\): model 'gru-online' learns continually/);
     expect(() => new Detector({ model: 'gru-online', threshold: 'spot' })).to.throw(RangeError, /'likelihood' or 'likelihood:s'/);

@@ -222,9 +222,6 @@ export function resolveOptions(o: DetectorOptions): Resolved {
   }
   if (combine === 'all' && (o.window ?? 32) < 2) throw new RangeError("Detector(combine): 'all' needs window ≥ 2");
   const threshold = parseThreshold(o.threshold ?? (online ? 'likelihood' : 'spot'), 'Detector(threshold)');
-  if (!online && threshold.kind === 'likelihood') {
-    throw new RangeError("Detector(threshold): 'likelihood' is the alarm stage of model 'gru-online'");
-  }
   if (causal && threshold.kind === 'dynamic') {
     throw new RangeError("Detector(threshold): 'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); " +
       'a causal detector uses spot, dspot or a level from the training scores; pass causal: false to analyse a recording after the fact');

@@ -11,8 +11,11 @@
  *                        initial level 0.98, lowered for short calibrations so that ~10 scores lie above it)
  *   'dspot[:q]'          drift-aware SPOT (depth 10)
  *   'dynamic'            Telemanom's nonparametric dynamic threshold, chosen on the scored sequence itself (offline)
- *   'likelihood[:s]'     the alarm stage's calibrated score (HTM's anomaly likelihood, log scale, in [0, 1]) ≥ s
- *                        (s = 0.5422, HTM's NAB threshold); the continually learning 'gru-online' model's threshold
+ *   'likelihood[:s]'     the alarm stage (alarm.ts) over the raw scores: HTM's anomaly likelihood, a score calibrated
+ *                        to [0, 1] so that s means the same for every model, ≥ s (s = 0.5422, HTM's NAB threshold),
+ *                        one alarm per event (a rest of 0.2 × the calibration length) and the slow 100-point channel;
+ *                        warmed on the training scores, then learning on line. The models trained once get it
+ *                        without the spatial rule (they may have several features); 'gru-online' has it built in
  *   'ucl[:q[:k]]'        k × the q-quantile of the training scores (q = 0.999, k = 1): the SKAB notebooks' upper control
  *                        limit (Conv-AE: ucl:0.999:1.3333 on window residuals, see combine 'all' in detector.ts)
  */
@@ -20,6 +23,7 @@ import {
   fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold, Spot, Dspot, dynamicThreshold,
 } from './thresholds';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
+import { AlarmStage } from './alarm';
 
 export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';
 
@@ -137,6 +141,22 @@ export function spotLevel(c: ThresholdConfig, n: number): number {
   return Math.min(0.98, Math.max(0.5, 1 - SPOT_MIN_PEAKS / Math.max(n, 1)));
 }
 
+/**
+ * 'likelihood:s' for any score: an AlarmStage whose probation is the calibration (the training scores, stepped through
+ * it first), so its Gaussian starts from them and keeps learning from the scores that follow; flags as the stage does.
+ */
+function likelihoodThreshold(level: number, calibration: Float64Array): OnlineThreshold {
+  const P = calibration.length;
+  const stage = new AlarmStage({ probation: P, threshold: level, spatialTolerance: 0, longWindow: 100, rest: Math.round(0.2 * P) });
+  // The stage's value is the score itself: the spatial rule is off, and the value only serves the stage's test for a
+  // flat series (flat scores: no distribution to fit).
+  for (let i = 0; i < P; i++) stage.step(calibration[i] as number, calibration[i] as number);
+  return {
+    threshold: level,
+    update: (score: number) => ({ threshold: level, flag: stage.step(score, score).flag ? 1 : 0 }),
+  };
+}
+
 export function makeOnline(c: ThresholdConfig, calibration: Float64Array): OnlineThreshold {
   if (c.kind === 'spot') {
     return new Spot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length), maxPeaks: SPOT_MAX_PEAKS });
@@ -146,7 +166,7 @@ export function makeOnline(c: ThresholdConfig, calibration: Float64Array): Onlin
     return new Dspot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length - depth), depth, maxPeaks: SPOT_MAX_PEAKS });
   }
   if (c.kind === 'dynamic') throw new RangeError("threshold: 'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level");
-  if (c.kind === 'likelihood') throw new RangeError("threshold: 'likelihood' is the alarm stage of model 'gru-online'");
+  if (c.kind === 'likelihood') return likelihoodThreshold(c.value as number, calibration);
   const level = staticLevel(c, calibration);
   return { threshold: level, update: (s: number) => ({ threshold: level, flag: s > level ? 1 : 0 }) };
 }

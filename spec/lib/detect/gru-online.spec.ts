@@ -108,10 +108,27 @@ describe('Detector: gru-online (continual learning, alarm stage)', function () {
     expect(Array.from(without.detect(rest).scores)).to.not.deep.equal(Array.from(r.scores));
   });
 
+  it('the alarm stage composes with the models trained once: threshold likelihood, causal, one alarm per event', () => {
+    for (const model of ['dense-ae', 'zscore'] as const) {
+      const det = new Detector({ model, threshold: 'likelihood', window: 16, ...(model === 'dense-ae' ? { hidden: [8, 4], epochs: 3 } : {}), seed: 1, workers: 1 }).fit(train);
+      expect(det.threshold).to.equal(0.5422);
+      const full = det.detect(rest);
+      expect(full.flags[700], `${model} flags the spike`).to.equal(1);
+      const first = full.flags.indexOf(1);
+      for (let t = first + 1; t < Math.min(first + 80, rest.length); t++) expect(full.flags[t], `${model}: resting after the alarm at ${first}`).to.equal(0);
+      const part = det.detect(rest.slice(0, 720));
+      for (let t = 0; t < 720; t++) if (part.flags[t] !== full.flags[t] || !Object.is(part.scores[t], full.scores[t])) expect.fail(`${model}: prefix point ${t}`);
+      const s = det.stream();
+      rest.forEach((v, t) => {
+        const o = s.push(v);
+        if (o !== null && o.flag !== full.flags[t]) expect.fail(`${model}: stream point ${t}`);
+      });
+    }
+  });
+
   it('refuses what it does not use, and what it cannot do, with the reason', () => {
     expect(() => new Detector({ model: 'gru-online', epochs: 10 })).to.throw(RangeError, /Detector\(epochs\): model 'gru-online' learns continually/);
     expect(() => new Detector({ model: 'gru-online', threshold: 'spot' })).to.throw(RangeError, /'likelihood' or 'likelihood:s'/);
-    expect(() => new Detector({ model: 'lstm-ae', threshold: 'likelihood' })).to.throw(RangeError, /alarm stage of model 'gru-online'/);
     expect(() => new Detector({ model: 'lstm-ae', timeFeatures: 'day' })).to.throw(RangeError, /only model 'gru-online' uses time inputs/);
     expect(() => new Detector({ model: 'gru-online' }).fit(train.map((v) => [v, v]))).to.throw(RangeError, /scores one series \(1 feature per point\), got 2/);
     expect(() => new Detector({ model: 'gru-online' }).fit(train.slice(0, 50))).to.throw(RangeError, /shorter than 82, the least that model 'gru-online'/);

@@ -557,9 +557,7 @@ export class Detector {
     const r = new Float64Array(nWin), rf = new Float64Array(nWin * F);
     for (let c0 = 0; c0 < nWin; c0 += CHUNK) {
       const B = Math.min(CHUNK, nWin - c0);
-      const x = new Float32Array(B * W * F);
-      for (let b = 0; b < B; b++) for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[(c0 + b) * F + k] as number;
-      const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data;
+      const { x, y } = windowsThrough(model, z, c0, B, W, workers);
       for (let b = 0; b < B; b++) {
         const s = c0 + b;
         for (let j = 0; j < W; j++) {
@@ -607,12 +605,7 @@ export class Detector {
       const rowErr = new Float64Array(F);
       for (let c0 = 0; c0 < nWin; c0 += CHUNK) {
         const B = Math.min(CHUNK, nWin - c0);
-        const x = new Float32Array(B * W * F);
-        for (let b = 0; b < B; b++) {
-          const base = (c0 + b) * F;
-          for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k] as number;
-        }
-        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data;
+        const { x, y } = windowsThrough(model, z, c0, B, W, workers);
         for (let b = 0; b < B; b++) {
           const s = c0 + b;
           for (let j = 0; j < W; j++) {
@@ -661,9 +654,7 @@ export class Detector {
       const nWin = n - W;
       for (let c0 = 0; c0 < nWin; c0 += CHUNK) {
         const B = Math.min(CHUNK, nWin - c0);
-        const x = new Float32Array(B * W * F);
-        for (let b = 0; b < B; b++) for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[(c0 + b) * F + k] as number;
-        const y = model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data;
+        const { y } = windowsThrough(model, z, c0, B, W, workers);
         for (let b = 0; b < B; b++) {
           const t = c0 + b + W;
           let m = 0;
@@ -697,6 +688,16 @@ export class Detector {
     }
     return { scores, contributions, firstScored: W };
   }
+}
+
+/** The B windows [s, s+W) of z starting at s = c0 … c0+B−1, as one float32 batch [B, W, F], and the model's output. */
+function windowsThrough(model: Sequential, z: Series, c0: number, B: number, W: number, workers: Workers): { x: Float32Array; y: ArrayLike<number> } {
+  const F = z.F, x = new Float32Array(B * W * F);
+  for (let b = 0; b < B; b++) {
+    const base = (c0 + b) * F;
+    for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k] as number;
+  }
+  return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
 }
 
 /** Smallest spread the baselines divide by (normalised units), so a flat stretch gives large but finite scores. */

@@ -24,6 +24,7 @@ import { parseSafetensors, serializeSafetensors } from '../../lib/io/safetensors
 import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, dropout } from '../../lib/layers/index';
 import { lstmAutoencoder, forecaster, denseAutoencoder } from '../../lib/presets';
 import { Sequential } from '../../lib/sequential';
+import { repoRoot } from '../helpers/repo';
 import { clone, int, materialize, mutateBytes, mutateText, mutateTree, pick, Rng, toJsonText } from './mutate';
 
 export interface FuzzCase {
@@ -48,16 +49,6 @@ export interface Target {
   make(rng: Rng, dir: string, index: number): FuzzCase;
 }
 
-/** The repository root (where spec/fixtures is), from the compiled dist/spec/fuzz or the sources. */
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'spec', 'fixtures', 'cli'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`fuzz: spec/fixtures not found above ${__dirname}`);
-    dir = up;
-  }
-}
 
 const startsWith = (e: Error, prefixes: readonly string[], what: string): string | null =>
   prefixes.some((p) => e.message.startsWith(p)) ? null : `${e.name} does not start with ${what}: ${e.message.slice(0, 160)}`;

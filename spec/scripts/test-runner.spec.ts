@@ -3,17 +3,9 @@ import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
+import { repoRoot } from '../helpers/repo';
 import * as path from 'path';
 
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'scripts', 'test.js')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`test-runner.spec: scripts/test.js not found above ${__dirname}`);
-    dir = up;
-  }
-}
 
 describe('scripts/test.js (npm test)', () => {
   let dir: string;

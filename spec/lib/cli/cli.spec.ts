@@ -3,7 +3,6 @@
  * process on small files, and checks exit codes, messages, and outputs against the library API on the same data.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,29 +12,14 @@ import { makeRng } from '../../helpers/rng';
 import { main } from '../../../lib/cli/main';
 import { Progress } from '../../../lib/cli/progress';
 import type { Context } from '../../../lib/cli/context';
+import { Run, runCli, expectUserError } from '../../helpers/repo';
 
 /** The compiled CLI of the out dir this spec was compiled into (dist/ or a private one). */
 const MAIN = path.resolve(__dirname, '../../../lib/cli/main.js');
 const ROOT = path.resolve(__dirname, '../../../..');
 const FIX = path.join(ROOT, 'spec', 'fixtures', 'cli');
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function bptt(args: string[], opts: { cwd?: string; node?: string[] } = {}): Run {
-  const r = spawnSync(process.execPath, [...(opts.node ?? []), MAIN, ...args], {
-    encoding: 'utf8', cwd: opts.cwd ?? ROOT, timeout: 120000, maxBuffer: 64 << 20,
-  });
-  if (r.error) throw r.error;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A user mistake: exit 1, one `bptt: …` message matching `re`, no stack trace. */
-function expectUserError(r: Run, re: RegExp): void {
-  expect(r.code, `exit code; stderr: ${r.stderr}`).to.equal(1);
-  expect(r.stderr).to.match(/^bptt: /m);
-  expect(r.stderr).to.match(re);
-  expect(r.stderr).not.to.match(/\n\s+at /);
-}
+const bptt = (args: string[], opts: { cwd?: string; node?: string[] } = {}): Run => runCli(args, { cwd: ROOT, ...opts });
 
 /** A small RFC 4180 parser (independent of lib/cli/csv.ts): rows of fields. */
 function parseCsv(text: string): string[][] {

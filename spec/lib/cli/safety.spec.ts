@@ -10,24 +10,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { OutputSet } from '../../../lib/cli/output';
 import { UserError } from '../../../lib/cli/errors';
+import { CLI_MAIN, Run, runCli, expectUserError } from '../../helpers/repo';
 
-const MAIN = path.resolve(__dirname, '../../../lib/cli/main.js');
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function bptt(args: string[], cwd: string): Run {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', cwd, timeout: 120000, maxBuffer: 64 << 20 });
-  if (r.error) throw r.error;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A user mistake: exit 1, a `bptt: …` message matching `re`, no stack trace. */
-function expectUserError(r: Run, re: RegExp): void {
-  expect(r.code, `exit code; stderr: ${r.stderr}`).to.equal(1);
-  expect(r.stderr).to.match(/^bptt: /m);
-  expect(r.stderr).to.match(re);
-  expect(r.stderr).not.to.match(/\n\s+at /);
-}
+const MAIN = CLI_MAIN;
+const bptt = (args: string[], cwd: string): Run => runCli(args, { cwd });
 
 /** A pid that no process has: a child that has exited. */
 function deadPid(): number {

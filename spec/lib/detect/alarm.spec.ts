@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AlarmStage, alarmBatch, erfc, logLikelihood, restFlags, tailProbability } from '../../../lib/detect/alarm';
+import { repoRoot } from '../../helpers/repo';
 import { nabProbationaryLength } from '../../../lib/detect/nab';
 
 /** Upper Gaussian tail P(Z > z) by Simpson's rule on the density, independent of the library's erfc. */
@@ -162,17 +163,6 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
   });
 });
 
-/** The repository root: the nearest ancestor of this file holding bptt's package.json. */
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bptt') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`alarm.spec: could not find the bptt repository root above ${__dirname}`);
-    dir = up;
-  }
-}
 
 describe('detect/alarm: reproduces NAB’s published HTM scores from HTM’s raw scores (../shared/data/nab)', () => {
   const dir = path.resolve(repoRoot(), '..', 'shared', 'data', 'nab', 'results', 'numenta');

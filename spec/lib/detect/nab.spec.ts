@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
+import { repoRoot } from '../../helpers/repo';
 import {
   NAB_PROFILES,
   NabProfileName,
@@ -104,17 +105,6 @@ describe('detect/nab: scorer pieces on hand-made files', () => {
 // when that folder is beside the repository.
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The repository root: the nearest ancestor of this file holding bptt's package.json (works from dist*). */
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bptt') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`nab.spec: could not find the bptt repository root above ${__dirname}`);
-    dir = up;
-  }
-}
 
 const NAB_DIR = path.resolve(repoRoot(), '..', 'shared', 'data', 'nab');
 const FIXTURE = path.join(repoRoot(), 'spec', 'fixtures', 'nab', 'nab-scorer.json');

@@ -57,7 +57,7 @@ export interface DetectorOptions {
    * Default 'auto': at fit, 'gru-online' (the continually learning detector) for one series of at least 82 training
    * points, 'lstm-ae' (causal) for several features or a shorter series: what the evaluation found best for each shape.
    * Options only one kind of model takes decide it: epochs, batchSize, a threshold other than 'likelihood', ... pick
-   * 'lstm-ae'; threshold 'likelihood' or timeFeatures pick 'gru-online'.
+   * 'lstm-ae'; timeFeatures picks 'gru-online'.
    */
   model?: DetectorModel | 'auto';
   /**
@@ -157,11 +157,12 @@ function resolveAuto(o: DetectorOptions): Resolved {
 
 /**
  * Options that only one kind of model takes: a threshold other than 'likelihood', epochs and the other batch-training
- * options, or several hidden sizes ask for a model trained once; 'likelihood' or time inputs for 'gru-online'.
+ * options, or several hidden sizes ask for a model trained once; time inputs for 'gru-online'. ('likelihood' suits
+ * both: every model can use the alarm stage.)
  */
 function asksFor(o: DetectorOptions): { online: boolean; batch: boolean } {
   const kind = o.threshold === undefined ? null : parseThreshold(o.threshold, 'Detector(threshold)').kind;
-  const online = kind === 'likelihood' || (o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto');
+  const online = o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto';
   const batch = (kind !== null && kind !== 'likelihood') || (Array.isArray(o.hidden) && o.hidden.length > 1) ||
     BATCH_TRAINING_KEYS.some((k) => (o as Record<string, unknown>)[k] !== undefined);
   return { online, batch };

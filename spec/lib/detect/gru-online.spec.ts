@@ -130,6 +130,10 @@ describe('Detector: gru-online (continual learning, alarm stage)', function () {
     expect(() => new Detector({ model: 'gru-online', epochs: 10 })).to.throw(RangeError, /Detector\(epochs\): model 'gru-online' learns continually/);
     expect(() => new Detector({ model: 'gru-online', threshold: 'spot' })).to.throw(RangeError, /'likelihood' or 'likelihood:s'/);
     expect(() => new Detector({ model: 'lstm-ae', timeFeatures: 'day' })).to.throw(RangeError, /only model 'gru-online' uses time inputs/);
+    // 'auto': options that only the models trained once take pick one of them, also with the alarm stage's threshold.
+    expect(new Detector({ epochs: 2, threshold: 'likelihood', window: 16, hidden: 4, workers: 1 }).fit(train).options.model).to.equal('lstm-ae');
+    expect(new Detector({ threshold: 'likelihood' }).fit(train).options.model).to.equal('gru-online');
+    expect(() => new Detector({ epochs: 2, timeFeatures: 'day' })).to.throw(RangeError, /Detector\(epochs\): model 'gru-online' learns continually/);
     expect(() => new Detector({ model: 'gru-online' }).fit(train.map((v) => [v, v]))).to.throw(RangeError, /scores one series \(1 feature per point\), got 2/);
     expect(() => new Detector({ model: 'gru-online' }).fit(train.slice(0, 50))).to.throw(RangeError, /shorter than 82, the least that model 'gru-online'/);
     expect(() => d.exportScorer()).to.throw(TypeError, /keeps learning from every point/);

@@ -172,10 +172,10 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
     const msg = e instanceof MemoryLimitError ? e.detail : (e as Error).message;
     throw new UserError(msg.startsWith(`--model: ${file}`) ? msg : `--model: ${file}: ${msg}`);
   }
+  // detectorFromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
   const m = (doc as { cli?: Partial<CliModelMeta> }).cli;
-  const meta = m && Array.isArray(m.columns) && m.columns.length === detector.features && m.columns.every((c) => typeof c === 'string')
-    ? { columns: m.columns, timeColumn: typeof m.timeColumn === 'string' ? m.timeColumn : null, trainedOn: String(m.trainedOn ?? ''), trainRows: Number(m.trainRows ?? 0) }
-    : null;
+  const meta = m === undefined ? null
+    : { columns: m.columns as string[], timeColumn: m.timeColumn ?? null, trainedOn: m.trainedOn ?? '', trainRows: m.trainRows ?? 0 };
   return { detector, meta };
 }
 

@@ -35,7 +35,7 @@
  * `alarmBatch` runs the same steps over arrays (same bits as stepping). `restFlags` applies part 3 alone to scores, for
  * threshold sweeps. State (`getState()` / `AlarmStage.fromState`) is a plain JSON-able object, validated on load.
  */
-import { describeValue } from '../check';
+import { checkKeys, describeValue } from '../check';
 
 export interface AlarmOptions {
   /** Rows the likelihood learns on before it scores (NAB: min(⌊0.15·N⌋, 750)); no flag before it. Required. */
@@ -151,9 +151,7 @@ function tailOpt(v: unknown): 'upper' | 'two-sided' {
 /** Validates options and fills defaults. */
 export function resolveAlarmOptions(o: AlarmOptions): ResolvedAlarmOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError(`AlarmStage(options): expected an object, got ${String(o)}`);
-  for (const k of Object.keys(o)) {
-    if (!OPTION_KEYS.includes(k)) throw new RangeError(`AlarmStage(options): unknown option ${describeValue(k)}; expected one of ${OPTION_KEYS.join(', ')}`);
-  }
+  checkKeys(o, OPTION_KEYS, 'AlarmStage(options)');
   const probation = intOpt('probation', o.probation, 0);
   return {
     probation,

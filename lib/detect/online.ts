@@ -28,7 +28,7 @@ import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
 import { Act } from '../../kernels/activations';
 import { makeRandom } from '../random';
 import { glorotUniform, orthogonal } from '../init';
-import { describeValue } from '../check';
+import { checkKeys, describeValue } from '../check';
 import { AlarmStage, AlarmOptions, AlarmState } from './alarm';
 
 export interface OnlineOptions {
@@ -135,7 +135,7 @@ function headOpt(v: unknown): 'point' | 'gaussian' {
 
 export function resolveOnlineOptions(o: OnlineOptions): ResolvedOnlineOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError(`OnlineForecaster(options): expected an object, got ${String(o)}`);
-  for (const k of Object.keys(o)) if (!KEYS.includes(k)) throw new RangeError(`OnlineForecaster(options): unknown option ${describeValue(k)}; expected one of ${KEYS.join(', ')}`);
+  checkKeys(o, KEYS, 'OnlineForecaster(options)');
   const probation = int('probation', o.probation, 0);
   const window = int('window', o.window ?? 32, 2, 4096);
   const horizon = int('horizon', o.horizon ?? 8, 1, 256);
@@ -498,9 +498,7 @@ export class OnlinePipeline {
 
   static create(options: OnlinePipelineOptions): OnlinePipeline {
     if (typeof options !== 'object' || options === null) throw new TypeError(`OnlinePipeline(options): expected an object, got ${String(options)}`);
-    for (const k of Object.keys(options)) {
-      if (!['probation', 'seed', 'model', 'alarm', 'context'].includes(k)) throw new RangeError(`OnlinePipeline(options): unknown option ${describeValue(k)}; expected probation, seed, model, alarm, context`);
-    }
+    checkKeys(options, ['probation', 'seed', 'model', 'alarm', 'context'], 'OnlinePipeline(options)');
     const P = options.probation;
     if (typeof P !== 'number' || !Number.isInteger(P) || P < 0) throw new RangeError(`OnlinePipeline(options.probation): expected an integer ≥ 0, got ${describeValue(P)}`);
     const model = new OnlineForecaster({ ...(options.model ?? {}), probation: P, seed: options.seed ?? 1 });

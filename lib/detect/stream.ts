@@ -12,8 +12,7 @@
  *   'lstm-forecast', 'zscore', 'iqr'   from the (W+1)-th point on: the newest point.
  *   'gru-online'                       every push: the newest point, continuing the training series (the model keeps
  *                                      learning; push(point, timestamp) when the detector has time inputs).
- * Earlier pushes return null (warm-up; the batch scores of those points are 0 or, for autoencoders with 'last', come
- * from the first window, and are never flagged). Memory: the last W(+1) points and, for mean/max, W running sums.
+ * Earlier pushes return null (warm-up: the batch scores of those points are 0, and they are never flagged). Memory: the last W(+1) points and, for mean/max, W running sums.
  * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
  */
 import type { Sequential } from '../sequential';

@@ -66,7 +66,7 @@ describe('detect/online: continually learning GRU forecaster', () => {
     expect(() => new OnlineForecaster({} as never)).to.throw(RangeError, /options\.probation/);
     expect(() => new OnlineForecaster({ probation: 10, units: 0 })).to.throw(RangeError, /options\.units/);
     expect(() => new OnlineForecaster({ probation: 10, score: 'avg' as never })).to.throw(RangeError, /options\.score/);
-    expect(() => new OnlineForecaster({ probation: 10, bogus: 1 } as never)).to.throw(RangeError, /unknown option "bogus"/);
+    expect(() => new OnlineForecaster({ probation: 10, bogus: 1 } as never)).to.throw(TypeError, /unknown option "bogus"/);
     expect(() => new OnlineForecaster({ probation: 10 }).step(Infinity)).to.throw(RangeError, /step\(value\)/);
     expect(() => new OnlineForecaster({ probation: 10, timeFeatures: true }).step(1)).to.throw(RangeError, /step\(timestamp\)/);
     expect(() => new OnlineForecaster({ probation: 10 }).scoreBatch([1, 2], [1])).to.throw(RangeError, /scoreBatch\(timestamps\)/);
@@ -141,7 +141,7 @@ describe('detect/online: OnlinePipeline (forecaster + alarm stage)', () => {
   it('bad options and mismatched states are errors', () => {
     expect(() => OnlinePipeline.create({ probation: 10, context: true, alarm: { longWindow: 0 } })).to.throw(RangeError, /options\.context/);
     expect(() => OnlinePipeline.create({ probation: -1 })).to.throw(RangeError, /options\.probation/);
-    expect(() => OnlinePipeline.create({ probation: 10, extra: 1 } as never)).to.throw(RangeError, /unknown option "extra"/);
+    expect(() => OnlinePipeline.create({ probation: 10, extra: 1 } as never)).to.throw(TypeError, /unknown option "extra"/);
     const a = OnlinePipeline.create({ probation: 100, model });
     const { values } = data(150, 8);
     a.batch(values);

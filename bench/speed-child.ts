@@ -17,9 +17,9 @@
  * and fit's and predict's results are awaited so that either a synchronous or a Promise-returning API is measured whole.
  */
 import { setBackend, getBackend } from '../lib/backend';
-import { sequenceAutoencoder } from '../lib/presets';
+import { sequenceAutoencoder } from '../lib/model/presets';
 import { readSafetensorsFileSync } from '../lib/io/safetensors';
-import type { FitOptions, History } from '../lib/sequential';
+import type { FitOptions, History } from '../lib/model/sequential';
 import {
   BPTT_PATHS, BpttPath, Cell, ChildResult, Engine, RESULT_TAG, SHAPES, ShapeName, Stats, isBpttPath, peakRssMB, stats,
 } from './speed-common';

@@ -24,7 +24,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as bpttLib from '../lib/index';
 import { getBackend, setBackend } from '../lib/backend';
-import { sequenceAutoencoder } from '../lib/presets';
+import { sequenceAutoencoder } from '../lib/model/presets';
 import { serializeSafetensors, SafetensorsInput } from '../lib/io/safetensors';
 import { wasmSimdAvailable } from '../kernels/wasm/arena';
 import {

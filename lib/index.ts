@@ -1,25 +1,25 @@
 /** bptt: the public API. */
-export { Sequential, TrainingDivergedError } from './sequential';
+export { Sequential, TrainingDivergedError } from './model/sequential';
 export { setBackend, getBackend } from './backend';
 export { MemoryLimitError, MAX_ARRAY_BYTES, MAX_ARENA_BYTES, estimateModelMemory } from './memory';
 export type { MemoryEstimate } from './memory';
 export type { Backend, BackendChoice } from './backend';
-export type { SequentialOptions, FitOptions, PredictOptions, History, EpochLogs, EarlyStoppingOptions, DType } from './sequential';
+export type { SequentialOptions, FitOptions, PredictOptions, History, EpochLogs, EarlyStoppingOptions, DType } from './model/sequential';
 export { resolveWorkers, availableCores } from './parallel/index';
 export type { Workers } from './parallel/index';
 export {
   Layer, Recurrent, simpleRNN, lstm, gru, Dense, dense, TimeDistributed, timeDistributed, RepeatVector, repeatVector,
   Flatten, flatten, Dropout, dropout, Reshape, reshape, Bidirectional, bidirectional, layerFromConfig,
-} from './layers/index';
-export type { RecurrentOptions, DenseOptions, Param } from './layers/index';
+} from './model/layers/index';
+export type { RecurrentOptions, DenseOptions, Param } from './model/layers/index';
 export {
   sequenceAutoencoder, lstmAutoencoder, gruAutoencoder, rnnAutoencoder, forecaster, sequenceClassifier, denseAutoencoder,
-} from './presets';
-export type { PresetOptions, ForecasterOptions, ClassifierOptions, DenseAutoencoderOptions, CellName } from './presets';
-export { Optimizer } from './optimizers';
-export type { OptimizerConfig, OptimizerSpec } from './optimizers';
-export { getLoss, lossName } from './losses';
-export type { LossName } from './losses';
+} from './model/presets';
+export type { PresetOptions, ForecasterOptions, ClassifierOptions, DenseAutoencoderOptions, CellName } from './model/presets';
+export { Optimizer } from './model/optimizers';
+export type { OptimizerConfig, OptimizerSpec } from './model/optimizers';
+export { getLoss, lossName } from './model/losses';
+export type { LossName } from './model/losses';
 export { makeRandom } from './random';
 export type { Random } from './random';
 export { toTensor, toNdarray } from './tensor';

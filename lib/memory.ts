@@ -7,7 +7,7 @@
  * Counted, in elements of the model's float type (4 bytes for float32, 8 for float64), for a batch of B samples:
  *   parameters   every weight 6 times: value, gradient, Sequential's step backup, Adam's two moments, and the best
  *                weights early stopping keeps
- *   layers       the buffers each layer keeps for forward and backward at batch B, as lib/layers/* and the kernels'
+ *   layers       the buffers each layer keeps for forward and backward at batch B, as lib/model/layers/* and the kernels'
  *                `<cell>Workspace` allocate them (T steps, D inputs, H units, G gates: 4 LSTM, 3 GRU, 1 SimpleRNN):
  *                  LSTM       h, c [T+1,B,H]; a, dz [T,B,4H]; φ(c) [T,B,H]; dh, dc [B,H]; Uᵀ [4H,H] when B < 4
  *                  GRU        h [T+1,B,H]; a, dz [T,B,3H]; dh [B,H]; with resetAfter innerH [T,B,H], dInner [T,B,3H],
@@ -30,11 +30,11 @@
  *   checkModelMemory(model.layers, [32, 1], 1, Float32Array, 'Sequential.build');   // throws MemoryLimitError if too big
  */
 import * as os from 'os';
-import type { Layer, FloatCtor } from './layers/layer';
-import { Recurrent } from './layers/recurrent';
-import { Dense, TimeDistributed } from './layers/dense';
-import { RepeatVector, Flatten, Reshape, Dropout } from './layers/shape';
-import { Bidirectional } from './layers/bidirectional';
+import type { Layer, FloatCtor } from './model/layers/layer';
+import { Recurrent } from './model/layers/recurrent';
+import { Dense, TimeDistributed } from './model/layers/dense';
+import { RepeatVector, Flatten, Reshape, Dropout } from './model/layers/shape';
+import { Bidirectional } from './model/layers/bidirectional';
 import { getBackend } from './backend';
 import { SCRATCH_BYTES } from '../kernels/wasm/module';
 import { MATVEC_ROWS } from '../kernels/matmul';

@@ -31,11 +31,11 @@
  * score/detect. Scores are bit-identical for every worker count; training is bit-identical for a given count. It is a
  * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
-import { Sequential } from '../sequential';
+import { Sequential } from '../model/sequential';
 import { checkKeys, describeValue, optBool, optEnum, optNumber, optPosInt } from '../check';
 import { checkWorkers, Workers } from '../parallel/auto';
-import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../presets';
-import type { EpochLogs } from '../sequential';
+import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../model/presets';
+import type { EpochLogs } from '../model/sequential';
 import type { Tensor } from '../tensor';
 import { flagsToEvents, AnomalyEvent } from './events';
 import { Ewma } from './thresholds';

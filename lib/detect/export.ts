@@ -17,11 +17,11 @@
  */
 import type { Detector } from './detector';
 import { DETECTOR_MODELS } from './types';
-import type { Layer } from '../layers/layer';
-import { Recurrent } from '../layers/recurrent';
-import { Dense, TimeDistributed } from '../layers/dense';
-import { RepeatVector, Flatten, Reshape, Dropout } from '../layers/shape';
-import { Bidirectional } from '../layers/bidirectional';
+import type { Layer } from '../model/layers/layer';
+import { Recurrent } from '../model/layers/recurrent';
+import { Dense, TimeDistributed } from '../model/layers/dense';
+import { RepeatVector, Flatten, Reshape, Dropout } from '../model/layers/shape';
+import { Bidirectional } from '../model/layers/bidirectional';
 import { encodeFloats } from '../io/json';
 import { describeValue } from '../check';
 

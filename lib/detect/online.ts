@@ -27,7 +27,7 @@ import { denseForward, denseBackward } from '../../kernels/dense';
 import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
 import { Act } from '../../kernels/activations';
 import { makeRandom } from '../random';
-import { glorotUniform, orthogonal } from '../init';
+import { glorotUniform, orthogonal } from '../model/init';
 import { checkKeys, describeValue } from '../check';
 import { AlarmStage, AlarmOptions, AlarmState } from './alarm';
 

@@ -15,7 +15,7 @@
  * Earlier pushes return null (warm-up: the batch scores of those points are 0, and they are never flagged). Memory: the last W(+1) points and, for mean/max, W running sums.
  * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
  */
-import type { Sequential } from '../sequential';
+import type { Sequential } from '../model/sequential';
 import { Ewma } from './thresholds';
 import { normaliseValue } from './preprocess';
 import { makeOnline, OnlineThreshold } from './threshold-spec';

@@ -17,9 +17,9 @@
  */
 import * as fs from 'fs';
 import type { FloatArray } from '../../kernels/matmul';
-import { layerFromConfig } from '../layers/index';
-import { Optimizer, OptimizerConfig } from '../optimizers';
-import { Sequential, DType } from '../sequential';
+import { layerFromConfig } from '../model/layers/index';
+import { Optimizer, OptimizerConfig } from '../model/optimizers';
+import { Sequential, DType } from '../model/sequential';
 import { writeFileAtomicSync } from './atomic';
 import { checkKeys, describeValue, optShape } from '../check';
 

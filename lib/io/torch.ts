@@ -53,11 +53,11 @@
  *   // → [{ layer: 'lstm', source: "'enc' (nn.LSTM l0, input 1, hidden 16)" }, { layer: 'lstm_1', source: "'dec' (nn.LSTM l0, …)" }, …]
  */
 import type { FloatArray } from '../../kernels/matmul';
-import { Bidirectional } from '../layers/bidirectional';
-import { Dense, TimeDistributed } from '../layers/dense';
-import { Layer, Param } from '../layers/layer';
-import { Recurrent } from '../layers/recurrent';
-import { Sequential } from '../sequential';
+import { Bidirectional } from '../model/layers/bidirectional';
+import { Dense, TimeDistributed } from '../model/layers/dense';
+import { Layer, Param } from '../model/layers/layer';
+import { Recurrent } from '../model/layers/recurrent';
+import { Sequential } from '../model/sequential';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */

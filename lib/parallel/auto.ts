@@ -30,9 +30,9 @@
  * shrink with the shard, so the fixed cost of a round (waking a thread, copying P weights in and P gradients out, the
  * reduction) weighs more: they lose at S (78 MFLOP) and gain from P3 (156 MFLOP) on; predict from ~30–50 MFLOP.
  */
-import type { Sequential } from '../sequential';
+import type { Sequential } from '../model/sequential';
 import { getBackend, Backend } from '../backend';
-import { Recurrent } from '../layers/recurrent';
+import { Recurrent } from '../model/layers/recurrent';
 import { describeValue } from '../check';
 import { availableCores, workerScript, workerThreads } from './pool';
 

@@ -31,7 +31,7 @@
  * an idle pool never keeps the process alive.
  */
 import type { FloatArray } from '../../kernels/matmul';
-import type { Param } from '../layers/layer';
+import type { Param } from '../model/layers/layer';
 import type { Tensor } from '../tensor';
 import * as P from './protocol';
 

@@ -19,15 +19,15 @@
 import { workerData, receiveMessageOnPort, MessagePort } from 'worker_threads';
 import type { FloatArray } from '../../kernels/matmul';
 import type { Backend } from '../backend';
-import type { Param } from '../layers/layer';
-import type { Loss } from '../losses';
-import type { Sequential } from '../sequential';
+import type { Param } from '../model/layers/layer';
+import type { Loss } from '../model/losses';
+import type { Sequential } from '../model/sequential';
 import type { Tensor } from '../tensor';
 import * as P from './protocol';
 
 interface Lib {
   makeRandom: typeof import('../random').makeRandom;
-  getLoss: typeof import('../losses').getLoss;
+  getLoss: typeof import('../model/losses').getLoss;
 }
 
 interface FitData { x: Tensor; y: Tensor; order: Int32Array; loss: Loss; seed: string }
@@ -54,11 +54,11 @@ class Shard {
     this.port = init.port;
     this.ctl = new Int32Array(init.ctl);
     this.job = new Int32Array(init.job);
-    const seq = require('../sequential') as typeof import('../sequential');
+    const seq = require('../model/sequential') as typeof import('../model/sequential');
     const backend = require('../backend') as typeof import('../backend');
     this.lib = {
       makeRandom: (require('../random') as typeof import('../random')).makeRandom,
-      getLoss: (require('../losses') as typeof import('../losses')).getLoss,
+      getLoss: (require('../model/losses') as typeof import('../model/losses')).getLoss,
     };
     backend.setBackend(init.backend as Backend);
     this.model = seq.Sequential.fromJSON(init.model);

@@ -6,7 +6,7 @@
  * read properties of undefined", ...), a thrown non-Error, an empty message, an allocation beyond the bound of
  * guard.ts, a polluted prototype or an executed payload.
  *
- * The model and detector loaders (lib/io/json.ts, lib/detect/io.ts, lib/layers/*) and the options parser are owned
+ * The model and detector loaders (lib/io/json.ts, lib/detect/io.ts, lib/model/layers/*) and the options parser are owned
  * elsewhere; their tests here state the behaviour they should have and fail until it is there.
  */
 import { expect } from 'chai';

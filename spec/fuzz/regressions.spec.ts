@@ -19,7 +19,7 @@ import { parseSafetensors } from '../../lib/io/safetensors';
 import { modelFromJSON, modelToJSON } from '../../lib/io/json';
 import { detectorFromJSON, detectorToJSON } from '../../lib/detect/io';
 import { Detector } from '../../lib/detect/detector';
-import { lstmAutoencoder } from '../../lib/presets';
+import { lstmAutoencoder } from '../../lib/model/presets';
 
 /** An array nested `depth` deep, built without recursion. */
 function deep(depth: number): unknown[] {
@@ -137,7 +137,7 @@ describe('fuzz regressions: lib/io/safetensors.ts', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Owned by the lead (lib/io/json.ts, lib/detect/io.ts, lib/layers/*): expected behaviour, failing until the fix lands.
+// Owned by the lead (lib/io/json.ts, lib/detect/io.ts, lib/model/layers/*): expected behaviour, failing until the fix lands.
 
 describe('fuzz regressions: lib/io/json.ts modelFromJSON (owner: the lead)', () => {
   const json = (): Record<string, unknown> => copy(modelToJSON(lstmAutoencoder({ window: 3, features: 2, units: [2], seed: 5 }))) as unknown as Record<string, unknown>;

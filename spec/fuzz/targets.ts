@@ -21,9 +21,9 @@ import { detectorToJSON, detectorFromJSON } from '../../lib/detect/io';
 import { modelToJSON, modelFromJSON } from '../../lib/io/json';
 import { fromTfjs, toTfjs, loadTfjsModel, loadTfjsModelSync, TfjsArtifactsInput } from '../../lib/io/tfjs';
 import { parseSafetensors, serializeSafetensors } from '../../lib/io/safetensors';
-import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, dropout } from '../../lib/layers/index';
-import { lstmAutoencoder, forecaster, denseAutoencoder } from '../../lib/presets';
-import { Sequential } from '../../lib/sequential';
+import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, dropout } from '../../lib/model/layers/index';
+import { lstmAutoencoder, forecaster, denseAutoencoder } from '../../lib/model/presets';
+import { Sequential } from '../../lib/model/sequential';
 import { repoRoot } from '../helpers/repo';
 import { clone, int, materialize, mutateBytes, mutateText, mutateTree, pick, Rng, toJsonText } from './mutate';
 
@@ -256,7 +256,7 @@ function jsonCase(rng: Rng, seeds: Array<{ name: string; json: unknown }>, keys:
 
 export const modelTarget: Target = {
   name: 'model-json',
-  files: 'lib/io/json.ts modelFromJSON (and lib/layers/* configs, lib/optimizers.ts state)',
+  files: 'lib/io/json.ts modelFromJSON (and lib/model/layers/* configs, lib/model/optimizers.ts state)',
   owner: 'lead',
   expect: "an Error whose message starts with the source ('fuzz-model.json: ...')",
   named: (e) => startsWith(e, ['fuzz-model.json'], "the source 'fuzz-model.json'"),

@@ -8,7 +8,7 @@ import {
   lstmAutoencoder, forecaster, denseAutoencoder, sequenceClassifier,
 } from '../../lib/index';
 import { checkKeys, describeValue } from '../../lib/check';
-import { Optimizer } from '../../lib/optimizers';
+import { Optimizer } from '../../lib/model/optimizers';
 import { parseThreshold } from '../../lib/detect/threshold-spec';
 
 type AnyOpts = Record<string, unknown>;

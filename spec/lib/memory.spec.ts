@@ -5,11 +5,11 @@
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { Sequential } from '../../lib/sequential';
-import { lstm } from '../../lib/layers/recurrent';
-import { dense, timeDistributed } from '../../lib/layers/dense';
-import { repeatVector } from '../../lib/layers/shape';
-import { lstmAutoencoder } from '../../lib/presets';
+import { Sequential } from '../../lib/model/sequential';
+import { lstm } from '../../lib/model/layers/recurrent';
+import { dense, timeDistributed } from '../../lib/model/layers/dense';
+import { repeatVector } from '../../lib/model/layers/shape';
+import { lstmAutoencoder } from '../../lib/model/presets';
 import { getBackend } from '../../lib/backend';
 import {
   MemoryLimitError, MAX_ARRAY_BYTES, MAX_ARENA_BYTES, checkModelMemory, estimateModelMemory, formatBytes,

@@ -18,11 +18,11 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { Sequential } from '../../lib/sequential';
-import { Layer } from '../../lib/layers/layer';
-import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, repeatVector, flatten, reshape, dropout } from '../../lib/layers/index';
-import { RecurrentOptions } from '../../lib/layers/recurrent';
-import { sequenceAutoencoder, denseAutoencoder, sequenceClassifier } from '../../lib/presets';
+import { Sequential } from '../../lib/model/sequential';
+import { Layer } from '../../lib/model/layers/layer';
+import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, repeatVector, flatten, reshape, dropout } from '../../lib/model/layers/index';
+import { RecurrentOptions } from '../../lib/model/layers/recurrent';
+import { sequenceAutoencoder, denseAutoencoder, sequenceClassifier } from '../../lib/model/presets';
 import { fromTfjs, toTfjs } from '../../lib/io/tfjs';
 import { makeRng, Rng, uniformScaled32 as uniform } from '../helpers/rng';
 import { maxAbs } from '../helpers/oracle';

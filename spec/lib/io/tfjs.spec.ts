@@ -7,8 +7,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Sequential } from '../../../lib/sequential';
-import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed } from '../../../lib/layers/index';
+import { Sequential } from '../../../lib/model/sequential';
+import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed } from '../../../lib/model/layers/index';
 import {
   fromTfjs, loadTfjsModel, loadTfjsModelSync, saveTfjsModel, saveTfjsModelSync, toTfjs, TfjsArtifactsInput,
 } from '../../../lib/io/tfjs';

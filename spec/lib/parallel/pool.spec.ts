@@ -3,7 +3,7 @@ import {
   Sequential, Layer, TrainingDivergedError, lstm, dense, lstmAutoencoder, makeRandom, resolveWorkers, availableCores,
 } from '../../../lib/index';
 import type { FloatArray } from '../../../kernels/matmul';
-import type { ForwardContext } from '../../../lib/layers/layer';
+import type { ForwardContext } from '../../../lib/model/layers/layer';
 import { poolOf } from '../../../lib/parallel/pool';
 import { MIN_ROWS } from '../../../lib/parallel/auto';
 

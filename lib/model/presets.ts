@@ -12,7 +12,7 @@ import { Recurrent, RecurrentOptions, CellType } from './layers/recurrent';
 import { dense, timeDistributed } from './layers/dense';
 import { repeatVector, dropout, flatten, reshape } from './layers/shape';
 import { Sequential, DType } from './sequential';
-import { checkKeys, describeValue } from './check';
+import { checkKeys, describeValue } from '../check';
 
 const PRESET_KEYS = ['window', 'features', 'units', 'cell', 'seed', 'dtype', 'recurrent'] as const;
 const RECURRENT_PASS_KEYS = ['activation', 'recurrentActivation', 'resetAfter', 'dropout', 'recurrentDropout', 'unitForgetBias'] as const;

@@ -14,17 +14,17 @@
  *   unitForgetBias (LSTM, true).
  * `recurrentDropout` is not implemented: a non-zero value is rejected rather than ignored.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import { activationCode } from '../../kernels/activations';
-import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../kernels/rnn';
-import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../kernels/lstm';
-import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../kernels/gru';
-import { workspaceArena } from '../backend';
-import { dropoutMask } from '../../kernels/dropout';
+import type { FloatArray } from '../../../kernels/matmul';
+import { activationCode } from '../../../kernels/activations';
+import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../../kernels/rnn';
+import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../../kernels/lstm';
+import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../../kernels/gru';
+import { workspaceArena } from '../../backend';
+import { dropoutMask } from '../../../kernels/dropout';
 import { glorotUniform, orthogonal } from '../init';
-import { makeRandom } from '../random';
+import { makeRandom } from '../../random';
 import { BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
-import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../check';
+import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../../check';
 
 const RECURRENT_KEYS = ['units', 'activation', 'recurrentActivation', 'returnSequences', 'goBackwards', 'stateful', 'dropout',
   'recurrentDropout', 'resetAfter', 'unitForgetBias', 'name', 'inputShape'] as const;

@@ -20,24 +20,24 @@
  * workers: 1 is the single-threaded step above, unchanged. predict splits its rows into n contiguous chunks; rows do
  * not interact, so its outputs are bit-identical for every worker count.
  */
-import type { FloatArray } from '../kernels/matmul';
-import { clipByGlobalNorm, globalNorm } from '../kernels/optim';
+import type { FloatArray } from '../../kernels/matmul';
+import { clipByGlobalNorm, globalNorm } from '../../kernels/optim';
 import { Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
 import { Recurrent } from './layers/recurrent';
 import { RepeatVector } from './layers/shape';
 import { getLoss, Loss, LossName } from './losses';
 import { Optimizer, OptimizerSpec } from './optimizers';
-import { makeRandom, Random } from './random';
-import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from './tensor';
+import { makeRandom, Random } from '../random';
+import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from '../tensor';
 import type { NdArray } from 'ndarray';
-import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from './io/json';
-import { toTfjs, TfjsArtifacts, ToTfjsOptions } from './io/tfjs';
-import { getBackend } from './backend';
-import { checkModelMemory } from './memory';
-import { resolveWorkers, checkWorkers, Workers } from './parallel/auto';
-import { acquirePool, disposePool, WorkerPool, PoolSpec } from './parallel/pool';
-import { shardRange, shardSeed } from './parallel/protocol';
-import { checkKeys, describeValue, optBool } from './check';
+import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from '../io/json';
+import { toTfjs, TfjsArtifacts, ToTfjsOptions } from '../io/tfjs';
+import { getBackend } from '../backend';
+import { checkModelMemory } from '../memory';
+import { resolveWorkers, checkWorkers, Workers } from '../parallel/auto';
+import { acquirePool, disposePool, WorkerPool, PoolSpec } from '../parallel/pool';
+import { shardRange, shardSeed } from '../parallel/protocol';
+import { checkKeys, describeValue, optBool } from '../check';
 
 export type DType = 'float32' | 'float64';
 

@@ -7,10 +7,10 @@
  *   Dropout(rate)    y = x ⊙ m, m_i = 0 with probability rate else 1/(1 − rate) (inverted dropout), identity when not
  *                    training;  dx = dy ⊙ m
  */
-import type { FloatArray } from '../../kernels/matmul';
-import { dropoutMask, applyMask } from '../../kernels/dropout';
+import type { FloatArray } from '../../../kernels/matmul';
+import { dropoutMask, applyMask } from '../../../kernels/dropout';
 import { BufferCache, ForwardContext, Layer, shapeSize } from './layer';
-import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../check';
+import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check';
 
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';

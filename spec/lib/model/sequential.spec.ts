@@ -5,10 +5,10 @@ import * as path from 'path';
 import {
   Sequential, TrainingDivergedError, lstm, gru, simpleRNN, dense, timeDistributed, repeatVector, bidirectional, flatten,
   reshape, dropout, lstmAutoencoder, sequenceClassifier, denseAutoencoder, forecaster,
-} from '../../lib/index';
-import { Layer } from '../../lib/layers/layer';
-import { gradCheck } from '../helpers/gradcheck';
-import { makeRng, Rng } from '../helpers/rng';
+} from '../../../lib/index';
+import { Layer } from '../../../lib/model/layers/layer';
+import { gradCheck } from '../../helpers/gradcheck';
+import { makeRng, Rng } from '../../helpers/rng';
 
 function randomBatch(rng: Rng, N: number, shape: number[], lo = -1, hi = 1): number[][][] | number[][] {
   const one = (): number => lo + (hi - lo) * rng();

@@ -2,10 +2,10 @@
  * Optimizers for a model: the per-parameter state (Adam moments, SGD velocity) and the step counter around the update
  * kernels in kernels/optim.ts. An optimizer only updates: zeroing and clipping gradients are the trainer's job.
  */
-import type { FloatArray } from '../kernels/matmul';
-import { ADAM_DEFAULTS, adamUpdate, sgdUpdate } from '../kernels/optim';
+import type { FloatArray } from '../../kernels/matmul';
+import { ADAM_DEFAULTS, adamUpdate, sgdUpdate } from '../../kernels/optim';
 import type { FloatCtor, Param } from './layers/layer';
-import { checkKeys, describeValue } from './check';
+import { checkKeys, describeValue } from '../check';
 
 export interface AdamConfig { name: 'adam'; learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
 export interface SgdConfig { name: 'sgd'; learningRate?: number; momentum?: number }

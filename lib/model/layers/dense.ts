@@ -7,16 +7,16 @@
  * their own, with three staging buffers for the parameters, gradients and input, and runs the products and the bias add
  * on the WebAssembly SIMD kernels; the activation stays the TypeScript one.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import { MatOps, jsOps } from '../../kernels/ops';
-import { wasmWorkspaceBuffers } from '../../kernels/wasm/ops';
-import { Act, activationCode } from '../../kernels/activations';
-import { denseForward, denseBackward } from '../../kernels/dense';
-import { workspaceArena } from '../backend';
+import type { FloatArray } from '../../../kernels/matmul';
+import { MatOps, jsOps } from '../../../kernels/ops';
+import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops';
+import { Act, activationCode } from '../../../kernels/activations';
+import { denseForward, denseBackward } from '../../../kernels/dense';
+import { workspaceArena } from '../../backend';
 import { glorotUniform } from '../init';
-import { makeRandom } from '../random';
+import { makeRandom } from '../../random';
 import { BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
-import { checkKeys, optBool, optPosInt, optShape, optString } from '../check';
+import { checkKeys, optBool, optPosInt, optShape, optString } from '../../check';
 
 const DENSE_KEYS = ['units', 'activation', 'useBias', 'name', 'inputShape'] as const;
 

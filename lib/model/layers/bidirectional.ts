@@ -8,10 +8,10 @@
  *
  * Weights: the forward copy's (kernel, recurrent_kernel, bias), then the backward copy's, as TensorFlow.js orders them.
  */
-import type { FloatArray } from '../../kernels/matmul';
+import type { FloatArray } from '../../../kernels/matmul';
 import { BufferCache, ForwardContext, Layer, Param } from './layer';
 import { Recurrent, RecurrentOptions } from './recurrent';
-import { checkKeys, describeValue, optShape, optString } from '../check';
+import { checkKeys, describeValue, optShape, optString } from '../../check';
 
 export interface BidirectionalOptions {
   mergeMode?: 'concat';

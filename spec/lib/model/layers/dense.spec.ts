@@ -1,14 +1,14 @@
 /**
- * lib/layers/dense.ts on the two float32 backends: under 'wasm' the layer's buffers live in an arena of its own and the
+ * lib/model/layers/dense.ts on the two float32 backends: under 'wasm' the layer's buffers live in an arena of its own and the
  * products and bias add run on the WebAssembly SIMD kernels; under 'js' on matmul.ts. Forward and backward of Dense on
  * [N, D] and TimeDistributed(Dense) on [T, N, D] agree within the products' rounding bound (stated below), for every
  * activation, several batch sizes in turn (one arena per cached batch size), with and without bias.
  */
 import { expect } from 'chai';
-import { Backend, getBackend, setBackend } from '../../../lib/backend';
-import { Dense, TimeDistributed } from '../../../lib/layers/dense';
-import { wasmSimdAvailable } from '../../../kernels/wasm/arena';
-import { makeRng, uniform32 } from '../../helpers/rng';
+import { Backend, getBackend, setBackend } from '../../../../lib/backend';
+import { Dense, TimeDistributed } from '../../../../lib/model/layers/dense';
+import { wasmSimdAvailable } from '../../../../kernels/wasm/arena';
+import { makeRng, uniform32 } from '../../../helpers/rng';
 
 const CTX = { training: true, random: null };
 const EPS = 2 ** -24;
@@ -30,7 +30,7 @@ function expectWithin(label: string, got: ArrayLike<number>, want: ArrayLike<num
 
 interface Run { y: Float32Array; dW: Float32Array; db: Float32Array; dx: Float32Array; onArena: boolean }
 
-describe('lib/layers/dense.ts on the wasm backend', function () {
+describe('lib/model/layers/dense.ts on the wasm backend', function () {
   let saved: Backend;
   before(function () {
     if (!wasmSimdAvailable()) this.skip();

@@ -6,8 +6,8 @@
  * stored TIME-MAJOR, [T, N, F], which is what the recurrent kernels read and write without copies; a batch of vectors is
  * [N, F]. `Sequential` converts the public batch-major [N, T, F] at its entry and exit.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import type { Random } from '../random';
+import type { FloatArray } from '../../../kernels/matmul';
+import type { Random } from '../../random';
 
 export type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 

@@ -4,7 +4,7 @@ import { Recurrent, RecurrentOptions, CellType } from './recurrent';
 import { Dense, DenseOptions, TimeDistributed } from './dense';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape';
 import { Bidirectional } from './bidirectional';
-import { checkKeys, checkObject, describeValue } from '../check';
+import { checkKeys, checkObject, describeValue } from '../../check';
 
 export { Layer } from './layer';
 export type { Param } from './layer';

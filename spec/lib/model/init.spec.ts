@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { makeRandom } from '../../lib/random';
-import { glorotUniform, orthogonal, zeros, lstmBias } from '../../lib/init';
+import { makeRandom } from '../../../lib/random';
+import { glorotUniform, orthogonal, zeros, lstmBias } from '../../../lib/model/init';
 
 /** out[i,j] = Σ_k A[i,k]·B[k,j] with A[m,k] and B given by accessors: for the Gram matrices WᵀW and WWᵀ. */
 function gram(W: Float64Array, rows: number, cols: number, side: 'rows' | 'cols'): Float64Array {
@@ -90,7 +90,7 @@ describe('lib/random', () => {
   });
 });
 
-describe('lib/init', () => {
+describe('lib/model/init', () => {
   it('the same seed gives bit-identical weights (glorot and orthogonal, f32 and f64)', () => {
     for (const ctor of [Float32Array, Float64Array]) {
       const a = new ctor(6 * 10), b = new ctor(6 * 10);

@@ -4,12 +4,14 @@
  * string one of the allowed values, and an unknown key is an error that lists the known ones (a misspelt option is
  * never silently ignored).
  *
- *   checkKeys(options, ['units', 'activation'], 'lstm')      // TypeError: lstm: unknown option 'unit' (did you mean 'units'?) ...
- *   optBool(options.goBackwards, false, 'lstm(goBackwards)')  // TypeError: lstm(goBackwards): expected a boolean, got "yes"
+ *   checkKeys(options, ['units', 'activation'], 'lstm')      // ArgumentError: lstm: unknown option 'unit' (did you mean 'units'?) ...
+ *   optBool(options.goBackwards, false, 'lstm(goBackwards)')  // ArgumentError: lstm(goBackwards): expected true or false, got "yes"
  *
- * `where` is the message prefix: the function and argument (`lstm(units)`), or a file and field for the loaders.
+ * `where` is the message prefix: the function and argument (`lstm(units)`), or a file and field for the loaders. Every
+ * check throws an ArgumentError (lib/errors.ts) with `where` as its argument.
  */
 
+import { ArgumentError } from './errors';
 import { show } from './io/show';
 
 /** A short, safe rendering of any value for an error message (strings quoted and cut, no code evaluated). */
@@ -41,11 +43,11 @@ function distance(a: string, b: string): number {
 /** Throws unless `options` is a plain object. */
 export function checkObject(options: unknown, where: string): asserts options is Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) {
-    throw new TypeError(`${where}: expected an options object, got ${describeValue(options)}`);
+    throw new ArgumentError(where, 'an options object', describeValue(options));
   }
 }
 
-/** Throws a TypeError naming the first key of `options` that is not in `known`, with the known keys listed. */
+/** Throws an ArgumentError naming the first key of `options` that is not in `known`, with the known keys listed. */
 export function checkKeys(options: unknown, known: readonly string[], where: string): void {
   checkObject(options, where);
   for (const key of Object.keys(options)) {
@@ -55,13 +57,15 @@ export function checkKeys(options: unknown, known: readonly string[], where: str
     const prefix = lower.length >= 3 ? known.find((k) => k.toLowerCase().startsWith(lower)) : undefined;
     const guess = near && near.d <= Math.max(2, Math.floor(key.length / 3)) ? near.k : prefix;
     const hint = guess !== undefined ? ` (did you mean '${guess}'?)` : '';
-    throw new TypeError(`${where}: unknown option ${describeValue(key)}${hint}; known options: ${known.join(', ')}`);
+    throw new ArgumentError(where, `one of the options ${known.join(', ')}`, describeValue(key), {
+      problem: `unknown option ${describeValue(key)}${hint}; known options: ${known.join(', ')}`,
+    });
   }
 }
 
 export function optBool(v: unknown, fallback: boolean, where: string): boolean {
   if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new TypeError(`${where}: expected true or false, got ${describeValue(v)}`);
+  if (typeof v !== 'boolean') throw new ArgumentError(where, 'true or false', describeValue(v));
   return v;
 }
 
@@ -69,7 +73,7 @@ export function optBool(v: unknown, fallback: boolean, where: string): boolean {
 export function optPosInt(v: unknown, fallback: number | undefined, where: string, max = 0x7fffffff): number {
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-    throw new RangeError(`${where}: expected a positive integer${max < 0x7fffffff ? ` ≤ ${max}` : ''}, got ${describeValue(v)}`);
+    throw new ArgumentError(where, `a positive integer${max < 0x7fffffff ? ` ≤ ${max}` : ''}`, describeValue(v));
   }
   return v;
 }
@@ -79,14 +83,14 @@ export function optNumber(v: unknown, fallback: number, where: string, lo = -Inf
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || (hiOpen ? v >= hi : v > hi)) {
     const range = lo === -Infinity && hi === Infinity ? 'a finite number' : `a number in [${lo}, ${hi}${hiOpen ? ')' : ']'}`;
-    throw new RangeError(`${where}: expected ${range}, got ${describeValue(v)}`);
+    throw new ArgumentError(where, range, describeValue(v));
   }
   return v;
 }
 
 export function optString(v: unknown, fallback: string | undefined, where: string): string | undefined {
   if (v === undefined) return fallback;
-  if (typeof v !== 'string') throw new TypeError(`${where}: expected a string, got ${describeValue(v)}`);
+  if (typeof v !== 'string') throw new ArgumentError(where, 'a string', describeValue(v));
   return v;
 }
 
@@ -94,7 +98,7 @@ export function optString(v: unknown, fallback: string | undefined, where: strin
 export function optEnum<T extends string>(v: unknown, fallback: T, allowed: readonly T[], where: string): T {
   if (v === undefined) return fallback;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new RangeError(`${where}: expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(v)}`);
+    throw new ArgumentError(where, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, describeValue(v));
   }
   return v as T;
 }
@@ -103,7 +107,7 @@ export function optEnum<T extends string>(v: unknown, fallback: T, allowed: read
 export function optShape(v: unknown, where: string, maxRank = 2): number[] | null {
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v) || v.length < 1 || v.length > maxRank || !v.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= 0x7fffffff)) {
-    throw new RangeError(`${where}: expected a list of 1 to ${maxRank} positive integers, got ${describeValue(v)}`);
+    throw new ArgumentError(where, `a list of 1 to ${maxRank} positive integers`, describeValue(v));
   }
   return v.slice() as number[];
 }

@@ -1,7 +1,8 @@
 /** bptt: the public API. */
-export { Sequential, TrainingDivergedError } from './model/sequential';
+export { Sequential } from './model/sequential';
+export { ArgumentError, ModelFileError, MemoryLimitError, TrainingDivergedError } from './errors';
 export { setBackend, getBackend } from './backend';
-export { MemoryLimitError, MAX_ARRAY_BYTES, MAX_ARENA_BYTES, estimateModelMemory } from './memory';
+export { MAX_ARRAY_BYTES, MAX_ARENA_BYTES, estimateModelMemory } from './memory';
 export type { MemoryEstimate } from './memory';
 export type { Backend, BackendChoice } from './backend';
 export type { SequentialOptions, FitOptions, PredictOptions, History, EpochLogs, EarlyStoppingOptions, DType } from './model/sequential';

@@ -29,6 +29,7 @@
  *
  *   checkModelMemory(model.layers, [32, 1], 1, Float32Array, 'Sequential.build');   // throws MemoryLimitError if too big
  */
+import { MemoryLimitError } from './errors';
 import * as os from 'os';
 import type { Layer, FloatCtor } from './model/layers/layer';
 import { Recurrent } from './model/layers/recurrent';
@@ -44,21 +45,6 @@ const GiB = 2 ** 30;
 export const MAX_ARRAY_BYTES = 2 * GiB;
 /** The largest wasm workspace (one layer's buffers in one WebAssembly memory): 4 GiB, all that wasm32 can address. */
 export const MAX_ARENA_BYTES = 4 * GiB;
-
-/** A model configuration that cannot fit in memory. A RangeError, so callers that treat bad arguments alike still do. */
-export class MemoryLimitError extends RangeError {
-  /**
-   * @param where   the call that refused (e.g. 'Sequential.build'); the message starts with it
-   * @param detail  the message without `where`: a loader prefixes its own source instead (`${file}: ${e.detail}`)
-   * @param bytes   what the configuration needs (of the one array, the workspace, or in total: see `limitName`)
-   * @param limit   the limit it exceeds, in bytes
-   */
-  constructor(readonly where: string, readonly detail: string, readonly bytes: number, readonly limit: number,
-    readonly limitName: 'MAX_ARRAY_BYTES' | 'MAX_ARENA_BYTES' | 'total memory') {
-    super(`${where}: ${detail}`);
-    this.name = 'MemoryLimitError';
-  }
-}
 
 export interface MemoryEstimate {
   /** Bytes in total (parameters, layer buffers, batch buffers). */

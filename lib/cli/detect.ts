@@ -27,7 +27,7 @@ import { Output, OutputSet } from './output';
 import { Progress } from './progress';
 import { Context, say, warn, since } from './context';
 import { checkFiles, NamedFile } from './files';
-import { MemoryLimitError } from '../memory';
+import { MemoryLimitError } from '../errors';
 import { renderReport, ReportData, formatNumber } from './report';
 import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
 import * as opt from './options';

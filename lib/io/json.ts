@@ -22,6 +22,7 @@ import { Optimizer, OptimizerConfig } from '../model/optimizers';
 import { Sequential, DType } from '../model/sequential';
 import { writeFileAtomicSync } from './atomic';
 import { checkKeys, describeValue, optShape } from '../check';
+import { ArgumentError, MemoryLimitError, ModelFileError } from '../errors';
 
 export const FORMAT = 'bptt-model';
 export const FORMAT_VERSION = 1;
@@ -70,7 +71,7 @@ export function encodeFloats(a: FloatArray): string {
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function decodeFloats(s: unknown, dtype: DType, n: number, what: string): FloatArray {
-  if (typeof s !== 'string' || s.length % 4 !== 0 || !B64.test(s)) throw new TypeError(`${what}: expected base64 data`);
+  if (typeof s !== 'string' || s.length % 4 !== 0 || !B64.test(s)) throw new ArgumentError(what, 'base64 data', describeValue(s));
   let bytes: Uint8Array;
   if (typeof Buffer !== 'undefined') {
     bytes = new Uint8Array(Buffer.from(s, 'base64'));
@@ -81,14 +82,16 @@ export function decodeFloats(s: unknown, dtype: DType, n: number, what: string):
   }
   const w = dtype === 'float64' ? 8 : 4;
   if (bytes.length !== n * w) {
-    throw new RangeError(`${what}: expected ${n} ${dtype} values (${n * w} bytes), got ${bytes.length} bytes`);
+    throw new ArgumentError(what, `${n} ${dtype} values (${n * w} bytes)`, `${bytes.length} bytes`);
   }
   if (!LITTLE_ENDIAN) {
     for (let i = 0; i < bytes.length; i += w) bytes.subarray(i, i + w).reverse();
   }
   const out = dtype === 'float64' ? new Float64Array(bytes.buffer, 0, n) : new Float32Array(bytes.buffer, 0, n);
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(out[i] as number)) throw new RangeError(`${what}: non-finite value ${out[i]} at index ${i}`);
+    if (!Number.isFinite(out[i] as number)) {
+      throw new ArgumentError(what, 'finite values', `${out[i]} at index ${i}`, { problem: `non-finite value ${out[i]} at index ${i}` });
+    }
   }
   return out;
 }
@@ -121,21 +124,23 @@ export function modelToJSON(model: Sequential, options: ToJSONOptions = {}): Mod
 }
 
 function fail(source: string, msg: string): never {
-  throw new TypeError(`${source}: ${msg}`);
+  throw new ModelFileError(source, msg);
 }
 
 /**
- * Runs `f`, prefixing the message of a TypeError/RangeError it throws with the source (the file), so an option check
- * deep inside a layer constructor still names the file it came from.
+ * Runs `f` (an option check or constructor deep inside a loader) so that its ArgumentError names the file: it becomes a
+ * ModelFileError `${source}: ${argument}: ${problem}` with the original as `cause`. A MemoryLimitError keeps its class
+ * (a caller may treat "too large" apart) and gets the file in `file` and in its message.
  */
 export function withSource<T>(source: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if ((e instanceof TypeError || e instanceof RangeError) && !e.message.startsWith(source)) {
-      // The same error object (its class, e.g. MemoryLimitError, and its fields stay), its message prefixed.
-      const detail = (e as { detail?: unknown }).detail;
-      e.message = `${source}: ${typeof detail === 'string' ? detail : e.message}`;
+    if (e instanceof MemoryLimitError) {
+      e.file = source;
+      e.message = `${source}: ${e.detail}`;
+    } else if (e instanceof ArgumentError && !(e instanceof ModelFileError)) {
+      throw new ModelFileError(source, e.message, e);
     }
     throw e;
   }
@@ -189,7 +194,7 @@ export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
     if (!got || typeof got !== 'object' || got.name !== w.name) fail(source, `weights[${i}]: expected ${w.name}, got ${describeValue(got?.name)}`);
     withSource(source, () => checkKeys(got, ['name', 'shape', 'data'], `weights[${i}]`));
     if (!Array.isArray(got.shape) || got.shape.length !== w.shape.length || !got.shape.every((d, k) => d === w.shape[k])) {
-      throw new RangeError(`${source}: weight ${w.name} expected shape [${w.shape.join(', ')}], got ${describeValue(got.shape)}`);
+      fail(source, `weight ${w.name} expected shape [${w.shape.join(', ')}], got ${describeValue(got.shape)}`);
     }
     return decodeFloats(got.data, j.dtype as DType, w.value.length, `${source}: weight ${w.name}`);
   });
@@ -238,8 +243,8 @@ export function loadModel(path: string): Sequential {
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`loadModel: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ModelFileError(path, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (text.length === 0) throw new TypeError(`loadModel: ${path} is empty`);
+  if (text.length === 0) throw new ModelFileError(path, 'the file is empty');
   return modelFromJSON(text, `loadModel(${path})`);
 }

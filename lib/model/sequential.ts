@@ -28,6 +28,7 @@ import { RepeatVector } from './layers/shape';
 import { getLoss, Loss, LossName } from './losses';
 import { Optimizer, OptimizerSpec } from './optimizers';
 import { makeRandom, Random } from '../random';
+import { TrainingDivergedError } from '../errors';
 import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from '../tensor';
 import type { NdArray } from 'ndarray';
 import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from '../io/json';
@@ -113,13 +114,6 @@ export interface History {
   /** Epoch whose weights the model holds at the end (differs from the last epoch after early stopping restores). */
   bestEpoch: number | null;
   stoppedEarly: boolean;
-}
-
-export class TrainingDivergedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainingDivergedError';
-  }
 }
 
 interface Prepared {

@@ -11,8 +11,9 @@ import { dense, timeDistributed } from '../../lib/model/layers/dense';
 import { repeatVector } from '../../lib/model/layers/shape';
 import { lstmAutoencoder } from '../../lib/model/presets';
 import { getBackend } from '../../lib/backend';
+import { MemoryLimitError } from '../../lib/errors';
 import {
-  MemoryLimitError, MAX_ARRAY_BYTES, MAX_ARENA_BYTES, checkModelMemory, estimateModelMemory, formatBytes,
+  MAX_ARRAY_BYTES, MAX_ARENA_BYTES, checkModelMemory, estimateModelMemory, formatBytes,
 } from '../../lib/memory';
 
 const LIB = path.resolve(__dirname, '../../lib');
@@ -36,7 +37,7 @@ describe('lib/memory', function () {
     const script = `
       const [lib, preset, dtype, units, T, B] = JSON.parse(process.argv[1]);
       const { setBackend } = require(lib + '/backend');
-      const P = require(lib + '/presets');
+      const P = require(lib + '/model/presets');
       const { estimateModelMemory } = require(lib + '/memory');
       setBackend('js');
       const N = 2 * B, x = new Float64Array(N * T);

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { Detector } from '../../../lib/detect/detector';
 import { exportScorerSource } from '../../../lib/detect/export';
 import { modelFromJSON } from '../../../lib/io/json';
-import { MemoryLimitError } from '../../../lib/memory';
+import { MemoryLimitError } from '../../../lib/errors';
 import { makeRng } from '../../helpers/rng';
 
 const PAYLOAD = "false,x:(globalThis.PWNED=1,console.log('INJECTED'))";

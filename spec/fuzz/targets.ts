@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readTable } from '../../lib/cli/csv';
 import { UserError } from '../../lib/cli/errors';
+import { ArgumentError } from '../../lib/errors';
 import * as opt from '../../lib/cli/options';
 import { DETECT_SPEC } from '../../lib/cli/detect';
 import { resolveOptions, Detector } from '../../lib/detect/detector';
@@ -50,8 +51,11 @@ export interface Target {
 }
 
 
-const startsWith = (e: Error, prefixes: readonly string[], what: string): string | null =>
-  prefixes.some((p) => e.message.startsWith(p)) ? null : `${e.name} does not start with ${what}: ${e.message.slice(0, 160)}`;
+/** A good refusal of a file: a typed error (ArgumentError, or its ModelFileError/MemoryLimitError) naming the source. */
+const startsWith = (e: Error, prefixes: readonly string[], what: string): string | null => {
+  if (!(e instanceof ArgumentError)) return `not an ArgumentError (a caller cannot tell it from a bug): ${e.name}: ${e.message.slice(0, 160)}`;
+  return prefixes.some((p) => e.message.startsWith(p)) ? null : `${e.name} does not start with ${what}: ${e.message.slice(0, 160)}`;
+};
 
 const allFinite = (m: Sequential): string | null => {
   for (const w of m.weights()) {

@@ -1,4 +1,6 @@
 /**
+ * FAST twin of ../gru.ts (the reference cell, whose loops and header equations these follow; spec/kernels/fast.spec.ts
+ * holds this file to it): same functions and arguments, plus the wasm path, arenas, fused gates and the Uᵀ form.
  * GRU over a sequence. Keras layout, gates z|r|h (update, reset, candidate), both Keras variants.
  * Time-major: x[T,B,D], h[T+1,B,H] (block 0 = h0, block t+1 = h_t, the output of step t), a[T,B,3H], dz[T,B,3H].
  * W[D,3H], U[H,3H]; resetAfter false: b[3H]; resetAfter true: b[2,3H] (row 0 input bias b_x, row 1 recurrent bias b_r).
@@ -32,7 +34,7 @@
  * On the wasm path (a float32 workspace in an arena) with the default activations each of the two passes is one call for
  * all B rows (ws.ops.gates.gruResetAfter / gruResetBefore, then gruOutput: the same equations in f32x4 WebAssembly SIMD,
  * wasm/gates.ts); so is each backward row loop (gruBackwardAfter, or gruBackwardBefore and gruBackwardReset: f64x2, the
- * loops' bits), and U is copied into the arena once per call (ws.Uw). The loops here stay the reference and run for other
+ * loops' bits), and U is copied into the arena once per call (ws.Uw). The js loops here run for other
  * activations, Float64Array and the js path.
  *
  * Conventions (kernels/README.md): parameter gradients dW, dU, db are ADDED into; dx and dh0 are WRITTEN; dx may be

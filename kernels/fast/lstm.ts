@@ -1,4 +1,6 @@
 /**
+ * FAST twin of ../lstm.ts (the reference cell, whose loops and header equations these follow; spec/kernels/fast.spec.ts
+ * holds this file to it): same functions and arguments, plus the wasm path, arenas, fused gates and the Uᵀ form.
  * LSTM over a sequence, forward and backward. Keras layout, gates i|f|c|o (the c block is called g below).
  *
  * Symbols: T steps, B sequences, D input features, H units. σ = recurrentActivation (default sigmoid),
@@ -27,7 +29,7 @@
  * the default activations' forward gate math of a whole step, all B rows, is one call of ws.ops.gates.lstm: the same
  * equations in f32x4 WebAssembly SIMD (wasm/gates.ts; exp/σ/tanh within 1–2 ulp of f32), and the backward's loop of a
  * step is one call of ws.ops.gates.lstmBackward (f64x2: this loop's bits); U is copied into the arena once per call
- * (ws.Uw). This file's loops stay the reference, and run for other activations, for Float64Array (or a Float64Array
+ * (ws.Uw). This file's js loops run for other activations, for Float64Array (or a Float64Array
  * dhSeq) and on the js path. A batch below MATVEC_ROWS (streaming, batch 1) keeps
  * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form.
  *

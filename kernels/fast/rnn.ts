@@ -1,4 +1,6 @@
 /**
+ * FAST twin of ../rnn.ts (the reference cell, whose loops and header equations these follow; spec/kernels/fast.spec.ts
+ * holds this file to it): same functions and arguments, plus the wasm path, arenas, fused gates and the Uᵀ form.
  * Simple (Elman) RNN over a sequence, forward and backward. Keras SimpleRNN.
  *
  * Symbols: T steps, B sequences, D input features, H units. φ = activation (default tanh).
@@ -19,7 +21,7 @@
  *           workspace in an arena) φ = tanh of a step is one call of ws.ops.gates.tanh over the [B,H] block (f32x4
  *           WebAssembly SIMD, wasm/gates.ts) and dz_t of a backward step one call of ws.ops.gates.tanhBackward (f64x2:
  *           the bits of this file's loops); U is copied into the arena once per call (ws.Uw). activations.ts and this
- *           file's loops stay the reference and run everywhere else.
+ *           file's js loops run everywhere else.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx and dh0 are overwritten. The forward reads h0 from block 0 of ws.h (zeros after allocation; the caller may write it).

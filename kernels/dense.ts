@@ -16,23 +16,19 @@
  * Lengths are checked on entry: every buffer must hold at least the elements its shape needs (so buffers sized for a
  * larger batch can serve a smaller one); a RangeError names the argument, the expected and the actual length.
  *
- * Products: `ops` (last argument, default jsOps = matmul.ts) runs the three products and the bias add. On the wasm path
- * (wasm/ops.ts, Float32Array) y and dz must be views on the ops' arena (the bias add and dz's use as an operand need
- * them there; dx and dW may be anywhere, they are staged); the activation and its derivative, Σ_rows and the dy → dz copy
- * stay the TypeScript loops of this file on either path.
+ * This is the REFERENCE (products of matmul.ts); fast/dense.ts is its twin that takes the products as an `ops` argument
+ * (the WebAssembly SIMD ones on lib's wasm path) and otherwise runs the same lines.
  */
-import { sumRows } from './matmul';
-import type { FloatArray } from './matmul';
-import { MatOps, jsOps } from './ops';
+import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
 import { Act, activate, activateBackward } from './activations';
 
-function dimsOk(fn: string, M: number, D: number, N: number): void {
+export function denseDimsOk(fn: string, M: number, D: number, N: number): void {
   if (!(Number.isInteger(M) && Number.isInteger(D) && Number.isInteger(N)) || M < 0 || D < 0 || N < 0) {
     throw new RangeError(`${fn}: dimensions must be non-negative integers, got M=${M}, D=${D}, N=${N}`);
   }
 }
 
-function need(fn: string, name: string, arr: FloatArray, len: number, what: string): void {
+export function denseNeed(fn: string, name: string, arr: FloatArray, len: number, what: string): void {
   if (arr.length < len) {
     throw new RangeError(`${fn}(${name}): expected at least ${len} elements (${what}), got ${arr.length}`);
   }
@@ -40,14 +36,14 @@ function need(fn: string, name: string, arr: FloatArray, len: number, what: stri
 
 /** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
 export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: FloatArray,
-                             M: number, D: number, N: number, act: Act, ops: MatOps = jsOps): void {
-  dimsOk('denseForward', M, D, N);
-  need('denseForward', 'y', y, M * N, 'M·N');
-  need('denseForward', 'x', x, M * D, 'M·D');
-  need('denseForward', 'W', W, D * N, 'D·N');
-  need('denseForward', 'b', b, N, 'N');
-  ops.matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false);   // z = x·W
-  ops.addBias(y, 0, N, b, 0, M, N);                         // z += b
+                             M: number, D: number, N: number, act: Act): void {
+  denseDimsOk('denseForward', M, D, N);
+  denseNeed('denseForward', 'y', y, M * N, 'M·N');
+  denseNeed('denseForward', 'x', x, M * D, 'M·D');
+  denseNeed('denseForward', 'W', W, D * N, 'D·N');
+  denseNeed('denseForward', 'b', b, N, 'N');
+  matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false);   // z = x·W
+  addBias(y, 0, N, b, 0, M, N);                         // z += b
   activate(act, y, 0, M * N);                           // y = act(z)
 }
 
@@ -58,20 +54,20 @@ export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: Flo
  */
 export function denseBackward(dW: FloatArray, db: FloatArray, dx: FloatArray | null,
                               dy: FloatArray, y: FloatArray, x: FloatArray, W: FloatArray,
-                              M: number, D: number, N: number, act: Act, dz: FloatArray, ops: MatOps = jsOps): void {
-  dimsOk('denseBackward', M, D, N);
-  need('denseBackward', 'dW', dW, D * N, 'D·N');
-  need('denseBackward', 'db', db, N, 'N');
-  if (dx !== null) need('denseBackward', 'dx', dx, M * D, 'M·D');
-  need('denseBackward', 'dy', dy, M * N, 'M·N');
-  need('denseBackward', 'y', y, M * N, 'M·N');
-  need('denseBackward', 'x', x, M * D, 'M·D');
-  need('denseBackward', 'W', W, D * N, 'D·N');
-  need('denseBackward', 'dz', dz, M * N, 'M·N');
+                              M: number, D: number, N: number, act: Act, dz: FloatArray): void {
+  denseDimsOk('denseBackward', M, D, N);
+  denseNeed('denseBackward', 'dW', dW, D * N, 'D·N');
+  denseNeed('denseBackward', 'db', db, N, 'N');
+  if (dx !== null) denseNeed('denseBackward', 'dx', dx, M * D, 'M·D');
+  denseNeed('denseBackward', 'dy', dy, M * N, 'M·N');
+  denseNeed('denseBackward', 'y', y, M * N, 'M·N');
+  denseNeed('denseBackward', 'x', x, M * D, 'M·D');
+  denseNeed('denseBackward', 'W', W, D * N, 'D·N');
+  denseNeed('denseBackward', 'dz', dz, M * N, 'M·N');
   const MN = M * N;
   if (dz !== dy) for (let i = 0; i < MN; i++) dz[i] = dy[i];
   activateBackward(act, dz, 0, y, 0, MN);               // dz = dy ⊙ act'
-  ops.matmulAtB(dW, 0, N, x, 0, D, dz, 0, N, D, M, N, true); // dW += xᵀ·dz
+  matmulAtB(dW, 0, N, x, 0, D, dz, 0, N, D, M, N, true); // dW += xᵀ·dz
   sumRows(db, 0, dz, 0, N, M, N);                           // db += Σ_rows dz
-  if (dx !== null) ops.matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false);   // dx = dz·Wᵀ
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false);   // dx = dz·Wᵀ
 }

@@ -1,59 +1,58 @@
 /**
- * GRU over a sequence. Keras layout, gates z|r|h (update, reset, candidate), both Keras variants.
+ * GRU over a sequence: the REFERENCE cell (plain loops over matmul.ts; the fast twin with the WebAssembly path, arenas,
+ * fused gate loops and the Uᵀ matrix–vector form is fast/gru.ts, tested against this one). Keras layout, gates z|r|h
+ * (update, reset, candidate), both Keras variants.
  * Time-major: x[T,B,D], h[T+1,B,H] (block 0 = h0, block t+1 = h_t, the output of step t), a[T,B,3H], dz[T,B,3H].
  * W[D,3H], U[H,3H]; resetAfter false: b[3H]; resetAfter true: b[2,3H] (row 0 input bias b_x, row 1 recurrent bias b_r).
  * σ = recurrentActivation (default sigmoid), φ = activation (default tanh). Columns of W, U, b, a, dz: [z | r | h].
- * h_{t-1} below is h block t; every product with U uses all of h's rows and one column slice of U (no copies).
+ * h_{t-1} below is h block t (hp in the code); the candidate h̃ is hh in the code. Every product with U uses all of h's
+ * rows and one column slice of U (no copies).
  *
  * Forward (both)  a ← X·W + b_x   (one GEMM over the T·B rows; b_x = b[0:3H], the whole b when resetAfter is false)
  *   resetAfter false (Keras classic, Cho et al. v3: reset before the product):
  *           z = σ(a_z + h_{t-1}·U_z);   r = σ(a_r + h_{t-1}·U_r)            (one product: U[:, 0:2H], N = 2H)
- *           rh_t = r⊙h_{t-1} (cached);   h̃ = φ(a_h + rh_t·U_h)              (U_h = U[:, 2H:3H])
+ *           rh_t = r⊙h_{t-1} (cached);   hh = φ(a_h + rh_t·U_h)              (U_h = U[:, 2H:3H])
  *   resetAfter true (Keras 2 default, CuDNN / PyTorch form: reset after the product):
  *           inner_{z,r} = h_{t-1}·U_{z,r} + b_r{z,r};   innerH_t = h_{t-1}·U_h + b_rh (cached)
- *           z = σ(a_z + inner_z);   r = σ(a_r + inner_r);   h̃ = φ(a_h + r⊙innerH_t)
- *   both:   h_t = z⊙h_{t-1} + (1−z)⊙h̃.   a[t] keeps the post-activations [z | r | h̃].
+ *           z = σ(a_z + inner_z);   r = σ(a_r + inner_r);   hh = φ(a_h + r⊙innerH_t)
+ *   both:   h_t = z⊙h_{t-1} + (1−z)⊙hh.   a[t] keeps the post-activations [z | r | hh].
  *
- * Backward (t = T-1…0; dh carried from t+1, starting at dhT or 0)   dh += dhSeq[t]
- *   both:   dz_h = dh⊙(1−z)⊙φ'(h̃);   dz_z = dh⊙(h_{t-1} − h̃)⊙σ'(z);   dh ← dh⊙z        (direct path z⊙h_{t-1})
+ * Backward (t = T-1…0; dh carried from t+1, starting at dhT or 0)   dh += dhSeq_t
+ *   both:   dzh = dh⊙(1−z)⊙φ'(hh);   dzz = dh⊙(h_{t-1} − hh)⊙σ'(z);   dh ← dh⊙z        (direct path z⊙h_{t-1})
  *   resetAfter false:
- *           drh = dz_h·U_hᵀ;   dz_r = drh⊙h_{t-1}⊙σ'(r);   dh += drh⊙r;   dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
+ *           drh = dzh·U_hᵀ;   dzr = drh⊙h_{t-1}⊙σ'(r);   dh += drh⊙r;   dh += [dzz | dzr]·U[:, 0:2H]ᵀ
  *   resetAfter true:
- *           dz_r = dz_h⊙innerH_t⊙σ'(r);   dInner_t = [dz_z | dz_r | dz_h⊙r];   dh += dInner_t·Uᵀ
- *   dz[t] = [dz_z | dz_r | dz_h] is the gradient of the pre-activation x-projection a.
+ *           dzr = dzh⊙innerH_t⊙σ'(r);   dInner_t = [dzz | dzr | dzh⊙r];   dh += dInner_t·Uᵀ
+ *   dz_t = [dzz | dzr | dzh] is the gradient of the pre-activation x-projection a.
  *   after the loop:   dW += Xᵀ·dZ;   dx = dZ·Wᵀ;   dh0 = dh
  *   resetAfter false: dU[:, 0:2H] += H_prevᵀ·dZ_{z,r};   dU[:, 2H:3H] += RHᵀ·dZ_h;   db += Σ dZ
  *   resetAfter true:  dU += H_prevᵀ·dInner;   db[0,:] += Σ dZ;   db[1,:] += Σ dInner
  *   (H_prev = h blocks 0…T-1 as a [T·B,H] matrix, RH = rh as [T·B,H]; Σ sums over the T·B rows.)
+ * Every derivative is taken from an output: σ'(z) = z(1−z), φ'(hh) = 1−hh², … .
  *
  * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so a = x·W + b_x over B rows, copied to
- * every step; backward sums S = Σ_t dz_t (after dU has used dz), then dW += xᵀ·S, dx = S·Wᵀ. The gate math of a step runs in
- * two fused passes per row; a batch below MATVEC_ROWS computes the products with U as dot products over rows of Uᵀ (ws.Ut).
- * On the wasm path (a float32 workspace in an arena) with the default activations each of the two passes is one call for
- * all B rows (ws.ops.gates.gruResetAfter / gruResetBefore, then gruOutput: the same equations in f32x4 WebAssembly SIMD,
- * wasm/gates.ts); so is each backward row loop (gruBackwardAfter, or gruBackwardBefore and gruBackwardReset: f64x2, the
- * loops' bits), and U is copied into the arena once per call (ws.Uw). The loops here stay the reference and run for other
- * activations, Float64Array and the js path.
+ * every step; backward sums S = Σ_t dz_t (after dU has used dz), then dW += xᵀ·S, dx = S·Wᵀ.
  *
  * Conventions (kernels/README.md): parameter gradients dW, dU, db are ADDED into; dx and dh0 are WRITTEN; dx may be
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
- * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
+ * Lengths are checked on entry (check.ts: RangeError naming the argument); values are not. The time loops do not allocate.
+ *
+ * @example
+ *   const ws = gruWorkspace(T, B, D, H, Float64Array);              // resetAfter true: b has 6H elements
+ *   gruForward(ws, { W, U, b }, x);                                 // ws.h.subarray(B*H) now holds h_1…h_T
+ *   gruBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
-import { MatOps, jsOps, residentU } from './ops';
-import type { WasmArena } from './wasm/arena';
-import { wasmWorkspaceBuffers } from './wasm/ops';
-import { Act, activateScalar, activationCode, derivativeFromOutput, sigmoid, tanh } from './activations';
+import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
+import { Act, activate, activationCode, derivativeFromOutput } from './activations';
+import { checkDim, checkLength, checkOptions } from './check';
 
 export interface GruOptions {
-  /** φ, applied to the candidate h̃. Default 'tanh'. */
+  /** φ, applied to the candidate hh. Default 'tanh'. */
   activation?: string;
   /** σ, applied to the gates z and r. Default 'sigmoid' (Keras 2; TensorFlow.js defaults to 'hardSigmoid'). */
   recurrentActivation?: string;
   /** Reset gate after the recurrent product, with a separate recurrent bias (b[2,3H]). Default true (Keras 2). */
   resetAfter?: boolean;
-  /** Float32 only: buffers in this wasm arena, products on the WebAssembly SIMD kernels (see LstmOptions.arena). */
-  arena?: WasmArena;
 }
 
 export interface GruWorkspace {
@@ -66,86 +65,81 @@ export interface GruWorkspace {
   readonly resetAfter: boolean;
   /** [T+1,B,H] hidden states; block 0 is h0 (written by the caller), block t+1 is h_t. */
   readonly h: FloatArray;
-  /** [T,B,3H] post-activations [z | r | h̃] of every step. */
+  /** [T,B,3H] post-activations [z | r | hh] of every step. */
   readonly a: FloatArray;
-  /** [T,B,3H] gradients of the pre-activation x-projection [dz_z | dz_r | dz_h], written by backward. */
+  /** [T,B,3H] gradients of the pre-activation x-projection [dzz | dzr | dzh], written by backward. */
   readonly dz: FloatArray;
   /** [B,H] the carried gradient dL/dh during backward. */
   readonly dh: FloatArray;
   /** resetAfter only, [T,B,H]: innerH_t = h_{t-1}·U_h + b_rh. Length 0 in the classic variant. */
   readonly innerH: FloatArray;
-  /** resetAfter only, [T,B,3H]: gradient wrt inner = h_{t-1}·U + b_r, [dz_z | dz_r | dz_h⊙r]. Length 0 in the classic variant. */
+  /** resetAfter only, [T,B,3H]: gradient wrt inner = h_{t-1}·U + b_r, [dzz | dzr | dzh⊙r]. Length 0 in the classic variant. */
   readonly dInner: FloatArray;
   /** classic only, [T,B,H]: rh_t = r⊙h_{t-1}. Length 0 when resetAfter. */
   readonly rh: FloatArray;
   /** classic only, [B,H]: gradient wrt rh_t during backward. Length 0 when resetAfter. */
   readonly drh: FloatArray;
-  /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
-  readonly Ut: FloatArray;
-  /** [H,3H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
-  readonly Uw: FloatArray;
-  /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
-  readonly ops: MatOps;
 }
 
 export interface GruParams { W: FloatArray; U: FloatArray; b: FloatArray }
 export interface GruGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
 
-const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter', 'arena'];
+const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter'];
 
 /** Bias length: 3H for the classic variant, 6H (b[2,3H]) when resetAfter. */
 export function gruBiasLength(H: number, resetAfter: boolean): number {
   return (resetAfter ? 6 : 3) * H;
 }
 
-/** Allocates every buffer a GRU of these sizes needs for forward and backward, once. */
-export function gruWorkspace(T: number, B: number, D: number, H: number,
-                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-                             options: GruOptions = {}): GruWorkspace {
-  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`gruWorkspace(${name}): expected a positive integer, got ${v}`);
-  }
-  if (ctor !== Float32Array && ctor !== Float64Array) {
-    throw new TypeError('gruWorkspace(ctor): expected Float32Array or Float64Array');
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new RangeError(`gruWorkspace(options): unknown option ${JSON.stringify(key)}; expected one of ${OPTION_KEYS.join(', ')}`);
-    }
-  }
+/** Reads and checks the options every GRU workspace takes (the fast twin's too). */
+export function gruSettings(options: GruOptions): { act: Act; recAct: Act; resetAfter: boolean } {
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
   const resetAfter = options.resetAfter ?? true;
   if (typeof resetAfter !== 'boolean') {
     throw new RangeError(`resetAfter: expected a boolean, got ${JSON.stringify(resetAfter)}`);
   }
-  const BH = B * H, TBH = T * BH, TBG = T * B * 3 * H;
-  const sizes = [TBH + BH, TBG, TBG, BH, resetAfter ? TBH : 0, resetAfter ? TBG : 0, resetAfter ? 0 : TBH,
-    resetAfter ? 0 : BH, B < MATVEC_ROWS ? 3 * H * H : 0, options.arena !== undefined ? 3 * H * H : 0];
-  let bufs: FloatArray[], ops: MatOps = jsOps;
-  if (options.arena !== undefined) {
-    if (ctor !== Float32Array) throw new TypeError('gruWorkspace(options.arena): the wasm kernels need Float32Array');
-    ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * 3 * H, H * 3 * H, TBG)));
-  } else {
-    bufs = sizes.map(n => new ctor(n));
+  return { act, recAct, resetAfter };
+}
+
+/** Allocates every buffer a GRU of these sizes needs for forward and backward, once. */
+export function gruWorkspace(T: number, B: number, D: number, H: number,
+                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+                             options: GruOptions = {}): GruWorkspace {
+  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('gruWorkspace', name, v);
+  if (ctor !== Float32Array && ctor !== Float64Array) {
+    throw new TypeError('gruWorkspace(ctor): expected Float32Array or Float64Array');
   }
-  const [h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw] = bufs;
-  return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, ops };
+  checkOptions('gruWorkspace', options, OPTION_KEYS);
+  const { act, recAct, resetAfter } = gruSettings(options);
+  const BH = B * H, TBH = T * BH, TBG = T * B * 3 * H;
+  return { T, B, D, H, act, recAct, resetAfter, h: new ctor(TBH + BH), a: new ctor(TBG), dz: new ctor(TBG),
+    dh: new ctor(BH), innerH: new ctor(resetAfter ? TBH : 0), dInner: new ctor(resetAfter ? TBG : 0),
+    rh: new ctor(resetAfter ? 0 : TBH), drh: new ctor(resetAfter ? 0 : BH) };
 }
 
-function wrongLength(fn: string, name: string, arr: FloatArray, expected: number, shape: string): never {
-  throw new RangeError(`${fn}(${name}): expected ${expected} elements ${shape}, got ${arr.length}`);
-}
-
-function checkParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated: boolean): void {
+/** The length checks of the forward's arguments (and the backward's p and x). */
+export function checkGruParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws, G = 3 * H;
-  if (xRepeated) {
-    if (x.length !== B * D) wrongLength(fn, 'x', x, B * D, `[B=${B},D=${D}] (xRepeated)`);
-  } else if (x.length !== T * B * D) wrongLength(fn, 'x', x, T * B * D, `[T=${T},B=${B},D=${D}]`);
-  if (p.W.length !== D * G) wrongLength(fn, 'W', p.W, D * G, `[D=${D},3H=${G}]`);
-  if (p.U.length !== H * G) wrongLength(fn, 'U', p.U, H * G, `[H=${H},3H=${G}]`);
-  const nb = gruBiasLength(H, ws.resetAfter);
-  if (p.b.length !== nb) wrongLength(fn, 'b', p.b, nb, ws.resetAfter ? `[2,3H=${G}] (resetAfter)` : `[3H=${G}]`);
+  if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
+  else checkLength(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
+  checkLength(fn, 'W', p.W, D * G, `D=${D},3H=${G}`);
+  checkLength(fn, 'U', p.U, H * G, `H=${H},3H=${G}`);
+  checkLength(fn, 'b', p.b, gruBiasLength(H, ws.resetAfter), ws.resetAfter ? `2,3H=${G} (resetAfter)` : `3H=${G}`);
+}
+
+/** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
+export function checkGruGrads(fn: string, ws: GruWorkspace, g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
+                              dhSeq: FloatArray | null, dhT: FloatArray | null, xRepeated: boolean): void {
+  const { T, B, D, H } = ws, G = 3 * H;
+  checkLength(fn, 'dW', g.dW, D * G, `D=${D},3H=${G}`);
+  checkLength(fn, 'dU', g.dU, H * G, `H=${H},3H=${G}`);
+  checkLength(fn, 'db', g.db, gruBiasLength(H, ws.resetAfter), ws.resetAfter ? `2,3H=${G} (resetAfter)` : `3H=${G}`);
+  if (xRepeated) checkLength(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
+  else checkLength(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  checkLength(fn, 'dh0', dh0, B * H, `B=${B},H=${H}`);
+  checkLength(fn, 'dhSeq', dhSeq, T * B * H, `T=${T},B=${B},H=${H}`);
+  checkLength(fn, 'dhT', dhT, B * H, `B=${B},H=${H}`);
 }
 
 /**
@@ -153,10 +147,9 @@ function checkParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, 
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): a = x·W + b_x is computed once and copied.
  */
 export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
-  checkParams('gruForward', ws, p, x, xRepeated);
+  checkGruParams('gruForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
-  const { W, b } = p;
-  const { matmul, matmulABt, addBias } = ws.ops;
+  const { W, U, b } = p;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G;
 
   // a ← X·W + b_x over all T·B rows (repeated input: the B rows of step 0, then copied to every step).
@@ -164,54 +157,31 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   matmul(a, 0, G, x, 0, D, W, 0, G, rows, D, G, false);
   addBias(a, 0, G, b, 0, rows, G);
   if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * BG, 0, BG);
-  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
-  const gates = fast ? ws.ops.gates : undefined;  // wasm path: each of the two gate passes is one call (wasm/gates.ts)
-  const dotForm = B < MATVEC_ROWS;                // batch 1–3: products with U as dot products over rows of Uᵀ
-  const Ut = ws.Ut;
-  if (dotForm) transpose(Ut, p.U, H, G);
-  const U = dotForm ? p.U : residentU(ws.Uw, p.U);
 
   for (let t = 0; t < T; t++) {
-    const aOff = t * BG, hpOff = t * BH, hOff = hpOff + BH;   // hpOff: h_{t-1} (block t); also the [T,B,H] cache offset
-    // z, r pre-activations: a_{z,r} += h_{t-1}·U[:, 0:2H]
-    if (dotForm) matmulABt(a, aOff, G, h, hpOff, H, Ut, 0, H, B, H, H2, true);
-    else matmul(a, aOff, G, h, hpOff, H, U, 0, G, B, H, H2, true);
+    const aStep = t * BG, prev = t * BH, next = prev + BH;   // h_{t-1}, innerH_t, rh_t at prev; h_t at next
+    matmul(a, aStep, G, h, prev, H, U, 0, G, B, H, H2, true);                 // a_{z,r} += h_{t-1}·U[:, 0:2H]
     if (resetAfter) {
-      addBias(a, aOff, G, b, G, B, H2);                              // + b_r{z,r}
-      if (dotForm) matmulABt(innerH, hpOff, H, h, hpOff, H, Ut, H2 * H, H, B, H, H, false);
-      else matmul(innerH, hpOff, H, h, hpOff, H, U, H2, G, B, H, H, false); // innerH = h_{t-1}·U_h
-      addBias(innerH, hpOff, H, b, G + H2, B, H);                    //        + b_rh
+      addBias(a, aStep, G, b, G, B, H2);                                      //          + b_r{z,r}
+      matmul(innerH, prev, H, h, prev, H, U, H2, G, B, H, H, false);          // innerH_t = h_{t-1}·U_h
+      addBias(innerH, prev, H, b, G + H2, B, H);                              //          + b_rh
     }
-    // Fused gate loops: z, r = σ(·) in place; resetAfter: a_h += r⊙innerH_t; classic: rh_t = r⊙h_{t-1}, then a_h += rh_t·U_h;
-    // h̃ = φ(a_h) in place; h_t = z⊙h_{t-1} + (1−z)⊙h̃.
-    if (gates !== undefined) {
-      if (resetAfter) gates.gruResetAfter(a, aOff, innerH, hpOff, B, H);
-      else gates.gruResetBefore(a, aOff, rh, hpOff, h, hpOff, B, H);
-    } else for (let bb = 0; bb < B; bb++) {
-      const row = aOff + bb * G, k0 = hpOff + bb * H;
+    for (let bb = 0; bb < B; bb++) {
+      const row = aStep + bb * G;
+      activate(recAct, a, row, H2);                                           // z, r = σ(·) in place
       for (let j = 0; j < H; j++) {
-        const iz = row + j, ir = iz + H;
-        const z = fast ? sigmoid(a[iz]) : activateScalar(recAct, a[iz]);
-        const r = fast ? sigmoid(a[ir]) : activateScalar(recAct, a[ir]);
-        a[iz] = z;
-        a[ir] = r;
-        if (resetAfter) a[ir + H] += r * innerH[k0 + j];
-        else rh[k0 + j] = r * h[k0 + j];
+        const k = bb * H + j, r = a[row + H + j];
+        if (resetAfter) a[row + H2 + j] += r * innerH[prev + k];             // a_h += r⊙innerH_t
+        else rh[prev + k] = r * h[prev + k];                                  // rh_t = r⊙h_{t-1}
       }
     }
-    if (!resetAfter) {                                                  // a_h += rh_t·U_h
-      if (dotForm) matmulABt(a, aOff + H2, G, rh, hpOff, H, Ut, H2 * H, H, B, H, H, true);
-      else matmul(a, aOff + H2, G, rh, hpOff, H, U, H2, G, B, H, H, true);
-    }
-    if (gates !== undefined) gates.gruOutput(a, aOff, h, hpOff, B, H);
-    else for (let bb = 0; bb < B; bb++) {
-      const row = aOff + bb * G, k0 = bb * H;
+    if (!resetAfter) matmul(a, aStep + H2, G, rh, prev, H, U, H2, G, B, H, H, true);   // a_h += rh_t·U_h
+    for (let bb = 0; bb < B; bb++) {
+      const row = aStep + bb * G;
+      activate(act, a, row + H2, H);                                          // hh = φ(a_h) in place
       for (let j = 0; j < H; j++) {
-        const ih = row + H2 + j;
-        const hh = fast ? tanh(a[ih]) : activateScalar(act, a[ih]);
-        a[ih] = hh;
-        const z = a[row + j];
-        h[hOff + k0 + j] = z * h[hpOff + k0 + j] + (1 - z) * hh;
+        const k = bb * H + j, z = a[row + j], hh = a[row + H2 + j];
+        h[next + k] = z * h[prev + k] + (1 - z) * hh;                         // h_t = z⊙h_{t-1} + (1−z)⊙hh
       }
     }
   }
@@ -224,86 +194,63 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
  */
 export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray, dhSeq: FloatArray | null,
                             dhT: FloatArray | null, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
-  const fn = 'gruBackward';
-  checkParams(fn, ws, p, x, xRepeated);
+  checkGruParams('gruBackward', ws, p, x, xRepeated);
+  checkGruGrads('gruBackward', ws, g, dx, dh0, dhSeq, dhT, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
-  const W = p.W, U = residentU(ws.Uw, p.U);
-  const { matmulABt, matmulAtB } = ws.ops;
-  const { dW, dU, db } = g;
+  const { W, U } = p;
   const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G, TB = T * B;
-  if (dW.length !== D * G) wrongLength(fn, 'dW', dW, D * G, `[D=${D},3H=${G}]`);
-  if (dU.length !== H * G) wrongLength(fn, 'dU', dU, H * G, `[H=${H},3H=${G}]`);
-  const nb = gruBiasLength(H, resetAfter);
-  if (db.length !== nb) wrongLength(fn, 'db', db, nb, resetAfter ? `[2,3H=${G}] (resetAfter)` : `[3H=${G}]`);
-  if (dx !== null) {
-    if (xRepeated) {
-      if (dx.length !== B * D) wrongLength(fn, 'dx', dx, B * D, `[B=${B},D=${D}] (xRepeated)`);
-    } else if (dx.length !== TB * D) wrongLength(fn, 'dx', dx, TB * D, `[T=${T},B=${B},D=${D}]`);
-  }
-  if (dh0.length !== BH) wrongLength(fn, 'dh0', dh0, BH, `[B=${B},H=${H}]`);
-  if (dhSeq !== null && dhSeq.length !== T * BH) wrongLength(fn, 'dhSeq', dhSeq, T * BH, `[T=${T},B=${B},H=${H}]`);
-  if (dhT !== null && dhT.length !== BH) wrongLength(fn, 'dhT', dhT, BH, `[B=${B},H=${H}]`);
 
-  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
-  // wasm path: each row loop below as one call per step (wasm/gates.ts, float64 like these loops: the same bits).
-  const gates = fast && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
   for (let t = T - 1; t >= 0; t--) {
-    const aOff = t * BG, hpOff = t * BH;
-    if (gates !== undefined) {
-      if (resetAfter) gates.gruBackwardAfter(dz, dInner, dh, a, h, innerH, dhSeq, aOff, hpOff, B, H);
-      else gates.gruBackwardBefore(dz, dh, a, h, dhSeq, aOff, hpOff, B, H);
-    } else for (let bb = 0; bb < B; bb++) {
-      const row = aOff + bb * G, k0 = bb * H;
+    const aStep = t * BG, prev = t * BH;                 // a, dz, dInner of step t; h_{t-1}, innerH_t, rh_t, dhSeq_t at prev
+    for (let bb = 0; bb < B; bb++) {
+      const row = aStep + bb * G;
       for (let j = 0; j < H; j++) {
-        const z = a[row + j], hh = a[row + H2 + j], hp = h[hpOff + k0 + j];
-        const d = dhSeq !== null ? dh[k0 + j] + dhSeq[hpOff + k0 + j] : dh[k0 + j];
-        const dzh = d * (1 - z) * (fast ? 1 - hh * hh : derivativeFromOutput(act, hh));
-        const dzz = d * (hp - hh) * (fast ? z * (1 - z) : derivativeFromOutput(recAct, z));
+        const k = bb * H + j, z = a[row + j], r = a[row + H + j], hh = a[row + H2 + j], hp = h[prev + k];
+        if (dhSeq !== null) dh[k] += dhSeq[prev + k];                          // dh += dhSeq_t
+        const dzh = dh[k] * (1 - z) * derivativeFromOutput(act, hh);           // dzh = dh⊙(1−z)⊙φ'(hh)
+        const dzz = dh[k] * (hp - hh) * derivativeFromOutput(recAct, z);       // dzz = dh⊙(h_{t-1} − hh)⊙σ'(z)
         dz[row + j] = dzz;
         dz[row + H2 + j] = dzh;
-        dh[k0 + j] = d * z;
+        dh[k] *= z;                                                            // dh ← dh⊙z
         if (resetAfter) {
-          const r = a[row + H + j];
-          const dzr = dzh * innerH[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
+          const dzr = dzh * innerH[prev + k] * derivativeFromOutput(recAct, r); // dzr = dzh⊙innerH_t⊙σ'(r)
           dz[row + H + j] = dzr;
-          dInner[row + j] = dzz;
+          dInner[row + j] = dzz;                                                // dInner_t = [dzz | dzr | dzh⊙r]
           dInner[row + H + j] = dzr;
           dInner[row + H2 + j] = dzh * r;
         }
       }
     }
     if (resetAfter) {
-      matmulABt(dh, 0, H, dInner, aOff, G, U, 0, G, B, G, H, true);          // dh += dInner_t·Uᵀ
+      matmulABt(dh, 0, H, dInner, aStep, G, U, 0, G, B, G, H, true);          // dh += dInner_t·Uᵀ
     } else {
-      matmulABt(drh, 0, H, dz, aOff + H2, G, U, H2, G, B, H, H, false);     // drh = dz_h·U_hᵀ
-      if (gates !== undefined) gates.gruBackwardReset(dz, dh, drh, a, h, aOff, hpOff, B, H);
-      else for (let bb = 0; bb < B; bb++) {
-        const row = aOff + bb * G, k0 = bb * H;
+      matmulABt(drh, 0, H, dz, aStep + H2, G, U, H2, G, B, H, H, false);      // drh = dzh·U_hᵀ
+      for (let bb = 0; bb < B; bb++) {
+        const row = aStep + bb * G;
         for (let j = 0; j < H; j++) {
-          const r = a[row + H + j], d = drh[k0 + j];
-          dz[row + H + j] = d * h[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
-          dh[k0 + j] += d * r;
+          const k = bb * H + j, r = a[row + H + j];
+          dz[row + H + j] = drh[k] * h[prev + k] * derivativeFromOutput(recAct, r);   // dzr = drh⊙h_{t-1}⊙σ'(r)
+          dh[k] += drh[k] * r;                                                       // dh += drh⊙r
         }
       }
-      matmulABt(dh, 0, H, dz, aOff, G, U, 0, G, B, H2, H, true);            // dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
+      matmulABt(dh, 0, H, dz, aStep, G, U, 0, G, B, H2, H, true);             // dh += [dzz | dzr]·U[:, 0:2H]ᵀ
     }
   }
 
-  sumRows(db, 0, dz, 0, G, TB, G);                                          // db[0:3H] += Σ dZ
+  sumRows(g.db, 0, dz, 0, G, TB, G);                                          // db[0:3H] += Σ dZ
   if (resetAfter) {
-    matmulAtB(dU, 0, G, h, 0, H, dInner, 0, G, H, TB, G, true);             // dU += H_prevᵀ·dInner
-    sumRows(db, G, dInner, 0, G, TB, G);                                    // db[3H:6H] += Σ dInner
+    matmulAtB(g.dU, 0, G, h, 0, H, dInner, 0, G, H, TB, G, true);             // dU += H_prevᵀ·dInner
+    sumRows(g.db, G, dInner, 0, G, TB, G);                                    // db[3H:6H] += Σ dInner
   } else {
-    matmulAtB(dU, 0, G, h, 0, H, dz, 0, G, H, TB, H2, true);                // dU[:, 0:2H] += H_prevᵀ·dZ_{z,r}
-    matmulAtB(dU, H2, G, rh, 0, H, dz, H2, G, H, TB, H, true);              // dU[:, 2H:3H] += RHᵀ·dZ_h
+    matmulAtB(g.dU, 0, G, h, 0, H, dz, 0, G, H, TB, H2, true);                // dU[:, 0:2H] += H_prevᵀ·dZ_{z,r}
+    matmulAtB(g.dU, H2, G, rh, 0, H, dz, H2, G, H, TB, H, true);              // dU[:, 2H:3H] += RHᵀ·dZ_h
   }
-  let rows = TB;
-  if (xRepeated) {                                                          // S = Σ_t dz_t into block 0 (scratch now)
-    for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
-    rows = B;
+  const rows = xRepeated ? B : TB;
+  if (xRepeated) for (let t = 1; t < T; t++) {                                // S = Σ_t dz_t into block 0 (scratch now)
+    for (let k = 0; k < BG; k++) dz[k] += dz[t * BG + k];
   }
-  matmulAtB(dW, 0, G, x, 0, D, dz, 0, G, D, rows, G, true);                 // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  matmulAtB(g.dW, 0, G, x, 0, D, dz, 0, G, D, rows, G, true);                 // dW += Xᵀ·dZ   (repeated: xᵀ·S)
   if (dx !== null) matmulABt(dx, 0, D, dz, 0, G, W, 0, G, rows, G, D, false); // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
 }

@@ -1,5 +1,7 @@
 /**
- * LSTM over a sequence, forward and backward. Keras layout, gates i|f|c|o (the c block is called g below).
+ * LSTM over a sequence, forward and backward: the REFERENCE cell (plain loops over matmul.ts; the fast twin with the
+ * WebAssembly path, arenas and fused gate loops is fast/lstm.ts, tested against this one). Keras layout, gates i|f|c|o
+ * (the c block is called g below).
  *
  * Symbols: T steps, B sequences, D input features, H units. σ = recurrentActivation (default sigmoid),
  * φ = activation (default tanh).
@@ -22,40 +24,27 @@
  * Repeated input (xRepeated, a RepeatVector in front: the sequence autoencoder's decoder): x[B,D] is every step's input,
  *           so Z = x·W + b over B rows, copied to every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ.
  *
- * Speed: the gate math of a step runs in one pass per row (gatesSigmoidTanh for the default activations, with inlined
- * exp/tanh from activations.ts), the backward's in one fused loop. On the wasm path (a float32 workspace in an arena)
- * the default activations' forward gate math of a whole step, all B rows, is one call of ws.ops.gates.lstm: the same
- * equations in f32x4 WebAssembly SIMD (wasm/gates.ts; exp/σ/tanh within 1–2 ulp of f32), and the backward's loop of a
- * step is one call of ws.ops.gates.lstmBackward (f64x2: this loop's bits); U is copied into the arena once per call
- * (ws.Uw). This file's loops stay the reference, and run for other activations, for Float64Array (or a Float64Array
- * dhSeq) and on the js path. A batch below MATVEC_ROWS (streaming, batch 1) keeps
- * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form.
+ * Names in the code are the names above: i, f, g, o, c, dh, dc, di, df, dg; `do` is a JavaScript keyword, so it is `dO`.
+ * dh and dc are the workspace's carried [B,H] buffers (ws.dh, ws.dc), updated in place element by element as written.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx, dh0, dc0 are overwritten. The forward reads h0, c0 from block 0 of ws.h, ws.c (zeros after allocation; the caller may
- * write them). Nothing inside a time loop allocates. Lengths are checked on entry (RangeError naming the argument).
+ * write them). Nothing inside a time loop allocates. Lengths are checked on entry (check.ts: RangeError naming the argument).
  *
  * @example
  *   const ws = lstmWorkspace(T, B, D, H, Float64Array);            // activation 'tanh', recurrentActivation 'sigmoid'
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
-import { MatOps, jsOps, residentU } from './ops';
-import type { WasmArena } from './wasm/arena';
-import { wasmWorkspaceBuffers } from './wasm/ops';
-import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from './activations';
+import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
+import { Act, activate, activateScalar, activationCode, derivativeFromOutput } from './activations';
+import { checkDim, checkLength, checkOptions } from './check';
 
 export interface LstmOptions {
   /** φ, applied to the candidate g and to c_t. Default 'tanh'. */
   activation?: string;
   /** σ, applied to the gates i, f, o. Default 'sigmoid' (Keras; TensorFlow.js defaults to 'hardSigmoid'). */
   recurrentActivation?: string;
-  /**
-   * Float32 only: allocate the buffers in this wasm arena (one allocF32s, with staging for non-arena operands) and run
-   * the products on the WebAssembly SIMD kernels. Default: the TypeScript kernels and ordinary typed arrays.
-   */
-  arena?: WasmArena;
 }
 
 export interface LstmWorkspace {
@@ -73,71 +62,54 @@ export interface LstmWorkspace {
   readonly a: FloatArray;
   /** [T,B,H]: φ(c_t). */
   readonly phiC: FloatArray;
-  /** [T,B,4H]: scratch for the gate pre-activation gradients dZ. */
+  /** [T,B,4H]: the gate pre-activation gradients dZ (scratch of the backward). */
   readonly dz: FloatArray;
   /** [B,H]: carried dL/dh. */
   readonly dh: FloatArray;
   /** [B,H]: carried dL/dc. */
   readonly dc: FloatArray;
-  /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
-  readonly Ut: FloatArray;
-  /** [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
-  readonly Uw: FloatArray;
-  /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
-  readonly ops: MatOps;
 }
 
 export interface LstmParams { W: FloatArray; U: FloatArray; b: FloatArray }
 export interface LstmGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
 
-const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'arena'];
-
-function positiveInt(fn: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
-}
-
-function len(fn: string, arg: string, arr: FloatArray, expected: number, shape: string): void {
-  if (arr.length !== expected) {
-    throw new RangeError(`${fn}(${arg}): expected ${expected} elements [${shape}], got ${arr.length}`);
-  }
-}
+const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation'];
 
 /** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
 export function lstmWorkspace(T: number, B: number, D: number, H: number,
                               ctor: Float32ArrayConstructor | Float64ArrayConstructor,
                               options: LstmOptions = {}): LstmWorkspace {
-  positiveInt('lstmWorkspace', 'T', T);
-  positiveInt('lstmWorkspace', 'B', B);
-  positiveInt('lstmWorkspace', 'D', D);
-  positiveInt('lstmWorkspace', 'H', H);
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(`lstmWorkspace(options): unknown option ${JSON.stringify(key)}; expected ${OPTION_KEYS.join(', ')}`);
-    }
-  }
+  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('lstmWorkspace', name, v);
+  checkOptions('lstmWorkspace', options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
-  const BH = B * H;
-  const sizes = [(T + 1) * BH, (T + 1) * BH, T * B * 4 * H, T * BH, T * B * 4 * H, BH, BH, B < MATVEC_ROWS ? 4 * H * H : 0,
-    options.arena !== undefined ? 4 * H * H : 0];
-  let bufs: FloatArray[], ops: MatOps = jsOps;
-  if (options.arena !== undefined) {
-    if (ctor !== Float32Array) throw new TypeError('lstmWorkspace(options.arena): the wasm kernels need Float32Array');
-    ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * 4 * H, H * 4 * H, T * B * 4 * H)));
-  } else {
-    bufs = sizes.map(n => new ctor(n));
-  }
-  const [h, c, a, phiC, dz, dh, dc, Ut, Uw] = bufs;
-  return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, Uw, ops };
+  const BH = B * H, TBG = T * B * 4 * H;
+  return { T, B, D, H, act, recAct, h: new ctor((T + 1) * BH), c: new ctor((T + 1) * BH), a: new ctor(TBG),
+    phiC: new ctor(T * BH), dz: new ctor(TBG), dh: new ctor(BH), dc: new ctor(BH) };
 }
 
-function checkParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated: boolean): void {
+/** The length checks of the forward's arguments (and the backward's p and x). */
+export function checkLstmParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
-  if (xRepeated) len(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
-  else len(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
-  len(fn, 'W', p.W, D * 4 * H, `D=${D},4H=${4 * H}`);
-  len(fn, 'U', p.U, H * 4 * H, `H=${H},4H=${4 * H}`);
-  len(fn, 'b', p.b, 4 * H, `4H=${4 * H}`);
+  if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
+  else checkLength(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
+  checkLength(fn, 'W', p.W, D * 4 * H, `D=${D},4H=${4 * H}`);
+  checkLength(fn, 'U', p.U, H * 4 * H, `H=${H},4H=${4 * H}`);
+  checkLength(fn, 'b', p.b, 4 * H, `4H=${4 * H}`);
+}
+
+/** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
+export function checkLstmGrads(fn: string, ws: LstmWorkspace, g: LstmGrads, dx: FloatArray | null, dh0: FloatArray,
+                               dc0: FloatArray, dhSeq: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null,
+                               xRepeated: boolean): void {
+  const { T, B, D, H } = ws, BH = `B=${B},H=${H}`;
+  checkLength(fn, 'dW', g.dW, D * 4 * H, `D=${D},4H=${4 * H}`);
+  checkLength(fn, 'dU', g.dU, H * 4 * H, `H=${H},4H=${4 * H}`);
+  checkLength(fn, 'db', g.db, 4 * H, `4H=${4 * H}`);
+  if (xRepeated) checkLength(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
+  else checkLength(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  for (const [arg, arr] of [['dh0', dh0], ['dc0', dc0], ['dhT', dhT], ['dcT', dcT]] as const) checkLength(fn, arg, arr, B * H, BH);
+  checkLength(fn, 'dhSeq', dhSeq, T * B * H, `T=${T},${BH}`);
 }
 
 /**
@@ -146,10 +118,9 @@ function checkParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray
  * decoder): Z = x·W + b is computed once, over B rows instead of T·B, and copied to every step.
  */
 export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
-  checkParams('lstmForward', ws, p, x, xRepeated);
+  checkLstmParams('lstmForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
-  const { W, b } = p;
-  const { matmul, matmulABt, addBias } = ws.ops;
+  const { W, U, b } = p;
   const H4 = 4 * H, BH = B * H;
 
   // Z = X·W + b for all T·B rows at once (repeated input: for the B rows of step 0, then copied to every step).
@@ -158,76 +129,23 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   addBias(a, 0, H4, b, 0, rows, H4);
   if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * B * H4, 0, B * H4);
 
-  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
-  const gates = fast ? ws.ops.gates : undefined;  // wasm path: the gate math of a step is one call (wasm/gates.ts)
-  const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
-  if (dotForm) transpose(ws.Ut, p.U, H, H4);
-  const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   for (let t = 0; t < T; t++) {
-    const aStep = t * B * H4;
-    const prev = t * BH;          // h_{t-1}, c_{t-1}; phiC_t (phiC block t); block t+1 = prev + BH holds h_t, c_t
-    // z_t += h_{t-1}·U
-    if (dotForm) matmulABt(a, aStep, H4, h, prev, H, ws.Ut, 0, H, B, H, H4, true);
-    else matmul(a, aStep, H4, h, prev, H, U, 0, H4, B, H, H4, true);
-    // Fused gates, one row (sequence) at a time: i, f, o = σ(z), g = φ(z_g) in place; c_t = f⊙c_{t-1} + i⊙g;
-    // phiC_t = φ(c_t); h_t = o⊙phiC_t.
-    if (gates !== undefined) gates.lstm(a, aStep, c, prev, phiC, prev, h, prev + BH, B, H);
-    else for (let bb = 0; bb < B; bb++) {
-      if (fast) gatesSigmoidTanh(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H);
-      else gatesAny(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H, act, recAct);
+    const zStep = t * B * H4;            // a, z of step t
+    const prev = t * BH, next = prev + BH;   // h_{t-1}, c_{t-1} and phiC_t at prev; h_t, c_t at next
+    matmul(a, zStep, H4, h, prev, H, U, 0, H4, B, H, H4, true);        // z_t += h_{t-1}·U
+    for (let bb = 0; bb < B; bb++) {
+      const zRow = zStep + bb * H4;
+      activate(recAct, a, zRow, 2 * H);                                // i, f = σ(z_i, z_f)
+      activate(act, a, zRow + 2 * H, H);                               // g = φ(z_g)
+      activate(recAct, a, zRow + 3 * H, H);                            // o = σ(z_o)
+      for (let j = 0; j < H; j++) {
+        const k = bb * H + j;
+        const i = a[zRow + j], f = a[zRow + H + j], g = a[zRow + 2 * H + j], o = a[zRow + 3 * H + j];
+        c[next + k] = f * c[prev + k] + i * g;                           // c_t = f⊙c_{t-1} + i⊙g
+        phiC[prev + k] = activateScalar(act, c[next + k]);               // phiC_t = φ(c_t)
+        h[next + k] = o * phiC[prev + k];                                // h_t = o⊙phiC_t
+      }
     }
-  }
-}
-
-/**
- * The forward gate math of one row for the default activations (σ = sigmoid, φ = tanh). a[aRow…+4H) holds z = [i|f|g|o]
- * and receives the activations; k0 indexes c_{t-1} (block t of c) and phiC_t; k0 + BH indexes c_t and h_t.
- * A function of its own so that V8 inlines sigmoid and exp into it (the time loop's own inlining budget is spent).
- * The reference for wasm/gates.ts's lstmGates, which does the same for all B rows of a step in f32x4 SIMD.
- */
-function gatesSigmoidTanh(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, h: FloatArray,
-                          k0: number, BH: number, H: number): void {
-  sigmoidRuns(a, aRow, 2 * H, aRow + 3 * H, H);   // i, f and o
-  tanhRun(a, aRow + 2 * H, H);                   // g
-  for (let j = 0; j < H; j++) {
-    const ai = aRow + j, k = k0 + j;
-    const ct = a[ai + H] * c[k] + a[ai] * a[ai + 2 * H];
-    c[k + BH] = ct;
-    const pc = tanh(ct);
-    phiC[k] = pc;
-    h[k + BH] = a[ai + 3 * H] * pc;
-  }
-}
-
-// The runs below have a single call site of sigmoid / tanh each, so that V8 can inline sigmoid, tanh and exp whole into
-// them even when they are themselves inlined into gatesSigmoidTanh (its inlining budget holds one copy of each).
-
-/** y ← σ(y) over two runs, y[off1…+n1) and y[off2…+n2). */
-function sigmoidRuns(y: FloatArray, off1: number, n1: number, off2: number, n2: number): void {
-  for (let i = 0, n = n1 + n2; i < n; i++) {
-    const k = i < n1 ? off1 + i : off2 + i - n1;
-    y[k] = sigmoid(y[k]);
-  }
-}
-
-/** y ← tanh(y) over y[off…+n). */
-function tanhRun(y: FloatArray, off: number, n: number): void {
-  for (let i = off, end = off + n; i < end; i++) y[i] = tanh(y[i]);
-}
-
-/** gatesSigmoidTanh for any activation pair. */
-function gatesAny(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, h: FloatArray,
-                  k0: number, BH: number, H: number, act: Act, recAct: Act): void {
-  for (let j = 0; j < H; j++) {
-    const ai = aRow + j, af = ai + H, ag = af + H, ao = ag + H, k = k0 + j;
-    const ig = activateScalar(recAct, a[ai]), fg = activateScalar(recAct, a[af]);
-    const gg = activateScalar(act, a[ag]), og = activateScalar(recAct, a[ao]);
-    a[ai] = ig; a[af] = fg; a[ag] = gg; a[ao] = og;
-    const ct = fg * c[k] + ig * gg;
-    c[k + BH] = ct;
-    const pc = activateScalar(act, ct);
-    phiC[k] = pc;
-    h[k + BH] = og * pc;
   }
 }
 
@@ -238,79 +156,44 @@ function gatesAny(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, 
  * xRepeated: x and dx are [B,D] and dx = Σ_t dL/dx_t (what RepeatVector's backward would sum); with S = Σ_t dz_t,
  * dW += xᵀ·S and dx = S·Wᵀ are products over B rows instead of T·B.
  */
-export function lstmBackward(g: LstmGrads, dx: FloatArray | null, dh0: FloatArray, dc0: FloatArray,
+export function lstmBackward(gr: LstmGrads, dx: FloatArray | null, dh0: FloatArray, dc0: FloatArray,
                              dhSeq: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null,
                              ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
-  const fn = 'lstmBackward';
+  checkLstmGrads('lstmBackward', ws, gr, dx, dh0, dc0, dhSeq, dhT, dcT, xRepeated);
+  checkLstmParams('lstmBackward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc } = ws;
-  const H4 = 4 * H, BH = B * H;
-  len(fn, 'dW', g.dW, D * H4, `D=${D},4H=${H4}`);
-  len(fn, 'dU', g.dU, H * H4, `H=${H},4H=${H4}`);
-  len(fn, 'db', g.db, H4, `4H=${H4}`);
-  if (dx !== null) {
-    if (xRepeated) len(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
-    else len(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
-  }
-  len(fn, 'dh0', dh0, BH, `B=${B},H=${H}`);
-  len(fn, 'dc0', dc0, BH, `B=${B},H=${H}`);
-  if (dhSeq !== null) len(fn, 'dhSeq', dhSeq, T * BH, `T=${T},B=${B},H=${H}`);
-  if (dhT !== null) len(fn, 'dhT', dhT, BH, `B=${B},H=${H}`);
-  if (dcT !== null) len(fn, 'dcT', dcT, BH, `B=${B},H=${H}`);
-  checkParams(fn, ws, p, x, xRepeated);
-  const W = p.W, U = residentU(ws.Uw, p.U);
-  const { matmulABt, matmulAtB } = ws.ops;
-  const H2 = 2 * H, H3 = 3 * H;
+  const H4 = 4 * H, BH = B * H, TB = T * B;
 
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
   if (dcT !== null) dc.set(dcT); else dc.fill(0);
-
-  const fast = act === Act.Tanh && recAct === Act.Sigmoid;
-  // wasm path: the loop below as one call per step (wasm/gates.ts, float64 like this loop: the same bits).
-  const gates = fast && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
   for (let t = T - 1; t >= 0; t--) {
-    const aStep = t * B * H4;
-    const prev = t * BH;          // c_{t-1} in c; phiC_t in phiC; dhSeq_t
-    // Fused: dh += dhSeq_t, the cell and gate gradients, and the activation derivatives taken from the cached outputs.
-    if (gates !== undefined) gates.lstmBackward(dz, dh, dc, a, c, phiC, dhSeq, aStep, prev, B, H);
-    else for (let bb = 0; bb < B; bb++) {
-      const aRow = aStep + bb * H4, hRow = bb * H;
+    const zStep = t * B * H4, prev = t * BH;   // a, dz of step t; c_{t-1}, phiC_t, dhSeq_t at prev
+    for (let bb = 0; bb < B; bb++) {
       for (let j = 0; j < H; j++) {
-        const ai = aRow + j, af = ai + H, ag = ai + H2, ao = ai + H3, k = hRow + j;
-        const ig = a[ai], fg = a[af], gg = a[ag], og = a[ao];
-        const pc = phiC[prev + k];
-        const dhv = dhSeq !== null ? dh[k] + dhSeq[prev + k] : dh[k];
-        if (fast) {
-          const dcv = dc[k] + dhv * og * (1 - pc * pc);
-          dz[ai] = (dcv * gg) * (ig * (1 - ig));                  // di⊙σ'(i)
-          dz[af] = (dcv * c[prev + k]) * (fg * (1 - fg));         // df⊙σ'(f)
-          dz[ag] = (dcv * ig) * (1 - gg * gg);                    // dg⊙φ'(g)
-          dz[ao] = (dhv * pc) * (og * (1 - og));                  // do⊙σ'(o)
-          dc[k] = dcv * fg;
-        } else {
-          const dcv = dc[k] + dhv * og * derivativeFromOutput(act, pc);
-          dz[ai] = (dcv * gg) * derivativeFromOutput(recAct, ig);
-          dz[af] = (dcv * c[prev + k]) * derivativeFromOutput(recAct, fg);
-          dz[ag] = (dcv * ig) * derivativeFromOutput(act, gg);
-          dz[ao] = (dhv * pc) * derivativeFromOutput(recAct, og);
-          dc[k] = dcv * fg;
-        }
+        const k = bb * H + j, zi = zStep + bb * H4 + j;   // zi: column of i; f, g, o at +H, +2H, +3H
+        const i = a[zi], f = a[zi + H], g = a[zi + 2 * H], o = a[zi + 3 * H];
+        if (dhSeq !== null) dh[k] += dhSeq[prev + k];                     // dh += dhSeq_t
+        const dO = dh[k] * phiC[prev + k];                                // do = dh⊙phiC_t
+        dc[k] += dh[k] * o * derivativeFromOutput(act, phiC[prev + k]);   // dc += dh⊙o⊙φ'(c_t)
+        const di = dc[k] * g, dg = dc[k] * i, df = dc[k] * c[prev + k];
+        dc[k] *= f;                                                       // dc ← dc⊙f
+        dz[zi] = di * derivativeFromOutput(recAct, i);                    // dz_t = [di⊙σ'(i),
+        dz[zi + H] = df * derivativeFromOutput(recAct, f);                //         df⊙σ'(f),
+        dz[zi + 2 * H] = dg * derivativeFromOutput(act, g);               //         dg⊙φ'(g),
+        dz[zi + 3 * H] = dO * derivativeFromOutput(recAct, o);            //         do⊙σ'(o)]
       }
     }
-    // dh ← dz_t·Uᵀ
-    matmulABt(dh, 0, H, dz, aStep, H4, U, 0, H4, B, H4, H, false);
+    matmulABt(dh, 0, H, dz, zStep, H4, p.U, 0, H4, B, H4, H, false);    // dh ← dz_t·Uᵀ
   }
 
-  const TB = T * B;
-  matmulAtB(g.dU, 0, H4, h, 0, H, dz, 0, H4, H, TB, H4, true);     // dU += H_prevᵀ·dZ
-  sumRows(g.db, 0, dz, 0, H4, TB, H4);                             // db += Σ dZ
-  let rows = TB;
-  if (xRepeated) {                                                 // S = Σ_t dz_t, into block 0 (dz is scratch now)
-    const BG = B * H4;
-    for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
-    rows = B;
+  matmulAtB(gr.dU, 0, H4, h, 0, H, dz, 0, H4, H, TB, H4, true);        // dU += H_prevᵀ·dZ
+  sumRows(gr.db, 0, dz, 0, H4, TB, H4);                                // db += Σ dZ
+  const rows = xRepeated ? B : TB;
+  if (xRepeated) for (let t = 1; t < T; t++) {                         // S = Σ_t dz_t, into block 0 (dz is scratch now)
+    for (let k = 0; k < B * H4; k++) dz[k] += dz[t * B * H4 + k];
   }
-  matmulAtB(g.dW, 0, H4, x, 0, D, dz, 0, H4, D, rows, H4, true);   // dW += Xᵀ·dZ   (repeated: xᵀ·S)
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H4, W, 0, H4, rows, H4, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
+  matmulAtB(gr.dW, 0, H4, x, 0, D, dz, 0, H4, D, rows, H4, true);      // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H4, p.W, 0, H4, rows, H4, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
   dc0.set(dc);
 }

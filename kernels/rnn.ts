@@ -1,5 +1,7 @@
 /**
- * Simple (Elman) RNN over a sequence, forward and backward. Keras SimpleRNN.
+ * Simple (Elman) RNN over a sequence, forward and backward: the REFERENCE cell (plain loops over matmul.ts; the fast
+ * twin with the WebAssembly path, arenas and the Uᵀ matrix–vector form is fast/rnn.ts, tested against this one).
+ * Keras SimpleRNN.
  *
  * Symbols: T steps, B sequences, D input features, H units. φ = activation (default tanh).
  * Layout (time-major, row-major): x[T,B,D]; h[T+1,B,H] with block 0 = h0 and block t+1 = h_t (the state after step t);
@@ -14,33 +16,24 @@
  *           after the loop:  dW += Xᵀ·dZ,   dU += H_prevᵀ·dZ (H_prev = h blocks 0…T-1),   db += Σ_rows dZ,
  *                            dx = dZ·Wᵀ (if dx is given);   dh0 = dh
  * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so Z = x·W + b over B rows, copied to
- *           every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ. A batch below MATVEC_ROWS computes h·U as
- *           dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form. On the wasm path (a float32
- *           workspace in an arena) φ = tanh of a step is one call of ws.ops.gates.tanh over the [B,H] block (f32x4
- *           WebAssembly SIMD, wasm/gates.ts) and dz_t of a backward step one call of ws.ops.gates.tanhBackward (f64x2:
- *           the bits of this file's loops); U is copied into the arena once per call (ws.Uw). activations.ts and this
- *           file's loops stay the reference and run everywhere else.
+ *           every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx and dh0 are overwritten. The forward reads h0 from block 0 of ws.h (zeros after allocation; the caller may write it).
- * Nothing inside a time loop allocates. Lengths are checked on entry (RangeError naming the argument).
+ * Nothing inside a time loop allocates. Lengths are checked on entry (check.ts: RangeError naming the argument).
  *
  * @example
  *   const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, sumRows, transpose } from './matmul';
-import { MatOps, jsOps, residentU } from './ops';
-import type { WasmArena } from './wasm/arena';
-import { wasmWorkspaceBuffers } from './wasm/ops';
-import { Act, activationCode, activate, activateBackward } from './activations';
+import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
+import { Act, activate, activateBackward, activationCode } from './activations';
+import { checkDim, checkLength, checkOptions } from './check';
 
 export interface RnnOptions {
   /** φ. Default 'tanh'. */
   activation?: string;
-  /** Float32 only: buffers in this wasm arena, products on the WebAssembly SIMD kernels (see LstmOptions.arena). */
-  arena?: WasmArena;
 }
 
 export interface RnnWorkspace {
@@ -51,67 +44,50 @@ export interface RnnWorkspace {
   readonly act: Act;
   /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
   readonly h: FloatArray;
-  /** [T,B,H]: scratch for the pre-activation gradients dZ. */
+  /** [T,B,H]: the pre-activation gradients dZ (scratch of the backward). */
   readonly dz: FloatArray;
   /** [B,H]: carried dL/dh. */
   readonly dh: FloatArray;
-  /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
-  readonly Ut: FloatArray;
-  /** [H,H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
-  readonly Uw: FloatArray;
-  /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
-  readonly ops: MatOps;
 }
 
 export interface RnnParams { W: FloatArray; U: FloatArray; b: FloatArray }
 export interface RnnGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
 
-const OPTION_KEYS: readonly string[] = ['activation', 'arena'];
-
-function positiveInt(fn: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
-}
-
-function len(fn: string, arg: string, arr: FloatArray, expected: number, shape: string): void {
-  if (arr.length !== expected) {
-    throw new RangeError(`${fn}(${arg}): expected ${expected} elements [${shape}], got ${arr.length}`);
-  }
-}
+const OPTION_KEYS: readonly string[] = ['activation'];
 
 /** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
 export function rnnWorkspace(T: number, B: number, D: number, H: number,
                              ctor: Float32ArrayConstructor | Float64ArrayConstructor,
                              options: RnnOptions = {}): RnnWorkspace {
-  positiveInt('rnnWorkspace', 'T', T);
-  positiveInt('rnnWorkspace', 'B', B);
-  positiveInt('rnnWorkspace', 'D', D);
-  positiveInt('rnnWorkspace', 'H', H);
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(`rnnWorkspace(options): unknown option ${JSON.stringify(key)}; expected ${OPTION_KEYS.join(', ')}`);
-    }
-  }
+  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('rnnWorkspace', name, v);
+  checkOptions('rnnWorkspace', options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
-  const sizes = [(T + 1) * BH, T * BH, BH, B < MATVEC_ROWS ? H * H : 0, options.arena !== undefined ? H * H : 0];
-  let bufs: FloatArray[], ops: MatOps = jsOps;
-  if (options.arena !== undefined) {
-    if (ctor !== Float32Array) throw new TypeError('rnnWorkspace(options.arena): the wasm kernels need Float32Array');
-    ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * H, H * H, T * BH)));
-  } else {
-    bufs = sizes.map(n => new ctor(n));
-  }
-  const [h, dz, dh, Ut, Uw] = bufs;
-  return { T, B, D, H, act, h, dz, dh, Ut, Uw, ops };
+  return { T, B, D, H, act, h: new ctor((T + 1) * BH), dz: new ctor(T * BH), dh: new ctor(BH) };
 }
 
-function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated: boolean): void {
+/** The length checks of the forward's arguments (and the backward's p and x). */
+export function checkRnnParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
-  if (xRepeated) len(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
-  else len(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
-  len(fn, 'W', p.W, D * H, `D=${D},H=${H}`);
-  len(fn, 'U', p.U, H * H, `H=${H},H=${H}`);
-  len(fn, 'b', p.b, H, `H=${H}`);
+  if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
+  else checkLength(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
+  checkLength(fn, 'W', p.W, D * H, `D=${D},H=${H}`);
+  checkLength(fn, 'U', p.U, H * H, `H=${H},H=${H}`);
+  checkLength(fn, 'b', p.b, H, `H=${H}`);
+}
+
+/** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
+export function checkRnnGrads(fn: string, ws: RnnWorkspace, g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
+                              dhSeq: FloatArray | null, dhT: FloatArray | null, xRepeated: boolean): void {
+  const { T, B, D, H } = ws;
+  checkLength(fn, 'dW', g.dW, D * H, `D=${D},H=${H}`);
+  checkLength(fn, 'dU', g.dU, H * H, `H=${H},H=${H}`);
+  checkLength(fn, 'db', g.db, H, `H=${H}`);
+  if (xRepeated) checkLength(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
+  else checkLength(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
+  checkLength(fn, 'dh0', dh0, B * H, `B=${B},H=${H}`);
+  checkLength(fn, 'dhSeq', dhSeq, T * B * H, `T=${T},B=${B},H=${H}`);
+  checkLength(fn, 'dhT', dhT, B * H, `B=${B},H=${H}`);
 }
 
 /**
@@ -119,10 +95,9 @@ function checkParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, 
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): Z = x·W + b is computed once and copied.
  */
 export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
-  checkParams('rnnForward', ws, p, x, xRepeated);
+  checkRnnParams('rnnForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h } = ws;
-  const { W, b } = p;
-  const { matmul, matmulABt, addBias } = ws.ops;
+  const { W, U, b } = p;
   const BH = B * H;
 
   // Z = X·W + b for all T·B rows, into h blocks 1…T (repeated input: block 1 once, then copied).
@@ -131,16 +106,10 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   addBias(h, BH, H, b, 0, rows, H);
   if (xRepeated) for (let t = 2; t <= T; t++) h.copyWithin(t * BH, BH, 2 * BH);
 
-  const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U as dot products over rows of Uᵀ
-  const gates = act === Act.Tanh ? ws.ops.gates : undefined;   // wasm path: φ = tanh in f32x4 SIMD (wasm/gates.ts)
-  if (dotForm) transpose(ws.Ut, p.U, H, H);
-  const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   for (let t = 0; t < T; t++) {
-    const prev = t * BH, next = prev + BH;
-    if (dotForm) matmulABt(h, next, H, h, prev, H, ws.Ut, 0, H, B, H, H, true);   // z_t += h_{t-1}·U (as h·(Uᵀ)ᵀ)
-    else matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);    // z_t += h_{t-1}·U
-    if (gates !== undefined) gates.tanh(h, next, BH);           // h_t = φ(z_t)
-    else activate(act, h, next, BH);
+    const prev = t * BH, next = prev + BH;                       // h_{t-1} at prev, z_t then h_t at next
+    matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);      // z_t += h_{t-1}·U
+    activate(act, h, next, BH);                                  // h_t = φ(z_t)
   }
 }
 
@@ -153,52 +122,26 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
 export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
                             dhSeq: FloatArray | null, dhT: FloatArray | null,
                             ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
-  const fn = 'rnnBackward';
+  checkRnnGrads('rnnBackward', ws, g, dx, dh0, dhSeq, dhT, xRepeated);
+  checkRnnParams('rnnBackward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h, dz, dh } = ws;
-  const { matmulABt, matmulAtB } = ws.ops;
-  const BH = B * H;
-  len(fn, 'dW', g.dW, D * H, `D=${D},H=${H}`);
-  len(fn, 'dU', g.dU, H * H, `H=${H},H=${H}`);
-  len(fn, 'db', g.db, H, `H=${H}`);
-  if (dx !== null) {
-    if (xRepeated) len(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
-    else len(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
-  }
-  len(fn, 'dh0', dh0, BH, `B=${B},H=${H}`);
-  if (dhSeq !== null) len(fn, 'dhSeq', dhSeq, T * BH, `T=${T},B=${B},H=${H}`);
-  if (dhT !== null) len(fn, 'dhT', dhT, BH, `B=${B},H=${H}`);
-  checkParams(fn, ws, p, x, xRepeated);
-  const W = p.W, U = residentU(ws.Uw, p.U);
+  const BH = B * H, TB = T * B;
 
   if (dhT !== null) dh.set(dhT); else dh.fill(0);
-  // wasm path, φ = tanh: the two loops below as one call per step (wasm/gates.ts, float64 like them: the same bits).
-  const gates = act === Act.Tanh && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
-
   for (let t = T - 1; t >= 0; t--) {
-    const zStep = t * BH;         // dz_t in dz, dhSeq_t in dhSeq
-    const next = zStep + BH;      // h_t in h
-    if (gates !== undefined) {
-      gates.tanhBackward(dz, dh, h, dhSeq, zStep, next, BH);   // the two loops below in one call
-    } else {
-      if (dhSeq !== null) {
-        for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k] + dhSeq[zStep + k];
-      } else {
-        for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k];
-      }
-      activateBackward(act, dz, zStep, h, next, BH);           // dz_t = dh⊙φ'(h_t)
-    }
-    matmulABt(dh, 0, H, dz, zStep, H, U, 0, H, B, H, H, false); // dh ← dz_t·Uᵀ
+    const zStep = t * BH, next = zStep + BH;                     // dz_t, dhSeq_t at zStep; h_t at next
+    for (let k = 0; k < BH; k++) dz[zStep + k] = dhSeq !== null ? dh[k] + dhSeq[zStep + k] : dh[k];   // dh += dhSeq_t
+    activateBackward(act, dz, zStep, h, next, BH);                // dz_t = dh⊙φ'(h_t)
+    matmulABt(dh, 0, H, dz, zStep, H, p.U, 0, H, B, H, H, false); // dh ← dz_t·Uᵀ
   }
 
-  const TB = T * B;
-  matmulAtB(g.dU, 0, H, h, 0, H, dz, 0, H, H, TB, H, true);     // dU += H_prevᵀ·dZ
-  sumRows(g.db, 0, dz, 0, H, TB, H);                            // db += Σ dZ
-  let rows = TB;
-  if (xRepeated) {                                              // S = Σ_t dz_t, into block 0 (dz is scratch now)
-    for (let t = 1; t < T; t++) for (let k = 0, o = t * BH; k < BH; k++) dz[k] += dz[o + k];
-    rows = B;
+  matmulAtB(g.dU, 0, H, h, 0, H, dz, 0, H, H, TB, H, true);       // dU += H_prevᵀ·dZ
+  sumRows(g.db, 0, dz, 0, H, TB, H);                              // db += Σ dZ
+  const rows = xRepeated ? B : TB;
+  if (xRepeated) for (let t = 1; t < T; t++) {                    // S = Σ_t dz_t, into block 0 (dz is scratch now)
+    for (let k = 0; k < BH; k++) dz[k] += dz[t * BH + k];
   }
-  matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, rows, H, true);   // dW += Xᵀ·dZ   (repeated: xᵀ·S)
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, W, 0, H, rows, H, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
+  matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, rows, H, true);     // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, p.W, 0, H, rows, H, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
 }

@@ -28,6 +28,7 @@ export type { Tensor, TensorLike } from './tensor';
 export { writeFileAtomic, writeFileAtomicSync } from './io/atomic';
 export { parseSafetensors, serializeSafetensors, readSafetensorsFile, writeSafetensorsFile } from './io/safetensors';
 export * as kernels from '../kernels/index';
+export * as fastKernels from '../kernels/fast/index';
 export { Detector, DETECTOR_MODELS } from './detect/detector';
 export type { DetectorOptions, DetectorModel, DetectResult, ScoreResult, Combine } from './detect/detector';
 export { DetectorStream } from './detect/stream';

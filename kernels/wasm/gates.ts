@@ -29,7 +29,7 @@
  *   lstmGates(a, c, phiC, h, B, H)      one LSTM step, σ = sigmoid, φ = tanh, Keras gate order i|f|g|o:
  *       a [B,4H] holds z = x_t·W + h_{t-1}·U + b and receives [i|f|g|o] = [σ(z_i)|σ(z_f)|φ(z_g)|σ(z_o)];
  *       c points at c_{t-1} [B,H]; c_t = f⊙c_{t-1} + i⊙g is written B·H elements further on (the next block of c);
- *       phiC [B,H] ← φ(c_t);   h [B,H] ← h_t = o⊙φ(c_t)                        (what lstm.ts's gatesSigmoidTanh does)
+ *       phiC [B,H] ← φ(c_t);   h [B,H] ← h_t = o⊙φ(c_t)                        (what fast/lstm.ts's gatesSigmoidTanh does)
  *   gruGatesAfter(a, innerH, B, H)      GRU, resetAfter: a [B,3H] = [a_z|a_r|a_h]:  z = σ(a_z), r = σ(a_r) in place,
  *                                       a_h += r⊙innerH   (innerH [B,H] = h_{t-1}·U_h + b_rh)
  *   gruGatesBefore(a, rh, hPrev, B, H)  GRU, classic: z = σ(a_z), r = σ(a_r) in place, rh [B,H] ← r⊙h_{t-1}
@@ -41,7 +41,7 @@
  *   addBias(c, ldc, b, M, N)            C[M,N] += b[N] on every row (f32 sums: the same bits as matmul.ts's addBias on
  *                                       Float32Array, which rounds the float64 sum of two f32 once)
  * The tanh RNN's step h_t = φ(z_t) is vtanh over the [B,H] block. Products of two values (f⊙c, o⊙φ(c), …) are f32
- * products and sums in the order written above; ../lstm.ts and ../gru.ts compute the same expressions in float64.
+ * products and sums in the order written above; ../fast/lstm.ts and ../fast/gru.ts compute the same expressions in float64.
  */
 import { Func, Label, Local, ModuleBuilder, i32, v128 } from './emit';
 
@@ -316,7 +316,7 @@ function emitGruOutput(m: ModuleBuilder): void {
 }
 
 /**
- * (func $lstmBackward (param $dz $dh $dc $dhSeq $a $cPrev $phiC $B $H)): one step of lstm.ts's backward loop, σ = sigmoid,
+ * (func $lstmBackward (param $dz $dh $dc $dhSeq $a $cPrev $phiC $B $H)): one step of fast/lstm.ts's backward loop, σ = sigmoid,
  * φ = tanh. a, dz [B,4H]; dh, dc, dhSeq, cPrev, phiC [B,H]; dhSeq = 0: none. In f64, per element (see the header):
  *   dhv = dh + dhSeq;   dcv = dc + (dhv·o)·(1 − φc·φc)
  *   dz = [(dcv·g)·(i·(1−i)) | (dcv·c_{t-1})·(f·(1−f)) | (dcv·i)·(1 − g·g) | (dhv·φc)·(o·(1−o))];   dc ← dcv·f
@@ -357,7 +357,7 @@ function emitLstmBackward(m: ModuleBuilder): void {
 }
 
 /**
- * (func $gruBackwardAfter (param $dz $dInner $dh $dhSeq $a $hPrev $innerH $B $H)): one step of gru.ts's backward loop,
+ * (func $gruBackwardAfter (param $dz $dInner $dh $dhSeq $a $hPrev $innerH $B $H)): one step of fast/gru.ts's backward loop,
  * resetAfter, σ = sigmoid, φ = tanh. a, dz, dInner [B,3H] = [z|r|h̃]; dh, dhSeq, hPrev, innerH [B,H]. In f64:
  *   d = dh + dhSeq;   dzh = (d·(1−z))·(1 − h̃·h̃);   dzz = (d·(h_{t-1} − h̃))·(z·(1−z));   dzr = (dzh·innerH)·(r·(1−r))
  *   dz = [dzz | dzr | dzh];   dInner = [dzz | dzr | dzh·r];   dh ← d·z
@@ -422,8 +422,8 @@ function emitGruBackward(m: ModuleBuilder, kind: 'after' | 'before' | 'reset'): 
 }
 
 /**
- * (func $tanhBackward (param $dz $dh $dhSeq $h $n)): one step of rnn.ts's backward loop for φ = tanh, over n = B·H
- * elements: dz = dh + dhSeq (rounded to f32, as rnn.ts stores it), then dz ← dz·(1 − h_t·h_t); dhSeq = 0: none.
+ * (func $tanhBackward (param $dz $dh $dhSeq $h $n)): one step of fast/rnn.ts's backward loop for φ = tanh, over n = B·H
+ * elements: dz = dh + dhSeq (rounded to f32, as fast/rnn.ts stores it), then dz ← dz·(1 − h_t·h_t); dhSeq = 0: none.
  */
 function emitTanhBackward(m: ModuleBuilder): void {
   const f = m.func('tanhBackward', [i32, i32, i32, i32, i32], [], true);
@@ -433,7 +433,7 @@ function emitTanhBackward(m: ModuleBuilder): void {
   ifPresent(f, dhSeq, withSeq => {
     eachElement(f, j, n, withSeq ? [dz, dh, dhSeq, h] : [dz, dh, h], mode => {
       carried(f, mode, dh, dhSeq, withSeq, d, v);
-      f.get(d).f32x4_demote_f64x2_zero().f64x2_promote_low_f32x4().set(d);      // the f32 that rnn.ts stores in dz
+      f.get(d).f32x4_demote_f64x2_zero().f64x2_promote_low_f32x4().set(d);      // the f32 that fast/rnn.ts stores in dz
       load64(f, mode, h, y);
       f.get(d); tanhDeriv(f, y); f.f64x2_mul().set(d);
       store64(f, mode, dz, d);

@@ -8,7 +8,7 @@
  * product. The staging buffers are allocated with the workspace (one allocF32s), so no product grows the memory.
  */
 import type { FloatArray } from '../matmul';
-import type { GateOps, MatOps, MatProduct } from '../ops';
+import type { GateOps, MatOps, MatProduct } from '../fast/ops';
 import { WasmArena } from './arena';
 
 type Kernel = (c: number, ldc: number, a: number, lda: number, b: number, ldb: number,

@@ -22,8 +22,8 @@
  * sampling uses a 32-bit xorshift generator whose state is part of the serialisable state. Same seed + same rows →
  * bit-identical scores, and `getState()`/`fromState()` continue bit for bit.
  */
-import { gruWorkspace, gruForward, gruBackward, gruBiasLength, GruParams, GruWorkspace } from '../../kernels/gru';
-import { denseForward, denseBackward } from '../../kernels/dense';
+import { gruWorkspace, gruForward, gruBackward, gruBiasLength, GruParams, GruWorkspace } from '../../kernels/fast/gru';
+import { denseForward, denseBackward } from '../../kernels/fast/dense';
 import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
 import { Act } from '../../kernels/activations';
 import { makeRandom } from '../random';

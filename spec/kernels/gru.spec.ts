@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { Act } from '../../kernels/activations';
-import {
-  GruGrads, GruParams, GruWorkspace, gruBackward, gruBiasLength, gruForward, gruWorkspace,
-} from '../../kernels/gru';
+import { gruBiasLength } from '../../kernels/gru';
+import type { GruGrads, GruParams, GruWorkspace } from '../../kernels/fast/gru';
+import { GRU_IMPLS } from '../helpers/cells';
 import { gradCheck, weightedSum } from '../helpers/gradcheck';
 import { makeRng, Rng, uniform64 } from '../helpers/rng';
-import { FLOAT32_PATHS } from '../helpers/paths';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Oracle: a scalar-loop GRU written straight from the Keras GRUCell equations (no matmul.ts, no activations.ts), which
@@ -151,7 +150,12 @@ const CASES: Case[] = [
 
 const KINK = 1e-3;   // pre-activations must be at least this far from a kink (eps = 1e-5 moves them by far less)
 
-describe('kernels/gru', () => {
+// Every check below runs on both implementations: the reference cell (kernels/gru.ts) and its fast twin
+// (kernels/fast/gru.ts, what lib runs); the functions are rebound before each implementation's tests.
+let { gruWorkspace, gruForward, gruBackward } = GRU_IMPLS[0]!;
+
+for (const impl of GRU_IMPLS) describe(`kernels/gru (${impl.name})`, () => {
+  before(() => { ({ gruWorkspace, gruForward, gruBackward } = impl); });
   describe('workspace and options', () => {
     it('defaults to Keras 2: resetAfter true, tanh, sigmoid; bias lengths 3H / 6H', () => {
       const ws = gruWorkspace(2, 3, 4, 5, Float64Array);
@@ -177,7 +181,7 @@ describe('kernels/gru', () => {
       expect(() => gruWorkspace(1, 1, 1, 1, Float64Array, { recurrentActivation: 'softmax' }))
         .to.throw(RangeError, /^recurrentActivation: .*"softmax"/);
       expect(() => gruWorkspace(1, 1, 1, 1, Float64Array, { reset_after: false } as unknown as { resetAfter: boolean }))
-        .to.throw(RangeError, /unknown option "reset_after"/);
+        .to.throw(TypeError, /unknown option "reset_after"/);
       expect(() => gruWorkspace(1, 1, 1, 1, Float64Array, { resetAfter: 'no' } as unknown as { resetAfter: boolean }))
         .to.throw(RangeError, /^resetAfter: expected a boolean/);
       expect(() => gruWorkspace(1, 0, 1, 1, Float64Array)).to.throw(RangeError, /gruWorkspace\(B\)/);
@@ -365,7 +369,7 @@ describe('kernels/gru', () => {
 
       // Both float32 paths against the float64 kernel (which the finite differences prove); B = 3 takes the
       // batch-below-4 route, B = 6 the blocked products.
-      for (const path of FLOAT32_PATHS) for (const d of [{ T: 6, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
+      for (const path of impl.paths) for (const d of [{ T: 6, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
         it(`${path.name} path: float32 and float64 agree within 1e-4 relative (outputs and gradients), B=${d.B}`, () => {
           const rng = makeRng(`gru-f32-${resetAfter}`);
           const { T, B, D, H } = d, BH = B * H;
@@ -380,7 +384,7 @@ describe('kernels/gru', () => {
             const p = { W: conv(pr.p.W), U: conv(pr.p.U), b: conv(pr.p.b) };
             const x = conv(pr.x);
             const ws = gruWorkspace(T, B, D, H, ctor, { resetAfter, ...(ctor === Float32Array ? path.options() : {}) });
-            expect(ws.ops.name).to.equal(ctor === Float32Array ? path.name : 'js');
+            if (impl.name === 'fast') expect(ws.ops.name).to.equal(ctor === Float32Array ? path.name : 'js');
             runForward(ws, p, x, pr.h0);
             const g = zeroGrads(ctor, d, resetAfter);
             const dx = new ctor(T * B * D), dh0 = new ctor(BH);

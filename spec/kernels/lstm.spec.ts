@@ -4,11 +4,11 @@
  * the accumulate/overwrite conventions; length checks.
  */
 import { expect } from 'chai';
-import { lstmWorkspace, lstmForward, lstmBackward, LstmOptions, LstmParams, LstmWorkspace } from '../../kernels/lstm';
+import type { LstmOptions, LstmParams, LstmWorkspace } from '../../kernels/fast/lstm';
+import { LSTM_IMPLS } from '../helpers/cells';
 import { gradCheck, weightedSum } from '../helpers/gradcheck';
 import { makeRng, uniform64, Rng } from '../helpers/rng';
 import { ActName, f, kinkDistance, KINK_MARGIN, expectClose } from '../helpers/oracle';
-import { FLOAT32_PATHS } from '../helpers/paths';
 
 
 // ---- Independent oracle: scalar Math, one element at a time, no kernel code. --------------------------------------
@@ -116,7 +116,12 @@ let maxRelSeen = 0;
 
 // ---- Tests -----------------------------------------------------------------------------------------------------
 
-describe('kernels/lstm', () => {
+// Every check below runs on both implementations: the reference cell (kernels/lstm.ts) and its fast twin
+// (kernels/fast/lstm.ts, what lib runs); the functions are rebound before each implementation's tests.
+let { lstmWorkspace, lstmForward, lstmBackward } = LSTM_IMPLS[0]!;
+
+for (const impl of LSTM_IMPLS) describe(`kernels/lstm (${impl.name})`, () => {
+  before(() => { ({ lstmWorkspace, lstmForward, lstmBackward } = impl); });
   after(() => {
     // One line for the record: the worst gradient-check relative error over this file.
     console.log(`      lstm gradient check: max relative error ${maxRelSeen.toExponential(2)}`);
@@ -283,7 +288,7 @@ describe('kernels/lstm', () => {
     // (~6e-5 with a floor of 1e-3); this seed gives ~2e-6.
     // Both float32 paths, each against the float64 kernel whose gradients the finite differences above prove; B = 3
     // takes the batch-below-4 (Uᵀ / matrix–vector) route, B = 6 the blocked products.
-    for (const path of FLOAT32_PATHS) for (const s of [{ T: 5, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
+    for (const path of impl.paths) for (const s of [{ T: 5, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
       it(`${path.name} path: forward and backward within |a−b| ≤ 1e-4·max(|b|, 1e-2), T=${s.T}, B=${s.B}, D=${s.D}, H=${s.H}`, () => {
         const { T, B, D, H } = s;
         const BH = B * H;
@@ -310,7 +315,7 @@ describe('kernels/lstm', () => {
         expectClose('h', ws32.h, ws64.h, 1e-4, 1e-2);
         expectClose('c', ws32.c, ws64.c, 1e-4, 1e-2);
         for (const k of ['dW', 'dU', 'db', 'dx', 'dh0', 'dc0'] as const) expectClose(k, g32[k], g64[k], 1e-4, 1e-2);
-        expect(ws32.ops.name).to.equal(path.name);
+        if (impl.name === 'fast') expect(ws32.ops.name).to.equal(path.name);
       });
     }
   });
@@ -396,10 +401,10 @@ describe('kernels/lstm', () => {
     }
 
     it('lstmWorkspace rejects non-positive or fractional sizes, unknown activations and unknown options', () => {
-      expect(() => lstmWorkspace(0, 1, 1, 1, Float64Array)).to.throw(RangeError, 'T must be a positive integer');
-      expect(() => lstmWorkspace(1, 1.5, 1, 1, Float64Array)).to.throw(RangeError, 'B must be a positive integer');
-      expect(() => lstmWorkspace(1, 1, -1, 1, Float64Array)).to.throw(RangeError, 'D must be a positive integer');
-      expect(() => lstmWorkspace(1, 1, 1, NaN, Float64Array)).to.throw(RangeError, 'H must be a positive integer');
+      expect(() => lstmWorkspace(0, 1, 1, 1, Float64Array)).to.throw(RangeError, 'lstmWorkspace(T): expected a positive integer');
+      expect(() => lstmWorkspace(1, 1.5, 1, 1, Float64Array)).to.throw(RangeError, 'lstmWorkspace(B): expected a positive integer');
+      expect(() => lstmWorkspace(1, 1, -1, 1, Float64Array)).to.throw(RangeError, 'lstmWorkspace(D): expected a positive integer');
+      expect(() => lstmWorkspace(1, 1, 1, NaN, Float64Array)).to.throw(RangeError, 'lstmWorkspace(H): expected a positive integer');
       expect(() => lstmWorkspace(1, 1, 1, 1, Float64Array, { activation: 'tanhh' })).to.throw(RangeError, /^activation:/);
       expect(() => lstmWorkspace(1, 1, 1, 1, Float64Array, { recurrentActivation: 'softmax' }))
         .to.throw(RangeError, /^recurrentActivation:/);

@@ -4,11 +4,11 @@
  * the accumulate/overwrite conventions; length checks.
  */
 import { expect } from 'chai';
-import { rnnWorkspace, rnnForward, rnnBackward, RnnOptions, RnnParams, RnnWorkspace } from '../../kernels/rnn';
+import type { RnnOptions, RnnParams, RnnWorkspace } from '../../kernels/fast/rnn';
+import { RNN_IMPLS } from '../helpers/cells';
 import { gradCheck, weightedSum } from '../helpers/gradcheck';
 import { makeRng, uniform64, Rng } from '../helpers/rng';
 import { ActName, f, kinkDistance, KINK_MARGIN, expectClose } from '../helpers/oracle';
-import { FLOAT32_PATHS } from '../helpers/paths';
 
 
 // ---- Independent oracle: scalar Math, one element at a time, no kernel code. --------------------------------------
@@ -96,7 +96,12 @@ let maxRelSeen = 0;
 
 // ---- Tests -----------------------------------------------------------------------------------------------------
 
-describe('kernels/rnn', () => {
+// Every check below runs on both implementations: the reference cell (kernels/rnn.ts) and its fast twin
+// (kernels/fast/rnn.ts, what lib runs); the functions are rebound before each implementation's tests.
+let { rnnWorkspace, rnnForward, rnnBackward } = RNN_IMPLS[0]!;
+
+for (const impl of RNN_IMPLS) describe(`kernels/rnn (${impl.name})`, () => {
+  before(() => { ({ rnnWorkspace, rnnForward, rnnBackward } = impl); });
   after(() => {
     // One line for the record: the worst gradient-check relative error over this file.
     console.log(`      rnn gradient check: max relative error ${maxRelSeen.toExponential(2)}`);
@@ -248,7 +253,7 @@ describe('kernels/rnn', () => {
     // counting as relative error. Over 50 seeds the worst scaled error was ~4e-5; this seed gives ~6e-6.
     // Both float32 paths, each against the float64 kernel whose gradients the finite differences above prove; B = 3
     // takes the batch-below-4 (Uᵀ / matrix–vector) route, B = 6 the blocked products.
-    for (const path of FLOAT32_PATHS) for (const s of [{ T: 5, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
+    for (const path of impl.paths) for (const s of [{ T: 5, B: 3, D: 4, H: 7 }, { T: 4, B: 6, D: 5, H: 9 }]) {
       it(`${path.name} path: forward and backward within |a−b| ≤ 1e-4·max(|b|, 1e-2), T=${s.T}, B=${s.B}, D=${s.D}, H=${s.H}`, () => {
         const { T, B, D, H } = s;
         const BH = B * H;
@@ -274,7 +279,7 @@ describe('kernels/rnn', () => {
 
         expectClose('h', ws32.h, ws64.h, 1e-4, 1e-2);
         for (const k of ['dW', 'dU', 'db', 'dx', 'dh0'] as const) expectClose(k, g32[k], g64[k], 1e-4, 1e-2);
-        expect(ws32.ops.name).to.equal(path.name);
+        if (impl.name === 'fast') expect(ws32.ops.name).to.equal(path.name);
       });
     }
   });
@@ -356,10 +361,10 @@ describe('kernels/rnn', () => {
     }
 
     it('rnnWorkspace rejects non-positive or fractional sizes, unknown activations and unknown options', () => {
-      expect(() => rnnWorkspace(0, 1, 1, 1, Float64Array)).to.throw(RangeError, 'T must be a positive integer');
-      expect(() => rnnWorkspace(1, 1.5, 1, 1, Float64Array)).to.throw(RangeError, 'B must be a positive integer');
-      expect(() => rnnWorkspace(1, 1, -1, 1, Float64Array)).to.throw(RangeError, 'D must be a positive integer');
-      expect(() => rnnWorkspace(1, 1, 1, NaN, Float64Array)).to.throw(RangeError, 'H must be a positive integer');
+      expect(() => rnnWorkspace(0, 1, 1, 1, Float64Array)).to.throw(RangeError, 'rnnWorkspace(T): expected a positive integer');
+      expect(() => rnnWorkspace(1, 1.5, 1, 1, Float64Array)).to.throw(RangeError, 'rnnWorkspace(B): expected a positive integer');
+      expect(() => rnnWorkspace(1, 1, -1, 1, Float64Array)).to.throw(RangeError, 'rnnWorkspace(D): expected a positive integer');
+      expect(() => rnnWorkspace(1, 1, 1, NaN, Float64Array)).to.throw(RangeError, 'rnnWorkspace(H): expected a positive integer');
       expect(() => rnnWorkspace(1, 1, 1, 1, Float64Array, { activation: 'tanhh' })).to.throw(RangeError, /^activation:/);
       expect(() => rnnWorkspace(1, 1, 1, 1, Float64Array, { recurrentActivation: 'sigmoid' } as unknown as RnnOptions))
         .to.throw(TypeError, 'unknown option "recurrentActivation"');

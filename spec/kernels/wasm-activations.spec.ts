@@ -5,13 +5,13 @@
  * on its lane or on whether it falls in a row's tail, and a run repeats bit for bit.
  */
 import { expect } from 'chai';
-import { GateOps } from '../../kernels/ops';
+import { GateOps } from '../../kernels/fast/ops';
 import { WasmArena, wasmSimdAvailable } from '../../kernels/wasm/arena';
 import { addBias } from '../../kernels/matmul';
 import { wasmGates, wasmWorkspaceBuffers } from '../../kernels/wasm/ops';
-import { lstmForward, lstmWorkspace, LstmWorkspace } from '../../kernels/lstm';
-import { gruForward, gruWorkspace, GruWorkspace, gruBiasLength } from '../../kernels/gru';
-import { rnnForward, rnnWorkspace, RnnWorkspace } from '../../kernels/rnn';
+import { lstmForward, lstmWorkspace, LstmWorkspace } from '../../kernels/fast/lstm';
+import { gruForward, gruWorkspace, GruWorkspace, gruBiasLength } from '../../kernels/fast/gru';
+import { rnnForward, rnnWorkspace, RnnWorkspace } from '../../kernels/fast/rnn';
 import { fillUniform, makeRng, Rng, uniform32 } from '../helpers/rng';
 
 // ---- ulps ------------------------------------------------------------------------------------------------------------

@@ -8,12 +8,12 @@
  * and without dhSeq, dhSeq inside and outside the arena, with dhT / dcT, and with repeated input.
  */
 import { expect } from 'chai';
-import { GateOps, MatOps } from '../../kernels/ops';
+import { GateOps, MatOps } from '../../kernels/fast/ops';
 import { WasmArena, wasmSimdAvailable } from '../../kernels/wasm/arena';
 import { wasmGates } from '../../kernels/wasm/ops';
-import { lstmBackward, lstmForward, lstmWorkspace, LstmWorkspace } from '../../kernels/lstm';
-import { gruBackward, gruBiasLength, gruForward, gruWorkspace, GruWorkspace } from '../../kernels/gru';
-import { rnnBackward, rnnForward, rnnWorkspace, RnnWorkspace } from '../../kernels/rnn';
+import { lstmBackward, lstmForward, lstmWorkspace, LstmWorkspace } from '../../kernels/fast/lstm';
+import { gruBackward, gruBiasLength, gruForward, gruWorkspace, GruWorkspace } from '../../kernels/fast/gru';
+import { rnnBackward, rnnForward, rnnWorkspace, RnnWorkspace } from '../../kernels/fast/rnn';
 import { makeRng, Rng, uniform32 } from '../helpers/rng';
 
 /** Where the upstream gradient dhSeq lives: absent, an ordinary Float32Array (staged per step), or a view on the arena. */

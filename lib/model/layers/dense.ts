@@ -8,10 +8,10 @@
  * on the WebAssembly SIMD kernels; the activation stays the TypeScript one.
  */
 import type { FloatArray } from '../../../kernels/matmul';
-import { MatOps, jsOps } from '../../../kernels/ops';
+import { MatOps, jsOps } from '../../../kernels/fast/ops';
 import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops';
 import { Act, activationCode } from '../../../kernels/activations';
-import { denseForward, denseBackward } from '../../../kernels/dense';
+import { denseForward, denseBackward } from '../../../kernels/fast/dense';
 import { workspaceArena } from '../../backend';
 import { glorotUniform } from '../init';
 import { makeRandom } from '../../random';

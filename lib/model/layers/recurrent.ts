@@ -16,9 +16,9 @@
  */
 import type { FloatArray } from '../../../kernels/matmul';
 import { activationCode } from '../../../kernels/activations';
-import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../../kernels/rnn';
-import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../../kernels/lstm';
-import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../../kernels/gru';
+import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../../kernels/fast/rnn';
+import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../../kernels/fast/lstm';
+import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../../kernels/fast/gru';
 import { workspaceArena } from '../../backend';
 import { dropoutMask } from '../../../kernels/dropout';
 import { glorotUniform, orthogonal } from '../init';

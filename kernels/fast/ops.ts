@@ -5,7 +5,7 @@
  * bind the WebAssembly SIMD products and gate kernels to an arena. Argument order is that of matmul.ts; outputs first
  * where there is a single output, otherwise the arrays in the order the cell's doc comment names them.
  */
-import { FloatArray, addBias, matmul, matmulABt, matmulAtB } from './matmul';
+import { FloatArray, addBias, matmul, matmulABt, matmulAtB } from '../matmul';
 
 export type MatProduct = (C: FloatArray, cOff: number, ldc: number,
                           A: FloatArray, aOff: number, lda: number,

@@ -1,0 +1,30 @@
+/**
+ * The argument checks every cell runs on entry (reference and fast twins alike), so one message format serves them all:
+ * a RangeError naming the function and the argument, what was expected and what came. Kernels check sizes and lengths,
+ * never values (validating user data is lib/'s job).
+ *
+ * @example
+ *   checkLength('lstmForward', 'W', W, 12, 'D=3,4H=4');   // RangeError: lstmForward(W): expected 12 elements [D=3,4H=4], got 11
+ *   checkDim('lstmWorkspace', 'T', 0);                    // RangeError: lstmWorkspace(T): expected a positive integer, got 0
+ */
+
+/** Throws unless arr holds exactly `expected` elements; `shape` names the dimensions, e.g. 'T=5,B=3,D=4'. null passes. */
+export function checkLength(fn: string, arg: string, arr: ArrayLike<number> | null, expected: number, shape: string): void {
+  if (arr !== null && arr.length !== expected) {
+    throw new RangeError(`${fn}(${arg}): expected ${expected} elements [${shape}], got ${arr.length}`);
+  }
+}
+
+/** Throws unless v is a positive integer (a workspace dimension T, B, D or H). */
+export function checkDim(fn: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}(${name}): expected a positive integer, got ${v}`);
+}
+
+/** Throws a TypeError naming the first key of options that is not in `known`. */
+export function checkOptions(fn: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${fn}(options): unknown option ${JSON.stringify(key)}; expected one of ${known.join(', ')}`);
+    }
+  }
+}

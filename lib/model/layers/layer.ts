@@ -113,15 +113,3 @@ export class BufferCache<V> {
     this.entries.clear();
   }
 }
-
-/** A growable scratch buffer reused across calls: reallocated only when a larger size is asked for. */
-export class Scratch {
-  private buf: FloatArray;
-  constructor(private readonly ctor: FloatCtor) {
-    this.buf = new ctor(0);
-  }
-  get(n: number): FloatArray {
-    if (this.buf.length < n) this.buf = new this.ctor(n);
-    return n === this.buf.length ? this.buf : this.buf.subarray(0, n);
-  }
-}

@@ -70,12 +70,13 @@ import type { FloatArray } from '../../kernels/matmul';
 import { ADAM_DEFAULTS } from '../../kernels/optim';
 import { Bidirectional } from '../model/layers/bidirectional';
 import { Dense, TimeDistributed } from '../model/layers/dense';
-import { Layer, Param } from '../model/layers/layer';
+import { DType, Layer, Param } from '../model/layers/layer';
 import { CellType, Recurrent, RecurrentOptions } from '../model/layers/recurrent';
 import { Dropout, Flatten, RepeatVector, Reshape } from '../model/layers/shape';
 import { LossName, lossName } from '../model/losses';
-import { DType, Sequential } from '../model/sequential';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic';
+import type { CreateModel, ModelSource, ModelTarget } from './model-view';
+import { isModel } from './model-view';
 import { show } from './show';
 
 /** One entry of weightSpecs (tfjs `WeightsManifestEntry`). */
@@ -661,10 +662,11 @@ function readLoss(tc: unknown): LossName | null {
 }
 
 /**
- * Builds a Sequential from TensorFlow.js layers-format artifacts (see the file comment for what is read and how).
- * @example fromTfjs(artifacts).predict(x)   // the TensorFlow.js model's predictions, to float32 rounding
+ * Fills the model `create` makes from TensorFlow.js layers-format artifacts (see the file comment for what is read and
+ * how). fromTfjs (lib/model/loaders.ts) is this with Sequential's constructor.
  */
-export function fromTfjs(artifacts: TfjsArtifactsInput, options: FromTfjsOptions = {}): Sequential {
+export function buildFromTfjs<M extends ModelTarget>(artifacts: TfjsArtifactsInput, options: FromTfjsOptions,
+                                                     create: CreateModel<M>): M {
   if (!isObject(artifacts)) throw new TypeError(`fromTfjs: expected model artifacts { modelTopology, weightSpecs, weightData }, got ${typeof artifacts}`);
   const top = readTopology(artifacts);
   const ctx: Context = { keras3: top.keras3 };
@@ -695,7 +697,7 @@ export function fromTfjs(artifacts: TfjsArtifactsInput, options: FromTfjsOptions
 
   const shape = resolveInputShape(inputShape, options.inputShape);
   checkParameterCount(layers, shape, weights);
-  const model = new Sequential([], { dtype: options.dtype ?? 'float32', name: top.name });
+  const model = create({ dtype: options.dtype ?? 'float32', name: top.name });
   make('fromTfjs: building the model', () => {
     layers.forEach((l) => model.add(l));
     model.build(shape);
@@ -798,7 +800,8 @@ function shardPath(dir: string, p: string, file: string): string {
   return full;
 }
 
-function assemble(file: string, artifacts: Cfg, groups: Manifest[], shards: Uint8Array[][], options: FromTfjsOptions): Sequential {
+function assemble<M extends ModelTarget>(file: string, artifacts: Cfg, groups: Manifest[], shards: Uint8Array[][],
+                                         options: FromTfjsOptions, create: CreateModel<M>): M {
   const specs: unknown[] = [];
   const buffers: Uint8Array[] = [];
   groups.forEach((g, gi) => {
@@ -819,17 +822,18 @@ function assemble(file: string, artifacts: Cfg, groups: Manifest[], shards: Uint
   });
   const input: TfjsArtifactsInput = { modelTopology: artifacts['modelTopology'], weightSpecs: specs, weightData: buffers };
   if (artifacts['trainingConfig'] !== undefined) input.trainingConfig = artifacts['trainingConfig'];
-  return fromTfjs(input, options);
+  return buildFromTfjs(input, options, create);
 }
 
-/** Reads a model.json and its weight files (weightsManifest paths, relative to it) into a Sequential. */
 /** An fs error as the loaders report it: which file could not be read, and why. */
 function readError(file: string, what: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
   return new Error(`loadTfjsModel(${file}): cannot read ${what}: ${code ?? (e as Error).message}`);
 }
 
-export async function loadTfjsModel(modelJsonPath: string, options: FromTfjsOptions = {}): Promise<Sequential> {
+/** Reads a model.json and its weight files (weightsManifest paths, relative to it) into the model `create` makes. */
+export async function readTfjsModel<M extends ModelTarget>(modelJsonPath: string, options: FromTfjsOptions,
+                                                           create: CreateModel<M>): Promise<M> {
   let text: string;
   try {
     text = await fs.promises.readFile(modelJsonPath, 'utf8');
@@ -846,10 +850,11 @@ export async function loadTfjsModel(modelJsonPath: string, options: FromTfjsOpti
       throw readError(modelJsonPath, `weight file ${show(p)}`, e);
     }
   }))));
-  return assemble(modelJsonPath, artifacts, groups, shards, options);
+  return assemble(modelJsonPath, artifacts, groups, shards, options, create);
 }
 
-export function loadTfjsModelSync(modelJsonPath: string, options: FromTfjsOptions = {}): Sequential {
+export function readTfjsModelSync<M extends ModelTarget>(modelJsonPath: string, options: FromTfjsOptions,
+                                                         create: CreateModel<M>): M {
   let text: string;
   try {
     text = fs.readFileSync(modelJsonPath, 'utf8');
@@ -866,7 +871,7 @@ export function loadTfjsModelSync(modelJsonPath: string, options: FromTfjsOption
       throw readError(modelJsonPath, `weight file ${show(p)}`, e);
     }
   }));
-  return assemble(modelJsonPath, artifacts, groups, shards, options);
+  return assemble(modelJsonPath, artifacts, groups, shards, options, create);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -941,7 +946,7 @@ function layerToTfjs(l: Layer, o: ToTfjsOptions): { entry: Cfg; weights: { name:
 
 const TFJS_LOSS: Record<LossName, string> = { mse: 'mean_squared_error', mae: 'mean_absolute_error', binaryCrossentropy: 'binary_crossentropy' };
 
-function trainingConfigOf(model: Sequential): Record<string, unknown> | undefined {
+function trainingConfigOf(model: ModelSource): Record<string, unknown> | undefined {
   if (model.loss === null) return undefined;
   const opt = model.optimizer?.config() ?? { name: 'adam' as const };
   let optimizer: Cfg;
@@ -960,8 +965,8 @@ function trainingConfigOf(model: Sequential): Record<string, unknown> | undefine
  * The model as TensorFlow.js layers-format artifacts, for `tf.loadLayersModel(tf.io.fromMemory(toTfjs(model)))`.
  * The model must be built. See the file comment for a GRU with resetAfter true and for stateful models.
  */
-export function toTfjs(model: Sequential, options: ToTfjsOptions = {}): TfjsArtifacts {
-  if (!(model instanceof Sequential)) throw new TypeError('toTfjs(model): expected a Sequential');
+export function toTfjs(model: ModelSource, options: ToTfjsOptions = {}): TfjsArtifacts {
+  if (!isModel(model)) throw new TypeError('toTfjs(model): expected a Sequential');
   const inputShape = model.getInputShape();
   if (inputShape === null) throw new Error('toTfjs: the model is not built yet (call build, fit or predict first)');
   const stateful = model.layers.some((l) => (l instanceof Recurrent && l.stateful));
@@ -1009,14 +1014,14 @@ function modelJson(a: TfjsArtifacts): string {
 }
 
 /** Writes dir/weights.bin then dir/model.json, each atomically (the directory is created if needed). */
-export async function saveTfjsModel(model: Sequential, dir: string, options: ToTfjsOptions = {}): Promise<void> {
+export async function saveTfjsModel(model: ModelSource, dir: string, options: ToTfjsOptions = {}): Promise<void> {
   const a = toTfjs(model, options);
   await fs.promises.mkdir(dir, { recursive: true });
   await writeFileAtomic(path.join(dir, 'weights.bin'), new Uint8Array(a.weightData));
   await writeFileAtomic(path.join(dir, 'model.json'), modelJson(a));
 }
 
-export function saveTfjsModelSync(model: Sequential, dir: string, options: ToTfjsOptions = {}): void {
+export function saveTfjsModelSync(model: ModelSource, dir: string, options: ToTfjsOptions = {}): void {
   const a = toTfjs(model, options);
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomicSync(path.join(dir, 'weights.bin'), new Uint8Array(a.weightData));

@@ -57,7 +57,7 @@ import { Bidirectional } from '../model/layers/bidirectional';
 import { Dense, TimeDistributed } from '../model/layers/dense';
 import { Layer, Param } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
-import { Sequential } from '../model/sequential';
+import { isModel, ModelSource } from './model-view';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */
@@ -215,7 +215,7 @@ function naturalCompare(a: string, b: string): number {
   return ta.length - tb.length;
 }
 
-function parameterised(model: Sequential): Layer[] {
+function parameterised(model: ModelSource): Layer[] {
   return model.layers.filter((l) => l.params().length > 0);
 }
 
@@ -372,9 +372,9 @@ function toMap(tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<strin
  * Copies a PyTorch state dict into a built model (see the file comment for the mapping and the checks).
  * Returns which module filled which layer. Throws, leaving the model untouched, when anything does not fit.
  */
-export function loadTorchStateDict(model: Sequential,
+export function loadTorchStateDict(model: ModelSource,
   tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>, mapping: TorchMapping = {}): TorchAssignment[] {
-  if (!(model instanceof Sequential)) throw new TypeError('loadTorchStateDict(model): expected a Sequential');
+  if (!isModel(model)) throw new TypeError('loadTorchStateDict(model): expected a Sequential');
   if (!model.built) throw new Error('loadTorchStateDict: build the model first (model.build([T, D])) so that its weight shapes are known');
   const all = toMap(tensors);
   const groups = new Map<string, Map<string, TorchTensor>>();
@@ -443,11 +443,11 @@ export function loadTorchStateDict(model: Sequential,
 }
 
 /** Reads a .safetensors file and loads it with `loadTorchStateDict`. */
-export async function loadTorchSafetensors(model: Sequential, file: string, mapping: TorchMapping = {}): Promise<TorchAssignment[]> {
+export async function loadTorchSafetensors(model: ModelSource, file: string, mapping: TorchMapping = {}): Promise<TorchAssignment[]> {
   const { tensors } = await readSafetensorsFile(file);
   return loadTorchStateDict(model, tensors, mapping);
 }
 
-export function loadTorchSafetensorsSync(model: Sequential, file: string, mapping: TorchMapping = {}): TorchAssignment[] {
+export function loadTorchSafetensorsSync(model: ModelSource, file: string, mapping: TorchMapping = {}): TorchAssignment[] {
   return loadTorchStateDict(model, readSafetensorsFileSync(file).tensors, mapping);
 }

@@ -22,7 +22,7 @@
  */
 import type { FloatArray } from '../../kernels/matmul';
 import { clipByGlobalNorm, globalNorm } from '../../kernels/optim';
-import { Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
+import { DType, Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
 import { Recurrent } from './layers/recurrent';
 import { RepeatVector } from './layers/shape';
 import { getLoss, Loss, LossName } from './losses';
@@ -31,7 +31,7 @@ import { makeRandom, Random } from '../random';
 import { TrainingDivergedError } from '../errors';
 import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from '../tensor';
 import type { NdArray } from 'ndarray';
-import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from '../io/json';
+import { modelToJSON, buildFromJSON, saveModel, readModelFile, ModelJSON, ToJSONOptions } from '../io/json';
 import { toTfjs, TfjsArtifacts, ToTfjsOptions } from '../io/tfjs';
 import { getBackend } from '../backend';
 import { checkModelMemory } from '../memory';
@@ -40,7 +40,7 @@ import { acquirePool, disposePool, WorkerPool, PoolSpec } from '../parallel/pool
 import { shardRange, shardSeed } from '../parallel/protocol';
 import { checkKeys, describeValue, optBool } from '../check';
 
-export type DType = 'float32' | 'float64';
+export type { DType };
 
 export interface SequentialOptions {
   /** Seed for weight initialisation (and the default seed of fit). Default 0. */
@@ -280,8 +280,8 @@ export class Sequential {
   }
 
   /** Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked. */
-  static fromJSON(json: unknown): Sequential {
-    return modelFromJSON(json);
+  static fromJSON(json: unknown, source = 'fromJSON'): Sequential {
+    return buildFromJSON(json, source, (o) => new Sequential([], o));
   }
 
   /** TensorFlow.js layers-format artifacts that tf.loadLayersModel(tf.io.fromMemory(...)) accepts. See lib/io/tfjs.ts. */
@@ -295,7 +295,7 @@ export class Sequential {
   }
 
   static load(path: string): Sequential {
-    return loadModel(path);
+    return readModelFile(path, (o) => new Sequential([], o));
   }
 
   /** Forgets the carried state of stateful layers. */

@@ -11,6 +11,9 @@ import type { Random } from '../../random';
 
 export type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
+/** Precision of a model's weights and activations (a layer's FloatCtor is the array type of its model's DType). */
+export type DType = 'float32' | 'float64';
+
 /** A trainable tensor: its value, and the gradient that backward adds into (zeroed by the trainer once per step). */
 export interface Param {
   readonly name: string;

@@ -9,9 +9,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Sequential } from '../../../lib/model/sequential';
 import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed } from '../../../lib/model/layers/index';
-import {
-  fromTfjs, loadTfjsModel, loadTfjsModelSync, saveTfjsModel, saveTfjsModelSync, toTfjs, TfjsArtifactsInput,
-} from '../../../lib/io/tfjs';
+import { saveTfjsModel, saveTfjsModelSync, toTfjs, TfjsArtifactsInput } from '../../../lib/io/tfjs';
+import { fromTfjs, loadTfjsModel, loadTfjsModelSync } from '../../../lib/model/loaders';
 import { makeRng, uniformScaled32 as uniform } from '../../helpers/rng';
 import { maxAbs } from '../../helpers/oracle';
 

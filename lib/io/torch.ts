@@ -59,6 +59,8 @@ import { Layer, Param } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
 import { isModel, ModelSource } from './model-view';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors';
+import { ArgumentError } from '../errors';
+import { withSource } from './json';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */
 export interface TorchTensor {
@@ -122,7 +124,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
   const where = `loadTorchStateDict: module ${display(prefix)}`;
   const keys = [...params.keys()].map((k) => join(prefix, k)).sort();
   const names = [...params.keys()];
-  if (names.some((n) => /^weight_hr_l\d+/.test(n))) throw new RangeError(`${where}: nn.LSTM with proj_size is not supported (${keys.join(', ')})`);
+  if (names.some((n) => /^weight_hr_l\d+/.test(n))) throw new ArgumentError(where, 'a valid value', '', { problem: `nn.LSTM with proj_size is not supported (${keys.join(', ')})` });
   if (names.every((n) => RNN_KEY.test(n))) {
     let layers = 0;
     let reverse = false;
@@ -144,37 +146,37 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
         const wih = get(name('weight_ih')), whh = get(name('weight_hh'));
         const bih = get(name('bias_ih')), bhh = get(name('bias_hh'));
         if (wih === null || whh === null) {
-          throw new RangeError(`${where}: ${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
-            `(the module has ${keys.join(', ')})`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
+            `(the module has ${keys.join(', ')})` });
         }
         if ((bih === null) !== (bhh === null) || (hasBias !== null && hasBias !== (bih !== null))) {
-          throw new RangeError(`${where}: expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}` });
         }
         hasBias = bih !== null;
         if (whh.shape.length !== 2 || wih.shape.length !== 2) {
-          throw new RangeError(`${where}: ${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
-            `${shapeStr(whh.shape)} must be matrices`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
+            `${shapeStr(whh.shape)} must be matrices` });
         }
         const h = whh.shape[1] as number, gh = whh.shape[0] as number;
         const g = h > 0 ? gh / h : 0;
         const c: Cell | null = g === 4 ? 'LSTM' : g === 3 ? 'GRU' : g === 1 ? 'SimpleRNN' : null;
         if (c === null) {
-          throw new RangeError(`${where}: ${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
-            'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)');
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
+            'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)' });
         }
-        if (cell !== null && c !== cell) throw new RangeError(`${where}: layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})`);
+        if (cell !== null && c !== cell) throw new ArgumentError(where, 'a valid value', '', { problem: `layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})` });
         cell = c;
         if (wih.shape[0] !== gh) {
-          throw new RangeError(`${where}: ${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
-            `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
+            `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}` });
         }
         for (const [b, bn] of [[bih, 'bias_ih'], [bhh, 'bias_hh']] as const) {
           if (b !== null && shapeStr(b.shape) !== shapeStr([gh])) {
-            throw new RangeError(`${where}: ${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]`);
+            throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]` });
           }
         }
         if (D >= 0 && (wih.shape[1] !== D || h !== H)) {
-          throw new RangeError(`${where}: the two directions of layer l${k} have different shapes`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `the two directions of layer l${k} have different shapes` });
         }
         D = wih.shape[1] as number;
         H = h;
@@ -186,7 +188,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
     }
     const counted = units.reduce((s, u) => s + (u.kind === 'recurrent' ? u.dirs.reduce((a, d) => a + d.keys.length, 0) : 0), 0);
     if (counted !== names.length) {
-      throw new RangeError(`${where}: unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}`);
+      throw new ArgumentError(where, 'a valid value', '', { problem: `unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}` });
     }
     return { prefix, units, keys };
   }
@@ -194,13 +196,13 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
   if (w !== undefined && names.every((n) => n === 'weight' || n === 'bias') && w.shape.length === 2) {
     const outF = w.shape[0] as number, inF = w.shape[1] as number;
     if (b !== null && shapeStr(b.shape) !== shapeStr([outF])) {
-      throw new RangeError(`${where}: ${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}`);
+      throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}` });
     }
     return { prefix, keys, units: [{ kind: 'linear', module: prefix, inF, outF, weight: w, bias: b, keys,
       label: `${display(prefix)} (nn.Linear ${inF} → ${outF})` }] };
   }
   const shown = names.map((n) => `${join(prefix, n)} ${shapeStr((params.get(n) as TorchTensor).shape)}`).join(', ');
-  throw new RangeError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict: ${shown}`);
+  throw new ArgumentError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict`, 'a valid value', '', { problem: shown });
 }
 
 /** Natural order: digit runs compare as numbers ('2' < '10'), so nn.Sequential's '0', '1', … come in order. */
@@ -302,10 +304,10 @@ function orders(modules: Module[], layers: Layer[]): Module[][] {
 
 function values(t: TorchTensor, key: string): ArrayLike<number> {
   const n = t.shape.reduce((a, d) => a * d, 1);
-  if (t.data.length !== n) throw new RangeError(`loadTorchStateDict: ${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}`);
+  if (t.data.length !== n) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}` });
   for (let i = 0; i < n; i++) {
     const v = t.data[i] as number;
-    if (!Number.isFinite(v)) throw new RangeError(`loadTorchStateDict: ${key} has a non-finite value ${v} at index ${i}`);
+    if (!Number.isFinite(v)) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key} has a non-finite value ${v} at index ${i}` });
   }
   return t.data;
 }
@@ -361,11 +363,17 @@ function toMap(tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<strin
   const m = new Map<string, TorchTensor>();
   for (const [k, t] of entries) {
     if (typeof t !== 'object' || t === null || !Array.isArray(t.shape) || typeof t.data !== 'object' || t.data === null) {
-      throw new TypeError(`loadTorchStateDict: tensor '${k}' must be { shape, data }`);
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `tensor '${k}' must be { shape, data }` });
     }
     m.set(k, t);
   }
   return m;
+}
+
+/** The model must be a built bptt model (its weight shapes are what the state dict is matched against). */
+function checkTarget(model: ModelSource): void {
+  if (!isModel(model)) throw new ArgumentError('loadTorchStateDict(model)', 'a valid value', '', { problem: 'expected a Sequential' });
+  if (!model.built) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: 'build the model first (model.build([T, D])) so that its weight shapes are known' });
 }
 
 /**
@@ -374,8 +382,7 @@ function toMap(tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<strin
  */
 export function loadTorchStateDict(model: ModelSource,
   tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>, mapping: TorchMapping = {}): TorchAssignment[] {
-  if (!isModel(model)) throw new TypeError('loadTorchStateDict(model): expected a Sequential');
-  if (!model.built) throw new Error('loadTorchStateDict: build the model first (model.build([T, D])) so that its weight shapes are known');
+  checkTarget(model);
   const all = toMap(tensors);
   const groups = new Map<string, Map<string, TorchTensor>>();
   for (const [key, t] of all) {
@@ -389,21 +396,21 @@ export function loadTorchStateDict(model: ModelSource,
   let modules: Module[];
   if (mapping.modules !== undefined) {
     if (!Array.isArray(mapping.modules) || !mapping.modules.every((m) => typeof m === 'string')) {
-      throw new TypeError('loadTorchStateDict(mapping.modules): expected a list of module prefixes');
+      throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: 'expected a list of module prefixes' });
     }
     modules = mapping.modules.map((p) => {
       const g = groups.get(p);
       if (g === undefined) {
-        throw new RangeError(`loadTorchStateDict(mapping.modules): no tensors under ${display(p)}; the state dict has modules ` +
-          [...groups.keys()].map(display).join(', '));
+        throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: `no tensors under ${display(p)}; the state dict has modules ` +
+          [...groups.keys()].map(display).join(', ') });
       }
       return parseModule(p, g);
     });
-    if (new Set(mapping.modules).size !== mapping.modules.length) throw new RangeError('loadTorchStateDict(mapping.modules): a module is listed twice');
+    if (new Set(mapping.modules).size !== mapping.modules.length) throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: 'a module is listed twice' });
     const unused = [...groups.keys()].filter((p) => !mapping.modules?.includes(p));
     if (unused.length > 0 && !(mapping.allowUnused ?? false)) {
-      throw new RangeError(`loadTorchStateDict: tensors of ${unused.map(display).join(', ')} are not used (${unused.flatMap((p) =>
-        [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort()).join(', ')}); list the module or pass allowUnused`);
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `tensors of ${unused.map(display).join(', ')} are not used (${unused.flatMap((p) =>
+        [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort()).join(', ')}); list the module or pass allowUnused` });
     }
   } else {
     modules = [...groups.keys()].sort(naturalCompare).map((p) => parseModule(p, groups.get(p) as Map<string, TorchTensor>));
@@ -413,18 +420,18 @@ export function loadTorchStateDict(model: ModelSource,
   const listLayers = (): string => layers.map(describeLayer).join(', ');
   const listUnits = (ms: Module[]): string => ms.flatMap((m) => m.units.map((u) => u.label)).join(', ');
   if (units.length !== layers.length) {
-    throw new RangeError(`loadTorchStateDict: the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
-      `has ${units.length} (${listUnits(modules)})`);
+    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
+      `has ${units.length} (${listUnits(modules)})` });
   }
   if (mapping.modules === undefined) {
     const fits = orders(modules, layers);
     if (fits.length !== 1) {
       const natural = units.map((u, i) => misfit(u, layers[i] as Layer)).find((m) => m !== null);
-      throw new RangeError(fits.length === 0
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: fits.length === 0
         ? `loadTorchStateDict: no order of the modules ${modules.map((m) => display(m.prefix)).join(', ')} fits the model's layers ` +
           `(${listLayers()})${natural ? `; in name order: ${natural}` : ''}`
         : `loadTorchStateDict: the modules fit the model in more than one order (${fits.map((f) => f.map((m) => display(m.prefix)).join(' → ')).join('; ')}); ` +
-          'pass mapping.modules in the order the network applies them');
+          'pass mapping.modules in the order the network applies them' });
     }
     modules = fits[0] as Module[];
   }
@@ -434,7 +441,7 @@ export function loadTorchStateDict(model: ModelSource,
   ordered.forEach((u, i) => {
     const l = layers[i] as Layer;
     const why = misfit(u, l) ?? unsupported(u, l);
-    if (why !== null) throw new RangeError(`loadTorchStateDict: ${why}`);
+    if (why !== null) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: why });
     plan(u, l, out);
     assignments.push({ layer: l.name, source: u.label });
   });
@@ -442,12 +449,18 @@ export function loadTorchStateDict(model: ModelSource,
   return assignments;
 }
 
-/** Reads a .safetensors file and loads it with `loadTorchStateDict`. */
+/**
+ * Reads a .safetensors file and loads it with `loadTorchStateDict`. A state dict that does not fit the model is a
+ * ModelFileError naming the file (the model itself is checked first: a model that is not built is an ArgumentError).
+ */
 export async function loadTorchSafetensors(model: ModelSource, file: string, mapping: TorchMapping = {}): Promise<TorchAssignment[]> {
+  checkTarget(model);
   const { tensors } = await readSafetensorsFile(file);
-  return loadTorchStateDict(model, tensors, mapping);
+  return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }
 
 export function loadTorchSafetensorsSync(model: ModelSource, file: string, mapping: TorchMapping = {}): TorchAssignment[] {
-  return loadTorchStateDict(model, readSafetensorsFileSync(file).tensors, mapping);
+  checkTarget(model);
+  const { tensors } = readSafetensorsFileSync(file);
+  return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }

@@ -35,6 +35,7 @@ import type { DType, Layer } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
 import { describeValue } from '../check';
 import { availableCores, workerScript, workerThreads } from './pool';
+import { ArgumentError } from '../errors';
 
 export type Workers = number | 'auto';
 
@@ -61,7 +62,7 @@ export const PREDICT_MIN_FLOPS: Readonly<Record<Backend, number>> = { js: 3e6, w
 export function checkWorkers(value: unknown, arg: string): Workers {
   if (value === 'auto') return value;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) return value;
-  throw new RangeError(`${arg}: expected a positive integer (at most ${MAX_WORKERS}) or 'auto', got ${describeValue(value)}`);
+  throw new ArgumentError(arg, `a positive integer (at most ${MAX_WORKERS}) or 'auto'`, describeValue(value));
 }
 
 /** Σ over layers of parameters × time steps: half the forward FLOPs of one row (see the header). */
@@ -95,11 +96,11 @@ export function resolveWorkers(model: ModelShape, rows: number, requested: unkno
   const w = checkWorkers(requested, arg);
   if (w !== 'auto') {
     if (w > 1 && isStateful(model)) {
-      throw new RangeError(`${arg}: a stateful model runs on one thread (its state carries from batch to batch in order); ` +
-        `use workers: 1 or 'auto', got ${w}`);
+      throw new ArgumentError(arg, 'a valid value', '', { problem: `a stateful model runs on one thread (its state carries from batch to batch in order); ` +
+        `use workers: 1 or 'auto', got ${w}` });
     }
     if (w > 1 && workerThreads() === null) {
-      throw new Error(`${arg}: ${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'`);
+      throw new ArgumentError(arg, 'a valid value', '', { problem: `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'` });
     }
     return w;
   }

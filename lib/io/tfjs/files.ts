@@ -18,6 +18,8 @@ import { show } from '../show';
 import { buildFromTfjs, toTfjs } from './artifacts';
 import { Cfg, FromTfjsOptions, isObject, TfjsArtifacts, TfjsArtifactsInput, ToTfjsOptions } from './types';
 import { checkSpec, specBytes } from './weights';
+import { ModelFileError } from '../../errors';
+import { withSource } from '../json';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading
@@ -29,25 +31,25 @@ function readModelJson(text: string, file: string): { artifacts: Cfg; groups: Ma
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new TypeError(`loadTfjsModel(${file}): not valid JSON: ${(e as Error).message}`);
+    throw new ModelFileError(`loadTfjsModel(${file})`, `not valid JSON: ${(e as Error).message}`);
   }
-  if (!isObject(json) || !isObject(json['modelTopology'])) throw new TypeError(`loadTfjsModel(${file}): expected a model.json with modelTopology`);
+  if (!isObject(json) || !isObject(json['modelTopology'])) throw new ModelFileError(`loadTfjsModel(${file})`, `expected a model.json with modelTopology`);
   const m = json['weightsManifest'] ?? [];
   if (!Array.isArray(m) || !m.every((g) => isObject(g) && Array.isArray(g['paths']) && Array.isArray(g['weights']) &&
     (g['paths'] as unknown[]).every((p) => typeof p === 'string'))) {
-    throw new TypeError(`loadTfjsModel(${file}): weightsManifest must be [{ paths: [string], weights: [...] }]`);
+    throw new ModelFileError(`loadTfjsModel(${file})`, `weightsManifest must be [{ paths: [string], weights: [...] }]`);
   }
   return { artifacts: json, groups: m as Manifest[] };
 }
 
 function shardPath(dir: string, p: string, file: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || path.isAbsolute(p)) {
-    throw new RangeError(`loadTfjsModel(${file}): weight path ${show(p)} must be relative to model.json`);
+    throw new ModelFileError(`loadTfjsModel(${file})`, `weight path ${show(p)} must be relative to model.json`);
   }
   const full = path.resolve(dir, p);
   const rel = path.relative(dir, full);
   if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new RangeError(`loadTfjsModel(${file}): weight path ${show(p)} points outside the model's directory`);
+    throw new ModelFileError(`loadTfjsModel(${file})`, `weight path ${show(p)} points outside the model's directory`);
   }
   return full;
 }
@@ -66,7 +68,7 @@ function assemble<M extends ModelTarget>(file: string, artifacts: Cfg, groups: M
     let need = 0;
     g.weights.forEach((s, i) => { need += specBytes(checkSpec(s, i), view, need); });
     if (need !== total) {
-      throw new RangeError(`loadTfjsModel(${file}): weight group ${gi} (${g.paths.join(', ')}) holds ${total} bytes, its ` +
+      throw new ModelFileError(`loadTfjsModel(${file})`, `weight group ${gi} (${g.paths.join(', ')}) holds ${total} bytes, its ` +
         `${g.weights.length} weights need ${need}`);
     }
     specs.push(...g.weights);
@@ -74,13 +76,13 @@ function assemble<M extends ModelTarget>(file: string, artifacts: Cfg, groups: M
   });
   const input: TfjsArtifactsInput = { modelTopology: artifacts['modelTopology'], weightSpecs: specs, weightData: buffers };
   if (artifacts['trainingConfig'] !== undefined) input.trainingConfig = artifacts['trainingConfig'];
-  return buildFromTfjs(input, options, create);
+  return withSource(`loadTfjsModel(${file})`, () => buildFromTfjs(input, options, create));
 }
 
 /** An fs error as the loaders report it: which file could not be read, and why. */
-function readError(file: string, what: string, e: unknown): Error {
+function readError(file: string, what: string, e: unknown): ModelFileError {
   const code = (e as NodeJS.ErrnoException).code;
-  return new Error(`loadTfjsModel(${file}): cannot read ${what}: ${code ?? (e as Error).message}`);
+  return new ModelFileError(`loadTfjsModel(${file})`, `cannot read ${what}: ${code ?? (e as Error).message}`);
 }
 
 /** Reads a model.json and its weight files (weightsManifest paths, relative to it) into the model `create` makes. */

@@ -32,6 +32,7 @@ import { LossName, lossName } from '../../model/losses';
 import type { ModelSource } from '../model-view';
 import { show } from '../show';
 import { Cfg, isObject, shapeStr, TfjsArtifactsInput, ToTfjsOptions } from './types';
+import { ArgumentError, MemoryLimitError } from '../../errors';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading
@@ -48,7 +49,7 @@ class Keys {
   constructor(raw: Cfg, readonly where: string) {
     for (const [k, v] of Object.entries(raw)) {
       const s = snakeKey(k);
-      if (this.cfg.has(s)) throw new TypeError(`${where}: config has both ${s} and ${k}`);
+      if (this.cfg.has(s)) throw new ArgumentError(where, 'a valid value', '', { problem: `config has both ${s} and ${k}` });
       this.cfg.set(s, v);
     }
   }
@@ -63,7 +64,7 @@ class Keys {
   }
 
   fail(key: string, msg: string): never {
-    throw new RangeError(`${this.where}: ${key} ${msg}`);
+    throw new ArgumentError(this.where, 'a valid value', '', { problem: `${key} ${msg}` });
   }
 
   int(key: string): number {
@@ -100,8 +101,8 @@ class Keys {
   finish(): void {
     for (const k of this.cfg.keys()) {
       if (!this.used.has(k)) {
-        throw new RangeError(`${this.where}: unknown config key ${k} (${show(this.cfg.get(k))}); bptt does not know ` +
-          'what it means, so it refuses to guess. Remove it from the config if it does not affect the forward pass');
+        throw new ArgumentError(this.where, 'a valid value', '', { problem: `unknown config key ${k} (${show(this.cfg.get(k))}); bptt does not know ` +
+          'what it means, so it refuses to guess. Remove it from the config if it does not affect the forward pass' });
       }
     }
   }
@@ -139,7 +140,7 @@ function activation(k: Keys, key: string, fallback: string | null, ctx: Context)
 
 function shapeFrom(v: unknown, what: string, where: string): (number | null)[] {
   if (!Array.isArray(v) || v.length < 2 || !v.every((d) => d === null || (Number.isInteger(d) && d > 0))) {
-    throw new RangeError(`${where}: ${what} must be [batch, ...dims] of positive integers or null, got ${show(v)}`);
+    throw new ArgumentError(where, 'a valid value', '', { problem: `${what} must be [batch, ...dims] of positive integers or null, got ${show(v)}` });
   }
   return (v as (number | null)[]).slice(1);
 }
@@ -211,7 +212,11 @@ export function make<T>(where: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw new RangeError(`${where}: ${(e as Error).message}`);
+    if (e instanceof MemoryLimitError) {
+      e.message = `${where}: ${e.message}`;
+      throw e;
+    }
+    throw new ArgumentError(where, 'a valid value', '', { problem: (e as Error).message });
   }
 }
 
@@ -228,11 +233,11 @@ export interface Parsed {
 }
 
 export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inputLayer: (number | null)[] } {
-  if (!isObject(entry)) throw new TypeError(`fromTfjs: layers[${index}] must be { class_name, config }, got ${show(entry)}`);
+  if (!isObject(entry)) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}` });
   const className = entry['class_name'] ?? entry['className'];
   const raw = entry['config'];
   if (typeof className !== 'string' || !isObject(raw)) {
-    throw new TypeError(`fromTfjs: layers[${index}] must be { class_name, config }, got ${show(entry)}`);
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}` });
   }
   const label = typeof raw['name'] === 'string' ? `'${raw['name']}' ` : '';
   const where = `fromTfjs: layer ${index} ${label}(${className})`;
@@ -244,7 +249,7 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
     const v = k.has('batch_input_shape') ? k.raw('batch_input_shape') : k.raw('batch_shape');
     k.ignore('batch_input_shape', 'batch_shape');
     k.finish();
-    if (index !== 0) throw new RangeError(`${where}: an InputLayer must come first`);
+    if (index !== 0) throw new ArgumentError(where, 'a valid value', '', { problem: 'an InputLayer must come first' });
     return { inputLayer: shapeFrom(v, 'batch_input_shape', where) };
   }
   // Keras 3 records the built input shape beside the config.
@@ -284,7 +289,7 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       k.only('num_constants', [], 'constants are not supported');
       k.finish();
       if (l.className !== 'SimpleRNN' && l.className !== 'LSTM' && l.className !== 'GRU') {
-        throw new RangeError(`${where}: layer must be SimpleRNN, LSTM or GRU, got ${show(l.className)}`);
+        throw new ArgumentError(where, 'a valid value', '', { problem: `layer must be SimpleRNN, LSTM or GRU, got ${show(l.className)}` });
       }
       const cell = l.className;
       const innerWhere = `${where}.layer (${cell})`;
@@ -310,7 +315,7 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
     case 'TimeDistributed': {
       const l = inner(k);
       k.finish();
-      if (l.className !== 'Dense') throw new RangeError(`${where}: layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${show(l.className)}`);
+      if (l.className !== 'Dense') throw new ArgumentError(where, 'a valid value', '', { problem: `layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${show(l.className)}` });
       const ik = new Keys(l.config, `${where}.layer (Dense)`);
       const innerName = ik.raw('name');
       ik.only('trainable', [true], 'bptt has no frozen layers');
@@ -346,8 +351,8 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       return { ...base, create: () => make(where, () => new Reshape({ targetShape: t as number[], name })) };
     }
     default:
-      throw new RangeError(`${where}: unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
-        'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape');
+      throw new ArgumentError(where, 'a valid value', '', { problem: `unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
+        'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape' });
   }
 }
 
@@ -362,14 +367,14 @@ export interface Topology {
 export function readTopology(a: TfjsArtifactsInput): Topology {
   let top = a.modelTopology;
   if (!isObject(top) || top instanceof ArrayBuffer) {
-    throw new TypeError(`fromTfjs: modelTopology must be a Keras JSON object, got ${top instanceof ArrayBuffer ? 'an ArrayBuffer (a graph model?)' : typeof top}`);
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `modelTopology must be a Keras JSON object, got ${top instanceof ArrayBuffer ? 'an ArrayBuffer (a graph model?)' : typeof top}` });
   }
   const version = top['keras_version'];
   let trainingConfig = a.trainingConfig ?? top['training_config'] ?? null;
   if (isObject(top['model_config'])) top = top['model_config'];
   const cls = (top as Cfg)['class_name'] ?? (top as Cfg)['className'];
   if (cls !== 'Sequential') {
-    throw new RangeError(`fromTfjs: only Sequential models are supported, got class_name ${show(cls)}`);
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `only Sequential models are supported, got class_name ${show(cls)}` });
   }
   const config = (top as Cfg)['config'];
   let entries: unknown[];
@@ -382,7 +387,7 @@ export function readTopology(a: TfjsArtifactsInput): Topology {
     if (typeof config['name'] === 'string') name = config['name'];
     if (Array.isArray(config['build_input_shape'])) inputShape = shapeFrom(config['build_input_shape'], 'build_input_shape', 'fromTfjs: Sequential config');
   } else {
-    throw new TypeError('fromTfjs: modelTopology.config must be { name, layers: [...] }');
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'modelTopology.config must be { name, layers: [...] }' });
   }
   if (trainingConfig === undefined) trainingConfig = null;
   return { name, entries, inputShape, keras3: typeof version === 'string' && /^3\./.test(version), trainingConfig };
@@ -390,32 +395,32 @@ export function readTopology(a: TfjsArtifactsInput): Topology {
 
 export function readLoss(tc: unknown): LossName | null {
   if (tc === null || tc === undefined) return null;
-  if (!isObject(tc)) throw new TypeError(`fromTfjs: trainingConfig must be an object, got ${show(tc)}`);
+  if (!isObject(tc)) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `trainingConfig must be an object, got ${show(tc)}` });
   let loss = tc['loss'];
   if (loss === undefined || loss === null) return null;
   if (Array.isArray(loss) && loss.length === 1) loss = loss[0];
   if (isObject(loss)) loss = loss['class_name'] ?? loss['className'];    // Keras 3: { module, class_name, config }
-  if (typeof loss !== 'string') throw new RangeError(`fromTfjs: trainingConfig.loss must be a loss name, got ${show(loss)}`);
+  if (typeof loss !== 'string') throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `trainingConfig.loss must be a loss name, got ${show(loss)}` });
   return lossName(loss, 'fromTfjs: trainingConfig.loss');
 }
 
 export function resolveInputShape(fromTopology: (number | null)[] | null, given: number[] | undefined): number[] {
   if (given !== undefined) {
     if (!Array.isArray(given) || !given.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new RangeError(`fromTfjs(inputShape): expected positive integers, got ${show(given)}`);
+      throw new ArgumentError('fromTfjs(inputShape)', 'positive integers', show(given));
     }
     if (fromTopology !== null && (fromTopology.length !== given.length || fromTopology.some((d, i) => d !== null && d !== given[i]))) {
-      throw new RangeError(`fromTfjs(inputShape): ${shapeStr(given)} contradicts the model's input shape ` +
-        `[${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`);
+      throw new ArgumentError('fromTfjs(inputShape)', 'a valid value', '', { problem: `${shapeStr(given)} contradicts the model's input shape ` +
+        `[${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}]` });
     }
     return given.slice();
   }
   if (fromTopology === null) {
-    throw new RangeError('fromTfjs: the topology has no input shape (no InputLayer and no batch_input_shape on the first layer); pass options.inputShape');
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'the topology has no input shape (no InputLayer and no batch_input_shape on the first layer); pass options.inputShape' });
   }
   if (fromTopology.some((d) => d === null)) {
-    throw new RangeError(`fromTfjs: the input shape [${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}] ` +
-      'has a variable dimension; bptt models have a fixed shape: pass options.inputShape, e.g. { inputShape: [32, 1] }');
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `the input shape [${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}] ` +
+      'has a variable dimension; bptt models have a fixed shape: pass options.inputShape, e.g. { inputShape: [32, 1] }' });
   }
   return fromTopology as number[];
 }
@@ -429,9 +434,9 @@ function snakeActivation(name: string): string {
 
 function recurrentConfig(l: Recurrent, name: string, allowResetAfter: boolean, where: string): Cfg {
   if (l.className === 'GRU' && l.resetAfter && !allowResetAfter) {
-    throw new RangeError(`toTfjs: ${where} is a GRU with resetAfter true, which TensorFlow.js 4.22 cannot load ("GRUCell does ` +
+    throw new ArgumentError('toTfjs', 'a valid value', '', { problem: `${where} is a GRU with resetAfter true, which TensorFlow.js 4.22 cannot load ("GRUCell does ` +
       'not support reset_after parameter set to true"). Build it with gru({ resetAfter: false }) to share it with ' +
-      'TensorFlow.js, or pass { allowResetAfter: true } to write it as Keras does');
+      'TensorFlow.js, or pass { allowResetAfter: true } to write it as Keras does' });
   }
   const c: Cfg = { name, trainable: true, dtype: 'float32', units: l.units, activation: snakeActivation(l.activation) };
   if (l.className !== 'SimpleRNN') c['recurrent_activation'] = snakeActivation(l.recurrentActivation);
@@ -487,7 +492,7 @@ export function layerToTfjs(l: Layer, o: ToTfjsOptions): { entry: Cfg; weights: 
   if (l instanceof Reshape) {
     return { entry: { class_name: 'Reshape', config: { name: l.name, trainable: true, target_shape: l.targetShape.slice() } }, weights: [] };
   }
-  throw new TypeError(`toTfjs: ${where} has no TensorFlow.js equivalent`);
+  throw new ArgumentError('toTfjs', 'a valid value', '', { problem: `${where} has no TensorFlow.js equivalent` });
 }
 
 const TFJS_LOSS: Record<LossName, string> = { mse: 'mean_squared_error', mae: 'mean_absolute_error', binaryCrossentropy: 'binary_crossentropy' };

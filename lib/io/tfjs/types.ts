@@ -1,6 +1,6 @@
 /**
  * The TensorFlow.js layers-format artifacts bptt reads and writes (the fields of tfjs `ModelArtifacts` it uses), the
- * options of the readers and writers, and two helpers every part shares. See index.ts for the format and the files.
+ * options of the readers and writers, and two helpers every part shares. See ../tfjs.ts for the format and the files.
  *
  * Artifacts:
  *   modelTopology   Keras JSON { class_name: 'Sequential', config: { name, layers: [{ class_name, config }, ...] } },

@@ -12,6 +12,7 @@ import type { FloatArray } from '../../../kernels/matmul';
 import { BufferCache, ForwardContext, Layer, Param } from './layer';
 import { Recurrent, RecurrentOptions } from './recurrent';
 import { checkKeys, describeValue, optShape, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 export interface BidirectionalOptions {
   mergeMode?: 'concat';
@@ -32,11 +33,11 @@ export class Bidirectional extends Layer {
   constructor(layer: Recurrent, options: BidirectionalOptions = {}) {
     checkKeys(options, ['mergeMode', 'name', 'inputShape'], 'bidirectional');
     super(optString(options.name, undefined, 'bidirectional(name)'));
-    if (!(layer instanceof Recurrent)) throw new TypeError('bidirectional(layer): expected a recurrent layer (simpleRNN, lstm, gru)');
+    if (!(layer instanceof Recurrent)) throw new ArgumentError('bidirectional(layer)', 'a valid value', '', { problem: 'expected a recurrent layer (simpleRNN, lstm, gru)' });
     if ((options.mergeMode ?? 'concat') !== 'concat') {
-      throw new RangeError(`bidirectional(mergeMode): only 'concat' is implemented, got ${describeValue(options.mergeMode)}`);
+      throw new ArgumentError('bidirectional(mergeMode)', 'a valid value', '', { problem: `only 'concat' is implemented, got ${describeValue(options.mergeMode)}` });
     }
-    if (layer.stateful) throw new RangeError('bidirectional(layer): a stateful layer cannot be wrapped');
+    if (layer.stateful) throw new ArgumentError('bidirectional(layer)', 'a valid value', '', { problem: 'a stateful layer cannot be wrapped' });
     const config = layer.getConfig() as unknown as RecurrentOptions;
     const base: RecurrentOptions = { ...config };
     delete base.inputShape;
@@ -48,7 +49,7 @@ export class Bidirectional extends Layer {
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 2) throw new RangeError(`${this.name}: expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
+    if (inputShape.length !== 2) throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
     const H = this.forwardLayer.units;
     return this.forwardLayer.returnSequences ? [inputShape[0] as number, 2 * H] : [2 * H];
   }

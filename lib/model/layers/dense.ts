@@ -10,13 +10,14 @@
 import type { FloatArray } from '../../../kernels/matmul';
 import { MatOps, jsOps } from '../../../kernels/ops';
 import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops';
-import { Act, activationCode } from '../../../kernels/activations';
+import { Act } from '../../../kernels/activations';
 import { denseForward, denseBackward } from '../../../kernels/dense';
 import { workspaceArena } from '../../backend';
 import { glorotUniform } from '../init';
 import { makeRandom } from '../../random';
-import { BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
+import { activationOption, BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
 import { checkKeys, optBool, optPosInt, optShape, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 const DENSE_KEYS = ['units', 'activation', 'useBias', 'name', 'inputShape'] as const;
 
@@ -50,14 +51,14 @@ export class Dense extends Layer {
     super(optString(options.name, undefined, 'dense(name)'));
     this.units = optPosInt(options.units, undefined, 'dense(units)');
     this.activation = optString(options.activation, 'linear', 'dense(activation)') as string;
-    this.act = activationCode(this.activation, 'dense(activation)');
+    this.act = activationOption(this.activation, 'dense(activation)');
     this.useBias = optBool(options.useBias, true, 'dense(useBias)');
     this.declaredInputShape = optShape(options.inputShape, 'dense(inputShape)');
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length < 1 || inputShape.length > 2) {
-      throw new RangeError(`${this.name}: expected input [D] or [T, D], got [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected input [D] or [T, D], got [${inputShape.join(', ')}]` });
     }
     return [...inputShape.slice(0, -1), this.units];
   }
@@ -131,13 +132,13 @@ export class TimeDistributed extends Layer {
   constructor(layer: Dense, options: { name?: string } = {}) {
     checkKeys(options, ['name'], 'timeDistributed');
     super(optString(options.name, undefined, 'timeDistributed(name)'));
-    if (!(layer instanceof Dense)) throw new TypeError('timeDistributed(layer): expected a dense layer');
+    if (!(layer instanceof Dense)) throw new ArgumentError('timeDistributed(layer)', 'a valid value', '', { problem: 'expected a dense layer' });
     this.layer = layer;
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new RangeError(`${this.name}: expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
     }
     return [inputShape[0] as number, this.layer.units];
   }

@@ -15,7 +15,6 @@
  * `recurrentDropout` is not implemented: a non-zero value is rejected rather than ignored.
  */
 import type { FloatArray } from '../../../kernels/matmul';
-import { activationCode } from '../../../kernels/activations';
 import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../../kernels/rnn';
 import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../../kernels/lstm';
 import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../../kernels/gru';
@@ -23,8 +22,9 @@ import { workspaceArena } from '../../backend';
 import { dropoutMask } from '../../../kernels/dropout';
 import { glorotUniform, orthogonal } from '../init';
 import { makeRandom } from '../../random';
-import { BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
+import { activationOption, BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
 import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 const RECURRENT_KEYS = ['units', 'activation', 'recurrentActivation', 'returnSequences', 'goBackwards', 'stateful', 'dropout',
   'recurrentDropout', 'resetAfter', 'unitForgetBias', 'name', 'inputShape'] as const;
@@ -97,23 +97,23 @@ export class Recurrent extends Layer {
     this.units = optPosInt(options.units, undefined, `${fn}(units)`);
     this.activation = optString(options.activation, 'tanh', `${fn}(activation)`) as string;
     this.recurrentActivation = optString(options.recurrentActivation, 'sigmoid', `${fn}(recurrentActivation)`) as string;
-    activationCode(this.activation, `${fn}(activation)`);
-    activationCode(this.recurrentActivation, `${fn}(recurrentActivation)`);
+    activationOption(this.activation, `${fn}(activation)`);
+    activationOption(this.recurrentActivation, `${fn}(recurrentActivation)`);
     if (cell === 'SimpleRNN' && options.recurrentActivation !== undefined) {
-      throw new RangeError(`simpleRNN(recurrentActivation): a SimpleRNN has no gates; use activation`);
+      throw new ArgumentError('simpleRNN(recurrentActivation)', 'a valid value', '', { problem: 'a SimpleRNN has no gates; use activation' });
     }
     if (cell !== 'GRU' && options.resetAfter !== undefined) {
-      throw new RangeError(`${fn}(resetAfter): only a GRU has resetAfter`);
+      throw new ArgumentError(`${fn}(resetAfter)`, 'a valid value', '', { problem: 'only a GRU has resetAfter' });
     }
     if (cell !== 'LSTM' && options.unitForgetBias !== undefined) {
-      throw new RangeError(`${fn}(unitForgetBias): only an LSTM has unitForgetBias`);
+      throw new ArgumentError(`${fn}(unitForgetBias)`, 'a valid value', '', { problem: 'only an LSTM has unitForgetBias' });
     }
     this.returnSequences = optBool(options.returnSequences, false, `${fn}(returnSequences)`);
     this.goBackwards = optBool(options.goBackwards, false, `${fn}(goBackwards)`);
     this.stateful = optBool(options.stateful, false, `${fn}(stateful)`);
     this.dropout = optNumber(options.dropout, 0, `${fn}(dropout)`, 0, 1, true);
     if (options.recurrentDropout !== undefined && options.recurrentDropout !== 0) {
-      throw new RangeError(`${fn}(recurrentDropout): not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout`);
+      throw new ArgumentError(`${fn}(recurrentDropout)`, 'a valid value', '', { problem: `not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout` });
     }
     this.resetAfter = optBool(options.resetAfter, cell === 'GRU', `${fn}(resetAfter)`);
     this.unitForgetBias = optBool(options.unitForgetBias, true, `${fn}(unitForgetBias)`);
@@ -126,7 +126,7 @@ export class Recurrent extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new RangeError(`${this.name}: expected a sequence input [T, D], got shape [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got shape [${inputShape.join(', ')}]` });
     }
     const T = inputShape[0] as number;
     return this.returnSequences ? [T, this.units] : [this.units];
@@ -237,8 +237,8 @@ export class Recurrent extends Layer {
     const NH = N * H;
     if (this.stateful && this.stateH !== null) {
       if (this.stateH.length !== NH) {
-        throw new RangeError(`${this.name}: a stateful layer needs the same batch size on every call ` +
-          `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first`);
+        throw new ArgumentError(this.name, 'a valid value', '', { problem: `a stateful layer needs the same batch size on every call ` +
+          `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first` });
       }
       ws.h.set(this.stateH, 0);
       if (this.stateC !== null && 'c' in ws) ws.c.set(this.stateC, 0);

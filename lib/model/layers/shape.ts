@@ -11,6 +11,7 @@ import type { FloatArray } from '../../../kernels/matmul';
 import { dropoutMask, applyMask } from '../../../kernels/dropout';
 import { BufferCache, ForwardContext, Layer, shapeSize } from './layer';
 import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';
@@ -25,7 +26,7 @@ export class RepeatVector extends Layer {
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 1) throw new RangeError(`${this.name}: expected a vector input [F], got [${inputShape.join(', ')}]`);
+    if (inputShape.length !== 1) throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a vector input [F], got [${inputShape.join(', ')}]` });
     return [this.n, inputShape[0] as number];
   }
 
@@ -109,18 +110,18 @@ export class Reshape extends Layer {
     super(optString(options.name, undefined, 'reshape(name)'));
     const t = options.targetShape;
     if (!Array.isArray(t) || t.length < 1 || t.length > 2 || !t.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new RangeError(`reshape(targetShape): expected [F] or [T, F] of positive integers, got ${describeValue(t)}`);
+      throw new ArgumentError('reshape(targetShape)', '[F] or [T, F] of positive integers', describeValue(t));
     }
     this.targetShape = t.slice();
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (shapeSize(inputShape) !== shapeSize(this.targetShape)) {
-      throw new RangeError(`${this.name}: cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
-        `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
+        `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)` });
     }
     if (inputShape.length !== 1) {
-      throw new RangeError(`${this.name}: bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]` });
     }
     return this.targetShape.slice();
   }
@@ -165,7 +166,7 @@ export class Dropout extends Layer {
   constructor(options: { rate: number; name?: string }) {
     checkKeys(options, ['rate', 'name'], 'dropout');
     super(optString(options.name, undefined, 'dropout(name)'));
-    if (options.rate === undefined) throw new RangeError('dropout(rate): expected a fraction in [0, 1), got undefined');
+    if (options.rate === undefined) throw new ArgumentError('dropout(rate)', 'a valid value', '', { problem: 'expected a fraction in [0, 1), got undefined' });
     this.rate = optNumber(options.rate, 0, 'dropout(rate)', 0, 1, true);
   }
 

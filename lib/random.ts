@@ -63,8 +63,8 @@ export function makeRandom(seed: number | string): Random {
   const shuffle = <A extends Int32Array | Uint32Array | Float64Array | number[]>(indices: A): A => {
     for (let i = indices.length - 1; i > 0; i--) {
       const j = Math.floor((i + 1) * prng());
-      const t = indices[i] as number;
-      indices[i] = indices[j] as number;
+      const t = indices[i];
+      indices[i] = indices[j];
       indices[j] = t;
     }
     return indices;

@@ -60,7 +60,7 @@ function toBytes(a: FloatArray): Uint8Array {
   const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (LITTLE_ENDIAN) return bytes;
   const out = new Uint8Array(bytes.length), w = a.BYTES_PER_ELEMENT;
-  for (let i = 0; i < bytes.length; i += w) for (let k = 0; k < w; k++) out[i + k] = bytes[i + w - 1 - k] as number;
+  for (let i = 0; i < bytes.length; i += w) for (let k = 0; k < w; k++) out[i + k] = bytes[i + w - 1 - k];
   return out;
 }
 
@@ -68,7 +68,7 @@ export function encodeFloats(a: FloatArray): string {
   const bytes = toBytes(a);
   if (typeof Buffer !== 'undefined') return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i] as number);
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
   return btoa(s);
 }
 
@@ -93,7 +93,7 @@ export function decodeFloats(s: unknown, dtype: DType, n: number, what: string):
   }
   const out = dtype === 'float64' ? new Float64Array(bytes.buffer, 0, n) : new Float32Array(bytes.buffer, 0, n);
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(out[i] as number)) {
+    if (!Number.isFinite(out[i])) {
       throw new ArgumentError(what, 'finite values', `${out[i]} at index ${i}`, { problem: `non-finite value ${out[i]} at index ${i}` });
     }
   }

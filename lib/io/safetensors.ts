@@ -175,8 +175,8 @@ export function serializeSafetensors(tensors: Readonly<Record<string, Safetensor
   let p = 8 + N;
   for (const { dtype, t } of items) {
     const d = t.data;
-    if (dtype === 'F64') for (let i = 0; i < d.length; i++, p += 8) view.setFloat64(p, d[i] as number, true);
-    else for (let i = 0; i < d.length; i++, p += 4) view.setFloat32(p, d[i] as number, true);
+    if (dtype === 'F64') for (let i = 0; i < d.length; i++, p += 8) view.setFloat64(p, d[i], true);
+    else for (let i = 0; i < d.length; i++, p += 4) view.setFloat32(p, d[i], true);
   }
   return out;
 }
@@ -281,5 +281,5 @@ const bfBits = new Uint32Array(bfScratch.buffer);
 /** bfloat16: the top 16 bits of a float32. */
 export function bf16ToNumber(b: number): number {
   bfBits[0] = (b & 0xffff) << 16;
-  return bfScratch[0] as number;
+  return bfScratch[0];
 }

@@ -157,7 +157,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
           throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
             `${shapeStr(whh.shape)} must be matrices` });
         }
-        const h = whh.shape[1] as number, gh = whh.shape[0] as number;
+        const h = whh.shape[1], gh = whh.shape[0];
         const g = h > 0 ? gh / h : 0;
         const c: Cell | null = g === 4 ? 'LSTM' : g === 3 ? 'GRU' : g === 1 ? 'SimpleRNN' : null;
         if (c === null) {
@@ -178,7 +178,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
         if (D >= 0 && (wih.shape[1] !== D || h !== H)) {
           throw new ArgumentError(where, 'a valid value', '', { problem: `the two directions of layer l${k} have different shapes` });
         }
-        D = wih.shape[1] as number;
+        D = wih.shape[1];
         H = h;
         dirs.push({ wih, whh, bih, bhh, keys: [name('weight_ih'), name('weight_hh'), ...(bih ? [name('bias_ih'), name('bias_hh')] : [])].map((x) => join(prefix, x)) });
       }
@@ -194,7 +194,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
   }
   const w = params.get('weight'), b = params.get('bias') ?? null;
   if (w !== undefined && names.every((n) => n === 'weight' || n === 'bias') && w.shape.length === 2) {
-    const outF = w.shape[0] as number, inF = w.shape[1] as number;
+    const outF = w.shape[0], inF = w.shape[1];
     if (b !== null && shapeStr(b.shape) !== shapeStr([outF])) {
       throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}` });
     }
@@ -252,7 +252,7 @@ function misfit(u: Unit, l: Layer): string | null {
     return `${target} ${bi ? 'is' : 'is not'} bidirectional; ${u.label} ${torchBi ? 'has' : 'has no'} _reverse weights`;
   }
   const kernel = r.params()[0] as Param;
-  const D = kernel.shape[0] as number;
+  const D = kernel.shape[0];
   if (D !== u.D || r.units !== u.H) return `${target} has input ${D} and ${r.units} units; ${u.label} has input ${u.D} and hidden ${u.H}`;
   return null;
 }
@@ -306,7 +306,7 @@ function values(t: TorchTensor, key: string): ArrayLike<number> {
   const n = t.shape.reduce((a, d) => a * d, 1);
   if (t.data.length !== n) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}` });
   for (let i = 0; i < n; i++) {
-    const v = t.data[i] as number;
+    const v = t.data[i];
     if (!Number.isFinite(v)) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key} has a non-finite value ${v} at index ${i}` });
   }
   return t.data;
@@ -320,12 +320,12 @@ function recurrentValues(cell: Cell, d: Direction, D: number, H: number): { W: F
   const W = new Float64Array(D * GH), U = new Float64Array(H * GH);
   const b = new Float64Array(cell === 'GRU' ? 2 * GH : GH);
   for (let g = 0; g < G; g++) {
-    const src = (perm[g] as number) * H;
+    const src = perm[g] * H;
     for (let j = 0; j < H; j++) {
       const row = src + j, col = g * H + j;
-      for (let k = 0; k < D; k++) W[k * GH + col] = wih[row * D + k] as number;
-      for (let k = 0; k < H; k++) U[k * GH + col] = whh[row * H + k] as number;
-      const bi = bih ? bih[row] as number : 0, bh = bhh ? bhh[row] as number : 0;
+      for (let k = 0; k < D; k++) W[k * GH + col] = wih[row * D + k];
+      for (let k = 0; k < H; k++) U[k * GH + col] = whh[row * H + k];
+      const bi = bih ? bih[row] : 0, bh = bhh ? bhh[row] : 0;
       if (cell === 'GRU') {
         b[col] = bi;
         b[GH + col] = bh;
@@ -343,7 +343,7 @@ function plan(u: Unit, l: Layer, out: Map<Param, Float64Array>): void {
     const [kernel, bias] = d.params() as [Param, Param | undefined];
     const w = values(u.weight, join(u.module, 'weight'));
     const K = new Float64Array(u.inF * u.outF);
-    for (let o = 0; o < u.outF; o++) for (let i = 0; i < u.inF; i++) K[i * u.outF + o] = w[o * u.inF + i] as number;
+    for (let o = 0; o < u.outF; o++) for (let i = 0; i < u.inF; i++) K[i * u.outF + o] = w[o * u.inF + i];
     out.set(kernel, K);
     if (bias !== undefined) out.set(bias, u.bias ? Float64Array.from(values(u.bias, join(u.module, 'bias'))) : new Float64Array(u.outF));
     return;

@@ -250,7 +250,7 @@ export class Sequential {
         throw new ArgumentError('setWeights', 'a valid value', '', { problem: `${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}` });
       }
       for (let j = 0; j < v.length; j++) {
-        const x = v[j] as number;
+        const x = v[j];
         if (!Number.isFinite(x)) throw new ArgumentError('setWeights', 'a valid value', '', { problem: `${names[i]} has a non-finite value ${x} at index ${j}` });
       }
       p.value.set(v);
@@ -270,7 +270,7 @@ export class Sequential {
       String(l.params().reduce((a, p) => a + p.value.length, 0))]);
     const head = ['Layer (type)', 'Output shape', 'Params'];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-    const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i] as number)).join('  ');
+    const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i])).join('  ');
     return [line(head), ...rows.map(line), `Total params: ${this.countParams()}`].join('\n');
   }
 
@@ -340,19 +340,19 @@ export class Sequential {
     const per = t.shape.slice(1);
     const src = t.data;
     if (per.length === 2) {
-      const T = per[0] as number, F = per[1] as number, TF = T * F;
+      const T = per[0], F = per[1], TF = T * F;
       for (let b = 0; b < B; b++) {
-        const s0 = (idx[start + b] as number) * TF;
+        const s0 = idx[start + b] * TF;
         for (let s = 0; s < T; s++) {
           const so = s0 + s * F, d = (s * B + b) * F;
-          for (let f = 0; f < F; f++) out[d + f] = src[so + f] as number;
+          for (let f = 0; f < F; f++) out[d + f] = src[so + f];
         }
       }
     } else {
       const F = shapeSize(per);
       for (let b = 0; b < B; b++) {
-        const so = (idx[start + b] as number) * F;
-        for (let f = 0; f < F; f++) out[b * F + f] = src[so + f] as number;
+        const so = idx[start + b] * F;
+        for (let f = 0; f < F; f++) out[b * F + f] = src[so + f];
       }
     }
   }
@@ -361,14 +361,14 @@ export class Sequential {
   private scatter(dst: FloatArray, y: FloatArray, start: number, B: number): void {
     const per = this.outputShape;
     if (per.length === 2) {
-      const T = per[0] as number, F = per[1] as number, TF = T * F;
+      const T = per[0], F = per[1], TF = T * F;
       for (let b = 0; b < B; b++) for (let s = 0; s < T; s++) {
         const so = (s * B + b) * F, d = (start + b) * TF + s * F;
-        for (let f = 0; f < F; f++) dst[d + f] = y[so + f] as number;
+        for (let f = 0; f < F; f++) dst[d + f] = y[so + f];
       }
     } else {
       const F = shapeSize(per);
-      for (let i = 0; i < B * F; i++) dst[start * F + i] = y[i] as number;
+      for (let i = 0; i < B * F; i++) dst[start * F + i] = y[i];
     }
   }
 
@@ -422,7 +422,7 @@ export class Sequential {
    */
   predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
-    const N = t.shape[0] as number;
+    const N = t.shape[0];
     checkBatchSize(batchSize, `${fn}(batchSize)`);
     this.checkMemory(Math.min(batchSize, N), `${fn}(batchSize)`);
     const n = resolveWorkers(this, N, workers, { task: 'predict', arg: `${fn}(workers)` });
@@ -439,7 +439,7 @@ export class Sequential {
    * @internal
    */
   predictRows(out: FloatArray, t: Tensor, lo: number, hi: number, batchSize: number, fn: string, stateful = false): void {
-    const N = t.shape[0] as number;
+    const N = t.shape[0];
     const perIn = shapeSize(t.shape.slice(1));
     const idx = identity(N);
     const ctx: ForwardContext = { training: false, random: null };
@@ -457,7 +457,7 @@ export class Sequential {
 
   /** predictTensor on n threads: chunk 0 here, chunks 1 … n−1 in the pool, all written into one shared output. */
   private predictParallel(t: Tensor, batchSize: number, n: number, fn: string): FloatArray {
-    const N = t.shape[0] as number;
+    const N = t.shape[0];
     const perOut = shapeSize(this.outputShape);
     const pool = this.workerPool(n, `${fn}(workers)`);
     const { input, output } = pool.predictBuffers(t.data.length, N * perOut);
@@ -505,7 +505,7 @@ export class Sequential {
     }
     const lossName = options.loss ?? this.loss ?? 'mse';
     const loss = getLoss(lossName, 'evaluate(loss)');
-    return this.meanLoss({ x: t, y: yt }, identity(t.shape[0] as number), loss, options.batchSize ?? 32);
+    return this.meanLoss({ x: t, y: yt }, identity(t.shape[0]), loss, options.batchSize ?? 32);
   }
 
   private meanLoss(d: Prepared, idx: ArrayLike<number>, loss: Loss, batchSize: number): number {
@@ -546,7 +546,7 @@ export class Sequential {
     const requestedWorkers = checkWorkers(options.workers ?? 'auto', 'fit(workers)');
     const xt = this.ensureBuiltFor(x, 'fit(x)');
     const yt = this.coerce(y, 'fit(y)', this.outputShape);
-    const N = xt.shape[0] as number;
+    const N = xt.shape[0];
     if (yt.shape[0] !== N) throw new ArgumentError('fit(y)', `${N} samples to match x`, String(yt.shape[0]));
     const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'fit(loss)');
     this.loss = loss.name;
@@ -572,7 +572,7 @@ export class Sequential {
       const vyt = this.coerce(vy, 'fit(validationData[1])', this.outputShape);
       if (vxt.shape[0] !== vyt.shape[0]) throw new ArgumentError('fit(validationData)', 'a valid value', '', { problem: `x has ${vxt.shape[0]} samples, y has ${vyt.shape[0]}` });
       val = { x: vxt, y: vyt };
-      valIdx = identity(vxt.shape[0] as number);
+      valIdx = identity(vxt.shape[0]);
     } else if (options.validationSplit !== undefined && options.validationSplit !== 0) {
       const s = options.validationSplit;
       if (!(s > 0 && s < 1)) throw new ArgumentError('fit(validationSplit)', 'a fraction in (0, 1)', String(s));
@@ -666,7 +666,7 @@ export class Sequential {
       this.setWeights(bestWeights);
       history.bestEpoch = bestEpoch;
     } else {
-      history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] as number : null;
+      history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] : null;
     }
     return history;
   }
@@ -680,7 +680,7 @@ export class Sequential {
     { loss: number; grads: FloatArray[] } {
     const xt = this.ensureBuiltFor(x, 'gradients(x)');
     const yt = this.coerce(y, 'gradients(y)', this.outputShape);
-    const N = xt.shape[0] as number;
+    const N = xt.shape[0];
     if (yt.shape[0] !== N) throw new ArgumentError('gradients(y)', `${N} samples to match x`, String(yt.shape[0]));
     const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'gradients(loss)');
     const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
@@ -787,7 +787,7 @@ export class Sequential {
     for (const p of this.params) {
       const w = p.value;
       for (let i = 0; i < w.length; i++) {
-        if (!Number.isFinite(w[i] as number)) {
+        if (!Number.isFinite(w[i])) {
           this.params.forEach((q, j) => q.value.set(this.backup[j] as FloatArray));
           throw new TrainingDivergedError(`fit: an update made ${p.name} non-finite at epoch ${epoch}, batch ${batch}; ` +
             'the model keeps the weights from before this step. Lower the learning rate or set clipNorm');

@@ -70,7 +70,7 @@ export function workPerRow(model: ModelShape): number {
   let w = 0;
   for (const l of model.layers) {
     const p = l.params().reduce((a, q) => a + q.value.length, 0);
-    const T = l.inputShape.length === 2 ? (l.inputShape[0] as number) : 1;
+    const T = l.inputShape.length === 2 ? l.inputShape[0] : 1;
     w += p * T;
   }
   return w;

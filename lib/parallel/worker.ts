@@ -69,7 +69,7 @@ class Shard {
       const seq = Atomics.load(this.ctl, P.SEQ);
       if (seq === seen) continue;
       seen = seq;
-      const cmd = this.job[P.JOB_CMD] as number;
+      const cmd = this.job[P.JOB_CMD];
       if (cmd === P.CMD_EXIT) return;
       let status = P.OK;
       try {
@@ -136,10 +136,10 @@ class Shard {
     const f = this.fit;
     if (f === null) throw new Error('a training round came without training data');
     const j = this.job;
-    const n = j[P.JOB_SHARDS] as number, B = j[P.JOB_ROWS] as number, start = j[P.JOB_START] as number;
+    const n = j[P.JOB_SHARDS], B = j[P.JOB_ROWS], start = j[P.JOB_START];
     const [lo, hi] = P.shardRange(this.k, B, n);
     this.loadParams();
-    const random = makeRandom(P.shardSeed(f.seed, j[P.JOB_EPOCH] as number, j[P.JOB_BATCH] as number, this.k));
+    const random = makeRandom(P.shardSeed(f.seed, j[P.JOB_EPOCH], j[P.JOB_BATCH], this.k));
     this.loss[0] = this.model.shardStep(f.x, f.y, f.order, start, lo, hi, B, f.loss, { training: true, random });
     let off = 0;
     for (const p of this.params) {
@@ -151,7 +151,7 @@ class Shard {
   private predict(): void {
     if (this.input === null || this.output === null) throw new Error('a predict round came without its buffers');
     const j = this.job;
-    const n = j[P.JOB_SHARDS] as number, N = j[P.JOB_ROWS] as number, batchSize = j[P.JOB_BATCH_SIZE] as number;
+    const n = j[P.JOB_SHARDS], N = j[P.JOB_ROWS], batchSize = j[P.JOB_BATCH_SIZE];
     const [lo, hi] = P.shardRange(this.k, N, n);
     const perSample = this.model.getInputShape() as number[];
     const perIn = perSample.reduce((a, b) => a * b, 1);

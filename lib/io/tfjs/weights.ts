@@ -102,7 +102,7 @@ function decodeValues(s: TfjsWeightSpec, view: DataView, p: number): Float32Arra
     for (let i = 0; i < n; i++) out[i] = (q.dtype === 'uint8' ? view.getUint8(p + i) : view.getUint16(p + 2 * i, true)) * scale + min;
   }
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(out[i] as number)) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weight '${s.name}' has a non-finite value ${out[i]} at index ${i}` });
+    if (!Number.isFinite(out[i])) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weight '${s.name}' has a non-finite value ${out[i]} at index ${i}` });
   }
   return out;
 }

@@ -51,7 +51,7 @@ export class Bidirectional extends Layer {
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
     const H = this.forwardLayer.units;
-    return this.forwardLayer.returnSequences ? [inputShape[0] as number, 2 * H] : [2 * H];
+    return this.forwardLayer.returnSequences ? [inputShape[0], 2 * H] : [2 * H];
   }
 
   protected override allocate(seed: string): void {
@@ -67,7 +67,7 @@ export class Bidirectional extends Layer {
   }
 
   private buffers(N: number): BiBuffers {
-    const T = this.inputShape[0] as number, D = this.inputShape[1] as number, H = this.forwardLayer.units;
+    const T = this.inputShape[0], D = this.inputShape[1], H = this.forwardLayer.units;
     const steps = this.forwardLayer.returnSequences ? T : 1;
     return this.cache.get(String(N), () => ({
       y: new this.ctor(steps * N * 2 * H), dyF: new this.ctor(steps * N * H), dyB: new this.ctor(steps * N * H),
@@ -76,7 +76,7 @@ export class Bidirectional extends Layer {
   }
 
   forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
-    const T = this.inputShape[0] as number, H = this.forwardLayer.units;
+    const T = this.inputShape[0], H = this.forwardLayer.units;
     const seq = this.forwardLayer.returnSequences;
     const steps = seq ? T : 1;
     const f = this.forwardLayer.forward(x, N, ctx);
@@ -87,8 +87,8 @@ export class Bidirectional extends Layer {
       for (let n = 0; n < N; n++) {
         const dst = (t * N + n) * 2 * H, srcF = (t * N + n) * H, srcB = (tb * N + n) * H;
         for (let j = 0; j < H; j++) {
-          buf.y[dst + j] = f[srcF + j] as number;
-          buf.y[dst + H + j] = b[srcB + j] as number;
+          buf.y[dst + j] = f[srcF + j];
+          buf.y[dst + H + j] = b[srcB + j];
         }
       }
     }
@@ -97,7 +97,7 @@ export class Bidirectional extends Layer {
   }
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
-    const N = this.lastN, T = this.inputShape[0] as number, H = this.forwardLayer.units;
+    const N = this.lastN, T = this.inputShape[0], H = this.forwardLayer.units;
     const seq = this.forwardLayer.returnSequences;
     const steps = seq ? T : 1;
     const buf = this.buffers(N);
@@ -106,8 +106,8 @@ export class Bidirectional extends Layer {
       for (let n = 0; n < N; n++) {
         const src = (t * N + n) * 2 * H, dstF = (t * N + n) * H, dstB = (tb * N + n) * H;
         for (let j = 0; j < H; j++) {
-          buf.dyF[dstF + j] = dy[src + j] as number;
-          buf.dyB[dstB + j] = dy[src + H + j] as number;
+          buf.dyF[dstF + j] = dy[src + j];
+          buf.dyB[dstB + j] = dy[src + H + j];
         }
       }
     }
@@ -115,7 +115,7 @@ export class Bidirectional extends Layer {
     const dxB = this.backwardLayer.backward(buf.dyB, needDx);
     if (!needDx || dxF === null || dxB === null) return null;
     const n = buf.dx.length;
-    for (let i = 0; i < n; i++) buf.dx[i] = (dxF[i] as number) + (dxB[i] as number);
+    for (let i = 0; i < n; i++) buf.dx[i] = dxF[i] + dxB[i];
     return buf.dx;
   }
 

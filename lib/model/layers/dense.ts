@@ -64,7 +64,7 @@ export class Dense extends Layer {
   }
 
   protected override allocate(seed: string): void {
-    const D = this.inputShape[this.inputShape.length - 1] as number;
+    const D = this.inputShape[this.inputShape.length - 1];
     this.kernel = makeParam('kernel', [D, this.units], this.ctor);
     this.bias = makeParam('bias', [this.units], this.ctor);
     this.zeroBias = new this.ctor(this.units);
@@ -77,11 +77,11 @@ export class Dense extends Layer {
   }
 
   private rows(N: number): number {
-    return this.inputShape.length === 2 ? (this.inputShape[0] as number) * N : N;
+    return this.inputShape.length === 2 ? this.inputShape[0] * N : N;
   }
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
-    const M = this.rows(N), D = this.inputShape[this.inputShape.length - 1] as number, U = this.units;
+    const M = this.rows(N), D = this.inputShape[this.inputShape.length - 1], U = this.units;
     const buf = this.cache.get(String(M), () => this.buffers(M, D, U));
     denseForward(buf.y, x, this.kernel.value, this.useBias ? this.bias.value : this.zeroBias, M, D, U, this.act, buf.ops);
     this.lastX = x;
@@ -101,7 +101,7 @@ export class Dense extends Layer {
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     const buf = this.lastBuf, x = this.lastX;
     if (buf === null || x === null) throw new Error(`${this.name}: backward called before forward`);
-    const M = this.lastRows, D = this.inputShape[this.inputShape.length - 1] as number;
+    const M = this.lastRows, D = this.inputShape[this.inputShape.length - 1];
     // Without a bias, its gradient goes to the unused bias buffer, zeroed each time so it stays bounded.
     const db = this.bias.grad;
     if (!this.useBias) db.fill(0);
@@ -140,7 +140,7 @@ export class TimeDistributed extends Layer {
     if (inputShape.length !== 2) {
       throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
     }
-    return [inputShape[0] as number, this.layer.units];
+    return [inputShape[0], this.layer.units];
   }
 
   protected override allocate(seed: string): void {

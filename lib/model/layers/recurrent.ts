@@ -128,12 +128,12 @@ export class Recurrent extends Layer {
     if (inputShape.length !== 2) {
       throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got shape [${inputShape.join(', ')}]` });
     }
-    const T = inputShape[0] as number;
+    const T = inputShape[0];
     return this.returnSequences ? [T, this.units] : [this.units];
   }
 
   protected override allocate(seed: string): void {
-    const D = this.inputShape[1] as number, H = this.units, G = this.gates;
+    const D = this.inputShape[1], H = this.units, G = this.gates;
     this.kernel = makeParam('kernel', [D, G * H], this.ctor);
     this.recurrentKernel = makeParam('recurrent_kernel', [H, G * H], this.ctor);
     this.bias = makeParam('bias', this.className === 'GRU' && this.resetAfter ? [2, G * H] : [G * H], this.ctor);
@@ -149,7 +149,7 @@ export class Recurrent extends Layer {
   }
 
   private buffers(T: number, N: number): Buffers {
-    const D = this.inputShape[1] as number, H = this.units;
+    const D = this.inputShape[1], H = this.units;
     return this.cache.get(`${T}x${N}`, () => {
       const ws = this.makeWorkspace(T, N, D, H, this.ctor);
       const needX = this.goBackwards || this.dropout > 0;
@@ -197,7 +197,7 @@ export class Recurrent extends Layer {
   }
 
   private run(x: FloatArray, N: number, ctx: ForwardContext, repeated: boolean): FloatArray {
-    const T = this.inputShape[0] as number, D = this.inputShape[1] as number, H = this.units;
+    const T = this.inputShape[0], D = this.inputShape[1], H = this.units;
     const buf = this.buffers(T, N);
     const ws = buf.ws;
     this.lastRepeated = repeated;
@@ -211,7 +211,7 @@ export class Recurrent extends Layer {
         if (ctx.random === null) throw new Error(`${this.name}: dropout while training needs a random source`);
         const random = ctx.random;
         dropoutMask(mask, N * D, this.dropout, () => random.uniform());
-        for (let i = 0; i < N * D; i++) xr[i] = (x[i] as number) * (mask[i] as number);
+        for (let i = 0; i < N * D; i++) xr[i] = x[i] * mask[i];
         xIn = xr;
       }
     } else if (buf.xIn !== null && (this.goBackwards || this.usedMask)) {
@@ -219,7 +219,7 @@ export class Recurrent extends Layer {
       const step = N * D;
       for (let t = 0; t < T; t++) {
         const src = (this.goBackwards ? T - 1 - t : t) * step, dst = t * step;
-        for (let i = 0; i < step; i++) xr[dst + i] = x[src + i] as number;
+        for (let i = 0; i < step; i++) xr[dst + i] = x[src + i];
       }
       if (this.usedMask) {
         const mask = buf.mask as FloatArray;
@@ -228,7 +228,7 @@ export class Recurrent extends Layer {
         dropoutMask(mask, N * D, this.dropout, () => random.uniform());
         for (let t = 0; t < T; t++) {
           const off = t * step;
-          for (let i = 0; i < step; i++) xr[off + i] *= mask[i] as number;
+          for (let i = 0; i < step; i++) xr[off + i] *= mask[i];
         }
       }
       xIn = xr;
@@ -266,7 +266,7 @@ export class Recurrent extends Layer {
     const xIn = this.lastX;
     if (buf === null || xIn === null) throw new Error(`${this.name}: backward called before forward`);
     const { T, N, ws } = buf;
-    const D = this.inputShape[1] as number;
+    const D = this.inputShape[1];
     const g = { dW: this.kernel.grad, dU: this.recurrentKernel.grad, db: this.bias.grad };
     const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
     const dhSeq = this.returnSequences ? dy : null;
@@ -284,7 +284,7 @@ export class Recurrent extends Layer {
       // dL/dx of the one repeated step (summed over time by the kernel); goBackwards changes nothing for it.
       if (this.usedMask) {
         const mask = buf.mask as FloatArray;
-        for (let i = 0; i < step; i++) buf.dxRep[i] *= mask[i] as number;
+        for (let i = 0; i < step; i++) buf.dxRep[i] *= mask[i];
       }
       return buf.dxRep;
     }
@@ -292,7 +292,7 @@ export class Recurrent extends Layer {
       const mask = buf.mask as FloatArray;
       for (let t = 0; t < T; t++) {
         const off = t * step;
-        for (let i = 0; i < step; i++) buf.dx[off + i] *= mask[i] as number;
+        for (let i = 0; i < step; i++) buf.dx[off + i] *= mask[i];
       }
     }
     if (this.goBackwards) {
@@ -301,8 +301,8 @@ export class Recurrent extends Layer {
       for (let t = 0; t < T >> 1; t++) {
         const a = t * step, b = (T - 1 - t) * step;
         for (let i = 0; i < step; i++) {
-          const tmp = d[a + i] as number;
-          d[a + i] = d[b + i] as number;
+          const tmp = d[a + i];
+          d[a + i] = d[b + i];
           d[b + i] = tmp;
         }
       }

@@ -20,6 +20,7 @@
  * inputs stay ordinary typed arrays and are copied into staging buffers per product.
  */
 import { WasmArena, wasmSimdAvailable } from '../kernels/wasm/arena';
+import { ArgumentError } from './errors';
 
 /** The path a workspace runs on. */
 export type Backend = 'js' | 'wasm';
@@ -30,11 +31,11 @@ const CHOICES: readonly string[] = ['js', 'wasm', 'auto'];
 
 function resolve(choice: BackendChoice, where: string): Backend {
   if (typeof choice !== 'string' || !CHOICES.includes(choice)) {
-    throw new TypeError(`${where}: expected 'js', 'wasm' or 'auto', got ${JSON.stringify(choice)}`);
+    throw new ArgumentError(where, '\'js\', \'wasm\' or \'auto\'', String(JSON.stringify(choice)));
   }
   if (choice === 'auto') return wasmSimdAvailable() ? 'wasm' : 'js';
   if (choice === 'wasm' && !wasmSimdAvailable()) {
-    throw new Error(`${where}: 'wasm' needs WebAssembly SIMD, which this engine lacks; use 'js' or 'auto'`);
+    throw new ArgumentError(where, 'a valid value', '', { problem: `'wasm' needs WebAssembly SIMD, which this engine lacks; use 'js' or 'auto'` });
   }
   return choice;
 }

@@ -96,7 +96,7 @@ const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const dims = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: string): void {
-  const T = inShape[0] as number, D = inShape[1] as number, H = l.units, G = l.gates, B = t.B;
+  const T = inShape[0], D = inShape[1], H = l.units, G = l.gates, B = t.B;
   const gru = l.className === 'GRU', ra = gru && l.resetAfter;
   t.param(D * G * H, `${name} kernel ${dims([D, G * H])}`);
   t.param(H * G * H, `${name} recurrent_kernel ${dims([H, G * H])}`);
@@ -114,7 +114,7 @@ function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: str
 }
 
 function dense(t: Tally, l: Dense, inShape: readonly number[], name: string): void {
-  const D = inShape[inShape.length - 1] as number, U = l.units, M = (inShape.length === 2 ? inShape[0] as number : 1) * t.B;
+  const D = inShape[inShape.length - 1], U = l.units, M = (inShape.length === 2 ? inShape[0] : 1) * t.B;
   t.param(D * U, `${name} kernel ${dims([D, U])}`);
   t.param(U, `${name} bias`);
   t.elements += U;   // the zero bias used without useBias
@@ -127,7 +127,7 @@ function layerBytes(t: Tally, l: Layer, inShape: readonly number[], outShape: re
   else if (l instanceof Dense) dense(t, l, inShape, name);
   else if (l instanceof TimeDistributed) dense(t, l.layer, inShape, name);
   else if (l instanceof Bidirectional) {
-    const T = inShape[0] as number, D = inShape[1] as number, H = l.forwardLayer.units;
+    const T = inShape[0], D = inShape[1], H = l.forwardLayer.units;
     const steps = l.forwardLayer.returnSequences ? T : 1;
     recurrent(t, l.forwardLayer, inShape, `${name} forward`);
     recurrent(t, l.backwardLayer, inShape, `${name} backward`);
@@ -135,7 +135,7 @@ function layerBytes(t: Tally, l: Layer, inShape: readonly number[], outShape: re
     t.elements += 2 * steps * B * H;
     t.array(T * B * D, `${name} dx ${dims([T, B, D])}`);
   } else if (l instanceof RepeatVector) {
-    if (!(next instanceof Recurrent)) t.array(prod(outShape) * B, `${name} output ${dims([l.n, B, inShape[0] as number])}`);
+    if (!(next instanceof Recurrent)) t.array(prod(outShape) * B, `${name} output ${dims([l.n, B, inShape[0]])}`);
     t.elements += prod(inShape) * B;
   } else if (l instanceof Flatten || l instanceof Reshape) {
     if (inShape.length > 1 || outShape.length > 1) {

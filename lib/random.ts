@@ -14,6 +14,7 @@
  * (as `dropoutMask` wants).
  */
 import seedrandom from 'seedrandom';
+import { ArgumentError } from './errors';
 
 export interface Random {
   /** The seed this source was made from, as a string. */
@@ -31,7 +32,7 @@ export interface Random {
 /** A deterministic random source for `seed`. */
 export function makeRandom(seed: number | string): Random {
   if (typeof seed === 'number' ? !Number.isFinite(seed) : typeof seed !== 'string') {
-    throw new RangeError(`makeRandom(seed): expected a finite number or a string, got ${String(seed)}`);
+    throw new ArgumentError('makeRandom(seed)', 'a finite number or a string', String(seed));
   }
   const key = String(seed);
   const prng = seedrandom(key);
@@ -55,15 +56,15 @@ export function makeRandom(seed: number | string): Random {
   };
 
   const int = (n: number): number => {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`int(n): expected a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new ArgumentError('int(n)', 'a positive integer', String(n));
     return Math.floor(n * prng());
   };
 
   const shuffle = <A extends Int32Array | Uint32Array | Float64Array | number[]>(indices: A): A => {
     for (let i = indices.length - 1; i > 0; i--) {
       const j = Math.floor((i + 1) * prng());
-      const t = indices[i] as number;
-      indices[i] = indices[j] as number;
+      const t = indices[i];
+      indices[i] = indices[j];
       indices[j] = t;
     }
     return indices;

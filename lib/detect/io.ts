@@ -11,7 +11,8 @@
  */
 import * as fs from 'fs';
 import { writeFileAtomicSync } from '../io/atomic';
-import { modelToJSON, modelFromJSON, encodeFloats, decodeFloats, ModelJSON, withSource } from '../io/json';
+import { modelToJSON, encodeFloats, decodeFloats, ModelJSON, withSource } from '../io/json';
+import { modelFromJSON } from '../model/loaders';
 import { checkKeys, describeValue } from '../check';
 import { Detector, DetectorOptions } from './detector';
 import { DETECTOR_OPTION_KEYS } from './types';

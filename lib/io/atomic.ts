@@ -26,6 +26,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
+import { ArgumentError } from '../errors';
 
 /** Writes `data` to `target` atomically (see the file comment). Strings are written as UTF-8. */
 export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
@@ -79,10 +80,10 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
 
 function checkData(target: string, data: unknown): void {
   if (typeof target !== 'string' || target === '') {
-    throw new TypeError(`writeFileAtomic: path must be a non-empty string, got ${typeof target}`);
+    throw new ArgumentError('writeFileAtomic', 'a valid value', '', { problem: `path must be a non-empty string, got ${typeof target}` });
   }
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-    throw new TypeError(`writeFileAtomic(${target}): data must be a string or a Uint8Array, got ${typeof data}`);
+    throw new ArgumentError(`writeFileAtomic(${target})`, 'a valid value', '', { problem: `data must be a string or a Uint8Array, got ${typeof data}` });
   }
 }
 

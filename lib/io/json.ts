@@ -14,12 +14,16 @@
  * load gives bit-identical weights to a run that never stopped (shuffling and dropout derive from (seed, epoch)).
  * Reading checks everything and names what is wrong: not JSON (truncated files land here), wrong format, unknown
  * version, unknown layer, weight count, name, shape, byte length and non-finite values.
+ *
+ * The model comes in as an argument: a writer takes it (ModelSource), a reader takes a function that makes an empty one
+ * (CreateModel) and fills it. lib/model/loaders.ts passes Sequential's; this module never imports the class.
  */
 import * as fs from 'fs';
 import type { FloatArray } from '../../kernels/matmul';
 import { layerFromConfig } from '../model/layers/index';
+import type { DType } from '../model/layers/layer';
 import { Optimizer, OptimizerConfig } from '../model/optimizers';
-import { Sequential, DType } from '../model/sequential';
+import type { CreateModel, ModelSource, ModelTarget } from './model-view';
 import { writeFileAtomicSync } from './atomic';
 import { checkKeys, describeValue, optShape } from '../check';
 import { ArgumentError, MemoryLimitError, ModelFileError } from '../errors';
@@ -56,7 +60,7 @@ function toBytes(a: FloatArray): Uint8Array {
   const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (LITTLE_ENDIAN) return bytes;
   const out = new Uint8Array(bytes.length), w = a.BYTES_PER_ELEMENT;
-  for (let i = 0; i < bytes.length; i += w) for (let k = 0; k < w; k++) out[i + k] = bytes[i + w - 1 - k] as number;
+  for (let i = 0; i < bytes.length; i += w) for (let k = 0; k < w; k++) out[i + k] = bytes[i + w - 1 - k];
   return out;
 }
 
@@ -64,7 +68,7 @@ export function encodeFloats(a: FloatArray): string {
   const bytes = toBytes(a);
   if (typeof Buffer !== 'undefined') return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i] as number);
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
   return btoa(s);
 }
 
@@ -89,7 +93,7 @@ export function decodeFloats(s: unknown, dtype: DType, n: number, what: string):
   }
   const out = dtype === 'float64' ? new Float64Array(bytes.buffer, 0, n) : new Float32Array(bytes.buffer, 0, n);
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(out[i] as number)) {
+    if (!Number.isFinite(out[i])) {
       throw new ArgumentError(what, 'finite values', `${out[i]} at index ${i}`, { problem: `non-finite value ${out[i]} at index ${i}` });
     }
   }
@@ -98,9 +102,12 @@ export function decodeFloats(s: unknown, dtype: DType, n: number, what: string):
 
 // ---- model ↔ JSON ----
 
-export function modelToJSON(model: Sequential, options: ToJSONOptions = {}): ModelJSON {
+export function modelToJSON(model: ModelSource, options: ToJSONOptions = {}): ModelJSON {
   const inputShape = model.getInputShape();
-  if (inputShape === null) throw new Error('toJSON: the model is not built yet (call build, fit or predict first)');
+  if (inputShape === null) {
+    throw new ArgumentError('toJSON(model)', 'a built model', 'a model that is not built',
+      { problem: 'the model is not built yet (call build, fit or predict first)' });
+  }
   const json: ModelJSON = {
     format: FORMAT,
     formatVersion: FORMAT_VERSION,
@@ -123,7 +130,8 @@ export function modelToJSON(model: Sequential, options: ToJSONOptions = {}): Mod
   return json;
 }
 
-function fail(source: string, msg: string): never {
+/** Throws the ModelFileError `${source}: ${msg}`: a problem with the file (or JSON text) named by `source`. */
+export function fail(source: string, msg: string): never {
   throw new ModelFileError(source, msg);
 }
 
@@ -148,7 +156,12 @@ export function withSource<T>(source: string, f: () => T): T {
 
 const MODEL_KEYS = ['format', 'formatVersion', 'name', 'seed', 'dtype', 'inputShape', 'layers', 'weights', 'training'] as const;
 
-export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
+/**
+ * Checks a bptt model document (an object, or its JSON text) and fills the model `create` makes with it. Every problem
+ * is a ModelFileError naming `source` (a MemoryLimitError for a model too large). Sequential.fromJSON and
+ * modelFromJSON (lib/model/loaders.ts) are this with Sequential's constructor.
+ */
+export function buildFromJSON<M extends ModelTarget>(input: unknown, source: string, create: CreateModel<M>): M {
   let json: unknown = input;
   if (typeof input === 'string') {
     try {
@@ -174,7 +187,7 @@ export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
   }
   if (!Array.isArray(j.layers) || j.layers.length === 0) fail(source, 'layers must be a non-empty list');
   if (!Array.isArray(j.weights)) fail(source, 'weights must be a list');
-  const model = new Sequential([], { seed, dtype: j.dtype, ...(typeof j.name === 'string' ? { name: j.name } : {}) });
+  const model = create({ seed, dtype: j.dtype, ...(typeof j.name === 'string' ? { name: j.name } : {}) });
   j.layers.forEach((l, i) => {
     if (l === null || typeof l !== 'object' || typeof l.className !== 'string' || typeof l.config !== 'object' || l.config === null) {
       fail(source, `layers[${i}] must be { className, config }`);
@@ -233,12 +246,12 @@ export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {
 }
 
 /** Writes the model (and, by default, its optimizer state) to `path` atomically. */
-export function saveModel(model: Sequential, path: string, options: ToJSONOptions = {}): void {
+export function saveModel(model: ModelSource, path: string, options: ToJSONOptions = {}): void {
   writeFileAtomicSync(path, JSON.stringify(modelToJSON(model, options)));
 }
 
-/** Reads a model written by saveModel. */
-export function loadModel(path: string): Sequential {
+/** Reads a model written by saveModel into the model `create` makes (see buildFromJSON). */
+export function readModelFile<M extends ModelTarget>(path: string, create: CreateModel<M>): M {
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
@@ -246,5 +259,5 @@ export function loadModel(path: string): Sequential {
     throw new ModelFileError(path, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (text.length === 0) throw new ModelFileError(path, 'the file is empty');
-  return modelFromJSON(text, `loadModel(${path})`);
+  return buildFromJSON(text, `loadModel(${path})`, create);
 }

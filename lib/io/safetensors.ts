@@ -32,6 +32,7 @@
 import * as fs from 'fs';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic';
 import { show } from './show';
+import { ArgumentError, ModelFileError } from '../errors';
 
 /** A decoded tensor: `dtype` is the file's dtype ('F16', 'F32', …); `data` holds the decoded values, row-major. */
 export interface SafetensorsTensor { dtype: string; shape: number[]; data: Float32Array | Float64Array }
@@ -58,8 +59,8 @@ interface Entry { name: string; dtype: string; shape: number[]; begin: number; e
  * @example parseSafetensors(fs.readFileSync('w.safetensors'), 'w.safetensors').metadata   // { format: 'pt' }
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsContents {
-  const fail: (msg: string) => never = (msg) => { throw new Error(`${source}: ${msg}`); };
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${source}: expected a Uint8Array, got ${typeof bytes}`);
+  const fail: (msg: string) => never = (msg) => { throw new ModelFileError(source, msg); };
+  if (!(bytes instanceof Uint8Array)) throw new ArgumentError(source, 'a Uint8Array', String(typeof bytes));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 8) fail(`truncated file: ${bytes.length} bytes, too short for the 8-byte header length`);
 
@@ -133,22 +134,22 @@ export function serializeSafetensors(tensors: Readonly<Record<string, Safetensor
   metadata?: Readonly<Record<string, string>>): Uint8Array {
   const items: { name: string; dtype: 'F32' | 'F64'; t: SafetensorsInput }[] = [];
   for (const [name, t] of Object.entries(tensors)) {
-    if (name === '__metadata__') throw new TypeError(`serializeSafetensors: '__metadata__' is reserved and cannot name a tensor`);
+    if (name === '__metadata__') throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `'__metadata__' is reserved and cannot name a tensor` });
     const dtype = t.data instanceof Float64Array ? 'F64' : t.data instanceof Float32Array ? 'F32' : null;
-    if (dtype === null) throw new TypeError(`serializeSafetensors: tensor '${name}': data must be a Float32Array or Float64Array`);
+    if (dtype === null) throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `tensor '${name}': data must be a Float32Array or Float64Array` });
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new TypeError(`serializeSafetensors: tensor '${name}': shape must be an array of non-negative integers`);
+      throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `tensor '${name}': shape must be an array of non-negative integers` });
     }
     const n = t.shape.reduce((p, d) => p * d, 1);
     if (n !== t.data.length) {
-      throw new RangeError(`serializeSafetensors: tensor '${name}': shape [${t.shape.join(', ')}] needs ${n} elements, ` +
-        `data has ${t.data.length}`);
+      throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `tensor '${name}': shape [${t.shape.join(', ')}] needs ${n} elements, ` +
+        `data has ${t.data.length}` });
     }
     items.push({ name, dtype, t });
   }
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new TypeError(`serializeSafetensors: metadata '${k}' must be a string, got ${typeof v}`);
+      if (typeof v !== 'string') throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `metadata '${k}' must be a string, got ${typeof v}` });
     }
   }
   // Descending element size, then name by UTF-8 bytes: the reference writer's order, which keeps every tensor aligned.
@@ -174,8 +175,8 @@ export function serializeSafetensors(tensors: Readonly<Record<string, Safetensor
   let p = 8 + N;
   for (const { dtype, t } of items) {
     const d = t.data;
-    if (dtype === 'F64') for (let i = 0; i < d.length; i++, p += 8) view.setFloat64(p, d[i] as number, true);
-    else for (let i = 0; i < d.length; i++, p += 4) view.setFloat32(p, d[i] as number, true);
+    if (dtype === 'F64') for (let i = 0; i < d.length; i++, p += 8) view.setFloat64(p, d[i], true);
+    else for (let i = 0; i < d.length; i++, p += 4) view.setFloat32(p, d[i], true);
   }
   return out;
 }
@@ -280,5 +281,5 @@ const bfBits = new Uint32Array(bfScratch.buffer);
 /** bfloat16: the top 16 bits of a float32. */
 export function bf16ToNumber(b: number): number {
   bfBits[0] = (b & 0xffff) << 16;
-  return bfScratch[0] as number;
+  return bfScratch[0];
 }

@@ -57,8 +57,10 @@ import { Bidirectional } from '../model/layers/bidirectional';
 import { Dense, TimeDistributed } from '../model/layers/dense';
 import { Layer, Param } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
-import { Sequential } from '../model/sequential';
+import { isModel, ModelSource } from './model-view';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors';
+import { ArgumentError } from '../errors';
+import { withSource } from './json';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */
 export interface TorchTensor {
@@ -122,7 +124,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
   const where = `loadTorchStateDict: module ${display(prefix)}`;
   const keys = [...params.keys()].map((k) => join(prefix, k)).sort();
   const names = [...params.keys()];
-  if (names.some((n) => /^weight_hr_l\d+/.test(n))) throw new RangeError(`${where}: nn.LSTM with proj_size is not supported (${keys.join(', ')})`);
+  if (names.some((n) => /^weight_hr_l\d+/.test(n))) throw new ArgumentError(where, 'a valid value', '', { problem: `nn.LSTM with proj_size is not supported (${keys.join(', ')})` });
   if (names.every((n) => RNN_KEY.test(n))) {
     let layers = 0;
     let reverse = false;
@@ -144,39 +146,39 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
         const wih = get(name('weight_ih')), whh = get(name('weight_hh'));
         const bih = get(name('bias_ih')), bhh = get(name('bias_hh'));
         if (wih === null || whh === null) {
-          throw new RangeError(`${where}: ${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
-            `(the module has ${keys.join(', ')})`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
+            `(the module has ${keys.join(', ')})` });
         }
         if ((bih === null) !== (bhh === null) || (hasBias !== null && hasBias !== (bih !== null))) {
-          throw new RangeError(`${where}: expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}` });
         }
         hasBias = bih !== null;
         if (whh.shape.length !== 2 || wih.shape.length !== 2) {
-          throw new RangeError(`${where}: ${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
-            `${shapeStr(whh.shape)} must be matrices`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
+            `${shapeStr(whh.shape)} must be matrices` });
         }
-        const h = whh.shape[1] as number, gh = whh.shape[0] as number;
+        const h = whh.shape[1], gh = whh.shape[0];
         const g = h > 0 ? gh / h : 0;
         const c: Cell | null = g === 4 ? 'LSTM' : g === 3 ? 'GRU' : g === 1 ? 'SimpleRNN' : null;
         if (c === null) {
-          throw new RangeError(`${where}: ${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
-            'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)');
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
+            'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)' });
         }
-        if (cell !== null && c !== cell) throw new RangeError(`${where}: layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})`);
+        if (cell !== null && c !== cell) throw new ArgumentError(where, 'a valid value', '', { problem: `layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})` });
         cell = c;
         if (wih.shape[0] !== gh) {
-          throw new RangeError(`${where}: ${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
-            `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
+            `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}` });
         }
         for (const [b, bn] of [[bih, 'bias_ih'], [bhh, 'bias_hh']] as const) {
           if (b !== null && shapeStr(b.shape) !== shapeStr([gh])) {
-            throw new RangeError(`${where}: ${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]`);
+            throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]` });
           }
         }
         if (D >= 0 && (wih.shape[1] !== D || h !== H)) {
-          throw new RangeError(`${where}: the two directions of layer l${k} have different shapes`);
+          throw new ArgumentError(where, 'a valid value', '', { problem: `the two directions of layer l${k} have different shapes` });
         }
-        D = wih.shape[1] as number;
+        D = wih.shape[1];
         H = h;
         dirs.push({ wih, whh, bih, bhh, keys: [name('weight_ih'), name('weight_hh'), ...(bih ? [name('bias_ih'), name('bias_hh')] : [])].map((x) => join(prefix, x)) });
       }
@@ -186,21 +188,21 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
     }
     const counted = units.reduce((s, u) => s + (u.kind === 'recurrent' ? u.dirs.reduce((a, d) => a + d.keys.length, 0) : 0), 0);
     if (counted !== names.length) {
-      throw new RangeError(`${where}: unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}`);
+      throw new ArgumentError(where, 'a valid value', '', { problem: `unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}` });
     }
     return { prefix, units, keys };
   }
   const w = params.get('weight'), b = params.get('bias') ?? null;
   if (w !== undefined && names.every((n) => n === 'weight' || n === 'bias') && w.shape.length === 2) {
-    const outF = w.shape[0] as number, inF = w.shape[1] as number;
+    const outF = w.shape[0], inF = w.shape[1];
     if (b !== null && shapeStr(b.shape) !== shapeStr([outF])) {
-      throw new RangeError(`${where}: ${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}`);
+      throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}` });
     }
     return { prefix, keys, units: [{ kind: 'linear', module: prefix, inF, outF, weight: w, bias: b, keys,
       label: `${display(prefix)} (nn.Linear ${inF} → ${outF})` }] };
   }
   const shown = names.map((n) => `${join(prefix, n)} ${shapeStr((params.get(n) as TorchTensor).shape)}`).join(', ');
-  throw new RangeError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict: ${shown}`);
+  throw new ArgumentError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict`, 'a valid value', '', { problem: shown });
 }
 
 /** Natural order: digit runs compare as numbers ('2' < '10'), so nn.Sequential's '0', '1', … come in order. */
@@ -215,7 +217,7 @@ function naturalCompare(a: string, b: string): number {
   return ta.length - tb.length;
 }
 
-function parameterised(model: Sequential): Layer[] {
+function parameterised(model: ModelSource): Layer[] {
   return model.layers.filter((l) => l.params().length > 0);
 }
 
@@ -250,7 +252,7 @@ function misfit(u: Unit, l: Layer): string | null {
     return `${target} ${bi ? 'is' : 'is not'} bidirectional; ${u.label} ${torchBi ? 'has' : 'has no'} _reverse weights`;
   }
   const kernel = r.params()[0] as Param;
-  const D = kernel.shape[0] as number;
+  const D = kernel.shape[0];
   if (D !== u.D || r.units !== u.H) return `${target} has input ${D} and ${r.units} units; ${u.label} has input ${u.D} and hidden ${u.H}`;
   return null;
 }
@@ -302,10 +304,10 @@ function orders(modules: Module[], layers: Layer[]): Module[][] {
 
 function values(t: TorchTensor, key: string): ArrayLike<number> {
   const n = t.shape.reduce((a, d) => a * d, 1);
-  if (t.data.length !== n) throw new RangeError(`loadTorchStateDict: ${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}`);
+  if (t.data.length !== n) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}` });
   for (let i = 0; i < n; i++) {
-    const v = t.data[i] as number;
-    if (!Number.isFinite(v)) throw new RangeError(`loadTorchStateDict: ${key} has a non-finite value ${v} at index ${i}`);
+    const v = t.data[i];
+    if (!Number.isFinite(v)) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key} has a non-finite value ${v} at index ${i}` });
   }
   return t.data;
 }
@@ -318,12 +320,12 @@ function recurrentValues(cell: Cell, d: Direction, D: number, H: number): { W: F
   const W = new Float64Array(D * GH), U = new Float64Array(H * GH);
   const b = new Float64Array(cell === 'GRU' ? 2 * GH : GH);
   for (let g = 0; g < G; g++) {
-    const src = (perm[g] as number) * H;
+    const src = perm[g] * H;
     for (let j = 0; j < H; j++) {
       const row = src + j, col = g * H + j;
-      for (let k = 0; k < D; k++) W[k * GH + col] = wih[row * D + k] as number;
-      for (let k = 0; k < H; k++) U[k * GH + col] = whh[row * H + k] as number;
-      const bi = bih ? bih[row] as number : 0, bh = bhh ? bhh[row] as number : 0;
+      for (let k = 0; k < D; k++) W[k * GH + col] = wih[row * D + k];
+      for (let k = 0; k < H; k++) U[k * GH + col] = whh[row * H + k];
+      const bi = bih ? bih[row] : 0, bh = bhh ? bhh[row] : 0;
       if (cell === 'GRU') {
         b[col] = bi;
         b[GH + col] = bh;
@@ -341,7 +343,7 @@ function plan(u: Unit, l: Layer, out: Map<Param, Float64Array>): void {
     const [kernel, bias] = d.params() as [Param, Param | undefined];
     const w = values(u.weight, join(u.module, 'weight'));
     const K = new Float64Array(u.inF * u.outF);
-    for (let o = 0; o < u.outF; o++) for (let i = 0; i < u.inF; i++) K[i * u.outF + o] = w[o * u.inF + i] as number;
+    for (let o = 0; o < u.outF; o++) for (let i = 0; i < u.inF; i++) K[i * u.outF + o] = w[o * u.inF + i];
     out.set(kernel, K);
     if (bias !== undefined) out.set(bias, u.bias ? Float64Array.from(values(u.bias, join(u.module, 'bias'))) : new Float64Array(u.outF));
     return;
@@ -361,21 +363,26 @@ function toMap(tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<strin
   const m = new Map<string, TorchTensor>();
   for (const [k, t] of entries) {
     if (typeof t !== 'object' || t === null || !Array.isArray(t.shape) || typeof t.data !== 'object' || t.data === null) {
-      throw new TypeError(`loadTorchStateDict: tensor '${k}' must be { shape, data }`);
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `tensor '${k}' must be { shape, data }` });
     }
     m.set(k, t);
   }
   return m;
 }
 
+/** The model must be a built bptt model (its weight shapes are what the state dict is matched against). */
+function checkTarget(model: ModelSource): void {
+  if (!isModel(model)) throw new ArgumentError('loadTorchStateDict(model)', 'a valid value', '', { problem: 'expected a Sequential' });
+  if (!model.built) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: 'build the model first (model.build([T, D])) so that its weight shapes are known' });
+}
+
 /**
  * Copies a PyTorch state dict into a built model (see the file comment for the mapping and the checks).
  * Returns which module filled which layer. Throws, leaving the model untouched, when anything does not fit.
  */
-export function loadTorchStateDict(model: Sequential,
+export function loadTorchStateDict(model: ModelSource,
   tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>, mapping: TorchMapping = {}): TorchAssignment[] {
-  if (!(model instanceof Sequential)) throw new TypeError('loadTorchStateDict(model): expected a Sequential');
-  if (!model.built) throw new Error('loadTorchStateDict: build the model first (model.build([T, D])) so that its weight shapes are known');
+  checkTarget(model);
   const all = toMap(tensors);
   const groups = new Map<string, Map<string, TorchTensor>>();
   for (const [key, t] of all) {
@@ -389,21 +396,21 @@ export function loadTorchStateDict(model: Sequential,
   let modules: Module[];
   if (mapping.modules !== undefined) {
     if (!Array.isArray(mapping.modules) || !mapping.modules.every((m) => typeof m === 'string')) {
-      throw new TypeError('loadTorchStateDict(mapping.modules): expected a list of module prefixes');
+      throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: 'expected a list of module prefixes' });
     }
     modules = mapping.modules.map((p) => {
       const g = groups.get(p);
       if (g === undefined) {
-        throw new RangeError(`loadTorchStateDict(mapping.modules): no tensors under ${display(p)}; the state dict has modules ` +
-          [...groups.keys()].map(display).join(', '));
+        throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: `no tensors under ${display(p)}; the state dict has modules ` +
+          [...groups.keys()].map(display).join(', ') });
       }
       return parseModule(p, g);
     });
-    if (new Set(mapping.modules).size !== mapping.modules.length) throw new RangeError('loadTorchStateDict(mapping.modules): a module is listed twice');
+    if (new Set(mapping.modules).size !== mapping.modules.length) throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: 'a module is listed twice' });
     const unused = [...groups.keys()].filter((p) => !mapping.modules?.includes(p));
     if (unused.length > 0 && !(mapping.allowUnused ?? false)) {
-      throw new RangeError(`loadTorchStateDict: tensors of ${unused.map(display).join(', ')} are not used (${unused.flatMap((p) =>
-        [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort()).join(', ')}); list the module or pass allowUnused`);
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `tensors of ${unused.map(display).join(', ')} are not used (${unused.flatMap((p) =>
+        [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort()).join(', ')}); list the module or pass allowUnused` });
     }
   } else {
     modules = [...groups.keys()].sort(naturalCompare).map((p) => parseModule(p, groups.get(p) as Map<string, TorchTensor>));
@@ -413,18 +420,18 @@ export function loadTorchStateDict(model: Sequential,
   const listLayers = (): string => layers.map(describeLayer).join(', ');
   const listUnits = (ms: Module[]): string => ms.flatMap((m) => m.units.map((u) => u.label)).join(', ');
   if (units.length !== layers.length) {
-    throw new RangeError(`loadTorchStateDict: the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
-      `has ${units.length} (${listUnits(modules)})`);
+    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
+      `has ${units.length} (${listUnits(modules)})` });
   }
   if (mapping.modules === undefined) {
     const fits = orders(modules, layers);
     if (fits.length !== 1) {
       const natural = units.map((u, i) => misfit(u, layers[i] as Layer)).find((m) => m !== null);
-      throw new RangeError(fits.length === 0
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: fits.length === 0
         ? `loadTorchStateDict: no order of the modules ${modules.map((m) => display(m.prefix)).join(', ')} fits the model's layers ` +
           `(${listLayers()})${natural ? `; in name order: ${natural}` : ''}`
         : `loadTorchStateDict: the modules fit the model in more than one order (${fits.map((f) => f.map((m) => display(m.prefix)).join(' → ')).join('; ')}); ` +
-          'pass mapping.modules in the order the network applies them');
+          'pass mapping.modules in the order the network applies them' });
     }
     modules = fits[0] as Module[];
   }
@@ -434,7 +441,7 @@ export function loadTorchStateDict(model: Sequential,
   ordered.forEach((u, i) => {
     const l = layers[i] as Layer;
     const why = misfit(u, l) ?? unsupported(u, l);
-    if (why !== null) throw new RangeError(`loadTorchStateDict: ${why}`);
+    if (why !== null) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: why });
     plan(u, l, out);
     assignments.push({ layer: l.name, source: u.label });
   });
@@ -442,12 +449,18 @@ export function loadTorchStateDict(model: Sequential,
   return assignments;
 }
 
-/** Reads a .safetensors file and loads it with `loadTorchStateDict`. */
-export async function loadTorchSafetensors(model: Sequential, file: string, mapping: TorchMapping = {}): Promise<TorchAssignment[]> {
+/**
+ * Reads a .safetensors file and loads it with `loadTorchStateDict`. A state dict that does not fit the model is a
+ * ModelFileError naming the file (the model itself is checked first: a model that is not built is an ArgumentError).
+ */
+export async function loadTorchSafetensors(model: ModelSource, file: string, mapping: TorchMapping = {}): Promise<TorchAssignment[]> {
+  checkTarget(model);
   const { tensors } = await readSafetensorsFile(file);
-  return loadTorchStateDict(model, tensors, mapping);
+  return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }
 
-export function loadTorchSafetensorsSync(model: Sequential, file: string, mapping: TorchMapping = {}): TorchAssignment[] {
-  return loadTorchStateDict(model, readSafetensorsFileSync(file).tensors, mapping);
+export function loadTorchSafetensorsSync(model: ModelSource, file: string, mapping: TorchMapping = {}): TorchAssignment[] {
+  checkTarget(model);
+  const { tensors } = readSafetensorsFileSync(file);
+  return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }

@@ -19,9 +19,10 @@
  */
 import type { FloatArray } from '../../kernels/matmul';
 import type { Random } from '../random';
+import { ArgumentError } from '../errors';
 
 function dim(fn: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${fn}(${name}): expected a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`${fn}(${name})`, 'a positive integer', String(v));
 }
 
 function size(fn: string, out: FloatArray, expected: number, what: string): void {

@@ -7,6 +7,7 @@
 import type { FloatArray } from '../../kernels/matmul';
 import { mseLoss, mseGrad, maeLoss, maeGrad, bceLoss, bceGrad } from '../../kernels/losses';
 import { describeValue } from '../check';
+import { ArgumentError } from '../errors';
 
 export type LossName = 'mse' | 'mae' | 'binaryCrossentropy';
 
@@ -19,7 +20,7 @@ const ALIASES: Record<string, LossName> = {
 export function lossName(name: unknown, argName = 'loss'): LossName {
   const n = typeof name === 'string' && Object.prototype.hasOwnProperty.call(ALIASES, name) ? ALIASES[name] : undefined;
   if (n === undefined) {
-    throw new RangeError(`${argName}: expected 'mse', 'mae' or 'binaryCrossentropy' (or a Keras spelling), got ${describeValue(name)}`);
+    throw new ArgumentError(argName, '\'mse\', \'mae\' or \'binaryCrossentropy\' (or a Keras spelling)', describeValue(name));
   }
   return n;
 }

@@ -6,6 +6,7 @@ import type { FloatArray } from '../../kernels/matmul';
 import { ADAM_DEFAULTS, adamUpdate, sgdUpdate } from '../../kernels/optim';
 import type { FloatCtor, Param } from './layers/layer';
 import { checkKeys, describeValue } from '../check';
+import { ArgumentError } from '../errors';
 
 export interface AdamConfig { name: 'adam'; learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
 export interface SgdConfig { name: 'sgd'; learningRate?: number; momentum?: number }
@@ -32,7 +33,7 @@ export class Optimizer {
   constructor(spec: OptimizerSpec = 'adam') {
     const cfg: OptimizerConfig = typeof spec === 'string' ? ({ name: spec } as OptimizerConfig) : spec;
     if (cfg === null || typeof cfg !== 'object' || (cfg.name !== 'adam' && cfg.name !== 'sgd')) {
-      throw new RangeError(`optimizer: expected 'adam', 'sgd' or { name: 'adam' | 'sgd', ... }, got ${typeof spec === 'string' ? describeValue(spec) : describeValue((cfg as { name?: unknown } | null)?.name)}`);
+      throw new ArgumentError('optimizer', '\'adam\', \'sgd\' or { name: \'adam\' | \'sgd\', ... }', String(typeof spec === 'string' ? describeValue(spec) : describeValue((cfg as { name?: unknown } | null)?.name)));
     }
     checkKeys(cfg, cfg.name === 'adam' ? ['name', 'learningRate', 'beta1', 'beta2', 'epsilon'] : ['name', 'learningRate', 'momentum'], `optimizer(${cfg.name})`);
     this.name = cfg.name;
@@ -43,7 +44,7 @@ export class Optimizer {
     this.epsilon = cfg.name === 'adam' ? cfg.epsilon ?? ADAM_DEFAULTS.epsilon : 0;
     this.momentum = cfg.name === 'sgd' ? cfg.momentum ?? 0 : 0;
     const check = (arg: string, v: number, ok: boolean): void => {
-      if (typeof v !== 'number' || !ok || !Number.isFinite(v)) throw new RangeError(`optimizer(${arg}): expected a finite number in range, got ${describeValue(v)}`);
+      if (typeof v !== 'number' || !ok || !Number.isFinite(v)) throw new ArgumentError(`optimizer(${arg})`, 'a finite number in range', describeValue(v));
     };
     check('learningRate', this.learningRate, this.learningRate > 0);
     check('beta1', this.beta1, this.beta1 >= 0 && this.beta1 < 1);
@@ -89,17 +90,17 @@ export class Optimizer {
   }
 
   setState(state: OptimizerState, params: readonly Param[]): void {
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new RangeError(`optimizer state: step must be a non-negative integer, got ${describeValue(state.step)}`);
+    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ArgumentError('optimizer state', 'a valid value', '', { problem: `step must be a non-negative integer, got ${describeValue(state.step)}` });
     const want = this.name === 'adam' ? 2 : this.momentum > 0 ? 1 : 0;
     if (state.slots.length !== params.length) {
-      throw new RangeError(`optimizer state: expected slots for ${params.length} parameters, got ${state.slots.length}`);
+      throw new ArgumentError('optimizer state', `slots for ${params.length} parameters`, String(state.slots.length));
     }
     state.slots.forEach((s, i) => {
       const p = params[i] as Param;
-      if (s.length !== want) throw new RangeError(`optimizer state: parameter ${p.name} expected ${want} slots, got ${s.length}`);
+      if (s.length !== want) throw new ArgumentError('optimizer state', 'a valid value', '', { problem: `parameter ${p.name} expected ${want} slots, got ${s.length}` });
       s.forEach((a) => {
         if (a.length !== p.value.length) {
-          throw new RangeError(`optimizer state: slot of ${p.name} expected ${p.value.length} values, got ${a.length}`);
+          throw new ArgumentError('optimizer state', 'a valid value', '', { problem: `slot of ${p.name} expected ${p.value.length} values, got ${a.length}` });
         }
       });
     });

@@ -13,6 +13,7 @@ import { dense, timeDistributed } from './layers/dense';
 import { repeatVector, dropout, flatten, reshape } from './layers/shape';
 import { Sequential, DType } from './sequential';
 import { checkKeys, describeValue } from '../check';
+import { ArgumentError } from '../errors';
 
 const PRESET_KEYS = ['window', 'features', 'units', 'cell', 'seed', 'dtype', 'recurrent'] as const;
 const RECURRENT_PASS_KEYS = ['activation', 'recurrentActivation', 'resetAfter', 'dropout', 'recurrentDropout', 'unitForgetBias'] as const;
@@ -46,22 +47,22 @@ function cellType(cell: CellName | undefined, fn: string): CellType {
     case 'lstm': return 'LSTM';
     case 'gru': return 'GRU';
     case 'rnn': case 'simpleRNN': return 'SimpleRNN';
-    default: throw new RangeError(`${fn}(cell): expected 'lstm', 'gru' or 'rnn', got ${describeValue(cell)}`);
+    default: throw new ArgumentError(`${fn}(cell)`, '\'lstm\', \'gru\' or \'rnn\'', describeValue(cell));
   }
 }
 
 function unitsList(u: number | number[] | undefined, fn: string): number[] {
   const list = u === undefined ? [64] : Array.isArray(u) ? u : [u];
   if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n > 0)) {
-    throw new RangeError(`${fn}(units): expected a positive integer or a non-empty list of them, got ${describeValue(u)}`);
+    throw new ArgumentError(`${fn}(units)`, 'a positive integer or a non-empty list of them', describeValue(u));
   }
   return list.slice();
 }
 
 function dimsOf(o: PresetOptions, fn: string): { T: number; D: number } {
   const T = o.window, D = o.features ?? 1;
-  if (!Number.isInteger(T) || T < 1) throw new RangeError(`${fn}(window): expected a positive integer, got ${String(T)}`);
-  if (!Number.isInteger(D) || D < 1) throw new RangeError(`${fn}(features): expected a positive integer, got ${String(D)}`);
+  if (!Number.isInteger(T) || T < 1) throw new ArgumentError(`${fn}(window)`, 'a positive integer', String(T));
+  if (!Number.isInteger(D) || D < 1) throw new ArgumentError(`${fn}(features)`, 'a positive integer', String(D));
   return { T, D };
 }
 
@@ -111,8 +112,8 @@ export function forecaster(o: ForecasterOptions): Sequential {
   const { T, D } = dimsOf(o, fn);
   const cell = cellType(o.cell, fn), units = unitsList(o.units, fn);
   const horizon = o.horizon ?? 1, out = o.outputFeatures ?? D;
-  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`${fn}(horizon): expected a positive integer, got ${String(horizon)}`);
-  if (!Number.isInteger(out) || out < 1) throw new RangeError(`${fn}(outputFeatures): expected a positive integer, got ${String(out)}`);
+  if (!Number.isInteger(horizon) || horizon < 1) throw new ArgumentError(`${fn}(horizon)`, 'a positive integer', String(horizon));
+  if (!Number.isInteger(out) || out < 1) throw new ArgumentError(`${fn}(outputFeatures)`, 'a positive integer', String(out));
   const m = new Sequential([], modelOptions(o));
   units.forEach((u, i) => m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: i < units.length - 1 })));
   m.add(dense({ units: horizon * out }));

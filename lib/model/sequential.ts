@@ -22,16 +22,16 @@
  */
 import type { FloatArray } from '../../kernels/matmul';
 import { clipByGlobalNorm, globalNorm } from '../../kernels/optim';
-import { Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
+import { DType, Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
 import { Recurrent } from './layers/recurrent';
 import { RepeatVector } from './layers/shape';
 import { getLoss, Loss, LossName } from './losses';
 import { Optimizer, OptimizerSpec } from './optimizers';
 import { makeRandom, Random } from '../random';
-import { TrainingDivergedError } from '../errors';
+import { ArgumentError, TrainingDivergedError } from '../errors';
 import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from '../tensor';
 import type { NdArray } from 'ndarray';
-import { modelToJSON, modelFromJSON, saveModel, loadModel, ModelJSON, ToJSONOptions } from '../io/json';
+import { modelToJSON, buildFromJSON, saveModel, readModelFile, ModelJSON, ToJSONOptions } from '../io/json';
 import { toTfjs, TfjsArtifacts, ToTfjsOptions } from '../io/tfjs';
 import { getBackend } from '../backend';
 import { checkModelMemory } from '../memory';
@@ -40,7 +40,7 @@ import { acquirePool, disposePool, WorkerPool, PoolSpec } from '../parallel/pool
 import { shardRange, shardSeed } from '../parallel/protocol';
 import { checkKeys, describeValue, optBool } from '../check';
 
-export type DType = 'float32' | 'float64';
+export type { DType };
 
 export interface SequentialOptions {
   /** Seed for weight initialisation (and the default seed of fit). Default 0. */
@@ -147,11 +147,11 @@ export class Sequential {
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     checkKeys(options, ['seed', 'dtype', 'name'], 'Sequential');
-    if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError(`Sequential(name): expected a string, got ${describeValue(options.name)}`);
+    if (options.name !== undefined && typeof options.name !== 'string') throw new ArgumentError('Sequential(name)', 'a string', describeValue(options.name));
     this.seed = options.seed ?? 0;
     this.dtype = options.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'float64') {
-      throw new RangeError(`Sequential(dtype): expected 'float32' or 'float64', got ${describeValue(options.dtype)}`);
+      throw new ArgumentError('Sequential(dtype)', '\'float32\' or \'float64\'', describeValue(options.dtype));
     }
     this.ctor = this.dtype === 'float32' ? Float32Array : Float64Array;
     this.name = options.name ?? 'sequential';
@@ -160,15 +160,15 @@ export class Sequential {
 
   /** Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name. */
   add(layer: Layer): this {
-    if (!(layer instanceof Layer)) throw new TypeError('Sequential.add(layer): expected a layer');
-    if (this.inputShape !== null) throw new Error('Sequential.add: the model is already built; add layers before fit/predict/build');
+    if (!(layer instanceof Layer)) throw new ArgumentError('Sequential.add(layer)', 'a valid value', '', { problem: 'expected a layer' });
+    if (this.inputShape !== null) throw new ArgumentError('Sequential.add', 'a valid value', '', { problem: 'the model is already built; add layers before fit/predict/build' });
     if (layer.name === '') {
       const base = layer.className === 'SimpleRNN' ? 'simple_rnn' : layer.className.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
       const k = this.nameCounts.get(base) ?? 0;
       this.nameCounts.set(base, k + 1);
       layer.name = k === 0 ? base : `${base}_${k}`;
     }
-    if (this.layers.some((l) => l.name === layer.name)) throw new RangeError(`Sequential.add: duplicate layer name ${describeValue(layer.name)}`);
+    if (this.layers.some((l) => l.name === layer.name)) throw new ArgumentError('Sequential.add', 'a valid value', '', { problem: `duplicate layer name ${describeValue(layer.name)}` });
     this.layers.push(layer);
     return this;
   }
@@ -179,15 +179,15 @@ export class Sequential {
 
   /** Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted. */
   build(inputShape?: readonly number[]): this {
-    if (this.layers.length === 0) throw new Error('Sequential.build: the model has no layers');
+    if (this.layers.length === 0) throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: 'the model has no layers' });
     const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null }).declaredInputShape ?? null;
     const shape = inputShape ? inputShape.slice() : declared;
-    if (shape === null) throw new Error('Sequential.build: give the first layer an inputShape, or call fit/predict/build with data');
+    if (shape === null) throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: 'give the first layer an inputShape, or call fit/predict/build with data' });
     if (declared !== null && inputShape && shapeString(declared) !== shapeString(inputShape)) {
-      throw new RangeError(`Sequential.build: input shape ${shapeString(inputShape)} differs from the first layer's inputShape ${shapeString(declared)}`);
+      throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: `input shape ${shapeString(inputShape)} differs from the first layer's inputShape ${shapeString(declared)}` });
     }
     shape.forEach((d) => {
-      if (!Number.isInteger(d) || d < 1) throw new RangeError(`Sequential.build: input shape must be positive integers, got ${shapeString(shape)}`);
+      if (!Number.isInteger(d) || d < 1) throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: `input shape must be positive integers, got ${shapeString(shape)}` });
     });
     // Nothing is allocated yet: a size that cannot fit even at batch 1 is a MemoryLimitError here (lib/memory.ts).
     checkModelMemory(this.layers, shape, 1, this.ctor, 'Sequential.build');
@@ -241,17 +241,17 @@ export class Sequential {
   setWeights(values: readonly ArrayLike<number>[]): void {
     this.requireBuilt('setWeights');
     if (values.length !== this.params.length) {
-      throw new RangeError(`setWeights: expected ${this.params.length} arrays, got ${values.length}`);
+      throw new ArgumentError('setWeights', `${this.params.length} arrays`, String(values.length));
     }
     const names = this.weights().map((w) => w.name);
     values.forEach((v, i) => {
       const p = this.params[i] as Param;
       if (v.length !== p.value.length) {
-        throw new RangeError(`setWeights: ${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}`);
+        throw new ArgumentError('setWeights', 'a valid value', '', { problem: `${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}` });
       }
       for (let j = 0; j < v.length; j++) {
-        const x = v[j] as number;
-        if (!Number.isFinite(x)) throw new RangeError(`setWeights: ${names[i]} has a non-finite value ${x} at index ${j}`);
+        const x = v[j];
+        if (!Number.isFinite(x)) throw new ArgumentError('setWeights', 'a valid value', '', { problem: `${names[i]} has a non-finite value ${x} at index ${j}` });
       }
       p.value.set(v);
     });
@@ -270,7 +270,7 @@ export class Sequential {
       String(l.params().reduce((a, p) => a + p.value.length, 0))]);
     const head = ['Layer (type)', 'Output shape', 'Params'];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-    const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i] as number)).join('  ');
+    const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i])).join('  ');
     return [line(head), ...rows.map(line), `Total params: ${this.countParams()}`].join('\n');
   }
 
@@ -280,8 +280,8 @@ export class Sequential {
   }
 
   /** Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked. */
-  static fromJSON(json: unknown): Sequential {
-    return modelFromJSON(json);
+  static fromJSON(json: unknown, source = 'fromJSON'): Sequential {
+    return buildFromJSON(json, source, (o) => new Sequential([], o));
   }
 
   /** TensorFlow.js layers-format artifacts that tf.loadLayersModel(tf.io.fromMemory(...)) accepts. See lib/io/tfjs.ts. */
@@ -295,7 +295,7 @@ export class Sequential {
   }
 
   static load(path: string): Sequential {
-    return loadModel(path);
+    return readModelFile(path, (o) => new Sequential([], o));
   }
 
   /** Forgets the carried state of stateful layers. */
@@ -311,13 +311,13 @@ export class Sequential {
   }
 
   private requireBuilt(fn: string): void {
-    if (this.inputShape === null) throw new Error(`${fn}: the model is not built yet (call build, fit or predict first)`);
+    if (this.inputShape === null) throw new ArgumentError(fn, 'a valid value', '', { problem: 'the model is not built yet (call build, fit or predict first)' });
   }
 
   private coerce(x: unknown, argName: string, perSample: readonly number[] | null): Tensor {
     const shape = perSample ? [null, ...perSample] : undefined;
     const t = toTensor(x, argName, { dtype: this.dtype, ...(shape ? { shape } : {}) });
-    if (t.shape.length < 2) throw new RangeError(`${argName}: expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}`);
+    if (t.shape.length < 2) throw new ArgumentError(argName, 'a valid value', '', { problem: `expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}` });
     return t;
   }
 
@@ -340,19 +340,19 @@ export class Sequential {
     const per = t.shape.slice(1);
     const src = t.data;
     if (per.length === 2) {
-      const T = per[0] as number, F = per[1] as number, TF = T * F;
+      const T = per[0], F = per[1], TF = T * F;
       for (let b = 0; b < B; b++) {
-        const s0 = (idx[start + b] as number) * TF;
+        const s0 = idx[start + b] * TF;
         for (let s = 0; s < T; s++) {
           const so = s0 + s * F, d = (s * B + b) * F;
-          for (let f = 0; f < F; f++) out[d + f] = src[so + f] as number;
+          for (let f = 0; f < F; f++) out[d + f] = src[so + f];
         }
       }
     } else {
       const F = shapeSize(per);
       for (let b = 0; b < B; b++) {
-        const so = (idx[start + b] as number) * F;
-        for (let f = 0; f < F; f++) out[b * F + f] = src[so + f] as number;
+        const so = idx[start + b] * F;
+        for (let f = 0; f < F; f++) out[b * F + f] = src[so + f];
       }
     }
   }
@@ -361,14 +361,14 @@ export class Sequential {
   private scatter(dst: FloatArray, y: FloatArray, start: number, B: number): void {
     const per = this.outputShape;
     if (per.length === 2) {
-      const T = per[0] as number, F = per[1] as number, TF = T * F;
+      const T = per[0], F = per[1], TF = T * F;
       for (let b = 0; b < B; b++) for (let s = 0; s < T; s++) {
         const so = (s * B + b) * F, d = (start + b) * TF + s * F;
-        for (let f = 0; f < F; f++) dst[d + f] = y[so + f] as number;
+        for (let f = 0; f < F; f++) dst[d + f] = y[so + f];
       }
     } else {
       const F = shapeSize(per);
-      for (let i = 0; i < B * F; i++) dst[start * F + i] = y[i] as number;
+      for (let i = 0; i < B * F; i++) dst[start * F + i] = y[i];
     }
   }
 
@@ -422,7 +422,7 @@ export class Sequential {
    */
   predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
-    const N = t.shape[0] as number;
+    const N = t.shape[0];
     checkBatchSize(batchSize, `${fn}(batchSize)`);
     this.checkMemory(Math.min(batchSize, N), `${fn}(batchSize)`);
     const n = resolveWorkers(this, N, workers, { task: 'predict', arg: `${fn}(workers)` });
@@ -439,14 +439,14 @@ export class Sequential {
    * @internal
    */
   predictRows(out: FloatArray, t: Tensor, lo: number, hi: number, batchSize: number, fn: string, stateful = false): void {
-    const N = t.shape[0] as number;
+    const N = t.shape[0];
     const perIn = shapeSize(t.shape.slice(1));
     const idx = identity(N);
     const ctx: ForwardContext = { training: false, random: null };
     for (let start = lo; start < hi; start += batchSize) {
       const B = Math.min(batchSize, hi - start);
       if (stateful && B !== batchSize && start > lo) {
-        throw new RangeError(`${fn}: a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})`);
+        throw new ArgumentError(fn, 'a valid value', '', { problem: `a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})` });
       }
       const xb = this.buffer('x', B * perIn);
       this.gather(xb, t, idx, start, B);
@@ -457,7 +457,7 @@ export class Sequential {
 
   /** predictTensor on n threads: chunk 0 here, chunks 1 … n−1 in the pool, all written into one shared output. */
   private predictParallel(t: Tensor, batchSize: number, n: number, fn: string): FloatArray {
-    const N = t.shape[0] as number;
+    const N = t.shape[0];
     const perOut = shapeSize(this.outputShape);
     const pool = this.workerPool(n, `${fn}(workers)`);
     const { input, output } = pool.predictBuffers(t.data.length, N * perOut);
@@ -501,11 +501,11 @@ export class Sequential {
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
     const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
     if (yt.shape[0] !== t.shape[0]) {
-      throw new RangeError(`evaluate(y): expected ${t.shape[0]} samples to match x, got ${yt.shape[0]}`);
+      throw new ArgumentError('evaluate(y)', `${t.shape[0]} samples to match x`, String(yt.shape[0]));
     }
     const lossName = options.loss ?? this.loss ?? 'mse';
     const loss = getLoss(lossName, 'evaluate(loss)');
-    return this.meanLoss({ x: t, y: yt }, identity(t.shape[0] as number), loss, options.batchSize ?? 32);
+    return this.meanLoss({ x: t, y: yt }, identity(t.shape[0]), loss, options.batchSize ?? 32);
   }
 
   private meanLoss(d: Prepared, idx: ArrayLike<number>, loss: Loss, batchSize: number): number {
@@ -533,21 +533,21 @@ export class Sequential {
     if (typeof options.earlyStopping === 'object') checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
     optBool(options.shuffle, true, 'fit(shuffle)');
     for (const cb of ['onEpochEnd', 'onBatchEnd'] as const) {
-      if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new TypeError(`fit(${cb}): expected a function, got ${describeValue(options[cb])}`);
+      if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new ArgumentError(`fit(${cb})`, 'a function', describeValue(options[cb]));
     }
     const epochs = options.epochs ?? 1;
-    if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`fit(epochs): expected a non-negative integer, got ${String(epochs)}`);
+    if (!Number.isInteger(epochs) || epochs < 0) throw new ArgumentError('fit(epochs)', 'a non-negative integer', String(epochs));
     const batchSize = options.batchSize ?? 32;
     checkBatchSize(batchSize, 'fit(batchSize)');
     const initialEpoch = options.initialEpoch ?? 0;
     if (!Number.isInteger(initialEpoch) || initialEpoch < 0) {
-      throw new RangeError(`fit(initialEpoch): expected a non-negative integer, got ${String(options.initialEpoch)}`);
+      throw new ArgumentError('fit(initialEpoch)', 'a non-negative integer', String(options.initialEpoch));
     }
     const requestedWorkers = checkWorkers(options.workers ?? 'auto', 'fit(workers)');
     const xt = this.ensureBuiltFor(x, 'fit(x)');
     const yt = this.coerce(y, 'fit(y)', this.outputShape);
-    const N = xt.shape[0] as number;
-    if (yt.shape[0] !== N) throw new RangeError(`fit(y): expected ${N} samples to match x, got ${yt.shape[0]}`);
+    const N = xt.shape[0];
+    if (yt.shape[0] !== N) throw new ArgumentError('fit(y)', `${N} samples to match x`, String(yt.shape[0]));
     const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'fit(loss)');
     this.loss = loss.name;
     if (options.optimizer !== undefined || this.optimizer === null) {
@@ -559,7 +559,7 @@ export class Sequential {
     const optimizer = this.optimizer as Optimizer;
     optimizer.attach(this.params, this.ctor);
     if (options.clipNorm !== undefined && !(options.clipNorm > 0 && Number.isFinite(options.clipNorm))) {
-      throw new RangeError(`fit(clipNorm): expected a positive number, got ${String(options.clipNorm)}`);
+      throw new ArgumentError('fit(clipNorm)', 'a positive number', String(options.clipNorm));
     }
 
     // Validation data: explicit, or the last fraction of the samples (before shuffling), as Keras does.
@@ -570,15 +570,15 @@ export class Sequential {
       const [vx, vy] = options.validationData;
       const vxt = this.coerce(vx, 'fit(validationData[0])', this.inputShape);
       const vyt = this.coerce(vy, 'fit(validationData[1])', this.outputShape);
-      if (vxt.shape[0] !== vyt.shape[0]) throw new RangeError(`fit(validationData): x has ${vxt.shape[0]} samples, y has ${vyt.shape[0]}`);
+      if (vxt.shape[0] !== vyt.shape[0]) throw new ArgumentError('fit(validationData)', 'a valid value', '', { problem: `x has ${vxt.shape[0]} samples, y has ${vyt.shape[0]}` });
       val = { x: vxt, y: vyt };
-      valIdx = identity(vxt.shape[0] as number);
+      valIdx = identity(vxt.shape[0]);
     } else if (options.validationSplit !== undefined && options.validationSplit !== 0) {
       const s = options.validationSplit;
-      if (!(s > 0 && s < 1)) throw new RangeError(`fit(validationSplit): expected a fraction in (0, 1), got ${s}`);
+      if (!(s > 0 && s < 1)) throw new ArgumentError('fit(validationSplit)', 'a fraction in (0, 1)', String(s));
       const nVal = Math.floor(N * s);
       if (nVal < 1 || nVal >= N) {
-        throw new RangeError(`fit(validationSplit): ${s} of ${N} samples leaves ${N - nVal} to train on and ${nVal} to validate; both need at least 1`);
+        throw new ArgumentError('fit(validationSplit)', 'a valid value', '', { problem: `${s} of ${N} samples leaves ${N - nVal} to train on and ${nVal} to validate; both need at least 1` });
       }
       trainIdx = identity(N - nVal);
       valIdx = Int32Array.from({ length: nVal }, (_, i) => N - nVal + i);
@@ -587,7 +587,7 @@ export class Sequential {
 
     const es = options.earlyStopping === true ? {} : options.earlyStopping === false ? null : options.earlyStopping ?? null;
     const monitor = es ? es.monitor ?? (val ? 'valLoss' : 'loss') : 'loss';
-    if (es && monitor === 'valLoss' && !val) throw new RangeError('fit(earlyStopping.monitor): valLoss needs validationSplit or validationData');
+    if (es && monitor === 'valLoss' && !val) throw new ArgumentError('fit(earlyStopping.monitor)', 'a valid value', '', { problem: 'valLoss needs validationSplit or validationData' });
     const patience = es?.patience ?? 5;
     const minDelta = es?.minDelta ?? 0;
     const restoreBest = es?.restoreBestWeights ?? true;
@@ -666,7 +666,7 @@ export class Sequential {
       this.setWeights(bestWeights);
       history.bestEpoch = bestEpoch;
     } else {
-      history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] as number : null;
+      history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] : null;
     }
     return history;
   }
@@ -680,8 +680,8 @@ export class Sequential {
     { loss: number; grads: FloatArray[] } {
     const xt = this.ensureBuiltFor(x, 'gradients(x)');
     const yt = this.coerce(y, 'gradients(y)', this.outputShape);
-    const N = xt.shape[0] as number;
-    if (yt.shape[0] !== N) throw new RangeError(`gradients(y): expected ${N} samples to match x, got ${yt.shape[0]}`);
+    const N = xt.shape[0];
+    if (yt.shape[0] !== N) throw new ArgumentError('gradients(y)', `${N} samples to match x`, String(yt.shape[0]));
     const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'gradients(loss)');
     const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
     const idx = identity(N);
@@ -787,7 +787,7 @@ export class Sequential {
     for (const p of this.params) {
       const w = p.value;
       for (let i = 0; i < w.length; i++) {
-        if (!Number.isFinite(w[i] as number)) {
+        if (!Number.isFinite(w[i])) {
           this.params.forEach((q, j) => q.value.set(this.backup[j] as FloatArray));
           throw new TrainingDivergedError(`fit: an update made ${p.name} non-finite at epoch ${epoch}, batch ${batch}; ` +
             'the model keeps the weights from before this step. Lower the learning rate or set clipNorm');
@@ -804,5 +804,5 @@ function identity(n: number): Int32Array {
 }
 
 function checkBatchSize(b: number, arg: string): void {
-  if (!Number.isInteger(b) || b < 1) throw new RangeError(`${arg}: expected a positive integer, got ${String(b)}`);
+  if (!Number.isInteger(b) || b < 1) throw new ArgumentError(arg, 'a positive integer', String(b));
 }

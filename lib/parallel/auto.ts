@@ -30,13 +30,21 @@
  * shrink with the shard, so the fixed cost of a round (waking a thread, copying P weights in and P gradients out, the
  * reduction) weighs more: they lose at S (78 MFLOP) and gain from P3 (156 MFLOP) on; predict from ~30–50 MFLOP.
  */
-import type { Sequential } from '../model/sequential';
 import { getBackend, Backend } from '../backend';
+import type { DType, Layer } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
 import { describeValue } from '../check';
 import { availableCores, workerScript, workerThreads } from './pool';
+import { ArgumentError } from '../errors';
 
 export type Workers = number | 'auto';
+
+/** What the rule reads of a model (a Sequential has it): its layers, precision, and whether it is built. */
+export interface ModelShape {
+  readonly layers: readonly Layer[];
+  readonly dtype: DType;
+  readonly built: boolean;
+}
 
 /** Upper bound of an explicit worker count (each worker holds a copy of the model and its buffers). */
 export const MAX_WORKERS = 64;
@@ -54,22 +62,22 @@ export const PREDICT_MIN_FLOPS: Readonly<Record<Backend, number>> = { js: 3e6, w
 export function checkWorkers(value: unknown, arg: string): Workers {
   if (value === 'auto') return value;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) return value;
-  throw new RangeError(`${arg}: expected a positive integer (at most ${MAX_WORKERS}) or 'auto', got ${describeValue(value)}`);
+  throw new ArgumentError(arg, `a positive integer (at most ${MAX_WORKERS}) or 'auto'`, describeValue(value));
 }
 
 /** Σ over layers of parameters × time steps: half the forward FLOPs of one row (see the header). */
-export function workPerRow(model: Sequential): number {
+export function workPerRow(model: ModelShape): number {
   let w = 0;
   for (const l of model.layers) {
     const p = l.params().reduce((a, q) => a + q.value.length, 0);
-    const T = l.inputShape.length === 2 ? (l.inputShape[0] as number) : 1;
+    const T = l.inputShape.length === 2 ? l.inputShape[0] : 1;
     w += p * T;
   }
   return w;
 }
 
 /** True when the model carries state from batch to batch (it must then see its batches in order, on one thread). */
-export function isStateful(model: Sequential): boolean {
+export function isStateful(model: ModelShape): boolean {
   return model.layers.some((l) => l instanceof Recurrent && l.stateful);
 }
 
@@ -81,18 +89,18 @@ export function isStateful(model: Sequential): boolean {
  * @example resolveWorkers(lstmAutoencoder({ window: 32, units: 32 }), 32)                // 1 under wasm (78 MFLOP), 2 under js
  * @example resolveWorkers(model, 1)                                                      // 1: a batch of one row
  */
-export function resolveWorkers(model: Sequential, rows: number, requested: unknown = 'auto',
+export function resolveWorkers(model: ModelShape, rows: number, requested: unknown = 'auto',
                                options: { task?: 'fit' | 'predict'; arg?: string } = {}): number {
   const task = options.task ?? 'fit';
   const arg = options.arg ?? `${task}(workers)`;
   const w = checkWorkers(requested, arg);
   if (w !== 'auto') {
     if (w > 1 && isStateful(model)) {
-      throw new RangeError(`${arg}: a stateful model runs on one thread (its state carries from batch to batch in order); ` +
-        `use workers: 1 or 'auto', got ${w}`);
+      throw new ArgumentError(arg, 'a valid value', '', { problem: `a stateful model runs on one thread (its state carries from batch to batch in order); ` +
+        `use workers: 1 or 'auto', got ${w}` });
     }
     if (w > 1 && workerThreads() === null) {
-      throw new Error(`${arg}: ${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'`);
+      throw new ArgumentError(arg, 'a valid value', '', { problem: `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'` });
     }
     return w;
   }

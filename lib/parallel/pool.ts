@@ -306,12 +306,12 @@ export class WorkerPool {
   reduce(params: readonly Param[], r: Round, loss0: number): number {
     let total = loss0;
     for (const s of r.slots) {
-      total += s.loss[0] as number;
+      total += s.loss[0];
       const src = s.grads;
       let off = 0;
       for (const p of params) {
         const g = p.grad, len = g.length;
-        for (let i = 0; i < len; i++) g[i] += src[off + i] as number;
+        for (let i = 0; i < len; i++) g[i] += src[off + i];
         off += len;
       }
     }

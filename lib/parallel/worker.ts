@@ -13,22 +13,20 @@
  *   predict  chunk k of N rows, in batches of batchSize from the chunk's first row, scattered into the shared output.
  *   release  drop the views of the fit data.
  *
- * The library is loaded inside the start-up try (not by import statements), so a broken install is reported as a
- * start-up error instead of killing the thread before it can say why.
+ * This file is a thread entry point that nothing imports, so it imports Sequential directly without a loop. Its first
+ * import, worker-guard.ts, reports a failure to load the library (a broken install) as a start-up error instead of
+ * letting the thread die before it can say why.
  */
+import { started } from './worker-guard';
 import { workerData, receiveMessageOnPort, MessagePort } from 'worker_threads';
 import type { FloatArray } from '../../kernels/matmul';
-import type { Backend } from '../backend';
+import { Backend, setBackend } from '../backend';
 import type { Param } from '../model/layers/layer';
-import type { Loss } from '../model/losses';
-import type { Sequential } from '../model/sequential';
+import { getLoss, Loss } from '../model/losses';
+import { Sequential } from '../model/sequential';
+import { makeRandom } from '../random';
 import type { Tensor } from '../tensor';
 import * as P from './protocol';
-
-interface Lib {
-  makeRandom: typeof import('../random').makeRandom;
-  getLoss: typeof import('../model/losses').getLoss;
-}
 
 interface FitData { x: Tensor; y: Tensor; order: Int32Array; loss: Loss; seed: string }
 
@@ -37,7 +35,6 @@ class Shard {
   private readonly port: MessagePort;
   private readonly ctl: Int32Array;
   private readonly job: Int32Array;
-  private readonly lib: Lib;
   private readonly model: Sequential;
   private readonly params: Param[];
   private readonly f64: boolean;
@@ -54,14 +51,8 @@ class Shard {
     this.port = init.port;
     this.ctl = new Int32Array(init.ctl);
     this.job = new Int32Array(init.job);
-    const seq = require('../model/sequential') as typeof import('../model/sequential');
-    const backend = require('../backend') as typeof import('../backend');
-    this.lib = {
-      makeRandom: (require('../random') as typeof import('../random')).makeRandom,
-      getLoss: (require('../model/losses') as typeof import('../model/losses')).getLoss,
-    };
-    backend.setBackend(init.backend as Backend);
-    this.model = seq.Sequential.fromJSON(init.model);
+    setBackend(init.backend as Backend);
+    this.model = Sequential.fromJSON(init.model);
     this.params = this.model.layers.flatMap((l) => l.params());
     this.f64 = this.model.dtype === 'float64';
     const size = this.params.reduce((a, p) => a + p.value.length, 0);
@@ -78,7 +69,7 @@ class Shard {
       const seq = Atomics.load(this.ctl, P.SEQ);
       if (seq === seen) continue;
       seen = seq;
-      const cmd = this.job[P.JOB_CMD] as number;
+      const cmd = this.job[P.JOB_CMD];
       if (cmd === P.CMD_EXIT) return;
       let status = P.OK;
       try {
@@ -115,7 +106,7 @@ class Shard {
       case 'fit':
         this.fit = {
           x: { data: this.view(m.x), shape: m.xShape }, y: { data: this.view(m.y), shape: m.yShape },
-          order: new Int32Array(m.order.buffer, m.order.byteOffset, m.order.length), loss: this.lib.getLoss(m.loss), seed: m.seed,
+          order: new Int32Array(m.order.buffer, m.order.byteOffset, m.order.length), loss: getLoss(m.loss), seed: m.seed,
         };
         break;
       case 'predict':
@@ -145,10 +136,10 @@ class Shard {
     const f = this.fit;
     if (f === null) throw new Error('a training round came without training data');
     const j = this.job;
-    const n = j[P.JOB_SHARDS] as number, B = j[P.JOB_ROWS] as number, start = j[P.JOB_START] as number;
+    const n = j[P.JOB_SHARDS], B = j[P.JOB_ROWS], start = j[P.JOB_START];
     const [lo, hi] = P.shardRange(this.k, B, n);
     this.loadParams();
-    const random = this.lib.makeRandom(P.shardSeed(f.seed, j[P.JOB_EPOCH] as number, j[P.JOB_BATCH] as number, this.k));
+    const random = makeRandom(P.shardSeed(f.seed, j[P.JOB_EPOCH], j[P.JOB_BATCH], this.k));
     this.loss[0] = this.model.shardStep(f.x, f.y, f.order, start, lo, hi, B, f.loss, { training: true, random });
     let off = 0;
     for (const p of this.params) {
@@ -160,7 +151,7 @@ class Shard {
   private predict(): void {
     if (this.input === null || this.output === null) throw new Error('a predict round came without its buffers');
     const j = this.job;
-    const n = j[P.JOB_SHARDS] as number, N = j[P.JOB_ROWS] as number, batchSize = j[P.JOB_BATCH_SIZE] as number;
+    const n = j[P.JOB_SHARDS], N = j[P.JOB_ROWS], batchSize = j[P.JOB_BATCH_SIZE];
     const [lo, hi] = P.shardRange(this.k, N, n);
     const perSample = this.model.getInputShape() as number[];
     const perIn = perSample.reduce((a, b) => a * b, 1);
@@ -176,6 +167,7 @@ function report(port: MessagePort, e: unknown): void {
 }
 
 function main(): void {
+  started();
   const init = workerData as P.WorkerInit & { port: MessagePort };
   const ctl = new Int32Array(init.ctl);
   let shard: Shard;

@@ -6,6 +6,7 @@ import {
 } from '../../lib/index';
 import { wasmSimdAvailable } from '../../kernels/wasm/arena';
 import { makeRng } from '../helpers/rng';
+import { ArgumentError } from '../../lib/errors';
 
 /** The compiled library entry, next to this compiled spec (dist/spec/lib → dist/lib). */
 const LIB = path.join(__dirname, '..', '..', 'lib', 'index.js');
@@ -71,7 +72,7 @@ describe('backend: wasm vs js (float32)', () => {
     setBackend('js');
     setBackend('wasm');
     expect(getBackend()).to.equal('wasm');
-    expect(() => setBackend('gpu' as never)).to.throw(TypeError, /setBackend\(backend\): expected 'js', 'wasm' or 'auto', got "gpu"/);
+    expect(() => setBackend('gpu' as never)).to.throw(ArgumentError, /setBackend\(backend\): expected 'js', 'wasm' or 'auto', got "gpu"/);
     expect(getBackend(), 'a rejected name leaves the backend as it was').to.equal('wasm');
   });
 

@@ -11,7 +11,7 @@ import { dense, timeDistributed } from '../../lib/model/layers/dense';
 import { repeatVector } from '../../lib/model/layers/shape';
 import { lstmAutoencoder } from '../../lib/model/presets';
 import { getBackend } from '../../lib/backend';
-import { MemoryLimitError } from '../../lib/errors';
+import { ArgumentError, MemoryLimitError } from '../../lib/errors';
 import {
   MAX_ARRAY_BYTES, MAX_ARENA_BYTES, checkModelMemory, estimateModelMemory, formatBytes,
 } from '../../lib/memory';
@@ -23,7 +23,7 @@ function thrown(fn: () => unknown): MemoryLimitError {
     fn();
   } catch (e) {
     expect(e).to.be.instanceOf(MemoryLimitError);
-    expect(e).to.be.instanceOf(RangeError);
+    expect(e).to.be.instanceOf(ArgumentError);
     return e as MemoryLimitError;
   }
   throw new Error('expected a MemoryLimitError');

@@ -23,7 +23,8 @@ import { Layer } from '../../lib/model/layers/layer';
 import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, repeatVector, flatten, reshape, dropout } from '../../lib/model/layers/index';
 import { RecurrentOptions } from '../../lib/model/layers/recurrent';
 import { sequenceAutoencoder, denseAutoencoder, sequenceClassifier } from '../../lib/model/presets';
-import { fromTfjs, toTfjs } from '../../lib/io/tfjs';
+import { toTfjs } from '../../lib/io/tfjs';
+import { fromTfjs } from '../../lib/model/loaders';
 import { makeRng, Rng, uniformScaled32 as uniform } from '../helpers/rng';
 import { maxAbs } from '../helpers/oracle';
 

@@ -12,6 +12,7 @@ import type { FloatArray } from '../../../kernels/matmul';
 import { BufferCache, ForwardContext, Layer, Param } from './layer';
 import { Recurrent, RecurrentOptions } from './recurrent';
 import { checkKeys, describeValue, optShape, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 export interface BidirectionalOptions {
   mergeMode?: 'concat';
@@ -32,11 +33,11 @@ export class Bidirectional extends Layer {
   constructor(layer: Recurrent, options: BidirectionalOptions = {}) {
     checkKeys(options, ['mergeMode', 'name', 'inputShape'], 'bidirectional');
     super(optString(options.name, undefined, 'bidirectional(name)'));
-    if (!(layer instanceof Recurrent)) throw new TypeError('bidirectional(layer): expected a recurrent layer (simpleRNN, lstm, gru)');
+    if (!(layer instanceof Recurrent)) throw new ArgumentError('bidirectional(layer)', 'a valid value', '', { problem: 'expected a recurrent layer (simpleRNN, lstm, gru)' });
     if ((options.mergeMode ?? 'concat') !== 'concat') {
-      throw new RangeError(`bidirectional(mergeMode): only 'concat' is implemented, got ${describeValue(options.mergeMode)}`);
+      throw new ArgumentError('bidirectional(mergeMode)', 'a valid value', '', { problem: `only 'concat' is implemented, got ${describeValue(options.mergeMode)}` });
     }
-    if (layer.stateful) throw new RangeError('bidirectional(layer): a stateful layer cannot be wrapped');
+    if (layer.stateful) throw new ArgumentError('bidirectional(layer)', 'a valid value', '', { problem: 'a stateful layer cannot be wrapped' });
     const config = layer.getConfig() as unknown as RecurrentOptions;
     const base: RecurrentOptions = { ...config };
     delete base.inputShape;
@@ -48,9 +49,9 @@ export class Bidirectional extends Layer {
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 2) throw new RangeError(`${this.name}: expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
+    if (inputShape.length !== 2) throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
     const H = this.forwardLayer.units;
-    return this.forwardLayer.returnSequences ? [inputShape[0] as number, 2 * H] : [2 * H];
+    return this.forwardLayer.returnSequences ? [inputShape[0], 2 * H] : [2 * H];
   }
 
   protected override allocate(seed: string): void {
@@ -66,7 +67,7 @@ export class Bidirectional extends Layer {
   }
 
   private buffers(N: number): BiBuffers {
-    const T = this.inputShape[0] as number, D = this.inputShape[1] as number, H = this.forwardLayer.units;
+    const T = this.inputShape[0], D = this.inputShape[1], H = this.forwardLayer.units;
     const steps = this.forwardLayer.returnSequences ? T : 1;
     return this.cache.get(String(N), () => ({
       y: new this.ctor(steps * N * 2 * H), dyF: new this.ctor(steps * N * H), dyB: new this.ctor(steps * N * H),
@@ -75,7 +76,7 @@ export class Bidirectional extends Layer {
   }
 
   forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
-    const T = this.inputShape[0] as number, H = this.forwardLayer.units;
+    const T = this.inputShape[0], H = this.forwardLayer.units;
     const seq = this.forwardLayer.returnSequences;
     const steps = seq ? T : 1;
     const f = this.forwardLayer.forward(x, N, ctx);
@@ -86,8 +87,8 @@ export class Bidirectional extends Layer {
       for (let n = 0; n < N; n++) {
         const dst = (t * N + n) * 2 * H, srcF = (t * N + n) * H, srcB = (tb * N + n) * H;
         for (let j = 0; j < H; j++) {
-          buf.y[dst + j] = f[srcF + j] as number;
-          buf.y[dst + H + j] = b[srcB + j] as number;
+          buf.y[dst + j] = f[srcF + j];
+          buf.y[dst + H + j] = b[srcB + j];
         }
       }
     }
@@ -96,7 +97,7 @@ export class Bidirectional extends Layer {
   }
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
-    const N = this.lastN, T = this.inputShape[0] as number, H = this.forwardLayer.units;
+    const N = this.lastN, T = this.inputShape[0], H = this.forwardLayer.units;
     const seq = this.forwardLayer.returnSequences;
     const steps = seq ? T : 1;
     const buf = this.buffers(N);
@@ -105,8 +106,8 @@ export class Bidirectional extends Layer {
       for (let n = 0; n < N; n++) {
         const src = (t * N + n) * 2 * H, dstF = (t * N + n) * H, dstB = (tb * N + n) * H;
         for (let j = 0; j < H; j++) {
-          buf.dyF[dstF + j] = dy[src + j] as number;
-          buf.dyB[dstB + j] = dy[src + H + j] as number;
+          buf.dyF[dstF + j] = dy[src + j];
+          buf.dyB[dstB + j] = dy[src + H + j];
         }
       }
     }
@@ -114,7 +115,7 @@ export class Bidirectional extends Layer {
     const dxB = this.backwardLayer.backward(buf.dyB, needDx);
     if (!needDx || dxF === null || dxB === null) return null;
     const n = buf.dx.length;
-    for (let i = 0; i < n; i++) buf.dx[i] = (dxF[i] as number) + (dxB[i] as number);
+    for (let i = 0; i < n; i++) buf.dx[i] = dxF[i] + dxB[i];
     return buf.dx;
   }
 

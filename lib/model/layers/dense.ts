@@ -10,13 +10,14 @@
 import type { FloatArray } from '../../../kernels/matmul';
 import { MatOps, jsOps } from '../../../kernels/fast/ops';
 import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops';
-import { Act, activationCode } from '../../../kernels/activations';
+import { Act } from '../../../kernels/activations';
 import { denseForward, denseBackward } from '../../../kernels/fast/dense';
 import { workspaceArena } from '../../backend';
 import { glorotUniform } from '../init';
 import { makeRandom } from '../../random';
-import { BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
+import { activationOption, BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
 import { checkKeys, optBool, optPosInt, optShape, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 const DENSE_KEYS = ['units', 'activation', 'useBias', 'name', 'inputShape'] as const;
 
@@ -50,20 +51,20 @@ export class Dense extends Layer {
     super(optString(options.name, undefined, 'dense(name)'));
     this.units = optPosInt(options.units, undefined, 'dense(units)');
     this.activation = optString(options.activation, 'linear', 'dense(activation)') as string;
-    this.act = activationCode(this.activation, 'dense(activation)');
+    this.act = activationOption(this.activation, 'dense(activation)');
     this.useBias = optBool(options.useBias, true, 'dense(useBias)');
     this.declaredInputShape = optShape(options.inputShape, 'dense(inputShape)');
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length < 1 || inputShape.length > 2) {
-      throw new RangeError(`${this.name}: expected input [D] or [T, D], got [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected input [D] or [T, D], got [${inputShape.join(', ')}]` });
     }
     return [...inputShape.slice(0, -1), this.units];
   }
 
   protected override allocate(seed: string): void {
-    const D = this.inputShape[this.inputShape.length - 1] as number;
+    const D = this.inputShape[this.inputShape.length - 1];
     this.kernel = makeParam('kernel', [D, this.units], this.ctor);
     this.bias = makeParam('bias', [this.units], this.ctor);
     this.zeroBias = new this.ctor(this.units);
@@ -76,11 +77,11 @@ export class Dense extends Layer {
   }
 
   private rows(N: number): number {
-    return this.inputShape.length === 2 ? (this.inputShape[0] as number) * N : N;
+    return this.inputShape.length === 2 ? this.inputShape[0] * N : N;
   }
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
-    const M = this.rows(N), D = this.inputShape[this.inputShape.length - 1] as number, U = this.units;
+    const M = this.rows(N), D = this.inputShape[this.inputShape.length - 1], U = this.units;
     const buf = this.cache.get(String(M), () => this.buffers(M, D, U));
     denseForward(buf.y, x, this.kernel.value, this.useBias ? this.bias.value : this.zeroBias, M, D, U, this.act, buf.ops);
     this.lastX = x;
@@ -100,7 +101,7 @@ export class Dense extends Layer {
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     const buf = this.lastBuf, x = this.lastX;
     if (buf === null || x === null) throw new Error(`${this.name}: backward called before forward`);
-    const M = this.lastRows, D = this.inputShape[this.inputShape.length - 1] as number;
+    const M = this.lastRows, D = this.inputShape[this.inputShape.length - 1];
     // Without a bias, its gradient goes to the unused bias buffer, zeroed each time so it stays bounded.
     const db = this.bias.grad;
     if (!this.useBias) db.fill(0);
@@ -131,15 +132,15 @@ export class TimeDistributed extends Layer {
   constructor(layer: Dense, options: { name?: string } = {}) {
     checkKeys(options, ['name'], 'timeDistributed');
     super(optString(options.name, undefined, 'timeDistributed(name)'));
-    if (!(layer instanceof Dense)) throw new TypeError('timeDistributed(layer): expected a dense layer');
+    if (!(layer instanceof Dense)) throw new ArgumentError('timeDistributed(layer)', 'a valid value', '', { problem: 'expected a dense layer' });
     this.layer = layer;
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new RangeError(`${this.name}: expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
     }
-    return [inputShape[0] as number, this.layer.units];
+    return [inputShape[0], this.layer.units];
   }
 
   protected override allocate(seed: string): void {

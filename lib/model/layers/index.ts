@@ -5,6 +5,7 @@ import { Dense, DenseOptions, TimeDistributed } from './dense';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape';
 import { Bidirectional } from './bidirectional';
 import { checkKeys, checkObject, describeValue } from '../../check';
+import { ArgumentError } from '../../errors';
 
 export { Layer } from './layer';
 export type { Param } from './layer';
@@ -22,7 +23,7 @@ type Cfg = Record<string, unknown>;
 function inner(config: Cfg, where: string): { className: string; config: Cfg } {
   const l = config['layer'] as { className?: unknown; config?: unknown } | undefined;
   if (!l || typeof l.className !== 'string' || typeof l.config !== 'object' || l.config === null) {
-    throw new TypeError(`${where}: expected config.layer = { className, config }`);
+    throw new ArgumentError(where, 'a valid value', '', { problem: 'expected config.layer = { className, config }' });
   }
   return { className: l.className, config: l.config as Cfg };
 }
@@ -38,7 +39,7 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
       checkKeys(config, ['name', 'layer'], where);
       const l = inner(config, where);
       const d = layerFromConfig(l.className, l.config, `${where}.layer`);
-      if (!(d instanceof Dense)) throw new TypeError(`${where}: TimeDistributed is supported around Dense only, got ${l.className}`);
+      if (!(d instanceof Dense)) throw new ArgumentError(where, 'a valid value', '', { problem: `TimeDistributed is supported around Dense only, got ${l.className}` });
       return new TimeDistributed(d, config['name'] !== undefined ? { name: config['name'] as string } : {});
     }
     case 'RepeatVector':
@@ -53,13 +54,13 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
       checkKeys(config, ['name', 'mergeMode', 'layer', 'inputShape'], where);
       const l = inner(config, where);
       const r = layerFromConfig(l.className, l.config, `${where}.layer`);
-      if (!(r instanceof Recurrent)) throw new TypeError(`${where}: Bidirectional wraps a recurrent layer, got ${l.className}`);
+      if (!(r instanceof Recurrent)) throw new ArgumentError(where, 'a valid value', '', { problem: `Bidirectional wraps a recurrent layer, got ${l.className}` });
       const opts: { name?: string; inputShape?: number[] } = {};
       if (config['name'] !== undefined) opts.name = config['name'] as string;
       if (config['inputShape'] !== undefined) opts.inputShape = config['inputShape'] as number[];
       return new Bidirectional(r, { ...opts, ...(config['mergeMode'] !== undefined ? { mergeMode: config['mergeMode'] as 'concat' } : {}) });
     }
     default:
-      throw new TypeError(`${where}: unknown layer class ${describeValue(className)}; expected one of ${LAYER_CLASSES.join(', ')}`);
+      throw new ArgumentError(where, 'a valid value', '', { problem: `unknown layer class ${describeValue(className)}; expected one of ${LAYER_CLASSES.join(', ')}` });
   }
 }

@@ -6,10 +6,25 @@
  * stored TIME-MAJOR, [T, N, F], which is what the recurrent kernels read and write without copies; a batch of vectors is
  * [N, F]. `Sequential` converts the public batch-major [N, T, F] at its entry and exit.
  */
+import { Act, ACTIVATION_NAMES, activationCode } from '../../../kernels/activations';
 import type { FloatArray } from '../../../kernels/matmul';
+import { describeValue } from '../../check';
+import { ArgumentError } from '../../errors';
 import type { Random } from '../../random';
 
 export type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+/** Precision of a model's weights and activations (a layer's FloatCtor is the array type of its model's DType). */
+export type DType = 'float32' | 'float64';
+
+/** The code of an activation option (camelCase or Keras snake_case name); an ArgumentError naming `where` otherwise. */
+export function activationOption(name: string, where: string): Act {
+  try {
+    return activationCode(name, where);
+  } catch {
+    throw new ArgumentError(where, `one of ${ACTIVATION_NAMES.join(', ')}`, describeValue(name));
+  }
+}
 
 /** A trainable tensor: its value, and the gradient that backward adds into (zeroed by the trainer once per step). */
 export interface Param {
@@ -111,17 +126,5 @@ export class BufferCache<V> {
 
   clear(): void {
     this.entries.clear();
-  }
-}
-
-/** A growable scratch buffer reused across calls: reallocated only when a larger size is asked for. */
-export class Scratch {
-  private buf: FloatArray;
-  constructor(private readonly ctor: FloatCtor) {
-    this.buf = new ctor(0);
-  }
-  get(n: number): FloatArray {
-    if (this.buf.length < n) this.buf = new this.ctor(n);
-    return n === this.buf.length ? this.buf : this.buf.subarray(0, n);
   }
 }

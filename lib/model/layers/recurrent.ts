@@ -15,7 +15,6 @@
  * `recurrentDropout` is not implemented: a non-zero value is rejected rather than ignored.
  */
 import type { FloatArray } from '../../../kernels/matmul';
-import { activationCode } from '../../../kernels/activations';
 import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../../kernels/fast/rnn';
 import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../../kernels/fast/lstm';
 import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../../kernels/fast/gru';
@@ -23,8 +22,9 @@ import { workspaceArena } from '../../backend';
 import { dropoutMask } from '../../../kernels/dropout';
 import { glorotUniform, orthogonal } from '../init';
 import { makeRandom } from '../../random';
-import { BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
+import { activationOption, BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
 import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 const RECURRENT_KEYS = ['units', 'activation', 'recurrentActivation', 'returnSequences', 'goBackwards', 'stateful', 'dropout',
   'recurrentDropout', 'resetAfter', 'unitForgetBias', 'name', 'inputShape'] as const;
@@ -97,23 +97,23 @@ export class Recurrent extends Layer {
     this.units = optPosInt(options.units, undefined, `${fn}(units)`);
     this.activation = optString(options.activation, 'tanh', `${fn}(activation)`) as string;
     this.recurrentActivation = optString(options.recurrentActivation, 'sigmoid', `${fn}(recurrentActivation)`) as string;
-    activationCode(this.activation, `${fn}(activation)`);
-    activationCode(this.recurrentActivation, `${fn}(recurrentActivation)`);
+    activationOption(this.activation, `${fn}(activation)`);
+    activationOption(this.recurrentActivation, `${fn}(recurrentActivation)`);
     if (cell === 'SimpleRNN' && options.recurrentActivation !== undefined) {
-      throw new RangeError(`simpleRNN(recurrentActivation): a SimpleRNN has no gates; use activation`);
+      throw new ArgumentError('simpleRNN(recurrentActivation)', 'a valid value', '', { problem: 'a SimpleRNN has no gates; use activation' });
     }
     if (cell !== 'GRU' && options.resetAfter !== undefined) {
-      throw new RangeError(`${fn}(resetAfter): only a GRU has resetAfter`);
+      throw new ArgumentError(`${fn}(resetAfter)`, 'a valid value', '', { problem: 'only a GRU has resetAfter' });
     }
     if (cell !== 'LSTM' && options.unitForgetBias !== undefined) {
-      throw new RangeError(`${fn}(unitForgetBias): only an LSTM has unitForgetBias`);
+      throw new ArgumentError(`${fn}(unitForgetBias)`, 'a valid value', '', { problem: 'only an LSTM has unitForgetBias' });
     }
     this.returnSequences = optBool(options.returnSequences, false, `${fn}(returnSequences)`);
     this.goBackwards = optBool(options.goBackwards, false, `${fn}(goBackwards)`);
     this.stateful = optBool(options.stateful, false, `${fn}(stateful)`);
     this.dropout = optNumber(options.dropout, 0, `${fn}(dropout)`, 0, 1, true);
     if (options.recurrentDropout !== undefined && options.recurrentDropout !== 0) {
-      throw new RangeError(`${fn}(recurrentDropout): not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout`);
+      throw new ArgumentError(`${fn}(recurrentDropout)`, 'a valid value', '', { problem: `not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout` });
     }
     this.resetAfter = optBool(options.resetAfter, cell === 'GRU', `${fn}(resetAfter)`);
     this.unitForgetBias = optBool(options.unitForgetBias, true, `${fn}(unitForgetBias)`);
@@ -126,14 +126,14 @@ export class Recurrent extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new RangeError(`${this.name}: expected a sequence input [T, D], got shape [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got shape [${inputShape.join(', ')}]` });
     }
-    const T = inputShape[0] as number;
+    const T = inputShape[0];
     return this.returnSequences ? [T, this.units] : [this.units];
   }
 
   protected override allocate(seed: string): void {
-    const D = this.inputShape[1] as number, H = this.units, G = this.gates;
+    const D = this.inputShape[1], H = this.units, G = this.gates;
     this.kernel = makeParam('kernel', [D, G * H], this.ctor);
     this.recurrentKernel = makeParam('recurrent_kernel', [H, G * H], this.ctor);
     this.bias = makeParam('bias', this.className === 'GRU' && this.resetAfter ? [2, G * H] : [G * H], this.ctor);
@@ -149,7 +149,7 @@ export class Recurrent extends Layer {
   }
 
   private buffers(T: number, N: number): Buffers {
-    const D = this.inputShape[1] as number, H = this.units;
+    const D = this.inputShape[1], H = this.units;
     return this.cache.get(`${T}x${N}`, () => {
       const ws = this.makeWorkspace(T, N, D, H, this.ctor);
       const needX = this.goBackwards || this.dropout > 0;
@@ -197,7 +197,7 @@ export class Recurrent extends Layer {
   }
 
   private run(x: FloatArray, N: number, ctx: ForwardContext, repeated: boolean): FloatArray {
-    const T = this.inputShape[0] as number, D = this.inputShape[1] as number, H = this.units;
+    const T = this.inputShape[0], D = this.inputShape[1], H = this.units;
     const buf = this.buffers(T, N);
     const ws = buf.ws;
     this.lastRepeated = repeated;
@@ -211,7 +211,7 @@ export class Recurrent extends Layer {
         if (ctx.random === null) throw new Error(`${this.name}: dropout while training needs a random source`);
         const random = ctx.random;
         dropoutMask(mask, N * D, this.dropout, () => random.uniform());
-        for (let i = 0; i < N * D; i++) xr[i] = (x[i] as number) * (mask[i] as number);
+        for (let i = 0; i < N * D; i++) xr[i] = x[i] * mask[i];
         xIn = xr;
       }
     } else if (buf.xIn !== null && (this.goBackwards || this.usedMask)) {
@@ -219,7 +219,7 @@ export class Recurrent extends Layer {
       const step = N * D;
       for (let t = 0; t < T; t++) {
         const src = (this.goBackwards ? T - 1 - t : t) * step, dst = t * step;
-        for (let i = 0; i < step; i++) xr[dst + i] = x[src + i] as number;
+        for (let i = 0; i < step; i++) xr[dst + i] = x[src + i];
       }
       if (this.usedMask) {
         const mask = buf.mask as FloatArray;
@@ -228,7 +228,7 @@ export class Recurrent extends Layer {
         dropoutMask(mask, N * D, this.dropout, () => random.uniform());
         for (let t = 0; t < T; t++) {
           const off = t * step;
-          for (let i = 0; i < step; i++) xr[off + i] *= mask[i] as number;
+          for (let i = 0; i < step; i++) xr[off + i] *= mask[i];
         }
       }
       xIn = xr;
@@ -237,8 +237,8 @@ export class Recurrent extends Layer {
     const NH = N * H;
     if (this.stateful && this.stateH !== null) {
       if (this.stateH.length !== NH) {
-        throw new RangeError(`${this.name}: a stateful layer needs the same batch size on every call ` +
-          `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first`);
+        throw new ArgumentError(this.name, 'a valid value', '', { problem: `a stateful layer needs the same batch size on every call ` +
+          `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first` });
       }
       ws.h.set(this.stateH, 0);
       if (this.stateC !== null && 'c' in ws) ws.c.set(this.stateC, 0);
@@ -266,7 +266,7 @@ export class Recurrent extends Layer {
     const xIn = this.lastX;
     if (buf === null || xIn === null) throw new Error(`${this.name}: backward called before forward`);
     const { T, N, ws } = buf;
-    const D = this.inputShape[1] as number;
+    const D = this.inputShape[1];
     const g = { dW: this.kernel.grad, dU: this.recurrentKernel.grad, db: this.bias.grad };
     const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
     const dhSeq = this.returnSequences ? dy : null;
@@ -284,7 +284,7 @@ export class Recurrent extends Layer {
       // dL/dx of the one repeated step (summed over time by the kernel); goBackwards changes nothing for it.
       if (this.usedMask) {
         const mask = buf.mask as FloatArray;
-        for (let i = 0; i < step; i++) buf.dxRep[i] *= mask[i] as number;
+        for (let i = 0; i < step; i++) buf.dxRep[i] *= mask[i];
       }
       return buf.dxRep;
     }
@@ -292,7 +292,7 @@ export class Recurrent extends Layer {
       const mask = buf.mask as FloatArray;
       for (let t = 0; t < T; t++) {
         const off = t * step;
-        for (let i = 0; i < step; i++) buf.dx[off + i] *= mask[i] as number;
+        for (let i = 0; i < step; i++) buf.dx[off + i] *= mask[i];
       }
     }
     if (this.goBackwards) {
@@ -301,8 +301,8 @@ export class Recurrent extends Layer {
       for (let t = 0; t < T >> 1; t++) {
         const a = t * step, b = (T - 1 - t) * step;
         for (let i = 0; i < step; i++) {
-          const tmp = d[a + i] as number;
-          d[a + i] = d[b + i] as number;
+          const tmp = d[a + i];
+          d[a + i] = d[b + i];
           d[b + i] = tmp;
         }
       }

@@ -11,6 +11,7 @@ import type { FloatArray } from '../../../kernels/matmul';
 import { dropoutMask, applyMask } from '../../../kernels/dropout';
 import { BufferCache, ForwardContext, Layer, shapeSize } from './layer';
 import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check';
+import { ArgumentError } from '../../errors';
 
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';
@@ -25,12 +26,12 @@ export class RepeatVector extends Layer {
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 1) throw new RangeError(`${this.name}: expected a vector input [F], got [${inputShape.join(', ')}]`);
-    return [this.n, inputShape[0] as number];
+    if (inputShape.length !== 1) throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a vector input [F], got [${inputShape.join(', ')}]` });
+    return [this.n, inputShape[0]];
   }
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
-    const F = this.inputShape[0] as number, NF = N * F;
+    const F = this.inputShape[0], NF = N * F;
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
     for (let t = 0; t < this.n; t++) buf.y.set(x.length === NF ? x : x.subarray(0, NF), t * NF);
     this.lastN = N;
@@ -39,13 +40,13 @@ export class RepeatVector extends Layer {
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     if (!needDx) return null;
-    const F = this.inputShape[0] as number, NF = this.lastN * F;
+    const F = this.inputShape[0], NF = this.lastN * F;
     const buf = this.cache.get(String(this.lastN), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
     const dx = buf.dx;
     dx.fill(0);
     for (let t = 0; t < this.n; t++) {
       const off = t * NF;
-      for (let i = 0; i < NF; i++) dx[i] += dy[off + i] as number;
+      for (let i = 0; i < NF; i++) dx[i] += dy[off + i];
     }
     return dx;
   }
@@ -72,11 +73,11 @@ export class Flatten extends Layer {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     this.lastN = N;
     if (this.inputShape.length === 1) return x;
-    const T = this.inputShape[0] as number, F = shapeSize(this.inputShape.slice(1));
+    const T = this.inputShape[0], F = shapeSize(this.inputShape.slice(1));
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
     for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
       const src = (t * N + b) * F, dst = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f] as number;
+      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f];
     }
     return buf.y;
   }
@@ -84,11 +85,11 @@ export class Flatten extends Layer {
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     if (!needDx) return null;
     if (this.inputShape.length === 1) return dy;
-    const N = this.lastN, T = this.inputShape[0] as number, F = shapeSize(this.inputShape.slice(1));
+    const N = this.lastN, T = this.inputShape[0], F = shapeSize(this.inputShape.slice(1));
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
     for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
       const dst = (t * N + b) * F, src = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f] as number;
+      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f];
     }
     return buf.dx;
   }
@@ -109,18 +110,18 @@ export class Reshape extends Layer {
     super(optString(options.name, undefined, 'reshape(name)'));
     const t = options.targetShape;
     if (!Array.isArray(t) || t.length < 1 || t.length > 2 || !t.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new RangeError(`reshape(targetShape): expected [F] or [T, F] of positive integers, got ${describeValue(t)}`);
+      throw new ArgumentError('reshape(targetShape)', '[F] or [T, F] of positive integers', describeValue(t));
     }
     this.targetShape = t.slice();
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (shapeSize(inputShape) !== shapeSize(this.targetShape)) {
-      throw new RangeError(`${this.name}: cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
-        `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
+        `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)` });
     }
     if (inputShape.length !== 1) {
-      throw new RangeError(`${this.name}: bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]`);
+      throw new ArgumentError(this.name, 'a valid value', '', { problem: `bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]` });
     }
     return this.targetShape.slice();
   }
@@ -128,11 +129,11 @@ export class Reshape extends Layer {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     this.lastN = N;
     if (this.targetShape.length === 1) return x;
-    const T = this.targetShape[0] as number, F = this.targetShape[1] as number;
+    const T = this.targetShape[0], F = this.targetShape[1];
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
     for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
       const dst = (t * N + b) * F, src = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f] as number;
+      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f];
     }
     return buf.y;
   }
@@ -140,11 +141,11 @@ export class Reshape extends Layer {
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     if (!needDx) return null;
     if (this.targetShape.length === 1) return dy;
-    const N = this.lastN, T = this.targetShape[0] as number, F = this.targetShape[1] as number;
+    const N = this.lastN, T = this.targetShape[0], F = this.targetShape[1];
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
     for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
       const src = (t * N + b) * F, dst = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f] as number;
+      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f];
     }
     return buf.dx;
   }
@@ -165,7 +166,7 @@ export class Dropout extends Layer {
   constructor(options: { rate: number; name?: string }) {
     checkKeys(options, ['rate', 'name'], 'dropout');
     super(optString(options.name, undefined, 'dropout(name)'));
-    if (options.rate === undefined) throw new RangeError('dropout(rate): expected a fraction in [0, 1), got undefined');
+    if (options.rate === undefined) throw new ArgumentError('dropout(rate)', 'a valid value', '', { problem: 'expected a fraction in [0, 1), got undefined' });
     this.rate = optNumber(options.rate, 0, 'dropout(rate)', 0, 1, true);
   }
 

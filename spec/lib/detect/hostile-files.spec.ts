@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Detector } from '../../../lib/detect/detector';
 import { exportScorerSource } from '../../../lib/detect/export';
-import { modelFromJSON } from '../../../lib/io/json';
+import { modelFromJSON } from '../../../lib/model/loaders';
 import { MemoryLimitError } from '../../../lib/errors';
 import { makeRng } from '../../helpers/rng';
 

@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
 import { writeFileAtomic, writeFileAtomicSync, removeStaleTemps, parseTempName, tempPathFor, processAlive } from '../../../lib/io/atomic';
+import { ArgumentError } from '../../../lib/errors';
 
 /** Replaces fs[name] (the module object lib/io/atomic.ts calls through) until the returned restore() is called. */
 function patch(target: object, name: string, impl: unknown): () => void {
@@ -54,7 +55,7 @@ describe('lib/io/atomic', () => {
         fs.writeFileSync(p, 'old');
         let err: unknown = null;
         try { await write(p, 42 as unknown as string); } catch (e) { err = e; }
-        expect(err).to.be.instanceOf(TypeError);
+        expect(err).to.be.instanceOf(ArgumentError);
         expect(fs.readFileSync(p, 'utf8')).to.equal('old');
         expect(entries()).to.deep.equal(['model.json']);
       });

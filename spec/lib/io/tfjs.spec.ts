@@ -9,11 +9,11 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Sequential } from '../../../lib/model/sequential';
 import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed } from '../../../lib/model/layers/index';
-import {
-  fromTfjs, loadTfjsModel, loadTfjsModelSync, saveTfjsModel, saveTfjsModelSync, toTfjs, TfjsArtifactsInput,
-} from '../../../lib/io/tfjs';
+import { saveTfjsModel, saveTfjsModelSync, toTfjs, TfjsArtifactsInput } from '../../../lib/io/tfjs';
+import { fromTfjs, loadTfjsModel, loadTfjsModelSync } from '../../../lib/model/loaders';
 import { makeRng, uniformScaled32 as uniform } from '../../helpers/rng';
 import { maxAbs } from '../../helpers/oracle';
+import { ArgumentError } from '../../../lib/errors';
 
 function fixtureDir(): string {
   let dir = __dirname;
@@ -303,7 +303,7 @@ describe('lib/io/tfjs', function () {
 
     it('toTfjs refuses a resetAfter GRU (tfjs 4.22 cannot load it) unless allowResetAfter; then tfjs rejects it and fromTfjs reads it', async () => {
       const m = new Sequential([gru({ units: 3, returnSequences: true }), dense({ units: 1 })]).build([4, 2]);
-      expect(() => toTfjs(m)).to.throw(RangeError, /layer 'gru' \(GRU\) is a GRU with resetAfter true.*resetAfter: false.*allowResetAfter/);
+      expect(() => toTfjs(m)).to.throw(ArgumentError, /layer 'gru' \(GRU\) is a GRU with resetAfter true.*resetAfter: false.*allowResetAfter/);
       const a = toTfjs(m, { allowResetAfter: true });
       const cfg = ((a.modelTopology['config'] as { layers: { config: Record<string, unknown> }[] }).layers[0] as { config: Record<string, unknown> }).config;
       expect(cfg['reset_after']).to.equal(true);
@@ -357,12 +357,12 @@ describe('lib/io/tfjs', function () {
       const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { weightsManifest: { paths: string[] }[] };
 
       fs.writeFileSync(path.join(dir, 'bad.json'), '{"modelTopology": ');
-      expect(() => loadTfjsModelSync(path.join(dir, 'bad.json'))).to.throw(TypeError, /bad\.json\): not valid JSON/);
+      expect(() => loadTfjsModelSync(path.join(dir, 'bad.json'))).to.throw(ArgumentError, /bad\.json\): not valid JSON/);
 
       fs.writeFileSync(path.join(dir, 'short.bin'), fs.readFileSync(path.join(dir, 'weights.bin')).subarray(0, 8));
       (json.weightsManifest[0] as { paths: string[] }).paths = ['short.bin'];
       fs.writeFileSync(path.join(dir, 'short.json'), JSON.stringify(json));
-      expect(() => loadTfjsModelSync(path.join(dir, 'short.json'))).to.throw(RangeError, /short\.json\): weight group 0 \(short\.bin\) holds 8 bytes, its 3 weights need 32/);
+      expect(() => loadTfjsModelSync(path.join(dir, 'short.json'))).to.throw(ArgumentError, /short\.json\): weight group 0 \(short\.bin\) holds 8 bytes, its 3 weights need 32/);
 
       (json.weightsManifest[0] as { paths: string[] }).paths = ['../weights.bin'];
       fs.writeFileSync(path.join(dir, 'escape.json'), JSON.stringify(json));
@@ -377,7 +377,7 @@ describe('lib/io/tfjs', function () {
   describe('toTfjs', () => {
     it('a stateful model needs batchSize, which becomes the batch dimension tfjs requires', async () => {
       const m = new Sequential([lstm({ units: 2, ...sig, stateful: true })]).build([3, 1]);
-      expect(() => toTfjs(m)).to.throw(RangeError, /stateful.*batchSize/);
+      expect(() => toTfjs(m)).to.throw(ArgumentError, /stateful.*batchSize/);
       const a = toTfjs(m, { batchSize: 2 });
       const cfg = ((a.modelTopology['config'] as { layers: { config: Record<string, unknown> }[] }).layers[0] as { config: Record<string, unknown> }).config;
       expect(cfg['batch_input_shape']).to.deep.equal([2, 3, 1]);
@@ -396,7 +396,7 @@ describe('lib/io/tfjs', function () {
     it('refuses an unbuilt model and a bad batchSize', () => {
       expect(() => toTfjs(new Sequential([lstm({ units: 2 })]))).to.throw(/not built/);
       const m = new Sequential([lstm({ units: 2 })]).build([3, 1]);
-      expect(() => toTfjs(m, { batchSize: 0 })).to.throw(RangeError, /batchSize/);
+      expect(() => toTfjs(m, { batchSize: 0 })).to.throw(ArgumentError, /batchSize/);
     });
   });
 
@@ -472,7 +472,7 @@ describe('lib/io/tfjs', function () {
     it('a variable-length input loads with options.inputShape, which must agree with the fixed dimensions', () => {
       const a = edit((ls) => { cfg(ls, 0)['batch_input_shape'] = [null, null, 3]; });
       expect(fromTfjs(a, { inputShape: [7, 3] }).getInputShape()).to.deep.equal([7, 3]);
-      expect(() => fromTfjs(a, { inputShape: [7, 2] })).to.throw(RangeError, /inputShape\): \[7, 2\] contradicts the model's input shape \[null, 3\]/);
+      expect(() => fromTfjs(a, { inputShape: [7, 2] })).to.throw(ArgumentError, /inputShape\): \[7, 2\] contradicts the model's input shape \[null, 3\]/);
     });
 
     function withSpecs(f: (specs: tf.io.WeightsManifestEntry[]) => void, data?: Uint8Array): TfjsArtifactsInput {
@@ -483,40 +483,40 @@ describe('lib/io/tfjs', function () {
 
     it('a missing weight, a wrong shape, a weight no layer owns', () => {
       expect(() => fromTfjs(withSpecs((s) => { (s[1] as tf.io.WeightsManifestEntry).name = 'enc/recurrent'; })))
-        .to.throw(RangeError, /layer 'enc' \(LSTM\): missing weight recurrent_kernel \(expected a name like 'enc\/recurrent_kernel'; the layer's weights are 'enc\/kernel', 'enc\/recurrent', 'enc\/bias'\)/);
+        .to.throw(ArgumentError, /layer 'enc' \(LSTM\): missing weight recurrent_kernel \(expected a name like 'enc\/recurrent_kernel'; the layer's weights are 'enc\/kernel', 'enc\/recurrent', 'enc\/bias'\)/);
       expect(() => fromTfjs(withSpecs((s) => { (s[5] as tf.io.WeightsManifestEntry).name = 'bi/forward_g/kernel'; })))
-        .to.throw(RangeError, /layer 'bi' \(Bidirectional\): forward kernel is ambiguous: 'bi\/forward_g\/kernel', 'bi\/forward_g\/kernel'/);
+        .to.throw(ArgumentError, /layer 'bi' \(Bidirectional\): forward kernel is ambiguous: 'bi\/forward_g\/kernel', 'bi\/forward_g\/kernel'/);
       expect(() => fromTfjs(withSpecs((s) => { (s[0] as tf.io.WeightsManifestEntry).shape = [4, 6]; })))
-        .to.throw(RangeError, /layer 'enc' \(LSTM\): weight 'enc\/kernel' has shape \[4, 6\], the layer's kernel needs \[3, 8\]/);
+        .to.throw(ArgumentError, /layer 'enc' \(LSTM\): weight 'enc\/kernel' has shape \[4, 6\], the layer's kernel needs \[3, 8\]/);
       const extra = Buffer.concat([weightBytes(base), Buffer.from(Float32Array.of(1).buffer)]);
       expect(() => fromTfjs(withSpecs((s) => { s.push({ name: 'ghost/kernel', shape: [1], dtype: 'float32' }); }, extra)))
-        .to.throw(RangeError, /weights 'ghost\/kernel' belong to no layer of the model \(layers: enc, bi, out\)/);
+        .to.throw(ArgumentError, /weights 'ghost\/kernel' belong to no layer of the model \(layers: enc, bi, out\)/);
     });
 
     it('truncated or oversized weightData, non-finite values, non-float32 weights', () => {
       const bytes = weightBytes(base);
       expect(() => fromTfjs(withSpecs(() => undefined, bytes.subarray(0, bytes.length - 4))))
-        .to.throw(RangeError, /weightData is truncated: weight 'out\/bias' \(shape \[1\]\) needs bytes \[\d+, \d+\), weightData has \d+/);
+        .to.throw(ArgumentError, /weightData is truncated: weight 'out\/bias' \(shape \[1\]\) needs bytes \[\d+, \d+\), weightData has \d+/);
       expect(() => fromTfjs(withSpecs(() => undefined, Buffer.concat([bytes, Buffer.alloc(4)]))))
-        .to.throw(RangeError, /weightData has \d+ bytes but weightSpecs describe \d+/);
+        .to.throw(ArgumentError, /weightData has \d+ bytes but weightSpecs describe \d+/);
       const nan = Buffer.from(bytes);
       nan.writeFloatLE(NaN, 8);
-      expect(() => fromTfjs(withSpecs(() => undefined, nan))).to.throw(RangeError, /weight 'enc\/kernel' has a non-finite value NaN at index 2/);
+      expect(() => fromTfjs(withSpecs(() => undefined, nan))).to.throw(ArgumentError, /weight 'enc\/kernel' has a non-finite value NaN at index 2/);
       expect(() => fromTfjs(withSpecs((s) => { (s[0] as tf.io.WeightsManifestEntry).dtype = 'int32'; })))
-        .to.throw(RangeError, /weight 'enc\/kernel' has dtype int32; model weights must be float32/);
+        .to.throw(ArgumentError, /weight 'enc\/kernel' has dtype int32; model weights must be float32/);
     });
 
     it('a loss bptt does not have', () => {
       const a = { ...edit(() => undefined), trainingConfig: { loss: 'categorical_crossentropy' } };
-      expect(() => fromTfjs(a)).to.throw(RangeError, /trainingConfig\.loss: expected 'mse', 'mae' or 'binaryCrossentropy'.*categorical_crossentropy/);
+      expect(() => fromTfjs(a)).to.throw(ArgumentError, /trainingConfig\.loss: expected 'mse', 'mae' or 'binaryCrossentropy'.*categorical_crossentropy/);
       const ok = { ...edit(() => undefined), trainingConfig: { loss: { module: 'keras.losses', class_name: 'MeanSquaredError', config: {} } } };
       expect(fromTfjs(ok).loss).to.equal('mse');
     });
 
     it('not artifacts at all', () => {
-      expect(() => fromTfjs(null as unknown as TfjsArtifactsInput)).to.throw(TypeError, /expected model artifacts/);
-      expect(() => fromTfjs({ modelTopology: new ArrayBuffer(4) })).to.throw(TypeError, /graph model/);
-      expect(() => fromTfjs({ modelTopology: { class_name: 'Sequential', config: {} } })).to.throw(TypeError, /config must be \{ name, layers/);
+      expect(() => fromTfjs(null as unknown as TfjsArtifactsInput)).to.throw(ArgumentError, /expected model artifacts/);
+      expect(() => fromTfjs({ modelTopology: new ArrayBuffer(4) })).to.throw(ArgumentError, /graph model/);
+      expect(() => fromTfjs({ modelTopology: { class_name: 'Sequential', config: {} } })).to.throw(ArgumentError, /config must be \{ name, layers/);
     });
   });
 });

@@ -15,6 +15,7 @@ import { serializeSafetensors } from '../../../lib/io/safetensors';
 import { loadTorchSafetensors, loadTorchSafetensorsSync, loadTorchStateDict, TorchTensor } from '../../../lib/io/torch';
 import { makeRng, Rng } from '../../helpers/rng';
 import { maxAbs } from '../../helpers/oracle';
+import { ArgumentError } from '../../../lib/errors';
 
 type Vec = number[];
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -323,7 +324,7 @@ describe('lib/io/torch', () => {
       untouched(lstmModel(), (m) => loadTorchStateDict(m, sd), /module 'lstm': lstm\.weight_hh_l0 is missing \(the module has lstm\.bias_hh_l0, lstm\.bias_ih_l0, lstm\.weight_ih_l0\)/);
       const sd2 = rnnState('lstm', 4, D, H, makeRng('torch/err/1'));
       delete sd2['lstm.bias_hh_l0'];
-      expect(() => loadTorchStateDict(lstmModel(), sd2)).to.throw(RangeError, /expected both bias_ih and bias_hh/);
+      expect(() => loadTorchStateDict(lstmModel(), sd2)).to.throw(ArgumentError, /expected both bias_ih and bias_hh/);
     });
 
     it('a wrong shape, with and without mapping.modules', () => {
@@ -334,54 +335,54 @@ describe('lib/io/torch', () => {
       untouched(m, (x) => loadTorchStateDict(x, sd, { modules: ['lstm'] }), /layer 'lstm' \(LSTM, units 4\) has input 3 and 4 units; 'lstm' \(nn\.LSTM l0, input 2, hidden 4\)/);
       const bad = rnnState('lstm', 4, D, H, makeRng('torch/err/2b'));
       bad['lstm.bias_ih_l0'] = tensor([15], makeRng('x'));
-      expect(() => loadTorchStateDict(lstmModel(), bad)).to.throw(RangeError, /lstm\.bias_ih_l0 has shape \[15\], expected \[16\]/);
+      expect(() => loadTorchStateDict(lstmModel(), bad)).to.throw(ArgumentError, /lstm\.bias_ih_l0 has shape \[15\], expected \[16\]/);
       const lin = { weight: tensor([2, 5], makeRng('y')) };
       expect(() => loadTorchStateDict(new Sequential([dense({ units: 2 })]).build([4]), lin, { modules: [''] }))
-        .to.throw(RangeError, /layer 'dense' \(Dense, units 2\) has kernel \[4, 2\]; '' \(the root module\) \(nn\.Linear 5 → 2\) needs \[5, 2\] \(weight \[2, 5\] transposed\)/);
+        .to.throw(ArgumentError, /layer 'dense' \(Dense, units 2\) has kernel \[4, 2\]; '' \(the root module\) \(nn\.Linear 5 → 2\) needs \[5, 2\] \(weight \[2, 5\] transposed\)/);
     });
 
     it('a wrong layer type', () => {
       const sd = rnnState('rnn', 3, D, H, makeRng('torch/err/3'));       // nn.GRU weights
       untouched(lstmModel(), (x) => loadTorchStateDict(x, sd, { modules: ['rnn'] }), /layer 'lstm' \(LSTM, units 4\) is LSTM; 'rnn' \(nn\.GRU l0, input 3, hidden 4\) is nn\.GRU/);
       const bi = rnnState('rnn', 4, D, H, makeRng('torch/err/3b'), { bi: true });
-      expect(() => loadTorchStateDict(lstmModel(), bi, { modules: ['rnn'] })).to.throw(RangeError, /is not bidirectional; 'rnn' \(nn\.LSTM l0, bidirectional, input 3, hidden 4\) has _reverse weights/);
+      expect(() => loadTorchStateDict(lstmModel(), bi, { modules: ['rnn'] })).to.throw(ArgumentError, /is not bidirectional; 'rnn' \(nn\.LSTM l0, bidirectional, input 3, hidden 4\) has _reverse weights/);
       const lin = { 'fc.weight': tensor([H, D], makeRng('z')) };
-      expect(() => loadTorchStateDict(lstmModel(), lin, { modules: ['fc'] })).to.throw(RangeError, /layer 'lstm' \(LSTM, units 4\) cannot take 'fc' \(nn\.Linear 3 → 4\): nn\.Linear maps onto dense/);
+      expect(() => loadTorchStateDict(lstmModel(), lin, { modules: ['fc'] })).to.throw(ArgumentError, /layer 'lstm' \(LSTM, units 4\) cannot take 'fc' \(nn\.Linear 3 → 4\): nn\.Linear maps onto dense/);
       expect(() => loadTorchStateDict(new Sequential([dense({ units: 4 })]).build([3]), rnnState('', 4, D, H, makeRng('w'))))
-        .to.throw(RangeError, /no order of the modules/);
+        .to.throw(ArgumentError, /no order of the modules/);
     });
 
     it('layer options PyTorch cannot express: a classic GRU, hard_sigmoid gates, goBackwards, a bias-free dense', () => {
       const sd = rnnState('', 3, D, H, makeRng('torch/err/4'));
       expect(() => loadTorchStateDict(new Sequential([gru({ units: H, resetAfter: false })]).build([T, D]), sd))
-        .to.throw(RangeError, /resetAfter false; nn\.GRU applies the reset gate after the recurrent product: build it with gru\(\{ resetAfter: true \}\)/);
+        .to.throw(ArgumentError, /resetAfter false; nn\.GRU applies the reset gate after the recurrent product: build it with gru\(\{ resetAfter: true \}\)/);
       expect(() => loadTorchStateDict(new Sequential([gru({ units: H, recurrentActivation: 'hardSigmoid' })]).build([T, D]), sd))
-        .to.throw(RangeError, /recurrentActivation hardSigmoid; nn\.GRU uses sigmoid/);
+        .to.throw(ArgumentError, /recurrentActivation hardSigmoid; nn\.GRU uses sigmoid/);
       expect(() => loadTorchStateDict(new Sequential([gru({ units: H, goBackwards: true })]).build([T, D]), sd))
-        .to.throw(RangeError, /goBackwards true; nn\.GRU has no such option/);
+        .to.throw(ArgumentError, /goBackwards true; nn\.GRU has no such option/);
       const lin = { weight: tensor([2, 3], makeRng('v')), bias: tensor([2], makeRng('u')) };
       expect(() => loadTorchStateDict(new Sequential([dense({ units: 2, useBias: false })]).build([3]), lin, { modules: [''] }))
-        .to.throw(RangeError, /useBias false; '' \(the root module\) \(nn\.Linear 3 → 2\) has a bias/);
+        .to.throw(ArgumentError, /useBias false; '' \(the root module\) \(nn\.Linear 3 → 2\) has a bias/);
     });
 
     it('counts, unused tensors, unknown modules, ambiguous orders', () => {
       const rng = makeRng('torch/err/5');
       const two = { ...rnnState('a', 4, D, H, rng), ...rnnState('b', 4, H, H, rng) };
-      expect(() => loadTorchStateDict(lstmModel(), two)).to.throw(RangeError, /the model has 1 layers with weights \('lstm' \(LSTM, units 4\)\); the state dict has 2/);
-      expect(() => loadTorchStateDict(lstmModel(), two, { modules: ['a'] })).to.throw(RangeError, /tensors of 'b' are not used \(b\.bias_hh_l0, .*\); list the module or pass allowUnused/);
+      expect(() => loadTorchStateDict(lstmModel(), two)).to.throw(ArgumentError, /the model has 1 layers with weights \('lstm' \(LSTM, units 4\)\); the state dict has 2/);
+      expect(() => loadTorchStateDict(lstmModel(), two, { modules: ['a'] })).to.throw(ArgumentError, /tensors of 'b' are not used \(b\.bias_hh_l0, .*\); list the module or pass allowUnused/);
       expect(loadTorchStateDict(lstmModel(), two, { modules: ['a'], allowUnused: true })).to.have.length(1);
       const bn = { ...rnnState('lstm', 4, D, H, rng), 'bn.running_mean': tensor([H], rng), 'bn.weight': tensor([H], rng) };
-      expect(() => loadTorchStateDict(lstmModel(), bn)).to.throw(RangeError, /module 'bn' is not an nn\.LSTM, nn\.GRU, nn\.RNN or nn\.Linear state dict: bn\.running_mean \[4\], bn\.weight \[4\]/);
+      expect(() => loadTorchStateDict(lstmModel(), bn)).to.throw(ArgumentError, /module 'bn' is not an nn\.LSTM, nn\.GRU, nn\.RNN or nn\.Linear state dict: bn\.running_mean \[4\], bn\.weight \[4\]/);
       expect(() => loadTorchStateDict(lstmModel(), { ...rnnState('lstm', 4, D, H, rng), 'lstm.weight_hr_l0': tensor([2, H], rng) }))
-        .to.throw(RangeError, /proj_size is not supported/);
+        .to.throw(ArgumentError, /proj_size is not supported/);
       // Three LSTMs 4 → 4 could go in either order after the first: ambiguous until mapping.modules says.
       const sd = { ...rnnState('first', 4, D, H, rng), ...rnnState('x', 4, H, H, rng), ...rnnState('y', 4, H, H, rng) };
       const stack = (): Sequential => new Sequential([lstm({ units: H, returnSequences: true }), lstm({ units: H, returnSequences: true }), lstm({ units: H })]).build([T, D]);
-      expect(() => loadTorchStateDict(stack(), sd)).to.throw(RangeError, /fit the model in more than one order \('first' → 'x' → 'y'; 'first' → 'y' → 'x'\); pass mapping\.modules/);
+      expect(() => loadTorchStateDict(stack(), sd)).to.throw(ArgumentError, /fit the model in more than one order \('first' → 'x' → 'y'; 'first' → 'y' → 'x'\); pass mapping\.modules/);
       const m = stack();
       expect(loadTorchStateDict(m, sd, { modules: ['first', 'y', 'x'] }).map((a) => a.source.split(' ')[0])).to.deep.equal(["'first'", "'y'", "'x'"]);
       expect(Array.from(m.getWeights()[3] as Float32Array)[0]).to.equal(Math.fround(sd['y.weight_ih_l0']?.data[0] as number));
-      expect(() => loadTorchStateDict(stack(), sd, { modules: ['first', 'nope'] })).to.throw(RangeError, /no tensors under 'nope'; the state dict has modules 'first', 'x', 'y'/);
+      expect(() => loadTorchStateDict(stack(), sd, { modules: ['first', 'nope'] })).to.throw(ArgumentError, /no tensors under 'nope'; the state dict has modules 'first', 'x', 'y'/);
     });
 
     it('non-finite values, bad tensors, an unbuilt model', () => {
@@ -389,7 +390,7 @@ describe('lib/io/torch', () => {
       (sd['weight_hh_l0'] as { data: Float64Array }).data[7] = Infinity;
       untouched(lstmModel(), (m) => loadTorchStateDict(m, sd), /weight_hh_l0 has a non-finite value Infinity at index 7/);
       expect(() => loadTorchStateDict(new Sequential([dense({ units: 2 })]).build([2]), { weight: { shape: [2, 2], data: [1, 2, 3] } }, { modules: [''] })).to.throw(/shape \[2, 2\] needs 4 values, data has 3/);
-      expect(() => loadTorchStateDict(lstmModel(), { weight: 5 as unknown as TorchTensor })).to.throw(TypeError, /tensor 'weight' must be \{ shape, data \}/);
+      expect(() => loadTorchStateDict(lstmModel(), { weight: 5 as unknown as TorchTensor })).to.throw(ArgumentError, /tensor 'weight' must be \{ shape, data \}/);
       expect(() => loadTorchStateDict(new Sequential([lstm({ units: 2 })]), {})).to.throw(/build the model first/);
     });
   });

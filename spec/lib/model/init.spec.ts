@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { makeRandom } from '../../../lib/random';
 import { glorotUniform, orthogonal, zeros, lstmBias } from '../../../lib/model/init';
+import { ArgumentError } from '../../../lib/errors';
 
 /** out[i,j] = Σ_k A[i,k]·B[k,j] with A[m,k] and B given by accessors: for the Gram matrices WᵀW and WWᵀ. */
 function gram(W: Float64Array, rows: number, cols: number, side: 'rows' | 'cols'): Float64Array {
@@ -84,9 +85,9 @@ describe('lib/random', () => {
   });
 
   it('throws RangeError naming the argument', () => {
-    expect(() => makeRandom(1).int(0)).to.throw(RangeError, /int\(n\)/);
-    expect(() => makeRandom(1).int(2.5)).to.throw(RangeError, /int\(n\)/);
-    expect(() => makeRandom(NaN)).to.throw(RangeError, /makeRandom\(seed\)/);
+    expect(() => makeRandom(1).int(0)).to.throw(ArgumentError, /int\(n\)/);
+    expect(() => makeRandom(1).int(2.5)).to.throw(ArgumentError, /int\(n\)/);
+    expect(() => makeRandom(NaN)).to.throw(ArgumentError, /makeRandom\(seed\)/);
   });
 });
 
@@ -177,12 +178,12 @@ describe('lib/model/init', () => {
   it('throws RangeError naming the argument', () => {
     const r = makeRandom(1);
     expect(() => glorotUniform(new Float64Array(5), 2, 3, r)).to.throw(RangeError, /glorotUniform\(out\): expected 6 .*got 5/);
-    expect(() => glorotUniform(new Float64Array(0), 0, 3, r)).to.throw(RangeError, /glorotUniform\(fanIn\)/);
-    expect(() => glorotUniform(new Float64Array(6), 2, 3.5, r)).to.throw(RangeError, /glorotUniform\(fanOut\)/);
+    expect(() => glorotUniform(new Float64Array(0), 0, 3, r)).to.throw(ArgumentError, /glorotUniform\(fanIn\)/);
+    expect(() => glorotUniform(new Float64Array(6), 2, 3.5, r)).to.throw(ArgumentError, /glorotUniform\(fanOut\)/);
     expect(() => orthogonal(new Float64Array(11), 3, 4, r)).to.throw(RangeError, /orthogonal\(out\): expected 12 .*got 11/);
-    expect(() => orthogonal(new Float64Array(0), 0, 4, r)).to.throw(RangeError, /orthogonal\(rows\)/);
-    expect(() => orthogonal(new Float64Array(4), 4, -1, r)).to.throw(RangeError, /orthogonal\(cols\)/);
+    expect(() => orthogonal(new Float64Array(0), 0, 4, r)).to.throw(ArgumentError, /orthogonal\(rows\)/);
+    expect(() => orthogonal(new Float64Array(4), 4, -1, r)).to.throw(ArgumentError, /orthogonal\(cols\)/);
     expect(() => lstmBias(new Float64Array(7), 2)).to.throw(RangeError, /lstmBias\(out\): expected 8 .*got 7/);
-    expect(() => lstmBias(new Float64Array(0), 0)).to.throw(RangeError, /lstmBias\(H\)/);
+    expect(() => lstmBias(new Float64Array(0), 0)).to.throw(ArgumentError, /lstmBias\(H\)/);
   });
 });

@@ -9,6 +9,7 @@ import {
 import { Layer } from '../../../lib/model/layers/layer';
 import { gradCheck } from '../../helpers/gradcheck';
 import { makeRng, Rng } from '../../helpers/rng';
+import { ArgumentError } from '../../../lib/errors';
 
 function randomBatch(rng: Rng, N: number, shape: number[], lo = -1, hi = 1): number[][][] | number[][] {
   const one = (): number => lo + (hi - lo) * rng();
@@ -199,10 +200,10 @@ describe('Sequential', () => {
       expect(() => model.fit(bad, [[1], [2], [3]])).to.throw(RangeError, /fit\(x\): expected shape \[N, 4, 1\], got \[N, 3, 1\]/);
       expect(() => model.predict(bad)).to.throw(RangeError, /predict\(x\)/);
       const good = randomBatch(makeRng('b'), 3, [4, 1]);
-      expect(() => model.fit(good, [[1], [2]])).to.throw(RangeError, /fit\(y\): expected 3 samples to match x, got 2/);
-      expect(() => model.fit(good, [[1], [2], [3]], { batchSize: 0 })).to.throw(RangeError, /fit\(batchSize\)/);
-      expect(() => model.fit(good, [[1], [2], [3]], { loss: 'hinge' })).to.throw(RangeError, /fit\(loss\)/);
-      expect(() => model.fit(good, [[1], [2], [3]], { validationSplit: 1.5 })).to.throw(RangeError, /validationSplit/);
+      expect(() => model.fit(good, [[1], [2]])).to.throw(ArgumentError, /fit\(y\): expected 3 samples to match x, got 2/);
+      expect(() => model.fit(good, [[1], [2], [3]], { batchSize: 0 })).to.throw(ArgumentError, /fit\(batchSize\)/);
+      expect(() => model.fit(good, [[1], [2], [3]], { loss: 'hinge' })).to.throw(ArgumentError, /fit\(loss\)/);
+      expect(() => model.fit(good, [[1], [2], [3]], { validationSplit: 1.5 })).to.throw(ArgumentError, /validationSplit/);
     });
     it('rejects NaN/Inf and empty input', () => {
       const model = m();
@@ -212,9 +213,9 @@ describe('Sequential', () => {
       expect(() => model.predict([])).to.throw(/predict\(x\)/);
     });
     it('rejects options it does not implement instead of ignoring them', () => {
-      expect(() => lstm({ units: 2, recurrentDropout: 0.2 })).to.throw(RangeError, /recurrentDropout/);
-      expect(() => lstm({ units: 0 })).to.throw(RangeError, /lstm\(units\)/);
-      expect(() => gru({ units: 2, activation: 'softmax' })).to.throw(RangeError, /gru\(activation\)/);
+      expect(() => lstm({ units: 2, recurrentDropout: 0.2 })).to.throw(ArgumentError, /recurrentDropout/);
+      expect(() => lstm({ units: 0 })).to.throw(ArgumentError, /lstm\(units\)/);
+      expect(() => gru({ units: 2, activation: 'softmax' })).to.throw(ArgumentError, /gru\(activation\)/);
     });
   });
 
@@ -286,10 +287,10 @@ describe('Sequential', () => {
       expect(() => Sequential.fromJSON({ ...j, format: 'other' })).to.throw(/not a bptt model/);
       const wrongShape = JSON.parse(text);
       wrongShape.weights[0].shape = [9, 9];
-      expect(() => Sequential.fromJSON(wrongShape)).to.throw(RangeError, /expected shape/);
+      expect(() => Sequential.fromJSON(wrongShape)).to.throw(ArgumentError, /expected shape/);
       const shortData = JSON.parse(text);
       shortData.weights[1].data = shortData.weights[1].data.slice(0, 8);
-      expect(() => Sequential.fromJSON(shortData)).to.throw(RangeError, /bytes/);
+      expect(() => Sequential.fromJSON(shortData)).to.throw(ArgumentError, /bytes/);
       const unknown = JSON.parse(text);
       unknown.layers[1].className = 'Conv1D';
       expect(() => Sequential.fromJSON(unknown)).to.throw(/unknown layer class "Conv1D"/);

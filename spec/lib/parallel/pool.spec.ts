@@ -6,6 +6,7 @@ import type { FloatArray } from '../../../kernels/matmul';
 import type { ForwardContext } from '../../../lib/model/layers/layer';
 import { poolOf } from '../../../lib/parallel/pool';
 import { MIN_ROWS } from '../../../lib/parallel/auto';
+import { ArgumentError } from '../../../lib/errors';
 
 function windows(N: number, T: number, D: number, seed: string): number[][][] {
   const r = makeRandom(seed);
@@ -32,18 +33,18 @@ describe('worker pool', () => {
       const m = small();
       for (const w of bad) {
         const expected = /expected a positive integer \(at most 64\) or 'auto', got /;
-        expect(() => m.fit(x, x, { workers: w as number }), `fit ${String(w)}`).to.throw(RangeError, /^fit\(workers\): /).and.match(expected);
-        expect(() => m.predict(x, { workers: w as number }), `predict ${String(w)}`).to.throw(RangeError, /^predict\(workers\): /);
+        expect(() => m.fit(x, x, { workers: w as number }), `fit ${String(w)}`).to.throw(ArgumentError, /^fit\(workers\): /).and.match(expected);
+        expect(() => m.predict(x, { workers: w as number }), `predict ${String(w)}`).to.throw(ArgumentError, /^predict\(workers\): /);
       }
-      expect(() => m.fit(x, x, { workers: '2' as unknown as number })).to.throw(RangeError, /got "2"$/);
-      expect(() => m.fit(x, x, { workers: 0 })).to.throw(RangeError, /got 0$/);
+      expect(() => m.fit(x, x, { workers: '2' as unknown as number })).to.throw(ArgumentError, /got "2"$/);
+      expect(() => m.fit(x, x, { workers: 0 })).to.throw(ArgumentError, /got 0$/);
     });
 
-    it('a stateful model: explicit 2 workers is a RangeError, "auto" trains on one thread', () => {
+    it('a stateful model: explicit 2 workers is a ArgumentError, "auto" trains on one thread', () => {
       const m = new Sequential([lstm({ units: 3, stateful: true, inputShape: [6, 2] }), dense({ units: 2 })]);
       const y = x.map(() => [0, 0]);
-      expect(() => m.fit(x, y, { batchSize: 8, shuffle: false, workers: 2 })).to.throw(RangeError, /fit\(workers\): a stateful model runs on one thread/);
-      expect(() => m.predict(x, { batchSize: 8, workers: 2 })).to.throw(RangeError, /predict\(workers\): a stateful model/);
+      expect(() => m.fit(x, y, { batchSize: 8, shuffle: false, workers: 2 })).to.throw(ArgumentError, /fit\(workers\): a stateful model runs on one thread/);
+      expect(() => m.predict(x, { batchSize: 8, workers: 2 })).to.throw(ArgumentError, /predict\(workers\): a stateful model/);
       expect(resolveWorkers(m, 8, 'auto')).to.equal(1);
       m.fit(x, y, { batchSize: 8, shuffle: false, workers: 'auto' });
       expect(poolOf(m)).to.equal(null);

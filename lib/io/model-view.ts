@@ -1,0 +1,60 @@
+/**
+ * The model as lib/io sees it: what a writer reads (ModelSource) and what a loader fills (ModelTarget). Sequential has
+ * every member; io takes the model, or for loading a function that makes an empty one (CreateModel), as an argument and
+ * never imports the class. Imports point one way: lib/model/sequential → lib/io → lib/model/layers, optimizers, losses.
+ */
+import type { FloatArray } from '../../kernels/matmul';
+import { DType, Layer } from '../model/layers/layer';
+import type { LossName } from '../model/losses';
+import type { Optimizer } from '../model/optimizers';
+
+/** A trainable tensor named "layer/param" (Sequential.weights()). */
+export interface NamedWeight {
+  name: string;
+  shape: number[];
+  value: FloatArray;
+}
+
+/** What a writer reads from a model. */
+export interface ModelSource {
+  readonly name: string;
+  readonly seed: number | string;
+  readonly dtype: DType;
+  readonly layers: readonly Layer[];
+  readonly built: boolean;
+  readonly loss: LossName | null;
+  readonly optimizer: Optimizer | null;
+  readonly epochsTrained: number;
+  /** Per-sample input shape; null before build. */
+  getInputShape(): number[] | null;
+  /** The trainable parameters in order (the model must be built). */
+  weights(): NamedWeight[];
+}
+
+/** What a loader fills: an empty model from CreateModel, to which it adds layers, builds, and gives weights. */
+export interface ModelTarget extends ModelSource {
+  optimizer: Optimizer | null;
+  epochsTrained: number;
+  add(layer: Layer): unknown;
+  build(inputShape: readonly number[]): unknown;
+  setWeights(values: readonly ArrayLike<number>[]): void;
+  compile(options: { loss?: string }): unknown;
+}
+
+/** The options a loader has read for a new model (Sequential's constructor options). */
+export interface NewModelOptions {
+  name?: string;
+  seed?: number | string;
+  dtype: DType;
+}
+
+/** Makes the empty model a loader fills (for bptt: `(o) => new Sequential([], o)`, see lib/model/loaders.ts). */
+export type CreateModel<M extends ModelTarget> = (options: NewModelOptions) => M;
+
+/** True for a model io can write: an object with a layer list and the ModelSource methods (Sequential, structurally). */
+export function isModel(m: unknown): m is ModelSource {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Partial<Record<keyof ModelSource, unknown>>;
+  return Array.isArray(o.layers) && o.layers.every((l) => l instanceof Layer) && typeof o.getInputShape === 'function' &&
+    typeof o.weights === 'function';
+}

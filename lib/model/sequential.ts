@@ -27,7 +27,7 @@ import { Recurrent } from './layers/recurrent';
 import { RepeatVector } from './layers/shape';
 import { getLoss, Loss, LossName } from './losses';
 import { Optimizer, OptimizerSpec } from './optimizers';
-import { makeRandom, Random } from '../random';
+import { makeRandom } from '../random';
 import { ArgumentError, TrainingDivergedError } from '../errors';
 import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from '../tensor';
 import type { NdArray } from 'ndarray';
@@ -119,6 +119,25 @@ export interface History {
 interface Prepared {
   x: Tensor;
   y: Tensor;
+}
+
+/** fit's data: the training rows (trainIdx of x, y) and the validation rows (valIdx of val), if any. */
+interface FitData extends Prepared {
+  trainIdx: Int32Array;
+  val: Prepared | null;
+  valIdx: Int32Array | null;
+}
+
+/** fit's options, checked. */
+interface FitPlan {
+  epochs: number;
+  initialEpoch: number;
+  batchSize: number;
+  shuffle: boolean;
+  clipNorm: number | undefined;
+  workers: Workers;
+  /** The seed of the shuffles and dropout masks, as a string. */
+  seed: string;
 }
 
 export class Sequential {
@@ -527,115 +546,30 @@ export class Sequential {
   /**
    * Trains on (x, y). Returns the history of epoch losses. See FitOptions for the options; the defaults are Keras's
    * (epochs 1, batchSize 32, shuffle true, Adam lr 1e-3, loss 'mse' unless compiled or loaded otherwise).
+   * The steps: check the options, coerce the data and split off the validation rows, choose the loss and optimizer, then
+   * one fitEpoch per epoch (each batch a trainStep, or a parallelStep over the worker pool), with early stopping.
    */
   fit(x: unknown, y: unknown, options: FitOptions = {}): History {
-    checkKeys(options, FIT_OPTION_KEYS, 'fit');
-    if (typeof options.earlyStopping === 'object') checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
-    optBool(options.shuffle, true, 'fit(shuffle)');
-    for (const cb of ['onEpochEnd', 'onBatchEnd'] as const) {
-      if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new ArgumentError(`fit(${cb})`, 'a function', describeValue(options[cb]));
-    }
-    const epochs = options.epochs ?? 1;
-    if (!Number.isInteger(epochs) || epochs < 0) throw new ArgumentError('fit(epochs)', 'a non-negative integer', String(epochs));
-    const batchSize = options.batchSize ?? 32;
-    checkBatchSize(batchSize, 'fit(batchSize)');
-    const initialEpoch = options.initialEpoch ?? 0;
-    if (!Number.isInteger(initialEpoch) || initialEpoch < 0) {
-      throw new ArgumentError('fit(initialEpoch)', 'a non-negative integer', String(options.initialEpoch));
-    }
-    const requestedWorkers = checkWorkers(options.workers ?? 'auto', 'fit(workers)');
-    const xt = this.ensureBuiltFor(x, 'fit(x)');
-    const yt = this.coerce(y, 'fit(y)', this.outputShape);
-    const N = xt.shape[0];
-    if (yt.shape[0] !== N) throw new ArgumentError('fit(y)', `${N} samples to match x`, String(yt.shape[0]));
-    const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'fit(loss)');
-    this.loss = loss.name;
-    if (options.optimizer !== undefined || this.optimizer === null) {
-      const spec = options.optimizer ?? 'adam';
-      const fresh = new Optimizer(spec);
-      // Keep the state of an equal optimizer (resuming); a different one starts fresh.
-      if (this.optimizer === null || JSON.stringify(this.optimizer.config()) !== JSON.stringify(fresh.config())) this.optimizer = fresh;
-    }
-    const optimizer = this.optimizer as Optimizer;
-    optimizer.attach(this.params, this.ctor);
-    if (options.clipNorm !== undefined && !(options.clipNorm > 0 && Number.isFinite(options.clipNorm))) {
-      throw new ArgumentError('fit(clipNorm)', 'a positive number', String(options.clipNorm));
-    }
-
-    // Validation data: explicit, or the last fraction of the samples (before shuffling), as Keras does.
-    let trainIdx = identity(N);
-    let val: Prepared | null = null;
-    let valIdx: Int32Array | null = null;
-    if (options.validationData !== undefined) {
-      const [vx, vy] = options.validationData;
-      const vxt = this.coerce(vx, 'fit(validationData[0])', this.inputShape);
-      const vyt = this.coerce(vy, 'fit(validationData[1])', this.outputShape);
-      if (vxt.shape[0] !== vyt.shape[0]) throw new ArgumentError('fit(validationData)', 'a valid value', '', { problem: `x has ${vxt.shape[0]} samples, y has ${vyt.shape[0]}` });
-      val = { x: vxt, y: vyt };
-      valIdx = identity(vxt.shape[0]);
-    } else if (options.validationSplit !== undefined && options.validationSplit !== 0) {
-      const s = options.validationSplit;
-      if (!(s > 0 && s < 1)) throw new ArgumentError('fit(validationSplit)', 'a fraction in (0, 1)', String(s));
-      const nVal = Math.floor(N * s);
-      if (nVal < 1 || nVal >= N) {
-        throw new ArgumentError('fit(validationSplit)', 'a valid value', '', { problem: `${s} of ${N} samples leaves ${N - nVal} to train on and ${nVal} to validate; both need at least 1` });
-      }
-      trainIdx = identity(N - nVal);
-      valIdx = Int32Array.from({ length: nVal }, (_, i) => N - nVal + i);
-      val = { x: xt, y: yt };
-    }
-
-    const es = options.earlyStopping === true ? {} : options.earlyStopping === false ? null : options.earlyStopping ?? null;
-    const monitor = es ? es.monitor ?? (val ? 'valLoss' : 'loss') : 'loss';
-    if (es && monitor === 'valLoss' && !val) throw new ArgumentError('fit(earlyStopping.monitor)', 'a valid value', '', { problem: 'valLoss needs validationSplit or validationData' });
-    const patience = es?.patience ?? 5;
-    const minDelta = es?.minDelta ?? 0;
-    const restoreBest = es?.restoreBestWeights ?? true;
-    let best = Infinity, bestEpoch: number | null = null, wait = 0;
-    let bestWeights: FloatArray[] | null = null;
-
-    const fitSeed = options.seed ?? this.seed;
-    const shuffle = options.shuffle ?? true;
-    const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
+    const plan = checkFitOptions(options, this.seed);
+    const data = this.fitData(x, y, options);
+    const loss = this.fitLoss(options);
+    const optimizer = this.fitOptimizer(options);
+    const stopper = EarlyStopping.from(options.earlyStopping, data.val !== null);
     const history: History = { epoch: [], loss: [], valLoss: [], bestEpoch: null, stoppedEarly: false };
-    const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
-    const nTrain = trainIdx.length;
-    const batches = Math.ceil(nTrain / batchSize);
-    this.checkMemory(Math.min(batchSize, nTrain), 'fit(batchSize)');
-    const workers = resolveWorkers(this, Math.min(batchSize, nTrain), requestedWorkers, { task: 'fit', arg: 'fit(workers)' });
-    const pool = workers > 1 && epochs > initialEpoch ? this.workerPool(workers, 'fit(workers)') : null;
-    if (pool !== null) pool.beginFit(xt, yt, loss.name, String(fitSeed), nTrain);
+    const nTrain = data.trainIdx.length;
+    this.checkMemory(Math.min(plan.batchSize, nTrain), 'fit(batchSize)');
+    const workers = resolveWorkers(this, Math.min(plan.batchSize, nTrain), plan.workers, { task: 'fit', arg: 'fit(workers)' });
+    const pool = workers > 1 && plan.epochs > plan.initialEpoch ? this.workerPool(workers, 'fit(workers)') : null;
+    if (pool !== null) pool.beginFit(data.x, data.y, loss.name, plan.seed, nTrain);
     try {
-      for (let epoch = initialEpoch; epoch < epochs; epoch++) {
+      for (let epoch = plan.initialEpoch; epoch < plan.epochs; epoch++) {
         const t0 = Date.now();
-        const order = Int32Array.from(trainIdx);
-        if (shuffle) makeRandom(`${String(fitSeed)}/shuffle/${epoch}`).shuffle(order);
-        const random: Random = makeRandom(`${String(fitSeed)}/dropout/${epoch}`);
-        const ctx: ForwardContext = { training: true, random };
-        if (pool !== null) pool.setOrder(order);
-        let sum = 0;
-        for (let bi = 0; bi < batches; bi++) {
-          const start = bi * batchSize;
-          const B = Math.min(batchSize, nTrain - start);
-          let batchLoss: number;
-          if (pool === null) {
-            const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
-            this.gather(xb, xt, order, start, B);
-            this.gather(yb, yt, order, start, B);
-            batchLoss = this.trainStep(xb, yb, B, loss, optimizer, ctx, options.clipNorm, epoch, bi);
-          } else {
-            batchLoss = this.parallelStep(pool, workers, xt, yt, order, start, B, loss, optimizer, String(fitSeed), options.clipNorm, epoch, bi);
-          }
-          sum += batchLoss * B;
-          options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
-        }
-        if (stateful) this.resetStates();
-        const epochLoss = sum / nTrain;
+        const epochLoss = this.fitEpoch(epoch, plan, data, loss, optimizer, pool, workers, options);
         const logs: EpochLogs = { epoch, loss: epochLoss, seconds: 0 };
         history.epoch.push(epoch);
         history.loss.push(epochLoss);
-        if (val && valIdx) {
-          const v = this.meanLoss(val, valIdx, loss, batchSize);
+        if (data.val !== null && data.valIdx !== null) {
+          const v = this.meanLoss(data.val, data.valIdx, loss, plan.batchSize);
           if (!Number.isFinite(v)) {
             throw new TrainingDivergedError(`fit: validation loss became ${v} at epoch ${epoch}; lower the learning rate or set clipNorm`);
           }
@@ -645,30 +579,104 @@ export class Sequential {
         this.epochsTrained = epoch + 1;
         logs.seconds = (Date.now() - t0) / 1000;
         let stop = options.onEpochEnd?.(logs) === false;
-        if (es) {
-          const m = monitor === 'valLoss' ? (logs.valLoss as number) : epochLoss;
-          if (m < best - minDelta) {
-            best = m;
-            bestEpoch = epoch;
-            wait = 0;
-            if (restoreBest) bestWeights = this.getWeights();
-          } else if (++wait >= patience) {
-            stop = true;
-            history.stoppedEarly = true;
-          }
+        if (stopper !== null && stopper.update(epoch, logs, () => this.getWeights())) {
+          stop = true;
+          history.stoppedEarly = true;
         }
         if (stop) break;
       }
     } finally {
       if (pool !== null && !pool.isDisposed) pool.endFit('fit(workers)');
     }
-    if (es && restoreBest && bestWeights !== null) {
-      this.setWeights(bestWeights);
-      history.bestEpoch = bestEpoch;
+    if (stopper !== null && stopper.bestWeights !== null) {
+      this.setWeights(stopper.bestWeights);
+      history.bestEpoch = stopper.bestEpoch;
     } else {
       history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] : null;
     }
     return history;
+  }
+
+  /** fit's data: x and y coerced (building the model on first use), and the validation rows, given or split off. */
+  private fitData(x: unknown, y: unknown, options: FitOptions): FitData {
+    const xt = this.ensureBuiltFor(x, 'fit(x)');
+    const yt = this.coerce(y, 'fit(y)', this.outputShape);
+    const N = xt.shape[0];
+    if (yt.shape[0] !== N) throw new ArgumentError('fit(y)', `${N} samples to match x`, String(yt.shape[0]));
+    // Validation data: explicit, or the last fraction of the samples (before shuffling), as Keras does.
+    if (options.validationData !== undefined) {
+      const [vx, vy] = options.validationData;
+      const vxt = this.coerce(vx, 'fit(validationData[0])', this.inputShape);
+      const vyt = this.coerce(vy, 'fit(validationData[1])', this.outputShape);
+      if (vxt.shape[0] !== vyt.shape[0]) {
+        throw new ArgumentError('fit(validationData)', 'as many y samples as x samples', String(vyt.shape[0]), {
+          problem: `x has ${vxt.shape[0]} samples, y has ${vyt.shape[0]}`,
+        });
+      }
+      return { x: xt, y: yt, trainIdx: identity(N), val: { x: vxt, y: vyt }, valIdx: identity(vxt.shape[0]) };
+    }
+    if (options.validationSplit !== undefined && options.validationSplit !== 0) {
+      const s = options.validationSplit;
+      if (!(s > 0 && s < 1)) throw new ArgumentError('fit(validationSplit)', 'a fraction in (0, 1)', String(s));
+      const nVal = Math.floor(N * s);
+      if (nVal < 1 || nVal >= N) {
+        throw new ArgumentError('fit(validationSplit)', 'a fraction that leaves at least 1 sample on each side', String(s), {
+          problem: `${s} of ${N} samples leaves ${N - nVal} to train on and ${nVal} to validate; both need at least 1`,
+        });
+      }
+      const valIdx = Int32Array.from({ length: nVal }, (_, i) => N - nVal + i);
+      return { x: xt, y: yt, trainIdx: identity(N - nVal), val: { x: xt, y: yt }, valIdx };
+    }
+    return { x: xt, y: yt, trainIdx: identity(N), val: null, valIdx: null };
+  }
+
+  /** fit's loss: the option, else the compiled or loaded one, else 'mse'; it becomes the model's loss. */
+  private fitLoss(options: FitOptions): Loss {
+    const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'fit(loss)');
+    this.loss = loss.name;
+    return loss;
+  }
+
+  /** fit's optimizer: an equal one keeps its state (resuming a checkpoint), a different one starts fresh. */
+  private fitOptimizer(options: FitOptions): Optimizer {
+    if (options.optimizer !== undefined || this.optimizer === null) {
+      const fresh = new Optimizer(options.optimizer ?? 'adam');
+      if (this.optimizer === null || JSON.stringify(this.optimizer.config()) !== JSON.stringify(fresh.config())) this.optimizer = fresh;
+    }
+    const optimizer = this.optimizer as Optimizer;
+    optimizer.attach(this.params, this.ctor);
+    return optimizer;
+  }
+
+  /** One epoch: shuffle (seeded by fit's seed and the epoch), then every batch; returns the mean training loss. */
+  private fitEpoch(epoch: number, plan: FitPlan, data: FitData, loss: Loss, optimizer: Optimizer, pool: WorkerPool | null,
+                   workers: number, options: FitOptions): number {
+    const { batchSize } = plan;
+    const nTrain = data.trainIdx.length;
+    const batches = Math.ceil(nTrain / batchSize);
+    const perIn = shapeSize(data.x.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const order = Int32Array.from(data.trainIdx);
+    if (plan.shuffle) makeRandom(`${plan.seed}/shuffle/${epoch}`).shuffle(order);
+    const ctx: ForwardContext = { training: true, random: makeRandom(`${plan.seed}/dropout/${epoch}`) };
+    if (pool !== null) pool.setOrder(order);
+    let sum = 0;
+    for (let bi = 0; bi < batches; bi++) {
+      const start = bi * batchSize;
+      const B = Math.min(batchSize, nTrain - start);
+      let batchLoss: number;
+      if (pool === null) {
+        const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
+        this.gather(xb, data.x, order, start, B);
+        this.gather(yb, data.y, order, start, B);
+        batchLoss = this.trainStep(xb, yb, B, loss, optimizer, ctx, plan.clipNorm, epoch, bi);
+      } else {
+        batchLoss = this.parallelStep(pool, workers, data.x, data.y, order, start, B, loss, optimizer, plan.seed, plan.clipNorm, epoch, bi);
+      }
+      sum += batchLoss * B;
+      options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
+    }
+    if (this.layers.some((l) => l instanceof Recurrent && l.stateful)) this.resetStates();
+    return sum / nTrain;
   }
 
   /**
@@ -794,6 +802,70 @@ export class Sequential {
         }
       }
     }
+  }
+}
+
+/** fit's options, checked in the order FitOptions lists them: unknown keys, types, ranges. */
+function checkFitOptions(options: FitOptions, modelSeed: number | string): FitPlan {
+  checkKeys(options, FIT_OPTION_KEYS, 'fit');
+  if (typeof options.earlyStopping === 'object') checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
+  const shuffle = optBool(options.shuffle, true, 'fit(shuffle)');
+  for (const cb of ['onEpochEnd', 'onBatchEnd'] as const) {
+    if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new ArgumentError(`fit(${cb})`, 'a function', describeValue(options[cb]));
+  }
+  const epochs = options.epochs ?? 1;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new ArgumentError('fit(epochs)', 'a non-negative integer', String(epochs));
+  const batchSize = options.batchSize ?? 32;
+  checkBatchSize(batchSize, 'fit(batchSize)');
+  const initialEpoch = options.initialEpoch ?? 0;
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0) {
+    throw new ArgumentError('fit(initialEpoch)', 'a non-negative integer', String(options.initialEpoch));
+  }
+  const workers = checkWorkers(options.workers ?? 'auto', 'fit(workers)');
+  if (options.clipNorm !== undefined && !(options.clipNorm > 0 && Number.isFinite(options.clipNorm))) {
+    throw new ArgumentError('fit(clipNorm)', 'a positive number', String(options.clipNorm));
+  }
+  return { epochs, initialEpoch, batchSize, shuffle, clipNorm: options.clipNorm, workers, seed: String(options.seed ?? modelSeed) };
+}
+
+/**
+ * Early stopping as Keras does it: watch `monitor` (valLoss when there is validation data, else loss) and stop after
+ * `patience` epochs without an improvement of more than `minDelta`; keep the best epoch's weights to restore.
+ */
+class EarlyStopping {
+  private best = Infinity;
+  private wait = 0;
+  bestEpoch: number | null = null;
+  /** The best epoch's weights (restoreBestWeights), else null. */
+  bestWeights: FloatArray[] | null = null;
+
+  private constructor(private readonly monitor: 'valLoss' | 'loss', private readonly patience: number,
+    private readonly minDelta: number, private readonly restoreBest: boolean) {}
+
+  /** null when early stopping is off (false or not given). */
+  static from(option: EarlyStoppingOptions | boolean | undefined, hasValidation: boolean): EarlyStopping | null {
+    const es = option === true ? {} : option === false ? null : option ?? null;
+    if (es === null) return null;
+    const monitor = es.monitor ?? (hasValidation ? 'valLoss' : 'loss');
+    if (monitor === 'valLoss' && !hasValidation) {
+      throw new ArgumentError('fit(earlyStopping.monitor)', "'loss', or validation data", "'valLoss'", {
+        problem: 'valLoss needs validationSplit or validationData',
+      });
+    }
+    return new EarlyStopping(monitor, es.patience ?? 5, es.minDelta ?? 0, es.restoreBestWeights ?? true);
+  }
+
+  /** Records an epoch; true when training should stop. `weights` is called only for a new best. */
+  update(epoch: number, logs: EpochLogs, weights: () => FloatArray[]): boolean {
+    const m = this.monitor === 'valLoss' ? (logs.valLoss as number) : logs.loss;
+    if (m < this.best - this.minDelta) {
+      this.best = m;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBest) this.bestWeights = weights();
+      return false;
+    }
+    return ++this.wait >= this.patience;
   }
 }
 

@@ -21,7 +21,7 @@ import { readTable, csvNumber } from './csv';
 import { Context, say, since } from './context';
 import { OutputSet } from './output';
 import { checkFiles } from './files';
-import { fitDetector, seriesOf, writeFlags, reportData, modelFacts, eventJSON, timeText, finiteOrNull, publicOptions } from './detect';
+import { fitDetector, runDetect, writeFlags, reportData, modelFacts, eventJSON, timeText, finiteOrNull, publicOptions } from './detect';
 import { windowsToRanges } from './labels';
 import { renderReport } from './report';
 import { formatDate } from './time';
@@ -139,7 +139,7 @@ function demoRun(ctx: Context, files: Record<'data' | 'labels' | 'flags' | 'repo
   const trainRows = Math.floor(0.25 * table.n);
   const trainDesc = 'the first week (25%)';
   const fit = fitDetector(ctx, table, trainRows, trainDesc, options);
-  const r = fit.detector.detect(seriesOf(table.values, table.n, table.columns.length));
+  const r = runDetect(fit.detector, table, trainRows, files.data);
   writeFlags(flagsOut, table, r);
   const html = renderReport(reportData('bptt demo: synthetic server load and latency', `${files.data} (built in, seeded)`, table, r, labels,
     modelFacts(fit.detector, trainRows, trainDesc, r), table.warnings));

@@ -14,20 +14,20 @@
  * Rows are in time order: a file out of order is sorted (stably) and repeated timestamps keep their first row, with
  * a warning. Empty cells stay empty in the output; the Detector fills them by linear interpolation before scoring.
  */
-import ndarray from 'ndarray';
 import * as path from 'path';
 import * as fs from 'fs';
 import { Detector, DetectorOptions, DetectResult, pickModel } from '../detect/detector';
 import { getBackend } from '../backend';
 import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
-import { UserError, userCall, fsMessage } from './errors';
+import { UserError, userCall, toUserError, fsMessage, ColumnMap } from './errors';
 import { readTable, Table, csvField, csvNumber } from './csv';
 import { Output, OutputSet } from './output';
 import { Progress } from './progress';
 import { Context, say, warn, since } from './context';
 import { checkFiles, NamedFile } from './files';
-import { MemoryLimitError } from '../errors';
+import { ArgumentError, MemoryLimitError } from '../errors';
+import type { EpochLogs } from '../model/sequential';
 import { renderReport, ReportData, formatNumber } from './report';
 import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
 import * as opt from './options';
@@ -35,10 +35,18 @@ import * as opt from './options';
 /** Names the output adds after the value columns. */
 export const OUTPUT_COLUMNS = ['score', 'threshold', 'anomaly', 'label'];
 
-/** A series for the Detector: a Float64Array (one column) or an ndarray [n, F], over rows [0, n). */
-export function seriesOf(values: Float64Array, n: number, F: number): unknown {
-  const data = values.subarray(0, n * F);
-  return F === 1 ? data : ndarray(data, [n, F]);
+/**
+ * Rows [from, to) of a table as the library takes a series: `{ data, shape }`, a view of the table's Float64Array
+ * [n, F] (no copy; the library reads it in place, lib/tensor.ts readSeries).
+ */
+export function seriesOf(table: Pick<Table, 'values' | 'columns'>, from: number, to: number): { data: Float64Array; shape: number[] } {
+  const F = table.columns.length;
+  return { data: table.values.subarray(from * F, to * F), shape: [to - from, F] };
+}
+
+/** Feature f of a table is the value column table.columns[f]: its name and 1-based column number in the file. */
+export function columnMap(table: Pick<Table, 'file' | 'columns' | 'header'>): ColumnMap {
+  return { file: table.file, names: table.columns, numbers: table.columns.map((c) => table.header.indexOf(c) + 1) };
 }
 
 /**
@@ -62,79 +70,51 @@ function continuing(detector: Detector, tail: DetectResult, trainRows: number): 
   };
 }
 
-/** Rewrites the library's "feature f" as the column's name. */
-function withColumnNames(context: string, columns: readonly string[], fn: () => void): void {
-  try {
-    userCall(context, fn);
-  } catch (e) {
-    if (e instanceof UserError) {
-      throw new UserError(e.message.replace(/feature (\d+)/g, (m, f: string) => (columns[Number(f)] !== undefined ? `column ${JSON.stringify(columns[Number(f)])}` : m)));
-    }
-    throw e;
-  }
-}
-
 export interface FitResult {
   detector: Detector;
   epochsTrained: number;
   fitSeconds: number;
 }
 
-/** Fits a Detector on rows [0, rows) of `table`, with progress on stderr. `where` describes those rows for messages. */
+/**
+ * Fits a Detector on rows [0, rows) of `table`, with progress on stderr. `where` describes those rows for messages.
+ * The library checks the series at its door (length, constant or empty columns, values); its errors come back as
+ * UserErrors naming the training part and, for a column, the CSV column.
+ */
 export function fitDetector(ctx: Context, table: Table, rows: number, where: string, options: DetectorOptions): FitResult {
-  const F = table.columns.length;
-  let detector!: Detector;
   const progress = { p: null as Progress | null, epochs: 0 };
-  userCall('', () => {
-    const model = pickModel(options, F, rows);        // what 'auto' picks for this file, so progress can be shown
-    const batch = model !== 'gru-online';             // the continually learning model has no epochs to report
-    detector = new Detector(batch ? { ...options, model, onEpochEnd: (logs) => { progress.epochs = logs.epoch + 1; progress.p?.epoch(logs); } } : { ...options, model });
-  });
+  const model = pickModel(options, table.columns.length, rows);   // what 'auto' picks for this file, so progress can be shown
+  const onEpochEnd = (logs: EpochLogs): void => { progress.epochs = logs.epoch + 1; progress.p?.epoch(logs); };
+  // The continually learning model has no epochs to report.
+  const detector = new Detector(model !== 'gru-online' ? { ...options, model, onEpochEnd } : { ...options, model });
   const o = detector.options;
-  if (rows < detector.minTrainLength) {
-    throw new UserError(`too few rows to train on: ${where}; model '${o.model}' with window ${o.window} needs at least ${detector.minTrainLength}, ` +
-      'and many times that to learn what is normal: use a larger --train-fraction, a smaller --window, or --train FILE');
-  }
-  for (let f = 0; f < F; f++) {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < rows; i++) {
-      const v = table.values[i * F + f] as number;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (lo === hi) {
-      throw new UserError(`column ${JSON.stringify(table.columns[f])} is constant (${lo}) in the training part, ${where}: a constant signal cannot be ` +
-        'scaled or modelled; leave it out with --columns, or train on a part where it varies');
-    }
-    if (lo === Infinity) throw new UserError(`column ${JSON.stringify(table.columns[f])} has no values in the training part (${where})`);
-  }
   const neural = o.model !== 'zscore' && o.model !== 'iqr' && o.model !== 'gru-online';
   progress.p = neural && o.epochs > 0 && !ctx.quiet ? new Progress(ctx.errSink, o.epochs, o.model) : null;
   progress.p?.start();
   const t0 = performance.now();
+  // The continually learning model uses the time of day when the file has dates.
+  const ms = o.model === 'gru-online' && table.timeKind === 'date' ? table.timeValues : null;
   try {
-    withColumnNames('', table.columns, () => {
-      try {
-        // The continually learning model uses the time of day when the file has dates.
-        const ms = detector.options.model === 'gru-online' && table.timeKind === 'date' ? table.timeValues : null;
-        detector.fit(seriesOf(table.values, rows, F), ms !== null ? { timestamps: ms.subarray(0, rows) } : {});
-      } catch (e) {
-        if (e instanceof MemoryLimitError) {
-          throw new UserError(`model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
-            'use a smaller --hidden or --window');
-        }
-        throw e;
-      }
-    });
+    detector.fit(seriesOf(table, 0, rows), ms !== null ? { timestamps: ms.subarray(0, rows) } : {});
   } catch (e) {
-    if (e instanceof UserError && /^D?[Ss]pot\(/.test(e.message)) {
-      throw new UserError(`threshold ${detector.thresholdSpec} cannot be calibrated on the scores of the training part (${where}): ${e.message}; ` +
-        'train on more rows (--train-fraction, --train) or choose another --threshold, e.g. quantile:0.99');
-    }
-    throw e;
+    throw fitError(e, detector, table, where);
   }
   progress.p?.end();
   return { detector, epochsTrained: progress.epochs, fitSeconds: since(t0) };
+}
+
+/** A fit's error in the command line's words: the training part, the column, what to change. */
+function fitError(e: unknown, detector: Detector, table: Table, where: string): unknown {
+  const o = detector.options;
+  if (e instanceof MemoryLimitError) {
+    return new UserError(`model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
+      'use a smaller --hidden or --window');
+  }
+  const user = toUserError(e, `training on ${where}: `, columnMap(table));
+  if (user instanceof UserError && e instanceof ArgumentError && e.feature === undefined) {
+    return new UserError(`${user.message}; train on more rows (a larger --train-fraction, or --train FILE), or change --window or --threshold`);
+  }
+  return user;
 }
 
 /** The model file: the Detector's JSON (Detector.load reads it) plus the columns it was trained on, under "cli". */
@@ -168,9 +148,10 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
   try {
     detector = detectorFromJSON(doc, `--model: ${file}`);
   } catch (e) {
-    // Errors from below the loader (a network too large to build) carry no file name: name it here.
-    const msg = e instanceof MemoryLimitError ? e.detail : (e as Error).message;
-    throw new UserError(msg.startsWith(`--model: ${file}`) ? msg : `--model: ${file}: ${msg}`);
+    // Errors from below the loader (a network too large to build) carry no file name: name it here. A bug stays one.
+    const user = e instanceof MemoryLimitError ? new UserError(e.detail) : toUserError(e);
+    if (!(user instanceof UserError)) throw user;
+    throw new UserError(user.message.startsWith(`--model: ${file}`) ? user.message : `--model: ${file}: ${user.message}`);
   }
   // detectorFromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
   const m = (doc as { cli?: Partial<CliModelMeta> }).cli;
@@ -266,6 +247,23 @@ function printEvents(ctx: Context, table: Table, events: AnomalyEvent[]): void {
     say(ctx, `    ${t(e.start)}${e.end > e.start ? ` → ${t(e.end)}` : ''}  (${e.end - e.start + 1} row${e.end > e.start ? 's' : ''}, peak score ${formatNumber(e.peakScore)} at ${t(e.peakIndex)})`);
   }
   if (events.length > 10) say(ctx, `    … and ${events.length - 10} more`);
+}
+
+/**
+ * detector.detect() over the whole table. A continually learning detector trained on the first `trainRows` rows of
+ * the same file continues after them: those rows were its probation (`trainRows` 0: trained on another file).
+ */
+export function runDetect(detector: Detector, table: Table, trainRows: number, file: string): DetectResult {
+  const timed = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
+  if (timed && (table.timeKind !== 'date' || table.timeValues === null)) {
+    throw new UserError(`${file}: the model uses the time of day (it was fitted with dates); this file needs a date time column`);
+  }
+  const ms = timed ? table.timeValues : null;
+  const from = detector.online ? trainRows : 0;
+  return userCall('', () => {
+    const r = detector.detect(seriesOf(table, from, table.n), ms !== null ? { timestamps: ms.subarray(from) } : {});
+    return from > 0 ? continuing(detector, r, from) : r;
+  }, columnMap(table));
 }
 
 export const DETECT_HELP = `Usage: bptt detect <file.csv> [options]
@@ -376,19 +374,7 @@ export function detectCommand(ctx: Context, argv: string[]): number {
     const fit = fitDetector(ctx, trainTable, trainRows, trainDesc, detectorOptions);
     const detector = fit.detector;
     const tDetect = performance.now();
-    let r!: DetectResult;
-    withColumnNames('', table.columns, () => {
-      // A continually learning detector trained on the first rows continues after them: those rows were its probation.
-      const timed = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
-      if (timed && (table.timeKind !== 'date' || table.timeValues === null)) {
-        throw new UserError(`${file}: the model uses the time of day (it was fitted with dates); this file needs a date time column`);
-      }
-      const ms = timed ? table.timeValues as Float64Array : null;
-      r = detector.online && trainFile === undefined
-        ? continuing(detector, detector.detect(seriesOf(table.values.subarray(trainRows), table.n - trainRows, 1),
-          ms !== null ? { timestamps: ms.subarray(trainRows) } : {}), trainRows)
-        : detector.detect(seriesOf(table.values, table.n, table.columns.length), ms !== null ? { timestamps: ms } : {});
-    });
+    const r = runDetect(detector, table, trainFile === undefined ? trainRows : 0, file);
     const detectSeconds = since(tDetect);
 
     const tWrite = performance.now();

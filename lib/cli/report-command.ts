@@ -91,6 +91,9 @@ function reportRun(ctx: Context, file: string, outFile: string, o: {
   });
   for (const w of table.warnings) warn(ctx, w);
   const F = names.length, W = F + 3, n = table.n;
+  names.forEach((c, f) => {   // (detect and fit leave this check to the library, which sees the series)
+    if (table.missing[f] === n) throw new UserError(`${file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
+  });
   const values = new Float64Array(n * F), scores = new Float64Array(n), thresholds = new Float64Array(n), flags = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     for (let f = 0; f < F; f++) values[i * F + f] = table.values[i * W + f] as number;

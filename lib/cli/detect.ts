@@ -21,7 +21,7 @@ import { getBackend } from '../backend';
 import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
 import { UserError, userCall, toUserError, fsMessage, ColumnMap } from './errors';
-import { readTable, Table, csvField, csvNumber } from './csv';
+import { readTable, Table, ReadOptions, csvField, csvNumber } from './csv';
 import { Output, OutputSet } from './output';
 import { Progress } from './progress';
 import { Context, say, warn, since } from './context';
@@ -315,112 +315,145 @@ export const DETECT_SPEC: opt.OptionSpec = {
   report: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, save: { type: 'string' },
 };
 
+/** What `bptt detect` was asked to do, from its command line. */
+interface DetectArgs {
+  file: string;
+  detectorOptions: DetectorOptions;
+  trainFile: string | undefined;
+  fraction: number;
+  json: boolean;
+  outFile: string | null;
+  reportFile: string | undefined;
+  saveFile: string | undefined;
+  labelsSpec: string | undefined;
+  readOpts: ReadOptions;
+}
+
 export function detectCommand(ctx: Context, argv: string[]): number {
   const t0 = performance.now();
   const { values: v, positionals } = opt.parse('detect', argv, DETECT_SPEC);
   if (opt.flag(v, 'help')) { ctx.out(`${DETECT_HELP}\n`); return 0; }
+  const a = detectArgs(v, positionals);
+  const inputs: NamedFile[] = [{ what: 'the input file', file: a.file }];
+  if (a.trainFile !== undefined) inputs.push({ what: '--train', file: a.trainFile });
+  if (a.labelsSpec !== undefined && a.readOpts.labelColumn === undefined) inputs.push({ what: '--labels', file: a.labelsSpec.split('#')[0] as string });
+  const outputFiles: NamedFile[] = [];
+  if (a.outFile !== null) outputFiles.push({ what: '--out', file: a.outFile });
+  if (a.reportFile !== undefined) outputFiles.push({ what: '--report', file: a.reportFile });
+  if (a.saveFile !== undefined) outputFiles.push({ what: '--save', file: a.saveFile });
+  checkFiles('detect', inputs, outputFiles);
+  // Every output is staged now (an unwritable path fails before the training) and committed together at the end.
+  const outs = new OutputSet();
+  try {
+    return detectRun(ctx, a, outs, t0);
+  } finally {
+    outs.abort();
+  }
+}
+
+function detectArgs(v: opt.Values, positionals: string[]): DetectArgs {
   const file = opt.onePositional('detect', positionals, 'input CSV file');
   const detectorOptions = opt.detectorOptions(v);
   const trainFile = opt.str(v, 'train');
   const fractionOpt = opt.fraction(v, 'train-fraction');
   if (trainFile !== undefined && fractionOpt !== undefined) throw new UserError('detect: give --train FILE or --train-fraction, not both');
-  const fraction = fractionOpt ?? 0.15;
-  const json = opt.flag(v, 'json');
-  const outFile = opt.str(v, 'out') ?? null;
   const labelsSpec = opt.str(v, 'labels');
   const labelColumn = labelsSpec !== undefined && !isLabelFile(labelsSpec) ? labelsSpec : undefined;
-  const readOpts = {
-    ...(opt.str(v, 'time-column') !== undefined ? { timeColumn: opt.str(v, 'time-column') as string } : {}),
-    ...(opt.list(v, 'columns') !== undefined ? { columns: opt.list(v, 'columns') as string[] } : {}),
-    ...(opt.str(v, 'delimiter') !== undefined ? { delimiter: opt.str(v, 'delimiter') as string } : {}),
-    ...(labelColumn !== undefined ? { labelColumn } : {}),
+  const timeColumn = opt.str(v, 'time-column'), columns = opt.list(v, 'columns'), delimiter = opt.str(v, 'delimiter');
+  const readOpts: ReadOptions = {
+    ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
+    ...(delimiter !== undefined ? { delimiter } : {}), ...(labelColumn !== undefined ? { labelColumn } : {}),
   };
+  return {
+    file, detectorOptions, trainFile, fraction: fractionOpt ?? 0.15, json: opt.flag(v, 'json'), outFile: opt.str(v, 'out') ?? null,
+    reportFile: opt.str(v, 'report'), saveFile: opt.str(v, 'save'), labelsSpec, readOpts,
+  };
+}
 
-  const reportFile = opt.str(v, 'report');
-  const saveFile = opt.str(v, 'save');
-  const inputs: NamedFile[] = [{ what: 'the input file', file }];
-  if (trainFile !== undefined) inputs.push({ what: '--train', file: trainFile });
-  if (labelsSpec !== undefined && labelColumn === undefined) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] as string });
-  const outputFiles: NamedFile[] = [];
-  if (outFile !== null) outputFiles.push({ what: '--out', file: outFile });
-  if (reportFile !== undefined) outputFiles.push({ what: '--report', file: reportFile });
-  if (saveFile !== undefined) outputFiles.push({ what: '--save', file: saveFile });
-  checkFiles('detect', inputs, outputFiles);
-  // Every output is staged now (an unwritable path fails before the training) and committed together at the end.
-  const outs = new OutputSet();
-  try {
-    const flagsOut = outFile !== null ? outs.open(outFile) : null;
-    const reportOut = reportFile !== undefined ? outs.open(reportFile) : null;
-    const saveOut = saveFile !== undefined ? outs.open(saveFile) : null;
-    const tRead = performance.now();
-    const table = readTable(file, readOpts);
-    checkOutputNames(table);
-    const warnings = [...table.warnings];
-    for (const w of table.warnings) warn(ctx, w);
-    let trainTable = table, trainRows: number, trainDesc: string;
-    if (trainFile !== undefined) {
-      const { labelColumn: _l, ...trainRead } = readOpts;
-      trainTable = readTable(trainFile, { ...trainRead, columns: table.columns, ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}) });
-      for (const w of trainTable.warnings) { warn(ctx, w); warnings.push(w); }
-      trainRows = trainTable.n;
-      trainDesc = `${path.basename(trainFile)} (${trainRows} rows)`;
-    } else {
-      trainRows = Math.floor(fraction * table.n);
-      trainDesc = `the first ${trainRows} rows (${+(fraction * 100).toFixed(2)}%)`;
-    }
-    const readSeconds = since(tRead);
+/** The data and training part of a detect run, read. */
+interface DetectInput {
+  table: Table;
+  trainTable: Table;
+  trainRows: number;
+  trainDesc: string;
+  warnings: string[];
+}
 
-    const labels = labelRanges(labelsSpec, table, file);
-    const fit = fitDetector(ctx, trainTable, trainRows, trainDesc, detectorOptions);
-    const detector = fit.detector;
-    const tDetect = performance.now();
-    const r = runDetect(detector, table, trainFile === undefined ? trainRows : 0, file);
-    const detectSeconds = since(tDetect);
-
-    const tWrite = performance.now();
-    const outputs: Record<string, string> = {};
-    if (flagsOut !== null && outFile !== null) {
-      writeFlags(flagsOut, table, r);
-      outputs.flags = outFile;
-    }
-    if (reportOut !== null && reportFile !== undefined) {
-      const facts = modelFacts(detector, trainRows, trainDesc, r);
-      reportOut.write(renderReport(reportData(path.basename(file), file, table, r, labels, facts, warnings)));
-      outputs.report = reportFile;
-    }
-    if (saveOut !== null && saveFile !== undefined) {
-      writeModelFile(saveOut, detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: trainDesc, trainRows });
-      outputs.model = saveFile;
-    }
-    outs.commit();
-    if (outFile === null && !json) writeFlags(null, table, r);
-    const writeSeconds = since(tWrite);
-
-    const flagged = r.flags.reduce((a, b) => a + b, 0);
-    if (json) {
-      ctx.out(`${JSON.stringify({
-        command: 'detect', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
-        train: { rows: trainRows, from: trainDesc },
-        model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
-        threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
-        warmupRows: r.firstScored, flagged, events: r.events.map((e) => eventJSON(table, e)),
-        missing: { total: table.missing.reduce((a, b) => a + b, 0), perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])) },
-        ...(labels !== null ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) } : {}),
-        warnings, outputs,
-        timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
-      }, null, 2)}\n`);
-    } else {
-      say(ctx, `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`);
-      say(ctx, `  trained ${detector.options.model} on ${trainDesc}; threshold ${describeThreshold(detector, r)}`);
-      say(ctx, `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`);
-      printEvents(ctx, table, r.events);
-      const wrote = Object.values(outputs);
-      if (wrote.length > 0) say(ctx, `  wrote ${wrote.join(', ')} in ${since(t0).toFixed(1)} s`);
-    }
-    return 0;
-  } finally {
-    outs.abort();
+/** Reads the file, and --train FILE with the same columns, or takes the first --train-fraction of the rows. */
+function readDetectInput(ctx: Context, a: DetectArgs): DetectInput {
+  const table = readTable(a.file, a.readOpts);
+  checkOutputNames(table);
+  const warnings = [...table.warnings];
+  for (const w of table.warnings) warn(ctx, w);
+  if (a.trainFile === undefined) {
+    const trainRows = Math.floor(a.fraction * table.n);
+    return { table, trainTable: table, trainRows, trainDesc: `the first ${trainRows} rows (${+(a.fraction * 100).toFixed(2)}%)`, warnings };
   }
+  const { labelColumn: _l, ...trainRead } = a.readOpts;
+  const trainTable = readTable(a.trainFile, { ...trainRead, columns: table.columns, ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}) });
+  for (const w of trainTable.warnings) { warn(ctx, w); warnings.push(w); }
+  return { table, trainTable, trainRows: trainTable.n, trainDesc: `${path.basename(a.trainFile)} (${trainTable.n} rows)`, warnings };
+}
+
+/** detect after its files are checked: read, fit, detect, write the staged outputs, summarise. */
+function detectRun(ctx: Context, a: DetectArgs, outs: OutputSet, t0: number): number {
+  const { file } = a;
+  const flagsOut = a.outFile !== null ? outs.open(a.outFile) : null;
+  const reportOut = a.reportFile !== undefined ? outs.open(a.reportFile) : null;
+  const saveOut = a.saveFile !== undefined ? outs.open(a.saveFile) : null;
+  const tRead = performance.now();
+  const input = readDetectInput(ctx, a);
+  const { table, trainRows, trainDesc, warnings } = input;
+  const readSeconds = since(tRead);
+
+  const labels = labelRanges(a.labelsSpec, table, file);
+  const fit = fitDetector(ctx, input.trainTable, trainRows, trainDesc, a.detectorOptions);
+  const detector = fit.detector;
+  const tDetect = performance.now();
+  const r = runDetect(detector, table, a.trainFile === undefined ? trainRows : 0, file);
+  const detectSeconds = since(tDetect);
+
+  const tWrite = performance.now();
+  const outputs: Record<string, string> = {};
+  if (flagsOut !== null && a.outFile !== null) {
+    writeFlags(flagsOut, table, r);
+    outputs.flags = a.outFile;
+  }
+  if (reportOut !== null && a.reportFile !== undefined) {
+    const facts = modelFacts(detector, trainRows, trainDesc, r);
+    reportOut.write(renderReport(reportData(path.basename(file), file, table, r, labels, facts, warnings)));
+    outputs.report = a.reportFile;
+  }
+  if (saveOut !== null && a.saveFile !== undefined) {
+    writeModelFile(saveOut, detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: trainDesc, trainRows });
+    outputs.model = a.saveFile;
+  }
+  outs.commit();
+  if (a.outFile === null && !a.json) writeFlags(null, table, r);
+  const writeSeconds = since(tWrite);
+
+  const flagged = r.flags.reduce((x, y) => x + y, 0);
+  if (a.json) {
+    ctx.out(`${JSON.stringify({
+      command: 'detect', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
+      train: { rows: trainRows, from: trainDesc },
+      model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
+      threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
+      warmupRows: r.firstScored, flagged, events: r.events.map((e) => eventJSON(table, e)),
+      missing: { total: table.missing.reduce((x, y) => x + y, 0), perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])) },
+      ...(labels !== null ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) } : {}),
+      warnings, outputs,
+      timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
+    }, null, 2)}\n`);
+  } else {
+    say(ctx, `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`);
+    say(ctx, `  trained ${detector.options.model} on ${trainDesc}; threshold ${describeThreshold(detector, r)}`);
+    say(ctx, `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`);
+    printEvents(ctx, table, r.events);
+    const wrote = Object.values(outputs);
+    if (wrote.length > 0) say(ctx, `  wrote ${wrote.join(', ')} in ${since(t0).toFixed(1)} s`);
+  }
+  return 0;
 }
 
 /** Column names for a message: a, b, "cpu, %". */

@@ -189,14 +189,14 @@ export function readSeries(x: unknown, argName: string): Series {
   const present = new Array<number>(F).fill(0);
   for (let i = 0; i < n; i++) {
     for (let f = 0; f < F; f++) {
-      const v = data[i * F + f] as number;
+      const v = data[i * F + f];
       if (v === v) {
         if (v === Infinity || v === -Infinity) {
           const at = s.F === 1 && !isRank2(x) ? `[${i}]` : `[${i}][${f}]`;
           throw new ArgumentError(`${argName}${at}`, 'a finite number (or NaN/null for a missing value)', String(v),
             { problem: `infinite value ${v}; expected a finite number (or NaN/null for a missing value)`, feature: f });
         }
-        present[f] = (present[f] as number) + 1;
+        present[f] = present[f] + 1;
       }
     }
   }
@@ -222,13 +222,13 @@ export function fillMissing(s: Series): FillReport {
   for (let f = 0; f < F; f++) {
     let prev = -1;   // index of the last present value
     for (let i = 0; i <= n; i++) {
-      const present = i < n && !Number.isNaN(data[i * F + f] as number);
+      const present = i < n && !Number.isNaN(data[i * F + f]);
       if (i < n && !present) continue;
       // gap (prev, i) exclusive
       const gap = i - prev - 1;
       if (gap > 0) {
-        perFeature[f] = (perFeature[f] as number) + gap;
-        const a = prev >= 0 ? data[prev * F + f] as number : NaN, b = i < n ? data[i * F + f] as number : NaN;
+        perFeature[f] = perFeature[f] + gap;
+        const a = prev >= 0 ? data[prev * F + f] : NaN, b = i < n ? data[i * F + f] : NaN;
         const wide = !Number.isFinite(b - a);   // a and b huge with opposite signs: b − a overflows
         for (let k = prev + 1; k < i; k++) {
           const t = (k - prev) / (i - prev);
@@ -244,7 +244,7 @@ export function fillMissing(s: Series): FillReport {
 /** n and F of a series shape ([n] or [n, F]), or the error saying what was wrong with it. */
 function seriesShape(shape: readonly number[], argName: string): { n: number; F: number } {
   if (shape.length !== 1 && shape.length !== 2) throw new ArgumentError(argName, SERIES_KINDS, `shape ${shapeString(shape)}`);
-  const n = shape[0] as number, F = shape.length === 2 ? shape[1] as number : 1;
+  const n = shape[0], F = shape.length === 2 ? shape[1] : 1;
   if (n === 0) throw new ArgumentError(argName, 'at least one point', 'none', { problem: 'empty series' });
   if (F === 0) {
     throw new ArgumentError(argName, 'at least one feature per point', 'none',
@@ -274,8 +274,8 @@ function rowMajorFloat64(x: unknown): { data: Float64Array; shape: number[] } | 
   if (o.stride === undefined && o.offset === undefined) return o.data.length === size ? { data: o.data, shape } : null;
   const stride = o.stride, offset = o.offset;
   if (!Array.isArray(stride) || typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) return null;
-  const F = shape.length === 2 ? shape[1] as number : 1;
-  const rowMajor = shape.length === 1 ? stride[0] === 1 || size <= 1 : (stride[1] === 1 || F <= 1) && (stride[0] === F || (shape[0] as number) <= 1);
+  const F = shape.length === 2 ? shape[1] : 1;
+  const rowMajor = shape.length === 1 ? stride[0] === 1 || size <= 1 : (stride[1] === 1 || F <= 1) && (stride[0] === F || shape[0] <= 1);
   if (!rowMajor || offset + size > o.data.length) return null;
   return { data: o.data.subarray(offset, offset + size), shape };
 }
@@ -293,7 +293,7 @@ interface Copy { data: FloatArray; shape: number[]; bad: number; badValue: numbe
 function copyIn(x: unknown, argName: string, p: Policy): Copy {
   if (typeof x === 'number') {
     const data = p.Ctor.of(x);
-    return Number.isFinite(data[0] as number) ? { data, shape: [], bad: -1, badValue: 0 } : { data, shape: [], bad: 0, badValue: x };
+    return Number.isFinite(data[0]) ? { data, shape: [], bad: -1, badValue: 0 } : { data, shape: [], bad: 0, badValue: x };
   }
   if (Array.isArray(x) || isNumericView(x)) return copyNested(x, argName, p);
   if (typeof x === 'object' && x !== null && 'data' in x && 'shape' in x) {
@@ -313,7 +313,7 @@ function element(v: unknown, argName: string, where: () => string, p: Policy): n
 
 /** Records the first element that is not finite after conversion (NaN is a missing value under `missing`). */
 function track(c: Copy, i: number, v: number, p: Policy): void {
-  const stored = c.data[i] as number;
+  const stored = c.data[i];
   if (c.bad < 0 && !Number.isFinite(stored) && !(p.missing && v !== v)) { c.bad = i; c.badValue = v; }
 }
 
@@ -348,7 +348,7 @@ function copyNested(x: ArrayLike<unknown>, argName: string, p: Policy): Copy {
         pos++;
       } else if (Array.isArray(v) || isNumericView(v)) {
         const child = v as ArrayLike<unknown>;
-        const want = shape[depth + 1] as number;
+        const want = shape[depth + 1];
         if (child.length !== want) {
           throw new ArgumentError(argName, `length ${want}`, String(child.length),
             { problem: `ragged array at ${pathString(base, path)}: expected length ${want}, got ${child.length}` });
@@ -364,7 +364,7 @@ function copyNested(x: ArrayLike<unknown>, argName: string, p: Policy): Copy {
       path.pop();
     }
   };
-  if (shape.length > 0 && (shape[0] as number) > 0) walk(x, 0);
+  if (shape.length > 0 && shape[0] > 0) walk(x, 0);
   return c;
 }
 
@@ -410,7 +410,7 @@ function copyStrided(o: { data: unknown; shape: unknown; stride?: unknown; offse
   if (isNumberView(o.data)) {
     checkExtent(o.data.length, shape, stride as number[], offset, argName);
     ops.assign(ndarray(c.data, shape), ndarray(o.data, shape, stride as number[], offset));
-    for (let i = 0; i < n && c.bad < 0; i++) if (!Number.isFinite(c.data[i] as number)) track(c, i, c.data[i] as number, p);
+    for (let i = 0; i < n && c.bad < 0; i++) if (!Number.isFinite(c.data[i])) track(c, i, c.data[i], p);
     return c;
   }
   const get = elementReader(o.data, argName);
@@ -424,8 +424,8 @@ function copyStrided(o: { data: unknown; shape: unknown; stride?: unknown; offse
     // odometer: advance the last index, carry into earlier ones
     for (let d = R - 1; d >= 0; d--) {
       const s = stride[d] as number;
-      if ((idx[d] as number) + 1 < (shape[d] as number)) { idx[d] = (idx[d] as number) + 1; at += s; break; }
-      at -= (idx[d] as number) * s;
+      if (idx[d] + 1 < shape[d]) { idx[d] = idx[d] + 1; at += s; break; }
+      at -= idx[d] * s;
       idx[d] = 0;
     }
   }
@@ -436,7 +436,7 @@ function copyStrided(o: { data: unknown; shape: unknown; stride?: unknown; offse
 function checkExtent(length: number, shape: readonly number[], stride: readonly number[], offset: number, argName: string): void {
   let lo = offset, hi = offset;
   shape.forEach((d, k) => {
-    const reach = (d - 1) * (stride[k] as number);
+    const reach = (d - 1) * stride[k];
     if (reach < 0) lo += reach; else hi += reach;
   });
   if (lo < 0 || hi >= length) {
@@ -520,7 +520,7 @@ function indexString(i: number, shape: readonly number[]): string {
   if (shape.length === 0) return '[]';
   const idx = new Array<number>(shape.length);
   for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d] as number;
+    const n = shape[d];
     idx[d] = i % n;
     i = Math.floor(i / n);
   }

@@ -405,10 +405,10 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
       tv.push(t);
     }
     for (let f = 0; f < F; f++) {
-      const c = vcols[f] as number;
+      const c = vcols[f];
       const v = parseValue(r.fields[c] as string);
       if (v === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
-      if (Number.isNaN(v)) missing[f] = (missing[f] as number) + 1;
+      if (Number.isNaN(v)) missing[f] = missing[f] + 1;
       vals.push(v);
     }
     if (label >= 0) labels.push(parseLabel(r.fields[label] as string, file, r.line, label + 1, header[label] as string));
@@ -428,9 +428,9 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   let order: number[] | null = null;
   if (kind === 'date' || kind === 'number') {
     let back = 0, firstBack = -1;
-    for (let i = 1; i < n; i++) if ((tv[i] as number) < (tv[i - 1] as number)) { back++; if (firstBack < 0) firstBack = i; }
+    for (let i = 1; i < n; i++) if (tv[i] < tv[i - 1]) { back++; if (firstBack < 0) firstBack = i; }
     if (back > 0) {
-      order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (tv[a] as number) - (tv[b] as number) || a - b);
+      order = Array.from({ length: n }, (_, i) => i).sort((a, b) => tv[a] - tv[b] || a - b);
       warnings.push(`${file}: ${back} row${back > 1 ? 's go' : ' goes'} back in time (first at line ${lines[firstBack]}: ` +
         `${JSON.stringify(times[firstBack])} after ${JSON.stringify(times[firstBack - 1])}); sorted the rows by timestamp (stable)`);
     }
@@ -438,8 +438,8 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
     const keep: number[] = [];
     let dups = 0, firstDup = -1;
     for (let k = 0; k < n; k++) {
-      const i = idx[k] as number;
-      if (keep.length > 0 && tv[i] === tv[keep[keep.length - 1] as number]) {
+      const i = idx[k];
+      if (keep.length > 0 && tv[i] === tv[keep[keep.length - 1]]) {
         dups++;
         if (firstDup < 0) firstDup = i;
         continue;
@@ -461,15 +461,15 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   const out: Table = {
     file, timeColumn: time >= 0 ? header[time] as string : null, timeKind: kind,
     times: time >= 0 ? (pick ? pick.map((i) => times[i] as string) : times) : null,
-    timeValues: kind === 'date' || kind === 'number' ? Float64Array.from(pick ? pick.map((i) => tv[i] as number) : tv) : null,
+    timeValues: kind === 'date' || kind === 'number' ? Float64Array.from(pick ? pick.map((i) => tv[i]) : tv) : null,
     columns, values: pick ? vals.pick(pick) : vals.values(), labels: label >= 0 ? new Uint8Array(n) : null, n,
-    lines: Int32Array.from(pick ? pick.map((i) => lines[i] as number) : lines), missing, warnings, header,
+    lines: Int32Array.from(pick ? pick.map((i) => lines[i]) : lines), missing, warnings, header,
   };
   if (pick !== null) {
     out.missing = new Array<number>(F).fill(0);
-    for (let k = 0; k < n * F; k++) if (Number.isNaN(out.values[k] as number)) out.missing[k % F] = (out.missing[k % F] as number) + 1;
+    for (let k = 0; k < n * F; k++) if (Number.isNaN(out.values[k])) out.missing[k % F] = out.missing[k % F] + 1;
   }
-  if (out.labels) for (let k = 0; k < n; k++) out.labels[k] = labels[pick ? pick[k] as number : k] as number;
+  if (out.labels) for (let k = 0; k < n; k++) out.labels[k] = labels[pick ? pick[k] as number : k];
   if (n < 2) throw new UserError(`${file} has a single distinct timestamp; a series needs many rows`);
   const optional = (o.optional ?? []).map((c) => columns.indexOf(c));
   const reported = out.missing.map((m, f) => (optional.includes(f) ? 0 : m));
@@ -524,7 +524,7 @@ function estimateRows(file: string, sample: readonly CsvRecord[]): number {
 /** "data.csv: 3 empty cells (column "a": 2, "b": 1) were treated as missing and filled by linear interpolation". */
 export function missingWarning(file: string, columns: readonly string[], missing: readonly number[]): string {
   const total = missing.reduce((a, b) => a + b, 0);
-  const per = columns.map((c, f) => [c, missing[f] as number] as const).filter(([, m]) => m > 0)
+  const per = columns.map((c, f) => [c, missing[f]] as const).filter(([, m]) => m > 0)
     .map(([c, m]) => `${JSON.stringify(c)}: ${m}`).join(', ');
   return `${file}: ${total} empty cell${total > 1 ? 's' : ''} (column ${per}) treated as missing and filled by linear interpolation ` +
     'between the nearest values before and after';

@@ -193,8 +193,8 @@ export function writeFlags(out: Output | null, table: Table, r: DetectResult): v
     o.write(`${head.map(csvField).join(',')}\n`);
     for (let i = 0; i < table.n; i++) {
       let line = table.times !== null ? `${csvField(table.times[i] as string)},` : '';
-      for (let f = 0; f < F; f++) line += `${csvNumber(table.values[i * F + f] as number)},`;
-      line += i < r.firstScored ? ',,0' : `${csvNumber(r.scores[i] as number)},${csvNumber(r.thresholds[i] as number)},${r.flags[i]}`;
+      for (let f = 0; f < F; f++) line += `${csvNumber(table.values[i * F + f])},`;
+      line += i < r.firstScored ? ',,0' : `${csvNumber(r.scores[i])},${csvNumber(r.thresholds[i])},${r.flags[i]}`;
       if (table.labels !== null) line += `,${table.labels[i]}`;
       o.write(`${line}\n`);
     }

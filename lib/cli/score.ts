@@ -263,9 +263,9 @@ class CsvScorer {
     this.rows++;
     this.held.push(row);
     for (let f = 0; f < this.F; f++) {
-      const x = row.v[f] as number;
-      if (Number.isNaN(x)) { this.missing[f] = (this.missing[f] as number) + 1; continue; }
-      if ((this.lastIdx[f] as number) < k - 1) this.fillGap(f, this.lastIdx[f] as number, k, this.lastVal[f] as number, x);
+      const x = row.v[f];
+      if (Number.isNaN(x)) { this.missing[f] = this.missing[f] + 1; continue; }
+      if (this.lastIdx[f] < k - 1) this.fillGap(f, this.lastIdx[f], k, this.lastVal[f], x);
       this.lastIdx[f] = k;
       this.lastVal[f] = x;
     }
@@ -276,9 +276,9 @@ class CsvScorer {
   /** End of file: a trailing gap takes the last value; the stream's last scores; the events closed. */
   end(): void {
     for (let f = 0; f < this.F; f++) {
-      const li = this.lastIdx[f] as number;
+      const li = this.lastIdx[f];
       if (li < 0) throw new UserError(`${this.file}: column ${JSON.stringify(this.name(f))} has no values (all ${this.rows} cells are empty)`);
-      if (li < this.received - 1) this.fillGap(f, li, this.received, this.lastVal[f] as number, NaN);
+      if (li < this.received - 1) this.fillGap(f, li, this.received, this.lastVal[f], NaN);
     }
     this.release();
     for (const r of this.stream.flush()) this.onResult(r);
@@ -308,7 +308,7 @@ class CsvScorer {
   }
 
   private name(f: number): string {
-    return this.schema.header[this.schema.values[f] as number] as string;
+    return this.schema.header[this.schema.values[f]] as string;
   }
 
   /** A record as a row (its output prefix, time, line, values), or null when it repeats the previous timestamp. */
@@ -337,7 +337,7 @@ class CsvScorer {
     }
     const vals = new Float64Array(this.F);
     for (let f = 0; f < this.F; f++) {
-      const c = vcols[f] as number;
+      const c = vcols[f];
       const x = parseValue(r.fields[c] as string);
       if (x === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
       vals[f] = x;
@@ -354,10 +354,10 @@ class CsvScorer {
   /** A gap longer than MAX_HOLD rows: carry each column's last value forward, so memory stays bounded. */
   private carryForward(k: number, line: number): void {
     for (let f = 0; f < this.F; f++) {
-      const li = this.lastIdx[f] as number;
+      const li = this.lastIdx[f];
       if (li >= k) continue;
       if (li < 0) throw new UserError(`${this.file}: column ${JSON.stringify(this.name(f))} has no value in its first ${MAX_HOLD} rows (to line ${line}); cannot start scoring`);
-      this.fillGap(f, li, k + 1, this.lastVal[f] as number, NaN);
+      this.fillGap(f, li, k + 1, this.lastVal[f], NaN);
       this.carried += k - Math.max(li, this.pushed - 1);
       this.lastIdx[f] = k;
     }
@@ -378,7 +378,7 @@ class CsvScorer {
     while (this.heldHead < this.held.length) {
       const h = this.held[this.heldHead] as Held;
       let ready = true;
-      for (let f = 0; f < this.F; f++) if (Number.isNaN(h.v[f] as number)) { ready = false; break; }
+      for (let f = 0; f < this.F; f++) if (Number.isNaN(h.v[f])) { ready = false; break; }
       if (!ready) break;
       this.pushRow(h);
       this.heldHead++;

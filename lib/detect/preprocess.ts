@@ -49,11 +49,11 @@ export function normaliseValue(v: number, offset: number, scale: number): number
 function meanStd(data: Float64Array, n: number, F: number, f: number, maxAbs: number): { mean: number; std: number } {
   const pass = (p: number): { mean: number; std: number; ok: boolean } => {
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += (data[i * F + f] as number) / p;
+    for (let i = 0; i < n; i++) sum += data[i * F + f] / p;
     const m = sum / n;
     let ss = 0;
     for (let i = 0; i < n; i++) {
-      const d = (data[i * F + f] as number) / p - m;
+      const d = data[i * F + f] / p - m;
       ss += d * d;
     }
     return { mean: m * p, std: Math.sqrt(ss / n) * p, ok: Number.isFinite(sum) && Number.isFinite(ss) };
@@ -79,7 +79,7 @@ export class Normaliser {
     for (let f = 0; f < F; f++) {
       let lo = Infinity, hi = -Infinity;
       for (let i = 0; i < n; i++) {
-        const v = data[i * F + f] as number;
+        const v = data[i * F + f];
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
@@ -107,7 +107,7 @@ export class Normaliser {
     }
     const out = new Float64Array(n * F);
     for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) {
-      out[i * F + f] = normaliseValue(s.data[i * F + f] as number, this.offset[f] as number, this.scale[f] as number);
+      out[i * F + f] = normaliseValue(s.data[i * F + f], this.offset[f], this.scale[f]);
     }
     return { data: out, n, F };
   }

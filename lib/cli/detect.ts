@@ -359,14 +359,19 @@ function detectArgs(v: opt.Values, positionals: string[]): DetectArgs {
   if (trainFile !== undefined && fractionOpt !== undefined) throw new UserError('detect: give --train FILE or --train-fraction, not both');
   const labelsSpec = opt.str(v, 'labels');
   const labelColumn = labelsSpec !== undefined && !isLabelFile(labelsSpec) ? labelsSpec : undefined;
-  const timeColumn = opt.str(v, 'time-column'), columns = opt.list(v, 'columns'), delimiter = opt.str(v, 'delimiter');
-  const readOpts: ReadOptions = {
-    ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
-    ...(delimiter !== undefined ? { delimiter } : {}), ...(labelColumn !== undefined ? { labelColumn } : {}),
-  };
+  const readOpts: ReadOptions = { ...readOptions(v), ...(labelColumn !== undefined ? { labelColumn } : {}) };
   return {
     file, detectorOptions, trainFile, fraction: fractionOpt ?? 0.15, json: opt.flag(v, 'json'), outFile: opt.str(v, 'out') ?? null,
     reportFile: opt.str(v, 'report'), saveFile: opt.str(v, 'save'), labelsSpec, readOpts,
+  };
+}
+
+/** --time-column, --columns and --delimiter as readTable takes them. */
+function readOptions(v: opt.Values): ReadOptions {
+  const timeColumn = opt.str(v, 'time-column'), columns = opt.list(v, 'columns'), delimiter = opt.str(v, 'delimiter');
+  return {
+    ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
+    ...(delimiter !== undefined ? { delimiter } : {}),
   };
 }
 
@@ -518,11 +523,7 @@ export function fitCommand(ctx: Context, argv: string[]): number {
 /** fit after its options are checked: the model goes to a staged output, opened before the training starts. */
 function fitRun(ctx: Context, v: opt.Values, file: string, save: string, detectorOptions: DetectorOptions, outs: OutputSet, t0: number): number {
   const saveOut = outs.open(save);
-  const table = readTable(file, {
-    ...(opt.str(v, 'time-column') !== undefined ? { timeColumn: opt.str(v, 'time-column') as string } : {}),
-    ...(opt.list(v, 'columns') !== undefined ? { columns: opt.list(v, 'columns') as string[] } : {}),
-    ...(opt.str(v, 'delimiter') !== undefined ? { delimiter: opt.str(v, 'delimiter') as string } : {}),
-  });
+  const table = readTable(file, readOptions(v));
   checkOutputNames(table);
   for (const w of table.warnings) warn(ctx, w);
   const desc = `${path.basename(file)} (${table.n} rows)`;

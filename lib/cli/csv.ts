@@ -10,7 +10,10 @@
  * Checks, each an error that names the file, the line and the column: a missing or empty file, a header without rows,
  * a record with more or fewer fields than the header (ragged), a value cell that is not a number (an empty cell is a
  * missing value) or a number beyond the range of a double (1e400), an empty or unreadable timestamp. Finite values of
- * any size (1e300) are read as they are; the detector saturates its normalised values (lib/detect/preprocess.ts). Warnings (returned, never silent): empty cells (filled later by
+ * any size (1e300) are read as they are; the detector saturates its normalised values (lib/detect/preprocess.ts).
+ * A value is parsed once from its text into the table's Float64Array [n, F] (a view of it reaches the library: no
+ * copy unless the rows are reordered). Whether a column has values, and enough rows for the model, the library checks
+ * at its door (lib/tensor.ts readSeries, the Detector). Warnings (returned, never silent): empty cells (filled later by
  * interpolation), rows out of time order (sorted, stably), duplicate timestamps (the first row of each is kept),
  * non-numeric columns that were left out.
  */
@@ -378,7 +381,7 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   }
   const times: string[] = [];
   const tv: number[] = [];
-  const vals: number[] = [];
+  const vals = new ValueBuffer(F, estimateRows(file, sample));
   const labels: number[] = [];
   const lines: number[] = [];
   const missing = new Array<number>(F).fill(0);
@@ -402,10 +405,10 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
       tv.push(t);
     }
     for (let f = 0; f < F; f++) {
-      const c = vcols[f] as number;
+      const c = vcols[f];
       const v = parseValue(r.fields[c] as string);
       if (v === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
-      if (Number.isNaN(v)) missing[f] = (missing[f] as number) + 1;
+      if (Number.isNaN(v)) missing[f] = missing[f] + 1;
       vals.push(v);
     }
     if (label >= 0) labels.push(parseLabel(r.fields[label] as string, file, r.line, label + 1, header[label] as string));
@@ -425,9 +428,9 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   let order: number[] | null = null;
   if (kind === 'date' || kind === 'number') {
     let back = 0, firstBack = -1;
-    for (let i = 1; i < n; i++) if ((tv[i] as number) < (tv[i - 1] as number)) { back++; if (firstBack < 0) firstBack = i; }
+    for (let i = 1; i < n; i++) if (tv[i] < tv[i - 1]) { back++; if (firstBack < 0) firstBack = i; }
     if (back > 0) {
-      order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (tv[a] as number) - (tv[b] as number) || a - b);
+      order = Array.from({ length: n }, (_, i) => i).sort((a, b) => tv[a] - tv[b] || a - b);
       warnings.push(`${file}: ${back} row${back > 1 ? 's go' : ' goes'} back in time (first at line ${lines[firstBack]}: ` +
         `${JSON.stringify(times[firstBack])} after ${JSON.stringify(times[firstBack - 1])}); sorted the rows by timestamp (stable)`);
     }
@@ -435,8 +438,8 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
     const keep: number[] = [];
     let dups = 0, firstDup = -1;
     for (let k = 0; k < n; k++) {
-      const i = idx[k] as number;
-      if (keep.length > 0 && tv[i] === tv[keep[keep.length - 1] as number]) {
+      const i = idx[k];
+      if (keep.length > 0 && tv[i] === tv[keep[keep.length - 1]]) {
         dups++;
         if (firstDup < 0) firstDup = i;
         continue;
@@ -458,34 +461,70 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   const out: Table = {
     file, timeColumn: time >= 0 ? header[time] as string : null, timeKind: kind,
     times: time >= 0 ? (pick ? pick.map((i) => times[i] as string) : times) : null,
-    timeValues: kind === 'date' || kind === 'number' ? Float64Array.from(pick ? pick.map((i) => tv[i] as number) : tv) : null,
-    columns, values: new Float64Array(n * F), labels: label >= 0 ? new Uint8Array(n) : null, n,
-    lines: Int32Array.from(pick ? pick.map((i) => lines[i] as number) : lines), missing: new Array<number>(F).fill(0), warnings, header,
+    timeValues: kind === 'date' || kind === 'number' ? Float64Array.from(pick ? pick.map((i) => tv[i]) : tv) : null,
+    columns, values: pick ? vals.pick(pick) : vals.values(), labels: label >= 0 ? new Uint8Array(n) : null, n,
+    lines: Int32Array.from(pick ? pick.map((i) => lines[i]) : lines), missing, warnings, header,
   };
-  for (let k = 0; k < n; k++) {
-    const i = pick ? pick[k] as number : k;
-    for (let f = 0; f < F; f++) {
-      const v = vals[i * F + f] as number;
-      out.values[k * F + f] = v;
-      if (Number.isNaN(v)) out.missing[f] = (out.missing[f] as number) + 1;
-    }
-    if (out.labels) out.labels[k] = labels[i] as number;
+  if (pick !== null) {
+    out.missing = new Array<number>(F).fill(0);
+    for (let k = 0; k < n * F; k++) if (Number.isNaN(out.values[k])) out.missing[k % F] = out.missing[k % F] + 1;
   }
-  const optional = (o.optional ?? []).map((c) => columns.indexOf(c));
-  for (let f = 0; f < F; f++) {
-    if (optional.includes(f)) continue;
-    if (out.missing[f] === n) throw new UserError(`${file}: column ${JSON.stringify(columns[f])} has no values (all ${n} cells are empty)`);
-  }
+  if (out.labels) for (let k = 0; k < n; k++) out.labels[k] = labels[pick ? pick[k] as number : k];
   if (n < 2) throw new UserError(`${file} has a single distinct timestamp; a series needs many rows`);
+  const optional = (o.optional ?? []).map((c) => columns.indexOf(c));
   const reported = out.missing.map((m, f) => (optional.includes(f) ? 0 : m));
   if (reported.some((m) => m > 0)) warnings.push(missingWarning(file, columns, reported));
   return out;
 }
 
+/**
+ * The value cells of a table as they are parsed: one Float64Array [rows, F], grown by doubling from an estimate of the
+ * row count, so a value is written once from its text and read by the library in place (`values()` is a view).
+ */
+class ValueBuffer {
+  private data: Float64Array;
+  private length = 0;
+
+  constructor(private readonly F: number, rows: number) {
+    this.data = new Float64Array(Math.max(1, rows) * F);
+  }
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = v;
+  }
+
+  /** The values in file order: a view, no copy. */
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
+  }
+
+  /** Rows `order` (sorted, deduplicated), copied. */
+  pick(order: readonly number[]): Float64Array {
+    const F = this.F, out = new Float64Array(order.length * F);
+    order.forEach((i, k) => out.set(this.data.subarray(i * F, i * F + F), k * F));
+    return out;
+  }
+}
+
+/** Rows a file holds, estimated from its size and the sample's line lengths (a little over, so it rarely grows). */
+function estimateRows(file: string, sample: readonly CsvRecord[]): number {
+  let chars = 0;
+  for (const r of sample) chars += r.fields.reduce((a, f) => a + f.length + 1, 0);
+  let size = 0;
+  try { size = fs.statSync(file).size; } catch { /* read already; the estimate only sizes a buffer */ }
+  const F = Math.max(1, sample[0]?.fields.length ?? 1);
+  return Math.min(Math.floor((1 << 27) / F), Math.ceil((1.05 * size * sample.length) / Math.max(1, chars)) + 16);
+}
+
 /** "data.csv: 3 empty cells (column "a": 2, "b": 1) were treated as missing and filled by linear interpolation". */
 export function missingWarning(file: string, columns: readonly string[], missing: readonly number[]): string {
   const total = missing.reduce((a, b) => a + b, 0);
-  const per = columns.map((c, f) => [c, missing[f] as number] as const).filter(([, m]) => m > 0)
+  const per = columns.map((c, f) => [c, missing[f]] as const).filter(([, m]) => m > 0)
     .map(([c, m]) => `${JSON.stringify(c)}: ${m}`).join(', ');
   return `${file}: ${total} empty cell${total > 1 ? 's' : ''} (column ${per}) treated as missing and filled by linear interpolation ` +
     'between the nearest values before and after';

@@ -21,7 +21,7 @@ import { readTable, csvNumber } from './csv';
 import { Context, say, since } from './context';
 import { OutputSet } from './output';
 import { checkFiles } from './files';
-import { fitDetector, seriesOf, writeFlags, reportData, modelFacts, eventJSON, timeText, finiteOrNull, publicOptions } from './detect';
+import { fitDetector, runDetect, writeFlags, reportData, modelFacts, eventJSON, timeText, finiteOrNull, publicOptions } from './detect';
 import { windowsToRanges } from './labels';
 import { renderReport } from './report';
 import { formatDate } from './time';
@@ -62,7 +62,7 @@ export function demoSeries(seed = 7): { n: number; times: string[]; load: Float6
   latency[(injected[0] as Injected).start] += 15;
   const times: string[] = [];
   for (let t = 0; t < n; t++) times.push(formatDate(START + t * STEP_MS));
-  for (let t = 0; t < n; t++) { load[t] = Math.round((load[t] as number) * 100) / 100; latency[t] = Math.round((latency[t] as number) * 100) / 100; }
+  for (let t = 0; t < n; t++) { load[t] = Math.round(load[t] * 100) / 100; latency[t] = Math.round(latency[t] * 100) / 100; }
   return { n, times, load, latency, injected };
 }
 
@@ -122,7 +122,7 @@ function demoRun(ctx: Context, files: Record<'data' | 'labels' | 'flags' | 'repo
   const flagsOut = outs.open(files.flags), reportOut = outs.open(files.report);
   const s = demoSeries();
   let csv = 'timestamp,load,latency\n';
-  for (let t = 0; t < s.n; t++) csv += `${s.times[t]},${csvNumber(s.load[t] as number)},${csvNumber(s.latency[t] as number)}\n`;
+  for (let t = 0; t < s.n; t++) csv += `${s.times[t]},${csvNumber(s.load[t])},${csvNumber(s.latency[t])}\n`;
   dataOut.write(csv);
   dataOut.finish();
   labelsOut.write(`${JSON.stringify(s.injected.map((w) => [s.times[w.start], s.times[w.end]]), null, 2)}\n`);
@@ -139,7 +139,7 @@ function demoRun(ctx: Context, files: Record<'data' | 'labels' | 'flags' | 'repo
   const trainRows = Math.floor(0.25 * table.n);
   const trainDesc = 'the first week (25%)';
   const fit = fitDetector(ctx, table, trainRows, trainDesc, options);
-  const r = fit.detector.detect(seriesOf(table.values, table.n, table.columns.length));
+  const r = runDetect(fit.detector, table, trainRows, files.data);
   writeFlags(flagsOut, table, r);
   const html = renderReport(reportData('bptt demo: synthetic server load and latency', `${files.data} (built in, seeded)`, table, r, labels,
     modelFacts(fit.detector, trainRows, trainDesc, r), table.warnings));

@@ -14,20 +14,20 @@
  * Rows are in time order: a file out of order is sorted (stably) and repeated timestamps keep their first row, with
  * a warning. Empty cells stay empty in the output; the Detector fills them by linear interpolation before scoring.
  */
-import ndarray from 'ndarray';
 import * as path from 'path';
 import * as fs from 'fs';
 import { Detector, DetectorOptions, DetectResult, pickModel } from '../detect/detector';
 import { getBackend } from '../backend';
 import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
-import { UserError, userCall, fsMessage } from './errors';
-import { readTable, Table, csvField, csvNumber } from './csv';
+import { UserError, userCall, toUserError, fsMessage, ColumnMap } from './errors';
+import { readTable, Table, ReadOptions, csvField, csvNumber } from './csv';
 import { Output, OutputSet } from './output';
 import { Progress } from './progress';
 import { Context, say, warn, since } from './context';
 import { checkFiles, NamedFile } from './files';
-import { MemoryLimitError } from '../errors';
+import { ArgumentError, MemoryLimitError } from '../errors';
+import type { EpochLogs } from '../model/sequential';
 import { renderReport, ReportData, formatNumber } from './report';
 import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
 import * as opt from './options';
@@ -35,10 +35,18 @@ import * as opt from './options';
 /** Names the output adds after the value columns. */
 export const OUTPUT_COLUMNS = ['score', 'threshold', 'anomaly', 'label'];
 
-/** A series for the Detector: a Float64Array (one column) or an ndarray [n, F], over rows [0, n). */
-export function seriesOf(values: Float64Array, n: number, F: number): unknown {
-  const data = values.subarray(0, n * F);
-  return F === 1 ? data : ndarray(data, [n, F]);
+/**
+ * Rows [from, to) of a table as the library takes a series: `{ data, shape }`, a view of the table's Float64Array
+ * [n, F] (no copy; the library reads it in place, lib/tensor.ts readSeries).
+ */
+export function seriesOf(table: Pick<Table, 'values' | 'columns'>, from: number, to: number): { data: Float64Array; shape: number[] } {
+  const F = table.columns.length;
+  return { data: table.values.subarray(from * F, to * F), shape: [to - from, F] };
+}
+
+/** Feature f of a table is the value column table.columns[f]: its name and 1-based column number in the file. */
+export function columnMap(table: Pick<Table, 'file' | 'columns' | 'header'>): ColumnMap {
+  return { file: table.file, names: table.columns, numbers: table.columns.map((c) => table.header.indexOf(c) + 1) };
 }
 
 /**
@@ -62,79 +70,51 @@ function continuing(detector: Detector, tail: DetectResult, trainRows: number): 
   };
 }
 
-/** Rewrites the library's "feature f" as the column's name. */
-function withColumnNames(context: string, columns: readonly string[], fn: () => void): void {
-  try {
-    userCall(context, fn);
-  } catch (e) {
-    if (e instanceof UserError) {
-      throw new UserError(e.message.replace(/feature (\d+)/g, (m, f: string) => (columns[Number(f)] !== undefined ? `column ${JSON.stringify(columns[Number(f)])}` : m)));
-    }
-    throw e;
-  }
-}
-
 export interface FitResult {
   detector: Detector;
   epochsTrained: number;
   fitSeconds: number;
 }
 
-/** Fits a Detector on rows [0, rows) of `table`, with progress on stderr. `where` describes those rows for messages. */
+/**
+ * Fits a Detector on rows [0, rows) of `table`, with progress on stderr. `where` describes those rows for messages.
+ * The library checks the series at its door (length, constant or empty columns, values); its errors come back as
+ * UserErrors naming the training part and, for a column, the CSV column.
+ */
 export function fitDetector(ctx: Context, table: Table, rows: number, where: string, options: DetectorOptions): FitResult {
-  const F = table.columns.length;
-  let detector!: Detector;
   const progress = { p: null as Progress | null, epochs: 0 };
-  userCall('', () => {
-    const model = pickModel(options, F, rows);        // what 'auto' picks for this file, so progress can be shown
-    const batch = model !== 'gru-online';             // the continually learning model has no epochs to report
-    detector = new Detector(batch ? { ...options, model, onEpochEnd: (logs) => { progress.epochs = logs.epoch + 1; progress.p?.epoch(logs); } } : { ...options, model });
-  });
+  const model = pickModel(options, table.columns.length, rows);   // what 'auto' picks for this file, so progress can be shown
+  const onEpochEnd = (logs: EpochLogs): void => { progress.epochs = logs.epoch + 1; progress.p?.epoch(logs); };
+  // The continually learning model has no epochs to report.
+  const detector = new Detector(model !== 'gru-online' ? { ...options, model, onEpochEnd } : { ...options, model });
   const o = detector.options;
-  if (rows < detector.minTrainLength) {
-    throw new UserError(`too few rows to train on: ${where}; model '${o.model}' with window ${o.window} needs at least ${detector.minTrainLength}, ` +
-      'and many times that to learn what is normal: use a larger --train-fraction, a smaller --window, or --train FILE');
-  }
-  for (let f = 0; f < F; f++) {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < rows; i++) {
-      const v = table.values[i * F + f] as number;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (lo === hi) {
-      throw new UserError(`column ${JSON.stringify(table.columns[f])} is constant (${lo}) in the training part, ${where}: a constant signal cannot be ` +
-        'scaled or modelled; leave it out with --columns, or train on a part where it varies');
-    }
-    if (lo === Infinity) throw new UserError(`column ${JSON.stringify(table.columns[f])} has no values in the training part (${where})`);
-  }
   const neural = o.model !== 'zscore' && o.model !== 'iqr' && o.model !== 'gru-online';
   progress.p = neural && o.epochs > 0 && !ctx.quiet ? new Progress(ctx.errSink, o.epochs, o.model) : null;
   progress.p?.start();
   const t0 = performance.now();
+  // The continually learning model uses the time of day when the file has dates.
+  const ms = o.model === 'gru-online' && table.timeKind === 'date' ? table.timeValues : null;
   try {
-    withColumnNames('', table.columns, () => {
-      try {
-        // The continually learning model uses the time of day when the file has dates.
-        const ms = detector.options.model === 'gru-online' && table.timeKind === 'date' ? table.timeValues : null;
-        detector.fit(seriesOf(table.values, rows, F), ms !== null ? { timestamps: ms.subarray(0, rows) } : {});
-      } catch (e) {
-        if (e instanceof MemoryLimitError) {
-          throw new UserError(`model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
-            'use a smaller --hidden or --window');
-        }
-        throw e;
-      }
-    });
+    detector.fit(seriesOf(table, 0, rows), ms !== null ? { timestamps: ms.subarray(0, rows) } : {});
   } catch (e) {
-    if (e instanceof UserError && /^D?[Ss]pot\(/.test(e.message)) {
-      throw new UserError(`threshold ${detector.thresholdSpec} cannot be calibrated on the scores of the training part (${where}): ${e.message}; ` +
-        'train on more rows (--train-fraction, --train) or choose another --threshold, e.g. quantile:0.99');
-    }
-    throw e;
+    throw fitError(e, detector, table, where);
   }
   progress.p?.end();
   return { detector, epochsTrained: progress.epochs, fitSeconds: since(t0) };
+}
+
+/** A fit's error in the command line's words: the training part, the column, what to change. */
+function fitError(e: unknown, detector: Detector, table: Table, where: string): unknown {
+  const o = detector.options;
+  if (e instanceof MemoryLimitError) {
+    return new UserError(`model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
+      'use a smaller --hidden or --window');
+  }
+  const user = toUserError(e, `training on ${where}: `, columnMap(table));
+  if (user instanceof UserError && e instanceof ArgumentError && e.feature === undefined) {
+    return new UserError(`${user.message}; train on more rows (a larger --train-fraction, or --train FILE), or change --window or --threshold`);
+  }
+  return user;
 }
 
 /** The model file: the Detector's JSON (Detector.load reads it) plus the columns it was trained on, under "cli". */
@@ -168,9 +148,10 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
   try {
     detector = detectorFromJSON(doc, `--model: ${file}`);
   } catch (e) {
-    // Errors from below the loader (a network too large to build) carry no file name: name it here.
-    const msg = e instanceof MemoryLimitError ? e.detail : (e as Error).message;
-    throw new UserError(msg.startsWith(`--model: ${file}`) ? msg : `--model: ${file}: ${msg}`);
+    // Errors from below the loader (a network too large to build) carry no file name: name it here. A bug stays one.
+    const user = e instanceof MemoryLimitError ? new UserError(e.detail) : toUserError(e);
+    if (!(user instanceof UserError)) throw user;
+    throw new UserError(user.message.startsWith(`--model: ${file}`) ? user.message : `--model: ${file}: ${user.message}`);
   }
   // detectorFromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
   const m = (doc as { cli?: Partial<CliModelMeta> }).cli;
@@ -212,8 +193,8 @@ export function writeFlags(out: Output | null, table: Table, r: DetectResult): v
     o.write(`${head.map(csvField).join(',')}\n`);
     for (let i = 0; i < table.n; i++) {
       let line = table.times !== null ? `${csvField(table.times[i] as string)},` : '';
-      for (let f = 0; f < F; f++) line += `${csvNumber(table.values[i * F + f] as number)},`;
-      line += i < r.firstScored ? ',,0' : `${csvNumber(r.scores[i] as number)},${csvNumber(r.thresholds[i] as number)},${r.flags[i]}`;
+      for (let f = 0; f < F; f++) line += `${csvNumber(table.values[i * F + f])},`;
+      line += i < r.firstScored ? ',,0' : `${csvNumber(r.scores[i])},${csvNumber(r.thresholds[i])},${r.flags[i]}`;
       if (table.labels !== null) line += `,${table.labels[i]}`;
       o.write(`${line}\n`);
     }
@@ -268,6 +249,23 @@ function printEvents(ctx: Context, table: Table, events: AnomalyEvent[]): void {
   if (events.length > 10) say(ctx, `    … and ${events.length - 10} more`);
 }
 
+/**
+ * detector.detect() over the whole table. A continually learning detector trained on the first `trainRows` rows of
+ * the same file continues after them: those rows were its probation (`trainRows` 0: trained on another file).
+ */
+export function runDetect(detector: Detector, table: Table, trainRows: number, file: string): DetectResult {
+  const timed = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
+  if (timed && (table.timeKind !== 'date' || table.timeValues === null)) {
+    throw new UserError(`${file}: the model uses the time of day (it was fitted with dates); this file needs a date time column`);
+  }
+  const ms = timed ? table.timeValues : null;
+  const from = detector.online ? trainRows : 0;
+  return userCall('', () => {
+    const r = detector.detect(seriesOf(table, from, table.n), ms !== null ? { timestamps: ms.subarray(from) } : {});
+    return from > 0 ? continuing(detector, r, from) : r;
+  }, columnMap(table));
+}
+
 export const DETECT_HELP = `Usage: bptt detect <file.csv> [options]
 
 Fits an anomaly detector on the first part of a CSV (or on another file) and flags anomalies in all of it.
@@ -317,124 +315,150 @@ export const DETECT_SPEC: opt.OptionSpec = {
   report: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, save: { type: 'string' },
 };
 
+/** What `bptt detect` was asked to do, from its command line. */
+interface DetectArgs {
+  file: string;
+  detectorOptions: DetectorOptions;
+  trainFile: string | undefined;
+  fraction: number;
+  json: boolean;
+  outFile: string | null;
+  reportFile: string | undefined;
+  saveFile: string | undefined;
+  labelsSpec: string | undefined;
+  readOpts: ReadOptions;
+}
+
 export function detectCommand(ctx: Context, argv: string[]): number {
   const t0 = performance.now();
   const { values: v, positionals } = opt.parse('detect', argv, DETECT_SPEC);
   if (opt.flag(v, 'help')) { ctx.out(`${DETECT_HELP}\n`); return 0; }
+  const a = detectArgs(v, positionals);
+  const inputs: NamedFile[] = [{ what: 'the input file', file: a.file }];
+  if (a.trainFile !== undefined) inputs.push({ what: '--train', file: a.trainFile });
+  if (a.labelsSpec !== undefined && a.readOpts.labelColumn === undefined) inputs.push({ what: '--labels', file: a.labelsSpec.split('#')[0] as string });
+  const outputFiles: NamedFile[] = [];
+  if (a.outFile !== null) outputFiles.push({ what: '--out', file: a.outFile });
+  if (a.reportFile !== undefined) outputFiles.push({ what: '--report', file: a.reportFile });
+  if (a.saveFile !== undefined) outputFiles.push({ what: '--save', file: a.saveFile });
+  checkFiles('detect', inputs, outputFiles);
+  // Every output is staged now (an unwritable path fails before the training) and committed together at the end.
+  const outs = new OutputSet();
+  try {
+    return detectRun(ctx, a, outs, t0);
+  } finally {
+    outs.abort();
+  }
+}
+
+function detectArgs(v: opt.Values, positionals: string[]): DetectArgs {
   const file = opt.onePositional('detect', positionals, 'input CSV file');
   const detectorOptions = opt.detectorOptions(v);
   const trainFile = opt.str(v, 'train');
   const fractionOpt = opt.fraction(v, 'train-fraction');
   if (trainFile !== undefined && fractionOpt !== undefined) throw new UserError('detect: give --train FILE or --train-fraction, not both');
-  const fraction = fractionOpt ?? 0.15;
-  const json = opt.flag(v, 'json');
-  const outFile = opt.str(v, 'out') ?? null;
   const labelsSpec = opt.str(v, 'labels');
   const labelColumn = labelsSpec !== undefined && !isLabelFile(labelsSpec) ? labelsSpec : undefined;
-  const readOpts = {
-    ...(opt.str(v, 'time-column') !== undefined ? { timeColumn: opt.str(v, 'time-column') as string } : {}),
-    ...(opt.list(v, 'columns') !== undefined ? { columns: opt.list(v, 'columns') as string[] } : {}),
-    ...(opt.str(v, 'delimiter') !== undefined ? { delimiter: opt.str(v, 'delimiter') as string } : {}),
-    ...(labelColumn !== undefined ? { labelColumn } : {}),
+  const readOpts: ReadOptions = { ...readOptions(v), ...(labelColumn !== undefined ? { labelColumn } : {}) };
+  return {
+    file, detectorOptions, trainFile, fraction: fractionOpt ?? 0.15, json: opt.flag(v, 'json'), outFile: opt.str(v, 'out') ?? null,
+    reportFile: opt.str(v, 'report'), saveFile: opt.str(v, 'save'), labelsSpec, readOpts,
   };
+}
 
-  const reportFile = opt.str(v, 'report');
-  const saveFile = opt.str(v, 'save');
-  const inputs: NamedFile[] = [{ what: 'the input file', file }];
-  if (trainFile !== undefined) inputs.push({ what: '--train', file: trainFile });
-  if (labelsSpec !== undefined && labelColumn === undefined) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] as string });
-  const outputFiles: NamedFile[] = [];
-  if (outFile !== null) outputFiles.push({ what: '--out', file: outFile });
-  if (reportFile !== undefined) outputFiles.push({ what: '--report', file: reportFile });
-  if (saveFile !== undefined) outputFiles.push({ what: '--save', file: saveFile });
-  checkFiles('detect', inputs, outputFiles);
-  // Every output is staged now (an unwritable path fails before the training) and committed together at the end.
-  const outs = new OutputSet();
-  try {
-    const flagsOut = outFile !== null ? outs.open(outFile) : null;
-    const reportOut = reportFile !== undefined ? outs.open(reportFile) : null;
-    const saveOut = saveFile !== undefined ? outs.open(saveFile) : null;
-    const tRead = performance.now();
-    const table = readTable(file, readOpts);
-    checkOutputNames(table);
-    const warnings = [...table.warnings];
-    for (const w of table.warnings) warn(ctx, w);
-    let trainTable = table, trainRows: number, trainDesc: string;
-    if (trainFile !== undefined) {
-      const { labelColumn: _l, ...trainRead } = readOpts;
-      trainTable = readTable(trainFile, { ...trainRead, columns: table.columns, ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}) });
-      for (const w of trainTable.warnings) { warn(ctx, w); warnings.push(w); }
-      trainRows = trainTable.n;
-      trainDesc = `${path.basename(trainFile)} (${trainRows} rows)`;
-    } else {
-      trainRows = Math.floor(fraction * table.n);
-      trainDesc = `the first ${trainRows} rows (${+(fraction * 100).toFixed(2)}%)`;
-    }
-    const readSeconds = since(tRead);
+/** --time-column, --columns and --delimiter as readTable takes them. */
+function readOptions(v: opt.Values): ReadOptions {
+  const timeColumn = opt.str(v, 'time-column'), columns = opt.list(v, 'columns'), delimiter = opt.str(v, 'delimiter');
+  return {
+    ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
+    ...(delimiter !== undefined ? { delimiter } : {}),
+  };
+}
 
-    const labels = labelRanges(labelsSpec, table, file);
-    const fit = fitDetector(ctx, trainTable, trainRows, trainDesc, detectorOptions);
-    const detector = fit.detector;
-    const tDetect = performance.now();
-    let r!: DetectResult;
-    withColumnNames('', table.columns, () => {
-      // A continually learning detector trained on the first rows continues after them: those rows were its probation.
-      const timed = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
-      if (timed && (table.timeKind !== 'date' || table.timeValues === null)) {
-        throw new UserError(`${file}: the model uses the time of day (it was fitted with dates); this file needs a date time column`);
-      }
-      const ms = timed ? table.timeValues as Float64Array : null;
-      r = detector.online && trainFile === undefined
-        ? continuing(detector, detector.detect(seriesOf(table.values.subarray(trainRows), table.n - trainRows, 1),
-          ms !== null ? { timestamps: ms.subarray(trainRows) } : {}), trainRows)
-        : detector.detect(seriesOf(table.values, table.n, table.columns.length), ms !== null ? { timestamps: ms } : {});
-    });
-    const detectSeconds = since(tDetect);
+/** The data and training part of a detect run, read. */
+interface DetectInput {
+  table: Table;
+  trainTable: Table;
+  trainRows: number;
+  trainDesc: string;
+  warnings: string[];
+}
 
-    const tWrite = performance.now();
-    const outputs: Record<string, string> = {};
-    if (flagsOut !== null && outFile !== null) {
-      writeFlags(flagsOut, table, r);
-      outputs.flags = outFile;
-    }
-    if (reportOut !== null && reportFile !== undefined) {
-      const facts = modelFacts(detector, trainRows, trainDesc, r);
-      reportOut.write(renderReport(reportData(path.basename(file), file, table, r, labels, facts, warnings)));
-      outputs.report = reportFile;
-    }
-    if (saveOut !== null && saveFile !== undefined) {
-      writeModelFile(saveOut, detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: trainDesc, trainRows });
-      outputs.model = saveFile;
-    }
-    outs.commit();
-    if (outFile === null && !json) writeFlags(null, table, r);
-    const writeSeconds = since(tWrite);
-
-    const flagged = r.flags.reduce((a, b) => a + b, 0);
-    if (json) {
-      ctx.out(`${JSON.stringify({
-        command: 'detect', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
-        train: { rows: trainRows, from: trainDesc },
-        model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
-        threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
-        warmupRows: r.firstScored, flagged, events: r.events.map((e) => eventJSON(table, e)),
-        missing: { total: table.missing.reduce((a, b) => a + b, 0), perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])) },
-        ...(labels !== null ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) } : {}),
-        warnings, outputs,
-        timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
-      }, null, 2)}\n`);
-    } else {
-      say(ctx, `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`);
-      say(ctx, `  trained ${detector.options.model} on ${trainDesc}; threshold ${describeThreshold(detector, r)}`);
-      say(ctx, `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`);
-      printEvents(ctx, table, r.events);
-      const wrote = Object.values(outputs);
-      if (wrote.length > 0) say(ctx, `  wrote ${wrote.join(', ')} in ${since(t0).toFixed(1)} s`);
-    }
-    return 0;
-  } finally {
-    outs.abort();
+/** Reads the file, and --train FILE with the same columns, or takes the first --train-fraction of the rows. */
+function readDetectInput(ctx: Context, a: DetectArgs): DetectInput {
+  const table = readTable(a.file, a.readOpts);
+  checkOutputNames(table);
+  const warnings = [...table.warnings];
+  for (const w of table.warnings) warn(ctx, w);
+  if (a.trainFile === undefined) {
+    const trainRows = Math.floor(a.fraction * table.n);
+    return { table, trainTable: table, trainRows, trainDesc: `the first ${trainRows} rows (${+(a.fraction * 100).toFixed(2)}%)`, warnings };
   }
+  const { labelColumn: _l, ...trainRead } = a.readOpts;
+  const trainTable = readTable(a.trainFile, { ...trainRead, columns: table.columns, ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}) });
+  for (const w of trainTable.warnings) { warn(ctx, w); warnings.push(w); }
+  return { table, trainTable, trainRows: trainTable.n, trainDesc: `${path.basename(a.trainFile)} (${trainTable.n} rows)`, warnings };
+}
+
+/** detect after its files are checked: read, fit, detect, write the staged outputs, summarise. */
+function detectRun(ctx: Context, a: DetectArgs, outs: OutputSet, t0: number): number {
+  const { file } = a;
+  const flagsOut = a.outFile !== null ? outs.open(a.outFile) : null;
+  const reportOut = a.reportFile !== undefined ? outs.open(a.reportFile) : null;
+  const saveOut = a.saveFile !== undefined ? outs.open(a.saveFile) : null;
+  const tRead = performance.now();
+  const input = readDetectInput(ctx, a);
+  const { table, trainRows, trainDesc, warnings } = input;
+  const readSeconds = since(tRead);
+
+  const labels = labelRanges(a.labelsSpec, table, file);
+  const fit = fitDetector(ctx, input.trainTable, trainRows, trainDesc, a.detectorOptions);
+  const detector = fit.detector;
+  const tDetect = performance.now();
+  const r = runDetect(detector, table, a.trainFile === undefined ? trainRows : 0, file);
+  const detectSeconds = since(tDetect);
+
+  const tWrite = performance.now();
+  const outputs: Record<string, string> = {};
+  if (flagsOut !== null && a.outFile !== null) {
+    writeFlags(flagsOut, table, r);
+    outputs.flags = a.outFile;
+  }
+  if (reportOut !== null && a.reportFile !== undefined) {
+    const facts = modelFacts(detector, trainRows, trainDesc, r);
+    reportOut.write(renderReport(reportData(path.basename(file), file, table, r, labels, facts, warnings)));
+    outputs.report = a.reportFile;
+  }
+  if (saveOut !== null && a.saveFile !== undefined) {
+    writeModelFile(saveOut, detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: trainDesc, trainRows });
+    outputs.model = a.saveFile;
+  }
+  outs.commit();
+  if (a.outFile === null && !a.json) writeFlags(null, table, r);
+  const writeSeconds = since(tWrite);
+
+  const flagged = r.flags.reduce((x, y) => x + y, 0);
+  if (a.json) {
+    ctx.out(`${JSON.stringify({
+      command: 'detect', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
+      train: { rows: trainRows, from: trainDesc },
+      model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
+      threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
+      warmupRows: r.firstScored, flagged, events: r.events.map((e) => eventJSON(table, e)),
+      missing: { total: table.missing.reduce((x, y) => x + y, 0), perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])) },
+      ...(labels !== null ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) } : {}),
+      warnings, outputs,
+      timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
+    }, null, 2)}\n`);
+  } else {
+    say(ctx, `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`);
+    say(ctx, `  trained ${detector.options.model} on ${trainDesc}; threshold ${describeThreshold(detector, r)}`);
+    say(ctx, `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`);
+    printEvents(ctx, table, r.events);
+    const wrote = Object.values(outputs);
+    if (wrote.length > 0) say(ctx, `  wrote ${wrote.join(', ')} in ${since(t0).toFixed(1)} s`);
+  }
+  return 0;
 }
 
 /** Column names for a message: a, b, "cpu, %". */
@@ -499,11 +523,7 @@ export function fitCommand(ctx: Context, argv: string[]): number {
 /** fit after its options are checked: the model goes to a staged output, opened before the training starts. */
 function fitRun(ctx: Context, v: opt.Values, file: string, save: string, detectorOptions: DetectorOptions, outs: OutputSet, t0: number): number {
   const saveOut = outs.open(save);
-  const table = readTable(file, {
-    ...(opt.str(v, 'time-column') !== undefined ? { timeColumn: opt.str(v, 'time-column') as string } : {}),
-    ...(opt.list(v, 'columns') !== undefined ? { columns: opt.list(v, 'columns') as string[] } : {}),
-    ...(opt.str(v, 'delimiter') !== undefined ? { delimiter: opt.str(v, 'delimiter') as string } : {}),
-  });
+  const table = readTable(file, readOptions(v));
   checkOutputNames(table);
   for (const w of table.warnings) warn(ctx, w);
   const desc = `${path.basename(file)} (${table.n} rows)`;

@@ -1,10 +1,15 @@
 /**
- * Errors of the command line. A UserError is a mistake in the input or the usage: `bptt: <message>` and exit code 1,
- * never a stack trace. Anything else that escapes a command is an internal error: exit code 2, with the stack.
+ * Errors of the command line, sorted by type (never by message text). A UserError, or an error the library throws on
+ * purpose about what it was given (ArgumentError, ModelFileError, MemoryLimitError, TrainingDivergedError:
+ * lib/errors.ts), is a mistake in the input or the usage: `bptt: <message>` and exit code 1, never a stack trace.
+ * Anything else that escapes a command is an internal error: exit code 2, with the stack.
  *
  *   throw new UserError(at('data.csv', 7, 2, 'value') + ": 'abc' is not a number");
  *   // bptt: data.csv line 7, column 2 ('value'): 'abc' is not a number
  */
+
+import { ArgumentError, isUsageError } from '../errors';
+import { featurePredicate } from '../tensor';
 
 export class UserError extends Error {
   constructor(message: string) {
@@ -31,24 +36,34 @@ export function fsMessage(verb: string, file: string, e: unknown): string {
   return `cannot ${verb} ${file}: ${(code !== undefined && why[code]) || (e as Error).message}`;
 }
 
+/** Where the features of a library call come from: feature f is column `numbers[f]` (1-based) of `file`, `names[f]`. */
+export interface ColumnMap {
+  file: string;
+  names: readonly string[];
+  numbers: readonly number[];
+}
+
 /**
- * Runs a library call whose argument errors are the user's doing (a bad option value, a series too short, a constant
- * column): RangeErrors and the Detector's own validation errors become UserErrors prefixed with `context`.
+ * What a library error says to a user, decided by type: the library's ArgumentError (and its ModelFileError,
+ * MemoryLimitError) and TrainingDivergedError are the user's input or usage → a UserError, prefixed with `context`;
+ * an ArgumentError about one feature names the CSV column (`data.csv column 3 ("cpu") is constant …`) from `columns`.
+ * Anything else is a bug and is returned as it is (main prints its stack, exit 2).
  */
-export function userCall<T>(context: string, fn: () => T): T {
+export function toUserError(e: unknown, context = '', columns?: ColumnMap): unknown {
+  if (e instanceof UserError || !isUsageError(e)) return e;
+  if (e instanceof ArgumentError && e.feature !== undefined && columns !== undefined && e.feature < columns.names.length) {
+    const place = `${columns.file} column ${columns.numbers[e.feature]} (${JSON.stringify(columns.names[e.feature])})`;
+    const predicate = featurePredicate(e);
+    return new UserError(`${context}${predicate !== null ? `${place} ${predicate}` : `${place}: ${e.message}`}`);
+  }
+  return new UserError(`${context}${e.message}`);
+}
+
+/** Runs a library call; its usage errors become UserErrors (see toUserError), anything else passes through. */
+export function userCall<T>(context: string, fn: () => T, columns?: ColumnMap): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    if (isLibraryUsageError(e)) throw new UserError(`${context}${(e as Error).message}`);
-    throw e;
+    throw toUserError(e, context, columns);
   }
-}
-
-/** The library signals bad arguments with RangeError, and with messages that start with the function they concern. */
-export function isLibraryUsageError(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  if (e instanceof RangeError) return !/^(Invalid (typed )?array length|Maximum call stack|Array buffer allocation)/.test(e.message);
-  if (e.name === 'TrainingDivergedError') return true;
-  return /^(Detector|fit|detect|score|stream|threshold|Spot|Dspot|--threshold)[.(:]/.test(e.message);
 }

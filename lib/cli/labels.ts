@@ -129,7 +129,7 @@ function firstIndex(a: Float64Array, ok: (v: number) => boolean): number {
   let lo = 0, hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ok(a[mid] as number)) hi = mid; else lo = mid + 1;
+    if (ok(a[mid])) hi = mid; else lo = mid + 1;
   }
   return lo;
 }

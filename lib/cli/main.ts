@@ -2,15 +2,17 @@
  * The `bptt` command line: `main(argv)` runs one command and returns its exit code.
  *
  *   0  success
- *   1  bad input or usage: `bptt: <message>` on stderr, naming the file, line and column at fault; no stack trace
- *   2  internal error (a bug): `bptt: internal error: …` and the stack
+ *   1  bad input or usage: `bptt: <message>` on stderr, naming the file, line and column at fault; no stack trace.
+ *      By type (lib/cli/errors.ts toUserError): a UserError, or the library's ArgumentError, ModelFileError,
+ *      MemoryLimitError or TrainingDivergedError
+ *   2  internal error (a bug: any other error): `bptt: internal error: …` and the stack
  * A closed stdout (`bptt detect x.csv | head`) ends the command quietly with 0.
  *
  * bin/bptt.js calls main(); `node dist/lib/cli/main.js …` runs it too (the tests spawn it that way).
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UserError } from './errors';
+import { UserError, toUserError } from './errors';
 import { BrokenPipe } from './output';
 import { Context, processContext } from './context';
 import { detectCommand, fitCommand } from './detect';
@@ -70,16 +72,26 @@ export function main(argv: string[], ctx?: Context): number {
     }
     return run(c, rest);
   } catch (e) {
-    if (e instanceof BrokenPipe) return 0;   // the reader of stdout stopped reading (| head): nothing left to say
-    if (e instanceof UserError) {
-      c.err(`bptt: ${e.message}\n`);
-      return 1;
-    }
-    const err = e as Error;
-    c.err(`bptt: internal error: ${err?.message ?? String(e)}\n${err?.stack ?? ''}\n` +
-      'This is a bug in bptt; please report it with the command line that caused it.\n');
-    return 2;
+    return reportError(c, e);
   }
+}
+
+/**
+ * Prints an error that ended a command and returns the exit code, by the error's type: a closed stdout 0; a user's
+ * mistake (UserError, or the library's ArgumentError, ModelFileError, MemoryLimitError, TrainingDivergedError) 1 with
+ * `bptt: <message>`; anything else 2, a bug, with its stack.
+ */
+export function reportError(c: Context, e: unknown): number {
+  if (e instanceof BrokenPipe) return 0;   // the reader of stdout stopped reading (| head): nothing left to say
+  const user = toUserError(e);
+  if (user instanceof UserError) {
+    c.err(`bptt: ${user.message}\n`);
+    return 1;
+  }
+  const err = e as Error;
+  c.err(`bptt: internal error: ${err?.message ?? String(e)}\n${err?.stack ?? ''}\n` +
+    'This is a bug in bptt; please report it with the command line that caused it.\n');
+  return 2;
 }
 
 if (require.main === module) {

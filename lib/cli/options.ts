@@ -169,7 +169,7 @@ export function detectorOptions(v: Values): DetectorOptions {
     if (hidden.trim() === '' || sizes.some((h) => !Number.isInteger(h) || h < 1)) {
       throw new UserError(`--hidden: expected a positive integer or a list like 32,8, got ${JSON.stringify(hidden)}`);
     }
-    o.hidden = sizes.length === 1 ? sizes[0] as number : sizes;
+    o.hidden = sizes.length === 1 ? sizes[0] : sizes;
   }
   const epochs = str(v, 'epochs');
   if (epochs !== undefined) {

@@ -91,12 +91,15 @@ function reportRun(ctx: Context, file: string, outFile: string, o: {
   });
   for (const w of table.warnings) warn(ctx, w);
   const F = names.length, W = F + 3, n = table.n;
+  names.forEach((c, f) => {   // (detect and fit leave this check to the library, which sees the series)
+    if (table.missing[f] === n) throw new UserError(`${file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
+  });
   const values = new Float64Array(n * F), scores = new Float64Array(n), thresholds = new Float64Array(n), flags = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    for (let f = 0; f < F; f++) values[i * F + f] = table.values[i * W + f] as number;
-    scores[i] = table.values[i * W + F] as number;
-    thresholds[i] = table.values[i * W + F + 1] as number;
-    const a = table.values[i * W + F + 2] as number;
+    for (let f = 0; f < F; f++) values[i * F + f] = table.values[i * W + f];
+    scores[i] = table.values[i * W + F];
+    thresholds[i] = table.values[i * W + F + 1];
+    const a = table.values[i * W + F + 2];
     if (!(a === 0 || a === 1)) throw new UserError(`${file} line ${table.lines[i]}: anomaly must be 0 or 1, got ${a}`);
     flags[i] = a;
   }
@@ -106,7 +109,7 @@ function reportRun(ctx: Context, file: string, outFile: string, o: {
       : null;
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < n; i++) {
-    const t = thresholds[i] as number;
+    const t = thresholds[i];
     if (t < lo) lo = t;
     if (t > hi) hi = t;
   }

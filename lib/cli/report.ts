@@ -67,9 +67,9 @@ export function formatNumber(v: number): string {
 function xPositions(d: ReportData): Float64Array {
   const xs = new Float64Array(d.n);
   const tv = d.timeValues;
-  if (tv !== null && d.n > 1 && (tv[d.n - 1] as number) > (tv[0] as number)) {
-    const t0 = tv[0] as number, span = (tv[d.n - 1] as number) - t0;
-    for (let i = 0; i < d.n; i++) xs[i] = ((tv[i] as number) - t0) / span;
+  if (tv !== null && d.n > 1 && tv[d.n - 1] > tv[0]) {
+    const t0 = tv[0], span = tv[d.n - 1] - t0;
+    for (let i = 0; i < d.n; i++) xs[i] = (tv[i] - t0) / span;
   } else {
     for (let i = 0; i < d.n; i++) xs[i] = d.n > 1 ? i / (d.n - 1) : 0.5;
   }
@@ -88,7 +88,7 @@ export function linePath(xs: Float64Array, y: (i: number) => number, n: number, 
     for (let i = 0; i < n; i++) {
       const v = y(i);
       if (Number.isNaN(v)) { pen = false; continue; }
-      point(ML + (xs[i] as number) * PW, v);
+      point(ML + xs[i] * PW, v);
     }
     return parts.join('');
   }
@@ -99,7 +99,7 @@ export function linePath(xs: Float64Array, y: (i: number) => number, n: number, 
     if (iLo <= iHi) { point(px, lo); if (hi !== lo) point(px, hi); } else { point(px, hi); if (hi !== lo) point(px, lo); }
   };
   for (let i = 0; i < n; i++) {
-    const bucket = Math.min(PW - 1, Math.floor((xs[i] as number) * PW));
+    const bucket = Math.min(PW - 1, Math.floor(xs[i] * PW));
     if (bucket !== b) {
       emit();
       if (gap) pen = false;
@@ -130,7 +130,7 @@ function yAxis(lo: number, hi: number, zero: boolean): Axis {
   const pad = (hi - lo) * 0.06;
   const { ticks, step } = niceTicks(zero && lo === 0 ? 0 : lo - pad, hi + pad, 5);
   return {
-    lo: Math.min(ticks[0] as number, zero && lo === 0 ? 0 : lo - pad), hi: Math.max(ticks[ticks.length - 1] as number, hi + pad), ticks, step,
+    lo: Math.min(ticks[0], zero && lo === 0 ? 0 : lo - pad), hi: Math.max(ticks[ticks.length - 1], hi + pad), ticks, step,
     g: (v) => v, label: (v) => formatTick(v, step),
   };
 }
@@ -158,8 +158,8 @@ function sqrtAxis(hi: number, plotHeight: number): Axis {
 /** X-axis ticks as [position 0…1, label]. */
 function xTicks(d: ReportData): Array<[number, string]> {
   const tv = d.timeValues;
-  if (tv !== null && d.n > 1 && (tv[d.n - 1] as number) > (tv[0] as number)) {
-    const t0 = tv[0] as number, t1 = tv[d.n - 1] as number;
+  if (tv !== null && d.n > 1 && tv[d.n - 1] > tv[0]) {
+    const t0 = tv[0], t1 = tv[d.n - 1];
     if (d.timeKind === 'date') return timeTicks(t0, t1, 9).map(({ t, label }) => [(t - t0) / (t1 - t0), label]);
     const { ticks, step } = niceTicks(t0, t1, 8);
     return ticks.filter((t) => t >= t0 && t <= t1).map((t) => [(t - t0) / (t1 - t0), formatTick(t, step)]);
@@ -178,7 +178,7 @@ function truncate(s: string, n: number): string {
 /** Left and right edges (view-box x) of the rows start…end: halfway to the neighbours, at least 2 units wide. */
 function span(xs: Float64Array, start: number, end: number): [number, number] {
   const n = xs.length;
-  const x = (i: number): number => ML + (xs[i] as number) * PW;
+  const x = (i: number): number => ML + xs[i] * PW;
   let l = start > 0 ? (x(start - 1) + x(start)) / 2 : x(start);
   let r = end < n - 1 ? (x(end) + x(end + 1)) / 2 : x(end);
   if (r - l < 2) { const c = (l + r) / 2; l = c - 1; r = c + 1; }
@@ -234,7 +234,7 @@ function chart(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, c: 
   }
   for (const m of c.markers) {
     if (Number.isNaN(m.v)) continue;
-    out.push(`<circle cx="${f1(ML + (xs[m.i] as number) * PW)}" cy="${f1(toY(m.v))}" r="3.2" fill="#ffffff" stroke="${COLORS.event}" stroke-width="1.6"/>`);
+    out.push(`<circle cx="${f1(ML + xs[m.i] * PW)}" cy="${f1(toY(m.v))}" r="3.2" fill="#ffffff" stroke="${COLORS.event}" stroke-width="1.6"/>`);
   }
   // X axis.
   out.push(`<line x1="${ML}" x2="${ML + PW}" y1="${MT + PH + 0.5}" y2="${MT + PH + 0.5}" stroke="${COLORS.axis}" stroke-width="1"/>`);
@@ -260,7 +260,7 @@ function durationOf(d: ReportData, e: AnomalyEvent): string {
   const pts = e.end - e.start + 1;
   const p = `${pts} point${pts === 1 ? '' : 's'}`;
   if (d.timeKind === 'date' && d.timeValues !== null && pts > 1) {
-    return `${p} · ${formatDuration((d.timeValues[e.end] as number) - (d.timeValues[e.start] as number))}`;
+    return `${p} · ${formatDuration(d.timeValues[e.end] - d.timeValues[e.start])}`;
   }
   return p;
 }
@@ -309,93 +309,15 @@ tr:last-child td{border-bottom:0}
 footer{color:#9ca3af;font-size:12px;margin-top:18px}
 `;
 
-/** The report as one HTML document. */
+/** The report as one HTML document: header (subtitle, cards), warnings, legend, one chart per column, score, events. */
 export function renderReport(d: ReportData): string {
-  const F = d.columns.length;
   const xs = xPositions(d);
   const xt = xTicks(d);
   const flagged = d.flags.reduce((a, b) => a + b, 0);
   let scored = 0;
-  for (let i = 0; i < d.n; i++) if (!Number.isNaN(d.scores[i] as number)) scored++;
-  const labels = d.labels;
-
-  const sub: string[] = [`${d.n.toLocaleString('en-US')} rows`];
-  if (d.n > 0) {
-    if (d.timeKind === 'date' && d.timeValues !== null && d.times !== null) {
-      const t0 = d.timeValues[0] as number, t1 = d.timeValues[d.n - 1] as number;
-      sub.push(`${escapeHtml(d.times[0] as string)} → ${escapeHtml(d.times[d.n - 1] as string)} (${escapeHtml(formatDuration(t1 - t0))})`);
-    } else if (d.times !== null) {
-      sub.push(`${escapeHtml(d.times[0] as string)} → ${escapeHtml(d.times[d.n - 1] as string)}`);
-    }
-  }
-  sub.push(`${F} value column${F === 1 ? '' : 's'}`);
-
-  const cards: string[] = [];
-  cards.push(card('Events', String(d.events.length), `${flagged.toLocaleString('en-US')} flagged row${flagged === 1 ? '' : 's'} (${scored > 0 ? ((100 * flagged) / scored).toFixed(flagged > 0 && flagged < scored / 1000 ? 2 : 1) : '0'}% of scored)`));
-  if (labels !== null) {
-    const found = labels.filter((w) => d.events.some((e) => overlaps(e, w))).length;
-    const fp = d.events.filter((e) => !labels.some((w) => overlaps(e, w))).length;
-    cards.push(card('Labelled windows found', `${found} of ${labels.length}`, `${fp} event${fp === 1 ? '' : 's'} outside every window`));
-  }
-  for (const [k, v, note] of d.facts) cards.push(card(k, v, note ?? ''));
-
-  const legend = [
-    `<span><i class="sw" style="border-color:${COLORS.series}"></i>series</span>`,
-    `<span><i class="sw box" style="background:${COLORS.event};opacity:.35"></i>flagged event</span>`,
-    `<span><i class="sw" style="border-color:${COLORS.event};width:10px;height:10px;border:1.6px solid ${COLORS.event};border-radius:50%"></i>event peak</span>`,
-    ...(labels !== null ? [`<span><i class="sw box" style="background:${COLORS.label};opacity:.45"></i>labelled anomaly window</span>`] : []),
-    `<span><i class="sw" style="border-color:${COLORS.score}"></i>anomaly score</span>`,
-    `<span><i class="sw" style="border-top:2px dashed ${COLORS.threshold}"></i>threshold</span>`,
-  ];
-
-  const panels: string[] = [];
-  for (let f = 0; f < F; f++) {
-    const y = (i: number): number => d.values[i * F + f] as number;
-    let lo = Infinity, hi = -Infinity, miss = 0;
-    for (let i = 0; i < d.n; i++) {
-      const v = y(i);
-      if (Number.isNaN(v)) { miss++; continue; }
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const note = `min ${formatNumber(lo)} · max ${formatNumber(hi)}${miss > 0 ? ` · ${miss} missing` : ''}`;
-    const svg = chart(d, xs, xt, {
-      id: `chart-${f}`, label: `${d.columns[f]} over time`, height: 190, zero: false,
-      lines: [{ y, color: COLORS.series, width: 1.3, name: d.columns[f] as string }],
-      markers: d.events.map((e) => ({ i: e.peakIndex, v: y(e.peakIndex) })),
-    });
-    panels.push(`<section class="panel"><div class="panel-head"><h2>${escapeHtml(d.columns[f] as string)}</h2>` +
-      `<span class="panel-note">${escapeHtml(note)}</span></div>\n${svg}\n</section>`);
-  }
-  let sMax = -Infinity, tMax = -Infinity;
-  for (let i = 0; i < d.n; i++) {
-    if ((d.scores[i] as number) > sMax) sMax = d.scores[i] as number;
-    if ((d.thresholds[i] as number) > tMax) tMax = d.thresholds[i] as number;
-  }
-  const sqrt = sMax > 0 && (tMax > 0 ? sMax > 6 * tMax : true);
-  const scoreSvg = chart(d, xs, xt, {
-    id: 'chart-score', label: 'anomaly score and threshold', height: 170, zero: true, sqrt,
-    lines: [
-      { y: (i) => d.scores[i] as number, color: COLORS.score, width: 1.1, name: 'score' },
-      { y: (i) => d.thresholds[i] as number, color: COLORS.threshold, width: 1.4, dash: '6 4', name: 'threshold' },
-    ],
-    markers: [],
-  });
-  panels.push(`<section class="panel"><div class="panel-head"><h2>Anomaly score</h2><span class="panel-note">` +
-    `${escapeHtml(`${sqrt ? 'square-root scale · ' : ''}${scored < d.n ? `the first ${d.n - scored} rows are warm-up (not scored)` : 'every row scored'}`)}</span></div>\n${scoreSvg}\n</section>`);
-
-  const rows: string[] = [];
-  d.events.slice(0, MAX_TABLE_ROWS).forEach((e, k) => {
-    const lab = labels === null ? '' : labels.some((w) => overlaps(e, w)) ? '<td><span class="tag">in a window</span></td>' : '<td><span class="tag no">outside</span></td>';
-    rows.push(`<tr><td class="num">${k + 1}</td><td>${escapeHtml(timeOf(d, e.start))}</td><td>${escapeHtml(timeOf(d, e.end))}</td>` +
-      `<td>${escapeHtml(durationOf(d, e))}</td><td>${escapeHtml(timeOf(d, e.peakIndex))}</td><td class="num">${escapeHtml(formatNumber(e.peakScore))}</td>${lab}</tr>`);
-  });
-  const more = d.events.length > MAX_TABLE_ROWS ? `<p class="empty">… and ${d.events.length - MAX_TABLE_ROWS} more events (see the flags CSV).</p>` : '';
-  const table = d.events.length === 0
-    ? '<p class="empty">No events: no score went above the threshold.</p>'
-    : `<table><thead><tr><th class="num">#</th><th>Start</th><th>End</th><th>Length</th><th>Peak at</th><th class="num">Peak score</th>` +
-      `${labels !== null ? '<th>Label</th>' : ''}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>${more}`;
-
+  for (let i = 0; i < d.n; i++) if (!Number.isNaN(d.scores[i])) scored++;
+  const panels = d.columns.map((_, f) => valuePanel(d, xs, xt, f));
+  panels.push(scorePanel(d, xs, xt, scored));
   const warnings = d.warnings.length === 0 ? '' :
     `<div class="warn"><strong>Warnings</strong><ul>${d.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`;
 
@@ -413,18 +335,116 @@ export function renderReport(d: ReportData): string {
 <div class="kicker">bptt anomaly report</div>
 <h1>${escapeHtml(d.title)}</h1>
 <p class="src">${escapeHtml(d.source)}</p>
-<p class="sub">${sub.map((s) => `<span>${s}</span>`).join('')}</p>
-<div class="cards">${cards.join('')}</div>
+<p class="sub">${subtitle(d).map((s) => `<span>${s}</span>`).join('')}</p>
+<div class="cards">${cards(d, flagged, scored).join('')}</div>
 </header>
 ${warnings}
-<div class="legend">${legend.join('')}</div>
+<div class="legend">${legend(d).join('')}</div>
 ${panels.join('\n')}
 <section class="panel"><div class="panel-head"><h2>Events</h2><span class="panel-note">runs of consecutive flagged rows</span></div>
-${table}
+${eventTable(d)}
 </section>
 <footer>Made with bptt: an anomaly is a point whose score is above the threshold; an event is a run of them.</footer>
 </main>
 </body>
 </html>
 `;
+}
+
+/** Rows, time span, columns (HTML-escaped). */
+function subtitle(d: ReportData): string[] {
+  const F = d.columns.length;
+  const sub: string[] = [`${d.n.toLocaleString('en-US')} rows`];
+  if (d.n > 0) {
+    if (d.timeKind === 'date' && d.timeValues !== null && d.times !== null) {
+      const t0 = d.timeValues[0], t1 = d.timeValues[d.n - 1];
+      sub.push(`${escapeHtml(d.times[0] as string)} → ${escapeHtml(d.times[d.n - 1] as string)} (${escapeHtml(formatDuration(t1 - t0))})`);
+    } else if (d.times !== null) {
+      sub.push(`${escapeHtml(d.times[0] as string)} → ${escapeHtml(d.times[d.n - 1] as string)}`);
+    }
+  }
+  sub.push(`${F} value column${F === 1 ? '' : 's'}`);
+  return sub;
+}
+
+/** The header cards: events, labelled windows found, then the caller's facts. */
+function cards(d: ReportData, flagged: number, scored: number): string[] {
+  const labels = d.labels;
+  const out: string[] = [];
+  out.push(card('Events', String(d.events.length), `${flagged.toLocaleString('en-US')} flagged row${flagged === 1 ? '' : 's'} (${scored > 0 ? ((100 * flagged) / scored).toFixed(flagged > 0 && flagged < scored / 1000 ? 2 : 1) : '0'}% of scored)`));
+  if (labels !== null) {
+    const found = labels.filter((w) => d.events.some((e) => overlaps(e, w))).length;
+    const fp = d.events.filter((e) => !labels.some((w) => overlaps(e, w))).length;
+    out.push(card('Labelled windows found', `${found} of ${labels.length}`, `${fp} event${fp === 1 ? '' : 's'} outside every window`));
+  }
+  for (const [k, v, note] of d.facts) out.push(card(k, v, note ?? ''));
+  return out;
+}
+
+function legend(d: ReportData): string[] {
+  return [
+    `<span><i class="sw" style="border-color:${COLORS.series}"></i>series</span>`,
+    `<span><i class="sw box" style="background:${COLORS.event};opacity:.35"></i>flagged event</span>`,
+    `<span><i class="sw" style="border-color:${COLORS.event};width:10px;height:10px;border:1.6px solid ${COLORS.event};border-radius:50%"></i>event peak</span>`,
+    ...(d.labels !== null ? [`<span><i class="sw box" style="background:${COLORS.label};opacity:.45"></i>labelled anomaly window</span>`] : []),
+    `<span><i class="sw" style="border-color:${COLORS.score}"></i>anomaly score</span>`,
+    `<span><i class="sw" style="border-top:2px dashed ${COLORS.threshold}"></i>threshold</span>`,
+  ];
+}
+
+/** The chart of value column f, with its range and missing count. */
+function valuePanel(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, f: number): string {
+  const F = d.columns.length;
+  const y = (i: number): number => d.values[i * F + f];
+  let lo = Infinity, hi = -Infinity, miss = 0;
+  for (let i = 0; i < d.n; i++) {
+    const v = y(i);
+    if (Number.isNaN(v)) { miss++; continue; }
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const note = `min ${formatNumber(lo)} · max ${formatNumber(hi)}${miss > 0 ? ` · ${miss} missing` : ''}`;
+  const svg = chart(d, xs, xt, {
+    id: `chart-${f}`, label: `${d.columns[f]} over time`, height: 190, zero: false,
+    lines: [{ y, color: COLORS.series, width: 1.3, name: d.columns[f] as string }],
+    markers: d.events.map((e) => ({ i: e.peakIndex, v: y(e.peakIndex) })),
+  });
+  return `<section class="panel"><div class="panel-head"><h2>${escapeHtml(d.columns[f] as string)}</h2>` +
+    `<span class="panel-note">${escapeHtml(note)}</span></div>\n${svg}\n</section>`;
+}
+
+/** The score and threshold chart (square-root scale when the score dwarfs the threshold). */
+function scorePanel(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, scored: number): string {
+  let sMax = -Infinity, tMax = -Infinity;
+  for (let i = 0; i < d.n; i++) {
+    if (d.scores[i] > sMax) sMax = d.scores[i];
+    if (d.thresholds[i] > tMax) tMax = d.thresholds[i];
+  }
+  const sqrt = sMax > 0 && (tMax > 0 ? sMax > 6 * tMax : true);
+  const scoreSvg = chart(d, xs, xt, {
+    id: 'chart-score', label: 'anomaly score and threshold', height: 170, zero: true, sqrt,
+    lines: [
+      { y: (i) => d.scores[i], color: COLORS.score, width: 1.1, name: 'score' },
+      { y: (i) => d.thresholds[i], color: COLORS.threshold, width: 1.4, dash: '6 4', name: 'threshold' },
+    ],
+    markers: [],
+  });
+  return `<section class="panel"><div class="panel-head"><h2>Anomaly score</h2><span class="panel-note">` +
+    `${escapeHtml(`${sqrt ? 'square-root scale · ' : ''}${scored < d.n ? `the first ${d.n - scored} rows are warm-up (not scored)` : 'every row scored'}`)}</span></div>\n${scoreSvg}\n</section>`;
+}
+
+/** The events table (the first MAX_TABLE_ROWS), or a line saying there were none. */
+function eventTable(d: ReportData): string {
+  const labels = d.labels;
+  const rows: string[] = [];
+  d.events.slice(0, MAX_TABLE_ROWS).forEach((e, k) => {
+    const lab = labels === null ? '' : labels.some((w) => overlaps(e, w)) ? '<td><span class="tag">in a window</span></td>' : '<td><span class="tag no">outside</span></td>';
+    rows.push(`<tr><td class="num">${k + 1}</td><td>${escapeHtml(timeOf(d, e.start))}</td><td>${escapeHtml(timeOf(d, e.end))}</td>` +
+      `<td>${escapeHtml(durationOf(d, e))}</td><td>${escapeHtml(timeOf(d, e.peakIndex))}</td><td class="num">${escapeHtml(formatNumber(e.peakScore))}</td>${lab}</tr>`);
+  });
+  const more = d.events.length > MAX_TABLE_ROWS ? `<p class="empty">… and ${d.events.length - MAX_TABLE_ROWS} more events (see the flags CSV).</p>` : '';
+  return d.events.length === 0
+    ? '<p class="empty">No events: no score went above the threshold.</p>'
+    : `<table><thead><tr><th class="num">#</th><th>Start</th><th>End</th><th>Length</th><th>Peak at</th><th class="num">Peak score</th>` +
+      `${labels !== null ? '<th>Label</th>' : ''}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>${more}`;
 }

@@ -19,15 +19,16 @@
  * kept, as `detect` does); a row that goes back in time is scored where it stands; both are counted in a warning.
  */
 import { UserError, at, userCall } from './errors';
-import { openWithSchema, checkRagged, parseValue, csvField, csvNumber, missingWarning, valueError, CsvRecord, SchemaOptions } from './csv';
+import { openWithSchema, checkRagged, parseValue, csvField, csvNumber, missingWarning, valueError, CsvRecord, Schema, SchemaOptions } from './csv';
 import { timeParser } from './time';
 import { Output } from './output';
 import { Context, say, warn, since } from './context';
 import { checkFiles } from './files';
-import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList } from './detect';
+import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList, CliModelMeta } from './detect';
 import { Detector } from '../detect/detector';
 import { parseThreshold } from '../detect/threshold-spec';
-import type { StreamResult } from '../detect/stream';
+import type { StreamResult, DetectorStream } from '../detect/stream';
+import { EventTracker, TrackedEvent } from '../detect/tracker';
 import { formatNumber } from './report';
 import * as opt from './options';
 
@@ -49,58 +50,6 @@ interface Pending {
   prefix: string;
   time: string | number;
   line: number;
-}
-
-interface StreamEvent {
-  start: string | number; end: string | number; peak: string | number; peakScore: number;
-  startIndex: number; endIndex: number; peakIndex: number; startLine: number; endLine: number;
-}
-
-/**
- * Events from a stream of (index, score, flag), as flagsToEvents() makes them from whole arrays: runs of flags,
- * merged across fewer than `minGap` unflagged rows, each with its peak (first index on ties, gap rows included).
- */
-export class EventTracker {
-  events: StreamEvent[] = [];
-  count = 0;
-  private cur: StreamEvent | null = null;
-  private gapMax = -Infinity;
-  private gapMaxAt: Pending | null = null;
-  private gapMaxIndex = -1;
-
-  constructor(private readonly minGap: number) {}
-
-  push(index: number, score: number, flag: 0 | 1, row: Pending): void {
-    const c = this.cur;
-    if (flag === 1) {
-      if (c !== null && index - c.endIndex - 1 < this.minGap) {
-        if (this.gapMax > c.peakScore && this.gapMaxAt !== null) {
-          c.peakScore = this.gapMax; c.peak = this.gapMaxAt.time; c.peakIndex = this.gapMaxIndex;
-        }
-        if (score > c.peakScore) { c.peakScore = score; c.peak = row.time; c.peakIndex = index; }
-        c.end = row.time; c.endIndex = index; c.endLine = row.line;
-      } else {
-        this.close();
-        this.cur = {
-          start: row.time, end: row.time, peak: row.time, peakScore: score, startIndex: index, endIndex: index, peakIndex: index,
-          startLine: row.line, endLine: row.line,
-        };
-      }
-      this.gapMax = -Infinity;
-      this.gapMaxAt = null;
-    } else if (c !== null && score > this.gapMax) {
-      this.gapMax = score;
-      this.gapMaxAt = row;
-      this.gapMaxIndex = index;
-    }
-  }
-
-  close(): void {
-    if (this.cur === null) return;
-    this.count++;
-    if (this.events.length < MAX_EVENTS) this.events.push(this.cur);
-    this.cur = null;
-  }
 }
 
 export const SCORE_HELP = `Usage: bptt score <file.csv> --model model.bptt.json [options]
@@ -151,114 +100,222 @@ export function scoreCommand(ctx: Context, argv: string[]): number {
   }
 }
 
-/** score after its files are checked, writing to the staged `out`. */
+/** score after its files are checked, writing to the staged `out`: load, open, stream the rows, report. */
 function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, outFile: string | null, json: boolean, out: Output,
   t0: number): number {
+  const { detector, meta } = loadForScoring(modelFile, opt.str(v, 'threshold'));
+  const { reader, schema, sample } = openInput(file, v, meta);
+  const names = schema.values.map((c) => schema.header[c] as string);
+  if (names.length !== detector.features) {
+    reader.close();
+    throw new UserError(`score: the model was trained on ${detector.features} column${detector.features === 1 ? '' : 's'}` +
+      `${meta ? ` (${columnList(meta.columns)})` : ''}, but ${file} gives ${names.length} (${columnList(names)}); choose them with --columns`);
+  }
+  const ignored = schema.ignored.length > 0
+    ? `${file}: left out non-numeric column${schema.ignored.length > 1 ? 's' : ''} ${schema.ignored.map((c) => JSON.stringify(c)).join(', ')}` : null;
+  if (ignored !== null) warn(ctx, ignored);
+
+  const scorer = new CsvScorer(file, schema, detector, out, outFile !== null || !json);
+  const tScore = performance.now();
+  try {
+    scorer.start();
+    for (const r of sample) scorer.take(r);
+    for (let r = reader.next(); r !== null; r = reader.next()) scorer.take(r);
+    scorer.end();
+    out.commit();
+  } catch (e) {
+    reader.close();
+    out.abort();
+    throw e;
+  }
+  const scoreSeconds = since(tScore);
+  const warnings = scorer.warnings(names);
+  for (const w of warnings) warn(ctx, w);
+  if (ignored !== null) warnings.unshift(ignored);
+
+  if (json) {
+    const ru = process.resourceUsage();
+    const { time, header } = schema, rows = scorer.rows;
+    ctx.out(`${JSON.stringify({
+      command: 'score', file, model: modelFile, rows, columns: names, timeColumn: time >= 0 ? header[time] : null,
+      detector: publicOptions(detector), threshold: { spec: detector.thresholdSpec, value: finiteOrNull(scorer.lastThreshold) },
+      warmupRows: rows - scorer.scored, scored: scorer.scored, flagged: scorer.flagged, eventCount: scorer.tracker.count,
+      events: scorer.tracker.events.map(eventOf),
+      missing: { total: scorer.missingTotal, perColumn: Object.fromEntries(names.map((c, f) => [c, scorer.missing[f]])) },
+      warnings, outputs: outFile !== null ? { flags: outFile } : {},
+      timings: { scoreSeconds, totalSeconds: since(t0), rowsPerSecond: Math.round(rows / Math.max(scoreSeconds, 1e-3)) },
+      memory: { maxRssMB: Math.round(ru.maxRSS / 1024) },
+    }, null, 2)}\n`);
+  } else {
+    const { rows, lastThreshold, tracker, flagged } = scorer;
+    say(ctx, `bptt score: ${file}: ${rows} rows scored with ${modelFile} (${detector.options.model}, threshold ${detector.thresholdSpec}` +
+      `${Number.isFinite(lastThreshold) ? ` → ${formatNumber(lastThreshold)}` : ''}); ${tracker.count} event${tracker.count === 1 ? '' : 's'}, ` +
+      `${flagged} flagged row${flagged === 1 ? '' : 's'}${outFile !== null ? `; wrote ${outFile}` : ''} in ${since(t0).toFixed(1)} s`);
+  }
+  return 0;
+}
+
+/** The saved model, with its threshold replaced by --threshold when given; a 'dynamic' threshold cannot stream. */
+function loadForScoring(modelFile: string, threshold: string | undefined): { detector: Detector; meta: CliModelMeta | null } {
   let { detector, meta } = loadModelFile(modelFile);
-  const thr = opt.str(v, 'threshold');
-  if (thr !== undefined) {
-    userCall('', () => parseThreshold(thr, '--threshold'));
+  if (threshold !== undefined) {
+    userCall('', () => parseThreshold(threshold, '--threshold'));
     const doc = detector.toJSON();
-    doc.options.threshold = thr;
+    doc.options.threshold = threshold;
     detector = userCall('--threshold: ', () => Detector.fromJSON(doc));
   }
   if (detector.options.threshold.kind === 'dynamic') {
     throw new UserError(`score: the model's threshold is 'dynamic', which is chosen on a whole series and cannot stream; ` +
       'give --threshold spot (or quantile:0.99, ...) or use bptt detect');
   }
+  return { detector, meta };
+}
+
+/** The input's reader and schema: the model's columns, and the model's time column when this file has it. */
+function openInput(file: string, v: opt.Values, meta: CliModelMeta | null): ReturnType<typeof openWithSchema> {
   const columns = opt.list(v, 'columns') ?? meta?.columns;
-  const schemaOpts: SchemaOptions = {
-    ...(columns !== undefined ? { columns } : {}),
-    exclude: OUTPUT_COLUMNS,
-  };
+  const schemaOpts: SchemaOptions = { ...(columns !== undefined ? { columns } : {}), exclude: OUTPUT_COLUMNS };
   const timeCol = opt.str(v, 'time-column');
   const delimiter = opt.str(v, 'delimiter');
-  // The model's time column when this file has it; else detection.
-  const { reader, schema, sample } = (() => {
-    const first = openWithSchema(file, { ...schemaOpts, ...(timeCol !== undefined ? { timeColumn: timeCol } : {}), ...(delimiter !== undefined ? { delimiter } : {}) });
-    if (timeCol === undefined && meta?.timeColumn != null && first.schema.header.includes(meta.timeColumn) &&
-        first.schema.header[first.schema.time] !== meta.timeColumn) {
-      first.reader.close();
-      return openWithSchema(file, { ...schemaOpts, timeColumn: meta.timeColumn, ...(delimiter !== undefined ? { delimiter } : {}) });
-    }
-    return first;
-  })();
-  const { header, time, values: vcols } = schema;
-  const F = vcols.length;
-  const names = vcols.map((c) => header[c] as string);
-  if (F !== detector.features) {
-    reader.close();
-    throw new UserError(`score: the model was trained on ${detector.features} column${detector.features === 1 ? '' : 's'}` +
-      `${meta ? ` (${columnList(meta.columns)})` : ''}, but ${file} gives ${F} (${columnList(names)}); choose them with --columns`);
+  const first = openWithSchema(file, { ...schemaOpts, ...(timeCol !== undefined ? { timeColumn: timeCol } : {}), ...(delimiter !== undefined ? { delimiter } : {}) });
+  if (timeCol === undefined && meta?.timeColumn != null && first.schema.header.includes(meta.timeColumn) &&
+      first.schema.header[first.schema.time] !== meta.timeColumn) {
+    first.reader.close();
+    return openWithSchema(file, { ...schemaOpts, timeColumn: meta.timeColumn, ...(delimiter !== undefined ? { delimiter } : {}) });
   }
-  const warnings: string[] = [];
-  if (schema.ignored.length > 0) warnings.push(`${file}: left out non-numeric column${schema.ignored.length > 1 ? 's' : ''} ${schema.ignored.map((c) => JSON.stringify(c)).join(', ')}`);
-  for (const w of warnings) warn(ctx, w);
+  return first;
+}
 
-  const writeCsv = outFile !== null || !json;
-  const stream = detector.stream();
-  const tracker = new EventTracker(detector.options.minGap);
-  const missing = new Array<number>(F).fill(0);
-  let rows = 0, scored = 0, flagged = 0, dropped = 0, firstDropLine = 0, back = 0, firstBackLine = 0, carried = 0;
-  const needsTime = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
-  let lastThreshold = NaN;
-  const tp = { parse: null as ((s: string) => number) | null, kind: 'text', first: '' };
-  let prevTime = NaN;
+/** An event of the JSON summary: times as written, indices, lines. */
+function eventOf(e: TrackedEvent<Pending>): Record<string, string | number> {
+  return {
+    start: e.startRow.time, end: e.endRow.time, peak: e.peakRow.time, peakScore: e.peakScore,
+    startIndex: e.start, endIndex: e.end, peakIndex: e.peakIndex, startLine: e.startRow.line, endLine: e.endRow.line,
+  };
+}
 
-  // Rows waiting for their score (index order), and rows held back by a gap.
-  const pending: Pending[] = [];
-  let pendingHead = 0, pendingBase = 0;          // index of pending[pendingHead]
-  const held: Held[] = [];
-  let heldHead = 0;
-  let pushed = 0;                                 // rows pushed into the stream
-  let received = 0;                               // rows accepted (held or pushed)
-  const lastIdx = new Array<number>(F).fill(-1);  // index (in accepted rows) of each column's last present value
-  const lastVal = new Float64Array(F);
+/**
+ * The rows of a CSV through detector.stream(), in constant memory, each output row written as soon as its score is
+ * final. A row with an empty cell is held back until its column's next value (then the gap is interpolated, as
+ * `detect` fills it); rows wait in `pending` for their score.
+ */
+class CsvScorer {
+  rows = 0;
+  scored = 0;
+  flagged = 0;
+  lastThreshold = NaN;
+  readonly missing: number[];
+  readonly tracker: EventTracker<Pending>;
+  private readonly F: number;
+  private readonly stream: DetectorStream;
+  private readonly needsTime: boolean;
+  private dropped = 0;
+  private firstDropLine = 0;
+  private back = 0;
+  private firstBackLine = 0;
+  private carried = 0;
+  private readonly tp = { parse: null as ((s: string) => number) | null, kind: 'text', first: '' };
+  private prevTime = NaN;
+  /** Rows waiting for their score (index order), and rows held back by a gap. */
+  private readonly pending: Pending[] = [];
+  private pendingHead = 0;
+  /** Index of pending[pendingHead]. */
+  private pendingBase = 0;
+  private readonly held: Held[] = [];
+  private heldHead = 0;
+  /** Rows pushed into the stream. */
+  private pushed = 0;
+  /** Rows accepted (held or pushed). */
+  private received = 0;
+  /** Index (in accepted rows) of each column's last present value, and that value. */
+  private readonly lastIdx: number[];
+  private readonly lastVal: Float64Array;
 
-  const emitRow = (p: Pending, r: StreamResult | null): void => {
-    if (!writeCsv) return;
-    out.write(r === null ? `${p.prefix},,0\n` : `${p.prefix}${csvNumber(r.score)},${csvNumber(r.threshold)},${r.flag}\n`);
-  };
-  const onResult = (r: StreamResult): void => {
-    while (pendingBase < r.index) { emitRow(pending[pendingHead++] as Pending, null); pendingBase++; }
-    const p = pending[pendingHead++] as Pending;
-    pendingBase++;
-    emitRow(p, r);
-    scored++;
-    flagged += r.flag;
-    lastThreshold = r.threshold;
-    tracker.push(r.index, r.score, r.flag, p);
-    if (pendingHead > 4096) { pending.splice(0, pendingHead); pendingHead = 0; }
-  };
-  const pushRow = (h: Held): void => {
-    pending.push({ prefix: h.prefix, time: h.time, line: h.line });
-    const r = needsTime ? stream.push(h.v, h.ms) : stream.push(h.v);
-    pushed++;
-    if (r !== null) onResult(r);
-  };
-  const release = (): void => {
-    while (heldHead < held.length) {
-      const h = held[heldHead] as Held;
-      let ready = true;
-      for (let f = 0; f < F; f++) if (Number.isNaN(h.v[f] as number)) { ready = false; break; }
-      if (!ready) break;
-      pushRow(h);
-      heldHead++;
+  constructor(private readonly file: string, private readonly schema: Schema, private readonly detector: Detector,
+    private readonly out: Output, private readonly writeCsv: boolean) {
+    this.F = schema.values.length;
+    this.stream = detector.stream();
+    this.tracker = new EventTracker<Pending>(detector.options.minGap, MAX_EVENTS);
+    this.missing = new Array<number>(this.F).fill(0);
+    this.needsTime = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
+    this.lastIdx = new Array<number>(this.F).fill(-1);
+    this.lastVal = new Float64Array(this.F);
+  }
+
+  get missingTotal(): number {
+    return this.missing.reduce((a, b) => a + b, 0);
+  }
+
+  /** The output's header row. */
+  start(): void {
+    const { time, header, values } = this.schema;
+    if (this.writeCsv) {
+      const names = values.map((c) => header[c] as string);
+      this.out.write(`${[...(time >= 0 ? [header[time] as string] : []), ...names, 'score', 'threshold', 'anomaly'].map(csvField).join(',')}\n`);
     }
-    if (heldHead > 4096 || heldHead === held.length) { held.splice(0, heldHead); heldHead = 0; }
-  };
-  /** Fills column f in held rows with accepted index in (from, to) exclusive, between values a (at from) and b (at to). */
-  const fillGap = (f: number, from: number, to: number, a: number, b: number): void => {
-    const base = pushed;   // accepted index of held[heldHead]
-    for (let k = Math.max(from + 1, base); k < to; k++) {
-      const h = held[heldHead + (k - base)] as Held;
-      h.v[f] = from < 0 ? b : Number.isNaN(b) ? a : a + ((b - a) * (k - from)) / (to - from);
-    }
-  };
+  }
 
-  const take = (r: CsvRecord): void => {
+  /** One record: checked, parsed, held or pushed. */
+  take(r: CsvRecord): void {
+    const row = this.parse(r);
+    if (row === null) return;
+    const k = this.received++;
+    this.rows++;
+    this.held.push(row);
+    for (let f = 0; f < this.F; f++) {
+      const x = row.v[f];
+      if (Number.isNaN(x)) { this.missing[f] = this.missing[f] + 1; continue; }
+      if (this.lastIdx[f] < k - 1) this.fillGap(f, this.lastIdx[f], k, this.lastVal[f], x);
+      this.lastIdx[f] = k;
+      this.lastVal[f] = x;
+    }
+    this.release();
+    if (this.held.length - this.heldHead > MAX_HOLD) this.carryForward(k, r.line);
+  }
+
+  /** End of file: a trailing gap takes the last value; the stream's last scores; the events closed. */
+  end(): void {
+    for (let f = 0; f < this.F; f++) {
+      const li = this.lastIdx[f];
+      if (li < 0) throw new UserError(`${this.file}: column ${JSON.stringify(this.name(f))} has no values (all ${this.rows} cells are empty)`);
+      if (li < this.received - 1) this.fillGap(f, li, this.received, this.lastVal[f], NaN);
+    }
+    this.release();
+    for (const r of this.stream.flush()) this.onResult(r);
+    while (this.pendingHead < this.pending.length) this.emitRow(this.pending[this.pendingHead++] as Pending, null);
+    this.tracker.close();
+    if (this.rows < 2) {
+      throw new UserError(`${this.file} has ${this.rows === 1 ? 'a single data row' : 'no data rows'}; a series needs many rows (at least the window length)`);
+    }
+  }
+
+  /** What the stream changed or could not do, for the user. */
+  warnings(names: readonly string[]): string[] {
+    const { file, detector } = this;
+    const w: string[] = [];
+    if (this.missingTotal > 0) w.push(missingWarning(file, names, this.missing));
+    if (this.scored === 0) {
+      w.push(`${file}: no row was scored: ${this.rows} rows are fewer than model '${detector.options.model}' with window ${detector.options.window} needs (${detector.minLength})`);
+    }
+    if (this.carried > 0) w.push(`${file}: ${this.carried} cells in gaps longer than ${MAX_HOLD} rows were filled by carrying the last value forward`);
+    if (this.dropped > 0) {
+      w.push(`${file}: ${this.dropped} row${this.dropped > 1 ? 's repeat' : ' repeats'} the previous timestamp (first at line ${this.firstDropLine}); kept the first row and dropped the repeats`);
+    }
+    if (this.back > 0) {
+      w.push(`${file}: ${this.back} row${this.back > 1 ? 's go' : ' goes'} back in time (first at line ${this.firstBackLine}); a stream cannot reorder them, so they were scored in file order (sort the file, or use bptt detect, which sorts)`);
+    }
+    return w;
+  }
+
+  private name(f: number): string {
+    return this.schema.header[this.schema.values[f]] as string;
+  }
+
+  /** A record as a row (its output prefix, time, line, values), or null when it repeats the previous timestamp. */
+  private parse(r: CsvRecord): Held | null {
+    const { file, schema: { header, time, values: vcols }, tp } = this;
     checkRagged(file, r, header.length);
-    let t: string | number = rows;
+    let t: string | number = this.rows;
     let ms = NaN;
     let prefix = '';
     if (time >= 0) {
@@ -270,99 +327,87 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
         if (Number.isNaN(tv)) {
           throw new UserError(`${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'} like the first timestamp ${JSON.stringify(tp.first)}`);
         }
-        if (tv === prevTime) { dropped++; if (firstDropLine === 0) firstDropLine = r.line; return; }
-        if (tv < prevTime) { back++; if (firstBackLine === 0) firstBackLine = r.line; }
-        prevTime = tv;
+        if (tv === this.prevTime) { this.dropped++; if (this.firstDropLine === 0) this.firstDropLine = r.line; return null; }
+        if (tv < this.prevTime) { this.back++; if (this.firstBackLine === 0) this.firstBackLine = r.line; }
+        this.prevTime = tv;
         if (tp.kind === 'date') ms = tv;
       }
       t = cell;
       prefix = `${csvField(cell)},`;
     }
-    const vals = new Float64Array(F);
-    for (let f = 0; f < F; f++) {
-      const c = vcols[f] as number;
+    const vals = new Float64Array(this.F);
+    for (let f = 0; f < this.F; f++) {
+      const c = vcols[f];
       const x = parseValue(r.fields[c] as string);
       if (x === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
       vals[f] = x;
       prefix += `${csvNumber(x)},`;
     }
-    if (time < 0) t = received;
-    const k = received++;
-    rows++;
-    if (needsTime && Number.isNaN(ms)) {
+    if (time < 0) t = this.received;
+    if (this.needsTime && Number.isNaN(ms)) {
       throw new UserError(`${time >= 0 ? at(file, r.line, time + 1, header[time]) : file}: the model uses the time of day (it was fitted ` +
         'with timestamps); the file needs a date time column (--time-column)');
     }
-    held.push({ prefix, time: t, line: r.line, v: vals, ms });
-    for (let f = 0; f < F; f++) {
-      const x = vals[f] as number;
-      if (Number.isNaN(x)) { missing[f] = (missing[f] as number) + 1; continue; }
-      if ((lastIdx[f] as number) < k - 1) fillGap(f, lastIdx[f] as number, k, lastVal[f] as number, x);
-      lastIdx[f] = k;
-      lastVal[f] = x;
-    }
-    release();
-    if (held.length - heldHead > MAX_HOLD) {
-      for (let f = 0; f < F; f++) {
-        const li = lastIdx[f] as number;
-        if (li >= k) continue;
-        if (li < 0) throw new UserError(`${file}: column ${JSON.stringify(names[f])} has no value in its first ${MAX_HOLD} rows (to line ${r.line}); cannot start scoring`);
-        fillGap(f, li, k + 1, lastVal[f] as number, NaN);
-        carried += k - Math.max(li, pushed - 1);
-        lastIdx[f] = k;
-      }
-      release();
-    }
-  };
-
-  const tScore = performance.now();
-  try {
-    if (writeCsv) out.write(`${[...(time >= 0 ? [header[time] as string] : []), ...names, 'score', 'threshold', 'anomaly'].map(csvField).join(',')}\n`);
-    for (const r of sample) take(r);
-    for (let r = reader.next(); r !== null; r = reader.next()) take(r);
-    // End of file: a trailing gap takes the last value.
-    for (let f = 0; f < F; f++) {
-      if ((lastIdx[f] as number) < 0) throw new UserError(`${file}: column ${JSON.stringify(names[f])} has no values (all ${rows} cells are empty)`);
-      if ((lastIdx[f] as number) < received - 1) fillGap(f, lastIdx[f] as number, received, lastVal[f] as number, NaN);
-    }
-    release();
-    for (const r of stream.flush()) onResult(r);
-    while (pendingHead < pending.length) emitRow(pending[pendingHead++] as Pending, null);
-    tracker.close();
-    if (rows < 2) throw new UserError(`${file} has ${rows === 1 ? 'a single data row' : 'no data rows'}; a series needs many rows (at least the window length)`);
-    out.commit();
-  } catch (e) {
-    reader.close();
-    out.abort();
-    throw e;
+    return { prefix, time: t, line: r.line, v: vals, ms };
   }
-  const scoreSeconds = since(tScore);
 
-  const totalMissing = missing.reduce((a, b) => a + b, 0);
-  if (totalMissing > 0) warnings.push(missingWarning(file, names, missing));
-  if (scored === 0) {
-    warnings.push(`${file}: no row was scored: ${rows} rows are fewer than model '${detector.options.model}' with window ${detector.options.window} needs (${detector.minLength})`);
+  /** A gap longer than MAX_HOLD rows: carry each column's last value forward, so memory stays bounded. */
+  private carryForward(k: number, line: number): void {
+    for (let f = 0; f < this.F; f++) {
+      const li = this.lastIdx[f];
+      if (li >= k) continue;
+      if (li < 0) throw new UserError(`${this.file}: column ${JSON.stringify(this.name(f))} has no value in its first ${MAX_HOLD} rows (to line ${line}); cannot start scoring`);
+      this.fillGap(f, li, k + 1, this.lastVal[f], NaN);
+      this.carried += k - Math.max(li, this.pushed - 1);
+      this.lastIdx[f] = k;
+    }
+    this.release();
   }
-  if (carried > 0) warnings.push(`${file}: ${carried} cells in gaps longer than ${MAX_HOLD} rows were filled by carrying the last value forward`);
-  if (dropped > 0) warnings.push(`${file}: ${dropped} row${dropped > 1 ? 's repeat' : ' repeats'} the previous timestamp (first at line ${firstDropLine}); kept the first row and dropped the repeats`);
-  if (back > 0) warnings.push(`${file}: ${back} row${back > 1 ? 's go' : ' goes'} back in time (first at line ${firstBackLine}); a stream cannot reorder them, so they were scored in file order (sort the file, or use bptt detect, which sorts)`);
-  for (const w of warnings.slice(schema.ignored.length > 0 ? 1 : 0)) warn(ctx, w);
 
-  if (json) {
-    const ru = process.resourceUsage();
-    ctx.out(`${JSON.stringify({
-      command: 'score', file, model: modelFile, rows, columns: names, timeColumn: time >= 0 ? header[time] : null,
-      detector: publicOptions(detector), threshold: { spec: detector.thresholdSpec, value: finiteOrNull(lastThreshold) },
-      warmupRows: rows - scored, scored, flagged, eventCount: tracker.count, events: tracker.events,
-      missing: { total: totalMissing, perColumn: Object.fromEntries(names.map((c, f) => [c, missing[f]])) },
-      warnings, outputs: outFile !== null ? { flags: outFile } : {},
-      timings: { scoreSeconds, totalSeconds: since(t0), rowsPerSecond: Math.round(rows / Math.max(scoreSeconds, 1e-3)) },
-      memory: { maxRssMB: Math.round(ru.maxRSS / 1024) },
-    }, null, 2)}\n`);
-  } else {
-    say(ctx, `bptt score: ${file}: ${rows} rows scored with ${modelFile} (${detector.options.model}, threshold ${detector.thresholdSpec}` +
-      `${Number.isFinite(lastThreshold) ? ` → ${formatNumber(lastThreshold)}` : ''}); ${tracker.count} event${tracker.count === 1 ? '' : 's'}, ` +
-      `${flagged} flagged row${flagged === 1 ? '' : 's'}${outFile !== null ? `; wrote ${outFile}` : ''} in ${since(t0).toFixed(1)} s`);
+  /** Fills column f in held rows with accepted index in (from, to) exclusive, between values a (at from) and b (at to). */
+  private fillGap(f: number, from: number, to: number, a: number, b: number): void {
+    const base = this.pushed;   // accepted index of held[heldHead]
+    for (let k = Math.max(from + 1, base); k < to; k++) {
+      const h = this.held[this.heldHead + (k - base)] as Held;
+      h.v[f] = from < 0 ? b : Number.isNaN(b) ? a : a + ((b - a) * (k - from)) / (to - from);
+    }
   }
-  return 0;
+
+  /** Pushes the held rows that are complete (no empty cell left), in order. */
+  private release(): void {
+    while (this.heldHead < this.held.length) {
+      const h = this.held[this.heldHead] as Held;
+      let ready = true;
+      for (let f = 0; f < this.F; f++) if (Number.isNaN(h.v[f])) { ready = false; break; }
+      if (!ready) break;
+      this.pushRow(h);
+      this.heldHead++;
+    }
+    if (this.heldHead > 4096 || this.heldHead === this.held.length) { this.held.splice(0, this.heldHead); this.heldHead = 0; }
+  }
+
+  private pushRow(h: Held): void {
+    this.pending.push({ prefix: h.prefix, time: h.time, line: h.line });
+    const r = this.needsTime ? this.stream.push(h.v, h.ms) : this.stream.push(h.v);
+    this.pushed++;
+    if (r !== null) this.onResult(r);
+  }
+
+  /** A score from the stream: the rows before it are warm-up, written without a score; this one with its score. */
+  private onResult(r: StreamResult): void {
+    while (this.pendingBase < r.index) { this.emitRow(this.pending[this.pendingHead++] as Pending, null); this.pendingBase++; }
+    const p = this.pending[this.pendingHead++] as Pending;
+    this.pendingBase++;
+    this.emitRow(p, r);
+    this.scored++;
+    this.flagged += r.flag;
+    this.lastThreshold = r.threshold;
+    this.tracker.push(r.index, r.score, r.flag, p);
+    if (this.pendingHead > 4096) { this.pending.splice(0, this.pendingHead); this.pendingHead = 0; }
+  }
+
+  private emitRow(p: Pending, r: StreamResult | null): void {
+    if (!this.writeCsv) return;
+    this.out.write(r === null ? `${p.prefix},,0\n` : `${p.prefix}${csvNumber(r.score)},${csvNumber(r.threshold)},${r.flag}\n`);
+  }
 }

@@ -55,7 +55,7 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 /** Ticks of a time axis over [t0, t1] (ms, UTC), at most about `maxTicks`, each with its label. */
 export function timeTicks(t0: number, t1: number, maxTicks: number): Array<{ t: number; label: string }> {
   const span = Math.max(t1 - t0, 1);
-  let step = TIME_STEPS[TIME_STEPS.length - 1] as number;
+  let step = TIME_STEPS[TIME_STEPS.length - 1];
   for (const s of TIME_STEPS) {
     const len = s > 0 ? s : -s * 30.44 * DAY;
     if (span / len <= maxTicks) { step = s; break; }

@@ -1,16 +1,12 @@
 /**
- * Series input and preprocessing for the detector.
- *
- * A series is n points of F features, stored row-major [n, F] in a Float64Array. Accepted inputs: number[] (univariate),
- * number[][] as [time][feature], or an ndarray of shape [n] or [n, F]. Missing values (NaN, null, undefined — what an
- * empty CSV cell becomes) are filled by linear interpolation between the nearest present neighbours of the same feature
- * (the first/last present value before/after the first/last present one), and reported, never dropped. Infinite values
- * are errors.
+ * Normalisation for the detector. The series arrives read and filled by lib/tensor.ts (`readSeries`, `fillMissing`:
+ * the one door for user arrays); this file scales it.
  *
  * Normalisation is fitted on the training series only and stored with the model:
  *   zscore   x' = (x − mean) / std        (population std)
  *   minmax   x' = (x − min) / (max − min)
- * A feature that is constant on the training series cannot be scaled, and is an error naming the feature.
+ * A feature that is constant on the training series cannot be scaled, and is an ArgumentError naming the feature
+ * (`feature`, 0-based). The kind is checked once, where the user gives it (Detector(normalize), the file loader).
  *
  * Huge values (any finite double, up to ±1.8e308). Fitting never overflows: when a sum or a sum of squares would pass
  * the largest double, mean and std are recomputed on the values divided by a power of two (exact), so a series that
@@ -18,113 +14,11 @@
  * cannot be stored and is an error naming the feature. Normalised values saturate at ±SATURATION (1e15 training
  * standard deviations or ranges): a finite glitch such as 1e160 in a series that lives around 1 becomes a point at the
  * saturation level, which scores far above any threshold and is flagged, instead of an Infinity that float32 model
- * inputs, squares and sums cannot carry. Interpolation between two huge values of opposite sign does not overflow.
+ * inputs, squares and sums cannot carry.
  */
-import type { NdArray } from 'ndarray';
-
-export interface Series {
-  data: Float64Array;
-  n: number;
-  F: number;
-}
-
-export interface FillReport {
-  /** Number of values that were missing and filled by interpolation. */
-  filled: number;
-  /** Per feature, the count of filled values. */
-  perFeature: number[];
-}
-
-function isNdarray(x: unknown): x is NdArray {
-  return typeof x === 'object' && x !== null && 'shape' in x && 'stride' in x && typeof (x as NdArray).get === 'function';
-}
-
-function cell(v: unknown, where: string): number {
-  if (v === null || v === undefined) return NaN;
-  if (typeof v !== 'number') throw new TypeError(`${where}: expected a number, got ${typeof v} ${JSON.stringify(v)}`);
-  if (v === Infinity || v === -Infinity) {
-    throw new RangeError(`${where}: infinite value ${v}; expected a finite number (or NaN/null for a missing value)`);
-  }
-  return v;
-}
-
-/** Reads a series into [n, F] row-major float64, NaN kept (fill them with `fillMissing`). */
-export function readSeries(x: unknown, argName: string): Series {
-  if (isNdarray(x)) {
-    const s = x.shape;
-    if (s.length !== 1 && s.length !== 2) throw new RangeError(`${argName}: expected an ndarray of shape [n] or [n, F], got [${s.join(', ')}]`);
-    const n = s[0] as number, F = s.length === 2 ? s[1] as number : 1;
-    const data = new Float64Array(n * F);
-    for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) {
-      data[i * F + f] = cell(s.length === 2 ? x.get(i, f) : x.get(i), `${argName}[${i}${s.length === 2 ? `, ${f}` : ''}]`);
-    }
-    return check({ data, n, F }, argName);
-  }
-  if (ArrayBuffer.isView(x) && !(x instanceof DataView)) {
-    const a = x as unknown as ArrayLike<number>;
-    const data = new Float64Array(a.length);
-    for (let i = 0; i < a.length; i++) data[i] = cell(a[i], `${argName}[${i}]`);
-    return check({ data, n: a.length, F: 1 }, argName);
-  }
-  if (!Array.isArray(x)) {
-    throw new TypeError(`${argName}: expected number[], number[][] ([time][feature]) or an ndarray, got ${x === null ? 'null' : typeof x}`);
-  }
-  const n = x.length;
-  if (n === 0) throw new RangeError(`${argName}: empty series`);
-  const multi = Array.isArray(x[0]) || ArrayBuffer.isView(x[0]);
-  const F = multi ? (x[0] as ArrayLike<number>).length : 1;
-  if (multi && F === 0) throw new RangeError(`${argName}: rows have no features (${argName}[0] is empty)`);
-  const data = new Float64Array(n * F);
-  for (let i = 0; i < n; i++) {
-    const row = x[i] as unknown;
-    if (multi) {
-      if (!Array.isArray(row) && !ArrayBuffer.isView(row)) throw new TypeError(`${argName}[${i}]: expected a row of ${F} numbers, got ${typeof row}`);
-      const r = row as ArrayLike<unknown>;
-      if (r.length !== F) throw new RangeError(`${argName}[${i}]: expected ${F} features (as row 0), got ${r.length}`);
-      for (let f = 0; f < F; f++) data[i * F + f] = cell(r[f], `${argName}[${i}][${f}]`);
-    } else {
-      if (Array.isArray(row)) throw new TypeError(`${argName}[${i}]: mixed rows: row 0 is a number, row ${i} is an array`);
-      data[i] = cell(row, `${argName}[${i}]`);
-    }
-  }
-  return check({ data, n, F }, argName);
-}
-
-function check(s: Series, argName: string): Series {
-  if (s.n === 0) throw new RangeError(`${argName}: empty series`);
-  for (let f = 0; f < s.F; f++) {
-    let present = 0;
-    for (let i = 0; i < s.n; i++) if (!Number.isNaN(s.data[i * s.F + f] as number)) present++;
-    if (present === 0) throw new RangeError(`${argName}: feature ${f} has no values (all ${s.n} missing)`);
-  }
-  return s;
-}
-
-/** Fills NaN in place by linear interpolation per feature; returns how many were filled. */
-export function fillMissing(s: Series): FillReport {
-  const { data, n, F } = s;
-  const perFeature = new Array<number>(F).fill(0);
-  for (let f = 0; f < F; f++) {
-    let prev = -1;   // index of the last present value
-    for (let i = 0; i <= n; i++) {
-      const present = i < n && !Number.isNaN(data[i * F + f] as number);
-      if (i < n && !present) continue;
-      // gap (prev, i) exclusive
-      const gap = i - prev - 1;
-      if (gap > 0) {
-        perFeature[f] = (perFeature[f] as number) + gap;
-        const a = prev >= 0 ? data[prev * F + f] as number : NaN, b = i < n ? data[i * F + f] as number : NaN;
-        const wide = !Number.isFinite(b - a);   // a and b huge with opposite signs: b − a overflows
-        for (let k = prev + 1; k < i; k++) {
-          const t = (k - prev) / (i - prev);
-          data[k * F + f] = prev < 0 ? b : i >= n ? a : wide ? a * (1 - t) + b * t : a + ((b - a) * (k - prev)) / (i - prev);
-        }
-      }
-      prev = i;
-    }
-  }
-  return { filled: perFeature.reduce((x, y) => x + y, 0), perFeature };
-}
+import { ArgumentError } from '../errors';
+import { describeValue } from '../check';
+import { featureError, Series } from '../tensor';
 
 export type NormalizeKind = 'zscore' | 'minmax';
 
@@ -155,11 +49,11 @@ export function normaliseValue(v: number, offset: number, scale: number): number
 function meanStd(data: Float64Array, n: number, F: number, f: number, maxAbs: number): { mean: number; std: number } {
   const pass = (p: number): { mean: number; std: number; ok: boolean } => {
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += (data[i * F + f] as number) / p;
+    for (let i = 0; i < n; i++) sum += data[i * F + f] / p;
     const m = sum / n;
     let ss = 0;
     for (let i = 0; i < n; i++) {
-      const d = (data[i * F + f] as number) / p - m;
+      const d = data[i * F + f] / p - m;
       ss += d * d;
     }
     return { mean: m * p, std: Math.sqrt(ss / n) * p, ok: Number.isFinite(sum) && Number.isFinite(ss) };
@@ -180,24 +74,24 @@ export class Normaliser {
   constructor(readonly kind: NormalizeKind, readonly offset: Float64Array, readonly scale: Float64Array) {}
 
   static fit(s: Series, kind: NormalizeKind = 'zscore', argName = 'fit(series)'): Normaliser {
-    if (kind !== 'zscore' && kind !== 'minmax') throw new RangeError(`normalize: expected 'zscore' or 'minmax', got ${JSON.stringify(kind)}`);
     const { data, n, F } = s;
     const offset = new Float64Array(F), scale = new Float64Array(F);
     for (let f = 0; f < F; f++) {
       let lo = Infinity, hi = -Infinity;
       for (let i = 0; i < n; i++) {
-        const v = data[i * F + f] as number;
+        const v = data[i * F + f];
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
       const { mean, std } = meanStd(data, n, F, f, Math.max(Math.abs(lo), Math.abs(hi)));
       if (!(hi > lo) || !(std > 1e-12 * Math.max(1, Math.abs(mean)))) {
-        throw new RangeError(`${argName}: feature ${f} is constant (${lo}) on the training series; a constant signal ` +
-          'cannot be scaled or modelled — drop the column or train on a part where it varies');
+        throw featureError(argName, f, `is constant (${lo}) on the training series; a constant signal cannot be scaled or ` +
+          'modelled — drop the column or train on a part where it varies', 'values that vary', `the constant ${lo}`);
       }
       if (kind === 'minmax' && !Number.isFinite(hi - lo)) {
-        throw new RangeError(`${argName}: feature ${f} spans ${lo} to ${hi} on the training series, a range beyond the ` +
-          "largest double (1.8e308) that minmax cannot scale by; use normalize 'zscore' or rescale the data");
+        throw featureError(argName, f, `spans ${lo} to ${hi} on the training series, a range beyond the largest double ` +
+          "(1.8e308) that minmax cannot scale by; use normalize 'zscore' or rescale the data", 'a range below 1.8e308',
+        `${lo} to ${hi}`);
       }
       offset[f] = kind === 'zscore' ? mean : lo;
       scale[f] = kind === 'zscore' ? std : hi - lo;
@@ -208,10 +102,12 @@ export class Normaliser {
   /** A new normalised copy of the series. */
   transform(s: Series): Series {
     const { n, F } = s;
-    if (F !== this.offset.length) throw new RangeError(`expected ${this.offset.length} features (as in training), got ${F}`);
+    if (F !== this.offset.length) {   // cannot happen: the detector checks the feature count at its door
+      throw new Error(`Normaliser.transform: expected ${this.offset.length} features (as in training), got ${F}`);
+    }
     const out = new Float64Array(n * F);
     for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) {
-      out[i * F + f] = normaliseValue(s.data[i * F + f] as number, this.offset[f] as number, this.scale[f] as number);
+      out[i * F + f] = normaliseValue(s.data[i * F + f], this.offset[f], this.scale[f]);
     }
     return { data: out, n, F };
   }
@@ -223,7 +119,8 @@ export class Normaliser {
   static fromJSON(j: NormaliserJSON): Normaliser {
     if (!j || (j.kind !== 'zscore' && j.kind !== 'minmax') || !Array.isArray(j.offset) || !Array.isArray(j.scale) ||
         j.offset.length !== j.scale.length || !j.scale.every((v) => Number.isFinite(v) && v > 0) || !j.offset.every(Number.isFinite)) {
-      throw new TypeError('normaliser: expected { kind, offset[F], scale[F] } with finite offsets and positive scales');
+      throw new ArgumentError('normaliser', '{ kind, offset[F], scale[F] } with finite offsets and positive scales',
+        describeValue(j));
     }
     return new Normaliser(j.kind, Float64Array.from(j.offset), Float64Array.from(j.scale));
   }

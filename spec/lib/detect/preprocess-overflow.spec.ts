@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { Detector } from '../../../lib/detect/detector';
-import { fillMissing, normaliseValue, Normaliser, readSeries, SATURATION } from '../../../lib/detect/preprocess';
+import { normaliseValue, Normaliser, SATURATION } from '../../../lib/detect/preprocess';
+import { fillMissing, readSeries } from '../../../lib/tensor';
 import { Dspot, Spot } from '../../../lib/detect/thresholds';
 import { makeRng } from '../../helpers/rng';
 

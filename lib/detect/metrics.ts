@@ -24,6 +24,7 @@
  *                sklearn: AP = Σ_k (R_k - R_{k-1})·P_k over the distinct score values, descending; 0 when there
  *                are no positives (sklearn warns and returns 0), 1 when every point is positive.
  */
+import { runsOfOnes } from './events';
 
 /** Point-wise confusion counts. */
 export interface Confusion {
@@ -160,18 +161,10 @@ export function pointAdjust(labels: ArrayLike<number>, flags: ArrayLike<number>,
   checkPair(labels, flags, 'pointAdjust');
   if (!(k >= 0 && k <= 100)) throw new RangeError(`pointAdjust(k): expected 0 ≤ k ≤ 100 (percent), got ${k}`);
   const out = Uint8Array.from(flags);
-  let i = 0;
-  const n = labels.length;
-  while (i < n) {
-    if (labels[i] !== 1) {
-      i++;
-      continue;
-    }
-    let j = i;
+  for (const [start, end] of runsOfOnes(labels)) {
     let hits = 0;
-    while (j < n && labels[j] === 1) hits += flags[j++] as number;
-    if (hits > (k / 100) * (j - i)) out.fill(1, i, j);
-    i = j;
+    for (let i = start; i <= end; i++) hits += flags[i];
+    if (hits > (k / 100) * (end - start + 1)) out.fill(1, start, end + 1);
   }
   return out;
 }
@@ -216,20 +209,6 @@ export interface EventMetrics extends PrecisionRecall {
   correctPredictions: number;
 }
 
-function ranges(x: ArrayLike<number>): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let s = -1;
-  for (let i = 0; i <= x.length; i++) {
-    const on = i < x.length && x[i] === 1;
-    if (on && s < 0) s = i;
-    else if (!on && s >= 0) {
-      out.push([s, i - 1]);
-      s = -1;
-    }
-  }
-  return out;
-}
-
 /** For each range of a, does some range of b overlap it? (both sorted, disjoint) */
 function overlapCount(a: Array<[number, number]>, b: Array<[number, number]>): number {
   let j = 0;
@@ -249,8 +228,8 @@ function overlapCount(a: Array<[number, number]>, b: Array<[number, number]>): n
 export function eventMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, options: ZeroDivisionOption = {}): EventMetrics {
   checkPair(labels, flags, 'eventMetrics');
   const z = options.zeroDivision ?? 0;
-  const t = ranges(labels);
-  const p = ranges(flags);
+  const t = runsOfOnes(labels);
+  const p = runsOfOnes(flags);
   const detectedEvents = overlapCount(t, p);
   const correctPredictions = overlapCount(p, t);
   const precision = div(correctPredictions, p.length, z);

@@ -31,6 +31,8 @@
  * with the EWMA smoothing it expects (`ewma`, `Ewma`).
  */
 
+import { runsOfOnes } from './events';
+
 /** Scores, errors, calibration data: any array-like of finite numbers. */
 export type Numbers = ArrayLike<number>;
 
@@ -734,21 +736,6 @@ function bufferedMask(e: Numbers, eps: number, buffer: number, mask: Uint8Array)
   return count;
 }
 
-/** Maximal runs of 1s in mask, as inclusive [start, end] pairs. */
-function runs(mask: Uint8Array): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let start = -1;
-  for (let i = 0; i <= mask.length; i++) {
-    const on = i < mask.length && mask[i] === 1;
-    if (on && start < 0) start = i;
-    else if (!on && start >= 0) {
-      out.push([start, i - 1]);
-      start = -1;
-    }
-  }
-  return out;
-}
-
 /**
  * Telemanom's nonparametric dynamic threshold (Hundman et al., "Detecting Spacecraft Anomalies Using LSTMs and
  * Nonparametric Dynamic Thresholding", KDD 2018, §3.2) on one window of smoothed errors e_s (see `ewma`).
@@ -821,7 +808,7 @@ export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptio
       if (v < eps) ss += (v - pm) * (v - pm);
     }
     const psd = Math.sqrt(ss / c);
-    const nSeq = runs(mask).length;
+    const nSeq = runsOfOnes(mask).length;
     const score = ((mu - pm) / mu + (sd - psd) / sd) / (nSeq * nSeq + nAnom);
     if (score >= bestScore && nSeq <= maxSeq && nAnom < n * maxFrac) {
       bestScore = score;
@@ -833,7 +820,7 @@ export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptio
   // 2. Flag at ε, then prune.
   const nAnom = bufferedMask(errors, eps, buffer, mask);
   if (nAnom === 0) return { threshold: eps, z: bestZ, flags: mask, sequences: [], pruned: [] };
-  const seqs = runs(mask);
+  const seqs = runsOfOnes(mask);
   let nonAnomMax = -Infinity;
   for (let i = 0; i < n; i++) if (mask[i] === 0 && (errors[i] as number) > nonAnomMax) nonAnomMax = errors[i] as number;
   const seqMax = seqs.map(([a, b]) => {

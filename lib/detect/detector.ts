@@ -38,7 +38,7 @@ import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../model/pres
 import type { EpochLogs } from '../model/sequential';
 import type { Tensor } from '../tensor';
 import { flagsToEvents, AnomalyEvent } from './events';
-import { Ewma } from './thresholds';
+import { Ewma } from './thresholds/telemanom';
 import { readSeries, fillMissing, Normaliser, Series, NormalizeKind, FillReport } from './preprocess';
 import { DetectorStream } from './stream';
 import { detectorToJSON, detectorFromJSON, saveDetector, loadDetector, DetectorJSON } from './io';

@@ -16,7 +16,7 @@
  * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
  */
 import type { Sequential } from '../model/sequential';
-import { Ewma } from './thresholds';
+import { Ewma } from './thresholds/telemanom';
 import { normaliseValue } from './preprocess';
 import { makeOnline, OnlineThreshold } from './threshold-spec';
 import type { Detector } from './detector';

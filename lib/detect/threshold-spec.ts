@@ -19,9 +19,9 @@
  *   'ucl[:q[:k]]'        k × the q-quantile of the training scores (q = 0.999, k = 1): the SKAB notebooks' upper control
  *                        limit (Conv-AE: ucl:0.999:1.3333 on window residuals, see combine 'all' in detector.ts)
  */
-import {
-  fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold, Spot, Dspot, dynamicThreshold,
-} from './thresholds';
+import { fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold } from './thresholds/static';
+import { Spot, Dspot } from './thresholds/pot';
+import { dynamicThreshold } from './thresholds/telemanom';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
 import { AlarmStage } from './alarm';
 

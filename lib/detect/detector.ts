@@ -48,6 +48,7 @@ import { parseThreshold, ThresholdConfig, ThresholdSpec, applyThresholdSpec, sta
 
 import { BATCH_TRAINING_KEYS, DETECTOR_MODELS, DETECTOR_OPTION_KEYS, DetectorModel } from './types';
 import { OnlinePipeline } from './online';
+import { baselineScores } from './baselines';
 export { DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
 export type { DetectorModel } from './types';
 export type Combine = 'mean' | 'max' | 'last' | 'all';
@@ -669,25 +670,7 @@ export class Detector {
       }
       return { scores, contributions, firstScored: W };
     }
-    // Statistical baselines over the previous W points.
-    const buf = new Float64Array(W);
-    for (let t = W; t < n; t++) {
-      let agg = 0;
-      for (let f = 0; f < F; f++) {
-        for (let k = 0; k < W; k++) buf[k] = z.data[(t - W + k) * F + f] as number;
-        const v = z.data[t * F + f] as number;
-        const c = o.model === 'zscore' ? zscoreOf(buf, v) : tukeyOf(buf, v);
-        if (o.model === 'zscore') {
-          contributions[t * F + f] = c * c;
-          agg += c * c;
-        } else {
-          contributions[t * F + f] = c;
-          agg = f === 0 ? c : Math.max(agg, c);
-        }
-      }
-      scores[t] = o.model === 'zscore' ? Math.sqrt(agg / F) : agg;
-    }
-    return { scores, contributions, firstScored: W };
+    return baselineScores(o.model === 'zscore' ? 'zscore' : 'iqr', z, W);
   }
 }
 
@@ -699,29 +682,4 @@ function windowsThrough(model: Sequential, z: Series, c0: number, B: number, W: 
     for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k] as number;
   }
   return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
-}
-
-/** Smallest spread the baselines divide by (normalised units), so a flat stretch gives large but finite scores. */
-const MIN_SPREAD = 1e-6;
-
-/** |v − mean| / std of the window (population std). */
-export function zscoreOf(win: Float64Array, v: number): number {
-  const W = win.length;
-  let s = 0;
-  for (let i = 0; i < W; i++) s += win[i] as number;
-  const m = s / W;
-  let ss = 0;
-  for (let i = 0; i < W; i++) ss += ((win[i] as number) - m) ** 2;
-  return Math.abs(v - m) / Math.max(Math.sqrt(ss / W), MIN_SPREAD);
-}
-
-/** max(Q1 − v, v − Q3) / IQR of the window (linear-interpolation quartiles). Sorts `win` in place. */
-export function tukeyOf(win: Float64Array, v: number): number {
-  win.sort();
-  const q = (p: number): number => {
-    const h = (win.length - 1) * p, lo = Math.floor(h), hi = Math.min(lo + 1, win.length - 1);
-    return (win[lo] as number) + (h - lo) * ((win[hi] as number) - (win[lo] as number));
-  };
-  const q1 = q(0.25), q3 = q(0.75);
-  return Math.max(q1 - v, v - q3) / Math.max(q3 - q1, MIN_SPREAD);
 }

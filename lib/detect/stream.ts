@@ -21,7 +21,7 @@ import { normaliseValue } from './preprocess';
 import { makeOnline, OnlineThreshold } from './threshold-spec';
 import type { Detector } from './detector';
 import { OnlinePipeline } from './online';
-import { zscoreOf, tukeyOf } from './detector';
+import { zscoreOf, tukeyOf } from './baselines';
 
 export interface StreamResult {
   /** Index of the point this result is for (0 = the first point pushed). */

@@ -19,7 +19,6 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { Detector, DetectorOptions, DetectResult, pickModel } from '../detect/detector';
 import { getBackend } from '../backend';
-import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
 import { UserError, userCall, fsMessage } from './errors';
 import { readTable, Table, csvField, csvNumber } from './csv';
@@ -166,13 +165,13 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
   }
   let detector: Detector;
   try {
-    detector = detectorFromJSON(doc, `--model: ${file}`);
+    detector = Detector.fromJSON(doc, `--model: ${file}`);
   } catch (e) {
     // Errors from below the loader (a network too large to build) carry no file name: name it here.
     const msg = e instanceof MemoryLimitError ? e.detail : (e as Error).message;
     throw new UserError(msg.startsWith(`--model: ${file}`) ? msg : `--model: ${file}: ${msg}`);
   }
-  // detectorFromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
+  // Detector.fromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
   const m = (doc as { cli?: Partial<CliModelMeta> }).cli;
   const meta = m === undefined ? null
     : { columns: m.columns as string[], timeColumn: m.timeColumn ?? null, trainedOn: m.trainedOn ?? '', trainRows: m.trainRows ?? 0 };

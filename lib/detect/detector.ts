@@ -141,20 +141,27 @@ export class Detector {
   private prepare(series: unknown, argName: string, training: boolean): { s: Series; filled: FillReport } {
     const raw = readSeries(series, argName);
     if (!training && raw.F !== this.features) {
-      throw new RangeError(`${argName}: expected ${this.features} feature${this.features === 1 ? '' : 's'} per point (as the training series), got ${raw.F}`);
+      const per = `${this.features} feature${this.features === 1 ? '' : 's'} per point (as the training series)`;
+      throw new ArgumentError(argName, per, `${raw.F}`);
     }
     if (this.options.model === 'gru-online' && raw.F !== 1) {
-      throw new RangeError(`${argName}: model 'gru-online' scores one series (1 feature per point), got ${raw.F}; for several ` +
-        "features use a multivariate model such as 'lstm-ae'");
+      throw new ArgumentError(argName, '1 feature per point', `${raw.F}`, {
+        problem: `model 'gru-online' scores one series (1 feature per point), got ${raw.F}; for several ` +
+          "features use a multivariate model such as 'lstm-ae'",
+      });
     }
     const need = training ? this.minTrainLength : this.minLength;
     if (raw.n < need) {
       if (training && this.options.model === 'gru-online') {
-        throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${need}, the least that model 'gru-online' ` +
-          `with window ${this.options.window} learns from (its first fit is halfway through the training series)`);
+        throw new ArgumentError(argName, `at least ${need} points`, `${raw.n}`, {
+          problem: `series of ${raw.n} points is shorter than ${need}, the least that model 'gru-online' ` +
+            `with window ${this.options.window} learns from (its first fit is halfway through the training series)`,
+        });
       }
-      throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${need}, the least that ` +
-        `window ${this.options.window} with model '${this.options.model}' can score`);
+      throw new ArgumentError(argName, `at least ${need} points`, `${raw.n}`, {
+        problem: `series of ${raw.n} points is shorter than ${need}, the least that ` +
+          `window ${this.options.window} with model '${this.options.model}' can score`,
+      });
     }
     const filled = fillMissing(raw);
     return { s: raw, filled };
@@ -204,7 +211,11 @@ export class Detector {
     const r = this.scoreNormalised(z);
     // The SKAB rule thresholds window residuals: it calibrates on the training windows, not on point scores.
     this.calibration = o.combine === 'all' ? this.windowResiduals(z).r : r.scores.slice(r.firstScored);
-    if (this.calibration.length === 0) throw new RangeError('fit(series): no training point could be scored; give a longer series');
+    if (this.calibration.length === 0) {
+      throw new ArgumentError('fit(series)', 'a longer series', 'no scored training point', {
+        problem: 'no training point could be scored; give a longer series',
+      });
+    }
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
     return this;
@@ -240,20 +251,32 @@ export class Detector {
     const o = this.options;
     if (ts === undefined) {
       if (o.model === 'gru-online' && o.timeFeatures !== false) {
-        throw new RangeError(`${argName}: timeFeatures '${o.timeFeatures}' needs the timestamps (epoch ms) of the points`);
+        throw new ArgumentError(argName, 'the timestamps (epoch ms) of the points', 'undefined', {
+          problem: `timeFeatures '${o.timeFeatures}' needs the timestamps (epoch ms) of the points`,
+        });
       }
       return undefined;
     }
-    if (o.model !== 'gru-online') throw new RangeError(`${argName}: model '${o.model}' does not use timestamps; only 'gru-online' has time inputs`);
-    if (typeof ts !== 'object' || ts === null || typeof (ts as { length?: unknown }).length !== 'number') {
-      throw new TypeError(`${argName}: expected an array of epoch milliseconds, got ${describeValue(ts)}`);
+    if (o.model !== 'gru-online') {
+      throw new ArgumentError(argName, 'no timestamps', describeValue(ts), {
+        problem: `model '${o.model}' does not use timestamps; only 'gru-online' has time inputs`,
+      });
     }
-    if (ts.length !== n) throw new RangeError(`${argName}: expected ${n} timestamps (one per point), got ${ts.length}`);
+    if (typeof ts !== 'object' || ts === null || typeof (ts as { length?: unknown }).length !== 'number') {
+      throw new ArgumentError(argName, 'an array of epoch milliseconds', describeValue(ts));
+    }
+    if (ts.length !== n) throw new ArgumentError(argName, `${n} timestamps (one per point)`, `${ts.length}`);
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const v = ts[i];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${argName}[${i}]: expected epoch milliseconds, got ${describeValue(v)}`);
-      if (i > 0 && v < (out[i - 1] as number)) throw new RangeError(`${argName}[${i}]: ${v} is earlier than the point before (${out[i - 1]}); sort the points by time`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new ArgumentError(`${argName}[${i}]`, 'epoch milliseconds', describeValue(v));
+      }
+      if (i > 0 && v < (out[i - 1] as number)) {
+        throw new ArgumentError(`${argName}[${i}]`, `a time ≥ ${out[i - 1]}`, `${v}`, {
+          problem: `${v} is earlier than the point before (${out[i - 1]}); sort the points by time`,
+        });
+      }
       out[i] = v;
     }
     return out;

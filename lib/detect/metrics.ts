@@ -24,6 +24,7 @@
  *                sklearn: AP = Σ_k (R_k - R_{k-1})·P_k over the distinct score values, descending; 0 when there
  *                are no positives (sklearn warns and returns 0), 1 when every point is positive.
  */
+import { ArgumentError } from '../errors';
 import { runsOfOnes } from './events';
 
 /** Point-wise confusion counts. */
@@ -49,13 +50,13 @@ export interface ZeroDivisionOption {
 function checkBinary(x: ArrayLike<number>, where: string): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    if (v !== 0 && v !== 1) throw new RangeError(`${where}: expected 0 or 1, got ${v} at index ${i}`);
+    if (v !== 0 && v !== 1) throw new ArgumentError(where, '0 or 1', `${v} at index ${i}`);
   }
 }
 
 function checkSameLength(labels: ArrayLike<number>, other: ArrayLike<number>, where: string): void {
   if (labels.length !== other.length) {
-    throw new RangeError(`${where}: expected ${labels.length} values (one per label), got ${other.length}`);
+    throw new ArgumentError(where, `${labels.length} values (one per label)`, `${other.length}`);
   }
 }
 
@@ -159,7 +160,7 @@ export function skabMetrics(c: Confusion): SkabMetrics {
  */
 export function pointAdjust(labels: ArrayLike<number>, flags: ArrayLike<number>, k = 0): Uint8Array {
   checkPair(labels, flags, 'pointAdjust');
-  if (!(k >= 0 && k <= 100)) throw new RangeError(`pointAdjust(k): expected 0 ≤ k ≤ 100 (percent), got ${k}`);
+  if (!(k >= 0 && k <= 100)) throw new ArgumentError('pointAdjust(k)', '0 ≤ k ≤ 100 (percent)', `${k}`);
   const out = Uint8Array.from(flags);
   for (const [start, end] of runsOfOnes(labels)) {
     let hits = 0;
@@ -189,9 +190,15 @@ export interface PaKCurve {
  * that does not depend on one chosen K. The area equals the mean F1 when K is evenly spaced from 0 to 100.
  */
 export function paKCurve(labels: ArrayLike<number>, flags: ArrayLike<number>, ks: readonly number[] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], options: ZeroDivisionOption = {}): PaKCurve {
-  if (ks.length === 0) throw new RangeError('paKCurve(ks): expected at least one K');
+  if (ks.length === 0) {
+    throw new ArgumentError('paKCurve(ks)', 'at least one K', 'expected at least one K', {
+      problem: 'expected at least one K',
+    });
+  }
   for (let i = 1; i < ks.length; i++) {
-    if (!((ks[i] as number) > (ks[i - 1] as number))) throw new RangeError(`paKCurve(ks): expected increasing values, got ${ks.join(', ')}`);
+    if (!((ks[i] as number) > (ks[i - 1] as number))) {
+      throw new ArgumentError('paKCurve(ks)', 'increasing values', `${ks.join(', ')}`);
+    }
   }
   const f1 = ks.map((k) => pointAdjustedMetrics(labels, flags, k, options).f1);
   let auc = 0;
@@ -243,7 +250,7 @@ function checkScores(labels: ArrayLike<number>, scores: ArrayLike<number>, fn: s
   checkBinary(labels, `${fn}(labels)`);
   for (let i = 0; i < scores.length; i++) {
     const v = scores[i] as number;
-    if (!Number.isFinite(v)) throw new RangeError(`${fn}(scores): expected finite numbers, got ${v} at index ${i}`);
+    if (!Number.isFinite(v)) throw new ArgumentError(`${fn}(scores)`, 'finite numbers', `${v} at index ${i}`);
   }
 }
 

@@ -1,4 +1,5 @@
 /** The Detector's options checked and resolved: defaults, the rules between options, and what model 'auto' picks. */
+import { ArgumentError } from '../errors';
 import { checkKeys, describeValue, optBool, optEnum, optNumber, optPosInt } from '../check';
 import { checkWorkers } from '../parallel/auto';
 import { parseThreshold } from './threshold-spec';
@@ -59,50 +60,72 @@ export function autoModel(F: number, n: number, window = 32): DetectorModel {
 
 export function resolveOptions(o: DetectorOptions): ResolvedOptions {
   checkKeys(o, DETECTOR_OPTION_KEYS, 'Detector');
-  if (o.model === 'auto') throw new RangeError("Detector(model): 'auto' is resolved at fit, when the data's shape is known");
+  if (o.model === 'auto') {
+    throw new ArgumentError('Detector(model)', 'a model name', "'auto'", {
+      problem: "'auto' is resolved at fit, when the data's shape is known",
+    });
+  }
   const model = optEnum(o.model, 'lstm-ae', DETECTOR_MODELS, 'Detector(model)');
   const online = model === 'gru-online';
   if (online) {
     for (const k of BATCH_TRAINING_KEYS) {
       if ((o as Record<string, unknown>)[k] !== undefined) {
-        throw new RangeError(`Detector(${k}): model 'gru-online' learns continually from every point (no epochs, batches or ` +
-          `fitted normaliser); ${k} applies to the models trained once`);
+        throw new ArgumentError(`Detector(${k})`, 'no value', describeValue((o as Record<string, unknown>)[k]), {
+          problem: "model 'gru-online' learns continually from every point (no epochs, batches or " +
+            `fitted normaliser); ${k} applies to the models trained once`,
+        });
       }
     }
     if (o.threshold !== undefined && parseThreshold(o.threshold, 'Detector(threshold)').kind !== 'likelihood') {
-      throw new RangeError("Detector(threshold): model 'gru-online' flags with its alarm stage: 'likelihood' or 'likelihood:s'");
+      throw new ArgumentError('Detector(threshold)', "'likelihood' or 'likelihood:s'", describeValue(o.threshold), {
+        problem: "model 'gru-online' flags with its alarm stage: 'likelihood' or 'likelihood:s'",
+      });
     }
     if (o.hidden !== undefined && Array.isArray(o.hidden) && o.hidden.length !== 1) {
-      throw new RangeError(`Detector(hidden): model 'gru-online' has one GRU layer; give one size, got ${o.hidden.length}`);
+      throw new ArgumentError('Detector(hidden)', 'one size', `${o.hidden.length}`, {
+        problem: `model 'gru-online' has one GRU layer; give one size, got ${o.hidden.length}`,
+      });
     }
   } else if (o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto') {
-    throw new RangeError(`Detector(timeFeatures): only model 'gru-online' uses time inputs (model '${model}')`);
+    throw new ArgumentError('Detector(timeFeatures)', 'false', describeValue(o.timeFeatures), {
+      problem: `only model 'gru-online' uses time inputs (model '${model}')`,
+    });
   }
   const timeFeatures: ResolvedOptions['timeFeatures'] = !online || o.timeFeatures === false ? false
     : optEnum(o.timeFeatures, 'auto', ['auto', 'context', 'day', 'day+week'] as const, 'Detector(timeFeatures)');
   const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : online ? 16 : 32);
   if (Array.isArray(hiddenIn) && (hiddenIn.length === 0 || hiddenIn.length > 16)) {
-    throw new RangeError(`Detector(hidden): expected 1 to 16 layer sizes, got ${hiddenIn.length}`);
+    throw new ArgumentError('Detector(hidden)', '1 to 16 layer sizes', `${hiddenIn.length}`);
   }
   const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) => optPosInt(h, undefined, 'Detector(hidden)'));
   if (o.epochs === 0) {
-    throw new RangeError('Detector(epochs): expected a positive integer, got 0; a network that is never trained scores with ' +
-      'random weights (for a model without training use \'zscore\' or \'iqr\')');
+    throw new ArgumentError('Detector(epochs)', 'a positive integer', '0', {
+      problem: 'expected a positive integer, got 0; a network that is never trained scores with ' +
+        "random weights (for a model without training use 'zscore' or 'iqr')",
+    });
   }
   if (o.onEpochEnd !== undefined && typeof o.onEpochEnd !== 'function') {
-    throw new TypeError(`Detector(onEpochEnd): expected a function, got ${describeValue(o.onEpochEnd)}`);
+    throw new ArgumentError('Detector(onEpochEnd)', 'a function', describeValue(o.onEpochEnd));
   }
   const causal = optBool(o.causal, true, 'Detector(causal)');
   const combine = optEnum<Combine>(o.combine, causal ? 'last' : 'mean', ['mean', 'max', 'last', 'all'], 'Detector(combine)');
   if (causal && combine !== 'last') {
-    throw new RangeError(`Detector(combine): '${combine}' scores a point with windows that end up to W−1 points after it (look-ahead); ` +
-      "a causal detector uses 'last'; pass causal: false to analyse a recording after the fact");
+    throw new ArgumentError('Detector(combine)', "'last'", `'${combine}'`, {
+      problem: `'${combine}' scores a point with windows that end up to W−1 points after it (look-ahead); ` +
+        "a causal detector uses 'last'; pass causal: false to analyse a recording after the fact",
+    });
   }
-  if (combine === 'all' && (o.window ?? 32) < 2) throw new RangeError("Detector(combine): 'all' needs window ≥ 2");
+  if (combine === 'all' && (o.window ?? 32) < 2) {
+    throw new ArgumentError('Detector(combine)', "window ≥ 2 for 'all'", `window ${o.window}`, {
+      problem: "'all' needs window ≥ 2",
+    });
+  }
   const threshold = parseThreshold(o.threshold ?? (online ? 'likelihood' : 'spot'), 'Detector(threshold)');
   if (causal && threshold.kind === 'dynamic') {
-    throw new RangeError("Detector(threshold): 'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); " +
-      'a causal detector uses spot, dspot or a level from the training scores; pass causal: false to analyse a recording after the fact');
+    throw new ArgumentError('Detector(threshold)', 'spot, dspot or a level from the training scores', "'dynamic'", {
+      problem: "'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); a causal detector uses spot, " +
+        'dspot or a level from the training scores; pass causal: false to analyse a recording after the fact',
+    });
   }
   return {
     model, window: optPosInt(o.window, 32, 'Detector(window)'), hidden, epochs: optPosInt(o.epochs, 30, 'Detector(epochs)'),

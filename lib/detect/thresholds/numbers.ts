@@ -1,4 +1,5 @@
 /** Checks and moments the threshold modules share: finite non-empty inputs, a streamed point, mean and population std. */
+import { ArgumentError } from '../../errors';
 
 /** Scores, errors, calibration data: any array-like of finite numbers. */
 export type Numbers = ArrayLike<number>;
@@ -6,12 +7,12 @@ export type Numbers = ArrayLike<number>;
 export function checkFinite(x: Numbers, where: string): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;
-    if (!Number.isFinite(v)) throw new RangeError(`${where}: expected finite numbers, got ${v} at index ${i}`);
+    if (!Number.isFinite(v)) throw new ArgumentError(where, 'finite numbers', `${v} at index ${i}`);
   }
 }
 
 export function checkNonEmpty(x: Numbers, where: string): void {
-  if (x.length === 0) throw new RangeError(`${where}: expected at least one value, got an empty array`);
+  if (x.length === 0) throw new ArgumentError(where, 'at least one value', 'an empty array');
 }
 
 export function mean(x: Numbers): number {
@@ -36,6 +37,6 @@ export function std(x: Numbers, m: number): number {
  */
 export function checkPoint(x: number, where: string): void {
   if (!Number.isFinite(x) && x !== Infinity) {
-    throw new RangeError(`${where}: expected a finite number (or +Infinity, always an alarm), got ${x}`);
+    throw new ArgumentError(where, 'a finite number (or +Infinity, always an alarm)', `${x}`);
   }
 }

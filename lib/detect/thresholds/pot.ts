@@ -11,6 +11,7 @@
  *   Dspot   the same on the drift-corrected variable x - M, where M is the mean of the last `depth` normal
  *           observations; alarms do not enter that window either. The absolute threshold is z_q + M.
  */
+import { ArgumentError } from '../../errors';
 import { Numbers, checkFinite, checkNonEmpty, checkPoint, mean } from './numbers';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -183,7 +184,9 @@ export function gpdFit(peaks: Numbers): GpdFit {
   checkNonEmpty(peaks, 'gpdFit(peaks)');
   checkFinite(peaks, 'gpdFit(peaks)');
   for (let i = 0; i < peaks.length; i++) {
-    if (!((peaks[i] as number) > 0)) throw new RangeError(`gpdFit(peaks): expected positive excesses, got ${peaks[i]} at index ${i}`);
+    if (!((peaks[i] as number) > 0)) {
+      throw new ArgumentError('gpdFit(peaks)', 'positive excesses', `${peaks[i]} at index ${i}`);
+    }
   }
   return grimshaw(Float64Array.from(peaks), peaks.length);
 }
@@ -197,7 +200,7 @@ export function gpdFit(peaks: Numbers): GpdFit {
 export function potQuantile(t: number, gamma: number, sigma: number, q: number, n: number, peakCount: number): number {
   const r = (q * n) / peakCount;
   if (!(r > 0) || !Number.isFinite(r)) {
-    throw new RangeError(`potQuantile: expected q·n/N_t > 0, got q = ${q}, n = ${n}, N_t = ${peakCount}`);
+    throw new ArgumentError('potQuantile', 'q·n/N_t > 0', `q = ${q}, n = ${n}, N_t = ${peakCount}`);
   }
   const lr = Math.log(r);
   if (gamma === 0) return t - sigma * lr;
@@ -248,10 +251,10 @@ class PotState {
   private next = 0; // ring write position once full
 
   constructor(where: string, values: Float64Array, q: number, level: number, maxPeaks: number) {
-    if (!(q > 0 && q < 1)) throw new RangeError(`${where}(options.q): expected 0 < q < 1, got ${q}`);
-    if (!(level > 0 && level < 1)) throw new RangeError(`${where}(options.level): expected 0 < level < 1, got ${level}`);
+    if (!(q > 0 && q < 1)) throw new ArgumentError(`${where}(options.q)`, '0 < q < 1', `${q}`);
+    if (!(level > 0 && level < 1)) throw new ArgumentError(`${where}(options.level)`, '0 < level < 1', `${level}`);
     if (!(maxPeaks >= 1) || (maxPeaks !== Infinity && !Number.isInteger(maxPeaks))) {
-      throw new RangeError(`${where}(options.maxPeaks): expected an integer ≥ 1 or Infinity, got ${maxPeaks}`);
+      throw new ArgumentError(`${where}(options.maxPeaks)`, 'an integer ≥ 1 or Infinity', `${maxPeaks}`);
     }
     this.q = q;
     this.maxPeaks = maxPeaks;
@@ -262,10 +265,10 @@ class PotState {
     let nt = 0;
     for (let i = 0; i < n; i++) if ((values[i] as number) > this.t) nt++;
     if (nt === 0) {
-      throw new RangeError(
-        `${where}(calibration): no calibration value exceeds the initial threshold t = ${this.t} (level ${level}, ` +
+      throw new ArgumentError(`${where}(calibration)`, 'at least one value above the initial threshold', 'none', {
+        problem: `no calibration value exceeds the initial threshold t = ${this.t} (level ${level}, ` +
           `${n} values); SPOT needs at least one peak: give more varied calibration data or a lower level`,
-      );
+      });
     }
     this.peaks = new Float64Array(Math.min(maxPeaks, Math.max(16, nt * 2)));
     for (let i = 0; i < n; i++) {
@@ -313,7 +316,7 @@ class PotState {
 function checkCalibration(calibration: Numbers, where: string, minLength: number): Float64Array {
   checkFinite(calibration, `${where}(calibration)`);
   if (calibration.length < minLength) {
-    throw new RangeError(`${where}(calibration): expected at least ${minLength} values, got ${calibration.length}`);
+    throw new ArgumentError(`${where}(calibration)`, `at least ${minLength} values`, `${calibration.length}`);
   }
   return Float64Array.from(calibration);
 }
@@ -407,7 +410,9 @@ export class Dspot {
 
   constructor(calibration: Numbers, options: DspotOptions = {}) {
     const depth = options.depth ?? 10;
-    if (!(Number.isInteger(depth) && depth >= 1)) throw new RangeError(`Dspot(options.depth): expected an integer ≥ 1, got ${depth}`);
+    if (!(Number.isInteger(depth) && depth >= 1)) {
+      throw new ArgumentError('Dspot(options.depth)', 'an integer ≥ 1', `${depth}`);
+    }
     const x = checkCalibration(calibration, 'Dspot', depth + 1);
     this.depth = depth;
     this.level = options.level ?? 0.98;

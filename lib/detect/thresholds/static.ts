@@ -9,6 +9,7 @@
  *   iqrThreshold(s, k = 1.5)              Q(0.75) + k·(Q(0.75) - Q(0.25))  (Tukey's upper fence)
  *   contaminationThreshold(s, c = 0.1)    as PyOD: np.percentile(s, 100·(1-c)), i.e. Q((100·(1-c))/100)
  */
+import { ArgumentError } from '../../errors';
 import { Numbers, checkFinite, checkNonEmpty, mean, std } from './numbers';
 
 /** A sorted Float64Array copy of x (after checking it is non-empty and finite). */
@@ -36,7 +37,7 @@ function sortedQuantile(s: Float64Array, p: number): number {
 }
 
 function checkProbability(p: number, where: string): void {
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`${where}: expected 0 ≤ p ≤ 1, got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new ArgumentError(where, '0 ≤ p ≤ 1', `${p}`);
 }
 
 /**
@@ -44,7 +45,7 @@ function checkProbability(p: number, where: string): void {
  * @example fixedThreshold(0.5)   // 0.5
  */
 export function fixedThreshold(value: number): number {
-  if (!Number.isFinite(value)) throw new RangeError(`fixedThreshold(value): expected a finite number, got ${value}`);
+  if (!Number.isFinite(value)) throw new ArgumentError('fixedThreshold(value)', 'a finite number', `${value}`);
   return value;
 }
 
@@ -75,7 +76,7 @@ export function quantileThreshold(trainScores: Numbers, p = 0.99): number {
 export function sigmaThreshold(trainScores: Numbers, k = 3): number {
   checkNonEmpty(trainScores, 'sigmaThreshold(trainScores)');
   checkFinite(trainScores, 'sigmaThreshold(trainScores)');
-  if (!Number.isFinite(k)) throw new RangeError(`sigmaThreshold(k): expected a finite number, got ${k}`);
+  if (!Number.isFinite(k)) throw new ArgumentError('sigmaThreshold(k)', 'a finite number', `${k}`);
   const m = mean(trainScores);
   return m + k * std(trainScores, m);
 }
@@ -85,7 +86,7 @@ export function sigmaThreshold(trainScores: Numbers, k = 3): number {
  * @example iqrThreshold([1, 2, 3, 4, 5, 6, 7, 8, 9], 1.5)   // Q1 = 3, Q3 = 7 → 7 + 1.5·4 = 13
  */
 export function iqrThreshold(trainScores: Numbers, k = 1.5): number {
-  if (!Number.isFinite(k)) throw new RangeError(`iqrThreshold(k): expected a finite number, got ${k}`);
+  if (!Number.isFinite(k)) throw new ArgumentError('iqrThreshold(k)', 'a finite number', `${k}`);
   const s = sortedCopy(trainScores, 'iqrThreshold(trainScores)');
   const q1 = sortedQuantile(s, 0.25);
   const q3 = sortedQuantile(s, 0.75);
@@ -99,7 +100,7 @@ export function iqrThreshold(trainScores: Numbers, k = 1.5): number {
  */
 export function contaminationThreshold(trainScores: Numbers, contamination = 0.1): number {
   if (!(contamination > 0 && contamination <= 0.5)) {
-    throw new RangeError(`contaminationThreshold(contamination): expected 0 < contamination ≤ 0.5, got ${contamination}`);
+    throw new ArgumentError('contaminationThreshold(contamination)', '0 < contamination ≤ 0.5', `${contamination}`);
   }
   const s = sortedCopy(trainScores, 'contaminationThreshold(trainScores)');
   return sortedQuantile(s, (100 * (1 - contamination)) / 100);
@@ -110,11 +111,17 @@ export function contaminationThreshold(trainScores: Numbers, contamination = 0.1
  * @example applyThreshold([0.1, 0.5, 0.9], 0.5)   // Uint8Array [0, 0, 1]
  */
 export function applyThreshold(scores: Numbers, threshold: number): Uint8Array {
-  if (Number.isNaN(threshold)) throw new RangeError('applyThreshold(threshold): got NaN');
+  if (Number.isNaN(threshold)) {
+    throw new ArgumentError('applyThreshold(threshold)', 'a number', 'NaN', { problem: 'got NaN' });
+  }
   const flags = new Uint8Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
     const v = scores[i] as number;
-    if (Number.isNaN(v)) throw new RangeError(`applyThreshold(scores): NaN at index ${i}`);
+    if (Number.isNaN(v)) {
+      throw new ArgumentError('applyThreshold(scores)', 'numbers', `NaN at index ${i}`, {
+        problem: `NaN at index ${i}`,
+      });
+    }
     flags[i] = v > threshold ? 1 : 0;
   }
   return flags;

@@ -2,6 +2,7 @@
  * Telemanom's nonparametric dynamic threshold (Hundman et al., KDD 2018) on smoothed errors e_s (`dynamicThreshold`,
  * which flags score ≥ ε, as its code does, and returns its own flags), with the EWMA smoothing it expects (`ewma`, `Ewma`).
  */
+import { ArgumentError } from '../../errors';
 import { runsOfOnes } from '../events';
 import { Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from './numbers';
 
@@ -29,7 +30,7 @@ export class Ewma {
   private den = 0;
 
   constructor(span: number) {
-    if (!(span >= 1) || !Number.isFinite(span)) throw new RangeError(`ewma(span): expected span ≥ 1, got ${span}`);
+    if (!(span >= 1) || !Number.isFinite(span)) throw new ArgumentError('ewma(span)', 'span ≥ 1', `${span}`);
     this.span = span;
     this.decay = 1 - 2 / (span + 1);
   }
@@ -134,9 +135,13 @@ export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptio
   const p = options.p ?? 0.13;
   const maxSeq = options.maxSequences ?? 5;
   const maxFrac = options.maxAnomalyFraction ?? 0.5;
-  if (!(zStep > 0) || !(zMax >= zMin)) throw new RangeError(`dynamicThreshold(options): expected zStep > 0 and zMax ≥ zMin, got zMin ${zMin}, zMax ${zMax}, zStep ${zStep}`);
-  if (!(Number.isInteger(buffer) && buffer >= 0)) throw new RangeError(`dynamicThreshold(options.errorBuffer): expected an integer ≥ 0, got ${buffer}`);
-  if (!(p >= 0 && p < 1)) throw new RangeError(`dynamicThreshold(options.p): expected 0 ≤ p < 1, got ${p}`);
+  if (!(zStep > 0) || !(zMax >= zMin)) {
+    throw new ArgumentError('dynamicThreshold(options)', 'zStep > 0 and zMax ≥ zMin', `zMin ${zMin}, zMax ${zMax}, zStep ${zStep}`);
+  }
+  if (!(Number.isInteger(buffer) && buffer >= 0)) {
+    throw new ArgumentError('dynamicThreshold(options.errorBuffer)', 'an integer ≥ 0', `${buffer}`);
+  }
+  if (!(p >= 0 && p < 1)) throw new ArgumentError('dynamicThreshold(options.p)', '0 ≤ p < 1', `${p}`);
 
   const n = errors.length;
   const mu = mean(errors);

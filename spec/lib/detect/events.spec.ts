@@ -61,14 +61,14 @@ describe('detect/events', () => {
   it('edge cases: nothing flagged, everything flagged, bad input', () => {
     expect(flagsToEvents([0, 0], [1, 2])).to.deep.equal([]);
     expect(flagsToEvents([1, 1], [1, 2])).to.deep.equal([{ start: 0, end: 1, peakIndex: 1, peakScore: 2 }]);
-    expect(() => flagsToEvents([1, 0], [1])).to.throw(RangeError, 'flagsToEvents(scores)');
-    expect(() => flagsToEvents([1], [1], { minGap: -1 })).to.throw(RangeError, 'minGap');
+    expect(() => flagsToEvents([1, 0], [1])).to.throw(ArgumentError, 'flagsToEvents(scores)');
+    expect(() => flagsToEvents([1], [1], { minGap: -1 })).to.throw(ArgumentError, 'minGap');
   });
 
   it('eventsToFlags inverts flagsToEvents (without merging)', () => {
     const flags = Uint8Array.from([0, 1, 1, 0, 1, 0, 0, 1]);
     const events = flagsToEvents(flags, new Float64Array(flags.length));
     expect(Array.from(eventsToFlags(events, flags.length))).to.deep.equal(Array.from(flags));
-    expect(() => eventsToFlags([{ start: 2, end: 5 }], 4)).to.throw(RangeError, 'eventsToFlags(events)');
+    expect(() => eventsToFlags([{ start: 2, end: 5 }], 4)).to.throw(ArgumentError, 'eventsToFlags(events)');
   });
 });

@@ -99,6 +99,29 @@ describe('hostile detector and model files', () => {
     });
   }
 
+  it('a missing, empty, truncated or foreign file is a ModelFileError that starts with Detector.load(path)', () => {
+    const cases: [string, string | null, RegExp][] = [
+      ['missing.json', null, /cannot read the file: ENOENT/],
+      ['empty.json', '', /the file is empty/],
+      ['truncated.json', JSON.stringify(gruDoc).slice(0, 50), /not valid JSON/],
+      ['model.json', JSON.stringify({ format: 'bptt-model' }), /this is a model file: load it with Sequential\.load/],
+    ];
+    for (const [name, text, re] of cases) {
+      const file = path.join(dir, name);
+      if (text !== null) fs.writeFileSync(file, text);
+      let err: unknown = null;
+      try {
+        Detector.load(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).to.be.instanceOf(ModelFileError);
+      expect((err as ModelFileError).message, name).to.match(re);
+      expect((err as ModelFileError).message.startsWith(`Detector.load(${file}): `), name).to.equal(true);
+      expect((err as ModelFileError).file, name).to.equal(`Detector.load(${file})`);
+    }
+  });
+
   it('a file with the original values still loads and scores as the detector that wrote it', () => {
     const back = Detector.fromJSON(JSON.stringify(gruDoc));
     expect(Array.from(back.score(series).scores)).to.deep.equal(Array.from(gru.score(series).scores));
@@ -106,10 +129,10 @@ describe('hostile detector and model files', () => {
 
   it('the model loader names its source for a crafted layer, a bad seed and an unknown field', () => {
     const m = (gruDoc['model'] as Json);
-    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'goBackwards'], 'false'), 'm.json')).to.throw(TypeError, /^m\.json: .*goBackwards/);
-    expect(() => modelFromJSON(mutate(m, ['seed'], { toString: PAYLOAD }), 'm.json')).to.throw(TypeError, /^m\.json: seed must be/);
-    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'extra'], 1), 'm.json')).to.throw(TypeError, /^m\.json: layers\[0\]: unknown option "extra"/);
-    expect(() => modelFromJSON(mutate(m, ['weights', 0, 'data2'], ''), 'm.json')).to.throw(TypeError, /^m\.json: weights\[0\]: unknown option "data2"/);
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'goBackwards'], 'false'), 'm.json')).to.throw(ArgumentError, /^m\.json: .*goBackwards/);
+    expect(() => modelFromJSON(mutate(m, ['seed'], { toString: PAYLOAD }), 'm.json')).to.throw(ArgumentError, /^m\.json: seed must be/);
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'extra'], 1), 'm.json')).to.throw(ArgumentError, /^m\.json: layers\[0\]: unknown option "extra"/);
+    expect(() => modelFromJSON(mutate(m, ['weights', 0, 'data2'], ''), 'm.json')).to.throw(ArgumentError, /^m\.json: weights\[0\]: unknown option "data2"/);
     // Sizes that cannot be allocated: refused before allocating, by type, with the file named.
     expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'units'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: .*GiB/);
     expect(() => modelFromJSON(mutate(m, ['layers', 1, 'config', 'n'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: /);

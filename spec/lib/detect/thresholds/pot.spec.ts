@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../../lib/errors';
 import { Dspot, gpdFit, gpdLogLikelihood, potQuantile, Spot, spotThreshold } from '../../../../lib/detect/thresholds/pot';
 import { makeRng, Rng } from '../../../helpers/rng';
 
@@ -90,8 +91,8 @@ describe('detect/thresholds: GPD fit (Grimshaw) and the POT quantile', () => {
     const fit = gpdFit([2, 2, 2]);
     expect(fit.gamma).to.equal(0);
     expect(fit.sigma).to.equal(2);
-    expect(() => gpdFit([1, 0])).to.throw(RangeError, 'positive');
-    expect(() => gpdFit([])).to.throw(RangeError, 'gpdFit(peaks)');
+    expect(() => gpdFit([1, 0])).to.throw(ArgumentError, 'positive');
+    expect(() => gpdFit([])).to.throw(ArgumentError, 'gpdFit(peaks)');
   });
 });
 
@@ -139,7 +140,7 @@ describe('detect/thresholds: SPOT', () => {
     const fit = gpdFit(peaks);
     expect(spot.threshold).to.be.closeTo(potQuantile(t, fit.gamma, fit.sigma, 1e-3, n0 + 2, nt0 + 1), 1e-12);
     expect(spot.threshold).to.not.equal(z0);
-    expect(() => spot.update(NaN)).to.throw(RangeError, 'Spot.update(x)');
+    expect(() => spot.update(NaN)).to.throw(ArgumentError, 'Spot.update(x)');
   });
 
   it('on a stationary stream alarms at about rate q and catches injected spikes', () => {
@@ -168,10 +169,10 @@ describe('detect/thresholds: SPOT', () => {
   });
 
   it('rejects calibration without peaks and bad options', () => {
-    expect(() => new Spot(new Float64Array(100).fill(1))).to.throw(RangeError, 'no calibration value exceeds');
-    expect(() => new Spot(calibration, { q: 0 })).to.throw(RangeError, 'options.q');
-    expect(() => new Spot(calibration, { level: 1 })).to.throw(RangeError, 'options.level');
-    expect(() => new Spot([1, 2, NaN])).to.throw(RangeError, 'Spot(calibration)');
+    expect(() => new Spot(new Float64Array(100).fill(1))).to.throw(ArgumentError, 'no calibration value exceeds');
+    expect(() => new Spot(calibration, { q: 0 })).to.throw(ArgumentError, 'options.q');
+    expect(() => new Spot(calibration, { level: 1 })).to.throw(ArgumentError, 'options.level');
+    expect(() => new Spot([1, 2, NaN])).to.throw(ArgumentError, 'Spot(calibration)');
   });
 });
 
@@ -224,7 +225,7 @@ describe('detect/thresholds: DSPOT', () => {
   });
 
   it('rejects a calibration no longer than the depth', () => {
-    expect(() => new Dspot([1, 2, 3], { depth: 3 })).to.throw(RangeError, 'at least 4');
-    expect(() => new Dspot([1, 2, 3], { depth: 0 })).to.throw(RangeError, 'options.depth');
+    expect(() => new Dspot([1, 2, 3], { depth: 3 })).to.throw(ArgumentError, 'at least 4');
+    expect(() => new Dspot([1, 2, 3], { depth: 0 })).to.throw(ArgumentError, 'options.depth');
   });
 });

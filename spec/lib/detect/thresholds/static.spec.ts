@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../../lib/errors';
 import { applyThreshold, contaminationThreshold, fixedThreshold, iqrThreshold, quantile, quantileThreshold, sigmaThreshold } from '../../../../lib/detect/thresholds/static';
 
 describe('detect/thresholds: static thresholds', () => {
@@ -13,9 +14,9 @@ describe('detect/thresholds: static thresholds', () => {
   });
 
   it('quantile rejects bad input with errors naming the argument', () => {
-    expect(() => quantile([1, 2], 1.5)).to.throw(RangeError, 'quantile(p)');
-    expect(() => quantile([], 0.5)).to.throw(RangeError, 'quantile(x)');
-    expect(() => quantile([1, NaN], 0.5)).to.throw(RangeError, 'index 1');
+    expect(() => quantile([1, 2], 1.5)).to.throw(ArgumentError, 'quantile(p)');
+    expect(() => quantile([], 0.5)).to.throw(ArgumentError, 'quantile(x)');
+    expect(() => quantile([1, NaN], 0.5)).to.throw(ArgumentError, 'index 1');
   });
 
   it('sigmaThreshold is mean + k·σ with the population σ', () => {
@@ -35,14 +36,14 @@ describe('detect/thresholds: static thresholds', () => {
     expect(t).to.be.closeTo(8.1, 1e-12); // h = 9·0.9 = 8.1
     expect(Array.from(applyThreshold(s, t)).reduce((a, b) => a + b, 0)).to.equal(1);
     expect(contaminationThreshold(s, 0.5)).to.be.closeTo(4.5, 1e-12);
-    expect(() => contaminationThreshold(s, 0.6)).to.throw(RangeError, 'contamination');
-    expect(() => contaminationThreshold(s, 0)).to.throw(RangeError, 'contamination');
+    expect(() => contaminationThreshold(s, 0.6)).to.throw(ArgumentError, 'contamination');
+    expect(() => contaminationThreshold(s, 0)).to.throw(ArgumentError, 'contamination');
   });
 
   it('fixedThreshold and applyThreshold (strict >)', () => {
     expect(fixedThreshold(0.5)).to.equal(0.5);
-    expect(() => fixedThreshold(NaN)).to.throw(RangeError, 'fixedThreshold(value)');
+    expect(() => fixedThreshold(NaN)).to.throw(ArgumentError, 'fixedThreshold(value)');
     expect(Array.from(applyThreshold([0.1, 0.5, 0.9], 0.5))).to.deep.equal([0, 0, 1]);
-    expect(() => applyThreshold([0.1, NaN], 0.5)).to.throw(RangeError, 'index 1');
+    expect(() => applyThreshold([0.1, NaN], 0.5)).to.throw(ArgumentError, 'index 1');
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../../lib/errors';
 import { dynamicThreshold, Ewma, ewma } from '../../../../lib/detect/thresholds/telemanom';
 import { makeRng } from '../../../helpers/rng';
 
@@ -12,7 +13,7 @@ describe('detect/thresholds: EWMA and Telemanom’s dynamic threshold', () => {
     const batch = ewma(x, 7);
     const s = new Ewma(7);
     x.forEach((v, i) => expect(s.push(v)).to.equal(batch[i]));
-    expect(() => ewma([1], 0.5)).to.throw(RangeError, 'ewma(span)');
+    expect(() => ewma([1], 0.5)).to.throw(ArgumentError, 'ewma(span)');
   });
 
   const baseline = (n: number, seed: string): Float64Array => {
@@ -66,7 +67,7 @@ describe('detect/thresholds: EWMA and Telemanom’s dynamic threshold', () => {
     const r = dynamicThreshold(new Float64Array(10).fill(2));
     expect(r.threshold).to.equal(2);
     expect(Array.from(r.flags)).to.deep.equal(new Array(10).fill(0));
-    expect(() => dynamicThreshold([1, 2], { errorBuffer: -1 })).to.throw(RangeError, 'errorBuffer');
-    expect(() => dynamicThreshold([1, NaN])).to.throw(RangeError, 'dynamicThreshold(errors)');
+    expect(() => dynamicThreshold([1, 2], { errorBuffer: -1 })).to.throw(ArgumentError, 'errorBuffer');
+    expect(() => dynamicThreshold([1, NaN])).to.throw(ArgumentError, 'dynamicThreshold(errors)');
   });
 });

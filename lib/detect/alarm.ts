@@ -287,7 +287,7 @@ export class AlarmStage {
       const avg = this.maTotal / this.maWindow.length;
       q = tailProbability(avg, d.mean, d.stdev, o.tail === 'two-sided');
       let filtered = q;
-      const prev = this.histQ.length > 0 ? this.histQ[this.histQ.length - 1] as number : null;
+      const prev = this.histQ.length > 0 ? this.histQ[this.histQ.length - 1] : null;
       if (o.filter && prev !== null && q <= RED && prev <= RED) filtered = YELLOW;
       this.histQ.push(q);
       if (this.histQ.length > W) this.histQ.shift();
@@ -338,7 +338,7 @@ export class AlarmStage {
     const win: number[] = [];
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const r = this.histRaw[(this.histStart + i) % H] as number;
+      const r = this.histRaw[(this.histStart + i) % H];
       if (win.length === W) total -= win.shift() as number;
       win.push(r);
       total += r;
@@ -348,14 +348,14 @@ export class AlarmStage {
     if (n > skip) {
       const m = n - skip;
       let s = 0;
-      for (let i = skip; i < n; i++) s += avgs[i] as number;
+      for (let i = skip; i < n; i++) s += avgs[i];
       let mu = s / m, v = 0;
-      for (let i = skip; i < n; i++) v += ((avgs[i] as number) - mu) ** 2;
+      for (let i = skip; i < n; i++) v += (avgs[i] - mu) ** 2;
       v /= m;
       let vs = 0, ms = 0;
-      for (let i = skip; i < n; i++) ms += this.histValue[(this.histStart + i) % H] as number;
+      for (let i = skip; i < n; i++) ms += this.histValue[(this.histStart + i) % H];
       ms /= m;
-      for (let i = skip; i < n; i++) vs += ((this.histValue[(this.histStart + i) % H] as number) - ms) ** 2;
+      for (let i = skip; i < n; i++) vs += ((this.histValue[(this.histStart + i) % H]) - ms) ** 2;
       vs /= m;
       if (vs >= 1.5e-5) {
         if (mu < o.minMean) mu = o.minMean;
@@ -370,7 +370,7 @@ export class AlarmStage {
     this.maTotal = total;
     const k = Math.min(W, n);
     this.histQ = [];
-    for (let i = n - k; i < n; i++) this.histQ.push(tailProbability(avgs[i] as number, mean, stdev, o.tail === 'two-sided'));
+    for (let i = n - k; i < n; i++) this.histQ.push(tailProbability(avgs[i], mean, stdev, o.tail === 'two-sided'));
   }
 
   /** A deep copy of the state, plain JSON. */
@@ -378,8 +378,8 @@ export class AlarmStage {
     const H = this.options.historicWindow;
     const histRaw: number[] = [], histValue: number[] = [];
     for (let i = 0; i < this.histLen; i++) {
-      histRaw.push(this.histRaw[(this.histStart + i) % H] as number);
-      histValue.push(this.histValue[(this.histStart + i) % H] as number);
+      histRaw.push(this.histRaw[(this.histStart + i) % H]);
+      histValue.push(this.histValue[(this.histStart + i) % H]);
     }
     return {
       version: 1, options: { ...this.options }, t: this.t, histRaw, histValue,
@@ -457,7 +457,7 @@ export function alarmBatch(raw: ArrayLike<number>, values: ArrayLike<number>, op
   const stage = new AlarmStage(options);
   const scores = new Float64Array(raw.length), flags = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
-    const out = stage.step(raw[i] as number, values[i] as number);
+    const out = stage.step(raw[i], values[i]);
     scores[i] = out.score;
     flags[i] = out.flag ? 1 : 0;
   }
@@ -470,7 +470,7 @@ export function restFlags(scores: ArrayLike<number>, threshold: number, rest: nu
   let left = 0;
   for (let i = 0; i < scores.length; i++) {
     if (left > 0) { left--; continue; }
-    if (i >= probation && (scores[i] as number) >= threshold) { flags[i] = 1; left = rest; }
+    if (i >= probation && scores[i] >= threshold) { flags[i] = 1; left = rest; }
   }
   return flags;
 }

@@ -8,10 +8,10 @@ const MIN_SPREAD = 1e-6;
 export function zscoreOf(win: Float64Array, v: number): number {
   const W = win.length;
   let s = 0;
-  for (let i = 0; i < W; i++) s += win[i] as number;
+  for (let i = 0; i < W; i++) s += win[i];
   const m = s / W;
   let ss = 0;
-  for (let i = 0; i < W; i++) ss += ((win[i] as number) - m) ** 2;
+  for (let i = 0; i < W; i++) ss += (win[i] - m) ** 2;
   return Math.abs(v - m) / Math.max(Math.sqrt(ss / W), MIN_SPREAD);
 }
 
@@ -20,7 +20,7 @@ export function tukeyOf(win: Float64Array, v: number): number {
   win.sort();
   const q = (p: number): number => {
     const h = (win.length - 1) * p, lo = Math.floor(h), hi = Math.min(lo + 1, win.length - 1);
-    return (win[lo] as number) + (h - lo) * ((win[hi] as number) - (win[lo] as number));
+    return win[lo] + (h - lo) * (win[hi] - win[lo]);
   };
   const q1 = q(0.25), q3 = q(0.75);
   return Math.max(q1 - v, v - q3) / Math.max(q3 - q1, MIN_SPREAD);
@@ -38,8 +38,8 @@ export function baselineScores(kind: 'zscore' | 'iqr', z: Series, W: number):
   for (let t = W; t < n; t++) {
     let agg = 0;
     for (let f = 0; f < F; f++) {
-      for (let k = 0; k < W; k++) buf[k] = z.data[(t - W + k) * F + f] as number;
-      const v = z.data[t * F + f] as number;
+      for (let k = 0; k < W; k++) buf[k] = z.data[(t - W + k) * F + f];
+      const v = z.data[t * F + f];
       const c = kind === 'zscore' ? zscoreOf(buf, v) : tukeyOf(buf, v);
       if (kind === 'zscore') {
         contributions[t * F + f] = c * c;

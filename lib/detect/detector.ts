@@ -188,7 +188,7 @@ export class Detector {
       const tf = this.options.timeFeatures;
       const pipeline = OnlinePipeline.create({
         probation: s.n, seed: o.seed, context: tf === 'context',
-        model: { units: o.hidden[0] as number, window: o.window, lr: o.learningRate, timeFeatures: tf === 'context' || tf === 'auto' ? false : tf },
+        model: { units: o.hidden[0], window: o.window, lr: o.learningRate, timeFeatures: tf === 'context' || tf === 'auto' ? false : tf },
         alarm: { threshold: o.threshold.value as number },
       });
       this.calibration = pipeline.batch(s.data, timestamps).scores;
@@ -199,7 +199,7 @@ export class Detector {
     if (isNeural(o.model)) {
       this.model = detectorNetwork(o, s.F);
       const { x, y } = this.trainingPairs(z);
-      const nWin = x.shape[0] as number;
+      const nWin = x.shape[0];
       const useVal = o.validationSplit > 0 && Math.floor(nWin * o.validationSplit) >= 1 && nWin - Math.floor(nWin * o.validationSplit) >= 1;
       this.model.fit(x, y, {
         epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, workers: o.workers,
@@ -235,8 +235,8 @@ export class Detector {
     const x = new Float32Array(starts.length * W * F);
     const y = new Float32Array(starts.length * (forecast ? F : W * F));
     starts.forEach((s, i) => {
-      for (let k = 0; k < W * F; k++) x[i * W * F + k] = z.data[s * F + k] as number;
-      if (forecast) for (let f = 0; f < F; f++) y[i * F + f] = z.data[(s + W) * F + f] as number;
+      for (let k = 0; k < W * F; k++) x[i * W * F + k] = z.data[s * F + k];
+      if (forecast) for (let f = 0; f < F; f++) y[i * F + f] = z.data[(s + W) * F + f];
     });
     return forecast
       ? { x: { data: x, shape: [starts.length, W, F] }, y: { data: y, shape: [starts.length, F] } }
@@ -272,7 +272,7 @@ export class Detector {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         throw new ArgumentError(`${argName}[${i}]`, 'epoch milliseconds', describeValue(v));
       }
-      if (i > 0 && v < (out[i - 1] as number)) {
+      if (i > 0 && v < out[i - 1]) {
         throw new ArgumentError(`${argName}[${i}]`, `a time ≥ ${out[i - 1]}`, `${v}`, {
           problem: `${v} is earlier than the point before (${out[i - 1]}); sort the points by time`,
         });
@@ -324,7 +324,7 @@ export class Detector {
     const { thresholds, flags } = applyThresholdSpec(this.options.threshold, this.calibration as Float64Array, r.scores, r.firstScored);
     const events = flagsToEvents(flags, r.scores, { minGap: this.options.minGap });
     let threshold = NaN;
-    for (let i = thresholds.length - 1; i >= 0; i--) if (!Number.isNaN(thresholds[i] as number)) { threshold = thresholds[i] as number; break; }
+    for (let i = thresholds.length - 1; i >= 0; i--) if (!Number.isNaN(thresholds[i])) { threshold = thresholds[i]; break; }
     return { ...r, filled, flags, events, thresholds, threshold };
   }
 
@@ -423,11 +423,11 @@ export class Detector {
         for (let j = 0; j < W; j++) {
           for (let f = 0; f < F; f++) {
             const i = (b * W + j) * F + f;
-            rf[s * F + f] += Math.abs((y[i] as number) - (x[i] as number)) / W;
+            rf[s * F + f] += Math.abs(y[i] - x[i]) / W;
           }
         }
         let sum = 0;
-        for (let f = 0; f < F; f++) sum += rf[s * F + f] as number;
+        for (let f = 0; f < F; f++) sum += rf[s * F + f];
         r[s] = sum;
       }
     }
@@ -442,9 +442,9 @@ export class Detector {
     const lo = W - 1;
     for (let d = lo; d <= n - W + 1; d++) {
       let best = d - W + 1;
-      for (let s = d - W + 2; s <= d - 1; s++) if ((r[s] as number) < (r[best] as number)) best = s;
-      scores[d] = r[best] as number;
-      for (let f = 0; f < F; f++) contributions[d * F + f] = rf[best * F + f] as number;
+      for (let s = d - W + 2; s <= d - 1; s++) if (r[s] < r[best]) best = s;
+      scores[d] = r[best];
+      for (let f = 0; f < F; f++) contributions[d * F + f] = rf[best * F + f];
     }
     return { scores, contributions, firstScored: lo };
   }
@@ -473,24 +473,24 @@ export class Detector {
             if (comb === 'last' && j !== W - 1) continue;
             let mean = 0;
             for (let f = 0; f < F; f++) {
-              const d = (y[(b * W + j) * F + f] as number) - (x[(b * W + j) * F + f] as number);
+              const d = (y[(b * W + j) * F + f]) - (x[(b * W + j) * F + f]);
               rowErr[f] = d * d;
               mean += d * d;
             }
             mean /= F;
             if (comb === 'max') {
-              if (cnt[t] === 0 || mean > (scores[t] as number)) {
+              if (cnt[t] === 0 || mean > scores[t]) {
                 scores[t] = mean;
-                for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
+                for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f];
               }
               cnt[t] = 1;
             } else if (comb === 'last') {
               // Point t takes the error of the window ending at t (j = W−1); points 0..W−2 are warm-up (score 0).
               scores[t] = mean;
-              for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
+              for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f];
             } else {
-              for (let f = 0; f < F; f++) sum[t * F + f] += rowErr[f] as number;
-              cnt[t] = (cnt[t] as number) + 1;
+              for (let f = 0; f < F; f++) sum[t * F + f] += rowErr[f];
+              cnt[t] = cnt[t] + 1;
             }
           }
         }
@@ -499,7 +499,7 @@ export class Detector {
         for (let t = 0; t < n; t++) {
           let m = 0;
           for (let f = 0; f < F; f++) {
-            const v = (sum[t * F + f] as number) / (cnt[t] as number);
+            const v = sum[t * F + f] / cnt[t];
             contributions[t * F + f] = v;
             m += v;
           }
@@ -519,7 +519,7 @@ export class Detector {
           const t = c0 + b + W;
           let m = 0;
           for (let f = 0; f < F; f++) {
-            const d = Math.abs((y[b * F + f] as number) - (z.data[t * F + f] as number));
+            const d = Math.abs(y[b * F + f] - z.data[t * F + f]);
             contributions[t * F + f] = d;
             m += d;
           }
@@ -537,7 +537,7 @@ function windowsThrough(model: Sequential, z: Series, c0: number, B: number, W: 
   const F = z.F, x = new Float32Array(B * W * F);
   for (let b = 0; b < B; b++) {
     const base = (c0 + b) * F;
-    for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k] as number;
+    for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k];
   }
   return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
 }

@@ -196,13 +196,13 @@ export function paKCurve(labels: ArrayLike<number>, flags: ArrayLike<number>, ks
     });
   }
   for (let i = 1; i < ks.length; i++) {
-    if (!((ks[i] as number) > (ks[i - 1] as number))) {
+    if (!(ks[i] > ks[i - 1])) {
       throw new ArgumentError('paKCurve(ks)', 'increasing values', `${ks.join(', ')}`);
     }
   }
   const f1 = ks.map((k) => pointAdjustedMetrics(labels, flags, k, options).f1);
   let auc = 0;
-  for (let i = 1; i < ks.length; i++) auc += (((ks[i] as number) - (ks[i - 1] as number)) / 100) * (((f1[i] as number) + (f1[i - 1] as number)) / 2);
+  for (let i = 1; i < ks.length; i++) auc += ((ks[i] - ks[i - 1]) / 100) * ((f1[i] + f1[i - 1]) / 2);
   return { k: ks.slice(), f1, auc };
 }
 
@@ -249,7 +249,7 @@ function checkScores(labels: ArrayLike<number>, scores: ArrayLike<number>, fn: s
   checkSameLength(labels, scores, `${fn}(scores)`);
   checkBinary(labels, `${fn}(labels)`);
   for (let i = 0; i < scores.length; i++) {
-    const v = scores[i] as number;
+    const v = scores[i];
     if (!Number.isFinite(v)) throw new ArgumentError(`${fn}(scores)`, 'finite numbers', `${v} at index ${i}`);
   }
 }
@@ -264,17 +264,17 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
   checkScores(labels, scores, 'rocAuc');
   const n = labels.length;
   let P = 0;
-  for (let i = 0; i < n; i++) P += labels[i] as number;
+  for (let i = 0; i < n; i++) P += labels[i];
   const N = n - P;
   if (P === 0 || N === 0) return NaN;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSum = 0;
   let i = 0;
   while (i < n) {
     let j = i;
-    const v = scores[idx[i] as number] as number;
+    const v = scores[idx[i]];
     let pos = 0;
-    while (j < n && scores[idx[j] as number] === v) pos += labels[idx[j++] as number] as number;
+    while (j < n && scores[idx[j]] === v) pos += labels[idx[j++]];
     rankSum += pos * ((i + 1 + j) / 2); // ranks i+1 … j share their mean
     i = j;
   }
@@ -291,18 +291,18 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
   checkScores(labels, scores, 'averagePrecision');
   const n = labels.length;
   let P = 0;
-  for (let i = 0; i < n; i++) P += labels[i] as number;
+  for (let i = 0; i < n; i++) P += labels[i];
   if (P === 0) return 0;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   let tp = 0;
   let fp = 0;
   let prevRecall = 0;
   let ap = 0;
   let i = 0;
   while (i < n) {
-    const v = scores[idx[i] as number] as number;
-    while (i < n && scores[idx[i] as number] === v) {
-      if (labels[idx[i] as number] === 1) tp++;
+    const v = scores[idx[i]];
+    while (i < n && scores[idx[i]] === v) {
+      if (labels[idx[i]] === 1) tp++;
       else fp++;
       i++;
     }

@@ -207,30 +207,30 @@ export function nabScoreFile(flags: ArrayLike<number>, windows: readonly NabWind
   let fpSum = 0;
   const r: NabFileScore = { score: 0, tp: 0, fp: 0, fn: 0, tn: 0, windows: 0, detectedWindows: 0, falsePositives: 0 };
   for (let i = 0; i < n; i++) {
-    const f = flags[i] as number;
+    const f = flags[i];
     if (Number.isNaN(f)) {
       throw new ArgumentError('nabScoreFile(flags)', 'numbers', `NaN at index ${i}`, {
         problem: `NaN at index ${i}`,
       });
     }
     if (i < probation) continue;
-    const k = window[i] as number;
+    const k = window[i];
     const detected = f !== 0;
     if (k >= 0) {
-      if (Number.isNaN(best[k] as number)) best[k] = -p.fnWeight;
+      if (Number.isNaN(best[k])) best[k] = -p.fnWeight;
       if (detected) {
         r.tp++;
-        if ((weights[i] as number) > (best[k] as number)) best[k] = weights[i] as number;
+        if (weights[i] > best[k]) best[k] = weights[i];
       } else r.fn++;
     } else if (detected) {
       r.fp++;
-      fpSum += weights[i] as number;
+      fpSum += weights[i];
     } else r.tn++;
   }
   r.falsePositives = r.fp;
   let score = fpSum;
   for (let k = 0; k < windows.length; k++) {
-    const b = best[k] as number;
+    const b = best[k];
     if (Number.isNaN(b)) continue;
     r.windows++;
     if (b !== -p.fnWeight) r.detectedWindows++;
@@ -285,13 +285,13 @@ export function nabOptimizeThreshold(files: readonly NabScoredFile[], profile: N
     const n = file.scores.length;
     const { probation, weights, window } = nabRowWeights(n, file.windows, p, options);
     for (let i = probation; i < n; i++) {
-      const s = file.scores[i] as number;
+      const s = file.scores[i];
       if (!Number.isFinite(s)) {
         throw new ArgumentError(`nabOptimizeThreshold(files[${f}].scores)`, 'finite numbers', `${s} at index ${i}`);
       }
-      const k = window[i] as number;
+      const k = window[i];
       rowScore.push(s);
-      rowWeight.push(weights[i] as number);
+      rowWeight.push(weights[i]);
       rowWindow.push(k < 0 ? -1 : windowBase + k);
       if (k >= 0) scorable.add(windowBase + k);
     }
@@ -303,14 +303,14 @@ export function nabOptimizeThreshold(files: readonly NabScoredFile[], profile: N
   let fpSum = 0;
   let bestScore = -p.fnWeight * scorable.size;
   let bestThreshold = Infinity;
-  const order = rowScore.map((_, i) => i).sort((a, b) => (rowScore[b] as number) - (rowScore[a] as number));
+  const order = rowScore.map((_, i) => i).sort((a, b) => rowScore[b] - rowScore[a]);
   let i = 0;
   while (i < order.length) {
-    const v = rowScore[order[i] as number] as number;
-    while (i < order.length && rowScore[order[i] as number] === v) {
-      const r = order[i++] as number;
-      const k = rowWindow[r] as number;
-      const w = rowWeight[r] as number;
+    const v = rowScore[order[i]];
+    while (i < order.length && rowScore[order[i]] === v) {
+      const r = order[i++];
+      const k = rowWindow[r];
+      const w = rowWeight[r];
       if (k < 0) fpSum += w;
       else if (w > (best.get(k) as number)) best.set(k, w);
     }

@@ -291,7 +291,7 @@ export class OnlineForecaster {
       for (let k = 0; k < K; k++) {
         const i = slot * K + k;
         if (this.predCount[i] === 0 || (o.score === 'h1' && k > 0)) continue;
-        const e = Math.abs(vn - (this.preds[i] as number)) / (this.predSd[i] as number);
+        const e = Math.abs(vn - this.preds[i]) / this.predSd[i];
         s += e; n++; if (e > mx) mx = e;
       }
       for (let k = 0; k < K; k++) this.predCount[slot * K + k] = 0;
@@ -319,14 +319,14 @@ export class OnlineForecaster {
     this.features(this.x1, 0, value, time);
     this.ws1.h.set(this.h);
     gruForward(this.ws1, this.gru, this.x1);
-    for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j] as number;
+    for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j];
     const N = o.head === 'gaussian' ? 2 * K : K;
     denseForward(this.y1, this.h, this.params[3] as Float64Array, this.params[4] as Float64Array, 1, H, N, Act.Linear);
     const t = this.t - 1;   // this row's index; forecasts for rows t+1 … t+K
     for (let k = 0; k < K; k++) {
       const slot = (t + 1 + k) % K, i = slot * K + k;
-      this.preds[i] = this.y1[k] as number;
-      if (N > K) this.predSd[i] = Math.exp(0.5 * clampLv(this.y1[K + k] as number));
+      this.preds[i] = this.y1[k];
+      if (N > K) this.predSd[i] = Math.exp(0.5 * clampLv(this.y1[K + k]));
       this.predCount[i] = 1;
     }
   }
@@ -334,11 +334,11 @@ export class OnlineForecaster {
   private firstFit(): void {
     const o = this.options, n = Math.min(this.t, o.memory);
     const xs: number[] = [];
-    for (let i = this.t - n; i < this.t; i++) xs.push(this.values[i % o.memory] as number);
+    for (let i = this.t - n; i < this.t; i++) xs.push(this.values[i % o.memory]);
     const sorted = [...xs].sort((a, b) => a - b);
-    const med = sorted[Math.floor(sorted.length / 2)] as number;
+    const med = sorted[Math.floor(sorted.length / 2)];
     const dev = xs.map((x) => Math.abs(x - med)).sort((a, b) => a - b);
-    const mad = 1.4826 * (dev[Math.floor(dev.length / 2)] as number);
+    const mad = 1.4826 * (dev[Math.floor(dev.length / 2)]);
     let mean = 0; for (const x of xs) mean += x; mean /= n;
     let sd = 0; for (const x of xs) sd += (x - mean) ** 2; sd = Math.sqrt(sd / n);
     this.center = med;
@@ -349,10 +349,10 @@ export class OnlineForecaster {
     this.h.fill(0);
     const T = o.window;
     for (let i = Math.max(0, this.t - 1 - T); i < this.t - 1; i++) {
-      this.features(this.x1, 0, this.values[i % o.memory] as number, this.times[i % o.memory] as number);
+      this.features(this.x1, 0, this.values[i % o.memory], this.times[i % o.memory]);
       this.ws1.h.set(this.h);
       gruForward(this.ws1, this.gru, this.x1);
-      for (let j = 0; j < o.units; j++) this.h[j] = this.ws1.h[o.units + j] as number;
+      for (let j = 0; j < o.units; j++) this.h[j] = this.ws1.h[o.units + j];
     }
   }
 
@@ -370,7 +370,7 @@ export class OnlineForecaster {
       if (start < oldest) start = oldest + (this.nextU32() % span);
       for (let i = 0; i < L; i++) {
         const r = (start + i) % M;
-        const v = this.values[r] as number, tm = this.times[r] as number;
+        const v = this.values[r], tm = this.times[r];
         if (i < T) this.features(x, (i * B + b) * D, v, tm);
         const vn = this.norm(v);
         for (let k = 0; k < K; k++) {               // row i is target k of step i − 1 − k
@@ -391,10 +391,10 @@ export class OnlineForecaster {
     for (let r = 0; r < T * B; r++) {
       const skip = r < warm * B;
       for (let k = 0; k < K; k++) {
-        const i = r * N + k, d = (tg[r * K + k] as number) - (y[i] as number);
+        const i = r * N + k, d = tg[r * K + k] - y[i];
         if (skip) { y[i] = 0; if (N > K) y[i + K] = 0; continue; }
         if (N === K) { y[i] = (-2 * d) / count; continue; }
-        const raw = y[i + K] as number, lv = clampLv(raw), iv = Math.exp(-lv);
+        const raw = y[i + K], lv = clampLv(raw), iv = Math.exp(-lv);
         y[i] = (-d * iv) / count;                                     // ∂/∂μ of ½(lv + d²/σ²)
         y[i + K] = raw === lv ? (0.5 * (1 - d * d * iv)) / count : 0;   // ∂/∂lv (0 where clamped)
       }
@@ -416,7 +416,7 @@ export class OnlineForecaster {
   getState(): OnlineState {
     const o = this.options, M = o.memory, n = Math.min(this.t, M);
     const values: number[] = [], times: number[] = [];
-    for (let i = this.t - n; i < this.t; i++) { values.push(this.values[i % M] as number); times.push(this.times[i % M] as number); }
+    for (let i = this.t - n; i < this.t; i++) { values.push(this.values[i % M]); times.push(this.times[i % M]); }
     return {
       version: 1, options: { ...o }, t: this.t, params: this.params.map((p) => Array.from(p)), m: this.m.map((p) => Array.from(p)),
       v: this.v.map((p) => Array.from(p)), adamT: this.adamT, h: Array.from(this.h), values, times, preds: Array.from(this.preds), predSd: Array.from(this.predSd),
@@ -450,7 +450,7 @@ export class OnlineForecaster {
     f.h.set(arr('h', s.h, o.units));
     const n = Math.min(f.t, o.memory);
     const values = arr('values', s.values, n), times = arr('times', s.times, n);
-    for (let i = 0; i < n; i++) { const r = (f.t - n + i) % o.memory; f.values[r] = values[i] as number; f.times[r] = times[i] as number; }
+    for (let i = 0; i < n; i++) { const r = (f.t - n + i) % o.memory; f.values[r] = values[i]; f.times[r] = times[i]; }
     f.preds.set(arr('preds', s.preds, o.horizon * o.horizon));
     const sd = arr('predSd', s.predSd, o.horizon * o.horizon);
     if (!sd.every((x) => x > 0)) bad('predSd', 'positive numbers', sd);
@@ -476,7 +476,7 @@ export class OnlineForecaster {
       throw new ArgumentError('OnlineForecaster.scoreBatch(timestamps)', `${values.length} timestamps (values.length)`, `${timestamps.length}`);
     }
     const out = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = this.step(values[i] as number, timestamps === undefined ? undefined : timestamps[i] as number);
+    for (let i = 0; i < values.length; i++) out[i] = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
     return out;
   }
 }
@@ -549,7 +549,7 @@ export class OnlinePipeline {
     }
     const n = values.length, raw = new Float64Array(n), scores = new Float64Array(n), flags = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const o = this.step(values[i] as number, timestamps === undefined ? undefined : timestamps[i] as number);
+      const o = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
       raw[i] = o.raw; scores[i] = o.score; flags[i] = o.flag ? 1 : 0;
     }
     return { raw, scores, flags };

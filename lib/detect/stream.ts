@@ -91,7 +91,7 @@ export class DetectorStream {
 
   /** Normalised value of feature f of point i (i within the last H points). */
   private at(i: number, f: number): number {
-    return this.hist[(i % this.H) * this.F + f] as number;
+    return this.hist[(i % this.H) * this.F + f];
   }
 
   /**
@@ -115,13 +115,13 @@ export class DetectorStream {
     if (values.length !== F) throw new ArgumentError('stream.push(point)', `${F} value${F === 1 ? '' : 's'}`, `${values.length}`);
     const i = this.t;
     for (let f = 0; f < F; f++) {
-      const v = values[f] as number;
+      const v = values[f];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
           feature: f, problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
         });
       }
-      this.hist[(i % this.H) * F + f] = normaliseValue(v, this.offset[f] as number, this.scale[f] as number);
+      this.hist[(i % this.H) * F + f] = normaliseValue(v, this.offset[f], this.scale[f]);
     }
     this.t++;
     const W = this.W;
@@ -132,7 +132,7 @@ export class DetectorStream {
       const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
       const err = new Float64Array(W * F);
       for (let k = 0; k < W * F; k++) {
-        const d = (y[k] as number) - (this.win[k] as number);
+        const d = y[k] - this.win[k];
         err[k] = d * d;
       }
       if (this.combine === 'last') return this.emit(i, err.subarray((W - 1) * F, W * F));
@@ -145,12 +145,12 @@ export class DetectorStream {
         const first = this.cnt[slot] === 0;
         if (this.combine === 'max') {
           let m = 0, cur = 0;
-          for (let f = 0; f < F; f++) { m += err[j * F + f] as number; cur += this.sum[slot * F + f] as number; }
-          if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f] as number;
+          for (let f = 0; f < F; f++) { m += err[j * F + f]; cur += this.sum[slot * F + f]; }
+          if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f];
         } else {
-          for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f] as number;
+          for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f];
         }
-        this.cnt[slot] = (this.cnt[slot] as number) + 1;
+        this.cnt[slot] = this.cnt[slot] + 1;
       }
       return this.finalize(s);
     }
@@ -162,7 +162,7 @@ export class DetectorStream {
       const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
       let m = 0;
       for (let f = 0; f < F; f++) {
-        const d = Math.abs((y[f] as number) - this.at(i, f));
+        const d = Math.abs(y[f] - this.at(i, f));
         c[f] = d;
         m += d;
       }
@@ -191,8 +191,8 @@ export class DetectorStream {
   private finalize(p: number): StreamResult {
     const F = this.F, slot = p % this.W;
     const c = new Float64Array(F);
-    const n = this.combine === 'mean' ? this.cnt[slot] as number : 1;
-    for (let f = 0; f < F; f++) c[f] = (this.sum[slot * F + f] as number) / n;
+    const n = this.combine === 'mean' ? this.cnt[slot] : 1;
+    for (let f = 0; f < F; f++) c[f] = this.sum[slot * F + f] / n;
     this.cnt[slot] = 0;
     return this.emit(p, c);
   }
@@ -201,7 +201,7 @@ export class DetectorStream {
     const F = this.F;
     const c = Float64Array.from(perFeature);
     let m = 0;
-    for (let f = 0; f < F; f++) m += c[f] as number;
+    for (let f = 0; f < F; f++) m += c[f];
     return this.emitScore(index, m / F, c);
   }
 

@@ -165,7 +165,7 @@ function likelihoodThreshold(level: number, calibration: Float64Array): OnlineTh
   const stage = new AlarmStage({ probation: P, threshold: level, spatialTolerance: 0, longWindow: 100, rest: Math.round(0.2 * P) });
   // The stage's value is the score itself: the spatial rule is off, and the value only serves the stage's test for a
   // flat series (flat scores: no distribution to fit).
-  for (let i = 0; i < P; i++) stage.step(calibration[i] as number, calibration[i] as number);
+  for (let i = 0; i < P; i++) stage.step(calibration[i], calibration[i]);
   return {
     threshold: level,
     update: (score: number) => ({ threshold: level, flag: stage.step(score, score).flag ? 1 : 0 }),
@@ -204,13 +204,13 @@ export function applyThresholdSpec(c: ThresholdConfig, calibration: Float64Array
     const r = dynamicThreshold(scores.subarray(from), { errorBuffer: 10 });
     for (let i = from; i < n; i++) {
       thresholds[i] = r.threshold;
-      flags[i] = r.flags[i - from] as number;
+      flags[i] = r.flags[i - from];
     }
     return { thresholds, flags };
   }
   const online = makeOnline(c, calibration);
   for (let i = from; i < n; i++) {
-    const s = online.update(scores[i] as number);
+    const s = online.update(scores[i]);
     thresholds[i] = s.threshold;
     flags[i] = s.flag;
   }

@@ -6,7 +6,7 @@ export type Numbers = ArrayLike<number>;
 
 export function checkFinite(x: Numbers, where: string): void {
   for (let i = 0; i < x.length; i++) {
-    const v = x[i] as number;
+    const v = x[i];
     if (!Number.isFinite(v)) throw new ArgumentError(where, 'finite numbers', `${v} at index ${i}`);
   }
 }
@@ -17,7 +17,7 @@ export function checkNonEmpty(x: Numbers, where: string): void {
 
 export function mean(x: Numbers): number {
   let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] as number;
+  for (let i = 0; i < x.length; i++) s += x[i];
   return s / x.length;
 }
 
@@ -25,7 +25,7 @@ export function mean(x: Numbers): number {
 export function std(x: Numbers, m: number): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) {
-    const d = (x[i] as number) - m;
+    const d = x[i] - m;
     s += d * d;
   }
   return Math.sqrt(s / x.length);

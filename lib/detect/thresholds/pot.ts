@@ -36,12 +36,12 @@ function gpdLogLikelihoodN(y: Float64Array, m: number, gamma: number, sigma: num
   if (!(sigma > 0)) return -Infinity;
   let s = 0;
   if (gamma === 0) {
-    for (let i = 0; i < m; i++) s += y[i] as number;
+    for (let i = 0; i < m; i++) s += y[i];
     return -m * Math.log(sigma) - s / sigma;
   }
   const x = gamma / sigma;
   for (let i = 0; i < m; i++) {
-    const a = x * (y[i] as number);
+    const a = x * y[i];
     if (!(a > -1)) return -Infinity;
     s += Math.log1p(a);
   }
@@ -62,7 +62,7 @@ function grimshawW(y: Float64Array, m: number, x: number): number {
   let u = 0;
   let v = 0;
   for (let i = 0; i < m; i++) {
-    const a = x * (y[i] as number);
+    const a = x * y[i];
     u += Math.log1p(a);
     v += 1 / (1 + a);
   }
@@ -72,7 +72,7 @@ function grimshawW(y: Float64Array, m: number, x: number): number {
 /** γ(x) = u(x) - 1 = mean log(1 + x·y): the profile-likelihood shape at x = γ/σ. */
 function grimshawGamma(y: Float64Array, m: number, x: number): number {
   let u = 0;
-  for (let i = 0; i < m; i++) u += Math.log1p(x * (y[i] as number));
+  for (let i = 0; i < m; i++) u += Math.log1p(x * y[i]);
   return u / m;
 }
 
@@ -95,7 +95,7 @@ function grimshaw(y: Float64Array, m: number): GpdFit {
   let ymax = -Infinity;
   let sum = 0;
   for (let i = 0; i < m; i++) {
-    const v = y[i] as number;
+    const v = y[i];
     if (v < ymin) ymin = v;
     if (v > ymax) ymax = v;
     sum += v;
@@ -114,10 +114,10 @@ function grimshaw(y: Float64Array, m: number): GpdFit {
 
   // Scan a grid xs (ascending), bisect each sign change of w.
   const scan = (xs: Float64Array): void => {
-    let xa = xs[0] as number;
+    let xa = xs[0];
     let wa = grimshawW(y, m, xa);
     for (let k = 1; k < xs.length; k++) {
-      const xb = xs[k] as number;
+      const xb = xs[k];
       const wb = grimshawW(y, m, xb);
       if (wa === 0) consider(xa);
       else if (Number.isFinite(wa) && Number.isFinite(wb) && (wa < 0) !== (wb < 0) && wb !== 0) {
@@ -184,7 +184,7 @@ export function gpdFit(peaks: Numbers): GpdFit {
   checkNonEmpty(peaks, 'gpdFit(peaks)');
   checkFinite(peaks, 'gpdFit(peaks)');
   for (let i = 0; i < peaks.length; i++) {
-    if (!((peaks[i] as number) > 0)) {
+    if (!(peaks[i] > 0)) {
       throw new ArgumentError('gpdFit(peaks)', 'positive excesses', `${peaks[i]} at index ${i}`);
     }
   }
@@ -261,9 +261,9 @@ class PotState {
     const s = Float64Array.from(values).sort();
     const n = s.length;
     // Initial threshold as the reference implementation: the order statistic sorted[⌊level·n⌋].
-    this.t = s[Math.min(Math.floor(level * n), n - 1)] as number;
+    this.t = s[Math.min(Math.floor(level * n), n - 1)];
     let nt = 0;
-    for (let i = 0; i < n; i++) if ((values[i] as number) > this.t) nt++;
+    for (let i = 0; i < n; i++) if (values[i] > this.t) nt++;
     if (nt === 0) {
       throw new ArgumentError(`${where}(calibration)`, 'at least one value above the initial threshold', 'none', {
         problem: `no calibration value exceeds the initial threshold t = ${this.t} (level ${level}, ` +
@@ -272,7 +272,7 @@ class PotState {
     }
     this.peaks = new Float64Array(Math.min(maxPeaks, Math.max(16, nt * 2)));
     for (let i = 0; i < n; i++) {
-      const v = values[i] as number;
+      const v = values[i];
       if (v > this.t) this.pushPeak(v - this.t);
     }
     this.n = n;
@@ -418,10 +418,10 @@ export class Dspot {
     this.level = options.level ?? 0.98;
     const T = new Float64Array(x.length - depth);
     let wsum = 0;
-    for (let i = 0; i < depth; i++) wsum += x[i] as number;
+    for (let i = 0; i < depth; i++) wsum += x[i];
     for (let i = depth; i < x.length; i++) {
-      T[i - depth] = (x[i] as number) - wsum / depth;
-      wsum += (x[i] as number) - (x[i - depth] as number);
+      T[i - depth] = x[i] - wsum / depth;
+      wsum += x[i] - x[i - depth];
     }
     this.pot = new PotState('Dspot', T, options.q ?? 1e-4, this.level, options.maxPeaks ?? Infinity);
     this.window = x.slice(x.length - depth);

@@ -32,8 +32,8 @@ function sortedQuantile(s: Float64Array, p: number): number {
   const n = s.length;
   const h = (n - 1) * p;
   const i = Math.floor(h);
-  if (i >= n - 1) return s[n - 1] as number;
-  return lerp(s[i] as number, s[i + 1] as number, h - i);
+  if (i >= n - 1) return s[n - 1];
+  return lerp(s[i], s[i + 1], h - i);
 }
 
 function checkProbability(p: number, where: string): void {
@@ -116,7 +116,7 @@ export function applyThreshold(scores: Numbers, threshold: number): Uint8Array {
   }
   const flags = new Uint8Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
-    const v = scores[i] as number;
+    const v = scores[i];
     if (Number.isNaN(v)) {
       throw new ArgumentError('applyThreshold(scores)', 'numbers', `NaN at index ${i}`, {
         problem: `NaN at index ${i}`,

@@ -18,7 +18,7 @@ export function ewma(x: Numbers, span: number): Float64Array {
   checkFinite(x, 'ewma(x)');
   const s = new Ewma(span);
   const y = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) y[i] = s.push(x[i] as number);
+  for (let i = 0; i < x.length; i++) y[i] = s.push(x[i]);
   return y;
 }
 
@@ -84,7 +84,7 @@ function bufferedMask(e: Numbers, eps: number, buffer: number, mask: Uint8Array)
   const n = e.length;
   let count = 0;
   for (let i = 0; i < n; i++) {
-    if ((e[i] as number) >= eps) {
+    if (e[i] >= eps) {
       const lo = Math.max(0, i - buffer);
       const hi = Math.min(n - 1, i + buffer);
       for (let j = lo; j <= hi; j++) {
@@ -161,7 +161,7 @@ export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptio
     let s = 0;
     let c = 0;
     for (let i = 0; i < n; i++) {
-      const v = errors[i] as number;
+      const v = errors[i];
       if (v < eps) {
         s += v;
         c++;
@@ -170,7 +170,7 @@ export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptio
     const pm = s / c;
     let ss = 0;
     for (let i = 0; i < n; i++) {
-      const v = errors[i] as number;
+      const v = errors[i];
       if (v < eps) ss += (v - pm) * (v - pm);
     }
     const psd = Math.sqrt(ss / c);
@@ -188,20 +188,20 @@ export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptio
   if (nAnom === 0) return { threshold: eps, z: bestZ, flags: mask, sequences: [], pruned: [] };
   const seqs = runsOfOnes(mask);
   let nonAnomMax = -Infinity;
-  for (let i = 0; i < n; i++) if (mask[i] === 0 && (errors[i] as number) > nonAnomMax) nonAnomMax = errors[i] as number;
+  for (let i = 0; i < n; i++) if (mask[i] === 0 && errors[i] > nonAnomMax) nonAnomMax = errors[i];
   const seqMax = seqs.map(([a, b]) => {
     let m = -Infinity;
-    for (let i = a; i <= b; i++) if ((errors[i] as number) > m) m = errors[i] as number;
+    for (let i = a; i <= b; i++) if (errors[i] > m) m = errors[i];
     return m;
   });
-  const order = seqMax.map((_, i) => i).sort((a, b) => (seqMax[b] as number) - (seqMax[a] as number));
-  const sortedMax = order.map((i) => seqMax[i] as number);
+  const order = seqMax.map((_, i) => i).sort((a, b) => seqMax[b] - seqMax[a]);
+  const sortedMax = order.map((i) => seqMax[i]);
   if (nonAnomMax > -Infinity) sortedMax.push(nonAnomMax);
   let remove = new Set<number>();
   for (let i = 0; i + 1 < sortedMax.length; i++) {
-    const a = sortedMax[i] as number;
-    const d = (a - (sortedMax[i + 1] as number)) / a;
-    if (d < p) remove.add(order[i] as number);
+    const a = sortedMax[i];
+    const d = (a - sortedMax[i + 1]) / a;
+    if (d < p) remove.add(order[i]);
     else remove = new Set<number>();
   }
   const sequences: Array<[number, number]> = [];

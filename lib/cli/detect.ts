@@ -18,7 +18,6 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { Detector, DetectorOptions, DetectResult, pickModel } from '../detect/detector';
 import { getBackend } from '../backend';
-import { detectorFromJSON } from '../detect/io';
 import type { AnomalyEvent, Range } from '../detect/events';
 import { UserError, userCall, toUserError, fsMessage, ColumnMap } from './errors';
 import { readTable, Table, ReadOptions, csvField, csvNumber } from './csv';
@@ -146,14 +145,14 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
   }
   let detector: Detector;
   try {
-    detector = detectorFromJSON(doc, `--model: ${file}`);
+    detector = Detector.fromJSON(doc, `--model: ${file}`);
   } catch (e) {
     // Errors from below the loader (a network too large to build) carry no file name: name it here. A bug stays one.
     const user = e instanceof MemoryLimitError ? new UserError(e.detail) : toUserError(e);
     if (!(user instanceof UserError)) throw user;
     throw new UserError(user.message.startsWith(`--model: ${file}`) ? user.message : `--model: ${file}: ${user.message}`);
   }
-  // detectorFromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
+  // Detector.fromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
   const m = (doc as { cli?: Partial<CliModelMeta> }).cli;
   const meta = m === undefined ? null
     : { columns: m.columns as string[], timeColumn: m.timeColumn ?? null, trainedOn: m.trainedOn ?? '', trainRows: m.trainRows ?? 0 };

@@ -35,6 +35,7 @@
  * `alarmBatch` runs the same steps over arrays (same bits as stepping). `restFlags` applies part 3 alone to scores, for
  * threshold sweeps. State (`getState()` / `AlarmStage.fromState`) is a plain JSON-able object, validated on load.
  */
+import { ArgumentError } from '../errors';
 import { checkKeys, describeValue } from '../check';
 
 export interface AlarmOptions {
@@ -123,14 +124,14 @@ const YELLOW = 1 - 0.999;
 /** An integer option in [min, max]; the window maxima bound what the stage allocates (a state file cannot ask for more). */
 function intOpt(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`AlarmStage(options.${name}): expected an integer in [${min}, ${max}], got ${describeValue(v)}`);
+    throw new ArgumentError(`AlarmStage(options.${name})`, `an integer in [${min}, ${max}]`, describeValue(v));
   }
   return v;
 }
 
 function numOpt(name: string, v: unknown, min: number, max = Infinity): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new RangeError(`AlarmStage(options.${name}): expected a finite number in [${min}, ${max}], got ${describeValue(v)}`);
+    throw new ArgumentError(`AlarmStage(options.${name})`, `a finite number in [${min}, ${max}]`, describeValue(v));
   }
   return v;
 }
@@ -139,18 +140,20 @@ const OPTION_KEYS = ['probation', 'averagingWindow', 'historicWindow', 'reestima
   'minVariance', 'spatialTolerance', 'threshold', 'rest', 'tail', 'filter', 'longWindow', 'longRearm'];
 
 function boolOpt(name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new RangeError(`AlarmStage(options.${name}): expected a boolean, got ${describeValue(v)}`);
+  if (typeof v !== 'boolean') throw new ArgumentError(`AlarmStage(options.${name})`, 'a boolean', describeValue(v));
   return v;
 }
 
 function tailOpt(v: unknown): 'upper' | 'two-sided' {
-  if (v !== 'upper' && v !== 'two-sided') throw new RangeError(`AlarmStage(options.tail): expected 'upper' or 'two-sided', got ${describeValue(v)}`);
+  if (v !== 'upper' && v !== 'two-sided') {
+    throw new ArgumentError('AlarmStage(options.tail)', "'upper' or 'two-sided'", describeValue(v));
+  }
   return v;
 }
 
 /** Validates options and fills defaults. */
 export function resolveAlarmOptions(o: AlarmOptions): ResolvedAlarmOptions {
-  if (typeof o !== 'object' || o === null) throw new TypeError(`AlarmStage(options): expected an object, got ${String(o)}`);
+  if (typeof o !== 'object' || o === null) throw new ArgumentError('AlarmStage(options)', 'an object', String(o));
   checkKeys(o, OPTION_KEYS, 'AlarmStage(options)');
   const probation = intOpt('probation', o.probation, 0);
   return {
@@ -255,9 +258,15 @@ export class AlarmStage {
    * rawLong: the long channel's raw score when it should judge another model's score (default: raw).
    */
   step(raw: number, value: number, rawLong?: number): AlarmOutput {
-    if (!Number.isFinite(raw)) throw new RangeError(`AlarmStage.step(raw): expected a finite number, got ${raw} at row ${this.t}`);
-    if (rawLong !== undefined && !Number.isFinite(rawLong)) throw new RangeError(`AlarmStage.step(rawLong): expected a finite number, got ${rawLong} at row ${this.t}`);
-    if (!Number.isFinite(value)) throw new RangeError(`AlarmStage.step(value): expected a finite number, got ${value} at row ${this.t}`);
+    if (!Number.isFinite(raw)) {
+      throw new ArgumentError('AlarmStage.step(raw)', 'a finite number', `${raw} at row ${this.t}`);
+    }
+    if (rawLong !== undefined && !Number.isFinite(rawLong)) {
+      throw new ArgumentError('AlarmStage.step(rawLong)', 'a finite number', `${rawLong} at row ${this.t}`);
+    }
+    if (!Number.isFinite(value)) {
+      throw new ArgumentError('AlarmStage.step(value)', 'a finite number', `${value} at row ${this.t}`);
+    }
     const o = this.options;
     let spatial = false;
     if (o.spatialTolerance > 0 && this.min !== null && this.max !== null && this.max !== this.min) {
@@ -278,7 +287,7 @@ export class AlarmStage {
       const avg = this.maTotal / this.maWindow.length;
       q = tailProbability(avg, d.mean, d.stdev, o.tail === 'two-sided');
       let filtered = q;
-      const prev = this.histQ.length > 0 ? this.histQ[this.histQ.length - 1] as number : null;
+      const prev = this.histQ.length > 0 ? this.histQ[this.histQ.length - 1] : null;
       if (o.filter && prev !== null && q <= RED && prev <= RED) filtered = YELLOW;
       this.histQ.push(q);
       if (this.histQ.length > W) this.histQ.shift();
@@ -329,7 +338,7 @@ export class AlarmStage {
     const win: number[] = [];
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const r = this.histRaw[(this.histStart + i) % H] as number;
+      const r = this.histRaw[(this.histStart + i) % H];
       if (win.length === W) total -= win.shift() as number;
       win.push(r);
       total += r;
@@ -339,14 +348,14 @@ export class AlarmStage {
     if (n > skip) {
       const m = n - skip;
       let s = 0;
-      for (let i = skip; i < n; i++) s += avgs[i] as number;
+      for (let i = skip; i < n; i++) s += avgs[i];
       let mu = s / m, v = 0;
-      for (let i = skip; i < n; i++) v += ((avgs[i] as number) - mu) ** 2;
+      for (let i = skip; i < n; i++) v += (avgs[i] - mu) ** 2;
       v /= m;
       let vs = 0, ms = 0;
-      for (let i = skip; i < n; i++) ms += this.histValue[(this.histStart + i) % H] as number;
+      for (let i = skip; i < n; i++) ms += this.histValue[(this.histStart + i) % H];
       ms /= m;
-      for (let i = skip; i < n; i++) vs += ((this.histValue[(this.histStart + i) % H] as number) - ms) ** 2;
+      for (let i = skip; i < n; i++) vs += ((this.histValue[(this.histStart + i) % H]) - ms) ** 2;
       vs /= m;
       if (vs >= 1.5e-5) {
         if (mu < o.minMean) mu = o.minMean;
@@ -361,7 +370,7 @@ export class AlarmStage {
     this.maTotal = total;
     const k = Math.min(W, n);
     this.histQ = [];
-    for (let i = n - k; i < n; i++) this.histQ.push(tailProbability(avgs[i] as number, mean, stdev, o.tail === 'two-sided'));
+    for (let i = n - k; i < n; i++) this.histQ.push(tailProbability(avgs[i], mean, stdev, o.tail === 'two-sided'));
   }
 
   /** A deep copy of the state, plain JSON. */
@@ -369,8 +378,8 @@ export class AlarmStage {
     const H = this.options.historicWindow;
     const histRaw: number[] = [], histValue: number[] = [];
     for (let i = 0; i < this.histLen; i++) {
-      histRaw.push(this.histRaw[(this.histStart + i) % H] as number);
-      histValue.push(this.histValue[(this.histStart + i) % H] as number);
+      histRaw.push(this.histRaw[(this.histStart + i) % H]);
+      histValue.push(this.histValue[(this.histStart + i) % H]);
     }
     return {
       version: 1, options: { ...this.options }, t: this.t, histRaw, histValue,
@@ -383,7 +392,7 @@ export class AlarmStage {
   /** Rebuilds a stage from `getState()` output (e.g. after JSON round trip); every field is checked. */
   static fromState(state: unknown): AlarmStage {
     const bad = (field: string, want: string, got: unknown): never => {
-      throw new TypeError(`AlarmStage.fromState(state.${field}): expected ${want}, got ${describeValue(got)}`);
+      throw new ArgumentError(`AlarmStage.fromState(state.${field})`, `${want}`, describeValue(got));
     };
     if (typeof state !== 'object' || state === null) bad('', 'an object', state);
     const s = state as Record<string, unknown>;
@@ -442,11 +451,13 @@ export interface AlarmBatch {
 
 /** Runs a fresh AlarmStage over raw[i], values[i] (equal lengths): the same bits as stepping. */
 export function alarmBatch(raw: ArrayLike<number>, values: ArrayLike<number>, options: AlarmOptions): AlarmBatch {
-  if (raw.length !== values.length) throw new RangeError(`alarmBatch(values): expected ${raw.length} values (raw.length), got ${values.length}`);
+  if (raw.length !== values.length) {
+    throw new ArgumentError('alarmBatch(values)', `${raw.length} values (raw.length)`, `${values.length}`);
+  }
   const stage = new AlarmStage(options);
   const scores = new Float64Array(raw.length), flags = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
-    const out = stage.step(raw[i] as number, values[i] as number);
+    const out = stage.step(raw[i], values[i]);
     scores[i] = out.score;
     flags[i] = out.flag ? 1 : 0;
   }
@@ -459,7 +470,7 @@ export function restFlags(scores: ArrayLike<number>, threshold: number, rest: nu
   let left = 0;
   for (let i = 0; i < scores.length; i++) {
     if (left > 0) { left--; continue; }
-    if (i >= probation && (scores[i] as number) >= threshold) { flags[i] = 1; left = rest; }
+    if (i >= probation && scores[i] >= threshold) { flags[i] = 1; left = rest; }
   }
   return flags;
 }

@@ -31,78 +31,29 @@
  * score/detect. Scores are bit-identical for every worker count; training is bit-identical for a given count. It is a
  * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
-import { Sequential } from '../model/sequential';
-import { checkKeys, describeValue, optBool, optEnum, optNumber, optPosInt } from '../check';
+import type { Sequential, EpochLogs } from '../model/sequential';
+import { checkKeys, describeValue } from '../check';
 import { checkWorkers, Workers } from '../parallel/auto';
-import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../model/presets';
-import type { EpochLogs } from '../model/sequential';
 import type { Tensor } from '../tensor';
-import { flagsToEvents, AnomalyEvent } from './events';
-import { Ewma } from './thresholds';
-import { Normaliser, NormalizeKind } from './preprocess';
+import { ArgumentError } from '../errors';
 import { readSeries, fillMissing, Series, FillReport } from '../tensor';
-import { DetectorStream } from './stream';
-import { detectorToJSON, detectorFromJSON, saveDetector, loadDetector, DetectorJSON } from './io';
-import { exportScorerSource } from './export';
 import { writeFileAtomicSync } from '../io/atomic';
-import { parseThreshold, ThresholdConfig, ThresholdSpec, applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec';
-
-import { BATCH_TRAINING_KEYS, DETECTOR_MODELS, DETECTOR_OPTION_KEYS, DetectorModel } from './types';
+import { flagsToEvents, AnomalyEvent } from './events';
+import { Ewma } from './thresholds/telemanom';
+import { Normaliser } from './preprocess';
+import { applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec';
 import { OnlinePipeline } from './online';
-export { DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
-export type { DetectorModel } from './types';
-export type Combine = 'mean' | 'max' | 'last' | 'all';
+import { baselineScores } from './baselines';
+import { detectorNetwork, isAutoencoder, isNeural } from './networks';
+import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options';
+import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types';
+import { DetectorStream } from './stream';
+import { detectorToJSON, detectorFromJSON, saveDetector, loadDetector, DetectorJSON, DetectorFileContents } from './io';
+import { exportScorerSource } from './export';
 
-export interface DetectorOptions {
-  /**
-   * Default 'auto': at fit, 'gru-online' (the continually learning detector) for one series of at least 82 training
-   * points, 'lstm-ae' (causal) for several features or a shorter series: what the evaluation found best for each shape.
-   * Options only one kind of model takes decide it: epochs, batchSize, a threshold other than 'likelihood', ... pick
-   * 'lstm-ae'; timeFeatures picks 'gru-online'.
-   */
-  model?: DetectorModel | 'auto';
-  /**
-   * 'gru-online': how it uses the timestamps given to fit/detect/push (epoch ms, UTC). 'auto' (default): 'context'
-   * when fit is given timestamps, else false. 'context': a second forecaster with time-of-day inputs feeds the alarm
-   * stage's slow channel, so a day with the wrong shape alarms (NAB: 69.8 against 70.0 without). 'day' / 'day+week':
-   * time inputs to the main forecaster itself (catches more of those days, costs 3–6 NAB points). false: time unused.
-   */
-  timeFeatures?: 'auto' | false | 'context' | 'day' | 'day+week';
-  /** Window length W. Default 32. */
-  window?: number;
-  /** Hidden units (recurrent models) or encoder sizes (dense-ae). Default 32 (dense-ae: [32, 8]). */
-  hidden?: number | number[];
-  /** Training epochs (neural models). Default 30, with early stopping on the validation split. */
-  epochs?: number;
-  batchSize?: number;
-  learningRate?: number;
-  /** Fraction of the training windows (the last ones, in time order) held out for early stopping. Default 0.1. */
-  validationSplit?: number;
-  /** Early-stopping patience in epochs. Default 5. */
-  patience?: number;
-  /** Stride of the training windows. Default 1. */
-  trainStride?: number;
-  normalize?: NormalizeKind;
-  /**
-   * Default true: a point's score and flag depend only on points up to it, so detect(x.slice(0, k)) equals detect(x) on
-   * those points and stream() equals detect(). false allows the look-ahead choices (combine 'mean'/'max', threshold
-   * 'dynamic') for recordings analysed after the fact.
-   */
-  causal?: boolean;
-  /** Autoencoders: how the windows covering a point make its score. Default 'last' (causal); 'mean', 'max' need causal: false. */
-  combine?: Combine;
-  /** Default 'spot'. See threshold-spec.ts. */
-  threshold?: ThresholdSpec;
-  /** Events closer than this many unflagged points are merged. Default 0. */
-  minGap?: number;
-  /** EWMA span for 'lstm-forecast' errors. Default 5. */
-  smoothing?: number;
-  seed?: number;
-  /** Threads for training and scoring: a positive integer or 'auto' (default). Not saved with the detector. */
-  workers?: Workers;
-  /** Progress while training. */
-  onEpochEnd?: (logs: EpochLogs) => void;
-}
+export { DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
+export type { Combine, DetectorModel, DetectorOptions, ResolvedOptions } from './types';
+export { autoModel, pickModel, resolveOptions } from './options';
 
 export interface ScoreResult {
   /** One score per input point. */
@@ -124,137 +75,12 @@ export interface DetectResult extends ScoreResult {
   threshold: number;
 }
 
-interface Resolved {
-  model: DetectorModel;
-  window: number;
-  hidden: number[];
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  validationSplit: number;
-  patience: number;
-  trainStride: number;
-  normalize: NormalizeKind;
-  causal: boolean;
-  combine: Combine;
-  threshold: ThresholdConfig;
-  /** 'auto' until fit resolves it from whether timestamps were given. */
-  timeFeatures: 'auto' | false | 'context' | 'day' | 'day+week';
-  minGap: number;
-  smoothing: number;
-  seed: number;
-  workers: Workers;
-}
-
-/**
- * Model 'auto' before fit: every option checked that can be (as for either model it may pick), so that a typo or a
- * wrong type fails at construction, not at fit.
- */
-function resolveAuto(o: DetectorOptions): Resolved {
-  const asks = asksFor(o);
-  if (asks.online && asks.batch) resolveOptions({ ...o, model: 'gru-online' });   // throws: the combination fits no model
-  return resolveOptions({ ...o, model: asks.online ? 'gru-online' : 'lstm-ae' });
-}
-
-/**
- * Options that only one kind of model takes: a threshold other than 'likelihood', epochs and the other batch-training
- * options, or several hidden sizes ask for a model trained once; time inputs for 'gru-online'. ('likelihood' suits
- * both: every model can use the alarm stage.)
- */
-function asksFor(o: DetectorOptions): { online: boolean; batch: boolean } {
-  const kind = o.threshold === undefined ? null : parseThreshold(o.threshold, 'Detector(threshold)').kind;
-  const online = o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto';
-  const batch = (kind !== null && kind !== 'likelihood') || (Array.isArray(o.hidden) && o.hidden.length > 1) ||
-    BATCH_TRAINING_KEYS.some((k) => (o as Record<string, unknown>)[k] !== undefined);
-  return { online, batch };
-}
-
-/** The model 'auto' resolves to for these options and a training series of F features and n points. */
-export function pickModel(o: DetectorOptions, F: number, n: number): DetectorModel {
-  if (o.model !== undefined && o.model !== 'auto') return o.model;
-  const asks = asksFor(o);
-  return asks.batch ? 'lstm-ae' : asks.online ? 'gru-online' : autoModel(F, n, optPosInt(o.window, 32, 'Detector(window)'));
-}
-
-/** What model 'auto' picks for F features and n training points (the evaluation's choice; see the README). */
-export function autoModel(F: number, n: number, window = 32): DetectorModel {
-  return F === 1 && n >= 2 * (window + ONLINE_HORIZON + 1) ? 'gru-online' : 'lstm-ae';
-}
-
-export function resolveOptions(o: DetectorOptions): Resolved {
-  checkKeys(o, DETECTOR_OPTION_KEYS, 'Detector');
-  if (o.model === 'auto') throw new RangeError("Detector(model): 'auto' is resolved at fit, when the data's shape is known");
-  const model = optEnum(o.model, 'lstm-ae', DETECTOR_MODELS, 'Detector(model)');
-  const online = model === 'gru-online';
-  if (online) {
-    for (const k of BATCH_TRAINING_KEYS) {
-      if ((o as Record<string, unknown>)[k] !== undefined) {
-        throw new RangeError(`Detector(${k}): model 'gru-online' learns continually from every point (no epochs, batches or ` +
-          `fitted normaliser); ${k} applies to the models trained once`);
-      }
-    }
-    if (o.threshold !== undefined && parseThreshold(o.threshold, 'Detector(threshold)').kind !== 'likelihood') {
-      throw new RangeError("Detector(threshold): model 'gru-online' flags with its alarm stage: 'likelihood' or 'likelihood:s'");
-    }
-    if (o.hidden !== undefined && Array.isArray(o.hidden) && o.hidden.length !== 1) {
-      throw new RangeError(`Detector(hidden): model 'gru-online' has one GRU layer; give one size, got ${o.hidden.length}`);
-    }
-  } else if (o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto') {
-    throw new RangeError(`Detector(timeFeatures): only model 'gru-online' uses time inputs (model '${model}')`);
-  }
-  const timeFeatures: Resolved['timeFeatures'] = !online || o.timeFeatures === false ? false
-    : optEnum(o.timeFeatures, 'auto', ['auto', 'context', 'day', 'day+week'] as const, 'Detector(timeFeatures)');
-  const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : online ? 16 : 32);
-  if (Array.isArray(hiddenIn) && (hiddenIn.length === 0 || hiddenIn.length > 16)) {
-    throw new RangeError(`Detector(hidden): expected 1 to 16 layer sizes, got ${hiddenIn.length}`);
-  }
-  const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) => optPosInt(h, undefined, 'Detector(hidden)'));
-  if (o.epochs === 0) {
-    throw new RangeError('Detector(epochs): expected a positive integer, got 0; a network that is never trained scores with ' +
-      'random weights (for a model without training use \'zscore\' or \'iqr\')');
-  }
-  if (o.onEpochEnd !== undefined && typeof o.onEpochEnd !== 'function') {
-    throw new TypeError(`Detector(onEpochEnd): expected a function, got ${describeValue(o.onEpochEnd)}`);
-  }
-  const causal = optBool(o.causal, true, 'Detector(causal)');
-  const combine = optEnum<Combine>(o.combine, causal ? 'last' : 'mean', ['mean', 'max', 'last', 'all'], 'Detector(combine)');
-  if (causal && combine !== 'last') {
-    throw new RangeError(`Detector(combine): '${combine}' scores a point with windows that end up to W−1 points after it (look-ahead); ` +
-      "a causal detector uses 'last'; pass causal: false to analyse a recording after the fact");
-  }
-  if (combine === 'all' && (o.window ?? 32) < 2) throw new RangeError("Detector(combine): 'all' needs window ≥ 2");
-  const threshold = parseThreshold(o.threshold ?? (online ? 'likelihood' : 'spot'), 'Detector(threshold)');
-  if (causal && threshold.kind === 'dynamic') {
-    throw new RangeError("Detector(threshold): 'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); " +
-      'a causal detector uses spot, dspot or a level from the training scores; pass causal: false to analyse a recording after the fact');
-  }
-  return {
-    model, window: optPosInt(o.window, 32, 'Detector(window)'), hidden, epochs: optPosInt(o.epochs, 30, 'Detector(epochs)'),
-    batchSize: optPosInt(o.batchSize, 32, 'Detector(batchSize)'),
-    learningRate: optNumber(o.learningRate, 1e-3, 'Detector(learningRate)', Number.MIN_VALUE),
-    validationSplit: optNumber(o.validationSplit, 0.1, 'Detector(validationSplit)', 0, 1, true),
-    patience: optPosInt(o.patience, 5, 'Detector(patience)'), trainStride: optPosInt(o.trainStride, 1, 'Detector(trainStride)'),
-    normalize: optEnum(o.normalize, 'zscore', ['zscore', 'minmax'] as const, 'Detector(normalize)'),
-    causal, combine, threshold, timeFeatures,
-    minGap: o.minGap === 0 ? 0 : optPosInt(o.minGap, 0, 'Detector(minGap)'),
-    smoothing: optNumber(o.smoothing, 5, 'Detector(smoothing)', 1),
-    seed: optNumber(o.seed, 0, 'Detector(seed)'),
-    workers: checkWorkers(o.workers ?? 'auto', 'Detector(workers)'),
-  };
-}
-
-const isAutoencoder = (m: DetectorModel): boolean => m.endsWith('-ae');
-const isNeural = (m: DetectorModel): boolean => m !== 'zscore' && m !== 'iqr';
-
-/** Forecast steps of the 'gru-online' forecaster (its default horizon). */
-const ONLINE_HORIZON = 8;
-
 /** Number of windows scored per forward batch: bounds memory on long series. */
 const CHUNK = 512;
 
 export class Detector {
   /** The resolved options; with model 'auto', those of the model fit picked (before fit: as for 'lstm-ae'). */
-  options: Resolved;
+  options: ResolvedOptions;
   /** The options as given (model 'auto' is resolved again from them at fit). */
   private readonly given: DetectorOptions;
   /** Model 'auto' not yet resolved by fit. */
@@ -271,11 +97,10 @@ export class Detector {
   private readonly onEpochEnd: ((logs: EpochLogs) => void) | undefined;
 
   constructor(options: DetectorOptions = {}) {
-    checkKeys(options, DETECTOR_OPTION_KEYS, 'Detector');
-    this.auto = options.model === undefined || options.model === 'auto';
-    this.given = { ...options };
     // 'auto': the options are checked as far as they can be without the data (types, ranges, names)...
-    this.options = this.auto ? resolveAuto(options) : resolveOptions(options);
+    this.options = resolveDetectorOptions(options);
+    this.auto = isAutoModel(options);
+    this.given = { ...options };
     this.onEpochEnd = options.onEpochEnd;
   }
 
@@ -317,20 +142,27 @@ export class Detector {
   private prepare(series: unknown, argName: string, training: boolean): { s: Series; filled: FillReport } {
     const raw = readSeries(series, argName);
     if (!training && raw.F !== this.features) {
-      throw new RangeError(`${argName}: expected ${this.features} feature${this.features === 1 ? '' : 's'} per point (as the training series), got ${raw.F}`);
+      const per = `${this.features} feature${this.features === 1 ? '' : 's'} per point (as the training series)`;
+      throw new ArgumentError(argName, per, `${raw.F}`);
     }
     if (this.options.model === 'gru-online' && raw.F !== 1) {
-      throw new RangeError(`${argName}: model 'gru-online' scores one series (1 feature per point), got ${raw.F}; for several ` +
-        "features use a multivariate model such as 'lstm-ae'");
+      throw new ArgumentError(argName, '1 feature per point', `${raw.F}`, {
+        problem: `model 'gru-online' scores one series (1 feature per point), got ${raw.F}; for several ` +
+          "features use a multivariate model such as 'lstm-ae'",
+      });
     }
     const need = training ? this.minTrainLength : this.minLength;
     if (raw.n < need) {
       if (training && this.options.model === 'gru-online') {
-        throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${need}, the least that model 'gru-online' ` +
-          `with window ${this.options.window} learns from (its first fit is halfway through the training series)`);
+        throw new ArgumentError(argName, `at least ${need} points`, `${raw.n}`, {
+          problem: `series of ${raw.n} points is shorter than ${need}, the least that model 'gru-online' ` +
+            `with window ${this.options.window} learns from (its first fit is halfway through the training series)`,
+        });
       }
-      throw new RangeError(`${argName}: series of ${raw.n} points is shorter than ${need}, the least that ` +
-        `window ${this.options.window} with model '${this.options.model}' can score`);
+      throw new ArgumentError(argName, `at least ${need} points`, `${raw.n}`, {
+        problem: `series of ${raw.n} points is shorter than ${need}, the least that ` +
+          `window ${this.options.window} with model '${this.options.model}' can score`,
+      });
     }
     const filled = fillMissing(raw);
     return { s: raw, filled };
@@ -357,7 +189,7 @@ export class Detector {
       const tf = this.options.timeFeatures;
       const pipeline = OnlinePipeline.create({
         probation: s.n, seed: o.seed, context: tf === 'context',
-        model: { units: o.hidden[0] as number, window: o.window, lr: o.learningRate, timeFeatures: tf === 'context' || tf === 'auto' ? false : tf },
+        model: { units: o.hidden[0], window: o.window, lr: o.learningRate, timeFeatures: tf === 'context' || tf === 'auto' ? false : tf },
         alarm: { threshold: o.threshold.value as number },
       });
       this.calibration = pipeline.batch(s.data, timestamps).scores;
@@ -366,9 +198,9 @@ export class Detector {
     }
     const z = this.normaliser.transform(s);
     if (isNeural(o.model)) {
-      this.model = this.buildModel(s.F);
+      this.model = detectorNetwork(o, s.F);
       const { x, y } = this.trainingPairs(z);
-      const nWin = x.shape[0] as number;
+      const nWin = x.shape[0];
       const useVal = o.validationSplit > 0 && Math.floor(nWin * o.validationSplit) >= 1 && nWin - Math.floor(nWin * o.validationSplit) >= 1;
       this.model.fit(x, y, {
         epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, workers: o.workers,
@@ -380,7 +212,11 @@ export class Detector {
     const r = this.scoreNormalised(z);
     // The SKAB rule thresholds window residuals: it calibrates on the training windows, not on point scores.
     this.calibration = o.combine === 'all' ? this.windowResiduals(z).r : r.scores.slice(r.firstScored);
-    if (this.calibration.length === 0) throw new RangeError('fit(series): no training point could be scored; give a longer series');
+    if (this.calibration.length === 0) {
+      throw new ArgumentError('fit(series)', 'a longer series', 'no scored training point', {
+        problem: 'no training point could be scored; give a longer series',
+      });
+    }
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
     return this;
@@ -388,20 +224,7 @@ export class Detector {
 
   /** The network this detector's options describe for F features, untrained (what fit trains; what a file must hold). */
   expectedModel(F: number): Sequential {
-    return this.buildModel(F);
-  }
-
-  private buildModel(F: number): Sequential {
-    const o = this.options;
-    const seed = o.seed;
-    switch (o.model) {
-      case 'lstm-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
-      case 'gru-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'gru', seed });
-      case 'rnn-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'rnn', seed });
-      case 'dense-ae': return denseAutoencoder({ window: o.window, features: F, units: o.hidden, seed });
-      case 'lstm-forecast': return forecaster({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
-      default: throw new Error(`no neural model for ${o.model}`);
-    }
+    return detectorNetwork(this.options, F);
   }
 
   private trainingPairs(z: Series): { x: Tensor; y: Tensor } {
@@ -413,8 +236,8 @@ export class Detector {
     const x = new Float32Array(starts.length * W * F);
     const y = new Float32Array(starts.length * (forecast ? F : W * F));
     starts.forEach((s, i) => {
-      for (let k = 0; k < W * F; k++) x[i * W * F + k] = z.data[s * F + k] as number;
-      if (forecast) for (let f = 0; f < F; f++) y[i * F + f] = z.data[(s + W) * F + f] as number;
+      for (let k = 0; k < W * F; k++) x[i * W * F + k] = z.data[s * F + k];
+      if (forecast) for (let f = 0; f < F; f++) y[i * F + f] = z.data[(s + W) * F + f];
     });
     return forecast
       ? { x: { data: x, shape: [starts.length, W, F] }, y: { data: y, shape: [starts.length, F] } }
@@ -429,20 +252,32 @@ export class Detector {
     const o = this.options;
     if (ts === undefined) {
       if (o.model === 'gru-online' && o.timeFeatures !== false) {
-        throw new RangeError(`${argName}: timeFeatures '${o.timeFeatures}' needs the timestamps (epoch ms) of the points`);
+        throw new ArgumentError(argName, 'the timestamps (epoch ms) of the points', 'undefined', {
+          problem: `timeFeatures '${o.timeFeatures}' needs the timestamps (epoch ms) of the points`,
+        });
       }
       return undefined;
     }
-    if (o.model !== 'gru-online') throw new RangeError(`${argName}: model '${o.model}' does not use timestamps; only 'gru-online' has time inputs`);
-    if (typeof ts !== 'object' || ts === null || typeof (ts as { length?: unknown }).length !== 'number') {
-      throw new TypeError(`${argName}: expected an array of epoch milliseconds, got ${describeValue(ts)}`);
+    if (o.model !== 'gru-online') {
+      throw new ArgumentError(argName, 'no timestamps', describeValue(ts), {
+        problem: `model '${o.model}' does not use timestamps; only 'gru-online' has time inputs`,
+      });
     }
-    if (ts.length !== n) throw new RangeError(`${argName}: expected ${n} timestamps (one per point), got ${ts.length}`);
+    if (typeof ts !== 'object' || ts === null || typeof (ts as { length?: unknown }).length !== 'number') {
+      throw new ArgumentError(argName, 'an array of epoch milliseconds', describeValue(ts));
+    }
+    if (ts.length !== n) throw new ArgumentError(argName, `${n} timestamps (one per point)`, `${ts.length}`);
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const v = ts[i];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${argName}[${i}]: expected epoch milliseconds, got ${describeValue(v)}`);
-      if (i > 0 && v < (out[i - 1] as number)) throw new RangeError(`${argName}[${i}]: ${v} is earlier than the point before (${out[i - 1]}); sort the points by time`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new ArgumentError(`${argName}[${i}]`, 'epoch milliseconds', describeValue(v));
+      }
+      if (i > 0 && v < out[i - 1]) {
+        throw new ArgumentError(`${argName}[${i}]`, `a time ≥ ${out[i - 1]}`, `${v}`, {
+          problem: `${v} is earlier than the point before (${out[i - 1]}); sort the points by time`,
+        });
+      }
       out[i] = v;
     }
     return out;
@@ -490,7 +325,7 @@ export class Detector {
     const { thresholds, flags } = applyThresholdSpec(this.options.threshold, this.calibration as Float64Array, r.scores, r.firstScored);
     const events = flagsToEvents(flags, r.scores, { minGap: this.options.minGap });
     let threshold = NaN;
-    for (let i = thresholds.length - 1; i >= 0; i--) if (!Number.isNaN(thresholds[i] as number)) { threshold = thresholds[i] as number; break; }
+    for (let i = thresholds.length - 1; i >= 0; i--) if (!Number.isNaN(thresholds[i])) { threshold = thresholds[i]; break; }
     return { ...r, filled, flags, events, thresholds, threshold };
   }
 
@@ -506,25 +341,36 @@ export class Detector {
 
   /** A streaming scorer in constant memory; see stream.ts for what each push returns. */
   stream(): DetectorStream {
-    this.requireFitted('stream');
-    return new DetectorStream(this);
+    return new DetectorStream(this.fittedState('stream'));
   }
 
   toJSON(): DetectorJSON {
-    return detectorToJSON(this);
+    return detectorToJSON(this.fittedState('toJSON'));
   }
 
-  static fromJSON(json: unknown): Detector {
-    return detectorFromJSON(json);
+  /** A detector from its JSON (text or parsed); errors are ModelFileErrors whose message starts with `source`. */
+  static fromJSON(json: unknown, source = 'Detector.fromJSON'): Detector {
+    return Detector.fromFile(detectorFromJSON(json, source));
   }
 
   /** Writes the fitted detector (model, normaliser, threshold calibration) to one file, atomically. */
   save(path: string): void {
-    saveDetector(this, path);
+    saveDetector(this.fittedState('save'), path);
   }
 
   static load(path: string): Detector {
-    return loadDetector(path);
+    return Detector.fromFile(loadDetector(path));
+  }
+
+  /** The Detector a validated file describes: built from the file's options, with the file's fitted state. */
+  private static fromFile(c: DetectorFileContents): Detector {
+    const d = new Detector(c.fileOptions);
+    d.features = c.state.features;
+    d.normaliser = c.state.normaliser;
+    d.calibration = c.state.calibration;
+    d.model = c.state.model;
+    d.online = c.state.online;
+    return d;
   }
 
   /**
@@ -533,12 +379,14 @@ export class Detector {
    * current level. Written atomically to `path` when given; the source is returned either way.
    */
   exportScorer(path?: string): string {
-    this.requireFitted('exportScorer');
+    const state = this.fittedState('exportScorer');
     if (this.options.model === 'gru-online') {
-      throw new TypeError("exportScorer: model 'gru-online' keeps learning from every point; a frozen module would not be " +
-        'the same detector: use stream() (or save() and Detector.load) instead');
+      throw new ArgumentError('exportScorer', 'a detector trained once', "model 'gru-online'", {
+        problem: "model 'gru-online' keeps learning from every point; a frozen module would not be the same detector: " +
+          'use stream() (or save() and Detector.load) instead',
+      });
     }
-    const src = exportScorerSource(this);
+    const src = exportScorerSource(state);
     if (path !== undefined) writeFileAtomicSync(path, src);
     return src;
   }
@@ -549,7 +397,18 @@ export class Detector {
   }
 
   private requireFitted(fn: string): void {
-    if (!this.fitted) throw new Error(`${fn}: the detector is not fitted; call fit(trainSeries) first (or Detector.load)`);
+    this.fittedState(fn);
+  }
+
+  /** The fitted state (what io, stream and export read); an ArgumentError naming `fn` before fit. */
+  private fittedState(fn: string): FittedDetector {
+    const { normaliser, calibration } = this;
+    if (normaliser === null || calibration === null) {
+      throw new ArgumentError(fn, 'a fitted detector', 'one not fitted', {
+        problem: 'the detector is not fitted; call fit(trainSeries) first (or Detector.load)',
+      });
+    }
+    return { options: this.options, features: this.features, normaliser, calibration, model: this.model, online: this.online };
   }
 
   /** Per-window residuals r_s = Σ_f mean_j |x̂ − x| and per-feature parts rf[s, f] of an autoencoder over a normalised series. */
@@ -565,11 +424,11 @@ export class Detector {
         for (let j = 0; j < W; j++) {
           for (let f = 0; f < F; f++) {
             const i = (b * W + j) * F + f;
-            rf[s * F + f] += Math.abs((y[i] as number) - (x[i] as number)) / W;
+            rf[s * F + f] += Math.abs(y[i] - x[i]) / W;
           }
         }
         let sum = 0;
-        for (let f = 0; f < F; f++) sum += rf[s * F + f] as number;
+        for (let f = 0; f < F; f++) sum += rf[s * F + f];
         r[s] = sum;
       }
     }
@@ -584,9 +443,9 @@ export class Detector {
     const lo = W - 1;
     for (let d = lo; d <= n - W + 1; d++) {
       let best = d - W + 1;
-      for (let s = d - W + 2; s <= d - 1; s++) if ((r[s] as number) < (r[best] as number)) best = s;
-      scores[d] = r[best] as number;
-      for (let f = 0; f < F; f++) contributions[d * F + f] = rf[best * F + f] as number;
+      for (let s = d - W + 2; s <= d - 1; s++) if (r[s] < r[best]) best = s;
+      scores[d] = r[best];
+      for (let f = 0; f < F; f++) contributions[d * F + f] = rf[best * F + f];
     }
     return { scores, contributions, firstScored: lo };
   }
@@ -615,24 +474,24 @@ export class Detector {
             if (comb === 'last' && j !== W - 1) continue;
             let mean = 0;
             for (let f = 0; f < F; f++) {
-              const d = (y[(b * W + j) * F + f] as number) - (x[(b * W + j) * F + f] as number);
+              const d = (y[(b * W + j) * F + f]) - (x[(b * W + j) * F + f]);
               rowErr[f] = d * d;
               mean += d * d;
             }
             mean /= F;
             if (comb === 'max') {
-              if (cnt[t] === 0 || mean > (scores[t] as number)) {
+              if (cnt[t] === 0 || mean > scores[t]) {
                 scores[t] = mean;
-                for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
+                for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f];
               }
               cnt[t] = 1;
             } else if (comb === 'last') {
               // Point t takes the error of the window ending at t (j = W−1); points 0..W−2 are warm-up (score 0).
               scores[t] = mean;
-              for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f] as number;
+              for (let f = 0; f < F; f++) contributions[t * F + f] = rowErr[f];
             } else {
-              for (let f = 0; f < F; f++) sum[t * F + f] += rowErr[f] as number;
-              cnt[t] = (cnt[t] as number) + 1;
+              for (let f = 0; f < F; f++) sum[t * F + f] += rowErr[f];
+              cnt[t] = cnt[t] + 1;
             }
           }
         }
@@ -641,7 +500,7 @@ export class Detector {
         for (let t = 0; t < n; t++) {
           let m = 0;
           for (let f = 0; f < F; f++) {
-            const v = (sum[t * F + f] as number) / (cnt[t] as number);
+            const v = sum[t * F + f] / cnt[t];
             contributions[t * F + f] = v;
             m += v;
           }
@@ -661,7 +520,7 @@ export class Detector {
           const t = c0 + b + W;
           let m = 0;
           for (let f = 0; f < F; f++) {
-            const d = Math.abs((y[b * F + f] as number) - (z.data[t * F + f] as number));
+            const d = Math.abs(y[b * F + f] - z.data[t * F + f]);
             contributions[t * F + f] = d;
             m += d;
           }
@@ -670,25 +529,7 @@ export class Detector {
       }
       return { scores, contributions, firstScored: W };
     }
-    // Statistical baselines over the previous W points.
-    const buf = new Float64Array(W);
-    for (let t = W; t < n; t++) {
-      let agg = 0;
-      for (let f = 0; f < F; f++) {
-        for (let k = 0; k < W; k++) buf[k] = z.data[(t - W + k) * F + f] as number;
-        const v = z.data[t * F + f] as number;
-        const c = o.model === 'zscore' ? zscoreOf(buf, v) : tukeyOf(buf, v);
-        if (o.model === 'zscore') {
-          contributions[t * F + f] = c * c;
-          agg += c * c;
-        } else {
-          contributions[t * F + f] = c;
-          agg = f === 0 ? c : Math.max(agg, c);
-        }
-      }
-      scores[t] = o.model === 'zscore' ? Math.sqrt(agg / F) : agg;
-    }
-    return { scores, contributions, firstScored: W };
+    return baselineScores(o.model === 'zscore' ? 'zscore' : 'iqr', z, W);
   }
 }
 
@@ -697,32 +538,7 @@ function windowsThrough(model: Sequential, z: Series, c0: number, B: number, W: 
   const F = z.F, x = new Float32Array(B * W * F);
   for (let b = 0; b < B; b++) {
     const base = (c0 + b) * F;
-    for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k] as number;
+    for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k];
   }
   return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
-}
-
-/** Smallest spread the baselines divide by (normalised units), so a flat stretch gives large but finite scores. */
-const MIN_SPREAD = 1e-6;
-
-/** |v − mean| / std of the window (population std). */
-export function zscoreOf(win: Float64Array, v: number): number {
-  const W = win.length;
-  let s = 0;
-  for (let i = 0; i < W; i++) s += win[i] as number;
-  const m = s / W;
-  let ss = 0;
-  for (let i = 0; i < W; i++) ss += ((win[i] as number) - m) ** 2;
-  return Math.abs(v - m) / Math.max(Math.sqrt(ss / W), MIN_SPREAD);
-}
-
-/** max(Q1 − v, v − Q3) / IQR of the window (linear-interpolation quartiles). Sorts `win` in place. */
-export function tukeyOf(win: Float64Array, v: number): number {
-  win.sort();
-  const q = (p: number): number => {
-    const h = (win.length - 1) * p, lo = Math.floor(h), hi = Math.min(lo + 1, win.length - 1);
-    return (win[lo] as number) + (h - lo) * ((win[hi] as number) - (win[lo] as number));
-  };
-  const q1 = q(0.25), q3 = q(0.75);
-  return Math.max(q1 - v, v - q3) / Math.max(q3 - q1, MIN_SPREAD);
 }

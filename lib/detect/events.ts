@@ -1,13 +1,17 @@
 /**
  * Events: per-point 0/1 flags → anomaly events (inclusive index ranges), and back.
  *
- *   runs(flags)                  maximal runs of consecutive non-zero flags, as { start, end } (inclusive)
+ *   runsOfOnes(flags)            maximal runs of consecutive non-zero flags, as [start, end] pairs (inclusive): the one
+ *                                loop in bptt that turns flags or labels into ranges (metrics, Telemanom, events use it)
+ *   runs(flags)                  the same runs as { start, end } objects
  *   flagsToEvents(flags, scores, { minGap })
  *                                runs separated by a gap of fewer than `minGap` unflagged points are merged
  *                                (gap = next.start - prev.end - 1); each event reports the index and value of its
  *                                highest score over [start, end] (gap points included; first index on ties)
  *   eventsToFlags(events, n)     1 on every index covered by an event
  */
+import { ArgumentError } from '../errors';
+import { describeValue } from '../check';
 
 /** An inclusive index range [start, end]. */
 export interface Range {
@@ -28,24 +32,33 @@ export interface EventOptions {
 }
 
 /**
- * Maximal runs of non-zero flags, inclusive.
- * @example runs([0, 1, 1, 0, 1])   // [{ start: 1, end: 2 }, { start: 4, end: 4 }]
+ * Maximal runs of non-zero flags, as inclusive [start, end] pairs in index order. NaN is an error (neither 0 nor 1).
+ * @example runsOfOnes([1, 1, 0, 1])   // [[0, 1], [3, 3]]
+ * @example runsOfOnes([0, 0])         // []
  */
-export function runs(flags: ArrayLike<number>): Range[] {
-  const out: Range[] = [];
+export function runsOfOnes(flags: ArrayLike<number>, where = 'runsOfOnes(flags)'): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
   let start = -1;
   for (let i = 0; i < flags.length; i++) {
-    const v = flags[i] as number;
-    if (Number.isNaN(v)) throw new RangeError(`runs(flags): NaN at index ${i}`);
+    const v = flags[i];
+    if (Number.isNaN(v)) throw new ArgumentError(where, 'flags (0 or non-zero)', `NaN at index ${i}`);
     if (v !== 0) {
       if (start < 0) start = i;
     } else if (start >= 0) {
-      out.push({ start, end: i - 1 });
+      out.push([start, i - 1]);
       start = -1;
     }
   }
-  if (start >= 0) out.push({ start, end: flags.length - 1 });
+  if (start >= 0) out.push([start, flags.length - 1]);
   return out;
+}
+
+/**
+ * Maximal runs of non-zero flags, inclusive, as { start, end }.
+ * @example runs([0, 1, 1, 0, 1])   // [{ start: 1, end: 2 }, { start: 4, end: 4 }]
+ */
+export function runs(flags: ArrayLike<number>): Range[] {
+  return runsOfOnes(flags, 'runs(flags)').map(([start, end]) => ({ start, end }));
 }
 
 /**
@@ -57,21 +70,23 @@ export function runs(flags: ArrayLike<number>): Range[] {
  */
 export function flagsToEvents(flags: ArrayLike<number>, scores: ArrayLike<number>, options: EventOptions = {}): AnomalyEvent[] {
   if (scores.length !== flags.length) {
-    throw new RangeError(`flagsToEvents(scores): expected ${flags.length} scores (one per flag), got ${scores.length}`);
+    throw new ArgumentError('flagsToEvents(scores)', `${flags.length} scores (one per flag)`, `${scores.length}`);
   }
   const minGap = options.minGap ?? 0;
-  if (!(Number.isInteger(minGap) && minGap >= 0)) throw new RangeError(`flagsToEvents(options.minGap): expected an integer ≥ 0, got ${minGap}`);
+  if (!(Number.isInteger(minGap) && minGap >= 0)) {
+    throw new ArgumentError('flagsToEvents(options.minGap)', 'an integer ≥ 0', describeValue(minGap));
+  }
   const merged: Range[] = [];
-  for (const r of runs(flags)) {
+  for (const [start, end] of runsOfOnes(flags, 'flagsToEvents(flags)')) {
     const last = merged[merged.length - 1];
-    if (last !== undefined && r.start - last.end - 1 < minGap) last.end = r.end;
-    else merged.push({ start: r.start, end: r.end });
+    if (last !== undefined && start - last.end - 1 < minGap) last.end = end;
+    else merged.push({ start, end });
   }
   return merged.map(({ start, end }) => {
     let peakIndex = start;
-    let peakScore = scores[start] as number;
+    let peakScore = scores[start];
     for (let i = start + 1; i <= end; i++) {
-      const s = scores[i] as number;
+      const s = scores[i];
       if (s > peakScore || (Number.isNaN(peakScore) && !Number.isNaN(s))) {
         peakScore = s;
         peakIndex = i;
@@ -86,11 +101,11 @@ export function flagsToEvents(flags: ArrayLike<number>, scores: ArrayLike<number
  * @example eventsToFlags([{ start: 1, end: 2 }], 4)   // Uint8Array [0, 1, 1, 0]
  */
 export function eventsToFlags(events: readonly Range[], n: number): Uint8Array {
-  if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`eventsToFlags(n): expected an integer ≥ 0, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 0)) throw new ArgumentError('eventsToFlags(n)', 'an integer ≥ 0', describeValue(n));
   const flags = new Uint8Array(n);
   for (const e of events) {
     if (!(Number.isInteger(e.start) && Number.isInteger(e.end) && e.start >= 0 && e.start <= e.end && e.end < n)) {
-      throw new RangeError(`eventsToFlags(events): expected 0 ≤ start ≤ end < ${n}, got [${e.start}, ${e.end}]`);
+      throw new ArgumentError('eventsToFlags(events)', `0 ≤ start ≤ end < ${n}`, `[${e.start}, ${e.end}]`);
     }
     flags.fill(1, e.start, e.end + 1);
   }

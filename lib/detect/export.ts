@@ -15,8 +15,10 @@
  * The module computes in float64 on the float32 weights, so its scores agree with the library's float32 ones to about
  * 1e-6 relative, not bit for bit.
  */
-import type { Detector } from './detector';
 import { DETECTOR_MODELS } from './types';
+import type { FittedDetector } from './types';
+import { staticLevel } from './threshold-spec';
+import { ArgumentError } from '../errors';
 import type { Layer } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
 import { Dense, TimeDistributed } from '../model/layers/dense';
@@ -28,8 +30,9 @@ import { describeValue } from '../check';
 /** The activations the module's runtime implements (its act() switch); anything else is refused at export. */
 const ACTIVATIONS = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'] as const;
 
+/** A part of the detector the module cannot carry: `exportScorer: <what>: expected <expected>, got <v>`. */
 function fail(what: string, v: unknown, expected: string): never {
-  throw new TypeError(`exportScorer: ${what}: expected ${expected}, got ${describeValue(v)}`);
+  throw new ArgumentError(`exportScorer: ${what}`, expected, describeValue(v));
 }
 function bool(v: unknown, what: string): boolean {
   if (typeof v !== 'boolean') fail(what, v, 'true or false');
@@ -51,7 +54,7 @@ function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string
 function weights(a: ArrayLike<number>, n: number, what: string): string {
   if (a.length !== n) fail(what, a, `${n} values`);
   const f = Float32Array.from(a);
-  for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i] as number)) fail(`${what}[${i}]`, f[i], 'a finite number');
+  for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i])) fail(`${what}[${i}]`, f[i], 'a finite number');
   return encodeFloats(f);
 }
 
@@ -61,7 +64,7 @@ function recurrentSpec(l: Recurrent, where: string): Record<string, unknown> {
   const G = type === 'LSTM' ? 4 : type === 'GRU' ? 3 : 1;
   const resetAfter = type === 'GRU' ? bool(l.resetAfter, `${where}.resetAfter`) : false;
   const [W, U, b] = l.params().map((p) => p.value);
-  if (!W || !U || !b) throw new TypeError(`exportScorer: ${where}: the layer has no weights (not built)`);
+  if (!W || !U || !b) fail(where, l.className, 'a built layer with weights');
   if (W.length % (G * H) !== 0) fail(`${where}.kernel`, W, `a multiple of ${G * H} values`);
   return {
     type, units: H, act: oneOf(l.activation, ACTIVATIONS, `${where}.activation`),
@@ -94,7 +97,9 @@ function layerSpec(l: Layer, i: number): Record<string, unknown> {
   }
   if (l instanceof Dropout) return { type: 'Dropout' };
   if (l instanceof Bidirectional) return { type: 'Bidirectional', f: recurrentSpec(l.forwardLayer, `${where}.forward`), g: recurrentSpec(l.backwardLayer, `${where}.backward`) };
-  throw new TypeError(`exportScorer: no standalone code for layer ${describeValue(l.className)}`);
+  throw new ArgumentError('exportScorer', 'a layer the module implements', describeValue(l.className), {
+    problem: `no standalone code for layer ${describeValue(l.className)}`,
+  });
 }
 
 /** The runtime of the exported module, as plain JavaScript text. Kept readable: it is what a user will open. */
@@ -289,16 +294,20 @@ export function detect(series) {
 export default { score, detect, threshold, CONFIG };
 `;
 
-export function exportScorerSource(d: Detector): string {
+/** The module's source text for a fitted detector; refuses (ArgumentError) any part the module's runtime does not implement. */
+export function exportScorerSource(d: FittedDetector): string {
   const o = d.options;
   const norm = d.normaliser;
-  if (!norm) throw new TypeError('exportScorer: the detector is not fitted');
   const model = oneOf(o.model, DETECTOR_MODELS, 'options.model');
   const window = posInt(o.window, 'options.window');
   const features = posInt(d.features, 'features');
-  if (o.combine === 'all') throw new TypeError("exportScorer: combine 'all' (the SKAB rule) is an offline analysis; the exported scorer implements 'last', 'mean' and 'max'");
+  if (o.combine === 'all') {
+    throw new ArgumentError('exportScorer', "combine 'last', 'mean' or 'max'", "'all'", {
+      problem: "combine 'all' (the SKAB rule) is an offline analysis; the exported scorer implements 'last', 'mean' and 'max'",
+    });
+  }
   const combine = oneOf(o.combine, ['mean', 'max', 'last'] as const, 'options.combine');
-  const level = o.threshold.kind === 'dynamic' ? null : finite(d.threshold, 'threshold');
+  const level = o.threshold.kind === 'dynamic' ? null : finite(staticLevel(o.threshold, d.calibration), 'threshold');
   const offset = Array.from(norm.offset, (v, f) => finite(v, `normaliser.offset[${f}]`));
   const scale = Array.from(norm.scale, (v, f) => finite(v, `normaliser.scale[${f}]`));
   if (offset.length !== features || scale.length !== features) fail('normaliser', offset, `${features} offsets and scales`);
@@ -310,7 +319,7 @@ export function exportScorerSource(d: Detector): string {
       (o.threshold.value === undefined ? '' : `:${finite(o.threshold.value, 'options.threshold value')}`),
   };
   const neural = model !== 'zscore' && model !== 'iqr';
-  if (neural && !d.model) throw new TypeError(`exportScorer: model '${model}' has no network`);
+  if (neural && !d.model) fail('model', null, `the '${model}' network`);
   const layers = neural && d.model ? d.model.layers.map(layerSpec) : [];
   // The data goes in as one string literal: JSON.stringify of the JSON text escapes every quote, backslash and line
   // break, so nothing in it can end the literal; the module parses it at import.

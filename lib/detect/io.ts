@@ -13,9 +13,13 @@ import * as fs from 'fs';
 import { writeFileAtomicSync } from '../io/atomic';
 import { modelToJSON, encodeFloats, decodeFloats, ModelJSON, withSource } from '../io/json';
 import { modelFromJSON } from '../model/loaders';
+import { ModelFileError } from '../errors';
 import { checkKeys, describeValue } from '../check';
-import { Detector, DetectorOptions } from './detector';
+import type { Sequential } from '../model/sequential';
 import { DETECTOR_OPTION_KEYS } from './types';
+import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types';
+import { resolveDetectorOptions } from './options';
+import { detectorNetwork, isNeural } from './networks';
 import { OnlinePipeline, OnlinePipelineState } from './online';
 import { Normaliser, NormaliserJSON } from './preprocess';
 import { thresholdToString } from './threshold-spec';
@@ -35,15 +39,20 @@ export interface DetectorJSON {
   online?: OnlinePipelineState;
 }
 
-export function detectorToJSON(d: Detector): DetectorJSON {
-  if (!d.fitted) throw new Error('toJSON: the detector is not fitted; call fit(trainSeries) first');
+/** A detector file read and validated: the options as the file gives them (a Detector is built from them) and its state. */
+export interface DetectorFileContents {
+  fileOptions: DetectorOptions;
+  state: FittedDetector;
+}
+
+export function detectorToJSON(d: FittedDetector): DetectorJSON {
   const o = d.options;
   const base = {
     format: DETECTOR_FORMAT as typeof DETECTOR_FORMAT,
     formatVersion: DETECTOR_FORMAT_VERSION,
     features: d.features,
-    normaliser: (d.normaliser as Normaliser).toJSON(),
-    calibration: encodeFloats(d.calibration as Float64Array),
+    normaliser: d.normaliser.toJSON(),
+    calibration: encodeFloats(d.calibration),
   };
   if (d.online) {
     return {
@@ -65,10 +74,15 @@ export function detectorToJSON(d: Detector): DetectorJSON {
   };
 }
 
+/** A detector file's problem: a ModelFileError whose message starts with the source (the file, or the caller's name). */
+function fail(source: string, problem: string): never {
+  throw new ModelFileError(source, problem);
+}
+
 /** 'gru-online': the file's pipeline state, validated by its own loader, and agreeing with the file's options. */
-function onlineFromJSON(d: Detector, state: unknown, source: string): OnlinePipeline {
+function onlineFromJSON(o: ResolvedOptions, features: number, state: unknown, source: string): OnlinePipeline {
   const p = withSource(`${source}: online`, () => OnlinePipeline.fromState(state));
-  const st = p.getState(), m = st.model.options, a = st.alarm.options, o = d.options;
+  const st = p.getState(), m = st.model.options, a = st.alarm.options;
   const want: [string, unknown, unknown][] = [
     ['units', m.units, o.hidden[0]], ['window', m.window, o.window], ['lr', m.lr, o.learningRate], ['seed', m.seed, o.seed],
     ['timeFeatures', m.timeFeatures, o.timeFeatures === 'context' ? false : o.timeFeatures],
@@ -77,11 +91,14 @@ function onlineFromJSON(d: Detector, state: unknown, source: string): OnlinePipe
   ];
   for (const [name, got, expected] of want) {
     if (got !== expected) {
-      throw new TypeError(`${source}: online state ${name} is ${describeValue(got)}, but the file's options say ${describeValue(expected)}; the file's parts disagree`);
+      fail(source, `online state ${name} is ${describeValue(got)}, but the file's options say ${describeValue(expected)}; ` +
+        "the file's parts disagree");
     }
   }
-  if (d.features !== 1) throw new TypeError(`${source}: model 'gru-online' scores 1 feature, the file says ${d.features}`);
-  if (o.timeFeatures === 'auto') throw new TypeError(`${source}: options.timeFeatures 'auto' is resolved at fit; a fitted detector's file names what it uses`);
+  if (features !== 1) fail(source, `model 'gru-online' scores 1 feature, the file says ${features}`);
+  if (o.timeFeatures === 'auto') {
+    fail(source, "options.timeFeatures 'auto' is resolved at fit; a fitted detector's file names what it uses");
+  }
   return p;
 }
 
@@ -93,17 +110,17 @@ function checkCliMeta(m: unknown, features: number, source: string): void {
   const c = m as Record<string, unknown>;
   const cols = c['columns'];
   if (!Array.isArray(cols) || cols.length !== features || !cols.every((x) => typeof x === 'string' && x.length <= 1024)) {
-    throw new TypeError(`${source}: cli.columns: expected ${features} column name(s), got ${describeValue(cols)}`);
+    fail(source, `cli.columns: expected ${features} column name(s), got ${describeValue(cols)}`);
   }
   if (c['timeColumn'] !== null && c['timeColumn'] !== undefined && typeof c['timeColumn'] !== 'string') {
-    throw new TypeError(`${source}: cli.timeColumn: expected a string or null, got ${describeValue(c['timeColumn'])}`);
+    fail(source, `cli.timeColumn: expected a string or null, got ${describeValue(c['timeColumn'])}`);
   }
   if (c['trainedOn'] !== undefined && typeof c['trainedOn'] !== 'string') {
-    throw new TypeError(`${source}: cli.trainedOn: expected a string, got ${describeValue(c['trainedOn'])}`);
+    fail(source, `cli.trainedOn: expected a string, got ${describeValue(c['trainedOn'])}`);
   }
   const rows = c['trainRows'];
   if (rows !== undefined && !(typeof rows === 'number' && Number.isSafeInteger(rows) && rows >= 0)) {
-    throw new TypeError(`${source}: cli.trainRows: expected a non-negative integer, got ${describeValue(rows)}`);
+    fail(source, `cli.trainRows: expected a non-negative integer, got ${describeValue(rows)}`);
   }
 }
 /** The options a detector file carries: the Detector's, less the run-time ones (workers, callbacks). */
@@ -126,100 +143,109 @@ function architecture(layers: readonly { className: string; getConfig(): Record<
 /**
  * Reads a detector document, validating every field (types, ranges, allowed values) and that its parts agree: the
  * network is exactly the one its options describe (model kind, window, hidden sizes, feature count), the normaliser's
- * kind and size match the options and the features. Errors are TypeError/RangeError prefixed with `source` (the file).
- * Nothing in the document is ever evaluated as code.
+ * kind and size match the options and the features. Every error is a ModelFileError (or, for a network too large to
+ * build, a MemoryLimitError) whose message starts with `source` (the file). Nothing in the document is ever evaluated
+ * as code. Returns the file's options and the fitted state; Detector.fromJSON builds the Detector from them.
  */
-export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): Detector {
+export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): DetectorFileContents {
   let j: unknown = input;
   if (typeof input === 'string') {
     try {
       j = JSON.parse(input);
     } catch (e) {
-      throw new TypeError(`${source}: not valid JSON (a truncated or corrupt file?): ${(e as Error).message}`);
+      fail(source, `not valid JSON (a truncated or corrupt file?): ${(e as Error).message}`);
     }
   }
-  if (j === null || typeof j !== 'object' || Array.isArray(j)) throw new TypeError(`${source}: expected a JSON object`);
+  if (j === null || typeof j !== 'object' || Array.isArray(j)) fail(source, 'expected a JSON object');
   const doc = j as Partial<DetectorJSON>;
   if (doc.format !== DETECTOR_FORMAT) {
     const hint = doc.format === 'bptt-model' ? ' (this is a model file: load it with Sequential.load)' : '';
-    throw new TypeError(`${source}: not a bptt detector (format ${describeValue(doc.format)}, expected "${DETECTOR_FORMAT}")${hint}`);
+    fail(source, `not a bptt detector (format ${describeValue(doc.format)}, expected "${DETECTOR_FORMAT}")${hint}`);
   }
   if (doc.formatVersion !== DETECTOR_FORMAT_VERSION) {
-    throw new TypeError(`${source}: unknown format version ${describeValue(doc.formatVersion)}; this bptt reads version ${DETECTOR_FORMAT_VERSION}`);
+    fail(source, `unknown format version ${describeValue(doc.formatVersion)}; this bptt reads version ${DETECTOR_FORMAT_VERSION}`);
   }
   withSource(source, () => checkKeys(doc, DETECTOR_FILE_KEYS, 'detector'));
   const opts = doc.options;
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${source}: options missing`);
-  if (typeof opts.threshold !== 'string') throw new TypeError(`${source}: options.threshold: expected a string such as "spot:0.001", got ${describeValue(opts.threshold)}`);
-  const d = withSource(source, () => {
-    checkKeys(opts, FILE_OPTION_KEYS, 'options');
-    // Files written before `causal` existed: the look-ahead choices they hold were offline ones.
-    const causal = opts.causal ?? !(opts.combine === 'mean' || opts.combine === 'max' || opts.threshold === 'dynamic');
-    return new Detector({ ...opts, causal });
-  });
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) fail(source, 'options missing');
+  if (typeof opts.threshold !== 'string') {
+    fail(source, `options.threshold: expected a string such as "spot:0.001", got ${describeValue(opts.threshold)}`);
+  }
+  withSource(source, () => checkKeys(opts, FILE_OPTION_KEYS, 'options'));
+  // Files written before `causal` existed: the look-ahead choices they hold were offline ones.
+  const causal = opts.causal ?? !(opts.combine === 'mean' || opts.combine === 'max' || opts.threshold === 'dynamic');
+  const fileOptions: DetectorOptions = { ...opts, causal };
+  const options = withSource(source, () => resolveDetectorOptions(fileOptions));
   const features = doc.features;
   if (typeof features !== 'number' || !Number.isInteger(features) || features < 1 || features > MAX_FEATURES) {
-    throw new TypeError(`${source}: features must be an integer in [1, ${MAX_FEATURES}], got ${describeValue(features)}`);
+    fail(source, `features must be an integer in [1, ${MAX_FEATURES}], got ${describeValue(features)}`);
   }
-  d.features = features;
   const cliMeta = (doc as { cli?: unknown }).cli;
   if (cliMeta !== undefined) checkCliMeta(cliMeta, features, source);
   const nj = doc.normaliser;
-  d.normaliser = withSource(source, () => {
+  const normaliser = withSource(source, () => {
     checkKeys(nj, ['kind', 'offset', 'scale'], 'normaliser');
     return Normaliser.fromJSON(nj as NormaliserJSON);
   });
-  if (d.normaliser.offset.length !== d.features) throw new RangeError(`${source}: normaliser has ${d.normaliser.offset.length} features, expected ${d.features}`);
-  if (d.normaliser.kind !== d.options.normalize) {
-    throw new RangeError(`${source}: normaliser kind "${d.normaliser.kind}" disagrees with options.normalize "${d.options.normalize}"`);
+  if (normaliser.offset.length !== features) {
+    fail(source, `normaliser has ${normaliser.offset.length} features, expected ${features}`);
+  }
+  if (normaliser.kind !== options.normalize) {
+    fail(source, `normaliser kind "${normaliser.kind}" disagrees with options.normalize "${options.normalize}"`);
   }
   const cal = doc.calibration;
-  if (typeof cal !== 'string') throw new TypeError(`${source}: calibration missing`);
+  if (typeof cal !== 'string') fail(source, 'calibration missing');
   const bytes = Math.floor((cal.length * 3) / 4) - (cal.endsWith('==') ? 2 : cal.endsWith('=') ? 1 : 0);
-  d.calibration = decodeFloats(cal, 'float64', Math.floor(bytes / 8), `${source}: calibration`) as Float64Array;
-  if (d.calibration.length === 0) throw new RangeError(`${source}: calibration is empty`);
-  for (let i = 0; i < d.calibration.length; i++) {
-    if ((d.calibration[i] as number) < 0) throw new RangeError(`${source}: calibration[${i}] is negative (${d.calibration[i]}); scores are ≥ 0`);
+  const calibration = withSource(source, () => decodeFloats(cal, 'float64', Math.floor(bytes / 8), 'calibration')) as Float64Array;
+  if (calibration.length === 0) fail(source, 'calibration is empty');
+  for (let i = 0; i < calibration.length; i++) {
+    if (calibration[i] < 0) fail(source, `calibration[${i}] is negative (${calibration[i]}); scores are ≥ 0`);
   }
-  const online = d.options.model === 'gru-online';
-  if (!online && doc.online !== undefined) throw new TypeError(`${source}: model '${d.options.model}' learns no online state, but the file has one`);
-  if (online) {
-    if (doc.model !== null && doc.model !== undefined) throw new TypeError(`${source}: model 'gru-online' keeps its network in "online", but the file has "model" too`);
-    if (doc.online === undefined) throw new TypeError(`${source}: model 'gru-online' needs its state, but "online" is missing`);
-    d.online = onlineFromJSON(d, doc.online, source);
-    return d;
+  const file = (model: Sequential | null, online: OnlinePipeline | null): DetectorFileContents =>
+    ({ fileOptions, state: { options, features, normaliser, calibration, model, online } });
+  if (options.model !== 'gru-online' && doc.online !== undefined) {
+    fail(source, `model '${options.model}' learns no online state, but the file has one`);
   }
-  const neural = d.options.model !== 'zscore' && d.options.model !== 'iqr';
-  if (!neural) {
-    if (doc.model !== null && doc.model !== undefined) throw new TypeError(`${source}: model '${d.options.model}' has no network, but the file has one`);
-    return d;
+  if (options.model === 'gru-online') {
+    if (doc.model !== null && doc.model !== undefined) {
+      fail(source, "model 'gru-online' keeps its network in \"online\", but the file has \"model\" too");
+    }
+    if (doc.online === undefined) fail(source, "model 'gru-online' needs its state, but \"online\" is missing");
+    return file(null, onlineFromJSON(options, features, doc.online, source));
   }
-  if (!doc.model) throw new TypeError(`${source}: model '${d.options.model}' needs its network, but "model" is missing`);
-  d.model = modelFromJSON(doc.model, `${source}: model`);
-  const shape = d.model.getInputShape();
-  if (!shape || shape[0] !== d.options.window || shape[1] !== d.features) {
-    throw new RangeError(`${source}: network input ${JSON.stringify(shape)} does not match window ${d.options.window} × ${d.features} features`);
+  if (!isNeural(options.model)) {
+    if (doc.model !== null && doc.model !== undefined) fail(source, `model '${options.model}' has no network, but the file has one`);
+    return file(null, null);
   }
-  const expected = withSource(source, () => d.expectedModel(d.features));
-  if (architecture(d.model.layers) !== architecture(expected.layers) || d.model.dtype !== expected.dtype) {
-    throw new TypeError(`${source}: the network (${d.model.layers.map((l) => l.className).join(' → ')}) is not the ` +
-      `'${d.options.model}' network that the options describe (${expected.layers.map((l) => l.className).join(' → ')}, ` +
-      `hidden ${JSON.stringify(d.options.hidden)}); the file's parts disagree`);
+  if (!doc.model) fail(source, `model '${options.model}' needs its network, but "model" is missing`);
+  const model = modelFromJSON(doc.model, `${source}: model`);
+  const shape = model.getInputShape();
+  if (!shape || shape[0] !== options.window || shape[1] !== features) {
+    fail(source, `network input ${JSON.stringify(shape)} does not match window ${options.window} × ${features} features`);
   }
-  return d;
+  const expected = withSource(source, () => detectorNetwork(options, features));
+  if (architecture(model.layers) !== architecture(expected.layers) || model.dtype !== expected.dtype) {
+    fail(source, `the network (${model.layers.map((l) => l.className).join(' → ')}) is not the ` +
+      `'${options.model}' network that the options describe (${expected.layers.map((l) => l.className).join(' → ')}, ` +
+      `hidden ${JSON.stringify(options.hidden)}); the file's parts disagree`);
+  }
+  return file(model, null);
 }
 
-export function saveDetector(d: Detector, path: string): void {
+/** Writes a fitted detector's state to `path` as one JSON file, atomically. */
+export function saveDetector(d: FittedDetector, path: string): void {
   writeFileAtomicSync(path, JSON.stringify(detectorToJSON(d)));
 }
 
-export function loadDetector(path: string): Detector {
+/** Reads and validates a detector file; errors are ModelFileErrors starting with `Detector.load(path)`. */
+export function loadDetector(path: string): DetectorFileContents {
+  const source = `Detector.load(${path})`;
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`Detector.load: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    fail(source, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (text.length === 0) throw new TypeError(`Detector.load: ${path} is empty`);
-  return detectorFromJSON(text, `Detector.load(${path})`);
+  if (text.length === 0) fail(source, 'the file is empty');
+  return detectorFromJSON(text, source);
 }

@@ -24,6 +24,8 @@
  *                sklearn: AP = Σ_k (R_k - R_{k-1})·P_k over the distinct score values, descending; 0 when there
  *                are no positives (sklearn warns and returns 0), 1 when every point is positive.
  */
+import { ArgumentError } from '../errors';
+import { runsOfOnes } from './events';
 
 /** Point-wise confusion counts. */
 export interface Confusion {
@@ -48,13 +50,13 @@ export interface ZeroDivisionOption {
 function checkBinary(x: ArrayLike<number>, where: string): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    if (v !== 0 && v !== 1) throw new RangeError(`${where}: expected 0 or 1, got ${v} at index ${i}`);
+    if (v !== 0 && v !== 1) throw new ArgumentError(where, '0 or 1', `${v} at index ${i}`);
   }
 }
 
 function checkSameLength(labels: ArrayLike<number>, other: ArrayLike<number>, where: string): void {
   if (labels.length !== other.length) {
-    throw new RangeError(`${where}: expected ${labels.length} values (one per label), got ${other.length}`);
+    throw new ArgumentError(where, `${labels.length} values (one per label)`, `${other.length}`);
   }
 }
 
@@ -158,20 +160,12 @@ export function skabMetrics(c: Confusion): SkabMetrics {
  */
 export function pointAdjust(labels: ArrayLike<number>, flags: ArrayLike<number>, k = 0): Uint8Array {
   checkPair(labels, flags, 'pointAdjust');
-  if (!(k >= 0 && k <= 100)) throw new RangeError(`pointAdjust(k): expected 0 ≤ k ≤ 100 (percent), got ${k}`);
+  if (!(k >= 0 && k <= 100)) throw new ArgumentError('pointAdjust(k)', '0 ≤ k ≤ 100 (percent)', `${k}`);
   const out = Uint8Array.from(flags);
-  let i = 0;
-  const n = labels.length;
-  while (i < n) {
-    if (labels[i] !== 1) {
-      i++;
-      continue;
-    }
-    let j = i;
+  for (const [start, end] of runsOfOnes(labels)) {
     let hits = 0;
-    while (j < n && labels[j] === 1) hits += flags[j++] as number;
-    if (hits > (k / 100) * (j - i)) out.fill(1, i, j);
-    i = j;
+    for (let i = start; i <= end; i++) hits += flags[i];
+    if (hits > (k / 100) * (end - start + 1)) out.fill(1, start, end + 1);
   }
   return out;
 }
@@ -196,13 +190,19 @@ export interface PaKCurve {
  * that does not depend on one chosen K. The area equals the mean F1 when K is evenly spaced from 0 to 100.
  */
 export function paKCurve(labels: ArrayLike<number>, flags: ArrayLike<number>, ks: readonly number[] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], options: ZeroDivisionOption = {}): PaKCurve {
-  if (ks.length === 0) throw new RangeError('paKCurve(ks): expected at least one K');
+  if (ks.length === 0) {
+    throw new ArgumentError('paKCurve(ks)', 'at least one K', 'expected at least one K', {
+      problem: 'expected at least one K',
+    });
+  }
   for (let i = 1; i < ks.length; i++) {
-    if (!((ks[i] as number) > (ks[i - 1] as number))) throw new RangeError(`paKCurve(ks): expected increasing values, got ${ks.join(', ')}`);
+    if (!(ks[i] > ks[i - 1])) {
+      throw new ArgumentError('paKCurve(ks)', 'increasing values', `${ks.join(', ')}`);
+    }
   }
   const f1 = ks.map((k) => pointAdjustedMetrics(labels, flags, k, options).f1);
   let auc = 0;
-  for (let i = 1; i < ks.length; i++) auc += (((ks[i] as number) - (ks[i - 1] as number)) / 100) * (((f1[i] as number) + (f1[i - 1] as number)) / 2);
+  for (let i = 1; i < ks.length; i++) auc += ((ks[i] - ks[i - 1]) / 100) * ((f1[i] + f1[i - 1]) / 2);
   return { k: ks.slice(), f1, auc };
 }
 
@@ -214,20 +214,6 @@ export interface EventMetrics extends PrecisionRecall {
   detectedEvents: number;
   /** Predicted events overlapping at least one true event. */
   correctPredictions: number;
-}
-
-function ranges(x: ArrayLike<number>): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let s = -1;
-  for (let i = 0; i <= x.length; i++) {
-    const on = i < x.length && x[i] === 1;
-    if (on && s < 0) s = i;
-    else if (!on && s >= 0) {
-      out.push([s, i - 1]);
-      s = -1;
-    }
-  }
-  return out;
 }
 
 /** For each range of a, does some range of b overlap it? (both sorted, disjoint) */
@@ -249,8 +235,8 @@ function overlapCount(a: Array<[number, number]>, b: Array<[number, number]>): n
 export function eventMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, options: ZeroDivisionOption = {}): EventMetrics {
   checkPair(labels, flags, 'eventMetrics');
   const z = options.zeroDivision ?? 0;
-  const t = ranges(labels);
-  const p = ranges(flags);
+  const t = runsOfOnes(labels);
+  const p = runsOfOnes(flags);
   const detectedEvents = overlapCount(t, p);
   const correctPredictions = overlapCount(p, t);
   const precision = div(correctPredictions, p.length, z);
@@ -263,8 +249,8 @@ function checkScores(labels: ArrayLike<number>, scores: ArrayLike<number>, fn: s
   checkSameLength(labels, scores, `${fn}(scores)`);
   checkBinary(labels, `${fn}(labels)`);
   for (let i = 0; i < scores.length; i++) {
-    const v = scores[i] as number;
-    if (!Number.isFinite(v)) throw new RangeError(`${fn}(scores): expected finite numbers, got ${v} at index ${i}`);
+    const v = scores[i];
+    if (!Number.isFinite(v)) throw new ArgumentError(`${fn}(scores)`, 'finite numbers', `${v} at index ${i}`);
   }
 }
 
@@ -278,17 +264,17 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
   checkScores(labels, scores, 'rocAuc');
   const n = labels.length;
   let P = 0;
-  for (let i = 0; i < n; i++) P += labels[i] as number;
+  for (let i = 0; i < n; i++) P += labels[i];
   const N = n - P;
   if (P === 0 || N === 0) return NaN;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSum = 0;
   let i = 0;
   while (i < n) {
     let j = i;
-    const v = scores[idx[i] as number] as number;
+    const v = scores[idx[i]];
     let pos = 0;
-    while (j < n && scores[idx[j] as number] === v) pos += labels[idx[j++] as number] as number;
+    while (j < n && scores[idx[j]] === v) pos += labels[idx[j++]];
     rankSum += pos * ((i + 1 + j) / 2); // ranks i+1 … j share their mean
     i = j;
   }
@@ -305,18 +291,18 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
   checkScores(labels, scores, 'averagePrecision');
   const n = labels.length;
   let P = 0;
-  for (let i = 0; i < n; i++) P += labels[i] as number;
+  for (let i = 0; i < n; i++) P += labels[i];
   if (P === 0) return 0;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   let tp = 0;
   let fp = 0;
   let prevRecall = 0;
   let ap = 0;
   let i = 0;
   while (i < n) {
-    const v = scores[idx[i] as number] as number;
-    while (i < n && scores[idx[i] as number] === v) {
-      if (labels[idx[i] as number] === 1) tp++;
+    const v = scores[idx[i]];
+    while (i < n && scores[idx[i]] === v) {
+      if (labels[idx[i]] === 1) tp++;
       else fp++;
       i++;
     }

@@ -19,6 +19,7 @@
  * Windows come as timestamps in NAB's labels; `nabWindowRows` matches them to rows (first row with an equal
  * timestamp, after normalising `2014-03-14 03:31:00.000000` to `2014-03-14 03:31:00`).
  */
+import { ArgumentError } from '../errors';
 
 /** NAB cost-matrix weights; all magnitudes (false positives and misses cost, detections earn). */
 export interface NabProfile {
@@ -52,7 +53,9 @@ export interface NabOptions {
 function resolveProfile(profile: NabProfile | NabProfileName): NabProfile {
   if (typeof profile === 'string') {
     const p = (NAB_PROFILES as Record<string, NabProfile>)[profile];
-    if (p === undefined) throw new RangeError(`NAB profile: expected one of ${Object.keys(NAB_PROFILES).join(', ')}, got '${profile}'`);
+    if (p === undefined) {
+      throw new ArgumentError('NAB profile', `one of ${Object.keys(NAB_PROFILES).join(', ')}`, `'${profile}'`);
+    }
     return p;
   }
   return profile;
@@ -97,8 +100,16 @@ export function nabWindowRows(timestamps: readonly string[], windows: ReadonlyAr
   const out = windows.map(([a, b], k) => {
     const start = first.get(nabTimestampKey(a));
     const end = first.get(nabTimestampKey(b));
-    if (start === undefined) throw new RangeError(`nabWindowRows(windows): window ${k} start '${a}' matches no timestamp`);
-    if (end === undefined) throw new RangeError(`nabWindowRows(windows): window ${k} end '${b}' matches no timestamp`);
+    if (start === undefined) {
+      throw new ArgumentError('nabWindowRows(windows)', 'a timestamp of the series', `'${a}'`, {
+        problem: `window ${k} start '${a}' matches no timestamp`,
+      });
+    }
+    if (end === undefined) {
+      throw new ArgumentError('nabWindowRows(windows)', 'a timestamp of the series', `'${b}'`, {
+        problem: `window ${k} end '${b}' matches no timestamp`,
+      });
+    }
     return { start, end };
   });
   checkWindows(out, timestamps.length, 'nabWindowRows(windows)');
@@ -109,9 +120,15 @@ function checkWindows(windows: readonly NabWindow[], n: number, where: string): 
   let prevEnd = -1;
   windows.forEach((w, k) => {
     if (!(Number.isInteger(w.start) && Number.isInteger(w.end) && w.start >= 0 && w.start <= w.end && w.end < n)) {
-      throw new RangeError(`${where}: window ${k} must satisfy 0 ≤ start ≤ end < ${n}, got [${w.start}, ${w.end}]`);
+      throw new ArgumentError(where, `0 ≤ start ≤ end < ${n}`, `[${w.start}, ${w.end}]`, {
+        problem: `window ${k} must satisfy 0 ≤ start ≤ end < ${n}, got [${w.start}, ${w.end}]`,
+      });
     }
-    if (w.start <= prevEnd) throw new RangeError(`${where}: windows must be sorted and disjoint; window ${k} starts at ${w.start} ≤ ${prevEnd}`);
+    if (w.start <= prevEnd) {
+      throw new ArgumentError(where, 'sorted, disjoint windows', `window ${k} starting at ${w.start}`, {
+        problem: `windows must be sorted and disjoint; window ${k} starts at ${w.start} ≤ ${prevEnd}`,
+      });
+    }
     prevEnd = w.end;
   });
 }
@@ -131,7 +148,7 @@ export interface NabRowWeights {
  * @example nabRowWeights(20, [{ start: 8, end: 11 }], 'standard').weights[8]   // 1 (left edge earns A_TP)
  */
 export function nabRowWeights(n: number, windows: readonly NabWindow[], profile: NabProfile | NabProfileName, options: NabOptions = {}): NabRowWeights {
-  if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`nabRowWeights(n): expected an integer ≥ 0, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 0)) throw new ArgumentError('nabRowWeights(n)', 'an integer ≥ 0', `${n}`);
   checkWindows(windows, n, 'nabRowWeights(windows)');
   const p = resolveProfile(profile);
   const maxTP = nabScaledSigmoid(-1.0);
@@ -190,26 +207,30 @@ export function nabScoreFile(flags: ArrayLike<number>, windows: readonly NabWind
   let fpSum = 0;
   const r: NabFileScore = { score: 0, tp: 0, fp: 0, fn: 0, tn: 0, windows: 0, detectedWindows: 0, falsePositives: 0 };
   for (let i = 0; i < n; i++) {
-    const f = flags[i] as number;
-    if (Number.isNaN(f)) throw new RangeError(`nabScoreFile(flags): NaN at index ${i}`);
+    const f = flags[i];
+    if (Number.isNaN(f)) {
+      throw new ArgumentError('nabScoreFile(flags)', 'numbers', `NaN at index ${i}`, {
+        problem: `NaN at index ${i}`,
+      });
+    }
     if (i < probation) continue;
-    const k = window[i] as number;
+    const k = window[i];
     const detected = f !== 0;
     if (k >= 0) {
-      if (Number.isNaN(best[k] as number)) best[k] = -p.fnWeight;
+      if (Number.isNaN(best[k])) best[k] = -p.fnWeight;
       if (detected) {
         r.tp++;
-        if ((weights[i] as number) > (best[k] as number)) best[k] = weights[i] as number;
+        if (weights[i] > best[k]) best[k] = weights[i];
       } else r.fn++;
     } else if (detected) {
       r.fp++;
-      fpSum += weights[i] as number;
+      fpSum += weights[i];
     } else r.tn++;
   }
   r.falsePositives = r.fp;
   let score = fpSum;
   for (let k = 0; k < windows.length; k++) {
-    const b = best[k] as number;
+    const b = best[k];
     if (Number.isNaN(b)) continue;
     r.windows++;
     if (b !== -p.fnWeight) r.detectedWindows++;
@@ -264,11 +285,13 @@ export function nabOptimizeThreshold(files: readonly NabScoredFile[], profile: N
     const n = file.scores.length;
     const { probation, weights, window } = nabRowWeights(n, file.windows, p, options);
     for (let i = probation; i < n; i++) {
-      const s = file.scores[i] as number;
-      if (!Number.isFinite(s)) throw new RangeError(`nabOptimizeThreshold(files[${f}].scores): expected finite numbers, got ${s} at index ${i}`);
-      const k = window[i] as number;
+      const s = file.scores[i];
+      if (!Number.isFinite(s)) {
+        throw new ArgumentError(`nabOptimizeThreshold(files[${f}].scores)`, 'finite numbers', `${s} at index ${i}`);
+      }
+      const k = window[i];
       rowScore.push(s);
-      rowWeight.push(weights[i] as number);
+      rowWeight.push(weights[i]);
       rowWindow.push(k < 0 ? -1 : windowBase + k);
       if (k >= 0) scorable.add(windowBase + k);
     }
@@ -280,14 +303,14 @@ export function nabOptimizeThreshold(files: readonly NabScoredFile[], profile: N
   let fpSum = 0;
   let bestScore = -p.fnWeight * scorable.size;
   let bestThreshold = Infinity;
-  const order = rowScore.map((_, i) => i).sort((a, b) => (rowScore[b] as number) - (rowScore[a] as number));
+  const order = rowScore.map((_, i) => i).sort((a, b) => rowScore[b] - rowScore[a]);
   let i = 0;
   while (i < order.length) {
-    const v = rowScore[order[i] as number] as number;
-    while (i < order.length && rowScore[order[i] as number] === v) {
-      const r = order[i++] as number;
-      const k = rowWindow[r] as number;
-      const w = rowWeight[r] as number;
+    const v = rowScore[order[i]];
+    while (i < order.length && rowScore[order[i]] === v) {
+      const r = order[i++];
+      const k = rowWindow[r];
+      const w = rowWeight[r];
       if (k < 0) fpSum += w;
       else if (w > (best.get(k) as number)) best.set(k, w);
     }

@@ -22,6 +22,7 @@
  * sampling uses a 32-bit xorshift generator whose state is part of the serialisable state. Same seed + same rows →
  * bit-identical scores, and `getState()`/`fromState()` continue bit for bit.
  */
+import { ArgumentError } from '../errors';
 import { gruWorkspace, gruForward, gruBackward, gruBiasLength, GruParams, GruWorkspace } from '../../kernels/fast/gru';
 import { denseForward, denseBackward } from '../../kernels/fast/dense';
 import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
@@ -114,36 +115,46 @@ const KEYS = ['probation', 'seed', 'units', 'window', 'horizon', 'score', 'every
  */
 function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`OnlineForecaster(options.${name}): expected an integer in [${min}, ${max}], got ${describeValue(v)}`);
+    throw new ArgumentError(`OnlineForecaster(options.${name})`, `an integer in [${min}, ${max}]`, describeValue(v));
   }
   return v;
 }
 function num(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new RangeError(`OnlineForecaster(options.${name}): expected a number in [${min}, ${max}], got ${describeValue(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new ArgumentError(`OnlineForecaster(options.${name})`, `a number in [${min}, ${max}]`, describeValue(v));
+  }
   return v;
 }
 
 function transformOpt(v: unknown): 'abs' | 'square' | 'squash' {
-  if (v !== 'abs' && v !== 'square' && v !== 'squash') throw new RangeError(`OnlineForecaster(options.transform): expected 'abs', 'square' or 'squash', got ${describeValue(v)}`);
+  if (v !== 'abs' && v !== 'square' && v !== 'squash') {
+    throw new ArgumentError('OnlineForecaster(options.transform)', "'abs', 'square' or 'squash'", describeValue(v));
+  }
   return v;
 }
 
 function headOpt(v: unknown): 'point' | 'gaussian' {
-  if (v !== 'point' && v !== 'gaussian') throw new RangeError(`OnlineForecaster(options.head): expected 'point' or 'gaussian', got ${describeValue(v)}`);
+  if (v !== 'point' && v !== 'gaussian') {
+    throw new ArgumentError('OnlineForecaster(options.head)', "'point' or 'gaussian'", describeValue(v));
+  }
   return v;
 }
 
 export function resolveOnlineOptions(o: OnlineOptions): ResolvedOnlineOptions {
-  if (typeof o !== 'object' || o === null) throw new TypeError(`OnlineForecaster(options): expected an object, got ${String(o)}`);
+  if (typeof o !== 'object' || o === null) throw new ArgumentError('OnlineForecaster(options)', 'an object', String(o));
   checkKeys(o, KEYS, 'OnlineForecaster(options)');
   const probation = int('probation', o.probation, 0);
   const window = int('window', o.window ?? 32, 2, 4096);
   const horizon = int('horizon', o.horizon ?? 8, 1, 256);
   const score = o.score ?? 'h1';
-  if (score !== 'mean' && score !== 'h1' && score !== 'max') throw new RangeError(`OnlineForecaster(options.score): expected 'mean', 'h1' or 'max', got ${describeValue(score)}`);
+  if (score !== 'mean' && score !== 'h1' && score !== 'max') {
+    throw new ArgumentError('OnlineForecaster(options.score)', "'mean', 'h1' or 'max'", describeValue(score));
+  }
   const memory = int('memory', o.memory ?? 4096, window + horizon + 1, 1 << 20);
   const tf = o.timeFeatures ?? false;
-  if (typeof tf !== 'boolean' && tf !== 'day' && tf !== 'day+week') throw new RangeError(`OnlineForecaster(options.timeFeatures): expected a boolean, 'day' or 'day+week', got ${describeValue(tf)}`);
+  if (typeof tf !== 'boolean' && tf !== 'day' && tf !== 'day+week') {
+    throw new ArgumentError('OnlineForecaster(options.timeFeatures)', "a boolean, 'day' or 'day+week'", describeValue(tf));
+  }
   return {
     probation, seed: num('seed', o.seed ?? 1, -Infinity, Infinity), units: int('units', o.units ?? 16, 1, 1024), window, horizon, score,
     every: int('every', o.every ?? 32, 1), steps: int('steps', o.steps ?? 1, 0, 10_000), batch: int('batch', o.batch ?? 16, 2, 1024),
@@ -255,13 +266,19 @@ export class OnlineForecaster {
   /** One row: returns its raw score (≥ 0; 0 before the first fit). timestamp: epoch ms, needed with timeFeatures. */
   step(value: number, timestamp?: number): number {
     const o = this.options;
-    if (!Number.isFinite(value)) throw new RangeError(`OnlineForecaster.step(value): expected a finite number, got ${value} at row ${this.t}`);
+    if (!Number.isFinite(value)) {
+      throw new ArgumentError('OnlineForecaster.step(value)', 'a finite number', `${value} at row ${this.t}`);
+    }
     let time = 0;
     if (o.timeFeatures !== false) {
-      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new RangeError(`OnlineForecaster.step(timestamp): timeFeatures needs epoch-ms timestamps, got ${String(timestamp)} at row ${this.t}`);
+      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+        throw new ArgumentError('OnlineForecaster.step(timestamp)', 'epoch milliseconds', `${String(timestamp)} at row ${this.t}`, {
+          problem: `timeFeatures needs epoch-ms timestamps, got ${String(timestamp)} at row ${this.t}`,
+        });
+      }
       time = timestamp;
     } else if (timestamp !== undefined && !Number.isFinite(timestamp)) {
-      throw new RangeError(`OnlineForecaster.step(timestamp): expected epoch milliseconds, got ${String(timestamp)} at row ${this.t}`);
+      throw new ArgumentError('OnlineForecaster.step(timestamp)', 'epoch milliseconds', `${String(timestamp)} at row ${this.t}`);
     }
     const t = this.t, M = o.memory, K = o.horizon;
     this.values[t % M] = value;
@@ -274,7 +291,7 @@ export class OnlineForecaster {
       for (let k = 0; k < K; k++) {
         const i = slot * K + k;
         if (this.predCount[i] === 0 || (o.score === 'h1' && k > 0)) continue;
-        const e = Math.abs(vn - (this.preds[i] as number)) / (this.predSd[i] as number);
+        const e = Math.abs(vn - this.preds[i]) / this.predSd[i];
         s += e; n++; if (e > mx) mx = e;
       }
       for (let k = 0; k < K; k++) this.predCount[slot * K + k] = 0;
@@ -302,14 +319,14 @@ export class OnlineForecaster {
     this.features(this.x1, 0, value, time);
     this.ws1.h.set(this.h);
     gruForward(this.ws1, this.gru, this.x1);
-    for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j] as number;
+    for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j];
     const N = o.head === 'gaussian' ? 2 * K : K;
     denseForward(this.y1, this.h, this.params[3] as Float64Array, this.params[4] as Float64Array, 1, H, N, Act.Linear);
     const t = this.t - 1;   // this row's index; forecasts for rows t+1 … t+K
     for (let k = 0; k < K; k++) {
       const slot = (t + 1 + k) % K, i = slot * K + k;
-      this.preds[i] = this.y1[k] as number;
-      if (N > K) this.predSd[i] = Math.exp(0.5 * clampLv(this.y1[K + k] as number));
+      this.preds[i] = this.y1[k];
+      if (N > K) this.predSd[i] = Math.exp(0.5 * clampLv(this.y1[K + k]));
       this.predCount[i] = 1;
     }
   }
@@ -317,11 +334,11 @@ export class OnlineForecaster {
   private firstFit(): void {
     const o = this.options, n = Math.min(this.t, o.memory);
     const xs: number[] = [];
-    for (let i = this.t - n; i < this.t; i++) xs.push(this.values[i % o.memory] as number);
+    for (let i = this.t - n; i < this.t; i++) xs.push(this.values[i % o.memory]);
     const sorted = [...xs].sort((a, b) => a - b);
-    const med = sorted[Math.floor(sorted.length / 2)] as number;
+    const med = sorted[Math.floor(sorted.length / 2)];
     const dev = xs.map((x) => Math.abs(x - med)).sort((a, b) => a - b);
-    const mad = 1.4826 * (dev[Math.floor(dev.length / 2)] as number);
+    const mad = 1.4826 * (dev[Math.floor(dev.length / 2)]);
     let mean = 0; for (const x of xs) mean += x; mean /= n;
     let sd = 0; for (const x of xs) sd += (x - mean) ** 2; sd = Math.sqrt(sd / n);
     this.center = med;
@@ -332,10 +349,10 @@ export class OnlineForecaster {
     this.h.fill(0);
     const T = o.window;
     for (let i = Math.max(0, this.t - 1 - T); i < this.t - 1; i++) {
-      this.features(this.x1, 0, this.values[i % o.memory] as number, this.times[i % o.memory] as number);
+      this.features(this.x1, 0, this.values[i % o.memory], this.times[i % o.memory]);
       this.ws1.h.set(this.h);
       gruForward(this.ws1, this.gru, this.x1);
-      for (let j = 0; j < o.units; j++) this.h[j] = this.ws1.h[o.units + j] as number;
+      for (let j = 0; j < o.units; j++) this.h[j] = this.ws1.h[o.units + j];
     }
   }
 
@@ -353,7 +370,7 @@ export class OnlineForecaster {
       if (start < oldest) start = oldest + (this.nextU32() % span);
       for (let i = 0; i < L; i++) {
         const r = (start + i) % M;
-        const v = this.values[r] as number, tm = this.times[r] as number;
+        const v = this.values[r], tm = this.times[r];
         if (i < T) this.features(x, (i * B + b) * D, v, tm);
         const vn = this.norm(v);
         for (let k = 0; k < K; k++) {               // row i is target k of step i − 1 − k
@@ -374,10 +391,10 @@ export class OnlineForecaster {
     for (let r = 0; r < T * B; r++) {
       const skip = r < warm * B;
       for (let k = 0; k < K; k++) {
-        const i = r * N + k, d = (tg[r * K + k] as number) - (y[i] as number);
+        const i = r * N + k, d = tg[r * K + k] - y[i];
         if (skip) { y[i] = 0; if (N > K) y[i + K] = 0; continue; }
         if (N === K) { y[i] = (-2 * d) / count; continue; }
-        const raw = y[i + K] as number, lv = clampLv(raw), iv = Math.exp(-lv);
+        const raw = y[i + K], lv = clampLv(raw), iv = Math.exp(-lv);
         y[i] = (-d * iv) / count;                                     // ∂/∂μ of ½(lv + d²/σ²)
         y[i + K] = raw === lv ? (0.5 * (1 - d * d * iv)) / count : 0;   // ∂/∂lv (0 where clamped)
       }
@@ -399,7 +416,7 @@ export class OnlineForecaster {
   getState(): OnlineState {
     const o = this.options, M = o.memory, n = Math.min(this.t, M);
     const values: number[] = [], times: number[] = [];
-    for (let i = this.t - n; i < this.t; i++) { values.push(this.values[i % M] as number); times.push(this.times[i % M] as number); }
+    for (let i = this.t - n; i < this.t; i++) { values.push(this.values[i % M]); times.push(this.times[i % M]); }
     return {
       version: 1, options: { ...o }, t: this.t, params: this.params.map((p) => Array.from(p)), m: this.m.map((p) => Array.from(p)),
       v: this.v.map((p) => Array.from(p)), adamT: this.adamT, h: Array.from(this.h), values, times, preds: Array.from(this.preds), predSd: Array.from(this.predSd),
@@ -410,7 +427,7 @@ export class OnlineForecaster {
   /** Rebuilds a forecaster from `getState()` output (e.g. after a JSON round trip); every field is checked. */
   static fromState(state: unknown): OnlineForecaster {
     const bad = (field: string, want: string, got: unknown): never => {
-      throw new TypeError(`OnlineForecaster.fromState(state.${field}): expected ${want}, got ${describeValue(got)}`);
+      throw new ArgumentError(`OnlineForecaster.fromState(state.${field})`, `${want}`, describeValue(got));
     };
     if (typeof state !== 'object' || state === null) bad('', 'an object', state);
     const s = state as Record<string, unknown>;
@@ -433,7 +450,7 @@ export class OnlineForecaster {
     f.h.set(arr('h', s.h, o.units));
     const n = Math.min(f.t, o.memory);
     const values = arr('values', s.values, n), times = arr('times', s.times, n);
-    for (let i = 0; i < n; i++) { const r = (f.t - n + i) % o.memory; f.values[r] = values[i] as number; f.times[r] = times[i] as number; }
+    for (let i = 0; i < n; i++) { const r = (f.t - n + i) % o.memory; f.values[r] = values[i]; f.times[r] = times[i]; }
     f.preds.set(arr('preds', s.preds, o.horizon * o.horizon));
     const sd = arr('predSd', s.predSd, o.horizon * o.horizon);
     if (!sd.every((x) => x > 0)) bad('predSd', 'positive numbers', sd);
@@ -456,10 +473,10 @@ export class OnlineForecaster {
   /** Runs step over every row (the same bits as stepping). timestamps: epoch ms, same length, or omitted. */
   scoreBatch(values: ArrayLike<number>, timestamps?: ArrayLike<number>): Float64Array {
     if (timestamps !== undefined && timestamps.length !== values.length) {
-      throw new RangeError(`OnlineForecaster.scoreBatch(timestamps): expected ${values.length} timestamps (values.length), got ${timestamps.length}`);
+      throw new ArgumentError('OnlineForecaster.scoreBatch(timestamps)', `${values.length} timestamps (values.length)`, `${timestamps.length}`);
     }
     const out = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = this.step(values[i] as number, timestamps === undefined ? undefined : timestamps[i] as number);
+    for (let i = 0; i < values.length; i++) out[i] = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
     return out;
   }
 }
@@ -497,15 +514,25 @@ export class OnlinePipeline {
   private constructor(readonly model: OnlineForecaster, readonly alarm: AlarmStage, readonly context: OnlineForecaster | null) {}
 
   static create(options: OnlinePipelineOptions): OnlinePipeline {
-    if (typeof options !== 'object' || options === null) throw new TypeError(`OnlinePipeline(options): expected an object, got ${String(options)}`);
+    if (typeof options !== 'object' || options === null) {
+      throw new ArgumentError('OnlinePipeline(options)', 'an object', String(options));
+    }
     checkKeys(options, ['probation', 'seed', 'model', 'alarm', 'context'], 'OnlinePipeline(options)');
     const P = options.probation;
-    if (typeof P !== 'number' || !Number.isInteger(P) || P < 0) throw new RangeError(`OnlinePipeline(options.probation): expected an integer ≥ 0, got ${describeValue(P)}`);
+    if (typeof P !== 'number' || !Number.isInteger(P) || P < 0) {
+      throw new ArgumentError('OnlinePipeline(options.probation)', 'an integer ≥ 0', describeValue(P));
+    }
     const model = new OnlineForecaster({ ...(options.model ?? {}), probation: P, seed: options.seed ?? 1 });
     const alarm = new AlarmStage({ longWindow: 100, rest: Math.round(0.2 * P), ...(options.alarm ?? {}), probation: P });
     const ctx = options.context ?? false;
-    if (typeof ctx !== 'boolean') throw new RangeError(`OnlinePipeline(options.context): expected a boolean, got ${describeValue(ctx)}`);
-    if (ctx && alarm.options.longWindow === 0) throw new RangeError('OnlinePipeline(options.context): needs alarm.longWindow > 0 (the context model feeds the long channel)');
+    if (typeof ctx !== 'boolean') {
+      throw new ArgumentError('OnlinePipeline(options.context)', 'a boolean', describeValue(ctx));
+    }
+    if (ctx && alarm.options.longWindow === 0) {
+      throw new ArgumentError('OnlinePipeline(options.context)', 'alarm.longWindow > 0', 'longWindow 0', {
+        problem: 'needs alarm.longWindow > 0 (the context model feeds the long channel)',
+      });
+    }
     const context = ctx ? new OnlineForecaster({ ...(options.model ?? {}), timeFeatures: 'day', probation: P, seed: (options.seed ?? 1) * 7919 + 1 }) : null;
     return new OnlinePipeline(model, alarm, context);
   }
@@ -518,11 +545,11 @@ export class OnlinePipeline {
 
   batch(values: ArrayLike<number>, timestamps?: ArrayLike<number>): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
     if (timestamps !== undefined && timestamps.length !== values.length) {
-      throw new RangeError(`OnlinePipeline.batch(timestamps): expected ${values.length} timestamps (values.length), got ${timestamps.length}`);
+      throw new ArgumentError('OnlinePipeline.batch(timestamps)', `${values.length} timestamps (values.length)`, `${timestamps.length}`);
     }
     const n = values.length, raw = new Float64Array(n), scores = new Float64Array(n), flags = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const o = this.step(values[i] as number, timestamps === undefined ? undefined : timestamps[i] as number);
+      const o = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
       raw[i] = o.raw; scores[i] = o.score; flags[i] = o.flag ? 1 : 0;
     }
     return { raw, scores, flags };
@@ -533,16 +560,24 @@ export class OnlinePipeline {
   }
 
   static fromState(state: unknown): OnlinePipeline {
-    if (typeof state !== 'object' || state === null) throw new TypeError(`OnlinePipeline.fromState(state): expected an object, got ${String(state)}`);
+    if (typeof state !== 'object' || state === null) {
+      throw new ArgumentError('OnlinePipeline.fromState(state)', 'an object', String(state));
+    }
     const s = state as Record<string, unknown>;
-    if (s.version !== 1) throw new TypeError(`OnlinePipeline.fromState(state.version): expected 1, got ${describeValue(s.version)}`);
+    if (s.version !== 1) {
+      throw new ArgumentError('OnlinePipeline.fromState(state.version)', '1', describeValue(s.version));
+    }
     const model = OnlineForecaster.fromState(s.model), alarm = AlarmStage.fromState(s.alarm);
     const context = s.context === null || s.context === undefined ? null : OnlineForecaster.fromState(s.context);
     if (model.rows !== alarm.rows || (context !== null && context.rows !== model.rows)) {
-      throw new TypeError(`OnlinePipeline.fromState(state): model, context and alarm have seen different row counts (${model.rows}, ${context?.rows ?? '-'}, ${alarm.rows})`);
+      throw new ArgumentError('OnlinePipeline.fromState(state)', 'equal row counts', `model, context and alarm have seen different row counts (${model.rows}, ${context?.rows ?? '-'}, ${alarm.rows})`, {
+        problem: `model, context and alarm have seen different row counts (${model.rows}, ${context?.rows ?? '-'}, ${alarm.rows})`,
+      });
     }
     if (context !== null && (context.options.timeFeatures !== 'day' || alarm.options.longWindow === 0)) {
-      throw new TypeError("OnlinePipeline.fromState(state.context): expected a 'day' time-feature model and an alarm with longWindow > 0");
+      throw new ArgumentError('OnlinePipeline.fromState(state.context)', "a 'day' time-feature model and an alarm with longWindow > 0", "expected a 'day' time-feature model and an alarm with longWindow > 0", {
+        problem: "expected a 'day' time-feature model and an alarm with longWindow > 0",
+      });
     }
     return new OnlinePipeline(model, alarm, context);
   }

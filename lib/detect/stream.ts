@@ -16,12 +16,14 @@
  * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
  */
 import type { Sequential } from '../model/sequential';
-import { Ewma } from './thresholds';
+import { Ewma } from './thresholds/telemanom';
 import { normaliseValue } from './preprocess';
 import { makeOnline, OnlineThreshold } from './threshold-spec';
-import type { Detector } from './detector';
 import { OnlinePipeline } from './online';
-import { zscoreOf, tukeyOf } from './detector';
+import { zscoreOf, tukeyOf } from './baselines';
+import type { FittedDetector } from './types';
+import { ArgumentError } from '../errors';
+import { describeValue } from '../check';
 
 export interface StreamResult {
   /** Index of the point this result is for (0 = the first point pushed). */
@@ -57,12 +59,14 @@ export class DetectorStream {
   private t = 0;                           // points pushed
   private flushed = false;
 
-  constructor(detector: Detector) {
-    if (!detector.fitted) throw new Error('stream: the detector is not fitted; call fit(trainSeries) first');
+  /** A stream over a fitted detector's state (detector.stream() hands it over); the state is copied, not changed. */
+  constructor(detector: FittedDetector) {
     const o = detector.options;
     if (o.combine === 'all') {
-      throw new RangeError("stream: combine 'all' (the SKAB rule) flags a point from the windows after it; it is an offline " +
-        'analysis of a whole recording: use detect(), or a causal detector for streaming');
+      throw new ArgumentError('stream', "combine 'last', 'mean' or 'max'", "'all'", {
+        problem: "combine 'all' (the SKAB rule) flags a point from the windows after it; it is an offline " +
+          'analysis of a whole recording: use detect(), or a causal detector for streaming',
+      });
     }
     this.pipeline = detector.online ? OnlinePipeline.fromState(detector.online.getState()) : null;
     this.level = o.threshold.kind === 'likelihood' ? o.threshold.value as number : NaN;
@@ -72,10 +76,10 @@ export class DetectorStream {
     this.kind = o.model.endsWith('-ae') ? 'ae' : o.model === 'lstm-forecast' ? 'forecast' : o.model === 'zscore' ? 'zscore' : 'iqr';
     this.combine = o.combine as 'mean' | 'max' | 'last';
     this.model = detector.model;
-    const norm = detector.normaliser as NonNullable<Detector['normaliser']>;
-    this.offset = norm.offset;
-    this.scale = norm.scale;
-    this.online = this.pipeline ? { threshold: this.level, update: () => ({ threshold: this.level, flag: 0 }) } : makeOnline(o.threshold, detector.calibration as Float64Array);
+    this.offset = detector.normaliser.offset;
+    this.scale = detector.normaliser.scale;
+    this.online = this.pipeline ? { threshold: this.level, update: () => ({ threshold: this.level, flag: 0 }) }
+      : makeOnline(o.threshold, detector.calibration);
     this.H = this.kind === 'ae' ? this.W : this.W + 1;
     this.hist = new Float64Array(this.H * this.F);
     this.win = new Float32Array(this.W * this.F);
@@ -87,7 +91,7 @@ export class DetectorStream {
 
   /** Normalised value of feature f of point i (i within the last H points). */
   private at(i: number, f: number): number {
-    return this.hist[(i % this.H) * this.F + f] as number;
+    return this.hist[(i % this.H) * this.F + f];
   }
 
   /**
@@ -95,19 +99,29 @@ export class DetectorStream {
    * (epoch ms) is for 'gru-online' with time inputs, which requires it; other models refuse it.
    */
   push(point: number | ArrayLike<number>, timestamp?: number): StreamResult | null {
-    if (this.flushed) throw new Error('stream.push: the stream was flushed; start a new one with detector.stream()');
+    if (this.flushed) {
+      throw new ArgumentError('stream.push', 'an open stream', 'a flushed one', {
+        problem: 'the stream was flushed; start a new one with detector.stream()',
+      });
+    }
     if (this.pipeline) return this.pushOnline(point, timestamp);
-    if (timestamp !== undefined) throw new RangeError('stream.push(timestamp): this model does not use timestamps; only \'gru-online\' has time inputs');
+    if (timestamp !== undefined) {
+      throw new ArgumentError('stream.push(timestamp)', 'no timestamp', describeValue(timestamp), {
+        problem: "this model does not use timestamps; only 'gru-online' has time inputs",
+      });
+    }
     const F = this.F;
     const values = typeof point === 'number' ? [point] : point;
-    if (values.length !== F) throw new RangeError(`stream.push(point): expected ${F} value${F === 1 ? '' : 's'}, got ${values.length}`);
+    if (values.length !== F) throw new ArgumentError('stream.push(point)', `${F} value${F === 1 ? '' : 's'}`, `${values.length}`);
     const i = this.t;
     for (let f = 0; f < F; f++) {
-      const v = values[f] as number;
+      const v = values[f];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new RangeError(`stream.push(point): feature ${f} of point ${i} is ${String(v)}; expected a finite number`);
+        throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
+          feature: f, problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
+        });
       }
-      this.hist[(i % this.H) * F + f] = normaliseValue(v, this.offset[f] as number, this.scale[f] as number);
+      this.hist[(i % this.H) * F + f] = normaliseValue(v, this.offset[f], this.scale[f]);
     }
     this.t++;
     const W = this.W;
@@ -118,7 +132,7 @@ export class DetectorStream {
       const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
       const err = new Float64Array(W * F);
       for (let k = 0; k < W * F; k++) {
-        const d = (y[k] as number) - (this.win[k] as number);
+        const d = y[k] - this.win[k];
         err[k] = d * d;
       }
       if (this.combine === 'last') return this.emit(i, err.subarray((W - 1) * F, W * F));
@@ -131,12 +145,12 @@ export class DetectorStream {
         const first = this.cnt[slot] === 0;
         if (this.combine === 'max') {
           let m = 0, cur = 0;
-          for (let f = 0; f < F; f++) { m += err[j * F + f] as number; cur += this.sum[slot * F + f] as number; }
-          if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f] as number;
+          for (let f = 0; f < F; f++) { m += err[j * F + f]; cur += this.sum[slot * F + f]; }
+          if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f];
         } else {
-          for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f] as number;
+          for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f];
         }
-        this.cnt[slot] = (this.cnt[slot] as number) + 1;
+        this.cnt[slot] = this.cnt[slot] + 1;
       }
       return this.finalize(s);
     }
@@ -148,7 +162,7 @@ export class DetectorStream {
       const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
       let m = 0;
       for (let f = 0; f < F; f++) {
-        const d = Math.abs((y[f] as number) - this.at(i, f));
+        const d = Math.abs(y[f] - this.at(i, f));
         c[f] = d;
         m += d;
       }
@@ -177,8 +191,8 @@ export class DetectorStream {
   private finalize(p: number): StreamResult {
     const F = this.F, slot = p % this.W;
     const c = new Float64Array(F);
-    const n = this.combine === 'mean' ? this.cnt[slot] as number : 1;
-    for (let f = 0; f < F; f++) c[f] = (this.sum[slot * F + f] as number) / n;
+    const n = this.combine === 'mean' ? this.cnt[slot] : 1;
+    for (let f = 0; f < F; f++) c[f] = this.sum[slot * F + f] / n;
     this.cnt[slot] = 0;
     return this.emit(p, c);
   }
@@ -187,7 +201,7 @@ export class DetectorStream {
     const F = this.F;
     const c = Float64Array.from(perFeature);
     let m = 0;
-    for (let f = 0; f < F; f++) m += c[f] as number;
+    for (let f = 0; f < F; f++) m += c[f];
     return this.emitScore(index, m / F, c);
   }
 
@@ -199,14 +213,26 @@ export class DetectorStream {
   /** Ends the stream: returns the points whose scores were still pending (autoencoders with mean/max). */
   private pushOnline(point: number | ArrayLike<number>, timestamp: number | undefined): StreamResult {
     const v = typeof point === 'number' ? point : point.length === 1 ? point[0] : NaN;
-    if (typeof point !== 'number' && point.length !== 1) throw new RangeError(`stream.push(point): expected 1 value, got ${point.length}`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`stream.push(point): point ${this.t} is ${String(v)}; expected a finite number`);
+    if (typeof point !== 'number' && point.length !== 1) throw new ArgumentError('stream.push(point)', '1 value', `${point.length}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
+        problem: `point ${this.t} is ${String(v)}; expected a finite number`,
+      });
+    }
     if (timestamp !== undefined) {
-      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new RangeError(`stream.push(timestamp): expected epoch milliseconds, got ${String(timestamp)}`);
-      if (timestamp < this.lastTime) throw new RangeError(`stream.push(timestamp): ${timestamp} is earlier than the point before (${this.lastTime})`);
+      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+        throw new ArgumentError('stream.push(timestamp)', 'epoch milliseconds', describeValue(timestamp));
+      }
+      if (timestamp < this.lastTime) {
+        throw new ArgumentError('stream.push(timestamp)', `a time ≥ ${this.lastTime}`, `${timestamp}`, {
+          problem: `${timestamp} is earlier than the point before (${this.lastTime})`,
+        });
+      }
       this.lastTime = timestamp;
     } else if (this.needsTime) {
-      throw new RangeError('stream.push(timestamp): this detector has time inputs; give each point its timestamp (epoch ms)');
+      throw new ArgumentError('stream.push(timestamp)', 'epoch milliseconds', 'undefined', {
+        problem: 'this detector has time inputs; give each point its timestamp (epoch ms)',
+      });
     }
     const o = (this.pipeline as OnlinePipeline).step(v, timestamp);
     return { index: this.t++, score: o.score, flag: o.flag ? 1 : 0, threshold: this.level, contributions: Float64Array.of(o.raw) };

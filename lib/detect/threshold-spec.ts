@@ -19,9 +19,10 @@
  *   'ucl[:q[:k]]'        k × the q-quantile of the training scores (q = 0.999, k = 1): the SKAB notebooks' upper control
  *                        limit (Conv-AE: ucl:0.999:1.3333 on window residuals, see combine 'all' in detector.ts)
  */
-import {
-  fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold, Spot, Dspot, dynamicThreshold,
-} from './thresholds';
+import { ArgumentError } from '../errors';
+import { fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold } from './thresholds/static';
+import { Spot, Dspot } from './thresholds/pot';
+import { dynamicThreshold } from './thresholds/telemanom';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
 import { AlarmStage } from './alarm';
 
@@ -53,12 +54,16 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
   if (typeof spec === 'string') {
     const [kind, param, factor, ...rest] = spec.split(':');
     if (rest.length > 0 || (factor !== undefined && kind !== 'ucl')) {
-      throw new RangeError(`${argName}: expected kind or kind:value (ucl:q:k), got ${describeValue(spec)}`);
+      throw new ArgumentError(argName, 'kind or kind:value (ucl:q:k)', describeValue(spec));
     }
     cfg = { kind: kind as ThresholdKind };
     const number = (text: string): number => {
       const v = Number(text);
-      if (text.trim() === '' || !Number.isFinite(v)) throw new RangeError(`${argName}: ${JSON.stringify(text)} in ${describeValue(spec)} is not a number`);
+      if (text.trim() === '' || !Number.isFinite(v)) {
+        throw new ArgumentError(argName, 'a number', JSON.stringify(text), {
+          problem: `${JSON.stringify(text)} in ${describeValue(spec)} is not a number`,
+        });
+      }
       return v;
     };
     if (param !== undefined) cfg.value = number(param);
@@ -71,15 +76,19 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
     if (cfg.depth !== undefined) optPosInt(cfg.depth, undefined, `${argName}.depth`);
     if (cfg.factor !== undefined) optNumber(cfg.factor, 1, `${argName}.factor`);
   } else {
-    throw new TypeError(`${argName}: expected a string like 'spot' or 'quantile:0.99', or { kind, value }, got ${describeValue(spec)}`);
+    throw new ArgumentError(argName, "a string like 'spot' or 'quantile:0.99', or { kind, value }", describeValue(spec));
   }
   if (!THRESHOLD_KINDS.includes(cfg.kind)) {
-    throw new RangeError(`${argName}: unknown kind ${describeValue(cfg.kind)}; expected one of ${THRESHOLD_KINDS.join(', ')}`);
+    throw new ArgumentError(argName, `one of ${THRESHOLD_KINDS.join(', ')}`, describeValue(cfg.kind), {
+      problem: `unknown kind ${describeValue(cfg.kind)}; expected one of ${THRESHOLD_KINDS.join(', ')}`,
+    });
   }
   const def = DEFAULT_VALUE[cfg.kind];
   if (cfg.value === undefined && def !== undefined) cfg.value = def;
   const v = cfg.value;
-  const bad = (what: string): never => { throw new RangeError(`${argName}: ${cfg.kind} needs ${what}, got ${String(v)}`); };
+  const bad = (what: string): never => {
+    throw new ArgumentError(argName, what, String(v), { problem: `${cfg.kind} needs ${what}, got ${String(v)}` });
+  };
   switch (cfg.kind) {
     case 'fixed': if (v === undefined || !Number.isFinite(v)) bad('a value, as fixed:V'); break;
     case 'quantile': if (!(v !== undefined && v > 0 && v < 1)) bad('a probability in (0, 1)'); break;
@@ -91,11 +100,17 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
     case 'ucl':
       if (!(v !== undefined && v > 0 && v < 1)) bad('a probability q in (0, 1), as ucl:q:k');
       if (cfg.factor !== undefined && !(cfg.factor > 0 && Number.isFinite(cfg.factor))) {
-        throw new RangeError(`${argName}: ucl needs a positive multiplier k, as ucl:q:k, got ${String(cfg.factor)}`);
+        throw new ArgumentError(argName, 'a positive multiplier k', String(cfg.factor), {
+          problem: `ucl needs a positive multiplier k, as ucl:q:k, got ${String(cfg.factor)}`,
+        });
       }
       break;
   }
-  if (cfg.kind !== 'ucl' && cfg.factor !== undefined) throw new RangeError(`${argName}: only ucl takes a multiplier (factor)`);
+  if (cfg.kind !== 'ucl' && cfg.factor !== undefined) {
+    throw new ArgumentError(argName, 'no multiplier (factor)', String(cfg.factor), {
+      problem: 'only ucl takes a multiplier (factor)',
+    });
+  }
   return cfg;
 }
 
@@ -150,7 +165,7 @@ function likelihoodThreshold(level: number, calibration: Float64Array): OnlineTh
   const stage = new AlarmStage({ probation: P, threshold: level, spatialTolerance: 0, longWindow: 100, rest: Math.round(0.2 * P) });
   // The stage's value is the score itself: the spatial rule is off, and the value only serves the stage's test for a
   // flat series (flat scores: no distribution to fit).
-  for (let i = 0; i < P; i++) stage.step(calibration[i] as number, calibration[i] as number);
+  for (let i = 0; i < P; i++) stage.step(calibration[i], calibration[i]);
   return {
     threshold: level,
     update: (score: number) => ({ threshold: level, flag: stage.step(score, score).flag ? 1 : 0 }),
@@ -165,7 +180,11 @@ export function makeOnline(c: ThresholdConfig, calibration: Float64Array): Onlin
     const depth = c.depth ?? 10;
     return new Dspot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length - depth), depth, maxPeaks: SPOT_MAX_PEAKS });
   }
-  if (c.kind === 'dynamic') throw new RangeError("threshold: 'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level");
+  if (c.kind === 'dynamic') {
+    throw new ArgumentError('threshold', 'spot, dspot or a static level', "'dynamic'", {
+      problem: "'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level",
+    });
+  }
   if (c.kind === 'likelihood') return likelihoodThreshold(c.value as number, calibration);
   const level = staticLevel(c, calibration);
   return { threshold: level, update: (s: number) => ({ threshold: level, flag: s > level ? 1 : 0 }) };
@@ -185,13 +204,13 @@ export function applyThresholdSpec(c: ThresholdConfig, calibration: Float64Array
     const r = dynamicThreshold(scores.subarray(from), { errorBuffer: 10 });
     for (let i = from; i < n; i++) {
       thresholds[i] = r.threshold;
-      flags[i] = r.flags[i - from] as number;
+      flags[i] = r.flags[i - from];
     }
     return { thresholds, flags };
   }
   const online = makeOnline(c, calibration);
   for (let i = from; i < n; i++) {
-    const s = online.update(scores[i] as number);
+    const s = online.update(scores[i]);
     thresholds[i] = s.threshold;
     flags[i] = s.flag;
   }

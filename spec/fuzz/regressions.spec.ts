@@ -18,7 +18,6 @@ import { saveTfjsModelSync, toTfjs, TfjsArtifactsInput } from '../../lib/io/tfjs
 import { fromTfjs, loadTfjsModel, loadTfjsModelSync, modelFromJSON } from '../../lib/model/loaders';
 import { parseSafetensors } from '../../lib/io/safetensors';
 import { modelToJSON } from '../../lib/io/json';
-import { detectorFromJSON, detectorToJSON } from '../../lib/detect/io';
 import { Detector } from '../../lib/detect/detector';
 import { lstmAutoencoder } from '../../lib/model/presets';
 
@@ -170,26 +169,26 @@ describe('fuzz regressions: lib/detect/io.ts detectorFromJSON (owner: the lead)'
   let saved: Record<string, unknown>;
   before(() => {
     const s = Array.from({ length: 40 }, (_, i) => [Math.sin(i / 3), Math.cos(i / 4)]);
-    saved = copy(detectorToJSON(new Detector({ model: 'lstm-ae', window: 4, hidden: 2, epochs: 1, seed: 1, workers: 1 }).fit(s))) as unknown as Record<string, unknown>;
+    saved = copy(new Detector({ model: 'lstm-ae', window: 4, hidden: 2, epochs: 1, seed: 1, workers: 1 }).fit(s).toJSON()) as unknown as Record<string, unknown>;
   });
 
   it('a format nested 200 000 deep is an error naming the source, not a stack overflow', () => {
     const j = copy(saved);
     j['format'] = deep(200_000);
-    expect(() => detectorFromJSON(j, 'd.json')).to.throw(/^d\.json: not a bptt detector/);
+    expect(() => Detector.fromJSON(j, 'd.json')).to.throw(/^d\.json: not a bptt detector/);
   });
 
   it('an option of the wrong kind (window "1e400") is an error naming the source', () => {
     const j = copy(saved);
     (j['options'] as Record<string, unknown>)['window'] = '1e400';
-    expect(() => detectorFromJSON(JSON.stringify(j), 'd.json')).to.throw(/^d\.json: /);
+    expect(() => Detector.fromJSON(JSON.stringify(j), 'd.json')).to.throw(/^d\.json: /);
   });
 
   it('network units of 10¹⁵ are refused before allocating', () => {
     const j = copy(saved);
     const model = j['model'] as { layers: Array<{ config: Record<string, unknown> }> };
     (model.layers[0] as { config: Record<string, unknown> }).config['units'] = 1e15;
-    const r = bounded(() => detectorFromJSON(j, 'd.json'));
+    const r = bounded(() => Detector.fromJSON(j, 'd.json'));
     expect(r.refused, 'allocation beyond the bound').to.equal(null);
     expect(r.error?.message).to.match(/^d\.json: /);
   });

@@ -18,7 +18,6 @@ import { ArgumentError } from '../../lib/errors';
 import * as opt from '../../lib/cli/options';
 import { DETECT_SPEC } from '../../lib/cli/detect';
 import { resolveOptions, Detector } from '../../lib/detect/detector';
-import { detectorToJSON, detectorFromJSON } from '../../lib/detect/io';
 import { modelToJSON } from '../../lib/io/json';
 import { toTfjs, TfjsArtifactsInput } from '../../lib/io/tfjs';
 import { modelFromJSON, fromTfjs, loadTfjsModel, loadTfjsModelSync } from '../../lib/model/loaders';
@@ -238,13 +237,13 @@ function initModels(): void {
 
   const s = smallSeries(60, 1);
   const z = new Detector({ model: 'zscore', window: 5, threshold: 'quantile:0.95', workers: 1 }).fit(s);
-  DETECTOR_SEEDS.push({ name: 'zscore detector', json: detectorToJSON(z) });
+  DETECTOR_SEEDS.push({ name: 'zscore detector', json: z.toJSON() });
   const a = new Detector({ model: 'lstm-ae', window: 4, hidden: 3, epochs: 1, seed: 1, workers: 1 }).fit(smallSeries(60, 2));
-  DETECTOR_SEEDS.push({ name: 'lstm-ae detector', json: detectorToJSON(a) });
+  DETECTOR_SEEDS.push({ name: 'lstm-ae detector', json: a.toJSON() });
   const f = new Detector({ model: 'lstm-forecast', window: 4, hidden: 2, epochs: 1, seed: 2, threshold: 'sigma:3', workers: 1 }).fit(s);
-  DETECTOR_SEEDS.push({ name: 'lstm-forecast detector', json: detectorToJSON(f) });
+  DETECTOR_SEEDS.push({ name: 'lstm-forecast detector', json: f.toJSON() });
   const o = new Detector({ model: 'gru-online', window: 4, hidden: 3, seed: 1 }).fit(s);
-  DETECTOR_SEEDS.push({ name: 'gru-online detector', json: detectorToJSON(o) });
+  DETECTOR_SEEDS.push({ name: 'gru-online detector', json: o.toJSON() });
 }
 
 /** A case for a JSON loader: tree edits (as text or as an object) or text edits of the seed's JSON text. */
@@ -287,7 +286,7 @@ export const detectorTarget: Target = {
     const { input, what } = jsonCase(rng, DETECTOR_SEEDS, DETECTOR_KEYS);
     return {
       what,
-      run: () => detectorFromJSON(input, 'fuzz-detector.json'),
+      run: () => Detector.fromJSON(input, 'fuzz-detector.json'),
       check(d) {
         const det = d as Detector;
         if (!det.fitted) return 'loaded detector is not fitted';

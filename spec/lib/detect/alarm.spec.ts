@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../lib/errors';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AlarmStage, alarmBatch, erfc, logLikelihood, restFlags, tailProbability } from '../../../lib/detect/alarm';
@@ -139,27 +140,27 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
   });
 
   it('bad arguments and bad states are errors naming the field', () => {
-    expect(() => new AlarmStage({} as never)).to.throw(RangeError, /options\.probation/);
-    expect(() => new AlarmStage({ probation: 5, rest: -1 })).to.throw(RangeError, /options\.rest/);
-    expect(() => new AlarmStage({ probation: 5, tail: 'both' as never })).to.throw(RangeError, /options\.tail/);
-    expect(() => new AlarmStage({ probation: 5, foo: 1 } as never)).to.throw(TypeError, /unknown option "foo"/);
-    expect(() => new AlarmStage({ probation: 5 }).step(NaN, 1)).to.throw(RangeError, /step\(raw\)/);
-    expect(() => alarmBatch([1, 2], [1], { probation: 0 })).to.throw(RangeError, /alarmBatch\(values\)/);
+    expect(() => new AlarmStage({} as never)).to.throw(ArgumentError, /options\.probation/);
+    expect(() => new AlarmStage({ probation: 5, rest: -1 })).to.throw(ArgumentError, /options\.rest/);
+    expect(() => new AlarmStage({ probation: 5, tail: 'both' as never })).to.throw(ArgumentError, /options\.tail/);
+    expect(() => new AlarmStage({ probation: 5, foo: 1 } as never)).to.throw(ArgumentError, /unknown option "foo"/);
+    expect(() => new AlarmStage({ probation: 5 }).step(NaN, 1)).to.throw(ArgumentError, /step\(raw\)/);
+    expect(() => alarmBatch([1, 2], [1], { probation: 0 })).to.throw(ArgumentError, /alarmBatch\(values\)/);
     const s = new AlarmStage({ probation: 2 });
     for (let i = 0; i < 5; i++) s.step(i / 10, i);
     const good = s.getState();
-    expect(() => AlarmStage.fromState({ ...good, version: 2 })).to.throw(TypeError, /state\.version/);
-    expect(() => AlarmStage.fromState({ ...good, histRaw: good.histRaw.slice(1) })).to.throw(TypeError, /state\.histRaw/);
-    expect(() => AlarmStage.fromState({ ...good, dist: { mean: 0, stdev: -1 } })).to.throw(TypeError, /state\.dist\.stdev/);
-    expect(() => AlarmStage.fromState({ ...good, restLeft: 3 })).to.throw(TypeError, /state\.restLeft/);
-    expect(() => AlarmStage.fromState({ ...good, maWindow: ['x'] })).to.throw(TypeError, /state\.maWindow/);
-    expect(() => AlarmStage.fromState({ ...good, long: {} })).to.throw(TypeError, /state\.long/);
+    expect(() => AlarmStage.fromState({ ...good, version: 2 })).to.throw(ArgumentError, /state\.version/);
+    expect(() => AlarmStage.fromState({ ...good, histRaw: good.histRaw.slice(1) })).to.throw(ArgumentError, /state\.histRaw/);
+    expect(() => AlarmStage.fromState({ ...good, dist: { mean: 0, stdev: -1 } })).to.throw(ArgumentError, /state\.dist\.stdev/);
+    expect(() => AlarmStage.fromState({ ...good, restLeft: 3 })).to.throw(ArgumentError, /state\.restLeft/);
+    expect(() => AlarmStage.fromState({ ...good, maWindow: ['x'] })).to.throw(ArgumentError, /state\.maWindow/);
+    expect(() => AlarmStage.fromState({ ...good, long: {} })).to.throw(ArgumentError, /state\.long/);
     const sl = new AlarmStage({ probation: 2, longWindow: 5 });
     for (let i = 0; i < 5; i++) sl.step(i / 10, i);
     const gl = sl.getState();
-    expect(() => AlarmStage.fromState({ ...gl, long: null })).to.throw(TypeError, /state\.long/);
-    expect(() => AlarmStage.fromState({ ...gl, long: { ...gl.long, t: 4, histRaw: gl.long?.histRaw.slice(1), histValue: gl.long?.histValue.slice(1) } })).to.throw(TypeError, /state\.long/);
-    expect(() => AlarmStage.fromState({ ...gl, latched: 1 })).to.throw(TypeError, /state\.latched/);
+    expect(() => AlarmStage.fromState({ ...gl, long: null })).to.throw(ArgumentError, /state\.long/);
+    expect(() => AlarmStage.fromState({ ...gl, long: { ...gl.long, t: 4, histRaw: gl.long?.histRaw.slice(1), histValue: gl.long?.histValue.slice(1) } })).to.throw(ArgumentError, /state\.long/);
+    expect(() => AlarmStage.fromState({ ...gl, latched: 1 })).to.throw(ArgumentError, /state\.latched/);
   });
 });
 

@@ -5,6 +5,7 @@
  * (spec/fixtures/nab/ec2_request_latency_system_failure.head900.csv, MIT, see spec/fixtures/nab/LICENSE).
  */
 import { expect } from 'chai';
+import { ArgumentError } from '../../../lib/errors';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Detector, DetectorModel, DetectResult } from '../../../lib/detect/detector';
@@ -71,10 +72,10 @@ describe('Detector: causal by default', () => {
   });
 
   it('look-ahead choices need causal: false, with a message that says why', () => {
-    expect(() => new Detector({ combine: 'mean' })).to.throw(RangeError, /Detector\(combine\): 'mean' scores a point with windows that end up to W−1 points after it.*causal: false/);
-    expect(() => new Detector({ combine: 'max' })).to.throw(RangeError, /look-ahead/);
-    expect(() => new Detector({ threshold: 'dynamic' })).to.throw(RangeError, /Detector\(threshold\): 'dynamic'.*causal: false/);
-    expect(() => new Detector({ causal: 'no' as unknown as boolean })).to.throw(TypeError, /Detector\(causal\): expected true or false/);
+    expect(() => new Detector({ combine: 'mean' })).to.throw(ArgumentError, /Detector\(combine\): 'mean' scores a point with windows that end up to W−1 points after it.*causal: false/);
+    expect(() => new Detector({ combine: 'max' })).to.throw(ArgumentError, /look-ahead/);
+    expect(() => new Detector({ threshold: 'dynamic' })).to.throw(ArgumentError, /Detector\(threshold\): 'dynamic'.*causal: false/);
+    expect(() => new Detector({ causal: 'no' as unknown as boolean })).to.throw(ArgumentError, /Detector\(causal\): expected true or false/);
     const off = new Detector({ causal: false });
     expect(off.options.combine).to.equal('mean');
     expect(new Detector({ causal: false, threshold: 'dynamic', combine: 'max' }).options.combine).to.equal('max');

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../lib/errors';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -166,16 +167,17 @@ describe('Detector', () => {
 
   describe('bad input', () => {
     it('too-short, constant, all-missing and mismatched series get clear errors', () => {
-      expect(() => new Detector({ window: 32 }).fit(x.slice(0, 20))).to.throw(RangeError, /fit\(series\): series of 20 points is shorter than 32/);
+      // Series checks are lib/detect/preprocess.ts's (RangeError until it throws ArgumentError, which extends it).
+      expect(() => new Detector({ window: 32 }).fit(x.slice(0, 20))).to.throw(ArgumentError, /fit\(series\): series of 20 points is shorter than 32/);
       expect(() => new Detector({ model: 'zscore' }).fit(new Array(100).fill(3))).to.throw(RangeError, /feature 0 is constant/);
       expect(() => new Detector({ model: 'zscore' }).fit(x.map((v) => [v, NaN]))).to.throw(RangeError, /feature 1 has no values/);
       expect(() => new Detector({ model: 'zscore' }).fit([])).to.throw(RangeError, /empty series/);
       expect(() => new Detector({ model: 'zscore' }).fit([1, 2, Infinity, 4])).to.throw(RangeError, /infinite/);
       const d = new Detector({ model: 'zscore' }).fit(train);
-      expect(() => d.detect(x.map((v) => [v, v]))).to.throw(RangeError, /detect\(series\): expected 1 feature per point \(as the training series\), got 2/);
+      expect(() => d.detect(x.map((v) => [v, v]))).to.throw(ArgumentError, /detect\(series\): expected 1 feature per point \(as the training series\), got 2/);
       expect(() => new Detector({ model: 'zscore' }).detect(x)).to.throw(/not fitted/);
-      expect(() => new Detector({ model: 'nope' as DetectorModel })).to.throw(RangeError, /Detector\(model\)/);
-      expect(() => new Detector({ threshold: 'quantile:2' })).to.throw(RangeError, /probability/);
+      expect(() => new Detector({ model: 'nope' as DetectorModel })).to.throw(ArgumentError, /Detector\(model\)/);
+      expect(() => new Detector({ threshold: 'quantile:2' })).to.throw(ArgumentError, /probability/);
       expect(() => new Detector({ model: 'zscore', threshold: 'dynamic' }).fit(train).stream()).to.throw(/dynamic/);
     });
   });

@@ -4,6 +4,7 @@
  * and loads its whole learning state exactly, and refuses what it does not use.
  */
 import { expect } from 'chai';
+import { ArgumentError, ModelFileError } from '../../../lib/errors';
 import { Detector } from '../../../lib/detect/detector';
 import { makeRng } from '../../helpers/rng';
 
@@ -68,13 +69,13 @@ describe('Detector: gru-online (continual learning, alarm stage)', function () {
     expect(Object.keys(doc['options'] as object)).to.not.include('epochs');
     const crafted = JSON.parse(JSON.stringify(doc)) as { options: Record<string, unknown>; online: { model: { options: Record<string, unknown> } } };
     crafted.options['hidden'] = [8];
-    expect(() => Detector.fromJSON(JSON.stringify(crafted))).to.throw(TypeError, /online state units is 16, but the file's options say 8/);
+    expect(() => Detector.fromJSON(JSON.stringify(crafted))).to.throw(ModelFileError, /online state units is 16, but the file's options say 8/);
     const bad = JSON.parse(JSON.stringify(doc)) as { online: { model: Record<string, unknown> } };
     bad.online.model['adamT'] = "1;globalThis.PWNED=1";
-    expect(() => Detector.fromJSON(JSON.stringify(bad))).to.throw(/Detector\.fromJSON: online/);
+    expect(() => Detector.fromJSON(JSON.stringify(bad))).to.throw(ModelFileError, /^Detector\.fromJSON: online/);
     const none = JSON.parse(JSON.stringify(doc)) as Record<string, unknown>;
     delete none['online'];
-    expect(() => Detector.fromJSON(JSON.stringify(none))).to.throw(TypeError, /needs its state, but "online" is missing/);
+    expect(() => Detector.fromJSON(JSON.stringify(none))).to.throw(ModelFileError, /needs its state, but "online" is missing/);
   });
 
   it('takes timestamps for its time inputs, and requires them when they are on', () => {
@@ -82,10 +83,10 @@ describe('Detector: gru-online (continual learning, alarm stage)', function () {
     const td = new Detector({ model: 'gru-online', timeFeatures: 'day', seed: 1 }).fit(train, { timestamps: ts.slice(0, 400) });
     const r = td.detect(rest, { timestamps: ts.slice(400) });
     expect(r.flags[700]).to.equal(1);
-    expect(() => td.detect(rest)).to.throw(RangeError, /detect\(timestamps\): timeFeatures 'day' needs the timestamps/);
-    expect(() => td.detect(rest, { timestamps: ts.slice(400).reverse() })).to.throw(RangeError, /earlier than the point before/);
+    expect(() => td.detect(rest)).to.throw(ArgumentError, /detect\(timestamps\): timeFeatures 'day' needs the timestamps/);
+    expect(() => td.detect(rest, { timestamps: ts.slice(400).reverse() })).to.throw(ArgumentError, /earlier than the point before/);
     const s = td.stream();
-    expect(() => s.push(1)).to.throw(RangeError, /give each point its timestamp/);
+    expect(() => s.push(1)).to.throw(ArgumentError, /give each point its timestamp/);
     const o = s.push(rest[0] as number, ts[400]);
     expect(o?.score).to.equal(r.scores[0]);
   });
@@ -97,12 +98,12 @@ describe('Detector: gru-online (continual learning, alarm stage)', function () {
     expect(withTime.options.timeFeatures).to.equal('context');
     const r = withTime.detect(rest, { timestamps: ts.slice(400) });
     expect(r.flags[700]).to.equal(1);
-    expect(() => withTime.detect(rest)).to.throw(RangeError, /timeFeatures 'context' needs the timestamps/);
+    expect(() => withTime.detect(rest)).to.throw(ArgumentError, /timeFeatures 'context' needs the timestamps/);
     const back = Detector.fromJSON(JSON.stringify(withTime.toJSON()));
     expect(Array.from(back.detect(rest, { timestamps: ts.slice(400) }).scores)).to.deep.equal(Array.from(r.scores));
     const doc = JSON.parse(JSON.stringify(withTime.toJSON())) as { options: Record<string, unknown> };
     doc.options['timeFeatures'] = false;
-    expect(() => Detector.fromJSON(JSON.stringify(doc))).to.throw(TypeError, /context model is true, but the file's options say false/);
+    expect(() => Detector.fromJSON(JSON.stringify(doc))).to.throw(ModelFileError, /context model is true, but the file's options say false/);
     const without = new Detector({ seed: 2 }).fit(train);
     expect(without.options.timeFeatures).to.equal(false);
     expect(Array.from(without.detect(rest).scores)).to.not.deep.equal(Array.from(r.scores));
@@ -127,18 +128,18 @@ describe('Detector: gru-online (continual learning, alarm stage)', function () {
   });
 
   it('refuses what it does not use, and what it cannot do, with the reason', () => {
-    expect(() => new Detector({ model: 'gru-online', epochs: 10 })).to.throw(RangeError, /Detector\(epochs\): model 'gru-online' learns continually/);
-    expect(() => new Detector({ model: 'gru-online', threshold: 'spot' })).to.throw(RangeError, /'likelihood' or 'likelihood:s'/);
-    expect(() => new Detector({ model: 'lstm-ae', timeFeatures: 'day' })).to.throw(RangeError, /only model 'gru-online' uses time inputs/);
+    expect(() => new Detector({ model: 'gru-online', epochs: 10 })).to.throw(ArgumentError, /Detector\(epochs\): model 'gru-online' learns continually/);
+    expect(() => new Detector({ model: 'gru-online', threshold: 'spot' })).to.throw(ArgumentError, /'likelihood' or 'likelihood:s'/);
+    expect(() => new Detector({ model: 'lstm-ae', timeFeatures: 'day' })).to.throw(ArgumentError, /only model 'gru-online' uses time inputs/);
     // 'auto': options that only the models trained once take pick one of them, also with the alarm stage's threshold.
     expect(new Detector({ epochs: 2, threshold: 'likelihood', window: 16, hidden: 4, workers: 1 }).fit(train).options.model).to.equal('lstm-ae');
     expect(new Detector({ threshold: 'likelihood' }).fit(train).options.model).to.equal('gru-online');
-    expect(() => new Detector({ epochs: 2, timeFeatures: 'day' })).to.throw(RangeError, /Detector\(epochs\): model 'gru-online' learns continually/);
-    expect(() => new Detector({ model: 'gru-online' }).fit(train.map((v) => [v, v]))).to.throw(RangeError, /scores one series \(1 feature per point\), got 2/);
-    expect(() => new Detector({ model: 'gru-online' }).fit(train.slice(0, 50))).to.throw(RangeError, /shorter than 82, the least that model 'gru-online'/);
-    expect(() => d.exportScorer()).to.throw(TypeError, /keeps learning from every point/);
+    expect(() => new Detector({ epochs: 2, timeFeatures: 'day' })).to.throw(ArgumentError, /Detector\(epochs\): model 'gru-online' learns continually/);
+    expect(() => new Detector({ model: 'gru-online' }).fit(train.map((v) => [v, v]))).to.throw(ArgumentError, /scores one series \(1 feature per point\), got 2/);
+    expect(() => new Detector({ model: 'gru-online' }).fit(train.slice(0, 50))).to.throw(ArgumentError, /shorter than 82, the least that model 'gru-online'/);
+    expect(() => d.exportScorer()).to.throw(ArgumentError, /keeps learning from every point/);
     const z = new Detector({ model: 'zscore' }).fit(train);
-    expect(() => z.detect(rest, { timestamps: rest.map((_, i) => i) })).to.throw(RangeError, /model 'zscore' does not use timestamps/);
-    expect(() => z.stream().push(1, 5)).to.throw(RangeError, /does not use timestamps/);
+    expect(() => z.detect(rest, { timestamps: rest.map((_, i) => i) })).to.throw(ArgumentError, /model 'zscore' does not use timestamps/);
+    expect(() => z.stream().push(1, 5)).to.throw(ArgumentError, /does not use timestamps/);
   });
 });

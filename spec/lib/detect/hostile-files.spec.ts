@@ -10,9 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Detector } from '../../../lib/detect/detector';
-import { exportScorerSource } from '../../../lib/detect/export';
 import { modelFromJSON } from '../../../lib/model/loaders';
-import { MemoryLimitError } from '../../../lib/errors';
+import { ArgumentError, MemoryLimitError, ModelFileError } from '../../../lib/errors';
 import { makeRng } from '../../helpers/rng';
 
 const PAYLOAD = "false,x:(globalThis.PWNED=1,console.log('INJECTED'))";
@@ -93,12 +92,35 @@ describe('hostile detector and model files', () => {
       }
       expect(err, 'load must throw').to.be.instanceOf(Error);
       const msg = (err as Error).message;
-      expect(err).to.satisfy((e: unknown) => e instanceof TypeError || e instanceof RangeError, msg);
-      expect(msg).to.include(file);
+      expect(err).to.satisfy((e: unknown) => e instanceof ModelFileError || e instanceof MemoryLimitError, msg);
+      expect(msg.startsWith(`Detector.load(${file})`), msg).to.equal(true);
       expect(msg).to.match(re);
       expect((globalThis as { PWNED?: unknown }).PWNED).to.equal(undefined);
     });
   }
+
+  it('a missing, empty, truncated or foreign file is a ModelFileError that starts with Detector.load(path)', () => {
+    const cases: [string, string | null, RegExp][] = [
+      ['missing.json', null, /cannot read the file: ENOENT/],
+      ['empty.json', '', /the file is empty/],
+      ['truncated.json', JSON.stringify(gruDoc).slice(0, 50), /not valid JSON/],
+      ['model.json', JSON.stringify({ format: 'bptt-model' }), /this is a model file: load it with Sequential\.load/],
+    ];
+    for (const [name, text, re] of cases) {
+      const file = path.join(dir, name);
+      if (text !== null) fs.writeFileSync(file, text);
+      let err: unknown = null;
+      try {
+        Detector.load(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).to.be.instanceOf(ModelFileError);
+      expect((err as ModelFileError).message, name).to.match(re);
+      expect((err as ModelFileError).message.startsWith(`Detector.load(${file}): `), name).to.equal(true);
+      expect((err as ModelFileError).file, name).to.equal(`Detector.load(${file})`);
+    }
+  });
 
   it('a file with the original values still loads and scores as the detector that wrote it', () => {
     const back = Detector.fromJSON(JSON.stringify(gruDoc));
@@ -107,10 +129,10 @@ describe('hostile detector and model files', () => {
 
   it('the model loader names its source for a crafted layer, a bad seed and an unknown field', () => {
     const m = (gruDoc['model'] as Json);
-    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'goBackwards'], 'false'), 'm.json')).to.throw(TypeError, /^m\.json: .*goBackwards/);
-    expect(() => modelFromJSON(mutate(m, ['seed'], { toString: PAYLOAD }), 'm.json')).to.throw(TypeError, /^m\.json: seed must be/);
-    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'extra'], 1), 'm.json')).to.throw(TypeError, /^m\.json: layers\[0\]: unknown option "extra"/);
-    expect(() => modelFromJSON(mutate(m, ['weights', 0, 'data2'], ''), 'm.json')).to.throw(TypeError, /^m\.json: weights\[0\]: unknown option "data2"/);
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'goBackwards'], 'false'), 'm.json')).to.throw(ArgumentError, /^m\.json: .*goBackwards/);
+    expect(() => modelFromJSON(mutate(m, ['seed'], { toString: PAYLOAD }), 'm.json')).to.throw(ArgumentError, /^m\.json: seed must be/);
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'extra'], 1), 'm.json')).to.throw(ArgumentError, /^m\.json: layers\[0\]: unknown option "extra"/);
+    expect(() => modelFromJSON(mutate(m, ['weights', 0, 'data2'], ''), 'm.json')).to.throw(ArgumentError, /^m\.json: weights\[0\]: unknown option "data2"/);
     // Sizes that cannot be allocated: refused before allocating, by type, with the file named.
     expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'units'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: .*GiB/);
     expect(() => modelFromJSON(mutate(m, ['layers', 1, 'config', 'n'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: /);
@@ -135,7 +157,7 @@ describe('hostile detector and model files', () => {
     it(`exportScorer refuses a crafted in-memory ${what}`, () => {
       const d = Detector.fromJSON(JSON.stringify(gruDoc));
       craft(d);
-      expect(() => exportScorerSource(d)).to.throw(TypeError, re);
+      expect(() => d.exportScorer()).to.throw(ArgumentError, re);
     });
   }
 

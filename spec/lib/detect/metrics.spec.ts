@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../lib/errors';
 import {
   averagePrecision,
   confusion,
@@ -80,8 +81,8 @@ describe('detect/metrics: point-wise and SKAB', () => {
   });
 
   it('rejects non-binary labels and length mismatches', () => {
-    expect(() => confusion([0, 2], [0, 1])).to.throw(RangeError, 'confusion(labels)');
-    expect(() => confusion([0, 1], [0])).to.throw(RangeError, 'confusion(flags)');
+    expect(() => confusion([0, 2], [0, 1])).to.throw(ArgumentError, 'confusion(labels)');
+    expect(() => confusion([0, 1], [0])).to.throw(ArgumentError, 'confusion(flags)');
   });
 
   it('SKAB metrics: pooled counts, F1 = TP/(TP + (FP+FN)/2), FAR, MAR; NaN where SKAB divides by zero', () => {
@@ -130,8 +131,8 @@ describe('detect/metrics: point adjustment and PA%K', () => {
     const c = paKCurve(labels, flags, [0, 20, 25, 100]);
     expect(c.f1).to.deep.equal([12 / 13, 12 / 13, 0.6, 0.6]);
     expect(c.auc).to.be.closeTo(0.2 * (12 / 13) + 0.05 * ((12 / 13 + 0.6) / 2) + 0.75 * 0.6, 1e-12);
-    expect(() => paKCurve(labels, flags, [10, 0])).to.throw(RangeError, 'increasing');
-    expect(() => pointAdjust(labels, flags, 101)).to.throw(RangeError, 'pointAdjust(k)');
+    expect(() => paKCurve(labels, flags, [10, 0])).to.throw(ArgumentError, 'increasing');
+    expect(() => pointAdjust(labels, flags, 101)).to.throw(ArgumentError, 'pointAdjust(k)');
   });
 });
 
@@ -195,6 +196,6 @@ describe('detect/metrics: ROC-AUC and average precision', () => {
     expect(averagePrecision([1, 1], [0.1, 0.2])).to.equal(1);
     expect(rocAuc([0, 1], [0, 1])).to.equal(1);
     expect(rocAuc([1, 0], [0, 1])).to.equal(0);
-    expect(() => rocAuc([0, 1], [0, NaN])).to.throw(RangeError, 'rocAuc(scores)');
+    expect(() => rocAuc([0, 1], [0, NaN])).to.throw(ArgumentError, 'rocAuc(scores)');
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../lib/errors';
 import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot } from '../../helpers/repo';
@@ -69,8 +70,8 @@ describe('detect/nab: scorer pieces on hand-made files', () => {
   it('windows by timestamp: suffix .000000 stripped, first matching row, missing timestamps throw', () => {
     const ts = ['2014-01-01 00:00:00', '2014-01-01 00:05:00', '2014-01-01 00:05:00', '2014-01-01 00:10:00', '2014-01-01 00:15:00'];
     expect(nabWindowRows(ts, [['2014-01-01 00:05:00.000000', '2014-01-01 00:10:00.000000']])).to.deep.equal([{ start: 1, end: 3 }]);
-    expect(() => nabWindowRows(ts, [['2014-01-01 00:20:00', '2014-01-01 00:25:00']])).to.throw(RangeError, 'matches no timestamp');
-    expect(() => nabRowWeights(5, [{ start: 3, end: 4 }, { start: 2, end: 2 }], 'standard')).to.throw(RangeError, 'sorted and disjoint');
+    expect(() => nabWindowRows(ts, [['2014-01-01 00:20:00', '2014-01-01 00:25:00']])).to.throw(ArgumentError, 'matches no timestamp');
+    expect(() => nabRowWeights(5, [{ start: 3, end: 4 }, { start: 2, end: 2 }], 'standard')).to.throw(ArgumentError, 'sorted and disjoint');
   });
 
   it('normalisation: NAB’s own check (numenta standard, 116 windows: 46.634 → 70.10)', () => {

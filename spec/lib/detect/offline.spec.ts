@@ -4,6 +4,7 @@
  * UCL = k · quantile_q(training residuals), point d flagged iff r_s > UCL for every s in d−W+1 … d−1.
  */
 import { expect } from 'chai';
+import { ArgumentError } from '../../../lib/errors';
 import { Detector } from '../../../lib/detect/detector';
 import { parseThreshold, thresholdToString } from '../../../lib/detect/threshold-spec';
 import { makeRng } from '../../helpers/rng';
@@ -65,20 +66,20 @@ describe('Detector offline: the SKAB rule (combine all, ucl threshold)', () => {
   });
 
   it("is offline only: causal detectors refuse it, stream() and exportScorer explain why", () => {
-    expect(() => new Detector({ combine: 'all' })).to.throw(RangeError, /look-ahead/);
+    expect(() => new Detector({ combine: 'all' })).to.throw(ArgumentError, /look-ahead/);
     const d = new Detector({ model: 'dense-ae', causal: false, combine: 'all', window: 8, hidden: [4, 2], epochs: 1, threshold: 'ucl', workers: 1 }).fit(train);
-    expect(() => d.stream()).to.throw(RangeError, /stream: combine 'all'.*offline/);
-    expect(() => d.exportScorer()).to.throw(TypeError, /combine 'all'.*offline/);
-    expect(() => new Detector({ causal: false, combine: 'all', window: 1 })).to.throw(RangeError, /window ≥ 2/);
+    expect(() => d.stream()).to.throw(ArgumentError, /stream: combine 'all'.*offline/);
+    expect(() => d.exportScorer()).to.throw(ArgumentError, /combine 'all'.*offline/);
+    expect(() => new Detector({ causal: false, combine: 'all', window: 1 })).to.throw(ArgumentError, /window ≥ 2/);
   });
 
   it('ucl:q:k parses, prints and rejects bad parts', () => {
     expect(parseThreshold('ucl')).to.deep.equal({ kind: 'ucl', value: 0.999 });
     expect(parseThreshold('ucl:0.99:1.5')).to.deep.equal({ kind: 'ucl', value: 0.99, factor: 1.5 });
     expect(thresholdToString(parseThreshold('ucl:0.99:1.5'))).to.equal('ucl:0.99:1.5');
-    expect(() => parseThreshold('ucl:1.5')).to.throw(RangeError, /ucl needs a probability/);
-    expect(() => parseThreshold('ucl:0.9:-1')).to.throw(RangeError, /positive multiplier/);
-    expect(() => parseThreshold('quantile:0.9:2')).to.throw(RangeError, /expected kind or kind:value/);
+    expect(() => parseThreshold('ucl:1.5')).to.throw(ArgumentError, /ucl needs a probability/);
+    expect(() => parseThreshold('ucl:0.9:-1')).to.throw(ArgumentError, /positive multiplier/);
+    expect(() => parseThreshold('quantile:0.9:2')).to.throw(ArgumentError, /expected kind or kind:value/);
   });
 
   it('a saved offline detector loads with its rule and scores alike', () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ArgumentError } from '../../../lib/errors';
 import { OnlineForecaster, OnlineOptions, OnlinePipeline } from '../../../lib/detect/online';
 
 /** A noisy daily-like sine with 5-minute timestamps; a spike at `spike` (if given). */
@@ -63,23 +64,23 @@ describe('detect/online: continually learning GRU forecaster', () => {
   }
 
   it('bad options, inputs and states are errors naming the argument', () => {
-    expect(() => new OnlineForecaster({} as never)).to.throw(RangeError, /options\.probation/);
-    expect(() => new OnlineForecaster({ probation: 10, units: 0 })).to.throw(RangeError, /options\.units/);
-    expect(() => new OnlineForecaster({ probation: 10, score: 'avg' as never })).to.throw(RangeError, /options\.score/);
-    expect(() => new OnlineForecaster({ probation: 10, bogus: 1 } as never)).to.throw(TypeError, /unknown option "bogus"/);
-    expect(() => new OnlineForecaster({ probation: 10 }).step(Infinity)).to.throw(RangeError, /step\(value\)/);
-    expect(() => new OnlineForecaster({ probation: 10, timeFeatures: true }).step(1)).to.throw(RangeError, /step\(timestamp\)/);
-    expect(() => new OnlineForecaster({ probation: 10 }).scoreBatch([1, 2], [1])).to.throw(RangeError, /scoreBatch\(timestamps\)/);
+    expect(() => new OnlineForecaster({} as never)).to.throw(ArgumentError, /options\.probation/);
+    expect(() => new OnlineForecaster({ probation: 10, units: 0 })).to.throw(ArgumentError, /options\.units/);
+    expect(() => new OnlineForecaster({ probation: 10, score: 'avg' as never })).to.throw(ArgumentError, /options\.score/);
+    expect(() => new OnlineForecaster({ probation: 10, bogus: 1 } as never)).to.throw(ArgumentError, /unknown option "bogus"/);
+    expect(() => new OnlineForecaster({ probation: 10 }).step(Infinity)).to.throw(ArgumentError, /step\(value\)/);
+    expect(() => new OnlineForecaster({ probation: 10, timeFeatures: true }).step(1)).to.throw(ArgumentError, /step\(timestamp\)/);
+    expect(() => new OnlineForecaster({ probation: 10 }).scoreBatch([1, 2], [1])).to.throw(ArgumentError, /scoreBatch\(timestamps\)/);
     const f = new OnlineForecaster(small);
     const { values } = data(200, 5);
     f.scoreBatch(values);
     const st = f.getState();
-    expect(() => OnlineForecaster.fromState({ ...st, version: 0 })).to.throw(TypeError, /state\.version/);
-    expect(() => OnlineForecaster.fromState({ ...st, h: [1] })).to.throw(TypeError, /state\.h/);
-    expect(() => OnlineForecaster.fromState({ ...st, params: st.params.slice(1) })).to.throw(TypeError, /state\.params/);
-    expect(() => OnlineForecaster.fromState({ ...st, scale: 0 })).to.throw(TypeError, /state\.scale/);
-    expect(() => OnlineForecaster.fromState({ ...st, values: st.values.slice(1) })).to.throw(TypeError, /state\.values/);
-    expect(() => OnlineForecaster.fromState({ ...st, options: { ...st.options, units: -1 } })).to.throw(RangeError, /options\.units/);
+    expect(() => OnlineForecaster.fromState({ ...st, version: 0 })).to.throw(ArgumentError, /state\.version/);
+    expect(() => OnlineForecaster.fromState({ ...st, h: [1] })).to.throw(ArgumentError, /state\.h/);
+    expect(() => OnlineForecaster.fromState({ ...st, params: st.params.slice(1) })).to.throw(ArgumentError, /state\.params/);
+    expect(() => OnlineForecaster.fromState({ ...st, scale: 0 })).to.throw(ArgumentError, /state\.scale/);
+    expect(() => OnlineForecaster.fromState({ ...st, values: st.values.slice(1) })).to.throw(ArgumentError, /state\.values/);
+    expect(() => OnlineForecaster.fromState({ ...st, options: { ...st.options, units: -1 } })).to.throw(ArgumentError, /options\.units/);
   });
 });
 
@@ -139,16 +140,16 @@ describe('detect/online: OnlinePipeline (forecaster + alarm stage)', () => {
     }
   });
   it('bad options and mismatched states are errors', () => {
-    expect(() => OnlinePipeline.create({ probation: 10, context: true, alarm: { longWindow: 0 } })).to.throw(RangeError, /options\.context/);
-    expect(() => OnlinePipeline.create({ probation: -1 })).to.throw(RangeError, /options\.probation/);
-    expect(() => OnlinePipeline.create({ probation: 10, extra: 1 } as never)).to.throw(TypeError, /unknown option "extra"/);
+    expect(() => OnlinePipeline.create({ probation: 10, context: true, alarm: { longWindow: 0 } })).to.throw(ArgumentError, /options\.context/);
+    expect(() => OnlinePipeline.create({ probation: -1 })).to.throw(ArgumentError, /options\.probation/);
+    expect(() => OnlinePipeline.create({ probation: 10, extra: 1 } as never)).to.throw(ArgumentError, /unknown option "extra"/);
     const a = OnlinePipeline.create({ probation: 100, model });
     const { values } = data(150, 8);
     a.batch(values);
     const st = a.getState();
     const other = OnlinePipeline.create({ probation: 100, model });
     other.batch(values.slice(0, 120));
-    expect(() => OnlinePipeline.fromState({ ...st, alarm: other.getState().alarm })).to.throw(TypeError, /different row counts/);
-    expect(() => OnlinePipeline.fromState({ ...st, version: 3 })).to.throw(TypeError, /state\.version/);
+    expect(() => OnlinePipeline.fromState({ ...st, alarm: other.getState().alarm })).to.throw(ArgumentError, /different row counts/);
+    expect(() => OnlinePipeline.fromState({ ...st, version: 3 })).to.throw(ArgumentError, /state\.version/);
   });
 });

@@ -1,23 +1,7 @@
 import { expect } from 'chai';
-import {
-  applyThreshold,
-  contaminationThreshold,
-  Dspot,
-  dynamicThreshold,
-  Ewma,
-  ewma,
-  fixedThreshold,
-  gpdFit,
-  gpdLogLikelihood,
-  iqrThreshold,
-  potQuantile,
-  quantile,
-  quantileThreshold,
-  sigmaThreshold,
-  Spot,
-  spotThreshold,
-} from '../../../lib/detect/thresholds';
-import { makeRng, Rng } from '../../helpers/rng';
+import { ArgumentError } from '../../../../lib/errors';
+import { Dspot, gpdFit, gpdLogLikelihood, potQuantile, Spot, spotThreshold } from '../../../../lib/detect/thresholds/pot';
+import { makeRng, Rng } from '../../../helpers/rng';
 
 /** n draws from GPD(γ, σ) by the inverse CDF: Y = σ/γ·((1-U)^(-γ) - 1), or -σ·log(1-U) for γ = 0. */
 function gpdSample(n: number, gamma: number, sigma: number, rng: Rng): Float64Array {
@@ -47,52 +31,6 @@ function bruteForceMaxLogLikelihood(y: Float64Array): number {
   }
   return best;
 }
-
-describe('detect/thresholds: static thresholds', () => {
-  it('quantile follows numpy linear interpolation (hand-computed)', () => {
-    expect(quantile([1, 2, 3, 4], 0.5)).to.equal(2.5);
-    expect(quantile([4, 1, 3, 2], 0.25)).to.equal(1.75); // h = 3·0.25 = 0.75 → 1 + 0.75·1
-    expect(quantile([10, 20, 30, 40, 50], 0.9)).to.be.closeTo(46, 1e-12); // h = 3.6 → 40 + 0.6·10
-    expect(quantile([10, 20, 30, 40, 50], 0)).to.equal(10);
-    expect(quantile([10, 20, 30, 40, 50], 1)).to.equal(50);
-    expect(quantile([7], 0.3)).to.equal(7);
-    expect(quantileThreshold([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)).to.be.closeTo(9.5, 1e-12);
-  });
-
-  it('quantile rejects bad input with errors naming the argument', () => {
-    expect(() => quantile([1, 2], 1.5)).to.throw(RangeError, 'quantile(p)');
-    expect(() => quantile([], 0.5)).to.throw(RangeError, 'quantile(x)');
-    expect(() => quantile([1, NaN], 0.5)).to.throw(RangeError, 'index 1');
-  });
-
-  it('sigmaThreshold is mean + k·σ with the population σ', () => {
-    // mean 5, Σ(x-5)² = 32, population σ = √(32/8) = 2 (the sample σ would be 2.138…)
-    expect(sigmaThreshold([2, 4, 4, 4, 5, 5, 7, 9], 2)).to.be.closeTo(9, 1e-12);
-    expect(sigmaThreshold([2, 4, 4, 4, 5, 5, 7, 9])).to.be.closeTo(11, 1e-12); // default k = 3
-  });
-
-  it('iqrThreshold is Q3 + k·(Q3 - Q1)', () => {
-    expect(iqrThreshold([1, 2, 3, 4, 5, 6, 7, 8, 9], 1.5)).to.be.closeTo(13, 1e-12); // Q1 3, Q3 7
-    expect(iqrThreshold([1, 2, 3, 4])).to.be.closeTo(3.25 + 1.5 * 1.5, 1e-12); // Q1 1.75, Q3 3.25
-  });
-
-  it('contaminationThreshold is PyOD’s percentile 100·(1 - c); about c of the training scores lie above it', () => {
-    const s = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-    const t = contaminationThreshold(s, 0.1);
-    expect(t).to.be.closeTo(8.1, 1e-12); // h = 9·0.9 = 8.1
-    expect(Array.from(applyThreshold(s, t)).reduce((a, b) => a + b, 0)).to.equal(1);
-    expect(contaminationThreshold(s, 0.5)).to.be.closeTo(4.5, 1e-12);
-    expect(() => contaminationThreshold(s, 0.6)).to.throw(RangeError, 'contamination');
-    expect(() => contaminationThreshold(s, 0)).to.throw(RangeError, 'contamination');
-  });
-
-  it('fixedThreshold and applyThreshold (strict >)', () => {
-    expect(fixedThreshold(0.5)).to.equal(0.5);
-    expect(() => fixedThreshold(NaN)).to.throw(RangeError, 'fixedThreshold(value)');
-    expect(Array.from(applyThreshold([0.1, 0.5, 0.9], 0.5))).to.deep.equal([0, 0, 1]);
-    expect(() => applyThreshold([0.1, NaN], 0.5)).to.throw(RangeError, 'index 1');
-  });
-});
 
 describe('detect/thresholds: GPD fit (Grimshaw) and the POT quantile', () => {
   it('potQuantile matches z_q = t + σ/γ·((q·n/N_t)^(-γ) - 1) computed by hand, and its γ = 0 limit', () => {
@@ -153,8 +91,8 @@ describe('detect/thresholds: GPD fit (Grimshaw) and the POT quantile', () => {
     const fit = gpdFit([2, 2, 2]);
     expect(fit.gamma).to.equal(0);
     expect(fit.sigma).to.equal(2);
-    expect(() => gpdFit([1, 0])).to.throw(RangeError, 'positive');
-    expect(() => gpdFit([])).to.throw(RangeError, 'gpdFit(peaks)');
+    expect(() => gpdFit([1, 0])).to.throw(ArgumentError, 'positive');
+    expect(() => gpdFit([])).to.throw(ArgumentError, 'gpdFit(peaks)');
   });
 });
 
@@ -202,7 +140,7 @@ describe('detect/thresholds: SPOT', () => {
     const fit = gpdFit(peaks);
     expect(spot.threshold).to.be.closeTo(potQuantile(t, fit.gamma, fit.sigma, 1e-3, n0 + 2, nt0 + 1), 1e-12);
     expect(spot.threshold).to.not.equal(z0);
-    expect(() => spot.update(NaN)).to.throw(RangeError, 'Spot.update(x)');
+    expect(() => spot.update(NaN)).to.throw(ArgumentError, 'Spot.update(x)');
   });
 
   it('on a stationary stream alarms at about rate q and catches injected spikes', () => {
@@ -231,10 +169,10 @@ describe('detect/thresholds: SPOT', () => {
   });
 
   it('rejects calibration without peaks and bad options', () => {
-    expect(() => new Spot(new Float64Array(100).fill(1))).to.throw(RangeError, 'no calibration value exceeds');
-    expect(() => new Spot(calibration, { q: 0 })).to.throw(RangeError, 'options.q');
-    expect(() => new Spot(calibration, { level: 1 })).to.throw(RangeError, 'options.level');
-    expect(() => new Spot([1, 2, NaN])).to.throw(RangeError, 'Spot(calibration)');
+    expect(() => new Spot(new Float64Array(100).fill(1))).to.throw(ArgumentError, 'no calibration value exceeds');
+    expect(() => new Spot(calibration, { q: 0 })).to.throw(ArgumentError, 'options.q');
+    expect(() => new Spot(calibration, { level: 1 })).to.throw(ArgumentError, 'options.level');
+    expect(() => new Spot([1, 2, NaN])).to.throw(ArgumentError, 'Spot(calibration)');
   });
 });
 
@@ -287,76 +225,7 @@ describe('detect/thresholds: DSPOT', () => {
   });
 
   it('rejects a calibration no longer than the depth', () => {
-    expect(() => new Dspot([1, 2, 3], { depth: 3 })).to.throw(RangeError, 'at least 4');
-    expect(() => new Dspot([1, 2, 3], { depth: 0 })).to.throw(RangeError, 'options.depth');
-  });
-});
-
-describe('detect/thresholds: EWMA and Telemanom’s dynamic threshold', () => {
-  it('ewma equals pandas ewm(span).mean() (adjust = True) by hand, and the streaming form agrees', () => {
-    const y = ewma([1, 2, 3], 3); // α = 0.5
-    expect(y[0]).to.equal(1);
-    expect(y[1]).to.be.closeTo(5 / 3, 1e-15);
-    expect(y[2]).to.be.closeTo(17 / 7, 1e-15);
-    const x = Array.from({ length: 50 }, (_, i) => Math.sin(i) + i / 10);
-    const batch = ewma(x, 7);
-    const s = new Ewma(7);
-    x.forEach((v, i) => expect(s.push(v)).to.equal(batch[i]));
-    expect(() => ewma([1], 0.5)).to.throw(RangeError, 'ewma(span)');
-  });
-
-  const baseline = (n: number, seed: string): Float64Array => {
-    const rng = makeRng(seed);
-    const e = new Float64Array(n);
-    for (let i = 0; i < n; i++) e[i] = 1 + 0.1 * rng();
-    return e;
-  };
-
-  it('flags an obvious spike with its buffer; ties between z go to the larger z, as Telemanom', () => {
-    const e = baseline(200, 'telemanom');
-    for (let i = 100; i <= 104; i++) e[i] = 10;
-    const r = dynamicThreshold(e, { errorBuffer: 2 });
-    const mu = e.reduce((a, b) => a + b, 0) / e.length;
-    const sd = Math.sqrt(e.reduce((a, b) => a + (b - mu) ** 2, 0) / e.length);
-    // z = 2.5 … 6 all isolate exactly the spike (ε(6) = μ + 6σ < 10 < ε(6.5)), so their scores tie and 6 wins.
-    expect(mu + 6 * sd).to.be.lessThan(10);
-    expect(mu + 6.5 * sd).to.be.greaterThan(10);
-    expect(r.z).to.equal(6);
-    expect(r.threshold).to.be.closeTo(mu + 6 * sd, 1e-12);
-    expect(r.sequences).to.deep.equal([[98, 106]]);
-    expect(r.pruned).to.deep.equal([]);
-    const expected = new Uint8Array(200);
-    expected.fill(1, 98, 107);
-    expect(Array.from(r.flags)).to.deep.equal(Array.from(expected));
-  });
-
-  it('prunes a sequence whose maximum is within p of the next lower maximum', () => {
-    const e = new Float64Array(200).fill(1);
-    e[50] = 10;
-    e[150] = 1.1; // 9 % above the largest nominal error (1): below p = 13 %
-    // Force a low ε (single candidate z = 0.05) so both points are above it: μ + 0.05σ ≈ 1.077.
-    const r = dynamicThreshold(e, { errorBuffer: 0, zMin: 0.05, zMax: 0.06, zStep: 0.01 });
-    expect(r.threshold).to.be.within(1, 1.1);
-    expect(r.sequences).to.deep.equal([[50, 50]]);
-    expect(r.pruned).to.deep.equal([[150, 150]]);
-    expect(Array.from(r.flags).reduce((a, b) => a + b, 0)).to.equal(1);
-    expect(r.flags[50]).to.equal(1);
-  });
-
-  it('keeps two close maxima when a large drop follows them (marks are cleared by a later d ≥ p)', () => {
-    const e = new Float64Array(200).fill(1);
-    e[50] = 10;
-    e[150] = 9.5; // d = 5 % < p, but 9.5 → 1 is a large drop
-    const r = dynamicThreshold(e, { errorBuffer: 0, zMin: 0.05, zMax: 0.06, zStep: 0.01 });
-    expect(r.sequences).to.deep.equal([[50, 50], [150, 150]]);
-    expect(r.pruned).to.deep.equal([]);
-  });
-
-  it('a constant error window has no anomalies; bad options throw', () => {
-    const r = dynamicThreshold(new Float64Array(10).fill(2));
-    expect(r.threshold).to.equal(2);
-    expect(Array.from(r.flags)).to.deep.equal(new Array(10).fill(0));
-    expect(() => dynamicThreshold([1, 2], { errorBuffer: -1 })).to.throw(RangeError, 'errorBuffer');
-    expect(() => dynamicThreshold([1, NaN])).to.throw(RangeError, 'dynamicThreshold(errors)');
+    expect(() => new Dspot([1, 2, 3], { depth: 3 })).to.throw(ArgumentError, 'at least 4');
+    expect(() => new Dspot([1, 2, 3], { depth: 0 })).to.throw(ArgumentError, 'options.depth');
   });
 });

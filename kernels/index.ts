@@ -1,8 +1,8 @@
 /**
  * The reference kernels in one namespace (the package root re-exports it as `kernels`), or for copying this folder whole.
  * The cells here (rnnForward, lstmForward, gruForward, denseForward, …) are the plain REFERENCE loops. Their FAST twins,
- * with the same names and arguments plus the WebAssembly path (arena option, fused gates), are in fast/index.ts (the
- * package root re-exports that as `fastKernels`); this file does not import them, so kernels/ without fast/ and wasm/
+ * with the same names and arguments plus the WebAssembly path (arena option, fused gates), are in fast/index.ts (import it
+ * by path: `bptt/dist/kernels/fast`); this file does not import them, so kernels/ without fast/ and wasm/
  * still compiles and runs.
  */
 export * from './matmul';

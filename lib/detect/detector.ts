@@ -451,7 +451,7 @@ export class Detector {
   }
 
   /** Scores of a normalised series; the model's forward passes run on `workers` threads. */
-  scoreNormalised(z: Series, workers: Workers = this.options.workers): Omit<ScoreResult, 'filled'> {
+  private scoreNormalised(z: Series, workers: Workers = this.options.workers): Omit<ScoreResult, 'filled'> {
     const o = this.options;
     const { n, F } = z;
     const scores = new Float64Array(n), contributions = new Float64Array(n * F);

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import ndarray from 'ndarray';
-import { Detector, DetectorModel, fillMissing, readSeries } from '../../../lib/index';
+import { Detector, DetectorModel } from '../../../lib/index';
+import { fillMissing, readSeries } from '../../../lib/tensor';
 import { makeRng } from '../../helpers/rng';
 
 /**

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import {
-  Sequential, lstm, gru, dense, dropout, lstmAutoencoder, sequenceClassifier, makeRandom, FitOptions,
+  Sequential, lstm, gru, dense, dropout, lstmAutoencoder, sequenceClassifier, FitOptions,
 } from '../../../lib/index';
+import { makeRandom } from '../../../lib/random';
 import type { FloatArray } from '../../../kernels/matmul';
 
 /** Seeded windows in [−0.5, 0.5): N × T × D, as { data, shape } of the given dtype. */

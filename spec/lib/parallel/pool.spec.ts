@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import {
-  Sequential, Layer, TrainingDivergedError, lstm, dense, lstmAutoencoder, makeRandom, resolveWorkers, availableCores,
+  Sequential, Layer, TrainingDivergedError, lstm, dense, lstmAutoencoder, resolveWorkers, availableCores,
 } from '../../../lib/index';
+import { makeRandom } from '../../../lib/random';
 import type { FloatArray } from '../../../kernels/matmul';
 import type { ForwardContext } from '../../../lib/model/layers/layer';
 import { poolOf } from '../../../lib/parallel/pool';

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import {
-  Sequential, lstmAutoencoder, gruAutoencoder, forecaster, denseAutoencoder, makeRandom, setBackend, getBackend, Backend,
+  Sequential, lstmAutoencoder, gruAutoencoder, forecaster, denseAutoencoder, setBackend, getBackend, Backend,
 } from '../../../lib/index';
+import { makeRandom } from '../../../lib/random';
 import { wasmSimdAvailable } from '../../../kernels/wasm/arena';
 
 function windows(N: number, T: number, D: number, seed: string): { data: Float32Array; shape: number[] } {

@@ -10,7 +10,8 @@
  * compared with, per point for SPOT/DSPOT). Tuning multiplies every threshold by one θ: flag_t = r_t ≥ θ. Warm-up points
  * (no threshold) get r = −1, so no θ > 0 flags them.
  */
-import { Detector, DetectorOptions, DetectorModel, DetectResult } from '../lib/detect/detector';
+import { Detector, DetectResult } from '../lib/detect/detector';
+import type { DetectorOptions, DetectorModel } from '../lib/detect/types';
 import { applyThresholdSpec, parseThreshold, ThresholdConfig } from '../lib/detect/threshold-spec';
 import { rocAuc } from '../lib/detect/metrics';
 import { NabFile, SkabFile, SKAB_TRAIN_ROWS } from './eval-data';

@@ -19,7 +19,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Detector, DetectorOptions, DetectResult } from '../lib/detect/detector';
+import { Detector, DetectResult } from '../lib/detect/detector';
+import type { DetectorOptions } from '../lib/detect/types';
 import { confusion, sumConfusions, skabMetrics, Confusion, SkabMetrics } from '../lib/detect/metrics';
 import { loadSkab, repoRoot, SkabFile, SKAB_TRAIN_ROWS } from './eval-data';
 

@@ -25,7 +25,7 @@ import { fitDetector, runDetect, writeFlags, reportData, modelFacts, eventJSON, 
 import { windowsToRanges } from './labels';
 import { renderReport } from './report';
 import { formatDate } from './time';
-import type { DetectorOptions } from '../detect/detector';
+import type { DetectorOptions } from '../detect/types';
 import * as opt from './options';
 
 const STEP_MS = 10 * 60 * 1000;

@@ -16,7 +16,9 @@
  */
 import * as path from 'path';
 import * as fs from 'fs';
-import { Detector, DetectorOptions, DetectResult, pickModel } from '../detect/detector';
+import { Detector, DetectResult } from '../detect/detector';
+import type { DetectorOptions } from '../detect/types';
+import { pickModel } from '../detect/options';
 import { getBackend } from '../backend';
 import type { AnomalyEvent, Range } from '../detect/events';
 import { UserError, userCall, toUserError, fsMessage, ColumnMap } from './errors';
@@ -28,7 +30,8 @@ import { checkFiles, NamedFile } from './files';
 import { ArgumentError, MemoryLimitError } from '../errors';
 import type { EpochLogs } from '../model/sequential';
 import { renderReport, ReportData, formatNumber } from './report';
-import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
+import { isLabelFile, readLabelFile, windowsToRanges } from './labels';
+import { runs } from '../detect/events';
 import * as opt from './options';
 
 /** Names the output adds after the value columns. */
@@ -207,7 +210,7 @@ export function writeFlags(out: Output | null, table: Table, r: DetectResult): v
 
 /** Labels for a report: a label file mapped onto the rows, or the label column's runs. */
 export function labelRanges(spec: string | undefined, table: Table, dataFile: string): Range[] | null {
-  if (table.labels !== null) return labelRuns(table.labels);
+  if (table.labels !== null) return runs(table.labels);
   if (spec === undefined) return null;
   return windowsToRanges(readLabelFile(spec, dataFile), table.n, table.timeKind, table.timeValues, table.times, spec.split('#')[0] as string);
 }

@@ -134,14 +134,3 @@ function firstIndex(a: Float64Array, ok: (v: number) => boolean): number {
   return lo;
 }
 
-/** Runs of 1s in a 0/1 label column. */
-export function labelRuns(labels: Uint8Array): Range[] {
-  const out: Range[] = [];
-  let s = -1;
-  for (let i = 0; i <= labels.length; i++) {
-    const on = i < labels.length && labels[i] !== 0;
-    if (on && s < 0) s = i;
-    if (!on && s >= 0) { out.push({ start: s, end: i - 1 }); s = -1; }
-  }
-  return out;
-}

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'util';
 import { UserError, userCall } from './errors';
-import { DETECTOR_MODELS, DetectorModel, DetectorOptions } from '../detect/detector';
+import { DETECTOR_MODELS, DetectorModel, DetectorOptions } from '../detect/types';
 import { parseThreshold } from '../detect/threshold-spec';
 import { setBackend, BackendChoice } from '../backend';
 import { checkWorkers } from '../parallel/auto';

@@ -11,7 +11,8 @@ import { Context, say, warn } from './context';
 import { Output } from './output';
 import { checkFiles, NamedFile } from './files';
 import { renderReport, formatNumber } from './report';
-import { isLabelFile, readLabelFile, windowsToRanges, labelRuns } from './labels';
+import { isLabelFile, readLabelFile, windowsToRanges } from './labels';
+import { runs } from '../detect/events';
 import { OUTPUT_COLUMNS } from './detect';
 import * as opt from './options';
 
@@ -104,7 +105,7 @@ function reportRun(ctx: Context, file: string, outFile: string, o: {
     flags[i] = a;
   }
   const events = flagsToEvents(flags, scores, { minGap: o.minGap });
-  const labels = table.labels !== null ? labelRuns(table.labels)
+  const labels = table.labels !== null ? runs(table.labels)
     : labelsSpec !== undefined ? windowsToRanges(readLabelFile(labelsSpec, file), n, table.timeKind, table.timeValues, table.times, labelsSpec.split('#')[0] as string)
       : null;
   let lo = Infinity, hi = -Infinity;

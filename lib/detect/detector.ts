@@ -51,9 +51,6 @@ import { DetectorStream } from './stream';
 import { detectorToJSON, detectorFromJSON, saveDetector, loadDetector, DetectorJSON, DetectorFileContents } from './io';
 import { exportScorerSource } from './export';
 
-export { DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
-export type { Combine, DetectorModel, DetectorOptions, ResolvedOptions } from './types';
-export { autoModel, pickModel, resolveOptions } from './options';
 
 export interface ScoreResult {
   /** One score per input point. */

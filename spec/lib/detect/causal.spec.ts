@@ -8,7 +8,8 @@ import { expect } from 'chai';
 import { ArgumentError } from '../../../lib/errors';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Detector, DetectorModel, DetectResult } from '../../../lib/detect/detector';
+import { Detector, DetectResult } from '../../../lib/detect/detector';
+import type { DetectorModel } from '../../../lib/detect/types';
 import { makeRng } from '../../helpers/rng';
 
 const FIXTURE = path.resolve(__dirname, '../../../../spec/fixtures/nab/ec2_request_latency_system_failure.head900.csv');

@@ -9,26 +9,34 @@
  *
  *   node dist/bench/backend.js [--runs=7] [--shapes=S,M,L,STREAM]
  */
-import { lstmAutoencoder, setBackend, Sequential } from '../lib/index';
-import type { FitOptions } from '../lib/index';
+import { lstmAutoencoder, setBackend, type Sequential } from '../lib/index';
 import { wasmSimdAvailable } from '../kernels/wasm/arena';
-import { SHAPES, ShapeName } from './speed-common';
+import { SHAPES, type ShapeName } from './speed-common';
 
-const argOf = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const argOf = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const RUNS = Number(argOf('runs') ?? 7);
 const SHAPE_NAMES = (argOf('shapes') ?? 'S,M,L,STREAM').split(',') as ShapeName[];
-for (const n of SHAPE_NAMES) if (!(n in SHAPES)) throw new RangeError(`--shapes: unknown shape ${JSON.stringify(n)}; expected S, M, L, STREAM`);
+for (const n of SHAPE_NAMES)
+  if (!(n in SHAPES)) throw new RangeError(`--shapes: unknown shape ${JSON.stringify(n)}; expected S, M, L, STREAM`);
 const BACKENDS = ['js', 'wasm'] as const;
 type Be = (typeof BACKENDS)[number];
-const WARM_MS = 500, WARM_MAX = 50;
+const WARM_MS = 500,
+  WARM_MAX = 50;
 
 function series(B: number, T: number, D: number): number[][][] {
   let s = 12345;
-  const rnd = (): number => { s = (s * 1103515245 + 12345) >>> 0; return s / 4294967296 - 0.5; };
+  const rnd = (): number => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
   return Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: D }, rnd)));
 }
 
-const median = (a: number[]): number => { const b = [...a].sort((p, q) => p - q); return b[b.length >> 1]!; };
+const median = (a: number[]): number => {
+  const b = [...a].sort((p, q) => p - q);
+  return b[b.length >> 1];
+};
 
 /**
  * One thread on every call: fit and predict default to workers 'auto' where the library has worker threads. The option
@@ -36,8 +44,8 @@ const median = (a: number[]): number => { const b = [...a].sort((p, q) => p - q)
  */
 const FIT: Record<string, unknown> = { epochs: 1, shuffle: false, workers: 1 };
 const PREDICT: Record<string, unknown> = { workers: 1 };
-const step = (m: Sequential, x: number[][][], B: number): unknown => m.fit(x, x, { ...FIT, batchSize: B } as FitOptions);
-const infer = (m: Sequential, x: number[][][], B: number): unknown => m.predict(x, { ...PREDICT, batchSize: B } as { batchSize: number });
+const step = (m: Sequential, x: number[][][], B: number): unknown => m.fit(x, x, { ...FIT, batchSize: B });
+const infer = (m: Sequential, x: number[][][], B: number): unknown => m.predict(x, { ...PREDICT, batchSize: B });
 
 function warm(fn: () => unknown): void {
   const t0 = Date.now();
@@ -50,29 +58,50 @@ function timeMs(fn: () => unknown): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-const cell = (t: number[]): string => `${median(t).toFixed(median(t) < 10 ? 2 : 1).padStart(8)} (${Math.min(...t).toFixed(Math.min(...t) < 10 ? 2 : 1)})`.padEnd(19);
+const cell = (t: number[]): string =>
+  `${median(t)
+    .toFixed(median(t) < 10 ? 2 : 1)
+    .padStart(8)} (${Math.min(...t).toFixed(Math.min(...t) < 10 ? 2 : 1)})`.padEnd(19);
 const ratio = (js: number[], wa: number[]): string => `${(median(js) / median(wa)).toFixed(2)}×`.padEnd(9);
 
-if (!wasmSimdAvailable()) { console.log('WebAssembly SIMD not available: nothing to compare'); process.exit(0); }
-console.log(`node ${process.version}, float32, 1 thread (workers: 1); median (min) ms of ${RUNS} timed calls ` +
-  `(STREAM inference ${Math.max(RUNS, 25)}) after warm-up (≥ 2 calls and ${WARM_MS} ms)`);
-console.log('shape   B   T    D   H    | train js ms (min)  train wasm ms      js/wasm  | infer js ms (min)  infer wasm ms      js/wasm');
+if (!wasmSimdAvailable()) {
+  console.log('WebAssembly SIMD not available: nothing to compare');
+  process.exit(0);
+}
+console.log(
+  `node ${process.version}, float32, 1 thread (workers: 1); median (min) ms of ${RUNS} timed calls ` +
+    `(STREAM inference ${Math.max(RUNS, 25)}) after warm-up (≥ 2 calls and ${WARM_MS} ms)`,
+);
+console.log(
+  'shape   B   T    D   H    | train js ms (min)  train wasm ms      js/wasm  | infer js ms (min)  infer wasm ms      js/wasm',
+);
 for (const name of SHAPE_NAMES) {
   const { batch: B, window: T, features: D, hidden: H } = SHAPES[name];
   const x = series(B, T, D);
   const models = {} as Record<Be, Sequential>;
   for (const be of BACKENDS) {
-    setBackend(be);   // read when the workspaces are built: on the model's first forward, inside the warm-up below
+    setBackend(be); // read when the workspaces are built: on the model's first forward, inside the warm-up below
     const m = lstmAutoencoder({ window: T, features: D, units: H, seed: 1 });
     warm(() => infer(m, x, B));
     warm(() => step(m, x, B));
     models[be] = m;
   }
   setBackend('js');
-  const train: Record<Be, number[]> = { js: [], wasm: [] }, pred: Record<Be, number[]> = { js: [], wasm: [] };
+  const train: Record<Be, number[]> = { js: [], wasm: [] },
+    pred: Record<Be, number[]> = { js: [], wasm: [] };
   const inferRuns = name === 'STREAM' ? Math.max(RUNS, 25) : RUNS;
   for (let r = 0; r < inferRuns; r++) for (const be of BACKENDS) pred[be].push(timeMs(() => infer(models[be], x, B)));
   for (let r = 0; r < RUNS; r++) for (const be of BACKENDS) train[be].push(timeMs(() => step(models[be], x, B)));
-  console.log(`${name.padEnd(7)} ${String(B).padEnd(3)} ${String(T).padEnd(4)} ${String(D).padEnd(3)} ${String(H).padEnd(4)} | ` +
-    (cell(train.js) + cell(train.wasm) + ratio(train.js, train.wasm) + '| ' + cell(pred.js) + cell(pred.wasm) + ratio(pred.js, pred.wasm)).trimEnd());
+  console.log(
+    `${name.padEnd(7)} ${String(B).padEnd(3)} ${String(T).padEnd(4)} ${String(D).padEnd(3)} ${String(H).padEnd(4)} | ` +
+      (
+        cell(train.js) +
+        cell(train.wasm) +
+        ratio(train.js, train.wasm) +
+        '| ' +
+        cell(pred.js) +
+        cell(pred.wasm) +
+        ratio(pred.js, pred.wasm)
+      ).trimEnd(),
+  );
 }

@@ -17,38 +17,102 @@
  * (a rolling z-score's, or a long-window likelihood's). Prints the per-file table (detected windows and false alarms per
  * seed) and the totals as mean (min–max) over seeds, with the time per file. --speed: see speed() below.
  */
-import { loadNab, NabFile } from './eval-data';
-import { nabNormalize, nabScoreFile, NabProfileName } from '../lib/detect/nab';
-import { AlarmStage, HTM_THRESHOLD, restFlags, AlarmOptions } from '../lib/detect/alarm';
-import { OnlineForecaster, OnlineOptions, OnlinePipeline, OnlinePipelineOptions } from '../lib/detect/online';
+import { loadNab, type NabFile } from './eval-data';
+import { nabNormalize, nabScoreFile, type NabProfileName } from '../lib/detect/nab';
+import { AlarmStage, HTM_THRESHOLD, restFlags, type AlarmOptions } from '../lib/detect/alarm';
+import { OnlineForecaster, type OnlineOptions, OnlinePipeline, type OnlinePipelineOptions } from '../lib/detect/online';
 import { writeFileAtomicSync } from '../lib/io/atomic';
 import { Detector } from '../lib/detect/detector';
 
 interface Args {
-  model: string; seeds: number[]; files: string[]; rest: number; threshold: number;
-  opts: Record<string, unknown>; alarm: Record<string, unknown>; json: string | null; quiet: boolean;
-  members: number; combine: string; speed: boolean; memberOpts: Array<Record<string, unknown>>;
+  model: string;
+  seeds: number[];
+  files: string[];
+  rest: number;
+  threshold: number;
+  opts: Record<string, unknown>;
+  alarm: Record<string, unknown>;
+  json: string | null;
+  quiet: boolean;
+  members: number;
+  combine: string;
+  speed: boolean;
+  memberOpts: Array<Record<string, unknown>>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { model: 'online', seeds: [1, 2, 3], files: [], rest: 0.2, threshold: HTM_THRESHOLD, opts: {}, alarm: {}, json: null, quiet: false, members: 1, combine: 'none', speed: false, memberOpts: [] };
+  const a: Args = {
+    model: 'online',
+    seeds: [1, 2, 3],
+    files: [],
+    rest: 0.2,
+    threshold: HTM_THRESHOLD,
+    opts: {},
+    alarm: {},
+    json: null,
+    quiet: false,
+    members: 1,
+    combine: 'none',
+    speed: false,
+    memberOpts: [],
+  };
   for (let i = 0; i < argv.length; i++) {
-    const k = argv[i], v = argv[i + 1] ?? '';
+    const k = argv[i],
+      v = argv[i + 1] ?? '';
     switch (k) {
-      case '--model': a.model = v; i++; break;
-      case '--seeds': a.seeds = v.split(',').map(Number); i++; break;
-      case '--files': a.files = v.split(','); i++; break;
-      case '--rest': a.rest = Number(v); i++; break;
-      case '--threshold': a.threshold = Number(v); i++; break;
-      case '--opts': a.opts = JSON.parse(v) as Record<string, unknown>; i++; break;
-      case '--alarm': a.alarm = JSON.parse(v) as Record<string, unknown>; i++; break;
-      case '--json': a.json = v; i++; break;
-      case '--quiet': a.quiet = true; break;
-      case '--speed': a.speed = true; break;
-      case '--member-opts': a.memberOpts = JSON.parse(v) as Array<Record<string, unknown>>; a.members = a.memberOpts.length; i++; break;
-      case '--members': a.members = Number(v); i++; break;
-      case '--combine': a.combine = v; i++; break;
-      default: throw new RangeError(`eval-online: unknown argument ${k}`);
+      case '--model':
+        a.model = v;
+        i++;
+        break;
+      case '--seeds':
+        a.seeds = v.split(',').map(Number);
+        i++;
+        break;
+      case '--files':
+        a.files = v.split(',');
+        i++;
+        break;
+      case '--rest':
+        a.rest = Number(v);
+        i++;
+        break;
+      case '--threshold':
+        a.threshold = Number(v);
+        i++;
+        break;
+      case '--opts':
+        a.opts = JSON.parse(v) as Record<string, unknown>;
+        i++;
+        break;
+      case '--alarm':
+        a.alarm = JSON.parse(v) as Record<string, unknown>;
+        i++;
+        break;
+      case '--json':
+        a.json = v;
+        i++;
+        break;
+      case '--quiet':
+        a.quiet = true;
+        break;
+      case '--speed':
+        a.speed = true;
+        break;
+      case '--member-opts':
+        a.memberOpts = JSON.parse(v) as Array<Record<string, unknown>>;
+        a.members = a.memberOpts.length;
+        i++;
+        break;
+      case '--members':
+        a.members = Number(v);
+        i++;
+        break;
+      case '--combine':
+        a.combine = v;
+        i++;
+        break;
+      default:
+        throw new RangeError(`eval-online: unknown argument ${k}`);
     }
   }
   return a;
@@ -61,23 +125,29 @@ export function rollingZ(values: ArrayLike<number>, W = 64): Float64Array {
     const n = Math.min(W, t);
     if (n < 2) continue;
     let s = 0;
-    for (let i = t - n; i < t; i++) s += values[i] as number;
+    for (let i = t - n; i < t; i++) s += values[i];
     const m = s / n;
     let v = 0;
-    for (let i = t - n; i < t; i++) v += ((values[i] as number) - m) ** 2;
+    for (let i = t - n; i < t; i++) v += (values[i] - m) ** 2;
     const sd = Math.sqrt(v / n);
-    out[t] = Math.abs((values[t] as number) - m) / Math.max(sd, 1e-9 * (1 + Math.abs(m)));
+    out[t] = Math.abs(values[t] - m) / Math.max(sd, 1e-9 * (1 + Math.abs(m)));
   }
   return out;
 }
 
-function rawScores(model: string, f: NabFile, seed: number, opts: Record<string, unknown>, members = 1,
-                   memberOpts: Array<Record<string, unknown>> = []): Float64Array {
+function rawScores(
+  model: string,
+  f: NabFile,
+  seed: number,
+  opts: Record<string, unknown>,
+  members = 1,
+  memberOpts: Array<Record<string, unknown>> = [],
+): Float64Array {
   if (members > 1) {
     const sum = new Float64Array(f.values.length);
     for (let j = 0; j < members; j++) {
       const r = rawScores(model, f, seed * 1000 + j, { ...opts, ...(memberOpts[j] ?? {}) });
-      for (let i = 0; i < sum.length; i++) sum[i] += (r[i] as number) / members;
+      for (let i = 0; i < sum.length; i++) sum[i] += r[i] / members;
     }
     return sum;
   }
@@ -86,15 +156,22 @@ function rawScores(model: string, f: NabFile, seed: number, opts: Record<string,
     // The library's default Detector (model 'auto' → 'gru-online'): fit on the probation, detect the rest; with
     // 'detector-time' it is given the timestamps, as the command line gives a CSV's dates (timeFeatures 'auto' → 'context').
     const ts = model === 'detector-time' ? f.timestamps.map((s) => Date.parse(s.replace(' ', 'T') + 'Z')) : null;
-    const d = new Detector({ seed }).fit(f.values.slice(0, f.probation), ts ? { timestamps: ts.slice(0, f.probation) } : {});
+    const d = new Detector({ seed }).fit(
+      f.values.slice(0, f.probation),
+      ts ? { timestamps: ts.slice(0, f.probation) } : {},
+    );
     const out = new Float64Array(f.values.length);
     out.set(d.calibration as Float64Array, 0);
     out.set(d.detect(f.values.slice(f.probation), ts ? { timestamps: ts.slice(f.probation) } : {}).scores, f.probation);
     return out;
   }
-  if (model === 'pipeline') {   // the exported OnlinePipeline; its calibrated scores are returned (no second alarm stage)
+  if (model === 'pipeline') {
+    // the exported OnlinePipeline; its calibrated scores are returned (no second alarm stage)
     const ts = f.timestamps.map((s) => Date.parse(s.replace(' ', 'T') + 'Z'));
-    return OnlinePipeline.create({ ...(opts as Partial<OnlinePipelineOptions>), seed, probation: f.probation }).batch(f.values, ts).scores;
+    return OnlinePipeline.create({ ...(opts as Partial<OnlinePipelineOptions>), seed, probation: f.probation }).batch(
+      f.values,
+      ts,
+    ).scores;
   }
   if (model === 'online') {
     const ts = f.timestamps.map((s) => Date.parse(s.replace(' ', 'T') + 'Z'));
@@ -114,110 +191,188 @@ for (let th = 0.3; th <= 1.0000001; th += 0.0025) GRID.push(Number(th.toFixed(4)
  */
 function speed(args: Args): void {
   const f = loadNab().find((x) => x.name.includes('asg_misconfiguration')) as NabFile;
-  const n = 22000, values: number[] = [], times: number[] = [];
+  const n = 22000,
+    values: number[] = [],
+    times: number[] = [];
   const t0ms = Date.parse(f.timestamps[0]?.replace(' ', 'T') + 'Z');
-  for (let i = 0; i < n; i++) { values.push(f.values[i % f.values.length] as number); times.push(t0ms + i * 300000); }
-  const P = 750, runs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    values.push(f.values[i % f.values.length]);
+    times.push(t0ms + i * 300000);
+  }
+  const P = 750,
+    runs: number[] = [];
   let check = 0;
   for (let r = 0; r < 3; r++) {
     const t0 = process.hrtime.bigint();
     const m = new OnlineForecaster({ ...(args.opts as Partial<OnlineOptions>), seed: 1, probation: P });
-    const st = new AlarmStage({ ...(args.alarm as Partial<AlarmOptions>), probation: P, rest: Math.round(args.rest * P) });
-    for (let i = 0; i < n; i++) check += st.step(m.step(values[i] as number, times[i]), values[i] as number).score;
+    const st = new AlarmStage({
+      ...(args.alarm as Partial<AlarmOptions>),
+      probation: P,
+      rest: Math.round(args.rest * P),
+    });
+    for (let i = 0; i < n; i++) check += st.step(m.step(values[i], times[i]), values[i]).score;
     runs.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
   runs.sort((a, b) => a - b);
   const m = new OnlineForecaster({ ...(args.opts as Partial<OnlineOptions>), seed: 1, probation: P, every: 1_000_000 });
-  for (let i = 0; i < 2000; i++) m.step(values[i] as number, times[i]);
+  for (let i = 0; i < 2000; i++) m.step(values[i], times[i]);
   const t1 = process.hrtime.bigint();
-  for (let i = 2000; i < 12000; i++) check += m.step(values[i] as number, times[i]);
+  for (let i = 2000; i < 12000; i++) check += m.step(values[i], times[i]);
   const rate = 10000 / (Number(process.hrtime.bigint() - t1) / 1e9);
-  console.log(`SPEED ${JSON.stringify({ opts: args.opts, rows: n, secondsMedian: runs[1], seconds: runs, scoringRowsPerSecond: Math.round(rate), checksum: check })}`);
+  console.log(
+    `SPEED ${JSON.stringify({ opts: args.opts, rows: n, secondsMedian: runs[1], seconds: runs, scoringRowsPerSecond: Math.round(rate), checksum: check })}`,
+  );
 }
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  if (args.speed) { speed(args); return; }
+  if (args.speed) {
+    speed(args);
+    return;
+  }
   let files = loadNab();
   if (args.files.length > 0) files = files.filter((f) => args.files.some((s) => f.name.includes(s)));
   const windowCount = files.reduce((s, f) => s + f.windows.length, 0);
-  const per: Array<{ seed: number; std: number; lowFp: number; tuned: number; theta: number; perFile: number[]; secs: number[]; detail: string[] }> = [];
+  const per: Array<{
+    seed: number;
+    std: number;
+    lowFp: number;
+    tuned: number;
+    theta: number;
+    perFile: number[];
+    secs: number[];
+    detail: string[];
+  }> = [];
   for (const seed of args.seeds) {
     const scoresByFile: Float64Array[] = [];
     const secs: number[] = [];
     for (const f of files) {
       const t0 = process.hrtime.bigint();
       const raw = rawScores(args.model, f, seed, args.opts, args.members, args.memberOpts);
-      const alarmOpts = { ...(args.alarm as Partial<AlarmOptions>), probation: f.probation, threshold: args.threshold, rest: Math.round(args.rest * f.probation) };
+      const alarmOpts = {
+        ...(args.alarm as Partial<AlarmOptions>),
+        probation: f.probation,
+        threshold: args.threshold,
+        rest: Math.round(args.rest * f.probation),
+      };
       const stage = new AlarmStage(alarmOpts);
       let sc: Float64Array = new Float64Array(raw.length);
-      if (args.model === 'pipeline' || args.model.startsWith('detector')) sc = raw;   // already calibrated by their own alarm stage
-      else for (let i = 0; i < raw.length; i++) sc[i] = stage.step(raw[i] as number, f.values[i] as number).score;
-      if (args.combine === 'zscore-max') {   // max with the rolling z-score's calibrated score
-        const z = rollingZ(f.values, 64), zs = new AlarmStage(alarmOpts);
-        for (let i = 0; i < raw.length; i++) sc[i] = Math.max(sc[i] as number, zs.step(z[i] as number, f.values[i] as number).score);
-      } else if (args.combine.startsWith('long:')) {   // max with a second likelihood over a longer averaging window
+      if (args.model === 'pipeline' || args.model.startsWith('detector'))
+        sc = raw; // already calibrated by their own alarm stage
+      else for (let i = 0; i < raw.length; i++) sc[i] = stage.step(raw[i], f.values[i]).score;
+      if (args.combine === 'zscore-max') {
+        // max with the rolling z-score's calibrated score
+        const z = rollingZ(f.values, 64),
+          zs = new AlarmStage(alarmOpts);
+        for (let i = 0; i < raw.length; i++) sc[i] = Math.max(sc[i], zs.step(z[i], f.values[i]).score);
+      } else if (args.combine.startsWith('long:')) {
+        // max with a second likelihood over a longer averaging window
         const [L, filt] = args.combine.slice(5).split(':');
-        const ls = new AlarmStage({ ...alarmOpts, averagingWindow: Number(L), filter: filt !== 'nofilter' && filt !== 'latch' });
-        let latched = false;   // latch: the long channel counts once per excursion above the threshold (re-armed under 0.4)
+        const ls = new AlarmStage({
+          ...alarmOpts,
+          averagingWindow: Number(L),
+          filter: filt !== 'nofilter' && filt !== 'latch',
+        });
+        let latched = false; // latch: the long channel counts once per excursion above the threshold (re-armed under 0.4)
         for (let i = 0; i < raw.length; i++) {
-          let l = ls.step(raw[i] as number, f.values[i] as number).score;
+          let l = ls.step(raw[i], f.values[i]).score;
           if (filt === 'latch') {
-            if (latched) { if (l < 0.4) latched = false; l = 0; } else if (l >= args.threshold) latched = true;
+            if (latched) {
+              if (l < 0.4) latched = false;
+              l = 0;
+            } else if (l >= args.threshold) latched = true;
           }
-          sc[i] = Math.max(sc[i] as number, l);
+          sc[i] = Math.max(sc[i], l);
         }
-      } else if (args.combine.startsWith('tflong:')) {   // latched long channel of a second, time-of-day forecaster
+      } else if (args.combine.startsWith('tflong:')) {
+        // latched long channel of a second, time-of-day forecaster
         const raw2 = rawScores(args.model, f, seed * 7919 + 1, { ...args.opts, timeFeatures: 'day' });
-        const ls = new AlarmStage({ ...alarmOpts, averagingWindow: Number(args.combine.slice(7)), filter: false, spatialTolerance: 0, longWindow: 0 });
+        const ls = new AlarmStage({
+          ...alarmOpts,
+          averagingWindow: Number(args.combine.slice(7)),
+          filter: false,
+          spatialTolerance: 0,
+          longWindow: 0,
+        });
         let latched = false;
         for (let i = 0; i < raw.length; i++) {
-          let l = ls.step(raw2[i] as number, f.values[i] as number).score;
-          if (latched) { if (l < 0.4) latched = false; l = 0; } else if (l >= args.threshold) latched = true;
-          sc[i] = Math.max(sc[i] as number, l);
+          let l = ls.step(raw2[i], f.values[i]).score;
+          if (latched) {
+            if (l < 0.4) latched = false;
+            l = 0;
+          } else if (l >= args.threshold) latched = true;
+          sc[i] = Math.max(sc[i], l);
         }
-      } else if (args.combine !== 'none') throw new RangeError(`eval-online(--combine): expected none, zscore-max, long:N[:mode] or tflong:N, got ${args.combine}`);
+      } else if (args.combine !== 'none')
+        throw new RangeError(
+          `eval-online(--combine): expected none, zscore-max, long:N[:mode] or tflong:N, got ${args.combine}`,
+        );
       secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
       scoresByFile.push(sc);
     }
     const total = (th: number, profile: NabProfileName, perFile?: number[], detail?: string[]): number => {
       let s = 0;
       files.forEach((f, k) => {
-        const flags = restFlags(scoresByFile[k] as Float64Array, th, Math.round(args.rest * f.probation), f.probation);
-        const fs = nabScoreFile(flags, f.windows, profile), r = fs.score;
+        const flags = restFlags(scoresByFile[k], th, Math.round(args.rest * f.probation), f.probation);
+        const fs = nabScoreFile(flags, f.windows, profile),
+          r = fs.score;
         if (perFile) perFile.push(r);
         if (detail) detail.push(`${fs.detectedWindows}/${fs.windows} ${fs.falsePositives}fp`);
         s += r;
       });
       return nabNormalize(s, windowCount, profile);
     };
-    const perFile: number[] = [], detail: string[] = [];
+    const perFile: number[] = [],
+      detail: string[] = [];
     const std = total(args.threshold, 'standard', perFile, detail);
     const lowFp = total(args.threshold, 'reward_low_FP_rate');
-    let tuned = -Infinity, theta = NaN;
+    let tuned = -Infinity,
+      theta = NaN;
     for (const th of GRID) {
       const v = total(th, 'standard');
-      if (v > tuned) { tuned = v; theta = th; }
+      if (v > tuned) {
+        tuned = v;
+        theta = th;
+      }
     }
     per.push({ seed, std, lowFp, tuned, theta, perFile, secs, detail });
-    if (!args.quiet) console.log(`seed ${seed}: standard ${std.toFixed(1)}  lowFP ${lowFp.toFixed(1)}  tuned ${tuned.toFixed(1)} (θ=${theta})  time ${secs.reduce((a, b) => a + b, 0).toFixed(1)} s`);
+    if (!args.quiet)
+      console.log(
+        `seed ${seed}: standard ${std.toFixed(1)}  lowFP ${lowFp.toFixed(1)}  tuned ${tuned.toFixed(1)} (θ=${theta})  time ${secs.reduce((a, b) => a + b, 0).toFixed(1)} s`,
+      );
   }
   const stat = (xs: number[]): string => {
     const m = xs.reduce((a, b) => a + b, 0) / xs.length;
     return `${m.toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
   };
   if (!args.quiet) {
-    console.log('\n| file | rows | windows | raw score (seed mean) | detected/windows, false alarms (per seed) | s/file |');
+    console.log(
+      '\n| file | rows | windows | raw score (seed mean) | detected/windows, false alarms (per seed) | s/file |',
+    );
     console.log('|---|---:|---:|---:|---|---:|');
     files.forEach((f, k) => {
-      const r = per.map((p) => p.perFile[k] as number), s = per.map((p) => p.secs[k] as number);
-      console.log(`| ${f.name} | ${f.values.length} | ${f.windows.length} | ${(r.reduce((a, b) => a + b, 0) / r.length).toFixed(3)} | ${per.map((p) => p.detail[k]).join(', ')} | ${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2)} |`);
+      const r = per.map((p) => p.perFile[k]),
+        s = per.map((p) => p.secs[k]);
+      console.log(
+        `| ${f.name} | ${f.values.length} | ${f.windows.length} | ${(r.reduce((a, b) => a + b, 0) / r.length).toFixed(3)} | ${per.map((p) => p.detail[k]).join(', ')} | ${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2)} |`,
+      );
     });
   }
   const summary = {
-    model: args.model, members: args.members, memberOpts: args.memberOpts, combine: args.combine, opts: args.opts, alarm: args.alarm, rest: args.rest, threshold: args.threshold, seeds: args.seeds,
-    standard: stat(per.map((p) => p.std)), lowFp: stat(per.map((p) => p.lowFp)), tuned: stat(per.map((p) => p.tuned)),
-    theta: per.map((p) => p.theta), seconds: stat(per.map((p) => p.secs.reduce((a, b) => a + b, 0))),
+    model: args.model,
+    members: args.members,
+    memberOpts: args.memberOpts,
+    combine: args.combine,
+    opts: args.opts,
+    alarm: args.alarm,
+    rest: args.rest,
+    threshold: args.threshold,
+    seeds: args.seeds,
+    standard: stat(per.map((p) => p.std)),
+    lowFp: stat(per.map((p) => p.lowFp)),
+    tuned: stat(per.map((p) => p.tuned)),
+    theta: per.map((p) => p.theta),
+    seconds: stat(per.map((p) => p.secs.reduce((a, b) => a + b, 0))),
   };
   console.log(`\nRESULT ${JSON.stringify(summary)}`);
   if (args.json !== null) writeFileAtomicSync(args.json, JSON.stringify({ summary, per }, null, 1));

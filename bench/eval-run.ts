@@ -10,11 +10,11 @@
  * compared with, per point for SPOT/DSPOT). Tuning multiplies every threshold by one θ: flag_t = r_t ≥ θ. Warm-up points
  * (no threshold) get r = −1, so no θ > 0 flags them.
  */
-import { Detector, DetectResult } from '../lib/detect/detector';
+import { Detector, type DetectResult } from '../lib/detect/detector';
 import type { DetectorOptions, DetectorModel } from '../lib/detect/types';
-import { applyThresholdSpec, parseThreshold, ThresholdConfig } from '../lib/detect/threshold-spec';
+import { applyThresholdSpec, parseThreshold, type ThresholdConfig } from '../lib/detect/threshold-spec';
 import { rocAuc } from '../lib/detect/metrics';
-import { NabFile, SkabFile, SKAB_TRAIN_ROWS } from './eval-data';
+import { type NabFile, type SkabFile, SKAB_TRAIN_ROWS } from './eval-data';
 
 /** Detector options the grid varies or the command line overrides (threshold excluded: specs are applied after). */
 export type EvalOptions = Omit<DetectorOptions, 'model' | 'threshold' | 'onEpochEnd'>;
@@ -81,48 +81,85 @@ export function runJob(job: Job, nab: readonly NabFile[], skab: readonly SkabFil
   let train: number[] | number[][], test: number[] | number[][];
   let labels: Uint8Array | null = null;
   if (job.dataset === 'nab') {
-    const f = nab[job.file] as NabFile;
+    const f = nab[job.file];
     train = f.values.slice(0, f.probation);
     test = f.values;
   } else {
-    const f = skab[job.file] as SkabFile;
+    const f = skab[job.file];
     train = f.rows.slice(0, SKAB_TRAIN_ROWS);
     test = f.rows.slice(SKAB_TRAIN_ROWS);
     labels = f.labels.slice(SKAB_TRAIN_ROWS);
   }
-  const base = { config: job.config, dataset: job.dataset, file: job.file, model: job.model, n: test.length, auc: NaN, specs: [] as SpecResult[] };
+  const base = {
+    config: job.config,
+    dataset: job.dataset,
+    file: job.file,
+    model: job.model,
+    n: test.length,
+    auc: NaN,
+    specs: [] as SpecResult[],
+  };
   let epochs = 0;
   // Fitted with a threshold that any non-empty calibration accepts; the grid's specs are applied below.
   const fitSpec = 'quantile:0.99';
-  const detector = new Detector({ ...job.options, model: job.model, threshold: fitSpec, onEpochEnd: () => { epochs++; } });
+  const detector = new Detector({
+    ...job.options,
+    model: job.model,
+    threshold: fitSpec,
+    onEpochEnd: () => {
+      epochs++;
+    },
+  });
   const t0 = process.hrtime.bigint();
   try {
     detector.fit(train);
   } catch (e) {
-    return { ...base, error: `fit: ${message(e)}`, epochs, fitSeconds: Number(process.hrtime.bigint() - t0) / 1e9, detectSeconds: 0, thresholdSeconds: 0 };
+    return {
+      ...base,
+      error: `fit: ${message(e)}`,
+      epochs,
+      fitSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      detectSeconds: 0,
+      thresholdSeconds: 0,
+    };
   }
   const t1 = process.hrtime.bigint();
   let det: DetectResult;
   try {
     det = detector.detect(test);
   } catch (e) {
-    return { ...base, error: `detect: ${message(e)}`, epochs, fitSeconds: Number(t1 - t0) / 1e9, detectSeconds: 0, thresholdSeconds: 0 };
+    return {
+      ...base,
+      error: `detect: ${message(e)}`,
+      epochs,
+      fitSeconds: Number(t1 - t0) / 1e9,
+      detectSeconds: 0,
+      thresholdSeconds: 0,
+    };
   }
   const t2 = process.hrtime.bigint();
   const { scores, firstScored } = det;
   const calibration = detector.calibration as Float64Array;
   const specs = job.thresholds.map((spec): SpecResult => {
     try {
-      const { thresholds, flags } = applyThresholdSpec(thresholdConfig(spec, job.spotLevel), calibration, scores, firstScored);
+      const { thresholds, flags } = applyThresholdSpec(
+        thresholdConfig(spec, job.spotLevel),
+        calibration,
+        scores,
+        firstScored,
+      );
       if (spec === fitSpec) {
         for (let i = 0; i < flags.length; i++) {
-          if (flags[i] !== det.flags[i]) throw new Error(`eval: ${spec} flags differ from Detector.detect at point ${i}: the bench no longer mirrors detect()`);
+          if (flags[i] !== det.flags[i])
+            throw new Error(
+              `eval: ${spec} flags differ from Detector.detect at point ${i}: the bench no longer mirrors detect()`,
+            );
         }
       }
       const ratios = new Float64Array(scores.length);
       for (let i = 0; i < scores.length; i++) {
-        const t = thresholds[i] as number;
-        ratios[i] = Number.isNaN(t) ? -1 : (scores[i] as number) / Math.max(t, MIN_LEVEL);
+        const t = thresholds[i];
+        ratios[i] = Number.isNaN(t) ? -1 : scores[i] / Math.max(t, MIN_LEVEL);
       }
       return { spec, flags, ratios };
     } catch (e) {
@@ -130,7 +167,13 @@ export function runJob(job: Job, nab: readonly NabFile[], skab: readonly SkabFil
     }
   });
   return {
-    ...base, scores, auc: labels === null ? NaN : rocAuc(labels, scores), epochs,
-    fitSeconds: Number(t1 - t0) / 1e9, detectSeconds: Number(t2 - t1) / 1e9, thresholdSeconds: Number(process.hrtime.bigint() - t2) / 1e9, specs,
+    ...base,
+    scores,
+    auc: labels === null ? NaN : rocAuc(labels, scores),
+    epochs,
+    fitSeconds: Number(t1 - t0) / 1e9,
+    detectSeconds: Number(t2 - t1) / 1e9,
+    thresholdSeconds: Number(process.hrtime.bigint() - t2) / 1e9,
+    specs,
   };
 }

@@ -14,8 +14,16 @@
  * SKAB: pooled confusion of the test rows of all runs → skabMetrics; `best` is the one global θ on r that maximises
  * the pooled F1 — an oracle, for how much a better threshold could give, never a result.
  */
-import { nabNormalize, nabOptimizeThreshold, nabRowWeights, nabScoreFile, NAB_PROFILES, NabProfileName, NabRowWeights } from '../lib/detect/nab';
-import { confusion, sumConfusions, skabMetrics, Confusion, SkabMetrics } from '../lib/detect/metrics';
+import {
+  nabNormalize,
+  nabOptimizeThreshold,
+  nabRowWeights,
+  nabScoreFile,
+  NAB_PROFILES,
+  type NabProfileName,
+  type NabRowWeights,
+} from '../lib/detect/nab';
+import { confusion, sumConfusions, skabMetrics, type Confusion, type SkabMetrics } from '../lib/detect/metrics';
 import { flagsToEvents } from '../lib/detect/events';
 import type { NabFile, SkabFile } from './eval-data';
 import { SKAB_TRAIN_ROWS } from './eval-data';
@@ -50,7 +58,14 @@ export interface NabCell {
   /** Files where the spec failed, with the reason. */
   failed: Array<{ file: string; error: string }>;
   /** Per file, standard profile, as shipped: raw score, detected windows of windows, false-positive rows. */
-  perFile: Array<{ file: string; score: number; onsetScore: number; detected: number; windows: number; falseRows: number }>;
+  perFile: Array<{
+    file: string;
+    score: number;
+    onsetScore: number;
+    detected: number;
+    windows: number;
+    falseRows: number;
+  }>;
 }
 
 /** 1 on the first row of every event (runs merged across gaps < minGap). */
@@ -65,7 +80,7 @@ function onsetsAt(ratios: Float64Array, theta: number, minGap: number, out: Uint
   out.fill(0);
   let lastOn = -Infinity; // last flagged row
   for (let i = 0; i < ratios.length; i++) {
-    if ((ratios[i] as number) >= theta) {
+    if (ratios[i] >= theta) {
       if (i - lastOn - 1 >= minGap && i - lastOn > 1) out[i] = 1;
       lastOn = i;
     }
@@ -80,35 +95,75 @@ export function scoreNabCell(files: readonly NabFile[], cell: readonly CellFile[
   const windows = files.reduce((a, f) => a + f.windows.length, 0);
   const failed: NabCell['failed'] = [];
   const flagsOf = files.map((f, k) => {
-    const c = cell[k] as CellFile;
+    const c = cell[k];
     if (c.flags === undefined) failed.push({ file: f.name, error: c.error ?? 'no result' });
     return c.flags ?? new Uint8Array(f.values.length);
   });
-  const ratiosOf = files.map((f, k) => (cell[k] as CellFile).ratios ?? new Float64Array(f.values.length).fill(-1));
-  const onsetsOf = files.map((f, k) => onsetFlags(flagsOf[k] as Uint8Array, (cell[k] as CellFile).scores ?? new Float64Array(f.values.length), minGap));
-  const per = <T>(fn: (p: NabProfileName) => T): PerProfile<T> =>
-    ({ standard: fn('standard'), reward_low_FP_rate: fn('reward_low_FP_rate'), reward_low_FN_rate: fn('reward_low_FN_rate') });
+  const ratiosOf = files.map((f, k) => cell[k].ratios ?? new Float64Array(f.values.length).fill(-1));
+  const onsetsOf = files.map((f, k) =>
+    onsetFlags(flagsOf[k], cell[k].scores ?? new Float64Array(f.values.length), minGap),
+  );
+  const per = <T>(fn: (p: NabProfileName) => T): PerProfile<T> => ({
+    standard: fn('standard'),
+    reward_low_FP_rate: fn('reward_low_FP_rate'),
+    reward_low_FN_rate: fn('reward_low_FN_rate'),
+  });
 
-  const shipped = per((p) => normalisedTotal(files.reduce((a, f, k) => a + nabScoreFile(flagsOf[k] as Uint8Array, f.windows, p).score, 0), windows, p));
-  const shippedOnsets = per((p) => normalisedTotal(files.reduce((a, f, k) => a + nabScoreFile(onsetsOf[k] as Uint8Array, f.windows, p).score, 0), windows, p));
-  const opt = per((p) => nabOptimizeThreshold(files.map((f, k) => ({ scores: ratiosOf[k] as Float64Array, windows: f.windows })), p));
+  const shipped = per((p) =>
+    normalisedTotal(
+      files.reduce((a, f, k) => a + nabScoreFile(flagsOf[k], f.windows, p).score, 0),
+      windows,
+      p,
+    ),
+  );
+  const shippedOnsets = per((p) =>
+    normalisedTotal(
+      files.reduce((a, f, k) => a + nabScoreFile(onsetsOf[k], f.windows, p).score, 0),
+      windows,
+      p,
+    ),
+  );
+  const opt = per((p) =>
+    nabOptimizeThreshold(
+      files.map((f, k) => ({ scores: ratiosOf[k], windows: f.windows })),
+      p,
+    ),
+  );
   const onsetOpt = tuneOnsets(files, ratiosOf, minGap, windows, onsetsOf);
 
-  let detectedWindows = 0, flaggedRows = 0, falseRows = 0, events = 0;
+  let detectedWindows = 0,
+    flaggedRows = 0,
+    falseRows = 0,
+    events = 0;
   const perFile = files.map((f, k) => {
-    const r = nabScoreFile(flagsOf[k] as Uint8Array, f.windows, 'standard');
-    const o = nabScoreFile(onsetsOf[k] as Uint8Array, f.windows, 'standard');
+    const r = nabScoreFile(flagsOf[k], f.windows, 'standard');
+    const o = nabScoreFile(onsetsOf[k], f.windows, 'standard');
     detectedWindows += r.detectedWindows;
     flaggedRows += r.tp + r.fp;
     falseRows += r.fp;
     events += o.tp + o.fp;
-    return { file: f.name, score: r.score, onsetScore: o.score, detected: r.detectedWindows, windows: r.windows, falseRows: r.fp };
+    return {
+      file: f.name,
+      score: r.score,
+      onsetScore: o.score,
+      detected: r.detectedWindows,
+      windows: r.windows,
+      falseRows: r.fp,
+    };
   });
   return {
-    shipped, shippedOnsets,
-    tuned: per((p) => opt[p].normalized), theta: per((p) => opt[p].threshold),
-    tunedOnsets: per((p) => onsetOpt[p].normalized), thetaOnsets: per((p) => onsetOpt[p].theta),
-    detectedWindows, flaggedRows, falseRows, events, failed, perFile,
+    shipped,
+    shippedOnsets,
+    tuned: per((p) => opt[p].normalized),
+    theta: per((p) => opt[p].threshold),
+    tunedOnsets: per((p) => onsetOpt[p].normalized),
+    thetaOnsets: per((p) => onsetOpt[p].theta),
+    detectedWindows,
+    flaggedRows,
+    falseRows,
+    events,
+    failed,
+    perFile,
   };
 }
 
@@ -120,45 +175,55 @@ function rawScore(flags: Uint8Array, w: NabRowWeights, windows: number, fnWeight
   best.fill(NaN, 0, windows);
   let fp = 0;
   for (let i = w.probation; i < flags.length; i++) {
-    const k = w.window[i] as number;
+    const k = w.window[i];
     if (k >= 0) {
-      if (Number.isNaN(best[k] as number)) best[k] = -fnWeight;
-      if (flags[i] !== 0 && (w.weights[i] as number) > (best[k] as number)) best[k] = w.weights[i] as number;
-    } else if (flags[i] !== 0) fp += w.weights[i] as number;
+      if (Number.isNaN(best[k])) best[k] = -fnWeight;
+      if (flags[i] !== 0 && w.weights[i] > best[k]) best[k] = w.weights[i];
+    } else if (flags[i] !== 0) fp += w.weights[i];
   }
   let total = fp;
-  for (let k = 0; k < windows; k++) if (!Number.isNaN(best[k] as number)) total += best[k] as number;
+  for (let k = 0; k < windows; k++) if (!Number.isNaN(best[k])) total += best[k];
   return total;
 }
 
 /** Best θ for one-detection-per-event scoring, over a grid of candidate θ, for all three profiles at once. */
-function tuneOnsets(files: readonly NabFile[], ratiosOf: readonly Float64Array[], minGap: number, windows: number, check: readonly Uint8Array[]):
-  PerProfile<{ theta: number; normalized: number }> {
+function tuneOnsets(
+  files: readonly NabFile[],
+  ratiosOf: readonly Float64Array[],
+  minGap: number,
+  windows: number,
+  check: readonly Uint8Array[],
+): PerProfile<{ theta: number; normalized: number }> {
   const pooled: number[] = [];
   files.forEach((f, k) => {
-    const r = ratiosOf[k] as Float64Array;
-    for (let i = f.probation; i < r.length; i++) if ((r[i] as number) > 0) pooled.push(r[i] as number);
+    const r = ratiosOf[k];
+    for (let i = f.probation; i < r.length; i++) if (r[i] > 0) pooled.push(r[i]);
   });
   pooled.sort((a, b) => b - a);
   const cand = new Set<number>([1]);
-  for (let rank = 1; rank <= pooled.length; rank = Math.max(rank + 1, Math.round(rank * 1.04))) cand.add(pooled[rank - 1] as number);
+  for (let rank = 1; rank <= pooled.length; rank = Math.max(rank + 1, Math.round(rank * 1.04)))
+    cand.add(pooled[rank - 1]);
   const bufs = files.map((f) => new Uint8Array(f.values.length));
   const weights = {} as PerProfile<NabRowWeights[]>;
   for (const p of PROFILES) weights[p] = files.map((f) => nabRowWeights(f.values.length, f.windows, p));
   const scratch = new Float64Array(Math.max(1, ...files.map((f) => f.windows.length)));
   const fileRaw = (p: NabProfileName, flagsOf: readonly Uint8Array[]): number =>
-    files.reduce((a, f, k) => a + rawScore(flagsOf[k] as Uint8Array, (weights[p] as NabRowWeights[])[k] as NabRowWeights, f.windows.length, NAB_PROFILES[p].fnWeight, scratch), 0);
+    files.reduce(
+      (a, f, k) => a + rawScore(flagsOf[k], weights[p][k], f.windows.length, NAB_PROFILES[p].fnWeight, scratch),
+      0,
+    );
   // The fast scorer must agree with the library's on real flags.
   for (const p of PROFILES) {
     const fast = fileRaw(p, check);
-    const ref = files.reduce((a, f, k) => a + nabScoreFile(check[k] as Uint8Array, f.windows, p).score, 0);
-    if (Math.abs(fast - ref) > 1e-9 * Math.max(1, Math.abs(ref))) throw new Error(`eval: fast NAB scorer disagrees with nabScoreFile (${fast} vs ${ref}, ${p})`);
+    const ref = files.reduce((a, f, k) => a + nabScoreFile(check[k], f.windows, p).score, 0);
+    if (Math.abs(fast - ref) > 1e-9 * Math.max(1, Math.abs(ref)))
+      throw new Error(`eval: fast NAB scorer disagrees with nabScoreFile (${fast} vs ${ref}, ${p})`);
   }
   const best = {} as PerProfile<{ theta: number; raw: number }>;
   for (const p of PROFILES) best[p] = { theta: Infinity, raw: -NAB_PROFILES[p].fnWeight * windows };
   // Candidates high to low; ties keep the higher θ (as NAB's sweep).
   for (const theta of [...cand].sort((a, b) => b - a)) {
-    files.forEach((_, k) => onsetsAt(ratiosOf[k] as Float64Array, theta, minGap, bufs[k] as Uint8Array));
+    files.forEach((_, k) => onsetsAt(ratiosOf[k], theta, minGap, bufs[k]));
     for (const p of PROFILES) {
       const raw = fileRaw(p, bufs);
       if (raw > best[p].raw) best[p] = { theta, raw };
@@ -191,7 +256,7 @@ export function skabTestLabels(f: SkabFile): Uint8Array {
 export function scoreSkabCell(files: readonly SkabFile[], cell: readonly CellFile[]): SkabCell {
   const failed: SkabCell['failed'] = [];
   const perFile = files.map((f, k) => {
-    const c = cell[k] as CellFile;
+    const c = cell[k];
     const labels = skabTestLabels(f);
     if (c.flags === undefined) failed.push({ file: f.name, error: c.error ?? 'no result' });
     return { file: f.name, ...confusion(labels, c.flags ?? new Uint8Array(labels.length)) };
@@ -202,17 +267,24 @@ export function scoreSkabCell(files: readonly SkabFile[], cell: readonly CellFil
   const rows: Array<[number, number]> = [];
   files.forEach((f, k) => {
     const labels = skabTestLabels(f);
-    const r = (cell[k] as CellFile).ratios;
-    for (let i = 0; i < labels.length; i++) rows.push([r === undefined ? -1 : (r[i] as number), labels[i] as number]);
+    const r = cell[k].ratios;
+    for (let i = 0; i < labels.length; i++) rows.push([r === undefined ? -1 : r[i], labels[i]]);
   });
   rows.sort((a, b) => b[0] - a[0]);
-  const P = rows.reduce((a, r) => a + r[1], 0), N = rows.length - P;
-  let tp = 0, fp = 0, bestF1 = -1, bestTheta = Infinity, bestC: Confusion = { tp: 0, fp: 0, fn: P, tn: N };
-  let farF1 = -1, farTheta = Infinity, farC: Confusion = bestC;
+  const P = rows.reduce((a, r) => a + r[1], 0),
+    N = rows.length - P;
+  let tp = 0,
+    fp = 0,
+    bestF1 = -1,
+    bestTheta = Infinity,
+    bestC: Confusion = { tp: 0, fp: 0, fn: P, tn: N };
+  let farF1 = -1,
+    farTheta = Infinity,
+    farC: Confusion = bestC;
   for (let i = 0; i < rows.length;) {
-    const v = (rows[i] as [number, number])[0];
-    while (i < rows.length && (rows[i] as [number, number])[0] === v) {
-      if ((rows[i] as [number, number])[1] === 1) tp++;
+    const v = rows[i][0];
+    while (i < rows.length && rows[i][0] === v) {
+      if (rows[i][1] === 1) tp++;
       else fp++;
       i++;
     }
@@ -229,16 +301,26 @@ export function scoreSkabCell(files: readonly SkabFile[], cell: readonly CellFil
     }
   }
   return {
-    ...skabMetrics(pooled), flagged: (pooled.tp + pooled.fp) / n, confusion: pooled,
-    best: { ...skabMetrics(bestC), theta: bestTheta }, bestAtFar: { ...skabMetrics(farC), theta: farTheta }, failed, perFile,
+    ...skabMetrics(pooled),
+    flagged: (pooled.tp + pooled.fp) / n,
+    confusion: pooled,
+    best: { ...skabMetrics(bestC), theta: bestTheta },
+    bestAtFar: { ...skabMetrics(farC), theta: farTheta },
+    failed,
+    perFile,
   };
 }
 
 /** SKAB metrics of fixed flags per file (baselines). */
-export function skabOfFlags(files: readonly SkabFile[], flagsOf: (f: SkabFile, labels: Uint8Array, k: number) => Uint8Array): SkabMetrics & { flagged: number } {
-  const c = sumConfusions(files.map((f, k) => {
-    const labels = skabTestLabels(f);
-    return confusion(labels, flagsOf(f, labels, k));
-  }));
+export function skabOfFlags(
+  files: readonly SkabFile[],
+  flagsOf: (f: SkabFile, labels: Uint8Array, k: number) => Uint8Array,
+): SkabMetrics & { flagged: number } {
+  const c = sumConfusions(
+    files.map((f, k) => {
+      const labels = skabTestLabels(f);
+      return confusion(labels, flagsOf(f, labels, k));
+    }),
+  );
   return { ...skabMetrics(c), flagged: (c.tp + c.fp) / (c.tp + c.fp + c.fn + c.tn) };
 }

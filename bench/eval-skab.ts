@@ -19,10 +19,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Detector, DetectResult } from '../lib/detect/detector';
+import { Detector, type DetectResult } from '../lib/detect/detector';
 import type { DetectorOptions } from '../lib/detect/types';
-import { confusion, sumConfusions, skabMetrics, Confusion, SkabMetrics } from '../lib/detect/metrics';
-import { loadSkab, repoRoot, SkabFile, SKAB_TRAIN_ROWS } from './eval-data';
+import { confusion, sumConfusions, skabMetrics, type Confusion, type SkabMetrics } from '../lib/detect/metrics';
+import { loadSkab, repoRoot, type SkabFile, SKAB_TRAIN_ROWS } from './eval-data';
 
 interface Row {
   label: string;
@@ -37,26 +37,58 @@ const MAX_FAR = 0.15;
 
 function rows(): Row[] {
   return [
-    { label: 'lstm-ae · W 60 · all-windows · ucl:0.999:1.3333 (Conv-AE limit) + tail quirk', mode: 'offline', tailQuirk: true, neural: true,
-      options: { model: 'lstm-ae', causal: false, combine: 'all', window: 60, threshold: 'ucl:0.999:1.3333' } },
-    { label: 'lstm-ae · W 60 · all-windows · ucl:0.999:1.3333 (Conv-AE limit)', mode: 'offline', neural: true,
-      options: { model: 'lstm-ae', causal: false, combine: 'all', window: 60, threshold: 'ucl:0.999:1.3333' } },
-    { label: 'lstm-ae · W 10 · all-windows · ucl:0.99:1.5 (LSTM-AE limit) + tail quirk', mode: 'offline', tailQuirk: true, neural: true,
-      options: { model: 'lstm-ae', causal: false, combine: 'all', window: 10, threshold: 'ucl:0.99:1.5' } },
+    {
+      label: 'lstm-ae · W 60 · all-windows · ucl:0.999:1.3333 (Conv-AE limit) + tail quirk',
+      mode: 'offline',
+      tailQuirk: true,
+      neural: true,
+      options: { model: 'lstm-ae', causal: false, combine: 'all', window: 60, threshold: 'ucl:0.999:1.3333' },
+    },
+    {
+      label: 'lstm-ae · W 60 · all-windows · ucl:0.999:1.3333 (Conv-AE limit)',
+      mode: 'offline',
+      neural: true,
+      options: { model: 'lstm-ae', causal: false, combine: 'all', window: 60, threshold: 'ucl:0.999:1.3333' },
+    },
+    {
+      label: 'lstm-ae · W 10 · all-windows · ucl:0.99:1.5 (LSTM-AE limit) + tail quirk',
+      mode: 'offline',
+      tailQuirk: true,
+      neural: true,
+      options: { model: 'lstm-ae', causal: false, combine: 'all', window: 10, threshold: 'ucl:0.99:1.5' },
+    },
     { label: 'lstm-ae · defaults (W 32, last, spot)', mode: 'causal', neural: true, options: {} },
-    { label: 'lstm-forecast · defaults (W 32, spot)', mode: 'causal', neural: true, options: { model: 'lstm-forecast' } },
+    {
+      label: 'lstm-forecast · defaults (W 32, spot)',
+      mode: 'causal',
+      neural: true,
+      options: { model: 'lstm-forecast' },
+    },
     { label: 'zscore · defaults (W 32, spot)', mode: 'causal', neural: false, options: { model: 'zscore' } },
   ];
 }
 
-interface FileRun { labels: Uint8Array; flags: Uint8Array; ratio: Float64Array; seconds: number }
-interface RowResult { label: string; mode: string; seeds: number[]; shipped: SkabMetrics[]; best?: (SkabMetrics & { theta: number })[]; seconds: number[] }
+interface FileRun {
+  labels: Uint8Array;
+  flags: Uint8Array;
+  ratio: Float64Array;
+  seconds: number;
+}
+interface RowResult {
+  label: string;
+  mode: string;
+  seeds: number[];
+  shipped: SkabMetrics[];
+  best?: (SkabMetrics & { theta: number })[];
+  seconds: number[];
+}
 
 /** Detections by (options, seed, file): rows that differ only in the tail quirk share one fit. */
 const cache = new Map<string, { res: DetectResult; window: number; seconds: number }>();
 
 function runFile(f: SkabFile, r: Row, seed: number): FileRun {
-  const train = f.rows.slice(0, SKAB_TRAIN_ROWS), test = f.rows.slice(SKAB_TRAIN_ROWS);
+  const train = f.rows.slice(0, SKAB_TRAIN_ROWS),
+    test = f.rows.slice(SKAB_TRAIN_ROWS);
   const labels = f.labels.slice(SKAB_TRAIN_ROWS);
   const key = `${JSON.stringify(r.options)}|${seed}|${f.name}`;
   let hit = cache.get(key);
@@ -71,7 +103,7 @@ function runFile(f: SkabFile, r: Row, seed: number): FileRun {
   const flags = Uint8Array.from(res.flags);
   if (r.tailQuirk) flags.fill(0, Math.max(0, flags.length - (2 * hit.window - 2)));
   const ratio = new Float64Array(test.length);
-  for (let t = res.firstScored; t < test.length; t++) ratio[t] = (res.scores[t] as number) / (res.thresholds[t] as number);
+  for (let t = res.firstScored; t < test.length; t++) ratio[t] = res.scores[t] / res.thresholds[t];
   return { labels, flags, ratio, seconds: hit.seconds };
 }
 
@@ -81,11 +113,21 @@ function bestUnderFar(runs: FileRun[]): SkabMetrics & { theta: number } {
   for (const r of runs) for (const v of r.ratio) if (v > 0 && Number.isFinite(v)) cands.add(v);
   const sorted = [...cands].sort((a, b) => a - b);
   // Thresholds just below each distinct ratio: at most ~400 probes spread over the quantiles keep this fast.
-  const probes = sorted.length <= 400 ? sorted : Array.from({ length: 400 }, (_, i) => sorted[Math.floor((i * (sorted.length - 1)) / 399)] as number);
+  const probes =
+    sorted.length <= 400
+      ? sorted
+      : Array.from({ length: 400 }, (_, i) => sorted[Math.floor((i * (sorted.length - 1)) / 399)]);
   let best: SkabMetrics & { theta: number } = { f1: 0, far: 0, mar: 1, theta: Infinity };
   for (const p of probes) {
     const theta = p * (1 - 1e-12);
-    const c = sumConfusions(runs.map((r) => confusion(r.labels, Uint8Array.from(r.ratio, (v) => (v > theta ? 1 : 0)))));
+    const c = sumConfusions(
+      runs.map((r) =>
+        confusion(
+          r.labels,
+          Uint8Array.from(r.ratio, (v) => (v > theta ? 1 : 0)),
+        ),
+      ),
+    );
     const m = skabMetrics(c);
     if (m.far <= MAX_FAR && m.f1 > best.f1) best = { ...m, theta };
   }
@@ -96,7 +138,9 @@ function fmt(ms: SkabMetrics[], key: keyof SkabMetrics, pct: boolean): string {
   const v = ms.map((m) => (pct ? 100 * m[key] : m[key]));
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
   const d = pct ? 1 : 3;
-  return v.length === 1 ? mean.toFixed(d) : `${mean.toFixed(d)} (${Math.min(...v).toFixed(d)}–${Math.max(...v).toFixed(d)})`;
+  return v.length === 1
+    ? mean.toFixed(d)
+    : `${mean.toFixed(d)} (${Math.min(...v).toFixed(d)}–${Math.max(...v).toFixed(d)})`;
 }
 
 function main(): void {
@@ -105,7 +149,8 @@ function main(): void {
   const quick = args.includes('--quick');
   const si = args.indexOf('--seeds');
   if (si >= 0) seeds = (args[si + 1] ?? '').split(',').map(Number);
-  if (!seeds.every(Number.isInteger) || seeds.length === 0) throw new RangeError('eval-skab --seeds: expected a list of integers such as 0,1,2');
+  if (!seeds.every(Number.isInteger) || seeds.length === 0)
+    throw new RangeError('eval-skab --seeds: expected a list of integers such as 0,1,2');
   let files: SkabFile[];
   try {
     files = loadSkab();
@@ -117,40 +162,71 @@ function main(): void {
   const results: RowResult[] = [];
   for (const r of rows()) {
     const rs = r.neural ? seeds : [0];
-    const out: RowResult = { label: r.label, mode: r.mode, seeds: rs, shipped: [], seconds: [], ...(r.mode === 'causal' ? { best: [] } : {}) };
+    const out: RowResult = {
+      label: r.label,
+      mode: r.mode,
+      seeds: rs,
+      shipped: [],
+      seconds: [],
+      ...(r.mode === 'causal' ? { best: [] } : {}),
+    };
     for (const seed of rs) {
       const runs = files.map((f) => runFile(f, r, seed));
-      out.seconds.push(runs.reduce((a, x) => a + x.seconds, 0));   // fit + detect, shared fits counted in each row
+      out.seconds.push(runs.reduce((a, x) => a + x.seconds, 0)); // fit + detect, shared fits counted in each row
       const c: Confusion = sumConfusions(runs.map((x) => confusion(x.labels, x.flags)));
       out.shipped.push(skabMetrics(c));
       if (out.best) out.best.push(bestUnderFar(runs));
     }
     results.push(out);
-    console.log(`${r.label}: F1 ${fmt(out.shipped, 'f1', false)}, FAR ${fmt(out.shipped, 'far', true)} %, ${out.seconds.map((s) => s.toFixed(1)).join(' / ')} s`);
+    console.log(
+      `${r.label}: F1 ${fmt(out.shipped, 'f1', false)}, FAR ${fmt(out.shipped, 'far', true)} %, ${out.seconds.map((s) => s.toFixed(1)).join(' / ')} s`,
+    );
   }
   // Reference rows: flag every test row.
-  const all = skabMetrics(sumConfusions(files.map((f) => { const l = f.labels.slice(SKAB_TRAIN_ROWS); return confusion(l, new Uint8Array(l.length).fill(1)); })));
+  const all = skabMetrics(
+    sumConfusions(
+      files.map((f) => {
+        const l = f.labels.slice(SKAB_TRAIN_ROWS);
+        return confusion(l, new Uint8Array(l.length).fill(1));
+      }),
+    ),
+  );
   const L: string[] = [];
   L.push(`# SKAB outlier detection: ${files.length} runs, pooled point-wise (bench/eval-skab.ts)`, '');
-  L.push(`Train on the first ${SKAB_TRAIN_ROWS} rows of each run, score the rest. Seeds ${seeds.join(', ')} for neural rows: mean (min–max).`, '');
+  L.push(
+    `Train on the first ${SKAB_TRAIN_ROWS} rows of each run, score the rest. Seeds ${seeds.join(', ')} for neural rows: mean (min–max).`,
+    '',
+  );
   L.push('| mode | detector | F1 | FAR % | MAR % | fit + detect, s (all files) |', '|---|---|---:|---:|---:|---:|');
   for (const r of results) {
-    L.push(`| ${r.mode} | ${r.label} | ${fmt(r.shipped, 'f1', false)} | ${fmt(r.shipped, 'far', true)} | ${fmt(r.shipped, 'mar', true)} | ${(r.seconds.reduce((a, b) => a + b, 0) / r.seconds.length).toFixed(1)} |`);
+    L.push(
+      `| ${r.mode} | ${r.label} | ${fmt(r.shipped, 'f1', false)} | ${fmt(r.shipped, 'far', true)} | ${fmt(r.shipped, 'mar', true)} | ${(r.seconds.reduce((a, b) => a + b, 0) / r.seconds.length).toFixed(1)} |`,
+    );
   }
-  L.push(`| – | flag every test row | ${all.f1.toFixed(3)} | ${(100 * all.far).toFixed(1)} | ${(100 * all.mar).toFixed(1)} | – |`);
+  L.push(
+    `| – | flag every test row | ${all.f1.toFixed(3)} | ${(100 * all.far).toFixed(1)} | ${(100 * all.mar).toFixed(1)} | – |`,
+  );
   L.push('| published (34 files) | Conv-AE (offline rule, tail quirk) | 0.78 | 13.55 | 28.02 | – |');
   L.push('| published (34 files) | LSTM-AE (offline rule, tail quirk) | 0.74 | 29.96 | 25.92 | – |', '');
-  L.push(`Causal rows, best F1 with FAR ≤ ${100 * MAX_FAR} % over one global multiplier θ of score/threshold (chosen with the labels: an upper bound for one global setting, not a shipped figure):`, '');
+  L.push(
+    `Causal rows, best F1 with FAR ≤ ${100 * MAX_FAR} % over one global multiplier θ of score/threshold (chosen with the labels: an upper bound for one global setting, not a shipped figure):`,
+    '',
+  );
   L.push('| detector | F1 | FAR % | MAR % | θ |', '|---|---:|---:|---:|---|');
   for (const r of results) {
     if (!r.best) continue;
-    L.push(`| ${r.label} | ${fmt(r.best, 'f1', false)} | ${fmt(r.best, 'far', true)} | ${fmt(r.best, 'mar', true)} | ${r.best.map((b) => b.theta.toPrecision(3)).join(', ')} |`);
+    L.push(
+      `| ${r.label} | ${fmt(r.best, 'f1', false)} | ${fmt(r.best, 'far', true)} | ${fmt(r.best, 'mar', true)} | ${r.best.map((b) => b.theta.toPrecision(3)).join(', ')} |`,
+    );
   }
   const outDir = path.join(repoRoot(), 'bench', 'results');
   if (!quick) {
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'eval-skab.md'), `${L.join('\n')}\n`);
-    fs.writeFileSync(path.join(outDir, 'eval-skab.json'), `${JSON.stringify({ seeds, files: files.map((f) => f.name), results, flagAll: all }, null, 1)}\n`);
+    fs.writeFileSync(
+      path.join(outDir, 'eval-skab.json'),
+      `${JSON.stringify({ seeds, files: files.map((f) => f.name), results, flagAll: all }, null, 1)}\n`,
+    );
   }
   console.log(`\n${L.join('\n')}`);
 }

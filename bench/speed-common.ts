@@ -21,7 +21,10 @@ export type BpttPath = 'bptt-js' | 'bptt-wasm' | 'bptt-wasm-w2';
 /** Everything that gets its own child process and its own column or row. */
 export type Engine = BpttPath | Framework;
 
-export interface PathSpec { backend: 'js' | 'wasm'; workers: number }
+export interface PathSpec {
+  backend: 'js' | 'wasm';
+  workers: number;
+}
 
 /**
  * How each bptt path runs: setBackend(backend) before the model is built, and `workers` passed explicitly to both fit and
@@ -47,7 +50,13 @@ export function engineThreads(e: Engine): number {
   return isBpttPath(e) ? BPTT_PATHS[e].workers : 1;
 }
 
-export interface Shape { name: ShapeName; batch: number; window: number; features: number; hidden: number }
+export interface Shape {
+  name: ShapeName;
+  batch: number;
+  window: number;
+  features: number;
+  hidden: number;
+}
 
 export const SHAPES: Record<ShapeName, Shape> = {
   S: { name: 'S', batch: 32, window: 32, features: 1, hidden: 32 },
@@ -60,7 +69,9 @@ export const GATES: Record<Cell, number> = { lstm: 4, gru: 3, rnn: 1 };
 
 /** Matmul FLOPs of one forward pass over a batch (the formula above). */
 export function forwardFlops(cell: Cell, s: Shape): number {
-  const G = GATES[cell], H = s.hidden, D = s.features;
+  const G = GATES[cell],
+    H = s.hidden,
+    D = s.features;
   const perStep = 2 * G * H * (D + H) + 2 * G * H * (H + H) + 2 * H * D;
   return s.batch * s.window * perStep;
 }
@@ -75,18 +86,25 @@ export function trainFlops(cell: Cell, s: Shape): number {
  * each of the T steps (kernels' xRepeated). Same model, same results; the GFLOP/s columns use the formula for every engine.
  */
 export function bpttSkippedShare(cell: Cell, s: Shape): number {
-  const G = GATES[cell], H = s.hidden;
+  const G = GATES[cell],
+    H = s.hidden;
   return (s.batch * s.window * 2 * G * H * H * (1 - 1 / s.window)) / forwardFlops(cell, s);
 }
 
-export interface Stats { runs: number; median: number; min: number; max: number; samples: number[] }
+export interface Stats {
+  runs: number;
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
 
 /** Median, min and max of the timed runs (milliseconds). */
 export function stats(samples: readonly number[]): Stats {
   const s = samples.slice().sort((a, b) => a - b);
   const n = s.length;
-  const median = n % 2 === 1 ? s[(n - 1) / 2] as number : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
-  return { runs: n, median, min: s[0] as number, max: s[n - 1] as number, samples: samples.slice() };
+  const median = n % 2 === 1 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return { runs: n, median, min: s[0], max: s[n - 1], samples: samples.slice() };
 }
 
 /** Peak resident set size of this process so far, in MB (getrusage ru_maxrss; Linux reports KB). */
@@ -114,7 +132,7 @@ export interface Machine {
 
 function cpuinfoField(text: string, key: string): string | null {
   const m = new RegExp(`^${key}\\s*:\\s*(.*)$`, 'm').exec(text);
-  return m ? (m[1] as string).trim() : null;
+  return m ? m[1].trim() : null;
 }
 
 /**
@@ -125,7 +143,7 @@ function cpuinfoField(text: string, key: string): string | null {
  * The clock is /proc/cpuinfo's "cpu MHz" (under a hypervisor usually the nominal clock; boost would raise the peak).
  */
 export function describeMachine(): Machine {
-  let text = '';
+  let text: string;
   try {
     text = fs.readFileSync('/proc/cpuinfo', 'utf8');
   } catch {
@@ -139,20 +157,28 @@ export function describeMachine(): Machine {
   const mhzStr = cpuinfoField(text, 'cpu MHz');
   const mhz = mhzStr !== null ? Number(mhzStr) : (os.cpus()[0]?.speed ?? null);
   const has = (f: string): boolean => flags.includes(f);
-  let perCycle = 16, why = 'no AVX: 4-wide SSE multiply + add';
+  let perCycle = 16,
+    why = 'no AVX: 4-wide SSE multiply + add';
   if (vendor === 'AuthenticAMD' && family === 26) {
-    perCycle = 64; why = 'AMD family 26 (Zen 5): 2 × 512-bit FMA pipes = 2·16·2 FP32 FLOP/cycle';
+    perCycle = 64;
+    why = 'AMD family 26 (Zen 5): 2 × 512-bit FMA pipes = 2·16·2 FP32 FLOP/cycle';
   } else if (vendor === 'AuthenticAMD' && family === 25) {
-    perCycle = 32; why = 'AMD family 25 (Zen 3/4): 2 × 256-bit FMA pipes (Zen 4 splits 512-bit) = 2·8·2 FP32 FLOP/cycle';
+    perCycle = 32;
+    why = 'AMD family 25 (Zen 3/4): 2 × 256-bit FMA pipes (Zen 4 splits 512-bit) = 2·8·2 FP32 FLOP/cycle';
   } else if (has('avx512f')) {
-    perCycle = 64; why = 'AVX-512: 2 × 512-bit FMA pipes = 64 FP32 FLOP/cycle';
+    perCycle = 64;
+    why = 'AVX-512: 2 × 512-bit FMA pipes = 64 FP32 FLOP/cycle';
   } else if (has('avx2') && has('fma')) {
-    perCycle = 32; why = 'AVX2 + FMA: 2 × 256-bit FMA pipes = 32 FP32 FLOP/cycle';
+    perCycle = 32;
+    why = 'AVX2 + FMA: 2 × 256-bit FMA pipes = 32 FP32 FLOP/cycle';
   }
   const ghz = mhz !== null && Number.isFinite(mhz) ? mhz / 1000 : 2;
   return {
     cpu: cpuinfoField(text, 'model name') ?? os.cpus()[0]?.model ?? 'unknown',
-    vendor, family, model: modelStr !== null ? Number(modelStr) : null, mhz,
+    vendor,
+    family,
+    model: modelStr !== null ? Number(modelStr) : null,
+    mhz,
     cores: os.cpus().length,
     flags: flags.filter((f) => /^(avx|fma|sse4)/.test(f)),
     memoryGB: Math.round(os.totalmem() / 2 ** 30),
@@ -170,10 +196,13 @@ export function makeInput(s: Shape, seed: number): Float32Array {
   const { batch: B, window: T, features: D } = s;
   const x = new Float32Array(B * T * D);
   let state = seed >>> 0 || 1;
-  const rnd = (): number => {   // xorshift32, enough for benchmark data
-    state ^= state << 13; state >>>= 0;
+  const rnd = (): number => {
+    // xorshift32, enough for benchmark data
+    state ^= state << 13;
+    state >>>= 0;
     state ^= state >>> 17;
-    state ^= state << 5; state >>>= 0;
+    state ^= state << 5;
+    state >>>= 0;
     return state / 4294967296;
   };
   for (let b = 0; b < B; b++) {
@@ -227,8 +256,12 @@ export interface ChildResult {
 export const RESULT_TAG = 'RESULT ';
 
 /** How many timed runs each engine gets per shape (--runs sets the base count). */
-export function plannedRuns(framework: Engine, shape: ShapeName, base: number): { train: number; infer: number; warmup: number } {
-  if (framework === 'tfjs-cpu' && shape === 'L') return { train: 3, infer: 3, warmup: 1 };   // ≈ 20–33 s per step
+export function plannedRuns(
+  framework: Engine,
+  shape: ShapeName,
+  base: number,
+): { train: number; infer: number; warmup: number } {
+  if (framework === 'tfjs-cpu' && shape === 'L') return { train: 3, infer: 3, warmup: 1 }; // ≈ 20–33 s per step
   if (framework === 'tfjs-cpu' && shape === 'M') return { train: base, infer: base, warmup: 1 };
   if (framework === 'tfjs-wasm' && shape === 'L') return { train: base, infer: base, warmup: 1 };
   return { train: base, infer: shape === 'STREAM' ? Math.max(base, 25) : base, warmup: 2 };

@@ -25,35 +25,77 @@ import * as path from 'path';
 import * as bpttLib from '../lib/index';
 import { getBackend, setBackend } from '../lib/backend';
 import { sequenceAutoencoder } from '../lib/model/presets';
-import { serializeSafetensors, SafetensorsInput } from '../lib/io/safetensors';
+import { serializeSafetensors, type SafetensorsInput } from '../lib/io/safetensors';
 import { wasmSimdAvailable } from '../kernels/wasm/arena';
 import {
-  BPTT_PATHS, BPTT_PATH_NAMES, BpttPath, Cell, ChildResult, ENGINES, Engine, FRAMEWORK_NAMES, Framework, Machine, RESULT_TAG,
-  SHAPES, ShapeName, Shape, Stats, bpttSkippedShare, describeMachine, engineThreads, forwardFlops, isBpttPath, makeInput,
-  plannedRuns, trainFlops,
+  BPTT_PATHS,
+  BPTT_PATH_NAMES,
+  type BpttPath,
+  type Cell,
+  type ChildResult,
+  ENGINES,
+  type Engine,
+  FRAMEWORK_NAMES,
+  type Framework,
+  type Machine,
+  RESULT_TAG,
+  SHAPES,
+  type ShapeName,
+  type Shape,
+  type Stats,
+  bpttSkippedShare,
+  describeMachine,
+  engineThreads,
+  forwardFlops,
+  isBpttPath,
+  makeInput,
+  plannedRuns,
+  trainFlops,
 } from './speed-common';
 import type { MatmulRow } from './matmul';
 
-interface Row { cell: Cell; shape: ShapeName }
+interface Row {
+  cell: Cell;
+  shape: ShapeName;
+}
 /**
  * What every engine is checked against, computed by this process on the js path: the loss of the untrained model and the
  * Σ (and Σ|·|, the scale of the checksum's rounding) of its outputs on the benchmark data. GRU: also the values of the
  * resetAfter=true model PyTorch runs.
  */
-interface Reference { loss: number; checksum: number; checksumAbs: number; torch: { loss: number; checksum: number; checksumAbs: number } | null }
+interface Reference {
+  loss: number;
+  checksum: number;
+  checksumAbs: number;
+  torch: { loss: number; checksum: number; checksumAbs: number } | null;
+}
 /** Threads `workers: 'auto'` gives this row's training step and batch inference (null: the library has no resolveWorkers). */
-interface AutoWorkers { fit: number; predict: number }
+interface AutoWorkers {
+  fit: number;
+  predict: number;
+}
 interface Outcome {
-  row: Row; ref: Reference; autoWorkers: AutoWorkers | null;
-  results: Partial<Record<Engine, ChildResult>>; skipped: Partial<Record<Engine, string>>;
+  row: Row;
+  ref: Reference;
+  autoWorkers: AutoWorkers | null;
+  results: Partial<Record<Engine, ChildResult>>;
+  skipped: Partial<Record<Engine, string>>;
 }
 
 const ROWS: Row[] = [
-  { cell: 'lstm', shape: 'S' }, { cell: 'lstm', shape: 'M' }, { cell: 'lstm', shape: 'L' }, { cell: 'lstm', shape: 'STREAM' },
-  { cell: 'gru', shape: 'M' }, { cell: 'rnn', shape: 'M' },
+  { cell: 'lstm', shape: 'S' },
+  { cell: 'lstm', shape: 'M' },
+  { cell: 'lstm', shape: 'L' },
+  { cell: 'lstm', shape: 'STREAM' },
+  { cell: 'gru', shape: 'M' },
+  { cell: 'rnn', shape: 'M' },
 ];
 const LABEL: Record<Engine, string> = {
-  'bptt-js': 'bptt-js', 'bptt-wasm': 'bptt-wasm', 'bptt-wasm-w2': 'bptt-wasm-w2', 'tfjs-cpu': 'tfjs-cpu', 'tfjs-wasm': 'tfjs-wasm',
+  'bptt-js': 'bptt-js',
+  'bptt-wasm': 'bptt-wasm',
+  'bptt-wasm-w2': 'bptt-wasm-w2',
+  'tfjs-cpu': 'tfjs-cpu',
+  'tfjs-wasm': 'tfjs-wasm',
   pytorch: 'PyTorch',
 };
 /** Relative tolerance of the loss and checksum checks. */
@@ -64,7 +106,9 @@ function arg(name: string): string | null {
   return a ? a.slice(name.length + 3) : null;
 }
 
-const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
 
 /** --frameworks (or --engines): engine names; `bptt` stands for all three bptt paths. */
 function parseEngines(list: string): Engine[] {
@@ -72,7 +116,10 @@ function parseEngines(list: string): Engine[] {
   for (const name of list.split(',').filter((n) => n !== '')) {
     if (name === 'bptt') BPTT_PATH_NAMES.forEach((p) => want.add(p));
     else if ((ENGINES as string[]).includes(name)) want.add(name as Engine);
-    else throw new RangeError(`--frameworks: unknown engine ${JSON.stringify(name)}; expected bptt, ${ENGINES.join(', ')}`);
+    else
+      throw new RangeError(
+        `--frameworks: unknown engine ${JSON.stringify(name)}; expected bptt, ${ENGINES.join(', ')}`,
+      );
   }
   return ENGINES.filter((e) => want.has(e));
 }
@@ -82,16 +129,21 @@ function findPython(): { python: string | null; why: string } {
   for (const py of ['python3', '/usr/bin/python3']) {
     const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
     if (r.status === 0) return { python: py, why: '' };
-    tried.push(`${py}: ${r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop() ?? `exit ${r.status}`}`);
+    tried.push(
+      `${py}: ${r.error ? r.error.message : ((r.stderr || '').trim().split('\n').pop() ?? `exit ${r.status}`)}`,
+    );
   }
-  return { python: null, why: `python3 -c "import torch" failed (${tried.join('; ')}); install python3-torch (Debian)` };
+  return {
+    python: null,
+    why: `python3 -c "import torch" failed (${tried.join('; ')}); install python3-torch (Debian)`,
+  };
 }
 
 /** What setBackend('auto') picks here (restoring the backend afterwards), or why it could not be asked. */
 function autoBackend(): string {
   const before = getBackend();
   try {
-    (setBackend as (b: string) => void)('auto');   // loosely typed: older builds only take 'js' | 'wasm'
+    (setBackend as (b: string) => void)('auto'); // loosely typed: older builds only take 'js' | 'wasm'
     return getBackend();
   } catch (e) {
     return `unknown (setBackend('auto') threw: ${e instanceof Error ? e.message : String(e)})`;
@@ -109,11 +161,16 @@ function probeWorkersOption(): { fit: boolean; predict: boolean } {
   const model = sequenceAutoencoder({ window: 4, features: 1, units: [2], cell: 'lstm', seed: 1 });
   const x = { data: new Float32Array(8), shape: [2, 4, 1] };
   const rejects = (call: () => unknown): boolean => {
-    try { call(); return false; } catch (e) { return e instanceof Error && /workers/.test(e.message); }
+    try {
+      call();
+      return false;
+    } catch (e) {
+      return e instanceof Error && /workers/.test(e.message);
+    }
   };
   return {
-    predict: rejects(() => model.predict(x, { batchSize: 2, workers: 0 } as { batchSize: number })),
-    fit: rejects(() => model.fit(x, x, { epochs: 1, batchSize: 2, workers: 0 } as { epochs: number })),
+    predict: rejects(() => model.predict(x, { batchSize: 2, workers: 0 })),
+    fit: rejects(() => model.fit(x, x, { epochs: 1, batchSize: 2, workers: 0 })),
   };
 }
 
@@ -124,7 +181,10 @@ function autoWorkers(model: unknown, rows: number): AutoWorkers | null {
   const f = (bpttLib as Record<string, unknown>)['resolveWorkers'];
   if (typeof f !== 'function') return null;
   try {
-    return { fit: (f as Resolver)(model, rows, 'auto', { task: 'fit' }), predict: (f as Resolver)(model, rows, 'auto', { task: 'predict' }) };
+    return {
+      fit: (f as Resolver)(model, rows, 'auto', { task: 'fit' }),
+      predict: (f as Resolver)(model, rows, 'auto', { task: 'predict' }),
+    };
   } catch {
     return null;
   }
@@ -134,23 +194,49 @@ function autoWorkers(model: unknown, rows: number): AutoWorkers | null {
  * Builds the model on the js path (the reference); returns its weights, loss and output sums on the benchmark data, and
  * what workers 'auto' would give it.
  */
-function modelWeights(cell: Cell, s: Shape, resetAfter: boolean): {
-  weights: Float32Array[]; shapes: number[][]; loss: number; checksum: number; checksumAbs: number; auto: AutoWorkers | null;
+function modelWeights(
+  cell: Cell,
+  s: Shape,
+  resetAfter: boolean,
+): {
+  weights: Float32Array[];
+  shapes: number[][];
+  loss: number;
+  checksum: number;
+  checksumAbs: number;
+  auto: AutoWorkers | null;
 } {
   setBackend('js');
   const model = sequenceAutoencoder({
-    window: s.window, features: s.features, units: [s.hidden], cell, seed: 1,
-    recurrent: cell === 'rnn' ? {} : cell === 'gru' ? { recurrentActivation: 'sigmoid', resetAfter } : { recurrentActivation: 'sigmoid' },
+    window: s.window,
+    features: s.features,
+    units: [s.hidden],
+    cell,
+    seed: 1,
+    recurrent:
+      cell === 'rnn'
+        ? {}
+        : cell === 'gru'
+          ? { recurrentActivation: 'sigmoid', resetAfter }
+          : { recurrentActivation: 'sigmoid' },
   });
   const x = { data: makeInput(s, 7), shape: [s.batch, s.window, s.features] };
-  const one = { batchSize: s.batch, workers: 1 } as { batchSize: number };   // one thread (fit/predict default to 'auto')
+  const one = { batchSize: s.batch, workers: 1 } as { batchSize: number }; // one thread (fit/predict default to 'auto')
   const loss = model.evaluate(x, x, one);
   const y = model.predict(x, one).data;
-  let checksum = 0, checksumAbs = 0;
-  for (let i = 0; i < y.length; i++) { checksum += y[i] as number; checksumAbs += Math.abs(y[i] as number); }
+  let checksum = 0,
+    checksumAbs = 0;
+  for (let i = 0; i < y.length; i++) {
+    checksum += y[i];
+    checksumAbs += Math.abs(y[i]);
+  }
   const w = model.weights();
   return {
-    weights: w.map((t) => Float32Array.from(t.value)), shapes: w.map((t) => t.shape), loss, checksum, checksumAbs,
+    weights: w.map((t) => Float32Array.from(t.value)),
+    shapes: w.map((t) => t.shape),
+    loss,
+    checksum,
+    checksumAbs,
     auto: autoWorkersOnDefaultPath(model, s.batch),
   };
 }
@@ -172,12 +258,16 @@ function writeData(file: string, row: Row): { ref: Reference; auto: AutoWorkers 
   const x = makeInput(s, 7);
   const tensors: Record<string, SafetensorsInput> = { x: { data: x, shape: [s.batch, s.window, s.features] } };
   const main = modelWeights(row.cell, s, false);
-  main.weights.forEach((w, i) => { tensors[`w${i}`] = { data: w, shape: main.shapes[i] as number[] }; });
+  main.weights.forEach((w, i) => {
+    tensors[`w${i}`] = { data: w, shape: main.shapes[i] };
+  });
   const meta: Record<string, string> = { loss: String(main.loss) };
   let torch: Reference['torch'] = null;
   if (row.cell === 'gru') {
     const ra = modelWeights('gru', s, true);
-    ra.weights.forEach((w, i) => { tensors[`tw${i}`] = { data: w, shape: ra.shapes[i] as number[] }; });
+    ra.weights.forEach((w, i) => {
+      tensors[`tw${i}`] = { data: w, shape: ra.shapes[i] };
+    });
     meta['torch_loss'] = String(ra.loss);
     torch = { loss: ra.loss, checksum: ra.checksum, checksumAbs: ra.checksumAbs };
   }
@@ -192,14 +282,25 @@ function checksumDiff(e: Engine, r: ChildResult, ref: Reference): number {
 }
 
 function parseResult(stdout: string): unknown {
-  const line = stdout.split('\n').reverse().find((l) => l.startsWith(RESULT_TAG));
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(RESULT_TAG));
   return line ? JSON.parse(line.slice(RESULT_TAG.length)) : null;
 }
 
 /** Why an engine does not run on a row, or null when it does. */
-function skipReason(e: Engine, row: Row, simd: boolean, cores: number, python: string | null, pyWhy: string): string | null {
+function skipReason(
+  e: Engine,
+  row: Row,
+  simd: boolean,
+  cores: number,
+  python: string | null,
+  pyWhy: string,
+): string | null {
   if (isBpttPath(e)) {
-    const spec = BPTT_PATHS[e], B = SHAPES[row.shape].batch;
+    const spec = BPTT_PATHS[e],
+      B = SHAPES[row.shape].batch;
     if (spec.backend === 'wasm' && !simd) return 'no WebAssembly SIMD in this Node';
     if (spec.workers > 1 && B < spec.workers) return `B = ${B}, nothing to shard`;
     if (spec.workers > 1 && cores < spec.workers) return `${cores} core, no second thread to run on`;
@@ -208,27 +309,73 @@ function skipReason(e: Engine, row: Row, simd: boolean, cores: number, python: s
   return null;
 }
 
-function runChild(e: Engine, row: Row, file: string, runs: number, python: string | null): { r: ChildResult | null; why: string } {
+function runChild(
+  e: Engine,
+  row: Row,
+  file: string,
+  runs: number,
+  python: string | null,
+): { r: ChildResult | null; why: string } {
   const plan = plannedRuns(e, row.shape, runs);
   const s = SHAPES[row.shape];
   // Each child picks its backend itself; BPTT_BACKEND would only matter (or throw, without SIMD) while lib/ loads.
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: '1',
+    OPENBLAS_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+  };
   delete env['BPTT_BACKEND'];
   const t0 = Date.now();
-  const p = e === 'pytorch'
-    ? spawnSync(python as string, [path.resolve(__dirname, '../../bench/torch_ref.py'), row.cell, row.shape, String(s.batch), String(s.window),
-      String(s.features), String(s.hidden), file, String(plan.train), String(plan.infer), String(plan.warmup)], { encoding: 'utf8', env, maxBuffer: 1 << 26 })
-    : spawnSync(process.execPath, [path.join(__dirname, 'speed-child.js'), e, row.cell, row.shape, file, String(plan.train), String(plan.infer),
-      String(plan.warmup)], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+  const p =
+    e === 'pytorch'
+      ? spawnSync(
+          python as string,
+          [
+            path.resolve(__dirname, '../../bench/torch_ref.py'),
+            row.cell,
+            row.shape,
+            String(s.batch),
+            String(s.window),
+            String(s.features),
+            String(s.hidden),
+            file,
+            String(plan.train),
+            String(plan.infer),
+            String(plan.warmup),
+          ],
+          { encoding: 'utf8', env, maxBuffer: 1 << 26 },
+        )
+      : spawnSync(
+          process.execPath,
+          [
+            path.join(__dirname, 'speed-child.js'),
+            e,
+            row.cell,
+            row.shape,
+            file,
+            String(plan.train),
+            String(plan.infer),
+            String(plan.warmup),
+          ],
+          { encoding: 'utf8', env, maxBuffer: 1 << 26 },
+        );
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  const r = p.status === 0 ? parseResult(p.stdout) as ChildResult | null : null;
+  const r = p.status === 0 ? (parseResult(p.stdout) as ChildResult | null) : null;
   if (r === null) {
-    const err = (p.error?.message ?? p.stderr ?? '').trim().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-3).join(' | ');
+    const err = (p.error?.message ?? p.stderr ?? '')
+      .trim()
+      .split('\n')
+      .filter((l) => !/^\s+at /.test(l))
+      .slice(-3)
+      .join(' | ');
     log(`  ${e.padEnd(12)} FAILED after ${secs}s: ${err}`);
     return { r: null, why: `failed: ${err}` };
   }
-  log(`  ${e.padEnd(12)} train ${r.train ? fmtMs(r.train.median) : '—'} ms, infer ${fmtMs(r.infer.median)} ms, ` +
-    `loss ${r.loss.toPrecision(6)} (Δ ${r.lossRelDiff.toExponential(1)}), RSS ${r.peakRssMB.toFixed(0)} MB  [${secs}s]`);
+  log(
+    `  ${e.padEnd(12)} train ${r.train ? fmtMs(r.train.median) : '—'} ms, infer ${fmtMs(r.infer.median)} ms, ` +
+      `loss ${r.loss.toPrecision(6)} (Δ ${r.lossRelDiff.toExponential(1)}), RSS ${r.peakRssMB.toFixed(0)} MB  [${secs}s]`,
+  );
   return { r, why: '' };
 }
 
@@ -244,7 +391,7 @@ function reasonCell(why: string | undefined): string {
 }
 
 function pickStats(r: ChildResult | undefined, task: 'train' | 'infer', cpu: boolean): Stats | null | undefined {
-  return cpu ? (task === 'train' ? r?.trainCpu : r?.inferCpu) : (task === 'train' ? r?.train : r?.infer);
+  return cpu ? (task === 'train' ? r?.trainCpu : r?.inferCpu) : task === 'train' ? r?.train : r?.infer;
 }
 
 function cellTime(r: ChildResult | undefined, task: 'train' | 'infer', why: string | undefined): string {
@@ -255,8 +402,14 @@ function cellTime(r: ChildResult | undefined, task: 'train' | 'infer', why: stri
 }
 
 /** Speed-up of a bptt path over another engine: other median / path median (wall clock, or CPU time with cpu = true). */
-function ratio(path: ChildResult | undefined, other: ChildResult | undefined, task: 'train' | 'infer', cpu = false): number | null {
-  const a = pickStats(path, task, cpu), b = pickStats(other, task, cpu);
+function ratio(
+  path: ChildResult | undefined,
+  other: ChildResult | undefined,
+  task: 'train' | 'infer',
+  cpu = false,
+): number | null {
+  const a = pickStats(path, task, cpu),
+    b = pickStats(other, task, cpu);
   return a && b ? b.median / a.median : null;
 }
 
@@ -266,7 +419,8 @@ function fmtRatio(x: number | null): string {
 
 /** "wall [CPU]" speed-up, or — when either side is missing. */
 function fmtRatios(path: ChildResult | undefined, other: ChildResult | undefined, task: 'train' | 'infer'): string {
-  const w = ratio(path, other, task), c = ratio(path, other, task, true);
+  const w = ratio(path, other, task),
+    c = ratio(path, other, task, true);
   return w === null ? '—' : `${fmtRatio(w)} [${fmtRatio(c)}]`;
 }
 
@@ -275,13 +429,25 @@ const TASK_NAME = { train: 'training step', infer: 'inference' } as const;
 const dagger = (e: Engine): string => (engineThreads(e) > 1 ? ' †' : '');
 
 interface Context {
-  machine: Machine; simd: boolean; auto: string; cores: number; takesWorkers: { fit: boolean; predict: boolean };
-  python: string | null; pyWhy: string;
-  engines: Engine[]; runs: number;
+  machine: Machine;
+  simd: boolean;
+  auto: string;
+  cores: number;
+  takesWorkers: { fit: boolean; predict: boolean };
+  python: string | null;
+  pyWhy: string;
+  engines: Engine[];
+  runs: number;
 }
 
-function markdown(ctx: Context, outcomes: Outcome[], matmulRows: MatmulRow[] | null, startedAt: Date, seconds: number,
-                  loadAfter: number[]): string {
+function markdown(
+  ctx: Context,
+  outcomes: Outcome[],
+  matmulRows: MatmulRow[] | null,
+  startedAt: Date,
+  seconds: number,
+  loadAfter: number[],
+): string {
   const { machine, python, pyWhy } = ctx;
   const L: string[] = [];
   const peak = machine.peakGflops;
@@ -292,28 +458,51 @@ function markdown(ctx: Context, outcomes: Outcome[], matmulRows: MatmulRow[] | n
     L.push(`| ${cols.join(' | ')} |`);
     L.push(`| ${cols.map((_, i) => (i >= cols.length - right ? '---:' : '---')).join(' | ')} |`);
   };
-  const rowHead = (o: Outcome, task: 'train' | 'infer'): string => `| ${o.row.cell.toUpperCase()} | ${o.row.shape} | ${TASK_NAME[task]} | `;
+  const rowHead = (o: Outcome, task: 'train' | 'infer'): string =>
+    `| ${o.row.cell.toUpperCase()} | ${o.row.shape} | ${TASK_NAME[task]} | `;
 
   L.push('# bptt benchmark: the sequence autoencoder against TensorFlow.js and PyTorch', '');
-  L.push(`Run ${startedAt.toISOString()}, ${seconds.toFixed(0)} s in total. Reproduce: \`npm run bench\` (see bench/README.md).`, '');
+  L.push(
+    `Run ${startedAt.toISOString()}, ${seconds.toFixed(0)} s in total. Reproduce: \`npm run bench\` (see bench/README.md).`,
+    '',
+  );
   L.push('## Machine', '');
-  L.push(`- CPU: ${machine.cpu} (${machine.vendor}, family ${machine.family ?? '?'}, model ${machine.model ?? '?'}), ${machine.cores} cores, ` +
-    `${machine.mhz ?? '?'} MHz, flags ${machine.flags.join(' ')}; ${machine.memoryGB} GB RAM; ${machine.os}`);
-  L.push(`- Node ${machine.node} (V8 ${machine.v8}). Load average before the run ${machine.loadAverage.join(' / ')}, after ${loadAfter.join(' / ')} ` +
-    `(1 / 5 / 15 min; above ~1 means other processes shared the ${machine.cores} cores and wall-clock times are inflated).`);
-  L.push(`- FP32 peak assumed for the "% peak" columns: **${peak} GFLOP/s** per core = ${machine.peakAssumption}. Every engine runs one ` +
-    'thread except bptt-wasm-w2 (main thread + 1 worker thread), whose "% peak" is against two cores.');
-  L.push(`- bptt backend: WebAssembly SIMD ${ctx.simd ? 'available' : '**not** available'} in this Node, so \`setBackend('auto')\` ` +
-    `chooses **${ctx.auto}** here (what a model gets without setBackend). Threads for workers: os.availableParallelism() = ${ctx.cores}; ` +
-    `the \`workers\` option is taken by fit: ${ctx.takesWorkers.fit ? 'yes' : '**no**'}, by predict: ${ctx.takesWorkers.predict ? 'yes' : '**no**'} ` +
-    '(probed: `workers: 0` must be rejected)' + (ctx.takesWorkers.fit && ctx.takesWorkers.predict ? '.'
-      : '; where it is not, bptt-wasm-w2 runs like bptt-wasm.'));
-  const auto = outcomes.filter((o) => o.autoWorkers !== null)
+  L.push(
+    `- CPU: ${machine.cpu} (${machine.vendor}, family ${machine.family ?? '?'}, model ${machine.model ?? '?'}), ${machine.cores} cores, ` +
+      `${machine.mhz ?? '?'} MHz, flags ${machine.flags.join(' ')}; ${machine.memoryGB} GB RAM; ${machine.os}`,
+  );
+  L.push(
+    `- Node ${machine.node} (V8 ${machine.v8}). Load average before the run ${machine.loadAverage.join(' / ')}, after ${loadAfter.join(' / ')} ` +
+      `(1 / 5 / 15 min; above ~1 means other processes shared the ${machine.cores} cores and wall-clock times are inflated).`,
+  );
+  L.push(
+    `- FP32 peak assumed for the "% peak" columns: **${peak} GFLOP/s** per core = ${machine.peakAssumption}. Every engine runs one ` +
+      'thread except bptt-wasm-w2 (main thread + 1 worker thread), whose "% peak" is against two cores.',
+  );
+  L.push(
+    `- bptt backend: WebAssembly SIMD ${ctx.simd ? 'available' : '**not** available'} in this Node, so \`setBackend('auto')\` ` +
+      `chooses **${ctx.auto}** here (what a model gets without setBackend). Threads for workers: os.availableParallelism() = ${ctx.cores}; ` +
+      `the \`workers\` option is taken by fit: ${ctx.takesWorkers.fit ? 'yes' : '**no**'}, by predict: ${ctx.takesWorkers.predict ? 'yes' : '**no**'} ` +
+      '(probed: `workers: 0` must be rejected)' +
+      (ctx.takesWorkers.fit && ctx.takesWorkers.predict ? '.' : '; where it is not, bptt-wasm-w2 runs like bptt-wasm.'),
+  );
+  const auto = outcomes
+    .filter((o) => o.autoWorkers !== null)
     .map((o) => `${o.row.cell.toUpperCase()} ${o.row.shape} ${o.autoWorkers?.fit} / ${o.autoWorkers?.predict}`);
-  if (auto.length > 0) L.push(`- Threads \`workers: 'auto'\` (the default of fit and predict) gives each row here on the default path (setBackend('auto') → ${ctx.auto}), training step / batch inference: ${auto.join(', ')}.`);
+  if (auto.length > 0)
+    L.push(
+      `- Threads \`workers: 'auto'\` (the default of fit and predict) gives each row here on the default path (setBackend('auto') → ${ctx.auto}), training step / batch inference: ${auto.join(', ')}.`,
+    );
   const details = new Map<Engine, string>();
-  for (const o of outcomes) for (const e of engines) { const r = o.results[e]; if (r && !details.has(e)) details.set(e, r.detail); }
-  for (const e of engines) L.push(`- ${LABEL[e]}: ${details.get(e) ?? (e === 'pytorch' && python === null ? `skipped — ${pyWhy}` : 'did not run')}`);
+  for (const o of outcomes)
+    for (const e of engines) {
+      const r = o.results[e];
+      if (r && !details.has(e)) details.set(e, r.detail);
+    }
+  for (const e of engines)
+    L.push(
+      `- ${LABEL[e]}: ${details.get(e) ?? (e === 'pytorch' && python === null ? `skipped — ${pyWhy}` : 'did not run')}`,
+    );
   L.push('');
 
   L.push('## Times (ms, wall clock): median (min–max, n timed runs after warm-up)', '');
@@ -326,86 +515,136 @@ function markdown(ctx: Context, outcomes: Outcome[], matmulRows: MatmulRow[] | n
   L.push('');
 
   L.push('## Speed-ups of each bptt path', '');
-  L.push('One row per bptt path. Speed-up = the other engine\'s median time / the path\'s median time, on the wall clock and, ' +
-    'in brackets, on CPU time; every figure is from this run. † CPU time of the whole process, worker thread included (it can ' +
-    'exceed the wall time; its bracketed speed-ups compare total work).', '');
+  L.push(
+    "One row per bptt path. Speed-up = the other engine's median time / the path's median time, on the wall clock and, " +
+      'in brackets, on CPU time; every figure is from this run. † CPU time of the whole process, worker thread included (it can ' +
+      'exceed the wall time; its bracketed speed-ups compare total work).',
+    '',
+  );
   const others: Engine[] = [...(paths.includes('bptt-js') ? ['bptt-js' as const] : []), ...frameworks];
-  head(['cell', 'shape', 'task', 'bptt path', 'ms', 'CPU ms', ...others.map((e) => `vs ${LABEL[e]}`)], 2 + others.length);
+  head(
+    ['cell', 'shape', 'task', 'bptt path', 'ms', 'CPU ms', ...others.map((e) => `vs ${LABEL[e]}`)],
+    2 + others.length,
+  );
   for (const o of outcomes) {
     for (const task of ['train', 'infer'] as const) {
       for (const p of paths) {
         const r = o.results[p];
-        const wall = pickStats(r, task, false), cpu = pickStats(r, task, true);
-        L.push(rowHead(o, task) + `${p} | ${wall ? fmtMs(wall.median) : reasonCell(o.skipped[p])} | ` +
-          `${cpu ? fmtMs(cpu.median) + dagger(p) : '—'} | ` +
-          others.map((e) => (e === p ? '—' : fmtRatios(r, o.results[e], task))).join(' | ') + ' |');
+        const wall = pickStats(r, task, false),
+          cpu = pickStats(r, task, true);
+        L.push(
+          rowHead(o, task) +
+            `${p} | ${wall ? fmtMs(wall.median) : reasonCell(o.skipped[p])} | ` +
+            `${cpu ? fmtMs(cpu.median) + dagger(p) : '—'} | ` +
+            others.map((e) => (e === p ? '—' : fmtRatios(r, o.results[e], task))).join(' | ') +
+            ' |',
+        );
       }
     }
   }
   L.push('');
 
   L.push('## CPU time (ms of the process, user + system): median', '');
-  L.push('Wall clock is what a user waits for; CPU time is what each engine spent, which other processes sharing the machine do ' +
-    'not inflate. On an idle machine the two agree for the single-threaded engines. † includes the worker thread.', '');
+  L.push(
+    'Wall clock is what a user waits for; CPU time is what each engine spent, which other processes sharing the machine do ' +
+      'not inflate. On an idle machine the two agree for the single-threaded engines. † includes the worker thread.',
+    '',
+  );
   head(['cell', 'shape', 'task', ...engines.map((e) => LABEL[e])], engines.length);
   for (const o of outcomes) {
     for (const task of ['train', 'infer'] as const) {
-      L.push(rowHead(o, task) + engines.map((e) => {
-        const st = pickStats(o.results[e], task, true);
-        return st ? fmtMs(st.median) + dagger(e) : o.results[e] || o.skipped[e] === undefined ? '—' : 'skipped';
-      }).join(' | ') + ' |');
+      L.push(
+        rowHead(o, task) +
+          engines
+            .map((e) => {
+              const st = pickStats(o.results[e], task, true);
+              return st ? fmtMs(st.median) + dagger(e) : o.results[e] || o.skipped[e] === undefined ? '—' : 'skipped';
+            })
+            .join(' | ') +
+          ' |',
+      );
     }
   }
   L.push('');
 
   L.push('## Throughput, memory and checks', '');
-  L.push(`GFLOP/s from the issue's formula (matmul FLOPs only; training = 3 × forward) over the median time; % of the peak of the ` +
-    `cores the engine computes on (${peak} GFLOP/s per core; bptt-wasm-w2 two cores). Peak RSS is each engine's own child process ` +
-    '(runtime included; for bptt-wasm-w2 the worker thread\'s heap too). Loss = MSE of the untrained model on the benchmark data and ' +
-    `its relative difference from the reference (bptt's js path, computed by the driver); for bptt paths also the loss their first ` +
-    `\`fit\` step reports (the forward run the path's way, sharded for bptt-wasm-w2). Checksum = Σ of the inference outputs (same ` +
-    `weights everywhere), Δ = |Σ − Σ_ref| / Σ|y_ref|. ✗ marks a check above ${TOL.toExponential(0)}.`, '');
-  head(['cell', 'shape', 'engine', 'threads', 'train GFLOP/s (% peak)', 'infer GFLOP/s (% peak)', 'peak RSS MB', 'loss (Δ rel)',
-    'loss after 1 step', 'checksum (Δ)'], 7);
+  L.push(
+    `GFLOP/s from the issue's formula (matmul FLOPs only; training = 3 × forward) over the median time; % of the peak of the ` +
+      `cores the engine computes on (${peak} GFLOP/s per core; bptt-wasm-w2 two cores). Peak RSS is each engine's own child process ` +
+      "(runtime included; for bptt-wasm-w2 the worker thread's heap too). Loss = MSE of the untrained model on the benchmark data and " +
+      `its relative difference from the reference (bptt's js path, computed by the driver); for bptt paths also the loss their first ` +
+      `\`fit\` step reports (the forward run the path's way, sharded for bptt-wasm-w2). Checksum = Σ of the inference outputs (same ` +
+      `weights everywhere), Δ = |Σ − Σ_ref| / Σ|y_ref|. ✗ marks a check above ${TOL.toExponential(0)}.`,
+    '',
+  );
+  head(
+    [
+      'cell',
+      'shape',
+      'engine',
+      'threads',
+      'train GFLOP/s (% peak)',
+      'infer GFLOP/s (% peak)',
+      'peak RSS MB',
+      'loss (Δ rel)',
+      'loss after 1 step',
+      'checksum (Δ)',
+    ],
+    7,
+  );
   const failures: string[] = [];
   for (const o of outcomes) {
     const s = SHAPES[o.row.shape];
-    const ff = forwardFlops(o.row.cell, s), tf = trainFlops(o.row.cell, s);
+    const ff = forwardFlops(o.row.cell, s),
+      tf = trainFlops(o.row.cell, s);
     for (const e of engines) {
       const r = o.results[e];
       if (!r) continue;
-      const threads = engineThreads(e), cores = peak * threads;
-      const g = (fl: number, ms: number | undefined): string => ms === undefined ? '—'
-        : `${(fl / ms / 1e6).toFixed(2)} (${((100 * fl) / ms / 1e6 / cores).toFixed(1)}%)`;
+      const threads = engineThreads(e),
+        cores = peak * threads;
+      const g = (fl: number, ms: number | undefined): string =>
+        ms === undefined ? '—' : `${(fl / ms / 1e6).toFixed(2)} (${((100 * fl) / ms / 1e6 / cores).toFixed(1)}%)`;
       const fitLoss = r.fitLossRelDiff !== undefined ? `; fit ${r.fitLossRelDiff.toExponential(1)}` : '';
       const cd = checksumDiff(e, r, o.ref);
       const where = `${o.row.cell.toUpperCase()} ${o.row.shape} ${e}`;
       if (!r.lossOk) failures.push(`${where}: loss differs from the reference by more than ${TOL} (relative)`);
       if (cd > TOL) failures.push(`${where}: checksum differs from the reference by ${cd.toExponential(1)} of Σ|y|`);
-      L.push(`| ${o.row.cell.toUpperCase()} | ${o.row.shape} | ${LABEL[e]} | ${threads} | ${g(tf, r.train?.median)} | ${g(ff, r.infer.median)} | ` +
-        `${r.peakRssMB.toFixed(0)} | ${r.loss.toPrecision(6)} (${r.lossRelDiff.toExponential(1)}${fitLoss}${r.lossOk ? '' : ' ✗'}) | ` +
-        `${r.lossAfterStep === null ? '—' : r.lossAfterStep.toPrecision(6)} | ${r.checksum.toPrecision(8)} (${cd.toExponential(1)}${cd > TOL ? ' ✗' : ''}) |`);
+      L.push(
+        `| ${o.row.cell.toUpperCase()} | ${o.row.shape} | ${LABEL[e]} | ${threads} | ${g(tf, r.train?.median)} | ${g(ff, r.infer.median)} | ` +
+          `${r.peakRssMB.toFixed(0)} | ${r.loss.toPrecision(6)} (${r.lossRelDiff.toExponential(1)}${fitLoss}${r.lossOk ? '' : ' ✗'}) | ` +
+          `${r.lossAfterStep === null ? '—' : r.lossAfterStep.toPrecision(6)} | ${r.checksum.toPrecision(8)} (${cd.toExponential(1)}${cd > TOL ? ' ✗' : ''}) |`,
+      );
     }
   }
   L.push('');
   if (matmulRows) {
     L.push('## Matmul kernels (bptt js path, one thread)', '');
-    L.push('| op | dtype | M×K×N | median ms (min–max) | GFLOP/s at the median (at the min) | max rel. error vs naive |');
+    L.push(
+      '| op | dtype | M×K×N | median ms (min–max) | GFLOP/s at the median (at the min) | max rel. error vs naive |',
+    );
     L.push('| --- | --- | --- | ---: | ---: | ---: |');
     for (const m of matmulRows) {
-      L.push(`| ${m.op} | ${m.dtype} | ${m.M}×${m.K}×${m.N} | ${m.time.median.toFixed(3)} (${m.time.min.toFixed(3)}–${m.time.max.toFixed(3)}) | ` +
-        `${m.gflops.toFixed(2)} (${((2 * m.M * m.K * m.N) / m.time.min / 1e6).toFixed(2)}) | ${m.maxRelErr.toExponential(1)} |`);
+      L.push(
+        `| ${m.op} | ${m.dtype} | ${m.M}×${m.K}×${m.N} | ${m.time.median.toFixed(3)} (${m.time.min.toFixed(3)}–${m.time.max.toFixed(3)}) | ` +
+          `${m.gflops.toFixed(2)} (${((2 * m.M * m.K * m.N) / m.time.min / 1e6).toFixed(2)}) | ${m.maxRelErr.toExponential(1)} |`,
+      );
     }
     L.push('');
   }
 
   L.push('## Targets (issue 6), per bptt path', '');
   L.push('Speed-ups on wall-clock medians, with the CPU-time speed-up in brackets.', '');
-  const get = (cell: Cell, shape: ShapeName): Outcome | undefined => outcomes.find((o) => o.row.cell === cell && o.row.shape === shape);
-  const mark = (ok: boolean | null): string => ok === null ? '(not measured)' : ok ? '✓' : '✗';
+  const get = (cell: Cell, shape: ShapeName): Outcome | undefined =>
+    outcomes.find((o) => o.row.cell === cell && o.row.shape === shape);
+  const mark = (ok: boolean | null): string => (ok === null ? '(not measured)' : ok ? '✓' : '✗');
   const short = (p: BpttPath): string => p.slice('bptt-'.length);
   const perPath = (o: Outcome, f: (p: BpttPath, r: ChildResult) => string): string =>
-    paths.map((p) => { const r = o.results[p]; return r ? f(p, r) : `${short(p)} —`; }).join(', ');
+    paths
+      .map((p) => {
+        const r = o.results[p];
+        return r ? f(p, r) : `${short(p)} —`;
+      })
+      .join(', ');
   const vs = (o: Outcome, fw: Framework, task: 'train' | 'infer', ok: (x: number) => boolean): string =>
     perPath(o, (p, r) => {
       const w = ratio(r, o.results[fw], task);
@@ -414,39 +653,63 @@ function markdown(ctx: Context, outcomes: Outcome[], matmulRows: MatmulRow[] | n
   for (const shape of ['S', 'M', 'L', 'STREAM'] as const) {
     const o = get('lstm', shape);
     if (!o) continue;
-    L.push(`- LSTM ${shape} training vs tfjs-wasm (≥ 3×): ${vs(o, 'tfjs-wasm', 'train', (x) => x >= 3)}; ` +
-      `vs tfjs-cpu (≥ 15×): ${vs(o, 'tfjs-cpu', 'train', (x) => x >= 15)}; inference vs tfjs-wasm (> 1×): ${vs(o, 'tfjs-wasm', 'infer', (x) => x > 1)}`);
+    L.push(
+      `- LSTM ${shape} training vs tfjs-wasm (≥ 3×): ${vs(o, 'tfjs-wasm', 'train', (x) => x >= 3)}; ` +
+        `vs tfjs-cpu (≥ 15×): ${vs(o, 'tfjs-cpu', 'train', (x) => x >= 15)}; inference vs tfjs-wasm (> 1×): ${vs(o, 'tfjs-wasm', 'infer', (x) => x > 1)}`,
+    );
   }
   const st = get('lstm', 'STREAM');
   if (st) {
-    L.push(`- STREAM one-window latency (≤ 2 ms): ${perPath(st, (p, r) =>
-      `${short(p)} ${fmtMs(r.infer.median)} ms [CPU ${fmtMs(r.inferCpu.median)}] ${mark(r.infer.median <= 2)}`)}`);
+    L.push(
+      `- STREAM one-window latency (≤ 2 ms): ${perPath(
+        st,
+        (p, r) =>
+          `${short(p)} ${fmtMs(r.infer.median)} ms [CPU ${fmtMs(r.inferCpu.median)}] ${mark(r.infer.median <= 2)}`,
+      )}`,
+    );
   }
   const lr = get('lstm', 'L');
-  if (lr) L.push(`- Peak RSS at L (< 200 MB): ${perPath(lr, (p, r) => `${short(p)} ${r.peakRssMB.toFixed(0)} MB ${mark(r.peakRssMB < 200)}`)}`);
+  if (lr)
+    L.push(
+      `- Peak RSS at L (< 200 MB): ${perPath(lr, (p, r) => `${short(p)} ${r.peakRssMB.toFixed(0)} MB ${mark(r.peakRssMB < 200)}`)}`,
+    );
   if (matmulRows) {
     const big = matmulRows.filter((m) => m.M === 256 && m.dtype === 'float32');
-    L.push(`- Matmul at 256³ (float32, js kernels): ${big.map((m) => `${m.op} ${m.gflops.toFixed(2)}`).join(', ')} GFLOP/s (≥ 3) ${mark(big.every((m) => m.gflops >= 3))}`);
+    L.push(
+      `- Matmul at 256³ (float32, js kernels): ${big.map((m) => `${m.op} ${m.gflops.toFixed(2)}`).join(', ')} GFLOP/s (≥ 3) ${mark(big.every((m) => m.gflops >= 3))}`,
+    );
   }
   for (const cell of ['gru', 'rnn'] as const) {
-    const o = get(cell, 'M'), l = get('lstm', 'M');
+    const o = get(cell, 'M'),
+      l = get('lstm', 'M');
     if (!o || !l) continue;
-    const both = (x: Outcome): string => perPath(x, (p, r) =>
-      `${short(p)} ${fmtRatio(ratio(r, x.results['tfjs-cpu'], 'train'))} / ${fmtRatio(ratio(r, x.results['tfjs-wasm'], 'train'))}`);
+    const both = (x: Outcome): string =>
+      perPath(
+        x,
+        (p, r) =>
+          `${short(p)} ${fmtRatio(ratio(r, x.results['tfjs-cpu'], 'train'))} / ${fmtRatio(ratio(r, x.results['tfjs-wasm'], 'train'))}`,
+      );
     L.push(`- ${cell.toUpperCase()} M training vs tfjs-cpu / tfjs-wasm: ${both(o)} (LSTM M: ${both(l)})`);
   }
 
   L.push('', '## Notes', '');
   if (failures.length > 0) L.push(...failures.map((f) => `- **Check failed** — ${f}.`));
-  L.push(`- Timed runs: ${ctx.runs} per task, after a warm-up of at least 2 runs and 1.5 s (at most 30 runs; the JavaScript engines need the JIT ` +
-    'to have compiled their loops), except tfjs-cpu at L (3 timed runs after 1 warm-up run: one step takes 20–35 s, 7 would take the ' +
-    `whole benchmark past 15 minutes). STREAM inference takes ${Math.max(ctx.runs, 25)} timed runs (a millisecond-scale figure). ` +
-    'Wall-clock time (process.hrtime / time.perf_counter) of one whole call: bptt `fit` on one batch and `predict`; tfjs `trainOnBatch` ' +
-    'and `predict` + `dataSync`; PyTorch zero_grad + forward + backward + Adam step, and a no_grad forward.');
-  L.push('- bptt paths, each in its own child process: ' + BPTT_PATH_NAMES.map((p) =>
-    `${p} = \`setBackend('${BPTT_PATHS[p].backend}')\` before the model is built, \`workers: ${BPTT_PATHS[p].workers}\` passed to fit and predict`).join('; ') +
-    '. With 2 workers each batch is split into two shards, one on the main thread and one on a worker thread; timings include ' +
-    'whatever the library does per call to hand work to the worker and gather it back.');
+  L.push(
+    `- Timed runs: ${ctx.runs} per task, after a warm-up of at least 2 runs and 1.5 s (at most 30 runs; the JavaScript engines need the JIT ` +
+      'to have compiled their loops), except tfjs-cpu at L (3 timed runs after 1 warm-up run: one step takes 20–35 s, 7 would take the ' +
+      `whole benchmark past 15 minutes). STREAM inference takes ${Math.max(ctx.runs, 25)} timed runs (a millisecond-scale figure). ` +
+      'Wall-clock time (process.hrtime / time.perf_counter) of one whole call: bptt `fit` on one batch and `predict`; tfjs `trainOnBatch` ' +
+      'and `predict` + `dataSync`; PyTorch zero_grad + forward + backward + Adam step, and a no_grad forward.',
+  );
+  L.push(
+    '- bptt paths, each in its own child process: ' +
+      BPTT_PATH_NAMES.map(
+        (p) =>
+          `${p} = \`setBackend('${BPTT_PATHS[p].backend}')\` before the model is built, \`workers: ${BPTT_PATHS[p].workers}\` passed to fit and predict`,
+      ).join('; ') +
+      '. With 2 workers each batch is split into two shards, one on the main thread and one on a worker thread; timings include ' +
+      'whatever the library does per call to hand work to the worker and gather it back.',
+  );
   const cpuWall: string[] = [];
   let idle = true;
   for (const o of outcomes) {
@@ -455,40 +718,57 @@ function markdown(ctx: Context, outcomes: Outcome[], matmulRows: MatmulRow[] | n
       const r = o.results[p];
       if (!r) continue;
       const q = (task: 'train' | 'infer'): string => {
-        const w = pickStats(r, task, false), c = pickStats(r, task, true);
+        const w = pickStats(r, task, false),
+          c = pickStats(r, task, true);
         return w && c ? (c.median / w.median).toFixed(2) : '—';
       };
       cpuWall.push(`${o.row.cell.toUpperCase()} ${o.row.shape} train ${q('train')}, infer ${q('infer')}`);
       for (const task of ['train', 'infer'] as const) {
-        const w = pickStats(r, task, false), c = pickStats(r, task, true);
+        const w = pickStats(r, task, false),
+          c = pickStats(r, task, true);
         if (w && c && c.median / w.median > 1.1) idle = false;
       }
     }
   }
   if (cpuWall.length > 0) {
-    L.push(`- CPU/wall of bptt-wasm-w2 (about 1 means the second thread did little or nothing, up to 2 means both threads were busy ` +
-      `throughout): ${cpuWall.join('; ')}.` + (idle ? ' **At most 1.1 everywhere: no two threads of bptt-wasm-w2 computed at the same ' +
-      'time** (see whether fit and predict take `workers` in the machine section, and the load average: other processes may have ' +
-      'held the second core).' : ''));
+    L.push(
+      `- CPU/wall of bptt-wasm-w2 (about 1 means the second thread did little or nothing, up to 2 means both threads were busy ` +
+        `throughout): ${cpuWall.join('; ')}.` +
+        (idle
+          ? ' **At most 1.1 everywhere: no two threads of bptt-wasm-w2 computed at the same ' +
+            'time** (see whether fit and predict take `workers` in the machine section, and the load average: other processes may have ' +
+            'held the second core).'
+          : ''),
+    );
   }
-  L.push('- Same weights everywhere: bptt\'s initial weights (seed 1) are copied into each framework (TensorFlow.js: `setWeights` in Keras ' +
-    'order; PyTorch: transposed into weight_ih / weight_hh), and every engine\'s loss on the same data must match the reference to 1e-4 ' +
-    'relative before its figures count. recurrentActivation is sigmoid everywhere (TensorFlow.js defaults to hardSigmoid).');
-  L.push('- GRU: TensorFlow.js only has the reset-before variant (Keras resetAfter=false), so bptt\'s GRU rows use resetAfter=false; PyTorch only ' +
-    'has reset-after, so its GRU row runs a bptt resetAfter=true model\'s weights (same FLOPs) and is checked against that model\'s loss ' +
-    'and checksum.');
-  const skipped = outcomes.map((o) => `${o.row.cell.toUpperCase()} ${o.row.shape} ${(100 * bpttSkippedShare(o.row.cell, SHAPES[o.row.shape])).toFixed(0)}%`);
-  L.push('- bptt runs the decoder on the repeated encoder state as such (Sequential fuses RepeatVector → recurrent layer; the cells\' ' +
-    '`xRepeated` mode): the decoder\'s input projection x·W, and in backward its dW and dx, are computed once per sequence instead of ' +
-    'once per step. Same model, same outputs (checked above: loss and checksum); fewer FLOPs executed. The GFLOP/s columns count the ' +
-    `issue's formula for every engine, so bptt's figures are effective rates; the share of the formula it skips: ${skipped.join(', ')}.`);
+  L.push(
+    "- Same weights everywhere: bptt's initial weights (seed 1) are copied into each framework (TensorFlow.js: `setWeights` in Keras " +
+      "order; PyTorch: transposed into weight_ih / weight_hh), and every engine's loss on the same data must match the reference to 1e-4 " +
+      'relative before its figures count. recurrentActivation is sigmoid everywhere (TensorFlow.js defaults to hardSigmoid).',
+  );
+  L.push(
+    "- GRU: TensorFlow.js only has the reset-before variant (Keras resetAfter=false), so bptt's GRU rows use resetAfter=false; PyTorch only " +
+      "has reset-after, so its GRU row runs a bptt resetAfter=true model's weights (same FLOPs) and is checked against that model's loss " +
+      'and checksum.',
+  );
+  const skipped = outcomes.map(
+    (o) =>
+      `${o.row.cell.toUpperCase()} ${o.row.shape} ${(100 * bpttSkippedShare(o.row.cell, SHAPES[o.row.shape])).toFixed(0)}%`,
+  );
+  L.push(
+    "- bptt runs the decoder on the repeated encoder state as such (Sequential fuses RepeatVector → recurrent layer; the cells' " +
+      "`xRepeated` mode): the decoder's input projection x·W, and in backward its dW and dx, are computed once per sequence instead of " +
+      'once per step. Same model, same outputs (checked above: loss and checksum); fewer FLOPs executed. The GFLOP/s columns count the ' +
+      `issue's formula for every engine, so bptt's figures are effective rates; the share of the formula it skips: ${skipped.join(', ')}.`,
+  );
   const notes = new Set<string>();
   for (const o of outcomes) {
     for (const e of engines) {
       const n = o.results[e]?.note;
       if (n) notes.add(`${LABEL[e]}: ${n}`);
       const why = o.skipped[e];
-      if (why !== undefined && reasonCell(why) !== `skipped: ${why}`) notes.add(`${LABEL[e]}, ${o.row.cell.toUpperCase()} ${o.row.shape}: ${why}`);
+      if (why !== undefined && reasonCell(why) !== `skipped: ${why}`)
+        notes.add(`${LABEL[e]}, ${o.row.cell.toUpperCase()} ${o.row.shape}: ${why}`);
     }
   }
   for (const n of notes) L.push(`- ${n}`);
@@ -507,19 +787,29 @@ function main(): void {
   const machine = describeMachine();
   const simd = wasmSimdAvailable();
   const ctx: Context = {
-    machine, simd, auto: autoBackend(), cores: os.availableParallelism(),
-    takesWorkers: probeWorkersOption(), engines, runs, python: null, pyWhy: 'not requested',
+    machine,
+    simd,
+    auto: autoBackend(),
+    cores: os.availableParallelism(),
+    takesWorkers: probeWorkersOption(),
+    engines,
+    runs,
+    python: null,
+    pyWhy: 'not requested',
   };
-  log(`bptt benchmark — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; load ${machine.loadAverage.join(' ')}; ` +
-    `wasm SIMD ${simd ? 'yes' : 'no'}, setBackend('auto') → ${ctx.auto}; workers option taken by fit ${ctx.takesWorkers.fit}, predict ${ctx.takesWorkers.predict}`);
+  log(
+    `bptt benchmark — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; load ${machine.loadAverage.join(' ')}; ` +
+      `wasm SIMD ${simd ? 'yes' : 'no'}, setBackend('auto') → ${ctx.auto}; workers option taken by fit ${ctx.takesWorkers.fit}, predict ${ctx.takesWorkers.predict}`,
+  );
   if (engines.includes('pytorch')) Object.assign(ctx, (({ python, why }) => ({ python, pyWhy: why }))(findPython()));
   if (engines.includes('pytorch') && ctx.python === null) log(`PyTorch: skipped — ${ctx.pyWhy}`);
 
   let matmulRows: MatmulRow[] | null = null;
   if (!process.argv.includes('--no-matmul')) {
     const p = spawnSync(process.execPath, [path.join(__dirname, 'matmul.js'), '--json'], { encoding: 'utf8' });
-    matmulRows = p.status === 0 ? parseResult(p.stdout) as MatmulRow[] : null;
-    if (matmulRows) for (const m of matmulRows) log(`matmul ${m.op} ${m.dtype} ${m.M}×${m.K}×${m.N}: ${m.gflops.toFixed(2)} GFLOP/s`);
+    matmulRows = p.status === 0 ? (parseResult(p.stdout) as MatmulRow[]) : null;
+    if (matmulRows)
+      for (const m of matmulRows) log(`matmul ${m.op} ${m.dtype} ${m.M}×${m.K}×${m.N}: ${m.gflops.toFixed(2)} GFLOP/s`);
     else log(`matmul benchmark failed: ${p.stderr}`);
   }
 
@@ -534,11 +824,20 @@ function main(): void {
       const o: Outcome = { row, ref, autoWorkers: auto, results: {}, skipped: {} };
       for (const e of engines) {
         const skip = skipReason(e, row, simd, ctx.cores, ctx.python, ctx.pyWhy);
-        if (skip !== null) { o.skipped[e] = skip; log(`  ${e.padEnd(12)} skipped: ${skip}`); continue; }
+        if (skip !== null) {
+          o.skipped[e] = skip;
+          log(`  ${e.padEnd(12)} skipped: ${skip}`);
+          continue;
+        }
         const { r, why } = runChild(e, row, file, runs, ctx.python);
-        if (r) o.results[e] = r; else o.skipped[e] = why;
-        if (r && !r.lossOk) log(`  WARNING ${e}: loss ${r.loss} (fit ${r.fitLoss ?? '—'}) differs from the reference ${ref.loss} by more than ${TOL} (relative)`);
-        if (r && checksumDiff(e, r, ref) > TOL) log(`  WARNING ${e}: checksum ${r.checksum} differs from the reference ${ref.checksum}`);
+        if (r) o.results[e] = r;
+        else o.skipped[e] = why;
+        if (r && !r.lossOk)
+          log(
+            `  WARNING ${e}: loss ${r.loss} (fit ${r.fitLoss ?? '—'}) differs from the reference ${ref.loss} by more than ${TOL} (relative)`,
+          );
+        if (r && checksumDiff(e, r, ref) > TOL)
+          log(`  WARNING ${e}: checksum ${r.checksum} differs from the reference ${ref.checksum}`);
       }
       outcomes.push(o);
     }
@@ -550,14 +849,38 @@ function main(): void {
   const md = markdown(ctx, outcomes, matmulRows, started, seconds, loadAfter);
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'speed.md'), md);
-  fs.writeFileSync(path.join(outDir, 'speed.json'), `${JSON.stringify({
-    startedAt: started.toISOString(), seconds, machine, loadAfter, shapes: SHAPES, bpttPaths: BPTT_PATHS,
-    wasmSimd: simd, autoBackend: ctx.auto, availableParallelism: ctx.cores, takesWorkers: ctx.takesWorkers,
-    flops: Object.fromEntries(outcomes.map((o) => [`${o.row.cell}-${o.row.shape}`, {
-      forward: forwardFlops(o.row.cell, SHAPES[o.row.shape]), train: trainFlops(o.row.cell, SHAPES[o.row.shape]),
-    }])),
-    python: ctx.python, pytorchSkipped: ctx.python === null ? ctx.pyWhy : null, matmul: matmulRows, rows: outcomes,
-  }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(outDir, 'speed.json'),
+    `${JSON.stringify(
+      {
+        startedAt: started.toISOString(),
+        seconds,
+        machine,
+        loadAfter,
+        shapes: SHAPES,
+        bpttPaths: BPTT_PATHS,
+        wasmSimd: simd,
+        autoBackend: ctx.auto,
+        availableParallelism: ctx.cores,
+        takesWorkers: ctx.takesWorkers,
+        flops: Object.fromEntries(
+          outcomes.map((o) => [
+            `${o.row.cell}-${o.row.shape}`,
+            {
+              forward: forwardFlops(o.row.cell, SHAPES[o.row.shape]),
+              train: trainFlops(o.row.cell, SHAPES[o.row.shape]),
+            },
+          ]),
+        ),
+        python: ctx.python,
+        pytorchSkipped: ctx.python === null ? ctx.pyWhy : null,
+        matmul: matmulRows,
+        rows: outcomes,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   process.stdout.write(`${md}\n`);
   log(`wrote ${path.join(outDir, 'speed.md')} and speed.json in ${seconds.toFixed(0)} s`);
 }

@@ -23,11 +23,21 @@ import type { FloatArray } from './matmul';
 export type ActivationName = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear';
 
 /** Small integer codes so that hot loops switch on a number, not a string (a plain enum: it survives copy-paste into isolatedModules builds). */
-export enum Act { Tanh = 0, Sigmoid = 1, HardSigmoid = 2, Relu = 3, Linear = 4 }
+export enum Act {
+  Tanh = 0,
+  Sigmoid = 1,
+  HardSigmoid = 2,
+  Relu = 3,
+  Linear = 4,
+}
 
 const CODES: Record<string, Act> = {
-  tanh: Act.Tanh, sigmoid: Act.Sigmoid, hardSigmoid: Act.HardSigmoid, hard_sigmoid: Act.HardSigmoid,
-  relu: Act.Relu, linear: Act.Linear,
+  tanh: Act.Tanh,
+  sigmoid: Act.Sigmoid,
+  hardSigmoid: Act.HardSigmoid,
+  hard_sigmoid: Act.HardSigmoid,
+  relu: Act.Relu,
+  linear: Act.Linear,
 };
 
 export const ACTIVATION_NAMES: readonly ActivationName[] = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'];
@@ -43,7 +53,7 @@ export function activationCode(name: string, argName = 'activation'): Act {
 
 /** The camelCase name of an activation code. */
 export function activationName(code: Act): ActivationName {
-  return ACTIVATION_NAMES[code] as ActivationName;
+  return ACTIVATION_NAMES[code];
 }
 
 function span(fn: string, y: FloatArray, off: number, n: number): void {
@@ -78,18 +88,34 @@ export function activate(code: Act, y: FloatArray, off: number, n: number): void
 }
 
 /** dz[dzOff..+n) ⊙= f'(·) evaluated from the outputs y[yOff..+n): turns dL/dy into dL/dz in place. */
-export function activateBackward(code: Act, dz: FloatArray, dzOff: number, y: FloatArray, yOff: number, n: number): void {
+export function activateBackward(
+  code: Act,
+  dz: FloatArray,
+  dzOff: number,
+  y: FloatArray,
+  yOff: number,
+  n: number,
+): void {
   span('activateBackward(dz)', dz, dzOff, n);
   span('activateBackward(y)', y, yOff, n);
   switch (code) {
     case Act.Tanh:
-      for (let i = 0; i < n; i++) { const v = y[yOff + i]; dz[dzOff + i] *= 1 - v * v; }
+      for (let i = 0; i < n; i++) {
+        const v = y[yOff + i];
+        dz[dzOff + i] *= 1 - v * v;
+      }
       return;
     case Act.Sigmoid:
-      for (let i = 0; i < n; i++) { const v = y[yOff + i]; dz[dzOff + i] *= v * (1 - v); }
+      for (let i = 0; i < n; i++) {
+        const v = y[yOff + i];
+        dz[dzOff + i] *= v * (1 - v);
+      }
       return;
     case Act.HardSigmoid:
-      for (let i = 0; i < n; i++) { const v = y[yOff + i]; dz[dzOff + i] *= v > 0 && v < 1 ? 0.2 : 0; }
+      for (let i = 0; i < n; i++) {
+        const v = y[yOff + i];
+        dz[dzOff + i] *= v > 0 && v < 1 ? 0.2 : 0;
+      }
       return;
     case Act.Relu:
       for (let i = 0; i < n; i++) if (!(y[yOff + i] > 0)) dz[dzOff + i] = 0;
@@ -102,22 +128,34 @@ export function activateBackward(code: Act, dz: FloatArray, dzOff: number, y: Fl
 /** Scalar f(z), for fused loops that need one value at a time. */
 export function activateScalar(code: Act, z: number): number {
   switch (code) {
-    case Act.Tanh: return tanh(z);
-    case Act.Sigmoid: return sigmoid(z);
-    case Act.HardSigmoid: { const v = 0.2 * z + 0.5; return v < 0 ? 0 : v > 1 ? 1 : v; }
-    case Act.Relu: return z > 0 ? z : 0;
-    case Act.Linear: return z;
+    case Act.Tanh:
+      return tanh(z);
+    case Act.Sigmoid:
+      return sigmoid(z);
+    case Act.HardSigmoid: {
+      const v = 0.2 * z + 0.5;
+      return v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    case Act.Relu:
+      return z > 0 ? z : 0;
+    case Act.Linear:
+      return z;
   }
 }
 
 /** Scalar f'(z) from y = f(z). */
 export function derivativeFromOutput(code: Act, y: number): number {
   switch (code) {
-    case Act.Tanh: return 1 - y * y;
-    case Act.Sigmoid: return y * (1 - y);
-    case Act.HardSigmoid: return y > 0 && y < 1 ? 0.2 : 0;
-    case Act.Relu: return y > 0 ? 1 : 0;
-    case Act.Linear: return 1;
+    case Act.Tanh:
+      return 1 - y * y;
+    case Act.Sigmoid:
+      return y * (1 - y);
+    case Act.HardSigmoid:
+      return y > 0 && y < 1 ? 0.2 : 0;
+    case Act.Relu:
+      return y > 0 ? 1 : 0;
+    case Act.Linear:
+      return 1;
   }
 }
 
@@ -132,8 +170,10 @@ export function tanh(z: number): number {
   const x = z < 0 ? -z : z;
   let y: number;
   if (x < TANH_SMALL) {
-    if (x < TWO_M28) return z;                           // fdlibm: tanh(tiny) = tiny
-    const u = -2 * x, hfx = 0.5 * u, hxs = u * hfx;      // expm1(u), fdlibm s_expm1.c with k = 0
+    if (x < TWO_M28) return z; // fdlibm: tanh(tiny) = tiny
+    const u = -2 * x,
+      hfx = 0.5 * u,
+      hxs = u * hfx; // expm1(u), fdlibm s_expm1.c with k = 0
     const r1 = 1 + hxs * (Q1 + hxs * (Q2 + hxs * (Q3 + hxs * (Q4 + hxs * Q5))));
     const t0 = 3 - r1 * hfx;
     const t = u - (u * (hxs * ((r1 - t0) / (6 - u * t0))) - hxs);
@@ -147,7 +187,7 @@ export function tanh(z: number): number {
 
 /** Numerically stable logistic: never evaluates e^(large). */
 export function sigmoid(z: number): number {
-  const e = exp(z >= 0 ? -z : z);            // e^(−|z|) ≤ 1
+  const e = exp(z >= 0 ? -z : z); // e^(−|z|) ≤ 1
   return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
@@ -156,27 +196,36 @@ export function sigmoid(z: number): number {
 // arguments over |x| < 700, none differ). Reduction x = k·ln2 + r with |r| ≤ ln2/2 (ln2 split in a high part whose
 // product with k is exact and a low part), e^r = 1 + 2r/(2 − r + r·R(r²))-form rational approximation with fdlibm's
 // coefficients P1…P5, then the scaling by 2^k from a table. k = round(x/ln2) uses the 1.5·2^52 rounding trick.
-const LN2_HI = 6.93147180369123816490e-01;   // 0x3fe62e42 fee00000
-const LN2_LO = 1.90821492927058770002e-10;   // 0x3dea39ef 35793c76
-const INV_LN2 = 1.44269504088896338700e+00;
-const P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03, P3 = 6.61375632143793436117e-05;
-const P4 = -1.65339022054652515390e-06, P5 = 4.13813679705723846039e-08;
-const TWO_M28 = 3.725290298461914e-9;       // 2^-28
-const TANH_SMALL = 0.1732867956161499;       // 0x3fc62e43 00000000: 2|z| below it is fdlibm expm1's k = 0 range
-const Q1 = -3.33333333333331316428e-02, Q2 = 1.58730158725481460165e-03, Q3 = -7.93650757867487942473e-05;
-const Q4 = 4.00821782732936239552e-06, Q5 = -2.01099218183624371326e-07;   // fdlibm expm1
-const ROUND = 6755399441055744;              // 1.5·2^52: (v + ROUND) − ROUND rounds v to an integer
-const POW2 = new Float64Array(2048);         // POW2[k + 1024] = 2^k, −1022 ≤ k ≤ 1023
+const LN2_HI = 6.9314718036912381649e-1; // 0x3fe62e42 fee00000
+const LN2_LO = 1.90821492927058770002e-10; // 0x3dea39ef 35793c76
+const INV_LN2 = 1.442695040888963387;
+const P1 = 1.66666666666666019037e-1,
+  P2 = -2.77777777770155933842e-3,
+  P3 = 6.61375632143793436117e-5;
+const P4 = -1.6533902205465251539e-6,
+  P5 = 4.13813679705723846039e-8;
+const TWO_M28 = 3.725290298461914e-9; // 2^-28
+const TANH_SMALL = 0.1732867956161499; // 0x3fc62e43 00000000: 2|z| below it is fdlibm expm1's k = 0 range
+const Q1 = -3.33333333333331316428e-2,
+  Q2 = 1.58730158725481460165e-3,
+  Q3 = -7.93650757867487942473e-5;
+const Q4 = 4.00821782732936239552e-6,
+  Q5 = -2.01099218183624371326e-7; // fdlibm expm1
+const ROUND = 6755399441055744; // 1.5·2^52: (v + ROUND) − ROUND rounds v to an integer
+const POW2 = new Float64Array(2048); // POW2[k + 1024] = 2^k, −1022 ≤ k ≤ 1023
 for (let k = -1022; k <= 1023; k++) POW2[k + 1024] = Math.pow(2, k);
 
 /** e^x, bit for bit what V8's Math.exp returns, faster inside hot loops (falls back to Math.exp for |x| ≥ 700 and NaN). */
 export function exp(x: number): number {
   if (!(x > -700 && x < 700)) return Math.exp(x);
-  if (x > -TWO_M28 && x < TWO_M28) return 1 + x;   // fdlibm's tiny-argument case
-  if (x === 1) return Math.E;                        // as V8 does (fdlibm's reduction gives e + 1 ulp)
-  const k = (x * INV_LN2 + ROUND) - ROUND;
-  const hi = x - k * LN2_HI, lo = k * LN2_LO, r = hi - lo, t = r * r;
+  if (x > -TWO_M28 && x < TWO_M28) return 1 + x; // fdlibm's tiny-argument case
+  if (x === 1) return Math.E; // as V8 does (fdlibm's reduction gives e + 1 ulp)
+  const k = x * INV_LN2 + ROUND - ROUND;
+  const hi = x - k * LN2_HI,
+    lo = k * LN2_LO,
+    r = hi - lo,
+    t = r * r;
   const c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
-  const y = 1 - ((lo - (r * c) / (2 - c)) - hi);
-  return y * (POW2[(k | 0) + 1024] as number);
+  const y = 1 - (lo - (r * c) / (2 - c) - hi);
+  return y * POW2[(k | 0) + 1024];
 }

@@ -9,7 +9,13 @@
  */
 
 /** Throws unless arr holds exactly `expected` elements; `shape` names the dimensions, e.g. 'T=5,B=3,D=4'. null passes. */
-export function checkLength(fn: string, arg: string, arr: ArrayLike<number> | null, expected: number, shape: string): void {
+export function checkLength(
+  fn: string,
+  arg: string,
+  arr: ArrayLike<number> | null,
+  expected: number,
+  shape: string,
+): void {
   if (arr !== null && arr.length !== expected) {
     throw new RangeError(`${fn}(${arg}): expected ${expected} elements [${shape}], got ${arr.length}`);
   }

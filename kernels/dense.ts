@@ -19,8 +19,8 @@
  * This is the REFERENCE (products of matmul.ts); fast/dense.ts is its twin that takes the products as an `ops` argument
  * (the WebAssembly SIMD ones on lib's wasm path) and otherwise runs the same lines.
  */
-import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { Act, activate, activateBackward } from './activations';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
+import { type Act, activate, activateBackward } from './activations';
 
 export function denseDimsOk(fn: string, M: number, D: number, N: number): void {
   if (!(Number.isInteger(M) && Number.isInteger(D) && Number.isInteger(N)) || M < 0 || D < 0 || N < 0) {
@@ -35,16 +35,24 @@ export function denseNeed(fn: string, name: string, arr: FloatArray, len: number
 }
 
 /** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
-export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: FloatArray,
-                             M: number, D: number, N: number, act: Act): void {
+export function denseForward(
+  y: FloatArray,
+  x: FloatArray,
+  W: FloatArray,
+  b: FloatArray,
+  M: number,
+  D: number,
+  N: number,
+  act: Act,
+): void {
   denseDimsOk('denseForward', M, D, N);
   denseNeed('denseForward', 'y', y, M * N, 'M·N');
   denseNeed('denseForward', 'x', x, M * D, 'M·D');
   denseNeed('denseForward', 'W', W, D * N, 'D·N');
   denseNeed('denseForward', 'b', b, N, 'N');
-  matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false);   // z = x·W
-  addBias(y, 0, N, b, 0, M, N);                         // z += b
-  activate(act, y, 0, M * N);                           // y = act(z)
+  matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false); // z = x·W
+  addBias(y, 0, N, b, 0, M, N); // z += b
+  activate(act, y, 0, M * N); // y = act(z)
 }
 
 /**
@@ -52,9 +60,20 @@ export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: Flo
  * dz = dy ⊙ act'(from y);  dW += xᵀ·dz;  db += Σ_rows dz;  dx = dz·Wᵀ (skipped when dx is null).
  * `dz` [M,N] is scratch; it may be `dy` itself (then dy is overwritten with dz).
  */
-export function denseBackward(dW: FloatArray, db: FloatArray, dx: FloatArray | null,
-                              dy: FloatArray, y: FloatArray, x: FloatArray, W: FloatArray,
-                              M: number, D: number, N: number, act: Act, dz: FloatArray): void {
+export function denseBackward(
+  dW: FloatArray,
+  db: FloatArray,
+  dx: FloatArray | null,
+  dy: FloatArray,
+  y: FloatArray,
+  x: FloatArray,
+  W: FloatArray,
+  M: number,
+  D: number,
+  N: number,
+  act: Act,
+  dz: FloatArray,
+): void {
   denseDimsOk('denseBackward', M, D, N);
   denseNeed('denseBackward', 'dW', dW, D * N, 'D·N');
   denseNeed('denseBackward', 'db', db, N, 'N');
@@ -66,8 +85,8 @@ export function denseBackward(dW: FloatArray, db: FloatArray, dx: FloatArray | n
   denseNeed('denseBackward', 'dz', dz, M * N, 'M·N');
   const MN = M * N;
   if (dz !== dy) for (let i = 0; i < MN; i++) dz[i] = dy[i];
-  activateBackward(act, dz, 0, y, 0, MN);               // dz = dy ⊙ act'
+  activateBackward(act, dz, 0, y, 0, MN); // dz = dy ⊙ act'
   matmulAtB(dW, 0, N, x, 0, D, dz, 0, N, D, M, N, true); // dW += xᵀ·dz
-  sumRows(db, 0, dz, 0, N, M, N);                           // db += Σ_rows dz
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false);   // dx = dz·Wᵀ
+  sumRows(db, 0, dz, 0, N, M, N); // db += Σ_rows dz
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false); // dx = dz·Wᵀ
 }

@@ -42,8 +42,8 @@
  *   gruForward(ws, { W, U, b }, x);                                 // ws.h.subarray(B*H) now holds h_1…h_T
  *   gruBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { Act, activate, activationCode, derivativeFromOutput } from './activations';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
+import { type Act, activate, activationCode, derivativeFromOutput } from './activations';
 import { checkDim, checkLength, checkOptions } from './check';
 
 export interface GruOptions {
@@ -81,8 +81,16 @@ export interface GruWorkspace {
   readonly drh: FloatArray;
 }
 
-export interface GruParams { W: FloatArray; U: FloatArray; b: FloatArray }
-export interface GruGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
+export interface GruParams {
+  W: FloatArray;
+  U: FloatArray;
+  b: FloatArray;
+}
+export interface GruGrads {
+  dW: FloatArray;
+  dU: FloatArray;
+  db: FloatArray;
+}
 
 const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter'];
 
@@ -103,24 +111,52 @@ export function gruSettings(options: GruOptions): { act: Act; recAct: Act; reset
 }
 
 /** Allocates every buffer a GRU of these sizes needs for forward and backward, once. */
-export function gruWorkspace(T: number, B: number, D: number, H: number,
-                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-                             options: GruOptions = {}): GruWorkspace {
-  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('gruWorkspace', name, v);
+export function gruWorkspace(
+  T: number,
+  B: number,
+  D: number,
+  H: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+  options: GruOptions = {},
+): GruWorkspace {
+  for (const [name, v] of [
+    ['T', T],
+    ['B', B],
+    ['D', D],
+    ['H', H],
+  ] as const)
+    checkDim('gruWorkspace', name, v);
   if (ctor !== Float32Array && ctor !== Float64Array) {
     throw new TypeError('gruWorkspace(ctor): expected Float32Array or Float64Array');
   }
   checkOptions('gruWorkspace', options, OPTION_KEYS);
   const { act, recAct, resetAfter } = gruSettings(options);
-  const BH = B * H, TBH = T * BH, TBG = T * B * 3 * H;
-  return { T, B, D, H, act, recAct, resetAfter, h: new ctor(TBH + BH), a: new ctor(TBG), dz: new ctor(TBG),
-    dh: new ctor(BH), innerH: new ctor(resetAfter ? TBH : 0), dInner: new ctor(resetAfter ? TBG : 0),
-    rh: new ctor(resetAfter ? 0 : TBH), drh: new ctor(resetAfter ? 0 : BH) };
+  const BH = B * H,
+    TBH = T * BH,
+    TBG = T * B * 3 * H;
+  return {
+    T,
+    B,
+    D,
+    H,
+    act,
+    recAct,
+    resetAfter,
+    h: new ctor(TBH + BH),
+    a: new ctor(TBG),
+    dz: new ctor(TBG),
+    dh: new ctor(BH),
+    innerH: new ctor(resetAfter ? TBH : 0),
+    dInner: new ctor(resetAfter ? TBG : 0),
+    rh: new ctor(resetAfter ? 0 : TBH),
+    drh: new ctor(resetAfter ? 0 : BH),
+  };
 }
 
 /** The length checks of the forward's arguments (and the backward's p and x). */
 export function checkGruParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated: boolean): void {
-  const { T, B, D, H } = ws, G = 3 * H;
+  const { T, B, D, H } = ws,
+    G = 3 * H;
   if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
   else checkLength(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
   checkLength(fn, 'W', p.W, D * G, `D=${D},3H=${G}`);
@@ -129,9 +165,18 @@ export function checkGruParams(fn: string, ws: GruWorkspace, p: GruParams, x: Fl
 }
 
 /** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
-export function checkGruGrads(fn: string, ws: GruWorkspace, g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
-                              dhSeq: FloatArray | null, dhT: FloatArray | null, xRepeated: boolean): void {
-  const { T, B, D, H } = ws, G = 3 * H;
+export function checkGruGrads(
+  fn: string,
+  ws: GruWorkspace,
+  g: GruGrads,
+  dx: FloatArray | null,
+  dh0: FloatArray,
+  dhSeq: FloatArray | null,
+  dhT: FloatArray | null,
+  xRepeated: boolean,
+): void {
+  const { T, B, D, H } = ws,
+    G = 3 * H;
   checkLength(fn, 'dW', g.dW, D * G, `D=${D},3H=${G}`);
   checkLength(fn, 'dU', g.dU, H * G, `H=${H},3H=${G}`);
   checkLength(fn, 'db', g.db, gruBiasLength(H, ws.resetAfter), ws.resetAfter ? `2,3H=${G} (resetAfter)` : `3H=${G}`);
@@ -146,6 +191,7 @@ export function checkGruGrads(fn: string, ws: GruWorkspace, g: GruGrads, dx: Flo
  * Runs the GRU over x[T,B,D], reading h0 from block 0 of ws.h and writing h_1…h_T into blocks 1…T, caches into ws.
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): a = x·W + b_x is computed once and copied.
  */
+// prettier-ignore
 export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
   checkGruParams('gruForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
@@ -185,13 +231,14 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
       }
     }
   }
-}
+};
 
 /**
  * Backpropagates through the sequence cached in ws by gruForward(ws, p, x, xRepeated). dhSeq[T,B,H] is dL/dh_t for every
  * step (null: none), dhT[B,H] an extra dL/dh_T (null: none). Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null)
  * and dh0[B,H]. xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
  */
+// prettier-ignore
 export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray, dhSeq: FloatArray | null,
                             dhT: FloatArray | null, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
   checkGruParams('gruBackward', ws, p, x, xRepeated);
@@ -253,4 +300,4 @@ export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray,
   matmulAtB(g.dW, 0, G, x, 0, D, dz, 0, G, D, rows, G, true);                 // dW += Xᵀ·dZ   (repeated: xᵀ·S)
   if (dx !== null) matmulABt(dx, 0, D, dz, 0, G, W, 0, G, rows, G, D, false); // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
-}
+};

@@ -26,8 +26,16 @@ import { sigmoid } from './activations';
 /** The clip of `bceLoss`: TensorFlow.js's float32 backend epsilon. */
 export const BCE_EPSILON = 1e-7;
 
-function check(fn: string, n: number, aName: string, a: FloatArray, bName: string, b: FloatArray,
-               cName = '', c: FloatArray | null = null): void {
+function check(
+  fn: string,
+  n: number,
+  aName: string,
+  a: FloatArray,
+  bName: string,
+  b: FloatArray,
+  cName = '',
+  c: FloatArray | null = null,
+): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`${fn}: n must be a positive integer, got ${n}`);
   need(fn, aName, a, n);
   need(fn, bName, b, n);
@@ -42,7 +50,10 @@ function need(fn: string, name: string, a: FloatArray, n: number): void {
 export function mseLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number {
   check('mseLoss', n, 'yPred', yPred, 'yTrue', yTrue);
   let s = 0;
-  for (let i = 0; i < n; i++) { const e = yPred[i] - yTrue[i]; s += e * e; }
+  for (let i = 0; i < n; i++) {
+    const e = yPred[i] - yTrue[i];
+    s += e * e;
+  }
   return s / n;
 }
 
@@ -74,10 +85,12 @@ export function maeGrad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray
 /** Binary cross-entropy from probabilities p, clipped to [ε, 1−ε]: mean(−(t·log q + (1−t)·log(1−q))). */
 export function bceLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number {
   check('bceLoss', n, 'yPred', yPred, 'yTrue', yTrue);
-  const lo = BCE_EPSILON, hi = 1 - BCE_EPSILON;
+  const lo = BCE_EPSILON,
+    hi = 1 - BCE_EPSILON;
   let s = 0;
   for (let i = 0; i < n; i++) {
-    const p = yPred[i], t = yTrue[i];
+    const p = yPred[i],
+      t = yTrue[i];
     const q = p < lo ? lo : p > hi ? hi : p;
     s -= t * Math.log(q) + (1 - t) * Math.log1p(-q);
   }
@@ -87,11 +100,12 @@ export function bceLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number
 /** dyPred = (p − t)/(p(1−p))/n where ε ≤ p ≤ 1−ε, and 0 where the clip is active. */
 export function bceGrad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray, n: number): void {
   check('bceGrad', n, 'dyPred', dyPred, 'yPred', yPred, 'yTrue', yTrue);
-  const lo = BCE_EPSILON, hi = 1 - BCE_EPSILON;
+  const lo = BCE_EPSILON,
+    hi = 1 - BCE_EPSILON;
   const k = 1 / n;
   for (let i = 0; i < n; i++) {
     const p = yPred[i];
-    dyPred[i] = p >= lo && p <= hi ? k * (p - yTrue[i]) / (p * (1 - p)) : 0;
+    dyPred[i] = p >= lo && p <= hi ? (k * (p - yTrue[i])) / (p * (1 - p)) : 0;
   }
 }
 

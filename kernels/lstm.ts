@@ -36,8 +36,8 @@
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { Act, activate, activateScalar, activationCode, derivativeFromOutput } from './activations';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
+import { type Act, activate, activateScalar, activationCode, derivativeFromOutput } from './activations';
 import { checkDim, checkLength, checkOptions } from './check';
 
 export interface LstmOptions {
@@ -70,22 +70,55 @@ export interface LstmWorkspace {
   readonly dc: FloatArray;
 }
 
-export interface LstmParams { W: FloatArray; U: FloatArray; b: FloatArray }
-export interface LstmGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
+export interface LstmParams {
+  W: FloatArray;
+  U: FloatArray;
+  b: FloatArray;
+}
+export interface LstmGrads {
+  dW: FloatArray;
+  dU: FloatArray;
+  db: FloatArray;
+}
 
 const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation'];
 
 /** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
-export function lstmWorkspace(T: number, B: number, D: number, H: number,
-                              ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-                              options: LstmOptions = {}): LstmWorkspace {
-  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('lstmWorkspace', name, v);
+export function lstmWorkspace(
+  T: number,
+  B: number,
+  D: number,
+  H: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+  options: LstmOptions = {},
+): LstmWorkspace {
+  for (const [name, v] of [
+    ['T', T],
+    ['B', B],
+    ['D', D],
+    ['H', H],
+  ] as const)
+    checkDim('lstmWorkspace', name, v);
   checkOptions('lstmWorkspace', options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
-  const BH = B * H, TBG = T * B * 4 * H;
-  return { T, B, D, H, act, recAct, h: new ctor((T + 1) * BH), c: new ctor((T + 1) * BH), a: new ctor(TBG),
-    phiC: new ctor(T * BH), dz: new ctor(TBG), dh: new ctor(BH), dc: new ctor(BH) };
+  const BH = B * H,
+    TBG = T * B * 4 * H;
+  return {
+    T,
+    B,
+    D,
+    H,
+    act,
+    recAct,
+    h: new ctor((T + 1) * BH),
+    c: new ctor((T + 1) * BH),
+    a: new ctor(TBG),
+    phiC: new ctor(T * BH),
+    dz: new ctor(TBG),
+    dh: new ctor(BH),
+    dc: new ctor(BH),
+  };
 }
 
 /** The length checks of the forward's arguments (and the backward's p and x). */
@@ -99,16 +132,32 @@ export function checkLstmParams(fn: string, ws: LstmWorkspace, p: LstmParams, x:
 }
 
 /** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
-export function checkLstmGrads(fn: string, ws: LstmWorkspace, g: LstmGrads, dx: FloatArray | null, dh0: FloatArray,
-                               dc0: FloatArray, dhSeq: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null,
-                               xRepeated: boolean): void {
-  const { T, B, D, H } = ws, BH = `B=${B},H=${H}`;
+export function checkLstmGrads(
+  fn: string,
+  ws: LstmWorkspace,
+  g: LstmGrads,
+  dx: FloatArray | null,
+  dh0: FloatArray,
+  dc0: FloatArray,
+  dhSeq: FloatArray | null,
+  dhT: FloatArray | null,
+  dcT: FloatArray | null,
+  xRepeated: boolean,
+): void {
+  const { T, B, D, H } = ws,
+    BH = `B=${B},H=${H}`;
   checkLength(fn, 'dW', g.dW, D * 4 * H, `D=${D},4H=${4 * H}`);
   checkLength(fn, 'dU', g.dU, H * 4 * H, `H=${H},4H=${4 * H}`);
   checkLength(fn, 'db', g.db, 4 * H, `4H=${4 * H}`);
   if (xRepeated) checkLength(fn, 'dx', dx, B * D, `B=${B},D=${D} (xRepeated)`);
   else checkLength(fn, 'dx', dx, T * B * D, `T=${T},B=${B},D=${D}`);
-  for (const [arg, arr] of [['dh0', dh0], ['dc0', dc0], ['dhT', dhT], ['dcT', dcT]] as const) checkLength(fn, arg, arr, B * H, BH);
+  for (const [arg, arr] of [
+    ['dh0', dh0],
+    ['dc0', dc0],
+    ['dhT', dhT],
+    ['dcT', dcT],
+  ] as const)
+    checkLength(fn, arg, arr, B * H, BH);
   checkLength(fn, 'dhSeq', dhSeq, T * B * H, `T=${T},${BH}`);
 }
 
@@ -117,6 +166,7 @@ export function checkLstmGrads(fn: string, ws: LstmWorkspace, g: LstmGrads, dx: 
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front of the cell, as in the sequence autoencoder's
  * decoder): Z = x·W + b is computed once, over B rows instead of T·B, and copied to every step.
  */
+// prettier-ignore
 export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
   checkLstmParams('lstmForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
@@ -147,7 +197,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
       }
     }
   }
-}
+};
 
 /**
  * Backpropagation through time for the forward pass cached in ws (call lstmForward with the same p, x and xRepeated first).
@@ -156,6 +206,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
  * xRepeated: x and dx are [B,D] and dx = Σ_t dL/dx_t (what RepeatVector's backward would sum); with S = Σ_t dz_t,
  * dW += xᵀ·S and dx = S·Wᵀ are products over B rows instead of T·B.
  */
+// prettier-ignore
 export function lstmBackward(gr: LstmGrads, dx: FloatArray | null, dh0: FloatArray, dc0: FloatArray,
                              dhSeq: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null,
                              ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
@@ -196,4 +247,4 @@ export function lstmBackward(gr: LstmGrads, dx: FloatArray | null, dh0: FloatArr
   if (dx !== null) matmulABt(dx, 0, D, dz, 0, H4, p.W, 0, H4, rows, H4, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
   dc0.set(dc);
-}
+};

@@ -48,13 +48,16 @@ export const MATVEC_ROWS = 4;
 let scratch = new Float64Array(0);
 
 function need(name: string, arr: FloatArray, off: number, rows: number, cols: number, ld: number): void {
-  if (!Number.isInteger(off) || off < 0) throw new RangeError(`${name}: offset must be a non-negative integer, got ${off}`);
+  if (!Number.isInteger(off) || off < 0)
+    throw new RangeError(`${name}: offset must be a non-negative integer, got ${off}`);
   if (cols > ld) throw new RangeError(`${name}: leading dimension ${ld} is smaller than the row length ${cols}`);
   if (rows === 0 || cols === 0) return;
   const end = off + (rows - 1) * ld + cols;
   if (arr.length < end) {
-    throw new RangeError(`${name}: expected at least ${end} elements for a [${rows},${cols}] block at offset ${off} ` +
-      `(leading dimension ${ld}), got ${arr.length}`);
+    throw new RangeError(
+      `${name}: expected at least ${end} elements for a [${rows},${cols}] block at offset ${off} ` +
+        `(leading dimension ${ld}), got ${arr.length}`,
+    );
   }
 }
 
@@ -69,10 +72,21 @@ function zeroBlock(C: FloatArray, cOff: number, ldc: number, M: number, N: numbe
 }
 
 /** C[M,N] (+)= A[M,K] · B[K,N]. */
-export function matmul(C: FloatArray, cOff: number, ldc: number,
-                       A: FloatArray, aOff: number, lda: number,
-                       B: FloatArray, bOff: number, ldb: number,
-                       M: number, K: number, N: number, accumulate: boolean): void {
+export function matmul(
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  A: FloatArray,
+  aOff: number,
+  lda: number,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
   dims(M, K, N);
   need('matmul(C)', C, cOff, M, N, ldc);
   need('matmul(A)', A, aOff, M, K, lda);
@@ -85,10 +99,21 @@ export function matmul(C: FloatArray, cOff: number, ldc: number,
 }
 
 /** C[M,N] (+)= A[M,K] · B[N,K]ᵀ, that is C[i,j] (+)= Σ_k A[i,k]·B[j,k]. */
-export function matmulABt(C: FloatArray, cOff: number, ldc: number,
-                          A: FloatArray, aOff: number, lda: number,
-                          B: FloatArray, bOff: number, ldb: number,
-                          M: number, K: number, N: number, accumulate: boolean): void {
+export function matmulABt(
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  A: FloatArray,
+  aOff: number,
+  lda: number,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
   dims(M, K, N);
   need('matmulABt(C)', C, cOff, M, N, ldc);
   need('matmulABt(A)', A, aOff, M, K, lda);
@@ -101,10 +126,21 @@ export function matmulABt(C: FloatArray, cOff: number, ldc: number,
 }
 
 /** C[M,N] (+)= A[K,M]ᵀ · B[K,N], that is C[i,j] (+)= Σ_k A[k,i]·B[k,j]. */
-export function matmulAtB(C: FloatArray, cOff: number, ldc: number,
-                          A: FloatArray, aOff: number, lda: number,
-                          B: FloatArray, bOff: number, ldb: number,
-                          M: number, K: number, N: number, accumulate: boolean): void {
+export function matmulAtB(
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  A: FloatArray,
+  aOff: number,
+  lda: number,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
   dims(M, K, N);
   need('matmulAtB(C)', C, cOff, M, N, ldc);
   need('matmulAtB(A)', A, aOff, K, M, lda);
@@ -120,10 +156,23 @@ export function matmulAtB(C: FloatArray, cOff: number, ldc: number,
  * The engine: C[M,N] (+)= A·B with A(i,k) = A[aOff + i·sAi + k·sAk] and B(k,j) = B[bOff + k·sBk + j·sBj], M ≥ MATVEC_ROWS
  * (fewer rows run as matrix–vector products). Callers have checked every length.
  */
-function gemm(C: FloatArray, cOff: number, ldc: number,
-              A: FloatArray, aOff: number, sAi: number, sAk: number,
-              B: FloatArray, bOff: number, sBk: number, sBj: number,
-              M: number, K: number, N: number, accumulate: boolean): void {
+function gemm(
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  A: FloatArray,
+  aOff: number,
+  sAi: number,
+  sAk: number,
+  B: FloatArray,
+  bOff: number,
+  sBk: number,
+  sBj: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+): void {
   if (M === 0 || N === 0) return;
   if (K === 0) {
     if (!accumulate) zeroBlock(C, cOff, ldc, M, N);
@@ -136,7 +185,7 @@ function gemm(C: FloatArray, cOff: number, ldc: number,
   const P = scratch;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = K - k0 < KC ? K - k0 : KC;
-    const store = !accumulate && k0 === 0;      // first block of an overwrite: C = tile, not C += tile
+    const store = !accumulate && k0 === 0; // first block of an overwrite: C = tile, not C += tile
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = N - j0 < NC ? N - j0 : NC;
       packB(P, B, bOff + k0 * sBk + j0 * sBj, sBk, sBj, kc, nc);
@@ -147,32 +196,91 @@ function gemm(C: FloatArray, cOff: number, ldc: number,
         const c0 = cOff + i0 * ldc + j0;
         for (let jp = 0; jp < nc; jp += 4) {
           // 4×4 micro-kernel over the packed panels: a at P[aPanel + 4k + r], b at P[jp·kc + 4k + c].
-          let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-          let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-          let pa = aPanel, pb = jp * kc;
+          let s00 = 0,
+            s01 = 0,
+            s02 = 0,
+            s03 = 0,
+            s10 = 0,
+            s11 = 0,
+            s12 = 0,
+            s13 = 0;
+          let s20 = 0,
+            s21 = 0,
+            s22 = 0,
+            s23 = 0,
+            s30 = 0,
+            s31 = 0,
+            s32 = 0,
+            s33 = 0;
+          let pa = aPanel,
+            pb = jp * kc;
           const end = pb + 4 * kc;
           for (; pb < end; pb += 4, pa += 4) {
-            const b0 = P[pb], b1 = P[pb + 1], b2 = P[pb + 2], b3 = P[pb + 3];
-            const x0 = P[pa], x1 = P[pa + 1], x2 = P[pa + 2], x3 = P[pa + 3];
-            s00 += x0 * b0; s01 += x0 * b1; s02 += x0 * b2; s03 += x0 * b3;
-            s10 += x1 * b0; s11 += x1 * b1; s12 += x1 * b2; s13 += x1 * b3;
-            s20 += x2 * b0; s21 += x2 * b1; s22 += x2 * b2; s23 += x2 * b3;
-            s30 += x3 * b0; s31 += x3 * b1; s32 += x3 * b2; s33 += x3 * b3;
+            const b0 = P[pb],
+              b1 = P[pb + 1],
+              b2 = P[pb + 2],
+              b3 = P[pb + 3];
+            const x0 = P[pa],
+              x1 = P[pa + 1],
+              x2 = P[pa + 2],
+              x3 = P[pa + 3];
+            s00 += x0 * b0;
+            s01 += x0 * b1;
+            s02 += x0 * b2;
+            s03 += x0 * b3;
+            s10 += x1 * b0;
+            s11 += x1 * b1;
+            s12 += x1 * b2;
+            s13 += x1 * b3;
+            s20 += x2 * b0;
+            s21 += x2 * b1;
+            s22 += x2 * b2;
+            s23 += x2 * b3;
+            s30 += x3 * b0;
+            s31 += x3 * b1;
+            s32 += x3 * b2;
+            s33 += x3 * b3;
           }
           const nr = nc - jp < 4 ? nc - jp : 4;
           const c = c0 + jp;
           if (mr === 4 && nr === 4) {
-            const d1 = c + ldc, d2 = d1 + ldc, d3 = d2 + ldc;
+            const d1 = c + ldc,
+              d2 = d1 + ldc,
+              d3 = d2 + ldc;
             if (store) {
-              C[c] = s00; C[c + 1] = s01; C[c + 2] = s02; C[c + 3] = s03;
-              C[d1] = s10; C[d1 + 1] = s11; C[d1 + 2] = s12; C[d1 + 3] = s13;
-              C[d2] = s20; C[d2 + 1] = s21; C[d2 + 2] = s22; C[d2 + 3] = s23;
-              C[d3] = s30; C[d3 + 1] = s31; C[d3 + 2] = s32; C[d3 + 3] = s33;
+              C[c] = s00;
+              C[c + 1] = s01;
+              C[c + 2] = s02;
+              C[c + 3] = s03;
+              C[d1] = s10;
+              C[d1 + 1] = s11;
+              C[d1 + 2] = s12;
+              C[d1 + 3] = s13;
+              C[d2] = s20;
+              C[d2 + 1] = s21;
+              C[d2 + 2] = s22;
+              C[d2 + 3] = s23;
+              C[d3] = s30;
+              C[d3 + 1] = s31;
+              C[d3 + 2] = s32;
+              C[d3 + 3] = s33;
             } else {
-              C[c] += s00; C[c + 1] += s01; C[c + 2] += s02; C[c + 3] += s03;
-              C[d1] += s10; C[d1 + 1] += s11; C[d1 + 2] += s12; C[d1 + 3] += s13;
-              C[d2] += s20; C[d2 + 1] += s21; C[d2 + 2] += s22; C[d2 + 3] += s23;
-              C[d3] += s30; C[d3 + 1] += s31; C[d3 + 2] += s32; C[d3 + 3] += s33;
+              C[c] += s00;
+              C[c + 1] += s01;
+              C[c + 2] += s02;
+              C[c + 3] += s03;
+              C[d1] += s10;
+              C[d1 + 1] += s11;
+              C[d1 + 2] += s12;
+              C[d1 + 3] += s13;
+              C[d2] += s20;
+              C[d2 + 1] += s21;
+              C[d2 + 2] += s22;
+              C[d2 + 3] += s23;
+              C[d3] += s30;
+              C[d3 + 1] += s31;
+              C[d3 + 2] += s32;
+              C[d3 + 3] += s33;
             }
           } else {
             storeRow(C, c, nr, store, s00, s01, s02, s03);
@@ -187,7 +295,16 @@ function gemm(C: FloatArray, cOff: number, ldc: number,
 }
 
 /** Edge tiles: the first nr of four values into C[c..c+nr). */
-function storeRow(C: FloatArray, c: number, nr: number, store: boolean, v0: number, v1: number, v2: number, v3: number): void {
+function storeRow(
+  C: FloatArray,
+  c: number,
+  nr: number,
+  store: boolean,
+  v0: number,
+  v1: number,
+  v2: number,
+  v3: number,
+): void {
   if (store) {
     C[c] = v0;
     if (nr > 1) C[c + 1] = v1;
@@ -213,42 +330,67 @@ function packB(P: Float64Array, B: FloatArray, off: number, sk: number, sj: numb
     if (w === 4) {
       if (sj === 1) {
         for (let k = 0, b = o; k < kc; k++, b += sk, p += 4) {
-          P[p] = B[b]; P[p + 1] = B[b + 1]; P[p + 2] = B[b + 2]; P[p + 3] = B[b + 3];
+          P[p] = B[b];
+          P[p + 1] = B[b + 1];
+          P[p + 2] = B[b + 2];
+          P[p + 3] = B[b + 3];
         }
       } else {
-        const o1 = o + sj, o2 = o1 + sj, o3 = o2 + sj;   // four rows of a transposed B, each contiguous in k
+        const o1 = o + sj,
+          o2 = o1 + sj,
+          o3 = o2 + sj; // four rows of a transposed B, each contiguous in k
         for (let k = 0; k < kc; k++, p += 4) {
           const q = k * sk;
-          P[p] = B[o + q]; P[p + 1] = B[o1 + q]; P[p + 2] = B[o2 + q]; P[p + 3] = B[o3 + q];
+          P[p] = B[o + q];
+          P[p + 1] = B[o1 + q];
+          P[p + 2] = B[o2 + q];
+          P[p + 3] = B[o3 + q];
         }
       }
     } else {
       for (let k = 0; k < kc; k++, p += 4) {
         const b = o + k * sk;
-        for (let c = 0; c < 4; c++) P[p + c] = c < w ? B[b + c * sj] as number : 0;
+        for (let c = 0; c < 4; c++) P[p + c] = c < w ? B[b + c * sj] : 0;
       }
     }
   }
 }
 
 /** Packs rows i < mr (≤ 4) of A(i,k), k < kc (A(i,k) = A[off + i·si + k·sk]) into P[at + 4k + i], zero-padding to 4 rows. */
-function packA(P: Float64Array, at: number, A: FloatArray, off: number, si: number, sk: number, mr: number, kc: number): void {
+function packA(
+  P: Float64Array,
+  at: number,
+  A: FloatArray,
+  off: number,
+  si: number,
+  sk: number,
+  mr: number,
+  kc: number,
+): void {
   if (mr === 4) {
-    const o1 = off + si, o2 = o1 + si, o3 = o2 + si;
+    const o1 = off + si,
+      o2 = o1 + si,
+      o3 = o2 + si;
     if (sk === 1) {
       for (let k = 0, p = at; k < kc; k++, p += 4) {
-        P[p] = A[off + k]; P[p + 1] = A[o1 + k]; P[p + 2] = A[o2 + k]; P[p + 3] = A[o3 + k];
+        P[p] = A[off + k];
+        P[p + 1] = A[o1 + k];
+        P[p + 2] = A[o2 + k];
+        P[p + 3] = A[o3 + k];
       }
     } else {
       for (let k = 0, p = at, q = 0; k < kc; k++, p += 4, q += sk) {
-        P[p] = A[off + q]; P[p + 1] = A[o1 + q]; P[p + 2] = A[o2 + q]; P[p + 3] = A[o3 + q];
+        P[p] = A[off + q];
+        P[p + 1] = A[o1 + q];
+        P[p + 2] = A[o2 + q];
+        P[p + 3] = A[o3 + q];
       }
     }
     return;
   }
   for (let k = 0, p = at; k < kc; k++, p += 4) {
     const a = off + k * sk;
-    for (let r = 0; r < 4; r++) P[p + r] = r < mr ? A[a + r * si] as number : 0;
+    for (let r = 0; r < 4; r++) P[p + r] = r < mr ? A[a + r * si] : 0;
   }
 }
 
@@ -256,19 +398,48 @@ function packA(P: Float64Array, at: number, A: FloatArray, off: number, si: numb
  * One row of C (at c) += a·B where a(k) = A[a0 + k·sak] and B(k,j) = B[bOff + k·sbk + j] (columns contiguous): the
  * matrix–vector form of matmul and matmulAtB. Eight output columns stay in registers per pass over k.
  */
-function rowTimesB(C: FloatArray, c: number, A: FloatArray, a0: number, sak: number,
-                   B: FloatArray, bOff: number, sbk: number, K: number, N: number): void {
+function rowTimesB(
+  C: FloatArray,
+  c: number,
+  A: FloatArray,
+  a0: number,
+  sak: number,
+  B: FloatArray,
+  bOff: number,
+  sbk: number,
+  K: number,
+  N: number,
+): void {
   const N8 = N - (N % 8);
   for (let j = 0; j < N8; j += 8) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      s4 = 0,
+      s5 = 0,
+      s6 = 0,
+      s7 = 0;
     for (let k = 0, a = a0, b = bOff + j; k < K; k++, a += sak, b += sbk) {
       const x = A[a];
-      s0 += x * B[b]; s1 += x * B[b + 1]; s2 += x * B[b + 2]; s3 += x * B[b + 3];
-      s4 += x * B[b + 4]; s5 += x * B[b + 5]; s6 += x * B[b + 6]; s7 += x * B[b + 7];
+      s0 += x * B[b];
+      s1 += x * B[b + 1];
+      s2 += x * B[b + 2];
+      s3 += x * B[b + 3];
+      s4 += x * B[b + 4];
+      s5 += x * B[b + 5];
+      s6 += x * B[b + 6];
+      s7 += x * B[b + 7];
     }
     const cj = c + j;
-    C[cj] += s0; C[cj + 1] += s1; C[cj + 2] += s2; C[cj + 3] += s3;
-    C[cj + 4] += s4; C[cj + 5] += s5; C[cj + 6] += s6; C[cj + 7] += s7;
+    C[cj] += s0;
+    C[cj + 1] += s1;
+    C[cj + 2] += s2;
+    C[cj + 3] += s3;
+    C[cj + 4] += s4;
+    C[cj + 5] += s5;
+    C[cj + 6] += s6;
+    C[cj + 7] += s7;
   }
   for (let j = N8; j < N; j++) {
     let s = 0;
@@ -281,17 +452,38 @@ function rowTimesB(C: FloatArray, c: number, A: FloatArray, a0: number, sak: num
  * One row of C (at c) += a·Bᵀ where a(k) = A[a0 + k] and B(k,j) = B[bOff + k + j·sbj] (rows of B contiguous in k):
  * the matrix–vector form of matmulABt. Four dot products run side by side.
  */
-function rowTimesBt(C: FloatArray, c: number, A: FloatArray, a0: number,
-                    B: FloatArray, bOff: number, sbj: number, K: number, N: number): void {
+function rowTimesBt(
+  C: FloatArray,
+  c: number,
+  A: FloatArray,
+  a0: number,
+  B: FloatArray,
+  bOff: number,
+  sbj: number,
+  K: number,
+  N: number,
+): void {
   const N4 = N - (N % 4);
   for (let j = 0; j < N4; j += 4) {
-    const b0 = bOff + j * sbj, b1 = b0 + sbj, b2 = b1 + sbj, b3 = b2 + sbj;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const b0 = bOff + j * sbj,
+      b1 = b0 + sbj,
+      b2 = b1 + sbj,
+      b3 = b2 + sbj;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (let k = 0; k < K; k++) {
       const x = A[a0 + k];
-      s0 += x * B[b0 + k]; s1 += x * B[b1 + k]; s2 += x * B[b2 + k]; s3 += x * B[b3 + k];
+      s0 += x * B[b0 + k];
+      s1 += x * B[b1 + k];
+      s2 += x * B[b2 + k];
+      s3 += x * B[b3 + k];
     }
-    C[c + j] += s0; C[c + j + 1] += s1; C[c + j + 2] += s2; C[c + j + 3] += s3;
+    C[c + j] += s0;
+    C[c + j + 1] += s1;
+    C[c + j + 2] += s2;
+    C[c + j + 3] += s3;
   }
   for (let j = N4; j < N; j++) {
     const b0 = bOff + j * sbj;
@@ -312,7 +504,15 @@ export function transpose(dst: FloatArray, src: FloatArray, rows: number, cols: 
 }
 
 /** C[M,N] += 1·b[N]: adds the bias row b (at bOff) to each of the M rows of C. */
-export function addBias(C: FloatArray, cOff: number, ldc: number, b: FloatArray, bOff: number, M: number, N: number): void {
+export function addBias(
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  b: FloatArray,
+  bOff: number,
+  M: number,
+  N: number,
+): void {
   need('addBias(C)', C, cOff, M, N, ldc);
   need('addBias(b)', b, bOff, 1, N, N);
   for (let i = 0; i < M; i++) {
@@ -325,19 +525,46 @@ export function addBias(C: FloatArray, cOff: number, ldc: number, b: FloatArray,
  * s[N] += Σ_m C[m,N]: column sums of an [M,N] block, added into s (at sOff). The bias gradient of addBias.
  * Eight columns at a time are summed over all rows in float64 registers, then added to s once.
  */
-export function sumRows(s: FloatArray, sOff: number, C: FloatArray, cOff: number, ldc: number, M: number, N: number): void {
+export function sumRows(
+  s: FloatArray,
+  sOff: number,
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  M: number,
+  N: number,
+): void {
   need('sumRows(s)', s, sOff, 1, N, N);
   need('sumRows(C)', C, cOff, M, N, ldc);
   const N8 = N - (N % 8);
   for (let j = 0; j < N8; j += 8) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      s4 = 0,
+      s5 = 0,
+      s6 = 0,
+      s7 = 0;
     for (let i = 0, c = cOff + j; i < M; i++, c += ldc) {
-      s0 += C[c]; s1 += C[c + 1]; s2 += C[c + 2]; s3 += C[c + 3];
-      s4 += C[c + 4]; s5 += C[c + 5]; s6 += C[c + 6]; s7 += C[c + 7];
+      s0 += C[c];
+      s1 += C[c + 1];
+      s2 += C[c + 2];
+      s3 += C[c + 3];
+      s4 += C[c + 4];
+      s5 += C[c + 5];
+      s6 += C[c + 6];
+      s7 += C[c + 7];
     }
     const o = sOff + j;
-    s[o] += s0; s[o + 1] += s1; s[o + 2] += s2; s[o + 3] += s3;
-    s[o + 4] += s4; s[o + 5] += s5; s[o + 6] += s6; s[o + 7] += s7;
+    s[o] += s0;
+    s[o + 1] += s1;
+    s[o + 2] += s2;
+    s[o + 3] += s3;
+    s[o + 4] += s4;
+    s[o + 5] += s5;
+    s[o + 6] += s6;
+    s[o + 7] += s7;
   }
   for (let j = N8; j < N; j++) {
     let v = 0;

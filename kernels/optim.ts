@@ -55,23 +55,35 @@ export function adamState(n: number, ctor: FloatArrayCtor): AdamMoments {
  * One Adam step on w[n] with gradient g[n] and moments m[n], v[n] (all updated in place). `t` is the 1-based step number:
  * the bias corrections are 1 − β1^t and 1 − β2^t.
  */
-export function adamUpdate(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, n: number,
-                           lr: number, beta1: number, beta2: number, eps: number, t: number): void {
+export function adamUpdate(
+  w: FloatArray,
+  g: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  n: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  t: number,
+): void {
   count('adamUpdate', n);
   need('adamUpdate', 'w', w, n);
   need('adamUpdate', 'g', g, n);
   need('adamUpdate', 'm', m, n);
   need('adamUpdate', 'v', v, n);
   if (!Number.isInteger(t) || t < 1) throw new RangeError(`adamUpdate(t): expected a 1-based step number, got ${t}`);
-  const c1 = 1 - Math.pow(beta1, t), c2 = 1 - Math.pow(beta2, t);
-  const a1 = 1 - beta1, a2 = 1 - beta2;
+  const c1 = 1 - Math.pow(beta1, t),
+    c2 = 1 - Math.pow(beta2, t);
+  const a1 = 1 - beta1,
+    a2 = 1 - beta2;
   for (let i = 0; i < n; i++) {
     const gi = g[i];
     const mi = beta1 * m[i] + a1 * gi;
     const vi = beta2 * v[i] + a2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    w[i] -= lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps));
+    w[i] -= lr * (mi / c1 / (Math.sqrt(vi / c2) + eps));
   }
 }
 
@@ -79,13 +91,20 @@ export function adamUpdate(w: FloatArray, g: FloatArray, m: FloatArray, v: Float
  * One SGD step on w[n] with gradient g[n]: with a velocity buffer, a ← momentum·a + g; w ← w − lr·a (TensorFlow.js
  * MomentumOptimizer); with velocity null (allowed only when momentum is 0), w ← w − lr·g.
  */
-export function sgdUpdate(w: FloatArray, g: FloatArray, velocity: FloatArray | null, n: number,
-                          lr: number, momentum: number): void {
+export function sgdUpdate(
+  w: FloatArray,
+  g: FloatArray,
+  velocity: FloatArray | null,
+  n: number,
+  lr: number,
+  momentum: number,
+): void {
   count('sgdUpdate', n);
   need('sgdUpdate', 'w', w, n);
   need('sgdUpdate', 'g', g, n);
   if (velocity === null) {
-    if (momentum !== 0) throw new RangeError(`sgdUpdate(velocity): momentum ${momentum} needs a velocity buffer, got null`);
+    if (momentum !== 0)
+      throw new RangeError(`sgdUpdate(velocity): momentum ${momentum} needs a velocity buffer, got null`);
     for (let i = 0; i < n; i++) w[i] -= lr * g[i];
     return;
   }

@@ -27,8 +27,8 @@
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { Act, activate, activateBackward, activationCode } from './activations';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
+import { type Act, activate, activateBackward, activationCode } from './activations';
 import { checkDim, checkLength, checkOptions } from './check';
 
 export interface RnnOptions {
@@ -50,16 +50,35 @@ export interface RnnWorkspace {
   readonly dh: FloatArray;
 }
 
-export interface RnnParams { W: FloatArray; U: FloatArray; b: FloatArray }
-export interface RnnGrads { dW: FloatArray; dU: FloatArray; db: FloatArray }
+export interface RnnParams {
+  W: FloatArray;
+  U: FloatArray;
+  b: FloatArray;
+}
+export interface RnnGrads {
+  dW: FloatArray;
+  dU: FloatArray;
+  db: FloatArray;
+}
 
 const OPTION_KEYS: readonly string[] = ['activation'];
 
 /** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
-export function rnnWorkspace(T: number, B: number, D: number, H: number,
-                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-                             options: RnnOptions = {}): RnnWorkspace {
-  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('rnnWorkspace', name, v);
+export function rnnWorkspace(
+  T: number,
+  B: number,
+  D: number,
+  H: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+  options: RnnOptions = {},
+): RnnWorkspace {
+  for (const [name, v] of [
+    ['T', T],
+    ['B', B],
+    ['D', D],
+    ['H', H],
+  ] as const)
+    checkDim('rnnWorkspace', name, v);
   checkOptions('rnnWorkspace', options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
@@ -77,8 +96,16 @@ export function checkRnnParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: Fl
 }
 
 /** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
-export function checkRnnGrads(fn: string, ws: RnnWorkspace, g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
-                              dhSeq: FloatArray | null, dhT: FloatArray | null, xRepeated: boolean): void {
+export function checkRnnGrads(
+  fn: string,
+  ws: RnnWorkspace,
+  g: RnnGrads,
+  dx: FloatArray | null,
+  dh0: FloatArray,
+  dhSeq: FloatArray | null,
+  dhT: FloatArray | null,
+  xRepeated: boolean,
+): void {
   const { T, B, D, H } = ws;
   checkLength(fn, 'dW', g.dW, D * H, `D=${D},H=${H}`);
   checkLength(fn, 'dU', g.dU, H * H, `H=${H},H=${H}`);
@@ -94,6 +121,7 @@ export function checkRnnGrads(fn: string, ws: RnnWorkspace, g: RnnGrads, dx: Flo
  * Runs the RNN over x[T,B,D] from the initial state in block 0 of ws.h; fills blocks 1…T of ws.h.
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): Z = x·W + b is computed once and copied.
  */
+// prettier-ignore
 export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
   checkRnnParams('rnnForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h } = ws;
@@ -111,7 +139,7 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
     matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);      // z_t += h_{t-1}·U
     activate(act, h, next, BH);                                  // h_t = φ(z_t)
   }
-}
+};
 
 /**
  * Backpropagation through time for the forward pass cached in ws (call rnnForward with the same p, x and xRepeated first).
@@ -119,6 +147,7 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
  * Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null) and dh0[B,H].
  * xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
  */
+// prettier-ignore
 export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
                             dhSeq: FloatArray | null, dhT: FloatArray | null,
                             ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
@@ -144,4 +173,4 @@ export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
   matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, rows, H, true);     // dW += Xᵀ·dZ   (repeated: xᵀ·S)
   if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, p.W, 0, H, rows, H, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
-}
+};

@@ -31,11 +31,13 @@ const CHOICES: readonly string[] = ['js', 'wasm', 'auto'];
 
 function resolve(choice: BackendChoice, where: string): Backend {
   if (typeof choice !== 'string' || !CHOICES.includes(choice)) {
-    throw new ArgumentError(where, '\'js\', \'wasm\' or \'auto\'', String(JSON.stringify(choice)));
+    throw new ArgumentError(where, "'js', 'wasm' or 'auto'", String(JSON.stringify(choice)));
   }
   if (choice === 'auto') return wasmSimdAvailable() ? 'wasm' : 'js';
   if (choice === 'wasm' && !wasmSimdAvailable()) {
-    throw new ArgumentError(where, 'a valid value', '', { problem: `'wasm' needs WebAssembly SIMD, which this engine lacks; use 'js' or 'auto'` });
+    throw new ArgumentError(where, 'a valid value', '', {
+      problem: `'wasm' needs WebAssembly SIMD, which this engine lacks; use 'js' or 'auto'`,
+    });
   }
   return choice;
 }

@@ -79,10 +79,18 @@ export function optPosInt(v: unknown, fallback: number | undefined, where: strin
 }
 
 /** A finite number in [lo, hi) (hiOpen) or [lo, hi]. */
-export function optNumber(v: unknown, fallback: number, where: string, lo = -Infinity, hi = Infinity, hiOpen = false): number {
+export function optNumber(
+  v: unknown,
+  fallback: number,
+  where: string,
+  lo = -Infinity,
+  hi = Infinity,
+  hiOpen = false,
+): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || (hiOpen ? v >= hi : v > hi)) {
-    const range = lo === -Infinity && hi === Infinity ? 'a finite number' : `a number in [${lo}, ${hi}${hiOpen ? ')' : ']'}`;
+    const range =
+      lo === -Infinity && hi === Infinity ? 'a finite number' : `a number in [${lo}, ${hi}${hiOpen ? ')' : ']'}`;
     throw new ArgumentError(where, range, describeValue(v));
   }
   return v;
@@ -106,7 +114,12 @@ export function optEnum<T extends string>(v: unknown, fallback: T, allowed: read
 /** A per-sample shape: a non-empty list of positive integers. */
 export function optShape(v: unknown, where: string, maxRank = 2): number[] | null {
   if (v === undefined || v === null) return null;
-  if (!Array.isArray(v) || v.length < 1 || v.length > maxRank || !v.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= 0x7fffffff)) {
+  if (
+    !Array.isArray(v) ||
+    v.length < 1 ||
+    v.length > maxRank ||
+    !v.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= 0x7fffffff)
+  ) {
     throw new ArgumentError(where, `a list of 1 to ${maxRank} positive integers`, describeValue(v));
   }
   return v.slice() as number[];

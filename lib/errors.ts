@@ -81,8 +81,13 @@ export class MemoryLimitError extends ArgumentError {
    * @param bytes   what the configuration needs (of the one array, the workspace, or in total: see `limitName`)
    * @param limit   the limit it exceeds, in bytes
    */
-  constructor(readonly where: string, readonly detail: string, readonly bytes: number, readonly limit: number,
-    readonly limitName: 'MAX_ARRAY_BYTES' | 'MAX_ARENA_BYTES' | 'total memory') {
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+    readonly bytes: number,
+    readonly limit: number,
+    readonly limitName: 'MAX_ARRAY_BYTES' | 'MAX_ARENA_BYTES' | 'total memory',
+  ) {
     super(where, `at most ${limit} bytes (${limitName})`, `${bytes} bytes`, { problem: detail });
     this.name = 'MemoryLimitError';
     this.file = undefined;

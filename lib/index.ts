@@ -7,20 +7,62 @@
 // Models: layers, Sequential, presets.
 export { Sequential } from './model/sequential';
 export type {
-  SequentialOptions, FitOptions, PredictOptions, History, EpochLogs, EarlyStoppingOptions, DType,
+  SequentialOptions,
+  FitOptions,
+  PredictOptions,
+  History,
+  EpochLogs,
+  EarlyStoppingOptions,
+  DType,
 } from './model/sequential';
 export {
-  Layer, Recurrent, simpleRNN, lstm, gru, Dense, dense, TimeDistributed, timeDistributed, RepeatVector, repeatVector,
-  Flatten, flatten, Dropout, dropout, Reshape, reshape, Bidirectional, bidirectional,
+  Layer,
+  Recurrent,
+  simpleRNN,
+  lstm,
+  gru,
+  Dense,
+  dense,
+  TimeDistributed,
+  timeDistributed,
+  RepeatVector,
+  repeatVector,
+  Flatten,
+  flatten,
+  Dropout,
+  dropout,
+  Reshape,
+  reshape,
+  Bidirectional,
+  bidirectional,
 } from './model/layers/index';
 export type { RecurrentOptions, DenseOptions, Param, CellType } from './model/layers/index';
 export type { FloatCtor, ForwardContext } from './model/layers/layer';
 export type { BidirectionalOptions } from './model/layers/bidirectional';
 export {
-  sequenceAutoencoder, lstmAutoencoder, gruAutoencoder, rnnAutoencoder, forecaster, sequenceClassifier, denseAutoencoder,
+  sequenceAutoencoder,
+  lstmAutoencoder,
+  gruAutoencoder,
+  rnnAutoencoder,
+  forecaster,
+  sequenceClassifier,
+  denseAutoencoder,
 } from './model/presets';
-export type { PresetOptions, ForecasterOptions, ClassifierOptions, DenseAutoencoderOptions, CellName } from './model/presets';
-export type { Optimizer, OptimizerConfig, OptimizerSpec, OptimizerState, AdamConfig, SgdConfig } from './model/optimizers';
+export type {
+  PresetOptions,
+  ForecasterOptions,
+  ClassifierOptions,
+  DenseAutoencoderOptions,
+  CellName,
+} from './model/presets';
+export type {
+  Optimizer,
+  OptimizerConfig,
+  OptimizerSpec,
+  OptimizerState,
+  AdamConfig,
+  SgdConfig,
+} from './model/optimizers';
 export type { Loss, LossName } from './model/losses';
 
 // Errors: decide by type (lib/errors.ts).
@@ -48,9 +90,7 @@ export type { ModelSource, NamedWeight } from './io/model-view';
 // Anomaly detection.
 export { Detector } from './detect/detector';
 export { DETECTOR_MODELS } from './detect/types';
-export type {
-  DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector,
-} from './detect/types';
+export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types';
 export type { DetectResult, ScoreResult } from './detect/detector';
 export type { DetectorJSON } from './detect/io';
 export type { FillReport, Series, Tensor, TensorLike } from './tensor';
@@ -60,7 +100,11 @@ export { DetectorStream } from './detect/stream';
 export type { StreamResult } from './detect/stream';
 export { OnlineForecaster, OnlinePipeline } from './detect/online';
 export type {
-  OnlineOptions, OnlineState, OnlinePipelineOptions, OnlinePipelineState, ResolvedOnlineOptions,
+  OnlineOptions,
+  OnlineState,
+  OnlinePipelineOptions,
+  OnlinePipelineState,
+  ResolvedOnlineOptions,
 } from './detect/online';
 export { AlarmStage } from './detect/alarm';
 export type { AlarmOptions, AlarmState, AlarmOutput, ResolvedAlarmOptions } from './detect/alarm';

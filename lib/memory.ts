@@ -67,7 +67,10 @@ class Tally {
   largest = { elements: 0, what: '' };
   arena = { elements: 0, what: '' };
 
-  constructor(readonly B: number, readonly wasm: boolean) {}
+  constructor(
+    readonly B: number,
+    readonly wasm: boolean,
+  ) {}
 
   array(n: number, what: string): void {
     this.elements += n;
@@ -96,16 +99,32 @@ const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const dims = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: string): void {
-  const T = inShape[0], D = inShape[1], H = l.units, G = l.gates, B = t.B;
-  const gru = l.className === 'GRU', ra = gru && l.resetAfter;
+  const T = inShape[0],
+    D = inShape[1],
+    H = l.units,
+    G = l.gates,
+    B = t.B;
+  const gru = l.className === 'GRU',
+    ra = gru && l.resetAfter;
   t.param(D * G * H, `${name} kernel ${dims([D, G * H])}`);
   t.param(H * G * H, `${name} recurrent_kernel ${dims([H, G * H])}`);
   t.param((ra ? 2 : 1) * G * H, `${name} bias`);
-  const BH = B * H, TBH = T * BH, TBG = T * B * G * H, Ut = B < MATVEC_ROWS ? G * H * H : 0, Uw = t.wasm ? G * H * H : 0;
-  const sizes = l.className === 'LSTM' ? [(T + 1) * BH, (T + 1) * BH, TBG, TBH, TBG, BH, BH, Ut, Uw]
-    : gru ? [TBH + BH, TBG, TBG, BH, ra ? TBH : 0, ra ? TBG : 0, ra ? 0 : TBH, ra ? 0 : BH, Ut, Uw]
-      : [(T + 1) * BH, TBH, BH, Ut, Uw];
-  t.workspace(sizes, Math.max(T * B * D, D * G * H, H * G * H, TBG), `${name} workspace (window ${T}, batch ${B}, ${H} units)`);
+  const BH = B * H,
+    TBH = T * BH,
+    TBG = T * B * G * H,
+    Ut = B < MATVEC_ROWS ? G * H * H : 0,
+    Uw = t.wasm ? G * H * H : 0;
+  const sizes =
+    l.className === 'LSTM'
+      ? [(T + 1) * BH, (T + 1) * BH, TBG, TBH, TBG, BH, BH, Ut, Uw]
+      : gru
+        ? [TBH + BH, TBG, TBG, BH, ra ? TBH : 0, ra ? TBG : 0, ra ? 0 : TBH, ra ? 0 : BH, Ut, Uw]
+        : [(T + 1) * BH, TBH, BH, Ut, Uw];
+  t.workspace(
+    sizes,
+    Math.max(T * B * D, D * G * H, H * G * H, TBG),
+    `${name} workspace (window ${T}, batch ${B}, ${H} units)`,
+  );
   const needX = l.goBackwards || l.dropout > 0;
   t.array(T * B * D, `${name} dx ${dims([T, B, D])}`);
   if (needX) t.array(T * B * D, `${name} input copy ${dims([T, B, D])}`);
@@ -114,20 +133,31 @@ function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: str
 }
 
 function dense(t: Tally, l: Dense, inShape: readonly number[], name: string): void {
-  const D = inShape[inShape.length - 1], U = l.units, M = (inShape.length === 2 ? inShape[0] : 1) * t.B;
+  const D = inShape[inShape.length - 1],
+    U = l.units,
+    M = (inShape.length === 2 ? inShape[0] : 1) * t.B;
   t.param(D * U, `${name} kernel ${dims([D, U])}`);
   t.param(U, `${name} bias`);
-  t.elements += U;   // the zero bias used without useBias
+  t.elements += U; // the zero bias used without useBias
   t.workspace([M * U, M * U, M * D], Math.max(M * D, D * U, M * U), `${name} buffers (${M} rows × ${U} units)`);
 }
 
-function layerBytes(t: Tally, l: Layer, inShape: readonly number[], outShape: readonly number[], next: Layer | undefined): void {
-  const B = t.B, name = l.name || l.className;
+function layerBytes(
+  t: Tally,
+  l: Layer,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  next: Layer | undefined,
+): void {
+  const B = t.B,
+    name = l.name || l.className;
   if (l instanceof Recurrent) recurrent(t, l, inShape, name);
   else if (l instanceof Dense) dense(t, l, inShape, name);
   else if (l instanceof TimeDistributed) dense(t, l.layer, inShape, name);
   else if (l instanceof Bidirectional) {
-    const T = inShape[0], D = inShape[1], H = l.forwardLayer.units;
+    const T = inShape[0],
+      D = inShape[1],
+      H = l.forwardLayer.units;
     const steps = l.forwardLayer.returnSequences ? T : 1;
     recurrent(t, l.forwardLayer, inShape, `${name} forward`);
     recurrent(t, l.backwardLayer, inShape, `${name} backward`);
@@ -156,7 +186,12 @@ function outputShape(l: Layer, inShape: readonly number[]): number[] {
 }
 
 /** Estimates what `layers` need for per-sample input `inputShape` at batch size B (see the file comment). */
-export function estimateModelMemory(layers: readonly Layer[], inputShape: readonly number[], B: number, ctor: FloatCtor): MemoryEstimate {
+export function estimateModelMemory(
+  layers: readonly Layer[],
+  inputShape: readonly number[],
+  B: number,
+  ctor: FloatCtor,
+): MemoryEstimate {
   const t = new Tally(B, getBackend() === 'wasm' && ctor === Float32Array);
   let s: readonly number[] = inputShape;
   layers.forEach((l, i) => {
@@ -164,13 +199,15 @@ export function estimateModelMemory(layers: readonly Layer[], inputShape: readon
     layerBytes(t, l, s, out, layers[i + 1]);
     s = out;
   });
-  const perIn = prod(inputShape), perOut = prod(s);
+  const perIn = prod(inputShape),
+    perOut = prod(s);
   t.array(B * perIn, `the batch of inputs (${B} × ${perIn} values)`);
   t.array(B * perOut, `the batch of targets (${B} × ${perOut} values)`);
   t.elements += B * perOut;
   const k = ctor.BYTES_PER_ELEMENT;
   return {
-    bytes: t.elements * k, paramBytes: t.paramElements * k,
+    bytes: t.elements * k,
+    paramBytes: t.paramElements * k,
     largest: { bytes: t.largest.elements * k, what: t.largest.what },
     arena: { bytes: t.arena.elements * k, what: t.arena.what },
   };
@@ -179,8 +216,12 @@ export function estimateModelMemory(layers: readonly Layer[], inputShape: readon
 /** Bytes as a person reads them: 512 B, 1.5 KiB, 2 GiB, 37.3 GiB, 149 GiB. */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let i = 0, x = n;
-  while (x >= 1024 && i < units.length - 1) { x /= 1024; i++; }
+  let i = 0,
+    x = n;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
   return i === 0 ? `${n} B` : `${x >= 100 ? x.toFixed(0) : Number(x.toPrecision(3))} ${units[i]}`;
 }
 
@@ -194,25 +235,48 @@ export function totalMemoryLimit(): number {
  * returns the estimate otherwise. `where` starts the message ('Sequential.build', 'fit'). Shape errors in the layers
  * are thrown as the layers' own (the same ones build would throw).
  */
-export function checkModelMemory(layers: readonly Layer[], inputShape: readonly number[], B: number, ctor: FloatCtor, where: string,
-  limits: { total?: number } = {}): MemoryEstimate {
+export function checkModelMemory(
+  layers: readonly Layer[],
+  inputShape: readonly number[],
+  B: number,
+  ctor: FloatCtor,
+  where: string,
+  limits: { total?: number } = {},
+): MemoryEstimate {
   const e = estimateModelMemory(layers, inputShape, B, ctor);
   const shape = `input ${dims(inputShape)}, batch ${B}, ${ctor === Float32Array ? 'float32' : 'float64'}`;
   if (e.largest.bytes > MAX_ARRAY_BYTES) {
-    throw new MemoryLimitError(where, `the model is too large to allocate (${shape}): ${e.largest.what} needs ${formatBytes(e.largest.bytes)} ` +
-      `in one array, over the limit of ${formatBytes(MAX_ARRAY_BYTES)} per array (MAX_ARRAY_BYTES); ` +
-      `the whole model would need ${formatBytes(e.bytes)}`, e.largest.bytes, MAX_ARRAY_BYTES, 'MAX_ARRAY_BYTES');
+    throw new MemoryLimitError(
+      where,
+      `the model is too large to allocate (${shape}): ${e.largest.what} needs ${formatBytes(e.largest.bytes)} ` +
+        `in one array, over the limit of ${formatBytes(MAX_ARRAY_BYTES)} per array (MAX_ARRAY_BYTES); ` +
+        `the whole model would need ${formatBytes(e.bytes)}`,
+      e.largest.bytes,
+      MAX_ARRAY_BYTES,
+      'MAX_ARRAY_BYTES',
+    );
   }
   if (e.arena.bytes > MAX_ARENA_BYTES) {
-    throw new MemoryLimitError(where, `the model is too large to allocate (${shape}): ${e.arena.what} needs ${formatBytes(e.arena.bytes)} ` +
-      `in one wasm memory, over its limit of ${formatBytes(MAX_ARENA_BYTES)} (MAX_ARENA_BYTES); ` +
-      `the whole model would need ${formatBytes(e.bytes)}`, e.arena.bytes, MAX_ARENA_BYTES, 'MAX_ARENA_BYTES');
+    throw new MemoryLimitError(
+      where,
+      `the model is too large to allocate (${shape}): ${e.arena.what} needs ${formatBytes(e.arena.bytes)} ` +
+        `in one wasm memory, over its limit of ${formatBytes(MAX_ARENA_BYTES)} (MAX_ARENA_BYTES); ` +
+        `the whole model would need ${formatBytes(e.bytes)}`,
+      e.arena.bytes,
+      MAX_ARENA_BYTES,
+      'MAX_ARENA_BYTES',
+    );
   }
   const total = limits.total ?? totalMemoryLimit();
   if (e.bytes > total) {
-    throw new MemoryLimitError(where, `the model is too large for this machine (${shape}): it needs ${formatBytes(e.bytes)} ` +
-      `(parameters with gradients and optimizer state ${formatBytes(e.paramBytes)}), more than the ${formatBytes(total)} of memory there is`,
-    e.bytes, total, 'total memory');
+    throw new MemoryLimitError(
+      where,
+      `the model is too large for this machine (${shape}): it needs ${formatBytes(e.bytes)} ` +
+        `(parameters with gradients and optimizer state ${formatBytes(e.paramBytes)}), more than the ${formatBytes(total)} of memory there is`,
+      e.bytes,
+      total,
+      'total memory',
+    );
   }
   return e;
 }

@@ -47,10 +47,16 @@ import { ArgumentError } from './errors';
 export type { FloatArray };
 
 /** A dense row-major array: element (i, j, k) of a [I, J, K] tensor is data[(i*J + j)*K + k]. */
-export interface Tensor { data: FloatArray; shape: number[] }
+export interface Tensor {
+  data: FloatArray;
+  shape: number[];
+}
 
 export type TensorLike =
-  | number | number[] | number[][] | number[][][]
+  | number
+  | number[]
+  | number[][]
+  | number[][][]
   | { data: ArrayLike<number>; shape: readonly number[] }
   | ndarray.NdArray;
 
@@ -78,7 +84,13 @@ export function shapeString(shape: readonly (number | null)[]): string {
  * @example featureError('fit(series)', 1, 'has no values (all 9 missing)', 'a present value', 'none').message
  *   // 'fit(series): feature 1 has no values (all 9 missing)'
  */
-export function featureError(argName: string, f: number, predicate: string, expected: string, actual: string): ArgumentError {
+export function featureError(
+  argName: string,
+  f: number,
+  predicate: string,
+  expected: string,
+  actual: string,
+): ArgumentError {
   return new ArgumentError(argName, expected, actual, { feature: f, problem: `feature ${f} ${predicate}` });
 }
 
@@ -96,8 +108,9 @@ export function featurePredicate(e: ArgumentError): string | null {
 export function assertFiniteArray(a: ArrayLike<number>, argName: string, shape?: readonly number[]): void {
   const dims = shape ?? [a.length];
   if (product(dims) !== a.length) {
-    throw new ArgumentError(argName, `${product(dims)} elements (shape ${shapeString(dims)})`, `${a.length}`,
-      { problem: `shape ${shapeString(dims)} needs ${product(dims)} elements, got ${a.length}` });
+    throw new ArgumentError(argName, `${product(dims)} elements (shape ${shapeString(dims)})`, `${a.length}`, {
+      problem: `shape ${shapeString(dims)} needs ${product(dims)} elements, got ${a.length}`,
+    });
   }
   for (let i = 0; i < a.length; i++) {
     const v: unknown = a[i];
@@ -125,8 +138,9 @@ export function toTensor(x: unknown, argName: string, options: ToTensorOptions =
   const c = copyIn(x, argName, { Ctor, missing: false });
 
   if (!options.allowEmpty && product(c.shape) === 0) {
-    throw new ArgumentError(argName, 'a non-empty input', `shape ${shapeString(c.shape)}`,
-      { problem: `empty input (shape ${shapeString(c.shape)})` });
+    throw new ArgumentError(argName, 'a non-empty input', `shape ${shapeString(c.shape)}`, {
+      problem: `empty input (shape ${shapeString(c.shape)})`,
+    });
   }
   if (expected !== null) checkShape(c.shape, expected, argName);
   else if (options.rank !== undefined && c.shape.length !== options.rank) {
@@ -135,8 +149,9 @@ export function toTensor(x: unknown, argName: string, options: ToTensorOptions =
   if (c.bad >= 0 && !options.allowNonFinite) {
     const at = indexString(c.bad, c.shape);
     if (Number.isFinite(c.badValue)) {
-      throw new ArgumentError(argName, `a value within ${options.dtype ?? 'float32'}`, String(c.badValue),
-        { problem: `value ${c.badValue} at index ${at} overflows ${options.dtype ?? 'float32'}` });
+      throw new ArgumentError(argName, `a value within ${options.dtype ?? 'float32'}`, String(c.badValue), {
+        problem: `value ${c.badValue} at index ${at} overflows ${options.dtype ?? 'float32'}`,
+      });
     }
     throw nonFinite(argName, c.badValue, at);
   }
@@ -193,15 +208,18 @@ export function readSeries(x: unknown, argName: string): Series {
       if (v === v) {
         if (v === Infinity || v === -Infinity) {
           const at = s.F === 1 && !isRank2(x) ? `[${i}]` : `[${i}][${f}]`;
-          throw new ArgumentError(`${argName}${at}`, 'a finite number (or NaN/null for a missing value)', String(v),
-            { problem: `infinite value ${v}; expected a finite number (or NaN/null for a missing value)`, feature: f });
+          throw new ArgumentError(`${argName}${at}`, 'a finite number (or NaN/null for a missing value)', String(v), {
+            problem: `infinite value ${v}; expected a finite number (or NaN/null for a missing value)`,
+            feature: f,
+          });
         }
         present[f] = present[f] + 1;
       }
     }
   }
   for (let f = 0; f < F; f++) {
-    if (present[f] === 0) throw featureError(argName, f, `has no values (all ${n} missing)`, 'at least one value', 'none');
+    if (present[f] === 0)
+      throw featureError(argName, f, `has no values (all ${n} missing)`, 'at least one value', 'none');
   }
   return s;
 }
@@ -220,7 +238,7 @@ export function fillMissing(s: Series): FillReport {
   }
   const data = s.data;
   for (let f = 0; f < F; f++) {
-    let prev = -1;   // index of the last present value
+    let prev = -1; // index of the last present value
     for (let i = 0; i <= n; i++) {
       const present = i < n && !Number.isNaN(data[i * F + f]);
       if (i < n && !present) continue;
@@ -228,11 +246,13 @@ export function fillMissing(s: Series): FillReport {
       const gap = i - prev - 1;
       if (gap > 0) {
         perFeature[f] = perFeature[f] + gap;
-        const a = prev >= 0 ? data[prev * F + f] : NaN, b = i < n ? data[i * F + f] : NaN;
-        const wide = !Number.isFinite(b - a);   // a and b huge with opposite signs: b − a overflows
+        const a = prev >= 0 ? data[prev * F + f] : NaN,
+          b = i < n ? data[i * F + f] : NaN;
+        const wide = !Number.isFinite(b - a); // a and b huge with opposite signs: b − a overflows
         for (let k = prev + 1; k < i; k++) {
           const t = (k - prev) / (i - prev);
-          data[k * F + f] = prev < 0 ? b : i >= n ? a : wide ? a * (1 - t) + b * t : a + ((b - a) * (k - prev)) / (i - prev);
+          data[k * F + f] =
+            prev < 0 ? b : i >= n ? a : wide ? a * (1 - t) + b * t : a + ((b - a) * (k - prev)) / (i - prev);
         }
       }
       prev = i;
@@ -243,12 +263,15 @@ export function fillMissing(s: Series): FillReport {
 
 /** n and F of a series shape ([n] or [n, F]), or the error saying what was wrong with it. */
 function seriesShape(shape: readonly number[], argName: string): { n: number; F: number } {
-  if (shape.length !== 1 && shape.length !== 2) throw new ArgumentError(argName, SERIES_KINDS, `shape ${shapeString(shape)}`);
-  const n = shape[0], F = shape.length === 2 ? shape[1] : 1;
+  if (shape.length !== 1 && shape.length !== 2)
+    throw new ArgumentError(argName, SERIES_KINDS, `shape ${shapeString(shape)}`);
+  const n = shape[0],
+    F = shape.length === 2 ? shape[1] : 1;
   if (n === 0) throw new ArgumentError(argName, 'at least one point', 'none', { problem: 'empty series' });
   if (F === 0) {
-    throw new ArgumentError(argName, 'at least one feature per point', 'none',
-      { problem: `rows have no features (${baseName(argName)}[0] is empty)` });
+    throw new ArgumentError(argName, 'at least one feature per point', 'none', {
+      problem: `rows have no features (${baseName(argName)}[0] is empty)`,
+    });
   }
   return { n, F };
 }
@@ -267,15 +290,20 @@ function rowMajorFloat64(x: unknown): { data: Float64Array; shape: number[] } | 
   if (x instanceof Float64Array) return { data: x, shape: [x.length] };
   if (typeof x !== 'object' || x === null || !('data' in x) || !('shape' in x)) return null;
   const o = x as { data: unknown; shape: unknown; stride?: unknown; offset?: unknown };
-  if (!(o.data instanceof Float64Array) || !Array.isArray(o.shape) || (o.shape.length !== 1 && o.shape.length !== 2)) return null;
+  if (!(o.data instanceof Float64Array) || !Array.isArray(o.shape) || (o.shape.length !== 1 && o.shape.length !== 2))
+    return null;
   if (!o.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) return null;
   const shape = (o.shape as number[]).slice();
   const size = product(shape);
   if (o.stride === undefined && o.offset === undefined) return o.data.length === size ? { data: o.data, shape } : null;
-  const stride = o.stride, offset = o.offset;
+  const stride = o.stride,
+    offset = o.offset;
   if (!Array.isArray(stride) || typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) return null;
   const F = shape.length === 2 ? shape[1] : 1;
-  const rowMajor = shape.length === 1 ? stride[0] === 1 || size <= 1 : (stride[1] === 1 || F <= 1) && (stride[0] === F || shape[0] <= 1);
+  const rowMajor =
+    shape.length === 1
+      ? stride[0] === 1 || size <= 1
+      : (stride[1] === 1 || F <= 1) && (stride[0] === F || shape[0] <= 1);
   if (!rowMajor || offset + size > o.data.length) return null;
   return { data: o.data.subarray(offset, offset + size), shape };
 }
@@ -285,15 +313,25 @@ function rowMajorFloat64(x: unknown): { data: Float64Array; shape: number[] } | 
 type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** How elements are read: into which array type; whether null/undefined are missing values (NaN) or errors. */
-interface Policy { Ctor: FloatCtor; missing: boolean }
+interface Policy {
+  Ctor: FloatCtor;
+  missing: boolean;
+}
 
 /** The copied data, its shape, and the first element that is non-finite after conversion (-1 if none). */
-interface Copy { data: FloatArray; shape: number[]; bad: number; badValue: number }
+interface Copy {
+  data: FloatArray;
+  shape: number[];
+  bad: number;
+  badValue: number;
+}
 
 function copyIn(x: unknown, argName: string, p: Policy): Copy {
   if (typeof x === 'number') {
     const data = p.Ctor.of(x);
-    return Number.isFinite(data[0]) ? { data, shape: [], bad: -1, badValue: 0 } : { data, shape: [], bad: 0, badValue: x };
+    return Number.isFinite(data[0])
+      ? { data, shape: [], bad: -1, badValue: 0 }
+      : { data, shape: [], bad: 0, badValue: x };
   }
   if (Array.isArray(x) || isNumericView(x)) return copyNested(x, argName, p);
   if (typeof x === 'object' && x !== null && 'data' in x && 'shape' in x) {
@@ -301,7 +339,11 @@ function copyIn(x: unknown, argName: string, p: Policy): Copy {
     if (Array.isArray(o.stride) && typeof o.offset === 'number') return copyStrided(o, argName, p);
     return copyDataShape(o, argName, p);
   }
-  throw new ArgumentError(argName, 'a number, a nested number array, a typed array, {data, shape} or an ndarray', describe(x));
+  throw new ArgumentError(
+    argName,
+    'a number, a nested number array, a typed array, {data, shape} or an ndarray',
+    describe(x),
+  );
 }
 
 /** One element: a number as it is, a missing value as NaN (when the policy allows), anything else an error. */
@@ -314,7 +356,10 @@ function element(v: unknown, argName: string, where: () => string, p: Policy): n
 /** Records the first element that is not finite after conversion (NaN is a missing value under `missing`). */
 function track(c: Copy, i: number, v: number, p: Policy): void {
   const stored = c.data[i];
-  if (c.bad < 0 && !Number.isFinite(stored) && !(p.missing && v !== v)) { c.bad = i; c.badValue = v; }
+  if (c.bad < 0 && !Number.isFinite(stored) && !(p.missing && v !== v)) {
+    c.bad = i;
+    c.badValue = v;
+  }
 }
 
 /** Nested arrays: shape from the first-element chain, then a walk that checks every length and every leaf. */
@@ -339,8 +384,9 @@ function copyNested(x: ArrayLike<unknown>, argName: string, p: Policy): Copy {
       path.push(i);
       if (leaf) {
         if (Array.isArray(v) || isNumericView(v)) {
-          throw new ArgumentError(argName, 'a number', `an array of length ${(v as ArrayLike<unknown>).length}`,
-            { problem: `ragged array at ${pathString(base, path)}: expected a number, got an array of length ${(v as ArrayLike<unknown>).length}` });
+          throw new ArgumentError(argName, 'a number', `an array of length ${(v as ArrayLike<unknown>).length}`, {
+            problem: `ragged array at ${pathString(base, path)}: expected a number, got an array of length ${(v as ArrayLike<unknown>).length}`,
+          });
         }
         const x = element(v, argName, () => pathString(base, path), p);
         c.data[pos] = x;
@@ -350,16 +396,19 @@ function copyNested(x: ArrayLike<unknown>, argName: string, p: Policy): Copy {
         const child = v as ArrayLike<unknown>;
         const want = shape[depth + 1];
         if (child.length !== want) {
-          throw new ArgumentError(argName, `length ${want}`, String(child.length),
-            { problem: `ragged array at ${pathString(base, path)}: expected length ${want}, got ${child.length}` });
+          throw new ArgumentError(argName, `length ${want}`, String(child.length), {
+            problem: `ragged array at ${pathString(base, path)}: expected length ${want}, got ${child.length}`,
+          });
         }
         walk(child, depth + 1);
       } else if (typeof v === 'number') {
-        throw new ArgumentError(argName, `an array of length ${shape[depth + 1]}`, `the number ${v}`,
-          { problem: `ragged array at ${pathString(base, path)}: expected an array of length ${shape[depth + 1]}, got the number ${v}` });
+        throw new ArgumentError(argName, `an array of length ${shape[depth + 1]}`, `the number ${v}`, {
+          problem: `ragged array at ${pathString(base, path)}: expected an array of length ${shape[depth + 1]}, got the number ${v}`,
+        });
       } else {
-        throw new ArgumentError(argName, 'an array', describe(v),
-          { problem: `expected an array at ${pathString(base, path)}, got ${describe(v)}` });
+        throw new ArgumentError(argName, 'an array', describe(v), {
+          problem: `expected an array at ${pathString(base, path)}, got ${describe(v)}`,
+        });
       }
       path.pop();
     }
@@ -372,14 +421,16 @@ function copyNested(x: ArrayLike<unknown>, argName: string, p: Policy): Copy {
 function copyDataShape(o: { data: unknown; shape: unknown }, argName: string, p: Policy): Copy {
   const shape = checkShapeArg(o.shape, argName);
   if (!Array.isArray(o.data) && !isNumericView(o.data)) {
-    throw new ArgumentError(argName, 'data as a typed array or a number array', describe(o.data),
-      { problem: `data must be a typed array or a number array, got ${describe(o.data)}` });
+    throw new ArgumentError(argName, 'data as a typed array or a number array', describe(o.data), {
+      problem: `data must be a typed array or a number array, got ${describe(o.data)}`,
+    });
   }
   const src = o.data as ArrayLike<unknown>;
   const n = product(shape);
   if (src.length !== n) {
-    throw new ArgumentError(argName, `${n} elements (shape ${shapeString(shape)})`, String(src.length),
-      { problem: `data has ${src.length} elements but shape ${shapeString(shape)} needs ${n}` });
+    throw new ArgumentError(argName, `${n} elements (shape ${shapeString(shape)})`, String(src.length), {
+      problem: `data has ${src.length} elements but shape ${shapeString(shape)} needs ${n}`,
+    });
   }
   const c: Copy = { data: new p.Ctor(n), shape, bad: -1, badValue: 0 };
   for (let i = 0; i < n; i++) {
@@ -395,14 +446,21 @@ function copyDataShape(o: { data: unknown; shape: unknown }, argName: string, p:
  * numbers, ndarray-ops copies the strided view (`ops.assign(dst, src)`: destination first, any strides and offset);
  * over anything else (a plain array, an object with get(i)) each element is read and checked on the way.
  */
-function copyStrided(o: { data: unknown; shape: unknown; stride?: unknown; offset?: unknown }, argName: string, p: Policy): Copy {
+function copyStrided(
+  o: { data: unknown; shape: unknown; stride?: unknown; offset?: unknown },
+  argName: string,
+  p: Policy,
+): Copy {
   const shape = checkShapeArg(o.shape, argName);
   const stride = o.stride as unknown[];
   const offset = o.offset as number;
   if (stride.length !== shape.length || !stride.every((s) => Number.isInteger(s)) || !Number.isInteger(offset)) {
-    throw new ArgumentError(argName, `${shape.length} integer strides and an integer offset`,
+    throw new ArgumentError(
+      argName,
+      `${shape.length} integer strides and an integer offset`,
       `strides [${stride.join(', ')}] and offset ${offset}`,
-      { problem: `ndarray has shape ${shapeString(shape)} but strides [${stride.join(', ')}] and offset ${offset}` });
+      { problem: `ndarray has shape ${shapeString(shape)} but strides [${stride.join(', ')}] and offset ${offset}` },
+    );
   }
   const n = product(shape);
   const c: Copy = { data: new p.Ctor(n), shape, bad: -1, badValue: 0 };
@@ -424,7 +482,11 @@ function copyStrided(o: { data: unknown; shape: unknown; stride?: unknown; offse
     // odometer: advance the last index, carry into earlier ones
     for (let d = R - 1; d >= 0; d--) {
       const s = stride[d] as number;
-      if (idx[d] + 1 < shape[d]) { idx[d] = idx[d] + 1; at += s; break; }
+      if (idx[d] + 1 < shape[d]) {
+        idx[d] = idx[d] + 1;
+        at += s;
+        break;
+      }
       at -= idx[d] * s;
       idx[d] = 0;
     }
@@ -433,15 +495,24 @@ function copyStrided(o: { data: unknown; shape: unknown; stride?: unknown; offse
 }
 
 /** Every element a strided view reaches lies inside its data (ndarray-ops reads without bounds checks). */
-function checkExtent(length: number, shape: readonly number[], stride: readonly number[], offset: number, argName: string): void {
-  let lo = offset, hi = offset;
+function checkExtent(
+  length: number,
+  shape: readonly number[],
+  stride: readonly number[],
+  offset: number,
+  argName: string,
+): void {
+  let lo = offset,
+    hi = offset;
   shape.forEach((d, k) => {
     const reach = (d - 1) * stride[k];
-    if (reach < 0) lo += reach; else hi += reach;
+    if (reach < 0) lo += reach;
+    else hi += reach;
   });
   if (lo < 0 || hi >= length) {
-    throw new ArgumentError(argName, `a view inside its data (${length} elements)`, `elements ${lo} to ${hi}`,
-      { problem: `ndarray view reaches elements ${lo} to ${hi} of data with ${length} elements` });
+    throw new ArgumentError(argName, `a view inside its data (${length} elements)`, `elements ${lo} to ${hi}`, {
+      problem: `ndarray view reaches elements ${lo} to ${hi} of data with ${length} elements`,
+    });
   }
 }
 
@@ -454,14 +525,16 @@ function elementReader(data: unknown, argName: string): (p: number) => unknown {
     const g = data as { get(i: number): unknown };
     return (p) => g.get(p);
   }
-  throw new ArgumentError(argName, 'ndarray data as a typed array, an array or an object with get(i)', describe(data),
-    { problem: `ndarray data must be a typed array, an array or have get(i), got ${describe(data)}` });
+  throw new ArgumentError(argName, 'ndarray data as a typed array, an array or an object with get(i)', describe(data), {
+    problem: `ndarray data must be a typed array, an array or have get(i), got ${describe(data)}`,
+  });
 }
 
 function checkShapeArg(shape: unknown, argName: string): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw new ArgumentError(argName, 'a shape of non-negative integers', describe(shape),
-      { problem: `shape must be an array of non-negative integers, got ${describe(shape)}` });
+    throw new ArgumentError(argName, 'a shape of non-negative integers', describe(shape), {
+      problem: `shape must be an array of non-negative integers, got ${describe(shape)}`,
+    });
   }
   return (shape as number[]).slice();
 }
@@ -469,17 +542,20 @@ function checkShapeArg(shape: unknown, argName: string): number[] {
 function expectedShape(options: ToTensorOptions): (number | null)[] | null {
   const { rank, shape } = options;
   if (rank !== undefined && !(Number.isInteger(rank) && rank >= 0)) {
-    throw new ArgumentError('toTensor(rank)', 'a non-negative integer', describe(rank),
-      { problem: `rank must be a non-negative integer, got ${rank}` });
+    throw new ArgumentError('toTensor(rank)', 'a non-negative integer', describe(rank), {
+      problem: `rank must be a non-negative integer, got ${rank}`,
+    });
   }
   if (shape === undefined) return null;
   if (!shape.every((d) => d === null || (Number.isInteger(d) && d >= 0))) {
-    throw new ArgumentError('toTensor', 'shape entries that are null or non-negative integers', shapeString(shape),
-      { problem: `shape entries must be null or non-negative integers, got ${shapeString(shape)}` });
+    throw new ArgumentError('toTensor', 'shape entries that are null or non-negative integers', shapeString(shape), {
+      problem: `shape entries must be null or non-negative integers, got ${shapeString(shape)}`,
+    });
   }
   if (rank !== undefined && rank !== shape.length) {
-    throw new ArgumentError('toTensor', `a shape of rank ${rank}`, shapeString(shape),
-      { problem: `rank ${rank} contradicts shape ${shapeString(shape)}` });
+    throw new ArgumentError('toTensor', `a shape of rank ${rank}`, shapeString(shape), {
+      problem: `rank ${rank} contradicts shape ${shapeString(shape)}`,
+    });
   }
   return shape.slice();
 }
@@ -493,7 +569,9 @@ function checkShape(got: readonly number[], want: readonly (number | null)[], ar
 }
 
 function notANumber(argName: string, where: string, v: unknown): ArgumentError {
-  return new ArgumentError(argName, 'a number', describe(v), { problem: `expected a number at ${where}, got ${describe(v)}` });
+  return new ArgumentError(argName, 'a number', describe(v), {
+    problem: `expected a number at ${where}, got ${describe(v)}`,
+  });
 }
 
 function nonFinite(argName: string, v: number, at: string): ArgumentError {
@@ -542,7 +620,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
-  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'null prototype'})`;
+  if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'null prototype'})`;
   if (typeof v === 'bigint') return `bigint ${v}`;
   return typeof v === 'undefined' ? 'undefined' : `${typeof v} ${String(v)}`;
 }

@@ -41,7 +41,10 @@ function seconds(ts) {
 function readResult(det, file) {
   const [category, name] = file.split('/');
   const p = path.join(nabDir, 'results', det, category, `${det}_${name}`);
-  const lines = fs.readFileSync(p, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const lines = fs
+    .readFileSync(p, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0);
   const header = lines[0].split(',');
   const ti = header.indexOf('timestamp');
   const si = header.indexOf('anomaly_score');
@@ -65,7 +68,8 @@ for (const file of Object.keys(labels)) {
   const results = DETECTORS.map((det) => readResult(det, file));
   const ts = results[0].timestamps;
   results.forEach((r, i) => {
-    if (r.timestamps.join('\n') !== ts.join('\n')) throw new Error(`${file}: ${DETECTORS[i]} has other timestamps than ${DETECTORS[0]}`);
+    if (r.timestamps.join('\n') !== ts.join('\n'))
+      throw new Error(`${file}: ${DETECTORS[i]} has other timestamps than ${DETECTORS[0]}`);
   });
   const steps = [];
   for (let i = 1; i < ts.length; i++) {
@@ -77,7 +81,9 @@ for (const file of Object.keys(labels)) {
   const detections = {};
   DETECTORS.forEach((det, k) => {
     detections[det] = [];
-    results[k].scores.forEach((s, i) => { if (s >= lowest[det]) detections[det].push([i, s]); });
+    results[k].scores.forEach((s, i) => {
+      if (s >= lowest[det]) detections[det].push([i, s]);
+    });
   });
   files[file] = { rows: ts.length, start: ts[0], steps, labels: labels[file], detections };
 }
@@ -95,7 +101,8 @@ for (const det of DETECTORS) {
 }
 
 const fixture = {
-  about: 'NAB (numenta/NAB commit ea702d75cc2258d9d7dd35ca8e5e2539d71f3140, MIT licence: see LICENSE beside this file): ' +
+  about:
+    'NAB (numenta/NAB commit ea702d75cc2258d9d7dd35ca8e5e2539d71f3140, MIT licence: see LICENSE beside this file): ' +
     'the published outputs of two detectors on 13 NAB files, reduced by scripts/make-nab-fixture.js to what a NAB scorer ' +
     'needs (README.md beside this file).',
   lowestThreshold: lowest,

@@ -15,9 +15,14 @@ if (!['js', 'wasm', 'auto'].includes(backend)) {
   process.exit(2);
 }
 const env = { ...process.env, BPTT_BACKEND: backend };
-const resolved = spawnSync(process.execPath, ['-e', "process.stdout.write(require('./dist/lib/backend').getBackend())"],
-  { cwd: path.join(__dirname, '..'), env, encoding: 'utf8' });
-console.log(`\n== mocha on the ${backend} path (resolves to ${resolved.stdout || 'unknown: ' + resolved.stderr.trim()}) ==`);
+const resolved = spawnSync(
+  process.execPath,
+  ['-e', "process.stdout.write(require('./dist/lib/backend').getBackend())"],
+  { cwd: path.join(__dirname, '..'), env, encoding: 'utf8' },
+);
+console.log(
+  `\n== mocha on the ${backend} path (resolves to ${resolved.stdout || 'unknown: ' + resolved.stderr.trim()}) ==`,
+);
 const mocha = require.resolve('mocha/bin/mocha.js');
 const r = spawnSync(process.execPath, [mocha, ...args], { stdio: 'inherit', env });
 process.exit(r.status === null ? 1 : r.status);

@@ -48,11 +48,25 @@ const browser = process.env.CHROMIUM || 'chromium';
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-chromium-'));
 const tmpPng = path.join(profile, 'shot.png');
 try {
-  const r = spawnSync(browser, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${profile}`,
-    `--screenshot=${tmpPng}`, `--window-size=${opts.width},${opts.height}`, pathToFileURL(input).href,
-  ], { encoding: 'utf8', timeout: 120000 });
+  const r = spawnSync(
+    browser,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--hide-scrollbars',
+      `--user-data-dir=${profile}`,
+      `--screenshot=${tmpPng}`,
+      `--window-size=${opts.width},${opts.height}`,
+      pathToFileURL(input).href,
+    ],
+    { encoding: 'utf8', timeout: 120000 },
+  );
   if (r.error) usage(`cannot run ${browser}: ${r.error.message} (install it: apt-get install chromium)`);
   if (!fs.existsSync(tmpPng)) {
     process.stderr.write(r.stderr || '');

@@ -10,9 +10,14 @@
 const { spawnSync } = require('child_process');
 const path = require('path');
 
-const paths = (process.env.BPTT_TEST_PATHS ?? 'auto,js').split(',').map((p) => p.trim()).filter((p) => p !== '');
+const paths = (process.env.BPTT_TEST_PATHS ?? 'auto,js')
+  .split(',')
+  .map((p) => p.trim())
+  .filter((p) => p !== '');
 if (paths.length === 0) {
-  console.error(`test: BPTT_TEST_PATHS names no path (expected a comma-separated list of js, wasm, auto), got ${JSON.stringify(process.env.BPTT_TEST_PATHS)}`);
+  console.error(
+    `test: BPTT_TEST_PATHS names no path (expected a comma-separated list of js, wasm, auto), got ${JSON.stringify(process.env.BPTT_TEST_PATHS)}`,
+  );
   process.exit(2);
 }
 const args = process.argv.slice(2);
@@ -21,6 +26,7 @@ const results = paths.map((p) => {
   return { path: p, status: r.status === null ? `killed by ${r.signal}` : r.status };
 });
 console.log('\n== npm test: one mocha run per path ==');
-for (const r of results) console.log(`  ${r.path.padEnd(5)} ${r.status === 0 ? 'passed' : `FAILED (exit ${r.status})`}`);
+for (const r of results)
+  console.log(`  ${r.path.padEnd(5)} ${r.status === 0 ? 'passed' : `FAILED (exit ${r.status})`}`);
 const failed = results.filter((r) => r.status !== 0);
 process.exit(failed.length === 0 ? 0 : 1);

@@ -10,7 +10,15 @@ import * as ts from 'typescript';
 import { repoRoot } from './helpers/repo';
 
 /** Internals that must not be on the package surface (README: "What the package exports"). */
-const INTERNAL = ['readSeries', 'fillMissing', 'Normaliser', 'predictRows', 'layerFromConfig', 'writeFileAtomicSync', 'resolveOptions'];
+const INTERNAL = [
+  'readSeries',
+  'fillMissing',
+  'Normaliser',
+  'predictRows',
+  'layerFromConfig',
+  'writeFileAtomicSync',
+  'resolveOptions',
+];
 
 describe('the public API (lib/index.ts)', function () {
   let checker: ts.TypeChecker;
@@ -21,7 +29,12 @@ describe('the public API (lib/index.ts)', function () {
     this.timeout(120000);
     const index = path.join(repoRoot(), 'lib', 'index.ts');
     const program = ts.createProgram([index], {
-      strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, types: ['node'], skipLibCheck: true, noEmit: true,
+      strict: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.CommonJS,
+      types: ['node'],
+      skipLibCheck: true,
+      noEmit: true,
     });
     checker = program.getTypeChecker();
     const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(index)!)!;
@@ -32,7 +45,8 @@ describe('the public API (lib/index.ts)', function () {
       exported.set(prefix + s.name, target);
       exportedTargets.add(target);
       // A namespace export (`export * as kernels`): its members are on the surface too.
-      if (target.flags & ts.SymbolFlags.ValueModule) for (const m of checker.getExportsOfModule(target)) add(m, `${prefix}${s.name}.`);
+      if (target.flags & ts.SymbolFlags.ValueModule)
+        for (const m of checker.getExportsOfModule(target)) add(m, `${prefix}${s.name}.`);
     };
     for (const s of checker.getExportsOfModule(moduleSymbol)) add(s, '');
   });
@@ -48,15 +62,21 @@ describe('the public API (lib/index.ts)', function () {
         const name = ts.isTypeReferenceNode(node) ? node.typeName : node.expression;
         let s = checker.getSymbolAtLocation(name);
         if (s && s.flags & ts.SymbolFlags.Alias) s = checker.getAliasedSymbol(s);
-        if (s && !(s.flags & ts.SymbolFlags.TypeParameter) && !exportedTargets.has(s) && (s.declarations ?? []).some(fromRepo)) {
+        if (
+          s &&
+          !(s.flags & ts.SymbolFlags.TypeParameter) &&
+          !exportedTargets.has(s) &&
+          (s.declarations ?? []).some(fromRepo)
+        ) {
           missing.add(`${s.name} (named by ${where})`);
         }
       }
       ts.forEachChild(node, (c) => visitType(c, where));
     };
     const isPublic = (m: ts.Node): boolean => {
-      const mods = ts.canHaveModifiers(m) ? ts.getModifiers(m) ?? [] : [];
-      if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) return false;
+      const mods = ts.canHaveModifiers(m) ? (ts.getModifiers(m) ?? []) : [];
+      if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword))
+        return false;
       const n = (m as { name?: ts.Node }).name;
       return !(n && ts.isPrivateIdentifier(n));
     };
@@ -72,7 +92,12 @@ describe('the public API (lib/index.ts)', function () {
         for (const m of d.members) {
           if (!isPublic(m)) continue;
           const at = `${where}.${m.name?.getText() ?? 'constructor'}`;
-          if (ts.isMethodDeclaration(m) || ts.isConstructorDeclaration(m) || ts.isGetAccessor(m) || ts.isSetAccessor(m)) {
+          if (
+            ts.isMethodDeclaration(m) ||
+            ts.isConstructorDeclaration(m) ||
+            ts.isGetAccessor(m) ||
+            ts.isSetAccessor(m)
+          ) {
             visitSignature(m, at);
           } else if (ts.isPropertyDeclaration(m) && m.type) {
             visitType(m.type, at);
@@ -92,7 +117,6 @@ describe('the public API (lib/index.ts)', function () {
 
   it('keeps internals off the surface (no value export; a type may be named by a public signature)', () => {
     expect(exported.size).to.be.greaterThan(40);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const runtime = Object.keys(require('../lib/index') as object);
     expect(runtime).to.include.members(['Sequential', 'Detector', 'ArgumentError', 'kernels']);
     expect(INTERNAL.filter((n) => runtime.includes(n))).to.deep.equal([]);

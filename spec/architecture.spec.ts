@@ -18,7 +18,7 @@
  */
 import { expect } from 'chai';
 import { builtinModules } from 'module';
-import { Edge, Graph, cycles, importGraph } from './helpers/imports';
+import { type Edge, type Graph, cycles, importGraph } from './helpers/imports';
 import { repoRoot } from './helpers/repo';
 
 const LAYERS: Array<[string, RegExp]> = [
@@ -44,7 +44,8 @@ describe('architecture: imports point down, no circles', function () {
     g = importGraph(repoRoot(), ['lib', 'kernels']);
   });
 
-  const show = (file: string, e: Edge): string => `${file}:${e.line} imports ${e.to}${e.typeOnly ? ' (type only)' : ''}`;
+  const show = (file: string, e: Edge): string =>
+    `${file}:${e.line} imports ${e.to}${e.typeOnly ? ' (type only)' : ''}`;
 
   it('no import circle among lib/ and kernels/ (type-only imports included)', () => {
     expect(g.size).to.be.greaterThan(50);
@@ -53,16 +54,29 @@ describe('architecture: imports point down, no circles', function () {
 
   it('the cycle finder finds a circle when there is one (a check that can fail)', () => {
     const edge = (to: string): Edge => ({ to, external: false, typeOnly: false, line: 1 });
-    const looped: Graph = new Map([['a.ts', [edge('b.ts')]], ['b.ts', [edge('c.ts')]], ['c.ts', [edge('a.ts')]], ['d.ts', [edge('a.ts')]]]);
+    const looped: Graph = new Map([
+      ['a.ts', [edge('b.ts')]],
+      ['b.ts', [edge('c.ts')]],
+      ['c.ts', [edge('a.ts')]],
+      ['d.ts', [edge('a.ts')]],
+    ]);
     expect(cycles(looped)).to.deep.equal([['a.ts', 'b.ts', 'c.ts']]);
-    expect(cycles(new Map([['a.ts', [edge('b.ts')]], ['b.ts', []]]))).to.deep.equal([]);
+    expect(
+      cycles(
+        new Map([
+          ['a.ts', [edge('b.ts')]],
+          ['b.ts', []],
+        ]),
+      ),
+    ).to.deep.equal([]);
   });
 
   it('every import points to the same layer or a lower one', () => {
     const bad: string[] = [];
     for (const [file, edges] of g) {
       for (const e of edges) {
-        if (!e.external && layerOf(e.to) > layerOf(file)) bad.push(`${show(file, e)}: ${LAYERS[layerOf(file)]![0]} → ${LAYERS[layerOf(e.to)]![0]}`);
+        if (!e.external && layerOf(e.to) > layerOf(file))
+          bad.push(`${show(file, e)}: ${LAYERS[layerOf(file)][0]} → ${LAYERS[layerOf(e.to)][0]}`);
       }
     }
     expect(bad).to.deep.equal([]);

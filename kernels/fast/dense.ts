@@ -24,21 +24,30 @@
  */
 import { sumRows } from '../matmul';
 import type { FloatArray } from '../matmul';
-import { MatOps, jsOps } from './ops';
-import { Act, activate, activateBackward } from '../activations';
+import { type MatOps, jsOps } from './ops';
+import { type Act, activate, activateBackward } from '../activations';
 import { denseDimsOk as dimsOk, denseNeed as need } from '../dense';
 
 /** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
-export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: FloatArray,
-                             M: number, D: number, N: number, act: Act, ops: MatOps = jsOps): void {
+export function denseForward(
+  y: FloatArray,
+  x: FloatArray,
+  W: FloatArray,
+  b: FloatArray,
+  M: number,
+  D: number,
+  N: number,
+  act: Act,
+  ops: MatOps = jsOps,
+): void {
   dimsOk('denseForward', M, D, N);
   need('denseForward', 'y', y, M * N, 'M·N');
   need('denseForward', 'x', x, M * D, 'M·D');
   need('denseForward', 'W', W, D * N, 'D·N');
   need('denseForward', 'b', b, N, 'N');
-  ops.matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false);   // z = x·W
-  ops.addBias(y, 0, N, b, 0, M, N);                         // z += b
-  activate(act, y, 0, M * N);                           // y = act(z)
+  ops.matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false); // z = x·W
+  ops.addBias(y, 0, N, b, 0, M, N); // z += b
+  activate(act, y, 0, M * N); // y = act(z)
 }
 
 /**
@@ -46,9 +55,21 @@ export function denseForward(y: FloatArray, x: FloatArray, W: FloatArray, b: Flo
  * dz = dy ⊙ act'(from y);  dW += xᵀ·dz;  db += Σ_rows dz;  dx = dz·Wᵀ (skipped when dx is null).
  * `dz` [M,N] is scratch; it may be `dy` itself (then dy is overwritten with dz).
  */
-export function denseBackward(dW: FloatArray, db: FloatArray, dx: FloatArray | null,
-                              dy: FloatArray, y: FloatArray, x: FloatArray, W: FloatArray,
-                              M: number, D: number, N: number, act: Act, dz: FloatArray, ops: MatOps = jsOps): void {
+export function denseBackward(
+  dW: FloatArray,
+  db: FloatArray,
+  dx: FloatArray | null,
+  dy: FloatArray,
+  y: FloatArray,
+  x: FloatArray,
+  W: FloatArray,
+  M: number,
+  D: number,
+  N: number,
+  act: Act,
+  dz: FloatArray,
+  ops: MatOps = jsOps,
+): void {
   dimsOk('denseBackward', M, D, N);
   need('denseBackward', 'dW', dW, D * N, 'D·N');
   need('denseBackward', 'db', db, N, 'N');
@@ -60,8 +81,8 @@ export function denseBackward(dW: FloatArray, db: FloatArray, dx: FloatArray | n
   need('denseBackward', 'dz', dz, M * N, 'M·N');
   const MN = M * N;
   if (dz !== dy) for (let i = 0; i < MN; i++) dz[i] = dy[i];
-  activateBackward(act, dz, 0, y, 0, MN);               // dz = dy ⊙ act'
+  activateBackward(act, dz, 0, y, 0, MN); // dz = dy ⊙ act'
   ops.matmulAtB(dW, 0, N, x, 0, D, dz, 0, N, D, M, N, true); // dW += xᵀ·dz
-  sumRows(db, 0, dz, 0, N, M, N);                           // db += Σ_rows dz
-  if (dx !== null) ops.matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false);   // dx = dz·Wᵀ
+  sumRows(db, 0, dz, 0, N, M, N); // db += Σ_rows dz
+  if (dx !== null) ops.matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false); // dx = dz·Wᵀ
 }

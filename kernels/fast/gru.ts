@@ -41,13 +41,20 @@
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
-import { FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
-import { MatOps, jsOps, residentU } from './ops';
+import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
+import { type MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from '../wasm/arena';
 import { wasmWorkspaceBuffers } from '../wasm/ops';
 import { Act, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations';
 import { checkDim, checkOptions } from '../check';
-import { GruGrads, GruOptions as GruReferenceOptions, GruParams, checkGruGrads, checkGruParams, gruSettings } from '../gru';
+import {
+  type GruGrads,
+  type GruOptions as GruReferenceOptions,
+  type GruParams,
+  checkGruGrads,
+  checkGruParams,
+  gruSettings,
+} from '../gru';
 
 export type { GruGrads, GruParams };
 export { gruBiasLength } from '../gru';
@@ -92,24 +99,48 @@ export interface GruWorkspace {
 const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter', 'arena'];
 
 /** Allocates every buffer a GRU of these sizes needs for forward and backward, once. */
-export function gruWorkspace(T: number, B: number, D: number, H: number,
-                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-                             options: GruOptions = {}): GruWorkspace {
-  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('gruWorkspace', name, v);
+export function gruWorkspace(
+  T: number,
+  B: number,
+  D: number,
+  H: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+  options: GruOptions = {},
+): GruWorkspace {
+  for (const [name, v] of [
+    ['T', T],
+    ['B', B],
+    ['D', D],
+    ['H', H],
+  ] as const)
+    checkDim('gruWorkspace', name, v);
   if (ctor !== Float32Array && ctor !== Float64Array) {
     throw new TypeError('gruWorkspace(ctor): expected Float32Array or Float64Array');
   }
   checkOptions('gruWorkspace', options, OPTION_KEYS);
   const { act, recAct, resetAfter } = gruSettings(options);
-  const BH = B * H, TBH = T * BH, TBG = T * B * 3 * H;
-  const sizes = [TBH + BH, TBG, TBG, BH, resetAfter ? TBH : 0, resetAfter ? TBG : 0, resetAfter ? 0 : TBH,
-    resetAfter ? 0 : BH, B < MATVEC_ROWS ? 3 * H * H : 0, options.arena !== undefined ? 3 * H * H : 0];
-  let bufs: FloatArray[], ops: MatOps = jsOps;
+  const BH = B * H,
+    TBH = T * BH,
+    TBG = T * B * 3 * H;
+  const sizes = [
+    TBH + BH,
+    TBG,
+    TBG,
+    BH,
+    resetAfter ? TBH : 0,
+    resetAfter ? TBG : 0,
+    resetAfter ? 0 : TBH,
+    resetAfter ? 0 : BH,
+    B < MATVEC_ROWS ? 3 * H * H : 0,
+    options.arena !== undefined ? 3 * H * H : 0,
+  ];
+  let bufs: FloatArray[],
+    ops: MatOps = jsOps;
   if (options.arena !== undefined) {
     if (ctor !== Float32Array) throw new TypeError('gruWorkspace(options.arena): the wasm kernels need Float32Array');
     ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * 3 * H, H * 3 * H, TBG)));
   } else {
-    bufs = sizes.map(n => new ctor(n));
+    bufs = sizes.map((n) => new ctor(n));
   }
   const [h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw] = bufs;
   return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, ops };
@@ -124,7 +155,10 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
   const { W, b } = p;
   const { matmul, matmulABt, addBias } = ws.ops;
-  const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G;
+  const G = 3 * H,
+    H2 = 2 * H,
+    BH = B * H,
+    BG = B * G;
 
   // a ← X·W + b_x over all T·B rows (repeated input: the B rows of step 0, then copied to every step).
   const rows = xRepeated ? B : T * B;
@@ -132,55 +166,63 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   addBias(a, 0, G, b, 0, rows, G);
   if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * BG, 0, BG);
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
-  const gates = fast ? ws.ops.gates : undefined;  // wasm path: each of the two gate passes is one call (wasm/gates.ts)
-  const dotForm = B < MATVEC_ROWS;                // batch 1–3: products with U as dot products over rows of Uᵀ
+  const gates = fast ? ws.ops.gates : undefined; // wasm path: each of the two gate passes is one call (wasm/gates.ts)
+  const dotForm = B < MATVEC_ROWS; // batch 1–3: products with U as dot products over rows of Uᵀ
   const Ut = ws.Ut;
   if (dotForm) transpose(Ut, p.U, H, G);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
 
   for (let t = 0; t < T; t++) {
-    const aOff = t * BG, hpOff = t * BH, hOff = hpOff + BH;   // hpOff: h_{t-1} (block t); also the [T,B,H] cache offset
+    const aOff = t * BG,
+      hpOff = t * BH,
+      hOff = hpOff + BH; // hpOff: h_{t-1} (block t); also the [T,B,H] cache offset
     // z, r pre-activations: a_{z,r} += h_{t-1}·U[:, 0:2H]
     if (dotForm) matmulABt(a, aOff, G, h, hpOff, H, Ut, 0, H, B, H, H2, true);
     else matmul(a, aOff, G, h, hpOff, H, U, 0, G, B, H, H2, true);
     if (resetAfter) {
-      addBias(a, aOff, G, b, G, B, H2);                              // + b_r{z,r}
+      addBias(a, aOff, G, b, G, B, H2); // + b_r{z,r}
       if (dotForm) matmulABt(innerH, hpOff, H, h, hpOff, H, Ut, H2 * H, H, B, H, H, false);
       else matmul(innerH, hpOff, H, h, hpOff, H, U, H2, G, B, H, H, false); // innerH = h_{t-1}·U_h
-      addBias(innerH, hpOff, H, b, G + H2, B, H);                    //        + b_rh
+      addBias(innerH, hpOff, H, b, G + H2, B, H); //        + b_rh
     }
     // Fused gate loops: z, r = σ(·) in place; resetAfter: a_h += r⊙innerH_t; classic: rh_t = r⊙h_{t-1}, then a_h += rh_t·U_h;
     // h̃ = φ(a_h) in place; h_t = z⊙h_{t-1} + (1−z)⊙h̃.
     if (gates !== undefined) {
       if (resetAfter) gates.gruResetAfter(a, aOff, innerH, hpOff, B, H);
       else gates.gruResetBefore(a, aOff, rh, hpOff, h, hpOff, B, H);
-    } else for (let bb = 0; bb < B; bb++) {
-      const row = aOff + bb * G, k0 = hpOff + bb * H;
-      for (let j = 0; j < H; j++) {
-        const iz = row + j, ir = iz + H;
-        const z = fast ? sigmoid(a[iz]) : activateScalar(recAct, a[iz]);
-        const r = fast ? sigmoid(a[ir]) : activateScalar(recAct, a[ir]);
-        a[iz] = z;
-        a[ir] = r;
-        if (resetAfter) a[ir + H] += r * innerH[k0 + j];
-        else rh[k0 + j] = r * h[k0 + j];
+    } else
+      for (let bb = 0; bb < B; bb++) {
+        const row = aOff + bb * G,
+          k0 = hpOff + bb * H;
+        for (let j = 0; j < H; j++) {
+          const iz = row + j,
+            ir = iz + H;
+          const z = fast ? sigmoid(a[iz]) : activateScalar(recAct, a[iz]);
+          const r = fast ? sigmoid(a[ir]) : activateScalar(recAct, a[ir]);
+          a[iz] = z;
+          a[ir] = r;
+          if (resetAfter) a[ir + H] += r * innerH[k0 + j];
+          else rh[k0 + j] = r * h[k0 + j];
+        }
       }
-    }
-    if (!resetAfter) {                                                  // a_h += rh_t·U_h
+    if (!resetAfter) {
+      // a_h += rh_t·U_h
       if (dotForm) matmulABt(a, aOff + H2, G, rh, hpOff, H, Ut, H2 * H, H, B, H, H, true);
       else matmul(a, aOff + H2, G, rh, hpOff, H, U, H2, G, B, H, H, true);
     }
     if (gates !== undefined) gates.gruOutput(a, aOff, h, hpOff, B, H);
-    else for (let bb = 0; bb < B; bb++) {
-      const row = aOff + bb * G, k0 = bb * H;
-      for (let j = 0; j < H; j++) {
-        const ih = row + H2 + j;
-        const hh = fast ? tanh(a[ih]) : activateScalar(act, a[ih]);
-        a[ih] = hh;
-        const z = a[row + j];
-        h[hOff + k0 + j] = z * h[hpOff + k0 + j] + (1 - z) * hh;
+    else
+      for (let bb = 0; bb < B; bb++) {
+        const row = aOff + bb * G,
+          k0 = bb * H;
+        for (let j = 0; j < H; j++) {
+          const ih = row + H2 + j;
+          const hh = fast ? tanh(a[ih]) : activateScalar(act, a[ih]);
+          a[ih] = hh;
+          const z = a[row + j];
+          h[hOff + k0 + j] = z * h[hpOff + k0 + j] + (1 - z) * hh;
+        }
       }
-    }
   }
 }
 
@@ -189,77 +231,101 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
  * step (null: none), dhT[B,H] an extra dL/dh_T (null: none). Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null)
  * and dh0[B,H]. xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
  */
-export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray, dhSeq: FloatArray | null,
-                            dhT: FloatArray | null, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
+export function gruBackward(
+  g: GruGrads,
+  dx: FloatArray | null,
+  dh0: FloatArray,
+  dhSeq: FloatArray | null,
+  dhT: FloatArray | null,
+  ws: GruWorkspace,
+  p: GruParams,
+  x: FloatArray,
+  xRepeated = false,
+): void {
   const fn = 'gruBackward';
   checkGruParams(fn, ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
-  const W = p.W, U = residentU(ws.Uw, p.U);
+  const W = p.W,
+    U = residentU(ws.Uw, p.U);
   const { matmulABt, matmulAtB } = ws.ops;
   const { dW, dU, db } = g;
-  const G = 3 * H, H2 = 2 * H, BH = B * H, BG = B * G, TB = T * B;
+  const G = 3 * H,
+    H2 = 2 * H,
+    BH = B * H,
+    BG = B * G,
+    TB = T * B;
   checkGruGrads(fn, ws, g, dx, dh0, dhSeq, dhT, xRepeated);
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   // wasm path: each row loop below as one call per step (wasm/gates.ts, float64 like these loops: the same bits).
   const gates = fast && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
-  if (dhT !== null) dh.set(dhT); else dh.fill(0);
+  if (dhT !== null) dh.set(dhT);
+  else dh.fill(0);
   for (let t = T - 1; t >= 0; t--) {
-    const aOff = t * BG, hpOff = t * BH;
+    const aOff = t * BG,
+      hpOff = t * BH;
     if (gates !== undefined) {
       if (resetAfter) gates.gruBackwardAfter(dz, dInner, dh, a, h, innerH, dhSeq, aOff, hpOff, B, H);
       else gates.gruBackwardBefore(dz, dh, a, h, dhSeq, aOff, hpOff, B, H);
-    } else for (let bb = 0; bb < B; bb++) {
-      const row = aOff + bb * G, k0 = bb * H;
-      for (let j = 0; j < H; j++) {
-        const z = a[row + j], hh = a[row + H2 + j], hp = h[hpOff + k0 + j];
-        const d = dhSeq !== null ? dh[k0 + j] + dhSeq[hpOff + k0 + j] : dh[k0 + j];
-        const dzh = d * (1 - z) * (fast ? 1 - hh * hh : derivativeFromOutput(act, hh));
-        const dzz = d * (hp - hh) * (fast ? z * (1 - z) : derivativeFromOutput(recAct, z));
-        dz[row + j] = dzz;
-        dz[row + H2 + j] = dzh;
-        dh[k0 + j] = d * z;
-        if (resetAfter) {
-          const r = a[row + H + j];
-          const dzr = dzh * innerH[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
-          dz[row + H + j] = dzr;
-          dInner[row + j] = dzz;
-          dInner[row + H + j] = dzr;
-          dInner[row + H2 + j] = dzh * r;
-        }
-      }
-    }
-    if (resetAfter) {
-      matmulABt(dh, 0, H, dInner, aOff, G, U, 0, G, B, G, H, true);          // dh += dInner_t·Uᵀ
-    } else {
-      matmulABt(drh, 0, H, dz, aOff + H2, G, U, H2, G, B, H, H, false);     // drh = dz_h·U_hᵀ
-      if (gates !== undefined) gates.gruBackwardReset(dz, dh, drh, a, h, aOff, hpOff, B, H);
-      else for (let bb = 0; bb < B; bb++) {
-        const row = aOff + bb * G, k0 = bb * H;
+    } else
+      for (let bb = 0; bb < B; bb++) {
+        const row = aOff + bb * G,
+          k0 = bb * H;
         for (let j = 0; j < H; j++) {
-          const r = a[row + H + j], d = drh[k0 + j];
-          dz[row + H + j] = d * h[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
-          dh[k0 + j] += d * r;
+          const z = a[row + j],
+            hh = a[row + H2 + j],
+            hp = h[hpOff + k0 + j];
+          const d = dhSeq !== null ? dh[k0 + j] + dhSeq[hpOff + k0 + j] : dh[k0 + j];
+          const dzh = d * (1 - z) * (fast ? 1 - hh * hh : derivativeFromOutput(act, hh));
+          const dzz = d * (hp - hh) * (fast ? z * (1 - z) : derivativeFromOutput(recAct, z));
+          dz[row + j] = dzz;
+          dz[row + H2 + j] = dzh;
+          dh[k0 + j] = d * z;
+          if (resetAfter) {
+            const r = a[row + H + j];
+            const dzr = dzh * innerH[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
+            dz[row + H + j] = dzr;
+            dInner[row + j] = dzz;
+            dInner[row + H + j] = dzr;
+            dInner[row + H2 + j] = dzh * r;
+          }
         }
       }
-      matmulABt(dh, 0, H, dz, aOff, G, U, 0, G, B, H2, H, true);            // dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
+    if (resetAfter) {
+      matmulABt(dh, 0, H, dInner, aOff, G, U, 0, G, B, G, H, true); // dh += dInner_t·Uᵀ
+    } else {
+      matmulABt(drh, 0, H, dz, aOff + H2, G, U, H2, G, B, H, H, false); // drh = dz_h·U_hᵀ
+      if (gates !== undefined) gates.gruBackwardReset(dz, dh, drh, a, h, aOff, hpOff, B, H);
+      else
+        for (let bb = 0; bb < B; bb++) {
+          const row = aOff + bb * G,
+            k0 = bb * H;
+          for (let j = 0; j < H; j++) {
+            const r = a[row + H + j],
+              d = drh[k0 + j];
+            dz[row + H + j] = d * h[hpOff + k0 + j] * (fast ? r * (1 - r) : derivativeFromOutput(recAct, r));
+            dh[k0 + j] += d * r;
+          }
+        }
+      matmulABt(dh, 0, H, dz, aOff, G, U, 0, G, B, H2, H, true); // dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
     }
   }
 
-  sumRows(db, 0, dz, 0, G, TB, G);                                          // db[0:3H] += Σ dZ
+  sumRows(db, 0, dz, 0, G, TB, G); // db[0:3H] += Σ dZ
   if (resetAfter) {
-    matmulAtB(dU, 0, G, h, 0, H, dInner, 0, G, H, TB, G, true);             // dU += H_prevᵀ·dInner
-    sumRows(db, G, dInner, 0, G, TB, G);                                    // db[3H:6H] += Σ dInner
+    matmulAtB(dU, 0, G, h, 0, H, dInner, 0, G, H, TB, G, true); // dU += H_prevᵀ·dInner
+    sumRows(db, G, dInner, 0, G, TB, G); // db[3H:6H] += Σ dInner
   } else {
-    matmulAtB(dU, 0, G, h, 0, H, dz, 0, G, H, TB, H2, true);                // dU[:, 0:2H] += H_prevᵀ·dZ_{z,r}
-    matmulAtB(dU, H2, G, rh, 0, H, dz, H2, G, H, TB, H, true);              // dU[:, 2H:3H] += RHᵀ·dZ_h
+    matmulAtB(dU, 0, G, h, 0, H, dz, 0, G, H, TB, H2, true); // dU[:, 0:2H] += H_prevᵀ·dZ_{z,r}
+    matmulAtB(dU, H2, G, rh, 0, H, dz, H2, G, H, TB, H, true); // dU[:, 2H:3H] += RHᵀ·dZ_h
   }
   let rows = TB;
-  if (xRepeated) {                                                          // S = Σ_t dz_t into block 0 (scratch now)
+  if (xRepeated) {
+    // S = Σ_t dz_t into block 0 (scratch now)
     for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
     rows = B;
   }
-  matmulAtB(dW, 0, G, x, 0, D, dz, 0, G, D, rows, G, true);                 // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  matmulAtB(dW, 0, G, x, 0, D, dz, 0, G, D, rows, G, true); // dW += Xᵀ·dZ   (repeated: xᵀ·S)
   if (dx !== null) matmulABt(dx, 0, D, dz, 0, G, W, 0, G, rows, G, D, false); // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
 }

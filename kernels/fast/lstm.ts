@@ -42,13 +42,19 @@
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
-import { MatOps, jsOps, residentU } from './ops';
+import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
+import { type MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from '../wasm/arena';
 import { wasmWorkspaceBuffers } from '../wasm/ops';
 import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations';
 import { checkDim, checkOptions } from '../check';
-import { LstmGrads, LstmOptions as LstmReferenceOptions, LstmParams, checkLstmGrads, checkLstmParams } from '../lstm';
+import {
+  type LstmGrads,
+  type LstmOptions as LstmReferenceOptions,
+  type LstmParams,
+  checkLstmGrads,
+  checkLstmParams,
+} from '../lstm';
 
 export type { LstmGrads, LstmParams };
 
@@ -92,22 +98,47 @@ export interface LstmWorkspace {
 const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'arena'];
 
 /** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
-export function lstmWorkspace(T: number, B: number, D: number, H: number,
-                              ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-                              options: LstmOptions = {}): LstmWorkspace {
-  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('lstmWorkspace', name, v);
+export function lstmWorkspace(
+  T: number,
+  B: number,
+  D: number,
+  H: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+  options: LstmOptions = {},
+): LstmWorkspace {
+  for (const [name, v] of [
+    ['T', T],
+    ['B', B],
+    ['D', D],
+    ['H', H],
+  ] as const)
+    checkDim('lstmWorkspace', name, v);
   checkOptions('lstmWorkspace', options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
   const BH = B * H;
-  const sizes = [(T + 1) * BH, (T + 1) * BH, T * B * 4 * H, T * BH, T * B * 4 * H, BH, BH, B < MATVEC_ROWS ? 4 * H * H : 0,
-    options.arena !== undefined ? 4 * H * H : 0];
-  let bufs: FloatArray[], ops: MatOps = jsOps;
+  const sizes = [
+    (T + 1) * BH,
+    (T + 1) * BH,
+    T * B * 4 * H,
+    T * BH,
+    T * B * 4 * H,
+    BH,
+    BH,
+    B < MATVEC_ROWS ? 4 * H * H : 0,
+    options.arena !== undefined ? 4 * H * H : 0,
+  ];
+  let bufs: FloatArray[],
+    ops: MatOps = jsOps;
   if (options.arena !== undefined) {
     if (ctor !== Float32Array) throw new TypeError('lstmWorkspace(options.arena): the wasm kernels need Float32Array');
-    ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * 4 * H, H * 4 * H, T * B * 4 * H)));
+    ({ bufs, ops } = wasmWorkspaceBuffers(
+      options.arena,
+      sizes,
+      Math.max(T * B * D, D * 4 * H, H * 4 * H, T * B * 4 * H),
+    ));
   } else {
-    bufs = sizes.map(n => new ctor(n));
+    bufs = sizes.map((n) => new ctor(n));
   }
   const [h, c, a, phiC, dz, dh, dc, Ut, Uw] = bufs;
   return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, Uw, ops };
@@ -123,7 +154,8 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
   const { W, b } = p;
   const { matmul, matmulABt, addBias } = ws.ops;
-  const H4 = 4 * H, BH = B * H;
+  const H4 = 4 * H,
+    BH = B * H;
 
   // Z = X·W + b for all T·B rows at once (repeated input: for the B rows of step 0, then copied to every step).
   const rows = xRepeated ? B : T * B;
@@ -132,23 +164,24 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * B * H4, 0, B * H4);
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
-  const gates = fast ? ws.ops.gates : undefined;  // wasm path: the gate math of a step is one call (wasm/gates.ts)
-  const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
+  const gates = fast ? ws.ops.gates : undefined; // wasm path: the gate math of a step is one call (wasm/gates.ts)
+  const dotForm = B < MATVEC_ROWS; // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
   if (dotForm) transpose(ws.Ut, p.U, H, H4);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   for (let t = 0; t < T; t++) {
     const aStep = t * B * H4;
-    const prev = t * BH;          // h_{t-1}, c_{t-1}; phiC_t (phiC block t); block t+1 = prev + BH holds h_t, c_t
+    const prev = t * BH; // h_{t-1}, c_{t-1}; phiC_t (phiC block t); block t+1 = prev + BH holds h_t, c_t
     // z_t += h_{t-1}·U
     if (dotForm) matmulABt(a, aStep, H4, h, prev, H, ws.Ut, 0, H, B, H, H4, true);
     else matmul(a, aStep, H4, h, prev, H, U, 0, H4, B, H, H4, true);
     // Fused gates, one row (sequence) at a time: i, f, o = σ(z), g = φ(z_g) in place; c_t = f⊙c_{t-1} + i⊙g;
     // phiC_t = φ(c_t); h_t = o⊙phiC_t.
     if (gates !== undefined) gates.lstm(a, aStep, c, prev, phiC, prev, h, prev + BH, B, H);
-    else for (let bb = 0; bb < B; bb++) {
-      if (fast) gatesSigmoidTanh(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H);
-      else gatesAny(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H, act, recAct);
-    }
+    else
+      for (let bb = 0; bb < B; bb++) {
+        if (fast) gatesSigmoidTanh(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H);
+        else gatesAny(a, aStep + bb * H4, c, phiC, h, prev + bb * H, BH, H, act, recAct);
+      }
   }
 }
 
@@ -158,12 +191,21 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
  * A function of its own so that V8 inlines sigmoid and exp into it (the time loop's own inlining budget is spent).
  * The reference for wasm/gates.ts's lstmGates, which does the same for all B rows of a step in f32x4 SIMD.
  */
-function gatesSigmoidTanh(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, h: FloatArray,
-                          k0: number, BH: number, H: number): void {
-  sigmoidRuns(a, aRow, 2 * H, aRow + 3 * H, H);   // i, f and o
-  tanhRun(a, aRow + 2 * H, H);                   // g
+function gatesSigmoidTanh(
+  a: FloatArray,
+  aRow: number,
+  c: FloatArray,
+  phiC: FloatArray,
+  h: FloatArray,
+  k0: number,
+  BH: number,
+  H: number,
+): void {
+  sigmoidRuns(a, aRow, 2 * H, aRow + 3 * H, H); // i, f and o
+  tanhRun(a, aRow + 2 * H, H); // g
   for (let j = 0; j < H; j++) {
-    const ai = aRow + j, k = k0 + j;
+    const ai = aRow + j,
+      k = k0 + j;
     const ct = a[ai + H] * c[k] + a[ai] * a[ai + 2 * H];
     c[k + BH] = ct;
     const pc = tanh(ct);
@@ -189,13 +231,32 @@ function tanhRun(y: FloatArray, off: number, n: number): void {
 }
 
 /** gatesSigmoidTanh for any activation pair. */
-function gatesAny(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, h: FloatArray,
-                  k0: number, BH: number, H: number, act: Act, recAct: Act): void {
+function gatesAny(
+  a: FloatArray,
+  aRow: number,
+  c: FloatArray,
+  phiC: FloatArray,
+  h: FloatArray,
+  k0: number,
+  BH: number,
+  H: number,
+  act: Act,
+  recAct: Act,
+): void {
   for (let j = 0; j < H; j++) {
-    const ai = aRow + j, af = ai + H, ag = af + H, ao = ag + H, k = k0 + j;
-    const ig = activateScalar(recAct, a[ai]), fg = activateScalar(recAct, a[af]);
-    const gg = activateScalar(act, a[ag]), og = activateScalar(recAct, a[ao]);
-    a[ai] = ig; a[af] = fg; a[ag] = gg; a[ao] = og;
+    const ai = aRow + j,
+      af = ai + H,
+      ag = af + H,
+      ao = ag + H,
+      k = k0 + j;
+    const ig = activateScalar(recAct, a[ai]),
+      fg = activateScalar(recAct, a[af]);
+    const gg = activateScalar(act, a[ag]),
+      og = activateScalar(recAct, a[ao]);
+    a[ai] = ig;
+    a[af] = fg;
+    a[ag] = gg;
+    a[ao] = og;
     const ct = fg * c[k] + ig * gg;
     c[k + BH] = ct;
     const pc = activateScalar(act, ct);
@@ -211,68 +272,93 @@ function gatesAny(a: FloatArray, aRow: number, c: FloatArray, phiC: FloatArray, 
  * xRepeated: x and dx are [B,D] and dx = Σ_t dL/dx_t (what RepeatVector's backward would sum); with S = Σ_t dz_t,
  * dW += xᵀ·S and dx = S·Wᵀ are products over B rows instead of T·B.
  */
-export function lstmBackward(g: LstmGrads, dx: FloatArray | null, dh0: FloatArray, dc0: FloatArray,
-                             dhSeq: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null,
-                             ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
+export function lstmBackward(
+  g: LstmGrads,
+  dx: FloatArray | null,
+  dh0: FloatArray,
+  dc0: FloatArray,
+  dhSeq: FloatArray | null,
+  dhT: FloatArray | null,
+  dcT: FloatArray | null,
+  ws: LstmWorkspace,
+  p: LstmParams,
+  x: FloatArray,
+  xRepeated = false,
+): void {
   const fn = 'lstmBackward';
   const { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc } = ws;
-  const H4 = 4 * H, BH = B * H;
+  const H4 = 4 * H,
+    BH = B * H;
   checkLstmGrads(fn, ws, g, dx, dh0, dc0, dhSeq, dhT, dcT, xRepeated);
   checkLstmParams(fn, ws, p, x, xRepeated);
-  const W = p.W, U = residentU(ws.Uw, p.U);
+  const W = p.W,
+    U = residentU(ws.Uw, p.U);
   const { matmulABt, matmulAtB } = ws.ops;
-  const H2 = 2 * H, H3 = 3 * H;
+  const H2 = 2 * H,
+    H3 = 3 * H;
 
-  if (dhT !== null) dh.set(dhT); else dh.fill(0);
-  if (dcT !== null) dc.set(dcT); else dc.fill(0);
+  if (dhT !== null) dh.set(dhT);
+  else dh.fill(0);
+  if (dcT !== null) dc.set(dcT);
+  else dc.fill(0);
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   // wasm path: the loop below as one call per step (wasm/gates.ts, float64 like this loop: the same bits).
   const gates = fast && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
   for (let t = T - 1; t >= 0; t--) {
     const aStep = t * B * H4;
-    const prev = t * BH;          // c_{t-1} in c; phiC_t in phiC; dhSeq_t
+    const prev = t * BH; // c_{t-1} in c; phiC_t in phiC; dhSeq_t
     // Fused: dh += dhSeq_t, the cell and gate gradients, and the activation derivatives taken from the cached outputs.
     if (gates !== undefined) gates.lstmBackward(dz, dh, dc, a, c, phiC, dhSeq, aStep, prev, B, H);
-    else for (let bb = 0; bb < B; bb++) {
-      const aRow = aStep + bb * H4, hRow = bb * H;
-      for (let j = 0; j < H; j++) {
-        const ai = aRow + j, af = ai + H, ag = ai + H2, ao = ai + H3, k = hRow + j;
-        const ig = a[ai], fg = a[af], gg = a[ag], og = a[ao];
-        const pc = phiC[prev + k];
-        const dhv = dhSeq !== null ? dh[k] + dhSeq[prev + k] : dh[k];
-        if (fast) {
-          const dcv = dc[k] + dhv * og * (1 - pc * pc);
-          dz[ai] = (dcv * gg) * (ig * (1 - ig));                  // di⊙σ'(i)
-          dz[af] = (dcv * c[prev + k]) * (fg * (1 - fg));         // df⊙σ'(f)
-          dz[ag] = (dcv * ig) * (1 - gg * gg);                    // dg⊙φ'(g)
-          dz[ao] = (dhv * pc) * (og * (1 - og));                  // do⊙σ'(o)
-          dc[k] = dcv * fg;
-        } else {
-          const dcv = dc[k] + dhv * og * derivativeFromOutput(act, pc);
-          dz[ai] = (dcv * gg) * derivativeFromOutput(recAct, ig);
-          dz[af] = (dcv * c[prev + k]) * derivativeFromOutput(recAct, fg);
-          dz[ag] = (dcv * ig) * derivativeFromOutput(act, gg);
-          dz[ao] = (dhv * pc) * derivativeFromOutput(recAct, og);
-          dc[k] = dcv * fg;
+    else
+      for (let bb = 0; bb < B; bb++) {
+        const aRow = aStep + bb * H4,
+          hRow = bb * H;
+        for (let j = 0; j < H; j++) {
+          const ai = aRow + j,
+            af = ai + H,
+            ag = ai + H2,
+            ao = ai + H3,
+            k = hRow + j;
+          const ig = a[ai],
+            fg = a[af],
+            gg = a[ag],
+            og = a[ao];
+          const pc = phiC[prev + k];
+          const dhv = dhSeq !== null ? dh[k] + dhSeq[prev + k] : dh[k];
+          if (fast) {
+            const dcv = dc[k] + dhv * og * (1 - pc * pc);
+            dz[ai] = dcv * gg * (ig * (1 - ig)); // di⊙σ'(i)
+            dz[af] = dcv * c[prev + k] * (fg * (1 - fg)); // df⊙σ'(f)
+            dz[ag] = dcv * ig * (1 - gg * gg); // dg⊙φ'(g)
+            dz[ao] = dhv * pc * (og * (1 - og)); // do⊙σ'(o)
+            dc[k] = dcv * fg;
+          } else {
+            const dcv = dc[k] + dhv * og * derivativeFromOutput(act, pc);
+            dz[ai] = dcv * gg * derivativeFromOutput(recAct, ig);
+            dz[af] = dcv * c[prev + k] * derivativeFromOutput(recAct, fg);
+            dz[ag] = dcv * ig * derivativeFromOutput(act, gg);
+            dz[ao] = dhv * pc * derivativeFromOutput(recAct, og);
+            dc[k] = dcv * fg;
+          }
         }
       }
-    }
     // dh ← dz_t·Uᵀ
     matmulABt(dh, 0, H, dz, aStep, H4, U, 0, H4, B, H4, H, false);
   }
 
   const TB = T * B;
-  matmulAtB(g.dU, 0, H4, h, 0, H, dz, 0, H4, H, TB, H4, true);     // dU += H_prevᵀ·dZ
-  sumRows(g.db, 0, dz, 0, H4, TB, H4);                             // db += Σ dZ
+  matmulAtB(g.dU, 0, H4, h, 0, H, dz, 0, H4, H, TB, H4, true); // dU += H_prevᵀ·dZ
+  sumRows(g.db, 0, dz, 0, H4, TB, H4); // db += Σ dZ
   let rows = TB;
-  if (xRepeated) {                                                 // S = Σ_t dz_t, into block 0 (dz is scratch now)
+  if (xRepeated) {
+    // S = Σ_t dz_t, into block 0 (dz is scratch now)
     const BG = B * H4;
     for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
     rows = B;
   }
-  matmulAtB(g.dW, 0, H4, x, 0, D, dz, 0, H4, D, rows, H4, true);   // dW += Xᵀ·dZ   (repeated: xᵀ·S)
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H4, W, 0, H4, rows, H4, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
+  matmulAtB(g.dW, 0, H4, x, 0, D, dz, 0, H4, D, rows, H4, true); // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H4, W, 0, H4, rows, H4, D, false); // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
   dc0.set(dc);
 }

@@ -5,12 +5,23 @@
  * bind the WebAssembly SIMD products and gate kernels to an arena. Argument order is that of matmul.ts; outputs first
  * where there is a single output, otherwise the arrays in the order the cell's doc comment names them.
  */
-import { FloatArray, addBias, matmul, matmulABt, matmulAtB } from '../matmul';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB } from '../matmul';
 
-export type MatProduct = (C: FloatArray, cOff: number, ldc: number,
-                          A: FloatArray, aOff: number, lda: number,
-                          B: FloatArray, bOff: number, ldb: number,
-                          M: number, K: number, N: number, accumulate: boolean) => void;
+export type MatProduct = (
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  A: FloatArray,
+  aOff: number,
+  lda: number,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+) => void;
 
 /**
  * The gate math of one step of each cell for the default activations (σ = sigmoid, φ = tanh), over a whole [B, …] block
@@ -24,13 +35,31 @@ export interface GateOps {
    * LSTM: a[aOff…+B·4H) holds z = [i|f|g|o] and receives [σ(z_i)|σ(z_f)|φ(z_g)|σ(z_o)]; c_{t-1} = c[cOff…+B·H),
    * c_t = f⊙c_{t-1} + i⊙g into c[cOff+B·H…+B·H); phiC[pOff…+B·H) ← φ(c_t); h[hOff…+B·H) ← o⊙φ(c_t).
    */
-  lstm(a: FloatArray, aOff: number, c: FloatArray, cOff: number, phiC: FloatArray, pOff: number,
-       h: FloatArray, hOff: number, B: number, H: number): void;
+  lstm(
+    a: FloatArray,
+    aOff: number,
+    c: FloatArray,
+    cOff: number,
+    phiC: FloatArray,
+    pOff: number,
+    h: FloatArray,
+    hOff: number,
+    B: number,
+    H: number,
+  ): void;
   /** GRU, resetAfter: over a[aOff…+B·3H) = [a_z|a_r|a_h]: z = σ(a_z), r = σ(a_r) in place; a_h += r⊙innerH[iOff…+B·H). */
   gruResetAfter(a: FloatArray, aOff: number, innerH: FloatArray, iOff: number, B: number, H: number): void;
   /** GRU, classic: z = σ(a_z), r = σ(a_r) in place; rh[rOff…+B·H) ← r⊙h_{t-1}, h_{t-1} = h[hOff…+B·H). */
-  gruResetBefore(a: FloatArray, aOff: number, rh: FloatArray, rOff: number, h: FloatArray, hOff: number,
-                 B: number, H: number): void;
+  gruResetBefore(
+    a: FloatArray,
+    aOff: number,
+    rh: FloatArray,
+    rOff: number,
+    h: FloatArray,
+    hOff: number,
+    B: number,
+    H: number,
+  ): void;
   /** GRU, both: h̃ = φ(a_h) in place; h_t = z⊙h_{t-1} + (1−z)⊙h̃, h_{t-1} = h[hOff…+B·H), h_t = h[hOff+B·H…+B·H). */
   gruOutput(a: FloatArray, aOff: number, h: FloatArray, hOff: number, B: number, H: number): void;
 
@@ -39,19 +68,67 @@ export interface GateOps {
   // [B, H] blocks; dh, dc, drh are whole [B, H] buffers. dhSeq null: no per-step upstream gradient. dhSeq may be any
   // Float32Array (it is copied into the arena when it is not a view on it); everything else must live in the arena.
   /** LSTM: dz_t = [di⊙σ'(i), df⊙σ'(f), dg⊙φ'(g), do⊙σ'(o)] and dc ← dc⊙f from dh (+ dhSeq_t), as lstm.ts's loop. */
-  lstmBackward(dz: FloatArray, dh: FloatArray, dc: FloatArray, a: FloatArray, c: FloatArray, phiC: FloatArray,
-               dhSeq: FloatArray | null, aOff: number, kOff: number, B: number, H: number): void;
+  lstmBackward(
+    dz: FloatArray,
+    dh: FloatArray,
+    dc: FloatArray,
+    a: FloatArray,
+    c: FloatArray,
+    phiC: FloatArray,
+    dhSeq: FloatArray | null,
+    aOff: number,
+    kOff: number,
+    B: number,
+    H: number,
+  ): void;
   /** GRU, resetAfter: dz_t, dInner_t and dh ← dh⊙z from dh (+ dhSeq_t), h_{t-1} = h block kOff, innerH_t. */
-  gruBackwardAfter(dz: FloatArray, dInner: FloatArray, dh: FloatArray, a: FloatArray, h: FloatArray, innerH: FloatArray,
-                   dhSeq: FloatArray | null, aOff: number, kOff: number, B: number, H: number): void;
+  gruBackwardAfter(
+    dz: FloatArray,
+    dInner: FloatArray,
+    dh: FloatArray,
+    a: FloatArray,
+    h: FloatArray,
+    innerH: FloatArray,
+    dhSeq: FloatArray | null,
+    aOff: number,
+    kOff: number,
+    B: number,
+    H: number,
+  ): void;
   /** GRU, classic, before drh = dz_h·U_hᵀ: dz_z, dz_h and dh ← dh⊙z from dh (+ dhSeq_t). */
-  gruBackwardBefore(dz: FloatArray, dh: FloatArray, a: FloatArray, h: FloatArray, dhSeq: FloatArray | null,
-                    aOff: number, kOff: number, B: number, H: number): void;
+  gruBackwardBefore(
+    dz: FloatArray,
+    dh: FloatArray,
+    a: FloatArray,
+    h: FloatArray,
+    dhSeq: FloatArray | null,
+    aOff: number,
+    kOff: number,
+    B: number,
+    H: number,
+  ): void;
   /** GRU, classic, after drh: dz_r = drh⊙h_{t-1}⊙σ'(r);  dh += drh⊙r. */
-  gruBackwardReset(dz: FloatArray, dh: FloatArray, drh: FloatArray, a: FloatArray, h: FloatArray,
-                   aOff: number, kOff: number, B: number, H: number): void;
+  gruBackwardReset(
+    dz: FloatArray,
+    dh: FloatArray,
+    drh: FloatArray,
+    a: FloatArray,
+    h: FloatArray,
+    aOff: number,
+    kOff: number,
+    B: number,
+    H: number,
+  ): void;
   /** tanh RNN: dz[zOff…+n) = dh + dhSeq_t (rounded to f32), then ⊙(1 − h_t²), h_t = h[hOff…+n). */
-  tanhBackward(dz: FloatArray, dh: FloatArray, h: FloatArray, dhSeq: FloatArray | null, zOff: number, hOff: number, n: number): void;
+  tanhBackward(
+    dz: FloatArray,
+    dh: FloatArray,
+    h: FloatArray,
+    dhSeq: FloatArray | null,
+    zOff: number,
+    hOff: number,
+    n: number,
+  ): void;
 }
 
 export interface MatOps {
@@ -60,7 +137,15 @@ export interface MatOps {
   readonly matmulABt: MatProduct;
   readonly matmulAtB: MatProduct;
   /** C[M,N] += b[bOff…+N) on every row (matmul.ts's addBias; on the wasm path C must live in the arena). */
-  readonly addBias: (C: FloatArray, cOff: number, ldc: number, b: FloatArray, bOff: number, M: number, N: number) => void;
+  readonly addBias: (
+    C: FloatArray,
+    cOff: number,
+    ldc: number,
+    b: FloatArray,
+    bOff: number,
+    M: number,
+    N: number,
+  ) => void;
   /** Gate kernels for σ = sigmoid, φ = tanh; absent on the js path (the cells' loops are the reference). */
   readonly gates?: GateOps;
 }

@@ -32,13 +32,19 @@
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
-import { MatOps, jsOps, residentU } from './ops';
+import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
+import { type MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from '../wasm/arena';
 import { wasmWorkspaceBuffers } from '../wasm/ops';
 import { Act, activationCode, activate, activateBackward } from '../activations';
 import { checkDim, checkOptions } from '../check';
-import { RnnGrads, RnnOptions as RnnReferenceOptions, RnnParams, checkRnnGrads, checkRnnParams } from '../rnn';
+import {
+  type RnnGrads,
+  type RnnOptions as RnnReferenceOptions,
+  type RnnParams,
+  checkRnnGrads,
+  checkRnnParams,
+} from '../rnn';
 
 export type { RnnGrads, RnnParams };
 
@@ -70,20 +76,32 @@ export interface RnnWorkspace {
 const OPTION_KEYS: readonly string[] = ['activation', 'arena'];
 
 /** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
-export function rnnWorkspace(T: number, B: number, D: number, H: number,
-                             ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-                             options: RnnOptions = {}): RnnWorkspace {
-  for (const [name, v] of [['T', T], ['B', B], ['D', D], ['H', H]] as const) checkDim('rnnWorkspace', name, v);
+export function rnnWorkspace(
+  T: number,
+  B: number,
+  D: number,
+  H: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+  options: RnnOptions = {},
+): RnnWorkspace {
+  for (const [name, v] of [
+    ['T', T],
+    ['B', B],
+    ['D', D],
+    ['H', H],
+  ] as const)
+    checkDim('rnnWorkspace', name, v);
   checkOptions('rnnWorkspace', options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
   const sizes = [(T + 1) * BH, T * BH, BH, B < MATVEC_ROWS ? H * H : 0, options.arena !== undefined ? H * H : 0];
-  let bufs: FloatArray[], ops: MatOps = jsOps;
+  let bufs: FloatArray[],
+    ops: MatOps = jsOps;
   if (options.arena !== undefined) {
     if (ctor !== Float32Array) throw new TypeError('rnnWorkspace(options.arena): the wasm kernels need Float32Array');
     ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, Math.max(T * B * D, D * H, H * H, T * BH)));
   } else {
-    bufs = sizes.map(n => new ctor(n));
+    bufs = sizes.map((n) => new ctor(n));
   }
   const [h, dz, dh, Ut, Uw] = bufs;
   return { T, B, D, H, act, h, dz, dh, Ut, Uw, ops };
@@ -106,15 +124,18 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   addBias(h, BH, H, b, 0, rows, H);
   if (xRepeated) for (let t = 2; t <= T; t++) h.copyWithin(t * BH, BH, 2 * BH);
 
-  const dotForm = B < MATVEC_ROWS;                // batch 1–3: h·U as dot products over rows of Uᵀ
-  const gates = act === Act.Tanh ? ws.ops.gates : undefined;   // wasm path: φ = tanh in f32x4 SIMD (wasm/gates.ts)
+  const dotForm = B < MATVEC_ROWS; // batch 1–3: h·U as dot products over rows of Uᵀ
+  const gates = act === Act.Tanh ? ws.ops.gates : undefined; // wasm path: φ = tanh in f32x4 SIMD (wasm/gates.ts)
   if (dotForm) transpose(ws.Ut, p.U, H, H);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   for (let t = 0; t < T; t++) {
-    const prev = t * BH, next = prev + BH;
-    if (dotForm) matmulABt(h, next, H, h, prev, H, ws.Ut, 0, H, B, H, H, true);   // z_t += h_{t-1}·U (as h·(Uᵀ)ᵀ)
-    else matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true);    // z_t += h_{t-1}·U
-    if (gates !== undefined) gates.tanh(h, next, BH);           // h_t = φ(z_t)
+    const prev = t * BH,
+      next = prev + BH;
+    if (dotForm)
+      matmulABt(h, next, H, h, prev, H, ws.Ut, 0, H, B, H, H, true); // z_t += h_{t-1}·U (as h·(Uᵀ)ᵀ)
+    else matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true); // z_t += h_{t-1}·U
+    if (gates !== undefined)
+      gates.tanh(h, next, BH); // h_t = φ(z_t)
     else activate(act, h, next, BH);
   }
 }
@@ -125,46 +146,57 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
  * Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null) and dh0[B,H].
  * xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
  */
-export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,
-                            dhSeq: FloatArray | null, dhT: FloatArray | null,
-                            ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
+export function rnnBackward(
+  g: RnnGrads,
+  dx: FloatArray | null,
+  dh0: FloatArray,
+  dhSeq: FloatArray | null,
+  dhT: FloatArray | null,
+  ws: RnnWorkspace,
+  p: RnnParams,
+  x: FloatArray,
+  xRepeated = false,
+): void {
   const fn = 'rnnBackward';
   const { T, B, D, H, act, h, dz, dh } = ws;
   const { matmulABt, matmulAtB } = ws.ops;
   const BH = B * H;
   checkRnnGrads(fn, ws, g, dx, dh0, dhSeq, dhT, xRepeated);
   checkRnnParams(fn, ws, p, x, xRepeated);
-  const W = p.W, U = residentU(ws.Uw, p.U);
+  const W = p.W,
+    U = residentU(ws.Uw, p.U);
 
-  if (dhT !== null) dh.set(dhT); else dh.fill(0);
+  if (dhT !== null) dh.set(dhT);
+  else dh.fill(0);
   // wasm path, φ = tanh: the two loops below as one call per step (wasm/gates.ts, float64 like them: the same bits).
   const gates = act === Act.Tanh && (dhSeq === null || dhSeq instanceof Float32Array) ? ws.ops.gates : undefined;
 
   for (let t = T - 1; t >= 0; t--) {
-    const zStep = t * BH;         // dz_t in dz, dhSeq_t in dhSeq
-    const next = zStep + BH;      // h_t in h
+    const zStep = t * BH; // dz_t in dz, dhSeq_t in dhSeq
+    const next = zStep + BH; // h_t in h
     if (gates !== undefined) {
-      gates.tanhBackward(dz, dh, h, dhSeq, zStep, next, BH);   // the two loops below in one call
+      gates.tanhBackward(dz, dh, h, dhSeq, zStep, next, BH); // the two loops below in one call
     } else {
       if (dhSeq !== null) {
         for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k] + dhSeq[zStep + k];
       } else {
         for (let k = 0; k < BH; k++) dz[zStep + k] = dh[k];
       }
-      activateBackward(act, dz, zStep, h, next, BH);           // dz_t = dh⊙φ'(h_t)
+      activateBackward(act, dz, zStep, h, next, BH); // dz_t = dh⊙φ'(h_t)
     }
     matmulABt(dh, 0, H, dz, zStep, H, U, 0, H, B, H, H, false); // dh ← dz_t·Uᵀ
   }
 
   const TB = T * B;
-  matmulAtB(g.dU, 0, H, h, 0, H, dz, 0, H, H, TB, H, true);     // dU += H_prevᵀ·dZ
-  sumRows(g.db, 0, dz, 0, H, TB, H);                            // db += Σ dZ
+  matmulAtB(g.dU, 0, H, h, 0, H, dz, 0, H, H, TB, H, true); // dU += H_prevᵀ·dZ
+  sumRows(g.db, 0, dz, 0, H, TB, H); // db += Σ dZ
   let rows = TB;
-  if (xRepeated) {                                              // S = Σ_t dz_t, into block 0 (dz is scratch now)
+  if (xRepeated) {
+    // S = Σ_t dz_t, into block 0 (dz is scratch now)
     for (let t = 1; t < T; t++) for (let k = 0, o = t * BH; k < BH; k++) dz[k] += dz[o + k];
     rows = B;
   }
-  matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, rows, H, true);   // dW += Xᵀ·dZ   (repeated: xᵀ·S)
-  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, W, 0, H, rows, H, D, false);   // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
+  matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, rows, H, true); // dW += Xᵀ·dZ   (repeated: xᵀ·S)
+  if (dx !== null) matmulABt(dx, 0, D, dz, 0, H, W, 0, H, rows, H, D, false); // dx = dZ·Wᵀ   (repeated: S·Wᵀ)
   dh0.set(dh);
 }

@@ -29,8 +29,13 @@
 import { SCRATCH_BYTES, buildGemmModule, simdProbeBytes } from './module';
 
 /** The parts of the WebAssembly JS API used here (declared locally: the repo compiles without lib.dom). */
-interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer; grow(deltaPages: number): number }
-interface WasmInstance { readonly exports: Record<string, unknown> }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(deltaPages: number): number;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
 interface WasmApi {
   Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
@@ -41,9 +46,42 @@ const WA: WasmApi | undefined = (globalThis as { WebAssembly?: WasmApi }).WebAss
 
 /** The module's exports (see module.ts and gates.ts): byte pointers, element counts and leading dimensions, acc 0 | 1. */
 export interface GemmExports {
-  matmul(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
-  matmulABt(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
-  matmulAtB(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, M: number, K: number, N: number, acc: number): void;
+  matmul(
+    c: number,
+    ldc: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+  ): void;
+  matmulABt(
+    c: number,
+    ldc: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+  ): void;
+  matmulAtB(
+    c: number,
+    ldc: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+  ): void;
   gemv(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
   gemvBt(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
   // Elementwise (gates.ts): dst[0…n) = f(src[0…n)), and the fused forward gate kernels of one time step.
@@ -56,8 +94,28 @@ export interface GemmExports {
   gruGatesBefore(a: number, rh: number, hPrev: number, B: number, H: number): void;
   gruOutput(a: number, hPrev: number, hOut: number, B: number, H: number): void;
   // The backward gate kernels of one time step (f64x2: the bits of the cells' TypeScript loops); dhSeq 0 = none.
-  lstmBackward(dz: number, dh: number, dc: number, dhSeq: number, a: number, cPrev: number, phiC: number, B: number, H: number): void;
-  gruBackwardAfter(dz: number, dInner: number, dh: number, dhSeq: number, a: number, hPrev: number, innerH: number, B: number, H: number): void;
+  lstmBackward(
+    dz: number,
+    dh: number,
+    dc: number,
+    dhSeq: number,
+    a: number,
+    cPrev: number,
+    phiC: number,
+    B: number,
+    H: number,
+  ): void;
+  gruBackwardAfter(
+    dz: number,
+    dInner: number,
+    dh: number,
+    dhSeq: number,
+    a: number,
+    hPrev: number,
+    innerH: number,
+    B: number,
+    H: number,
+  ): void;
   gruBackwardBefore(dz: number, dh: number, dhSeq: number, a: number, hPrev: number, B: number, H: number): void;
   gruBackwardReset(dz: number, dh: number, drh: number, a: number, hPrev: number, B: number, H: number): void;
   tanhBackward(dz: number, dh: number, dhSeq: number, h: number, n: number): void;
@@ -72,7 +130,11 @@ let simd: boolean | undefined;
 /** True when this engine validates WebAssembly SIMD (v128) code. Cached after the first call. */
 export function wasmSimdAvailable(): boolean {
   if (simd === undefined) {
-    try { simd = WA !== undefined && WA.validate(simdProbeBytes()); } catch { simd = false; }
+    try {
+      simd = WA !== undefined && WA.validate(simdProbeBytes());
+    } catch {
+      simd = false;
+    }
   }
   return simd;
 }
@@ -82,7 +144,9 @@ function gemmModule(shared: boolean): object {
   let mod = compiled.get(shared);
   if (!mod) {
     if (!WA || !wasmSimdAvailable()) {
-      throw new Error('wasm arena: WebAssembly SIMD is not available in this engine; use the js kernels (kernels/matmul.ts)');
+      throw new Error(
+        'wasm arena: WebAssembly SIMD is not available in this engine; use the js kernels (kernels/matmul.ts)',
+      );
     }
     // Synchronous compile: fine in Node and in workers; a browser main thread limits it to 4 KB modules (this one is
     // larger), so there compile with WebAssembly.compile and pass the result to a future async constructor.
@@ -125,13 +189,18 @@ export class WasmArena {
     if (attach) {
       this.memory = attach.memory;
       this.scratch = attach.scratch;
-      this.heapBase = ALIGN;                   // an attached arena does not allocate; views may lie anywhere but [0, 64)
+      this.heapBase = ALIGN; // an attached arena does not allocate; views may lie anywhere but [0, 64)
       this.topPtr = this.memory.buffer.byteLength;
     } else {
       const initialPages = Math.ceil((first + (opts.initialBytes ?? 4 << 20)) / PAGE);
       if (initialPages > maxPages) throw new RangeError(`wasm arena: initialBytes exceeds maximumBytes`);
-      this.memory = new WA.Memory(shared ? { initial: initialPages, maximum: maxPages, shared: true }
-        : opts.maximumBytes !== undefined ? { initial: initialPages, maximum: maxPages } : { initial: initialPages });
+      this.memory = new WA.Memory(
+        shared
+          ? { initial: initialPages, maximum: maxPages, shared: true }
+          : opts.maximumBytes !== undefined
+            ? { initial: initialPages, maximum: maxPages }
+            : { initial: initialPages },
+      );
       this.scratch = ALIGN;
       this.heapBase = this.topPtr = first;
     }
@@ -143,16 +212,24 @@ export class WasmArena {
   }
 
   /** Bytes handed out so far end here. */
-  get top(): number { return this.topPtr; }
+  get top(): number {
+    return this.topPtr;
+  }
   /** Current size of the memory in bytes. */
-  get capacity(): number { return this.memory.buffer.byteLength; }
+  get capacity(): number {
+    return this.memory.buffer.byteLength;
+  }
   /** How many times the memory has grown (each growth detaches earlier views of a non-shared arena). */
-  get generation(): number { return this.growths; }
+  get generation(): number {
+    return this.growths;
+  }
 
   /** Makes sure `bytes` more bytes can be allocated without growing; grows (once) if not. */
   reserve(bytes: number): void {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`reserve(bytes): expected a non-negative integer, got ${bytes}`);
-    if (this.attached) throw new Error('reserve: an attached arena does not allocate; allocate in the thread that created it');
+    if (!Number.isInteger(bytes) || bytes < 0)
+      throw new RangeError(`reserve(bytes): expected a non-negative integer, got ${bytes}`);
+    if (this.attached)
+      throw new Error('reserve: an attached arena does not allocate; allocate in the thread that created it');
     const need = roundUp(this.topPtr, ALIGN) + bytes;
     const have = this.memory.buffer.byteLength;
     if (need <= have) return;
@@ -160,7 +237,9 @@ export class WasmArena {
     try {
       this.memory.grow(pages);
     } catch (e) {
-      throw new RangeError(`wasm arena: cannot grow by ${pages} pages to ${need} bytes (${(e as Error).message})`);
+      throw new RangeError(`wasm arena: cannot grow by ${pages} pages to ${need} bytes (${(e as Error).message})`, {
+        cause: e,
+      });
     }
     this.growths++;
     this.buffers.add(this.memory.buffer);
@@ -187,30 +266,38 @@ export class WasmArena {
   allocF32s(...sizes: number[]): Float32Array[] {
     let total = 0;
     for (const n of sizes) {
-      if (!Number.isInteger(n) || n < 0) throw new RangeError(`allocF32s(sizes): expected non-negative integers, got ${n}`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new RangeError(`allocF32s(sizes): expected non-negative integers, got ${n}`);
       total += roundUp(4 * n, ALIGN);
     }
     this.reserve(total + ALIGN);
-    return sizes.map(n => this.f32(this.alloc(4 * n), n));
+    return sizes.map((n) => this.f32(this.alloc(4 * n), n));
   }
 
   /** A fresh view of n f32 at byte address ptr (which must lie in the heap). */
   f32(ptr: number, n: number): Float32Array {
     if (ptr % 4 !== 0 || ptr < this.heapBase || ptr + 4 * n > this.topPtr) {
-      throw new RangeError(`f32(ptr, n): [${ptr}, ${ptr + 4 * n}) is not inside the allocated heap [${this.heapBase}, ${this.topPtr})`);
+      throw new RangeError(
+        `f32(ptr, n): [${ptr}, ${ptr + 4 * n}) is not inside the allocated heap [${this.heapBase}, ${this.topPtr})`,
+      );
     }
     return new Float32Array(this.memory.buffer, ptr, n);
   }
 
   /** The current top, to `release` back to. */
-  mark(): number { return this.topPtr; }
+  mark(): number {
+    return this.topPtr;
+  }
   /** Frees everything allocated after `mark` (views of it must no longer be used). */
   release(mark: number): void {
-    if (mark < this.heapBase || mark > this.topPtr) throw new RangeError(`release(mark): ${mark} is not a mark of this arena`);
+    if (mark < this.heapBase || mark > this.topPtr)
+      throw new RangeError(`release(mark): ${mark} is not a mark of this arena`);
     this.topPtr = mark;
   }
   /** Frees every allocation. */
-  reset(): void { this.topPtr = this.heapBase; }
+  reset(): void {
+    this.topPtr = this.heapBase;
+  }
 
   /**
    * Byte address of element `off` of `view`, after checking that `view` is a live f32 view on this memory whose
@@ -218,12 +305,15 @@ export class WasmArena {
    */
   address(name: string, view: Float32Array, off: number, count: number): number {
     if (!(view instanceof Float32Array) || !this.buffers.has(view.buffer)) {
-      throw new RangeError(`${name}: expected a Float32Array view on the wasm arena's memory (allocate it with arena.allocF32)`);
+      throw new RangeError(
+        `${name}: expected a Float32Array view on the wasm arena's memory (allocate it with arena.allocF32)`,
+      );
     }
     if (view.buffer.byteLength === 0) {
       throw new RangeError(`${name}: the view is detached because the arena grew; re-create it with arena.f32(ptr, n)`);
     }
-    const lo = view.byteOffset + 4 * off, hi = lo + 4 * count;
+    const lo = view.byteOffset + 4 * off,
+      hi = lo + 4 * count;
     if (count > 0 && (lo < ALIGN || (lo < this.scratch + SCRATCH_BYTES && hi > this.scratch))) {
       throw new RangeError(`${name}: the block [${lo}, ${hi}) overlaps the kernels' scratch`);
     }

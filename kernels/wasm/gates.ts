@@ -43,21 +43,22 @@
  * The tanh RNN's step h_t = φ(z_t) is vtanh over the [B,H] block. Products of two values (f⊙c, o⊙φ(c), …) are f32
  * products and sums in the order written above; ../fast/lstm.ts and ../fast/gru.ts compute the same expressions in float64.
  */
-import { Func, Label, Local, ModuleBuilder, i32, v128 } from './emit';
+import { type Func, type Label, type Local, type ModuleBuilder, i32, v128 } from './emit';
 
 // Cephes expf: Cody–Waite split of ln 2 and the polynomial for e^r.
+// eslint-disable-next-line no-loss-of-precision -- Cephes' constant as published
 const LOG2E = 1.44269504088896341;
 const C1 = 0.693359375;
-const C2 = -2.12194440e-4;
-const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
-const ROUND = 12582912;                      // 1.5·2²³: v + ROUND − ROUND rounds v to an integer (ties to even), |v| < 2²²
-const ROUND_BITS = 0x4b400000;               // the bits of ROUND: bits(v + ROUND) − ROUND_BITS is that integer as an i32
-const EXP_HI = 89;       // e^89 > FLT_MAX: overflows to +Inf in the scaling, as it should
-const EXP_LO = -105;     // e^−105 < 2^−150: underflows to +0
+const C2 = -2.1219444e-4;
+const EXP_P = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+const ROUND = 12582912; // 1.5·2²³: v + ROUND − ROUND rounds v to an integer (ties to even), |v| < 2²²
+const ROUND_BITS = 0x4b400000; // the bits of ROUND: bits(v + ROUND) − ROUND_BITS is that integer as an i32
+const EXP_HI = 89; // e^89 > FLT_MAX: overflows to +Inf in the scaling, as it should
+const EXP_LO = -105; // e^−105 < 2^−150: underflows to +0
 // Cephes tanhf: tanh(a) = a + a·z·Q(z), z = a², for |a| < 0.625.
 const TANH_Q = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
 const TANH_SMALL = 0.625;
-const SIGN = -0x80000000;                    // 0x80000000: the f32 sign bit, as an i32 lane
+const SIGN = -0x80000000; // 0x80000000: the f32 sign bit, as an i32 lane
 
 /**
  * The vector functions as macros on one function's locals: `exp(x, out)` etc. read the v128 local x and set the v128
@@ -70,32 +71,40 @@ export class VecMath {
     this.t = Array.from({ length: 9 }, () => f.local(v128));
   }
 
-  private tmp(i: number): Local { return this.t[i] as Local; }
+  private tmp(i: number): Local {
+    return this.t[i];
+  }
 
   /** out = e^x. Temporaries 0–3. */
   exp(x: Local, out: Local): void {
-    const f = this.f, r = this.tmp(0), k = this.tmp(1), z = this.tmp(2), k1 = this.tmp(3);
-    f.get(x).f32x4_const(EXP_HI).f32x4_pmin().f32x4_const(EXP_LO).f32x4_pmax().set(r);   // NaN stays NaN
-    f.get(r).f32x4_const(LOG2E).f32x4_mul().f32x4_const(ROUND).f32x4_add().set(k1);        // k + 1.5·2²³: rounds k
-    f.get(k1).f32x4_const(ROUND).f32x4_sub().set(k);                                      // k = nearest(x·log2e)
+    const f = this.f,
+      r = this.tmp(0),
+      k = this.tmp(1),
+      z = this.tmp(2),
+      k1 = this.tmp(3);
+    f.get(x).f32x4_const(EXP_HI).f32x4_pmin().f32x4_const(EXP_LO).f32x4_pmax().set(r); // NaN stays NaN
+    f.get(r).f32x4_const(LOG2E).f32x4_mul().f32x4_const(ROUND).f32x4_add().set(k1); // k + 1.5·2²³: rounds k
+    f.get(k1).f32x4_const(ROUND).f32x4_sub().set(k); // k = nearest(x·log2e)
     f.get(r).get(k).f32x4_const(C1).f32x4_mul().f32x4_sub().get(k).f32x4_const(C2).f32x4_mul().f32x4_sub().set(r);
     f.get(r).get(r).f32x4_mul().set(z);
-    f.f32x4_const(EXP_P[0] as number);
+    f.f32x4_const(EXP_P[0]);
     for (const c of EXP_P.slice(1)) f.get(r).f32x4_mul().f32x4_const(c).f32x4_add();
-    f.get(z).f32x4_mul().get(r).f32x4_add().f32x4_const(1).f32x4_add().set(z);          // z ← p = e^r
-    f.get(k1).i32x4_const(ROUND_BITS).i32x4_sub().set(k);                                  // k as i32 lanes
-    f.get(k).i32_const(1).i32x4_shr_s().set(k1);                                           // k₁ = ⌊k/2⌋
-    f.get(z).get(k1).i32x4_const(127).i32x4_add().i32_const(23).i32x4_shl().f32x4_mul();   // p·2^k₁ (exact)
-    f.get(k).get(k1).i32x4_sub().i32x4_const(127).i32x4_add().i32_const(23).i32x4_shl().f32x4_mul().set(out);  // ·2^k₂
+    f.get(z).f32x4_mul().get(r).f32x4_add().f32x4_const(1).f32x4_add().set(z); // z ← p = e^r
+    f.get(k1).i32x4_const(ROUND_BITS).i32x4_sub().set(k); // k as i32 lanes
+    f.get(k).i32_const(1).i32x4_shr_s().set(k1); // k₁ = ⌊k/2⌋
+    f.get(z).get(k1).i32x4_const(127).i32x4_add().i32_const(23).i32x4_shl().f32x4_mul(); // p·2^k₁ (exact)
+    f.get(k).get(k1).i32x4_sub().i32x4_const(127).i32x4_add().i32_const(23).i32x4_shl().f32x4_mul().set(out); // ·2^k₂
   }
 
   /** out = 1/(1 + e^−x), from e = e^−|x|. Temporaries 0–5. */
   sigmoid(x: Local, out: Local): void {
-    const f = this.f, e = this.tmp(4), xs = this.tmp(5);
+    const f = this.f,
+      e = this.tmp(4),
+      xs = this.tmp(5);
     f.get(x).set(xs);
     f.get(xs).f32x4_abs().f32x4_neg().set(e);
     this.exp(e, e);
-    f.f32x4_const(1).get(e).get(xs).f32x4_const(0).f32x4_ge().v128_bitselect();          // x ≥ 0 ? 1 : e
+    f.f32x4_const(1).get(e).get(xs).f32x4_const(0).f32x4_ge().v128_bitselect(); // x ≥ 0 ? 1 : e
     f.get(e).f32x4_const(1).f32x4_add().f32x4_div().set(out);
   }
 
@@ -105,25 +114,34 @@ export class VecMath {
    * formula); the lanes' bits are the same either way.
    */
   tanh(x: Local, out: Local): void {
-    const f = this.f, a = this.tmp(6), e = this.tmp(7), xs = this.tmp(8), small = this.tmp(4), t = this.tmp(5);
+    const f = this.f,
+      a = this.tmp(6),
+      e = this.tmp(7),
+      xs = this.tmp(8),
+      small = this.tmp(4),
+      t = this.tmp(5);
     f.get(x).set(xs);
     f.get(xs).f32x4_abs().set(a);
-    f.get(a).f32x4_const(TANH_SMALL).f32x4_lt().set(small);                                // lanes with |x| < 0.625
-    f.get(small).v128_any_true().if_(() => {
-      f.get(a).get(a).f32x4_mul().set(this.tmp(0));                                        // z = a²
-      f.f32x4_const(TANH_Q[0] as number);
-      for (const c of TANH_Q.slice(1)) f.get(this.tmp(0)).f32x4_mul().f32x4_const(c).f32x4_add();
-      f.get(this.tmp(0)).f32x4_mul().get(a).f32x4_mul().get(a).f32x4_add().set(t);        // small: a + a·z·Q(z)
-    });
-    f.get(small).i32x4_all_true().i32_eqz().if_(() => {
-      f.get(a).f32x4_const(-2).f32x4_mul().set(e);
-      this.exp(e, e);                                                                      // e = e^−2|x|
-      f.f32x4_const(1).get(e).f32x4_sub().f32x4_const(1).get(e).f32x4_add().f32x4_div().set(e);   // large: (1 − e)/(1 + e)
-    });
+    f.get(a).f32x4_const(TANH_SMALL).f32x4_lt().set(small); // lanes with |x| < 0.625
+    f.get(small)
+      .v128_any_true()
+      .if_(() => {
+        f.get(a).get(a).f32x4_mul().set(this.tmp(0)); // z = a²
+        f.f32x4_const(TANH_Q[0]);
+        for (const c of TANH_Q.slice(1)) f.get(this.tmp(0)).f32x4_mul().f32x4_const(c).f32x4_add();
+        f.get(this.tmp(0)).f32x4_mul().get(a).f32x4_mul().get(a).f32x4_add().set(t); // small: a + a·z·Q(z)
+      });
+    f.get(small)
+      .i32x4_all_true()
+      .i32_eqz()
+      .if_(() => {
+        f.get(a).f32x4_const(-2).f32x4_mul().set(e);
+        this.exp(e, e); // e = e^−2|x|
+        f.f32x4_const(1).get(e).f32x4_sub().f32x4_const(1).get(e).f32x4_add().f32x4_div().set(e); // large: (1 − e)/(1 + e)
+      });
     f.get(t).get(e).get(small).v128_bitselect();
-    f.get(xs).i32x4_const(SIGN).v128_and().v128_or().set(out);                            // the sign of x
+    f.get(xs).i32x4_const(SIGN).v128_and().v128_or().set(out); // the sign of x
   }
-
 }
 
 /** How a kernel body touches memory: four lanes at a time, or one element splatted into all four lanes (row tails). */
@@ -131,13 +149,15 @@ type Mode = 'vec' | 'lane';
 
 function load(f: Func, mode: Mode, ptr: Local, into: Local): void {
   f.get(ptr);
-  if (mode === 'vec') f.v128_load(); else f.f32_load().f32x4_splat();
+  if (mode === 'vec') f.v128_load();
+  else f.f32_load().f32x4_splat();
   f.set(into);
 }
 
 function store(f: Func, mode: Mode, ptr: Local, val: Local): void {
   f.get(ptr).get(val);
-  if (mode === 'vec') f.v128_store(); else f.f32x4_extract_lane(0).f32_store();
+  if (mode === 'vec') f.v128_store();
+  else f.f32x4_extract_lane(0).f32_store();
 }
 
 /**
@@ -146,13 +166,19 @@ function store(f: Func, mode: Mode, ptr: Local, val: Local): void {
  */
 function eachElement(f: Func, j: Local, n: Local, ptrs: Local[], body: (mode: Mode) => void, W = 4): void {
   const pass = (mode: Mode, width: number): void => {
-    f.block((done: Label) => f.loop((next: Label) => {
-      f.get(j).i32_const(width).i32_add().get(n).i32_gt_s().br_if(done);
-      body(mode);
-      for (const p of ptrs) f.get(p).i32_const(4 * width).i32_add().set(p);
-      f.get(j).i32_const(width).i32_add().set(j);
-      f.br(next);
-    }));
+    f.block((done: Label) =>
+      f.loop((next: Label) => {
+        f.get(j).i32_const(width).i32_add().get(n).i32_gt_s().br_if(done);
+        body(mode);
+        for (const p of ptrs)
+          f.get(p)
+            .i32_const(4 * width)
+            .i32_add()
+            .set(p);
+        f.get(j).i32_const(width).i32_add().set(j);
+        f.br(next);
+      }),
+    );
   };
   f.i32_const(0).set(j);
   pass('vec', W);
@@ -166,25 +192,33 @@ function eachElement(f: Func, j: Local, n: Local, ptrs: Local[], body: (mode: Mo
  */
 function load64(f: Func, mode: Mode, ptr: Local, into: Local): void {
   f.get(ptr);
-  if (mode === 'vec') f.v128_load64_zero(); else f.f32_load().f32x4_splat();
+  if (mode === 'vec') f.v128_load64_zero();
+  else f.f32_load().f32x4_splat();
   f.f64x2_promote_low_f32x4().set(into);
 }
 
 function store64(f: Func, mode: Mode, ptr: Local, val: Local): void {
   f.get(ptr).get(val).f32x4_demote_f64x2_zero();
-  if (mode === 'vec') f.v128_store64_lane0(); else f.f32x4_extract_lane(0).f32_store();
+  if (mode === 'vec') f.v128_store64_lane0();
+  else f.f32x4_extract_lane(0).f32_store();
 }
 
 /** Emits body(false) when the i32 local `ptr` is 0 (an absent operand), else body(true). */
 function ifPresent(f: Func, ptr: Local, body: (present: boolean) => void): void {
   f.get(ptr).i32_eqz();
-  f.if_(() => body(false), () => body(true));
+  f.if_(
+    () => body(false),
+    () => body(true),
+  );
 }
 
 /** d = dh (+ dhSeq when present), in f64, into the v128 local d. */
 function carried(f: Func, mode: Mode, pdh: Local, ps: Local, withSeq: boolean, d: Local, tmp: Local): void {
   load64(f, mode, pdh, d);
-  if (withSeq) { load64(f, mode, ps, tmp); f.get(d).get(tmp).f64x2_add().set(d); }
+  if (withSeq) {
+    load64(f, mode, ps, tmp);
+    f.get(d).get(tmp).f64x2_add().set(d);
+  }
 }
 
 /** out = y·(1 − y) (σ' from the output), in f64. */
@@ -200,12 +234,14 @@ function tanhDeriv(f: Func, y: Local): void {
 /** for (row = 0; row < B; row++) body(row). */
 function eachRow(f: Func, row: Local, B: Local, body: () => void): void {
   f.i32_const(0).set(row);
-  f.block((done: Label) => f.loop((next: Label) => {
-    f.get(row).get(B).i32_ge_s().br_if(done);
-    body();
-    f.get(row).i32_const(1).i32_add().set(row);
-    f.br(next);
-  }));
+  f.block((done: Label) =>
+    f.loop((next: Label) => {
+      f.get(row).get(B).i32_ge_s().br_if(done);
+      body();
+      f.get(row).i32_const(1).i32_add().set(row);
+      f.br(next);
+    }),
+  );
 }
 
 function params(f: Func, n: number): Local[] {
@@ -216,9 +252,10 @@ function params(f: Func, n: number): Local[] {
 function emitVectorFunction(m: ModuleBuilder, name: string, fn: 'exp' | 'sigmoid' | 'tanh'): void {
   const f = m.func(name, [i32, i32, i32], [], true);
   const [dst, src, n] = params(f, 3) as [Local, Local, Local];
-  const j = f.local(i32), x = f.local(v128);
+  const j = f.local(i32),
+    x = f.local(v128);
   const vm = new VecMath(f);
-  eachElement(f, j, n, [dst, src], mode => {
+  eachElement(f, j, n, [dst, src], (mode) => {
     load(f, mode, src, x);
     vm[fn](x, x);
     store(f, mode, dst, x);
@@ -229,14 +266,31 @@ function emitVectorFunction(m: ModuleBuilder, name: string, fn: 'exp' | 'sigmoid
 function emitLstmGates(m: ModuleBuilder): void {
   const f = m.func('lstmGates', [i32, i32, i32, i32, i32, i32], [], true);
   const [a, c, phiC, h, B, H] = params(f, 6) as [Local, Local, Local, Local, Local, Local];
-  const row = f.local(i32), j = f.local(i32), hb = f.local(i32), bh = f.local(i32);
-  const [pi, pf, pg, po, pc, pcOut, pp, ph] = Array.from({ length: 8 }, () => f.local(i32)) as
-    [Local, Local, Local, Local, Local, Local, Local, Local];
-  const [gi, gf, gg, go, ct, v] = Array.from({ length: 6 }, () => f.local(v128)) as
-    [Local, Local, Local, Local, Local, Local];
+  const row = f.local(i32),
+    j = f.local(i32),
+    hb = f.local(i32),
+    bh = f.local(i32);
+  const [pi, pf, pg, po, pc, pcOut, pp, ph] = Array.from({ length: 8 }, () => f.local(i32)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const [gi, gf, gg, go, ct, v] = Array.from({ length: 6 }, () => f.local(v128)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   const vm = new VecMath(f);
-  f.get(H).i32_const(2).i32_shl().set(hb);                                   // H in bytes
-  f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(bh);                  // B·H in bytes: c_{t-1} → c_t
+  f.get(H).i32_const(2).i32_shl().set(hb); // H in bytes
+  f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(bh); // B·H in bytes: c_{t-1} → c_t
   f.get(a).set(pi);
   f.get(c).set(pc);
   f.get(c).get(bh).i32_add().set(pcOut);
@@ -244,48 +298,90 @@ function emitLstmGates(m: ModuleBuilder): void {
   f.get(h).set(ph);
   eachRow(f, row, B, () => {
     f.get(pi).get(hb).i32_add().tee(pf).get(hb).i32_add().tee(pg).get(hb).i32_add().set(po);
-    eachElement(f, j, H, [pi, pf, pg, po, pc, pcOut, pp, ph], mode => {
-      load(f, mode, pi, v); vm.sigmoid(v, gi); store(f, mode, pi, gi);         // i = σ(z_i)
-      load(f, mode, pf, v); vm.sigmoid(v, gf); store(f, mode, pf, gf);         // f = σ(z_f)
-      load(f, mode, pg, v); vm.tanh(v, gg); store(f, mode, pg, gg);            // g = φ(z_g)
-      load(f, mode, po, v); vm.sigmoid(v, go); store(f, mode, po, go);         // o = σ(z_o)
+    eachElement(f, j, H, [pi, pf, pg, po, pc, pcOut, pp, ph], (mode) => {
+      load(f, mode, pi, v);
+      vm.sigmoid(v, gi);
+      store(f, mode, pi, gi); // i = σ(z_i)
+      load(f, mode, pf, v);
+      vm.sigmoid(v, gf);
+      store(f, mode, pf, gf); // f = σ(z_f)
+      load(f, mode, pg, v);
+      vm.tanh(v, gg);
+      store(f, mode, pg, gg); // g = φ(z_g)
+      load(f, mode, po, v);
+      vm.sigmoid(v, go);
+      store(f, mode, po, go); // o = σ(z_o)
       load(f, mode, pc, v);
-      f.get(gf).get(v).f32x4_mul().get(gi).get(gg).f32x4_mul().f32x4_add().set(ct);   // c_t = f⊙c_{t-1} + i⊙g
+      f.get(gf).get(v).f32x4_mul().get(gi).get(gg).f32x4_mul().f32x4_add().set(ct); // c_t = f⊙c_{t-1} + i⊙g
       store(f, mode, pcOut, ct);
-      vm.tanh(ct, v); store(f, mode, pp, v);                                   // φ(c_t)
-      f.get(go).get(v).f32x4_mul().set(v); store(f, mode, ph, v);              // h_t = o⊙φ(c_t)
+      vm.tanh(ct, v);
+      store(f, mode, pp, v); // φ(c_t)
+      f.get(go).get(v).f32x4_mul().set(v);
+      store(f, mode, ph, v); // h_t = o⊙φ(c_t)
     });
-    f.get(po).set(pi);                                                        // the o block ends where the next row starts
+    f.get(po).set(pi); // the o block ends where the next row starts
   });
 }
 
 /** (func $gruGatesAfter (param $a $innerH $B $H)) and (func $gruGatesBefore (param $a $rh $hPrev $B $H)). */
 function emitGruGates(m: ModuleBuilder, resetAfter: boolean): void {
-  const f = m.func(resetAfter ? 'gruGatesAfter' : 'gruGatesBefore', new Array<typeof i32>(resetAfter ? 4 : 5).fill(i32), [], true);
+  const f = m.func(
+    resetAfter ? 'gruGatesAfter' : 'gruGatesBefore',
+    new Array<typeof i32>(resetAfter ? 4 : 5).fill(i32),
+    [],
+    true,
+  );
   const ps = params(f, resetAfter ? 4 : 5);
-  const a = ps[0] as Local, aux = ps[1] as Local;
-  const hPrev = resetAfter ? -1 : ps[2] as Local;
-  const B = ps[ps.length - 2] as Local, H = ps[ps.length - 1] as Local;
-  const row = f.local(i32), j = f.local(i32), hb = f.local(i32);
-  const pz = f.local(i32), pr = f.local(i32), pa = f.local(i32), px = f.local(i32), php = f.local(i32);
-  const r = f.local(v128), v = f.local(v128), w = f.local(v128);
+  const a = ps[0],
+    aux = ps[1];
+  const hPrev = resetAfter ? -1 : ps[2];
+  const B = ps[ps.length - 2],
+    H = ps[ps.length - 1];
+  const row = f.local(i32),
+    j = f.local(i32),
+    hb = f.local(i32);
+  const pz = f.local(i32),
+    pr = f.local(i32),
+    pa = f.local(i32),
+    px = f.local(i32),
+    php = f.local(i32);
+  const r = f.local(v128),
+    v = f.local(v128),
+    w = f.local(v128);
   const vm = new VecMath(f);
   f.get(H).i32_const(2).i32_shl().set(hb);
   f.get(aux).set(px);
   if (!resetAfter) f.get(hPrev).set(php);
   eachRow(f, row, B, () => {
-    f.get(a).get(row).get(hb).i32_mul().i32_const(3).i32_mul().i32_add().tee(pz).get(hb).i32_add().tee(pr)
-      .get(hb).i32_add().set(pa);
-    eachElement(f, j, H, resetAfter ? [pz, pr, pa, px] : [pz, pr, px, php], mode => {
-      load(f, mode, pz, v); vm.sigmoid(v, w); store(f, mode, pz, w);          // z = σ(a_z)
-      load(f, mode, pr, v); vm.sigmoid(v, r); store(f, mode, pr, r);          // r = σ(a_r)
+    f.get(a)
+      .get(row)
+      .get(hb)
+      .i32_mul()
+      .i32_const(3)
+      .i32_mul()
+      .i32_add()
+      .tee(pz)
+      .get(hb)
+      .i32_add()
+      .tee(pr)
+      .get(hb)
+      .i32_add()
+      .set(pa);
+    eachElement(f, j, H, resetAfter ? [pz, pr, pa, px] : [pz, pr, px, php], (mode) => {
+      load(f, mode, pz, v);
+      vm.sigmoid(v, w);
+      store(f, mode, pz, w); // z = σ(a_z)
+      load(f, mode, pr, v);
+      vm.sigmoid(v, r);
+      store(f, mode, pr, r); // r = σ(a_r)
       if (resetAfter) {
-        load(f, mode, pa, v); load(f, mode, px, w);
-        f.get(v).get(r).get(w).f32x4_mul().f32x4_add().set(v);                // a_h += r⊙innerH
+        load(f, mode, pa, v);
+        load(f, mode, px, w);
+        f.get(v).get(r).get(w).f32x4_mul().f32x4_add().set(v); // a_h += r⊙innerH
         store(f, mode, pa, v);
       } else {
         load(f, mode, php, v);
-        f.get(r).get(v).f32x4_mul().set(v);                                   // rh = r⊙h_{t-1}
+        f.get(r).get(v).f32x4_mul().set(v); // rh = r⊙h_{t-1}
         store(f, mode, px, v);
       }
     });
@@ -296,21 +392,42 @@ function emitGruGates(m: ModuleBuilder, resetAfter: boolean): void {
 function emitGruOutput(m: ModuleBuilder): void {
   const f = m.func('gruOutput', [i32, i32, i32, i32, i32], [], true);
   const [a, hPrev, hOut, B, H] = params(f, 5) as [Local, Local, Local, Local, Local];
-  const row = f.local(i32), j = f.local(i32), hb = f.local(i32);
-  const pz = f.local(i32), pa = f.local(i32), php = f.local(i32), pho = f.local(i32);
-  const z = f.local(v128), v = f.local(v128), hh = f.local(v128);
+  const row = f.local(i32),
+    j = f.local(i32),
+    hb = f.local(i32);
+  const pz = f.local(i32),
+    pa = f.local(i32),
+    php = f.local(i32),
+    pho = f.local(i32);
+  const z = f.local(v128),
+    v = f.local(v128),
+    hh = f.local(v128);
   const vm = new VecMath(f);
   f.get(H).i32_const(2).i32_shl().set(hb);
   f.get(hPrev).set(php);
   f.get(hOut).set(pho);
   eachRow(f, row, B, () => {
-    f.get(a).get(row).get(hb).i32_mul().i32_const(3).i32_mul().i32_add().tee(pz).get(hb).i32_const(1).i32_shl()
-      .i32_add().set(pa);
-    eachElement(f, j, H, [pz, pa, php, pho], mode => {
-      load(f, mode, pa, v); vm.tanh(v, hh); store(f, mode, pa, hh);           // h̃ = φ(a_h)
-      load(f, mode, pz, z); load(f, mode, php, v);
+    f.get(a)
+      .get(row)
+      .get(hb)
+      .i32_mul()
+      .i32_const(3)
+      .i32_mul()
+      .i32_add()
+      .tee(pz)
+      .get(hb)
+      .i32_const(1)
+      .i32_shl()
+      .i32_add()
+      .set(pa);
+    eachElement(f, j, H, [pz, pa, php, pho], (mode) => {
+      load(f, mode, pa, v);
+      vm.tanh(v, hh);
+      store(f, mode, pa, hh); // h̃ = φ(a_h)
+      load(f, mode, pz, z);
+      load(f, mode, php, v);
       f.get(z).get(v).f32x4_mul().f32x4_const(1).get(z).f32x4_sub().get(hh).f32x4_mul().f32x4_add().set(v);
-      store(f, mode, pho, v);                                                 // h_t = z⊙h_{t-1} + (1−z)⊙h̃
+      store(f, mode, pho, v); // h_t = z⊙h_{t-1} + (1−z)⊙h̃
     });
   });
 }
@@ -323,34 +440,86 @@ function emitGruOutput(m: ModuleBuilder): void {
  */
 function emitLstmBackward(m: ModuleBuilder): void {
   const f = m.func('lstmBackward', new Array<typeof i32>(9).fill(i32), [], true);
-  const [dz, dh, dc, dhSeq, a, cPrev, phiC, B, H] = params(f, 9) as
-    [Local, Local, Local, Local, Local, Local, Local, Local, Local];
-  const row = f.local(i32), j = f.local(i32), hb = f.local(i32);
-  const [pi, pf, pg, po, qi, qf, qg, qo] = Array.from({ length: 8 }, () => f.local(i32)) as
-    [Local, Local, Local, Local, Local, Local, Local, Local];
-  const [gi, gf, gg, go, pc, dhv, dcv, v] = Array.from({ length: 8 }, () => f.local(v128)) as
-    [Local, Local, Local, Local, Local, Local, Local, Local];
+  const [dz, dh, dc, dhSeq, a, cPrev, phiC, B, H] = params(f, 9) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const row = f.local(i32),
+    j = f.local(i32),
+    hb = f.local(i32);
+  const [pi, pf, pg, po, qi, qf, qg, qo] = Array.from({ length: 8 }, () => f.local(i32)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const [gi, gf, gg, go, pc, dhv, dcv, v] = Array.from({ length: 8 }, () => f.local(v128)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   f.get(H).i32_const(2).i32_shl().set(hb);
-  ifPresent(f, dhSeq, withSeq => {
+  ifPresent(f, dhSeq, (withSeq) => {
     f.get(a).set(pi);
     f.get(dz).set(qi);
     eachRow(f, row, B, () => {
       f.get(pi).get(hb).i32_add().tee(pf).get(hb).i32_add().tee(pg).get(hb).i32_add().set(po);
       f.get(qi).get(hb).i32_add().tee(qf).get(hb).i32_add().tee(qg).get(hb).i32_add().set(qo);
-      eachElement(f, j, H, [pi, pf, pg, po, qi, qf, qg, qo, dh, dc, cPrev, phiC, ...(withSeq ? [dhSeq] : [])], mode => {
-        load64(f, mode, pi, gi); load64(f, mode, pf, gf); load64(f, mode, pg, gg); load64(f, mode, po, go);
-        load64(f, mode, phiC, pc);
-        carried(f, mode, dh, dhSeq, withSeq, dhv, v);
-        load64(f, mode, dc, dcv);
-        f.get(dcv).get(dhv).get(go).f64x2_mul(); tanhDeriv(f, pc); f.f64x2_mul().f64x2_add().set(dcv);   // dcv
-        f.get(dcv).get(gg).f64x2_mul(); sigmoidDeriv(f, gi); f.f64x2_mul().set(v); store64(f, mode, qi, v);   // di⊙σ'(i)
-        load64(f, mode, cPrev, v);
-        f.get(dcv).get(v).f64x2_mul(); sigmoidDeriv(f, gf); f.f64x2_mul().set(v); store64(f, mode, qf, v);    // df⊙σ'(f)
-        f.get(dcv).get(gi).f64x2_mul(); tanhDeriv(f, gg); f.f64x2_mul().set(v); store64(f, mode, qg, v);      // dg⊙φ'(g)
-        f.get(dhv).get(pc).f64x2_mul(); sigmoidDeriv(f, go); f.f64x2_mul().set(v); store64(f, mode, qo, v);   // do⊙σ'(o)
-        f.get(dcv).get(gf).f64x2_mul().set(v); store64(f, mode, dc, v);                                      // dc ← dcv·f
-      }, 2);
-      f.get(po).set(pi);                                  // the o block ends where the next row starts
+      eachElement(
+        f,
+        j,
+        H,
+        [pi, pf, pg, po, qi, qf, qg, qo, dh, dc, cPrev, phiC, ...(withSeq ? [dhSeq] : [])],
+        (mode) => {
+          load64(f, mode, pi, gi);
+          load64(f, mode, pf, gf);
+          load64(f, mode, pg, gg);
+          load64(f, mode, po, go);
+          load64(f, mode, phiC, pc);
+          carried(f, mode, dh, dhSeq, withSeq, dhv, v);
+          load64(f, mode, dc, dcv);
+          f.get(dcv).get(dhv).get(go).f64x2_mul();
+          tanhDeriv(f, pc);
+          f.f64x2_mul().f64x2_add().set(dcv); // dcv
+          f.get(dcv).get(gg).f64x2_mul();
+          sigmoidDeriv(f, gi);
+          f.f64x2_mul().set(v);
+          store64(f, mode, qi, v); // di⊙σ'(i)
+          load64(f, mode, cPrev, v);
+          f.get(dcv).get(v).f64x2_mul();
+          sigmoidDeriv(f, gf);
+          f.f64x2_mul().set(v);
+          store64(f, mode, qf, v); // df⊙σ'(f)
+          f.get(dcv).get(gi).f64x2_mul();
+          tanhDeriv(f, gg);
+          f.f64x2_mul().set(v);
+          store64(f, mode, qg, v); // dg⊙φ'(g)
+          f.get(dhv).get(pc).f64x2_mul();
+          sigmoidDeriv(f, go);
+          f.f64x2_mul().set(v);
+          store64(f, mode, qo, v); // do⊙σ'(o)
+          f.get(dcv).get(gf).f64x2_mul().set(v);
+          store64(f, mode, dc, v); // dc ← dcv·f
+        },
+        2,
+      );
+      f.get(po).set(pi); // the o block ends where the next row starts
       f.get(qo).set(qi);
     });
   });
@@ -370,55 +539,108 @@ function emitGruBackward(m: ModuleBuilder, kind: 'after' | 'before' | 'reset'): 
   const n = kind === 'after' ? 9 : 7;
   const f = m.func(names[kind], new Array<typeof i32>(n).fill(i32), [], true);
   const ps = params(f, n);
-  const dz = ps[0] as Local;
-  const dInner = kind === 'after' ? ps[1] as Local : -1;
+  const dz = ps[0];
+  const dInner = kind === 'after' ? ps[1] : -1;
   const rest = kind === 'after' ? ps.slice(2) : ps.slice(1);
   // after: dh dhSeq a hPrev innerH B H;  before: dh dhSeq a hPrev B H;  reset: dh drh a hPrev B H
-  const dh = rest[0] as Local, aux = rest[1] as Local, a = rest[2] as Local, hPrev = rest[3] as Local;
-  const innerH = kind === 'after' ? rest[4] as Local : -1;
-  const B = ps[n - 2] as Local, H = ps[n - 1] as Local;
-  const row = f.local(i32), j = f.local(i32), hb = f.local(i32), ro = f.local(i32);
-  const [pz, pr, ph, qz, qr, qh, iz, ir, ih] = Array.from({ length: 9 }, () => f.local(i32)) as
-    [Local, Local, Local, Local, Local, Local, Local, Local, Local];
-  const [z, r, hh, hp, d, dzh, dzz, v] = Array.from({ length: 8 }, () => f.local(v128)) as
-    [Local, Local, Local, Local, Local, Local, Local, Local];
+  const dh = rest[0],
+    aux = rest[1],
+    a = rest[2],
+    hPrev = rest[3];
+  const innerH = kind === 'after' ? rest[4] : -1;
+  const B = ps[n - 2],
+    H = ps[n - 1];
+  const row = f.local(i32),
+    j = f.local(i32),
+    hb = f.local(i32),
+    ro = f.local(i32);
+  const [pz, pr, ph, qz, qr, qh, iz, ir, ih] = Array.from({ length: 9 }, () => f.local(i32)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const [z, r, hh, hp, d, dzh, dzz, v] = Array.from({ length: 8 }, () => f.local(v128)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   f.get(H).i32_const(2).i32_shl().set(hb);
   const rows = (withSeq: boolean): void => {
     eachRow(f, row, B, () => {
-      f.get(row).get(hb).i32_mul().i32_const(3).i32_mul().set(ro);                // the row's byte offset in [B,3H]
+      f.get(row).get(hb).i32_mul().i32_const(3).i32_mul().set(ro); // the row's byte offset in [B,3H]
       f.get(a).get(ro).i32_add().tee(pz).get(hb).i32_add().tee(pr).get(hb).i32_add().set(ph);
       f.get(dz).get(ro).i32_add().tee(qz).get(hb).i32_add().tee(qr).get(hb).i32_add().set(qh);
       if (kind === 'after') f.get(dInner).get(ro).i32_add().tee(iz).get(hb).i32_add().tee(ir).get(hb).i32_add().set(ih);
-      const ptrs = kind === 'after' ? [pz, pr, ph, qz, qr, qh, iz, ir, ih, dh, hPrev, innerH]
-        : kind === 'before' ? [pz, ph, qz, qh, dh, hPrev] : [pr, qr, dh, hPrev];
+      const ptrs =
+        kind === 'after'
+          ? [pz, pr, ph, qz, qr, qh, iz, ir, ih, dh, hPrev, innerH]
+          : kind === 'before'
+            ? [pz, ph, qz, qh, dh, hPrev]
+            : [pr, qr, dh, hPrev];
       if (withSeq) ptrs.push(aux);
-      eachElement(f, j, H, ptrs, mode => {
-        if (kind === 'reset') {
-          load64(f, mode, pr, r); load64(f, mode, aux, d); load64(f, mode, hPrev, hp);
-          f.get(d).get(hp).f64x2_mul(); sigmoidDeriv(f, r); f.f64x2_mul().set(v); store64(f, mode, qr, v);   // dz_r
-          load64(f, mode, dh, v);
-          f.get(v).get(d).get(r).f64x2_mul().f64x2_add().set(v); store64(f, mode, dh, v);                  // dh += drh·r
-          return;
-        }
-        load64(f, mode, pz, z); load64(f, mode, ph, hh); load64(f, mode, hPrev, hp);
-        carried(f, mode, dh, aux, withSeq, d, v);
-        f.get(d).f64x2_const(1).get(z).f64x2_sub().f64x2_mul(); tanhDeriv(f, hh); f.f64x2_mul().set(dzh);   // dzh
-        f.get(d).get(hp).get(hh).f64x2_sub().f64x2_mul(); sigmoidDeriv(f, z); f.f64x2_mul().set(dzz);      // dzz
-        store64(f, mode, qz, dzz);
-        store64(f, mode, qh, dzh);
-        f.get(d).get(z).f64x2_mul().set(v); store64(f, mode, dh, v);                                       // dh ← d·z
-        if (kind === 'after') {
-          load64(f, mode, pr, r); load64(f, mode, innerH, v);
-          f.get(dzh).get(v).f64x2_mul(); sigmoidDeriv(f, r); f.f64x2_mul().set(v);                         // dzr
-          store64(f, mode, qr, v);
-          store64(f, mode, iz, dzz);
-          store64(f, mode, ir, v);
-          f.get(dzh).get(r).f64x2_mul().set(v); store64(f, mode, ih, v);                                   // dzh·r
-        }
-      }, 2);
+      eachElement(
+        f,
+        j,
+        H,
+        ptrs,
+        (mode) => {
+          if (kind === 'reset') {
+            load64(f, mode, pr, r);
+            load64(f, mode, aux, d);
+            load64(f, mode, hPrev, hp);
+            f.get(d).get(hp).f64x2_mul();
+            sigmoidDeriv(f, r);
+            f.f64x2_mul().set(v);
+            store64(f, mode, qr, v); // dz_r
+            load64(f, mode, dh, v);
+            f.get(v).get(d).get(r).f64x2_mul().f64x2_add().set(v);
+            store64(f, mode, dh, v); // dh += drh·r
+            return;
+          }
+          load64(f, mode, pz, z);
+          load64(f, mode, ph, hh);
+          load64(f, mode, hPrev, hp);
+          carried(f, mode, dh, aux, withSeq, d, v);
+          f.get(d).f64x2_const(1).get(z).f64x2_sub().f64x2_mul();
+          tanhDeriv(f, hh);
+          f.f64x2_mul().set(dzh); // dzh
+          f.get(d).get(hp).get(hh).f64x2_sub().f64x2_mul();
+          sigmoidDeriv(f, z);
+          f.f64x2_mul().set(dzz); // dzz
+          store64(f, mode, qz, dzz);
+          store64(f, mode, qh, dzh);
+          f.get(d).get(z).f64x2_mul().set(v);
+          store64(f, mode, dh, v); // dh ← d·z
+          if (kind === 'after') {
+            load64(f, mode, pr, r);
+            load64(f, mode, innerH, v);
+            f.get(dzh).get(v).f64x2_mul();
+            sigmoidDeriv(f, r);
+            f.f64x2_mul().set(v); // dzr
+            store64(f, mode, qr, v);
+            store64(f, mode, iz, dzz);
+            store64(f, mode, ir, v);
+            f.get(dzh).get(r).f64x2_mul().set(v);
+            store64(f, mode, ih, v); // dzh·r
+          }
+        },
+        2,
+      );
     });
   };
-  if (kind === 'before' || kind === 'after') ifPresent(f, aux, rows); else rows(true);
+  if (kind === 'before' || kind === 'after') ifPresent(f, aux, rows);
+  else rows(true);
 }
 
 /**
@@ -429,15 +651,26 @@ function emitTanhBackward(m: ModuleBuilder): void {
   const f = m.func('tanhBackward', [i32, i32, i32, i32, i32], [], true);
   const [dz, dh, dhSeq, h, n] = params(f, 5) as [Local, Local, Local, Local, Local];
   const j = f.local(i32);
-  const d = f.local(v128), v = f.local(v128), y = f.local(v128);
-  ifPresent(f, dhSeq, withSeq => {
-    eachElement(f, j, n, withSeq ? [dz, dh, dhSeq, h] : [dz, dh, h], mode => {
-      carried(f, mode, dh, dhSeq, withSeq, d, v);
-      f.get(d).f32x4_demote_f64x2_zero().f64x2_promote_low_f32x4().set(d);      // the f32 that fast/rnn.ts stores in dz
-      load64(f, mode, h, y);
-      f.get(d); tanhDeriv(f, y); f.f64x2_mul().set(d);
-      store64(f, mode, dz, d);
-    }, 2);
+  const d = f.local(v128),
+    v = f.local(v128),
+    y = f.local(v128);
+  ifPresent(f, dhSeq, (withSeq) => {
+    eachElement(
+      f,
+      j,
+      n,
+      withSeq ? [dz, dh, dhSeq, h] : [dz, dh, h],
+      (mode) => {
+        carried(f, mode, dh, dhSeq, withSeq, d, v);
+        f.get(d).f32x4_demote_f64x2_zero().f64x2_promote_low_f32x4().set(d); // the f32 that fast/rnn.ts stores in dz
+        load64(f, mode, h, y);
+        f.get(d);
+        tanhDeriv(f, y);
+        f.f64x2_mul().set(d);
+        store64(f, mode, dz, d);
+      },
+      2,
+    );
   });
 }
 
@@ -445,13 +678,18 @@ function emitTanhBackward(m: ModuleBuilder): void {
 function emitAddBias(m: ModuleBuilder): void {
   const f = m.func('addBias', [i32, i32, i32, i32, i32], [], true);
   const [c, ldc, b, M, N] = params(f, 5) as [Local, Local, Local, Local, Local];
-  const row = f.local(i32), j = f.local(i32), pc = f.local(i32), pb = f.local(i32);
-  const v = f.local(v128), w = f.local(v128);
+  const row = f.local(i32),
+    j = f.local(i32),
+    pc = f.local(i32),
+    pb = f.local(i32);
+  const v = f.local(v128),
+    w = f.local(v128);
   eachRow(f, row, M, () => {
     f.get(c).get(row).get(ldc).i32_mul().i32_const(2).i32_shl().i32_add().set(pc);
     f.get(b).set(pb);
-    eachElement(f, j, N, [pc, pb], mode => {
-      load(f, mode, pc, v); load(f, mode, pb, w);
+    eachElement(f, j, N, [pc, pb], (mode) => {
+      load(f, mode, pc, v);
+      load(f, mode, pb, w);
       f.get(v).get(w).f32x4_add().set(v);
       store(f, mode, pc, v);
     });

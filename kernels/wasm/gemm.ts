@@ -19,7 +19,7 @@
  *   A.set([1, 2, 3, 4, 5, 6]); B.set([1, 0, 0, 1, 1, 1]);
  *   matmulWasm(C, 0, 2, A, 0, 3, B, 0, 2, 2, 3, 2, false);   // C = [4, 5, 10, 11]
  */
-import { WasmArena, wasmArena } from './arena';
+import { type WasmArena, wasmArena } from './arena';
 
 export { WasmArena, WasmArenaOptions, attachWasmArena, wasmArena, wasmSimdAvailable, SCRATCH_BYTES } from './arena';
 
@@ -30,23 +30,47 @@ function dims(name: string, M: number, K: number, N: number): void {
 }
 
 /** Checks a [rows, cols] block at `off` with leading dimension `ld` of `arr` and returns its byte address. */
-function operand(arena: WasmArena, name: string, arr: Float32Array, off: number, rows: number, cols: number, ld: number): number {
-  if (!Number.isInteger(off) || off < 0) throw new RangeError(`${name}: offset must be a non-negative integer, got ${off}`);
-  if (!Number.isInteger(ld) || cols > ld) throw new RangeError(`${name}: leading dimension ${ld} is smaller than the row length ${cols}`);
+function operand(
+  arena: WasmArena,
+  name: string,
+  arr: Float32Array,
+  off: number,
+  rows: number,
+  cols: number,
+  ld: number,
+): number {
+  if (!Number.isInteger(off) || off < 0)
+    throw new RangeError(`${name}: offset must be a non-negative integer, got ${off}`);
+  if (!Number.isInteger(ld) || cols > ld)
+    throw new RangeError(`${name}: leading dimension ${ld} is smaller than the row length ${cols}`);
   const span = rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
   const ptr = arena.address(name, arr, off, span);
   if (arr.length < off + span) {
-    throw new RangeError(`${name}: expected at least ${off + span} elements for a [${rows},${cols}] block at offset ${off} ` +
-      `(leading dimension ${ld}), got ${arr.length}`);
+    throw new RangeError(
+      `${name}: expected at least ${off + span} elements for a [${rows},${cols}] block at offset ${off} ` +
+        `(leading dimension ${ld}), got ${arr.length}`,
+    );
   }
   return ptr;
 }
 
 /** C[M,N] (+)= A[M,K] · B[K,N]. */
-export function matmulWasm(C: Float32Array, cOff: number, ldc: number,
-                           A: Float32Array, aOff: number, lda: number,
-                           B: Float32Array, bOff: number, ldb: number,
-                           M: number, K: number, N: number, accumulate: boolean, arena: WasmArena = wasmArena()): void {
+export function matmulWasm(
+  C: Float32Array,
+  cOff: number,
+  ldc: number,
+  A: Float32Array,
+  aOff: number,
+  lda: number,
+  B: Float32Array,
+  bOff: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+  arena: WasmArena = wasmArena(),
+): void {
   dims('matmulWasm', M, K, N);
   const c = operand(arena, 'matmulWasm(C)', C, cOff, M, N, ldc);
   const a = operand(arena, 'matmulWasm(A)', A, aOff, M, K, lda);
@@ -55,10 +79,22 @@ export function matmulWasm(C: Float32Array, cOff: number, ldc: number,
 }
 
 /** C[M,N] (+)= A[M,K] · B[N,K]ᵀ, that is C[i,j] (+)= Σ_k A[i,k]·B[j,k]. */
-export function matmulABtWasm(C: Float32Array, cOff: number, ldc: number,
-                              A: Float32Array, aOff: number, lda: number,
-                              B: Float32Array, bOff: number, ldb: number,
-                              M: number, K: number, N: number, accumulate: boolean, arena: WasmArena = wasmArena()): void {
+export function matmulABtWasm(
+  C: Float32Array,
+  cOff: number,
+  ldc: number,
+  A: Float32Array,
+  aOff: number,
+  lda: number,
+  B: Float32Array,
+  bOff: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+  arena: WasmArena = wasmArena(),
+): void {
   dims('matmulABtWasm', M, K, N);
   const c = operand(arena, 'matmulABtWasm(C)', C, cOff, M, N, ldc);
   const a = operand(arena, 'matmulABtWasm(A)', A, aOff, M, K, lda);
@@ -67,10 +103,22 @@ export function matmulABtWasm(C: Float32Array, cOff: number, ldc: number,
 }
 
 /** C[M,N] (+)= A[K,M]ᵀ · B[K,N], that is C[i,j] (+)= Σ_k A[k,i]·B[k,j]. */
-export function matmulAtBWasm(C: Float32Array, cOff: number, ldc: number,
-                              A: Float32Array, aOff: number, lda: number,
-                              B: Float32Array, bOff: number, ldb: number,
-                              M: number, K: number, N: number, accumulate: boolean, arena: WasmArena = wasmArena()): void {
+export function matmulAtBWasm(
+  C: Float32Array,
+  cOff: number,
+  ldc: number,
+  A: Float32Array,
+  aOff: number,
+  lda: number,
+  B: Float32Array,
+  bOff: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
+  arena: WasmArena = wasmArena(),
+): void {
   dims('matmulAtBWasm', M, K, N);
   const c = operand(arena, 'matmulAtBWasm(C)', C, cOff, M, N, ldc);
   const a = operand(arena, 'matmulAtBWasm(A)', A, aOff, K, M, lda);

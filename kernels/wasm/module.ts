@@ -47,7 +47,7 @@
  * allocated by the arena): TILE (4×8 f32) at +0, APACK (MC·KC f32) at +256, BPACK (KC·NC f32) after it. The packers and
  * the edge-tile copy write only there. One instance per thread: two instances on one shared memory need two scratches.
  */
-import { Func, Global, Label, Local, ModuleBuilder, f32, i32, lanes32, v128 } from './emit';
+import { type Func, type Global, type Label, type Local, ModuleBuilder, f32, i32, lanes32, v128 } from './emit';
 import { emitGates } from './gates';
 
 /** Micro-tile rows and columns. */
@@ -71,24 +71,33 @@ type Operand = { local: Local } | { value: number };
 const L = (local: Local): Operand => ({ local });
 const C = (value: number): Operand => ({ value });
 function push(f: Func, o: Operand): void {
-  if ('local' in o) f.get(o.local); else f.i32_const(o.value);
+  if ('local' in o) f.get(o.local);
+  else f.i32_const(o.value);
 }
 
 /** for (i = from; i < to; i += step) body  — as (block $done (loop $next (br_if $done (i ≥ to)) body (i += step) (br $next))). */
 function forUp(f: Func, i: Local, from: Operand, to: Operand, step: Operand, body: (done: Label) => void): void {
   push(f, from);
   f.set(i);
-  f.block(done => f.loop(next => {
-    f.get(i); push(f, to); f.i32_ge_s().br_if(done);
-    body(done);
-    f.get(i); push(f, step); f.i32_add().set(i);
-    f.br(next);
-  }));
+  f.block((done) =>
+    f.loop((next) => {
+      f.get(i);
+      push(f, to);
+      f.i32_ge_s().br_if(done);
+      body(done);
+      f.get(i);
+      push(f, step);
+      f.i32_add().set(i);
+      f.br(next);
+    }),
+  );
 }
 
 /** dst = min(a − b, cap)  (a, b, cap: operands): the size of the last, partial block. */
 function minRest(f: Func, dst: Local, a: Operand, b: Operand, cap: number): void {
-  push(f, a); push(f, b); f.i32_sub().tee(dst);
+  push(f, a);
+  push(f, b);
+  f.i32_sub().tee(dst);
   f.i32_const(cap);
   f.get(dst).i32_const(cap).i32_lt_s();
   f.select().set(dst);
@@ -98,14 +107,38 @@ function minRest(f: Func, dst: Local, a: Operand, b: Operand, cap: number): void
 function transpose4(f: Func, v: Local[], x: Local[], t: Local[]): void {
   const [v0, v1, v2, v3] = v as [Local, Local, Local, Local];
   const [x0, x1, x2, x3] = x as [Local, Local, Local, Local];
-  f.get(v0).get(v1).i8x16_shuffle(lanes32(0, 4, 1, 5)).set(x0);   // v0[0] v1[0] v0[1] v1[1]
-  f.get(v2).get(v3).i8x16_shuffle(lanes32(0, 4, 1, 5)).set(x1);   // v2[0] v3[0] v2[1] v3[1]
-  f.get(v0).get(v1).i8x16_shuffle(lanes32(2, 6, 3, 7)).set(x2);   // v0[2] v1[2] v0[3] v1[3]
-  f.get(v2).get(v3).i8x16_shuffle(lanes32(2, 6, 3, 7)).set(x3);   // v2[2] v3[2] v2[3] v3[3]
-  f.get(x0).get(x1).i8x16_shuffle(lanes32(0, 1, 4, 5)).set(t[0] as Local);   // column 0
-  f.get(x0).get(x1).i8x16_shuffle(lanes32(2, 3, 6, 7)).set(t[1] as Local);   // column 1
-  f.get(x2).get(x3).i8x16_shuffle(lanes32(0, 1, 4, 5)).set(t[2] as Local);   // column 2
-  f.get(x2).get(x3).i8x16_shuffle(lanes32(2, 3, 6, 7)).set(t[3] as Local);   // column 3
+  f.get(v0)
+    .get(v1)
+    .i8x16_shuffle(lanes32(0, 4, 1, 5))
+    .set(x0); // v0[0] v1[0] v0[1] v1[1]
+  f.get(v2)
+    .get(v3)
+    .i8x16_shuffle(lanes32(0, 4, 1, 5))
+    .set(x1); // v2[0] v3[0] v2[1] v3[1]
+  f.get(v0)
+    .get(v1)
+    .i8x16_shuffle(lanes32(2, 6, 3, 7))
+    .set(x2); // v0[2] v1[2] v0[3] v1[3]
+  f.get(v2)
+    .get(v3)
+    .i8x16_shuffle(lanes32(2, 6, 3, 7))
+    .set(x3); // v2[2] v3[2] v2[3] v3[3]
+  f.get(x0)
+    .get(x1)
+    .i8x16_shuffle(lanes32(0, 1, 4, 5))
+    .set(t[0]); // column 0
+  f.get(x0)
+    .get(x1)
+    .i8x16_shuffle(lanes32(2, 3, 6, 7))
+    .set(t[1]); // column 1
+  f.get(x2)
+    .get(x3)
+    .i8x16_shuffle(lanes32(0, 1, 4, 5))
+    .set(t[2]); // column 2
+  f.get(x2)
+    .get(x3)
+    .i8x16_shuffle(lanes32(2, 3, 6, 7))
+    .set(t[3]); // column 3
 }
 
 function locals(f: Func, type: typeof i32, n: number): Local[] {
@@ -115,8 +148,9 @@ function locals(f: Func, type: typeof i32, n: number): Local[] {
 /** (func $zero (param $c $ldc $M $N)): C[M,N] = 0, for K = 0 overwrites. */
 function emitZero(m: ModuleBuilder): Func {
   const f = m.func('zero', [i32, i32, i32, i32], [], false);
-  const [c, ldc, M, N] = [0, 1, 2, 3].map(i => f.param(i)) as [Local, Local, Local, Local];
-  const i = f.local(i32), j = f.local(i32);
+  const [c, ldc, M, N] = [0, 1, 2, 3].map((i) => f.param(i)) as [Local, Local, Local, Local];
+  const i = f.local(i32),
+    j = f.local(i32);
   forUp(f, i, C(0), L(M), C(1), () => {
     forUp(f, j, C(0), L(N), C(1), () => {
       f.get(c).get(j).i32_const(2).i32_shl().i32_add().f32_const(0).f32_store();
@@ -132,14 +166,30 @@ function emitZero(m: ModuleBuilder): Func {
  */
 function emitPackPanel(m: ModuleBuilder): Func {
   const f = m.func('packPanel', [i32, i32, i32, i32, i32, i32, i32], [], false);
-  const [dst, src, sK, sW, kc, w, W] = [0, 1, 2, 3, 4, 5, 6].map(i => f.param(i)) as
-    [Local, Local, Local, Local, Local, Local, Local];
-  const k = f.local(i32), col = f.local(i32), s = f.local(i32);
+  const [dst, src, sK, sW, kc, w, W] = [0, 1, 2, 3, 4, 5, 6].map((i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const k = f.local(i32),
+    col = f.local(i32),
+    s = f.local(i32);
   forUp(f, k, C(0), L(kc), C(1), () => {
     f.get(src).set(s);
     forUp(f, col, C(0), L(W), C(1), () => {
       f.get(col).get(w).i32_lt_s();
-      f.if_(() => { f.get(dst).get(s).f32_load().f32_store(); }, () => { f.get(dst).f32_const(0).f32_store(); });
+      f.if_(
+        () => {
+          f.get(dst).get(s).f32_load().f32_store();
+        },
+        () => {
+          f.get(dst).f32_const(0).f32_store();
+        },
+      );
       f.get(dst).i32_const(4).i32_add().set(dst);
       f.get(s).get(sW).i32_add().set(s);
     });
@@ -155,54 +205,76 @@ function emitPackPanel(m: ModuleBuilder): Func {
  */
 function emitPackA(m: ModuleBuilder, scratch: Global, packPanel: Func): Func {
   const f = m.func('packA', [i32, i32, i32, i32, i32], [], false);
-  const [src, sAi, sAk, mc, kc] = [0, 1, 2, 3, 4].map(i => f.param(i)) as [Local, Local, Local, Local, Local];
-  const i = f.local(i32), w = f.local(i32), dst = f.local(i32), s = f.local(i32), k = f.local(i32);
+  const [src, sAi, sAk, mc, kc] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const i = f.local(i32),
+    w = f.local(i32),
+    dst = f.local(i32),
+    s = f.local(i32),
+    k = f.local(i32);
   const r = locals(f, i32, 4);
-  const v = locals(f, v128, 4), x = locals(f, v128, 4), t = locals(f, v128, 4);
+  const v = locals(f, v128, 4),
+    x = locals(f, v128, 4),
+    t = locals(f, v128, 4);
   f.global_get(scratch).i32_const(APACK).i32_add().set(dst);
   forUp(f, i, C(0), L(mc), C(4), () => {
     minRest(f, w, L(mc), L(i), 4);
-    f.get(src).get(i).get(sAi).i32_mul().i32_add().set(s);          // s = &A(i, 0)
+    f.get(src).get(i).get(sAi).i32_mul().i32_add().set(s); // s = &A(i, 0)
     f.get(w).i32_const(4).i32_eq().get(sAi).i32_const(4).i32_eq().i32_and();
-    f.if_(() => {
-      // Aᵀ: A(i..i+3, k) are 4 adjacent floats.
-      forUp(f, k, C(0), L(kc), C(1), () => {
-        f.get(dst).get(s).v128_load().v128_store();
-        f.get(dst).i32_const(16).i32_add().set(dst);
-        f.get(s).get(sAk).i32_add().set(s);
-      });
-    }, () => {
-      f.get(w).i32_const(4).i32_eq().get(sAk).i32_const(4).i32_eq().i32_and();
-      f.if_(() => {
-        // A: row r of the panel is contiguous in k. Read 4 k-values of 4 rows, transpose, write 4 panel rows.
-        for (let q = 0; q < 4; q++) f.get(s).i32_const(q).get(sAi).i32_mul().i32_add().set(r[q] as Local);
-        f.i32_const(0).set(k);
-        f.block(done => f.loop(next => {
-          f.get(k).i32_const(4).i32_add().get(kc).i32_gt_s().br_if(done);
-          for (let q = 0; q < 4; q++) f.get(r[q] as Local).v128_load().set(v[q] as Local);
-          transpose4(f, v, x, t);
-          for (let q = 0; q < 4; q++) f.get(dst).get(t[q] as Local).v128_store(16 * q);
-          f.get(dst).i32_const(64).i32_add().set(dst);
-          for (let q = 0; q < 4; q++) f.get(r[q] as Local).i32_const(16).i32_add().set(r[q] as Local);
-          f.get(k).i32_const(4).i32_add().set(k);
-          f.br(next);
-        }));
-        // k tail (kc mod 4): one scalar per row.
-        f.block(done => f.loop(next => {
-          f.get(k).get(kc).i32_ge_s().br_if(done);
-          for (let q = 0; q < 4; q++) {
-            f.get(dst).get(r[q] as Local).f32_load().f32_store(4 * q);
-            f.get(r[q] as Local).i32_const(4).i32_add().set(r[q] as Local);
-          }
+    f.if_(
+      () => {
+        // Aᵀ: A(i..i+3, k) are 4 adjacent floats.
+        forUp(f, k, C(0), L(kc), C(1), () => {
+          f.get(dst).get(s).v128_load().v128_store();
           f.get(dst).i32_const(16).i32_add().set(dst);
-          f.get(k).i32_const(1).i32_add().set(k);
-          f.br(next);
-        }));
-      }, () => {
-        f.get(dst).get(s).get(sAk).get(sAi).get(kc).get(w).i32_const(4).call(packPanel);
-        f.get(dst).get(kc).i32_const(16).i32_mul().i32_add().set(dst);
-      });
-    });
+          f.get(s).get(sAk).i32_add().set(s);
+        });
+      },
+      () => {
+        f.get(w).i32_const(4).i32_eq().get(sAk).i32_const(4).i32_eq().i32_and();
+        f.if_(
+          () => {
+            // A: row r of the panel is contiguous in k. Read 4 k-values of 4 rows, transpose, write 4 panel rows.
+            for (let q = 0; q < 4; q++) f.get(s).i32_const(q).get(sAi).i32_mul().i32_add().set(r[q]);
+            f.i32_const(0).set(k);
+            f.block((done) =>
+              f.loop((next) => {
+                f.get(k).i32_const(4).i32_add().get(kc).i32_gt_s().br_if(done);
+                for (let q = 0; q < 4; q++) f.get(r[q]).v128_load().set(v[q]);
+                transpose4(f, v, x, t);
+                for (let q = 0; q < 4; q++)
+                  f.get(dst)
+                    .get(t[q])
+                    .v128_store(16 * q);
+                f.get(dst).i32_const(64).i32_add().set(dst);
+                for (let q = 0; q < 4; q++) f.get(r[q]).i32_const(16).i32_add().set(r[q]);
+                f.get(k).i32_const(4).i32_add().set(k);
+                f.br(next);
+              }),
+            );
+            // k tail (kc mod 4): one scalar per row.
+            f.block((done) =>
+              f.loop((next) => {
+                f.get(k).get(kc).i32_ge_s().br_if(done);
+                for (let q = 0; q < 4; q++) {
+                  f.get(dst)
+                    .get(r[q])
+                    .f32_load()
+                    .f32_store(4 * q);
+                  f.get(r[q]).i32_const(4).i32_add().set(r[q]);
+                }
+                f.get(dst).i32_const(16).i32_add().set(dst);
+                f.get(k).i32_const(1).i32_add().set(k);
+                f.br(next);
+              }),
+            );
+          },
+          () => {
+            f.get(dst).get(s).get(sAk).get(sAi).get(kc).get(w).i32_const(4).call(packPanel);
+            f.get(dst).get(kc).i32_const(16).i32_mul().i32_add().set(dst);
+          },
+        );
+      },
+    );
   });
   return f;
 }
@@ -214,56 +286,82 @@ function emitPackA(m: ModuleBuilder, scratch: Global, packPanel: Func): Func {
  */
 function emitPackB(m: ModuleBuilder, scratch: Global, packPanel: Func): Func {
   const f = m.func('packB', [i32, i32, i32, i32, i32], [], false);
-  const [src, sBk, sBj, kc, nc] = [0, 1, 2, 3, 4].map(i => f.param(i)) as [Local, Local, Local, Local, Local];
-  const j = f.local(i32), w = f.local(i32), dst = f.local(i32), s = f.local(i32), k = f.local(i32);
+  const [src, sBk, sBj, kc, nc] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const j = f.local(i32),
+    w = f.local(i32),
+    dst = f.local(i32),
+    s = f.local(i32),
+    k = f.local(i32);
   const r = locals(f, i32, 8);
-  const v = locals(f, v128, 4), x = locals(f, v128, 4), t = locals(f, v128, 4);
+  const v = locals(f, v128, 4),
+    x = locals(f, v128, 4),
+    t = locals(f, v128, 4);
   f.global_get(scratch).i32_const(BPACK).i32_add().set(dst);
   forUp(f, j, C(0), L(nc), C(8), () => {
     minRest(f, w, L(nc), L(j), 8);
-    f.get(src).get(j).get(sBj).i32_mul().i32_add().set(s);          // s = &B(0, j)
+    f.get(src).get(j).get(sBj).i32_mul().i32_add().set(s); // s = &B(0, j)
     f.get(w).i32_const(8).i32_eq().get(sBj).i32_const(4).i32_eq().i32_and();
-    f.if_(() => {
-      // B: B(k, j..j+7) are 8 adjacent floats.
-      forUp(f, k, C(0), L(kc), C(1), () => {
-        f.get(dst).get(s).v128_load().v128_store();
-        f.get(dst).get(s).v128_load(16).v128_store(16);
-        f.get(dst).i32_const(32).i32_add().set(dst);
-        f.get(s).get(sBk).i32_add().set(s);
-      });
-    }, () => {
-      f.get(w).i32_const(8).i32_eq().get(sBk).i32_const(4).i32_eq().i32_and();
-      f.if_(() => {
-        // Bᵀ: column j+q of the panel is a row of the stored matrix, contiguous in k.
-        for (let q = 0; q < 8; q++) f.get(s).i32_const(q).get(sBj).i32_mul().i32_add().set(r[q] as Local);
-        f.i32_const(0).set(k);
-        f.block(done => f.loop(next => {
-          f.get(k).i32_const(4).i32_add().get(kc).i32_gt_s().br_if(done);
-          for (let half = 0; half < 2; half++) {                       // columns j..j+3, then j+4..j+7
-            for (let q = 0; q < 4; q++) f.get(r[4 * half + q] as Local).v128_load().set(v[q] as Local);
-            transpose4(f, v, x, t);
-            for (let q = 0; q < 4; q++) f.get(dst).get(t[q] as Local).v128_store(32 * q + 16 * half);
-          }
-          f.get(dst).i32_const(128).i32_add().set(dst);
-          for (let q = 0; q < 8; q++) f.get(r[q] as Local).i32_const(16).i32_add().set(r[q] as Local);
-          f.get(k).i32_const(4).i32_add().set(k);
-          f.br(next);
-        }));
-        f.block(done => f.loop(next => {
-          f.get(k).get(kc).i32_ge_s().br_if(done);
-          for (let q = 0; q < 8; q++) {
-            f.get(dst).get(r[q] as Local).f32_load().f32_store(4 * q);
-            f.get(r[q] as Local).i32_const(4).i32_add().set(r[q] as Local);
-          }
+    f.if_(
+      () => {
+        // B: B(k, j..j+7) are 8 adjacent floats.
+        forUp(f, k, C(0), L(kc), C(1), () => {
+          f.get(dst).get(s).v128_load().v128_store();
+          f.get(dst).get(s).v128_load(16).v128_store(16);
           f.get(dst).i32_const(32).i32_add().set(dst);
-          f.get(k).i32_const(1).i32_add().set(k);
-          f.br(next);
-        }));
-      }, () => {
-        f.get(dst).get(s).get(sBk).get(sBj).get(kc).get(w).i32_const(8).call(packPanel);
-        f.get(dst).get(kc).i32_const(32).i32_mul().i32_add().set(dst);
-      });
-    });
+          f.get(s).get(sBk).i32_add().set(s);
+        });
+      },
+      () => {
+        f.get(w).i32_const(8).i32_eq().get(sBk).i32_const(4).i32_eq().i32_and();
+        f.if_(
+          () => {
+            // Bᵀ: column j+q of the panel is a row of the stored matrix, contiguous in k.
+            for (let q = 0; q < 8; q++) f.get(s).i32_const(q).get(sBj).i32_mul().i32_add().set(r[q]);
+            f.i32_const(0).set(k);
+            f.block((done) =>
+              f.loop((next) => {
+                f.get(k).i32_const(4).i32_add().get(kc).i32_gt_s().br_if(done);
+                for (let half = 0; half < 2; half++) {
+                  // columns j..j+3, then j+4..j+7
+                  for (let q = 0; q < 4; q++)
+                    f.get(r[4 * half + q])
+                      .v128_load()
+                      .set(v[q]);
+                  transpose4(f, v, x, t);
+                  for (let q = 0; q < 4; q++)
+                    f.get(dst)
+                      .get(t[q])
+                      .v128_store(32 * q + 16 * half);
+                }
+                f.get(dst).i32_const(128).i32_add().set(dst);
+                for (let q = 0; q < 8; q++) f.get(r[q]).i32_const(16).i32_add().set(r[q]);
+                f.get(k).i32_const(4).i32_add().set(k);
+                f.br(next);
+              }),
+            );
+            f.block((done) =>
+              f.loop((next) => {
+                f.get(k).get(kc).i32_ge_s().br_if(done);
+                for (let q = 0; q < 8; q++) {
+                  f.get(dst)
+                    .get(r[q])
+                    .f32_load()
+                    .f32_store(4 * q);
+                  f.get(r[q]).i32_const(4).i32_add().set(r[q]);
+                }
+                f.get(dst).i32_const(32).i32_add().set(dst);
+                f.get(k).i32_const(1).i32_add().set(k);
+                f.br(next);
+              }),
+            );
+          },
+          () => {
+            f.get(dst).get(s).get(sBk).get(sBj).get(kc).get(w).i32_const(8).call(packPanel);
+            f.get(dst).get(kc).i32_const(32).i32_mul().i32_add().set(dst);
+          },
+        );
+      },
+    );
   });
   return f;
 }
@@ -274,15 +372,24 @@ function emitPackB(m: ModuleBuilder, scratch: Global, packPanel: Func): Func {
  */
 function emitStoreTile(m: ModuleBuilder, scratch: Global): Func {
   const f = m.func('storeTile', [i32, i32, i32, i32, i32], [], false);
-  const [c, ldc, mr, nr, store] = [0, 1, 2, 3, 4].map(i => f.param(i)) as [Local, Local, Local, Local, Local];
-  const i = f.local(i32), j = f.local(i32), p = f.local(i32), q = f.local(i32);
+  const [c, ldc, mr, nr, store] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const i = f.local(i32),
+    j = f.local(i32),
+    p = f.local(i32),
+    q = f.local(i32);
   forUp(f, i, C(0), L(mr), C(1), () => {
     forUp(f, j, C(0), L(nr), C(1), () => {
-      f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(p);                       // p = &C(i, j)
-      f.global_get(scratch).get(i).i32_const(5).i32_shl().i32_add().get(j).i32_const(2).i32_shl().i32_add().set(q);  // q = &TILE[i][j]
+      f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(p); // p = &C(i, j)
+      f.global_get(scratch).get(i).i32_const(5).i32_shl().i32_add().get(j).i32_const(2).i32_shl().i32_add().set(q); // q = &TILE[i][j]
       f.get(store);
-      f.if_(() => { f.get(p).get(q).f32_load(TILE).f32_store(); },
-            () => { f.get(p).get(p).f32_load().get(q).f32_load(TILE).f32_add().f32_store(); });
+      f.if_(
+        () => {
+          f.get(p).get(q).f32_load(TILE).f32_store();
+        },
+        () => {
+          f.get(p).get(p).f32_load().get(q).f32_load(TILE).f32_add().f32_store();
+        },
+      );
     });
     f.get(c).get(ldc).i32_add().set(c);
   });
@@ -296,59 +403,100 @@ function emitStoreTile(m: ModuleBuilder, scratch: Global): Func {
  */
 function emitGemvRow(m: ModuleBuilder): Func {
   const f = m.func('gemvRow', [i32, i32, i32, i32, i32, i32, i32, i32], [], false);
-  const [c, x, sx, b, sBk, K, N, acc] = [0, 1, 2, 3, 4, 5, 6, 7].map(i => f.param(i)) as
-    [Local, Local, Local, Local, Local, Local, Local, Local];
-  const j = f.local(i32), pc = f.local(i32), kc = f.local(i32), n = f.local(i32), xp = f.local(i32),
-    bp = f.local(i32), cp = f.local(i32), store = f.local(i32);
-  const s = locals(f, v128, 4), av = f.local(v128);
+  const [c, x, sx, b, sBk, K, N, acc] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const j = f.local(i32),
+    pc = f.local(i32),
+    kc = f.local(i32),
+    n = f.local(i32),
+    xp = f.local(i32),
+    bp = f.local(i32),
+    cp = f.local(i32),
+    store = f.local(i32);
+  const s = locals(f, v128, 4),
+    av = f.local(v128);
   const sf = f.local(f32);
   f.i32_const(0).set(j);
   for (const width of [16, 4, 1]) {
     const vecs = width / 4;
     // while (j + width ≤ N)
-    f.block(done => f.loop(next => {
-      f.get(j).i32_const(width).i32_add().get(N).i32_gt_s().br_if(done);
-      f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(cp);
-      forUp(f, pc, C(0), L(K), C(KC), () => {
-        minRest(f, kc, L(K), L(pc), KC);
-        f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store);
-        f.get(x).get(pc).get(sx).i32_mul().i32_add().set(xp);
-        f.get(b).get(pc).get(sBk).i32_mul().i32_add().get(j).i32_const(2).i32_shl().i32_add().set(bp);
-        f.get(kc).set(n);
-        if (width === 1) {
-          f.f32_const(0).set(sf);
-          f.loop(k => {
-            f.get(sf).get(xp).f32_load().get(bp).f32_load().f32_mul().f32_add().set(sf);
-            f.get(xp).get(sx).i32_add().set(xp);
-            f.get(bp).get(sBk).i32_add().set(bp);
-            f.get(n).i32_const(1).i32_sub().tee(n).br_if(k);
-          });
-          f.get(store);
-          f.if_(() => { f.get(cp).get(sf).f32_store(); },
-                () => { f.get(cp).get(cp).f32_load().get(sf).f32_add().f32_store(); });
-        } else {
-          for (let q = 0; q < vecs; q++) f.v128_zero().set(s[q] as Local);
-          f.loop(k => {
-            f.get(xp).v128_load32_splat().set(av);
-            for (let q = 0; q < vecs; q++) {
-              f.get(s[q] as Local).get(av).get(bp).v128_load(16 * q).f32x4_mul().f32x4_add().set(s[q] as Local);
-            }
-            f.get(xp).get(sx).i32_add().set(xp);
-            f.get(bp).get(sBk).i32_add().set(bp);
-            f.get(n).i32_const(1).i32_sub().tee(n).br_if(k);
-          });
-          f.get(store);
-          f.if_(() => { for (let q = 0; q < vecs; q++) f.get(cp).get(s[q] as Local).v128_store(16 * q); },
-                () => {
-                  for (let q = 0; q < vecs; q++) {
-                    f.get(cp).get(cp).v128_load(16 * q).get(s[q] as Local).f32x4_add().v128_store(16 * q);
-                  }
-                });
-        }
-      });
-      f.get(j).i32_const(width).i32_add().set(j);
-      f.br(next);
-    }));
+    f.block((done) =>
+      f.loop((next) => {
+        f.get(j).i32_const(width).i32_add().get(N).i32_gt_s().br_if(done);
+        f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(cp);
+        forUp(f, pc, C(0), L(K), C(KC), () => {
+          minRest(f, kc, L(K), L(pc), KC);
+          f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store);
+          f.get(x).get(pc).get(sx).i32_mul().i32_add().set(xp);
+          f.get(b).get(pc).get(sBk).i32_mul().i32_add().get(j).i32_const(2).i32_shl().i32_add().set(bp);
+          f.get(kc).set(n);
+          if (width === 1) {
+            f.f32_const(0).set(sf);
+            f.loop((k) => {
+              f.get(sf).get(xp).f32_load().get(bp).f32_load().f32_mul().f32_add().set(sf);
+              f.get(xp).get(sx).i32_add().set(xp);
+              f.get(bp).get(sBk).i32_add().set(bp);
+              f.get(n).i32_const(1).i32_sub().tee(n).br_if(k);
+            });
+            f.get(store);
+            f.if_(
+              () => {
+                f.get(cp).get(sf).f32_store();
+              },
+              () => {
+                f.get(cp).get(cp).f32_load().get(sf).f32_add().f32_store();
+              },
+            );
+          } else {
+            for (let q = 0; q < vecs; q++) f.v128_zero().set(s[q]);
+            f.loop((k) => {
+              f.get(xp).v128_load32_splat().set(av);
+              for (let q = 0; q < vecs; q++) {
+                f.get(s[q])
+                  .get(av)
+                  .get(bp)
+                  .v128_load(16 * q)
+                  .f32x4_mul()
+                  .f32x4_add()
+                  .set(s[q]);
+              }
+              f.get(xp).get(sx).i32_add().set(xp);
+              f.get(bp).get(sBk).i32_add().set(bp);
+              f.get(n).i32_const(1).i32_sub().tee(n).br_if(k);
+            });
+            f.get(store);
+            f.if_(
+              () => {
+                for (let q = 0; q < vecs; q++)
+                  f.get(cp)
+                    .get(s[q])
+                    .v128_store(16 * q);
+              },
+              () => {
+                for (let q = 0; q < vecs; q++) {
+                  f.get(cp)
+                    .get(cp)
+                    .v128_load(16 * q)
+                    .get(s[q])
+                    .f32x4_add()
+                    .v128_store(16 * q);
+                }
+              },
+            );
+          }
+        });
+        f.get(j).i32_const(width).i32_add().set(j);
+        f.br(next);
+      }),
+    );
   }
   return f;
 }
@@ -360,58 +508,99 @@ function emitGemvRow(m: ModuleBuilder): Func {
  */
 function emitGemvBtRow(m: ModuleBuilder): Func {
   const f = m.func('gemvBtRow', [i32, i32, i32, i32, i32, i32, i32, i32], [], false);
-  const [c, x, sx, b, sBj, K, N, acc] = [0, 1, 2, 3, 4, 5, 6, 7].map(i => f.param(i)) as
-    [Local, Local, Local, Local, Local, Local, Local, Local];
-  const j = f.local(i32), pc = f.local(i32), kc = f.local(i32), k = f.local(i32), xp = f.local(i32),
-    cp = f.local(i32), store = f.local(i32);
+  const [c, x, sx, b, sBj, K, N, acc] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const j = f.local(i32),
+    pc = f.local(i32),
+    kc = f.local(i32),
+    k = f.local(i32),
+    xp = f.local(i32),
+    cp = f.local(i32),
+    store = f.local(i32);
   const r = locals(f, i32, 4);
-  const v = locals(f, v128, 4), xs = locals(f, v128, 4), t = locals(f, v128, 4), s = f.local(v128), bv = f.local(v128);
+  const v = locals(f, v128, 4),
+    xs = locals(f, v128, 4),
+    t = locals(f, v128, 4),
+    s = f.local(v128),
+    bv = f.local(v128);
   const sf = f.local(f32);
   f.i32_const(0).set(j);
   // Four columns at a time.
-  f.block(done4 => f.loop(next4 => {
-    f.get(j).i32_const(4).i32_add().get(N).i32_gt_s().br_if(done4);
-    f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(cp);
-    forUp(f, pc, C(0), L(K), C(KC), () => {
-      minRest(f, kc, L(K), L(pc), KC);
-      f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store);
-      f.get(x).get(pc).get(sx).i32_mul().i32_add().set(xp);
-      for (let q = 0; q < 4; q++) {      // r_q = &B(pc, j + q)
-        f.get(b).get(j).i32_const(q).i32_add().get(sBj).i32_mul().i32_add().get(pc).i32_const(2).i32_shl().i32_add()
-          .set(r[q] as Local);
-      }
-      f.v128_zero().set(s);
-      f.i32_const(0).set(k);
-      f.block(done => f.loop(next => {
-        f.get(k).i32_const(4).i32_add().get(kc).i32_gt_s().br_if(done);
-        for (let q = 0; q < 4; q++) f.get(r[q] as Local).v128_load().set(v[q] as Local);
-        transpose4(f, v, xs, t);                                       // t_q = B(k+q, j..j+3)
+  f.block((done4) =>
+    f.loop((next4) => {
+      f.get(j).i32_const(4).i32_add().get(N).i32_gt_s().br_if(done4);
+      f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(cp);
+      forUp(f, pc, C(0), L(K), C(KC), () => {
+        minRest(f, kc, L(K), L(pc), KC);
+        f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store);
+        f.get(x).get(pc).get(sx).i32_mul().i32_add().set(xp);
         for (let q = 0; q < 4; q++) {
-          f.get(s).get(xp).v128_load32_splat().get(t[q] as Local).f32x4_mul().f32x4_add().set(s);
-          f.get(xp).get(sx).i32_add().set(xp);
+          // r_q = &B(pc, j + q)
+          f.get(b)
+            .get(j)
+            .i32_const(q)
+            .i32_add()
+            .get(sBj)
+            .i32_mul()
+            .i32_add()
+            .get(pc)
+            .i32_const(2)
+            .i32_shl()
+            .i32_add()
+            .set(r[q]);
         }
-        for (let q = 0; q < 4; q++) f.get(r[q] as Local).i32_const(16).i32_add().set(r[q] as Local);
-        f.get(k).i32_const(4).i32_add().set(k);
-        f.br(next);
-      }));
-      f.block(done => f.loop(next => {                                 // k tail: gather one k of the 4 rows
-        f.get(k).get(kc).i32_ge_s().br_if(done);
-        f.get(r[0] as Local).v128_load32_splat();
-        for (let q = 1; q < 4; q++) f.get(r[q] as Local).f32_load().f32x4_replace_lane(q);
-        f.set(bv);
-        f.get(s).get(xp).v128_load32_splat().get(bv).f32x4_mul().f32x4_add().set(s);
-        f.get(xp).get(sx).i32_add().set(xp);
-        for (let q = 0; q < 4; q++) f.get(r[q] as Local).i32_const(4).i32_add().set(r[q] as Local);
-        f.get(k).i32_const(1).i32_add().set(k);
-        f.br(next);
-      }));
-      f.get(store);
-      f.if_(() => { f.get(cp).get(s).v128_store(); },
-            () => { f.get(cp).get(cp).v128_load().get(s).f32x4_add().v128_store(); });
-    });
-    f.get(j).i32_const(4).i32_add().set(j);
-    f.br(next4);
-  }));
+        f.v128_zero().set(s);
+        f.i32_const(0).set(k);
+        f.block((done) =>
+          f.loop((next) => {
+            f.get(k).i32_const(4).i32_add().get(kc).i32_gt_s().br_if(done);
+            for (let q = 0; q < 4; q++) f.get(r[q]).v128_load().set(v[q]);
+            transpose4(f, v, xs, t); // t_q = B(k+q, j..j+3)
+            for (let q = 0; q < 4; q++) {
+              f.get(s).get(xp).v128_load32_splat().get(t[q]).f32x4_mul().f32x4_add().set(s);
+              f.get(xp).get(sx).i32_add().set(xp);
+            }
+            for (let q = 0; q < 4; q++) f.get(r[q]).i32_const(16).i32_add().set(r[q]);
+            f.get(k).i32_const(4).i32_add().set(k);
+            f.br(next);
+          }),
+        );
+        f.block((done) =>
+          f.loop((next) => {
+            // k tail: gather one k of the 4 rows
+            f.get(k).get(kc).i32_ge_s().br_if(done);
+            f.get(r[0]).v128_load32_splat();
+            for (let q = 1; q < 4; q++) f.get(r[q]).f32_load().f32x4_replace_lane(q);
+            f.set(bv);
+            f.get(s).get(xp).v128_load32_splat().get(bv).f32x4_mul().f32x4_add().set(s);
+            f.get(xp).get(sx).i32_add().set(xp);
+            for (let q = 0; q < 4; q++) f.get(r[q]).i32_const(4).i32_add().set(r[q]);
+            f.get(k).i32_const(1).i32_add().set(k);
+            f.br(next);
+          }),
+        );
+        f.get(store);
+        f.if_(
+          () => {
+            f.get(cp).get(s).v128_store();
+          },
+          () => {
+            f.get(cp).get(cp).v128_load().get(s).f32x4_add().v128_store();
+          },
+        );
+      });
+      f.get(j).i32_const(4).i32_add().set(j);
+      f.br(next4);
+    }),
+  );
   // Remaining columns one at a time, in scalar f32.
   forUp(f, j, L(j), L(N), C(1), () => {
     f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(cp);
@@ -419,16 +608,22 @@ function emitGemvBtRow(m: ModuleBuilder): Func {
       minRest(f, kc, L(K), L(pc), KC);
       f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store);
       f.get(x).get(pc).get(sx).i32_mul().i32_add().set(xp);
-      f.get(b).get(j).get(sBj).i32_mul().i32_add().get(pc).i32_const(2).i32_shl().i32_add().set(r[0] as Local);
+      f.get(b).get(j).get(sBj).i32_mul().i32_add().get(pc).i32_const(2).i32_shl().i32_add().set(r[0]);
       f.f32_const(0).set(sf);
       forUp(f, k, C(0), L(kc), C(1), () => {
-        f.get(sf).get(xp).f32_load().get(r[0] as Local).f32_load().f32_mul().f32_add().set(sf);
+        f.get(sf).get(xp).f32_load().get(r[0]).f32_load().f32_mul().f32_add().set(sf);
         f.get(xp).get(sx).i32_add().set(xp);
-        f.get(r[0] as Local).i32_const(4).i32_add().set(r[0] as Local);
+        f.get(r[0]).i32_const(4).i32_add().set(r[0]);
       });
       f.get(store);
-      f.if_(() => { f.get(cp).get(sf).f32_store(); },
-            () => { f.get(cp).get(cp).f32_load().get(sf).f32_add().f32_store(); });
+      f.if_(
+        () => {
+          f.get(cp).get(sf).f32_store();
+        },
+        () => {
+          f.get(cp).get(cp).f32_load().get(sf).f32_add().f32_store();
+        },
+      );
     });
   });
   return f;
@@ -438,64 +633,158 @@ function emitGemvBtRow(m: ModuleBuilder): Func {
  * (func $gemm (param $c $ldc $a $sAi $sAk $b $sBk $sBj $M $K $N $acc)): the engine, all strides in bytes.
  * C(i, j) at c + i·ldc + 4j;  A(i, k) at a + i·sAi + k·sAk;  B(k, j) at b + k·sBk + j·sBj.
  */
-function emitGemm(m: ModuleBuilder, scratch: Global, zero: Func, packA: Func, packB: Func, storeTile: Func, gemvRow: Func, gemvBtRow: Func): Func {
+function emitGemm(
+  m: ModuleBuilder,
+  scratch: Global,
+  zero: Func,
+  packA: Func,
+  packB: Func,
+  storeTile: Func,
+  gemvRow: Func,
+  gemvBtRow: Func,
+): Func {
   const f = m.func('gemm', new Array<typeof i32>(12).fill(i32), [], false);
-  const [c, ldc, a, sAi, sAk, b, sBk, sBj, M, K, N, acc] =
-    Array.from({ length: 12 }, (_, i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local, Local,
-      Local, Local, Local, Local];
-  const jc = f.local(i32), nc = f.local(i32), pc = f.local(i32), kc = f.local(i32), ic = f.local(i32),
-    mc = f.local(i32), jr = f.local(i32), nr = f.local(i32), ir = f.local(i32), mr = f.local(i32),
-    store = f.local(i32), pa = f.local(i32), pb = f.local(i32), bPanel = f.local(i32), pEnd = f.local(i32),
-    cp = f.local(i32), i = f.local(i32);
-  const av = f.local(v128), b0 = f.local(v128), b1 = f.local(v128);
-  const s = locals(f, v128, MR * 2);             // s[2r + h]: row r, columns 4h..4h+3 of the tile
-  const sAt = (r: number, h: number): Local => s[2 * r + h] as Local;
+  const [c, ldc, a, sAi, sAk, b, sBk, sBj, M, K, N, acc] = Array.from({ length: 12 }, (_, i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const jc = f.local(i32),
+    nc = f.local(i32),
+    pc = f.local(i32),
+    kc = f.local(i32),
+    ic = f.local(i32),
+    mc = f.local(i32),
+    jr = f.local(i32),
+    nr = f.local(i32),
+    ir = f.local(i32),
+    mr = f.local(i32),
+    store = f.local(i32),
+    pa = f.local(i32),
+    pb = f.local(i32),
+    bPanel = f.local(i32),
+    pEnd = f.local(i32),
+    cp = f.local(i32),
+    i = f.local(i32);
+  const av = f.local(v128),
+    b0 = f.local(v128),
+    b1 = f.local(v128);
+  const s = locals(f, v128, MR * 2); // s[2r + h]: row r, columns 4h..4h+3 of the tile
+  const sAt = (r: number, h: number): Local => s[2 * r + h];
 
   // Empty products.
-  f.get(M).i32_eqz().get(N).i32_eqz().i32_or().if_(() => { f.return_(); });
-  f.get(K).i32_eqz().if_(() => {
-    f.get(acc).i32_eqz().if_(() => { f.get(c).get(ldc).get(M).get(N).call(zero); });
-    f.return_();
-  });
-  // Fewer rows than a tile: one matrix–vector product per row, no packing.
-  f.get(M).i32_const(MR).i32_lt_s().if_(() => {
-    const rowArgs = (): void => {
-      f.get(c).get(i).get(ldc).i32_mul().i32_add();                  // row i of C
-      f.get(a).get(i).get(sAi).i32_mul().i32_add().get(sAk);         // row i of A and its k-stride
-    };
-    forUp(f, i, C(0), L(M), C(1), () => {
-      f.get(sBj).i32_const(4).i32_eq();
-      f.if_(() => { rowArgs(); f.get(b).get(sBk).get(K).get(N).get(acc).call(gemvRow); },
-            () => { rowArgs(); f.get(b).get(sBj).get(K).get(N).get(acc).call(gemvBtRow); });
+  f.get(M)
+    .i32_eqz()
+    .get(N)
+    .i32_eqz()
+    .i32_or()
+    .if_(() => {
+      f.return_();
     });
-    f.return_();
-  });
+  f.get(K)
+    .i32_eqz()
+    .if_(() => {
+      f.get(acc)
+        .i32_eqz()
+        .if_(() => {
+          f.get(c).get(ldc).get(M).get(N).call(zero);
+        });
+      f.return_();
+    });
+  // Fewer rows than a tile: one matrix–vector product per row, no packing.
+  f.get(M)
+    .i32_const(MR)
+    .i32_lt_s()
+    .if_(() => {
+      const rowArgs = (): void => {
+        f.get(c).get(i).get(ldc).i32_mul().i32_add(); // row i of C
+        f.get(a).get(i).get(sAi).i32_mul().i32_add().get(sAk); // row i of A and its k-stride
+      };
+      forUp(f, i, C(0), L(M), C(1), () => {
+        f.get(sBj).i32_const(4).i32_eq();
+        f.if_(
+          () => {
+            rowArgs();
+            f.get(b).get(sBk).get(K).get(N).get(acc).call(gemvRow);
+          },
+          () => {
+            rowArgs();
+            f.get(b).get(sBj).get(K).get(N).get(acc).call(gemvBtRow);
+          },
+        );
+      });
+      f.return_();
+    });
 
   forUp(f, jc, C(0), L(N), C(NC), () => {
     minRest(f, nc, L(N), L(jc), NC);
     forUp(f, pc, C(0), L(K), C(KC), () => {
       minRest(f, kc, L(K), L(pc), KC);
-      f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store);   // first k-block of an overwrite: C = tile
-      f.get(b).get(pc).get(sBk).i32_mul().i32_add().get(jc).get(sBj).i32_mul().i32_add()
-        .get(sBk).get(sBj).get(kc).get(nc).call(packB);
+      f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store); // first k-block of an overwrite: C = tile
+      f.get(b)
+        .get(pc)
+        .get(sBk)
+        .i32_mul()
+        .i32_add()
+        .get(jc)
+        .get(sBj)
+        .i32_mul()
+        .i32_add()
+        .get(sBk)
+        .get(sBj)
+        .get(kc)
+        .get(nc)
+        .call(packB);
       forUp(f, ic, C(0), L(M), C(MC), () => {
         minRest(f, mc, L(M), L(ic), MC);
-        f.get(a).get(ic).get(sAi).i32_mul().i32_add().get(pc).get(sAk).i32_mul().i32_add()
-          .get(sAi).get(sAk).get(mc).get(kc).call(packA);
+        f.get(a)
+          .get(ic)
+          .get(sAi)
+          .i32_mul()
+          .i32_add()
+          .get(pc)
+          .get(sAk)
+          .i32_mul()
+          .i32_add()
+          .get(sAi)
+          .get(sAk)
+          .get(mc)
+          .get(kc)
+          .call(packA);
         forUp(f, jr, C(0), L(nc), C(NR), () => {
           minRest(f, nr, L(nc), L(jr), NR);
-          f.global_get(scratch).i32_const(BPACK).i32_add().get(jr).get(kc).i32_mul().i32_const(2).i32_shl().i32_add().set(bPanel);
-          f.global_get(scratch).i32_const(APACK).i32_add().set(pa);                                  // A panels follow each other in APACK
+          f.global_get(scratch)
+            .i32_const(BPACK)
+            .i32_add()
+            .get(jr)
+            .get(kc)
+            .i32_mul()
+            .i32_const(2)
+            .i32_shl()
+            .i32_add()
+            .set(bPanel);
+          f.global_get(scratch).i32_const(APACK).i32_add().set(pa); // A panels follow each other in APACK
           forUp(f, ir, C(0), L(mc), C(MR), () => {
             minRest(f, mr, L(mc), L(ir), MR);
             // ---- micro-kernel: s(4×8) = A panel (kc×4)ᵀ · B panel (kc×8) ----
             for (const sv of s) f.v128_zero().set(sv);
             f.get(bPanel).tee(pb).get(kc).i32_const(5).i32_shl().i32_add().set(pEnd);
-            f.loop(k => {
+            f.loop((k) => {
               f.get(pb).v128_load(0).set(b0);
               f.get(pb).v128_load(16).set(b1);
               for (let r = 0; r < MR; r++) {
-                f.get(pa).v128_load32_splat(4 * r).set(av);                          // A(r, k) in all lanes
+                f.get(pa)
+                  .v128_load32_splat(4 * r)
+                  .set(av); // A(r, k) in all lanes
                 f.get(sAt(r, 0)).get(av).get(b0).f32x4_mul().f32x4_add().set(sAt(r, 0));
                 f.get(sAt(r, 1)).get(av).get(b1).f32x4_mul().f32x4_add().set(sAt(r, 1));
               }
@@ -503,30 +792,51 @@ function emitGemm(m: ModuleBuilder, scratch: Global, zero: Func, packA: Func, pa
               f.get(pb).i32_const(32).i32_add().tee(pb).get(pEnd).i32_lt_u().br_if(k);
             });
             // ---- write the tile into C(ic+ir.., jc+jr..) ----
-            f.get(c).get(ic).get(ir).i32_add().get(ldc).i32_mul().i32_add()
-              .get(jc).get(jr).i32_add().i32_const(2).i32_shl().i32_add().set(cp);
+            f.get(c)
+              .get(ic)
+              .get(ir)
+              .i32_add()
+              .get(ldc)
+              .i32_mul()
+              .i32_add()
+              .get(jc)
+              .get(jr)
+              .i32_add()
+              .i32_const(2)
+              .i32_shl()
+              .i32_add()
+              .set(cp);
             f.get(mr).i32_const(MR).i32_eq().get(nr).i32_const(NR).i32_eq().i32_and();
-            f.if_(() => {
-              f.get(store);
-              f.if_(() => {
-                for (let r = 0; r < MR; r++) {
-                  f.get(cp).get(sAt(r, 0)).v128_store(0);
-                  f.get(cp).get(sAt(r, 1)).v128_store(16);
-                  if (r < MR - 1) f.get(cp).get(ldc).i32_add().set(cp);
-                }
-              }, () => {
-                for (let r = 0; r < MR; r++) {
-                  f.get(cp).get(cp).v128_load(0).get(sAt(r, 0)).f32x4_add().v128_store(0);
-                  f.get(cp).get(cp).v128_load(16).get(sAt(r, 1)).f32x4_add().v128_store(16);
-                  if (r < MR - 1) f.get(cp).get(ldc).i32_add().set(cp);
-                }
-              });
-            }, () => {
-              for (let r = 0; r < MR; r++) for (let h = 0; h < 2; h++) {
-                f.global_get(scratch).get(sAt(r, h)).v128_store(TILE + 32 * r + 16 * h);
-              }
-              f.get(cp).get(ldc).get(mr).get(nr).get(store).call(storeTile);
-            });
+            f.if_(
+              () => {
+                f.get(store);
+                f.if_(
+                  () => {
+                    for (let r = 0; r < MR; r++) {
+                      f.get(cp).get(sAt(r, 0)).v128_store(0);
+                      f.get(cp).get(sAt(r, 1)).v128_store(16);
+                      if (r < MR - 1) f.get(cp).get(ldc).i32_add().set(cp);
+                    }
+                  },
+                  () => {
+                    for (let r = 0; r < MR; r++) {
+                      f.get(cp).get(cp).v128_load(0).get(sAt(r, 0)).f32x4_add().v128_store(0);
+                      f.get(cp).get(cp).v128_load(16).get(sAt(r, 1)).f32x4_add().v128_store(16);
+                      if (r < MR - 1) f.get(cp).get(ldc).i32_add().set(cp);
+                    }
+                  },
+                );
+              },
+              () => {
+                for (let r = 0; r < MR; r++)
+                  for (let h = 0; h < 2; h++) {
+                    f.global_get(scratch)
+                      .get(sAt(r, h))
+                      .v128_store(TILE + 32 * r + 16 * h);
+                  }
+                f.get(cp).get(ldc).get(mr).get(nr).get(store).call(storeTile);
+              },
+            );
           });
         });
       });
@@ -538,23 +848,57 @@ function emitGemm(m: ModuleBuilder, scratch: Global, zero: Func, packA: Func, pa
 /** An exported wrapper: element strides in, byte strides to the engine. */
 function emitProduct(m: ModuleBuilder, name: string, gemm: Func, layout: 'AB' | 'ABt' | 'AtB'): void {
   const f = m.func(name, new Array<typeof i32>(10).fill(i32), [], true);
-  const [c, ldc, a, lda, b, ldb, M, K, N, acc] =
-    Array.from({ length: 10 }, (_, i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local, Local,
-      Local, Local];
-  const bytes = (l: Local): void => { f.get(l).i32_const(2).i32_shl(); };
-  const four = (): void => { f.i32_const(4); };
-  f.get(c); bytes(ldc);
+  const [c, ldc, a, lda, b, ldb, M, K, N, acc] = Array.from({ length: 10 }, (_, i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const bytes = (l: Local): void => {
+    f.get(l).i32_const(2).i32_shl();
+  };
+  const four = (): void => {
+    f.i32_const(4);
+  };
+  f.get(c);
+  bytes(ldc);
   f.get(a);
-  if (layout === 'AtB') { four(); bytes(lda); } else { bytes(lda); four(); }     // sAi, sAk
+  if (layout === 'AtB') {
+    four();
+    bytes(lda);
+  } else {
+    bytes(lda);
+    four();
+  } // sAi, sAk
   f.get(b);
-  if (layout === 'ABt') { four(); bytes(ldb); } else { bytes(ldb); four(); }     // sBk, sBj
+  if (layout === 'ABt') {
+    four();
+    bytes(ldb);
+  } else {
+    bytes(ldb);
+    four();
+  } // sBk, sBj
   f.get(M).get(K).get(N).get(acc).call(gemm);
 }
 
 function emitVectorProduct(m: ModuleBuilder, name: string, row: Func): void {
   const f = m.func(name, new Array<typeof i32>(8).fill(i32), [], true);
-  const [c, x, incx, b, ldb, K, N, acc] =
-    Array.from({ length: 8 }, (_, i) => f.param(i)) as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const [c, x, incx, b, ldb, K, N, acc] = Array.from({ length: 8 }, (_, i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   f.get(c).get(x).get(incx).i32_const(2).i32_shl().get(b).get(ldb).i32_const(2).i32_shl();
   f.get(K).get(N).get(acc).call(row);
 }
@@ -572,8 +916,13 @@ export interface GemmModuleOptions {
  */
 export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   const m = new ModuleBuilder();
-  m.importMemory({ module: 'env', field: 'memory', minPages: opts.minPages,
-    ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages } : {}), ...(opts.shared ? { shared: true } : {}) });
+  m.importMemory({
+    module: 'env',
+    field: 'memory',
+    minPages: opts.minPages,
+    ...(opts.maxPages !== undefined ? { maxPages: opts.maxPages } : {}),
+    ...(opts.shared ? { shared: true } : {}),
+  });
   const scratch = m.importGlobal('env', 'scratch', i32);
   const zero = emitZero(m);
   const packPanel = emitPackPanel(m);

@@ -9,13 +9,24 @@
  */
 import type { FloatArray } from '../matmul';
 import type { GateOps, MatOps, MatProduct } from '../fast/ops';
-import { WasmArena } from './arena';
+import { type WasmArena } from './arena';
 
-type Kernel = (c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
-               M: number, K: number, N: number, acc: number) => void;
+type Kernel = (
+  c: number,
+  ldc: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  M: number,
+  K: number,
+  N: number,
+  acc: number,
+) => void;
 
 /** The span [off, off + span) of a [rows, cols] block with leading dimension ld. */
-const spanOf = (rows: number, cols: number, ld: number): number => (rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols);
+const spanOf = (rows: number, cols: number, ld: number): number =>
+  rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
 
 /**
  * stage: three arena views (A, B, C), each at least as long as the largest block of a non-arena operand the workspace
@@ -26,18 +37,23 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
   const ptr = (name: string, arr: FloatArray, off: number, span: number, slot: number, copy: boolean): number => {
     if (span === 0) return arena.heapBase;
     if (owned(arr)) {
-      if (off < 0 || off + span > arr.length) throw new RangeError(`${name}: block [${off}, ${off + span}) outside an array of ${arr.length}`);
+      if (off < 0 || off + span > arr.length)
+        throw new RangeError(`${name}: block [${off}, ${off + span}) outside an array of ${arr.length}`);
       return arr.byteOffset + 4 * off;
     }
     const s = stage[slot];
     if (s.buffer !== arena.memory.buffer || s.length < span) {
-      throw new RangeError(`${name}: staging buffer ${slot} holds ${s.length} elements (or is detached), the block needs ${span}`);
+      throw new RangeError(
+        `${name}: staging buffer ${slot} holds ${s.length} elements (or is detached), the block needs ${span}`,
+      );
     }
-    if (arr.length < off + span) throw new RangeError(`${name}: block [${off}, ${off + span}) outside an array of ${arr.length}`);
+    if (arr.length < off + span)
+      throw new RangeError(`${name}: block [${off}, ${off + span}) outside an array of ${arr.length}`);
     if (copy) s.set(arr.subarray(off, off + span));
     return s.byteOffset;
   };
-  const make = (name: string, kernel: () => Kernel, aRowsIsK: boolean, bRowsIsN: boolean): MatProduct =>
+  const make =
+    (name: string, kernel: () => Kernel, aRowsIsK: boolean, bRowsIsN: boolean): MatProduct =>
     (C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, accumulate) => {
       if (M === 0 || N === 0) return;
       const cSpan = spanOf(M, N, ldc);
@@ -52,11 +68,26 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
       if (!cOwned) C.set(stage[2].subarray(0, cSpan), cOff);
     };
   const k = arena.kernels;
-  const addBias = (C: FloatArray, cOff: number, ldc: number, b: FloatArray, bOff: number, M: number, N: number): void => {
+  const addBias = (
+    C: FloatArray,
+    cOff: number,
+    ldc: number,
+    b: FloatArray,
+    bOff: number,
+    M: number,
+    N: number,
+  ): void => {
     if (M === 0 || N === 0) return;
-    if (!owned(C)) throw new RangeError('addBias[wasm](C): expected a Float32Array view on the arena (did the arena grow since?)');
+    if (!owned(C))
+      throw new RangeError('addBias[wasm](C): expected a Float32Array view on the arena (did the arena grow since?)');
     if (N > ldc) throw new RangeError(`addBias[wasm](C): leading dimension ${ldc} is smaller than the row length ${N}`);
-    k.addBias(ptr('addBias[wasm](C)', C, cOff, spanOf(M, N, ldc), 2, false), ldc, ptr('addBias[wasm](b)', b, bOff, N, 1, true), M, N);
+    k.addBias(
+      ptr('addBias[wasm](C)', C, cOff, spanOf(M, N, ldc), 2, false),
+      ldc,
+      ptr('addBias[wasm](b)', b, bOff, N, 1, true),
+      M,
+      N,
+    );
   };
   return {
     name: 'wasm',
@@ -79,9 +110,12 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
   const k = arena.kernels;
   const at = (name: string, arr: FloatArray, off: number, n: number): number => {
     if (!(arr instanceof Float32Array) || arr.buffer !== arena.memory.buffer) {
-      throw new RangeError(`${name}: expected a Float32Array view on the workspace's arena (did the arena grow since?)`);
+      throw new RangeError(
+        `${name}: expected a Float32Array view on the workspace's arena (did the arena grow since?)`,
+      );
     }
-    if (!(off >= 0 && off + n <= arr.length)) throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${arr.length}`);
+    if (!(off >= 0 && off + n <= arr.length))
+      throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${arr.length}`);
     return arr.byteOffset + 4 * off;
   };
   /** The byte address of dhSeq[off…+n), staged when it lies outside the arena; 0 for null. */
@@ -91,7 +125,8 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
       if (stage === undefined || stage.buffer !== arena.memory.buffer || stage.length < n) {
         throw new RangeError(`${name}: dhSeq is outside the arena and there is no staging buffer of ${n} elements`);
       }
-      if (!(off >= 0 && off + n <= dhSeq.length)) throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${dhSeq.length}`);
+      if (!(off >= 0 && off + n <= dhSeq.length))
+        throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${dhSeq.length}`);
       stage.set(dhSeq.subarray(off, off + n));
       return stage.byteOffset;
     }
@@ -104,52 +139,104 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
     },
     lstm(a, aOff, c, cOff, phiC, pOff, h, hOff, B, H) {
       const BH = B * H;
-      k.lstmGates(at('lstmGates[wasm](a)', a, aOff, 4 * BH), at('lstmGates[wasm](c)', c, cOff, 2 * BH),
-        at('lstmGates[wasm](phiC)', phiC, pOff, BH), at('lstmGates[wasm](h)', h, hOff, BH), B, H);
+      k.lstmGates(
+        at('lstmGates[wasm](a)', a, aOff, 4 * BH),
+        at('lstmGates[wasm](c)', c, cOff, 2 * BH),
+        at('lstmGates[wasm](phiC)', phiC, pOff, BH),
+        at('lstmGates[wasm](h)', h, hOff, BH),
+        B,
+        H,
+      );
     },
     gruResetAfter(a, aOff, innerH, iOff, B, H) {
       const BH = B * H;
-      k.gruGatesAfter(at('gruGatesAfter[wasm](a)', a, aOff, 3 * BH), at('gruGatesAfter[wasm](innerH)', innerH, iOff, BH), B, H);
+      k.gruGatesAfter(
+        at('gruGatesAfter[wasm](a)', a, aOff, 3 * BH),
+        at('gruGatesAfter[wasm](innerH)', innerH, iOff, BH),
+        B,
+        H,
+      );
     },
     gruResetBefore(a, aOff, rh, rOff, h, hOff, B, H) {
       const BH = B * H;
-      k.gruGatesBefore(at('gruGatesBefore[wasm](a)', a, aOff, 3 * BH), at('gruGatesBefore[wasm](rh)', rh, rOff, BH),
-        at('gruGatesBefore[wasm](h)', h, hOff, BH), B, H);
+      k.gruGatesBefore(
+        at('gruGatesBefore[wasm](a)', a, aOff, 3 * BH),
+        at('gruGatesBefore[wasm](rh)', rh, rOff, BH),
+        at('gruGatesBefore[wasm](h)', h, hOff, BH),
+        B,
+        H,
+      );
     },
     gruOutput(a, aOff, h, hOff, B, H) {
       const BH = B * H;
-      k.gruOutput(at('gruOutput[wasm](a)', a, aOff, 3 * BH), at('gruOutput[wasm](h)', h, hOff, BH),
-        at('gruOutput[wasm](h)', h, hOff + BH, BH), B, H);
+      k.gruOutput(
+        at('gruOutput[wasm](a)', a, aOff, 3 * BH),
+        at('gruOutput[wasm](h)', h, hOff, BH),
+        at('gruOutput[wasm](h)', h, hOff + BH, BH),
+        B,
+        H,
+      );
     },
     lstmBackward(dz, dh, dc, a, c, phiC, dhSeq, aOff, kOff, B, H) {
       const BH = B * H;
-      k.lstmBackward(at('lstmBackward[wasm](dz)', dz, aOff, 4 * BH), at('lstmBackward[wasm](dh)', dh, 0, BH),
-        at('lstmBackward[wasm](dc)', dc, 0, BH), upstream('lstmBackward[wasm](dhSeq)', dhSeq, kOff, BH),
-        at('lstmBackward[wasm](a)', a, aOff, 4 * BH), at('lstmBackward[wasm](c)', c, kOff, BH),
-        at('lstmBackward[wasm](phiC)', phiC, kOff, BH), B, H);
+      k.lstmBackward(
+        at('lstmBackward[wasm](dz)', dz, aOff, 4 * BH),
+        at('lstmBackward[wasm](dh)', dh, 0, BH),
+        at('lstmBackward[wasm](dc)', dc, 0, BH),
+        upstream('lstmBackward[wasm](dhSeq)', dhSeq, kOff, BH),
+        at('lstmBackward[wasm](a)', a, aOff, 4 * BH),
+        at('lstmBackward[wasm](c)', c, kOff, BH),
+        at('lstmBackward[wasm](phiC)', phiC, kOff, BH),
+        B,
+        H,
+      );
     },
     gruBackwardAfter(dz, dInner, dh, a, h, innerH, dhSeq, aOff, kOff, B, H) {
       const BH = B * H;
-      k.gruBackwardAfter(at('gruBackwardAfter[wasm](dz)', dz, aOff, 3 * BH),
-        at('gruBackwardAfter[wasm](dInner)', dInner, aOff, 3 * BH), at('gruBackwardAfter[wasm](dh)', dh, 0, BH),
-        upstream('gruBackwardAfter[wasm](dhSeq)', dhSeq, kOff, BH), at('gruBackwardAfter[wasm](a)', a, aOff, 3 * BH),
-        at('gruBackwardAfter[wasm](h)', h, kOff, BH), at('gruBackwardAfter[wasm](innerH)', innerH, kOff, BH), B, H);
+      k.gruBackwardAfter(
+        at('gruBackwardAfter[wasm](dz)', dz, aOff, 3 * BH),
+        at('gruBackwardAfter[wasm](dInner)', dInner, aOff, 3 * BH),
+        at('gruBackwardAfter[wasm](dh)', dh, 0, BH),
+        upstream('gruBackwardAfter[wasm](dhSeq)', dhSeq, kOff, BH),
+        at('gruBackwardAfter[wasm](a)', a, aOff, 3 * BH),
+        at('gruBackwardAfter[wasm](h)', h, kOff, BH),
+        at('gruBackwardAfter[wasm](innerH)', innerH, kOff, BH),
+        B,
+        H,
+      );
     },
     gruBackwardBefore(dz, dh, a, h, dhSeq, aOff, kOff, B, H) {
       const BH = B * H;
-      k.gruBackwardBefore(at('gruBackwardBefore[wasm](dz)', dz, aOff, 3 * BH), at('gruBackwardBefore[wasm](dh)', dh, 0, BH),
-        upstream('gruBackwardBefore[wasm](dhSeq)', dhSeq, kOff, BH), at('gruBackwardBefore[wasm](a)', a, aOff, 3 * BH),
-        at('gruBackwardBefore[wasm](h)', h, kOff, BH), B, H);
+      k.gruBackwardBefore(
+        at('gruBackwardBefore[wasm](dz)', dz, aOff, 3 * BH),
+        at('gruBackwardBefore[wasm](dh)', dh, 0, BH),
+        upstream('gruBackwardBefore[wasm](dhSeq)', dhSeq, kOff, BH),
+        at('gruBackwardBefore[wasm](a)', a, aOff, 3 * BH),
+        at('gruBackwardBefore[wasm](h)', h, kOff, BH),
+        B,
+        H,
+      );
     },
     gruBackwardReset(dz, dh, drh, a, h, aOff, kOff, B, H) {
       const BH = B * H;
-      k.gruBackwardReset(at('gruBackwardReset[wasm](dz)', dz, aOff, 3 * BH), at('gruBackwardReset[wasm](dh)', dh, 0, BH),
-        at('gruBackwardReset[wasm](drh)', drh, 0, BH), at('gruBackwardReset[wasm](a)', a, aOff, 3 * BH),
-        at('gruBackwardReset[wasm](h)', h, kOff, BH), B, H);
+      k.gruBackwardReset(
+        at('gruBackwardReset[wasm](dz)', dz, aOff, 3 * BH),
+        at('gruBackwardReset[wasm](dh)', dh, 0, BH),
+        at('gruBackwardReset[wasm](drh)', drh, 0, BH),
+        at('gruBackwardReset[wasm](a)', a, aOff, 3 * BH),
+        at('gruBackwardReset[wasm](h)', h, kOff, BH),
+        B,
+        H,
+      );
     },
     tanhBackward(dz, dh, h, dhSeq, zOff, hOff, n) {
-      k.tanhBackward(at('tanhBackward[wasm](dz)', dz, zOff, n), at('tanhBackward[wasm](dh)', dh, 0, n),
-        upstream('tanhBackward[wasm](dhSeq)', dhSeq, zOff, n), at('tanhBackward[wasm](h)', h, hOff, n), n);
+      k.tanhBackward(
+        at('tanhBackward[wasm](dz)', dz, zOff, n),
+        at('tanhBackward[wasm](dh)', dh, 0, n),
+        upstream('tanhBackward[wasm](dhSeq)', dhSeq, zOff, n),
+        at('tanhBackward[wasm](h)', h, hOff, n),
+        n,
+      );
     },
   };
 }
@@ -158,8 +245,11 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
  * Allocates a float32 workspace's buffers and three staging buffers of `stageLen` elements in one allocF32s on the arena
  * and returns the buffers with the bound ops.
  */
-export function wasmWorkspaceBuffers(arena: WasmArena, sizes: readonly number[], stageLen: number):
-    { bufs: Float32Array[]; ops: MatOps } {
+export function wasmWorkspaceBuffers(
+  arena: WasmArena,
+  sizes: readonly number[],
+  stageLen: number,
+): { bufs: Float32Array[]; ops: MatOps } {
   const all = arena.allocF32s(...sizes, stageLen, stageLen, stageLen);
   const bufs = all.slice(0, sizes.length);
   const stage = all.slice(sizes.length) as [Float32Array, Float32Array, Float32Array];

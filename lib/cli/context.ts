@@ -18,7 +18,9 @@ export interface Context {
 export function processContext(quiet: boolean): Context {
   return {
     out: (s) => writeAllSync(1, s),
-    err: (s) => { process.stderr.write(s); },
+    err: (s) => {
+      process.stderr.write(s);
+    },
     errSink: process.stderr,
     quiet,
   };

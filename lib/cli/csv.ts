@@ -20,7 +20,7 @@
 import * as fs from 'fs';
 import { StringDecoder } from 'string_decoder';
 import { UserError, at, fsMessage } from './errors';
-import { NUMBER, timeParser, TimeKind } from './time';
+import { NUMBER, timeParser, type TimeKind } from './time';
 
 export interface CsvRecord {
   fields: string[];
@@ -41,14 +41,20 @@ export class CsvReader {
   private readonly decoder = new StringDecoder('utf8');
   private first = true;
 
-  private constructor(readonly file: string, private fd: number | null) {}
+  private constructor(
+    readonly file: string,
+    private fd: number | null,
+  ) {}
 
   /** Opens `file`; the delimiter is `delimiter` or sniffed from the header line (',' ';' or tab, whichever is most common). */
   static open(file: string, delimiter?: string): CsvReader {
     let fd: number;
     try {
       fd = fs.openSync(file, 'r');
-      if (fs.fstatSync(fd).isDirectory()) { fs.closeSync(fd); throw Object.assign(new Error('directory'), { code: 'EISDIR' }); }
+      if (fs.fstatSync(fd).isDirectory()) {
+        fs.closeSync(fd);
+        throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      }
     } catch (e) {
       throw new UserError(fsMessage('read', file, e));
     }
@@ -56,7 +62,9 @@ export class CsvReader {
     r.fill();
     if (delimiter !== undefined) {
       if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
-        throw new UserError(`--delimiter: expected one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
+        throw new UserError(
+          `--delimiter: expected one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`,
+        );
       }
       r.delimiter = delimiter;
     } else {
@@ -78,7 +86,10 @@ export class CsvReader {
     const shift = this.pos;
     this.buf = this.buf.slice(this.pos);
     this.pos = 0;
-    if (this.fd === null) { this.eof = true; return shift; }
+    if (this.fd === null) {
+      this.eof = true;
+      return shift;
+    }
     let n: number;
     try {
       n = fs.readSync(this.fd, this.chunk, 0, CHUNK, null);
@@ -129,18 +140,26 @@ export class CsvReader {
     let state: 'start' | 'plain' | 'quoted' | 'after' = 'start';
     let i = this.pos;
     for (;;) {
-      if (i + 1 >= this.buf.length && !this.eof) {   // keep one character of lookahead for ""
+      if (i + 1 >= this.buf.length && !this.eof) {
+        // keep one character of lookahead for ""
         i -= this.fill();
         continue;
       }
       if (i >= this.buf.length) {
-        if (state === 'quoted') throw new UserError(`${at(this.file, start)}: a quoted field (field ${fields.length + 1}) is never closed`);
+        if (state === 'quoted')
+          throw new UserError(`${at(this.file, start)}: a quoted field (field ${fields.length + 1}) is never closed`);
         break;
       }
-      const ch = this.buf[i] as string;
+      const ch = this.buf[i];
       if (state === 'quoted') {
         if (ch === '"') {
-          if (this.buf[i + 1] === '"') { field += '"'; i += 2; } else { state = 'after'; i++; }
+          if (this.buf[i + 1] === '"') {
+            field += '"';
+            i += 2;
+          } else {
+            state = 'after';
+            i++;
+          }
         } else {
           if (ch === '\n') line++;
           field += ch;
@@ -148,12 +167,30 @@ export class CsvReader {
         }
         continue;
       }
-      if (state === 'start' && ch === '"') { state = 'quoted'; i++; continue; }
-      if (ch === d) { fields.push(field); field = ''; state = 'start'; i++; continue; }
-      if (ch === '\n') { i++; break; }
-      if (ch === '\r' && (this.buf[i + 1] === '\n' || i + 1 >= this.buf.length)) { i++; continue; }
+      if (state === 'start' && ch === '"') {
+        state = 'quoted';
+        i++;
+        continue;
+      }
+      if (ch === d) {
+        fields.push(field);
+        field = '';
+        state = 'start';
+        i++;
+        continue;
+      }
+      if (ch === '\n') {
+        i++;
+        break;
+      }
+      if (ch === '\r' && (this.buf[i + 1] === '\n' || i + 1 >= this.buf.length)) {
+        i++;
+        continue;
+      }
       if (state === 'after') {
-        throw new UserError(`${at(this.file, line, fields.length + 1)}: unexpected ${JSON.stringify(ch)} after the closing quote of a quoted field`);
+        throw new UserError(
+          `${at(this.file, line, fields.length + 1)}: unexpected ${JSON.stringify(ch)} after the closing quote of a quoted field`,
+        );
       }
       state = 'plain';
       field += ch;
@@ -167,14 +204,19 @@ export class CsvReader {
 }
 
 function sniffDelimiter(headerLine: string): string {
-  let best = ',', bestCount = 0;
+  let best = ',',
+    bestCount = 0;
   for (const d of [',', ';', '\t']) {
-    let n = 0, inQuote = false;
+    let n = 0,
+      inQuote = false;
     for (const ch of headerLine) {
       if (ch === '"') inQuote = !inQuote;
       else if (ch === d && !inQuote) n++;
     }
-    if (n > bestCount) { best = d; bestCount = n; }
+    if (n > bestCount) {
+      best = d;
+      bestCount = n;
+    }
   }
   return best;
 }
@@ -205,8 +247,10 @@ export function parseValue(cell: string): number | null {
 export function valueError(file: string, line: number, column: number, name: string, cell: string): UserError {
   const where = at(file, line, column, name);
   if (NUMBER.test(cell.trim())) {
-    return new UserError(`${where}: ${cell.trim()} is beyond the range of a double (±1.8e308); rescale the column ` +
-      '(e.g. write it in larger units)');
+    return new UserError(
+      `${where}: ${cell.trim()} is beyond the range of a double (±1.8e308); rescale the column ` +
+        '(e.g. write it in larger units)',
+    );
   }
   return new UserError(`${where}: ${JSON.stringify(cell)} is not a number (leave the cell empty for a missing value)`);
 }
@@ -242,7 +286,9 @@ const TIME_NAMES = /^(timestamp|time[ _-]?stamp|time|date|datetime|date[ _-]?tim
 function columnIndex(file: string, header: string[], name: string, option: string): number {
   const i = header.indexOf(name);
   if (i < 0) {
-    throw new UserError(`${option}: ${file} has no column ${JSON.stringify(name)}; its columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`);
+    throw new UserError(
+      `${option}: ${file} has no column ${JSON.stringify(name)}; its columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+    );
   }
   return i;
 }
@@ -252,34 +298,45 @@ export function detectSchema(file: string, header: string[], sample: readonly Cs
   const seen = new Map<string, number>();
   header.forEach((h, i) => {
     const j = seen.get(h);
-    if (j !== undefined) throw new UserError(`${at(file, 1)}: the header names column ${JSON.stringify(h)} twice (columns ${j + 1} and ${i + 1})`);
+    if (j !== undefined)
+      throw new UserError(
+        `${at(file, 1)}: the header names column ${JSON.stringify(h)} twice (columns ${j + 1} and ${i + 1})`,
+      );
     seen.set(h, i);
   });
   const label = o.labelColumn !== undefined ? columnIndex(file, header, o.labelColumn, '--labels') : -1;
   const numeric = header.map((_, c) => {
-    let num = 0, text = 0;
+    let num = 0,
+      text = 0;
     for (const r of sample) {
       if (r.fields.length !== header.length) continue;
-      const cell = (r.fields[c] as string).trim();
+      const cell = r.fields[c].trim();
       if (cell === '') continue;
-      if (NUMBER.test(cell)) num++;   // a number beyond the double range counts: it is reported where it is, not hidden
+      if (NUMBER.test(cell))
+        num++; // a number beyond the double range counts: it is reported where it is, not hidden
       else text++;
     }
-    return num >= text;   // at least half of the non-empty cells are numbers (a stray bad cell is reported, not hidden)
+    return num >= text; // at least half of the non-empty cells are numbers (a stray bad cell is reported, not hidden)
   });
   const exclude = new Set(o.exclude ?? []);
   let time = -1;
   if (o.timeColumn !== undefined) time = columnIndex(file, header, o.timeColumn, '--time-column');
   else {
     time = header.findIndex((h, i) => TIME_NAMES.test(h.trim()) && i !== label && !(o.columns ?? []).includes(h));
-    if (time < 0) time = header.findIndex((h, i) => !numeric[i] && i !== label && !exclude.has(h) && !(o.columns ?? []).includes(h));
+    if (time < 0)
+      time = header.findIndex(
+        (h, i) => !numeric[i] && i !== label && !exclude.has(h) && !(o.columns ?? []).includes(h),
+      );
   }
   let values: number[];
   const ignored: string[] = [];
   if (o.columns !== undefined) {
     values = o.columns.map((c) => columnIndex(file, header, c, '--columns'));
     for (const i of values) {
-      if (i === time) throw new UserError(`--columns: ${JSON.stringify(header[i])} is the time column; name it with --time-column or leave it out of --columns`);
+      if (i === time)
+        throw new UserError(
+          `--columns: ${JSON.stringify(header[i])} is the time column; name it with --time-column or leave it out of --columns`,
+        );
       if (i === label) throw new UserError(`--columns: ${JSON.stringify(header[i])} is the label column`);
     }
     if (new Set(values).size !== values.length) throw new UserError('--columns: a column is named twice');
@@ -292,8 +349,10 @@ export function detectSchema(file: string, header: string[], sample: readonly Cs
     });
   }
   if (values.length === 0) {
-    throw new UserError(`${file}: no numeric column to analyse (columns: ${header.map((h) => JSON.stringify(h)).join(', ')}` +
-      `${time >= 0 ? `; time column ${JSON.stringify(header[time])}` : ''}); name the value columns with --columns`);
+    throw new UserError(
+      `${file}: no numeric column to analyse (columns: ${header.map((h) => JSON.stringify(h)).join(', ')}` +
+        `${time >= 0 ? `; time column ${JSON.stringify(header[time])}` : ''}); name the value columns with --columns`,
+    );
   }
   return { header, time, values, label, ignored };
 }
@@ -334,7 +393,10 @@ export interface ReadOptions extends SchemaOptions {
 const SAMPLE = 200;
 
 /** Reads the header and the first records, and the schema they imply. The reader is left after the sample. */
-export function openWithSchema(file: string, o: ReadOptions): { reader: CsvReader; schema: Schema; sample: CsvRecord[] } {
+export function openWithSchema(
+  file: string,
+  o: ReadOptions,
+): { reader: CsvReader; schema: Schema; sample: CsvRecord[] } {
   const reader = CsvReader.open(file, o.delimiter);
   try {
     const head = reader.next();
@@ -357,15 +419,18 @@ export function parseLabel(cell: string, file: string, line: number, col: number
   if (s === '' || s === '0' || s === 'false' || s === 'no') return 0;
   if (s === 'true' || s === 'yes') return 1;
   const v = parseValue(s);
-  if (v === null || Number.isNaN(v)) throw new UserError(`${at(file, line, col, name)}: label ${JSON.stringify(cell)} is not 0/1`);
+  if (v === null || Number.isNaN(v))
+    throw new UserError(`${at(file, line, col, name)}: label ${JSON.stringify(cell)} is not 0/1`);
   return v !== 0 ? 1 : 0;
 }
 
 /** Checks one record's field count against the header. */
 export function checkRagged(file: string, r: CsvRecord, width: number): void {
   if (r.fields.length !== width) {
-    throw new UserError(`${at(file, r.line)}: ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, but the header has ${width}` +
-      ' (a ragged row; quote fields that contain the delimiter)');
+    throw new UserError(
+      `${at(file, r.line)}: ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, but the header has ${width}` +
+        ' (a ragged row; quote fields that contain the delimiter)',
+    );
   }
 }
 
@@ -376,8 +441,10 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   const F = vcols.length;
   const warnings: string[] = [];
   if (schema.ignored.length > 0) {
-    warnings.push(`${file}: left out non-numeric column${schema.ignored.length > 1 ? 's' : ''} ${schema.ignored.map((c) => JSON.stringify(c)).join(', ')}` +
-      ' (name value columns with --columns)');
+    warnings.push(
+      `${file}: left out non-numeric column${schema.ignored.length > 1 ? 's' : ''} ${schema.ignored.map((c) => JSON.stringify(c)).join(', ')}` +
+        ' (name value columns with --columns)',
+    );
   }
   const times: string[] = [];
   const tv: number[] = [];
@@ -390,28 +457,35 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   const take = (r: CsvRecord): void => {
     checkRagged(file, r, header.length);
     if (time >= 0) {
-      const cell = (r.fields[time] as string).trim();
+      const cell = r.fields[time].trim();
       if (cell === '') throw new UserError(`${at(file, r.line, time + 1, header[time])}: empty timestamp`);
-      if (tp === null) { tp = timeParser(cell); firstTime = cell; }
+      if (tp === null) {
+        tp = timeParser(cell);
+        firstTime = cell;
+      }
       const t = tp.parse(cell);
       if (tp.kind !== 'text' && Number.isNaN(t)) {
-        throw new UserError(`${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'}` +
-          ` like the first timestamp ${JSON.stringify(firstTime)}`);
+        throw new UserError(
+          `${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'}` +
+            ` like the first timestamp ${JSON.stringify(firstTime)}`,
+        );
       }
       if (tp.kind === 'number' && !Number.isFinite(t)) {
-        throw new UserError(`${at(file, r.line, time + 1, header[time])}: timestamp ${cell} is beyond the range of a double (±1.8e308)`);
+        throw new UserError(
+          `${at(file, r.line, time + 1, header[time])}: timestamp ${cell} is beyond the range of a double (±1.8e308)`,
+        );
       }
       times.push(cell);
       tv.push(t);
     }
     for (let f = 0; f < F; f++) {
       const c = vcols[f];
-      const v = parseValue(r.fields[c] as string);
-      if (v === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
+      const v = parseValue(r.fields[c]);
+      if (v === null) throw valueError(file, r.line, c + 1, header[c], r.fields[c]);
       if (Number.isNaN(v)) missing[f] = missing[f] + 1;
       vals.push(v);
     }
-    if (label >= 0) labels.push(parseLabel(r.fields[label] as string, file, r.line, label + 1, header[label] as string));
+    if (label >= 0) labels.push(parseLabel(r.fields[label], file, r.line, label + 1, header[label]));
     lines.push(r.line);
   };
   try {
@@ -421,22 +495,33 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
     reader.close();
   }
   let n = lines.length;
-  if (n < 2) throw new UserError(`${file} has a single data row (line ${lines[0]}); a series needs many rows (at least the window length)`);
-  const columns = vcols.map((c) => header[c] as string);
-  const kind: TimeKind | 'index' = time < 0 ? 'index' : (tp as ReturnType<typeof timeParser> | null)?.kind ?? 'text';
+  if (n < 2)
+    throw new UserError(
+      `${file} has a single data row (line ${lines[0]}); a series needs many rows (at least the window length)`,
+    );
+  const columns = vcols.map((c) => header[c]);
+  const kind: TimeKind | 'index' = time < 0 ? 'index' : ((tp as ReturnType<typeof timeParser> | null)?.kind ?? 'text');
 
   let order: number[] | null = null;
   if (kind === 'date' || kind === 'number') {
-    let back = 0, firstBack = -1;
-    for (let i = 1; i < n; i++) if (tv[i] < tv[i - 1]) { back++; if (firstBack < 0) firstBack = i; }
+    let back = 0,
+      firstBack = -1;
+    for (let i = 1; i < n; i++)
+      if (tv[i] < tv[i - 1]) {
+        back++;
+        if (firstBack < 0) firstBack = i;
+      }
     if (back > 0) {
       order = Array.from({ length: n }, (_, i) => i).sort((a, b) => tv[a] - tv[b] || a - b);
-      warnings.push(`${file}: ${back} row${back > 1 ? 's go' : ' goes'} back in time (first at line ${lines[firstBack]}: ` +
-        `${JSON.stringify(times[firstBack])} after ${JSON.stringify(times[firstBack - 1])}); sorted the rows by timestamp (stable)`);
+      warnings.push(
+        `${file}: ${back} row${back > 1 ? 's go' : ' goes'} back in time (first at line ${lines[firstBack]}: ` +
+          `${JSON.stringify(times[firstBack])} after ${JSON.stringify(times[firstBack - 1])}); sorted the rows by timestamp (stable)`,
+      );
     }
     const idx = order ?? Array.from({ length: n }, (_, i) => i);
     const keep: number[] = [];
-    let dups = 0, firstDup = -1;
+    let dups = 0,
+      firstDup = -1;
     for (let k = 0; k < n; k++) {
       const i = idx[k];
       if (keep.length > 0 && tv[i] === tv[keep[keep.length - 1]]) {
@@ -447,29 +532,41 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
       keep.push(i);
     }
     if (dups > 0) {
-      warnings.push(`${file}: ${dups} row${dups > 1 ? 's repeat' : ' repeats'} an earlier timestamp (first at line ${lines[firstDup]}: ` +
-        `${JSON.stringify(times[firstDup])}); kept the first row of each timestamp and dropped the repeats`);
+      warnings.push(
+        `${file}: ${dups} row${dups > 1 ? 's repeat' : ' repeats'} an earlier timestamp (first at line ${lines[firstDup]}: ` +
+          `${JSON.stringify(times[firstDup])}); kept the first row of each timestamp and dropped the repeats`,
+      );
     }
     if (order !== null || dups > 0) order = keep;
   } else if (kind === 'text') {
-    warnings.push(`${file}: the time column ${JSON.stringify(header[time])} holds text, not dates or numbers ` +
-      `(${JSON.stringify(firstTime)}); kept the rows in file order`);
+    warnings.push(
+      `${file}: the time column ${JSON.stringify(header[time])} holds text, not dates or numbers ` +
+        `(${JSON.stringify(firstTime)}); kept the rows in file order`,
+    );
   }
 
   const pick = order;
   if (pick !== null) n = pick.length;
   const out: Table = {
-    file, timeColumn: time >= 0 ? header[time] as string : null, timeKind: kind,
-    times: time >= 0 ? (pick ? pick.map((i) => times[i] as string) : times) : null,
+    file,
+    timeColumn: time >= 0 ? header[time] : null,
+    timeKind: kind,
+    times: time >= 0 ? (pick ? pick.map((i) => times[i]) : times) : null,
     timeValues: kind === 'date' || kind === 'number' ? Float64Array.from(pick ? pick.map((i) => tv[i]) : tv) : null,
-    columns, values: pick ? vals.pick(pick) : vals.values(), labels: label >= 0 ? new Uint8Array(n) : null, n,
-    lines: Int32Array.from(pick ? pick.map((i) => lines[i]) : lines), missing, warnings, header,
+    columns,
+    values: pick ? vals.pick(pick) : vals.values(),
+    labels: label >= 0 ? new Uint8Array(n) : null,
+    n,
+    lines: Int32Array.from(pick ? pick.map((i) => lines[i]) : lines),
+    missing,
+    warnings,
+    header,
   };
   if (pick !== null) {
     out.missing = new Array<number>(F).fill(0);
     for (let k = 0; k < n * F; k++) if (Number.isNaN(out.values[k])) out.missing[k % F] = out.missing[k % F] + 1;
   }
-  if (out.labels) for (let k = 0; k < n; k++) out.labels[k] = labels[pick ? pick[k] as number : k];
+  if (out.labels) for (let k = 0; k < n; k++) out.labels[k] = labels[pick ? pick[k] : k];
   if (n < 2) throw new UserError(`${file} has a single distinct timestamp; a series needs many rows`);
   const optional = (o.optional ?? []).map((c) => columns.indexOf(c));
   const reported = out.missing.map((m, f) => (optional.includes(f) ? 0 : m));
@@ -485,7 +582,10 @@ class ValueBuffer {
   private data: Float64Array;
   private length = 0;
 
-  constructor(private readonly F: number, rows: number) {
+  constructor(
+    private readonly F: number,
+    rows: number,
+  ) {
     this.data = new Float64Array(Math.max(1, rows) * F);
   }
 
@@ -505,7 +605,8 @@ class ValueBuffer {
 
   /** Rows `order` (sorted, deduplicated), copied. */
   pick(order: readonly number[]): Float64Array {
-    const F = this.F, out = new Float64Array(order.length * F);
+    const F = this.F,
+      out = new Float64Array(order.length * F);
     order.forEach((i, k) => out.set(this.data.subarray(i * F, i * F + F), k * F));
     return out;
   }
@@ -516,7 +617,11 @@ function estimateRows(file: string, sample: readonly CsvRecord[]): number {
   let chars = 0;
   for (const r of sample) chars += r.fields.reduce((a, f) => a + f.length + 1, 0);
   let size = 0;
-  try { size = fs.statSync(file).size; } catch { /* read already; the estimate only sizes a buffer */ }
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    /* read already; the estimate only sizes a buffer */
+  }
   const F = Math.max(1, sample[0]?.fields.length ?? 1);
   return Math.min(Math.floor((1 << 27) / F), Math.ceil((1.05 * size * sample.length) / Math.max(1, chars)) + 16);
 }
@@ -524,8 +629,13 @@ function estimateRows(file: string, sample: readonly CsvRecord[]): number {
 /** "data.csv: 3 empty cells (column "a": 2, "b": 1) were treated as missing and filled by linear interpolation". */
 export function missingWarning(file: string, columns: readonly string[], missing: readonly number[]): string {
   const total = missing.reduce((a, b) => a + b, 0);
-  const per = columns.map((c, f) => [c, missing[f]] as const).filter(([, m]) => m > 0)
-    .map(([c, m]) => `${JSON.stringify(c)}: ${m}`).join(', ');
-  return `${file}: ${total} empty cell${total > 1 ? 's' : ''} (column ${per}) treated as missing and filled by linear interpolation ` +
-    'between the nearest values before and after';
+  const per = columns
+    .map((c, f) => [c, missing[f]] as const)
+    .filter(([, m]) => m > 0)
+    .map(([c, m]) => `${JSON.stringify(c)}: ${m}`)
+    .join(', ');
+  return (
+    `${file}: ${total} empty cell${total > 1 ? 's' : ''} (column ${per}) treated as missing and filled by linear interpolation ` +
+    'between the nearest values before and after'
+  );
 }

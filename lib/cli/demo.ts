@@ -18,10 +18,20 @@ import { makeRandom } from '../random';
 import type { Range } from '../detect/events';
 import { UserError, fsMessage } from './errors';
 import { readTable, csvNumber } from './csv';
-import { Context, say, since } from './context';
+import { type Context, say, since } from './context';
 import { OutputSet } from './output';
 import { checkFiles } from './files';
-import { fitDetector, runDetect, writeFlags, reportData, modelFacts, eventJSON, timeText, finiteOrNull, publicOptions } from './detect';
+import {
+  fitDetector,
+  runDetect,
+  writeFlags,
+  reportData,
+  modelFacts,
+  eventJSON,
+  timeText,
+  finiteOrNull,
+  publicOptions,
+} from './detect';
 import { windowsToRanges } from './labels';
 import { renderReport } from './report';
 import { formatDate } from './time';
@@ -31,7 +41,7 @@ import * as opt from './options';
 const STEP_MS = 10 * 60 * 1000;
 const PER_DAY = 144;
 const DAYS = 28;
-const START = Date.UTC(2024, 2, 4);   // Monday 4 March 2024
+const START = Date.UTC(2024, 2, 4); // Monday 4 March 2024
 
 export interface Injected {
   kind: 'point' | 'contextual' | 'collective';
@@ -41,28 +51,49 @@ export interface Injected {
 }
 
 /** The demo series: rows of [load, latency] and the injected windows (inclusive row ranges). */
-export function demoSeries(seed = 7): { n: number; times: string[]; load: Float64Array; latency: Float64Array; injected: Injected[] } {
+export function demoSeries(seed = 7): {
+  n: number;
+  times: string[];
+  load: Float64Array;
+  latency: Float64Array;
+  injected: Injected[];
+} {
   const n = DAYS * PER_DAY;
   const rng = makeRandom(`bptt-demo/${seed}`);
-  const load = new Float64Array(n), latency = new Float64Array(n);
+  const load = new Float64Array(n),
+    latency = new Float64Array(n);
   const injected: Injected[] = [
     { kind: 'point', what: 'one latency reading 15 ms too high', start: 10 * PER_DAY + 87, end: 10 * PER_DAY + 87 },
-    { kind: 'contextual', what: 'a night-time load surge to its daytime level', start: 16 * PER_DAY + 9, end: 16 * PER_DAY + 27 },
-    { kind: 'collective', what: 'load oscillating every hour for 8 hours', start: 22 * PER_DAY + 60, end: 22 * PER_DAY + 107 },
+    {
+      kind: 'contextual',
+      what: 'a night-time load surge to its daytime level',
+      start: 16 * PER_DAY + 9,
+      end: 16 * PER_DAY + 27,
+    },
+    {
+      kind: 'collective',
+      what: 'load oscillating every hour for 8 hours',
+      start: 22 * PER_DAY + 60,
+      end: 22 * PER_DAY + 107,
+    },
   ];
   for (let t = 0; t < n; t++) {
     const d = t / PER_DAY;
     let l = 50 + 12 * Math.sin(2 * Math.PI * (d - 0.25)) + 4 * Math.sin(4 * Math.PI * d) + rng.normal();
-    const c = injected[1] as Injected, o = injected[2] as Injected;
+    const c = injected[1],
+      o = injected[2];
     if (t >= c.start && t <= c.end) l += 24 * Math.sin((Math.PI * (t - c.start + 1)) / (c.end - c.start + 2));
     if (t >= o.start && t <= o.end) l += 7 * Math.sin((2 * Math.PI * (t - o.start)) / 6);
     load[t] = l;
     latency[t] = 20 + 0.4 * l + 0.6 * rng.normal();
   }
-  latency[(injected[0] as Injected).start] += 15;
+  latency[injected[0].start] += 15;
   const times: string[] = [];
   for (let t = 0; t < n; t++) times.push(formatDate(START + t * STEP_MS));
-  for (let t = 0; t < n; t++) { load[t] = Math.round(load[t] * 100) / 100; latency[t] = Math.round(latency[t] * 100) / 100; }
+  for (let t = 0; t < n; t++) {
+    load[t] = Math.round(load[t] * 100) / 100;
+    latency[t] = Math.round(latency[t] * 100) / 100;
+  }
   return { n, times, load, latency, injected };
 }
 
@@ -82,15 +113,24 @@ Options
   -q, --quiet             no progress or summary on stderr
   -h, --help              this help`;
 
-export const DEMO_SPEC: opt.OptionSpec = { ...opt.COMMON, ...opt.DETECTOR, 'out-dir': { type: 'string' }, json: { type: 'boolean' } };
+export const DEMO_SPEC: opt.OptionSpec = {
+  ...opt.COMMON,
+  ...opt.DETECTOR,
+  'out-dir': { type: 'string' },
+  json: { type: 'boolean' },
+};
 
 const overlaps = (a: Range, b: Range): boolean => a.start <= b.end && b.start <= a.end;
 
 export function demoCommand(ctx: Context, argv: string[]): number {
   const t0 = performance.now();
   const { values: v, positionals } = opt.parse('demo', argv, DEMO_SPEC);
-  if (opt.flag(v, 'help')) { ctx.out(`${DEMO_HELP}\n`); return 0; }
-  if (positionals.length > 0) throw new UserError(`demo: takes no file (got ${positionals.join(' ')}); see bptt demo --help`);
+  if (opt.flag(v, 'help')) {
+    ctx.out(`${DEMO_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new UserError(`demo: takes no file (got ${positionals.join(' ')}); see bptt demo --help`);
   const dir = opt.str(v, 'out-dir') ?? '.';
   // The library's defaults, as a user's data would get them: nothing tuned for the demo series.
   const options: DetectorOptions = { ...opt.detectorOptions(v) };
@@ -101,12 +141,22 @@ export function demoCommand(ctx: Context, argv: string[]): number {
   }
   const json = opt.flag(v, 'json');
   const files = {
-    data: path.join(dir, 'bptt-demo-data.csv'), labels: path.join(dir, 'bptt-demo-labels.json'),
-    flags: path.join(dir, 'bptt-demo-flags.csv'), report: path.join(dir, 'bptt-demo-report.html'),
+    data: path.join(dir, 'bptt-demo-data.csv'),
+    labels: path.join(dir, 'bptt-demo-labels.json'),
+    flags: path.join(dir, 'bptt-demo-flags.csv'),
+    report: path.join(dir, 'bptt-demo-report.html'),
   };
 
-  checkFiles('demo', [], [{ what: 'the data file', file: files.data }, { what: 'the labels file', file: files.labels },
-    { what: 'the flags file', file: files.flags }, { what: 'the report', file: files.report }]);
+  checkFiles(
+    'demo',
+    [],
+    [
+      { what: 'the data file', file: files.data },
+      { what: 'the labels file', file: files.labels },
+      { what: 'the flags file', file: files.flags },
+      { what: 'the report', file: files.report },
+    ],
+  );
   const outs = new OutputSet();
   try {
     return demoRun(ctx, files, options, json, outs, t0);
@@ -116,24 +166,48 @@ export function demoCommand(ctx: Context, argv: string[]): number {
 }
 
 /** demo after its options are checked, with its four outputs staged in `outs`. */
-function demoRun(ctx: Context, files: Record<'data' | 'labels' | 'flags' | 'report', string>, options: DetectorOptions, json: boolean,
-  outs: OutputSet, t0: number): number {
-  const dataOut = outs.open(files.data), labelsOut = outs.open(files.labels);
-  const flagsOut = outs.open(files.flags), reportOut = outs.open(files.report);
+function demoRun(
+  ctx: Context,
+  files: Record<'data' | 'labels' | 'flags' | 'report', string>,
+  options: DetectorOptions,
+  json: boolean,
+  outs: OutputSet,
+  t0: number,
+): number {
+  const dataOut = outs.open(files.data),
+    labelsOut = outs.open(files.labels);
+  const flagsOut = outs.open(files.flags),
+    reportOut = outs.open(files.report);
   const s = demoSeries();
   let csv = 'timestamp,load,latency\n';
   for (let t = 0; t < s.n; t++) csv += `${s.times[t]},${csvNumber(s.load[t])},${csvNumber(s.latency[t])}\n`;
   dataOut.write(csv);
   dataOut.finish();
-  labelsOut.write(`${JSON.stringify(s.injected.map((w) => [s.times[w.start], s.times[w.end]]), null, 2)}\n`);
-  say(ctx, `bptt demo: a synthetic server: ${s.n} rows (4 weeks every 10 minutes) of load and latency, with 3 injected anomalies:`);
-  for (const w of s.injected) say(ctx, `  ${w.kind.padEnd(10)}  ${s.times[w.start]}${w.end > w.start ? ` → ${s.times[w.end]}` : ''}  ${w.what}`);
+  labelsOut.write(
+    `${JSON.stringify(
+      s.injected.map((w) => [s.times[w.start], s.times[w.end]]),
+      null,
+      2,
+    )}\n`,
+  );
+  say(
+    ctx,
+    `bptt demo: a synthetic server: ${s.n} rows (4 weeks every 10 minutes) of load and latency, with 3 injected anomalies:`,
+  );
+  for (const w of s.injected)
+    say(ctx, `  ${w.kind.padEnd(10)}  ${s.times[w.start]}${w.end > w.start ? ` → ${s.times[w.end]}` : ''}  ${w.what}`);
 
   // The same path as `bptt detect bptt-demo-data.csv --train-fraction 0.25 --labels bptt-demo-labels.json`.
   // Read back from the staged data file (complete and closed; renamed into place with the others at the end).
   const table = { ...readTable(dataOut.tempPath as string), file: files.data };
-  const labels = windowsToRanges(s.injected.map((w) => [s.times[w.start] as string, s.times[w.end] as string]), table.n, table.timeKind,
-    table.timeValues, table.times, files.labels);
+  const labels = windowsToRanges(
+    s.injected.map((w) => [s.times[w.start], s.times[w.end]]),
+    table.n,
+    table.timeKind,
+    table.timeValues,
+    table.times,
+    files.labels,
+  );
   table.labels = new Uint8Array(table.n);
   for (const w of labels) table.labels.fill(1, w.start, w.end + 1);
   const trainRows = Math.floor(0.25 * table.n);
@@ -141,31 +215,66 @@ function demoRun(ctx: Context, files: Record<'data' | 'labels' | 'flags' | 'repo
   const fit = fitDetector(ctx, table, trainRows, trainDesc, options);
   const r = runDetect(fit.detector, table, trainRows, files.data);
   writeFlags(flagsOut, table, r);
-  const html = renderReport(reportData('bptt demo: synthetic server load and latency', `${files.data} (built in, seeded)`, table, r, labels,
-    modelFacts(fit.detector, trainRows, trainDesc, r), table.warnings));
+  const html = renderReport(
+    reportData(
+      'bptt demo: synthetic server load and latency',
+      `${files.data} (built in, seeded)`,
+      table,
+      r,
+      labels,
+      modelFacts(fit.detector, trainRows, trainDesc, r),
+      table.warnings,
+    ),
+  );
   reportOut.write(html);
   outs.commit();
 
   const found = s.injected.filter((w) => r.events.some((e) => overlaps(e, w)));
   const falseAlarms = r.events.filter((e) => !labels.some((w) => overlaps(e, w)));
   if (json) {
-    ctx.out(`${JSON.stringify({
-      command: 'demo', rows: table.n, columns: table.columns,
-      injected: s.injected.map((w) => ({ kind: w.kind, what: w.what, start: s.times[w.start], end: s.times[w.end], found: found.includes(w) })),
-      model: { ...publicOptions(fit.detector), epochsTrained: fit.epochsTrained },
-      threshold: { spec: fit.detector.thresholdSpec, value: finiteOrNull(r.threshold) },
-      events: r.events.map((e) => eventJSON(table, e)), found: found.length, falseAlarms: falseAlarms.length,
-      outputs: files, timings: { fitSeconds: fit.fitSeconds, totalSeconds: since(t0) },
-    }, null, 2)}\n`);
+    ctx.out(
+      `${JSON.stringify(
+        {
+          command: 'demo',
+          rows: table.n,
+          columns: table.columns,
+          injected: s.injected.map((w) => ({
+            kind: w.kind,
+            what: w.what,
+            start: s.times[w.start],
+            end: s.times[w.end],
+            found: found.includes(w),
+          })),
+          model: { ...publicOptions(fit.detector), epochsTrained: fit.epochsTrained },
+          threshold: { spec: fit.detector.thresholdSpec, value: finiteOrNull(r.threshold) },
+          events: r.events.map((e) => eventJSON(table, e)),
+          found: found.length,
+          falseAlarms: falseAlarms.length,
+          outputs: files,
+          timings: { fitSeconds: fit.fitSeconds, totalSeconds: since(t0) },
+        },
+        null,
+        2,
+      )}\n`,
+    );
   } else {
-    say(ctx, `  found ${r.events.length} event${r.events.length === 1 ? '' : 's'}: ${found.length} of ${s.injected.length} injected anomalies detected` +
-      ` (${found.map((w) => w.kind).join(', ') || 'none'}), ${falseAlarms.length} false alarm${falseAlarms.length === 1 ? '' : 's'}`);
+    say(
+      ctx,
+      `  found ${r.events.length} event${r.events.length === 1 ? '' : 's'}: ${found.length} of ${s.injected.length} injected anomalies detected` +
+        ` (${found.map((w) => w.kind).join(', ') || 'none'}), ${falseAlarms.length} false alarm${falseAlarms.length === 1 ? '' : 's'}`,
+    );
     for (const e of r.events) {
       const hit = s.injected.find((w) => overlaps(e, w));
-      say(ctx, `    ${timeText(table, e.start)}${e.end > e.start ? ` → ${timeText(table, e.end)}` : ''}  ${hit ? hit.kind : 'false alarm'}`);
+      say(
+        ctx,
+        `    ${timeText(table, e.start)}${e.end > e.start ? ` → ${timeText(table, e.end)}` : ''}  ${hit ? hit.kind : 'false alarm'}`,
+      );
     }
     say(ctx, `  wrote ${files.data}, ${files.labels}, ${files.flags}, ${files.report} in ${since(t0).toFixed(1)} s`);
-    say(ctx, `  open ${files.report} in a browser; run it on your own data with: npx bptt detect your.csv --report report.html`);
+    say(
+      ctx,
+      `  open ${files.report} in a browser; run it on your own data with: npx bptt detect your.csv --report report.html`,
+    );
   }
   return 0;
 }

@@ -16,20 +16,20 @@
  */
 import * as path from 'path';
 import * as fs from 'fs';
-import { Detector, DetectResult } from '../detect/detector';
+import { Detector, type DetectResult } from '../detect/detector';
 import type { DetectorOptions } from '../detect/types';
 import { pickModel } from '../detect/options';
 import { getBackend } from '../backend';
 import type { AnomalyEvent, Range } from '../detect/events';
-import { UserError, userCall, toUserError, fsMessage, ColumnMap } from './errors';
-import { readTable, Table, ReadOptions, csvField, csvNumber } from './csv';
+import { UserError, userCall, toUserError, fsMessage, type ColumnMap } from './errors';
+import { readTable, type Table, type ReadOptions, csvField, csvNumber } from './csv';
 import { Output, OutputSet } from './output';
 import { Progress } from './progress';
-import { Context, say, warn, since } from './context';
-import { checkFiles, NamedFile } from './files';
+import { type Context, say, warn, since } from './context';
+import { checkFiles, type NamedFile } from './files';
 import { ArgumentError, MemoryLimitError } from '../errors';
 import type { EpochLogs } from '../model/sequential';
-import { renderReport, ReportData, formatNumber } from './report';
+import { renderReport, type ReportData, formatNumber } from './report';
 import { isLabelFile, readLabelFile, windowsToRanges } from './labels';
 import { runs } from '../detect/events';
 import * as opt from './options';
@@ -41,7 +41,11 @@ export const OUTPUT_COLUMNS = ['score', 'threshold', 'anomaly', 'label'];
  * Rows [from, to) of a table as the library takes a series: `{ data, shape }`, a view of the table's Float64Array
  * [n, F] (no copy; the library reads it in place, lib/tensor.ts readSeries).
  */
-export function seriesOf(table: Pick<Table, 'values' | 'columns'>, from: number, to: number): { data: Float64Array; shape: number[] } {
+export function seriesOf(
+  table: Pick<Table, 'values' | 'columns'>,
+  from: number,
+  to: number,
+): { data: Float64Array; shape: number[] } {
   const F = table.columns.length;
   return { data: table.values.subarray(from * F, to * F), shape: [to - from, F] };
 }
@@ -66,9 +70,18 @@ function continuing(detector: Detector, tail: DetectResult, trainRows: number): 
   const flags = new Uint8Array(n);
   flags.set(tail.flags, trainRows);
   return {
-    ...tail, scores: cat(detector.calibration as Float64Array, tail.scores), contributions: cat(new Float64Array(trainRows), tail.contributions),
-    thresholds: cat(new Float64Array(trainRows).fill(NaN), tail.thresholds), flags, firstScored: trainRows,
-    events: tail.events.map((e) => ({ ...e, start: e.start + trainRows, end: e.end + trainRows, peakIndex: e.peakIndex + trainRows })),
+    ...tail,
+    scores: cat(detector.calibration as Float64Array, tail.scores),
+    contributions: cat(new Float64Array(trainRows), tail.contributions),
+    thresholds: cat(new Float64Array(trainRows).fill(NaN), tail.thresholds),
+    flags,
+    firstScored: trainRows,
+    events: tail.events.map((e) => ({
+      ...e,
+      start: e.start + trainRows,
+      end: e.end + trainRows,
+      peakIndex: e.peakIndex + trainRows,
+    })),
   };
 }
 
@@ -83,10 +96,19 @@ export interface FitResult {
  * The library checks the series at its door (length, constant or empty columns, values); its errors come back as
  * UserErrors naming the training part and, for a column, the CSV column.
  */
-export function fitDetector(ctx: Context, table: Table, rows: number, where: string, options: DetectorOptions): FitResult {
+export function fitDetector(
+  ctx: Context,
+  table: Table,
+  rows: number,
+  where: string,
+  options: DetectorOptions,
+): FitResult {
   const progress = { p: null as Progress | null, epochs: 0 };
-  const model = pickModel(options, table.columns.length, rows);   // what 'auto' picks for this file, so progress can be shown
-  const onEpochEnd = (logs: EpochLogs): void => { progress.epochs = logs.epoch + 1; progress.p?.epoch(logs); };
+  const model = pickModel(options, table.columns.length, rows); // what 'auto' picks for this file, so progress can be shown
+  const onEpochEnd = (logs: EpochLogs): void => {
+    progress.epochs = logs.epoch + 1;
+    progress.p?.epoch(logs);
+  };
   // The continually learning model has no epochs to report.
   const detector = new Detector(model !== 'gru-online' ? { ...options, model, onEpochEnd } : { ...options, model });
   const o = detector.options;
@@ -109,12 +131,16 @@ export function fitDetector(ctx: Context, table: Table, rows: number, where: str
 function fitError(e: unknown, detector: Detector, table: Table, where: string): unknown {
   const o = detector.options;
   if (e instanceof MemoryLimitError) {
-    return new UserError(`model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
-      'use a smaller --hidden or --window');
+    return new UserError(
+      `model '${o.model}' with window ${o.window} and hidden ${o.hidden.join(',')} cannot fit in memory: ${e.detail}; ` +
+        'use a smaller --hidden or --window',
+    );
   }
   const user = toUserError(e, `training on ${where}: `, columnMap(table));
   if (user instanceof UserError && e instanceof ArgumentError && e.feature === undefined) {
-    return new UserError(`${user.message}; train on more rows (a larger --train-fraction, or --train FILE), or change --window or --threshold`);
+    return new UserError(
+      `${user.message}; train on more rows (a larger --train-fraction, or --train FILE), or change --window or --threshold`,
+    );
   }
   return user;
 }
@@ -153,34 +179,52 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
     // Errors from below the loader (a network too large to build) carry no file name: name it here. A bug stays one.
     const user = e instanceof MemoryLimitError ? new UserError(e.detail) : toUserError(e);
     if (!(user instanceof UserError)) throw user;
-    throw new UserError(user.message.startsWith(`--model: ${file}`) ? user.message : `--model: ${file}: ${user.message}`);
+    throw new UserError(
+      user.message.startsWith(`--model: ${file}`) ? user.message : `--model: ${file}: ${user.message}`,
+    );
   }
   // Detector.fromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
   const m = (doc as { cli?: Partial<CliModelMeta> }).cli;
-  const meta = m === undefined ? null
-    : { columns: m.columns as string[], timeColumn: m.timeColumn ?? null, trainedOn: m.trainedOn ?? '', trainRows: m.trainRows ?? 0 };
+  const meta =
+    m === undefined
+      ? null
+      : {
+          columns: m.columns as string[],
+          timeColumn: m.timeColumn ?? null,
+          trainedOn: m.trainedOn ?? '',
+          trainRows: m.trainRows ?? 0,
+        };
   return { detector, meta };
 }
 
 function checkOutputNames(table: Table): void {
   for (const c of table.columns) {
     if (OUTPUT_COLUMNS.includes(c)) {
-      throw new UserError(`${table.file}: value column ${JSON.stringify(c)} has the name of an output column (${OUTPUT_COLUMNS.slice(0, 3).join(', ')}); ` +
-        'rename it, or leave it out with --columns');
+      throw new UserError(
+        `${table.file}: value column ${JSON.stringify(c)} has the name of an output column (${OUTPUT_COLUMNS.slice(0, 3).join(', ')}); ` +
+          'rename it, or leave it out with --columns',
+      );
     }
   }
 }
 
 /** The time of row i as the user wrote it, or its row number. */
 export function timeText(table: Pick<Table, 'times'>, i: number): string | number {
-  return table.times !== null ? table.times[i] as string : i;
+  return table.times !== null ? table.times[i] : i;
 }
 
 export function eventJSON(table: Pick<Table, 'times' | 'lines'>, e: AnomalyEvent): Record<string, unknown> {
   return {
-    start: timeText(table, e.start), end: timeText(table, e.end), peak: timeText(table, e.peakIndex), peakScore: e.peakScore,
-    points: e.end - e.start + 1, startIndex: e.start, endIndex: e.end, peakIndex: e.peakIndex,
-    startLine: table.lines[e.start], endLine: table.lines[e.end],
+    start: timeText(table, e.start),
+    end: timeText(table, e.end),
+    peak: timeText(table, e.peakIndex),
+    peakScore: e.peakScore,
+    points: e.end - e.start + 1,
+    startIndex: e.start,
+    endIndex: e.end,
+    peakIndex: e.peakIndex,
+    startLine: table.lines[e.start],
+    endLine: table.lines[e.end],
   };
 }
 
@@ -190,11 +234,17 @@ export function writeFlags(out: Output | null, table: Table, r: DetectResult): v
   const stdout = out === null;
   const o = out ?? Output.open(null);
   try {
-    const head = [...(table.timeColumn !== null ? [table.timeColumn] : []), ...table.columns, 'score', 'threshold', 'anomaly',
-      ...(table.labels !== null ? ['label'] : [])];
+    const head = [
+      ...(table.timeColumn !== null ? [table.timeColumn] : []),
+      ...table.columns,
+      'score',
+      'threshold',
+      'anomaly',
+      ...(table.labels !== null ? ['label'] : []),
+    ];
     o.write(`${head.map(csvField).join(',')}\n`);
     for (let i = 0; i < table.n; i++) {
-      let line = table.times !== null ? `${csvField(table.times[i] as string)},` : '';
+      let line = table.times !== null ? `${csvField(table.times[i])},` : '';
       for (let f = 0; f < F; f++) line += `${csvNumber(table.values[i * F + f])},`;
       line += i < r.firstScored ? ',,0' : `${csvNumber(r.scores[i])},${csvNumber(r.thresholds[i])},${r.flags[i]}`;
       if (table.labels !== null) line += `,${table.labels[i]}`;
@@ -212,7 +262,14 @@ export function writeFlags(out: Output | null, table: Table, r: DetectResult): v
 export function labelRanges(spec: string | undefined, table: Table, dataFile: string): Range[] | null {
   if (table.labels !== null) return runs(table.labels);
   if (spec === undefined) return null;
-  return windowsToRanges(readLabelFile(spec, dataFile), table.n, table.timeKind, table.timeValues, table.times, spec.split('#')[0] as string);
+  return windowsToRanges(
+    readLabelFile(spec, dataFile),
+    table.n,
+    table.timeKind,
+    table.timeValues,
+    table.times,
+    spec.split('#')[0],
+  );
 }
 
 export function describeThreshold(detector: Detector, r: { threshold: number }): string {
@@ -220,33 +277,65 @@ export function describeThreshold(detector: Detector, r: { threshold: number }):
   return `${detector.thresholdSpec} → ${formatNumber(r.threshold)}${kind === 'spot' || kind === 'dspot' ? ' (last)' : ''}`;
 }
 
-export function reportData(title: string, source: string, table: Table, r: DetectResult, labels: Range[] | null,
-  facts: Array<[string, string, string?]>, warnings: string[]): ReportData {
+export function reportData(
+  title: string,
+  source: string,
+  table: Table,
+  r: DetectResult,
+  labels: Range[] | null,
+  facts: Array<[string, string, string?]>,
+  warnings: string[],
+): ReportData {
   const scores = Float64Array.from(r.scores);
   for (let i = 0; i < r.firstScored && i < scores.length; i++) scores[i] = NaN;
   return {
-    title, source, timeKind: table.timeKind, timeColumn: table.timeColumn, times: table.times, timeValues: table.timeValues,
-    columns: table.columns, values: table.values, n: table.n, scores, thresholds: r.thresholds, flags: r.flags, events: r.events,
-    labels, facts, warnings,
+    title,
+    source,
+    timeKind: table.timeKind,
+    timeColumn: table.timeColumn,
+    times: table.times,
+    timeValues: table.timeValues,
+    columns: table.columns,
+    values: table.values,
+    n: table.n,
+    scores,
+    thresholds: r.thresholds,
+    flags: r.flags,
+    events: r.events,
+    labels,
+    facts,
+    warnings,
   };
 }
 
 /** Header cards of a report: threshold, model, training part. */
-export function modelFacts(detector: Detector, trainRows: number, trainDesc: string, r: { threshold: number }): Array<[string, string, string?]> {
+export function modelFacts(
+  detector: Detector,
+  trainRows: number,
+  trainDesc: string,
+  r: { threshold: number },
+): Array<[string, string, string?]> {
   const o = detector.options;
   const kind = o.threshold.kind;
   const neural = o.model !== 'zscore' && o.model !== 'iqr';
   return [
-    ['Threshold', formatNumber(r.threshold), `${detector.thresholdSpec}${kind === 'spot' || kind === 'dspot' ? ', last value (it adapts online)' : ''}`],
+    [
+      'Threshold',
+      formatNumber(r.threshold),
+      `${detector.thresholdSpec}${kind === 'spot' || kind === 'dspot' ? ', last value (it adapts online)' : ''}`,
+    ],
     ['Model', o.model, `window ${o.window}${neural ? ` · hidden ${o.hidden.join(',')}` : ''}`],
     ['Trained on', `${trainRows.toLocaleString('en-US')} rows`, trainDesc],
   ];
 }
 
 function printEvents(ctx: Context, table: Table, events: AnomalyEvent[]): void {
-  const t = (i: number): string => (table.times !== null ? table.times[i] as string : `row ${i}`);
+  const t = (i: number): string => (table.times !== null ? table.times[i] : `row ${i}`);
   for (const e of events.slice(0, 10)) {
-    say(ctx, `    ${t(e.start)}${e.end > e.start ? ` → ${t(e.end)}` : ''}  (${e.end - e.start + 1} row${e.end > e.start ? 's' : ''}, peak score ${formatNumber(e.peakScore)} at ${t(e.peakIndex)})`);
+    say(
+      ctx,
+      `    ${t(e.start)}${e.end > e.start ? ` → ${t(e.end)}` : ''}  (${e.end - e.start + 1} row${e.end > e.start ? 's' : ''}, peak score ${formatNumber(e.peakScore)} at ${t(e.peakIndex)})`,
+    );
   }
   if (events.length > 10) say(ctx, `    … and ${events.length - 10} more`);
 }
@@ -258,14 +347,20 @@ function printEvents(ctx: Context, table: Table, events: AnomalyEvent[]): void {
 export function runDetect(detector: Detector, table: Table, trainRows: number, file: string): DetectResult {
   const timed = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
   if (timed && (table.timeKind !== 'date' || table.timeValues === null)) {
-    throw new UserError(`${file}: the model uses the time of day (it was fitted with dates); this file needs a date time column`);
+    throw new UserError(
+      `${file}: the model uses the time of day (it was fitted with dates); this file needs a date time column`,
+    );
   }
   const ms = timed ? table.timeValues : null;
   const from = detector.online ? trainRows : 0;
-  return userCall('', () => {
-    const r = detector.detect(seriesOf(table, from, table.n), ms !== null ? { timestamps: ms.subarray(from) } : {});
-    return from > 0 ? continuing(detector, r, from) : r;
-  }, columnMap(table));
+  return userCall(
+    '',
+    () => {
+      const r = detector.detect(seriesOf(table, from, table.n), ms !== null ? { timestamps: ms.subarray(from) } : {});
+      return from > 0 ? continuing(detector, r, from) : r;
+    },
+    columnMap(table),
+  );
 }
 
 export const DETECT_HELP = `Usage: bptt detect <file.csv> [options]
@@ -312,9 +407,16 @@ Rows before the first complete window are warm-up: empty score and threshold, an
 Example: bptt detect cpu.csv --out flags.csv --report report.html`;
 
 export const DETECT_SPEC: opt.OptionSpec = {
-  ...opt.COMMON, ...opt.READ, ...opt.DETECTOR,
-  'train-fraction': { type: 'string' }, train: { type: 'string' }, out: { type: 'string', short: 'o' },
-  report: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, save: { type: 'string' },
+  ...opt.COMMON,
+  ...opt.READ,
+  ...opt.DETECTOR,
+  'train-fraction': { type: 'string' },
+  train: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  report: { type: 'string' },
+  labels: { type: 'string' },
+  json: { type: 'boolean' },
+  save: { type: 'string' },
 };
 
 /** What `bptt detect` was asked to do, from its command line. */
@@ -334,11 +436,15 @@ interface DetectArgs {
 export function detectCommand(ctx: Context, argv: string[]): number {
   const t0 = performance.now();
   const { values: v, positionals } = opt.parse('detect', argv, DETECT_SPEC);
-  if (opt.flag(v, 'help')) { ctx.out(`${DETECT_HELP}\n`); return 0; }
+  if (opt.flag(v, 'help')) {
+    ctx.out(`${DETECT_HELP}\n`);
+    return 0;
+  }
   const a = detectArgs(v, positionals);
   const inputs: NamedFile[] = [{ what: 'the input file', file: a.file }];
   if (a.trainFile !== undefined) inputs.push({ what: '--train', file: a.trainFile });
-  if (a.labelsSpec !== undefined && a.readOpts.labelColumn === undefined) inputs.push({ what: '--labels', file: a.labelsSpec.split('#')[0] as string });
+  if (a.labelsSpec !== undefined && a.readOpts.labelColumn === undefined)
+    inputs.push({ what: '--labels', file: a.labelsSpec.split('#')[0] });
   const outputFiles: NamedFile[] = [];
   if (a.outFile !== null) outputFiles.push({ what: '--out', file: a.outFile });
   if (a.reportFile !== undefined) outputFiles.push({ what: '--report', file: a.reportFile });
@@ -358,21 +464,33 @@ function detectArgs(v: opt.Values, positionals: string[]): DetectArgs {
   const detectorOptions = opt.detectorOptions(v);
   const trainFile = opt.str(v, 'train');
   const fractionOpt = opt.fraction(v, 'train-fraction');
-  if (trainFile !== undefined && fractionOpt !== undefined) throw new UserError('detect: give --train FILE or --train-fraction, not both');
+  if (trainFile !== undefined && fractionOpt !== undefined)
+    throw new UserError('detect: give --train FILE or --train-fraction, not both');
   const labelsSpec = opt.str(v, 'labels');
   const labelColumn = labelsSpec !== undefined && !isLabelFile(labelsSpec) ? labelsSpec : undefined;
   const readOpts: ReadOptions = { ...readOptions(v), ...(labelColumn !== undefined ? { labelColumn } : {}) };
   return {
-    file, detectorOptions, trainFile, fraction: fractionOpt ?? 0.15, json: opt.flag(v, 'json'), outFile: opt.str(v, 'out') ?? null,
-    reportFile: opt.str(v, 'report'), saveFile: opt.str(v, 'save'), labelsSpec, readOpts,
+    file,
+    detectorOptions,
+    trainFile,
+    fraction: fractionOpt ?? 0.15,
+    json: opt.flag(v, 'json'),
+    outFile: opt.str(v, 'out') ?? null,
+    reportFile: opt.str(v, 'report'),
+    saveFile: opt.str(v, 'save'),
+    labelsSpec,
+    readOpts,
   };
 }
 
 /** --time-column, --columns and --delimiter as readTable takes them. */
 function readOptions(v: opt.Values): ReadOptions {
-  const timeColumn = opt.str(v, 'time-column'), columns = opt.list(v, 'columns'), delimiter = opt.str(v, 'delimiter');
+  const timeColumn = opt.str(v, 'time-column'),
+    columns = opt.list(v, 'columns'),
+    delimiter = opt.str(v, 'delimiter');
   return {
-    ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
+    ...(timeColumn !== undefined ? { timeColumn } : {}),
+    ...(columns !== undefined ? { columns } : {}),
     ...(delimiter !== undefined ? { delimiter } : {}),
   };
 }
@@ -394,12 +512,31 @@ function readDetectInput(ctx: Context, a: DetectArgs): DetectInput {
   for (const w of table.warnings) warn(ctx, w);
   if (a.trainFile === undefined) {
     const trainRows = Math.floor(a.fraction * table.n);
-    return { table, trainTable: table, trainRows, trainDesc: `the first ${trainRows} rows (${+(a.fraction * 100).toFixed(2)}%)`, warnings };
+    return {
+      table,
+      trainTable: table,
+      trainRows,
+      trainDesc: `the first ${trainRows} rows (${+(a.fraction * 100).toFixed(2)}%)`,
+      warnings,
+    };
   }
   const { labelColumn: _l, ...trainRead } = a.readOpts;
-  const trainTable = readTable(a.trainFile, { ...trainRead, columns: table.columns, ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}) });
-  for (const w of trainTable.warnings) { warn(ctx, w); warnings.push(w); }
-  return { table, trainTable, trainRows: trainTable.n, trainDesc: `${path.basename(a.trainFile)} (${trainTable.n} rows)`, warnings };
+  const trainTable = readTable(a.trainFile, {
+    ...trainRead,
+    columns: table.columns,
+    ...(table.timeColumn !== null ? { timeColumn: table.timeColumn } : {}),
+  });
+  for (const w of trainTable.warnings) {
+    warn(ctx, w);
+    warnings.push(w);
+  }
+  return {
+    table,
+    trainTable,
+    trainRows: trainTable.n,
+    trainDesc: `${path.basename(a.trainFile)} (${trainTable.n} rows)`,
+    warnings,
+  };
 }
 
 /** detect after its files are checked: read, fit, detect, write the staged outputs, summarise. */
@@ -432,7 +569,12 @@ function detectRun(ctx: Context, a: DetectArgs, outs: OutputSet, t0: number): nu
     outputs.report = a.reportFile;
   }
   if (saveOut !== null && a.saveFile !== undefined) {
-    writeModelFile(saveOut, detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: trainDesc, trainRows });
+    writeModelFile(saveOut, detector, {
+      columns: table.columns,
+      timeColumn: table.timeColumn,
+      trainedOn: trainDesc,
+      trainRows,
+    });
     outputs.model = a.saveFile;
   }
   outs.commit();
@@ -441,21 +583,45 @@ function detectRun(ctx: Context, a: DetectArgs, outs: OutputSet, t0: number): nu
 
   const flagged = r.flags.reduce((x, y) => x + y, 0);
   if (a.json) {
-    ctx.out(`${JSON.stringify({
-      command: 'detect', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
-      train: { rows: trainRows, from: trainDesc },
-      model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
-      threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
-      warmupRows: r.firstScored, flagged, events: r.events.map((e) => eventJSON(table, e)),
-      missing: { total: table.missing.reduce((x, y) => x + y, 0), perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])) },
-      ...(labels !== null ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) } : {}),
-      warnings, outputs,
-      timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
-    }, null, 2)}\n`);
+    ctx.out(
+      `${JSON.stringify(
+        {
+          command: 'detect',
+          file,
+          rows: table.n,
+          columns: table.columns,
+          timeColumn: table.timeColumn,
+          train: { rows: trainRows, from: trainDesc },
+          model: { ...publicOptions(detector), epochsTrained: fit.epochsTrained },
+          threshold: { spec: detector.thresholdSpec, value: finiteOrNull(r.threshold) },
+          warmupRows: r.firstScored,
+          flagged,
+          events: r.events.map((e) => eventJSON(table, e)),
+          missing: {
+            total: table.missing.reduce((x, y) => x + y, 0),
+            perColumn: Object.fromEntries(table.columns.map((c, f) => [c, table.missing[f]])),
+          },
+          ...(labels !== null
+            ? { labels: labels.map((w) => ({ start: timeText(table, w.start), end: timeText(table, w.end) })) }
+            : {}),
+          warnings,
+          outputs,
+          timings: { readSeconds, fitSeconds: fit.fitSeconds, detectSeconds, writeSeconds, totalSeconds: since(t0) },
+        },
+        null,
+        2,
+      )}\n`,
+    );
   } else {
-    say(ctx, `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`);
+    say(
+      ctx,
+      `bptt detect: ${file}: ${table.n} rows × ${table.columns.length} column${table.columns.length === 1 ? '' : 's'} (${columnList(table.columns)})`,
+    );
     say(ctx, `  trained ${detector.options.model} on ${trainDesc}; threshold ${describeThreshold(detector, r)}`);
-    say(ctx, `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`);
+    say(
+      ctx,
+      `  ${r.events.length} event${r.events.length === 1 ? '' : 's'}, ${flagged} flagged row${flagged === 1 ? '' : 's'}${r.events.length > 0 ? ':' : ''}`,
+    );
     printEvents(ctx, table, r.events);
     const wrote = Object.values(outputs);
     if (wrote.length > 0) say(ctx, `  wrote ${wrote.join(', ')} in ${since(t0).toFixed(1)} s`);
@@ -475,11 +641,27 @@ export function finiteOrNull(v: number): number | null {
 export function publicOptions(d: Detector): Record<string, unknown> {
   const o = d.options;
   if (o.model === 'gru-online') {
-    return { model: o.model, window: o.window, hidden: o.hidden, learningRate: o.learningRate, timeFeatures: o.timeFeatures, minGap: o.minGap, seed: o.seed, backend: getBackend() };
+    return {
+      model: o.model,
+      window: o.window,
+      hidden: o.hidden,
+      learningRate: o.learningRate,
+      timeFeatures: o.timeFeatures,
+      minGap: o.minGap,
+      seed: o.seed,
+      backend: getBackend(),
+    };
   }
   return {
-    model: o.model, window: o.window, hidden: o.hidden, epochs: o.epochs, combine: o.combine, minGap: o.minGap, seed: o.seed,
-    workers: o.workers, backend: getBackend(),
+    model: o.model,
+    window: o.window,
+    hidden: o.hidden,
+    epochs: o.epochs,
+    combine: o.combine,
+    minGap: o.minGap,
+    seed: o.seed,
+    workers: o.workers,
+    backend: getBackend(),
   };
 }
 
@@ -503,12 +685,21 @@ Options
 
 Example: bptt fit normal-week.csv --save model.bptt.json && bptt score today.csv --model model.bptt.json`;
 
-export const FIT_SPEC: opt.OptionSpec = { ...opt.COMMON, ...opt.READ, ...opt.DETECTOR, save: { type: 'string' }, json: { type: 'boolean' } };
+export const FIT_SPEC: opt.OptionSpec = {
+  ...opt.COMMON,
+  ...opt.READ,
+  ...opt.DETECTOR,
+  save: { type: 'string' },
+  json: { type: 'boolean' },
+};
 
 export function fitCommand(ctx: Context, argv: string[]): number {
   const t0 = performance.now();
   const { values: v, positionals } = opt.parse('fit', argv, FIT_SPEC);
-  if (opt.flag(v, 'help')) { ctx.out(`${FIT_HELP}\n`); return 0; }
+  if (opt.flag(v, 'help')) {
+    ctx.out(`${FIT_HELP}\n`);
+    return 0;
+  }
   const file = opt.onePositional('fit', positionals, 'training CSV file');
   const save = opt.str(v, 'save');
   if (save === undefined) throw new UserError('fit: --save FILE is required (where to write the model)');
@@ -523,27 +714,55 @@ export function fitCommand(ctx: Context, argv: string[]): number {
 }
 
 /** fit after its options are checked: the model goes to a staged output, opened before the training starts. */
-function fitRun(ctx: Context, v: opt.Values, file: string, save: string, detectorOptions: DetectorOptions, outs: OutputSet, t0: number): number {
+function fitRun(
+  ctx: Context,
+  v: opt.Values,
+  file: string,
+  save: string,
+  detectorOptions: DetectorOptions,
+  outs: OutputSet,
+  t0: number,
+): number {
   const saveOut = outs.open(save);
   const table = readTable(file, readOptions(v));
   checkOutputNames(table);
   for (const w of table.warnings) warn(ctx, w);
   const desc = `${path.basename(file)} (${table.n} rows)`;
   const fit = fitDetector(ctx, table, table.n, desc, detectorOptions);
-  writeModelFile(saveOut, fit.detector, { columns: table.columns, timeColumn: table.timeColumn, trainedOn: desc, trainRows: table.n });
+  writeModelFile(saveOut, fit.detector, {
+    columns: table.columns,
+    timeColumn: table.timeColumn,
+    trainedOn: desc,
+    trainRows: table.n,
+  });
   outs.commit();
   const threshold = fit.detector.options.threshold.kind === 'dynamic' ? NaN : fit.detector.threshold;
   if (opt.flag(v, 'json')) {
-    ctx.out(`${JSON.stringify({
-      command: 'fit', file, rows: table.n, columns: table.columns, timeColumn: table.timeColumn,
-      model: { ...publicOptions(fit.detector), epochsTrained: fit.epochsTrained },
-      threshold: { spec: fit.detector.thresholdSpec, value: finiteOrNull(threshold) },
-      missing: { total: table.missing.reduce((a, b) => a + b, 0) }, warnings: table.warnings, outputs: { model: save },
-      timings: { fitSeconds: fit.fitSeconds, totalSeconds: since(t0) },
-    }, null, 2)}\n`);
+    ctx.out(
+      `${JSON.stringify(
+        {
+          command: 'fit',
+          file,
+          rows: table.n,
+          columns: table.columns,
+          timeColumn: table.timeColumn,
+          model: { ...publicOptions(fit.detector), epochsTrained: fit.epochsTrained },
+          threshold: { spec: fit.detector.thresholdSpec, value: finiteOrNull(threshold) },
+          missing: { total: table.missing.reduce((a, b) => a + b, 0) },
+          warnings: table.warnings,
+          outputs: { model: save },
+          timings: { fitSeconds: fit.fitSeconds, totalSeconds: since(t0) },
+        },
+        null,
+        2,
+      )}\n`,
+    );
   } else {
-    say(ctx, `bptt fit: trained ${fit.detector.options.model} on ${desc}, columns ${columnList(table.columns)}; ` +
-      `threshold ${fit.detector.thresholdSpec}${Number.isFinite(threshold) ? ` → ${formatNumber(threshold)}` : ''}`);
+    say(
+      ctx,
+      `bptt fit: trained ${fit.detector.options.model} on ${desc}, columns ${columnList(table.columns)}; ` +
+        `threshold ${fit.detector.thresholdSpec}${Number.isFinite(threshold) ? ` → ${formatNumber(threshold)}` : ''}`,
+    );
     say(ctx, `  saved ${save}`);
   }
   return 0;

@@ -29,9 +29,14 @@ export function at(file: string, line: number, column?: number, name?: string): 
 export function fsMessage(verb: string, file: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   const why: Record<string, string> = {
-    ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'it is a directory',
-    ENOTDIR: 'a part of the path is not a directory', EPERM: 'operation not permitted', ENOSPC: 'no space left on the device',
-    EROFS: 'read-only file system', EMFILE: 'too many open files',
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a part of the path is not a directory',
+    EPERM: 'operation not permitted',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'read-only file system',
+    EMFILE: 'too many open files',
   };
   return `cannot ${verb} ${file}: ${(code !== undefined && why[code]) || (e as Error).message}`;
 }
@@ -51,7 +56,12 @@ export interface ColumnMap {
  */
 export function toUserError(e: unknown, context = '', columns?: ColumnMap): unknown {
   if (e instanceof UserError || !isUsageError(e)) return e;
-  if (e instanceof ArgumentError && e.feature !== undefined && columns !== undefined && e.feature < columns.names.length) {
+  if (
+    e instanceof ArgumentError &&
+    e.feature !== undefined &&
+    columns !== undefined &&
+    e.feature < columns.names.length
+  ) {
     const place = `${columns.file} column ${columns.numbers[e.feature]} (${JSON.stringify(columns.names[e.feature])})`;
     const predicate = featurePredicate(e);
     return new UserError(`${context}${predicate !== null ? `${place} ${predicate}` : `${place}: ${e.message}`}`);

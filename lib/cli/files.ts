@@ -51,14 +51,16 @@ function identify(file: string): Identity {
 
 /** Whether two paths name the same file (see the file comment). */
 export function sameFile(a: string, b: string): boolean {
-  const x = identify(a), y = identify(b);
+  const x = identify(a),
+    y = identify(b);
   return x.real === y.real || (x.ino !== null && x.dev === y.dev && x.ino === y.ino);
 }
 
 /** " (both are /real/path)" when the paths as written differ, so the user sees why they are one file. */
 function resolvedNote(a: string, b: string): string {
   if (path.resolve(a) === path.resolve(b)) return '';
-  const x = identify(a), y = identify(b);
+  const x = identify(a),
+    y = identify(b);
   return x.real === y.real ? ` (both are ${x.real})` : ' (hard links to one file)';
 }
 
@@ -70,21 +72,27 @@ export function checkFiles(command: string, inputs: readonly NamedFile[], output
   for (const i of inputs) {
     const t = parseTempName(path.basename(i.file));
     if (t !== null) {
-      throw new UserError(`${command}: ${i.what} ${i.file} is a temp file that an interrupted bptt run (pid ${t.pid}) left while writing ` +
-        `${t.target}, not data: give the file it was meant to become`);
+      throw new UserError(
+        `${command}: ${i.what} ${i.file} is a temp file that an interrupted bptt run (pid ${t.pid}) left while writing ` +
+          `${t.target}, not data: give the file it was meant to become`,
+      );
     }
   }
   outputs.forEach((o, k) => {
     for (const i of inputs) {
       if (sameFile(o.file, i.file)) {
-        throw new UserError(`${command}: ${o.what} ${o.file} is ${i.what} ${i.file}${resolvedNote(o.file, i.file)}: ` +
-          'refusing to overwrite an input; choose another output path');
+        throw new UserError(
+          `${command}: ${o.what} ${o.file} is ${i.what} ${i.file}${resolvedNote(o.file, i.file)}: ` +
+            'refusing to overwrite an input; choose another output path',
+        );
       }
     }
     for (const p of outputs.slice(0, k)) {
       if (sameFile(o.file, p.file)) {
-        throw new UserError(`${command}: ${p.what} ${p.file} and ${o.what} ${o.file} are the same file${resolvedNote(o.file, p.file)}; ` +
-          'give each output its own path');
+        throw new UserError(
+          `${command}: ${p.what} ${p.file} and ${o.what} ${o.file} are the same file${resolvedNote(o.file, p.file)}; ` +
+            'give each output its own path',
+        );
       }
     }
   });

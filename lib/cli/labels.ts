@@ -17,11 +17,11 @@ import type { Range } from '../detect/events';
 
 /** Whether `spec` names a label file (else it is taken as a column name). */
 export function isLabelFile(spec: string): boolean {
-  const file = spec.split('#')[0] as string;
+  const file = spec.split('#')[0];
   try {
     return fs.statSync(file).isFile();
   } catch {
-    return /\.(json|csv)(#.*)?$/i.test(spec);   // looks like a file: report it missing rather than as a missing column
+    return /\.(json|csv)(#.*)?$/i.test(spec); // looks like a file: report it missing rather than as a missing column
   }
 }
 
@@ -46,7 +46,8 @@ export function readLabelFile(spec: string, dataFile: string): Array<[Bound, Bou
     throw new UserError(`--labels: ${file} is not valid JSON: ${(e as Error).message}`);
   }
   if (!Array.isArray(doc)) {
-    if (doc === null || typeof doc !== 'object') throw new UserError(`--labels: ${file}: expected a list of [start, end] windows or an object of them per file`);
+    if (doc === null || typeof doc !== 'object')
+      throw new UserError(`--labels: ${file}: expected a list of [start, end] windows or an object of them per file`);
     const obj = doc as Record<string, unknown>;
     const keys = Object.keys(obj);
     let chosen: string | undefined;
@@ -55,22 +56,33 @@ export function readLabelFile(spec: string, dataFile: string): Array<[Bound, Bou
       chosen = key;
     } else {
       const abs = path.resolve(dataFile).split(path.sep).join('/');
-      chosen = keys.find((k) => abs.endsWith(`/${k}`)) ?? keys.find((k) => path.basename(k) === path.basename(dataFile));
+      chosen =
+        keys.find((k) => abs.endsWith(`/${k}`)) ?? keys.find((k) => path.basename(k) === path.basename(dataFile));
       if (chosen === undefined) {
-        throw new UserError(`--labels: ${file} has windows for ${keys.length} file${keys.length === 1 ? '' : 's'} ` +
-          `(${keys.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 3 ? ', …' : ''}), none of them ${JSON.stringify(path.basename(dataFile))}; ` +
-          `pick one with --labels ${file}#<key>`);
+        throw new UserError(
+          `--labels: ${file} has windows for ${keys.length} file${keys.length === 1 ? '' : 's'} ` +
+            `(${keys
+              .slice(0, 3)
+              .map((k) => JSON.stringify(k))
+              .join(', ')}${keys.length > 3 ? ', …' : ''}), none of them ${JSON.stringify(path.basename(dataFile))}; ` +
+            `pick one with --labels ${file}#<key>`,
+        );
       }
     }
     doc = obj[chosen];
-    if (!Array.isArray(doc)) throw new UserError(`--labels: ${file}: entry ${JSON.stringify(chosen)} is not a list of windows`);
+    if (!Array.isArray(doc))
+      throw new UserError(`--labels: ${file}: entry ${JSON.stringify(chosen)} is not a list of windows`);
   }
   return (doc as unknown[]).map((w, i) => {
-    const pair = Array.isArray(w) ? w : w !== null && typeof w === 'object' ? [(w as { start?: unknown }).start, (w as { end?: unknown }).end] : null;
+    const pair = Array.isArray(w)
+      ? w
+      : w !== null && typeof w === 'object'
+        ? [(w as { start?: unknown }).start, (w as { end?: unknown }).end]
+        : null;
     if (pair === null || pair.length !== 2 || !pair.every((b) => typeof b === 'string' || typeof b === 'number')) {
       throw new UserError(`--labels: ${file}: window ${i} is not [start, end] (got ${JSON.stringify(w)})`);
     }
-    return [pair[0] as Bound, pair[1] as Bound];
+    return [pair[0], pair[1]];
   });
 }
 
@@ -80,12 +92,16 @@ function readLabelCsv(file: string): Array<[Bound, Bound]> {
     const head = r.next();
     if (head === null) throw new UserError(`--labels: ${file} is empty`);
     const h = head.fields.map((x) => x.trim().toLowerCase());
-    const s = h.indexOf('start') >= 0 ? h.indexOf('start') : 0, e = h.indexOf('end') >= 0 ? h.indexOf('end') : 1;
+    const s = h.indexOf('start') >= 0 ? h.indexOf('start') : 0,
+      e = h.indexOf('end') >= 0 ? h.indexOf('end') : 1;
     if (h.length < 2) throw new UserError(`--labels: ${file}: expected columns start,end`);
     const out: Array<[Bound, Bound]> = [];
     for (let rec = r.next(); rec !== null; rec = r.next()) {
-      if (rec.fields.length !== h.length) throw new UserError(`--labels: ${file} line ${rec.line}: ${rec.fields.length} fields, the header has ${h.length}`);
-      out.push([(rec.fields[s] as string).trim(), (rec.fields[e] as string).trim()]);
+      if (rec.fields.length !== h.length)
+        throw new UserError(
+          `--labels: ${file} line ${rec.line}: ${rec.fields.length} fields, the header has ${h.length}`,
+        );
+      out.push([rec.fields[s].trim(), rec.fields[e].trim()]);
     }
     return out;
   } finally {
@@ -97,24 +113,35 @@ function readLabelCsv(file: string): Array<[Bound, Bound]> {
  * Windows → inclusive row ranges of a series. `timeValues` (sorted ms or numbers) when the time column is a date or a
  * number; `times` (strings) when it is text; neither: row numbers.
  */
-export function windowsToRanges(windows: Array<[Bound, Bound]>, n: number, timeKind: string, timeValues: Float64Array | null,
-  times: string[] | null, file: string): Range[] {
+export function windowsToRanges(
+  windows: Array<[Bound, Bound]>,
+  n: number,
+  timeKind: string,
+  timeValues: Float64Array | null,
+  times: string[] | null,
+  file: string,
+): Range[] {
   const out: Range[] = [];
   const num = (b: Bound, what: string): number => {
     const v = typeof b === 'number' ? b : timeKind === 'date' ? parseDate(b) : Number(b);
-    if (Number.isNaN(v)) throw new UserError(`--labels: ${file}: ${what} ${JSON.stringify(b)} is not a ${timeKind === 'date' ? 'date' : 'number'}`);
+    if (Number.isNaN(v))
+      throw new UserError(
+        `--labels: ${file}: ${what} ${JSON.stringify(b)} is not a ${timeKind === 'date' ? 'date' : 'number'}`,
+      );
     return v;
   };
   for (const [a, b] of windows) {
     let lo: number, hi: number;
     if (timeValues !== null) {
-      const t0 = num(a, 'window start'), t1 = num(b, 'window end');
+      const t0 = num(a, 'window start'),
+        t1 = num(b, 'window end');
       lo = firstIndex(timeValues, (t) => t >= t0);
       hi = firstIndex(timeValues, (t) => t > t1) - 1;
     } else if (times !== null) {
       lo = times.indexOf(String(a));
       hi = times.indexOf(String(b));
-      if (lo < 0 || hi < 0) throw new UserError(`--labels: ${file}: window [${a}, ${b}] names a timestamp that is not in the data`);
+      if (lo < 0 || hi < 0)
+        throw new UserError(`--labels: ${file}: window [${a}, ${b}] names a timestamp that is not in the data`);
     } else {
       lo = Math.max(0, Math.ceil(num(a, 'window start')));
       hi = Math.min(n - 1, Math.floor(num(b, 'window end')));
@@ -126,11 +153,12 @@ export function windowsToRanges(windows: Array<[Bound, Bound]>, n: number, timeK
 
 /** The first index of a sorted array where `ok` holds (a.length when nowhere). */
 function firstIndex(a: Float64Array, ok: (v: number) => boolean): number {
-  let lo = 0, hi = a.length;
+  let lo = 0,
+    hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ok(a[mid])) hi = mid; else lo = mid + 1;
+    if (ok(a[mid])) hi = mid;
+    else lo = mid + 1;
   }
   return lo;
 }
-

@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { UserError, toUserError } from './errors';
 import { BrokenPipe } from './output';
-import { Context, processContext } from './context';
+import { type Context, processContext } from './context';
 import { detectCommand, fitCommand } from './detect';
 import { scoreCommand } from './score';
 import { reportCommand } from './report-command';
@@ -39,12 +39,18 @@ Examples
   bptt fit normal.csv --save model.bptt.json && bptt score new.csv --model model.bptt.json --out flags.csv`;
 
 const COMMANDS: Record<string, (ctx: Context, argv: string[]) => number> = {
-  detect: detectCommand, fit: fitCommand, score: scoreCommand, report: reportCommand, demo: demoCommand,
+  detect: detectCommand,
+  fit: fitCommand,
+  score: scoreCommand,
+  report: reportCommand,
+  demo: demoCommand,
 };
 
 function version(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -58,7 +64,7 @@ export function main(argv: string[], ctx?: Context): number {
   try {
     const [cmd, ...rest] = argv;
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-      if (cmd === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) return (COMMANDS[rest[0]] as typeof detectCommand)(c, ['--help']);
+      if (cmd === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) return COMMANDS[rest[0]](c, ['--help']);
       c.out(`${USAGE}\n`);
       return 0;
     }
@@ -68,7 +74,9 @@ export function main(argv: string[], ctx?: Context): number {
     }
     const run = COMMANDS[cmd];
     if (run === undefined) {
-      throw new UserError(`unknown command ${JSON.stringify(cmd)}; the commands are ${Object.keys(COMMANDS).join(', ')} (see bptt --help)`);
+      throw new UserError(
+        `unknown command ${JSON.stringify(cmd)}; the commands are ${Object.keys(COMMANDS).join(', ')} (see bptt --help)`,
+      );
     }
     return run(c, rest);
   } catch (e) {
@@ -82,15 +90,17 @@ export function main(argv: string[], ctx?: Context): number {
  * `bptt: <message>`; anything else 2, a bug, with its stack.
  */
 export function reportError(c: Context, e: unknown): number {
-  if (e instanceof BrokenPipe) return 0;   // the reader of stdout stopped reading (| head): nothing left to say
+  if (e instanceof BrokenPipe) return 0; // the reader of stdout stopped reading (| head): nothing left to say
   const user = toUserError(e);
   if (user instanceof UserError) {
     c.err(`bptt: ${user.message}\n`);
     return 1;
   }
   const err = e as Error;
-  c.err(`bptt: internal error: ${err?.message ?? String(e)}\n${err?.stack ?? ''}\n` +
-    'This is a bug in bptt; please report it with the command line that caused it.\n');
+  c.err(
+    `bptt: internal error: ${err?.message ?? String(e)}\n${err?.stack ?? ''}\n` +
+      'This is a bug in bptt; please report it with the command line that caused it.\n',
+  );
   return 2;
 }
 

@@ -4,9 +4,9 @@
  */
 import { parseArgs } from 'util';
 import { UserError, userCall } from './errors';
-import { DETECTOR_MODELS, DetectorModel, DetectorOptions } from '../detect/types';
+import { DETECTOR_MODELS, type DetectorModel, type DetectorOptions } from '../detect/types';
 import { parseThreshold } from '../detect/threshold-spec';
-import { setBackend, BackendChoice } from '../backend';
+import { setBackend, type BackendChoice } from '../backend';
 import { checkWorkers } from '../parallel/auto';
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -48,11 +48,18 @@ const NEGATIVE = /^-(\d|\.\d|inf)/i;
  * option that takes a value is that option's value: it becomes `--window=-5`, so the option's own check judges it.
  */
 function joinNegativeValues(argv: readonly string[], spec: OptionSpec): string[] {
-  const longOf = new Map(Object.entries(spec).filter(([, o]) => o.short !== undefined).map(([name, o]) => [`-${o.short}`, name]));
+  const longOf = new Map(
+    Object.entries(spec)
+      .filter(([, o]) => o.short !== undefined)
+      .map(([name, o]) => [`-${o.short}`, name]),
+  );
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--') { out.push(...argv.slice(i)); break; }
+    const a = argv[i];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
     const name = a.startsWith('--') ? a.slice(2) : longOf.get(a);
     const next = argv[i + 1];
     if (name !== undefined && spec[name]?.type === 'string' && next !== undefined && NEGATIVE.test(next)) {
@@ -66,7 +73,7 @@ function joinNegativeValues(argv: readonly string[], spec: OptionSpec): string[]
 export function parse(command: string, argv: string[], spec: OptionSpec): { values: Values; positionals: string[] } {
   try {
     const r = parseArgs({ args: joinNegativeValues(argv, spec), options: spec, allowPositionals: true, strict: true });
-    return { values: r.values as Values, positionals: r.positionals };
+    return { values: r.values, positionals: r.positionals };
   } catch (e) {
     const code = (e as { code?: string }).code;
     let msg = (e as Error).message;
@@ -98,7 +105,9 @@ export function int(v: Values, name: string, min = 1): number | undefined {
   if (s === undefined) return undefined;
   const n = Number(s);
   if (s.trim() === '' || !Number.isInteger(n) || n < min || n > MAX_INT) {
-    throw new UserError(`--${name}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer${n > MAX_INT ? ` (at most ${MAX_INT})` : ''}, got ${JSON.stringify(s)}`);
+    throw new UserError(
+      `--${name}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer${n > MAX_INT ? ` (at most ${MAX_INT})` : ''}, got ${JSON.stringify(s)}`,
+    );
   }
   return n;
 }
@@ -108,7 +117,8 @@ export function fraction(v: Values, name: string): number | undefined {
   const s = str(v, name);
   if (s === undefined) return undefined;
   const n = Number(s);
-  if (s.trim() === '' || !(n > 0 && n < 1)) throw new UserError(`--${name}: expected a fraction between 0 and 1 (exclusive), got ${JSON.stringify(s)}`);
+  if (s.trim() === '' || !(n > 0 && n < 1))
+    throw new UserError(`--${name}: expected a fraction between 0 and 1 (exclusive), got ${JSON.stringify(s)}`);
   return n;
 }
 
@@ -117,15 +127,18 @@ export function list(v: Values, name: string): string[] | undefined {
   const s = str(v, name);
   if (s === undefined) return undefined;
   const items = s.split(',').map((x) => x.trim());
-  if (items.some((x) => x === '')) throw new UserError(`--${name}: expected names separated by commas, got ${JSON.stringify(s)}`);
+  if (items.some((x) => x === ''))
+    throw new UserError(`--${name}: expected names separated by commas, got ${JSON.stringify(s)}`);
   return items;
 }
 
 /** The one positional argument (the input file) of a command. */
 export function onePositional(command: string, positionals: string[], what: string): string {
-  if (positionals.length === 0) throw new UserError(`${command}: missing the ${what} (usage: see bptt ${command} --help)`);
-  if (positionals.length > 1) throw new UserError(`${command}: expected one ${what}, got ${positionals.length}: ${positionals.join(' ')}`);
-  return positionals[0] as string;
+  if (positionals.length === 0)
+    throw new UserError(`${command}: missing the ${what} (usage: see bptt ${command} --help)`);
+  if (positionals.length > 1)
+    throw new UserError(`${command}: expected one ${what}, got ${positionals.length}: ${positionals.join(' ')}`);
+  return positionals[0];
 }
 
 /**
@@ -136,7 +149,8 @@ export function detectorOptions(v: Values): DetectorOptions {
   const o: DetectorOptions = {};
   const backend = str(v, 'backend');
   if (backend !== undefined) {
-    if (!['js', 'wasm', 'auto'].includes(backend)) throw new UserError(`--backend: expected js, wasm or auto, got ${JSON.stringify(backend)}`);
+    if (!['js', 'wasm', 'auto'].includes(backend))
+      throw new UserError(`--backend: expected js, wasm or auto, got ${JSON.stringify(backend)}`);
     try {
       setBackend(backend as BackendChoice);
     } catch (e) {
@@ -154,7 +168,9 @@ export function detectorOptions(v: Values): DetectorOptions {
   const model = str(v, 'model');
   if (model !== undefined) {
     if (model !== 'auto' && !DETECTOR_MODELS.includes(model as DetectorModel)) {
-      throw new UserError(`--model: expected auto or one of ${DETECTOR_MODELS.join(', ')}, got ${JSON.stringify(model)}`);
+      throw new UserError(
+        `--model: expected auto or one of ${DETECTOR_MODELS.join(', ')}, got ${JSON.stringify(model)}`,
+      );
     }
     o.model = model as DetectorModel | 'auto';
   }
@@ -174,7 +190,9 @@ export function detectorOptions(v: Values): DetectorOptions {
   const epochs = str(v, 'epochs');
   if (epochs !== undefined) {
     if (epochs.trim() !== '' && Number(epochs) === 0) {
-      throw new UserError('--epochs: expected a positive integer, got "0" (0 epochs train nothing: a neural model would flag anomalies with its random initial weights)');
+      throw new UserError(
+        '--epochs: expected a positive integer, got "0" (0 epochs train nothing: a neural model would flag anomalies with its random initial weights)',
+      );
     }
     o.epochs = int(v, 'epochs') as number;
   }
@@ -186,7 +204,8 @@ export function detectorOptions(v: Values): DetectorOptions {
   const seed = str(v, 'seed');
   if (seed !== undefined) {
     const n = Number(seed);
-    if (seed.trim() === '' || !Number.isInteger(n)) throw new UserError(`--seed: expected an integer, got ${JSON.stringify(seed)}`);
+    if (seed.trim() === '' || !Number.isInteger(n))
+      throw new UserError(`--seed: expected an integer, got ${JSON.stringify(seed)}`);
     o.seed = n;
   }
   const minGap = int(v, 'min-gap', 0);
@@ -194,14 +213,19 @@ export function detectorOptions(v: Values): DetectorOptions {
   if (v['offline'] === true) o.causal = false;
   const combine = str(v, 'combine');
   if (combine !== undefined) {
-    if (!['last', 'mean', 'max', 'all'].includes(combine)) throw new UserError(`--combine: expected last, mean, max or all, got ${JSON.stringify(combine)}`);
+    if (!['last', 'mean', 'max', 'all'].includes(combine))
+      throw new UserError(`--combine: expected last, mean, max or all, got ${JSON.stringify(combine)}`);
     if (combine !== 'last' && o.causal !== false) {
-      throw new UserError(`--combine: '${combine}' looks ahead of the row it scores; add --offline to analyse a recording after the fact`);
+      throw new UserError(
+        `--combine: '${combine}' looks ahead of the row it scores; add --offline to analyse a recording after the fact`,
+      );
     }
     o.combine = combine as NonNullable<DetectorOptions['combine']>;
   }
   if (o.causal !== false && o.threshold !== undefined && o.threshold.toString().startsWith('dynamic')) {
-    throw new UserError("--threshold: 'dynamic' is chosen on the whole scored file (look-ahead); add --offline, or use spot, dspot or a level");
+    throw new UserError(
+      "--threshold: 'dynamic' is chosen on the whole scored file (look-ahead); add --offline, or use spot, dspot or a level",
+    );
   }
   return o;
 }

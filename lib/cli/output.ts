@@ -49,7 +49,11 @@ export class Output {
   private closed = false;
   private done = false;
 
-  private constructor(readonly target: string | null, private fd: number, readonly tempPath: string | null) {}
+  private constructor(
+    readonly target: string | null,
+    private fd: number,
+    readonly tempPath: string | null,
+  ) {}
 
   /** An output to `target` (atomic) or, for null, to stdout. */
   static open(target: string | null): Output {
@@ -58,7 +62,8 @@ export class Output {
     let fd: number;
     let tmp: string;
     try {
-      if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+        throw Object.assign(new Error('directory'), { code: 'EISDIR' });
       removeStaleTemps(file);
       tmp = tempPathFor(file);
       fd = fs.openSync(tmp, 'wx', 0o666);
@@ -68,7 +73,9 @@ export class Output {
     try {
       const mode = fs.statSync(file).mode & 0o7777;
       fs.fchmodSync(fd, mode);
-    } catch { /* a new file */ }
+    } catch {
+      /* a new file */
+    }
     return new Output(target, fd, tmp);
   }
 
@@ -129,9 +136,18 @@ export class Output {
   /** Drops a file output: the temp file is removed and the target left as it was. Does nothing once committed. */
   abort(): void {
     if (this.done || this.tempPath === null) return;
-    if (!this.closed) try { fs.closeSync(this.fd); } catch { /* already closed */ }
+    if (!this.closed)
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
     this.closed = true;
-    try { fs.unlinkSync(this.tempPath); } catch { /* already renamed or removed */ }
+    try {
+      fs.unlinkSync(this.tempPath);
+    } catch {
+      /* already renamed or removed */
+    }
     this.done = true;
   }
 
@@ -168,9 +184,9 @@ export class OutputSet {
     const replaced: number[] = [];
     let at = 0;
     try {
-      for (at = 0; at < files.length; at++) kept[at] = keep(files[at] as string);
+      for (at = 0; at < files.length; at++) kept[at] = keep(files[at]);
       for (at = 0; at < files.length; at++) {
-        fs.renameSync((this.outputs[at] as Output).tempPath as string, files[at] as string);
+        fs.renameSync(this.outputs[at].tempPath as string, files[at]);
         replaced.push(at);
       }
       for (const o of this.outputs) o.markCommitted();
@@ -178,15 +194,29 @@ export class OutputSet {
       for (const i of replaced) {
         const old = kept[i];
         try {
-          if (old !== null && old !== undefined) fs.renameSync(old, files[i] as string);
-          else fs.unlinkSync(files[i] as string);
-        } catch { /* nothing more can be done: the message below names the output */ }
+          if (old !== null && old !== undefined) fs.renameSync(old, files[i]);
+          else fs.unlinkSync(files[i]);
+        } catch {
+          /* nothing more can be done: the message below names the output */
+        }
       }
-      for (const old of kept) if (old !== null) try { fs.unlinkSync(old); } catch { /* already renamed back */ }
+      for (const old of kept)
+        if (old !== null)
+          try {
+            fs.unlinkSync(old);
+          } catch {
+            /* already renamed back */
+          }
       for (const o of this.outputs) o.abort();
       throw new UserError(`${fsMessage('write', this.outputs[at]?.target ?? '?', e)}; no output was changed`);
     }
-    for (const old of kept) if (old !== null) try { fs.unlinkSync(old); } catch { /* a stale temp file, cleaned by the next run */ }
+    for (const old of kept)
+      if (old !== null)
+        try {
+          fs.unlinkSync(old);
+        } catch {
+          /* a stale temp file, cleaned by the next run */
+        }
     for (const o of this.outputs) syncDir(o.target as string);
   }
 
@@ -213,8 +243,14 @@ function keep(file: string): string | null {
 function syncDir(target: string): void {
   try {
     const dfd = fs.openSync(path.dirname(resolveTarget(target)), 'r');
-    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-  } catch { /* platforms that cannot fsync a directory */ }
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  } catch {
+    /* platforms that cannot fsync a directory */
+  }
 }
 
 function resolveTarget(target: string): string {

@@ -21,7 +21,11 @@ export class Progress {
   private drawn = false;
 
   /** `sink` null: quiet. */
-  constructor(private readonly sink: ProgressSink | null, private readonly total: number, private readonly label: string) {}
+  constructor(
+    private readonly sink: ProgressSink | null,
+    private readonly total: number,
+    private readonly label: string,
+  ) {}
 
   private get tty(): boolean {
     return this.sink?.isTTY === true;
@@ -46,13 +50,16 @@ export class Progress {
       const width = Math.max(10, Math.min(30, (this.sink.columns ?? 80) - 70));
       const full = Math.round((width * this.epochs) / Math.max(this.total, 1));
       const bar = '━'.repeat(full) + '─'.repeat(width - full);
-      const text = `training ${this.label}  ${bar}  ${this.epochs}/${this.total}  loss ${fmt(logs.loss)}` +
+      const text =
+        `training ${this.label}  ${bar}  ${this.epochs}/${this.total}  loss ${fmt(logs.loss)}` +
         `${val !== undefined ? `  val ${fmt(val)}` : ''}  ETA ${clock(eta)}`;
       this.sink.write(`\r\x1b[K${text}`);
       this.drawn = true;
     } else {
-      this.sink.write(`epoch ${this.epochs}/${this.total}  loss ${logs.loss.toFixed(6)}` +
-        `${val !== undefined ? `  val_loss ${val.toFixed(6)}` : ''}  ${logs.seconds.toFixed(1)}s  ETA ${Math.round(eta)}s\n`);
+      this.sink.write(
+        `epoch ${this.epochs}/${this.total}  loss ${logs.loss.toFixed(6)}` +
+          `${val !== undefined ? `  val_loss ${val.toFixed(6)}` : ''}  ${logs.seconds.toFixed(1)}s  ETA ${Math.round(eta)}s\n`,
+      );
     }
   }
 
@@ -62,7 +69,9 @@ export class Progress {
     if (this.drawn) this.sink.write('\r\x1b[K');
     if (this.epochs === 0) return;
     const early = this.epochs < this.total ? ' (stopped early: the validation loss stopped improving)' : '';
-    this.sink.write(`trained ${this.label}: ${this.epochs}/${this.total} epochs in ${this.seconds.toFixed(1)} s${early}\n`);
+    this.sink.write(
+      `trained ${this.label}: ${this.epochs}/${this.total} epochs in ${this.seconds.toFixed(1)} s${early}\n`,
+    );
   }
 }
 
@@ -72,6 +81,10 @@ function fmt(v: number): string {
 
 function clock(s: number): string {
   const r = Math.round(s);
-  const h = Math.floor(r / 3600), m = Math.floor((r % 3600) / 60), sec = r % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+  const h = Math.floor(r / 3600),
+    m = Math.floor((r % 3600) / 60),
+    sec = r % 60;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+    : `${m}:${String(sec).padStart(2, '0')}`;
 }

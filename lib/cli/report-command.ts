@@ -7,9 +7,9 @@ import * as path from 'path';
 import { UserError } from './errors';
 import { openWithSchema, readTable } from './csv';
 import { flagsToEvents } from '../detect/events';
-import { Context, say, warn } from './context';
+import { type Context, say, warn } from './context';
 import { Output } from './output';
-import { checkFiles, NamedFile } from './files';
+import { checkFiles, type NamedFile } from './files';
 import { renderReport, formatNumber } from './report';
 import { isLabelFile, readLabelFile, windowsToRanges } from './labels';
 import { runs } from '../detect/events';
@@ -34,13 +34,20 @@ Options
   -h, --help              this help`;
 
 export const REPORT_SPEC: opt.OptionSpec = {
-  ...opt.COMMON, ...opt.READ, out: { type: 'string', short: 'o' }, labels: { type: 'string' }, title: { type: 'string' },
+  ...opt.COMMON,
+  ...opt.READ,
+  out: { type: 'string', short: 'o' },
+  labels: { type: 'string' },
+  title: { type: 'string' },
   'min-gap': { type: 'string' },
 };
 
 export function reportCommand(ctx: Context, argv: string[]): number {
   const { values: v, positionals } = opt.parse('report', argv, REPORT_SPEC);
-  if (opt.flag(v, 'help')) { ctx.out(`${REPORT_HELP}\n`); return 0; }
+  if (opt.flag(v, 'help')) {
+    ctx.out(`${REPORT_HELP}\n`);
+    return 0;
+  }
   const file = opt.onePositional('report', positionals, 'flags CSV file');
   const outFile = opt.str(v, 'out') ?? 'report.html';
   const labelsSpec = opt.str(v, 'labels');
@@ -51,8 +58,10 @@ export function reportCommand(ctx: Context, argv: string[]): number {
   const minGap = opt.int(v, 'min-gap', 0) ?? 0;
   const title = opt.str(v, 'title') ?? path.basename(file);
   const inputs: NamedFile[] = [{ what: 'the flags file', file }];
-  if (labelsSpec !== undefined && labelFile) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] as string });
-  checkFiles('report', inputs, [{ what: opt.str(v, 'out') !== undefined ? '--out' : 'the report (default --out)', file: outFile }]);
+  if (labelsSpec !== undefined && labelFile) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] });
+  checkFiles('report', inputs, [
+    { what: opt.str(v, 'out') !== undefined ? '--out' : 'the report (default --out)', file: outFile },
+  ]);
   // Staged first: an unwritable path fails before the file is read.
   const out = Output.open(outFile);
   try {
@@ -63,14 +72,27 @@ export function reportCommand(ctx: Context, argv: string[]): number {
 }
 
 /** report after its files are checked, writing the HTML to the staged `out`. */
-function reportRun(ctx: Context, file: string, outFile: string, o: {
-  labelsSpec: string | undefined; labelFile: boolean; delimiter: string | undefined; timeColumn: string | undefined;
-  columns: string[] | undefined; minGap: number; title: string;
-}, out: Output): number {
+function reportRun(
+  ctx: Context,
+  file: string,
+  outFile: string,
+  o: {
+    labelsSpec: string | undefined;
+    labelFile: boolean;
+    delimiter: string | undefined;
+    timeColumn: string | undefined;
+    columns: string[] | undefined;
+    minGap: number;
+    title: string;
+  },
+  out: Output,
+): number {
   const { labelsSpec, labelFile, delimiter, timeColumn, columns } = o;
 
   const peek = openWithSchema(file, {
-    exclude: OUTPUT_COLUMNS, ...(timeColumn !== undefined ? { timeColumn } : {}), ...(columns !== undefined ? { columns } : {}),
+    exclude: OUTPUT_COLUMNS,
+    ...(timeColumn !== undefined ? { timeColumn } : {}),
+    ...(columns !== undefined ? { columns } : {}),
     ...(delimiter !== undefined ? { delimiter } : {}),
     ...(labelsSpec !== undefined && !labelFile ? { labelColumn: labelsSpec } : {}),
   });
@@ -78,24 +100,35 @@ function reportRun(ctx: Context, file: string, outFile: string, o: {
   const header = peek.schema.header;
   for (const c of ['score', 'threshold', 'anomaly']) {
     if (!header.includes(c)) {
-      throw new UserError(`${file} has no ${JSON.stringify(c)} column, so it is not a flags file; make one with bptt detect or bptt score ` +
-        '(or give bptt detect --report to draw the report directly)');
+      throw new UserError(
+        `${file} has no ${JSON.stringify(c)} column, so it is not a flags file; make one with bptt detect or bptt score ` +
+          '(or give bptt detect --report to draw the report directly)',
+      );
     }
   }
-  const names = peek.schema.values.map((c) => header[c] as string);
-  const labelColumn = labelsSpec !== undefined ? (labelFile ? undefined : labelsSpec) : header.includes('label') ? 'label' : undefined;
+  const names = peek.schema.values.map((c) => header[c]);
+  const labelColumn =
+    labelsSpec !== undefined ? (labelFile ? undefined : labelsSpec) : header.includes('label') ? 'label' : undefined;
   const table = readTable(file, {
-    columns: [...names, 'score', 'threshold', 'anomaly'], optional: ['score', 'threshold'],
-    ...(peek.schema.time >= 0 ? { timeColumn: header[peek.schema.time] as string } : {}),
+    columns: [...names, 'score', 'threshold', 'anomaly'],
+    optional: ['score', 'threshold'],
+    ...(peek.schema.time >= 0 ? { timeColumn: header[peek.schema.time] } : {}),
     ...(delimiter !== undefined ? { delimiter } : {}),
     ...(labelColumn !== undefined ? { labelColumn } : {}),
   });
   for (const w of table.warnings) warn(ctx, w);
-  const F = names.length, W = F + 3, n = table.n;
-  names.forEach((c, f) => {   // (detect and fit leave this check to the library, which sees the series)
-    if (table.missing[f] === n) throw new UserError(`${file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
+  const F = names.length,
+    W = F + 3,
+    n = table.n;
+  names.forEach((c, f) => {
+    // (detect and fit leave this check to the library, which sees the series)
+    if (table.missing[f] === n)
+      throw new UserError(`${file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
   });
-  const values = new Float64Array(n * F), scores = new Float64Array(n), thresholds = new Float64Array(n), flags = new Uint8Array(n);
+  const values = new Float64Array(n * F),
+    scores = new Float64Array(n),
+    thresholds = new Float64Array(n),
+    flags = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     for (let f = 0; f < F; f++) values[i * F + f] = table.values[i * W + f];
     scores[i] = table.values[i * W + F];
@@ -105,24 +138,56 @@ function reportRun(ctx: Context, file: string, outFile: string, o: {
     flags[i] = a;
   }
   const events = flagsToEvents(flags, scores, { minGap: o.minGap });
-  const labels = table.labels !== null ? runs(table.labels)
-    : labelsSpec !== undefined ? windowsToRanges(readLabelFile(labelsSpec, file), n, table.timeKind, table.timeValues, table.times, labelsSpec.split('#')[0] as string)
-      : null;
-  let lo = Infinity, hi = -Infinity;
+  const labels =
+    table.labels !== null
+      ? runs(table.labels)
+      : labelsSpec !== undefined
+        ? windowsToRanges(
+            readLabelFile(labelsSpec, file),
+            n,
+            table.timeKind,
+            table.timeValues,
+            table.times,
+            labelsSpec.split('#')[0],
+          )
+        : null;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < n; i++) {
     const t = thresholds[i];
     if (t < lo) lo = t;
     if (t > hi) hi = t;
   }
   const facts: Array<[string, string, string?]> = [];
-  if (lo <= hi) facts.push(lo === hi ? ['Threshold', formatNumber(lo), 'one level for every row'] : ['Threshold', `${formatNumber(lo)} – ${formatNumber(hi)}`, 'it varied (adaptive threshold)']);
+  if (lo <= hi)
+    facts.push(
+      lo === hi
+        ? ['Threshold', formatNumber(lo), 'one level for every row']
+        : ['Threshold', `${formatNumber(lo)} – ${formatNumber(hi)}`, 'it varied (adaptive threshold)'],
+    );
   const html = renderReport({
-    title: o.title, source: file, timeKind: table.timeKind, timeColumn: table.timeColumn,
-    times: table.times, timeValues: table.timeValues, columns: names, values, n, scores, thresholds, flags, events, labels, facts,
+    title: o.title,
+    source: file,
+    timeKind: table.timeKind,
+    timeColumn: table.timeColumn,
+    times: table.times,
+    timeValues: table.timeValues,
+    columns: names,
+    values,
+    n,
+    scores,
+    thresholds,
+    flags,
+    events,
+    labels,
+    facts,
     warnings: table.warnings,
   });
   out.write(html);
   out.commit();
-  say(ctx, `bptt report: ${file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`);
+  say(
+    ctx,
+    `bptt report: ${file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`,
+  );
   return 0;
 }

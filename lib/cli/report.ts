@@ -43,14 +43,31 @@ export interface ReportData {
 }
 
 // Geometry of every chart, in view-box units (the SVG scales to the page width).
-const VW = 1000, ML = 62, MR = 16, MT = 10, MB = 26;
+const VW = 1000,
+  ML = 62,
+  MR = 16,
+  MT = 10,
+  MB = 26;
 const PW = VW - ML - MR;
 const MAX_TABLE_ROWS = 1000;
 
-const COLORS = { series: '#2563eb', event: '#dc2626', label: '#d97706', score: '#475569', threshold: '#dc2626', grid: '#e5e7eb', axis: '#9ca3af' };
+const COLORS = {
+  series: '#2563eb',
+  event: '#dc2626',
+  label: '#d97706',
+  score: '#475569',
+  threshold: '#dc2626',
+  grid: '#e5e7eb',
+  axis: '#9ca3af',
+};
 
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 const f1 = (v: number): string => (Math.round(v * 10) / 10).toString();
@@ -68,7 +85,8 @@ function xPositions(d: ReportData): Float64Array {
   const xs = new Float64Array(d.n);
   const tv = d.timeValues;
   if (tv !== null && d.n > 1 && tv[d.n - 1] > tv[0]) {
-    const t0 = tv[0], span = tv[d.n - 1] - t0;
+    const t0 = tv[0],
+      span = tv[d.n - 1] - t0;
     for (let i = 0; i < d.n; i++) xs[i] = (tv[i] - t0) / span;
   } else {
     for (let i = 0; i < d.n; i++) xs[i] = d.n > 1 ? i / (d.n - 1) : 0.5;
@@ -87,28 +105,54 @@ export function linePath(xs: Float64Array, y: (i: number) => number, n: number, 
   if (n <= 2 * PW) {
     for (let i = 0; i < n; i++) {
       const v = y(i);
-      if (Number.isNaN(v)) { pen = false; continue; }
+      if (Number.isNaN(v)) {
+        pen = false;
+        continue;
+      }
       point(ML + xs[i] * PW, v);
     }
     return parts.join('');
   }
-  let b = -1, lo = NaN, hi = NaN, iLo = 0, iHi = 0, gap = false;
+  let b = -1,
+    lo = NaN,
+    hi = NaN,
+    iLo = 0,
+    iHi = 0,
+    gap = false;
   const emit = (): void => {
     if (b < 0 || Number.isNaN(lo)) return;
     const px = ML + b + 0.5;
-    if (iLo <= iHi) { point(px, lo); if (hi !== lo) point(px, hi); } else { point(px, hi); if (hi !== lo) point(px, lo); }
+    if (iLo <= iHi) {
+      point(px, lo);
+      if (hi !== lo) point(px, hi);
+    } else {
+      point(px, hi);
+      if (hi !== lo) point(px, lo);
+    }
   };
   for (let i = 0; i < n; i++) {
     const bucket = Math.min(PW - 1, Math.floor(xs[i] * PW));
     if (bucket !== b) {
       emit();
       if (gap) pen = false;
-      b = bucket; lo = NaN; hi = NaN; gap = false;
+      b = bucket;
+      lo = NaN;
+      hi = NaN;
+      gap = false;
     }
     const v = y(i);
-    if (Number.isNaN(v)) { gap = true; continue; }
-    if (Number.isNaN(lo) || v < lo) { lo = v; iLo = i; }
-    if (Number.isNaN(hi) || v > hi) { hi = v; iHi = i; }
+    if (Number.isNaN(v)) {
+      gap = true;
+      continue;
+    }
+    if (Number.isNaN(lo) || v < lo) {
+      lo = v;
+      iLo = i;
+    }
+    if (Number.isNaN(hi) || v > hi) {
+      hi = v;
+      iHi = i;
+    }
   }
   emit();
   return parts.join('');
@@ -126,12 +170,20 @@ interface Axis {
 
 function yAxis(lo: number, hi: number, zero: boolean): Axis {
   if (zero) lo = Math.min(0, lo);
-  if (!(hi > lo)) { const pad = Math.abs(lo) * 0.1 || 1; lo -= pad; hi += pad; }
+  if (!(hi > lo)) {
+    const pad = Math.abs(lo) * 0.1 || 1;
+    lo -= pad;
+    hi += pad;
+  }
   const pad = (hi - lo) * 0.06;
   const { ticks, step } = niceTicks(zero && lo === 0 ? 0 : lo - pad, hi + pad, 5);
   return {
-    lo: Math.min(ticks[0], zero && lo === 0 ? 0 : lo - pad), hi: Math.max(ticks[ticks.length - 1], hi + pad), ticks, step,
-    g: (v) => v, label: (v) => formatTick(v, step),
+    lo: Math.min(ticks[0], zero && lo === 0 ? 0 : lo - pad),
+    hi: Math.max(ticks[ticks.length - 1], hi + pad),
+    ticks,
+    step,
+    g: (v) => v,
+    label: (v) => formatTick(v, step),
   };
 }
 
@@ -143,32 +195,46 @@ function sqrtAxis(hi: number, plotHeight: number): Axis {
   const top = Math.sqrt(hi) * 1.06;
   const cands: number[] = [];
   const e0 = Math.floor(Math.log10(hi));
-  for (let e = e0 - 5; e <= e0 + 1; e++) for (const m of [1, 2, 5]) if (Math.sqrt(m * 10 ** e) <= top) cands.push(Number((m * 10 ** e).toPrecision(3)));
+  for (let e = e0 - 5; e <= e0 + 1; e++)
+    for (const m of [1, 2, 5]) if (Math.sqrt(m * 10 ** e) <= top) cands.push(Number((m * 10 ** e).toPrecision(3)));
   cands.sort((a, b) => b - a);
   const ticks: number[] = [];
   let last = Infinity;
   for (const v of cands) {
     const px = (Math.sqrt(v) / top) * plotHeight;
-    if (last - px >= 18 && px >= 12) { ticks.push(v); last = px; }
+    if (last - px >= 18 && px >= 12) {
+      ticks.push(v);
+      last = px;
+    }
   }
   ticks.push(0);
-  return { lo: 0, hi: top, ticks: ticks.reverse(), step: 0, g: (v) => Math.sqrt(Math.max(v, 0)), label: (v) => formatNumber(v) };
+  return {
+    lo: 0,
+    hi: top,
+    ticks: ticks.reverse(),
+    step: 0,
+    g: (v) => Math.sqrt(Math.max(v, 0)),
+    label: (v) => formatNumber(v),
+  };
 }
 
 /** X-axis ticks as [position 0…1, label]. */
 function xTicks(d: ReportData): Array<[number, string]> {
   const tv = d.timeValues;
   if (tv !== null && d.n > 1 && tv[d.n - 1] > tv[0]) {
-    const t0 = tv[0], t1 = tv[d.n - 1];
+    const t0 = tv[0],
+      t1 = tv[d.n - 1];
     if (d.timeKind === 'date') return timeTicks(t0, t1, 9).map(({ t, label }) => [(t - t0) / (t1 - t0), label]);
     const { ticks, step } = niceTicks(t0, t1, 8);
     return ticks.filter((t) => t >= t0 && t <= t1).map((t) => [(t - t0) / (t1 - t0), formatTick(t, step)]);
   }
   const { ticks } = niceTicks(0, Math.max(d.n - 1, 1), 8);
-  return ticks.filter((i) => i >= 0 && i <= d.n - 1 && Number.isInteger(i)).map((i) => {
-    const label = d.times !== null ? truncate(d.times[i] as string, 16) : String(i);
-    return [d.n > 1 ? i / (d.n - 1) : 0.5, label];
-  });
+  return ticks
+    .filter((i) => i >= 0 && i <= d.n - 1 && Number.isInteger(i))
+    .map((i) => {
+      const label = d.times !== null ? truncate(d.times[i], 16) : String(i);
+      return [d.n > 1 ? i / (d.n - 1) : 0.5, label];
+    });
 }
 
 function truncate(s: string, n: number): string {
@@ -181,7 +247,11 @@ function span(xs: Float64Array, start: number, end: number): [number, number] {
   const x = (i: number): number => ML + xs[i] * PW;
   let l = start > 0 ? (x(start - 1) + x(start)) / 2 : x(start);
   let r = end < n - 1 ? (x(end) + x(end + 1)) / 2 : x(end);
-  if (r - l < 2) { const c = (l + r) / 2; l = c - 1; r = c + 1; }
+  if (r - l < 2) {
+    const c = (l + r) / 2;
+    l = c - 1;
+    r = c + 1;
+  }
   return [Math.max(ML, l), Math.min(ML + PW, r)];
 }
 
@@ -196,18 +266,26 @@ interface ChartSpec {
 }
 
 function chart(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, c: ChartSpec): string {
-  const H = c.height, PH = H - MT - MB;
-  let lo = Infinity, hi = -Infinity;
-  for (const l of c.lines) for (let i = 0; i < d.n; i++) {
-    const v = l.y(i);
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
+  const H = c.height,
+    PH = H - MT - MB;
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const l of c.lines)
+    for (let i = 0; i < d.n; i++) {
+      const v = l.y(i);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  if (lo === Infinity) {
+    lo = 0;
+    hi = 1;
   }
-  if (lo === Infinity) { lo = 0; hi = 1; }
   const ax = c.sqrt === true && hi > 0 ? sqrtAxis(hi, PH) : yAxis(lo, hi, c.zero);
   const toY = (v: number): number => MT + PH - ((ax.g(v) - ax.lo) / (ax.hi - ax.lo)) * PH;
   const out: string[] = [];
-  out.push(`<svg class="chart" id="${c.id}" viewBox="0 0 ${VW} ${H}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeHtml(c.label)}">`);
+  out.push(
+    `<svg class="chart" id="${c.id}" viewBox="0 0 ${VW} ${H}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeHtml(c.label)}">`,
+  );
   out.push(`<rect x="${ML}" y="${MT}" width="${PW}" height="${PH}" fill="#ffffff"/>`);
   // Grid and y ticks.
   for (const t of ax.ticks) {
@@ -218,29 +296,41 @@ function chart(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, c: 
   // Labelled windows, then events, under the lines.
   for (const w of d.labels ?? []) {
     const [l, r] = span(xs, w.start, w.end);
-    out.push(`<rect class="label" x="${f1(l)}" y="${MT}" width="${f1(r - l)}" height="${PH}" fill="${COLORS.label}" fill-opacity="0.16"/>`);
+    out.push(
+      `<rect class="label" x="${f1(l)}" y="${MT}" width="${f1(r - l)}" height="${PH}" fill="${COLORS.label}" fill-opacity="0.16"/>`,
+    );
     out.push(`<rect x="${f1(l)}" y="${MT + PH - 4}" width="${f1(r - l)}" height="4" fill="${COLORS.label}"/>`);
   }
   for (const e of d.events) {
     const [l, r] = span(xs, e.start, e.end);
-    out.push(`<rect class="event" x="${f1(l)}" y="${MT}" width="${f1(r - l)}" height="${PH}" fill="${COLORS.event}" fill-opacity="0.14"><title>${escapeHtml(eventTitle(d, e))}</title></rect>`);
+    out.push(
+      `<rect class="event" x="${f1(l)}" y="${MT}" width="${f1(r - l)}" height="${PH}" fill="${COLORS.event}" fill-opacity="0.14"><title>${escapeHtml(eventTitle(d, e))}</title></rect>`,
+    );
     out.push(`<rect x="${f1(l)}" y="${MT}" width="${f1(r - l)}" height="3" fill="${COLORS.event}"/>`);
   }
   for (const l of c.lines) {
     const p = linePath(xs, l.y, d.n, toY);
     if (p === '') continue;
-    out.push(`<path d="${p}" fill="none" stroke="${l.color}" stroke-width="${l.width}" stroke-linejoin="round" stroke-linecap="round"` +
-      `${l.dash !== undefined ? ` stroke-dasharray="${l.dash}"` : ''}/>`);
+    out.push(
+      `<path d="${p}" fill="none" stroke="${l.color}" stroke-width="${l.width}" stroke-linejoin="round" stroke-linecap="round"` +
+        `${l.dash !== undefined ? ` stroke-dasharray="${l.dash}"` : ''}/>`,
+    );
   }
   for (const m of c.markers) {
     if (Number.isNaN(m.v)) continue;
-    out.push(`<circle cx="${f1(ML + xs[m.i] * PW)}" cy="${f1(toY(m.v))}" r="3.2" fill="#ffffff" stroke="${COLORS.event}" stroke-width="1.6"/>`);
+    out.push(
+      `<circle cx="${f1(ML + xs[m.i] * PW)}" cy="${f1(toY(m.v))}" r="3.2" fill="#ffffff" stroke="${COLORS.event}" stroke-width="1.6"/>`,
+    );
   }
   // X axis.
-  out.push(`<line x1="${ML}" x2="${ML + PW}" y1="${MT + PH + 0.5}" y2="${MT + PH + 0.5}" stroke="${COLORS.axis}" stroke-width="1"/>`);
+  out.push(
+    `<line x1="${ML}" x2="${ML + PW}" y1="${MT + PH + 0.5}" y2="${MT + PH + 0.5}" stroke="${COLORS.axis}" stroke-width="1"/>`,
+  );
   for (const [p, label] of xt) {
     const x = f1(ML + p * PW);
-    out.push(`<line x1="${x}" x2="${x}" y1="${MT + PH}" y2="${MT + PH + 5}" stroke="${COLORS.axis}" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${x}" x2="${x}" y1="${MT + PH}" y2="${MT + PH + 5}" stroke="${COLORS.axis}" stroke-width="1"/>`,
+    );
     out.push(`<text x="${x}" y="${MT + PH + 18}" text-anchor="middle">${escapeHtml(label)}</text>`);
   }
   out.push('</svg>');
@@ -249,7 +339,7 @@ function chart(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, c: 
 
 /** The time of row i as the file wrote it (the axis draws dates in UTC; the table keeps the user's text). */
 function timeOf(d: ReportData, i: number): string {
-  return d.times !== null ? d.times[i] as string : `row ${i}`;
+  return d.times !== null ? d.times[i] : `row ${i}`;
 }
 
 function eventTitle(d: ReportData, e: AnomalyEvent): string {
@@ -268,8 +358,10 @@ function durationOf(d: ReportData, e: AnomalyEvent): string {
 const overlaps = (a: Range, b: Range): boolean => a.start <= b.end && b.start <= a.end;
 
 function card(label: string, value: string, note = ''): string {
-  return `<div class="card"><div class="card-label">${escapeHtml(label)}</div><div class="card-value">${escapeHtml(value)}</div>` +
-    `${note !== '' ? `<div class="card-note">${escapeHtml(note)}</div>` : ''}</div>`;
+  return (
+    `<div class="card"><div class="card-label">${escapeHtml(label)}</div><div class="card-value">${escapeHtml(value)}</div>` +
+    `${note !== '' ? `<div class="card-note">${escapeHtml(note)}</div>` : ''}</div>`
+  );
 }
 
 const CSS = `
@@ -318,8 +410,10 @@ export function renderReport(d: ReportData): string {
   for (let i = 0; i < d.n; i++) if (!Number.isNaN(d.scores[i])) scored++;
   const panels = d.columns.map((_, f) => valuePanel(d, xs, xt, f));
   panels.push(scorePanel(d, xs, xt, scored));
-  const warnings = d.warnings.length === 0 ? '' :
-    `<div class="warn"><strong>Warnings</strong><ul>${d.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`;
+  const warnings =
+    d.warnings.length === 0
+      ? ''
+      : `<div class="warn"><strong>Warnings</strong><ul>${d.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`;
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -335,7 +429,9 @@ export function renderReport(d: ReportData): string {
 <div class="kicker">bptt anomaly report</div>
 <h1>${escapeHtml(d.title)}</h1>
 <p class="src">${escapeHtml(d.source)}</p>
-<p class="sub">${subtitle(d).map((s) => `<span>${s}</span>`).join('')}</p>
+<p class="sub">${subtitle(d)
+    .map((s) => `<span>${s}</span>`)
+    .join('')}</p>
 <div class="cards">${cards(d, flagged, scored).join('')}</div>
 </header>
 ${warnings}
@@ -357,10 +453,11 @@ function subtitle(d: ReportData): string[] {
   const sub: string[] = [`${d.n.toLocaleString('en-US')} rows`];
   if (d.n > 0) {
     if (d.timeKind === 'date' && d.timeValues !== null && d.times !== null) {
-      const t0 = d.timeValues[0], t1 = d.timeValues[d.n - 1];
-      sub.push(`${escapeHtml(d.times[0] as string)} → ${escapeHtml(d.times[d.n - 1] as string)} (${escapeHtml(formatDuration(t1 - t0))})`);
+      const t0 = d.timeValues[0],
+        t1 = d.timeValues[d.n - 1];
+      sub.push(`${escapeHtml(d.times[0])} → ${escapeHtml(d.times[d.n - 1])} (${escapeHtml(formatDuration(t1 - t0))})`);
     } else if (d.times !== null) {
-      sub.push(`${escapeHtml(d.times[0] as string)} → ${escapeHtml(d.times[d.n - 1] as string)}`);
+      sub.push(`${escapeHtml(d.times[0])} → ${escapeHtml(d.times[d.n - 1])}`);
     }
   }
   sub.push(`${F} value column${F === 1 ? '' : 's'}`);
@@ -371,11 +468,23 @@ function subtitle(d: ReportData): string[] {
 function cards(d: ReportData, flagged: number, scored: number): string[] {
   const labels = d.labels;
   const out: string[] = [];
-  out.push(card('Events', String(d.events.length), `${flagged.toLocaleString('en-US')} flagged row${flagged === 1 ? '' : 's'} (${scored > 0 ? ((100 * flagged) / scored).toFixed(flagged > 0 && flagged < scored / 1000 ? 2 : 1) : '0'}% of scored)`));
+  out.push(
+    card(
+      'Events',
+      String(d.events.length),
+      `${flagged.toLocaleString('en-US')} flagged row${flagged === 1 ? '' : 's'} (${scored > 0 ? ((100 * flagged) / scored).toFixed(flagged > 0 && flagged < scored / 1000 ? 2 : 1) : '0'}% of scored)`,
+    ),
+  );
   if (labels !== null) {
     const found = labels.filter((w) => d.events.some((e) => overlaps(e, w))).length;
     const fp = d.events.filter((e) => !labels.some((w) => overlaps(e, w))).length;
-    out.push(card('Labelled windows found', `${found} of ${labels.length}`, `${fp} event${fp === 1 ? '' : 's'} outside every window`));
+    out.push(
+      card(
+        'Labelled windows found',
+        `${found} of ${labels.length}`,
+        `${fp} event${fp === 1 ? '' : 's'} outside every window`,
+      ),
+    );
   }
   for (const [k, v, note] of d.facts) out.push(card(k, v, note ?? ''));
   return out;
@@ -386,7 +495,9 @@ function legend(d: ReportData): string[] {
     `<span><i class="sw" style="border-color:${COLORS.series}"></i>series</span>`,
     `<span><i class="sw box" style="background:${COLORS.event};opacity:.35"></i>flagged event</span>`,
     `<span><i class="sw" style="border-color:${COLORS.event};width:10px;height:10px;border:1.6px solid ${COLORS.event};border-radius:50%"></i>event peak</span>`,
-    ...(d.labels !== null ? [`<span><i class="sw box" style="background:${COLORS.label};opacity:.45"></i>labelled anomaly window</span>`] : []),
+    ...(d.labels !== null
+      ? [`<span><i class="sw box" style="background:${COLORS.label};opacity:.45"></i>labelled anomaly window</span>`]
+      : []),
     `<span><i class="sw" style="border-color:${COLORS.score}"></i>anomaly score</span>`,
     `<span><i class="sw" style="border-top:2px dashed ${COLORS.threshold}"></i>threshold</span>`,
   ];
@@ -396,41 +507,58 @@ function legend(d: ReportData): string[] {
 function valuePanel(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, f: number): string {
   const F = d.columns.length;
   const y = (i: number): number => d.values[i * F + f];
-  let lo = Infinity, hi = -Infinity, miss = 0;
+  let lo = Infinity,
+    hi = -Infinity,
+    miss = 0;
   for (let i = 0; i < d.n; i++) {
     const v = y(i);
-    if (Number.isNaN(v)) { miss++; continue; }
+    if (Number.isNaN(v)) {
+      miss++;
+      continue;
+    }
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
   const note = `min ${formatNumber(lo)} · max ${formatNumber(hi)}${miss > 0 ? ` · ${miss} missing` : ''}`;
   const svg = chart(d, xs, xt, {
-    id: `chart-${f}`, label: `${d.columns[f]} over time`, height: 190, zero: false,
-    lines: [{ y, color: COLORS.series, width: 1.3, name: d.columns[f] as string }],
+    id: `chart-${f}`,
+    label: `${d.columns[f]} over time`,
+    height: 190,
+    zero: false,
+    lines: [{ y, color: COLORS.series, width: 1.3, name: d.columns[f] }],
     markers: d.events.map((e) => ({ i: e.peakIndex, v: y(e.peakIndex) })),
   });
-  return `<section class="panel"><div class="panel-head"><h2>${escapeHtml(d.columns[f] as string)}</h2>` +
-    `<span class="panel-note">${escapeHtml(note)}</span></div>\n${svg}\n</section>`;
+  return (
+    `<section class="panel"><div class="panel-head"><h2>${escapeHtml(d.columns[f])}</h2>` +
+    `<span class="panel-note">${escapeHtml(note)}</span></div>\n${svg}\n</section>`
+  );
 }
 
 /** The score and threshold chart (square-root scale when the score dwarfs the threshold). */
 function scorePanel(d: ReportData, xs: Float64Array, xt: Array<[number, string]>, scored: number): string {
-  let sMax = -Infinity, tMax = -Infinity;
+  let sMax = -Infinity,
+    tMax = -Infinity;
   for (let i = 0; i < d.n; i++) {
     if (d.scores[i] > sMax) sMax = d.scores[i];
     if (d.thresholds[i] > tMax) tMax = d.thresholds[i];
   }
   const sqrt = sMax > 0 && (tMax > 0 ? sMax > 6 * tMax : true);
   const scoreSvg = chart(d, xs, xt, {
-    id: 'chart-score', label: 'anomaly score and threshold', height: 170, zero: true, sqrt,
+    id: 'chart-score',
+    label: 'anomaly score and threshold',
+    height: 170,
+    zero: true,
+    sqrt,
     lines: [
       { y: (i) => d.scores[i], color: COLORS.score, width: 1.1, name: 'score' },
       { y: (i) => d.thresholds[i], color: COLORS.threshold, width: 1.4, dash: '6 4', name: 'threshold' },
     ],
     markers: [],
   });
-  return `<section class="panel"><div class="panel-head"><h2>Anomaly score</h2><span class="panel-note">` +
-    `${escapeHtml(`${sqrt ? 'square-root scale · ' : ''}${scored < d.n ? `the first ${d.n - scored} rows are warm-up (not scored)` : 'every row scored'}`)}</span></div>\n${scoreSvg}\n</section>`;
+  return (
+    `<section class="panel"><div class="panel-head"><h2>Anomaly score</h2><span class="panel-note">` +
+    `${escapeHtml(`${sqrt ? 'square-root scale · ' : ''}${scored < d.n ? `the first ${d.n - scored} rows are warm-up (not scored)` : 'every row scored'}`)}</span></div>\n${scoreSvg}\n</section>`
+  );
 }
 
 /** The events table (the first MAX_TABLE_ROWS), or a line saying there were none. */
@@ -438,13 +566,23 @@ function eventTable(d: ReportData): string {
   const labels = d.labels;
   const rows: string[] = [];
   d.events.slice(0, MAX_TABLE_ROWS).forEach((e, k) => {
-    const lab = labels === null ? '' : labels.some((w) => overlaps(e, w)) ? '<td><span class="tag">in a window</span></td>' : '<td><span class="tag no">outside</span></td>';
-    rows.push(`<tr><td class="num">${k + 1}</td><td>${escapeHtml(timeOf(d, e.start))}</td><td>${escapeHtml(timeOf(d, e.end))}</td>` +
-      `<td>${escapeHtml(durationOf(d, e))}</td><td>${escapeHtml(timeOf(d, e.peakIndex))}</td><td class="num">${escapeHtml(formatNumber(e.peakScore))}</td>${lab}</tr>`);
+    const lab =
+      labels === null
+        ? ''
+        : labels.some((w) => overlaps(e, w))
+          ? '<td><span class="tag">in a window</span></td>'
+          : '<td><span class="tag no">outside</span></td>';
+    rows.push(
+      `<tr><td class="num">${k + 1}</td><td>${escapeHtml(timeOf(d, e.start))}</td><td>${escapeHtml(timeOf(d, e.end))}</td>` +
+        `<td>${escapeHtml(durationOf(d, e))}</td><td>${escapeHtml(timeOf(d, e.peakIndex))}</td><td class="num">${escapeHtml(formatNumber(e.peakScore))}</td>${lab}</tr>`,
+    );
   });
-  const more = d.events.length > MAX_TABLE_ROWS ? `<p class="empty">… and ${d.events.length - MAX_TABLE_ROWS} more events (see the flags CSV).</p>` : '';
+  const more =
+    d.events.length > MAX_TABLE_ROWS
+      ? `<p class="empty">… and ${d.events.length - MAX_TABLE_ROWS} more events (see the flags CSV).</p>`
+      : '';
   return d.events.length === 0
     ? '<p class="empty">No events: no score went above the threshold.</p>'
     : `<table><thead><tr><th class="num">#</th><th>Start</th><th>End</th><th>Length</th><th>Peak at</th><th class="num">Peak score</th>` +
-      `${labels !== null ? '<th>Label</th>' : ''}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>${more}`;
+        `${labels !== null ? '<th>Label</th>' : ''}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>${more}`;
 }

@@ -19,16 +19,27 @@
  * kept, as `detect` does); a row that goes back in time is scored where it stands; both are counted in a warning.
  */
 import { UserError, at, userCall } from './errors';
-import { openWithSchema, checkRagged, parseValue, csvField, csvNumber, missingWarning, valueError, CsvRecord, Schema, SchemaOptions } from './csv';
+import {
+  openWithSchema,
+  checkRagged,
+  parseValue,
+  csvField,
+  csvNumber,
+  missingWarning,
+  valueError,
+  type CsvRecord,
+  type Schema,
+  type SchemaOptions,
+} from './csv';
 import { timeParser } from './time';
 import { Output } from './output';
-import { Context, say, warn, since } from './context';
+import { type Context, say, warn, since } from './context';
 import { checkFiles } from './files';
-import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList, CliModelMeta } from './detect';
+import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList, type CliModelMeta } from './detect';
 import { Detector } from '../detect/detector';
 import { parseThreshold } from '../detect/threshold-spec';
 import type { StreamResult, DetectorStream } from '../detect/stream';
-import { EventTracker, TrackedEvent } from '../detect/tracker';
+import { EventTracker, type TrackedEvent } from '../detect/tracker';
 import { formatNumber } from './report';
 import * as opt from './options';
 
@@ -76,21 +87,35 @@ An empty cell holds its row back until the column's next value, then is filled b
 scored in file order. Both are reported.`;
 
 export const SCORE_SPEC: opt.OptionSpec = {
-  ...opt.COMMON, ...opt.READ, model: { type: 'string' }, out: { type: 'string', short: 'o' }, threshold: { type: 'string' },
+  ...opt.COMMON,
+  ...opt.READ,
+  model: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  threshold: { type: 'string' },
   json: { type: 'boolean' },
 };
 
 export function scoreCommand(ctx: Context, argv: string[]): number {
   const t0 = performance.now();
   const { values: v, positionals } = opt.parse('score', argv, SCORE_SPEC);
-  if (opt.flag(v, 'help')) { ctx.out(`${SCORE_HELP}\n`); return 0; }
+  if (opt.flag(v, 'help')) {
+    ctx.out(`${SCORE_HELP}\n`);
+    return 0;
+  }
   const file = opt.onePositional('score', positionals, 'input CSV file');
   const modelFile = opt.str(v, 'model');
-  if (modelFile === undefined) throw new UserError('score: --model FILE is required (make one with bptt fit --save FILE)');
+  if (modelFile === undefined)
+    throw new UserError('score: --model FILE is required (make one with bptt fit --save FILE)');
   const json = opt.flag(v, 'json');
   const outFile = opt.str(v, 'out') ?? null;
-  checkFiles('score', [{ what: 'the input file', file }, { what: '--model', file: modelFile }],
-    outFile !== null ? [{ what: '--out', file: outFile }] : []);
+  checkFiles(
+    'score',
+    [
+      { what: 'the input file', file },
+      { what: '--model', file: modelFile },
+    ],
+    outFile !== null ? [{ what: '--out', file: outFile }] : [],
+  );
   // The output is staged first: an unwritable path fails before any work, and a stale temp file of it is cleaned.
   const out = Output.open(outFile);
   try {
@@ -101,18 +126,30 @@ export function scoreCommand(ctx: Context, argv: string[]): number {
 }
 
 /** score after its files are checked, writing to the staged `out`: load, open, stream the rows, report. */
-function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, outFile: string | null, json: boolean, out: Output,
-  t0: number): number {
+function scoreRun(
+  ctx: Context,
+  v: opt.Values,
+  file: string,
+  modelFile: string,
+  outFile: string | null,
+  json: boolean,
+  out: Output,
+  t0: number,
+): number {
   const { detector, meta } = loadForScoring(modelFile, opt.str(v, 'threshold'));
   const { reader, schema, sample } = openInput(file, v, meta);
-  const names = schema.values.map((c) => schema.header[c] as string);
+  const names = schema.values.map((c) => schema.header[c]);
   if (names.length !== detector.features) {
     reader.close();
-    throw new UserError(`score: the model was trained on ${detector.features} column${detector.features === 1 ? '' : 's'}` +
-      `${meta ? ` (${columnList(meta.columns)})` : ''}, but ${file} gives ${names.length} (${columnList(names)}); choose them with --columns`);
+    throw new UserError(
+      `score: the model was trained on ${detector.features} column${detector.features === 1 ? '' : 's'}` +
+        `${meta ? ` (${columnList(meta.columns)})` : ''}, but ${file} gives ${names.length} (${columnList(names)}); choose them with --columns`,
+    );
   }
-  const ignored = schema.ignored.length > 0
-    ? `${file}: left out non-numeric column${schema.ignored.length > 1 ? 's' : ''} ${schema.ignored.map((c) => JSON.stringify(c)).join(', ')}` : null;
+  const ignored =
+    schema.ignored.length > 0
+      ? `${file}: left out non-numeric column${schema.ignored.length > 1 ? 's' : ''} ${schema.ignored.map((c) => JSON.stringify(c)).join(', ')}`
+      : null;
   if (ignored !== null) warn(ctx, ignored);
 
   const scorer = new CsvScorer(file, schema, detector, out, outFile !== null || !json);
@@ -135,29 +172,61 @@ function scoreRun(ctx: Context, v: opt.Values, file: string, modelFile: string, 
 
   if (json) {
     const ru = process.resourceUsage();
-    const { time, header } = schema, rows = scorer.rows;
-    ctx.out(`${JSON.stringify({
-      command: 'score', file, model: modelFile, rows, columns: names, timeColumn: time >= 0 ? header[time] : null,
-      detector: publicOptions(detector), threshold: { spec: detector.thresholdSpec, value: finiteOrNull(scorer.lastThreshold) },
-      warmupRows: rows - scorer.scored, scored: scorer.scored, flagged: scorer.flagged, eventCount: scorer.tracker.count,
-      events: scorer.tracker.events.map(eventOf),
-      missing: { total: scorer.missingTotal, perColumn: Object.fromEntries(names.map((c, f) => [c, scorer.missing[f]])) },
-      warnings, outputs: outFile !== null ? { flags: outFile } : {},
-      timings: { scoreSeconds, totalSeconds: since(t0), rowsPerSecond: Math.round(rows / Math.max(scoreSeconds, 1e-3)) },
-      memory: { maxRssMB: Math.round(ru.maxRSS / 1024) },
-    }, null, 2)}\n`);
+    const { time, header } = schema,
+      rows = scorer.rows;
+    ctx.out(
+      `${JSON.stringify(
+        {
+          command: 'score',
+          file,
+          model: modelFile,
+          rows,
+          columns: names,
+          timeColumn: time >= 0 ? header[time] : null,
+          detector: publicOptions(detector),
+          threshold: { spec: detector.thresholdSpec, value: finiteOrNull(scorer.lastThreshold) },
+          warmupRows: rows - scorer.scored,
+          scored: scorer.scored,
+          flagged: scorer.flagged,
+          eventCount: scorer.tracker.count,
+          events: scorer.tracker.events.map(eventOf),
+          missing: {
+            total: scorer.missingTotal,
+            perColumn: Object.fromEntries(names.map((c, f) => [c, scorer.missing[f]])),
+          },
+          warnings,
+          outputs: outFile !== null ? { flags: outFile } : {},
+          timings: {
+            scoreSeconds,
+            totalSeconds: since(t0),
+            rowsPerSecond: Math.round(rows / Math.max(scoreSeconds, 1e-3)),
+          },
+          memory: { maxRssMB: Math.round(ru.maxRSS / 1024) },
+        },
+        null,
+        2,
+      )}\n`,
+    );
   } else {
     const { rows, lastThreshold, tracker, flagged } = scorer;
-    say(ctx, `bptt score: ${file}: ${rows} rows scored with ${modelFile} (${detector.options.model}, threshold ${detector.thresholdSpec}` +
-      `${Number.isFinite(lastThreshold) ? ` → ${formatNumber(lastThreshold)}` : ''}); ${tracker.count} event${tracker.count === 1 ? '' : 's'}, ` +
-      `${flagged} flagged row${flagged === 1 ? '' : 's'}${outFile !== null ? `; wrote ${outFile}` : ''} in ${since(t0).toFixed(1)} s`);
+    say(
+      ctx,
+      `bptt score: ${file}: ${rows} rows scored with ${modelFile} (${detector.options.model}, threshold ${detector.thresholdSpec}` +
+        `${Number.isFinite(lastThreshold) ? ` → ${formatNumber(lastThreshold)}` : ''}); ${tracker.count} event${tracker.count === 1 ? '' : 's'}, ` +
+        `${flagged} flagged row${flagged === 1 ? '' : 's'}${outFile !== null ? `; wrote ${outFile}` : ''} in ${since(t0).toFixed(1)} s`,
+    );
   }
   return 0;
 }
 
 /** The saved model, with its threshold replaced by --threshold when given; a 'dynamic' threshold cannot stream. */
-function loadForScoring(modelFile: string, threshold: string | undefined): { detector: Detector; meta: CliModelMeta | null } {
-  let { detector, meta } = loadModelFile(modelFile);
+function loadForScoring(
+  modelFile: string,
+  threshold: string | undefined,
+): { detector: Detector; meta: CliModelMeta | null } {
+  const loaded = loadModelFile(modelFile);
+  let detector = loaded.detector;
+  const meta = loaded.meta;
   if (threshold !== undefined) {
     userCall('', () => parseThreshold(threshold, '--threshold'));
     const doc = detector.toJSON();
@@ -165,8 +234,10 @@ function loadForScoring(modelFile: string, threshold: string | undefined): { det
     detector = userCall('--threshold: ', () => Detector.fromJSON(doc));
   }
   if (detector.options.threshold.kind === 'dynamic') {
-    throw new UserError(`score: the model's threshold is 'dynamic', which is chosen on a whole series and cannot stream; ` +
-      'give --threshold spot (or quantile:0.99, ...) or use bptt detect');
+    throw new UserError(
+      `score: the model's threshold is 'dynamic', which is chosen on a whole series and cannot stream; ` +
+        'give --threshold spot (or quantile:0.99, ...) or use bptt detect',
+    );
   }
   return { detector, meta };
 }
@@ -177,11 +248,23 @@ function openInput(file: string, v: opt.Values, meta: CliModelMeta | null): Retu
   const schemaOpts: SchemaOptions = { ...(columns !== undefined ? { columns } : {}), exclude: OUTPUT_COLUMNS };
   const timeCol = opt.str(v, 'time-column');
   const delimiter = opt.str(v, 'delimiter');
-  const first = openWithSchema(file, { ...schemaOpts, ...(timeCol !== undefined ? { timeColumn: timeCol } : {}), ...(delimiter !== undefined ? { delimiter } : {}) });
-  if (timeCol === undefined && meta?.timeColumn != null && first.schema.header.includes(meta.timeColumn) &&
-      first.schema.header[first.schema.time] !== meta.timeColumn) {
+  const first = openWithSchema(file, {
+    ...schemaOpts,
+    ...(timeCol !== undefined ? { timeColumn: timeCol } : {}),
+    ...(delimiter !== undefined ? { delimiter } : {}),
+  });
+  if (
+    timeCol === undefined &&
+    meta?.timeColumn != null &&
+    first.schema.header.includes(meta.timeColumn) &&
+    first.schema.header[first.schema.time] !== meta.timeColumn
+  ) {
     first.reader.close();
-    return openWithSchema(file, { ...schemaOpts, timeColumn: meta.timeColumn, ...(delimiter !== undefined ? { delimiter } : {}) });
+    return openWithSchema(file, {
+      ...schemaOpts,
+      timeColumn: meta.timeColumn,
+      ...(delimiter !== undefined ? { delimiter } : {}),
+    });
   }
   return first;
 }
@@ -189,8 +272,15 @@ function openInput(file: string, v: opt.Values, meta: CliModelMeta | null): Retu
 /** An event of the JSON summary: times as written, indices, lines. */
 function eventOf(e: TrackedEvent<Pending>): Record<string, string | number> {
   return {
-    start: e.startRow.time, end: e.endRow.time, peak: e.peakRow.time, peakScore: e.peakScore,
-    startIndex: e.start, endIndex: e.end, peakIndex: e.peakIndex, startLine: e.startRow.line, endLine: e.endRow.line,
+    start: e.startRow.time,
+    end: e.endRow.time,
+    peak: e.peakRow.time,
+    peakScore: e.peakScore,
+    startIndex: e.start,
+    endIndex: e.end,
+    peakIndex: e.peakIndex,
+    startLine: e.startRow.line,
+    endLine: e.endRow.line,
   };
 }
 
@@ -231,8 +321,13 @@ class CsvScorer {
   private readonly lastIdx: number[];
   private readonly lastVal: Float64Array;
 
-  constructor(private readonly file: string, private readonly schema: Schema, private readonly detector: Detector,
-    private readonly out: Output, private readonly writeCsv: boolean) {
+  constructor(
+    private readonly file: string,
+    private readonly schema: Schema,
+    private readonly detector: Detector,
+    private readonly out: Output,
+    private readonly writeCsv: boolean,
+  ) {
     this.F = schema.values.length;
     this.stream = detector.stream();
     this.tracker = new EventTracker<Pending>(detector.options.minGap, MAX_EVENTS);
@@ -250,8 +345,10 @@ class CsvScorer {
   start(): void {
     const { time, header, values } = this.schema;
     if (this.writeCsv) {
-      const names = values.map((c) => header[c] as string);
-      this.out.write(`${[...(time >= 0 ? [header[time] as string] : []), ...names, 'score', 'threshold', 'anomaly'].map(csvField).join(',')}\n`);
+      const names = values.map((c) => header[c]);
+      this.out.write(
+        `${[...(time >= 0 ? [header[time]] : []), ...names, 'score', 'threshold', 'anomaly'].map(csvField).join(',')}\n`,
+      );
     }
   }
 
@@ -264,7 +361,10 @@ class CsvScorer {
     this.held.push(row);
     for (let f = 0; f < this.F; f++) {
       const x = row.v[f];
-      if (Number.isNaN(x)) { this.missing[f] = this.missing[f] + 1; continue; }
+      if (Number.isNaN(x)) {
+        this.missing[f] = this.missing[f] + 1;
+        continue;
+      }
       if (this.lastIdx[f] < k - 1) this.fillGap(f, this.lastIdx[f], k, this.lastVal[f], x);
       this.lastIdx[f] = k;
       this.lastVal[f] = x;
@@ -277,15 +377,20 @@ class CsvScorer {
   end(): void {
     for (let f = 0; f < this.F; f++) {
       const li = this.lastIdx[f];
-      if (li < 0) throw new UserError(`${this.file}: column ${JSON.stringify(this.name(f))} has no values (all ${this.rows} cells are empty)`);
+      if (li < 0)
+        throw new UserError(
+          `${this.file}: column ${JSON.stringify(this.name(f))} has no values (all ${this.rows} cells are empty)`,
+        );
       if (li < this.received - 1) this.fillGap(f, li, this.received, this.lastVal[f], NaN);
     }
     this.release();
     for (const r of this.stream.flush()) this.onResult(r);
-    while (this.pendingHead < this.pending.length) this.emitRow(this.pending[this.pendingHead++] as Pending, null);
+    while (this.pendingHead < this.pending.length) this.emitRow(this.pending[this.pendingHead++], null);
     this.tracker.close();
     if (this.rows < 2) {
-      throw new UserError(`${this.file} has ${this.rows === 1 ? 'a single data row' : 'no data rows'}; a series needs many rows (at least the window length)`);
+      throw new UserError(
+        `${this.file} has ${this.rows === 1 ? 'a single data row' : 'no data rows'}; a series needs many rows (at least the window length)`,
+      );
     }
   }
 
@@ -295,40 +400,67 @@ class CsvScorer {
     const w: string[] = [];
     if (this.missingTotal > 0) w.push(missingWarning(file, names, this.missing));
     if (this.scored === 0) {
-      w.push(`${file}: no row was scored: ${this.rows} rows are fewer than model '${detector.options.model}' with window ${detector.options.window} needs (${detector.minLength})`);
+      w.push(
+        `${file}: no row was scored: ${this.rows} rows are fewer than model '${detector.options.model}' with window ${detector.options.window} needs (${detector.minLength})`,
+      );
     }
-    if (this.carried > 0) w.push(`${file}: ${this.carried} cells in gaps longer than ${MAX_HOLD} rows were filled by carrying the last value forward`);
+    if (this.carried > 0)
+      w.push(
+        `${file}: ${this.carried} cells in gaps longer than ${MAX_HOLD} rows were filled by carrying the last value forward`,
+      );
     if (this.dropped > 0) {
-      w.push(`${file}: ${this.dropped} row${this.dropped > 1 ? 's repeat' : ' repeats'} the previous timestamp (first at line ${this.firstDropLine}); kept the first row and dropped the repeats`);
+      w.push(
+        `${file}: ${this.dropped} row${this.dropped > 1 ? 's repeat' : ' repeats'} the previous timestamp (first at line ${this.firstDropLine}); kept the first row and dropped the repeats`,
+      );
     }
     if (this.back > 0) {
-      w.push(`${file}: ${this.back} row${this.back > 1 ? 's go' : ' goes'} back in time (first at line ${this.firstBackLine}); a stream cannot reorder them, so they were scored in file order (sort the file, or use bptt detect, which sorts)`);
+      w.push(
+        `${file}: ${this.back} row${this.back > 1 ? 's go' : ' goes'} back in time (first at line ${this.firstBackLine}); a stream cannot reorder them, so they were scored in file order (sort the file, or use bptt detect, which sorts)`,
+      );
     }
     return w;
   }
 
   private name(f: number): string {
-    return this.schema.header[this.schema.values[f]] as string;
+    return this.schema.header[this.schema.values[f]];
   }
 
   /** A record as a row (its output prefix, time, line, values), or null when it repeats the previous timestamp. */
   private parse(r: CsvRecord): Held | null {
-    const { file, schema: { header, time, values: vcols }, tp } = this;
+    const {
+      file,
+      schema: { header, time, values: vcols },
+      tp,
+    } = this;
     checkRagged(file, r, header.length);
     let t: string | number = this.rows;
     let ms = NaN;
     let prefix = '';
     if (time >= 0) {
-      const cell = (r.fields[time] as string).trim();
+      const cell = r.fields[time].trim();
       if (cell === '') throw new UserError(`${at(file, r.line, time + 1, header[time])}: empty timestamp`);
-      if (tp.parse === null) { const p = timeParser(cell); tp.parse = p.parse; tp.kind = p.kind; tp.first = cell; }
+      if (tp.parse === null) {
+        const p = timeParser(cell);
+        tp.parse = p.parse;
+        tp.kind = p.kind;
+        tp.first = cell;
+      }
       if (tp.kind !== 'text') {
         const tv = tp.parse(cell);
         if (Number.isNaN(tv)) {
-          throw new UserError(`${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'} like the first timestamp ${JSON.stringify(tp.first)}`);
+          throw new UserError(
+            `${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'} like the first timestamp ${JSON.stringify(tp.first)}`,
+          );
         }
-        if (tv === this.prevTime) { this.dropped++; if (this.firstDropLine === 0) this.firstDropLine = r.line; return null; }
-        if (tv < this.prevTime) { this.back++; if (this.firstBackLine === 0) this.firstBackLine = r.line; }
+        if (tv === this.prevTime) {
+          this.dropped++;
+          if (this.firstDropLine === 0) this.firstDropLine = r.line;
+          return null;
+        }
+        if (tv < this.prevTime) {
+          this.back++;
+          if (this.firstBackLine === 0) this.firstBackLine = r.line;
+        }
         this.prevTime = tv;
         if (tp.kind === 'date') ms = tv;
       }
@@ -338,15 +470,17 @@ class CsvScorer {
     const vals = new Float64Array(this.F);
     for (let f = 0; f < this.F; f++) {
       const c = vcols[f];
-      const x = parseValue(r.fields[c] as string);
-      if (x === null) throw valueError(file, r.line, c + 1, header[c] as string, r.fields[c] as string);
+      const x = parseValue(r.fields[c]);
+      if (x === null) throw valueError(file, r.line, c + 1, header[c], r.fields[c]);
       vals[f] = x;
       prefix += `${csvNumber(x)},`;
     }
     if (time < 0) t = this.received;
     if (this.needsTime && Number.isNaN(ms)) {
-      throw new UserError(`${time >= 0 ? at(file, r.line, time + 1, header[time]) : file}: the model uses the time of day (it was fitted ` +
-        'with timestamps); the file needs a date time column (--time-column)');
+      throw new UserError(
+        `${time >= 0 ? at(file, r.line, time + 1, header[time]) : file}: the model uses the time of day (it was fitted ` +
+          'with timestamps); the file needs a date time column (--time-column)',
+      );
     }
     return { prefix, time: t, line: r.line, v: vals, ms };
   }
@@ -356,7 +490,10 @@ class CsvScorer {
     for (let f = 0; f < this.F; f++) {
       const li = this.lastIdx[f];
       if (li >= k) continue;
-      if (li < 0) throw new UserError(`${this.file}: column ${JSON.stringify(this.name(f))} has no value in its first ${MAX_HOLD} rows (to line ${line}); cannot start scoring`);
+      if (li < 0)
+        throw new UserError(
+          `${this.file}: column ${JSON.stringify(this.name(f))} has no value in its first ${MAX_HOLD} rows (to line ${line}); cannot start scoring`,
+        );
       this.fillGap(f, li, k + 1, this.lastVal[f], NaN);
       this.carried += k - Math.max(li, this.pushed - 1);
       this.lastIdx[f] = k;
@@ -366,9 +503,9 @@ class CsvScorer {
 
   /** Fills column f in held rows with accepted index in (from, to) exclusive, between values a (at from) and b (at to). */
   private fillGap(f: number, from: number, to: number, a: number, b: number): void {
-    const base = this.pushed;   // accepted index of held[heldHead]
+    const base = this.pushed; // accepted index of held[heldHead]
     for (let k = Math.max(from + 1, base); k < to; k++) {
-      const h = this.held[this.heldHead + (k - base)] as Held;
+      const h = this.held[this.heldHead + (k - base)];
       h.v[f] = from < 0 ? b : Number.isNaN(b) ? a : a + ((b - a) * (k - from)) / (to - from);
     }
   }
@@ -376,14 +513,21 @@ class CsvScorer {
   /** Pushes the held rows that are complete (no empty cell left), in order. */
   private release(): void {
     while (this.heldHead < this.held.length) {
-      const h = this.held[this.heldHead] as Held;
+      const h = this.held[this.heldHead];
       let ready = true;
-      for (let f = 0; f < this.F; f++) if (Number.isNaN(h.v[f])) { ready = false; break; }
+      for (let f = 0; f < this.F; f++)
+        if (Number.isNaN(h.v[f])) {
+          ready = false;
+          break;
+        }
       if (!ready) break;
       this.pushRow(h);
       this.heldHead++;
     }
-    if (this.heldHead > 4096 || this.heldHead === this.held.length) { this.held.splice(0, this.heldHead); this.heldHead = 0; }
+    if (this.heldHead > 4096 || this.heldHead === this.held.length) {
+      this.held.splice(0, this.heldHead);
+      this.heldHead = 0;
+    }
   }
 
   private pushRow(h: Held): void {
@@ -395,19 +539,27 @@ class CsvScorer {
 
   /** A score from the stream: the rows before it are warm-up, written without a score; this one with its score. */
   private onResult(r: StreamResult): void {
-    while (this.pendingBase < r.index) { this.emitRow(this.pending[this.pendingHead++] as Pending, null); this.pendingBase++; }
-    const p = this.pending[this.pendingHead++] as Pending;
+    while (this.pendingBase < r.index) {
+      this.emitRow(this.pending[this.pendingHead++], null);
+      this.pendingBase++;
+    }
+    const p = this.pending[this.pendingHead++];
     this.pendingBase++;
     this.emitRow(p, r);
     this.scored++;
     this.flagged += r.flag;
     this.lastThreshold = r.threshold;
     this.tracker.push(r.index, r.score, r.flag, p);
-    if (this.pendingHead > 4096) { this.pending.splice(0, this.pendingHead); this.pendingHead = 0; }
+    if (this.pendingHead > 4096) {
+      this.pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
   }
 
   private emitRow(p: Pending, r: StreamResult | null): void {
     if (!this.writeCsv) return;
-    this.out.write(r === null ? `${p.prefix},,0\n` : `${p.prefix}${csvNumber(r.score)},${csvNumber(r.threshold)},${r.flag}\n`);
+    this.out.write(
+      r === null ? `${p.prefix},,0\n` : `${p.prefix}${csvNumber(r.score)},${csvNumber(r.threshold)},${r.flag}\n`,
+    );
   }
 }

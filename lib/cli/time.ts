@@ -11,7 +11,8 @@
 
 export type TimeKind = 'date' | 'number' | 'text';
 
-const DATE = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const DATE =
+  /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 export const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Milliseconds since 1970 (UTC) of a date cell, or NaN when the cell is not a valid date. */
@@ -19,10 +20,15 @@ export function parseDate(s: string): number {
   const m = DATE.exec(s.trim());
   if (m === null) return NaN;
   const [y, mo, d, h, mi, sec, frac, zone] = [m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]];
-  const Y = Number(y), M = Number(mo), D = Number(d), H = Number(h ?? 0), Mi = Number(mi ?? 0), S = Number(sec ?? 0);
+  const Y = Number(y),
+    M = Number(mo),
+    D = Number(d),
+    H = Number(h ?? 0),
+    Mi = Number(mi ?? 0),
+    S = Number(sec ?? 0);
   if (M < 1 || M > 12 || D < 1 || D > 31 || H > 24 || Mi > 59 || S > 60) return NaN;
   let ms = Date.UTC(Y, M - 1, D, H, Mi, S) + (frac !== undefined ? Math.round(Number(`0.${frac}`) * 1000) : 0);
-  if (new Date(Date.UTC(Y, M - 1, D)).getUTCDate() !== D) return NaN;   // 2014-02-30
+  if (new Date(Date.UTC(Y, M - 1, D)).getUTCDate() !== D) return NaN; // 2014-02-30
   if (zone !== undefined && zone.toUpperCase() !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
@@ -41,13 +47,37 @@ export function timeParser(first: string): { kind: TimeKind; parse: (s: string) 
 // ---------------------------------------------------------------------------------------------------------------------
 // Axis ticks
 
-const SEC = 1000, MIN = 60 * SEC, HOUR = 60 * MIN, DAY = 24 * HOUR;
+const SEC = 1000,
+  MIN = 60 * SEC,
+  HOUR = 60 * MIN,
+  DAY = 24 * HOUR;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** Fixed-length steps (ms), then calendar months (negative: that many months). */
 const TIME_STEPS = [
-  SEC, 5 * SEC, 15 * SEC, 30 * SEC, MIN, 5 * MIN, 15 * MIN, 30 * MIN, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR,
-  DAY, 2 * DAY, 7 * DAY, 14 * DAY, -1, -3, -6, -12, -24, -60, -120,
+  SEC,
+  5 * SEC,
+  15 * SEC,
+  30 * SEC,
+  MIN,
+  5 * MIN,
+  15 * MIN,
+  30 * MIN,
+  HOUR,
+  3 * HOUR,
+  6 * HOUR,
+  12 * HOUR,
+  DAY,
+  2 * DAY,
+  7 * DAY,
+  14 * DAY,
+  -1,
+  -3,
+  -6,
+  -12,
+  -24,
+  -60,
+  -120,
 ];
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -58,7 +88,10 @@ export function timeTicks(t0: number, t1: number, maxTicks: number): Array<{ t: 
   let step = TIME_STEPS[TIME_STEPS.length - 1];
   for (const s of TIME_STEPS) {
     const len = s > 0 ? s : -s * 30.44 * DAY;
-    if (span / len <= maxTicks) { step = s; break; }
+    if (span / len <= maxTicks) {
+      step = s;
+      break;
+    }
   }
   const ticks: number[] = [];
   if (step > 0) {
@@ -68,10 +101,14 @@ export function timeTicks(t0: number, t1: number, maxTicks: number): Array<{ t: 
   } else {
     const months = -step;
     const d = new Date(t0);
-    let idx = d.getUTCFullYear() * 12 + d.getUTCMonth();          // months since year 0
+    let idx = d.getUTCFullYear() * 12 + d.getUTCMonth(); // months since year 0
     if (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) < t0) idx++;
     idx = Math.ceil(idx / months) * months;
-    for (let t = Date.UTC(Math.floor(idx / 12), idx % 12, 1); t <= t1; idx += months, t = Date.UTC(Math.floor(idx / 12), idx % 12, 1)) {
+    for (
+      let t = Date.UTC(Math.floor(idx / 12), idx % 12, 1);
+      t <= t1;
+      idx += months, t = Date.UTC(Math.floor(idx / 12), idx % 12, 1)
+    ) {
       ticks.push(t);
     }
   }
@@ -81,7 +118,12 @@ export function timeTicks(t0: number, t1: number, maxTicks: number): Array<{ t: 
 function timeLabel(t: number, step: number): string {
   const d = new Date(t);
   const day = `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
-  if (step < 0) return step <= -12 ? String(d.getUTCFullYear()) : d.getUTCMonth() === 0 ? `${MONTHS[0]} ${d.getUTCFullYear()}` : MONTHS[d.getUTCMonth()] as string;
+  if (step < 0)
+    return step <= -12
+      ? String(d.getUTCFullYear())
+      : d.getUTCMonth() === 0
+        ? `${MONTHS[0]} ${d.getUTCFullYear()}`
+        : MONTHS[d.getUTCMonth()];
   if (step >= DAY) return day;
   const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
   const midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0;
@@ -106,13 +148,16 @@ export function formatDuration(ms: number): string {
 
 /** Ticks of a linear axis: about `count` "nice" values (1, 2, 5 × 10^k steps) covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count: number): { ticks: number[]; step: number } {
-  if (!(hi > lo)) { hi = lo + 1; }
+  if (!(hi > lo)) {
+    hi = lo + 1;
+  }
   const raw = (hi - lo) / Math.max(count, 1);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const r = raw / mag;
   const step = (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
   const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   return { ticks, step };
 }
 

@@ -136,8 +136,22 @@ function numOpt(name: string, v: unknown, min: number, max = Infinity): number {
   return v;
 }
 
-const OPTION_KEYS = ['probation', 'averagingWindow', 'historicWindow', 'reestimationPeriod', 'learningPeriod', 'minMean',
-  'minVariance', 'spatialTolerance', 'threshold', 'rest', 'tail', 'filter', 'longWindow', 'longRearm'];
+const OPTION_KEYS = [
+  'probation',
+  'averagingWindow',
+  'historicWindow',
+  'reestimationPeriod',
+  'learningPeriod',
+  'minMean',
+  'minVariance',
+  'spatialTolerance',
+  'threshold',
+  'rest',
+  'tail',
+  'filter',
+  'longWindow',
+  'longRearm',
+];
 
 function boolOpt(name: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw new ArgumentError(`AlarmStage(options.${name})`, 'a boolean', describeValue(v));
@@ -178,36 +192,69 @@ export function resolveAlarmOptions(o: AlarmOptions): ResolvedAlarmOptions {
  * erfc(x), W. J. Cody's rational Chebyshev approximations (as in many libm's; relative error < 1e-15 over the range
  * used here). Accurate tails matter: the likelihood thresholds probabilities near 1e-6.
  */
+/* eslint-disable no-loss-of-precision -- W. J. Cody's coefficients as published (18 digits; a double keeps 17) */
 export function erfc(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
   let r: number;
   if (ax < 0.5) {
     const t = x * x;
-    const top = ((((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t + 377.485237685302021) * t + 3209.37758913846947);
-    const bot = ((((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t + 2844.23683343917062);
-    return 1 - x * top / bot;
+    const top =
+      (((0.185777706184603153 * t + 3.1611237438705656) * t + 113.864154151050156) * t + 377.485237685302021) * t +
+      3209.37758913846947;
+    const bot =
+      (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t + 2844.23683343917062;
+    return 1 - (x * top) / bot;
   } else if (ax < 4) {
-    const num = (((((((2.15311535474403846e-8 * ax + 0.564188496988670089) * ax + 8.88314979438837594) * ax + 66.1191906371416295) * ax
-      + 298.635138197400131) * ax + 881.952221241769090) * ax + 1712.04761263407058) * ax + 2051.07837782607147) * ax + 1230.33935479799725;
-    const den = (((((((ax + 15.7449261107098347) * ax + 117.693950891312499) * ax + 537.181101862009858) * ax + 1621.38957456669019) * ax
-      + 3290.79923573345963) * ax + 4362.61909014324716) * ax + 3439.36767414372164) * ax + 1230.33935480374942;
-    const xsq = Math.trunc(ax * 16) / 16, del = (ax - xsq) * (ax + xsq);
-    r = Math.exp(-xsq * xsq) * Math.exp(-del) * num / den;
+    const num =
+      (((((((2.15311535474403846e-8 * ax + 0.564188496988670089) * ax + 8.88314979438837594) * ax +
+        66.1191906371416295) *
+        ax +
+        298.635138197400131) *
+        ax +
+        881.95222124176909) *
+        ax +
+        1712.04761263407058) *
+        ax +
+        2051.07837782607147) *
+        ax +
+      1230.33935479799725;
+    const den =
+      (((((((ax + 15.7449261107098347) * ax + 117.693950891312499) * ax + 537.181101862009858) * ax +
+        1621.38957456669019) *
+        ax +
+        3290.79923573345963) *
+        ax +
+        4362.61909014324716) *
+        ax +
+        3439.36767414372164) *
+        ax +
+      1230.33935480374942;
+    const xsq = Math.trunc(ax * 16) / 16,
+      del = (ax - xsq) * (ax + xsq);
+    r = (Math.exp(-xsq * xsq) * Math.exp(-del) * num) / den;
   } else if (ax < 27) {
     const z = 1 / (ax * ax);
-    const num = ((((0.0163153871373020978 * z + 0.305326634961232344) * z + 0.360344899949804439) * z + 0.125781726111229246) * z
-      + 0.0160837851487422766) * z + 6.58749161529837803e-4;
-    const den = ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z + 0.527905102951428412) * z + 0.0605183413124413191) * z
-      + 0.00233520497626869185;
-    const p = z * num / den;
-    const xsq = Math.trunc(ax * 16) / 16, del = (ax - xsq) * (ax + xsq);
-    r = Math.exp(-xsq * xsq) * Math.exp(-del) * ((1 / Math.sqrt(Math.PI)) - p) / ax;
+    const num =
+      ((((0.0163153871373020978 * z + 0.305326634961232344) * z + 0.360344899949804439) * z + 0.125781726111229246) *
+        z +
+        0.0160837851487422766) *
+        z +
+      6.58749161529837803e-4;
+    const den =
+      ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z + 0.527905102951428412) * z + 0.0605183413124413191) *
+        z +
+      0.00233520497626869185;
+    const p = (z * num) / den;
+    const xsq = Math.trunc(ax * 16) / 16,
+      del = (ax - xsq) * (ax + xsq);
+    r = (Math.exp(-xsq * xsq) * Math.exp(-del) * (1 / Math.sqrt(Math.PI) - p)) / ax;
   } else {
     r = 0;
   }
   return x < 0 ? 2 - r : r;
 }
+/* eslint-enable no-loss-of-precision */
 
 /** nupic tailProbability: ½·erfc(z/1.4142), z = (x − μ)/σ; twoSided: x below μ reflected to 2μ − x first. */
 export function tailProbability(x: number, mean: number, stdev: number, twoSided = false): number {
@@ -240,7 +287,7 @@ export class AlarmStage {
   private latched = false;
 
   constructor(options: AlarmOptions) {
-    const o = this.options = resolveAlarmOptions(options);
+    const o = (this.options = resolveAlarmOptions(options));
     this.histRaw = new Float64Array(o.historicWindow);
     this.histValue = new Float64Array(o.historicWindow);
     if (o.longWindow > 0) this.long = new AlarmStage(AlarmStage.longOptions(o));
@@ -251,7 +298,9 @@ export class AlarmStage {
   }
 
   /** Rows seen so far. */
-  get rows(): number { return this.t; }
+  get rows(): number {
+    return this.t;
+  }
 
   /**
    * One row: raw score (finite) and the series value (finite; for the spatial rule and the flat-series check).
@@ -276,7 +325,8 @@ export class AlarmStage {
     if (this.max === null || value > this.max) this.max = value;
     if (this.min === null || value < this.min) this.min = value;
 
-    let likelihood = 0.5, q = 0.5;
+    let likelihood = 0.5,
+      q = 0.5;
     if (this.t >= o.probation) {
       if (this.dist === null || this.t % o.reestimationPeriod === 0) this.refit();
       const d = this.dist as { mean: number; stdev: number };
@@ -295,7 +345,8 @@ export class AlarmStage {
     }
     this.pushHistory(raw, value);
     const row = this.t++;
-    let score = spatial ? 1 : logLikelihood(likelihood), longScore = 0;
+    let score = spatial ? 1 : logLikelihood(likelihood),
+      longScore = 0;
     if (this.long !== null) {
       longScore = this.long.step(rawLong ?? raw, value).score;
       if (this.latched) {
@@ -330,7 +381,10 @@ export class AlarmStage {
 
   /** nupic estimateAnomalyLikelihoods over the history (row t excluded). */
   private refit(): void {
-    const o = this.options, H = o.historicWindow, W = o.averagingWindow, n = this.histLen;
+    const o = this.options,
+      H = o.historicWindow,
+      W = o.averagingWindow,
+      n = this.histLen;
     const shiftedOut = Math.max(0, this.t - H);
     const skip = Math.min(this.t, Math.max(0, o.learningPeriod - shiftedOut));
     // moving averages from empty, as nupic's _anomalyScoreMovingAverage
@@ -344,18 +398,21 @@ export class AlarmStage {
       total += r;
       avgs[i] = total / win.length;
     }
-    let mean = 0.5, stdev = 1e3;
+    let mean = 0.5,
+      stdev = 1e3;
     if (n > skip) {
       const m = n - skip;
       let s = 0;
       for (let i = skip; i < n; i++) s += avgs[i];
-      let mu = s / m, v = 0;
+      let mu = s / m,
+        v = 0;
       for (let i = skip; i < n; i++) v += (avgs[i] - mu) ** 2;
       v /= m;
-      let vs = 0, ms = 0;
+      let vs = 0,
+        ms = 0;
       for (let i = skip; i < n; i++) ms += this.histValue[(this.histStart + i) % H];
       ms /= m;
-      for (let i = skip; i < n; i++) vs += ((this.histValue[(this.histStart + i) % H]) - ms) ** 2;
+      for (let i = skip; i < n; i++) vs += (this.histValue[(this.histStart + i) % H] - ms) ** 2;
       vs /= m;
       if (vs >= 1.5e-5) {
         if (mu < o.minMean) mu = o.minMean;
@@ -376,16 +433,27 @@ export class AlarmStage {
   /** A deep copy of the state, plain JSON. */
   getState(): AlarmState {
     const H = this.options.historicWindow;
-    const histRaw: number[] = [], histValue: number[] = [];
+    const histRaw: number[] = [],
+      histValue: number[] = [];
     for (let i = 0; i < this.histLen; i++) {
       histRaw.push(this.histRaw[(this.histStart + i) % H]);
       histValue.push(this.histValue[(this.histStart + i) % H]);
     }
     return {
-      version: 1, options: { ...this.options }, t: this.t, histRaw, histValue,
-      dist: this.dist === null ? null : { ...this.dist }, maWindow: [...this.maWindow], maTotal: this.maTotal,
-      histQ: [...this.histQ], min: this.min, max: this.max, restLeft: this.restLeft,
-      long: this.long === null ? null : this.long.getState(), latched: this.latched,
+      version: 1,
+      options: { ...this.options },
+      t: this.t,
+      histRaw,
+      histValue,
+      dist: this.dist === null ? null : { ...this.dist },
+      maWindow: [...this.maWindow],
+      maTotal: this.maTotal,
+      histQ: [...this.histQ],
+      min: this.min,
+      max: this.max,
+      restLeft: this.restLeft,
+      long: this.long === null ? null : this.long.getState(),
+      latched: this.latched,
     };
   }
 
@@ -405,12 +473,19 @@ export class AlarmStage {
       }
       return v as number[];
     };
-    const int = (f: string, v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : bad(f, 'a non-negative integer', v));
-    const num = (f: string, v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : bad(f, 'a finite number', v));
+    const int = (f: string, v: unknown): number =>
+      typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : bad(f, 'a non-negative integer', v);
+    const num = (f: string, v: unknown): number =>
+      typeof v === 'number' && Number.isFinite(v) ? v : bad(f, 'a finite number', v);
     stage.t = int('t', s.t);
-    const hr = finiteArr('histRaw', s.histRaw, o.historicWindow), hv = finiteArr('histValue', s.histValue, o.historicWindow);
+    const hr = finiteArr('histRaw', s.histRaw, o.historicWindow),
+      hv = finiteArr('histValue', s.histValue, o.historicWindow);
     if (hr.length !== hv.length || hr.length !== Math.min(stage.t, o.historicWindow)) {
-      bad('histRaw', `min(t, historicWindow) = ${Math.min(stage.t, o.historicWindow)} entries in histRaw and histValue`, [hr.length, hv.length]);
+      bad(
+        'histRaw',
+        `min(t, historicWindow) = ${Math.min(stage.t, o.historicWindow)} entries in histRaw and histValue`,
+        [hr.length, hv.length],
+      );
     }
     stage.histRaw.set(hr);
     stage.histValue.set(hv);
@@ -428,7 +503,8 @@ export class AlarmStage {
     stage.histQ = [...finiteArr('histQ', s.histQ, o.averagingWindow)];
     stage.min = s.min === null ? null : num('min', s.min);
     stage.max = s.max === null ? null : num('max', s.max);
-    if ((stage.min === null) !== (stage.t === 0) || (stage.max === null) !== (stage.t === 0)) bad('min', 'null exactly when t = 0', s.min);
+    if ((stage.min === null) !== (stage.t === 0) || (stage.max === null) !== (stage.t === 0))
+      bad('min', 'null exactly when t = 0', s.min);
     stage.restLeft = int('restLeft', s.restLeft);
     if (stage.restLeft > o.rest) bad('restLeft', `at most rest = ${o.rest}`, s.restLeft);
     if (typeof s.latched !== 'boolean') bad('latched', 'a boolean', s.latched);
@@ -437,7 +513,8 @@ export class AlarmStage {
       if (typeof s.long !== 'object' || s.long === null) bad('long', 'the long channel state (longWindow > 0)', s.long);
       const child = AlarmStage.fromState(s.long);
       const want = resolveAlarmOptions(AlarmStage.longOptions(o));
-      if (JSON.stringify(child.options) !== JSON.stringify(want) || child.t !== stage.t) bad('long', 'options and t matching the stage', (s.long as AlarmState).options);
+      if (JSON.stringify(child.options) !== JSON.stringify(want) || child.t !== stage.t)
+        bad('long', 'options and t matching the stage', (s.long as AlarmState).options);
       stage.long = child;
     } else if (s.long !== null) bad('long', 'null (longWindow = 0)', s.long);
     return stage;
@@ -455,7 +532,8 @@ export function alarmBatch(raw: ArrayLike<number>, values: ArrayLike<number>, op
     throw new ArgumentError('alarmBatch(values)', `${raw.length} values (raw.length)`, `${values.length}`);
   }
   const stage = new AlarmStage(options);
-  const scores = new Float64Array(raw.length), flags = new Uint8Array(raw.length);
+  const scores = new Float64Array(raw.length),
+    flags = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const out = stage.step(raw[i], values[i]);
     scores[i] = out.score;
@@ -469,8 +547,14 @@ export function restFlags(scores: ArrayLike<number>, threshold: number, rest: nu
   const flags = new Uint8Array(scores.length);
   let left = 0;
   for (let i = 0; i < scores.length; i++) {
-    if (left > 0) { left--; continue; }
-    if (i >= probation && scores[i] >= threshold) { flags[i] = 1; left = rest; }
+    if (left > 0) {
+      left--;
+      continue;
+    }
+    if (i >= probation && scores[i] >= threshold) {
+      flags[i] = 1;
+      left = rest;
+    }
   }
   return flags;
 }

@@ -19,10 +19,13 @@ export function zscoreOf(win: Float64Array, v: number): number {
 export function tukeyOf(win: Float64Array, v: number): number {
   win.sort();
   const q = (p: number): number => {
-    const h = (win.length - 1) * p, lo = Math.floor(h), hi = Math.min(lo + 1, win.length - 1);
+    const h = (win.length - 1) * p,
+      lo = Math.floor(h),
+      hi = Math.min(lo + 1, win.length - 1);
     return win[lo] + (h - lo) * (win[hi] - win[lo]);
   };
-  const q1 = q(0.25), q3 = q(0.75);
+  const q1 = q(0.25),
+    q3 = q(0.75);
   return Math.max(q1 - v, v - q3) / Math.max(q3 - q1, MIN_SPREAD);
 }
 
@@ -30,10 +33,14 @@ export function tukeyOf(win: Float64Array, v: number): number {
  * Scores of a normalised series [n, F] by a baseline over the previous W points; points t < W are warm-up (score 0).
  *   'zscore'  score_t = sqrt(mean_f z_f²), contribution z_f²;   'iqr'  score_t = max_f q_f, contribution q_f
  */
-export function baselineScores(kind: 'zscore' | 'iqr', z: Series, W: number):
-  { scores: Float64Array; contributions: Float64Array; firstScored: number } {
+export function baselineScores(
+  kind: 'zscore' | 'iqr',
+  z: Series,
+  W: number,
+): { scores: Float64Array; contributions: Float64Array; firstScored: number } {
   const { n, F } = z;
-  const scores = new Float64Array(n), contributions = new Float64Array(n * F);
+  const scores = new Float64Array(n),
+    contributions = new Float64Array(n * F);
   const buf = new Float64Array(W);
   for (let t = W; t < n; t++) {
     let agg = 0;

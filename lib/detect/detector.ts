@@ -33,12 +33,12 @@
  */
 import type { Sequential, EpochLogs } from '../model/sequential';
 import { checkKeys, describeValue } from '../check';
-import { checkWorkers, Workers } from '../parallel/auto';
+import { checkWorkers, type Workers } from '../parallel/auto';
 import type { Tensor } from '../tensor';
 import { ArgumentError } from '../errors';
-import { readSeries, fillMissing, Series, FillReport } from '../tensor';
+import { readSeries, fillMissing, type Series, type FillReport } from '../tensor';
 import { writeFileAtomicSync } from '../io/atomic';
-import { flagsToEvents, AnomalyEvent } from './events';
+import { flagsToEvents, type AnomalyEvent } from './events';
 import { Ewma } from './thresholds/telemanom';
 import { Normaliser } from './preprocess';
 import { applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec';
@@ -48,9 +48,15 @@ import { detectorNetwork, isAutoencoder, isNeural } from './networks';
 import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options';
 import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types';
 import { DetectorStream } from './stream';
-import { detectorToJSON, detectorFromJSON, saveDetector, loadDetector, DetectorJSON, DetectorFileContents } from './io';
+import {
+  detectorToJSON,
+  detectorFromJSON,
+  saveDetector,
+  loadDetector,
+  type DetectorJSON,
+  type DetectorFileContents,
+} from './io';
 import { exportScorerSource } from './export';
-
 
 export interface ScoreResult {
   /** One score per input point. */
@@ -128,7 +134,9 @@ export class Detector {
    */
   get minLength(): number {
     if (this.options.model === 'gru-online') return 1;
-    return this.options.model === 'lstm-forecast' || !isNeural(this.options.model) ? this.options.window + 1 : this.options.window;
+    return this.options.model === 'lstm-forecast' || !isNeural(this.options.model)
+      ? this.options.window + 1
+      : this.options.window;
   }
 
   /** Points the training series needs (minLength, and for 'gru-online' enough for its first fit). */
@@ -144,7 +152,8 @@ export class Detector {
     }
     if (this.options.model === 'gru-online' && raw.F !== 1) {
       throw new ArgumentError(argName, '1 feature per point', `${raw.F}`, {
-        problem: `model 'gru-online' scores one series (1 feature per point), got ${raw.F}; for several ` +
+        problem:
+          `model 'gru-online' scores one series (1 feature per point), got ${raw.F}; for several ` +
           "features use a multivariate model such as 'lstm-ae'",
       });
     }
@@ -152,12 +161,14 @@ export class Detector {
     if (raw.n < need) {
       if (training && this.options.model === 'gru-online') {
         throw new ArgumentError(argName, `at least ${need} points`, `${raw.n}`, {
-          problem: `series of ${raw.n} points is shorter than ${need}, the least that model 'gru-online' ` +
+          problem:
+            `series of ${raw.n} points is shorter than ${need}, the least that model 'gru-online' ` +
             `with window ${this.options.window} learns from (its first fit is halfway through the training series)`,
         });
       }
       throw new ArgumentError(argName, `at least ${need} points`, `${raw.n}`, {
-        problem: `series of ${raw.n} points is shorter than ${need}, the least that ` +
+        problem:
+          `series of ${raw.n} points is shorter than ${need}, the least that ` +
           `window ${this.options.window} with model '${this.options.model}' can score`,
       });
     }
@@ -185,8 +196,15 @@ export class Detector {
     if (o.model === 'gru-online') {
       const tf = this.options.timeFeatures;
       const pipeline = OnlinePipeline.create({
-        probation: s.n, seed: o.seed, context: tf === 'context',
-        model: { units: o.hidden[0], window: o.window, lr: o.learningRate, timeFeatures: tf === 'context' || tf === 'auto' ? false : tf },
+        probation: s.n,
+        seed: o.seed,
+        context: tf === 'context',
+        model: {
+          units: o.hidden[0],
+          window: o.window,
+          lr: o.learningRate,
+          timeFeatures: tf === 'context' || tf === 'auto' ? false : tf,
+        },
         alarm: { threshold: o.threshold.value as number },
       });
       this.calibration = pipeline.batch(s.data, timestamps).scores;
@@ -198,9 +216,15 @@ export class Detector {
       this.model = detectorNetwork(o, s.F);
       const { x, y } = this.trainingPairs(z);
       const nWin = x.shape[0];
-      const useVal = o.validationSplit > 0 && Math.floor(nWin * o.validationSplit) >= 1 && nWin - Math.floor(nWin * o.validationSplit) >= 1;
+      const useVal =
+        o.validationSplit > 0 &&
+        Math.floor(nWin * o.validationSplit) >= 1 &&
+        nWin - Math.floor(nWin * o.validationSplit) >= 1;
       this.model.fit(x, y, {
-        epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, workers: o.workers,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        seed: o.seed,
+        workers: o.workers,
         optimizer: { name: 'adam', learningRate: o.learningRate },
         ...(useVal ? { validationSplit: o.validationSplit, earlyStopping: { patience: o.patience } } : {}),
         ...(this.onEpochEnd ? { onEpochEnd: this.onEpochEnd } : {}),
@@ -225,9 +249,11 @@ export class Detector {
   }
 
   private trainingPairs(z: Series): { x: Tensor; y: Tensor } {
-    const o = this.options, W = o.window, F = z.F;
+    const o = this.options,
+      W = o.window,
+      F = z.F;
     const forecast = o.model === 'lstm-forecast';
-    const last = forecast ? z.n - W - 1 : z.n - W;     // last window start
+    const last = forecast ? z.n - W - 1 : z.n - W; // last window start
     const starts: number[] = [];
     for (let s = 0; s <= last; s += o.trainStride) starts.push(s);
     const x = new Float32Array(starts.length * W * F);
@@ -281,7 +307,10 @@ export class Detector {
   }
 
   /** 'gru-online': a copy of the fitted pipeline runs over the series (the detector itself is not changed). */
-  private runOnline(s: Series, timestamps: Float64Array | undefined): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
+  private runOnline(
+    s: Series,
+    timestamps: Float64Array | undefined,
+  ): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
     const p = OnlinePipeline.fromState((this.online as OnlinePipeline).getState());
     return p.batch(s.data, timestamps);
   }
@@ -316,13 +345,31 @@ export class Detector {
       const r = this.runOnline(s, timestamps);
       const level = this.options.threshold.value as number;
       const events = flagsToEvents(r.flags, r.scores, { minGap: this.options.minGap });
-      return { scores: r.scores, contributions: r.raw, firstScored: 0, filled, flags: r.flags, events, thresholds: new Float64Array(s.n).fill(level), threshold: level };
+      return {
+        scores: r.scores,
+        contributions: r.raw,
+        firstScored: 0,
+        filled,
+        flags: r.flags,
+        events,
+        thresholds: new Float64Array(s.n).fill(level),
+        threshold: level,
+      };
     }
     const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s), workers);
-    const { thresholds, flags } = applyThresholdSpec(this.options.threshold, this.calibration as Float64Array, r.scores, r.firstScored);
+    const { thresholds, flags } = applyThresholdSpec(
+      this.options.threshold,
+      this.calibration as Float64Array,
+      r.scores,
+      r.firstScored,
+    );
     const events = flagsToEvents(flags, r.scores, { minGap: this.options.minGap });
     let threshold = NaN;
-    for (let i = thresholds.length - 1; i >= 0; i--) if (!Number.isNaN(thresholds[i])) { threshold = thresholds[i]; break; }
+    for (let i = thresholds.length - 1; i >= 0; i--)
+      if (!Number.isNaN(thresholds[i])) {
+        threshold = thresholds[i];
+        break;
+      }
     return { ...r, filled, flags, events, thresholds, threshold };
   }
 
@@ -379,7 +426,8 @@ export class Detector {
     const state = this.fittedState('exportScorer');
     if (this.options.model === 'gru-online') {
       throw new ArgumentError('exportScorer', 'a detector trained once', "model 'gru-online'", {
-        problem: "model 'gru-online' keeps learning from every point; a frozen module would not be the same detector: " +
+        problem:
+          "model 'gru-online' keeps learning from every point; a frozen module would not be the same detector: " +
           'use stream() (or save() and Detector.load) instead',
       });
     }
@@ -405,14 +453,24 @@ export class Detector {
         problem: 'the detector is not fitted; call fit(trainSeries) first (or Detector.load)',
       });
     }
-    return { options: this.options, features: this.features, normaliser, calibration, model: this.model, online: this.online };
+    return {
+      options: this.options,
+      features: this.features,
+      normaliser,
+      calibration,
+      model: this.model,
+      online: this.online,
+    };
   }
 
   /** Per-window residuals r_s = Σ_f mean_j |x̂ − x| and per-feature parts rf[s, f] of an autoencoder over a normalised series. */
   private windowResiduals(z: Series, workers: Workers = this.options.workers): { r: Float64Array; rf: Float64Array } {
-    const W = this.options.window, F = z.F, nWin = z.n - W + 1;
+    const W = this.options.window,
+      F = z.F,
+      nWin = z.n - W + 1;
     const model = this.model as Sequential;
-    const r = new Float64Array(nWin), rf = new Float64Array(nWin * F);
+    const r = new Float64Array(nWin),
+      rf = new Float64Array(nWin * F);
     for (let c0 = 0; c0 < nWin; c0 += CHUNK) {
       const B = Math.min(CHUNK, nWin - c0);
       const { x, y } = windowsThrough(model, z, c0, B, W, workers);
@@ -434,9 +492,11 @@ export class Detector {
 
   /** combine 'all' (offline, the SKAB notebooks' rule): point d scores min r_s over s = d−W+1 … d−1. */
   private allWindowsRule(z: Series, workers: Workers = this.options.workers): Omit<ScoreResult, 'filled'> {
-    const W = this.options.window, { n, F } = z;
+    const W = this.options.window,
+      { n, F } = z;
     const { r, rf } = this.windowResiduals(z, workers);
-    const scores = new Float64Array(n), contributions = new Float64Array(n * F);
+    const scores = new Float64Array(n),
+      contributions = new Float64Array(n * F);
     const lo = W - 1;
     for (let d = lo; d <= n - W + 1; d++) {
       let best = d - W + 1;
@@ -451,13 +511,15 @@ export class Detector {
   private scoreNormalised(z: Series, workers: Workers = this.options.workers): Omit<ScoreResult, 'filled'> {
     const o = this.options;
     const { n, F } = z;
-    const scores = new Float64Array(n), contributions = new Float64Array(n * F);
+    const scores = new Float64Array(n),
+      contributions = new Float64Array(n * F);
     const W = o.window;
     if (isAutoencoder(o.model) && o.combine === 'all') return this.allWindowsRule(z);
     if (isAutoencoder(o.model)) {
       const model = this.model as Sequential;
       const nWin = n - W + 1;
-      const sum = new Float64Array(n * F), cnt = new Float64Array(n);
+      const sum = new Float64Array(n * F),
+        cnt = new Float64Array(n);
       const comb = o.combine;
       if (comb === 'max') contributions.fill(0);
       const rowErr = new Float64Array(F);
@@ -471,7 +533,7 @@ export class Detector {
             if (comb === 'last' && j !== W - 1) continue;
             let mean = 0;
             for (let f = 0; f < F; f++) {
-              const d = (y[(b * W + j) * F + f]) - (x[(b * W + j) * F + f]);
+              const d = y[(b * W + j) * F + f] - x[(b * W + j) * F + f];
               rowErr[f] = d * d;
               mean += d * d;
             }
@@ -531,8 +593,16 @@ export class Detector {
 }
 
 /** The B windows [s, s+W) of z starting at s = c0 … c0+B−1, as one float32 batch [B, W, F], and the model's output. */
-function windowsThrough(model: Sequential, z: Series, c0: number, B: number, W: number, workers: Workers): { x: Float32Array; y: ArrayLike<number> } {
-  const F = z.F, x = new Float32Array(B * W * F);
+function windowsThrough(
+  model: Sequential,
+  z: Series,
+  c0: number,
+  B: number,
+  W: number,
+  workers: Workers,
+): { x: Float32Array; y: ArrayLike<number> } {
+  const F = z.F,
+    x = new Float32Array(B * W * F);
   for (let b = 0; b < B; b++) {
     const base = (c0 + b) * F;
     for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k];

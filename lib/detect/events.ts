@@ -68,7 +68,11 @@ export function runs(flags: ArrayLike<number>): Range[] {
  *   // gap 1 (< 2) merged, gap 2 not: [{ start: 1, end: 3, peakIndex: 3, peakScore: 7 },
  *   //                                  { start: 6, end: 6, peakIndex: 6, peakScore: 2 }]
  */
-export function flagsToEvents(flags: ArrayLike<number>, scores: ArrayLike<number>, options: EventOptions = {}): AnomalyEvent[] {
+export function flagsToEvents(
+  flags: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  options: EventOptions = {},
+): AnomalyEvent[] {
   if (scores.length !== flags.length) {
     throw new ArgumentError('flagsToEvents(scores)', `${flags.length} scores (one per flag)`, `${scores.length}`);
   }

@@ -47,7 +47,8 @@ function finite(v: unknown, what: string): number {
   return v;
 }
 function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) fail(what, v, `one of ${allowed.join(', ')}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    fail(what, v, `one of ${allowed.join(', ')}`);
   return v as T;
 }
 /** Float weights as base64 of little-endian float32, checked finite and of the expected length. */
@@ -67,10 +68,15 @@ function recurrentSpec(l: Recurrent, where: string): Record<string, unknown> {
   if (!W || !U || !b) fail(where, l.className, 'a built layer with weights');
   if (W.length % (G * H) !== 0) fail(`${where}.kernel`, W, `a multiple of ${G * H} values`);
   return {
-    type, units: H, act: oneOf(l.activation, ACTIVATIONS, `${where}.activation`),
+    type,
+    units: H,
+    act: oneOf(l.activation, ACTIVATIONS, `${where}.activation`),
     rec: oneOf(l.recurrentActivation, ACTIVATIONS, `${where}.recurrentActivation`),
-    seq: bool(l.returnSequences, `${where}.returnSequences`), back: bool(l.goBackwards, `${where}.goBackwards`), resetAfter,
-    W: weights(W, W.length, `${where}.kernel`), U: weights(U, H * G * H, `${where}.recurrentKernel`),
+    seq: bool(l.returnSequences, `${where}.returnSequences`),
+    back: bool(l.goBackwards, `${where}.goBackwards`),
+    resetAfter,
+    W: weights(W, W.length, `${where}.kernel`),
+    U: weights(U, H * G * H, `${where}.recurrentKernel`),
     b: weights(b, (resetAfter ? 2 : 1) * G * H, `${where}.bias`),
   };
 }
@@ -84,19 +90,33 @@ function layerSpec(l: Layer, i: number): Record<string, unknown> {
     const ps = d.params();
     const W = (ps[0] as { value: ArrayLike<number> } | undefined)?.value;
     if (!W || W.length % units !== 0) fail(`${where}.kernel`, W, `a multiple of ${units} values`);
-    const b = bool(d.useBias, `${where}.useBias`) ? (ps[1] as { value: ArrayLike<number> } | undefined)?.value : new Float32Array(units);
+    const b = bool(d.useBias, `${where}.useBias`)
+      ? (ps[1] as { value: ArrayLike<number> } | undefined)?.value
+      : new Float32Array(units);
     if (!b) fail(`${where}.bias`, b, `${units} values`);
-    return { type: 'Dense', units, act: oneOf(d.activation, ACTIVATIONS, `${where}.activation`), W: weights(W, W.length, `${where}.kernel`), b: weights(b, units, `${where}.bias`) };
+    return {
+      type: 'Dense',
+      units,
+      act: oneOf(d.activation, ACTIVATIONS, `${where}.activation`),
+      W: weights(W, W.length, `${where}.kernel`),
+      b: weights(b, units, `${where}.bias`),
+    };
   }
   if (l instanceof RepeatVector) return { type: 'RepeatVector', n: posInt(l.n, `${where}.n`) };
   if (l instanceof Flatten) return { type: 'Flatten' };
   if (l instanceof Reshape) {
     const shape = l.targetShape;
-    if (!Array.isArray(shape) || shape.length < 1 || shape.length > 2) fail(`${where}.targetShape`, shape, '[F] or [T, F]');
+    if (!Array.isArray(shape) || shape.length < 1 || shape.length > 2)
+      fail(`${where}.targetShape`, shape, '[F] or [T, F]');
     return { type: 'Reshape', shape: shape.map((v, k) => posInt(v, `${where}.targetShape[${k}]`)) };
   }
   if (l instanceof Dropout) return { type: 'Dropout' };
-  if (l instanceof Bidirectional) return { type: 'Bidirectional', f: recurrentSpec(l.forwardLayer, `${where}.forward`), g: recurrentSpec(l.backwardLayer, `${where}.backward`) };
+  if (l instanceof Bidirectional)
+    return {
+      type: 'Bidirectional',
+      f: recurrentSpec(l.forwardLayer, `${where}.forward`),
+      g: recurrentSpec(l.backwardLayer, `${where}.backward`),
+    };
   throw new ArgumentError('exportScorer', 'a layer the module implements', describeValue(l.className), {
     problem: `no standalone code for layer ${describeValue(l.className)}`,
   });
@@ -303,19 +323,28 @@ export function exportScorerSource(d: FittedDetector): string {
   const features = posInt(d.features, 'features');
   if (o.combine === 'all') {
     throw new ArgumentError('exportScorer', "combine 'last', 'mean' or 'max'", "'all'", {
-      problem: "combine 'all' (the SKAB rule) is an offline analysis; the exported scorer implements 'last', 'mean' and 'max'",
+      problem:
+        "combine 'all' (the SKAB rule) is an offline analysis; the exported scorer implements 'last', 'mean' and 'max'",
     });
   }
   const combine = oneOf(o.combine, ['mean', 'max', 'last'] as const, 'options.combine');
   const level = o.threshold.kind === 'dynamic' ? null : finite(staticLevel(o.threshold, d.calibration), 'threshold');
   const offset = Array.from(norm.offset, (v, f) => finite(v, `normaliser.offset[${f}]`));
   const scale = Array.from(norm.scale, (v, f) => finite(v, `normaliser.scale[${f}]`));
-  if (offset.length !== features || scale.length !== features) fail('normaliser', offset, `${features} offsets and scales`);
+  if (offset.length !== features || scale.length !== features)
+    fail('normaliser', offset, `${features} offsets and scales`);
   const ae = model.endsWith('-ae');
   const config = {
-    model, window, features, combine, smoothing: finite(o.smoothing, 'options.smoothing'), offset, scale,
+    model,
+    window,
+    features,
+    combine,
+    smoothing: finite(o.smoothing, 'options.smoothing'),
+    offset,
+    scale,
     firstScored: ae ? (combine === 'last' ? window - 1 : 0) : window,
-    threshold: `${oneOf(o.threshold.kind, ['fixed', 'quantile', 'sigma', 'iqr', 'contamination', 'spot', 'dspot', 'dynamic', 'ucl'] as const, 'options.threshold')}` +
+    threshold:
+      `${oneOf(o.threshold.kind, ['fixed', 'quantile', 'sigma', 'iqr', 'contamination', 'spot', 'dspot', 'dynamic', 'ucl'] as const, 'options.threshold')}` +
       (o.threshold.value === undefined ? '' : `:${finite(o.threshold.value, 'options.threshold value')}`),
   };
   const neural = model !== 'zscore' && model !== 'iqr';
@@ -324,8 +353,11 @@ export function exportScorerSource(d: FittedDetector): string {
   // The data goes in as one string literal: JSON.stringify of the JSON text escapes every quote, backslash and line
   // break, so nothing in it can end the literal; the module parses it at import.
   const data = JSON.stringify(JSON.stringify({ config, threshold: level, layers }));
-  return `// Standalone anomaly scorer exported by bptt (${model}, window ${window}, ${features} feature(s)).\n` +
+  return (
+    `// Standalone anomaly scorer exported by bptt (${model}, window ${window}, ${features} feature(s)).\n` +
     '// No imports: import { score, detect } from this file in a browser page, Node or an edge function.\n' +
     '// Fixed code below; the detector (configuration, threshold, weights as base64 float32) is the DATA string.\n' +
-    `const DATA = JSON.parse(${data});\n` + RUNTIME;
+    `const DATA = JSON.parse(${data});\n` +
+    RUNTIME
+  );
 }

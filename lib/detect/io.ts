@@ -11,7 +11,7 @@
  */
 import * as fs from 'fs';
 import { writeFileAtomicSync } from '../io/atomic';
-import { modelToJSON, encodeFloats, decodeFloats, ModelJSON, withSource } from '../io/json';
+import { modelToJSON, encodeFloats, decodeFloats, type ModelJSON, withSource } from '../io/json';
 import { modelFromJSON } from '../model/loaders';
 import { ModelFileError } from '../errors';
 import { checkKeys, describeValue } from '../check';
@@ -20,8 +20,8 @@ import { DETECTOR_OPTION_KEYS } from './types';
 import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types';
 import { resolveDetectorOptions } from './options';
 import { detectorNetwork, isNeural } from './networks';
-import { OnlinePipeline, OnlinePipelineState } from './online';
-import { Normaliser, NormaliserJSON } from './preprocess';
+import { OnlinePipeline, type OnlinePipelineState } from './online';
+import { Normaliser, type NormaliserJSON } from './preprocess';
 import { thresholdToString } from './threshold-spec';
 
 export const DETECTOR_FORMAT = 'bptt-detector';
@@ -56,19 +56,41 @@ export function detectorToJSON(d: FittedDetector): DetectorJSON {
   };
   if (d.online) {
     return {
-      ...base, model: null, online: d.online.getState(),
+      ...base,
+      model: null,
+      online: d.online.getState(),
       options: {
-        model: o.model, window: o.window, hidden: o.hidden, learningRate: o.learningRate, causal: o.causal,
-        threshold: thresholdToString(o.threshold), minGap: o.minGap, seed: o.seed, timeFeatures: o.timeFeatures,
-      } as DetectorJSON['options'],
+        model: o.model,
+        window: o.window,
+        hidden: o.hidden,
+        learningRate: o.learningRate,
+        causal: o.causal,
+        threshold: thresholdToString(o.threshold),
+        minGap: o.minGap,
+        seed: o.seed,
+        timeFeatures: o.timeFeatures,
+      },
     };
   }
   return {
     ...base,
     options: {
-      model: o.model, window: o.window, hidden: o.hidden, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate,
-      validationSplit: o.validationSplit, patience: o.patience, trainStride: o.trainStride, normalize: o.normalize,
-      causal: o.causal, combine: o.combine, threshold: thresholdToString(o.threshold), minGap: o.minGap, smoothing: o.smoothing, seed: o.seed,
+      model: o.model,
+      window: o.window,
+      hidden: o.hidden,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      validationSplit: o.validationSplit,
+      patience: o.patience,
+      trainStride: o.trainStride,
+      normalize: o.normalize,
+      causal: o.causal,
+      combine: o.combine,
+      threshold: thresholdToString(o.threshold),
+      minGap: o.minGap,
+      smoothing: o.smoothing,
+      seed: o.seed,
     },
     model: d.model ? modelToJSON(d.model, { includeOptimizer: false }) : null,
   };
@@ -82,17 +104,26 @@ function fail(source: string, problem: string): never {
 /** 'gru-online': the file's pipeline state, validated by its own loader, and agreeing with the file's options. */
 function onlineFromJSON(o: ResolvedOptions, features: number, state: unknown, source: string): OnlinePipeline {
   const p = withSource(`${source}: online`, () => OnlinePipeline.fromState(state));
-  const st = p.getState(), m = st.model.options, a = st.alarm.options;
+  const st = p.getState(),
+    m = st.model.options,
+    a = st.alarm.options;
   const want: [string, unknown, unknown][] = [
-    ['units', m.units, o.hidden[0]], ['window', m.window, o.window], ['lr', m.lr, o.learningRate], ['seed', m.seed, o.seed],
+    ['units', m.units, o.hidden[0]],
+    ['window', m.window, o.window],
+    ['lr', m.lr, o.learningRate],
+    ['seed', m.seed, o.seed],
     ['timeFeatures', m.timeFeatures, o.timeFeatures === 'context' ? false : o.timeFeatures],
-    ['context model', st.context !== null, o.timeFeatures === 'context'], ['alarm threshold', a.threshold, o.threshold.value],
+    ['context model', st.context !== null, o.timeFeatures === 'context'],
+    ['alarm threshold', a.threshold, o.threshold.value],
     ['alarm probation', a.probation, m.probation],
   ];
   for (const [name, got, expected] of want) {
     if (got !== expected) {
-      fail(source, `online state ${name} is ${describeValue(got)}, but the file's options say ${describeValue(expected)}; ` +
-        "the file's parts disagree");
+      fail(
+        source,
+        `online state ${name} is ${describeValue(got)}, but the file's options say ${describeValue(expected)}; ` +
+          "the file's parts disagree",
+      );
     }
   }
   if (features !== 1) fail(source, `model 'gru-online' scores 1 feature, the file says ${features}`);
@@ -102,14 +133,28 @@ function onlineFromJSON(o: ResolvedOptions, features: number, state: unknown, so
   return p;
 }
 
-const DETECTOR_FILE_KEYS = ['format', 'formatVersion', 'options', 'features', 'normaliser', 'calibration', 'model', 'cli', 'online'] as const;
+const DETECTOR_FILE_KEYS = [
+  'format',
+  'formatVersion',
+  'options',
+  'features',
+  'normaliser',
+  'calibration',
+  'model',
+  'cli',
+  'online',
+] as const;
 
 /** The command line's metadata in a model file it wrote (`bptt fit --save`): the columns the detector was trained on. */
 function checkCliMeta(m: unknown, features: number, source: string): void {
   withSource(source, () => checkKeys(m, ['columns', 'timeColumn', 'trainedOn', 'trainRows'], 'cli'));
   const c = m as Record<string, unknown>;
   const cols = c['columns'];
-  if (!Array.isArray(cols) || cols.length !== features || !cols.every((x) => typeof x === 'string' && x.length <= 1024)) {
+  if (
+    !Array.isArray(cols) ||
+    cols.length !== features ||
+    !cols.every((x) => typeof x === 'string' && x.length <= 1024)
+  ) {
     fail(source, `cli.columns: expected ${features} column name(s), got ${describeValue(cols)}`);
   }
   if (c['timeColumn'] !== null && c['timeColumn'] !== undefined && typeof c['timeColumn'] !== 'string') {
@@ -163,7 +208,10 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
     fail(source, `not a bptt detector (format ${describeValue(doc.format)}, expected "${DETECTOR_FORMAT}")${hint}`);
   }
   if (doc.formatVersion !== DETECTOR_FORMAT_VERSION) {
-    fail(source, `unknown format version ${describeValue(doc.formatVersion)}; this bptt reads version ${DETECTOR_FORMAT_VERSION}`);
+    fail(
+      source,
+      `unknown format version ${describeValue(doc.formatVersion)}; this bptt reads version ${DETECTOR_FORMAT_VERSION}`,
+    );
   }
   withSource(source, () => checkKeys(doc, DETECTOR_FILE_KEYS, 'detector'));
   const opts = doc.options;
@@ -196,38 +244,49 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
   const cal = doc.calibration;
   if (typeof cal !== 'string') fail(source, 'calibration missing');
   const bytes = Math.floor((cal.length * 3) / 4) - (cal.endsWith('==') ? 2 : cal.endsWith('=') ? 1 : 0);
-  const calibration = withSource(source, () => decodeFloats(cal, 'float64', Math.floor(bytes / 8), 'calibration')) as Float64Array;
+  const calibration = withSource(source, () =>
+    decodeFloats(cal, 'float64', Math.floor(bytes / 8), 'calibration'),
+  ) as Float64Array;
   if (calibration.length === 0) fail(source, 'calibration is empty');
   for (let i = 0; i < calibration.length; i++) {
     if (calibration[i] < 0) fail(source, `calibration[${i}] is negative (${calibration[i]}); scores are ≥ 0`);
   }
-  const file = (model: Sequential | null, online: OnlinePipeline | null): DetectorFileContents =>
-    ({ fileOptions, state: { options, features, normaliser, calibration, model, online } });
+  const file = (model: Sequential | null, online: OnlinePipeline | null): DetectorFileContents => ({
+    fileOptions,
+    state: { options, features, normaliser, calibration, model, online },
+  });
   if (options.model !== 'gru-online' && doc.online !== undefined) {
     fail(source, `model '${options.model}' learns no online state, but the file has one`);
   }
   if (options.model === 'gru-online') {
     if (doc.model !== null && doc.model !== undefined) {
-      fail(source, "model 'gru-online' keeps its network in \"online\", but the file has \"model\" too");
+      fail(source, 'model \'gru-online\' keeps its network in "online", but the file has "model" too');
     }
-    if (doc.online === undefined) fail(source, "model 'gru-online' needs its state, but \"online\" is missing");
+    if (doc.online === undefined) fail(source, 'model \'gru-online\' needs its state, but "online" is missing');
     return file(null, onlineFromJSON(options, features, doc.online, source));
   }
   if (!isNeural(options.model)) {
-    if (doc.model !== null && doc.model !== undefined) fail(source, `model '${options.model}' has no network, but the file has one`);
+    if (doc.model !== null && doc.model !== undefined)
+      fail(source, `model '${options.model}' has no network, but the file has one`);
     return file(null, null);
   }
   if (!doc.model) fail(source, `model '${options.model}' needs its network, but "model" is missing`);
   const model = modelFromJSON(doc.model, `${source}: model`);
   const shape = model.getInputShape();
   if (!shape || shape[0] !== options.window || shape[1] !== features) {
-    fail(source, `network input ${JSON.stringify(shape)} does not match window ${options.window} × ${features} features`);
+    fail(
+      source,
+      `network input ${JSON.stringify(shape)} does not match window ${options.window} × ${features} features`,
+    );
   }
   const expected = withSource(source, () => detectorNetwork(options, features));
   if (architecture(model.layers) !== architecture(expected.layers) || model.dtype !== expected.dtype) {
-    fail(source, `the network (${model.layers.map((l) => l.className).join(' → ')}) is not the ` +
-      `'${options.model}' network that the options describe (${expected.layers.map((l) => l.className).join(' → ')}, ` +
-      `hidden ${JSON.stringify(options.hidden)}); the file's parts disagree`);
+    fail(
+      source,
+      `the network (${model.layers.map((l) => l.className).join(' → ')}) is not the ` +
+        `'${options.model}' network that the options describe (${expected.layers.map((l) => l.className).join(' → ')}, ` +
+        `hidden ${JSON.stringify(options.hidden)}); the file's parts disagree`,
+    );
   }
   return file(model, null);
 }

@@ -119,7 +119,11 @@ export function precisionRecallF1(c: Confusion, options: ZeroDivisionOption = {}
  * Point-wise precision, recall, F1 and the counts.
  * @example pointMetrics([0, 0], [0, 0])   // no positives, none predicted: precision = recall = f1 = 0 (zeroDivision)
  */
-export function pointMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, options: ZeroDivisionOption = {}): PrecisionRecall & Confusion {
+export function pointMetrics(
+  labels: ArrayLike<number>,
+  flags: ArrayLike<number>,
+  options: ZeroDivisionOption = {},
+): PrecisionRecall & Confusion {
   const c = confusion(labels, flags);
   return { ...c, ...precisionRecallF1(c, options) };
 }
@@ -174,7 +178,12 @@ export function pointAdjust(labels: ArrayLike<number>, flags: ArrayLike<number>,
  * Point-wise metrics after PA%K adjustment (k = 0: the usual point-adjusted F1, which flatters; see the header).
  * @example pointAdjustedMetrics([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1]).f1   // 2·4/(2·4 + 1 + 0) = 8/9
  */
-export function pointAdjustedMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, k = 0, options: ZeroDivisionOption = {}): PrecisionRecall & Confusion {
+export function pointAdjustedMetrics(
+  labels: ArrayLike<number>,
+  flags: ArrayLike<number>,
+  k = 0,
+  options: ZeroDivisionOption = {},
+): PrecisionRecall & Confusion {
   return pointMetrics(labels, pointAdjust(labels, flags, k), options);
 }
 
@@ -189,7 +198,12 @@ export interface PaKCurve {
  * F1 of PA%K for each K (default 0, 10, …, 100) and the area under F1(K/100), trapezoidal — Kim et al.'s summary
  * that does not depend on one chosen K. The area equals the mean F1 when K is evenly spaced from 0 to 100.
  */
-export function paKCurve(labels: ArrayLike<number>, flags: ArrayLike<number>, ks: readonly number[] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], options: ZeroDivisionOption = {}): PaKCurve {
+export function paKCurve(
+  labels: ArrayLike<number>,
+  flags: ArrayLike<number>,
+  ks: readonly number[] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+  options: ZeroDivisionOption = {},
+): PaKCurve {
   if (ks.length === 0) {
     throw new ArgumentError('paKCurve(ks)', 'at least one K', 'expected at least one K', {
       problem: 'expected at least one K',
@@ -221,8 +235,8 @@ function overlapCount(a: Array<[number, number]>, b: Array<[number, number]>): n
   let j = 0;
   let count = 0;
   for (const [s, e] of a) {
-    while (j < b.length && (b[j] as [number, number])[1] < s) j++;
-    if (j < b.length && (b[j] as [number, number])[0] <= e) count++;
+    while (j < b.length && b[j][1] < s) j++;
+    if (j < b.length && b[j][0] <= e) count++;
   }
   return count;
 }
@@ -232,7 +246,11 @@ function overlapCount(a: Array<[number, number]>, b: Array<[number, number]>): n
  * With no true and no predicted events all three are `zeroDivision` (default 0).
  * @example eventMetrics([0, 1, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0, 1])   // recall 1/2, precision 1/2
  */
-export function eventMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>, options: ZeroDivisionOption = {}): EventMetrics {
+export function eventMetrics(
+  labels: ArrayLike<number>,
+  flags: ArrayLike<number>,
+  options: ZeroDivisionOption = {},
+): EventMetrics {
   checkPair(labels, flags, 'eventMetrics');
   const z = options.zeroDivision ?? 0;
   const t = runsOfOnes(labels);
@@ -241,7 +259,8 @@ export function eventMetrics(labels: ArrayLike<number>, flags: ArrayLike<number>
   const correctPredictions = overlapCount(p, t);
   const precision = div(correctPredictions, p.length, z);
   const recall = div(detectedEvents, t.length, z);
-  const f1 = t.length === 0 && p.length === 0 ? z : precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  const f1 =
+    t.length === 0 && p.length === 0 ? z : precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
   return { precision, recall, f1, trueEvents: t.length, predictedEvents: p.length, detectedEvents, correctPredictions };
 }
 

@@ -91,7 +91,10 @@ export function nabTimestampKey(ts: string): string {
  * not sorted and disjoint.
  * @example nabWindowRows(['t0', 't1', 't2', 't3'], [['t1', 't2']])   // [{ start: 1, end: 2 }]
  */
-export function nabWindowRows(timestamps: readonly string[], windows: ReadonlyArray<readonly [string, string]>): NabWindow[] {
+export function nabWindowRows(
+  timestamps: readonly string[],
+  windows: ReadonlyArray<readonly [string, string]>,
+): NabWindow[] {
   const first = new Map<string, number>();
   timestamps.forEach((t, i) => {
     const k = nabTimestampKey(t);
@@ -147,7 +150,12 @@ export interface NabRowWeights {
  * NAB's per-row weights s_i (`Sweeper.calcSweepScore`) for a file of n rows with row windows `windows`.
  * @example nabRowWeights(20, [{ start: 8, end: 11 }], 'standard').weights[8]   // 1 (left edge earns A_TP)
  */
-export function nabRowWeights(n: number, windows: readonly NabWindow[], profile: NabProfile | NabProfileName, options: NabOptions = {}): NabRowWeights {
+export function nabRowWeights(
+  n: number,
+  windows: readonly NabWindow[],
+  profile: NabProfile | NabProfileName,
+  options: NabOptions = {},
+): NabRowWeights {
   if (!(Number.isInteger(n) && n >= 0)) throw new ArgumentError('nabRowWeights(n)', 'an integer ≥ 0', `${n}`);
   checkWindows(windows, n, 'nabRowWeights(windows)');
   const p = resolveProfile(profile);
@@ -199,7 +207,12 @@ export interface NabFileScore {
  *   const flags = new Uint8Array(20); flags[2] = 1; flags[8] = 1;
  *   nabScoreFile(flags, [{ start: 8, end: 11 }], 'standard').score   // 1
  */
-export function nabScoreFile(flags: ArrayLike<number>, windows: readonly NabWindow[], profile: NabProfile | NabProfileName, options: NabOptions = {}): NabFileScore {
+export function nabScoreFile(
+  flags: ArrayLike<number>,
+  windows: readonly NabWindow[],
+  profile: NabProfile | NabProfileName,
+  options: NabOptions = {},
+): NabFileScore {
   const p = resolveProfile(profile);
   const n = flags.length;
   const { probation, weights, window } = nabRowWeights(n, windows, p, options);
@@ -273,7 +286,11 @@ export interface NabThreshold {
  * "detect iff score ≥ v" is evaluated; the highest score wins (the higher threshold on ties, as Python's `max`).
  * Starts from "no detections" (θ = Infinity, score = -A_FN per scorable window).
  */
-export function nabOptimizeThreshold(files: readonly NabScoredFile[], profile: NabProfile | NabProfileName, options: NabOptions = {}): NabThreshold {
+export function nabOptimizeThreshold(
+  files: readonly NabScoredFile[],
+  profile: NabProfile | NabProfileName,
+  options: NabOptions = {},
+): NabThreshold {
   const p = resolveProfile(profile);
   const rowScore: number[] = [];
   const rowWeight: number[] = [];

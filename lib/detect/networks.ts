@@ -10,11 +10,17 @@ export const isNeural = (m: DetectorModel): boolean => m !== 'zscore' && m !== '
 export function detectorNetwork(o: ResolvedOptions, F: number): Sequential {
   const seed = o.seed;
   switch (o.model) {
-    case 'lstm-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
-    case 'gru-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'gru', seed });
-    case 'rnn-ae': return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'rnn', seed });
-    case 'dense-ae': return denseAutoencoder({ window: o.window, features: F, units: o.hidden, seed });
-    case 'lstm-forecast': return forecaster({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
-    default: throw new Error(`no neural model for ${o.model}`);
+    case 'lstm-ae':
+      return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
+    case 'gru-ae':
+      return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'gru', seed });
+    case 'rnn-ae':
+      return sequenceAutoencoder({ window: o.window, features: F, units: o.hidden, cell: 'rnn', seed });
+    case 'dense-ae':
+      return denseAutoencoder({ window: o.window, features: F, units: o.hidden, seed });
+    case 'lstm-forecast':
+      return forecaster({ window: o.window, features: F, units: o.hidden, cell: 'lstm', seed });
+    default:
+      throw new Error(`no neural model for ${o.model}`);
   }
 }

@@ -23,14 +23,21 @@
  * bit-identical scores, and `getState()`/`fromState()` continue bit for bit.
  */
 import { ArgumentError } from '../errors';
-import { gruWorkspace, gruForward, gruBackward, gruBiasLength, GruParams, GruWorkspace } from '../../kernels/fast/gru';
+import {
+  gruWorkspace,
+  gruForward,
+  gruBackward,
+  gruBiasLength,
+  type GruParams,
+  type GruWorkspace,
+} from '../../kernels/fast/gru';
 import { denseForward, denseBackward } from '../../kernels/fast/dense';
 import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
 import { Act } from '../../kernels/activations';
 import { makeRandom } from '../random';
 import { glorotUniform, orthogonal } from '../model/init';
 import { checkKeys, describeValue } from '../check';
-import { AlarmStage, AlarmOptions, AlarmState } from './alarm';
+import { AlarmStage, type AlarmOptions, type AlarmState } from './alarm';
 
 export interface OnlineOptions {
   /** Rows before scoring starts (NAB's probation). Required: the first fit happens within it. */
@@ -106,8 +113,28 @@ export interface OnlineState {
   lastTime: number | null;
 }
 
-const KEYS = ['probation', 'seed', 'units', 'window', 'horizon', 'score', 'every', 'steps', 'batch', 'lr', 'initSteps', 'fitAt',
-  'memory', 'warm', 'normRate', 'clip', 'timeFeatures', 'head', 'transform', 'sdFloor'];
+const KEYS = [
+  'probation',
+  'seed',
+  'units',
+  'window',
+  'horizon',
+  'score',
+  'every',
+  'steps',
+  'batch',
+  'lr',
+  'initSteps',
+  'fitAt',
+  'memory',
+  'warm',
+  'normRate',
+  'clip',
+  'timeFeatures',
+  'head',
+  'transform',
+  'sdFloor',
+];
 
 /**
  * An integer option in [min, max]. The maxima of the sizes (units, window, horizon, batch, memory) bound what the
@@ -153,19 +180,38 @@ export function resolveOnlineOptions(o: OnlineOptions): ResolvedOnlineOptions {
   const memory = int('memory', o.memory ?? 4096, window + horizon + 1, 1 << 20);
   const tf = o.timeFeatures ?? false;
   if (typeof tf !== 'boolean' && tf !== 'day' && tf !== 'day+week') {
-    throw new ArgumentError('OnlineForecaster(options.timeFeatures)', "a boolean, 'day' or 'day+week'", describeValue(tf));
+    throw new ArgumentError(
+      'OnlineForecaster(options.timeFeatures)',
+      "a boolean, 'day' or 'day+week'",
+      describeValue(tf),
+    );
   }
   return {
-    probation, seed: num('seed', o.seed ?? 1, -Infinity, Infinity), units: int('units', o.units ?? 16, 1, 1024), window, horizon, score,
-    every: int('every', o.every ?? 32, 1), steps: int('steps', o.steps ?? 1, 0, 10_000), batch: int('batch', o.batch ?? 16, 2, 1024),
-    lr: num('lr', o.lr ?? 0.001, 0, 1), initSteps: int('initSteps', o.initSteps ?? 150, 0, 1_000_000),
+    probation,
+    seed: num('seed', o.seed ?? 1, -Infinity, Infinity),
+    units: int('units', o.units ?? 16, 1, 1024),
+    window,
+    horizon,
+    score,
+    every: int('every', o.every ?? 32, 1),
+    steps: int('steps', o.steps ?? 1, 0, 10_000),
+    batch: int('batch', o.batch ?? 16, 2, 1024),
+    lr: num('lr', o.lr ?? 0.001, 0, 1),
+    initSteps: int('initSteps', o.initSteps ?? 150, 0, 1_000_000),
     fitAt: int('fitAt', o.fitAt ?? Math.max(Math.floor(probation / 2), window + horizon + 1), window + horizon + 1),
-    memory, warm: int('warm', o.warm ?? 4, 0), normRate: num('normRate', o.normRate ?? 0, 0, 1), clip: num('clip', o.clip ?? 10, 0, Infinity),
-    timeFeatures: tf, head: headOpt(o.head ?? 'point'), transform: transformOpt(o.transform ?? 'abs'), sdFloor: num('sdFloor', o.sdFloor ?? 0.7, 0, 100),
+    memory,
+    warm: int('warm', o.warm ?? 4, 0),
+    normRate: num('normRate', o.normRate ?? 0, 0, 1),
+    clip: num('clip', o.clip ?? 10, 0, Infinity),
+    timeFeatures: tf,
+    head: headOpt(o.head ?? 'point'),
+    transform: transformOpt(o.transform ?? 'abs'),
+    sdFloor: num('sdFloor', o.sdFloor ?? 0.7, 0, 100),
   };
 }
 
-const DAY = 86400000, WEEK = 7 * DAY;
+const DAY = 86400000,
+  WEEK = 7 * DAY;
 const clampLv = (lv: number): number => (lv > 8 ? 8 : lv < -8 ? -8 : lv);
 
 /** The forecaster; see the file comment. */
@@ -181,9 +227,9 @@ export class OnlineForecaster {
   private readonly h: Float64Array;
   private readonly values: Float64Array;
   private readonly times: Float64Array;
-  private readonly preds: Float64Array;     // ring [K][K]: row slot (t mod K), horizon k
-  private readonly predSd: Float64Array;    // the same ring: predictive σ (gaussian head; 1 for the point head)
-  private readonly predCount: Uint8Array;   // per (slot, k): 1 when a forecast is stored
+  private readonly preds: Float64Array; // ring [K][K]: row slot (t mod K), horizon k
+  private readonly predSd: Float64Array; // the same ring: predictive σ (gaussian head; 1 for the point head)
+  private readonly predCount: Uint8Array; // per (slot, k): 1 when a forecast is stored
   private center = 0;
   private scale = 1;
   private fitted = false;
@@ -202,13 +248,20 @@ export class OnlineForecaster {
   private readonly y1: Float64Array;
 
   constructor(options: OnlineOptions) {
-    const o = this.options = resolveOnlineOptions(options);
-    const D = this.D = o.timeFeatures === false ? 1 : o.timeFeatures === 'day' ? 3 : 5;
-    const H = o.units, K = o.horizon, T = o.window, B = o.batch, G = 3 * H;
+    const o = (this.options = resolveOnlineOptions(options));
+    const D = (this.D = o.timeFeatures === false ? 1 : o.timeFeatures === 'day' ? 3 : 5);
+    const H = o.units,
+      K = o.horizon,
+      T = o.window,
+      B = o.batch,
+      G = 3 * H;
     const rand = makeRandom(o.seed);
-    const W = new Float64Array(D * G), U = new Float64Array(H * G), b = new Float64Array(gruBiasLength(H, true));
+    const W = new Float64Array(D * G),
+      U = new Float64Array(H * G),
+      b = new Float64Array(gruBiasLength(H, true));
     const N = o.head === 'gaussian' ? 2 * K : K;
-    const Wo = new Float64Array(H * N), bo = new Float64Array(N);
+    const Wo = new Float64Array(H * N),
+      bo = new Float64Array(N);
     glorotUniform(W, D, G, rand);
     orthogonal(U, H, G, rand);
     glorotUniform(Wo, H, N, rand);
@@ -237,31 +290,43 @@ export class OnlineForecaster {
 
   private nextU32(): number {
     let x = this.rng;
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     this.rng = x;
     return x;
   }
 
   private norm(v: number): number {
-    const z = (v - this.center) / this.scale, c = this.options.clip;
+    const z = (v - this.center) / this.scale,
+      c = this.options.clip;
     return z > c ? c : z < -c ? -c : z;
   }
 
   private features(out: Float64Array, off: number, v: number, time: number): void {
     out[off] = this.norm(v);
     if (this.D > 1) {
-      const d = ((time % DAY) + DAY) % DAY / DAY, w = ((time % WEEK) + WEEK) % WEEK / WEEK;
-      out[off + 1] = Math.sin(2 * Math.PI * d); out[off + 2] = Math.cos(2 * Math.PI * d);
-      if (this.D > 3) { out[off + 3] = Math.sin(2 * Math.PI * w); out[off + 4] = Math.cos(2 * Math.PI * w); }
+      const d = (((time % DAY) + DAY) % DAY) / DAY,
+        w = (((time % WEEK) + WEEK) % WEEK) / WEEK;
+      out[off + 1] = Math.sin(2 * Math.PI * d);
+      out[off + 2] = Math.cos(2 * Math.PI * d);
+      if (this.D > 3) {
+        out[off + 3] = Math.sin(2 * Math.PI * w);
+        out[off + 4] = Math.cos(2 * Math.PI * w);
+      }
     }
   }
 
   /** Rows seen so far. */
-  get rows(): number { return this.t; }
+  get rows(): number {
+    return this.t;
+  }
   /** The last row's timestamp (epoch ms), null if none was given. */
-  get lastTimestamp(): number | null { return this.lastTime; }
+  get lastTimestamp(): number | null {
+    return this.lastTime;
+  }
 
   /** One row: returns its raw score (≥ 0; 0 before the first fit). timestamp: epoch ms, needed with timeFeatures. */
   step(value: number, timestamp?: number): number {
@@ -272,27 +337,43 @@ export class OnlineForecaster {
     let time = 0;
     if (o.timeFeatures !== false) {
       if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-        throw new ArgumentError('OnlineForecaster.step(timestamp)', 'epoch milliseconds', `${String(timestamp)} at row ${this.t}`, {
-          problem: `timeFeatures needs epoch-ms timestamps, got ${String(timestamp)} at row ${this.t}`,
-        });
+        throw new ArgumentError(
+          'OnlineForecaster.step(timestamp)',
+          'epoch milliseconds',
+          `${String(timestamp)} at row ${this.t}`,
+          {
+            problem: `timeFeatures needs epoch-ms timestamps, got ${String(timestamp)} at row ${this.t}`,
+          },
+        );
       }
       time = timestamp;
     } else if (timestamp !== undefined && !Number.isFinite(timestamp)) {
-      throw new ArgumentError('OnlineForecaster.step(timestamp)', 'epoch milliseconds', `${String(timestamp)} at row ${this.t}`);
+      throw new ArgumentError(
+        'OnlineForecaster.step(timestamp)',
+        'epoch milliseconds',
+        `${String(timestamp)} at row ${this.t}`,
+      );
     }
-    const t = this.t, M = o.memory, K = o.horizon;
+    const t = this.t,
+      M = o.memory,
+      K = o.horizon;
     this.values[t % M] = value;
     this.times[t % M] = time;
     this.lastTime = timestamp ?? null;
     let score = 0;
     if (this.fitted) {
-      const vn = this.norm(value), slot = t % K;
-      let s = 0, n = 0, mx = 0;
+      const vn = this.norm(value),
+        slot = t % K;
+      let s = 0,
+        n = 0,
+        mx = 0;
       for (let k = 0; k < K; k++) {
         const i = slot * K + k;
         if (this.predCount[i] === 0 || (o.score === 'h1' && k > 0)) continue;
         const e = Math.abs(vn - this.preds[i]) / this.predSd[i];
-        s += e; n++; if (e > mx) mx = e;
+        s += e;
+        n++;
+        if (e > mx) mx = e;
       }
       for (let k = 0; k < K; k++) this.predCount[slot * K + k] = 0;
       score = n === 0 ? 0 : o.score === 'max' ? mx : s / n;
@@ -302,7 +383,7 @@ export class OnlineForecaster {
         const r = o.normRate;
         const dev = value - this.center;
         this.center += r * dev;
-        const a = Math.abs(dev) * 1.2533;   // E|x−μ| = σ·sqrt(2/π)
+        const a = Math.abs(dev) * 1.2533; // E|x−μ| = σ·sqrt(2/π)
         this.scale = Math.max((1 - r) * this.scale + r * a, this.scale * 0.5);
       }
     }
@@ -315,16 +396,19 @@ export class OnlineForecaster {
 
   /** Feeds the current row to the streaming GRU and stores the K forecasts it makes. */
   private advance(value: number, time: number): void {
-    const o = this.options, H = o.units, K = o.horizon;
+    const o = this.options,
+      H = o.units,
+      K = o.horizon;
     this.features(this.x1, 0, value, time);
     this.ws1.h.set(this.h);
     gruForward(this.ws1, this.gru, this.x1);
     for (let j = 0; j < H; j++) this.h[j] = this.ws1.h[H + j];
     const N = o.head === 'gaussian' ? 2 * K : K;
-    denseForward(this.y1, this.h, this.params[3] as Float64Array, this.params[4] as Float64Array, 1, H, N, Act.Linear);
-    const t = this.t - 1;   // this row's index; forecasts for rows t+1 … t+K
+    denseForward(this.y1, this.h, this.params[3], this.params[4], 1, H, N, Act.Linear);
+    const t = this.t - 1; // this row's index; forecasts for rows t+1 … t+K
     for (let k = 0; k < K; k++) {
-      const slot = (t + 1 + k) % K, i = slot * K + k;
+      const slot = (t + 1 + k) % K,
+        i = slot * K + k;
       this.preds[i] = this.y1[k];
       if (N > K) this.predSd[i] = Math.exp(0.5 * clampLv(this.y1[K + k]));
       this.predCount[i] = 1;
@@ -332,15 +416,20 @@ export class OnlineForecaster {
   }
 
   private firstFit(): void {
-    const o = this.options, n = Math.min(this.t, o.memory);
+    const o = this.options,
+      n = Math.min(this.t, o.memory);
     const xs: number[] = [];
     for (let i = this.t - n; i < this.t; i++) xs.push(this.values[i % o.memory]);
     const sorted = [...xs].sort((a, b) => a - b);
     const med = sorted[Math.floor(sorted.length / 2)];
     const dev = xs.map((x) => Math.abs(x - med)).sort((a, b) => a - b);
-    const mad = 1.4826 * (dev[Math.floor(dev.length / 2)]);
-    let mean = 0; for (const x of xs) mean += x; mean /= n;
-    let sd = 0; for (const x of xs) sd += (x - mean) ** 2; sd = Math.sqrt(sd / n);
+    const mad = 1.4826 * dev[Math.floor(dev.length / 2)];
+    let mean = 0;
+    for (const x of xs) mean += x;
+    mean /= n;
+    let sd = 0;
+    for (const x of xs) sd += (x - mean) ** 2;
+    sd = Math.sqrt(sd / n);
     this.center = med;
     this.scale = Math.max(mad, o.sdFloor * sd, 1e-6 * (1 + Math.abs(med)));
     this.fitted = true;
@@ -358,11 +447,20 @@ export class OnlineForecaster {
 
   /** One Adam step on B windows; recent: half of them end at the newest rows. */
   private trainStep(recent: boolean): void {
-    const o = this.options, T = o.window, K = o.horizon, B = o.batch, D = this.D, H = o.units, M = o.memory;
-    const L = T + K, avail = Math.min(this.t, M), oldest = this.t - avail;
-    const span = avail - L + 1;                       // possible window starts: oldest … oldest + span − 1
+    const o = this.options,
+      T = o.window,
+      K = o.horizon,
+      B = o.batch,
+      D = this.D,
+      H = o.units,
+      M = o.memory;
+    const L = T + K,
+      avail = Math.min(this.t, M),
+      oldest = this.t - avail;
+    const span = avail - L + 1; // possible window starts: oldest … oldest + span − 1
     if (span < 1) return;
-    const x = this.xTrain, tg = this.target;
+    const x = this.xTrain,
+      tg = this.target;
     for (let b = 0; b < B; b++) {
       let start: number;
       if (recent && b < B / 2) start = this.t - L - Math.floor((b * o.every) / (B / 2));
@@ -370,10 +468,12 @@ export class OnlineForecaster {
       if (start < oldest) start = oldest + (this.nextU32() % span);
       for (let i = 0; i < L; i++) {
         const r = (start + i) % M;
-        const v = this.values[r], tm = this.times[r];
+        const v = this.values[r],
+          tm = this.times[r];
         if (i < T) this.features(x, (i * B + b) * D, v, tm);
         const vn = this.norm(v);
-        for (let k = 0; k < K; k++) {               // row i is target k of step i − 1 − k
+        for (let k = 0; k < K; k++) {
+          // row i is target k of step i − 1 − k
           const s = i - 1 - k;
           if (s >= 0 && s < T) tg[(s * B + b) * K + k] = vn;
         }
@@ -385,18 +485,29 @@ export class OnlineForecaster {
     gruForward(ws, { W, U, b: bb }, x);
     const hs = ws.h.subarray(B * H);
     const y = this.yTrain;
-    const N = o.head === 'gaussian' ? 2 * K : K, warm = Math.min(o.warm, T - 1);
+    const N = o.head === 'gaussian' ? 2 * K : K,
+      warm = Math.min(o.warm, T - 1);
     denseForward(y, hs, Wo, bo, T * B, H, N, Act.Linear);
     const count = (T - warm) * B * K;
     for (let r = 0; r < T * B; r++) {
       const skip = r < warm * B;
       for (let k = 0; k < K; k++) {
-        const i = r * N + k, d = tg[r * K + k] - y[i];
-        if (skip) { y[i] = 0; if (N > K) y[i + K] = 0; continue; }
-        if (N === K) { y[i] = (-2 * d) / count; continue; }
-        const raw = y[i + K], lv = clampLv(raw), iv = Math.exp(-lv);
-        y[i] = (-d * iv) / count;                                     // ∂/∂μ of ½(lv + d²/σ²)
-        y[i + K] = raw === lv ? (0.5 * (1 - d * d * iv)) / count : 0;   // ∂/∂lv (0 where clamped)
+        const i = r * N + k,
+          d = tg[r * K + k] - y[i];
+        if (skip) {
+          y[i] = 0;
+          if (N > K) y[i + K] = 0;
+          continue;
+        }
+        if (N === K) {
+          y[i] = (-2 * d) / count;
+          continue;
+        }
+        const raw = y[i + K],
+          lv = clampLv(raw),
+          iv = Math.exp(-lv);
+        y[i] = (-d * iv) / count; // ∂/∂μ of ½(lv + d²/σ²)
+        y[i + K] = raw === lv ? (0.5 * (1 - d * d * iv)) / count : 0; // ∂/∂lv (0 where clamped)
       }
     }
     for (const g of this.grads) g.fill(0);
@@ -407,20 +518,41 @@ export class OnlineForecaster {
     clipByGlobalNorm(this.grads, 1);
     this.adamT++;
     for (let p = 0; p < this.params.length; p++) {
-      const w = this.params[p] as Float64Array;
-      adamUpdate(w, this.grads[p] as Float64Array, this.m[p] as Float64Array, this.v[p] as Float64Array, w.length, o.lr, 0.9, 0.999, 1e-7, this.adamT);
+      const w = this.params[p];
+      adamUpdate(w, this.grads[p], this.m[p], this.v[p], w.length, o.lr, 0.9, 0.999, 1e-7, this.adamT);
     }
   }
 
   /** The whole state as plain JSON (weights, Adam moments, buffers, counters, sampler state). */
   getState(): OnlineState {
-    const o = this.options, M = o.memory, n = Math.min(this.t, M);
-    const values: number[] = [], times: number[] = [];
-    for (let i = this.t - n; i < this.t; i++) { values.push(this.values[i % M]); times.push(this.times[i % M]); }
+    const o = this.options,
+      M = o.memory,
+      n = Math.min(this.t, M);
+    const values: number[] = [],
+      times: number[] = [];
+    for (let i = this.t - n; i < this.t; i++) {
+      values.push(this.values[i % M]);
+      times.push(this.times[i % M]);
+    }
     return {
-      version: 1, options: { ...o }, t: this.t, params: this.params.map((p) => Array.from(p)), m: this.m.map((p) => Array.from(p)),
-      v: this.v.map((p) => Array.from(p)), adamT: this.adamT, h: Array.from(this.h), values, times, preds: Array.from(this.preds), predSd: Array.from(this.predSd),
-      predCount: Array.from(this.predCount), center: this.center, scale: this.scale, fitted: this.fitted, rng: this.rng, lastTime: this.lastTime,
+      version: 1,
+      options: { ...o },
+      t: this.t,
+      params: this.params.map((p) => Array.from(p)),
+      m: this.m.map((p) => Array.from(p)),
+      v: this.v.map((p) => Array.from(p)),
+      adamT: this.adamT,
+      h: Array.from(this.h),
+      values,
+      times,
+      preds: Array.from(this.preds),
+      predSd: Array.from(this.predSd),
+      predCount: Array.from(this.predCount),
+      center: this.center,
+      scale: this.scale,
+      fitted: this.fitted,
+      rng: this.rng,
+      lastTime: this.lastTime,
     };
   }
 
@@ -435,22 +567,30 @@ export class OnlineForecaster {
     const f = new OnlineForecaster(s.options as OnlineOptions);
     const o = f.options;
     const arr = (name: string, v: unknown, len: number): number[] => {
-      if (!Array.isArray(v) || v.length !== len || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) bad(name, `${len} finite numbers`, v);
+      if (!Array.isArray(v) || v.length !== len || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+        bad(name, `${len} finite numbers`, v);
       return v as number[];
     };
-    const nonNegInt = (name: string, v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : bad(name, 'a non-negative integer', v));
-    const fin = (name: string, v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : bad(name, 'a finite number', v));
+    const nonNegInt = (name: string, v: unknown): number =>
+      typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : bad(name, 'a non-negative integer', v);
+    const fin = (name: string, v: unknown): number =>
+      typeof v === 'number' && Number.isFinite(v) ? v : bad(name, 'a finite number', v);
     f.t = nonNegInt('t', s.t);
     for (const key of ['params', 'm', 'v'] as const) {
       const list = s[key];
       if (!Array.isArray(list) || list.length !== f.params.length) bad(key, `${f.params.length} arrays`, list);
-      (list as unknown[]).forEach((a, i) => f[key][i]?.set(arr(`${key}[${i}]`, a, (f.params[i] as Float64Array).length)));
+      (list as unknown[]).forEach((a, i) => f[key][i]?.set(arr(`${key}[${i}]`, a, f.params[i].length)));
     }
     f.adamT = nonNegInt('adamT', s.adamT);
     f.h.set(arr('h', s.h, o.units));
     const n = Math.min(f.t, o.memory);
-    const values = arr('values', s.values, n), times = arr('times', s.times, n);
-    for (let i = 0; i < n; i++) { const r = (f.t - n + i) % o.memory; f.values[r] = values[i]; f.times[r] = times[i]; }
+    const values = arr('values', s.values, n),
+      times = arr('times', s.times, n);
+    for (let i = 0; i < n; i++) {
+      const r = (f.t - n + i) % o.memory;
+      f.values[r] = values[i];
+      f.times[r] = times[i];
+    }
     f.preds.set(arr('preds', s.preds, o.horizon * o.horizon));
     const sd = arr('predSd', s.predSd, o.horizon * o.horizon);
     if (!sd.every((x) => x > 0)) bad('predSd', 'positive numbers', sd);
@@ -473,10 +613,15 @@ export class OnlineForecaster {
   /** Runs step over every row (the same bits as stepping). timestamps: epoch ms, same length, or omitted. */
   scoreBatch(values: ArrayLike<number>, timestamps?: ArrayLike<number>): Float64Array {
     if (timestamps !== undefined && timestamps.length !== values.length) {
-      throw new ArgumentError('OnlineForecaster.scoreBatch(timestamps)', `${values.length} timestamps (values.length)`, `${timestamps.length}`);
+      throw new ArgumentError(
+        'OnlineForecaster.scoreBatch(timestamps)',
+        `${values.length} timestamps (values.length)`,
+        `${timestamps.length}`,
+      );
     }
     const out = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
+    for (let i = 0; i < values.length; i++)
+      out[i] = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
     return out;
   }
 }
@@ -511,7 +656,11 @@ export interface OnlinePipelineState {
  * step(value, timestamp?) → { raw, score, flag }; batch() gives the same bits; getState()/fromState() continue bit for bit.
  */
 export class OnlinePipeline {
-  private constructor(readonly model: OnlineForecaster, readonly alarm: AlarmStage, readonly context: OnlineForecaster | null) {}
+  private constructor(
+    readonly model: OnlineForecaster,
+    readonly alarm: AlarmStage,
+    readonly context: OnlineForecaster | null,
+  ) {}
 
   static create(options: OnlinePipelineOptions): OnlinePipeline {
     if (typeof options !== 'object' || options === null) {
@@ -523,7 +672,12 @@ export class OnlinePipeline {
       throw new ArgumentError('OnlinePipeline(options.probation)', 'an integer ≥ 0', describeValue(P));
     }
     const model = new OnlineForecaster({ ...(options.model ?? {}), probation: P, seed: options.seed ?? 1 });
-    const alarm = new AlarmStage({ longWindow: 100, rest: Math.round(0.2 * P), ...(options.alarm ?? {}), probation: P });
+    const alarm = new AlarmStage({
+      longWindow: 100,
+      rest: Math.round(0.2 * P),
+      ...(options.alarm ?? {}),
+      probation: P,
+    });
     const ctx = options.context ?? false;
     if (typeof ctx !== 'boolean') {
       throw new ArgumentError('OnlinePipeline(options.context)', 'a boolean', describeValue(ctx));
@@ -533,30 +687,57 @@ export class OnlinePipeline {
         problem: 'needs alarm.longWindow > 0 (the context model feeds the long channel)',
       });
     }
-    const context = ctx ? new OnlineForecaster({ ...(options.model ?? {}), timeFeatures: 'day', probation: P, seed: (options.seed ?? 1) * 7919 + 1 }) : null;
+    const context = ctx
+      ? new OnlineForecaster({
+          ...(options.model ?? {}),
+          timeFeatures: 'day',
+          probation: P,
+          seed: (options.seed ?? 1) * 7919 + 1,
+        })
+      : null;
     return new OnlinePipeline(model, alarm, context);
   }
 
   step(value: number, timestamp?: number): { raw: number; score: number; flag: boolean } {
     const raw = this.model.step(value, timestamp);
-    const out = this.context === null ? this.alarm.step(raw, value) : this.alarm.step(raw, value, this.context.step(value, timestamp));
+    const out =
+      this.context === null
+        ? this.alarm.step(raw, value)
+        : this.alarm.step(raw, value, this.context.step(value, timestamp));
     return { raw, score: out.score, flag: out.flag };
   }
 
-  batch(values: ArrayLike<number>, timestamps?: ArrayLike<number>): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
+  batch(
+    values: ArrayLike<number>,
+    timestamps?: ArrayLike<number>,
+  ): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
     if (timestamps !== undefined && timestamps.length !== values.length) {
-      throw new ArgumentError('OnlinePipeline.batch(timestamps)', `${values.length} timestamps (values.length)`, `${timestamps.length}`);
+      throw new ArgumentError(
+        'OnlinePipeline.batch(timestamps)',
+        `${values.length} timestamps (values.length)`,
+        `${timestamps.length}`,
+      );
     }
-    const n = values.length, raw = new Float64Array(n), scores = new Float64Array(n), flags = new Uint8Array(n);
+    const n = values.length,
+      raw = new Float64Array(n),
+      scores = new Float64Array(n),
+      flags = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const o = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
-      raw[i] = o.raw; scores[i] = o.score; flags[i] = o.flag ? 1 : 0;
+      raw[i] = o.raw;
+      scores[i] = o.score;
+      flags[i] = o.flag ? 1 : 0;
     }
     return { raw, scores, flags };
   }
 
   getState(): OnlinePipelineState {
-    return { version: 1, model: this.model.getState(), context: this.context === null ? null : this.context.getState(), alarm: this.alarm.getState() };
+    return {
+      version: 1,
+      model: this.model.getState(),
+      context: this.context === null ? null : this.context.getState(),
+      alarm: this.alarm.getState(),
+    };
   }
 
   static fromState(state: unknown): OnlinePipeline {
@@ -567,17 +748,28 @@ export class OnlinePipeline {
     if (s.version !== 1) {
       throw new ArgumentError('OnlinePipeline.fromState(state.version)', '1', describeValue(s.version));
     }
-    const model = OnlineForecaster.fromState(s.model), alarm = AlarmStage.fromState(s.alarm);
+    const model = OnlineForecaster.fromState(s.model),
+      alarm = AlarmStage.fromState(s.alarm);
     const context = s.context === null || s.context === undefined ? null : OnlineForecaster.fromState(s.context);
     if (model.rows !== alarm.rows || (context !== null && context.rows !== model.rows)) {
-      throw new ArgumentError('OnlinePipeline.fromState(state)', 'equal row counts', `model, context and alarm have seen different row counts (${model.rows}, ${context?.rows ?? '-'}, ${alarm.rows})`, {
-        problem: `model, context and alarm have seen different row counts (${model.rows}, ${context?.rows ?? '-'}, ${alarm.rows})`,
-      });
+      throw new ArgumentError(
+        'OnlinePipeline.fromState(state)',
+        'equal row counts',
+        `model, context and alarm have seen different row counts (${model.rows}, ${context?.rows ?? '-'}, ${alarm.rows})`,
+        {
+          problem: `model, context and alarm have seen different row counts (${model.rows}, ${context?.rows ?? '-'}, ${alarm.rows})`,
+        },
+      );
     }
     if (context !== null && (context.options.timeFeatures !== 'day' || alarm.options.longWindow === 0)) {
-      throw new ArgumentError('OnlinePipeline.fromState(state.context)', "a 'day' time-feature model and an alarm with longWindow > 0", "expected a 'day' time-feature model and an alarm with longWindow > 0", {
-        problem: "expected a 'day' time-feature model and an alarm with longWindow > 0",
-      });
+      throw new ArgumentError(
+        'OnlinePipeline.fromState(state.context)',
+        "a 'day' time-feature model and an alarm with longWindow > 0",
+        "expected a 'day' time-feature model and an alarm with longWindow > 0",
+        {
+          problem: "expected a 'day' time-feature model and an alarm with longWindow > 0",
+        },
+      );
     }
     return new OnlinePipeline(model, alarm, context);
   }

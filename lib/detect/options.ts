@@ -29,7 +29,7 @@ export function resolveDetectorOptions(o: DetectorOptions): ResolvedOptions {
  */
 function resolveAuto(o: DetectorOptions): ResolvedOptions {
   const asks = asksFor(o);
-  if (asks.online && asks.batch) resolveOptions({ ...o, model: 'gru-online' });   // throws: the combination fits no model
+  if (asks.online && asks.batch) resolveOptions({ ...o, model: 'gru-online' }); // throws: the combination fits no model
   return resolveOptions({ ...o, model: asks.online ? 'gru-online' : 'lstm-ae' });
 }
 
@@ -41,7 +41,9 @@ function resolveAuto(o: DetectorOptions): ResolvedOptions {
 function asksFor(o: DetectorOptions): { online: boolean; batch: boolean } {
   const kind = o.threshold === undefined ? null : parseThreshold(o.threshold, 'Detector(threshold)').kind;
   const online = o.timeFeatures !== undefined && o.timeFeatures !== false && o.timeFeatures !== 'auto';
-  const batch = (kind !== null && kind !== 'likelihood') || (Array.isArray(o.hidden) && o.hidden.length > 1) ||
+  const batch =
+    (kind !== null && kind !== 'likelihood') ||
+    (Array.isArray(o.hidden) && o.hidden.length > 1) ||
     BATCH_TRAINING_KEYS.some((k) => (o as Record<string, unknown>)[k] !== undefined);
   return { online, batch };
 }
@@ -50,7 +52,11 @@ function asksFor(o: DetectorOptions): { online: boolean; batch: boolean } {
 export function pickModel(o: DetectorOptions, F: number, n: number): DetectorModel {
   if (o.model !== undefined && o.model !== 'auto') return o.model;
   const asks = asksFor(o);
-  return asks.batch ? 'lstm-ae' : asks.online ? 'gru-online' : autoModel(F, n, optPosInt(o.window, 32, 'Detector(window)'));
+  return asks.batch
+    ? 'lstm-ae'
+    : asks.online
+      ? 'gru-online'
+      : autoModel(F, n, optPosInt(o.window, 32, 'Detector(window)'));
 }
 
 /** What model 'auto' picks for F features and n training points (the evaluation's choice; see the README). */
@@ -71,7 +77,8 @@ export function resolveOptions(o: DetectorOptions): ResolvedOptions {
     for (const k of BATCH_TRAINING_KEYS) {
       if ((o as Record<string, unknown>)[k] !== undefined) {
         throw new ArgumentError(`Detector(${k})`, 'no value', describeValue((o as Record<string, unknown>)[k]), {
-          problem: "model 'gru-online' learns continually from every point (no epochs, batches or " +
+          problem:
+            "model 'gru-online' learns continually from every point (no epochs, batches or " +
             `fitted normaliser); ${k} applies to the models trained once`,
         });
       }
@@ -91,16 +98,21 @@ export function resolveOptions(o: DetectorOptions): ResolvedOptions {
       problem: `only model 'gru-online' uses time inputs (model '${model}')`,
     });
   }
-  const timeFeatures: ResolvedOptions['timeFeatures'] = !online || o.timeFeatures === false ? false
-    : optEnum(o.timeFeatures, 'auto', ['auto', 'context', 'day', 'day+week'] as const, 'Detector(timeFeatures)');
+  const timeFeatures: ResolvedOptions['timeFeatures'] =
+    !online || o.timeFeatures === false
+      ? false
+      : optEnum(o.timeFeatures, 'auto', ['auto', 'context', 'day', 'day+week'] as const, 'Detector(timeFeatures)');
   const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : online ? 16 : 32);
   if (Array.isArray(hiddenIn) && (hiddenIn.length === 0 || hiddenIn.length > 16)) {
     throw new ArgumentError('Detector(hidden)', '1 to 16 layer sizes', `${hiddenIn.length}`);
   }
-  const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) => optPosInt(h, undefined, 'Detector(hidden)'));
+  const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) =>
+    optPosInt(h, undefined, 'Detector(hidden)'),
+  );
   if (o.epochs === 0) {
     throw new ArgumentError('Detector(epochs)', 'a positive integer', '0', {
-      problem: 'expected a positive integer, got 0; a network that is never trained scores with ' +
+      problem:
+        'expected a positive integer, got 0; a network that is never trained scores with ' +
         "random weights (for a model without training use 'zscore' or 'iqr')",
     });
   }
@@ -108,10 +120,16 @@ export function resolveOptions(o: DetectorOptions): ResolvedOptions {
     throw new ArgumentError('Detector(onEpochEnd)', 'a function', describeValue(o.onEpochEnd));
   }
   const causal = optBool(o.causal, true, 'Detector(causal)');
-  const combine = optEnum<Combine>(o.combine, causal ? 'last' : 'mean', ['mean', 'max', 'last', 'all'], 'Detector(combine)');
+  const combine = optEnum<Combine>(
+    o.combine,
+    causal ? 'last' : 'mean',
+    ['mean', 'max', 'last', 'all'],
+    'Detector(combine)',
+  );
   if (causal && combine !== 'last') {
     throw new ArgumentError('Detector(combine)', "'last'", `'${combine}'`, {
-      problem: `'${combine}' scores a point with windows that end up to W−1 points after it (look-ahead); ` +
+      problem:
+        `'${combine}' scores a point with windows that end up to W−1 points after it (look-ahead); ` +
         "a causal detector uses 'last'; pass causal: false to analyse a recording after the fact",
     });
   }
@@ -123,18 +141,26 @@ export function resolveOptions(o: DetectorOptions): ResolvedOptions {
   const threshold = parseThreshold(o.threshold ?? (online ? 'likelihood' : 'spot'), 'Detector(threshold)');
   if (causal && threshold.kind === 'dynamic') {
     throw new ArgumentError('Detector(threshold)', 'spot, dspot or a level from the training scores', "'dynamic'", {
-      problem: "'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); a causal detector uses spot, " +
+      problem:
+        "'dynamic' (Telemanom) is chosen on the whole scored sequence (look-ahead); a causal detector uses spot, " +
         'dspot or a level from the training scores; pass causal: false to analyse a recording after the fact',
     });
   }
   return {
-    model, window: optPosInt(o.window, 32, 'Detector(window)'), hidden, epochs: optPosInt(o.epochs, 30, 'Detector(epochs)'),
+    model,
+    window: optPosInt(o.window, 32, 'Detector(window)'),
+    hidden,
+    epochs: optPosInt(o.epochs, 30, 'Detector(epochs)'),
     batchSize: optPosInt(o.batchSize, 32, 'Detector(batchSize)'),
     learningRate: optNumber(o.learningRate, 1e-3, 'Detector(learningRate)', Number.MIN_VALUE),
     validationSplit: optNumber(o.validationSplit, 0.1, 'Detector(validationSplit)', 0, 1, true),
-    patience: optPosInt(o.patience, 5, 'Detector(patience)'), trainStride: optPosInt(o.trainStride, 1, 'Detector(trainStride)'),
+    patience: optPosInt(o.patience, 5, 'Detector(patience)'),
+    trainStride: optPosInt(o.trainStride, 1, 'Detector(trainStride)'),
     normalize: optEnum(o.normalize, 'zscore', ['zscore', 'minmax'] as const, 'Detector(normalize)'),
-    causal, combine, threshold, timeFeatures,
+    causal,
+    combine,
+    threshold,
+    timeFeatures,
     minGap: o.minGap === 0 ? 0 : optPosInt(o.minGap, 0, 'Detector(minGap)'),
     smoothing: optNumber(o.smoothing, 5, 'Detector(smoothing)', 1),
     seed: optNumber(o.seed, 0, 'Detector(seed)'),

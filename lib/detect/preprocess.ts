@@ -18,7 +18,7 @@
  */
 import { ArgumentError } from '../errors';
 import { describeValue } from '../check';
-import { featureError, Series } from '../tensor';
+import { featureError, type Series } from '../tensor';
 
 export type NormalizeKind = 'zscore' | 'minmax';
 
@@ -71,13 +71,19 @@ export interface NormaliserJSON {
 
 /** Per-feature affine scaling x' = (x − offset) / scale, fitted on the training series. */
 export class Normaliser {
-  constructor(readonly kind: NormalizeKind, readonly offset: Float64Array, readonly scale: Float64Array) {}
+  constructor(
+    readonly kind: NormalizeKind,
+    readonly offset: Float64Array,
+    readonly scale: Float64Array,
+  ) {}
 
   static fit(s: Series, kind: NormalizeKind = 'zscore', argName = 'fit(series)'): Normaliser {
     const { data, n, F } = s;
-    const offset = new Float64Array(F), scale = new Float64Array(F);
+    const offset = new Float64Array(F),
+      scale = new Float64Array(F);
     for (let f = 0; f < F; f++) {
-      let lo = Infinity, hi = -Infinity;
+      let lo = Infinity,
+        hi = -Infinity;
       for (let i = 0; i < n; i++) {
         const v = data[i * F + f];
         if (v < lo) lo = v;
@@ -85,13 +91,24 @@ export class Normaliser {
       }
       const { mean, std } = meanStd(data, n, F, f, Math.max(Math.abs(lo), Math.abs(hi)));
       if (!(hi > lo) || !(std > 1e-12 * Math.max(1, Math.abs(mean)))) {
-        throw featureError(argName, f, `is constant (${lo}) on the training series; a constant signal cannot be scaled or ` +
-          'modelled — drop the column or train on a part where it varies', 'values that vary', `the constant ${lo}`);
+        throw featureError(
+          argName,
+          f,
+          `is constant (${lo}) on the training series; a constant signal cannot be scaled or ` +
+            'modelled — drop the column or train on a part where it varies',
+          'values that vary',
+          `the constant ${lo}`,
+        );
       }
       if (kind === 'minmax' && !Number.isFinite(hi - lo)) {
-        throw featureError(argName, f, `spans ${lo} to ${hi} on the training series, a range beyond the largest double ` +
-          "(1.8e308) that minmax cannot scale by; use normalize 'zscore' or rescale the data", 'a range below 1.8e308',
-        `${lo} to ${hi}`);
+        throw featureError(
+          argName,
+          f,
+          `spans ${lo} to ${hi} on the training series, a range beyond the largest double ` +
+            "(1.8e308) that minmax cannot scale by; use normalize 'zscore' or rescale the data",
+          'a range below 1.8e308',
+          `${lo} to ${hi}`,
+        );
       }
       offset[f] = kind === 'zscore' ? mean : lo;
       scale[f] = kind === 'zscore' ? std : hi - lo;
@@ -102,13 +119,15 @@ export class Normaliser {
   /** A new normalised copy of the series. */
   transform(s: Series): Series {
     const { n, F } = s;
-    if (F !== this.offset.length) {   // cannot happen: the detector checks the feature count at its door
+    if (F !== this.offset.length) {
+      // cannot happen: the detector checks the feature count at its door
       throw new Error(`Normaliser.transform: expected ${this.offset.length} features (as in training), got ${F}`);
     }
     const out = new Float64Array(n * F);
-    for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) {
-      out[i * F + f] = normaliseValue(s.data[i * F + f], this.offset[f], this.scale[f]);
-    }
+    for (let i = 0; i < n; i++)
+      for (let f = 0; f < F; f++) {
+        out[i * F + f] = normaliseValue(s.data[i * F + f], this.offset[f], this.scale[f]);
+      }
     return { data: out, n, F };
   }
 
@@ -117,10 +136,20 @@ export class Normaliser {
   }
 
   static fromJSON(j: NormaliserJSON): Normaliser {
-    if (!j || (j.kind !== 'zscore' && j.kind !== 'minmax') || !Array.isArray(j.offset) || !Array.isArray(j.scale) ||
-        j.offset.length !== j.scale.length || !j.scale.every((v) => Number.isFinite(v) && v > 0) || !j.offset.every(Number.isFinite)) {
-      throw new ArgumentError('normaliser', '{ kind, offset[F], scale[F] } with finite offsets and positive scales',
-        describeValue(j));
+    if (
+      !j ||
+      (j.kind !== 'zscore' && j.kind !== 'minmax') ||
+      !Array.isArray(j.offset) ||
+      !Array.isArray(j.scale) ||
+      j.offset.length !== j.scale.length ||
+      !j.scale.every((v) => Number.isFinite(v) && v > 0) ||
+      !j.offset.every(Number.isFinite)
+    ) {
+      throw new ArgumentError(
+        'normaliser',
+        '{ kind, offset[F], scale[F] } with finite offsets and positive scales',
+        describeValue(j),
+      );
     }
     return new Normaliser(j.kind, Float64Array.from(j.offset), Float64Array.from(j.scale));
   }

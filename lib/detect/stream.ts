@@ -18,7 +18,7 @@
 import type { Sequential } from '../model/sequential';
 import { Ewma } from './thresholds/telemanom';
 import { normaliseValue } from './preprocess';
-import { makeOnline, OnlineThreshold } from './threshold-spec';
+import { makeOnline, type OnlineThreshold } from './threshold-spec';
 import { OnlinePipeline } from './online';
 import { zscoreOf, tukeyOf } from './baselines';
 import type { FittedDetector } from './types';
@@ -45,18 +45,18 @@ export class DetectorStream {
   private readonly offset: Float64Array;
   private readonly scale: Float64Array;
   private readonly online: OnlineThreshold;
-  private readonly hist: Float64Array;     // ring of the last H normalised points [H, F]
+  private readonly hist: Float64Array; // ring of the last H normalised points [H, F]
   private readonly H: number;
-  private readonly win: Float32Array;      // one window [W, F], model input
-  private readonly sum: Float64Array;      // ring [W, F] of running sums / maxima per pending point
-  private readonly cnt: Float64Array;      // ring [W]
+  private readonly win: Float32Array; // one window [W, F], model input
+  private readonly sum: Float64Array; // ring [W, F] of running sums / maxima per pending point
+  private readonly cnt: Float64Array; // ring [W]
   private readonly ewma: Ewma | null;
   private readonly buf: Float64Array;
-  private readonly pipeline: OnlinePipeline | null;   // 'gru-online': a copy of the fitted forecaster + alarm stage
+  private readonly pipeline: OnlinePipeline | null; // 'gru-online': a copy of the fitted forecaster + alarm stage
   private readonly level: number;
   private readonly needsTime: boolean;
   private lastTime = -Infinity;
-  private t = 0;                           // points pushed
+  private t = 0; // points pushed
   private flushed = false;
 
   /** A stream over a fitted detector's state (detector.stream() hands it over); the state is copied, not changed. */
@@ -64,21 +64,29 @@ export class DetectorStream {
     const o = detector.options;
     if (o.combine === 'all') {
       throw new ArgumentError('stream', "combine 'last', 'mean' or 'max'", "'all'", {
-        problem: "combine 'all' (the SKAB rule) flags a point from the windows after it; it is an offline " +
+        problem:
+          "combine 'all' (the SKAB rule) flags a point from the windows after it; it is an offline " +
           'analysis of a whole recording: use detect(), or a causal detector for streaming',
       });
     }
     this.pipeline = detector.online ? OnlinePipeline.fromState(detector.online.getState()) : null;
-    this.level = o.threshold.kind === 'likelihood' ? o.threshold.value as number : NaN;
+    this.level = o.threshold.kind === 'likelihood' ? (o.threshold.value as number) : NaN;
     this.needsTime = o.model === 'gru-online' && o.timeFeatures !== false;
     this.W = o.window;
     this.F = detector.features;
-    this.kind = o.model.endsWith('-ae') ? 'ae' : o.model === 'lstm-forecast' ? 'forecast' : o.model === 'zscore' ? 'zscore' : 'iqr';
-    this.combine = o.combine as 'mean' | 'max' | 'last';
+    this.kind = o.model.endsWith('-ae')
+      ? 'ae'
+      : o.model === 'lstm-forecast'
+        ? 'forecast'
+        : o.model === 'zscore'
+          ? 'zscore'
+          : 'iqr';
+    this.combine = o.combine;
     this.model = detector.model;
     this.offset = detector.normaliser.offset;
     this.scale = detector.normaliser.scale;
-    this.online = this.pipeline ? { threshold: this.level, update: () => ({ threshold: this.level, flag: 0 }) }
+    this.online = this.pipeline
+      ? { threshold: this.level, update: () => ({ threshold: this.level, flag: 0 }) }
       : makeOnline(o.threshold, detector.calibration);
     this.H = this.kind === 'ae' ? this.W : this.W + 1;
     this.hist = new Float64Array(this.H * this.F);
@@ -112,13 +120,15 @@ export class DetectorStream {
     }
     const F = this.F;
     const values = typeof point === 'number' ? [point] : point;
-    if (values.length !== F) throw new ArgumentError('stream.push(point)', `${F} value${F === 1 ? '' : 's'}`, `${values.length}`);
+    if (values.length !== F)
+      throw new ArgumentError('stream.push(point)', `${F} value${F === 1 ? '' : 's'}`, `${values.length}`);
     const i = this.t;
     for (let f = 0; f < F; f++) {
       const v = values[f];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
-          feature: f, problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
+          feature: f,
+          problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
         });
       }
       this.hist[(i % this.H) * F + f] = normaliseValue(v, this.offset[f], this.scale[f]);
@@ -127,7 +137,7 @@ export class DetectorStream {
     const W = this.W;
     if (this.kind === 'ae') {
       if (this.t < W) return null;
-      const s = this.t - W;   // window start
+      const s = this.t - W; // window start
       for (let j = 0; j < W; j++) for (let f = 0; f < F; f++) this.win[j * F + f] = this.at(s + j, f);
       const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
       const err = new Float64Array(W * F);
@@ -144,8 +154,12 @@ export class DetectorStream {
         const slot = (s + j) % W;
         const first = this.cnt[slot] === 0;
         if (this.combine === 'max') {
-          let m = 0, cur = 0;
-          for (let f = 0; f < F; f++) { m += err[j * F + f]; cur += this.sum[slot * F + f]; }
+          let m = 0,
+            cur = 0;
+          for (let f = 0; f < F; f++) {
+            m += err[j * F + f];
+            cur += this.sum[slot * F + f];
+          }
           if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f];
         } else {
           for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f];
@@ -189,7 +203,8 @@ export class DetectorStream {
 
   /** Emits point p from its pending slot (mean or max over the windows that covered it). */
   private finalize(p: number): StreamResult {
-    const F = this.F, slot = p % this.W;
+    const F = this.F,
+      slot = p % this.W;
     const c = new Float64Array(F);
     const n = this.combine === 'mean' ? this.cnt[slot] : 1;
     for (let f = 0; f < F; f++) c[f] = this.sum[slot * F + f] / n;
@@ -213,7 +228,8 @@ export class DetectorStream {
   /** Ends the stream: returns the points whose scores were still pending (autoencoders with mean/max). */
   private pushOnline(point: number | ArrayLike<number>, timestamp: number | undefined): StreamResult {
     const v = typeof point === 'number' ? point : point.length === 1 ? point[0] : NaN;
-    if (typeof point !== 'number' && point.length !== 1) throw new ArgumentError('stream.push(point)', '1 value', `${point.length}`);
+    if (typeof point !== 'number' && point.length !== 1)
+      throw new ArgumentError('stream.push(point)', '1 value', `${point.length}`);
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
         problem: `point ${this.t} is ${String(v)}; expected a finite number`,
@@ -235,7 +251,13 @@ export class DetectorStream {
       });
     }
     const o = (this.pipeline as OnlinePipeline).step(v, timestamp);
-    return { index: this.t++, score: o.score, flag: o.flag ? 1 : 0, threshold: this.level, contributions: Float64Array.of(o.raw) };
+    return {
+      index: this.t++,
+      score: o.score,
+      flag: o.flag ? 1 : 0,
+      threshold: this.level,
+      contributions: Float64Array.of(o.raw),
+    };
   }
 
   flush(): StreamResult[] {

@@ -20,13 +20,20 @@
  *                        limit (Conv-AE: ucl:0.999:1.3333 on window residuals, see combine 'all' in detector.ts)
  */
 import { ArgumentError } from '../errors';
-import { fixedThreshold, quantileThreshold, sigmaThreshold, iqrThreshold, contaminationThreshold } from './thresholds/static';
+import {
+  fixedThreshold,
+  quantileThreshold,
+  sigmaThreshold,
+  iqrThreshold,
+  contaminationThreshold,
+} from './thresholds/static';
 import { Spot, Dspot } from './thresholds/pot';
 import { dynamicThreshold } from './thresholds/telemanom';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
 import { AlarmStage } from './alarm';
 
-export type ThresholdKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';
+export type ThresholdKind =
+  'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';
 
 export interface ThresholdConfig {
   kind: ThresholdKind;
@@ -43,7 +50,16 @@ export interface ThresholdConfig {
 export type ThresholdSpec = string | ThresholdConfig;
 
 const DEFAULT_VALUE: Record<ThresholdKind, number | undefined> = {
-  fixed: undefined, quantile: 0.99, sigma: 3, iqr: 1.5, contamination: 0.01, spot: 1e-3, dspot: 1e-3, dynamic: undefined, ucl: 0.999, likelihood: 0.5422,
+  fixed: undefined,
+  quantile: 0.99,
+  sigma: 3,
+  iqr: 1.5,
+  contamination: 0.01,
+  spot: 1e-3,
+  dspot: 1e-3,
+  dynamic: undefined,
+  ucl: 0.999,
+  likelihood: 0.5422,
 };
 
 export const THRESHOLD_KINDS = Object.keys(DEFAULT_VALUE) as ThresholdKind[];
@@ -76,7 +92,11 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
     if (cfg.depth !== undefined) optPosInt(cfg.depth, undefined, `${argName}.depth`);
     if (cfg.factor !== undefined) optNumber(cfg.factor, 1, `${argName}.factor`);
   } else {
-    throw new ArgumentError(argName, "a string like 'spot' or 'quantile:0.99', or { kind, value }", describeValue(spec));
+    throw new ArgumentError(
+      argName,
+      "a string like 'spot' or 'quantile:0.99', or { kind, value }",
+      describeValue(spec),
+    );
   }
   if (!THRESHOLD_KINDS.includes(cfg.kind)) {
     throw new ArgumentError(argName, `one of ${THRESHOLD_KINDS.join(', ')}`, describeValue(cfg.kind), {
@@ -90,13 +110,29 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
     throw new ArgumentError(argName, what, String(v), { problem: `${cfg.kind} needs ${what}, got ${String(v)}` });
   };
   switch (cfg.kind) {
-    case 'fixed': if (v === undefined || !Number.isFinite(v)) bad('a value, as fixed:V'); break;
-    case 'quantile': if (!(v !== undefined && v > 0 && v < 1)) bad('a probability in (0, 1)'); break;
-    case 'sigma': case 'iqr': if (!(v !== undefined && v >= 0 && Number.isFinite(v))) bad('a non-negative multiplier'); break;
-    case 'contamination': if (!(v !== undefined && v > 0 && v < 0.5)) bad('a fraction in (0, 0.5)'); break;
-    case 'spot': case 'dspot': if (!(v !== undefined && v > 0 && v < 1)) bad('a risk q in (0, 1)'); break;
-    case 'dynamic': if (v !== undefined) bad('no value'); break;
-    case 'likelihood': if (!(v !== undefined && v > 0 && v < 1)) bad('a level in (0, 1)'); break;
+    case 'fixed':
+      if (v === undefined || !Number.isFinite(v)) bad('a value, as fixed:V');
+      break;
+    case 'quantile':
+      if (!(v !== undefined && v > 0 && v < 1)) bad('a probability in (0, 1)');
+      break;
+    case 'sigma':
+    case 'iqr':
+      if (!(v !== undefined && v >= 0 && Number.isFinite(v))) bad('a non-negative multiplier');
+      break;
+    case 'contamination':
+      if (!(v !== undefined && v > 0 && v < 0.5)) bad('a fraction in (0, 0.5)');
+      break;
+    case 'spot':
+    case 'dspot':
+      if (!(v !== undefined && v > 0 && v < 1)) bad('a risk q in (0, 1)');
+      break;
+    case 'dynamic':
+      if (v !== undefined) bad('no value');
+      break;
+    case 'likelihood':
+      if (!(v !== undefined && v > 0 && v < 1)) bad('a level in (0, 1)');
+      break;
     case 'ucl':
       if (!(v !== undefined && v > 0 && v < 1)) bad('a probability q in (0, 1), as ucl:q:k');
       if (cfg.factor !== undefined && !(cfg.factor > 0 && Number.isFinite(cfg.factor))) {
@@ -122,16 +158,26 @@ export function thresholdToString(c: ThresholdConfig): string {
 /** A static level from training scores, for the kinds that have one; SPOT/DSPOT: their calibrated initial z_q. */
 export function staticLevel(c: ThresholdConfig, calibration: Float64Array): number {
   switch (c.kind) {
-    case 'fixed': return fixedThreshold(c.value as number);
-    case 'quantile': return quantileThreshold(calibration, c.value);
-    case 'sigma': return sigmaThreshold(calibration, c.value);
-    case 'iqr': return iqrThreshold(calibration, c.value);
-    case 'contamination': return contaminationThreshold(calibration, c.value);
-    case 'spot': return makeOnline(c, calibration).threshold;
-    case 'dspot': return makeOnline(c, calibration).threshold;
-    case 'dynamic': return NaN;
-    case 'ucl': return (c.factor ?? 1) * quantileThreshold(calibration, c.value);
-    case 'likelihood': return c.value as number;
+    case 'fixed':
+      return fixedThreshold(c.value as number);
+    case 'quantile':
+      return quantileThreshold(calibration, c.value);
+    case 'sigma':
+      return sigmaThreshold(calibration, c.value);
+    case 'iqr':
+      return iqrThreshold(calibration, c.value);
+    case 'contamination':
+      return contaminationThreshold(calibration, c.value);
+    case 'spot':
+      return makeOnline(c, calibration).threshold;
+    case 'dspot':
+      return makeOnline(c, calibration).threshold;
+    case 'dynamic':
+      return NaN;
+    case 'ucl':
+      return (c.factor ?? 1) * quantileThreshold(calibration, c.value);
+    case 'likelihood':
+      return c.value as number;
   }
 }
 
@@ -162,7 +208,13 @@ export function spotLevel(c: ThresholdConfig, n: number): number {
  */
 function likelihoodThreshold(level: number, calibration: Float64Array): OnlineThreshold {
   const P = calibration.length;
-  const stage = new AlarmStage({ probation: P, threshold: level, spatialTolerance: 0, longWindow: 100, rest: Math.round(0.2 * P) });
+  const stage = new AlarmStage({
+    probation: P,
+    threshold: level,
+    spatialTolerance: 0,
+    longWindow: 100,
+    rest: Math.round(0.2 * P),
+  });
   // The stage's value is the score itself: the spatial rule is off, and the value only serves the stage's test for a
   // flat series (flat scores: no distribution to fit).
   for (let i = 0; i < P; i++) stage.step(calibration[i], calibration[i]);
@@ -174,11 +226,20 @@ function likelihoodThreshold(level: number, calibration: Float64Array): OnlineTh
 
 export function makeOnline(c: ThresholdConfig, calibration: Float64Array): OnlineThreshold {
   if (c.kind === 'spot') {
-    return new Spot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length), maxPeaks: SPOT_MAX_PEAKS });
+    return new Spot(calibration, {
+      q: c.value as number,
+      level: spotLevel(c, calibration.length),
+      maxPeaks: SPOT_MAX_PEAKS,
+    });
   }
   if (c.kind === 'dspot') {
     const depth = c.depth ?? 10;
-    return new Dspot(calibration, { q: c.value as number, level: spotLevel(c, calibration.length - depth), depth, maxPeaks: SPOT_MAX_PEAKS });
+    return new Dspot(calibration, {
+      q: c.value as number,
+      level: spotLevel(c, calibration.length - depth),
+      depth,
+      maxPeaks: SPOT_MAX_PEAKS,
+    });
   }
   if (c.kind === 'dynamic') {
     throw new ArgumentError('threshold', 'spot, dspot or a static level', "'dynamic'", {
@@ -194,8 +255,12 @@ export function makeOnline(c: ThresholdConfig, calibration: Float64Array): Onlin
  * Thresholds the scores from index `from` on (earlier points are warm-up: not flagged, threshold NaN).
  * Returns per-point thresholds and flags.
  */
-export function applyThresholdSpec(c: ThresholdConfig, calibration: Float64Array, scores: Float64Array, from: number):
-  { thresholds: Float64Array; flags: Uint8Array } {
+export function applyThresholdSpec(
+  c: ThresholdConfig,
+  calibration: Float64Array,
+  scores: Float64Array,
+  from: number,
+): { thresholds: Float64Array; flags: Uint8Array } {
   const n = scores.length;
   const thresholds = new Float64Array(n).fill(NaN);
   const flags = new Uint8Array(n);

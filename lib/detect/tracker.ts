@@ -33,22 +33,40 @@ export class EventTracker<R = undefined> {
   private gapMaxIndex = -1;
   private gapMaxRow: R | null = null;
 
-  constructor(private readonly minGap: number, private readonly maxEvents = Infinity) {}
+  constructor(
+    private readonly minGap: number,
+    private readonly maxEvents = Infinity,
+  ) {}
 
   /** The next point; indices increase by one from call to call. */
   push(index: number, score: number, flag: 0 | 1, row: R): void {
     const c = this.cur;
     if (flag === 1) {
-      const gap = c !== null ? index - c.end - 1 : -1;   // unflagged points since the open event's last flagged one
+      const gap = c !== null ? index - c.end - 1 : -1; // unflagged points since the open event's last flagged one
       if (c !== null && (gap === 0 || gap < this.minGap)) {
         if (this.gapMax > c.peakScore && this.gapMaxIndex >= 0) {
-          c.peakScore = this.gapMax; c.peakIndex = this.gapMaxIndex; c.peakRow = this.gapMaxRow as R;
+          c.peakScore = this.gapMax;
+          c.peakIndex = this.gapMaxIndex;
+          c.peakRow = this.gapMaxRow as R;
         }
-        if (score > c.peakScore) { c.peakScore = score; c.peakIndex = index; c.peakRow = row; }
-        c.end = index; c.endRow = row;
+        if (score > c.peakScore) {
+          c.peakScore = score;
+          c.peakIndex = index;
+          c.peakRow = row;
+        }
+        c.end = index;
+        c.endRow = row;
       } else {
         this.close();
-        this.cur = { start: index, end: index, peakIndex: index, peakScore: score, startRow: row, endRow: row, peakRow: row };
+        this.cur = {
+          start: index,
+          end: index,
+          peakIndex: index,
+          peakScore: score,
+          startRow: row,
+          endRow: row,
+          peakRow: row,
+        };
       }
       this.gapMax = -Infinity;
       this.gapMaxIndex = -1;

@@ -45,8 +45,17 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array): 
     fd = null;
     fs.renameSync(tmp, file);
   } catch (err) {
-    if (fd !== null) try { fs.closeSync(fd); } catch { /* already failing: keep the first error */ }
-    try { fs.unlinkSync(tmp); } catch { /* never created, or already renamed */ }
+    if (fd !== null)
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing: keep the first error */
+      }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* never created, or already renamed */
+    }
     throw err;
   }
   syncDirSync(path.dirname(file));
@@ -80,16 +89,23 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
 
 function checkData(target: string, data: unknown): void {
   if (typeof target !== 'string' || target === '') {
-    throw new ArgumentError('writeFileAtomic', 'a valid value', '', { problem: `path must be a non-empty string, got ${typeof target}` });
+    throw new ArgumentError('writeFileAtomic', 'a valid value', '', {
+      problem: `path must be a non-empty string, got ${typeof target}`,
+    });
   }
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-    throw new ArgumentError(`writeFileAtomic(${target})`, 'a valid value', '', { problem: `data must be a string or a Uint8Array, got ${typeof data}` });
+    throw new ArgumentError(`writeFileAtomic(${target})`, 'a valid value', '', {
+      problem: `data must be a string or a Uint8Array, got ${typeof data}`,
+    });
   }
 }
 
 /** A fresh temp path beside `file`: `<dir>/.<name>.bptt-<pid>-<12 random hex>.tmp`. */
 export function tempPathFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.bptt-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.bptt-${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
+  );
 }
 
 const TEMP_NAME = /^\.(.+)\.bptt-(\d+)-[0-9a-f]{12}\.tmp$/;
@@ -99,7 +115,7 @@ const OLD_TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 /** For a bptt temp file's base name, the base name of its target and the pid that wrote it; else null. */
 export function parseTempName(name: string): { target: string; pid: number } | null {
   const m = TEMP_NAME.exec(name) ?? OLD_TEMP_NAME.exec(name);
-  return m === null ? null : { target: m[1] as string, pid: Number(m[2]) };
+  return m === null ? null : { target: m[1], pid: Number(m[2]) };
 }
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
@@ -119,7 +135,8 @@ export function processAlive(pid: number): boolean {
  * temp file that cannot be removed, is skipped: cleaning up is never a reason for a write to fail.
  */
 export function removeStaleTemps(file: string): string[] {
-  const dir = path.dirname(file), base = path.basename(file);
+  const dir = path.dirname(file),
+    base = path.basename(file);
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -135,7 +152,9 @@ export function removeStaleTemps(file: string): string[] {
       if (!fs.lstatSync(p).isFile()) continue;
       fs.unlinkSync(p);
       removed.push(p);
-    } catch { /* removed by another cleaner meanwhile, or not ours to remove */ }
+    } catch {
+      /* removed by another cleaner meanwhile, or not ours to remove */
+    }
   }
   return removed;
 }
@@ -182,7 +201,12 @@ function syncDirSync(dir: string): void {
   } catch {
     /* EISDIR / EPERM / EINVAL on Windows and some filesystems: the data is already renamed into place */
   } finally {
-    if (fd !== null) try { fs.closeSync(fd); } catch { /* ignore */ }
+    if (fd !== null)
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* ignore */
+      }
   }
 }
 

@@ -22,7 +22,7 @@ import * as fs from 'fs';
 import type { FloatArray } from '../../kernels/matmul';
 import { layerFromConfig } from '../model/layers/index';
 import type { DType } from '../model/layers/layer';
-import { Optimizer, OptimizerConfig } from '../model/optimizers';
+import { Optimizer, type OptimizerConfig } from '../model/optimizers';
 import type { CreateModel, ModelSource, ModelTarget } from './model-view';
 import { writeFileAtomicSync } from './atomic';
 import { checkKeys, describeValue, optShape } from '../check';
@@ -59,14 +59,16 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function toBytes(a: FloatArray): Uint8Array {
   const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (LITTLE_ENDIAN) return bytes;
-  const out = new Uint8Array(bytes.length), w = a.BYTES_PER_ELEMENT;
+  const out = new Uint8Array(bytes.length),
+    w = a.BYTES_PER_ELEMENT;
   for (let i = 0; i < bytes.length; i += w) for (let k = 0; k < w; k++) out[i + k] = bytes[i + w - 1 - k];
   return out;
 }
 
 export function encodeFloats(a: FloatArray): string {
   const bytes = toBytes(a);
-  if (typeof Buffer !== 'undefined') return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  if (typeof Buffer !== 'undefined')
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   let s = '';
   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
   return btoa(s);
@@ -75,7 +77,8 @@ export function encodeFloats(a: FloatArray): string {
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function decodeFloats(s: unknown, dtype: DType, n: number, what: string): FloatArray {
-  if (typeof s !== 'string' || s.length % 4 !== 0 || !B64.test(s)) throw new ArgumentError(what, 'base64 data', describeValue(s));
+  if (typeof s !== 'string' || s.length % 4 !== 0 || !B64.test(s))
+    throw new ArgumentError(what, 'base64 data', describeValue(s));
   let bytes: Uint8Array;
   if (typeof Buffer !== 'undefined') {
     bytes = new Uint8Array(Buffer.from(s, 'base64'));
@@ -94,7 +97,9 @@ export function decodeFloats(s: unknown, dtype: DType, n: number, what: string):
   const out = dtype === 'float64' ? new Float64Array(bytes.buffer, 0, n) : new Float32Array(bytes.buffer, 0, n);
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(out[i])) {
-      throw new ArgumentError(what, 'finite values', `${out[i]} at index ${i}`, { problem: `non-finite value ${out[i]} at index ${i}` });
+      throw new ArgumentError(what, 'finite values', `${out[i]} at index ${i}`, {
+        problem: `non-finite value ${out[i]} at index ${i}`,
+      });
     }
   }
   return out;
@@ -105,8 +110,9 @@ export function decodeFloats(s: unknown, dtype: DType, n: number, what: string):
 export function modelToJSON(model: ModelSource, options: ToJSONOptions = {}): ModelJSON {
   const inputShape = model.getInputShape();
   if (inputShape === null) {
-    throw new ArgumentError('toJSON(model)', 'a built model', 'a model that is not built',
-      { problem: 'the model is not built yet (call build, fit or predict first)' });
+    throw new ArgumentError('toJSON(model)', 'a built model', 'a model that is not built', {
+      problem: 'the model is not built yet (call build, fit or predict first)',
+    });
   }
   const json: ModelJSON = {
     format: FORMAT,
@@ -124,7 +130,11 @@ export function modelToJSON(model: ModelSource, options: ToJSONOptions = {}): Mo
     json.training = { loss: model.loss, epochsTrained: model.epochsTrained };
     if (withOpt && opt !== null) {
       const st = opt.getState();
-      json.training.optimizer = { config: opt.config(), step: st.step, slots: st.slots.map((s) => s.map(encodeFloats)) };
+      json.training.optimizer = {
+        config: opt.config(),
+        step: st.step,
+        slots: st.slots.map((s) => s.map(encodeFloats)),
+      };
     }
   }
   return json;
@@ -154,7 +164,17 @@ export function withSource<T>(source: string, f: () => T): T {
   }
 }
 
-const MODEL_KEYS = ['format', 'formatVersion', 'name', 'seed', 'dtype', 'inputShape', 'layers', 'weights', 'training'] as const;
+const MODEL_KEYS = [
+  'format',
+  'formatVersion',
+  'name',
+  'seed',
+  'dtype',
+  'inputShape',
+  'layers',
+  'weights',
+  'training',
+] as const;
 
 /**
  * Checks a bptt model document (an object, or its JSON text) and fills the model `create` makes with it. Every problem
@@ -177,10 +197,12 @@ export function buildFromJSON<M extends ModelTarget>(input: unknown, source: str
     fail(source, `unknown format version ${describeValue(j.formatVersion)}; this bptt reads version ${FORMAT_VERSION}`);
   }
   withSource(source, () => checkKeys(j, MODEL_KEYS, 'model'));
-  if (j.dtype !== 'float32' && j.dtype !== 'float64') fail(source, `dtype must be "float32" or "float64", got ${describeValue(j.dtype)}`);
+  if (j.dtype !== 'float32' && j.dtype !== 'float64')
+    fail(source, `dtype must be "float32" or "float64", got ${describeValue(j.dtype)}`);
   const inputShape = withSource(source, () => optShape(j.inputShape, 'inputShape'));
   if (inputShape === null) fail(source, 'inputShape is missing');
-  if (j.name !== undefined && typeof j.name !== 'string') fail(source, `name must be a string, got ${describeValue(j.name)}`);
+  if (j.name !== undefined && typeof j.name !== 'string')
+    fail(source, `name must be a string, got ${describeValue(j.name)}`);
   const seed = j.seed ?? 0;
   if (!(typeof seed === 'string' ? seed.length <= 256 : typeof seed === 'number' && Number.isFinite(seed))) {
     fail(source, `seed must be a finite number or a short string, got ${describeValue(seed)}`);
@@ -189,7 +211,13 @@ export function buildFromJSON<M extends ModelTarget>(input: unknown, source: str
   if (!Array.isArray(j.weights)) fail(source, 'weights must be a list');
   const model = create({ seed, dtype: j.dtype, ...(typeof j.name === 'string' ? { name: j.name } : {}) });
   j.layers.forEach((l, i) => {
-    if (l === null || typeof l !== 'object' || typeof l.className !== 'string' || typeof l.config !== 'object' || l.config === null) {
+    if (
+      l === null ||
+      typeof l !== 'object' ||
+      typeof l.className !== 'string' ||
+      typeof l.config !== 'object' ||
+      l.config === null
+    ) {
       fail(source, `layers[${i}] must be { className, config }`);
     }
     withSource(source, () => {
@@ -204,9 +232,14 @@ export function buildFromJSON<M extends ModelTarget>(input: unknown, source: str
   }
   const values = expected.map((w, i) => {
     const got = (j.weights as ModelJSON['weights'])[i];
-    if (!got || typeof got !== 'object' || got.name !== w.name) fail(source, `weights[${i}]: expected ${w.name}, got ${describeValue(got?.name)}`);
+    if (!got || typeof got !== 'object' || got.name !== w.name)
+      fail(source, `weights[${i}]: expected ${w.name}, got ${describeValue(got?.name)}`);
     withSource(source, () => checkKeys(got, ['name', 'shape', 'data'], `weights[${i}]`));
-    if (!Array.isArray(got.shape) || got.shape.length !== w.shape.length || !got.shape.every((d, k) => d === w.shape[k])) {
+    if (
+      !Array.isArray(got.shape) ||
+      got.shape.length !== w.shape.length ||
+      !got.shape.every((d, k) => d === w.shape[k])
+    ) {
       fail(source, `weight ${w.name} expected shape [${w.shape.join(', ')}], got ${describeValue(got.shape)}`);
     }
     return decodeFloats(got.data, j.dtype as DType, w.value.length, `${source}: weight ${w.name}`);
@@ -217,7 +250,8 @@ export function buildFromJSON<M extends ModelTarget>(input: unknown, source: str
     if (tr === null || typeof tr !== 'object' || Array.isArray(tr)) fail(source, 'training must be an object');
     withSource(source, () => checkKeys(tr, ['loss', 'epochsTrained', 'optimizer'], 'training'));
     if (tr.loss !== null && tr.loss !== undefined) {
-      if (typeof tr.loss !== 'string') fail(source, `training.loss must be a string or null, got ${describeValue(tr.loss)}`);
+      if (typeof tr.loss !== 'string')
+        fail(source, `training.loss must be a string or null, got ${describeValue(tr.loss)}`);
       withSource(source, () => model.compile({ loss: tr.loss as string }));
     }
     if (!Number.isSafeInteger(tr.epochsTrained) || tr.epochsTrained < 0) {
@@ -230,13 +264,18 @@ export function buildFromJSON<M extends ModelTarget>(input: unknown, source: str
       withSource(source, () => checkKeys(o, ['config', 'step', 'slots'], 'training.optimizer'));
       const opt = withSource(source, () => new Optimizer(o.config));
       const params = model.layers.flatMap((l) => l.params());
-      if (!Array.isArray(o.slots) || !Number.isSafeInteger(o.step) || o.step < 0) fail(source, 'training.optimizer must have step and slots');
-      if (o.slots.length !== params.length) fail(source, `training.optimizer.slots: expected ${params.length} entries, got ${o.slots.length}`);
+      if (!Array.isArray(o.slots) || !Number.isSafeInteger(o.step) || o.step < 0)
+        fail(source, 'training.optimizer must have step and slots');
+      if (o.slots.length !== params.length)
+        fail(source, `training.optimizer.slots: expected ${params.length} entries, got ${o.slots.length}`);
       const want = opt.name === 'adam' ? 2 : opt.momentum > 0 ? 1 : 0;
       const slots = o.slots.map((s, i) => {
         const p = params[i];
-        if (!p || !Array.isArray(s) || s.length !== want) fail(source, `training.optimizer.slots[${i}]: expected ${want} slot(s) for ${expected[i]?.name}`);
-        return s.map((d, k) => decodeFloats(d, j.dtype as DType, p.value.length, `${source}: optimizer slot ${k} of ${expected[i]?.name}`));
+        if (!p || !Array.isArray(s) || s.length !== want)
+          fail(source, `training.optimizer.slots[${i}]: expected ${want} slot(s) for ${expected[i]?.name}`);
+        return s.map((d, k) =>
+          decodeFloats(d, j.dtype as DType, p.value.length, `${source}: optimizer slot ${k} of ${expected[i]?.name}`),
+        );
       });
       withSource(source, () => opt.setState({ step: o.step, slots }, params));
       model.optimizer = opt;
@@ -256,7 +295,10 @@ export function readModelFile<M extends ModelTarget>(path: string, create: Creat
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ModelFileError(path, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ModelFileError(
+      path,
+      `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   if (text.length === 0) throw new ModelFileError(path, 'the file is empty');
   return buildFromJSON(text, `loadModel(${path})`, create);

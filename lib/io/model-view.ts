@@ -4,7 +4,7 @@
  * never imports the class. Imports point one way: lib/model/sequential → lib/io → lib/model/layers, optimizers, losses.
  */
 import type { FloatArray } from '../../kernels/matmul';
-import { DType, Layer } from '../model/layers/layer';
+import { type DType, Layer } from '../model/layers/layer';
 import type { LossName } from '../model/losses';
 import type { Optimizer } from '../model/optimizers';
 
@@ -55,6 +55,10 @@ export type CreateModel<M extends ModelTarget> = (options: NewModelOptions) => M
 export function isModel(m: unknown): m is ModelSource {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Partial<Record<keyof ModelSource, unknown>>;
-  return Array.isArray(o.layers) && o.layers.every((l) => l instanceof Layer) && typeof o.getInputShape === 'function' &&
-    typeof o.weights === 'function';
+  return (
+    Array.isArray(o.layers) &&
+    o.layers.every((l) => l instanceof Layer) &&
+    typeof o.getInputShape === 'function' &&
+    typeof o.weights === 'function'
+  );
 }

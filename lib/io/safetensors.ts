@@ -35,31 +35,59 @@ import { show } from './show';
 import { ArgumentError, ModelFileError } from '../errors';
 
 /** A decoded tensor: `dtype` is the file's dtype ('F16', 'F32', …); `data` holds the decoded values, row-major. */
-export interface SafetensorsTensor { dtype: string; shape: number[]; data: Float32Array | Float64Array }
-export interface SafetensorsContents { tensors: Map<string, SafetensorsTensor>; metadata: Record<string, string> }
+export interface SafetensorsTensor {
+  dtype: string;
+  shape: number[];
+  data: Float32Array | Float64Array;
+}
+export interface SafetensorsContents {
+  tensors: Map<string, SafetensorsTensor>;
+  metadata: Record<string, string>;
+}
 /** A tensor to write. */
-export interface SafetensorsInput { data: Float32Array | Float64Array; shape: readonly number[] }
+export interface SafetensorsInput {
+  data: Float32Array | Float64Array;
+  shape: readonly number[];
+}
 
 /** Largest header accepted, as in the reference implementation. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Bytes per element of each dtype the format defines, and how this reader decodes it. */
 const DTYPES: Record<string, { size: number; out: 'f32' | 'f64' | null }> = {
-  BOOL: { size: 1, out: 'f64' }, U8: { size: 1, out: 'f64' }, I8: { size: 1, out: 'f64' },
-  F8_E5M2: { size: 1, out: null }, F8_E4M3: { size: 1, out: null },
-  I16: { size: 2, out: 'f64' }, U16: { size: 2, out: 'f64' }, F16: { size: 2, out: 'f32' }, BF16: { size: 2, out: 'f32' },
-  I32: { size: 4, out: 'f64' }, U32: { size: 4, out: 'f64' }, F32: { size: 4, out: 'f32' },
-  F64: { size: 8, out: 'f64' }, I64: { size: 8, out: 'f64' }, U64: { size: 8, out: 'f64' },
+  BOOL: { size: 1, out: 'f64' },
+  U8: { size: 1, out: 'f64' },
+  I8: { size: 1, out: 'f64' },
+  F8_E5M2: { size: 1, out: null },
+  F8_E4M3: { size: 1, out: null },
+  I16: { size: 2, out: 'f64' },
+  U16: { size: 2, out: 'f64' },
+  F16: { size: 2, out: 'f32' },
+  BF16: { size: 2, out: 'f32' },
+  I32: { size: 4, out: 'f64' },
+  U32: { size: 4, out: 'f64' },
+  F32: { size: 4, out: 'f32' },
+  F64: { size: 8, out: 'f64' },
+  I64: { size: 8, out: 'f64' },
+  U64: { size: 8, out: 'f64' },
 };
 
-interface Entry { name: string; dtype: string; shape: number[]; begin: number; end: number }
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
 
 /**
  * Parses and validates a whole safetensors file held in memory. `source` names the file in error messages.
  * @example parseSafetensors(fs.readFileSync('w.safetensors'), 'w.safetensors').metadata   // { format: 'pt' }
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsContents {
-  const fail: (msg: string) => never = (msg) => { throw new ModelFileError(source, msg); };
+  const fail: (msg: string) => never = (msg) => {
+    throw new ModelFileError(source, msg);
+  };
   if (!(bytes instanceof Uint8Array)) throw new ArgumentError(source, 'a Uint8Array', String(typeof bytes));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 8) fail(`truncated file: ${bytes.length} bytes, too short for the 8-byte header length`);
@@ -77,7 +105,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   } catch {
     return fail('header is not valid UTF-8');
   }
-  if (!text.startsWith('{')) fail(`header must be a JSON object starting with '{', got ${JSON.stringify(text.slice(0, 20))}`);
+  if (!text.startsWith('{'))
+    fail(`header must be a JSON object starting with '{', got ${JSON.stringify(text.slice(0, 20))}`);
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -90,7 +119,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail('__metadata__ must be an object of strings');
+      if (typeof info !== 'object' || info === null || Array.isArray(info))
+        fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`__metadata__ must map strings to strings; '${k}' is ${typeof v}`);
         Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -117,12 +147,15 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
     prev = e;
   }
   if (at !== bufferLength) {
-    fail(`the tensors cover ${at} bytes but the byte buffer has ${bufferLength} (${bufferLength - at} bytes after the last tensor)`);
+    fail(
+      `the tensors cover ${at} bytes but the byte buffer has ${bufferLength} (${bufferLength - at} bytes after the last tensor)`,
+    );
   }
 
   const tensors = new Map<string, SafetensorsTensor>();
   const base = 8 + N;
-  for (const e of entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decode(view, base + e.begin, e, fail) });
+  for (const e of entries)
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decode(view, base + e.begin, e, fail) });
   return { tensors, metadata };
 }
 
@@ -130,36 +163,52 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
  * Serializes tensors (Float32Array → F32, Float64Array → F64) and optional string metadata to safetensors bytes.
  * @example serializeSafetensors({}).length   // 16: the length 8, then '{}' padded with 6 spaces
  */
-export function serializeSafetensors(tensors: Readonly<Record<string, SafetensorsInput>>,
-  metadata?: Readonly<Record<string, string>>): Uint8Array {
+export function serializeSafetensors(
+  tensors: Readonly<Record<string, SafetensorsInput>>,
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array {
   const items: { name: string; dtype: 'F32' | 'F64'; t: SafetensorsInput }[] = [];
   for (const [name, t] of Object.entries(tensors)) {
-    if (name === '__metadata__') throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `'__metadata__' is reserved and cannot name a tensor` });
+    if (name === '__metadata__')
+      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
+        problem: `'__metadata__' is reserved and cannot name a tensor`,
+      });
     const dtype = t.data instanceof Float64Array ? 'F64' : t.data instanceof Float32Array ? 'F32' : null;
-    if (dtype === null) throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `tensor '${name}': data must be a Float32Array or Float64Array` });
+    if (dtype === null)
+      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
+        problem: `tensor '${name}': data must be a Float32Array or Float64Array`,
+      });
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `tensor '${name}': shape must be an array of non-negative integers` });
+      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
+        problem: `tensor '${name}': shape must be an array of non-negative integers`,
+      });
     }
     const n = t.shape.reduce((p, d) => p * d, 1);
     if (n !== t.data.length) {
-      throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `tensor '${name}': shape [${t.shape.join(', ')}] needs ${n} elements, ` +
-        `data has ${t.data.length}` });
+      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
+        problem: `tensor '${name}': shape [${t.shape.join(', ')}] needs ${n} elements, ` + `data has ${t.data.length}`,
+      });
     }
     items.push({ name, dtype, t });
   }
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new ArgumentError('serializeSafetensors', 'a valid value', '', { problem: `metadata '${k}' must be a string, got ${typeof v}` });
+      if (typeof v !== 'string')
+        throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
+          problem: `metadata '${k}' must be a string, got ${typeof v}`,
+        });
     }
   }
   // Descending element size, then name by UTF-8 bytes: the reference writer's order, which keeps every tensor aligned.
-  items.sort((a, b) => DTYPES[b.dtype]!.size - DTYPES[a.dtype]!.size || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  items.sort(
+    (a, b) => DTYPES[b.dtype].size - DTYPES[a.dtype].size || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)),
+  );
 
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header['__metadata__'] = { ...metadata };
   let offset = 0;
   for (const { name, dtype, t } of items) {
-    const nbytes = t.data.length * DTYPES[dtype]!.size;
+    const nbytes = t.data.length * DTYPES[dtype].size;
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + nbytes] };
     offset += nbytes;
   }
@@ -191,13 +240,19 @@ export function readSafetensorsFileSync(file: string): SafetensorsContents {
 }
 
 /** Serializes and writes atomically (temp file, fsync, rename): a failure leaves any previous file intact. */
-export async function writeSafetensorsFile(file: string, tensors: Readonly<Record<string, SafetensorsInput>>,
-  metadata?: Readonly<Record<string, string>>): Promise<void> {
+export async function writeSafetensorsFile(
+  file: string,
+  tensors: Readonly<Record<string, SafetensorsInput>>,
+  metadata?: Readonly<Record<string, string>>,
+): Promise<void> {
   await writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }
 
-export function writeSafetensorsFileSync(file: string, tensors: Readonly<Record<string, SafetensorsInput>>,
-  metadata?: Readonly<Record<string, string>>): void {
+export function writeSafetensorsFileSync(
+  file: string,
+  tensors: Readonly<Record<string, SafetensorsInput>>,
+  metadata?: Readonly<Record<string, string>>,
+): void {
   writeFileAtomicSync(file, serializeSafetensors(tensors, metadata));
 }
 
@@ -209,7 +264,8 @@ function checkEntry(name: string, info: unknown, fail: (msg: string) => never): 
   const { dtype, shape, data_offsets: offsets } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof dtype !== 'string') return fail(`${where}: dtype must be a string, got ${show(dtype)}`);
   const spec = Object.prototype.hasOwnProperty.call(DTYPES, dtype) ? DTYPES[dtype] : undefined;
-  if (spec === undefined) return fail(`${where}: unknown dtype '${dtype}' (this reader knows ${Object.keys(DTYPES).join(', ')})`);
+  if (spec === undefined)
+    return fail(`${where}: unknown dtype '${dtype}' (this reader knows ${Object.keys(DTYPES).join(', ')})`);
   if (spec.out === null) fail(`${where}: dtype ${dtype} is not supported by this reader`);
   if (!Array.isArray(shape) || !shape.every(isCount)) {
     return fail(`${where}: shape must be an array of non-negative integers, got ${show(shape)}`);
@@ -226,8 +282,10 @@ function checkEntry(name: string, info: unknown, fail: (msg: string) => never): 
   }
   const nbytes = count * spec.size;
   if (end - begin !== nbytes) {
-    fail(`${where}: shape [${shape.join(', ')}] of ${dtype} (${spec.size} bytes each) needs ${nbytes} bytes, ` +
-      `data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    fail(
+      `${where}: shape [${shape.join(', ')}] of ${dtype} (${spec.size} bytes each) needs ${nbytes} bytes, ` +
+        `data_offsets [${begin}, ${end}] hold ${end - begin}`,
+    );
   }
   return { name, dtype, shape: (shape as number[]).slice(), begin, end };
 }
@@ -238,19 +296,61 @@ function isCount(v: unknown): boolean {
 
 /** Decodes one tensor's elements starting at byte p of the file. */
 function decode(view: DataView, p: number, e: Entry, fail: (msg: string) => never): Float32Array | Float64Array {
-  const n = (e.end - e.begin) / DTYPES[e.dtype]!.size;
+  const n = (e.end - e.begin) / DTYPES[e.dtype].size;
   switch (e.dtype) {
-    case 'F32': { const o = new Float32Array(n); for (let i = 0; i < n; i++) o[i] = view.getFloat32(p + 4 * i, true); return o; }
-    case 'F64': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = view.getFloat64(p + 8 * i, true); return o; }
-    case 'F16': { const o = new Float32Array(n); for (let i = 0; i < n; i++) o[i] = f16ToNumber(view.getUint16(p + 2 * i, true)); return o; }
-    case 'BF16': { const o = new Float32Array(n); for (let i = 0; i < n; i++) o[i] = bf16ToNumber(view.getUint16(p + 2 * i, true)); return o; }
-    case 'BOOL': case 'U8': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = view.getUint8(p + i); return o; }
-    case 'I8': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = view.getInt8(p + i); return o; }
-    case 'I16': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = view.getInt16(p + 2 * i, true); return o; }
-    case 'U16': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = view.getUint16(p + 2 * i, true); return o; }
-    case 'I32': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = view.getInt32(p + 4 * i, true); return o; }
-    case 'U32': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = view.getUint32(p + 4 * i, true); return o; }
-    case 'I64': case 'U64': {
+    case 'F32': {
+      const o = new Float32Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getFloat32(p + 4 * i, true);
+      return o;
+    }
+    case 'F64': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getFloat64(p + 8 * i, true);
+      return o;
+    }
+    case 'F16': {
+      const o = new Float32Array(n);
+      for (let i = 0; i < n; i++) o[i] = f16ToNumber(view.getUint16(p + 2 * i, true));
+      return o;
+    }
+    case 'BF16': {
+      const o = new Float32Array(n);
+      for (let i = 0; i < n; i++) o[i] = bf16ToNumber(view.getUint16(p + 2 * i, true));
+      return o;
+    }
+    case 'BOOL':
+    case 'U8': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getUint8(p + i);
+      return o;
+    }
+    case 'I8': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getInt8(p + i);
+      return o;
+    }
+    case 'I16': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getInt16(p + 2 * i, true);
+      return o;
+    }
+    case 'U16': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getUint16(p + 2 * i, true);
+      return o;
+    }
+    case 'I32': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getInt32(p + 4 * i, true);
+      return o;
+    }
+    case 'U32': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = view.getUint32(p + 4 * i, true);
+      return o;
+    }
+    case 'I64':
+    case 'U64': {
       const o = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = e.dtype === 'I64' ? view.getBigInt64(p + 8 * i, true) : view.getBigUint64(p + 8 * i, true);
@@ -261,7 +361,8 @@ function decode(view: DataView, p: number, e: Entry, fail: (msg: string) => neve
       }
       return o;
     }
-    default: return fail(`tensor '${e.name}': dtype ${e.dtype} is not supported by this reader`);
+    default:
+      return fail(`tensor '${e.name}': dtype ${e.dtype} is not supported by this reader`);
   }
 }
 
@@ -270,7 +371,7 @@ export function f16ToNumber(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const man = h & 0x3ff;
-  if (exp === 0) return sign * man * 2 ** -24;                       // zero and subnormals
+  if (exp === 0) return sign * man * 2 ** -24; // zero and subnormals
   if (exp === 0x1f) return man === 0 ? sign * Infinity : NaN;
   return sign * (1 + man / 1024) * 2 ** (exp - 15);
 }

@@ -18,7 +18,8 @@ export function show(v: unknown, limit = 200): string {
     if (typeof x === 'number') return put(Number.isFinite(x) ? JSON.stringify(x) : String(x));
     if (typeof x === 'string') return put(JSON.stringify(x.length > limit ? x.slice(0, limit) : x));
     if (typeof x !== 'object') return put(typeof x);
-    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return put(`<${x.constructor.name} of ${(x as ArrayBuffer).byteLength} bytes>`);
+    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer)
+      return put(`<${x.constructor.name} of ${(x as ArrayBuffer).byteLength} bytes>`);
     const arr = Array.isArray(x);
     if (depth >= 4) return put(arr ? '[…]' : '{…}');
     if (!put(arr ? '[' : '{')) return false;
@@ -26,8 +27,9 @@ export function show(v: unknown, limit = 200): string {
     const n = arr ? (x as unknown[]).length : (keys as string[]).length;
     for (let i = 0; i < n; i++) {
       if (i > 0 && !put(',')) return false;
-      if (keys !== null && !put(`${JSON.stringify((keys[i] as string).slice(0, limit))}:`)) return false;
-      if (!walk(arr ? (x as unknown[])[i] : (x as Record<string, unknown>)[keys?.[i] as string], depth + 1)) return false;
+      if (keys !== null && !put(`${JSON.stringify(keys[i].slice(0, limit))}:`)) return false;
+      if (!walk(arr ? (x as unknown[])[i] : (x as Record<string, unknown>)[keys?.[i] as string], depth + 1))
+        return false;
     }
     return put(arr ? ']' : '}');
   };

@@ -52,12 +52,11 @@
  *   await loadTorchSafetensors(m, 'ae.safetensors', { modules: ['enc', 'dec', 'out'] });
  *   // → [{ layer: 'lstm', source: "'enc' (nn.LSTM l0, input 1, hidden 16)" }, { layer: 'lstm_1', source: "'dec' (nn.LSTM l0, …)" }, …]
  */
-import type { FloatArray } from '../../kernels/matmul';
 import { Bidirectional } from '../model/layers/bidirectional';
 import { Dense, TimeDistributed } from '../model/layers/dense';
-import { Layer, Param } from '../model/layers/layer';
+import { type Layer, type Param } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
-import { isModel, ModelSource } from './model-view';
+import { isModel, type ModelSource } from './model-view';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors';
 import { ArgumentError } from '../errors';
 import { withSource } from './json';
@@ -98,7 +97,16 @@ interface Direction {
 /** One PyTorch layer: an lk of a recurrent module (one or two directions), or a Linear. */
 type Unit =
   | { kind: 'recurrent'; module: string; cell: Cell; k: number; D: number; H: number; dirs: Direction[]; label: string }
-  | { kind: 'linear'; module: string; inF: number; outF: number; weight: TorchTensor; bias: TorchTensor | null; keys: string[]; label: string };
+  | {
+      kind: 'linear';
+      module: string;
+      inF: number;
+      outF: number;
+      weight: TorchTensor;
+      bias: TorchTensor | null;
+      keys: string[];
+      label: string;
+    };
 
 interface Module {
   prefix: string;
@@ -124,7 +132,10 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
   const where = `loadTorchStateDict: module ${display(prefix)}`;
   const keys = [...params.keys()].map((k) => join(prefix, k)).sort();
   const names = [...params.keys()];
-  if (names.some((n) => /^weight_hr_l\d+/.test(n))) throw new ArgumentError(where, 'a valid value', '', { problem: `nn.LSTM with proj_size is not supported (${keys.join(', ')})` });
+  if (names.some((n) => /^weight_hr_l\d+/.test(n)))
+    throw new ArgumentError(where, 'a valid value', '', {
+      problem: `nn.LSTM with proj_size is not supported (${keys.join(', ')})`,
+    });
   if (names.every((n) => RNN_KEY.test(n))) {
     let layers = 0;
     let reverse = false;
@@ -140,76 +151,147 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
     const units: Unit[] = [];
     for (let k = 0; k < layers; k++) {
       const dirs: Direction[] = [];
-      let D = -1, H = -1;
+      let D = -1,
+        H = -1;
       for (const suffix of reverse ? ['', '_reverse'] : ['']) {
         const name = (w: string): string => `${w}_l${k}${suffix}`;
-        const wih = get(name('weight_ih')), whh = get(name('weight_hh'));
-        const bih = get(name('bias_ih')), bhh = get(name('bias_hh'));
+        const wih = get(name('weight_ih')),
+          whh = get(name('weight_hh'));
+        const bih = get(name('bias_ih')),
+          bhh = get(name('bias_hh'));
         if (wih === null || whh === null) {
-          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
-            `(the module has ${keys.join(', ')})` });
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem:
+              `${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
+              `(the module has ${keys.join(', ')})`,
+          });
         }
         if ((bih === null) !== (bhh === null) || (hasBias !== null && hasBias !== (bih !== null))) {
-          throw new ArgumentError(where, 'a valid value', '', { problem: `expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}` });
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem: `expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}`,
+          });
         }
         hasBias = bih !== null;
         if (whh.shape.length !== 2 || wih.shape.length !== 2) {
-          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
-            `${shapeStr(whh.shape)} must be matrices` });
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem:
+              `${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
+              `${shapeStr(whh.shape)} must be matrices`,
+          });
         }
-        const h = whh.shape[1], gh = whh.shape[0];
+        const h = whh.shape[1],
+          gh = whh.shape[0];
         const g = h > 0 ? gh / h : 0;
         const c: Cell | null = g === 4 ? 'LSTM' : g === 3 ? 'GRU' : g === 1 ? 'SimpleRNN' : null;
         if (c === null) {
-          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
-            'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)' });
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem:
+              `${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
+              'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)',
+          });
         }
-        if (cell !== null && c !== cell) throw new ArgumentError(where, 'a valid value', '', { problem: `layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})` });
+        if (cell !== null && c !== cell)
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem: `layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})`,
+          });
         cell = c;
         if (wih.shape[0] !== gh) {
-          throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
-            `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}` });
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem:
+              `${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
+              `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}`,
+          });
         }
-        for (const [b, bn] of [[bih, 'bias_ih'], [bhh, 'bias_hh']] as const) {
+        for (const [b, bn] of [
+          [bih, 'bias_ih'],
+          [bhh, 'bias_hh'],
+        ] as const) {
           if (b !== null && shapeStr(b.shape) !== shapeStr([gh])) {
-            throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]` });
+            throw new ArgumentError(where, 'a valid value', '', {
+              problem: `${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]`,
+            });
           }
         }
         if (D >= 0 && (wih.shape[1] !== D || h !== H)) {
-          throw new ArgumentError(where, 'a valid value', '', { problem: `the two directions of layer l${k} have different shapes` });
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem: `the two directions of layer l${k} have different shapes`,
+          });
         }
         D = wih.shape[1];
         H = h;
-        dirs.push({ wih, whh, bih, bhh, keys: [name('weight_ih'), name('weight_hh'), ...(bih ? [name('bias_ih'), name('bias_hh')] : [])].map((x) => join(prefix, x)) });
+        dirs.push({
+          wih,
+          whh,
+          bih,
+          bhh,
+          keys: [name('weight_ih'), name('weight_hh'), ...(bih ? [name('bias_ih'), name('bias_hh')] : [])].map((x) =>
+            join(prefix, x),
+          ),
+        });
       }
       const c = cell as Cell;
-      units.push({ kind: 'recurrent', module: prefix, cell: c, k, D, H, dirs,
-        label: `${display(prefix)} (${TORCH_NAME[c]} l${k}${reverse ? ', bidirectional' : ''}, input ${D}, hidden ${H})` });
+      units.push({
+        kind: 'recurrent',
+        module: prefix,
+        cell: c,
+        k,
+        D,
+        H,
+        dirs,
+        label: `${display(prefix)} (${TORCH_NAME[c]} l${k}${reverse ? ', bidirectional' : ''}, input ${D}, hidden ${H})`,
+      });
     }
-    const counted = units.reduce((s, u) => s + (u.kind === 'recurrent' ? u.dirs.reduce((a, d) => a + d.keys.length, 0) : 0), 0);
+    const counted = units.reduce(
+      (s, u) => s + (u.kind === 'recurrent' ? u.dirs.reduce((a, d) => a + d.keys.length, 0) : 0),
+      0,
+    );
     if (counted !== names.length) {
-      throw new ArgumentError(where, 'a valid value', '', { problem: `unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}` });
+      throw new ArgumentError(where, 'a valid value', '', {
+        problem: `unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}`,
+      });
     }
     return { prefix, units, keys };
   }
-  const w = params.get('weight'), b = params.get('bias') ?? null;
+  const w = params.get('weight'),
+    b = params.get('bias') ?? null;
   if (w !== undefined && names.every((n) => n === 'weight' || n === 'bias') && w.shape.length === 2) {
-    const outF = w.shape[0], inF = w.shape[1];
+    const outF = w.shape[0],
+      inF = w.shape[1];
     if (b !== null && shapeStr(b.shape) !== shapeStr([outF])) {
-      throw new ArgumentError(where, 'a valid value', '', { problem: `${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}` });
+      throw new ArgumentError(where, 'a valid value', '', {
+        problem: `${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}`,
+      });
     }
-    return { prefix, keys, units: [{ kind: 'linear', module: prefix, inF, outF, weight: w, bias: b, keys,
-      label: `${display(prefix)} (nn.Linear ${inF} → ${outF})` }] };
+    return {
+      prefix,
+      keys,
+      units: [
+        {
+          kind: 'linear',
+          module: prefix,
+          inF,
+          outF,
+          weight: w,
+          bias: b,
+          keys,
+          label: `${display(prefix)} (nn.Linear ${inF} → ${outF})`,
+        },
+      ],
+    };
   }
   const shown = names.map((n) => `${join(prefix, n)} ${shapeStr((params.get(n) as TorchTensor).shape)}`).join(', ');
-  throw new ArgumentError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict`, 'a valid value', '', { problem: shown });
+  throw new ArgumentError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict`, 'a valid value', '', {
+    problem: shown,
+  });
 }
 
 /** Natural order: digit runs compare as numbers ('2' < '10'), so nn.Sequential's '0', '1', … come in order. */
 function naturalCompare(a: string, b: string): number {
-  const ta = a.match(/\d+|\D+/g) ?? [], tb = b.match(/\d+|\D+/g) ?? [];
+  const ta = a.match(/\d+|\D+/g) ?? [],
+    tb = b.match(/\d+|\D+/g) ?? [];
   for (let i = 0; i < Math.min(ta.length, tb.length); i++) {
-    const x = ta[i] as string, y = tb[i] as string;
+    const x = ta[i],
+      y = tb[i];
     const nx = /^\d/.test(x) && /^\d/.test(y);
     const c = nx ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
     if (c !== 0) return c;
@@ -222,7 +304,8 @@ function parameterised(model: ModelSource): Layer[] {
 }
 
 function describeLayer(l: Layer): string {
-  if (l instanceof Bidirectional) return `'${l.name}' (Bidirectional ${l.forwardLayer.className}, units ${l.forwardLayer.units})`;
+  if (l instanceof Bidirectional)
+    return `'${l.name}' (Bidirectional ${l.forwardLayer.className}, units ${l.forwardLayer.units})`;
   if (l instanceof Recurrent) return `'${l.name}' (${l.className}, units ${l.units})`;
   if (l instanceof TimeDistributed) return `'${l.name}' (TimeDistributed Dense, units ${l.layer.units})`;
   if (l instanceof Dense) return `'${l.name}' (Dense, units ${l.units})`;
@@ -235,7 +318,7 @@ function misfit(u: Unit, l: Layer): string | null {
   if (u.kind === 'linear') {
     const d = l instanceof TimeDistributed ? l.layer : l instanceof Dense ? l : null;
     if (d === null) return `${target} cannot take ${u.label}: nn.Linear maps onto dense or timeDistributed(dense)`;
-    const kernel = d.params()[0] as Param;
+    const kernel = d.params()[0];
     const want = shapeStr([u.inF, u.outF]);
     if (shapeStr(kernel.shape) !== want) {
       return `${target} has kernel ${shapeStr(kernel.shape)}; ${u.label} needs ${want} (weight ${shapeStr([u.outF, u.inF])} transposed)`;
@@ -246,27 +329,32 @@ function misfit(u: Unit, l: Layer): string | null {
   const bi = l instanceof Bidirectional;
   const r = l instanceof Bidirectional ? l.forwardLayer : l instanceof Recurrent ? l : null;
   const torchBi = u.dirs.length === 2;
-  if (r === null) return `${target} cannot take ${u.label}: ${TORCH_NAME[u.cell]} maps onto ${u.cell === 'SimpleRNN' ? 'simpleRNN' : u.cell.toLowerCase()}`;
+  if (r === null)
+    return `${target} cannot take ${u.label}: ${TORCH_NAME[u.cell]} maps onto ${u.cell === 'SimpleRNN' ? 'simpleRNN' : u.cell.toLowerCase()}`;
   if (r.className !== u.cell) return `${target} is ${r.className}; ${u.label} is ${TORCH_NAME[u.cell]}`;
   if (bi !== torchBi) {
     return `${target} ${bi ? 'is' : 'is not'} bidirectional; ${u.label} ${torchBi ? 'has' : 'has no'} _reverse weights`;
   }
-  const kernel = r.params()[0] as Param;
+  const kernel = r.params()[0];
   const D = kernel.shape[0];
-  if (D !== u.D || r.units !== u.H) return `${target} has input ${D} and ${r.units} units; ${u.label} has input ${u.D} and hidden ${u.H}`;
+  if (D !== u.D || r.units !== u.H)
+    return `${target} has input ${D} and ${r.units} units; ${u.label} has input ${u.D} and hidden ${u.H}`;
   return null;
 }
 
 /** Options of a layer that PyTorch's module cannot express (checked once the pairing is fixed). */
 function unsupported(u: Unit, l: Layer): string | null {
   if (u.kind === 'linear') return null;
-  const r = l instanceof Bidirectional ? l.forwardLayer : l as Recurrent;
+  const r = l instanceof Bidirectional ? l.forwardLayer : (l as Recurrent);
   const target = `layer ${describeLayer(l)}`;
   if (r.className === 'SimpleRNN') {
-    if (r.activation !== 'tanh' && r.activation !== 'relu') return `${target} has activation ${r.activation}; nn.RNN has tanh or relu`;
+    if (r.activation !== 'tanh' && r.activation !== 'relu')
+      return `${target} has activation ${r.activation}; nn.RNN has tanh or relu`;
   } else {
-    if (r.activation !== 'tanh') return `${target} has activation ${r.activation}; ${TORCH_NAME[r.className]} uses tanh`;
-    if (r.recurrentActivation !== 'sigmoid') return `${target} has recurrentActivation ${r.recurrentActivation}; ${TORCH_NAME[r.className]} uses sigmoid`;
+    if (r.activation !== 'tanh')
+      return `${target} has activation ${r.activation}; ${TORCH_NAME[r.className]} uses tanh`;
+    if (r.recurrentActivation !== 'sigmoid')
+      return `${target} has recurrentActivation ${r.recurrentActivation}; ${TORCH_NAME[r.className]} uses sigmoid`;
   }
   if (r.className === 'GRU' && !r.resetAfter) {
     return `${target} has resetAfter false; nn.GRU applies the reset gate after the recurrent product: build it with gru({ resetAfter: true })`;
@@ -290,7 +378,7 @@ function orders(modules: Module[], layers: Layer[]): Module[][] {
     modules.forEach((m, i) => {
       if (used[i] || found.length >= 2) return;
       if (at + m.units.length > layers.length) return;
-      if (!m.units.every((u, j) => misfit(u, layers[at + j] as Layer) === null)) return;
+      if (!m.units.every((u, j) => misfit(u, layers[at + j]) === null)) return;
       used[i] = true;
       chosen.push(m);
       go(at + m.units.length);
@@ -304,28 +392,46 @@ function orders(modules: Module[], layers: Layer[]): Module[][] {
 
 function values(t: TorchTensor, key: string): ArrayLike<number> {
   const n = t.shape.reduce((a, d) => a * d, 1);
-  if (t.data.length !== n) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}` });
+  if (t.data.length !== n)
+    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
+      problem: `${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}`,
+    });
   for (let i = 0; i < n; i++) {
     const v = t.data[i];
-    if (!Number.isFinite(v)) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `${key} has a non-finite value ${v} at index ${i}` });
+    if (!Number.isFinite(v))
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
+        problem: `${key} has a non-finite value ${v} at index ${i}`,
+      });
   }
   return t.data;
 }
 
 /** kernel [D, G·H] and recurrent_kernel [H, G·H] from weight_ih [G·H, D] and weight_hh [G·H, H], gate blocks permuted. */
-function recurrentValues(cell: Cell, d: Direction, D: number, H: number): { W: Float64Array; U: Float64Array; b: Float64Array } {
-  const G = GATES[cell], GH = G * H, perm = PERM[cell];
-  const wih = values(d.wih, d.keys[0] as string), whh = values(d.whh, d.keys[1] as string);
-  const bih = d.bih ? values(d.bih, d.keys[2] as string) : null, bhh = d.bhh ? values(d.bhh, d.keys[3] as string) : null;
-  const W = new Float64Array(D * GH), U = new Float64Array(H * GH);
+function recurrentValues(
+  cell: Cell,
+  d: Direction,
+  D: number,
+  H: number,
+): { W: Float64Array; U: Float64Array; b: Float64Array } {
+  const G = GATES[cell],
+    GH = G * H,
+    perm = PERM[cell];
+  const wih = values(d.wih, d.keys[0]),
+    whh = values(d.whh, d.keys[1]);
+  const bih = d.bih ? values(d.bih, d.keys[2]) : null,
+    bhh = d.bhh ? values(d.bhh, d.keys[3]) : null;
+  const W = new Float64Array(D * GH),
+    U = new Float64Array(H * GH);
   const b = new Float64Array(cell === 'GRU' ? 2 * GH : GH);
   for (let g = 0; g < G; g++) {
     const src = perm[g] * H;
     for (let j = 0; j < H; j++) {
-      const row = src + j, col = g * H + j;
+      const row = src + j,
+        col = g * H + j;
       for (let k = 0; k < D; k++) W[k * GH + col] = wih[row * D + k];
       for (let k = 0; k < H; k++) U[k * GH + col] = whh[row * H + k];
-      const bi = bih ? bih[row] : 0, bh = bhh ? bhh[row] : 0;
+      const bi = bih ? bih[row] : 0,
+        bh = bhh ? bhh[row] : 0;
       if (cell === 'GRU') {
         b[col] = bi;
         b[GH + col] = bh;
@@ -339,18 +445,19 @@ function recurrentValues(cell: Cell, d: Direction, D: number, H: number): { W: F
 
 function plan(u: Unit, l: Layer, out: Map<Param, Float64Array>): void {
   if (u.kind === 'linear') {
-    const d = l instanceof TimeDistributed ? l.layer : l as Dense;
+    const d = l instanceof TimeDistributed ? l.layer : (l as Dense);
     const [kernel, bias] = d.params() as [Param, Param | undefined];
     const w = values(u.weight, join(u.module, 'weight'));
     const K = new Float64Array(u.inF * u.outF);
     for (let o = 0; o < u.outF; o++) for (let i = 0; i < u.inF; i++) K[i * u.outF + o] = w[o * u.inF + i];
     out.set(kernel, K);
-    if (bias !== undefined) out.set(bias, u.bias ? Float64Array.from(values(u.bias, join(u.module, 'bias'))) : new Float64Array(u.outF));
+    if (bias !== undefined)
+      out.set(bias, u.bias ? Float64Array.from(values(u.bias, join(u.module, 'bias'))) : new Float64Array(u.outF));
     return;
   }
   const copies = l instanceof Bidirectional ? [l.forwardLayer, l.backwardLayer] : [l as Recurrent];
   copies.forEach((r, i) => {
-    const { W, U, b } = recurrentValues(u.cell, u.dirs[i] as Direction, u.D, u.H);
+    const { W, U, b } = recurrentValues(u.cell, u.dirs[i], u.D, u.H);
     const [pk, pu, pb] = r.params() as [Param, Param, Param];
     out.set(pk, W);
     out.set(pu, U);
@@ -358,12 +465,23 @@ function plan(u: Unit, l: Layer, out: Map<Param, Float64Array>): void {
   });
 }
 
-function toMap(tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>): Map<string, TorchTensor> {
-  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, TorchTensor>);
+function toMap(
+  tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>,
+): Map<string, TorchTensor> {
+  const entries =
+    tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Record<string, TorchTensor>);
   const m = new Map<string, TorchTensor>();
   for (const [k, t] of entries) {
-    if (typeof t !== 'object' || t === null || !Array.isArray(t.shape) || typeof t.data !== 'object' || t.data === null) {
-      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `tensor '${k}' must be { shape, data }` });
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      !Array.isArray(t.shape) ||
+      typeof t.data !== 'object' ||
+      t.data === null
+    ) {
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
+        problem: `tensor '${k}' must be { shape, data }`,
+      });
     }
     m.set(k, t);
   }
@@ -372,16 +490,23 @@ function toMap(tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<strin
 
 /** The model must be a built bptt model (its weight shapes are what the state dict is matched against). */
 function checkTarget(model: ModelSource): void {
-  if (!isModel(model)) throw new ArgumentError('loadTorchStateDict(model)', 'a valid value', '', { problem: 'expected a Sequential' });
-  if (!model.built) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: 'build the model first (model.build([T, D])) so that its weight shapes are known' });
+  if (!isModel(model))
+    throw new ArgumentError('loadTorchStateDict(model)', 'a valid value', '', { problem: 'expected a Sequential' });
+  if (!model.built)
+    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
+      problem: 'build the model first (model.build([T, D])) so that its weight shapes are known',
+    });
 }
 
 /**
  * Copies a PyTorch state dict into a built model (see the file comment for the mapping and the checks).
  * Returns which module filled which layer. Throws, leaving the model untouched, when anything does not fit.
  */
-export function loadTorchStateDict(model: ModelSource,
-  tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>, mapping: TorchMapping = {}): TorchAssignment[] {
+export function loadTorchStateDict(
+  model: ModelSource,
+  tensors: ReadonlyMap<string, TorchTensor> | Readonly<Record<string, TorchTensor>>,
+  mapping: TorchMapping = {},
+): TorchAssignment[] {
   checkTarget(model);
   const all = toMap(tensors);
   const groups = new Map<string, Map<string, TorchTensor>>();
@@ -389,63 +514,81 @@ export function loadTorchStateDict(model: ModelSource,
     const dot = key.lastIndexOf('.');
     const prefix = dot < 0 ? '' : key.slice(0, dot);
     let g = groups.get(prefix);
-    if (g === undefined) groups.set(prefix, g = new Map());
+    if (g === undefined) groups.set(prefix, (g = new Map()));
     g.set(key.slice(dot + 1), t);
   }
   const layers = parameterised(model);
   let modules: Module[];
   if (mapping.modules !== undefined) {
     if (!Array.isArray(mapping.modules) || !mapping.modules.every((m) => typeof m === 'string')) {
-      throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: 'expected a list of module prefixes' });
+      throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', {
+        problem: 'expected a list of module prefixes',
+      });
     }
     modules = mapping.modules.map((p) => {
       const g = groups.get(p);
       if (g === undefined) {
-        throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: `no tensors under ${display(p)}; the state dict has modules ` +
-          [...groups.keys()].map(display).join(', ') });
+        throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', {
+          problem:
+            `no tensors under ${display(p)}; the state dict has modules ` + [...groups.keys()].map(display).join(', '),
+        });
       }
       return parseModule(p, g);
     });
-    if (new Set(mapping.modules).size !== mapping.modules.length) throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', { problem: 'a module is listed twice' });
+    if (new Set(mapping.modules).size !== mapping.modules.length)
+      throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', {
+        problem: 'a module is listed twice',
+      });
     const unused = [...groups.keys()].filter((p) => !mapping.modules?.includes(p));
     if (unused.length > 0 && !(mapping.allowUnused ?? false)) {
-      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `tensors of ${unused.map(display).join(', ')} are not used (${unused.flatMap((p) =>
-        [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort()).join(', ')}); list the module or pass allowUnused` });
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
+        problem: `tensors of ${unused.map(display).join(', ')} are not used (${unused
+          .flatMap((p) => [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort())
+          .join(', ')}); list the module or pass allowUnused`,
+      });
     }
   } else {
-    modules = [...groups.keys()].sort(naturalCompare).map((p) => parseModule(p, groups.get(p) as Map<string, TorchTensor>));
+    modules = [...groups.keys()]
+      .sort(naturalCompare)
+      .map((p) => parseModule(p, groups.get(p) as Map<string, TorchTensor>));
   }
 
   const units = modules.flatMap((m) => m.units);
   const listLayers = (): string => layers.map(describeLayer).join(', ');
   const listUnits = (ms: Module[]): string => ms.flatMap((m) => m.units.map((u) => u.label)).join(', ');
   if (units.length !== layers.length) {
-    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: `the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
-      `has ${units.length} (${listUnits(modules)})` });
+    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
+      problem:
+        `the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
+        `has ${units.length} (${listUnits(modules)})`,
+    });
   }
   if (mapping.modules === undefined) {
     const fits = orders(modules, layers);
     if (fits.length !== 1) {
-      const natural = units.map((u, i) => misfit(u, layers[i] as Layer)).find((m) => m !== null);
-      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: fits.length === 0
-        ? `loadTorchStateDict: no order of the modules ${modules.map((m) => display(m.prefix)).join(', ')} fits the model's layers ` +
-          `(${listLayers()})${natural ? `; in name order: ${natural}` : ''}`
-        : `loadTorchStateDict: the modules fit the model in more than one order (${fits.map((f) => f.map((m) => display(m.prefix)).join(' → ')).join('; ')}); ` +
-          'pass mapping.modules in the order the network applies them' });
+      const natural = units.map((u, i) => misfit(u, layers[i])).find((m) => m !== null);
+      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
+        problem:
+          fits.length === 0
+            ? `loadTorchStateDict: no order of the modules ${modules.map((m) => display(m.prefix)).join(', ')} fits the model's layers ` +
+              `(${listLayers()})${natural ? `; in name order: ${natural}` : ''}`
+            : `loadTorchStateDict: the modules fit the model in more than one order (${fits.map((f) => f.map((m) => display(m.prefix)).join(' → ')).join('; ')}); ` +
+              'pass mapping.modules in the order the network applies them',
+      });
     }
-    modules = fits[0] as Module[];
+    modules = fits[0];
   }
   const ordered = modules.flatMap((m) => m.units);
   const out = new Map<Param, Float64Array>();
   const assignments: TorchAssignment[] = [];
   ordered.forEach((u, i) => {
-    const l = layers[i] as Layer;
+    const l = layers[i];
     const why = misfit(u, l) ?? unsupported(u, l);
     if (why !== null) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: why });
     plan(u, l, out);
     assignments.push({ layer: l.name, source: u.label });
   });
-  for (const [p, v] of out) (p.value as FloatArray).set(v);
+  for (const [p, v] of out) p.value.set(v);
   return assignments;
 }
 
@@ -453,13 +596,21 @@ export function loadTorchStateDict(model: ModelSource,
  * Reads a .safetensors file and loads it with `loadTorchStateDict`. A state dict that does not fit the model is a
  * ModelFileError naming the file (the model itself is checked first: a model that is not built is an ArgumentError).
  */
-export async function loadTorchSafetensors(model: ModelSource, file: string, mapping: TorchMapping = {}): Promise<TorchAssignment[]> {
+export async function loadTorchSafetensors(
+  model: ModelSource,
+  file: string,
+  mapping: TorchMapping = {},
+): Promise<TorchAssignment[]> {
   checkTarget(model);
   const { tensors } = await readSafetensorsFile(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }
 
-export function loadTorchSafetensorsSync(model: ModelSource, file: string, mapping: TorchMapping = {}): TorchAssignment[] {
+export function loadTorchSafetensorsSync(
+  model: ModelSource,
+  file: string,
+  mapping: TorchMapping = {},
+): TorchAssignment[] {
   checkTarget(model);
   const { tensors } = readSafetensorsFileSync(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));

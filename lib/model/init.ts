@@ -45,19 +45,23 @@ export function orthogonal(out: FloatArray, rows: number, cols: number, rng: Ran
   dim('orthogonal', 'rows', rows);
   dim('orthogonal', 'cols', cols);
   size('orthogonal', out, rows * cols, 'rows·cols');
-  const m = Math.max(rows, cols), n = Math.min(rows, cols);
-  const A = new Float64Array(m * n);        // A[m,n], overwritten by R in its upper triangle
+  const m = Math.max(rows, cols),
+    n = Math.min(rows, cols);
+  const A = new Float64Array(m * n); // A[m,n], overwritten by R in its upper triangle
   for (let i = 0; i < A.length; i++) A[i] = rng.normal();
-  const V = new Float64Array(m * n);        // column k holds v_k in rows k … m−1 (zero when H_k = I)
-  const d = new Float64Array(n);            // diag(R)
+  const V = new Float64Array(m * n); // column k holds v_k in rows k … m−1 (zero when H_k = I)
+  const d = new Float64Array(n); // diag(R)
 
   for (let k = 0; k < n; k++) {
     let s = 0;
     for (let i = k; i < m; i++) s += A[i * n + k] * A[i * n + k];
     const norm = Math.sqrt(s);
-    if (norm === 0) { d[k] = 0; continue; }
+    if (norm === 0) {
+      d[k] = 0;
+      continue;
+    }
     const x0 = A[k * n + k];
-    const alpha = x0 >= 0 ? -norm : norm;   // R[k,k]; opposite sign to x0 avoids cancellation in v = x − alpha·e_k
+    const alpha = x0 >= 0 ? -norm : norm; // R[k,k]; opposite sign to x0 avoids cancellation in v = x − alpha·e_k
     // v = x − alpha·e_k; ‖v‖² = s − 2·alpha·x0 + alpha² = 2·(s − alpha·x0)
     const vnorm = Math.sqrt(2 * (s - alpha * x0));
     V[k * n + k] = (x0 - alpha) / vnorm;

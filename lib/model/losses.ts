@@ -12,15 +12,23 @@ import { ArgumentError } from '../errors';
 export type LossName = 'mse' | 'mae' | 'binaryCrossentropy';
 
 const ALIASES: Record<string, LossName> = {
-  mse: 'mse', meanSquaredError: 'mse', mean_squared_error: 'mse', MeanSquaredError: 'mse',
-  mae: 'mae', meanAbsoluteError: 'mae', mean_absolute_error: 'mae', MeanAbsoluteError: 'mae',
-  binaryCrossentropy: 'binaryCrossentropy', binary_crossentropy: 'binaryCrossentropy', BinaryCrossentropy: 'binaryCrossentropy',
+  mse: 'mse',
+  meanSquaredError: 'mse',
+  mean_squared_error: 'mse',
+  MeanSquaredError: 'mse',
+  mae: 'mae',
+  meanAbsoluteError: 'mae',
+  mean_absolute_error: 'mae',
+  MeanAbsoluteError: 'mae',
+  binaryCrossentropy: 'binaryCrossentropy',
+  binary_crossentropy: 'binaryCrossentropy',
+  BinaryCrossentropy: 'binaryCrossentropy',
 };
 
 export function lossName(name: unknown, argName = 'loss'): LossName {
   const n = typeof name === 'string' && Object.prototype.hasOwnProperty.call(ALIASES, name) ? ALIASES[name] : undefined;
   if (n === undefined) {
-    throw new ArgumentError(argName, '\'mse\', \'mae\' or \'binaryCrossentropy\' (or a Keras spelling)', describeValue(name));
+    throw new ArgumentError(argName, "'mse', 'mae' or 'binaryCrossentropy' (or a Keras spelling)", describeValue(name));
   }
   return n;
 }
@@ -34,8 +42,11 @@ export interface Loss {
 export function getLoss(name: unknown, argName = 'loss'): Loss {
   const n = lossName(name, argName);
   switch (n) {
-    case 'mse': return { name: n, value: mseLoss, grad: mseGrad };
-    case 'mae': return { name: n, value: maeLoss, grad: maeGrad };
-    case 'binaryCrossentropy': return { name: n, value: bceLoss, grad: bceGrad };
+    case 'mse':
+      return { name: n, value: mseLoss, grad: mseGrad };
+    case 'mae':
+      return { name: n, value: maeLoss, grad: maeGrad };
+    case 'binaryCrossentropy':
+      return { name: n, value: bceLoss, grad: bceGrad };
   }
 }

@@ -8,8 +8,18 @@ import type { FloatCtor, Param } from './layers/layer';
 import { checkKeys, describeValue } from '../check';
 import { ArgumentError } from '../errors';
 
-export interface AdamConfig { name: 'adam'; learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
-export interface SgdConfig { name: 'sgd'; learningRate?: number; momentum?: number }
+export interface AdamConfig {
+  name: 'adam';
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+export interface SgdConfig {
+  name: 'sgd';
+  learningRate?: number;
+  momentum?: number;
+}
 export type OptimizerConfig = AdamConfig | SgdConfig;
 export type OptimizerSpec = 'adam' | 'sgd' | OptimizerConfig;
 
@@ -31,20 +41,33 @@ export class Optimizer {
   private slots: FloatArray[][] = [];
 
   constructor(spec: OptimizerSpec = 'adam') {
-    const cfg: OptimizerConfig = typeof spec === 'string' ? ({ name: spec } as OptimizerConfig) : spec;
+    const cfg: OptimizerConfig = typeof spec === 'string' ? { name: spec } : spec;
     if (cfg === null || typeof cfg !== 'object' || (cfg.name !== 'adam' && cfg.name !== 'sgd')) {
-      throw new ArgumentError('optimizer', '\'adam\', \'sgd\' or { name: \'adam\' | \'sgd\', ... }', String(typeof spec === 'string' ? describeValue(spec) : describeValue((cfg as { name?: unknown } | null)?.name)));
+      throw new ArgumentError(
+        'optimizer',
+        "'adam', 'sgd' or { name: 'adam' | 'sgd', ... }",
+        String(
+          typeof spec === 'string' ? describeValue(spec) : describeValue((cfg as { name?: unknown } | null)?.name),
+        ),
+      );
     }
-    checkKeys(cfg, cfg.name === 'adam' ? ['name', 'learningRate', 'beta1', 'beta2', 'epsilon'] : ['name', 'learningRate', 'momentum'], `optimizer(${cfg.name})`);
+    checkKeys(
+      cfg,
+      cfg.name === 'adam'
+        ? ['name', 'learningRate', 'beta1', 'beta2', 'epsilon']
+        : ['name', 'learningRate', 'momentum'],
+      `optimizer(${cfg.name})`,
+    );
     this.name = cfg.name;
-    const sgdDefault = 0.01;   // TensorFlow.js / Keras SGD default learning rate
+    const sgdDefault = 0.01; // TensorFlow.js / Keras SGD default learning rate
     this.learningRate = cfg.learningRate ?? (cfg.name === 'adam' ? ADAM_DEFAULTS.learningRate : sgdDefault);
-    this.beta1 = cfg.name === 'adam' ? cfg.beta1 ?? ADAM_DEFAULTS.beta1 : 0;
-    this.beta2 = cfg.name === 'adam' ? cfg.beta2 ?? ADAM_DEFAULTS.beta2 : 0;
-    this.epsilon = cfg.name === 'adam' ? cfg.epsilon ?? ADAM_DEFAULTS.epsilon : 0;
-    this.momentum = cfg.name === 'sgd' ? cfg.momentum ?? 0 : 0;
+    this.beta1 = cfg.name === 'adam' ? (cfg.beta1 ?? ADAM_DEFAULTS.beta1) : 0;
+    this.beta2 = cfg.name === 'adam' ? (cfg.beta2 ?? ADAM_DEFAULTS.beta2) : 0;
+    this.epsilon = cfg.name === 'adam' ? (cfg.epsilon ?? ADAM_DEFAULTS.epsilon) : 0;
+    this.momentum = cfg.name === 'sgd' ? (cfg.momentum ?? 0) : 0;
     const check = (arg: string, v: number, ok: boolean): void => {
-      if (typeof v !== 'number' || !ok || !Number.isFinite(v)) throw new ArgumentError(`optimizer(${arg})`, 'a finite number in range', describeValue(v));
+      if (typeof v !== 'number' || !ok || !Number.isFinite(v))
+        throw new ArgumentError(`optimizer(${arg})`, 'a finite number in range', describeValue(v));
     };
     check('learningRate', this.learningRate, this.learningRate > 0);
     check('beta1', this.beta1, this.beta1 >= 0 && this.beta1 < 1);
@@ -62,8 +85,9 @@ export class Optimizer {
   /** Allocates zeroed state for these parameters (once; kept across fit calls so training can resume). */
   attach(params: readonly Param[], ctor: FloatCtor): void {
     const want = this.name === 'adam' ? 2 : this.momentum > 0 ? 1 : 0;
-    const fits = this.slots.length === params.length &&
-      this.slots.every((s, i) => s.length === want && s.every((a) => a.length === (params[i] as Param).value.length));
+    const fits =
+      this.slots.length === params.length &&
+      this.slots.every((s, i) => s.length === want && s.every((a) => a.length === params[i].value.length));
     if (!fits) {
       this.slots = params.map((p) => Array.from({ length: want }, () => new ctor(p.value.length)));
       this.step = 0;
@@ -74,13 +98,13 @@ export class Optimizer {
   apply(params: readonly Param[]): void {
     this.step++;
     for (let i = 0; i < params.length; i++) {
-      const p = params[i] as Param;
-      const s = this.slots[i] as FloatArray[];
+      const p = params[i];
+      const s = this.slots[i];
       const n = p.value.length;
       if (this.name === 'adam') {
-        adamUpdate(p.value, p.grad, s[0] as FloatArray, s[1] as FloatArray, n, this.learningRate, this.beta1, this.beta2, this.epsilon, this.step);
+        adamUpdate(p.value, p.grad, s[0], s[1], n, this.learningRate, this.beta1, this.beta2, this.epsilon, this.step);
       } else {
-        sgdUpdate(p.value, p.grad, this.momentum > 0 ? s[0] as FloatArray : null, n, this.learningRate, this.momentum);
+        sgdUpdate(p.value, p.grad, this.momentum > 0 ? s[0] : null, n, this.learningRate, this.momentum);
       }
     }
   }
@@ -90,17 +114,25 @@ export class Optimizer {
   }
 
   setState(state: OptimizerState, params: readonly Param[]): void {
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ArgumentError('optimizer state', 'a valid value', '', { problem: `step must be a non-negative integer, got ${describeValue(state.step)}` });
+    if (!Number.isSafeInteger(state.step) || state.step < 0)
+      throw new ArgumentError('optimizer state', 'a valid value', '', {
+        problem: `step must be a non-negative integer, got ${describeValue(state.step)}`,
+      });
     const want = this.name === 'adam' ? 2 : this.momentum > 0 ? 1 : 0;
     if (state.slots.length !== params.length) {
       throw new ArgumentError('optimizer state', `slots for ${params.length} parameters`, String(state.slots.length));
     }
     state.slots.forEach((s, i) => {
-      const p = params[i] as Param;
-      if (s.length !== want) throw new ArgumentError('optimizer state', 'a valid value', '', { problem: `parameter ${p.name} expected ${want} slots, got ${s.length}` });
+      const p = params[i];
+      if (s.length !== want)
+        throw new ArgumentError('optimizer state', 'a valid value', '', {
+          problem: `parameter ${p.name} expected ${want} slots, got ${s.length}`,
+        });
       s.forEach((a) => {
         if (a.length !== p.value.length) {
-          throw new ArgumentError('optimizer state', 'a valid value', '', { problem: `slot of ${p.name} expected ${p.value.length} values, got ${a.length}` });
+          throw new ArgumentError('optimizer state', 'a valid value', '', {
+            problem: `slot of ${p.name} expected ${p.value.length} values, got ${a.length}`,
+          });
         }
       });
     });

@@ -8,15 +8,22 @@
  *   sequenceClassifier    recurrent stack → Dropout → Dense(1, sigmoid), binary cross-entropy
  *   denseAutoencoder      Flatten → Dense(relu) bottleneck stack → Dense(window·features) → Reshape([window, features])
  */
-import { Recurrent, RecurrentOptions, CellType } from './layers/recurrent';
+import { Recurrent, type RecurrentOptions, type CellType } from './layers/recurrent';
 import { dense, timeDistributed } from './layers/dense';
 import { repeatVector, dropout, flatten, reshape } from './layers/shape';
-import { Sequential, DType } from './sequential';
+import { Sequential, type DType } from './sequential';
 import { checkKeys, describeValue } from '../check';
 import { ArgumentError } from '../errors';
 
 const PRESET_KEYS = ['window', 'features', 'units', 'cell', 'seed', 'dtype', 'recurrent'] as const;
-const RECURRENT_PASS_KEYS = ['activation', 'recurrentActivation', 'resetAfter', 'dropout', 'recurrentDropout', 'unitForgetBias'] as const;
+const RECURRENT_PASS_KEYS = [
+  'activation',
+  'recurrentActivation',
+  'resetAfter',
+  'dropout',
+  'recurrentDropout',
+  'unitForgetBias',
+] as const;
 
 /** Rejects unknown preset options, and recurrent options a preset sets itself. */
 function checkPreset(o: object, fn: string, extra: readonly string[] = []): void {
@@ -44,10 +51,15 @@ export interface PresetOptions {
 
 function cellType(cell: CellName | undefined, fn: string): CellType {
   switch (cell ?? 'lstm') {
-    case 'lstm': return 'LSTM';
-    case 'gru': return 'GRU';
-    case 'rnn': case 'simpleRNN': return 'SimpleRNN';
-    default: throw new ArgumentError(`${fn}(cell)`, '\'lstm\', \'gru\' or \'rnn\'', describeValue(cell));
+    case 'lstm':
+      return 'LSTM';
+    case 'gru':
+      return 'GRU';
+    case 'rnn':
+    case 'simpleRNN':
+      return 'SimpleRNN';
+    default:
+      throw new ArgumentError(`${fn}(cell)`, "'lstm', 'gru' or 'rnn'", describeValue(cell));
   }
 }
 
@@ -60,7 +72,8 @@ function unitsList(u: number | number[] | undefined, fn: string): number[] {
 }
 
 function dimsOf(o: PresetOptions, fn: string): { T: number; D: number } {
-  const T = o.window, D = o.features ?? 1;
+  const T = o.window,
+    D = o.features ?? 1;
   if (!Number.isInteger(T) || T < 1) throw new ArgumentError(`${fn}(window)`, 'a positive integer', String(T));
   if (!Number.isInteger(D) || D < 1) throw new ArgumentError(`${fn}(features)`, 'a positive integer', String(D));
   return { T, D };
@@ -78,9 +91,12 @@ export function sequenceAutoencoder(o: PresetOptions): Sequential {
   const fn = 'sequenceAutoencoder';
   checkPreset(o, fn);
   const { T, D } = dimsOf(o, fn);
-  const cell = cellType(o.cell, fn), units = unitsList(o.units, fn);
+  const cell = cellType(o.cell, fn),
+    units = unitsList(o.units, fn);
   const m = new Sequential([], modelOptions(o));
-  units.forEach((u, i) => m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: i < units.length - 1 })));
+  units.forEach((u, i) =>
+    m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: i < units.length - 1 })),
+  );
   m.add(repeatVector({ n: T }));
   [...units].reverse().forEach((u) => m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: true })));
   m.add(timeDistributed(dense({ units: D })));
@@ -110,12 +126,18 @@ export function forecaster(o: ForecasterOptions): Sequential {
   const fn = 'forecaster';
   checkPreset(o, fn, ['horizon', 'outputFeatures']);
   const { T, D } = dimsOf(o, fn);
-  const cell = cellType(o.cell, fn), units = unitsList(o.units, fn);
-  const horizon = o.horizon ?? 1, out = o.outputFeatures ?? D;
-  if (!Number.isInteger(horizon) || horizon < 1) throw new ArgumentError(`${fn}(horizon)`, 'a positive integer', String(horizon));
-  if (!Number.isInteger(out) || out < 1) throw new ArgumentError(`${fn}(outputFeatures)`, 'a positive integer', String(out));
+  const cell = cellType(o.cell, fn),
+    units = unitsList(o.units, fn);
+  const horizon = o.horizon ?? 1,
+    out = o.outputFeatures ?? D;
+  if (!Number.isInteger(horizon) || horizon < 1)
+    throw new ArgumentError(`${fn}(horizon)`, 'a positive integer', String(horizon));
+  if (!Number.isInteger(out) || out < 1)
+    throw new ArgumentError(`${fn}(outputFeatures)`, 'a positive integer', String(out));
   const m = new Sequential([], modelOptions(o));
-  units.forEach((u, i) => m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: i < units.length - 1 })));
+  units.forEach((u, i) =>
+    m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: i < units.length - 1 })),
+  );
   m.add(dense({ units: horizon * out }));
   m.compile({ loss: 'mse' });
   return m.build([T, D]);
@@ -131,9 +153,12 @@ export function sequenceClassifier(o: ClassifierOptions): Sequential {
   const fn = 'sequenceClassifier';
   checkPreset(o, fn, ['dropoutRate']);
   const { T, D } = dimsOf(o, fn);
-  const cell = cellType(o.cell, fn), units = unitsList(o.units, fn);
+  const cell = cellType(o.cell, fn),
+    units = unitsList(o.units, fn);
   const m = new Sequential([], modelOptions(o));
-  units.forEach((u, i) => m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: i < units.length - 1 })));
+  units.forEach((u, i) =>
+    m.add(new Recurrent(cell, { ...o.recurrent, units: u, returnSequences: i < units.length - 1 })),
+  );
   m.add(dropout({ rate: o.dropoutRate ?? 0.2 }));
   m.add(dense({ units: 1, activation: 'sigmoid' }));
   m.compile({ loss: 'binaryCrossentropy' });
@@ -158,7 +183,10 @@ export function denseAutoencoder(o: DenseAutoencoderOptions): Sequential {
   const m = new Sequential([], modelOptions(o));
   m.add(flatten());
   units.forEach((u) => m.add(dense({ units: u, activation: 'relu' })));
-  units.slice(0, -1).reverse().forEach((u) => m.add(dense({ units: u, activation: 'relu' })));
+  units
+    .slice(0, -1)
+    .reverse()
+    .forEach((u) => m.add(dense({ units: u, activation: 'relu' })));
   m.add(dense({ units: T * D }));
   m.add(reshape({ targetShape: [T, D] }));
   m.compile({ loss: 'mse' });

@@ -22,21 +22,21 @@
  */
 import type { FloatArray } from '../../kernels/matmul';
 import { clipByGlobalNorm, globalNorm } from '../../kernels/optim';
-import { DType, Layer, Param, FloatCtor, ForwardContext, shapeSize } from './layers/layer';
+import { type DType, Layer, type Param, type FloatCtor, type ForwardContext, shapeSize } from './layers/layer';
 import { Recurrent } from './layers/recurrent';
 import { RepeatVector } from './layers/shape';
-import { getLoss, Loss, LossName } from './losses';
-import { Optimizer, OptimizerSpec } from './optimizers';
+import { getLoss, type Loss, type LossName } from './losses';
+import { Optimizer, type OptimizerSpec } from './optimizers';
 import { makeRandom } from '../random';
 import { ArgumentError, TrainingDivergedError } from '../errors';
-import { toTensor, toNdarray, shapeString, Tensor, TensorLike } from '../tensor';
+import { toTensor, toNdarray, shapeString, type Tensor, type TensorLike } from '../tensor';
 import type { NdArray } from 'ndarray';
-import { modelToJSON, buildFromJSON, saveModel, readModelFile, ModelJSON, ToJSONOptions } from '../io/json';
-import { toTfjs, TfjsArtifacts, ToTfjsOptions } from '../io/tfjs';
+import { modelToJSON, buildFromJSON, saveModel, readModelFile, type ModelJSON, type ToJSONOptions } from '../io/json';
+import { toTfjs, type TfjsArtifacts, type ToTfjsOptions } from '../io/tfjs';
 import { getBackend } from '../backend';
 import { checkModelMemory } from '../memory';
-import { resolveWorkers, checkWorkers, Workers } from '../parallel/auto';
-import { acquirePool, disposePool, WorkerPool, PoolSpec } from '../parallel/pool';
+import { resolveWorkers, checkWorkers, type Workers } from '../parallel/auto';
+import { acquirePool, disposePool, type WorkerPool, type PoolSpec } from '../parallel/pool';
 import { shardRange, shardSeed } from '../parallel/protocol';
 import { checkKeys, describeValue, optBool } from '../check';
 
@@ -97,8 +97,22 @@ export interface FitOptions {
   workers?: Workers;
 }
 
-const FIT_OPTION_KEYS = ['epochs', 'batchSize', 'shuffle', 'seed', 'validationSplit', 'validationData', 'loss', 'optimizer',
-  'clipNorm', 'earlyStopping', 'initialEpoch', 'onEpochEnd', 'onBatchEnd', 'workers'] as const;
+const FIT_OPTION_KEYS = [
+  'epochs',
+  'batchSize',
+  'shuffle',
+  'seed',
+  'validationSplit',
+  'validationData',
+  'loss',
+  'optimizer',
+  'clipNorm',
+  'earlyStopping',
+  'initialEpoch',
+  'onEpochEnd',
+  'onBatchEnd',
+  'workers',
+] as const;
 
 export interface PredictOptions {
   /** Default 32. */
@@ -166,11 +180,12 @@ export class Sequential {
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     checkKeys(options, ['seed', 'dtype', 'name'], 'Sequential');
-    if (options.name !== undefined && typeof options.name !== 'string') throw new ArgumentError('Sequential(name)', 'a string', describeValue(options.name));
+    if (options.name !== undefined && typeof options.name !== 'string')
+      throw new ArgumentError('Sequential(name)', 'a string', describeValue(options.name));
     this.seed = options.seed ?? 0;
     this.dtype = options.dtype ?? 'float32';
     if (this.dtype !== 'float32' && this.dtype !== 'float64') {
-      throw new ArgumentError('Sequential(dtype)', '\'float32\' or \'float64\'', describeValue(options.dtype));
+      throw new ArgumentError('Sequential(dtype)', "'float32' or 'float64'", describeValue(options.dtype));
     }
     this.ctor = this.dtype === 'float32' ? Float32Array : Float64Array;
     this.name = options.name ?? 'sequential';
@@ -179,15 +194,25 @@ export class Sequential {
 
   /** Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name. */
   add(layer: Layer): this {
-    if (!(layer instanceof Layer)) throw new ArgumentError('Sequential.add(layer)', 'a valid value', '', { problem: 'expected a layer' });
-    if (this.inputShape !== null) throw new ArgumentError('Sequential.add', 'a valid value', '', { problem: 'the model is already built; add layers before fit/predict/build' });
+    if (!(layer instanceof Layer))
+      throw new ArgumentError('Sequential.add(layer)', 'a valid value', '', { problem: 'expected a layer' });
+    if (this.inputShape !== null)
+      throw new ArgumentError('Sequential.add', 'a valid value', '', {
+        problem: 'the model is already built; add layers before fit/predict/build',
+      });
     if (layer.name === '') {
-      const base = layer.className === 'SimpleRNN' ? 'simple_rnn' : layer.className.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+      const base =
+        layer.className === 'SimpleRNN'
+          ? 'simple_rnn'
+          : layer.className.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
       const k = this.nameCounts.get(base) ?? 0;
       this.nameCounts.set(base, k + 1);
       layer.name = k === 0 ? base : `${base}_${k}`;
     }
-    if (this.layers.some((l) => l.name === layer.name)) throw new ArgumentError('Sequential.add', 'a valid value', '', { problem: `duplicate layer name ${describeValue(layer.name)}` });
+    if (this.layers.some((l) => l.name === layer.name))
+      throw new ArgumentError('Sequential.add', 'a valid value', '', {
+        problem: `duplicate layer name ${describeValue(layer.name)}`,
+      });
     this.layers.push(layer);
     return this;
   }
@@ -198,15 +223,24 @@ export class Sequential {
 
   /** Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted. */
   build(inputShape?: readonly number[]): this {
-    if (this.layers.length === 0) throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: 'the model has no layers' });
+    if (this.layers.length === 0)
+      throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: 'the model has no layers' });
     const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null }).declaredInputShape ?? null;
     const shape = inputShape ? inputShape.slice() : declared;
-    if (shape === null) throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: 'give the first layer an inputShape, or call fit/predict/build with data' });
+    if (shape === null)
+      throw new ArgumentError('Sequential.build', 'a valid value', '', {
+        problem: 'give the first layer an inputShape, or call fit/predict/build with data',
+      });
     if (declared !== null && inputShape && shapeString(declared) !== shapeString(inputShape)) {
-      throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: `input shape ${shapeString(inputShape)} differs from the first layer's inputShape ${shapeString(declared)}` });
+      throw new ArgumentError('Sequential.build', 'a valid value', '', {
+        problem: `input shape ${shapeString(inputShape)} differs from the first layer's inputShape ${shapeString(declared)}`,
+      });
     }
     shape.forEach((d) => {
-      if (!Number.isInteger(d) || d < 1) throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: `input shape must be positive integers, got ${shapeString(shape)}` });
+      if (!Number.isInteger(d) || d < 1)
+        throw new ArgumentError('Sequential.build', 'a valid value', '', {
+          problem: `input shape must be positive integers, got ${shapeString(shape)}`,
+        });
     });
     // Nothing is allocated yet: a size that cannot fit even at batch 1 is a MemoryLimitError here (lib/memory.ts).
     checkModelMemory(this.layers, shape, 1, this.ctor, 'Sequential.build');
@@ -264,13 +298,18 @@ export class Sequential {
     }
     const names = this.weights().map((w) => w.name);
     values.forEach((v, i) => {
-      const p = this.params[i] as Param;
+      const p = this.params[i];
       if (v.length !== p.value.length) {
-        throw new ArgumentError('setWeights', 'a valid value', '', { problem: `${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}` });
+        throw new ArgumentError('setWeights', 'a valid value', '', {
+          problem: `${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}`,
+        });
       }
       for (let j = 0; j < v.length; j++) {
         const x = v[j];
-        if (!Number.isFinite(x)) throw new ArgumentError('setWeights', 'a valid value', '', { problem: `${names[i]} has a non-finite value ${x} at index ${j}` });
+        if (!Number.isFinite(x))
+          throw new ArgumentError('setWeights', 'a valid value', '', {
+            problem: `${names[i]} has a non-finite value ${x} at index ${j}`,
+          });
       }
       p.value.set(v);
     });
@@ -285,10 +324,13 @@ export class Sequential {
   /** A Keras-like table of layers, output shapes and parameter counts. */
   summary(): string {
     this.requireBuilt('summary');
-    const rows = this.layers.map((l) => [`${l.name} (${l.className})`, shapeString([null, ...l.outputShape]),
-      String(l.params().reduce((a, p) => a + p.value.length, 0))]);
+    const rows = this.layers.map((l) => [
+      `${l.name} (${l.className})`,
+      shapeString([null, ...l.outputShape]),
+      String(l.params().reduce((a, p) => a + p.value.length, 0)),
+    ]);
     const head = ['Layer (type)', 'Output shape', 'Params'];
-    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i])).join('  ');
     return [line(head), ...rows.map(line), `Total params: ${this.countParams()}`].join('\n');
   }
@@ -330,18 +372,25 @@ export class Sequential {
   }
 
   private requireBuilt(fn: string): void {
-    if (this.inputShape === null) throw new ArgumentError(fn, 'a valid value', '', { problem: 'the model is not built yet (call build, fit or predict first)' });
+    if (this.inputShape === null)
+      throw new ArgumentError(fn, 'a valid value', '', {
+        problem: 'the model is not built yet (call build, fit or predict first)',
+      });
   }
 
   private coerce(x: unknown, argName: string, perSample: readonly number[] | null): Tensor {
     const shape = perSample ? [null, ...perSample] : undefined;
     const t = toTensor(x, argName, { dtype: this.dtype, ...(shape ? { shape } : {}) });
-    if (t.shape.length < 2) throw new ArgumentError(argName, 'a valid value', '', { problem: `expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}` });
+    if (t.shape.length < 2)
+      throw new ArgumentError(argName, 'a valid value', '', {
+        problem: `expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}`,
+      });
     return t;
   }
 
   private ensureBuiltFor(x: unknown, argName: string): Tensor {
-    const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null } | undefined)?.declaredInputShape ?? null;
+    const declared =
+      (this.layers[0] as unknown as { declaredInputShape?: number[] | null } | undefined)?.declaredInputShape ?? null;
     if (this.inputShape === null && declared !== null) this.build();
     if (this.inputShape === null) {
       const t = this.coerce(x, argName, null);
@@ -359,11 +408,14 @@ export class Sequential {
     const per = t.shape.slice(1);
     const src = t.data;
     if (per.length === 2) {
-      const T = per[0], F = per[1], TF = T * F;
+      const T = per[0],
+        F = per[1],
+        TF = T * F;
       for (let b = 0; b < B; b++) {
         const s0 = idx[start + b] * TF;
         for (let s = 0; s < T; s++) {
-          const so = s0 + s * F, d = (s * B + b) * F;
+          const so = s0 + s * F,
+            d = (s * B + b) * F;
           for (let f = 0; f < F; f++) out[d + f] = src[so + f];
         }
       }
@@ -380,11 +432,15 @@ export class Sequential {
   private scatter(dst: FloatArray, y: FloatArray, start: number, B: number): void {
     const per = this.outputShape;
     if (per.length === 2) {
-      const T = per[0], F = per[1], TF = T * F;
-      for (let b = 0; b < B; b++) for (let s = 0; s < T; s++) {
-        const so = (s * B + b) * F, d = (start + b) * TF + s * F;
-        for (let f = 0; f < F; f++) dst[d + f] = y[so + f];
-      }
+      const T = per[0],
+        F = per[1],
+        TF = T * F;
+      for (let b = 0; b < B; b++)
+        for (let s = 0; s < T; s++) {
+          const so = (s * B + b) * F,
+            d = (start + b) * TF + s * F;
+          for (let f = 0; f < F; f++) dst[d + f] = y[so + f];
+        }
     } else {
       const F = shapeSize(per);
       for (let i = 0; i < B * F; i++) dst[start * F + i] = y[i];
@@ -401,7 +457,7 @@ export class Sequential {
         h = (layers[i + 1] as Recurrent).forwardRepeated(h, B, ctx);
         i++;
       } else {
-        h = (layers[i] as Layer).forward(h, B, ctx);
+        h = layers[i].forward(h, B, ctx);
       }
     }
     return h;
@@ -411,8 +467,8 @@ export class Sequential {
   private backwardBatch(dy: FloatArray): void {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const fused = i > 0 && this.fusedRepeat[i - 1] === true;
-      const first = fused ? i - 1 : i;   // index of the (pair's) first layer: the model's input needs no gradient
-      const d = (this.layers[i] as Layer).backward(dy, first > 0);
+      const first = fused ? i - 1 : i; // index of the (pair's) first layer: the model's input needs no gradient
+      const d = this.layers[i].backward(dy, first > 0);
       if (first > 0) dy = d as FloatArray;
       if (fused) i--;
     }
@@ -422,7 +478,9 @@ export class Sequential {
     const cur = kind === 'x' ? this.gatherX : kind === 'y' ? this.gatherY : this.dyBuf;
     if (cur !== null && cur.length >= n) return cur.length === n ? cur : cur.subarray(0, n);
     const fresh = new this.ctor(n);
-    if (kind === 'x') this.gatherX = fresh; else if (kind === 'y') this.gatherY = fresh; else this.dyBuf = fresh;
+    if (kind === 'x') this.gatherX = fresh;
+    else if (kind === 'y') this.gatherY = fresh;
+    else this.dyBuf = fresh;
     return fresh;
   }
 
@@ -457,7 +515,15 @@ export class Sequential {
    * (batch-major). Also what a worker runs for its chunk (lib/parallel/worker.ts).
    * @internal
    */
-  predictRows(out: FloatArray, t: Tensor, lo: number, hi: number, batchSize: number, fn: string, stateful = false): void {
+  predictRows(
+    out: FloatArray,
+    t: Tensor,
+    lo: number,
+    hi: number,
+    batchSize: number,
+    fn: string,
+    stateful = false,
+  ): void {
     const N = t.shape[0];
     const perIn = shapeSize(t.shape.slice(1));
     const idx = identity(N);
@@ -465,7 +531,9 @@ export class Sequential {
     for (let start = lo; start < hi; start += batchSize) {
       const B = Math.min(batchSize, hi - start);
       if (stateful && B !== batchSize && start > lo) {
-        throw new ArgumentError(fn, 'a valid value', '', { problem: `a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})` });
+        throw new ArgumentError(fn, 'a valid value', '', {
+          problem: `a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})`,
+        });
       }
       const xb = this.buffer('x', B * perIn);
       this.gather(xb, t, idx, start, B);
@@ -500,7 +568,9 @@ export class Sequential {
     const layers = this.layers.map((l) => ({ className: l.className, config: l.getConfig() }));
     const spec: PoolSpec = {
       signature: JSON.stringify({ layers, inputShape: this.inputShape, dtype: this.dtype, backend: getBackend() }),
-      dtype: this.dtype, backend: getBackend(), size: this.params.reduce((a, p) => a + p.value.length, 0),
+      dtype: this.dtype,
+      backend: getBackend(),
+      size: this.params.reduce((a, p) => a + p.value.length, 0),
       model: () => this.toJSON({ includeOptimizer: false }),
     };
     return acquirePool(this, n, spec, fn);
@@ -529,12 +599,14 @@ export class Sequential {
 
   private meanLoss(d: Prepared, idx: ArrayLike<number>, loss: Loss, batchSize: number): number {
     const N = idx.length;
-    const perIn = shapeSize(d.x.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const perIn = shapeSize(d.x.shape.slice(1)),
+      perOut = shapeSize(this.outputShape);
     const ctx: ForwardContext = { training: false, random: null };
     let total = 0;
     for (let start = 0; start < N; start += batchSize) {
       const B = Math.min(batchSize, N - start);
-      const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
+      const xb = this.buffer('x', B * perIn),
+        yb = this.buffer('y', B * perOut);
       this.gather(xb, d.x, idx, start, B);
       this.gather(yb, d.y, idx, start, B);
       const pred = this.forwardBatch(xb, B, ctx);
@@ -558,7 +630,10 @@ export class Sequential {
     const history: History = { epoch: [], loss: [], valLoss: [], bestEpoch: null, stoppedEarly: false };
     const nTrain = data.trainIdx.length;
     this.checkMemory(Math.min(plan.batchSize, nTrain), 'fit(batchSize)');
-    const workers = resolveWorkers(this, Math.min(plan.batchSize, nTrain), plan.workers, { task: 'fit', arg: 'fit(workers)' });
+    const workers = resolveWorkers(this, Math.min(plan.batchSize, nTrain), plan.workers, {
+      task: 'fit',
+      arg: 'fit(workers)',
+    });
     const pool = workers > 1 && plan.epochs > plan.initialEpoch ? this.workerPool(workers, 'fit(workers)') : null;
     if (pool !== null) pool.beginFit(data.x, data.y, loss.name, plan.seed, nTrain);
     try {
@@ -571,7 +646,9 @@ export class Sequential {
         if (data.val !== null && data.valIdx !== null) {
           const v = this.meanLoss(data.val, data.valIdx, loss, plan.batchSize);
           if (!Number.isFinite(v)) {
-            throw new TrainingDivergedError(`fit: validation loss became ${v} at epoch ${epoch}; lower the learning rate or set clipNorm`);
+            throw new TrainingDivergedError(
+              `fit: validation loss became ${v} at epoch ${epoch}; lower the learning rate or set clipNorm`,
+            );
           }
           logs.valLoss = v;
           history.valLoss.push(v);
@@ -620,9 +697,14 @@ export class Sequential {
       if (!(s > 0 && s < 1)) throw new ArgumentError('fit(validationSplit)', 'a fraction in (0, 1)', String(s));
       const nVal = Math.floor(N * s);
       if (nVal < 1 || nVal >= N) {
-        throw new ArgumentError('fit(validationSplit)', 'a fraction that leaves at least 1 sample on each side', String(s), {
-          problem: `${s} of ${N} samples leaves ${N - nVal} to train on and ${nVal} to validate; both need at least 1`,
-        });
+        throw new ArgumentError(
+          'fit(validationSplit)',
+          'a fraction that leaves at least 1 sample on each side',
+          String(s),
+          {
+            problem: `${s} of ${N} samples leaves ${N - nVal} to train on and ${nVal} to validate; both need at least 1`,
+          },
+        );
       }
       const valIdx = Int32Array.from({ length: nVal }, (_, i) => N - nVal + i);
       return { x: xt, y: yt, trainIdx: identity(N - nVal), val: { x: xt, y: yt }, valIdx };
@@ -641,20 +723,30 @@ export class Sequential {
   private fitOptimizer(options: FitOptions): Optimizer {
     if (options.optimizer !== undefined || this.optimizer === null) {
       const fresh = new Optimizer(options.optimizer ?? 'adam');
-      if (this.optimizer === null || JSON.stringify(this.optimizer.config()) !== JSON.stringify(fresh.config())) this.optimizer = fresh;
+      if (this.optimizer === null || JSON.stringify(this.optimizer.config()) !== JSON.stringify(fresh.config()))
+        this.optimizer = fresh;
     }
-    const optimizer = this.optimizer as Optimizer;
+    const optimizer = this.optimizer;
     optimizer.attach(this.params, this.ctor);
     return optimizer;
   }
 
   /** One epoch: shuffle (seeded by fit's seed and the epoch), then every batch; returns the mean training loss. */
-  private fitEpoch(epoch: number, plan: FitPlan, data: FitData, loss: Loss, optimizer: Optimizer, pool: WorkerPool | null,
-                   workers: number, options: FitOptions): number {
+  private fitEpoch(
+    epoch: number,
+    plan: FitPlan,
+    data: FitData,
+    loss: Loss,
+    optimizer: Optimizer,
+    pool: WorkerPool | null,
+    workers: number,
+    options: FitOptions,
+  ): number {
     const { batchSize } = plan;
     const nTrain = data.trainIdx.length;
     const batches = Math.ceil(nTrain / batchSize);
-    const perIn = shapeSize(data.x.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const perIn = shapeSize(data.x.shape.slice(1)),
+      perOut = shapeSize(this.outputShape);
     const order = Int32Array.from(data.trainIdx);
     if (plan.shuffle) makeRandom(`${plan.seed}/shuffle/${epoch}`).shuffle(order);
     const ctx: ForwardContext = { training: true, random: makeRandom(`${plan.seed}/dropout/${epoch}`) };
@@ -665,12 +757,27 @@ export class Sequential {
       const B = Math.min(batchSize, nTrain - start);
       let batchLoss: number;
       if (pool === null) {
-        const xb = this.buffer('x', B * perIn), yb = this.buffer('y', B * perOut);
+        const xb = this.buffer('x', B * perIn),
+          yb = this.buffer('y', B * perOut);
         this.gather(xb, data.x, order, start, B);
         this.gather(yb, data.y, order, start, B);
         batchLoss = this.trainStep(xb, yb, B, loss, optimizer, ctx, plan.clipNorm, epoch, bi);
       } else {
-        batchLoss = this.parallelStep(pool, workers, data.x, data.y, order, start, B, loss, optimizer, plan.seed, plan.clipNorm, epoch, bi);
+        batchLoss = this.parallelStep(
+          pool,
+          workers,
+          data.x,
+          data.y,
+          order,
+          start,
+          B,
+          loss,
+          optimizer,
+          plan.seed,
+          plan.clipNorm,
+          epoch,
+          bi,
+        );
       }
       sum += batchLoss * B;
       options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
@@ -684,16 +791,21 @@ export class Sequential {
    * batch, without updating anything. With `training: true` dropout is active, with masks drawn from `seed` (the same
    * seed gives the same masks, which makes a finite-difference check of a dropout model possible).
    */
-  gradients(x: unknown, y: unknown, options: { loss?: string; training?: boolean; seed?: number | string } = {}):
-    { loss: number; grads: FloatArray[] } {
+  gradients(
+    x: unknown,
+    y: unknown,
+    options: { loss?: string; training?: boolean; seed?: number | string } = {},
+  ): { loss: number; grads: FloatArray[] } {
     const xt = this.ensureBuiltFor(x, 'gradients(x)');
     const yt = this.coerce(y, 'gradients(y)', this.outputShape);
     const N = xt.shape[0];
     if (yt.shape[0] !== N) throw new ArgumentError('gradients(y)', `${N} samples to match x`, String(yt.shape[0]));
     const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'gradients(loss)');
-    const perIn = shapeSize(xt.shape.slice(1)), perOut = shapeSize(this.outputShape);
+    const perIn = shapeSize(xt.shape.slice(1)),
+      perOut = shapeSize(this.outputShape);
     const idx = identity(N);
-    const xb = this.buffer('x', N * perIn), yb = this.buffer('y', N * perOut);
+    const xb = this.buffer('x', N * perIn),
+      yb = this.buffer('y', N * perOut);
     this.gather(xb, xt, idx, 0, N);
     this.gather(yb, yt, idx, 0, N);
     const training = options.training ?? false;
@@ -709,15 +821,26 @@ export class Sequential {
   }
 
   /** One step on a gathered batch; returns the batch loss. Weights are untouched if the step would diverge. */
-  private trainStep(xb: FloatArray, yb: FloatArray, B: number, loss: Loss, optimizer: Optimizer, ctx: ForwardContext,
-                    clipNorm: number | undefined, epoch: number, batch: number): number {
+  private trainStep(
+    xb: FloatArray,
+    yb: FloatArray,
+    B: number,
+    loss: Loss,
+    optimizer: Optimizer,
+    ctx: ForwardContext,
+    clipNorm: number | undefined,
+    epoch: number,
+    batch: number,
+  ): number {
     for (const p of this.params) p.grad.fill(0);
     const pred = this.forwardBatch(xb, B, ctx);
     const n = B * shapeSize(this.outputShape);
     const value = loss.value(pred, yb, n);
     if (!Number.isFinite(value)) {
-      throw new TrainingDivergedError(`fit: loss became ${value} at epoch ${epoch}, batch ${batch}; the model keeps ` +
-        'the weights from before this step. Lower the learning rate or set clipNorm');
+      throw new TrainingDivergedError(
+        `fit: loss became ${value} at epoch ${epoch}, batch ${batch}; the model keeps ` +
+          'the weights from before this step. Lower the learning rate or set clipNorm',
+      );
     }
     const dy = this.buffer('dy', n);
     loss.grad(dy, pred, yb, n);
@@ -733,19 +856,30 @@ export class Sequential {
    * each worker for its own shard.
    * @internal
    */
-  shardStep(x: Tensor, y: Tensor, order: Int32Array, start: number, lo: number, hi: number, B: number, loss: Loss,
-            ctx: ForwardContext): number {
+  shardStep(
+    x: Tensor,
+    y: Tensor,
+    order: Int32Array,
+    start: number,
+    lo: number,
+    hi: number,
+    B: number,
+    loss: Loss,
+    ctx: ForwardContext,
+  ): number {
     for (const p of this.params) p.grad.fill(0);
     const Bk = hi - lo;
-    const perIn = shapeSize(x.shape.slice(1)), perOut = shapeSize(this.outputShape);
-    const xb = this.buffer('x', Bk * perIn), yb = this.buffer('y', Bk * perOut);
+    const perIn = shapeSize(x.shape.slice(1)),
+      perOut = shapeSize(this.outputShape);
+    const xb = this.buffer('x', Bk * perIn),
+      yb = this.buffer('y', Bk * perOut);
     this.gather(xb, x, order, start + lo, Bk);
     this.gather(yb, y, order, start + lo, Bk);
     const pred = this.forwardBatch(xb, Bk, ctx);
     const n = Bk * perOut;
     const scale = Bk / B;
     const value = loss.value(pred, yb, n);
-    if (!Number.isFinite(value)) return value;   // the main thread stops the fit; no backward needed
+    if (!Number.isFinite(value)) return value; // the main thread stops the fit; no backward needed
     const dy = this.buffer('dy', n);
     loss.grad(dy, pred, yb, n);
     for (let i = 0; i < n; i++) dy[i] *= scale;
@@ -754,9 +888,21 @@ export class Sequential {
   }
 
   /** One step on n threads: shards 1 … n−1 in the pool, shard 0 here, then the fixed-order reduction and the update. */
-  private parallelStep(pool: WorkerPool, n: number, xt: Tensor, yt: Tensor, order: Int32Array, start: number, B: number,
-                       loss: Loss, optimizer: Optimizer, fitSeed: string, clipNorm: number | undefined, epoch: number,
-                       batch: number): number {
+  private parallelStep(
+    pool: WorkerPool,
+    n: number,
+    xt: Tensor,
+    yt: Tensor,
+    order: Int32Array,
+    start: number,
+    B: number,
+    loss: Loss,
+    optimizer: Optimizer,
+    fitSeed: string,
+    clipNorm: number | undefined,
+    epoch: number,
+    batch: number,
+  ): number {
     pool.writeParams(this.params);
     const round = pool.startStep(n, epoch, batch, start, B, 'fit(workers)');
     let value = 0;
@@ -764,7 +910,10 @@ export class Sequential {
     try {
       const [lo, hi] = shardRange(0, B, n);
       if (hi > lo) {
-        value = this.shardStep(xt, yt, order, start, lo, hi, B, loss, { training: true, random: makeRandom(shardSeed(fitSeed, epoch, batch, 0)) });
+        value = this.shardStep(xt, yt, order, start, lo, hi, B, loss, {
+          training: true,
+          random: makeRandom(shardSeed(fitSeed, epoch, batch, 0)),
+        });
       } else {
         for (const p of this.params) p.grad.fill(0);
       }
@@ -775,8 +924,10 @@ export class Sequential {
     if (failure !== null) throw failure;
     value = pool.reduce(this.params, round, value);
     if (!Number.isFinite(value)) {
-      throw new TrainingDivergedError(`fit: loss became ${value} at epoch ${epoch}, batch ${batch}; the model keeps ` +
-        'the weights from before this step. Lower the learning rate or set clipNorm');
+      throw new TrainingDivergedError(
+        `fit: loss became ${value} at epoch ${epoch}, batch ${batch}; the model keeps ` +
+          'the weights from before this step. Lower the learning rate or set clipNorm',
+      );
     }
     this.update(optimizer, clipNorm, epoch, batch);
     return value;
@@ -787,18 +938,22 @@ export class Sequential {
     const grads = this.params.map((p) => p.grad);
     const norm = clipNorm !== undefined ? clipByGlobalNorm(grads, clipNorm) : globalNorm(grads);
     if (!Number.isFinite(norm)) {
-      throw new TrainingDivergedError(`fit: gradient norm became ${norm} at epoch ${epoch}, batch ${batch}; the model ` +
-        'keeps the weights from before this step. Lower the learning rate or set clipNorm');
+      throw new TrainingDivergedError(
+        `fit: gradient norm became ${norm} at epoch ${epoch}, batch ${batch}; the model ` +
+          'keeps the weights from before this step. Lower the learning rate or set clipNorm',
+      );
     }
-    this.params.forEach((p, i) => (this.backup[i] as FloatArray).set(p.value));
+    this.params.forEach((p, i) => this.backup[i].set(p.value));
     optimizer.apply(this.params);
     for (const p of this.params) {
       const w = p.value;
       for (let i = 0; i < w.length; i++) {
         if (!Number.isFinite(w[i])) {
-          this.params.forEach((q, j) => q.value.set(this.backup[j] as FloatArray));
-          throw new TrainingDivergedError(`fit: an update made ${p.name} non-finite at epoch ${epoch}, batch ${batch}; ` +
-            'the model keeps the weights from before this step. Lower the learning rate or set clipNorm');
+          this.params.forEach((q, j) => q.value.set(this.backup[j]));
+          throw new TrainingDivergedError(
+            `fit: an update made ${p.name} non-finite at epoch ${epoch}, batch ${batch}; ` +
+              'the model keeps the weights from before this step. Lower the learning rate or set clipNorm',
+          );
         }
       }
     }
@@ -808,13 +963,16 @@ export class Sequential {
 /** fit's options, checked in the order FitOptions lists them: unknown keys, types, ranges. */
 function checkFitOptions(options: FitOptions, modelSeed: number | string): FitPlan {
   checkKeys(options, FIT_OPTION_KEYS, 'fit');
-  if (typeof options.earlyStopping === 'object') checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
+  if (typeof options.earlyStopping === 'object')
+    checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
   const shuffle = optBool(options.shuffle, true, 'fit(shuffle)');
   for (const cb of ['onEpochEnd', 'onBatchEnd'] as const) {
-    if (options[cb] !== undefined && typeof options[cb] !== 'function') throw new ArgumentError(`fit(${cb})`, 'a function', describeValue(options[cb]));
+    if (options[cb] !== undefined && typeof options[cb] !== 'function')
+      throw new ArgumentError(`fit(${cb})`, 'a function', describeValue(options[cb]));
   }
   const epochs = options.epochs ?? 1;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new ArgumentError('fit(epochs)', 'a non-negative integer', String(epochs));
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new ArgumentError('fit(epochs)', 'a non-negative integer', String(epochs));
   const batchSize = options.batchSize ?? 32;
   checkBatchSize(batchSize, 'fit(batchSize)');
   const initialEpoch = options.initialEpoch ?? 0;
@@ -825,7 +983,15 @@ function checkFitOptions(options: FitOptions, modelSeed: number | string): FitPl
   if (options.clipNorm !== undefined && !(options.clipNorm > 0 && Number.isFinite(options.clipNorm))) {
     throw new ArgumentError('fit(clipNorm)', 'a positive number', String(options.clipNorm));
   }
-  return { epochs, initialEpoch, batchSize, shuffle, clipNorm: options.clipNorm, workers, seed: String(options.seed ?? modelSeed) };
+  return {
+    epochs,
+    initialEpoch,
+    batchSize,
+    shuffle,
+    clipNorm: options.clipNorm,
+    workers,
+    seed: String(options.seed ?? modelSeed),
+  };
 }
 
 /**
@@ -839,12 +1005,16 @@ class EarlyStopping {
   /** The best epoch's weights (restoreBestWeights), else null. */
   bestWeights: FloatArray[] | null = null;
 
-  private constructor(private readonly monitor: 'valLoss' | 'loss', private readonly patience: number,
-    private readonly minDelta: number, private readonly restoreBest: boolean) {}
+  private constructor(
+    private readonly monitor: 'valLoss' | 'loss',
+    private readonly patience: number,
+    private readonly minDelta: number,
+    private readonly restoreBest: boolean,
+  ) {}
 
   /** null when early stopping is off (false or not given). */
   static from(option: EarlyStoppingOptions | boolean | undefined, hasValidation: boolean): EarlyStopping | null {
-    const es = option === true ? {} : option === false ? null : option ?? null;
+    const es = option === true ? {} : option === false ? null : (option ?? null);
     if (es === null) return null;
     const monitor = es.monitor ?? (hasValidation ? 'valLoss' : 'loss');
     if (monitor === 'valLoss' && !hasValidation) {

@@ -30,7 +30,7 @@
  * shrink with the shard, so the fixed cost of a round (waking a thread, copying P weights in and P gradients out, the
  * reduction) weighs more: they lose at S (78 MFLOP) and gain from P3 (156 MFLOP) on; predict from ~30–50 MFLOP.
  */
-import { getBackend, Backend } from '../backend';
+import { getBackend, type Backend } from '../backend';
 import type { DType, Layer } from '../model/layers/layer';
 import { Recurrent } from '../model/layers/recurrent';
 import { describeValue } from '../check';
@@ -89,18 +89,27 @@ export function isStateful(model: ModelShape): boolean {
  * @example resolveWorkers(lstmAutoencoder({ window: 32, units: 32 }), 32)                // 1 under wasm (78 MFLOP), 2 under js
  * @example resolveWorkers(model, 1)                                                      // 1: a batch of one row
  */
-export function resolveWorkers(model: ModelShape, rows: number, requested: unknown = 'auto',
-                               options: { task?: 'fit' | 'predict'; arg?: string } = {}): number {
+export function resolveWorkers(
+  model: ModelShape,
+  rows: number,
+  requested: unknown = 'auto',
+  options: { task?: 'fit' | 'predict'; arg?: string } = {},
+): number {
   const task = options.task ?? 'fit';
   const arg = options.arg ?? `${task}(workers)`;
   const w = checkWorkers(requested, arg);
   if (w !== 'auto') {
     if (w > 1 && isStateful(model)) {
-      throw new ArgumentError(arg, 'a valid value', '', { problem: `a stateful model runs on one thread (its state carries from batch to batch in order); ` +
-        `use workers: 1 or 'auto', got ${w}` });
+      throw new ArgumentError(arg, 'a valid value', '', {
+        problem:
+          `a stateful model runs on one thread (its state carries from batch to batch in order); ` +
+          `use workers: 1 or 'auto', got ${w}`,
+      });
     }
     if (w > 1 && workerThreads() === null) {
-      throw new ArgumentError(arg, 'a valid value', '', { problem: `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'` });
+      throw new ArgumentError(arg, 'a valid value', '', {
+        problem: `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'`,
+      });
     }
     return w;
   }

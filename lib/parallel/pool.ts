@@ -48,8 +48,10 @@ let threads: WorkerThreads | null | undefined;
 export function workerThreads(): WorkerThreads | null {
   if (threads === undefined) {
     try {
-      threads = typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object'
-        ? (require('worker_threads') as WorkerThreads) : null;
+      threads =
+        typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object'
+          ? (require('worker_threads') as WorkerThreads)
+          : null;
     } catch {
       threads = null;
     }
@@ -164,9 +166,13 @@ export class WorkerPool {
     this.alive(fn);
     if (this.slots.length >= n - 1) return;
     const wt = workerThreads();
-    if (wt === null) throw new Error(`${fn}: ${n} workers need Node's worker_threads, which this environment lacks; use workers: 1`);
+    if (wt === null)
+      throw new Error(`${fn}: ${n} workers need Node's worker_threads, which this environment lacks; use workers: 1`);
     const file = workerScript();
-    if (file === null) throw new Error(`${fn}: the worker script worker.js is missing next to ${__filename} (workers run the compiled JavaScript)`);
+    if (file === null)
+      throw new Error(
+        `${fn}: the worker script worker.js is missing next to ${__filename} (workers run the compiled JavaScript)`,
+      );
     const json = model();
     const fresh: Slot[] = [];
     try {
@@ -197,16 +203,34 @@ export class WorkerPool {
   /** Starts worker k (its control words, gradient slot and loss word, its end of a MessageChannel); unref'd. */
   private spawn(wt: WorkerThreads, file: string, k: number, model: unknown): Slot {
     const { port1, port2 } = new wt.MessageChannel();
-    const ctl = new SharedArrayBuffer(P.CTL_WORDS * 4), grads = sharedArray(this.ctor, this.size);
+    const ctl = new SharedArrayBuffer(P.CTL_WORDS * 4),
+      grads = sharedArray(this.ctor, this.size);
     const loss = new Float64Array(new SharedArrayBuffer(8));
     const init: P.WorkerInit & { port: NodePort } = {
-      k, ctl, job: this.job.buffer as SharedArrayBuffer, params: this.params.buffer as SharedArrayBuffer,
-      grads: grads.buffer as SharedArrayBuffer, loss: loss.buffer as SharedArrayBuffer, model, backend: this.backend, port: port2,
+      k,
+      ctl,
+      job: this.job.buffer as SharedArrayBuffer,
+      params: this.params.buffer as SharedArrayBuffer,
+      grads: grads.buffer as SharedArrayBuffer,
+      loss: loss.buffer,
+      model,
+      backend: this.backend,
+      port: port2,
     };
     const worker = new wt.Worker(file, { workerData: init, transferList: [port2] });
     worker.unref();
     port1.unref();
-    const slot: Slot = { k, worker, port: port1, ctl: new Int32Array(ctl), grads, loss, seq: 0, fitGen: 0, predictGen: 0 };
+    const slot: Slot = {
+      k,
+      worker,
+      port: port1,
+      ctl: new Int32Array(ctl),
+      grads,
+      loss,
+      seq: 0,
+      fitGen: 0,
+      predictGen: 0,
+    };
     this.slots.push(slot);
     return slot;
   }
@@ -229,8 +253,14 @@ export class WorkerPool {
     const ys = sameValues(x.data, y.data) ? xs : toShared(y.data);
     this.order = new Int32Array(new SharedArrayBuffer(Math.max(1, nTrain) * 4)).subarray(0, nTrain);
     this.fit = {
-      type: 'fit', x: viewOf(xs), xShape: x.shape.slice(), y: viewOf(ys), yShape: y.shape.slice(), order: viewOf(this.order),
-      loss, seed,
+      type: 'fit',
+      x: viewOf(xs),
+      xShape: x.shape.slice(),
+      y: viewOf(ys),
+      yShape: y.shape.slice(),
+      order: viewOf(this.order),
+      loss,
+      seed,
     };
     this.fitGen++;
   }
@@ -310,7 +340,8 @@ export class WorkerPool {
       const src = s.grads;
       let off = 0;
       for (const p of params) {
-        const g = p.grad, len = g.length;
+        const g = p.grad,
+          len = g.length;
         for (let i = 0; i < len; i++) g[i] += src[off + i];
         off += len;
       }
@@ -350,7 +381,7 @@ export class WorkerPool {
     const out: Slot[] = [];
     for (let k = 1; k < n; k++) {
       const [lo, hi] = P.shardRange(k, rows, n);
-      if (hi > lo) out.push(this.slots[k - 1] as Slot);
+      if (hi > lo) out.push(this.slots[k - 1]);
     }
     return out;
   }
@@ -366,7 +397,11 @@ export class WorkerPool {
       }
       if (cmd === P.CMD_RELEASE) s.fitGen = 0;
       if (cmd === P.CMD_PREDICT && s.predictGen !== this.predictGen) {
-        s.port.postMessage({ type: 'predict', input: viewOf(this.input as FloatArray), output: viewOf(this.output as FloatArray) });
+        s.port.postMessage({
+          type: 'predict',
+          input: viewOf(this.input as FloatArray),
+          output: viewOf(this.output as FloatArray),
+        });
         s.predictGen = this.predictGen;
       }
       const fault = this.faults.get(s.k);
@@ -423,7 +458,8 @@ function sameValues(a: FloatArray, b: FloatArray): boolean {
 // ---- one pool per model ----
 
 const pools = new WeakMap<object, WorkerPool>();
-const finalizer = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<WorkerPool>((p) => p.dispose()) : null;
+const finalizer =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<WorkerPool>((p) => p.dispose()) : null;
 
 /** The pool of `owner`, able to run n shards: reused, grown, or (new model shape or backend) rebuilt. */
 export function acquirePool(owner: object, n: number, spec: PoolSpec, fn: string): WorkerPool {

@@ -65,7 +65,16 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'fit'; x: SharedView; xShape: number[]; y: SharedView; yShape: number[]; order: SharedView; loss: string; seed: string }
+  | {
+      type: 'fit';
+      x: SharedView;
+      xShape: number[];
+      y: SharedView;
+      yShape: number[];
+      order: SharedView;
+      loss: string;
+      seed: string;
+    }
   | { type: 'predict'; input: SharedView; output: SharedView }
   | { type: 'fault'; message: string };
 
@@ -74,7 +83,12 @@ export interface FromWorker {
 }
 
 /** A float view of model dtype on shared memory (a function because TypeScript cannot call a union of constructors). */
-export function floatView(f64: boolean, buffer: SharedArrayBuffer, byteOffset: number, length: number): Float32Array | Float64Array {
+export function floatView(
+  f64: boolean,
+  buffer: SharedArrayBuffer,
+  byteOffset: number,
+  length: number,
+): Float32Array | Float64Array {
   return f64 ? new Float64Array(buffer, byteOffset, length) : new Float32Array(buffer, byteOffset, length);
 }
 

@@ -3,7 +3,7 @@
  * error is posted to the main thread and ctl[READY] set to −1, so the pool reports it as "could not start" instead of
  * waiting for a worker that died before it could say why. worker.ts calls `started()` once the model is built.
  */
-import { workerData, MessagePort } from 'worker_threads';
+import { workerData, type MessagePort } from 'worker_threads';
 import * as P from './protocol';
 
 function onLoadError(e: unknown): void {

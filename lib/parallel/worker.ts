@@ -18,17 +18,23 @@
  * letting the thread die before it can say why.
  */
 import { started } from './worker-guard';
-import { workerData, receiveMessageOnPort, MessagePort } from 'worker_threads';
+import { workerData, receiveMessageOnPort, type MessagePort } from 'worker_threads';
 import type { FloatArray } from '../../kernels/matmul';
-import { Backend, setBackend } from '../backend';
+import { type Backend, setBackend } from '../backend';
 import type { Param } from '../model/layers/layer';
-import { getLoss, Loss } from '../model/losses';
+import { getLoss, type Loss } from '../model/losses';
 import { Sequential } from '../model/sequential';
 import { makeRandom } from '../random';
 import type { Tensor } from '../tensor';
 import * as P from './protocol';
 
-interface FitData { x: Tensor; y: Tensor; order: Int32Array; loss: Loss; seed: string }
+interface FitData {
+  x: Tensor;
+  y: Tensor;
+  order: Int32Array;
+  loss: Loss;
+  seed: string;
+}
 
 class Shard {
   private readonly k: number;
@@ -94,10 +100,17 @@ class Shard {
       throw new Error(f);
     }
     switch (cmd) {
-      case P.CMD_STEP: this.step(); break;
-      case P.CMD_PREDICT: this.predict(); break;
-      case P.CMD_RELEASE: this.fit = null; break;
-      default: throw new Error(`unknown command ${cmd}`);
+      case P.CMD_STEP:
+        this.step();
+        break;
+      case P.CMD_PREDICT:
+        this.predict();
+        break;
+      case P.CMD_RELEASE:
+        this.fit = null;
+        break;
+      default:
+        throw new Error(`unknown command ${cmd}`);
     }
   }
 
@@ -105,8 +118,11 @@ class Shard {
     switch (m.type) {
       case 'fit':
         this.fit = {
-          x: { data: this.view(m.x), shape: m.xShape }, y: { data: this.view(m.y), shape: m.yShape },
-          order: new Int32Array(m.order.buffer, m.order.byteOffset, m.order.length), loss: getLoss(m.loss), seed: m.seed,
+          x: { data: this.view(m.x), shape: m.xShape },
+          y: { data: this.view(m.y), shape: m.yShape },
+          order: new Int32Array(m.order.buffer, m.order.byteOffset, m.order.length),
+          loss: getLoss(m.loss),
+          seed: m.seed,
         };
         break;
       case 'predict':
@@ -136,7 +152,9 @@ class Shard {
     const f = this.fit;
     if (f === null) throw new Error('a training round came without training data');
     const j = this.job;
-    const n = j[P.JOB_SHARDS], B = j[P.JOB_ROWS], start = j[P.JOB_START];
+    const n = j[P.JOB_SHARDS],
+      B = j[P.JOB_ROWS],
+      start = j[P.JOB_START];
     const [lo, hi] = P.shardRange(this.k, B, n);
     this.loadParams();
     const random = makeRandom(P.shardSeed(f.seed, j[P.JOB_EPOCH], j[P.JOB_BATCH], this.k));
@@ -151,12 +169,21 @@ class Shard {
   private predict(): void {
     if (this.input === null || this.output === null) throw new Error('a predict round came without its buffers');
     const j = this.job;
-    const n = j[P.JOB_SHARDS], N = j[P.JOB_ROWS], batchSize = j[P.JOB_BATCH_SIZE];
+    const n = j[P.JOB_SHARDS],
+      N = j[P.JOB_ROWS],
+      batchSize = j[P.JOB_BATCH_SIZE];
     const [lo, hi] = P.shardRange(this.k, N, n);
     const perSample = this.model.getInputShape() as number[];
     const perIn = perSample.reduce((a, b) => a * b, 1);
     this.loadParams();
-    this.model.predictRows(this.output, { data: this.input.subarray(0, N * perIn), shape: [N, ...perSample] }, lo, hi, batchSize, 'predict');
+    this.model.predictRows(
+      this.output,
+      { data: this.input.subarray(0, N * perIn), shape: [N, ...perSample] },
+      lo,
+      hi,
+      batchSize,
+      'predict',
+    );
   }
 }
 

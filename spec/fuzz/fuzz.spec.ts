@@ -10,17 +10,27 @@
  * elsewhere; their tests here state the behaviour they should have and fail until it is there.
  */
 import { expect } from 'chai';
-import { runFuzz, TargetReport } from './harness';
-import { HARD, Outcome } from './runner';
+import { runFuzz, type TargetReport } from './harness';
+import { HARD, type Outcome } from './runner';
 import { TARGETS } from './targets';
 
 const SEED = 'npm-test';
 /** Cases per target: a few seconds in all. */
-const CASES: Record<string, number> = { csv: 150, options: 400, 'model-json': 400, 'detector-json': 300, tfjs: 400, safetensors: 500 };
+const CASES: Record<string, number> = {
+  csv: 150,
+  options: 400,
+  'model-json': 400,
+  'detector-json': 300,
+  tfjs: 400,
+  safetensors: 500,
+};
 
 function describeFindings(list: readonly Outcome[], max = 6): string {
   const lines = list.slice(0, max).map((f) => `#${f.index} ${f.verdict}: ${f.detail}\n      made by: ${f.what}`);
-  if (list.length > max) lines.push(`… and ${list.length - max} more (npm run fuzz -- --seed ${SEED} --targets ${list[0]?.target} --from I --cases 1 --verbose)`);
+  if (list.length > max)
+    lines.push(
+      `… and ${list.length - max} more (npm run fuzz -- --seed ${SEED} --targets ${list[0]?.target} --from I --cases 1 --verbose)`,
+    );
   return `${list.length} failing case${list.length === 1 ? '' : 's'}:\n    ${lines.join('\n    ')}`;
 }
 
@@ -29,7 +39,8 @@ describe(`fuzz: seeded mutations of valid inputs (seed '${SEED}'; npm run fuzz f
   const reports = new Map<string, TargetReport>();
 
   before(async () => {
-    for (const r of await runFuzz({ seed: SEED, targets: TARGETS.map((t) => t.name), cases: CASES })) reports.set(r.target, r);
+    for (const r of await runFuzz({ seed: SEED, targets: TARGETS.map((t) => t.name), cases: CASES }))
+      reports.set(r.target, r);
   });
 
   const report = (name: string): TargetReport => {
@@ -49,7 +60,7 @@ describe(`fuzz: seeded mutations of valid inputs (seed '${SEED}'; npm run fuzz f
 
   for (const t of TARGETS) {
     const owned = t.owner === 'inputs-fuzz';
-    const n = CASES[t.name] as number;
+    const n = CASES[t.name];
     if (owned) {
       it(`${t.name} (${t.files}): ${n} cases, each accepted soundly or refused with ${t.expect}`, () => {
         const r = report(t.name);

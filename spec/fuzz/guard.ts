@@ -11,8 +11,21 @@
  */
 export const ALLOCATION_BOUND = 64 << 20;
 
-const TYPED = ['Float32Array', 'Float64Array', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
-  'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array', 'ArrayBuffer', 'SharedArrayBuffer'] as const;
+const TYPED = [
+  'Float32Array',
+  'Float64Array',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'ArrayBuffer',
+  'SharedArrayBuffer',
+] as const;
 
 type G = Record<string, unknown>;
 
@@ -32,14 +45,20 @@ export class Guard {
       if (typeof C !== 'function') continue;
       this.saved.set(name, C);
       const bytesPer = C.BYTES_PER_ELEMENT ?? 1;
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the Proxy's trap needs the guard, and has its own `this`
       const guard = this;
       g[name] = new Proxy(C, {
         construct(target, args, newTarget) {
           const a0 = args[0] as unknown;
           let n = -1;
           if (typeof a0 === 'number') n = a0;
-          else if (a0 !== null && typeof a0 === 'object' && !(a0 instanceof (guard.saved.get('ArrayBuffer') as typeof ArrayBuffer)) &&
-            typeof (a0 as { length?: unknown }).length === 'number') n = (a0 as { length: number }).length;
+          else if (
+            a0 !== null &&
+            typeof a0 === 'object' &&
+            !(a0 instanceof (guard.saved.get('ArrayBuffer') as typeof ArrayBuffer)) &&
+            typeof (a0 as { length?: unknown }).length === 'number'
+          )
+            n = (a0 as { length: number }).length;
           if (n * bytesPer > ALLOCATION_BOUND) guard.refuse(`new ${name}(${n}): ${n * bytesPer} bytes`);
           return Reflect.construct(target, args, newTarget === g[name] ? target : newTarget) as object;
         },
@@ -72,8 +91,10 @@ export class Guard {
     this.tripped = null;
     delete (globalThis as unknown as G)['__bpttFuzzPwned'];
     this.snapshot = {
-      obj: Object.getOwnPropertyNames(Object.prototype), arr: Object.getOwnPropertyNames(Array.prototype),
-      fn: Object.getOwnPropertyNames(Function.prototype), globals: Object.getOwnPropertyNames(globalThis),
+      obj: Object.getOwnPropertyNames(Object.prototype),
+      arr: Object.getOwnPropertyNames(Array.prototype),
+      fn: Object.getOwnPropertyNames(Function.prototype),
+      globals: Object.getOwnPropertyNames(globalThis),
     };
   }
 
@@ -83,7 +104,10 @@ export class Guard {
     if (s === null) return null;
     const problems: string[] = [];
     const g = globalThis as unknown as G;
-    if (g['__bpttFuzzPwned'] !== undefined) { problems.push('a payload string was executed (globalThis.__bpttFuzzPwned set)'); delete g['__bpttFuzzPwned']; }
+    if (g['__bpttFuzzPwned'] !== undefined) {
+      problems.push('a payload string was executed (globalThis.__bpttFuzzPwned set)');
+      delete g['__bpttFuzzPwned'];
+    }
     const diff = (now: string[], before: string[], where: string, holder: object): void => {
       for (const k of now) {
         if (!before.includes(k)) {

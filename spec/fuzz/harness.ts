@@ -50,14 +50,16 @@ export async function runFuzz(o: FuzzOptions): Promise<TargetReport[]> {
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-fuzz-'));
   try {
-    const count = (t: string): number => (typeof o.cases === 'number' ? o.cases : o.cases[t] ?? 0);
+    const count = (t: string): number => (typeof o.cases === 'number' ? o.cases : (o.cases[t] ?? 0));
     let jobs: Job[] = o.targets.map((t) => ({ target: t, from, to: from + count(t) })).filter((j) => j.to > j.from);
     while (jobs.length > 0) {
       const stopped = await runWorker({ seed: o.seed, jobs, dir }, o.caseTimeoutMs ?? 30_000, o.heapMb ?? 1024, record);
       if (stopped === null) break;
       // Go on after the case that hung or crashed.
       const k = jobs.findIndex((j) => j.target === stopped.target);
-      jobs = [{ target: stopped.target, from: stopped.index + 1, to: (jobs[k] as Job).to }, ...jobs.slice(k + 1)].filter((j) => j.from < j.to);
+      jobs = [{ target: stopped.target, from: stopped.index + 1, to: jobs[k].to }, ...jobs.slice(k + 1)].filter(
+        (j) => j.from < j.to,
+      );
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -66,10 +68,17 @@ export async function runFuzz(o: FuzzOptions): Promise<TargetReport[]> {
 }
 
 /** Runs one worker over `input.jobs`; resolves null when it finished them, or the case where it was stopped. */
-function runWorker(input: WorkerInput, timeoutMs: number, heapMb: number, record: (o: Outcome) => void):
-  Promise<{ target: string; index: number } | null> {
+function runWorker(
+  input: WorkerInput,
+  timeoutMs: number,
+  heapMb: number,
+  record: (o: Outcome) => void,
+): Promise<{ target: string; index: number } | null> {
   return new Promise((resolve) => {
-    const w = new Worker(path.join(__dirname, 'worker.js'), { workerData: input, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    const w = new Worker(path.join(__dirname, 'worker.js'), {
+      workerData: input,
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    });
     let current: { target: string; index: number; what: string; t0: number } | null = null;
     let done = false;
     let timer: NodeJS.Timeout | null = null;
@@ -83,12 +92,26 @@ function runWorker(input: WorkerInput, timeoutMs: number, heapMb: number, record
       if (done) return;
       if (current === null) {
         // Died outside a case (building the seeds): that is a harness failure, reported on the first pending job.
-        const j = input.jobs[0] as Job;
-        record({ target: j.target, index: j.from, verdict, detail: `outside any case: ${detail}`, what: '(worker start)', ms: 0 });
+        const j = input.jobs[0];
+        record({
+          target: j.target,
+          index: j.from,
+          verdict,
+          detail: `outside any case: ${detail}`,
+          what: '(worker start)',
+          ms: 0,
+        });
         finish({ target: j.target, index: j.from });
         return;
       }
-      record({ target: current.target, index: current.index, verdict, detail, what: current.what, ms: Date.now() - current.t0 });
+      record({
+        target: current.target,
+        index: current.index,
+        verdict,
+        detail,
+        what: current.what,
+        ms: Date.now() - current.t0,
+      });
       finish({ target: current.target, index: current.index });
     };
     const arm = (): void => {
@@ -101,8 +124,14 @@ function runWorker(input: WorkerInput, timeoutMs: number, heapMb: number, record
     arm();
     w.on('message', (m: WorkerMessage) => {
       if (m.type === 'start') current = { target: m.target, index: m.index, what: m.what, t0: Date.now() };
-      else if (m.type === 'done') { record(m.outcome); current = null; }
-      else if (m.type === 'end') { finish(null); void w.terminate(); return; }
+      else if (m.type === 'done') {
+        record(m.outcome);
+        current = null;
+      } else if (m.type === 'end') {
+        finish(null);
+        void w.terminate();
+        return;
+      }
       arm();
     });
     w.on('error', (e) => fail('crash', `the worker died: ${e.name}: ${e.message}`));

@@ -18,11 +18,30 @@ import seedrandom from 'seedrandom';
 import type { Guard } from './guard';
 import type { Target } from './targets';
 
-export type Verdict = 'ok' | 'refused' | 'unnamed' | 'internal' | 'non-error' | 'empty-message' | 'bad-result' | 'alloc' |
-  'pollution' | 'hang' | 'crash';
+export type Verdict =
+  | 'ok'
+  | 'refused'
+  | 'unnamed'
+  | 'internal'
+  | 'non-error'
+  | 'empty-message'
+  | 'bad-result'
+  | 'alloc'
+  | 'pollution'
+  | 'hang'
+  | 'crash';
 
 /** Verdicts that are failures whoever owns the code; 'unnamed' is judged per target (see fuzz.spec.ts). */
-export const HARD: readonly Verdict[] = ['internal', 'non-error', 'empty-message', 'bad-result', 'alloc', 'pollution', 'hang', 'crash'];
+export const HARD: readonly Verdict[] = [
+  'internal',
+  'non-error',
+  'empty-message',
+  'bad-result',
+  'alloc',
+  'pollution',
+  'hang',
+  'crash',
+];
 
 export interface Outcome {
   target: string;
@@ -35,7 +54,8 @@ export interface Outcome {
   ms: number;
 }
 
-const INTERNAL = /Maximum call stack size exceeded|Invalid typed array length|Array buffer allocation failed|Invalid array length|Invalid string length|Cannot read propert|Cannot set propert|Cannot convert|is not a function|is not iterable|is not a constructor|Cannot create property|Reduce of empty array|Offset is outside the bounds|out of memory|Cannot mix BigInt/;
+const INTERNAL =
+  /Maximum call stack size exceeded|Invalid typed array length|Array buffer allocation failed|Invalid array length|Invalid string length|Cannot read propert|Cannot set propert|Cannot convert|is not a function|is not iterable|is not a constructor|Cannot create property|Reduce of empty array|Offset is outside the bounds|out of memory|Cannot mix BigInt/;
 
 /** The rng of case `index` of `target` in a run with `seed`: any case is rebuilt from these three alone. */
 export function caseRng(seed: string, target: string, index: number): () => number {
@@ -44,8 +64,14 @@ export function caseRng(seed: string, target: string, index: number): () => numb
 
 const clip = (s: string, n = 400): string => (s.length > n ? `${s.slice(0, n)}… (${s.length} chars)` : s);
 
-export async function runCase(target: Target, seed: string, index: number, dir: string, guard: Guard,
-  onStart?: (what: string) => void): Promise<Outcome> {
+export async function runCase(
+  target: Target,
+  seed: string,
+  index: number,
+  dir: string,
+  guard: Guard,
+  onStart?: (what: string) => void,
+): Promise<Outcome> {
   const c = target.make(caseRng(seed, target.name, index), dir, index);
   const what = clip(c.what, 600);
   onStart?.(what);
@@ -60,9 +86,17 @@ export async function runCase(target: Target, seed: string, index: number, dir: 
   }
   const ms = performance.now() - t0;
   const polluted = guard.end();
-  const out = (verdict: Verdict, detail: string): Outcome => ({ target: target.name, index, verdict, detail: clip(detail), what, ms });
+  const out = (verdict: Verdict, detail: string): Outcome => ({
+    target: target.name,
+    index,
+    verdict,
+    detail: clip(detail),
+    what,
+    ms,
+  });
   if (polluted !== null) return out('pollution', polluted);
-  if (guard.tripped !== null) return out('alloc', `${guard.tripped}${thrown ? `; then threw ${describe(thrown.value)}` : ''}`);
+  if (guard.tripped !== null)
+    return out('alloc', `${guard.tripped}${thrown ? `; then threw ${describe(thrown.value)}` : ''}`);
   if (thrown !== null) {
     const e = thrown.value;
     if (!(e instanceof Error)) return out('non-error', `threw ${describe(e)}`);
@@ -71,7 +105,7 @@ export async function runCase(target: Target, seed: string, index: number, dir: 
     const why = target.named(e);
     return why === null ? out('refused', `${e.name}: ${e.message}`) : out('unnamed', why);
   }
-  let problem: string | null = null;
+  let problem: string | null;
   try {
     problem = c.check ? c.check(result) : null;
   } catch (e) {
@@ -92,5 +126,10 @@ function describe(v: unknown): string {
 /** The first frame of the stack inside the repository, to say where an engine error came from. */
 function stackTop(e: Error): string {
   const line = (e.stack ?? '').split('\n').find((l) => /\/(lib|kernels)\//.test(l));
-  return line ? ` [at ${line.trim().replace(/^at /, '').replace(/.*\/((lib|kernels)\/)/, '$1')}]` : '';
+  return line
+    ? ` [at ${line
+        .trim()
+        .replace(/^at /, '')
+        .replace(/.*\/((lib|kernels)\/)/, '$1')}]`
+    : '';
 }

@@ -20,14 +20,14 @@ import { DETECT_SPEC } from '../../lib/cli/detect';
 import { Detector } from '../../lib/detect/detector';
 import { resolveOptions } from '../../lib/detect/options';
 import { modelToJSON } from '../../lib/io/json';
-import { toTfjs, TfjsArtifactsInput } from '../../lib/io/tfjs';
+import { toTfjs, type TfjsArtifactsInput } from '../../lib/io/tfjs';
 import { modelFromJSON, fromTfjs, loadTfjsModel, loadTfjsModelSync } from '../../lib/model/loaders';
 import { parseSafetensors, serializeSafetensors } from '../../lib/io/safetensors';
 import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, dropout } from '../../lib/model/layers/index';
 import { lstmAutoencoder, forecaster, denseAutoencoder } from '../../lib/model/presets';
 import { Sequential } from '../../lib/model/sequential';
 import { repoRoot } from '../helpers/repo';
-import { clone, int, materialize, mutateBytes, mutateText, mutateTree, pick, Rng, toJsonText } from './mutate';
+import { clone, int, materialize, mutateBytes, mutateText, mutateTree, pick, type Rng, toJsonText } from './mutate';
 
 export interface FuzzCase {
   /** How the case was made (seed input and edits), for the report. */
@@ -51,16 +51,19 @@ export interface Target {
   make(rng: Rng, dir: string, index: number): FuzzCase;
 }
 
-
 /** A good refusal of a file: a typed error (ArgumentError, or its ModelFileError/MemoryLimitError) naming the source. */
 const startsWith = (e: Error, prefixes: readonly string[], what: string): string | null => {
-  if (!(e instanceof ArgumentError)) return `not an ArgumentError (a caller cannot tell it from a bug): ${e.name}: ${e.message.slice(0, 160)}`;
-  return prefixes.some((p) => e.message.startsWith(p)) ? null : `${e.name} does not start with ${what}: ${e.message.slice(0, 160)}`;
+  if (!(e instanceof ArgumentError))
+    return `not an ArgumentError (a caller cannot tell it from a bug): ${e.name}: ${e.message.slice(0, 160)}`;
+  return prefixes.some((p) => e.message.startsWith(p))
+    ? null
+    : `${e.name} does not start with ${what}: ${e.message.slice(0, 160)}`;
 };
 
 const allFinite = (m: Sequential): string | null => {
   for (const w of m.weights()) {
-    for (let i = 0; i < w.value.length; i++) if (!Number.isFinite(w.value[i] as number)) return `weight ${w.name}[${i}] = ${w.value[i]}`;
+    for (let i = 0; i < w.value.length; i++)
+      if (!Number.isFinite(w.value[i])) return `weight ${w.name}[${i}] = ${w.value[i]}`;
   }
   return null;
 };
@@ -80,14 +83,19 @@ export const csvTarget: Target = {
   owner: 'inputs-fuzz',
   expect: 'a UserError naming the file (or the --option), line and column where it applies',
   named(e) {
-    if (!(e instanceof UserError)) return `not a UserError (the CLI would print an internal error): ${e.name}: ${e.message.slice(0, 160)}`;
-    return /fuzz-\d+\.csv/.test(e.message) || e.message.startsWith('--') ? null : `does not name the file: ${e.message.slice(0, 160)}`;
+    if (!(e instanceof UserError))
+      return `not a UserError (the CLI would print an internal error): ${e.name}: ${e.message.slice(0, 160)}`;
+    return /fuzz-\d+\.csv/.test(e.message) || e.message.startsWith('--')
+      ? null
+      : `does not name the file: ${e.message.slice(0, 160)}`;
   },
   init() {
     if (CSV_SEEDS.length > 0) return;
     const fix = path.join(repoRoot(), 'spec', 'fixtures', 'cli');
-    for (const f of fs.readdirSync(fix).sort()) CSV_SEEDS.push({ name: f, text: fs.readFileSync(path.join(fix, f), 'utf8'), options: [{}] });
-    const ts = (i: number): string => `2024-01-${String(1 + Math.floor(i / 288)).padStart(2, '0')} ${String(Math.floor((i % 288) / 12)).padStart(2, '0')}:${String((i % 12) * 5).padStart(2, '0')}:00`;
+    for (const f of fs.readdirSync(fix).sort())
+      CSV_SEEDS.push({ name: f, text: fs.readFileSync(path.join(fix, f), 'utf8'), options: [{}] });
+    const ts = (i: number): string =>
+      `2024-01-${String(1 + Math.floor(i / 288)).padStart(2, '0')} ${String(Math.floor((i % 288) / 12)).padStart(2, '0')}:${String((i % 12) * 5).padStart(2, '0')}:00`;
     CSV_SEEDS.push({
       name: 'timestamp,value,label',
       text: `timestamp,value,label\n${series(300, (i) => `${ts(i)},${(Math.sin(i / 7) * 10).toFixed(3)},${i % 97 === 0 ? 1 : 0}`)}\n`,
@@ -124,9 +132,10 @@ export const csvTarget: Target = {
       check(r) {
         const t = r as ReturnType<typeof readTable>;
         const F = t.columns.length;
-        if (!(t.n >= 2) || t.values.length !== t.n * F || t.lines.length !== t.n) return `inconsistent table: n ${t.n}, F ${F}, ${t.values.length} values`;
+        if (!(t.n >= 2) || t.values.length !== t.n * F || t.lines.length !== t.n)
+          return `inconsistent table: n ${t.n}, F ${F}, ${t.values.length} values`;
         for (let i = 0; i < t.values.length; i++) {
-          const v = t.values[i] as number;
+          const v = t.values[i];
           if (!Number.isNaN(v) && !Number.isFinite(v)) return `value ${v} at ${i} (line ${t.lines[Math.floor(i / F)]})`;
         }
         if (t.times !== null && t.times.length !== t.n) return `${t.times.length} times for ${t.n} rows`;
@@ -142,20 +151,155 @@ export const csvTarget: Target = {
 
 const ARGV_SEEDS: string[][] = [
   ['data.csv'],
-  ['data.csv', '--model', 'lstm-ae', '--window', '32', '--hidden', '32,8', '--epochs', '3', '--threshold', 'spot', '--seed', '1'],
-  ['--model', 'zscore', '--window', '16', 'data.csv', '--min-gap', '2', '--train-fraction', '0.3', '-q', '-o', 'out.csv'],
-  ['data.csv', '--threshold', 'quantile:0.99', '--workers', '2', '--backend', 'js', '--columns', 'a,b', '--time-column', 'ts'],
-  ['data.csv', '--model', 'gru-ae', '--hidden', '8', '--threshold', 'dspot:0.001', '--json', '--report', 'r.html', '--save', 'm.json'],
+  [
+    'data.csv',
+    '--model',
+    'lstm-ae',
+    '--window',
+    '32',
+    '--hidden',
+    '32,8',
+    '--epochs',
+    '3',
+    '--threshold',
+    'spot',
+    '--seed',
+    '1',
+  ],
+  [
+    '--model',
+    'zscore',
+    '--window',
+    '16',
+    'data.csv',
+    '--min-gap',
+    '2',
+    '--train-fraction',
+    '0.3',
+    '-q',
+    '-o',
+    'out.csv',
+  ],
+  [
+    'data.csv',
+    '--threshold',
+    'quantile:0.99',
+    '--workers',
+    '2',
+    '--backend',
+    'js',
+    '--columns',
+    'a,b',
+    '--time-column',
+    'ts',
+  ],
+  [
+    'data.csv',
+    '--model',
+    'gru-ae',
+    '--hidden',
+    '8',
+    '--threshold',
+    'dspot:0.001',
+    '--json',
+    '--report',
+    'r.html',
+    '--save',
+    'm.json',
+  ],
   ['data.csv', '--threshold=sigma:3', '--window=8', '--delimiter', ';', '--labels', 'labels.json'],
 ];
-const ARG_VALUES = ['', ' ', '0', '-1', '1', '2', '1e9', '1e309', '1e400', '4294967296', '9007199254740993', 'NaN', 'Infinity', '0x10',
-  ' 5 ', '1.5', '-0', '08', 'auto', 'spot', 'spot:', 'spot:1e-400', 'quantile:2', 'fixed:1e400', 'sigma:-3', 'dynamic:x', 'iqr:NaN',
-  'lstm-ae', 'LSTM-AE', '__proto__', 'constructor', 'toString', ',', '32,', ',8', '32,,8', '1,2,3,4,5,6,7,8,9,10', 'wasm', 'js',
-  'x'.repeat(100_000), '😀', '\u0000', '-', '--', '-o', '--model', "');globalThis.__bpttFuzzPwned=1;//"];
-const ARG_OPTIONS = ['--model', '--window', '--hidden', '--epochs', '--threshold', '--seed', '--min-gap', '--workers', '--backend',
-  '--train-fraction', '--columns', '--time-column', '--delimiter', '--labels', '--train', '--out', '-o', '--report', '--save',
-  '--json', '-q', '--quiet', '-h', '--help', '--__proto__', '--constructor', '--toString', '--hasOwnProperty', '--prototype',
-  '---x', '-', '--', '-qh', '-qo', '--model=', '--window=1e9', '--no-json', '--JSON', '-x', '--valueOf'];
+const ARG_VALUES = [
+  '',
+  ' ',
+  '0',
+  '-1',
+  '1',
+  '2',
+  '1e9',
+  '1e309',
+  '1e400',
+  '4294967296',
+  '9007199254740993',
+  'NaN',
+  'Infinity',
+  '0x10',
+  ' 5 ',
+  '1.5',
+  '-0',
+  '08',
+  'auto',
+  'spot',
+  'spot:',
+  'spot:1e-400',
+  'quantile:2',
+  'fixed:1e400',
+  'sigma:-3',
+  'dynamic:x',
+  'iqr:NaN',
+  'lstm-ae',
+  'LSTM-AE',
+  '__proto__',
+  'constructor',
+  'toString',
+  ',',
+  '32,',
+  ',8',
+  '32,,8',
+  '1,2,3,4,5,6,7,8,9,10',
+  'wasm',
+  'js',
+  'x'.repeat(100_000),
+  '😀',
+  '\u0000',
+  '-',
+  '--',
+  '-o',
+  '--model',
+  "');globalThis.__bpttFuzzPwned=1;//",
+];
+const ARG_OPTIONS = [
+  '--model',
+  '--window',
+  '--hidden',
+  '--epochs',
+  '--threshold',
+  '--seed',
+  '--min-gap',
+  '--workers',
+  '--backend',
+  '--train-fraction',
+  '--columns',
+  '--time-column',
+  '--delimiter',
+  '--labels',
+  '--train',
+  '--out',
+  '-o',
+  '--report',
+  '--save',
+  '--json',
+  '-q',
+  '--quiet',
+  '-h',
+  '--help',
+  '--__proto__',
+  '--constructor',
+  '--toString',
+  '--hasOwnProperty',
+  '--prototype',
+  '---x',
+  '-',
+  '--',
+  '-qh',
+  '-qo',
+  '--model=',
+  '--window=1e9',
+  '--no-json',
+  '--JSON',
+  '-x',
+  '--valueOf',
+];
 
 export const optionsTarget: Target = {
   name: 'options',
@@ -163,7 +307,9 @@ export const optionsTarget: Target = {
   owner: 'cli-safety',
   expect: 'a UserError naming the option',
   named(e) {
-    return e instanceof UserError ? null : `not a UserError (the CLI would print an internal error): ${e.name}: ${e.message.slice(0, 160)}`;
+    return e instanceof UserError
+      ? null
+      : `not a UserError (the CLI would print an internal error): ${e.name}: ${e.message.slice(0, 160)}`;
   },
   init() {},
   make(rng) {
@@ -173,14 +319,30 @@ export const optionsTarget: Target = {
     for (let e = 0; e < n; e++) {
       const i = int(rng, argv.length + 1);
       const op = int(rng, 5);
-      if (op === 0 && argv.length > 0) { what.push(`removed ${JSON.stringify(argv[i] ?? argv[0])}`); argv.splice(Math.min(i, argv.length - 1), 1); }
-      else if (op === 1) { const o = pick(rng, ARG_OPTIONS); argv.splice(i, 0, o); what.push(`inserted ${o} at ${i}`); }
-      else if (op === 2 && argv.length > 0) {
-        const j = Math.min(i, argv.length - 1), v = pick(rng, ARG_VALUES);
-        what.push(`argv[${j}] ${JSON.stringify((argv[j] as string).slice(0, 20))} → ${JSON.stringify(v.slice(0, 20))}${v.length > 20 ? `… (${v.length})` : ''}`);
+      if (op === 0 && argv.length > 0) {
+        what.push(`removed ${JSON.stringify(argv[i] ?? argv[0])}`);
+        argv.splice(Math.min(i, argv.length - 1), 1);
+      } else if (op === 1) {
+        const o = pick(rng, ARG_OPTIONS);
+        argv.splice(i, 0, o);
+        what.push(`inserted ${o} at ${i}`);
+      } else if (op === 2 && argv.length > 0) {
+        const j = Math.min(i, argv.length - 1),
+          v = pick(rng, ARG_VALUES);
+        what.push(
+          `argv[${j}] ${JSON.stringify(argv[j].slice(0, 20))} → ${JSON.stringify(v.slice(0, 20))}${v.length > 20 ? `… (${v.length})` : ''}`,
+        );
         argv[j] = v;
-      } else if (op === 3) { const o = pick(rng, ARG_OPTIONS), v = pick(rng, ARG_VALUES); argv.splice(i, 0, o, v); what.push(`inserted ${o} ${JSON.stringify(v.slice(0, 20))}`); }
-      else if (argv.length > 0) { const j = Math.min(i, argv.length - 1); argv.splice(j, 0, argv[j] as string); what.push(`duplicated ${JSON.stringify(argv[j])}`); }
+      } else if (op === 3) {
+        const o = pick(rng, ARG_OPTIONS),
+          v = pick(rng, ARG_VALUES);
+        argv.splice(i, 0, o, v);
+        what.push(`inserted ${o} ${JSON.stringify(v.slice(0, 20))}`);
+      } else if (argv.length > 0) {
+        const j = Math.min(i, argv.length - 1);
+        argv.splice(j, 0, argv[j]);
+        what.push(`duplicated ${JSON.stringify(argv[j])}`);
+      }
     }
     return {
       what: `argv ${JSON.stringify(argv.map((a) => (a.length > 30 ? `${a.slice(0, 10)}…(${a.length})` : a)))}; ${what.join('; ')}`,
@@ -194,9 +356,10 @@ export const optionsTarget: Target = {
       },
       check(r) {
         const { values, options } = r as { values: Record<string, unknown>; options: Record<string, unknown> };
-        if (Object.getPrototypeOf(options) !== Object.prototype) return 'detectorOptions returned an object with another prototype';
+        if (Object.getPrototypeOf(options) !== Object.prototype)
+          return 'detectorOptions returned an object with another prototype';
         try {
-          resolveOptions(options);   // accepted options must make a Detector configuration
+          resolveOptions(options); // accepted options must make a Detector configuration
         } catch (e) {
           return `accepted options the Detector refuses: ${(e as Error).message.slice(0, 160)} (values ${JSON.stringify(values).slice(0, 200)})`;
         }
@@ -211,15 +374,76 @@ export const optionsTarget: Target = {
 
 const MODEL_SEEDS: Array<{ name: string; json: unknown }> = [];
 const DETECTOR_SEEDS: Array<{ name: string; json: unknown }> = [];
-const MODEL_KEYS = ['format', 'formatVersion', 'name', 'seed', 'dtype', 'inputShape', 'layers', 'weights', 'training', 'className',
-  'config', 'units', 'shape', 'data', 'loss', 'epochsTrained', 'optimizer', 'slots', 'step', 'returnSequences', 'n', 'targetShape',
-  'rate', 'stateful', 'goBackwards', 'resetAfter', 'activation', 'recurrentActivation', 'layer', 'inputShape', 'useBias', 'dropout'];
-const DETECTOR_KEYS = ['format', 'formatVersion', 'options', 'features', 'normaliser', 'calibration', 'model', 'kind', 'offset',
-  'scale', 'window', 'hidden', 'epochs', 'threshold', 'workers', 'batchSize', 'minGap', 'smoothing', 'combine', 'normalize',
-  'online', 'alarm', 'params', 'probation', 'memory', 'histRaw', 'adamT', 'timeFeatures', ...MODEL_KEYS];
+const MODEL_KEYS = [
+  'format',
+  'formatVersion',
+  'name',
+  'seed',
+  'dtype',
+  'inputShape',
+  'layers',
+  'weights',
+  'training',
+  'className',
+  'config',
+  'units',
+  'shape',
+  'data',
+  'loss',
+  'epochsTrained',
+  'optimizer',
+  'slots',
+  'step',
+  'returnSequences',
+  'n',
+  'targetShape',
+  'rate',
+  'stateful',
+  'goBackwards',
+  'resetAfter',
+  'activation',
+  'recurrentActivation',
+  'layer',
+  'inputShape',
+  'useBias',
+  'dropout',
+];
+const DETECTOR_KEYS = [
+  'format',
+  'formatVersion',
+  'options',
+  'features',
+  'normaliser',
+  'calibration',
+  'model',
+  'kind',
+  'offset',
+  'scale',
+  'window',
+  'hidden',
+  'epochs',
+  'threshold',
+  'workers',
+  'batchSize',
+  'minGap',
+  'smoothing',
+  'combine',
+  'normalize',
+  'online',
+  'alarm',
+  'params',
+  'probation',
+  'memory',
+  'histRaw',
+  'adamT',
+  'timeFeatures',
+  ...MODEL_KEYS,
+];
 
 function smallSeries(n: number, F: number): number[][] {
-  return Array.from({ length: n }, (_, i) => Array.from({ length: F }, (_, f) => Math.sin(i / (3 + f)) + 0.1 * Math.cos(i * 1.7 + f)));
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: F }, (_, f) => Math.sin(i / (3 + f)) + 0.1 * Math.cos(i * 1.7 + f)),
+  );
 }
 
 function initModels(): void {
@@ -229,31 +453,60 @@ function initModels(): void {
   ae.compile({ optimizer: 'adam' });
   ae.fit(x, x, { epochs: 1, batchSize: 4, seed: 1, workers: 1 });
   MODEL_SEEDS.push({ name: 'lstm autoencoder with Adam state', json: modelToJSON(ae) });
-  MODEL_SEEDS.push({ name: 'gru forecaster float64', json: modelToJSON(forecaster({ window: 4, features: 2, units: [3, 2], cell: 'gru', seed: 2, dtype: 'float64' })) });
-  MODEL_SEEDS.push({ name: 'dense autoencoder', json: modelToJSON(denseAutoencoder({ window: 4, features: 2, units: [3, 2], seed: 3 })) });
-  const bi = new Sequential([bidirectional(simpleRNN({ units: 2, returnSequences: true })), dropout({ rate: 0.2 }),
-    timeDistributed(dense({ units: 1 }))], { seed: 4 });
+  MODEL_SEEDS.push({
+    name: 'gru forecaster float64',
+    json: modelToJSON(forecaster({ window: 4, features: 2, units: [3, 2], cell: 'gru', seed: 2, dtype: 'float64' })),
+  });
+  MODEL_SEEDS.push({
+    name: 'dense autoencoder',
+    json: modelToJSON(denseAutoencoder({ window: 4, features: 2, units: [3, 2], seed: 3 })),
+  });
+  const bi = new Sequential(
+    [
+      bidirectional(simpleRNN({ units: 2, returnSequences: true })),
+      dropout({ rate: 0.2 }),
+      timeDistributed(dense({ units: 1 })),
+    ],
+    { seed: 4 },
+  );
   bi.build([3, 2]);
   MODEL_SEEDS.push({ name: 'bidirectional rnn, dropout, timeDistributed', json: modelToJSON(bi) });
 
   const s = smallSeries(60, 1);
   const z = new Detector({ model: 'zscore', window: 5, threshold: 'quantile:0.95', workers: 1 }).fit(s);
   DETECTOR_SEEDS.push({ name: 'zscore detector', json: z.toJSON() });
-  const a = new Detector({ model: 'lstm-ae', window: 4, hidden: 3, epochs: 1, seed: 1, workers: 1 }).fit(smallSeries(60, 2));
+  const a = new Detector({ model: 'lstm-ae', window: 4, hidden: 3, epochs: 1, seed: 1, workers: 1 }).fit(
+    smallSeries(60, 2),
+  );
   DETECTOR_SEEDS.push({ name: 'lstm-ae detector', json: a.toJSON() });
-  const f = new Detector({ model: 'lstm-forecast', window: 4, hidden: 2, epochs: 1, seed: 2, threshold: 'sigma:3', workers: 1 }).fit(s);
+  const f = new Detector({
+    model: 'lstm-forecast',
+    window: 4,
+    hidden: 2,
+    epochs: 1,
+    seed: 2,
+    threshold: 'sigma:3',
+    workers: 1,
+  }).fit(s);
   DETECTOR_SEEDS.push({ name: 'lstm-forecast detector', json: f.toJSON() });
   const o = new Detector({ model: 'gru-online', window: 4, hidden: 3, seed: 1 }).fit(s);
   DETECTOR_SEEDS.push({ name: 'gru-online detector', json: o.toJSON() });
 }
 
 /** A case for a JSON loader: tree edits (as text or as an object) or text edits of the seed's JSON text. */
-function jsonCase(rng: Rng, seeds: Array<{ name: string; json: unknown }>, keys: readonly string[]): { input: unknown; what: string } {
+function jsonCase(
+  rng: Rng,
+  seeds: Array<{ name: string; json: unknown }>,
+  keys: readonly string[],
+): { input: unknown; what: string } {
   const seed = pick(rng, seeds);
   if (rng() < 0.65) {
     const { tree, what } = mutateTree(seed.json, rng, 1 + int(rng, 3), keys);
     const asText = rng() < 0.6;
-    return { input: asText ? toJsonText(tree) : materialize(tree), what: `seed ${seed.name}; as ${asText ? 'text' : 'object'}; ${what.join('; ')}` };
+    return {
+      input: asText ? toJsonText(tree) : materialize(tree),
+      what: `seed ${seed.name}; as ${asText ? 'text' : 'object'}; ${what.join('; ')}`,
+    };
   }
   const { text, what } = mutateText(JSON.stringify(seed.json), rng, 1 + int(rng, 3));
   return { input: text, what: `seed ${seed.name}; text edits: ${what.join('; ')}` };
@@ -301,18 +554,67 @@ export const detectorTarget: Target = {
 // ---------------------------------------------------------------------------------------------------------------------
 // TensorFlow.js
 
-interface TfjsSeed { name: string; modelJson: Record<string, unknown>; shards: Uint8Array[] }
+interface TfjsSeed {
+  name: string;
+  modelJson: Record<string, unknown>;
+  shards: Uint8Array[];
+}
 const TFJS_SEEDS: TfjsSeed[] = [];
-const TFJS_KEYS = ['class_name', 'config', 'layers', 'units', 'batch_input_shape', 'return_sequences', 'weightsManifest', 'paths',
-  'weights', 'shape', 'dtype', 'name', 'quantization', 'scale', 'min', 'group', 'n', 'target_shape', 'reset_after', 'layer',
-  'merge_mode', 'recurrent_activation', 'activation', 'model_config', 'training_config', 'loss', 'keras_version', 'input_shape', 'rate'];
-const EVIL_PATHS = ['../outside.bin', '/etc/passwd', 'file:///etc/passwd', 'http://127.0.0.1:9/x.bin', '..\\outside.bin',
-  'sub/../../outside.bin', '', '.', '..', 'weights.bin\u0000.png', 'x'.repeat(5000), './', 'missing.bin', '%2e%2e/outside.bin'];
+const TFJS_KEYS = [
+  'class_name',
+  'config',
+  'layers',
+  'units',
+  'batch_input_shape',
+  'return_sequences',
+  'weightsManifest',
+  'paths',
+  'weights',
+  'shape',
+  'dtype',
+  'name',
+  'quantization',
+  'scale',
+  'min',
+  'group',
+  'n',
+  'target_shape',
+  'reset_after',
+  'layer',
+  'merge_mode',
+  'recurrent_activation',
+  'activation',
+  'model_config',
+  'training_config',
+  'loss',
+  'keras_version',
+  'input_shape',
+  'rate',
+];
+const EVIL_PATHS = [
+  '../outside.bin',
+  '/etc/passwd',
+  'file:///etc/passwd',
+  'http://127.0.0.1:9/x.bin',
+  '..\\outside.bin',
+  'sub/../../outside.bin',
+  '',
+  '.',
+  '..',
+  'weights.bin\u0000.png',
+  'x'.repeat(5000),
+  './',
+  'missing.bin',
+  '%2e%2e/outside.bin',
+];
 
 function tfjsSeed(name: string, m: Sequential, options: Parameters<typeof toTfjs>[1] = {}): TfjsSeed {
   const a = toTfjs(m, options);
   const modelJson: Record<string, unknown> = {
-    modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy,
+    modelTopology: a.modelTopology,
+    format: a.format,
+    generatedBy: a.generatedBy,
+    convertedBy: a.convertedBy,
     weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }],
   };
   if (a.trainingConfig !== undefined) modelJson['trainingConfig'] = a.trainingConfig;
@@ -324,18 +626,32 @@ function initTfjs(dir: string): void {
   if (TFJS_SEEDS.length === 0) {
     const ae = lstmAutoencoder({ window: 3, features: 2, units: [2], seed: 5 });
     TFJS_SEEDS.push(tfjsSeed('lstm autoencoder', ae));
-    const g = new Sequential([gru({ units: 3, resetAfter: false, returnSequences: true }), timeDistributed(dense({ units: 2 }))], { seed: 6 });
+    const g = new Sequential(
+      [gru({ units: 3, resetAfter: false, returnSequences: true }), timeDistributed(dense({ units: 2 }))],
+      { seed: 6 },
+    );
     TFJS_SEEDS.push(tfjsSeed('gru (reset_after false) + timeDistributed', g.build([4, 2])));
-    const b = new Sequential([bidirectional(lstm({ units: 2 })), dense({ units: 1, activation: 'sigmoid' })], { seed: 7 });
+    const b = new Sequential([bidirectional(lstm({ units: 2 })), dense({ units: 1, activation: 'sigmoid' })], {
+      seed: 7,
+    });
     b.compile({ loss: 'binaryCrossentropy' });
     TFJS_SEEDS.push(tfjsSeed('bidirectional lstm classifier with loss', b.build([3, 2])));
-    TFJS_SEEDS.push(tfjsSeed('dense autoencoder (flatten, reshape)', denseAutoencoder({ window: 3, features: 2, units: [2], seed: 8 })));
+    TFJS_SEEDS.push(
+      tfjsSeed(
+        'dense autoencoder (flatten, reshape)',
+        denseAutoencoder({ window: 3, features: 2, units: [2], seed: 8 }),
+      ),
+    );
     const kc = path.join(repoRoot(), 'spec', 'fixtures', 'interop', 'keras_converted');
     const mj = JSON.parse(fs.readFileSync(path.join(kc, 'model.json'), 'utf8')) as Record<string, unknown>;
     const groups = mj['weightsManifest'] as Array<{ paths: string[] }>;
-    TFJS_SEEDS.push({ name: 'keras_converted fixture (2 shards)', modelJson: mj, shards: groups.flatMap((gr) => gr.paths.map((p) => new Uint8Array(fs.readFileSync(path.join(kc, p))))) });
+    TFJS_SEEDS.push({
+      name: 'keras_converted fixture (2 shards)',
+      modelJson: mj,
+      shards: groups.flatMap((gr) => gr.paths.map((p) => new Uint8Array(fs.readFileSync(path.join(kc, p))))),
+    });
   }
-  fs.writeFileSync(path.join(dir, 'outside.bin'), (TFJS_SEEDS[0] as TfjsSeed).shards[0] as Uint8Array);
+  fs.writeFileSync(path.join(dir, 'outside.bin'), TFJS_SEEDS[0].shards[0]);
 }
 
 export const tfjsTarget: Target = {
@@ -358,7 +674,7 @@ export const tfjsTarget: Target = {
       what.push(...m.what);
     } else if (kind < 7) {
       const k = int(rng, shards.length);
-      const m = mutateBytes(shards[k] as Uint8Array, rng, 1 + int(rng, 2));
+      const m = mutateBytes(shards[k], rng, 1 + int(rng, 2));
       shards[k] = m.bytes;
       what.push(`shard ${k}: ${m.what.join('; ')}`);
     } else if (kind < 8) {
@@ -374,23 +690,43 @@ export const tfjsTarget: Target = {
         what.push(`a shard path = ${JSON.stringify(p.slice(0, 40))}`);
       }
       modelJson = j;
-      if (rng() < 0.5) shards = [shards.reduce((a, b) => { const c = new Uint8Array(a.length + b.length); c.set(a); c.set(b, a.length); return c; })];
+      if (rng() < 0.5)
+        shards = [
+          shards.reduce((a, b) => {
+            const c = new Uint8Array(a.length + b.length);
+            c.set(a);
+            c.set(b, a.length);
+            return c;
+          }),
+        ];
     }
     // Text edits only reach the loader through a file (in memory there is no text to parse).
     const mode = text !== null ? pick(rng, ['sync', 'async']) : pick(rng, ['memory', 'memory', 'sync', 'async']);
     what.push(`via ${mode === 'memory' ? 'fromTfjs' : mode === 'sync' ? 'loadTfjsModelSync' : 'loadTfjsModel'}`);
     const escapes = what.some((w) => /shard path = "(\.\.\/outside|sub\/\.\.\/\.\.\/outside)/.test(w));
     const check = (m: unknown): string | null =>
-      escapes && mode !== 'memory' ? 'loaded a model whose shard path points outside its directory' : allFinite(m as Sequential);
+      escapes && mode !== 'memory'
+        ? 'loaded a model whose shard path points outside its directory'
+        : allFinite(m as Sequential);
     if (mode === 'memory') {
       return {
         what: what.join('; '),
         run: () => {
           const mj = materialize(modelJson) as Record<string, unknown>;
-          if (mj === null || typeof mj !== 'object') return fromTfjs(mj as TfjsArtifactsInput);
+          if (mj === null || typeof mj !== 'object') return fromTfjs(mj);
           const manifest = mj['weightsManifest'];
-          const specs = Array.isArray(manifest) ? manifest.flatMap((g) => (g !== null && typeof g === 'object' && Array.isArray((g as { weights?: unknown }).weights) ? (g as { weights: unknown[] }).weights : [])) : manifest;
-          const a: TfjsArtifactsInput = { modelTopology: mj['modelTopology'], weightSpecs: specs as unknown[], weightData: shards.map((s) => s.slice().buffer) };
+          const specs = Array.isArray(manifest)
+            ? manifest.flatMap((g) =>
+                g !== null && typeof g === 'object' && Array.isArray((g as { weights?: unknown }).weights)
+                  ? (g as { weights: unknown[] }).weights
+                  : [],
+              )
+            : manifest;
+          const a: TfjsArtifactsInput = {
+            modelTopology: mj['modelTopology'],
+            weightSpecs: specs as unknown[],
+            weightData: shards.map((s) => s.slice().buffer),
+          };
           if (mj['trainingConfig'] !== undefined) a.trainingConfig = mj['trainingConfig'];
           return fromTfjs(a);
         },
@@ -412,7 +748,11 @@ export const tfjsTarget: Target = {
       run: () => {
         const file = write();
         if (mode === 'sync') {
-          try { return loadTfjsModelSync(file); } finally { cleanup(); }
+          try {
+            return loadTfjsModelSync(file);
+          } finally {
+            cleanup();
+          }
         }
         return loadTfjsModel(file).finally(cleanup);
       },
@@ -445,14 +785,28 @@ function splitSafetensors(b: Uint8Array): { header: unknown; data: Uint8Array } 
 
 function initSafetensors(): void {
   if (ST_SEEDS.length > 0) return;
-  ST_SEEDS.push({ name: 'F32 + F64 with metadata', bytes: serializeSafetensors({
-    'lstm.weight_ih_l0': { data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), shape: [12, 2] },
-    bias: { data: Float64Array.of(1, -2, 3.5, 1e-300), shape: [4] },
-  }, { format: 'pt' }) });
+  ST_SEEDS.push({
+    name: 'F32 + F64 with metadata',
+    bytes: serializeSafetensors(
+      {
+        'lstm.weight_ih_l0': { data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), shape: [12, 2] },
+        bias: { data: Float64Array.of(1, -2, 3.5, 1e-300), shape: [4] },
+      },
+      { format: 'pt' },
+    ),
+  });
   ST_SEEDS.push({ name: 'empty', bytes: serializeSafetensors({}) });
   // Every integer and half dtype, by hand: [name, dtype, shape, bytes per element].
-  const specs: Array<[string, string, number[], number]> = [['h', 'F16', [2, 2], 2], ['bf', 'BF16', [3], 2], ['i64', 'I64', [2], 8],
-    ['u8', 'U8', [4], 1], ['flag', 'BOOL', [2], 1], ['i32', 'I32', [1, 2], 4], ['z', 'F32', [0, 3], 4], ['s', 'F32', [], 4]];
+  const specs: Array<[string, string, number[], number]> = [
+    ['h', 'F16', [2, 2], 2],
+    ['bf', 'BF16', [3], 2],
+    ['i64', 'I64', [2], 8],
+    ['u8', 'U8', [4], 1],
+    ['flag', 'BOOL', [2], 1],
+    ['i32', 'I32', [1, 2], 4],
+    ['z', 'F32', [0, 3], 4],
+    ['s', 'F32', [], 4],
+  ];
   const header: Record<string, unknown> = { __metadata__: { source: 'fuzz' } };
   let off = 0;
   for (const [name, dtype, shape, size] of specs) {
@@ -460,8 +814,11 @@ function initSafetensors(): void {
     header[name] = { dtype, shape, data_offsets: [off, off + nb] };
     off += nb;
   }
-  const data = Uint8Array.from({ length: off }, (_, i) => (i * 37) % 251 & 0x3f);
-  ST_SEEDS.push({ name: 'F16, BF16, I64, U8, BOOL, I32, zero-size and scalar tensors', bytes: safetensorsBytes(header, data) });
+  const data = Uint8Array.from({ length: off }, (_, i) => ((i * 37) % 251) & 0x3f);
+  ST_SEEDS.push({
+    name: 'F16, BF16, I64, U8, BOOL, I32, zero-size and scalar tensors',
+    bytes: safetensorsBytes(header, data),
+  });
 }
 
 export const safetensorsTarget: Target = {
@@ -491,7 +848,8 @@ export const safetensorsTarget: Target = {
       run: () => parseSafetensors(bytes, 'fuzz.safetensors'),
       check(r) {
         for (const [name, t] of (r as ReturnType<typeof parseSafetensors>).tensors) {
-          if (t.data.length !== t.shape.reduce((a, d) => a * d, 1)) return `tensor ${name}: ${t.data.length} values for shape [${t.shape}]`;
+          if (t.data.length !== t.shape.reduce((a, d) => a * d, 1))
+            return `tensor ${name}: ${t.data.length} values for shape [${t.shape}]`;
         }
         return null;
       },
@@ -499,10 +857,20 @@ export const safetensorsTarget: Target = {
   },
 };
 
-export const TARGETS: readonly Target[] = [csvTarget, optionsTarget, modelTarget, detectorTarget, tfjsTarget, safetensorsTarget];
+export const TARGETS: readonly Target[] = [
+  csvTarget,
+  optionsTarget,
+  modelTarget,
+  detectorTarget,
+  tfjsTarget,
+  safetensorsTarget,
+];
 
 export function targetByName(name: string): Target {
   const t = TARGETS.find((x) => x.name === name);
-  if (!t) throw new RangeError(`fuzz: unknown target ${JSON.stringify(name)}; expected one of ${TARGETS.map((x) => x.name).join(', ')}`);
+  if (!t)
+    throw new RangeError(
+      `fuzz: unknown target ${JSON.stringify(name)}; expected one of ${TARGETS.map((x) => x.name).join(', ')}`,
+    );
   return t;
 }

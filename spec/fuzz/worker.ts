@@ -8,8 +8,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Guard } from './guard';
 
-export interface Job { target: string; from: number; to: number }
-export interface WorkerInput { seed: string; jobs: Job[]; dir: string }
+export interface Job {
+  target: string;
+  from: number;
+  to: number;
+}
+export interface WorkerInput {
+  seed: string;
+  jobs: Job[];
+  dir: string;
+}
 export type WorkerMessage =
   | { type: 'start'; target: string; index: number; what: string }
   | { type: 'done'; outcome: import('./runner').Outcome }
@@ -19,9 +27,9 @@ export type WorkerMessage =
 const guard = new Guard();
 guard.install();
 // Loaded after install, so the code under test sees the bounded constructors.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const { targetByName } = require('./targets') as typeof import('./targets');
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const { runCase } = require('./runner') as typeof import('./runner');
 
 async function main(): Promise<void> {
@@ -36,7 +44,9 @@ async function main(): Promise<void> {
     t.init(dir);
     post({ type: 'ready', target: job.target });
     for (let i = job.from; i < job.to; i++) {
-      const outcome = await runCase(t, input.seed, i, dir, guard, (what) => post({ type: 'start', target: job.target, index: i, what }));
+      const outcome = await runCase(t, input.seed, i, dir, guard, (what) =>
+        post({ type: 'start', target: job.target, index: i, what }),
+      );
       post({ type: 'done', outcome });
     }
   }

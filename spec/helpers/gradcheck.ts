@@ -29,23 +29,25 @@ export function gradCheck(
   let maxRel = 0;
   let checked = 0;
   for (const name of Object.keys(inputs)) {
-    const theta = inputs[name] as Float64Array;
+    const theta = inputs[name];
     const grad = analytic[name];
     if (grad === undefined) throw new Error(`gradCheck: no analytic gradient for ${name}`);
     expect(grad.length, `gradient length of ${name}`).to.equal(theta.length);
     for (let i = 0; i < theta.length; i++) {
-      const keep = theta[i] as number;
+      const keep = theta[i];
       theta[i] = keep + eps;
       const up = loss();
       theta[i] = keep - eps;
       const down = loss();
       theta[i] = keep;
       const n = (up - down) / (2 * eps);
-      const a = grad[i] as number;
+      const a = grad[i];
       const diff = Math.abs(a - n);
       const rel = diff / Math.max(Math.abs(a), Math.abs(n), 1e-8);
       if (!(rel <= tol || diff <= absTol)) {
-        throw new Error(`gradient of ${name}[${i}]: analytic ${a}, numeric ${n} (relative error ${rel.toExponential(2)} > ${tol})`);
+        throw new Error(
+          `gradient of ${name}[${i}]: analytic ${a}, numeric ${n} (relative error ${rel.toExponential(2)} > ${tol})`,
+        );
       }
       if (diff > absTol && rel > maxRel) maxRel = rel;
       checked++;
@@ -58,6 +60,6 @@ export function gradCheck(
 /** L = Σ_i out_i · R_i: a loss with a random (non-uniform) upstream gradient R, so that dL/dout = R. */
 export function weightedSum(out: Float64Array, R: Float64Array, off = 0, n = R.length): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += (out[off + i] as number) * (R[i] as number);
+  for (let i = 0; i < n; i++) s += out[off + i] * R[i];
   return s;
 }

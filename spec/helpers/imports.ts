@@ -60,17 +60,28 @@ export function importGraph(root: string, folders: readonly string[]): Graph {
       if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
         const c = node.importClause;
         const named = c?.namedBindings && ts.isNamedImports(c.namedBindings) ? c.namedBindings.elements : undefined;
-        const allInlineTypes = c !== undefined && c.name === undefined && named !== undefined && named.length > 0 &&
+        const allInlineTypes =
+          c !== undefined &&
+          c.name === undefined &&
+          named !== undefined &&
+          named.length > 0 &&
           named.every((e) => e.isTypeOnly);
         add(node.moduleSpecifier.text, c?.isTypeOnly === true || allInlineTypes, node);
       } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
         add(node.moduleSpecifier.text, node.isTypeOnly, node);
-      } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]!) &&
+      } else if (
+        ts.isCallExpression(node) &&
+        node.arguments.length === 1 &&
+        ts.isStringLiteral(node.arguments[0]) &&
         ((ts.isIdentifier(node.expression) && node.expression.text === 'require') ||
-          node.expression.kind === ts.SyntaxKind.ImportKeyword)) {
-        add((node.arguments[0] as ts.StringLiteral).text, false, node);
-      } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) &&
-        ts.isStringLiteral(node.argument.literal)) {
+          node.expression.kind === ts.SyntaxKind.ImportKeyword)
+      ) {
+        add(node.arguments[0].text, false, node);
+      } else if (
+        ts.isImportTypeNode(node) &&
+        ts.isLiteralTypeNode(node.argument) &&
+        ts.isStringLiteral(node.argument.literal)
+      ) {
         add(node.argument.literal.text, true, node);
       }
       ts.forEachChild(node, visit);

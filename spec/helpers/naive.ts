@@ -6,7 +6,7 @@ export function naiveMatmul(A: ArrayLike<number>, B: ArrayLike<number>, M: numbe
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = 0;
-      for (let k = 0; k < K; k++) s += (A[i * K + k] as number) * (B[k * N + j] as number);
+      for (let k = 0; k < K; k++) s += A[i * K + k] * B[k * N + j];
       C[i * N + j] = s;
     }
   }
@@ -16,6 +16,6 @@ export function naiveMatmul(A: ArrayLike<number>, B: ArrayLike<number>, M: numbe
 /** Transpose of a dense row-major [R,C] matrix. */
 export function transpose(A: ArrayLike<number>, R: number, C: number): Float64Array {
   const out = new Float64Array(R * C);
-  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) out[j * R + i] = A[i * C + j] as number;
+  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) out[j * R + i] = A[i * C + j];
   return out;
 }

@@ -6,11 +6,16 @@ export type ActName = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear';
 /** The activation, from its formula (TensorFlow.js hardSigmoid: clip(0.2·z + 0.5, 0, 1)). */
 export function f(name: ActName, z: number): number {
   switch (name) {
-    case 'tanh': return Math.tanh(z);
-    case 'sigmoid': return 1 / (1 + Math.exp(-z));
-    case 'hardSigmoid': return Math.min(1, Math.max(0, 0.2 * z + 0.5));
-    case 'relu': return Math.max(0, z);
-    case 'linear': return z;
+    case 'tanh':
+      return Math.tanh(z);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-z));
+    case 'hardSigmoid':
+      return Math.min(1, Math.max(0, 0.2 * z + 0.5));
+    case 'relu':
+      return Math.max(0, z);
+    case 'linear':
+      return z;
   }
 }
 
@@ -29,9 +34,11 @@ export function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<num
   expect(a.length, `${name} length`).to.equal(b.length);
   let worst = 0;
   for (let i = 0; i < b.length; i++) {
-    const av = a[i] as number, bv = b[i] as number;
+    const av = a[i],
+      bv = b[i];
     const err = Math.abs(av - bv) / Math.max(Math.abs(bv), floor);
-    if (!(err <= tol)) throw new Error(`${name}[${i}]: got ${av}, expected ${bv} (scaled error ${err.toExponential(2)} > ${tol})`);
+    if (!(err <= tol))
+      throw new Error(`${name}[${i}]: got ${av}, expected ${bv} (scaled error ${err.toExponential(2)} > ${tol})`);
     worst = Math.max(worst, err);
   }
   return worst;
@@ -41,6 +48,6 @@ export function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<num
 export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).to.equal(b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }

@@ -12,7 +12,8 @@ export function repoRoot(): string {
   let dir = __dirname;
   for (;;) {
     const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bptt') return dir;
+    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bptt')
+      return dir;
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`spec helpers: could not find the bptt repository root above ${__dirname}`);
     dir = up;
@@ -22,12 +23,19 @@ export function repoRoot(): string {
 /** The compiled CLI of the out dir these specs were compiled into (dist/ or a private one). */
 export const CLI_MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
 
-export interface Run { code: number | null; stdout: string; stderr: string }
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `node <CLI_MAIN> ...args` as a child process. */
 export function runCli(args: string[], opts: { cwd?: string; node?: string[] } = {}): Run {
   const r = spawnSync(process.execPath, [...(opts.node ?? []), CLI_MAIN, ...args], {
-    encoding: 'utf8', cwd: opts.cwd ?? repoRoot(), timeout: 120000, maxBuffer: 64 << 20,
+    encoding: 'utf8',
+    cwd: opts.cwd ?? repoRoot(),
+    timeout: 120000,
+    maxBuffer: 64 << 20,
   });
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

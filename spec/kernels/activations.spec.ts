@@ -1,7 +1,21 @@
 import { expect } from 'chai';
-import { Act, activate, activateBackward, activateScalar, derivativeFromOutput, activationCode, sigmoid } from '../../kernels/activations';
+import {
+  Act,
+  activate,
+  activateBackward,
+  activateScalar,
+  derivativeFromOutput,
+  activationCode,
+  sigmoid,
+} from '../../kernels/activations';
 
-const ALL: [string, Act][] = [['tanh', Act.Tanh], ['sigmoid', Act.Sigmoid], ['hardSigmoid', Act.HardSigmoid], ['relu', Act.Relu], ['linear', Act.Linear]];
+const ALL: [string, Act][] = [
+  ['tanh', Act.Tanh],
+  ['sigmoid', Act.Sigmoid],
+  ['hardSigmoid', Act.HardSigmoid],
+  ['relu', Act.Relu],
+  ['linear', Act.Linear],
+];
 
 /** Independent definitions, written from the formulas (TensorFlow.js hardSigmoid: clip(0.2·x + 0.5, 0, 1)). */
 const REF: Record<string, (z: number) => number> = {
@@ -13,23 +27,23 @@ const REF: Record<string, (z: number) => number> = {
 };
 
 describe('kernels/activations', () => {
-  const zs = [-7.5, -3, -1.25, -0.3, 0.01, 0.4, 1.1, 2.4, 3.3];   // off every kink (0 for relu, ±2.5 for hardSigmoid)
+  const zs = [-7.5, -3, -1.25, -0.3, 0.01, 0.4, 1.1, 2.4, 3.3]; // off every kink (0 for relu, ±2.5 for hardSigmoid)
 
   for (const [name, code] of ALL) {
     it(`${name}: forward matches its formula and the derivative from the output matches central differences`, () => {
       const y = Float64Array.from(zs);
       activate(code, y, 0, y.length);
       zs.forEach((z, i) => {
-        expect(Math.abs((y[i] as number) - REF[name]!(z)), `${name}(${z})`).to.be.at.most(1e-15);
+        expect(Math.abs(y[i] - REF[name](z)), `${name}(${z})`).to.be.at.most(1e-15);
         expect(activateScalar(code, z)).to.equal(y[i]);
         const h = 1e-6;
-        const numeric = (REF[name]!(z + h) - REF[name]!(z - h)) / (2 * h);
-        const d = derivativeFromOutput(code, y[i] as number);
+        const numeric = (REF[name](z + h) - REF[name](z - h)) / (2 * h);
+        const d = derivativeFromOutput(code, y[i]);
         expect(Math.abs(d - numeric), `${name}'(${z})`).to.be.at.most(1e-8);
       });
       const dz = Float64Array.from(zs.map((_, i) => i + 0.5));
       activateBackward(code, dz, 0, y, 0, y.length);
-      zs.forEach((_, i) => expect(dz[i]).to.equal((i + 0.5) * derivativeFromOutput(code, y[i] as number)));
+      zs.forEach((_, i) => expect(dz[i]).to.equal((i + 0.5) * derivativeFromOutput(code, y[i])));
     });
   }
 
@@ -48,12 +62,18 @@ describe('kernels/activations', () => {
   it('accepts Keras snake_case names and rejects unknown ones by argument name', () => {
     expect(activationCode('hard_sigmoid')).to.equal(Act.HardSigmoid);
     expect(activationCode('hardSigmoid')).to.equal(Act.HardSigmoid);
-    expect(() => activationCode('softmax', 'recurrentActivation')).to.throw(RangeError, /recurrentActivation: expected one of .* got "softmax"/);
+    expect(() => activationCode('softmax', 'recurrentActivation')).to.throw(
+      RangeError,
+      /recurrentActivation: expected one of .* got "softmax"/,
+    );
     expect(() => activationCode('toString')).to.throw(RangeError);
   });
 
   it('throws a RangeError when the run does not fit the array', () => {
     expect(() => activate(Act.Tanh, new Float64Array(3), 2, 2)).to.throw(RangeError, /activate\(y\)/);
-    expect(() => activateBackward(Act.Tanh, new Float64Array(4), 0, new Float64Array(3), 0, 4)).to.throw(RangeError, /activateBackward\(y\)/);
+    expect(() => activateBackward(Act.Tanh, new Float64Array(4), 0, new Float64Array(3), 0, 4)).to.throw(
+      RangeError,
+      /activateBackward\(y\)/,
+    );
   });
 });

@@ -8,16 +8,17 @@ describe('kernels/dropout', () => {
     for (const rate of [0.1, 0.3, 0.5]) {
       const mask = new Float64Array(n);
       dropoutMask(mask, n, rate, makeRng(`dropout-${rate}`));
-      let zeros = 0, sum = 0;
+      let zeros = 0,
+        sum = 0;
       const keep = 1 / (1 - rate);
       for (let i = 0; i < n; i++) {
-        const v = mask[i] as number;
+        const v = mask[i];
         if (v === 0) zeros++;
         else expect(v).to.equal(keep);
         sum += v;
       }
       // Binomial: sd of the zero fraction is sqrt(rate(1−rate)/n) ≤ 0.0016; allow 5 sd.
-      const sd = Math.sqrt(rate * (1 - rate) / n);
+      const sd = Math.sqrt((rate * (1 - rate)) / n);
       expect(zeros / n, `zero fraction at rate ${rate}`).to.be.closeTo(rate, 5 * sd);
       expect(sum / n, `mean mask at rate ${rate}`).to.be.closeTo(1, 5 * sd * keep);
     }
@@ -25,7 +26,9 @@ describe('kernels/dropout', () => {
 
   it('is deterministic given a seeded source, and different seeds give different masks', () => {
     const n = 1000;
-    const a = new Float32Array(n), b = new Float32Array(n), c = new Float32Array(n);
+    const a = new Float32Array(n),
+      b = new Float32Array(n),
+      c = new Float32Array(n);
     dropoutMask(a, n, 0.4, makeRng('same'));
     dropoutMask(b, n, 0.4, makeRng('same'));
     dropoutMask(c, n, 0.4, makeRng('other'));
@@ -34,19 +37,22 @@ describe('kernels/dropout', () => {
   });
 
   it('draws one number per element, in index order: mask_i = 0 iff random_i < rate', () => {
-    const n = 50, rate = 0.35;
+    const n = 50,
+      rate = 0.35;
     const draws = uniform64(n, makeRng('draws'), 0, 1);
     let k = 0;
     const mask = new Float64Array(n);
-    dropoutMask(mask, n, rate, () => draws[k++] as number);
+    dropoutMask(mask, n, rate, () => draws[k++]);
     expect(k).to.equal(n);
-    for (let i = 0; i < n; i++) expect(mask[i]).to.equal((draws[i] as number) < rate ? 0 : 1 / (1 - rate));
+    for (let i = 0; i < n; i++) expect(mask[i]).to.equal(draws[i] < rate ? 0 : 1 / (1 - rate));
   });
 
   it('rate 0 is the identity and draws nothing', () => {
     const n = 17;
     const mask = new Float64Array(n).fill(5);
-    dropoutMask(mask, n, 0, () => { throw new Error('rate 0 must not draw'); });
+    dropoutMask(mask, n, 0, () => {
+      throw new Error('rate 0 must not draw');
+    });
     expect(Array.from(mask)).to.deep.equal(new Array(n).fill(1));
     const x = uniform64(n, makeRng('identity'));
     const y = new Float64Array(n);
@@ -55,7 +61,8 @@ describe('kernels/dropout', () => {
   });
 
   it('applyMask multiplies elementwise (forward y = x⊙mask, backward dx = dy⊙mask), in place too', () => {
-    const x = Float64Array.from([1, -2, 3, 4]), mask = Float64Array.from([0, 2, 2, 0]);
+    const x = Float64Array.from([1, -2, 3, 4]),
+      mask = Float64Array.from([0, 2, 2, 0]);
     const y = new Float64Array(4);
     applyMask(y, x, mask, 4);
     expect(Array.from(y)).to.deep.equal([0, -4, 6, 0]);
@@ -64,7 +71,8 @@ describe('kernels/dropout', () => {
   });
 
   it('throws RangeError for a rate outside [0, 1) and for short buffers, naming the argument', () => {
-    const m = new Float64Array(4), r = makeRng('x');
+    const m = new Float64Array(4),
+      r = makeRng('x');
     for (const rate of [1, -0.1, 1.5, NaN]) {
       expect(() => dropoutMask(m, 4, rate, r)).to.throw(RangeError, /dropoutMask\(rate\)/);
     }

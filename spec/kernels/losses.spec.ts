@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import {
-  mseLoss, mseGrad, maeLoss, maeGrad, bceLoss, bceGrad, bceWithLogitsLoss, bceWithLogitsGrad, BCE_EPSILON,
+  mseLoss,
+  mseGrad,
+  maeLoss,
+  maeGrad,
+  bceLoss,
+  bceGrad,
+  bceWithLogitsLoss,
+  bceWithLogitsGrad,
+  BCE_EPSILON,
 } from '../../kernels/losses';
 import { gradCheck } from '../helpers/gradcheck';
 import { makeRng, uniform64 } from '../helpers/rng';
@@ -25,12 +33,8 @@ describe('kernels/losses', () => {
     it('bce from probabilities, with soft targets', () => {
       const pp = f64([0.9, 0.2, 0.6, 0.35]);
       const tt = f64([1, 0, 0.3, 1]);
-      const expected = -(
-        Math.log(0.9) +
-        Math.log(0.8) +
-        (0.3 * Math.log(0.6) + 0.7 * Math.log(0.4)) +
-        Math.log(0.35)
-      ) / 4;
+      const expected =
+        -(Math.log(0.9) + Math.log(0.8) + (0.3 * Math.log(0.6) + 0.7 * Math.log(0.4)) + Math.log(0.35)) / 4;
       expect(bceLoss(pp, tt, 4)).to.be.closeTo(expected, 1e-14);
     });
 
@@ -38,7 +42,7 @@ describe('kernels/losses', () => {
       expect(BCE_EPSILON).to.equal(1e-7);
       const pp = f64([0, 1, 0, 1]);
       const tt = f64([1, 0, 0, 1]);
-      const hi = 1 - 1e-7;   // the upper clip bound as a double; 1 − hi is exact but not exactly 1e-7
+      const hi = 1 - 1e-7; // the upper clip bound as a double; 1 − hi is exact but not exactly 1e-7
       const expected = (-Math.log(1e-7) - Math.log(1 - hi) - Math.log(1 - 1e-7) - Math.log(hi)) / 4;
       const v = bceLoss(pp, tt, 4);
       expect(Number.isFinite(v)).to.equal(true);
@@ -52,7 +56,8 @@ describe('kernels/losses', () => {
       const sig = (v: number) => 1 / (1 + Math.exp(-v));
       let expected = 0;
       for (let i = 0; i < 4; i++) {
-        const s = sig(z[i] as number), ti = tt[i] as number;
+        const s = sig(z[i]),
+          ti = tt[i];
         expected -= ti * Math.log(s) + (1 - ti) * Math.log(1 - s);
       }
       expected /= 4;
@@ -67,7 +72,7 @@ describe('kernels/losses', () => {
       const v = bceWithLogitsLoss(z, tt, 4);
       expect(Number.isFinite(v)).to.equal(true);
       expect(v).to.be.closeTo((each[0] + each[1] + each[2] + each[3]) / 4, 1e-12);
-      expect(bceWithLogitsLoss(z, tt, 1)).to.be.closeTo(Math.exp(-100), 1e-50);   // log1p(e^−100) ≈ 3.7e-44, not 0
+      expect(bceWithLogitsLoss(z, tt, 1)).to.be.closeTo(Math.exp(-100), 1e-50); // log1p(e^−100) ≈ 3.7e-44, not 0
       expect(bceWithLogitsLoss(z, tt, 1)).to.be.greaterThan(0);
       const g = new Float64Array(4);
       bceWithLogitsGrad(g, z, tt, 4);
@@ -82,17 +87,21 @@ describe('kernels/losses', () => {
   describe('gradients', () => {
     it('mse gradient is 2(p − t)/n and passes the gradient check', () => {
       const rng = makeRng('mse-grad');
-      const n = 13, p = uniform64(n, rng, -2, 2), t = uniform64(n, rng, -2, 2);
+      const n = 13,
+        p = uniform64(n, rng, -2, 2),
+        t = uniform64(n, rng, -2, 2);
       const g = new Float64Array(n);
       mseGrad(g, p, t, n);
-      for (let i = 0; i < n; i++) expect(g[i]).to.be.closeTo(2 * ((p[i] as number) - (t[i] as number)) / n, 1e-15);
+      for (let i = 0; i < n; i++) expect(g[i]).to.be.closeTo((2 * (p[i] - t[i])) / n, 1e-15);
       gradCheck({ p }, { p: g }, () => mseLoss(p, t, n));
     });
 
     it('mae gradient is sign(p − t)/n (0 at equality) and passes the gradient check off the kink', () => {
       const rng = makeRng('mae-grad');
-      const n = 11, p = uniform64(n, rng, -2, 2), t = uniform64(n, rng, -2, 2);
-      for (let i = 0; i < n; i++) expect(Math.abs((p[i] as number) - (t[i] as number))).to.be.greaterThan(1e-3);
+      const n = 11,
+        p = uniform64(n, rng, -2, 2),
+        t = uniform64(n, rng, -2, 2);
+      for (let i = 0; i < n; i++) expect(Math.abs(p[i] - t[i])).to.be.greaterThan(1e-3);
       const g = new Float64Array(n);
       maeGrad(g, p, t, n);
       gradCheck({ p }, { p: g }, () => maeLoss(p, t, n));
@@ -102,8 +111,11 @@ describe('kernels/losses', () => {
 
     it('bce gradient passes the gradient check inside the clip', () => {
       const rng = makeRng('bce-grad');
-      const n = 12, p = uniform64(n, rng, 0.05, 0.95), t = uniform64(n, rng, 0, 1);
-      t[0] = 0; t[1] = 1;
+      const n = 12,
+        p = uniform64(n, rng, 0.05, 0.95),
+        t = uniform64(n, rng, 0, 1);
+      t[0] = 0;
+      t[1] = 1;
       const g = new Float64Array(n);
       bceGrad(g, p, t, n);
       gradCheck({ p }, { p: g }, () => bceLoss(p, t, n));
@@ -121,14 +133,17 @@ describe('kernels/losses', () => {
 
     it('bce with logits gradient (σ(z) − t)/n passes the gradient check', () => {
       const rng = makeRng('bce-logits-grad');
-      const n = 10, z = uniform64(n, rng, -6, 6), t = uniform64(n, rng, 0, 1);
+      const n = 10,
+        z = uniform64(n, rng, -6, 6),
+        t = uniform64(n, rng, 0, 1);
       const g = new Float64Array(n);
       bceWithLogitsGrad(g, z, t, n);
       gradCheck({ z }, { z: g }, () => bceWithLogitsLoss(z, t, n));
     });
 
     it('a gradient may be written over the prediction it is computed from', () => {
-      const p = f64([0.5, -1, 2]), t = f64([0, 0, 1]);
+      const p = f64([0.5, -1, 2]),
+        t = f64([0, 0, 1]);
       const ref = new Float64Array(3);
       mseGrad(ref, p, t, 3);
       mseGrad(p, p, t, 3);
@@ -137,19 +152,24 @@ describe('kernels/losses', () => {
 
     it('float32 arrays work and agree with float64', () => {
       const rng = makeRng('loss-f32');
-      const n = 20, p = uniform64(n, rng, 0.1, 0.9), t = uniform64(n, rng, 0, 1);
-      const p32 = Float32Array.from(p), t32 = Float32Array.from(t);
+      const n = 20,
+        p = uniform64(n, rng, 0.1, 0.9),
+        t = uniform64(n, rng, 0, 1);
+      const p32 = Float32Array.from(p),
+        t32 = Float32Array.from(t);
       expect(bceLoss(p32, t32, n)).to.be.closeTo(bceLoss(p, t, n), 1e-6);
       expect(mseLoss(p32, t32, n)).to.be.closeTo(mseLoss(p, t, n), 1e-6);
-      const g32 = new Float32Array(n), g64 = new Float64Array(n);
+      const g32 = new Float32Array(n),
+        g64 = new Float64Array(n);
       bceGrad(g32, p32, t32, n);
       bceGrad(g64, p, t, n);
-      for (let i = 0; i < n; i++) expect(g32[i]).to.be.closeTo(g64[i] as number, 1e-5);
+      for (let i = 0; i < n; i++) expect(g32[i]).to.be.closeTo(g64[i], 1e-5);
     });
   });
 
   it('throws RangeError naming the argument', () => {
-    const a = new Float64Array(4), short = new Float64Array(3);
+    const a = new Float64Array(4),
+      short = new Float64Array(3);
     expect(() => mseLoss(short, a, 4)).to.throw(RangeError, /mseLoss\(yPred\).*4.*got 3/);
     expect(() => maeLoss(a, short, 4)).to.throw(RangeError, /maeLoss\(yTrue\).*4.*got 3/);
     expect(() => mseGrad(short, a, a, 4)).to.throw(RangeError, /mseGrad\(dyPred\).*4.*got 3/);

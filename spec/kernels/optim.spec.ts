@@ -5,39 +5,48 @@ const f64 = (a: number[]) => Float64Array.from(a);
 
 describe('kernels/optim', () => {
   describe('Adam', () => {
-    const grads = [[0.1, -0.3], [-0.2, 0.4], [0.05, 0]];
+    const grads = [
+      [0.1, -0.3],
+      [-0.2, 0.4],
+      [0.05, 0],
+    ];
 
     it('has the TensorFlow.js defaults (lr 1e-3, β1 0.9, β2 0.999, ε 1e-7)', () => {
       expect(ADAM_DEFAULTS).to.deep.equal({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
     });
 
     it('matches the recurrence written out by hand over 3 steps', () => {
-      const lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+      const lr = 0.01,
+        b1 = 0.9,
+        b2 = 0.999,
+        eps = 1e-7;
       const w = f64([0.5, -1]);
       const { m, v } = adamState(2, Float64Array);
       expect(Array.from(m)).to.deep.equal([0, 0]);
       expect(Array.from(v)).to.deep.equal([0, 0]);
 
       // Independent scalar recurrence, element by element.
-      const ref = [0.5, -1], rm = [0, 0], rv = [0, 0];
+      const ref = [0.5, -1],
+        rm = [0, 0],
+        rv = [0, 0];
       for (let t = 1; t <= 3; t++) {
-        const g = grads[t - 1] as number[];
+        const g = grads[t - 1];
         adamUpdate(w, f64(g), m, v, 2, lr, b1, b2, eps, t);
         for (let i = 0; i < 2; i++) {
-          const gi = g[i] as number;
-          rm[i] = b1 * (rm[i] as number) + (1 - b1) * gi;
-          rv[i] = b2 * (rv[i] as number) + (1 - b2) * gi * gi;
-          const mHat = (rm[i] as number) / (1 - b1 ** t);
-          const vHat = (rv[i] as number) / (1 - b2 ** t);
-          ref[i] = (ref[i] as number) - lr * mHat / (Math.sqrt(vHat) + eps);
-          expect(w[i], `w[${i}] after step ${t}`).to.be.closeTo(ref[i] as number, 1e-15);
-          expect(m[i], `m[${i}] after step ${t}`).to.be.closeTo(rm[i] as number, 1e-17);
-          expect(v[i], `v[${i}] after step ${t}`).to.be.closeTo(rv[i] as number, 1e-19);
+          const gi = g[i];
+          rm[i] = b1 * rm[i] + (1 - b1) * gi;
+          rv[i] = b2 * rv[i] + (1 - b2) * gi * gi;
+          const mHat = rm[i] / (1 - b1 ** t);
+          const vHat = rv[i] / (1 - b2 ** t);
+          ref[i] = ref[i] - (lr * mHat) / (Math.sqrt(vHat) + eps);
+          expect(w[i], `w[${i}] after step ${t}`).to.be.closeTo(ref[i], 1e-15);
+          expect(m[i], `m[${i}] after step ${t}`).to.be.closeTo(rm[i], 1e-17);
+          expect(v[i], `v[${i}] after step ${t}`).to.be.closeTo(rv[i], 1e-19);
         }
         if (t === 1) {
           // Step 1 in closed form: m̂ = g, v̂ = g², so w1 = w0 − lr·g/(|g| + ε).
-          expect(w[0]).to.be.closeTo(0.5 - lr * 0.1 / (0.1 + eps), 1e-15);
-          expect(w[1]).to.be.closeTo(-1 + lr * 0.3 / (0.3 + eps), 1e-15);
+          expect(w[0]).to.be.closeTo(0.5 - (lr * 0.1) / (0.1 + eps), 1e-15);
+          expect(w[1]).to.be.closeTo(-1 + (lr * 0.3) / (0.3 + eps), 1e-15);
         }
       }
       // The same numbers computed separately in float64 (Python, same formula).
@@ -46,9 +55,10 @@ describe('kernels/optim', () => {
     });
 
     it('works on Float32Array within float32 precision and leaves elements past n untouched', () => {
-      const w = Float32Array.from([0.5, -1, 9]), st = adamState(3, Float32Array);
+      const w = Float32Array.from([0.5, -1, 9]),
+        st = adamState(3, Float32Array);
       for (let t = 1; t <= 3; t++) {
-        adamUpdate(w, Float32Array.from([...(grads[t - 1] as number[]), 5]), st.m, st.v, 2, 0.01, 0.9, 0.999, 1e-7, t);
+        adamUpdate(w, Float32Array.from([...grads[t - 1], 5]), st.m, st.v, 2, 0.01, 0.9, 0.999, 1e-7, t);
       }
       expect(w[0]).to.be.closeTo(0.4950279485524061, 1e-6);
       expect(w[1]).to.be.closeTo(-0.9934309474302979, 1e-6);
@@ -57,8 +67,12 @@ describe('kernels/optim', () => {
     });
 
     it('throws RangeError naming the argument', () => {
-      const a = new Float64Array(3), s = new Float64Array(2);
-      expect(() => adamUpdate(s, a, a, a, 3, 1e-3, 0.9, 0.999, 1e-7, 1)).to.throw(RangeError, /adamUpdate\(w\).*3.*got 2/);
+      const a = new Float64Array(3),
+        s = new Float64Array(2);
+      expect(() => adamUpdate(s, a, a, a, 3, 1e-3, 0.9, 0.999, 1e-7, 1)).to.throw(
+        RangeError,
+        /adamUpdate\(w\).*3.*got 2/,
+      );
       expect(() => adamUpdate(a, s, a, a, 3, 1e-3, 0.9, 0.999, 1e-7, 1)).to.throw(RangeError, /adamUpdate\(g\)/);
       expect(() => adamUpdate(a, a, s, a, 3, 1e-3, 0.9, 0.999, 1e-7, 1)).to.throw(RangeError, /adamUpdate\(m\)/);
       expect(() => adamUpdate(a, a, a, s, 3, 1e-3, 0.9, 0.999, 1e-7, 1)).to.throw(RangeError, /adamUpdate\(v\)/);
@@ -70,17 +84,30 @@ describe('kernels/optim', () => {
 
   describe('SGD', () => {
     it('with momentum matches TensorFlow.js MomentumOptimizer over 3 steps (a ← μa + g; w ← w − lr·a)', () => {
-      const w = f64([1, -2]), vel = new Float64Array(2);
-      const gs = [[0.5, 1], [-0.2, 1], [0.3, 1]];
+      const w = f64([1, -2]),
+        vel = new Float64Array(2);
+      const gs = [
+        [0.5, 1],
+        [-0.2, 1],
+        [0.3, 1],
+      ];
       // a: [0.5, 1] → [0.45 − 0.2, 0.9 + 1] = [0.25, 1.9] → [0.225 + 0.3, 1.71 + 1] = [0.525, 2.71]
       // w: [1 − 0.05, −2 − 0.1] → [0.95 − 0.025, −2.1 − 0.19] → [0.925 − 0.0525, −2.29 − 0.271]
-      const expectW = [[0.95, -2.1], [0.925, -2.29], [0.8725, -2.561]];
-      const expectA = [[0.5, 1], [0.25, 1.9], [0.525, 2.71]];
+      const expectW = [
+        [0.95, -2.1],
+        [0.925, -2.29],
+        [0.8725, -2.561],
+      ];
+      const expectA = [
+        [0.5, 1],
+        [0.25, 1.9],
+        [0.525, 2.71],
+      ];
       for (let s = 0; s < 3; s++) {
-        sgdUpdate(w, f64(gs[s] as number[]), vel, 2, 0.1, 0.9);
+        sgdUpdate(w, f64(gs[s]), vel, 2, 0.1, 0.9);
         for (let i = 0; i < 2; i++) {
-          expect(w[i], `w[${i}] after step ${s + 1}`).to.be.closeTo(expectW[s]?.[i] as number, 1e-14);
-          expect(vel[i], `velocity[${i}] after step ${s + 1}`).to.be.closeTo(expectA[s]?.[i] as number, 1e-14);
+          expect(w[i], `w[${i}] after step ${s + 1}`).to.be.closeTo(expectW[s]?.[i], 1e-14);
+          expect(vel[i], `velocity[${i}] after step ${s + 1}`).to.be.closeTo(expectA[s]?.[i], 1e-14);
         }
       }
     });
@@ -96,7 +123,8 @@ describe('kernels/optim', () => {
     });
 
     it('throws RangeError naming the argument', () => {
-      const a = new Float64Array(3), s = new Float64Array(2);
+      const a = new Float64Array(3),
+        s = new Float64Array(2);
       expect(() => sgdUpdate(a, a, null, 3, 0.1, 0.9)).to.throw(RangeError, /sgdUpdate\(velocity\): momentum 0.9/);
       expect(() => sgdUpdate(a, a, s, 3, 0.1, 0.9)).to.throw(RangeError, /sgdUpdate\(velocity\).*3.*got 2/);
       expect(() => sgdUpdate(s, a, null, 3, 0.1, 0)).to.throw(RangeError, /sgdUpdate\(w\)/);
@@ -111,7 +139,8 @@ describe('kernels/optim', () => {
     });
 
     it('leaves gradients bit-identical below the limit and returns the norm', () => {
-      const a = f64([3, 4]), b = f64([12]);
+      const a = f64([3, 4]),
+        b = f64([12]);
       expect(clipByGlobalNorm([a, b], 26)).to.equal(13);
       expect(Array.from(a)).to.deep.equal([3, 4]);
       expect(Array.from(b)).to.deep.equal([12]);
@@ -120,7 +149,8 @@ describe('kernels/optim', () => {
     });
 
     it('scales all gradients by clipNorm/norm above the limit and returns the pre-clip norm', () => {
-      const a = f64([3, 4]), b = Float32Array.from([12]);
+      const a = f64([3, 4]),
+        b = Float32Array.from([12]);
       expect(clipByGlobalNorm([a, b], 6.5)).to.equal(13);
       expect(a[0]).to.be.closeTo(1.5, 1e-15);
       expect(a[1]).to.be.closeTo(2, 1e-15);
@@ -129,7 +159,8 @@ describe('kernels/optim', () => {
     });
 
     it('turns every gradient into NaN when the norm is not finite (as TensorFlow does)', () => {
-      const a = f64([1, Infinity]), b = f64([2]);
+      const a = f64([1, Infinity]),
+        b = f64([2]);
       expect(clipByGlobalNorm([a, b], 1)).to.equal(Infinity);
       expect(Number.isNaN(a[0]) && Number.isNaN(a[1]) && Number.isNaN(b[0])).to.equal(true);
     });

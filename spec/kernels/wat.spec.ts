@@ -10,7 +10,10 @@ import { repoRoot } from '../helpers/repo';
 // the script is plain CommonJS (scripts/ is not compiled)
 const { disassemble } = require(path.join(repoRoot(), 'scripts', 'wat.js')) as { disassemble(b: Uint8Array): string };
 
-interface WasmModuleApi { new (bytes: Uint8Array): object; exports(m: object): { name: string; kind: string }[] }
+interface WasmModuleApi {
+  new (bytes: Uint8Array): object;
+  exports(m: object): { name: string; kind: string }[];
+}
 const WA = (globalThis as unknown as { WebAssembly: { Module: WasmModuleApi } }).WebAssembly;
 
 describe('scripts/wat.js', () => {
@@ -19,7 +22,9 @@ describe('scripts/wat.js', () => {
       const bytes = buildGemmModule(shared ? { minPages: 1, maxPages: 65536, shared: true } : { minPages: 1 });
       const text = disassemble(bytes);
       const mod = new WA.Module(bytes);
-      const exported = WA.Module.exports(mod).filter((e) => e.kind === 'function').map((e) => e.name);
+      const exported = WA.Module.exports(mod)
+        .filter((e) => e.kind === 'function')
+        .map((e) => e.name);
       expect(exported.length).to.be.greaterThan(10);
       for (const name of exported) expect(text, name).to.contain(`(func $${name} `).and.contain(`(export "${name}")`);
       // the function count from the binary's function section (its vector length follows the section id 3 and size)
@@ -27,10 +32,13 @@ describe('scripts/wat.js', () => {
       expect(funcs).to.deep.equal(funcs.map((_, i) => i));
       expect(funcs.length).to.equal(functionCount(bytes));
       expect(text.match(/\(/g)!.length).to.equal(text.match(/\)/g)!.length);
-      const opens = text.match(/^\s*(block|loop|if)$/gm)!.length, ends = text.match(/^\s*end$/gm)!.length;
+      const opens = text.match(/^\s*(block|loop|if)$/gm)!.length,
+        ends = text.match(/^\s*end$/gm)!.length;
       expect(opens).to.equal(ends).and.be.greaterThan(0);
       expect(text).to.contain(shared ? '(memory 1 65536 shared)' : '(memory 1)');
-      expect(text).to.match(/^\s+f32x4\.mul$/m).and.match(/^\s+v128\.load( |$)/m);
+      expect(text)
+        .to.match(/^\s+f32x4\.mul$/m)
+        .and.match(/^\s+v128\.load( |$)/m);
     });
   }
 
@@ -38,7 +46,7 @@ describe('scripts/wat.js', () => {
     expect(() => disassemble(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))).to.throw(RangeError, /not a WebAssembly/);
     const bytes = buildGemmModule({ minPages: 1 });
     const bad = Uint8Array.from(bytes);
-    const at = bad.lastIndexOf(0x0b);   // the last function's final `end` becomes 0xff
+    const at = bad.lastIndexOf(0x0b); // the last function's final `end` becomes 0xff
     bad[at] = 0xff;
     expect(() => disassemble(bad)).to.throw(RangeError, /opcode 0xff/);
   });
@@ -47,9 +55,21 @@ describe('scripts/wat.js', () => {
 /** The length of the function section's vector, read straight from the bytes. */
 function functionCount(bytes: Uint8Array): number {
   let pos = 8;
-  const u32 = (): number => { let n = 0, shift = 0, b: number; do { b = bytes[pos++]!; n += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80); return n; };
+  const u32 = (): number => {
+    let n = 0,
+      shift = 0,
+      b: number;
+    do {
+      b = bytes[pos++]!;
+      n += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return n;
+  };
   while (pos < bytes.length) {
-    const id = bytes[pos++]!, size = u32(), end = pos + size;
+    const id = bytes[pos++],
+      size = u32(),
+      end = pos + size;
     if (id === 3) return u32();
     pos = end;
   }

@@ -2,7 +2,13 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { expect } from 'chai';
 import {
-  Detector, Sequential, getBackend, gruAutoencoder, lstmAutoencoder, rnnAutoencoder, setBackend,
+  Detector,
+  type Sequential,
+  getBackend,
+  gruAutoencoder,
+  lstmAutoencoder,
+  rnnAutoencoder,
+  setBackend,
 } from '../../lib/index';
 import { wasmSimdAvailable } from '../../kernels/wasm/arena';
 import { makeRng } from '../helpers/rng';
@@ -16,10 +22,11 @@ type Preset = (o: { window: number; features?: number; units?: number | number[]
 /** max |a − b| / (max |b| + tiny): a relative error over the whole array. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).to.equal(b.length);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs((a[i] as number) - (b[i] as number)));
-    den = Math.max(den, Math.abs(b[i] as number));
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
   }
   return num / (den + 1e-30);
 }
@@ -34,12 +41,13 @@ function run(backend: 'js' | 'wasm', preset: Preset, x: number[][][]) {
   const before = getBackend();
   setBackend(backend);
   try {
-    const T = x[0]!.length, D = x[0]![0]!.length;
+    const T = x[0].length,
+      D = x[0][0].length;
     const m = preset({ window: T, features: D, units: [12, 6], seed: 5 });
     const pred = m.predict(x).data as Float32Array;
-    const grads = m.gradients(x, x).grads.map(g => Array.from(g));
+    const grads = m.gradients(x, x).grads.map((g) => Array.from(g));
     m.fit(x, x, { epochs: 3, batchSize: x.length, shuffle: false });
-    const after = m.getWeights().map(w => Array.from(w));
+    const after = m.getWeights().map((w) => Array.from(w));
     const pred3 = m.predict(x).data as Float32Array;
     return { pred: Array.from(pred), grads, after, pred3: Array.from(pred3) };
   } finally {
@@ -56,7 +64,9 @@ describe('backend: wasm vs js (float32)', () => {
   // The suite runs twice (scripts/mocha-on.js): on the default path and with BPTT_BACKEND=js; every test here puts
   // back the backend it found.
   let suiteBackend: 'js' | 'wasm';
-  beforeEach(() => { suiteBackend = getBackend(); });
+  beforeEach(() => {
+    suiteBackend = getBackend();
+  });
   afterEach(() => setBackend(suiteBackend));
 
   it("defaults to 'auto' (wasm where SIMD is available) unless BPTT_BACKEND says otherwise", () => {
@@ -72,14 +82,20 @@ describe('backend: wasm vs js (float32)', () => {
     setBackend('js');
     setBackend('wasm');
     expect(getBackend()).to.equal('wasm');
-    expect(() => setBackend('gpu' as never)).to.throw(ArgumentError, /setBackend\(backend\): expected 'js', 'wasm' or 'auto', got "gpu"/);
+    expect(() => setBackend('gpu' as never)).to.throw(
+      ArgumentError,
+      /setBackend\(backend\): expected 'js', 'wasm' or 'auto', got "gpu"/,
+    );
     expect(getBackend(), 'a rejected name leaves the backend as it was').to.equal('wasm');
   });
 
   it('BPTT_BACKEND sets the default in a fresh process and is checked', () => {
     const probe = (env: string): { status: number | null; out: string; err: string } => {
-      const r = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(LIB)}).getBackend())`],
-        { env: { ...process.env, BPTT_BACKEND: env }, encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        ['-e', `process.stdout.write(require(${JSON.stringify(LIB)}).getBackend())`],
+        { env: { ...process.env, BPTT_BACKEND: env }, encoding: 'utf8' },
+      );
       return { status: r.status, out: r.stdout, err: r.stderr };
     };
     expect(probe('js').out).to.equal('js');
@@ -92,13 +108,18 @@ describe('backend: wasm vs js (float32)', () => {
   });
 
   const x = data(9, 7, 3, 'backend');
-  const presets: [string, Preset][] = [['LSTM', lstmAutoencoder], ['GRU', gruAutoencoder], ['RNN', rnnAutoencoder]];
+  const presets: [string, Preset][] = [
+    ['LSTM', lstmAutoencoder],
+    ['GRU', gruAutoencoder],
+    ['RNN', rnnAutoencoder],
+  ];
   for (const [name, preset] of presets) {
     it(`${name} autoencoder: predictions and 3 Adam steps agree to 1e-4 relative, gradients to 1e-3`, () => {
-      const js = run('js', preset, x), wa = run('wasm', preset, x);
+      const js = run('js', preset, x),
+        wa = run('wasm', preset, x);
       expect(relErr(wa.pred, js.pred), 'predictions').to.be.below(1e-4);
-      js.grads.forEach((g, i) => expect(relErr(wa.grads[i]!, g), `gradient ${i}`).to.be.below(1e-3));
-      js.after.forEach((w, i) => expect(relErr(wa.after[i]!, w), `weight ${i} after 3 steps`).to.be.below(1e-4));
+      js.grads.forEach((g, i) => expect(relErr(wa.grads[i], g), `gradient ${i}`).to.be.below(1e-3));
+      js.after.forEach((w, i) => expect(relErr(wa.after[i], w), `weight ${i} after 3 steps`).to.be.below(1e-4));
       expect(relErr(wa.pred3, js.pred3), 'predictions after 3 steps').to.be.below(1e-4);
     });
   }
@@ -107,14 +128,20 @@ describe('backend: wasm vs js (float32)', () => {
     setBackend('wasm');
     const m = lstmAutoencoder({ window: 5, features: 2, units: 4, seed: 1 });
     m.predict(data(2, 5, 2, 'w'));
-    const ws = (m.layers[0] as unknown as { cache: { get(k: string, f: () => unknown): { ws: { ops: { name: string } } } } })
-      .cache.get('5x2', () => { throw new Error('no workspace'); });
+    const ws = (
+      m.layers[0] as unknown as { cache: { get(k: string, f: () => unknown): { ws: { ops: { name: string } } } } }
+    ).cache.get('5x2', () => {
+      throw new Error('no workspace');
+    });
     expect(ws.ws.ops.name).to.equal('wasm');
     setBackend('js');
     const j = lstmAutoencoder({ window: 5, features: 2, units: 4, seed: 1 });
     j.predict(data(2, 5, 2, 'w'));
-    const wj = (j.layers[0] as unknown as { cache: { get(k: string, f: () => unknown): { ws: { ops: { name: string } } } } })
-      .cache.get('5x2', () => { throw new Error('no workspace'); });
+    const wj = (
+      j.layers[0] as unknown as { cache: { get(k: string, f: () => unknown): { ws: { ops: { name: string } } } } }
+    ).cache.get('5x2', () => {
+      throw new Error('no workspace');
+    });
     expect(wj.ws.ops.name).to.equal('js');
   });
 
@@ -132,7 +159,10 @@ describe('backend: wasm vs js (float32)', () => {
         expect(o.score, `${model} score at ${o.index}`).to.equal(b.scores[o.index]);
         expect(o.flag, `${model} flag at ${o.index}`).to.equal(b.flags[o.index]);
       };
-      for (const p of multi) { const o = s.push(p); if (o) check(o); }
+      for (const p of multi) {
+        const o = s.push(p);
+        if (o) check(o);
+      }
       for (const o of s.flush()) check(o);
       expect(n).to.equal(500 - b.firstScored);
     }

@@ -12,9 +12,7 @@ import { repeatVector } from '../../lib/model/layers/shape';
 import { lstmAutoencoder } from '../../lib/model/presets';
 import { getBackend } from '../../lib/backend';
 import { ArgumentError, MemoryLimitError } from '../../lib/errors';
-import {
-  MAX_ARRAY_BYTES, MAX_ARENA_BYTES, checkModelMemory, estimateModelMemory, formatBytes,
-} from '../../lib/memory';
+import { MAX_ARRAY_BYTES, MAX_ARENA_BYTES, checkModelMemory, estimateModelMemory, formatBytes } from '../../lib/memory';
 
 const LIB = path.resolve(__dirname, '../../lib');
 
@@ -59,7 +57,11 @@ describe('lib/memory', function () {
       ['denseAutoencoder', 'float32', [256, 32], 128, 64],
     ];
     for (const [preset, dtype, units, T, B] of cases) {
-      const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, JSON.stringify([LIB, preset, dtype, units, T, B])], { encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        ['--expose-gc', '-e', script, JSON.stringify([LIB, preset, dtype, units, T, B])],
+        { encoding: 'utf8' },
+      );
       expect(r.status, r.stderr).to.equal(0);
       const { measured, estimated } = JSON.parse(r.stdout) as { measured: number; estimated: number };
       const label = `${preset} ${dtype} units ${units} window ${T} batch ${B}: measured ${formatBytes(measured)}, estimated ${formatBytes(estimated)}`;
@@ -75,17 +77,26 @@ describe('lib/memory', function () {
     expect(e.limit).to.equal(MAX_ARRAY_BYTES);
     expect(e.bytes).to.equal(100000 * 400000 * 4);
     expect(e.message).to.equal(`Sequential.build: ${e.detail}`);
-    expect(e.detail).to.match(/^the model is too large to allocate \(input \[32, 1\], batch 1, float32\): lstm recurrent_kernel \[100000, 400000\] needs 149 GiB in one array, over the limit of 2 GiB per array \(MAX_ARRAY_BYTES\); the whole model would need [\d.]+ TiB$/);
+    expect(e.detail).to.match(
+      /^the model is too large to allocate \(input \[32, 1\], batch 1, float32\): lstm recurrent_kernel \[100000, 400000\] needs 149 GiB in one array, over the limit of 2 GiB per array \(MAX_ARRAY_BYTES\); the whole model would need [\d.]+ TiB$/,
+    );
   });
 
   it('repeatVector(1e9) before a recurrent layer, and dense(1e9 units): refused at build, layers left unbuilt', () => {
-    const m = new Sequential([lstm({ units: 4, inputShape: [8, 1] }), repeatVector({ n: 1e9 }), lstm({ units: 4, returnSequences: true }),
-      timeDistributed(dense({ units: 1 }))]);
+    const m = new Sequential([
+      lstm({ units: 4, inputShape: [8, 1] }),
+      repeatVector({ n: 1e9 }),
+      lstm({ units: 4, returnSequences: true }),
+      timeDistributed(dense({ units: 1 })),
+    ]);
     const e = thrown(() => m.build());
     expect(e.limitName).to.equal('MAX_ARRAY_BYTES');
     // On the wasm path the largest plain array is the layer's dx [T, B, D]; on js its workspace's a [T, B, 4H].
-    expect(e.detail).to.match(getBackend() === 'wasm' ? /lstm_1 dx \[1000000000, 1, 4\] needs 14.9 GiB in one array, over the limit of 2 GiB per array/
-      : /a buffer of the lstm_1 workspace \(window 1000000000, batch 1, 4 units\) needs 59.6 GiB in one array, over the limit of 2 GiB per array/);
+    expect(e.detail).to.match(
+      getBackend() === 'wasm'
+        ? /lstm_1 dx \[1000000000, 1, 4\] needs 14.9 GiB in one array, over the limit of 2 GiB per array/
+        : /a buffer of the lstm_1 workspace \(window 1000000000, batch 1, 4 units\) needs 59.6 GiB in one array, over the limit of 2 GiB per array/,
+    );
     expect(m.built).to.equal(false);
     expect(m.layers.map((l) => l.isBuilt())).to.deep.equal([false, false, false, false]);
     const d = new Sequential([dense({ units: 1e9, inputShape: [3] })]);
@@ -115,9 +126,11 @@ describe('lib/memory', function () {
     const y = { data: new Float32Array(600 * 256), shape: [600, 256] };
     const f = thrown(() => m.fit(x, y, { epochs: 1, batchSize: 600, workers: 1 }));
     expect(f.where).to.equal('fit(batchSize)');
-    expect(f.message).to.match(/^fit\(batchSize\): the model is too large to allocate \(input \[1000, 1\], batch 600, float32\)/);
+    expect(f.message).to.match(
+      /^fit\(batchSize\): the model is too large to allocate \(input \[1000, 1\], batch 600, float32\)/,
+    );
     const p = thrown(() => m.predict(x, { batchSize: 1000, workers: 1 }));
-    expect(p.message).to.match(/^predict\(batchSize\): .*batch 600,/);   // min(batchSize, N)
+    expect(p.message).to.match(/^predict\(batchSize\): .*batch 600,/); // min(batchSize, N)
   });
 
   it('the total limit: the figure, what the parameters take, and the memory there is', () => {
@@ -127,13 +140,21 @@ describe('lib/memory', function () {
     const e = thrown(() => checkModelMemory(layers, [16, 1], 4, Float32Array, 'x', { total: est.bytes - 1 }));
     expect(e.limitName).to.equal('total memory');
     expect(e.bytes).to.equal(est.bytes);
-    expect(e.detail).to.contain(`it needs ${formatBytes(est.bytes)} (parameters with gradients and optimizer state ${formatBytes(est.paramBytes)}), ` +
-      `more than the ${formatBytes(est.bytes - 1)} of memory there is`);
+    expect(e.detail).to.contain(
+      `it needs ${formatBytes(est.bytes)} (parameters with gradients and optimizer state ${formatBytes(est.paramBytes)}), ` +
+        `more than the ${formatBytes(est.bytes - 1)} of memory there is`,
+    );
     // Parameters: (1·128 + 32·128 + 128) weights, each held 6 times, 4 bytes.
     expect(est.paramBytes).to.equal((128 + 32 * 128 + 128) * 6 * 4);
   });
 
   it('formatBytes', () => {
-    expect([512, 1536, 2 ** 31, 40e9, 1.6e11].map(formatBytes)).to.deep.equal(['512 B', '1.5 KiB', '2 GiB', '37.3 GiB', '149 GiB']);
+    expect([512, 1536, 2 ** 31, 40e9, 1.6e11].map(formatBytes)).to.deep.equal([
+      '512 B',
+      '1.5 KiB',
+      '2 GiB',
+      '37.3 GiB',
+      '149 GiB',
+    ]);
   });
 });

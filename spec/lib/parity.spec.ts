@@ -19,13 +19,24 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Sequential } from '../../lib/model/sequential';
-import { Layer } from '../../lib/model/layers/layer';
-import { bidirectional, dense, gru, lstm, simpleRNN, timeDistributed, repeatVector, flatten, reshape, dropout } from '../../lib/model/layers/index';
-import { RecurrentOptions } from '../../lib/model/layers/recurrent';
+import { type Layer } from '../../lib/model/layers/layer';
+import {
+  bidirectional,
+  dense,
+  gru,
+  lstm,
+  simpleRNN,
+  timeDistributed,
+  repeatVector,
+  flatten,
+  reshape,
+  dropout,
+} from '../../lib/model/layers/index';
+import { type RecurrentOptions } from '../../lib/model/layers/recurrent';
 import { sequenceAutoencoder, denseAutoencoder, sequenceClassifier } from '../../lib/model/presets';
 import { toTfjs } from '../../lib/io/tfjs';
 import { fromTfjs } from '../../lib/model/loaders';
-import { makeRng, Rng, uniformScaled32 as uniform } from '../helpers/rng';
+import { makeRng, type Rng, uniformScaled32 as uniform } from '../helpers/rng';
 import { maxAbs } from '../helpers/oracle';
 
 const PREDICT_TOL = 1e-5;
@@ -41,7 +52,8 @@ function maxScaled(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).to.equal(b.length);
   let m = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number, y = b[i] as number;
+    const x = a[i],
+      y = b[i];
     m = Math.max(m, Math.abs(x - y) / Math.max(Math.abs(y), 1));
   }
   return m;
@@ -49,10 +61,13 @@ function maxScaled(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 async function artifactsOf(model: tf.LayersModel, includeOptimizer = false): Promise<tf.io.ModelArtifacts> {
   let out: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    out = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }), { includeOptimizer });
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      out = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+    { includeOptimizer },
+  );
   if (out === null) throw new Error('save handler not called');
   return out;
 }
@@ -98,7 +113,8 @@ function bSeq(layers: Layer[], input: number[]): Sequential {
   return new Sequential(layers).build(input);
 }
 
-const T = 6, D = 3;
+const T = 6,
+  D = 3;
 
 const CASES: Case[] = [
   {
@@ -110,7 +126,8 @@ const CASES: Case[] = [
   {
     name: 'SimpleRNN, sequences, goBackwards',
     input: [T, D],
-    tfjs: () => tfSeq([tf.layers.simpleRNN({ units: 4, returnSequences: true, goBackwards: true, inputShape: [T, D] })]),
+    tfjs: () =>
+      tfSeq([tf.layers.simpleRNN({ units: 4, returnSequences: true, goBackwards: true, inputShape: [T, D] })]),
     bptt: () => bSeq([simpleRNN({ units: 4, returnSequences: true, goBackwards: true })], [T, D]),
   },
   {
@@ -128,7 +145,8 @@ const CASES: Case[] = [
   {
     name: 'LSTM hard_sigmoid, sequences, goBackwards',
     input: [T, D],
-    tfjs: () => tfSeq([tf.layers.lstm({ units: 4, ...hard, returnSequences: true, goBackwards: true, inputShape: [T, D] })]),
+    tfjs: () =>
+      tfSeq([tf.layers.lstm({ units: 4, ...hard, returnSequences: true, goBackwards: true, inputShape: [T, D] })]),
     bptt: () => bSeq([lstm({ units: 4, ...hard, returnSequences: true, goBackwards: true })], [T, D]),
   },
   {
@@ -152,44 +170,74 @@ const CASES: Case[] = [
   {
     name: 'stacked LSTM → GRU → SimpleRNN → Dense',
     input: [T, D],
-    tfjs: () => tfSeq([
-      tf.layers.lstm({ units: 6, ...sig, returnSequences: true, inputShape: [T, D] }),
-      tf.layers.gru({ units: 4, ...sig, returnSequences: true }),
-      tf.layers.simpleRNN({ units: 3 }),
-      tf.layers.dense({ units: 2 }),
-    ]),
-    bptt: () => bSeq([lstm({ units: 6, ...sig, returnSequences: true }), gru({ units: 4, ...classic, returnSequences: true }),
-      simpleRNN({ units: 3 }), dense({ units: 2 })], [T, D]),
+    tfjs: () =>
+      tfSeq([
+        tf.layers.lstm({ units: 6, ...sig, returnSequences: true, inputShape: [T, D] }),
+        tf.layers.gru({ units: 4, ...sig, returnSequences: true }),
+        tf.layers.simpleRNN({ units: 3 }),
+        tf.layers.dense({ units: 2 }),
+      ]),
+    bptt: () =>
+      bSeq(
+        [
+          lstm({ units: 6, ...sig, returnSequences: true }),
+          gru({ units: 4, ...classic, returnSequences: true }),
+          simpleRNN({ units: 3 }),
+          dense({ units: 2 }),
+        ],
+        [T, D],
+      ),
   },
   {
     name: 'Bidirectional LSTM, sequences → Dense on 3-D',
     input: [T, D],
-    tfjs: () => tfSeq([
-      tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4, ...sig, returnSequences: true }) as tf.RNN, inputShape: [T, D] }),
-      tf.layers.dense({ units: 2, activation: 'tanh' }),
-    ]),
-    bptt: () => bSeq([bidirectional(lstm({ units: 4, ...sig, returnSequences: true })), dense({ units: 2, activation: 'tanh' })], [T, D]),
+    tfjs: () =>
+      tfSeq([
+        tf.layers.bidirectional({
+          layer: tf.layers.lstm({ units: 4, ...sig, returnSequences: true }),
+          inputShape: [T, D],
+        }),
+        tf.layers.dense({ units: 2, activation: 'tanh' }),
+      ]),
+    bptt: () =>
+      bSeq(
+        [bidirectional(lstm({ units: 4, ...sig, returnSequences: true })), dense({ units: 2, activation: 'tanh' })],
+        [T, D],
+      ),
   },
   {
     name: 'Bidirectional GRU, last state',
     input: [T, D],
-    tfjs: () => tfSeq([tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3, ...sig }) as tf.RNN, inputShape: [T, D] })]),
+    tfjs: () => tfSeq([tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3, ...sig }), inputShape: [T, D] })]),
     bptt: () => bSeq([bidirectional(gru({ units: 3, ...classic }))], [T, D]),
   },
   {
     name: 'Bidirectional SimpleRNN (inner goBackwards), sequences, stacked on Bidirectional LSTM',
     input: [T, D],
-    tfjs: () => tfSeq([
-      tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 3, returnSequences: true, goBackwards: true }) as tf.RNN, inputShape: [T, D] }),
-      tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2, ...hard }) as tf.RNN }),
-    ]),
-    bptt: () => bSeq([bidirectional(simpleRNN({ units: 3, returnSequences: true, goBackwards: true })),
-      bidirectional(lstm({ units: 2, ...hard }))], [T, D]),
+    tfjs: () =>
+      tfSeq([
+        tf.layers.bidirectional({
+          layer: tf.layers.simpleRNN({ units: 3, returnSequences: true, goBackwards: true }),
+          inputShape: [T, D],
+        }),
+        tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2, ...hard }) }),
+      ]),
+    bptt: () =>
+      bSeq(
+        [
+          bidirectional(simpleRNN({ units: 3, returnSequences: true, goBackwards: true })),
+          bidirectional(lstm({ units: 2, ...hard })),
+        ],
+        [T, D],
+      ),
   },
   ...(['lstm', 'gru', 'rnn'] as const).map((cell): Case => {
-    const rec = (units: number, returnSequences: boolean): tf.layers.Layer => cell === 'lstm'
-      ? tf.layers.lstm({ units, returnSequences, ...sig })
-      : cell === 'gru' ? tf.layers.gru({ units, returnSequences, ...sig }) : tf.layers.simpleRNN({ units, returnSequences });
+    const rec = (units: number, returnSequences: boolean): tf.layers.Layer =>
+      cell === 'lstm'
+        ? tf.layers.lstm({ units, returnSequences, ...sig })
+        : cell === 'gru'
+          ? tf.layers.gru({ units, returnSequences, ...sig })
+          : tf.layers.simpleRNN({ units, returnSequences });
     const recurrent: Omit<RecurrentOptions, 'units'> = cell === 'lstm' ? sig : cell === 'gru' ? classic : {};
     return {
       name: `sequenceAutoencoder preset (${cell}, units [5, 3])`,
@@ -197,8 +245,14 @@ const CASES: Case[] = [
       tfjs: () => {
         const m = tf.sequential();
         m.add(tf.layers.inputLayer({ inputShape: [T, 2] }));
-        [rec(5, true), rec(3, false), tf.layers.repeatVector({ n: T }), rec(3, true), rec(5, true),
-          tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 2 }) })].forEach((l) => m.add(l));
+        [
+          rec(5, true),
+          rec(3, false),
+          tf.layers.repeatVector({ n: T }),
+          rec(3, true),
+          rec(5, true),
+          tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 2 }) }),
+        ].forEach((l) => m.add(l));
         return m;
       },
       bptt: () => sequenceAutoencoder({ window: T, features: 2, units: [5, 3], cell, recurrent }),
@@ -207,37 +261,72 @@ const CASES: Case[] = [
   {
     name: 'denseAutoencoder preset (Flatten → Dense relu → Dense → Reshape)',
     input: [T, 2],
-    tfjs: () => tfSeq([
-      tf.layers.flatten({ inputShape: [T, 2] }),
-      tf.layers.dense({ units: 8, activation: 'relu' }), tf.layers.dense({ units: 4, activation: 'relu' }),
-      tf.layers.dense({ units: 8, activation: 'relu' }), tf.layers.dense({ units: T * 2 }),
-      tf.layers.reshape({ targetShape: [T, 2] }),
-    ]),
+    tfjs: () =>
+      tfSeq([
+        tf.layers.flatten({ inputShape: [T, 2] }),
+        tf.layers.dense({ units: 8, activation: 'relu' }),
+        tf.layers.dense({ units: 4, activation: 'relu' }),
+        tf.layers.dense({ units: 8, activation: 'relu' }),
+        tf.layers.dense({ units: T * 2 }),
+        tf.layers.reshape({ targetShape: [T, 2] }),
+      ]),
     bptt: () => denseAutoencoder({ window: T, features: 2, units: [8, 4] }),
   },
   {
     name: 'sequenceClassifier preset (GRU → Dropout 0 → Dense sigmoid, binary cross-entropy)',
     input: [T, D],
     loss: 'binaryCrossentropy',
-    tfjs: () => tfSeq([tf.layers.gru({ units: 4, ...sig, inputShape: [T, D] }), tf.layers.dropout({ rate: 0 }),
-      tf.layers.dense({ units: 1, activation: 'sigmoid' })]),
-    bptt: () => sequenceClassifier({ window: T, features: D, units: 4, cell: 'gru', recurrent: classic, dropoutRate: 0 }),
+    tfjs: () =>
+      tfSeq([
+        tf.layers.gru({ units: 4, ...sig, inputShape: [T, D] }),
+        tf.layers.dropout({ rate: 0 }),
+        tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+      ]),
+    bptt: () =>
+      sequenceClassifier({ window: T, features: D, units: 4, cell: 'gru', recurrent: classic, dropoutRate: 0 }),
   },
   {
     name: 'RepeatVector → LSTM → TimeDistributed(Dense) with Dropout between',
     input: [D],
     noTrain: 'active dropout draws its masks from a different generator on each side',
-    tfjs: () => tfSeq([tf.layers.repeatVector({ n: 4, inputShape: [D] }), tf.layers.lstm({ units: 3, ...sig, returnSequences: true }),
-      tf.layers.dropout({ rate: 0.25 }), tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 2 }) })]),
-    bptt: () => bSeq([repeatVector({ n: 4 }), lstm({ units: 3, ...sig, returnSequences: true }), dropout({ rate: 0.25 }),
-      timeDistributed(dense({ units: 2 }))], [D]),
+    tfjs: () =>
+      tfSeq([
+        tf.layers.repeatVector({ n: 4, inputShape: [D] }),
+        tf.layers.lstm({ units: 3, ...sig, returnSequences: true }),
+        tf.layers.dropout({ rate: 0.25 }),
+        tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 2 }) }),
+      ]),
+    bptt: () =>
+      bSeq(
+        [
+          repeatVector({ n: 4 }),
+          lstm({ units: 3, ...sig, returnSequences: true }),
+          dropout({ rate: 0.25 }),
+          timeDistributed(dense({ units: 2 })),
+        ],
+        [D],
+      ),
   },
   {
     name: 'LSTM → Flatten → Dense → Reshape',
     input: [T, D],
-    tfjs: () => tfSeq([tf.layers.lstm({ units: 2, ...sig, returnSequences: true, inputShape: [T, D] }), tf.layers.flatten(),
-      tf.layers.dense({ units: 4 }), tf.layers.reshape({ targetShape: [2, 2] })]),
-    bptt: () => bSeq([lstm({ units: 2, ...sig, returnSequences: true }), flatten(), dense({ units: 4 }), reshape({ targetShape: [2, 2] })], [T, D]),
+    tfjs: () =>
+      tfSeq([
+        tf.layers.lstm({ units: 2, ...sig, returnSequences: true, inputShape: [T, D] }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 4 }),
+        tf.layers.reshape({ targetShape: [2, 2] }),
+      ]),
+    bptt: () =>
+      bSeq(
+        [
+          lstm({ units: 2, ...sig, returnSequences: true }),
+          flatten(),
+          dense({ units: 4 }),
+          reshape({ targetShape: [2, 2] }),
+        ],
+        [T, D],
+      ),
   },
 ];
 
@@ -247,7 +336,7 @@ describe('parity with TensorFlow.js (cpu backend)', function () {
   this.timeout(120000);
 
   before(async () => {
-    tf.enableProdMode();          // no "install tfjs-node" banner; no debug checks
+    tf.enableProdMode(); // no "install tfjs-node" banner; no debug checks
     await tf.setBackend('cpu');
   });
 
@@ -260,7 +349,11 @@ describe('parity with TensorFlow.js (cpu backend)', function () {
   CASES.forEach((c, ci) => {
     describe(c.name, () => {
       const xShape = [N, ...c.input];
-      const x = uniform(xShape.reduce((a, b) => a * b, 1), makeRng(`parity/${ci}/x`), 1);
+      const x = uniform(
+        xShape.reduce((a, b) => a * b, 1),
+        makeRng(`parity/${ci}/x`),
+        1,
+      );
 
       it('direct: same weights (setWeights) → same predictions, ≤ 1e-5', () => {
         const tm = c.tfjs();
@@ -297,7 +390,7 @@ describe('parity with TensorFlow.js (cpu backend)', function () {
         tm.dispose();
       });
 
-      if (c.noTrain !== undefined) return;   // predict parity only: see noTrain
+      if (c.noTrain !== undefined) return; // predict parity only: see noTrain
       it('train: 3 full-batch Adam steps → same weights, |Δw| / max(|w|, 1) ≤ 1e-4', async () => {
         const tm = c.tfjs();
         randomizeTf(tm, makeRng(`parity/${ci}/w`));
@@ -306,13 +399,26 @@ describe('parity with TensorFlow.js (cpu backend)', function () {
         const yShape = [N, ...bm.getOutputShape()];
         const n = yShape.reduce((a, b) => a * b, 1);
         const yRng = makeRng(`parity/${ci}/y`);
-        const y = c.loss === 'binaryCrossentropy' ? Float32Array.from({ length: n }, () => (yRng() < 0.5 ? 0 : 1)) : uniform(n, yRng);
+        const y =
+          c.loss === 'binaryCrossentropy'
+            ? Float32Array.from({ length: n }, () => (yRng() < 0.5 ? 0 : 1))
+            : uniform(n, yRng);
         const lr = 1e-2;
         tm.compile({ optimizer: tf.train.adam(lr), loss: c.loss ?? 'meanSquaredError' });
-        const xt = tf.tensor(x, xShape), yt = tf.tensor(y, yShape);
+        const xt = tf.tensor(x, xShape),
+          yt = tf.tensor(y, yShape);
         const th = await tm.fit(xt, yt, { batchSize: N, epochs: 3, shuffle: false, verbose: 0 });
-        const bh = bm.fit({ data: x, shape: xShape }, { data: y, shape: yShape },
-          { batchSize: N, epochs: 3, shuffle: false, optimizer: { name: 'adam', learningRate: lr }, loss: c.loss ?? 'mse' });
+        const bh = bm.fit(
+          { data: x, shape: xShape },
+          { data: y, shape: yShape },
+          {
+            batchSize: N,
+            epochs: 3,
+            shuffle: false,
+            optimizer: { name: 'adam', learningRate: lr },
+            loss: c.loss ?? 'mse',
+          },
+        );
         const lossDiff = maxAbs(bh.loss, th.history['loss'] as number[]);
         note(`${c.name}: train epoch-loss max|Δ|`, lossDiff);
         expect(lossDiff).to.be.at.most(PREDICT_TOL);
@@ -327,11 +433,13 @@ describe('parity with TensorFlow.js (cpu backend)', function () {
         expect(travel).to.be.above(1e-2);
         expect(moved).to.be.below(travel);
         tm.getWeights().forEach((w, i) => {
-          const d = maxScaled(bw[i] as Float32Array, w.dataSync());
+          const d = maxScaled(bw[i], w.dataSync());
           note(`${c.name}: train weights max|Δ|/max(|w|,1)`, d);
           expect(d, `weight ${names[i]}`).to.be.at.most(TRAIN_TOL);
         });
-        xt.dispose(); yt.dispose(); tm.dispose();
+        xt.dispose();
+        yt.dispose();
+        tm.dispose();
       });
     });
   });
@@ -350,7 +458,7 @@ describe('parity with TensorFlow.js (cpu backend)', function () {
       const xShape = [8, T, D];
       const x = uniform(8 * T * D, makeRng('parity/tc/x'), 1);
       const y = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-      const tl = (tm.evaluate(tf.tensor(x, xShape), tf.tensor(y, [8, 1])) as tf.Scalar).dataSync()[0] as number;
+      const tl = (tm.evaluate(tf.tensor(x, xShape), tf.tensor(y, [8, 1])) as tf.Scalar).dataSync()[0];
       const bl = bm.evaluate({ data: x, shape: xShape }, { data: y, shape: [8, 1] });
       note('trainingConfig loss: evaluate |Δ|', Math.abs(tl - bl));
       expect(Math.abs(tl - bl)).to.be.at.most(PREDICT_TOL);
@@ -377,13 +485,17 @@ describe('parity with TensorFlow.js (cpu backend)', function () {
       const tm = await tf.loadLayersModel(tf.io.fromMemory(toTfjs(bm)));
       const back = fromTfjs(await artifactsOf(tm));
       expect(back.weights().map((w) => w.shape)).to.deep.equal(bm.weights().map((w) => w.shape));
-      back.getWeights().forEach((w, i) => expect(Array.from(w)).to.deep.equal(Array.from(bm.getWeights()[i] as Float32Array)));
+      back
+        .getWeights()
+        .forEach((w, i) => expect(Array.from(w)).to.deep.equal(Array.from(bm.getWeights()[i] as Float32Array)));
       expect(back.layers.map((l) => l.getConfig())).to.deep.equal(bm.layers.map((l) => l.getConfig()));
       tm.dispose();
     });
 
     it('a float64 model exports float32 weights that predict within 1e-5', async () => {
-      const bm = new Sequential([lstm({ units: 4, ...sig, returnSequences: true }), dense({ units: 1 })], { dtype: 'float64' }).build([T, D]);
+      const bm = new Sequential([lstm({ units: 4, ...sig, returnSequences: true }), dense({ units: 1 })], {
+        dtype: 'float64',
+      }).build([T, D]);
       randomizeBptt(bm, makeRng('parity/f64/w'));
       const tm = await tf.loadLayersModel(tf.io.fromMemory(toTfjs(bm)));
       const xShape = [N, T, D];

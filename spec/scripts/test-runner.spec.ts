@@ -6,37 +6,54 @@ import * as os from 'os';
 import { repoRoot } from '../helpers/repo';
 import * as path from 'path';
 
-
 describe('scripts/test.js (npm test)', () => {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-test-runner-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-test-runner-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const run = (spec: string, paths: string): { status: number | null; out: string } => {
     const root = repoRoot();
-    const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'test.js'), '--no-config', '--reporter', 'dot', spec], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, BPTT_TEST_PATHS: paths },
-    });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, 'scripts', 'test.js'), '--no-config', '--reporter', 'dot', spec],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, BPTT_TEST_PATHS: paths },
+      },
+    );
     return { status: r.status, out: r.stdout + r.stderr };
   };
 
   it('package.json runs it', () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(pkg.scripts['test']).to.equal('node scripts/test.js');
   });
 
   it('runs the js path after the default path failed, and exits non-zero', () => {
     const spec = path.join(dir, 'fails-on-auto.spec.js');
-    fs.writeFileSync(spec, `
+    fs.writeFileSync(
+      spec,
+      `
       const fs = require('fs');
       it('records the path and fails on auto only', () => {
         fs.appendFileSync(${JSON.stringify(path.join(dir, 'ran.txt'))}, process.env.BPTT_BACKEND + '\\n');
         if (process.env.BPTT_BACKEND === 'auto') throw new Error('planted failure on the auto path');
-      });`);
+      });`,
+    );
     const r = run(spec, 'auto,js');
-    expect(fs.readFileSync(path.join(dir, 'ran.txt'), 'utf8').split('\n').filter(Boolean)).to.deep.equal(['auto', 'js']);
+    expect(fs.readFileSync(path.join(dir, 'ran.txt'), 'utf8').split('\n').filter(Boolean)).to.deep.equal([
+      'auto',
+      'js',
+    ]);
     expect(r.status, r.out).to.equal(1);
-    expect(r.out).to.match(/auto\s+FAILED/).and.to.match(/js\s+passed/);
+    expect(r.out)
+      .to.match(/auto\s+FAILED/)
+      .and.to.match(/js\s+passed/);
   });
 
   it('exits 0 when every path passes, and 1 when only the last one fails', () => {
@@ -44,9 +61,14 @@ describe('scripts/test.js (npm test)', () => {
     fs.writeFileSync(ok, "it('passes', () => {});");
     expect(run(ok, 'auto,js').status).to.equal(0);
     const lastFails = path.join(dir, 'fails-on-js.spec.js');
-    fs.writeFileSync(lastFails, "it('fails on js', () => { if (process.env.BPTT_BACKEND === 'js') throw new Error('planted'); });");
+    fs.writeFileSync(
+      lastFails,
+      "it('fails on js', () => { if (process.env.BPTT_BACKEND === 'js') throw new Error('planted'); });",
+    );
     const r = run(lastFails, 'auto,js');
     expect(r.status, r.out).to.equal(1);
-    expect(r.out).to.match(/auto\s+passed/).and.to.match(/js\s+FAILED/);
+    expect(r.out)
+      .to.match(/auto\s+passed/)
+      .and.to.match(/js\s+FAILED/);
   });
 });

@@ -12,7 +12,7 @@
  *           observations; alarms do not enter that window either. The absolute threshold is z_q + M.
  */
 import { ArgumentError } from '../../errors';
-import { Numbers, checkFinite, checkNonEmpty, checkPoint, mean } from './numbers';
+import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean } from './numbers';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Generalized Pareto fit (Grimshaw's trick) and the POT quantile.
@@ -120,7 +120,7 @@ function grimshaw(y: Float64Array, m: number): GpdFit {
       const xb = xs[k];
       const wb = grimshawW(y, m, xb);
       if (wa === 0) consider(xa);
-      else if (Number.isFinite(wa) && Number.isFinite(wb) && (wa < 0) !== (wb < 0) && wb !== 0) {
+      else if (Number.isFinite(wa) && Number.isFinite(wb) && wa < 0 !== wb < 0 && wb !== 0) {
         let lo = xa;
         let hi = xb;
         let wlo = wa;
@@ -132,7 +132,7 @@ function grimshaw(y: Float64Array, m: number): GpdFit {
             lo = hi = mid;
             break;
           }
-          if ((wm < 0) === (wlo < 0)) {
+          if (wm < 0 === wlo < 0) {
             lo = mid;
             wlo = wm;
           } else hi = mid;
@@ -266,7 +266,8 @@ class PotState {
     for (let i = 0; i < n; i++) if (values[i] > this.t) nt++;
     if (nt === 0) {
       throw new ArgumentError(`${where}(calibration)`, 'at least one value above the initial threshold', 'none', {
-        problem: `no calibration value exceeds the initial threshold t = ${this.t} (level ${level}, ` +
+        problem:
+          `no calibration value exceeds the initial threshold t = ${this.t} (level ${level}, ` +
           `${n} values); SPOT needs at least one peak: give more varied calibration data or a lower level`,
       });
     }

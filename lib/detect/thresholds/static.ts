@@ -10,7 +10,7 @@
  *   contaminationThreshold(s, c = 0.1)    as PyOD: np.percentile(s, 100·(1-c)), i.e. Q((100·(1-c))/100)
  */
 import { ArgumentError } from '../../errors';
-import { Numbers, checkFinite, checkNonEmpty, mean, std } from './numbers';
+import { type Numbers, checkFinite, checkNonEmpty, mean, std } from './numbers';
 
 /** A sorted Float64Array copy of x (after checking it is non-empty and finite). */
 function sortedCopy(x: Numbers, where: string): Float64Array {

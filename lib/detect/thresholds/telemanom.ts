@@ -4,7 +4,7 @@
  */
 import { ArgumentError } from '../../errors';
 import { runsOfOnes } from '../events';
-import { Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from './numbers';
+import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from './numbers';
 
 /**
  * Exponentially weighted moving average, as pandas `Series.ewm(span).mean()` (adjust = True), which Telemanom uses
@@ -136,7 +136,11 @@ export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptio
   const maxSeq = options.maxSequences ?? 5;
   const maxFrac = options.maxAnomalyFraction ?? 0.5;
   if (!(zStep > 0) || !(zMax >= zMin)) {
-    throw new ArgumentError('dynamicThreshold(options)', 'zStep > 0 and zMax ≥ zMin', `zMin ${zMin}, zMax ${zMax}, zStep ${zStep}`);
+    throw new ArgumentError(
+      'dynamicThreshold(options)',
+      'zStep > 0 and zMax ≥ zMin',
+      `zMin ${zMin}, zMax ${zMax}, zStep ${zStep}`,
+    );
   }
   if (!(Number.isInteger(buffer) && buffer >= 0)) {
     throw new ArgumentError('dynamicThreshold(options.errorBuffer)', 'an integer ≥ 0', `${buffer}`);

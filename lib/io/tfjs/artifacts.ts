@@ -16,18 +16,44 @@ import type { Param } from '../../model/layers/layer';
 import { Recurrent } from '../../model/layers/recurrent';
 import type { CreateModel, ModelSource, ModelTarget } from '../model-view';
 import { isModel } from '../model-view';
-import { Context, make, Parsed, parseLayer, readLoss, readTopology, resolveInputShape, layerToTfjs, trainingConfigOf } from './topology';
-import { Cfg, FromTfjsOptions, GENERATED_BY, isObject, TfjsArtifacts, TfjsArtifactsInput, ToTfjsOptions } from './types';
-import { assignWeights, checkParameterCount, decodeWeights, encodeWeights, Weight } from './weights';
+import {
+  type Context,
+  make,
+  type Parsed,
+  parseLayer,
+  readLoss,
+  readTopology,
+  resolveInputShape,
+  layerToTfjs,
+  trainingConfigOf,
+} from './topology';
+import {
+  type Cfg,
+  type FromTfjsOptions,
+  GENERATED_BY,
+  isObject,
+  type TfjsArtifacts,
+  type TfjsArtifactsInput,
+  type ToTfjsOptions,
+} from './types';
+import { assignWeights, checkParameterCount, decodeWeights, encodeWeights } from './weights';
 import { ArgumentError } from '../../errors';
 
 /**
  * Fills the model `create` makes from TensorFlow.js layers-format artifacts (topology.ts and weights.ts say what is read
  * and how). fromTfjs (lib/model/loaders.ts) is this with Sequential's constructor.
  */
-export function buildFromTfjs<M extends ModelTarget>(artifacts: TfjsArtifactsInput, options: FromTfjsOptions,
-                                                     create: CreateModel<M>): M {
-  if (!isObject(artifacts)) throw new ArgumentError('fromTfjs', 'model artifacts { modelTopology, weightSpecs, weightData }', String(typeof artifacts));
+export function buildFromTfjs<M extends ModelTarget>(
+  artifacts: TfjsArtifactsInput,
+  options: FromTfjsOptions,
+  create: CreateModel<M>,
+): M {
+  if (!isObject(artifacts))
+    throw new ArgumentError(
+      'fromTfjs',
+      'model artifacts { modelTopology, weightSpecs, weightData }',
+      String(typeof artifacts),
+    );
   const top = readTopology(artifacts);
   const ctx: Context = { keras3: top.keras3 };
   let inputShape = top.inputShape;
@@ -40,7 +66,8 @@ export function buildFromTfjs<M extends ModelTarget>(artifacts: TfjsArtifactsInp
       parsed.push(p);
     }
   });
-  if (parsed.length === 0) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'the model has no layers' });
+  if (parsed.length === 0)
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'the model has no layers' });
   const weights = decodeWeights(artifacts);
   const loss = readLoss(top.trainingConfig);
 
@@ -49,8 +76,11 @@ export function buildFromTfjs<M extends ModelTarget>(artifacts: TfjsArtifactsInp
     let ra: boolean | null = null;
     if (p.inferResetAfter) {
       const bias = weights.filter((w) => w.tokens[0] === p.name && w.tokens[w.tokens.length - 1] === 'bias');
-      if (bias.length === 0) throw new ArgumentError(p.where, 'a valid value', '', { problem: 'reset_after is missing and there is no bias weight to infer it from' });
-      ra = (bias[0] as Weight).shape.length === 2;
+      if (bias.length === 0)
+        throw new ArgumentError(p.where, 'a valid value', '', {
+          problem: 'reset_after is missing and there is no bias weight to infer it from',
+        });
+      ra = bias[0].shape.length === 2;
     }
     return p.create(ra);
   });
@@ -73,14 +103,21 @@ export function buildFromTfjs<M extends ModelTarget>(artifacts: TfjsArtifactsInp
  * The model must be built. See the file comment for a GRU with resetAfter true and for stateful models.
  */
 export function toTfjs(model: ModelSource, options: ToTfjsOptions = {}): TfjsArtifacts {
-  if (!isModel(model)) throw new ArgumentError('toTfjs(model)', 'a valid value', '', { problem: 'expected a Sequential' });
+  if (!isModel(model))
+    throw new ArgumentError('toTfjs(model)', 'a valid value', '', { problem: 'expected a Sequential' });
   const inputShape = model.getInputShape();
-  if (inputShape === null) throw new ArgumentError('toTfjs', 'a valid value', '', { problem: 'the model is not built yet (call build, fit or predict first)' });
-  const stateful = model.layers.some((l) => (l instanceof Recurrent && l.stateful));
+  if (inputShape === null)
+    throw new ArgumentError('toTfjs', 'a valid value', '', {
+      problem: 'the model is not built yet (call build, fit or predict first)',
+    });
+  const stateful = model.layers.some((l) => l instanceof Recurrent && l.stateful);
   const bs = options.batchSize;
-  if (bs !== undefined && !(Number.isInteger(bs) && bs > 0)) throw new ArgumentError('toTfjs(batchSize)', 'a positive integer', String(bs));
+  if (bs !== undefined && !(Number.isInteger(bs) && bs > 0))
+    throw new ArgumentError('toTfjs(batchSize)', 'a positive integer', String(bs));
   if (stateful && bs === undefined) {
-    throw new ArgumentError('toTfjs', 'a valid value', '', { problem: 'the model has a stateful layer; TensorFlow.js needs its batch size: pass { batchSize }' });
+    throw new ArgumentError('toTfjs', 'a valid value', '', {
+      problem: 'the model has a stateful layer; TensorFlow.js needs its batch size: pass { batchSize }',
+    });
   }
   const layers: Cfg[] = [];
   const weights: { name: string; p: Param }[] = [];

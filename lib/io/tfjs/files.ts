@@ -16,7 +16,14 @@ import { writeFileAtomic, writeFileAtomicSync } from '../atomic';
 import type { CreateModel, ModelSource, ModelTarget } from '../model-view';
 import { show } from '../show';
 import { buildFromTfjs, toTfjs } from './artifacts';
-import { Cfg, FromTfjsOptions, isObject, TfjsArtifacts, TfjsArtifactsInput, ToTfjsOptions } from './types';
+import {
+  type Cfg,
+  type FromTfjsOptions,
+  isObject,
+  type TfjsArtifacts,
+  type TfjsArtifactsInput,
+  type ToTfjsOptions,
+} from './types';
 import { checkSpec, specBytes } from './weights';
 import { ModelFileError } from '../../errors';
 import { withSource } from '../json';
@@ -24,7 +31,10 @@ import { withSource } from '../json';
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading
 
-interface Manifest { paths: string[]; weights: unknown[] }
+interface Manifest {
+  paths: string[];
+  weights: unknown[];
+}
 
 function readModelJson(text: string, file: string): { artifacts: Cfg; groups: Manifest[] } {
   let json: unknown;
@@ -33,10 +43,19 @@ function readModelJson(text: string, file: string): { artifacts: Cfg; groups: Ma
   } catch (e) {
     throw new ModelFileError(`loadTfjsModel(${file})`, `not valid JSON: ${(e as Error).message}`);
   }
-  if (!isObject(json) || !isObject(json['modelTopology'])) throw new ModelFileError(`loadTfjsModel(${file})`, `expected a model.json with modelTopology`);
+  if (!isObject(json) || !isObject(json['modelTopology']))
+    throw new ModelFileError(`loadTfjsModel(${file})`, `expected a model.json with modelTopology`);
   const m = json['weightsManifest'] ?? [];
-  if (!Array.isArray(m) || !m.every((g) => isObject(g) && Array.isArray(g['paths']) && Array.isArray(g['weights']) &&
-    (g['paths'] as unknown[]).every((p) => typeof p === 'string'))) {
+  if (
+    !Array.isArray(m) ||
+    !m.every(
+      (g) =>
+        isObject(g) &&
+        Array.isArray(g['paths']) &&
+        Array.isArray(g['weights']) &&
+        (g['paths'] as unknown[]).every((p) => typeof p === 'string'),
+    )
+  ) {
     throw new ModelFileError(`loadTfjsModel(${file})`, `weightsManifest must be [{ paths: [string], weights: [...] }]`);
   }
   return { artifacts: json, groups: m as Manifest[] };
@@ -54,27 +73,45 @@ function shardPath(dir: string, p: string, file: string): string {
   return full;
 }
 
-function assemble<M extends ModelTarget>(file: string, artifacts: Cfg, groups: Manifest[], shards: Uint8Array[][],
-                                         options: FromTfjsOptions, create: CreateModel<M>): M {
+function assemble<M extends ModelTarget>(
+  file: string,
+  artifacts: Cfg,
+  groups: Manifest[],
+  shards: Uint8Array[][],
+  options: FromTfjsOptions,
+  create: CreateModel<M>,
+): M {
   const specs: unknown[] = [];
   const buffers: Uint8Array[] = [];
   groups.forEach((g, gi) => {
-    const data = shards[gi] as Uint8Array[];
+    const data = shards[gi];
     const total = data.reduce((s, b) => s + b.length, 0);
     const joined = new Uint8Array(total);
     let o = 0;
-    for (const b of data) { joined.set(b, o); o += b.length; }
+    for (const b of data) {
+      joined.set(b, o);
+      o += b.length;
+    }
     const view = new DataView(joined.buffer);
     let need = 0;
-    g.weights.forEach((s, i) => { need += specBytes(checkSpec(s, i), view, need); });
+    g.weights.forEach((s, i) => {
+      need += specBytes(checkSpec(s, i), view, need);
+    });
     if (need !== total) {
-      throw new ModelFileError(`loadTfjsModel(${file})`, `weight group ${gi} (${g.paths.join(', ')}) holds ${total} bytes, its ` +
-        `${g.weights.length} weights need ${need}`);
+      throw new ModelFileError(
+        `loadTfjsModel(${file})`,
+        `weight group ${gi} (${g.paths.join(', ')}) holds ${total} bytes, its ` +
+          `${g.weights.length} weights need ${need}`,
+      );
     }
     specs.push(...g.weights);
     buffers.push(joined);
   });
-  const input: TfjsArtifactsInput = { modelTopology: artifacts['modelTopology'], weightSpecs: specs, weightData: buffers };
+  const input: TfjsArtifactsInput = {
+    modelTopology: artifacts['modelTopology'],
+    weightSpecs: specs,
+    weightData: buffers,
+  };
   if (artifacts['trainingConfig'] !== undefined) input.trainingConfig = artifacts['trainingConfig'];
   return withSource(`loadTfjsModel(${file})`, () => buildFromTfjs(input, options, create));
 }
@@ -86,8 +123,11 @@ function readError(file: string, what: string, e: unknown): ModelFileError {
 }
 
 /** Reads a model.json and its weight files (weightsManifest paths, relative to it) into the model `create` makes. */
-export async function readTfjsModel<M extends ModelTarget>(modelJsonPath: string, options: FromTfjsOptions,
-                                                           create: CreateModel<M>): Promise<M> {
+export async function readTfjsModel<M extends ModelTarget>(
+  modelJsonPath: string,
+  options: FromTfjsOptions,
+  create: CreateModel<M>,
+): Promise<M> {
   let text: string;
   try {
     text = await fs.promises.readFile(modelJsonPath, 'utf8');
@@ -96,19 +136,28 @@ export async function readTfjsModel<M extends ModelTarget>(modelJsonPath: string
   }
   const { artifacts, groups } = readModelJson(text, modelJsonPath);
   const dir = path.dirname(path.resolve(modelJsonPath));
-  const shards = await Promise.all(groups.map((g) => Promise.all(g.paths.map(async (p) => {
-    const full = shardPath(dir, p, modelJsonPath);
-    try {
-      return new Uint8Array(await fs.promises.readFile(full));
-    } catch (e) {
-      throw readError(modelJsonPath, `weight file ${show(p)}`, e);
-    }
-  }))));
+  const shards = await Promise.all(
+    groups.map((g) =>
+      Promise.all(
+        g.paths.map(async (p) => {
+          const full = shardPath(dir, p, modelJsonPath);
+          try {
+            return new Uint8Array(await fs.promises.readFile(full));
+          } catch (e) {
+            throw readError(modelJsonPath, `weight file ${show(p)}`, e);
+          }
+        }),
+      ),
+    ),
+  );
   return assemble(modelJsonPath, artifacts, groups, shards, options, create);
 }
 
-export function readTfjsModelSync<M extends ModelTarget>(modelJsonPath: string, options: FromTfjsOptions,
-                                                         create: CreateModel<M>): M {
+export function readTfjsModelSync<M extends ModelTarget>(
+  modelJsonPath: string,
+  options: FromTfjsOptions,
+  create: CreateModel<M>,
+): M {
   let text: string;
   try {
     text = fs.readFileSync(modelJsonPath, 'utf8');
@@ -117,14 +166,16 @@ export function readTfjsModelSync<M extends ModelTarget>(modelJsonPath: string, 
   }
   const { artifacts, groups } = readModelJson(text, modelJsonPath);
   const dir = path.dirname(path.resolve(modelJsonPath));
-  const shards = groups.map((g) => g.paths.map((p) => {
-    const full = shardPath(dir, p, modelJsonPath);
-    try {
-      return new Uint8Array(fs.readFileSync(full));
-    } catch (e) {
-      throw readError(modelJsonPath, `weight file ${show(p)}`, e);
-    }
-  }));
+  const shards = groups.map((g) =>
+    g.paths.map((p) => {
+      const full = shardPath(dir, p, modelJsonPath);
+      try {
+        return new Uint8Array(fs.readFileSync(full));
+      } catch (e) {
+        throw readError(modelJsonPath, `weight file ${show(p)}`, e);
+      }
+    }),
+  );
   return assemble(modelJsonPath, artifacts, groups, shards, options, create);
 }
 
@@ -133,7 +184,10 @@ export function readTfjsModelSync<M extends ModelTarget>(modelJsonPath: string, 
 
 function modelJson(a: TfjsArtifacts): string {
   const json: Cfg = {
-    modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy,
+    modelTopology: a.modelTopology,
+    format: a.format,
+    generatedBy: a.generatedBy,
+    convertedBy: a.convertedBy,
     weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }],
   };
   if (a.trainingConfig !== undefined) json['trainingConfig'] = a.trainingConfig;

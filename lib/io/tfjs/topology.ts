@@ -25,13 +25,13 @@ import { activationCode, activationName } from '../../../kernels/activations';
 import { ADAM_DEFAULTS } from '../../../kernels/optim';
 import { Bidirectional } from '../../model/layers/bidirectional';
 import { Dense, TimeDistributed } from '../../model/layers/dense';
-import { Layer, Param } from '../../model/layers/layer';
-import { CellType, Recurrent, RecurrentOptions } from '../../model/layers/recurrent';
+import { type Layer, type Param } from '../../model/layers/layer';
+import { type CellType, Recurrent, type RecurrentOptions } from '../../model/layers/recurrent';
 import { Dropout, Flatten, RepeatVector, Reshape } from '../../model/layers/shape';
-import { LossName, lossName } from '../../model/losses';
+import { type LossName, lossName } from '../../model/losses';
 import type { ModelSource } from '../model-view';
 import { show } from '../show';
-import { Cfg, isObject, shapeStr, TfjsArtifactsInput, ToTfjsOptions } from './types';
+import { type Cfg, isObject, shapeStr, type TfjsArtifactsInput, type ToTfjsOptions } from './types';
 import { ArgumentError, MemoryLimitError } from '../../errors';
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -46,10 +46,14 @@ class Keys {
   private readonly cfg = new Map<string, unknown>();
   private readonly used = new Set<string>();
 
-  constructor(raw: Cfg, readonly where: string) {
+  constructor(
+    raw: Cfg,
+    readonly where: string,
+  ) {
     for (const [k, v] of Object.entries(raw)) {
       const s = snakeKey(k);
-      if (this.cfg.has(s)) throw new ArgumentError(where, 'a valid value', '', { problem: `config has both ${s} and ${k}` });
+      if (this.cfg.has(s))
+        throw new ArgumentError(where, 'a valid value', '', { problem: `config has both ${s} and ${k}` });
       this.cfg.set(s, v);
     }
   }
@@ -101,8 +105,11 @@ class Keys {
   finish(): void {
     for (const k of this.cfg.keys()) {
       if (!this.used.has(k)) {
-        throw new ArgumentError(this.where, 'a valid value', '', { problem: `unknown config key ${k} (${show(this.cfg.get(k))}); bptt does not know ` +
-          'what it means, so it refuses to guess. Remove it from the config if it does not affect the forward pass' });
+        throw new ArgumentError(this.where, 'a valid value', '', {
+          problem:
+            `unknown config key ${k} (${show(this.cfg.get(k))}); bptt does not know ` +
+            'what it means, so it refuses to guess. Remove it from the config if it does not affect the forward pass',
+        });
       }
     }
   }
@@ -113,8 +120,15 @@ export interface Context {
   keras3: boolean;
 }
 
-const TRAINING_ONLY = ['kernel_regularizer', 'recurrent_regularizer', 'bias_regularizer', 'activity_regularizer',
-  'kernel_constraint', 'recurrent_constraint', 'bias_constraint'];
+const TRAINING_ONLY = [
+  'kernel_regularizer',
+  'recurrent_regularizer',
+  'bias_regularizer',
+  'activity_regularizer',
+  'kernel_constraint',
+  'recurrent_constraint',
+  'bias_constraint',
+];
 
 function activation(k: Keys, key: string, fallback: string | null, ctx: Context): string {
   const v = k.raw(key);
@@ -132,15 +146,20 @@ function activation(k: Keys, key: string, fallback: string | null, ctx: Context)
     return k.fail(key, `${show(v)} is not supported (bptt has tanh, sigmoid, hard_sigmoid, relu, linear)`);
   }
   if (name === 'hardSigmoid' && ctx.keras3) {
-    k.fail(key, 'hard_sigmoid of a Keras 3 model is relu6(x + 3) / 6; bptt implements the TensorFlow.js / Keras 2 ' +
-      'hard_sigmoid clip(0.2·x + 0.5, 0, 1)');
+    k.fail(
+      key,
+      'hard_sigmoid of a Keras 3 model is relu6(x + 3) / 6; bptt implements the TensorFlow.js / Keras 2 ' +
+        'hard_sigmoid clip(0.2·x + 0.5, 0, 1)',
+    );
   }
   return name;
 }
 
 function shapeFrom(v: unknown, what: string, where: string): (number | null)[] {
   if (!Array.isArray(v) || v.length < 2 || !v.every((d) => d === null || (Number.isInteger(d) && d > 0))) {
-    throw new ArgumentError(where, 'a valid value', '', { problem: `${what} must be [batch, ...dims] of positive integers or null, got ${show(v)}` });
+    throw new ArgumentError(where, 'a valid value', '', {
+      problem: `${what} must be [batch, ...dims] of positive integers or null, got ${show(v)}`,
+    });
   }
   return (v as (number | null)[]).slice(1);
 }
@@ -184,8 +203,16 @@ function recurrentOptions(cell: CellType, k: Keys, ctx: Context): RecurrentOptio
   }
   if (cell === 'LSTM') o.unitForgetBias = k.bool('unit_forget_bias', true);
   for (const key of TRAINING_ONLY) k.only(key, [], 'bptt has no regularizers or constraints');
-  k.ignore('kernel_initializer', 'recurrent_initializer', 'bias_initializer', 'unroll', 'implementation', 'seed',
-    'use_cudnn', 'zero_output_for_mask');
+  k.ignore(
+    'kernel_initializer',
+    'recurrent_initializer',
+    'bias_initializer',
+    'unroll',
+    'implementation',
+    'seed',
+    'use_cudnn',
+    'zero_output_for_mask',
+  );
   return o;
 }
 
@@ -201,10 +228,14 @@ function denseOptions(k: Keys, ctx: Context): { units: number; activation: strin
 
 function inner(k: Keys): { className: string; config: Cfg } {
   const l = k.raw('layer');
-  if (!isObject(l) || (typeof l['class_name'] !== 'string' && typeof l['className'] !== 'string') || !isObject(l['config'])) {
+  if (
+    !isObject(l) ||
+    (typeof l['class_name'] !== 'string' && typeof l['className'] !== 'string') ||
+    !isObject(l['config'])
+  ) {
     return k.fail('layer', `must be { class_name, config }, got ${show(l)}`);
   }
-  return { className: (l['class_name'] ?? l['className']) as string, config: l['config'] as Cfg };
+  return { className: (l['class_name'] ?? l['className']) as string, config: l['config'] };
 }
 
 /** Wraps a bptt constructor so its errors name the tfjs layer. */
@@ -233,11 +264,16 @@ export interface Parsed {
 }
 
 export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inputLayer: (number | null)[] } {
-  if (!isObject(entry)) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}` });
+  if (!isObject(entry))
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}`,
+    });
   const className = entry['class_name'] ?? entry['className'];
   const raw = entry['config'];
   if (typeof className !== 'string' || !isObject(raw)) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}` });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}`,
+    });
   }
   const label = typeof raw['name'] === 'string' ? `'${raw['name']}' ` : '';
   const where = `fromTfjs: layer ${index} ${label}(${className})`;
@@ -270,13 +306,17 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
   const name = c.name;
   const base = { className, name, where, inputShape, inferResetAfter: false };
   switch (className) {
-    case 'SimpleRNN': case 'LSTM': case 'GRU': {
+    case 'SimpleRNN':
+    case 'LSTM':
+    case 'GRU': {
       const o = recurrentOptions(className, k, ctx);
       k.finish();
       const { resetAfterKnown, ...opts } = o;
       return {
-        ...base, inferResetAfter: !resetAfterKnown,
-        create: (ra) => make(where, () => new Recurrent(className, { ...opts, ...(ra !== null ? { resetAfter: ra } : {}), name })),
+        ...base,
+        inferResetAfter: !resetAfterKnown,
+        create: (ra) =>
+          make(where, () => new Recurrent(className, { ...opts, ...(ra !== null ? { resetAfter: ra } : {}), name })),
       };
     }
     case 'Bidirectional': {
@@ -289,7 +329,9 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       k.only('num_constants', [], 'constants are not supported');
       k.finish();
       if (l.className !== 'SimpleRNN' && l.className !== 'LSTM' && l.className !== 'GRU') {
-        throw new ArgumentError(where, 'a valid value', '', { problem: `layer must be SimpleRNN, LSTM or GRU, got ${show(l.className)}` });
+        throw new ArgumentError(where, 'a valid value', '', {
+          problem: `layer must be SimpleRNN, LSTM or GRU, got ${show(l.className)}`,
+        });
       }
       const cell = l.className;
       const innerWhere = `${where}.layer (${cell})`;
@@ -302,9 +344,17 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       const { resetAfterKnown, ...opts } = o;
       const iname = typeof innerName === 'string' && innerName !== '' ? innerName : cell.toLowerCase();
       return {
-        ...base, inferResetAfter: !resetAfterKnown,
-        create: (ra) => make(where, () => new Bidirectional(
-          new Recurrent(cell, { ...opts, ...(ra !== null ? { resetAfter: ra } : {}), name: iname }), { name })),
+        ...base,
+        inferResetAfter: !resetAfterKnown,
+        create: (ra) =>
+          make(
+            where,
+            () =>
+              new Bidirectional(
+                new Recurrent(cell, { ...opts, ...(ra !== null ? { resetAfter: ra } : {}), name: iname }),
+                { name },
+              ),
+          ),
       };
     }
     case 'Dense': {
@@ -315,7 +365,10 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
     case 'TimeDistributed': {
       const l = inner(k);
       k.finish();
-      if (l.className !== 'Dense') throw new ArgumentError(where, 'a valid value', '', { problem: `layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${show(l.className)}` });
+      if (l.className !== 'Dense')
+        throw new ArgumentError(where, 'a valid value', '', {
+          problem: `layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${show(l.className)}`,
+        });
       const ik = new Keys(l.config, `${where}.layer (Dense)`);
       const innerName = ik.raw('name');
       ik.only('trainable', [true], 'bptt has no frozen layers');
@@ -323,7 +376,10 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       const o = denseOptions(ik, ctx);
       ik.finish();
       const iname = typeof innerName === 'string' && innerName !== '' ? innerName : 'dense';
-      return { ...base, create: () => make(where, () => new TimeDistributed(new Dense({ ...o, name: iname }), { name })) };
+      return {
+        ...base,
+        create: () => make(where, () => new TimeDistributed(new Dense({ ...o, name: iname }), { name })),
+      };
     }
     case 'RepeatVector': {
       const n = k.int('n');
@@ -337,7 +393,8 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
     }
     case 'Dropout': {
       const v = k.raw('rate');
-      if (typeof v !== 'number' || !(v >= 0 && v < 1)) return k.fail('rate', `must be a fraction in [0, 1), got ${show(v)}`);
+      if (typeof v !== 'number' || !(v >= 0 && v < 1))
+        return k.fail('rate', `must be a fraction in [0, 1), got ${show(v)}`);
       const rate = v;
       k.only('noise_shape', [], 'bptt drops every element independently');
       k.ignore('seed');
@@ -351,8 +408,11 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       return { ...base, create: () => make(where, () => new Reshape({ targetShape: t as number[], name })) };
     }
     default:
-      throw new ArgumentError(where, 'a valid value', '', { problem: `unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
-        'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape' });
+      throw new ArgumentError(where, 'a valid value', '', {
+        problem:
+          `unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
+          'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape',
+      });
   }
 }
 
@@ -367,14 +427,18 @@ export interface Topology {
 export function readTopology(a: TfjsArtifactsInput): Topology {
   let top = a.modelTopology;
   if (!isObject(top) || top instanceof ArrayBuffer) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `modelTopology must be a Keras JSON object, got ${top instanceof ArrayBuffer ? 'an ArrayBuffer (a graph model?)' : typeof top}` });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `modelTopology must be a Keras JSON object, got ${top instanceof ArrayBuffer ? 'an ArrayBuffer (a graph model?)' : typeof top}`,
+    });
   }
   const version = top['keras_version'];
   let trainingConfig = a.trainingConfig ?? top['training_config'] ?? null;
   if (isObject(top['model_config'])) top = top['model_config'];
   const cls = (top as Cfg)['class_name'] ?? (top as Cfg)['className'];
   if (cls !== 'Sequential') {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `only Sequential models are supported, got class_name ${show(cls)}` });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `only Sequential models are supported, got class_name ${show(cls)}`,
+    });
   }
   const config = (top as Cfg)['config'];
   let entries: unknown[];
@@ -385,9 +449,12 @@ export function readTopology(a: TfjsArtifactsInput): Topology {
   } else if (isObject(config) && Array.isArray(config['layers'])) {
     entries = config['layers'];
     if (typeof config['name'] === 'string') name = config['name'];
-    if (Array.isArray(config['build_input_shape'])) inputShape = shapeFrom(config['build_input_shape'], 'build_input_shape', 'fromTfjs: Sequential config');
+    if (Array.isArray(config['build_input_shape']))
+      inputShape = shapeFrom(config['build_input_shape'], 'build_input_shape', 'fromTfjs: Sequential config');
   } else {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'modelTopology.config must be { name, layers: [...] }' });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: 'modelTopology.config must be { name, layers: [...] }',
+    });
   }
   if (trainingConfig === undefined) trainingConfig = null;
   return { name, entries, inputShape, keras3: typeof version === 'string' && /^3\./.test(version), trainingConfig };
@@ -395,12 +462,18 @@ export function readTopology(a: TfjsArtifactsInput): Topology {
 
 export function readLoss(tc: unknown): LossName | null {
   if (tc === null || tc === undefined) return null;
-  if (!isObject(tc)) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `trainingConfig must be an object, got ${show(tc)}` });
+  if (!isObject(tc))
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `trainingConfig must be an object, got ${show(tc)}`,
+    });
   let loss = tc['loss'];
   if (loss === undefined || loss === null) return null;
   if (Array.isArray(loss) && loss.length === 1) loss = loss[0];
-  if (isObject(loss)) loss = loss['class_name'] ?? loss['className'];    // Keras 3: { module, class_name, config }
-  if (typeof loss !== 'string') throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `trainingConfig.loss must be a loss name, got ${show(loss)}` });
+  if (isObject(loss)) loss = loss['class_name'] ?? loss['className']; // Keras 3: { module, class_name, config }
+  if (typeof loss !== 'string')
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `trainingConfig.loss must be a loss name, got ${show(loss)}`,
+    });
   return lossName(loss, 'fromTfjs: trainingConfig.loss');
 }
 
@@ -409,18 +482,30 @@ export function resolveInputShape(fromTopology: (number | null)[] | null, given:
     if (!Array.isArray(given) || !given.every((d) => Number.isInteger(d) && d > 0)) {
       throw new ArgumentError('fromTfjs(inputShape)', 'positive integers', show(given));
     }
-    if (fromTopology !== null && (fromTopology.length !== given.length || fromTopology.some((d, i) => d !== null && d !== given[i]))) {
-      throw new ArgumentError('fromTfjs(inputShape)', 'a valid value', '', { problem: `${shapeStr(given)} contradicts the model's input shape ` +
-        `[${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}]` });
+    if (
+      fromTopology !== null &&
+      (fromTopology.length !== given.length || fromTopology.some((d, i) => d !== null && d !== given[i]))
+    ) {
+      throw new ArgumentError('fromTfjs(inputShape)', 'a valid value', '', {
+        problem:
+          `${shapeStr(given)} contradicts the model's input shape ` +
+          `[${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`,
+      });
     }
     return given.slice();
   }
   if (fromTopology === null) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'the topology has no input shape (no InputLayer and no batch_input_shape on the first layer); pass options.inputShape' });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem:
+        'the topology has no input shape (no InputLayer and no batch_input_shape on the first layer); pass options.inputShape',
+    });
   }
   if (fromTopology.some((d) => d === null)) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `the input shape [${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}] ` +
-      'has a variable dimension; bptt models have a fixed shape: pass options.inputShape, e.g. { inputShape: [32, 1] }' });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem:
+        `the input shape [${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}] ` +
+        'has a variable dimension; bptt models have a fixed shape: pass options.inputShape, e.g. { inputShape: [32, 1] }',
+    });
   }
   return fromTopology as number[];
 }
@@ -434,9 +519,12 @@ function snakeActivation(name: string): string {
 
 function recurrentConfig(l: Recurrent, name: string, allowResetAfter: boolean, where: string): Cfg {
   if (l.className === 'GRU' && l.resetAfter && !allowResetAfter) {
-    throw new ArgumentError('toTfjs', 'a valid value', '', { problem: `${where} is a GRU with resetAfter true, which TensorFlow.js 4.22 cannot load ("GRUCell does ` +
-      'not support reset_after parameter set to true"). Build it with gru({ resetAfter: false }) to share it with ' +
-      'TensorFlow.js, or pass { allowResetAfter: true } to write it as Keras does' });
+    throw new ArgumentError('toTfjs', 'a valid value', '', {
+      problem:
+        `${where} is a GRU with resetAfter true, which TensorFlow.js 4.22 cannot load ("GRUCell does ` +
+        'not support reset_after parameter set to true"). Build it with gru({ resetAfter: false }) to share it with ' +
+        'TensorFlow.js, or pass { allowResetAfter: true } to write it as Keras does',
+    });
   }
   const c: Cfg = { name, trainable: true, dtype: 'float32', units: l.units, activation: snakeActivation(l.activation) };
   if (l.className !== 'SimpleRNN') c['recurrent_activation'] = snakeActivation(l.recurrentActivation);
@@ -445,12 +533,25 @@ function recurrentConfig(l: Recurrent, name: string, allowResetAfter: boolean, w
   c['dropout'] = l.dropout;
   c['recurrent_dropout'] = 0;
   if (l.className === 'GRU') c['reset_after'] = l.resetAfter;
-  Object.assign(c, { return_sequences: l.returnSequences, return_state: false, go_backwards: l.goBackwards, stateful: l.stateful, unroll: false });
+  Object.assign(c, {
+    return_sequences: l.returnSequences,
+    return_state: false,
+    go_backwards: l.goBackwards,
+    stateful: l.stateful,
+    unroll: false,
+  });
   return c;
 }
 
 function denseConfig(l: Dense, name: string): Cfg {
-  return { name, trainable: true, dtype: 'float32', units: l.units, activation: snakeActivation(l.activation), use_bias: l.useBias };
+  return {
+    name,
+    trainable: true,
+    dtype: 'float32',
+    units: l.units,
+    activation: snakeActivation(l.activation),
+    use_bias: l.useBias,
+  };
 }
 
 function stripPrefix(s: string, prefix: string): string {
@@ -460,10 +561,14 @@ function stripPrefix(s: string, prefix: string): string {
 /** The layer's tfjs config and its weights with their tfjs names. */
 export function layerToTfjs(l: Layer, o: ToTfjsOptions): { entry: Cfg; weights: { name: string; p: Param }[] } {
   const where = `layer '${l.name}' (${l.className})`;
-  const own = (prefix: string, src: Layer): { name: string; p: Param }[] => src.params().map((p) => ({ name: `${prefix}/${p.name}`, p }));
+  const own = (prefix: string, src: Layer): { name: string; p: Param }[] =>
+    src.params().map((p) => ({ name: `${prefix}/${p.name}`, p }));
   const allowRA = o.allowResetAfter ?? false;
   if (l instanceof Recurrent) {
-    return { entry: { class_name: l.className, config: recurrentConfig(l, l.name, allowRA, where) }, weights: own(l.name, l) };
+    return {
+      entry: { class_name: l.className, config: recurrentConfig(l, l.name, allowRA, where) },
+      weights: own(l.name, l),
+    };
   }
   if (l instanceof Bidirectional) {
     const f = l.forwardLayer;
@@ -471,31 +576,58 @@ export function layerToTfjs(l: Layer, o: ToTfjsOptions): { entry: Cfg; weights: 
     return {
       entry: {
         class_name: 'Bidirectional',
-        config: { name: l.name, trainable: true, merge_mode: 'concat',
-          layer: { class_name: f.className, config: recurrentConfig(f, innerName, allowRA, where) } },
+        config: {
+          name: l.name,
+          trainable: true,
+          merge_mode: 'concat',
+          layer: { class_name: f.className, config: recurrentConfig(f, innerName, allowRA, where) },
+        },
       },
       weights: [...own(`${l.name}/${f.name}`, f), ...own(`${l.name}/${l.backwardLayer.name}`, l.backwardLayer)],
     };
   }
   if (l instanceof TimeDistributed) {
     return {
-      entry: { class_name: 'TimeDistributed', config: { name: l.name, trainable: true, layer: { class_name: 'Dense', config: denseConfig(l.layer, l.layer.name || 'dense') } } },
+      entry: {
+        class_name: 'TimeDistributed',
+        config: {
+          name: l.name,
+          trainable: true,
+          layer: { class_name: 'Dense', config: denseConfig(l.layer, l.layer.name || 'dense') },
+        },
+      },
       weights: own(l.name, l.layer),
     };
   }
-  if (l instanceof Dense) return { entry: { class_name: 'Dense', config: denseConfig(l, l.name) }, weights: own(l.name, l) };
-  if (l instanceof RepeatVector) return { entry: { class_name: 'RepeatVector', config: { name: l.name, trainable: true, n: l.n } }, weights: [] };
-  if (l instanceof Flatten) return { entry: { class_name: 'Flatten', config: { name: l.name, trainable: true } }, weights: [] };
+  if (l instanceof Dense)
+    return { entry: { class_name: 'Dense', config: denseConfig(l, l.name) }, weights: own(l.name, l) };
+  if (l instanceof RepeatVector)
+    return { entry: { class_name: 'RepeatVector', config: { name: l.name, trainable: true, n: l.n } }, weights: [] };
+  if (l instanceof Flatten)
+    return { entry: { class_name: 'Flatten', config: { name: l.name, trainable: true } }, weights: [] };
   if (l instanceof Dropout) {
-    return { entry: { class_name: 'Dropout', config: { name: l.name, trainable: true, rate: l.rate, noise_shape: null, seed: null } }, weights: [] };
+    return {
+      entry: {
+        class_name: 'Dropout',
+        config: { name: l.name, trainable: true, rate: l.rate, noise_shape: null, seed: null },
+      },
+      weights: [],
+    };
   }
   if (l instanceof Reshape) {
-    return { entry: { class_name: 'Reshape', config: { name: l.name, trainable: true, target_shape: l.targetShape.slice() } }, weights: [] };
+    return {
+      entry: { class_name: 'Reshape', config: { name: l.name, trainable: true, target_shape: l.targetShape.slice() } },
+      weights: [],
+    };
   }
   throw new ArgumentError('toTfjs', 'a valid value', '', { problem: `${where} has no TensorFlow.js equivalent` });
 }
 
-const TFJS_LOSS: Record<LossName, string> = { mse: 'mean_squared_error', mae: 'mean_absolute_error', binaryCrossentropy: 'binary_crossentropy' };
+const TFJS_LOSS: Record<LossName, string> = {
+  mse: 'mean_squared_error',
+  mae: 'mean_absolute_error',
+  binaryCrossentropy: 'binary_crossentropy',
+};
 
 export function trainingConfigOf(model: ModelSource): Record<string, unknown> | undefined {
   if (model.loss === null) return undefined;
@@ -503,9 +635,15 @@ export function trainingConfigOf(model: ModelSource): Record<string, unknown> | 
   let optimizer: Cfg;
   if (opt.name === 'adam') {
     const a = model.optimizer ?? ADAM_DEFAULTS;
-    optimizer = { class_name: 'Adam', config: { learningRate: a.learningRate, beta1: a.beta1, beta2: a.beta2, epsilon: a.epsilon } };
+    optimizer = {
+      class_name: 'Adam',
+      config: { learningRate: a.learningRate, beta1: a.beta1, beta2: a.beta2, epsilon: a.epsilon },
+    };
   } else if ((opt.momentum ?? 0) > 0) {
-    optimizer = { class_name: 'Momentum', config: { learningRate: opt.learningRate, momentum: opt.momentum, useNesterov: false } };
+    optimizer = {
+      class_name: 'Momentum',
+      config: { learningRate: opt.learningRate, momentum: opt.momentum, useNesterov: false },
+    };
   } else {
     optimizer = { class_name: 'SGD', config: { learningRate: opt.learningRate } };
   }

@@ -17,10 +17,10 @@
  */
 import { Bidirectional } from '../../model/layers/bidirectional';
 import { Dense, TimeDistributed } from '../../model/layers/dense';
-import { Layer, Param } from '../../model/layers/layer';
+import { type Layer, type Param } from '../../model/layers/layer';
 import { Recurrent } from '../../model/layers/recurrent';
 import { show } from '../show';
-import { isObject, shapeStr, TfjsArtifactsInput, TfjsWeightSpec } from './types';
+import { isObject, shapeStr, type TfjsArtifactsInput, type TfjsWeightSpec } from './types';
 import { ArgumentError } from '../../errors';
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -33,26 +33,46 @@ export interface Weight {
   used: boolean;
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
 
 function toBytes(data: unknown): Uint8Array {
   const one = (b: unknown, where: string): Uint8Array => {
     if (b instanceof ArrayBuffer) return new Uint8Array(b);
     if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `${where} must be an ArrayBuffer, got ${typeof b}` });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `${where} must be an ArrayBuffer, got ${typeof b}`,
+    });
   };
   if (!Array.isArray(data)) return one(data, 'weightData');
   const parts = data.map((b, i) => one(b, `weightData[${i}]`));
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
 export function checkSpec(s: unknown, i: number): TfjsWeightSpec {
-  if (!isObject(s) || typeof s['name'] !== 'string' || typeof s['dtype'] !== 'string' || !Array.isArray(s['shape']) ||
-    !s['shape'].every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weightSpecs[${i}] must be { name, shape, dtype }, got ${show(s)}` });
+  if (
+    !isObject(s) ||
+    typeof s['name'] !== 'string' ||
+    typeof s['dtype'] !== 'string' ||
+    !Array.isArray(s['shape']) ||
+    !s['shape'].every((d) => Number.isInteger(d) && d >= 0)
+  ) {
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `weightSpecs[${i}] must be { name, shape, dtype }, got ${show(s)}`,
+    });
   }
   return s as unknown as TfjsWeightSpec;
 }
@@ -62,7 +82,10 @@ export function specBytes(s: TfjsWeightSpec, view: DataView, offset: number): nu
   const n = s.shape.reduce((a, d) => a * d, 1);
   if (s.quantization !== undefined) {
     const b = DTYPE_BYTES[s.quantization.dtype];
-    if (b === undefined || s.quantization.dtype === 'float32') throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weight '${s.name}': unknown quantization dtype ${show(s.quantization.dtype)}` });
+    if (b === undefined || s.quantization.dtype === 'float32')
+      throw new ArgumentError('fromTfjs', 'a valid value', '', {
+        problem: `weight '${s.name}': unknown quantization dtype ${show(s.quantization.dtype)}`,
+      });
     return n * b;
   }
   if (s.dtype === 'string') {
@@ -74,12 +97,17 @@ export function specBytes(s: TfjsWeightSpec, view: DataView, offset: number): nu
     return o - offset;
   }
   const b = DTYPE_BYTES[s.dtype];
-  if (b === undefined) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weight '${s.name}': unknown dtype ${show(s.dtype)}` });
+  if (b === undefined)
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem: `weight '${s.name}': unknown dtype ${show(s.dtype)}`,
+    });
   return n * b;
 }
 
 function f16(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1,
+    exp = (h >> 10) & 0x1f,
+    man = h & 0x3ff;
   if (exp === 0) return sign * man * 2 ** -24;
   if (exp === 0x1f) return man === 0 ? sign * Infinity : NaN;
   return sign * (1 + man / 1024) * 2 ** (exp - 15);
@@ -90,26 +118,36 @@ function decodeValues(s: TfjsWeightSpec, view: DataView, p: number): Float32Arra
   const out = new Float32Array(n);
   const q = s.quantization;
   if (q === undefined) {
-    if (s.dtype !== 'float32') throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weight '${s.name}' has dtype ${s.dtype}; model weights must be float32` });
+    if (s.dtype !== 'float32')
+      throw new ArgumentError('fromTfjs', 'a valid value', '', {
+        problem: `weight '${s.name}' has dtype ${s.dtype}; model weights must be float32`,
+      });
     for (let i = 0; i < n; i++) out[i] = view.getFloat32(p + 4 * i, true);
   } else if (q.dtype === 'float16') {
     for (let i = 0; i < n; i++) out[i] = f16(view.getUint16(p + 2 * i, true));
   } else {
     const { scale, min } = q;
     if (typeof scale !== 'number' || typeof min !== 'number') {
-      throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weight '${s.name}': ${q.dtype} quantization needs numbers scale and min` });
+      throw new ArgumentError('fromTfjs', 'a valid value', '', {
+        problem: `weight '${s.name}': ${q.dtype} quantization needs numbers scale and min`,
+      });
     }
-    for (let i = 0; i < n; i++) out[i] = (q.dtype === 'uint8' ? view.getUint8(p + i) : view.getUint16(p + 2 * i, true)) * scale + min;
+    for (let i = 0; i < n; i++)
+      out[i] = (q.dtype === 'uint8' ? view.getUint8(p + i) : view.getUint16(p + 2 * i, true)) * scale + min;
   }
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(out[i])) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weight '${s.name}' has a non-finite value ${out[i]} at index ${i}` });
+    if (!Number.isFinite(out[i]))
+      throw new ArgumentError('fromTfjs', 'a valid value', '', {
+        problem: `weight '${s.name}' has a non-finite value ${out[i]} at index ${i}`,
+      });
   }
   return out;
 }
 
 export function decodeWeights(a: TfjsArtifactsInput): Weight[] {
   const specsRaw = a.weightSpecs ?? [];
-  if (!Array.isArray(specsRaw)) throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'weightSpecs must be an array' });
+  if (!Array.isArray(specsRaw))
+    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'weightSpecs must be an array' });
   const specs = specsRaw.map(checkSpec);
   const bytes = specs.length === 0 && a.weightData == null ? new Uint8Array(0) : toBytes(a.weightData);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -118,31 +156,48 @@ export function decodeWeights(a: TfjsArtifactsInput): Weight[] {
   for (const s of specs) {
     const size = specBytes(s, view, offset);
     if (offset + size > bytes.length) {
-      throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weightData is truncated: weight '${s.name}' (shape [${s.shape.join(', ')}]) needs bytes ` +
-        `[${offset}, ${offset + size}), weightData has ${bytes.length}` });
+      throw new ArgumentError('fromTfjs', 'a valid value', '', {
+        problem:
+          `weightData is truncated: weight '${s.name}' (shape [${s.shape.join(', ')}]) needs bytes ` +
+          `[${offset}, ${offset + size}), weightData has ${bytes.length}`,
+      });
     }
     if (s.group === undefined || s.group === 'model') {
       const name = s.name.replace(/:0$/, '');
-      out.push({ name, tokens: name.split('/'), shape: s.shape.slice(), values: decodeValues(s, view, offset), used: false });
+      out.push({
+        name,
+        tokens: name.split('/'),
+        shape: s.shape.slice(),
+        values: decodeValues(s, view, offset),
+        used: false,
+      });
     }
     offset += size;
   }
   if (offset !== bytes.length) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weightData has ${bytes.length} bytes but weightSpecs describe ${offset}; the weights do not ` +
-      'belong to this topology (or the file is corrupt)' });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem:
+        `weightData has ${bytes.length} bytes but weightSpecs describe ${offset}; the weights do not ` +
+        'belong to this topology (or the file is corrupt)',
+    });
   }
   return out;
 }
 
 /** A parameter a layer needs, and where in the tfjs names to find it. */
-interface Slot { param: Param; key: string; direction: 'forward' | 'backward' | null }
-
-function slotsOf(layer: Layer): Slot[] {
-  const named = (l: Layer, direction: Slot['direction']): Slot[] => l.params().map((p) => ({ param: p, key: p.name, direction }));
-  if (layer instanceof Bidirectional) return [...named(layer.forwardLayer, 'forward'), ...named(layer.backwardLayer, 'backward')];
-  return named(layer, null);
+interface Slot {
+  param: Param;
+  key: string;
+  direction: 'forward' | 'backward' | null;
 }
 
+function slotsOf(layer: Layer): Slot[] {
+  const named = (l: Layer, direction: Slot['direction']): Slot[] =>
+    l.params().map((p) => ({ param: p, key: p.name, direction }));
+  if (layer instanceof Bidirectional)
+    return [...named(layer.forwardLayer, 'forward'), ...named(layer.backwardLayer, 'backward')];
+  return named(layer, null);
+}
 
 export function assignWeights(layers: Layer[], weights: Weight[]): Map<Param, Float32Array> {
   const plan = new Map<Param, Float32Array>();
@@ -150,37 +205,56 @@ export function assignWeights(layers: Layer[], weights: Weight[]): Map<Param, Fl
     const slots = slotsOf(layer);
     const owned = weights.filter((w) => w.tokens[0] === layer.name);
     const where = `fromTfjs: layer '${layer.name}' (${layer.className})`;
-    const numbered = owned.length > 0 && owned.every((w) => /^\d+$/.test(w.tokens[w.tokens.length - 1] as string));
+    const numbered = owned.length > 0 && owned.every((w) => /^\d+$/.test(w.tokens[w.tokens.length - 1]));
     slots.forEach((slot, i) => {
       let w: Weight | undefined;
       const label = `${slot.direction ? `${slot.direction} ` : ''}${slot.key}`;
       if (numbered) {
         w = owned[i];
       } else {
-        const hits = owned.filter((c) => c.tokens.length >= 2 && c.tokens[c.tokens.length - 1] === slot.key &&
-          (slot.direction === null || c.tokens.slice(1, -1).some((t) => t.startsWith(`${slot.direction}_`))));
-        if (hits.length > 1) throw new ArgumentError(where, 'a valid value', '', { problem: `${label} is ambiguous: ${hits.map((h) => `'${h.name}'`).join(', ')}` });
+        const hits = owned.filter(
+          (c) =>
+            c.tokens.length >= 2 &&
+            c.tokens[c.tokens.length - 1] === slot.key &&
+            (slot.direction === null || c.tokens.slice(1, -1).some((t) => t.startsWith(`${slot.direction}_`))),
+        );
+        if (hits.length > 1)
+          throw new ArgumentError(where, 'a valid value', '', {
+            problem: `${label} is ambiguous: ${hits.map((h) => `'${h.name}'`).join(', ')}`,
+          });
         w = hits[0];
       }
       if (w === undefined) {
         const expect = slot.direction ? `${layer.name}/${slot.direction}_…/${slot.key}` : `${layer.name}/${slot.key}`;
-        throw new ArgumentError(where, 'a valid value', '', { problem: `missing weight ${label} (expected a name like '${expect}'; the layer's weights are ` +
-          `${owned.length ? owned.map((o) => `'${o.name}'`).join(', ') : 'none'})` });
+        throw new ArgumentError(where, 'a valid value', '', {
+          problem:
+            `missing weight ${label} (expected a name like '${expect}'; the layer's weights are ` +
+            `${owned.length ? owned.map((o) => `'${o.name}'`).join(', ') : 'none'})`,
+        });
       }
       if (shapeStr(w.shape) !== shapeStr(slot.param.shape)) {
-        throw new ArgumentError(where, 'a valid value', '', { problem: `weight '${w.name}' has shape ${shapeStr(w.shape)}, the layer's ${label} needs ` +
-          shapeStr(slot.param.shape) });
+        throw new ArgumentError(where, 'a valid value', '', {
+          problem:
+            `weight '${w.name}' has shape ${shapeStr(w.shape)}, the layer's ${label} needs ` +
+            shapeStr(slot.param.shape),
+        });
       }
       w.used = true;
       plan.set(slot.param, w.values);
     });
     const extra = owned.filter((w) => !w.used);
-    if (extra.length > 0) throw new ArgumentError(where, 'a valid value', '', { problem: `unexpected weights ${extra.map((w) => `'${w.name}'`).join(', ')}` });
+    if (extra.length > 0)
+      throw new ArgumentError(where, 'a valid value', '', {
+        problem: `unexpected weights ${extra.map((w) => `'${w.name}'`).join(', ')}`,
+      });
   }
   const orphans = weights.filter((w) => !w.used);
   if (orphans.length > 0) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `weights ${orphans.map((w) => `'${w.name}'`).join(', ')} belong to no layer of the model ` +
-      `(layers: ${layers.map((l) => l.name).join(', ')})` });
+    throw new ArgumentError('fromTfjs', 'a valid value', '', {
+      problem:
+        `weights ${orphans.map((w) => `'${w.name}'`).join(', ')} belong to no layer of the model ` +
+        `(layers: ${layers.map((l) => l.name).join(', ')})`,
+    });
   }
   return plan;
 }
@@ -205,14 +279,18 @@ function parameterCount(l: Layer, input: readonly number[]): number {
  */
 export function checkParameterCount(layers: Layer[], inputShape: readonly number[], weights: readonly Weight[]): void {
   const available = weights.reduce((a, w) => a + w.values.length, 0);
-  let s: readonly number[] = inputShape, total = 0;
+  let s: readonly number[] = inputShape,
+    total = 0;
   for (const l of layers) {
     const n = parameterCount(l, s);
     total += n;
     if (total > available) {
-      throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: `layer '${l.name}' (${l.className}) needs ${n} parameter values for input [${s.join(', ')}], ` +
-        `the layers up to it ${total}, but the weights hold ${available} in all; the topology does not match its weights ` +
-        '(refused before allocating)' });
+      throw new ArgumentError('fromTfjs', 'a valid value', '', {
+        problem:
+          `layer '${l.name}' (${l.className}) needs ${n} parameter values for input [${s.join(', ')}], ` +
+          `the layers up to it ${total}, but the weights hold ${available} in all; the topology does not match its weights ` +
+          '(refused before allocating)',
+      });
     }
     // The layer's own output-shape rule (no allocation); a shape it refuses is reported by build below.
     try {
@@ -227,7 +305,10 @@ export function checkParameterCount(layers: Layer[], inputShape: readonly number
 // Writing
 
 /** Parameters (with their tfjs names) as float32 weightSpecs and one weightData buffer; a float64 model is rounded. */
-export function encodeWeights(weights: readonly { name: string; p: Param }[]): { weightSpecs: TfjsWeightSpec[]; weightData: ArrayBuffer } {
+export function encodeWeights(weights: readonly { name: string; p: Param }[]): {
+  weightSpecs: TfjsWeightSpec[];
+  weightData: ArrayBuffer;
+} {
   const total = weights.reduce((s, w) => s + w.p.value.length, 0);
   const data = new Float32Array(total);
   let o = 0;

@@ -9,8 +9,8 @@
  * Weights: the forward copy's (kernel, recurrent_kernel, bias), then the backward copy's, as TensorFlow.js orders them.
  */
 import type { FloatArray } from '../../../kernels/matmul';
-import { BufferCache, ForwardContext, Layer, Param } from './layer';
-import { Recurrent, RecurrentOptions } from './recurrent';
+import { BufferCache, type ForwardContext, Layer, type Param } from './layer';
+import { Recurrent, type RecurrentOptions } from './recurrent';
 import { checkKeys, describeValue, optShape, optString } from '../../check';
 import { ArgumentError } from '../../errors';
 
@@ -20,7 +20,12 @@ export interface BidirectionalOptions {
   inputShape?: number[];
 }
 
-interface BiBuffers { y: FloatArray; dyF: FloatArray; dyB: FloatArray; dx: FloatArray }
+interface BiBuffers {
+  y: FloatArray;
+  dyF: FloatArray;
+  dyB: FloatArray;
+  dx: FloatArray;
+}
 
 export class Bidirectional extends Layer {
   readonly className = 'Bidirectional';
@@ -33,23 +38,38 @@ export class Bidirectional extends Layer {
   constructor(layer: Recurrent, options: BidirectionalOptions = {}) {
     checkKeys(options, ['mergeMode', 'name', 'inputShape'], 'bidirectional');
     super(optString(options.name, undefined, 'bidirectional(name)'));
-    if (!(layer instanceof Recurrent)) throw new ArgumentError('bidirectional(layer)', 'a valid value', '', { problem: 'expected a recurrent layer (simpleRNN, lstm, gru)' });
+    if (!(layer instanceof Recurrent))
+      throw new ArgumentError('bidirectional(layer)', 'a valid value', '', {
+        problem: 'expected a recurrent layer (simpleRNN, lstm, gru)',
+      });
     if ((options.mergeMode ?? 'concat') !== 'concat') {
-      throw new ArgumentError('bidirectional(mergeMode)', 'a valid value', '', { problem: `only 'concat' is implemented, got ${describeValue(options.mergeMode)}` });
+      throw new ArgumentError('bidirectional(mergeMode)', 'a valid value', '', {
+        problem: `only 'concat' is implemented, got ${describeValue(options.mergeMode)}`,
+      });
     }
-    if (layer.stateful) throw new ArgumentError('bidirectional(layer)', 'a valid value', '', { problem: 'a stateful layer cannot be wrapped' });
+    if (layer.stateful)
+      throw new ArgumentError('bidirectional(layer)', 'a valid value', '', {
+        problem: 'a stateful layer cannot be wrapped',
+      });
     const config = layer.getConfig() as unknown as RecurrentOptions;
     const base: RecurrentOptions = { ...config };
     delete base.inputShape;
     delete base.name;
     const inner = layer.name || (layer.className === 'SimpleRNN' ? 'simple_rnn' : layer.className.toLowerCase());
     this.forwardLayer = new Recurrent(layer.className, { ...base, name: `forward_${inner}` });
-    this.backwardLayer = new Recurrent(layer.className, { ...base, goBackwards: !layer.goBackwards, name: `backward_${inner}` });
+    this.backwardLayer = new Recurrent(layer.className, {
+      ...base,
+      goBackwards: !layer.goBackwards,
+      name: `backward_${inner}`,
+    });
     this.declaredInputShape = optShape(options.inputShape, 'bidirectional(inputShape)') ?? layer.declaredInputShape;
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 2) throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
+    if (inputShape.length !== 2)
+      throw new ArgumentError(this.name, 'a valid value', '', {
+        problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]`,
+      });
     const H = this.forwardLayer.units;
     return this.forwardLayer.returnSequences ? [inputShape[0], 2 * H] : [2 * H];
   }
@@ -62,30 +82,38 @@ export class Bidirectional extends Layer {
 
   /** The two copies' weights, named as TensorFlow.js names them: forward_lstm/kernel, ..., backward_lstm/bias. */
   override params(): Param[] {
-    const named = (l: Recurrent): Param[] => l.params().map((p) => ({ name: `${l.name}/${p.name}`, shape: p.shape, value: p.value, grad: p.grad }));
+    const named = (l: Recurrent): Param[] =>
+      l.params().map((p) => ({ name: `${l.name}/${p.name}`, shape: p.shape, value: p.value, grad: p.grad }));
     return [...named(this.forwardLayer), ...named(this.backwardLayer)];
   }
 
   private buffers(N: number): BiBuffers {
-    const T = this.inputShape[0], D = this.inputShape[1], H = this.forwardLayer.units;
+    const T = this.inputShape[0],
+      D = this.inputShape[1],
+      H = this.forwardLayer.units;
     const steps = this.forwardLayer.returnSequences ? T : 1;
     return this.cache.get(String(N), () => ({
-      y: new this.ctor(steps * N * 2 * H), dyF: new this.ctor(steps * N * H), dyB: new this.ctor(steps * N * H),
+      y: new this.ctor(steps * N * 2 * H),
+      dyF: new this.ctor(steps * N * H),
+      dyB: new this.ctor(steps * N * H),
       dx: new this.ctor(T * N * D),
     }));
   }
 
   forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
-    const T = this.inputShape[0], H = this.forwardLayer.units;
+    const T = this.inputShape[0],
+      H = this.forwardLayer.units;
     const seq = this.forwardLayer.returnSequences;
     const steps = seq ? T : 1;
     const f = this.forwardLayer.forward(x, N, ctx);
     const b = this.backwardLayer.forward(x, N, ctx);
     const buf = this.buffers(N);
     for (let t = 0; t < steps; t++) {
-      const tb = seq ? steps - 1 - t : t;      // backward copy's outputs come in processing order: put them back
+      const tb = seq ? steps - 1 - t : t; // backward copy's outputs come in processing order: put them back
       for (let n = 0; n < N; n++) {
-        const dst = (t * N + n) * 2 * H, srcF = (t * N + n) * H, srcB = (tb * N + n) * H;
+        const dst = (t * N + n) * 2 * H,
+          srcF = (t * N + n) * H,
+          srcB = (tb * N + n) * H;
         for (let j = 0; j < H; j++) {
           buf.y[dst + j] = f[srcF + j];
           buf.y[dst + H + j] = b[srcB + j];
@@ -97,14 +125,18 @@ export class Bidirectional extends Layer {
   }
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
-    const N = this.lastN, T = this.inputShape[0], H = this.forwardLayer.units;
+    const N = this.lastN,
+      T = this.inputShape[0],
+      H = this.forwardLayer.units;
     const seq = this.forwardLayer.returnSequences;
     const steps = seq ? T : 1;
     const buf = this.buffers(N);
     for (let t = 0; t < steps; t++) {
       const tb = seq ? steps - 1 - t : t;
       for (let n = 0; n < N; n++) {
-        const src = (t * N + n) * 2 * H, dstF = (t * N + n) * H, dstB = (tb * N + n) * H;
+        const src = (t * N + n) * 2 * H,
+          dstF = (t * N + n) * H,
+          dstB = (tb * N + n) * H;
         for (let j = 0; j < H; j++) {
           buf.dyF[dstF + j] = dy[src + j];
           buf.dyB[dstB + j] = dy[src + H + j];
@@ -121,9 +153,11 @@ export class Bidirectional extends Layer {
 
   getConfig(): Record<string, unknown> {
     const inner = this.forwardLayer.getConfig();
-    inner['name'] = this.forwardLayer.name.replace(/^forward_/, '');   // the wrapped layer's own name, as Keras keeps it
+    inner['name'] = this.forwardLayer.name.replace(/^forward_/, ''); // the wrapped layer's own name, as Keras keeps it
     const c: Record<string, unknown> = {
-      name: this.name, mergeMode: 'concat', layer: { className: this.forwardLayer.className, config: inner },
+      name: this.name,
+      mergeMode: 'concat',
+      layer: { className: this.forwardLayer.className, config: inner },
     };
     if (this.declaredInputShape) c['inputShape'] = this.declaredInputShape;
     return c;

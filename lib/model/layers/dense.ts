@@ -8,14 +8,14 @@
  * on the WebAssembly SIMD kernels; the activation stays the TypeScript one.
  */
 import type { FloatArray } from '../../../kernels/matmul';
-import { MatOps, jsOps } from '../../../kernels/fast/ops';
+import { type MatOps, jsOps } from '../../../kernels/fast/ops';
 import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops';
-import { Act } from '../../../kernels/activations';
+import { type Act } from '../../../kernels/activations';
 import { denseForward, denseBackward } from '../../../kernels/fast/dense';
 import { workspaceArena } from '../../backend';
 import { glorotUniform } from '../init';
 import { makeRandom } from '../../random';
-import { activationOption, BufferCache, ForwardContext, Layer, Param, makeParam } from './layer';
+import { activationOption, BufferCache, type ForwardContext, Layer, type Param, makeParam } from './layer';
 import { checkKeys, optBool, optPosInt, optShape, optString } from '../../check';
 import { ArgumentError } from '../../errors';
 
@@ -29,7 +29,12 @@ export interface DenseOptions {
   inputShape?: number[];
 }
 
-interface DenseBuffers { y: FloatArray; dz: FloatArray; dx: FloatArray; ops: MatOps }
+interface DenseBuffers {
+  y: FloatArray;
+  dz: FloatArray;
+  dx: FloatArray;
+  ops: MatOps;
+}
 
 export class Dense extends Layer {
   readonly className: string = 'Dense';
@@ -58,7 +63,9 @@ export class Dense extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length < 1 || inputShape.length > 2) {
-      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected input [D] or [T, D], got [${inputShape.join(', ')}]` });
+      throw new ArgumentError(this.name, 'a valid value', '', {
+        problem: `expected input [D] or [T, D], got [${inputShape.join(', ')}]`,
+      });
     }
     return [...inputShape.slice(0, -1), this.units];
   }
@@ -81,9 +88,21 @@ export class Dense extends Layer {
   }
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
-    const M = this.rows(N), D = this.inputShape[this.inputShape.length - 1], U = this.units;
+    const M = this.rows(N),
+      D = this.inputShape[this.inputShape.length - 1],
+      U = this.units;
     const buf = this.cache.get(String(M), () => this.buffers(M, D, U));
-    denseForward(buf.y, x, this.kernel.value, this.useBias ? this.bias.value : this.zeroBias, M, D, U, this.act, buf.ops);
+    denseForward(
+      buf.y,
+      x,
+      this.kernel.value,
+      this.useBias ? this.bias.value : this.zeroBias,
+      M,
+      D,
+      U,
+      this.act,
+      buf.ops,
+    );
     this.lastX = x;
     this.lastRows = M;
     this.lastBuf = buf;
@@ -93,25 +112,49 @@ export class Dense extends Layer {
   /** y, dz [M, units] and dx [M, D]: in a fresh arena of their own with wasm products under 'wasm', else plain arrays. */
   private buffers(M: number, D: number, U: number): DenseBuffers {
     const arena = workspaceArena(this.ctor);
-    if (arena === undefined) return { y: new this.ctor(M * U), dz: new this.ctor(M * U), dx: new this.ctor(M * D), ops: jsOps };
-    const { bufs: [y, dz, dx], ops } = wasmWorkspaceBuffers(arena, [M * U, M * U, M * D], Math.max(M * D, D * U, M * U));
-    return { y: y as Float32Array, dz: dz as Float32Array, dx: dx as Float32Array, ops };
+    if (arena === undefined)
+      return { y: new this.ctor(M * U), dz: new this.ctor(M * U), dx: new this.ctor(M * D), ops: jsOps };
+    const {
+      bufs: [y, dz, dx],
+      ops,
+    } = wasmWorkspaceBuffers(arena, [M * U, M * U, M * D], Math.max(M * D, D * U, M * U));
+    return { y: y, dz: dz, dx: dx, ops };
   }
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
-    const buf = this.lastBuf, x = this.lastX;
+    const buf = this.lastBuf,
+      x = this.lastX;
     if (buf === null || x === null) throw new Error(`${this.name}: backward called before forward`);
-    const M = this.lastRows, D = this.inputShape[this.inputShape.length - 1];
+    const M = this.lastRows,
+      D = this.inputShape[this.inputShape.length - 1];
     // Without a bias, its gradient goes to the unused bias buffer, zeroed each time so it stays bounded.
     const db = this.bias.grad;
     if (!this.useBias) db.fill(0);
-    denseBackward(this.kernel.grad, db, needDx ? buf.dx : null, dy, buf.y, x, this.kernel.value, M, D, this.units, this.act,
-      buf.dz, buf.ops);
+    denseBackward(
+      this.kernel.grad,
+      db,
+      needDx ? buf.dx : null,
+      dy,
+      buf.y,
+      x,
+      this.kernel.value,
+      M,
+      D,
+      this.units,
+      this.act,
+      buf.dz,
+      buf.ops,
+    );
     return needDx ? buf.dx : null;
   }
 
   getConfig(): Record<string, unknown> {
-    const c: Record<string, unknown> = { name: this.name, units: this.units, activation: this.activation, useBias: this.useBias };
+    const c: Record<string, unknown> = {
+      name: this.name,
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+    };
     if (this.declaredInputShape) c['inputShape'] = this.declaredInputShape;
     return c;
   }
@@ -132,13 +175,16 @@ export class TimeDistributed extends Layer {
   constructor(layer: Dense, options: { name?: string } = {}) {
     checkKeys(options, ['name'], 'timeDistributed');
     super(optString(options.name, undefined, 'timeDistributed(name)'));
-    if (!(layer instanceof Dense)) throw new ArgumentError('timeDistributed(layer)', 'a valid value', '', { problem: 'expected a dense layer' });
+    if (!(layer instanceof Dense))
+      throw new ArgumentError('timeDistributed(layer)', 'a valid value', '', { problem: 'expected a dense layer' });
     this.layer = layer;
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]` });
+      throw new ArgumentError(this.name, 'a valid value', '', {
+        problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]`,
+      });
     }
     return [inputShape[0], this.layer.units];
   }

@@ -1,7 +1,7 @@
 /** The layer set, and rebuilding a layer from its className and camelCase config (the inverse of `getConfig`). */
-import { Layer } from './layer';
-import { Recurrent, RecurrentOptions, CellType } from './recurrent';
-import { Dense, DenseOptions, TimeDistributed } from './dense';
+import { type Layer } from './layer';
+import { Recurrent, type RecurrentOptions } from './recurrent';
+import { Dense, type DenseOptions, TimeDistributed } from './dense';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape';
 import { Bidirectional } from './bidirectional';
 import { checkKeys, checkObject, describeValue } from '../../check';
@@ -16,7 +16,18 @@ export type { DenseOptions } from './dense';
 export { RepeatVector, repeatVector, Flatten, flatten, Dropout, dropout, Reshape, reshape } from './shape';
 export { Bidirectional, bidirectional } from './bidirectional';
 
-export const LAYER_CLASSES = ['SimpleRNN', 'LSTM', 'GRU', 'Dense', 'TimeDistributed', 'RepeatVector', 'Flatten', 'Dropout', 'Reshape', 'Bidirectional'] as const;
+export const LAYER_CLASSES = [
+  'SimpleRNN',
+  'LSTM',
+  'GRU',
+  'Dense',
+  'TimeDistributed',
+  'RepeatVector',
+  'Flatten',
+  'Dropout',
+  'Reshape',
+  'Bidirectional',
+] as const;
 
 type Cfg = Record<string, unknown>;
 
@@ -31,21 +42,26 @@ function inner(config: Cfg, where: string): { className: string; config: Cfg } {
 export function layerFromConfig(className: string, config: Cfg, where = 'layer'): Layer {
   checkObject(config, `${where}.config`);
   switch (className) {
-    case 'SimpleRNN': case 'LSTM': case 'GRU':
-      return new Recurrent(className as CellType, config as unknown as RecurrentOptions);
+    case 'SimpleRNN':
+    case 'LSTM':
+    case 'GRU':
+      return new Recurrent(className, config as unknown as RecurrentOptions);
     case 'Dense':
       return new Dense(config as unknown as DenseOptions);
     case 'TimeDistributed': {
       checkKeys(config, ['name', 'layer'], where);
       const l = inner(config, where);
       const d = layerFromConfig(l.className, l.config, `${where}.layer`);
-      if (!(d instanceof Dense)) throw new ArgumentError(where, 'a valid value', '', { problem: `TimeDistributed is supported around Dense only, got ${l.className}` });
+      if (!(d instanceof Dense))
+        throw new ArgumentError(where, 'a valid value', '', {
+          problem: `TimeDistributed is supported around Dense only, got ${l.className}`,
+        });
       return new TimeDistributed(d, config['name'] !== undefined ? { name: config['name'] as string } : {});
     }
     case 'RepeatVector':
       return new RepeatVector(config as { n: number; name?: string });
     case 'Flatten':
-      return new Flatten(config as { name?: string });
+      return new Flatten(config);
     case 'Reshape':
       return new Reshape(config as { targetShape: number[]; name?: string });
     case 'Dropout':
@@ -54,13 +70,21 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
       checkKeys(config, ['name', 'mergeMode', 'layer', 'inputShape'], where);
       const l = inner(config, where);
       const r = layerFromConfig(l.className, l.config, `${where}.layer`);
-      if (!(r instanceof Recurrent)) throw new ArgumentError(where, 'a valid value', '', { problem: `Bidirectional wraps a recurrent layer, got ${l.className}` });
+      if (!(r instanceof Recurrent))
+        throw new ArgumentError(where, 'a valid value', '', {
+          problem: `Bidirectional wraps a recurrent layer, got ${l.className}`,
+        });
       const opts: { name?: string; inputShape?: number[] } = {};
       if (config['name'] !== undefined) opts.name = config['name'] as string;
       if (config['inputShape'] !== undefined) opts.inputShape = config['inputShape'] as number[];
-      return new Bidirectional(r, { ...opts, ...(config['mergeMode'] !== undefined ? { mergeMode: config['mergeMode'] as 'concat' } : {}) });
+      return new Bidirectional(r, {
+        ...opts,
+        ...(config['mergeMode'] !== undefined ? { mergeMode: config['mergeMode'] as 'concat' } : {}),
+      });
     }
     default:
-      throw new ArgumentError(where, 'a valid value', '', { problem: `unknown layer class ${describeValue(className)}; expected one of ${LAYER_CLASSES.join(', ')}` });
+      throw new ArgumentError(where, 'a valid value', '', {
+        problem: `unknown layer class ${describeValue(className)}; expected one of ${LAYER_CLASSES.join(', ')}`,
+      });
   }
 }

@@ -6,7 +6,7 @@
  * stored TIME-MAJOR, [T, N, F], which is what the recurrent kernels read and write without copies; a batch of vectors is
  * [N, F]. `Sequential` converts the public batch-major [N, T, F] at its entry and exit.
  */
-import { Act, ACTIVATION_NAMES, activationCode } from '../../../kernels/activations';
+import { type Act, ACTIVATION_NAMES, activationCode } from '../../../kernels/activations';
 import type { FloatArray } from '../../../kernels/matmul';
 import { describeValue } from '../../check';
 import { ArgumentError } from '../../errors';

@@ -15,19 +15,39 @@
  * `recurrentDropout` is not implemented: a non-zero value is rejected rather than ignored.
  */
 import type { FloatArray } from '../../../kernels/matmul';
-import { rnnWorkspace, rnnForward, rnnBackward, RnnWorkspace } from '../../../kernels/fast/rnn';
-import { lstmWorkspace, lstmForward, lstmBackward, LstmWorkspace } from '../../../kernels/fast/lstm';
-import { gruWorkspace, gruForward, gruBackward, GruWorkspace } from '../../../kernels/fast/gru';
+import { rnnWorkspace, rnnForward, rnnBackward, type RnnWorkspace } from '../../../kernels/fast/rnn';
+import { lstmWorkspace, lstmForward, lstmBackward, type LstmWorkspace } from '../../../kernels/fast/lstm';
+import { gruWorkspace, gruForward, gruBackward, type GruWorkspace } from '../../../kernels/fast/gru';
 import { workspaceArena } from '../../backend';
 import { dropoutMask } from '../../../kernels/dropout';
 import { glorotUniform, orthogonal } from '../init';
 import { makeRandom } from '../../random';
-import { activationOption, BufferCache, ForwardContext, Layer, Param, makeParam, FloatCtor } from './layer';
+import {
+  activationOption,
+  BufferCache,
+  type ForwardContext,
+  Layer,
+  type Param,
+  makeParam,
+  type FloatCtor,
+} from './layer';
 import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../../check';
 import { ArgumentError } from '../../errors';
 
-const RECURRENT_KEYS = ['units', 'activation', 'recurrentActivation', 'returnSequences', 'goBackwards', 'stateful', 'dropout',
-  'recurrentDropout', 'resetAfter', 'unitForgetBias', 'name', 'inputShape'] as const;
+const RECURRENT_KEYS = [
+  'units',
+  'activation',
+  'recurrentActivation',
+  'returnSequences',
+  'goBackwards',
+  'stateful',
+  'dropout',
+  'recurrentDropout',
+  'resetAfter',
+  'unitForgetBias',
+  'name',
+  'inputShape',
+] as const;
 
 export type CellType = 'SimpleRNN' | 'LSTM' | 'GRU';
 
@@ -53,15 +73,15 @@ interface Buffers {
   T: number;
   N: number;
   ws: AnyWs;
-  xIn: FloatArray | null;     // reversed and/or dropped-out input, when the layer transforms it
+  xIn: FloatArray | null; // reversed and/or dropped-out input, when the layer transforms it
   dx: FloatArray;
-  xInRep: FloatArray | null;  // repeated-input mode: [N, D] views at the start of xIn and dx
+  xInRep: FloatArray | null; // repeated-input mode: [N, D] views at the start of xIn and dx
   dxRep: FloatArray;
   dh0: FloatArray;
   dc0: FloatArray;
-  dhT: FloatArray;            // zero [N,H] for dcT when needed
-  mask: FloatArray | null;    // dropout mask [N, D]
-  out: FloatArray;            // view of ws.h: blocks 1..T, or block T
+  dhT: FloatArray; // zero [N,H] for dcT when needed
+  mask: FloatArray | null; // dropout mask [N, D]
+  out: FloatArray; // view of ws.h: blocks 1..T, or block T
 }
 
 export class Recurrent extends Layer {
@@ -96,24 +116,34 @@ export class Recurrent extends Layer {
     this.className = cell;
     this.units = optPosInt(options.units, undefined, `${fn}(units)`);
     this.activation = optString(options.activation, 'tanh', `${fn}(activation)`) as string;
-    this.recurrentActivation = optString(options.recurrentActivation, 'sigmoid', `${fn}(recurrentActivation)`) as string;
+    this.recurrentActivation = optString(
+      options.recurrentActivation,
+      'sigmoid',
+      `${fn}(recurrentActivation)`,
+    ) as string;
     activationOption(this.activation, `${fn}(activation)`);
     activationOption(this.recurrentActivation, `${fn}(recurrentActivation)`);
     if (cell === 'SimpleRNN' && options.recurrentActivation !== undefined) {
-      throw new ArgumentError('simpleRNN(recurrentActivation)', 'a valid value', '', { problem: 'a SimpleRNN has no gates; use activation' });
+      throw new ArgumentError('simpleRNN(recurrentActivation)', 'a valid value', '', {
+        problem: 'a SimpleRNN has no gates; use activation',
+      });
     }
     if (cell !== 'GRU' && options.resetAfter !== undefined) {
       throw new ArgumentError(`${fn}(resetAfter)`, 'a valid value', '', { problem: 'only a GRU has resetAfter' });
     }
     if (cell !== 'LSTM' && options.unitForgetBias !== undefined) {
-      throw new ArgumentError(`${fn}(unitForgetBias)`, 'a valid value', '', { problem: 'only an LSTM has unitForgetBias' });
+      throw new ArgumentError(`${fn}(unitForgetBias)`, 'a valid value', '', {
+        problem: 'only an LSTM has unitForgetBias',
+      });
     }
     this.returnSequences = optBool(options.returnSequences, false, `${fn}(returnSequences)`);
     this.goBackwards = optBool(options.goBackwards, false, `${fn}(goBackwards)`);
     this.stateful = optBool(options.stateful, false, `${fn}(stateful)`);
     this.dropout = optNumber(options.dropout, 0, `${fn}(dropout)`, 0, 1, true);
     if (options.recurrentDropout !== undefined && options.recurrentDropout !== 0) {
-      throw new ArgumentError(`${fn}(recurrentDropout)`, 'a valid value', '', { problem: `not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout` });
+      throw new ArgumentError(`${fn}(recurrentDropout)`, 'a valid value', '', {
+        problem: `not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout`,
+      });
     }
     this.resetAfter = optBool(options.resetAfter, cell === 'GRU', `${fn}(resetAfter)`);
     this.unitForgetBias = optBool(options.unitForgetBias, true, `${fn}(unitForgetBias)`);
@@ -126,14 +156,18 @@ export class Recurrent extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a sequence input [T, D], got shape [${inputShape.join(', ')}]` });
+      throw new ArgumentError(this.name, 'a valid value', '', {
+        problem: `expected a sequence input [T, D], got shape [${inputShape.join(', ')}]`,
+      });
     }
     const T = inputShape[0];
     return this.returnSequences ? [T, this.units] : [this.units];
   }
 
   protected override allocate(seed: string): void {
-    const D = this.inputShape[1], H = this.units, G = this.gates;
+    const D = this.inputShape[1],
+      H = this.units,
+      G = this.gates;
     this.kernel = makeParam('kernel', [D, G * H], this.ctor);
     this.recurrentKernel = makeParam('recurrent_kernel', [H, G * H], this.ctor);
     this.bias = makeParam('bias', this.className === 'GRU' && this.resetAfter ? [2, G * H] : [G * H], this.ctor);
@@ -149,14 +183,22 @@ export class Recurrent extends Layer {
   }
 
   private buffers(T: number, N: number): Buffers {
-    const D = this.inputShape[1], H = this.units;
+    const D = this.inputShape[1],
+      H = this.units;
     return this.cache.get(`${T}x${N}`, () => {
       const ws = this.makeWorkspace(T, N, D, H, this.ctor);
       const needX = this.goBackwards || this.dropout > 0;
-      const out = this.returnSequences ? ws.h.subarray(N * H, (T + 1) * N * H) : ws.h.subarray(T * N * H, (T + 1) * N * H);
-      const xIn = needX ? new this.ctor(T * N * D) : null, dx = new this.ctor(T * N * D);
+      const out = this.returnSequences
+        ? ws.h.subarray(N * H, (T + 1) * N * H)
+        : ws.h.subarray(T * N * H, (T + 1) * N * H);
+      const xIn = needX ? new this.ctor(T * N * D) : null,
+        dx = new this.ctor(T * N * D);
       return {
-        T, N, ws, xIn, dx,
+        T,
+        N,
+        ws,
+        xIn,
+        dx,
         xInRep: xIn !== null ? xIn.subarray(0, N * D) : null,
         dxRep: dx.subarray(0, N * D),
         dh0: new this.ctor(N * H),
@@ -172,13 +214,21 @@ export class Recurrent extends Layer {
     const arena = workspaceArena(ctor);
     const where = arena !== undefined ? { arena } : {};
     switch (this.className) {
-      case 'SimpleRNN': return rnnWorkspace(T, N, D, H, ctor, { activation: this.activation, ...where });
-      case 'LSTM': return lstmWorkspace(T, N, D, H, ctor, {
-        activation: this.activation, recurrentActivation: this.recurrentActivation, ...where,
-      });
-      case 'GRU': return gruWorkspace(T, N, D, H, ctor, {
-        activation: this.activation, recurrentActivation: this.recurrentActivation, resetAfter: this.resetAfter, ...where,
-      });
+      case 'SimpleRNN':
+        return rnnWorkspace(T, N, D, H, ctor, { activation: this.activation, ...where });
+      case 'LSTM':
+        return lstmWorkspace(T, N, D, H, ctor, {
+          activation: this.activation,
+          recurrentActivation: this.recurrentActivation,
+          ...where,
+        });
+      case 'GRU':
+        return gruWorkspace(T, N, D, H, ctor, {
+          activation: this.activation,
+          recurrentActivation: this.recurrentActivation,
+          resetAfter: this.resetAfter,
+          ...where,
+        });
     }
   }
 
@@ -197,17 +247,20 @@ export class Recurrent extends Layer {
   }
 
   private run(x: FloatArray, N: number, ctx: ForwardContext, repeated: boolean): FloatArray {
-    const T = this.inputShape[0], D = this.inputShape[1], H = this.units;
+    const T = this.inputShape[0],
+      D = this.inputShape[1],
+      H = this.units;
     const buf = this.buffers(T, N);
     const ws = buf.ws;
     this.lastRepeated = repeated;
     // Input: reversed in time for goBackwards, dropped out while training. A repeated input is the same at every step:
     // reversing it changes nothing, and its dropout mask (one per sample for all steps) applies to the one step.
-    let xIn = repeated && x.length !== N * D ? x.subarray(0, N * D) : x;   // (as RepeatVector: a longer buffer is cut)
+    let xIn = repeated && x.length !== N * D ? x.subarray(0, N * D) : x; // (as RepeatVector: a longer buffer is cut)
     this.usedMask = ctx.training && this.dropout > 0;
     if (repeated) {
       if (this.usedMask) {
-        const mask = buf.mask as FloatArray, xr = buf.xInRep as FloatArray;
+        const mask = buf.mask as FloatArray,
+          xr = buf.xInRep as FloatArray;
         if (ctx.random === null) throw new Error(`${this.name}: dropout while training needs a random source`);
         const random = ctx.random;
         dropoutMask(mask, N * D, this.dropout, () => random.uniform());
@@ -218,7 +271,8 @@ export class Recurrent extends Layer {
       const xr = buf.xIn;
       const step = N * D;
       for (let t = 0; t < T; t++) {
-        const src = (this.goBackwards ? T - 1 - t : t) * step, dst = t * step;
+        const src = (this.goBackwards ? T - 1 - t : t) * step,
+          dst = t * step;
         for (let i = 0; i < step; i++) xr[dst + i] = x[src + i];
       }
       if (this.usedMask) {
@@ -237,8 +291,11 @@ export class Recurrent extends Layer {
     const NH = N * H;
     if (this.stateful && this.stateH !== null) {
       if (this.stateH.length !== NH) {
-        throw new ArgumentError(this.name, 'a valid value', '', { problem: `a stateful layer needs the same batch size on every call ` +
-          `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first` });
+        throw new ArgumentError(this.name, 'a valid value', '', {
+          problem:
+            `a stateful layer needs the same batch size on every call ` +
+            `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first`,
+        });
       }
       ws.h.set(this.stateH, 0);
       if (this.stateC !== null && 'c' in ws) ws.c.set(this.stateC, 0);
@@ -248,9 +305,15 @@ export class Recurrent extends Layer {
     }
     const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
     switch (this.className) {
-      case 'SimpleRNN': rnnForward(ws as RnnWorkspace, p, xIn, repeated); break;
-      case 'LSTM': lstmForward(ws as LstmWorkspace, p, xIn, repeated); break;
-      case 'GRU': gruForward(ws as GruWorkspace, p, xIn, repeated); break;
+      case 'SimpleRNN':
+        rnnForward(ws, p, xIn, repeated);
+        break;
+      case 'LSTM':
+        lstmForward(ws as LstmWorkspace, p, xIn, repeated);
+        break;
+      case 'GRU':
+        gruForward(ws as GruWorkspace, p, xIn, repeated);
+        break;
     }
     if (this.stateful) {
       this.stateH = ws.h.slice(T * NH, (T + 1) * NH);
@@ -274,9 +337,15 @@ export class Recurrent extends Layer {
     const rep = this.lastRepeated;
     const dx = needDx ? (rep ? buf.dxRep : buf.dx) : null;
     switch (this.className) {
-      case 'SimpleRNN': rnnBackward(g, dx, buf.dh0, dhSeq, dhT, ws as RnnWorkspace, p, xIn, rep); break;
-      case 'LSTM': lstmBackward(g, dx, buf.dh0, buf.dc0, dhSeq, dhT, null, ws as LstmWorkspace, p, xIn, rep); break;
-      case 'GRU': gruBackward(g, dx, buf.dh0, dhSeq, dhT, ws as GruWorkspace, p, xIn, rep); break;
+      case 'SimpleRNN':
+        rnnBackward(g, dx, buf.dh0, dhSeq, dhT, ws, p, xIn, rep);
+        break;
+      case 'LSTM':
+        lstmBackward(g, dx, buf.dh0, buf.dc0, dhSeq, dhT, null, ws as LstmWorkspace, p, xIn, rep);
+        break;
+      case 'GRU':
+        gruBackward(g, dx, buf.dh0, dhSeq, dhT, ws as GruWorkspace, p, xIn, rep);
+        break;
     }
     if (!needDx) return null;
     const step = N * D;
@@ -299,7 +368,8 @@ export class Recurrent extends Layer {
       // dx is in processing order; the input gradient is in input order: swap step t with T-1-t.
       const d = buf.dx;
       for (let t = 0; t < T >> 1; t++) {
-        const a = t * step, b = (T - 1 - t) * step;
+        const a = t * step,
+          b = (T - 1 - t) * step;
         for (let i = 0; i < step; i++) {
           const tmp = d[a + i];
           d[a + i] = d[b + i];
@@ -322,8 +392,13 @@ export class Recurrent extends Layer {
 
   getConfig(): Record<string, unknown> {
     const c: Record<string, unknown> = {
-      name: this.name, units: this.units, activation: this.activation,
-      returnSequences: this.returnSequences, goBackwards: this.goBackwards, stateful: this.stateful, dropout: this.dropout,
+      name: this.name,
+      units: this.units,
+      activation: this.activation,
+      returnSequences: this.returnSequences,
+      goBackwards: this.goBackwards,
+      stateful: this.stateful,
+      dropout: this.dropout,
     };
     if (this.className !== 'SimpleRNN') c['recurrentActivation'] = this.recurrentActivation;
     if (this.className === 'GRU') c['resetAfter'] = this.resetAfter;

@@ -9,7 +9,7 @@
  */
 import type { FloatArray } from '../../../kernels/matmul';
 import { dropoutMask, applyMask } from '../../../kernels/dropout';
-import { BufferCache, ForwardContext, Layer, shapeSize } from './layer';
+import { BufferCache, type ForwardContext, Layer, shapeSize } from './layer';
 import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check';
 import { ArgumentError } from '../../errors';
 
@@ -26,12 +26,16 @@ export class RepeatVector extends Layer {
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 1) throw new ArgumentError(this.name, 'a valid value', '', { problem: `expected a vector input [F], got [${inputShape.join(', ')}]` });
+    if (inputShape.length !== 1)
+      throw new ArgumentError(this.name, 'a valid value', '', {
+        problem: `expected a vector input [F], got [${inputShape.join(', ')}]`,
+      });
     return [this.n, inputShape[0]];
   }
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
-    const F = this.inputShape[0], NF = N * F;
+    const F = this.inputShape[0],
+      NF = N * F;
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
     for (let t = 0; t < this.n; t++) buf.y.set(x.length === NF ? x : x.subarray(0, NF), t * NF);
     this.lastN = N;
@@ -40,7 +44,8 @@ export class RepeatVector extends Layer {
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     if (!needDx) return null;
-    const F = this.inputShape[0], NF = this.lastN * F;
+    const F = this.inputShape[0],
+      NF = this.lastN * F;
     const buf = this.cache.get(String(this.lastN), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
     const dx = buf.dx;
     dx.fill(0);
@@ -73,24 +78,31 @@ export class Flatten extends Layer {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     this.lastN = N;
     if (this.inputShape.length === 1) return x;
-    const T = this.inputShape[0], F = shapeSize(this.inputShape.slice(1));
+    const T = this.inputShape[0],
+      F = shapeSize(this.inputShape.slice(1));
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
-    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
-      const src = (t * N + b) * F, dst = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f];
-    }
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < N; b++) {
+        const src = (t * N + b) * F,
+          dst = b * T * F + t * F;
+        for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f];
+      }
     return buf.y;
   }
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     if (!needDx) return null;
     if (this.inputShape.length === 1) return dy;
-    const N = this.lastN, T = this.inputShape[0], F = shapeSize(this.inputShape.slice(1));
+    const N = this.lastN,
+      T = this.inputShape[0],
+      F = shapeSize(this.inputShape.slice(1));
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
-    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
-      const dst = (t * N + b) * F, src = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f];
-    }
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < N; b++) {
+        const dst = (t * N + b) * F,
+          src = b * T * F + t * F;
+        for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f];
+      }
     return buf.dx;
   }
 
@@ -117,11 +129,16 @@ export class Reshape extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (shapeSize(inputShape) !== shapeSize(this.targetShape)) {
-      throw new ArgumentError(this.name, 'a valid value', '', { problem: `cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
-        `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)` });
+      throw new ArgumentError(this.name, 'a valid value', '', {
+        problem:
+          `cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
+          `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)`,
+      });
     }
     if (inputShape.length !== 1) {
-      throw new ArgumentError(this.name, 'a valid value', '', { problem: `bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]` });
+      throw new ArgumentError(this.name, 'a valid value', '', {
+        problem: `bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]`,
+      });
     }
     return this.targetShape.slice();
   }
@@ -129,24 +146,31 @@ export class Reshape extends Layer {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     this.lastN = N;
     if (this.targetShape.length === 1) return x;
-    const T = this.targetShape[0], F = this.targetShape[1];
+    const T = this.targetShape[0],
+      F = this.targetShape[1];
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
-    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
-      const dst = (t * N + b) * F, src = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f];
-    }
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < N; b++) {
+        const dst = (t * N + b) * F,
+          src = b * T * F + t * F;
+        for (let f = 0; f < F; f++) buf.y[dst + f] = x[src + f];
+      }
     return buf.y;
   }
 
   backward(dy: FloatArray, needDx: boolean): FloatArray | null {
     if (!needDx) return null;
     if (this.targetShape.length === 1) return dy;
-    const N = this.lastN, T = this.targetShape[0], F = this.targetShape[1];
+    const N = this.lastN,
+      T = this.targetShape[0],
+      F = this.targetShape[1];
     const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
-    for (let t = 0; t < T; t++) for (let b = 0; b < N; b++) {
-      const src = (t * N + b) * F, dst = b * T * F + t * F;
-      for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f];
-    }
+    for (let t = 0; t < T; t++)
+      for (let b = 0; b < N; b++) {
+        const src = (t * N + b) * F,
+          dst = b * T * F + t * F;
+        for (let f = 0; f < F; f++) buf.dx[dst + f] = dy[src + f];
+      }
     return buf.dx;
   }
 
@@ -166,7 +190,10 @@ export class Dropout extends Layer {
   constructor(options: { rate: number; name?: string }) {
     checkKeys(options, ['rate', 'name'], 'dropout');
     super(optString(options.name, undefined, 'dropout(name)'));
-    if (options.rate === undefined) throw new ArgumentError('dropout(rate)', 'a valid value', '', { problem: 'expected a fraction in [0, 1), got undefined' });
+    if (options.rate === undefined)
+      throw new ArgumentError('dropout(rate)', 'a valid value', '', {
+        problem: 'expected a fraction in [0, 1), got undefined',
+      });
     this.rate = optNumber(options.rate, 0, 'dropout(rate)', 0, 1, true);
   }
 
@@ -178,7 +205,11 @@ export class Dropout extends Layer {
     this.masked = ctx.training && this.rate > 0;
     if (!this.masked) return x;
     const n = N * shapeSize(this.inputShape);
-    const buf = this.cache.get(String(n), () => ({ y: new this.ctor(n), dx: new this.ctor(n), mask: new this.ctor(n) }));
+    const buf = this.cache.get(String(n), () => ({
+      y: new this.ctor(n),
+      dx: new this.ctor(n),
+      mask: new this.ctor(n),
+    }));
     const random = ctx.random;
     if (random === null) throw new Error(`${this.name}: dropout while training needs a random source`);
     dropoutMask(buf.mask, n, this.rate, () => random.uniform());

@@ -32,13 +32,19 @@ function series(cell: string, at = 299): string {
 
 /** The 0-based data rows flagged in a flags CSV written by `bptt detect`. */
 function flagged(csv: string): number[] {
-  const rows = csv.trim().split('\n').slice(1).map((l) => l.split(','));
+  const rows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
   return rows.flatMap((r, i) => (r[r.length - 1] === '1' ? [i] : []));
 }
 
 describe('lib/cli/csv: numbers beyond the double range', () => {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-csv-overflow-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-csv-overflow-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const write = (name: string, text: string): string => {
@@ -57,9 +63,15 @@ describe('lib/cli/csv: numbers beyond the double range', () => {
 
   it('readTable: 1e400 is an error naming the file, line and column; 1e308 is read as it is', () => {
     const f = write('e400.csv', series('1e400'));
-    expect(() => readTable(f)).to.throw(UserError, `${f} line 301, column 2 ("value"): 1e400 is beyond the range of a double`);
+    expect(() => readTable(f)).to.throw(
+      UserError,
+      `${f} line 301, column 2 ("value"): 1e400 is beyond the range of a double`,
+    );
     const g = write('neg.csv', series('-1e999', 10));
-    expect(() => readTable(g)).to.throw(UserError, `${g} line 12, column 2 ("value"): -1e999 is beyond the range of a double`);
+    expect(() => readTable(g)).to.throw(
+      UserError,
+      `${g} line 12, column 2 ("value"): -1e999 is beyond the range of a double`,
+    );
     const t = readTable(write('e308.csv', series('1e308')));
     expect(t.values[299]).to.equal(1e308);
     expect(t.values[298]).to.be.closeTo(Math.sin(298 / 5), 0.02);
@@ -67,7 +79,10 @@ describe('lib/cli/csv: numbers beyond the double range', () => {
 
   it('readTable: a numeric time column beyond the double range is an error at its cell', () => {
     const f = write('time.csv', 't,value\n1,0.5\n2,0.7\n1e400,0.1\n4,0.2\n');
-    expect(() => readTable(f)).to.throw(UserError, `${f} line 4, column 1 ("t"): timestamp 1e400 is beyond the range of a double`);
+    expect(() => readTable(f)).to.throw(
+      UserError,
+      `${f} line 4, column 1 ("t"): timestamp 1e400 is beyond the range of a double`,
+    );
   });
 
   it('a column whose only cells overflow is still a value column, reported at its first bad cell (not dropped as text)', () => {

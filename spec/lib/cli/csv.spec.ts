@@ -9,7 +9,9 @@ import { makeRng } from '../../helpers/rng';
 
 describe('lib/cli/csv', () => {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-csv-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-csv-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('reads back 3 MiB of random records (quotes, delimiters, line breaks, CRLF, é and 😀) with their line numbers', () => {
@@ -23,10 +25,11 @@ describe('lib/cli/csv', () => {
     };
     const records: Array<{ fields: string[]; line: number }> = [];
     const parts: string[] = [];
-    let line = 1, bytes = 0;
+    let line = 1,
+      bytes = 0;
     while (bytes < 3 << 20) {
       const fields = [cell(), cell(), cell()];
-      if (fields.every((f) => f.trim() === '')) fields[0] = 'x';    // a blank line is skipped, not a record
+      if (fields.every((f) => f.trim() === '')) fields[0] = 'x'; // a blank line is skipped, not a record
       const text = fields.map(csvField).join(',') + (rng() < 0.5 ? '\r\n' : '\n');
       // csvField quotes \r and \n, so a record's own line breaks are those inside its quoted fields.
       records.push({ fields, line });
@@ -54,7 +57,8 @@ describe('lib/cli/csv', () => {
     const g = path.join(dir, 'open.csv');
     fs.writeFileSync(g, 'a,b\n1,2\n3,"4\n5,6\n');
     const s = CsvReader.open(g);
-    s.next(); s.next();
+    s.next();
+    s.next();
     expect(() => s.next()).to.throw('open.csv line 3: a quoted field (field 2) is never closed');
   });
 });
@@ -82,8 +86,28 @@ describe('lib/cli/time', () => {
 
   it('chooses calendar ticks: days at midnight, hours as HH:MM, months by name', () => {
     const d = (s: string): number => parseDate(s);
-    expect(timeTicks(d('2014-03-07 03:41'), d('2014-03-21 03:41'), 9).map((t) => t.label)).to.deep.equal(['Mar 9', 'Mar 11', 'Mar 13', 'Mar 15', 'Mar 17', 'Mar 19', 'Mar 21']);
-    expect(timeTicks(d('2024-01-01 00:10'), d('2024-01-01 05:00'), 6).map((t) => t.label)).to.deep.equal(['01:00', '02:00', '03:00', '04:00', '05:00']);
-    expect(timeTicks(d('2023-11-15'), d('2024-04-20'), 8).map((t) => t.label)).to.deep.equal(['Dec', 'Jan 2024', 'Feb', 'Mar', 'Apr']);
+    expect(timeTicks(d('2014-03-07 03:41'), d('2014-03-21 03:41'), 9).map((t) => t.label)).to.deep.equal([
+      'Mar 9',
+      'Mar 11',
+      'Mar 13',
+      'Mar 15',
+      'Mar 17',
+      'Mar 19',
+      'Mar 21',
+    ]);
+    expect(timeTicks(d('2024-01-01 00:10'), d('2024-01-01 05:00'), 6).map((t) => t.label)).to.deep.equal([
+      '01:00',
+      '02:00',
+      '03:00',
+      '04:00',
+      '05:00',
+    ]);
+    expect(timeTicks(d('2023-11-15'), d('2024-04-20'), 8).map((t) => t.label)).to.deep.equal([
+      'Dec',
+      'Jan 2024',
+      'Feb',
+      'Mar',
+      'Apr',
+    ]);
   });
 });

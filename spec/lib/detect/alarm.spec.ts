@@ -8,7 +8,10 @@ import { nabProbationaryLength } from '../../../lib/detect/nab';
 
 /** Upper Gaussian tail P(Z > z) by Simpson's rule on the density, independent of the library's erfc. */
 function upperTail(z: number): number {
-  const a = z, b = z + 14, n = 40000, h = (b - a) / n;
+  const a = z,
+    b = z + 14,
+    n = 40000,
+    h = (b - a) / n;
   const phi = (x: number): number => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
   let s = phi(a) + phi(b);
   for (let i = 1; i < n; i++) s += (i % 2 === 1 ? 4 : 2) * phi(a + i * h);
@@ -20,8 +23,12 @@ const logScore = (qv: number): number => Math.log(1.0000000001 - (1 - qv)) / -23
 
 function series(n: number, seed: number): { raw: number[]; values: number[] } {
   let s = seed >>> 0;
-  const u = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
-  const raw: number[] = [], values: number[] = [];
+  const u = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const raw: number[] = [],
+    values: number[] = [];
   for (let i = 0; i < n; i++) {
     values.push(Math.sin(i / 7) + 0.1 * u() + (i === 300 ? 5 : 0));
     raw.push(u() * 0.3 + (i >= 250 && i < 255 ? 2 : 0));
@@ -31,8 +38,15 @@ function series(n: number, seed: number): { raw: number[]; values: number[] } {
 
 describe('detect/alarm: erfc and the tail', () => {
   it('erfc matches reference values to 1e-14 relative', () => {
-    const ref: Array<[number, number]> = [[0, 1], [0.3, 0.6713732405408726], [1, 0.1572992070502851], [2, 0.004677734981047266],
-      [3, 2.209049699858544e-5], [5, 1.5374597944280351e-12], [-1, 1.8427007929497148]];
+    const ref: Array<[number, number]> = [
+      [0, 1],
+      [0.3, 0.6713732405408726],
+      [1, 0.1572992070502851],
+      [2, 0.004677734981047266],
+      [3, 2.209049699858544e-5],
+      [5, 1.5374597944280351e-12],
+      [-1, 1.8427007929497148],
+    ];
     for (const [x, v] of ref) expect(Math.abs(erfc(x) - v) / v, `erfc(${x})`).to.be.lessThan(1e-14);
   });
   it('upper tail by default, reflected when two-sided', () => {
@@ -49,7 +63,7 @@ describe('detect/alarm: likelihood on a hand-computed case', () => {
   const raw = [0, 0, 0.1, 0.3, 0.5, 0.9, 0.9];
   const values = [1, 2, 3, 4, 5, 6, 7];
   const out = new AlarmStage(opts);
-  const res = raw.map((r, i) => out.step(r, values[i] as number));
+  const res = raw.map((r, i) => out.step(r, values[i]));
   it('probation rows score log(0.5)', () => {
     for (let i = 0; i < 4; i++) expect(res[i]?.score).to.be.closeTo(logScore(0.5), 1e-12);
   });
@@ -75,7 +89,7 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
     s.step(0, 0);
     s.step(0, 10);
     expect(s.step(0, 10.4).spatial).to.equal(false);
-    expect(s.step(0, 11.1).spatial).to.equal(true);            // > 10.4 + 0.05·10.4
+    expect(s.step(0, 11.1).spatial).to.equal(true); // > 10.4 + 0.05·10.4
     const o = s.step(0, -0.6);
     expect(o.spatial).to.equal(true);
     expect(o.score).to.equal(1);
@@ -87,7 +101,7 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
     const flagged = (f: Uint8Array): number[] => Array.from(f).flatMap((v, i) => (v ? [i] : []));
     const fa = flagged(a.flags);
     expect(fa.length).to.be.greaterThan(0);
-    for (let k = 1; k < fa.length; k++) expect((fa[k] as number) - (fa[k - 1] as number)).to.be.greaterThan(30);
+    for (let k = 1; k < fa.length; k++) expect(fa[k] - fa[k - 1]).to.be.greaterThan(30);
     expect(flagged(b.flags).length).to.be.greaterThan(fa.length);
     expect(Array.from(a.scores)).to.deep.equal(Array.from(b.scores));
     expect(Array.from(restFlags(a.scores, 0.25, 30, 100))).to.deep.equal(Array.from(a.flags));
@@ -97,7 +111,7 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
     const all = alarmBatch(raw, values, { probation: 120, rest: 10, historicWindow: 300 });
     const st = new AlarmStage({ probation: 120, rest: 10, historicWindow: 300 });
     raw.forEach((r, i) => {
-      const o = st.step(r, values[i] as number);
+      const o = st.step(r, values[i]);
       expect(o.score).to.equal(all.scores[i]);
       expect(o.flag ? 1 : 0).to.equal(all.flags[i]);
     });
@@ -106,35 +120,51 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
   });
   it('state round-trips through JSON and continues bit-identically (with and without the long channel)', () => {
     const { raw, values } = series(800, 9);
-    for (const o of [{ probation: 150, rest: 20, historicWindow: 250 }, { probation: 150, rest: 20, historicWindow: 250, longWindow: 40 }])
-    for (const cut of [0, 90, 437]) {
-      const all = alarmBatch(raw, values, o);
-      const a = new AlarmStage(o);
-      for (let i = 0; i < cut; i++) a.step(raw[i] as number, values[i] as number);
-      const b = AlarmStage.fromState(JSON.parse(JSON.stringify(a.getState())));
-      for (let i = cut; i < raw.length; i++) {
-        const r = b.step(raw[i] as number, values[i] as number);
-        expect(r.score, `cut ${cut}, row ${i}`).to.equal(all.scores[i]);
-        expect(r.flag ? 1 : 0).to.equal(all.flags[i]);
+    for (const o of [
+      { probation: 150, rest: 20, historicWindow: 250 },
+      { probation: 150, rest: 20, historicWindow: 250, longWindow: 40 },
+    ])
+      for (const cut of [0, 90, 437]) {
+        const all = alarmBatch(raw, values, o);
+        const a = new AlarmStage(o);
+        for (let i = 0; i < cut; i++) a.step(raw[i], values[i]);
+        const b = AlarmStage.fromState(JSON.parse(JSON.stringify(a.getState())));
+        for (let i = cut; i < raw.length; i++) {
+          const r = b.step(raw[i], values[i]);
+          expect(r.score, `cut ${cut}, row ${i}`).to.equal(all.scores[i]);
+          expect(r.flag ? 1 : 0).to.equal(all.flags[i]);
+        }
       }
-    }
   });
   it('long channel: a sustained moderate rise that 10-row averages mostly miss alarms, and only inside the rise', () => {
     // raw ~ U(0, 3) with a 200-row stretch at +0.5 (0.6σ of a row, 1.8σ of a 10-row mean, 5.8σ of a 100-row mean)
     let baseHits = 0;
     for (let seed = 1; seed <= 12; seed++) {
       let s = seed;
-      const u = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
-      const raw: number[] = [], values: number[] = [];
-      for (let i = 0; i < 3000; i++) { raw.push(3 * u() + (i >= 2000 && i < 2200 ? 0.5 : 0)); values.push(Math.sin(i / 9)); }
+      const u = (): number => {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        return s / 2 ** 32;
+      };
+      const raw: number[] = [],
+        values: number[] = [];
+      for (let i = 0; i < 3000; i++) {
+        raw.push(3 * u() + (i >= 2000 && i < 2200 ? 0.5 : 0));
+        values.push(Math.sin(i / 9));
+      }
       const base = alarmBatch(raw, values, { probation: 500 });
       const long = alarmBatch(raw, values, { probation: 500, longWindow: 100 });
       const flagged = (f: Uint8Array): number[] => Array.from(f).flatMap((v, i) => (v ? [i] : []));
       if (flagged(base.flags).length > 0) baseHits++;
       const lf = flagged(long.flags);
-      expect(lf.filter((i) => i >= 2000 && i < 2300).length, `seed ${seed}: the long channel alarms in the rise`).to.be.within(1, 3);
-      expect(lf.filter((i) => i < 2000 || i >= 2300), `seed ${seed}: and nowhere else`).to.deep.equal([]);
-      for (let i = 0; i < 3000; i++) expect(long.scores[i] as number).to.be.at.least(base.scores[i] as number);
+      expect(
+        lf.filter((i) => i >= 2000 && i < 2300).length,
+        `seed ${seed}: the long channel alarms in the rise`,
+      ).to.be.within(1, 3);
+      expect(
+        lf.filter((i) => i < 2000 || i >= 2300),
+        `seed ${seed}: and nowhere else`,
+      ).to.deep.equal([]);
+      for (let i = 0; i < 3000; i++) expect(long.scores[i]).to.be.at.least(base.scores[i]);
     }
     expect(baseHits, 'seeds where the 10-row likelihood alone alarms').to.be.at.most(4);
   });
@@ -150,8 +180,14 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
     for (let i = 0; i < 5; i++) s.step(i / 10, i);
     const good = s.getState();
     expect(() => AlarmStage.fromState({ ...good, version: 2 })).to.throw(ArgumentError, /state\.version/);
-    expect(() => AlarmStage.fromState({ ...good, histRaw: good.histRaw.slice(1) })).to.throw(ArgumentError, /state\.histRaw/);
-    expect(() => AlarmStage.fromState({ ...good, dist: { mean: 0, stdev: -1 } })).to.throw(ArgumentError, /state\.dist\.stdev/);
+    expect(() => AlarmStage.fromState({ ...good, histRaw: good.histRaw.slice(1) })).to.throw(
+      ArgumentError,
+      /state\.histRaw/,
+    );
+    expect(() => AlarmStage.fromState({ ...good, dist: { mean: 0, stdev: -1 } })).to.throw(
+      ArgumentError,
+      /state\.dist\.stdev/,
+    );
     expect(() => AlarmStage.fromState({ ...good, restLeft: 3 })).to.throw(ArgumentError, /state\.restLeft/);
     expect(() => AlarmStage.fromState({ ...good, maWindow: ['x'] })).to.throw(ArgumentError, /state\.maWindow/);
     expect(() => AlarmStage.fromState({ ...good, long: {} })).to.throw(ArgumentError, /state\.long/);
@@ -159,18 +195,24 @@ describe('detect/alarm: spatial rule, rest, batch, state', () => {
     for (let i = 0; i < 5; i++) sl.step(i / 10, i);
     const gl = sl.getState();
     expect(() => AlarmStage.fromState({ ...gl, long: null })).to.throw(ArgumentError, /state\.long/);
-    expect(() => AlarmStage.fromState({ ...gl, long: { ...gl.long, t: 4, histRaw: gl.long?.histRaw.slice(1), histValue: gl.long?.histValue.slice(1) } })).to.throw(ArgumentError, /state\.long/);
+    expect(() =>
+      AlarmStage.fromState({
+        ...gl,
+        long: { ...gl.long, t: 4, histRaw: gl.long?.histRaw.slice(1), histValue: gl.long?.histValue.slice(1) },
+      }),
+    ).to.throw(ArgumentError, /state\.long/);
     expect(() => AlarmStage.fromState({ ...gl, latched: 1 })).to.throw(ArgumentError, /state\.latched/);
   });
 });
-
 
 describe('detect/alarm: reproduces NAB’s published HTM scores from HTM’s raw scores (../shared/data/nab)', () => {
   const dir = path.resolve(repoRoot(), '..', 'shared', 'data', 'nab', 'results', 'numenta');
   it('every file: |score − NAB anomaly_score| < 1e-9 on every row', function () {
     if (!fs.existsSync(dir)) {
       // A plain clone has no ../shared: this check needs NAB's HTM outputs (raw_score), which no fixture carries.
-      console.log(`      (skipped: NAB's HTM result files are not at ${dir}; optional, the hand-computed cases above cover the likelihood)`);
+      console.log(
+        `      (skipped: NAB's HTM result files are not at ${dir}; optional, the hand-computed cases above cover the likelihood)`,
+      );
       this.skip();
     }
     let files = 0;
@@ -178,9 +220,14 @@ describe('detect/alarm: reproduces NAB’s published HTM scores from HTM’s raw
       const cdir = path.join(dir, cat);
       if (!fs.statSync(cdir).isDirectory()) continue;
       for (const f of fs.readdirSync(cdir)) {
-        const lines = fs.readFileSync(path.join(cdir, f), 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
-        const hdr = (lines[0] as string).split(',');
-        const iv = hdr.indexOf('value'), ia = hdr.indexOf('anomaly_score'), ir = hdr.indexOf('raw_score');
+        const lines = fs
+          .readFileSync(path.join(cdir, f), 'utf8')
+          .split(/\r?\n/)
+          .filter((l) => l.length > 0);
+        const hdr = lines[0].split(',');
+        const iv = hdr.indexOf('value'),
+          ia = hdr.indexOf('anomaly_score'),
+          ir = hdr.indexOf('raw_score');
         const rows = lines.slice(1).map((l) => l.split(','));
         const st = new AlarmStage({ probation: nabProbationaryLength(rows.length) });
         rows.forEach((r, i) => {

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { Detector, DetectorModel } from '../../../lib/index';
+import { Detector, type DetectorModel } from '../../../lib/index';
 import { makeRng } from '../../helpers/rng';
 
 function seasonal(n: number, seed: string): number[] {
   const rng = makeRng(seed);
   const x = Array.from({ length: n }, (_, t) => Math.sin((2 * Math.PI * t) / 20) + 0.1 * (rng() - 0.5));
-  x[300] = (x[300] as number) + 2;
+  x[300] = x[300] + 2;
   return x;
 }
 
@@ -38,8 +38,14 @@ describe('Detector with worker threads', () => {
   });
 
   it('rejects bad workers values with the argument named', () => {
-    expect(() => new Detector({ workers: 0 })).to.throw(RangeError, /Detector\(workers\): expected a positive integer \(at most 64\) or 'auto', got 0/);
-    expect(() => new Detector({ workers: 'many' as unknown as number })).to.throw(RangeError, /Detector\(workers\).*got "many"/);
+    expect(() => new Detector({ workers: 0 })).to.throw(
+      RangeError,
+      /Detector\(workers\): expected a positive integer \(at most 64\) or 'auto', got 0/,
+    );
+    expect(() => new Detector({ workers: 'many' as unknown as number })).to.throw(
+      RangeError,
+      /Detector\(workers\).*got "many"/,
+    );
     const d = new Detector({ model: 'zscore', window: 16 }).fit(train);
     expect(() => d.score(x, { workers: -2 })).to.throw(RangeError, /score\(workers\)/);
     expect(() => d.detect(x, { workers: 2.5 })).to.throw(RangeError, /detect\(workers\)/);

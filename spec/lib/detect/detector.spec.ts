@@ -4,9 +4,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import ndarray from 'ndarray';
-import { Detector, DetectorModel } from '../../../lib/index';
+import { Detector, type DetectorModel } from '../../../lib/index';
 import { fillMissing, readSeries } from '../../../lib/tensor';
 import { makeRng } from '../../helpers/rng';
+import { importEsm } from '../../helpers/esm';
 
 /**
  * A seeded seasonal series (period 40, noise σ ≈ 0.05) with three injected anomalies:
@@ -17,10 +18,17 @@ import { makeRng } from '../../helpers/rng';
 function synthetic(n: number, seed: string): { x: number[]; injected: [number, number][] } {
   const rng = makeRng(seed);
   const x = Array.from({ length: n }, (_, t) => Math.sin((2 * Math.PI * t) / 40) + 0.1 * (rng() - 0.5));
-  x[700] = (x[700] as number) + 2.5;
+  x[700] = x[700] + 2.5;
   for (let t = 800; t < 820; t++) x[t] = Math.sin((2 * Math.PI * (t + 20)) / 40) + 0.1 * (rng() - 0.5);
   for (let t = 900; t < 930; t++) x[t] = 0;
-  return { x, injected: [[700, 700], [800, 819], [900, 929]] };
+  return {
+    x,
+    injected: [
+      [700, 700],
+      [800, 819],
+      [900, 929],
+    ],
+  };
 }
 
 const overlaps = (e: { start: number; end: number }, r: [number, number], slack: number): boolean =>
@@ -39,11 +47,14 @@ describe('Detector', () => {
       expect(r.flags).to.have.length(x.length);
       for (const inj of injected) {
         // the window-based scores spread an anomaly over the windows covering it: allow one window of slack
-        expect(r.events.some((e) => overlaps(e, inj, 32)), `${model}: no event near ${inj} in ${JSON.stringify(r.events)}`).to.equal(true);
+        expect(
+          r.events.some((e) => overlaps(e, inj, 32)),
+          `${model}: no event near ${inj} in ${JSON.stringify(r.events)}`,
+        ).to.equal(true);
       }
       // and it is not just flagging everything: the normal first 600 points hold few flags
       let early = 0;
-      for (let t = 0; t < 600; t++) early += r.flags[t] as number;
+      for (let t = 0; t < 600; t++) early += r.flags[t];
       expect(early, `${model}: flags on the normal training part`).to.be.below(30);
     });
   }
@@ -59,7 +70,7 @@ describe('Detector', () => {
   });
 
   it('SPOT calibrates on short training series by lowering its initial level (≥ 10 peaks)', () => {
-    const short = x.slice(0, 140);          // zscore with window 100 leaves 40 calibration scores: 0.98 would keep 0 peaks
+    const short = x.slice(0, 140); // zscore with window 100 leaves 40 calibration scores: 0.98 would keep 0 peaks
     const d = new Detector({ model: 'zscore', window: 100, threshold: 'spot' }).fit(short);
     expect(d.calibration).to.have.length(40);
     const r = d.detect(x);
@@ -76,8 +87,13 @@ describe('Detector', () => {
   describe('streaming gives the same scores and flags as batch detect', () => {
     const multi = x.map((v, t) => [v, Math.cos(t / 9)]);
     const cases: { model: DetectorModel; combine?: 'mean' | 'max' | 'last'; threshold?: string; causal?: boolean }[] = [
-      { model: 'lstm-ae' }, { model: 'lstm-ae', combine: 'mean', causal: false }, { model: 'gru-ae', combine: 'max', threshold: 'dspot', causal: false },
-      { model: 'dense-ae', threshold: 'quantile:0.99' }, { model: 'lstm-forecast' }, { model: 'zscore', threshold: 'sigma:3' }, { model: 'iqr' },
+      { model: 'lstm-ae' },
+      { model: 'lstm-ae', combine: 'mean', causal: false },
+      { model: 'gru-ae', combine: 'max', threshold: 'dspot', causal: false },
+      { model: 'dense-ae', threshold: 'quantile:0.99' },
+      { model: 'lstm-forecast' },
+      { model: 'zscore', threshold: 'sigma:3' },
+      { model: 'iqr' },
     ];
     for (const c of cases) {
       it(`${c.model}${c.combine ? ` (${c.combine})` : ''} ${c.threshold ?? 'spot'} (bit-identical: batch-1 and batched products agree)`, () => {
@@ -107,7 +123,14 @@ describe('Detector', () => {
     const rep = fillMissing(s);
     expect(Array.from(s.data)).to.deep.equal([1, 2, 3, 4, 5, 6, 6]);
     expect(rep.filled).to.equal(4);
-    const m = readSeries([[NaN, 1], [2, NaN], [4, 5]], 'x');
+    const m = readSeries(
+      [
+        [NaN, 1],
+        [2, NaN],
+        [4, 5],
+      ],
+      'x',
+    );
     fillMissing(m);
     expect(Array.from(m.data)).to.deep.equal([2, 1, 2, 3, 4, 5]);
     const gappy = x.slice(0, 700);
@@ -116,7 +139,7 @@ describe('Detector', () => {
     const d = new Detector({ model: 'zscore' }).fit(train);
     const r = d.detect(gappy);
     expect(r.filled.filled).to.equal(2);
-    expect(Number.isFinite(r.scores[650] as number)).to.equal(true);
+    expect(Number.isFinite(r.scores[650])).to.equal(true);
   });
 
   it('accepts number[], number[][] and ndarray input alike', () => {
@@ -130,35 +153,53 @@ describe('Detector', () => {
 
   it('gives per-feature contributions that point at the feature that broke', () => {
     const rng = makeRng('contrib');
-    const series = Array.from({ length: 600 }, (_, t) => [Math.sin(t / 6) + 0.05 * rng(), Math.cos(t / 11) + 0.05 * rng()]);
-    for (let t = 500; t < 510; t++) (series[t] as number[])[1] = 3;
+    const series = Array.from({ length: 600 }, (_, t) => [
+      Math.sin(t / 6) + 0.05 * rng(),
+      Math.cos(t / 11) + 0.05 * rng(),
+    ]);
+    for (let t = 500; t < 510; t++) series[t][1] = 3;
     const d = new Detector({ model: 'lstm-ae', window: 16, hidden: 8, epochs: 10, seed: 2 }).fit(series.slice(0, 400));
     const r = d.detect(series);
     const F = 2;
-    let c0 = 0, c1 = 0;
-    for (let t = 500; t < 510; t++) { c0 += r.contributions[t * F] as number; c1 += r.contributions[t * F + 1] as number; }
+    let c0 = 0,
+      c1 = 0;
+    for (let t = 500; t < 510; t++) {
+      c0 += r.contributions[t * F];
+      c1 += r.contributions[t * F + 1];
+    }
     expect(c1).to.be.above(5 * c0);
   });
 
   it('saves and loads a fitted detector (one file, atomic) and exports a standalone scorer with the same scores', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-det-'));
-    const d = new Detector({ model: 'gru-ae', window: 16, hidden: 8, epochs: 2, seed: 4, threshold: 'quantile:0.99' }).fit(train);
+    const d = new Detector({
+      model: 'gru-ae',
+      window: 16,
+      hidden: 8,
+      epochs: 2,
+      seed: 4,
+      threshold: 'quantile:0.99',
+    }).fit(train);
     const file = path.join(dir, 'd.json');
     d.save(file);
     expect(fs.readdirSync(dir)).to.deep.equal(['d.json']);
     const back = Detector.load(file);
-    const a = d.detect(x), b = back.detect(x);
+    const a = d.detect(x),
+      b = back.detect(x);
     expect(Array.from(b.scores)).to.deep.equal(Array.from(a.scores));
     expect(b.threshold).to.equal(a.threshold);
     const mjs = path.join(dir, 'scorer.mjs');
     d.exportScorer(mjs);
     const src = fs.readFileSync(mjs, 'utf8');
     expect(src).to.not.match(/\b(require|import)\s*\(|^import /m);
-    // eslint-disable-next-line no-new-func
-    const mod = await (new Function('p', 'return import(p)') as (p: string) => Promise<{ score: (s: number[]) => Float64Array; detect: (s: number[]) => { flags: Uint8Array } }>)(mjs);
+
+    const mod = await importEsm<{
+      score: (s: number[]) => Float64Array;
+      detect: (s: number[]) => { flags: Uint8Array };
+    }>(mjs);
     const s = mod.score(x);
     for (let t = 0; t < x.length; t++) {
-      expect(Math.abs((s[t] as number) - (a.scores[t] as number)), `t=${t}`).to.be.at.most(1e-5 * Math.max(1e-3, a.scores[t] as number));
+      expect(Math.abs(s[t] - a.scores[t]), `t=${t}`).to.be.at.most(1e-5 * Math.max(1e-3, a.scores[t]));
     }
     const f = mod.detect(x).flags;
     let differ = 0;
@@ -169,13 +210,25 @@ describe('Detector', () => {
   describe('bad input', () => {
     it('too-short, constant, all-missing and mismatched series get clear errors', () => {
       // Series checks are lib/detect/preprocess.ts's (RangeError until it throws ArgumentError, which extends it).
-      expect(() => new Detector({ window: 32 }).fit(x.slice(0, 20))).to.throw(ArgumentError, /fit\(series\): series of 20 points is shorter than 32/);
-      expect(() => new Detector({ model: 'zscore' }).fit(new Array(100).fill(3))).to.throw(RangeError, /feature 0 is constant/);
-      expect(() => new Detector({ model: 'zscore' }).fit(x.map((v) => [v, NaN]))).to.throw(RangeError, /feature 1 has no values/);
+      expect(() => new Detector({ window: 32 }).fit(x.slice(0, 20))).to.throw(
+        ArgumentError,
+        /fit\(series\): series of 20 points is shorter than 32/,
+      );
+      expect(() => new Detector({ model: 'zscore' }).fit(new Array(100).fill(3))).to.throw(
+        RangeError,
+        /feature 0 is constant/,
+      );
+      expect(() => new Detector({ model: 'zscore' }).fit(x.map((v) => [v, NaN]))).to.throw(
+        RangeError,
+        /feature 1 has no values/,
+      );
       expect(() => new Detector({ model: 'zscore' }).fit([])).to.throw(RangeError, /empty series/);
       expect(() => new Detector({ model: 'zscore' }).fit([1, 2, Infinity, 4])).to.throw(RangeError, /infinite/);
       const d = new Detector({ model: 'zscore' }).fit(train);
-      expect(() => d.detect(x.map((v) => [v, v]))).to.throw(ArgumentError, /detect\(series\): expected 1 feature per point \(as the training series\), got 2/);
+      expect(() => d.detect(x.map((v) => [v, v]))).to.throw(
+        ArgumentError,
+        /detect\(series\): expected 1 feature per point \(as the training series\), got 2/,
+      );
       expect(() => new Detector({ model: 'zscore' }).detect(x)).to.throw(/not fitted/);
       expect(() => new Detector({ model: 'nope' as DetectorModel })).to.throw(ArgumentError, /Detector\(model\)/);
       expect(() => new Detector({ threshold: 'quantile:2' })).to.throw(ArgumentError, /probability/);

@@ -8,10 +8,20 @@ describe('detect/events', () => {
     expect(runsOfOnes([0, 0, 0])).to.deep.equal([]);
     expect(runsOfOnes([1])).to.deep.equal([[0, 0]]);
     expect(runsOfOnes([1, 1, 1, 1])).to.deep.equal([[0, 3]]);
-    expect(runsOfOnes(Uint8Array.from([1, 0, 0, 1]))).to.deep.equal([[0, 0], [3, 3]]);
-    expect(runsOfOnes([1, 1, 0, 1, 0, 0, 1, 1])).to.deep.equal([[0, 1], [3, 3], [6, 7]]);
-    expect(runsOfOnes([0, 2, -1, 0])).to.deep.equal([[1, 2]]);   // any non-zero value is on
-    expect(() => runsOfOnes([0, NaN])).to.throw(ArgumentError, /^runsOfOnes\(flags\): expected .*, got NaN at index 1$/);
+    expect(runsOfOnes(Uint8Array.from([1, 0, 0, 1]))).to.deep.equal([
+      [0, 0],
+      [3, 3],
+    ]);
+    expect(runsOfOnes([1, 1, 0, 1, 0, 0, 1, 1])).to.deep.equal([
+      [0, 1],
+      [3, 3],
+      [6, 7],
+    ]);
+    expect(runsOfOnes([0, 2, -1, 0])).to.deep.equal([[1, 2]]); // any non-zero value is on
+    expect(() => runsOfOnes([0, NaN])).to.throw(
+      ArgumentError,
+      /^runsOfOnes\(flags\): expected .*, got NaN at index 1$/,
+    );
   });
 
   it('runsOfOnes() agrees with a naive rule on random flags (start after a 0 or at 0, end before a 0 or at n-1)', () => {
@@ -42,19 +52,29 @@ describe('detect/events', () => {
     const flags = [0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 1];
     const scores = [0, 5, 1, 7, 0, 0, 2, 0, 0, 0, 3];
     // gaps: 1 (between 1 and 3), 2 (between 3 and 6), 3 (between 6 and 10)
-    expect(flagsToEvents(flags, scores).map((e) => [e.start, e.end])).to.deep.equal([[1, 1], [3, 3], [6, 6], [10, 10]]);
+    expect(flagsToEvents(flags, scores).map((e) => [e.start, e.end])).to.deep.equal([
+      [1, 1],
+      [3, 3],
+      [6, 6],
+      [10, 10],
+    ]);
     expect(flagsToEvents(flags, scores, { minGap: 2 })).to.deep.equal([
       { start: 1, end: 3, peakIndex: 3, peakScore: 7 },
       { start: 6, end: 6, peakIndex: 6, peakScore: 2 },
       { start: 10, end: 10, peakIndex: 10, peakScore: 3 },
     ]);
-    expect(flagsToEvents(flags, scores, { minGap: 3 }).map((e) => [e.start, e.end])).to.deep.equal([[1, 6], [10, 10]]);
+    expect(flagsToEvents(flags, scores, { minGap: 3 }).map((e) => [e.start, e.end])).to.deep.equal([
+      [1, 6],
+      [10, 10],
+    ]);
     expect(flagsToEvents(flags, scores, { minGap: 4 }).map((e) => [e.start, e.end])).to.deep.equal([[1, 10]]);
   });
 
   it('the peak is the first maximum over the whole event, gap points included', () => {
     // the merged gap point (index 2) holds the highest score
-    expect(flagsToEvents([1, 1, 0, 1], [1, 4, 9, 4], { minGap: 2 })).to.deep.equal([{ start: 0, end: 3, peakIndex: 2, peakScore: 9 }]);
+    expect(flagsToEvents([1, 1, 0, 1], [1, 4, 9, 4], { minGap: 2 })).to.deep.equal([
+      { start: 0, end: 3, peakIndex: 2, peakScore: 9 },
+    ]);
     expect(flagsToEvents([1, 1, 1], [2, 5, 5])).to.deep.equal([{ start: 0, end: 2, peakIndex: 1, peakScore: 5 }]);
   });
 

@@ -13,6 +13,7 @@ import { Detector } from '../../../lib/detect/detector';
 import { modelFromJSON } from '../../../lib/model/loaders';
 import { ArgumentError, MemoryLimitError, ModelFileError } from '../../../lib/errors';
 import { makeRng } from '../../helpers/rng';
+import { importEsm } from '../../helpers/esm';
 
 const PAYLOAD = "false,x:(globalThis.PWNED=1,console.log('INJECTED'))";
 const MAIN = path.resolve(__dirname, '../../../lib/cli/main.js');
@@ -24,13 +25,11 @@ function mutate(doc: Json, keys: (string | number)[], value: unknown): Json {
   const copy = JSON.parse(JSON.stringify(doc)) as Json;
   let o: Record<string | number, unknown> = copy;
   for (const k of keys.slice(0, -1)) o = o[k] as Record<string | number, unknown>;
-  o[keys[keys.length - 1] as string | number] = value;
+  o[keys[keys.length - 1]] = value;
   return copy;
 }
 
-const importModule = (file: string): Promise<Record<string, unknown>> =>
-  // A real dynamic import (tsc would turn `import()` into require in CommonJS output).
-  (new Function('p', 'return import(p)') as (p: string) => Promise<Record<string, unknown>>)(file);
+const importModule = (file: string): Promise<Record<string, unknown>> => importEsm<Record<string, unknown>>(file);
 
 describe('hostile detector and model files', () => {
   const rng = makeRng('hostile');
@@ -42,9 +41,25 @@ describe('hostile detector and model files', () => {
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-hostile-'));
-    gru = new Detector({ model: 'gru-ae', window: 8, hidden: 4, epochs: 1, seed: 3, threshold: 'quantile:0.99', workers: 1 }).fit(series);
+    gru = new Detector({
+      model: 'gru-ae',
+      window: 8,
+      hidden: 4,
+      epochs: 1,
+      seed: 3,
+      threshold: 'quantile:0.99',
+      workers: 1,
+    }).fit(series);
     gruDoc = JSON.parse(JSON.stringify(gru.toJSON())) as Json;
-    lstm = new Detector({ model: 'lstm-forecast', window: 8, hidden: 4, epochs: 1, seed: 3, threshold: 'spot', workers: 1 }).fit(series);
+    lstm = new Detector({
+      model: 'lstm-forecast',
+      window: 8,
+      hidden: 4,
+      epochs: 1,
+      seed: 3,
+      threshold: 'spot',
+      workers: 1,
+    }).fit(series);
   });
   after(() => {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -53,18 +68,63 @@ describe('hostile detector and model files', () => {
 
   // Every field the exported module used to interpolate, and the cross-field rules.
   const crafted: [string, (string | number)[], unknown, RegExp][] = [
-    ['goBackwards as code', ['model', 'layers', 0, 'config', 'goBackwards'], PAYLOAD, /goBackwards\): expected true or false/],
-    ['returnSequences as code', ['model', 'layers', 0, 'config', 'returnSequences'], PAYLOAD, /returnSequences\): expected true or false/],
-    ['resetAfter as a string', ['model', 'layers', 0, 'config', 'resetAfter'], 'true', /resetAfter\): expected true or false/],
-    ['activation as code', ['model', 'layers', 0, 'config', 'activation'], "tanh'),(globalThis.PWNED=1),('", /activation/],
-    ['recurrentActivation as code', ['model', 'layers', 0, 'config', 'recurrentActivation'], PAYLOAD, /recurrentActivation/],
-    ['units as code', ['model', 'layers', 0, 'config', 'units'], '4,x:(globalThis.PWNED=1)', /units\): expected a positive integer/],
+    [
+      'goBackwards as code',
+      ['model', 'layers', 0, 'config', 'goBackwards'],
+      PAYLOAD,
+      /goBackwards\): expected true or false/,
+    ],
+    [
+      'returnSequences as code',
+      ['model', 'layers', 0, 'config', 'returnSequences'],
+      PAYLOAD,
+      /returnSequences\): expected true or false/,
+    ],
+    [
+      'resetAfter as a string',
+      ['model', 'layers', 0, 'config', 'resetAfter'],
+      'true',
+      /resetAfter\): expected true or false/,
+    ],
+    [
+      'activation as code',
+      ['model', 'layers', 0, 'config', 'activation'],
+      "tanh'),(globalThis.PWNED=1),('",
+      /activation/,
+    ],
+    [
+      'recurrentActivation as code',
+      ['model', 'layers', 0, 'config', 'recurrentActivation'],
+      PAYLOAD,
+      /recurrentActivation/,
+    ],
+    [
+      'units as code',
+      ['model', 'layers', 0, 'config', 'units'],
+      '4,x:(globalThis.PWNED=1)',
+      /units\): expected a positive integer/,
+    ],
     ['units fractional', ['model', 'layers', 0, 'config', 'units'], 4.5, /units\): expected a positive integer/],
     ['RepeatVector n as code', ['model', 'layers', 1, 'config', 'n'], '8}];globalThis.PWNED=1;//', /repeatVector\(n\)/],
-    ['Dense activation as code', ['model', 'layers', 3, 'config', 'layer', 'config', 'activation'], PAYLOAD, /dense\(activation\)/],
-    ['Dense useBias as a string', ['model', 'layers', 3, 'config', 'layer', 'config', 'useBias'], 'true', /useBias\): expected true or false/],
-    ['an unknown layer option', ['model', 'layers', 0, 'config', 'goBackward'], true, /unknown option "goBackward" \(did you mean 'goBackwards'\?\)/],
-    ['options.model as code', ['options', 'model'], "gru-ae\nglobalThis.PWNED=1//", /Detector\(model\)/],
+    [
+      'Dense activation as code',
+      ['model', 'layers', 3, 'config', 'layer', 'config', 'activation'],
+      PAYLOAD,
+      /dense\(activation\)/,
+    ],
+    [
+      'Dense useBias as a string',
+      ['model', 'layers', 3, 'config', 'layer', 'config', 'useBias'],
+      'true',
+      /useBias\): expected true or false/,
+    ],
+    [
+      'an unknown layer option',
+      ['model', 'layers', 0, 'config', 'goBackward'],
+      true,
+      /unknown option "goBackward" \(did you mean 'goBackwards'\?\)/,
+    ],
+    ['options.model as code', ['options', 'model'], 'gru-ae\nglobalThis.PWNED=1//', /Detector\(model\)/],
     ['options.combine as code', ['options', 'combine'], PAYLOAD, /Detector\(combine\)/],
     ['options.window as a string', ['options', 'window'], '8', /Detector\(window\): expected a positive integer/],
     ['options.smoothing as code', ['options', 'smoothing'], '5;globalThis.PWNED=1', /Detector\(smoothing\)/],
@@ -74,10 +134,20 @@ describe('hostile detector and model files', () => {
     ['normaliser offset as code', ['normaliser', 'offset'], ['0;globalThis.PWNED=1'], /normaliser/],
     ['features as a string', ['features'], '1', /features must be an integer/],
     ['an unknown top-level field', ['script'], PAYLOAD, /unknown option "script"/],
-    ['model kind changed (parts disagree)', ['options', 'model'], 'lstm-ae', /not the 'lstm-ae' network that the options describe/],
+    [
+      'model kind changed (parts disagree)',
+      ['options', 'model'],
+      'lstm-ae',
+      /not the 'lstm-ae' network that the options describe/,
+    ],
     ['hidden size changed (parts disagree)', ['options', 'hidden'], [5], /not the 'gru-ae' network/],
     ['normaliser kind disagrees with options', ['normaliser', 'kind'], 'minmax', /normaliser kind "minmax" disagrees/],
-    ['cli columns of the wrong count', ['cli'], { columns: ['a', 'b'], timeColumn: null, trainedOn: 'x', trainRows: 1 }, /cli\.columns: expected 1 column/],
+    [
+      'cli columns of the wrong count',
+      ['cli'],
+      { columns: ['a', 'b'], timeColumn: null, trainedOn: 'x', trainRows: 1 },
+      /cli\.columns: expected 1 column/,
+    ],
   ];
 
   for (const [what, keys, value, re] of crafted) {
@@ -128,30 +198,120 @@ describe('hostile detector and model files', () => {
   });
 
   it('the model loader names its source for a crafted layer, a bad seed and an unknown field', () => {
-    const m = (gruDoc['model'] as Json);
-    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'goBackwards'], 'false'), 'm.json')).to.throw(ArgumentError, /^m\.json: .*goBackwards/);
-    expect(() => modelFromJSON(mutate(m, ['seed'], { toString: PAYLOAD }), 'm.json')).to.throw(ArgumentError, /^m\.json: seed must be/);
-    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'extra'], 1), 'm.json')).to.throw(ArgumentError, /^m\.json: layers\[0\]: unknown option "extra"/);
-    expect(() => modelFromJSON(mutate(m, ['weights', 0, 'data2'], ''), 'm.json')).to.throw(ArgumentError, /^m\.json: weights\[0\]: unknown option "data2"/);
+    const m = gruDoc['model'] as Json;
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'goBackwards'], 'false'), 'm.json')).to.throw(
+      ArgumentError,
+      /^m\.json: .*goBackwards/,
+    );
+    expect(() => modelFromJSON(mutate(m, ['seed'], { toString: PAYLOAD }), 'm.json')).to.throw(
+      ArgumentError,
+      /^m\.json: seed must be/,
+    );
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'extra'], 1), 'm.json')).to.throw(
+      ArgumentError,
+      /^m\.json: layers\[0\]: unknown option "extra"/,
+    );
+    expect(() => modelFromJSON(mutate(m, ['weights', 0, 'data2'], ''), 'm.json')).to.throw(
+      ArgumentError,
+      /^m\.json: weights\[0\]: unknown option "data2"/,
+    );
     // Sizes that cannot be allocated: refused before allocating, by type, with the file named.
-    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'units'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: .*GiB/);
-    expect(() => modelFromJSON(mutate(m, ['layers', 1, 'config', 'n'], 1e9), 'm.json')).to.throw(MemoryLimitError, /^m\.json: /);
+    expect(() => modelFromJSON(mutate(m, ['layers', 0, 'config', 'units'], 1e9), 'm.json')).to.throw(
+      MemoryLimitError,
+      /^m\.json: .*GiB/,
+    );
+    expect(() => modelFromJSON(mutate(m, ['layers', 1, 'config', 'n'], 1e9), 'm.json')).to.throw(
+      MemoryLimitError,
+      /^m\.json: /,
+    );
   });
 
   // In-memory objects that bypass the loader: exportScorer re-validates each value it writes.
   const bypass: [string, (d: Detector) => void, RegExp][] = [
-    ['goBackwards', (d) => { (d.model?.layers[0] as unknown as Json)['goBackwards'] = PAYLOAD; }, /layers\[0\]\.goBackwards: expected true or false/],
-    ['returnSequences', (d) => { (d.model?.layers[0] as unknown as Json)['returnSequences'] = PAYLOAD; }, /returnSequences: expected true or false/],
-    ['resetAfter', (d) => { (d.model?.layers[0] as unknown as Json)['resetAfter'] = PAYLOAD; }, /resetAfter: expected true or false/],
-    ['activation', (d) => { (d.model?.layers[0] as unknown as Json)['activation'] = PAYLOAD; }, /activation: expected one of/],
-    ['units', (d) => { (d.model?.layers[0] as unknown as Json)['units'] = PAYLOAD; }, /units: expected a positive integer/],
-    ['RepeatVector n', (d) => { (d.model?.layers[1] as unknown as Json)['n'] = PAYLOAD; }, /layers\[1\]\.n: expected a positive integer/],
-    ['options.model', (d) => { (d.options as unknown as Json)['model'] = "gru-ae'+(globalThis.PWNED=1)+'"; }, /options\.model: expected one of/],
-    ['options.combine', (d) => { (d.options as unknown as Json)['combine'] = PAYLOAD; }, /options\.combine/],
-    ['options.window', (d) => { (d.options as unknown as Json)['window'] = PAYLOAD; }, /options\.window/],
-    ['options.smoothing', (d) => { (d.options as unknown as Json)['smoothing'] = PAYLOAD; }, /options\.smoothing/],
-    ['normaliser offset', (d) => { (d.normaliser as unknown as Json)['offset'] = [PAYLOAD]; }, /normaliser\.offset\[0\]/],
-    ['features', (d) => { (d as unknown as Json)['features'] = PAYLOAD; }, /features: expected a positive integer/],
+    [
+      'goBackwards',
+      (d) => {
+        (d.model?.layers[0] as unknown as Json)['goBackwards'] = PAYLOAD;
+      },
+      /layers\[0\]\.goBackwards: expected true or false/,
+    ],
+    [
+      'returnSequences',
+      (d) => {
+        (d.model?.layers[0] as unknown as Json)['returnSequences'] = PAYLOAD;
+      },
+      /returnSequences: expected true or false/,
+    ],
+    [
+      'resetAfter',
+      (d) => {
+        (d.model?.layers[0] as unknown as Json)['resetAfter'] = PAYLOAD;
+      },
+      /resetAfter: expected true or false/,
+    ],
+    [
+      'activation',
+      (d) => {
+        (d.model?.layers[0] as unknown as Json)['activation'] = PAYLOAD;
+      },
+      /activation: expected one of/,
+    ],
+    [
+      'units',
+      (d) => {
+        (d.model?.layers[0] as unknown as Json)['units'] = PAYLOAD;
+      },
+      /units: expected a positive integer/,
+    ],
+    [
+      'RepeatVector n',
+      (d) => {
+        (d.model?.layers[1] as unknown as Json)['n'] = PAYLOAD;
+      },
+      /layers\[1\]\.n: expected a positive integer/,
+    ],
+    [
+      'options.model',
+      (d) => {
+        (d.options as unknown as Json)['model'] = "gru-ae'+(globalThis.PWNED=1)+'";
+      },
+      /options\.model: expected one of/,
+    ],
+    [
+      'options.combine',
+      (d) => {
+        (d.options as unknown as Json)['combine'] = PAYLOAD;
+      },
+      /options\.combine/,
+    ],
+    [
+      'options.window',
+      (d) => {
+        (d.options as unknown as Json)['window'] = PAYLOAD;
+      },
+      /options\.window/,
+    ],
+    [
+      'options.smoothing',
+      (d) => {
+        (d.options as unknown as Json)['smoothing'] = PAYLOAD;
+      },
+      /options\.smoothing/,
+    ],
+    [
+      'normaliser offset',
+      (d) => {
+        (d.normaliser as unknown as Json)['offset'] = [PAYLOAD];
+      },
+      /normaliser\.offset\[0\]/,
+    ],
+    [
+      'features',
+      (d) => {
+        (d as unknown as Json)['features'] = PAYLOAD;
+      },
+      /features: expected a positive integer/,
+    ],
   ];
   for (const [what, craft, re] of bypass) {
     it(`exportScorer refuses a crafted in-memory ${what}`, () => {
@@ -162,21 +322,24 @@ describe('hostile detector and model files', () => {
   }
 
   it('writes fixed code: two different detectors give the same module apart from one JSON string literal', async () => {
-    const a = gru.exportScorer(), b = lstm.exportScorer();
+    const a = gru.exportScorer(),
+      b = lstm.exportScorer();
     const dataLine = /^const DATA = JSON\.parse\((.*)\);$/m;
-    const strip = (src: string): string => src.replace(dataLine, 'const DATA = ...;').replace(/^\/\/ Standalone.*$/m, '');
+    const strip = (src: string): string =>
+      src.replace(dataLine, 'const DATA = ...;').replace(/^\/\/ Standalone.*$/m, '');
     expect(strip(a)).to.equal(strip(b));
     for (const src of [a, b]) {
-      const literal = (dataLine.exec(src) as RegExpExecArray)[1] as string;
+      const literal = (dataLine.exec(src) as RegExpExecArray)[1];
       // The literal is one JSON string: parsing it as JSON gives the JSON text of the data, nothing else.
       const text = JSON.parse(literal) as unknown;
       expect(typeof text).to.equal('string');
       expect(JSON.stringify(text)).to.equal(literal);
     }
     // A name is free text that the loader accepts; it never reaches the module as code (nor at all).
-    const evil = "x`;globalThis.PWNED=1;`";
+    const evil = 'x`;globalThis.PWNED=1;`';
     let named = mutate(gruDoc, ['model', 'layers', 0, 'config', 'name'], evil);
-    for (const [i, w] of ['kernel', 'recurrent_kernel', 'bias'].entries()) named = mutate(named, ['model', 'weights', i, 'name'], `${evil}/${w}`);
+    for (const [i, w] of ['kernel', 'recurrent_kernel', 'bias'].entries())
+      named = mutate(named, ['model', 'weights', i, 'name'], `${evil}/${w}`);
     const d = Detector.fromJSON(JSON.stringify(named));
     const file = path.join(dir, 'named.mjs');
     d.exportScorer(file);
@@ -184,7 +347,8 @@ describe('hostile detector and model files', () => {
     expect((globalThis as { PWNED?: unknown }).PWNED).to.equal(undefined);
     const s = (mod['score'] as (x: number[]) => Float64Array)(series);
     const ref = gru.score(series).scores;
-    for (let t = 0; t < series.length; t++) expect(Math.abs((s[t] as number) - (ref[t] as number))).to.be.at.most(1e-5 * Math.max(1e-3, ref[t] as number));
+    for (let t = 0; t < series.length; t++)
+      expect(Math.abs(s[t] - ref[t])).to.be.at.most(1e-5 * Math.max(1e-3, ref[t]));
   });
 
   it('the exported scorer normalises huge values as the library does (no overflow, saturated), so flags agree', async () => {
@@ -197,8 +361,8 @@ describe('hostile detector and model files', () => {
     const lib = gru.detect(x);
     const out = (mod['detect'] as (s: number[]) => { scores: Float64Array; flags: Uint8Array })(x);
     for (let t = 0; t < x.length; t++) {
-      expect(Number.isFinite(out.scores[t] as number), `score ${t} finite`).to.equal(true);
-      expect(Math.abs((out.scores[t] as number) - (lib.scores[t] as number))).to.be.at.most(1e-5 * Math.max(1e-3, lib.scores[t] as number));
+      expect(Number.isFinite(out.scores[t]), `score ${t} finite`).to.equal(true);
+      expect(Math.abs(out.scores[t] - lib.scores[t])).to.be.at.most(1e-5 * Math.max(1e-3, lib.scores[t]));
     }
     expect(Array.from(out.flags)).to.deep.equal(Array.from(lib.flags));
     expect(out.flags[200]).to.equal(1);
@@ -209,11 +373,14 @@ describe('hostile detector and model files', () => {
     fs.writeFileSync(file, JSON.stringify(mutate(gruDoc, ['model', 'layers', 0, 'config', 'goBackwards'], PAYLOAD)));
     const csv = path.join(dir, 'live.csv');
     fs.writeFileSync(csv, `value\n${series.map((v) => v.toFixed(6)).join('\n')}\n`);
-    const r = spawnSync(process.execPath, [MAIN, 'score', csv, '--model', file, '--out', path.join(dir, 'out.csv')], { encoding: 'utf8', timeout: 60000 });
+    const r = spawnSync(process.execPath, [MAIN, 'score', csv, '--model', file, '--out', path.join(dir, 'out.csv')], {
+      encoding: 'utf8',
+      timeout: 60000,
+    });
     expect(r.status, r.stderr).to.equal(1);
     expect(r.stderr).to.include(file);
     expect(r.stderr).to.match(/goBackwards\): expected true or false/);
-    expect(r.stdout).not.to.include('INJECTED');   // the message quotes the payload; nothing printed it
+    expect(r.stdout).not.to.include('INJECTED'); // the message quotes the payload; nothing printed it
     expect(fs.existsSync(path.join(dir, 'out.csv'))).to.equal(false);
   });
 });

@@ -26,8 +26,8 @@ function pairwiseAuc(labels: number[], scores: number[]): number {
     labels.forEach((lj, j) => {
       if (lj !== 0) return;
       den++;
-      const a = scores[i] as number;
-      const b = scores[j] as number;
+      const a = scores[i];
+      const b = scores[j];
       num += a > b ? 1 : a === b ? 0.5 : 0;
     });
   });
@@ -77,7 +77,11 @@ describe('detect/metrics: point-wise and SKAB', () => {
     expect(pointMetrics([1, 1], [1, 1])).to.include({ precision: 1, recall: 1, f1: 1 });
     // all positives, nothing flagged: precision 0/0 → 0, recall 0
     expect(pointMetrics([1, 1], [0, 0])).to.include({ precision: 0, recall: 0, f1: 0 });
-    expect(precisionRecallF1({ tp: 0, fp: 0, fn: 0, tn: 4 }, { zeroDivision: 1 })).to.deep.equal({ precision: 1, recall: 1, f1: 1 });
+    expect(precisionRecallF1({ tp: 0, fp: 0, fn: 0, tn: 4 }, { zeroDivision: 1 })).to.deep.equal({
+      precision: 1,
+      recall: 1,
+      f1: 1,
+    });
   });
 
   it('rejects non-binary labels and length mismatches', () => {

@@ -5,14 +5,14 @@ import * as path from 'path';
 import { repoRoot } from '../../helpers/repo';
 import {
   NAB_PROFILES,
-  NabProfileName,
+  type NabProfileName,
   nabNormalize,
   nabOptimizeThreshold,
   nabProbationaryLength,
   nabRowWeights,
   nabScaledSigmoid,
   nabScoreFile,
-  NabWindow,
+  type NabWindow,
   nabWindowRows,
 } from '../../../lib/detect/nab';
 
@@ -49,7 +49,9 @@ describe('detect/nab: scorer pieces on hand-made files', () => {
     expect(weights[5]).to.equal(-0.11);
     expect(weights[15]).to.be.closeTo(0.11 * sig(4 / 3), 1e-15); // |15 - 11|/(4 - 1)
     expect(weights[12]).to.be.closeTo(0.11 * sig(1 / 3), 1e-15);
-    expect(Array.from(window)).to.deep.equal([-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1]);
+    expect(Array.from(window)).to.deep.equal([
+      -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1,
+    ]);
   });
 
   it('file score: earliest detection per window, every outside detection costs, probation ignored', () => {
@@ -68,10 +70,30 @@ describe('detect/nab: scorer pieces on hand-made files', () => {
   });
 
   it('windows by timestamp: suffix .000000 stripped, first matching row, missing timestamps throw', () => {
-    const ts = ['2014-01-01 00:00:00', '2014-01-01 00:05:00', '2014-01-01 00:05:00', '2014-01-01 00:10:00', '2014-01-01 00:15:00'];
-    expect(nabWindowRows(ts, [['2014-01-01 00:05:00.000000', '2014-01-01 00:10:00.000000']])).to.deep.equal([{ start: 1, end: 3 }]);
-    expect(() => nabWindowRows(ts, [['2014-01-01 00:20:00', '2014-01-01 00:25:00']])).to.throw(ArgumentError, 'matches no timestamp');
-    expect(() => nabRowWeights(5, [{ start: 3, end: 4 }, { start: 2, end: 2 }], 'standard')).to.throw(ArgumentError, 'sorted and disjoint');
+    const ts = [
+      '2014-01-01 00:00:00',
+      '2014-01-01 00:05:00',
+      '2014-01-01 00:05:00',
+      '2014-01-01 00:10:00',
+      '2014-01-01 00:15:00',
+    ];
+    expect(nabWindowRows(ts, [['2014-01-01 00:05:00.000000', '2014-01-01 00:10:00.000000']])).to.deep.equal([
+      { start: 1, end: 3 },
+    ]);
+    expect(() => nabWindowRows(ts, [['2014-01-01 00:20:00', '2014-01-01 00:25:00']])).to.throw(
+      ArgumentError,
+      'matches no timestamp',
+    );
+    expect(() =>
+      nabRowWeights(
+        5,
+        [
+          { start: 3, end: 4 },
+          { start: 2, end: 2 },
+        ],
+        'standard',
+      ),
+    ).to.throw(ArgumentError, 'sorted and disjoint');
   });
 
   it('normalisation: NAB’s own check (numenta standard, 116 windows: 46.634 → 70.10)', () => {
@@ -94,7 +116,16 @@ describe('detect/nab: scorer pieces on hand-made files', () => {
     const best = nabOptimizeThreshold(files, 'standard');
     expect(best.threshold).to.equal(0.9);
     expect(best.score).to.be.closeTo(sig(-0.75) / sig(-1) + 0.11 * sig(4 / 3), 1e-12);
-    const direct = files.reduce((a, f) => a + nabScoreFile(Array.from(f.scores, (s) => (s >= 0.9 ? 1 : 0)), f.windows, 'standard').score, 0);
+    const direct = files.reduce(
+      (a, f) =>
+        a +
+        nabScoreFile(
+          Array.from(f.scores, (s) => (s >= 0.9 ? 1 : 0)),
+          f.windows,
+          'standard',
+        ).score,
+      0,
+    );
     expect(best.score).to.be.closeTo(direct, 1e-12);
     expect(best.normalized).to.be.closeTo(nabNormalize(best.score, 1, 'standard'), 1e-12);
   });
@@ -105,7 +136,6 @@ describe('detect/nab: scorer pieces on hand-made files', () => {
 // outputs reduced to what a scorer reads, see its README), and from NAB's full result files in ../shared/data/nab
 // when that folder is beside the repository.
 // ---------------------------------------------------------------------------------------------------------------
-
 
 const NAB_DIR = path.resolve(repoRoot(), '..', 'shared', 'data', 'nab');
 const FIXTURE = path.join(repoRoot(), 'spec', 'fixtures', 'nab', 'nab-scorer.json');
@@ -157,7 +187,7 @@ interface Fixture {
 function nabSeconds(ts: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(ts);
   if (!m) throw new Error(`not a NAB timestamp: ${JSON.stringify(ts)}`);
-  return Date.UTC(+(m[1] as string), +(m[2] as string) - 1, +(m[3] as string), +(m[4] as string), +(m[5] as string), +(m[6] as string)) / 1000;
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
 }
 function nabTimestamp(s: number): string {
   return new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
@@ -180,14 +210,18 @@ function fixtureSource(): { fixture: Fixture; source: NabSource } {
     const timestamps = [e.start];
     let t = nabSeconds(e.start);
     for (const [step, count] of e.steps) for (let k = 0; k < count; k++) timestamps.push(nabTimestamp((t += step)));
-    if (timestamps.length !== e.rows) throw new Error(`${FIXTURE}: ${file} rebuilds ${timestamps.length} timestamps, expected ${e.rows}`);
-    const scores = new Float64Array(e.rows);   // rows left out are below every threshold of the detector
+    if (timestamps.length !== e.rows)
+      throw new Error(`${FIXTURE}: ${file} rebuilds ${timestamps.length} timestamps, expected ${e.rows}`);
+    const scores = new Float64Array(e.rows); // rows left out are below every threshold of the detector
     for (const [row, s] of det) scores[row] = s;
     const r = { timestamps, scores };
     cache.set(key, r);
     return r;
   };
-  fixtureCache = { fixture, source: { expected: { windows: fixture.windows, detectors: fixture.detectors }, labels, result } };
+  fixtureCache = {
+    fixture,
+    source: { expected: { windows: fixture.windows, detectors: fixture.detectors }, labels, result },
+  };
   return fixtureCache;
 }
 
@@ -206,16 +240,20 @@ function sharedSource(): NabSource | null {
     const hit = cache.get(p);
     if (hit) return hit;
     if (!fs.existsSync(p)) throw new Error(`NAB result file missing: ${p}`);
-    const lines = fs.readFileSync(p, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
-    const header = (lines[0] as string).split(',');
+    const lines = fs
+      .readFileSync(p, 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.length > 0);
+    const header = lines[0].split(',');
     const ti = header.indexOf('timestamp');
     const si = header.indexOf('anomaly_score');
-    if (ti < 0 || si < 0) throw new Error(`${p}: expected columns timestamp and anomaly_score, got ${header.join(',')}`);
+    if (ti < 0 || si < 0)
+      throw new Error(`${p}: expected columns timestamp and anomaly_score, got ${header.join(',')}`);
     const timestamps: string[] = [];
     const scores = new Float64Array(lines.length - 1);
     lines.slice(1).forEach((l, i) => {
       const c = l.split(',');
-      timestamps.push(c[ti] as string);
+      timestamps.push(c[ti]);
       scores[i] = Number(c[si]);
     });
     const r = { timestamps, scores };
@@ -243,7 +281,7 @@ function reproduction(source: () => NabSource): void {
       for (const prof of PROFILES) {
         const e = expected.detectors[det]?.[prof];
         expect(e, `${det}/${prof} in the expected scores`).to.not.equal(undefined);
-        expect(Object.keys((e as ExpectedProfile).files).sort()).to.deep.equal(files.slice().sort());
+        expect(Object.keys(e.files).sort()).to.deep.equal(files.slice().sort());
       }
       for (const f of files) expect(result(det, f).scores.length).to.be.greaterThan(0);
     }
@@ -253,7 +291,7 @@ function reproduction(source: () => NabSource): void {
     for (const prof of PROFILES) {
       it(`${det} / ${prof}: every file's Score (to 1e-9), row counts, total and normalised score`, () => {
         const { expected, labels, result } = source();
-        const e = expected.detectors[det]?.[prof] as ExpectedProfile;
+        const e = expected.detectors[det]?.[prof];
         let total = 0;
         let windows = 0;
         let maxDev = 0;
@@ -268,7 +306,9 @@ function reproduction(source: () => NabSource): void {
             maxDev = Math.max(maxDev, dev);
             if (dev > 1e-9) failures.push(`${file} θ=${theta}: score ${r.score} vs NAB ${row.Score}`);
             if (r.tp !== row.TP || r.fp !== row.FP || r.fn !== row.FN || r.tn !== row.TN) {
-              failures.push(`${file}: counts ${JSON.stringify([r.tp, r.tn, r.fp, r.fn])} vs NAB ${JSON.stringify([row.TP, row.TN, row.FP, row.FN])}`);
+              failures.push(
+                `${file}: counts ${JSON.stringify([r.tp, r.tn, r.fp, r.fn])} vs NAB ${JSON.stringify([row.TP, row.TN, row.FP, row.FN])}`,
+              );
             }
             if (j === 0) total += r.score;
           }
@@ -286,14 +326,23 @@ function reproduction(source: () => NabSource): void {
     const { expected, labels, result } = source();
     const det = 'numenta';
     const prof: NabProfileName = 'standard';
-    const e = expected.detectors[det]?.[prof] as ExpectedProfile;
+    const e = expected.detectors[det]?.[prof];
     const files = Object.keys(e.files).map((f) => {
       const { timestamps, scores } = result(det, f);
       return { scores, windows: nabWindowRows(timestamps, labels[f] ?? []) };
     });
     const best = nabOptimizeThreshold(files, prof);
     expect(best.score).to.be.at.least(e.total_raw - 1e-9);
-    const rescored = files.reduce((a, f) => a + nabScoreFile(Array.from(f.scores, (s) => (s >= best.threshold ? 1 : 0)), f.windows, prof).score, 0);
+    const rescored = files.reduce(
+      (a, f) =>
+        a +
+        nabScoreFile(
+          Array.from(f.scores, (s) => (s >= best.threshold ? 1 : 0)),
+          f.windows,
+          prof,
+        ).score,
+      0,
+    );
     expect(rescored).to.be.closeTo(best.score, 1e-9);
   });
 }
@@ -305,7 +354,9 @@ describe('detect/nab: reproduces NAB’s published per-file scores (fixture spec
 describe('detect/nab: reproduces NAB’s published per-file scores (full result files in ../shared/data/nab)', function () {
   before(function () {
     if (sharedSource() === null) {
-      console.log(`      (skipped: NAB's result files are not at ${NAB_DIR}; optional, the fixture tests above cover the scorer)`);
+      console.log(
+        `      (skipped: NAB's result files are not at ${NAB_DIR}; optional, the fixture tests above cover the scorer)`,
+      );
       this.skip();
     }
   });
@@ -319,24 +370,32 @@ describe('detect/nab: reproduces NAB’s published per-file scores (full result 
         const full = shared.result(det, file);
         const small = source.result(det, file);
         expect(small.timestamps, `${det} ${file} timestamps`).to.deep.equal(full.timestamps);
-        const lo = fixture.lowestThreshold[det] as number;
+        const lo = fixture.lowestThreshold[det];
         const keep = Array.from(full.scores, (s) => (s >= lo ? s : 0));
         expect(Array.from(small.scores), `${det} ${file} scores`).to.deep.equal(keep);
       }
       for (const prof of PROFILES) {
-        const a = shared.expected.detectors[det]?.[prof] as ExpectedProfile;
-        const b = fixture.detectors[det]?.[prof] as ExpectedProfile;
+        const a = shared.expected.detectors[det]?.[prof];
+        const b = fixture.detectors[det]?.[prof];
         expect(b.threshold).to.equal(a.threshold);
         expect(b.total_raw).to.equal(a.total_raw);
         for (const [f, r] of Object.entries(a.files)) {
-          expect(b.files[f], `${det}/${prof} ${f}`).to.deep.equal({ Threshold: r.Threshold, Score: r.Score, TP: r.TP, TN: r.TN, FP: r.FP, FN: r.FN });
+          expect(b.files[f], `${det}/${prof} ${f}`).to.deep.equal({
+            Threshold: r.Threshold,
+            Score: r.Score,
+            TP: r.TP,
+            TN: r.TN,
+            FP: r.FP,
+            FN: r.FN,
+          });
         }
         // Every threshold the tests use is at or above the lowest one kept.
-        expect(a.threshold).to.be.at.least(fixture.lowestThreshold[det] as number);
+        expect(a.threshold).to.be.at.least(fixture.lowestThreshold[det]);
       }
     }
     expect(fixture.files['realKnownCause/ec2_request_latency_system_failure.csv']?.labels).to.deep.equal(
-      shared.labels['realKnownCause/ec2_request_latency_system_failure.csv']);
+      shared.labels['realKnownCause/ec2_request_latency_system_failure.csv'],
+    );
   });
 
   reproduction(() => sharedSource() as NabSource);

@@ -28,8 +28,10 @@ describe('detect/preprocess: huge values', () => {
     expect(normaliseValue(-1.5e308, 1.5e308, 3e307)).to.equal(-10);
     const rng = makeRng('normaliseValue');
     for (let k = 0; k < 1000; k++) {
-      const v = (rng() - 0.5) * 1e6, o = (rng() - 0.5) * 10, sc = 0.01 + rng() * 10;
-      expect(normaliseValue(v, o, sc)).to.equal((v - o) / sc);   // bit-identical to the formula in range
+      const v = (rng() - 0.5) * 1e6,
+        o = (rng() - 0.5) * 10,
+        sc = 0.01 + rng() * 10;
+      expect(normaliseValue(v, o, sc)).to.equal((v - o) / sc); // bit-identical to the formula in range
     }
   });
 
@@ -37,15 +39,30 @@ describe('detect/preprocess: huge values', () => {
     const s = base();
     const at1 = Normaliser.fit(readSeries(s, 'x'));
     for (const k of [1e300, 2 ** 1000, 1.7e308 / 1.01]) {
-      const big = Normaliser.fit(readSeries(s.map((v) => v * k), 'x'));
-      expect(Number.isFinite(big.scale[0] as number) && Number.isFinite(big.offset[0] as number), `k=${k}`).to.equal(true);
-      expect((big.scale[0] as number) / k).to.be.closeTo(at1.scale[0] as number, 1e-12);
+      const big = Normaliser.fit(
+        readSeries(
+          s.map((v) => v * k),
+          'x',
+        ),
+      );
+      expect(Number.isFinite(big.scale[0]) && Number.isFinite(big.offset[0]), `k=${k}`).to.equal(true);
+      expect(big.scale[0] / k).to.be.closeTo(at1.scale[0], 1e-12);
       const z1 = at1.transform(readSeries(s, 'x')).data;
-      const zk = big.transform(readSeries(s.map((v) => v * k), 'x')).data;
-      for (let i = 0; i < N; i++) expect(zk[i] as number, `k=${k} [${i}]`).to.be.closeTo(z1[i] as number, 1e-9);
+      const zk = big.transform(
+        readSeries(
+          s.map((v) => v * k),
+          'x',
+        ),
+      ).data;
+      for (let i = 0; i < N; i++) expect(zk[i], `k=${k} [${i}]`).to.be.closeTo(z1[i], 1e-9);
     }
     // Alternating ±1.7e308: the sum of squares alone would be Infinity.
-    const alt = Normaliser.fit(readSeries(Array.from({ length: 10 }, (_, i) => (i % 2 ? 1.7e308 : -1.7e308)), 'x'));
+    const alt = Normaliser.fit(
+      readSeries(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? 1.7e308 : -1.7e308)),
+        'x',
+      ),
+    );
     expect(alt.offset[0]).to.equal(0);
     expect(alt.scale[0]).to.equal(1.7e308);
   });
@@ -65,31 +82,47 @@ describe('detect/preprocess: huge values', () => {
 
   it('minmax over a range beyond the largest double is a RangeError naming the feature', () => {
     const s = base().map((v, i) => (i === 3 ? 1.7e308 : i === 7 ? -1.7e308 : v));
-    expect(() => Normaliser.fit(readSeries(s, 'x'), 'minmax', 'fit(series)')).to.throw(RangeError, /^fit\(series\): feature 0 spans -1\.7e\+308 to 1\.7e\+308/);
+    expect(() => Normaliser.fit(readSeries(s, 'x'), 'minmax', 'fit(series)')).to.throw(
+      RangeError,
+      /^fit\(series\): feature 0 spans -1\.7e\+308 to 1\.7e\+308/,
+    );
   });
 
   it('fillMissing between 1.7e308 and -1.7e308 fills finite values on the line between them', () => {
     const s = readSeries([1.7e308, NaN, NaN, NaN, -1.7e308], 'x');
     fillMissing(s);
     const want = [1.7e308, 0.85e308, 0, -0.85e308, -1.7e308];
-    want.forEach((w, i) => expect(s.data[i] as number, `[${i}]`).to.be.closeTo(w, 1e-15 * 1.7e308));
+    want.forEach((w, i) => expect(s.data[i], `[${i}]`).to.be.closeTo(w, 1e-15 * 1.7e308));
   });
 
   it('±Infinity in a series is a RangeError naming the argument and the index', () => {
-    expect(() => readSeries(withGlitch(Infinity), 'detect(series)')).to.throw(RangeError, /^detect\(series\)\[299\]: infinite value Infinity; expected a finite number/);
-    expect(() => readSeries([[1, 2], [3, -Infinity]], 'fit(series)')).to.throw(RangeError, /^fit\(series\)\[1\]\[1\]: infinite value -Infinity/);
+    expect(() => readSeries(withGlitch(Infinity), 'detect(series)')).to.throw(
+      RangeError,
+      /^detect\(series\)\[299\]: infinite value Infinity; expected a finite number/,
+    );
+    expect(() =>
+      readSeries(
+        [
+          [1, 2],
+          [3, -Infinity],
+        ],
+        'fit(series)',
+      ),
+    ).to.throw(RangeError, /^fit\(series\)\[1\]\[1\]: infinite value -Infinity/);
   });
 
   for (const model of ['zscore', 'iqr', 'lstm-ae', 'lstm-forecast'] as const) {
     it(`Detector '${model}': 1e160, 1e308 and -1.7e308 at index 299 give finite scores and flag 299; far points as without the glitch`, () => {
       const d = new Detector({ model, window: 8, epochs: 2, seed: 3, workers: 1 }).fit(base().slice(0, 200));
       const clean = d.detect(base());
-      const W = 8, far = (f: number[]): number[] => f.filter((i) => i < 299 - W || i > 299 + 2 * W);
+      const W = 8,
+        far = (f: number[]): number[] => f.filter((i) => i < 299 - W || i > 299 + 2 * W);
       for (const v of [1e160, 1e308, -1.7e308]) {
         const r = d.detect(withGlitch(v));
         expect(Array.from(r.scores).every(Number.isFinite), `${v}: finite scores`).to.equal(true);
         expect(r.flags[299], `${v}: flag at 299`).to.equal(1);
-        if (model !== 'lstm-forecast') expect(far(flagged(r.flags)), `${v}: flags away from the glitch`).to.deep.equal(far(flagged(clean.flags)));
+        if (model !== 'lstm-forecast')
+          expect(far(flagged(r.flags)), `${v}: flags away from the glitch`).to.deep.equal(far(flagged(clean.flags)));
       }
       expect(() => d.detect(withGlitch(Infinity))).to.throw(RangeError, 'detect(series)[299]');
     });
@@ -104,7 +137,10 @@ describe('detect/preprocess: huge values', () => {
     const scores: number[] = [];
     for (const v of s) {
       const r = st.push(v);
-      if (r) { scores[r.index] = r.score; if (r.flag) got.push(r.index); }
+      if (r) {
+        scores[r.index] = r.score;
+        if (r.flag) got.push(r.index);
+      }
     }
     expect(got).to.deep.equal(flagged(batch.flags));
     expect(scores[299]).to.equal(batch.scores[299]);
@@ -114,7 +150,9 @@ describe('detect/preprocess: huge values', () => {
     const k = 1e300;
     const s = withGlitch(4);
     const a = new Detector({ model: 'zscore', window: 8, seed: 3 }).fit(s.slice(0, 200)).detect(s);
-    const b = new Detector({ model: 'zscore', window: 8, seed: 3 }).fit(s.slice(0, 200).map((v) => v * k)).detect(s.map((v) => v * k));
+    const b = new Detector({ model: 'zscore', window: 8, seed: 3 })
+      .fit(s.slice(0, 200).map((v) => v * k))
+      .detect(s.map((v) => v * k));
     expect(flagged(b.flags)).to.deep.equal(flagged(a.flags));
     expect(flagged(a.flags)).to.include(299);
   });

@@ -6,8 +6,9 @@ import { makeRng } from '../../helpers/rng';
 describe('lib/detect/tracker: streaming events', () => {
   it('the doc example: a gap shorter than minGap merges, the peak may lie in the gap', () => {
     const t = new EventTracker<string>(2);
-    const scores = [0, 5, 9, 7, 0, 0, 2], flags = [0, 1, 0, 1, 0, 0, 1];
-    flags.forEach((f, i) => t.push(i, scores[i] as number, f as 0 | 1, `row ${i}`));
+    const scores = [0, 5, 9, 7, 0, 0, 2],
+      flags = [0, 1, 0, 1, 0, 0, 1];
+    flags.forEach((f, i) => t.push(i, scores[i], f as 0 | 1, `row ${i}`));
     t.close();
     expect(t.events).to.deep.equal([
       { start: 1, end: 3, peakIndex: 2, peakScore: 9, startRow: 'row 1', endRow: 'row 3', peakRow: 'row 2' },
@@ -21,15 +22,18 @@ describe('lib/detect/tracker: streaming events', () => {
     for (let trial = 0; trial < 60; trial++) {
       const n = 1 + Math.floor(rng() * 300);
       const flags = Array.from({ length: n }, () => (rng() < 0.2 ? 1 : 0));
-      const scores = Array.from({ length: n }, () => Math.floor(rng() * 6));   // small integers: many ties
+      const scores = Array.from({ length: n }, () => Math.floor(rng() * 6)); // small integers: many ties
       const minGap = trial % 6;
       const t = new EventTracker<number>(minGap);
-      flags.forEach((f, i) => t.push(i, scores[i] as number, f as 0 | 1, 1000 + i));
+      flags.forEach((f, i) => t.push(i, scores[i], f, 1000 + i));
       t.close();
       const want = flagsToEvents(flags, scores, { minGap });
-      expect(t.events.map(({ start, end, peakIndex, peakScore }) => ({ start, end, peakIndex, peakScore })), `trial ${trial}`)
-        .to.deep.equal(want);
-      for (const e of t.events) expect([e.startRow, e.endRow, e.peakRow]).to.deep.equal([1000 + e.start, 1000 + e.end, 1000 + e.peakIndex]);
+      expect(
+        t.events.map(({ start, end, peakIndex, peakScore }) => ({ start, end, peakIndex, peakScore })),
+        `trial ${trial}`,
+      ).to.deep.equal(want);
+      for (const e of t.events)
+        expect([e.startRow, e.endRow, e.peakRow]).to.deep.equal([1000 + e.start, 1000 + e.end, 1000 + e.peakIndex]);
     }
   });
 

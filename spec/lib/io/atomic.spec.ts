@@ -3,7 +3,14 @@ import fs = require('fs');
 import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
-import { writeFileAtomic, writeFileAtomicSync, removeStaleTemps, parseTempName, tempPathFor, processAlive } from '../../../lib/io/atomic';
+import {
+  writeFileAtomic,
+  writeFileAtomicSync,
+  removeStaleTemps,
+  parseTempName,
+  tempPathFor,
+  processAlive,
+} from '../../../lib/io/atomic';
 import { ArgumentError } from '../../../lib/errors';
 
 /** Replaces fs[name] (the module object lib/io/atomic.ts calls through) until the returned restore() is called. */
@@ -11,17 +18,25 @@ function patch(target: object, name: string, impl: unknown): () => void {
   const obj = target as Record<string, unknown>;
   const original = obj[name];
   obj[name] = impl;
-  return () => { obj[name] = original; };
+  return () => {
+    obj[name] = original;
+  };
 }
 
 function failing(code: string): () => never {
-  return () => { throw Object.assign(new Error(`injected ${code}`), { code }); };
+  return () => {
+    throw Object.assign(new Error(`injected ${code}`), { code });
+  };
 }
 
 describe('lib/io/atomic', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-atomic-')); });
-  afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-atomic-'));
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   const entries = (): string[] => fs.readdirSync(dir).sort();
 
@@ -45,7 +60,11 @@ describe('lib/io/atomic', () => {
       it('a missing directory fails and creates nothing', async () => {
         const p = path.join(dir, 'nope', 'model.json');
         let err: unknown = null;
-        try { await write(p, 'x'); } catch (e) { err = e; }
+        try {
+          await write(p, 'x');
+        } catch (e) {
+          err = e;
+        }
         expect((err as NodeJS.ErrnoException).code).to.equal('ENOENT');
         expect(entries()).to.deep.equal([]);
       });
@@ -54,7 +73,11 @@ describe('lib/io/atomic', () => {
         const p = path.join(dir, 'model.json');
         fs.writeFileSync(p, 'old');
         let err: unknown = null;
-        try { await write(p, 42 as unknown as string); } catch (e) { err = e; }
+        try {
+          await write(p, 42 as unknown as string);
+        } catch (e) {
+          err = e;
+        }
         expect(err).to.be.instanceOf(ArgumentError);
         expect(fs.readFileSync(p, 'utf8')).to.equal('old');
         expect(entries()).to.deep.equal(['model.json']);
@@ -85,7 +108,11 @@ describe('lib/io/atomic', () => {
         fs.mkdirSync(p);
         fs.writeFileSync(path.join(p, 'inside'), 'keep');
         let err: unknown = null;
-        try { await write(p, 'new'); } catch (e) { err = e; }
+        try {
+          await write(p, 'new');
+        } catch (e) {
+          err = e;
+        }
         expect(err).to.be.instanceOf(Error);
         expect(entries()).to.deep.equal(['model.json']);
         expect(fs.readFileSync(path.join(p, 'inside'), 'utf8')).to.equal('keep');
@@ -96,7 +123,10 @@ describe('lib/io/atomic', () => {
   describe('failure part way (injected), previous target intact and no temp file left', () => {
     const old = 'previous complete version';
     let p: string;
-    beforeEach(() => { p = path.join(dir, 'weights.bin'); fs.writeFileSync(p, old); });
+    beforeEach(() => {
+      p = path.join(dir, 'weights.bin');
+      fs.writeFileSync(p, old);
+    });
 
     const cases: [string, object, string][] = [
       ['sync: write fails', fs, 'writeFileSync'],
@@ -108,7 +138,9 @@ describe('lib/io/atomic', () => {
         const restore = patch(obj, name, failing('EIO'));
         try {
           expect(() => writeFileAtomicSync(p, 'new data')).to.throw('injected EIO');
-        } finally { restore(); }
+        } finally {
+          restore();
+        }
         expect(fs.readFileSync(p, 'utf8')).to.equal(old);
         expect(entries()).to.deep.equal(['weights.bin']);
       });
@@ -121,10 +153,14 @@ describe('lib/io/atomic', () => {
         seen.push(from, to, fs.readFileSync(from, 'utf8'));
         realRename(from, to);
       });
-      try { writeFileAtomicSync(p, 'new data'); } finally { restore(); }
+      try {
+        writeFileAtomicSync(p, 'new data');
+      } finally {
+        restore();
+      }
       const [from, to, content] = seen;
-      expect(path.dirname(from!)).to.equal(path.dirname(to!));
-      expect(path.basename(from!)).to.match(new RegExp(`^\\.weights\\.bin\\.bptt-${process.pid}-[0-9a-f]{12}\\.tmp$`));
+      expect(path.dirname(from)).to.equal(path.dirname(to));
+      expect(path.basename(from)).to.match(new RegExp(`^\\.weights\\.bin\\.bptt-${process.pid}-[0-9a-f]{12}\\.tmp$`));
       expect(content).to.equal('new data');
       expect(fs.readFileSync(p, 'utf8')).to.equal('new data');
     });
@@ -133,13 +169,15 @@ describe('lib/io/atomic', () => {
       const realWrite = fs.writeSync;
       let calls = 0;
       const restore = patch(fs, 'writeFileSync', (fd: number, data: Uint8Array) => {
-        realWrite(fd, data, 0, data.length >> 1);     // half the bytes really reach the temp file
+        realWrite(fd, data, 0, data.length >> 1); // half the bytes really reach the temp file
         calls++;
         throw Object.assign(new Error('injected ENOSPC'), { code: 'ENOSPC' });
       });
       try {
         expect(() => writeFileAtomicSync(p, new Uint8Array(4096).fill(7))).to.throw('injected ENOSPC');
-      } finally { restore(); }
+      } finally {
+        restore();
+      }
       expect(calls).to.equal(1);
       expect(fs.readFileSync(p, 'utf8')).to.equal(old);
       expect(entries()).to.deep.equal(['weights.bin']);
@@ -148,7 +186,13 @@ describe('lib/io/atomic', () => {
     it('async: rename fails', async () => {
       const restore = patch(fs.promises, 'rename', async () => failing('EIO')());
       let err: unknown = null;
-      try { await writeFileAtomic(p, 'new data'); } catch (e) { err = e; } finally { restore(); }
+      try {
+        await writeFileAtomic(p, 'new data');
+      } catch (e) {
+        err = e;
+      } finally {
+        restore();
+      }
       expect((err as Error).message).to.equal('injected EIO');
       expect(fs.readFileSync(p, 'utf8')).to.equal(old);
       expect(entries()).to.deep.equal(['weights.bin']);
@@ -171,7 +215,9 @@ describe('lib/io/atomic', () => {
         reads++;
       }
     })();
-    const writers = versions.map((v, i) => (i % 2 === 0 ? writeFileAtomic(p, v) : Promise.resolve().then(() => writeFileAtomicSync(p, v))));
+    const writers = versions.map((v, i) =>
+      i % 2 === 0 ? writeFileAtomic(p, v) : Promise.resolve().then(() => writeFileAtomicSync(p, v)),
+    );
     await Promise.all(writers);
     done = true;
     await reader;
@@ -185,14 +231,20 @@ describe('lib/io/atomic', () => {
 
   describe('stale temp files', () => {
     /** A pid no process has: a child that has exited. */
-    const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid as number;
+    const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
 
     it('names temp files so that their target and writer can be read back', () => {
       const t = tempPathFor(path.join(dir, 'a.b.json'));
       expect(path.dirname(t)).to.equal(dir);
       expect(parseTempName(path.basename(t))).to.deep.equal({ target: 'a.b.json', pid: process.pid });
-      expect(parseTempName('.a.b.json.123.0123456789ab.tmp')).to.deep.equal({ target: 'a.b.json', pid: 123 });   // the older form
-      for (const name of ['a.json', '.a.json.tmp', '.a.json.bptt-12-xyz.tmp', 'a.json.bptt-12-0123456789ab.tmp', '.a.json.bptt-12-0123456789ab.tmp.bak']) {
+      expect(parseTempName('.a.b.json.123.0123456789ab.tmp')).to.deep.equal({ target: 'a.b.json', pid: 123 }); // the older form
+      for (const name of [
+        'a.json',
+        '.a.json.tmp',
+        '.a.json.bptt-12-xyz.tmp',
+        'a.json.bptt-12-0123456789ab.tmp',
+        '.a.json.bptt-12-0123456789ab.tmp.bak',
+      ]) {
         expect(parseTempName(name), name).to.equal(null);
       }
       expect(processAlive(process.pid)).to.equal(true);
@@ -210,15 +262,20 @@ describe('lib/io/atomic', () => {
           const p = path.join(dir, 'm.json');
           const dead = deadPid();
           const names = {
-            dead: `.m.json.bptt-${dead}-0123456789ab.tmp`, deadOld: `.m.json.${dead}.0123456789ab.tmp`,
-            live: `.m.json.bptt-${child.pid}-0123456789ab.tmp`, own: `.m.json.bptt-${process.pid}-0123456789ab.tmp`,
-            other: `.n.json.bptt-${dead}-0123456789ab.tmp`, plain: 'm.json.tmp',
+            dead: `.m.json.bptt-${dead}-0123456789ab.tmp`,
+            deadOld: `.m.json.${dead}.0123456789ab.tmp`,
+            live: `.m.json.bptt-${child.pid}-0123456789ab.tmp`,
+            own: `.m.json.bptt-${process.pid}-0123456789ab.tmp`,
+            other: `.n.json.bptt-${dead}-0123456789ab.tmp`,
+            plain: 'm.json.tmp',
           };
           for (const n of Object.values(names)) fs.writeFileSync(path.join(dir, n), 'partial');
-          fs.mkdirSync(path.join(dir, `.m.json.bptt-${dead}-abcdefabcdef.tmp`));   // a directory is never removed
+          fs.mkdirSync(path.join(dir, `.m.json.bptt-${dead}-abcdefabcdef.tmp`)); // a directory is never removed
           await write(p, 'new');
           expect(fs.readFileSync(p, 'utf8')).to.equal('new');
-          expect(entries()).to.deep.equal([`.m.json.bptt-${dead}-abcdefabcdef.tmp`, names.live, names.own, names.other, 'm.json', names.plain].sort());
+          expect(entries()).to.deep.equal(
+            [`.m.json.bptt-${dead}-abcdefabcdef.tmp`, names.live, names.own, names.other, 'm.json', names.plain].sort(),
+          );
         } finally {
           child.kill();
         }

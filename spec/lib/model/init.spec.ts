@@ -10,8 +10,8 @@ function gram(W: Float64Array, rows: number, cols: number, side: 'rows' | 'cols'
   for (let a = 0; a < n; a++) {
     for (let b = 0; b < n; b++) {
       let s = 0;
-      if (side === 'cols') for (let k = 0; k < rows; k++) s += (W[k * cols + a] as number) * (W[k * cols + b] as number);
-      else for (let k = 0; k < cols; k++) s += (W[a * cols + k] as number) * (W[b * cols + k] as number);
+      if (side === 'cols') for (let k = 0; k < rows; k++) s += W[k * cols + a] * W[k * cols + b];
+      else for (let k = 0; k < cols; k++) s += W[a * cols + k] * W[b * cols + k];
       G[a * n + b] = s;
     }
   }
@@ -20,9 +20,10 @@ function gram(W: Float64Array, rows: number, cols: number, side: 'rows' | 'cols'
 
 function maxIdentityError(G: Float64Array, n: number, scale = 1): number {
   let e = 0;
-  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) {
-    e = Math.max(e, Math.abs((G[a * n + b] as number) - (a === b ? scale : 0)));
-  }
+  for (let a = 0; a < n; a++)
+    for (let b = 0; b < n; b++) {
+      e = Math.max(e, Math.abs(G[a * n + b] - (a === b ? scale : 0)));
+    }
   return e;
 }
 
@@ -57,16 +58,22 @@ describe('lib/random', () => {
     }
     expect(s / n).to.be.closeTo(0.5, 5 * Math.sqrt(1 / 12 / n));
     expect(seen.size).to.equal(7);
-    const detached = r.uniform;   // closures: usable as a bare () => number
+    const detached = r.uniform; // closures: usable as a bare () => number
     expect(detached()).to.be.within(0, 1);
   });
 
   it('normal has mean ≈ 0 and variance ≈ 1', () => {
     const r = makeRandom('normal');
     const n = 40000;
-    let s = 0, s2 = 0;
-    for (let i = 0; i < n; i++) { const z = r.normal(); s += z; s2 += z * z; }
-    const mean = s / n, variance = s2 / n - mean * mean;
+    let s = 0,
+      s2 = 0;
+    for (let i = 0; i < n; i++) {
+      const z = r.normal();
+      s += z;
+      s2 += z * z;
+    }
+    const mean = s / n,
+      variance = s2 / n - mean * mean;
     expect(mean).to.be.closeTo(0, 5 / Math.sqrt(n));
     expect(variance).to.be.closeTo(1, 5 * Math.sqrt(2 / n));
   });
@@ -94,37 +101,58 @@ describe('lib/random', () => {
 describe('lib/model/init', () => {
   it('the same seed gives bit-identical weights (glorot and orthogonal, f32 and f64)', () => {
     for (const ctor of [Float32Array, Float64Array]) {
-      const a = new ctor(6 * 10), b = new ctor(6 * 10);
+      const a = new ctor(6 * 10),
+        b = new ctor(6 * 10);
       glorotUniform(a, 6, 10, makeRandom(7));
       glorotUniform(b, 6, 10, makeRandom(7));
       expect(bits(a)).to.deep.equal(bits(b));
-      const c = new ctor(5 * 12), d = new ctor(5 * 12);
+      const c = new ctor(5 * 12),
+        d = new ctor(5 * 12);
       orthogonal(c, 5, 12, makeRandom('q'));
       orthogonal(d, 5, 12, makeRandom('q'));
       expect(bits(c)).to.deep.equal(bits(d));
     }
-    const e = new Float64Array(60), f = new Float64Array(60);
+    const e = new Float64Array(60),
+      f = new Float64Array(60);
     glorotUniform(e, 6, 10, makeRandom(7));
     glorotUniform(f, 6, 10, makeRandom(8));
     expect(bits(e)).to.not.deep.equal(bits(f));
   });
 
   it('glorotUniform stays within ±sqrt(6/(fanIn+fanOut)) with mean ≈ 0 and variance ≈ limit²/3', () => {
-    const fanIn = 64, fanOut = 128, n = fanIn * fanOut;
+    const fanIn = 64,
+      fanOut = 128,
+      n = fanIn * fanOut;
     const limit = Math.sqrt(6 / (fanIn + fanOut));
     const W = new Float64Array(n);
     glorotUniform(W, fanIn, fanOut, makeRandom('glorot'));
-    let s = 0, s2 = 0, lo = Infinity, hi = -Infinity;
-    for (const v of W) { s += v; s2 += v * v; lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    let s = 0,
+      s2 = 0,
+      lo = Infinity,
+      hi = -Infinity;
+    for (const v of W) {
+      s += v;
+      s2 += v * v;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     expect(lo).to.be.at.least(-limit);
     expect(hi).to.be.below(limit);
-    expect(hi - lo).to.be.greaterThan(1.9 * limit);            // fills the interval
-    const mean = s / n, variance = s2 / n - mean * mean;
-    expect(mean).to.be.closeTo(0, 5 * limit / Math.sqrt(3 * n));
-    expect(variance / (limit * limit / 3)).to.be.closeTo(1, 0.05);   // relative sd ≈ 0.01
+    expect(hi - lo).to.be.greaterThan(1.9 * limit); // fills the interval
+    const mean = s / n,
+      variance = s2 / n - mean * mean;
+    expect(mean).to.be.closeTo(0, (5 * limit) / Math.sqrt(3 * n));
+    expect(variance / ((limit * limit) / 3)).to.be.closeTo(1, 0.05); // relative sd ≈ 0.01
   });
 
-  for (const [rows, cols] of [[4, 16], [16, 4], [8, 8], [1, 5], [5, 1], [33, 7]] as const) {
+  for (const [rows, cols] of [
+    [4, 16],
+    [16, 4],
+    [8, 8],
+    [1, 5],
+    [5, 1],
+    [33, 7],
+  ] as const) {
     it(`orthogonal [${rows},${cols}]: ${rows <= cols ? 'W·Wᵀ' : 'Wᵀ·W'} = I to 1e-10 (float64)`, () => {
       const W = new Float64Array(rows * cols);
       orthogonal(W, rows, cols, makeRandom(`orth-${rows}-${cols}`));
@@ -133,20 +161,25 @@ describe('lib/model/init', () => {
     });
   }
 
-  it('orthogonal is Keras\'s Q: for the normal draws A[max,min] (row-major), QᵀA is upper triangular with a positive diagonal', () => {
-    for (const [rows, cols] of [[9, 4], [4, 9], [6, 6]] as const) {
+  it("orthogonal is Keras's Q: for the normal draws A[max,min] (row-major), QᵀA is upper triangular with a positive diagonal", () => {
+    for (const [rows, cols] of [
+      [9, 4],
+      [4, 9],
+      [6, 6],
+    ] as const) {
       const seed = `orth-qr-${rows}-${cols}`;
       const W = new Float64Array(rows * cols);
       orthogonal(W, rows, cols, makeRandom(seed));
-      const m = Math.max(rows, cols), n = Math.min(rows, cols);
+      const m = Math.max(rows, cols),
+        n = Math.min(rows, cols);
       const r = makeRandom(seed);
       const A = Float64Array.from({ length: m * n }, () => r.normal());
       // Q[m,n] is W when rows ≥ cols, else Wᵀ.
-      const Q = (i: number, j: number) => (rows >= cols ? W[i * cols + j] : W[j * cols + i]) as number;
+      const Q = (i: number, j: number) => (rows >= cols ? W[i * cols + j] : W[j * cols + i]);
       for (let a = 0; a < n; a++) {
         for (let b = 0; b < n; b++) {
           let s = 0;
-          for (let k = 0; k < m; k++) s += Q(k, a) * (A[k * n + b] as number);
+          for (let k = 0; k < m; k++) s += Q(k, a) * A[k * n + b];
           if (a > b) expect(Math.abs(s), `(QᵀA)[${a},${b}] below the diagonal`).to.be.at.most(1e-10);
           if (a === b) expect(s, `(QᵀA)[${a},${a}]`).to.be.greaterThan(0);
         }
@@ -177,10 +210,16 @@ describe('lib/model/init', () => {
 
   it('throws RangeError naming the argument', () => {
     const r = makeRandom(1);
-    expect(() => glorotUniform(new Float64Array(5), 2, 3, r)).to.throw(RangeError, /glorotUniform\(out\): expected 6 .*got 5/);
+    expect(() => glorotUniform(new Float64Array(5), 2, 3, r)).to.throw(
+      RangeError,
+      /glorotUniform\(out\): expected 6 .*got 5/,
+    );
     expect(() => glorotUniform(new Float64Array(0), 0, 3, r)).to.throw(ArgumentError, /glorotUniform\(fanIn\)/);
     expect(() => glorotUniform(new Float64Array(6), 2, 3.5, r)).to.throw(ArgumentError, /glorotUniform\(fanOut\)/);
-    expect(() => orthogonal(new Float64Array(11), 3, 4, r)).to.throw(RangeError, /orthogonal\(out\): expected 12 .*got 11/);
+    expect(() => orthogonal(new Float64Array(11), 3, 4, r)).to.throw(
+      RangeError,
+      /orthogonal\(out\): expected 12 .*got 11/,
+    );
     expect(() => orthogonal(new Float64Array(0), 0, 4, r)).to.throw(ArgumentError, /orthogonal\(rows\)/);
     expect(() => orthogonal(new Float64Array(4), 4, -1, r)).to.throw(ArgumentError, /orthogonal\(cols\)/);
     expect(() => lstmBias(new Float64Array(7), 2)).to.throw(RangeError, /lstmBias\(out\): expected 8 .*got 7/);

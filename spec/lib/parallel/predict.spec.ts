@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import {
-  Sequential, lstmAutoencoder, gruAutoencoder, forecaster, denseAutoencoder, setBackend, getBackend, Backend,
+  type Sequential,
+  lstmAutoencoder,
+  gruAutoencoder,
+  forecaster,
+  denseAutoencoder,
+  setBackend,
+  getBackend,
+  type Backend,
 } from '../../../lib/index';
 import { makeRandom } from '../../../lib/random';
 import { wasmSimdAvailable } from '../../../kernels/wasm/arena';
@@ -28,7 +35,10 @@ describe('predict with worker threads', () => {
     { name: 'GRU autoencoder', make: () => gruAutoencoder({ window: 7, features: 2, units: 5, seed: 2 }) },
     { name: 'LSTM forecaster', make: () => forecaster({ window: 7, features: 2, units: 5, horizon: 2, seed: 3 }) },
     { name: 'dense autoencoder', make: () => denseAutoencoder({ window: 7, features: 2, units: [6, 2], seed: 4 }) },
-    { name: 'LSTM autoencoder, float64', make: () => lstmAutoencoder({ window: 7, features: 2, units: 5, seed: 5, dtype: 'float64' }) },
+    {
+      name: 'LSTM autoencoder, float64',
+      make: () => lstmAutoencoder({ window: 7, features: 2, units: 5, seed: 5, dtype: 'float64' }),
+    },
   ];
   const backends: Backend[] = wasmSimdAvailable() ? ['js', 'wasm'] : ['js'];
   const x = windows(37, 7, 2, 'predict-x');
@@ -55,7 +65,9 @@ describe('predict with worker threads', () => {
     const m = lstmAutoencoder({ window: 7, features: 2, units: 4, seed: 6 });
     for (const N of [1, 2]) {
       const xs = { data: x.data.subarray(0, N * 14), shape: [N, 7, 2] };
-      expect(Array.from(m.predict(xs, { workers: 3 }).data)).to.deep.equal(Array.from(m.predict(xs, { workers: 1 }).data));
+      expect(Array.from(m.predict(xs, { workers: 3 }).data)).to.deep.equal(
+        Array.from(m.predict(xs, { workers: 1 }).data),
+      );
     }
     m.dispose();
   });
@@ -64,7 +76,8 @@ describe('predict with worker threads', () => {
     const m = lstmAutoencoder({ window: 7, features: 2, units: 4, seed: 7 });
     const a = m.predict(x, { workers: 2 }).data.slice();
     m.setWeights(m.getWeights().map((w) => w.map((v) => v * 0.5)));
-    const b1 = m.predict(x, { workers: 1 }).data, b2 = m.predict(x, { workers: 2 }).data;
+    const b1 = m.predict(x, { workers: 1 }).data,
+      b2 = m.predict(x, { workers: 2 }).data;
     expect(firstDifference(b2, b1)).to.equal(-1);
     expect(firstDifference(b2, a)).to.not.equal(-1);
     m.dispose();

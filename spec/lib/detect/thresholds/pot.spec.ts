@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import { ArgumentError } from '../../../../lib/errors';
-import { Dspot, gpdFit, gpdLogLikelihood, potQuantile, Spot, spotThreshold } from '../../../../lib/detect/thresholds/pot';
-import { makeRng, Rng } from '../../../helpers/rng';
+import {
+  Dspot,
+  gpdFit,
+  gpdLogLikelihood,
+  potQuantile,
+  Spot,
+  spotThreshold,
+} from '../../../../lib/detect/thresholds/pot';
+import { makeRng, type Rng } from '../../../helpers/rng';
 
 /** n draws from GPD(γ, σ) by the inverse CDF: Y = σ/γ·((1-U)^(-γ) - 1), or -σ·log(1-U) for γ = 0. */
 function gpdSample(n: number, gamma: number, sigma: number, rng: Rng): Float64Array {
@@ -66,7 +73,9 @@ describe('detect/thresholds: GPD fit (Grimshaw) and the POT quantile', () => {
       expect(fit.sigma / sigma, 'sigma ratio').to.be.closeTo(1, 0.07);
       // The fit must be the maximum-likelihood estimate: no grid point of the profile likelihood does better.
       const oracle = bruteForceMaxLogLikelihood(y);
-      expect(fit.logLikelihood, `logLikelihood ${fit.logLikelihood} vs grid max ${oracle}`).to.be.at.least(oracle - 1e-6);
+      expect(fit.logLikelihood, `logLikelihood ${fit.logLikelihood} vs grid max ${oracle}`).to.be.at.least(
+        oracle - 1e-6,
+      );
       expect(fit.logLikelihood).to.be.closeTo(gpdLogLikelihood(y, fit.gamma, fit.sigma), 1e-9);
     });
   }
@@ -102,15 +111,20 @@ describe('detect/thresholds: SPOT', () => {
   it('calibrates as the paper: t = order statistic ⌊level·n⌋, peaks above t, GPD fit, z_q', () => {
     const spot = new Spot(calibration, { q: 1e-4, level: 0.98 });
     const sorted = Float64Array.from(calibration).sort();
-    const t = sorted[Math.floor(0.98 * calibration.length)] as number;
+    const t = sorted[Math.floor(0.98 * calibration.length)];
     expect(spot.initThreshold).to.equal(t);
-    const peaks = Array.from(calibration).filter((v) => v > t).map((v) => v - t);
+    const peaks = Array.from(calibration)
+      .filter((v) => v > t)
+      .map((v) => v - t);
     expect(spot.peakCount).to.equal(peaks.length);
     expect(spot.n).to.equal(calibration.length);
     const fit = gpdFit(peaks);
     expect(spot.gamma).to.be.closeTo(fit.gamma, 1e-12);
     expect(spot.sigma).to.be.closeTo(fit.sigma, 1e-12);
-    expect(spot.threshold).to.be.closeTo(potQuantile(t, fit.gamma, fit.sigma, 1e-4, calibration.length, peaks.length), 1e-12);
+    expect(spot.threshold).to.be.closeTo(
+      potQuantile(t, fit.gamma, fit.sigma, 1e-4, calibration.length, peaks.length),
+      1e-12,
+    );
     // Exp(1): the true 1 - 1e-4 quantile is -log(1e-4) = 9.21.
     expect(spot.threshold).to.be.closeTo(-Math.log(1e-4), 1.0);
     expect(spotThreshold(calibration, { q: 1e-4 })).to.equal(spot.threshold);
@@ -135,7 +149,9 @@ describe('detect/thresholds: SPOT', () => {
     const peak = spot.update(x);
     expect(peak).to.deep.equal({ threshold: z0, flag: 0 });
     expect([spot.n, spot.peakCount]).to.deep.equal([n0 + 2, nt0 + 1]);
-    const peaks = Array.from(calibration).filter((v) => v > t).map((v) => v - t);
+    const peaks = Array.from(calibration)
+      .filter((v) => v > t)
+      .map((v) => v - t);
     peaks.push(x - t);
     const fit = gpdFit(peaks);
     expect(spot.threshold).to.be.closeTo(potQuantile(t, fit.gamma, fit.sigma, 1e-3, n0 + 2, nt0 + 1), 1e-12);
@@ -190,14 +206,14 @@ describe('detect/thresholds: DSPOT', () => {
     const T: number[] = [];
     for (let i = d; i < x.length; i++) {
       let m = 0;
-      for (let j = i - d; j < i; j++) m += x[j] as number;
-      T.push((x[i] as number) - m / d);
+      for (let j = i - d; j < i; j++) m += x[j];
+      T.push(x[i] - m / d);
     }
     const sorted = T.slice().sort((a, b) => a - b);
-    expect(dspot.initThreshold).to.be.closeTo(sorted[Math.floor(0.98 * T.length)] as number, 1e-12);
+    expect(dspot.initThreshold).to.be.closeTo(sorted[Math.floor(0.98 * T.length)], 1e-12);
     expect(dspot.n).to.equal(T.length);
     let m = 0;
-    for (let j = x.length - d; j < x.length; j++) m += x[j] as number;
+    for (let j = x.length - d; j < x.length; j++) m += x[j];
     expect(dspot.movingAverage).to.be.closeTo(m / d, 1e-12);
     expect(dspot.threshold).to.be.closeTo(dspot.relativeThreshold + m / d, 1e-12);
   });
@@ -205,7 +221,7 @@ describe('detect/thresholds: DSPOT', () => {
   it('follows a drifting level that makes SPOT alarm on everything, and still catches a spike', () => {
     const cal = drift(2000, 0, makeRng('dspot-cal'));
     const stream = drift(1000, 2000, makeRng('dspot-stream'));
-    stream[500] = (stream[500] as number) + 2;
+    stream[500] = stream[500] + 2;
     const spot = new Spot(cal, { q: 1e-3 });
     const dspot = new Dspot(cal, { q: 1e-3, depth: 10 });
     let spotAlarms = 0;

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { ArgumentError } from '../../../../lib/errors';
-import { applyThreshold, contaminationThreshold, fixedThreshold, iqrThreshold, quantile, quantileThreshold, sigmaThreshold } from '../../../../lib/detect/thresholds/static';
+import {
+  applyThreshold,
+  contaminationThreshold,
+  fixedThreshold,
+  iqrThreshold,
+  quantile,
+  quantileThreshold,
+  sigmaThreshold,
+} from '../../../../lib/detect/thresholds/static';
 
 describe('detect/thresholds: static thresholds', () => {
   it('quantile follows numpy linear interpolation (hand-computed)', () => {

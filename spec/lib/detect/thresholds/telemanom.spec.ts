@@ -59,7 +59,10 @@ describe('detect/thresholds: EWMA and Telemanom’s dynamic threshold', () => {
     e[50] = 10;
     e[150] = 9.5; // d = 5 % < p, but 9.5 → 1 is a large drop
     const r = dynamicThreshold(e, { errorBuffer: 0, zMin: 0.05, zMax: 0.06, zStep: 0.01 });
-    expect(r.sequences).to.deep.equal([[50, 50], [150, 150]]);
+    expect(r.sequences).to.deep.equal([
+      [50, 50],
+      [150, 150],
+    ]);
     expect(r.pruned).to.deep.equal([]);
   });
 

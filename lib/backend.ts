@@ -35,9 +35,7 @@ function resolve(choice: BackendChoice, where: string): Backend {
   }
   if (choice === 'auto') return wasmSimdAvailable() ? 'wasm' : 'js';
   if (choice === 'wasm' && !wasmSimdAvailable()) {
-    throw new ArgumentError(where, 'a valid value', '', {
-      problem: `'wasm' needs WebAssembly SIMD, which this engine lacks; use 'js' or 'auto'`,
-    });
+    throw ArgumentError.problem(where, `'wasm' needs WebAssembly SIMD, which this engine lacks; use 'js' or 'auto'`);
   }
   return choice;
 }

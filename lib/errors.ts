@@ -31,14 +31,22 @@ export interface ArgumentErrorOptions {
 export class ArgumentError extends RangeError {
   /** Where: the function and argument (`fit(x)`), an option (`Detector(window)`), or a file and field. */
   readonly argument: string;
-  /** What the argument must be ("a positive integer", "shape [N, 32, 1]"). */
+  /** What the argument must be ("a positive integer", "shape [N, 32, 1]"); empty for a one-sentence problem. */
   readonly expected: string;
-  /** What came, rendered for a message (strings quoted and cut: see describeValue in check.ts). */
+  /** What came, rendered for a message (strings quoted and cut: see describeValue in check.ts); may be empty. */
   readonly actual: string;
   /** The 0-based feature (column) at fault, if any. */
   readonly feature: number | undefined;
   /** The message without the `argument: ` prefix (a caller that names the place its own way prints this). */
   readonly problem: string;
+
+  /**
+   * A problem that one sentence says better than "expected …, got …" (`fit(validationSplit): 0.9 of 5 samples leaves 0 to
+   * validate`): `expected` and `actual` are empty, `problem` holds the sentence.
+   */
+  static problem(argument: string, problem: string, options: { feature?: number } = {}): ArgumentError {
+    return new ArgumentError(argument, '', '', { ...options, problem });
+  }
 
   constructor(argument: string, expected: string, actual: string, options: ArgumentErrorOptions = {}) {
     const problem = options.problem ?? `expected ${expected}, got ${actual}`;
@@ -63,7 +71,7 @@ export class ModelFileError extends ArgumentError {
   constructor(file: string, problem: string, cause?: ArgumentError) {
     const options: ArgumentErrorOptions = { problem };
     if (cause?.feature !== undefined) options.feature = cause.feature;
-    super(file, cause?.expected ?? 'a valid bptt file', cause?.actual ?? problem, options);
+    super(file, cause?.expected ?? '', cause?.actual ?? '', options);
     this.name = 'ModelFileError';
     this.file = file;
     if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, enumerable: false });

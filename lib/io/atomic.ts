@@ -89,14 +89,13 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
 
 function checkData(target: string, data: unknown): void {
   if (typeof target !== 'string' || target === '') {
-    throw new ArgumentError('writeFileAtomic', 'a valid value', '', {
-      problem: `path must be a non-empty string, got ${typeof target}`,
-    });
+    throw ArgumentError.problem('writeFileAtomic', `path must be a non-empty string, got ${typeof target}`);
   }
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-    throw new ArgumentError(`writeFileAtomic(${target})`, 'a valid value', '', {
-      problem: `data must be a string or a Uint8Array, got ${typeof data}`,
-    });
+    throw ArgumentError.problem(
+      `writeFileAtomic(${target})`,
+      `data must be a string or a Uint8Array, got ${typeof data}`,
+    );
   }
 }
 

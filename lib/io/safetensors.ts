@@ -170,33 +170,32 @@ export function serializeSafetensors(
   const items: { name: string; dtype: 'F32' | 'F64'; t: SafetensorsInput }[] = [];
   for (const [name, t] of Object.entries(tensors)) {
     if (name === '__metadata__')
-      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
-        problem: `'__metadata__' is reserved and cannot name a tensor`,
-      });
+      throw ArgumentError.problem('serializeSafetensors', `'__metadata__' is reserved and cannot name a tensor`);
     const dtype = t.data instanceof Float64Array ? 'F64' : t.data instanceof Float32Array ? 'F32' : null;
     if (dtype === null)
-      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
-        problem: `tensor '${name}': data must be a Float32Array or Float64Array`,
-      });
+      throw ArgumentError.problem(
+        'serializeSafetensors',
+        `tensor '${name}': data must be a Float32Array or Float64Array`,
+      );
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
-        problem: `tensor '${name}': shape must be an array of non-negative integers`,
-      });
+      throw ArgumentError.problem(
+        'serializeSafetensors',
+        `tensor '${name}': shape must be an array of non-negative integers`,
+      );
     }
     const n = t.shape.reduce((p, d) => p * d, 1);
     if (n !== t.data.length) {
-      throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
-        problem: `tensor '${name}': shape [${t.shape.join(', ')}] needs ${n} elements, ` + `data has ${t.data.length}`,
-      });
+      throw ArgumentError.problem(
+        'serializeSafetensors',
+        `tensor '${name}': shape [${t.shape.join(', ')}] needs ${n} elements, ` + `data has ${t.data.length}`,
+      );
     }
     items.push({ name, dtype, t });
   }
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string')
-        throw new ArgumentError('serializeSafetensors', 'a valid value', '', {
-          problem: `metadata '${k}' must be a string, got ${typeof v}`,
-        });
+        throw ArgumentError.problem('serializeSafetensors', `metadata '${k}' must be a string, got ${typeof v}`);
     }
   }
   // Descending element size, then name by UTF-8 bytes: the reference writer's order, which keeps every tensor aligned.

@@ -133,9 +133,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
   const keys = [...params.keys()].map((k) => join(prefix, k)).sort();
   const names = [...params.keys()];
   if (names.some((n) => /^weight_hr_l\d+/.test(n)))
-    throw new ArgumentError(where, 'a valid value', '', {
-      problem: `nn.LSTM with proj_size is not supported (${keys.join(', ')})`,
-    });
+    throw ArgumentError.problem(where, `nn.LSTM with proj_size is not supported (${keys.join(', ')})`);
   if (names.every((n) => RNN_KEY.test(n))) {
     let layers = 0;
     let reverse = false;
@@ -160,62 +158,63 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
         const bih = get(name('bias_ih')),
           bhh = get(name('bias_hh'));
         if (wih === null || whh === null) {
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem:
-              `${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
+          throw ArgumentError.problem(
+            where,
+            `${join(prefix, name(wih === null ? 'weight_ih' : 'weight_hh'))} is missing ` +
               `(the module has ${keys.join(', ')})`,
-          });
+          );
         }
         if ((bih === null) !== (bhh === null) || (hasBias !== null && hasBias !== (bih !== null))) {
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem: `expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}`,
-          });
+          throw ArgumentError.problem(
+            where,
+            `expected both bias_ih and bias_hh for every layer, or none (bias=False); got ${keys.join(', ')}`,
+          );
         }
         hasBias = bih !== null;
         if (whh.shape.length !== 2 || wih.shape.length !== 2) {
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem:
-              `${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
+          throw ArgumentError.problem(
+            where,
+            `${join(prefix, name('weight_ih'))} ${shapeStr(wih.shape)} and ${join(prefix, name('weight_hh'))} ` +
               `${shapeStr(whh.shape)} must be matrices`,
-          });
+          );
         }
         const h = whh.shape[1],
           gh = whh.shape[0];
         const g = h > 0 ? gh / h : 0;
         const c: Cell | null = g === 4 ? 'LSTM' : g === 3 ? 'GRU' : g === 1 ? 'SimpleRNN' : null;
         if (c === null) {
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem:
-              `${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
+          throw ArgumentError.problem(
+            where,
+            `${join(prefix, name('weight_hh'))} has shape ${shapeStr(whh.shape)}; expected [G·H, H] with ` +
               'G = 4 (nn.LSTM), 3 (nn.GRU) or 1 (nn.RNN)',
-          });
+          );
         }
         if (cell !== null && c !== cell)
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem: `layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})`,
-          });
+          throw ArgumentError.problem(
+            where,
+            `layers disagree on the cell type (${TORCH_NAME[cell]} and ${TORCH_NAME[c]})`,
+          );
         cell = c;
         if (wih.shape[0] !== gh) {
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem:
-              `${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
+          throw ArgumentError.problem(
+            where,
+            `${join(prefix, name('weight_ih'))} has shape ${shapeStr(wih.shape)}, expected [${gh}, D] to match ` +
               `${join(prefix, name('weight_hh'))} ${shapeStr(whh.shape)}`,
-          });
+          );
         }
         for (const [b, bn] of [
           [bih, 'bias_ih'],
           [bhh, 'bias_hh'],
         ] as const) {
           if (b !== null && shapeStr(b.shape) !== shapeStr([gh])) {
-            throw new ArgumentError(where, 'a valid value', '', {
-              problem: `${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]`,
-            });
+            throw ArgumentError.problem(
+              where,
+              `${join(prefix, name(bn))} has shape ${shapeStr(b.shape)}, expected [${gh}]`,
+            );
           }
         }
         if (D >= 0 && (wih.shape[1] !== D || h !== H)) {
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem: `the two directions of layer l${k} have different shapes`,
-          });
+          throw ArgumentError.problem(where, `the two directions of layer l${k} have different shapes`);
         }
         D = wih.shape[1];
         H = h;
@@ -246,9 +245,10 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
       0,
     );
     if (counted !== names.length) {
-      throw new ArgumentError(where, 'a valid value', '', {
-        problem: `unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}`,
-      });
+      throw ArgumentError.problem(
+        where,
+        `unexpected keys for an ${TORCH_NAME[cell as Cell]} with ${layers} layer(s)${reverse ? ', bidirectional' : ''}: ${keys.join(', ')}`,
+      );
     }
     return { prefix, units, keys };
   }
@@ -258,9 +258,10 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
     const outF = w.shape[0],
       inF = w.shape[1];
     if (b !== null && shapeStr(b.shape) !== shapeStr([outF])) {
-      throw new ArgumentError(where, 'a valid value', '', {
-        problem: `${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}`,
-      });
+      throw ArgumentError.problem(
+        where,
+        `${join(prefix, 'bias')} has shape ${shapeStr(b.shape)}, expected [${outF}] to match ${join(prefix, 'weight')} ${shapeStr(w.shape)}`,
+      );
     }
     return {
       prefix,
@@ -280,9 +281,7 @@ function parseModule(prefix: string, params: Map<string, TorchTensor>): Module {
     };
   }
   const shown = names.map((n) => `${join(prefix, n)} ${shapeStr((params.get(n) as TorchTensor).shape)}`).join(', ');
-  throw new ArgumentError(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict`, 'a valid value', '', {
-    problem: shown,
-  });
+  throw ArgumentError.problem(`${where} is not an nn.LSTM, nn.GRU, nn.RNN or nn.Linear state dict`, shown);
 }
 
 /** Natural order: digit runs compare as numbers ('2' < '10'), so nn.Sequential's '0', '1', … come in order. */
@@ -393,15 +392,14 @@ function orders(modules: Module[], layers: Layer[]): Module[][] {
 function values(t: TorchTensor, key: string): ArrayLike<number> {
   const n = t.shape.reduce((a, d) => a * d, 1);
   if (t.data.length !== n)
-    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
-      problem: `${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}`,
-    });
+    throw ArgumentError.problem(
+      'loadTorchStateDict',
+      `${key}: shape ${shapeStr(t.shape)} needs ${n} values, data has ${t.data.length}`,
+    );
   for (let i = 0; i < n; i++) {
     const v = t.data[i];
     if (!Number.isFinite(v))
-      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
-        problem: `${key} has a non-finite value ${v} at index ${i}`,
-      });
+      throw ArgumentError.problem('loadTorchStateDict', `${key} has a non-finite value ${v} at index ${i}`);
   }
   return t.data;
 }
@@ -479,9 +477,7 @@ function toMap(
       typeof t.data !== 'object' ||
       t.data === null
     ) {
-      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
-        problem: `tensor '${k}' must be { shape, data }`,
-      });
+      throw ArgumentError.problem('loadTorchStateDict', `tensor '${k}' must be { shape, data }`);
     }
     m.set(k, t);
   }
@@ -490,12 +486,12 @@ function toMap(
 
 /** The model must be a built bptt model (its weight shapes are what the state dict is matched against). */
 function checkTarget(model: ModelSource): void {
-  if (!isModel(model))
-    throw new ArgumentError('loadTorchStateDict(model)', 'a valid value', '', { problem: 'expected a Sequential' });
+  if (!isModel(model)) throw ArgumentError.problem('loadTorchStateDict(model)', 'expected a Sequential');
   if (!model.built)
-    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
-      problem: 'build the model first (model.build([T, D])) so that its weight shapes are known',
-    });
+    throw ArgumentError.problem(
+      'loadTorchStateDict',
+      'build the model first (model.build([T, D])) so that its weight shapes are known',
+    );
 }
 
 /**
@@ -521,31 +517,28 @@ export function loadTorchStateDict(
   let modules: Module[];
   if (mapping.modules !== undefined) {
     if (!Array.isArray(mapping.modules) || !mapping.modules.every((m) => typeof m === 'string')) {
-      throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', {
-        problem: 'expected a list of module prefixes',
-      });
+      throw ArgumentError.problem('loadTorchStateDict(mapping.modules)', 'expected a list of module prefixes');
     }
     modules = mapping.modules.map((p) => {
       const g = groups.get(p);
       if (g === undefined) {
-        throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', {
-          problem:
-            `no tensors under ${display(p)}; the state dict has modules ` + [...groups.keys()].map(display).join(', '),
-        });
+        throw ArgumentError.problem(
+          'loadTorchStateDict(mapping.modules)',
+          `no tensors under ${display(p)}; the state dict has modules ` + [...groups.keys()].map(display).join(', '),
+        );
       }
       return parseModule(p, g);
     });
     if (new Set(mapping.modules).size !== mapping.modules.length)
-      throw new ArgumentError('loadTorchStateDict(mapping.modules)', 'a valid value', '', {
-        problem: 'a module is listed twice',
-      });
+      throw ArgumentError.problem('loadTorchStateDict(mapping.modules)', 'a module is listed twice');
     const unused = [...groups.keys()].filter((p) => !mapping.modules?.includes(p));
     if (unused.length > 0 && !(mapping.allowUnused ?? false)) {
-      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
-        problem: `tensors of ${unused.map(display).join(', ')} are not used (${unused
+      throw ArgumentError.problem(
+        'loadTorchStateDict',
+        `tensors of ${unused.map(display).join(', ')} are not used (${unused
           .flatMap((p) => [...(groups.get(p) as Map<string, TorchTensor>).keys()].map((k) => join(p, k)).sort())
           .join(', ')}); list the module or pass allowUnused`,
-      });
+      );
     }
   } else {
     modules = [...groups.keys()]
@@ -557,24 +550,24 @@ export function loadTorchStateDict(
   const listLayers = (): string => layers.map(describeLayer).join(', ');
   const listUnits = (ms: Module[]): string => ms.flatMap((m) => m.units.map((u) => u.label)).join(', ');
   if (units.length !== layers.length) {
-    throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
-      problem:
-        `the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
+    throw ArgumentError.problem(
+      'loadTorchStateDict',
+      `the model has ${layers.length} layers with weights (${listLayers()}); the state dict ` +
         `has ${units.length} (${listUnits(modules)})`,
-    });
+    );
   }
   if (mapping.modules === undefined) {
     const fits = orders(modules, layers);
     if (fits.length !== 1) {
       const natural = units.map((u, i) => misfit(u, layers[i])).find((m) => m !== null);
-      throw new ArgumentError('loadTorchStateDict', 'a valid value', '', {
-        problem:
-          fits.length === 0
-            ? `loadTorchStateDict: no order of the modules ${modules.map((m) => display(m.prefix)).join(', ')} fits the model's layers ` +
+      throw ArgumentError.problem(
+        'loadTorchStateDict',
+        fits.length === 0
+          ? `loadTorchStateDict: no order of the modules ${modules.map((m) => display(m.prefix)).join(', ')} fits the model's layers ` +
               `(${listLayers()})${natural ? `; in name order: ${natural}` : ''}`
-            : `loadTorchStateDict: the modules fit the model in more than one order (${fits.map((f) => f.map((m) => display(m.prefix)).join(' → ')).join('; ')}); ` +
+          : `loadTorchStateDict: the modules fit the model in more than one order (${fits.map((f) => f.map((m) => display(m.prefix)).join(' → ')).join('; ')}); ` +
               'pass mapping.modules in the order the network applies them',
-      });
+      );
     }
     modules = fits[0];
   }
@@ -584,7 +577,7 @@ export function loadTorchStateDict(
   ordered.forEach((u, i) => {
     const l = layers[i];
     const why = misfit(u, l) ?? unsupported(u, l);
-    if (why !== null) throw new ArgumentError('loadTorchStateDict', 'a valid value', '', { problem: why });
+    if (why !== null) throw ArgumentError.problem('loadTorchStateDict', why);
     plan(u, l, out);
     assignments.push({ layer: l.name, source: u.label });
   });

@@ -115,9 +115,10 @@ export class Optimizer {
 
   setState(state: OptimizerState, params: readonly Param[]): void {
     if (!Number.isSafeInteger(state.step) || state.step < 0)
-      throw new ArgumentError('optimizer state', 'a valid value', '', {
-        problem: `step must be a non-negative integer, got ${describeValue(state.step)}`,
-      });
+      throw ArgumentError.problem(
+        'optimizer state',
+        `step must be a non-negative integer, got ${describeValue(state.step)}`,
+      );
     const want = this.name === 'adam' ? 2 : this.momentum > 0 ? 1 : 0;
     if (state.slots.length !== params.length) {
       throw new ArgumentError('optimizer state', `slots for ${params.length} parameters`, String(state.slots.length));
@@ -125,14 +126,13 @@ export class Optimizer {
     state.slots.forEach((s, i) => {
       const p = params[i];
       if (s.length !== want)
-        throw new ArgumentError('optimizer state', 'a valid value', '', {
-          problem: `parameter ${p.name} expected ${want} slots, got ${s.length}`,
-        });
+        throw ArgumentError.problem('optimizer state', `parameter ${p.name} expected ${want} slots, got ${s.length}`);
       s.forEach((a) => {
         if (a.length !== p.value.length) {
-          throw new ArgumentError('optimizer state', 'a valid value', '', {
-            problem: `slot of ${p.name} expected ${p.value.length} values, got ${a.length}`,
-          });
+          throw ArgumentError.problem(
+            'optimizer state',
+            `slot of ${p.name} expected ${p.value.length} values, got ${a.length}`,
+          );
         }
       });
     });

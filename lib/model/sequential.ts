@@ -194,12 +194,9 @@ export class Sequential {
 
   /** Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name. */
   add(layer: Layer): this {
-    if (!(layer instanceof Layer))
-      throw new ArgumentError('Sequential.add(layer)', 'a valid value', '', { problem: 'expected a layer' });
+    if (!(layer instanceof Layer)) throw ArgumentError.problem('Sequential.add(layer)', 'expected a layer');
     if (this.inputShape !== null)
-      throw new ArgumentError('Sequential.add', 'a valid value', '', {
-        problem: 'the model is already built; add layers before fit/predict/build',
-      });
+      throw ArgumentError.problem('Sequential.add', 'the model is already built; add layers before fit/predict/build');
     if (layer.name === '') {
       const base =
         layer.className === 'SimpleRNN'
@@ -210,9 +207,7 @@ export class Sequential {
       layer.name = k === 0 ? base : `${base}_${k}`;
     }
     if (this.layers.some((l) => l.name === layer.name))
-      throw new ArgumentError('Sequential.add', 'a valid value', '', {
-        problem: `duplicate layer name ${describeValue(layer.name)}`,
-      });
+      throw ArgumentError.problem('Sequential.add', `duplicate layer name ${describeValue(layer.name)}`);
     this.layers.push(layer);
     return this;
   }
@@ -223,24 +218,26 @@ export class Sequential {
 
   /** Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted. */
   build(inputShape?: readonly number[]): this {
-    if (this.layers.length === 0)
-      throw new ArgumentError('Sequential.build', 'a valid value', '', { problem: 'the model has no layers' });
+    if (this.layers.length === 0) throw ArgumentError.problem('Sequential.build', 'the model has no layers');
     const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null }).declaredInputShape ?? null;
     const shape = inputShape ? inputShape.slice() : declared;
     if (shape === null)
-      throw new ArgumentError('Sequential.build', 'a valid value', '', {
-        problem: 'give the first layer an inputShape, or call fit/predict/build with data',
-      });
+      throw ArgumentError.problem(
+        'Sequential.build',
+        'give the first layer an inputShape, or call fit/predict/build with data',
+      );
     if (declared !== null && inputShape && shapeString(declared) !== shapeString(inputShape)) {
-      throw new ArgumentError('Sequential.build', 'a valid value', '', {
-        problem: `input shape ${shapeString(inputShape)} differs from the first layer's inputShape ${shapeString(declared)}`,
-      });
+      throw ArgumentError.problem(
+        'Sequential.build',
+        `input shape ${shapeString(inputShape)} differs from the first layer's inputShape ${shapeString(declared)}`,
+      );
     }
     shape.forEach((d) => {
       if (!Number.isInteger(d) || d < 1)
-        throw new ArgumentError('Sequential.build', 'a valid value', '', {
-          problem: `input shape must be positive integers, got ${shapeString(shape)}`,
-        });
+        throw ArgumentError.problem(
+          'Sequential.build',
+          `input shape must be positive integers, got ${shapeString(shape)}`,
+        );
     });
     // Nothing is allocated yet: a size that cannot fit even at batch 1 is a MemoryLimitError here (lib/memory.ts).
     checkModelMemory(this.layers, shape, 1, this.ctor, 'Sequential.build');
@@ -300,16 +297,15 @@ export class Sequential {
     values.forEach((v, i) => {
       const p = this.params[i];
       if (v.length !== p.value.length) {
-        throw new ArgumentError('setWeights', 'a valid value', '', {
-          problem: `${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}`,
-        });
+        throw ArgumentError.problem(
+          'setWeights',
+          `${names[i]} expected ${p.value.length} values (shape ${shapeString(p.shape)}), got ${v.length}`,
+        );
       }
       for (let j = 0; j < v.length; j++) {
         const x = v[j];
         if (!Number.isFinite(x))
-          throw new ArgumentError('setWeights', 'a valid value', '', {
-            problem: `${names[i]} has a non-finite value ${x} at index ${j}`,
-          });
+          throw ArgumentError.problem('setWeights', `${names[i]} has a non-finite value ${x} at index ${j}`);
       }
       p.value.set(v);
     });
@@ -373,18 +369,14 @@ export class Sequential {
 
   private requireBuilt(fn: string): void {
     if (this.inputShape === null)
-      throw new ArgumentError(fn, 'a valid value', '', {
-        problem: 'the model is not built yet (call build, fit or predict first)',
-      });
+      throw ArgumentError.problem(fn, 'the model is not built yet (call build, fit or predict first)');
   }
 
   private coerce(x: unknown, argName: string, perSample: readonly number[] | null): Tensor {
     const shape = perSample ? [null, ...perSample] : undefined;
     const t = toTensor(x, argName, { dtype: this.dtype, ...(shape ? { shape } : {}) });
     if (t.shape.length < 2)
-      throw new ArgumentError(argName, 'a valid value', '', {
-        problem: `expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}`,
-      });
+      throw ArgumentError.problem(argName, `expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}`);
     return t;
   }
 
@@ -531,9 +523,7 @@ export class Sequential {
     for (let start = lo; start < hi; start += batchSize) {
       const B = Math.min(batchSize, hi - start);
       if (stateful && B !== batchSize && start > lo) {
-        throw new ArgumentError(fn, 'a valid value', '', {
-          problem: `a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})`,
-        });
+        throw ArgumentError.problem(fn, `a stateful model needs N (${N}) to be a multiple of batchSize (${batchSize})`);
       }
       const xb = this.buffer('x', B * perIn);
       this.gather(xb, t, idx, start, B);

@@ -100,16 +100,17 @@ export function resolveWorkers(
   const w = checkWorkers(requested, arg);
   if (w !== 'auto') {
     if (w > 1 && isStateful(model)) {
-      throw new ArgumentError(arg, 'a valid value', '', {
-        problem:
-          `a stateful model runs on one thread (its state carries from batch to batch in order); ` +
+      throw ArgumentError.problem(
+        arg,
+        `a stateful model runs on one thread (its state carries from batch to batch in order); ` +
           `use workers: 1 or 'auto', got ${w}`,
-      });
+      );
     }
     if (w > 1 && workerThreads() === null) {
-      throw new ArgumentError(arg, 'a valid value', '', {
-        problem: `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'`,
-      });
+      throw ArgumentError.problem(
+        arg,
+        `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'`,
+      );
     }
     return w;
   }

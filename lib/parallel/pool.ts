@@ -34,6 +34,7 @@ import type { FloatArray } from '../../kernels/matmul';
 import type { Param } from '../model/layers/layer';
 import type { Tensor } from '../tensor';
 import * as P from './protocol';
+import { ArgumentError } from '../errors';
 
 type WorkerThreads = typeof import('worker_threads');
 type NodeWorker = import('worker_threads').Worker;
@@ -166,8 +167,11 @@ export class WorkerPool {
     this.alive(fn);
     if (this.slots.length >= n - 1) return;
     const wt = workerThreads();
-    if (wt === null)
-      throw new Error(`${fn}: ${n} workers need Node's worker_threads, which this environment lacks; use workers: 1`);
+    if (wt === null) {
+      throw new ArgumentError(fn, '1 here', String(n), {
+        problem: `${n} workers need Node's worker_threads, which this environment lacks; use workers: 1`,
+      });
+    }
     const file = workerScript();
     if (file === null)
       throw new Error(

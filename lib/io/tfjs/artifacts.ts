@@ -66,8 +66,7 @@ export function buildFromTfjs<M extends ModelTarget>(
       parsed.push(p);
     }
   });
-  if (parsed.length === 0)
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'the model has no layers' });
+  if (parsed.length === 0) throw ArgumentError.problem('fromTfjs', 'the model has no layers');
   const weights = decodeWeights(artifacts);
   const loss = readLoss(top.trainingConfig);
 
@@ -77,9 +76,7 @@ export function buildFromTfjs<M extends ModelTarget>(
     if (p.inferResetAfter) {
       const bias = weights.filter((w) => w.tokens[0] === p.name && w.tokens[w.tokens.length - 1] === 'bias');
       if (bias.length === 0)
-        throw new ArgumentError(p.where, 'a valid value', '', {
-          problem: 'reset_after is missing and there is no bias weight to infer it from',
-        });
+        throw ArgumentError.problem(p.where, 'reset_after is missing and there is no bias weight to infer it from');
       ra = bias[0].shape.length === 2;
     }
     return p.create(ra);
@@ -103,21 +100,19 @@ export function buildFromTfjs<M extends ModelTarget>(
  * The model must be built. See the file comment for a GRU with resetAfter true and for stateful models.
  */
 export function toTfjs(model: ModelSource, options: ToTfjsOptions = {}): TfjsArtifacts {
-  if (!isModel(model))
-    throw new ArgumentError('toTfjs(model)', 'a valid value', '', { problem: 'expected a Sequential' });
+  if (!isModel(model)) throw ArgumentError.problem('toTfjs(model)', 'expected a Sequential');
   const inputShape = model.getInputShape();
   if (inputShape === null)
-    throw new ArgumentError('toTfjs', 'a valid value', '', {
-      problem: 'the model is not built yet (call build, fit or predict first)',
-    });
+    throw ArgumentError.problem('toTfjs', 'the model is not built yet (call build, fit or predict first)');
   const stateful = model.layers.some((l) => l instanceof Recurrent && l.stateful);
   const bs = options.batchSize;
   if (bs !== undefined && !(Number.isInteger(bs) && bs > 0))
     throw new ArgumentError('toTfjs(batchSize)', 'a positive integer', String(bs));
   if (stateful && bs === undefined) {
-    throw new ArgumentError('toTfjs', 'a valid value', '', {
-      problem: 'the model has a stateful layer; TensorFlow.js needs its batch size: pass { batchSize }',
-    });
+    throw ArgumentError.problem(
+      'toTfjs',
+      'the model has a stateful layer; TensorFlow.js needs its batch size: pass { batchSize }',
+    );
   }
   const layers: Cfg[] = [];
   const weights: { name: string; p: Param }[] = [];

@@ -52,8 +52,7 @@ class Keys {
   ) {
     for (const [k, v] of Object.entries(raw)) {
       const s = snakeKey(k);
-      if (this.cfg.has(s))
-        throw new ArgumentError(where, 'a valid value', '', { problem: `config has both ${s} and ${k}` });
+      if (this.cfg.has(s)) throw ArgumentError.problem(where, `config has both ${s} and ${k}`);
       this.cfg.set(s, v);
     }
   }
@@ -68,7 +67,7 @@ class Keys {
   }
 
   fail(key: string, msg: string): never {
-    throw new ArgumentError(this.where, 'a valid value', '', { problem: `${key} ${msg}` });
+    throw ArgumentError.problem(this.where, `${key} ${msg}`);
   }
 
   int(key: string): number {
@@ -105,11 +104,11 @@ class Keys {
   finish(): void {
     for (const k of this.cfg.keys()) {
       if (!this.used.has(k)) {
-        throw new ArgumentError(this.where, 'a valid value', '', {
-          problem:
-            `unknown config key ${k} (${show(this.cfg.get(k))}); bptt does not know ` +
+        throw ArgumentError.problem(
+          this.where,
+          `unknown config key ${k} (${show(this.cfg.get(k))}); bptt does not know ` +
             'what it means, so it refuses to guess. Remove it from the config if it does not affect the forward pass',
-        });
+        );
       }
     }
   }
@@ -157,9 +156,7 @@ function activation(k: Keys, key: string, fallback: string | null, ctx: Context)
 
 function shapeFrom(v: unknown, what: string, where: string): (number | null)[] {
   if (!Array.isArray(v) || v.length < 2 || !v.every((d) => d === null || (Number.isInteger(d) && d > 0))) {
-    throw new ArgumentError(where, 'a valid value', '', {
-      problem: `${what} must be [batch, ...dims] of positive integers or null, got ${show(v)}`,
-    });
+    throw ArgumentError.problem(where, `${what} must be [batch, ...dims] of positive integers or null, got ${show(v)}`);
   }
   return (v as (number | null)[]).slice(1);
 }
@@ -247,7 +244,7 @@ export function make<T>(where: string, f: () => T): T {
       e.message = `${where}: ${e.message}`;
       throw e;
     }
-    throw new ArgumentError(where, 'a valid value', '', { problem: (e as Error).message });
+    throw ArgumentError.problem(where, (e as Error).message);
   }
 }
 
@@ -265,15 +262,11 @@ export interface Parsed {
 
 export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed | { inputLayer: (number | null)[] } {
   if (!isObject(entry))
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}`,
-    });
+    throw ArgumentError.problem('fromTfjs', `layers[${index}] must be { class_name, config }, got ${show(entry)}`);
   const className = entry['class_name'] ?? entry['className'];
   const raw = entry['config'];
   if (typeof className !== 'string' || !isObject(raw)) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `layers[${index}] must be { class_name, config }, got ${show(entry)}`,
-    });
+    throw ArgumentError.problem('fromTfjs', `layers[${index}] must be { class_name, config }, got ${show(entry)}`);
   }
   const label = typeof raw['name'] === 'string' ? `'${raw['name']}' ` : '';
   const where = `fromTfjs: layer ${index} ${label}(${className})`;
@@ -285,7 +278,7 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
     const v = k.has('batch_input_shape') ? k.raw('batch_input_shape') : k.raw('batch_shape');
     k.ignore('batch_input_shape', 'batch_shape');
     k.finish();
-    if (index !== 0) throw new ArgumentError(where, 'a valid value', '', { problem: 'an InputLayer must come first' });
+    if (index !== 0) throw ArgumentError.problem(where, 'an InputLayer must come first');
     return { inputLayer: shapeFrom(v, 'batch_input_shape', where) };
   }
   // Keras 3 records the built input shape beside the config.
@@ -329,9 +322,7 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       k.only('num_constants', [], 'constants are not supported');
       k.finish();
       if (l.className !== 'SimpleRNN' && l.className !== 'LSTM' && l.className !== 'GRU') {
-        throw new ArgumentError(where, 'a valid value', '', {
-          problem: `layer must be SimpleRNN, LSTM or GRU, got ${show(l.className)}`,
-        });
+        throw ArgumentError.problem(where, `layer must be SimpleRNN, LSTM or GRU, got ${show(l.className)}`);
       }
       const cell = l.className;
       const innerWhere = `${where}.layer (${cell})`;
@@ -366,9 +357,10 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       const l = inner(k);
       k.finish();
       if (l.className !== 'Dense')
-        throw new ArgumentError(where, 'a valid value', '', {
-          problem: `layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${show(l.className)}`,
-        });
+        throw ArgumentError.problem(
+          where,
+          `layer must be a Dense (bptt's TimeDistributed wraps Dense only), got ${show(l.className)}`,
+        );
       const ik = new Keys(l.config, `${where}.layer (Dense)`);
       const innerName = ik.raw('name');
       ik.only('trainable', [true], 'bptt has no frozen layers');
@@ -408,11 +400,11 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       return { ...base, create: () => make(where, () => new Reshape({ targetShape: t as number[], name })) };
     }
     default:
-      throw new ArgumentError(where, 'a valid value', '', {
-        problem:
-          `unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
+      throw ArgumentError.problem(
+        where,
+        `unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
           'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape',
-      });
+      );
   }
 }
 
@@ -427,18 +419,17 @@ export interface Topology {
 export function readTopology(a: TfjsArtifactsInput): Topology {
   let top = a.modelTopology;
   if (!isObject(top) || top instanceof ArrayBuffer) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `modelTopology must be a Keras JSON object, got ${top instanceof ArrayBuffer ? 'an ArrayBuffer (a graph model?)' : typeof top}`,
-    });
+    throw ArgumentError.problem(
+      'fromTfjs',
+      `modelTopology must be a Keras JSON object, got ${top instanceof ArrayBuffer ? 'an ArrayBuffer (a graph model?)' : typeof top}`,
+    );
   }
   const version = top['keras_version'];
   let trainingConfig = a.trainingConfig ?? top['training_config'] ?? null;
   if (isObject(top['model_config'])) top = top['model_config'];
   const cls = (top as Cfg)['class_name'] ?? (top as Cfg)['className'];
   if (cls !== 'Sequential') {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `only Sequential models are supported, got class_name ${show(cls)}`,
-    });
+    throw ArgumentError.problem('fromTfjs', `only Sequential models are supported, got class_name ${show(cls)}`);
   }
   const config = (top as Cfg)['config'];
   let entries: unknown[];
@@ -452,9 +443,7 @@ export function readTopology(a: TfjsArtifactsInput): Topology {
     if (Array.isArray(config['build_input_shape']))
       inputShape = shapeFrom(config['build_input_shape'], 'build_input_shape', 'fromTfjs: Sequential config');
   } else {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: 'modelTopology.config must be { name, layers: [...] }',
-    });
+    throw ArgumentError.problem('fromTfjs', 'modelTopology.config must be { name, layers: [...] }');
   }
   if (trainingConfig === undefined) trainingConfig = null;
   return { name, entries, inputShape, keras3: typeof version === 'string' && /^3\./.test(version), trainingConfig };
@@ -462,18 +451,13 @@ export function readTopology(a: TfjsArtifactsInput): Topology {
 
 export function readLoss(tc: unknown): LossName | null {
   if (tc === null || tc === undefined) return null;
-  if (!isObject(tc))
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `trainingConfig must be an object, got ${show(tc)}`,
-    });
+  if (!isObject(tc)) throw ArgumentError.problem('fromTfjs', `trainingConfig must be an object, got ${show(tc)}`);
   let loss = tc['loss'];
   if (loss === undefined || loss === null) return null;
   if (Array.isArray(loss) && loss.length === 1) loss = loss[0];
   if (isObject(loss)) loss = loss['class_name'] ?? loss['className']; // Keras 3: { module, class_name, config }
   if (typeof loss !== 'string')
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `trainingConfig.loss must be a loss name, got ${show(loss)}`,
-    });
+    throw ArgumentError.problem('fromTfjs', `trainingConfig.loss must be a loss name, got ${show(loss)}`);
   return lossName(loss, 'fromTfjs: trainingConfig.loss');
 }
 
@@ -486,26 +470,26 @@ export function resolveInputShape(fromTopology: (number | null)[] | null, given:
       fromTopology !== null &&
       (fromTopology.length !== given.length || fromTopology.some((d, i) => d !== null && d !== given[i]))
     ) {
-      throw new ArgumentError('fromTfjs(inputShape)', 'a valid value', '', {
-        problem:
-          `${shapeStr(given)} contradicts the model's input shape ` +
+      throw ArgumentError.problem(
+        'fromTfjs(inputShape)',
+        `${shapeStr(given)} contradicts the model's input shape ` +
           `[${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`,
-      });
+      );
     }
     return given.slice();
   }
   if (fromTopology === null) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem:
-        'the topology has no input shape (no InputLayer and no batch_input_shape on the first layer); pass options.inputShape',
-    });
+    throw ArgumentError.problem(
+      'fromTfjs',
+      'the topology has no input shape (no InputLayer and no batch_input_shape on the first layer); pass options.inputShape',
+    );
   }
   if (fromTopology.some((d) => d === null)) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem:
-        `the input shape [${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}] ` +
+    throw ArgumentError.problem(
+      'fromTfjs',
+      `the input shape [${fromTopology.map((d) => (d === null ? 'null' : String(d))).join(', ')}] ` +
         'has a variable dimension; bptt models have a fixed shape: pass options.inputShape, e.g. { inputShape: [32, 1] }',
-    });
+    );
   }
   return fromTopology as number[];
 }
@@ -519,12 +503,12 @@ function snakeActivation(name: string): string {
 
 function recurrentConfig(l: Recurrent, name: string, allowResetAfter: boolean, where: string): Cfg {
   if (l.className === 'GRU' && l.resetAfter && !allowResetAfter) {
-    throw new ArgumentError('toTfjs', 'a valid value', '', {
-      problem:
-        `${where} is a GRU with resetAfter true, which TensorFlow.js 4.22 cannot load ("GRUCell does ` +
+    throw ArgumentError.problem(
+      'toTfjs',
+      `${where} is a GRU with resetAfter true, which TensorFlow.js 4.22 cannot load ("GRUCell does ` +
         'not support reset_after parameter set to true"). Build it with gru({ resetAfter: false }) to share it with ' +
         'TensorFlow.js, or pass { allowResetAfter: true } to write it as Keras does',
-    });
+    );
   }
   const c: Cfg = { name, trainable: true, dtype: 'float32', units: l.units, activation: snakeActivation(l.activation) };
   if (l.className !== 'SimpleRNN') c['recurrent_activation'] = snakeActivation(l.recurrentActivation);
@@ -620,7 +604,7 @@ export function layerToTfjs(l: Layer, o: ToTfjsOptions): { entry: Cfg; weights: 
       weights: [],
     };
   }
-  throw new ArgumentError('toTfjs', 'a valid value', '', { problem: `${where} has no TensorFlow.js equivalent` });
+  throw ArgumentError.problem('toTfjs', `${where} has no TensorFlow.js equivalent`);
 }
 
 const TFJS_LOSS: Record<LossName, string> = {

@@ -47,9 +47,7 @@ function toBytes(data: unknown): Uint8Array {
   const one = (b: unknown, where: string): Uint8Array => {
     if (b instanceof ArrayBuffer) return new Uint8Array(b);
     if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `${where} must be an ArrayBuffer, got ${typeof b}`,
-    });
+    throw ArgumentError.problem('fromTfjs', `${where} must be an ArrayBuffer, got ${typeof b}`);
   };
   if (!Array.isArray(data)) return one(data, 'weightData');
   const parts = data.map((b, i) => one(b, `weightData[${i}]`));
@@ -70,9 +68,7 @@ export function checkSpec(s: unknown, i: number): TfjsWeightSpec {
     !Array.isArray(s['shape']) ||
     !s['shape'].every((d) => Number.isInteger(d) && d >= 0)
   ) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `weightSpecs[${i}] must be { name, shape, dtype }, got ${show(s)}`,
-    });
+    throw ArgumentError.problem('fromTfjs', `weightSpecs[${i}] must be { name, shape, dtype }, got ${show(s)}`);
   }
   return s as unknown as TfjsWeightSpec;
 }
@@ -83,9 +79,10 @@ export function specBytes(s: TfjsWeightSpec, view: DataView, offset: number): nu
   if (s.quantization !== undefined) {
     const b = DTYPE_BYTES[s.quantization.dtype];
     if (b === undefined || s.quantization.dtype === 'float32')
-      throw new ArgumentError('fromTfjs', 'a valid value', '', {
-        problem: `weight '${s.name}': unknown quantization dtype ${show(s.quantization.dtype)}`,
-      });
+      throw ArgumentError.problem(
+        'fromTfjs',
+        `weight '${s.name}': unknown quantization dtype ${show(s.quantization.dtype)}`,
+      );
     return n * b;
   }
   if (s.dtype === 'string') {
@@ -97,10 +94,7 @@ export function specBytes(s: TfjsWeightSpec, view: DataView, offset: number): nu
     return o - offset;
   }
   const b = DTYPE_BYTES[s.dtype];
-  if (b === undefined)
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem: `weight '${s.name}': unknown dtype ${show(s.dtype)}`,
-    });
+  if (b === undefined) throw ArgumentError.problem('fromTfjs', `weight '${s.name}': unknown dtype ${show(s.dtype)}`);
   return n * b;
 }
 
@@ -119,35 +113,31 @@ function decodeValues(s: TfjsWeightSpec, view: DataView, p: number): Float32Arra
   const q = s.quantization;
   if (q === undefined) {
     if (s.dtype !== 'float32')
-      throw new ArgumentError('fromTfjs', 'a valid value', '', {
-        problem: `weight '${s.name}' has dtype ${s.dtype}; model weights must be float32`,
-      });
+      throw ArgumentError.problem('fromTfjs', `weight '${s.name}' has dtype ${s.dtype}; model weights must be float32`);
     for (let i = 0; i < n; i++) out[i] = view.getFloat32(p + 4 * i, true);
   } else if (q.dtype === 'float16') {
     for (let i = 0; i < n; i++) out[i] = f16(view.getUint16(p + 2 * i, true));
   } else {
     const { scale, min } = q;
     if (typeof scale !== 'number' || typeof min !== 'number') {
-      throw new ArgumentError('fromTfjs', 'a valid value', '', {
-        problem: `weight '${s.name}': ${q.dtype} quantization needs numbers scale and min`,
-      });
+      throw ArgumentError.problem(
+        'fromTfjs',
+        `weight '${s.name}': ${q.dtype} quantization needs numbers scale and min`,
+      );
     }
     for (let i = 0; i < n; i++)
       out[i] = (q.dtype === 'uint8' ? view.getUint8(p + i) : view.getUint16(p + 2 * i, true)) * scale + min;
   }
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(out[i]))
-      throw new ArgumentError('fromTfjs', 'a valid value', '', {
-        problem: `weight '${s.name}' has a non-finite value ${out[i]} at index ${i}`,
-      });
+      throw ArgumentError.problem('fromTfjs', `weight '${s.name}' has a non-finite value ${out[i]} at index ${i}`);
   }
   return out;
 }
 
 export function decodeWeights(a: TfjsArtifactsInput): Weight[] {
   const specsRaw = a.weightSpecs ?? [];
-  if (!Array.isArray(specsRaw))
-    throw new ArgumentError('fromTfjs', 'a valid value', '', { problem: 'weightSpecs must be an array' });
+  if (!Array.isArray(specsRaw)) throw ArgumentError.problem('fromTfjs', 'weightSpecs must be an array');
   const specs = specsRaw.map(checkSpec);
   const bytes = specs.length === 0 && a.weightData == null ? new Uint8Array(0) : toBytes(a.weightData);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -156,11 +146,11 @@ export function decodeWeights(a: TfjsArtifactsInput): Weight[] {
   for (const s of specs) {
     const size = specBytes(s, view, offset);
     if (offset + size > bytes.length) {
-      throw new ArgumentError('fromTfjs', 'a valid value', '', {
-        problem:
-          `weightData is truncated: weight '${s.name}' (shape [${s.shape.join(', ')}]) needs bytes ` +
+      throw ArgumentError.problem(
+        'fromTfjs',
+        `weightData is truncated: weight '${s.name}' (shape [${s.shape.join(', ')}]) needs bytes ` +
           `[${offset}, ${offset + size}), weightData has ${bytes.length}`,
-      });
+      );
     }
     if (s.group === undefined || s.group === 'model') {
       const name = s.name.replace(/:0$/, '');
@@ -175,11 +165,11 @@ export function decodeWeights(a: TfjsArtifactsInput): Weight[] {
     offset += size;
   }
   if (offset !== bytes.length) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem:
-        `weightData has ${bytes.length} bytes but weightSpecs describe ${offset}; the weights do not ` +
+    throw ArgumentError.problem(
+      'fromTfjs',
+      `weightData has ${bytes.length} bytes but weightSpecs describe ${offset}; the weights do not ` +
         'belong to this topology (or the file is corrupt)',
-    });
+    );
   }
   return out;
 }
@@ -219,42 +209,37 @@ export function assignWeights(layers: Layer[], weights: Weight[]): Map<Param, Fl
             (slot.direction === null || c.tokens.slice(1, -1).some((t) => t.startsWith(`${slot.direction}_`))),
         );
         if (hits.length > 1)
-          throw new ArgumentError(where, 'a valid value', '', {
-            problem: `${label} is ambiguous: ${hits.map((h) => `'${h.name}'`).join(', ')}`,
-          });
+          throw ArgumentError.problem(where, `${label} is ambiguous: ${hits.map((h) => `'${h.name}'`).join(', ')}`);
         w = hits[0];
       }
       if (w === undefined) {
         const expect = slot.direction ? `${layer.name}/${slot.direction}_…/${slot.key}` : `${layer.name}/${slot.key}`;
-        throw new ArgumentError(where, 'a valid value', '', {
-          problem:
-            `missing weight ${label} (expected a name like '${expect}'; the layer's weights are ` +
+        throw ArgumentError.problem(
+          where,
+          `missing weight ${label} (expected a name like '${expect}'; the layer's weights are ` +
             `${owned.length ? owned.map((o) => `'${o.name}'`).join(', ') : 'none'})`,
-        });
+        );
       }
       if (shapeStr(w.shape) !== shapeStr(slot.param.shape)) {
-        throw new ArgumentError(where, 'a valid value', '', {
-          problem:
-            `weight '${w.name}' has shape ${shapeStr(w.shape)}, the layer's ${label} needs ` +
-            shapeStr(slot.param.shape),
-        });
+        throw ArgumentError.problem(
+          where,
+          `weight '${w.name}' has shape ${shapeStr(w.shape)}, the layer's ${label} needs ` + shapeStr(slot.param.shape),
+        );
       }
       w.used = true;
       plan.set(slot.param, w.values);
     });
     const extra = owned.filter((w) => !w.used);
     if (extra.length > 0)
-      throw new ArgumentError(where, 'a valid value', '', {
-        problem: `unexpected weights ${extra.map((w) => `'${w.name}'`).join(', ')}`,
-      });
+      throw ArgumentError.problem(where, `unexpected weights ${extra.map((w) => `'${w.name}'`).join(', ')}`);
   }
   const orphans = weights.filter((w) => !w.used);
   if (orphans.length > 0) {
-    throw new ArgumentError('fromTfjs', 'a valid value', '', {
-      problem:
-        `weights ${orphans.map((w) => `'${w.name}'`).join(', ')} belong to no layer of the model ` +
+    throw ArgumentError.problem(
+      'fromTfjs',
+      `weights ${orphans.map((w) => `'${w.name}'`).join(', ')} belong to no layer of the model ` +
         `(layers: ${layers.map((l) => l.name).join(', ')})`,
-    });
+    );
   }
   return plan;
 }
@@ -285,12 +270,12 @@ export function checkParameterCount(layers: Layer[], inputShape: readonly number
     const n = parameterCount(l, s);
     total += n;
     if (total > available) {
-      throw new ArgumentError('fromTfjs', 'a valid value', '', {
-        problem:
-          `layer '${l.name}' (${l.className}) needs ${n} parameter values for input [${s.join(', ')}], ` +
+      throw ArgumentError.problem(
+        'fromTfjs',
+        `layer '${l.name}' (${l.className}) needs ${n} parameter values for input [${s.join(', ')}], ` +
           `the layers up to it ${total}, but the weights hold ${available} in all; the topology does not match its weights ` +
           '(refused before allocating)',
-      });
+      );
     }
     // The layer's own output-shape rule (no allocation); a shape it refuses is reported by build below.
     try {

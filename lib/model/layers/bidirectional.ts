@@ -39,18 +39,14 @@ export class Bidirectional extends Layer {
     checkKeys(options, ['mergeMode', 'name', 'inputShape'], 'bidirectional');
     super(optString(options.name, undefined, 'bidirectional(name)'));
     if (!(layer instanceof Recurrent))
-      throw new ArgumentError('bidirectional(layer)', 'a valid value', '', {
-        problem: 'expected a recurrent layer (simpleRNN, lstm, gru)',
-      });
+      throw ArgumentError.problem('bidirectional(layer)', 'expected a recurrent layer (simpleRNN, lstm, gru)');
     if ((options.mergeMode ?? 'concat') !== 'concat') {
-      throw new ArgumentError('bidirectional(mergeMode)', 'a valid value', '', {
-        problem: `only 'concat' is implemented, got ${describeValue(options.mergeMode)}`,
-      });
+      throw ArgumentError.problem(
+        'bidirectional(mergeMode)',
+        `only 'concat' is implemented, got ${describeValue(options.mergeMode)}`,
+      );
     }
-    if (layer.stateful)
-      throw new ArgumentError('bidirectional(layer)', 'a valid value', '', {
-        problem: 'a stateful layer cannot be wrapped',
-      });
+    if (layer.stateful) throw ArgumentError.problem('bidirectional(layer)', 'a stateful layer cannot be wrapped');
     const config = layer.getConfig() as unknown as RecurrentOptions;
     const base: RecurrentOptions = { ...config };
     delete base.inputShape;
@@ -67,9 +63,7 @@ export class Bidirectional extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2)
-      throw new ArgumentError(this.name, 'a valid value', '', {
-        problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]`,
-      });
+      throw ArgumentError.problem(this.name, `expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
     const H = this.forwardLayer.units;
     return this.forwardLayer.returnSequences ? [inputShape[0], 2 * H] : [2 * H];
   }

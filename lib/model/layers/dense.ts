@@ -63,9 +63,7 @@ export class Dense extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length < 1 || inputShape.length > 2) {
-      throw new ArgumentError(this.name, 'a valid value', '', {
-        problem: `expected input [D] or [T, D], got [${inputShape.join(', ')}]`,
-      });
+      throw ArgumentError.problem(this.name, `expected input [D] or [T, D], got [${inputShape.join(', ')}]`);
     }
     return [...inputShape.slice(0, -1), this.units];
   }
@@ -175,16 +173,13 @@ export class TimeDistributed extends Layer {
   constructor(layer: Dense, options: { name?: string } = {}) {
     checkKeys(options, ['name'], 'timeDistributed');
     super(optString(options.name, undefined, 'timeDistributed(name)'));
-    if (!(layer instanceof Dense))
-      throw new ArgumentError('timeDistributed(layer)', 'a valid value', '', { problem: 'expected a dense layer' });
+    if (!(layer instanceof Dense)) throw ArgumentError.problem('timeDistributed(layer)', 'expected a dense layer');
     this.layer = layer;
   }
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new ArgumentError(this.name, 'a valid value', '', {
-        problem: `expected a sequence input [T, D], got [${inputShape.join(', ')}]`,
-      });
+      throw ArgumentError.problem(this.name, `expected a sequence input [T, D], got [${inputShape.join(', ')}]`);
     }
     return [inputShape[0], this.layer.units];
   }

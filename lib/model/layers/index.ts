@@ -34,7 +34,7 @@ type Cfg = Record<string, unknown>;
 function inner(config: Cfg, where: string): { className: string; config: Cfg } {
   const l = config['layer'] as { className?: unknown; config?: unknown } | undefined;
   if (!l || typeof l.className !== 'string' || typeof l.config !== 'object' || l.config === null) {
-    throw new ArgumentError(where, 'a valid value', '', { problem: 'expected config.layer = { className, config }' });
+    throw ArgumentError.problem(where, 'expected config.layer = { className, config }');
   }
   return { className: l.className, config: l.config as Cfg };
 }
@@ -53,9 +53,7 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
       const l = inner(config, where);
       const d = layerFromConfig(l.className, l.config, `${where}.layer`);
       if (!(d instanceof Dense))
-        throw new ArgumentError(where, 'a valid value', '', {
-          problem: `TimeDistributed is supported around Dense only, got ${l.className}`,
-        });
+        throw ArgumentError.problem(where, `TimeDistributed is supported around Dense only, got ${l.className}`);
       return new TimeDistributed(d, config['name'] !== undefined ? { name: config['name'] as string } : {});
     }
     case 'RepeatVector':
@@ -71,9 +69,7 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
       const l = inner(config, where);
       const r = layerFromConfig(l.className, l.config, `${where}.layer`);
       if (!(r instanceof Recurrent))
-        throw new ArgumentError(where, 'a valid value', '', {
-          problem: `Bidirectional wraps a recurrent layer, got ${l.className}`,
-        });
+        throw ArgumentError.problem(where, `Bidirectional wraps a recurrent layer, got ${l.className}`);
       const opts: { name?: string; inputShape?: number[] } = {};
       if (config['name'] !== undefined) opts.name = config['name'] as string;
       if (config['inputShape'] !== undefined) opts.inputShape = config['inputShape'] as number[];
@@ -83,8 +79,9 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
       });
     }
     default:
-      throw new ArgumentError(where, 'a valid value', '', {
-        problem: `unknown layer class ${describeValue(className)}; expected one of ${LAYER_CLASSES.join(', ')}`,
-      });
+      throw ArgumentError.problem(
+        where,
+        `unknown layer class ${describeValue(className)}; expected one of ${LAYER_CLASSES.join(', ')}`,
+      );
   }
 }

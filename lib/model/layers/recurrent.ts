@@ -124,26 +124,23 @@ export class Recurrent extends Layer {
     activationOption(this.activation, `${fn}(activation)`);
     activationOption(this.recurrentActivation, `${fn}(recurrentActivation)`);
     if (cell === 'SimpleRNN' && options.recurrentActivation !== undefined) {
-      throw new ArgumentError('simpleRNN(recurrentActivation)', 'a valid value', '', {
-        problem: 'a SimpleRNN has no gates; use activation',
-      });
+      throw ArgumentError.problem('simpleRNN(recurrentActivation)', 'a SimpleRNN has no gates; use activation');
     }
     if (cell !== 'GRU' && options.resetAfter !== undefined) {
-      throw new ArgumentError(`${fn}(resetAfter)`, 'a valid value', '', { problem: 'only a GRU has resetAfter' });
+      throw ArgumentError.problem(`${fn}(resetAfter)`, 'only a GRU has resetAfter');
     }
     if (cell !== 'LSTM' && options.unitForgetBias !== undefined) {
-      throw new ArgumentError(`${fn}(unitForgetBias)`, 'a valid value', '', {
-        problem: 'only an LSTM has unitForgetBias',
-      });
+      throw ArgumentError.problem(`${fn}(unitForgetBias)`, 'only an LSTM has unitForgetBias');
     }
     this.returnSequences = optBool(options.returnSequences, false, `${fn}(returnSequences)`);
     this.goBackwards = optBool(options.goBackwards, false, `${fn}(goBackwards)`);
     this.stateful = optBool(options.stateful, false, `${fn}(stateful)`);
     this.dropout = optNumber(options.dropout, 0, `${fn}(dropout)`, 0, 1, true);
     if (options.recurrentDropout !== undefined && options.recurrentDropout !== 0) {
-      throw new ArgumentError(`${fn}(recurrentDropout)`, 'a valid value', '', {
-        problem: `not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout`,
-      });
+      throw ArgumentError.problem(
+        `${fn}(recurrentDropout)`,
+        `not implemented in bptt (got ${describeValue(options.recurrentDropout)}); use dropout`,
+      );
     }
     this.resetAfter = optBool(options.resetAfter, cell === 'GRU', `${fn}(resetAfter)`);
     this.unitForgetBias = optBool(options.unitForgetBias, true, `${fn}(unitForgetBias)`);
@@ -156,9 +153,7 @@ export class Recurrent extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {
-      throw new ArgumentError(this.name, 'a valid value', '', {
-        problem: `expected a sequence input [T, D], got shape [${inputShape.join(', ')}]`,
-      });
+      throw ArgumentError.problem(this.name, `expected a sequence input [T, D], got shape [${inputShape.join(', ')}]`);
     }
     const T = inputShape[0];
     return this.returnSequences ? [T, this.units] : [this.units];
@@ -291,11 +286,11 @@ export class Recurrent extends Layer {
     const NH = N * H;
     if (this.stateful && this.stateH !== null) {
       if (this.stateH.length !== NH) {
-        throw new ArgumentError(this.name, 'a valid value', '', {
-          problem:
-            `a stateful layer needs the same batch size on every call ` +
+        throw ArgumentError.problem(
+          this.name,
+          `a stateful layer needs the same batch size on every call ` +
             `(state is for ${this.stateH.length / H}, got ${N}); call resetStates() first`,
-        });
+        );
       }
       ws.h.set(this.stateH, 0);
       if (this.stateC !== null && 'c' in ws) ws.c.set(this.stateC, 0);

@@ -27,9 +27,7 @@ export class RepeatVector extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 1)
-      throw new ArgumentError(this.name, 'a valid value', '', {
-        problem: `expected a vector input [F], got [${inputShape.join(', ')}]`,
-      });
+      throw ArgumentError.problem(this.name, `expected a vector input [F], got [${inputShape.join(', ')}]`);
     return [this.n, inputShape[0]];
   }
 
@@ -129,16 +127,17 @@ export class Reshape extends Layer {
 
   protected computeOutputShape(inputShape: readonly number[]): number[] {
     if (shapeSize(inputShape) !== shapeSize(this.targetShape)) {
-      throw new ArgumentError(this.name, 'a valid value', '', {
-        problem:
-          `cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
+      throw ArgumentError.problem(
+        this.name,
+        `cannot reshape [${inputShape.join(', ')}] (${shapeSize(inputShape)} values) ` +
           `to [${this.targetShape.join(', ')}] (${shapeSize(this.targetShape)} values)`,
-      });
+      );
     }
     if (inputShape.length !== 1) {
-      throw new ArgumentError(this.name, 'a valid value', '', {
-        problem: `bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]`,
-      });
+      throw ArgumentError.problem(
+        this.name,
+        `bptt reshapes a flat input [F] only (use flatten first), got [${inputShape.join(', ')}]`,
+      );
     }
     return this.targetShape.slice();
   }
@@ -191,9 +190,7 @@ export class Dropout extends Layer {
     checkKeys(options, ['rate', 'name'], 'dropout');
     super(optString(options.name, undefined, 'dropout(name)'));
     if (options.rate === undefined)
-      throw new ArgumentError('dropout(rate)', 'a valid value', '', {
-        problem: 'expected a fraction in [0, 1), got undefined',
-      });
+      throw ArgumentError.problem('dropout(rate)', 'expected a fraction in [0, 1), got undefined');
     this.rate = optNumber(options.rate, 0, 'dropout(rate)', 0, 1, true);
   }
 

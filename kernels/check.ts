@@ -34,3 +34,18 @@ export function checkOptions(fn: string, options: object, known: readonly string
     }
   }
 }
+
+/** The entry checks of a cell's workspace allocator: T, B, D, H positive integers, a float type, known options. */
+export function checkWorkspace(
+  fn: string,
+  dims: { T: number; B: number; D: number; H: number },
+  ctor: unknown,
+  options: object,
+  known: readonly string[],
+): void {
+  for (const [name, v] of Object.entries(dims)) checkDim(fn, name, v);
+  if (ctor !== Float32Array && ctor !== Float64Array) {
+    throw new TypeError(`${fn}(ctor): expected Float32Array or Float64Array`);
+  }
+  checkOptions(fn, options, known);
+}

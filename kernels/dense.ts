@@ -34,6 +34,48 @@ export function denseNeed(fn: string, name: string, arr: FloatArray, len: number
   }
 }
 
+/** The length checks of denseForward's arguments (shared with the fast twin). */
+export function checkDenseForward(
+  y: FloatArray,
+  x: FloatArray,
+  W: FloatArray,
+  b: FloatArray,
+  M: number,
+  D: number,
+  N: number,
+): void {
+  denseDimsOk('denseForward', M, D, N);
+  denseNeed('denseForward', 'y', y, M * N, 'M·N');
+  denseNeed('denseForward', 'x', x, M * D, 'M·D');
+  denseNeed('denseForward', 'W', W, D * N, 'D·N');
+  denseNeed('denseForward', 'b', b, N, 'N');
+}
+
+/** The length checks of denseBackward's arguments (shared with the fast twin). */
+export function checkDenseBackward(
+  dW: FloatArray,
+  db: FloatArray,
+  dx: FloatArray | null,
+  dy: FloatArray,
+  y: FloatArray,
+  x: FloatArray,
+  W: FloatArray,
+  M: number,
+  D: number,
+  N: number,
+  dz: FloatArray,
+): void {
+  denseDimsOk('denseBackward', M, D, N);
+  denseNeed('denseBackward', 'dW', dW, D * N, 'D·N');
+  denseNeed('denseBackward', 'db', db, N, 'N');
+  if (dx !== null) denseNeed('denseBackward', 'dx', dx, M * D, 'M·D');
+  denseNeed('denseBackward', 'dy', dy, M * N, 'M·N');
+  denseNeed('denseBackward', 'y', y, M * N, 'M·N');
+  denseNeed('denseBackward', 'x', x, M * D, 'M·D');
+  denseNeed('denseBackward', 'W', W, D * N, 'D·N');
+  denseNeed('denseBackward', 'dz', dz, M * N, 'M·N');
+}
+
 /** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
 export function denseForward(
   y: FloatArray,
@@ -45,11 +87,7 @@ export function denseForward(
   N: number,
   act: Act,
 ): void {
-  denseDimsOk('denseForward', M, D, N);
-  denseNeed('denseForward', 'y', y, M * N, 'M·N');
-  denseNeed('denseForward', 'x', x, M * D, 'M·D');
-  denseNeed('denseForward', 'W', W, D * N, 'D·N');
-  denseNeed('denseForward', 'b', b, N, 'N');
+  checkDenseForward(y, x, W, b, M, D, N);
   matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false); // z = x·W
   addBias(y, 0, N, b, 0, M, N); // z += b
   activate(act, y, 0, M * N); // y = act(z)
@@ -74,15 +112,7 @@ export function denseBackward(
   act: Act,
   dz: FloatArray,
 ): void {
-  denseDimsOk('denseBackward', M, D, N);
-  denseNeed('denseBackward', 'dW', dW, D * N, 'D·N');
-  denseNeed('denseBackward', 'db', db, N, 'N');
-  if (dx !== null) denseNeed('denseBackward', 'dx', dx, M * D, 'M·D');
-  denseNeed('denseBackward', 'dy', dy, M * N, 'M·N');
-  denseNeed('denseBackward', 'y', y, M * N, 'M·N');
-  denseNeed('denseBackward', 'x', x, M * D, 'M·D');
-  denseNeed('denseBackward', 'W', W, D * N, 'D·N');
-  denseNeed('denseBackward', 'dz', dz, M * N, 'M·N');
+  checkDenseBackward(dW, db, dx, dy, y, x, W, M, D, N, dz);
   const MN = M * N;
   if (dz !== dy) for (let i = 0; i < MN; i++) dz[i] = dy[i];
   activateBackward(act, dz, 0, y, 0, MN); // dz = dy ⊙ act'

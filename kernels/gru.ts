@@ -44,7 +44,7 @@
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
 import { type Act, activate, activationCode, derivativeFromOutput } from './activations';
-import { checkDim, checkLength, checkOptions } from './check';
+import { checkLength, checkWorkspace } from './check';
 
 export interface GruOptions {
   /** φ, applied to the candidate hh. Default 'tanh'. */
@@ -119,17 +119,7 @@ export function gruWorkspace(
   ctor: Float32ArrayConstructor | Float64ArrayConstructor,
   options: GruOptions = {},
 ): GruWorkspace {
-  for (const [name, v] of [
-    ['T', T],
-    ['B', B],
-    ['D', D],
-    ['H', H],
-  ] as const)
-    checkDim('gruWorkspace', name, v);
-  if (ctor !== Float32Array && ctor !== Float64Array) {
-    throw new TypeError('gruWorkspace(ctor): expected Float32Array or Float64Array');
-  }
-  checkOptions('gruWorkspace', options, OPTION_KEYS);
+  checkWorkspace('gruWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const { act, recAct, resetAfter } = gruSettings(options);
   const BH = B * H,
     TBH = T * BH,

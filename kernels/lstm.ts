@@ -38,7 +38,7 @@
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
 import { type Act, activate, activateScalar, activationCode, derivativeFromOutput } from './activations';
-import { checkDim, checkLength, checkOptions } from './check';
+import { checkLength, checkWorkspace } from './check';
 
 export interface LstmOptions {
   /** φ, applied to the candidate g and to c_t. Default 'tanh'. */
@@ -92,14 +92,7 @@ export function lstmWorkspace(
   ctor: Float32ArrayConstructor | Float64ArrayConstructor,
   options: LstmOptions = {},
 ): LstmWorkspace {
-  for (const [name, v] of [
-    ['T', T],
-    ['B', B],
-    ['D', D],
-    ['H', H],
-  ] as const)
-    checkDim('lstmWorkspace', name, v);
-  checkOptions('lstmWorkspace', options, OPTION_KEYS);
+  checkWorkspace('lstmWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
   const BH = B * H,

@@ -29,7 +29,7 @@
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
 import { type Act, activate, activateBackward, activationCode } from './activations';
-import { checkDim, checkLength, checkOptions } from './check';
+import { checkLength, checkWorkspace } from './check';
 
 export interface RnnOptions {
   /** φ. Default 'tanh'. */
@@ -72,14 +72,7 @@ export function rnnWorkspace(
   ctor: Float32ArrayConstructor | Float64ArrayConstructor,
   options: RnnOptions = {},
 ): RnnWorkspace {
-  for (const [name, v] of [
-    ['T', T],
-    ['B', B],
-    ['D', D],
-    ['H', H],
-  ] as const)
-    checkDim('rnnWorkspace', name, v);
-  checkOptions('rnnWorkspace', options, OPTION_KEYS);
+  checkWorkspace('rnnWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
   return { T, B, D, H, act, h: new ctor((T + 1) * BH), dz: new ctor(T * BH), dh: new ctor(BH) };

@@ -26,7 +26,7 @@ import { sumRows } from '../matmul';
 import type { FloatArray } from '../matmul';
 import { type MatOps, jsOps } from './ops';
 import { type Act, activate, activateBackward } from '../activations';
-import { denseDimsOk as dimsOk, denseNeed as need } from '../dense';
+import { checkDenseBackward, checkDenseForward } from '../dense';
 
 /** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
 export function denseForward(
@@ -40,11 +40,7 @@ export function denseForward(
   act: Act,
   ops: MatOps = jsOps,
 ): void {
-  dimsOk('denseForward', M, D, N);
-  need('denseForward', 'y', y, M * N, 'M·N');
-  need('denseForward', 'x', x, M * D, 'M·D');
-  need('denseForward', 'W', W, D * N, 'D·N');
-  need('denseForward', 'b', b, N, 'N');
+  checkDenseForward(y, x, W, b, M, D, N);
   ops.matmul(y, 0, N, x, 0, D, W, 0, N, M, D, N, false); // z = x·W
   ops.addBias(y, 0, N, b, 0, M, N); // z += b
   activate(act, y, 0, M * N); // y = act(z)
@@ -70,15 +66,7 @@ export function denseBackward(
   dz: FloatArray,
   ops: MatOps = jsOps,
 ): void {
-  dimsOk('denseBackward', M, D, N);
-  need('denseBackward', 'dW', dW, D * N, 'D·N');
-  need('denseBackward', 'db', db, N, 'N');
-  if (dx !== null) need('denseBackward', 'dx', dx, M * D, 'M·D');
-  need('denseBackward', 'dy', dy, M * N, 'M·N');
-  need('denseBackward', 'y', y, M * N, 'M·N');
-  need('denseBackward', 'x', x, M * D, 'M·D');
-  need('denseBackward', 'W', W, D * N, 'D·N');
-  need('denseBackward', 'dz', dz, M * N, 'M·N');
+  checkDenseBackward(dW, db, dx, dy, y, x, W, M, D, N, dz);
   const MN = M * N;
   if (dz !== dy) for (let i = 0; i < MN; i++) dz[i] = dy[i];
   activateBackward(act, dz, 0, y, 0, MN); // dz = dy ⊙ act'

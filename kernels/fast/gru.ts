@@ -46,11 +46,12 @@ import { type MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from '../wasm/arena';
 import { wasmWorkspaceBuffers } from '../wasm/ops';
 import { Act, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations';
-import { checkDim, checkOptions } from '../check';
+import { checkWorkspace } from '../check';
 import {
   type GruGrads,
   type GruOptions as GruReferenceOptions,
   type GruParams,
+  type GruWorkspace as GruReferenceWorkspace,
   checkGruGrads,
   checkGruParams,
   gruSettings,
@@ -64,30 +65,8 @@ export interface GruOptions extends GruReferenceOptions {
   arena?: WasmArena;
 }
 
-export interface GruWorkspace {
-  readonly T: number;
-  readonly B: number;
-  readonly D: number;
-  readonly H: number;
-  readonly act: Act;
-  readonly recAct: Act;
-  readonly resetAfter: boolean;
-  /** [T+1,B,H] hidden states; block 0 is h0 (written by the caller), block t+1 is h_t. */
-  readonly h: FloatArray;
-  /** [T,B,3H] post-activations [z | r | h̃] of every step. */
-  readonly a: FloatArray;
-  /** [T,B,3H] gradients of the pre-activation x-projection [dz_z | dz_r | dz_h], written by backward. */
-  readonly dz: FloatArray;
-  /** [B,H] the carried gradient dL/dh during backward. */
-  readonly dh: FloatArray;
-  /** resetAfter only, [T,B,H]: innerH_t = h_{t-1}·U_h + b_rh. Length 0 in the classic variant. */
-  readonly innerH: FloatArray;
-  /** resetAfter only, [T,B,3H]: gradient wrt inner = h_{t-1}·U + b_r, [dz_z | dz_r | dz_h⊙r]. Length 0 in the classic variant. */
-  readonly dInner: FloatArray;
-  /** classic only, [T,B,H]: rh_t = r⊙h_{t-1}. Length 0 when resetAfter. */
-  readonly rh: FloatArray;
-  /** classic only, [B,H]: gradient wrt rh_t during backward. Length 0 when resetAfter. */
-  readonly drh: FloatArray;
+/** The reference workspace (../gru.ts: the same buffers, the same layout) and what the fast path adds to it. */
+export interface GruWorkspace extends GruReferenceWorkspace {
   /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
   /** [H,3H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
@@ -107,17 +86,7 @@ export function gruWorkspace(
   ctor: Float32ArrayConstructor | Float64ArrayConstructor,
   options: GruOptions = {},
 ): GruWorkspace {
-  for (const [name, v] of [
-    ['T', T],
-    ['B', B],
-    ['D', D],
-    ['H', H],
-  ] as const)
-    checkDim('gruWorkspace', name, v);
-  if (ctor !== Float32Array && ctor !== Float64Array) {
-    throw new TypeError('gruWorkspace(ctor): expected Float32Array or Float64Array');
-  }
-  checkOptions('gruWorkspace', options, OPTION_KEYS);
+  checkWorkspace('gruWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const { act, recAct, resetAfter } = gruSettings(options);
   const BH = B * H,
     TBH = T * BH,

@@ -47,11 +47,12 @@ import { type MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from '../wasm/arena';
 import { wasmWorkspaceBuffers } from '../wasm/ops';
 import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations';
-import { checkDim, checkOptions } from '../check';
+import { checkWorkspace } from '../check';
 import {
   type LstmGrads,
   type LstmOptions as LstmReferenceOptions,
   type LstmParams,
+  type LstmWorkspace as LstmReferenceWorkspace,
   checkLstmGrads,
   checkLstmParams,
 } from '../lstm';
@@ -66,27 +67,8 @@ export interface LstmOptions extends LstmReferenceOptions {
   arena?: WasmArena;
 }
 
-export interface LstmWorkspace {
-  readonly T: number;
-  readonly B: number;
-  readonly D: number;
-  readonly H: number;
-  readonly act: Act;
-  readonly recAct: Act;
-  /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
-  readonly h: FloatArray;
-  /** [T+1,B,H]: block 0 = c0, block t+1 = c_t. */
-  readonly c: FloatArray;
-  /** [T,B,4H]: post-activation gates i|f|g|o of each step. */
-  readonly a: FloatArray;
-  /** [T,B,H]: φ(c_t). */
-  readonly phiC: FloatArray;
-  /** [T,B,4H]: scratch for the gate pre-activation gradients dZ. */
-  readonly dz: FloatArray;
-  /** [B,H]: carried dL/dh. */
-  readonly dh: FloatArray;
-  /** [B,H]: carried dL/dc. */
-  readonly dc: FloatArray;
+/** The reference workspace (../lstm.ts: the same buffers, the same layout) and what the fast path adds to it. */
+export interface LstmWorkspace extends LstmReferenceWorkspace {
   /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
   /** [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
@@ -106,14 +88,7 @@ export function lstmWorkspace(
   ctor: Float32ArrayConstructor | Float64ArrayConstructor,
   options: LstmOptions = {},
 ): LstmWorkspace {
-  for (const [name, v] of [
-    ['T', T],
-    ['B', B],
-    ['D', D],
-    ['H', H],
-  ] as const)
-    checkDim('lstmWorkspace', name, v);
-  checkOptions('lstmWorkspace', options, OPTION_KEYS);
+  checkWorkspace('lstmWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
   const BH = B * H;

@@ -37,11 +37,12 @@ import { type MatOps, jsOps, residentU } from './ops';
 import type { WasmArena } from '../wasm/arena';
 import { wasmWorkspaceBuffers } from '../wasm/ops';
 import { Act, activationCode, activate, activateBackward } from '../activations';
-import { checkDim, checkOptions } from '../check';
+import { checkWorkspace } from '../check';
 import {
   type RnnGrads,
   type RnnOptions as RnnReferenceOptions,
   type RnnParams,
+  type RnnWorkspace as RnnReferenceWorkspace,
   checkRnnGrads,
   checkRnnParams,
 } from '../rnn';
@@ -53,18 +54,8 @@ export interface RnnOptions extends RnnReferenceOptions {
   arena?: WasmArena;
 }
 
-export interface RnnWorkspace {
-  readonly T: number;
-  readonly B: number;
-  readonly D: number;
-  readonly H: number;
-  readonly act: Act;
-  /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
-  readonly h: FloatArray;
-  /** [T,B,H]: scratch for the pre-activation gradients dZ. */
-  readonly dz: FloatArray;
-  /** [B,H]: carried dL/dh. */
-  readonly dh: FloatArray;
+/** The reference workspace (../rnn.ts: the same buffers, the same layout) and what the fast path adds to it. */
+export interface RnnWorkspace extends RnnReferenceWorkspace {
   /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
   /** [H,H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
@@ -84,14 +75,7 @@ export function rnnWorkspace(
   ctor: Float32ArrayConstructor | Float64ArrayConstructor,
   options: RnnOptions = {},
 ): RnnWorkspace {
-  for (const [name, v] of [
-    ['T', T],
-    ['B', B],
-    ['D', D],
-    ['H', H],
-  ] as const)
-    checkDim('rnnWorkspace', name, v);
-  checkOptions('rnnWorkspace', options, OPTION_KEYS);
+  checkWorkspace('rnnWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
   const sizes = [(T + 1) * BH, T * BH, BH, B < MATVEC_ROWS ? H * H : 0, options.arena !== undefined ? H * H : 0];

@@ -24,6 +24,11 @@
 export interface ArgumentErrorOptions {
   /** The 0-based feature (column) at fault, when the problem is in one column of the data. */
   feature?: number;
+  /**
+   * With `feature`: the problem said of that column without naming it ("is constant (7) on the training series"), for a
+   * caller that names the column its own way (the command line: `data.csv column 3 ("cpu") is constant …`).
+   */
+  featureProblem?: string;
   /** The problem in words, when "expected …, got …" does not say it well; the message is `${argument}: ${problem}`. */
   problem?: string;
 }
@@ -37,6 +42,8 @@ export class ArgumentError extends RangeError {
   readonly actual: string;
   /** The 0-based feature (column) at fault, if any. */
   readonly feature: number | undefined;
+  /** With `feature`: the problem without the column's name (see ArgumentErrorOptions), if the thrower gave it. */
+  readonly featureProblem: string | undefined;
   /** The message without the `argument: ` prefix (a caller that names the place its own way prints this). */
   readonly problem: string;
 
@@ -56,6 +63,7 @@ export class ArgumentError extends RangeError {
     this.expected = expected;
     this.actual = actual;
     this.feature = options.feature;
+    this.featureProblem = options.featureProblem;
     this.problem = problem;
   }
 }

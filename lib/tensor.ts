@@ -80,7 +80,7 @@ export function shapeString(shape: readonly (number | null)[]): string {
 
 /**
  * An ArgumentError about feature (column) `f` of `argName`: the message is `<argName>: feature <f> <predicate>`, and
- * `featurePredicate(e)` gives the predicate back, for a caller that names the column itself.
+ * `featureProblem` holds the predicate alone, for a caller that names the column itself.
  * @example featureError('fit(series)', 1, 'has no values (all 9 missing)', 'a present value', 'none').message
  *   // 'fit(series): feature 1 has no values (all 9 missing)'
  */
@@ -91,13 +91,11 @@ export function featureError(
   expected: string,
   actual: string,
 ): ArgumentError {
-  return new ArgumentError(argName, expected, actual, { feature: f, problem: `feature ${f} ${predicate}` });
-}
-
-/** What an ArgumentError says about its feature, without the feature: 'is constant (7) …'; null for other errors. */
-export function featurePredicate(e: ArgumentError): string | null {
-  const subject = `feature ${e.feature} `;
-  return e.feature !== undefined && e.problem.startsWith(subject) ? e.problem.slice(subject.length) : null;
+  return new ArgumentError(argName, expected, actual, {
+    feature: f,
+    featureProblem: predicate,
+    problem: `feature ${f} ${predicate}`,
+  });
 }
 
 /**

@@ -9,7 +9,6 @@
  */
 
 import { ArgumentError, isUsageError } from '../errors';
-import { featurePredicate } from '../tensor';
 
 export class UserError extends Error {
   constructor(message: string) {
@@ -63,8 +62,8 @@ export function toUserError(e: unknown, context = '', columns?: ColumnMap): unkn
     e.feature < columns.names.length
   ) {
     const place = `${columns.file} column ${columns.numbers[e.feature]} (${JSON.stringify(columns.names[e.feature])})`;
-    const predicate = featurePredicate(e);
-    return new UserError(`${context}${predicate !== null ? `${place} ${predicate}` : `${place}: ${e.message}`}`);
+    const said = e.featureProblem !== undefined ? `${place} ${e.featureProblem}` : `${place}: ${e.message}`;
+    return new UserError(`${context}${said}`);
   }
   return new UserError(`${context}${e.message}`);
 }

@@ -3,7 +3,6 @@ import ndarray from 'ndarray';
 import { ArgumentError } from '../../lib/errors';
 import {
   assertFiniteArray,
-  featurePredicate,
   fillMissing,
   readSeries,
   shapeString,
@@ -370,7 +369,7 @@ describe('lib/tensor', () => {
       );
       expect(none.message).to.equal('fit(series): feature 1 has no values (all 2 missing)');
       expect(none.feature).to.equal(1);
-      expect(featurePredicate(none)).to.equal('has no values (all 2 missing)');
+      expect(none.featureProblem).to.equal('has no values (all 2 missing)');
       const inf = err(() => readSeries({ data: Float64Array.of(1, 2, 3, -Infinity), shape: [2, 2] }, 'detect(series)'));
       expect(inf.message).to.match(/^detect\(series\)\[1\]\[1\]: infinite value -Infinity/);
       expect(inf.feature).to.equal(1);
@@ -390,7 +389,7 @@ describe('lib/tensor', () => {
       expect(err(() => readSeries([[[1]]], 'fit(series)')).message).to.match(
         /of shape \[n\] or \[n, F\], got shape \[1, 1, 1\]$/,
       );
-      expect(featurePredicate(err(() => readSeries([], 'x')))).to.equal(null);
+      expect(err(() => readSeries([], 'x')).featureProblem).to.equal(undefined);
     });
   });
 

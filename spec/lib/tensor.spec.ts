@@ -1,14 +1,7 @@
 import { expect } from 'chai';
 import ndarray from 'ndarray';
 import { ArgumentError } from '../../lib/errors';
-import {
-  assertFiniteArray,
-  fillMissing,
-  readSeries,
-  shapeString,
-  toNdarray,
-  toTensor,
-} from '../../lib/tensor';
+import { assertFiniteArray, fillMissing, readSeries, shapeString, toNdarray, toTensor } from '../../lib/tensor';
 
 /** [N, T, D] windows with value n*100 + t*10 + d, so every element says where it came from. */
 function windows(N: number, T: number, D: number): number[][][] {

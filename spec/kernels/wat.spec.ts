@@ -1,6 +1,8 @@
 /**
  * scripts/wat.js (`npm run wat`): the text of the emitted wasm module names every exported function, holds as many
  * functions as the module defines, with matching parentheses and block/end pairs; a byte it does not know is an error.
+ * And the independent check: wabt (the WebAssembly binary toolkit, compiled to wasm; a devDependency) assembles the
+ * printed text back into exactly the bytes the emitter wrote, so the text is the module, instruction for instruction.
  */
 import { expect } from 'chai';
 import * as path from 'path';
@@ -16,7 +18,33 @@ interface WasmModuleApi {
 }
 const WA = (globalThis as unknown as { WebAssembly: { Module: WasmModuleApi } }).WebAssembly;
 
+interface Wabt {
+  parseWat(
+    name: string,
+    text: string,
+    features: Record<string, boolean>,
+  ): {
+    validate(): void;
+    toBinary(o: { log: boolean; write_debug_names: boolean }): { buffer: Uint8Array };
+    destroy(): void;
+  };
+}
+
 describe('scripts/wat.js', () => {
+  for (const shared of [false, true]) {
+    it(`wabt assembles the text of the ${shared ? 'shared-memory' : 'plain'} module back into the emitted bytes`, async () => {
+      const wabt = await (require('wabt') as () => Promise<Wabt>)();
+      const bytes = buildGemmModule(shared ? { minPages: 1, maxPages: 65536, shared: true } : { minPages: 1 });
+      const mod = wabt.parseWat('kernels.wat', disassemble(bytes), { simd: true, threads: true });
+      // (wabt.js's validate rejects any shared memory whatever the threads flag says, so only the plain one is validated)
+      if (!shared) mod.validate();
+      const back = mod.toBinary({ log: false, write_debug_names: false }).buffer;
+      mod.destroy();
+      expect(back.length).to.equal(bytes.length);
+      expect(Buffer.from(back).equals(Buffer.from(bytes)), 'reassembled bytes differ').to.equal(true);
+    });
+  }
+
   for (const shared of [false, true]) {
     it(`disassembles the ${shared ? 'shared-memory' : 'plain'} module: every export named, every function listed`, () => {
       const bytes = buildGemmModule(shared ? { minPages: 1, maxPages: 65536, shared: true } : { minPages: 1 });

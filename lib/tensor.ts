@@ -16,7 +16,9 @@
  *   a scijs ndarray                     → any strides and offset; a typed-array view is copied dense row-major by
  *                                         ndarray-ops (`ops.assign(dst, src)`), an array-backed one element by element
  *
- * A Tensor never shares memory with the input: callers may write into `tensor.data`. A Series read from a Float64Array
+ * A Tensor never shares memory with the input (callers may write into `tensor.data`), unless the caller asks for `share`
+ * and `{ data, shape }` holds a typed array of the tensor's dtype: Sequential reads its inputs and never writes them, so
+ * a Detector's float32 training windows reach fit without a copy (an autoencoder's x and y are the same array). A Series read from a Float64Array
  * (plain, {data, shape} or a row-major ndarray view) shares it: the detector only reads it, and `fillMissing` copies
  * before it writes. That is the command line's path: a CSV's values are parsed once into a Float64Array [n, F] and
  * reach the normaliser without another copy.
@@ -71,6 +73,11 @@ export interface ToTensorOptions {
   allowNonFinite?: boolean;
   /** Accept a shape with a zero dimension (default false). */
   allowEmpty?: boolean;
+  /**
+   * Read `{ data, shape }` in place when data is already a typed array of the result's dtype (checked, not copied); the
+   * caller promises not to write into the result. Default false: the result is a copy the caller may write into.
+   */
+  share?: boolean;
 }
 
 /** '[N, 32, 1]': a shape as messages show it, null (any size) written N. */
@@ -133,7 +140,7 @@ export function toTensor(x: unknown, argName: string, options: ToTensorOptions =
   }
   const Ctor = options.dtype === 'float64' ? Float64Array : Float32Array;
 
-  const c = copyIn(x, argName, { Ctor, missing: false });
+  const c = copyIn(x, argName, { Ctor, missing: false, share: options.share === true });
 
   if (!options.allowEmpty && product(c.shape) === 0) {
     throw new ArgumentError(argName, 'a non-empty input', `shape ${shapeString(c.shape)}`, {
@@ -314,6 +321,8 @@ type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 interface Policy {
   Ctor: FloatCtor;
   missing: boolean;
+  /** Read `{ data, shape }` in place when data is already a Ctor array (see ToTensorOptions.share). */
+  share?: boolean;
 }
 
 /** The copied data, its shape, and the first element that is non-finite after conversion (-1 if none). */
@@ -429,6 +438,12 @@ function copyDataShape(o: { data: unknown; shape: unknown }, argName: string, p:
     throw new ArgumentError(argName, `${n} elements (shape ${shapeString(shape)})`, String(src.length), {
       problem: `data has ${src.length} elements but shape ${shapeString(shape)} needs ${n}`,
     });
+  }
+  if (p.share === true && src instanceof p.Ctor) {
+    // Read in place: only the values are checked.
+    const c: Copy = { data: src, shape, bad: -1, badValue: 0 };
+    for (let i = 0; i < n; i++) track(c, i, src[i], p);
+    return c;
   }
   const c: Copy = { data: new p.Ctor(n), shape, bad: -1, badValue: 0 };
   for (let i = 0; i < n; i++) {

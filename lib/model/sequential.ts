@@ -374,7 +374,8 @@ export class Sequential {
 
   private coerce(x: unknown, argName: string, perSample: readonly number[] | null): Tensor {
     const shape = perSample ? [null, ...perSample] : undefined;
-    const t = toTensor(x, argName, { dtype: this.dtype, ...(shape ? { shape } : {}) });
+    // share: fit, predict and evaluate only read their inputs, so a typed array of the model's dtype is not copied.
+    const t = toTensor(x, argName, { dtype: this.dtype, share: true, ...(shape ? { shape } : {}) });
     if (t.shape.length < 2)
       throw ArgumentError.problem(argName, `expected a batch [N, T, D] or [N, D], got shape ${shapeString(t.shape)}`);
     return t;

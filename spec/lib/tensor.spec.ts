@@ -72,6 +72,24 @@ describe('lib/tensor', () => {
       expect(nd.get(0, 0)).to.equal(1);
     });
 
+    it("share: a {data, shape} of the tensor's own dtype is read in place, and still checked; any other is copied", () => {
+      const f32 = Float32Array.of(1, 2, 3, 4);
+      expect(toTensor({ data: f32, shape: [2, 2] }, 'fit(x)', { share: true }).data).to.equal(f32);
+      const f64 = Float64Array.of(1, 2, 3, 4);
+      expect(toTensor({ data: f64, shape: [2, 2] }, 'fit(x)', { dtype: 'float64', share: true }).data).to.equal(f64);
+      const converted = toTensor({ data: f64, shape: [2, 2] }, 'fit(x)', { share: true });
+      expect(converted.data).to.be.instanceOf(Float32Array);
+      expect(Array.from(converted.data)).to.deep.equal([1, 2, 3, 4]);
+      expect(() => toTensor({ data: Float32Array.of(1, NaN), shape: [2] }, 'fit(x)', { share: true })).to.throw(
+        ArgumentError,
+        'fit(x): non-finite value NaN at index [1]',
+      );
+      expect(() => toTensor({ data: f32, shape: [3] }, 'fit(x)', { share: true })).to.throw(
+        ArgumentError,
+        /4 elements/,
+      );
+    });
+
     it('a contiguous ndarray', () => {
       const nd = ndarray(Float64Array.from(flat(2, 3, 4)), [2, 3, 4]);
       const t = toTensor(nd, 'fit(x)', { shape: [null, 3, 4] });

@@ -55,7 +55,7 @@ describe('lib/errors', () => {
 
     const m = new Sequential([lstm({ units: 2, inputShape: [3, 1] }), dense({ units: 1 })], { seed: 1 }).build();
     const doc = m.toJSON() as unknown as { layers: { config: Record<string, unknown> }[] };
-    doc.layers[0]!.config['units'] = -2;
+    doc.layers[0].config['units'] = -2;
     const badField = thrown(() => Sequential.fromJSON(doc, 'm.bptt.json')) as ModelFileError;
     expect(badField).to.be.instanceOf(ModelFileError);
     expect(badField.file).to.equal('m.bptt.json');

@@ -18,7 +18,7 @@
  * beyond. On the wasm path the cells' forward tanh/sigmoid run as f32x4 code instead (wasm/gates.ts); these stay the
  * reference and run everywhere else (Float64Array, the js path, the backward passes' callers, dense layers).
  */
-import type { FloatArray } from './matmul';
+import type { FloatArray } from './matmul.js';
 
 export type ActivationName = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear';
 

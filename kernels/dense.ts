@@ -19,8 +19,8 @@
  * This is the REFERENCE (products of matmul.ts); fast/dense.ts is its twin that takes the products as an `ops` argument
  * (the WebAssembly SIMD ones on lib's wasm path) and otherwise runs the same lines.
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { type Act, activate, activateBackward } from './activations';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
+import { type Act, activate, activateBackward } from './activations.js';
 
 export function denseDimsOk(fn: string, M: number, D: number, N: number): void {
   if (!(Number.isInteger(M) && Number.isInteger(D) && Number.isInteger(N)) || M < 0 || D < 0 || N < 0) {

@@ -13,7 +13,7 @@
  * all ones and no numbers are drawn, so switching dropout off does not shift the random stream. rate must lie in [0, 1)
  * (rate 1 would divide by zero). y may alias x (in place). Lengths are checked on entry; a RangeError names the argument.
  */
-import type { FloatArray } from './matmul';
+import type { FloatArray } from './matmul.js';
 
 function need(fn: string, name: string, a: FloatArray, n: number): void {
   if (a.length < n) throw new RangeError(`${fn}(${name}): expected at least ${n} elements (n), got ${a.length}`);

@@ -42,9 +42,9 @@
  *   gruForward(ws, { W, U, b }, x);                                 // ws.h.subarray(B*H) now holds h_1…h_T
  *   gruBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { type Act, activate, activationCode, derivativeFromOutput } from './activations';
-import { checkLength, checkWorkspace } from './check';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
+import { type Act, activate, activationCode, derivativeFromOutput } from './activations.js';
+import { checkLength, checkWorkspace } from './check.js';
 
 export interface GruOptions {
   /** φ, applied to the candidate hh. Default 'tanh'. */

@@ -5,13 +5,13 @@
  * by path: `bptt/dist/kernels/fast`); this file does not import them, so kernels/ without fast/ and wasm/
  * still compiles and runs.
  */
-export * from './matmul';
-export * from './activations';
-export * from './check';
-export * from './rnn';
-export * from './lstm';
-export * from './gru';
-export * from './dense';
-export * from './losses';
-export * from './optim';
-export * from './dropout';
+export * from './matmul.js';
+export * from './activations.js';
+export * from './check.js';
+export * from './rnn.js';
+export * from './lstm.js';
+export * from './gru.js';
+export * from './dense.js';
+export * from './losses.js';
+export * from './optim.js';
+export * from './dropout.js';

@@ -20,8 +20,8 @@
  * 1−ε rounds to 1 − 2⁻²³; no float32 input lies strictly between the two bounds, so a Float32Array behaves the same).
  * bceWithLogits is TensorFlow's sigmoid_cross_entropy_with_logits, stable for any z (no e^(large) is evaluated).
  */
-import type { FloatArray } from './matmul';
-import { sigmoid } from './activations';
+import type { FloatArray } from './matmul.js';
+import { sigmoid } from './activations.js';
 
 /** The clip of `bceLoss`: TensorFlow.js's float32 backend epsilon. */
 export const BCE_EPSILON = 1e-7;

@@ -36,9 +36,9 @@
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { type Act, activate, activateScalar, activationCode, derivativeFromOutput } from './activations';
-import { checkLength, checkWorkspace } from './check';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
+import { type Act, activate, activateScalar, activationCode, derivativeFromOutput } from './activations.js';
+import { checkLength, checkWorkspace } from './check.js';
 
 export interface LstmOptions {
   /** φ, applied to the candidate g and to c_t. Default 'tanh'. */

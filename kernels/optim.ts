@@ -24,7 +24,7 @@
  *
  * Lengths are checked on entry (each buffer must hold at least n elements); a RangeError names the argument.
  */
-import type { FloatArray } from './matmul';
+import type { FloatArray } from './matmul.js';
 
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 

@@ -27,9 +27,9 @@
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul';
-import { type Act, activate, activateBackward, activationCode } from './activations';
-import { checkLength, checkWorkspace } from './check';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
+import { type Act, activate, activateBackward, activationCode } from './activations.js';
+import { checkLength, checkWorkspace } from './check.js';
 
 export interface RnnOptions {
   /** φ. Default 'tanh'. */

@@ -19,8 +19,8 @@
  * recurrent matrix U is copied into the arena once per forward or backward call; other parameters, gradients and
  * inputs stay ordinary typed arrays and are copied into staging buffers per product.
  */
-import { WasmArena, wasmSimdAvailable } from '../kernels/wasm/arena';
-import { ArgumentError } from './errors';
+import { WasmArena, wasmSimdAvailable } from '../kernels/wasm/arena.js';
+import { ArgumentError } from './errors.js';
 
 /** The path a workspace runs on. */
 export type Backend = 'js' | 'wasm';

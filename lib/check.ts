@@ -11,8 +11,8 @@
  * check throws an ArgumentError (lib/errors.ts) with `where` as its argument.
  */
 
-import { ArgumentError } from './errors';
-import { show } from './io/show';
+import { ArgumentError } from './errors.js';
+import { show } from './io/show.js';
 
 /** A short, safe rendering of any value for an error message (strings quoted and cut, no code evaluated). */
 export function describeValue(v: unknown): string {

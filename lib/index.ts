@@ -5,7 +5,7 @@
  */
 
 // Models: layers, Sequential, presets.
-export { Sequential } from './model/sequential';
+export { Sequential } from './model/sequential.js';
 export type {
   SequentialOptions,
   FitOptions,
@@ -14,7 +14,7 @@ export type {
   EpochLogs,
   EarlyStoppingOptions,
   DType,
-} from './model/sequential';
+} from './model/sequential.js';
 export {
   Layer,
   Recurrent,
@@ -35,10 +35,10 @@ export {
   reshape,
   Bidirectional,
   bidirectional,
-} from './model/layers/index';
-export type { RecurrentOptions, DenseOptions, Param, CellType } from './model/layers/index';
-export type { FloatCtor, ForwardContext } from './model/layers/layer';
-export type { BidirectionalOptions } from './model/layers/bidirectional';
+} from './model/layers/index.js';
+export type { RecurrentOptions, DenseOptions, Param, CellType } from './model/layers/index.js';
+export type { FloatCtor, ForwardContext } from './model/layers/layer.js';
+export type { BidirectionalOptions } from './model/layers/bidirectional.js';
 export {
   sequenceAutoencoder,
   lstmAutoencoder,
@@ -47,14 +47,14 @@ export {
   forecaster,
   sequenceClassifier,
   denseAutoencoder,
-} from './model/presets';
+} from './model/presets.js';
 export type {
   PresetOptions,
   ForecasterOptions,
   ClassifierOptions,
   DenseAutoencoderOptions,
   CellName,
-} from './model/presets';
+} from './model/presets.js';
 export type {
   Optimizer,
   OptimizerConfig,
@@ -62,58 +62,58 @@ export type {
   OptimizerState,
   AdamConfig,
   SgdConfig,
-} from './model/optimizers';
-export type { Loss, LossName } from './model/losses';
+} from './model/optimizers.js';
+export type { Loss, LossName } from './model/losses.js';
 
 // Errors: decide by type (lib/errors.ts).
-export { ArgumentError, ModelFileError, MemoryLimitError, TrainingDivergedError } from './errors';
-export type { ArgumentErrorOptions } from './errors';
+export { ArgumentError, ModelFileError, MemoryLimitError, TrainingDivergedError } from './errors.js';
+export type { ArgumentErrorOptions } from './errors.js';
 
 // Execution: kernels path, threads, memory limits.
-export { setBackend, getBackend } from './backend';
-export type { Backend, BackendChoice } from './backend';
-export { resolveWorkers, availableCores } from './parallel/index';
-export type { Workers } from './parallel/index';
-export type { ModelShape } from './parallel/auto';
-export { MAX_ARRAY_BYTES, MAX_ARENA_BYTES, estimateModelMemory } from './memory';
-export type { MemoryEstimate } from './memory';
+export { setBackend, getBackend } from './backend.js';
+export type { Backend, BackendChoice } from './backend.js';
+export { resolveWorkers, availableCores } from './parallel/index.js';
+export type { Workers } from './parallel/index.js';
+export type { ModelShape } from './parallel/auto.js';
+export { MAX_ARRAY_BYTES, MAX_ARENA_BYTES, estimateModelMemory } from './memory.js';
+export type { MemoryEstimate } from './memory.js';
 
 // Model files: TensorFlow.js / Keras and PyTorch weights (bptt's own JSON through Sequential's toJSON/save/load).
-export { fromTfjs, loadTfjsModel, loadTfjsModelSync } from './model/loaders';
-export { toTfjs, saveTfjsModel, saveTfjsModelSync } from './io/tfjs';
-export type { TfjsArtifacts, TfjsArtifactsInput, FromTfjsOptions, ToTfjsOptions, TfjsWeightSpec } from './io/tfjs';
-export { loadTorchStateDict, loadTorchSafetensors, loadTorchSafetensorsSync } from './io/torch';
-export type { TorchTensor, TorchMapping, TorchAssignment } from './io/torch';
-export type { ModelJSON, ToJSONOptions } from './io/json';
-export type { ModelSource, NamedWeight } from './io/model-view';
+export { fromTfjs, loadTfjsModel, loadTfjsModelSync } from './model/loaders.js';
+export { toTfjs, saveTfjsModel, saveTfjsModelSync } from './io/tfjs.js';
+export type { TfjsArtifacts, TfjsArtifactsInput, FromTfjsOptions, ToTfjsOptions, TfjsWeightSpec } from './io/tfjs.js';
+export { loadTorchStateDict, loadTorchSafetensors, loadTorchSafetensorsSync } from './io/torch.js';
+export type { TorchTensor, TorchMapping, TorchAssignment } from './io/torch.js';
+export type { ModelJSON, ToJSONOptions } from './io/json.js';
+export type { ModelSource, NamedWeight } from './io/model-view.js';
 
 // Anomaly detection.
-export { Detector } from './detect/detector';
-export { DETECTOR_MODELS } from './detect/types';
-export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types';
-export type { DetectResult, ScoreResult } from './detect/detector';
-export type { DetectorJSON } from './detect/io';
-export type { FillReport, Series, Tensor, TensorLike } from './tensor';
-export type { Random } from './random';
-export type { Normaliser, NormaliserJSON, NormalizeKind } from './detect/preprocess';
-export { DetectorStream } from './detect/stream';
-export type { StreamResult } from './detect/stream';
-export { OnlineForecaster, OnlinePipeline } from './detect/online';
+export { Detector } from './detect/detector.js';
+export { DETECTOR_MODELS } from './detect/types.js';
+export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
+export type { DetectResult, ScoreResult } from './detect/detector.js';
+export type { DetectorJSON } from './detect/io.js';
+export type { FillReport, Series, Tensor, TensorLike } from './tensor.js';
+export type { Random } from './random.js';
+export type { Normaliser, NormaliserJSON, NormalizeKind } from './detect/preprocess.js';
+export { DetectorStream } from './detect/stream.js';
+export type { StreamResult } from './detect/stream.js';
+export { OnlineForecaster, OnlinePipeline } from './detect/online.js';
 export type {
   OnlineOptions,
   OnlineState,
   OnlinePipelineOptions,
   OnlinePipelineState,
   ResolvedOnlineOptions,
-} from './detect/online';
-export { AlarmStage } from './detect/alarm';
-export type { AlarmOptions, AlarmState, AlarmOutput, ResolvedAlarmOptions } from './detect/alarm';
-export type { ThresholdSpec, ThresholdConfig, ThresholdKind } from './detect/threshold-spec';
-export { flagsToEvents, eventsToFlags } from './detect/events';
-export type { AnomalyEvent, Range, EventOptions } from './detect/events';
-export * as thresholds from './detect/thresholds';
-export * as metrics from './detect/metrics';
-export * as nab from './detect/nab';
+} from './detect/online.js';
+export { AlarmStage } from './detect/alarm.js';
+export type { AlarmOptions, AlarmState, AlarmOutput, ResolvedAlarmOptions } from './detect/alarm.js';
+export type { ThresholdSpec, ThresholdConfig, ThresholdKind } from './detect/threshold-spec.js';
+export { flagsToEvents, eventsToFlags } from './detect/events.js';
+export type { AnomalyEvent, Range, EventOptions } from './detect/events.js';
+export * as thresholds from './detect/thresholds/index.js';
+export * as metrics from './detect/metrics.js';
+export * as nab from './detect/nab.js';
 
 // The reference kernels, for use without the model (the fast twins the models run on are kernels/fast/, by path).
-export * as kernels from '../kernels/index';
+export * as kernels from '../kernels/index.js';

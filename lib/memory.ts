@@ -29,16 +29,16 @@
  *
  *   checkModelMemory(model.layers, [32, 1], 1, Float32Array, 'Sequential.build');   // throws MemoryLimitError if too big
  */
-import { MemoryLimitError } from './errors';
+import { MemoryLimitError } from './errors.js';
 import * as os from 'os';
-import type { Layer, FloatCtor } from './model/layers/layer';
-import { Recurrent } from './model/layers/recurrent';
-import { Dense, TimeDistributed } from './model/layers/dense';
-import { RepeatVector, Flatten, Reshape, Dropout } from './model/layers/shape';
-import { Bidirectional } from './model/layers/bidirectional';
-import { getBackend } from './backend';
-import { SCRATCH_BYTES } from '../kernels/wasm/module';
-import { MATVEC_ROWS } from '../kernels/matmul';
+import type { Layer, FloatCtor } from './model/layers/layer.js';
+import { Recurrent } from './model/layers/recurrent.js';
+import { Dense, TimeDistributed } from './model/layers/dense.js';
+import { RepeatVector, Flatten, Reshape, Dropout } from './model/layers/shape.js';
+import { Bidirectional } from './model/layers/bidirectional.js';
+import { getBackend } from './backend.js';
+import { SCRATCH_BYTES } from '../kernels/wasm/module.js';
+import { MATVEC_ROWS } from '../kernels/matmul.js';
 
 const GiB = 2 ** 30;
 /** The largest single typed array bptt allocates: 2 GiB. */

@@ -14,7 +14,7 @@
  * (as `dropoutMask` wants).
  */
 import seedrandom from 'seedrandom';
-import { ArgumentError } from './errors';
+import { ArgumentError } from './errors.js';
 
 export interface Random {
   /** The seed this source was made from, as a string. */

@@ -43,8 +43,8 @@
  */
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
-import type { FloatArray } from '../kernels/matmul';
-import { ArgumentError } from './errors';
+import type { FloatArray } from '../kernels/matmul.js';
+import { ArgumentError } from './errors.js';
 
 export type { FloatArray };
 

@@ -22,11 +22,11 @@
  * them there; dx and dW may be anywhere, they are staged); the activation and its derivative, Σ_rows and the dy → dz copy
  * stay the TypeScript loops of this file on either path.
  */
-import { sumRows } from '../matmul';
-import type { FloatArray } from '../matmul';
-import { type MatOps, jsOps } from './ops';
-import { type Act, activate, activateBackward } from '../activations';
-import { checkDenseBackward, checkDenseForward } from '../dense';
+import { sumRows } from '../matmul.js';
+import type { FloatArray } from '../matmul.js';
+import { type MatOps, jsOps } from './ops.js';
+import { type Act, activate, activateBackward } from '../activations.js';
+import { checkDenseBackward, checkDenseForward } from '../dense.js';
 
 /** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
 export function denseForward(

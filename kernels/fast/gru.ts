@@ -41,12 +41,12 @@
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
-import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
-import { type MatOps, jsOps, residentU } from './ops';
-import type { WasmArena } from '../wasm/arena';
-import { wasmWorkspaceBuffers } from '../wasm/ops';
-import { Act, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations';
-import { checkWorkspace } from '../check';
+import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
+import { type MatOps, jsOps, residentU } from './ops.js';
+import type { WasmArena } from '../wasm/arena.js';
+import { wasmWorkspaceBuffers } from '../wasm/ops.js';
+import { Act, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
+import { checkWorkspace } from '../check.js';
 import {
   type GruGrads,
   type GruOptions as GruReferenceOptions,
@@ -55,10 +55,10 @@ import {
   checkGruGrads,
   checkGruParams,
   gruSettings,
-} from '../gru';
+} from '../gru.js';
 
 export type { GruGrads, GruParams };
-export { gruBiasLength } from '../gru';
+export { gruBiasLength } from '../gru.js';
 
 export interface GruOptions extends GruReferenceOptions {
   /** Float32 only: buffers in this wasm arena, products on the WebAssembly SIMD kernels (see LstmOptions.arena). */

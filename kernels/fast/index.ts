@@ -4,8 +4,8 @@
  * loops, the Uᵀ matrix–vector form for batches below MATVEC_ROWS and the wasm gate kernels. lib/ runs these; the
  * reference ones are what spec/kernels/fast.spec.ts holds them to. Not on the package root (which exports the reference as `kernels`): import it by path.
  */
-export * from './ops';
-export * from './rnn';
-export * from './lstm';
-export * from './gru';
-export * from './dense';
+export * from './ops.js';
+export * from './rnn.js';
+export * from './lstm.js';
+export * from './gru.js';
+export * from './dense.js';

@@ -42,12 +42,12 @@
  *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
  *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  */
-import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
-import { type MatOps, jsOps, residentU } from './ops';
-import type { WasmArena } from '../wasm/arena';
-import { wasmWorkspaceBuffers } from '../wasm/ops';
-import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations';
-import { checkWorkspace } from '../check';
+import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
+import { type MatOps, jsOps, residentU } from './ops.js';
+import type { WasmArena } from '../wasm/arena.js';
+import { wasmWorkspaceBuffers } from '../wasm/ops.js';
+import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
+import { checkWorkspace } from '../check.js';
 import {
   type LstmGrads,
   type LstmOptions as LstmReferenceOptions,
@@ -55,7 +55,7 @@ import {
   type LstmWorkspace as LstmReferenceWorkspace,
   checkLstmGrads,
   checkLstmParams,
-} from '../lstm';
+} from '../lstm.js';
 
 export type { LstmGrads, LstmParams };
 

@@ -5,7 +5,7 @@
  * bind the WebAssembly SIMD products and gate kernels to an arena. Argument order is that of matmul.ts; outputs first
  * where there is a single output, otherwise the arrays in the order the cell's doc comment names them.
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB } from '../matmul';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB } from '../matmul.js';
 
 export type MatProduct = (
   C: FloatArray,

@@ -32,12 +32,12 @@
  *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
  *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  */
-import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul';
-import { type MatOps, jsOps, residentU } from './ops';
-import type { WasmArena } from '../wasm/arena';
-import { wasmWorkspaceBuffers } from '../wasm/ops';
-import { Act, activationCode, activate, activateBackward } from '../activations';
-import { checkWorkspace } from '../check';
+import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
+import { type MatOps, jsOps, residentU } from './ops.js';
+import type { WasmArena } from '../wasm/arena.js';
+import { wasmWorkspaceBuffers } from '../wasm/ops.js';
+import { Act, activationCode, activate, activateBackward } from '../activations.js';
+import { checkWorkspace } from '../check.js';
 import {
   type RnnGrads,
   type RnnOptions as RnnReferenceOptions,
@@ -45,7 +45,7 @@ import {
   type RnnWorkspace as RnnReferenceWorkspace,
   checkRnnGrads,
   checkRnnParams,
-} from '../rnn';
+} from '../rnn.js';
 
 export type { RnnGrads, RnnParams };
 

@@ -26,7 +26,7 @@
  * `attachWasmArena(memory)`; each attached arena gets its own scratch (allocated from the shared heap by the creating
  * thread) so two threads never pack into the same panels. Allocate in one thread only: the bump pointer is not shared.
  */
-import { SCRATCH_BYTES, buildGemmModule, simdProbeBytes } from './module';
+import { SCRATCH_BYTES, buildGemmModule, simdProbeBytes } from './module.js';
 
 /** The parts of the WebAssembly JS API used here (declared locally: the repo compiles without lib.dom). */
 interface WasmMemory {

@@ -43,7 +43,7 @@
  * The tanh RNN's step h_t = φ(z_t) is vtanh over the [B,H] block. Products of two values (f⊙c, o⊙φ(c), …) are f32
  * products and sums in the order written above; ../fast/lstm.ts and ../fast/gru.ts compute the same expressions in float64.
  */
-import { type Func, type Label, type Local, type ModuleBuilder, i32, v128 } from './emit';
+import { type Func, type Label, type Local, type ModuleBuilder, i32, v128 } from './emit.js';
 
 // Cephes expf: Cody–Waite split of ln 2 and the polynomial for e^r.
 // eslint-disable-next-line no-loss-of-precision -- Cephes' constant as published

@@ -19,9 +19,9 @@
  *   A.set([1, 2, 3, 4, 5, 6]); B.set([1, 0, 0, 1, 1, 1]);
  *   matmulWasm(C, 0, 2, A, 0, 3, B, 0, 2, 2, 3, 2, false);   // C = [4, 5, 10, 11]
  */
-import { type WasmArena, wasmArena } from './arena';
+import { type WasmArena, wasmArena } from './arena.js';
 
-export { WasmArena, WasmArenaOptions, attachWasmArena, wasmArena, wasmSimdAvailable, SCRATCH_BYTES } from './arena';
+export { WasmArena, WasmArenaOptions, attachWasmArena, wasmArena, wasmSimdAvailable, SCRATCH_BYTES } from './arena.js';
 
 function dims(name: string, M: number, K: number, N: number): void {
   if (!(Number.isInteger(M) && Number.isInteger(K) && Number.isInteger(N)) || M < 0 || K < 0 || N < 0) {

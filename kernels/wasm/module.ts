@@ -47,8 +47,8 @@
  * allocated by the arena): TILE (4×8 f32) at +0, APACK (MC·KC f32) at +256, BPACK (KC·NC f32) after it. The packers and
  * the edge-tile copy write only there. One instance per thread: two instances on one shared memory need two scratches.
  */
-import { type Func, type Global, type Label, type Local, ModuleBuilder, f32, i32, lanes32, v128 } from './emit';
-import { emitGates } from './gates';
+import { type Func, type Global, type Label, type Local, ModuleBuilder, f32, i32, lanes32, v128 } from './emit.js';
+import { emitGates } from './gates.js';
 
 /** Micro-tile rows and columns. */
 export const MR = 4;

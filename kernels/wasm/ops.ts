@@ -7,9 +7,9 @@
  * staging buffers of the arena first — the [rows, ld] span the product touches — and C is copied back after the
  * product. The staging buffers are allocated with the workspace (one allocF32s), so no product grows the memory.
  */
-import type { FloatArray } from '../matmul';
-import type { GateOps, MatOps, MatProduct } from '../fast/ops';
-import { type WasmArena } from './arena';
+import type { FloatArray } from '../matmul.js';
+import type { GateOps, MatOps, MatProduct } from '../fast/ops.js';
+import { type WasmArena } from './arena.js';
 
 type Kernel = (
   c: number,

@@ -2,8 +2,8 @@
  * What a command writes to: stdout for results, stderr for progress, warnings and summaries.
  * `--quiet` silences progress and summaries; warnings (the data was changed: sorted, deduplicated, filled) always print.
  */
-import { writeAllSync } from './output';
-import type { ProgressSink } from './progress';
+import { writeAllSync } from './output.js';
+import type { ProgressSink } from './progress.js';
 
 export interface Context {
   /** Results (CSV rows, JSON): stdout. */

@@ -19,8 +19,8 @@
  */
 import * as fs from 'fs';
 import { StringDecoder } from 'string_decoder';
-import { UserError, at, fsMessage } from './errors';
-import { NUMBER, timeParser, type TimeKind } from './time';
+import { UserError, at, fsMessage } from './errors.js';
+import { NUMBER, timeParser, type TimeKind } from './time.js';
 
 export interface CsvRecord {
   fields: string[];

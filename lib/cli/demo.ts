@@ -14,13 +14,13 @@
  */
 import * as path from 'path';
 import * as fs from 'fs';
-import { makeRandom } from '../random';
-import type { Range } from '../detect/events';
-import { UserError, fsMessage } from './errors';
-import { readTable, csvNumber } from './csv';
-import { type Context, say, since } from './context';
-import { OutputSet } from './output';
-import { checkFiles } from './files';
+import { makeRandom } from '../random.js';
+import type { Range } from '../detect/events.js';
+import { UserError, fsMessage } from './errors.js';
+import { readTable, csvNumber } from './csv.js';
+import { type Context, say, since } from './context.js';
+import { OutputSet } from './output.js';
+import { checkFiles } from './files.js';
 import {
   fitDetector,
   runDetect,
@@ -31,12 +31,12 @@ import {
   timeText,
   finiteOrNull,
   publicOptions,
-} from './detect';
-import { windowsToRanges } from './labels';
-import { renderReport } from './report';
-import { formatDate } from './time';
-import type { DetectorOptions } from '../detect/types';
-import * as opt from './options';
+} from './detect.js';
+import { windowsToRanges } from './labels.js';
+import { renderReport } from './report.js';
+import { formatDate } from './time.js';
+import type { DetectorOptions } from '../detect/types.js';
+import * as opt from './options.js';
 
 const STEP_MS = 10 * 60 * 1000;
 const PER_DAY = 144;

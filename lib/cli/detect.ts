@@ -16,23 +16,23 @@
  */
 import * as path from 'path';
 import * as fs from 'fs';
-import { Detector, type DetectResult } from '../detect/detector';
-import type { DetectorOptions } from '../detect/types';
-import { pickModel } from '../detect/options';
-import { getBackend } from '../backend';
-import type { AnomalyEvent, Range } from '../detect/events';
-import { UserError, userCall, toUserError, fsMessage, type ColumnMap } from './errors';
-import { readTable, type Table, type ReadOptions, csvField, csvNumber } from './csv';
-import { Output, OutputSet } from './output';
-import { Progress } from './progress';
-import { type Context, say, warn, since } from './context';
-import { checkFiles, type NamedFile } from './files';
-import { ArgumentError, MemoryLimitError } from '../errors';
-import type { EpochLogs } from '../model/sequential';
-import { renderReport, type ReportData, formatNumber } from './report';
-import { isLabelFile, readLabelFile, windowsToRanges } from './labels';
-import { runs } from '../detect/events';
-import * as opt from './options';
+import { Detector, type DetectResult } from '../detect/detector.js';
+import type { DetectorOptions } from '../detect/types.js';
+import { pickModel } from '../detect/options.js';
+import { getBackend } from '../backend.js';
+import type { AnomalyEvent, Range } from '../detect/events.js';
+import { UserError, userCall, toUserError, fsMessage, type ColumnMap } from './errors.js';
+import { readTable, type Table, type ReadOptions, csvField, csvNumber } from './csv.js';
+import { Output, OutputSet } from './output.js';
+import { Progress } from './progress.js';
+import { type Context, say, warn, since } from './context.js';
+import { checkFiles, type NamedFile } from './files.js';
+import { ArgumentError, MemoryLimitError } from '../errors.js';
+import type { EpochLogs } from '../model/sequential.js';
+import { renderReport, type ReportData, formatNumber } from './report.js';
+import { isLabelFile, readLabelFile, windowsToRanges } from './labels.js';
+import { runs } from '../detect/events.js';
+import * as opt from './options.js';
 
 /** Names the output adds after the value columns. */
 export const OUTPUT_COLUMNS = ['score', 'threshold', 'anomaly', 'label'];

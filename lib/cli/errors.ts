@@ -8,7 +8,7 @@
  *   // bptt: data.csv line 7, column 2 ('value'): 'abc' is not a number
  */
 
-import { ArgumentError, isUsageError } from '../errors';
+import { ArgumentError, isUsageError } from '../errors.js';
 
 export class UserError extends Error {
   constructor(message: string) {

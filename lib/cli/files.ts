@@ -14,8 +14,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UserError } from './errors';
-import { parseTempName } from '../io/atomic';
+import { UserError } from './errors.js';
+import { parseTempName } from '../io/atomic.js';
 
 export interface NamedFile {
   /** How messages name it: 'the input file', '--model', '--out'. */

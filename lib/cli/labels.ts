@@ -10,10 +10,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UserError, fsMessage } from './errors';
-import { CsvReader } from './csv';
-import { parseDate } from './time';
-import type { Range } from '../detect/events';
+import { UserError, fsMessage } from './errors.js';
+import { CsvReader } from './csv.js';
+import { parseDate } from './time.js';
+import type { Range } from '../detect/events.js';
 
 /** Whether `spec` names a label file (else it is taken as a column name). */
 export function isLabelFile(spec: string): boolean {

@@ -12,13 +12,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UserError, toUserError } from './errors';
-import { BrokenPipe } from './output';
-import { type Context, processContext } from './context';
-import { detectCommand, fitCommand } from './detect';
-import { scoreCommand } from './score';
-import { reportCommand } from './report-command';
-import { demoCommand } from './demo';
+import { UserError, toUserError } from './errors.js';
+import { BrokenPipe } from './output.js';
+import { type Context, processContext } from './context.js';
+import { detectCommand, fitCommand } from './detect.js';
+import { scoreCommand } from './score.js';
+import { reportCommand } from './report-command.js';
+import { demoCommand } from './demo.js';
 
 export const USAGE = `Usage: bptt <command> [options]
 

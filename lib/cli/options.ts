@@ -3,11 +3,11 @@
  * UserError that names the option and the value, and points to `--help`.
  */
 import { parseArgs } from 'util';
-import { UserError, userCall } from './errors';
-import { DETECTOR_MODELS, type DetectorModel, type DetectorOptions } from '../detect/types';
-import { parseThreshold } from '../detect/threshold-spec';
-import { setBackend, type BackendChoice } from '../backend';
-import { checkWorkers } from '../parallel/auto';
+import { UserError, userCall } from './errors.js';
+import { DETECTOR_MODELS, type DetectorModel, type DetectorOptions } from '../detect/types.js';
+import { parseThreshold } from '../detect/threshold-spec.js';
+import { setBackend, type BackendChoice } from '../backend.js';
+import { checkWorkers } from '../parallel/auto.js';
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 export type Values = Record<string, string | boolean | undefined>;

@@ -14,8 +14,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { UserError, fsMessage } from './errors';
-import { tempPathFor, removeStaleTemps } from '../io/atomic';
+import { UserError, fsMessage } from './errors.js';
+import { tempPathFor, removeStaleTemps } from '../io/atomic.js';
 
 const FLUSH_AT = 1 << 18;
 

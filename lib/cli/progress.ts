@@ -7,7 +7,7 @@
  *
  * ETA = mean epoch time × epochs left (an upper bound: early stopping may end the run sooner).
  */
-import type { EpochLogs } from '../model/sequential';
+import type { EpochLogs } from '../model/sequential.js';
 
 export interface ProgressSink {
   write(s: string): unknown;

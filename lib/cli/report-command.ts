@@ -4,17 +4,17 @@
  * from --labels, or from the file's `label` column when it has one.
  */
 import * as path from 'path';
-import { UserError } from './errors';
-import { openWithSchema, readTable } from './csv';
-import { flagsToEvents } from '../detect/events';
-import { type Context, say, warn } from './context';
-import { Output } from './output';
-import { checkFiles, type NamedFile } from './files';
-import { renderReport, formatNumber } from './report';
-import { isLabelFile, readLabelFile, windowsToRanges } from './labels';
-import { runs } from '../detect/events';
-import { OUTPUT_COLUMNS } from './detect';
-import * as opt from './options';
+import { UserError } from './errors.js';
+import { openWithSchema, readTable } from './csv.js';
+import { flagsToEvents } from '../detect/events.js';
+import { type Context, say, warn } from './context.js';
+import { Output } from './output.js';
+import { checkFiles, type NamedFile } from './files.js';
+import { renderReport, formatNumber } from './report.js';
+import { isLabelFile, readLabelFile, windowsToRanges } from './labels.js';
+import { runs } from '../detect/events.js';
+import { OUTPUT_COLUMNS } from './detect.js';
+import * as opt from './options.js';
 
 export const REPORT_HELP = `Usage: bptt report <flags.csv> -o report.html [options]
 

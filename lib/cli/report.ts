@@ -13,8 +13,8 @@
  * a bucket draws the min and the max of its points (in time order), so spikes survive and a 20k-point series gives
  * about 2,000 path points per chart. The markup is well-formed XML (every element closed, every attribute quoted).
  */
-import type { AnomalyEvent, Range } from '../detect/events';
-import { timeTicks, niceTicks, formatTick, formatDuration } from './time';
+import type { AnomalyEvent, Range } from '../detect/events.js';
+import { timeTicks, niceTicks, formatTick, formatDuration } from './time.js';
 
 export interface ReportData {
   title: string;

@@ -18,7 +18,7 @@
  * Time order cannot be restored in a stream: a row that repeats the previous row's timestamp is dropped (the first is
  * kept, as `detect` does); a row that goes back in time is scored where it stands; both are counted in a warning.
  */
-import { UserError, at, userCall } from './errors';
+import { UserError, at, userCall } from './errors.js';
 import {
   openWithSchema,
   checkRagged,
@@ -30,18 +30,18 @@ import {
   type CsvRecord,
   type Schema,
   type SchemaOptions,
-} from './csv';
-import { timeParser } from './time';
-import { Output } from './output';
-import { type Context, say, warn, since } from './context';
-import { checkFiles } from './files';
-import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList, type CliModelMeta } from './detect';
-import { Detector } from '../detect/detector';
-import { parseThreshold } from '../detect/threshold-spec';
-import type { StreamResult, DetectorStream } from '../detect/stream';
-import { EventTracker, type TrackedEvent } from '../detect/tracker';
-import { formatNumber } from './report';
-import * as opt from './options';
+} from './csv.js';
+import { timeParser } from './time.js';
+import { Output } from './output.js';
+import { type Context, say, warn, since } from './context.js';
+import { checkFiles } from './files.js';
+import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList, type CliModelMeta } from './detect.js';
+import { Detector } from '../detect/detector.js';
+import { parseThreshold } from '../detect/threshold-spec.js';
+import type { StreamResult, DetectorStream } from '../detect/stream.js';
+import { EventTracker, type TrackedEvent } from '../detect/tracker.js';
+import { formatNumber } from './report.js';
+import * as opt from './options.js';
 
 /** Longest gap (rows) held back for interpolation before carrying the last value forward. */
 export const MAX_HOLD = 10_000;

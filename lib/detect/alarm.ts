@@ -35,8 +35,8 @@
  * `alarmBatch` runs the same steps over arrays (same bits as stepping). `restFlags` applies part 3 alone to scores, for
  * threshold sweeps. State (`getState()` / `AlarmStage.fromState`) is a plain JSON-able object, validated on load.
  */
-import { ArgumentError } from '../errors';
-import { checkKeys, describeValue } from '../check';
+import { ArgumentError } from '../errors.js';
+import { checkKeys, describeValue } from '../check.js';
 
 export interface AlarmOptions {
   /** Rows the likelihood learns on before it scores (NAB: min(⌊0.15·N⌋, 750)); no flag before it. Required. */

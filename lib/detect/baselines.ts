@@ -1,5 +1,5 @@
 /** The statistical baselines 'zscore' and 'iqr': each point scored against the previous W points of its feature. */
-import type { Series } from '../tensor';
+import type { Series } from '../tensor.js';
 
 /** Smallest spread the baselines divide by (normalised units), so a flat stretch gives large but finite scores. */
 const MIN_SPREAD = 1e-6;

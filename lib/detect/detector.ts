@@ -31,23 +31,23 @@
  * score/detect. Scores are bit-identical for every worker count; training is bit-identical for a given count. It is a
  * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
-import type { Sequential, EpochLogs } from '../model/sequential';
-import { checkKeys, describeValue } from '../check';
-import { checkWorkers, type Workers } from '../parallel/auto';
-import type { Tensor } from '../tensor';
-import { ArgumentError } from '../errors';
-import { readSeries, fillMissing, type Series, type FillReport } from '../tensor';
-import { writeFileAtomicSync } from '../io/atomic';
-import { flagsToEvents, type AnomalyEvent } from './events';
-import { Ewma } from './thresholds/telemanom';
-import { Normaliser } from './preprocess';
-import { applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec';
-import { OnlinePipeline } from './online';
-import { baselineScores } from './baselines';
-import { detectorNetwork, isAutoencoder, isNeural } from './networks';
-import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options';
-import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types';
-import { DetectorStream } from './stream';
+import type { Sequential, EpochLogs } from '../model/sequential.js';
+import { checkKeys, describeValue } from '../check.js';
+import { checkWorkers, type Workers } from '../parallel/auto.js';
+import type { Tensor } from '../tensor.js';
+import { ArgumentError } from '../errors.js';
+import { readSeries, fillMissing, type Series, type FillReport } from '../tensor.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
+import { flagsToEvents, type AnomalyEvent } from './events.js';
+import { Ewma } from './thresholds/telemanom.js';
+import { Normaliser } from './preprocess.js';
+import { applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec.js';
+import { OnlinePipeline } from './online.js';
+import { baselineScores } from './baselines.js';
+import { detectorNetwork, isAutoencoder, isNeural } from './networks.js';
+import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options.js';
+import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types.js';
+import { DetectorStream } from './stream.js';
 import {
   detectorToJSON,
   detectorFromJSON,
@@ -55,8 +55,8 @@ import {
   loadDetector,
   type DetectorJSON,
   type DetectorFileContents,
-} from './io';
-import { exportScorerSource } from './export';
+} from './io.js';
+import { exportScorerSource } from './export.js';
 
 export interface ScoreResult {
   /** One score per input point. */

@@ -10,8 +10,8 @@
  *                                highest score over [start, end] (gap points included; first index on ties)
  *   eventsToFlags(events, n)     1 on every index covered by an event
  */
-import { ArgumentError } from '../errors';
-import { describeValue } from '../check';
+import { ArgumentError } from '../errors.js';
+import { describeValue } from '../check.js';
 
 /** An inclusive index range [start, end]. */
 export interface Range {

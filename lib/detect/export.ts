@@ -15,17 +15,17 @@
  * The module computes in float64 on the float32 weights, so its scores agree with the library's float32 ones to about
  * 1e-6 relative, not bit for bit.
  */
-import { DETECTOR_MODELS } from './types';
-import type { FittedDetector } from './types';
-import { staticLevel } from './threshold-spec';
-import { ArgumentError } from '../errors';
-import type { Layer } from '../model/layers/layer';
-import { Recurrent } from '../model/layers/recurrent';
-import { Dense, TimeDistributed } from '../model/layers/dense';
-import { RepeatVector, Flatten, Reshape, Dropout } from '../model/layers/shape';
-import { Bidirectional } from '../model/layers/bidirectional';
-import { encodeFloats } from '../io/json';
-import { describeValue } from '../check';
+import { DETECTOR_MODELS } from './types.js';
+import type { FittedDetector } from './types.js';
+import { staticLevel } from './threshold-spec.js';
+import { ArgumentError } from '../errors.js';
+import type { Layer } from '../model/layers/layer.js';
+import { Recurrent } from '../model/layers/recurrent.js';
+import { Dense, TimeDistributed } from '../model/layers/dense.js';
+import { RepeatVector, Flatten, Reshape, Dropout } from '../model/layers/shape.js';
+import { Bidirectional } from '../model/layers/bidirectional.js';
+import { encodeFloats } from '../io/json.js';
+import { describeValue } from '../check.js';
 
 /** The activations the module's runtime implements (its act() switch); anything else is refused at export. */
 const ACTIVATIONS = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'] as const;

@@ -10,19 +10,19 @@
  * SPOT/DSPOT state after online updates is not saved: a loaded detector starts again from its calibration.
  */
 import * as fs from 'fs';
-import { writeFileAtomicSync } from '../io/atomic';
-import { modelToJSON, encodeFloats, decodeFloats, type ModelJSON, withSource } from '../io/json';
-import { modelFromJSON } from '../model/loaders';
-import { ModelFileError } from '../errors';
-import { checkKeys, describeValue } from '../check';
-import type { Sequential } from '../model/sequential';
-import { DETECTOR_OPTION_KEYS } from './types';
-import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types';
-import { resolveDetectorOptions } from './options';
-import { detectorNetwork, isNeural } from './networks';
-import { OnlinePipeline, type OnlinePipelineState } from './online';
-import { Normaliser, type NormaliserJSON } from './preprocess';
-import { thresholdToString } from './threshold-spec';
+import { writeFileAtomicSync } from '../io/atomic.js';
+import { modelToJSON, encodeFloats, decodeFloats, type ModelJSON, withSource } from '../io/json.js';
+import { modelFromJSON } from '../model/loaders.js';
+import { ModelFileError } from '../errors.js';
+import { checkKeys, describeValue } from '../check.js';
+import type { Sequential } from '../model/sequential.js';
+import { DETECTOR_OPTION_KEYS } from './types.js';
+import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types.js';
+import { resolveDetectorOptions } from './options.js';
+import { detectorNetwork, isNeural } from './networks.js';
+import { OnlinePipeline, type OnlinePipelineState } from './online.js';
+import { Normaliser, type NormaliserJSON } from './preprocess.js';
+import { thresholdToString } from './threshold-spec.js';
 
 export const DETECTOR_FORMAT = 'bptt-detector';
 export const DETECTOR_FORMAT_VERSION = 1;

@@ -24,8 +24,8 @@
  *                sklearn: AP = Σ_k (R_k - R_{k-1})·P_k over the distinct score values, descending; 0 when there
  *                are no positives (sklearn warns and returns 0), 1 when every point is positive.
  */
-import { ArgumentError } from '../errors';
-import { runsOfOnes } from './events';
+import { ArgumentError } from '../errors.js';
+import { runsOfOnes } from './events.js';
 
 /** Point-wise confusion counts. */
 export interface Confusion {

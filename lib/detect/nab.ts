@@ -19,7 +19,7 @@
  * Windows come as timestamps in NAB's labels; `nabWindowRows` matches them to rows (first row with an equal
  * timestamp, after normalising `2014-03-14 03:31:00.000000` to `2014-03-14 03:31:00`).
  */
-import { ArgumentError } from '../errors';
+import { ArgumentError } from '../errors.js';
 
 /** NAB cost-matrix weights; all magnitudes (false positives and misses cost, detections earn). */
 export interface NabProfile {

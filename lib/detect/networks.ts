@@ -1,7 +1,7 @@
 /** The network each neural detector model trains, built from the detector's options (untrained, seeded). */
-import type { Sequential } from '../model/sequential';
-import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../model/presets';
-import type { DetectorModel, ResolvedOptions } from './types';
+import type { Sequential } from '../model/sequential.js';
+import { sequenceAutoencoder, forecaster, denseAutoencoder } from '../model/presets.js';
+import type { DetectorModel, ResolvedOptions } from './types.js';
 
 export const isAutoencoder = (m: DetectorModel): boolean => m.endsWith('-ae');
 export const isNeural = (m: DetectorModel): boolean => m !== 'zscore' && m !== 'iqr';

@@ -22,7 +22,7 @@
  * sampling uses a 32-bit xorshift generator whose state is part of the serialisable state. Same seed + same rows →
  * bit-identical scores, and `getState()`/`fromState()` continue bit for bit.
  */
-import { ArgumentError } from '../errors';
+import { ArgumentError } from '../errors.js';
 import {
   gruWorkspace,
   gruForward,
@@ -30,14 +30,14 @@ import {
   gruBiasLength,
   type GruParams,
   type GruWorkspace,
-} from '../../kernels/fast/gru';
-import { denseForward, denseBackward } from '../../kernels/fast/dense';
-import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim';
-import { Act } from '../../kernels/activations';
-import { makeRandom } from '../random';
-import { glorotUniform, orthogonal } from '../model/init';
-import { checkKeys, describeValue } from '../check';
-import { AlarmStage, type AlarmOptions, type AlarmState } from './alarm';
+} from '../../kernels/fast/gru.js';
+import { denseForward, denseBackward } from '../../kernels/fast/dense.js';
+import { adamUpdate, clipByGlobalNorm } from '../../kernels/optim.js';
+import { Act } from '../../kernels/activations.js';
+import { makeRandom } from '../random.js';
+import { glorotUniform, orthogonal } from '../model/init.js';
+import { checkKeys, describeValue } from '../check.js';
+import { AlarmStage, type AlarmOptions, type AlarmState } from './alarm.js';
 
 export interface OnlineOptions {
   /** Rows before scoring starts (NAB's probation). Required: the first fit happens within it. */

@@ -1,10 +1,10 @@
 /** The Detector's options checked and resolved: defaults, the rules between options, and what model 'auto' picks. */
-import { ArgumentError } from '../errors';
-import { checkKeys, describeValue, optBool, optEnum, optNumber, optPosInt } from '../check';
-import { checkWorkers } from '../parallel/auto';
-import { parseThreshold } from './threshold-spec';
-import { BATCH_TRAINING_KEYS, DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types';
-import type { Combine, DetectorModel, DetectorOptions, ResolvedOptions } from './types';
+import { ArgumentError } from '../errors.js';
+import { checkKeys, describeValue, optBool, optEnum, optNumber, optPosInt } from '../check.js';
+import { checkWorkers } from '../parallel/auto.js';
+import { parseThreshold } from './threshold-spec.js';
+import { BATCH_TRAINING_KEYS, DETECTOR_MODELS, DETECTOR_OPTION_KEYS } from './types.js';
+import type { Combine, DetectorModel, DetectorOptions, ResolvedOptions } from './types.js';
 
 /** Forecast steps of the 'gru-online' forecaster (its default horizon). */
 export const ONLINE_HORIZON = 8;

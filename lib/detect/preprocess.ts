@@ -16,9 +16,9 @@
  * saturation level, which scores far above any threshold and is flagged, instead of an Infinity that float32 model
  * inputs, squares and sums cannot carry.
  */
-import { ArgumentError } from '../errors';
-import { describeValue } from '../check';
-import { featureError, type Series } from '../tensor';
+import { ArgumentError } from '../errors.js';
+import { describeValue } from '../check.js';
+import { featureError, type Series } from '../tensor.js';
 
 export type NormalizeKind = 'zscore' | 'minmax';
 

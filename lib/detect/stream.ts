@@ -15,15 +15,15 @@
  * Earlier pushes return null (warm-up: the batch scores of those points are 0, and they are never flagged). Memory: the last W(+1) points and, for mean/max, W running sums.
  * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
  */
-import type { Sequential } from '../model/sequential';
-import { Ewma } from './thresholds/telemanom';
-import { normaliseValue } from './preprocess';
-import { makeOnline, type OnlineThreshold } from './threshold-spec';
-import { OnlinePipeline } from './online';
-import { zscoreOf, tukeyOf } from './baselines';
-import type { FittedDetector } from './types';
-import { ArgumentError } from '../errors';
-import { describeValue } from '../check';
+import type { Sequential } from '../model/sequential.js';
+import { Ewma } from './thresholds/telemanom.js';
+import { normaliseValue } from './preprocess.js';
+import { makeOnline, type OnlineThreshold } from './threshold-spec.js';
+import { OnlinePipeline } from './online.js';
+import { zscoreOf, tukeyOf } from './baselines.js';
+import type { FittedDetector } from './types.js';
+import { ArgumentError } from '../errors.js';
+import { describeValue } from '../check.js';
 
 export interface StreamResult {
   /** Index of the point this result is for (0 = the first point pushed). */

@@ -19,18 +19,18 @@
  *   'ucl[:q[:k]]'        k × the q-quantile of the training scores (q = 0.999, k = 1): the SKAB notebooks' upper control
  *                        limit (Conv-AE: ucl:0.999:1.3333 on window residuals, see combine 'all' in detector.ts)
  */
-import { ArgumentError } from '../errors';
+import { ArgumentError } from '../errors.js';
 import {
   fixedThreshold,
   quantileThreshold,
   sigmaThreshold,
   iqrThreshold,
   contaminationThreshold,
-} from './thresholds/static';
-import { Spot, Dspot } from './thresholds/pot';
-import { dynamicThreshold } from './thresholds/telemanom';
-import { checkKeys, describeValue, optNumber, optPosInt } from '../check';
-import { AlarmStage } from './alarm';
+} from './thresholds/static.js';
+import { Spot, Dspot } from './thresholds/pot.js';
+import { dynamicThreshold } from './thresholds/telemanom.js';
+import { checkKeys, describeValue, optNumber, optPosInt } from '../check.js';
+import { AlarmStage } from './alarm.js';
 
 export type ThresholdKind =
   'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';

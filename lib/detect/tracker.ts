@@ -14,7 +14,7 @@
  *   t.events   // [{ start: 1, end: 3, peakIndex: 3, peakScore: 7, startRow: 'row 1', endRow: 'row 3', peakRow: 'row 3' },
  *              //  { start: 6, end: 6, peakIndex: 6, peakScore: 2, … }]
  */
-import type { AnomalyEvent } from './events';
+import type { AnomalyEvent } from './events.js';
 
 export interface TrackedEvent<R> extends AnomalyEvent {
   startRow: R;

@@ -2,11 +2,11 @@
  * The Detector's vocabulary: model names, option keys, the options as given and as resolved, and a fitted detector's
  * state. io, export and stream import this file (and take a FittedDetector as an argument), never the Detector class.
  */
-import type { EpochLogs, Sequential } from '../model/sequential';
-import type { Workers } from '../parallel/auto';
-import type { Normaliser, NormalizeKind } from './preprocess';
-import type { ThresholdConfig, ThresholdSpec } from './threshold-spec';
-import type { OnlinePipeline } from './online';
+import type { EpochLogs, Sequential } from '../model/sequential.js';
+import type { Workers } from '../parallel/auto.js';
+import type { Normaliser, NormalizeKind } from './preprocess.js';
+import type { ThresholdConfig, ThresholdSpec } from './threshold-spec.js';
+import type { OnlinePipeline } from './online.js';
 
 export type DetectorModel =
   'gru-online' | 'lstm-ae' | 'gru-ae' | 'rnn-ae' | 'dense-ae' | 'lstm-forecast' | 'zscore' | 'iqr';

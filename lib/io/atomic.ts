@@ -26,7 +26,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { ArgumentError } from '../errors';
+import { ArgumentError } from '../errors.js';
 
 /** Writes `data` to `target` atomically (see the file comment). Strings are written as UTF-8. */
 export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {

@@ -19,14 +19,14 @@
  * (CreateModel) and fills it. lib/model/loaders.ts passes Sequential's; this module never imports the class.
  */
 import * as fs from 'fs';
-import type { FloatArray } from '../../kernels/matmul';
-import { layerFromConfig } from '../model/layers/index';
-import type { DType } from '../model/layers/layer';
-import { Optimizer, type OptimizerConfig } from '../model/optimizers';
-import type { CreateModel, ModelSource, ModelTarget } from './model-view';
-import { writeFileAtomicSync } from './atomic';
-import { checkKeys, describeValue, optShape } from '../check';
-import { ArgumentError, MemoryLimitError, ModelFileError } from '../errors';
+import type { FloatArray } from '../../kernels/matmul.js';
+import { layerFromConfig } from '../model/layers/index.js';
+import type { DType } from '../model/layers/layer.js';
+import { Optimizer, type OptimizerConfig } from '../model/optimizers.js';
+import type { CreateModel, ModelSource, ModelTarget } from './model-view.js';
+import { writeFileAtomicSync } from './atomic.js';
+import { checkKeys, describeValue, optShape } from '../check.js';
+import { ArgumentError, MemoryLimitError, ModelFileError } from '../errors.js';
 
 export const FORMAT = 'bptt-model';
 export const FORMAT_VERSION = 1;

@@ -3,10 +3,10 @@
  * every member; io takes the model, or for loading a function that makes an empty one (CreateModel), as an argument and
  * never imports the class. Imports point one way: lib/model/sequential → lib/io → lib/model/layers, optimizers, losses.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import { type DType, Layer } from '../model/layers/layer';
-import type { LossName } from '../model/losses';
-import type { Optimizer } from '../model/optimizers';
+import type { FloatArray } from '../../kernels/matmul.js';
+import { type DType, Layer } from '../model/layers/layer.js';
+import type { LossName } from '../model/losses.js';
+import type { Optimizer } from '../model/optimizers.js';
 
 /** A trainable tensor named "layer/param" (Sequential.weights()). */
 export interface NamedWeight {

@@ -30,9 +30,9 @@
  *   parseSafetensors(bytes).tensors.get('kernel')   // { dtype: 'F32', shape: [2, 2], data: Float32Array [1, 2, 3, 4] }
  */
 import * as fs from 'fs';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic';
-import { show } from './show';
-import { ArgumentError, ModelFileError } from '../errors';
+import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
+import { show } from './show.js';
+import { ArgumentError, ModelFileError } from '../errors.js';
 
 /** A decoded tensor: `dtype` is the file's dtype ('F16', 'F32', …); `data` holds the decoded values, row-major. */
 export interface SafetensorsTensor {

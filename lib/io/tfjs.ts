@@ -13,7 +13,13 @@
  *   const model = fromTfjs(artifacts);                       // Sequential, same predictions (≤ 1e-5)
  *   const back = await tf.loadLayersModel(tf.io.fromMemory(toTfjs(model)));
  */
-export type { TfjsWeightSpec, TfjsArtifactsInput, TfjsArtifacts, FromTfjsOptions, ToTfjsOptions } from './tfjs/types';
-export { GENERATED_BY } from './tfjs/types';
-export { buildFromTfjs, toTfjs } from './tfjs/artifacts';
-export { readTfjsModel, readTfjsModelSync, saveTfjsModel, saveTfjsModelSync } from './tfjs/files';
+export type {
+  TfjsWeightSpec,
+  TfjsArtifactsInput,
+  TfjsArtifacts,
+  FromTfjsOptions,
+  ToTfjsOptions,
+} from './tfjs/types.js';
+export { GENERATED_BY } from './tfjs/types.js';
+export { buildFromTfjs, toTfjs } from './tfjs/artifacts.js';
+export { readTfjsModel, readTfjsModelSync, saveTfjsModel, saveTfjsModelSync } from './tfjs/files.js';

@@ -52,14 +52,14 @@
  *   await loadTorchSafetensors(m, 'ae.safetensors', { modules: ['enc', 'dec', 'out'] });
  *   // → [{ layer: 'lstm', source: "'enc' (nn.LSTM l0, input 1, hidden 16)" }, { layer: 'lstm_1', source: "'dec' (nn.LSTM l0, …)" }, …]
  */
-import { Bidirectional } from '../model/layers/bidirectional';
-import { Dense, TimeDistributed } from '../model/layers/dense';
-import { type Layer, type Param } from '../model/layers/layer';
-import { Recurrent } from '../model/layers/recurrent';
-import { isModel, type ModelSource } from './model-view';
-import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors';
-import { ArgumentError } from '../errors';
-import { withSource } from './json';
+import { Bidirectional } from '../model/layers/bidirectional.js';
+import { Dense, TimeDistributed } from '../model/layers/dense.js';
+import { type Layer, type Param } from '../model/layers/layer.js';
+import { Recurrent } from '../model/layers/recurrent.js';
+import { isModel, type ModelSource } from './model-view.js';
+import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors.js';
+import { ArgumentError } from '../errors.js';
+import { withSource } from './json.js';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */
 export interface TorchTensor {

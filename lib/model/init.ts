@@ -17,9 +17,9 @@
  * (probability zero for a normal A) counts as positive (numpy's sign(0) = 0 would zero the column).
  * The glorot and orthogonal draws match Keras in distribution, not in the numbers: Keras uses a different generator.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import type { Random } from '../random';
-import { ArgumentError } from '../errors';
+import type { FloatArray } from '../../kernels/matmul.js';
+import type { Random } from '../random.js';
+import { ArgumentError } from '../errors.js';
 
 function dim(fn: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`${fn}(${name})`, 'a positive integer', String(v));

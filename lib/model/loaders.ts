@@ -4,10 +4,10 @@
  * way to make (CreateModel); this module supplies Sequential's constructor, so lib/io never imports Sequential.
  * Writers take the model and stay in lib/io (modelToJSON, saveModel, toTfjs, saveTfjsModel, loadTorchStateDict, …).
  */
-import { buildFromTfjs, readTfjsModel, readTfjsModelSync } from '../io/tfjs';
-import type { FromTfjsOptions, TfjsArtifactsInput } from '../io/tfjs';
-import type { NewModelOptions } from '../io/model-view';
-import { Sequential } from './sequential';
+import { buildFromTfjs, readTfjsModel, readTfjsModelSync } from '../io/tfjs.js';
+import type { FromTfjsOptions, TfjsArtifactsInput } from '../io/tfjs.js';
+import type { NewModelOptions } from '../io/model-view.js';
+import { Sequential } from './sequential.js';
 
 /** A bptt model from its JSON document (an object or its text); problems are ModelFileErrors naming `source`. */
 export function modelFromJSON(input: unknown, source = 'fromJSON'): Sequential {

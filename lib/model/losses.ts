@@ -4,10 +4,10 @@
  * 'mae' = 'meanAbsoluteError' = 'mean_absolute_error', 'binaryCrossentropy' = 'binary_crossentropy' (from probabilities,
  * with TensorFlow.js's clipping to [1e-7, 1 − 1e-7]).
  */
-import type { FloatArray } from '../../kernels/matmul';
-import { mseLoss, mseGrad, maeLoss, maeGrad, bceLoss, bceGrad } from '../../kernels/losses';
-import { describeValue } from '../check';
-import { ArgumentError } from '../errors';
+import type { FloatArray } from '../../kernels/matmul.js';
+import { mseLoss, mseGrad, maeLoss, maeGrad, bceLoss, bceGrad } from '../../kernels/losses.js';
+import { describeValue } from '../check.js';
+import { ArgumentError } from '../errors.js';
 
 export type LossName = 'mse' | 'mae' | 'binaryCrossentropy';
 

@@ -2,11 +2,11 @@
  * Optimizers for a model: the per-parameter state (Adam moments, SGD velocity) and the step counter around the update
  * kernels in kernels/optim.ts. An optimizer only updates: zeroing and clipping gradients are the trainer's job.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import { ADAM_DEFAULTS, adamUpdate, sgdUpdate } from '../../kernels/optim';
-import type { FloatCtor, Param } from './layers/layer';
-import { checkKeys, describeValue } from '../check';
-import { ArgumentError } from '../errors';
+import type { FloatArray } from '../../kernels/matmul.js';
+import { ADAM_DEFAULTS, adamUpdate, sgdUpdate } from '../../kernels/optim.js';
+import type { FloatCtor, Param } from './layers/layer.js';
+import { checkKeys, describeValue } from '../check.js';
+import { ArgumentError } from '../errors.js';
 
 export interface AdamConfig {
   name: 'adam';

@@ -8,12 +8,12 @@
  *   sequenceClassifier    recurrent stack → Dropout → Dense(1, sigmoid), binary cross-entropy
  *   denseAutoencoder      Flatten → Dense(relu) bottleneck stack → Dense(window·features) → Reshape([window, features])
  */
-import { Recurrent, type RecurrentOptions, type CellType } from './layers/recurrent';
-import { dense, timeDistributed } from './layers/dense';
-import { repeatVector, dropout, flatten, reshape } from './layers/shape';
-import { Sequential, type DType } from './sequential';
-import { checkKeys, describeValue } from '../check';
-import { ArgumentError } from '../errors';
+import { Recurrent, type RecurrentOptions, type CellType } from './layers/recurrent.js';
+import { dense, timeDistributed } from './layers/dense.js';
+import { repeatVector, dropout, flatten, reshape } from './layers/shape.js';
+import { Sequential, type DType } from './sequential.js';
+import { checkKeys, describeValue } from '../check.js';
+import { ArgumentError } from '../errors.js';
 
 const PRESET_KEYS = ['window', 'features', 'units', 'cell', 'seed', 'dtype', 'recurrent'] as const;
 const RECURRENT_PASS_KEYS = [

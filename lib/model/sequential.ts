@@ -20,25 +20,32 @@
  * workers: 1 is the single-threaded step above, unchanged. predict splits its rows into n contiguous chunks; rows do
  * not interact, so its outputs are bit-identical for every worker count.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import { clipByGlobalNorm, globalNorm } from '../../kernels/optim';
-import { type DType, Layer, type Param, type FloatCtor, type ForwardContext, shapeSize } from './layers/layer';
-import { Recurrent } from './layers/recurrent';
-import { RepeatVector } from './layers/shape';
-import { getLoss, type Loss, type LossName } from './losses';
-import { Optimizer, type OptimizerSpec } from './optimizers';
-import { makeRandom } from '../random';
-import { ArgumentError, TrainingDivergedError } from '../errors';
-import { toTensor, toNdarray, shapeString, type Tensor, type TensorLike } from '../tensor';
+import type { FloatArray } from '../../kernels/matmul.js';
+import { clipByGlobalNorm, globalNorm } from '../../kernels/optim.js';
+import { type DType, Layer, type Param, type FloatCtor, type ForwardContext, shapeSize } from './layers/layer.js';
+import { Recurrent } from './layers/recurrent.js';
+import { RepeatVector } from './layers/shape.js';
+import { getLoss, type Loss, type LossName } from './losses.js';
+import { Optimizer, type OptimizerSpec } from './optimizers.js';
+import { makeRandom } from '../random.js';
+import { ArgumentError, TrainingDivergedError } from '../errors.js';
+import { toTensor, toNdarray, shapeString, type Tensor, type TensorLike } from '../tensor.js';
 import type { NdArray } from 'ndarray';
-import { modelToJSON, buildFromJSON, saveModel, readModelFile, type ModelJSON, type ToJSONOptions } from '../io/json';
-import { toTfjs, type TfjsArtifacts, type ToTfjsOptions } from '../io/tfjs';
-import { getBackend } from '../backend';
-import { checkModelMemory } from '../memory';
-import { resolveWorkers, checkWorkers, type Workers } from '../parallel/auto';
-import { acquirePool, disposePool, type WorkerPool, type PoolSpec } from '../parallel/pool';
-import { shardRange, shardSeed } from '../parallel/protocol';
-import { checkKeys, describeValue, optBool } from '../check';
+import {
+  modelToJSON,
+  buildFromJSON,
+  saveModel,
+  readModelFile,
+  type ModelJSON,
+  type ToJSONOptions,
+} from '../io/json.js';
+import { toTfjs, type TfjsArtifacts, type ToTfjsOptions } from '../io/tfjs.js';
+import { getBackend } from '../backend.js';
+import { checkModelMemory } from '../memory.js';
+import { resolveWorkers, checkWorkers, type Workers } from '../parallel/auto.js';
+import { acquirePool, disposePool, type WorkerPool, type PoolSpec } from '../parallel/pool.js';
+import { shardRange, shardSeed } from '../parallel/protocol.js';
+import { checkKeys, describeValue, optBool } from '../check.js';
 
 export type { DType };
 

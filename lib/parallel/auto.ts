@@ -30,12 +30,12 @@
  * shrink with the shard, so the fixed cost of a round (waking a thread, copying P weights in and P gradients out, the
  * reduction) weighs more: they lose at S (78 MFLOP) and gain from P3 (156 MFLOP) on; predict from ~30–50 MFLOP.
  */
-import { getBackend, type Backend } from '../backend';
-import type { DType, Layer } from '../model/layers/layer';
-import { Recurrent } from '../model/layers/recurrent';
-import { describeValue } from '../check';
-import { availableCores, workerScript, workerThreads } from './pool';
-import { ArgumentError } from '../errors';
+import { getBackend, type Backend } from '../backend.js';
+import type { DType, Layer } from '../model/layers/layer.js';
+import { Recurrent } from '../model/layers/recurrent.js';
+import { describeValue } from '../check.js';
+import { availableCores, workerScript, workerThreads } from './pool.js';
+import { ArgumentError } from '../errors.js';
 
 export type Workers = number | 'auto';
 

@@ -11,6 +11,6 @@
  * fixed-order reduction, lifetime), worker.ts (the worker thread). Sequential.shardStep and Sequential.predictRows are
  * the code both sides run, so a shard computed in a worker is the shard the main thread would have computed.
  */
-export { resolveWorkers, checkWorkers, workPerRow, MAX_WORKERS, MIN_ROWS } from './auto';
-export type { Workers } from './auto';
-export { availableCores } from './pool';
+export { resolveWorkers, checkWorkers, workPerRow, MAX_WORKERS, MIN_ROWS } from './auto.js';
+export type { Workers } from './auto.js';
+export { availableCores } from './pool.js';

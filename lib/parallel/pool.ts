@@ -30,11 +30,11 @@
  * backend changes, and ended by `Sequential.dispose()` (or when the model is garbage-collected). Workers are unref()'d:
  * an idle pool never keeps the process alive.
  */
-import type { FloatArray } from '../../kernels/matmul';
-import type { Param } from '../model/layers/layer';
-import type { Tensor } from '../tensor';
-import * as P from './protocol';
-import { ArgumentError } from '../errors';
+import type { FloatArray } from '../../kernels/matmul.js';
+import type { Param } from '../model/layers/layer.js';
+import type { Tensor } from '../tensor.js';
+import * as P from './protocol.js';
+import { ArgumentError } from '../errors.js';
 
 type WorkerThreads = typeof import('worker_threads');
 type NodeWorker = import('worker_threads').Worker;

@@ -4,7 +4,7 @@
  * waiting for a worker that died before it could say why. worker.ts calls `started()` once the model is built.
  */
 import { workerData, type MessagePort } from 'worker_threads';
-import * as P from './protocol';
+import * as P from './protocol.js';
 
 function onLoadError(e: unknown): void {
   const init = workerData as P.WorkerInit & { port: MessagePort };

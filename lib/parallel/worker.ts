@@ -17,16 +17,16 @@
  * import, worker-guard.ts, reports a failure to load the library (a broken install) as a start-up error instead of
  * letting the thread die before it can say why.
  */
-import { started } from './worker-guard';
+import { started } from './worker-guard.js';
 import { workerData, receiveMessageOnPort, type MessagePort } from 'worker_threads';
-import type { FloatArray } from '../../kernels/matmul';
-import { type Backend, setBackend } from '../backend';
-import type { Param } from '../model/layers/layer';
-import { getLoss, type Loss } from '../model/losses';
-import { Sequential } from '../model/sequential';
-import { makeRandom } from '../random';
-import type { Tensor } from '../tensor';
-import * as P from './protocol';
+import type { FloatArray } from '../../kernels/matmul.js';
+import { type Backend, setBackend } from '../backend.js';
+import type { Param } from '../model/layers/layer.js';
+import { getLoss, type Loss } from '../model/losses.js';
+import { Sequential } from '../model/sequential.js';
+import { makeRandom } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import * as P from './protocol.js';
 
 interface FitData {
   x: Tensor;

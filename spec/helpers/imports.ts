@@ -31,7 +31,9 @@ function walk(dir: string, out: string[]): void {
 }
 
 function resolve(root: string, from: string, spec: string): string | null {
-  const base = path.resolve(root, path.dirname(from), spec);
+  // Sources name their imports as the compiled files ('./matmul.js', so that the ESM build runs as it is); the source
+  // of './matmul.js' is './matmul.ts'.
+  const base = path.resolve(root, path.dirname(from), spec.replace(/\.js$/, ''));
   for (const c of [`${base}.ts`, path.join(base, 'index.ts'), base]) {
     if (fs.existsSync(c) && fs.statSync(c).isFile()) return path.relative(root, c).split(path.sep).join('/');
   }

@@ -24,14 +24,14 @@ describe('kernels/ without fast/ and wasm/', () => {
     expect(files).to.include.members(['lstm.ts', 'rnn.ts', 'gru.ts', 'index.ts', 'check.ts']);
     for (const f of files)
       for (const spec of importsOf(path.join(dir, f))) {
-        expect(spec, `${f} imports ${spec}`).to.match(/^\.\/[a-z]+$/);
-        expect(fs.existsSync(path.join(dir, spec + '.ts')), `${f} imports ${spec}`).to.equal(true);
+        expect(spec, `${f} imports ${spec}`).to.match(/^\.\/[a-z]+\.js$/);
+        expect(fs.existsSync(path.join(dir, spec.replace(/\.js$/, '.ts'))), `${f} imports ${spec}`).to.equal(true);
       }
   });
 
   it('the reference cells import only matmul.ts, activations.ts and check.ts', () => {
     for (const f of ['rnn.ts', 'lstm.ts', 'gru.ts']) {
-      expect(importsOf(path.join(dir, f)).sort(), f).to.deep.equal(['./activations', './check', './matmul']);
+      expect(importsOf(path.join(dir, f)).sort(), f).to.deep.equal(['./activations.js', './check.js', './matmul.js']);
     }
   });
 

@@ -10,7 +10,7 @@
  *   pot.ts         peaks over threshold: GPD fit (Grimshaw), POT quantile, SPOT and DSPOT (streaming)
  *   telemanom.ts   EWMA smoothing and Telemanom's nonparametric dynamic threshold
  */
-export type { Numbers } from './numbers';
-export * from './static';
-export * from './pot';
-export * from './telemanom';
+export type { Numbers } from './numbers.js';
+export * from './static.js';
+export * from './pot.js';
+export * from './telemanom.js';

@@ -1,5 +1,5 @@
 /** Checks and moments the threshold modules share: finite non-empty inputs, a streamed point, mean and population std. */
-import { ArgumentError } from '../../errors';
+import { ArgumentError } from '../../errors.js';
 
 /** Scores, errors, calibration data: any array-like of finite numbers. */
 export type Numbers = ArrayLike<number>;

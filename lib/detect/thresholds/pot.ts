@@ -11,8 +11,8 @@
  *   Dspot   the same on the drift-corrected variable x - M, where M is the mean of the last `depth` normal
  *           observations; alarms do not enter that window either. The absolute threshold is z_q + M.
  */
-import { ArgumentError } from '../../errors';
-import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean } from './numbers';
+import { ArgumentError } from '../../errors.js';
+import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean } from './numbers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Generalized Pareto fit (Grimshaw's trick) and the POT quantile.

@@ -9,8 +9,8 @@
  *   iqrThreshold(s, k = 1.5)              Q(0.75) + k·(Q(0.75) - Q(0.25))  (Tukey's upper fence)
  *   contaminationThreshold(s, c = 0.1)    as PyOD: np.percentile(s, 100·(1-c)), i.e. Q((100·(1-c))/100)
  */
-import { ArgumentError } from '../../errors';
-import { type Numbers, checkFinite, checkNonEmpty, mean, std } from './numbers';
+import { ArgumentError } from '../../errors.js';
+import { type Numbers, checkFinite, checkNonEmpty, mean, std } from './numbers.js';
 
 /** A sorted Float64Array copy of x (after checking it is non-empty and finite). */
 function sortedCopy(x: Numbers, where: string): Float64Array {

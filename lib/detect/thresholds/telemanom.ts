@@ -2,9 +2,9 @@
  * Telemanom's nonparametric dynamic threshold (Hundman et al., KDD 2018) on smoothed errors e_s (`dynamicThreshold`,
  * which flags score ≥ ε, as its code does, and returns its own flags), with the EWMA smoothing it expects (`ewma`, `Ewma`).
  */
-import { ArgumentError } from '../../errors';
-import { runsOfOnes } from '../events';
-import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from './numbers';
+import { ArgumentError } from '../../errors.js';
+import { runsOfOnes } from '../events.js';
+import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from './numbers.js';
 
 /**
  * Exponentially weighted moving average, as pandas `Series.ewm(span).mean()` (adjust = True), which Telemanom uses

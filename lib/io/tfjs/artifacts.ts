@@ -12,10 +12,10 @@
  * Keras writes it (reset_after true, bias [2, 3H]), for `fromTfjs` and Keras, not TensorFlow.js. A stateful model needs
  * { batchSize } (TensorFlow.js requires the batch size of stateful recurrent layers).
  */
-import type { Param } from '../../model/layers/layer';
-import { Recurrent } from '../../model/layers/recurrent';
-import type { CreateModel, ModelSource, ModelTarget } from '../model-view';
-import { isModel } from '../model-view';
+import type { Param } from '../../model/layers/layer.js';
+import { Recurrent } from '../../model/layers/recurrent.js';
+import type { CreateModel, ModelSource, ModelTarget } from '../model-view.js';
+import { isModel } from '../model-view.js';
 import {
   type Context,
   make,
@@ -26,7 +26,7 @@ import {
   resolveInputShape,
   layerToTfjs,
   trainingConfigOf,
-} from './topology';
+} from './topology.js';
 import {
   type Cfg,
   type FromTfjsOptions,
@@ -35,9 +35,9 @@ import {
   type TfjsArtifacts,
   type TfjsArtifactsInput,
   type ToTfjsOptions,
-} from './types';
-import { assignWeights, checkParameterCount, decodeWeights, encodeWeights } from './weights';
-import { ArgumentError } from '../../errors';
+} from './types.js';
+import { assignWeights, checkParameterCount, decodeWeights, encodeWeights } from './weights.js';
+import { ArgumentError } from '../../errors.js';
 
 /**
  * Fills the model `create` makes from TensorFlow.js layers-format artifacts (topology.ts and weights.ts say what is read

@@ -12,10 +12,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomic, writeFileAtomicSync } from '../atomic';
-import type { CreateModel, ModelSource, ModelTarget } from '../model-view';
-import { show } from '../show';
-import { buildFromTfjs, toTfjs } from './artifacts';
+import { writeFileAtomic, writeFileAtomicSync } from '../atomic.js';
+import type { CreateModel, ModelSource, ModelTarget } from '../model-view.js';
+import { show } from '../show.js';
+import { buildFromTfjs, toTfjs } from './artifacts.js';
 import {
   type Cfg,
   type FromTfjsOptions,
@@ -23,10 +23,10 @@ import {
   type TfjsArtifacts,
   type TfjsArtifactsInput,
   type ToTfjsOptions,
-} from './types';
-import { checkSpec, specBytes } from './weights';
-import { ModelFileError } from '../../errors';
-import { withSource } from '../json';
+} from './types.js';
+import { checkSpec, specBytes } from './weights.js';
+import { ModelFileError } from '../../errors.js';
+import { withSource } from '../json.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading

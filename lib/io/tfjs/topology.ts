@@ -21,18 +21,18 @@
  *   Activations: tanh, sigmoid, hard_sigmoid (clip(0.2·x + 0.5, 0, 1), the TensorFlow.js and Keras 2 definition; a
  *   Keras 3 model's hard_sigmoid is relu6(x + 3)/6 and is rejected), relu, linear.
  */
-import { activationCode, activationName } from '../../../kernels/activations';
-import { ADAM_DEFAULTS } from '../../../kernels/optim';
-import { Bidirectional } from '../../model/layers/bidirectional';
-import { Dense, TimeDistributed } from '../../model/layers/dense';
-import { type Layer, type Param } from '../../model/layers/layer';
-import { type CellType, Recurrent, type RecurrentOptions } from '../../model/layers/recurrent';
-import { Dropout, Flatten, RepeatVector, Reshape } from '../../model/layers/shape';
-import { type LossName, lossName } from '../../model/losses';
-import type { ModelSource } from '../model-view';
-import { show } from '../show';
-import { type Cfg, isObject, shapeStr, type TfjsArtifactsInput, type ToTfjsOptions } from './types';
-import { ArgumentError, MemoryLimitError } from '../../errors';
+import { activationCode, activationName } from '../../../kernels/activations.js';
+import { ADAM_DEFAULTS } from '../../../kernels/optim.js';
+import { Bidirectional } from '../../model/layers/bidirectional.js';
+import { Dense, TimeDistributed } from '../../model/layers/dense.js';
+import { type Layer, type Param } from '../../model/layers/layer.js';
+import { type CellType, Recurrent, type RecurrentOptions } from '../../model/layers/recurrent.js';
+import { Dropout, Flatten, RepeatVector, Reshape } from '../../model/layers/shape.js';
+import { type LossName, lossName } from '../../model/losses.js';
+import type { ModelSource } from '../model-view.js';
+import { show } from '../show.js';
+import { type Cfg, isObject, shapeStr, type TfjsArtifactsInput, type ToTfjsOptions } from './types.js';
+import { ArgumentError, MemoryLimitError } from '../../errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading

@@ -12,7 +12,7 @@
  *                   modelTopology.training_config): only `loss` is read, into `model.loss`. The optimizer config and its
  *                   saved state (weightSpecs with group 'optimizer', skipped) are not: fit uses its own optimizer option.
  */
-import type { DType } from '../../model/layers/layer';
+import type { DType } from '../../model/layers/layer.js';
 
 /** One entry of weightSpecs (tfjs `WeightsManifestEntry`). */
 export interface TfjsWeightSpec {

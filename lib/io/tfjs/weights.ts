@@ -15,13 +15,13 @@
  *   LSTM gates i|f|c|o, GRU z|r|h). Every model weight must be used exactly once. Quantized weights (uint8, uint16
  *   affine; float16) are dequantized.
  */
-import { Bidirectional } from '../../model/layers/bidirectional';
-import { Dense, TimeDistributed } from '../../model/layers/dense';
-import { type Layer, type Param } from '../../model/layers/layer';
-import { Recurrent } from '../../model/layers/recurrent';
-import { show } from '../show';
-import { isObject, shapeStr, type TfjsArtifactsInput, type TfjsWeightSpec } from './types';
-import { ArgumentError } from '../../errors';
+import { Bidirectional } from '../../model/layers/bidirectional.js';
+import { Dense, TimeDistributed } from '../../model/layers/dense.js';
+import { type Layer, type Param } from '../../model/layers/layer.js';
+import { Recurrent } from '../../model/layers/recurrent.js';
+import { show } from '../show.js';
+import { isObject, shapeStr, type TfjsArtifactsInput, type TfjsWeightSpec } from './types.js';
+import { ArgumentError } from '../../errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading

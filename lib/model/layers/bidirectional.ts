@@ -8,11 +8,11 @@
  *
  * Weights: the forward copy's (kernel, recurrent_kernel, bias), then the backward copy's, as TensorFlow.js orders them.
  */
-import type { FloatArray } from '../../../kernels/matmul';
-import { BufferCache, type ForwardContext, Layer, type Param } from './layer';
-import { Recurrent, type RecurrentOptions } from './recurrent';
-import { checkKeys, describeValue, optShape, optString } from '../../check';
-import { ArgumentError } from '../../errors';
+import type { FloatArray } from '../../../kernels/matmul.js';
+import { BufferCache, type ForwardContext, Layer, type Param } from './layer.js';
+import { Recurrent, type RecurrentOptions } from './recurrent.js';
+import { checkKeys, describeValue, optShape, optString } from '../../check.js';
+import { ArgumentError } from '../../errors.js';
 
 export interface BidirectionalOptions {
   mergeMode?: 'concat';

@@ -7,17 +7,17 @@
  * their own, with three staging buffers for the parameters, gradients and input, and runs the products and the bias add
  * on the WebAssembly SIMD kernels; the activation stays the TypeScript one.
  */
-import type { FloatArray } from '../../../kernels/matmul';
-import { type MatOps, jsOps } from '../../../kernels/fast/ops';
-import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops';
-import { type Act } from '../../../kernels/activations';
-import { denseForward, denseBackward } from '../../../kernels/fast/dense';
-import { workspaceArena } from '../../backend';
-import { glorotUniform } from '../init';
-import { makeRandom } from '../../random';
-import { activationOption, BufferCache, type ForwardContext, Layer, type Param, makeParam } from './layer';
-import { checkKeys, optBool, optPosInt, optShape, optString } from '../../check';
-import { ArgumentError } from '../../errors';
+import type { FloatArray } from '../../../kernels/matmul.js';
+import { type MatOps, jsOps } from '../../../kernels/fast/ops.js';
+import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops.js';
+import { type Act } from '../../../kernels/activations.js';
+import { denseForward, denseBackward } from '../../../kernels/fast/dense.js';
+import { workspaceArena } from '../../backend.js';
+import { glorotUniform } from '../init.js';
+import { makeRandom } from '../../random.js';
+import { activationOption, BufferCache, type ForwardContext, Layer, type Param, makeParam } from './layer.js';
+import { checkKeys, optBool, optPosInt, optShape, optString } from '../../check.js';
+import { ArgumentError } from '../../errors.js';
 
 const DENSE_KEYS = ['units', 'activation', 'useBias', 'name', 'inputShape'] as const;
 

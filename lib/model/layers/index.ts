@@ -1,20 +1,20 @@
 /** The layer set, and rebuilding a layer from its className and camelCase config (the inverse of `getConfig`). */
-import { type Layer } from './layer';
-import { Recurrent, type RecurrentOptions } from './recurrent';
-import { Dense, type DenseOptions, TimeDistributed } from './dense';
-import { RepeatVector, Flatten, Dropout, Reshape } from './shape';
-import { Bidirectional } from './bidirectional';
-import { checkKeys, checkObject, describeValue } from '../../check';
-import { ArgumentError } from '../../errors';
+import { type Layer } from './layer.js';
+import { Recurrent, type RecurrentOptions } from './recurrent.js';
+import { Dense, type DenseOptions, TimeDistributed } from './dense.js';
+import { RepeatVector, Flatten, Dropout, Reshape } from './shape.js';
+import { Bidirectional } from './bidirectional.js';
+import { checkKeys, checkObject, describeValue } from '../../check.js';
+import { ArgumentError } from '../../errors.js';
 
-export { Layer } from './layer';
-export type { Param } from './layer';
-export { Recurrent, simpleRNN, lstm, gru } from './recurrent';
-export type { RecurrentOptions, CellType } from './recurrent';
-export { Dense, dense, TimeDistributed, timeDistributed } from './dense';
-export type { DenseOptions } from './dense';
-export { RepeatVector, repeatVector, Flatten, flatten, Dropout, dropout, Reshape, reshape } from './shape';
-export { Bidirectional, bidirectional } from './bidirectional';
+export { Layer } from './layer.js';
+export type { Param } from './layer.js';
+export { Recurrent, simpleRNN, lstm, gru } from './recurrent.js';
+export type { RecurrentOptions, CellType } from './recurrent.js';
+export { Dense, dense, TimeDistributed, timeDistributed } from './dense.js';
+export type { DenseOptions } from './dense.js';
+export { RepeatVector, repeatVector, Flatten, flatten, Dropout, dropout, Reshape, reshape } from './shape.js';
+export { Bidirectional, bidirectional } from './bidirectional.js';
 
 export const LAYER_CLASSES = [
   'SimpleRNN',

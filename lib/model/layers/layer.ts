@@ -6,11 +6,11 @@
  * stored TIME-MAJOR, [T, N, F], which is what the recurrent kernels read and write without copies; a batch of vectors is
  * [N, F]. `Sequential` converts the public batch-major [N, T, F] at its entry and exit.
  */
-import { type Act, ACTIVATION_NAMES, activationCode } from '../../../kernels/activations';
-import type { FloatArray } from '../../../kernels/matmul';
-import { describeValue } from '../../check';
-import { ArgumentError } from '../../errors';
-import type { Random } from '../../random';
+import { type Act, ACTIVATION_NAMES, activationCode } from '../../../kernels/activations.js';
+import type { FloatArray } from '../../../kernels/matmul.js';
+import { describeValue } from '../../check.js';
+import { ArgumentError } from '../../errors.js';
+import type { Random } from '../../random.js';
 
 export type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 

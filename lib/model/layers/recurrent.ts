@@ -14,14 +14,14 @@
  *   unitForgetBias (LSTM, true).
  * `recurrentDropout` is not implemented: a non-zero value is rejected rather than ignored.
  */
-import type { FloatArray } from '../../../kernels/matmul';
-import { rnnWorkspace, rnnForward, rnnBackward, type RnnWorkspace } from '../../../kernels/fast/rnn';
-import { lstmWorkspace, lstmForward, lstmBackward, type LstmWorkspace } from '../../../kernels/fast/lstm';
-import { gruWorkspace, gruForward, gruBackward, type GruWorkspace } from '../../../kernels/fast/gru';
-import { workspaceArena } from '../../backend';
-import { dropoutMask } from '../../../kernels/dropout';
-import { glorotUniform, orthogonal } from '../init';
-import { makeRandom } from '../../random';
+import type { FloatArray } from '../../../kernels/matmul.js';
+import { rnnWorkspace, rnnForward, rnnBackward, type RnnWorkspace } from '../../../kernels/fast/rnn.js';
+import { lstmWorkspace, lstmForward, lstmBackward, type LstmWorkspace } from '../../../kernels/fast/lstm.js';
+import { gruWorkspace, gruForward, gruBackward, type GruWorkspace } from '../../../kernels/fast/gru.js';
+import { workspaceArena } from '../../backend.js';
+import { dropoutMask } from '../../../kernels/dropout.js';
+import { glorotUniform, orthogonal } from '../init.js';
+import { makeRandom } from '../../random.js';
 import {
   activationOption,
   BufferCache,
@@ -30,9 +30,9 @@ import {
   type Param,
   makeParam,
   type FloatCtor,
-} from './layer';
-import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../../check';
-import { ArgumentError } from '../../errors';
+} from './layer.js';
+import { checkKeys, describeValue, optBool, optNumber, optPosInt, optShape, optString } from '../../check.js';
+import { ArgumentError } from '../../errors.js';
 
 const RECURRENT_KEYS = [
   'units',

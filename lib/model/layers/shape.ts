@@ -7,11 +7,11 @@
  *   Dropout(rate)    y = x ⊙ m, m_i = 0 with probability rate else 1/(1 − rate) (inverted dropout), identity when not
  *                    training;  dx = dy ⊙ m
  */
-import type { FloatArray } from '../../../kernels/matmul';
-import { dropoutMask, applyMask } from '../../../kernels/dropout';
-import { BufferCache, type ForwardContext, Layer, shapeSize } from './layer';
-import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check';
-import { ArgumentError } from '../../errors';
+import type { FloatArray } from '../../../kernels/matmul.js';
+import { dropoutMask, applyMask } from '../../../kernels/dropout.js';
+import { BufferCache, type ForwardContext, Layer, shapeSize } from './layer.js';
+import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check.js';
+import { ArgumentError } from '../../errors.js';
 
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';

@@ -93,6 +93,7 @@ export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
 export type { DetectResult, ScoreResult } from './detect/detector.js';
 export type { DetectorJSON } from './detect/io.js';
+export type { FeedbackEntry, FeedbackInput, TimeBound } from './detect/controls.js';
 export type { FillReport, Series, Tensor, TensorLike } from './tensor.js';
 export type { Random } from './random.js';
 export type { Normaliser, NormaliserJSON, NormalizeKind } from './detect/preprocess.js';

@@ -10,6 +10,7 @@
  *   lib/model           Sequential (fit/predict/evaluate, save/load through io), the loaders, presets; lib/parallel,
  *                       the worker pool that trains it
  *   lib/detect          the Detector and everything it scores with
+ *   lib/watch           `bptt watch` (Node only): Prometheus in, /metrics out
  *   lib/cli             the command line
  *   lib/index.ts        the package surface: nothing inside lib imports it
  *
@@ -28,6 +29,7 @@ const LAYERS: Array<[string, RegExp]> = [
   ['io', /^lib\/io\//],
   ['model', /^lib\/(model|parallel)\//],
   ['detect', /^lib\/detect\//],
+  ['watch', /^lib\/watch\//],
   ['cli', /^lib\/cli\//],
   ['entry', /^lib\/[a-z-]+\.ts$/],
 ];

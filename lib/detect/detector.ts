@@ -47,7 +47,7 @@ import { baselineScores } from './baselines.js';
 import { detectorNetwork, isAutoencoder, isNeural } from './networks.js';
 import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options.js';
 import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types.js';
-import { DetectorStream } from './stream.js';
+import { DetectorStream, type StreamResult } from './stream.js';
 import {
   detectorToJSON,
   detectorFromJSON,
@@ -57,6 +57,16 @@ import {
   type DetectorFileContents,
 } from './io.js';
 import { exportScorerSource } from './export.js';
+import {
+  checkExclude,
+  checkFeedback,
+  feedbackLevel,
+  maskExcluded,
+  MAX_FEEDBACK,
+  type FeedbackEntry,
+  type FeedbackInput,
+  type TimeBound,
+} from './controls.js';
 
 export interface ScoreResult {
   /** One score per input point. */
@@ -98,6 +108,8 @@ export class Detector {
   /** Filled-value report of the training series. */
   trainFilled: FillReport | null = null;
   private readonly onEpochEnd: ((logs: EpochLogs) => void) | undefined;
+  /** Operators' "not an anomaly" marks (feedback()): a point flags only with a score above the highest (controls.ts). */
+  notAnomalies: FeedbackEntry[] = [];
 
   constructor(options: DetectorOptions = {}) {
     // 'auto': the options are checked as far as they can be without the data (types, ranges, names)...
@@ -181,7 +193,13 @@ export class Detector {
    * stream (its probation) and keeps learning in detect() and stream(); `timestamps` (epoch ms, one per point) feed
    * its time inputs when `timeFeatures` is on.
    */
-  fit(trainSeries: unknown, options: { timestamps?: ArrayLike<number> } = {}): this {
+  fit(
+    trainSeries: unknown,
+    options: { timestamps?: ArrayLike<number>; exclude?: ReadonlyArray<readonly [TimeBound, TimeBound]> } = {},
+  ): this {
+    if (options !== null && typeof options === 'object' && options.exclude !== undefined) {
+      return this.fitExcluding(trainSeries, options);
+    }
     checkKeys(options, ['timestamps'], 'fit');
     this.pick(trainSeries);
     const o = this.options;
@@ -241,6 +259,41 @@ export class Detector {
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
     return this;
+  }
+
+  /**
+   * fit with exclusion windows (controls.ts): the rows inside them become missing values, then the usual fit runs. The
+   * timestamps locate the rows; only 'gru-online' also learns from them (other models take no time input).
+   */
+  private fitExcluding(
+    trainSeries: unknown,
+    options: { timestamps?: ArrayLike<number>; exclude?: ReadonlyArray<readonly [TimeBound, TimeBound]> },
+  ): this {
+    checkKeys(options, ['timestamps', 'exclude'], 'fit');
+    const windows = checkExclude(options.exclude, 'fit(exclude)');
+    const { data, shape } = maskExcluded(trainSeries, options.timestamps, windows);
+    this.pick({ data, shape });
+    const online = this.options.model === 'gru-online';
+    // maskExcluded checked that the timestamps are there.
+    const timestamps = options.timestamps as ArrayLike<number>;
+    return this.fit({ data, shape }, online ? { timestamps } : {});
+  }
+
+  /**
+   * Marks the alarm at `at`, which scored `score`, as not an anomaly: from now on a point flags only with a score above
+   * the highest marked one (a second alarm of the same kind at the same level does not fire; a stronger one does).
+   * The marks are saved with the detector. See controls.ts.
+   */
+  feedback(input: FeedbackInput): this {
+    const entry = checkFeedback(input, 'feedback');
+    if (this.notAnomalies.length >= MAX_FEEDBACK) this.notAnomalies.shift();
+    this.notAnomalies.push(entry);
+    return this;
+  }
+
+  /** The level feedback sets: points flag only with a score above it (−Infinity without feedback). */
+  get feedbackLevel(): number {
+    return feedbackLevel(this.notAnomalies);
   }
 
   /** The network this detector's options describe for F features, untrained (what fit trains; what a file must hold). */
@@ -336,6 +389,25 @@ export class Detector {
    * calibrated scores in [0, 1], the flags its alarms (one per event: it rests after each), contributions its raw scores.
    */
   detect(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
+    const r = this.detectBeforeFeedback(series, options);
+    const level = this.feedbackLevel;
+    if (level === -Infinity) return r;
+    let cleared = 0;
+    for (let i = 0; i < r.flags.length; i++) {
+      if (r.flags[i] === 1 && r.scores[i] <= level) {
+        r.flags[i] = 0;
+        cleared++;
+      }
+      if (r.thresholds[i] === r.thresholds[i] && r.thresholds[i] < level) r.thresholds[i] = level;
+    }
+    const events = cleared > 0 ? flagsToEvents(r.flags, r.scores, { minGap: this.options.minGap }) : r.events;
+    return { ...r, events, threshold: Math.max(r.threshold, level) };
+  }
+
+  private detectBeforeFeedback(
+    series: unknown,
+    options: { workers?: Workers; timestamps?: ArrayLike<number> },
+  ): DetectResult {
     this.requireFitted('detect');
     checkKeys(options, ['workers', 'timestamps'], 'detect');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');
@@ -385,11 +457,11 @@ export class Detector {
 
   /** A streaming scorer in constant memory; see stream.ts for what each push returns. */
   stream(): DetectorStream {
-    return new DetectorStream(this.fittedState('stream'));
+    return new FeedbackStream(this.fittedState('stream'), () => this.feedbackLevel);
   }
 
   toJSON(): DetectorJSON {
-    return detectorToJSON(this.fittedState('toJSON'));
+    return detectorToJSON(this.fittedState('toJSON'), this.notAnomalies);
   }
 
   /** A detector from its JSON (text or parsed); errors are ModelFileErrors whose message starts with `source`. */
@@ -399,7 +471,7 @@ export class Detector {
 
   /** Writes the fitted detector (model, normaliser, threshold calibration) to one file, atomically. */
   save(path: string): void {
-    saveDetector(this.fittedState('save'), path);
+    saveDetector(this.fittedState('save'), path, this.notAnomalies);
   }
 
   static load(path: string): Detector {
@@ -414,6 +486,7 @@ export class Detector {
     d.calibration = c.state.calibration;
     d.model = c.state.model;
     d.online = c.state.online;
+    d.notAnomalies = c.feedback;
     return d;
   }
 
@@ -608,4 +681,33 @@ function windowsThrough(
     for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k];
   }
   return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
+}
+
+/**
+ * A DetectorStream that honours the detector's feedback (controls.ts): a point flags only with a score above the
+ * highest "not an anomaly" mark, read at each push (marks given while streaming count from the next point on); the
+ * threshold reported is raised to that level.
+ */
+class FeedbackStream extends DetectorStream {
+  constructor(
+    state: FittedDetector,
+    private readonly markedLevel: () => number,
+  ) {
+    super(state);
+  }
+
+  override push(point: number | ArrayLike<number>, timestamp?: number): StreamResult | null {
+    const r = super.push(point, timestamp);
+    return r === null ? null : this.raise(r);
+  }
+
+  override flush(): StreamResult[] {
+    return super.flush().map((r) => this.raise(r));
+  }
+
+  private raise(r: StreamResult): StreamResult {
+    const level = this.markedLevel();
+    if (level === -Infinity) return r;
+    return { ...r, flag: r.flag === 1 && r.score > level ? 1 : 0, threshold: Math.max(r.threshold, level) };
+  }
 }

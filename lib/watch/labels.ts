@@ -77,8 +77,11 @@ export function parseSelector(s: string, argName: string): LabelSet {
     const name = (m as RegExpExecArray)[0];
     i += name.length;
     skip();
-    if (body[i] !== '=' || body[i + 1] !== '"') bad(`only name="value" matchers, at ${i + 1}`);
-    i += 2;
+    if (body[i] !== '=' || body[i + 1] === '~') bad(`only name="value" matchers, at ${i + 1}`);
+    i++;
+    skip();
+    if (body[i] !== '"') bad(`a double-quoted value expected at ${i + 1}`);
+    i++;
     let v = '';
     for (;;) {
       if (i >= body.length) bad('unterminated value');

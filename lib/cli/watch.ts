@@ -114,6 +114,11 @@ export function watchConfig(argv: string[], log: (line: string) => void): WatchC
   if (maxPoints > PROMETHEUS_MAX_POINTS) {
     throw new UserError(`--max-points: at most ${PROMETHEUS_MAX_POINTS} (the server's limit), got ${maxPoints}`);
   }
+  if (v['offline'] === true) {
+    throw new UserError(
+      '--offline: bptt watch scores each point as it arrives (causally); --offline is for recordings',
+    );
+  }
   const detector = opt.detectorOptions(v);
   if (detector.model === undefined) detector.model = 'gru-online';
   userCall('', () => new Detector(detector));
@@ -142,6 +147,7 @@ export function watchConfig(argv: string[], log: (line: string) => void): WatchC
     timeoutMs,
     maxPoints,
     log,
+    quiet: values['quiet'] === true,
   };
 }
 

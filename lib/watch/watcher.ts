@@ -64,6 +64,8 @@ export interface WatchConfig {
   /** Retries of a poll's request before waiting for the next step. Default 2. */
   pollRetries?: number;
   log: (line: string) => void;
+  /** Log only warnings, errors, alarms and retries. */
+  quiet?: boolean;
   now?: () => number;
 }
 
@@ -145,8 +147,14 @@ export class Watcher {
     });
   }
 
+  /** Warnings, errors, alarms, retries: always logged. */
   private log(line: string): void {
     this.c.log(line);
+  }
+
+  /** Progress (backfill, fits, restores, saves): not with `quiet`. */
+  private info(line: string): void {
+    if (this.c.quiet !== true) this.c.log(line);
   }
 
   /** The address /metrics listens on (after start). */
@@ -179,10 +187,14 @@ export class Watcher {
     if (this.c.stateDir !== null) {
       let n = 0;
       for (const s of this.series.values()) if (this.save(s)) n++;
-      this.log(`saved the state of ${n} series to ${this.c.stateDir}`);
+      this.info(`saved the state of ${n} series to ${this.c.stateDir}`);
     }
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections?.();
+    const server = this.server;
+    if (server !== null) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // a scraper's keep-alive connection would hold close() for seconds
+      await closed;
+    }
   }
 
   private listen(): Promise<void> {
@@ -249,7 +261,7 @@ export class Watcher {
       s.recent = st.recent.slice(-s.keepRecent);
       n++;
     }
-    if (n > 0) this.log(`restored ${n} series from ${dir}`);
+    if (n > 0) this.info(`restored ${n} series from ${dir}`);
   }
 
   private track(query: string, labels: LabelSet): Tracked {
@@ -302,11 +314,11 @@ export class Watcher {
     this.done.set(q, from - step);
     const steps = from > end ? 0 : Math.round((end - from) / step) + 1;
     if (mine.length > 0) {
-      this.log(
+      this.info(
         `resuming ${mine.length} series of ${JSON.stringify(q)} from their saved state (newest step ` +
           `${iso(from - step)}): backfilling only the ${steps} steps since`,
       );
-    } else this.log(`backfill ${JSON.stringify(q)}: ${iso(from)} … ${iso(end)}, ${steps} steps`);
+    } else this.info(`backfill ${JSON.stringify(q)}: ${iso(from)} … ${iso(end)}, ${steps} steps`);
     if (from > end) return;
     const result = await this.fetch(q, from, end);
     if (result === null) return;
@@ -336,6 +348,7 @@ export class Watcher {
       }
     }
     this.ingest(q, from, end, result);
+    await this.fitPending(q);
   }
 
   /** query_range with the client's retries; null when stopping, a poll failure logged. */
@@ -366,8 +379,16 @@ export class Watcher {
         this.handle(s, t, values.get(s.id)?.get(t) ?? NaN);
       }
     }
-    for (const s of mine) if (s.detector === null) this.tryFit(s);
     this.done.set(q, Math.max(this.done.get(q) ?? -Infinity, end));
+  }
+
+  /** Fits the series of q that have collected enough points, one at a time, letting /metrics answer between fits. */
+  private async fitPending(q: string): Promise<void> {
+    for (const s of [...this.series.values()]) {
+      if (s.query !== q || s.detector !== null || this.stopping) continue;
+      this.tryFit(s);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private handle(s: Tracked, t: number, v: number): void {
@@ -461,7 +482,7 @@ export class Watcher {
     if (s.keepRecent > 0) {
       for (const x of v.filter((y) => !Number.isNaN(y)).slice(-s.keepRecent)) this.push(s, x, t[t.length - 1]);
     }
-    this.log(
+    this.info(
       `fitted ${formatSelector(s.labels)} (series ${s.id}, model ${d.options.model}) on ${v.length} steps ` +
         `(${v.length - present} missing${excluded ? `, ${excluded} excluded` : ''}) in ` +
         `${((performance.now() - t0) / 1000).toFixed(2)} s`,
@@ -580,6 +601,7 @@ export class Watcher {
       }
       this.counters.lastPoll = this.now();
       this.ingest(q, from, end, result);
+      await this.fitPending(q);
     }
     this.pollFailing = failed;
     for (const s of this.series.values()) this.syncFeedback(s);

@@ -295,9 +295,9 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     for (const s of m.get('bptt_anomaly_severity') ?? []) expect(s.value).to.be.within(0, 1);
     expect((m.get('bptt_anomaly_flag') ?? []).map((s) => s.value)).to.deep.equal([0, 0]);
 
-    // 2. A spike of +6 (20 σ) on host="a" for 3 s is flagged.
+    // 2. A spike of +12 (about 40 σ) on host="a" for 3 s is flagged.
     await sleep(3000);
-    spike = { from: Date.now(), to: Date.now() + 3000, height: 6 };
+    spike = { from: Date.now(), to: Date.now() + 3000, height: 12 };
     const first = { ...spike };
     const alarm = await watch.waitFor(/anomaly \{.*host="a".*\} at (\S+): score ([\d.e+]+)/, 15_000);
     const alarmAt = Date.parse(alarm[1]);
@@ -337,8 +337,9 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     m = parseExposition(await get(metricsUrl));
     expect((m.get('bptt_last_successful_poll_timestamp_seconds') ?? [])[0].value).to.be.greaterThan(pollBefore);
 
-    // 5. Feedback on the alarm: a second spike no stronger than the first (+5, still far above the threshold of 6 σ)
-    //    no longer flags; the exposed threshold is raised to the marked score.
+    // 5. Feedback on the alarm: a second, weaker spike of the same kind (+3: a z-score of 8 to 20 over the 15-step
+    //    window, above the threshold of 6, below the first's 34 or more) no longer flags; the exposed threshold is
+    //    raised to the marked score.
     const fb = spawnSync(
       process.execPath,
       [
@@ -359,7 +360,7 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     await watch.waitFor(/feedback for \{.*host="a"/, 10_000);
     // The first spike must have left the 15-step window, or it would inflate the spread the z-score divides by.
     await sleep(Math.max(3000, first.to + 18_000 - Date.now()));
-    spike = { from: Date.now(), to: Date.now() + 3000, height: 5 };
+    spike = { from: Date.now(), to: Date.now() + 3000, height: 3 };
     let sawHigh = 0;
     const seen: string[] = [];
     for (let i = 0; i < 40; i++) {
@@ -369,7 +370,7 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
       const th = (m.get('bptt_anomaly_threshold') ?? []).find((s) => s.labels['host'] === 'a');
       if (a !== undefined && a.value > 6) {
         sawHigh++;
-        expect(th?.value).to.be.at.least(Number(alarm[2]));
+        expect(th?.value).to.be.at.least(Number(alarm[2]) * 0.999); // the log rounds to 4 digits
       }
       await sleep(150);
     }
@@ -381,8 +382,9 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     expect(alarms.length).to.be.greaterThan(0);
     for (const l of alarms) {
       const a = /anomaly \{(.*)\} at (\S+):/.exec(l) as RegExpExecArray;
-      expect(a[1]).to.contain('host="a"');
-      expect(Date.parse(a[2])).to.be.within(first.from, first.to + 2000);
+      const why = `${l}\nfirst spike ${first.from}..${first.to}\n${watch.lines.join('\n')}`;
+      expect(a[1], why).to.contain('host="a"');
+      expect(Date.parse(a[2]), why).to.be.within(first.from, first.to + 2000);
     }
     fs.writeFileSync(path.join(os.tmpdir(), 'bptt-watch-e2e-metrics.txt'), await get(metricsUrl));
   });

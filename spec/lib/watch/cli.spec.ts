@@ -55,6 +55,7 @@ describe('bptt watch / bptt feedback (command line)', function () {
       [[...base, '--max-points', '20000'], /--max-points: at most 11000/],
       [[...base, '--model', 'nope'], /--model: expected auto or one of/],
       [[...base, '--query', 'up'], /the same query is given twice/],
+      [[...base, '--offline'], /--offline: bptt watch scores each point as it arrives/],
       [[...base, '--bogus'], /watch: Unknown option '--bogus'/],
     ];
     for (const [argv, re] of cases) {

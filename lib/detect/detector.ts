@@ -683,6 +683,9 @@ function windowsThrough(
   return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
 }
 
+/** What detector.stream() returns per point: `silenced` marks a point that would have flagged but for feedback. */
+export type FeedbackStreamResult = StreamResult & { silenced?: true };
+
 /**
  * A DetectorStream that honours the detector's feedback (controls.ts): a point flags only with a score above the
  * highest "not an anomaly" mark, read at each push (marks given while streaming count from the next point on); the
@@ -696,18 +699,24 @@ class FeedbackStream extends DetectorStream {
     super(state);
   }
 
-  override push(point: number | ArrayLike<number>, timestamp?: number): StreamResult | null {
+  override push(point: number | ArrayLike<number>, timestamp?: number): FeedbackStreamResult | null {
     const r = super.push(point, timestamp);
     return r === null ? null : this.raise(r);
   }
 
-  override flush(): StreamResult[] {
+  override flush(): FeedbackStreamResult[] {
     return super.flush().map((r) => this.raise(r));
   }
 
-  private raise(r: StreamResult): StreamResult {
+  private raise(r: StreamResult): FeedbackStreamResult {
     const level = this.markedLevel();
     if (level === -Infinity) return r;
-    return { ...r, flag: r.flag === 1 && r.score > level ? 1 : 0, threshold: Math.max(r.threshold, level) };
+    const silenced = r.flag === 1 && r.score <= level;
+    return {
+      ...r,
+      flag: silenced ? 0 : r.flag,
+      threshold: Math.max(r.threshold, level),
+      ...(silenced ? { silenced } : {}),
+    };
   }
 }

@@ -33,7 +33,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import { Detector } from '../detect/detector.js';
+import { Detector, type FeedbackStreamResult } from '../detect/detector.js';
 import type { DetectorStream } from '../detect/stream.js';
 import type { DetectorOptions } from '../detect/types.js';
 import { PrometheusClient, PROMETHEUS_MAX_POINTS, type RangeSeries } from './prometheus.js';
@@ -96,6 +96,8 @@ interface Tracked {
   keepRecent: number;
   alarms: Alarm[];
   alarmsTotal: number;
+  /** Points that would have flagged but for feedback. */
+  silencedTotal: number;
   last: Last | null;
   missingNow: boolean;
   sinceSave: number;
@@ -257,8 +259,16 @@ export class Watcher {
       s.alarms = st.alarms;
       s.writtenMtime = fs.statSync(file).mtimeMs;
       // Models trained once refill their window from the saved values ('gru-online' continues its saved state).
-      for (const v of st.recent.slice(-s.keepRecent)) this.push(s, v, st.lastTimestamp);
-      s.recent = st.recent.slice(-s.keepRecent);
+      const recent = s.keepRecent > 0 ? st.recent.slice(-s.keepRecent) : [];
+      for (const v of recent) this.push(s, v, st.lastTimestamp);
+      s.recent = recent;
+      const want = this.c.detector.model;
+      if (want !== undefined && want !== 'auto' && want !== st.detector.options.model) {
+        this.log(
+          `${file}: keeps its saved model '${st.detector.options.model}' (the options ask for '${want}'); ` +
+            'delete the file to fit the series afresh',
+        );
+      }
       n++;
     }
     if (n > 0) this.info(`restored ${n} series from ${dir}`);
@@ -286,6 +296,7 @@ export class Watcher {
       keepRecent: 0,
       alarms: [],
       alarmsTotal: 0,
+      silencedTotal: 0,
       last: null,
       missingNow: false,
       sinceSave: 0,
@@ -425,6 +436,13 @@ export class Watcher {
       if (s.recent.length > s.keepRecent) s.recent.shift();
     }
     if (!live || r === null) return;
+    if ((r as FeedbackStreamResult).silenced === true) {
+      s.silencedTotal++;
+      this.log(
+        `not flagged (feedback) ${formatSelector(s.labels)} at ${iso(t)}: score ${fmt(r.score)} is at or below ` +
+          `the level marked not anomalous, ${fmt(r.threshold)}`,
+      );
+    }
     const severity = this.severity(s, r.score);
     s.last = { at: t, score: r.score, flag: r.flag, threshold: r.threshold, severity };
     s.pointsScored++;
@@ -644,6 +662,12 @@ export class Watcher {
         help: 'Points flagged since this process started.',
         type: 'counter',
         samples: per((s) => s.alarmsTotal, fitted),
+      },
+      {
+        name: 'bptt_anomaly_silenced_total',
+        help: 'Points that would have flagged but for feedback (not an anomaly), since this process started.',
+        type: 'counter',
+        samples: per((s) => s.silencedTotal, fitted),
       },
       {
         name: 'bptt_detector_last_fit_timestamp_seconds',

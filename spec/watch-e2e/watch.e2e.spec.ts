@@ -361,20 +361,19 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     // The first spike must have left the 15-step window, or it would inflate the spread the z-score divides by.
     await sleep(Math.max(3000, first.to + 18_000 - Date.now()));
     spike = { from: Date.now(), to: Date.now() + 3000, height: 3 };
-    let sawHigh = 0;
-    const seen: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      m = parseExposition(await get(metricsUrl));
-      const a = (m.get('bptt_anomaly_score') ?? []).find((s) => s.labels['host'] === 'a');
-      seen.push(`${Date.now() - spike.from}:${a?.value}`);
-      const th = (m.get('bptt_anomaly_threshold') ?? []).find((s) => s.labels['host'] === 'a');
-      if (a !== undefined && a.value > 6) {
-        sawHigh++;
-        expect(th?.value).to.be.at.least(Number(alarm[2]) * 0.999); // the log rounds to 4 digits
-      }
-      await sleep(150);
-    }
-    expect(sawHigh, `${seen.join(' ')}\n${watch.lines.slice(-40).join('\n')}`).to.be.greaterThan(0);
+    const silenced = await watch.waitFor(
+      /not flagged \(feedback\) \{.*host="a".*\} at (\S+): score ([\d.e+]+) is at or below the level .*, ([\d.e+]+)$/,
+      15_000,
+    );
+    expect(Date.parse(silenced[1])).to.be.within(spike.from, spike.to + 2000);
+    expect(Number(silenced[2])).to.be.above(6); // it would have flagged without the feedback
+    expect(Number(silenced[3])).to.be.closeTo(Number(alarm[2]), Number(alarm[2]) * 0.001); // the marked level
+    await sleep(3000);
+    m = parseExposition(await get(metricsUrl));
+    const th = (m.get('bptt_anomaly_threshold') ?? []).find((s) => s.labels['host'] === 'a');
+    expect(th?.value).to.be.closeTo(Number(alarm[2]), Number(alarm[2]) * 0.001); // the log rounds to 4 digits
+    const sil = (m.get('bptt_anomaly_silenced_total') ?? []).find((s) => s.labels['host'] === 'a');
+    expect(sil?.value).to.be.at.least(1);
     for (const f of m.get('bptt_anomaly_flag') ?? []) expect(f.value).to.equal(0);
 
     // Nothing else was flagged, in either run: every alarm is host="a" within the first spike.

@@ -9,7 +9,7 @@
  * else is (series host="b" never); a SIGTERM saves the state and a restarted watch resumes from it, backfilling only the
  * gap; Prometheus stopped and started again gives logged retries and recovery, no crash; `bptt feedback` on the alarm
  * stops a second, no stronger spike from flagging while its score is still above the detector's threshold.
- * Detector: zscore over 15 points with a fixed threshold (cheap and exact). Timeouts only bound waits.
+ * Detector: zscore over 20 points with a fixed threshold (8) (cheap and exact). Timeouts only bound waits.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
@@ -115,10 +115,13 @@ class Proc {
   }
 }
 
-/** The exporter's signal: a slow wave and deterministic noise (std ≈ 0.3) around 10, per host. */
+/** The exporter's signal: a slow wave and uniform noise (std ≈ 0.3, from an integer hash of the second) around 10. */
 function signal(t: number, host: string): number {
-  const x = Math.sin(t * 12.9898 + (host === 'a' ? 78.233 : 39.425)) * 43758.5453;
-  return 10 + 0.3 * Math.sin((2 * Math.PI * t) / 120) + (x - Math.floor(x) - 0.5);
+  let a = (Math.imul(t, 2654435761) + (host === 'a' ? 1 : 2) * 40503 + 0x6d2b79f5) >>> 0;
+  let z = Math.imul(a ^ (a >>> 15), a | 1);
+  z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+  a = (z ^ (z >>> 14)) >>> 0;
+  return 10 + 0.3 * Math.sin((2 * Math.PI * t) / 120) + (a / 4294967296 - 0.5);
 }
 
 function get(url: string): Promise<string> {
@@ -253,9 +256,9 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
       '--model',
       'zscore',
       '--window',
-      '15',
+      '20',
       '--threshold',
-      'fixed:6',
+      'fixed:8',
     ];
     return new Proc('bptt watch', spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   }
@@ -295,9 +298,9 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     for (const s of m.get('bptt_anomaly_severity') ?? []) expect(s.value).to.be.within(0, 1);
     expect((m.get('bptt_anomaly_flag') ?? []).map((s) => s.value)).to.deep.equal([0, 0]);
 
-    // 2. A spike of +12 (about 40 σ) on host="a" for 3 s is flagged.
+    // 2. A spike of +16 (over 45 times the window's spread) on host="a" for 3 s is flagged.
     await sleep(3000);
-    spike = { from: Date.now(), to: Date.now() + 3000, height: 12 };
+    spike = { from: Date.now(), to: Date.now() + 3000, height: 16 };
     const first = { ...spike };
     const alarm = await watch.waitFor(/anomaly \{.*host="a".*\} at (\S+): score ([\d.e+]+)/, 15_000);
     const alarmAt = Date.parse(alarm[1]);
@@ -337,9 +340,9 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     m = parseExposition(await get(metricsUrl));
     expect((m.get('bptt_last_successful_poll_timestamp_seconds') ?? [])[0].value).to.be.greaterThan(pollBefore);
 
-    // 5. Feedback on the alarm: a second, weaker spike of the same kind (+3: a z-score of 8 to 20 over the 15-step
-    //    window, above the threshold of 6, below the first's 34 or more) no longer flags; the exposed threshold is
-    //    raised to the marked score.
+    // 5. Feedback on the alarm: a second, weaker spike of the same kind (+4: a z-score of 11 to 27 over the 20-step
+    //    window, above the threshold of 8, below the first's 45 or more) no longer flags, and the log says so; the
+    //    exposed threshold is raised to the marked score.
     const fb = spawnSync(
       process.execPath,
       [
@@ -358,15 +361,15 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
     expect(fb.status, fb.stderr).to.equal(0);
     expect(fb.stdout).to.match(/marked not an anomaly/);
     await watch.waitFor(/feedback for \{.*host="a"/, 10_000);
-    // The first spike must have left the 15-step window, or it would inflate the spread the z-score divides by.
-    await sleep(Math.max(3000, first.to + 18_000 - Date.now()));
-    spike = { from: Date.now(), to: Date.now() + 3000, height: 3 };
+    // The first spike must have left the 20-step window, or it would inflate the spread the z-score divides by.
+    await sleep(Math.max(3000, first.to + 23_000 - Date.now()));
+    spike = { from: Date.now(), to: Date.now() + 3000, height: 4 };
     const silenced = await watch.waitFor(
       /not flagged \(feedback\) \{.*host="a".*\} at (\S+): score ([\d.e+]+) is at or below the level .*, ([\d.e+]+)$/,
       15_000,
     );
     expect(Date.parse(silenced[1])).to.be.within(spike.from, spike.to + 2000);
-    expect(Number(silenced[2])).to.be.above(6); // it would have flagged without the feedback
+    expect(Number(silenced[2])).to.be.above(8); // it would have flagged without the feedback
     expect(Number(silenced[3])).to.be.closeTo(Number(alarm[2]), Number(alarm[2]) * 0.001); // the marked level
     await sleep(3000);
     m = parseExposition(await get(metricsUrl));

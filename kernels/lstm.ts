@@ -54,19 +54,19 @@ export interface LstmWorkspace {
   readonly H: number;
   readonly act: Act;
   readonly recAct: Act;
-  /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
+  /** `[T+1,B,H]`: block 0 = h0, block t+1 = h_t. */
   readonly h: FloatArray;
-  /** [T+1,B,H]: block 0 = c0, block t+1 = c_t. */
+  /** `[T+1,B,H]`: block 0 = c0, block t+1 = c_t. */
   readonly c: FloatArray;
-  /** [T,B,4H]: post-activation gates i|f|g|o of each step. */
+  /** `[T,B,4H]`: post-activation gates i|f|g|o of each step. */
   readonly a: FloatArray;
-  /** [T,B,H]: φ(c_t). */
+  /** `[T,B,H]`: φ(c_t). */
   readonly phiC: FloatArray;
-  /** [T,B,4H]: the gate pre-activation gradients dZ (scratch of the backward). */
+  /** `[T,B,4H]`: the gate pre-activation gradients dZ (scratch of the backward). */
   readonly dz: FloatArray;
-  /** [B,H]: carried dL/dh. */
+  /** `[B,H]`: carried dL/dh. */
   readonly dh: FloatArray;
-  /** [B,H]: carried dL/dc. */
+  /** `[B,H]`: carried dL/dc. */
   readonly dc: FloatArray;
 }
 

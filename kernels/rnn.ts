@@ -42,11 +42,11 @@ export interface RnnWorkspace {
   readonly D: number;
   readonly H: number;
   readonly act: Act;
-  /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
+  /** `[T+1,B,H]`: block 0 = h0, block t+1 = h_t. */
   readonly h: FloatArray;
-  /** [T,B,H]: the pre-activation gradients dZ (scratch of the backward). */
+  /** `[T,B,H]`: the pre-activation gradients dZ (scratch of the backward). */
   readonly dz: FloatArray;
-  /** [B,H]: carried dL/dh. */
+  /** `[B,H]`: carried dL/dh. */
   readonly dh: FloatArray;
 }
 

@@ -4,8 +4,10 @@
  * never values (validating user data is lib/'s job).
  *
  * @example
- *   checkLength('lstmForward', 'W', W, 12, 'D=3,4H=4');   // RangeError: lstmForward(W): expected 12 elements [D=3,4H=4], got 11
- *   checkDim('lstmWorkspace', 'T', 0);                    // RangeError: lstmWorkspace(T): expected a positive integer, got 0
+ * ```text
+ * checkLength('lstmForward', 'W', W, 12, 'D=3,4H=4');   // RangeError: lstmForward(W): expected 12 elements [D=3,4H=4], got 11
+ * checkDim('lstmWorkspace', 'T', 0);                    // RangeError: lstmWorkspace(T): expected a positive integer, got 0
+ * ```
  */
 
 /** Throws unless arr holds exactly `expected` elements; `shape` names the dimensions, e.g. 'T=5,B=3,D=4'. null passes. */

@@ -38,9 +38,11 @@
  * Lengths are checked on entry (check.ts: RangeError naming the argument); values are not. The time loops do not allocate.
  *
  * @example
- *   const ws = gruWorkspace(T, B, D, H, Float64Array);              // resetAfter true: b has 6H elements
- *   gruForward(ws, { W, U, b }, x);                                 // ws.h.subarray(B*H) now holds h_1…h_T
- *   gruBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```text
+ * const ws = gruWorkspace(T, B, D, H, Float64Array);              // resetAfter true: b has 6H elements
+ * gruForward(ws, { W, U, b }, x);                                 // ws.h.subarray(B*H) now holds h_1…h_T
+ * gruBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
 import { type Act, activate, activationCode, derivativeFromOutput } from './activations.js';

@@ -23,9 +23,11 @@
  * Nothing inside a time loop allocates. Lengths are checked on entry (check.ts: RangeError naming the argument).
  *
  * @example
- *   const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
- *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
- *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```text
+ * const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
+ * rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
+ * rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
 import { type Act, activate, activateBackward, activationCode } from './activations.js';

@@ -16,9 +16,11 @@
  * user's input, since lib/ checks every user input before a kernel sees it.
  *
  * @example
- *   throw new ArgumentError('lstm(units)', 'a positive integer', describeValue(0));
- *   // ArgumentError: lstm(units): expected a positive integer, got 0
- *   try { detector.fit(series); } catch (e) { if (e instanceof ArgumentError) console.log(e.argument, e.feature); }
+ * ```text
+ * throw new ArgumentError('lstm(units)', 'a positive integer', describeValue(0));
+ * // ArgumentError: lstm(units): expected a positive integer, got 0
+ * try { detector.fit(series); } catch (e) { if (e instanceof ArgumentError) console.log(e.argument, e.feature); }
+ * ```
  */
 
 export interface ArgumentErrorOptions {

@@ -36,10 +36,12 @@
  * Checks run in that order of severity: structure and types first, then emptiness, then shape, then values.
  *
  * @example
- *   toTensor([[1, 2], [3, 4]], 'predict(x)', { shape: [null, 2] })   // { data: Float32Array [1, 2, 3, 4], shape: [2, 2] }
- *   toTensor([[1, 2], [3]], 'predict(x)')          // ArgumentError: predict(x): ragged array at x[1]: expected length 2, got 1
- *   readSeries([[1, 2], [null, 4]], 'fit(series)') // { data: Float64Array [1, 2, NaN, 4], n: 2, F: 2 }
- *   shapeString([null, 32, 1])                     // '[N, 32, 1]'
+ * ```text
+ * toTensor([[1, 2], [3, 4]], 'predict(x)', { shape: [null, 2] })   // { data: Float32Array [1, 2, 3, 4], shape: [2, 2] }
+ * toTensor([[1, 2], [3]], 'predict(x)')          // ArgumentError: predict(x): ragged array at x[1]: expected length 2, got 1
+ * readSeries([[1, 2], [null, 4]], 'fit(series)') // { data: Float64Array [1, 2, NaN, 4], n: 2, F: 2 }
+ * shapeString([null, 32, 1])                     // '[N, 32, 1]'
+ * ```
  */
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
@@ -88,8 +90,11 @@ export function shapeString(shape: readonly (number | null)[]): string {
 /**
  * An ArgumentError about feature (column) `f` of `argName`: the message is `<argName>: feature <f> <predicate>`, and
  * `featureProblem` holds the predicate alone, for a caller that names the column itself.
- * @example featureError('fit(series)', 1, 'has no values (all 9 missing)', 'a present value', 'none').message
+ * @example
+ * ```text
+ * featureError('fit(series)', 1, 'has no values (all 9 missing)', 'a present value', 'none').message
  *   // 'fit(series): feature 1 has no values (all 9 missing)'
+ * ```
  */
 export function featureError(
   argName: string,
@@ -108,7 +113,10 @@ export function featureError(
 /**
  * Throws an ArgumentError naming the first NaN or ±Infinity in `a` and its index (unravelled with `shape` when given):
  * `argName: non-finite value NaN at index [2, 5, 0]`.
- * @example assertFiniteArray(Float32Array.of(1, NaN), 'W', [1, 2])   // ArgumentError: W: non-finite value NaN at index [0, 1]
+ * @example
+ * ```text
+ * assertFiniteArray(Float32Array.of(1, NaN), 'W', [1, 2])   // ArgumentError: W: non-finite value NaN at index [0, 1]
+ * ```
  */
 export function assertFiniteArray(a: ArrayLike<number>, argName: string, shape?: readonly number[]): void {
   const dims = shape ?? [a.length];
@@ -131,7 +139,10 @@ export function toNdarray(t: Tensor): ndarray.NdArray<FloatArray> {
 
 /**
  * Coerces `x` to a dense row-major Tensor and checks it: structure, element types, emptiness, shape and finiteness.
- * @example toTensor({ data: Float64Array.of(1, 2, 3, 4, 5, 6), shape: [2, 3] }, 'fit(y)', { rank: 2 }).shape   // [2, 3]
+ * @example
+ * ```text
+ * toTensor({ data: Float64Array.of(1, 2, 3, 4, 5, 6), shape: [2, 3] }, 'fit(y)', { rank: 2 }).shape   // [2, 3]
+ * ```
  */
 export function toTensor(x: unknown, argName: string, options: ToTensorOptions = {}): Tensor {
   const expected = expectedShape(options);
@@ -191,7 +202,10 @@ const SERIES_KINDS = 'number[], number[][] ([time][feature]), {data, shape} or a
  * Reads a series into [n, F] row-major float64, missing values (NaN, null, undefined) kept as NaN (fill them with
  * `fillMissing`). ±Infinity, an empty series, a point without features and a feature without any value are errors.
  * A Float64Array laid out row-major (plain, {data, shape}, or an ndarray view with row-major strides) is not copied.
- * @example readSeries({ data: Float64Array.of(1, 2, 3, 4), shape: [2, 2] }, 'fit(series)')   // { n: 2, F: 2, shared: true, … }
+ * @example
+ * ```text
+ * readSeries({ data: Float64Array.of(1, 2, 3, 4), shape: [2, 2] }, 'fit(series)')   // { n: 2, F: 2, shared: true, … }
+ * ```
  */
 export function readSeries(x: unknown, argName: string): Series {
   const direct = rowMajorFloat64(x);

@@ -32,9 +32,18 @@ export const SATURATION = 1e15;
 /**
  * (v − offset) / scale, saturated at ±SATURATION; v finite, scale > 0. When v − offset overflows (v and offset huge
  * with opposite signs) the halves are subtracted instead, which is exact.
- * @example normaliseValue(3, 1, 2)          // 1
- * @example normaliseValue(1e160, 0, 1)      // 1e15 (saturated)
- * @example normaliseValue(1.5e308, -1.5e308, 1.5e308)   // 2 (no overflow)
+ * @example
+ * ```text
+ * normaliseValue(3, 1, 2)          // 1
+ * ```
+ * @example
+ * ```text
+ * normaliseValue(1e160, 0, 1)      // 1e15 (saturated)
+ * ```
+ * @example
+ * ```text
+ * normaliseValue(1.5e308, -1.5e308, 1.5e308)   // 2 (no overflow)
+ * ```
  */
 export function normaliseValue(v: number, offset: number, scale: number): number {
   let z = (v - offset) / scale;

@@ -49,14 +49,17 @@ import { checkKeys, describeValue, optBool } from '../check.js';
 
 export type { DType };
 
+/** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
   /** Seed for weight initialisation (and the default seed of fit). Default 0. */
   seed?: number | string;
   /** Precision of weights and activations. float32 (default) is fast; float64 is for gradient checks and learners. */
   dtype?: DType;
+  /** The model's name (kept in its files). Default 'sequential'. */
   name?: string;
 }
 
+/** fit's earlyStopping option: stop when the monitored loss stops improving. */
 export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. Default 5. */
   patience?: number;
@@ -68,16 +71,23 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
+/** What fit's onEpochEnd receives after each epoch. */
 export interface EpochLogs {
+  /** The epoch just finished, counted from 0 (from initialEpoch when resuming). */
   epoch: number;
+  /** Mean training loss of the epoch. */
   loss: number;
+  /** Validation loss, with validationSplit or validationData. */
   valLoss?: number;
   /** Seconds this epoch took. */
   seconds: number;
 }
 
+/** Options of {@link Sequential.fit}; the defaults are Keras's. */
 export interface FitOptions {
+  /** Epochs to train (the index to stop before, counting from initialEpoch). Default 1. */
   epochs?: number;
+  /** Samples per training step. Default 32. */
   batchSize?: number;
   /** Shuffle the training samples every epoch (seeded). Default true. */
   shuffle?: boolean;
@@ -85,16 +95,21 @@ export interface FitOptions {
   seed?: number | string;
   /** Hold out the LAST fraction of the samples (before shuffling) for validation, as Keras does. */
   validationSplit?: number;
+  /** Validation inputs and targets [x, y], scored after each epoch (valLoss). */
   validationData?: [unknown, unknown];
+  /** 'mse', 'mae', 'binaryCrossentropy' (or a Keras spelling); default the compiled loss, else 'mse'. */
   loss?: string;
+  /** Default: the compiled or loaded optimizer, else Adam with learning rate 1e-3. */
   optimizer?: OptimizerSpec;
   /** Rescale gradients so that their global norm is at most clipNorm. */
   clipNorm?: number;
+  /** Stop when the loss stops improving: true for the defaults of {@link EarlyStoppingOptions}. */
   earlyStopping?: EarlyStoppingOptions | boolean;
   /** Epoch to start counting from (resume a checkpoint: pass model.epochsTrained). Default 0. */
   initialEpoch?: number;
   /** Called after each epoch; return false to stop training. */
   onEpochEnd?: (logs: EpochLogs) => void | boolean;
+  /** Called after each training step with its epoch, batch index, batch count and loss. */
   onBatchEnd?: (info: { epoch: number; batch: number; batches: number; loss: number }) => void;
   /**
    * Threads that compute each training step: a positive integer, or 'auto' (default: see lib/parallel/auto.ts; 1 for
@@ -121,6 +136,7 @@ const FIT_OPTION_KEYS = [
   'workers',
 ] as const;
 
+/** Options of {@link Sequential.predict}. */
 export interface PredictOptions {
   /** Default 32. */
   batchSize?: number;
@@ -128,12 +144,17 @@ export interface PredictOptions {
   workers?: Workers;
 }
 
+/** What fit returns: one entry per epoch trained. */
 export interface History {
+  /** The epochs trained, in order. */
   epoch: number[];
+  /** Mean training loss per epoch. */
   loss: number[];
+  /** Validation loss per epoch (empty without validation data). */
   valLoss: number[];
   /** Epoch whose weights the model holds at the end (differs from the last epoch after early stopping restores). */
   bestEpoch: number | null;
+  /** True when early stopping ended training before `epochs`. */
   stoppedEarly: boolean;
 }
 
@@ -161,13 +182,36 @@ interface FitPlan {
   seed: string;
 }
 
+/**
+ * A stack of layers with fit / predict / evaluate, Keras's Sequential. Data is batch-major: [N, T, D] for sequences,
+ * [N, D] for vectors, as nested arrays, typed arrays with a shape ({ data, shape }) or ndarrays.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, lstm, dense } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Sum of a sequence of 5 numbers.
+ * const x = Array.from({ length: 200 }, (_, i) => Array.from({ length: 5 }, (_, t) => [Math.sin(i * 7 + t)]));
+ * const y = x.map((s) => [s.reduce((a, [v]) => a + v, 0)]);
+ * const model = new Sequential([lstm({ units: 16, inputShape: [5, 1] }), dense({ units: 1 })], { seed: 1 });
+ * const history = model.fit(x, y, { epochs: 30, batchSize: 20, optimizer: { name: 'adam', learningRate: 0.01 } });
+ * assert.ok(history.loss[29] < history.loss[0] / 10);
+ * assert.ok(Math.abs(model.predict([[[0.1], [0.2], [0.3], [0.4], [0.5]]]).get(0, 0) - 1.5) < 0.3);
+ * ```
+ */
 export class Sequential {
+  /** The layers, in order. */
   readonly layers: Layer[] = [];
+  /** Seed of the initial weights and the default seed of fit. */
   readonly seed: number | string;
+  /** 'float32' or 'float64'. */
   readonly dtype: DType;
+  /** The model's name. */
   name: string;
   /** Loss used by fit/evaluate when none is given (set by compile, fit, or a loaded training config). */
   loss: LossName | null = null;
+  /** Optimizer used by fit when none is given, with its state (set by compile, fit, or a loaded checkpoint). */
   optimizer: Optimizer | null = null;
   /** Epochs trained so far (what a checkpoint resumes from). */
   epochsTrained = 0;
@@ -185,6 +229,11 @@ export class Sequential {
   /** The largest batch size whose memory checkMemory has passed (lib/memory.ts). */
   private memoryCheckedFor = 0;
 
+  /**
+   * @param layers - The layers, in order (more can be added with `add` before the model is built).
+   * @param options - seed, dtype, name.
+   * @throws {@link ArgumentError} for an invalid option, a non-layer or a duplicate layer name.
+   */
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     checkKeys(options, ['seed', 'dtype', 'name'], 'Sequential');
     if (options.name !== undefined && typeof options.name !== 'string')
@@ -199,7 +248,13 @@ export class Sequential {
     for (const l of layers) this.add(l);
   }
 
-  /** Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name. */
+  /**
+   * Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name.
+   *
+   * @param layer - The layer to append.
+   * @returns The model, for chaining.
+   * @throws {@link ArgumentError} when `layer` is not a layer, its name is taken, or the model is already built.
+   */
   add(layer: Layer): this {
     if (!(layer instanceof Layer)) throw ArgumentError.problem('Sequential.add(layer)', 'expected a layer');
     if (this.inputShape !== null)
@@ -219,11 +274,19 @@ export class Sequential {
     return this;
   }
 
+  /** Whether the model has its input shape and weights (after build, fit, predict, or loading). */
   get built(): boolean {
     return this.inputShape !== null;
   }
 
-  /** Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted. */
+  /**
+   * Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted.
+   *
+   * @param inputShape - Per-sample input shape; default the first layer's inputShape option.
+   * @returns The model, for chaining.
+   * @throws {@link ArgumentError} when there is no shape, it disagrees with the first layer's, or a layer rejects it.
+   * @throws {@link MemoryLimitError} when the model's buffers cannot fit in memory even for a batch of 1.
+   */
   build(inputShape?: readonly number[]): this {
     if (this.layers.length === 0) throw ArgumentError.problem('Sequential.build', 'the model has no layers');
     const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null }).declaredInputShape ?? null;
@@ -261,23 +324,43 @@ export class Sequential {
     return this;
   }
 
-  /** Per-sample input shape, e.g. [32, 1]; null before build. */
+  /**
+   * Per-sample input shape, e.g. [32, 1]; null before build.
+   *
+   * @returns A copy of the shape, or null.
+   */
   getInputShape(): number[] | null {
     return this.inputShape ? this.inputShape.slice() : null;
   }
 
+  /**
+   * Per-sample output shape, e.g. [1]; [] before build.
+   *
+   * @returns A copy of the shape.
+   */
   getOutputShape(): number[] {
     return this.outputShape.slice();
   }
 
-  /** Sets the default loss and optimizer (Keras compile). */
+  /**
+   * Sets the default loss and optimizer (Keras compile).
+   *
+   * @param options - loss (a loss name) and optimizer (an {@link OptimizerSpec}).
+   * @returns The model, for chaining.
+   * @throws {@link ArgumentError} for an unknown loss or an invalid optimizer.
+   */
   compile(options: { loss?: string; optimizer?: OptimizerSpec }): this {
     if (options.loss !== undefined) this.loss = getLoss(options.loss, 'compile(loss)').name;
     if (options.optimizer !== undefined) this.optimizer = new Optimizer(options.optimizer);
     return this;
   }
 
-  /** The trainable parameters of all layers, in order, each with a "layer/param" name. */
+  /**
+   * The trainable parameters of all layers, in order, each with a "layer/param" name.
+   *
+   * @returns Name, shape and the live value array of each weight (writing into `value` changes the model).
+   * @throws {@link ArgumentError} before the model is built.
+   */
   weights(): { name: string; shape: number[]; value: FloatArray }[] {
     this.requireBuilt('weights');
     const out: { name: string; shape: number[]; value: FloatArray }[] = [];
@@ -288,13 +371,23 @@ export class Sequential {
     return out;
   }
 
-  /** Copies of the weights, in `weights()` order. */
+  /**
+   * Copies of the weights, in `weights()` order.
+   *
+   * @returns One array per weight.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   getWeights(): FloatArray[] {
     this.requireBuilt('getWeights');
     return this.params.map((p) => p.value.slice());
   }
 
-  /** Sets every weight from arrays in `weights()` order; lengths must match. */
+  /**
+   * Sets every weight from arrays in `weights()` order; lengths must match.
+   *
+   * @param values - One array per weight, each row-major in its weight's shape.
+   * @throws {@link ArgumentError} before build, for a wrong count or length, or a non-finite value.
+   */
   setWeights(values: readonly ArrayLike<number>[]): void {
     this.requireBuilt('setWeights');
     if (values.length !== this.params.length) {
@@ -318,13 +411,23 @@ export class Sequential {
     });
   }
 
-  /** Total number of trainable scalars. */
+  /**
+   * Total number of trainable scalars.
+   *
+   * @returns The parameter count.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   countParams(): number {
     this.requireBuilt('countParams');
     return this.params.reduce((a, p) => a + p.value.length, 0);
   }
 
-  /** A Keras-like table of layers, output shapes and parameter counts. */
+  /**
+   * A Keras-like table of layers, output shapes and parameter counts.
+   *
+   * @returns The table, one line per layer and a total.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   summary(): string {
     this.requireBuilt('summary');
     const rows = this.layers.map((l) => [
@@ -338,26 +441,95 @@ export class Sequential {
     return [line(head), ...rows.map(line), `Total params: ${this.countParams()}`].join('\n');
   }
 
-  /** The model as bptt's JSON format (architecture, weights, and by default training state). See lib/io/json.ts. */
+  /**
+   * The model as bptt's JSON format (architecture, weights, and by default training state). See lib/io/json.ts.
+   * Works anywhere (no file system): `JSON.stringify` it to store or send the model.
+   *
+   * @param options - includeOptimizer (default true): keep the optimizer state so training can resume.
+   * @returns A plain object that `Sequential.fromJSON` rebuilds the model from.
+   * @throws {@link ArgumentError} before the model is built.
+   * @example
+   * ```ts
+   * import { Sequential, gru, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([gru({ units: 4, inputShape: [3, 2] }), dense({ units: 1 })], { seed: 7 }).build();
+   * const text = JSON.stringify(model.toJSON());
+   * const copy = Sequential.fromJSON(text);
+   * const x = [[[1, 2], [3, 4], [5, 6]]];
+   * assert.deepEqual(copy.predict(x).data, model.predict(x).data);
+   * ```
+   */
   toJSON(options: ToJSONOptions = {}): ModelJSON {
     return modelToJSON(this, options);
   }
 
-  /** Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked. */
+  /**
+   * Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked.
+   *
+   * @param json - The object, or its JSON text.
+   * @param source - What to call the input in error messages (a file name, say).
+   * @returns The model, built, with its weights (and optimizer state, if saved).
+   * @throws {@link ModelFileError} when the JSON is malformed or a field is missing or invalid (naming `source`).
+   * @example
+   * ```ts
+   * import { Sequential, dense, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const json = new Sequential([dense({ units: 2, inputShape: [3] })]).build().toJSON();
+   * assert.equal(Sequential.fromJSON(json).countParams(), 8);
+   * assert.throws(() => Sequential.fromJSON('{"format": "nope"}', 'model.json'), ModelFileError);
+   * ```
+   */
   static fromJSON(json: unknown, source = 'fromJSON'): Sequential {
     return buildFromJSON(json, source, (o) => new Sequential([], o));
   }
 
-  /** TensorFlow.js layers-format artifacts that tf.loadLayersModel(tf.io.fromMemory(...)) accepts. See lib/io/tfjs.ts. */
+  /**
+   * TensorFlow.js layers-format artifacts that tf.loadLayersModel(tf.io.fromMemory(...)) accepts. See lib/io/tfjs.ts.
+   *
+   * @param options - See {@link ToTfjsOptions}.
+   * @returns The model topology, weight specs and weight data.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   toTfjs(options: ToTfjsOptions = {}): TfjsArtifacts {
     return toTfjs(this, options);
   }
 
-  /** Writes the model to a file atomically (temp file + rename): a crash never leaves a half-written model. */
+  /**
+   * Writes the model to a file atomically (temp file + rename): a crash never leaves a half-written model. Node only
+   * (it uses the file system); elsewhere use `toJSON`.
+   *
+   * @param path - The file to write (bptt's JSON format).
+   * @param options - includeOptimizer (default true).
+   * @throws {@link ArgumentError} before the model is built.
+   * @throws Error (from the file system) when the file cannot be written.
+   * @example
+   * ```ts
+   * import { Sequential, lstm } from 'bptt';
+   * import assert from 'node:assert/strict';
+   * import * as fs from 'node:fs';
+   * import * as os from 'node:os';
+   * import * as path from 'node:path';
+   *
+   * const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-')), 'model.json');
+   * const model = new Sequential([lstm({ units: 3, inputShape: [4, 1] })], { seed: 3 }).build();
+   * model.save(file);
+   * const loaded = Sequential.load(file);
+   * assert.deepEqual(loaded.getWeights(), model.getWeights());
+   * ```
+   */
   save(path: string, options: ToJSONOptions = {}): void {
     saveModel(this, path, options);
   }
 
+  /**
+   * Reads a model written by `save` (Node only; elsewhere use `fromJSON`). See the example of `save`.
+   *
+   * @param path - The file to read.
+   * @returns The model, built, with its weights (and optimizer state, if saved).
+   * @throws {@link ModelFileError} when the file cannot be read, is not valid JSON, or a field is invalid.
+   */
   static load(path: string): Sequential {
     return readModelFile(path, (o) => new Sequential([], o));
   }
@@ -484,7 +656,25 @@ export class Sequential {
     return fresh;
   }
 
-  /** Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major. */
+  /**
+   * Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major.
+   *
+   * @param x - The inputs: nested arrays, { data, shape }, or an ndarray; builds the model from x's shape if needed.
+   * @param options - batchSize (default 32), workers.
+   * @returns The outputs [N, ...outputShape] (read them with `.get(i, j)` or `.data`).
+   * @throws {@link ArgumentError} for a wrong shape, a non-finite value, or an invalid option.
+   * @throws {@link MemoryLimitError} when a batch's buffers cannot fit in memory.
+   * @example
+   * ```ts
+   * import { Sequential, simpleRNN } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([simpleRNN({ units: 2, returnSequences: true })], { seed: 1 });
+   * const y = model.predict([[[1], [0], [0]]]); // one sequence of 3 steps, 1 feature
+   * assert.deepEqual(y.shape, [1, 3, 2]);
+   * assert.ok(Math.abs(y.get(0, 2, 0)) < 1); // tanh outputs
+   * ```
+   */
   predict(x: TensorLike | unknown, options: PredictOptions = {}): NdArray<FloatArray> {
     checkKeys(options, ['batchSize', 'workers'], 'predict');
     const workers = checkWorkers(options.workers ?? 'auto', 'predict(workers)');
@@ -496,6 +686,13 @@ export class Sequential {
   /**
    * predict on an already validated tensor; returns a dense batch-major tensor. `workers` (default 1 here; predict's
    * default is 'auto') splits the N rows into contiguous chunks, one per thread; the outputs do not depend on it.
+   *
+   * @param t - A dense batch-major tensor of the model's dtype.
+   * @param batchSize - Rows per forward batch.
+   * @param fn - The caller's name, for error messages.
+   * @param workers - Threads (a positive integer or 'auto').
+   * @returns The outputs, dense batch-major.
+   * @throws {@link MemoryLimitError} when a batch's buffers cannot fit in memory.
    */
   predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
@@ -582,7 +779,25 @@ export class Sequential {
     disposePool(this);
   }
 
-  /** Mean loss over (x, y), computed in batches. */
+  /**
+   * Mean loss over (x, y), computed in batches.
+   *
+   * @param x - The inputs, as for predict.
+   * @param y - The targets [N, ...outputShape].
+   * @param options - batchSize (default 32), loss (default the compiled loss, else 'mse').
+   * @returns The mean loss.
+   * @throws {@link ArgumentError} for mismatched shapes or sample counts, a non-finite value, or an unknown loss.
+   * @example
+   * ```ts
+   * import { Sequential, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([dense({ units: 1, inputShape: [1], useBias: false })]).build();
+   * model.setWeights([[2]]);
+   * assert.equal(model.evaluate([[1], [2]], [[2], [5]]), 0.5); // errors 0 and 1
+   * assert.equal(model.evaluate([[1], [2]], [[2], [5]], { loss: 'mae' }), 0.5);
+   * ```
+   */
   evaluate(x: unknown, y: unknown, options: { batchSize?: number; loss?: string } = {}): number {
     checkKeys(options, ['batchSize', 'loss'], 'evaluate');
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
@@ -618,6 +833,37 @@ export class Sequential {
    * (epochs 1, batchSize 32, shuffle true, Adam lr 1e-3, loss 'mse' unless compiled or loaded otherwise).
    * The steps: check the options, coerce the data and split off the validation rows, choose the loss and optimizer, then
    * one fitEpoch per epoch (each batch a trainStep, or a parallelStep over the worker pool), with early stopping.
+   *
+   * @param x - The inputs [N, T, D] or [N, D]: nested arrays, { data, shape }, or an ndarray.
+   * @param y - The targets [N, ...outputShape].
+   * @param options - See {@link FitOptions}.
+   * @returns The loss (and validation loss) of each epoch.
+   * @throws {@link ArgumentError} for mismatched shapes, a non-finite value, or an invalid option.
+   * @throws {@link MemoryLimitError} when a batch's buffers cannot fit in memory.
+   * @throws {@link TrainingDivergedError} when a loss or gradient becomes non-finite; the weights are those before that
+   * step.
+   * @example
+   * ```ts
+   * import { Sequential, gru, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * // Is the last step of a sequence larger than the first?
+   * const x = Array.from({ length: 128 }, (_, i) => Array.from({ length: 4 }, (_, t) => [Math.sin(i * 3.1 + t * (i % 5))]));
+   * const y = x.map((s) => [s[3][0] > s[0][0] ? 1 : 0]);
+   * const model = new Sequential([gru({ units: 8, inputShape: [4, 1] }), dense({ units: 1, activation: 'sigmoid' })]);
+   * const stops: number[] = [];
+   * const history = model.fit(x, y, {
+   *   epochs: 40,
+   *   batchSize: 32,
+   *   loss: 'binaryCrossentropy',
+   *   optimizer: { name: 'adam', learningRate: 0.02 },
+   *   validationSplit: 0.25,
+   *   earlyStopping: { patience: 5 },
+   *   onEpochEnd: (logs) => void stops.push(logs.epoch),
+   * });
+   * assert.equal(history.loss.length, stops.length);
+   * assert.ok(history.valLoss[history.valLoss.length - 1] < history.valLoss[0]);
+   * ```
    */
   fit(x: unknown, y: unknown, options: FitOptions = {}): History {
     const plan = checkFitOptions(options, this.seed);
@@ -788,6 +1034,24 @@ export class Sequential {
    * Loss and gradients of the loss with respect to every weight (in `weights()` order) on the whole of (x, y) as one
    * batch, without updating anything. With `training: true` dropout is active, with masks drawn from `seed` (the same
    * seed gives the same masks, which makes a finite-difference check of a dropout model possible).
+   *
+   * @param x - The inputs, as for fit.
+   * @param y - The targets.
+   * @param options - loss (default the compiled loss, else 'mse'), training (dropout on; default false), seed.
+   * @returns The mean loss and one gradient array per weight.
+   * @throws {@link ArgumentError} for mismatched shapes, a non-finite value, or an unknown loss.
+   * @throws {@link TrainingDivergedError} when the loss or a gradient is non-finite.
+   * @example
+   * ```ts
+   * import { Sequential, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([dense({ units: 1, inputShape: [1] })], { dtype: 'float64' }).build();
+   * model.setWeights([[2], [0]]);
+   * const { loss, grads } = model.gradients([[1]], [[3]]); // (2·1 − 3)² = 1; dL/dW = 2·(2 − 3)·1
+   * assert.equal(loss, 1);
+   * assert.deepEqual(Array.from(grads[0]), [-2]);
+   * ```
    */
   gradients(
     x: unknown,

@@ -57,7 +57,10 @@ export const PREDICT_MIN_FLOPS: Readonly<Record<Backend, number>> = { js: 3e6, w
 
 /**
  * Checks a `workers` option: a positive integer up to MAX_WORKERS, or 'auto'.
- * @example checkWorkers(0, 'fit(workers)')   // RangeError: fit(workers): expected a positive integer (at most 64) or 'auto', got 0
+ * @example
+ * ```text
+ * checkWorkers(0, 'fit(workers)')   // RangeError: fit(workers): expected a positive integer (at most 64) or 'auto', got 0
+ * ```
  */
 export function checkWorkers(value: unknown, arg: string): Workers {
   if (value === 'auto') return value;
@@ -85,9 +88,18 @@ export function isStateful(model: ModelShape): boolean {
  * The number of threads (main included) a fit with batch size `rows`, or a predict of `rows` rows, uses for `requested`
  * (validated; see checkWorkers). The model must be built.
  *
- * @example resolveWorkers(lstmAutoencoder({ window: 64, features: 8, units: 64 }), 64)   // 2 on a 2-core machine (1.3 GFLOP)
- * @example resolveWorkers(lstmAutoencoder({ window: 32, units: 32 }), 32)                // 1 under wasm (78 MFLOP), 2 under js
- * @example resolveWorkers(model, 1)                                                      // 1: a batch of one row
+ * @example
+ * ```text
+ * resolveWorkers(lstmAutoencoder({ window: 64, features: 8, units: 64 }), 64)   // 2 on a 2-core machine (1.3 GFLOP)
+ * ```
+ * @example
+ * ```text
+ * resolveWorkers(lstmAutoencoder({ window: 32, units: 32 }), 32)                // 1 under wasm (78 MFLOP), 2 under js
+ * ```
+ * @example
+ * ```text
+ * resolveWorkers(model, 1)                                                      // 1: a batch of one row
+ * ```
  */
 export function resolveWorkers(
   model: ModelShape,

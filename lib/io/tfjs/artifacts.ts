@@ -98,6 +98,12 @@ export function buildFromTfjs<M extends ModelTarget>(
 /**
  * The model as TensorFlow.js layers-format artifacts, for `tf.loadLayersModel(tf.io.fromMemory(toTfjs(model)))`.
  * The model must be built. See the file comment for a GRU with resetAfter true and for stateful models.
+ * Works anywhere (no file system). See {@link fromTfjs} for an example.
+ *
+ * @param model - A built model.
+ * @param options - See {@link ToTfjsOptions}.
+ * @returns modelTopology, weightSpecs and weightData (an ArrayBuffer), and the format fields TensorFlow.js expects.
+ * @throws {@link ArgumentError} when the model is not built.
  */
 export function toTfjs(model: ModelSource, options: ToTfjsOptions = {}): TfjsArtifacts {
   if (!isModel(model)) throw ArgumentError.problem('toTfjs(model)', 'expected a Sequential');

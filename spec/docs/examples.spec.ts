@@ -90,6 +90,8 @@ function undocumented(): string[] {
           if (mods & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
           if (m.name !== undefined && ts.isPrivateIdentifier(m.name)) continue;
           if (!ts.isMethodDeclaration(m) && !ts.isConstructorDeclaration(m)) continue;
+          // @internal members are left out of the reference (typedoc.json excludeInternal).
+          if (ts.getJSDocTags(m).some((t) => t.tagName.text === 'internal')) continue;
           const member = `${name}.${ts.isConstructorDeclaration(m) ? 'constructor' : m.name.getText()}`;
           // An overload's implementation shows its overloads' comments; an override (or an abstract method's
           // implementation) without its own comment shows the base's, as TypeDoc inherits it; a constructor without

@@ -212,7 +212,7 @@ export class Detector {
    * stream (its probation) and keeps learning in detect() and stream(); `timestamps` (epoch ms, one per point) feed
    * its time inputs when `timeFeatures` is on.
    *
-   * @param series - The series: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing values, filled by interpolation.
+   * @param trainSeries - The series: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing values, filled by interpolation.
    * @param options - timestamps: epoch ms, one per point ('gru-online').
    * @returns The detector, for chaining.
    * @throws {@link ArgumentError} for a series too short for the window, a feature with no values, or an invalid option.

@@ -80,7 +80,11 @@ export function workerScript(): string | null {
   return script;
 }
 
-/** The number of cores this process may use (os.availableParallelism, else the CPU count; 1 where unknown). */
+/**
+ * The number of cores this process may use (os.availableParallelism, else the CPU count; 1 where unknown).
+ *
+ * @returns A positive integer.
+ */
 export function availableCores(): number {
   try {
     const os = require('os') as typeof import('os');

@@ -212,7 +212,8 @@ export class Detector {
    * stream (its probation) and keeps learning in detect() and stream(); `timestamps` (epoch ms, one per point) feed
    * its time inputs when `timeFeatures` is on.
    *
-   * @param trainSeries - The series: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing values, filled by interpolation.
+   * @param trainSeries - Normal behaviour: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray;
+   * null/NaN are missing values, filled by interpolation.
    * @param options - timestamps: epoch ms, one per point ('gru-online').
    * @returns The detector, for chaining.
    * @throws {@link ArgumentError} for a series too short for the window, a feature with no values, or an invalid option.
@@ -361,7 +362,8 @@ export class Detector {
   /**
    * Per-point anomaly scores (no threshold). `workers` overrides the detector's for this call (same scores).
    *
-   * @param series - The series: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing values, filled by interpolation.
+   * @param series - number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing
+   * values, filled by interpolation.
    * @param options - workers; timestamps ('gru-online').
    * @returns A score per point, per-feature contributions, the first scored index and the filled values.
    * @throws {@link ArgumentError} before fit, or for a series with another feature count or too short for the window.
@@ -396,7 +398,8 @@ export class Detector {
    * 'gru-online' the series continues the training series (and `timestamps` theirs); the scores are the alarm stage's
    * calibrated scores in [0, 1], the flags its alarms (one per event: it rests after each), contributions its raw scores.
    *
-   * @param series - The series: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing values, filled by interpolation.
+   * @param series - number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing
+   * values, filled by interpolation.
    * @param options - workers; timestamps ('gru-online').
    * @returns Scores, flags, events and the thresholds each point was compared with.
    * @throws {@link ArgumentError} before fit, or for a series with another feature count or too short for the window.

@@ -52,16 +52,27 @@ export type { FloatArray };
 
 /** A dense row-major array: element (i, j, k) of a [I, J, K] tensor is data[(i*J + j)*K + k]. */
 export interface Tensor {
+  /** The values, row-major. */
   data: FloatArray;
+  /** The dimensions. */
   shape: number[];
 }
 
+/**
+ * What the model functions accept as data: nested arrays (batch-major), a flat array (typed or not) with its shape, or
+ * an ndarray.
+ */
 export type TensorLike =
   | number
   | number[]
   | number[][]
   | number[][][]
-  | { data: ArrayLike<number>; shape: readonly number[] }
+  | {
+      /** The values, row-major. */
+      data: ArrayLike<number>;
+      /** The dimensions. */
+      shape: readonly number[];
+    }
   | ndarray.NdArray;
 
 export interface ToTensorOptions {
@@ -182,13 +193,17 @@ export function toTensor(x: unknown, argName: string, options: ToTensorOptions =
  * `fillMissing`. `data` may be the caller's own Float64Array (`shared`): read it, never write it.
  */
 export interface Series {
+  /** The values, [n, F] row-major. */
   data: Float64Array;
+  /** Points. */
   n: number;
+  /** Features per point. */
   F: number;
   /** True when `data` is the caller's array (fillMissing copies it before filling). */
   shared?: boolean;
 }
 
+/** What fill-in of missing values did (Detector.score/detect's `filled`). */
 export interface FillReport {
   /** Number of values that were missing and filled by interpolation. */
   filled: number;

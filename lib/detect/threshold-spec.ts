@@ -32,10 +32,13 @@ import { dynamicThreshold } from './thresholds/telemanom.js';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check.js';
 import { AlarmStage } from './alarm.js';
 
+/** The threshold rules a Detector takes (see the list above). */
 export type ThresholdKind =
   'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';
 
+/** A threshold as an object: the parsed form of a spec string. */
 export interface ThresholdConfig {
+  /** The rule. */
   kind: ThresholdKind;
   /** The parameter: V, p, k, c or q, by kind. */
   value?: number;
@@ -47,6 +50,7 @@ export interface ThresholdConfig {
   factor?: number;
 }
 
+/** A threshold: a spec string ('spot', 'quantile:0.99', 'fixed:3', …) or a {@link ThresholdConfig}. */
 export type ThresholdSpec = string | ThresholdConfig;
 
 const DEFAULT_VALUE: Record<ThresholdKind, number | undefined> = {

@@ -180,6 +180,7 @@ export class Recurrent extends Layer {
     this.declaredInputShape = optShape(options.inputShape, `${fn}(inputShape)`);
   }
 
+  /** G, the gate blocks of the weights: 1 (SimpleRNN), 4 (LSTM), 3 (GRU). */
   get gates(): number {
     return this.className === 'LSTM' ? 4 : this.className === 'GRU' ? 3 : 1;
   }

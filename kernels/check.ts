@@ -78,7 +78,8 @@ export function checkOptions(fn: string, options: object, known: readonly string
  * @param ctor - Float32Array or Float64Array.
  * @param options - The allocator's options.
  * @param known - The option keys it accepts.
- * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an unknown option.
+ * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an
+ * unknown option.
  */
 export function checkWorkspace(
   fn: string,

@@ -150,7 +150,8 @@ export function gruSettings(options: GruOptions): { act: Act; recAct: Act; reset
  * @param ctor - Float32Array or Float64Array.
  * @param options - The activations, resetAfter; on the fast twin, an arena.
  * @returns The buffers, zeroed.
- * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an unknown option.
+ * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an
+ * unknown option.
  */
 export function gruWorkspace(
   T: number,

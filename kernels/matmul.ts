@@ -95,7 +95,9 @@ function zeroBlock(C: FloatArray, cOff: number, ldc: number, M: number, N: numbe
  *
  * const C = new Float64Array(4);
  * // [1 2 3; 4 5 6] · [1 0; 0 1; 1 1]
- * kernels.matmul(C, 0, 2, Float64Array.of(1, 2, 3, 4, 5, 6), 0, 3, Float64Array.of(1, 0, 0, 1, 1, 1), 0, 2, 2, 3, 2, false);
+ * const A = Float64Array.of(1, 2, 3, 4, 5, 6);
+ * const B = Float64Array.of(1, 0, 0, 1, 1, 1);
+ * kernels.matmul(C, 0, 2, A, 0, 3, B, 0, 2, 2, 3, 2, false);
  * assert.deepEqual(C, Float64Array.of(4, 5, 10, 11));
  * ```
  */

@@ -90,7 +90,8 @@ const OPTION_KEYS: readonly string[] = ['activation'];
  * @param ctor - Float32Array or Float64Array.
  * @param options - The activations; on the fast twin, an arena.
  * @returns The buffers, zeroed.
- * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an unknown option.
+ * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an
+ * unknown option.
  */
 export function rnnWorkspace(
   T: number,

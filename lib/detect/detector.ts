@@ -216,7 +216,7 @@ export class Detector {
    * null/NaN are missing values, filled by interpolation.
    * @param options - timestamps: epoch ms, one per point ('gru-online').
    * @returns The detector, for chaining.
-   * @throws {@link ArgumentError} for a series too short for the window, a feature with no values, or an invalid option.
+   * @throws {@link ArgumentError} for a series too short for the window, a feature without values, or a bad option.
    * @throws {@link MemoryLimitError} when the model's buffers cannot fit in memory.
    * @throws {@link TrainingDivergedError} when training produces a non-finite loss.
    */

@@ -142,7 +142,8 @@ export function sumConfusions(list: readonly Confusion[]): Confusion {
  * import { metrics } from 'bptt';
  * import assert from 'node:assert/strict';
  *
- * assert.deepEqual(metrics.precisionRecallF1({ tp: 2, fp: 1, fn: 2, tn: 5 }), { precision: 2 / 3, recall: 0.5, f1: 4 / 7 });
+ * const prf = metrics.precisionRecallF1({ tp: 2, fp: 1, fn: 2, tn: 5 });
+ * assert.deepEqual(prf, { precision: 2 / 3, recall: 0.5, f1: 4 / 7 });
  * ```
  */
 export function precisionRecallF1(c: Confusion, options: ZeroDivisionOption = {}): PrecisionRecall {

@@ -121,8 +121,8 @@ export class DetectorStream {
    * @param point - The next point: a number (one feature) or one value per feature.
    * @param timestamp - Epoch ms ('gru-online' with time inputs only).
    * @returns The result for the point that is now final, or null during warm-up.
-   * @throws {@link ArgumentError} for a point of the wrong length or with a non-finite value, a timestamp the model does
-   * not take (or a missing one it needs), or a flushed stream.
+   * @throws {@link ArgumentError} for a point of the wrong length or with a non-finite value, a timestamp the model
+   * does not take (or a missing one it needs), or a flushed stream.
    * @example
    * ```ts
    * import { Detector } from 'bptt';

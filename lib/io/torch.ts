@@ -623,7 +623,8 @@ export function loadTorchStateDict(
  * @param mapping - modules (prefixes in the order the network applies them) and allowUnused.
  * @returns A promise of which module filled which layer.
  * @throws {@link ArgumentError} when the model is not built.
- * @throws {@link ModelFileError} (the promise rejects) when the file cannot be read or parsed, or does not fit the model.
+ * @throws {@link ModelFileError} (the promise rejects) when the file cannot be read or parsed, or does not fit the
+ * model.
  * @example
  * ```ts
  * import { Sequential, dense, loadTorchSafetensors } from 'bptt';

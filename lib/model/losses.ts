@@ -34,7 +34,7 @@ export function lossName(name: unknown, argName = 'loss'): LossName {
   return n;
 }
 
-/** A loss: its value and its gradient with respect to the prediction, over n elements (the kernels of kernels/losses.ts). */
+/** A loss: its value and its gradient with respect to the prediction over n elements (kernels/losses.ts). */
 export interface Loss {
   /** The canonical name. */
   readonly name: LossName;

@@ -103,7 +103,8 @@ function modelOptions(o: PresetOptions): { seed?: number | string; dtype?: DType
  *
  * const model = sequenceAutoencoder({ window: 8, features: 1, units: [6, 3], cell: 'gru', seed: 1 });
  * const windows = Array.from({ length: 32 }, (_, i) => Array.from({ length: 8 }, (_, t) => [Math.sin((i + t) / 3)]));
- * const history = model.fit(windows, windows, { epochs: 5, batchSize: 8, optimizer: { name: 'adam', learningRate: 0.02 } });
+ * const optimizer = { name: 'adam', learningRate: 0.02 } as const;
+ * const history = model.fit(windows, windows, { epochs: 5, batchSize: 8, optimizer });
  * assert.ok(history.loss[4] < history.loss[0]);
  * assert.deepEqual(model.predict(windows).shape, [32, 8, 1]);
  * ```

@@ -280,7 +280,8 @@ export class Sequential {
   }
 
   /**
-   * Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted.
+   * Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if
+   * omitted.
    *
    * @param inputShape - Per-sample input shape; default the first layer's inputShape option.
    * @returns The model, for chaining.
@@ -848,7 +849,8 @@ export class Sequential {
    * import assert from 'node:assert/strict';
    *
    * // Is the last step of a sequence larger than the first?
-   * const x = Array.from({ length: 128 }, (_, i) => Array.from({ length: 4 }, (_, t) => [Math.sin(i * 3.1 + t * (i % 5))]));
+   * const row = (i: number): number[][] => Array.from({ length: 4 }, (_, t) => [Math.sin(i * 3.1 + t * (i % 5))]);
+   * const x = Array.from({ length: 128 }, (_, i) => row(i));
    * const y = x.map((s) => [s[3][0] > s[0][0] ? 1 : 0]);
    * const model = new Sequential([gru({ units: 8, inputShape: [4, 1] }), dense({ units: 1, activation: 'sigmoid' })]);
    * const stops: number[] = [];

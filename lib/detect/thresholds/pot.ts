@@ -200,7 +200,8 @@ function grimshaw(y: Float64Array, m: number): GpdFit {
  * import { thresholds } from 'bptt';
  * import assert from 'node:assert/strict';
  *
- * assert.deepEqual(thresholds.gpdFit([1, 1, 1]), { gamma: 0, sigma: 1, logLikelihood: -3 }); // equal peaks: exponential
+ * // Equal peaks: the exponential distribution.
+ * assert.deepEqual(thresholds.gpdFit([1, 1, 1]), { gamma: 0, sigma: 1, logLikelihood: -3 });
  * ```
  */
 export function gpdFit(peaks: Numbers): GpdFit {
@@ -231,7 +232,8 @@ export function gpdFit(peaks: Numbers): GpdFit {
  * import { thresholds } from 'bptt';
  * import assert from 'node:assert/strict';
  *
- * assert.ok(Math.abs(thresholds.potQuantile(10, 0.5, 2, 1e-3, 1000, 10) - (10 + 4 * (Math.sqrt(10) - 1))) < 1e-12); // r = 0.1
+ * const z = thresholds.potQuantile(10, 0.5, 2, 1e-3, 1000, 10); // r = q·n/N_t = 0.1
+ * assert.ok(Math.abs(z - (10 + 4 * (Math.sqrt(10) - 1))) < 1e-12);
  * ```
  */
 export function potQuantile(t: number, gamma: number, sigma: number, q: number, n: number, peakCount: number): number {

@@ -177,7 +177,8 @@ export function contaminationThreshold(trainScores: Numbers, contamination = 0.1
  * import { thresholds } from 'bptt';
  * import assert from 'node:assert/strict';
  *
- * assert.deepEqual(thresholds.applyThreshold([0.1, 0.5, 0.9], 0.5), Uint8Array.of(0, 0, 1)); // strict: 0.5 is not flagged
+ * // Strict: a score equal to the threshold is not flagged.
+ * assert.deepEqual(thresholds.applyThreshold([0.1, 0.5, 0.9], 0.5), Uint8Array.of(0, 0, 1));
  * ```
  */
 export function applyThreshold(scores: Numbers, threshold: number): Uint8Array {

@@ -56,7 +56,7 @@ export type CellType = 'SimpleRNN' | 'LSTM' | 'GRU';
 export interface RecurrentOptions {
   /** H, the size of the hidden state (and of each gate). */
   units: number;
-  /** φ, the activation of the candidate and the output: 'tanh' (default), 'sigmoid', 'hardSigmoid', 'relu', 'linear'. */
+  /** φ, the candidate's and the output's activation: 'tanh' (default), 'sigmoid', 'hardSigmoid', 'relu', 'linear'. */
   activation?: string;
   /** σ, the activation of the gates (LSTM, GRU): 'sigmoid' by default (TensorFlow.js defaults to 'hardSigmoid'). */
   recurrentActivation?: string;

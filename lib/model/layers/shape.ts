@@ -195,7 +195,7 @@ export class Reshape extends Layer {
   }
 }
 
-/** Zeroes a fraction `rate` of its inputs while training and scales the rest by 1/(1−rate) (made by {@link dropout}). */
+/** Zeroes a fraction `rate` of its inputs while training, scales the rest by 1/(1−rate) (made by {@link dropout}). */
 export class Dropout extends Layer {
   readonly className = 'Dropout';
   /** The fraction of inputs dropped while training, in [0, 1). */

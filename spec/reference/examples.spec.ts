@@ -40,7 +40,7 @@ describe('doc comment examples (@example in lib/ and kernels/)', function () {
   });
 });
 
-describe('doc comment example extraction (spec/docs/examples.ts)', () => {
+describe('doc comment example extraction (spec/reference/examples.ts)', () => {
   it('moves leading imports out of the wrapped body and keeps the rest', () => {
     const m = exampleModule("import { lstm } from 'bptt';\nimport assert from 'node:assert/strict';\nconst a = 1;");
     expect(m).to.match(/^import \{ lstm \} from 'bptt';\nimport assert from 'node:assert\/strict';\nexport async/);
@@ -97,7 +97,8 @@ function undocumented(): string[] {
           // implementation) without its own comment shows the base's, as TypeDoc inherits it; a constructor without
           // parameters needs none.
           const isOverloadImpl =
-            m.body !== undefined && d.members.some((o) => o !== m && o.kind === m.kind && o.name?.getText() === m.name?.getText());
+            m.body !== undefined &&
+            d.members.some((o) => o !== m && o.kind === m.kind && o.name?.getText() === m.name?.getText());
           const inBase = (): boolean =>
             checker
               .getTypeAtLocation(d)
@@ -105,7 +106,9 @@ function undocumented(): string[] {
               ?.some((b) => b.getProperty(m.name?.getText() ?? '') !== undefined) === true;
           const excused =
             isOverloadImpl ||
-            (!ts.isConstructorDeclaration(m) && inBase()) || mods & ts.ModifierFlags.Override || (ts.isConstructorDeclaration(m) && m.parameters.length === 0);
+            (!ts.isConstructorDeclaration(m) && inBase()) ||
+            mods & ts.ModifierFlags.Override ||
+            (ts.isConstructorDeclaration(m) && m.parameters.length === 0);
           if (!hasDoc(m) && !excused) problems.push(`${member}: no doc comment`);
           checkParams(m, member);
         }

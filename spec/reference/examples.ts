@@ -1,7 +1,7 @@
 /**
  * The `@example` blocks of the sources (lib/, kernels/): found in the doc comments, type-checked against the package as
  * a user's file would be (`import { … } from 'bptt'` resolves to lib/index.ts) and run, each as the body of an async
- * function (so an example may `await`). spec/docs/examples.spec.ts runs them; an example shows its result by
+ * function (so an example may `await`). spec/reference/examples.spec.ts runs them; an example shows its result by
  * asserting it (`assert.equal(…)` from 'node:assert/strict'), so a wrong result fails the spec, not only a throw.
  */
 import * as fs from 'fs';
@@ -60,7 +60,9 @@ export function collectExamples(root: string, folders: readonly string[]): Examp
         }
         if (/^```/.test(line)) {
           if (inExample && !/^```(ts|text)\s*$/.test(line))
-            throw new Error(`${file}:${lineNo}: an @example's fence must be ${FENCE}ts (run) or ${FENCE}text, got ${line}`);
+            throw new Error(
+              `${file}:${lineNo}: an @example's fence must be ${FENCE}ts (run) or ${FENCE}text, got ${line}`,
+            );
           fence = { line: lineNo, body: [], run: /^```ts/.test(line) };
           if (inExample) fencesInExample++;
           return;

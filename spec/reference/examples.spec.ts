@@ -1,8 +1,8 @@
 /**
  * The API reference's promises (issue 14): every `@example` in lib/ and kernels/ compiles against the package under
  * strict TypeScript and runs without throwing (the examples assert their results), and every class and function the
- * package exports carries a doc comment with an `@param` for each parameter, so a new undocumented export fails here
- * as well as in `npm run docs`.
+ * package exports carries a doc comment with an `@param` for each parameter (and `@returns` unless it returns
+ * nothing), so a new undocumented export fails here as well as in `npm run docs`.
  */
 import { expect } from 'chai';
 import * as path from 'path';
@@ -69,6 +69,11 @@ function undocumented(): string[] {
       const tags = ts.getJSDocParameterTags(p);
       if (tags.length === 0) problems.push(`${name}: no @param for '${p.name.getText()}'`);
     }
+    if (ts.isConstructorDeclaration(d)) return;
+    const sig = checker.getSignatureFromDeclaration(d);
+    const returns = sig === undefined ? undefined : checker.getReturnTypeOfSignature(sig);
+    const nothing = returns === undefined || (returns.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined)) !== 0;
+    if (!nothing && ts.getJSDocReturnTag(d) === undefined) problems.push(`${name}: no @returns`);
   };
   const visit = (s: ts.Symbol, name: string): void => {
     const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
@@ -121,7 +126,7 @@ function undocumented(): string[] {
 }
 
 describe('doc comments on the package surface (lib/index.ts)', () => {
-  it('every exported class, public method and function has a doc comment and an @param per parameter', function () {
+  it('every exported class, public method and function has a doc comment, @param per parameter, @returns', function () {
     this.timeout(120000);
     const problems = undocumented();
     expect(problems, problems.join('\n')).to.deep.equal([]);

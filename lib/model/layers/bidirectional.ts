@@ -87,7 +87,11 @@ export class Bidirectional extends Layer {
     this.cache.clear();
   }
 
-  /** The two copies' weights, named as TensorFlow.js names them: forward_lstm/kernel, ..., backward_lstm/bias. */
+  /**
+   * The two copies' weights, named as TensorFlow.js names them: forward_lstm/kernel, ..., backward_lstm/bias.
+   *
+   * @returns The forward copy's three parameters, then the backward copy's.
+   */
   override params(): Param[] {
     const named = (l: Recurrent): Param[] =>
       l.params().map((p) => ({ name: `${l.name}/${p.name}`, shape: p.shape, value: p.value, grad: p.grad }));

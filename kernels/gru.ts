@@ -249,6 +249,18 @@ export function checkGruGrads(
  * @param x - The input [T,B,D] ([B,D] when xRepeated).
  * @param xRepeated - x is one step fed at every step.
  * @throws RangeError for a buffer of the wrong length.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Zero weights: z = r = σ(0) = 1/2 and the candidate tanh(0) = 0, so h_t = h_{t-1}/2.
+ * const ws = kernels.gruWorkspace(2, 1, 1, 1, Float64Array); // resetAfter (default): b has 6H elements
+ * const p = { W: new Float64Array(3), U: new Float64Array(3), b: new Float64Array(6) };
+ * ws.h[0] = 1; // h0
+ * kernels.gruForward(ws, p, Float64Array.of(3, -3));
+ * assert.deepEqual(Array.from(ws.h), [1, 0.5, 0.25]);
+ * ```
  */
 // prettier-ignore
 export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {

@@ -169,6 +169,18 @@ export function checkRnnGrads(
  * @param x - The input [T,B,D] ([B,D] when xRepeated).
  * @param xRepeated - x is one step fed at every step.
  * @throws RangeError for a buffer of the wrong length.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // T = 2 steps, batch 1, one input, one unit: W = 1, U = 0, b = 0, so h_t = tanh(x_t).
+ * const ws = kernels.rnnWorkspace(2, 1, 1, 1, Float64Array);
+ * const p = { W: Float64Array.of(1), U: Float64Array.of(0), b: Float64Array.of(0) };
+ * kernels.rnnForward(ws, p, Float64Array.of(0.5, -0.5));
+ * const want = [0, Math.tanh(0.5), Math.tanh(-0.5)]; // block 0 is h0
+ * ws.h.forEach((h, i) => assert.ok(Math.abs(h - want[i]) < 1e-15));
+ * ```
  */
 // prettier-ignore
 export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {

@@ -512,12 +512,21 @@ export class Detector {
 
   /**
    * A detector from its JSON (text or parsed); errors are ModelFileErrors whose message starts with `source`. See
-   * `toJSON` for an example.
+   * `toJSON` for a round trip.
    *
    * @param json - The document, or its text.
    * @param source - What to call it in error messages.
    * @returns The fitted detector.
    * @throws {@link ModelFileError} for malformed JSON or a missing or invalid field.
+   * @example
+   * ```ts
+   * import { Detector, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * assert.throws(() => Detector.fromJSON('{"format": "bptt-detector"', 'upload.json'), (e: unknown) => {
+   *   return e instanceof ModelFileError && e.file === 'upload.json';
+   * });
+   * ```
    */
   static fromJSON(json: unknown, source = 'Detector.fromJSON'): Detector {
     return Detector.fromFile(detectorFromJSON(json, source));
@@ -551,11 +560,23 @@ export class Detector {
   }
 
   /**
-   * Reads a detector written by `save`. Node only; elsewhere use `fromJSON`. See `save` for an example.
+   * Reads a detector written by `save`. Node only; elsewhere use `fromJSON`. See `save` for a round trip.
    *
    * @param path - The file to read.
    * @returns The fitted detector.
    * @throws {@link ModelFileError} when the file cannot be read, is not valid JSON, or a field is invalid.
+   * @example
+   * ```ts
+   * import { Detector, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   * import   * as fs from 'node:fs';
+   * import   * as os from 'node:os';
+   * import   * as path from 'node:path';
+   *
+   * const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-')), 'not-a-detector.json');
+   * fs.writeFileSync(file, '[1, 2, 3]');
+   * assert.throws(() => Detector.load(file), ModelFileError);
+   * ```
    */
   static load(path: string): Detector {
     return Detector.fromFile(loadDetector(path));

@@ -187,6 +187,13 @@ export function pointMetrics(
  *
  * @param c - Confusion counts.
  * @returns The rate.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.falseAlarmRate({ tp: 3, fp: 1, fn: 1, tn: 3 }), 0.25);
+ * ```
  */
 export function falseAlarmRate(c: Confusion): number {
   return c.fp / (c.fp + c.tn);
@@ -197,6 +204,14 @@ export function falseAlarmRate(c: Confusion): number {
  *
  * @param c - Confusion counts.
  * @returns The rate.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.missedAlarmRate({ tp: 3, fp: 1, fn: 1, tn: 3 }), 0.25);
+ * assert.ok(Number.isNaN(metrics.missedAlarmRate({ tp: 0, fp: 1, fn: 0, tn: 3 })));
+ * ```
  */
 export function missedAlarmRate(c: Confusion): number {
   return c.fn / (c.fn + c.tp);

@@ -112,6 +112,13 @@ export function nabScaledSigmoid(y: number): number {
  *
  * @param ts - A timestamp as in a NAB data or label file.
  * @returns The key that `nabWindowRows` matches on.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(nab.nabTimestampKey(' 2014-03-14T03:31:00.000000 '), '2014-03-14 03:31:00');
+ * ```
  */
 export function nabTimestampKey(ts: string): string {
   return ts.trim().replace('T', ' ').replace(/\.0*$/, '');

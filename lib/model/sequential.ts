@@ -525,11 +525,24 @@ export class Sequential {
   }
 
   /**
-   * Reads a model written by `save` (Node only; elsewhere use `fromJSON`). See the example of `save`.
+   * Reads a model written by `save` (Node only; elsewhere use `fromJSON`).
    *
    * @param path - The file to read.
    * @returns The model, built, with its weights (and optimizer state, if saved).
    * @throws {@link ModelFileError} when the file cannot be read, is not valid JSON, or a field is invalid.
+   * @example
+   * ```ts
+   * import { Sequential, dense, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   * import   * as fs from 'node:fs';
+   * import   * as os from 'node:os';
+   * import   * as path from 'node:path';
+   *
+   * const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-'));
+   * new Sequential([dense({ units: 3, inputShape: [2] })], { name: 'head' }).build().save(path.join(dir, 'm.json'));
+   * assert.equal(Sequential.load(path.join(dir, 'm.json')).name, 'head');
+   * assert.throws(() => Sequential.load(path.join(dir, 'missing.json')), ModelFileError);
+   * ```
    */
   static load(path: string): Sequential {
     return readModelFile(path, (o) => new Sequential([], o));

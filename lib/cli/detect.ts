@@ -22,7 +22,7 @@ import { pickModel } from '../detect/options.js';
 import { getBackend } from '../backend.js';
 import type { AnomalyEvent, Range } from '../detect/events.js';
 import { UserError, userCall, toUserError, fsMessage, type ColumnMap } from './errors.js';
-import { readTable, type Table, type ReadOptions, csvField, csvNumber } from './csv.js';
+import { readTable, inputName, type Table, type ReadOptions, csvField, csvNumber } from './csv.js';
 import { Output, OutputSet } from './output.js';
 import { Progress } from './progress.js';
 import { type Context, say, warn, since } from './context.js';
@@ -113,7 +113,9 @@ export function fitDetector(
   const detector = new Detector(model !== 'gru-online' ? { ...options, model, onEpochEnd } : { ...options, model });
   const o = detector.options;
   const neural = o.model !== 'zscore' && o.model !== 'iqr' && o.model !== 'gru-online';
-  progress.p = neural && o.epochs > 0 && !ctx.quiet ? new Progress(ctx.errSink, o.epochs, o.model) : null;
+  // Under --json, stderr holds JSON lines only (a terminal still gets the bar).
+  progress.p =
+    neural && o.epochs > 0 && !ctx.quiet ? new Progress(ctx.errSink, o.epochs, o.model, ctx.json === true) : null;
   progress.p?.start();
   const t0 = performance.now();
   // The continually learning model uses the time of day when the file has dates.
@@ -177,10 +179,11 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
     detector = Detector.fromJSON(doc, `--model: ${file}`);
   } catch (e) {
     // Errors from below the loader (a network too large to build) carry no file name: name it here. A bug stays one.
-    const user = e instanceof MemoryLimitError ? new UserError(e.detail) : toUserError(e);
+    const user = e instanceof MemoryLimitError ? new UserError(e.detail, { origin: e }) : toUserError(e);
     if (!(user instanceof UserError)) throw user;
     throw new UserError(
       user.message.startsWith(`--model: ${file}`) ? user.message : `--model: ${file}: ${user.message}`,
+      user.details,
     );
   }
   // Detector.fromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
@@ -441,8 +444,8 @@ export function detectCommand(ctx: Context, argv: string[]): number {
     return 0;
   }
   const a = detectArgs(v, positionals);
-  const inputs: NamedFile[] = [{ what: 'the input file', file: a.file }];
-  if (a.trainFile !== undefined) inputs.push({ what: '--train', file: a.trainFile });
+  const inputs: NamedFile[] = [{ what: 'the input file', file: a.file, stdin: true }];
+  if (a.trainFile !== undefined) inputs.push({ what: '--train', file: a.trainFile, stdin: true });
   if (a.labelsSpec !== undefined && a.readOpts.labelColumn === undefined)
     inputs.push({ what: '--labels', file: a.labelsSpec.split('#')[0] });
   const outputFiles: NamedFile[] = [];
@@ -534,14 +537,14 @@ function readDetectInput(ctx: Context, a: DetectArgs): DetectInput {
     table,
     trainTable,
     trainRows: trainTable.n,
-    trainDesc: `${path.basename(a.trainFile)} (${trainTable.n} rows)`,
+    trainDesc: `${path.basename(trainTable.file)} (${trainTable.n} rows)`,
     warnings,
   };
 }
 
 /** detect after its files are checked: read, fit, detect, write the staged outputs, summarise. */
 function detectRun(ctx: Context, a: DetectArgs, outs: OutputSet, t0: number): number {
-  const { file } = a;
+  const file = inputName(a.file); // as messages and outputs name it (`<stdin>` for -)
   const flagsOut = a.outFile !== null ? outs.open(a.outFile) : null;
   const reportOut = a.reportFile !== undefined ? outs.open(a.reportFile) : null;
   const saveOut = a.saveFile !== undefined ? outs.open(a.saveFile) : null;
@@ -704,7 +707,7 @@ export function fitCommand(ctx: Context, argv: string[]): number {
   const save = opt.str(v, 'save');
   if (save === undefined) throw new UserError('fit: --save FILE is required (where to write the model)');
   const detectorOptions = opt.detectorOptions(v);
-  checkFiles('fit', [{ what: 'the input file', file }], [{ what: '--save', file: save }]);
+  checkFiles('fit', [{ what: 'the input file', file, stdin: true }], [{ what: '--save', file: save }]);
   const outs = new OutputSet();
   try {
     return fitRun(ctx, v, file, save, detectorOptions, outs, t0);
@@ -727,7 +730,7 @@ function fitRun(
   const table = readTable(file, readOptions(v));
   checkOutputNames(table);
   for (const w of table.warnings) warn(ctx, w);
-  const desc = `${path.basename(file)} (${table.n} rows)`;
+  const desc = `${path.basename(table.file)} (${table.n} rows)`;
   const fit = fitDetector(ctx, table, table.n, desc, detectorOptions);
   writeModelFile(saveOut, fit.detector, {
     columns: table.columns,
@@ -742,7 +745,7 @@ function fitRun(
       `${JSON.stringify(
         {
           command: 'fit',
-          file,
+          file: table.file,
           rows: table.n,
           columns: table.columns,
           timeColumn: table.timeColumn,

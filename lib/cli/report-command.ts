@@ -4,8 +4,8 @@
  * from --labels, or from the file's `label` column when it has one.
  */
 import * as path from 'path';
-import { UserError } from './errors.js';
-import { openWithSchema, readTable } from './csv.js';
+import { UserError, CsvError } from './errors.js';
+import { openWithSchema, reschema, tableFrom, inputName } from './csv.js';
 import { flagsToEvents } from '../detect/events.js';
 import { type Context, say, warn } from './context.js';
 import { Output } from './output.js';
@@ -56,8 +56,8 @@ export function reportCommand(ctx: Context, argv: string[]): number {
   const timeColumn = opt.str(v, 'time-column');
   const columns = opt.list(v, 'columns');
   const minGap = opt.int(v, 'min-gap', 0) ?? 0;
-  const title = opt.str(v, 'title') ?? path.basename(file);
-  const inputs: NamedFile[] = [{ what: 'the flags file', file }];
+  const title = opt.str(v, 'title') ?? path.basename(inputName(file));
+  const inputs: NamedFile[] = [{ what: 'the flags file', file, stdin: true }];
   if (labelsSpec !== undefined && labelFile) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] });
   checkFiles('report', inputs, [
     { what: opt.str(v, 'out') !== undefined ? '--out' : 'the report (default --out)', file: outFile },
@@ -89,6 +89,8 @@ function reportRun(
 ): number {
   const { labelsSpec, labelFile, delimiter, timeColumn, columns } = o;
 
+  // The file is opened once (stdin cannot be read twice): its header and first rows say which columns it has, then
+  // the same reader goes on with the schema of a flags file.
   const peek = openWithSchema(file, {
     exclude: OUTPUT_COLUMNS,
     ...(timeColumn !== undefined ? { timeColumn } : {}),
@@ -96,12 +98,13 @@ function reportRun(
     ...(delimiter !== undefined ? { delimiter } : {}),
     ...(labelsSpec !== undefined && !labelFile ? { labelColumn: labelsSpec } : {}),
   });
-  peek.reader.close();
   const header = peek.schema.header;
+  const name = peek.reader.file;
   for (const c of ['score', 'threshold', 'anomaly']) {
     if (!header.includes(c)) {
+      peek.reader.close();
       throw new UserError(
-        `${file} has no ${JSON.stringify(c)} column, so it is not a flags file; make one with bptt detect or bptt score ` +
+        `${name} has no ${JSON.stringify(c)} column, so it is not a flags file; make one with bptt detect or bptt score ` +
           '(or give bptt detect --report to draw the report directly)',
       );
     }
@@ -109,13 +112,13 @@ function reportRun(
   const names = peek.schema.values.map((c) => header[c]);
   const labelColumn =
     labelsSpec !== undefined ? (labelFile ? undefined : labelsSpec) : header.includes('label') ? 'label' : undefined;
-  const table = readTable(file, {
+  const flagsOptions = {
     columns: [...names, 'score', 'threshold', 'anomaly'],
     optional: ['score', 'threshold'],
     ...(peek.schema.time >= 0 ? { timeColumn: header[peek.schema.time] } : {}),
-    ...(delimiter !== undefined ? { delimiter } : {}),
     ...(labelColumn !== undefined ? { labelColumn } : {}),
-  });
+  };
+  const table = tableFrom(reschema(peek, flagsOptions), flagsOptions);
   for (const w of table.warnings) warn(ctx, w);
   const F = names.length,
     W = F + 3,
@@ -123,7 +126,7 @@ function reportRun(
   names.forEach((c, f) => {
     // (detect and fit leave this check to the library, which sees the series)
     if (table.missing[f] === n)
-      throw new UserError(`${file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
+      throw new UserError(`${table.file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
   });
   const values = new Float64Array(n * F),
     scores = new Float64Array(n),
@@ -134,7 +137,12 @@ function reportRun(
     scores[i] = table.values[i * W + F];
     thresholds[i] = table.values[i * W + F + 1];
     const a = table.values[i * W + F + 2];
-    if (!(a === 0 || a === 1)) throw new UserError(`${file} line ${table.lines[i]}: anomaly must be 0 or 1, got ${a}`);
+    if (!(a === 0 || a === 1))
+      throw new CsvError(
+        `${table.file} line ${table.lines[i]}: anomaly must be 0 or 1, got ${a}`,
+        table.file,
+        table.lines[i],
+      );
     flags[i] = a;
   }
   const events = flagsToEvents(flags, scores, { minGap: o.minGap });
@@ -167,7 +175,7 @@ function reportRun(
     );
   const html = renderReport({
     title: o.title,
-    source: file,
+    source: table.file,
     timeKind: table.timeKind,
     timeColumn: table.timeColumn,
     times: table.times,
@@ -187,7 +195,7 @@ function reportRun(
   out.commit();
   say(
     ctx,
-    `bptt report: ${file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`,
+    `bptt report: ${table.file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`,
   );
   return 0;
 }

@@ -370,6 +370,7 @@ export const DETECT_HELP = `Usage: bptt detect <file.csv> [options]
 
 Fits an anomaly detector on the first part of a CSV (or on another file) and flags anomalies in all of it.
 Writes a CSV with the time, the values, score, threshold and anomaly (0/1) columns: to stdout, or to --out.
+The file may be - to read the CSV from stdin (then --train, if given, names a file).
 
 Input
   --time-column NAME      the time column (default: a column named timestamp/time/date/datetime,
@@ -377,7 +378,7 @@ Input
   --columns A,B           the value columns (default: every numeric column)
   --delimiter C           field delimiter (default: sniffed from the header: , ; or tab)
   --train-fraction F      train on the first F of the rows (default 0.15)
-  --train FILE.csv        train on another file with the same columns instead
+  --train FILE.csv        train on another file with the same columns instead (- : stdin)
   --labels L              known anomalies, shown in the report: a 0/1 column of the file, a JSON file of
                           [start, end] windows (NAB's labels.json works), or a CSV with start,end columns
 Model
@@ -402,7 +403,8 @@ Output
   --report FILE.html      also write the HTML report
   --save FILE.json        also save the fitted model (for bptt score)
   --json                  print a JSON summary to stdout (events with timestamps, threshold, timings,
-                          missing values filled, warnings); the CSV is then written only with --out
+                          missing values filled, warnings); the CSV is then written only with --out.
+                          Errors, warnings and progress go to stderr as JSON lines ({"error": …})
   -q, --quiet             no progress or summary on stderr (warnings still print)
   -h, --help              this help
 
@@ -672,6 +674,7 @@ export const FIT_HELP = `Usage: bptt fit <train.csv> --save model.bptt.json [opt
 
 Fits an anomaly detector on every row of a CSV of normal behaviour and saves it (atomically) for bptt score.
 The model file is the Detector's JSON (Detector.load reads it) plus the names of the columns it was trained on.
+The file may be - to read the CSV from stdin.
 
 Options
   --save FILE.json        where to save the model (required)

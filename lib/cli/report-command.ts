@@ -20,6 +20,7 @@ export const REPORT_HELP = `Usage: bptt report <flags.csv> -o report.html [optio
 
 Draws the HTML report of a flags CSV (from bptt detect or bptt score): one self-contained file with a
 chart per value column, the score with its threshold, flagged events shaded, and a table of events.
+The file may be - to read the flags from stdin (bptt detect data.csv | bptt report - -o report.html).
 
 Options
   -o, --out FILE.html     where to write the report (default: report.html)

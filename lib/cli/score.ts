@@ -68,6 +68,7 @@ export const SCORE_HELP = `Usage: bptt score <file.csv> --model model.bptt.json 
 
 Scores a CSV with a saved model (from bptt fit, or bptt detect --save), streaming: any number of rows in
 constant memory. Writes the time, the values, score, threshold and anomaly (0/1) columns to stdout or --out.
+The file may be - to read the CSV from stdin, streamed to its end (tail -f live.csv | bptt score - ...).
 
 Options
   --model FILE.json       the saved model (required)
@@ -78,7 +79,8 @@ Options
   --threshold T           override the model's threshold (spot, dspot, quantile:0.99, sigma:3, fixed:V, ...;
                           not dynamic, which needs the whole series)
   --json                  print a JSON summary to stdout (events, counts, timings, peak memory);
-                          the CSV is then written only with --out
+                          the CSV is then written only with --out. Errors and warnings go to stderr as
+                          JSON lines ({"error": {"type", "message", "file", "line", …}})
   -q, --quiet             no summary on stderr (warnings still print)
   -h, --help              this help
 

@@ -31,6 +31,8 @@ Options
   --min-gap G             merge events separated by fewer than G unflagged rows (default 0; give the
                           value the flags were made with to see the same events)
   --time-column NAME, --columns A,B, --delimiter C   as for bptt detect
+  --json                  print a JSON summary to stdout (rows, events, labelled windows, output);
+                          errors and warnings go to stderr as JSON lines
   -q, --quiet             no summary on stderr
   -h, --help              this help`;
 
@@ -41,6 +43,7 @@ export const REPORT_SPEC: opt.OptionSpec = {
   labels: { type: 'string' },
   title: { type: 'string' },
   'min-gap': { type: 'string' },
+  json: { type: 'boolean' },
 };
 
 export function reportCommand(ctx: Context, argv: string[]): number {
@@ -66,7 +69,14 @@ export function reportCommand(ctx: Context, argv: string[]): number {
   // Staged first: an unwritable path fails before the file is read.
   const out = Output.open(outFile);
   try {
-    return reportRun(ctx, file, outFile, { labelsSpec, labelFile, delimiter, timeColumn, columns, minGap, title }, out);
+    const json = opt.flag(v, 'json');
+    return reportRun(
+      ctx,
+      file,
+      outFile,
+      { labelsSpec, labelFile, delimiter, timeColumn, columns, minGap, title, json },
+      out,
+    );
   } finally {
     out.abort();
   }
@@ -85,6 +95,7 @@ function reportRun(
     columns: string[] | undefined;
     minGap: number;
     title: string;
+    json: boolean;
   },
   out: Output,
 ): number {
@@ -194,6 +205,22 @@ function reportRun(
   });
   out.write(html);
   out.commit();
+  if (o.json) {
+    const time = (i: number): string | number => (table.times !== null ? table.times[i] : i);
+    const summary = {
+      command: 'report',
+      file: table.file,
+      rows: n,
+      columns: names,
+      timeColumn: table.timeColumn,
+      events: events.map((e) => ({ start: time(e.start), end: time(e.end), startIndex: e.start, endIndex: e.end })),
+      labels: labels?.map((w) => ({ start: time(w.start), end: time(w.end) })) ?? null,
+      warnings: table.warnings,
+      outputs: { report: outFile },
+    };
+    ctx.out(`${JSON.stringify(summary, null, 2)}\n`);
+    return 0;
+  }
   say(
     ctx,
     `bptt report: ${table.file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`,

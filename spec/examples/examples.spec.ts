@@ -65,13 +65,20 @@ describe('examples/ (each run with node from a project where bptt is installed)'
   let project: string;
 
   before(() => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { main: string };
-    const main = path.join(ROOT, pkg.main);
-    expect(fs.existsSync(main), `${main} (package.json's main) is missing: build first (npm run build)`).to.equal(true);
     project = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-examples-'));
     copyDir(EXAMPLES, project, (name) => name === 'browser');
     fs.mkdirSync(path.join(project, 'node_modules'));
     fs.symlinkSync(ROOT, path.join(project, 'node_modules', 'bptt'), 'dir');
+    // What require('bptt') opens from the project (package.json's main or exports): built by npm test's pretest.
+    let entry = '';
+    try {
+      entry = require.resolve('bptt', { paths: [project] });
+    } catch (e) {
+      entry = (e as Error).message;
+    }
+    expect(fs.existsSync(entry), `require('bptt') from ${project}: ${entry}; build first (npm run build)`).to.equal(
+      true,
+    );
   });
 
   after(() => fs.rmSync(project, { recursive: true, force: true }));

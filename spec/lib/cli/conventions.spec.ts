@@ -197,6 +197,12 @@ describe('bptt command-line conventions (bin/bptt.js spawned)', function () {
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(/^bptt report: <stdin>: 600 rows, [1-9]\d* events?/m);
       expect(fs.readFileSync(html, 'utf8')).to.contain('&lt;stdin&gt;');
+      const j = bptt(['report', '-', '-o', html, '--json'], flags);
+      expect(j.code, j.stderr).to.equal(0);
+      const summary = JSON.parse(j.stdout) as { file: string; rows: number; events: unknown[]; outputs: unknown };
+      expect(summary).to.include({ file: '<stdin>', rows: 600 });
+      expect(summary.events.length).to.equal(Number(/(\d+) events?/.exec(r.stderr)?.[1]));
+      expect(summary.outputs).to.deep.equal({ report: html });
     });
 
     it('at most one -, only where a CSV is read, never as an output: each refused naming the argument', () => {
@@ -219,7 +225,6 @@ describe('bptt command-line conventions (bin/bptt.js spawned)', function () {
         const r = bptt(args, text);
         expect(r.code, args.join(' ')).to.equal(1);
         expect(r.stderr).to.match(re);
-        if (args[0] === 'report') continue; // report has no --json
         const j = jsonError(bptt([...args, '--json'], text));
         expect(j).to.include({ type: 'UserError', argument, actual: '-' });
         expect(j.message).to.match(re);

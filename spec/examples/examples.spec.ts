@@ -70,7 +70,7 @@ describe('examples/ (each run with node from a project where bptt is installed)'
     fs.mkdirSync(path.join(project, 'node_modules'));
     fs.symlinkSync(ROOT, path.join(project, 'node_modules', 'bptt'), 'dir');
     // What require('bptt') opens from the project (package.json's main or exports): built by npm test's pretest.
-    let entry = '';
+    let entry: string;
     try {
       entry = require.resolve('bptt', { paths: [project] });
     } catch (e) {

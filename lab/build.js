@@ -152,7 +152,8 @@ async function buildRecipe(dir) {
   }
   writeAtomic(
     path.join(dir, 'index.html'),
-    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>bptt: train in a Web Worker</title></head>\n' +
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>bptt: train in a Web Worker</title>' +
+      '<link rel="icon" href="data:,"></head>\n' +
       '<body><pre id="out">running…</pre><script src="page.js"></script></body></html>\n',
   );
   return dir;

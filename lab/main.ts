@@ -23,6 +23,8 @@ export interface LabState {
   runs: number;
   step: number;
   losses: number[];
+  /** ‖dL/dh_t‖, t = 0…T, of the latest snapshot. */
+  dhNorm: number[];
   detector: { model: string; flagged: number[]; backend: string; threshold: number } | null;
   errors: string[];
 }
@@ -41,6 +43,7 @@ const state: LabState = {
   runs: 0,
   step: 0,
   losses: [],
+  dhNorm: [],
   detector: null,
   errors: [],
 };
@@ -154,6 +157,7 @@ function startTraining(): void {
   state.runs++;
   state.step = 0;
   state.losses = [];
+  state.dhNorm = [];
   state.ticksAtProgress = [];
   state.detector = null;
   ui.inspectAt.max = String(series.length - window - 1);
@@ -211,6 +215,7 @@ worker.onmessage = (e: MessageEvent<WorkerMessage>): void => {
     state.ticksAtProgress.push(state.ticks);
     state.step = msg.step;
     for (const l of msg.losses) state.losses.push(l);
+    state.dhNorm = Array.from(msg.inspection.dhNorm);
     run.latest = msg;
     if (run.first === null && msg.step > 0) run.first = msg;
     ui.inspectAt.value = String(msg.inspectAt);

@@ -215,27 +215,31 @@ export async function openPage(browser: Browser, url: string): Promise<WatchedPa
 }
 
 /**
- * The number of pixels of a canvas (selected by CSS selector) that differ from its top-left pixel: 0 for a blank or
- * single-colour canvas.
+ * For each canvas matching `selector`: its id (or "canvas <k>") and the number of its pixels that differ from its
+ * top-left pixel (0 for a blank or single-colour canvas).
  */
-export async function canvasInk(page: Page, selector: string): Promise<number> {
-  return page.$eval(selector, (el) => {
-    // The spec's tsconfig has no DOM library: the canvas is typed by the members used here.
-    interface Canvas2d {
-      width: number;
-      height: number;
-      getContext(
-        kind: '2d',
-      ): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
-    }
-    const c = el as unknown as Canvas2d;
-    const ctx = c.getContext('2d');
-    if (ctx === null || c.width === 0 || c.height === 0) return 0;
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 4; i < d.length; i += 4) {
-      if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2] || d[i + 3] !== d[3]) n++;
-    }
-    return n;
-  });
+export async function canvasInk(page: Page, selector: string): Promise<{ id: string; ink: number }[]> {
+  return page.$$eval(selector, (els) =>
+    els.map((el, k) => {
+      // The spec's tsconfig has no DOM library: the canvas is typed by the members used here.
+      interface Canvas2d {
+        id: string;
+        width: number;
+        height: number;
+        getContext(kind: '2d'): {
+          getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+        } | null;
+      }
+      const c = el as unknown as Canvas2d;
+      const ctx = c.getContext('2d');
+      let n = 0;
+      if (ctx !== null && c.width > 0 && c.height > 0) {
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        for (let i = 4; i < d.length; i += 4) {
+          if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2] || d[i + 3] !== d[3]) n++;
+        }
+      }
+      return { id: c.id !== '' ? c.id : `canvas ${k}`, ink: n };
+    }),
+  );
 }

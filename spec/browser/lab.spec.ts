@@ -167,6 +167,17 @@ describe('browser: the BPTT lab page (headless Chromium)', function () {
     expect(await ratio('2.5'), 'large U: ‖dL/dh_0‖ / ‖dL/dh_T‖').to.be.above(3);
     expect(await textOf('#eq-forward')).to.contain('h_t = φ(z_t)');
 
+    // Stop: the worker takes the message between two chunks of steps and ends the run early.
+    await w.page.evaluate(() => {
+      document.getElementById('steps').value = '100000';
+      document.getElementById('train').click();
+    });
+    await w.page.waitForFunction(() => window.labState.running && window.labState.step >= 10, { timeout: 60000 });
+    await w.page.evaluate(() => document.getElementById('stop').click());
+    await w.page.waitForFunction(() => !window.labState.running, { timeout: 60000 });
+    expect(await w.page.evaluate(() => window.labState.step)).to.be.below(100000);
+    expect(await textOf('#status')).to.match(/^stopped: \d+ steps$/);
+
     // Pasted numbers that are not numbers: the status names the item; nothing is thrown or logged as an error.
     await w.page.evaluate(() => {
       document.getElementById('series').value = 'pasted';

@@ -217,7 +217,7 @@ worker.onmessage = (e: MessageEvent<WorkerMessage>): void => {
     for (const l of msg.losses) state.losses.push(l);
     state.dhNorm = Array.from(msg.inspection.dhNorm);
     run.latest = msg;
-    if (run.first === null && msg.step > 0) run.first = msg;
+    if (run.first === null && msg.step === 0) run.first = msg; // the initialisation, drawn dashed
     ui.inspectAt.value = String(msg.inspectAt);
     if (state.running) setStatus(`training… step ${msg.step} of ${msg.steps}`);
     scheduleDraw();
@@ -355,7 +355,7 @@ function draw(): void {
 
   // Gradient norms through time.
   const lines: Line[] = [{ values: ins.dhNorm, color: '#1f77b4', width: 2 }];
-  if (run.first !== null && run.first !== p && run.first.inspection.T === T) {
+  if (run.first !== null && run.first !== p && run.first.inspectAt === p.inspectAt) {
     lines.push({ values: run.first.inspection.dhNorm, color: '#999', width: 1.2, dashed: true });
   }
   if (cell === 'lstm') lines.push({ values: ins.dcNorm, color: '#ff7f0e', width: 1.5 });

@@ -79,8 +79,8 @@ export async function launchChromium(): Promise<Browser> {
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
-    userDataDir: profile,
+    args: [...CHROMIUM_FLAGS],
+    userDataDir: profile, // puppeteer passes it as --user-data-dir
     protocolTimeout: 120_000,
   });
   browser.once('disconnected', () => {

@@ -101,7 +101,7 @@ export type { ModelSource, NamedWeight } from './io/model-view.js';
 export { Detector } from './detect/detector.js';
 export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
-export type { DetectResult, ScoreResult } from './detect/detector.js';
+export type { DetectResult, ScoreResult, DetectorFitOptions, DetectorFitAsyncOptions } from './detect/detector.js';
 export type { DetectorJSON } from './detect/io.js';
 export type { FillReport, Series, Tensor, TensorLike } from './tensor.js';
 export type { Random } from './random.js';

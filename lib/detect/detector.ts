@@ -246,7 +246,7 @@ export class Detector {
   private callbackSets(options: object): CallbackSet[] {
     const sets: CallbackSet[] = [];
     if (this.onEpochEnd !== undefined) sets.push({ onEpochEnd: this.onEpochEnd });
-    sets.push(options as CallbackSet);
+    sets.push(options);
     return sets;
   }
 

@@ -163,11 +163,7 @@ export function checkYieldEvery(v: unknown, where: string): YieldEvery {
   if (v === undefined) return 'auto';
   if (v === 'auto' || v === 'batch' || v === 'epoch' || v === 'never') return v;
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  throw new ArgumentError(
-    where,
-    "'auto', 'batch', 'epoch', 'never' or a number of milliseconds ≥ 0",
-    describeValue(v),
-  );
+  throw new ArgumentError(where, "'auto', 'batch', 'epoch', 'never' or a number of milliseconds ≥ 0", describeValue(v));
 }
 
 /** A sync fit refuses yieldEvery rather than ignore it. */

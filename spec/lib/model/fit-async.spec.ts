@@ -102,6 +102,21 @@ describe('Sequential.fitAsync', function () {
     });
   }
 
+  it('yields through a MessageChannel where there is no setImmediate (browsers, Web Workers)', async () => {
+    const g = globalThis as { setImmediate?: unknown };
+    const saved = g.setImmediate;
+    const x = windows(256, 32, 'fit-async-big');
+    const m = lstmAutoencoder({ window: 32, features: 1, units: [32, 16], seed: 1 });
+    let ticks: number;
+    g.setImmediate = undefined;
+    try {
+      ticks = await ticksDuring(() => m.fitAsync(x, x, { epochs: 1, batchSize: 32, yieldEvery: 'batch' }));
+    } finally {
+      g.setImmediate = saved;
+    }
+    expect(ticks).to.be.greaterThan(0);
+  });
+
   it("yieldEvery: 'batch' yields after every batch, 'epoch' after every epoch, 'never' not at all", async () => {
     const seen = async (yieldEvery: YieldEvery): Promise<number[][]> => {
       const counter = turnCounter();

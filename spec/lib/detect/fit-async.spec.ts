@@ -3,6 +3,8 @@
  * while it trains; aborting leaves the detector as it was; callbacks reach the network's training.
  */
 import { expect } from 'chai';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
 import { Detector, type DetectorFitAsyncOptions, type DetectorOptions } from '../../../lib/index';
 import { ArgumentError } from '../../../lib/errors';
 import { makeRng } from '../../helpers/rng';
@@ -180,6 +182,63 @@ describe('Detector.fitAsync', function () {
       'trainEnd 0,1',
     ]);
     expect(await run(true)).to.deep.equal(sync);
+  });
+
+  it("the README's worker recipe, in a Node worker thread: fitAsync there, toJSON back, fromJSON here; cancel works", async () => {
+    // The worker script of the README, for worker_threads (parentPort instead of self).
+    const script = `
+      const { parentPort } = require('worker_threads');
+      const { Detector } = require(${JSON.stringify(path.join(__dirname, '../../../lib/index.js'))});
+      let controller = null;
+      parentPort.on('message', async (data) => {
+        if (data.type === 'cancel') return controller?.abort();
+        controller = new AbortController();
+        try {
+          const detector = await new Detector(data.options).fitAsync(data.series, {
+            signal: controller.signal,
+            onEpochEnd: ({ epoch, loss }) => parentPort.postMessage({ type: 'progress', epoch, loss }),
+          });
+          parentPort.postMessage({ type: 'done', detector: detector.toJSON() });
+        } catch (e) {
+          parentPort.postMessage({ type: 'error', name: e.name, message: String(e) });
+        }
+      });`;
+    const worker = new Worker(script, { eval: true });
+    const job = (
+      options: DetectorOptions,
+      cancelAt: number | null,
+    ): Promise<{ type: string; [k: string]: unknown }[]> =>
+      new Promise((resolve) => {
+        const got: { type: string; [k: string]: unknown }[] = [];
+        const onMessage = (m: { type: string; epoch?: number }): void => {
+          got.push(m);
+          if (m.type === 'progress' && m.epoch === cancelAt) worker.postMessage({ type: 'cancel' });
+          if (m.type === 'done' || m.type === 'error') {
+            worker.off('message', onMessage);
+            resolve(got);
+          }
+        };
+        worker.on('message', onMessage);
+        worker.postMessage({ type: 'train', options, series: train });
+      });
+    try {
+      const options: DetectorOptions = { model: 'lstm-ae', window: 16, hidden: 8, epochs: 30, seed: 4 };
+      // cancelled after the epoch-1 progress message: the worker reports an AbortError before the last epoch
+      const cancelled = await job(options, 1);
+      const last = cancelled[cancelled.length - 1];
+      expect(last.type).to.equal('error');
+      expect(last.name).to.equal('AbortError');
+      expect(cancelled.filter((m) => m.type === 'progress').length).to.be.below(30);
+      // the same worker trains the next job; the detector it posts back is the one fit gives here
+      const short = { ...options, epochs: 3 };
+      const done = await job(short, null);
+      expect(done.map((m) => m.type)).to.deep.equal(['progress', 'progress', 'progress', 'done']);
+      const fromWorker = Detector.fromJSON(done[3].detector);
+      const here = new Detector(short).fit(train);
+      expect(fingerprint(fromWorker, rest)).to.equal(fingerprint(here, rest));
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it('bad options are ArgumentErrors naming the argument; models without epochs refuse callbacks', async () => {

@@ -103,7 +103,8 @@ export interface DetectorFitOptions extends FitCallbacks {
 
 /** Detector.fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */
 export interface DetectorFitAsyncOptions extends Omit<DetectorFitOptions, keyof FitCallbacks>, FitAsyncCallbacks {
-  /** When to give the event loop a turn (TensorFlow.js semantics): 'auto' (default, 125 ms), ms, 'batch', 'epoch', 'never'. */
+  /** When to give the event loop a turn (TensorFlow.js semantics): 'auto' (default: 125 ms), ms, 'batch', 'epoch' or
+   *  'never'. */
   yieldEvery?: YieldEvery;
 }
 

@@ -667,6 +667,7 @@ export class Sequential {
   async fitAsync(x: unknown, y: unknown, options: FitAsyncOptions = {}): Promise<History> {
     checkObject(options, 'fitAsync');
     checkKeys(options, [...FIT_OPTION_KEYS, 'yieldEvery'], 'fitAsync');
+    checkCallbacks(options, 'fitAsync');
     const { yieldEvery, ...rest } = options;
     const every = checkYieldEvery(yieldEvery, 'fitAsync(yieldEvery)');
     const signal = checkSignal(options.signal, 'fitAsync(signal)');

@@ -136,7 +136,7 @@ describe('Detector.fitAsync', function () {
     expect(fingerprint(d, rest)).to.equal(before);
   });
 
-  it("callbacks reach the network's training, in fit and fitAsync alike, after the constructor's onEpochEnd", async () => {
+  it("callbacks reach the network's training in fit and fitAsync, after the constructor's onEpochEnd", async () => {
     const run = async (asyncFit: boolean): Promise<string[]> => {
       const events: string[] = [];
       const d = new Detector({
@@ -184,7 +184,7 @@ describe('Detector.fitAsync', function () {
     expect(await run(true)).to.deep.equal(sync);
   });
 
-  it("the README's worker recipe, in a Node worker thread: fitAsync there, toJSON back, fromJSON here; cancel works", async () => {
+  it("the README's worker recipe in a worker thread: fitAsync there, toJSON back, fromJSON here; cancel", async () => {
     // The worker script of the README, for worker_threads (parentPort instead of self).
     const script = `
       const { parentPort } = require('worker_threads');

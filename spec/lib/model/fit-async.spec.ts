@@ -238,7 +238,7 @@ describe('Sequential.fitAsync', function () {
     });
 
     for (const workers of [1, 2]) {
-      it(`aborting mid-fit keeps the last completed step, like a sync fit stopped there; the pool stays usable (workers: ${workers})`, async () => {
+      it(`abort keeps the last step, as sync fit stopped there; pool still works (workers: ${workers})`, async () => {
         const options = { epochs: 6, batchSize: 4, seed: 'abort', workers };
         // Abort from outside (a timer), some batches into training.
         const a = small();
@@ -311,7 +311,7 @@ describe('Sequential.fitAsync', function () {
       [{ yieldEvery: 'sometimes' }, /^fitAsync\(yieldEvery\): expected 'auto', 'batch', 'epoch', 'never' or a number/],
       [{ yieldEvery: -5 }, /^fitAsync\(yieldEvery\): .*got -5/],
       [{ yieldEvery: NaN }, /^fitAsync\(yieldEvery\): .*got NaN/],
-      [{ onBatchBegin: 'log' }, /^fit\(onBatchBegin\): expected a function/],
+      [{ onBatchBegin: 'log' }, /^fitAsync\(onBatchBegin\): expected a function/],
       [null, /^fitAsync: expected an options object/],
     ];
     for (const [o, re] of cases) {

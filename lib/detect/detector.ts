@@ -227,7 +227,7 @@ export class Detector {
 
   /**
    * fit without blocking: the same training, bit for bit, giving the event loop a turn as `yieldEvery` says (default
-   * 'auto': at most every 125 ms) and awaiting callbacks that return a Promise. Aborting `signal` rejects with its
+   * 'auto': every 125 ms or so) and awaiting callbacks that return a Promise. Aborting `signal` rejects with its
    * reason (an AbortError DOMException by default) and leaves the detector as it was before the call: unfitted, or
    * with its previous fitted state (detect, score and stream keep working on it meanwhile). Scoring the training series
    * and calibrating the threshold, after training, run in one piece.

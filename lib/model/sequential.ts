@@ -129,8 +129,8 @@ export interface FitOptions extends FitCallbacks {
 /** fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */
 export interface FitAsyncOptions extends Omit<FitOptions, keyof FitCallbacks>, FitAsyncCallbacks {
   /**
-   * When to give the event loop a turn (TensorFlow.js semantics): 'auto' (default: at most every 125 ms), a number of
-   * milliseconds, 'batch', 'epoch' or 'never'.
+   * When to give the event loop a turn (TensorFlow.js semantics): a number of milliseconds (after the first batch that
+   * ends that long after the last yield), 'auto' (the default: 125 ms), 'batch', 'epoch' or 'never'.
    */
   yieldEvery?: YieldEvery;
 }
@@ -659,7 +659,7 @@ export class Sequential {
 
   /**
    * fit without blocking: the same training, step for step and bit for bit, that gives the event loop a turn as
-   * `yieldEvery` says (default 'auto': at most every 125 ms) and awaits callbacks that return a Promise. Aborting
+   * `yieldEvery` says (default 'auto': every 125 ms or so) and awaits callbacks that return a Promise. Aborting
    * `signal` rejects with its reason (an AbortError DOMException by default) at the next batch boundary; the model then
    * holds the weights and optimizer state of its last completed step, and its worker pool stays usable. One model
    * trains one fit at a time: fit or fitAsync during a fitAsync of the same model is an error.

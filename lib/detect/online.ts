@@ -719,7 +719,7 @@ export class OnlinePipeline {
     return drain(this.stepLoop(value, timestamp));
   }
 
-  /** `step` as a training loop that yields after each Adam step of either forecaster (see OnlineForecaster.stepLoop). */
+  /** `step` as a training loop that yields after each Adam step of either forecaster (OnlineForecaster.stepLoop). */
   *stepLoop(value: number, timestamp?: number): FitLoop<{ raw: number; score: number; flag: boolean }> {
     const raw = yield* this.model.stepLoop(value, timestamp);
     const out =

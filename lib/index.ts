@@ -9,6 +9,16 @@ export { Sequential } from './model/sequential.js';
 export type {
   SequentialOptions,
   FitOptions,
+  FitAsyncOptions,
+  FitCallbacks,
+  FitAsyncCallbacks,
+  YieldEvery,
+  TrainBeginLogs,
+  EpochBeginLogs,
+  BatchBeginLogs,
+  BatchEndLogs,
+  FitEvent,
+  FitLoop,
   PredictOptions,
   History,
   EpochLogs,
@@ -91,7 +101,7 @@ export type { ModelSource, NamedWeight } from './io/model-view.js';
 export { Detector } from './detect/detector.js';
 export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
-export type { DetectResult, ScoreResult } from './detect/detector.js';
+export type { DetectResult, ScoreResult, DetectorFitOptions, DetectorFitAsyncOptions } from './detect/detector.js';
 export type { DetectorJSON } from './detect/io.js';
 export type { FillReport, Series, Tensor, TensorLike } from './tensor.js';
 export type { Random } from './random.js';

@@ -21,7 +21,7 @@ import { loadNab, type NabFile } from './eval-data';
 import { nabNormalize, nabScoreFile, type NabProfileName } from '../lib/detect/nab';
 import { AlarmStage, HTM_THRESHOLD, restFlags, type AlarmOptions } from '../lib/detect/alarm';
 import { OnlineForecaster, type OnlineOptions, OnlinePipeline, type OnlinePipelineOptions } from '../lib/detect/online';
-import { writeFileAtomicSync } from '../lib/io/atomic';
+import { writeFileAtomicSync } from '../lib/node/atomic';
 import { Detector } from '../lib/detect/detector';
 
 interface Args {

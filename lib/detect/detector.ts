@@ -37,7 +37,7 @@ import { checkWorkers, type Workers } from '../parallel/auto.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../errors.js';
 import { readSeries, fillMissing, type Series, type FillReport } from '../tensor.js';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { fileHost } from '../host.js';
 import { flagsToEvents, type AnomalyEvent } from './events.js';
 import { Ewma } from './thresholds/telemanom.js';
 import { Normaliser } from './preprocess.js';
@@ -432,7 +432,7 @@ export class Detector {
       });
     }
     const src = exportScorerSource(state);
-    if (path !== undefined) writeFileAtomicSync(path, src);
+    if (path !== undefined) fileHost('Detector.exportScorer(path)', 'writes a file').writeAtomic(path, src);
     return src;
   }
 

@@ -68,6 +68,7 @@ export type { Loss, LossName } from './model/losses.js';
 // Errors: decide by type (lib/errors.ts).
 export { ArgumentError, ModelFileError, MemoryLimitError, TrainingDivergedError } from './errors.js';
 export type { ArgumentErrorOptions } from './errors.js';
+export { NodeOnlyError } from './host.js';
 
 // Execution: kernels path, threads, memory limits.
 export { setBackend, getBackend } from './backend.js';

@@ -94,7 +94,19 @@ export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
 export type { DetectResult, ScoreResult } from './detect/detector.js';
 export type { DetectorJSON } from './detect/io.js';
-export type { FillReport, Series, Tensor, TensorLike } from './tensor.js';
+export type {
+  FillReport,
+  Series,
+  Tensor,
+  TensorLike,
+  SeriesLike,
+  SeriesValue,
+  NdArray,
+  NdArrayLike,
+  DataWithShape,
+  NumberRow,
+  NumericArray,
+} from './tensor.js';
 export type { Random } from './random.js';
 export type { Normaliser, NormaliserJSON, NormalizeKind } from './detect/preprocess.js';
 export { DetectorStream } from './detect/stream.js';
@@ -109,7 +121,7 @@ export type {
 } from './detect/online.js';
 export { AlarmStage } from './detect/alarm.js';
 export type { AlarmOptions, AlarmState, AlarmOutput, ResolvedAlarmOptions } from './detect/alarm.js';
-export type { ThresholdSpec, ThresholdConfig, ThresholdKind } from './detect/threshold-spec.js';
+export type { ThresholdSpec, ThresholdString, ThresholdConfig, ThresholdKind } from './detect/threshold-spec.js';
 export { flagsToEvents, eventsToFlags } from './detect/events.js';
 export type { AnomalyEvent, Range, EventOptions } from './detect/events.js';
 export * as thresholds from './detect/thresholds/index.js';

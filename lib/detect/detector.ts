@@ -36,7 +36,7 @@ import { checkKeys, describeValue } from '../check.js';
 import { checkWorkers, type Workers } from '../parallel/auto.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../errors.js';
-import { readSeries, fillMissing, type Series, type FillReport } from '../tensor.js';
+import { readSeries, fillMissing, type Series, type SeriesLike, type FillReport } from '../tensor.js';
 import { fileHost } from '../host.js';
 import { flagsToEvents, type AnomalyEvent } from './events.js';
 import { Ewma } from './thresholds/telemanom.js';
@@ -181,7 +181,7 @@ export class Detector {
    * stream (its probation) and keeps learning in detect() and stream(); `timestamps` (epoch ms, one per point) feed
    * its time inputs when `timeFeatures` is on.
    */
-  fit(trainSeries: unknown, options: { timestamps?: ArrayLike<number> } = {}): this {
+  fit(trainSeries: SeriesLike, options: { timestamps?: ArrayLike<number> } = {}): this {
     checkKeys(options, ['timestamps'], 'fit');
     this.pick(trainSeries);
     const o = this.options;
@@ -316,7 +316,7 @@ export class Detector {
   }
 
   /** Per-point anomaly scores (no threshold). `workers` overrides the detector's for this call (same scores). */
-  score(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
+  score(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
     this.requireFitted('score');
     checkKeys(options, ['workers', 'timestamps'], 'score');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'score(workers)');
@@ -335,7 +335,7 @@ export class Detector {
    * 'gru-online' the series continues the training series (and `timestamps` theirs); the scores are the alarm stage's
    * calibrated scores in [0, 1], the flags its alarms (one per event: it rests after each), contributions its raw scores.
    */
-  detect(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
+  detect(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
     this.requireFitted('detect');
     checkKeys(options, ['workers', 'timestamps'], 'detect');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');

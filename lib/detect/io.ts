@@ -21,7 +21,7 @@ import { resolveDetectorOptions } from './options.js';
 import { detectorNetwork, isNeural } from './networks.js';
 import { OnlinePipeline, type OnlinePipelineState } from './online.js';
 import { Normaliser, type NormaliserJSON } from './preprocess.js';
-import { thresholdToString } from './threshold-spec.js';
+import { thresholdToString, type ThresholdString } from './threshold-spec.js';
 
 export const DETECTOR_FORMAT = 'bptt-detector';
 export const DETECTOR_FORMAT_VERSION = 1;
@@ -29,7 +29,7 @@ export const DETECTOR_FORMAT_VERSION = 1;
 export interface DetectorJSON {
   format: typeof DETECTOR_FORMAT;
   formatVersion: number;
-  options: DetectorOptions & { threshold: string };
+  options: Omit<DetectorOptions, 'threshold'> & { threshold: ThresholdString };
   features: number;
   normaliser: NormaliserJSON;
   calibration: string;

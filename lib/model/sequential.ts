@@ -29,8 +29,7 @@ import { getLoss, type Loss, type LossName } from './losses.js';
 import { Optimizer, type OptimizerSpec } from './optimizers.js';
 import { makeRandom } from '../random.js';
 import { ArgumentError, TrainingDivergedError } from '../errors.js';
-import { toTensor, toNdarray, shapeString, type Tensor, type TensorLike } from '../tensor.js';
-import type { NdArray } from 'ndarray';
+import { toTensor, toNdarray, shapeString, type NdArray, type Tensor, type TensorLike } from '../tensor.js';
 import {
   modelToJSON,
   buildFromJSON,
@@ -485,7 +484,7 @@ export class Sequential {
   }
 
   /** Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major. */
-  predict(x: TensorLike | unknown, options: PredictOptions = {}): NdArray<FloatArray> {
+  predict(x: TensorLike, options: PredictOptions = {}): NdArray {
     checkKeys(options, ['batchSize', 'workers'], 'predict');
     const workers = checkWorkers(options.workers ?? 'auto', 'predict(workers)');
     const t = this.ensureBuiltFor(x, 'predict(x)');
@@ -583,7 +582,7 @@ export class Sequential {
   }
 
   /** Mean loss over (x, y), computed in batches. */
-  evaluate(x: unknown, y: unknown, options: { batchSize?: number; loss?: string } = {}): number {
+  evaluate(x: TensorLike, y: TensorLike, options: { batchSize?: number; loss?: string } = {}): number {
     checkKeys(options, ['batchSize', 'loss'], 'evaluate');
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
     const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
@@ -619,7 +618,7 @@ export class Sequential {
    * The steps: check the options, coerce the data and split off the validation rows, choose the loss and optimizer, then
    * one fitEpoch per epoch (each batch a trainStep, or a parallelStep over the worker pool), with early stopping.
    */
-  fit(x: unknown, y: unknown, options: FitOptions = {}): History {
+  fit(x: TensorLike, y: TensorLike, options: FitOptions = {}): History {
     const plan = checkFitOptions(options, this.seed);
     const data = this.fitData(x, y, options);
     const loss = this.fitLoss(options);

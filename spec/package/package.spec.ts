@@ -15,6 +15,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
 import * as zlib from 'zlib';
@@ -159,6 +160,56 @@ describe('the packed package in a fresh consumer project (npm pack, npm install 
     expect(res?.saveError?.message).to.match(
       /^Detector\.save\(path\) writes a file and needs Node.*detector\.toJSON\(\)/,
     );
+  });
+
+  it('in headless Chromium, the bundle trains a Detector on the wasm path on the main thread; save says NodeOnlyError', async () => {
+    const chromium = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+    expect(
+      fs.existsSync(chromium),
+      `headless Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM)`,
+    ).to.equal(true);
+    c.write(
+      'browser/wasm.js',
+      "import { Detector, getBackend } from 'bptt';\n" +
+        'const out = { backend: getBackend() };\n' +
+        'try {\n' +
+        '  const series = Array.from({ length: 300 }, (_, i) => Math.sin(i / 7));\n' +
+        "  const d = new Detector({ model: 'lstm-ae', window: 16, epochs: 1, seed: 1, threshold: 'quantile:0.99' });\n" +
+        '  out.scores = d.fit(series).detect(series).scores.length;\n' +
+        "  try { d.save('d.json'); } catch (e) { out.saveError = e.name; }\n" +
+        '} catch (e) { out.error = String((e && e.stack) || e); }\n' +
+        'globalThis.__result = out;\n',
+    );
+    const code = bundle(c, 'browser/wasm.js', 'iife').code;
+    const puppeteer = require('puppeteer-core') as typeof import('puppeteer-core');
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-chromium-'));
+    const browser = await puppeteer.launch({
+      executablePath: chromium,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${profile}`,
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto('about:blank');
+      await page.addScriptTag({ content: code });
+      const r = await page.evaluate(() => (globalThis as { __result?: unknown }).__result);
+      expect(errors).to.deep.equal([]);
+      expect(r).to.deep.equal({ backend: 'wasm', scores: 300, saveError: 'NodeOnlyError' });
+    } finally {
+      await browser.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it('tsc --strict compiles a consumer file against the shipped types, with nothing else installed', () => {

@@ -495,6 +495,7 @@ export class Sequential {
   /**
    * predict on an already validated tensor; returns a dense batch-major tensor. `workers` (default 1 here; predict's
    * default is 'auto') splits the N rows into contiguous chunks, one per thread; the outputs do not depend on it.
+   * @internal
    */
   predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);

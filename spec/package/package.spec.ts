@@ -106,6 +106,12 @@ describe('the packed package in a fresh consumer project (npm pack, npm install 
     expect(
       c.files.filter((f) => /^dist\/esm\/lib\/(node|cli)\/|^dist\/esm\/lib\/parallel\/worker/.test(f)),
     ).to.deep.equal([]);
+    // Internals marked @internal are stripped from the shipped declarations (stripInternal), in both builds.
+    for (const d of ['dist/lib/model/sequential.d.ts', 'dist/esm/lib/model/sequential.d.ts']) {
+      const text = fs.readFileSync(path.join(c.dir, 'node_modules/bptt', d), 'utf8');
+      expect(text, d).to.match(/\bpredict\(x: TensorLike/);
+      expect(text.match(/\b(predictTensor|predictRows|shardStep)\(/g), d).to.equal(null);
+    }
     // The CLI runs from the installed package.
     const r = spawnSync(process.execPath, [path.join(c.dir, 'node_modules/bptt/bin/bptt.js'), '--help'], {
       encoding: 'utf8',

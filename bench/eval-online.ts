@@ -17,6 +17,7 @@
  * (a rolling z-score's, or a long-window likelihood's). Prints the per-file table (detected windows and false alarms per
  * seed) and the totals as mean (min–max) over seeds, with the time per file. --speed: see speed() below.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import { loadNab, type NabFile } from './eval-data';
 import { nabNormalize, nabScoreFile, type NabProfileName } from '../lib/detect/nab';
 import { AlarmStage, HTM_THRESHOLD, restFlags, type AlarmOptions } from '../lib/detect/alarm';

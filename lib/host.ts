@@ -11,8 +11,8 @@
  *              `toTfjs()`/`fromTfjs()`); `workers: 'auto'` is 1 and an explicit count above 1 throws; the memory check
  *              has no machine total (the per-array and wasm limits still apply).
  *
- * The host is an object of plain functions, so a test (or an unusual runtime: Deno, Bun, an Electron renderer) can
- * install its own with `installHost`.
+ * The host is an object of plain functions, so a test can install its own (or none) with `installHost`. Internal: not
+ * on the package surface (lib/index.ts exports only NodeOnlyError from here).
  */
 
 /** The slice of Node's `MessagePort` the worker pool uses. */

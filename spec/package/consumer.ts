@@ -116,8 +116,14 @@ let cached: Consumer | null = null;
 export function consumer(): Consumer {
   if (cached !== null) return cached;
   const root = repoRoot();
-  const dir = path.join(isolatedBase(), `bptt-package-${sourceHash(root)}`);
+  const base = isolatedBase();
+  const dir = path.join(base, `bptt-package-${sourceHash(root)}`);
   if (!fs.existsSync(path.join(dir, 'ready.json'))) {
+    // Packs of other source states: removed once a day old (a younger one may be another checkout's, in use).
+    for (const old of fs.readdirSync(base).filter((n) => n.startsWith('bptt-package-'))) {
+      const p = path.join(base, old);
+      if (Date.now() - fs.statSync(p).mtimeMs > 86_400_000) fs.rmSync(p, { recursive: true, force: true });
+    }
     const stage = `${dir}.tmp-${process.pid}`;
     fs.rmSync(stage, { recursive: true, force: true });
     const src = path.join(stage, 'src');

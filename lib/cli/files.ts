@@ -6,7 +6,7 @@
  *   - their real paths are equal: the file's own real path when it exists (symlinks, `./`, `..` resolved), else the
  *     real path of its directory joined with its name (an output that does not exist yet), or
  *   - both exist and have the same device and inode (hard links; case-insensitive file systems).
- * An input whose name is a bptt temp file (`.<name>.bptt-<pid>-<hex>.tmp`, lib/io/atomic.ts) is refused too: it is a
+ * An input whose name is a bptt temp file (`.<name>.bptt-<pid>-<hex>.tmp`, lib/node/atomic.ts) is refused too: it is a
  * part-written output of an interrupted run, and the next write of `<name>` deletes it.
  *
  *   checkFiles('detect', [{ what: 'the input file', file: 'x.csv' }], [{ what: '--out', file: 'x.csv' }]);
@@ -19,7 +19,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { UserError } from './errors.js';
-import { parseTempName } from '../io/atomic.js';
+import { parseTempName } from '../node/atomic.js';
 import { STDIN } from './csv.js';
 
 export interface NamedFile {

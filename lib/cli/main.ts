@@ -13,6 +13,7 @@
  *
  * bin/bptt.js calls main(); `node dist/lib/cli/main.js …` runs it too (the tests spawn it that way).
  */
+import '../node/install.js';
 import * as fs from 'fs';
 import * as path from 'path';
 import { UserError, toUserError, errorJSON } from './errors.js';

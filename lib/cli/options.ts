@@ -5,7 +5,7 @@
 import { parseArgs } from 'util';
 import { UserError, userCall } from './errors.js';
 import { DETECTOR_MODELS, type DetectorModel, type DetectorOptions } from '../detect/types.js';
-import { parseThreshold } from '../detect/threshold-spec.js';
+import { parseThreshold, type ThresholdString } from '../detect/threshold-spec.js';
 import { setBackend, type BackendChoice } from '../backend.js';
 import { checkWorkers } from '../parallel/auto.js';
 
@@ -213,7 +213,7 @@ export function detectorOptions(v: Values): DetectorOptions {
   const threshold = str(v, 'threshold');
   if (threshold !== undefined) {
     userCall('', () => parseThreshold(threshold, '--threshold'));
-    o.threshold = threshold;
+    o.threshold = threshold as ThresholdString; // checked by parseThreshold just above
   }
   const seed = str(v, 'seed');
   if (seed !== undefined) {

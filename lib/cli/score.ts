@@ -38,7 +38,7 @@ import { type Context, say, warn, since } from './context.js';
 import { checkFiles } from './files.js';
 import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList, type CliModelMeta } from './detect.js';
 import { Detector } from '../detect/detector.js';
-import { parseThreshold } from '../detect/threshold-spec.js';
+import { parseThreshold, type ThresholdString } from '../detect/threshold-spec.js';
 import type { StreamResult, DetectorStream } from '../detect/stream.js';
 import { EventTracker, type TrackedEvent } from '../detect/tracker.js';
 import { formatNumber } from './report.js';
@@ -234,7 +234,7 @@ function loadForScoring(
   if (threshold !== undefined) {
     userCall('', () => parseThreshold(threshold, '--threshold'));
     const doc = detector.toJSON();
-    doc.options.threshold = threshold;
+    doc.options.threshold = threshold as ThresholdString; // checked by parseThreshold just above
     detector = userCall('--threshold: ', () => Detector.fromJSON(doc));
   }
   if (detector.options.threshold.kind === 'dynamic') {

@@ -51,8 +51,8 @@ import {
 import { checkWorkers, type Workers } from '../parallel/auto.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../errors.js';
-import { readSeries, fillMissing, type Series, type FillReport } from '../tensor.js';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { readSeries, fillMissing, type Series, type SeriesLike, type FillReport } from '../tensor.js';
+import { fileHost } from '../host.js';
 import { flagsToEvents, type AnomalyEvent } from './events.js';
 import { Ewma } from './thresholds/telemanom.js';
 import { Normaliser } from './preprocess.js';
@@ -215,7 +215,7 @@ export class Detector {
    * the network's training; models without epochs ('gru-online', 'zscore', 'iqr') refuse them. The detector changes
    * only when fit succeeds: if it throws (bad data, divergence, an aborted `signal`), it stays as it was.
    */
-  fit(trainSeries: unknown, options: DetectorFitOptions = {}): this {
+  fit(trainSeries: SeriesLike, options: DetectorFitOptions = {}): this {
     checkObject(options, 'fit');
     refuseYieldEvery(options, 'fit');
     checkKeys(options, FIT_KEYS, 'fit');
@@ -232,7 +232,7 @@ export class Detector {
    * with its previous fitted state (detect, score and stream keep working on it meanwhile). Scoring the training series
    * and calibrating the threshold, after training, run in one piece.
    */
-  async fitAsync(trainSeries: unknown, options: DetectorFitAsyncOptions = {}): Promise<this> {
+  async fitAsync(trainSeries: SeriesLike, options: DetectorFitAsyncOptions = {}): Promise<this> {
     checkObject(options, 'fitAsync');
     checkKeys(options, [...FIT_KEYS, 'yieldEvery'], 'fitAsync');
     checkCallbacks(options, 'fitAsync');
@@ -255,7 +255,7 @@ export class Detector {
    * fit's loop (lib/model/fit-loop.ts): trains a fresh detector with this one's options and, when it has finished,
    * takes over its fitted state, so that a fit that fails or is aborted leaves this detector as it was.
    */
-  private *fitLoop(trainSeries: unknown, options: DetectorFitOptions, fn: string): FitLoop<void> {
+  private *fitLoop(trainSeries: SeriesLike, options: DetectorFitOptions, fn: string): FitLoop<void> {
     const next = new Detector(this.given);
     next.options = this.options;
     next.auto = this.auto;
@@ -276,7 +276,7 @@ export class Detector {
   }
 
   /** The body of fit, on a fresh detector (see fitLoop). */
-  private *train(trainSeries: unknown, options: DetectorFitOptions, fn: string): FitLoop<void> {
+  private *train(trainSeries: SeriesLike, options: DetectorFitOptions, fn: string): FitLoop<void> {
     this.pick(trainSeries);
     const given = callbacksGiven(options);
     if (given.length > 0 && (!isNeural(this.options.model) || this.options.model === 'gru-online')) {
@@ -416,7 +416,7 @@ export class Detector {
   }
 
   /** Per-point anomaly scores (no threshold). `workers` overrides the detector's for this call (same scores). */
-  score(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
+  score(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
     this.requireFitted('score');
     checkKeys(options, ['workers', 'timestamps'], 'score');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'score(workers)');
@@ -435,7 +435,7 @@ export class Detector {
    * 'gru-online' the series continues the training series (and `timestamps` theirs); the scores are the alarm stage's
    * calibrated scores in [0, 1], the flags its alarms (one per event: it rests after each), contributions its raw scores.
    */
-  detect(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
+  detect(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
     this.requireFitted('detect');
     checkKeys(options, ['workers', 'timestamps'], 'detect');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');
@@ -532,7 +532,7 @@ export class Detector {
       });
     }
     const src = exportScorerSource(state);
-    if (path !== undefined) writeFileAtomicSync(path, src);
+    if (path !== undefined) fileHost('Detector.exportScorer(path)', 'writes a file').writeAtomic(path, src);
     return src;
   }
 

@@ -60,6 +60,7 @@ import { isModel, type ModelSource } from './model-view.js';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors.js';
 import { ArgumentError } from '../errors.js';
 import { withSource } from './json.js';
+import { fileHost } from '../host.js';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */
 export interface TorchTensor {
@@ -595,6 +596,7 @@ export async function loadTorchSafetensors(
   mapping: TorchMapping = {},
 ): Promise<TorchAssignment[]> {
   checkTarget(model);
+  fileHost('loadTorchSafetensors(path)', 'reads a file');
   const { tensors } = await readSafetensorsFile(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }
@@ -605,6 +607,7 @@ export function loadTorchSafetensorsSync(
   mapping: TorchMapping = {},
 ): TorchAssignment[] {
   checkTarget(model);
+  fileHost('loadTorchSafetensorsSync(path)', 'reads a file');
   const { tensors } = readSafetensorsFileSync(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }

@@ -29,8 +29,7 @@ import { getLoss, type Loss, type LossName } from './losses.js';
 import { Optimizer, type OptimizerSpec } from './optimizers.js';
 import { makeRandom } from '../random.js';
 import { ArgumentError, TrainingDivergedError } from '../errors.js';
-import { toTensor, toNdarray, shapeString, type Tensor, type TensorLike } from '../tensor.js';
-import type { NdArray } from 'ndarray';
+import { toTensor, toNdarray, shapeString, type NdArray, type Tensor, type TensorLike } from '../tensor.js';
 import {
   modelToJSON,
   buildFromJSON,
@@ -514,7 +513,7 @@ export class Sequential {
   }
 
   /** Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major. */
-  predict(x: TensorLike | unknown, options: PredictOptions = {}): NdArray<FloatArray> {
+  predict(x: TensorLike, options: PredictOptions = {}): NdArray {
     checkKeys(options, ['batchSize', 'workers'], 'predict');
     const workers = checkWorkers(options.workers ?? 'auto', 'predict(workers)');
     const t = this.ensureBuiltFor(x, 'predict(x)');
@@ -525,6 +524,7 @@ export class Sequential {
   /**
    * predict on an already validated tensor; returns a dense batch-major tensor. `workers` (default 1 here; predict's
    * default is 'auto') splits the N rows into contiguous chunks, one per thread; the outputs do not depend on it.
+   * @internal
    */
   predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
@@ -612,7 +612,7 @@ export class Sequential {
   }
 
   /** Mean loss over (x, y), computed in batches. */
-  evaluate(x: unknown, y: unknown, options: { batchSize?: number; loss?: string } = {}): number {
+  evaluate(x: TensorLike, y: TensorLike, options: { batchSize?: number; loss?: string } = {}): number {
     checkKeys(options, ['batchSize', 'loss'], 'evaluate');
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
     const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
@@ -649,7 +649,7 @@ export class Sequential {
    * one fitEpoch per epoch (each batch a trainStep, or a parallelStep over the worker pool), with early stopping.
    * The loop is `fitLoop`, which fitAsync runs too (lib/model/fit-loop.ts): both give the same bits.
    */
-  fit(x: unknown, y: unknown, options: FitOptions = {}): History {
+  fit(x: TensorLike, y: TensorLike, options: FitOptions = {}): History {
     checkObject(options, 'fit');
     refuseYieldEvery(options, 'fit');
     checkKeys(options, FIT_OPTION_KEYS, 'fit');
@@ -664,7 +664,7 @@ export class Sequential {
    * holds the weights and optimizer state of its last completed step, and its worker pool stays usable. One model
    * trains one fit at a time: fit or fitAsync during a fitAsync of the same model is an error.
    */
-  async fitAsync(x: unknown, y: unknown, options: FitAsyncOptions = {}): Promise<History> {
+  async fitAsync(x: TensorLike, y: TensorLike, options: FitAsyncOptions = {}): Promise<History> {
     checkObject(options, 'fitAsync');
     checkKeys(options, [...FIT_OPTION_KEYS, 'yieldEvery'], 'fitAsync');
     checkCallbacks(options, 'fitAsync');
@@ -679,7 +679,7 @@ export class Sequential {
    * (lib/model/fit-loop.ts); `fn` names the caller in errors. Option keys are checked by the caller.
    * @internal
    */
-  *fitLoop(x: unknown, y: unknown, options: Omit<FitOptions, keyof FitCallbacks>, fn = 'fit'): FitLoop<History> {
+  *fitLoop(x: TensorLike, y: TensorLike, options: Omit<FitOptions, keyof FitCallbacks>, fn = 'fit'): FitLoop<History> {
     if (this.training) {
       throw ArgumentError.problem(fn, 'the model is already training (a fitAsync is running); await or abort it first');
     }
@@ -691,7 +691,7 @@ export class Sequential {
     }
   }
 
-  private *trainLoop(x: unknown, y: unknown, options: Omit<FitOptions, keyof FitCallbacks>): FitLoop<History> {
+  private *trainLoop(x: TensorLike, y: TensorLike, options: Omit<FitOptions, keyof FitCallbacks>): FitLoop<History> {
     const plan = checkFitOptions(options, this.seed);
     const data = this.fitData(x, y, options);
     const loss = this.fitLoss(options);

@@ -16,30 +16,6 @@ const path = require('path');
 
 const ROOT = path.join(__dirname, '..');
 
-// Node built-ins that lib/ still imports at module level (lib/io/atomic.ts, lib/io/json.ts, lib/io/tfjs/files.ts,
-// lib/detect/io.ts, lib/memory.ts; lib/parallel/pool.ts requires them lazily). The lab never calls the file APIs.
-// TEMPORARY: remove when pack merges (issue 14's browser-safe core); then lib/ bundles for the browser with no stubs.
-const NODE_SHIMS = {
-  fs: 'module.exports = {};',
-  path: 'module.exports = {};',
-  crypto: 'module.exports = {};',
-  worker_threads: 'module.exports = {};',
-  os: 'module.exports = { totalmem: () => Number.POSITIVE_INFINITY };',
-};
-const nodeShims = {
-  name: 'node-shims (remove when pack merges)',
-  setup(build) {
-    build.onResolve({ filter: /^(fs|path|crypto|os|worker_threads)$/ }, (args) => ({
-      path: args.path,
-      namespace: 'node-shim',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'node-shim' }, (args) => ({
-      contents: NODE_SHIMS[args.path],
-      loader: 'js',
-    }));
-  },
-};
-
 /** Modules made at build time: `lab:worker-source` and `lab:equations` (declared in lab/virtual.d.ts). */
 function virtualModules(modules) {
   return {
@@ -110,7 +86,6 @@ async function buildLab(outFile = path.join(ROOT, 'docs', 'lab', 'index.html')) 
     ...COMMON,
     entryPoints: [path.join(__dirname, 'worker.ts')],
     format: 'iife',
-    plugins: [nodeShims],
   });
   const eq = { rnn: equations('rnn'), lstm: equations('lstm'), gru: equations('gru') };
   const page = await esbuild.build({
@@ -118,7 +93,6 @@ async function buildLab(outFile = path.join(ROOT, 'docs', 'lab', 'index.html')) 
     entryPoints: [path.join(__dirname, 'main.ts')],
     format: 'iife',
     plugins: [
-      nodeShims,
       virtualModules({
         'lab:worker-source': `export default ${JSON.stringify(worker.outputFiles[0].text)};`,
         'lab:equations': `export const EQUATIONS = ${JSON.stringify(eq)};`,
@@ -146,7 +120,6 @@ async function buildRecipe(dir) {
       ...COMMON,
       entryPoints: [path.join(__dirname, 'recipe', `${name}.ts`)],
       format: 'iife',
-      plugins: [nodeShims],
     });
     writeAtomic(path.join(dir, `${name}.js`), r.outputFiles[0].contents);
   }

@@ -19,6 +19,7 @@ export type {
   BatchEndLogs,
   FitEvent,
   FitLoop,
+  AbortSignalLike,
   PredictOptions,
   History,
   EpochLogs,

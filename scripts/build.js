@@ -14,6 +14,10 @@
  *                               holds between require and import) and the worker pool finds dist/lib/parallel/worker.js
  *
  *   node scripts/build.js               build
+ *   node scripts/build.js --node-wrapper
+ *                                       only write dist/lib/node/index.mjs (and .d.mts) over an existing CommonJS
+ *                                       build: `npm test`'s pretest compiles with tsconfig.json, which builds dist/lib but
+ *                                       no wrapper, and the examples import 'bptt' from ES modules
  *   node scripts/build.js --if-stale    build unless dist/.build-stamp is newer than every source (bin/bptt.js in a git
  *                                       checkout, where no build has run yet)
  *
@@ -56,13 +60,16 @@ if (process.argv.includes('--if-stale') && fs.existsSync(stamp) && fs.statSync(s
   process.exit(0);
 }
 
-for (const d of ['lib', 'kernels', 'esm']) fs.rmSync(path.join(dist, d), { recursive: true, force: true });
-tsc('tsconfig.build.json');
-tsc('tsconfig.esm.json');
-fs.writeFileSync(
-  path.join(dist, 'esm', 'package.json'),
-  JSON.stringify({ type: 'module', sideEffects: false }, null, 2) + '\n',
-);
+const wrapperOnly = process.argv.includes('--node-wrapper');
+if (!wrapperOnly) {
+  for (const d of ['lib', 'kernels', 'esm']) fs.rmSync(path.join(dist, d), { recursive: true, force: true });
+  tsc('tsconfig.build.json');
+  tsc('tsconfig.esm.json');
+  fs.writeFileSync(
+    path.join(dist, 'esm', 'package.json'),
+    JSON.stringify({ type: 'module', sideEffects: false }, null, 2) + '\n',
+  );
+}
 
 // The ES module face of the CommonJS Node entry: one named export per export of the CommonJS module.
 const nodeDir = path.join(dist, 'lib', 'node');
@@ -76,6 +83,10 @@ fs.writeFileSync(
     `export const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = cjs;\n`,
 );
 fs.writeFileSync(path.join(nodeDir, 'index.d.mts'), header + "export * from './index.js';\n");
+if (wrapperOnly) {
+  console.log(`build: dist/lib/node/index.mjs (${names.length} exports)`);
+  process.exit(0);
+}
 fs.writeFileSync(stamp, new Date().toISOString() + '\n');
 console.log(
   `build: dist/lib (CommonJS), dist/esm (ES modules, browser core), dist/lib/node/index.mjs (${names.length} exports)`,

@@ -42,6 +42,7 @@ import {
   refuseYieldEvery,
   runAsync,
   runSync,
+  type AbortSignalLike,
   type CallbackSet,
   type FitAsyncCallbacks,
   type FitCallbacks,
@@ -98,7 +99,7 @@ export interface DetectorFitOptions extends FitCallbacks {
   /** Epoch ms, one per point: the time inputs of 'gru-online' (with `timeFeatures`). */
   timestamps?: ArrayLike<number>;
   /** Aborting stops training at the next step; the fit fails with the signal's reason and the detector is unchanged. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 /** Detector.fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */

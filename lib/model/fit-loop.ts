@@ -150,12 +150,22 @@ export function callbacksGiven(options: object): CallbackName[] {
   return CALLBACK_NAMES.filter((name) => o[name] !== undefined);
 }
 
-/** `signal` checked: undefined or an AbortSignal. */
-export function checkSignal(signal: unknown, where: string): AbortSignal | undefined {
+/**
+ * What training reads of an AbortSignal: `aborted`, and `reason` once aborted. Typed by shape rather than as the DOM's
+ * AbortSignal so that the package's types compile in a project with neither the DOM library nor @types/node; an
+ * AbortController's signal (Node, browsers, Web Workers) is one.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
+/** `signal` checked: undefined or an AbortSignal (anything with a boolean `aborted`, as AbortController.signal). */
+export function checkSignal(signal: unknown, where: string): AbortSignalLike | undefined {
   if (signal === undefined) return undefined;
-  if (typeof AbortSignal === 'undefined' || !(signal instanceof AbortSignal))
+  if (typeof signal !== 'object' || signal === null || typeof (signal as { aborted?: unknown }).aborted !== 'boolean')
     throw new ArgumentError(where, 'an AbortSignal (AbortController.signal)', describeValue(signal));
-  return signal;
+  return signal as AbortSignalLike;
 }
 
 /** `yieldEvery` checked: 'auto' (the default), 'batch', 'epoch', 'never' or a non-negative number of milliseconds. */
@@ -177,13 +187,13 @@ export function refuseYieldEvery(options: object, fn: string): void {
 }
 
 /** The error an aborted signal ends training with: its reason, or an AbortError as fetch throws. */
-export function abortReason(signal: AbortSignal | undefined): unknown {
+export function abortReason(signal: AbortSignalLike | undefined): unknown {
   const reason: unknown = signal?.reason;
   return reason !== undefined ? reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
 /** A function, not a property read, so that TypeScript does not narrow `aborted` across an await. */
-function isAborted(signal: AbortSignal | undefined): boolean {
+function isAborted(signal: AbortSignalLike | undefined): boolean {
   return signal !== undefined && signal.aborted;
 }
 
@@ -220,7 +230,7 @@ export function drain<T>(loop: Generator<unknown, T, undefined>): T {
 export function runSync<T>(
   loop: FitLoop<T>,
   callbacks: readonly CallbackSet[],
-  signal: AbortSignal | undefined,
+  signal: AbortSignalLike | undefined,
   fn: string,
 ): T {
   if (isAborted(signal)) fail(loop, abortReason(signal));
@@ -288,7 +298,7 @@ export function macrotask(): Promise<void> {
 export async function runAsync<T>(
   loop: FitLoop<T>,
   callbacks: readonly CallbackSet[],
-  signal: AbortSignal | undefined,
+  signal: AbortSignalLike | undefined,
   yieldEvery: YieldEvery,
 ): Promise<T> {
   if (isAborted(signal)) fail(loop, abortReason(signal));

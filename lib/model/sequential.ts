@@ -52,6 +52,7 @@ import {
   refuseYieldEvery,
   runAsync,
   runSync,
+  type AbortSignalLike,
   type EpochLogs,
   type FitAsyncCallbacks,
   type FitCallbacks,
@@ -73,6 +74,7 @@ export type {
   BatchEndLogs,
   FitEvent,
   FitLoop,
+  AbortSignalLike,
 } from './fit-loop.js';
 
 export interface SequentialOptions {
@@ -122,7 +124,7 @@ export interface FitOptions extends FitCallbacks {
    * Stops training when aborted: at the next batch boundary the call fails with the signal's reason (an AbortError
    * DOMException by default) and the model keeps the weights and optimizer state of its last completed step.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 /** fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */

@@ -15,11 +15,11 @@
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
 import * as zlib from 'zlib';
 import { type Consumer, consumer, tsc } from './consumer';
+import { launchChromium, requireChromium } from '../helpers/chromium';
 
 interface Bundle {
   code: string;
@@ -168,54 +168,89 @@ describe('the packed package in a fresh consumer project (npm pack, npm install 
     );
   });
 
-  it('in headless Chromium, the bundle trains a Detector on the wasm path on the main thread; save says NodeOnlyError', async () => {
-    const chromium = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
-    expect(
-      fs.existsSync(chromium),
-      `headless Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM)`,
-    ).to.equal(true);
+  it('in headless Chromium, the bundle trains a Detector on the wasm path (fit, and fitAsync while a timer ticks); save says NodeOnlyError', async function () {
+    if (!requireChromium(this)) return;
     c.write(
       'browser/wasm.js',
       "import { Detector, getBackend } from 'bptt';\n" +
-        'const out = { backend: getBackend() };\n' +
-        'try {\n' +
-        '  const series = Array.from({ length: 300 }, (_, i) => Math.sin(i / 7));\n' +
-        "  const d = new Detector({ model: 'lstm-ae', window: 16, epochs: 1, seed: 1, threshold: 'quantile:0.99' });\n" +
-        '  out.scores = d.fit(series).detect(series).scores.length;\n' +
-        "  try { d.save('d.json'); } catch (e) { out.saveError = e.name; }\n" +
-        '} catch (e) { out.error = String((e && e.stack) || e); }\n' +
-        'globalThis.__result = out;\n',
+        'globalThis.__result = (async () => {\n' +
+        '  const out = { backend: getBackend() };\n' +
+        '  try {\n' +
+        '    const series = Array.from({ length: 300 }, (_, i) => Math.sin(i / 7));\n' +
+        "    const opts = { model: 'lstm-ae', window: 16, epochs: 3, seed: 1, threshold: 'quantile:0.99' };\n" +
+        '    const d = new Detector(opts).fit(series);\n' +
+        '    out.scores = d.detect(series).scores.length;\n' +
+        '    let ticks = 0;\n' +
+        '    const timer = setInterval(() => ticks++, 1);\n' +
+        '    const controller = new AbortController();\n' +
+        "    const a = await new Detector(opts).fitAsync(series, { signal: controller.signal, yieldEvery: 'batch' });\n" +
+        '    clearInterval(timer);\n' +
+        '    out.ticked = ticks > 0;\n' +
+        '    out.sameAsFit = JSON.stringify(a.toJSON()) === JSON.stringify(d.toJSON());\n' +
+        "    try { d.save('d.json'); } catch (e) { out.saveError = e.name; }\n" +
+        '  } catch (e) { out.error = String((e && e.stack) || e); }\n' +
+        '  return out;\n' +
+        '})();\n',
     );
     const code = bundle(c, 'browser/wasm.js', 'iife').code;
-    const puppeteer = require('puppeteer-core') as typeof import('puppeteer-core');
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-chromium-'));
-    const browser = await puppeteer.launch({
-      executablePath: chromium,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${profile}`,
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto('about:blank');
       await page.addScriptTag({ content: code });
-      const r = await page.evaluate(() => (globalThis as { __result?: unknown }).__result);
+      const r = await page.evaluate(() => (globalThis as { __result?: Promise<unknown> }).__result);
       expect(errors).to.deep.equal([]);
-      expect(r).to.deep.equal({ backend: 'wasm', scores: 300, saveError: 'NodeOnlyError' });
+      expect(r).to.deep.equal({
+        backend: 'wasm',
+        scores: 300,
+        ticked: true,
+        sameAsFit: true,
+        saveError: 'NodeOnlyError',
+      });
     } finally {
       await browser.close();
-      fs.rmSync(profile, { recursive: true, force: true });
     }
+  });
+
+  it('Node: await detector.fitAsync(x, { signal }) while a timer keeps ticking; aborting keeps the detector as it was', () => {
+    c.write(
+      'node/async.mjs',
+      `import { Detector } from 'bptt';
+const series = Array.from({ length: 1200 }, (_, i) => Math.sin(i / 9) + 0.1 * Math.sin(i / 2.3));
+const opts = { model: 'lstm-ae', window: 32, epochs: 4, seed: 7, threshold: 'quantile:0.99' };
+let ticks = 0;
+const timer = setInterval(() => ticks++, 1);
+const controller = new AbortController();
+const d = await new Detector(opts).fitAsync(series, { signal: controller.signal, yieldEvery: 'batch' });
+clearInterval(timer);
+const sync = new Detector(opts).fit(series);
+const before = JSON.stringify(d.toJSON());
+const stop = new AbortController();
+let aborted = null;
+try {
+  await d.fitAsync(series.map((v) => v * 2), {
+    signal: stop.signal,
+    onEpochEnd: () => stop.abort(),
+  });
+} catch (e) {
+  aborted = e.name;
+}
+console.log(JSON.stringify({
+  ticked: ticks > 0,
+  sameAsFit: before === JSON.stringify(sync.toJSON()),
+  aborted,
+  unchanged: JSON.stringify(d.toJSON()) === before,
+}));
+`,
+    );
+    expect(JSON.parse(runNode(c, 'node/async.mjs'))).to.deep.equal({
+      ticked: true,
+      sameAsFit: true,
+      aborted: 'AbortError',
+      unchanged: true,
+    });
   });
 
   it('tsc --strict compiles a consumer file against the shipped types, with nothing else installed', () => {
@@ -227,6 +262,9 @@ const series: number[] = Array.from({ length: 300 }, (_, i) => Math.sin(i / 5));
 const threshold: ThresholdSpec = 'quantile:0.99';
 const d = new Detector({ model: 'lstm-ae', window: 16, threshold, epochs: 1, seed: 1 });
 d.fit(series);
+const later: Promise<Detector> = new Detector({ model: 'zscore' }).fitAsync(series, { yieldEvery: 'batch' });
+const signal: { readonly aborted: boolean } = { aborted: false };
+const h: Promise<unknown> = new Sequential([dense({ units: 1, inputShape: [1] })]).fitAsync([[1]], [[2]], { signal });
 const r: DetectResult = d.detect(new Float64Array(series));
 const flags: Uint8Array = r.flags;
 new Detector({ threshold: 'spot:1e-3' }).fit({ data: new Float32Array(200), shape: [100, 2] });
@@ -240,7 +278,7 @@ m.fit(x, [[1]], { epochs: 1 });
 const y: NdArray = m.predict(x);
 const first: number = y.get(0, 0);
 const data: Float32Array | Float64Array = y.data;
-export const out = [flags.length, first, data.length, y.shape];
+export const out = [flags.length, first, data.length, y.shape, later, h];
 `,
     );
     const strict = {

@@ -19,7 +19,8 @@ import * as path from 'path';
 import * as vm from 'vm';
 import * as zlib from 'zlib';
 import { type Consumer, consumer, tsc } from './consumer';
-import { launchChromium, requireChromium } from '../helpers/chromium';
+import { launchChromium, openPage, requireChromium, serveFiles } from '../helpers/chromium';
+import { repoRoot } from '../helpers/repo';
 
 interface Bundle {
   code: string;
@@ -211,6 +212,31 @@ describe('the packed package in a fresh consumer project (npm pack, npm install 
       });
     } finally {
       await browser.close();
+    }
+  });
+
+  it('examples/browser, bundled as its index.html says (esbuild main.js --bundle --format=esm), finds both anomalies in Chromium', async function () {
+    if (!requireChromium(this)) return;
+    const dir = path.join(repoRoot(), 'examples', 'browser');
+    c.write('examples-browser/main.js', fs.readFileSync(path.join(dir, 'main.js'), 'utf8'));
+    const code = bundle(c, 'examples-browser/main.js', 'esm').code;
+    const server = await serveFiles({
+      '/index.html': { body: fs.readFileSync(path.join(dir, 'index.html'), 'utf8') },
+      '/bundle.js': { body: code },
+    });
+    const browser = await launchChromium();
+    try {
+      const page = await openPage(browser, server.url('/index.html'));
+      await page.page.waitForSelector('body[data-status=done]', { timeout: 120_000 });
+      const log = await page.page.$eval('#log', (e) => e.textContent ?? '');
+      expect(log).to.match(/^2 event\(s\)$/m);
+      expect(log).to.match(/anomaly: points 4\d\d–4\d\d/);
+      expect(log).to.match(/anomaly: points 5[2-4]\d–5[2-4]\d/);
+      expect(page.problems()).to.deep.equal([]);
+      expect(server.missing).to.deep.equal([]);
+    } finally {
+      await browser.close();
+      await server.close();
     }
   });
 

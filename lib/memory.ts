@@ -25,12 +25,13 @@
  *   MAX_ARRAY_BYTES   one typed array (a weight, a workspace buffer): 2 GiB
  *   MAX_ARENA_BYTES   one layer's workspace on the wasm backend, which lives in one WebAssembly memory: 4 GiB, the
  *                     address space of wasm32
- *   total             the machine's memory (os.totalmem()): a model that needs more cannot run here
+ *   total             the machine's memory (Node: os.totalmem(), through lib/host.ts): a model that needs more cannot
+ *                     run here. A browser does not tell it, so there only the two limits above apply
  *
  *   checkModelMemory(model.layers, [32, 1], 1, Float32Array, 'Sequential.build');   // throws MemoryLimitError if too big
  */
 import { MemoryLimitError } from './errors.js';
-import * as os from 'os';
+import { currentHost } from './host.js';
 import type { Layer, FloatCtor } from './model/layers/layer.js';
 import { Recurrent } from './model/layers/recurrent.js';
 import { Dense, TimeDistributed } from './model/layers/dense.js';
@@ -253,9 +254,9 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${x >= 100 ? x.toFixed(0) : Number(x.toPrecision(3))} ${units[i]}`;
 }
 
-/** The memory a model may use in total: the machine's (os.totalmem()). */
+/** The memory a model may use in total: the machine's (os.totalmem() under Node); Infinity where unknown (a browser). */
 export function totalMemoryLimit(): number {
-  return os.totalmem();
+  return currentHost()?.totalMemory() ?? Infinity;
 }
 
 /**

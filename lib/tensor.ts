@@ -58,22 +58,88 @@ export interface Tensor {
   shape: number[];
 }
 
+/** The typed arrays read as numbers (a `BigInt64Array` is not: its elements are bigints). */
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
 /**
- * What the model functions accept as data: nested arrays (batch-major), a flat array (typed or not) with its shape, or
- * an ndarray.
+ * What bptt reads of a scijs ndarray (`ndarray(data, shape)`): any strides and offset. Structural, so an ndarray fits
+ * it without bptt depending on `@types/ndarray`.
+ */
+export interface NdArrayLike {
+  readonly data: ArrayLike<number>;
+  readonly shape: readonly number[];
+  readonly stride: readonly number[];
+  readonly offset: number;
+}
+
+/**
+ * The ndarray that `predict` returns: a scijs ndarray over a dense row-major buffer (`data`, of the model's dtype),
+ * batch-major shape, no copy. The members listed are the ones scijs ndarray defines; `data` is a plain typed array.
+ */
+export interface NdArray<D extends FloatArray = FloatArray> extends NdArrayLike {
+  readonly data: D;
+  readonly shape: number[];
+  readonly stride: number[];
+  readonly offset: number;
+  /** Number of elements (∏shape). */
+  readonly size: number;
+  /** Rank (shape.length). */
+  readonly dimension: number;
+  /** The element at an index (one number per dimension). */
+  get(...index: number[]): number;
+  /** Writes the last argument at the index given by the others; returns it. */
+  set(...indexThenValue: number[]): number;
+  /** The offset in `data` of an index. */
+  index(...index: number[]): number;
+}
+
+/** A `{ data, shape }` pair: data row-major, exactly ∏shape elements. */
+export interface DataWithShape {
+  readonly data: ArrayLike<number>;
+  readonly shape: readonly number[];
+}
+
+/** A row of numbers: an array or a typed array. */
+export type NumberRow = readonly number[] | NumericArray;
+
+/**
+ * A model input (`fit`, `predict`, `evaluate`): nested arrays up to rank 3 ([N, T, D]; the innermost rows may be typed
+ * arrays), a typed array (shape [length]), `{ data, shape }`, or a scijs ndarray. A number is a rank-0 tensor.
+ *
+ * @example
+ *   model.predict([[[0.1], [0.2], [0.3]]]);                                  // number[][][]: N = 1, T = 3, D = 1
+ *   model.predict({ data: new Float32Array(96), shape: [1, 32, 3] });        // { data, shape }
  */
 export type TensorLike =
-  | number
-  | number[]
-  | number[][]
-  | number[][][]
-  | {
-      /** The values, row-major. */
-      data: ArrayLike<number>;
-      /** The dimensions. */
-      shape: readonly number[];
-    }
-  | ndarray.NdArray;
+  number | NumberRow | readonly NumberRow[] | readonly (readonly NumberRow[])[] | DataWithShape | NdArrayLike;
+
+/** One value of a series: a number, or NaN / null / undefined for a missing value (filled by interpolation). */
+export type SeriesValue = number | null | undefined;
+
+/**
+ * A detector input: a series of n points, rank 1 ([n]: one feature) or rank 2 ([n, F], [time][feature]): arrays (with
+ * null, undefined or NaN for a missing value), a typed array, rows of typed arrays, `{ data, shape }` (shape [n] or
+ * [n, F]), or a scijs ndarray.
+ *
+ * @example
+ *   detector.fit([1, 2, null, 4]);                                               // one feature, a missing value
+ *   detector.detect({ data: Float64Array.from(rows.flat()), shape: [rows.length, 3] });
+ */
+export type SeriesLike =
+  | readonly SeriesValue[]
+  | NumericArray
+  | readonly (readonly SeriesValue[] | NumericArray)[]
+  | { readonly data: ArrayLike<SeriesValue>; readonly shape: readonly number[] }
+  | NdArrayLike;
 
 export interface ToTensorOptions {
   /** Required rank (number of dimensions). Implied by `shape` when that is given. */
@@ -144,7 +210,7 @@ export function assertFiniteArray(a: ArrayLike<number>, argName: string, shape?:
 }
 
 /** The public API's output form: an ndarray over the tensor's own data (no copy). */
-export function toNdarray(t: Tensor): ndarray.NdArray<FloatArray> {
+export function toNdarray(t: Tensor): NdArray {
   return ndarray<FloatArray>(t.data, t.shape.slice());
 }
 

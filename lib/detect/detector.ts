@@ -32,12 +32,28 @@
  * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
 import type { Sequential, EpochLogs } from '../model/sequential.js';
-import { checkKeys, describeValue } from '../check.js';
+import { checkKeys, checkObject, describeValue } from '../check.js';
+import {
+  CALLBACK_NAMES,
+  callbacksGiven,
+  checkCallbacks,
+  checkSignal,
+  checkYieldEvery,
+  refuseYieldEvery,
+  runAsync,
+  runSync,
+  type AbortSignalLike,
+  type CallbackSet,
+  type FitAsyncCallbacks,
+  type FitCallbacks,
+  type FitLoop,
+  type YieldEvery,
+} from '../model/fit-loop.js';
 import { checkWorkers, type Workers } from '../parallel/auto.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../errors.js';
-import { readSeries, fillMissing, type Series, type FillReport } from '../tensor.js';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { readSeries, fillMissing, type Series, type SeriesLike, type FillReport } from '../tensor.js';
+import { fileHost } from '../host.js';
 import { flagsToEvents, type AnomalyEvent } from './events.js';
 import { Ewma } from './thresholds/telemanom.js';
 import { Normaliser } from './preprocess.js';
@@ -81,6 +97,23 @@ export interface DetectResult extends ScoreResult {
   /** The threshold as one number: the static level, or for SPOT/DSPOT/dynamic the last one used. */
   threshold: number;
 }
+
+/** Detector.fit's options. */
+export interface DetectorFitOptions extends FitCallbacks {
+  /** Epoch ms, one per point: the time inputs of 'gru-online' (with `timeFeatures`). */
+  timestamps?: ArrayLike<number>;
+  /** Aborting stops training at the next step; the fit fails with the signal's reason and the detector is unchanged. */
+  signal?: AbortSignalLike;
+}
+
+/** Detector.fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */
+export interface DetectorFitAsyncOptions extends Omit<DetectorFitOptions, keyof FitCallbacks>, FitAsyncCallbacks {
+  /** When to give the event loop a turn (TensorFlow.js semantics): 'auto' (default: 125 ms), ms, 'batch', 'epoch' or
+   *  'never'. */
+  yieldEvery?: YieldEvery;
+}
+
+const FIT_KEYS = ['timestamps', 'signal', ...CALLBACK_NAMES];
 
 /** Number of windows scored per forward batch: bounds memory on long series. */
 const CHUNK = 512;
@@ -210,19 +243,90 @@ export class Detector {
   /**
    * Trains the model and calibrates the threshold on a series of normal behaviour. 'gru-online' learns on it as on a
    * stream (its probation) and keeps learning in detect() and stream(); `timestamps` (epoch ms, one per point) feed
-   * its time inputs when `timeFeatures` is on.
+   * its time inputs when `timeFeatures` is on. The callbacks (onEpochEnd, onBatchEnd, …, as Sequential.fit's) reach
+   * the network's training; models without epochs ('gru-online', 'zscore', 'iqr') refuse them. The detector changes
+   * only when fit succeeds: if it throws (bad data, divergence, an aborted `signal`), it stays as it was.
    *
    * @param trainSeries - Normal behaviour: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray;
    * null/NaN are missing values, filled by interpolation.
-   * @param options - timestamps: epoch ms, one per point ('gru-online').
+   * @param options - timestamps (epoch ms, one per point; 'gru-online'), and the training callbacks (see
+   * {@link DetectorFitOptions}).
    * @returns The detector, for chaining.
    * @throws {@link ArgumentError} for a series too short for the window, a feature without values, or a bad option.
    * @throws {@link MemoryLimitError} when the model's buffers cannot fit in memory.
    * @throws {@link TrainingDivergedError} when training produces a non-finite loss.
    */
-  fit(trainSeries: unknown, options: { timestamps?: ArrayLike<number> } = {}): this {
-    checkKeys(options, ['timestamps'], 'fit');
+  fit(trainSeries: SeriesLike, options: DetectorFitOptions = {}): this {
+    checkObject(options, 'fit');
+    refuseYieldEvery(options, 'fit');
+    checkKeys(options, FIT_KEYS, 'fit');
+    checkCallbacks(options, 'fit');
+    const signal = checkSignal(options.signal, 'fit(signal)');
+    runSync(this.fitLoop(trainSeries, options, 'fit'), this.callbackSets(options), signal, 'fit');
+    return this;
+  }
+
+  /**
+   * fit without blocking: the same training, bit for bit, giving the event loop a turn as `yieldEvery` says (default
+   * 'auto': every 125 ms or so) and awaiting callbacks that return a Promise. Aborting `signal` rejects with its
+   * reason (an AbortError DOMException by default) and leaves the detector as it was before the call: unfitted, or
+   * with its previous fitted state (detect, score and stream keep working on it meanwhile). Scoring the training series
+   * and calibrating the threshold, after training, run in one piece.
+   */
+  async fitAsync(trainSeries: SeriesLike, options: DetectorFitAsyncOptions = {}): Promise<this> {
+    checkObject(options, 'fitAsync');
+    checkKeys(options, [...FIT_KEYS, 'yieldEvery'], 'fitAsync');
+    checkCallbacks(options, 'fitAsync');
+    const { yieldEvery, ...rest } = options;
+    const every = checkYieldEvery(yieldEvery, 'fitAsync(yieldEvery)');
+    const signal = checkSignal(options.signal, 'fitAsync(signal)');
+    await runAsync(this.fitLoop(trainSeries, rest, 'fitAsync'), this.callbackSets(rest), signal, every);
+    return this;
+  }
+
+  /** The constructor's onEpochEnd, then the call's callbacks. */
+  private callbackSets(options: object): CallbackSet[] {
+    const sets: CallbackSet[] = [];
+    if (this.onEpochEnd !== undefined) sets.push({ onEpochEnd: this.onEpochEnd });
+    sets.push(options);
+    return sets;
+  }
+
+  /**
+   * fit's loop (lib/model/fit-loop.ts): trains a fresh detector with this one's options and, when it has finished,
+   * takes over its fitted state, so that a fit that fails or is aborted leaves this detector as it was.
+   */
+  private *fitLoop(trainSeries: SeriesLike, options: DetectorFitOptions, fn: string): FitLoop<void> {
+    const next = new Detector(this.given);
+    next.options = this.options;
+    next.auto = this.auto;
+    try {
+      yield* next.train(trainSeries, options, fn);
+    } catch (e) {
+      next.dispose();
+      throw e;
+    }
+    this.options = next.options;
+    this.auto = next.auto;
+    this.model = next.model;
+    this.online = next.online;
+    this.normaliser = next.normaliser;
+    this.calibration = next.calibration;
+    this.features = next.features;
+    this.trainFilled = next.trainFilled;
+  }
+
+  /** The body of fit, on a fresh detector (see fitLoop). */
+  private *train(trainSeries: SeriesLike, options: DetectorFitOptions, fn: string): FitLoop<void> {
     this.pick(trainSeries);
+    const given = callbacksGiven(options);
+    if (given.length > 0 && (!isNeural(this.options.model) || this.options.model === 'gru-online')) {
+      throw new ArgumentError(`${fn}(${given[0]})`, 'no callback', 'a function', {
+        problem:
+          `model '${this.options.model}' has no epochs or batches to report; the callbacks apply to the ` +
+          "networks trained in epochs ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast')",
+      });
+    }
     const o = this.options;
     const { s, filled } = this.prepare(trainSeries, 'fit(series)', true);
     if (o.model === 'gru-online' && o.timeFeatures === 'auto') {
@@ -246,9 +350,9 @@ export class Detector {
         },
         alarm: { threshold: o.threshold.value as number },
       });
-      this.calibration = pipeline.batch(s.data, timestamps).scores;
+      this.calibration = (yield* pipeline.batchLoop(s.data, timestamps)).scores;
       this.online = pipeline;
-      return this;
+      return;
     }
     const z = this.normaliser.transform(s);
     if (isNeural(o.model)) {
@@ -259,14 +363,13 @@ export class Detector {
         o.validationSplit > 0 &&
         Math.floor(nWin * o.validationSplit) >= 1 &&
         nWin - Math.floor(nWin * o.validationSplit) >= 1;
-      this.model.fit(x, y, {
+      yield* this.model.fitLoop(x, y, {
         epochs: o.epochs,
         batchSize: o.batchSize,
         seed: o.seed,
         workers: o.workers,
         optimizer: { name: 'adam', learningRate: o.learningRate },
         ...(useVal ? { validationSplit: o.validationSplit, earlyStopping: { patience: o.patience } } : {}),
-        ...(this.onEpochEnd ? { onEpochEnd: this.onEpochEnd } : {}),
       });
     }
     const r = this.scoreNormalised(z);
@@ -279,7 +382,6 @@ export class Detector {
     }
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
-    return this;
   }
 
   /**
@@ -379,7 +481,7 @@ export class Detector {
    * assert.ok(scores[12] > 5 * scores[11]);
    * ```
    */
-  score(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
+  score(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
     this.requireFitted('score');
     checkKeys(options, ['workers', 'timestamps'], 'score');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'score(workers)');
@@ -416,7 +518,7 @@ export class Detector {
    * assert.equal(r.threshold, 3);
    * ```
    */
-  detect(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
+  detect(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
     this.requireFitted('detect');
     checkKeys(options, ['workers', 'timestamps'], 'detect');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');
@@ -622,7 +724,7 @@ export class Detector {
       });
     }
     const src = exportScorerSource(state);
-    if (path !== undefined) writeFileAtomicSync(path, src);
+    if (path !== undefined) fileHost('Detector.exportScorer(path)', 'writes a file').writeAtomic(path, src);
     return src;
   }
 

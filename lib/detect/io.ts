@@ -9,8 +9,7 @@
  *
  * SPOT/DSPOT state after online updates is not saved: a loaded detector starts again from its calibration.
  */
-import * as fs from 'fs';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { fileHost } from '../host.js';
 import { modelToJSON, encodeFloats, decodeFloats, type ModelJSON, withSource } from '../io/json.js';
 import { modelFromJSON } from '../model/loaders.js';
 import { ModelFileError } from '../errors.js';
@@ -22,7 +21,7 @@ import { resolveDetectorOptions } from './options.js';
 import { detectorNetwork, isNeural } from './networks.js';
 import { OnlinePipeline, type OnlinePipelineState } from './online.js';
 import { Normaliser, type NormaliserJSON } from './preprocess.js';
-import { thresholdToString } from './threshold-spec.js';
+import { thresholdToString, type ThresholdString } from './threshold-spec.js';
 
 export const DETECTOR_FORMAT = 'bptt-detector';
 export const DETECTOR_FORMAT_VERSION = 1;
@@ -34,9 +33,9 @@ export interface DetectorJSON {
   /** The format's version (readers refuse newer ones). */
   formatVersion: number;
   /** The options (resolved), the threshold as a spec string. */
-  options: DetectorOptions & {
+  options: Omit<DetectorOptions, 'threshold'> & {
     /** The threshold spec. */
-    threshold: string;
+    threshold: ThresholdString;
   };
   /** Features per point. */
   features: number;
@@ -304,17 +303,19 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
 
 /** Writes a fitted detector's state to `path` as one JSON file, atomically. */
 export function saveDetector(d: FittedDetector, path: string): void {
-  writeFileAtomicSync(path, JSON.stringify(detectorToJSON(d)));
+  const host = fileHost('Detector.save(path)', 'writes a file');
+  host.writeAtomic(path, JSON.stringify(detectorToJSON(d)));
 }
 
 /** Reads and validates a detector file; errors are ModelFileErrors starting with `Detector.load(path)`. */
 export function loadDetector(path: string): DetectorFileContents {
   const source = `Detector.load(${path})`;
+  const host = fileHost('Detector.load(path)', 'reads a file');
   let text: string;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    text = host.readText(path);
   } catch (e) {
-    fail(source, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    fail(source, `cannot read the file: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
   if (text.length === 0) fail(source, 'the file is empty');
   return detectorFromJSON(text, source);

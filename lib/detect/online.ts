@@ -38,6 +38,7 @@ import { makeRandom } from '../random.js';
 import { glorotUniform, orthogonal } from '../model/init.js';
 import { checkKeys, describeValue } from '../check.js';
 import { AlarmStage, type AlarmOptions, type AlarmState } from './alarm.js';
+import { STEP, drain, type FitLoop } from '../model/fit-loop.js';
 
 /** Options of the {@link OnlineForecaster} (the continually learning GRU forecaster of model 'gru-online'). */
 export interface OnlineOptions {
@@ -361,6 +362,14 @@ export class OnlineForecaster {
    * @throws {@link ArgumentError} for a non-finite value, or a missing or decreasing timestamp when needed.
    */
   step(value: number, timestamp?: number): number {
+    return drain(this.stepLoop(value, timestamp));
+  }
+
+  /**
+   * `step` as a training loop (lib/model/fit-loop.ts) that yields a 'step' event after each Adam step, so that a
+   * Detector's fitAsync can give the event loop a turn within the probation's first fit; drained, it is `step`.
+   */
+  *stepLoop(value: number, timestamp?: number): FitLoop<number> {
     const o = this.options;
     if (!Number.isFinite(value)) {
       throw new ArgumentError('OnlineForecaster.step(value)', 'a finite number', `${value} at row ${this.t}`);
@@ -419,8 +428,13 @@ export class OnlineForecaster {
       }
     }
     this.t++;
-    if (!this.fitted && this.t >= o.fitAt) this.firstFit();
-    else if (this.fitted && (this.t - o.fitAt) % o.every === 0) for (let s = 0; s < o.steps; s++) this.trainStep(true);
+    if (!this.fitted && this.t >= o.fitAt) yield* this.firstFit();
+    else if (this.fitted && (this.t - o.fitAt) % o.every === 0) {
+      for (let s = 0; s < o.steps; s++) {
+        this.trainStep(true);
+        yield STEP;
+      }
+    }
     if (this.fitted) this.advance(value, time);
     return score;
   }
@@ -446,7 +460,7 @@ export class OnlineForecaster {
     }
   }
 
-  private firstFit(): void {
+  private *firstFit(): FitLoop<void> {
     const o = this.options,
       n = Math.min(this.t, o.memory);
     const xs: number[] = [];
@@ -464,7 +478,10 @@ export class OnlineForecaster {
     this.center = med;
     this.scale = Math.max(mad, o.sdFloor * sd, 1e-6 * (1 + Math.abs(med)));
     this.fitted = true;
-    for (let s = 0; s < o.initSteps; s++) this.trainStep(false);
+    for (let s = 0; s < o.initSteps; s++) {
+      this.trainStep(false);
+      yield STEP;
+    }
     // warm the streaming state over the last window rows
     this.h.fill(0);
     const T = o.window;
@@ -783,11 +800,16 @@ export class OnlinePipeline {
    * @throws {@link ArgumentError} for a non-finite value, or a missing or decreasing timestamp when needed.
    */
   step(value: number, timestamp?: number): { raw: number; score: number; flag: boolean } {
-    const raw = this.model.step(value, timestamp);
+    return drain(this.stepLoop(value, timestamp));
+  }
+
+  /** `step` as a training loop that yields after each Adam step of either forecaster (OnlineForecaster.stepLoop). */
+  *stepLoop(value: number, timestamp?: number): FitLoop<{ raw: number; score: number; flag: boolean }> {
+    const raw = yield* this.model.stepLoop(value, timestamp);
     const out =
       this.context === null
         ? this.alarm.step(raw, value)
-        : this.alarm.step(raw, value, this.context.step(value, timestamp));
+        : this.alarm.step(raw, value, yield* this.context.stepLoop(value, timestamp));
     return { raw, score: out.score, flag: out.flag };
   }
 
@@ -803,6 +825,14 @@ export class OnlinePipeline {
     values: ArrayLike<number>,
     timestamps?: ArrayLike<number>,
   ): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
+    return drain(this.batchLoop(values, timestamps));
+  }
+
+  /** `batch` as a training loop (what a Detector's fit runs as the probation; see stepLoop). */
+  *batchLoop(
+    values: ArrayLike<number>,
+    timestamps?: ArrayLike<number>,
+  ): FitLoop<{ raw: Float64Array; scores: Float64Array; flags: Uint8Array }> {
     if (timestamps !== undefined && timestamps.length !== values.length) {
       throw new ArgumentError(
         'OnlinePipeline.batch(timestamps)',
@@ -815,7 +845,7 @@ export class OnlinePipeline {
       scores = new Float64Array(n),
       flags = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const o = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
+      const o = yield* this.stepLoop(values[i], timestamps === undefined ? undefined : timestamps[i]);
       raw[i] = o.raw;
       scores[i] = o.score;
       flags[i] = o.flag ? 1 : 0;

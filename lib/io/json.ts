@@ -18,13 +18,12 @@
  * The model comes in as an argument: a writer takes it (ModelSource), a reader takes a function that makes an empty one
  * (CreateModel) and fills it. lib/model/loaders.ts passes Sequential's; this module never imports the class.
  */
-import * as fs from 'fs';
 import type { FloatArray } from '../../kernels/matmul.js';
 import { layerFromConfig } from '../model/layers/index.js';
 import type { DType } from '../model/layers/layer.js';
 import { Optimizer, type OptimizerConfig } from '../model/optimizers.js';
 import type { CreateModel, ModelSource, ModelTarget } from './model-view.js';
-import { writeFileAtomicSync } from './atomic.js';
+import { fileHost } from '../host.js';
 import { checkKeys, describeValue, optShape } from '../check.js';
 import { ArgumentError, MemoryLimitError, ModelFileError } from '../errors.js';
 
@@ -319,19 +318,18 @@ export function buildFromJSON<M extends ModelTarget>(input: unknown, source: str
 
 /** Writes the model (and, by default, its optimizer state) to `path` atomically. */
 export function saveModel(model: ModelSource, path: string, options: ToJSONOptions = {}): void {
-  writeFileAtomicSync(path, JSON.stringify(modelToJSON(model, options)));
+  const host = fileHost('Sequential.save(path)', 'writes a file');
+  host.writeAtomic(path, JSON.stringify(modelToJSON(model, options)));
 }
 
 /** Reads a model written by saveModel into the model `create` makes (see buildFromJSON). */
 export function readModelFile<M extends ModelTarget>(path: string, create: CreateModel<M>): M {
+  const host = fileHost('Sequential.load(path)', 'reads a file');
   let text: string;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    text = host.readText(path);
   } catch (e) {
-    throw new ModelFileError(
-      path,
-      `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new ModelFileError(path, `cannot read the file: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
   if (text.length === 0) throw new ModelFileError(path, 'the file is empty');
   return buildFromJSON(text, `loadModel(${path})`, create);

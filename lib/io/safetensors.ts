@@ -31,8 +31,7 @@
  * parseSafetensors(bytes).tensors.get('kernel')   // { dtype: 'F32', shape: [2, 2], data: Float32Array [1, 2, 3, 4] }
  * ```
  */
-import * as fs from 'fs';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
+import { fileHost } from '../host.js';
 import { show } from './show.js';
 import { ArgumentError, ModelFileError } from '../errors.js';
 
@@ -239,11 +238,11 @@ export function serializeSafetensors(
 
 /** Reads and parses a safetensors file (errors name the path). */
 export async function readSafetensorsFile(file: string): Promise<SafetensorsContents> {
-  return parseSafetensors(await fs.promises.readFile(file), file);
+  return parseSafetensors(await fileHost('readSafetensorsFile(path)', 'reads a file').readBytesAsync(file), file);
 }
 
 export function readSafetensorsFileSync(file: string): SafetensorsContents {
-  return parseSafetensors(fs.readFileSync(file), file);
+  return parseSafetensors(fileHost('readSafetensorsFileSync(path)', 'reads a file').readBytes(file), file);
 }
 
 /** Serializes and writes atomically (temp file, fsync, rename): a failure leaves any previous file intact. */
@@ -252,7 +251,8 @@ export async function writeSafetensorsFile(
   tensors: Readonly<Record<string, SafetensorsInput>>,
   metadata?: Readonly<Record<string, string>>,
 ): Promise<void> {
-  await writeFileAtomic(file, serializeSafetensors(tensors, metadata));
+  const host = fileHost('writeSafetensorsFile(path)', 'writes a file');
+  await host.writeAtomicAsync(file, serializeSafetensors(tensors, metadata));
 }
 
 export function writeSafetensorsFileSync(
@@ -260,7 +260,10 @@ export function writeSafetensorsFileSync(
   tensors: Readonly<Record<string, SafetensorsInput>>,
   metadata?: Readonly<Record<string, string>>,
 ): void {
-  writeFileAtomicSync(file, serializeSafetensors(tensors, metadata));
+  fileHost('writeSafetensorsFileSync(path)', 'writes a file').writeAtomic(
+    file,
+    serializeSafetensors(tensors, metadata),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ import { isModel, type ModelSource } from './model-view.js';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors.js';
 import { ArgumentError } from '../errors.js';
 import { withSource } from './json.js';
+import { fileHost } from '../host.js';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */
 export interface TorchTensor {
@@ -657,6 +658,7 @@ export async function loadTorchSafetensors(
   mapping: TorchMapping = {},
 ): Promise<TorchAssignment[]> {
   checkTarget(model);
+  fileHost('loadTorchSafetensors(path)', 'reads a file');
   const { tensors } = await readSafetensorsFile(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }
@@ -677,6 +679,7 @@ export function loadTorchSafetensorsSync(
   mapping: TorchMapping = {},
 ): TorchAssignment[] {
   checkTarget(model);
+  fileHost('loadTorchSafetensorsSync(path)', 'reads a file');
   const { tensors } = readSafetensorsFileSync(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }

@@ -29,8 +29,7 @@ import { getLoss, type Loss, type LossName } from './losses.js';
 import { Optimizer, type OptimizerSpec } from './optimizers.js';
 import { makeRandom } from '../random.js';
 import { ArgumentError, TrainingDivergedError } from '../errors.js';
-import { toTensor, toNdarray, shapeString, type Tensor, type TensorLike } from '../tensor.js';
-import type { NdArray } from 'ndarray';
+import { toTensor, toNdarray, shapeString, type NdArray, type Tensor, type TensorLike } from '../tensor.js';
 import {
   modelToJSON,
   buildFromJSON,
@@ -45,9 +44,38 @@ import { checkModelMemory } from '../memory.js';
 import { resolveWorkers, checkWorkers, type Workers } from '../parallel/auto.js';
 import { acquirePool, disposePool, type WorkerPool, type PoolSpec } from '../parallel/pool.js';
 import { shardRange, shardSeed } from '../parallel/protocol.js';
-import { checkKeys, describeValue, optBool } from '../check.js';
+import { checkKeys, checkObject, describeValue, optBool } from '../check.js';
+import {
+  checkCallbacks,
+  checkSignal,
+  checkYieldEvery,
+  refuseYieldEvery,
+  runAsync,
+  runSync,
+  type AbortSignalLike,
+  type EpochLogs,
+  type FitAsyncCallbacks,
+  type FitCallbacks,
+  type FitLoop,
+  type History,
+  type YieldEvery,
+} from './fit-loop.js';
 
 export type { DType };
+export type {
+  EpochLogs,
+  History,
+  YieldEvery,
+  FitCallbacks,
+  FitAsyncCallbacks,
+  TrainBeginLogs,
+  EpochBeginLogs,
+  BatchBeginLogs,
+  BatchEndLogs,
+  FitEvent,
+  FitLoop,
+  AbortSignalLike,
+} from './fit-loop.js';
 
 /** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
@@ -71,20 +99,11 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
-/** What fit's onEpochEnd receives after each epoch. */
-export interface EpochLogs {
-  /** The epoch just finished, counted from 0 (from initialEpoch when resuming). */
-  epoch: number;
-  /** Mean training loss of the epoch. */
-  loss: number;
-  /** Validation loss, with validationSplit or validationData. */
-  valLoss?: number;
-  /** Seconds this epoch took. */
-  seconds: number;
-}
-
-/** Options of {@link Sequential.fit}; the defaults are Keras's. */
-export interface FitOptions {
+/**
+ * Options of {@link Sequential.fit}: the settings and synchronous callbacks (onEpochEnd returning false stops training);
+ * the defaults are Keras's.
+ */
+export interface FitOptions extends FitCallbacks {
   /** Epochs to train (the index to stop before, counting from initialEpoch). Default 1. */
   epochs?: number;
   /** Samples per training step. Default 32. */
@@ -107,16 +126,26 @@ export interface FitOptions {
   earlyStopping?: EarlyStoppingOptions | boolean;
   /** Epoch to start counting from (resume a checkpoint: pass model.epochsTrained). Default 0. */
   initialEpoch?: number;
-  /** Called after each epoch; return false to stop training. */
-  onEpochEnd?: (logs: EpochLogs) => void | boolean;
-  /** Called after each training step with its epoch, batch index, batch count and loss. */
-  onBatchEnd?: (info: { epoch: number; batch: number; batches: number; loss: number }) => void;
   /**
    * Threads that compute each training step: a positive integer, or 'auto' (default: see lib/parallel/auto.ts; 1 for
    * small models and batches, stateful models and engines without worker_threads). n > 1 splits every minibatch into n
    * shards, one per thread; the result is bit-identical for a given n, and agrees with other counts to rounding.
    */
   workers?: Workers;
+  /**
+   * Stops training when aborted: at the next batch boundary the call fails with the signal's reason (an AbortError
+   * DOMException by default) and the model keeps the weights and optimizer state of its last completed step.
+   */
+  signal?: AbortSignalLike;
+}
+
+/** fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */
+export interface FitAsyncOptions extends Omit<FitOptions, keyof FitCallbacks>, FitAsyncCallbacks {
+  /**
+   * When to give the event loop a turn (TensorFlow.js semantics): a number of milliseconds (after the first batch that
+   * ends that long after the last yield), 'auto' (the default: 125 ms), 'batch', 'epoch' or 'never'.
+   */
+  yieldEvery?: YieldEvery;
 }
 
 const FIT_OPTION_KEYS = [
@@ -131,9 +160,14 @@ const FIT_OPTION_KEYS = [
   'clipNorm',
   'earlyStopping',
   'initialEpoch',
-  'onEpochEnd',
-  'onBatchEnd',
   'workers',
+  'signal',
+  'onTrainBegin',
+  'onTrainEnd',
+  'onEpochBegin',
+  'onEpochEnd',
+  'onBatchBegin',
+  'onBatchEnd',
 ] as const;
 
 /** Options of {@link Sequential.predict}. */
@@ -142,20 +176,6 @@ export interface PredictOptions {
   batchSize?: number;
   /** Threads that compute the rows: a positive integer, or 'auto' (default). Outputs are the same for every count. */
   workers?: Workers;
-}
-
-/** What fit returns: one entry per epoch trained. */
-export interface History {
-  /** The epochs trained, in order. */
-  epoch: number[];
-  /** Mean training loss per epoch. */
-  loss: number[];
-  /** Validation loss per epoch (empty without validation data). */
-  valLoss: number[];
-  /** Epoch whose weights the model holds at the end (differs from the last epoch after early stopping restores). */
-  bestEpoch: number | null;
-  /** True when early stopping ended training before `epochs`. */
-  stoppedEarly: boolean;
 }
 
 interface Prepared {
@@ -226,6 +246,8 @@ export class Sequential {
   private backup: FloatArray[] = [];
   /** fusedRepeat[i]: layer i is a RepeatVector feeding the recurrent layer i+1; the pair runs as one call (set by build). */
   private fusedRepeat: boolean[] = [];
+  /** A fitLoop is running (a fitAsync may be waiting between steps): a second fit must not interleave with it. */
+  private training = false;
   /** The largest batch size whose memory checkMemory has passed (lib/memory.ts). */
   private memoryCheckedFor = 0;
 
@@ -689,7 +711,7 @@ export class Sequential {
    * assert.ok(Math.abs(y.get(0, 2, 0)) < 1); // tanh outputs
    * ```
    */
-  predict(x: TensorLike | unknown, options: PredictOptions = {}): NdArray<FloatArray> {
+  predict(x: TensorLike, options: PredictOptions = {}): NdArray {
     checkKeys(options, ['batchSize', 'workers'], 'predict');
     const workers = checkWorkers(options.workers ?? 'auto', 'predict(workers)');
     const t = this.ensureBuiltFor(x, 'predict(x)');
@@ -700,13 +722,7 @@ export class Sequential {
   /**
    * predict on an already validated tensor; returns a dense batch-major tensor. `workers` (default 1 here; predict's
    * default is 'auto') splits the N rows into contiguous chunks, one per thread; the outputs do not depend on it.
-   *
-   * @param t - A dense batch-major tensor of the model's dtype.
-   * @param batchSize - Rows per forward batch.
-   * @param fn - The caller's name, for error messages.
-   * @param workers - Threads (a positive integer or 'auto').
-   * @returns The outputs, dense batch-major.
-   * @throws {@link MemoryLimitError} when a batch's buffers cannot fit in memory.
+   * @internal
    */
   predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
@@ -812,7 +828,7 @@ export class Sequential {
    * assert.equal(model.evaluate([[1], [2]], [[2], [5]], { loss: 'mae' }), 0.5);
    * ```
    */
-  evaluate(x: unknown, y: unknown, options: { batchSize?: number; loss?: string } = {}): number {
+  evaluate(x: TensorLike, y: TensorLike, options: { batchSize?: number; loss?: string } = {}): number {
     checkKeys(options, ['batchSize', 'loss'], 'evaluate');
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
     const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
@@ -847,6 +863,7 @@ export class Sequential {
    * (epochs 1, batchSize 32, shuffle true, Adam lr 1e-3, loss 'mse' unless compiled or loaded otherwise).
    * The steps: check the options, coerce the data and split off the validation rows, choose the loss and optimizer, then
    * one fitEpoch per epoch (each batch a trainStep, or a parallelStep over the worker pool), with early stopping.
+   * The loop is `fitLoop`, which fitAsync runs too (lib/model/fit-loop.ts): both give the same bits.
    *
    * @param x - The inputs [N, T, D] or [N, D]: nested arrays, { data, shape }, or an ndarray.
    * @param y - The targets [N, ...outputShape].
@@ -880,7 +897,49 @@ export class Sequential {
    * assert.ok(history.valLoss[history.valLoss.length - 1] < history.valLoss[0]);
    * ```
    */
-  fit(x: unknown, y: unknown, options: FitOptions = {}): History {
+  fit(x: TensorLike, y: TensorLike, options: FitOptions = {}): History {
+    checkObject(options, 'fit');
+    refuseYieldEvery(options, 'fit');
+    checkKeys(options, FIT_OPTION_KEYS, 'fit');
+    const signal = checkSignal(options.signal, 'fit(signal)');
+    return runSync(this.fitLoop(x, y, options, 'fit'), [options], signal, 'fit');
+  }
+
+  /**
+   * fit without blocking: the same training, step for step and bit for bit, that gives the event loop a turn as
+   * `yieldEvery` says (default 'auto': every 125 ms or so) and awaits callbacks that return a Promise. Aborting
+   * `signal` rejects with its reason (an AbortError DOMException by default) at the next batch boundary; the model then
+   * holds the weights and optimizer state of its last completed step, and its worker pool stays usable. One model
+   * trains one fit at a time: fit or fitAsync during a fitAsync of the same model is an error.
+   */
+  async fitAsync(x: TensorLike, y: TensorLike, options: FitAsyncOptions = {}): Promise<History> {
+    checkObject(options, 'fitAsync');
+    checkKeys(options, [...FIT_OPTION_KEYS, 'yieldEvery'], 'fitAsync');
+    checkCallbacks(options, 'fitAsync');
+    const { yieldEvery, ...rest } = options;
+    const every = checkYieldEvery(yieldEvery, 'fitAsync(yieldEvery)');
+    const signal = checkSignal(options.signal, 'fitAsync(signal)');
+    return runAsync(this.fitLoop(x, y, rest, 'fitAsync'), [rest], signal, every);
+  }
+
+  /**
+   * The training loop of fit and fitAsync (and of Detector's fit), as a generator that yields at each callback point
+   * (lib/model/fit-loop.ts); `fn` names the caller in errors. Option keys are checked by the caller.
+   * @internal
+   */
+  *fitLoop(x: TensorLike, y: TensorLike, options: Omit<FitOptions, keyof FitCallbacks>, fn = 'fit'): FitLoop<History> {
+    if (this.training) {
+      throw ArgumentError.problem(fn, 'the model is already training (a fitAsync is running); await or abort it first');
+    }
+    this.training = true;
+    try {
+      return yield* this.trainLoop(x, y, options);
+    } finally {
+      this.training = false;
+    }
+  }
+
+  private *trainLoop(x: TensorLike, y: TensorLike, options: Omit<FitOptions, keyof FitCallbacks>): FitLoop<History> {
     const plan = checkFitOptions(options, this.seed);
     const data = this.fitData(x, y, options);
     const loss = this.fitLoss(options);
@@ -895,10 +954,14 @@ export class Sequential {
     });
     const pool = workers > 1 && plan.epochs > plan.initialEpoch ? this.workerPool(workers, 'fit(workers)') : null;
     if (pool !== null) pool.beginFit(data.x, data.y, loss.name, plan.seed, nTrain);
+    const batches = Math.ceil(nTrain / plan.batchSize);
     try {
+      const { epochs, initialEpoch } = plan;
+      yield { kind: 'trainBegin', logs: { initialEpoch, epochs, batches, samples: nTrain } };
       for (let epoch = plan.initialEpoch; epoch < plan.epochs; epoch++) {
+        yield { kind: 'epochBegin', logs: { epoch, epochs } };
         const t0 = Date.now();
-        const epochLoss = this.fitEpoch(epoch, plan, data, loss, optimizer, pool, workers, options);
+        const epochLoss = yield* this.fitEpoch(epoch, plan, data, loss, optimizer, pool, workers);
         const logs: EpochLogs = { epoch, loss: epochLoss, seconds: 0 };
         history.epoch.push(epoch);
         history.loss.push(epochLoss);
@@ -914,7 +977,7 @@ export class Sequential {
         }
         this.epochsTrained = epoch + 1;
         logs.seconds = (Date.now() - t0) / 1000;
-        let stop = options.onEpochEnd?.(logs) === false;
+        let stop = (yield { kind: 'epochEnd', logs }) === true;
         if (stopper !== null && stopper.update(epoch, logs, () => this.getWeights())) {
           stop = true;
           history.stoppedEarly = true;
@@ -930,11 +993,12 @@ export class Sequential {
     } else {
       history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] : null;
     }
+    yield { kind: 'trainEnd', logs: history };
     return history;
   }
 
   /** fit's data: x and y coerced (building the model on first use), and the validation rows, given or split off. */
-  private fitData(x: unknown, y: unknown, options: FitOptions): FitData {
+  private fitData(x: unknown, y: unknown, options: Omit<FitOptions, keyof FitCallbacks>): FitData {
     const xt = this.ensureBuiltFor(x, 'fit(x)');
     const yt = this.coerce(y, 'fit(y)', this.outputShape);
     const N = xt.shape[0];
@@ -972,14 +1036,14 @@ export class Sequential {
   }
 
   /** fit's loss: the option, else the compiled or loaded one, else 'mse'; it becomes the model's loss. */
-  private fitLoss(options: FitOptions): Loss {
+  private fitLoss(options: Omit<FitOptions, keyof FitCallbacks>): Loss {
     const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'fit(loss)');
     this.loss = loss.name;
     return loss;
   }
 
   /** fit's optimizer: an equal one keeps its state (resuming a checkpoint), a different one starts fresh. */
-  private fitOptimizer(options: FitOptions): Optimizer {
+  private fitOptimizer(options: Omit<FitOptions, keyof FitCallbacks>): Optimizer {
     if (options.optimizer !== undefined || this.optimizer === null) {
       const fresh = new Optimizer(options.optimizer ?? 'adam');
       if (this.optimizer === null || JSON.stringify(this.optimizer.config()) !== JSON.stringify(fresh.config()))
@@ -990,8 +1054,11 @@ export class Sequential {
     return optimizer;
   }
 
-  /** One epoch: shuffle (seeded by fit's seed and the epoch), then every batch; returns the mean training loss. */
-  private fitEpoch(
+  /**
+   * One epoch: shuffle (seeded by fit's seed and the epoch), then every batch, each between a 'batchBegin' and a
+   * 'batchEnd' event; returns the mean training loss.
+   */
+  private *fitEpoch(
     epoch: number,
     plan: FitPlan,
     data: FitData,
@@ -999,8 +1066,7 @@ export class Sequential {
     optimizer: Optimizer,
     pool: WorkerPool | null,
     workers: number,
-    options: FitOptions,
-  ): number {
+  ): FitLoop<number> {
     const { batchSize } = plan;
     const nTrain = data.trainIdx.length;
     const batches = Math.ceil(nTrain / batchSize);
@@ -1014,6 +1080,7 @@ export class Sequential {
     for (let bi = 0; bi < batches; bi++) {
       const start = bi * batchSize;
       const B = Math.min(batchSize, nTrain - start);
+      yield { kind: 'batchBegin', logs: { epoch, batch: bi, batches, size: B } };
       let batchLoss: number;
       if (pool === null) {
         const xb = this.buffer('x', B * perIn),
@@ -1039,7 +1106,7 @@ export class Sequential {
         );
       }
       sum += batchLoss * B;
-      options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
+      yield { kind: 'batchEnd', logs: { epoch, batch: bi, batches, size: B, loss: batchLoss } };
     }
     if (this.layers.some((l) => l instanceof Recurrent && l.stateful)) this.resetStates();
     return sum / nTrain;
@@ -1238,15 +1305,11 @@ export class Sequential {
 }
 
 /** fit's options, checked in the order FitOptions lists them: unknown keys, types, ranges. */
-function checkFitOptions(options: FitOptions, modelSeed: number | string): FitPlan {
-  checkKeys(options, FIT_OPTION_KEYS, 'fit');
+function checkFitOptions(options: Omit<FitOptions, keyof FitCallbacks>, modelSeed: number | string): FitPlan {
   if (typeof options.earlyStopping === 'object')
     checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
   const shuffle = optBool(options.shuffle, true, 'fit(shuffle)');
-  for (const cb of ['onEpochEnd', 'onBatchEnd'] as const) {
-    if (options[cb] !== undefined && typeof options[cb] !== 'function')
-      throw new ArgumentError(`fit(${cb})`, 'a function', describeValue(options[cb]));
-  }
+  checkCallbacks(options, 'fit');
   const epochs = options.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 0)
     throw new ArgumentError('fit(epochs)', 'a non-negative integer', String(epochs));

@@ -34,7 +34,7 @@ import { getBackend, type Backend } from '../backend.js';
 import type { DType, Layer } from '../model/layers/layer.js';
 import { Recurrent } from '../model/layers/recurrent.js';
 import { describeValue } from '../check.js';
-import { availableCores, workerScript, workerThreads } from './pool.js';
+import { availableCores, noThreadsProblem, workerScript, workerThreads } from './pool.js';
 import { ArgumentError } from '../errors.js';
 
 /** A thread count: a positive integer (at most 64), or 'auto' (chosen from the model's work per step and the cores). */
@@ -136,10 +136,7 @@ export function resolveWorkers(
       );
     }
     if (w > 1 && workerThreads() === null) {
-      throw ArgumentError.problem(
-        arg,
-        `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'`,
-      );
+      throw ArgumentError.problem(arg, noThreadsProblem(w));
     }
     return w;
   }

@@ -75,9 +75,13 @@ export type NumericArray =
  * it without bptt depending on `@types/ndarray`.
  */
 export interface NdArrayLike {
+  /** The buffer. */
   readonly data: ArrayLike<number>;
+  /** The dimensions. */
   readonly shape: readonly number[];
+  /** Elements between neighbours along each dimension. */
   readonly stride: readonly number[];
+  /** Index in `data` of the first element. */
   readonly offset: number;
 }
 
@@ -86,9 +90,13 @@ export interface NdArrayLike {
  * batch-major shape, no copy. The members listed are the ones scijs ndarray defines; `data` is a plain typed array.
  */
 export interface NdArray<D extends FloatArray = FloatArray> extends NdArrayLike {
+  /** The dense row-major buffer, of the model's dtype. */
   readonly data: D;
+  /** The dimensions, batch-major. */
   readonly shape: number[];
+  /** Row-major strides. */
   readonly stride: number[];
+  /** Always 0. */
   readonly offset: number;
   /** Number of elements (∏shape). */
   readonly size: number;
@@ -104,7 +112,9 @@ export interface NdArray<D extends FloatArray = FloatArray> extends NdArrayLike 
 
 /** A `{ data, shape }` pair: data row-major, exactly ∏shape elements. */
 export interface DataWithShape {
+  /** The values, row-major. */
   readonly data: ArrayLike<number>;
+  /** The dimensions. */
   readonly shape: readonly number[];
 }
 
@@ -116,8 +126,15 @@ export type NumberRow = readonly number[] | NumericArray;
  * arrays), a typed array (shape [length]), `{ data, shape }`, or a scijs ndarray. A number is a rank-0 tensor.
  *
  * @example
- *   model.predict([[[0.1], [0.2], [0.3]]]);                                  // number[][][]: N = 1, T = 3, D = 1
- *   model.predict({ data: new Float32Array(96), shape: [1, 32, 3] });        // { data, shape }
+ * ```ts
+ * import { Sequential, lstm } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([lstm({ units: 2, inputShape: [3, 1] })]);
+ * const a = model.predict([[[0.1], [0.2], [0.3]]]); // number[][][]: N = 1, T = 3, D = 1
+ * const b = model.predict({ data: Float32Array.of(0.1, 0.2, 0.3), shape: [1, 3, 1] }); // { data, shape }
+ * assert.deepEqual(a.data, b.data);
+ * ```
  */
 export type TensorLike =
   number | NumberRow | readonly NumberRow[] | readonly (readonly NumberRow[])[] | DataWithShape | NdArrayLike;
@@ -131,8 +148,17 @@ export type SeriesValue = number | null | undefined;
  * [n, F]), or a scijs ndarray.
  *
  * @example
- *   detector.fit([1, 2, null, 4]);                                               // one feature, a missing value
- *   detector.detect({ data: Float64Array.from(rows.flat()), shape: [rows.length, 3] });
+ * ```ts
+ * import { Detector } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const detector = new Detector({ model: 'zscore', window: 3, threshold: 'fixed:3' });
+ * detector.fit([1, 2, null, 4, 5, 3, 2, 4, 1, 3]); // one feature; null is a missing value (interpolated)
+ * const rows = [[1], [2], [3], [2], [1], [2]];
+ * const r = detector.detect({ data: Float64Array.from(rows.flat()), shape: [rows.length, 1] });
+ * assert.equal(r.filled.filled, 0);
+ * assert.equal(r.scores.length, 6);
+ * ```
  */
 export type SeriesLike =
   | readonly SeriesValue[]

@@ -272,6 +272,28 @@ export class Detector {
    * reason (an AbortError DOMException by default) and leaves the detector as it was before the call: unfitted, or
    * with its previous fitted state (detect, score and stream keep working on it meanwhile). Scoring the training series
    * and calibrating the threshold, after training, run in one piece.
+   *
+   * @param trainSeries - Normal behaviour, as for fit.
+   * @param options - fit's options, callbacks that may return a Promise, `yieldEvery` and `signal`.
+   * @returns A promise of the detector, fitted.
+   * @throws {@link ArgumentError} (the promise rejects) as fit does.
+   * @throws The signal's reason (an AbortError by default) when `signal` aborts; the detector is unchanged.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 300 }, (_, i) => Math.sin(i / 4));
+   * const options = { model: 'lstm-ae', window: 12, hidden: 6, epochs: 3, threshold: 'quantile:0.99' } as const;
+   * const detector = await new Detector(options).fitAsync(train);
+   * assert.deepEqual(detector.score(train).scores, new Detector(options).fit(train).score(train).scores);
+   *
+   * const controller = new AbortController();
+   * controller.abort();
+   * const untouched = new Detector(options);
+   * await assert.rejects(untouched.fitAsync(train, { signal: controller.signal }), { name: 'AbortError' });
+   * assert.equal(untouched.fitted, false);
+   * ```
    */
   async fitAsync(trainSeries: SeriesLike, options: DetectorFitAsyncOptions = {}): Promise<this> {
     checkObject(options, 'fitAsync');

@@ -368,6 +368,10 @@ export class OnlineForecaster {
   /**
    * `step` as a training loop (lib/model/fit-loop.ts) that yields a 'step' event after each Adam step, so that a
    * Detector's fitAsync can give the event loop a turn within the probation's first fit; drained, it is `step`.
+   *
+   * @param value - The row's value (finite).
+   * @param timestamp - Epoch ms, needed with time features.
+   * @returns A generator whose return value is the raw score.
    */
   *stepLoop(value: number, timestamp?: number): FitLoop<number> {
     const o = this.options;
@@ -803,7 +807,13 @@ export class OnlinePipeline {
     return drain(this.stepLoop(value, timestamp));
   }
 
-  /** `step` as a training loop that yields after each Adam step of either forecaster (OnlineForecaster.stepLoop). */
+  /**
+   * `step` as a training loop that yields after each Adam step of either forecaster (OnlineForecaster.stepLoop).
+   *
+   * @param value - The row's value (finite).
+   * @param timestamp - Epoch ms, needed with time features.
+   * @returns A generator whose return value is step's result.
+   */
   *stepLoop(value: number, timestamp?: number): FitLoop<{ raw: number; score: number; flag: boolean }> {
     const raw = yield* this.model.stepLoop(value, timestamp);
     const out =
@@ -828,7 +838,13 @@ export class OnlinePipeline {
     return drain(this.batchLoop(values, timestamps));
   }
 
-  /** `batch` as a training loop (what a Detector's fit runs as the probation; see stepLoop). */
+  /**
+   * `batch` as a training loop (what a Detector's fit runs as the probation; see stepLoop).
+   *
+   * @param values - The rows' values.
+   * @param timestamps - Epoch ms per row, or omitted.
+   * @returns A generator whose return value is batch's result.
+   */
   *batchLoop(
     values: ArrayLike<number>,
     timestamps?: ArrayLike<number>,

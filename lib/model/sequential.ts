@@ -911,6 +911,37 @@ export class Sequential {
    * `signal` rejects with its reason (an AbortError DOMException by default) at the next batch boundary; the model then
    * holds the weights and optimizer state of its last completed step, and its worker pool stays usable. One model
    * trains one fit at a time: fit or fitAsync during a fitAsync of the same model is an error.
+   *
+   * @param x - The inputs, as for fit.
+   * @param y - The targets, as for fit.
+   * @param options - fit's options, callbacks that may return a Promise, `yieldEvery` and `signal`.
+   * @returns A promise of the history, as fit returns it.
+   * @throws {@link ArgumentError} (the promise rejects) as fit does, or for a fit already running on this model.
+   * @throws The signal's reason (an AbortError by default) when `signal` aborts.
+   * @throws {@link TrainingDivergedError} (the promise rejects) when a loss or gradient becomes non-finite.
+   * @example
+   * ```ts
+   * import { Sequential, gru, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const x = Array.from({ length: 64 }, (_, i) => Array.from({ length: 5 }, (_, t) => [Math.sin(i + t)]));
+   * const y = x.map((s) => [s[4][0]]);
+   * const make = (): Sequential => new Sequential([gru({ units: 4, inputShape: [5, 1] }), dense({ units: 1 })]);
+   * let ticks = 0;
+   * const timer = setInterval(() => ticks++, 1);
+   * const history = await make().fitAsync(x, y, { epochs: 20, batchSize: 8, yieldEvery: 'batch' });
+   * clearInterval(timer);
+   * assert.ok(ticks > 0); // the event loop ran while it trained
+   * assert.deepEqual(history.loss, make().fit(x, y, { epochs: 20, batchSize: 8 }).loss); // same bits as fit
+   *
+   * const controller = new AbortController();
+   * const stopped = make().fitAsync(x, y, {
+   *   epochs: 20,
+   *   signal: controller.signal,
+   *   onEpochEnd: (logs) => void (logs.epoch === 2 && controller.abort()),
+   * });
+   * await assert.rejects(stopped, { name: 'AbortError' });
+   * ```
    */
   async fitAsync(x: TensorLike, y: TensorLike, options: FitAsyncOptions = {}): Promise<History> {
     checkObject(options, 'fitAsync');

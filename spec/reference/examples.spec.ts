@@ -11,8 +11,11 @@ import { repoRoot } from '../helpers/repo';
 import { checkAndCompile, collectExamples, exampleModule, type Checked } from './examples';
 
 const root = repoRoot();
-/** The compiled package of the out dir this spec was compiled into (dist/ or a private one). */
-const LIB_INDEX_JS = path.resolve(__dirname, '../../lib/index.js');
+/**
+ * What `require('bptt')` gives under Node (package.json main): the Node entry, which installs the file and thread host
+ * and exports lib/index.ts's surface; compiled into the out dir this spec was compiled into (dist/ or a private one).
+ */
+const LIB_INDEX_JS = path.resolve(__dirname, '../../lib/node/index.js');
 const examples = collectExamples(root, ['lib', 'kernels']);
 
 describe('doc comment examples (@example in lib/ and kernels/)', function () {

@@ -1,6 +1,7 @@
 /**
  * The `@example` blocks of the sources (lib/, kernels/): found in the doc comments, type-checked against the package as
- * a user's file would be (`import { … } from 'bptt'` resolves to lib/index.ts) and run, each as the body of an async
+ * a Node user's file would be (`import { … } from 'bptt'` resolves to lib/node/index.ts, the Node entry that exports
+ * lib/index.ts's surface) and run, each as the body of an async
  * function (so an example may `await`). spec/reference/examples.spec.ts runs them; an example shows its result by
  * asserting it (`assert.equal(…)` from 'node:assert/strict'), so a wrong result fails the spec, not only a throw.
  */
@@ -110,7 +111,7 @@ export interface Checked {
 }
 
 /**
- * Type-checks the examples together (strict, the repo's compiler options, 'bptt' mapped to lib/index.ts) and writes
+ * Type-checks the examples together (strict, the repo's compiler options, 'bptt' mapped to lib/node/index.ts) and writes
  * each, compiled to CommonJS with 'bptt' pointing at the compiled package `libIndexJs`, into a new temp dir.
  */
 export function checkAndCompile(root: string, examples: readonly Example[], libIndexJs: string): Checked {
@@ -133,7 +134,7 @@ export function checkAndCompile(root: string, examples: readonly Example[], libI
     types: ['node'],
     typeRoots: [path.join(root, 'node_modules', '@types')],
     baseUrl: root,
-    paths: { bptt: ['lib/index.ts'] },
+    paths: { bptt: ['lib/node/index.ts'] },
   };
   const program = ts.createProgram(sources, options);
   const errors: string[] = [];

@@ -85,15 +85,23 @@ export function currentHost(): Host | null {
  * core imported without the Node entry. `api` names the call, `alternative` the way to do it there.
  *
  * @example
- *   try { detector.save('d.json'); } catch (e) { if (e instanceof NodeOnlyError) download(JSON.stringify(detector)); }
+ * ```text
+ * try { detector.save('d.json'); } catch (e) { if (e instanceof NodeOnlyError) download(JSON.stringify(detector)); }
+ * ```
  */
 export class NodeOnlyError extends Error {
+  /** 'NodeOnlyError'. */
   override readonly name = 'NodeOnlyError';
   /** The call that needs Node ('Detector.save(path)'). */
   readonly api: string;
   /** What to do instead where there is no file system (a browser). */
   readonly alternative: string;
 
+  /**
+   * @param api - The call that needs Node ('Detector.save(path)').
+   * @param what - What it does that needs Node ('writes a file').
+   * @param alternative - What to do instead where there is no file system.
+   */
   constructor(api: string, what: string, alternative: string) {
     super(`${api} ${what} and needs Node (import 'bptt' under Node, or 'bptt/node'); ${alternative}`);
     this.api = api;

@@ -26,13 +26,24 @@ import { thresholdToString, type ThresholdString } from './threshold-spec.js';
 export const DETECTOR_FORMAT = 'bptt-detector';
 export const DETECTOR_FORMAT_VERSION = 1;
 
+/** bptt's detector file (what `Detector.toJSON` returns and `save` writes). */
 export interface DetectorJSON {
+  /** The format's name. */
   format: typeof DETECTOR_FORMAT;
+  /** The format's version (readers refuse newer ones). */
   formatVersion: number;
-  options: Omit<DetectorOptions, 'threshold'> & { threshold: ThresholdString };
+  /** The options (resolved), the threshold as a spec string. */
+  options: Omit<DetectorOptions, 'threshold'> & {
+    /** The threshold spec. */
+    threshold: ThresholdString;
+  };
+  /** Features per point. */
   features: number;
+  /** The per-feature scaling. */
   normaliser: NormaliserJSON;
+  /** Base64 of the float64 training scores the threshold is calibrated on. */
   calibration: string;
+  /** The trained network, or null for the statistical models and 'gru-online'. */
   model: ModelJSON | null;
   /** 'gru-online': the forecaster's weights, Adam moments and buffers and the alarm stage's state, after training. */
   online?: OnlinePipelineState;

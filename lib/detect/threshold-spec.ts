@@ -32,10 +32,13 @@ import { dynamicThreshold } from './thresholds/telemanom.js';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check.js';
 import { AlarmStage } from './alarm.js';
 
+/** The threshold rules a Detector takes (see the list above). */
 export type ThresholdKind =
   'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';
 
+/** A threshold as an object: the parsed form of a spec string. */
 export interface ThresholdConfig {
+  /** The rule. */
   kind: ThresholdKind;
   /** The parameter: V, p, k, c or q, by kind. */
   value?: number;

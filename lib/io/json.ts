@@ -30,22 +30,55 @@ import { ArgumentError, MemoryLimitError, ModelFileError } from '../errors.js';
 export const FORMAT = 'bptt-model';
 export const FORMAT_VERSION = 1;
 
+/** bptt's model file (what `Sequential.toJSON` returns and `save` writes). */
 export interface ModelJSON {
+  /** The format's name. */
   format: typeof FORMAT;
+  /** The format's version (readers refuse newer ones). */
   formatVersion: number;
+  /** The model's name. */
   name: string;
+  /** The model's seed. */
   seed: number | string;
+  /** 'float32' or 'float64'. */
   dtype: DType;
+  /** Per-sample input shape. */
   inputShape: number[];
-  layers: { className: string; config: Record<string, unknown> }[];
-  weights: { name: string; shape: number[]; data: string }[];
+  /** The layers, in order. */
+  layers: {
+    /** The Keras class name. */
+    className: string;
+    /** The layer's getConfig(). */
+    config: Record<string, unknown>;
+  }[];
+  /** The weights, in `weights()` order. */
+  weights: {
+    /** 'layer/param'. */
+    name: string;
+    /** The weight's shape. */
+    shape: number[];
+    /** Base64 of the little-endian values (float32 or float64, as dtype). */
+    data: string;
+  }[];
+  /** Training state, when the model has a loss, has trained, or keeps its optimizer. */
   training?: {
+    /** The compiled loss. */
     loss: string | null;
+    /** Epochs trained so far. */
     epochsTrained: number;
-    optimizer?: { config: OptimizerConfig; step: number; slots: string[][] };
+    /** The optimizer and its state (a checkpoint). */
+    optimizer?: {
+      /** Its settings. */
+      config: OptimizerConfig;
+      /** Updates applied. */
+      step: number;
+      /** Base64 slot arrays, per parameter. */
+      slots: string[][];
+    };
   };
 }
 
+/** Options of {@link Sequential.toJSON} and {@link Sequential.save}. */
 export interface ToJSONOptions {
   /** Include the optimizer state (a training checkpoint). Default true when the model has an optimizer. */
   includeOptimizer?: boolean;

@@ -26,8 +26,10 @@
  * element size, then by name, so every tensor starts aligned to its element size; __metadata__ comes first in the header.
  *
  * @example
- *   const bytes = serializeSafetensors({ kernel: { data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] } }, { format: 'bptt' });
- *   parseSafetensors(bytes).tensors.get('kernel')   // { dtype: 'F32', shape: [2, 2], data: Float32Array [1, 2, 3, 4] }
+ * ```text
+ * const bytes = serializeSafetensors({ kernel: { data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] } }, { format: 'bptt' });
+ * parseSafetensors(bytes).tensors.get('kernel')   // { dtype: 'F32', shape: [2, 2], data: Float32Array [1, 2, 3, 4] }
+ * ```
  */
 import { fileHost } from '../host.js';
 import { show } from './show.js';
@@ -81,7 +83,10 @@ interface Entry {
 
 /**
  * Parses and validates a whole safetensors file held in memory. `source` names the file in error messages.
- * @example parseSafetensors(fs.readFileSync('w.safetensors'), 'w.safetensors').metadata   // { format: 'pt' }
+ * @example
+ * ```text
+ * parseSafetensors(fs.readFileSync('w.safetensors'), 'w.safetensors').metadata   // { format: 'pt' }
+ * ```
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsContents {
   const fail: (msg: string) => never = (msg) => {
@@ -160,7 +165,10 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
 
 /**
  * Serializes tensors (Float32Array → F32, Float64Array → F64) and optional string metadata to safetensors bytes.
- * @example serializeSafetensors({}).length   // 16: the length 8, then '{}' padded with 6 spaces
+ * @example
+ * ```text
+ * serializeSafetensors({}).length   // 16: the length 8, then '{}' padded with 6 spaces
+ * ```
  */
 export function serializeSafetensors(
   tensors: Readonly<Record<string, SafetensorsInput>>,

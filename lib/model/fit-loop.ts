@@ -25,20 +25,29 @@
 import { ArgumentError } from '../errors.js';
 import { describeValue } from '../check.js';
 
+/** What onEpochEnd receives after each epoch. */
 export interface EpochLogs {
+  /** The epoch just finished, counted from 0 (from initialEpoch when resuming). */
   epoch: number;
+  /** Mean training loss of the epoch. */
   loss: number;
+  /** Validation loss, with validationSplit or validationData. */
   valLoss?: number;
   /** Seconds this epoch took. */
   seconds: number;
 }
 
+/** What fit and fitAsync return: one entry per epoch trained. */
 export interface History {
+  /** The epochs trained, in order. */
   epoch: number[];
+  /** Mean training loss per epoch. */
   loss: number[];
+  /** Validation loss per epoch (empty without validation data). */
   valLoss: number[];
   /** Epoch whose weights the model holds at the end (differs from the last epoch after early stopping restores). */
   bestEpoch: number | null;
+  /** True when early stopping ended training before `epochs`. */
   stoppedEarly: boolean;
 }
 
@@ -46,28 +55,37 @@ export interface History {
 export interface TrainBeginLogs {
   /** Index of the first epoch (initialEpoch) and one past the last (epochs). */
   initialEpoch: number;
+  /** One past the last epoch. */
   epochs: number;
   /** Batches per epoch and training samples. */
   batches: number;
+  /** Training samples. */
   samples: number;
 }
 
 /** What onEpochBegin receives. */
 export interface EpochBeginLogs {
+  /** The epoch starting. */
   epoch: number;
+  /** One past the last epoch. */
   epochs: number;
 }
 
 /** What onBatchBegin receives: the batch's index in its epoch, the epoch's batch count and the batch's sample count. */
 export interface BatchBeginLogs {
+  /** The epoch. */
   epoch: number;
+  /** The batch's index in its epoch. */
   batch: number;
+  /** Batches in the epoch. */
   batches: number;
+  /** Samples in the batch. */
   size: number;
 }
 
 /** What onBatchEnd receives: BatchBeginLogs and the batch's mean loss. */
 export interface BatchEndLogs extends BatchBeginLogs {
+  /** The batch's mean loss. */
   loss: number;
 }
 
@@ -76,23 +94,33 @@ export type YieldEvery = 'auto' | 'batch' | 'epoch' | 'never' | number;
 
 /** fit's callbacks (called synchronously; onEpochEnd returning false stops training). */
 export interface FitCallbacks {
+  /** Called once before the first epoch. */
   onTrainBegin?: (logs: TrainBeginLogs) => void;
+  /** Called once after the last epoch, with the history. */
   onTrainEnd?: (history: History) => void;
+  /** Called before each epoch. */
   onEpochBegin?: (logs: EpochBeginLogs) => void;
   /** Called after each epoch; return false to stop training. */
   onEpochEnd?: (logs: EpochLogs) => void | boolean;
+  /** Called before each training step. */
   onBatchBegin?: (logs: BatchBeginLogs) => void;
+  /** Called after each training step, with its loss. */
   onBatchEnd?: (logs: BatchEndLogs) => void;
 }
 
 /** fitAsync's callbacks: the same, and each may return a Promise, which training awaits before it goes on. */
 export interface FitAsyncCallbacks {
+  /** Called once before the first epoch. */
   onTrainBegin?: (logs: TrainBeginLogs) => void | Promise<void>;
+  /** Called once after the last epoch, with the history. */
   onTrainEnd?: (history: History) => void | Promise<void>;
+  /** Called before each epoch. */
   onEpochBegin?: (logs: EpochBeginLogs) => void | Promise<void>;
   /** Called after each epoch; return (or resolve to) false to stop training. */
   onEpochEnd?: (logs: EpochLogs) => void | boolean | Promise<void | boolean>;
+  /** Called before each training step. */
   onBatchBegin?: (logs: BatchBeginLogs) => void | Promise<void>;
+  /** Called after each training step, with its loss. */
   onBatchEnd?: (logs: BatchEndLogs) => void | Promise<void>;
 }
 
@@ -156,7 +184,9 @@ export function callbacksGiven(options: object): CallbackName[] {
  * AbortController's signal (Node, browsers, Web Workers) is one.
  */
 export interface AbortSignalLike {
+  /** True once aborted. */
   readonly aborted: boolean;
+  /** Why (what the aborted training rejects with). */
   readonly reason?: unknown;
 }
 

@@ -54,7 +54,12 @@ export function workerScript(): string | null {
   return currentHost()?.threads()?.script ?? null;
 }
 
-/** The number of cores this process may use (os.availableParallelism, else the CPU count; 1 where unknown or in a browser). */
+/**
+ * The number of cores this process may use (os.availableParallelism, else the CPU count; 1 where unknown or in a
+ * browser).
+ *
+ * @returns A positive integer.
+ */
 export function availableCores(): number {
   return currentHost()?.cores() ?? 1;
 }

@@ -194,7 +194,16 @@ function modelJson(a: TfjsArtifacts): string {
   return JSON.stringify(json);
 }
 
-/** Writes dir/weights.bin then dir/model.json, each atomically (the directory is created if needed). */
+/**
+ * Writes dir/weights.bin then dir/model.json, each atomically (the directory is created if needed). Node only; see
+ * {@link loadTfjsModel} for an example.
+ *
+ * @param model - A built model.
+ * @param dir - The directory to write into.
+ * @param options - See {@link ToTfjsOptions}.
+ * @returns A promise that resolves when both files are written.
+ * @throws {@link ArgumentError} when the model is not built; file-system errors reject the promise.
+ */
 export async function saveTfjsModel(model: ModelSource, dir: string, options: ToTfjsOptions = {}): Promise<void> {
   const host = fileHost('saveTfjsModel(dir)', 'writes files');
   const a = toTfjs(model, options);
@@ -203,6 +212,14 @@ export async function saveTfjsModel(model: ModelSource, dir: string, options: To
   await host.writeAtomicAsync(host.path.join(dir, 'model.json'), modelJson(a));
 }
 
+/**
+ * {@link saveTfjsModel}, synchronous. Node only.
+ *
+ * @param model - A built model.
+ * @param dir - The directory to write into.
+ * @param options - See {@link ToTfjsOptions}.
+ * @throws {@link ArgumentError} when the model is not built; file-system errors are thrown as they come.
+ */
 export function saveTfjsModelSync(model: ModelSource, dir: string, options: ToTfjsOptions = {}): void {
   const host: Host = fileHost('saveTfjsModelSync(dir)', 'writes files');
   const a = toTfjs(model, options);

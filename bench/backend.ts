@@ -9,6 +9,7 @@
  *
  *   node dist/bench/backend.js [--runs=7] [--shapes=S,M,L,STREAM]
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import { lstmAutoencoder, setBackend, type Sequential } from '../lib/index';
 import { wasmSimdAvailable } from '../kernels/wasm/arena';
 import { SHAPES, type ShapeName } from './speed-common';

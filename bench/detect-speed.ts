@@ -10,6 +10,7 @@
  * Prints one JSON line per measurement with a checksum (so no work is optimised away) and writes
  * bench/results/detect-speed.json. Speed is measured here, never asserted in a test.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';

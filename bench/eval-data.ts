@@ -6,6 +6,7 @@
  *         training part = the probationary rows, P = min(⌊0.15·N⌋, 750) (nabProbationaryLength).
  *   SKAB  17 runs (';'-separated, 8 sensors, `anomaly` 0/1); training part = the first 400 rows, test = the rest.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import * as fs from 'fs';
 import * as path from 'path';
 import { nabProbationaryLength, nabWindowRows, type NabWindow } from '../lib/detect/nab';

@@ -17,11 +17,12 @@
  * (a rolling z-score's, or a long-window likelihood's). Prints the per-file table (detected windows and false alarms per
  * seed) and the totals as mean (min–max) over seeds, with the time per file. --speed: see speed() below.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import { loadNab, type NabFile } from './eval-data';
 import { nabNormalize, nabScoreFile, type NabProfileName } from '../lib/detect/nab';
 import { AlarmStage, HTM_THRESHOLD, restFlags, type AlarmOptions } from '../lib/detect/alarm';
 import { OnlineForecaster, type OnlineOptions, OnlinePipeline, type OnlinePipelineOptions } from '../lib/detect/online';
-import { writeFileAtomicSync } from '../lib/io/atomic';
+import { writeFileAtomicSync } from '../lib/node/atomic';
 import { Detector } from '../lib/detect/detector';
 
 interface Args {

@@ -1,6 +1,7 @@
 /**
  * The report of bench/eval.ts: its JSON shape and the markdown tables.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import type { NabPublished, SkabPublished } from './eval-data';
 import type { NabCell, SkabCell, PerProfile } from './eval-score';
 import type { SkabMetrics } from '../lib/detect/metrics';

@@ -10,6 +10,7 @@
  * compared with, per point for SPOT/DSPOT). Tuning multiplies every threshold by one θ: flag_t = r_t ≥ θ. Warm-up points
  * (no threshold) get r = −1, so no θ > 0 flags them.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import { Detector, type DetectResult } from '../lib/detect/detector';
 import type { DetectorOptions, DetectorModel } from '../lib/detect/types';
 import { applyThresholdSpec, parseThreshold, type ThresholdConfig } from '../lib/detect/threshold-spec';

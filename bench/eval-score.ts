@@ -14,6 +14,7 @@
  * SKAB: pooled confusion of the test rows of all runs → skabMetrics; `best` is the one global θ on r that maximises
  * the pooled F1 — an oracle, for how much a better threshold could give, never a result.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import {
   nabNormalize,
   nabOptimizeThreshold,

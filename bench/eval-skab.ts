@@ -17,6 +17,7 @@
  *
  *   node dist/bench/eval-skab.js [--seeds 0,1,2] [--quick]
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import * as fs from 'fs';
 import * as path from 'path';
 import { Detector, type DetectResult } from '../lib/detect/detector';

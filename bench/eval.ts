@@ -23,6 +23,7 @@
  * bench/results/eval.{md,json}; a partial or modified run writes to $TMPDIR/bptt-eval/ (or --out), so the committed
  * table always is the whole default grid.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';

@@ -16,6 +16,7 @@
  * predict. The options object is typed loosely so that this file compiles whether or not Sequential declares `workers`,
  * and fit's and predict's results are awaited so that either a synchronous or a Promise-returning API is measured whole.
  */
+import '../lib/node/install';
 import { setBackend, getBackend } from '../lib/backend';
 import { sequenceAutoencoder } from '../lib/model/presets';
 import { readSafetensorsFileSync } from '../lib/io/safetensors';

@@ -18,6 +18,7 @@
  * report is printed). PyTorch runs when `python3 -c "import torch"` works (python3 on PATH, else /usr/bin/python3,
  * Debian's python3-torch); otherwise its column says why it was skipped.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';

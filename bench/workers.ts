@@ -13,6 +13,7 @@
  * Run it on an otherwise idle machine: the "cores" column (CPU time / wall time with 2 workers) near 2 says the second
  * core was really free; near 1 means another process had it and that row's 2-worker time is meaningless.
  */
+import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
 import * as os from 'os';
 import { lstmAutoencoder, setBackend, type Sequential, type Backend } from '../lib/index';
 import { resolveWorkers, workPerRow } from '../lib/parallel/auto';

@@ -20,14 +20,20 @@
  */
 import type { FloatArray } from './matmul.js';
 
+/** An activation by name. */
 export type ActivationName = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear';
 
 /** Small integer codes so that hot loops switch on a number, not a string (a plain enum: it survives copy-paste into isolatedModules builds). */
 export enum Act {
+  /** tanh. */
   Tanh = 0,
+  /** The logistic 1/(1 + e^(−z)). */
   Sigmoid = 1,
+  /** max(0, min(1, 0.2·z + 0.5)), TensorFlow.js's. */
   HardSigmoid = 2,
+  /** max(0, z). */
   Relu = 3,
+  /** The identity. */
   Linear = 4,
 }
 
@@ -40,9 +46,17 @@ const CODES: Record<string, Act> = {
   linear: Act.Linear,
 };
 
+/** The activations' names, by code. */
 export const ACTIVATION_NAMES: readonly ActivationName[] = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'];
 
-/** Maps an activation name (camelCase or Keras snake_case) to its code; throws naming the argument otherwise. */
+/**
+ * Maps an activation name (camelCase or Keras snake_case) to its code; throws naming the argument otherwise.
+ *
+ * @param name - 'tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear' (or hard_sigmoid).
+ * @param argName - The argument to name in the error.
+ * @returns The activation's code.
+ * @throws RangeError for an unknown name.
+ */
 export function activationCode(name: string, argName = 'activation'): Act {
   const code = Object.prototype.hasOwnProperty.call(CODES, name) ? CODES[name] : undefined;
   if (code === undefined) {
@@ -51,7 +65,12 @@ export function activationCode(name: string, argName = 'activation'): Act {
   return code;
 }
 
-/** The camelCase name of an activation code. */
+/**
+ * The camelCase name of an activation code.
+ *
+ * @param code - An activation code.
+ * @returns Its camelCase name.
+ */
 export function activationName(code: Act): ActivationName {
   return ACTIVATION_NAMES[code];
 }
@@ -62,7 +81,14 @@ function span(fn: string, y: FloatArray, off: number, n: number): void {
   }
 }
 
-/** y[off..off+n) ← f(y[off..off+n)). */
+/**
+ * y[off..off+n) ← f(y[off..off+n)).
+ *
+ * @param code - The activation.
+ * @param y - The buffer, changed in place.
+ * @param off - First element.
+ * @param n - Number of elements.
+ */
 export function activate(code: Act, y: FloatArray, off: number, n: number): void {
   span('activate(y)', y, off, n);
   const end = off + n;
@@ -87,7 +113,16 @@ export function activate(code: Act, y: FloatArray, off: number, n: number): void
   }
 }
 
-/** dz[dzOff..+n) ⊙= f'(·) evaluated from the outputs y[yOff..+n): turns dL/dy into dL/dz in place. */
+/**
+ * dz[dzOff..+n) ⊙= f'(·) evaluated from the outputs y[yOff..+n): turns dL/dy into dL/dz in place.
+ *
+ * @param code - The activation.
+ * @param dz - dL/dy on entry, dL/dz on return.
+ * @param dzOff - First element of dz.
+ * @param y - The activation's outputs.
+ * @param yOff - First element of y.
+ * @param n - Number of elements.
+ */
 export function activateBackward(
   code: Act,
   dz: FloatArray,
@@ -125,7 +160,13 @@ export function activateBackward(
   }
 }
 
-/** Scalar f(z), for fused loops that need one value at a time. */
+/**
+ * Scalar f(z), for fused loops that need one value at a time.
+ *
+ * @param code - The activation.
+ * @param z - The input.
+ * @returns f(z).
+ */
 export function activateScalar(code: Act, z: number): number {
   switch (code) {
     case Act.Tanh:
@@ -143,7 +184,13 @@ export function activateScalar(code: Act, z: number): number {
   }
 }
 
-/** Scalar f'(z) from y = f(z). */
+/**
+ * Scalar f'(z) from y = f(z).
+ *
+ * @param code - The activation.
+ * @param y - The output f(z).
+ * @returns f'(z).
+ */
 export function derivativeFromOutput(code: Act, y: number): number {
   switch (code) {
     case Act.Tanh:
@@ -165,6 +212,18 @@ export function derivativeFromOutput(code: Act, y: number): number {
  * same bits as V8's Math.tanh there; larger |z|: (1 − e)/(1 + e) with e = e^(−2|z|) ≤ 0.71, within 4 ulp of Math.tanh
  * (1 − e loses at most 1.3 bits; measured: ≤ 4 ulp, 85% of random arguments bit-identical). Odd; exactly ±1 from
  * |z| ≈ 18.7 on (Math.tanh: 19.1); NaN for NaN. The derivative 1 − y² is the same as for Math.tanh.
+ *
+ * @param z - The input.
+ * @returns tanh(z).
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(kernels.tanh(0), 0);
+ * assert.equal(kernels.tanh(-30), -1);
+ * assert.ok(Math.abs(kernels.tanh(0.5) - Math.tanh(0.5)) < 1e-15);
+ * ```
  */
 export function tanh(z: number): number {
   const x = z < 0 ? -z : z;
@@ -185,7 +244,12 @@ export function tanh(z: number): number {
   return z < 0 ? -y : y;
 }
 
-/** Numerically stable logistic: never evaluates e^(large). */
+/**
+ * Numerically stable logistic: never evaluates e^(large).
+ *
+ * @param z - The input.
+ * @returns 1/(1 + e^(−z)).
+ */
 export function sigmoid(z: number): number {
   const e = exp(z >= 0 ? -z : z); // e^(−|z|) ≤ 1
   return z >= 0 ? 1 / (1 + e) : e / (1 + e);
@@ -215,7 +279,12 @@ const ROUND = 6755399441055744; // 1.5·2^52: (v + ROUND) − ROUND rounds v to 
 const POW2 = new Float64Array(2048); // POW2[k + 1024] = 2^k, −1022 ≤ k ≤ 1023
 for (let k = -1022; k <= 1023; k++) POW2[k + 1024] = Math.pow(2, k);
 
-/** e^x, bit for bit what V8's Math.exp returns, faster inside hot loops (falls back to Math.exp for |x| ≥ 700 and NaN). */
+/**
+ * e^x, bit for bit what V8's Math.exp returns, faster inside hot loops (falls back to Math.exp for |x| ≥ 700 and NaN).
+ *
+ * @param x - The exponent.
+ * @returns e^x.
+ */
 export function exp(x: number): number {
   if (!(x > -700 && x < 700)) return Math.exp(x);
   if (x > -TWO_M28 && x < TWO_M28) return 1 + x; // fdlibm's tiny-argument case

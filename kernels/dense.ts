@@ -22,19 +22,49 @@
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
 import { type Act, activate, activateBackward } from './activations.js';
 
+/**
+ * Throws unless M, D, N are non-negative integers (the dense kernels' entry check).
+ *
+ * @param fn - The kernel's name.
+ * @param M - Rows (samples).
+ * @param D - Input features.
+ * @param N - Output features.
+ * @throws RangeError naming `fn` and the dimensions.
+ */
 export function denseDimsOk(fn: string, M: number, D: number, N: number): void {
   if (!(Number.isInteger(M) && Number.isInteger(D) && Number.isInteger(N)) || M < 0 || D < 0 || N < 0) {
     throw new RangeError(`${fn}: dimensions must be non-negative integers, got M=${M}, D=${D}, N=${N}`);
   }
 }
 
+/**
+ * Throws unless `arr` holds at least `len` elements (the dense kernels' length check).
+ *
+ * @param fn - The kernel's name.
+ * @param name - The argument's name.
+ * @param arr - The array.
+ * @param len - The length it needs.
+ * @param what - The length as a formula ('M·N'), for the message.
+ * @throws RangeError when arr is shorter.
+ */
 export function denseNeed(fn: string, name: string, arr: FloatArray, len: number, what: string): void {
   if (arr.length < len) {
     throw new RangeError(`${fn}(${name}): expected at least ${len} elements (${what}), got ${arr.length}`);
   }
 }
 
-/** The length checks of denseForward's arguments (shared with the fast twin). */
+/**
+ * The length checks of denseForward's arguments (shared with the fast twin).
+ *
+ * @param y - [M,N] output.
+ * @param x - [M,D] input.
+ * @param W - [D,N] kernel.
+ * @param b - [N] bias, or null.
+ * @param M - Rows (samples).
+ * @param D - Input features.
+ * @param N - Output features.
+ * @throws RangeError for a dimension or length that does not fit.
+ */
 export function checkDenseForward(
   y: FloatArray,
   x: FloatArray,
@@ -51,7 +81,22 @@ export function checkDenseForward(
   denseNeed('denseForward', 'b', b, N, 'N');
 }
 
-/** The length checks of denseBackward's arguments (shared with the fast twin). */
+/**
+ * The length checks of denseBackward's arguments (shared with the fast twin).
+ *
+ * @param dW - [D,N] kernel gradient.
+ * @param db - [N] bias gradient, or null.
+ * @param dx - [M,D] input gradient, or null.
+ * @param dy - [M,N] dL/dy.
+ * @param y - [M,N] the forward's output.
+ * @param x - [M,D] the forward's input.
+ * @param W - [D,N] kernel.
+ * @param M - Rows (samples).
+ * @param D - Input features.
+ * @param N - Output features.
+ * @param dz - [M,N] scratch.
+ * @throws RangeError for a dimension or length that does not fit.
+ */
 export function checkDenseBackward(
   dW: FloatArray,
   db: FloatArray,
@@ -76,7 +121,30 @@ export function checkDenseBackward(
   denseNeed('denseBackward', 'dz', dz, M * N, 'M·N');
 }
 
-/** y[M,N] = act(x[M,D]·W[D,N] + b[N]). */
+/**
+ * y[M,N] = act(x[M,D]·W[D,N] + b[N]).
+ *
+ * @param y - Out: [M,N].
+ * @param x - [M,D] input.
+ * @param W - [D,N] kernel.
+ * @param b - [N] bias, or null for none.
+ * @param M - Rows (samples).
+ * @param D - Input features.
+ * @param N - Output features.
+ * @param act - The activation code.
+ * @throws RangeError for a dimension or length that does not fit.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // one row x = [1, 2]; W = [[1, 0], [0, 1]]; b = [0.5, 0]; linear
+ * const y = new Float64Array(2);
+ * const W = Float64Array.of(1, 0, 0, 1);
+ * kernels.denseForward(y, Float64Array.of(1, 2), W, Float64Array.of(0.5, 0), 1, 2, 2, kernels.Act.Linear);
+ * assert.deepEqual(y, Float64Array.of(1.5, 2));
+ * ```
+ */
 export function denseForward(
   y: FloatArray,
   x: FloatArray,
@@ -97,6 +165,20 @@ export function denseForward(
  * Backward of `denseForward` given dy = dL/dy and the forward's y and x:
  * dz = dy ⊙ act'(from y);  dW += xᵀ·dz;  db += Σ_rows dz;  dx = dz·Wᵀ (skipped when dx is null).
  * `dz` [M,N] is scratch; it may be `dy` itself (then dy is overwritten with dz).
+ *
+ * @param dW - [D,N] kernel gradient, added into.
+ * @param db - [N] bias gradient, added into (null: no bias).
+ * @param dx - Out: [M,D] dL/dx, or null to skip.
+ * @param dy - [M,N] dL/dy.
+ * @param y - [M,N] the forward's output.
+ * @param x - [M,D] the forward's input.
+ * @param W - [D,N] kernel.
+ * @param M - Rows (samples).
+ * @param D - Input features.
+ * @param N - Output features.
+ * @param act - The activation code.
+ * @param dz - [M,N] scratch (may be dy).
+ * @throws RangeError for a dimension or length that does not fit.
  */
 export function denseBackward(
   dW: FloatArray,

@@ -23,7 +23,15 @@ function count(fn: string, n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${fn}: n must be a non-negative integer, got ${n}`);
 }
 
-/** mask[n]: 0 with probability `rate`, else 1/(1 − rate); draws `random()` once per element (not at all when rate is 0). */
+/**
+ * mask[n]: 0 with probability `rate`, else 1/(1 − rate); draws `random()` once per element (not at all when rate is 0).
+ *
+ * @param mask - Out: n elements.
+ * @param n - Number of elements.
+ * @param rate - Drop probability, 0 ≤ rate < 1.
+ * @param random - Uniform [0, 1) source.
+ * @throws RangeError for n or rate out of range or a mask that is too short.
+ */
 export function dropoutMask(mask: FloatArray, n: number, rate: number, random: () => number): void {
   count('dropoutMask', n);
   need('dropoutMask', 'mask', mask, n);
@@ -36,7 +44,15 @@ export function dropoutMask(mask: FloatArray, n: number, rate: number, random: (
   for (let i = 0; i < n; i++) mask[i] = random() < rate ? 0 : keep;
 }
 
-/** y[n] = x[n] ⊙ mask[n]. The forward (y, x) and the backward (dx, dy) of dropout. */
+/**
+ * y[n] = x[n] ⊙ mask[n]. The forward (y, x) and the backward (dx, dy) of dropout.
+ *
+ * @param y - Out: n elements (may be x).
+ * @param x - The input.
+ * @param mask - The mask.
+ * @param n - Number of elements.
+ * @throws RangeError for an array shorter than n.
+ */
 export function applyMask(y: FloatArray, x: FloatArray, mask: FloatArray, n: number): void {
   count('applyMask', n);
   need('applyMask', 'y', y, n);

@@ -38,14 +38,17 @@
  * Lengths are checked on entry (check.ts: RangeError naming the argument); values are not. The time loops do not allocate.
  *
  * @example
- *   const ws = gruWorkspace(T, B, D, H, Float64Array);              // resetAfter true: b has 6H elements
- *   gruForward(ws, { W, U, b }, x);                                 // ws.h.subarray(B*H) now holds h_1…h_T
- *   gruBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```text
+ * const ws = gruWorkspace(T, B, D, H, Float64Array);              // resetAfter true: b has 6H elements
+ * gruForward(ws, { W, U, b }, x);                                 // ws.h.subarray(B*H) now holds h_1…h_T
+ * gruBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
 import { type Act, activate, activationCode, derivativeFromOutput } from './activations.js';
 import { checkLength, checkWorkspace } from './check.js';
 
+/** Options of {@link gruWorkspace}. */
 export interface GruOptions {
   /** φ, applied to the candidate hh. Default 'tanh'. */
   activation?: string;
@@ -55,13 +58,21 @@ export interface GruOptions {
   resetAfter?: boolean;
 }
 
+/** Every buffer a gruForward/gruBackward pair needs for one (T, B); made by {@link gruWorkspace}. */
 export interface GruWorkspace {
+  /** Time steps. */
   readonly T: number;
+  /** Batch size. */
   readonly B: number;
+  /** Input features. */
   readonly D: number;
+  /** Units. */
   readonly H: number;
+  /** φ, the activation. */
   readonly act: Act;
+  /** σ, the gate activation. */
   readonly recAct: Act;
+  /** The reset gate applies after the recurrent product. */
   readonly resetAfter: boolean;
   /** [T+1,B,H] hidden states; block 0 is h0 (written by the caller), block t+1 is h_t. */
   readonly h: FloatArray;
@@ -81,25 +92,44 @@ export interface GruWorkspace {
   readonly drh: FloatArray;
 }
 
+/** The cell's weights, Keras layout. */
 export interface GruParams {
+  /** Kernel [D,3H]. */
   W: FloatArray;
+  /** Recurrent kernel [H,3H]. */
   U: FloatArray;
+  /** Bias. */
   b: FloatArray;
 }
+/** Gradients of the weights, same layout as {@link GruParams}; the backward adds into them. */
 export interface GruGrads {
+  /** dL/dW. */
   dW: FloatArray;
+  /** dL/dU. */
   dU: FloatArray;
+  /** dL/db. */
   db: FloatArray;
 }
 
 const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter'];
 
-/** Bias length: 3H for the classic variant, 6H (b[2,3H]) when resetAfter. */
+/**
+ * Bias length: 3H for the classic variant, 6H (b[2,3H]) when resetAfter.
+ *
+ * @param H - Units.
+ * @param resetAfter - The variant.
+ * @returns 6H with resetAfter, else 3H.
+ */
 export function gruBiasLength(H: number, resetAfter: boolean): number {
   return (resetAfter ? 6 : 3) * H;
 }
 
-/** Reads and checks the options every GRU workspace takes (the fast twin's too). */
+/**
+ * Reads and checks the options every GRU workspace takes (the fast twin's too).
+ *
+ * @param options - The workspace options.
+ * @returns The resolved activation codes and variant.
+ */
 export function gruSettings(options: GruOptions): { act: Act; recAct: Act; resetAfter: boolean } {
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
@@ -110,7 +140,19 @@ export function gruSettings(options: GruOptions): { act: Act; recAct: Act; reset
   return { act, recAct, resetAfter };
 }
 
-/** Allocates every buffer a GRU of these sizes needs for forward and backward, once. */
+/**
+ * Allocates every buffer a GRU of these sizes needs for forward and backward, once.
+ *
+ * @param T - Time steps.
+ * @param B - Batch size.
+ * @param D - Input features.
+ * @param H - Units.
+ * @param ctor - Float32Array or Float64Array.
+ * @param options - The activations, resetAfter; on the fast twin, an arena.
+ * @returns The buffers, zeroed.
+ * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an
+ * unknown option.
+ */
 export function gruWorkspace(
   T: number,
   B: number,
@@ -143,7 +185,16 @@ export function gruWorkspace(
   };
 }
 
-/** The length checks of the forward's arguments (and the backward's p and x). */
+/**
+ * The length checks of the forward's arguments (and the backward's p and x).
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace.
+ * @param p - The weights.
+ * @param x - The input.
+ * @param xRepeated - x is one step [B,D] repeated.
+ * @throws RangeError for a buffer of the wrong length.
+ */
 export function checkGruParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws,
     G = 3 * H;
@@ -154,7 +205,19 @@ export function checkGruParams(fn: string, ws: GruWorkspace, p: GruParams, x: Fl
   checkLength(fn, 'b', p.b, gruBiasLength(H, ws.resetAfter), ws.resetAfter ? `2,3H=${G} (resetAfter)` : `3H=${G}`);
 }
 
-/** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
+/**
+ * The length checks of the backward's outputs and upstream gradients (null ones are skipped).
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace.
+ * @param g - The weight gradients.
+ * @param dx - dL/dx, or null.
+ * @param dh0 - dL/dh0.
+ * @param dhSeq - dL/dh_t per step, or null.
+ * @param dhT - dL/dh_T, or null.
+ * @param xRepeated - x is one step [B,D] repeated.
+ * @throws RangeError for a buffer of the wrong length.
+ */
 export function checkGruGrads(
   fn: string,
   ws: GruWorkspace,
@@ -180,6 +243,24 @@ export function checkGruGrads(
 /**
  * Runs the GRU over x[T,B,D], reading h0 from block 0 of ws.h and writing h_1…h_T into blocks 1…T, caches into ws.
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): a = x·W + b_x is computed once and copied.
+ *
+ * @param ws - The workspace; block 0 of ws.h (and ws.c) holds the initial state.
+ * @param p - The weights.
+ * @param x - The input [T,B,D] ([B,D] when xRepeated).
+ * @param xRepeated - x is one step fed at every step.
+ * @throws RangeError for a buffer of the wrong length.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Zero weights: z = r = σ(0) = 1/2 and the candidate tanh(0) = 0, so h_t = h_{t-1}/2.
+ * const ws = kernels.gruWorkspace(2, 1, 1, 1, Float64Array); // resetAfter (default): b has 6H elements
+ * const p = { W: new Float64Array(3), U: new Float64Array(3), b: new Float64Array(6) };
+ * ws.h[0] = 1; // h0
+ * kernels.gruForward(ws, p, Float64Array.of(3, -3));
+ * assert.deepEqual(Array.from(ws.h), [1, 0.5, 0.25]);
+ * ```
  */
 // prettier-ignore
 export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated = false): void {
@@ -227,6 +308,17 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
  * Backpropagates through the sequence cached in ws by gruForward(ws, p, x, xRepeated). dhSeq[T,B,H] is dL/dh_t for every
  * step (null: none), dhT[B,H] an extra dL/dh_T (null: none). Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null)
  * and dh0[B,H]. xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
+ *
+ * @param g - Weight gradients, added into.
+ * @param dx - Out: dL/dx [T,B,D] ([B,D] when xRepeated), or null to skip.
+ * @param dh0 - Out: dL/dh0 [B,H].
+ * @param dhSeq - dL/dh_t for every step [T,B,H], or null.
+ * @param dhT - dL/dh_T of the last step [B,H], or null.
+ * @param ws - The workspace of the forward.
+ * @param p - The weights of the forward.
+ * @param x - The input of the forward.
+ * @param xRepeated - As in the forward.
+ * @throws RangeError for a buffer of the wrong length.
  */
 // prettier-ignore
 export function gruBackward(g: GruGrads, dx: FloatArray | null, dh0: FloatArray, dhSeq: FloatArray | null,

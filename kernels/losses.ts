@@ -46,7 +46,22 @@ function need(fn: string, name: string, a: FloatArray, n: number): void {
   if (a.length < n) throw new RangeError(`${fn}(${name}): expected at least ${n} elements (n), got ${a.length}`);
 }
 
-/** mean((p − t)²) over n elements. */
+/**
+ * mean((p − t)²) over n elements.
+ *
+ * @param yPred - Predictions.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @returns The loss.
+ * @throws RangeError for an array shorter than n.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(kernels.mseLoss(Float64Array.of(1, 2), Float64Array.of(0, 0), 2), 2.5);
+ * ```
+ */
 export function mseLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number {
   check('mseLoss', n, 'yPred', yPred, 'yTrue', yTrue);
   let s = 0;
@@ -57,14 +72,30 @@ export function mseLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number
   return s / n;
 }
 
-/** dyPred = 2(p − t)/n. */
+/**
+ * dyPred = 2(p − t)/n.
+ *
+ * @param dyPred - Out: dL/dyPred.
+ * @param yPred - Predictions.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @throws RangeError for an array shorter than n.
+ */
 export function mseGrad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray, n: number): void {
   check('mseGrad', n, 'dyPred', dyPred, 'yPred', yPred, 'yTrue', yTrue);
   const k = 2 / n;
   for (let i = 0; i < n; i++) dyPred[i] = k * (yPred[i] - yTrue[i]);
 }
 
-/** mean(|p − t|) over n elements. */
+/**
+ * mean(|p − t|) over n elements.
+ *
+ * @param yPred - Predictions.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @returns The loss.
+ * @throws RangeError for an array shorter than n.
+ */
 export function maeLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number {
   check('maeLoss', n, 'yPred', yPred, 'yTrue', yTrue);
   let s = 0;
@@ -72,7 +103,15 @@ export function maeLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number
   return s / n;
 }
 
-/** dyPred = sign(p − t)/n, 0 where p = t. */
+/**
+ * dyPred = sign(p − t)/n, 0 where p = t.
+ *
+ * @param dyPred - Out: dL/dyPred.
+ * @param yPred - Predictions.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @throws RangeError for an array shorter than n.
+ */
 export function maeGrad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray, n: number): void {
   check('maeGrad', n, 'dyPred', dyPred, 'yPred', yPred, 'yTrue', yTrue);
   const k = 1 / n;
@@ -82,7 +121,15 @@ export function maeGrad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray
   }
 }
 
-/** Binary cross-entropy from probabilities p, clipped to [ε, 1−ε]: mean(−(t·log q + (1−t)·log(1−q))). */
+/**
+ * Binary cross-entropy from probabilities p, clipped to [ε, 1−ε]: mean(−(t·log q + (1−t)·log(1−q))).
+ *
+ * @param yPred - Predictions.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @returns The loss.
+ * @throws RangeError for an array shorter than n.
+ */
 export function bceLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number {
   check('bceLoss', n, 'yPred', yPred, 'yTrue', yTrue);
   const lo = BCE_EPSILON,
@@ -97,7 +144,15 @@ export function bceLoss(yPred: FloatArray, yTrue: FloatArray, n: number): number
   return s / n;
 }
 
-/** dyPred = (p − t)/(p(1−p))/n where ε ≤ p ≤ 1−ε, and 0 where the clip is active. */
+/**
+ * dyPred = (p − t)/(p(1−p))/n where ε ≤ p ≤ 1−ε, and 0 where the clip is active.
+ *
+ * @param dyPred - Out: dL/dyPred.
+ * @param yPred - Predictions.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @throws RangeError for an array shorter than n.
+ */
 export function bceGrad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray, n: number): void {
   check('bceGrad', n, 'dyPred', dyPred, 'yPred', yPred, 'yTrue', yTrue);
   const lo = BCE_EPSILON,
@@ -109,7 +164,15 @@ export function bceGrad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray
   }
 }
 
-/** Binary cross-entropy from logits z: mean(max(z, 0) − z·t + log(1 + e^(−|z|))). */
+/**
+ * Binary cross-entropy from logits z: mean(max(z, 0) − z·t + log(1 + e^(−|z|))).
+ *
+ * @param z - Logits.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @returns The loss.
+ * @throws RangeError for an array shorter than n.
+ */
 export function bceWithLogitsLoss(z: FloatArray, yTrue: FloatArray, n: number): number {
   check('bceWithLogitsLoss', n, 'z', z, 'yTrue', yTrue);
   let s = 0;
@@ -120,7 +183,15 @@ export function bceWithLogitsLoss(z: FloatArray, yTrue: FloatArray, n: number): 
   return s / n;
 }
 
-/** dz = (σ(z) − t)/n, with σ evaluated without overflow. */
+/**
+ * dz = (σ(z) − t)/n, with σ evaluated without overflow.
+ *
+ * @param dz - Out: dL/dz.
+ * @param z - Logits.
+ * @param yTrue - Targets.
+ * @param n - Number of elements.
+ * @throws RangeError for an array shorter than n.
+ */
 export function bceWithLogitsGrad(dz: FloatArray, z: FloatArray, yTrue: FloatArray, n: number): void {
   check('bceWithLogitsGrad', n, 'dz', dz, 'z', z, 'yTrue', yTrue);
   const k = 1 / n;

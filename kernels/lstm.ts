@@ -32,14 +32,17 @@
  * write them). Nothing inside a time loop allocates. Lengths are checked on entry (check.ts: RangeError naming the argument).
  *
  * @example
- *   const ws = lstmWorkspace(T, B, D, H, Float64Array);            // activation 'tanh', recurrentActivation 'sigmoid'
- *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
- *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
+ * ```text
+ * const ws = lstmWorkspace(T, B, D, H, Float64Array);            // activation 'tanh', recurrentActivation 'sigmoid'
+ * lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
+ * lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
+ * ```
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
 import { type Act, activate, activateScalar, activationCode, derivativeFromOutput } from './activations.js';
 import { checkLength, checkWorkspace } from './check.js';
 
+/** Options of {@link lstmWorkspace}. */
 export interface LstmOptions {
   /** φ, applied to the candidate g and to c_t. Default 'tanh'. */
   activation?: string;
@@ -47,43 +50,70 @@ export interface LstmOptions {
   recurrentActivation?: string;
 }
 
+/** Every buffer a lstmForward/lstmBackward pair needs for one (T, B); made by {@link lstmWorkspace}. */
 export interface LstmWorkspace {
+  /** Time steps. */
   readonly T: number;
+  /** Batch size. */
   readonly B: number;
+  /** Input features. */
   readonly D: number;
+  /** Units. */
   readonly H: number;
+  /** φ, the activation. */
   readonly act: Act;
+  /** σ, the gate activation. */
   readonly recAct: Act;
-  /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
+  /** `[T+1,B,H]`: block 0 = h0, block t+1 = h_t. */
   readonly h: FloatArray;
-  /** [T+1,B,H]: block 0 = c0, block t+1 = c_t. */
+  /** `[T+1,B,H]`: block 0 = c0, block t+1 = c_t. */
   readonly c: FloatArray;
-  /** [T,B,4H]: post-activation gates i|f|g|o of each step. */
+  /** `[T,B,4H]`: post-activation gates i|f|g|o of each step. */
   readonly a: FloatArray;
-  /** [T,B,H]: φ(c_t). */
+  /** `[T,B,H]`: φ(c_t). */
   readonly phiC: FloatArray;
-  /** [T,B,4H]: the gate pre-activation gradients dZ (scratch of the backward). */
+  /** `[T,B,4H]`: the gate pre-activation gradients dZ (scratch of the backward). */
   readonly dz: FloatArray;
-  /** [B,H]: carried dL/dh. */
+  /** `[B,H]`: carried dL/dh. */
   readonly dh: FloatArray;
-  /** [B,H]: carried dL/dc. */
+  /** `[B,H]`: carried dL/dc. */
   readonly dc: FloatArray;
 }
 
+/** The cell's weights, Keras layout. */
 export interface LstmParams {
+  /** Kernel [D,4H]. */
   W: FloatArray;
+  /** Recurrent kernel [H,4H]. */
   U: FloatArray;
+  /** Bias. */
   b: FloatArray;
 }
+/** Gradients of the weights, same layout as {@link LstmParams}; the backward adds into them. */
 export interface LstmGrads {
+  /** dL/dW. */
   dW: FloatArray;
+  /** dL/dU. */
   dU: FloatArray;
+  /** dL/db. */
   db: FloatArray;
 }
 
 const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation'];
 
-/** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
+/**
+ * Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type.
+ *
+ * @param T - Time steps.
+ * @param B - Batch size.
+ * @param D - Input features.
+ * @param H - Units.
+ * @param ctor - Float32Array or Float64Array.
+ * @param options - The activations; on the fast twin, an arena.
+ * @returns The buffers, zeroed.
+ * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an
+ * unknown option.
+ */
 export function lstmWorkspace(
   T: number,
   B: number,
@@ -114,7 +144,16 @@ export function lstmWorkspace(
   };
 }
 
-/** The length checks of the forward's arguments (and the backward's p and x). */
+/**
+ * The length checks of the forward's arguments (and the backward's p and x).
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace.
+ * @param p - The weights.
+ * @param x - The input.
+ * @param xRepeated - x is one step [B,D] repeated.
+ * @throws RangeError for a buffer of the wrong length.
+ */
 export function checkLstmParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
   if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
@@ -124,7 +163,21 @@ export function checkLstmParams(fn: string, ws: LstmWorkspace, p: LstmParams, x:
   checkLength(fn, 'b', p.b, 4 * H, `4H=${4 * H}`);
 }
 
-/** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
+/**
+ * The length checks of the backward's outputs and upstream gradients (null ones are skipped).
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace.
+ * @param g - The weight gradients.
+ * @param dx - dL/dx, or null.
+ * @param dh0 - dL/dh0.
+ * @param dc0 - dL/dc0.
+ * @param dhSeq - dL/dh_t per step, or null.
+ * @param dhT - dL/dh_T, or null.
+ * @param dcT - dL/dc_T, or null.
+ * @param xRepeated - x is one step [B,D] repeated.
+ * @throws RangeError for a buffer of the wrong length.
+ */
 export function checkLstmGrads(
   fn: string,
   ws: LstmWorkspace,
@@ -158,6 +211,26 @@ export function checkLstmGrads(
  * Runs the LSTM over x[T,B,D] from the initial state in block 0 of ws.h, ws.c; fills ws.h, ws.c, ws.a, ws.phiC.
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front of the cell, as in the sequence autoencoder's
  * decoder): Z = x·W + b is computed once, over B rows instead of T·B, and copied to every step.
+ *
+ * @param ws - The workspace; block 0 of ws.h (and ws.c) holds the initial state.
+ * @param p - The weights.
+ * @param x - The input [T,B,D] ([B,D] when xRepeated).
+ * @param xRepeated - x is one step fed at every step.
+ * @throws RangeError for a buffer of the wrong length.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // T = 3 steps, batch 1, D = 1 input, H = 2 units; zero weights but a forget-gate bias.
+ * const ws = kernels.lstmWorkspace(3, 1, 1, 2, Float64Array);
+ * const p = { W: new Float64Array(8), U: new Float64Array(16), b: new Float64Array(8) };
+ * ws.c.set([1, -1]); // c0
+ * kernels.lstmForward(ws, p, Float64Array.of(1, 2, 3));
+ * // gates i = f = o = σ(0) = 1/2, g = tanh(0) = 0: c_t = c_{t-1}/2, h_t = tanh(c_t)/2
+ * assert.ok(Math.abs(ws.c[3 * 2] - 1 / 8) < 1e-15);
+ * assert.ok(Math.abs(ws.h[3 * 2 + 1] - Math.tanh(-1 / 8) / 2) < 1e-15);
+ * ```
  */
 // prettier-ignore
 export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated = false): void {
@@ -198,6 +271,19 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
  * Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null), dh0[B,H], dc0[B,H].
  * xRepeated: x and dx are [B,D] and dx = Σ_t dL/dx_t (what RepeatVector's backward would sum); with S = Σ_t dz_t,
  * dW += xᵀ·S and dx = S·Wᵀ are products over B rows instead of T·B.
+ *
+ * @param gr - Weight gradients, added into.
+ * @param dx - Out: dL/dx [T,B,D] ([B,D] when xRepeated), or null to skip.
+ * @param dh0 - Out: dL/dh0 [B,H].
+ * @param dc0 - Out: dL/dc0 [B,H].
+ * @param dhSeq - dL/dh_t for every step [T,B,H], or null.
+ * @param dhT - dL/dh_T of the last step [B,H], or null.
+ * @param dcT - dL/dc_T [B,H], or null.
+ * @param ws - The workspace of the forward.
+ * @param p - The weights of the forward.
+ * @param x - The input of the forward.
+ * @param xRepeated - As in the forward.
+ * @throws RangeError for a buffer of the wrong length.
  */
 // prettier-ignore
 export function lstmBackward(gr: LstmGrads, dx: FloatArray | null, dh0: FloatArray, dc0: FloatArray,

@@ -71,7 +71,36 @@ function zeroBlock(C: FloatArray, cOff: number, ldc: number, M: number, N: numbe
   for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
 }
 
-/** C[M,N] (+)= A[M,K] · B[K,N]. */
+/**
+ * C[M,N] (+)= A[M,K] · B[K,N].
+ *
+ * @param C - Out: [M,N] block at cOff, row stride ldc.
+ * @param cOff - Offset of C's first element.
+ * @param ldc - Row stride of C.
+ * @param A - [M,K] block.
+ * @param aOff - Offset of A's first element.
+ * @param lda - Row stride of A.
+ * @param B - [K,N] block.
+ * @param bOff - Offset of B's first element.
+ * @param ldb - Row stride of B.
+ * @param M - Rows of C.
+ * @param K - The summed dimension.
+ * @param N - Columns of C.
+ * @param accumulate - Add into C (true) or overwrite it (false).
+ * @throws RangeError for a negative dimension or a block outside its array.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const C = new Float64Array(4);
+ * // [1 2 3; 4 5 6] · [1 0; 0 1; 1 1]
+ * const A = Float64Array.of(1, 2, 3, 4, 5, 6);
+ * const B = Float64Array.of(1, 0, 0, 1, 1, 1);
+ * kernels.matmul(C, 0, 2, A, 0, 3, B, 0, 2, 2, 3, 2, false);
+ * assert.deepEqual(C, Float64Array.of(4, 5, 10, 11));
+ * ```
+ */
 export function matmul(
   C: FloatArray,
   cOff: number,
@@ -98,7 +127,24 @@ export function matmul(
   } else gemm(C, cOff, ldc, A, aOff, lda, 1, B, bOff, ldb, 1, M, K, N, accumulate);
 }
 
-/** C[M,N] (+)= A[M,K] · B[N,K]ᵀ, that is C[i,j] (+)= Σ_k A[i,k]·B[j,k]. */
+/**
+ * C[M,N] (+)= A[M,K] · B[N,K]ᵀ, that is C[i,j] (+)= Σ_k A[i,k]·B[j,k].
+ *
+ * @param C - Out: [M,N] block at cOff, row stride ldc.
+ * @param cOff - Offset of C's first element.
+ * @param ldc - Row stride of C.
+ * @param A - [M,K] block.
+ * @param aOff - Offset of A's first element.
+ * @param lda - Row stride of A.
+ * @param B - [N,K] block (used transposed).
+ * @param bOff - Offset of B's first element.
+ * @param ldb - Row stride of B.
+ * @param M - Rows of C.
+ * @param K - The summed dimension.
+ * @param N - Columns of C.
+ * @param accumulate - Add into C (true) or overwrite it (false).
+ * @throws RangeError for a negative dimension or a block outside its array.
+ */
 export function matmulABt(
   C: FloatArray,
   cOff: number,
@@ -125,7 +171,24 @@ export function matmulABt(
   } else gemm(C, cOff, ldc, A, aOff, lda, 1, B, bOff, 1, ldb, M, K, N, accumulate);
 }
 
-/** C[M,N] (+)= A[K,M]ᵀ · B[K,N], that is C[i,j] (+)= Σ_k A[k,i]·B[k,j]. */
+/**
+ * C[M,N] (+)= A[K,M]ᵀ · B[K,N], that is C[i,j] (+)= Σ_k A[k,i]·B[k,j].
+ *
+ * @param C - Out: [M,N] block at cOff, row stride ldc.
+ * @param cOff - Offset of C's first element.
+ * @param ldc - Row stride of C.
+ * @param A - [K,M] block (used transposed).
+ * @param aOff - Offset of A's first element.
+ * @param lda - Row stride of A.
+ * @param B - [K,N] block.
+ * @param bOff - Offset of B's first element.
+ * @param ldb - Row stride of B.
+ * @param M - Rows of C.
+ * @param K - The summed dimension.
+ * @param N - Columns of C.
+ * @param accumulate - Add into C (true) or overwrite it (false).
+ * @throws RangeError for a negative dimension or a block outside its array.
+ */
 export function matmulAtB(
   C: FloatArray,
   cOff: number,
@@ -493,7 +556,15 @@ function rowTimesBt(
   }
 }
 
-/** dst[cols, rows] = src[rows, cols]ᵀ (dense, row-major; dst must not overlap src). */
+/**
+ * dst[cols, rows] = src[rows, cols]ᵀ (dense, row-major; dst must not overlap src).
+ *
+ * @param dst - Out: [cols, rows].
+ * @param src - [rows, cols].
+ * @param rows - Rows of src.
+ * @param cols - Columns of src.
+ * @throws RangeError for an array too short.
+ */
 export function transpose(dst: FloatArray, src: FloatArray, rows: number, cols: number): void {
   need('transpose(src)', src, 0, rows, cols, cols);
   need('transpose(dst)', dst, 0, cols, rows, rows);
@@ -503,7 +574,18 @@ export function transpose(dst: FloatArray, src: FloatArray, rows: number, cols: 
   }
 }
 
-/** C[M,N] += 1·b[N]: adds the bias row b (at bOff) to each of the M rows of C. */
+/**
+ * C[M,N] += 1·b[N]: adds the bias row b (at bOff) to each of the M rows of C.
+ *
+ * @param C - [M,N] block, changed in place.
+ * @param cOff - Offset of C's first element.
+ * @param ldc - Row stride of C.
+ * @param b - The bias row.
+ * @param bOff - Offset of b's first element.
+ * @param M - Rows.
+ * @param N - Columns.
+ * @throws RangeError for a block outside its array.
+ */
 export function addBias(
   C: FloatArray,
   cOff: number,
@@ -524,6 +606,15 @@ export function addBias(
 /**
  * s[N] += Σ_m C[m,N]: column sums of an [M,N] block, added into s (at sOff). The bias gradient of addBias.
  * Eight columns at a time are summed over all rows in float64 registers, then added to s once.
+ *
+ * @param s - Out: N sums, added into.
+ * @param sOff - Offset of s's first element.
+ * @param C - [M,N] block.
+ * @param cOff - Offset of C's first element.
+ * @param ldc - Row stride of C.
+ * @param M - Rows.
+ * @param N - Columns.
+ * @throws RangeError for a block outside its array.
  */
 export function sumRows(
   s: FloatArray,

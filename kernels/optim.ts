@@ -26,14 +26,26 @@
  */
 import type { FloatArray } from './matmul.js';
 
+/** Float32Array or Float64Array, the constructor of a kernel's buffers. */
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** TensorFlow.js defaults for `tf.train.adam()`. */
-export const ADAM_DEFAULTS = Object.freeze({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+export const ADAM_DEFAULTS = Object.freeze({
+  /** Step size. */
+  learningRate: 1e-3,
+  /** First-moment decay. */
+  beta1: 0.9,
+  /** Second-moment decay. */
+  beta2: 0.999,
+  /** Added to √v̂. */
+  epsilon: 1e-7,
+});
 
 /** Adam's per-tensor state: first and second moment estimates, zero-initialised. */
 export interface AdamMoments {
+  /** First moment (mean of g). */
   readonly m: FloatArray;
+  /** Second moment (mean of g²). */
   readonly v: FloatArray;
 }
 
@@ -45,7 +57,13 @@ function count(fn: string, n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${fn}: n must be a non-negative integer, got ${n}`);
 }
 
-/** Zeroed Adam moments for a tensor of n elements. */
+/**
+ * Zeroed Adam moments for a tensor of n elements.
+ *
+ * @param n - Number of elements.
+ * @param ctor - Float32Array or Float64Array.
+ * @returns m and v, zeroed.
+ */
 export function adamState(n: number, ctor: FloatArrayCtor): AdamMoments {
   count('adamState', n);
   return { m: new ctor(n), v: new ctor(n) };
@@ -54,6 +72,29 @@ export function adamState(n: number, ctor: FloatArrayCtor): AdamMoments {
 /**
  * One Adam step on w[n] with gradient g[n] and moments m[n], v[n] (all updated in place). `t` is the 1-based step number:
  * the bias corrections are 1 − β1^t and 1 − β2^t.
+ *
+ * @param w - Weights, updated in place.
+ * @param g - Gradient.
+ * @param m - First moment, updated.
+ * @param v - Second moment, updated.
+ * @param n - Number of elements.
+ * @param lr - Learning rate.
+ * @param beta1 - First-moment decay.
+ * @param beta2 - Second-moment decay.
+ * @param eps - Added to √v̂.
+ * @param t - The 1-based step number.
+ * @throws RangeError for an array shorter than n or t < 1.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Adam's first step moves every weight by about lr against its gradient's sign.
+ * const w = Float64Array.of(1, 1);
+ * const { m, v } = kernels.adamState(2, Float64Array);
+ * kernels.adamUpdate(w, Float64Array.of(0.5, -2), m, v, 2, 0.1, 0.9, 0.999, 1e-7, 1);
+ * assert.ok(Math.abs(w[0] - 0.9) < 1e-6 && Math.abs(w[1] - 1.1) < 1e-6);
+ * ```
  */
 export function adamUpdate(
   w: FloatArray,
@@ -90,6 +131,14 @@ export function adamUpdate(
 /**
  * One SGD step on w[n] with gradient g[n]: with a velocity buffer, a ← momentum·a + g; w ← w − lr·a (TensorFlow.js
  * MomentumOptimizer); with velocity null (allowed only when momentum is 0), w ← w − lr·g.
+ *
+ * @param w - Weights, updated in place.
+ * @param g - Gradient.
+ * @param velocity - Momentum buffer, updated; null when momentum is 0.
+ * @param n - Number of elements.
+ * @param lr - Learning rate.
+ * @param momentum - Momentum (≥ 0).
+ * @throws RangeError for an array shorter than n, or null velocity with momentum > 0.
  */
 export function sgdUpdate(
   w: FloatArray,
@@ -116,7 +165,12 @@ export function sgdUpdate(
   }
 }
 
-/** sqrt(Σ_tensors Σ_i g_i²) over the whole length of every array, accumulated in float64. */
+/**
+ * sqrt(Σ_tensors Σ_i g_i²) over the whole length of every array, accumulated in float64.
+ *
+ * @param grads - The gradients.
+ * @returns The global L2 norm.
+ */
 export function globalNorm(grads: readonly FloatArray[]): number {
   let s = 0;
   for (const g of grads) for (let i = 0; i < g.length; i++) s += g[i] * g[i];
@@ -126,6 +180,11 @@ export function globalNorm(grads: readonly FloatArray[]): number {
 /**
  * Scales every gradient by clipNorm / max(norm, clipNorm) in place, so the global norm is at most clipNorm; leaves them
  * untouched when norm ≤ clipNorm; sets them all to NaN when norm is not finite. Returns the pre-clip global norm.
+ *
+ * @param grads - The gradients, scaled in place.
+ * @param clipNorm - The largest norm allowed (> 0).
+ * @returns The global norm before clipping.
+ * @throws RangeError unless clipNorm is positive and finite.
  */
 export function clipByGlobalNorm(grads: readonly FloatArray[], clipNorm: number): number {
   if (!(clipNorm > 0) || !Number.isFinite(clipNorm)) {

@@ -23,47 +23,76 @@
  * Nothing inside a time loop allocates. Lengths are checked on entry (check.ts: RangeError naming the argument).
  *
  * @example
- *   const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
- *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
- *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```text
+ * const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
+ * rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
+ * rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
 import { type Act, activate, activateBackward, activationCode } from './activations.js';
 import { checkLength, checkWorkspace } from './check.js';
 
+/** Options of {@link rnnWorkspace}. */
 export interface RnnOptions {
   /** φ. Default 'tanh'. */
   activation?: string;
 }
 
+/** Every buffer a rnnForward/rnnBackward pair needs for one (T, B); made by {@link rnnWorkspace}. */
 export interface RnnWorkspace {
+  /** Time steps. */
   readonly T: number;
+  /** Batch size. */
   readonly B: number;
+  /** Input features. */
   readonly D: number;
+  /** Units. */
   readonly H: number;
+  /** φ, the activation. */
   readonly act: Act;
-  /** [T+1,B,H]: block 0 = h0, block t+1 = h_t. */
+  /** `[T+1,B,H]`: block 0 = h0, block t+1 = h_t. */
   readonly h: FloatArray;
-  /** [T,B,H]: the pre-activation gradients dZ (scratch of the backward). */
+  /** `[T,B,H]`: the pre-activation gradients dZ (scratch of the backward). */
   readonly dz: FloatArray;
-  /** [B,H]: carried dL/dh. */
+  /** `[B,H]`: carried dL/dh. */
   readonly dh: FloatArray;
 }
 
+/** The cell's weights, Keras layout. */
 export interface RnnParams {
+  /** Kernel [D,H]. */
   W: FloatArray;
+  /** Recurrent kernel [H,H]. */
   U: FloatArray;
+  /** Bias. */
   b: FloatArray;
 }
+/** Gradients of the weights, same layout as {@link RnnParams}; the backward adds into them. */
 export interface RnnGrads {
+  /** dL/dW. */
   dW: FloatArray;
+  /** dL/dU. */
   dU: FloatArray;
+  /** dL/db. */
   db: FloatArray;
 }
 
 const OPTION_KEYS: readonly string[] = ['activation'];
 
-/** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
+/**
+ * Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type.
+ *
+ * @param T - Time steps.
+ * @param B - Batch size.
+ * @param D - Input features.
+ * @param H - Units.
+ * @param ctor - Float32Array or Float64Array.
+ * @param options - The activations; on the fast twin, an arena.
+ * @returns The buffers, zeroed.
+ * @throws RangeError for a dimension that is not a positive integer; TypeError for another array type or an
+ * unknown option.
+ */
 export function rnnWorkspace(
   T: number,
   B: number,
@@ -78,7 +107,16 @@ export function rnnWorkspace(
   return { T, B, D, H, act, h: new ctor((T + 1) * BH), dz: new ctor(T * BH), dh: new ctor(BH) };
 }
 
-/** The length checks of the forward's arguments (and the backward's p and x). */
+/**
+ * The length checks of the forward's arguments (and the backward's p and x).
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace.
+ * @param p - The weights.
+ * @param x - The input.
+ * @param xRepeated - x is one step [B,D] repeated.
+ * @throws RangeError for a buffer of the wrong length.
+ */
 export function checkRnnParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
   if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
@@ -88,7 +126,19 @@ export function checkRnnParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: Fl
   checkLength(fn, 'b', p.b, H, `H=${H}`);
 }
 
-/** The length checks of the backward's outputs and upstream gradients (null ones are skipped). */
+/**
+ * The length checks of the backward's outputs and upstream gradients (null ones are skipped).
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace.
+ * @param g - The weight gradients.
+ * @param dx - dL/dx, or null.
+ * @param dh0 - dL/dh0.
+ * @param dhSeq - dL/dh_t per step, or null.
+ * @param dhT - dL/dh_T, or null.
+ * @param xRepeated - x is one step [B,D] repeated.
+ * @throws RangeError for a buffer of the wrong length.
+ */
 export function checkRnnGrads(
   fn: string,
   ws: RnnWorkspace,
@@ -113,6 +163,24 @@ export function checkRnnGrads(
 /**
  * Runs the RNN over x[T,B,D] from the initial state in block 0 of ws.h; fills blocks 1…T of ws.h.
  * xRepeated: x is one step x[B,D] fed at every step (a RepeatVector in front): Z = x·W + b is computed once and copied.
+ *
+ * @param ws - The workspace; block 0 of ws.h (and ws.c) holds the initial state.
+ * @param p - The weights.
+ * @param x - The input [T,B,D] ([B,D] when xRepeated).
+ * @param xRepeated - x is one step fed at every step.
+ * @throws RangeError for a buffer of the wrong length.
+ * @example
+ * ```ts
+ * import { kernels } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // T = 2 steps, batch 1, one input, one unit: W = 1, U = 0, b = 0, so h_t = tanh(x_t).
+ * const ws = kernels.rnnWorkspace(2, 1, 1, 1, Float64Array);
+ * const p = { W: Float64Array.of(1), U: Float64Array.of(0), b: Float64Array.of(0) };
+ * kernels.rnnForward(ws, p, Float64Array.of(0.5, -0.5));
+ * const want = [0, Math.tanh(0.5), Math.tanh(-0.5)]; // block 0 is h0
+ * ws.h.forEach((h, i) => assert.ok(Math.abs(h - want[i]) < 1e-15));
+ * ```
  */
 // prettier-ignore
 export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated = false): void {
@@ -139,6 +207,17 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
  * dhSeq[T,B,H]: dL/dh_t for every step, or null; dhT[B,H]: extra dL/dh_T, or null.
  * Adds into g.dW, g.dU, g.db; writes dx[T,B,D] (unless null) and dh0[B,H].
  * xRepeated: x and dx are [B,D], dx = Σ_t dL/dx_t; with S = Σ_t dz_t, dW += xᵀ·S and dx = S·Wᵀ.
+ *
+ * @param g - Weight gradients, added into.
+ * @param dx - Out: dL/dx [T,B,D] ([B,D] when xRepeated), or null to skip.
+ * @param dh0 - Out: dL/dh0 [B,H].
+ * @param dhSeq - dL/dh_t for every step [T,B,H], or null.
+ * @param dhT - dL/dh_T of the last step [B,H], or null.
+ * @param ws - The workspace of the forward.
+ * @param p - The weights of the forward.
+ * @param x - The input of the forward.
+ * @param xRepeated - As in the forward.
+ * @throws RangeError for a buffer of the wrong length.
  */
 // prettier-ignore
 export function rnnBackward(g: RnnGrads, dx: FloatArray | null, dh0: FloatArray,

@@ -47,12 +47,35 @@ function fromEnvironment(): Backend {
 
 let current: Backend = fromEnvironment();
 
-/** Selects the backend for workspaces built from now on. 'wasm' throws when this engine lacks WebAssembly SIMD. */
+/**
+ * Selects the backend for workspaces built from now on. 'wasm' throws when this engine lacks WebAssembly SIMD.
+ *
+ * @param backend - 'js', 'wasm' or 'auto'.
+ * @throws {@link ArgumentError} for another value, or 'wasm' where WebAssembly SIMD is missing.
+ * @example
+ * ```ts
+ * import { Sequential, lstm, setBackend, getBackend } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const before = getBackend();
+ * const x = [[[0.5], [-1], [2]]];
+ * setBackend('js');
+ * const onJs = new Sequential([lstm({ units: 4 })], { seed: 1 }).predict(x).data;
+ * setBackend('auto'); // 'wasm' where WebAssembly SIMD validates
+ * const onAuto = new Sequential([lstm({ units: 4 })], { seed: 1 }).predict(x).data;
+ * onJs.forEach((v, i) => assert.ok(Math.abs(v - onAuto[i]) < 1e-6)); // the paths agree to float32 rounding
+ * setBackend(before);
+ * ```
+ */
 export function setBackend(backend: BackendChoice): void {
   current = resolve(backend, 'setBackend(backend)');
 }
 
-/** The backend new workspaces get: 'js' or 'wasm' ('auto' is resolved when it is set). */
+/**
+ * The backend new workspaces get: 'js' or 'wasm' ('auto' is resolved when it is set).
+ *
+ * @returns 'js' or 'wasm'.
+ */
 export function getBackend(): Backend {
   return current;
 }

@@ -16,9 +16,11 @@
  * user's input, since lib/ checks every user input before a kernel sees it.
  *
  * @example
- *   throw new ArgumentError('lstm(units)', 'a positive integer', describeValue(0));
- *   // ArgumentError: lstm(units): expected a positive integer, got 0
- *   try { detector.fit(series); } catch (e) { if (e instanceof ArgumentError) console.log(e.argument, e.feature); }
+ * ```text
+ * throw new ArgumentError('lstm(units)', 'a positive integer', describeValue(0));
+ * // ArgumentError: lstm(units): expected a positive integer, got 0
+ * try { detector.fit(series); } catch (e) { if (e instanceof ArgumentError) console.log(e.argument, e.feature); }
+ * ```
  */
 
 export interface ArgumentErrorOptions {
@@ -33,6 +35,26 @@ export interface ArgumentErrorOptions {
   problem?: string;
 }
 
+/**
+ * A value a function does not accept; the message is `<argument>: expected <expected>, got <actual>` (or
+ * `<argument>: <problem>`). Decide by `instanceof`, read the fields, never parse the message.
+ *
+ * @example
+ * ```ts
+ * import { lstm, ArgumentError } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * try {
+ *   lstm({ units: 0 });
+ *   assert.fail('lstm accepted 0 units');
+ * } catch (e) {
+ *   assert.ok(e instanceof ArgumentError && e instanceof RangeError);
+ *   assert.equal(e.argument, 'lstm(units)');
+ *   assert.equal(e.actual, '0');
+ *   assert.equal(e.message, `lstm(units): expected ${e.expected}, got 0`);
+ * }
+ * ```
+ */
 export class ArgumentError extends RangeError {
   /** Where: the function and argument (`fit(x)`), an option (`Detector(window)`), or a file and field. */
   readonly argument: string;
@@ -50,11 +72,22 @@ export class ArgumentError extends RangeError {
   /**
    * A problem that one sentence says better than "expected …, got …" (`fit(validationSplit): 0.9 of 5 samples leaves 0 to
    * validate`): `expected` and `actual` are empty, `problem` holds the sentence.
+   *
+   * @param argument - Where: the function and argument, or an option.
+   * @param problem - The sentence.
+   * @param options - feature: the 0-based column at fault.
+   * @returns The error (to throw).
    */
   static problem(argument: string, problem: string, options: { feature?: number } = {}): ArgumentError {
     return new ArgumentError(argument, '', '', { ...options, problem });
   }
 
+  /**
+   * @param argument - Where: the function and argument (`fit(x)`), an option (`Detector(window)`), or a file and field.
+   * @param expected - What the argument must be.
+   * @param actual - What came, rendered for a message.
+   * @param options - feature, featureProblem, problem (see {@link ArgumentErrorOptions}).
+   */
   constructor(argument: string, expected: string, actual: string, options: ArgumentErrorOptions = {}) {
     const problem = options.problem ?? `expected ${expected}, got ${actual}`;
     super(`${argument}: ${problem}`);
@@ -74,8 +107,14 @@ export class ArgumentError extends RangeError {
  * refused a value (its expected, actual and feature are carried over).
  */
 export class ModelFileError extends ArgumentError {
+  /** The file's path, or 'fromJSON' (or the caller's source name) for text. */
   readonly file: string;
 
+  /**
+   * @param file - The path, or the source name of JSON text.
+   * @param problem - What is wrong, in words.
+   * @param cause - The field's own ArgumentError, if an option check refused a value.
+   */
   constructor(file: string, problem: string, cause?: ArgumentError) {
     const options: ArgumentErrorOptions = { problem };
     if (cause?.feature !== undefined) options.feature = cause.feature;
@@ -86,16 +125,28 @@ export class ModelFileError extends ArgumentError {
   }
 }
 
-/** A model configuration that cannot fit in memory. */
+/**
+ * A model configuration that cannot fit in memory (lib/memory.ts checks before allocating).
+ *
+ * @example
+ * ```ts
+ * import { Sequential, lstm, MemoryLimitError } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const huge = new Sequential([lstm({ units: 100000, inputShape: [100000, 1000] })]);
+ * assert.throws(() => huge.build(), MemoryLimitError);
+ * ```
+ */
 export class MemoryLimitError extends ArgumentError {
   /** The file the configuration came from, when a loader refused it (set by the loader). */
   file: string | undefined;
 
   /**
-   * @param where   the call that refused (e.g. 'Sequential.build'); the message starts with it
-   * @param detail  the message without `where`: a loader prefixes its own source instead (`${file}: ${e.detail}`)
-   * @param bytes   what the configuration needs (of the one array, the workspace, or in total: see `limitName`)
-   * @param limit   the limit it exceeds, in bytes
+   * @param where - The call that refused (e.g. 'Sequential.build'); the message starts with it.
+   * @param detail - The message without `where`: a loader prefixes its own source instead (`${file}: ${e.detail}`).
+   * @param bytes - What the configuration needs (of the one array, the workspace, or in total: see `limitName`).
+   * @param limit - The limit it exceeds, in bytes.
+   * @param limitName - Which limit: MAX_ARRAY_BYTES (one array), MAX_ARENA_BYTES (the wasm workspace) or total memory.
    */
   constructor(
     readonly where: string,
@@ -112,6 +163,7 @@ export class MemoryLimitError extends ArgumentError {
 
 /** Training met a NaN or infinite loss, gradient or weight; the model keeps the weights from before that step. */
 export class TrainingDivergedError extends Error {
+  /** @param message - What became non-finite, and at which epoch and batch. */
   constructor(message: string) {
     super(message);
     this.name = 'TrainingDivergedError';

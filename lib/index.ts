@@ -9,6 +9,17 @@ export { Sequential } from './model/sequential.js';
 export type {
   SequentialOptions,
   FitOptions,
+  FitAsyncOptions,
+  FitCallbacks,
+  FitAsyncCallbacks,
+  YieldEvery,
+  TrainBeginLogs,
+  EpochBeginLogs,
+  BatchBeginLogs,
+  BatchEndLogs,
+  FitEvent,
+  FitLoop,
+  AbortSignalLike,
   PredictOptions,
   History,
   EpochLogs,
@@ -68,6 +79,7 @@ export type { Loss, LossName } from './model/losses.js';
 // Errors: decide by type (lib/errors.ts).
 export { ArgumentError, ModelFileError, MemoryLimitError, TrainingDivergedError } from './errors.js';
 export type { ArgumentErrorOptions } from './errors.js';
+export { NodeOnlyError } from './host.js';
 
 // Execution: kernels path, threads, memory limits.
 export { setBackend, getBackend } from './backend.js';
@@ -91,10 +103,22 @@ export type { ModelSource, NamedWeight } from './io/model-view.js';
 export { Detector } from './detect/detector.js';
 export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
-export type { DetectResult, ScoreResult } from './detect/detector.js';
+export type { DetectResult, ScoreResult, DetectorFitOptions, DetectorFitAsyncOptions } from './detect/detector.js';
 export type { DetectorJSON } from './detect/io.js';
 export type { FeedbackEntry, FeedbackInput, TimeBound } from './detect/controls.js';
-export type { FillReport, Series, Tensor, TensorLike } from './tensor.js';
+export type {
+  FillReport,
+  Series,
+  Tensor,
+  TensorLike,
+  SeriesLike,
+  SeriesValue,
+  NdArray,
+  NdArrayLike,
+  DataWithShape,
+  NumberRow,
+  NumericArray,
+} from './tensor.js';
 export type { Random } from './random.js';
 export type { Normaliser, NormaliserJSON, NormalizeKind } from './detect/preprocess.js';
 export { DetectorStream } from './detect/stream.js';
@@ -109,7 +133,7 @@ export type {
 } from './detect/online.js';
 export { AlarmStage } from './detect/alarm.js';
 export type { AlarmOptions, AlarmState, AlarmOutput, ResolvedAlarmOptions } from './detect/alarm.js';
-export type { ThresholdSpec, ThresholdConfig, ThresholdKind } from './detect/threshold-spec.js';
+export type { ThresholdSpec, ThresholdString, ThresholdConfig, ThresholdKind } from './detect/threshold-spec.js';
 export { flagsToEvents, eventsToFlags } from './detect/events.js';
 export type { AnomalyEvent, Range, EventOptions } from './detect/events.js';
 export * as thresholds from './detect/thresholds/index.js';

@@ -25,12 +25,13 @@
  *   MAX_ARRAY_BYTES   one typed array (a weight, a workspace buffer): 2 GiB
  *   MAX_ARENA_BYTES   one layer's workspace on the wasm backend, which lives in one WebAssembly memory: 4 GiB, the
  *                     address space of wasm32
- *   total             the machine's memory (os.totalmem()): a model that needs more cannot run here
+ *   total             the machine's memory (Node: os.totalmem(), through lib/host.ts): a model that needs more cannot
+ *                     run here. A browser does not tell it, so there only the two limits above apply
  *
  *   checkModelMemory(model.layers, [32, 1], 1, Float32Array, 'Sequential.build');   // throws MemoryLimitError if too big
  */
 import { MemoryLimitError } from './errors.js';
-import * as os from 'os';
+import { currentHost } from './host.js';
 import type { Layer, FloatCtor } from './model/layers/layer.js';
 import { Recurrent } from './model/layers/recurrent.js';
 import { Dense, TimeDistributed } from './model/layers/dense.js';
@@ -46,15 +47,26 @@ export const MAX_ARRAY_BYTES = 2 * GiB;
 /** The largest wasm workspace (one layer's buffers in one WebAssembly memory): 4 GiB, all that wasm32 can address. */
 export const MAX_ARENA_BYTES = 4 * GiB;
 
+/** What {@link estimateModelMemory} returns. */
 export interface MemoryEstimate {
   /** Bytes in total (parameters, layer buffers, batch buffers). */
   bytes: number;
   /** Bytes of the parameters with their gradients, optimizer slots and copies. */
   paramBytes: number;
   /** The largest single array: its bytes and what it is ("lstm kernel [1, 400000]"). */
-  largest: { bytes: number; what: string };
+  largest: {
+    /** Its size. */
+    bytes: number;
+    /** What it is. */
+    what: string;
+  };
   /** The largest wasm workspace (0 on the js backend or for float64). */
-  arena: { bytes: number; what: string };
+  arena: {
+    /** Its size. */
+    bytes: number;
+    /** Which layer's workspace. */
+    what: string;
+  };
 }
 
 /** How many times each parameter is held (see the file comment). */
@@ -185,7 +197,24 @@ function outputShape(l: Layer, inShape: readonly number[]): number[] {
   return (l as unknown as { computeOutputShape(s: readonly number[]): number[] }).computeOutputShape(inShape);
 }
 
-/** Estimates what `layers` need for per-sample input `inputShape` at batch size B (see the file comment). */
+/**
+ * Estimates what `layers` need for per-sample input `inputShape` at batch size B (see the file comment).
+ *
+ * @param layers - The model's layers (built or not).
+ * @param inputShape - Per-sample input shape.
+ * @param B - Batch size.
+ * @param ctor - Float32Array or Float64Array (the model's dtype).
+ * @returns Total bytes, parameter bytes, the largest array and the largest wasm workspace.
+ * @throws {@link ArgumentError} when a layer rejects the input shape.
+ * @example
+ * ```ts
+ * import { lstm, dense, estimateModelMemory, MAX_ARRAY_BYTES } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const e = estimateModelMemory([lstm({ units: 64 }), dense({ units: 1 })], [100, 8], 32, Float32Array);
+ * assert.ok(e.bytes > e.paramBytes && e.largest.bytes < MAX_ARRAY_BYTES);
+ * ```
+ */
 export function estimateModelMemory(
   layers: readonly Layer[],
   inputShape: readonly number[],
@@ -225,9 +254,9 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${x >= 100 ? x.toFixed(0) : Number(x.toPrecision(3))} ${units[i]}`;
 }
 
-/** The memory a model may use in total: the machine's (os.totalmem()). */
+/** The memory a model may use in total: the machine's (os.totalmem() under Node); Infinity where unknown (a browser). */
 export function totalMemoryLimit(): number {
-  return os.totalmem();
+  return currentHost()?.totalMemory() ?? Infinity;
 }
 
 /**

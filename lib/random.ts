@@ -16,6 +16,7 @@
 import seedrandom from 'seedrandom';
 import { ArgumentError } from './errors.js';
 
+/** A seeded random source (dropout masks, shuffles, weight initialisation): same seed, same numbers. */
 export interface Random {
   /** The seed this source was made from, as a string. */
   readonly seed: string;

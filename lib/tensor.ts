@@ -36,10 +36,12 @@
  * Checks run in that order of severity: structure and types first, then emptiness, then shape, then values.
  *
  * @example
- *   toTensor([[1, 2], [3, 4]], 'predict(x)', { shape: [null, 2] })   // { data: Float32Array [1, 2, 3, 4], shape: [2, 2] }
- *   toTensor([[1, 2], [3]], 'predict(x)')          // ArgumentError: predict(x): ragged array at x[1]: expected length 2, got 1
- *   readSeries([[1, 2], [null, 4]], 'fit(series)') // { data: Float64Array [1, 2, NaN, 4], n: 2, F: 2 }
- *   shapeString([null, 32, 1])                     // '[N, 32, 1]'
+ * ```text
+ * toTensor([[1, 2], [3, 4]], 'predict(x)', { shape: [null, 2] })   // { data: Float32Array [1, 2, 3, 4], shape: [2, 2] }
+ * toTensor([[1, 2], [3]], 'predict(x)')          // ArgumentError: predict(x): ragged array at x[1]: expected length 2, got 1
+ * readSeries([[1, 2], [null, 4]], 'fit(series)') // { data: Float64Array [1, 2, NaN, 4], n: 2, F: 2 }
+ * shapeString([null, 32, 1])                     // '[N, 32, 1]'
+ * ```
  */
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
@@ -50,17 +52,120 @@ export type { FloatArray };
 
 /** A dense row-major array: element (i, j, k) of a [I, J, K] tensor is data[(i*J + j)*K + k]. */
 export interface Tensor {
+  /** The values, row-major. */
   data: FloatArray;
+  /** The dimensions. */
   shape: number[];
 }
 
+/** The typed arrays read as numbers (a `BigInt64Array` is not: its elements are bigints). */
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
+/**
+ * What bptt reads of a scijs ndarray (`ndarray(data, shape)`): any strides and offset. Structural, so an ndarray fits
+ * it without bptt depending on `@types/ndarray`.
+ */
+export interface NdArrayLike {
+  /** The buffer. */
+  readonly data: ArrayLike<number>;
+  /** The dimensions. */
+  readonly shape: readonly number[];
+  /** Elements between neighbours along each dimension. */
+  readonly stride: readonly number[];
+  /** Index in `data` of the first element. */
+  readonly offset: number;
+}
+
+/**
+ * The ndarray that `predict` returns: a scijs ndarray over a dense row-major buffer (`data`, of the model's dtype),
+ * batch-major shape, no copy. The members listed are the ones scijs ndarray defines; `data` is a plain typed array.
+ */
+export interface NdArray<D extends FloatArray = FloatArray> extends NdArrayLike {
+  /** The dense row-major buffer, of the model's dtype. */
+  readonly data: D;
+  /** The dimensions, batch-major. */
+  readonly shape: number[];
+  /** Row-major strides. */
+  readonly stride: number[];
+  /** Always 0. */
+  readonly offset: number;
+  /** Number of elements (∏shape). */
+  readonly size: number;
+  /** Rank (shape.length). */
+  readonly dimension: number;
+  /** The element at an index (one number per dimension). */
+  get(...index: number[]): number;
+  /** Writes the last argument at the index given by the others; returns it. */
+  set(...indexThenValue: number[]): number;
+  /** The offset in `data` of an index. */
+  index(...index: number[]): number;
+}
+
+/** A `{ data, shape }` pair: data row-major, exactly ∏shape elements. */
+export interface DataWithShape {
+  /** The values, row-major. */
+  readonly data: ArrayLike<number>;
+  /** The dimensions. */
+  readonly shape: readonly number[];
+}
+
+/** A row of numbers: an array or a typed array. */
+export type NumberRow = readonly number[] | NumericArray;
+
+/**
+ * A model input (`fit`, `predict`, `evaluate`): nested arrays up to rank 3 ([N, T, D]; the innermost rows may be typed
+ * arrays), a typed array (shape [length]), `{ data, shape }`, or a scijs ndarray. A number is a rank-0 tensor.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, lstm } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([lstm({ units: 2, inputShape: [3, 1] })]);
+ * const a = model.predict([[[0.1], [0.2], [0.3]]]); // number[][][]: N = 1, T = 3, D = 1
+ * const b = model.predict({ data: Float32Array.of(0.1, 0.2, 0.3), shape: [1, 3, 1] }); // { data, shape }
+ * assert.deepEqual(a.data, b.data);
+ * ```
+ */
 export type TensorLike =
-  | number
-  | number[]
-  | number[][]
-  | number[][][]
-  | { data: ArrayLike<number>; shape: readonly number[] }
-  | ndarray.NdArray;
+  number | NumberRow | readonly NumberRow[] | readonly (readonly NumberRow[])[] | DataWithShape | NdArrayLike;
+
+/** One value of a series: a number, or NaN / null / undefined for a missing value (filled by interpolation). */
+export type SeriesValue = number | null | undefined;
+
+/**
+ * A detector input: a series of n points, rank 1 ([n]: one feature) or rank 2 ([n, F], [time][feature]): arrays (with
+ * null, undefined or NaN for a missing value), a typed array, rows of typed arrays, `{ data, shape }` (shape [n] or
+ * [n, F]), or a scijs ndarray.
+ *
+ * @example
+ * ```ts
+ * import { Detector } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const detector = new Detector({ model: 'zscore', window: 3, threshold: 'fixed:3' });
+ * detector.fit([1, 2, null, 4, 5, 3, 2, 4, 1, 3]); // one feature; null is a missing value (interpolated)
+ * const rows = [[1], [2], [3], [2], [1], [2]];
+ * const r = detector.detect({ data: Float64Array.from(rows.flat()), shape: [rows.length, 1] });
+ * assert.equal(r.filled.filled, 0);
+ * assert.equal(r.scores.length, 6);
+ * ```
+ */
+export type SeriesLike =
+  | readonly SeriesValue[]
+  | NumericArray
+  | readonly (readonly SeriesValue[] | NumericArray)[]
+  | { readonly data: ArrayLike<SeriesValue>; readonly shape: readonly number[] }
+  | NdArrayLike;
 
 export interface ToTensorOptions {
   /** Required rank (number of dimensions). Implied by `shape` when that is given. */
@@ -88,8 +193,11 @@ export function shapeString(shape: readonly (number | null)[]): string {
 /**
  * An ArgumentError about feature (column) `f` of `argName`: the message is `<argName>: feature <f> <predicate>`, and
  * `featureProblem` holds the predicate alone, for a caller that names the column itself.
- * @example featureError('fit(series)', 1, 'has no values (all 9 missing)', 'a present value', 'none').message
+ * @example
+ * ```text
+ * featureError('fit(series)', 1, 'has no values (all 9 missing)', 'a present value', 'none').message
  *   // 'fit(series): feature 1 has no values (all 9 missing)'
+ * ```
  */
 export function featureError(
   argName: string,
@@ -108,7 +216,10 @@ export function featureError(
 /**
  * Throws an ArgumentError naming the first NaN or ±Infinity in `a` and its index (unravelled with `shape` when given):
  * `argName: non-finite value NaN at index [2, 5, 0]`.
- * @example assertFiniteArray(Float32Array.of(1, NaN), 'W', [1, 2])   // ArgumentError: W: non-finite value NaN at index [0, 1]
+ * @example
+ * ```text
+ * assertFiniteArray(Float32Array.of(1, NaN), 'W', [1, 2])   // ArgumentError: W: non-finite value NaN at index [0, 1]
+ * ```
  */
 export function assertFiniteArray(a: ArrayLike<number>, argName: string, shape?: readonly number[]): void {
   const dims = shape ?? [a.length];
@@ -125,13 +236,16 @@ export function assertFiniteArray(a: ArrayLike<number>, argName: string, shape?:
 }
 
 /** The public API's output form: an ndarray over the tensor's own data (no copy). */
-export function toNdarray(t: Tensor): ndarray.NdArray<FloatArray> {
+export function toNdarray(t: Tensor): NdArray {
   return ndarray<FloatArray>(t.data, t.shape.slice());
 }
 
 /**
  * Coerces `x` to a dense row-major Tensor and checks it: structure, element types, emptiness, shape and finiteness.
- * @example toTensor({ data: Float64Array.of(1, 2, 3, 4, 5, 6), shape: [2, 3] }, 'fit(y)', { rank: 2 }).shape   // [2, 3]
+ * @example
+ * ```text
+ * toTensor({ data: Float64Array.of(1, 2, 3, 4, 5, 6), shape: [2, 3] }, 'fit(y)', { rank: 2 }).shape   // [2, 3]
+ * ```
  */
 export function toTensor(x: unknown, argName: string, options: ToTensorOptions = {}): Tensor {
   const expected = expectedShape(options);
@@ -171,13 +285,17 @@ export function toTensor(x: unknown, argName: string, options: ToTensorOptions =
  * `fillMissing`. `data` may be the caller's own Float64Array (`shared`): read it, never write it.
  */
 export interface Series {
+  /** The values, [n, F] row-major. */
   data: Float64Array;
+  /** Points. */
   n: number;
+  /** Features per point. */
   F: number;
   /** True when `data` is the caller's array (fillMissing copies it before filling). */
   shared?: boolean;
 }
 
+/** What fill-in of missing values did (Detector.score/detect's `filled`). */
 export interface FillReport {
   /** Number of values that were missing and filled by interpolation. */
   filled: number;
@@ -191,7 +309,10 @@ const SERIES_KINDS = 'number[], number[][] ([time][feature]), {data, shape} or a
  * Reads a series into [n, F] row-major float64, missing values (NaN, null, undefined) kept as NaN (fill them with
  * `fillMissing`). ±Infinity, an empty series, a point without features and a feature without any value are errors.
  * A Float64Array laid out row-major (plain, {data, shape}, or an ndarray view with row-major strides) is not copied.
- * @example readSeries({ data: Float64Array.of(1, 2, 3, 4), shape: [2, 2] }, 'fit(series)')   // { n: 2, F: 2, shared: true, … }
+ * @example
+ * ```text
+ * readSeries({ data: Float64Array.of(1, 2, 3, 4), shape: [2, 2] }, 'fit(series)')   // { n: 2, F: 2, shared: true, … }
+ * ```
  */
 export function readSeries(x: unknown, argName: string): Series {
   const direct = rowMajorFloat64(x);

@@ -121,4 +121,25 @@ describe('the public API (lib/index.ts)', function () {
     expect(runtime).to.include.members(['Sequential', 'Detector', 'ArgumentError', 'kernels']);
     expect(INTERNAL.filter((n) => runtime.includes(n))).to.deep.equal([]);
   });
+
+  it('the data a user passes is typed as what is accepted, not unknown, and predict returns a typed NdArray', () => {
+    const params = (cls: string, method: string): string[] => {
+      const s = exported.get(cls);
+      const decl = s?.declarations?.find(ts.isClassDeclaration);
+      const m = decl?.members.find((x) => ts.isMethodDeclaration(x) && x.name.getText() === method);
+      if (m === undefined || !ts.isMethodDeclaration(m)) throw new Error(`${cls}.${method} not found`);
+      return [...m.parameters.map((p) => p.type?.getText() ?? 'untyped'), `=> ${m.type?.getText() ?? 'untyped'}`];
+    };
+    expect(params('Sequential', 'fit').slice(0, 2)).to.deep.equal(['TensorLike', 'TensorLike']);
+    expect(params('Sequential', 'evaluate').slice(0, 2)).to.deep.equal(['TensorLike', 'TensorLike']);
+    const predict = params('Sequential', 'predict');
+    expect([predict[0], predict[predict.length - 1]]).to.deep.equal(['TensorLike', '=> NdArray']);
+    for (const m of ['fit', 'score', 'detect'])
+      expect(params('Detector', m)[0], `Detector.${m}`).to.equal('SeriesLike');
+    // The threshold spec is the grammar, not any string.
+    const spec = exported.get('ThresholdSpec')?.declarations?.[0];
+    expect(spec && ts.isTypeAliasDeclaration(spec) ? spec.type.getText() : '').to.equal(
+      'ThresholdString | ThresholdConfig',
+    );
+  });
 });

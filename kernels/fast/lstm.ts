@@ -38,9 +38,11 @@
  * write them). Nothing inside a time loop allocates. Lengths are checked on entry (RangeError naming the argument).
  *
  * @example
- *   const ws = lstmWorkspace(T, B, D, H, Float64Array);            // activation 'tanh', recurrentActivation 'sigmoid'
- *   lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
- *   lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
+ * ```text
+ * const ws = lstmWorkspace(T, B, D, H, Float64Array);            // activation 'tanh', recurrentActivation 'sigmoid'
+ * lstmForward(ws, { W, U, b }, x);                               // ws.h.subarray(B*H) now holds h_1…h_T
+ * lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
+ * ```
  */
 import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
 import { type MatOps, jsOps, residentU } from './ops.js';

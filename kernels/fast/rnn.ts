@@ -28,9 +28,11 @@
  * Nothing inside a time loop allocates. Lengths are checked on entry (RangeError naming the argument).
  *
  * @example
- *   const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
- *   rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
- *   rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```text
+ * const ws = rnnWorkspace(T, B, D, H, Float64Array);             // activation 'tanh'
+ * rnnForward(ws, { W, U, b }, x);                                // ws.h.subarray(B*H) now holds h_1…h_T
+ * rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
+ * ```
  */
 import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
 import { type MatOps, jsOps, residentU } from './ops.js';

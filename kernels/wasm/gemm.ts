@@ -14,10 +14,12 @@
  * rows of the batch, on its position in it, or on M (batch 1 and batch B give the same bits).
  *
  * @example
- *   const arena = wasmArena();
- *   const A = arena.allocF32(2 * 3), B = arena.allocF32(3 * 2), C = arena.allocF32(2 * 2);
- *   A.set([1, 2, 3, 4, 5, 6]); B.set([1, 0, 0, 1, 1, 1]);
- *   matmulWasm(C, 0, 2, A, 0, 3, B, 0, 2, 2, 3, 2, false);   // C = [4, 5, 10, 11]
+ * ```text
+ * const arena = wasmArena();
+ * const A = arena.allocF32(2 * 3), B = arena.allocF32(3 * 2), C = arena.allocF32(2 * 2);
+ * A.set([1, 2, 3, 4, 5, 6]); B.set([1, 0, 0, 1, 1, 1]);
+ * matmulWasm(C, 0, 2, A, 0, 3, B, 0, 2, 2, 3, 2, false);   // C = [4, 5, 10, 11]
+ * ```
  */
 import { type WasmArena, wasmArena } from './arena.js';
 

@@ -3,7 +3,8 @@
  * delimiter (',' unless the header line has more ';' or tabs); a field in double quotes may hold delimiters, line breaks
  * and doubled quotes ("" for "); lines end in LF or CRLF; a UTF-8 byte-order mark is skipped; blank lines are skipped.
  *
- *   CsvReader      reads records one at a time from a file in 1 MiB chunks (constant memory: `bptt score` streams with it)
+ *   CsvReader      reads records one at a time from a file in 1 MiB chunks (constant memory: `bptt score` streams with it);
+ *                  the file `-` is stdin, read to its end and named `<stdin>` in messages
  *   detectSchema   which column is the time, which are values, from the header and the first rows
  *   readTable      a whole file into a Table (typed arrays), with every check a new user needs (see below)
  *
@@ -19,7 +20,7 @@
  */
 import * as fs from 'fs';
 import { StringDecoder } from 'string_decoder';
-import { UserError, at, fsMessage } from './errors.js';
+import { UserError, CsvError, fsMessage } from './errors.js';
 import { NUMBER, timeParser, type TimeKind } from './time.js';
 
 export interface CsvRecord {
@@ -29,6 +30,33 @@ export interface CsvRecord {
 }
 
 const CHUNK = 1 << 20;
+
+/** The input file name that means stdin. */
+export const STDIN = '-';
+
+/** How messages name an input file: `<stdin>` for `-`, else the path as given. */
+export function inputName(file: string): string {
+  return file === STDIN ? '<stdin>' : file;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * fs.readSync that waits out EAGAIN: stdin may be a non-blocking pipe or terminal (the parent's choice), where a read
+ * with nothing buffered yet fails instead of waiting. Returns 0 at the end (Windows pipes say EOF).
+ */
+function readChunk(fd: number, buf: Buffer): number {
+  for (;;) {
+    try {
+      return fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 2);
+      else if (code === 'EOF') return 0;
+      else throw e;
+    }
+  }
+}
 
 /** Reads CSV records from a file, one at a time, holding one chunk (and the record being read) in memory. */
 export class CsvReader {
@@ -40,25 +68,38 @@ export class CsvReader {
   private readonly chunk = Buffer.allocUnsafe(CHUNK);
   private readonly decoder = new StringDecoder('utf8');
   private first = true;
+  private bytes = 0;
 
   private constructor(
     readonly file: string,
     private fd: number | null,
   ) {}
 
-  /** Opens `file`; the delimiter is `delimiter` or sniffed from the header line (',' ';' or tab, whichever is most common). */
+  /**
+   * Opens `file` (`-`: stdin, named `<stdin>`); the delimiter is `delimiter` or sniffed from the header line (',' ';' or
+   * tab, whichever is most common). `reader.file` is the name messages use.
+   */
   static open(file: string, delimiter?: string): CsvReader {
     let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-      if (fs.fstatSync(fd).isDirectory()) {
-        fs.closeSync(fd);
-        throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    if (file === STDIN) fd = 0;
+    else {
+      try {
+        fd = fs.openSync(file, 'r');
+        if (fs.fstatSync(fd).isDirectory()) {
+          fs.closeSync(fd);
+          throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+        }
+      } catch (e) {
+        throw new UserError(fsMessage('read', file, e));
       }
-    } catch (e) {
-      throw new UserError(fsMessage('read', file, e));
     }
-    const r = new CsvReader(file, fd);
+    const r = new CsvReader(inputName(file), fd);
+    try {
+      const st = fs.fstatSync(fd);
+      r.bytes = st.isFile() ? st.size : 0;
+    } catch {
+      /* the size only sizes a buffer */
+    }
     r.fill();
     if (delimiter !== undefined) {
       if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
@@ -73,10 +114,15 @@ export class CsvReader {
     return r;
   }
 
-  /** Closes the file (also done at its end). */
+  /** The file's size in bytes when it has one (a file, stdin redirected from a file), else 0 (a pipe). */
+  size(): number {
+    return this.bytes;
+  }
+
+  /** Closes the file (also done at its end); stdin stays open, only no longer read. */
   close(): void {
     if (this.fd !== null) {
-      fs.closeSync(this.fd);
+      if (this.fd !== 0) fs.closeSync(this.fd);
       this.fd = null;
     }
   }
@@ -92,7 +138,7 @@ export class CsvReader {
     }
     let n: number;
     try {
-      n = fs.readSync(this.fd, this.chunk, 0, CHUNK, null);
+      n = readChunk(this.fd, this.chunk);
     } catch (e) {
       throw new UserError(fsMessage('read', this.file, e));
     }
@@ -147,7 +193,13 @@ export class CsvReader {
       }
       if (i >= this.buf.length) {
         if (state === 'quoted')
-          throw new UserError(`${at(this.file, start)}: a quoted field (field ${fields.length + 1}) is never closed`);
+          throw CsvError.at(
+            this.file,
+            start,
+            undefined,
+            undefined,
+            `a quoted field (field ${fields.length + 1}) is never closed`,
+          );
         break;
       }
       const ch = this.buf[i];
@@ -188,8 +240,12 @@ export class CsvReader {
         continue;
       }
       if (state === 'after') {
-        throw new UserError(
-          `${at(this.file, line, fields.length + 1)}: unexpected ${JSON.stringify(ch)} after the closing quote of a quoted field`,
+        throw CsvError.at(
+          this.file,
+          line,
+          fields.length + 1,
+          undefined,
+          `unexpected ${JSON.stringify(ch)} after the closing quote of a quoted field`,
         );
       }
       state = 'plain';
@@ -244,15 +300,23 @@ export function parseValue(cell: string): number | null {
 }
 
 /** The error for a value cell that `parseValue` refused, at its file, line and column. */
-export function valueError(file: string, line: number, column: number, name: string, cell: string): UserError {
-  const where = at(file, line, column, name);
+export function valueError(file: string, line: number, column: number, name: string, cell: string): CsvError {
   if (NUMBER.test(cell.trim())) {
-    return new UserError(
-      `${where}: ${cell.trim()} is beyond the range of a double (±1.8e308); rescale the column ` +
-        '(e.g. write it in larger units)',
+    return CsvError.at(
+      file,
+      line,
+      column,
+      name,
+      `${cell.trim()} is beyond the range of a double (±1.8e308); rescale the column (e.g. write it in larger units)`,
     );
   }
-  return new UserError(`${where}: ${JSON.stringify(cell)} is not a number (leave the cell empty for a missing value)`);
+  return CsvError.at(
+    file,
+    line,
+    column,
+    name,
+    `${JSON.stringify(cell)} is not a number (leave the cell empty for a missing value)`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -299,8 +363,12 @@ export function detectSchema(file: string, header: string[], sample: readonly Cs
   header.forEach((h, i) => {
     const j = seen.get(h);
     if (j !== undefined)
-      throw new UserError(
-        `${at(file, 1)}: the header names column ${JSON.stringify(h)} twice (columns ${j + 1} and ${i + 1})`,
+      throw CsvError.at(
+        file,
+        1,
+        undefined,
+        undefined,
+        `the header names column ${JSON.stringify(h)} twice (columns ${j + 1} and ${i + 1})`,
       );
     seen.set(h, i);
   });
@@ -392,23 +460,41 @@ export interface ReadOptions extends SchemaOptions {
 
 const SAMPLE = 200;
 
+/** A CSV opened for reading: the reader (left after the sample), the schema, and the records read to find it. */
+export interface Opened {
+  reader: CsvReader;
+  schema: Schema;
+  sample: CsvRecord[];
+}
+
 /** Reads the header and the first records, and the schema they imply. The reader is left after the sample. */
-export function openWithSchema(
-  file: string,
-  o: ReadOptions,
-): { reader: CsvReader; schema: Schema; sample: CsvRecord[] } {
+export function openWithSchema(file: string, o: ReadOptions): Opened {
   const reader = CsvReader.open(file, o.delimiter);
+  const name = reader.file;
   try {
     const head = reader.next();
-    if (head === null) throw new UserError(`${file} is empty: expected a header row and data rows`);
+    if (head === null) throw new CsvError(`${name} is empty: expected a header row and data rows`, name);
     const header = head.fields.map((h) => h.trim());
     const sample: CsvRecord[] = [];
     for (let r = reader.next(); r !== null; r = sample.length < SAMPLE ? reader.next() : null) sample.push(r);
-    if (sample.length === 0) throw new UserError(`${file} has a header but no data rows`);
-    const schema = detectSchema(file, header, sample, o);
+    if (sample.length === 0) throw new CsvError(`${name} has a header but no data rows`, name);
+    const schema = detectSchema(name, header, sample, o);
     return { reader, schema, sample };
   } catch (e) {
     reader.close();
+    throw e;
+  }
+}
+
+/**
+ * The same opened file under other schema options, without reading it again (stdin cannot be read twice): the header
+ * and the sample give the new schema. Closes the reader if the options do not fit the file.
+ */
+export function reschema(opened: Opened, o: SchemaOptions): Opened {
+  try {
+    return { ...opened, schema: detectSchema(opened.reader.file, opened.schema.header, opened.sample, o) };
+  } catch (e) {
+    opened.reader.close();
     throw e;
   }
 }
@@ -420,23 +506,36 @@ export function parseLabel(cell: string, file: string, line: number, col: number
   if (s === 'true' || s === 'yes') return 1;
   const v = parseValue(s);
   if (v === null || Number.isNaN(v))
-    throw new UserError(`${at(file, line, col, name)}: label ${JSON.stringify(cell)} is not 0/1`);
+    throw CsvError.at(file, line, col, name, `label ${JSON.stringify(cell)} is not 0/1`);
   return v !== 0 ? 1 : 0;
 }
 
 /** Checks one record's field count against the header. */
 export function checkRagged(file: string, r: CsvRecord, width: number): void {
   if (r.fields.length !== width) {
-    throw new UserError(
-      `${at(file, r.line)}: ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, but the header has ${width}` +
+    throw CsvError.at(
+      file,
+      r.line,
+      undefined,
+      undefined,
+      `${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, but the header has ${width}` +
         ' (a ragged row; quote fields that contain the delimiter)',
     );
   }
 }
 
-/** Reads a whole CSV file into a Table, sorted by time, with the checks and warnings listed at the top of this file. */
-export function readTable(file: string, o: ReadOptions = {}): Table {
-  const { reader, schema, sample } = openWithSchema(file, o);
+/**
+ * Reads a whole CSV file (`-`: stdin) into a Table, sorted by time, with the checks and warnings listed at the top of
+ * this file.
+ */
+export function readTable(path: string, o: ReadOptions = {}): Table {
+  return tableFrom(openWithSchema(path, o), o);
+}
+
+/** The rest of an opened CSV (see openWithSchema) read into a Table, as readTable does. */
+export function tableFrom(opened: Opened, o: ReadOptions = {}): Table {
+  const { reader, schema, sample } = opened;
+  const file = reader.file;
   const { header, time, values: vcols, label } = schema;
   const F = vcols.length;
   const warnings: string[] = [];
@@ -448,7 +547,7 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
   }
   const times: string[] = [];
   const tv: number[] = [];
-  const vals = new ValueBuffer(F, estimateRows(file, sample));
+  const vals = new ValueBuffer(F, estimateRows(reader.size(), sample));
   const labels: number[] = [];
   const lines: number[] = [];
   const missing = new Array<number>(F).fill(0);
@@ -458,21 +557,29 @@ export function readTable(file: string, o: ReadOptions = {}): Table {
     checkRagged(file, r, header.length);
     if (time >= 0) {
       const cell = r.fields[time].trim();
-      if (cell === '') throw new UserError(`${at(file, r.line, time + 1, header[time])}: empty timestamp`);
+      if (cell === '') throw CsvError.at(file, r.line, time + 1, header[time], 'empty timestamp');
       if (tp === null) {
         tp = timeParser(cell);
         firstTime = cell;
       }
       const t = tp.parse(cell);
       if (tp.kind !== 'text' && Number.isNaN(t)) {
-        throw new UserError(
-          `${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'}` +
+        throw CsvError.at(
+          file,
+          r.line,
+          time + 1,
+          header[time],
+          `${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'}` +
             ` like the first timestamp ${JSON.stringify(firstTime)}`,
         );
       }
       if (tp.kind === 'number' && !Number.isFinite(t)) {
-        throw new UserError(
-          `${at(file, r.line, time + 1, header[time])}: timestamp ${cell} is beyond the range of a double (±1.8e308)`,
+        throw CsvError.at(
+          file,
+          r.line,
+          time + 1,
+          header[time],
+          `timestamp ${cell} is beyond the range of a double (±1.8e308)`,
         );
       }
       times.push(cell);
@@ -613,15 +720,9 @@ class ValueBuffer {
 }
 
 /** Rows a file holds, estimated from its size and the sample's line lengths (a little over, so it rarely grows). */
-function estimateRows(file: string, sample: readonly CsvRecord[]): number {
+function estimateRows(size: number, sample: readonly CsvRecord[]): number {
   let chars = 0;
   for (const r of sample) chars += r.fields.reduce((a, f) => a + f.length + 1, 0);
-  let size = 0;
-  try {
-    size = fs.statSync(file).size;
-  } catch {
-    /* read already; the estimate only sizes a buffer */
-  }
   const F = Math.max(1, sample[0]?.fields.length ?? 1);
   return Math.min(Math.floor((1 << 27) / F), Math.ceil((1.05 * size * sample.length) / Math.max(1, chars)) + 16);
 }

@@ -22,7 +22,7 @@ import { pickModel } from '../detect/options.js';
 import { getBackend } from '../backend.js';
 import type { AnomalyEvent, Range } from '../detect/events.js';
 import { UserError, userCall, toUserError, fsMessage, type ColumnMap } from './errors.js';
-import { readTable, type Table, type ReadOptions, csvField, csvNumber } from './csv.js';
+import { readTable, inputName, type Table, type ReadOptions, csvField, csvNumber } from './csv.js';
 import { Output, OutputSet } from './output.js';
 import { Progress } from './progress.js';
 import { type Context, say, warn, since } from './context.js';
@@ -113,7 +113,9 @@ export function fitDetector(
   const detector = new Detector(model !== 'gru-online' ? { ...options, model, onEpochEnd } : { ...options, model });
   const o = detector.options;
   const neural = o.model !== 'zscore' && o.model !== 'iqr' && o.model !== 'gru-online';
-  progress.p = neural && o.epochs > 0 && !ctx.quiet ? new Progress(ctx.errSink, o.epochs, o.model) : null;
+  // Under --json, stderr holds JSON lines only (a terminal still gets the bar).
+  progress.p =
+    neural && o.epochs > 0 && !ctx.quiet ? new Progress(ctx.errSink, o.epochs, o.model, ctx.json === true) : null;
   progress.p?.start();
   const t0 = performance.now();
   // The continually learning model uses the time of day when the file has dates.
@@ -177,10 +179,11 @@ export function loadModelFile(file: string): { detector: Detector; meta: CliMode
     detector = Detector.fromJSON(doc, `--model: ${file}`);
   } catch (e) {
     // Errors from below the loader (a network too large to build) carry no file name: name it here. A bug stays one.
-    const user = e instanceof MemoryLimitError ? new UserError(e.detail) : toUserError(e);
+    const user = e instanceof MemoryLimitError ? new UserError(e.detail, { origin: e }) : toUserError(e);
     if (!(user instanceof UserError)) throw user;
     throw new UserError(
       user.message.startsWith(`--model: ${file}`) ? user.message : `--model: ${file}: ${user.message}`,
+      user.details,
     );
   }
   // Detector.fromJSON has checked "cli" when it is there (a column name per feature; the types of the rest).
@@ -367,6 +370,7 @@ export const DETECT_HELP = `Usage: bptt detect <file.csv> [options]
 
 Fits an anomaly detector on the first part of a CSV (or on another file) and flags anomalies in all of it.
 Writes a CSV with the time, the values, score, threshold and anomaly (0/1) columns: to stdout, or to --out.
+The file may be - to read the CSV from stdin (then --train, if given, names a file).
 
 Input
   --time-column NAME      the time column (default: a column named timestamp/time/date/datetime,
@@ -374,7 +378,7 @@ Input
   --columns A,B           the value columns (default: every numeric column)
   --delimiter C           field delimiter (default: sniffed from the header: , ; or tab)
   --train-fraction F      train on the first F of the rows (default 0.15)
-  --train FILE.csv        train on another file with the same columns instead
+  --train FILE.csv        train on another file with the same columns instead (- : stdin)
   --labels L              known anomalies, shown in the report: a 0/1 column of the file, a JSON file of
                           [start, end] windows (NAB's labels.json works), or a CSV with start,end columns
 Model
@@ -399,7 +403,8 @@ Output
   --report FILE.html      also write the HTML report
   --save FILE.json        also save the fitted model (for bptt score)
   --json                  print a JSON summary to stdout (events with timestamps, threshold, timings,
-                          missing values filled, warnings); the CSV is then written only with --out
+                          missing values filled, warnings); the CSV is then written only with --out.
+                          Errors, warnings and progress go to stderr as JSON lines ({"error": …})
   -q, --quiet             no progress or summary on stderr (warnings still print)
   -h, --help              this help
 
@@ -441,8 +446,8 @@ export function detectCommand(ctx: Context, argv: string[]): number {
     return 0;
   }
   const a = detectArgs(v, positionals);
-  const inputs: NamedFile[] = [{ what: 'the input file', file: a.file }];
-  if (a.trainFile !== undefined) inputs.push({ what: '--train', file: a.trainFile });
+  const inputs: NamedFile[] = [{ what: 'the input file', file: a.file, stdin: true }];
+  if (a.trainFile !== undefined) inputs.push({ what: '--train', file: a.trainFile, stdin: true });
   if (a.labelsSpec !== undefined && a.readOpts.labelColumn === undefined)
     inputs.push({ what: '--labels', file: a.labelsSpec.split('#')[0] });
   const outputFiles: NamedFile[] = [];
@@ -534,14 +539,14 @@ function readDetectInput(ctx: Context, a: DetectArgs): DetectInput {
     table,
     trainTable,
     trainRows: trainTable.n,
-    trainDesc: `${path.basename(a.trainFile)} (${trainTable.n} rows)`,
+    trainDesc: `${path.basename(trainTable.file)} (${trainTable.n} rows)`,
     warnings,
   };
 }
 
 /** detect after its files are checked: read, fit, detect, write the staged outputs, summarise. */
 function detectRun(ctx: Context, a: DetectArgs, outs: OutputSet, t0: number): number {
-  const { file } = a;
+  const file = inputName(a.file); // as messages and outputs name it (`<stdin>` for -)
   const flagsOut = a.outFile !== null ? outs.open(a.outFile) : null;
   const reportOut = a.reportFile !== undefined ? outs.open(a.reportFile) : null;
   const saveOut = a.saveFile !== undefined ? outs.open(a.saveFile) : null;
@@ -669,6 +674,7 @@ export const FIT_HELP = `Usage: bptt fit <train.csv> --save model.bptt.json [opt
 
 Fits an anomaly detector on every row of a CSV of normal behaviour and saves it (atomically) for bptt score.
 The model file is the Detector's JSON (Detector.load reads it) plus the names of the columns it was trained on.
+The file may be - to read the CSV from stdin.
 
 Options
   --save FILE.json        where to save the model (required)
@@ -704,7 +710,7 @@ export function fitCommand(ctx: Context, argv: string[]): number {
   const save = opt.str(v, 'save');
   if (save === undefined) throw new UserError('fit: --save FILE is required (where to write the model)');
   const detectorOptions = opt.detectorOptions(v);
-  checkFiles('fit', [{ what: 'the input file', file }], [{ what: '--save', file: save }]);
+  checkFiles('fit', [{ what: 'the input file', file, stdin: true }], [{ what: '--save', file: save }]);
   const outs = new OutputSet();
   try {
     return fitRun(ctx, v, file, save, detectorOptions, outs, t0);
@@ -727,7 +733,7 @@ function fitRun(
   const table = readTable(file, readOptions(v));
   checkOutputNames(table);
   for (const w of table.warnings) warn(ctx, w);
-  const desc = `${path.basename(file)} (${table.n} rows)`;
+  const desc = `${path.basename(table.file)} (${table.n} rows)`;
   const fit = fitDetector(ctx, table, table.n, desc, detectorOptions);
   writeModelFile(saveOut, fit.detector, {
     columns: table.columns,
@@ -742,7 +748,7 @@ function fitRun(
       `${JSON.stringify(
         {
           command: 'fit',
-          file,
+          file: table.file,
           rows: table.n,
           columns: table.columns,
           timeColumn: table.timeColumn,

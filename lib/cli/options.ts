@@ -5,7 +5,7 @@
 import { parseArgs } from 'util';
 import { UserError, userCall } from './errors.js';
 import { DETECTOR_MODELS, type DetectorModel, type DetectorOptions } from '../detect/types.js';
-import { parseThreshold } from '../detect/threshold-spec.js';
+import { parseThreshold, type ThresholdString } from '../detect/threshold-spec.js';
 import { setBackend, type BackendChoice } from '../backend.js';
 import { checkWorkers } from '../parallel/auto.js';
 
@@ -79,8 +79,13 @@ export function parse(command: string, argv: string[], spec: OptionSpec): { valu
     let msg = (e as Error).message;
     const m = /'(-[^']*)'/.exec(msg);
     const name = m?.[1]?.split(/[ ,]/)[0];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && name !== undefined) msg = `unknown option ${name}`;
-    else if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && name !== undefined) {
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && name !== undefined) {
+      throw new UserError(`${command}: unknown option ${name} (see bptt ${command} --help)`, {
+        argument: name,
+        expected: `an option of bptt ${command}`,
+        actual: name,
+      });
+    } else if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && name !== undefined) {
       msg = /does not take an argument/.test(msg) ? `option ${name} takes no value` : `option ${name} needs a value`;
     } else if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') msg = msg.replace(/\.$/, '');
     throw new UserError(`${command}: ${msg} (see bptt ${command} --help)`);
@@ -105,9 +110,12 @@ export function int(v: Values, name: string, min = 1): number | undefined {
   if (s === undefined) return undefined;
   const n = Number(s);
   if (s.trim() === '' || !Number.isInteger(n) || n < min || n > MAX_INT) {
-    throw new UserError(
-      `--${name}: expected ${min === 0 ? 'a non-negative' : 'a positive'} integer${n > MAX_INT ? ` (at most ${MAX_INT})` : ''}, got ${JSON.stringify(s)}`,
-    );
+    const expected = `${min === 0 ? 'a non-negative' : 'a positive'} integer${n > MAX_INT ? ` (at most ${MAX_INT})` : ''}`;
+    throw new UserError(`--${name}: expected ${expected}, got ${JSON.stringify(s)}`, {
+      argument: `--${name}`,
+      expected,
+      actual: JSON.stringify(s),
+    });
   }
   return n;
 }
@@ -117,8 +125,14 @@ export function fraction(v: Values, name: string): number | undefined {
   const s = str(v, name);
   if (s === undefined) return undefined;
   const n = Number(s);
-  if (s.trim() === '' || !(n > 0 && n < 1))
-    throw new UserError(`--${name}: expected a fraction between 0 and 1 (exclusive), got ${JSON.stringify(s)}`);
+  if (s.trim() === '' || !(n > 0 && n < 1)) {
+    const expected = 'a fraction between 0 and 1 (exclusive)';
+    throw new UserError(`--${name}: expected ${expected}, got ${JSON.stringify(s)}`, {
+      argument: `--${name}`,
+      expected,
+      actual: JSON.stringify(s),
+    });
+  }
   return n;
 }
 
@@ -199,7 +213,7 @@ export function detectorOptions(v: Values): DetectorOptions {
   const threshold = str(v, 'threshold');
   if (threshold !== undefined) {
     userCall('', () => parseThreshold(threshold, '--threshold'));
-    o.threshold = threshold;
+    o.threshold = threshold as ThresholdString; // checked by parseThreshold just above
   }
   const seed = str(v, 'seed');
   if (seed !== undefined) {

@@ -1,8 +1,8 @@
 /**
  * Output of the command line: text written in large chunks to a file or to stdout.
  *
- * A file is written atomically, as lib/io/atomic.ts does for whole buffers but incrementally: the rows go to a temp
- * file beside the target (`.<name>.bptt-<pid>-<random>.tmp`, lib/io/atomic.ts `tempPathFor`), which `finish()` fsyncs
+ * A file is written atomically, as lib/node/atomic.ts does for whole buffers but incrementally: the rows go to a temp
+ * file beside the target (`.<name>.bptt-<pid>-<random>.tmp`, lib/node/atomic.ts `tempPathFor`), which `finish()` fsyncs
  * and closes and `commit()` renames over the target. `abort()` (on any error) removes the temp file, so the target
  * holds the old contents or the complete new ones, never a part. Opening an output first removes the temp files of the
  * same target left by bptt processes that are no longer alive (a run killed by a signal), so none stays for ever.
@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { UserError, fsMessage } from './errors.js';
-import { tempPathFor, removeStaleTemps } from '../io/atomic.js';
+import { tempPathFor, removeStaleTemps } from '../node/atomic.js';
 
 const FLUSH_AT = 1 << 18;
 

@@ -3,6 +3,8 @@
  *
  *   terminal   one line redrawn in place:  training lstm-ae  ━━━━━━━━──────  12/30  loss 0.0213  val 0.0250  ETA 0:41
  *   otherwise  one plain line per epoch:   epoch 12/30  loss 0.021300  val_loss 0.025000  0.8s  ETA 41s
+ *   --json     one JSON line per epoch, then one at the end (not a terminal): {"progress": {"epoch": 12, "epochs": 30,
+ *              "loss": …, "valLoss": …, "seconds": …, "etaSeconds": …}}, {"trained": {"epochs": 12, "of": 30, …}}
  *   quiet      nothing
  *
  * ETA = mean epoch time × epochs left (an upper bound: early stopping may end the run sooner).
@@ -20,11 +22,12 @@ export class Progress {
   private epochs = 0;
   private drawn = false;
 
-  /** `sink` null: quiet. */
+  /** `sink` null: quiet. `json`: JSON lines instead of plain ones when the sink is not a terminal. */
   constructor(
     private readonly sink: ProgressSink | null,
     private readonly total: number,
     private readonly label: string,
+    private readonly json = false,
   ) {}
 
   private get tty(): boolean {
@@ -55,6 +58,9 @@ export class Progress {
         `${val !== undefined ? `  val ${fmt(val)}` : ''}  ETA ${clock(eta)}`;
       this.sink.write(`\r\x1b[K${text}`);
       this.drawn = true;
+    } else if (this.json) {
+      const p = { model: this.label, epoch: this.epochs, epochs: this.total, loss: logs.loss, valLoss: val ?? null };
+      this.sink.write(`${JSON.stringify({ progress: { ...p, seconds: logs.seconds, etaSeconds: eta } })}\n`);
     } else {
       this.sink.write(
         `epoch ${this.epochs}/${this.total}  loss ${logs.loss.toFixed(6)}` +
@@ -68,6 +74,11 @@ export class Progress {
     if (this.sink === null) return;
     if (this.drawn) this.sink.write('\r\x1b[K');
     if (this.epochs === 0) return;
+    if (this.json && !this.tty) {
+      const t = { model: this.label, epochs: this.epochs, of: this.total, seconds: this.seconds };
+      this.sink.write(`${JSON.stringify({ trained: { ...t, stoppedEarly: this.epochs < this.total } })}\n`);
+      return;
+    }
     const early = this.epochs < this.total ? ' (stopped early: the validation loss stopped improving)' : '';
     this.sink.write(
       `trained ${this.label}: ${this.epochs}/${this.total} epochs in ${this.seconds.toFixed(1)} s${early}\n`,

@@ -4,8 +4,8 @@
  * from --labels, or from the file's `label` column when it has one.
  */
 import * as path from 'path';
-import { UserError } from './errors.js';
-import { openWithSchema, readTable } from './csv.js';
+import { UserError, CsvError } from './errors.js';
+import { openWithSchema, reschema, tableFrom, inputName } from './csv.js';
 import { flagsToEvents } from '../detect/events.js';
 import { type Context, say, warn } from './context.js';
 import { Output } from './output.js';
@@ -20,6 +20,7 @@ export const REPORT_HELP = `Usage: bptt report <flags.csv> -o report.html [optio
 
 Draws the HTML report of a flags CSV (from bptt detect or bptt score): one self-contained file with a
 chart per value column, the score with its threshold, flagged events shaded, and a table of events.
+The file may be - to read the flags from stdin (bptt detect data.csv | bptt report - -o report.html).
 
 Options
   -o, --out FILE.html     where to write the report (default: report.html)
@@ -30,6 +31,8 @@ Options
   --min-gap G             merge events separated by fewer than G unflagged rows (default 0; give the
                           value the flags were made with to see the same events)
   --time-column NAME, --columns A,B, --delimiter C   as for bptt detect
+  --json                  print a JSON summary to stdout (rows, events, labelled windows, output);
+                          errors and warnings go to stderr as JSON lines
   -q, --quiet             no summary on stderr
   -h, --help              this help`;
 
@@ -40,6 +43,7 @@ export const REPORT_SPEC: opt.OptionSpec = {
   labels: { type: 'string' },
   title: { type: 'string' },
   'min-gap': { type: 'string' },
+  json: { type: 'boolean' },
 };
 
 export function reportCommand(ctx: Context, argv: string[]): number {
@@ -56,8 +60,8 @@ export function reportCommand(ctx: Context, argv: string[]): number {
   const timeColumn = opt.str(v, 'time-column');
   const columns = opt.list(v, 'columns');
   const minGap = opt.int(v, 'min-gap', 0) ?? 0;
-  const title = opt.str(v, 'title') ?? path.basename(file);
-  const inputs: NamedFile[] = [{ what: 'the flags file', file }];
+  const title = opt.str(v, 'title') ?? path.basename(inputName(file));
+  const inputs: NamedFile[] = [{ what: 'the flags file', file, stdin: true }];
   if (labelsSpec !== undefined && labelFile) inputs.push({ what: '--labels', file: labelsSpec.split('#')[0] });
   checkFiles('report', inputs, [
     { what: opt.str(v, 'out') !== undefined ? '--out' : 'the report (default --out)', file: outFile },
@@ -65,7 +69,14 @@ export function reportCommand(ctx: Context, argv: string[]): number {
   // Staged first: an unwritable path fails before the file is read.
   const out = Output.open(outFile);
   try {
-    return reportRun(ctx, file, outFile, { labelsSpec, labelFile, delimiter, timeColumn, columns, minGap, title }, out);
+    const json = opt.flag(v, 'json');
+    return reportRun(
+      ctx,
+      file,
+      outFile,
+      { labelsSpec, labelFile, delimiter, timeColumn, columns, minGap, title, json },
+      out,
+    );
   } finally {
     out.abort();
   }
@@ -84,11 +95,14 @@ function reportRun(
     columns: string[] | undefined;
     minGap: number;
     title: string;
+    json: boolean;
   },
   out: Output,
 ): number {
   const { labelsSpec, labelFile, delimiter, timeColumn, columns } = o;
 
+  // The file is opened once (stdin cannot be read twice): its header and first rows say which columns it has, then
+  // the same reader goes on with the schema of a flags file.
   const peek = openWithSchema(file, {
     exclude: OUTPUT_COLUMNS,
     ...(timeColumn !== undefined ? { timeColumn } : {}),
@@ -96,12 +110,13 @@ function reportRun(
     ...(delimiter !== undefined ? { delimiter } : {}),
     ...(labelsSpec !== undefined && !labelFile ? { labelColumn: labelsSpec } : {}),
   });
-  peek.reader.close();
   const header = peek.schema.header;
+  const name = peek.reader.file;
   for (const c of ['score', 'threshold', 'anomaly']) {
     if (!header.includes(c)) {
+      peek.reader.close();
       throw new UserError(
-        `${file} has no ${JSON.stringify(c)} column, so it is not a flags file; make one with bptt detect or bptt score ` +
+        `${name} has no ${JSON.stringify(c)} column, so it is not a flags file; make one with bptt detect or bptt score ` +
           '(or give bptt detect --report to draw the report directly)',
       );
     }
@@ -109,13 +124,13 @@ function reportRun(
   const names = peek.schema.values.map((c) => header[c]);
   const labelColumn =
     labelsSpec !== undefined ? (labelFile ? undefined : labelsSpec) : header.includes('label') ? 'label' : undefined;
-  const table = readTable(file, {
+  const flagsOptions = {
     columns: [...names, 'score', 'threshold', 'anomaly'],
     optional: ['score', 'threshold'],
     ...(peek.schema.time >= 0 ? { timeColumn: header[peek.schema.time] } : {}),
-    ...(delimiter !== undefined ? { delimiter } : {}),
     ...(labelColumn !== undefined ? { labelColumn } : {}),
-  });
+  };
+  const table = tableFrom(reschema(peek, flagsOptions), flagsOptions);
   for (const w of table.warnings) warn(ctx, w);
   const F = names.length,
     W = F + 3,
@@ -123,7 +138,7 @@ function reportRun(
   names.forEach((c, f) => {
     // (detect and fit leave this check to the library, which sees the series)
     if (table.missing[f] === n)
-      throw new UserError(`${file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
+      throw new UserError(`${table.file}: column ${JSON.stringify(c)} has no values (all ${n} cells are empty)`);
   });
   const values = new Float64Array(n * F),
     scores = new Float64Array(n),
@@ -134,7 +149,12 @@ function reportRun(
     scores[i] = table.values[i * W + F];
     thresholds[i] = table.values[i * W + F + 1];
     const a = table.values[i * W + F + 2];
-    if (!(a === 0 || a === 1)) throw new UserError(`${file} line ${table.lines[i]}: anomaly must be 0 or 1, got ${a}`);
+    if (!(a === 0 || a === 1))
+      throw new CsvError(
+        `${table.file} line ${table.lines[i]}: anomaly must be 0 or 1, got ${a}`,
+        table.file,
+        table.lines[i],
+      );
     flags[i] = a;
   }
   const events = flagsToEvents(flags, scores, { minGap: o.minGap });
@@ -167,7 +187,7 @@ function reportRun(
     );
   const html = renderReport({
     title: o.title,
-    source: file,
+    source: table.file,
     timeKind: table.timeKind,
     timeColumn: table.timeColumn,
     times: table.times,
@@ -185,9 +205,25 @@ function reportRun(
   });
   out.write(html);
   out.commit();
+  if (o.json) {
+    const time = (i: number): string | number => (table.times !== null ? table.times[i] : i);
+    const summary = {
+      command: 'report',
+      file: table.file,
+      rows: n,
+      columns: names,
+      timeColumn: table.timeColumn,
+      events: events.map((e) => ({ start: time(e.start), end: time(e.end), startIndex: e.start, endIndex: e.end })),
+      labels: labels?.map((w) => ({ start: time(w.start), end: time(w.end) })) ?? null,
+      warnings: table.warnings,
+      outputs: { report: outFile },
+    };
+    ctx.out(`${JSON.stringify(summary, null, 2)}\n`);
+    return 0;
+  }
   say(
     ctx,
-    `bptt report: ${file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`,
+    `bptt report: ${table.file}: ${n} rows, ${events.length} event${events.length === 1 ? '' : 's'}${labels !== null ? `, ${labels.length} labelled window${labels.length === 1 ? '' : 's'}` : ''}; wrote ${outFile}`,
   );
   return 0;
 }

@@ -18,9 +18,10 @@
  * Time order cannot be restored in a stream: a row that repeats the previous row's timestamp is dropped (the first is
  * kept, as `detect` does); a row that goes back in time is scored where it stands; both are counted in a warning.
  */
-import { UserError, at, userCall } from './errors.js';
+import { UserError, CsvError, userCall } from './errors.js';
 import {
   openWithSchema,
+  reschema,
   checkRagged,
   parseValue,
   csvField,
@@ -37,7 +38,7 @@ import { type Context, say, warn, since } from './context.js';
 import { checkFiles } from './files.js';
 import { loadModelFile, OUTPUT_COLUMNS, finiteOrNull, publicOptions, columnList, type CliModelMeta } from './detect.js';
 import { Detector } from '../detect/detector.js';
-import { parseThreshold } from '../detect/threshold-spec.js';
+import { parseThreshold, type ThresholdString } from '../detect/threshold-spec.js';
 import type { StreamResult, DetectorStream } from '../detect/stream.js';
 import { EventTracker, type TrackedEvent } from '../detect/tracker.js';
 import { formatNumber } from './report.js';
@@ -67,6 +68,7 @@ export const SCORE_HELP = `Usage: bptt score <file.csv> --model model.bptt.json 
 
 Scores a CSV with a saved model (from bptt fit, or bptt detect --save), streaming: any number of rows in
 constant memory. Writes the time, the values, score, threshold and anomaly (0/1) columns to stdout or --out.
+The file may be - to read the CSV from stdin, streamed to its end (tail -f live.csv | bptt score - ...).
 
 Options
   --model FILE.json       the saved model (required)
@@ -77,7 +79,8 @@ Options
   --threshold T           override the model's threshold (spot, dspot, quantile:0.99, sigma:3, fixed:V, ...;
                           not dynamic, which needs the whole series)
   --json                  print a JSON summary to stdout (events, counts, timings, peak memory);
-                          the CSV is then written only with --out
+                          the CSV is then written only with --out. Errors and warnings go to stderr as
+                          JSON lines ({"error": {"type", "message", "file", "line", …}})
   -q, --quiet             no summary on stderr (warnings still print)
   -h, --help              this help
 
@@ -111,7 +114,7 @@ export function scoreCommand(ctx: Context, argv: string[]): number {
   checkFiles(
     'score',
     [
-      { what: 'the input file', file },
+      { what: 'the input file', file, stdin: true },
       { what: '--model', file: modelFile },
     ],
     outFile !== null ? [{ what: '--out', file: outFile }] : [],
@@ -129,7 +132,7 @@ export function scoreCommand(ctx: Context, argv: string[]): number {
 function scoreRun(
   ctx: Context,
   v: opt.Values,
-  file: string,
+  path: string,
   modelFile: string,
   outFile: string | null,
   json: boolean,
@@ -137,7 +140,8 @@ function scoreRun(
   t0: number,
 ): number {
   const { detector, meta } = loadForScoring(modelFile, opt.str(v, 'threshold'));
-  const { reader, schema, sample } = openInput(file, v, meta);
+  const { reader, schema, sample } = openInput(path, v, meta);
+  const file = reader.file; // as messages name it (`<stdin>` for -)
   const names = schema.values.map((c) => schema.header[c]);
   if (names.length !== detector.features) {
     reader.close();
@@ -230,7 +234,7 @@ function loadForScoring(
   if (threshold !== undefined) {
     userCall('', () => parseThreshold(threshold, '--threshold'));
     const doc = detector.toJSON();
-    doc.options.threshold = threshold;
+    doc.options.threshold = threshold as ThresholdString; // checked by parseThreshold just above
     detector = userCall('--threshold: ', () => Detector.fromJSON(doc));
   }
   if (detector.options.threshold.kind === 'dynamic') {
@@ -259,12 +263,7 @@ function openInput(file: string, v: opt.Values, meta: CliModelMeta | null): Retu
     first.schema.header.includes(meta.timeColumn) &&
     first.schema.header[first.schema.time] !== meta.timeColumn
   ) {
-    first.reader.close();
-    return openWithSchema(file, {
-      ...schemaOpts,
-      timeColumn: meta.timeColumn,
-      ...(delimiter !== undefined ? { delimiter } : {}),
-    });
+    return reschema(first, { ...schemaOpts, timeColumn: meta.timeColumn }); // (stdin cannot be opened twice)
   }
   return first;
 }
@@ -438,7 +437,7 @@ class CsvScorer {
     let prefix = '';
     if (time >= 0) {
       const cell = r.fields[time].trim();
-      if (cell === '') throw new UserError(`${at(file, r.line, time + 1, header[time])}: empty timestamp`);
+      if (cell === '') throw CsvError.at(file, r.line, time + 1, header[time], 'empty timestamp');
       if (tp.parse === null) {
         const p = timeParser(cell);
         tp.parse = p.parse;
@@ -448,8 +447,12 @@ class CsvScorer {
       if (tp.kind !== 'text') {
         const tv = tp.parse(cell);
         if (Number.isNaN(tv)) {
-          throw new UserError(
-            `${at(file, r.line, time + 1, header[time])}: ${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'} like the first timestamp ${JSON.stringify(tp.first)}`,
+          throw CsvError.at(
+            file,
+            r.line,
+            time + 1,
+            header[time],
+            `${JSON.stringify(cell)} is not a ${tp.kind === 'date' ? 'date' : 'number'} like the first timestamp ${JSON.stringify(tp.first)}`,
           );
         }
         if (tv === this.prevTime) {
@@ -477,10 +480,11 @@ class CsvScorer {
     }
     if (time < 0) t = this.received;
     if (this.needsTime && Number.isNaN(ms)) {
-      throw new UserError(
-        `${time >= 0 ? at(file, r.line, time + 1, header[time]) : file}: the model uses the time of day (it was fitted ` +
-          'with timestamps); the file needs a date time column (--time-column)',
-      );
+      const problem =
+        'the model uses the time of day (it was fitted with timestamps); the file needs a date time column (--time-column)';
+      throw time >= 0
+        ? CsvError.at(file, r.line, time + 1, header[time], problem)
+        : new CsvError(`${file}: ${problem}`, file);
     }
     return { prefix, time: t, line: r.line, v: vals, ms };
   }

@@ -38,6 +38,7 @@
 import { ArgumentError } from '../errors.js';
 import { checkKeys, describeValue } from '../check.js';
 
+/** Options of the {@link AlarmStage} (nupic's anomaly likelihood, as NAB's HTM detector calibrates raw scores). */
 export interface AlarmOptions {
   /** Rows the likelihood learns on before it scores (NAB: min(⌊0.15·N⌋, 750)); no flag before it. Required. */
   probation: number;
@@ -75,34 +76,47 @@ export interface AlarmOptions {
   longRearm?: number;
 }
 
+/** {@link AlarmOptions} with every default filled in. */
 export type ResolvedAlarmOptions = Required<AlarmOptions>;
 
 /** The stage's whole state, plain JSON. */
 export interface AlarmState {
+  /** The state format's version. */
   version: 1;
+  /** The resolved options. */
   options: ResolvedAlarmOptions;
   /** Rows seen. */
   t: number;
   /** Up to historicWindow past raw scores and values, oldest first. */
   histRaw: number[];
+  /** The values of those rows. */
   histValue: number[];
   /** Fitted distribution, null before the first fit. */
-  dist: { mean: number; stdev: number } | null;
+  dist: {
+    /** Mean of the averaged raw scores. */
+    mean: number;
+    /** Their standard deviation. */
+    stdev: number;
+  } | null;
   /** Running moving average: the last ≤ averagingWindow raw scores and their running total. */
   maWindow: number[];
+  /** Their total. */
   maTotal: number;
   /** Unfiltered tail probabilities of the last ≤ averagingWindow rows (the filter's memory). */
   histQ: number[];
   /** Running min / max of the values (null before the first row). */
   min: number | null;
+  /** Running max. */
   max: number | null;
   /** Rows of rest left. */
   restLeft: number;
   /** The long channel's likelihood state (longWindow > 0), and whether it is latched. */
   long: AlarmState | null;
+  /** The long channel has fired and waits to re-arm. */
   latched: boolean;
 }
 
+/** What {@link AlarmStage.step} returns for a row. */
 export interface AlarmOutput {
   /** Calibrated score in [0, 1]. */
   score: number;
@@ -270,6 +284,7 @@ export function logLikelihood(likelihood: number): number {
 
 /** The alarm stage; see the file comment. */
 export class AlarmStage {
+  /** The resolved options. */
   readonly options: ResolvedAlarmOptions;
   private t = 0;
   private readonly histRaw: Float64Array;
@@ -286,6 +301,10 @@ export class AlarmStage {
   private long: AlarmStage | null = null;
   private latched = false;
 
+  /**
+   * @param options - probation (required) and the likelihood's settings.
+   * @throws {@link ArgumentError} for a missing probation, an option out of range, or an unknown key.
+   */
   constructor(options: AlarmOptions) {
     const o = (this.options = resolveAlarmOptions(options));
     this.histRaw = new Float64Array(o.historicWindow);
@@ -305,6 +324,12 @@ export class AlarmStage {
   /**
    * One row: raw score (finite) and the series value (finite; for the spatial rule and the flat-series check).
    * rawLong: the long channel's raw score when it should judge another model's score (default: raw).
+   *
+   * @param raw - The row's raw anomaly score (finite).
+   * @param value - The row's series value (finite).
+   * @param rawLong - The long channel's raw score, if another model judges it (default raw).
+   * @returns The calibrated score, the flag and the channels' details.
+   * @throws {@link ArgumentError} for a non-finite raw score or value.
    */
   step(raw: number, value: number, rawLong?: number): AlarmOutput {
     if (!Number.isFinite(raw)) {
@@ -430,7 +455,11 @@ export class AlarmStage {
     for (let i = n - k; i < n; i++) this.histQ.push(tailProbability(avgs[i], mean, stdev, o.tail === 'two-sided'));
   }
 
-  /** A deep copy of the state, plain JSON. */
+  /**
+   * A deep copy of the state, plain JSON.
+   *
+   * @returns The state, as plain JSON.
+   */
   getState(): AlarmState {
     const H = this.options.historicWindow;
     const histRaw: number[] = [],
@@ -457,7 +486,13 @@ export class AlarmStage {
     };
   }
 
-  /** Rebuilds a stage from `getState()` output (e.g. after JSON round trip); every field is checked. */
+  /**
+   * Rebuilds a stage from `getState()` output (e.g. after JSON round trip); every field is checked.
+   *
+   * @param state - `getState()` output.
+   * @returns The stage, continuing bit for bit.
+   * @throws {@link ArgumentError} for a missing or invalid field.
+   */
   static fromState(state: unknown): AlarmStage {
     const bad = (field: string, want: string, got: unknown): never => {
       throw new ArgumentError(`AlarmStage.fromState(state.${field})`, `${want}`, describeValue(got));

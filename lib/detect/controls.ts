@@ -20,7 +20,9 @@ import { readSeries } from '../tensor.js';
 
 /** One "not an anomaly" mark: the time of the false alarm (epoch ms) and the score it had. */
 export interface FeedbackEntry {
+  /** When the false alarm was (epoch ms). */
   at: number;
+  /** The score it had: a point flags only with a score above the highest marked one. */
   score: number;
 }
 

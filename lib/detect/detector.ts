@@ -32,12 +32,28 @@
  * run-time choice, not saved with the detector; `stream()` always runs on the calling thread.
  */
 import type { Sequential, EpochLogs } from '../model/sequential.js';
-import { checkKeys, describeValue } from '../check.js';
+import { checkKeys, checkObject, describeValue } from '../check.js';
+import {
+  CALLBACK_NAMES,
+  callbacksGiven,
+  checkCallbacks,
+  checkSignal,
+  checkYieldEvery,
+  refuseYieldEvery,
+  runAsync,
+  runSync,
+  type AbortSignalLike,
+  type CallbackSet,
+  type FitAsyncCallbacks,
+  type FitCallbacks,
+  type FitLoop,
+  type YieldEvery,
+} from '../model/fit-loop.js';
 import { checkWorkers, type Workers } from '../parallel/auto.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../errors.js';
-import { readSeries, fillMissing, type Series, type FillReport } from '../tensor.js';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { readSeries, fillMissing, type Series, type SeriesLike, type FillReport } from '../tensor.js';
+import { fileHost } from '../host.js';
 import { flagsToEvents, type AnomalyEvent } from './events.js';
 import { Ewma } from './thresholds/telemanom.js';
 import { Normaliser } from './preprocess.js';
@@ -68,6 +84,7 @@ import {
   type TimeBound,
 } from './controls.js';
 
+/** What {@link Detector.score} returns. */
 export interface ScoreResult {
   /** One score per input point. */
   scores: Float64Array;
@@ -79,8 +96,11 @@ export interface ScoreResult {
   filled: FillReport;
 }
 
+/** What {@link Detector.detect} returns. */
 export interface DetectResult extends ScoreResult {
+  /** 1 where the point is anomalous. */
   flags: Uint8Array;
+  /** Runs of flagged points (merged across gaps below minGap), each with its peak. */
   events: AnomalyEvent[];
   /** The threshold each point was compared with (NaN for warm-up points). */
   thresholds: Float64Array;
@@ -88,9 +108,50 @@ export interface DetectResult extends ScoreResult {
   threshold: number;
 }
 
+/** Detector.fit's options. */
+export interface DetectorFitOptions extends FitCallbacks {
+  /** Epoch ms, one per point: the time inputs of 'gru-online' (with `timeFeatures`). */
+  timestamps?: ArrayLike<number>;
+  /** Aborting stops training at the next step; the fit fails with the signal's reason and the detector is unchanged. */
+  signal?: AbortSignalLike;
+  /**
+   * Time windows `[start, end)` to leave out of training (known outages, so they do not become "normal"): the rows whose
+   * `timestamps` fall inside become missing values. Bounds are epoch ms, ISO strings or Dates; needs `timestamps`.
+   */
+  exclude?: ReadonlyArray<readonly [TimeBound, TimeBound]>;
+}
+
+/** Detector.fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */
+export interface DetectorFitAsyncOptions extends Omit<DetectorFitOptions, keyof FitCallbacks>, FitAsyncCallbacks {
+  /** When to give the event loop a turn (TensorFlow.js semantics): 'auto' (default: 125 ms), ms, 'batch', 'epoch' or
+   *  'never'. */
+  yieldEvery?: YieldEvery;
+}
+
+const FIT_KEYS = ['timestamps', 'signal', 'exclude', ...CALLBACK_NAMES];
+
 /** Number of windows scored per forward batch: bounds memory on long series. */
 const CHUNK = 512;
 
+/**
+ * Anomaly detection on a time series: fit on normal behaviour, then score, detect or stream new points. See the
+ * module notes above for the models, the scores and the thresholds.
+ *
+ * @example
+ * ```ts
+ * import { Detector } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const wave = (i: number): number => Math.sin((2 * Math.PI * i) / 25);
+ * const train = Array.from({ length: 400 }, (_, i) => wave(i));
+ * const test = Array.from({ length: 200 }, (_, i) => wave(400 + i) + (i >= 120 && i < 125 ? 3 : 0));
+ * const detector = new Detector({ model: 'lstm-ae', window: 16, hidden: 8, epochs: 15, threshold: 'quantile:0.999' });
+ * detector.fit(train);
+ * const { flags, events } = detector.detect(test);
+ * assert.ok(events.some((e) => e.start <= 124 && e.end >= 120)); // the bump is found
+ * assert.ok(flags.slice(0, 100).every((f) => f === 0)); // nothing on the clean part
+ * ```
+ */
 export class Detector {
   /** The resolved options; with model 'auto', those of the model fit picked (before fit: as for 'lstm-ae'). */
   options: ResolvedOptions;
@@ -98,12 +159,15 @@ export class Detector {
   private readonly given: DetectorOptions;
   /** Model 'auto' not yet resolved by fit. */
   private auto: boolean;
+  /** The trained network (neural models trained once), else null. */
   model: Sequential | null = null;
   /** 'gru-online': the forecaster and alarm stage as they stand after the training series (detect and stream continue from a copy). */
   online: OnlinePipeline | null = null;
+  /** The per-feature scaling fitted on the training series; null before fit. */
   normaliser: Normaliser | null = null;
   /** Training-series scores (from firstScored on): what the threshold is calibrated on. */
   calibration: Float64Array | null = null;
+  /** Features per point of the training series; 0 before fit. */
   features = 0;
   /** Filled-value report of the training series. */
   trainFilled: FillReport | null = null;
@@ -111,6 +175,10 @@ export class Detector {
   /** Operators' "not an anomaly" marks (feedback()): a point flags only with a score above the highest (controls.ts). */
   notAnomalies: FeedbackEntry[] = [];
 
+  /**
+   * @param options - See {@link DetectorOptions}; all optional.
+   * @throws {@link ArgumentError} for an unknown option, a value out of range, or options that contradict each other.
+   */
   constructor(options: DetectorOptions = {}) {
     // 'auto': the options are checked as far as they can be without the data (types, ranges, names)...
     this.options = resolveDetectorOptions(options);
@@ -135,6 +203,7 @@ export class Detector {
     this.auto = false;
   }
 
+  /** Whether fit (or loading) has given the detector its model, normaliser and calibration. */
   get fitted(): boolean {
     return this.normaliser !== null && this.calibration !== null;
   }
@@ -191,17 +260,125 @@ export class Detector {
   /**
    * Trains the model and calibrates the threshold on a series of normal behaviour. 'gru-online' learns on it as on a
    * stream (its probation) and keeps learning in detect() and stream(); `timestamps` (epoch ms, one per point) feed
-   * its time inputs when `timeFeatures` is on.
+   * its time inputs when `timeFeatures` is on. The callbacks (onEpochEnd, onBatchEnd, …, as Sequential.fit's) reach
+   * the network's training; models without epochs ('gru-online', 'zscore', 'iqr') refuse them. The detector changes
+   * only when fit succeeds: if it throws (bad data, divergence, an aborted `signal`), it stays as it was.
+   *
+   * @param trainSeries - Normal behaviour: number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray;
+   * null/NaN are missing values, filled by interpolation.
+   * @param options - timestamps (epoch ms, one per point; 'gru-online'), and the training callbacks (see
+   * {@link DetectorFitOptions}).
+   * @returns The detector, for chaining.
+   * @throws {@link ArgumentError} for a series too short for the window, a feature without values, or a bad option.
+   * @throws {@link MemoryLimitError} when the model's buffers cannot fit in memory.
+   * @throws {@link TrainingDivergedError} when training produces a non-finite loss.
    */
-  fit(
-    trainSeries: unknown,
-    options: { timestamps?: ArrayLike<number>; exclude?: ReadonlyArray<readonly [TimeBound, TimeBound]> } = {},
-  ): this {
-    if (options !== null && typeof options === 'object' && options.exclude !== undefined) {
-      return this.fitExcluding(trainSeries, options);
+  fit(trainSeries: SeriesLike, options: DetectorFitOptions = {}): this {
+    checkObject(options, 'fit');
+    refuseYieldEvery(options, 'fit');
+    checkKeys(options, FIT_KEYS, 'fit');
+    checkCallbacks(options, 'fit');
+    const signal = checkSignal(options.signal, 'fit(signal)');
+    runSync(this.fitLoop(trainSeries, options, 'fit'), this.callbackSets(options), signal, 'fit');
+    return this;
+  }
+
+  /**
+   * fit without blocking: the same training, bit for bit, giving the event loop a turn as `yieldEvery` says (default
+   * 'auto': every 125 ms or so) and awaiting callbacks that return a Promise. Aborting `signal` rejects with its
+   * reason (an AbortError DOMException by default) and leaves the detector as it was before the call: unfitted, or
+   * with its previous fitted state (detect, score and stream keep working on it meanwhile). Scoring the training series
+   * and calibrating the threshold, after training, run in one piece.
+   *
+   * @param trainSeries - Normal behaviour, as for fit.
+   * @param options - fit's options, callbacks that may return a Promise, `yieldEvery` and `signal`.
+   * @returns A promise of the detector, fitted.
+   * @throws {@link ArgumentError} (the promise rejects) as fit does.
+   * @throws The signal's reason (an AbortError by default) when `signal` aborts; the detector is unchanged.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 300 }, (_, i) => Math.sin(i / 4));
+   * const options = { model: 'lstm-ae', window: 12, hidden: 6, epochs: 3, threshold: 'quantile:0.99' } as const;
+   * const detector = await new Detector(options).fitAsync(train);
+   * assert.deepEqual(detector.score(train).scores, new Detector(options).fit(train).score(train).scores);
+   *
+   * const controller = new AbortController();
+   * controller.abort();
+   * const untouched = new Detector(options);
+   * await assert.rejects(untouched.fitAsync(train, { signal: controller.signal }), { name: 'AbortError' });
+   * assert.equal(untouched.fitted, false);
+   * ```
+   */
+  async fitAsync(trainSeries: SeriesLike, options: DetectorFitAsyncOptions = {}): Promise<this> {
+    checkObject(options, 'fitAsync');
+    checkKeys(options, [...FIT_KEYS, 'yieldEvery'], 'fitAsync');
+    checkCallbacks(options, 'fitAsync');
+    const { yieldEvery, ...rest } = options;
+    const every = checkYieldEvery(yieldEvery, 'fitAsync(yieldEvery)');
+    const signal = checkSignal(options.signal, 'fitAsync(signal)');
+    await runAsync(this.fitLoop(trainSeries, rest, 'fitAsync'), this.callbackSets(rest), signal, every);
+    return this;
+  }
+
+  /** The constructor's onEpochEnd, then the call's callbacks. */
+  private callbackSets(options: object): CallbackSet[] {
+    const sets: CallbackSet[] = [];
+    if (this.onEpochEnd !== undefined) sets.push({ onEpochEnd: this.onEpochEnd });
+    sets.push(options);
+    return sets;
+  }
+
+  /**
+   * fit's loop (lib/model/fit-loop.ts): trains a fresh detector with this one's options and, when it has finished,
+   * takes over its fitted state, so that a fit that fails or is aborted leaves this detector as it was.
+   */
+  private *fitLoop(trainSeries: SeriesLike, options: DetectorFitOptions, fn: string): FitLoop<void> {
+    const next = new Detector(this.given);
+    next.options = this.options;
+    next.auto = this.auto;
+    try {
+      yield* next.train(trainSeries, options, fn);
+    } catch (e) {
+      next.dispose();
+      throw e;
     }
-    checkKeys(options, ['timestamps'], 'fit');
+    this.options = next.options;
+    this.auto = next.auto;
+    this.model = next.model;
+    this.online = next.online;
+    this.normaliser = next.normaliser;
+    this.calibration = next.calibration;
+    this.features = next.features;
+    this.trainFilled = next.trainFilled;
+  }
+
+  /** The body of fit, on a fresh detector (see fitLoop). */
+  private *train(trainSeries: SeriesLike, options: DetectorFitOptions, fn: string): FitLoop<void> {
+    if (options.exclude !== undefined) {
+      // Exclusion windows (controls.ts): the rows inside become missing values, then the usual fit runs on them. The
+      // timestamps locate the rows; only 'gru-online' also learns from them (the other models take no time input).
+      const { data, shape } = maskExcluded(
+        trainSeries,
+        options.timestamps,
+        checkExclude(options.exclude, `${fn}(exclude)`),
+      );
+      trainSeries = { data, shape };
+      this.pick(trainSeries); // resolves model 'auto', which decides whether the timestamps stay
+      const { exclude: _exclude, timestamps, ...rest } = options;
+      options = this.options.model === 'gru-online' && timestamps !== undefined ? { ...rest, timestamps } : rest;
+    }
     this.pick(trainSeries);
+    const given = callbacksGiven(options);
+    if (given.length > 0 && (!isNeural(this.options.model) || this.options.model === 'gru-online')) {
+      throw new ArgumentError(`${fn}(${given[0]})`, 'no callback', 'a function', {
+        problem:
+          `model '${this.options.model}' has no epochs or batches to report; the callbacks apply to the ` +
+          "networks trained in epochs ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast')",
+      });
+    }
     const o = this.options;
     const { s, filled } = this.prepare(trainSeries, 'fit(series)', true);
     if (o.model === 'gru-online' && o.timeFeatures === 'auto') {
@@ -225,9 +402,9 @@ export class Detector {
         },
         alarm: { threshold: o.threshold.value as number },
       });
-      this.calibration = pipeline.batch(s.data, timestamps).scores;
+      this.calibration = (yield* pipeline.batchLoop(s.data, timestamps)).scores;
       this.online = pipeline;
-      return this;
+      return;
     }
     const z = this.normaliser.transform(s);
     if (isNeural(o.model)) {
@@ -238,14 +415,13 @@ export class Detector {
         o.validationSplit > 0 &&
         Math.floor(nWin * o.validationSplit) >= 1 &&
         nWin - Math.floor(nWin * o.validationSplit) >= 1;
-      this.model.fit(x, y, {
+      yield* this.model.fitLoop(x, y, {
         epochs: o.epochs,
         batchSize: o.batchSize,
         seed: o.seed,
         workers: o.workers,
         optimizer: { name: 'adam', learningRate: o.learningRate },
         ...(useVal ? { validationSplit: o.validationSplit, earlyStopping: { patience: o.patience } } : {}),
-        ...(this.onEpochEnd ? { onEpochEnd: this.onEpochEnd } : {}),
       });
     }
     const r = this.scoreNormalised(z);
@@ -258,31 +434,30 @@ export class Detector {
     }
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
-    return this;
-  }
-
-  /**
-   * fit with exclusion windows (controls.ts): the rows inside them become missing values, then the usual fit runs. The
-   * timestamps locate the rows; only 'gru-online' also learns from them (other models take no time input).
-   */
-  private fitExcluding(
-    trainSeries: unknown,
-    options: { timestamps?: ArrayLike<number>; exclude?: ReadonlyArray<readonly [TimeBound, TimeBound]> },
-  ): this {
-    checkKeys(options, ['timestamps', 'exclude'], 'fit');
-    const windows = checkExclude(options.exclude, 'fit(exclude)');
-    const { data, shape } = maskExcluded(trainSeries, options.timestamps, windows);
-    this.pick({ data, shape });
-    const online = this.options.model === 'gru-online';
-    // maskExcluded checked that the timestamps are there.
-    const timestamps = options.timestamps as ArrayLike<number>;
-    return this.fit({ data, shape }, online ? { timestamps } : {});
   }
 
   /**
    * Marks the alarm at `at`, which scored `score`, as not an anomaly: from now on a point flags only with a score above
    * the highest marked one (a second alarm of the same kind at the same level does not fire; a stronger one does).
-   * The marks are saved with the detector. See controls.ts.
+   * The marks are saved with the detector and kept across refits. See controls.ts.
+   *
+   * @param input - `at` (when the false alarm was: epoch ms, a Date, or an ISO 8601 string), `notAnomaly: true`, and
+   * `score` (the score it had, as detect() or stream() gave it).
+   * @returns The detector, for chaining.
+   * @throws {@link ArgumentError} for a missing or bad `at`, `notAnomaly` or `score`.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 200 }, (_, i) => Math.sin(i / 4));
+   * const detector = new Detector({ model: 'zscore', window: 20, threshold: 'fixed:4' }).fit(train);
+   * const series = train.slice(0, 60).map((v, i) => (i === 50 ? v + 8 : v));
+   * const alarm = detector.detect(series);
+   * assert.equal(alarm.flags[50], 1);
+   * detector.feedback({ at: 50, notAnomaly: true, score: alarm.scores[50] }); // an operator: "not an anomaly"
+   * assert.equal(detector.detect(series).flags[50], 0);
+   * ```
    */
   feedback(input: FeedbackInput): this {
     const entry = checkFeedback(input, 'feedback');
@@ -296,7 +471,12 @@ export class Detector {
     return feedbackLevel(this.notAnomalies);
   }
 
-  /** The network this detector's options describe for F features, untrained (what fit trains; what a file must hold). */
+  /**
+   * The network this detector's options describe for F features, untrained (what fit trains; what a file must hold).
+   *
+   * @param F - Features per point.
+   * @returns A built, untrained model (for the statistical models, which have none: an ArgumentError).
+   */
   expectedModel(F: number): Sequential {
     return detectorNetwork(this.options, F);
   }
@@ -368,8 +548,27 @@ export class Detector {
     return p.batch(s.data, timestamps);
   }
 
-  /** Per-point anomaly scores (no threshold). `workers` overrides the detector's for this call (same scores). */
-  score(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
+  /**
+   * Per-point anomaly scores (no threshold). `workers` overrides the detector's for this call (same scores).
+   *
+   * @param series - number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing
+   * values, filled by interpolation.
+   * @param options - workers; timestamps ('gru-online').
+   * @returns A score per point, per-feature contributions, the first scored index and the filled values.
+   * @throws {@link ArgumentError} before fit, or for a series with another feature count or too short for the window.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const detector = new Detector({ model: 'zscore', window: 10, threshold: 'fixed:3' });
+   * detector.fit(Array.from({ length: 50 }, (_, i) => i % 2));
+   * const { scores, firstScored } = detector.score([0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 9]);
+   * assert.equal(firstScored, 10); // the first 10 points are warm-up (score 0)
+   * assert.ok(scores[12] > 5 * scores[11]);
+   * ```
+   */
+  score(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): ScoreResult {
     this.requireFitted('score');
     checkKeys(options, ['workers', 'timestamps'], 'score');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'score(workers)');
@@ -387,8 +586,26 @@ export class Detector {
    * Scores, flags, events and thresholds for a series. `workers` overrides the detector's for this call. For
    * 'gru-online' the series continues the training series (and `timestamps` theirs); the scores are the alarm stage's
    * calibrated scores in [0, 1], the flags its alarms (one per event: it rests after each), contributions its raw scores.
+   *
+   * @param series - number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing
+   * values, filled by interpolation.
+   * @param options - workers; timestamps ('gru-online').
+   * @returns Scores, flags, events and the thresholds each point was compared with.
+   * @throws {@link ArgumentError} before fit, or for a series with another feature count or too short for the window.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const normal = Array.from({ length: 300 }, (_, i) => [Math.sin(i / 5), Math.cos(i / 5)]); // 2 features
+   * const detector = new Detector({ model: 'iqr', window: 30, threshold: 'fixed:3' }).fit(normal);
+   * const test = normal.slice(0, 60).map(([a, b], i) => (i === 45 ? [a + 10, b] : [a, b]));
+   * const r = detector.detect(test);
+   * assert.deepEqual(r.events.map((e) => e.peakIndex), [45]);
+   * assert.equal(r.threshold, 3);
+   * ```
    */
-  detect(series: unknown, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
+  detect(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
     const r = this.detectBeforeFeedback(series, options);
     const level = this.feedbackLevel;
     if (level === -Infinity) return r;
@@ -405,7 +622,7 @@ export class Detector {
   }
 
   private detectBeforeFeedback(
-    series: unknown,
+    series: SeriesLike,
     options: { workers?: Workers; timestamps?: ArrayLike<number> },
   ): DetectResult {
     this.requireFitted('detect');
@@ -451,29 +668,124 @@ export class Detector {
     return staticLevel(this.options.threshold, this.calibration as Float64Array);
   }
 
+  /** The threshold option as a spec string ('spot:0.0001', 'quantile:0.99', …). */
   get thresholdSpec(): string {
     return thresholdToString(this.options.threshold);
   }
 
-  /** A streaming scorer in constant memory; see stream.ts for what each push returns. */
+  /**
+   * A streaming scorer in constant memory; see stream.ts for what each push returns. Its scores and flags equal
+   * detect()'s on the same points (causal detectors).
+   *
+   * @returns A new stream starting after the training series' state.
+   * @throws {@link ArgumentError} before fit, or for a detector that looks ahead (causal: false).
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 200 }, (_, i) => Math.sin(i / 4));
+   * const detector = new Detector({ model: 'zscore', window: 20, threshold: 'fixed:4' }).fit(train);
+   * const series = train.slice(0, 60).map((v, i) => (i === 50 ? v + 8 : v));
+   * const stream = detector.stream();
+   * const flags = series.map((v) => stream.push(v)?.flag ?? 0); // null while warming up (the first W points)
+   * assert.deepEqual(flags, Array.from(detector.detect(series).flags)); // streaming equals batch
+   * assert.equal(flags[50], 1);
+   * ```
+   */
   stream(): DetectorStream {
     return new FeedbackStream(this.fittedState('stream'), () => this.feedbackLevel);
   }
 
+  /**
+   * The fitted detector as a JSON document (options, model weights, normaliser, calibration); works anywhere (no file
+   * system). `Detector.fromJSON` reads it back.
+   *
+   * @returns A plain object; `JSON.stringify` it to store or send it.
+   * @throws {@link ArgumentError} before fit.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 120 }, (_, i) => Math.sin(i / 3));
+   * const detector = new Detector({ model: 'gru-ae', window: 8, hidden: 4, epochs: 2 }).fit(train);
+   * const copy = Detector.fromJSON(JSON.stringify(detector.toJSON()));
+   * assert.deepEqual(copy.score(train).scores, detector.score(train).scores);
+   * ```
+   */
   toJSON(): DetectorJSON {
     return detectorToJSON(this.fittedState('toJSON'), this.notAnomalies);
   }
 
-  /** A detector from its JSON (text or parsed); errors are ModelFileErrors whose message starts with `source`. */
+  /**
+   * A detector from its JSON (text or parsed); errors are ModelFileErrors whose message starts with `source`. See
+   * `toJSON` for a round trip.
+   *
+   * @param json - The document, or its text.
+   * @param source - What to call it in error messages.
+   * @returns The fitted detector.
+   * @throws {@link ModelFileError} for malformed JSON or a missing or invalid field.
+   * @example
+   * ```ts
+   * import { Detector, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * assert.throws(() => Detector.fromJSON('{"format": "bptt-detector"', 'upload.json'), (e: unknown) => {
+   *   return e instanceof ModelFileError && e.file === 'upload.json';
+   * });
+   * ```
+   */
   static fromJSON(json: unknown, source = 'Detector.fromJSON'): Detector {
     return Detector.fromFile(detectorFromJSON(json, source));
   }
 
-  /** Writes the fitted detector (model, normaliser, threshold calibration) to one file, atomically. */
+  /**
+   * Writes the fitted detector (model, normaliser, threshold calibration) to one file, atomically. Node only; elsewhere
+   * use `toJSON`.
+   *
+   * @param path - The file to write.
+   * @throws {@link ArgumentError} before fit; file-system errors are thrown as they come.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   * import * as fs from 'node:fs';
+   * import * as os from 'node:os';
+   * import * as path from 'node:path';
+   *
+   * const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-')), 'detector.json');
+   * const series = Array.from({ length: 100 }, (_, i) => Math.cos(i / 6));
+   * const detector = new Detector({ model: 'zscore', window: 12, threshold: 'sigma:3' }).fit(series);
+   * detector.save(file);
+   * const loaded = Detector.load(file);
+   * assert.deepEqual(loaded.detect(series).flags, detector.detect(series).flags);
+   * assert.equal(loaded.threshold, detector.threshold);
+   * ```
+   */
   save(path: string): void {
     saveDetector(this.fittedState('save'), path, this.notAnomalies);
   }
 
+  /**
+   * Reads a detector written by `save`. Node only; elsewhere use `fromJSON`. See `save` for a round trip.
+   *
+   * @param path - The file to read.
+   * @returns The fitted detector.
+   * @throws {@link ModelFileError} when the file cannot be read, is not valid JSON, or a field is invalid.
+   * @example
+   * ```ts
+   * import { Detector, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   * import   * as fs from 'node:fs';
+   * import   * as os from 'node:os';
+   * import   * as path from 'node:path';
+   *
+   * const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-')), 'not-a-detector.json');
+   * fs.writeFileSync(file, '[1, 2, 3]');
+   * assert.throws(() => Detector.load(file), ModelFileError);
+   * ```
+   */
   static load(path: string): Detector {
     return Detector.fromFile(loadDetector(path));
   }
@@ -494,6 +806,20 @@ export class Detector {
    * A standalone, dependency-free JavaScript module (ES module) with the weights inlined, the forward pass and the
    * scoring rule: `score(series)` and `detect(series)` as this detector computes them, with the threshold fixed at its
    * current level. Written atomically to `path` when given; the source is returned either way.
+   *
+   * @param path - Where to write the module (Node only); omit to only get the source.
+   * @returns The module's source.
+   * @throws {@link ArgumentError} before fit, or for a model the exporter does not support ('gru-online').
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const detector = new Detector({ model: 'zscore', window: 10, threshold: 'iqr:1.5' });
+   * detector.fit(Array.from({ length: 80 }, (_, i) => i % 3));
+   * const source = detector.exportScorer();
+   * assert.match(source, /export function detect\(/);
+   * ```
    */
   exportScorer(path?: string): string {
     const state = this.fittedState('exportScorer');
@@ -505,7 +831,7 @@ export class Detector {
       });
     }
     const src = exportScorerSource(state);
-    if (path !== undefined) writeFileAtomicSync(path, src);
+    if (path !== undefined) fileHost('Detector.exportScorer(path)', 'writes a file').writeAtomic(path, src);
     return src;
   }
 

@@ -15,13 +15,17 @@ import { describeValue } from '../check.js';
 
 /** An inclusive index range [start, end]. */
 export interface Range {
+  /** First index. */
   start: number;
+  /** Last index (inclusive). */
   end: number;
 }
 
 /** An anomaly event: inclusive range [start, end] and where its score peaks. */
 export interface AnomalyEvent extends Range {
+  /** Index of the highest score in [start, end] (the first on ties). */
   peakIndex: number;
+  /** That score. */
   peakScore: number;
 }
 
@@ -33,8 +37,14 @@ export interface EventOptions {
 
 /**
  * Maximal runs of non-zero flags, as inclusive [start, end] pairs in index order. NaN is an error (neither 0 nor 1).
- * @example runsOfOnes([1, 1, 0, 1])   // [[0, 1], [3, 3]]
- * @example runsOfOnes([0, 0])         // []
+ * @example
+ * ```text
+ * runsOfOnes([1, 1, 0, 1])   // [[0, 1], [3, 3]]
+ * ```
+ * @example
+ * ```text
+ * runsOfOnes([0, 0])         // []
+ * ```
  */
 export function runsOfOnes(flags: ArrayLike<number>, where = 'runsOfOnes(flags)'): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -55,7 +65,10 @@ export function runsOfOnes(flags: ArrayLike<number>, where = 'runsOfOnes(flags)'
 
 /**
  * Maximal runs of non-zero flags, inclusive, as { start, end }.
- * @example runs([0, 1, 1, 0, 1])   // [{ start: 1, end: 2 }, { start: 4, end: 4 }]
+ * @example
+ * ```text
+ * runs([0, 1, 1, 0, 1])   // [{ start: 1, end: 2 }, { start: 4, end: 4 }]
+ * ```
  */
 export function runs(flags: ArrayLike<number>): Range[] {
   return runsOfOnes(flags, 'runs(flags)').map(([start, end]) => ({ start, end }));
@@ -63,10 +76,23 @@ export function runs(flags: ArrayLike<number>): Range[] {
 
 /**
  * Flags → events: runs of flagged points, merged across gaps shorter than `minGap`, each with its peak score.
+ *
+ * @param flags - 0/1 per point.
+ * @param scores - The score of each point (same length).
+ * @param options - minGap (default 0: never merge).
+ * @returns The events, in index order.
+ * @throws {@link ArgumentError} for a flag other than 0/1, mismatched lengths, or an invalid minGap.
  * @example
- *   flagsToEvents([0, 1, 0, 1, 0, 0, 1], [0, 5, 1, 7, 0, 0, 2], { minGap: 2 })
- *   // gap 1 (< 2) merged, gap 2 not: [{ start: 1, end: 3, peakIndex: 3, peakScore: 7 },
- *   //                                  { start: 6, end: 6, peakIndex: 6, peakScore: 2 }]
+ * ```ts
+ * import { flagsToEvents } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // The gap of 1 point (< 2) is merged, the gap of 2 is not.
+ * assert.deepEqual(flagsToEvents([0, 1, 0, 1, 0, 0, 1], [0, 5, 1, 7, 0, 0, 2], { minGap: 2 }), [
+ *   { start: 1, end: 3, peakIndex: 3, peakScore: 7 },
+ *   { start: 6, end: 6, peakIndex: 6, peakScore: 2 },
+ * ]);
+ * ```
  */
 export function flagsToEvents(
   flags: ArrayLike<number>,
@@ -102,7 +128,18 @@ export function flagsToEvents(
 
 /**
  * Events (or any inclusive ranges) → 0/1 flags of length n.
- * @example eventsToFlags([{ start: 1, end: 2 }], 4)   // Uint8Array [0, 1, 1, 0]
+ *
+ * @param events - Inclusive ranges within [0, n).
+ * @param n - Length of the flags.
+ * @returns 1 on every index an event covers, else 0.
+ * @throws {@link ArgumentError} when n is not an integer ≥ 0 or a range is outside [0, n).
+ * @example
+ * ```ts
+ * import { eventsToFlags } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.deepEqual(eventsToFlags([{ start: 1, end: 2 }], 4), Uint8Array.of(0, 1, 1, 0));
+ * ```
  */
 export function eventsToFlags(events: readonly Range[], n: number): Uint8Array {
   if (!(Number.isInteger(n) && n >= 0)) throw new ArgumentError('eventsToFlags(n)', 'an integer ≥ 0', describeValue(n));

@@ -11,8 +11,7 @@
  *
  * SPOT/DSPOT state after online updates is not saved: a loaded detector starts again from its calibration.
  */
-import * as fs from 'fs';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { fileHost } from '../host.js';
 import { modelToJSON, encodeFloats, decodeFloats, type ModelJSON, withSource } from '../io/json.js';
 import { modelFromJSON } from '../model/loaders.js';
 import { ModelFileError } from '../errors.js';
@@ -24,19 +23,30 @@ import { resolveDetectorOptions } from './options.js';
 import { detectorNetwork, isNeural } from './networks.js';
 import { OnlinePipeline, type OnlinePipelineState } from './online.js';
 import { Normaliser, type NormaliserJSON } from './preprocess.js';
-import { thresholdToString } from './threshold-spec.js';
+import { thresholdToString, type ThresholdString } from './threshold-spec.js';
 import { feedbackFromJSON, type FeedbackEntry } from './controls.js';
 
 export const DETECTOR_FORMAT = 'bptt-detector';
 export const DETECTOR_FORMAT_VERSION = 1;
 
+/** bptt's detector file (what `Detector.toJSON` returns and `save` writes). */
 export interface DetectorJSON {
+  /** The format's name. */
   format: typeof DETECTOR_FORMAT;
+  /** The format's version (readers refuse newer ones). */
   formatVersion: number;
-  options: DetectorOptions & { threshold: string };
+  /** The options (resolved), the threshold as a spec string. */
+  options: Omit<DetectorOptions, 'threshold'> & {
+    /** The threshold spec. */
+    threshold: ThresholdString;
+  };
+  /** Features per point. */
   features: number;
+  /** The per-feature scaling. */
   normaliser: NormaliserJSON;
+  /** Base64 of the float64 training scores the threshold is calibrated on. */
   calibration: string;
+  /** The trained network, or null for the statistical models and 'gru-online'. */
   model: ModelJSON | null;
   /** 'gru-online': the forecaster's weights, Adam moments and buffers and the alarm stage's state, after training. */
   online?: OnlinePipelineState;
@@ -304,17 +314,19 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
 
 /** Writes a fitted detector's state to `path` as one JSON file, atomically. */
 export function saveDetector(d: FittedDetector, path: string, feedback: readonly FeedbackEntry[] = []): void {
-  writeFileAtomicSync(path, JSON.stringify(detectorToJSON(d, feedback)));
+  const host = fileHost('Detector.save(path)', 'writes a file');
+  host.writeAtomic(path, JSON.stringify(detectorToJSON(d, feedback)));
 }
 
 /** Reads and validates a detector file; errors are ModelFileErrors starting with `Detector.load(path)`. */
 export function loadDetector(path: string): DetectorFileContents {
   const source = `Detector.load(${path})`;
+  const host = fileHost('Detector.load(path)', 'reads a file');
   let text: string;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    text = host.readText(path);
   } catch (e) {
-    fail(source, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    fail(source, `cannot read the file: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
   if (text.length === 0) fail(source, 'the file is empty');
   return detectorFromJSON(text, source);

@@ -29,21 +29,29 @@ import { runsOfOnes } from './events.js';
 
 /** Point-wise confusion counts. */
 export interface Confusion {
+  /** Label 1, flag 1. */
   tp: number;
+  /** Label 0, flag 1. */
   fp: number;
+  /** Label 1, flag 0. */
   fn: number;
+  /** Label 0, flag 0. */
   tn: number;
 }
 
 /** Precision, recall and F1. */
 export interface PrecisionRecall {
+  /** TP/(TP+FP). */
   precision: number;
+  /** TP/(TP+FN). */
   recall: number;
+  /** 2TP/(2TP+FP+FN). */
   f1: number;
 }
 
 /** Value returned for 0/0 in precision, recall and F1. Default 0 (sklearn). Use NaN to see undefined cases. */
 export interface ZeroDivisionOption {
+  /** The value of a 0/0. Default 0. */
   zeroDivision?: number;
 }
 
@@ -72,7 +80,17 @@ function div(a: number, b: number, zeroDivision: number): number {
 
 /**
  * Confusion counts of flags against labels.
- * @example confusion([1, 1, 0, 0], [1, 0, 1, 0])   // { tp: 1, fp: 1, fn: 1, tn: 1 }
+ * @param labels - 0/1 per point (1 = anomalous).
+ * @param flags - 0/1 per point (1 = flagged).
+ * @returns The four counts.
+ * @throws {@link ArgumentError} when a label or flag is not 0/1 or the lengths differ.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.deepEqual(metrics.confusion([1, 1, 0, 0], [1, 0, 1, 0]), { tp: 1, fp: 1, fn: 1, tn: 1 });
+ * ```
  */
 export function confusion(labels: ArrayLike<number>, flags: ArrayLike<number>): Confusion {
   checkPair(labels, flags, 'confusion');
@@ -89,7 +107,19 @@ export function confusion(labels: ArrayLike<number>, flags: ArrayLike<number>): 
 
 /**
  * Sum of confusion counts (pooling over files, as SKAB does).
- * @example sumConfusions([{ tp: 1, fp: 0, fn: 2, tn: 3 }, { tp: 1, fp: 1, fn: 0, tn: 0 }])   // { tp: 2, fp: 1, fn: 2, tn: 3 }
+ * @param list - Counts, e.g. one per file.
+ * @returns Their sums.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const total = metrics.sumConfusions([
+ *   { tp: 1, fp: 0, fn: 2, tn: 3 },
+ *   { tp: 1, fp: 1, fn: 0, tn: 0 },
+ * ]);
+ * assert.deepEqual(total, { tp: 2, fp: 1, fn: 2, tn: 3 });
+ * ```
  */
 export function sumConfusions(list: readonly Confusion[]): Confusion {
   const c: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
@@ -104,7 +134,17 @@ export function sumConfusions(list: readonly Confusion[]): Confusion {
 
 /**
  * Precision, recall, F1 from counts; 0/0 → `zeroDivision` (default 0).
- * @example precisionRecallF1({ tp: 2, fp: 1, fn: 2, tn: 5 })   // { precision: 2/3, recall: 0.5, f1: 4/7 }
+ * @param c - Confusion counts.
+ * @param options - zeroDivision: the value of a 0/0 (default 0).
+ * @returns Precision, recall and F1.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const prf = metrics.precisionRecallF1({ tp: 2, fp: 1, fn: 2, tn: 5 });
+ * assert.deepEqual(prf, { precision: 2 / 3, recall: 0.5, f1: 4 / 7 });
+ * ```
  */
 export function precisionRecallF1(c: Confusion, options: ZeroDivisionOption = {}): PrecisionRecall {
   const z = options.zeroDivision ?? 0;
@@ -117,7 +157,21 @@ export function precisionRecallF1(c: Confusion, options: ZeroDivisionOption = {}
 
 /**
  * Point-wise precision, recall, F1 and the counts.
- * @example pointMetrics([0, 0], [0, 0])   // no positives, none predicted: precision = recall = f1 = 0 (zeroDivision)
+ * @param labels - 0/1 per point.
+ * @param flags - 0/1 per point.
+ * @param options - zeroDivision: the value of a 0/0 (default 0).
+ * @returns The counts with precision, recall and F1.
+ * @throws {@link ArgumentError} when a label or flag is not 0/1 or the lengths differ.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.pointMetrics([0, 1, 1, 0], [0, 1, 0, 0]).recall, 0.5);
+ * // No positives and none predicted: every ratio is 0/0, which takes zeroDivision.
+ * assert.equal(metrics.pointMetrics([0, 0], [0, 0]).f1, 0);
+ * assert.ok(Number.isNaN(metrics.pointMetrics([0, 0], [0, 0], { zeroDivision: NaN }).f1));
+ * ```
  */
 export function pointMetrics(
   labels: ArrayLike<number>,
@@ -128,18 +182,44 @@ export function pointMetrics(
   return { ...c, ...precisionRecallF1(c, options) };
 }
 
-/** False-alarm rate FP/(FP+TN) (SKAB's FAR as a fraction); NaN without negatives. */
+/**
+ * False-alarm rate FP/(FP+TN) (SKAB's FAR as a fraction); NaN without negatives.
+ *
+ * @param c - Confusion counts.
+ * @returns The rate.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.falseAlarmRate({ tp: 3, fp: 1, fn: 1, tn: 3 }), 0.25);
+ * ```
+ */
 export function falseAlarmRate(c: Confusion): number {
   return c.fp / (c.fp + c.tn);
 }
 
-/** Missed-alarm rate FN/(FN+TP) (SKAB's MAR as a fraction); NaN without positives. */
+/**
+ * Missed-alarm rate FN/(FN+TP) (SKAB's MAR as a fraction); NaN without positives.
+ *
+ * @param c - Confusion counts.
+ * @returns The rate.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.missedAlarmRate({ tp: 3, fp: 1, fn: 1, tn: 3 }), 0.25);
+ * assert.ok(Number.isNaN(metrics.missedAlarmRate({ tp: 0, fp: 1, fn: 0, tn: 3 })));
+ * ```
+ */
 export function missedAlarmRate(c: Confusion): number {
   return c.fn / (c.fn + c.tp);
 }
 
 /** SKAB's outlier metrics. */
 export interface SkabMetrics {
+  /** TP/(TP + (FP+FN)/2). */
   f1: number;
   /** False-alarm rate as a fraction (SKAB prints 100·far %). */
   far: number;
@@ -150,7 +230,15 @@ export interface SkabMetrics {
 /**
  * SKAB's metric 'binary' from (pooled) counts: F1 = TP/(TP + (FP+FN)/2), FAR = FP/(FP+TN), MAR = FN/(FN+TP);
  * NaN where SKAB divides 0 by 0. Pool first with `sumConfusions` when scoring several files, as SKAB does.
- * @example skabMetrics({ tp: 3, fp: 1, fn: 1, tn: 5 })   // { f1: 0.75, far: 1/6, mar: 0.25 }
+ * @param c - Confusion counts (pooled over files).
+ * @returns F1, FAR and MAR.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.deepEqual(metrics.skabMetrics({ tp: 3, fp: 1, fn: 1, tn: 5 }), { f1: 0.75, far: 1 / 6, mar: 0.25 });
+ * ```
  */
 export function skabMetrics(c: Confusion): SkabMetrics {
   return { f1: c.tp / (c.tp + (c.fp + c.fn) / 2), far: falseAlarmRate(c), mar: missedAlarmRate(c) };
@@ -159,8 +247,21 @@ export function skabMetrics(c: Confusion): SkabMetrics {
 /**
  * PA%K adjusted flags (Kim et al. AAAI 2022): every true segment with more than k/100 of its points flagged
  * becomes fully flagged; flags outside true segments are unchanged. k = 0 is plain point adjustment.
- * @example pointAdjust([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1], 0)    // [0, 1, 1, 1, 1, 1]
- * @example pointAdjust([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1], 25)   // 1/4 is not > 25 %: unchanged
+ * @param labels - 0/1 per point.
+ * @param flags - 0/1 per point.
+ * @param k - Percent of a segment that must be flagged, 0 (plain PA) to 100.
+ * @returns The adjusted flags.
+ * @throws {@link ArgumentError} when a label or flag is not 0/1 or the lengths differ. Also for k outside [0, 100].
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const labels = [0, 1, 1, 1, 1, 0];
+ * const flags = [0, 0, 1, 0, 0, 1];
+ * assert.deepEqual(metrics.pointAdjust(labels, flags, 0), Uint8Array.of(0, 1, 1, 1, 1, 1));
+ * assert.deepEqual(metrics.pointAdjust(labels, flags, 25), Uint8Array.from(flags)); // 1/4 is not > 25 %
+ * ```
  */
 export function pointAdjust(labels: ArrayLike<number>, flags: ArrayLike<number>, k = 0): Uint8Array {
   checkPair(labels, flags, 'pointAdjust');
@@ -176,7 +277,19 @@ export function pointAdjust(labels: ArrayLike<number>, flags: ArrayLike<number>,
 
 /**
  * Point-wise metrics after PA%K adjustment (k = 0: the usual point-adjusted F1, which flatters; see the header).
- * @example pointAdjustedMetrics([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1]).f1   // 2·4/(2·4 + 1 + 0) = 8/9
+ * @param labels - 0/1 per point.
+ * @param flags - 0/1 per point.
+ * @param k - Percent of a segment that must be flagged (default 0, plain PA).
+ * @param options - zeroDivision (default 0).
+ * @returns Point-wise metrics of the adjusted flags.
+ * @throws {@link ArgumentError} when a label or flag is not 0/1 or the lengths differ.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.pointAdjustedMetrics([0, 1, 1, 1, 1, 0], [0, 0, 1, 0, 0, 1]).f1, 8 / 9); // 2·4/(2·4 + 1 + 0)
+ * ```
  */
 export function pointAdjustedMetrics(
   labels: ArrayLike<number>,
@@ -189,14 +302,33 @@ export function pointAdjustedMetrics(
 
 /** F1 over PA%K thresholds and the area under that curve (K/100 on [0, 1], trapezoidal). */
 export interface PaKCurve {
+  /** The K values, percent. */
   k: number[];
+  /** F1 of PA%K at each K. */
   f1: number[];
+  /** Area under F1 over K/100 in [0, 1], trapezoidal. */
   auc: number;
 }
 
 /**
  * F1 of PA%K for each K (default 0, 10, …, 100) and the area under F1(K/100), trapezoidal — Kim et al.'s summary
  * that does not depend on one chosen K. The area equals the mean F1 when K is evenly spaced from 0 to 100.
+ *
+ * @param labels - 0/1 per point.
+ * @param flags - 0/1 per point.
+ * @param ks - Increasing K values, percent.
+ * @param options - zeroDivision (default 0).
+ * @returns F1 per K and the area.
+ * @throws {@link ArgumentError} for a label or flag not 0/1, different lengths, or no K or K not increasing.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const curve = metrics.paKCurve([0, 1, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0], [0, 50, 100]);
+ * assert.deepEqual(curve.f1, [1, 2 / 3, 2 / 3]); // 2 of 4 flagged: adjusted at K = 0 only (50 % is not > 50 %)
+ * assert.ok(Math.abs(curve.auc - 0.75) < 1e-12);
+ * ```
  */
 export function paKCurve(
   labels: ArrayLike<number>,
@@ -222,7 +354,9 @@ export function paKCurve(
 
 /** Event-wise (range) metrics and the counts they come from. */
 export interface EventMetrics extends PrecisionRecall {
+  /** Runs of label 1. */
   trueEvents: number;
+  /** Runs of flag 1. */
   predictedEvents: number;
   /** True events overlapped by at least one predicted event. */
   detectedEvents: number;
@@ -244,7 +378,20 @@ function overlapCount(a: Array<[number, number]>, b: Array<[number, number]>): n
 /**
  * Event-wise precision and recall (existence of overlap). F1 is their harmonic mean (0 if both are 0).
  * With no true and no predicted events all three are `zeroDivision` (default 0).
- * @example eventMetrics([0, 1, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0, 1])   // recall 1/2, precision 1/2
+ * @param labels - 0/1 per point.
+ * @param flags - 0/1 per point.
+ * @param options - zeroDivision (default 0).
+ * @returns Event precision, recall, F1 and their counts.
+ * @throws {@link ArgumentError} when a label or flag is not 0/1 or the lengths differ.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const m = metrics.eventMetrics([0, 1, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0, 1]);
+ * assert.equal(m.recall, 1 / 2); // the first true event is hit, the second not
+ * assert.equal(m.precision, 1 / 2); // the flag at 7 overlaps no true event
+ * ```
  */
 export function eventMetrics(
   labels: ArrayLike<number>,
@@ -276,8 +423,18 @@ function checkScores(labels: ArrayLike<number>, scores: ArrayLike<number>, fn: s
 /**
  * ROC-AUC by average ranks: AUC = (R₊ - P(P+1)/2)/(P·N), R₊ = sum of the (tie-averaged, 1-based) ranks of the
  * positives' scores. A tie between a positive and a negative counts 1/2. NaN if labels hold only one class.
- * @example rocAuc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])   // 0.75
- * @example rocAuc([0, 1], [0.5, 0.5])                    // 0.5
+ * @param labels - 0/1 per point.
+ * @param scores - A finite score per point, higher = more anomalous.
+ * @returns The area under the ROC curve, or NaN with one class.
+ * @throws {@link ArgumentError} when a label is not 0/1, a score is not finite, or the lengths differ.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.rocAuc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 0.75);
+ * assert.equal(metrics.rocAuc([0, 1], [0.5, 0.5]), 0.5); // a tie counts 1/2
+ * ```
  */
 export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
   checkScores(labels, scores, 'rocAuc');
@@ -304,7 +461,17 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
  * Average precision (PR-AUC) as sklearn's `average_precision_score`: walking the distinct scores from high to
  * low, AP = Σ (R_k - R_{k-1})·P_k with P_k, R_k the precision and recall of flagging score ≥ that value.
  * 0 if there are no positives (sklearn's result, with a warning).
- * @example averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])   // 0.5·1 + 0.5·(2/3) = 0.8333…
+ * @param labels - 0/1 per point.
+ * @param scores - A finite score per point, higher = more anomalous.
+ * @returns Average precision in [0, 1].
+ * @throws {@link ArgumentError} when a label is not 0/1, a score is not finite, or the lengths differ.
+ * @example
+ * ```ts
+ * import { metrics } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(metrics.averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 0.5 * 1 + 0.5 * (2 / 3));
+ * ```
  */
 export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
   checkScores(labels, scores, 'averagePrecision');

@@ -23,24 +23,34 @@ import { ArgumentError } from '../errors.js';
 
 /** NAB cost-matrix weights; all magnitudes (false positives and misses cost, detections earn). */
 export interface NabProfile {
+  /** A_TP: what an early detection in a window earns. */
   tpWeight: number;
+  /** A_FP: what a detection outside windows costs at most. */
   fpWeight: number;
+  /** A_FN: what a window without detection costs. */
   fnWeight: number;
+  /** A_TN (in NAB's profiles; not used by the score). */
   tnWeight: number;
 }
 
 /** NAB's three application profiles (`config/profiles.json`). */
 export const NAB_PROFILES = {
+  /** The standard profile. */
   standard: { tpWeight: 1.0, fpWeight: 0.11, fnWeight: 1.0, tnWeight: 1.0 },
+  /** False positives cost twice as much. */
   reward_low_FP_rate: { tpWeight: 1.0, fpWeight: 0.22, fnWeight: 1.0, tnWeight: 1.0 },
+  /** Misses cost twice as much. */
   reward_low_FN_rate: { tpWeight: 1.0, fpWeight: 0.11, fnWeight: 2.0, tnWeight: 1.0 },
 } as const satisfies Record<string, NabProfile>;
 
+/** The name of one of {@link NAB_PROFILES}. */
 export type NabProfileName = keyof typeof NAB_PROFILES;
 
 /** An anomaly window as inclusive row indices. */
 export interface NabWindow {
+  /** First row. */
   start: number;
+  /** Last row (inclusive). */
   end: number;
 }
 
@@ -63,8 +73,17 @@ function resolveProfile(profile: NabProfile | NabProfileName): NabProfile {
 
 /**
  * NAB's probationary length: min(⌊p·n⌋, p·5000) rows, p = 0.15 by default (so at most 750 rows).
- * @example nabProbationaryLength(4032)    // 604
- * @example nabProbationaryLength(18050)   // 750
+ * @param n - Rows in the file.
+ * @param probationPercent - The probationary fraction p.
+ * @returns The number of leading rows the score ignores.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(nab.nabProbationaryLength(4032), 604);
+ * assert.equal(nab.nabProbationaryLength(18050), 750);
+ * ```
  */
 export function nabProbationaryLength(n: number, probationPercent = 0.15): number {
   return Math.min(Math.floor(probationPercent * n), probationPercent * 5000);
@@ -72,15 +91,35 @@ export function nabProbationaryLength(n: number, probationPercent = 0.15): numbe
 
 /**
  * NAB's scaled sigmoid (`sweeper.scaledSigmoid`): 2·sigmoid(-5y) - 1 for y < 3, exactly -1 for y ≥ 3.
- * @example nabScaledSigmoid(-1)   // 0.9866142981514305
- * @example nabScaledSigmoid(0)    // 0
+ * @param y - The relative position.
+ * @returns σ(y) in (-1, 1], or -1 for y ≥ 3.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(nab.nabScaledSigmoid(-1), 0.9866142981514305);
+ * assert.equal(nab.nabScaledSigmoid(0), 0);
+ * ```
  */
 export function nabScaledSigmoid(y: number): number {
   if (y >= 3.0) return -1.0;
   return 2 * (1 / (1 + Math.exp(-(-5 * y)))) - 1.0;
 }
 
-/** Normalises a timestamp string for matching: trims, 'T' → ' ', drops an all-zero fractional second. */
+/**
+ * Normalises a timestamp string for matching: trims, 'T' → ' ', drops an all-zero fractional second.
+ *
+ * @param ts - A timestamp as in a NAB data or label file.
+ * @returns The key that `nabWindowRows` matches on.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(nab.nabTimestampKey(' 2014-03-14T03:31:00.000000 '), '2014-03-14 03:31:00');
+ * ```
+ */
 export function nabTimestampKey(ts: string): string {
   return ts.trim().replace('T', ' ').replace(/\.0*$/, '');
 }
@@ -89,7 +128,20 @@ export function nabTimestampKey(ts: string): string {
  * Timestamp windows (NAB labels: [start, end] strings, inclusive) → row windows, matching each end to the first
  * row with an equal timestamp (NAB uses `timestamps.index`). Throws if a timestamp is missing or the windows are
  * not sorted and disjoint.
- * @example nabWindowRows(['t0', 't1', 't2', 't3'], [['t1', 't2']])   // [{ start: 1, end: 2 }]
+ * @param timestamps - The file's timestamps, one per row.
+ * @param windows - NAB label windows, [start, end] timestamp pairs.
+ * @returns The windows as row ranges.
+ * @throws {@link ArgumentError} when a timestamp matches no row or the windows are not sorted and disjoint.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const rows = nab.nabWindowRows(['2014-01-01 00:00:00', '2014-01-01 00:05:00', '2014-01-01 00:10:00'], [
+ *   ['2014-01-01 00:05:00.000000', '2014-01-01 00:10:00'],
+ * ]);
+ * assert.deepEqual(rows, [{ start: 1, end: 2 }]);
+ * ```
  */
 export function nabWindowRows(
   timestamps: readonly string[],
@@ -148,7 +200,21 @@ export interface NabRowWeights {
 
 /**
  * NAB's per-row weights s_i (`Sweeper.calcSweepScore`) for a file of n rows with row windows `windows`.
- * @example nabRowWeights(20, [{ start: 8, end: 11 }], 'standard').weights[8]   // 1 (left edge earns A_TP)
+ * @param n - Rows in the file.
+ * @param windows - Row windows, sorted and disjoint.
+ * @param profile - A profile name ('standard', 'reward_low_FP_rate', 'reward_low_FN_rate') or custom weights.
+ * @param options - probationPercent (default 0.15).
+ * @returns The probation length, s_i per row and each row's window.
+ * @throws {@link ArgumentError} for an unknown profile or windows out of range, unsorted or overlapping.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const w = nab.nabRowWeights(20, [{ start: 8, end: 11 }], 'standard');
+ * assert.equal(w.weights[8], 1); // the window's left edge earns A_TP
+ * assert.ok(w.weights[12] < 0); // after the window, a detection costs
+ * ```
  */
 export function nabRowWeights(
   n: number,
@@ -188,9 +254,13 @@ export function nabRowWeights(
 export interface NabFileScore {
   /** Raw score S. */
   score: number;
+  /** Detected rows inside windows. */
   tp: number;
+  /** Detected rows outside windows. */
   fp: number;
+  /** Undetected rows inside windows. */
   fn: number;
+  /** Undetected rows outside windows. */
   tn: number;
   /** Windows with at least one non-probationary row (the ones that count). */
   windows: number;
@@ -202,10 +272,23 @@ export interface NabFileScore {
 
 /**
  * NAB raw score of one file from per-row detections (`flags[i]` non-zero = detection; NAB: anomaly score ≥ θ).
+ * @param flags - Per row, non-zero = detection.
+ * @param windows - Row windows, sorted and disjoint.
+ * @param profile - A profile name ('standard', 'reward_low_FP_rate', 'reward_low_FN_rate') or custom weights.
+ * @param options - probationPercent (default 0.15).
+ * @returns The raw score and its counts.
+ * @throws {@link ArgumentError} for an unknown profile or windows out of range, unsorted or overlapping.
  * @example
- *   // 20 rows (probation ⌊3.0⌋ = 3), one window [8, 11]: the hit on row 8 earns 1, the flag on row 2 is ignored
- *   const flags = new Uint8Array(20); flags[2] = 1; flags[8] = 1;
- *   nabScoreFile(flags, [{ start: 8, end: 11 }], 'standard').score   // 1
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // 20 rows (probation ⌊3.0⌋ = 3), one window [8, 11]: the hit on row 8 earns 1, the flag on row 2 is ignored.
+ * const flags = new Uint8Array(20);
+ * flags[2] = 1;
+ * flags[8] = 1;
+ * assert.equal(nab.nabScoreFile(flags, [{ start: 8, end: 11 }], 'standard').score, 1);
+ * ```
  */
 export function nabScoreFile(
   flags: ArrayLike<number>,
@@ -255,7 +338,18 @@ export function nabScoreFile(
 
 /**
  * NAB normalised score: 100·(raw - S_null)/(S_perfect - S_null), S_null = -A_FN·windows, S_perfect = A_TP·windows.
- * @example nabNormalize(46.634, 116, 'standard')   // 70.10 (numenta, NAB final_results.json)
+ * @param rawTotal - Raw score summed over the files.
+ * @param windowCount - Windows counted over the files.
+ * @param profile - A profile name ('standard', 'reward_low_FP_rate', 'reward_low_FN_rate') or custom weights.
+ * @returns The normalised score: 0 for no detections, 100 for perfect.
+ * @throws {@link ArgumentError} for an unknown profile.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(nab.nabNormalize(46.634, 116, 'standard').toFixed(2), '70.10'); // numenta's final_results.json
+ * ```
  */
 export function nabNormalize(rawTotal: number, windowCount: number, profile: NabProfile | NabProfileName): number {
   const p = resolveProfile(profile);
@@ -266,7 +360,9 @@ export function nabNormalize(rawTotal: number, windowCount: number, profile: Nab
 
 /** One file for `nabOptimizeThreshold`: per-row anomaly scores and row windows. */
 export interface NabScoredFile {
+  /** Anomaly score per row. */
   scores: ArrayLike<number>;
+  /** Row windows, sorted and disjoint. */
   windows: readonly NabWindow[];
 }
 
@@ -285,6 +381,22 @@ export interface NabThreshold {
  * best): rows are visited from the highest anomaly score down; after each distinct value v the corpus score of
  * "detect iff score ≥ v" is evaluated; the highest score wins (the higher threshold on ties, as Python's `max`).
  * Starts from "no detections" (θ = Infinity, score = -A_FN per scorable window).
+ *
+ * @param files - Per file, its scores and row windows.
+ * @param profile - A profile name ('standard', 'reward_low_FP_rate', 'reward_low_FN_rate') or custom weights.
+ * @param options - probationPercent (default 0.15).
+ * @returns The best threshold, its raw and its normalised score.
+ * @throws {@link ArgumentError} for an unknown profile, a non-finite score, or invalid windows.
+ * @example
+ * ```ts
+ * import { nab } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const scores = Array.from({ length: 100 }, (_, i) => (i >= 60 && i <= 62 ? 0.9 : 0.1));
+ * const best = nab.nabOptimizeThreshold([{ scores, windows: [{ start: 58, end: 65 }] }], 'standard');
+ * assert.equal(best.threshold, 0.9); // detect only the high scores, all inside the window
+ * assert.ok(best.normalized > 50);
+ * ```
  */
 export function nabOptimizeThreshold(
   files: readonly NabScoredFile[],

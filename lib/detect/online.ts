@@ -38,7 +38,9 @@ import { makeRandom } from '../random.js';
 import { glorotUniform, orthogonal } from '../model/init.js';
 import { checkKeys, describeValue } from '../check.js';
 import { AlarmStage, type AlarmOptions, type AlarmState } from './alarm.js';
+import { STEP, drain, type FitLoop } from '../model/fit-loop.js';
 
+/** Options of the {@link OnlineForecaster} (the continually learning GRU forecaster of model 'gru-online'). */
 export interface OnlineOptions {
   /** Rows before scoring starts (NAB's probation). Required: the first fit happens within it. */
   probation: number;
@@ -87,29 +89,46 @@ export interface OnlineOptions {
   sdFloor?: number;
 }
 
+/** {@link OnlineOptions} with every default filled in. */
 export type ResolvedOnlineOptions = Required<OnlineOptions>;
 
+/** An {@link OnlineForecaster}'s whole state, plain JSON. */
 export interface OnlineState {
+  /** The state format's version. */
   version: 1;
+  /** The resolved options. */
   options: ResolvedOnlineOptions;
+  /** Rows seen. */
   t: number;
   /** Parameters and Adam moments, flat: W, U, b, Wo, bo. */
   params: number[][];
+  /** Adam's first moments, per parameter. */
   m: number[][];
+  /** Adam's second moments, per parameter. */
   v: number[][];
+  /** Adam's step count. */
   adamT: number;
+  /** The carried hidden state. */
   h: number[];
   /** Ring buffers of the last `memory` raw values and timestamps (oldest first). */
   values: number[];
+  /** Their timestamps. */
   times: number[];
   /** Pending forecasts: preds[k][j] = ŷ for row t + j made at row t + j − k − 1 … stored as a ring of K×K. */
   preds: number[];
+  /** The forecasts' spread, same ring. */
   predSd: number[];
+  /** Forecasts made per row, same ring. */
   predCount: number[];
+  /** The scaling's center. */
   center: number;
+  /** The scaling's scale. */
   scale: number;
+  /** The first fit has happened. */
   fitted: boolean;
+  /** The sampler's state. */
   rng: number;
+  /** The last timestamp, or null. */
   lastTime: number | null;
 }
 
@@ -216,7 +235,9 @@ const clampLv = (lv: number): number => (lv > 8 ? 8 : lv < -8 ? -8 : lv);
 
 /** The forecaster; see the file comment. */
 export class OnlineForecaster {
+  /** The resolved options. */
   readonly options: ResolvedOnlineOptions;
+  /** Inputs per row (1, plus the time features). */
   readonly D: number;
   private t = 0;
   private readonly params: Float64Array[];
@@ -247,6 +268,10 @@ export class OnlineForecaster {
   private readonly x1: Float64Array;
   private readonly y1: Float64Array;
 
+  /**
+   * @param options - probation (required) and the forecaster's settings.
+   * @throws {@link ArgumentError} for a missing probation, an option out of range, or an unknown key.
+   */
   constructor(options: OnlineOptions) {
     const o = (this.options = resolveOnlineOptions(options));
     const D = (this.D = o.timeFeatures === false ? 1 : o.timeFeatures === 'day' ? 3 : 5);
@@ -328,8 +353,27 @@ export class OnlineForecaster {
     return this.lastTime;
   }
 
-  /** One row: returns its raw score (≥ 0; 0 before the first fit). timestamp: epoch ms, needed with timeFeatures. */
+  /**
+   * One row: returns its raw score (≥ 0; 0 before the first fit). timestamp: epoch ms, needed with timeFeatures.
+   *
+   * @param value - The row's value (finite).
+   * @param timestamp - Epoch ms, needed with time features.
+   * @returns The raw score.
+   * @throws {@link ArgumentError} for a non-finite value, or a missing or decreasing timestamp when needed.
+   */
   step(value: number, timestamp?: number): number {
+    return drain(this.stepLoop(value, timestamp));
+  }
+
+  /**
+   * `step` as a training loop (lib/model/fit-loop.ts) that yields a 'step' event after each Adam step, so that a
+   * Detector's fitAsync can give the event loop a turn within the probation's first fit; drained, it is `step`.
+   *
+   * @param value - The row's value (finite).
+   * @param timestamp - Epoch ms, needed with time features.
+   * @returns A generator whose return value is the raw score.
+   */
+  *stepLoop(value: number, timestamp?: number): FitLoop<number> {
     const o = this.options;
     if (!Number.isFinite(value)) {
       throw new ArgumentError('OnlineForecaster.step(value)', 'a finite number', `${value} at row ${this.t}`);
@@ -388,8 +432,13 @@ export class OnlineForecaster {
       }
     }
     this.t++;
-    if (!this.fitted && this.t >= o.fitAt) this.firstFit();
-    else if (this.fitted && (this.t - o.fitAt) % o.every === 0) for (let s = 0; s < o.steps; s++) this.trainStep(true);
+    if (!this.fitted && this.t >= o.fitAt) yield* this.firstFit();
+    else if (this.fitted && (this.t - o.fitAt) % o.every === 0) {
+      for (let s = 0; s < o.steps; s++) {
+        this.trainStep(true);
+        yield STEP;
+      }
+    }
     if (this.fitted) this.advance(value, time);
     return score;
   }
@@ -415,7 +464,7 @@ export class OnlineForecaster {
     }
   }
 
-  private firstFit(): void {
+  private *firstFit(): FitLoop<void> {
     const o = this.options,
       n = Math.min(this.t, o.memory);
     const xs: number[] = [];
@@ -433,7 +482,10 @@ export class OnlineForecaster {
     this.center = med;
     this.scale = Math.max(mad, o.sdFloor * sd, 1e-6 * (1 + Math.abs(med)));
     this.fitted = true;
-    for (let s = 0; s < o.initSteps; s++) this.trainStep(false);
+    for (let s = 0; s < o.initSteps; s++) {
+      this.trainStep(false);
+      yield STEP;
+    }
     // warm the streaming state over the last window rows
     this.h.fill(0);
     const T = o.window;
@@ -523,7 +575,11 @@ export class OnlineForecaster {
     }
   }
 
-  /** The whole state as plain JSON (weights, Adam moments, buffers, counters, sampler state). */
+  /**
+   * The whole state as plain JSON (weights, Adam moments, buffers, counters, sampler state).
+   *
+   * @returns The state, as plain JSON.
+   */
   getState(): OnlineState {
     const o = this.options,
       M = o.memory,
@@ -556,7 +612,13 @@ export class OnlineForecaster {
     };
   }
 
-  /** Rebuilds a forecaster from `getState()` output (e.g. after a JSON round trip); every field is checked. */
+  /**
+   * Rebuilds a forecaster from `getState()` output (e.g. after a JSON round trip); every field is checked.
+   *
+   * @param state - `getState()` output.
+   * @returns The forecaster, continuing bit for bit.
+   * @throws {@link ArgumentError} for a missing or invalid field.
+   */
   static fromState(state: unknown): OnlineForecaster {
     const bad = (field: string, want: string, got: unknown): never => {
       throw new ArgumentError(`OnlineForecaster.fromState(state.${field})`, `${want}`, describeValue(got));
@@ -610,7 +672,14 @@ export class OnlineForecaster {
     return f;
   }
 
-  /** Runs step over every row (the same bits as stepping). timestamps: epoch ms, same length, or omitted. */
+  /**
+   * Runs step over every row (the same bits as stepping). timestamps: epoch ms, same length, or omitted.
+   *
+   * @param values - The rows' values.
+   * @param timestamps - Epoch ms per row, or omitted.
+   * @returns The raw scores.
+   * @throws {@link ArgumentError} as step does, or for mismatched lengths.
+   */
   scoreBatch(values: ArrayLike<number>, timestamps?: ArrayLike<number>): Float64Array {
     if (timestamps !== undefined && timestamps.length !== values.length) {
       throw new ArgumentError(
@@ -626,6 +695,7 @@ export class OnlineForecaster {
   }
 }
 
+/** Options of {@link OnlinePipeline.create}. */
 export interface OnlinePipelineOptions {
   /** Rows before scoring starts (NAB: min(⌊0.15·N⌋, 750)); the model's first fit and the likelihood's fit happen in it. */
   probation: number;
@@ -643,11 +713,15 @@ export interface OnlinePipelineOptions {
   alarm?: Omit<AlarmOptions, 'probation'>;
 }
 
+/** An {@link OnlinePipeline}'s whole state, plain JSON. */
 export interface OnlinePipelineState {
+  /** The state format's version. */
   version: 1;
+  /** The forecaster's state. */
   model: OnlineState;
   /** The context forecaster (context: true), else null. */
   context: OnlineState | null;
+  /** The alarm stage's state. */
   alarm: AlarmState;
 }
 
@@ -657,11 +731,34 @@ export interface OnlinePipelineState {
  */
 export class OnlinePipeline {
   private constructor(
+    /** The forecaster whose errors are the raw scores. */
     readonly model: OnlineForecaster,
+    /** The alarm stage that calibrates them. */
     readonly alarm: AlarmStage,
+    /** The time-of-day forecaster feeding the slow channel, or null. */
     readonly context: OnlineForecaster | null,
   ) {}
 
+  /**
+   * A new pipeline.
+   *
+   * @param options - probation (required), the forecaster's and the alarm stage's options, context.
+   * @returns The pipeline, before its first row.
+   * @throws {@link ArgumentError} for a missing probation, an option out of range, or an unknown key.
+   * @example
+   * ```ts
+   * import { OnlinePipeline } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const values = Array.from({ length: 300 }, (_, i) => Math.sin(i / 5) + (i === 250 ? 6 : 0));
+   * const a = OnlinePipeline.create({ probation: 100 });
+   * const first = values.slice(0, 200).map((v) => a.step(v));
+   * assert.ok(first.slice(0, 100).every((r) => !r.flag)); // no flag during probation
+   * const b = OnlinePipeline.fromState(JSON.parse(JSON.stringify(a.getState())));
+   * const rest = values.slice(200);
+   * assert.deepEqual(b.batch(rest), a.batch(rest)); // a saved state continues bit for bit
+   * ```
+   */
   static create(options: OnlinePipelineOptions): OnlinePipeline {
     if (typeof options !== 'object' || options === null) {
       throw new ArgumentError('OnlinePipeline(options)', 'an object', String(options));
@@ -698,19 +795,60 @@ export class OnlinePipeline {
     return new OnlinePipeline(model, alarm, context);
   }
 
+  /**
+   * One row: the forecaster's raw score, then the alarm stage's calibrated score and flag.
+   *
+   * @param value - The row's value (finite).
+   * @param timestamp - Epoch ms, needed with time features.
+   * @returns raw, score (in [0, 1]) and flag.
+   * @throws {@link ArgumentError} for a non-finite value, or a missing or decreasing timestamp when needed.
+   */
   step(value: number, timestamp?: number): { raw: number; score: number; flag: boolean } {
-    const raw = this.model.step(value, timestamp);
+    return drain(this.stepLoop(value, timestamp));
+  }
+
+  /**
+   * `step` as a training loop that yields after each Adam step of either forecaster (OnlineForecaster.stepLoop).
+   *
+   * @param value - The row's value (finite).
+   * @param timestamp - Epoch ms, needed with time features.
+   * @returns A generator whose return value is step's result.
+   */
+  *stepLoop(value: number, timestamp?: number): FitLoop<{ raw: number; score: number; flag: boolean }> {
+    const raw = yield* this.model.stepLoop(value, timestamp);
     const out =
       this.context === null
         ? this.alarm.step(raw, value)
-        : this.alarm.step(raw, value, this.context.step(value, timestamp));
+        : this.alarm.step(raw, value, yield* this.context.stepLoop(value, timestamp));
     return { raw, score: out.score, flag: out.flag };
   }
 
+  /**
+   * `step` over every row (the same bits).
+   *
+   * @param values - The rows' values.
+   * @param timestamps - Epoch ms per row, or omitted.
+   * @returns The raw scores, calibrated scores and flags of every row.
+   * @throws {@link ArgumentError} as step does, or for mismatched lengths.
+   */
   batch(
     values: ArrayLike<number>,
     timestamps?: ArrayLike<number>,
   ): { raw: Float64Array; scores: Float64Array; flags: Uint8Array } {
+    return drain(this.batchLoop(values, timestamps));
+  }
+
+  /**
+   * `batch` as a training loop (what a Detector's fit runs as the probation; see stepLoop).
+   *
+   * @param values - The rows' values.
+   * @param timestamps - Epoch ms per row, or omitted.
+   * @returns A generator whose return value is batch's result.
+   */
+  *batchLoop(
+    values: ArrayLike<number>,
+    timestamps?: ArrayLike<number>,
+  ): FitLoop<{ raw: Float64Array; scores: Float64Array; flags: Uint8Array }> {
     if (timestamps !== undefined && timestamps.length !== values.length) {
       throw new ArgumentError(
         'OnlinePipeline.batch(timestamps)',
@@ -723,7 +861,7 @@ export class OnlinePipeline {
       scores = new Float64Array(n),
       flags = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const o = this.step(values[i], timestamps === undefined ? undefined : timestamps[i]);
+      const o = yield* this.stepLoop(values[i], timestamps === undefined ? undefined : timestamps[i]);
       raw[i] = o.raw;
       scores[i] = o.score;
       flags[i] = o.flag ? 1 : 0;
@@ -731,6 +869,11 @@ export class OnlinePipeline {
     return { raw, scores, flags };
   }
 
+  /**
+   * The whole state, plain JSON.
+   *
+   * @returns The forecaster's, the context forecaster's and the alarm stage's states.
+   */
   getState(): OnlinePipelineState {
     return {
       version: 1,
@@ -740,6 +883,13 @@ export class OnlinePipeline {
     };
   }
 
+  /**
+   * Rebuilds a pipeline from `getState()` output (e.g. after a JSON round trip); every field is checked.
+   *
+   * @param state - `getState()` output.
+   * @returns The pipeline, continuing bit for bit.
+   * @throws {@link ArgumentError} for a missing or invalid field.
+   */
   static fromState(state: unknown): OnlinePipeline {
     if (typeof state !== 'object' || state === null) {
       throw new ArgumentError('OnlinePipeline.fromState(state)', 'an object', String(state));

@@ -20,6 +20,7 @@ import { ArgumentError } from '../errors.js';
 import { describeValue } from '../check.js';
 import { featureError, type Series } from '../tensor.js';
 
+/** How a Detector scales each feature: 'zscore' ((x − mean)/std) or 'minmax' ((x − min)/(max − min)). */
 export type NormalizeKind = 'zscore' | 'minmax';
 
 /**
@@ -32,9 +33,18 @@ export const SATURATION = 1e15;
 /**
  * (v − offset) / scale, saturated at ±SATURATION; v finite, scale > 0. When v − offset overflows (v and offset huge
  * with opposite signs) the halves are subtracted instead, which is exact.
- * @example normaliseValue(3, 1, 2)          // 1
- * @example normaliseValue(1e160, 0, 1)      // 1e15 (saturated)
- * @example normaliseValue(1.5e308, -1.5e308, 1.5e308)   // 2 (no overflow)
+ * @example
+ * ```text
+ * normaliseValue(3, 1, 2)          // 1
+ * ```
+ * @example
+ * ```text
+ * normaliseValue(1e160, 0, 1)      // 1e15 (saturated)
+ * ```
+ * @example
+ * ```text
+ * normaliseValue(1.5e308, -1.5e308, 1.5e308)   // 2 (no overflow)
+ * ```
  */
 export function normaliseValue(v: number, offset: number, scale: number): number {
   let z = (v - offset) / scale;
@@ -63,20 +73,41 @@ function meanStd(data: Float64Array, n: number, F: number, f: number, maxAbs: nu
   return pass(2 ** Math.min(1023, Math.ceil(Math.log2(maxAbs))));
 }
 
+/** A {@link Normaliser} in a detector file. */
 export interface NormaliserJSON {
+  /** Which scaling. */
   kind: NormalizeKind;
+  /** Per feature: subtracted first. */
   offset: number[];
+  /** Per feature: divided by next. */
   scale: number[];
 }
 
 /** Per-feature affine scaling x' = (x − offset) / scale, fitted on the training series. */
 export class Normaliser {
+  /**
+   * @param kind - 'zscore' or 'minmax'.
+   * @param offset - Per feature: subtracted first.
+   * @param scale - Per feature: divided by next (> 0).
+   */
   constructor(
+    /** 'zscore' or 'minmax'. */
     readonly kind: NormalizeKind,
+    /** Per feature: subtracted first. */
     readonly offset: Float64Array,
+    /** Per feature: divided by next. */
     readonly scale: Float64Array,
   ) {}
 
+  /**
+   * Fits the scaling on a (filled) training series.
+   *
+   * @param s - The series.
+   * @param kind - 'zscore' (default) or 'minmax'.
+   * @param argName - The argument to name in errors.
+   * @returns The normaliser.
+   * @throws {@link ArgumentError} when a feature has no values, or a scale would be 0 or non-finite.
+   */
   static fit(s: Series, kind: NormalizeKind = 'zscore', argName = 'fit(series)'): Normaliser {
     const { data, n, F } = s;
     const offset = new Float64Array(F),
@@ -116,7 +147,12 @@ export class Normaliser {
     return new Normaliser(kind, offset, scale);
   }
 
-  /** A new normalised copy of the series. */
+  /**
+   * A new normalised copy of the series.
+   *
+   * @param s - A series with this normaliser's feature count.
+   * @returns The normalised series (values saturated at ±1e15).
+   */
   transform(s: Series): Series {
     const { n, F } = s;
     if (F !== this.offset.length) {
@@ -131,10 +167,21 @@ export class Normaliser {
     return { data: out, n, F };
   }
 
+  /**
+   * The normaliser for a detector file.
+   *
+   * @returns kind, offset and scale as plain arrays.
+   */
   toJSON(): NormaliserJSON {
     return { kind: this.kind, offset: Array.from(this.offset), scale: Array.from(this.scale) };
   }
 
+  /**
+   * A normaliser from a detector file's field (checked by the file reader).
+   *
+   * @param j - kind, offset and scale.
+   * @returns The normaliser.
+   */
   static fromJSON(j: NormaliserJSON): Normaliser {
     if (
       !j ||

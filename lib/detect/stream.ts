@@ -25,10 +25,13 @@ import type { FittedDetector } from './types.js';
 import { ArgumentError } from '../errors.js';
 import { describeValue } from '../check.js';
 
+/** What {@link DetectorStream.push} returns for a scored point. */
 export interface StreamResult {
   /** Index of the point this result is for (0 = the first point pushed). */
   index: number;
+  /** The point's anomaly score (as detect's). */
   score: number;
+  /** 1 when the score exceeds the threshold. */
   flag: 0 | 1;
   /** The threshold the score was compared with. */
   threshold: number;
@@ -36,6 +39,10 @@ export interface StreamResult {
   contributions: Float64Array;
 }
 
+/**
+ * A detector's streaming scorer (made by {@link Detector.stream}): push points one at a time, get each one's score and
+ * flag in constant memory, the same as batch `detect`. See the module notes above for what a push returns by model.
+ */
 export class DetectorStream {
   private readonly W: number;
   private readonly F: number;
@@ -59,7 +66,12 @@ export class DetectorStream {
   private t = 0; // points pushed
   private flushed = false;
 
-  /** A stream over a fitted detector's state (detector.stream() hands it over); the state is copied, not changed. */
+  /**
+   * A stream over a fitted detector's state (detector.stream() hands it over); the state is copied, not changed.
+   *
+   * @param detector - The fitted state.
+   * @throws {@link ArgumentError} for a detector that cannot stream (combine 'all', threshold 'dynamic').
+   */
   constructor(detector: FittedDetector) {
     const o = detector.options;
     if (o.combine === 'all') {
@@ -105,6 +117,26 @@ export class DetectorStream {
   /**
    * Adds one point (a number, or one value per feature; NaN not allowed here: fill gaps before streaming). `timestamp`
    * (epoch ms) is for 'gru-online' with time inputs, which requires it; other models refuse it.
+   *
+   * @param point - The next point: a number (one feature) or one value per feature.
+   * @param timestamp - Epoch ms ('gru-online' with time inputs only).
+   * @returns The result for the point that is now final, or null during warm-up.
+   * @throws {@link ArgumentError} for a point of the wrong length or with a non-finite value, a timestamp the model
+   * does not take (or a missing one it needs), or a flushed stream.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const detector = new Detector({ model: 'zscore', window: 5, threshold: 'fixed:4' });
+   * detector.fit([1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+   * const stream = detector.stream();
+   * const results = [1, 2, 1, 2, 1, 2, 40].map((v) => stream.push(v));
+   * assert.equal(results[4], null); // warm-up: the first W points
+   * assert.equal(results[5]?.flag, 0);
+   * assert.equal(results[6]?.index, 6);
+   * assert.equal(results[6]?.flag, 1);
+   * ```
    */
   push(point: number | ArrayLike<number>, timestamp?: number): StreamResult | null {
     if (this.flushed) {
@@ -225,7 +257,11 @@ export class DetectorStream {
     return { index, score, flag: r.flag, threshold: r.threshold, contributions };
   }
 
-  /** 'gru-online': the forecaster and alarm stage as they stand now (a detector saved with it continues here); else null. */
+  /**
+   * 'gru-online': the forecaster and alarm stage as they stand now (a detector saved with it continues here); else null.
+   *
+   * @returns The learning state after the last pushed point, or null for models that do not learn online.
+   */
   onlineState(): OnlinePipelineState | null {
     return this.pipeline ? this.pipeline.getState() : null;
   }
@@ -265,6 +301,12 @@ export class DetectorStream {
     };
   }
 
+  /**
+   * Ends the stream: returns the points still pending (autoencoders with combine 'mean'/'max': the last W−1 points),
+   * scored with the windows seen. Further pushes throw.
+   *
+   * @returns The remaining results, in index order (empty for every other model).
+   */
   flush(): StreamResult[] {
     this.flushed = true;
     if (this.kind !== 'ae' || this.combine === 'last' || this.t < this.W) return [];

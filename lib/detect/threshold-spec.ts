@@ -32,10 +32,13 @@ import { dynamicThreshold } from './thresholds/telemanom.js';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check.js';
 import { AlarmStage } from './alarm.js';
 
+/** The threshold rules a Detector takes (see the list above). */
 export type ThresholdKind =
   'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'spot' | 'dspot' | 'dynamic' | 'ucl' | 'likelihood';
 
+/** A threshold as an object: the parsed form of a spec string. */
 export interface ThresholdConfig {
+  /** The rule. */
   kind: ThresholdKind;
   /** The parameter: V, p, k, c or q, by kind. */
   value?: number;
@@ -47,7 +50,34 @@ export interface ThresholdConfig {
   factor?: number;
 }
 
-export type ThresholdSpec = string | ThresholdConfig;
+/**
+ * A threshold as a string (the grammar of the file comment): a kind with its default parameter ('spot', 'quantile'), or
+ * kind:value ('quantile:0.99', 'spot:1e-3', 'fixed:2.5'); 'ucl' also takes ucl:q:k. 'fixed' needs its value and
+ * 'dynamic' takes none. Values are checked when the detector is made (a probability in (0, 1), …).
+ */
+export type ThresholdString =
+  | `fixed:${number}`
+  | 'quantile'
+  | `quantile:${number}`
+  | 'sigma'
+  | `sigma:${number}`
+  | 'iqr'
+  | `iqr:${number}`
+  | 'contamination'
+  | `contamination:${number}`
+  | 'spot'
+  | `spot:${number}`
+  | 'dspot'
+  | `dspot:${number}`
+  | 'dynamic'
+  | 'likelihood'
+  | `likelihood:${number}`
+  | 'ucl'
+  | `ucl:${number}`
+  | `ucl:${number}:${number}`;
+
+/** A threshold: a spec string ('quantile:0.99', 'spot') or its object form ({ kind: 'quantile', value: 0.99 }). */
+export type ThresholdSpec = ThresholdString | ThresholdConfig;
 
 const DEFAULT_VALUE: Record<ThresholdKind, number | undefined> = {
   fixed: undefined,
@@ -64,8 +94,11 @@ const DEFAULT_VALUE: Record<ThresholdKind, number | undefined> = {
 
 export const THRESHOLD_KINDS = Object.keys(DEFAULT_VALUE) as ThresholdKind[];
 
-/** Parses 'quantile:0.99' / { kind: 'quantile', value: 0.99 } into a checked config. */
-export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): ThresholdConfig {
+/**
+ * Parses 'quantile:0.99' / { kind: 'quantile', value: 0.99 } into a checked config. Takes any string (a command-line
+ * argument): the string is checked here, at run time.
+ */
+export function parseThreshold(spec: ThresholdSpec | string, argName = 'threshold'): ThresholdConfig {
   let cfg: ThresholdConfig;
   if (typeof spec === 'string') {
     const [kind, param, factor, ...rest] = spec.split(':');
@@ -150,9 +183,10 @@ export function parseThreshold(spec: ThresholdSpec, argName = 'threshold'): Thre
   return cfg;
 }
 
-export function thresholdToString(c: ThresholdConfig): string {
-  if (c.kind === 'ucl') return `ucl:${c.value}:${c.factor ?? 1}`;
-  return c.value === undefined ? c.kind : `${c.kind}:${c.value}`;
+export function thresholdToString(c: ThresholdConfig): ThresholdString {
+  if (c.kind === 'ucl') return `ucl:${c.value}:${c.factor ?? 1}` as ThresholdString;
+  // A checked config (parseThreshold) prints as a string of the grammar: 'fixed' always has its value.
+  return (c.value === undefined ? c.kind : `${c.kind}:${c.value}`) as ThresholdString;
 }
 
 /** A static level from training scores, for the kinds that have one; SPOT/DSPOT: their calibrated initial z_q. */

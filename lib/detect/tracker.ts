@@ -8,11 +8,13 @@
  * end and peak.
  *
  * @example
- *   const t = new EventTracker<string>(2);
- *   [0, 1, 0, 1, 0, 0, 1].forEach((f, i) => t.push(i, [0, 5, 1, 7, 0, 0, 2][i] as number, f as 0 | 1, `row ${i}`));
- *   t.close();
- *   t.events   // [{ start: 1, end: 3, peakIndex: 3, peakScore: 7, startRow: 'row 1', endRow: 'row 3', peakRow: 'row 3' },
- *              //  { start: 6, end: 6, peakIndex: 6, peakScore: 2, … }]
+ * ```text
+ * const t = new EventTracker<string>(2);
+ * [0, 1, 0, 1, 0, 0, 1].forEach((f, i) => t.push(i, [0, 5, 1, 7, 0, 0, 2][i] as number, f as 0 | 1, `row ${i}`));
+ * t.close();
+ * t.events   // [{ start: 1, end: 3, peakIndex: 3, peakScore: 7, startRow: 'row 1', endRow: 'row 3', peakRow: 'row 3' },
+ *            //  { start: 6, end: 6, peakIndex: 6, peakScore: 2, … }]
+ * ```
  */
 import type { AnomalyEvent } from './events.js';
 

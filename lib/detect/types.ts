@@ -8,8 +8,10 @@ import type { Normaliser, NormalizeKind } from './preprocess.js';
 import type { ThresholdConfig, ThresholdSpec } from './threshold-spec.js';
 import type { OnlinePipeline } from './online.js';
 
+/** A Detector's model: see the Detector's notes for how each scores. */
 export type DetectorModel =
   'gru-online' | 'lstm-ae' | 'gru-ae' | 'rnn-ae' | 'dense-ae' | 'lstm-forecast' | 'zscore' | 'iqr';
+/** Every {@link DetectorModel}, for option validation and menus. */
 export const DETECTOR_MODELS: readonly DetectorModel[] = [
   'gru-online',
   'lstm-ae',
@@ -57,8 +59,10 @@ export const DETECTOR_OPTION_KEYS = [
   'timeFeatures',
 ] as const;
 
+/** How an autoencoder combines the windows covering a point into its score (see the Detector's notes). */
 export type Combine = 'mean' | 'max' | 'last' | 'all';
 
+/** Options of the {@link Detector} constructor; every one is optional. */
 export interface DetectorOptions {
   /**
    * Default 'auto': at fit, 'gru-online' (the continually learning detector) for one series of at least 82 training
@@ -80,7 +84,9 @@ export interface DetectorOptions {
   hidden?: number | number[];
   /** Training epochs (neural models). Default 30, with early stopping on the validation split. */
   epochs?: number;
+  /** Training windows per step. Default 32. */
   batchSize?: number;
+  /** Adam's learning rate. Default 1e-3. */
   learningRate?: number;
   /** Fraction of the training windows (the last ones, in time order) held out for early stopping. Default 0.1. */
   validationSplit?: number;
@@ -88,6 +94,7 @@ export interface DetectorOptions {
   patience?: number;
   /** Stride of the training windows. Default 1. */
   trainStride?: number;
+  /** How each feature is scaled before the model: 'zscore' (default) or 'minmax'. */
   normalize?: NormalizeKind;
   /**
    * Default true: a point's score and flag depend only on points up to it, so detect(x.slice(0, k)) equals detect(x) on
@@ -103,6 +110,7 @@ export interface DetectorOptions {
   minGap?: number;
   /** EWMA span for 'lstm-forecast' errors. Default 5. */
   smoothing?: number;
+  /** Seed of the weights, shuffles and dropout. Default 0. */
   seed?: number;
   /** Threads for training and scoring: a positive integer or 'auto' (default). Not saved with the detector. */
   workers?: Workers;
@@ -112,24 +120,41 @@ export interface DetectorOptions {
 
 /** The options with every default filled in and checked (what `detector.options` holds). */
 export interface ResolvedOptions {
+  /** The model (never 'auto' after fit). */
   model: DetectorModel;
+  /** Window length W. */
   window: number;
+  /** Hidden sizes. */
   hidden: number[];
+  /** Training epochs. */
   epochs: number;
+  /** Training batch size. */
   batchSize: number;
+  /** Adam's learning rate. */
   learningRate: number;
+  /** Validation fraction for early stopping. */
   validationSplit: number;
+  /** Early-stopping patience. */
   patience: number;
+  /** Stride of the training windows. */
   trainStride: number;
+  /** Feature scaling. */
   normalize: NormalizeKind;
+  /** Scores use no look-ahead. */
   causal: boolean;
+  /** How windows combine into a point's score. */
   combine: Combine;
+  /** The threshold, parsed. */
   threshold: ThresholdConfig;
   /** 'auto' until fit resolves it from whether timestamps were given. */
   timeFeatures: 'auto' | false | 'context' | 'day' | 'day+week';
+  /** Events closer than this are merged. */
   minGap: number;
+  /** EWMA span ('lstm-forecast'). */
   smoothing: number;
+  /** Seed. */
   seed: number;
+  /** Threads. */
   workers: Workers;
 }
 
@@ -138,8 +163,11 @@ export interface ResolvedOptions {
  * exportScorer() read. Detector hands these over once fitted; nothing here refers back to the Detector class.
  */
 export interface FittedDetector {
+  /** The resolved options. */
   readonly options: ResolvedOptions;
+  /** Features per point of the training series. */
   readonly features: number;
+  /** The per-feature scaling fitted on the training series. */
   readonly normaliser: Normaliser;
   /** Training-series scores (from firstScored on): what the threshold is calibrated on. */
   readonly calibration: Float64Array;

@@ -18,35 +18,67 @@
  * The model comes in as an argument: a writer takes it (ModelSource), a reader takes a function that makes an empty one
  * (CreateModel) and fills it. lib/model/loaders.ts passes Sequential's; this module never imports the class.
  */
-import * as fs from 'fs';
 import type { FloatArray } from '../../kernels/matmul.js';
 import { layerFromConfig } from '../model/layers/index.js';
 import type { DType } from '../model/layers/layer.js';
 import { Optimizer, type OptimizerConfig } from '../model/optimizers.js';
 import type { CreateModel, ModelSource, ModelTarget } from './model-view.js';
-import { writeFileAtomicSync } from './atomic.js';
+import { fileHost } from '../host.js';
 import { checkKeys, describeValue, optShape } from '../check.js';
 import { ArgumentError, MemoryLimitError, ModelFileError } from '../errors.js';
 
 export const FORMAT = 'bptt-model';
 export const FORMAT_VERSION = 1;
 
+/** bptt's model file (what `Sequential.toJSON` returns and `save` writes). */
 export interface ModelJSON {
+  /** The format's name. */
   format: typeof FORMAT;
+  /** The format's version (readers refuse newer ones). */
   formatVersion: number;
+  /** The model's name. */
   name: string;
+  /** The model's seed. */
   seed: number | string;
+  /** 'float32' or 'float64'. */
   dtype: DType;
+  /** Per-sample input shape. */
   inputShape: number[];
-  layers: { className: string; config: Record<string, unknown> }[];
-  weights: { name: string; shape: number[]; data: string }[];
+  /** The layers, in order. */
+  layers: {
+    /** The Keras class name. */
+    className: string;
+    /** The layer's getConfig(). */
+    config: Record<string, unknown>;
+  }[];
+  /** The weights, in `weights()` order. */
+  weights: {
+    /** 'layer/param'. */
+    name: string;
+    /** The weight's shape. */
+    shape: number[];
+    /** Base64 of the little-endian values (float32 or float64, as dtype). */
+    data: string;
+  }[];
+  /** Training state, when the model has a loss, has trained, or keeps its optimizer. */
   training?: {
+    /** The compiled loss. */
     loss: string | null;
+    /** Epochs trained so far. */
     epochsTrained: number;
-    optimizer?: { config: OptimizerConfig; step: number; slots: string[][] };
+    /** The optimizer and its state (a checkpoint). */
+    optimizer?: {
+      /** Its settings. */
+      config: OptimizerConfig;
+      /** Updates applied. */
+      step: number;
+      /** Base64 slot arrays, per parameter. */
+      slots: string[][];
+    };
   };
 }
 
+/** Options of {@link Sequential.toJSON} and {@link Sequential.save}. */
 export interface ToJSONOptions {
   /** Include the optimizer state (a training checkpoint). Default true when the model has an optimizer. */
   includeOptimizer?: boolean;
@@ -286,19 +318,18 @@ export function buildFromJSON<M extends ModelTarget>(input: unknown, source: str
 
 /** Writes the model (and, by default, its optimizer state) to `path` atomically. */
 export function saveModel(model: ModelSource, path: string, options: ToJSONOptions = {}): void {
-  writeFileAtomicSync(path, JSON.stringify(modelToJSON(model, options)));
+  const host = fileHost('Sequential.save(path)', 'writes a file');
+  host.writeAtomic(path, JSON.stringify(modelToJSON(model, options)));
 }
 
 /** Reads a model written by saveModel into the model `create` makes (see buildFromJSON). */
 export function readModelFile<M extends ModelTarget>(path: string, create: CreateModel<M>): M {
+  const host = fileHost('Sequential.load(path)', 'reads a file');
   let text: string;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    text = host.readText(path);
   } catch (e) {
-    throw new ModelFileError(
-      path,
-      `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new ModelFileError(path, `cannot read the file: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
   if (text.length === 0) throw new ModelFileError(path, 'the file is empty');
   return buildFromJSON(text, `loadModel(${path})`, create);

@@ -10,20 +10,31 @@ import type { Optimizer } from '../model/optimizers.js';
 
 /** A trainable tensor named "layer/param" (Sequential.weights()). */
 export interface NamedWeight {
+  /** 'layer/param'. */
   name: string;
+  /** The weight's shape. */
   shape: number[];
+  /** The live values. */
   value: FloatArray;
 }
 
 /** What a writer reads from a model. */
 export interface ModelSource {
+  /** The model's name. */
   readonly name: string;
+  /** Its seed. */
   readonly seed: number | string;
+  /** 'float32' or 'float64'. */
   readonly dtype: DType;
+  /** The layers, in order. */
   readonly layers: readonly Layer[];
+  /** Whether it is built. */
   readonly built: boolean;
+  /** The compiled loss. */
   readonly loss: LossName | null;
+  /** The optimizer, with its state. */
   readonly optimizer: Optimizer | null;
+  /** Epochs trained so far. */
   readonly epochsTrained: number;
   /** Per-sample input shape; null before build. */
   getInputShape(): number[] | null;

@@ -26,11 +26,12 @@
  * element size, then by name, so every tensor starts aligned to its element size; __metadata__ comes first in the header.
  *
  * @example
- *   const bytes = serializeSafetensors({ kernel: { data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] } }, { format: 'bptt' });
- *   parseSafetensors(bytes).tensors.get('kernel')   // { dtype: 'F32', shape: [2, 2], data: Float32Array [1, 2, 3, 4] }
+ * ```text
+ * const bytes = serializeSafetensors({ kernel: { data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] } }, { format: 'bptt' });
+ * parseSafetensors(bytes).tensors.get('kernel')   // { dtype: 'F32', shape: [2, 2], data: Float32Array [1, 2, 3, 4] }
+ * ```
  */
-import * as fs from 'fs';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
+import { fileHost } from '../host.js';
 import { show } from './show.js';
 import { ArgumentError, ModelFileError } from '../errors.js';
 
@@ -82,7 +83,10 @@ interface Entry {
 
 /**
  * Parses and validates a whole safetensors file held in memory. `source` names the file in error messages.
- * @example parseSafetensors(fs.readFileSync('w.safetensors'), 'w.safetensors').metadata   // { format: 'pt' }
+ * @example
+ * ```text
+ * parseSafetensors(fs.readFileSync('w.safetensors'), 'w.safetensors').metadata   // { format: 'pt' }
+ * ```
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsContents {
   const fail: (msg: string) => never = (msg) => {
@@ -161,7 +165,10 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
 
 /**
  * Serializes tensors (Float32Array → F32, Float64Array → F64) and optional string metadata to safetensors bytes.
- * @example serializeSafetensors({}).length   // 16: the length 8, then '{}' padded with 6 spaces
+ * @example
+ * ```text
+ * serializeSafetensors({}).length   // 16: the length 8, then '{}' padded with 6 spaces
+ * ```
  */
 export function serializeSafetensors(
   tensors: Readonly<Record<string, SafetensorsInput>>,
@@ -231,11 +238,11 @@ export function serializeSafetensors(
 
 /** Reads and parses a safetensors file (errors name the path). */
 export async function readSafetensorsFile(file: string): Promise<SafetensorsContents> {
-  return parseSafetensors(await fs.promises.readFile(file), file);
+  return parseSafetensors(await fileHost('readSafetensorsFile(path)', 'reads a file').readBytesAsync(file), file);
 }
 
 export function readSafetensorsFileSync(file: string): SafetensorsContents {
-  return parseSafetensors(fs.readFileSync(file), file);
+  return parseSafetensors(fileHost('readSafetensorsFileSync(path)', 'reads a file').readBytes(file), file);
 }
 
 /** Serializes and writes atomically (temp file, fsync, rename): a failure leaves any previous file intact. */
@@ -244,7 +251,8 @@ export async function writeSafetensorsFile(
   tensors: Readonly<Record<string, SafetensorsInput>>,
   metadata?: Readonly<Record<string, string>>,
 ): Promise<void> {
-  await writeFileAtomic(file, serializeSafetensors(tensors, metadata));
+  const host = fileHost('writeSafetensorsFile(path)', 'writes a file');
+  await host.writeAtomicAsync(file, serializeSafetensors(tensors, metadata));
 }
 
 export function writeSafetensorsFileSync(
@@ -252,7 +260,10 @@ export function writeSafetensorsFileSync(
   tensors: Readonly<Record<string, SafetensorsInput>>,
   metadata?: Readonly<Record<string, string>>,
 ): void {
-  writeFileAtomicSync(file, serializeSafetensors(tensors, metadata));
+  fileHost('writeSafetensorsFileSync(path)', 'writes a file').writeAtomic(
+    file,
+    serializeSafetensors(tensors, metadata),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -9,9 +9,11 @@
  * loadTfjsModel, loadTfjsModelSync) are in lib/model/loaders.ts: lib/io never imports Sequential.
  *
  * @example
- *   let artifacts; await tfModel.save(tf.io.withSaveHandler(async (a) => { artifacts = a; return { modelArtifactsInfo: … }; }));
- *   const model = fromTfjs(artifacts);                       // Sequential, same predictions (≤ 1e-5)
- *   const back = await tf.loadLayersModel(tf.io.fromMemory(toTfjs(model)));
+ * ```text
+ * let artifacts; await tfModel.save(tf.io.withSaveHandler(async (a) => { artifacts = a; return { modelArtifactsInfo: … }; }));
+ * const model = fromTfjs(artifacts);                       // Sequential, same predictions (≤ 1e-5)
+ * const back = await tf.loadLayersModel(tf.io.fromMemory(toTfjs(model)));
+ * ```
  */
 export type {
   TfjsWeightSpec,

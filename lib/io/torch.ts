@@ -46,11 +46,13 @@
  * model unless everything fits.
  *
  * @example
- *   // torch: class AE(nn.Module): enc = nn.LSTM(1, 16, batch_first=True); dec = nn.LSTM(16, 16, ...); out = nn.Linear(16, 1)
- *   const m = new Sequential([lstm({ units: 16 }), repeatVector({ n: 32 }), lstm({ units: 16, returnSequences: true }),
- *                             timeDistributed(dense({ units: 1 }))]).build([32, 1]);
- *   await loadTorchSafetensors(m, 'ae.safetensors', { modules: ['enc', 'dec', 'out'] });
- *   // → [{ layer: 'lstm', source: "'enc' (nn.LSTM l0, input 1, hidden 16)" }, { layer: 'lstm_1', source: "'dec' (nn.LSTM l0, …)" }, …]
+ * ```text
+ * // torch: class AE(nn.Module): enc = nn.LSTM(1, 16, batch_first=True); dec = nn.LSTM(16, 16, ...); out = nn.Linear(16, 1)
+ * const m = new Sequential([lstm({ units: 16 }), repeatVector({ n: 32 }), lstm({ units: 16, returnSequences: true }),
+ *                           timeDistributed(dense({ units: 1 }))]).build([32, 1]);
+ * await loadTorchSafetensors(m, 'ae.safetensors', { modules: ['enc', 'dec', 'out'] });
+ * // → [{ layer: 'lstm', source: "'enc' (nn.LSTM l0, input 1, hidden 16)" }, { layer: 'lstm_1', source: "'dec' (nn.LSTM l0, …)" }, …]
+ * ```
  */
 import { Bidirectional } from '../model/layers/bidirectional.js';
 import { Dense, TimeDistributed } from '../model/layers/dense.js';
@@ -60,13 +62,17 @@ import { isModel, type ModelSource } from './model-view.js';
 import { readSafetensorsFile, readSafetensorsFileSync } from './safetensors.js';
 import { ArgumentError } from '../errors.js';
 import { withSource } from './json.js';
+import { fileHost } from '../host.js';
 
 /** A tensor of a state dict: row-major data of ∏shape numbers. */
 export interface TorchTensor {
+  /** The tensor's shape, as PyTorch reports it ([4H, D] for weight_ih_l0). */
   shape: readonly number[];
+  /** Its values, row-major. */
   data: ArrayLike<number>;
 }
 
+/** How the state dict's modules map onto the model's layers (see {@link loadTorchStateDict}). */
 export interface TorchMapping {
   /** Module prefixes of the state dict in the order the network applies them ('' for a bare module). */
   modules?: string[];
@@ -76,7 +82,9 @@ export interface TorchMapping {
 
 /** Which PyTorch module (and layer index) filled which bptt layer. */
 export interface TorchAssignment {
+  /** The bptt layer's name. */
   layer: string;
+  /** The PyTorch module that filled it, described ("'enc' (nn.LSTM l0, input 1, hidden 16)"). */
   source: string;
 }
 
@@ -497,6 +505,27 @@ function checkTarget(model: ModelSource): void {
 /**
  * Copies a PyTorch state dict into a built model (see the file comment for the mapping and the checks).
  * Returns which module filled which layer. Throws, leaving the model untouched, when anything does not fit.
+ *
+ * @param model - A built model whose layers match the PyTorch modules.
+ * @param tensors - The state dict: name → { shape, data } (a Map or an object).
+ * @param mapping - modules (prefixes in the order the network applies them) and allowUnused.
+ * @returns Which module filled which layer, in layer order.
+ * @throws {@link ArgumentError} when the model is not built, a tensor is malformed, or the state dict does not fit the
+ * model (a missing, unused or mis-shaped tensor; no or several module orders fit).
+ * @example
+ * ```ts
+ * import { Sequential, dense, loadTorchStateDict } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // torch: nn.Linear(2, 1) with weight [[2, 3]] and bias [1]; its state dict keys are 'weight' and 'bias'.
+ * const model = new Sequential([dense({ units: 1, inputShape: [2] })]).build();
+ * const assigned = loadTorchStateDict(model, {
+ *   weight: { shape: [1, 2], data: [2, 3] },
+ *   bias: { shape: [1], data: [1] },
+ * });
+ * assert.equal(assigned.length, 1);
+ * assert.equal(model.predict([[1, 1]]).get(0, 0), 6); // 2 + 3 + 1
+ * ```
  */
 export function loadTorchStateDict(
   model: ModelSource,
@@ -588,6 +617,40 @@ export function loadTorchStateDict(
 /**
  * Reads a .safetensors file and loads it with `loadTorchStateDict`. A state dict that does not fit the model is a
  * ModelFileError naming the file (the model itself is checked first: a model that is not built is an ArgumentError).
+ * Node only.
+ *
+ * @param model - A built model whose layers match the PyTorch modules.
+ * @param file - A .safetensors file (`safetensors.torch.save_file(model.state_dict(), file)`).
+ * @param mapping - modules (prefixes in the order the network applies them) and allowUnused.
+ * @returns A promise of which module filled which layer.
+ * @throws {@link ArgumentError} when the model is not built.
+ * @throws {@link ModelFileError} (the promise rejects) when the file cannot be read or parsed, or does not fit the
+ * model.
+ * @example
+ * ```ts
+ * import { Sequential, dense, loadTorchSafetensors } from 'bptt';
+ * import assert from 'node:assert/strict';
+ * import * as fs from 'node:fs';
+ * import * as os from 'node:os';
+ * import * as path from 'node:path';
+ *
+ * // A safetensors file: 8-byte header length, JSON header, then the raw little-endian float32 data.
+ * const header = Buffer.from(
+ *   JSON.stringify({
+ *     'out.weight': { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] },
+ *     'out.bias': { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+ *   }),
+ * );
+ * const size = Buffer.alloc(8);
+ * size.writeBigUInt64LE(BigInt(header.length));
+ * const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-pt-')), 'linear.safetensors');
+ * fs.writeFileSync(file, Buffer.concat([size, header, Buffer.from(Float32Array.of(2, 3, 1).buffer)]));
+ *
+ * const model = new Sequential([dense({ units: 1, inputShape: [2] })]).build();
+ * const assigned = await loadTorchSafetensors(model, file, { modules: ['out'] });
+ * assert.equal(assigned[0].layer, 'dense');
+ * assert.equal(model.predict([[1, 1]]).get(0, 0), 6);
+ * ```
  */
 export async function loadTorchSafetensors(
   model: ModelSource,
@@ -595,16 +658,28 @@ export async function loadTorchSafetensors(
   mapping: TorchMapping = {},
 ): Promise<TorchAssignment[]> {
   checkTarget(model);
+  fileHost('loadTorchSafetensors(path)', 'reads a file');
   const { tensors } = await readSafetensorsFile(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }
 
+/**
+ * {@link loadTorchSafetensors}, synchronous. Node only.
+ *
+ * @param model - A built model whose layers match the PyTorch modules.
+ * @param file - A .safetensors file.
+ * @param mapping - modules and allowUnused.
+ * @returns Which module filled which layer.
+ * @throws {@link ArgumentError} when the model is not built.
+ * @throws {@link ModelFileError} when the file cannot be read or parsed, or does not fit the model.
+ */
 export function loadTorchSafetensorsSync(
   model: ModelSource,
   file: string,
   mapping: TorchMapping = {},
 ): TorchAssignment[] {
   checkTarget(model);
+  fileHost('loadTorchSafetensorsSync(path)', 'reads a file');
   const { tensors } = readSafetensorsFileSync(file);
   return withSource(file, () => loadTorchStateDict(model, tensors, mapping));
 }

@@ -9,6 +9,7 @@ import { mseLoss, mseGrad, maeLoss, maeGrad, bceLoss, bceGrad } from '../../kern
 import { describeValue } from '../check.js';
 import { ArgumentError } from '../errors.js';
 
+/** A loss, by its canonical name (fit, compile and evaluate also take the Keras spellings). */
 export type LossName = 'mse' | 'mae' | 'binaryCrossentropy';
 
 const ALIASES: Record<string, LossName> = {
@@ -33,9 +34,27 @@ export function lossName(name: unknown, argName = 'loss'): LossName {
   return n;
 }
 
+/** A loss: its value and its gradient with respect to the prediction over n elements (kernels/losses.ts). */
 export interface Loss {
+  /** The canonical name. */
   readonly name: LossName;
+  /**
+   * The mean loss over n elements.
+   *
+   * @param yPred - Predictions.
+   * @param yTrue - Targets.
+   * @param n - Number of elements.
+   * @returns The mean loss.
+   */
   value(yPred: FloatArray, yTrue: FloatArray, n: number): number;
+  /**
+   * Writes dL/dyPred of the mean loss.
+   *
+   * @param dyPred - Out: the gradient, n elements.
+   * @param yPred - Predictions.
+   * @param yTrue - Targets.
+   * @param n - Number of elements.
+   */
   grad(dyPred: FloatArray, yPred: FloatArray, yTrue: FloatArray, n: number): void;
 }
 

@@ -8,38 +8,63 @@ import type { FloatCtor, Param } from './layers/layer.js';
 import { checkKeys, describeValue } from '../check.js';
 import { ArgumentError } from '../errors.js';
 
+/** Adam's settings; the defaults are TensorFlow.js's. */
 export interface AdamConfig {
+  /** 'adam'. */
   name: 'adam';
+  /** Step size. Default 1e-3. */
   learningRate?: number;
+  /** Decay of the first-moment average. Default 0.9. */
   beta1?: number;
+  /** Decay of the second-moment average. Default 0.999. */
   beta2?: number;
+  /** Added to √v̂ in the denominator. Default 1e-7 (TensorFlow.js). */
   epsilon?: number;
 }
+/** Stochastic gradient descent's settings. */
 export interface SgdConfig {
+  /** 'sgd'. */
   name: 'sgd';
+  /** Step size. Default 0.01 (Keras). */
   learningRate?: number;
+  /** Momentum; 0 (default) is plain SGD. */
   momentum?: number;
 }
+/** An optimizer with its settings. */
 export type OptimizerConfig = AdamConfig | SgdConfig;
+/** An optimizer by name (default settings) or with settings: `'adam'`, `{ name: 'adam', learningRate: 0.01 }`. */
 export type OptimizerSpec = 'adam' | 'sgd' | OptimizerConfig;
 
 /** Serialisable optimizer state: the step count and one list of slot arrays per parameter. */
 export interface OptimizerState {
+  /** Updates applied so far (Adam's t). */
   step: number;
+  /** Per parameter, its slot arrays: Adam's [m, v], SGD's [velocity] (or none without momentum). */
   slots: FloatArray[][];
 }
 
+/** A model's optimizer: settings, per-parameter state and the update (Sequential.optimizer after compile or fit). */
 export class Optimizer {
+  /** 'adam' or 'sgd'. */
   readonly name: 'adam' | 'sgd';
+  /** Step size. */
   readonly learningRate: number;
+  /** Adam's first-moment decay (0 for SGD). */
   readonly beta1: number;
+  /** Adam's second-moment decay (0 for SGD). */
   readonly beta2: number;
+  /** Adam's epsilon (0 for SGD). */
   readonly epsilon: number;
+  /** SGD's momentum (0 for Adam). */
   readonly momentum: number;
   /** Number of updates applied so far (Adam's t). */
   step = 0;
   private slots: FloatArray[][] = [];
 
+  /**
+   * @param spec - 'adam' (default), 'sgd', or a config with settings.
+   * @throws {@link ArgumentError} for an unknown optimizer, an unknown key or a setting out of range.
+   */
   constructor(spec: OptimizerSpec = 'adam') {
     const cfg: OptimizerConfig = typeof spec === 'string' ? { name: spec } : spec;
     if (cfg === null || typeof cfg !== 'object' || (cfg.name !== 'adam' && cfg.name !== 'sgd')) {
@@ -76,13 +101,23 @@ export class Optimizer {
     check('momentum', this.momentum, this.momentum >= 0);
   }
 
+  /**
+   * The settings, every default filled in.
+   *
+   * @returns A config that rebuilds an equal optimizer.
+   */
   config(): OptimizerConfig {
     return this.name === 'adam'
       ? { name: 'adam', learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon }
       : { name: 'sgd', learningRate: this.learningRate, momentum: this.momentum };
   }
 
-  /** Allocates zeroed state for these parameters (once; kept across fit calls so training can resume). */
+  /**
+   * Allocates zeroed state for these parameters (once; kept across fit calls so training can resume).
+   *
+   * @param params - The model's parameters, in order.
+   * @param ctor - The array type of the state (the model's dtype).
+   */
   attach(params: readonly Param[], ctor: FloatCtor): void {
     const want = this.name === 'adam' ? 2 : this.momentum > 0 ? 1 : 0;
     const fits =
@@ -94,7 +129,11 @@ export class Optimizer {
     }
   }
 
-  /** Applies one update to every parameter from its gradient. */
+  /**
+   * Applies one update to every parameter from its gradient.
+   *
+   * @param params - The parameters given to `attach`, their gradients computed.
+   */
   apply(params: readonly Param[]): void {
     this.step++;
     for (let i = 0; i < params.length; i++) {
@@ -109,10 +148,22 @@ export class Optimizer {
     }
   }
 
+  /**
+   * The state to checkpoint (the live arrays, not copies).
+   *
+   * @returns The step count and slot arrays.
+   */
   getState(): OptimizerState {
     return { step: this.step, slots: this.slots };
   }
 
+  /**
+   * Restores a checkpointed state (a model file's optimizer state), checking it against the parameters.
+   *
+   * @param state - The step count and slot arrays.
+   * @param params - The model's parameters, in order.
+   * @throws {@link ArgumentError} when the step or the slots' count or lengths do not match.
+   */
   setState(state: OptimizerState, params: readonly Param[]): void {
     if (!Number.isSafeInteger(state.step) || state.step < 0)
       throw ArgumentError.problem(

@@ -32,8 +32,10 @@ function checkPreset(o: object, fn: string, extra: readonly string[] = []): void
   if (r !== undefined) checkKeys(r, RECURRENT_PASS_KEYS, `${fn}(recurrent)`);
 }
 
+/** A preset's recurrent cell: 'lstm', 'gru', or 'rnn' (alias 'simpleRNN'). */
 export type CellName = 'lstm' | 'gru' | 'rnn' | 'simpleRNN';
 
+/** Options of the recurrent presets ({@link sequenceAutoencoder} and the ones built on it). */
 export interface PresetOptions {
   /** Time steps per window. */
   window: number;
@@ -43,7 +45,9 @@ export interface PresetOptions {
   units?: number | number[];
   /** Recurrent cell. Default 'lstm'. */
   cell?: CellName;
+  /** Seed of the initial weights (and the default seed of fit). Default 0. */
   seed?: number | string;
+  /** 'float32' (default) or 'float64'. */
   dtype?: DType;
   /** Options passed to every recurrent layer (activation, recurrentActivation, resetAfter, dropout). */
   recurrent?: Omit<RecurrentOptions, 'units' | 'returnSequences' | 'inputShape' | 'name' | 'stateful' | 'goBackwards'>;
@@ -86,7 +90,25 @@ function modelOptions(o: PresetOptions): { seed?: number | string; dtype?: DType
   return m;
 }
 
-/** Recurrent autoencoder of windows [window, features]: reconstructs its input. Train with fit(x, x). */
+/**
+ * Recurrent autoencoder of windows [window, features]: reconstructs its input. Train with fit(x, x).
+ *
+ * @param o - window, features, units (encoder sizes, outermost first; the decoder mirrors them), cell, seed, dtype.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { sequenceAutoencoder } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = sequenceAutoencoder({ window: 8, features: 1, units: [6, 3], cell: 'gru', seed: 1 });
+ * const windows = Array.from({ length: 32 }, (_, i) => Array.from({ length: 8 }, (_, t) => [Math.sin((i + t) / 3)]));
+ * const optimizer = { name: 'adam', learningRate: 0.02 } as const;
+ * const history = model.fit(windows, windows, { epochs: 5, batchSize: 8, optimizer });
+ * assert.ok(history.loss[4] < history.loss[0]);
+ * assert.deepEqual(model.predict(windows).shape, [32, 8, 1]);
+ * ```
+ */
 export function sequenceAutoencoder(o: PresetOptions): Sequential {
   const fn = 'sequenceAutoencoder';
   checkPreset(o, fn);
@@ -104,16 +126,67 @@ export function sequenceAutoencoder(o: PresetOptions): Sequential {
   return m.build([T, D]);
 }
 
+/**
+ * {@link sequenceAutoencoder} with LSTM cells (Malhotra et al. 2016).
+ *
+ * @param o - window, features, units, seed, dtype, recurrent.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { lstmAutoencoder } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = lstmAutoencoder({ window: 32, features: 1, units: [64, 32], seed: 1 });
+ * assert.deepEqual(model.getInputShape(), [32, 1]);
+ * assert.deepEqual(model.getOutputShape(), [32, 1]);
+ * assert.deepEqual(
+ *   model.layers.map((l) => l.className),
+ *   ['LSTM', 'LSTM', 'RepeatVector', 'LSTM', 'LSTM', 'TimeDistributed'],
+ * );
+ * ```
+ */
 export function lstmAutoencoder(o: Omit<PresetOptions, 'cell'>): Sequential {
   return sequenceAutoencoder({ ...o, cell: 'lstm' });
 }
+/**
+ * {@link sequenceAutoencoder} with GRU cells.
+ *
+ * @param o - window, features, units, seed, dtype, recurrent.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { gruAutoencoder } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = gruAutoencoder({ window: 16, features: 2, units: 8 });
+ * assert.deepEqual(model.getOutputShape(), [16, 2]);
+ * ```
+ */
 export function gruAutoencoder(o: Omit<PresetOptions, 'cell'>): Sequential {
   return sequenceAutoencoder({ ...o, cell: 'gru' });
 }
+/**
+ * {@link sequenceAutoencoder} with tanh RNN cells.
+ *
+ * @param o - window, features, units, seed, dtype, recurrent.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { rnnAutoencoder } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = rnnAutoencoder({ window: 16, units: 4 });
+ * assert.equal(model.layers[0].className, 'SimpleRNN');
+ * ```
+ */
 export function rnnAutoencoder(o: Omit<PresetOptions, 'cell'>): Sequential {
   return sequenceAutoencoder({ ...o, cell: 'rnn' });
 }
 
+/** Options of {@link forecaster}. */
 export interface ForecasterOptions extends PresetOptions {
   /** Steps ahead to predict. Default 1. */
   horizon?: number;
@@ -121,7 +194,26 @@ export interface ForecasterOptions extends PresetOptions {
   outputFeatures?: number;
 }
 
-/** Predicts the next `horizon` steps ([horizon · outputFeatures], step-major) from a window [window, features]. */
+/**
+ * Predicts the next `horizon` steps ([horizon · outputFeatures], step-major) from a window [window, features].
+ *
+ * @param o - window, features, units, cell, horizon, outputFeatures, seed, dtype.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { forecaster } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Learn the next value of a sine wave from the 10 before it.
+ * const series = Array.from({ length: 120 }, (_, i) => Math.sin(i / 4));
+ * const x = Array.from({ length: 100 }, (_, i) => series.slice(i, i + 10).map((v) => [v]));
+ * const y = Array.from({ length: 100 }, (_, i) => [series[i + 10]]);
+ * const model = forecaster({ window: 10, features: 1, units: 16, seed: 1 });
+ * const history = model.fit(x, y, { epochs: 20, batchSize: 16, optimizer: { name: 'adam', learningRate: 0.01 } });
+ * assert.ok(history.loss[19] < 0.1 * history.loss[0]);
+ * ```
+ */
 export function forecaster(o: ForecasterOptions): Sequential {
   const fn = 'forecaster';
   checkPreset(o, fn, ['horizon', 'outputFeatures']);
@@ -143,12 +235,32 @@ export function forecaster(o: ForecasterOptions): Sequential {
   return m.build([T, D]);
 }
 
+/** Options of {@link sequenceClassifier}. */
 export interface ClassifierOptions extends PresetOptions {
   /** Dropout rate before the output layer. Default 0.2. */
   dropoutRate?: number;
 }
 
-/** Binary sequence classifier: P(class 1 | window). Train with fit(x, labels [N, 1]). */
+/**
+ * Binary sequence classifier: P(class 1 | window). Train with fit(x, labels [N, 1]).
+ *
+ * @param o - window, features, units, cell, dropoutRate, seed, dtype.
+ * @returns A built model compiled with loss 'binaryCrossentropy'; its output is a probability per window.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { sequenceClassifier } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Rising windows are class 1, falling ones class 0.
+ * const x = Array.from({ length: 64 }, (_, i) => Array.from({ length: 6 }, (_, t) => [(i % 2 ? t : -t) / 6]));
+ * const y = x.map((_, i) => [i % 2]);
+ * const model = sequenceClassifier({ window: 6, units: 8, seed: 2 });
+ * model.fit(x, y, { epochs: 30, batchSize: 16, optimizer: { name: 'adam', learningRate: 0.02 } });
+ * const p = model.predict(x.slice(0, 2)).data; // [falling, rising]
+ * assert.ok(p[0] < 0.5 && p[1] > 0.5);
+ * ```
+ */
 export function sequenceClassifier(o: ClassifierOptions): Sequential {
   const fn = 'sequenceClassifier';
   checkPreset(o, fn, ['dropoutRate']);
@@ -165,16 +277,39 @@ export function sequenceClassifier(o: ClassifierOptions): Sequential {
   return m.build([T, D]);
 }
 
+/** Options of {@link denseAutoencoder}. */
 export interface DenseAutoencoderOptions {
+  /** Time steps per window. */
   window: number;
+  /** Features per step. Default 1. */
   features?: number;
   /** Hidden layer sizes of the encoder, outermost first; the decoder mirrors them. Default [32, 8]. */
   units?: number | number[];
+  /** Seed of the initial weights. Default 0. */
   seed?: number | string;
+  /** 'float32' (default) or 'float64'. */
   dtype?: DType;
 }
 
-/** Non-recurrent baseline: a dense autoencoder of flattened windows. Train with fit(x, x). */
+/**
+ * Non-recurrent baseline: a dense autoencoder of flattened windows. Train with fit(x, x).
+ *
+ * @param o - window, features, units (encoder sizes; the decoder mirrors them), seed, dtype.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { denseAutoencoder } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = denseAutoencoder({ window: 10, features: 2, units: [8, 2] });
+ * assert.deepEqual(
+ *   model.layers.map((l) => l.className),
+ *   ['Flatten', 'Dense', 'Dense', 'Dense', 'Dense', 'Reshape'],
+ * );
+ * assert.deepEqual(model.getOutputShape(), [10, 2]);
+ * ```
+ */
 export function denseAutoencoder(o: DenseAutoencoderOptions): Sequential {
   const fn = 'denseAutoencoder';
   checkKeys(o, ['window', 'features', 'units', 'seed', 'dtype'], fn);

@@ -29,8 +29,7 @@ import { getLoss, type Loss, type LossName } from './losses.js';
 import { Optimizer, type OptimizerSpec } from './optimizers.js';
 import { makeRandom } from '../random.js';
 import { ArgumentError, TrainingDivergedError } from '../errors.js';
-import { toTensor, toNdarray, shapeString, type Tensor, type TensorLike } from '../tensor.js';
-import type { NdArray } from 'ndarray';
+import { toTensor, toNdarray, shapeString, type NdArray, type Tensor, type TensorLike } from '../tensor.js';
 import {
   modelToJSON,
   buildFromJSON,
@@ -45,18 +44,50 @@ import { checkModelMemory } from '../memory.js';
 import { resolveWorkers, checkWorkers, type Workers } from '../parallel/auto.js';
 import { acquirePool, disposePool, type WorkerPool, type PoolSpec } from '../parallel/pool.js';
 import { shardRange, shardSeed } from '../parallel/protocol.js';
-import { checkKeys, describeValue, optBool } from '../check.js';
+import { checkKeys, checkObject, describeValue, optBool } from '../check.js';
+import {
+  checkCallbacks,
+  checkSignal,
+  checkYieldEvery,
+  refuseYieldEvery,
+  runAsync,
+  runSync,
+  type AbortSignalLike,
+  type EpochLogs,
+  type FitAsyncCallbacks,
+  type FitCallbacks,
+  type FitLoop,
+  type History,
+  type YieldEvery,
+} from './fit-loop.js';
 
 export type { DType };
+export type {
+  EpochLogs,
+  History,
+  YieldEvery,
+  FitCallbacks,
+  FitAsyncCallbacks,
+  TrainBeginLogs,
+  EpochBeginLogs,
+  BatchBeginLogs,
+  BatchEndLogs,
+  FitEvent,
+  FitLoop,
+  AbortSignalLike,
+} from './fit-loop.js';
 
+/** Options of the {@link Sequential} constructor. */
 export interface SequentialOptions {
   /** Seed for weight initialisation (and the default seed of fit). Default 0. */
   seed?: number | string;
   /** Precision of weights and activations. float32 (default) is fast; float64 is for gradient checks and learners. */
   dtype?: DType;
+  /** The model's name (kept in its files). Default 'sequential'. */
   name?: string;
 }
 
+/** fit's earlyStopping option: stop when the monitored loss stops improving. */
 export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. Default 5. */
   patience?: number;
@@ -68,16 +99,14 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
-export interface EpochLogs {
-  epoch: number;
-  loss: number;
-  valLoss?: number;
-  /** Seconds this epoch took. */
-  seconds: number;
-}
-
-export interface FitOptions {
+/**
+ * Options of {@link Sequential.fit}: the settings and synchronous callbacks (onEpochEnd returning false stops training);
+ * the defaults are Keras's.
+ */
+export interface FitOptions extends FitCallbacks {
+  /** Epochs to train (the index to stop before, counting from initialEpoch). Default 1. */
   epochs?: number;
+  /** Samples per training step. Default 32. */
   batchSize?: number;
   /** Shuffle the training samples every epoch (seeded). Default true. */
   shuffle?: boolean;
@@ -85,23 +114,38 @@ export interface FitOptions {
   seed?: number | string;
   /** Hold out the LAST fraction of the samples (before shuffling) for validation, as Keras does. */
   validationSplit?: number;
+  /** Validation inputs and targets [x, y], scored after each epoch (valLoss). */
   validationData?: [unknown, unknown];
+  /** 'mse', 'mae', 'binaryCrossentropy' (or a Keras spelling); default the compiled loss, else 'mse'. */
   loss?: string;
+  /** Default: the compiled or loaded optimizer, else Adam with learning rate 1e-3. */
   optimizer?: OptimizerSpec;
   /** Rescale gradients so that their global norm is at most clipNorm. */
   clipNorm?: number;
+  /** Stop when the loss stops improving: true for the defaults of {@link EarlyStoppingOptions}. */
   earlyStopping?: EarlyStoppingOptions | boolean;
   /** Epoch to start counting from (resume a checkpoint: pass model.epochsTrained). Default 0. */
   initialEpoch?: number;
-  /** Called after each epoch; return false to stop training. */
-  onEpochEnd?: (logs: EpochLogs) => void | boolean;
-  onBatchEnd?: (info: { epoch: number; batch: number; batches: number; loss: number }) => void;
   /**
    * Threads that compute each training step: a positive integer, or 'auto' (default: see lib/parallel/auto.ts; 1 for
    * small models and batches, stateful models and engines without worker_threads). n > 1 splits every minibatch into n
    * shards, one per thread; the result is bit-identical for a given n, and agrees with other counts to rounding.
    */
   workers?: Workers;
+  /**
+   * Stops training when aborted: at the next batch boundary the call fails with the signal's reason (an AbortError
+   * DOMException by default) and the model keeps the weights and optimizer state of its last completed step.
+   */
+  signal?: AbortSignalLike;
+}
+
+/** fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */
+export interface FitAsyncOptions extends Omit<FitOptions, keyof FitCallbacks>, FitAsyncCallbacks {
+  /**
+   * When to give the event loop a turn (TensorFlow.js semantics): a number of milliseconds (after the first batch that
+   * ends that long after the last yield), 'auto' (the default: 125 ms), 'batch', 'epoch' or 'never'.
+   */
+  yieldEvery?: YieldEvery;
 }
 
 const FIT_OPTION_KEYS = [
@@ -116,25 +160,22 @@ const FIT_OPTION_KEYS = [
   'clipNorm',
   'earlyStopping',
   'initialEpoch',
-  'onEpochEnd',
-  'onBatchEnd',
   'workers',
+  'signal',
+  'onTrainBegin',
+  'onTrainEnd',
+  'onEpochBegin',
+  'onEpochEnd',
+  'onBatchBegin',
+  'onBatchEnd',
 ] as const;
 
+/** Options of {@link Sequential.predict}. */
 export interface PredictOptions {
   /** Default 32. */
   batchSize?: number;
   /** Threads that compute the rows: a positive integer, or 'auto' (default). Outputs are the same for every count. */
   workers?: Workers;
-}
-
-export interface History {
-  epoch: number[];
-  loss: number[];
-  valLoss: number[];
-  /** Epoch whose weights the model holds at the end (differs from the last epoch after early stopping restores). */
-  bestEpoch: number | null;
-  stoppedEarly: boolean;
 }
 
 interface Prepared {
@@ -161,13 +202,36 @@ interface FitPlan {
   seed: string;
 }
 
+/**
+ * A stack of layers with fit / predict / evaluate, Keras's Sequential. Data is batch-major: [N, T, D] for sequences,
+ * [N, D] for vectors, as nested arrays, typed arrays with a shape ({ data, shape }) or ndarrays.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, lstm, dense } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Sum of a sequence of 5 numbers.
+ * const x = Array.from({ length: 200 }, (_, i) => Array.from({ length: 5 }, (_, t) => [Math.sin(i * 7 + t)]));
+ * const y = x.map((s) => [s.reduce((a, [v]) => a + v, 0)]);
+ * const model = new Sequential([lstm({ units: 16, inputShape: [5, 1] }), dense({ units: 1 })], { seed: 1 });
+ * const history = model.fit(x, y, { epochs: 30, batchSize: 20, optimizer: { name: 'adam', learningRate: 0.01 } });
+ * assert.ok(history.loss[29] < history.loss[0] / 10);
+ * assert.ok(Math.abs(model.predict([[[0.1], [0.2], [0.3], [0.4], [0.5]]]).get(0, 0) - 1.5) < 0.3);
+ * ```
+ */
 export class Sequential {
+  /** The layers, in order. */
   readonly layers: Layer[] = [];
+  /** Seed of the initial weights and the default seed of fit. */
   readonly seed: number | string;
+  /** 'float32' or 'float64'. */
   readonly dtype: DType;
+  /** The model's name. */
   name: string;
   /** Loss used by fit/evaluate when none is given (set by compile, fit, or a loaded training config). */
   loss: LossName | null = null;
+  /** Optimizer used by fit when none is given, with its state (set by compile, fit, or a loaded checkpoint). */
   optimizer: Optimizer | null = null;
   /** Epochs trained so far (what a checkpoint resumes from). */
   epochsTrained = 0;
@@ -182,9 +246,16 @@ export class Sequential {
   private backup: FloatArray[] = [];
   /** fusedRepeat[i]: layer i is a RepeatVector feeding the recurrent layer i+1; the pair runs as one call (set by build). */
   private fusedRepeat: boolean[] = [];
+  /** A fitLoop is running (a fitAsync may be waiting between steps): a second fit must not interleave with it. */
+  private training = false;
   /** The largest batch size whose memory checkMemory has passed (lib/memory.ts). */
   private memoryCheckedFor = 0;
 
+  /**
+   * @param layers - The layers, in order (more can be added with `add` before the model is built).
+   * @param options - seed, dtype, name.
+   * @throws {@link ArgumentError} for an invalid option, a non-layer or a duplicate layer name.
+   */
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     checkKeys(options, ['seed', 'dtype', 'name'], 'Sequential');
     if (options.name !== undefined && typeof options.name !== 'string')
@@ -199,7 +270,13 @@ export class Sequential {
     for (const l of layers) this.add(l);
   }
 
-  /** Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name. */
+  /**
+   * Appends a layer; names it like Keras ('lstm', 'lstm_1', ...) if it has no name.
+   *
+   * @param layer - The layer to append.
+   * @returns The model, for chaining.
+   * @throws {@link ArgumentError} when `layer` is not a layer, its name is taken, or the model is already built.
+   */
   add(layer: Layer): this {
     if (!(layer instanceof Layer)) throw ArgumentError.problem('Sequential.add(layer)', 'expected a layer');
     if (this.inputShape !== null)
@@ -219,11 +296,20 @@ export class Sequential {
     return this;
   }
 
+  /** Whether the model has its input shape and weights (after build, fit, predict, or loading). */
   get built(): boolean {
     return this.inputShape !== null;
   }
 
-  /** Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if omitted. */
+  /**
+   * Builds every layer for a per-sample input shape ([T, D] or [D]); takes it from the first layer's inputShape if
+   * omitted.
+   *
+   * @param inputShape - Per-sample input shape; default the first layer's inputShape option.
+   * @returns The model, for chaining.
+   * @throws {@link ArgumentError} when there is no shape, it disagrees with the first layer's, or a layer rejects it.
+   * @throws {@link MemoryLimitError} when the model's buffers cannot fit in memory even for a batch of 1.
+   */
   build(inputShape?: readonly number[]): this {
     if (this.layers.length === 0) throw ArgumentError.problem('Sequential.build', 'the model has no layers');
     const declared = (this.layers[0] as unknown as { declaredInputShape?: number[] | null }).declaredInputShape ?? null;
@@ -261,23 +347,43 @@ export class Sequential {
     return this;
   }
 
-  /** Per-sample input shape, e.g. [32, 1]; null before build. */
+  /**
+   * Per-sample input shape, e.g. [32, 1]; null before build.
+   *
+   * @returns A copy of the shape, or null.
+   */
   getInputShape(): number[] | null {
     return this.inputShape ? this.inputShape.slice() : null;
   }
 
+  /**
+   * Per-sample output shape, e.g. [1]; [] before build.
+   *
+   * @returns A copy of the shape.
+   */
   getOutputShape(): number[] {
     return this.outputShape.slice();
   }
 
-  /** Sets the default loss and optimizer (Keras compile). */
+  /**
+   * Sets the default loss and optimizer (Keras compile).
+   *
+   * @param options - loss (a loss name) and optimizer (an {@link OptimizerSpec}).
+   * @returns The model, for chaining.
+   * @throws {@link ArgumentError} for an unknown loss or an invalid optimizer.
+   */
   compile(options: { loss?: string; optimizer?: OptimizerSpec }): this {
     if (options.loss !== undefined) this.loss = getLoss(options.loss, 'compile(loss)').name;
     if (options.optimizer !== undefined) this.optimizer = new Optimizer(options.optimizer);
     return this;
   }
 
-  /** The trainable parameters of all layers, in order, each with a "layer/param" name. */
+  /**
+   * The trainable parameters of all layers, in order, each with a "layer/param" name.
+   *
+   * @returns Name, shape and the live value array of each weight (writing into `value` changes the model).
+   * @throws {@link ArgumentError} before the model is built.
+   */
   weights(): { name: string; shape: number[]; value: FloatArray }[] {
     this.requireBuilt('weights');
     const out: { name: string; shape: number[]; value: FloatArray }[] = [];
@@ -288,13 +394,23 @@ export class Sequential {
     return out;
   }
 
-  /** Copies of the weights, in `weights()` order. */
+  /**
+   * Copies of the weights, in `weights()` order.
+   *
+   * @returns One array per weight.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   getWeights(): FloatArray[] {
     this.requireBuilt('getWeights');
     return this.params.map((p) => p.value.slice());
   }
 
-  /** Sets every weight from arrays in `weights()` order; lengths must match. */
+  /**
+   * Sets every weight from arrays in `weights()` order; lengths must match.
+   *
+   * @param values - One array per weight, each row-major in its weight's shape.
+   * @throws {@link ArgumentError} before build, for a wrong count or length, or a non-finite value.
+   */
   setWeights(values: readonly ArrayLike<number>[]): void {
     this.requireBuilt('setWeights');
     if (values.length !== this.params.length) {
@@ -318,13 +434,23 @@ export class Sequential {
     });
   }
 
-  /** Total number of trainable scalars. */
+  /**
+   * Total number of trainable scalars.
+   *
+   * @returns The parameter count.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   countParams(): number {
     this.requireBuilt('countParams');
     return this.params.reduce((a, p) => a + p.value.length, 0);
   }
 
-  /** A Keras-like table of layers, output shapes and parameter counts. */
+  /**
+   * A Keras-like table of layers, output shapes and parameter counts.
+   *
+   * @returns The table, one line per layer and a total.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   summary(): string {
     this.requireBuilt('summary');
     const rows = this.layers.map((l) => [
@@ -338,26 +464,108 @@ export class Sequential {
     return [line(head), ...rows.map(line), `Total params: ${this.countParams()}`].join('\n');
   }
 
-  /** The model as bptt's JSON format (architecture, weights, and by default training state). See lib/io/json.ts. */
+  /**
+   * The model as bptt's JSON format (architecture, weights, and by default training state). See lib/io/json.ts.
+   * Works anywhere (no file system): `JSON.stringify` it to store or send the model.
+   *
+   * @param options - includeOptimizer (default true): keep the optimizer state so training can resume.
+   * @returns A plain object that `Sequential.fromJSON` rebuilds the model from.
+   * @throws {@link ArgumentError} before the model is built.
+   * @example
+   * ```ts
+   * import { Sequential, gru, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([gru({ units: 4, inputShape: [3, 2] }), dense({ units: 1 })], { seed: 7 }).build();
+   * const text = JSON.stringify(model.toJSON());
+   * const copy = Sequential.fromJSON(text);
+   * const x = [[[1, 2], [3, 4], [5, 6]]];
+   * assert.deepEqual(copy.predict(x).data, model.predict(x).data);
+   * ```
+   */
   toJSON(options: ToJSONOptions = {}): ModelJSON {
     return modelToJSON(this, options);
   }
 
-  /** Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked. */
+  /**
+   * Rebuilds a model from `toJSON()` output (an object or its JSON text); every field is checked.
+   *
+   * @param json - The object, or its JSON text.
+   * @param source - What to call the input in error messages (a file name, say).
+   * @returns The model, built, with its weights (and optimizer state, if saved).
+   * @throws {@link ModelFileError} when the JSON is malformed or a field is missing or invalid (naming `source`).
+   * @example
+   * ```ts
+   * import { Sequential, dense, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const json = new Sequential([dense({ units: 2, inputShape: [3] })]).build().toJSON();
+   * assert.equal(Sequential.fromJSON(json).countParams(), 8);
+   * assert.throws(() => Sequential.fromJSON('{"format": "nope"}', 'model.json'), ModelFileError);
+   * ```
+   */
   static fromJSON(json: unknown, source = 'fromJSON'): Sequential {
     return buildFromJSON(json, source, (o) => new Sequential([], o));
   }
 
-  /** TensorFlow.js layers-format artifacts that tf.loadLayersModel(tf.io.fromMemory(...)) accepts. See lib/io/tfjs.ts. */
+  /**
+   * TensorFlow.js layers-format artifacts that tf.loadLayersModel(tf.io.fromMemory(...)) accepts. See lib/io/tfjs.ts.
+   *
+   * @param options - See {@link ToTfjsOptions}.
+   * @returns The model topology, weight specs and weight data.
+   * @throws {@link ArgumentError} before the model is built.
+   */
   toTfjs(options: ToTfjsOptions = {}): TfjsArtifacts {
     return toTfjs(this, options);
   }
 
-  /** Writes the model to a file atomically (temp file + rename): a crash never leaves a half-written model. */
+  /**
+   * Writes the model to a file atomically (temp file + rename): a crash never leaves a half-written model. Node only
+   * (it uses the file system); elsewhere use `toJSON`.
+   *
+   * @param path - The file to write (bptt's JSON format).
+   * @param options - includeOptimizer (default true).
+   * @throws {@link ArgumentError} before the model is built.
+   * @throws Error (from the file system) when the file cannot be written.
+   * @example
+   * ```ts
+   * import { Sequential, lstm } from 'bptt';
+   * import assert from 'node:assert/strict';
+   * import * as fs from 'node:fs';
+   * import * as os from 'node:os';
+   * import * as path from 'node:path';
+   *
+   * const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-')), 'model.json');
+   * const model = new Sequential([lstm({ units: 3, inputShape: [4, 1] })], { seed: 3 }).build();
+   * model.save(file);
+   * const loaded = Sequential.load(file);
+   * assert.deepEqual(loaded.getWeights(), model.getWeights());
+   * ```
+   */
   save(path: string, options: ToJSONOptions = {}): void {
     saveModel(this, path, options);
   }
 
+  /**
+   * Reads a model written by `save` (Node only; elsewhere use `fromJSON`).
+   *
+   * @param path - The file to read.
+   * @returns The model, built, with its weights (and optimizer state, if saved).
+   * @throws {@link ModelFileError} when the file cannot be read, is not valid JSON, or a field is invalid.
+   * @example
+   * ```ts
+   * import { Sequential, dense, ModelFileError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   * import   * as fs from 'node:fs';
+   * import   * as os from 'node:os';
+   * import   * as path from 'node:path';
+   *
+   * const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-'));
+   * new Sequential([dense({ units: 3, inputShape: [2] })], { name: 'head' }).build().save(path.join(dir, 'm.json'));
+   * assert.equal(Sequential.load(path.join(dir, 'm.json')).name, 'head');
+   * assert.throws(() => Sequential.load(path.join(dir, 'missing.json')), ModelFileError);
+   * ```
+   */
   static load(path: string): Sequential {
     return readModelFile(path, (o) => new Sequential([], o));
   }
@@ -484,8 +692,26 @@ export class Sequential {
     return fresh;
   }
 
-  /** Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major. */
-  predict(x: TensorLike | unknown, options: PredictOptions = {}): NdArray<FloatArray> {
+  /**
+   * Runs the model on x ([N, T, D] or [N, D]) in batches; returns an ndarray of the outputs, batch-major.
+   *
+   * @param x - The inputs: nested arrays, { data, shape }, or an ndarray; builds the model from x's shape if needed.
+   * @param options - batchSize (default 32), workers.
+   * @returns The outputs [N, ...outputShape] (read them with `.get(i, j)` or `.data`).
+   * @throws {@link ArgumentError} for a wrong shape, a non-finite value, or an invalid option.
+   * @throws {@link MemoryLimitError} when a batch's buffers cannot fit in memory.
+   * @example
+   * ```ts
+   * import { Sequential, simpleRNN } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([simpleRNN({ units: 2, returnSequences: true })], { seed: 1 });
+   * const y = model.predict([[[1], [0], [0]]]); // one sequence of 3 steps, 1 feature
+   * assert.deepEqual(y.shape, [1, 3, 2]);
+   * assert.ok(Math.abs(y.get(0, 2, 0)) < 1); // tanh outputs
+   * ```
+   */
+  predict(x: TensorLike, options: PredictOptions = {}): NdArray {
     checkKeys(options, ['batchSize', 'workers'], 'predict');
     const workers = checkWorkers(options.workers ?? 'auto', 'predict(workers)');
     const t = this.ensureBuiltFor(x, 'predict(x)');
@@ -496,6 +722,7 @@ export class Sequential {
   /**
    * predict on an already validated tensor; returns a dense batch-major tensor. `workers` (default 1 here; predict's
    * default is 'auto') splits the N rows into contiguous chunks, one per thread; the outputs do not depend on it.
+   * @internal
    */
   predictTensor(t: Tensor, batchSize: number, fn = 'predict', workers: Workers = 1): Tensor {
     const stateful = this.layers.some((l) => l instanceof Recurrent && l.stateful);
@@ -582,8 +809,26 @@ export class Sequential {
     disposePool(this);
   }
 
-  /** Mean loss over (x, y), computed in batches. */
-  evaluate(x: unknown, y: unknown, options: { batchSize?: number; loss?: string } = {}): number {
+  /**
+   * Mean loss over (x, y), computed in batches.
+   *
+   * @param x - The inputs, as for predict.
+   * @param y - The targets [N, ...outputShape].
+   * @param options - batchSize (default 32), loss (default the compiled loss, else 'mse').
+   * @returns The mean loss.
+   * @throws {@link ArgumentError} for mismatched shapes or sample counts, a non-finite value, or an unknown loss.
+   * @example
+   * ```ts
+   * import { Sequential, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([dense({ units: 1, inputShape: [1], useBias: false })]).build();
+   * model.setWeights([[2]]);
+   * assert.equal(model.evaluate([[1], [2]], [[2], [5]]), 0.5); // errors 0 and 1
+   * assert.equal(model.evaluate([[1], [2]], [[2], [5]], { loss: 'mae' }), 0.5);
+   * ```
+   */
+  evaluate(x: TensorLike, y: TensorLike, options: { batchSize?: number; loss?: string } = {}): number {
     checkKeys(options, ['batchSize', 'loss'], 'evaluate');
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
     const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
@@ -618,8 +863,114 @@ export class Sequential {
    * (epochs 1, batchSize 32, shuffle true, Adam lr 1e-3, loss 'mse' unless compiled or loaded otherwise).
    * The steps: check the options, coerce the data and split off the validation rows, choose the loss and optimizer, then
    * one fitEpoch per epoch (each batch a trainStep, or a parallelStep over the worker pool), with early stopping.
+   * The loop is `fitLoop`, which fitAsync runs too (lib/model/fit-loop.ts): both give the same bits.
+   *
+   * @param x - The inputs [N, T, D] or [N, D]: nested arrays, { data, shape }, or an ndarray.
+   * @param y - The targets [N, ...outputShape].
+   * @param options - See {@link FitOptions}.
+   * @returns The loss (and validation loss) of each epoch.
+   * @throws {@link ArgumentError} for mismatched shapes, a non-finite value, or an invalid option.
+   * @throws {@link MemoryLimitError} when a batch's buffers cannot fit in memory.
+   * @throws {@link TrainingDivergedError} when a loss or gradient becomes non-finite; the weights are those before that
+   * step.
+   * @example
+   * ```ts
+   * import { Sequential, gru, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * // Is the last step of a sequence larger than the first?
+   * const row = (i: number): number[][] => Array.from({ length: 4 }, (_, t) => [Math.sin(i * 3.1 + t * (i % 5))]);
+   * const x = Array.from({ length: 128 }, (_, i) => row(i));
+   * const y = x.map((s) => [s[3][0] > s[0][0] ? 1 : 0]);
+   * const model = new Sequential([gru({ units: 8, inputShape: [4, 1] }), dense({ units: 1, activation: 'sigmoid' })]);
+   * const stops: number[] = [];
+   * const history = model.fit(x, y, {
+   *   epochs: 40,
+   *   batchSize: 32,
+   *   loss: 'binaryCrossentropy',
+   *   optimizer: { name: 'adam', learningRate: 0.02 },
+   *   validationSplit: 0.25,
+   *   earlyStopping: { patience: 5 },
+   *   onEpochEnd: (logs) => void stops.push(logs.epoch),
+   * });
+   * assert.equal(history.loss.length, stops.length);
+   * assert.ok(history.valLoss[history.valLoss.length - 1] < history.valLoss[0]);
+   * ```
    */
-  fit(x: unknown, y: unknown, options: FitOptions = {}): History {
+  fit(x: TensorLike, y: TensorLike, options: FitOptions = {}): History {
+    checkObject(options, 'fit');
+    refuseYieldEvery(options, 'fit');
+    checkKeys(options, FIT_OPTION_KEYS, 'fit');
+    const signal = checkSignal(options.signal, 'fit(signal)');
+    return runSync(this.fitLoop(x, y, options, 'fit'), [options], signal, 'fit');
+  }
+
+  /**
+   * fit without blocking: the same training, step for step and bit for bit, that gives the event loop a turn as
+   * `yieldEvery` says (default 'auto': every 125 ms or so) and awaits callbacks that return a Promise. Aborting
+   * `signal` rejects with its reason (an AbortError DOMException by default) at the next batch boundary; the model then
+   * holds the weights and optimizer state of its last completed step, and its worker pool stays usable. One model
+   * trains one fit at a time: fit or fitAsync during a fitAsync of the same model is an error.
+   *
+   * @param x - The inputs, as for fit.
+   * @param y - The targets, as for fit.
+   * @param options - fit's options, callbacks that may return a Promise, `yieldEvery` and `signal`.
+   * @returns A promise of the history, as fit returns it.
+   * @throws {@link ArgumentError} (the promise rejects) as fit does, or for a fit already running on this model.
+   * @throws The signal's reason (an AbortError by default) when `signal` aborts.
+   * @throws {@link TrainingDivergedError} (the promise rejects) when a loss or gradient becomes non-finite.
+   * @example
+   * ```ts
+   * import { Sequential, gru, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const x = Array.from({ length: 64 }, (_, i) => Array.from({ length: 5 }, (_, t) => [Math.sin(i + t)]));
+   * const y = x.map((s) => [s[4][0]]);
+   * const make = (): Sequential => new Sequential([gru({ units: 4, inputShape: [5, 1] }), dense({ units: 1 })]);
+   * let ticks = 0;
+   * const timer = setInterval(() => ticks++, 1);
+   * const history = await make().fitAsync(x, y, { epochs: 20, batchSize: 8, yieldEvery: 'batch' });
+   * clearInterval(timer);
+   * assert.ok(ticks > 0); // the event loop ran while it trained
+   * assert.deepEqual(history.loss, make().fit(x, y, { epochs: 20, batchSize: 8 }).loss); // same bits as fit
+   *
+   * const controller = new AbortController();
+   * const stopped = make().fitAsync(x, y, {
+   *   epochs: 20,
+   *   signal: controller.signal,
+   *   onEpochEnd: (logs) => void (logs.epoch === 2 && controller.abort()),
+   * });
+   * await assert.rejects(stopped, { name: 'AbortError' });
+   * ```
+   */
+  async fitAsync(x: TensorLike, y: TensorLike, options: FitAsyncOptions = {}): Promise<History> {
+    checkObject(options, 'fitAsync');
+    checkKeys(options, [...FIT_OPTION_KEYS, 'yieldEvery'], 'fitAsync');
+    checkCallbacks(options, 'fitAsync');
+    const { yieldEvery, ...rest } = options;
+    const every = checkYieldEvery(yieldEvery, 'fitAsync(yieldEvery)');
+    const signal = checkSignal(options.signal, 'fitAsync(signal)');
+    return runAsync(this.fitLoop(x, y, rest, 'fitAsync'), [rest], signal, every);
+  }
+
+  /**
+   * The training loop of fit and fitAsync (and of Detector's fit), as a generator that yields at each callback point
+   * (lib/model/fit-loop.ts); `fn` names the caller in errors. Option keys are checked by the caller.
+   * @internal
+   */
+  *fitLoop(x: TensorLike, y: TensorLike, options: Omit<FitOptions, keyof FitCallbacks>, fn = 'fit'): FitLoop<History> {
+    if (this.training) {
+      throw ArgumentError.problem(fn, 'the model is already training (a fitAsync is running); await or abort it first');
+    }
+    this.training = true;
+    try {
+      return yield* this.trainLoop(x, y, options);
+    } finally {
+      this.training = false;
+    }
+  }
+
+  private *trainLoop(x: TensorLike, y: TensorLike, options: Omit<FitOptions, keyof FitCallbacks>): FitLoop<History> {
     const plan = checkFitOptions(options, this.seed);
     const data = this.fitData(x, y, options);
     const loss = this.fitLoss(options);
@@ -634,10 +985,14 @@ export class Sequential {
     });
     const pool = workers > 1 && plan.epochs > plan.initialEpoch ? this.workerPool(workers, 'fit(workers)') : null;
     if (pool !== null) pool.beginFit(data.x, data.y, loss.name, plan.seed, nTrain);
+    const batches = Math.ceil(nTrain / plan.batchSize);
     try {
+      const { epochs, initialEpoch } = plan;
+      yield { kind: 'trainBegin', logs: { initialEpoch, epochs, batches, samples: nTrain } };
       for (let epoch = plan.initialEpoch; epoch < plan.epochs; epoch++) {
+        yield { kind: 'epochBegin', logs: { epoch, epochs } };
         const t0 = Date.now();
-        const epochLoss = this.fitEpoch(epoch, plan, data, loss, optimizer, pool, workers, options);
+        const epochLoss = yield* this.fitEpoch(epoch, plan, data, loss, optimizer, pool, workers);
         const logs: EpochLogs = { epoch, loss: epochLoss, seconds: 0 };
         history.epoch.push(epoch);
         history.loss.push(epochLoss);
@@ -653,7 +1008,7 @@ export class Sequential {
         }
         this.epochsTrained = epoch + 1;
         logs.seconds = (Date.now() - t0) / 1000;
-        let stop = options.onEpochEnd?.(logs) === false;
+        let stop = (yield { kind: 'epochEnd', logs }) === true;
         if (stopper !== null && stopper.update(epoch, logs, () => this.getWeights())) {
           stop = true;
           history.stoppedEarly = true;
@@ -669,11 +1024,12 @@ export class Sequential {
     } else {
       history.bestEpoch = history.epoch.length ? history.epoch[history.epoch.length - 1] : null;
     }
+    yield { kind: 'trainEnd', logs: history };
     return history;
   }
 
   /** fit's data: x and y coerced (building the model on first use), and the validation rows, given or split off. */
-  private fitData(x: unknown, y: unknown, options: FitOptions): FitData {
+  private fitData(x: unknown, y: unknown, options: Omit<FitOptions, keyof FitCallbacks>): FitData {
     const xt = this.ensureBuiltFor(x, 'fit(x)');
     const yt = this.coerce(y, 'fit(y)', this.outputShape);
     const N = xt.shape[0];
@@ -711,14 +1067,14 @@ export class Sequential {
   }
 
   /** fit's loss: the option, else the compiled or loaded one, else 'mse'; it becomes the model's loss. */
-  private fitLoss(options: FitOptions): Loss {
+  private fitLoss(options: Omit<FitOptions, keyof FitCallbacks>): Loss {
     const loss = getLoss(options.loss ?? this.loss ?? 'mse', 'fit(loss)');
     this.loss = loss.name;
     return loss;
   }
 
   /** fit's optimizer: an equal one keeps its state (resuming a checkpoint), a different one starts fresh. */
-  private fitOptimizer(options: FitOptions): Optimizer {
+  private fitOptimizer(options: Omit<FitOptions, keyof FitCallbacks>): Optimizer {
     if (options.optimizer !== undefined || this.optimizer === null) {
       const fresh = new Optimizer(options.optimizer ?? 'adam');
       if (this.optimizer === null || JSON.stringify(this.optimizer.config()) !== JSON.stringify(fresh.config()))
@@ -729,8 +1085,11 @@ export class Sequential {
     return optimizer;
   }
 
-  /** One epoch: shuffle (seeded by fit's seed and the epoch), then every batch; returns the mean training loss. */
-  private fitEpoch(
+  /**
+   * One epoch: shuffle (seeded by fit's seed and the epoch), then every batch, each between a 'batchBegin' and a
+   * 'batchEnd' event; returns the mean training loss.
+   */
+  private *fitEpoch(
     epoch: number,
     plan: FitPlan,
     data: FitData,
@@ -738,8 +1097,7 @@ export class Sequential {
     optimizer: Optimizer,
     pool: WorkerPool | null,
     workers: number,
-    options: FitOptions,
-  ): number {
+  ): FitLoop<number> {
     const { batchSize } = plan;
     const nTrain = data.trainIdx.length;
     const batches = Math.ceil(nTrain / batchSize);
@@ -753,6 +1111,7 @@ export class Sequential {
     for (let bi = 0; bi < batches; bi++) {
       const start = bi * batchSize;
       const B = Math.min(batchSize, nTrain - start);
+      yield { kind: 'batchBegin', logs: { epoch, batch: bi, batches, size: B } };
       let batchLoss: number;
       if (pool === null) {
         const xb = this.buffer('x', B * perIn),
@@ -778,7 +1137,7 @@ export class Sequential {
         );
       }
       sum += batchLoss * B;
-      options.onBatchEnd?.({ epoch, batch: bi, batches, loss: batchLoss });
+      yield { kind: 'batchEnd', logs: { epoch, batch: bi, batches, size: B, loss: batchLoss } };
     }
     if (this.layers.some((l) => l instanceof Recurrent && l.stateful)) this.resetStates();
     return sum / nTrain;
@@ -788,6 +1147,24 @@ export class Sequential {
    * Loss and gradients of the loss with respect to every weight (in `weights()` order) on the whole of (x, y) as one
    * batch, without updating anything. With `training: true` dropout is active, with masks drawn from `seed` (the same
    * seed gives the same masks, which makes a finite-difference check of a dropout model possible).
+   *
+   * @param x - The inputs, as for fit.
+   * @param y - The targets.
+   * @param options - loss (default the compiled loss, else 'mse'), training (dropout on; default false), seed.
+   * @returns The mean loss and one gradient array per weight.
+   * @throws {@link ArgumentError} for mismatched shapes, a non-finite value, or an unknown loss.
+   * @throws {@link TrainingDivergedError} when the loss or a gradient is non-finite.
+   * @example
+   * ```ts
+   * import { Sequential, dense } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const model = new Sequential([dense({ units: 1, inputShape: [1] })], { dtype: 'float64' }).build();
+   * model.setWeights([[2], [0]]);
+   * const { loss, grads } = model.gradients([[1]], [[3]]); // (2·1 − 3)² = 1; dL/dW = 2·(2 − 3)·1
+   * assert.equal(loss, 1);
+   * assert.deepEqual(Array.from(grads[0]), [-2]);
+   * ```
    */
   gradients(
     x: unknown,
@@ -959,15 +1336,11 @@ export class Sequential {
 }
 
 /** fit's options, checked in the order FitOptions lists them: unknown keys, types, ranges. */
-function checkFitOptions(options: FitOptions, modelSeed: number | string): FitPlan {
-  checkKeys(options, FIT_OPTION_KEYS, 'fit');
+function checkFitOptions(options: Omit<FitOptions, keyof FitCallbacks>, modelSeed: number | string): FitPlan {
   if (typeof options.earlyStopping === 'object')
     checkKeys(options.earlyStopping, ['patience', 'minDelta', 'monitor', 'restoreBestWeights'], 'fit(earlyStopping)');
   const shuffle = optBool(options.shuffle, true, 'fit(shuffle)');
-  for (const cb of ['onEpochEnd', 'onBatchEnd'] as const) {
-    if (options[cb] !== undefined && typeof options[cb] !== 'function')
-      throw new ArgumentError(`fit(${cb})`, 'a function', describeValue(options[cb]));
-  }
+  checkCallbacks(options, 'fit');
   const epochs = options.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 0)
     throw new ArgumentError('fit(epochs)', 'a non-negative integer', String(epochs));

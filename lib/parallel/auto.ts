@@ -34,15 +34,19 @@ import { getBackend, type Backend } from '../backend.js';
 import type { DType, Layer } from '../model/layers/layer.js';
 import { Recurrent } from '../model/layers/recurrent.js';
 import { describeValue } from '../check.js';
-import { availableCores, workerScript, workerThreads } from './pool.js';
+import { availableCores, noThreadsProblem, workerScript, workerThreads } from './pool.js';
 import { ArgumentError } from '../errors.js';
 
+/** A thread count: a positive integer (at most 64), or 'auto' (chosen from the model's work per step and the cores). */
 export type Workers = number | 'auto';
 
 /** What the rule reads of a model (a Sequential has it): its layers, precision, and whether it is built. */
 export interface ModelShape {
+  /** The layers, built. */
   readonly layers: readonly Layer[];
+  /** 'float32' or 'float64'. */
   readonly dtype: DType;
+  /** Whether the model is built. */
   readonly built: boolean;
 }
 
@@ -57,7 +61,10 @@ export const PREDICT_MIN_FLOPS: Readonly<Record<Backend, number>> = { js: 3e6, w
 
 /**
  * Checks a `workers` option: a positive integer up to MAX_WORKERS, or 'auto'.
- * @example checkWorkers(0, 'fit(workers)')   // RangeError: fit(workers): expected a positive integer (at most 64) or 'auto', got 0
+ * @example
+ * ```text
+ * checkWorkers(0, 'fit(workers)')   // RangeError: fit(workers): expected a positive integer (at most 64) or 'auto', got 0
+ * ```
  */
 export function checkWorkers(value: unknown, arg: string): Workers {
   if (value === 'auto') return value;
@@ -85,9 +92,31 @@ export function isStateful(model: ModelShape): boolean {
  * The number of threads (main included) a fit with batch size `rows`, or a predict of `rows` rows, uses for `requested`
  * (validated; see checkWorkers). The model must be built.
  *
- * @example resolveWorkers(lstmAutoencoder({ window: 64, features: 8, units: 64 }), 64)   // 2 on a 2-core machine (1.3 GFLOP)
- * @example resolveWorkers(lstmAutoencoder({ window: 32, units: 32 }), 32)                // 1 under wasm (78 MFLOP), 2 under js
- * @example resolveWorkers(model, 1)                                                      // 1: a batch of one row
+ * @param model - A built model (a Sequential).
+ * @param rows - The batch size of a fit, or the rows of a predict.
+ * @param requested - A positive integer or 'auto'.
+ * @param options - task ('fit' or 'predict', default 'fit'), arg (the option's name in messages).
+ * @returns The thread count, main thread included.
+ * @throws {@link ArgumentError} for an invalid count, or more than 1 for a stateful model.
+ *
+ * @example
+ * ```text
+ * resolveWorkers(lstmAutoencoder({ window: 64, features: 8, units: 64 }), 64)   // 2 on a 2-core machine (1.3 GFLOP)
+ * ```
+ * @example
+ * ```text
+ * resolveWorkers(lstmAutoencoder({ window: 32, units: 32 }), 32)                // 1 under wasm (78 MFLOP), 2 under js
+ * ```
+ * @example
+ * ```ts
+ * import { lstmAutoencoder, resolveWorkers } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = lstmAutoencoder({ window: 32, units: 32 });
+ * assert.equal(resolveWorkers(model, 1), 1); // a batch of one row
+ * assert.equal(resolveWorkers(model, 64, 3), 3); // an explicit count is kept
+ * assert.throws(() => resolveWorkers(model, 64, 0), /fit\(workers\)/);
+ * ```
  */
 export function resolveWorkers(
   model: ModelShape,
@@ -107,10 +136,7 @@ export function resolveWorkers(
       );
     }
     if (w > 1 && workerThreads() === null) {
-      throw ArgumentError.problem(
-        arg,
-        `${w} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 or 'auto'`,
-      );
+      throw ArgumentError.problem(arg, noThreadsProblem(w));
     }
     return w;
   }

@@ -35,60 +35,41 @@ import type { Param } from '../model/layers/layer.js';
 import type { Tensor } from '../tensor.js';
 import * as P from './protocol.js';
 import { ArgumentError } from '../errors.js';
+import { currentHost, type HostPort, type HostThreads, type HostWorker } from '../host.js';
 
-type WorkerThreads = typeof import('worker_threads');
-type NodeWorker = import('worker_threads').Worker;
-type NodePort = import('worker_threads').MessagePort;
-
-let threads: WorkerThreads | null | undefined;
+type WorkerThreads = HostThreads;
+type NodeWorker = HostWorker;
+type NodePort = HostPort;
 
 /**
- * Node's worker_threads when this engine can run a pool (worker_threads, SharedArrayBuffer and Atomics), else null
- * (a browser bundle, or an engine without shared memory). Loaded on first use, so the module loads without it.
+ * Node's worker_threads (from the installed host, lib/host.ts) when this engine can run a pool (worker_threads,
+ * SharedArrayBuffer and Atomics), else null: a browser, or the core without the Node entry.
  */
 export function workerThreads(): WorkerThreads | null {
-  if (threads === undefined) {
-    try {
-      threads =
-        typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object'
-          ? (require('worker_threads') as WorkerThreads)
-          : null;
-    } catch {
-      threads = null;
-    }
-  }
-  return threads;
+  return currentHost()?.threads()?.api ?? null;
 }
 
-let script: string | null | undefined;
-
-/** The worker script (worker.js next to this file), or null where it cannot run (no worker_threads, or not compiled). */
+/** The worker script (dist/lib/parallel/worker.js), or null where it cannot run (no worker_threads, or not compiled). */
 export function workerScript(): string | null {
-  if (script === undefined) {
-    script = null;
-    if (workerThreads() !== null) {
-      try {
-        const path = require('path') as typeof import('path');
-        const fs = require('fs') as typeof import('fs');
-        const file = path.join(__dirname, 'worker.js');
-        if (fs.existsSync(file)) script = file;
-      } catch {
-        script = null;
-      }
-    }
-  }
-  return script;
+  return currentHost()?.threads()?.script ?? null;
 }
 
-/** The number of cores this process may use (os.availableParallelism, else the CPU count; 1 where unknown). */
+/**
+ * The number of cores this process may use (os.availableParallelism, else the CPU count; 1 where unknown or in a
+ * browser).
+ *
+ * @returns A positive integer.
+ */
 export function availableCores(): number {
-  try {
-    const os = require('os') as typeof import('os');
-    const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-    return Number.isInteger(n) && n >= 1 ? n : 1;
-  } catch {
-    return 1;
-  }
+  return currentHost()?.cores() ?? 1;
+}
+
+/** Why `n` workers cannot run here: no worker_threads (a browser, or the core without the Node entry). */
+export function noThreadsProblem(n: number): string {
+  return (
+    `${n} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 ` +
+    `or 'auto' (in a browser, train in a Web Worker instead: README, "Installing and bundling")`
+  );
 }
 
 /** How long a new worker may take to load and build its model before the pool gives up on it. */
@@ -169,13 +150,13 @@ export class WorkerPool {
     const wt = workerThreads();
     if (wt === null) {
       throw new ArgumentError(fn, '1 here', String(n), {
-        problem: `${n} workers need Node's worker_threads, which this environment lacks; use workers: 1`,
+        problem: noThreadsProblem(n),
       });
     }
     const file = workerScript();
     if (file === null)
       throw new Error(
-        `${fn}: the worker script worker.js is missing next to ${__filename} (workers run the compiled JavaScript)`,
+        `${fn}: the worker script lib/parallel/worker.js is missing (workers run the compiled JavaScript, dist/)`,
       );
     const json = model();
     const fresh: Slot[] = [];

@@ -19,6 +19,7 @@
  */
 import { started } from './worker-guard.js';
 import { workerData, receiveMessageOnPort, type MessagePort } from 'worker_threads';
+import '../node/install.js';
 import type { FloatArray } from '../../kernels/matmul.js';
 import { type Backend, setBackend } from '../backend.js';
 import type { Param } from '../model/layers/layer.js';

@@ -15,7 +15,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { writeFileAtomicSync } from '../node/atomic.js';
 import { Detector } from '../detect/detector.js';
 import type { DetectorJSON } from '../detect/io.js';
 import { ModelFileError } from '../errors.js';

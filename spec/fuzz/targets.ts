@@ -10,6 +10,7 @@
  *                  weight shards on disk; a shard path outside the model's directory must be refused)
  *   safetensors    lib/io/safetensors.ts parseSafetensors (bytes; errors must name the source)
  */
+import '../../lib/node/install'; // file targets run in worker threads, where mocha's --require does not reach
 import * as fs from 'fs';
 import * as path from 'path';
 import { readTable } from '../../lib/cli/csv';

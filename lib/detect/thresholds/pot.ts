@@ -20,8 +20,11 @@ import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean } from './nu
 
 /** A GPD(γ, σ) fit (location 0) with its log-likelihood. γ is the shape (tail index), σ > 0 the scale. */
 export interface GpdFit {
+  /** Shape γ. */
   gamma: number;
+  /** Scale σ. */
   sigma: number;
+  /** Log-likelihood of the peaks at (γ, σ). */
   logLikelihood: number;
 }
 
@@ -50,7 +53,18 @@ function gpdLogLikelihoodN(y: Float64Array, m: number, gamma: number, sigma: num
 
 /**
  * Log-likelihood of the sample `y` under GPD(γ, σ) with location 0 (see the formula in `gpdFit`'s notes).
- * @example gpdLogLikelihood([1, 2], 0, 1)   // -(1 + 2) = -3
+ * @param y - The sample (excesses).
+ * @param gamma - Shape γ.
+ * @param sigma - Scale σ.
+ * @returns The log-likelihood (-Infinity outside the support or for σ ≤ 0).
+ * @throws {@link ArgumentError} when a value is not finite.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(thresholds.gpdLogLikelihood([1, 2], 0, 1), -3); // -(1 + 2)
+ * ```
  */
 export function gpdLogLikelihood(y: Numbers, gamma: number, sigma: number): number {
   checkFinite(y, 'gpdLogLikelihood(y)');
@@ -178,7 +192,17 @@ function grimshaw(y: Float64Array, m: number): GpdFit {
  * Maximum-likelihood fit of a generalized Pareto distribution GPD(γ, σ) (location 0) to positive excesses `peaks`,
  * by Grimshaw's trick as in SPOT (Siffer et al., KDD 2017). See the notes on the root search above the
  * implementation. The GPD: P(Y > y) = (1 + γ·y/σ)^(-1/γ) (γ ≠ 0), exp(-y/σ) (γ = 0).
- * @example gpdFit([1, 1, 1])   // { gamma: 0, sigma: 1, logLikelihood: -3 }  (all peaks equal: exponential)
+ * @param peaks - Positive excesses over a threshold.
+ * @returns γ, σ and the log-likelihood.
+ * @throws {@link ArgumentError} when peaks is empty or holds a value that is not positive and finite.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Equal peaks: the exponential distribution.
+ * assert.deepEqual(thresholds.gpdFit([1, 1, 1]), { gamma: 0, sigma: 1, logLikelihood: -3 });
+ * ```
  */
 export function gpdFit(peaks: Numbers): GpdFit {
   checkNonEmpty(peaks, 'gpdFit(peaks)');
@@ -195,7 +219,22 @@ export function gpdFit(peaks: Numbers): GpdFit {
  * The POT extreme quantile (Siffer et al. KDD 2017, eq. 1): the value exceeded with probability q,
  *   z_q = t + σ/γ·((q·n/N_t)^(-γ) - 1)   (γ ≠ 0),     z_q = t - σ·log(q·n/N_t)   (γ = 0, the limit),
  * computed as t + σ·expm1(-γ·log r)/γ with r = q·n/N_t, which stays accurate as γ → 0.
- * @example potQuantile(10, 0.5, 2, 1e-3, 1000, 10)   // r = 0.1: 10 + 4·(√10 - 1) ≈ 18.6491106
+ * @param t - The initial threshold.
+ * @param gamma - GPD shape γ.
+ * @param sigma - GPD scale σ.
+ * @param q - The risk.
+ * @param n - Observations.
+ * @param peakCount - Peaks N_t.
+ * @returns z_q.
+ * @throws {@link ArgumentError} unless q·n/N_t is positive and finite.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const z = thresholds.potQuantile(10, 0.5, 2, 1e-3, 1000, 10); // r = q·n/N_t = 0.1
+ * assert.ok(Math.abs(z - (10 + 4 * (Math.sqrt(10) - 1))) < 1e-12);
+ * ```
  */
 export function potQuantile(t: number, gamma: number, sigma: number, q: number, n: number, peakCount: number): number {
   const r = (q * n) / peakCount;
@@ -233,7 +272,9 @@ export interface DspotOptions extends SpotOptions {
 
 /** One streaming step: `threshold` is the value the point was compared with; `flag` = 1 iff the point exceeded it. */
 export interface SpotStep {
+  /** The threshold the point was compared with. */
   threshold: number;
+  /** 1 iff the point exceeded it. */
   flag: 0 | 1;
 }
 
@@ -330,14 +371,30 @@ function checkCalibration(calibration: Numbers, where: string, minLength: number
  * refitted and z_q recomputed. (The reference code records the threshold after the update; we return the one
  * the point was judged by, so flag = x > threshold always holds.)
  * @example
- *   const spot = new Spot(trainScores, { q: 1e-3 });
- *   for (const s of testScores) { const { threshold, flag } = spot.update(s); }
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Calibrate on 1000 scores from an exponential tail, then stream.
+ * let seed = 1;
+ * const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+ * const train = Array.from({ length: 1000 }, () => -Math.log(1 - random()));
+ * const spot = new thresholds.Spot(train, { q: 1e-3 });
+ * assert.ok(spot.threshold > 5 && spot.threshold < 10); // −log(1e-3) ≈ 6.9 for this tail
+ * assert.deepEqual(spot.update(1), { threshold: spot.threshold, flag: 0 });
+ * assert.equal(spot.update(50).flag, 1);
+ * ```
  */
 export class Spot {
   private readonly pot: PotState;
   /** Probability of the initial threshold. */
   readonly level: number;
 
+  /**
+   * @param calibration - Scores of normal data (e.g. training scores) that set t and the first GPD fit.
+   * @param options - q (default 1e-4), level (default 0.98), maxPeaks.
+   * @throws {@link ArgumentError} for empty or non-finite calibration, or an option out of range.
+   */
   constructor(calibration: Numbers, options: SpotOptions = {}) {
     const values = checkCalibration(calibration, 'Spot', 1);
     this.level = options.level ?? 0.98;
@@ -377,7 +434,13 @@ export class Spot {
     return this.pot.storedPeaks;
   }
 
-  /** Processes one new score; returns the threshold it was compared with and its flag. */
+  /**
+   * Processes one new score; returns the threshold it was compared with and its flag.
+   *
+   * @param x - The next score.
+   * @returns The threshold x was compared with, and its flag.
+   * @throws {@link ArgumentError} when x is not finite.
+   */
   update(x: number): SpotStep {
     checkPoint(x, 'Spot.update(x)');
     const threshold = this.pot.zq;
@@ -387,7 +450,19 @@ export class Spot {
 
 /**
  * The SPOT alarm threshold z_q fitted on calibration scores only (no streaming updates): a static threshold.
- * @example spotThreshold(trainScores, { q: 1e-3, level: 0.98 })
+ * @param calibration - Scores of normal data.
+ * @param options - q (default 1e-4), level (default 0.98), maxPeaks.
+ * @returns z_q.
+ * @throws {@link ArgumentError} for empty or non-finite calibration, or an option out of range.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const train = Array.from({ length: 500 }, (_, i) => Math.abs(Math.sin(i * 12.9898) * 3));
+ * const z = thresholds.spotThreshold(train, { q: 1e-3, level: 0.98 });
+ * assert.ok(z >= thresholds.quantile(train, 0.98)); // above the initial threshold t
+ * ```
  */
 export function spotThreshold(calibration: Numbers, options: SpotOptions = {}): number {
   return new Spot(calibration, options).threshold;
@@ -399,6 +474,17 @@ export function spotThreshold(calibration: Numbers, options: SpotOptions = {}): 
  * values). Calibration: T_i = X_i - mean(X_{i-d..i-1}) for i ≥ d; t, peaks, GPD and z_q as in SPOT on T (n = N - d).
  * `update(x)`: M = mean(window); flag iff x - M > z_q, returned threshold = z_q + M. Alarms change nothing;
  * otherwise x enters the window (dropping the oldest) and x - M is processed as SPOT processes a value.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // A slowly rising level: DSPOT follows it; a jump above it is flagged.
+ * const calibration = Array.from({ length: 300 }, (_, i) => i / 100 + Math.abs(Math.sin(i * 7.1)) * 0.1);
+ * const dspot = new thresholds.Dspot(calibration, { q: 1e-3, depth: 10 });
+ * assert.equal(dspot.update(3.05).flag, 0);
+ * assert.equal(dspot.update(10).flag, 1);
+ * ```
  */
 export class Dspot {
   private readonly pot: PotState;
@@ -409,6 +495,11 @@ export class Dspot {
   /** Moving-average depth d. */
   readonly depth: number;
 
+  /**
+   * @param calibration - Scores of normal data; at least depth + 1 of them.
+   * @param options - q (default 1e-4), level (default 0.98), maxPeaks, depth (default 10).
+   * @throws {@link ArgumentError} for too few or non-finite calibration values, or an option out of range.
+   */
   constructor(calibration: Numbers, options: DspotOptions = {}) {
     const depth = options.depth ?? 10;
     if (!(Number.isInteger(depth) && depth >= 1)) {
@@ -428,6 +519,7 @@ export class Dspot {
     this.window = x.slice(x.length - depth);
   }
 
+  /** Risk q. */
   get q(): number {
     return this.pot.q;
   }
@@ -447,23 +539,34 @@ export class Dspot {
   get threshold(): number {
     return this.pot.zq + this.movingAverage;
   }
+  /** Current GPD shape γ. */
   get gamma(): number {
     return this.pot.fit.gamma;
   }
+  /** Current GPD scale σ. */
   get sigma(): number {
     return this.pot.fit.sigma;
   }
+  /** Number of non-alarm observations n (calibration included). */
   get n(): number {
     return this.pot.n;
   }
+  /** Number of peaks N_t seen so far (calibration included). */
   get peakCount(): number {
     return this.pot.nt;
   }
+  /** Peaks currently held for the fit (≤ maxPeaks). */
   get storedPeaks(): number {
     return this.pot.storedPeaks;
   }
 
-  /** Processes one new score; returns the absolute threshold it was compared with and its flag. */
+  /**
+   * Processes one new score; returns the absolute threshold it was compared with and its flag.
+   *
+   * @param x - The next score.
+   * @returns The absolute threshold x was compared with, and its flag.
+   * @throws {@link ArgumentError} when x is not finite.
+   */
   update(x: number): SpotStep {
     checkPoint(x, 'Dspot.update(x)');
     const M = this.movingAverage;

@@ -42,7 +42,17 @@ function checkProbability(p: number, where: string): void {
 
 /**
  * The threshold `value` itself, after checking it is a finite number. Exists so every threshold rule has a function.
- * @example fixedThreshold(0.5)   // 0.5
+ * @param value - The threshold.
+ * @returns `value`.
+ * @throws {@link ArgumentError} when value is not finite.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(thresholds.fixedThreshold(0.5), 0.5);
+ * assert.throws(() => thresholds.fixedThreshold(NaN), /fixedThreshold\(value\)/);
+ * ```
  */
 export function fixedThreshold(value: number): number {
   if (!Number.isFinite(value)) throw new ArgumentError('fixedThreshold(value)', 'a finite number', `${value}`);
@@ -52,8 +62,18 @@ export function fixedThreshold(value: number): number {
 /**
  * Quantile with numpy's default definition ('linear', Hyndman & Fan type 7): sort x; h = (n-1)·p; i = ⌊h⌋;
  * Q(p) = x(i) + (h-i)·(x(i+1) - x(i)). Q(0) = min, Q(1) = max.
- * @example quantile([1, 2, 3, 4], 0.5)    // 2.5
- * @example quantile([1, 2, 3, 4], 0.25)   // 1.75   (h = 0.75)
+ * @param x - The values.
+ * @param p - The probability, 0 ≤ p ≤ 1.
+ * @returns Q(p).
+ * @throws {@link ArgumentError} for empty or non-finite scores or p outside [0, 1].
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(thresholds.quantile([1, 2, 3, 4], 0.5), 2.5);
+ * assert.equal(thresholds.quantile([1, 2, 3, 4], 0.25), 1.75); // h = 0.75
+ * ```
  */
 export function quantile(x: Numbers, p: number): number {
   checkProbability(p, 'quantile(p)');
@@ -62,7 +82,17 @@ export function quantile(x: Numbers, p: number): number {
 
 /**
  * Quantile p of the training scores (numpy 'linear' definition, see `quantile`).
- * @example quantileThreshold([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)   // 9.5
+ * @param trainScores - Scores of the training (calibration) data.
+ * @param p - The probability (default 0.99).
+ * @returns Q(p) of the scores.
+ * @throws {@link ArgumentError} for empty or non-finite scores or p outside [0, 1].
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(thresholds.quantileThreshold([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95), 9.5);
+ * ```
  */
 export function quantileThreshold(trainScores: Numbers, p = 0.99): number {
   checkProbability(p, 'quantileThreshold(p)');
@@ -71,7 +101,17 @@ export function quantileThreshold(trainScores: Numbers, p = 0.99): number {
 
 /**
  * mean + k·σ of the training scores; σ is the population standard deviation (divisor n, numpy's default).
- * @example sigmaThreshold([2, 4, 4, 4, 5, 5, 7, 9], 2)   // 5 + 2·2 = 9
+ * @param trainScores - Scores of the training (calibration) data.
+ * @param k - Standard deviations above the mean (default 3).
+ * @returns mean + k·σ.
+ * @throws {@link ArgumentError} for empty or non-finite scores or k.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(thresholds.sigmaThreshold([2, 4, 4, 4, 5, 5, 7, 9], 2), 9); // 5 + 2·2
+ * ```
  */
 export function sigmaThreshold(trainScores: Numbers, k = 3): number {
   checkNonEmpty(trainScores, 'sigmaThreshold(trainScores)');
@@ -83,7 +123,17 @@ export function sigmaThreshold(trainScores: Numbers, k = 3): number {
 
 /**
  * Tukey's upper fence Q3 + k·(Q3 - Q1), quartiles by `quantile` (numpy 'linear').
- * @example iqrThreshold([1, 2, 3, 4, 5, 6, 7, 8, 9], 1.5)   // Q1 = 3, Q3 = 7 → 7 + 1.5·4 = 13
+ * @param trainScores - Scores of the training (calibration) data.
+ * @param k - Multiple of the interquartile range (default 1.5).
+ * @returns Q3 + k·(Q3 − Q1).
+ * @throws {@link ArgumentError} for empty or non-finite scores or k.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(thresholds.iqrThreshold([1, 2, 3, 4, 5, 6, 7, 8, 9], 1.5), 13); // Q1 = 3, Q3 = 7: 7 + 1.5·4
+ * ```
  */
 export function iqrThreshold(trainScores: Numbers, k = 1.5): number {
   if (!Number.isFinite(k)) throw new ArgumentError('iqrThreshold(k)', 'a finite number', `${k}`);
@@ -96,7 +146,17 @@ export function iqrThreshold(trainScores: Numbers, k = 1.5): number {
 /**
  * PyOD's contamination rule: threshold = np.percentile(trainScores, 100·(1 - contamination)), so that about a
  * fraction `contamination` of the training scores lies strictly above it. 0 < contamination ≤ 0.5 as in PyOD.
- * @example contaminationThreshold([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 0.1)   // percentile 90 → 8.1
+ * @param trainScores - Scores of the training (calibration) data.
+ * @param contamination - Expected fraction of anomalies, 0 < c ≤ 0.5 (default 0.1).
+ * @returns The (1 − c) percentile of the scores.
+ * @throws {@link ArgumentError} for empty or non-finite scores or a contamination outside (0, 0.5].
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.equal(thresholds.contaminationThreshold([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 0.1), 8.1); // percentile 90
+ * ```
  */
 export function contaminationThreshold(trainScores: Numbers, contamination = 0.1): number {
   if (!(contamination > 0 && contamination <= 0.5)) {
@@ -108,7 +168,18 @@ export function contaminationThreshold(trainScores: Numbers, contamination = 0.1
 
 /**
  * Flags: 1 where score > threshold (strict), else 0.
- * @example applyThreshold([0.1, 0.5, 0.9], 0.5)   // Uint8Array [0, 0, 1]
+ * @param scores - Anomaly scores.
+ * @param threshold - The level; a score strictly above it is flagged.
+ * @returns 0/1 per score.
+ * @throws {@link ArgumentError} when the threshold or a score is NaN.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * // Strict: a score equal to the threshold is not flagged.
+ * assert.deepEqual(thresholds.applyThreshold([0.1, 0.5, 0.9], 0.5), Uint8Array.of(0, 0, 1));
+ * ```
  */
 export function applyThreshold(scores: Numbers, threshold: number): Uint8Array {
   if (Number.isNaN(threshold)) {

@@ -12,7 +12,17 @@ import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from 
  *   y_t = Σ_{i≤t} (1-α)^(t-i)·x_i / Σ_{i≤t} (1-α)^(t-i),
  * computed by the recursion num_t = x_t + (1-α)·num_{t-1}, den_t = 1 + (1-α)·den_{t-1}, y_t = num_t/den_t.
  * Telemanom's span is ⌊batch_size·window_size·smoothing_perc⌋ = ⌊70·30·0.05⌋ = 105.
- * @example ewma([1, 2, 3], 3)   // α = 0.5: [1, 5/3, 17/7]
+ * @param x - The values.
+ * @param span - The span (≥ 1); α = 2/(span + 1).
+ * @returns The smoothed values.
+ * @throws {@link ArgumentError} for a non-finite value or span < 1.
+ * @example
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.deepEqual(thresholds.ewma([1, 2, 3], 3), Float64Array.of(1, 5 / 3, 17 / 7)); // α = 0.5
+ * ```
  */
 export function ewma(x: Numbers, span: number): Float64Array {
   checkFinite(x, 'ewma(x)');
@@ -24,17 +34,37 @@ export function ewma(x: Numbers, span: number): Float64Array {
 
 /** The streaming form of `ewma`: constant memory, `push(x)` returns the smoothed value; same numbers as `ewma`. */
 export class Ewma {
+  /** The span; α = 2/(span + 1). */
   readonly span: number;
   private readonly decay: number;
   private num = 0;
   private den = 0;
 
+  /**
+   * @param span - The span (≥ 1).
+   * @throws {@link ArgumentError} for span < 1 or not finite.
+   */
   constructor(span: number) {
     if (!(span >= 1) || !Number.isFinite(span)) throw new ArgumentError('ewma(span)', 'span ≥ 1', `${span}`);
     this.span = span;
     this.decay = 1 - 2 / (span + 1);
   }
 
+  /**
+   * Adds a value.
+   *
+   * @param x - The next value.
+   * @returns The smoothed value up to and including x.
+   * @throws {@link ArgumentError} when x is not finite.
+   * @example
+   * ```ts
+   * import { thresholds } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const s = new thresholds.Ewma(3);
+   * assert.deepEqual([1, 2, 3].map((x) => s.push(x)), Array.from(thresholds.ewma([1, 2, 3], 3)));
+   * ```
+   */
   push(x: number): number {
     checkPoint(x, 'Ewma.push(x)');
     this.num = x + this.decay * this.num;
@@ -42,6 +72,7 @@ export class Ewma {
     return this.num / this.den;
   }
 
+  /** Forgets every value pushed so far. */
   reset(): void {
     this.num = 0;
     this.den = 0;
@@ -52,7 +83,9 @@ export class Ewma {
 export interface DynamicThresholdOptions {
   /** Candidate z from zMin (inclusive) to zMax (exclusive) in steps of zStep: np.arange(2.5, 12, 0.5). */
   zMin?: number;
+  /** End of the candidate z range, exclusive (default 12). */
   zMax?: number;
+  /** Step of the candidate z range (default 0.5). */
   zStep?: number;
   /** Points added on each side of an anomalous error (Telemanom `error_buffer`, default 100). Integer ≥ 0. */
   errorBuffer?: number;
@@ -121,9 +154,21 @@ function bufferedMask(e: Numbers, eps: number, buffer: number, mask: Uint8Array)
  * values' 5-95 % range, its initial `num_to_ignore` points, the inverted errors (2μ - e) and the sliding windows
  * of batch_size·window_size errors. A constant error window (σ = 0) has no anomalies: threshold = μ, no flags.
  *
+ * @param errors - Smoothed errors e_s of one window.
+ * @param options - See {@link DynamicThresholdOptions}; defaults are Telemanom's.
+ * @returns ε, the chosen z, flags, and the kept and pruned sequences.
+ * @throws {@link ArgumentError} for empty or non-finite errors, or an invalid option.
  * @example
- *   const e = new Float64Array(100).fill(1); e[50] = 20;
- *   dynamicThreshold(e, { errorBuffer: 1 })   // flags 49..51, one sequence [49, 51]
+ * ```ts
+ * import { thresholds } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const e = new Float64Array(100).fill(1);
+ * e[50] = 20;
+ * const r = thresholds.dynamicThreshold(e, { errorBuffer: 1 });
+ * assert.deepEqual(r.sequences, [[49, 51]]);
+ * assert.deepEqual(Array.from(r.flags.keys()).filter((i) => r.flags[i] === 1), [49, 50, 51]);
+ * ```
  */
 export function dynamicThreshold(errors: Numbers, options: DynamicThresholdOptions = {}): DynamicThresholdResult {
   checkNonEmpty(errors, 'dynamicThreshold(errors)');

@@ -98,6 +98,26 @@ export function buildFromTfjs<M extends ModelTarget>(
 /**
  * The model as TensorFlow.js layers-format artifacts, for `tf.loadLayersModel(tf.io.fromMemory(toTfjs(model)))`.
  * The model must be built. See the file comment for a GRU with resetAfter true and for stateful models.
+ * Works anywhere (no file system). See {@link fromTfjs} for a round trip.
+ *
+ * @param model - A built model.
+ * @param options - See {@link ToTfjsOptions}.
+ * @returns modelTopology, weightSpecs and weightData (an ArrayBuffer), and the format fields TensorFlow.js expects.
+ * @throws {@link ArgumentError} when the model is not built, or for a GRU with resetAfter true (TensorFlow.js cannot
+ * load it) unless allowResetAfter.
+ * @example
+ * ```ts
+ * import { Sequential, lstm, dense, toTfjs } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([lstm({ units: 2, inputShape: [3, 1] }), dense({ units: 1 })]).build();
+ * const a = toTfjs(model);
+ * assert.deepEqual(
+ *   a.weightSpecs.map((w) => `${w.name} [${w.shape.join(',')}]`),
+ *   ['lstm/kernel [1,8]', 'lstm/recurrent_kernel [2,8]', 'lstm/bias [8]', 'dense/kernel [2,1]', 'dense/bias [1]'],
+ * );
+ * assert.equal(a.weightData.byteLength, 4 * model.countParams()); // float32
+ * ```
  */
 export function toTfjs(model: ModelSource, options: ToTfjsOptions = {}): TfjsArtifacts {
   if (!isModel(model)) throw ArgumentError.problem('toTfjs(model)', 'expected a Sequential');

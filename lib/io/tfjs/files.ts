@@ -5,14 +5,12 @@
  *
  * On disk: `saveTfjsModel(model, dir)` writes dir/weights.bin, then dir/model.json
  *   { modelTopology, format, generatedBy, convertedBy, weightsManifest: [{ paths: ['./weights.bin'], weights }], trainingConfig? }
- * each atomically (lib/io/atomic.ts), weights first, so model.json never names bytes that are not there yet. (A crash
+ * each atomically (lib/node/atomic.ts, through the host: lib/host.ts), weights first, so model.json never names bytes that are not there yet. (A crash
  * between the two renames leaves the new weights beside the old model.json; loading then fails on the byte count unless
  * both models have the same architecture.) `loadTfjsModel(path)` reads model.json and every weightsManifest group's
  * shards (paths relative to model.json, never outside its directory); each group's bytes must match its weights.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { writeFileAtomic, writeFileAtomicSync } from '../atomic.js';
+import { fileHost, type Host, type HostPath } from '../../host.js';
 import type { CreateModel, ModelSource, ModelTarget } from '../model-view.js';
 import { show } from '../show.js';
 import { buildFromTfjs, toTfjs } from './artifacts.js';
@@ -61,7 +59,7 @@ function readModelJson(text: string, file: string): { artifacts: Cfg; groups: Ma
   return { artifacts: json, groups: m as Manifest[] };
 }
 
-function shardPath(dir: string, p: string, file: string): string {
+function shardPath(path: HostPath, dir: string, p: string, file: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p) || path.isAbsolute(p)) {
     throw new ModelFileError(`loadTfjsModel(${file})`, `weight path ${show(p)} must be relative to model.json`);
   }
@@ -118,7 +116,7 @@ function assemble<M extends ModelTarget>(
 
 /** An fs error as the loaders report it: which file could not be read, and why. */
 function readError(file: string, what: string, e: unknown): ModelFileError {
-  const code = (e as NodeJS.ErrnoException).code;
+  const code = (e as { code?: string }).code;
   return new ModelFileError(`loadTfjsModel(${file})`, `cannot read ${what}: ${code ?? (e as Error).message}`);
 }
 
@@ -128,21 +126,22 @@ export async function readTfjsModel<M extends ModelTarget>(
   options: FromTfjsOptions,
   create: CreateModel<M>,
 ): Promise<M> {
+  const host = fileHost('loadTfjsModel(path)', 'reads files');
   let text: string;
   try {
-    text = await fs.promises.readFile(modelJsonPath, 'utf8');
+    text = await host.readTextAsync(modelJsonPath);
   } catch (e) {
     throw readError(modelJsonPath, 'it', e);
   }
   const { artifacts, groups } = readModelJson(text, modelJsonPath);
-  const dir = path.dirname(path.resolve(modelJsonPath));
+  const dir = host.path.dirname(host.path.resolve(modelJsonPath));
   const shards = await Promise.all(
     groups.map((g) =>
       Promise.all(
         g.paths.map(async (p) => {
-          const full = shardPath(dir, p, modelJsonPath);
+          const full = shardPath(host.path, dir, p, modelJsonPath);
           try {
-            return new Uint8Array(await fs.promises.readFile(full));
+            return new Uint8Array(await host.readBytesAsync(full));
           } catch (e) {
             throw readError(modelJsonPath, `weight file ${show(p)}`, e);
           }
@@ -158,19 +157,20 @@ export function readTfjsModelSync<M extends ModelTarget>(
   options: FromTfjsOptions,
   create: CreateModel<M>,
 ): M {
+  const host = fileHost('loadTfjsModelSync(path)', 'reads files');
   let text: string;
   try {
-    text = fs.readFileSync(modelJsonPath, 'utf8');
+    text = host.readText(modelJsonPath);
   } catch (e) {
     throw readError(modelJsonPath, 'it', e);
   }
   const { artifacts, groups } = readModelJson(text, modelJsonPath);
-  const dir = path.dirname(path.resolve(modelJsonPath));
+  const dir = host.path.dirname(host.path.resolve(modelJsonPath));
   const shards = groups.map((g) =>
     g.paths.map((p) => {
-      const full = shardPath(dir, p, modelJsonPath);
+      const full = shardPath(host.path, dir, p, modelJsonPath);
       try {
-        return new Uint8Array(fs.readFileSync(full));
+        return new Uint8Array(host.readBytes(full));
       } catch (e) {
         throw readError(modelJsonPath, `weight file ${show(p)}`, e);
       }
@@ -194,17 +194,36 @@ function modelJson(a: TfjsArtifacts): string {
   return JSON.stringify(json);
 }
 
-/** Writes dir/weights.bin then dir/model.json, each atomically (the directory is created if needed). */
+/**
+ * Writes dir/weights.bin then dir/model.json, each atomically (the directory is created if needed). Node only; see
+ * {@link loadTfjsModel} for an example.
+ *
+ * @param model - A built model.
+ * @param dir - The directory to write into.
+ * @param options - See {@link ToTfjsOptions}.
+ * @returns A promise that resolves when both files are written.
+ * @throws {@link ArgumentError} when the model is not built; file-system errors reject the promise.
+ */
 export async function saveTfjsModel(model: ModelSource, dir: string, options: ToTfjsOptions = {}): Promise<void> {
+  const host = fileHost('saveTfjsModel(dir)', 'writes files');
   const a = toTfjs(model, options);
-  await fs.promises.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, 'weights.bin'), new Uint8Array(a.weightData));
-  await writeFileAtomic(path.join(dir, 'model.json'), modelJson(a));
+  await host.mkdirAsync(dir);
+  await host.writeAtomicAsync(host.path.join(dir, 'weights.bin'), new Uint8Array(a.weightData));
+  await host.writeAtomicAsync(host.path.join(dir, 'model.json'), modelJson(a));
 }
 
+/**
+ * {@link saveTfjsModel}, synchronous. Node only.
+ *
+ * @param model - A built model.
+ * @param dir - The directory to write into.
+ * @param options - See {@link ToTfjsOptions}.
+ * @throws {@link ArgumentError} when the model is not built; file-system errors are thrown as they come.
+ */
 export function saveTfjsModelSync(model: ModelSource, dir: string, options: ToTfjsOptions = {}): void {
+  const host: Host = fileHost('saveTfjsModelSync(dir)', 'writes files');
   const a = toTfjs(model, options);
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomicSync(path.join(dir, 'weights.bin'), new Uint8Array(a.weightData));
-  writeFileAtomicSync(path.join(dir, 'model.json'), modelJson(a));
+  host.mkdir(dir);
+  host.writeAtomic(host.path.join(dir, 'weights.bin'), new Uint8Array(a.weightData));
+  host.writeAtomic(host.path.join(dir, 'model.json'), modelJson(a));
 }

@@ -16,32 +16,58 @@ import type { DType } from '../../model/layers/layer.js';
 
 /** One entry of weightSpecs (tfjs `WeightsManifestEntry`). */
 export interface TfjsWeightSpec {
+  /** The weight's name, 'layer/param' ('lstm/kernel'). */
   name: string;
+  /** Its shape. */
   shape: number[];
+  /** 'float32' (or the stored dtype of a quantized weight's values). */
   dtype: string;
+  /** The weight group, as TensorFlow.js writes it. */
   group?: string;
-  quantization?: { dtype: string; scale?: number; min?: number; original_dtype?: string };
+  /** Quantization of the stored values, if any (tfjs-converter's fields). */
+  quantization?: {
+    /** Stored dtype ('uint8', 'uint16', 'float16'). */
+    dtype: string;
+    /** Value = stored·scale + min. */
+    scale?: number;
+    /** Offset of the affine dequantization. */
+    min?: number;
+    /** The dtype before quantization. */
+    original_dtype?: string;
+  };
 }
 
 /** What `fromTfjs` reads: the fields of tfjs `ModelArtifacts` it needs (checked at run time, so tfjs objects pass as they are). */
 export interface TfjsArtifactsInput {
+  /** The Keras topology (model.json's modelTopology). */
   modelTopology?: unknown;
+  /** One {@link TfjsWeightSpec} per weight, in weightData's order. */
   weightSpecs?: readonly unknown[];
+  /** The weights' bytes: an ArrayBuffer (or a list of them, or a typed array). */
   weightData?: unknown;
+  /** The training config (its loss is kept). */
   trainingConfig?: unknown;
 }
 
 /** What `toTfjs` returns: tfjs `ModelArtifacts` for `tf.io.fromMemory`. */
 export interface TfjsArtifacts {
+  /** The Keras topology. */
   modelTopology: Record<string, unknown>;
+  /** One spec per weight, in weightData's order. */
   weightSpecs: TfjsWeightSpec[];
+  /** The weights, float32 little-endian, concatenated. */
   weightData: ArrayBuffer;
+  /** Always 'layers-model'. */
   format: 'layers-model';
+  /** 'bptt'. */
   generatedBy: string;
+  /** Always null. */
   convertedBy: null;
+  /** The loss, when the model has one. */
   trainingConfig?: Record<string, unknown>;
 }
 
+/** Options of {@link fromTfjs} and {@link loadTfjsModel}. */
 export interface FromTfjsOptions {
   /** Precision of the built model (the file's float32 weights are widened exactly). Default 'float32'. */
   dtype?: DType;
@@ -49,6 +75,7 @@ export interface FromTfjsOptions {
   inputShape?: number[];
 }
 
+/** Options of {@link toTfjs} and {@link saveTfjsModel}. */
 export interface ToTfjsOptions {
   /** Write a GRU with resetAfter true as Keras does (TensorFlow.js cannot load it). Default false: such a model is an error. */
   allowResetAfter?: boolean;

@@ -14,9 +14,13 @@ import { Recurrent, type RecurrentOptions } from './recurrent.js';
 import { checkKeys, describeValue, optShape, optString } from '../../check.js';
 import { ArgumentError } from '../../errors.js';
 
+/** Options of {@link bidirectional}. */
 export interface BidirectionalOptions {
+  /** How the two directions' outputs combine: only 'concat' (the Keras default) is implemented. */
   mergeMode?: 'concat';
+  /** The wrapper's name; default 'bidirectional', … */
   name?: string;
+  /** Per-sample input shape [T, D], for the first layer of a model. */
   inputShape?: number[];
 }
 
@@ -27,14 +31,23 @@ interface BiBuffers {
   dx: FloatArray;
 }
 
+/** A recurrent layer run in both directions, outputs concatenated (made by {@link bidirectional}). */
 export class Bidirectional extends Layer {
   readonly className = 'Bidirectional';
+  /** The copy that reads the sequence in order. */
   readonly forwardLayer: Recurrent;
+  /** The copy that reads it reversed. */
   readonly backwardLayer: Recurrent;
+  /** The inputShape option, or null: the model takes its input shape from the data. */
   readonly declaredInputShape: number[] | null;
   private readonly cache = new BufferCache<BiBuffers>();
   private lastN = 0;
 
+  /**
+   * @param layer - The recurrent layer to run both ways (its config is copied; it must not be stateful).
+   * @param options - The wrapper's options.
+   * @throws {@link ArgumentError} when `layer` is not a non-stateful recurrent layer, or for an invalid option.
+   */
   constructor(layer: Recurrent, options: BidirectionalOptions = {}) {
     checkKeys(options, ['mergeMode', 'name', 'inputShape'], 'bidirectional');
     super(optString(options.name, undefined, 'bidirectional(name)'));
@@ -74,7 +87,11 @@ export class Bidirectional extends Layer {
     this.cache.clear();
   }
 
-  /** The two copies' weights, named as TensorFlow.js names them: forward_lstm/kernel, ..., backward_lstm/bias. */
+  /**
+   * The two copies' weights, named as TensorFlow.js names them: forward_lstm/kernel, ..., backward_lstm/bias.
+   *
+   * @returns The forward copy's three parameters, then the backward copy's.
+   */
   override params(): Param[] {
     const named = (l: Recurrent): Param[] =>
       l.params().map((p) => ({ name: `${l.name}/${p.name}`, shape: p.shape, value: p.value, grad: p.grad }));
@@ -158,6 +175,23 @@ export class Bidirectional extends Layer {
   }
 }
 
+/**
+ * A Bidirectional wrapper (merge mode 'concat'): the output has 2·units features, the forward direction's first.
+ *
+ * @param layer - A {@link simpleRNN}, {@link lstm} or {@link gru} layer, not stateful.
+ * @param options - The wrapper's options.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} when `layer` is not a non-stateful recurrent layer, or for an invalid option.
+ * @example
+ * ```ts
+ * import { Sequential, bidirectional, gru } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([bidirectional(gru({ units: 3 }), { inputShape: [5, 2] })]).build();
+ * assert.deepEqual(model.getOutputShape(), [6]);
+ * assert.equal(model.weights().length, 6); // the forward copy's three weights, then the backward copy's
+ * ```
+ */
 export function bidirectional(layer: Recurrent, options: BidirectionalOptions = {}): Bidirectional {
   return new Bidirectional(layer, options);
 }

@@ -21,11 +21,17 @@ import { ArgumentError } from '../../errors.js';
 
 const DENSE_KEYS = ['units', 'activation', 'useBias', 'name', 'inputShape'] as const;
 
+/** Options of {@link dense}: camelCase twins of the Keras config keys. */
 export interface DenseOptions {
+  /** The output size. */
   units: number;
+  /** 'linear' (default), 'tanh', 'sigmoid', 'hardSigmoid', 'relu'. */
   activation?: string;
+  /** Add a bias. Default true. */
   useBias?: boolean;
+  /** The layer's name; default 'dense', 'dense_1', … */
   name?: string;
+  /** Per-sample input shape ([D] or [T, D]), for the first layer of a model. */
   inputShape?: number[];
 }
 
@@ -36,11 +42,16 @@ interface DenseBuffers {
   ops: MatOps;
 }
 
+/** A fully connected layer (made by {@link dense}); the fields are its resolved options, see {@link DenseOptions}. */
 export class Dense extends Layer {
   readonly className: string = 'Dense';
+  /** The output size. */
   readonly units: number;
+  /** The activation's name. */
   readonly activation: string;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
+  /** The inputShape option, or null: the model takes its input shape from the data. */
   readonly declaredInputShape: number[] | null;
   private readonly act: Act;
   private kernel!: Param;
@@ -51,6 +62,10 @@ export class Dense extends Layer {
   private lastRows = 0;
   private lastBuf: DenseBuffers | null = null;
 
+  /**
+   * @param options - The layer's options.
+   * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+   */
   constructor(options: DenseOptions) {
     checkKeys(options, DENSE_KEYS, 'dense');
     super(optString(options.name, undefined, 'dense(name)'));
@@ -158,6 +173,22 @@ export class Dense extends Layer {
   }
 }
 
+/**
+ * A Dense layer: y = act(x·W + b) on the last axis (on a sequence, every step with the same W).
+ *
+ * @param options - units, and the options of {@link DenseOptions}.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for a missing or invalid option.
+ * @example
+ * ```ts
+ * import { Sequential, dense } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([dense({ units: 2, inputShape: [3] })]).build();
+ * model.setWeights([[1, 0, 0, 1, 1, 1], [0.5, 0]]); // kernel [3, 2] row-major, bias [2]
+ * assert.deepEqual(Array.from(model.predict([[1, 2, 3]]).data), [4.5, 5]);
+ * ```
+ */
 export function dense(options: DenseOptions): Dense {
   return new Dense(options);
 }
@@ -168,8 +199,14 @@ export function dense(options: DenseOptions): Dense {
  */
 export class TimeDistributed extends Layer {
   readonly className = 'TimeDistributed';
+  /** The dense layer applied at every step. */
   readonly layer: Dense;
 
+  /**
+   * @param layer - The dense layer to apply at every step.
+   * @param options - The wrapper's name.
+   * @throws {@link ArgumentError} when `layer` is not a Dense layer.
+   */
   constructor(layer: Dense, options: { name?: string } = {}) {
     checkKeys(options, ['name'], 'timeDistributed');
     super(optString(options.name, undefined, 'timeDistributed(name)'));
@@ -206,6 +243,25 @@ export class TimeDistributed extends Layer {
   }
 }
 
+/**
+ * TimeDistributed(Dense): the same dense layer at every step of a sequence [T, D] → [T, units].
+ *
+ * @param layer - A {@link dense} layer.
+ * @param options - The wrapper's name (default 'time_distributed').
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} when `layer` is not a Dense layer.
+ * @example
+ * ```ts
+ * import { Sequential, lstm, dense, timeDistributed } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([
+ *   lstm({ units: 4, returnSequences: true, inputShape: [12, 1] }),
+ *   timeDistributed(dense({ units: 1 })),
+ * ]).build();
+ * assert.deepEqual(model.getOutputShape(), [12, 1]);
+ * ```
+ */
 export function timeDistributed(layer: Dense, options: { name?: string } = {}): TimeDistributed {
   return new TimeDistributed(layer, options);
 }

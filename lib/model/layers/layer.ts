@@ -12,6 +12,7 @@ import { describeValue } from '../../check.js';
 import { ArgumentError } from '../../errors.js';
 import type { Random } from '../../random.js';
 
+/** The array type of a model's weights and activations: Float32Array or Float64Array (see {@link DType}). */
 export type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** Precision of a model's weights and activations (a layer's FloatCtor is the array type of its model's DType). */
@@ -28,13 +29,19 @@ export function activationOption(name: string, where: string): Act {
 
 /** A trainable tensor: its value, and the gradient that backward adds into (zeroed by the trainer once per step). */
 export interface Param {
+  /** The weight's name within its layer, as TensorFlow.js names it ('kernel', 'recurrent_kernel', 'bias'). */
   readonly name: string;
+  /** The weight's shape, e.g. [D, 4H] for an LSTM kernel. */
   readonly shape: readonly number[];
+  /** The values, row-major. */
   readonly value: FloatArray;
+  /** dL/d(value), same layout. */
   readonly grad: FloatArray;
 }
 
+/** What a forward pass needs to know besides its input: training or inference, and the dropout random source. */
 export interface ForwardContext {
+  /** True inside fit (dropout active), false in predict and evaluate. */
   readonly training: boolean;
   /** Random source for dropout masks; only read when training. */
   readonly random: Random | null;
@@ -49,20 +56,37 @@ export function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/**
+ * The base of every layer: a per-sample input and output shape, a forward, its backward, and the config that rebuilds
+ * it. Users build layers through the factories ({@link lstm}, {@link dense}, …) and hand them to {@link Sequential},
+ * which calls `build`, `forward` and `backward`; the shapes there have no batch axis.
+ */
 export abstract class Layer {
   /** The TensorFlow.js / Keras class name ('LSTM', 'Dense', ...). */
   abstract readonly className: string;
+  /** The layer's name in its model ('lstm', 'lstm_1', …); '' until Sequential.add names it. */
   name: string;
   protected ctor: FloatCtor = Float32Array;
   protected built = false;
+  /** Per-sample input shape ([T, F] or [F]); [] before build. */
   inputShape: number[] = [];
+  /** Per-sample output shape; [] before build. */
   outputShape: number[] = [];
 
+  /** @param name - The layer's name; undefined lets Sequential.add choose one. */
   constructor(name: string | undefined) {
     this.name = name ?? '';
   }
 
-  /** Allocates parameters for a per-sample input shape and returns the per-sample output shape. */
+  /**
+   * Allocates parameters for a per-sample input shape and returns the per-sample output shape.
+   *
+   * @param inputShape - Per-sample input shape, [T, F] or [F].
+   * @param ctor - The array type of the weights (the model's dtype).
+   * @param seed - Seed of the initial weights (Sequential passes 'modelSeed/layerName').
+   * @returns The per-sample output shape.
+   * @throws {@link ArgumentError} when the input shape does not suit the layer.
+   */
   build(inputShape: readonly number[], ctor: FloatCtor, seed: string): number[] {
     this.ctor = ctor;
     this.inputShape = inputShape.slice();
@@ -72,6 +96,11 @@ export abstract class Layer {
     return this.outputShape.slice();
   }
 
+  /**
+   * Whether `build` has run.
+   *
+   * @returns True once the layer has its parameters.
+   */
   isBuilt(): boolean {
     return this.built;
   }
@@ -81,21 +110,40 @@ export abstract class Layer {
   /** Creates and initialises the parameters (no-op for parameter-free layers). */
   protected allocate(_seed: string): void {}
 
-  /** Trainable parameters, in the order TensorFlow.js lists a layer's weights. */
+  /**
+   * Trainable parameters, in the order TensorFlow.js lists a layer's weights.
+   *
+   * @returns The layer's parameters (empty for parameter-free layers); their arrays are the live weights.
+   */
   params(): Param[] {
     return [];
   }
 
-  /** Forward over a batch of N samples. The returned buffer is owned by the layer and valid until its next forward. */
+  /**
+   * Forward over a batch of N samples. The returned buffer is owned by the layer and valid until its next forward.
+   *
+   * @param x - The input batch: time-major [T, N, F] for sequences, [N, F] for vectors.
+   * @param N - The batch size.
+   * @param ctx - Training or inference, and the dropout random source.
+   * @returns The output batch, in the same layout.
+   */
   abstract forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray;
 
   /**
    * Backward of the last forward: dy is dL/d(output). Adds parameter gradients; returns dL/d(input) when needDx, else
    * null. The returned buffer is owned by the layer.
+   *
+   * @param dy - dL/d(output) of the last forward, in its output's layout.
+   * @param needDx - Whether to compute dL/d(input) (the first layer of a model skips it).
+   * @returns dL/d(input), or null when `needDx` is false.
    */
   abstract backward(dy: FloatArray, needDx: boolean): FloatArray | null;
 
-  /** The layer's options, camelCase, enough to rebuild it with `layerFromConfig`. */
+  /**
+   * The layer's options, camelCase, enough to rebuild it with `layerFromConfig`.
+   *
+   * @returns The config object (what `toJSON` stores for the layer).
+   */
   abstract getConfig(): Record<string, unknown>;
 
   /** Forgets carried state (stateful recurrent layers). */

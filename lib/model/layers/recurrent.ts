@@ -49,19 +49,32 @@ const RECURRENT_KEYS = [
   'inputShape',
 ] as const;
 
+/** The recurrent cell of a {@link Recurrent} layer, by its Keras class name. */
 export type CellType = 'SimpleRNN' | 'LSTM' | 'GRU';
 
+/** Options of {@link simpleRNN}, {@link lstm} and {@link gru}: camelCase twins of the Keras config keys. */
 export interface RecurrentOptions {
+  /** H, the size of the hidden state (and of each gate). */
   units: number;
+  /** φ, the candidate's and the output's activation: 'tanh' (default), 'sigmoid', 'hardSigmoid', 'relu', 'linear'. */
   activation?: string;
+  /** σ, the activation of the gates (LSTM, GRU): 'sigmoid' by default (TensorFlow.js defaults to 'hardSigmoid'). */
   recurrentActivation?: string;
+  /** Output every step [T, H] rather than the last state [H]. Default false. */
   returnSequences?: boolean;
+  /** Process the sequence in reverse, returning outputs in processing order (as Keras). Default false. */
   goBackwards?: boolean;
+  /** Carry the final state of a batch into the next call; `resetStates()` zeroes it. Default false. */
   stateful?: boolean;
+  /** Fraction of input features dropped while training (one mask per sample for all steps). Default 0. */
   dropout?: number;
+  /** Not implemented: 0 or absent; any other value is an ArgumentError rather than silently ignored. */
   recurrentDropout?: number;
+  /** GRU only: apply the reset gate after the recurrent product (Keras 2 and cuDNN's form). Default true. */
   resetAfter?: boolean;
+  /** LSTM only: initialise the forget-gate bias to 1. Default true. */
   unitForgetBias?: boolean;
+  /** The layer's name; default the Keras-style 'lstm', 'lstm_1', … */
   name?: string;
   /** Per-sample input shape [T, D], for the first layer of a model (as Keras inputShape). */
   inputShape?: number[];
@@ -84,16 +97,30 @@ interface Buffers {
   out: FloatArray; // view of ws.h: blocks 1..T, or block T
 }
 
+/**
+ * A SimpleRNN, LSTM or GRU layer (made by {@link simpleRNN}, {@link lstm}, {@link gru}); the fields are its resolved
+ * options, see {@link RecurrentOptions}.
+ */
 export class Recurrent extends Layer {
+  /** 'SimpleRNN', 'LSTM' or 'GRU'. */
   readonly className: CellType;
+  /** H, the size of the hidden state. */
   readonly units: number;
+  /** φ, the candidate and output activation. */
   readonly activation: string;
+  /** σ, the gate activation. */
   readonly recurrentActivation: string;
+  /** Output every step rather than the last state. */
   readonly returnSequences: boolean;
+  /** The sequence runs in reverse. */
   readonly goBackwards: boolean;
+  /** State is carried between calls. */
   readonly stateful: boolean;
+  /** Input dropout rate while training. */
   readonly dropout: number;
+  /** GRU: the reset gate applies after the recurrent product. */
   readonly resetAfter: boolean;
+  /** LSTM: forget-gate bias initialised to 1. */
   readonly unitForgetBias: boolean;
   private kernel!: Param;
   private recurrentKernel!: Param;
@@ -107,8 +134,14 @@ export class Recurrent extends Layer {
   /** Carried state for stateful mode: h [N,H] (and c [N,H]), or null before the first batch / after resetStates(). */
   private stateH: FloatArray | null = null;
   private stateC: FloatArray | null = null;
+  /** The inputShape option ([T, D]), or null: the model takes its input shape from the data. */
   readonly declaredInputShape: number[] | null;
 
+  /**
+   * @param cell - The cell type.
+   * @param options - The layer's options.
+   * @throws {@link ArgumentError} for a missing or invalid option, an unknown key, or an option the cell does not have.
+   */
   constructor(cell: CellType, options: RecurrentOptions) {
     const fn = cell === 'SimpleRNN' ? 'simpleRNN' : cell === 'LSTM' ? 'lstm' : 'gru';
     checkKeys(options, RECURRENT_KEYS, fn);
@@ -147,6 +180,7 @@ export class Recurrent extends Layer {
     this.declaredInputShape = optShape(options.inputShape, `${fn}(inputShape)`);
   }
 
+  /** G, the gate blocks of the weights: 1 (SimpleRNN), 4 (LSTM), 3 (GRU). */
   get gates(): number {
     return this.className === 'LSTM' ? 4 : this.className === 'GRU' ? 3 : 1;
   }
@@ -236,6 +270,11 @@ export class Recurrent extends Layer {
    * forward(repeat(x)); the cell computes the input projection x·W + b once instead of T times, and the next backward
    * returns dL/dx [N, D] already summed over the steps (what RepeatVector's backward would compute). Sequential uses it
    * for a RepeatVector → recurrent pair (the sequence autoencoder's decoder).
+   *
+   * @param x - The one step [N, D] that every step repeats.
+   * @param N - The batch size.
+   * @param ctx - Training or inference, and the dropout random source.
+   * @returns The output, as forward's.
    */
   forwardRepeated(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
     return this.run(x, N, ctx, true);
@@ -380,7 +419,11 @@ export class Recurrent extends Layer {
     this.stateC = null;
   }
 
-  /** The carried state in stateful mode (h, and c for an LSTM), or null. */
+  /**
+   * The carried state in stateful mode.
+   *
+   * @returns h [N, H] (and c [N, H] for an LSTM, else null), or null before the first batch or after `resetStates()`.
+   */
   getStates(): { h: FloatArray; c: FloatArray | null } | null {
     return this.stateH === null ? null : { h: this.stateH, c: this.stateC };
   }
@@ -403,12 +446,59 @@ export class Recurrent extends Layer {
   }
 }
 
+/**
+ * A tanh RNN layer (Keras SimpleRNN): h_t = φ(x_t·W + h_{t-1}·U + b).
+ *
+ * @param options - units, and the options of {@link RecurrentOptions} (no recurrentActivation: it has no gates).
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for a missing or invalid option.
+ * @example
+ * ```ts
+ * import { Sequential, simpleRNN } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([simpleRNN({ units: 4, returnSequences: true, inputShape: [6, 2] })]).build();
+ * assert.deepEqual(model.getOutputShape(), [6, 4]);
+ * assert.equal(model.countParams(), 2 * 4 + 4 * 4 + 4); // W [D, H], U [H, H], b [H]
+ * ```
+ */
 export function simpleRNN(options: RecurrentOptions): Recurrent {
   return new Recurrent('SimpleRNN', options);
 }
+/**
+ * An LSTM layer, Keras layout (gates i|f|c|o, kernel [D, 4H], recurrent_kernel [H, 4H], bias [4H]).
+ *
+ * @param options - units, and the options of {@link RecurrentOptions}.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for a missing or invalid option.
+ * @example
+ * ```ts
+ * import { Sequential, lstm } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([lstm({ units: 8, inputShape: [10, 3] })]).build();
+ * assert.deepEqual(model.getOutputShape(), [8]); // the last state
+ * assert.deepEqual(model.weights().map((w) => w.shape), [[3, 32], [8, 32], [32]]);
+ * ```
+ */
 export function lstm(options: RecurrentOptions): Recurrent {
   return new Recurrent('LSTM', options);
 }
+/**
+ * A GRU layer, Keras layout (gates z|r|h; with resetAfter, the default, bias [2, 3H]).
+ *
+ * @param options - units, and the options of {@link RecurrentOptions}.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for a missing or invalid option.
+ * @example
+ * ```ts
+ * import { Sequential, gru } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([gru({ units: 5, inputShape: [7, 2] })]).build();
+ * assert.deepEqual(model.weights().map((w) => w.shape), [[2, 15], [5, 15], [2, 15]]);
+ * ```
+ */
 export function gru(options: RecurrentOptions): Recurrent {
   return new Recurrent('GRU', options);
 }

@@ -13,12 +13,18 @@ import { BufferCache, type ForwardContext, Layer, shapeSize } from './layer.js';
 import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check.js';
 import { ArgumentError } from '../../errors.js';
 
+/** Repeats a vector n times: [F] → [n, F] (made by {@link repeatVector}). */
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';
+  /** How many times the input repeats (the output's T). */
   readonly n: number;
   private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
   private lastN = 0;
 
+  /**
+   * @param options - n, the number of repeats, and the layer's name.
+   * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+   */
   constructor(options: { n: number; name?: string }) {
     checkKeys(options, ['n', 'name'], 'repeatVector');
     super(optString(options.name, undefined, 'repeatVector(name)'));
@@ -59,11 +65,16 @@ export class RepeatVector extends Layer {
   }
 }
 
+/** Flattens a sample to a vector: [T, F] → [T·F] (made by {@link flatten}). */
 export class Flatten extends Layer {
   readonly className = 'Flatten';
   private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
   private lastN = 0;
 
+  /**
+   * @param options - The layer's name.
+   * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+   */
   constructor(options: { name?: string } = {}) {
     checkKeys(options, ['name'], 'flatten');
     super(optString(options.name, undefined, 'flatten(name)'));
@@ -109,12 +120,18 @@ export class Flatten extends Layer {
   }
 }
 
+/** Reshapes a sample to `targetShape`, keeping the element order (made by {@link reshape}). */
 export class Reshape extends Layer {
   readonly className = 'Reshape';
+  /** The per-sample output shape. */
   readonly targetShape: number[];
   private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
   private lastN = 0;
 
+  /**
+   * @param options - targetShape, the per-sample output shape, and the layer's name.
+   * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+   */
   constructor(options: { targetShape: number[]; name?: string }) {
     checkKeys(options, ['targetShape', 'name'], 'reshape');
     super(optString(options.name, undefined, 'reshape(name)'));
@@ -178,14 +195,20 @@ export class Reshape extends Layer {
   }
 }
 
+/** Zeroes a fraction `rate` of its inputs while training, scales the rest by 1/(1−rate) (made by {@link dropout}). */
 export class Dropout extends Layer {
   readonly className = 'Dropout';
+  /** The fraction of inputs dropped while training, in [0, 1). */
   readonly rate: number;
   private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray; mask: FloatArray }>();
   private last: { y: FloatArray; dx: FloatArray; mask: FloatArray } | null = null;
   private masked = false;
   private size = 0;
 
+  /**
+   * @param options - rate, the fraction dropped while training, and the layer's name.
+   * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+   */
   constructor(options: { rate: number; name?: string }) {
     checkKeys(options, ['rate', 'name'], 'dropout');
     super(optString(options.name, undefined, 'dropout(name)'));
@@ -229,15 +252,79 @@ export class Dropout extends Layer {
   }
 }
 
+/**
+ * A RepeatVector layer: [F] → [n, F], the bridge from an encoder's last state to a decoder's sequence.
+ *
+ * @param options - n, the number of repeats, and the layer's name.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for a missing or invalid option.
+ * @example
+ * ```ts
+ * import { Sequential, dense, repeatVector } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([dense({ units: 2, inputShape: [3] }), repeatVector({ n: 4 })]).build();
+ * assert.deepEqual(model.getOutputShape(), [4, 2]);
+ * ```
+ */
 export function repeatVector(options: { n: number; name?: string }): RepeatVector {
   return new RepeatVector(options);
 }
+/**
+ * A Flatten layer: [T, F] → [T·F].
+ *
+ * @param options - The layer's name.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for an unknown option.
+ * @example
+ * ```ts
+ * import { Sequential, flatten } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([flatten()]);
+ * assert.deepEqual(Array.from(model.predict([[[1, 2], [3, 4]]]).shape), [1, 4]);
+ * ```
+ */
 export function flatten(options: { name?: string } = {}): Flatten {
   return new Flatten(options);
 }
+/**
+ * A Reshape layer: a sample keeps its elements in order and takes `targetShape`.
+ *
+ * @param options - targetShape, the per-sample output shape, and the layer's name.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for a missing or invalid option.
+ * @example
+ * ```ts
+ * import { Sequential, reshape } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([reshape({ targetShape: [3, 2] })]);
+ * const y = model.predict([[1, 2, 3, 4, 5, 6]]);
+ * assert.deepEqual(y.shape, [1, 3, 2]);
+ * assert.equal(y.get(0, 2, 1), 6);
+ * ```
+ */
 export function reshape(options: { targetShape: number[]; name?: string }): Reshape {
   return new Reshape(options);
 }
+/**
+ * A Dropout layer: while training, zeroes each input with probability `rate` and scales the rest by 1/(1−rate); the
+ * identity in predict and evaluate.
+ *
+ * @param options - rate, the fraction dropped, and the layer's name.
+ * @returns The layer, to add to a {@link Sequential}.
+ * @throws {@link ArgumentError} for a missing rate or one outside [0, 1).
+ * @example
+ * ```ts
+ * import { Sequential, dense, dropout } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = new Sequential([dense({ units: 2, inputShape: [2] }), dropout({ rate: 0.5 })]).build();
+ * model.setWeights([[1, 0, 0, 1], [0, 0]]);
+ * assert.deepEqual(Array.from(model.predict([[3, 4]]).data), [3, 4]); // no dropout at inference
+ * ```
+ */
 export function dropout(options: { rate: number; name?: string }): Dropout {
   return new Dropout(options);
 }

@@ -260,12 +260,23 @@ describe('bptt command line (spawned)', function () {
         '--seed',
         '3',
       ];
-      const r = bptt(['detect', data, ...args, '--json', '--out', out, '--min-gap', '2']);
-      expect(r.code, r.stderr).to.equal(0);
-      expect(r.stderr).to.match(/^epoch 1\/2 {2}loss \d\.\d{6} {2}val_loss \d\.\d{6} {2}\d+\.\ds {2}ETA \d+s$/m);
-      expect(r.stderr)
+      const plain = bptt(['detect', data, ...args, '--out', out, '--min-gap', '2']);
+      expect(plain.code, plain.stderr).to.equal(0);
+      expect(plain.stderr).to.match(/^epoch 1\/2 {2}loss \d\.\d{6} {2}val_loss \d\.\d{6} {2}\d+\.\ds {2}ETA \d+s$/m);
+      expect(plain.stderr)
         .to.match(/^epoch 2\/2 /m)
         .and.to.match(/^trained lstm-ae: 2\/2 epochs in /m);
+      // Under --json, stderr is JSON lines: one per epoch, then the summary of the training.
+      const r = bptt(['detect', data, ...args, '--json', '--out', out, '--min-gap', '2']);
+      expect(r.code, r.stderr).to.equal(0);
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { progress?: Record<string, number>; trained?: Record<string, unknown> });
+      expect(lines.map((l) => l.progress?.epoch ?? null)).to.deep.equal([1, 2, null]);
+      expect(lines[0].progress).to.include({ model: 'lstm-ae', epochs: 2 });
+      expect(lines[0].progress?.loss).to.be.a('number').and.to.be.above(0);
+      expect(lines[2].trained).to.include({ model: 'lstm-ae', epochs: 2, of: 2, stoppedEarly: false });
       const d = new Detector({
         model: 'lstm-ae',
         window: 8,

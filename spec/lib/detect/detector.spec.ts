@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import ndarray from 'ndarray';
-import { Detector, type DetectorModel } from '../../../lib/index';
+import { Detector, type DetectorModel, type ThresholdSpec } from '../../../lib/index';
 import { fillMissing, readSeries } from '../../../lib/tensor';
 import { makeRng } from '../../helpers/rng';
 import { importEsm } from '../../helpers/esm';
@@ -86,7 +86,12 @@ describe('Detector', () => {
 
   describe('streaming gives the same scores and flags as batch detect', () => {
     const multi = x.map((v, t) => [v, Math.cos(t / 9)]);
-    const cases: { model: DetectorModel; combine?: 'mean' | 'max' | 'last'; threshold?: string; causal?: boolean }[] = [
+    const cases: {
+      model: DetectorModel;
+      combine?: 'mean' | 'max' | 'last';
+      threshold?: ThresholdSpec;
+      causal?: boolean;
+    }[] = [
       { model: 'lstm-ae' },
       { model: 'lstm-ae', combine: 'mean', causal: false },
       { model: 'gru-ae', combine: 'max', threshold: 'dspot', causal: false },

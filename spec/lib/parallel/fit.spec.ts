@@ -11,6 +11,7 @@ import {
 } from '../../../lib/index';
 import { makeRandom } from '../../../lib/random';
 import type { FloatArray } from '../../../kernels/matmul';
+import type { TensorLike } from '../../../lib/tensor';
 
 /** Seeded windows in [−0.5, 0.5): N × T × D, as { data, shape } of the given dtype. */
 function windows(
@@ -42,8 +43,8 @@ function maxAbsDiff(a: number[], b: number[]): number {
 function refit(
   model: Sequential,
   w0: FloatArray[],
-  x: unknown,
-  y: unknown,
+  x: TensorLike,
+  y: TensorLike,
   options: FitOptions,
 ): { weights: number[]; loss: number[] } {
   model.setWeights(w0);

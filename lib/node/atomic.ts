@@ -20,8 +20,10 @@
  * another pid namespace sharing the directory looks dead from here.
  *
  * @example
- *   writeFileAtomicSync('model.json', JSON.stringify(config));
- *   await writeFileAtomic('weights.safetensors', bytes);
+ * ```text
+ * writeFileAtomicSync('model.json', JSON.stringify(config));
+ * await writeFileAtomic('weights.safetensors', bytes);
+ * ```
  */
 import * as fs from 'fs';
 import * as path from 'path';

@@ -10,10 +10,10 @@ import {
   parseTempName,
   tempPathFor,
   processAlive,
-} from '../../../lib/io/atomic';
+} from '../../../lib/node/atomic';
 import { ArgumentError } from '../../../lib/errors';
 
-/** Replaces fs[name] (the module object lib/io/atomic.ts calls through) until the returned restore() is called. */
+/** Replaces fs[name] (the module object lib/node/atomic.ts calls through) until the returned restore() is called. */
 function patch(target: object, name: string, impl: unknown): () => void {
   const obj = target as Record<string, unknown>;
   const original = obj[name];
@@ -29,7 +29,7 @@ function failing(code: string): () => never {
   };
 }
 
-describe('lib/io/atomic', () => {
+describe('lib/node/atomic', () => {
   let dir: string;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-atomic-'));

@@ -12,6 +12,7 @@
  *   lib/detect          the Detector and everything it scores with
  *   lib/node            the Node host (files through fs, atomic writes, worker_threads, os): lib/node/install.ts
  *                       installs it into the core (lib/host.ts)
+ *   lib/watch           `bptt watch` (Node only): Prometheus in, /metrics out
  *   lib/cli             the command line (Node-only: it installs the Node host)
  *   thread entry        lib/parallel/worker.ts, the worker thread (Node-only)
  *   lib/index.ts        the package surface and browser entry: nothing inside lib imports it but the Node entry
@@ -40,6 +41,7 @@ const LAYERS: Array<[string, RegExp]> = [
   ['model', /^lib\/model\/|^lib\/parallel\/(?!worker)/],
   ['detect', /^lib\/detect\//],
   ['node host', /^lib\/node\/(?!index\.ts$)/],
+  ['watch', /^lib\/watch\//],
   ['cli', /^lib\/cli\//],
   ['thread entry', /^lib\/parallel\/worker(-guard)?\.ts$/],
   ['entry', /^lib\/index\.ts$/],

@@ -23,6 +23,8 @@ import { detectCommand, fitCommand } from './detect.js';
 import { scoreCommand } from './score.js';
 import { reportCommand } from './report-command.js';
 import { demoCommand } from './demo.js';
+import { watchCommand } from './watch.js';
+import { feedbackCommand } from './feedback.js';
 
 export const USAGE = `Usage: bptt <command> [options]
 
@@ -34,6 +36,8 @@ Commands
   score <file.csv>         flag anomalies with a saved model (--model), streaming any number of rows
   report <flags.csv>       draw the HTML report of a flags file (-o report.html)
   demo                     run everything on a built-in synthetic series and write a report
+  watch                    watch Prometheus series and serve their anomaly scores on /metrics
+  feedback                 mark an alarm of a watched series as not an anomaly
   version                  print the version (also bptt -v, bptt --version)
 
 Run bptt <command> --help for its options. Exit codes: 0 ok, 1 bad input or usage, 2 internal error.
@@ -52,6 +56,8 @@ const COMMANDS: Record<string, (ctx: Context, argv: string[]) => number> = {
   score: scoreCommand,
   report: reportCommand,
   demo: demoCommand,
+  watch: watchCommand,
+  feedback: feedbackCommand,
 };
 
 /** The version in bptt's package.json: the nearest one above this file (dist/lib/cli/ or any other build layout). */

@@ -63,7 +63,7 @@ import { baselineScores } from './baselines.js';
 import { detectorNetwork, isAutoencoder, isNeural } from './networks.js';
 import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options.js';
 import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types.js';
-import { DetectorStream } from './stream.js';
+import { DetectorStream, type StreamResult } from './stream.js';
 import {
   detectorToJSON,
   detectorFromJSON,
@@ -73,6 +73,16 @@ import {
   type DetectorFileContents,
 } from './io.js';
 import { exportScorerSource } from './export.js';
+import {
+  checkExclude,
+  checkFeedback,
+  feedbackLevel,
+  maskExcluded,
+  MAX_FEEDBACK,
+  type FeedbackEntry,
+  type FeedbackInput,
+  type TimeBound,
+} from './controls.js';
 
 /** What {@link Detector.score} returns. */
 export interface ScoreResult {
@@ -104,6 +114,11 @@ export interface DetectorFitOptions extends FitCallbacks {
   timestamps?: ArrayLike<number>;
   /** Aborting stops training at the next step; the fit fails with the signal's reason and the detector is unchanged. */
   signal?: AbortSignalLike;
+  /**
+   * Time windows `[start, end)` to leave out of training (known outages, so they do not become "normal"): the rows whose
+   * `timestamps` fall inside become missing values. Bounds are epoch ms, ISO strings or Dates; needs `timestamps`.
+   */
+  exclude?: ReadonlyArray<readonly [TimeBound, TimeBound]>;
 }
 
 /** Detector.fitAsync's options: fit's, with callbacks that may return a Promise (awaited), and when to yield. */
@@ -113,7 +128,7 @@ export interface DetectorFitAsyncOptions extends Omit<DetectorFitOptions, keyof 
   yieldEvery?: YieldEvery;
 }
 
-const FIT_KEYS = ['timestamps', 'signal', ...CALLBACK_NAMES];
+const FIT_KEYS = ['timestamps', 'signal', 'exclude', ...CALLBACK_NAMES];
 
 /** Number of windows scored per forward batch: bounds memory on long series. */
 const CHUNK = 512;
@@ -157,6 +172,8 @@ export class Detector {
   /** Filled-value report of the training series. */
   trainFilled: FillReport | null = null;
   private readonly onEpochEnd: ((logs: EpochLogs) => void) | undefined;
+  /** Operators' "not an anomaly" marks (feedback()): a point flags only with a score above the highest (controls.ts). */
+  notAnomalies: FeedbackEntry[] = [];
 
   /**
    * @param options - See {@link DetectorOptions}; all optional.
@@ -340,6 +357,19 @@ export class Detector {
 
   /** The body of fit, on a fresh detector (see fitLoop). */
   private *train(trainSeries: SeriesLike, options: DetectorFitOptions, fn: string): FitLoop<void> {
+    if (options.exclude !== undefined) {
+      // Exclusion windows (controls.ts): the rows inside become missing values, then the usual fit runs on them. The
+      // timestamps locate the rows; only 'gru-online' also learns from them (the other models take no time input).
+      const { data, shape } = maskExcluded(
+        trainSeries,
+        options.timestamps,
+        checkExclude(options.exclude, `${fn}(exclude)`),
+      );
+      trainSeries = { data, shape };
+      this.pick(trainSeries); // resolves model 'auto', which decides whether the timestamps stay
+      const { exclude: _exclude, timestamps, ...rest } = options;
+      options = this.options.model === 'gru-online' && timestamps !== undefined ? { ...rest, timestamps } : rest;
+    }
     this.pick(trainSeries);
     const given = callbacksGiven(options);
     if (given.length > 0 && (!isNeural(this.options.model) || this.options.model === 'gru-online')) {
@@ -404,6 +434,41 @@ export class Detector {
     }
     // Fail early (at fit, not at detect) if the threshold cannot be calibrated on these scores.
     if (o.threshold.kind !== 'dynamic') staticLevel(o.threshold, this.calibration);
+  }
+
+  /**
+   * Marks the alarm at `at`, which scored `score`, as not an anomaly: from now on a point flags only with a score above
+   * the highest marked one (a second alarm of the same kind at the same level does not fire; a stronger one does).
+   * The marks are saved with the detector and kept across refits. See controls.ts.
+   *
+   * @param input - `at` (when the false alarm was: epoch ms, a Date, or an ISO 8601 string), `notAnomaly: true`, and
+   * `score` (the score it had, as detect() or stream() gave it).
+   * @returns The detector, for chaining.
+   * @throws {@link ArgumentError} for a missing or bad `at`, `notAnomaly` or `score`.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 200 }, (_, i) => Math.sin(i / 4));
+   * const detector = new Detector({ model: 'zscore', window: 20, threshold: 'fixed:4' }).fit(train);
+   * const series = train.slice(0, 60).map((v, i) => (i === 50 ? v + 8 : v));
+   * const alarm = detector.detect(series);
+   * assert.equal(alarm.flags[50], 1);
+   * detector.feedback({ at: 50, notAnomaly: true, score: alarm.scores[50] }); // an operator: "not an anomaly"
+   * assert.equal(detector.detect(series).flags[50], 0);
+   * ```
+   */
+  feedback(input: FeedbackInput): this {
+    const entry = checkFeedback(input, 'feedback');
+    if (this.notAnomalies.length >= MAX_FEEDBACK) this.notAnomalies.shift();
+    this.notAnomalies.push(entry);
+    return this;
+  }
+
+  /** The level feedback sets: points flag only with a score above it (−Infinity without feedback). */
+  get feedbackLevel(): number {
+    return feedbackLevel(this.notAnomalies);
   }
 
   /**
@@ -541,6 +606,25 @@ export class Detector {
    * ```
    */
   detect(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
+    const r = this.detectBeforeFeedback(series, options);
+    const level = this.feedbackLevel;
+    if (level === -Infinity) return r;
+    let cleared = 0;
+    for (let i = 0; i < r.flags.length; i++) {
+      if (r.flags[i] === 1 && r.scores[i] <= level) {
+        r.flags[i] = 0;
+        cleared++;
+      }
+      if (r.thresholds[i] === r.thresholds[i] && r.thresholds[i] < level) r.thresholds[i] = level;
+    }
+    const events = cleared > 0 ? flagsToEvents(r.flags, r.scores, { minGap: this.options.minGap }) : r.events;
+    return { ...r, events, threshold: Math.max(r.threshold, level) };
+  }
+
+  private detectBeforeFeedback(
+    series: SeriesLike,
+    options: { workers?: Workers; timestamps?: ArrayLike<number> },
+  ): DetectResult {
     this.requireFitted('detect');
     checkKeys(options, ['workers', 'timestamps'], 'detect');
     const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');
@@ -610,7 +694,7 @@ export class Detector {
    * ```
    */
   stream(): DetectorStream {
-    return new DetectorStream(this.fittedState('stream'));
+    return new FeedbackStream(this.fittedState('stream'), () => this.feedbackLevel);
   }
 
   /**
@@ -631,7 +715,7 @@ export class Detector {
    * ```
    */
   toJSON(): DetectorJSON {
-    return detectorToJSON(this.fittedState('toJSON'));
+    return detectorToJSON(this.fittedState('toJSON'), this.notAnomalies);
   }
 
   /**
@@ -680,7 +764,7 @@ export class Detector {
    * ```
    */
   save(path: string): void {
-    saveDetector(this.fittedState('save'), path);
+    saveDetector(this.fittedState('save'), path, this.notAnomalies);
   }
 
   /**
@@ -714,6 +798,7 @@ export class Detector {
     d.calibration = c.state.calibration;
     d.model = c.state.model;
     d.online = c.state.online;
+    d.notAnomalies = c.feedback;
     return d;
   }
 
@@ -922,4 +1007,42 @@ function windowsThrough(
     for (let k = 0; k < W * F; k++) x[b * W * F + k] = z.data[base + k];
   }
   return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
+}
+
+/** What detector.stream() returns per point: `silenced` marks a point that would have flagged but for feedback. */
+export type FeedbackStreamResult = StreamResult & { silenced?: true };
+
+/**
+ * A DetectorStream that honours the detector's feedback (controls.ts): a point flags only with a score above the
+ * highest "not an anomaly" mark, read at each push (marks given while streaming count from the next point on); the
+ * threshold reported is raised to that level.
+ */
+class FeedbackStream extends DetectorStream {
+  constructor(
+    state: FittedDetector,
+    private readonly markedLevel: () => number,
+  ) {
+    super(state);
+  }
+
+  override push(point: number | ArrayLike<number>, timestamp?: number): FeedbackStreamResult | null {
+    const r = super.push(point, timestamp);
+    return r === null ? null : this.raise(r);
+  }
+
+  override flush(): FeedbackStreamResult[] {
+    return super.flush().map((r) => this.raise(r));
+  }
+
+  private raise(r: StreamResult): FeedbackStreamResult {
+    const level = this.markedLevel();
+    if (level === -Infinity) return r;
+    const silenced = r.flag === 1 && r.score <= level;
+    return {
+      ...r,
+      flag: silenced ? 0 : r.flag,
+      threshold: Math.max(r.threshold, level),
+      ...(silenced ? { silenced } : {}),
+    };
+  }
 }

@@ -5,7 +5,9 @@
  *     "options": { model, window, hidden, ..., threshold: "spot:0.001" },
  *     "features": F, "normaliser": { kind, offset[F], scale[F] },
  *     "calibration": base64 float64 training scores (the threshold is re-calibrated from them on load),
- *     "model": a bptt-model document (lib/io/json.ts) or null for the statistical baselines }
+ *     "model": a bptt-model document (lib/io/json.ts) or null for the statistical baselines,
+ *     "feedback": optional, operators' "not an anomaly" marks [{ at: epoch ms, score }] (controls.ts); files without
+ *                 it (written before it existed) load with none }
  *
  * SPOT/DSPOT state after online updates is not saved: a loaded detector starts again from its calibration.
  */
@@ -22,6 +24,7 @@ import { detectorNetwork, isNeural } from './networks.js';
 import { OnlinePipeline, type OnlinePipelineState } from './online.js';
 import { Normaliser, type NormaliserJSON } from './preprocess.js';
 import { thresholdToString, type ThresholdString } from './threshold-spec.js';
+import { feedbackFromJSON, type FeedbackEntry } from './controls.js';
 
 export const DETECTOR_FORMAT = 'bptt-detector';
 export const DETECTOR_FORMAT_VERSION = 1;
@@ -47,15 +50,19 @@ export interface DetectorJSON {
   model: ModelJSON | null;
   /** 'gru-online': the forecaster's weights, Adam moments and buffers and the alarm stage's state, after training. */
   online?: OnlinePipelineState;
+  /** Operators' "not an anomaly" marks (controls.ts); absent when there are none. */
+  feedback?: FeedbackEntry[];
 }
 
 /** A detector file read and validated: the options as the file gives them (a Detector is built from them) and its state. */
 export interface DetectorFileContents {
   fileOptions: DetectorOptions;
   state: FittedDetector;
+  /** The file's feedback marks (none when the file has no `feedback` field). */
+  feedback: FeedbackEntry[];
 }
 
-export function detectorToJSON(d: FittedDetector): DetectorJSON {
+export function detectorToJSON(d: FittedDetector, feedback: readonly FeedbackEntry[] = []): DetectorJSON {
   const o = d.options;
   const base = {
     format: DETECTOR_FORMAT as typeof DETECTOR_FORMAT,
@@ -63,6 +70,7 @@ export function detectorToJSON(d: FittedDetector): DetectorJSON {
     features: d.features,
     normaliser: d.normaliser.toJSON(),
     calibration: encodeFloats(d.calibration),
+    ...(feedback.length > 0 ? { feedback: feedback.map((e) => ({ at: e.at, score: e.score })) } : {}),
   };
   if (d.online) {
     return {
@@ -153,6 +161,7 @@ const DETECTOR_FILE_KEYS = [
   'model',
   'cli',
   'online',
+  'feedback',
 ] as const;
 
 /** The command line's metadata in a model file it wrote (`bptt fit --save`): the columns the detector was trained on. */
@@ -261,9 +270,11 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
   for (let i = 0; i < calibration.length; i++) {
     if (calibration[i] < 0) fail(source, `calibration[${i}] is negative (${calibration[i]}); scores are ≥ 0`);
   }
+  const feedback = doc.feedback === undefined ? [] : feedbackFromJSON(doc.feedback, (problem) => fail(source, problem));
   const file = (model: Sequential | null, online: OnlinePipeline | null): DetectorFileContents => ({
     fileOptions,
     state: { options, features, normaliser, calibration, model, online },
+    feedback,
   });
   if (options.model !== 'gru-online' && doc.online !== undefined) {
     fail(source, `model '${options.model}' learns no online state, but the file has one`);
@@ -302,9 +313,9 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
 }
 
 /** Writes a fitted detector's state to `path` as one JSON file, atomically. */
-export function saveDetector(d: FittedDetector, path: string): void {
+export function saveDetector(d: FittedDetector, path: string, feedback: readonly FeedbackEntry[] = []): void {
   const host = fileHost('Detector.save(path)', 'writes a file');
-  host.writeAtomic(path, JSON.stringify(detectorToJSON(d)));
+  host.writeAtomic(path, JSON.stringify(detectorToJSON(d, feedback)));
 }
 
 /** Reads and validates a detector file; errors are ModelFileErrors starting with `Detector.load(path)`. */

@@ -19,7 +19,7 @@ import type { Sequential } from '../model/sequential.js';
 import { Ewma } from './thresholds/telemanom.js';
 import { normaliseValue } from './preprocess.js';
 import { makeOnline, type OnlineThreshold } from './threshold-spec.js';
-import { OnlinePipeline } from './online.js';
+import { OnlinePipeline, type OnlinePipelineState } from './online.js';
 import { zscoreOf, tukeyOf } from './baselines.js';
 import type { FittedDetector } from './types.js';
 import { ArgumentError } from '../errors.js';
@@ -255,6 +255,15 @@ export class DetectorStream {
   private emitScore(index: number, score: number, contributions: Float64Array): StreamResult {
     const r = this.online.update(score);
     return { index, score, flag: r.flag, threshold: r.threshold, contributions };
+  }
+
+  /**
+   * 'gru-online': the forecaster and alarm stage as they stand now (a detector saved with it continues here); else null.
+   *
+   * @returns The learning state after the last pushed point, or null for models that do not learn online.
+   */
+  onlineState(): OnlinePipelineState | null {
+    return this.pipeline ? this.pipeline.getState() : null;
   }
 
   /** Ends the stream: returns the points whose scores were still pending (autoencoders with mean/max). */

@@ -169,7 +169,12 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
 
   before(async function () {
     if (prometheus === null || promtool === null) {
-      throw new Error("Debian's prometheus (with promtool) is needed: apt-get install -y prometheus (.ci/run does)");
+      // A user's clone may have no Prometheus: skip visibly. CI (.ci/run sets CI=1 and installs it) must run this.
+      const reason = "Debian's prometheus (with promtool) is needed: apt-get install -y prometheus (.ci/run does)";
+      const ci = process.env['CI'];
+      if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') throw new Error(`${reason}; CI is set`);
+      console.log(`      (skipped: ${reason}; set CI=1 to make this a failure)`);
+      this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-watch-e2e-'));
     expPort = await freePort();

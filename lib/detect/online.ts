@@ -362,7 +362,10 @@ export class OnlineForecaster {
    * @throws {@link ArgumentError} for a non-finite value, or a missing or decreasing timestamp when needed.
    */
   step(value: number, timestamp?: number): number {
-    return drain(this.stepLoop(value, timestamp));
+    const score = this.scoreRow(value, timestamp);
+    if (this.learnsNow()) drain(this.learn()); // a generator only on the rows that learn: the others stay allocation-free
+    this.finishRow(value, timestamp);
+    return score;
   }
 
   /**
@@ -374,6 +377,39 @@ export class OnlineForecaster {
    * @returns A generator whose return value is the raw score.
    */
   *stepLoop(value: number, timestamp?: number): FitLoop<number> {
+    const score = this.scoreRow(value, timestamp);
+    if (this.learnsNow()) yield* this.learn();
+    this.finishRow(value, timestamp);
+    return score;
+  }
+
+  /** Whether the next row ends with Adam steps (the first fit, or every `every` rows after it). */
+  learnsNext(): boolean {
+    const o = this.options,
+      t = this.t + 1;
+    return this.fitted ? (t - o.fitAt) % o.every === 0 : t >= o.fitAt;
+  }
+
+  /** After scoreRow: whether this row learns (learnsNext as it was before the row). */
+  private learnsNow(): boolean {
+    const o = this.options;
+    return this.fitted ? (this.t - o.fitAt) % o.every === 0 : this.t >= o.fitAt;
+  }
+
+  /** A row's learning: the first fit, or `steps` Adam steps; a 'step' event after each. */
+  private *learn(): FitLoop<void> {
+    if (!this.fitted) {
+      yield* this.firstFit();
+      return;
+    }
+    for (let s = 0; s < this.options.steps; s++) {
+      this.trainStep(true);
+      yield STEP;
+    }
+  }
+
+  /** A row's first half: checks, stores the row, scores it against the pending forecasts; counts it. */
+  private scoreRow(value: number, timestamp: number | undefined): number {
     const o = this.options;
     if (!Number.isFinite(value)) {
       throw new ArgumentError('OnlineForecaster.step(value)', 'a finite number', `${value} at row ${this.t}`);
@@ -432,15 +468,12 @@ export class OnlineForecaster {
       }
     }
     this.t++;
-    if (!this.fitted && this.t >= o.fitAt) yield* this.firstFit();
-    else if (this.fitted && (this.t - o.fitAt) % o.every === 0) {
-      for (let s = 0; s < o.steps; s++) {
-        this.trainStep(true);
-        yield STEP;
-      }
-    }
-    if (this.fitted) this.advance(value, time);
     return score;
+  }
+
+  /** A row's second half, after its learning: the forecasts for the next rows. */
+  private finishRow(value: number, timestamp: number | undefined): void {
+    if (this.fitted) this.advance(value, this.options.timeFeatures === false ? 0 : (timestamp as number));
   }
 
   /** Feeds the current row to the streaming GRU and stores the K forecasts it makes. */
@@ -804,7 +837,12 @@ export class OnlinePipeline {
    * @throws {@link ArgumentError} for a non-finite value, or a missing or decreasing timestamp when needed.
    */
   step(value: number, timestamp?: number): { raw: number; score: number; flag: boolean } {
-    return drain(this.stepLoop(value, timestamp));
+    const raw = this.model.step(value, timestamp);
+    const out =
+      this.context === null
+        ? this.alarm.step(raw, value)
+        : this.alarm.step(raw, value, this.context.step(value, timestamp));
+    return { raw, score: out.score, flag: out.flag };
   }
 
   /**
@@ -861,7 +899,10 @@ export class OnlinePipeline {
       scores = new Float64Array(n),
       flags = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const o = yield* this.stepLoop(values[i], timestamps === undefined ? undefined : timestamps[i]);
+      const ts = timestamps === undefined ? undefined : timestamps[i];
+      // The generator only for rows that learn (it yields within them); the others take the plain step, same bits.
+      const learns = this.model.learnsNext() || (this.context !== null && this.context.learnsNext());
+      const o = learns ? yield* this.stepLoop(values[i], ts) : this.step(values[i], ts);
       raw[i] = o.raw;
       scores[i] = o.score;
       flags[i] = o.flag ? 1 : 0;

@@ -383,7 +383,11 @@ export class OnlineForecaster {
     return score;
   }
 
-  /** Whether the next row ends with Adam steps (the first fit, or every `every` rows after it). */
+  /**
+   * Whether the next row ends with Adam steps (the first fit, or every `every` rows after it).
+   *
+   * @returns True when the next `step` learns (OnlinePipeline drives only those rows through `stepLoop`).
+   */
   learnsNext(): boolean {
     const o = this.options,
       t = this.t + 1;

@@ -94,13 +94,15 @@ describe('browser: the BPTT lab page (headless Chromium)', function () {
     expect(tail, `first loss ${s.losses[0]}, last 20 average ${tail}`).to.be.below(s.losses[0] / 2);
 
     // Responsive: the page's 20 ms timer ticked between the worker's progress messages (training on the page's
-    // thread would have held every tick until the end).
+    // thread would have held every tick until the end). How many messages fall between two ticks depends on the
+    // machine's speed (a fast one posts several per 20 ms), so the check is that ticks ran during training, more
+    // than once, not a share of the messages.
     const ticks = s.ticksAtProgress;
     expect(ticks.length, 'progress messages').to.be.above(10);
     expect(ticks[ticks.length - 1], `ticks at the progress messages: ${ticks.join(',')}`).to.be.above(ticks[0]);
     let advanced = 0;
     for (let k = 1; k < ticks.length; k++) if (ticks[k] > ticks[k - 1]) advanced++;
-    expect(advanced, 'progress messages after which the timer had ticked').to.be.above(ticks.length / 4);
+    expect(advanced, `progress messages after which the timer had ticked: ${ticks.join(',')}`).to.be.at.least(2);
     expect(s.frames, 'animation frames').to.be.above(0);
 
     // The detector flagged the spike.

@@ -54,6 +54,11 @@ describe('scripts/test.js (npm test)', () => {
     expect(r.out)
       .to.match(/auto\s+FAILED/)
       .and.to.match(/js\s+passed/);
+    // The failure is repeated below the last path's output, before the summary (a CI log is read from its tail).
+    const tail = r.out.slice(r.out.lastIndexOf('== mocha on the js path'));
+    expect(tail, r.out).to.match(/== failures on the auto path[^\n]*==\n[\s\S]*planted failure on the auto path/);
+    expect(tail.indexOf('== failures on the auto path')).to.be.below(tail.indexOf('== npm test: one mocha run'));
+    expect(tail).to.not.include('== failures on the js path');
   });
 
   it('exits 0 when every path passes, and 1 when only the last one fails', () => {

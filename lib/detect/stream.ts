@@ -55,6 +55,7 @@ import {
   readNumbers,
   readObject,
   readWith,
+  STATE_MAX,
   stateFail,
   type AlarmShape,
   type CompactAlarmState,
@@ -314,7 +315,7 @@ export class DetectorStream {
         max: SATURATION,
       }),
     );
-    this.sum.set(readNumbers(s.sum, 'stream(state.sum)', pending ? this.W * this.F : 0, { min: 0 }));
+    this.sum.set(readNumbers(s.sum, 'stream(state.sum)', pending ? this.W * this.F : 0, { min: 0, max: STATE_MAX }));
     if (pending && !this.flushed && this.t >= this.W) {
       // The pending points' window counts: point p (t−W < p < t) is covered by the windows starting at
       // max(0, p−W+1) … t−W that have been seen.

@@ -95,6 +95,8 @@ function splitRun(c: Case, k: number, target: Detector): StreamResult[] {
   const text = JSON.stringify(a.getState());
   const b = target.stream(JSON.parse(text) as unknown);
   expect(JSON.stringify(b.getState()), `${c.name}: the restored stream's state at k = ${k}`).to.equal(text);
+  // 'gru-online': the whole learning state (weights, Adam moments, replay buffer, alarm), not only the compact form.
+  expect(b.onlineState(), `${c.name}: the restored learning state at k = ${k}`).to.deep.equal(a.onlineState());
   return [...head, ...push(b, c, k, c.test.length), ...b.flush()];
 }
 

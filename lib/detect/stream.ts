@@ -138,12 +138,20 @@ export interface DetectorStreamState {
   /** Combine 'mean'/'max': ring of the pending points' running sums or maxima, [W, F]; else empty. */
   sum: StateNumber[];
   /** 'lstm-forecast': the EWMA's running sums; else null. */
-  ewma: { num: number; den: number } | null;
+  ewma: {
+    /** Σ (1−α)^(t−i)·x_i. */
+    num: number;
+    /** Σ (1−α)^(t−i). */
+    den: number;
+  } | null;
   /** The online threshold's state; null for 'gru-online' (its alarm stage is in `online`). */
   threshold: OnlineThresholdState | null;
   /** 'gru-online': the stream's forecaster and alarm stage; else null. */
   online: CompactPipelineState | null;
 }
+
+export type { StateNumber, CompactAlarmState, CompactLongState } from './thresholds/state.js';
+export type { OnlineThresholdState } from './threshold-spec.js';
 
 const STATE_KEYS = [
   'format',

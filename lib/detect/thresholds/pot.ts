@@ -313,7 +313,7 @@ export interface SpotState {
   zq: StateNumber;
 }
 
-/** {@link Dspot.getState}: SPOT's state on the drift-corrected variable, and the window of recent normal values. */
+/** `Dspot.getState()`: SPOT's state on the drift-corrected variable, and the window of recent normal values. */
 export interface DspotState extends SpotState {
   /** The last `depth` normal observations, in storage order. */
   window: StateNumber[];

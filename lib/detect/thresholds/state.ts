@@ -182,7 +182,12 @@ export interface CompactLongState {
   /** Its raw scores, when another model feeds it (a 'context' forecaster); else they are the main channel's. */
   histRaw?: number[];
   /** Its fitted distribution. */
-  dist: { mean: number; stdev: number } | null;
+  dist: {
+    /** Mean of the averaged raw scores. */
+    mean: number;
+    /** Their standard deviation. */
+    stdev: number;
+  } | null;
   /** Its moving-average window. */
   maWindow: number[];
   /** Their total. */
@@ -204,7 +209,12 @@ export interface CompactAlarmState {
   /** Their values (absent when they are the raw scores). */
   histValue?: number[];
   /** Fitted distribution, null before the first fit. */
-  dist: { mean: number; stdev: number } | null;
+  dist: {
+    /** Mean of the averaged raw scores. */
+    mean: number;
+    /** Their standard deviation. */
+    stdev: number;
+  } | null;
   /** The moving-average window. */
   maWindow: number[];
   /** Their total. */

@@ -364,8 +364,22 @@ export class DetectorStream {
     } else {
       if (s.online !== null) stateFail('stream(state.online)', "null (only 'gru-online' learns on line)", s.online);
       this.pipeline = null;
-      this.online = restoreOnline(o.threshold, detector.calibration, s.threshold, 'stream(state.threshold)');
+      this.online = restoreOnline(
+        o.threshold,
+        detector.calibration,
+        s.threshold,
+        'stream(state.threshold)',
+        this.scored(),
+      );
     }
+  }
+
+  /** How many points have been scored (and their scores given to the threshold): t and flushed say. */
+  private scored(): number {
+    const W = this.W;
+    if (this.kind !== 'ae') return Math.max(0, this.t - W);
+    const windows = Math.max(0, this.t - W + 1);
+    return this.combine !== 'last' && this.flushed && this.t >= W ? windows + W - 1 : windows;
   }
 
   /** Checks a saved state's format, version, keys and fingerprint; returns it as a record. */

@@ -347,14 +347,15 @@ export function makeOnline(c: ThresholdConfig, calibration: Float64Array): Onlin
 }
 
 /**
- * The online threshold `makeOnline(c, calibration)` would be after the updates that produced `state` (a getState()
- * output, untrusted: every field checked, ArgumentErrors name `where`.field). The kind must be the config's.
+ * The online threshold `makeOnline(c, calibration)` would be after the `updates` scores that produced `state` (a
+ * getState() output, untrusted: every field checked, ArgumentErrors name `where`.field). The kind must be the config's.
  */
 export function restoreOnline(
   c: ThresholdConfig,
   calibration: Float64Array,
   state: unknown,
   where: string,
+  updates: number,
 ): OnlineThreshold {
   if (state === null || typeof state !== 'object' || Array.isArray(state)) {
     throw new ArgumentError(where, `an object { kind: '${c.kind}', ... }`, describeValue(state));
@@ -365,19 +366,27 @@ export function restoreOnline(
   }
   if (c.kind === 'spot') {
     const spot = spotOf(c, calibration);
-    spot.setState(rest, where);
+    spot.setState(rest, where, updates);
     return potOnline('spot', spot);
   }
   if (c.kind === 'dspot') {
     const dspot = dspotOf(c, calibration);
-    dspot.setState(rest, where);
+    dspot.setState(rest, where, updates);
     return potOnline('dspot', dspot);
   }
   if (c.kind === 'dynamic') return refuseDynamic();
   if (c.kind === 'likelihood') {
     const level = c.value as number;
     const template = new AlarmStage(likelihoodOptions(level, calibration.length)).getState();
-    return likelihoodOnline(level, expandAlarm(rest, where, template, LIKELIHOOD_SHAPE));
+    const stage = expandAlarm(rest, where, template, LIKELIHOOD_SHAPE);
+    if (stage.rows !== calibration.length + updates) {
+      throw new ArgumentError(
+        field(where, 't'),
+        `${calibration.length + updates} (calibration + scored points)`,
+        `${stage.rows}`,
+      );
+    }
+    return likelihoodOnline(level, stage);
   }
   readObject(rest, where, []);
   return staticOnline(c.kind, staticLevel(c, calibration));

@@ -386,11 +386,14 @@ class PotState {
     };
   }
 
-  /** Takes over a saved state (untrusted, checked field by field; `where` names it in errors). */
-  setState(v: unknown, where: string, extraKeys: readonly string[] = []): Record<string, unknown> {
+  /**
+   * Takes over a saved state (untrusted, checked field by field; `where` names it in errors) on this freshly calibrated
+   * state, after at most `updates` streamed points: n and N_t grow from their calibration values by at most that many.
+   */
+  setState(v: unknown, where: string, updates: number, extraKeys: readonly string[] = []): Record<string, unknown> {
     const s = readObject(v, where, [...SPOT_STATE_KEYS, ...extraKeys]);
-    const nt = readCount(s.nt, field(where, 'nt'), 1);
-    const n = readCount(s.n, field(where, 'n'), nt);
+    const n = readCount(s.n, field(where, 'n'), this.n, this.n + updates);
+    const nt = readCount(s.nt, field(where, 'nt'), this.nt, this.nt + (n - this.n));
     const count = Math.min(nt, this.maxPeaks);
     const peaks = readNumbers(s.peaks, field(where, 'peaks'), count, { min: 0, aboveMin: true, max: STATE_MAX });
     const next = readCount(s.next, field(where, 'next'), 0, count < this.maxPeaks ? 0 : this.maxPeaks - 1);
@@ -545,10 +548,11 @@ export class Spot {
    * @internal
    * @param state - The saved state.
    * @param where - The name errors give it (`stream(state.threshold)`).
+   * @param updates - The points streamed since calibration (n grows by at most that many).
    * @throws {@link ArgumentError} naming the field at fault.
    */
-  setState(state: unknown, where: string): void {
-    this.pot.setState(state, where);
+  setState(state: unknown, where: string, updates: number): void {
+    this.pot.setState(state, where, updates);
   }
 }
 
@@ -699,13 +703,14 @@ export class Dspot {
    * @internal
    * @param state - The saved state.
    * @param where - The name errors give it (`stream(state.threshold)`).
+   * @param updates - The points streamed since calibration (n grows by at most that many).
    * @throws {@link ArgumentError} naming the field at fault.
    */
-  setState(state: unknown, where: string): void {
+  setState(state: unknown, where: string, updates: number): void {
     const s = readObject(state, where, [...SPOT_STATE_KEYS, 'window', 'head']);
     const window = readNumbers(s.window, field(where, 'window'), this.depth, { min: -STATE_MAX, max: STATE_MAX });
     const head = readCount(s.head, field(where, 'head'), 0, this.depth - 1);
-    this.pot.setState(state, where, ['window', 'head']); // checks the rest before it changes anything
+    this.pot.setState(state, where, updates, ['window', 'head']); // checks the rest before it changes anything
     this.window.set(window);
     this.head = head;
   }

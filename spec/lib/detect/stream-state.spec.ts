@@ -403,6 +403,19 @@ describe('DetectorStream state: getState() → JSON → detector.stream(state)',
       expectNamed(() => d.stream({ ...good, t: -1 }), 't', 'negative t');
       expectNamed(() => d.stream({ ...good, t: 2.5 }), 't', 'fractional t');
       expectNamed(() => d.stream({ ...good, hist: good.hist.map(() => 1e16) }), 'hist', 'hist beyond saturation');
+      // Counters that disagree with the points streamed: SPOT's n beyond calibration + scored points, the likelihood's
+      // rows against the stream's t.
+      const spotState = good.threshold as { n: number };
+      expectNamed(
+        () => d.stream({ ...good, threshold: { ...spotState, n: spotState.n + 1000 } }),
+        'n',
+        'SPOT n beyond the points scored',
+      );
+      const f = all.find((x) => x.name === 'lstm-forecast (EWMA) likelihood') as Case;
+      const fs = f.detector.stream();
+      push(fs, f, 0, 30);
+      const fstate = clone(fs.getState());
+      expectNamed(() => f.detector.stream({ ...fstate, t: 31 }), 't', 'the likelihood stage one row behind t');
     });
   });
 

@@ -319,7 +319,7 @@ export class DetectorStream {
       this.online = this.pipeline ? null : makeOnline(o.threshold, detector.calibration);
       return;
     }
-    // A saved state: the fields are read (and checked) before anything of this stream is set from them.
+    // A saved state: each field is checked as it is read; on any error the constructor throws (no stream exists).
     const s = this.readHeader(state);
     this.t = readCount(s.t, 'stream(state.t)');
     this.flushed = readBool(s.flushed, 'stream(state.flushed)');

@@ -267,8 +267,11 @@ export function detectorFromJSON(input: unknown, source = 'Detector.fromJSON'): 
     decodeFloats(cal, 'float64', Math.floor(bytes / 8), 'calibration'),
   ) as Float64Array;
   if (calibration.length === 0) fail(source, 'calibration is empty');
-  for (let i = 0; i < calibration.length; i++) {
-    if (calibration[i] < 0) fail(source, `calibration[${i}] is negative (${calibration[i]}); scores are ≥ 0`);
+  // Every model's scores are ≥ 0 but 'iqr''s: max(Q1 − v, v − Q3) / IQR is negative inside the quartiles.
+  if (options.model !== 'iqr') {
+    for (let i = 0; i < calibration.length; i++) {
+      if (calibration[i] < 0) fail(source, `calibration[${i}] is negative (${calibration[i]}); scores are ≥ 0`);
+    }
   }
   const feedback = doc.feedback === undefined ? [] : feedbackFromJSON(doc.feedback, (problem) => fail(source, problem));
   const file = (model: Sequential | null, online: OnlinePipeline | null): DetectorFileContents => ({

@@ -12,6 +12,7 @@ import * as path from 'path';
 import { Detector } from '../../../lib/detect/detector';
 import { modelFromJSON } from '../../../lib/model/loaders';
 import { ArgumentError, MemoryLimitError, ModelFileError } from '../../../lib/errors';
+import { encodeFloats } from '../../../lib/io/json';
 import { makeRng } from '../../helpers/rng';
 import { importEsm } from '../../helpers/esm';
 
@@ -382,5 +383,20 @@ describe('hostile detector and model files', () => {
     expect(r.stderr).to.match(/goBackwards\): expected true or false/);
     expect(r.stdout).not.to.include('INJECTED'); // the message quotes the payload; nothing printed it
     expect(fs.existsSync(path.join(dir, 'out.csv'))).to.equal(false);
+  });
+  it("a negative calibration score is refused, except for 'iqr', whose scores are negative inside the quartiles", () => {
+    const cal = Float64Array.from({ length: 40 }, (_, k) => k / 10);
+    cal[3] = -0.5;
+    expect(() => Detector.fromJSON(mutate(gruDoc, ['calibration'], encodeFloats(cal)))).to.throw(
+      ModelFileError,
+      'calibration[3] is negative (-0.5)',
+    );
+    const iqr = new Detector({ model: 'iqr', window: 16, threshold: 'quantile:0.99' }).fit(series);
+    // Its calibration (the training scores) holds negative scores, which the loader used to refuse.
+    expect(Math.min(...iqr.detect(series).scores.slice(16))).to.be.below(0);
+    const doc = JSON.parse(JSON.stringify(iqr.toJSON())) as Json;
+    const copy = Detector.fromJSON(doc);
+    expect(copy.detect(series).scores).to.deep.equal(iqr.detect(series).scores);
+    expect(copy.detect(series).flags).to.deep.equal(iqr.detect(series).flags);
   });
 });

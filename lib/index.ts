@@ -50,6 +50,10 @@ export {
 export type { RecurrentOptions, DenseOptions, Param, CellType } from './model/layers/index.js';
 export type { FloatCtor, ForwardContext } from './model/layers/layer.js';
 export type { BidirectionalOptions } from './model/layers/bidirectional.js';
+export { AttentionDecoder, attentionDecoder } from './model/layers/attention.js';
+export type { AttentionDecoderOptions } from './model/layers/attention.js';
+export { attentionAutoencoder } from './model/presets.js';
+export type { AttentionAutoencoderOptions } from './model/presets.js';
 export {
   sequenceAutoencoder,
   lstmAutoencoder,

@@ -108,6 +108,8 @@ export { Detector } from './detect/detector.js';
 export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
 export type { DetectResult, ScoreResult, DetectorFitOptions, DetectorFitAsyncOptions } from './detect/detector.js';
+export type { DetectCallOptions } from './detect/detector.js';
+export type { AttentionMaps } from './detect/networks.js';
 export type { DetectorJSON } from './detect/io.js';
 export type { FeedbackEntry, FeedbackInput, TimeBound } from './detect/controls.js';
 export type {

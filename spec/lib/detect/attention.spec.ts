@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { Detector } from '../../../lib/index';
 import { ArgumentError } from '../../../lib/errors';
+import { attentionStrips, renderReport, type ReportData } from '../../../lib/cli/report';
 
 const W = 12;
 
@@ -91,6 +92,41 @@ describe("Detector model 'lstm-attn-ae'", () => {
         expect.fail(`stream point ${t}: ${p.score}/${p.flag} vs ${r.scores[t]}/${r.flags[t]}`);
     }
     expect(pushed).to.equal(x.length - W + 1);
+  });
+
+  it("the HTML report draws a heat strip per event from the peak's window", () => {
+    const x = series(120, 80);
+    const r = detector.detect(x, { attention: true });
+    expect(r.events.length).to.be.greaterThan(0);
+    const strips = attentionStrips(r.attention!, r.events);
+    const e0 = r.events[0];
+    expect(strips[0].event).to.equal(0);
+    expect(strips[0].start).to.equal(e0.peakIndex - W + 1);
+    const row = ((e0.peakIndex - W + 1) * W + W - 1) * W;
+    expect(strips[0].weights).to.deep.equal(Array.from(r.attention!.weights.subarray(row, row + W)));
+    const data: ReportData = {
+      title: 't',
+      source: 's',
+      timeKind: 'index',
+      timeColumn: null,
+      times: null,
+      timeValues: null,
+      columns: ['v'],
+      values: Float64Array.from(x),
+      n: x.length,
+      scores: r.scores,
+      thresholds: r.thresholds,
+      flags: r.flags,
+      events: r.events,
+      labels: null,
+      facts: [],
+      warnings: [],
+    };
+    expect(renderReport(data)).to.not.include('Where the model looked');
+    const html = renderReport({ ...data, attention: strips });
+    expect(html).to.include('Where the model looked');
+    expect(html).to.include(`Event 1: the reconstruction of row ${e0.peakIndex} (peak)`);
+    expect(html.match(/<title>row \d+: α /g)?.length).to.equal(strips.length * W);
   });
 
   it('attention is refused for another model, and must be a boolean', () => {

@@ -28,11 +28,12 @@
  *             ds ← dsPrev;  dc ← dcPrev;   dx_i = dxin_i[:, 0…Dx);   dctx = dxin_i[:, Dx…Din)
  *             dalpha_ij = dctx·h_j;   dhEnc_j += alpha_ij dctx
  *             de_ij = alpha_ij (dalpha_ij − Σ_k alpha_ik dalpha_ik)           (softmax backward)
- *             additive:  dv += Σ_j de_ij u_ij;   dpre_ij = de_ij v ⊙ (1 − u_ij²);   dP_j += dpre_ij;
- *                        dq = Σ_j dpre_ij;   ds += dq·Wsᵀ;   dWs += sᵀ·dq
+ *             additive:  dpre_ij = de_ij v ⊙ (1 − u_ij²);   dP_j += dpre_ij;   dq_i = Σ_j dpre_ij;   ds += dq_i·Wsᵀ
  *             dot:       ds += Σ_j de_ij h_j;   dhEnc_j += de_ij s
  *             general:   ds += Σ_j de_ij P_j;   dP_j += de_ij s
- *           after the loop:  additive: dWh += hEncᵀ·dP,  dba += Σ_rows dP,  dhEnc += dP·Whᵀ
+ *           after the loop:  additive: dv += DEᵀ·U (DE = de [Td·B·Te], U = u [Td·B·Te, A]: dv = Σ de_ij u_ij),
+ *                                      dWs += S_prevᵀ·DQ (S_prev = s blocks 0…Td-1, DQ = dq [Td·B, A]),
+ *                                      dWh += hEncᵀ·dP,  dba += Σ_rows dP,  dhEnc += dP·Whᵀ
  *                            general:  dWa += dPᵀ·hEnc,  dhEnc += dP·Wa
  *                            ds0 = ds,  dc0 = dc
  * Every decoder step adds into dhEnc (through ctx and the scores): backpropagation through time through attention.
@@ -50,6 +51,7 @@
  * ```
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
+import { exp, tanh } from './activations.js';
 import { checkDim, checkLength, checkOptions } from './check.js';
 import {
   type LstmWorkspace,
@@ -120,8 +122,10 @@ export interface AttentionWorkspace {
   readonly u: FloatArray;
   /** `[B,A]`: q of the current step (additive), else empty. */
   readonly q: FloatArray;
-  /** `[B,A]`: dq of the current step (additive), else empty. */
+  /** `[Td,B,A]`: dq of every step (additive), else empty (scratch of the backward). */
   readonly dq: FloatArray;
+  /** `[Td,B,Te]`: de, the score gradients (scratch of the backward). */
+  readonly de: FloatArray;
   /** `[Te]`: dalpha of one row (scratch). */
   readonly dalpha: FloatArray;
   /** `[B,H]`: carried dL/ds. */
@@ -286,7 +290,8 @@ export function attentionWorkspace(
     dP: new ctor(Te * B * Pcols),
     u: new ctor(Td * B * Te * A),
     q: new ctor(B * A),
-    dq: new ctor(B * A),
+    dq: new ctor(Td * B * A),
+    de: new ctor(Td * B * Te),
     dalpha: new ctor(Te),
     ds: new ctor(BH),
     dc: new ctor(BH),
@@ -343,34 +348,38 @@ export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEn
     matmulABt(P, 0, H, hEnc, 0, E, p.Wa, 0, E, Te * B, E, H, false);
   }
 
+  const { v, Ws } = p;
   for (let i = 0; i < Td; i++) {
     const sRow0 = i * BH;                                               // s_i, c_i: the state before step i
-    if (score === 'additive') matmul(q, 0, A, s, sRow0, H, p.Ws, 0, A, B, H, A, false);   // q = s·Ws
+    if (score === 'additive') matmul(q, 0, A, s, sRow0, H, Ws, 0, A, B, H, A, false);   // q = s·Ws
     for (let bb = 0; bb < B; bb++) {
       const eRow = (i * B + bb) * Te, sRow = sRow0 + bb * H;
-      for (let j = 0; j < Te; j++) {
-        const hRow = (j * B + bb) * E;
-        let e = 0;
-        if (score === 'additive') {
-          const uRow = ((i * B + bb) * Te + j) * A, pRow = (j * B + bb) * A, qRow = bb * A;
+      if (score === 'additive') {
+        const qRow = bb * A;
+        for (let j = 0; j < Te; j++) {
+          const uRow = (eRow + j) * A, pRow = (j * B + bb) * A;
+          let e = 0;
           for (let k = 0; k < A; k++) {
-            const uk = Math.tanh(q[qRow + k] + P[pRow + k]);             // u_ij = tanh(q + P_j)
+            const uk = tanh(q[qRow + k] + P[pRow + k]);                  // u_ij = tanh(q + P_j)
             u[uRow + k] = uk;
-            e += p.v[k] * uk;                                            // e_ij = v·u_ij
+            e += v[k] * uk;                                              // e_ij = v·u_ij
           }
-        } else if (score === 'dot') {
-          for (let k = 0; k < H; k++) e += s[sRow + k] * hEnc[hRow + k];   // e_ij = s·h_j
-        } else {
-          const pRow = (j * B + bb) * H;
-          for (let k = 0; k < H; k++) e += s[sRow + k] * P[pRow + k];      // e_ij = s·P_j
+          alpha[eRow + j] = e;
         }
-        alpha[eRow + j] = e;
+      } else {
+        const K = score === 'dot' ? hEnc : P;                           // rows h_j (dot) or P_j (general), H wide
+        for (let j = 0; j < Te; j++) {
+          const kRow = (j * B + bb) * H;
+          let e = 0;
+          for (let k = 0; k < H; k++) e += s[sRow + k] * K[kRow + k];    // e_ij = s·h_j  or  s·P_j
+          alpha[eRow + j] = e;
+        }
       }
       let m = -Infinity;                                                 // alpha_ij = softmax_j(e_ij)
       for (let j = 0; j < Te; j++) if (alpha[eRow + j] > m) m = alpha[eRow + j];
       let sum = 0;
       for (let j = 0; j < Te; j++) {
-        const ex = Math.exp(alpha[eRow + j] - m);
+        const ex = exp(alpha[eRow + j] - m);
         alpha[eRow + j] = ex;
         sum += ex;
       }
@@ -419,8 +428,9 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
                                   dc0: FloatArray, dsSeq: FloatArray | null, ws: AttentionWorkspace,
                                   p: AttentionParams, hEnc: FloatArray, x: FloatArray): void {
   const fn = 'attentionBackward';
-  const { Te, Td, B, Dx, E, H, A, score, s, alpha, dxin, xinStep, dxinStep, cells, P, dP, u, dq, dalpha } = ws;
+  const { Te, Td, B, Dx, E, H, A, score, s, alpha, dxin, xinStep, dxinStep, cells, P, dP, u, dq, de, dalpha } = ws;
   const { ds, dc, dsPrev, dcPrev } = ws;
+  const { v, Ws } = p;
   const n = attentionParamSizes(score, Dx, E, H, A);
   const shape = `${score}: Dx=${Dx},E=${E},H=${H},A=${A}`;
   for (const [k, key] of [['dW', 'W'], ['dU', 'U'], ['db', 'b'], ['dWs', 'Ws'], ['dWh', 'Wh'], ['dba', 'ba'],
@@ -443,7 +453,7 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
     lstmBackward(g, dxinStep[i], dsPrev, dcPrev, null, ds, dc, cells[i], p, xinStep[i]);
     ds.set(dsPrev);                                                      // ds ← dsPrev;  dc ← dcPrev
     dc.set(dcPrev);
-    if (score === 'additive') dq.fill(0);
+    if (score === 'additive') dq.fill(0, i * B * A, (i + 1) * B * A);
     for (let bb = 0; bb < B; bb++) {
       const eRow = (i * B + bb) * Te, inRow = (i * B + bb) * Din, sRow = sRow0 + bb * H;
       if (dx !== null) for (let k = 0; k < Dx; k++) dx[(i * B + bb) * Dx + k] = dxin[inRow + k];   // dx_i
@@ -459,39 +469,36 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
         dalpha[j] = da;
         dot += a * da;
       }
-      for (let j = 0; j < Te; j++) {
-        const de = alpha[eRow + j] * (dalpha[j] - dot);                  // de_ij = alpha_ij (dalpha_ij − Σ_k alpha_ik dalpha_ik)
-        const hRow = (j * B + bb) * E;
-        if (score === 'additive') {
-          const uRow = ((i * B + bb) * Te + j) * A, pRow = (j * B + bb) * A, qRow = bb * A;
+      for (let j = 0; j < Te; j++) de[eRow + j] = alpha[eRow + j] * (dalpha[j] - dot);   // de_ij = alpha_ij (dalpha_ij − Σ_k alpha_ik dalpha_ik)
+      if (score === 'additive') {
+        const qRow = (i * B + bb) * A;
+        for (let j = 0; j < Te; j++) {
+          const uRow = (eRow + j) * A, pRow = (j * B + bb) * A, dej = de[eRow + j];
           for (let k = 0; k < A; k++) {
             const uk = u[uRow + k];
-            g.dv[k] += de * uk;                                          // dv += de_ij u_ij
-            const dpre = de * p.v[k] * (1 - uk * uk);                    // dpre_ij = de_ij v ⊙ (1 − u_ij²)
+            const dpre = dej * v[k] * (1 - uk * uk);                     // dpre_ij = de_ij v ⊙ (1 − u_ij²)
             dP[pRow + k] += dpre;                                        // dP_j += dpre_ij
-            dq[qRow + k] += dpre;                                        // dq = Σ_j dpre_ij
+            dq[qRow + k] += dpre;                                        // dq_i = Σ_j dpre_ij
           }
-        } else if (score === 'dot') {
+        }
+      } else {
+        const K = score === 'dot' ? hEnc : P, dK = score === 'dot' ? dhEnc : dP;   // h_j and dhEnc_j, or P_j and dP_j
+        for (let j = 0; j < Te; j++) {
+          const kRow = (j * B + bb) * H, dej = de[eRow + j];
           for (let k = 0; k < H; k++) {
-            ds[bb * H + k] += de * hEnc[hRow + k];                       // ds += de_ij h_j
-            dhEnc[hRow + k] += de * s[sRow + k];                         // dhEnc_j += de_ij s
-          }
-        } else {
-          const pRow = (j * B + bb) * H;
-          for (let k = 0; k < H; k++) {
-            ds[bb * H + k] += de * P[pRow + k];                          // ds += de_ij P_j
-            dP[pRow + k] += de * s[sRow + k];                            // dP_j += de_ij s
+            ds[bb * H + k] += dej * K[kRow + k];                         // ds += de_ij h_j   (general: de_ij P_j)
+            dK[kRow + k] += dej * s[sRow + k];                           // dhEnc_j += de_ij s   (general: dP_j)
           }
         }
       }
     }
-    if (score === 'additive') {
-      matmulABt(ds, 0, H, dq, 0, A, p.Ws, 0, A, B, A, H, true);           // ds += dq·Wsᵀ
-      matmulAtB(g.dWs, 0, A, s, sRow0, H, dq, 0, A, H, B, A, true);       // dWs += sᵀ·dq
-    }
+    if (score === 'additive') matmulABt(ds, 0, H, dq, i * B * A, A, Ws, 0, A, B, A, H, true);   // ds += dq_i·Wsᵀ
   }
 
   if (score === 'additive') {
+    const R = Td * B * Te;
+    matmulAtB(g.dv, 0, A, de, 0, 1, u, 0, A, 1, R, A, true);            // dv += DEᵀ·U
+    matmulAtB(g.dWs, 0, A, s, 0, H, dq, 0, A, H, Td * B, A, true);       // dWs += S_prevᵀ·DQ
     matmulAtB(g.dWh, 0, A, hEnc, 0, E, dP, 0, A, E, Te * B, A, true);    // dWh += hEncᵀ·dP
     sumRows(g.dba, 0, dP, 0, A, Te * B, A);                              // dba += Σ dP
     matmulABt(dhEnc, 0, E, dP, 0, A, p.Wh, 0, A, Te * B, A, E, true);    // dhEnc += dP·Whᵀ

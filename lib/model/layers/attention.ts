@@ -82,8 +82,6 @@ interface Buffers {
   out: FloatArray; // view of ws.s: blocks 1…Td
 }
 
-const EMPTY = new Float64Array(0);
-
 /** An attention decoder layer (made by {@link attentionDecoder}); the fields are its resolved options. */
 export class AttentionDecoder extends Layer {
   /** 'AttentionDecoder' (bptt's own layer: Keras has no such built-in, so it has no TensorFlow.js counterpart). */
@@ -108,6 +106,8 @@ export class AttentionDecoder extends Layer {
   readonly declaredInputShape: number[] | null;
   private ps: Param[] = [];
   private p!: AttentionParams;
+  /** A length-0 array of the model's float type: the decoder input x (none) and the unused weights' gradients. */
+  private empty: FloatArray = new Float32Array(0);
   private A = 0;
   private Td = 0;
   private readonly cache = new BufferCache<Buffers>();
@@ -182,7 +182,7 @@ export class AttentionDecoder extends Layer {
     orthogonal(U.value, H, 4 * H, makeRandom(`${seed}/recurrent_kernel`));
     if (this.unitForgetBias) b.value.fill(1, H, 2 * H);
     this.ps = [W, U, b];
-    const empty = new ctor(0);
+    const empty = (this.empty = new ctor(0));
     this.p = { W: W.value, U: U.value, b: b.value, Ws: empty, Wh: empty, ba: empty, v: empty, Wa: empty };
     if (this.score === 'additive') {
       const Ws = makeParam('attention_query_kernel', [H, A], ctor),
@@ -244,7 +244,7 @@ export class AttentionDecoder extends Layer {
     if (this.initialState === 'encoder') ws.s.set(x.subarray((Te - 1) * N * E, Te * N * E), 0);
     else ws.s.fill(0, 0, N * H);
     ws.c.fill(0, 0, N * H);
-    attentionForward(ws, this.p, x, EMPTY);
+    attentionForward(ws, this.p, x, this.empty);
     this.last = buf;
     this.lastX = x;
     return buf.out;
@@ -258,11 +258,11 @@ export class AttentionDecoder extends Layer {
       dW: this.ps[0].grad,
       dU: this.ps[1].grad,
       db: this.ps[2].grad,
-      dWs: EMPTY as FloatArray,
-      dWh: EMPTY as FloatArray,
-      dba: EMPTY as FloatArray,
-      dv: EMPTY as FloatArray,
-      dWa: EMPTY as FloatArray,
+      dWs: this.empty,
+      dWh: this.empty,
+      dba: this.empty,
+      dv: this.empty,
+      dWa: this.empty,
     };
     if (this.score === 'additive') {
       g.dWs = this.ps[3].grad;
@@ -270,7 +270,7 @@ export class AttentionDecoder extends Layer {
       g.dba = this.ps[5].grad;
       g.dv = this.ps[6].grad;
     } else if (this.score === 'general') g.dWa = this.ps[3].grad;
-    attentionBackward(g, buf.dhEnc, null, buf.ds0, buf.dc0, dy, buf.ws, this.p, x, EMPTY);
+    attentionBackward(g, buf.dhEnc, null, buf.ds0, buf.dc0, dy, buf.ws, this.p, x, this.empty);
     if (!needDx) return null;
     if (this.initialState === 'encoder') {
       // s_0 = h_Te: its gradient joins that of the last encoder state.

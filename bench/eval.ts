@@ -314,6 +314,7 @@ function jobCost(j: Job, nab: readonly NabFile[]): number {
     'rnn-ae': 0.012,
     'lstm-forecast': 0.01,
     'dense-ae': 0.001,
+    'lstm-attn-ae': 0.05,
     zscore: 0,
     iqr: 0,
   }[j.model];

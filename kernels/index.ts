@@ -11,6 +11,7 @@ export * from './check.js';
 export * from './rnn.js';
 export * from './lstm.js';
 export * from './gru.js';
+export * from './attention.js';
 export * from './dense.js';
 export * from './losses.js';
 export * from './optim.js';

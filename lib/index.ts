@@ -50,6 +50,10 @@ export {
 export type { RecurrentOptions, DenseOptions, Param, CellType } from './model/layers/index.js';
 export type { FloatCtor, ForwardContext } from './model/layers/layer.js';
 export type { BidirectionalOptions } from './model/layers/bidirectional.js';
+export { AttentionDecoder, attentionDecoder } from './model/layers/attention.js';
+export type { AttentionDecoderOptions } from './model/layers/attention.js';
+export { attentionAutoencoder } from './model/presets.js';
+export type { AttentionAutoencoderOptions } from './model/presets.js';
 export {
   sequenceAutoencoder,
   lstmAutoencoder,
@@ -104,6 +108,8 @@ export { Detector } from './detect/detector.js';
 export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
 export type { DetectResult, ScoreResult, DetectorFitOptions, DetectorFitAsyncOptions } from './detect/detector.js';
+export type { DetectCallOptions } from './detect/detector.js';
+export type { AttentionMaps } from './detect/networks.js';
 export type { DetectorJSON } from './detect/io.js';
 export type { FeedbackEntry, FeedbackInput, TimeBound } from './detect/controls.js';
 export type {

@@ -17,7 +17,10 @@
  *                  transformed input [T,B,D] and mask [B,D]; on the wasm backend a copy of U and three staging buffers
  *                Dense: y, dz [M,U], dx [M,D] (M = T·B rows for a sequence, else B); RepeatVector(n): y [n,B,F] (none
  *                when a recurrent layer follows: Sequential fuses the pair); Flatten, Reshape: two copies of the
- *                sequence; Dropout: y, dx, mask; Bidirectional: two recurrent copies, y and the split gradients
+ *                sequence; Dropout: y, dx, mask; Bidirectional: two recurrent copies, y and the split gradients;
+ *                AttentionDecoder (Te, Td steps, E inputs, H units, A attention units): s, c [Td+1,B,H]; α [Td,B,Te];
+ *                the cell inputs and their gradients [Td,B,E] each; u [Td,B,Te,A]; P, dP [Te,B,A or H]; dq
+ *                [Td,B,A]; de [Td,B,Te]; one LSTM step workspace per decoder step; dhEnc [Te,B,E]
  *   batch        Sequential's gathered x, y and dL/dy for one batch
  * Not counted: the data passed in, predictions returned, and worker-thread replicas (each holds its own copy).
  *
@@ -37,6 +40,7 @@ import { Recurrent } from './model/layers/recurrent.js';
 import { Dense, TimeDistributed } from './model/layers/dense.js';
 import { RepeatVector, Flatten, Reshape, Dropout } from './model/layers/shape.js';
 import { Bidirectional } from './model/layers/bidirectional.js';
+import { AttentionDecoder } from './model/layers/attention.js';
 import { getBackend } from './backend.js';
 import { SCRATCH_BYTES } from '../kernels/wasm/module.js';
 import { MATVEC_ROWS } from '../kernels/matmul.js';
@@ -144,6 +148,24 @@ function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: str
   t.elements += 3 * BH;
 }
 
+function attention(t: Tally, l: AttentionDecoder, inShape: readonly number[], name: string): void {
+  const Te = inShape[0],
+    E = inShape[1],
+    Td = l.steps ?? Te,
+    H = l.units,
+    B = t.B;
+  const A = l.score === 'additive' ? (l.attentionUnits ?? H) : 0,
+    Pw = l.score === 'additive' ? A : l.score === 'general' ? H : 0;
+  t.param(
+    E * 4 * H + H * 4 * H + 4 * H + H * A + E * A + 2 * A + (l.score === 'general' ? H * E : 0),
+    `${name} weights`,
+  );
+  const cell = 2 * 2 * B * H + 2 * B * 4 * H + B * H + 2 * B * H; // an LSTM workspace with T = 1
+  const sizes = [2 * (Td + 1) * B * H, Td * B * Te, 2 * Td * B * E, Td * B * Te * A, 2 * Te * B * Pw, Td * B * A];
+  for (const n of sizes) t.array(n, `${name} buffer (${Te} → ${Td} steps, batch ${B}, ${H} units)`);
+  t.elements += Td * B * Te + Td * cell + Te * B * E + 6 * B * H;
+}
+
 function dense(t: Tally, l: Dense, inShape: readonly number[], name: string): void {
   const D = inShape[inShape.length - 1],
     U = l.units,
@@ -165,6 +187,7 @@ function layerBytes(
     name = l.name || l.className;
   if (l instanceof Recurrent) recurrent(t, l, inShape, name);
   else if (l instanceof Dense) dense(t, l, inShape, name);
+  else if (l instanceof AttentionDecoder) attention(t, l, inShape, name);
   else if (l instanceof TimeDistributed) dense(t, l.layer, inShape, name);
   else if (l instanceof Bidirectional) {
     const T = inShape[0],

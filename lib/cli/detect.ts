@@ -30,6 +30,7 @@ import { checkFiles, type NamedFile } from './files.js';
 import { ArgumentError, MemoryLimitError } from '../errors.js';
 import type { EpochLogs } from '../model/sequential.js';
 import { renderReport, type ReportData, formatNumber } from './report.js';
+import { attentionStrips } from './report.js';
 import { isLabelFile, readLabelFile, windowsToRanges } from './labels.js';
 import { runs } from '../detect/events.js';
 import * as opt from './options.js';
@@ -308,6 +309,7 @@ export function reportData(
     labels,
     facts,
     warnings,
+    ...(r.attention !== undefined ? { attention: attentionStrips(r.attention, r.events) } : {}),
   };
 }
 
@@ -347,7 +349,13 @@ function printEvents(ctx: Context, table: Table, events: AnomalyEvent[]): void {
  * detector.detect() over the whole table. A continually learning detector trained on the first `trainRows` rows of
  * the same file continues after them: those rows were its probation (`trainRows` 0: trained on another file).
  */
-export function runDetect(detector: Detector, table: Table, trainRows: number, file: string): DetectResult {
+export function runDetect(
+  detector: Detector,
+  table: Table,
+  trainRows: number,
+  file: string,
+  attention = false,
+): DetectResult {
   const timed = detector.options.model === 'gru-online' && detector.options.timeFeatures !== false;
   if (timed && (table.timeKind !== 'date' || table.timeValues === null)) {
     throw new UserError(
@@ -359,7 +367,10 @@ export function runDetect(detector: Detector, table: Table, trainRows: number, f
   return userCall(
     '',
     () => {
-      const r = detector.detect(seriesOf(table, from, table.n), ms !== null ? { timestamps: ms.subarray(from) } : {});
+      const r = detector.detect(seriesOf(table, from, table.n), {
+        ...(ms !== null ? { timestamps: ms.subarray(from) } : {}),
+        ...(attention ? { attention } : {}),
+      });
       return from > 0 ? continuing(detector, r, from) : r;
     },
     columnMap(table),
@@ -559,7 +570,11 @@ function detectRun(ctx: Context, a: DetectArgs, outs: OutputSet, t0: number): nu
   const fit = fitDetector(ctx, input.trainTable, trainRows, trainDesc, a.detectorOptions);
   const detector = fit.detector;
   const tDetect = performance.now();
-  const r = runDetect(detector, table, a.trainFile === undefined ? trainRows : 0, file);
+  // 'lstm-attn-ae' with a report: the attention weights for its heat strips (4·W² bytes per window; skipped above 256 MB).
+  const W = detector.options.window;
+  const attention =
+    reportOut !== null && detector.options.model === 'lstm-attn-ae' && table.n * W * W * 4 <= 256 * 2 ** 20;
+  const r = runDetect(detector, table, a.trainFile === undefined ? trainRows : 0, file, attention);
   const detectSeconds = since(tDetect);
 
   const tWrite = performance.now();

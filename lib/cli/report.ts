@@ -7,6 +7,8 @@
  *   a score chart  the anomaly score (grey) and the threshold it was compared with (dashed red), events shaded
  *   an event table start and end timestamps as the file wrote them, length, peak time and peak score (and whether a
  *                  labelled window overlaps)
+ *   attention      model 'lstm-attn-ae' only: per event, a heat strip of the attention weights with which the
+ *                  reconstruction of the peak point drew on each point of its window (which past steps the model used)
  * Dates are placed and labelled on the axis in UTC (a timestamp with a zone is converted; one without is taken as is).
  *
  * Long series are downsampled for drawing: each chart is cut into one bucket per unit of its 1000-unit-wide view box and
@@ -14,6 +16,7 @@
  * about 2,000 path points per chart. The markup is well-formed XML (every element closed, every attribute quoted).
  */
 import type { AnomalyEvent, Range } from '../detect/events.js';
+import type { AttentionMaps } from '../detect/networks.js';
 import { timeTicks, niceTicks, formatTick, formatDuration } from './time.js';
 
 export interface ReportData {
@@ -40,6 +43,37 @@ export interface ReportData {
   /** Extra header cards: [label, value, note], e.g. ['Model', 'lstm-ae', 'window 32 · hidden 16']. */
   facts: Array<[string, string, string?]>;
   warnings: string[];
+  /** Model 'lstm-attn-ae': one strip per event (the first MAX_STRIPS), see {@link attentionStrips}. */
+  attention?: AttentionStrip[];
+}
+
+/** The attention of one event's peak: weights[j] = α of the window's last decoder step over point start + j. */
+export interface AttentionStrip {
+  /** The event's index in `events`. */
+  event: number;
+  /** The window's first point. */
+  start: number;
+  /** W weights, summing to 1. */
+  weights: number[];
+}
+
+/** Events that get an attention strip. */
+const MAX_STRIPS = 20;
+
+/**
+ * The strips of the report: for each event (the first MAX_STRIPS) whose peak ends a scored window, the attention row
+ * of that window's last decoder step (the step that reconstructs the peak point), over the W points of the window.
+ */
+export function attentionStrips(a: AttentionMaps, events: AnomalyEvent[]): AttentionStrip[] {
+  const W = a.window,
+    out: AttentionStrip[] = [];
+  events.slice(0, MAX_STRIPS).forEach((e, k) => {
+    const start = e.peakIndex - W + 1;
+    if (start < 0 || start >= a.count) return;
+    const row = (start * W + W - 1) * W;
+    out.push({ event: k, start, weights: Array.from(a.weights.subarray(row, row + W)) });
+  });
+  return out;
 }
 
 // Geometry of every chart, in view-box units (the SVG scales to the page width).
@@ -437,7 +471,7 @@ export function renderReport(d: ReportData): string {
 ${warnings}
 <div class="legend">${legend(d).join('')}</div>
 ${panels.join('\n')}
-<section class="panel"><div class="panel-head"><h2>Events</h2><span class="panel-note">runs of consecutive flagged rows</span></div>
+${attentionPanel(d)}<section class="panel"><div class="panel-head"><h2>Events</h2><span class="panel-note">runs of consecutive flagged rows</span></div>
 ${eventTable(d)}
 </section>
 <footer>Made with bptt: an anomaly is a point whose score is above the threshold; an event is a run of them.</footer>
@@ -558,6 +592,35 @@ function scorePanel(d: ReportData, xs: Float64Array, xt: Array<[number, string]>
   return (
     `<section class="panel"><div class="panel-head"><h2>Anomaly score</h2><span class="panel-note">` +
     `${escapeHtml(`${sqrt ? 'square-root scale · ' : ''}${scored < d.n ? `the first ${d.n - scored} rows are warm-up (not scored)` : 'every row scored'}`)}</span></div>\n${scoreSvg}\n</section>`
+  );
+}
+
+/** The attention strips (model 'lstm-attn-ae'): one row per event, a cell per window point, darker = more weight. */
+function attentionPanel(d: ReportData): string {
+  const strips = d.attention;
+  if (strips === undefined || strips.length === 0) return '';
+  const rows = strips.map((st) => {
+    const e = d.events[st.event],
+      W = st.weights.length,
+      w = VW / W;
+    let max = 0;
+    for (const v of st.weights) if (v > max) max = v;
+    const cells = st.weights.map(
+      (v, j) =>
+        `<rect x="${f1(j * w)}" y="0" width="${f1(w)}" height="18" fill="${COLORS.event}" fill-opacity="${(max > 0 ? v / max : 0).toFixed(3)}">` +
+        `<title>${escapeHtml(`${timeOf(d, st.start + j)}: α ${formatNumber(v)}`)}</title></rect>`,
+    );
+    return (
+      `<p class="src">Event ${st.event + 1}: the reconstruction of ${escapeHtml(timeOf(d, e.peakIndex))} (peak) drew on ` +
+      `${escapeHtml(timeOf(d, st.start))} → ${escapeHtml(timeOf(d, e.peakIndex))}</p>\n` +
+      `<svg class="chart" viewBox="0 0 ${VW} 18" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="attention of event ${st.event + 1}">` +
+      `<rect x="0" y="0" width="${VW}" height="18" fill="none" stroke="${COLORS.grid}"/>${cells.join('')}</svg>`
+    );
+  });
+  return (
+    `<section class="panel"><div class="panel-head"><h2>Where the model looked</h2><span class="panel-note">` +
+    `attention of the step that reconstructs each event's peak over its window (darker = more weight)</span></div>\n` +
+    `${rows.join('\n')}\n</section>\n`
   );
 }
 

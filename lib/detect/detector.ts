@@ -8,7 +8,8 @@
  * only) → train the model on sliding windows → score the training series → calibrate the threshold on those scores.
  * score/detect: the same reading, filling and normalising (with the stored normaliser), then per-point scores:
  *
- *   autoencoders ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae')
+ *   autoencoders ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-attn-ae': an LSTM encoder and a decoder that
+ *       attends over the encoder's states, attentionAutoencoder; detect(…, { attention: true }) returns its weights)
  *       windows w = [s, s+W) with stride 1; e(w, j, f) = (x̂ − x)² at step j, feature f (normalised units);
  *       point score = combine over the windows covering the point of mean_f e: 'last' (the default, causal): the
  *       error at the last step of the window that ends at the point; offline only (causal: false): 'mean' or 'max'
@@ -61,6 +62,7 @@ import { applyThresholdSpec, staticLevel, thresholdToString } from './threshold-
 import { OnlinePipeline } from './online.js';
 import { baselineScores } from './baselines.js';
 import { detectorNetwork, isAutoencoder, isNeural } from './networks.js';
+import { attentionMaps, type AttentionMaps } from './networks.js';
 import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options.js';
 import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types.js';
 import { DetectorStream, type StreamResult } from './stream.js';
@@ -106,6 +108,21 @@ export interface DetectResult extends ScoreResult {
   thresholds: Float64Array;
   /** The threshold as one number: the static level, or for SPOT/DSPOT/dynamic the last one used. */
   threshold: number;
+  /**
+   * Model 'lstm-attn-ae' with detect(series, { attention: true }): the attention weights of every scored window
+   * (α [W, W] per window; 4·W² bytes each, and one more forward pass on the calling thread). Absent otherwise.
+   */
+  attention?: AttentionMaps;
+}
+
+/** Options of {@link Detector.detect}. */
+export interface DetectCallOptions {
+  /** Threads for the forward passes; default the detector's. */
+  workers?: Workers;
+  /** 'gru-online': epoch ms per point. */
+  timestamps?: ArrayLike<number>;
+  /** Model 'lstm-attn-ae': also return the attention weights of every scored window (`result.attention`). */
+  attention?: boolean;
 }
 
 /** Detector.fit's options. */
@@ -376,7 +393,7 @@ export class Detector {
       throw new ArgumentError(`${fn}(${given[0]})`, 'no callback', 'a function', {
         problem:
           `model '${this.options.model}' has no epochs or batches to report; the callbacks apply to the ` +
-          "networks trained in epochs ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast')",
+          "networks trained in epochs ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast', 'lstm-attn-ae')",
       });
     }
     const o = this.options;
@@ -589,7 +606,8 @@ export class Detector {
    *
    * @param series - number[] (one feature), number[][] ([n, F]), { data, shape } or an ndarray; null/NaN are missing
    * values, filled by interpolation.
-   * @param options - workers; timestamps ('gru-online').
+   * @param options - workers; timestamps ('gru-online'); attention ('lstm-attn-ae': the attention weights of every
+   * scored window in `result.attention`, 4·W² bytes per window).
    * @returns Scores, flags, events and the thresholds each point was compared with.
    * @throws {@link ArgumentError} before fit, or for a series with another feature count or too short for the window.
    * @example
@@ -605,7 +623,7 @@ export class Detector {
    * assert.equal(r.threshold, 3);
    * ```
    */
-  detect(series: SeriesLike, options: { workers?: Workers; timestamps?: ArrayLike<number> } = {}): DetectResult {
+  detect(series: SeriesLike, options: DetectCallOptions = {}): DetectResult {
     const r = this.detectBeforeFeedback(series, options);
     const level = this.feedbackLevel;
     if (level === -Infinity) return r;
@@ -621,12 +639,10 @@ export class Detector {
     return { ...r, events, threshold: Math.max(r.threshold, level) };
   }
 
-  private detectBeforeFeedback(
-    series: SeriesLike,
-    options: { workers?: Workers; timestamps?: ArrayLike<number> },
-  ): DetectResult {
+  private detectBeforeFeedback(series: SeriesLike, options: DetectCallOptions): DetectResult {
     this.requireFitted('detect');
-    checkKeys(options, ['workers', 'timestamps'], 'detect');
+    checkKeys(options, ['workers', 'timestamps', 'attention'], 'detect');
+    const attention = this.checkAttentionOption(options.attention);
     const workers = checkWorkers(options.workers ?? this.options.workers, 'detect(workers)');
     const { s, filled } = this.prepare(series, 'detect(series)', false);
     const timestamps = this.timestampsFor(options.timestamps, s.n, 'detect(timestamps)');
@@ -645,7 +661,8 @@ export class Detector {
         threshold: level,
       };
     }
-    const r = this.scoreNormalised((this.normaliser as Normaliser).transform(s), workers);
+    const z = (this.normaliser as Normaliser).transform(s);
+    const r = this.scoreNormalised(z, workers);
     const { thresholds, flags } = applyThresholdSpec(
       this.options.threshold,
       this.calibration as Float64Array,
@@ -659,7 +676,21 @@ export class Detector {
         threshold = thresholds[i];
         break;
       }
-    return { ...r, filled, flags, events, thresholds, threshold };
+    const out: DetectResult = { ...r, filled, flags, events, thresholds, threshold };
+    if (attention) out.attention = attentionMaps(this.model as Sequential, z, this.options.window);
+    return out;
+  }
+
+  /** detect's `attention` option: a boolean, true only for model 'lstm-attn-ae'. */
+  private checkAttentionOption(v: unknown): boolean {
+    if (v === undefined || v === false) return false;
+    if (v !== true) throw new ArgumentError('detect(attention)', 'true or false', describeValue(v));
+    if (this.options.model !== 'lstm-attn-ae') {
+      throw new ArgumentError('detect(attention)', 'false', 'true', {
+        problem: `only model 'lstm-attn-ae' has attention weights (model '${this.options.model}')`,
+      });
+    }
+    return true;
   }
 
   /** The threshold that a new point would be compared with now (SPOT/DSPOT: after calibration). */

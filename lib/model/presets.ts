@@ -7,11 +7,15 @@
  *                         Hundman et al. 2018, predicts the next values of a channel from a window of history)
  *   sequenceClassifier    recurrent stack → Dropout → Dense(1, sigmoid), binary cross-entropy
  *   denseAutoencoder      Flatten → Dense(relu) bottleneck stack → Dense(window·features) → Reshape([window, features])
+ *   attentionAutoencoder  LSTM encoder (every step) → AttentionDecoder (Bahdanau or Luong attention over the encoder's
+ *                         states) → per-step Dense(features)
  */
 import { Recurrent, type RecurrentOptions, type CellType } from './layers/recurrent.js';
 import { dense, timeDistributed } from './layers/dense.js';
 import { repeatVector, dropout, flatten, reshape } from './layers/shape.js';
 import { Sequential, type DType } from './sequential.js';
+import { attentionDecoder, type AttentionDecoderOptions } from './layers/attention.js';
+import type { AttentionScore } from '../../kernels/attention.js';
 import { checkKeys, describeValue } from '../check.js';
 import { ArgumentError } from '../errors.js';
 
@@ -324,6 +328,70 @@ export function denseAutoencoder(o: DenseAutoencoderOptions): Sequential {
     .forEach((u) => m.add(dense({ units: u, activation: 'relu' })));
   m.add(dense({ units: T * D }));
   m.add(reshape({ targetShape: [T, D] }));
+  m.compile({ loss: 'mse' });
+  return m.build([T, D]);
+}
+
+/** Options of {@link attentionAutoencoder}. */
+export interface AttentionAutoencoderOptions {
+  /** Time steps per window. */
+  window: number;
+  /** Features per step. Default 1. */
+  features?: number;
+  /** Hidden units of the encoder LSTM layers, outermost first; the decoder has the last size. Default [64]. */
+  units?: number | number[];
+  /** The encoder's and the decoder's cell: 'lstm' (the only one). */
+  cell?: 'lstm';
+  /** The attention score: 'additive' (Bahdanau, default), 'dot' or 'general' (Luong). */
+  score?: AttentionScore;
+  /** The additive score's hidden size. Default: the decoder's units. */
+  attentionUnits?: number;
+  /** Seed of the initial weights (and the default seed of fit). Default 0. */
+  seed?: number | string;
+  /** 'float32' (default) or 'float64'. */
+  dtype?: DType;
+}
+
+/**
+ * Attention autoencoder of windows [window, features]: an LSTM encoder (every step's state) → an
+ * {@link AttentionDecoder} that starts at the last encoder state and at each step attends over all encoder states,
+ * consuming the context alone (see lib/model/layers/attention.ts for why) → per-step Dense(features). Reconstructs its
+ * input; train with fit(x, x). The decoder's attention weights say which past steps each reconstructed step used.
+ *
+ * @param o - window, features, units, cell ('lstm'), score, attentionUnits, seed, dtype.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { attentionAutoencoder } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = attentionAutoencoder({ window: 8, features: 1, units: 6, score: 'additive', seed: 1 });
+ * assert.deepEqual(
+ *   model.layers.map((l) => l.className),
+ *   ['LSTM', 'AttentionDecoder', 'TimeDistributed'],
+ * );
+ * const windows = Array.from({ length: 32 }, (_, i) => Array.from({ length: 8 }, (_, t) => [Math.sin((i + t) / 3)]));
+ * const history = model.fit(windows, windows, { epochs: 5, batchSize: 8, optimizer: { name: 'adam', learningRate: 0.02 } });
+ * assert.ok(history.loss[4] < history.loss[0]);
+ * assert.deepEqual(model.predict(windows).shape, [32, 8, 1]);
+ * ```
+ */
+export function attentionAutoencoder(o: AttentionAutoencoderOptions): Sequential {
+  const fn = 'attentionAutoencoder';
+  checkKeys(o, ['window', 'features', 'units', 'cell', 'score', 'attentionUnits', 'seed', 'dtype'], fn);
+  const { T, D } = dimsOf(o, fn);
+  if (o.cell !== undefined && o.cell !== 'lstm')
+    throw new ArgumentError(`${fn}(cell)`, "'lstm'", describeValue(o.cell));
+  const units = unitsList(o.units, fn);
+  const H = units[units.length - 1];
+  const m = new Sequential([], modelOptions(o));
+  units.forEach((u) => m.add(new Recurrent('LSTM', { units: u, returnSequences: true })));
+  const dec: AttentionDecoderOptions = { units: H, initialState: 'encoder' };
+  if (o.score !== undefined) dec.score = o.score;
+  if (o.attentionUnits !== undefined) dec.attentionUnits = o.attentionUnits;
+  m.add(attentionDecoder(dec));
+  m.add(timeDistributed(dense({ units: D })));
   m.compile({ loss: 'mse' });
   return m.build([T, D]);
 }

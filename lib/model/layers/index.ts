@@ -4,6 +4,7 @@ import { Recurrent, type RecurrentOptions } from './recurrent.js';
 import { Dense, type DenseOptions, TimeDistributed } from './dense.js';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape.js';
 import { Bidirectional } from './bidirectional.js';
+import { AttentionDecoder, type AttentionDecoderOptions } from './attention.js';
 import { checkKeys, checkObject, describeValue } from '../../check.js';
 import { ArgumentError } from '../../errors.js';
 
@@ -15,6 +16,8 @@ export { Dense, dense, TimeDistributed, timeDistributed } from './dense.js';
 export type { DenseOptions } from './dense.js';
 export { RepeatVector, repeatVector, Flatten, flatten, Dropout, dropout, Reshape, reshape } from './shape.js';
 export { Bidirectional, bidirectional } from './bidirectional.js';
+export { AttentionDecoder, attentionDecoder } from './attention.js';
+export type { AttentionDecoderOptions } from './attention.js';
 
 export const LAYER_CLASSES = [
   'SimpleRNN',
@@ -27,6 +30,7 @@ export const LAYER_CLASSES = [
   'Dropout',
   'Reshape',
   'Bidirectional',
+  'AttentionDecoder',
 ] as const;
 
 type Cfg = Record<string, unknown>;
@@ -78,6 +82,8 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
         ...(config['mergeMode'] !== undefined ? { mergeMode: config['mergeMode'] as 'concat' } : {}),
       });
     }
+    case 'AttentionDecoder':
+      return new AttentionDecoder(config as unknown as AttentionDecoderOptions);
     default:
       throw ArgumentError.problem(
         where,

@@ -105,6 +105,9 @@ export { DETECTOR_MODELS } from './detect/types.js';
 export type { DetectorOptions, DetectorModel, ResolvedOptions, Combine, FittedDetector } from './detect/types.js';
 export type { DetectResult, ScoreResult, DetectorFitOptions, DetectorFitAsyncOptions } from './detect/detector.js';
 export type { DetectorJSON } from './detect/io.js';
+export type { ExportScorerOptions, ScorerQuantize } from './detect/export.js';
+export { quantizeInt8, dequantizeInt8 } from './detect/quantize.js';
+export type { Int8Matrix } from './detect/quantize.js';
 export type { FeedbackEntry, FeedbackInput, TimeBound } from './detect/controls.js';
 export type {
   FillReport,

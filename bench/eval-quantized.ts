@@ -9,8 +9,9 @@
  *   int8   the same detector with every kernel rounded to int8 (roundWeightsToInt8: q·scale per output column), i.e.
  *          what the int8 module computes; --check-module runs the int8 module itself (in a vm context) on the first
  *          file of each dataset and reports whether its flags equal these
- * Reported: share of scored rows with identical flags, the median relative score change and the largest change as a
- * share of the threshold; NAB score (standard, reward_low_FP_rate; as shipped and tuned, eval-score.ts) and SKAB
+ * Reported: share of scored rows with identical flags (and how many differ), the median and 99th percentile of the
+ * relative score change, and the largest change as a share of the threshold on rows scored below 2× the threshold
+ * (where a flag can flip); NAB score (standard, reward_low_FP_rate; as shipped and tuned, eval-score.ts) and SKAB
  * pooled F1 / FAR / MAR of each scorer; the module sizes (float32, int8).
  *
  *   node dist/bench/eval-quantized.js [--models lstm-ae,gru-ae,dense-ae,lstm-forecast] [--datasets nab,skab]
@@ -173,14 +174,18 @@ function cell(r: FileRun, which: 'float' | 'int8'): CellFile {
 interface Agreement {
   rows: number;
   sameFlags: number;
+  /** Rows whose flag differs. */
+  flipped: number;
   medianRelChange: number;
-  maxChangeOverThreshold: number;
+  p99RelChange: number;
+  /** max |Δscore| / threshold over the rows whose float score is within 2× the threshold (where a flag can flip). */
+  maxChangeNearThreshold: number;
 }
 
 function agreement(runs: FileRun[]): Agreement {
   let rows = 0,
     same = 0,
-    maxOver = 0;
+    near = 0;
   const rel: number[] = [];
   for (const r of runs) {
     for (let t = r.firstScored; t < r.float.length; t++) {
@@ -188,11 +193,18 @@ function agreement(runs: FileRun[]): Agreement {
       if (r.floatFlags[t] === r.int8Flags[t]) same++;
       const d = Math.abs(r.int8[t] - r.float[t]);
       if (r.float[t] !== 0) rel.push(d / Math.abs(r.float[t]));
-      maxOver = Math.max(maxOver, d / Math.max(r.level, MIN_LEVEL));
+      if (r.float[t] <= 2 * r.level) near = Math.max(near, d / Math.max(r.level, MIN_LEVEL));
     }
   }
   rel.sort((x, y) => x - y);
-  return { rows, sameFlags: same / rows, medianRelChange: rel[rel.length >> 1] ?? 0, maxChangeOverThreshold: maxOver };
+  return {
+    rows,
+    sameFlags: same / rows,
+    flipped: rows - same,
+    medianRelChange: rel[rel.length >> 1] ?? 0,
+    p99RelChange: rel[Math.floor(0.99 * (rel.length - 1))] ?? 0,
+    maxChangeNearThreshold: near,
+  };
 }
 
 const pct = (x: number, d = 1): string => `${(100 * x).toFixed(d)} %`;
@@ -258,7 +270,7 @@ function main(): void {
       ] as const)
         rows.push(
           `| ${model} | NAB (${nab.length}) | ${name} | ${c.shipped.standard.toFixed(1)} / ${c.shipped.reward_low_FP_rate.toFixed(1)} ` +
-            `(tuned ${c.tuned.standard.toFixed(1)}) | ${name === 'int8' ? `${pct(ag.sameFlags, 2)} | ${pct(ag.medianRelChange, 2)} | ${pct(ag.maxChangeOverThreshold)}` : '| |'} |`,
+            `(tuned ${c.tuned.standard.toFixed(1)}) | ${name === 'int8' ? `${pct(ag.sameFlags, 2)} (${ag.flipped}) | ${pct(ag.medianRelChange, 2)} / ${pct(ag.p99RelChange, 2)} | ${pct(ag.maxChangeNearThreshold)}` : '| |'} |`,
         );
     }
     if (skab.length > 0) {
@@ -290,7 +302,7 @@ function main(): void {
       ] as const)
         rows.push(
           `| ${model} | SKAB (${skab.length}) | ${name} | F1 ${c.f1.toFixed(3)}, FAR ${pct(c.far)}, MAR ${pct(c.mar)} | ` +
-            `${name === 'int8' ? `${pct(ag.sameFlags, 2)} | ${pct(ag.medianRelChange, 2)} | ${pct(ag.maxChangeOverThreshold)}` : '| |'} |`,
+            `${name === 'int8' ? `${pct(ag.sameFlags, 2)} (${ag.flipped}) | ${pct(ag.medianRelChange, 2)} / ${pct(ag.p99RelChange, 2)} | ${pct(ag.maxChangeNearThreshold)}` : '| |'} |`,
         );
     }
     json.push(entry);
@@ -306,7 +318,7 @@ function main(): void {
   const md =
     `# The int8 scorer against the float one\n\n\`${settings.command}\`, threshold ${settings.threshold}, ` +
     `${settings.seconds.toFixed(0)} s. Flags as the exported module sets them (score > the level fixed at export).\n\n` +
-    '| model | data | scorer | NAB standard / low-FP (tuned), or SKAB pooled | identical flags | median score change | max change / threshold |\n' +
+    '| model | data | scorer | NAB standard / low-FP (tuned), or SKAB pooled | identical flags (rows differing) | score change, median / p99 | max change / threshold, scores < 2× threshold |\n' +
     '|---|---|---|---|---:|---:|---:|\n' +
     `${rows.join('\n')}\n\n| model | module float32 | module int8 | ratio |\n|---|---:|---:|---:|\n${sizes.join('\n')}\n`;
   const prefix = a.out ?? path.join(os.tmpdir(), 'bptt-eval', `eval-quantized-${Date.now()}`);

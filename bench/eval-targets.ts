@@ -5,6 +5,7 @@
  *   - bench/eval-online.ts --model detector-time  the same given the files' timestamps (timeFeatures 'auto' → 'context')
  *   - bench/eval-skab.ts                          SKAB offline (the notebooks' rule) and causal, seeds 0–2
  *   - bench/detect-speed.ts                       `bptt detect` on 22,000 rows, and the streaming rate
+ *   - bench/eval-quantized.ts                     the int8 scorer next to the float one (NAB, SKAB; appended below)
  * then prints the table (measured against the issue's bars and goals) and writes bench/results/targets.md.
  * `npm run eval:grid` is the grid of every model trained once × every threshold (bench/eval.ts).
  */
@@ -58,6 +59,7 @@ function main(): void {
   run('eval-online.js', ['--model', 'detector-time', '--seeds', '1,2,3,4,5', '--json', timeJson, '--quiet']);
   run('eval-skab.js', []);
   run('detect-speed.js', []);
+  run('eval-quantized.js', ['--out', path.join(results, 'eval-quantized')]);
   const online = (JSON.parse(fs.readFileSync(onlineJson, 'utf8')) as { summary: OnlineSummary }).summary;
   const timed = (JSON.parse(fs.readFileSync(timeJson, 'utf8')) as { summary: OnlineSummary }).summary;
   const skab = JSON.parse(fs.readFileSync(path.join(results, 'eval-skab.json'), 'utf8')) as {
@@ -123,7 +125,8 @@ function main(): void {
   ];
   const md =
     `# Targets (npm run eval)\n\nNAB seeds ${online.seeds.join(', ')} (mean (min–max)); anchors: HTM 66.4 / 55.5, RCF re-tuned 67.7, ARTime 74.7; ` +
-    `SKAB published (34 files): Conv-AE 0.78 / 13.55 %.\n\n${L.join('\n')}\n`;
+    `SKAB published (34 files): Conv-AE 0.78 / 13.55 %.\n\n${L.join('\n')}\n\n` +
+    fs.readFileSync(path.join(results, 'eval-quantized.md'), 'utf8').replace(/^# /, '## ');
   fs.writeFileSync(path.join(results, 'targets.md'), md);
   console.log(`\n${md}`);
 }

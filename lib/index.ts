@@ -111,6 +111,9 @@ export type { DetectResult, ScoreResult, DetectorFitOptions, DetectorFitAsyncOpt
 export type { DetectCallOptions } from './detect/detector.js';
 export type { AttentionMaps } from './detect/networks.js';
 export type { DetectorJSON } from './detect/io.js';
+export type { ExportScorerOptions, ScorerQuantize } from './detect/export.js';
+export { quantizeInt8, dequantizeInt8 } from './detect/quantize.js';
+export type { Int8Matrix } from './detect/quantize.js';
 export type { FeedbackEntry, FeedbackInput, TimeBound } from './detect/controls.js';
 export type {
   FillReport,

@@ -14,6 +14,11 @@
  *
  * The module computes in float64 on the float32 weights, so its scores agree with the library's float32 ones to about
  * 1e-6 relative, not bit for bit.
+ *
+ * `quantize: 'int8'` (see quantize.ts) writes each kernel and recurrent kernel as int8 (base64 of the bytes) with one
+ * float32 scale per output column; biases stay float32. The runtime is the same text either way: its affine() reads a
+ * matrix as { v, s } and multiplies each column's sum by s[j] when s is present (dequantizing on the fly, w ≈ q·s),
+ * so the int8 module keeps Int8Array weights in memory and is about 4× smaller in its weights.
  */
 import { DETECTOR_MODELS } from './types.js';
 import type { FittedDetector } from './types.js';
@@ -25,7 +30,34 @@ import { Dense, TimeDistributed } from '../model/layers/dense.js';
 import { RepeatVector, Flatten, Reshape, Dropout } from '../model/layers/shape.js';
 import { Bidirectional } from '../model/layers/bidirectional.js';
 import { encodeFloats } from '../io/json.js';
-import { describeValue } from '../check.js';
+import { checkKeys, checkObject, describeValue, optEnum } from '../check.js';
+import { quantizeInt8 } from './quantize.js';
+
+/** How exportScorer writes the weight matrices: float32 (the default), or int8 with per-column float32 scales. */
+export type ScorerQuantize = 'none' | 'int8';
+/** The accepted values of `quantize`. */
+export const SCORER_QUANTIZE: readonly ScorerQuantize[] = ['none', 'int8'];
+
+/** Options of Detector.exportScorer. */
+export interface ExportScorerOptions {
+  /** Where to write the module, atomically (Node only); omit to only get the source. */
+  path?: string;
+  /**
+   * 'int8': kernels and recurrent kernels as int8 with one float32 scale per output column (biases float32), about a
+   * quarter of the weights' bytes; scores change by the weights' rounding. 'none' (default): float32 weights.
+   */
+  quantize?: ScorerQuantize;
+}
+
+/** Validates exportScorer's options object (unknown keys and values are ArgumentErrors naming them). */
+export function exportScorerOptions(o: unknown): { path: string | undefined; quantize: ScorerQuantize } {
+  checkObject(o, 'exportScorer(options)');
+  checkKeys(o, ['path', 'quantize'], 'exportScorer(options)');
+  const path = o['path'];
+  if (path !== undefined && (typeof path !== 'string' || path.length === 0))
+    throw new ArgumentError('exportScorer(options.path)', 'a non-empty string', describeValue(path));
+  return { path, quantize: optEnum(o['quantize'], 'none', SCORER_QUANTIZE, 'exportScorer(options.quantize)') };
+}
 
 /** The activations the module's runtime implements (its act() switch); anything else is refused at export. */
 const ACTIVATIONS = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'] as const;
@@ -58,8 +90,30 @@ function weights(a: ArrayLike<number>, n: number, what: string): string {
   for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i])) fail(`${what}[${i}]`, f[i], 'a finite number');
   return encodeFloats(f);
 }
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Standard base64 (with padding) of bytes; the same in Node and browsers. */
+function base64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    s += B64[n >> 18] + B64[(n >> 12) & 63];
+    s += i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=';
+    s += i + 2 < bytes.length ? B64[n & 63] : '=';
+  }
+  return s;
+}
+/**
+ * A weight matrix [K, N] (N = `cols` outputs): base64 float32 text, or with int8 `{ q, s }`: base64 of the int8
+ * bytes and base64 float32 of the N per-column scales. Checked finite and of length K·N first.
+ */
+function matrix(a: ArrayLike<number>, n: number, cols: number, what: string, quantize: ScorerQuantize): unknown {
+  const text = weights(a, n, what); // checks length and finiteness for both forms
+  if (quantize === 'none') return text;
+  const m = quantizeInt8(Float32Array.from(a), n / cols, cols);
+  return { q: base64(new Uint8Array(m.q.buffer, m.q.byteOffset, m.q.byteLength)), s: encodeFloats(m.scale) };
+}
 
-function recurrentSpec(l: Recurrent, where: string): Record<string, unknown> {
+function recurrentSpec(l: Recurrent, where: string, quantize: ScorerQuantize): Record<string, unknown> {
   const type = oneOf(l.className, ['SimpleRNN', 'LSTM', 'GRU'] as const, `${where}.className`);
   const H = posInt(l.units, `${where}.units`);
   const G = type === 'LSTM' ? 4 : type === 'GRU' ? 3 : 1;
@@ -75,15 +129,15 @@ function recurrentSpec(l: Recurrent, where: string): Record<string, unknown> {
     seq: bool(l.returnSequences, `${where}.returnSequences`),
     back: bool(l.goBackwards, `${where}.goBackwards`),
     resetAfter,
-    W: weights(W, W.length, `${where}.kernel`),
-    U: weights(U, H * G * H, `${where}.recurrentKernel`),
+    W: matrix(W, W.length, G * H, `${where}.kernel`, quantize),
+    U: matrix(U, H * G * H, G * H, `${where}.recurrentKernel`, quantize),
     b: weights(b, (resetAfter ? 2 : 1) * G * H, `${where}.bias`),
   };
 }
 
-function layerSpec(l: Layer, i: number): Record<string, unknown> {
+function layerSpec(l: Layer, i: number, quantize: ScorerQuantize): Record<string, unknown> {
   const where = `layers[${i}]`;
-  if (l instanceof Recurrent) return recurrentSpec(l, where);
+  if (l instanceof Recurrent) return recurrentSpec(l, where, quantize);
   if (l instanceof Dense || l instanceof TimeDistributed) {
     const d = l instanceof TimeDistributed ? l.layer : l;
     const units = posInt(d.units, `${where}.units`);
@@ -98,7 +152,7 @@ function layerSpec(l: Layer, i: number): Record<string, unknown> {
       type: 'Dense',
       units,
       act: oneOf(d.activation, ACTIVATIONS, `${where}.activation`),
-      W: weights(W, W.length, `${where}.kernel`),
+      W: matrix(W, W.length, units, `${where}.kernel`, quantize),
       b: weights(b, units, `${where}.bias`),
     };
   }
@@ -114,8 +168,8 @@ function layerSpec(l: Layer, i: number): Record<string, unknown> {
   if (l instanceof Bidirectional)
     return {
       type: 'Bidirectional',
-      f: recurrentSpec(l.forwardLayer, `${where}.forward`),
-      g: recurrentSpec(l.backwardLayer, `${where}.backward`),
+      f: recurrentSpec(l.forwardLayer, `${where}.forward`, quantize),
+      g: recurrentSpec(l.backwardLayer, `${where}.backward`, quantize),
     };
   throw new ArgumentError('exportScorer', 'a layer the module implements', describeValue(l.className), {
     problem: `no standalone code for layer ${describeValue(l.className)}`,
@@ -124,17 +178,27 @@ function layerSpec(l: Layer, i: number): Record<string, unknown> {
 
 /** The runtime of the exported module, as plain JavaScript text. Kept readable: it is what a user will open. */
 const RUNTIME = String.raw`
-// Weights travel as base64 of little-endian float32.
+// Base64 text → bytes, decoded here (no atob), so the module needs nothing but the language's built-ins.
+function bytes(b64) {
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const n = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0, out = new Uint8Array((b64.length / 4) * 3 - n);
+  for (let i = 0, o = 0; i < b64.length; i += 4) {
+    const v = (A.indexOf(b64[i]) << 18) | (A.indexOf(b64[i + 1]) << 12) | ((A.indexOf(b64[i + 2]) & 63) << 6) | (A.indexOf(b64[i + 3]) & 63);
+    out[o++] = v >> 16; if (o < out.length) out[o++] = (v >> 8) & 255; if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
+// Float weights travel as base64 of little-endian float32.
 function floats(b64) {
-  const bin = atob(b64), bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  const v = new DataView(bytes.buffer), out = new Float64Array(bytes.length / 4);
+  const b = bytes(b64), v = new DataView(b.buffer), out = new Float64Array(b.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(4 * i, true);
   return out;
 }
+// A weight matrix: float32 text → { v: Float64Array, s: null }; int8 { q, s } → { v: Int8Array, s: per-column scales }.
+function matrix(M) { return typeof M === 'string' ? { v: floats(M), s: null } : { v: new Int8Array(bytes(M.q).buffer), s: floats(M.s) }; }
 function decodeLayer(L) {
   if (L.type === 'Bidirectional') return { ...L, f: decodeLayer(L.f), g: decodeLayer(L.g) };
-  return L.W === undefined ? L : { ...L, W: floats(L.W), U: L.U === undefined ? undefined : floats(L.U), b: floats(L.b) };
+  return L.W === undefined ? L : { ...L, W: matrix(L.W), U: L.U === undefined ? undefined : matrix(L.U), b: floats(L.b) };
 }
 export const CONFIG = DATA.config;
 export const threshold = DATA.threshold;
@@ -148,11 +212,12 @@ function act(name, x) {
     default: return x;
   }
 }
-// out[j] = b[j] + Σ_k x[k]·M[k, j] over an [K, N] row-major matrix M, starting at column c0 of a row of width ld.
+// out[j] = b[j] + s[c0 + j]·Σ_k x[k]·M[k, c0 + j] over an [K, ld] row-major matrix M (values M.v; per-column scales M.s
+// for int8, dequantizing on the fly: w = q·s), columns c0 … c0 + N − 1.
 function affine(x, M, ld, c0, N, b, b0) {
-  const out = new Float64Array(N);
-  for (let j = 0; j < N; j++) out[j] = b ? b[b0 + j] : 0;
-  for (let k = 0; k < x.length; k++) { const v = x[k]; if (v === 0) continue; const r = k * ld + c0; for (let j = 0; j < N; j++) out[j] += v * M[r + j]; }
+  const out = new Float64Array(N), w = M.v, s = M.s;
+  for (let k = 0; k < x.length; k++) { const v = x[k]; if (v === 0) continue; const r = k * ld + c0; for (let j = 0; j < N; j++) out[j] += v * w[r + j]; }
+  for (let j = 0; j < N; j++) out[j] = (s ? out[j] * s[c0 + j] : out[j]) + (b ? b[b0 + j] : 0);
   return out;
 }
 // One recurrent layer over a sequence xs (array of Float64Array). Keras gate orders: LSTM i|f|c|o, GRU z|r|h.
@@ -315,7 +380,8 @@ export default { score, detect, threshold, CONFIG };
 `;
 
 /** The module's source text for a fitted detector; refuses (ArgumentError) any part the module's runtime does not implement. */
-export function exportScorerSource(d: FittedDetector): string {
+export function exportScorerSource(d: FittedDetector, quantize: ScorerQuantize = 'none'): string {
+  const q = oneOf(quantize, SCORER_QUANTIZE, 'options.quantize');
   const o = d.options;
   const norm = d.normaliser;
   const model = oneOf(o.model, DETECTOR_MODELS, 'options.model');
@@ -349,14 +415,16 @@ export function exportScorerSource(d: FittedDetector): string {
   };
   const neural = model !== 'zscore' && model !== 'iqr';
   if (neural && !d.model) fail('model', null, `the '${model}' network`);
-  const layers = neural && d.model ? d.model.layers.map(layerSpec) : [];
+  const layers = neural && d.model ? d.model.layers.map((l, i) => layerSpec(l, i, q)) : [];
   // The data goes in as one string literal: JSON.stringify of the JSON text escapes every quote, backslash and line
   // break, so nothing in it can end the literal; the module parses it at import.
   const data = JSON.stringify(JSON.stringify({ config, threshold: level, layers }));
   return (
-    `// Standalone anomaly scorer exported by bptt (${model}, window ${window}, ${features} feature(s)).\n` +
+    `// Standalone anomaly scorer exported by bptt (${model}, window ${window}, ${features} feature(s)` +
+    `${q === 'int8' && layers.length > 0 ? ', int8 weights' : ''}).\n` +
     '// No imports: import { score, detect } from this file in a browser page, Node or an edge function.\n' +
-    '// Fixed code below; the detector (configuration, threshold, weights as base64 float32) is the DATA string.\n' +
+    '// Fixed code below; the detector (configuration, threshold, weights as base64 float32, or int8 with float32\n' +
+    '// per-column scales) is the DATA string.\n' +
     `const DATA = JSON.parse(${data});\n` +
     RUNTIME
   );

@@ -15,3 +15,4 @@ export * from './dense.js';
 export * from './losses.js';
 export * from './optim.js';
 export * from './dropout.js';
+export * from './conv1d.js';

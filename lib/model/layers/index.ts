@@ -4,6 +4,7 @@ import { Recurrent, type RecurrentOptions } from './recurrent.js';
 import { Dense, type DenseOptions, TimeDistributed } from './dense.js';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape.js';
 import { Bidirectional } from './bidirectional.js';
+import { Conv1D, Conv1DTranspose, type Conv1DOptions, MaxPooling1D, AveragePooling1D, UpSampling1D } from './conv.js';
 import { checkKeys, checkObject, describeValue } from '../../check.js';
 import { ArgumentError } from '../../errors.js';
 
@@ -15,6 +16,19 @@ export { Dense, dense, TimeDistributed, timeDistributed } from './dense.js';
 export type { DenseOptions } from './dense.js';
 export { RepeatVector, repeatVector, Flatten, flatten, Dropout, dropout, Reshape, reshape } from './shape.js';
 export { Bidirectional, bidirectional } from './bidirectional.js';
+export {
+  Conv1D,
+  conv1d,
+  Conv1DTranspose,
+  conv1dTranspose,
+  MaxPooling1D,
+  maxPooling1d,
+  AveragePooling1D,
+  averagePooling1d,
+  UpSampling1D,
+  upSampling1d,
+} from './conv.js';
+export type { Conv1DOptions, Pooling1DOptions } from './conv.js';
 
 export const LAYER_CLASSES = [
   'SimpleRNN',
@@ -27,6 +41,11 @@ export const LAYER_CLASSES = [
   'Dropout',
   'Reshape',
   'Bidirectional',
+  'Conv1D',
+  'Conv1DTranspose',
+  'MaxPooling1D',
+  'AveragePooling1D',
+  'UpSampling1D',
 ] as const;
 
 type Cfg = Record<string, unknown>;
@@ -78,6 +97,16 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
         ...(config['mergeMode'] !== undefined ? { mergeMode: config['mergeMode'] as 'concat' } : {}),
       });
     }
+    case 'Conv1D':
+      return new Conv1D(config as unknown as Conv1DOptions);
+    case 'Conv1DTranspose':
+      return new Conv1DTranspose(config as unknown as Conv1DOptions);
+    case 'MaxPooling1D':
+      return new MaxPooling1D(config);
+    case 'AveragePooling1D':
+      return new AveragePooling1D(config);
+    case 'UpSampling1D':
+      return new UpSampling1D(config);
     default:
       throw ArgumentError.problem(
         where,

@@ -33,7 +33,7 @@ class LeftPad extends tf.layers.Layer {
   }
   override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = s as tf.Shape;
-    return [shape[0], shape[1] === null ? null : (shape[1] as number) + this.pad, shape[2]];
+    return [shape[0], shape[1] === null ? null : shape[1] + this.pad, shape[2]];
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;

@@ -79,6 +79,8 @@ export type {
   DenseAutoencoderOptions,
   CellName,
 } from './model/presets.js';
+export { convAutoencoder, tcnForecaster } from './model/presets.js';
+export type { ConvAutoencoderOptions, TcnForecasterOptions } from './model/presets.js';
 export type {
   Optimizer,
   OptimizerConfig,

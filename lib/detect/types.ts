@@ -10,7 +10,16 @@ import type { OnlinePipeline } from './online.js';
 
 /** A Detector's model: see the Detector's notes for how each scores. */
 export type DetectorModel =
-  'gru-online' | 'lstm-ae' | 'gru-ae' | 'rnn-ae' | 'dense-ae' | 'lstm-forecast' | 'zscore' | 'iqr';
+  | 'gru-online'
+  | 'lstm-ae'
+  | 'gru-ae'
+  | 'rnn-ae'
+  | 'dense-ae'
+  | 'lstm-forecast'
+  | 'zscore'
+  | 'iqr'
+  | 'conv-ae'
+  | 'tcn-forecast';
 /** Every {@link DetectorModel}, for option validation and menus. */
 export const DETECTOR_MODELS: readonly DetectorModel[] = [
   'gru-online',
@@ -21,6 +30,8 @@ export const DETECTOR_MODELS: readonly DetectorModel[] = [
   'lstm-forecast',
   'zscore',
   'iqr',
+  'conv-ae',
+  'tcn-forecast',
 ];
 
 /** Options that only the networks trained once use; the continually learning 'gru-online' refuses them. */

@@ -60,7 +60,7 @@ export {
   UpSampling1D,
   upSampling1d,
 } from './model/layers/index.js';
-export type { Conv1DOptions, Pooling1DOptions } from './model/layers/index.js';
+export type { Conv1DOptions, Pooling1DOptions, ConvBase, PoolBase } from './model/layers/index.js';
 export type { FloatCtor, ForwardContext } from './model/layers/layer.js';
 export type { BidirectionalOptions } from './model/layers/bidirectional.js';
 export {

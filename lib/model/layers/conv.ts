@@ -89,7 +89,7 @@ function exact(a: FloatArray, n: number): FloatArray {
 }
 
 /** Conv1D and Conv1DTranspose: the options, parameters and buffers they share. */
-abstract class ConvBase extends Layer {
+export abstract class ConvBase extends Layer {
   /** Output channels. */
   readonly filters: number;
   /** Kernel size. */
@@ -116,6 +116,12 @@ abstract class ConvBase extends Layer {
   protected lastN = 0;
   protected lastBuf: ConvBuffers | null = null;
 
+  /**
+   * @param options - The layer's options.
+   * @param fn - The factory's name, for error messages.
+   * @param paddings - The padding modes the layer accepts.
+   * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+   */
   constructor(options: Conv1DOptions, fn: string, paddings: readonly ConvPadding[]) {
     checkKeys(options, CONV_KEYS, fn);
     super(optString(options.name, undefined, `${fn}(name)`));
@@ -334,8 +340,8 @@ export interface Pooling1DOptions {
   inputShape?: number[];
 }
 
-/** MaxPooling1D and AveragePooling1D. */
-abstract class PoolBase extends Layer {
+/** MaxPooling1D and AveragePooling1D: the options and geometry they share. */
+export abstract class PoolBase extends Layer {
   /** Window size. */
   readonly poolSize: number;
   /** Stride. */
@@ -349,6 +355,11 @@ abstract class PoolBase extends Layer {
   protected last: { y: FloatArray; dx: FloatArray; arg: Int32Array } | null = null;
   protected lastN = 0;
 
+  /**
+   * @param options - The layer's options.
+   * @param fn - The factory's name, for error messages.
+   * @throws {@link ArgumentError} for an invalid option or an unknown key.
+   */
   constructor(options: Pooling1DOptions, fn: string) {
     checkKeys(options, ['poolSize', 'strides', 'padding', 'name', 'inputShape'], fn);
     super(optString(options.name, undefined, `${fn}(name)`));

@@ -28,7 +28,7 @@ export {
   UpSampling1D,
   upSampling1d,
 } from './conv.js';
-export type { Conv1DOptions, Pooling1DOptions } from './conv.js';
+export type { Conv1DOptions, Pooling1DOptions, ConvBase, PoolBase } from './conv.js';
 
 export const LAYER_CLASSES = [
   'SimpleRNN',

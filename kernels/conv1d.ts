@@ -43,8 +43,11 @@ export type ConvPadding = 'valid' | 'same' | 'causal';
 
 /** The three products the convolutions call; matmul.ts's by default (kernels/fast's `ops` have the same shape). */
 export interface ConvProducts {
+  /** C (+)= A·B, as matmul.ts's. */
   matmul: typeof matmul;
+  /** C (+)= A·Bᵀ, as matmul.ts's. */
   matmulABt: typeof matmulABt;
+  /** C (+)= Aᵀ·B, as matmul.ts's. */
   matmulAtB: typeof matmulAtB;
 }
 

@@ -317,6 +317,8 @@ function jobCost(j: Job, nab: readonly NabFile[]): number {
     'lstm-attn-ae': 0.05,
     zscore: 0,
     iqr: 0,
+    'conv-ae': 0.004,
+    'tcn-forecast': 0.01,
   }[j.model];
   const train = j.dataset === 'nab' ? nab[j.file].probation : 400;
   const n = j.dataset === 'nab' ? nab[j.file].values.length : 700;

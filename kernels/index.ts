@@ -16,3 +16,4 @@ export * from './dense.js';
 export * from './losses.js';
 export * from './optim.js';
 export * from './dropout.js';
+export * from './conv1d.js';

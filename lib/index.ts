@@ -48,6 +48,19 @@ export {
   bidirectional,
 } from './model/layers/index.js';
 export type { RecurrentOptions, DenseOptions, Param, CellType } from './model/layers/index.js';
+export {
+  Conv1D,
+  conv1d,
+  Conv1DTranspose,
+  conv1dTranspose,
+  MaxPooling1D,
+  maxPooling1d,
+  AveragePooling1D,
+  averagePooling1d,
+  UpSampling1D,
+  upSampling1d,
+} from './model/layers/index.js';
+export type { Conv1DOptions, Pooling1DOptions, ConvBase, PoolBase } from './model/layers/index.js';
 export type { FloatCtor, ForwardContext } from './model/layers/layer.js';
 export type { BidirectionalOptions } from './model/layers/bidirectional.js';
 export { AttentionDecoder, attentionDecoder } from './model/layers/attention.js';
@@ -70,6 +83,8 @@ export type {
   DenseAutoencoderOptions,
   CellName,
 } from './model/presets.js';
+export { convAutoencoder, tcnForecaster } from './model/presets.js';
+export type { ConvAutoencoderOptions, TcnForecasterOptions } from './model/presets.js';
 export type {
   Optimizer,
   OptimizerConfig,

@@ -8,8 +8,9 @@
  * only) → train the model on sliding windows → score the training series → calibrate the threshold on those scores.
  * score/detect: the same reading, filling and normalising (with the stored normaliser), then per-point scores:
  *
- *   autoencoders ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-attn-ae': an LSTM encoder and a decoder that
- *       attends over the encoder's states, attentionAutoencoder; detect(…, { attention: true }) returns its weights)
+ *   autoencoders ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'conv-ae': SKAB's Conv-AE, presets.ts convAutoencoder;
+ *       'lstm-attn-ae': an LSTM encoder and a decoder that attends over the encoder's states, attentionAutoencoder;
+ *       detect(…, { attention: true }) returns its weights)
  *       windows w = [s, s+W) with stride 1; e(w, j, f) = (x̂ − x)² at step j, feature f (normalised units);
  *       point score = combine over the windows covering the point of mean_f e: 'last' (the default, causal): the
  *       error at the last step of the window that ends at the point; offline only (causal: false): 'mean' or 'max'
@@ -20,7 +21,7 @@
  *       residuals (use 'ucl:0.999:1.3333' for the Conv-AE notebook's limit);
  *       per-feature contributions are the same combination of e(·, ·, f) before the mean over f.
  *   'lstm-forecast' (Telemanom): a window [t−W, t) predicts x_t; error_t = mean_f |x̂_t − x_t|, smoothed by an EWMA of
- *       span `smoothing`; points t < W are warm-up.
+ *       span `smoothing`; points t < W are warm-up. 'tcn-forecast' scores the same way with dilated causal convolutions.
  *   'zscore': score_t = sqrt(mean_f z_f²), z_f = (x_t,f − mean)/std over the previous W points; t < W warm-up.
  *   'iqr': score_t = max_f max(Q1 − x, x − Q3)/IQR over the previous W points (Tukey fences: > k means outside
  *       Q3 + k·IQR); t < W warm-up.
@@ -61,7 +62,7 @@ import { Normaliser } from './preprocess.js';
 import { applyThresholdSpec, staticLevel, thresholdToString } from './threshold-spec.js';
 import { OnlinePipeline } from './online.js';
 import { baselineScores } from './baselines.js';
-import { detectorNetwork, isAutoencoder, isNeural } from './networks.js';
+import { detectorNetwork, isAutoencoder, isForecaster, isNeural } from './networks.js';
 import { attentionMaps, type AttentionMaps } from './networks.js';
 import { ONLINE_HORIZON, isAutoModel, pickModel, resolveDetectorOptions, resolveOptions } from './options.js';
 import type { DetectorOptions, FittedDetector, ResolvedOptions } from './types.js';
@@ -232,7 +233,7 @@ export class Detector {
    */
   get minLength(): number {
     if (this.options.model === 'gru-online') return 1;
-    return this.options.model === 'lstm-forecast' || !isNeural(this.options.model)
+    return isForecaster(this.options.model) || !isNeural(this.options.model)
       ? this.options.window + 1
       : this.options.window;
   }
@@ -393,7 +394,8 @@ export class Detector {
       throw new ArgumentError(`${fn}(${given[0]})`, 'no callback', 'a function', {
         problem:
           `model '${this.options.model}' has no epochs or batches to report; the callbacks apply to the ` +
-          "networks trained in epochs ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast', 'lstm-attn-ae')",
+          "networks trained in epochs ('lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'conv-ae', 'lstm-attn-ae', " +
+          "'lstm-forecast', 'tcn-forecast')",
       });
     }
     const o = this.options;
@@ -502,7 +504,7 @@ export class Detector {
     const o = this.options,
       W = o.window,
       F = z.F;
-    const forecast = o.model === 'lstm-forecast';
+    const forecast = isForecaster(o.model);
     const last = forecast ? z.n - W - 1 : z.n - W; // last window start
     const starts: number[] = [];
     for (let s = 0; s <= last; s += o.trainStride) starts.push(s);
@@ -1032,7 +1034,7 @@ export class Detector {
       }
       return { scores, contributions, firstScored: comb === 'last' ? W - 1 : 0 };
     }
-    if (o.model === 'lstm-forecast') {
+    if (isForecaster(o.model)) {
       const model = this.model as Sequential;
       const ewma = new Ewma(o.smoothing);
       const nWin = n - W;

@@ -102,13 +102,14 @@ export function resolveOptions(o: DetectorOptions): ResolvedOptions {
     !online || o.timeFeatures === false
       ? false
       : optEnum(o.timeFeatures, 'auto', ['auto', 'context', 'day', 'day+week'] as const, 'Detector(timeFeatures)');
-  const hiddenIn: unknown = o.hidden ?? (model === 'dense-ae' ? [32, 8] : online ? 16 : 32);
+  const hiddenIn: unknown = o.hidden ?? CONV_HIDDEN[model] ?? (model === 'dense-ae' ? [32, 8] : online ? 16 : 32);
   if (Array.isArray(hiddenIn) && (hiddenIn.length === 0 || hiddenIn.length > 16)) {
     throw new ArgumentError('Detector(hidden)', '1 to 16 layer sizes', `${hiddenIn.length}`);
   }
   const hidden = (Array.isArray(hiddenIn) ? hiddenIn : [hiddenIn]).map((h) =>
     optPosInt(h, undefined, 'Detector(hidden)'),
   );
+  checkConvModel(model, o, hidden);
   if (o.epochs === 0) {
     throw new ArgumentError('Detector(epochs)', 'a positive integer', '0', {
       problem:
@@ -166,4 +167,23 @@ export function resolveOptions(o: DetectorOptions): ResolvedOptions {
     seed: optNumber(o.seed, 0, 'Detector(seed)'),
     workers: checkWorkers(o.workers ?? 'auto', 'Detector(workers)'),
   };
+}
+
+/** Default filters of the convolutional models: SKAB's Conv-AE [32, 16]; four causal layers, dilations 1–8. */
+const CONV_HIDDEN: Partial<Record<DetectorModel, number[]>> = { 'conv-ae': [32, 16], 'tcn-forecast': [32, 32, 32, 32] };
+
+/** 'conv-ae': two filter counts and a window that halves twice; both convolutional models: a window of ≥ 2 steps. */
+function checkConvModel(model: DetectorModel, o: DetectorOptions, hidden: number[]): void {
+  if (model !== 'conv-ae') return;
+  if (hidden.length !== 2) {
+    throw new ArgumentError('Detector(hidden)', 'two filter counts [u0, u1]', `${hidden.length} sizes`, {
+      problem: `model 'conv-ae' has two encoder convolutions (the decoder mirrors them); give two sizes, got ${hidden.length}`,
+    });
+  }
+  const W = o.window ?? 32;
+  if (typeof W === 'number' && Number.isInteger(W) && W % 4 !== 0) {
+    throw new ArgumentError('Detector(window)', 'a multiple of 4', String(W), {
+      problem: `model 'conv-ae' halves the window twice (two stride-2 convolutions) and doubles it back; got ${W}`,
+    });
+  }
 }

@@ -297,7 +297,7 @@ export class DetectorStream {
     this.F = detector.features;
     this.kind = o.model.endsWith('-ae')
       ? 'ae'
-      : o.model === 'lstm-forecast'
+      : o.model === 'lstm-forecast' || o.model === 'tcn-forecast'
         ? 'forecast'
         : o.model === 'zscore'
           ? 'zscore'

@@ -10,7 +10,17 @@ import type { OnlinePipeline } from './online.js';
 
 /** A Detector's model: see the Detector's notes for how each scores. */
 export type DetectorModel =
-  'gru-online' | 'lstm-ae' | 'gru-ae' | 'rnn-ae' | 'dense-ae' | 'lstm-forecast' | 'zscore' | 'iqr' | 'lstm-attn-ae';
+  | 'gru-online'
+  | 'lstm-ae'
+  | 'gru-ae'
+  | 'rnn-ae'
+  | 'dense-ae'
+  | 'lstm-forecast'
+  | 'zscore'
+  | 'iqr'
+  | 'conv-ae'
+  | 'tcn-forecast'
+  | 'lstm-attn-ae';
 /** Every {@link DetectorModel}, for option validation and menus. */
 export const DETECTOR_MODELS: readonly DetectorModel[] = [
   'gru-online',
@@ -21,6 +31,8 @@ export const DETECTOR_MODELS: readonly DetectorModel[] = [
   'lstm-forecast',
   'zscore',
   'iqr',
+  'conv-ae',
+  'tcn-forecast',
   'lstm-attn-ae',
 ];
 

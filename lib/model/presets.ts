@@ -9,10 +9,13 @@
  *   denseAutoencoder      Flatten → Dense(relu) bottleneck stack → Dense(window·features) → Reshape([window, features])
  *   attentionAutoencoder  LSTM encoder (every step) → AttentionDecoder (Bahdanau or Luong attention over the encoder's
  *                         states) → per-step Dense(features)
+ *   convAutoencoder       SKAB's Conv-AE: Conv1D ×2 (stride 2, relu, dropout) → Conv1DTranspose ×2 → Conv1DTranspose(features)
+ *   tcnForecaster         causal Conv1D with dilations 1, 2, 4, … (relu) → Flatten → Dense(features): the next point
  */
 import { Recurrent, type RecurrentOptions, type CellType } from './layers/recurrent.js';
 import { dense, timeDistributed } from './layers/dense.js';
 import { repeatVector, dropout, flatten, reshape } from './layers/shape.js';
+import { conv1d, conv1dTranspose } from './layers/conv.js';
 import { Sequential, type DType } from './sequential.js';
 import { attentionDecoder, type AttentionDecoderOptions } from './layers/attention.js';
 import type { AttentionScore } from '../../kernels/attention.js';
@@ -392,6 +395,126 @@ export function attentionAutoencoder(o: AttentionAutoencoderOptions): Sequential
   if (o.attentionUnits !== undefined) dec.attentionUnits = o.attentionUnits;
   m.add(attentionDecoder(dec));
   m.add(timeDistributed(dense({ units: D })));
+  m.compile({ loss: 'mse' });
+  return m.build([T, D]);
+}
+
+/** Options of {@link convAutoencoder}. */
+export interface ConvAutoencoderOptions {
+  /** Time steps per window; a multiple of 4 (two stride-2 steps down, two up). */
+  window: number;
+  /** Features per step. Default 1. */
+  features?: number;
+  /** Filters of the two encoder convolutions (the decoder mirrors them). Default [32, 16] (SKAB's Conv-AE). */
+  units?: number | number[];
+  /** Kernel size of every convolution. Default 7. */
+  kernelSize?: number;
+  /** Dropout after the first encoder and the first decoder convolution. Default 0.2. */
+  dropoutRate?: number;
+  /** Seed of the initial weights. Default 0. */
+  seed?: number | string;
+  /** 'float32' (default) or 'float64'. */
+  dtype?: DType;
+}
+
+/**
+ * Convolutional autoencoder of windows, SKAB's Conv-AE: Conv1D(u₀, K, stride 2, relu) → Dropout → Conv1D(u₁, K,
+ * stride 2, relu) → Conv1DTranspose(u₁, K, stride 2, relu) → Dropout → Conv1DTranspose(u₀, K, stride 2, relu) →
+ * Conv1DTranspose(features, K), all padding 'same'. The last layer reconstructs every feature; SKAB's published model
+ * ends in 1 filter broadcast against the features. Train with fit(x, x).
+ *
+ * @param o - window (a multiple of 4), features, units ([u₀, u₁]), kernelSize, dropoutRate, seed, dtype.
+ * @returns A built, compiled (loss 'mse') model.
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { convAutoencoder } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = convAutoencoder({ window: 60, features: 8 });
+ * assert.deepEqual(
+ *   model.layers.map((l) => l.outputShape),
+ *   [[30, 32], [30, 32], [15, 16], [30, 16], [30, 16], [60, 32], [60, 8]],
+ * );
+ * ```
+ */
+export function convAutoencoder(o: ConvAutoencoderOptions): Sequential {
+  const fn = 'convAutoencoder';
+  checkKeys(o, ['window', 'features', 'units', 'kernelSize', 'dropoutRate', 'seed', 'dtype'], fn);
+  const { T, D } = dimsOf(o, fn);
+  if (T % 4 !== 0) {
+    throw new ArgumentError(`${fn}(window)`, 'a multiple of 4 (two stride-2 convolutions and back)', String(T));
+  }
+  const units = unitsList(o.units ?? [32, 16], fn);
+  if (units.length !== 2) throw new ArgumentError(`${fn}(units)`, 'two filter counts [u0, u1]', describeValue(o.units));
+  const K = o.kernelSize ?? 7;
+  if (!Number.isInteger(K) || K < 1) throw new ArgumentError(`${fn}(kernelSize)`, 'a positive integer', String(K));
+  const rate = o.dropoutRate ?? 0.2;
+  const [u0, u1] = units;
+  const same = { kernelSize: K, padding: 'same', strides: 2, activation: 'relu' } as const;
+  const m = new Sequential(
+    [
+      conv1d({ filters: u0, ...same }),
+      dropout({ rate }),
+      conv1d({ filters: u1, ...same }),
+      conv1dTranspose({ filters: u1, ...same }),
+      dropout({ rate }),
+      conv1dTranspose({ filters: u0, ...same }),
+      conv1dTranspose({ filters: D, kernelSize: K, padding: 'same' }),
+    ],
+    modelOptions(o),
+  );
+  m.compile({ loss: 'mse' });
+  return m.build([T, D]);
+}
+
+/** Options of {@link tcnForecaster}. */
+export interface TcnForecasterOptions {
+  /** Time steps per window. */
+  window: number;
+  /** Features per step. Default 1. */
+  features?: number;
+  /** Filters of each causal convolution; layer i has dilation 2^i. Default [32, 32, 32, 32]. */
+  units?: number | number[];
+  /** Kernel size of the causal convolutions. Default 3. */
+  kernelSize?: number;
+  /** Seed of the initial weights. Default 0. */
+  seed?: number | string;
+  /** 'float32' (default) or 'float64'. */
+  dtype?: DType;
+}
+
+/**
+ * Temporal convolutional forecaster: causal Conv1D layers with dilations 1, 2, 4, … (relu), then Flatten → Dense(features):
+ * the next point from a window. Receptive field of the last step 1 + (K−1)·(2^L − 1) (31 steps for the defaults).
+ *
+ * @param o - window, features, units (filters per layer), kernelSize, seed, dtype.
+ * @returns A built, compiled (loss 'mse') model; output [features].
+ * @throws {@link ArgumentError} for a missing or invalid option, or an unknown key.
+ * @example
+ * ```ts
+ * import { tcnForecaster } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * const model = tcnForecaster({ window: 16, features: 2, units: [8, 8, 8] });
+ * assert.deepEqual(model.layers.map((l) => l.getConfig()['dilationRate'] ?? '-'), [1, 2, 4, '-', '-']);
+ * assert.deepEqual(model.getOutputShape(), [2]);
+ * ```
+ */
+export function tcnForecaster(o: TcnForecasterOptions): Sequential {
+  const fn = 'tcnForecaster';
+  checkKeys(o, ['window', 'features', 'units', 'kernelSize', 'seed', 'dtype'], fn);
+  const { T, D } = dimsOf(o, fn);
+  const units = unitsList(o.units ?? [32, 32, 32, 32], fn);
+  if (units.length > 16) throw new ArgumentError(`${fn}(units)`, 'at most 16 layers', String(units.length));
+  const K = o.kernelSize ?? 3;
+  if (!Number.isInteger(K) || K < 1) throw new ArgumentError(`${fn}(kernelSize)`, 'a positive integer', String(K));
+  const m = new Sequential([], modelOptions(o));
+  units.forEach((u, i) =>
+    m.add(conv1d({ filters: u, kernelSize: K, padding: 'causal', dilationRate: 2 ** i, activation: 'relu' })),
+  );
+  m.add(flatten());
+  m.add(dense({ units: D }));
   m.compile({ loss: 'mse' });
   return m.build([T, D]);
 }

@@ -15,6 +15,13 @@
  *   Bidirectional     → bidirectional: layer, merge_mode 'concat' (the only mode; 'sum', 'mul', 'ave', null rejected),
  *                     backward_layer rejected
  *   RepeatVector (n), Flatten, Dropout (rate; noise_shape rejected), Reshape (target_shape)
+ *   Conv1D            → conv1d: filters, kernel_size, strides, padding ('valid' | 'same' | 'causal'), dilation_rate
+ *                     (n or [n]), activation, use_bias; data_format channels_last, groups 1. TensorFlow.js 4.22 runs
+ *                     'valid' and 'same' only ('causal' is Keras'; bptt reads and writes it)
+ *   Conv1DTranspose   → conv1dTranspose: as Conv1D, padding 'valid' | 'same', output_padding unset (Keras only: not
+ *                     in TensorFlow.js 4.22)
+ *   MaxPooling1D, AveragePooling1D → pool_size, strides (null: pool_size), padding 'valid' | 'same'
+ *   UpSampling1D      → upSampling1d: size (Keras only: not in TensorFlow.js 4.22)
  *   Ignored because they cannot change what the loaded model computes: initialisers, seed, dtype (use options.dtype),
  *   unroll, implementation, use_cudnn, zero_output_for_mask, a later layer's batch_input_shape. Any other key, an
  *   unknown class, or a value bptt cannot honour is an error naming the layer and the key.
@@ -28,6 +35,15 @@ import { Dense, TimeDistributed } from '../../model/layers/dense.js';
 import { type Layer, type Param } from '../../model/layers/layer.js';
 import { type CellType, Recurrent, type RecurrentOptions } from '../../model/layers/recurrent.js';
 import { Dropout, Flatten, RepeatVector, Reshape } from '../../model/layers/shape.js';
+import {
+  AveragePooling1D,
+  Conv1D,
+  type Conv1DOptions,
+  Conv1DTranspose,
+  MaxPooling1D,
+  type Pooling1DOptions,
+  UpSampling1D,
+} from '../../model/layers/conv.js';
 import { type LossName, lossName } from '../../model/losses.js';
 import type { ModelSource } from '../model-view.js';
 import { show } from '../show.js';
@@ -223,6 +239,58 @@ function denseOptions(k: Keys, ctx: Context): { units: number; activation: strin
   return { units, activation: act, useBias };
 }
 
+/** A Keras 1-tuple ([7]) or a bare positive integer (TensorFlow.js writes either); `fallback` when absent or null. */
+function int1(k: Keys, key: string, fallback: number | null): number {
+  let v = k.raw(key);
+  if ((v === undefined || v === null) && fallback !== null) return fallback;
+  if (Array.isArray(v) && v.length === 1) v = v[0];
+  if (!Number.isInteger(v) || (v as number) < 1) k.fail(key, `must be a positive integer or [n], got ${show(v)}`);
+  return v as number;
+}
+
+function paddingOf<P extends string>(k: Keys, ok: readonly P[]): P {
+  const v = k.raw('padding');
+  if (v === undefined || v === null) return 'valid' as P;
+  if (typeof v !== 'string' || !(ok as readonly string[]).includes(v)) {
+    k.fail('padding', `must be one of ${ok.map((o) => `'${o}'`).join(', ')}, got ${show(v)}`);
+  }
+  return v as P;
+}
+
+function channelsLast(k: Keys): void {
+  k.only('data_format', ['channels_last', 'channelsLast'], 'bptt data is channels-last');
+}
+
+function convOptions(k: Keys, ctx: Context, transpose: boolean): Conv1DOptions {
+  const o: Conv1DOptions = {
+    filters: k.int('filters'),
+    kernelSize: int1(k, 'kernel_size', null),
+    strides: int1(k, 'strides', 1),
+    padding: paddingOf(k, transpose ? (['valid', 'same'] as const) : (['valid', 'same', 'causal'] as const)),
+    dilationRate: int1(k, 'dilation_rate', 1),
+    activation: activation(k, 'activation', 'linear', ctx),
+    useBias: k.bool('use_bias', true),
+  };
+  channelsLast(k);
+  k.only('groups', [1], 'grouped convolutions are not supported');
+  if (transpose) k.only('output_padding', [], 'bptt infers the output length as Keras does without it');
+  for (const key of TRAINING_ONLY) k.only(key, [], 'bptt has no regularizers or constraints');
+  k.only('lora_rank', [], 'LoRA layers are not supported');
+  k.ignore('kernel_initializer', 'bias_initializer');
+  return o;
+}
+
+function poolOptions(k: Keys): Pooling1DOptions {
+  const poolSize = int1(k, 'pool_size', 2);
+  const o: Pooling1DOptions = {
+    poolSize,
+    strides: int1(k, 'strides', poolSize),
+    padding: paddingOf(k, ['valid', 'same'] as const),
+  };
+  channelsLast(k);
+  return o;
+}
+
 function inner(k: Keys): { className: string; config: Cfg } {
   const l = k.raw('layer');
   if (
@@ -399,11 +467,31 @@ export function parseLayer(entry: unknown, index: number, ctx: Context): Parsed 
       if (!Array.isArray(t)) k.fail('target_shape', `must be a list of positive integers, got ${show(t)}`);
       return { ...base, create: () => make(where, () => new Reshape({ targetShape: t as number[], name })) };
     }
+    case 'Conv1D':
+    case 'Conv1DTranspose': {
+      const o = convOptions(k, ctx, className === 'Conv1DTranspose');
+      k.finish();
+      const C = className === 'Conv1D' ? Conv1D : Conv1DTranspose;
+      return { ...base, create: () => make(where, () => new C({ ...o, name })) };
+    }
+    case 'MaxPooling1D':
+    case 'AveragePooling1D': {
+      const o = poolOptions(k);
+      k.finish();
+      const P = className === 'MaxPooling1D' ? MaxPooling1D : AveragePooling1D;
+      return { ...base, create: () => make(where, () => new P({ ...o, name })) };
+    }
+    case 'UpSampling1D': {
+      const size = int1(k, 'size', 2);
+      k.finish();
+      return { ...base, create: () => make(where, () => new UpSampling1D({ size, name })) };
+    }
     default:
       throw ArgumentError.problem(
         where,
         `unknown layer class ${show(className)}; bptt reads InputLayer, SimpleRNN, ` +
-          'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape',
+          'LSTM, GRU, Bidirectional, Dense, TimeDistributed(Dense), RepeatVector, Flatten, Dropout, Reshape, ' +
+          'Conv1D, Conv1DTranspose, MaxPooling1D, AveragePooling1D, UpSampling1D',
       );
   }
 }
@@ -601,6 +689,40 @@ export function layerToTfjs(l: Layer, o: ToTfjsOptions): { entry: Cfg; weights: 
   if (l instanceof Reshape) {
     return {
       entry: { class_name: 'Reshape', config: { name: l.name, trainable: true, target_shape: l.targetShape.slice() } },
+      weights: [],
+    };
+  }
+  if (l instanceof Conv1D || l instanceof Conv1DTranspose) {
+    const config: Cfg = {
+      name: l.name,
+      trainable: true,
+      dtype: 'float32',
+      filters: l.filters,
+      kernel_size: [l.kernelSize],
+      strides: [l.strides],
+      padding: l.padding,
+      data_format: 'channels_last',
+      dilation_rate: [l.dilationRate],
+      activation: snakeActivation(l.activation),
+      use_bias: l.useBias,
+    };
+    if (l instanceof Conv1DTranspose) config['output_padding'] = null;
+    return { entry: { class_name: l.className, config }, weights: own(l.name, l) };
+  }
+  if (l instanceof MaxPooling1D || l instanceof AveragePooling1D) {
+    const config = {
+      name: l.name,
+      trainable: true,
+      dtype: 'float32',
+      pool_size: [l.poolSize],
+      strides: [l.strides],
+      padding: l.padding,
+    };
+    return { entry: { class_name: l.className, config }, weights: [] };
+  }
+  if (l instanceof UpSampling1D) {
+    return {
+      entry: { class_name: 'UpSampling1D', config: { name: l.name, trainable: true, dtype: 'float32', size: l.size } },
       weights: [],
     };
   }

@@ -19,6 +19,7 @@ import { Bidirectional } from '../../model/layers/bidirectional.js';
 import { Dense, TimeDistributed } from '../../model/layers/dense.js';
 import { type Layer, type Param } from '../../model/layers/layer.js';
 import { Recurrent } from '../../model/layers/recurrent.js';
+import { Conv1D, Conv1DTranspose } from '../../model/layers/conv.js';
 import { show } from '../show.js';
 import { isObject, shapeStr, type TfjsArtifactsInput, type TfjsWeightSpec } from './types.js';
 import { ArgumentError } from '../../errors.js';
@@ -253,6 +254,8 @@ function parameterCount(l: Layer, input: readonly number[]): number {
   };
   if (l instanceof Recurrent) return recurrent(l);
   if (l instanceof Bidirectional) return 2 * recurrent(l.forwardLayer);
+  if (l instanceof Conv1D || l instanceof Conv1DTranspose)
+    return l.kernelSize * D * l.filters + (l.useBias ? l.filters : 0);
   const d = l instanceof TimeDistributed ? l.layer : l instanceof Dense ? l : null;
   return d === null ? 0 : D * d.units + (d.useBias ? d.units : 0);
 }

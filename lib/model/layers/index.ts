@@ -5,6 +5,7 @@ import { Dense, type DenseOptions, TimeDistributed } from './dense.js';
 import { RepeatVector, Flatten, Dropout, Reshape } from './shape.js';
 import { Bidirectional } from './bidirectional.js';
 import { AttentionDecoder, type AttentionDecoderOptions } from './attention.js';
+import { Conv1D, Conv1DTranspose, type Conv1DOptions, MaxPooling1D, AveragePooling1D, UpSampling1D } from './conv.js';
 import { checkKeys, checkObject, describeValue } from '../../check.js';
 import { ArgumentError } from '../../errors.js';
 
@@ -18,6 +19,19 @@ export { RepeatVector, repeatVector, Flatten, flatten, Dropout, dropout, Reshape
 export { Bidirectional, bidirectional } from './bidirectional.js';
 export { AttentionDecoder, attentionDecoder } from './attention.js';
 export type { AttentionDecoderOptions } from './attention.js';
+export {
+  Conv1D,
+  conv1d,
+  Conv1DTranspose,
+  conv1dTranspose,
+  MaxPooling1D,
+  maxPooling1d,
+  AveragePooling1D,
+  averagePooling1d,
+  UpSampling1D,
+  upSampling1d,
+} from './conv.js';
+export type { Conv1DOptions, Pooling1DOptions, ConvBase, PoolBase } from './conv.js';
 
 export const LAYER_CLASSES = [
   'SimpleRNN',
@@ -31,6 +45,11 @@ export const LAYER_CLASSES = [
   'Reshape',
   'Bidirectional',
   'AttentionDecoder',
+  'Conv1D',
+  'Conv1DTranspose',
+  'MaxPooling1D',
+  'AveragePooling1D',
+  'UpSampling1D',
 ] as const;
 
 type Cfg = Record<string, unknown>;
@@ -84,6 +103,16 @@ export function layerFromConfig(className: string, config: Cfg, where = 'layer')
     }
     case 'AttentionDecoder':
       return new AttentionDecoder(config as unknown as AttentionDecoderOptions);
+    case 'Conv1D':
+      return new Conv1D(config as unknown as Conv1DOptions);
+    case 'Conv1DTranspose':
+      return new Conv1DTranspose(config as unknown as Conv1DOptions);
+    case 'MaxPooling1D':
+      return new MaxPooling1D(config);
+    case 'AveragePooling1D':
+      return new AveragePooling1D(config);
+    case 'UpSampling1D':
+      return new UpSampling1D(config);
     default:
       throw ArgumentError.problem(
         where,

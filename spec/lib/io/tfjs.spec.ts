@@ -592,9 +592,9 @@ describe('lib/io/tfjs', function () {
       [
         'an unknown class',
         (ls) => {
-          ls[2].class_name = 'Conv1D';
+          ls[2].class_name = 'Conv2D';
         },
-        /layer 2 'out' \(Conv1D\): unknown layer class "Conv1D"/,
+        /layer 2 'out' \(Conv2D\): unknown layer class "Conv2D"/,
       ],
       [
         'recurrent_dropout ≠ 0',

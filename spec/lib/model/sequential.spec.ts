@@ -460,8 +460,8 @@ describe('Sequential', () => {
       shortData.weights[1].data = shortData.weights[1].data.slice(0, 8);
       expect(() => Sequential.fromJSON(shortData)).to.throw(ArgumentError, /bytes/);
       const unknown = JSON.parse(text);
-      unknown.layers[1].className = 'Conv1D';
-      expect(() => Sequential.fromJSON(unknown)).to.throw(/unknown layer class "Conv1D"/);
+      unknown.layers[1].className = 'Conv2D';
+      expect(() => Sequential.fromJSON(unknown)).to.throw(/unknown layer class "Conv2D"/);
     });
   });
 });

@@ -14,15 +14,15 @@
  * Reading validates every field (a hand-edited or foreign value is refused with the field named); nothing is executed.
  */
 import type { Detector } from '../detect/detector.js';
-import type { DetectorStream } from '../detect/stream.js';
+import type { DetectorStream, DetectorStreamState } from '../detect/stream.js';
 import { FleetError } from './errors.js';
 import type { DetectorSource } from './store.js';
 
 export const CHECKPOINT_FORMAT = 'bptt-fleet-series';
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
-/** The stream state a DetectorStream hands out (plain JSON). */
-export type StreamState = unknown;
+/** The stream state a DetectorStream hands out (plain JSON); validated by Detector.stream(state) when read back. */
+export type StreamState = DetectorStreamState | Record<string, unknown>;
 
 /** A series' checkpoint, parsed. */
 export interface SeriesCheckpoint {
@@ -35,16 +35,12 @@ export interface SeriesCheckpoint {
 
 /** The stream's state (plain JSON). */
 export function streamState(s: DetectorStream): StreamState {
-  const x = s as unknown as { getState?: () => StreamState };
-  // TEMPORARY until h-stream's getState lands: a placeholder that no stream restores from.
-  return typeof x.getState === 'function' ? x.getState() : { placeholder: true };
+  return s.getState();
 }
 
 /** A stream of `d`, continuing from `state` when given. */
 export function openStream(d: Detector, state?: StreamState): DetectorStream {
-  return state === undefined
-    ? d.stream()
-    : (d as unknown as { stream(state: StreamState): DetectorStream }).stream(state);
+  return d.stream(state);
 }
 
 /** The checkpoint's JSON text. */
@@ -111,6 +107,6 @@ export function parseCheckpoint(text: string, where: string): SeriesCheckpoint {
     index: index as number,
     flag,
     recent: recent as number[][],
-    stream: o['stream'],
+    stream: o['stream'] as Record<string, unknown>,
   };
 }

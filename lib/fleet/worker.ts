@@ -58,7 +58,7 @@ export interface FleetWorkerOptions {
   partitions?: number;
   /** The template for series whose entries name none and that have no fitted detector. */
   defaultTemplate?: string;
-  /** Entries read per partition per batch (default 256). */
+  /** Entries read per partition per batch (default 256; halved while a round of batches takes over leaseMs/4). */
   batchSize?: number;
   /** Lease time to live, ms (default 10000): a crashed worker's partitions are taken over after this. */
   leaseMs?: number;
@@ -79,6 +79,8 @@ export interface FleetWorkerStats {
   deadLetters: number;
   /** Batches committed. */
   batches: number;
+  /** Entries read per partition now (batchSize, or less while batches are slow against the lease). */
+  batchSize: number;
   /** Points per second over the last ~10 s. */
   pointsPerSecond: number;
   /** Owned partitions. */
@@ -136,6 +138,8 @@ export class FleetWorker extends EventEmitter {
   readonly id: string;
   private readonly keys: FleetKeys;
   private readonly batchSize: number;
+  /** Entries read per partition now: halved when a round takes over leaseMs/4, doubled back up to batchSize. */
+  private count: number;
   private readonly leaseMs: number;
   private readonly blockMs: number;
   private readonly memoryBudget: number;
@@ -174,6 +178,7 @@ export class FleetWorker extends EventEmitter {
     };
     this.keys = new FleetKeys(options.prefix ?? DEFAULT_PREFIX);
     this.batchSize = int(options.batchSize, 256, 1, 'batchSize');
+    this.count = this.batchSize;
     this.leaseMs = int(options.leaseMs, 10_000, 100, 'leaseMs');
     this.blockMs = int(options.blockMs, Math.min(1000, Math.floor(this.leaseMs / 4)), 1, 'blockMs');
     this.memoryBudget = int(options.memoryBudget, 256 * 1024 * 1024, 0, 'memoryBudget');
@@ -279,6 +284,7 @@ export class FleetWorker extends EventEmitter {
       points: this.counters.points,
       deadLetters: this.counters.deadLetters,
       batches: this.counters.batches,
+      batchSize: this.count,
       pointsPerSecond: pps,
       partitions: [...this.owned.keys()].sort((a, b) => a - b),
       lag,
@@ -302,7 +308,14 @@ export class FleetWorker extends EventEmitter {
         if (Date.now() >= this.nextMaintenance) await this.maintain();
         if (!this.running) break;
         const batches = await this.read();
-        if (batches.size > 0 && !this.crashed) await this.processAndCommit(batches);
+        if (batches.size > 0 && !this.crashed) {
+          const t0 = Date.now();
+          await this.processAndCommit(batches);
+          // A round must end well within the lease (the commit renews it): slow models get smaller batches.
+          const took = Date.now() - t0;
+          if (took > this.leaseMs / 4) this.count = Math.max(1, Math.floor(this.count / 2));
+          else if (took < this.leaseMs / 16) this.count = Math.min(this.batchSize, this.count * 2);
+        }
         backoff = 50;
       } catch (e) {
         if (this.crashed) return;
@@ -451,7 +464,7 @@ export class FleetWorker extends EventEmitter {
     if (claiming.length > 0) {
       const pipe = r.pipeline();
       for (const o of claiming)
-        pipe.xautoclaim(this.keys.input(o.k), GROUP, this.id, 0, o.claimCursor, 'COUNT', this.batchSize);
+        pipe.xautoclaim(this.keys.input(o.k), GROUP, this.id, 0, o.claimCursor, 'COUNT', this.count);
       const res = (await pipe.exec()) ?? [];
       claiming.forEach((o, i) => {
         const [err, v] = res[i];
@@ -473,7 +486,7 @@ export class FleetWorker extends EventEmitter {
       GROUP,
       this.id,
       'COUNT',
-      String(this.batchSize),
+      String(this.count),
       'BLOCK',
       String(block),
       'STREAMS',

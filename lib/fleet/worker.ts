@@ -20,7 +20,8 @@
  *      ahead of what Redis holds: they are rebuilt from the checkpoints, so nothing is lost or output twice.
  *   5. maintenance every min(leaseMs/3, 1 s) (a partition released by a graceful stop is taken within a second):
  *      renew leases, publish stats ({p}:worker:{id}, TTL 2·leaseMs), count the live workers, give back partitions
- *      above the fair share ceil(P / live workers) and take free or expired ones up to it.
+ *      above the fair share ceil(P / live workers) and take free or expired ones up to it; an owned partition with
+ *      entries pending at another consumer (a zombie's reads) is swept again from its committed position.
  *
  * Exactly once: an output's ID is its input's ID, XADD refuses an ID at or below the stream's last, and the outputs,
  * the checkpoints and the position move together in one script that checks the position it starts from; a replay
@@ -346,6 +347,7 @@ export class FleetWorker extends EventEmitter {
     const pipe = r.pipeline() as ReturnType<Redis['pipeline']> & FleetPipelineCommands;
     for (const o of owned) pipe.bpttFleetRenew(this.keys.lease(o.k), o.leaseValue, this.leaseMs);
     for (const o of owned) pipe.xinfo('STREAM', this.keys.input(o.k));
+    for (const o of owned) pipe.xpending(this.keys.input(o.k), GROUP);
     pipe.set(this.keys.worker(this.id), JSON.stringify(this.stats()), 'PX', 2 * this.leaseMs);
     pipe.sadd(this.keys.workers, this.id);
     pipe.smembers(this.keys.workers);
@@ -357,10 +359,14 @@ export class FleetWorker extends EventEmitter {
       return v;
     };
     owned.forEach((o, i) => {
-      if (reply(i) !== 1) this.lose(o.k);
-      else o.lag = Math.max(0, entriesAdded(reply(owned.length + i)) - o.count);
+      if (reply(i) !== 1) return this.lose(o.k);
+      o.lag = Math.max(0, entriesAdded(reply(owned.length + i)) - o.count);
+      // Entries pending at another consumer of an owned partition (a zombie read them after its lease ran out):
+      // sweep them now rather than at the next commit's gap check, which needs a newer entry to come.
+      const summary = reply(2 * owned.length + i) as [number, unknown, unknown, Array<[string, string]> | null];
+      if (o.mode === 'live' && (summary[3] ?? []).some(([c, n]) => c !== this.id && Number(n) > 0)) this.resync(o.k);
     });
-    const base = 2 * owned.length;
+    const base = 3 * owned.length;
     const members = reply(base + 2) as string[];
     const leases = reply(base + 3) as Array<string | null>;
     const alive = await this.liveWorkers(members);

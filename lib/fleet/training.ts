@@ -538,8 +538,73 @@ export class TrainingJobError extends Error {
 }
 
 /**
- * Waits for a training job to finish, calling onProgress with each epoch reported meanwhile (those reported before
- * the call are not replayed).
+ * Follows training jobs: progress reports and completion, through BullMQ's QueueEvents. Open it before enqueueing
+ * when every epoch's report matters: events that happened before it opened are not replayed (a job that finished
+ * before is still found finished).
+ */
+export class FitWatcher {
+  private readonly events: QueueEvents;
+  private readonly queue: Queue<FitJobData, FitResult>;
+  private readonly conn: { redis: Redis; owned: boolean };
+
+  private constructor(connection: TrainingConnection, prefix: string) {
+    this.conn = client(connection);
+    const name = trainQueueName(prefix);
+    this.events = new QueueEvents(name, { connection: blockingOptions(this.conn.redis) });
+    this.events.on('error', () => undefined); // connection trouble: BullMQ reconnects
+    this.queue = new Queue<FitJobData, FitResult>(name, { connection: this.conn.redis });
+  }
+
+  /**
+   * @param connection - An ioredis client or a redis:// URL.
+   * @param prefix - The fleet's key prefix.
+   * @returns A watcher, listening.
+   */
+  static async open(connection: TrainingConnection, prefix: string): Promise<FitWatcher> {
+    const w = new FitWatcher(connection, prefix);
+    await w.events.waitUntilReady();
+    return w;
+  }
+
+  /**
+   * Waits for a job to finish, calling onProgress with each progress report meanwhile.
+   *
+   * @param jobId - The job (enqueueFit's jobId).
+   * @param onProgress - Called with each progress report of that job.
+   * @returns The job's result.
+   * @throws {@link TrainingJobError} when the job fails for good (its reason is the library's message).
+   */
+  async wait(jobId: string, onProgress?: (p: FitProgress) => void): Promise<FitResult> {
+    const listener = (a: { jobId: string; data: unknown }): void => {
+      if (a.jobId === jobId && onProgress !== undefined) onProgress(a.data as FitProgress);
+    };
+    this.events.on('progress', listener);
+    try {
+      const job = await this.queue.getJob(jobId);
+      if (job === undefined) {
+        throw new ArgumentError('FitWatcher.wait(jobId)', 'a job of the queue', JSON.stringify(jobId));
+      }
+      try {
+        return await job.waitUntilFinished(this.events);
+      } catch (e) {
+        throw new TrainingJobError(jobId, (e as Error).message);
+      }
+    } finally {
+      this.events.off('progress', listener);
+    }
+  }
+
+  /** Closes the watcher's connections. */
+  async close(): Promise<void> {
+    await this.events.close();
+    await this.queue.close();
+    await release(this.conn);
+  }
+}
+
+/**
+ * Waits for a training job to finish (FitWatcher.open, wait, close): progress reported before the call is not
+ * replayed.
  *
  * @param connection - An ioredis client or a redis:// URL.
  * @param prefix - The fleet's key prefix.
@@ -554,28 +619,11 @@ export async function waitForFit(
   jobId: string,
   onProgress?: (p: FitProgress) => void,
 ): Promise<FitResult> {
-  const c = client(connection);
-  const name = trainQueueName(prefix);
-  const events = new QueueEvents(name, { connection: blockingOptions(c.redis) });
-  const queue = new Queue<FitJobData, FitResult>(name, { connection: c.redis });
-  const listener = (a: { jobId: string; data: unknown }): void => {
-    if (a.jobId === jobId && onProgress !== undefined) onProgress(a.data as FitProgress);
-  };
-  events.on('progress', listener);
+  const w = await FitWatcher.open(connection, prefix);
   try {
-    await events.waitUntilReady();
-    const job = await queue.getJob(jobId);
-    if (job === undefined) throw new ArgumentError('waitForFit(jobId)', 'a job of the queue', JSON.stringify(jobId));
-    try {
-      return await job.waitUntilFinished(events);
-    } catch (e) {
-      throw new TrainingJobError(jobId, (e as Error).message);
-    }
+    return await w.wait(jobId, onProgress);
   } finally {
-    events.off('progress', listener);
-    await events.close();
-    await queue.close();
-    await release(c);
+    await w.close();
   }
 }
 

@@ -256,7 +256,8 @@ async function trainCommand(ctx: Context, c: Common, v: opt.Values): Promise<num
   }
   const loss = result.loss !== null ? `, loss ${result.loss.toPrecision(4)}` : '';
   const text = result.stored
-    ? `${series}: version ${result.version} stored (${result.model}, ${result.points} points, ${result.epochs} epochs${loss})`
+    ? `${series}: version ${result.version} stored ` +
+      `(${result.model}, ${result.points} points, ${result.epochs} epochs${loss})`
     : `${series}: version ${result.version} kept (the fit gave the same detector)`;
   print(ctx, json, { jobId: q.jobId, ...result }, text);
   return 0;
@@ -267,7 +268,7 @@ function print(ctx: Context, json: boolean, doc: object, text: string): void {
   ctx.out(json ? `${JSON.stringify(doc)}\n` : `${text}\n`);
 }
 
-/** A CSV's values as a job's history (missing cells null; timestamps for 'gru-online' when the time column has dates). */
+/** A CSV's values as a job's history (missing cells null; for 'gru-online', the timestamps when the times are dates). */
 function csvHistory(file: string, v: opt.Values, options: DetectorOptions): Training.FitHistory {
   const time = opt.str(v, 'time-column');
   const columns = opt.list(v, 'columns');

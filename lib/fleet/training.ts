@@ -2,9 +2,9 @@
  * Training jobs of the Redis fleet, on BullMQ: fit a series' detector away from the scoring workers, store it with a
  * new version (putDetector), and refit on a schedule. The scoring workers pick the new version up between points.
  *
- *   enqueueFit(connection, prefix, { series, options, history | from: 'stream', points })   → a job on `{prefix}-train`
- *   scheduleRefit(connection, prefix, series, { every, options, points })                    → a BullMQ job scheduler
- *   new TrainingWorker(connection, { prefix, concurrency })                                   → fits, stores, reports
+ *   enqueueFit(connection, prefix, { series, options, history | from: 'stream', points })  → a job, `{prefix}-train`
+ *   scheduleRefit(connection, prefix, series, { every, options, points })                   → a BullMQ job scheduler
+ *   new TrainingWorker(connection, { prefix, concurrency })                                  → fits, stores, reports
  *
  * Queue. BullMQ refuses ':' in queue names and in custom job ids (its own keys are `bull:{queue}:…`), so the queue is
  * `trainQueueName(prefix)` = `{prefix}-train` with any ':' of the prefix turned into '-', and ids are built from the
@@ -259,7 +259,9 @@ function checkHistory(h: unknown, o: DetectorOptions, where: string): NonNullabl
   const need = new Detector({ ...o, model }).minTrainLength;
   if (s.n < need) {
     throw new ArgumentError(`${where}(history.values)`, `at least ${need} points`, `${s.n}`, {
-      problem: `series of ${s.n} points is shorter than ${need}, the least that window ${o.window ?? 32} with model '${model}' can be fitted on`,
+      problem:
+        `series of ${s.n} points is shorter than ${need}, the least that window ${o.window ?? 32} ` +
+        `with model '${model}' can be fitted on`,
     });
   }
   const out: NonNullable<FitJobData['history']> = {

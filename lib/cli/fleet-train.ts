@@ -268,7 +268,7 @@ function print(ctx: Context, json: boolean, doc: object, text: string): void {
   ctx.out(json ? `${JSON.stringify(doc)}\n` : `${text}\n`);
 }
 
-/** A CSV's values as a job's history (missing cells null; for 'gru-online', the timestamps when the times are dates). */
+/** A CSV's values as a job's history (missing cells null; 'gru-online' also gets the times when they are dates). */
 function csvHistory(file: string, v: opt.Values, options: DetectorOptions): Training.FitHistory {
   const time = opt.str(v, 'time-column');
   const columns = opt.list(v, 'columns');

@@ -10,9 +10,10 @@
  *   cost   entries read ≈ N · (series in the partition) (interleaved at similar rates), PAGE entries per round trip
  *
  * e.g. 1,000 series on 8 partitions at one point each per 10 s: 125 series per partition, so 5,000 points of one
- * series read ≈ 625,000 entries (≈ 625 round trips of 1,000 entries). Fine for moderate history and occasional refits; for long histories give the values in the job instead. What a stream no
- * longer holds (trimmed with MAXLEN/MINID by the engine or an operator) is not there to read: the job then fits on
- * fewer points, or fails with the Detector's "expected at least N points" when too few remain.
+ * series read ≈ 625,000 entries (≈ 625 round trips of 1,000 entries). Fine for moderate history and occasional
+ * refits; for long histories give the values in the job instead. What a stream no longer holds (trimmed with
+ * MAXLEN/MINID by the engine or an operator) is not there to read: the job then fits on fewer points, or fails with
+ * the Detector's "expected at least N points" when too few remain.
  *
  * Pinning: the read ends at `until` (inclusive), the ID of the stream's last entry when the job first ran, so that a
  * retry reads the same entries (new points arriving meanwhile do not change the fit).

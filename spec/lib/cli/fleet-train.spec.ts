@@ -181,7 +181,8 @@ describe('bptt fleet train / trainer (lib/cli/fleet-train.ts)', function () {
       const code =
         `require(${JSON.stringify(install)});` +
         `const { fleetTrainCommand } = require(${JSON.stringify(cli)});` +
-        `const ctx = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), errSink: process.stderr, quiet: false };` +
+        `const ctx = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), ` +
+        `errSink: process.stderr, quiet: false };` +
         `fleetTrainCommand(ctx, 'trainer', ['--redis', ${JSON.stringify(server!.url)}, '--prefix', 'cli3'])` +
         `.then((c) => { process.exitCode = c; });`;
       const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -92,7 +92,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     return w;
   };
 
-  it('a fit job stores version 1, a second version 2, bit-identical to an in-process fit; progress per epoch', async () => {
+  it('stores version 1 then 2, bit-identical to an in-process fit, with progress per epoch', async () => {
     const prefix = freshPrefix();
     const w = await worker(prefix);
     const progress: FitProgress[] = [];
@@ -190,7 +190,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     await queue.close();
   });
 
-  it('a worker killed mid-job (SIGKILL): another TrainingWorker takes the job over and stores the same bits', async () => {
+  it('a worker killed mid-job (SIGKILL): another takes the job over and stores the same bits', async () => {
     const prefix = freshPrefix();
     const options: DetectorOptions = { ...OPTS, window: 16, hidden: 12, epochs: 40 };
     const values = wave(600);
@@ -263,7 +263,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     await queue.close();
   });
 
-  it('a scheduled refit reads the series from its input stream, stores it, and stores nothing new when nothing came', async () => {
+  it("a scheduled refit reads the series' stream and stores; with no new points it stores nothing", async () => {
     const prefix = freshPrefix();
     await redis.hset(`${prefix}:config`, 'partitions', '4');
     const values = wave(300);
@@ -300,7 +300,8 @@ function spawnTrainer(server: RedisServer, prefix: string): ChildProcess {
   const code =
     `require(${JSON.stringify(install)});` +
     `const { TrainingWorker } = require(${JSON.stringify(training)});` +
-    `const w = new TrainingWorker(${JSON.stringify(server.url)}, { prefix: ${JSON.stringify(prefix)}, lockDuration: 1000, stalledInterval: 300 });` +
+    `const w = new TrainingWorker(${JSON.stringify(server.url)}, ` +
+    `{ prefix: ${JSON.stringify(prefix)}, lockDuration: 1000, stalledInterval: 300 });` +
     `w.ready().then(() => process.stdout.write('ready\\n'));`;
   return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
 }

@@ -239,7 +239,20 @@ export function jobOptions(options: unknown, where: string): DetectorOptions {
     });
   }
   const o = { workers: 1, ...copy } as DetectorOptions;
-  new Detector(o); // throws ArgumentError for whatever the Detector refuses (unknown option, range, combination)
+  const r = new Detector(o).options; // throws ArgumentError for whatever the Detector refuses
+  // The fleet writes one output per point as it arrives: a detector that looks ahead cannot stream there.
+  if (r.model.endsWith('-ae') && r.combine !== 'last') {
+    throw new ArgumentError(`${where}(options.combine)`, "'last'", `'${r.combine}'`, {
+      problem:
+        `combine '${r.combine}' scores a point with windows that end after it; the fleet scores each point as it ` +
+        "arrives: use combine 'last' (the default)",
+    });
+  }
+  if (r.threshold.kind === 'dynamic') {
+    throw new ArgumentError(`${where}(options.threshold)`, 'a threshold that streams', "'dynamic'", {
+      problem: "threshold 'dynamic' is chosen on a whole scored sequence; the fleet scores each point as it arrives",
+    });
+  }
   return o;
 }
 

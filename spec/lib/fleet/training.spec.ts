@@ -127,6 +127,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
       [{ ...OPTS, modle: 'lstm-ae' } as DetectorOptions, /^Detector: unknown option "modle"/],
       [{ ...OPTS, workers: 'auto' }, /enqueueFit\(options\.workers\).*core count/],
       [{ ...OPTS, onEpochEnd: () => undefined }, /enqueueFit\(options\.onEpochEnd\)/],
+      [{ ...OPTS, causal: false, combine: 'mean' }, /^enqueueFit\(options\.combine\): combine 'mean' scores a point/],
     ];
     for (const [options, msg] of cases) {
       let err: unknown;

@@ -308,7 +308,7 @@ async function trainerCommand(
     if (!ctx.quiet) ctx.err(`${new Date().toISOString()} bptt fleet trainer: ${line}\n`);
   };
   const T = await training();
-  const w = new T.TrainingWorker(c.redis, {
+  const w = await T.TrainingWorker.start(c.redis, {
     prefix: c.prefix,
     concurrency,
     ...(lockMs !== undefined ? { lockDuration: lockMs } : {}),
@@ -341,7 +341,6 @@ async function trainerCommand(
     process.once('SIGINT', onInt);
   });
   try {
-    await w.ready();
     log(`trainer started on ${c.redis} (queue ${T.trainQueueName(c.prefix)}, concurrency ${concurrency})`);
     const why = await stopped;
     log(`${why}: putting the fits under way back in the queue and stopping`);

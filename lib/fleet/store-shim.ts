@@ -3,6 +3,7 @@
  * training.ts compiles and its specs run before that branch is merged. Deleted once h-fleet is merged.
  */
 import type { Redis } from 'ioredis';
+import { Redis as Client } from 'ioredis';
 import { Detector } from '../detect/detector.js';
 
 /** Partition of a series: FNV-1a (32 bits) of its UTF-8 bytes, modulo P. */
@@ -41,4 +42,20 @@ export async function getDetector(
   const [json, version] = await redis.mget(`${prefix}:detector:${series}`, `${prefix}:detector-version:${series}`);
   if (json === null) return null;
   return { detector: Detector.fromJSON(json), version: Number(version) };
+}
+
+/** A problem with what the fleet was given. */
+export class FleetError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FleetError';
+  }
+}
+
+/** A new connection to `url`. */
+export async function connect(url: string): Promise<Redis> {
+  return Promise.resolve(new Client(url, { maxRetriesPerRequest: null }));
 }

@@ -4,7 +4,7 @@
  *
  *   enqueueFit(connection, prefix, { series, options, history | from: 'stream', points })  → a job, `{prefix}-train`
  *   scheduleRefit(connection, prefix, series, { every, options, points })                   → a BullMQ job scheduler
- *   new TrainingWorker(connection, { prefix, concurrency })                                  → fits, stores, reports
+ *   TrainingWorker.start(connection, { prefix, concurrency })                                → fits, stores, reports
  *
  * Queue. BullMQ refuses ':' in queue names and in custom job ids (its own keys are `bull:{queue}:…`), so the queue is
  * `trainQueueName(prefix)` = `{prefix}-train` with any ':' of the prefix turned into '-', and ids are built from the
@@ -42,17 +42,9 @@
  * so another worker starts them again; close({ finish: true }) lets them finish first.
  */
 import { createHash } from 'crypto';
-import { Redis } from 'ioredis';
-import {
-  Queue,
-  QueueEvents,
-  UnrecoverableError,
-  WaitingError,
-  Worker,
-  type Job,
-  type JobsOptions,
-  type RedisOptions,
-} from 'bullmq';
+import type { Redis } from 'ioredis';
+import type * as BullMQ from 'bullmq';
+import type { Job, JobsOptions, Queue, QueueEvents, RedisOptions, Worker } from 'bullmq';
 import { Detector } from '../detect/detector.js';
 import { pickModel } from '../detect/options.js';
 import { isNeural } from '../detect/networks.js';
@@ -61,7 +53,7 @@ import { ArgumentError, isUsageError, MemoryLimitError, ModelFileError } from '.
 import { describeValue } from '../check.js';
 import { readSeries, type SeriesLike } from '../tensor.js';
 import { lastEntryId, readStreamHistory } from './history.js';
-import { getDetector, partitionOf, putDetector, readPartitions } from './store-shim.js';
+import { connect, getDetector, partitionOf, putDetector, readPartitions, FleetError } from './store-shim.js';
 
 /** A Redis connection: an ioredis client (left open: the caller's), or a redis:// URL (opened and closed here). */
 export type TrainingConnection = Redis | string;
@@ -387,10 +379,33 @@ function jobSettings(s: JobSettings, where: string): Pick<JobsOptions, 'attempts
 // ---------------------------------------------------------------------------------------------------------------------
 // Connections
 
-/** Our own client for a connection (a URL opens one; a client is used as it is). */
-function client(c: TrainingConnection): { redis: Redis; owned: boolean } {
-  if (typeof c === 'string') return { redis: new Redis(c, { lazyConnect: false }), owned: true };
-  if (c instanceof Redis) return { redis: c, owned: false };
+type Bull = typeof BullMQ;
+let bullmq: Bull | null = null;
+
+/**
+ * BullMQ, loaded on first use (an optional peer dependency, like ioredis: the rest of bptt/fleet works without it), or
+ * a FleetError('dependency') naming the install command.
+ */
+export async function loadBullMQ(): Promise<Bull> {
+  if (bullmq !== null) return bullmq;
+  try {
+    bullmq = await import('bullmq');
+  } catch (e) {
+    throw new FleetError(
+      'dependency',
+      `bptt/fleet's training jobs need the job queue bullmq, which is not installed ` +
+        `(${(e as Error).message.split('\n')[0]}): npm install bullmq`,
+    );
+  }
+  return bullmq;
+}
+
+/** Our own client for a connection (a URL opens one, closed by release; a client is used as it is). */
+async function client(c: TrainingConnection): Promise<{ redis: Redis; owned: boolean }> {
+  if (typeof c === 'string') return { redis: await connect(c), owned: true };
+  if (c !== null && typeof c === 'object' && typeof (c as { duplicate?: unknown }).duplicate === 'function') {
+    return { redis: c, owned: false };
+  }
   throw new ArgumentError('connection', 'an ioredis client or a redis:// URL', describeValue(c));
 }
 
@@ -433,7 +448,8 @@ export async function enqueueFit(
 ): Promise<Enqueued> {
   const settled = jobSettings(settings, 'enqueueFit');
   const checked = requestData(request, 'enqueueFit');
-  const c = client(connection);
+  const { Queue } = await loadBullMQ();
+  const c = await client(connection);
   const queue = new Queue<FitJobData, FitResult>(trainQueueName(prefix), { connection: c.redis });
   try {
     const data = await pinStream(c.redis, prefix, checked);
@@ -502,7 +518,8 @@ export async function scheduleRefit(
     { series, options: schedule.options, from: 'stream', points: schedule.points },
     'scheduleRefit',
   );
-  const c = client(connection);
+  const { Queue } = await loadBullMQ();
+  const c = await client(connection);
   const queue = new Queue<FitJobData, FitResult>(trainQueueName(prefix), { connection: c.redis });
   try {
     const id = refitSchedulerId(series);
@@ -527,7 +544,8 @@ export async function scheduleRefit(
  * @returns Whether there was a scheduler to remove.
  */
 export async function cancelRefit(connection: TrainingConnection, prefix: string, series: string): Promise<boolean> {
-  const c = client(connection);
+  const { Queue } = await loadBullMQ();
+  const c = await client(connection);
   const queue = new Queue(trainQueueName(prefix), { connection: c.redis });
   try {
     return await queue.removeJobScheduler(refitSchedulerId(series));
@@ -536,6 +554,10 @@ export async function cancelRefit(connection: TrainingConnection, prefix: string
     await release(c);
   }
 }
+
+/** Progress reports a FitWatcher keeps per job until wait() is called for it, and jobs it keeps them for. */
+const EARLY_PROGRESS = 10_000;
+const EARLY_JOBS = 100;
 
 /** A training job that failed: the job's failedReason (the library's message for bad input). */
 export class TrainingJobError extends Error {
@@ -554,20 +576,31 @@ export class TrainingJobError extends Error {
 
 /**
  * Follows training jobs: progress reports and completion, through BullMQ's QueueEvents. Open it before enqueueing
- * when every epoch's report matters: events that happened before it opened are not replayed (a job that finished
- * before is still found finished).
+ * when every epoch's report matters: reports since it opened are kept (for the last 100 jobs) until wait() asks for
+ * them; those from before it opened are not replayed (a job that finished before is still found finished).
  */
 export class FitWatcher {
   private readonly events: QueueEvents;
   private readonly queue: Queue<FitJobData, FitResult>;
   private readonly conn: { redis: Redis; owned: boolean };
+  /** Progress reports received before wait() was called for their job. */
+  private readonly early = new Map<string, FitProgress[]>();
+  private readonly waiting = new Set<string>();
 
-  private constructor(connection: TrainingConnection, prefix: string) {
-    this.conn = client(connection);
+  private constructor(bull: Bull, conn: { redis: Redis; owned: boolean }, prefix: string, lastEventId: string) {
+    this.conn = conn;
     const name = trainQueueName(prefix);
-    this.events = new QueueEvents(name, { connection: blockingOptions(this.conn.redis) });
+    this.events = new bull.QueueEvents(name, { connection: blockingOptions(this.conn.redis), lastEventId });
     this.events.on('error', () => undefined); // connection trouble: BullMQ reconnects
-    this.queue = new Queue<FitJobData, FitResult>(name, { connection: this.conn.redis });
+    // Progress seen before wait() is called for its job (enqueueing takes round trips; a fast epoch may come first).
+    this.events.on('progress', (a: { jobId: string; data: unknown }) => {
+      if (this.waiting.has(a.jobId)) return;
+      const seen = this.early.get(a.jobId) ?? [];
+      if (seen.length < EARLY_PROGRESS) seen.push(a.data as FitProgress);
+      this.early.set(a.jobId, seen);
+      if (this.early.size > EARLY_JOBS) this.early.delete(this.early.keys().next().value as string); // the oldest
+    });
+    this.queue = new bull.Queue<FitJobData, FitResult>(name, { connection: this.conn.redis });
   }
 
   /**
@@ -576,7 +609,12 @@ export class FitWatcher {
    * @returns A watcher, listening.
    */
   static async open(connection: TrainingConnection, prefix: string): Promise<FitWatcher> {
-    const w = new FitWatcher(connection, prefix);
+    const bull = await loadBullMQ();
+    const conn = await client(connection);
+    // Read from the events stream's current end: QueueEvents' own start ('$' at its first XREAD, some time after
+    // waitUntilReady) would miss what happens in between.
+    const last = await lastEntryId(conn.redis, `bull:${trainQueueName(prefix)}:events`);
+    const w = new FitWatcher(bull, conn, prefix, last);
     await w.events.waitUntilReady();
     return w;
   }
@@ -593,6 +631,9 @@ export class FitWatcher {
     const listener = (a: { jobId: string; data: unknown }): void => {
       if (a.jobId === jobId && onProgress !== undefined) onProgress(a.data as FitProgress);
     };
+    for (const p of this.early.get(jobId) ?? []) onProgress?.(p);
+    this.early.delete(jobId);
+    this.waiting.add(jobId);
     this.events.on('progress', listener);
     try {
       const job = await this.queue.getJob(jobId);
@@ -606,6 +647,7 @@ export class FitWatcher {
       }
     } finally {
       this.events.off('progress', listener);
+      this.waiting.delete(jobId);
     }
   }
 
@@ -672,26 +714,47 @@ export class TrainingWorker {
   readonly worker: Worker<FitJobData, FitResult>;
   readonly prefix: string;
   private readonly conn: { redis: Redis; owned: boolean };
+  private readonly bull: Bull;
   private stopping = false;
 
   /**
+   * Starts a training worker: connects, and resolves once it listens for jobs.
+   *
    * @param connection - An ioredis client or a redis:// URL.
    * @param options - prefix, concurrency, lockDuration, stalledInterval, name.
+   * @returns The worker, running.
    */
-  constructor(connection: TrainingConnection, options: TrainingWorkerOptions = {}) {
+  static async start(connection: TrainingConnection, options: TrainingWorkerOptions = {}): Promise<TrainingWorker> {
     if (!plain(options)) {
-      throw new ArgumentError('TrainingWorker(options)', 'an object', describeValue(options));
+      throw new ArgumentError('TrainingWorker.start(options)', 'an object', describeValue(options));
     }
-    checkKeysOf(options, ['prefix', 'concurrency', 'lockDuration', 'stalledInterval', 'name'], 'TrainingWorker');
+    checkKeysOf(options, ['prefix', 'concurrency', 'lockDuration', 'stalledInterval', 'name'], 'TrainingWorker.start');
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-      throw new ArgumentError('TrainingWorker(concurrency)', 'an integer from 1 to 1000', describeValue(concurrency));
+      throw new ArgumentError(
+        'TrainingWorker.start(concurrency)',
+        'an integer from 1 to 1000',
+        describeValue(concurrency),
+      );
     }
+    const bull = await loadBullMQ();
+    const w = new TrainingWorker(bull, await client(connection), { ...options, concurrency });
+    await w.worker.waitUntilReady();
+    return w;
+  }
+
+  private constructor(
+    bull: Bull,
+    conn: { redis: Redis; owned: boolean },
+    options: TrainingWorkerOptions & { concurrency: number },
+  ) {
+    this.bull = bull;
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.conn = client(connection);
+    this.conn = conn;
+    const concurrency = options.concurrency;
     const process = (job: Job<FitJobData, FitResult>, token?: string, signal?: AbortSignal): Promise<FitResult> =>
       this.run(job, token, signal);
-    this.worker = new Worker<FitJobData, FitResult>(trainQueueName(this.prefix), process, {
+    this.worker = new bull.Worker<FitJobData, FitResult>(trainQueueName(this.prefix), process, {
       connection: blockingOptions(this.conn.redis),
       concurrency,
       ...(options.lockDuration !== undefined ? { lockDuration: options.lockDuration } : {}),
@@ -702,11 +765,6 @@ export class TrainingWorker {
     this.worker.on('error', () => undefined);
   }
 
-  /** Resolves once the worker is connected and listening. */
-  async ready(): Promise<void> {
-    await this.worker.waitUntilReady();
-  }
-
   /** One job: check its data, read its history, fit, store. */
   private async run(job: Job<FitJobData, FitResult>, token?: string, signal?: AbortSignal): Promise<FitResult> {
     const redis = this.conn.redis;
@@ -714,7 +772,7 @@ export class TrainingWorker {
     try {
       data = checkJobData(job.data);
     } catch (e) {
-      throw new UnrecoverableError((e as Error).message);
+      throw new this.bull.UnrecoverableError((e as Error).message);
     }
     if (data.stream !== undefined && data.stream.until === undefined) {
       data = await pinStream(redis, this.prefix, data); // a scheduled refit's first run: pin, so retries read the same
@@ -733,7 +791,7 @@ export class TrainingWorker {
       const h = await readStreamHistory(redis, key, data.series, st.points, st.until);
       if (h.values.length === 0) {
         const problem = `no point of series ${JSON.stringify(data.series)} on ${key} (up to entry ${st.until})`;
-        throw new UnrecoverableError(ArgumentError.problem('training job(stream)', problem).message);
+        throw new this.bull.UnrecoverableError(ArgumentError.problem('training job(stream)', problem).message);
       }
       values = h.values;
       timestamps = h.timestamps;
@@ -774,10 +832,10 @@ export class TrainingWorker {
     } catch (e) {
       if (signal?.aborted === true && this.stopping && token !== undefined) {
         await job.moveToWait(token); // shutting down: hand the job back, untouched, for another worker
-        throw new WaitingError();
+        throw new this.bull.WaitingError();
       }
-      if (isUsageError(e) || e instanceof MemoryLimitError || e instanceof ModelFileError) {
-        throw new UnrecoverableError(e.message);
+      if (isUsageError(e) || e instanceof MemoryLimitError || e instanceof ModelFileError || e instanceof FleetError) {
+        throw new this.bull.UnrecoverableError(e.message);
       }
       throw e;
     }
@@ -788,7 +846,12 @@ export class TrainingWorker {
     if (current !== null && JSON.stringify(current.detector.toJSON()) === fitted) {
       version = current.version; // same bits already stored (a retry after the store, or nothing new to learn)
     } else {
-      version = await putDetector(redis, this.prefix, data.series, detector);
+      try {
+        version = await putDetector(redis, this.prefix, data.series, detector);
+      } catch (e) {
+        if (e instanceof FleetError) throw new this.bull.UnrecoverableError(e.message); // a detector it cannot stream
+        throw e;
+      }
       stored = true;
     }
     const result: FitResult = { series: data.series, version, stored, model, points: n, epochs, loss };

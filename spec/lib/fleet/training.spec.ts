@@ -21,6 +21,7 @@ import {
   waitForFit,
   type FitProgress,
   type FitResult,
+  type TrainingWorkerOptions,
 } from '../../../lib/fleet/training';
 import { getDetector, partitionOf } from '../../../lib/fleet/store-shim';
 import { startRedis, type RedisServer } from './redis-starter';
@@ -82,13 +83,9 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     await server.stop();
   });
 
-  const worker = async (
-    prefix: string,
-    o: ConstructorParameters<typeof TrainingWorker>[1] = {},
-  ): Promise<TrainingWorker> => {
-    const w = new TrainingWorker((server as RedisServer).url, { prefix, ...o });
+  const worker = async (prefix: string, o: TrainingWorkerOptions = {}): Promise<TrainingWorker> => {
+    const w = await TrainingWorker.start((server as RedisServer).url, { prefix, ...o });
     workers.push(w);
-    await w.ready();
     return w;
   };
 
@@ -301,9 +298,9 @@ function spawnTrainer(server: RedisServer, prefix: string): ChildProcess {
   const code =
     `require(${JSON.stringify(install)});` +
     `const { TrainingWorker } = require(${JSON.stringify(training)});` +
-    `const w = new TrainingWorker(${JSON.stringify(server.url)}, ` +
-    `{ prefix: ${JSON.stringify(prefix)}, lockDuration: 1000, stalledInterval: 300 });` +
-    `w.ready().then(() => process.stdout.write('ready\\n'));`;
+    `TrainingWorker.start(${JSON.stringify(server.url)}, ` +
+    `{ prefix: ${JSON.stringify(prefix)}, lockDuration: 1000, stalledInterval: 300 })` +
+    `.then(() => process.stdout.write('ready\\n'));`;
   return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 

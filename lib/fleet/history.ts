@@ -18,10 +18,11 @@
  * Pinning: the read ends at `until` (inclusive), the ID of the stream's last entry when the job first ran, so that a
  * retry reads the same entries (new points arriving meanwhile do not change the fit).
  *
- * Entries of the series whose v does not hold as many finite numbers as the newest entry's (a malformed point, which
- * the scoring workers send to the dead-letter stream) are skipped and counted; ts must be a finite number (epoch ms).
+ * Entries of the series that parseEntry (entries.ts) refuses, which the scoring workers send to the dead-letter stream,
+ * and entries with another number of values than the newest one, are skipped and counted.
  */
 import type { Redis } from 'ioredis';
+import { parseEntry } from './entries.js';
 
 /** Entries per XREVRANGE call. */
 export const PAGE = 1000;
@@ -38,18 +39,10 @@ export interface StreamHistory {
   skipped: number;
 }
 
-/** Parses an entry's v field: F finite numbers, or null. */
-function parseValues(v: string | undefined): number[] | null {
-  if (v === undefined || v.trim() === '') return null;
-  const out = v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
-  return out.every(Number.isFinite) ? out : null;
-}
-
-/** The fields of a stream entry's flat [f1, v1, f2, v2, …] list. */
-function fieldsOf(flat: string[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]] = flat[i + 1];
-  return o;
+/** The series field of an entry's flat [f1, v1, f2, v2, …] list, or undefined. */
+function seriesOf(flat: string[]): string | undefined {
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === 'series') return flat[i + 1];
+  return undefined;
 }
 
 /** The ID of the last entry of a stream, or '0-0' when it is empty or absent. */
@@ -80,17 +73,15 @@ export async function readStreamHistory(
     if (page.length === 0) break;
     scanned += page.length;
     for (const [, flat] of page) {
-      const f = fieldsOf(flat);
-      if (f['series'] !== series) continue;
-      const v = parseValues(f['v']);
-      const t = Number(f['ts']);
-      if (v === null || (F >= 0 && v.length !== F) || f['ts'] === undefined || !Number.isFinite(t)) {
+      if (seriesOf(flat) !== series) continue;
+      const p = parseEntry(flat);
+      if ('reason' in p || (F >= 0 && p.values.length !== F)) {
         skipped++;
         continue;
       }
-      F = v.length;
-      rows.push(v);
-      ts.push(t);
+      F = p.values.length;
+      rows.push(p.values);
+      ts.push(p.ts);
       if (rows.length === points) break;
     }
     if (page.length < PAGE) break;

@@ -53,13 +53,13 @@ import { ArgumentError, isUsageError, MemoryLimitError, ModelFileError } from '.
 import { describeValue } from '../check.js';
 import { readSeries, type SeriesLike } from '../tensor.js';
 import { lastEntryId, readStreamHistory } from './history.js';
-import { connect, getDetector, partitionOf, putDetector, readPartitions, FleetError } from './store-shim.js';
+import { connect, type RedisLike } from './client.js';
+import { FleetError } from './errors.js';
+import { DEFAULT_PREFIX, FleetKeys, partitionOf, readConfig } from './keys.js';
+import { getDetector, putDetector } from './store.js';
 
 /** A Redis connection: an ioredis client (left open: the caller's), or a redis:// URL (opened and closed here). */
-export type TrainingConnection = Redis | string;
-
-/** Default key prefix of the fleet. */
-export const DEFAULT_PREFIX = 'bptt';
+export type TrainingConnection = RedisLike;
 /** Points read from the stream when a request says from: 'stream' without `points`. */
 export const DEFAULT_STREAM_POINTS = 10_000;
 /** Most points a job may fit on (given or read): bounds the job's size in Redis and the worker's memory. */
@@ -422,8 +422,19 @@ async function release(r: { redis: Redis; owned: boolean }): Promise<void> {
 async function pinStream(redis: Redis, prefix: string, data: FitJobData): Promise<FitJobData> {
   const st = data.stream;
   if (st === undefined || st.until !== undefined) return data;
-  const partitions = st.partitions ?? (await readPartitions(redis, prefix));
-  const until = await lastEntryId(redis, `${prefix}:in:${partitionOf(data.series, partitions)}`);
+  let partitions = st.partitions;
+  if (partitions === undefined) {
+    const config = await readConfig(redis, new FleetKeys(prefix));
+    if (config === null) {
+      throw new FleetError(
+        'config',
+        `no fleet at prefix '${prefix}' (${prefix}:config is absent): there is no input stream to read the history ` +
+          'of; create the fleet (createFleet, bptt fleet produce) or give the history in the job',
+      );
+    }
+    partitions = config.partitions;
+  }
+  const until = await lastEntryId(redis, new FleetKeys(prefix).input(partitionOf(data.series, partitions)));
   return { ...data, stream: { ...st, partitions, until } };
 }
 
@@ -775,7 +786,12 @@ export class TrainingWorker {
       throw new this.bull.UnrecoverableError((e as Error).message);
     }
     if (data.stream !== undefined && data.stream.until === undefined) {
-      data = await pinStream(redis, this.prefix, data); // a scheduled refit's first run: pin, so retries read the same
+      try {
+        data = await pinStream(redis, this.prefix, data); // a scheduled refit's first run: pin, so retries read the same
+      } catch (e) {
+        if (e instanceof FleetError) throw new this.bull.UnrecoverableError(e.message); // no fleet at the prefix
+        throw e;
+      }
       await job.updateData(data);
     }
     let values: SeriesLike;
@@ -787,7 +803,7 @@ export class TrainingWorker {
       timestamps = data.history.timestamps;
     } else {
       const st = data.stream as Required<NonNullable<FitJobData['stream']>>;
-      const key = `${this.prefix}:in:${partitionOf(data.series, st.partitions)}`;
+      const key = new FleetKeys(this.prefix).input(partitionOf(data.series, st.partitions));
       const h = await readStreamHistory(redis, key, data.series, st.points, st.until);
       if (h.values.length === 0) {
         const problem = `no point of series ${JSON.stringify(data.series)} on ${key} (up to entry ${st.until})`;

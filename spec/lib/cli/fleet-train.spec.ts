@@ -8,16 +8,16 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { fleetTrainCommand } from '../../../lib/cli/fleet-train';
 import { UserError } from '../../../lib/cli/errors';
 import type { Context } from '../../../lib/cli/context';
 import { ArgumentError } from '../../../lib/errors';
 import { Detector } from '../../../lib/detect/detector';
-import { getDetector } from '../../../lib/fleet/store-shim';
+import { getDetector } from '../../../lib/fleet/store';
 import { trainQueueName } from '../../../lib/fleet/training';
-import { startRedis, type RedisServer } from '../fleet/redis-starter';
+import { requireRedis, startRedis, type RedisServer } from '../../helpers/redis';
 
 interface Captured extends Context {
   stdout: string[];
@@ -105,18 +105,14 @@ describe('bptt fleet train / trainer (lib/cli/fleet-train.ts)', function () {
     let dir: string;
 
     before(async function () {
+      if (!requireRedis(this)) return;
       server = await startRedis();
-      if (server === null) {
-        console.log('      (skipped: no redis-server on this machine; CI=1 makes this a failure)');
-        this.skip();
-      }
-      redis = new Redis(server.url);
+      redis = await server.client();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-fleet-train-'));
     });
 
     after(async () => {
       if (server === null) return;
-      await redis.quit();
       await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     });

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { Detector } from '../../../lib/detect/detector';
 import type { DetectorOptions } from '../../../lib/detect/types';
@@ -23,8 +23,9 @@ import {
   type FitResult,
   type TrainingWorkerOptions,
 } from '../../../lib/fleet/training';
-import { getDetector, partitionOf } from '../../../lib/fleet/store-shim';
-import { startRedis, type RedisServer } from './redis-starter';
+import { getDetector } from '../../../lib/fleet/store';
+import { createFleet, partitionOf } from '../../../lib/fleet/keys';
+import { requireRedis, startRedis, type RedisServer } from '../../helpers/redis';
 
 const wave = (n: number, phase = 0): number[] =>
   Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * (i + phase)) / 25) + 0.05 * Math.cos(i / 3));
@@ -65,12 +66,9 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
   const workers: TrainingWorker[] = [];
 
   before(async function () {
+    if (!requireRedis(this)) return;
     server = await startRedis();
-    if (server === null) {
-      console.log('      (skipped: no redis-server on this machine; CI=1 makes this a failure)');
-      this.skip();
-    }
-    redis = new Redis(server.url);
+    redis = await server.client();
   });
 
   afterEach(async () => {
@@ -78,9 +76,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
   });
 
   after(async () => {
-    if (server === null) return;
-    await redis.quit();
-    await server.stop();
+    await server?.stop();
   });
 
   const worker = async (prefix: string, o: TrainingWorkerOptions = {}): Promise<TrainingWorker> => {
@@ -153,6 +149,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
   it('a job that cannot fit fails at once with the library message, without retries', async () => {
     const prefix = freshPrefix();
     await worker(prefix);
+    await createFleet(redis, { prefix, partitions: 8 });
     // From an empty stream: enqueue cannot know the history's length; the worker's fit refuses it.
     const a = await enqueueFit(
       redis,
@@ -263,7 +260,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
 
   it("a scheduled refit reads the series' stream and stores; with no new points it stores nothing", async () => {
     const prefix = freshPrefix();
-    await redis.hset(`${prefix}:config`, 'partitions', '4');
+    await createFleet(redis, { prefix, partitions: 4 });
     const values = wave(300);
     const key = (s: string): string => `${prefix}:in:${partitionOf(s, 4)}`;
     const t0 = Date.UTC(2026, 0, 1);

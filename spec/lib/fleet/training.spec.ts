@@ -25,6 +25,9 @@ import {
 } from '../../../lib/fleet/training';
 import { getDetector } from '../../../lib/fleet/store';
 import { createFleet, partitionOf } from '../../../lib/fleet/keys';
+import { FleetWorker } from '../../../lib/fleet/worker';
+import { readOutputs } from '../../../lib/fleet/status';
+import { produce, waitDone } from './common';
 import { requireRedis, startRedis, type RedisServer } from '../../helpers/redis';
 
 const wave = (n: number, phase = 0): number[] =>
@@ -283,6 +286,39 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     expect(results[1]).to.include({ version: 1, stored: false, points: 250 });
     const stored = await getDetector(redis, prefix, 'refit');
     expect(bits((stored as { detector: Detector }).detector)).to.equal(bits(new Detector(OPTS).fit(values.slice(50))));
+  });
+
+  it('a scoring FleetWorker switches to the version a training job stores between two points', async () => {
+    const prefix = freshPrefix();
+    await createFleet(redis, { prefix, partitions: 2 });
+    await worker(prefix);
+    const h1 = wave(200);
+    const h2 = wave(200, 7).map((x) => 3 * x + 1);
+    const v1 = await enqueueFit(redis, prefix, { series: 'sw', options: OPTS, history: { values: h1 } });
+    expect((await waitForFit(redis, prefix, v1.jobId)).version).to.equal(1);
+    const scorer = new FleetWorker({ redis: (server as RedisServer).url, prefix, batchSize: 10 });
+    await scorer.start();
+    try {
+      const t0 = 1_700_000_000_000;
+      const pts = wave(80, 3).map((v, i) => ({ series: 'sw', ts: t0 + i * 1000, v }));
+      await produce((server as RedisServer).url, prefix, pts.slice(0, 40));
+      await waitDone(redis, prefix, 40);
+      const v2 = await enqueueFit(redis, prefix, { series: 'sw', options: OPTS, history: { values: h2 } });
+      expect((await waitForFit(redis, prefix, v2.jobId)).version).to.equal(2);
+      await produce((server as RedisServer).url, prefix, pts.slice(40));
+      await waitDone(redis, prefix, 80);
+      const out = await readOutputs(redis, prefix, { series: 'sw' });
+      expect(out.map((o) => o.index)).to.deep.equal(Array.from({ length: 80 }, (_, i) => i));
+      expect(out.map((o) => o.version)).to.deep.equal([...Array<number>(40).fill(1), ...Array<number>(40).fill(2)]);
+      // before the switch: what version 1 scores in one process over the same points
+      const s1 = new Detector(OPTS).fit(h1).stream();
+      const ref = pts.slice(0, 40).map((p) => s1.push(p.v));
+      expect(out.slice(0, 40).map((o) => (o.warmup ? null : o.score))).to.deep.equal(
+        ref.map((r) => (r === null ? null : r.score)),
+      );
+    } finally {
+      await scorer.stop({ graceful: true });
+    }
   });
 });
 

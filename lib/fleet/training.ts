@@ -101,10 +101,15 @@ export interface JobSettings {
 
 /** A job's data as stored in Redis (checked again by the worker: it comes from outside). */
 export interface FitJobData {
+  /** The series. */
   series: string;
+  /** Detector options, `workers` pinned. */
   options: DetectorOptions;
+  /** The history given in the job. */
   history?: { values: Array<number | null> | Array<Array<number | null>>; timestamps?: number[] };
+  /** Or: read it from the series' input stream. */
   stream?: {
+    /** The last N points of the series. */
     points: number;
     /** Partition count when the range was pinned. */
     partitions?: number;
@@ -115,6 +120,7 @@ export interface FitJobData {
 
 /** What a training job returns (its BullMQ return value). */
 export interface FitResult {
+  /** The series. */
   series: string;
   /** The stored detector's version (the new one, or the current one when the fit changed nothing: stored false). */
   version: number;
@@ -128,8 +134,9 @@ export interface FitResult {
   epochs: number;
   /** Training loss of the last epoch, or null. */
   loss: number | null;
-  /** From the stream: entries read, and entries of the series skipped as malformed. */
+  /** From the stream: entries read (of every series of the partition). */
   scanned?: number;
+  /** From the stream: entries of the series skipped as malformed. */
   skipped?: number;
 }
 
@@ -139,12 +146,15 @@ export interface FitProgress {
   epoch: number;
   /** Epochs planned (early stopping may end sooner). */
   epochs: number;
+  /** Mean training loss of the epoch. */
   loss: number;
+  /** Validation loss, with validationSplit. */
   valLoss?: number;
 }
 
 /** What enqueueFit returns. */
 export interface Enqueued {
+  /** The job's id (`fit-{series}-{hash}`). */
   jobId: string;
   /** False when the same request was already queued, running or done (the existing job is returned). */
   added: boolean;
@@ -577,7 +587,9 @@ export class TrainingJobError extends Error {
    * @param reason - Its failedReason.
    */
   constructor(
+    /** The job. */
     readonly jobId: string,
+    /** Its failedReason. */
     readonly reason: string,
   ) {
     super(`training job ${jobId} failed: ${reason}`);
@@ -723,6 +735,7 @@ export interface TrainingWorkerOptions {
 export class TrainingWorker {
   /** The BullMQ worker. */
   readonly worker: Worker<FitJobData, FitResult>;
+  /** The fleet's key prefix. */
   readonly prefix: string;
   private readonly conn: { redis: Redis; owned: boolean };
   private readonly bull: Bull;

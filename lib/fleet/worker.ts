@@ -674,11 +674,10 @@ export class FleetWorker extends EventEmitter {
         const flag: 0 | 1 = result === null ? 0 : result.flag;
         const event = flag === 1 && res.flag === 0 ? 'start' : flag === 0 && res.flag === 1 ? 'end' : '';
         const version = String(d.source.kind === 'fitted' ? d.source.version : 0);
-        outputs.push(id, result === null ? '20' : '18', 'series', s, 'ts', String(p.ts), 'index', String(res.index));
-        if (result === null) outputs.push('score', '0', 'flag', '0', 'threshold', String(d.threshold));
-        else outputs.push('score', String(result.score), 'flag', String(flag), 'threshold', String(result.threshold));
-        outputs.push('event', event, 'version', version, 'in', id);
-        if (result === null) outputs.push('warmup', '1');
+        outputs.push(id, s, String(p.ts), String(res.index));
+        if (result === null) outputs.push('0', '0', String(d.threshold));
+        else outputs.push(String(result.score), String(flag), String(result.threshold));
+        outputs.push(event, version, result === null ? '1' : '0');
         nOut++;
         res.index++;
         res.flag = flag;

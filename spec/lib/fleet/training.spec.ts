@@ -149,7 +149,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).to.equal(0);
   });
 
-  it('a job that cannot fit fails at once with the library message, without retries', async () => {
+  it('a job that cannot fit (no history, bad options, divergence) fails at once with the library message, no retry', async () => {
     const prefix = freshPrefix();
     await worker(prefix);
     await createFleet(redis, { prefix, partitions: 8 });
@@ -176,15 +176,19 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     // Bad options written to the queue by another client (not through enqueueFit): the worker checks them too.
     const queue = new Queue(trainQueueName(prefix), { connection: redis });
     await queue.add('fit', { series: 's', options: { window: -1 }, history: { values: wave(50) } }, { attempts: 3 });
+    // A training that diverges: TrainingDivergedError's message, once.
+    const diverging: DetectorOptions = { ...OPTS, model: 'dense-ae', hidden: [4, 2], learningRate: 1e300 };
+    const d = await enqueueFit(redis, prefix, { series: 'd', options: diverging, history: { values: wave(200) } });
     const failed = await until(
       () => queue.getFailed(),
-      (jobs) => jobs.length === 2,
+      (jobs) => jobs.length === 3,
     );
-    const bad = failed.find((j) => j.id !== a.jobId);
+    const bad = failed.find((j) => j.id !== a.jobId && j.id !== d.jobId);
     const empty = failed.find((j) => j.id === a.jobId);
+    const diverged = failed.find((j) => j.id === d.jobId);
     expect(bad?.failedReason).to.equal('Detector(window): expected a positive integer, got -1');
-    expect(bad?.attemptsMade).to.equal(1);
-    expect(empty?.attemptsMade).to.equal(1);
+    expect(diverged?.failedReason).to.match(/^fit: an update made kernel non-finite at epoch 0, batch 0;/);
+    expect([bad, empty, diverged].map((j) => j?.attemptsMade)).to.deep.equal([1, 1, 1]);
     await queue.close();
   });
 

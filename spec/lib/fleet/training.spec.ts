@@ -149,7 +149,7 @@ describe('fleet training jobs (BullMQ on a real redis-server)', function () {
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).to.equal(0);
   });
 
-  it('a job that cannot fit (no history, bad options, divergence) fails at once with the library message, no retry', async () => {
+  it('a job that cannot fit (no history, bad options, divergence) fails once with the library message', async () => {
     const prefix = freshPrefix();
     await worker(prefix);
     await createFleet(redis, { prefix, partitions: 8 });

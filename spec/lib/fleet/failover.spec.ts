@@ -125,6 +125,51 @@ describe('fleet: failover, fencing, rebalancing, swapping', function () {
     await expectExact(r, prefix, pts, ref);
   });
 
+  it('entries a zombie read from an owned partition are swept by the owner even when no newer entry comes', async () => {
+    const prefix = 'stolen';
+    const pts = await setup(prefix, 1, 4, 60);
+    const w = worker({ redis: server.url, prefix, id: 'owner', leaseMs: 600, batchSize: 50 });
+    await w.start();
+    await waitDone(r, prefix, pts.length);
+    // A stale consumer takes the next entries before the owner's blocked read sees them (XADD and XREADGROUP in one
+    // MULTI: blocked readers are served after the transaction), then never commits; nothing comes after them.
+    const more = interleaved(4, 64).slice(60 * 4);
+    const tx = r.multi();
+    for (const p of more) {
+      const template = Number(p.series.slice(5, 8)) % 2 === 0 ? 'z' : 'g';
+      tx.xadd(`${prefix}:in:0`, '*', 'series', p.series, 'ts', String(p.ts), 'v', String(p.v), 'template', template);
+    }
+    tx.xreadgroup('GROUP', 'bptt', 'zombie', 'COUNT', 100, 'STREAMS', `${prefix}:in:0`, '>');
+    const res = await tx.exec();
+    const stolen = res?.[more.length]?.[1] as Array<[string, Array<[string, string[]]>]>;
+    expect(stolen[0][1].length, 'entries read by the zombie').to.equal(more.length);
+    await waitDone(r, prefix, pts.length + more.length, 10_000);
+    const all = [...pts, ...more];
+    await expectExact(r, prefix, all, ref);
+  });
+
+  it('a batch that starts after entries another consumer holds is refused by the gap check, then swept', async () => {
+    const prefix = 'gap';
+    const pts = await setup(prefix, 1, 4, 60);
+    const w = worker({ redis: server.url, prefix, id: 'owner', leaseMs: 60_000, batchSize: 50 });
+    await w.start();
+    await waitDone(r, prefix, pts.length);
+    // In one MULTI: 15 entries, a stale consumer reads them, then one more entry, which is all the owner's blocked
+    // read gets: its batch starts after 15 unprocessed entries, and the commit script must refuse it ('GAP').
+    const more = interleaved(4, 64).slice(60 * 4);
+    const tx = r.multi();
+    more.forEach((p, i) => {
+      const template = Number(p.series.slice(5, 8)) % 2 === 0 ? 'z' : 'g';
+      tx.xadd(`${prefix}:in:0`, '*', 'series', p.series, 'ts', String(p.ts), 'v', String(p.v), 'template', template);
+      if (i === more.length - 2)
+        tx.xreadgroup('GROUP', 'bptt', 'zombie', 'COUNT', 100, 'STREAMS', `${prefix}:in:0`, '>');
+    });
+    await tx.exec();
+    await waitDone(r, prefix, pts.length + more.length, 10_000);
+    expect(w.stats().refused['GAP'], "commits refused with 'GAP'").to.equal(1);
+    await expectExact(r, prefix, [...pts, ...more], ref);
+  });
+
   it('two workers split the partitions; a graceful stop hands them all to the other', async () => {
     const prefix = 'split';
     await createFleet(r, { prefix, partitions: 4 });

@@ -14,7 +14,7 @@
  *                       installs it into the core (lib/host.ts)
  *   lib/watch           `bptt watch` (Node only): Prometheus in, /metrics out
  *   lib/fleet           `bptt/fleet` (Node only): the Redis fleet; its own entry point, which nothing below imports;
- *                       it alone may load the optional peer dependency ioredis
+ *                       it alone may load the optional peer dependencies ioredis and bullmq
  *   lib/cli             the command line (Node-only: it installs the Node host)
  *   thread entry        lib/parallel/worker.ts, the worker thread (Node-only)
  *   lib/index.ts        the package surface and browser entry: nothing inside lib imports it but the Node entry
@@ -212,7 +212,8 @@ describe('architecture: imports point down, no circles', function () {
     for (const [file, edges] of g) {
       for (const e of edges) {
         if (!e.external || e.typeOnly || runtime.has(e.to)) continue;
-        if (file.startsWith('lib/fleet/') && e.to === 'ioredis') continue; // optional peer dependency, loaded on use
+        // optional peer dependencies of bptt/fleet, loaded on use
+        if (file.startsWith('lib/fleet/') && (e.to === 'ioredis' || e.to === 'bullmq')) continue;
         if (builtinModules.includes(e.to.replace(/^node:/, ''))) continue;
         bad.push(show(file, e));
       }

@@ -7,6 +7,7 @@
  *   worker.ts    FleetWorker: leases, batches, the atomic commit (scripts.ts), checkpoints (state.ts), the LRU
  *   store.ts     templates and fitted detectors: putTemplate, putDetector, getDetector, getTemplate
  *   status.ts    readOutputs, readDeadLetters, fleetStatus
+ *   training.ts  BullMQ training jobs: enqueueFit, scheduleRefit, waitForFit, TrainingWorker (bullmq loaded on first use)
  *
  * Nothing in the core imports this module; it imports the core (lib/detect) and Node built-ins, and installs the Node
  * host as the Node entry does (the same dist/lib modules as `require('bptt')`: one copy of Detector per process).
@@ -36,3 +37,24 @@ export {
   type PartitionStatus,
 } from './status.js';
 export { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, parseCheckpoint, type SeriesCheckpoint } from './state.js';
+export {
+  enqueueFit,
+  scheduleRefit,
+  cancelRefit,
+  waitForFit,
+  FitWatcher,
+  TrainingWorker,
+  TrainingJobError,
+  trainQueueName,
+  refitSchedulerId,
+  loadBullMQ,
+  type FitRequest,
+  type FitHistory,
+  type FitResult,
+  type FitProgress,
+  type Enqueued,
+  type JobSettings,
+  type RefitSchedule,
+  type TrainingWorkerOptions,
+  type TrainingConnection,
+} from './training.js';

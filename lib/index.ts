@@ -123,6 +123,7 @@ export type { Random } from './random.js';
 export type { Normaliser, NormaliserJSON, NormalizeKind } from './detect/preprocess.js';
 export { DetectorStream } from './detect/stream.js';
 export type { StreamResult } from './detect/stream.js';
+export type { DetectorStreamState } from './detect/stream.js';
 export { OnlineForecaster, OnlinePipeline } from './detect/online.js';
 export type {
   OnlineOptions,

@@ -675,10 +675,14 @@ export class Detector {
 
   /**
    * A streaming scorer in constant memory; see stream.ts for what each push returns. Its scores and flags equal
-   * detect()'s on the same points (causal detectors).
+   * detect()'s on the same points (causal detectors). With `state` (what a stream's `getState()` returned, e.g. after
+   * a JSON round trip or from another process) the new stream continues exactly where that one was; the state must
+   * come from a stream of this detector (or of a copy loaded from its toJSON) and is checked as untrusted input.
    *
-   * @returns A new stream starting after the training series' state.
-   * @throws {@link ArgumentError} before fit, or for a detector that looks ahead (causal: false).
+   * @param state - A saved stream state (DetectorStreamState), or omitted for a stream after the training series.
+   * @returns A new stream starting after the training series' state, or at the saved state.
+   * @throws {@link ArgumentError} before fit, for a detector that looks ahead (causal: false), or for a state that is
+   * not a valid state of a stream of this detector (the error names the field, `stream(state.hist)`).
    * @example
    * ```ts
    * import { Detector } from 'bptt';
@@ -692,9 +696,24 @@ export class Detector {
    * assert.deepEqual(flags, Array.from(detector.detect(series).flags)); // streaming equals batch
    * assert.equal(flags[50], 1);
    * ```
+   * @example
+   * ```ts
+   * import { Detector, ArgumentError } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 200 }, (_, i) => Math.sin(i / 4));
+   * const detector = new Detector({ model: 'iqr', window: 20, threshold: 'spot' }).fit(train);
+   * const a = detector.stream();
+   * train.slice(0, 50).forEach((v) => a.push(v));
+   * const state = JSON.parse(JSON.stringify(a.getState()));
+   * const b = detector.stream(state); // continues where a is
+   * assert.deepEqual(b.push(0.5), a.push(0.5));
+   * const other = new Detector({ model: 'iqr', window: 20, threshold: 'spot' }).fit(train.map((v) => 2 * v));
+   * assert.throws(() => other.stream(state), ArgumentError); // stream(state.detector.hash): another detector
+   * ```
    */
-  stream(): DetectorStream {
-    return new FeedbackStream(this.fittedState('stream'), () => this.feedbackLevel);
+  stream(state?: unknown): DetectorStream {
+    return new FeedbackStream(this.fittedState('stream'), () => this.feedbackLevel, state);
   }
 
   /**
@@ -1021,8 +1040,9 @@ class FeedbackStream extends DetectorStream {
   constructor(
     state: FittedDetector,
     private readonly markedLevel: () => number,
+    saved?: unknown,
   ) {
-    super(state);
+    super(state, saved);
   }
 
   override push(point: number | ArrayLike<number>, timestamp?: number): FeedbackStreamResult | null {

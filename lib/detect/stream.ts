@@ -14,16 +14,52 @@
  *                                      learning; push(point, timestamp) when the detector has time inputs).
  * Earlier pushes return null (warm-up: the batch scores of those points are 0, and they are never flagged). Memory: the last W(+1) points and, for mean/max, W running sums.
  * Thresholds update online (SPOT/DSPOT) in index order, exactly as `detect` runs them; 'dynamic' cannot stream.
+ *
+ * Saved state. `getState()` is everything the stream needs to continue from its current point, as plain JSON
+ * (DetectorStreamState): the ring of the last H normalised points (hist, [H, F], in storage order: slot i mod H holds
+ * point i), for combine 'mean'/'max' the ring of running sums (sum, [W, F]; the window counts are a function of t and
+ * are not stored), t, lastTime, flushed, the threshold's state (threshold-spec.ts), lstm-forecast's EWMA sums and, for
+ * 'gru-online', the stream's own forecaster and alarm stage (without the options, which the detector has). Scratch
+ * buffers (the model's input window) are rebuilt. `detector.stream(state)` continues exactly there; the state is
+ * checked as untrusted input, and `detector` (a fingerprint: model, window, features, threshold, combine and a 64-bit
+ * hash of the detector's toJSON without feedback marks) must match the detector it is given to. Numbers follow
+ * thresholds/state.ts: -0, NaN and ±Infinity are written as the strings '-0', 'NaN', 'Infinity', '-Infinity' (lastTime
+ * is '-Infinity' until a timestamp comes; a SPOT threshold may be 'Infinity').
  */
 import type { Sequential } from '../model/sequential.js';
 import { Ewma } from './thresholds/telemanom.js';
-import { normaliseValue } from './preprocess.js';
-import { makeOnline, type OnlineThreshold } from './threshold-spec.js';
-import { OnlinePipeline, type OnlinePipelineState } from './online.js';
+import { normaliseValue, SATURATION } from './preprocess.js';
+import {
+  makeOnline,
+  restoreOnline,
+  thresholdToString,
+  type OnlineThreshold,
+  type OnlineThresholdState,
+} from './threshold-spec.js';
+import { OnlineForecaster, OnlinePipeline, type OnlinePipelineState, type OnlineState } from './online.js';
+import { AlarmStage } from './alarm.js';
 import { zscoreOf, tukeyOf } from './baselines.js';
-import type { FittedDetector } from './types.js';
+import type { Combine, DetectorModel, FittedDetector } from './types.js';
+import { detectorToJSON } from './io.js';
 import { ArgumentError } from '../errors.js';
 import { describeValue } from '../check.js';
+import {
+  compactAlarm,
+  encodeNumber,
+  encodeNumbers,
+  expandAlarmState,
+  field,
+  readBool,
+  readCount,
+  readNumber,
+  readNumbers,
+  readObject,
+  readWith,
+  stateFail,
+  type AlarmShape,
+  type CompactAlarmState,
+  type StateNumber,
+} from './thresholds/state.js';
 
 /** What {@link DetectorStream.push} returns for a scored point. */
 export interface StreamResult {
@@ -40,6 +76,150 @@ export interface StreamResult {
 }
 
 /**
+ * Which detector a saved stream state belongs to: restoring it onto another is refused. `hash`: 16 hex digits of a
+ * 64-bit hash of the detector's toJSON (weights, normaliser, calibration, options; not the feedback marks, which the
+ * stream reads live), computed once when the stream is made.
+ */
+export interface StreamFingerprint {
+  /** The detector's model. */
+  model: DetectorModel;
+  /** Its window W. */
+  window: number;
+  /** Its features per point. */
+  features: number;
+  /** Its threshold, as a spec string ('spot:0.001'). */
+  threshold: string;
+  /** Its combine rule. */
+  combine: Combine;
+  /** Hash of everything else (see above). */
+  hash: string;
+}
+
+/** An OnlineForecaster's state without its version and options (the detector has them). */
+export type CompactForecasterState = Omit<OnlineState, 'version' | 'options'>;
+
+/** 'gru-online': the stream's forecaster(s) and alarm stage, without what the detector already has. */
+export interface CompactPipelineState {
+  /** The forecaster. */
+  model: CompactForecasterState;
+  /** The time-of-day forecaster ('context'), else null. */
+  context: CompactForecasterState | null;
+  /** The alarm stage (its long channel shares the main channel's values and, without context, raw scores). */
+  alarm: CompactAlarmState;
+}
+
+/**
+ * A {@link DetectorStream}'s whole state, plain JSON (see the module notes): what `getState()` returns and
+ * `detector.stream(state)` continues from. Numbers that can be -0 or ±Infinity are {@link StateNumber}s.
+ */
+export interface DetectorStreamState {
+  /** Always 'bptt-stream'. */
+  format: 'bptt-stream';
+  /** The format's version (1). */
+  formatVersion: 1;
+  /** The detector the stream belongs to. */
+  detector: StreamFingerprint;
+  /** Points pushed. */
+  t: number;
+  /** 'gru-online': the last timestamp pushed ('-Infinity' before the first). */
+  lastTime: StateNumber;
+  /** The stream was flushed (pushes throw). */
+  flushed: boolean;
+  /** Ring of the last H normalised points, [H, F] (H = W for autoencoders, W + 1 otherwise; empty for 'gru-online'). */
+  hist: StateNumber[];
+  /** Combine 'mean'/'max': ring of the pending points' running sums or maxima, [W, F]; else empty. */
+  sum: StateNumber[];
+  /** 'lstm-forecast': the EWMA's running sums; else null. */
+  ewma: { num: number; den: number } | null;
+  /** The online threshold's state; null for 'gru-online' (its alarm stage is in `online`). */
+  threshold: OnlineThresholdState | null;
+  /** 'gru-online': the stream's forecaster and alarm stage; else null. */
+  online: CompactPipelineState | null;
+}
+
+const STATE_KEYS = [
+  'format',
+  'formatVersion',
+  'detector',
+  't',
+  'lastTime',
+  'flushed',
+  'hist',
+  'sum',
+  'ewma',
+  'threshold',
+  'online',
+] as const;
+const FINGERPRINT_KEYS = ['model', 'window', 'features', 'threshold', 'combine', 'hash'] as const;
+
+/** A 64-bit string hash (two 32-bit multiply–xorshift lanes, as cyrb53), as 16 hex digits. */
+function hashText(text: string): string {
+  let h1 = 0xdeadbeef,
+    h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+}
+
+function fingerprintOf(d: FittedDetector): StreamFingerprint {
+  const o = d.options;
+  return {
+    model: o.model,
+    window: o.window,
+    features: d.features,
+    threshold: thresholdToString(o.threshold),
+    combine: o.combine,
+    hash: hashText(JSON.stringify(detectorToJSON(d))),
+  };
+}
+
+function pipelineShape(context: boolean): AlarmShape {
+  return { valueIsRaw: false, longOwnRaw: context };
+}
+
+function compactPipeline(p: OnlinePipeline): CompactPipelineState {
+  const s = p.getState();
+  const strip = (f: OnlineState): CompactForecasterState => {
+    const { version: _v, options: _o, ...rest } = f;
+    return rest;
+  };
+  return {
+    model: strip(s.model),
+    context: s.context === null ? null : strip(s.context),
+    alarm: compactAlarm(s.alarm, pipelineShape(s.context !== null)),
+  };
+}
+
+/** A pipeline from its compact state (untrusted); `template`: the detector's pipeline state (options, shape). */
+function restorePipeline(v: unknown, where: string, template: OnlinePipelineState): OnlinePipeline {
+  const s = readObject(v, where, ['model', 'context', 'alarm']);
+  const forecaster = (x: unknown, w: string, t: OnlineState): unknown => {
+    const c = readObject(
+      x,
+      w,
+      Object.keys(t).filter((k) => k !== 'version' && k !== 'options'),
+    );
+    const full = { ...c, version: 1, options: t.options };
+    readWith(w, () => OnlineForecaster.fromState(full));
+    return full;
+  };
+  const model = forecaster(s.model, field(where, 'model'), template.model);
+  let context: unknown = null;
+  if (template.context === null) {
+    if (s.context !== null) stateFail(field(where, 'context'), 'null (the detector has no context model)', s.context);
+  } else context = forecaster(s.context, field(where, 'context'), template.context);
+  const alarmWhere = field(where, 'alarm');
+  const alarm = expandAlarmState(s.alarm, alarmWhere, template.alarm, pipelineShape(template.context !== null));
+  readWith(alarmWhere, () => AlarmStage.fromState(alarm));
+  return readWith(where, () => OnlinePipeline.fromState({ version: 1, model, context, alarm }));
+}
+
+/**
  * A detector's streaming scorer (made by {@link Detector.stream}): push points one at a time, get each one's score and
  * flag in constant memory, the same as batch `detect`. See the module notes above for what a push returns by model.
  */
@@ -51,7 +231,7 @@ export class DetectorStream {
   private readonly model: Sequential | null;
   private readonly offset: Float64Array;
   private readonly scale: Float64Array;
-  private readonly online: OnlineThreshold;
+  private readonly online: OnlineThreshold | null; // null for 'gru-online' (its pipeline thresholds)
   private readonly hist: Float64Array; // ring of the last H normalised points [H, F]
   private readonly H: number;
   private readonly win: Float32Array; // one window [W, F], model input
@@ -62,17 +242,22 @@ export class DetectorStream {
   private readonly pipeline: OnlinePipeline | null; // 'gru-online': a copy of the fitted forecaster + alarm stage
   private readonly level: number;
   private readonly needsTime: boolean;
+  private readonly fingerprint: StreamFingerprint;
   private lastTime = -Infinity;
   private t = 0; // points pushed
   private flushed = false;
 
   /**
-   * A stream over a fitted detector's state (detector.stream() hands it over); the state is copied, not changed.
+   * A stream over a fitted detector's state (detector.stream() hands it over); the state is copied, not changed. With
+   * `state` (a {@link DetectorStream.getState} output, e.g. after a JSON round trip), the stream continues from there.
    *
    * @param detector - The fitted state.
-   * @throws {@link ArgumentError} for a detector that cannot stream (combine 'all', threshold 'dynamic').
+   * @param state - A saved stream state of this detector (untrusted: every field is checked), or undefined for a new
+   * stream.
+   * @throws {@link ArgumentError} for a detector that cannot stream (combine 'all', threshold 'dynamic'), or a state
+   * that is not a valid state of this detector (the error names the field: `stream(state.hist)`).
    */
-  constructor(detector: FittedDetector) {
+  constructor(detector: FittedDetector, state?: unknown) {
     const o = detector.options;
     if (o.combine === 'all') {
       throw new ArgumentError('stream', "combine 'last', 'mean' or 'max'", "'all'", {
@@ -81,7 +266,6 @@ export class DetectorStream {
           'analysis of a whole recording: use detect(), or a causal detector for streaming',
       });
     }
-    this.pipeline = detector.online ? OnlinePipeline.fromState(detector.online.getState()) : null;
     this.level = o.threshold.kind === 'likelihood' ? (o.threshold.value as number) : NaN;
     this.needsTime = o.model === 'gru-online' && o.timeFeatures !== false;
     this.W = o.window;
@@ -97,9 +281,6 @@ export class DetectorStream {
     this.model = detector.model;
     this.offset = detector.normaliser.offset;
     this.scale = detector.normaliser.scale;
-    this.online = this.pipeline
-      ? { threshold: this.level, update: () => ({ threshold: this.level, flag: 0 }) }
-      : makeOnline(o.threshold, detector.calibration);
     this.H = this.kind === 'ae' ? this.W : this.W + 1;
     this.hist = new Float64Array(this.H * this.F);
     this.win = new Float32Array(this.W * this.F);
@@ -107,6 +288,124 @@ export class DetectorStream {
     this.cnt = new Float64Array(this.W);
     this.ewma = this.kind === 'forecast' ? new Ewma(o.smoothing) : null;
     this.buf = new Float64Array(this.W);
+    this.fingerprint = fingerprintOf(detector);
+    if (state === undefined) {
+      this.pipeline = detector.online ? OnlinePipeline.fromState(detector.online.getState()) : null;
+      this.online = this.pipeline ? null : makeOnline(o.threshold, detector.calibration);
+      return;
+    }
+    // A saved state: the fields are read (and checked) before anything of this stream is set from them.
+    const s = this.readHeader(state);
+    this.t = readCount(s.t, 'stream(state.t)');
+    this.flushed = readBool(s.flushed, 'stream(state.flushed)');
+    const lastTime = readNumber(s.lastTime, 'stream(state.lastTime)', { infinite: true });
+    if (lastTime === Infinity || (lastTime !== -Infinity && !detector.online)) {
+      stateFail(
+        'stream(state.lastTime)',
+        detector.online ? "epoch ms or '-Infinity'" : "'-Infinity' (no timestamps)",
+        s.lastTime,
+      );
+    }
+    this.lastTime = lastTime;
+    const pending = this.kind === 'ae' && this.combine !== 'last';
+    this.hist.set(
+      readNumbers(s.hist, 'stream(state.hist)', detector.online ? 0 : this.H * this.F, {
+        min: -SATURATION,
+        max: SATURATION,
+      }),
+    );
+    this.sum.set(readNumbers(s.sum, 'stream(state.sum)', pending ? this.W * this.F : 0, { min: 0 }));
+    if (pending && !this.flushed && this.t >= this.W) {
+      // The pending points' window counts: point p (t−W < p < t) is covered by the windows starting at
+      // max(0, p−W+1) … t−W that have been seen.
+      const last = this.t - this.W;
+      for (let p = last + 1; p < this.t; p++) this.cnt[p % this.W] = last - Math.max(0, p - this.W + 1) + 1;
+    }
+    if (this.ewma) this.ewma.setState(s.ewma, 'stream(state.ewma)');
+    else if (s.ewma !== null) stateFail('stream(state.ewma)', "null (only 'lstm-forecast' smooths its errors)", s.ewma);
+    if (detector.online) {
+      if (s.threshold !== null)
+        stateFail('stream(state.threshold)', "null ('gru-online': see state.online)", s.threshold);
+      const template = detector.online.getState();
+      this.pipeline = restorePipeline(s.online, 'stream(state.online)', template);
+      if (this.pipeline.model.rows !== template.model.t + this.t) {
+        stateFail(
+          'stream(state.t)',
+          `the rows the forecaster has learnt from since fit (${this.pipeline.model.rows - template.model.t})`,
+          s.t,
+        );
+      }
+      this.online = null;
+    } else {
+      if (s.online !== null) stateFail('stream(state.online)', "null (only 'gru-online' learns on line)", s.online);
+      this.pipeline = null;
+      this.online = restoreOnline(o.threshold, detector.calibration, s.threshold, 'stream(state.threshold)');
+    }
+  }
+
+  /** Checks a saved state's format, version, keys and fingerprint; returns it as a record. */
+  private readHeader(state: unknown): Record<string, unknown> {
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+      stateFail('stream(state)', "a stream state (an object with format 'bptt-stream', from stream.getState())", state);
+    }
+    const raw = state as Record<string, unknown>;
+    if (raw.format !== 'bptt-stream') stateFail('stream(state.format)', "'bptt-stream'", raw.format);
+    if (raw.formatVersion !== 1) stateFail('stream(state.formatVersion)', '1', raw.formatVersion);
+    const s = readObject(state, 'stream(state)', STATE_KEYS);
+    const d = readObject(s.detector, 'stream(state.detector)', FINGERPRINT_KEYS);
+    for (const k of FINGERPRINT_KEYS) {
+      const mine = this.fingerprint[k];
+      if (d[k] !== mine) {
+        throw new ArgumentError(`stream(state.detector.${k})`, describeValue(mine), describeValue(d[k]), {
+          problem:
+            `the state belongs to another detector (its ${k} is ${describeValue(d[k])}, this detector's is ` +
+            `${describeValue(mine)}); a stream continues only on the detector that made it, or a copy of it`,
+        });
+      }
+    }
+    return s;
+  }
+
+  /**
+   * Everything this stream needs to continue from its current point, as plain JSON (see the module notes; numbers
+   * that can be -0 or ±Infinity are written as strings). `detector.stream(state)` (on this detector, or a copy loaded
+   * from its toJSON) continues bit for bit; the state shares no memory with the stream.
+   *
+   * @returns The state.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const train = Array.from({ length: 200 }, (_, i) => Math.sin(i / 4));
+   * const detector = new Detector({ model: 'zscore', window: 20, threshold: 'spot' }).fit(train);
+   * const series = train.map((v, i) => (i === 150 ? v + 8 : v));
+   * const a = detector.stream();
+   * series.slice(0, 100).forEach((v) => a.push(v));
+   * const saved = JSON.stringify(a.getState()); // e.g. to Redis, with the last entry's ID
+   * const b = detector.stream(JSON.parse(saved)); // another process, after a crash
+   * const rest = series.slice(100);
+   * assert.deepEqual(
+   *   rest.map((v) => b.push(v)),
+   *   rest.map((v) => a.push(v)),
+   * );
+   * ```
+   */
+  getState(): DetectorStreamState {
+    const pending = this.kind === 'ae' && this.combine !== 'last';
+    return {
+      format: 'bptt-stream',
+      formatVersion: 1,
+      detector: { ...this.fingerprint },
+      t: this.t,
+      lastTime: encodeNumber(this.lastTime),
+      flushed: this.flushed,
+      hist: this.pipeline ? [] : encodeNumbers(this.hist),
+      sum: pending ? encodeNumbers(this.sum) : [],
+      ewma: this.ewma ? this.ewma.getState() : null,
+      threshold: this.online ? this.online.getState() : null,
+      online: this.pipeline ? compactPipeline(this.pipeline) : null,
+    };
   }
 
   /** Normalised value of feature f of point i (i within the last H points). */
@@ -253,7 +552,7 @@ export class DetectorStream {
   }
 
   private emitScore(index: number, score: number, contributions: Float64Array): StreamResult {
-    const r = this.online.update(score);
+    const r = (this.online as OnlineThreshold).update(score);
     return { index, score, flag: r.flag, threshold: r.threshold, contributions };
   }
 
@@ -303,11 +602,12 @@ export class DetectorStream {
 
   /**
    * Ends the stream: returns the points still pending (autoencoders with combine 'mean'/'max': the last W−1 points),
-   * scored with the windows seen. Further pushes throw.
+   * scored with the windows seen. Further pushes throw; a second flush returns nothing.
    *
    * @returns The remaining results, in index order (empty for every other model).
    */
   flush(): StreamResult[] {
+    if (this.flushed) return []; // flushed before: its pending points were returned then
     this.flushed = true;
     if (this.kind !== 'ae' || this.combine === 'last' || this.t < this.W) return [];
     const out: StreamResult[] = [];

@@ -27,10 +27,11 @@ import {
   iqrThreshold,
   contaminationThreshold,
 } from './thresholds/static.js';
-import { Spot, Dspot } from './thresholds/pot.js';
+import { Spot, Dspot, type SpotState, type DspotState } from './thresholds/pot.js';
+import { compactAlarm, expandAlarm, field, readObject, type CompactAlarmState } from './thresholds/state.js';
 import { dynamicThreshold } from './thresholds/telemanom.js';
 import { checkKeys, describeValue, optNumber, optPosInt } from '../check.js';
-import { AlarmStage } from './alarm.js';
+import { AlarmStage, type AlarmOptions } from './alarm.js';
 
 /** The threshold rules a Detector takes (see the list above). */
 export type ThresholdKind =
@@ -215,11 +216,32 @@ export function staticLevel(c: ThresholdConfig, calibration: Float64Array): numb
   }
 }
 
-/** A streaming thresholder: `update(score)` returns the threshold the score was compared with and its flag. */
+/**
+ * A streaming thresholder: `update(score)` returns the threshold the score was compared with and its flag; `getState()`
+ * what has changed since calibration (restoreOnline continues from it on the same calibration and config).
+ */
 export interface OnlineThreshold {
   readonly threshold: number;
   update(score: number): { threshold: number; flag: 0 | 1 };
+  getState(): OnlineThresholdState;
 }
+
+/** The static rules: their level comes from the calibration and never changes. */
+type StaticKind = Exclude<ThresholdKind, 'spot' | 'dspot' | 'likelihood' | 'dynamic'>;
+
+/**
+ * An online threshold's state, plain JSON (part of a stream's saved state): the kind, and what changed since
+ * calibration. Static levels: nothing (recomputed from the calibration). SPOT/DSPOT: counters, peaks, fit, z_q (and
+ * DSPOT's window). 'likelihood': the alarm stage, in the compact form of thresholds/state.ts.
+ */
+export type OnlineThresholdState =
+  | { kind: StaticKind }
+  | ({ kind: 'spot' } & SpotState)
+  | ({ kind: 'dspot' } & DspotState)
+  | ({ kind: 'likelihood' } & CompactAlarmState);
+
+/** The likelihood threshold's alarm stage sees each score as its value: the compact state leaves out the copies. */
+const LIKELIHOOD_SHAPE = { valueIsRaw: true, longOwnRaw: false };
 
 /** Peaks kept for the GPD fit: bounds memory and refit time on long streams. */
 export const SPOT_MAX_PEAKS = 2000;
@@ -240,49 +262,113 @@ export function spotLevel(c: ThresholdConfig, n: number): number {
  * 'likelihood:s' for any score: an AlarmStage whose probation is the calibration (the training scores, stepped through
  * it first), so its Gaussian starts from them and keeps learning from the scores that follow; flags as the stage does.
  */
+function likelihoodOptions(level: number, P: number): AlarmOptions {
+  return { probation: P, threshold: level, spatialTolerance: 0, longWindow: 100, rest: Math.round(0.2 * P) };
+}
+
 function likelihoodThreshold(level: number, calibration: Float64Array): OnlineThreshold {
   const P = calibration.length;
-  const stage = new AlarmStage({
-    probation: P,
-    threshold: level,
-    spatialTolerance: 0,
-    longWindow: 100,
-    rest: Math.round(0.2 * P),
-  });
+  const stage = new AlarmStage(likelihoodOptions(level, P));
   // The stage's value is the score itself: the spatial rule is off, and the value only serves the stage's test for a
   // flat series (flat scores: no distribution to fit).
   for (let i = 0; i < P; i++) stage.step(calibration[i], calibration[i]);
+  return likelihoodOnline(level, stage);
+}
+
+function likelihoodOnline(level: number, stage: AlarmStage): OnlineThreshold {
   return {
     threshold: level,
     update: (score: number) => ({ threshold: level, flag: stage.step(score, score).flag ? 1 : 0 }),
+    getState: () => ({ kind: 'likelihood', ...compactAlarm(stage.getState(), LIKELIHOOD_SHAPE) }),
   };
 }
 
+function spotOf(c: ThresholdConfig, calibration: Float64Array): Spot {
+  return new Spot(calibration, {
+    q: c.value as number,
+    level: spotLevel(c, calibration.length),
+    maxPeaks: SPOT_MAX_PEAKS,
+  });
+}
+
+function dspotOf(c: ThresholdConfig, calibration: Float64Array): Dspot {
+  const depth = c.depth ?? 10;
+  return new Dspot(calibration, {
+    q: c.value as number,
+    level: spotLevel(c, calibration.length - depth),
+    depth,
+    maxPeaks: SPOT_MAX_PEAKS,
+  });
+}
+
+/** A Spot or Dspot as an OnlineThreshold (its state tagged with the kind). */
+function potOnline(kind: 'spot' | 'dspot', pot: Spot | Dspot): OnlineThreshold {
+  return {
+    get threshold() {
+      return pot.threshold;
+    },
+    update: (score: number) => pot.update(score),
+    getState: () => ({ kind, ...pot.getState() }) as OnlineThresholdState,
+  };
+}
+
+function staticOnline(kind: StaticKind, level: number): OnlineThreshold {
+  return {
+    threshold: level,
+    update: (s: number) => ({ threshold: level, flag: s > level ? 1 : 0 }),
+    getState: () => ({ kind }),
+  };
+}
+
+function refuseDynamic(): never {
+  throw new ArgumentError('threshold', 'spot, dspot or a static level', "'dynamic'", {
+    problem: "'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level",
+  });
+}
+
 export function makeOnline(c: ThresholdConfig, calibration: Float64Array): OnlineThreshold {
+  if (c.kind === 'spot') return potOnline('spot', spotOf(c, calibration));
+  if (c.kind === 'dspot') return potOnline('dspot', dspotOf(c, calibration));
+  if (c.kind === 'dynamic') return refuseDynamic();
+  if (c.kind === 'likelihood') return likelihoodThreshold(c.value as number, calibration);
+  return staticOnline(c.kind, staticLevel(c, calibration));
+}
+
+/**
+ * The online threshold `makeOnline(c, calibration)` would be after the updates that produced `state` (a getState()
+ * output, untrusted: every field checked, ArgumentErrors name `where`.field). The kind must be the config's.
+ */
+export function restoreOnline(
+  c: ThresholdConfig,
+  calibration: Float64Array,
+  state: unknown,
+  where: string,
+): OnlineThreshold {
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+    throw new ArgumentError(where, `an object { kind: '${c.kind}', ... }`, describeValue(state));
+  }
+  const { kind, ...rest } = state as Record<string, unknown>;
+  if (kind !== c.kind) {
+    throw new ArgumentError(field(where, 'kind'), `'${c.kind}' (the detector's threshold)`, describeValue(kind));
+  }
   if (c.kind === 'spot') {
-    return new Spot(calibration, {
-      q: c.value as number,
-      level: spotLevel(c, calibration.length),
-      maxPeaks: SPOT_MAX_PEAKS,
-    });
+    const spot = spotOf(c, calibration);
+    spot.setState(rest, where);
+    return potOnline('spot', spot);
   }
   if (c.kind === 'dspot') {
-    const depth = c.depth ?? 10;
-    return new Dspot(calibration, {
-      q: c.value as number,
-      level: spotLevel(c, calibration.length - depth),
-      depth,
-      maxPeaks: SPOT_MAX_PEAKS,
-    });
+    const dspot = dspotOf(c, calibration);
+    dspot.setState(rest, where);
+    return potOnline('dspot', dspot);
   }
-  if (c.kind === 'dynamic') {
-    throw new ArgumentError('threshold', 'spot, dspot or a static level', "'dynamic'", {
-      problem: "'dynamic' is chosen on a whole score sequence; streaming needs spot, dspot or a static level",
-    });
+  if (c.kind === 'dynamic') return refuseDynamic();
+  if (c.kind === 'likelihood') {
+    const level = c.value as number;
+    const template = new AlarmStage(likelihoodOptions(level, calibration.length)).getState();
+    return likelihoodOnline(level, expandAlarm(rest, where, template, LIKELIHOOD_SHAPE));
   }
-  if (c.kind === 'likelihood') return likelihoodThreshold(c.value as number, calibration);
-  const level = staticLevel(c, calibration);
-  return { threshold: level, update: (s: number) => ({ threshold: level, flag: s > level ? 1 : 0 }) };
+  readObject(rest, where, []);
+  return staticOnline(c.kind, staticLevel(c, calibration));
 }
 
 /**

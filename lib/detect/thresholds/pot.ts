@@ -13,6 +13,16 @@
  */
 import { ArgumentError } from '../../errors.js';
 import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean } from './numbers.js';
+import {
+  type StateNumber,
+  encodeNumber,
+  encodeNumbers,
+  readCount,
+  readNumber,
+  readNumbers,
+  readObject,
+  field,
+} from './state.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Generalized Pareto fit (Grimshaw's trick) and the POT quantile.
@@ -278,6 +288,40 @@ export interface SpotStep {
   flag: 0 | 1;
 }
 
+/**
+ * What a SPOT threshold changes as it streams (`Spot.getState`): counters n and N_t, the peaks kept for the fit (in
+ * storage order: the ring's slots once maxPeaks are kept, `next` its write position), the current fit and z_q.
+ * Numbers as thresholds/state.ts writes them (z_q may be Infinity, written 'Infinity').
+ */
+export interface SpotState {
+  /** Non-alarm observations n. */
+  n: number;
+  /** Peaks seen N_t. */
+  nt: number;
+  /** The peaks kept, min(N_t, maxPeaks) of them, in storage order. */
+  peaks: StateNumber[];
+  /** Ring write position (0 until maxPeaks are kept). */
+  next: number;
+  /** GPD shape γ. */
+  gamma: StateNumber;
+  /** GPD scale σ. */
+  sigma: StateNumber;
+  /** The fit's log-likelihood. */
+  logLikelihood: StateNumber;
+  /** The current alarm threshold z_q. */
+  zq: StateNumber;
+}
+
+/** {@link Dspot.getState}: SPOT's state on the drift-corrected variable, and the window of recent normal values. */
+export interface DspotState extends SpotState {
+  /** The last `depth` normal observations, in storage order. */
+  window: StateNumber[];
+  /** The window's write position. */
+  head: number;
+}
+
+const SPOT_STATE_KEYS = ['n', 'nt', 'peaks', 'next', 'gamma', 'sigma', 'logLikelihood', 'zq'] as const;
+
 /** The peaks-over-threshold state shared by SPOT and DSPOT: peaks buffer, counters n and N_t, GPD fit, z_q. */
 class PotState {
   readonly q: number;
@@ -325,6 +369,43 @@ class PotState {
 
   get storedPeaks(): number {
     return this.count;
+  }
+
+  /** What changes as points stream in (q, t and maxPeaks come from the calibration and options). */
+  getState(): SpotState {
+    return {
+      n: this.n,
+      nt: this.nt,
+      peaks: encodeNumbers(this.peaks, 0, this.count),
+      next: this.next,
+      gamma: encodeNumber(this.fit.gamma),
+      sigma: encodeNumber(this.fit.sigma),
+      logLikelihood: encodeNumber(this.fit.logLikelihood),
+      zq: encodeNumber(this.zq),
+    };
+  }
+
+  /** Takes over a saved state (untrusted, checked field by field; `where` names it in errors). */
+  setState(v: unknown, where: string, extraKeys: readonly string[] = []): Record<string, unknown> {
+    const s = readObject(v, where, [...SPOT_STATE_KEYS, ...extraKeys]);
+    const nt = readCount(s.nt, field(where, 'nt'), 1);
+    const n = readCount(s.n, field(where, 'n'), nt);
+    const count = Math.min(nt, this.maxPeaks);
+    const peaks = readNumbers(s.peaks, field(where, 'peaks'), count, { min: 0, aboveMin: true });
+    const next = readCount(s.next, field(where, 'next'), 0, count < this.maxPeaks ? 0 : this.maxPeaks - 1);
+    const gamma = readNumber(s.gamma, field(where, 'gamma'));
+    const sigma = readNumber(s.sigma, field(where, 'sigma'), { min: 0, aboveMin: true });
+    const logLikelihood = readNumber(s.logLikelihood, field(where, 'logLikelihood'), { infinite: true });
+    const zq = readNumber(s.zq, field(where, 'zq'), { infinite: true });
+    this.n = n;
+    this.nt = nt;
+    this.peaks = new Float64Array(Math.min(this.maxPeaks, Math.max(16, count * 2)));
+    this.peaks.set(peaks);
+    this.count = count;
+    this.next = next;
+    this.fit = { gamma, sigma, logLikelihood };
+    this.zq = zq;
+    return s;
   }
 
   private pushPeak(y: number): void {
@@ -445,6 +526,28 @@ export class Spot {
     checkPoint(x, 'Spot.update(x)');
     const threshold = this.pot.zq;
     return { threshold, flag: this.pot.step(x) };
+  }
+
+  /**
+   * What has changed since calibration, plain JSON (a stream's saved state holds it).
+   *
+   * @internal
+   * @returns The state; {@link Spot.setState} on a Spot built from the same calibration and options continues from it.
+   */
+  getState(): SpotState {
+    return this.pot.getState();
+  }
+
+  /**
+   * Takes over a state from {@link Spot.getState} (untrusted: every field checked).
+   *
+   * @internal
+   * @param state - The saved state.
+   * @param where - The name errors give it (`stream(state.threshold)`).
+   * @throws {@link ArgumentError} naming the field at fault.
+   */
+  setState(state: unknown, where: string): void {
+    this.pot.setState(state, where);
   }
 }
 
@@ -577,5 +680,32 @@ export class Dspot {
       this.head = (this.head + 1) % this.depth;
     }
     return { threshold, flag };
+  }
+
+  /**
+   * What has changed since calibration, plain JSON (a stream's saved state holds it).
+   *
+   * @internal
+   * @returns The state; {@link Dspot.setState} on a Dspot built from the same calibration and options continues from it.
+   */
+  getState(): DspotState {
+    return { ...this.pot.getState(), window: encodeNumbers(this.window), head: this.head };
+  }
+
+  /**
+   * Takes over a state from {@link Dspot.getState} (untrusted: every field checked).
+   *
+   * @internal
+   * @param state - The saved state.
+   * @param where - The name errors give it (`stream(state.threshold)`).
+   * @throws {@link ArgumentError} naming the field at fault.
+   */
+  setState(state: unknown, where: string): void {
+    const s = readObject(state, where, [...SPOT_STATE_KEYS, 'window', 'head']);
+    const window = readNumbers(s.window, field(where, 'window'), this.depth);
+    const head = readCount(s.head, field(where, 'head'), 0, this.depth - 1);
+    this.pot.setState(state, where, ['window', 'head']); // checks the rest before it changes anything
+    this.window.set(window);
+    this.head = head;
   }
 }

@@ -5,6 +5,7 @@
 import { ArgumentError } from '../../errors.js';
 import { runsOfOnes } from '../events.js';
 import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from './numbers.js';
+import { field, readNumber, readObject, stateFail } from './state.js';
 
 /**
  * Exponentially weighted moving average, as pandas `Series.ewm(span).mean()` (adjust = True), which Telemanom uses
@@ -70,6 +71,35 @@ export class Ewma {
     this.num = x + this.decay * this.num;
     this.den = 1 + this.decay * this.den;
     return this.num / this.den;
+  }
+
+  /**
+   * The running sums, plain JSON (a stream's saved state holds them).
+   *
+   * @internal
+   * @returns num and den; {@link Ewma.setState} on an Ewma of the same span continues from them.
+   */
+  getState(): { num: number; den: number } {
+    return { num: this.num, den: this.den };
+  }
+
+  /**
+   * Takes over sums from {@link Ewma.getState} (untrusted: checked).
+   *
+   * @internal
+   * @param state - The saved sums.
+   * @param where - The name errors give it (`stream(state.ewma)`).
+   * @throws {@link ArgumentError} naming the field at fault.
+   */
+  setState(state: unknown, where: string): void {
+    const s = readObject(state, where, ['num', 'den']);
+    const num = readNumber(s.num, field(where, 'num'));
+    // den = Σ decayᵏ over the values pushed: 0 before the first, then in [1, span]
+    const den = readNumber(s.den, field(where, 'den'), { min: 0, max: this.span });
+    if (den === 0 && num !== 0) stateFail(field(where, 'num'), '0 when den is 0 (nothing pushed)', s.num);
+    if (den !== 0 && den < 1) stateFail(field(where, 'den'), `0 or a number in [1, ${this.span}]`, s.den);
+    this.num = num;
+    this.den = den;
   }
 
   /** Forgets every value pushed so far. */

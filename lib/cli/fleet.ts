@@ -88,7 +88,9 @@ Options
   --partitions N     partitions of a new fleet (default 16); an existing fleet's count must match
   --template NAME    the template each point names (for series seen for the first time)
   --synthetic        generate the points instead of reading a CSV
-  --series N, --points M, --seed S   the synthetic fleet (default seed 1)`;
+  --series N, --points M, --seed S   the synthetic fleet (default seed 1)
+  --csv              with --synthetic: print the points as CSV on stdout instead (no --redis; e.g. to fit a
+                     template on a normal stretch)`;
 
 const TEMPLATE_HELP = `Usage: bptt fleet template put NAME --model detector.json --redis URL [--prefix P]
 
@@ -124,6 +126,7 @@ const SPECS: Record<string, opt.OptionSpec> = {
     partitions: { type: 'string' },
     template: { type: 'string' },
     synthetic: { type: 'boolean' },
+    csv: { type: 'boolean' },
     series: { type: 'string' },
     points: { type: 'string' },
     seed: { type: 'string' },
@@ -166,6 +169,7 @@ export function fleetCommand(ctx: Context, argv: string[]): number {
     ctx.out(`${HELP[sub]}\n`);
     return 0;
   }
+  if (sub === 'produce' && opt.flag(values, 'csv')) return syntheticCsv(ctx, values, positionals);
   const common = commonOptions(sub, values);
   switch (sub) {
     case 'worker':
@@ -570,6 +574,28 @@ function produceOptions(v: opt.Values, positionals: string[]): ProduceOptions {
   }
   const input = opt.onePositional('fleet produce', positionals, 'CSV file (or - for stdin, or --synthetic)');
   return { input, synthetic: null, partitions, template };
+}
+
+/** `produce --synthetic --csv`: the synthetic points as CSV on stdout (series,timestamp,value), time-major. */
+function syntheticCsv(ctx: Context, v: opt.Values, positionals: string[]): number {
+  if (!opt.flag(v, 'synthetic')) throw new UserError('--csv: only with --synthetic (it prints the generated points)');
+  if (opt.str(v, 'redis') !== undefined)
+    throw new UserError('--csv: prints the points instead of adding them; drop --redis');
+  const o = produceOptions(v, positionals).synthetic as { series: number; points: number; seed: number };
+  const s = syntheticFleet(o.series, o.points, o.seed);
+  let text = 'series,timestamp,value\n';
+  for (let i = 0; i < o.points; i++) {
+    const ts = new Date(SYNTHETIC_T0 + i * SYNTHETIC_STEP_MS).toISOString();
+    for (let j = 0; j < s.names.length; j++) {
+      text += `${s.names[j]},${ts},${s.values[j][i]}\n`;
+      if (text.length > 1 << 16) {
+        ctx.out(text);
+        text = '';
+      }
+    }
+  }
+  ctx.out(text);
+  return 0;
 }
 
 /** A point as the producer adds it. */

@@ -123,7 +123,16 @@ export type { Random } from './random.js';
 export type { Normaliser, NormaliserJSON, NormalizeKind } from './detect/preprocess.js';
 export { DetectorStream } from './detect/stream.js';
 export type { StreamResult } from './detect/stream.js';
-export type { DetectorStreamState } from './detect/stream.js';
+export type {
+  DetectorStreamState,
+  StreamFingerprint,
+  CompactPipelineState,
+  CompactForecasterState,
+  CompactAlarmState,
+  CompactLongState,
+  OnlineThresholdState,
+  StateNumber,
+} from './detect/stream.js';
 export { OnlineForecaster, OnlinePipeline } from './detect/online.js';
 export type {
   OnlineOptions,

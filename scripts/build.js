@@ -6,8 +6,8 @@
  *   dist/lib, dist/kernels      CommonJS (tsconfig.build.json): the Node entry dist/lib/node/index.js (installs the Node
  *                               host, exports the package), the CLI, the worker thread, and the core they run
  *   dist/esm/lib, dist/esm/kernels
- *                               ES modules (tsconfig.esm.json) of the browser-safe core only (no lib/node, lib/cli or
- *                               worker thread), with dist/esm/package.json {"type":"module"}: what browsers and
+ *                               ES modules (tsconfig.esm.json) of the browser-safe core only (no lib/node, lib/cli,
+ *                               lib/watch, lib/fleet or worker thread), with dist/esm/package.json {"type":"module"}: what browsers and
  *                               bundlers get from `import 'bptt'`
  *   dist/lib/node/index.mjs     Node's `import 'bptt'`: an ES module wrapper of the CommonJS Node entry (with its
  *                               .d.mts), so one Node process never holds two copies of the classes (`instanceof`

@@ -13,6 +13,8 @@
  *   lib/node            the Node host (files through fs, atomic writes, worker_threads, os): lib/node/install.ts
  *                       installs it into the core (lib/host.ts)
  *   lib/watch           `bptt watch` (Node only): Prometheus in, /metrics out
+ *   lib/fleet           `bptt/fleet` (Node only): the Redis fleet; its own entry point, which nothing below imports;
+ *                       it alone may load the optional peer dependency ioredis
  *   lib/cli             the command line (Node-only: it installs the Node host)
  *   thread entry        lib/parallel/worker.ts, the worker thread (Node-only)
  *   lib/index.ts        the package surface and browser entry: nothing inside lib imports it but the Node entry
@@ -42,6 +44,7 @@ const LAYERS: Array<[string, RegExp]> = [
   ['detect', /^lib\/detect\//],
   ['node host', /^lib\/node\/(?!index\.ts$)/],
   ['watch', /^lib\/watch\//],
+  ['fleet', /^lib\/fleet\//],
   ['cli', /^lib\/cli\//],
   ['thread entry', /^lib\/parallel\/worker(-guard)?\.ts$/],
   ['entry', /^lib\/index\.ts$/],
@@ -156,7 +159,13 @@ describe('architecture: imports point down, no circles', function () {
     const core = reachable(g, 'lib/index.ts');
     expect(core.size).to.be.greaterThan(50);
     // The Node-only parts stay out of the core's reach.
-    for (const nodeOnly of ['lib/node/host.ts', 'lib/node/atomic.ts', 'lib/parallel/worker.ts', 'lib/cli/main.ts'])
+    for (const nodeOnly of [
+      'lib/node/host.ts',
+      'lib/node/atomic.ts',
+      'lib/parallel/worker.ts',
+      'lib/cli/main.ts',
+      'lib/fleet/index.ts',
+    ])
       expect(core.has(nodeOnly), nodeOnly).to.equal(false);
     const bad: string[] = [];
     for (const file of core) {
@@ -203,6 +212,7 @@ describe('architecture: imports point down, no circles', function () {
     for (const [file, edges] of g) {
       for (const e of edges) {
         if (!e.external || e.typeOnly || runtime.has(e.to)) continue;
+        if (file.startsWith('lib/fleet/') && e.to === 'ioredis') continue; // optional peer dependency, loaded on use
         if (builtinModules.includes(e.to.replace(/^node:/, ''))) continue;
         bad.push(show(file, e));
       }

@@ -55,6 +55,7 @@ import {
   readNumbers,
   readObject,
   readWith,
+  STATE_MAX,
   stateFail,
   type AlarmShape,
   type CompactAlarmState,
@@ -95,10 +96,17 @@ export interface StreamFingerprint {
   hash: string;
 }
 
-/** An OnlineForecaster's state without its version and options (the detector has them). */
-export type CompactForecasterState = Omit<OnlineState, 'version' | 'options'>;
+/**
+ * An OnlineForecaster's state without its version and options (the detector has them) and, when the alarm stage's
+ * history is at least as long as the forecaster's memory, without `values`: they are the last rows of the alarm's
+ * `histValue` (both hold the rows' raw values).
+ */
+export type CompactForecasterState = Omit<OnlineState, 'version' | 'options' | 'values'> & {
+  /** The last `memory` raw values, when the alarm stage's history does not hold them. */
+  values?: number[];
+};
 
-/** 'gru-online': the stream's forecaster(s) and alarm stage, without what the detector already has. */
+/** 'gru-online': the stream's forecaster(s) and alarm stage, without what the detector or another part already has. */
 export interface CompactPipelineState {
   /** The forecaster. */
   model: CompactForecasterState;
@@ -130,12 +138,20 @@ export interface DetectorStreamState {
   /** Combine 'mean'/'max': ring of the pending points' running sums or maxima, [W, F]; else empty. */
   sum: StateNumber[];
   /** 'lstm-forecast': the EWMA's running sums; else null. */
-  ewma: { num: number; den: number } | null;
+  ewma: {
+    /** Σ (1−α)^(t−i)·x_i. */
+    num: number;
+    /** Σ (1−α)^(t−i). */
+    den: number;
+  } | null;
   /** The online threshold's state; null for 'gru-online' (its alarm stage is in `online`). */
   threshold: OnlineThresholdState | null;
   /** 'gru-online': the stream's forecaster and alarm stage; else null. */
   online: CompactPipelineState | null;
 }
+
+export type { StateNumber, CompactAlarmState, CompactLongState } from './thresholds/state.js';
+export type { OnlineThresholdState } from './threshold-spec.js';
 
 const STATE_KEYS = [
   'format',
@@ -182,11 +198,17 @@ function pipelineShape(context: boolean): AlarmShape {
   return { valueIsRaw: false, longOwnRaw: context };
 }
 
+/** Whether the forecasters' `values` are the last rows of the alarm's `histValue` (and so are not saved twice). */
+function valuesInAlarm(p: OnlinePipelineState): boolean {
+  return p.model.options.memory <= p.alarm.options.historicWindow;
+}
+
 function compactPipeline(p: OnlinePipeline): CompactPipelineState {
   const s = p.getState();
+  const shared = valuesInAlarm(s);
   const strip = (f: OnlineState): CompactForecasterState => {
-    const { version: _v, options: _o, ...rest } = f;
-    return rest;
+    const { version: _v, options: _o, values, ...rest } = f;
+    return shared ? rest : { ...rest, values };
   };
   return {
     model: strip(s.model),
@@ -198,13 +220,19 @@ function compactPipeline(p: OnlinePipeline): CompactPipelineState {
 /** A pipeline from its compact state (untrusted); `template`: the detector's pipeline state (options, shape). */
 function restorePipeline(v: unknown, where: string, template: OnlinePipelineState): OnlinePipeline {
   const s = readObject(v, where, ['model', 'context', 'alarm']);
+  const alarmWhere = field(where, 'alarm');
+  const alarm = expandAlarmState(s.alarm, alarmWhere, template.alarm, pipelineShape(template.context !== null));
+  const stage = readWith(alarmWhere, () => AlarmStage.fromState(alarm));
+  const shared = valuesInAlarm(template);
+  // The alarm's values, as checked by AlarmStage.fromState: the last min(rows, historicWindow) rows.
+  const histValue = stage.getState().histValue;
   const forecaster = (x: unknown, w: string, t: OnlineState): unknown => {
-    const c = readObject(
-      x,
-      w,
-      Object.keys(t).filter((k) => k !== 'version' && k !== 'options'),
-    );
-    const full = { ...c, version: 1, options: t.options };
+    const keys = Object.keys(t).filter((k) => k !== 'version' && k !== 'options' && !(shared && k === 'values'));
+    const c = readObject(x, w, keys);
+    const rows = readCount(c.t, field(w, 't'));
+    if (rows !== stage.rows) stateFail(field(w, 't'), `the alarm stage's row count ${stage.rows}`, c.t);
+    const values = shared ? histValue.slice(histValue.length - Math.min(rows, t.options.memory)) : c.values;
+    const full = { ...c, values, version: 1, options: t.options };
     readWith(w, () => OnlineForecaster.fromState(full));
     return full;
   };
@@ -213,9 +241,6 @@ function restorePipeline(v: unknown, where: string, template: OnlinePipelineStat
   if (template.context === null) {
     if (s.context !== null) stateFail(field(where, 'context'), 'null (the detector has no context model)', s.context);
   } else context = forecaster(s.context, field(where, 'context'), template.context);
-  const alarmWhere = field(where, 'alarm');
-  const alarm = expandAlarmState(s.alarm, alarmWhere, template.alarm, pipelineShape(template.context !== null));
-  readWith(alarmWhere, () => AlarmStage.fromState(alarm));
   return readWith(where, () => OnlinePipeline.fromState({ version: 1, model, context, alarm }));
 }
 
@@ -314,7 +339,7 @@ export class DetectorStream {
         max: SATURATION,
       }),
     );
-    this.sum.set(readNumbers(s.sum, 'stream(state.sum)', pending ? this.W * this.F : 0, { min: 0 }));
+    this.sum.set(readNumbers(s.sum, 'stream(state.sum)', pending ? this.W * this.F : 0, { min: 0, max: STATE_MAX }));
     if (pending && !this.flushed && this.t >= this.W) {
       // The pending points' window counts: point p (t−W < p < t) is covered by the windows starting at
       // max(0, p−W+1) … t−W that have been seen.

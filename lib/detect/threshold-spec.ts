@@ -227,7 +227,7 @@ export interface OnlineThreshold {
 }
 
 /** The static rules: their level comes from the calibration and never changes. */
-type StaticKind = Exclude<ThresholdKind, 'spot' | 'dspot' | 'likelihood' | 'dynamic'>;
+type StaticKind = 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'ucl';
 
 /**
  * An online threshold's state, plain JSON (part of a stream's saved state): the kind, and what changed since
@@ -235,10 +235,22 @@ type StaticKind = Exclude<ThresholdKind, 'spot' | 'dspot' | 'likelihood' | 'dyna
  * DSPOT's window). 'likelihood': the alarm stage, in the compact form of thresholds/state.ts.
  */
 export type OnlineThresholdState =
-  | { kind: StaticKind }
-  | ({ kind: 'spot' } & SpotState)
-  | ({ kind: 'dspot' } & DspotState)
-  | ({ kind: 'likelihood' } & CompactAlarmState);
+  | {
+      /** A static rule: nothing else is saved. */
+      kind: 'fixed' | 'quantile' | 'sigma' | 'iqr' | 'contamination' | 'ucl';
+    }
+  | ({
+      /** SPOT. */
+      kind: 'spot';
+    } & SpotState)
+  | ({
+      /** DSPOT. */
+      kind: 'dspot';
+    } & DspotState)
+  | ({
+      /** The likelihood's alarm stage. */
+      kind: 'likelihood';
+    } & CompactAlarmState);
 
 /** The likelihood threshold's alarm stage sees each score as its value: the compact state leaves out the copies. */
 const LIKELIHOOD_SHAPE = { valueIsRaw: true, longOwnRaw: false };

@@ -105,7 +105,7 @@ describe('the packed package in a fresh consumer project (npm pack, npm install 
     ).to.deep.equal([]);
     // The browser build holds no Node-only module.
     expect(
-      c.files.filter((f) => /^dist\/esm\/lib\/(node|cli)\/|^dist\/esm\/lib\/parallel\/worker/.test(f)),
+      c.files.filter((f) => /^dist\/esm\/lib\/(node|cli|watch|fleet)\/|^dist\/esm\/lib\/parallel\/worker/.test(f)),
     ).to.deep.equal([]);
     // Internals marked @internal are stripped from the shipped declarations (stripInternal), in both builds.
     for (const d of ['dist/lib/model/sequential.d.ts', 'dist/esm/lib/model/sequential.d.ts']) {

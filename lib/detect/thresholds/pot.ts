@@ -22,6 +22,7 @@ import {
   readNumbers,
   readObject,
   field,
+  STATE_MAX,
 } from './state.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ export interface SpotState {
   zq: StateNumber;
 }
 
-/** {@link Dspot.getState}: SPOT's state on the drift-corrected variable, and the window of recent normal values. */
+/** `Dspot.getState()`: SPOT's state on the drift-corrected variable, and the window of recent normal values. */
 export interface DspotState extends SpotState {
   /** The last `depth` normal observations, in storage order. */
   window: StateNumber[];
@@ -391,7 +392,7 @@ class PotState {
     const nt = readCount(s.nt, field(where, 'nt'), 1);
     const n = readCount(s.n, field(where, 'n'), nt);
     const count = Math.min(nt, this.maxPeaks);
-    const peaks = readNumbers(s.peaks, field(where, 'peaks'), count, { min: 0, aboveMin: true });
+    const peaks = readNumbers(s.peaks, field(where, 'peaks'), count, { min: 0, aboveMin: true, max: STATE_MAX });
     const next = readCount(s.next, field(where, 'next'), 0, count < this.maxPeaks ? 0 : this.maxPeaks - 1);
     const gamma = readNumber(s.gamma, field(where, 'gamma'));
     const sigma = readNumber(s.sigma, field(where, 'sigma'), { min: 0, aboveMin: true });
@@ -702,7 +703,7 @@ export class Dspot {
    */
   setState(state: unknown, where: string): void {
     const s = readObject(state, where, [...SPOT_STATE_KEYS, 'window', 'head']);
-    const window = readNumbers(s.window, field(where, 'window'), this.depth);
+    const window = readNumbers(s.window, field(where, 'window'), this.depth, { min: -STATE_MAX, max: STATE_MAX });
     const head = readCount(s.head, field(where, 'head'), 0, this.depth - 1);
     this.pot.setState(state, where, ['window', 'head']); // checks the rest before it changes anything
     this.window.set(window);

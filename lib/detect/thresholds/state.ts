@@ -29,6 +29,13 @@ export function encodeNumbers(a: ArrayLike<number>, from = 0, to = a.length): St
   return out;
 }
 
+/**
+ * Bound on the magnitude of saved scores and sums (peaks, windows, running sums): far above any score a stream makes
+ * (an autoencoder's squared error of float32 values stays below 1e80), and small enough that thousands of them add up
+ * without overflowing, so a tampered state cannot turn a sum into Infinity − Infinity = NaN.
+ */
+export const STATE_MAX = 1e300;
+
 const SPECIAL: Record<string, number> = { '-0': -0, NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 /**
@@ -175,7 +182,12 @@ export interface CompactLongState {
   /** Its raw scores, when another model feeds it (a 'context' forecaster); else they are the main channel's. */
   histRaw?: number[];
   /** Its fitted distribution. */
-  dist: { mean: number; stdev: number } | null;
+  dist: {
+    /** Mean of the averaged raw scores. */
+    mean: number;
+    /** Their standard deviation. */
+    stdev: number;
+  } | null;
   /** Its moving-average window. */
   maWindow: number[];
   /** Their total. */
@@ -197,7 +209,12 @@ export interface CompactAlarmState {
   /** Their values (absent when they are the raw scores). */
   histValue?: number[];
   /** Fitted distribution, null before the first fit. */
-  dist: { mean: number; stdev: number } | null;
+  dist: {
+    /** Mean of the averaged raw scores. */
+    mean: number;
+    /** Their standard deviation. */
+    stdev: number;
+  } | null;
   /** The moving-average window. */
   maWindow: number[];
   /** Their total. */
@@ -267,6 +284,7 @@ export function expandAlarmState(v: unknown, where: string, template: AlarmState
   if (!shape.valueIsRaw) keys.splice(2, 0, 'histValue');
   const c = readObject(v, where, keys);
   const histValue = shape.valueIsRaw ? c.histRaw : c.histValue;
+  if (c.dist !== null) readObject(c.dist, field(where, 'dist'), ['mean', 'stdev']);
   let long: unknown = null;
   if (template.long === null) {
     if (c.long !== null) stateFail(field(where, 'long'), 'null (no long channel)', c.long);
@@ -274,6 +292,7 @@ export function expandAlarmState(v: unknown, where: string, template: AlarmState
     const lk = ['dist', 'maWindow', 'maTotal', 'histQ'];
     if (shape.longOwnRaw) lk.unshift('histRaw');
     const l = readObject(c.long, field(where, 'long'), lk);
+    if (l.dist !== null) readObject(l.dist, field(where, 'long.dist'), ['mean', 'stdev']);
     long = {
       version: 1,
       options: template.long.options,

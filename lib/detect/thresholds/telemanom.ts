@@ -5,7 +5,7 @@
 import { ArgumentError } from '../../errors.js';
 import { runsOfOnes } from '../events.js';
 import { type Numbers, checkFinite, checkNonEmpty, checkPoint, mean, std } from './numbers.js';
-import { field, readNumber, readObject, stateFail } from './state.js';
+import { field, readNumber, readObject, stateFail, STATE_MAX } from './state.js';
 
 /**
  * Exponentially weighted moving average, as pandas `Series.ewm(span).mean()` (adjust = True), which Telemanom uses
@@ -93,7 +93,7 @@ export class Ewma {
    */
   setState(state: unknown, where: string): void {
     const s = readObject(state, where, ['num', 'den']);
-    const num = readNumber(s.num, field(where, 'num'));
+    const num = readNumber(s.num, field(where, 'num'), { min: -STATE_MAX, max: STATE_MAX });
     // den = Σ decayᵏ over the values pushed: 0 before the first, then in [1, span]
     const den = readNumber(s.den, field(where, 'den'), { min: 0, max: this.span });
     if (den === 0 && num !== 0) stateFail(field(where, 'num'), '0 when den is 0 (nothing pushed)', s.num);

@@ -37,9 +37,9 @@ import {
   referenceOf,
   sleep,
   startWorker,
-  which,
   type Proc,
 } from '../spec/fleet-e2e/cluster';
+import { REDIS_SERVER_PATH, redisAvailable } from '../spec/helpers/redis';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,8 +69,9 @@ function memoryChild(model: 'zscore' | 'gru-online'): void {
 const P = 6;
 
 async function main(): Promise<void> {
-  const program = which('redis-server');
-  if (program === null) throw new Error("bench:fleet needs Debian's redis-server (apt-get install -y redis-server)");
+  const program = REDIS_SERVER_PATH;
+  if (!redisAvailable().ok)
+    throw new Error("bench:fleet needs Debian's redis-server (apt-get install -y redis-server)");
   const server = await RedisServer.start(program, 'bench', 'everysec');
   const redis = new Redis(server.url, { maxRetriesPerRequest: null });
   redis.on('error', () => undefined);

@@ -13,8 +13,9 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { makeRng } from '../helpers/rng';
+import { REDIS_SERVER_PATH, redisAvailable } from '../helpers/redis';
 import { syntheticFleet, type SyntheticFleet } from '../../lib/cli/fleet-synthetic';
-import { FleetProducer, createFleet, putTemplate, readDeadLetters, partitionOf } from '../../lib/fleet';
+import { FleetProducer, createFleet, fleetStatus, putTemplate, readDeadLetters, partitionOf } from '../../lib/fleet';
 import type { Detector } from '../../lib/detect/detector';
 import {
   type Proc,
@@ -34,7 +35,6 @@ import {
   sleep,
   startWorker,
   waitForOutputs,
-  which,
   type RefOutput,
 } from './cluster';
 
@@ -49,7 +49,8 @@ function client(url: string): Redis {
 
 describe('bptt fleet: worker processes on a real redis-server (e2e)', function () {
   this.timeout(5 * MIN);
-  const program = which('redis-server');
+  // The same binary as the engine's specs (spec/helpers/redis.ts): $REDIS_SERVER, else Debian's.
+  const program = redisAvailable().ok ? REDIS_SERVER_PATH : null;
   let server: RedisServer | null = null;
   let redis: Redis;
   let templates: { z: Detector; g: Detector };
@@ -298,7 +299,15 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
     await putTemplate(redis, prefix, 'z', templates.z);
     const url = (server as RedisServer).url;
     const ws = [];
-    for (let i = 1; i <= 2; i++) ws.push(await worker(prefix, `ops-w${i}`, ['--metrics-port', '0', '--template', 'z']));
+    for (let i = 1; i <= 2; i++) {
+      ws.push(await worker(prefix, `ops-w${i}`, ['--metrics-port', '0', '--template', 'z', '--lease-ms', '3000']));
+    }
+    // Partitions shared out before the points come, so each partition's points are counted by its final owner.
+    while (
+      ws.map((w) => ownedFromLog(w.proc.lines).size).join() !== '3,2' &&
+      ws.map((w) => ownedFromLog(w.proc.lines).size).join() !== '2,3'
+    )
+      await sleep(100);
     const prod = runBptt([
       'fleet',
       'produce',
@@ -317,7 +326,12 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
     expect(prod.code, prod.stderr).to.equal(0);
     expect(prod.stderr).to.match(new RegExp(`added ${S * N} points`));
     await waitForOutputs(redis, prefix, P, S * N, 2 * MIN);
-    await sleep(1500); // one maintenance round: the workers publish their stats every lease/3
+    // The workers publish their stats every lease/3: wait for the round after the last commit.
+    for (;;) {
+      const published = (await fleetStatus(redis, prefix)).workers.reduce((a, w) => a + w.points, 0);
+      if (published === S * N) break;
+      await sleep(200);
+    }
     const st = runBptt(['fleet', 'status', '--redis', url, '--prefix', prefix, '--json']);
     expect(st.code, st.stderr).to.equal(0);
     const status = JSON.parse(st.stdout) as import('../../lib/fleet').FleetStatus;

@@ -18,8 +18,9 @@
  *      per batch), dead letters, XACK, the new position, and the lease renewed. A refused commit ('LEASE': the lease
  *      was lost; 'POS'/'GAP'/'OUT': the partition moved under us) drops the partition's in-memory series, which were
  *      ahead of what Redis holds: they are rebuilt from the checkpoints, so nothing is lost or output twice.
- *   5. maintenance every leaseMs/3: renew leases, publish stats ({p}:worker:{id}, TTL 2·leaseMs), count the live
- *      workers, give back partitions above the fair share ceil(P / live workers) and take free or expired ones up to it.
+ *   5. maintenance every min(leaseMs/3, 1 s) (a partition released by a graceful stop is taken within a second):
+ *      renew leases, publish stats ({p}:worker:{id}, TTL 2·leaseMs), count the live workers, give back partitions
+ *      above the fair share ceil(P / live workers) and take free or expired ones up to it.
  *
  * Exactly once: an output's ID is its input's ID, XADD refuses an ID at or below the stream's last, and the outputs,
  * the checkpoints and the position move together in one script that checks the position it starts from; a replay
@@ -324,7 +325,7 @@ export class FleetWorker extends EventEmitter {
   private async maintain(): Promise<void> {
     const r = this.redis as Redis & FleetCommands;
     const now = Date.now();
-    this.nextMaintenance = now + Math.max(10, Math.floor(this.leaseMs / 3));
+    this.nextMaintenance = now + Math.max(10, Math.min(1000, Math.floor(this.leaseMs / 3)));
     this.rate.push([now, this.counters.points]);
     while (this.rate.length > 1 && now - this.rate[0][0] > 10_000) this.rate.shift();
     // Renew, publish, and read the live workers and the leases, in one round trip.

@@ -263,7 +263,7 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
   it('graceful SIGTERM: the worker exits 0 with its leases released, and another worker takes them without waiting for them to expire', async function () {
     const prefix = 'term';
     const P = 4;
-    const LEASE = 9_000; // a lease left to expire would stall the partitions for 9 s
+    const LEASE = 60_000; // a lease left to expire would stall the partitions for a minute
     await setUp(prefix, P);
     const fleet = syntheticFleet(40, 60, 41);
     const refs = references(fleet, () => 'z');
@@ -278,7 +278,7 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
     await a.proc.stop();
     expect(a.proc.exit).to.deep.equal({ code: 0, signal: null });
     expect(a.proc.lines.some((l) => /SIGTERM: finishing the batch/.test(l))).to.equal(true);
-    // Released, not left to expire: no lease key names the stopped worker (their TTL would be ~9 s).
+    // Released, not left to expire: no lease key names the stopped worker (their TTL would be ~60 s).
     const leases = await redis.mget(...Array.from({ length: P }, (_, k) => `${prefix}:lease:${k}`));
     for (const l of leases) expect(l ?? '').not.to.match(/^term-a /);
     await producePoints(producer, fleet, 30, 60, () => 'z');

@@ -66,7 +66,9 @@ Options
                          swapped out to Redis
   --metrics-port N       serve /metrics (Prometheus text format) on this port (0: any free port, logged)
   --metrics-host HOST    the address /metrics listens on (default 127.0.0.1)
-  --id ID                this worker's name (default host-pid)
+  --id ID                this worker's name (default host-pid-random)
+  --partitions N         create the fleet with N partitions when there is none yet (else it must match the fleet's;
+                         without it, a worker started before any fleet exists ends with exit 1)
   -q, --quiet            no log lines but errors
   -h, --help`;
 
@@ -119,6 +121,7 @@ const SPECS: Record<string, opt.OptionSpec> = {
     'metrics-port': { type: 'string' },
     'metrics-host': { type: 'string' },
     id: { type: 'string' },
+    partitions: { type: 'string' },
   },
   status: { ...BASE },
   produce: {
@@ -278,6 +281,7 @@ interface WorkerOptions {
   metricsPort: number | undefined;
   metricsHost: string;
   id: string | undefined;
+  partitions: number | undefined;
   quiet: boolean;
 }
 
@@ -300,8 +304,14 @@ function workerOptions(v: opt.Values): WorkerOptions {
     metricsPort: port,
     metricsHost: opt.str(v, 'metrics-host') ?? '127.0.0.1',
     id,
+    partitions: checkPartitions(opt.int(v, 'partitions')),
     quiet: opt.flag(v, 'quiet'),
   };
+}
+
+function checkPartitions(n: number | undefined): number | undefined {
+  if (n !== undefined && n > 4096) throw new UserError(`--partitions: expected at most 4096, got ${n}`);
+  return n;
 }
 
 function checkName(name: string, flag: string): void {
@@ -438,6 +448,7 @@ function workerCommand(ctx: Context, common: Common, o: WorkerOptions): number {
         prefix: common.prefix,
         ...(o.id !== undefined ? { id: o.id } : {}),
         ...(o.template !== undefined ? { defaultTemplate: o.template } : {}),
+        ...(o.partitions !== undefined ? { partitions: o.partitions } : {}),
         batchSize: o.batch,
         leaseMs: o.leaseMs,
         memoryBudget: o.memoryBudget,
@@ -550,9 +561,7 @@ interface ProduceOptions {
 function produceOptions(v: opt.Values, positionals: string[]): ProduceOptions {
   const template = opt.str(v, 'template');
   if (template !== undefined) checkName(template, '--template');
-  const partitions = opt.int(v, 'partitions');
-  if (partitions !== undefined && partitions > 4096)
-    throw new UserError(`--partitions: expected at most 4096, got ${partitions}`);
+  const partitions = checkPartitions(opt.int(v, 'partitions'));
   if (opt.flag(v, 'synthetic')) {
     noPositionals('produce', positionals);
     const series = opt.int(v, 'series');

@@ -48,6 +48,7 @@ describe('bptt fleet (command line, no Redis)', function () {
     expectUserError(runCli(['fleet', 'worker', ...R, '--template', 'a b']), /--template: expected letters/);
     expectUserError(runCli(['fleet', 'worker', ...R, '--prefix', 'a b']), /--prefix: expected/);
     expectUserError(runCli(['fleet', 'worker', ...R, '--bogus']), /unknown option --bogus/);
+    expectUserError(runCli(['fleet', 'worker', ...R, '--partitions', '5000']), /--partitions: expected at most 4096/);
     expectUserError(runCli(['fleet', 'produce', ...R]), /missing the CSV file/);
     expectUserError(runCli(['fleet', 'produce', ...R, '--synthetic', '--points', '5']), /--synthetic needs --series N/);
     expectUserError(runCli(['fleet', 'produce', ...R, 'x.csv', '--series', '5']), /--series: only with --synthetic/);

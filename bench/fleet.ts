@@ -6,15 +6,19 @@
  *               against a single-process detector.stream() (zscore template)
  *   scaling     1, 2, 3 workers on the same 100,000 points, sent once the workers have shared the partitions out; the
  *               rate is taken between 10 % and 90 % of the outputs (start and tail left out); per worker = rate / workers
+ *               and, as two shared cores make wall-clock rates the machine's load as much as the fleet's, the points
+ *               per CPU-second of the workers and of redis-server (/proc/<pid>/stat)
  *   lag         2 workers fed at 60 % of their measured rate for 20 s; the fleet's lag (entries not yet committed)
  *               sampled every 250 ms: its maximum
  *   failover    3 × kill -9 of a worker holding partitions during a run (lease 3 s): kill → the next commit on each of
  *               its partitions by another worker
  *   memory      per 1,000 resident detectors (a child with --expose-gc: heap after 1,000 warmed streams of one shared
  *               template, minus before), and their checkpoints' bytes (what Redis holds and the worker's budget counts)
- *   paper       workers for 100,000 series at one point per 10 s (10,000 points/s) at the measured per-worker rate
+ *   paper       workers (a core each) and Redis cores for 100,000 series at one point per 10 s (10,000 points/s), from
+ *               the points per CPU-second
  *
  *   node dist/bench/fleet.js [--series 1000] [--points 1000] [--skip-full] [--scaling-points 100]
+ *   (--skip-full keeps the full run of the last fleet.json)
  *
  * Two shared cores: the figures are this machine's, under whatever else runs (the load average is recorded).
  */
@@ -67,6 +71,18 @@ function memoryChild(model: 'zscore' | 'gru-online'): void {
 }
 
 const P = 6;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (Linux); 0 when unknown. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
 
 async function main(): Promise<void> {
   const program = REDIS_SERVER_PATH;
@@ -160,7 +176,16 @@ async function main(): Promise<void> {
     // ---- scaling 1 → 2 → 3 workers
     const SS = 1000,
       SN = arg('scaling-points', 100);
-    const scaling: Array<{ workers: number; seconds: number; pointsPerSecond: number; perWorker: number }> = [];
+    const scaling: Array<{
+      workers: number;
+      seconds: number;
+      pointsPerSecond: number;
+      perWorker: number;
+      workerCpuSeconds: number;
+      redisCpuSeconds: number;
+      pointsPerWorkerCpuSecond: number;
+      pointsPerRedisCpuSecond: number;
+    }> = [];
     for (const n of [1, 2, 3]) {
       const prefix = `scale${run++}`;
       await setUp(prefix);
@@ -168,6 +193,8 @@ async function main(): Promise<void> {
       // points arrive as fast as one producer sends them.
       const ws = await workers(prefix, n);
       await balanced(ws);
+      const cpu0 = ws.map((w) => cpuSeconds(w.child.pid));
+      const redisCpu0 = cpuSeconds(server.proc?.child.pid);
       const t = performance.now();
       const feeding = producePoints(
         new FleetProducer({ redis, prefix, batchSize: 5000 }),
@@ -178,9 +205,23 @@ async function main(): Promise<void> {
       );
       const m = await measure(prefix, SS * SN, t);
       await feeding;
+      const workerCpu = ws.reduce((a, w, i) => a + cpuSeconds(w.child.pid) - cpu0[i], 0);
+      const redisCpu = cpuSeconds(server.proc?.child.pid) - redisCpu0;
       await stopAll(ws);
-      scaling.push({ workers: n, seconds: m.seconds, pointsPerSecond: m.rate, perWorker: m.rate / n });
-      console.log(`scaling: ${n} worker(s): ${m.rate.toFixed(0)} points/s (${(m.rate / n).toFixed(0)} per worker)`);
+      scaling.push({
+        workers: n,
+        seconds: m.seconds,
+        pointsPerSecond: m.rate,
+        perWorker: m.rate / n,
+        workerCpuSeconds: workerCpu,
+        redisCpuSeconds: redisCpu,
+        pointsPerWorkerCpuSecond: (SS * SN) / workerCpu,
+        pointsPerRedisCpuSecond: (SS * SN) / redisCpu,
+      });
+      console.log(
+        `scaling: ${n} worker(s): ${m.rate.toFixed(0)} points/s (${(m.rate / n).toFixed(0)} per worker); ` +
+          `${((SS * SN) / workerCpu).toFixed(0)} points per worker CPU-second, ${((SS * SN) / redisCpu).toFixed(0)} per Redis CPU-second`,
+      );
       await redis.flushdb();
     }
     results['scaling'] = { series: SS, points: SS * SN, runs: scaling };
@@ -288,16 +329,22 @@ async function main(): Promise<void> {
     });
     results['memory'] = memory;
 
-    // ---- paper extrapolation
-    const perWorker = Math.max(...scaling.map((s) => s.perWorker));
+    // ---- paper extrapolation: on a cluster each worker has a core of its own, so its rate is the points it scores per
+    // CPU-second (this machine's wall-clock rates share two cores with everything else); Redis likewise.
+    const perCpu = Math.min(...scaling.map((s) => s.pointsPerWorkerCpuSecond));
+    const redisPerCpu = Math.min(...scaling.map((s) => s.pointsPerRedisCpuSecond));
     const need = 100_000 / 10;
-    const mem = memory[0];
+    const nWorkers = Math.ceil(need / perCpu);
     results['paper'] = {
       series: 100_000,
       pointsPerSecond: need,
-      perWorkerPointsPerSecond: perWorker,
-      workers: Math.ceil(need / perWorker),
-      residentMBPerWorkerZscore: ((mem.heapBytesPer1000 / 1000) * (100_000 / Math.ceil(need / perWorker))) / 2 ** 20,
+      perWorkerPointsPerCpuSecond: perCpu,
+      workers: nWorkers,
+      redisPointsPerCpuSecond: redisPerCpu,
+      redisCores: need / redisPerCpu,
+      residentMBPerWorker: Object.fromEntries(
+        memory.map((m) => [m.model, ((m.heapBytesPer1000 / 1000) * (100_000 / nWorkers)) / 2 ** 20]),
+      ),
     };
   } finally {
     await Promise.all(procs.map((p) => p.kill9()));
@@ -307,6 +354,12 @@ async function main(): Promise<void> {
 
   const out = path.join(__dirname, '..', '..', 'bench', 'results', 'fleet.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
+  if (results['full'] === undefined && fs.existsSync(out)) {
+    // --skip-full: keep the last full run's figures (marked with the machine they were measured on).
+    const last = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
+    if (last['full'] !== undefined)
+      results['full'] = { ...(last['full'] as object), from: 'an earlier run', machine: last['machine'] };
+  }
   const tmp = `${out}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(results, null, 2)}\n`);
   fs.renameSync(tmp, out);

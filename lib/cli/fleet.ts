@@ -187,7 +187,7 @@ export function fleetCommand(ctx: Context, argv: string[]): number {
       return runAsync(ctx, templateCommand(ctx, common, values, positionals));
     default:
       noPositionals(sub, positionals);
-      return runAsync(ctx, () => outputsCommand(ctx, common, values));
+      return runAsync(ctx, outputsCommand(ctx, common, seriesOption(values)));
   }
 }
 
@@ -760,9 +760,13 @@ function templateCommand(ctx: Context, common: Common, v: opt.Values, positional
   })();
 }
 
-async function outputsCommand(ctx: Context, common: Common, v: opt.Values): Promise<number> {
+function seriesOption(v: opt.Values): string {
   const series = opt.str(v, 'series');
   if (series === undefined) throw new UserError('fleet outputs: --series S is required');
+  return series;
+}
+
+async function outputsCommand(ctx: Context, common: Common, series: string): Promise<number> {
   const { readOutputs } = await engine();
   const rows = await withRedis(common.redis, (r) => readOutputs(r, common.prefix, { series }));
   rows.sort((a, b) => a.index - b.index);

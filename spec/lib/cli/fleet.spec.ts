@@ -9,6 +9,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runCli, expectUserError } from '../../helpers/repo';
+import { main } from '../../../lib/cli/main';
+import type { Context } from '../../../lib/cli/context';
 import { parseBytes, csvPoint, csvPoints, statusText } from '../../../lib/cli/fleet';
 import { syntheticFleet, syntheticName } from '../../../lib/cli/fleet-synthetic';
 import { workerFamilies } from '../../../lib/cli/fleet-metrics';
@@ -30,32 +32,42 @@ describe('bptt fleet (command line, no Redis)', function () {
     expect(runCli(['fleet', 'worker', '--help']).stdout).to.match(/--memory-budget SIZE/);
   });
 
-  it('option mistakes: exit 1 naming the flag, before connecting', () => {
-    expectUserError(runCli(['fleet', 'nope']), /unknown subcommand "nope"; the subcommands are worker, status/);
-    expectUserError(runCli(['fleet', 'worker']), /--redis URL is required/);
+  it('option mistakes: exit 1 naming the flag, at once (before connecting: main() returns it)', () => {
+    // In process: main() returns 1 synchronously; a check that ran after connecting would return 0 here.
+    const run = (argv: string[], json = false): { code: number; stdout: string; stderr: string } => {
+      let stdout = '',
+        stderr = '';
+      const ctx: Context = {
+        out: (t) => (stdout += t),
+        err: (t) => (stderr += t),
+        errSink: { isTTY: false, columns: 80, write: () => true },
+        quiet: false,
+        json,
+      };
+      return { code: main(argv, ctx), stdout, stderr };
+    };
+    expectUserError(run(['fleet', 'nope']), /unknown subcommand "nope"; the subcommands are worker, status/);
+    expectUserError(run(['fleet', 'worker']), /--redis URL is required/);
     expectUserError(
-      runCli(['fleet', 'worker', '--redis', 'http://x']),
+      run(['fleet', 'worker', '--redis', 'http://x']),
       /--redis: expected a redis:\/\/ or rediss:\/\/ URL/,
     );
-    expectUserError(runCli(['fleet', 'worker', ...R, '--batch', '0']), /--batch: expected a positive integer, got "0"/);
-    expectUserError(runCli(['fleet', 'worker', ...R, '--lease-ms', '50']), /--lease-ms: expected at least 100/);
-    expectUserError(runCli(['fleet', 'worker', ...R, '--memory-budget', '12XB']), /--memory-budget: expected a size/);
-    expectUserError(
-      runCli(['fleet', 'worker', ...R, '--metrics-port', '70000']),
-      /--metrics-port: expected 0 to 65535/,
-    );
-    expectUserError(runCli(['fleet', 'worker', ...R, '--id', 'a b']), /--id: expected letters/);
-    expectUserError(runCli(['fleet', 'worker', ...R, '--template', 'a b']), /--template: expected letters/);
-    expectUserError(runCli(['fleet', 'worker', ...R, '--prefix', 'a b']), /--prefix: expected/);
-    expectUserError(runCli(['fleet', 'worker', ...R, '--bogus']), /unknown option --bogus/);
-    expectUserError(runCli(['fleet', 'worker', ...R, '--partitions', '5000']), /--partitions: expected at most 4096/);
-    expectUserError(runCli(['fleet', 'produce', ...R]), /missing the CSV file/);
-    expectUserError(runCli(['fleet', 'produce', ...R, '--synthetic', '--points', '5']), /--synthetic needs --series N/);
-    expectUserError(runCli(['fleet', 'produce', ...R, 'x.csv', '--series', '5']), /--series: only with --synthetic/);
-    expectUserError(runCli(['fleet', 'template', 'get', 'z', ...R]), /expected put NAME --model detector.json/);
-    expectUserError(runCli(['fleet', 'template', 'put', 'z', ...R]), /--model detector.json is required/);
-    expectUserError(runCli(['fleet', 'outputs', ...R]), /--series S is required/);
-    const j = runCli(['fleet', 'worker', ...R, '--batch', 'x', '--json']);
+    expectUserError(run(['fleet', 'worker', ...R, '--batch', '0']), /--batch: expected a positive integer, got "0"/);
+    expectUserError(run(['fleet', 'worker', ...R, '--lease-ms', '50']), /--lease-ms: expected at least 100/);
+    expectUserError(run(['fleet', 'worker', ...R, '--memory-budget', '12XB']), /--memory-budget: expected a size/);
+    expectUserError(run(['fleet', 'worker', ...R, '--metrics-port', '70000']), /--metrics-port: expected 0 to 65535/);
+    expectUserError(run(['fleet', 'worker', ...R, '--id', 'a b']), /--id: expected letters/);
+    expectUserError(run(['fleet', 'worker', ...R, '--template', 'a b']), /--template: expected letters/);
+    expectUserError(run(['fleet', 'worker', ...R, '--prefix', 'a b']), /--prefix: expected/);
+    expectUserError(run(['fleet', 'worker', ...R, '--bogus']), /unknown option --bogus/);
+    expectUserError(run(['fleet', 'worker', ...R, '--partitions', '5000']), /--partitions: expected at most 4096/);
+    expectUserError(run(['fleet', 'produce', ...R]), /missing the CSV file/);
+    expectUserError(run(['fleet', 'produce', ...R, '--synthetic', '--points', '5']), /--synthetic needs --series N/);
+    expectUserError(run(['fleet', 'produce', ...R, 'x.csv', '--series', '5']), /--series: only with --synthetic/);
+    expectUserError(run(['fleet', 'template', 'get', 'z', ...R]), /expected put NAME --model detector.json/);
+    expectUserError(run(['fleet', 'template', 'put', 'z', ...R]), /--model detector.json is required/);
+    expectUserError(run(['fleet', 'outputs', ...R]), /--series S is required/);
+    const j = run(['fleet', 'worker', ...R, '--batch', 'x', '--json'], true);
     expect(j.code).to.equal(1);
     expect(JSON.parse(j.stderr)).to.deep.include({
       error: {

@@ -376,10 +376,20 @@ function printTable(r: Record<string, unknown>): void {
       `full run       ${full.points} points, 3 workers: ${f(full.seconds, 1)} s, ${f(full.pointsPerSecond)} points/s, exact ${String(full.exact)}`,
     );
   const sc = r['scaling'] as
-    { runs: Array<{ workers: number; pointsPerSecond: number; perWorker: number }> } | undefined;
+    | {
+        runs: Array<{
+          workers: number;
+          pointsPerSecond: number;
+          perWorker: number;
+          pointsPerWorkerCpuSecond: number;
+          pointsPerRedisCpuSecond: number;
+        }>;
+      }
+    | undefined;
   for (const s of sc?.runs ?? [])
     lines.push(
-      `${s.workers} worker(s)     ${f(s.pointsPerSecond).padStart(7)} points/s   ${f(s.perWorker).padStart(7)} per worker`,
+      `${s.workers} worker(s)     ${f(s.pointsPerSecond).padStart(7)} points/s   ${f(s.perWorker).padStart(7)} per worker   ` +
+        `${f(s.pointsPerWorkerCpuSecond).padStart(7)} per worker CPU-s   ${f(s.pointsPerRedisCpuSecond).padStart(7)} per Redis CPU-s`,
     );
   const lag = r['lag'] as { feedPointsPerSecond: number; maxLag: number } | undefined;
   if (lag)
@@ -395,15 +405,19 @@ function printTable(r: Record<string, unknown>): void {
       `memory         ${m.model.padEnd(10)} per 1,000 resident: heap ${f(m.heapBytesPer1000 / 2 ** 20, 1)} MB, checkpoints ${f(m.checkpointBytesPer1000 / 2 ** 20, 1)} MB`,
     );
   }
-  const p = r['paper'] as { workers: number; perWorkerPointsPerSecond: number } | undefined;
-  if (p)
+  const p = r['paper'] as { workers: number; perWorkerPointsPerCpuSecond: number; redisCores: number } | undefined;
+  if (p) {
     lines.push(
-      `paper          100,000 series at 1 point / 10 s = 10,000 points/s: ${p.workers} workers at ${f(p.perWorkerPointsPerSecond)} points/s each`,
+      `paper          100,000 series at 1 point / 10 s = 10,000 points/s: ${p.workers} worker(s) (a core each, ` +
+        `${f(p.perWorkerPointsPerCpuSecond)} points per CPU-second) and ${f(p.redisCores, 1)} Redis core(s)`,
     );
+  }
   console.log(lines.join('\n'));
 }
 
-if (process.argv.includes('--memory-child')) {
+if (process.argv.includes('--table')) {
+  printTable(JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'bench', 'results', 'fleet.json'), 'utf8')));
+} else if (process.argv.includes('--memory-child')) {
   memoryChild(process.argv[process.argv.indexOf('--memory-child') + 1] as 'zscore' | 'gru-online');
 } else {
   main().catch((e: unknown) => {

@@ -176,10 +176,11 @@ export async function ensureConfig(
     await redis.hset(keys.config, 'format', CONFIG_FORMAT, 'formatVersion', String(CONFIG_FORMAT_VERSION));
     config = await readConfig(redis, keys);
     if (config === null) throw new FleetError('config', `${keys.config}: vanished while being created`);
-    const pipe = redis.pipeline();
-    for (let k = 0; k < config.partitions; k++) pipe.xgroup('CREATE', keys.input(k), GROUP, '0', 'MKSTREAM');
-    await pipe.exec(); // BUSYGROUP errors (the group exists) are expected and ignored
   }
+  // The consumer groups, every time (idempotent: BUSYGROUP, "the group exists", is expected and ignored).
+  const pipe = redis.pipeline();
+  for (let k = 0; k < config.partitions; k++) pipe.xgroup('CREATE', keys.input(k), GROUP, '0', 'MKSTREAM');
+  for (const [err] of (await pipe.exec()) ?? []) if (err && !/BUSYGROUP/.test(err.message)) throw err;
   if (partitions !== undefined && partitions !== config.partitions) {
     throw new FleetError(
       'config',

@@ -5,7 +5,8 @@
  * commit (one per partition batch, atomic: Redis runs a script with no other command in between)
  *   KEYS   lease, pos, ckpt, out, dead, in
  *   ARGV   leaseValue, leaseMs, expectedPos, firstNew, newPos, newCount, group,
- *          nOut,  then per output:      id, nFields, field, value, …
+ *          nOut,  then per output:      id, series, ts, index, score, flag, threshold, event, version, warmup (0/1)
+ *                                       (the field names are in the script: 10 values per output, not 20)
  *          nCkpt, then per series:      series, checkpoint JSON
  *          nDead, then per dead letter: nFields, field, value, …
  *          nAck,  then the input IDs to XACK
@@ -49,11 +50,16 @@ end
 i = i + 1
 for _ = 1, nOut do
   local id = ARGV[i]
-  local nf = tonumber(ARGV[i + 1])
-  local args = {}
-  for j = 1, nf do args[j] = ARGV[i + 1 + j] end
-  redis.call('XADD', KEYS[4], id, unpack(args))
-  i = i + 2 + nf
+  if ARGV[i + 9] == '1' then
+    redis.call('XADD', KEYS[4], id, 'series', ARGV[i + 1], 'ts', ARGV[i + 2], 'index', ARGV[i + 3],
+      'score', ARGV[i + 4], 'flag', ARGV[i + 5], 'threshold', ARGV[i + 6], 'event', ARGV[i + 7],
+      'version', ARGV[i + 8], 'in', id, 'warmup', '1')
+  else
+    redis.call('XADD', KEYS[4], id, 'series', ARGV[i + 1], 'ts', ARGV[i + 2], 'index', ARGV[i + 3],
+      'score', ARGV[i + 4], 'flag', ARGV[i + 5], 'threshold', ARGV[i + 6], 'event', ARGV[i + 7],
+      'version', ARGV[i + 8], 'in', id)
+  end
+  i = i + 10
 end
 local nCkpt = tonumber(ARGV[i])
 i = i + 1

@@ -20,7 +20,8 @@
  *      ahead of what Redis holds: they are rebuilt from the checkpoints, so nothing is lost or output twice.
  *   5. maintenance every min(leaseMs/3, 1 s) (a partition released by a graceful stop is taken within a second):
  *      renew leases, publish stats ({p}:worker:{id}, TTL 2·leaseMs), count the live workers, give back partitions
- *      above the fair share ceil(P / live workers) and take free or expired ones up to it.
+ *      above the fair share ceil(P / live workers) and take free or expired ones up to it; an owned partition with
+ *      entries pending at another consumer (a zombie's reads) is swept again from its committed position.
  *
  * Exactly once: an output's ID is its input's ID, XADD refuses an ID at or below the stream's last, and the outputs,
  * the checkpoints and the position move together in one script that checks the position it starts from; a replay
@@ -59,7 +60,7 @@ export interface FleetWorkerOptions {
   partitions?: number;
   /** The template for series whose entries name none and that have no fitted detector. */
   defaultTemplate?: string;
-  /** Entries read per partition per batch (default 256). */
+  /** Entries read per partition per batch (default 256; halved while a round of batches takes over leaseMs/4). */
   batchSize?: number;
   /** Lease time to live, ms (default 10000): a crashed worker's partitions are taken over after this. */
   leaseMs?: number;
@@ -80,6 +81,8 @@ export interface FleetWorkerStats {
   deadLetters: number;
   /** Batches committed. */
   batches: number;
+  /** Entries read per partition now (batchSize, or less while batches are slow against the lease). */
+  batchSize: number;
   /** Points per second over the last ~10 s. */
   pointsPerSecond: number;
   /** Owned partitions. */
@@ -137,6 +140,8 @@ export class FleetWorker extends EventEmitter {
   readonly id: string;
   private readonly keys: FleetKeys;
   private readonly batchSize: number;
+  /** Entries read per partition now: halved when a round takes over leaseMs/4, doubled back up to batchSize. */
+  private count: number;
   private readonly leaseMs: number;
   private readonly blockMs: number;
   private readonly memoryBudget: number;
@@ -175,6 +180,7 @@ export class FleetWorker extends EventEmitter {
     };
     this.keys = new FleetKeys(options.prefix ?? DEFAULT_PREFIX);
     this.batchSize = int(options.batchSize, 256, 1, 'batchSize');
+    this.count = this.batchSize;
     this.leaseMs = int(options.leaseMs, 10_000, 100, 'leaseMs');
     this.blockMs = int(options.blockMs, Math.min(1000, Math.floor(this.leaseMs / 4)), 1, 'blockMs');
     this.memoryBudget = int(options.memoryBudget, 256 * 1024 * 1024, 0, 'memoryBudget');
@@ -280,6 +286,7 @@ export class FleetWorker extends EventEmitter {
       points: this.counters.points,
       deadLetters: this.counters.deadLetters,
       batches: this.counters.batches,
+      batchSize: this.count,
       pointsPerSecond: pps,
       partitions: [...this.owned.keys()].sort((a, b) => a - b),
       lag,
@@ -303,7 +310,14 @@ export class FleetWorker extends EventEmitter {
         if (Date.now() >= this.nextMaintenance) await this.maintain();
         if (!this.running) break;
         const batches = await this.read();
-        if (batches.size > 0 && !this.crashed) await this.processAndCommit(batches);
+        if (batches.size > 0 && !this.crashed) {
+          const t0 = Date.now();
+          await this.processAndCommit(batches);
+          // A round must end well within the lease (the commit renews it): slow models get smaller batches.
+          const took = Date.now() - t0;
+          if (took > this.leaseMs / 4) this.count = Math.max(1, Math.floor(this.count / 2));
+          else if (took < this.leaseMs / 16) this.count = Math.min(this.batchSize, this.count * 2);
+        }
         backoff = 50;
       } catch (e) {
         if (this.crashed) return;
@@ -333,6 +347,7 @@ export class FleetWorker extends EventEmitter {
     const pipe = r.pipeline() as ReturnType<Redis['pipeline']> & FleetPipelineCommands;
     for (const o of owned) pipe.bpttFleetRenew(this.keys.lease(o.k), o.leaseValue, this.leaseMs);
     for (const o of owned) pipe.xinfo('STREAM', this.keys.input(o.k));
+    for (const o of owned) pipe.xpending(this.keys.input(o.k), GROUP);
     pipe.set(this.keys.worker(this.id), JSON.stringify(this.stats()), 'PX', 2 * this.leaseMs);
     pipe.sadd(this.keys.workers, this.id);
     pipe.smembers(this.keys.workers);
@@ -344,10 +359,14 @@ export class FleetWorker extends EventEmitter {
       return v;
     };
     owned.forEach((o, i) => {
-      if (reply(i) !== 1) this.lose(o.k);
-      else o.lag = Math.max(0, entriesAdded(reply(owned.length + i)) - o.count);
+      if (reply(i) !== 1) return this.lose(o.k);
+      o.lag = Math.max(0, entriesAdded(reply(owned.length + i)) - o.count);
+      // Entries pending at another consumer of an owned partition (a zombie read them after its lease ran out):
+      // sweep them now rather than at the next commit's gap check, which needs a newer entry to come.
+      const summary = reply(2 * owned.length + i) as [number, unknown, unknown, Array<[string, string]> | null];
+      if (o.mode === 'live' && (summary[3] ?? []).some(([c, n]) => c !== this.id && Number(n) > 0)) this.resync(o.k);
     });
-    const base = 2 * owned.length;
+    const base = 3 * owned.length;
     const members = reply(base + 2) as string[];
     const leases = reply(base + 3) as Array<string | null>;
     const alive = await this.liveWorkers(members);
@@ -452,7 +471,7 @@ export class FleetWorker extends EventEmitter {
     if (claiming.length > 0) {
       const pipe = r.pipeline();
       for (const o of claiming)
-        pipe.xautoclaim(this.keys.input(o.k), GROUP, this.id, 0, o.claimCursor, 'COUNT', this.batchSize);
+        pipe.xautoclaim(this.keys.input(o.k), GROUP, this.id, 0, o.claimCursor, 'COUNT', this.count);
       const res = (await pipe.exec()) ?? [];
       claiming.forEach((o, i) => {
         const [err, v] = res[i];
@@ -474,7 +493,7 @@ export class FleetWorker extends EventEmitter {
       GROUP,
       this.id,
       'COUNT',
-      String(this.batchSize),
+      String(this.count),
       'BLOCK',
       String(block),
       'STREAMS',
@@ -675,11 +694,10 @@ export class FleetWorker extends EventEmitter {
         const flag: 0 | 1 = result === null ? 0 : result.flag;
         const event = flag === 1 && res.flag === 0 ? 'start' : flag === 0 && res.flag === 1 ? 'end' : '';
         const version = String(d.source.kind === 'fitted' ? d.source.version : 0);
-        outputs.push(id, result === null ? '20' : '18', 'series', s, 'ts', String(p.ts), 'index', String(res.index));
-        if (result === null) outputs.push('score', '0', 'flag', '0', 'threshold', String(d.threshold));
-        else outputs.push('score', String(result.score), 'flag', String(flag), 'threshold', String(result.threshold));
-        outputs.push('event', event, 'version', version, 'in', id);
-        if (result === null) outputs.push('warmup', '1');
+        outputs.push(id, s, String(p.ts), String(res.index));
+        if (result === null) outputs.push('0', '0', String(d.threshold));
+        else outputs.push(String(result.score), String(flag), String(result.threshold));
+        outputs.push(event, version, result === null ? '1' : '0');
         nOut++;
         res.index++;
         res.flag = flag;

@@ -43,7 +43,7 @@ import type { DetectorStream } from '../detect/stream.js';
 import { connect } from './client.js';
 import { FleetError } from './errors.js';
 import { parseEntry, type InputPoint } from './entries.js';
-import { DEFAULT_PREFIX, FleetKeys, GROUP, checkTemplateName, compareIds, ensureConfig } from './keys.js';
+import { DEFAULT_PREFIX, FleetKeys, GROUP, checkTemplateName, compareIds, ensureConfig, partitionOf } from './keys.js';
 import { withScripts, type FleetCommands, type FleetPipelineCommands } from './scripts.js';
 import { checkpointText, openStream, parseCheckpoint, streamState, type SeriesCheckpoint } from './state.js';
 import { DetectorCache, type DetectorSource, type LoadedDetector } from './store.js';
@@ -530,7 +530,15 @@ export class FleetWorker extends EventEmitter {
           skip.push(id); // committed before (or deleted from the stream): acknowledge only
           continue;
         }
-        const p = parseEntry(fields);
+        let p = parseEntry(fields);
+        if (!('reason' in p) && partitionOf(p.series, this.P) !== k) {
+          // Written by a producer that hashes differently: scoring it here would split the series over two owners.
+          p = {
+            reason:
+              `wrong partition: series ${JSON.stringify(p.series)} belongs to partition ` +
+              `${partitionOf(p.series, this.P)} (partitionOf), not ${k}`,
+          };
+        }
         if (!('reason' in p)) {
           seriesOf.set(p.series, k);
           if (p.template !== undefined) entryTemplates.add(p.template);

@@ -62,16 +62,25 @@ describe('fleet: dead letters and detector versions', function () {
     const half = good.length / 2;
     await produce(server.url, prefix, good.slice(0, half), 'z');
     for (const [series, fields] of bad) await r.xadd(`${prefix}:in:${partitionOf(series, P)}`, '*', ...fields);
+    // A good entry in the wrong partition (a producer that hashes differently).
+    const stray = 'x12';
+    const wrong = 1 - partitionOf(stray, P);
+    await r.xadd(`${prefix}:in:${wrong}`, '*', 'series', stray, 'ts', '1', 'v', '1', 'template', 'z');
     await produce(server.url, prefix, good.slice(half), 'z');
     const w = new FleetWorker({ redis: server.url, prefix, leaseMs: 2000 });
     await w.start();
-    await waitDone(r, prefix, good.length + bad.length);
+    await waitDone(r, prefix, good.length + bad.length + 1);
     const st = w.stats();
     await w.stop();
-    expect(st.deadLetters).to.equal(bad.length);
+    expect(st.deadLetters).to.equal(bad.length + 1);
     expect(st.points).to.equal(good.length);
     const dead = await readDeadLetters(r, prefix);
-    expect(dead.length).to.equal(bad.length);
+    expect(dead.length).to.equal(bad.length + 1);
+    const strayDead = dead.find((x) => x.entry['series'] === stray);
+    expect(strayDead?.reason).to.equal(
+      `wrong partition: series "x12" belongs to partition ${1 - wrong} (partitionOf), not ${wrong}`,
+    );
+    expect(strayDead?.partition).to.equal(wrong);
     for (const [series, fields, reason] of bad) {
       const d = dead.find((x) => x.entry['series'] === series);
       expect(d, series).to.not.equal(undefined);
@@ -85,7 +94,7 @@ describe('fleet: dead letters and detector versions', function () {
       expect(input.length, series).to.equal(1);
     }
     await expectExact(r, prefix, good, (_s, sp) => reference(zscore, sp));
-    expect((await fleetStatus(r, prefix)).deadLetters).to.equal(bad.length);
+    expect((await fleetStatus(r, prefix)).deadLetters).to.equal(bad.length + 1);
   });
 
   it('putDetector: the new version is used from the next point on, warmed with the recent points; the checkpoint records it', async () => {

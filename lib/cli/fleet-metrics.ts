@@ -11,6 +11,8 @@
  *   bptt_fleet_partitions_owned         gauge    partitions this worker holds a lease on
  *   bptt_fleet_points_per_second        gauge    recent scoring rate
  *   bptt_fleet_memory_budget_bytes      gauge    the budget of the resident detectors
+ *   bptt_fleet_batch_size               gauge    entries read per partition per batch now (the worker halves it while
+ *                                                a round takes over a quarter of the lease)
  *   bptt_fleet_errors_total             counter  errors (Redis unreachable, …) the worker recovered from
  */
 import type { MetricFamily } from '../watch/exposition.js';
@@ -49,6 +51,12 @@ export function workerFamilies(s: FleetWorkerStats): MetricFamily[] {
       'Points scored per second over the last 10 s or so.',
       'gauge',
       s.pointsPerSecond,
+    ),
+    one(
+      'bptt_fleet_batch_size',
+      'Entries read per partition per batch now (halved while rounds run long).',
+      'gauge',
+      s.batchSize,
     ),
     one('bptt_fleet_errors_total', 'Errors (Redis unreachable, …) the worker recovered from.', 'counter', s.errors),
   ];

@@ -175,6 +175,7 @@ describe('bptt fleet (command line, no Redis)', function () {
       points: 1234,
       deadLetters: 3,
       batches: 17,
+      batchSize: 250,
       pointsPerSecond: 99.5,
       partitions: [2, 5],
       lag: { '2': 0, '5': 7 },
@@ -197,6 +198,7 @@ describe('bptt fleet (command line, no Redis)', function () {
     expect(text).to.include('bptt_fleet_partitions_owned{worker="w1"} 2\n');
     expect(text).to.include('bptt_fleet_dead_letters_total{worker="w1"} 3\n');
     expect(text).to.include('bptt_fleet_resident_bytes{worker="w1"} 123456\n');
+    expect(text).to.include('bptt_fleet_batch_size{worker="w1"} 250\n');
     const status: FleetStatus = {
       prefix: 'p',
       partitions: 2,

@@ -133,7 +133,7 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
     const refs = references(fleet, templateOf);
     const rng = makeRng('fleet-kill');
     // Kill when the committed outputs pass these fractions of the run (seeded), each time a seeded victim.
-    const at = [0.15 + 0.1 * rng(), 0.4 + 0.1 * rng(), 0.65 + 0.1 * rng()].map((f) => Math.floor(f * S * N));
+    const at = [0.1 + 0.1 * rng(), 0.35 + 0.1 * rng(), 0.6 + 0.1 * rng()].map((f) => Math.floor(f * S * N));
     const live: Proc[] = [];
     let next = 1;
     const spawnOne = async (): Promise<void> => {
@@ -142,9 +142,17 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
     };
     for (let i = 0; i < 3; i++) await spawnOne();
     const producer = new FleetProducer({ redis, prefix, batchSize: 500 });
-    // The producer paces itself (10 time steps at a time) so the kills land while points still arrive.
+    // The producer paces itself (10 time steps at a time) and sends the points in stages: up to 30 %, 55 % and 80 % of
+    // the time steps, the next stage only after the next kill, so every partition has new points to commit after each
+    // kill (a partition that had caught up would otherwise show no commit to time).
+    const released: Array<() => void> = [];
+    const kills = [0, 1, 2].map(() => new Promise<void>((resolve) => released.push(resolve)));
+    const stages = [0.3, 0.55, 0.8].map((f) => Math.floor(f * N));
     const producing = (async () => {
       for (let i = 0; i < N; i += 10) {
+        const stage = stages.findIndex((end) => i < end);
+        if (stage > 0) await kills[stage - 1];
+        else if (stage < 0) await kills[2];
         await producePoints(producer, fleet, i, Math.min(N, i + 10), templateOf);
         await sleep(150);
       }
@@ -158,9 +166,11 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
       const victim = holders[Math.floor(rng() * holders.length)];
       live.splice(live.indexOf(victim), 1);
       const owned = [...ownedFromLog(victim.lines)];
-      const before = await committedCounts(redis, prefix, owned);
       const killedAt = Date.now();
       await victim.kill9();
+      await sleep(20); // a commit the victim sent before it died is applied or dropped by now
+      const before = await committedCounts(redis, prefix, owned);
+      released[resumes.length]();
       await spawnOne(); // a replacement, as a supervisor would start
       // Time to resume: from the kill to the next commit on each of the victim's partitions by another worker.
       const pending = new Set(owned.map((_, i) => i));

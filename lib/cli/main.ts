@@ -25,6 +25,7 @@ import { reportCommand } from './report-command.js';
 import { demoCommand } from './demo.js';
 import { watchCommand } from './watch.js';
 import { feedbackCommand } from './feedback.js';
+import { fleetCommand } from './fleet.js';
 
 export const USAGE = `Usage: bptt <command> [options]
 
@@ -38,6 +39,7 @@ Commands
   demo                     run everything on a built-in synthetic series and write a report
   watch                    watch Prometheus series and serve their anomaly scores on /metrics
   feedback                 mark an alarm of a watched series as not an anomaly
+  fleet                    score many series with worker processes on Redis Streams (bptt fleet --help)
   version                  print the version (also bptt -v, bptt --version)
 
 Run bptt <command> --help for its options. Exit codes: 0 ok, 1 bad input or usage, 2 internal error.
@@ -58,6 +60,7 @@ const COMMANDS: Record<string, (ctx: Context, argv: string[]) => number> = {
   demo: demoCommand,
   watch: watchCommand,
   feedback: feedbackCommand,
+  fleet: fleetCommand,
 };
 
 /** The version in bptt's package.json: the nearest one above this file (dist/lib/cli/ or any other build layout). */

@@ -394,7 +394,8 @@ Input
                           [start, end] windows (NAB's labels.json works), or a CSV with start,end columns
 Model
   --model M               auto (default: gru-online for one value column, lstm-ae for several), gru-online,
-                          lstm-ae, gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
+                          lstm-ae, gru-ae, rnn-ae, dense-ae, lstm-forecast, conv-ae, tcn-forecast,
+                          lstm-attn-ae, zscore, iqr
   --window W              window length (default 32)
   --hidden H              hidden units, e.g. 32 or 32,8 (default 32)
   --epochs E              training epochs, with early stopping (default 30)
@@ -697,7 +698,8 @@ Options
   --columns A,B           the value columns (default: every numeric column)
   --delimiter C           field delimiter (default: sniffed)
   --model M               auto (default: gru-online for one value column, lstm-ae for several), gru-online,
-                          lstm-ae, gru-ae, rnn-ae, dense-ae, lstm-forecast, zscore, iqr
+                          lstm-ae, gru-ae, rnn-ae, dense-ae, lstm-forecast, conv-ae, tcn-forecast,
+                          lstm-attn-ae, zscore, iqr
   --window W, --hidden H, --epochs E, --threshold T, --min-gap G, --offline, --combine C, --seed S, --workers N,
   --backend B             as for bptt detect
   --json                  print a JSON summary to stdout

@@ -18,7 +18,7 @@
  * The conv-ae rows are SKAB's Conv-AE (presets.ts convAutoencoder) except that its last layer reconstructs all 8
  * features instead of broadcasting 1 filter against them; Detector defaults otherwise (30 epochs, patience 5).
  *
- *   node dist/bench/eval-skab.js [--seeds 0,1,2] [--quick] [--rows conv-ae,tcn]
+ *   node dist/bench/eval-skab.js [--seeds 0,1,2] [--quick] [--rows conv-ae,tcn,attn]
  * --rows keeps the rows whose label contains one of the texts and, like --quick, writes no results file.
  */
 import '../lib/node/install'; // the Node host: files, worker threads ('auto' is 1 without it)
@@ -71,6 +71,12 @@ function rows(): Row[] {
     },
     { label: 'zscore · defaults (W 32, spot)', mode: 'causal', neural: false, options: { model: 'zscore' } },
     ...convRows(),
+    {
+      label: 'lstm-attn-ae · defaults (W 32, last, spot)',
+      mode: 'causal',
+      neural: true,
+      options: { model: 'lstm-attn-ae' },
+    },
   ];
 }
 

@@ -3,37 +3,21 @@
  * `node bin/bptt.js fleet worker …`), a real redis-server with AOF that can be crashed and restarted on the same port
  * and directory, /metrics parsing, and the reference a single process computes with `detector.stream()`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { Redis } from 'ioredis';
 import { repoRoot } from '../helpers/repo';
+import { sleep, freePort, Proc } from '../helpers/proc';
 import { Detector } from '../../lib/detect/detector';
 import { readOutputs, type FleetOutput, type FleetProducer } from '../../lib/fleet';
 import { syntheticTraining, SYNTHETIC_T0, SYNTHETIC_STEP_MS, type SyntheticFleet } from '../../lib/cli/fleet-synthetic';
 
 export const BIN = path.join(repoRoot(), 'bin', 'bptt.js');
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { sleep, which, freePort, Proc } from '../helpers/proc';
 
 /** Skips the suite visibly when `program` is missing, unless CI is set (then it is a failure). */
 export function needProgram(ctx: Mocha.Context, program: string | null, reason: string): void {
@@ -42,88 +26,6 @@ export function needProgram(ctx: Mocha.Context, program: string | null, reason: 
   if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') throw new Error(`${reason}; CI is set`);
   console.log(`      (skipped: ${reason}; set CI=1 to make this a failure)`);
   ctx.skip();
-}
-
-/** A child process whose stdout and stderr lines are kept, with waits for a line matching a pattern. */
-export class Proc {
-  readonly lines: string[] = [];
-  private waiters: Array<{ re: RegExp; from: number; resolve: (m: RegExpExecArray) => void }> = [];
-  exit: { code: number | null; signal: string | null } | null = null;
-  private readonly exited: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-  ) {
-    let buf = '';
-    const onData = (d: Buffer): void => {
-      buf += d.toString('utf8');
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        this.lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        this.check();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        resolve();
-      }),
-    );
-  }
-
-  private check(): void {
-    this.waiters = this.waiters.filter((w) => {
-      for (let i = w.from; i < this.lines.length; i++) {
-        const m = w.re.exec(this.lines[i]);
-        if (m) {
-          w.resolve(m);
-          return false;
-        }
-      }
-      return true;
-    });
-  }
-
-  /** The first line from index `from` on that matches; fails after `ms` with the log. */
-  waitFor(re: RegExp, ms: number, from = 0): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${this.name}: no line matching ${re} within ${ms} ms; log:\n${this.lines.join('\n')}`)),
-        ms,
-      );
-      this.waiters.push({
-        re,
-        from,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-      this.check();
-    });
-  }
-
-  /** SIGTERM (then SIGKILL after `ms`); resolves when the process has exited. */
-  async stop(ms = 20_000): Promise<void> {
-    if (this.exit) return;
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), ms);
-    await this.exited;
-    clearTimeout(t);
-  }
-
-  kill9(): Promise<void> {
-    if (!this.exit) this.child.kill('SIGKILL');
-    return this.exited;
-  }
-
-  wait(): Promise<void> {
-    return this.exited;
-  }
 }
 
 /** A redis-server on a loopback port with AOF on, crashable and restartable in place. */

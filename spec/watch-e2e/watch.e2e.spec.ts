@@ -12,108 +12,15 @@
  * Detector: zscore over 20 points with a fixed threshold (8) (cheap and exact). Timeouts only bound waits.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
+import { sleep, which, freePort, Proc } from '../helpers/proc';
+
 const MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
-
-function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A child process whose stderr and stdout lines are kept, with waits for a line matching a pattern. */
-class Proc {
-  readonly lines: string[] = [];
-  private waiters: Array<{ re: RegExp; from: number; resolve: (m: RegExpExecArray) => void }> = [];
-  exit: { code: number | null; signal: string | null } | null = null;
-  private readonly exited: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-  ) {
-    let buf = '';
-    const onData = (d: Buffer): void => {
-      buf += d.toString('utf8');
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        this.lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        this.check();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        resolve();
-      }),
-    );
-  }
-
-  private check(): void {
-    this.waiters = this.waiters.filter((w) => {
-      for (let i = w.from; i < this.lines.length; i++) {
-        const m = w.re.exec(this.lines[i]);
-        if (m) {
-          w.resolve(m);
-          return false;
-        }
-      }
-      return true;
-    });
-  }
-
-  /** The first line from index `from` on that matches; fails after `ms` with the log. */
-  waitFor(re: RegExp, ms: number, from = 0): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${this.name}: no line matching ${re} within ${ms} ms; log:\n${this.lines.join('\n')}`)),
-        ms,
-      );
-      this.waiters.push({
-        re,
-        from,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-      this.check();
-    });
-  }
-
-  async stop(ms = 10_000): Promise<void> {
-    if (this.exit) return;
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), ms);
-    await this.exited;
-    clearTimeout(t);
-  }
-
-  wait(): Promise<void> {
-    return this.exited;
-  }
-}
 
 /** The exporter's signal: a slow wave and uniform noise (std ≈ 0.3, from an integer hash of the second) around 10. */
 function signal(t: number, host: string): number {

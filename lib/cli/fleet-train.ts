@@ -12,6 +12,7 @@
 import { UserError, userCall } from './errors.js';
 import { say, type Context } from './context.js';
 import * as opt from './options.js';
+import { commonOptions, noPositionals, type Common } from './fleet-options.js';
 import { readTable } from './csv.js';
 import { parseDuration } from '../watch/time.js';
 import { pickModel } from '../detect/options.js';
@@ -97,49 +98,6 @@ async function training(): Promise<typeof Training> {
   }
 }
 
-interface Common {
-  redis: string;
-  prefix: string;
-}
-
-function common(sub: string, v: opt.Values): Common {
-  const url = opt.str(v, 'redis');
-  if (url === undefined) throw new UserError(`fleet ${sub}: --redis URL is required (see bptt fleet ${sub} --help)`);
-  let u: URL | null = null;
-  try {
-    u = new URL(url);
-  } catch {
-    /* reported below */
-  }
-  if (u === null || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '') {
-    const expected = 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379';
-    throw new UserError(`--redis: expected ${expected}, got ${JSON.stringify(url)}`, {
-      argument: '--redis',
-      expected,
-      actual: JSON.stringify(url),
-    });
-  }
-  const prefix = opt.str(v, 'prefix') ?? 'bptt';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
-    const expected = 'letters, digits, _ . or - (1 to 64 of them)';
-    throw new UserError(`--prefix: expected ${expected}, got ${JSON.stringify(prefix)}`, {
-      argument: '--prefix',
-      expected,
-      actual: JSON.stringify(prefix),
-    });
-  }
-  return { redis: url, prefix };
-}
-
-function noPositionals(sub: string, positionals: string[]): void {
-  if (positionals.length > 0) {
-    throw new UserError(
-      `fleet ${sub}: unexpected argument ${JSON.stringify(positionals[0])} (see bptt fleet ${sub} --help)`,
-      { argument: positionals[0], expected: 'options only', actual: positionals[0] },
-    );
-  }
-}
-
 /**
  * `bptt fleet train …` and `bptt fleet trainer …` (argv: the arguments after the subcommand).
  *
@@ -163,7 +121,7 @@ export async function fleetTrainCommand(
       return 0;
     }
     noPositionals(sub, positionals);
-    return trainCommand(ctx, common(sub, values), values);
+    return trainCommand(ctx, commonOptions(sub, values), values);
   }
   const { values, positionals } = opt.parse('fleet trainer', argv, TRAINER_SPEC);
   if (opt.flag(values, 'help')) {
@@ -171,7 +129,7 @@ export async function fleetTrainCommand(
     return 0;
   }
   noPositionals(sub, positionals);
-  return trainerCommand(ctx, common(sub, values), values, stop);
+  return trainerCommand(ctx, commonOptions(sub, values), values, stop);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import * as http from 'http';
 import { UserError, CsvError, toUserError, errorJSON, userCall } from './errors.js';
 import type { Context } from './context.js';
 import * as opt from './options.js';
+import { commonOptions, noPositionals, type Common } from './fleet-options.js';
 import { NUMBER, parseDate } from './time.js';
 import { syntheticFleet, SYNTHETIC_T0, SYNTHETIC_STEP_MS } from './fleet-synthetic.js';
 import { renderExposition, EXPOSITION_CONTENT_TYPE } from '../watch/exposition.js';
@@ -193,58 +194,6 @@ export function fleetCommand(ctx: Context, argv: string[]): number {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Options
-
-interface Common {
-  redis: string;
-  prefix: string;
-}
-
-function commonOptions(sub: string, v: opt.Values): Common {
-  const url = opt.str(v, 'redis');
-  if (url === undefined) throw new UserError(`fleet ${sub}: --redis URL is required (see bptt fleet ${sub} --help)`);
-  checkRedisUrl(url);
-  const prefix = opt.str(v, 'prefix') ?? 'bptt';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
-    const expected = 'letters, digits, _ . or - (1 to 64 of them)';
-    throw new UserError(`--prefix: expected ${expected}, got ${JSON.stringify(prefix)}`, {
-      argument: '--prefix',
-      expected,
-      actual: JSON.stringify(prefix),
-    });
-  }
-  return { redis: url, prefix };
-}
-
-/** A redis:// or rediss:// URL with a host, or a UserError naming --redis. */
-export function checkRedisUrl(url: string): void {
-  let u: URL | null = null;
-  try {
-    u = new URL(url);
-  } catch {
-    /* reported below */
-  }
-  if (u === null || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '') {
-    const expected = 'a redis:// or rediss:// URL such as redis://127.0.0.1:6379';
-    throw new UserError(`--redis: expected ${expected}, got ${JSON.stringify(url)}`, {
-      argument: '--redis',
-      expected,
-      actual: JSON.stringify(url),
-    });
-  }
-}
-
-function noPositionals(sub: string, positionals: string[]): void {
-  if (positionals.length > 0) {
-    throw new UserError(
-      `fleet ${sub}: unexpected argument ${JSON.stringify(positionals[0])} (see bptt fleet ${sub} --help)`,
-      {
-        argument: positionals[0],
-        expected: 'options only',
-        actual: positionals[0],
-      },
-    );
-  }
-}
 
 const UNITS: Record<string, number> = {
   '': 1,

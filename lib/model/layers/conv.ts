@@ -11,9 +11,19 @@
  * Kernels Glorot uniform (fans K·F and K·filters, as Keras), biases zeros. Sequences stay time-major between layers,
  * which is the kernels' layout, so no layer here transposes. Like Keras and TensorFlow.js, a dilation above 1 with a
  * stride above 1 is refused (the kernels compute it, but no framework could load the model).
+ *
+ * Backends (lib/backend.ts). Conv1D and Conv1DTranspose hand the kernels their products as a MatOps: under 'wasm' a
+ * float32 layer keeps its buffers for a batch size (y, the im2col matrix cols, dz, dcols, dx, and for Conv1DTranspose a
+ * copy of its input x, which both of its products read) in an arena of its own, made on the first forward at that
+ * batch size, with three staging buffers of the kernel's size for the kernel W and its gradient dW; the products run on
+ * the WebAssembly SIMD GEMM, im2col, col2im, the bias add and the activation stay the kernels' TypeScript loops. Under
+ * 'js', and for float64 models, the products are matmul.ts's (kernels/conv1d.ts's reference path). The pooling and
+ * upsampling layers have no products and run the same loops on both.
  */
 import type { FloatArray } from '../../../kernels/matmul.js';
 import { type Act } from '../../../kernels/activations.js';
+import { type MatOps, jsOps } from '../../../kernels/fast/ops.js';
+import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops.js';
 import {
   type Conv1dGeometry,
   type ConvPadding,
@@ -30,6 +40,7 @@ import {
   upSampling1dBackward,
   upSampling1dForward,
 } from '../../../kernels/conv1d.js';
+import { workspaceArena } from '../../backend.js';
 import { makeRandom } from '../../random.js';
 import { activationOption, BufferCache, type ForwardContext, Layer, type Param, makeParam } from './layer.js';
 import { checkKeys, optBool, optEnum, optPosInt, optShape, optString } from '../../check.js';
@@ -75,6 +86,10 @@ interface ConvBuffers {
   dz: FloatArray;
   dcols: FloatArray;
   dx: FloatArray;
+  /** Conv1DTranspose under 'wasm': the arena copy of the input x (both products read it); empty otherwise. */
+  xw: FloatArray;
+  /** The products: jsOps (matmul.ts), or the wasm ones bound to the arena these buffers live in. */
+  ops: MatOps;
 }
 
 function seqShape(name: string, inputShape: readonly number[]): void {
@@ -167,15 +182,29 @@ export abstract class ConvBase extends Layer {
     return this.useBias ? [this.kernel, this.bias] : [this.kernel];
   }
 
-  protected buffers(N: number, colsLen: number): ConvBuffers {
-    const yLen = this.outputShape[0] * N * this.filters;
-    return {
-      y: new this.ctor(yLen),
-      cols: new this.ctor(colsLen),
-      dz: new this.ctor(yLen),
-      dcols: new this.ctor(colsLen),
-      dx: new this.ctor(this.inputShape[0] * N * this.inputShape[1]),
-    };
+  /**
+   * The buffers for a batch of N: in a fresh arena of their own with the wasm products under 'wasm' (float32), else
+   * plain arrays and matmul.ts's products. residentX: also an arena copy of the input (Conv1DTranspose's products read x).
+   */
+  protected buffers(N: number, colsLen: number, residentX: boolean): ConvBuffers {
+    const yLen = this.outputShape[0] * N * this.filters,
+      xLen = this.inputShape[0] * N * this.inputShape[1];
+    const arena = workspaceArena(this.ctor);
+    if (arena === undefined) {
+      const c = this.ctor;
+      const [y, cols, dz, dcols, dx] = [yLen, colsLen, yLen, colsLen, xLen].map((n) => new c(n));
+      return { y, cols, dz, dcols, dx, xw: new c(0), ops: jsOps };
+    }
+    // The only operands outside the arena are the kernel W (read) and its gradient dW (added into): staged per product.
+    const {
+      bufs: [y, cols, dz, dcols, dx, xw],
+      ops,
+    } = wasmWorkspaceBuffers(
+      arena,
+      [yLen, colsLen, yLen, colsLen, xLen, residentX ? xLen : 0],
+      this.kernel.value.length,
+    );
+    return { y, cols, dz, dcols, dx, xw, ops };
   }
 
   /** The bias gradient: without a bias it goes to the unused buffer, zeroed each time so it stays bounded. */
@@ -229,10 +258,10 @@ export class Conv1D extends ConvBase {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const g = this.geometry,
       F = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * F));
+    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * F, false));
     const xx = exact(x, g.T * N * F);
     const b = this.useBias ? this.bias.value : this.zeroBias;
-    conv1dForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act);
+    conv1dForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act, buf.ops);
     this.lastX = xx;
     this.lastN = N;
     this.lastBuf = buf;
@@ -260,6 +289,7 @@ export class Conv1D extends ConvBase {
       this.act,
       buf.dz,
       buf.dcols,
+      buf.ops,
     );
     return needDx ? buf.dx : null;
   }
@@ -292,10 +322,14 @@ export class Conv1DTranspose extends ConvBase {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const g = this.geometry,
       F = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * this.filters));
-    const xx = exact(x, g.To * N * F);
+    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * this.filters, true));
+    let xx = exact(x, g.To * N * F);
+    if (buf.xw.length > 0) {
+      buf.xw.set(xx); // one copy into the arena serves the forward's product and the backward's
+      xx = buf.xw;
+    }
     const b = this.useBias ? this.bias.value : this.zeroBias;
-    conv1dTransposeForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act);
+    conv1dTransposeForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act, buf.ops);
     this.lastX = xx;
     this.lastN = N;
     this.lastBuf = buf;
@@ -321,6 +355,7 @@ export class Conv1DTranspose extends ConvBase {
       this.act,
       buf.dz,
       buf.dcols,
+      buf.ops,
     );
     return needDx ? buf.dx : null;
   }

@@ -1,16 +1,19 @@
 /**
- * `npx tsc -p tsconfig.json && node dist/bench/speed-conv.js [--runs=7] [--tfjs=0] [--out=bench/results]`: one training
- * step (forward, backward, Adam) of SKAB's Conv-AE at one shape (B 32, W 60, 8 features: Conv1D 32/16, kernel 7,
- * stride 2, relu, mirrored by Conv1DTranspose, dropout 0), float32, one thread, in bptt on the default backend (the
- * convolutions' products on the WebAssembly SIMD GEMM where it is available), bptt on the js path (matmul.ts), TensorFlow.js
- * 4.22 (cpu backend; --tfjs=0 leaves it out: a step takes seconds there) and PyTorch (when /usr/bin/python3 has torch).
- * TensorFlow.js has no Conv1DTranspose: its model runs Conv2DTranspose over [W, 1] (the same products).
+ * `npx tsc -p tsconfig.json && node dist/bench/speed-conv.js [--runs=7] [--rounds=3] [--tfjs=0] [--out=bench/results]`:
+ * one training step (forward, backward, Adam) of SKAB's Conv-AE at one shape (B 32, W 60, 8 features: Conv1D 32/16,
+ * kernel 7, stride 2, relu, mirrored by Conv1DTranspose, dropout 0), float32, one thread, in bptt on the default
+ * backend (the convolutions' products on the WebAssembly SIMD GEMM where it is available), bptt on the js path
+ * (matmul.ts), TensorFlow.js 4.22 (cpu backend; --tfjs=0 leaves it out: a step takes seconds there) and PyTorch (when
+ * /usr/bin/python3 has torch). TensorFlow.js has no Conv1DTranspose: its model runs Conv2DTranspose over [W, 1] (the
+ * same products).
  *
- * Before timing, the two bptt paths are checked against each other: the same seed gives the same weights, and the loss of
- * the untrained model must agree to 1e-5 relative (float32 rounding). Each engine: 2 warm-up steps, then the median of
- * --runs; the loss of the first step is printed as a checksum (the frameworks start from their own random weights, so
- * for them it only shows that work was done). Times are wall-clock; the load average is printed with them, since the
- * machine may be shared. Results: bench/results/speed-conv.{json,md}.
+ * Before timing, the two bptt paths are checked against each other: the same seed gives the same weights, and the loss
+ * of the untrained model must agree to 1e-5 relative (float32 rounding). bptt and PyTorch: 2 warm-up steps, then
+ * --rounds rounds of --runs steps each, the engines in turn within a round (so a change of the machine's load biases
+ * their ratio less); the table gives the median over all steps and each round's ratio. TensorFlow.js: 2 warm-up steps
+ * and --runs steps after the rounds. The loss of the first step is printed as a checksum (the frameworks start from
+ * their own random weights, so for them it only shows that work was done). Times are wall-clock; the load average is
+ * printed with them, since the machine may be shared. Results: bench/results/speed-conv.{json,md}.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -32,9 +35,14 @@ function arg(name: string): string | undefined {
   return a === undefined ? undefined : a.slice(name.length + 3);
 }
 
-const RUNS = Number(arg('runs') ?? 7);
-if (!Number.isInteger(RUNS) || RUNS < 1)
-  throw new RangeError(`--runs: expected a positive integer, got ${arg('runs')}`);
+function count(name: string, dflt: number): number {
+  const v = Number(arg(name) ?? dflt);
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name}: expected a positive integer, got ${arg(name)}`);
+  return v;
+}
+
+const RUNS = count('runs', 7),
+  ROUNDS = count('rounds', 3);
 
 interface Timing {
   stats: Stats;
@@ -52,7 +60,8 @@ function model(backend: Backend): ReturnType<typeof convAutoencoder> {
   return convAutoencoder({ window: W, features: F, dropoutRate: 0, seed: 1 });
 }
 
-function bptt(backend: Backend): Timing {
+/** A bptt model on `backend`, warmed up: `step()` trains one step and returns its wall-clock ms. */
+function bptt(backend: Backend): { step: () => number; loss: number } {
   const m = model(backend);
   const opts = {
     epochs: 1,
@@ -61,16 +70,14 @@ function bptt(backend: Backend): Timing {
     workers: 1,
     optimizer: { name: 'adam', learningRate: 1e-3 },
   } as const;
-  const times: number[] = [];
-  let loss = NaN;
-  for (let r = 0; r < WARM + RUNS; r++) {
+  const loss = m.fit(X, X, opts).loss[0];
+  for (let r = 1; r < WARM; r++) m.fit(X, X, opts);
+  const step = (): number => {
     const t0 = process.hrtime.bigint();
-    const h = m.fit(X, X, opts);
-    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r === 0) loss = h.loss[0];
-    if (r >= WARM) times.push(dt);
-  }
-  return { stats: stats(times), loss };
+    m.fit(X, X, opts);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  return { step, loss };
 }
 
 async function tfjs(): Promise<Timing> {
@@ -122,15 +129,10 @@ for r in range(${WARM + RUNS}):
 print(json.dumps({'times': times, 'loss': loss0, 'version': torch.__version__}))
 `;
 
-function pytorch(): (Timing & { version: string }) | string {
+function pytorch(): { times: number[]; loss: number; version: string } | string {
   const r = spawnSync('/usr/bin/python3', ['-c', TORCH], { encoding: 'utf8' });
   if (r.status !== 0) return `skipped (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`;
-  const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
-    times: number[];
-    loss: number;
-    version: string;
-  };
-  return { stats: stats(o.times), loss: o.loss, version: o.version };
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as { times: number[]; loss: number; version: string };
 }
 
 /** The loss of the untrained model (seed 1) on each bptt path: they must agree to float32 rounding before timing. */
@@ -157,39 +159,84 @@ async function main(): Promise<void> {
   // forward multiply-adds per window (conv: To·K·Ci·Co); a training step is about 3× the forward
   const macs = 30 * 7 * F * 32 + 15 * 7 * 32 * 16 + 15 * 7 * 16 * 16 + 30 * 7 * 16 * 32 + 60 * 7 * 32 * F;
   const gflop = (3 * 2 * macs * B) / 1e9;
-  const rows: [string, Timing | string][] = paths.map((p) => [`bptt (${p}, float32)`, bptt(p)]);
+  // Rounds interleave the engines, so a change of the machine's load between engines biases the ratio less; the
+  // ratio of each round (bptt's median ÷ PyTorch's, same round) is reported beside the pooled medians.
+  const engines = paths.map((p) => ({ name: `bptt (${p}, float32)`, ...bptt(p), times: [] as number[] }));
+  const torchTimes: number[] = [];
+  const roundRatios: number[][] = paths.map(() => []);
+  let torch: { loss: number; version: string } | string = 'not run';
+  for (let round = 0; round < ROUNDS; round++) {
+    const med = engines.map((e) => {
+      const t = Array.from({ length: RUNS }, () => e.step());
+      e.times.push(...t);
+      return stats(t).median;
+    });
+    const r = pytorch();
+    if (typeof r === 'string') {
+      torch = r;
+      break;
+    }
+    torch = r;
+    torchTimes.push(...r.times);
+    med.forEach((m, i) => roundRatios[i].push(m / stats(r.times).median));
+  }
   setBackend(backend);
+  const rows: [string, Timing | string][] = engines.map((e) => [e.name, { stats: stats(e.times), loss: e.loss }]);
   if (withTfjs) rows.push(['TensorFlow.js 4.22 (cpu)', await tfjs()]);
-  const torch = pytorch();
-  rows.push([typeof torch === 'string' ? 'PyTorch (1 thread)' : `PyTorch ${torch.version} (1 thread)`, torch]);
+  rows.push(
+    typeof torch === 'string'
+      ? ['PyTorch (1 thread)', torch]
+      : [`PyTorch ${torch.version} (1 thread)`, { stats: stats(torchTimes), loss: torch.loss }],
+  );
   const load1 = os.loadavg();
-  const ref = typeof torch === 'string' ? null : torch.stats.median;
+  const ref = torchTimes.length > 0 ? stats(torchTimes) : null;
   const la = (l: number[]): string => l.map((v) => v.toFixed(2)).join(', ');
   const lines = [
     `# Conv-AE training step: bptt (${backend} backend by default) vs TensorFlow.js and PyTorch`,
     '',
-    `B ${B}, W ${W}, F ${F} (${gflop.toFixed(3)} GFLOP per step), float32, one thread, median of ${RUNS} after ${WARM} ` +
-      `warm-up steps. Default backend: ${backend}. Loss of the untrained model (seed 1) on ${paths.join(' and ')}: ` +
+    `B ${B}, W ${W}, F ${F} (${gflop.toFixed(3)} GFLOP per step), float32, one thread; bptt and PyTorch: ${ROUNDS} ` +
+      `rounds × ${RUNS} steps after ${WARM} warm-up steps, the engines in turn${withTfjs ? `; TensorFlow.js: ${RUNS} steps` : ''}. ` +
+      `Default backend: ${backend}. Loss of the untrained model (seed 1) on ${paths.join(' and ')}: ` +
       `${loss0.toPrecision(7)}, the same to 1e-5. Load average (1, 5, 15 min) before: ${la(load0)}; after: ${la(load1)} ` +
       `(${os.cpus().length} cores).`,
     '',
-    "| engine | ms / step (min–max) | GFLOP/s | time / PyTorch's | first loss |",
-    '|---|---:|---:|---:|---:|',
+    ...engines.map(
+      (e, i) =>
+        `${e.name} ÷ PyTorch, the medians of each round: ` +
+        (roundRatios[i].length > 0 ? roundRatios[i].map((r) => r.toFixed(2)).join(', ') : '–') +
+        '.',
+    ),
+    '',
+    "| engine | ms / step, median (min–max) | GFLOP/s | time / PyTorch's | min / PyTorch's min | first loss |",
+    '|---|---:|---:|---:|---:|---:|',
   ];
   for (const [name, r] of rows) {
-    if (typeof r === 'string') lines.push(`| ${name} | ${r} | | | |`);
+    if (typeof r === 'string') lines.push(`| ${name} | ${r} | | | | |`);
     else {
       const s = r.stats;
       lines.push(
         `| ${name} | ${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)}) | ` +
-          `${(gflop / (s.median / 1e3)).toFixed(2)} | ${ref === null ? '–' : (s.median / ref).toFixed(2)} | ` +
+          `${(gflop / (s.median / 1e3)).toFixed(2)} | ${ref === null ? '–' : (s.median / ref.median).toFixed(2)} | ` +
+          `${ref === null ? '–' : (s.min / ref.min).toFixed(2)} | ` +
           `${r.loss.toFixed(4)} |`,
       );
     }
   }
   const md = lines.join('\n') + '\n';
   fs.mkdirSync(outDir, { recursive: true });
-  const json = { B, W, F, gflop, runs: RUNS, backend, loss0, loadAverage: { before: load0, after: load1 }, rows };
+  const json = {
+    B,
+    W,
+    F,
+    gflop,
+    runs: RUNS,
+    rounds: ROUNDS,
+    backend,
+    loss0,
+    loadAverage: { before: load0, after: load1 },
+    roundRatios: Object.fromEntries(engines.map((e, i) => [e.name, roundRatios[i]])),
+    rows,
+  };
   writeFileAtomicSync(path.join(outDir, 'speed-conv.json'), JSON.stringify(json, null, 1) + '\n');
   writeFileAtomicSync(path.join(outDir, 'speed-conv.md'), md);
   process.stdout.write(md);

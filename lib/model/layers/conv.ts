@@ -13,12 +13,13 @@
  * stride above 1 is refused (the kernels compute it, but no framework could load the model).
  *
  * Backends (lib/backend.ts). Conv1D and Conv1DTranspose hand the kernels their products as a MatOps: under 'wasm' a
- * float32 layer keeps its buffers for a batch size (y, the im2col matrix cols, dz, dcols, dx, and for Conv1DTranspose a
- * copy of its input x, which both of its products read) in an arena of its own, made on the first forward at that
- * batch size, with three staging buffers of the kernel's size for the kernel W and its gradient dW; the products run on
- * the WebAssembly SIMD GEMM, im2col, col2im, the bias add and the activation stay the kernels' TypeScript loops. Under
- * 'js', and for float64 models, the products are matmul.ts's (kernels/conv1d.ts's reference path). The pooling and
- * upsampling layers have no products and run the same loops on both.
+ * float32 layer keeps its buffers for a batch size (y, the im2col matrix cols, dz, dcols, dx, copies of the kernel W
+ * and its gradient dW, and for Conv1DTranspose a copy of its input x, which both of its products read) in an arena of
+ * its own, made on the first forward at that batch size; W, dW and x are copied in per call (dW back after backward),
+ * so every product finds its operands in the arena and a step allocates nothing. The products run on the WebAssembly
+ * SIMD GEMM; im2col, col2im, the bias add and the activation stay the kernels' TypeScript loops. Under 'js', and for
+ * float64 models, the products are matmul.ts's (kernels/conv1d.ts's reference path). The pooling and upsampling layers
+ * have no products and run the same loops on both.
  */
 import type { FloatArray } from '../../../kernels/matmul.js';
 import { type Act } from '../../../kernels/activations.js';
@@ -88,6 +89,9 @@ interface ConvBuffers {
   dx: FloatArray;
   /** Conv1DTranspose under 'wasm': the arena copy of the input x (both products read it); empty otherwise. */
   xw: FloatArray;
+  /** Under 'wasm': the arena copies of the kernel W and of its gradient dW, made per call; empty otherwise. */
+  Ww: FloatArray;
+  dWw: FloatArray;
   /** The products: jsOps (matmul.ts), or the wasm ones bound to the arena these buffers live in. */
   ops: MatOps;
 }
@@ -193,18 +197,35 @@ export abstract class ConvBase extends Layer {
     if (arena === undefined) {
       const c = this.ctor;
       const [y, cols, dz, dcols, dx] = [yLen, colsLen, yLen, colsLen, xLen].map((n) => new c(n));
-      return { y, cols, dz, dcols, dx, xw: new c(0), ops: jsOps };
+      return { y, cols, dz, dcols, dx, xw: new c(0), Ww: new c(0), dWw: new c(0), ops: jsOps };
     }
-    // The only operands outside the arena are the kernel W (read) and its gradient dW (added into): staged per product.
+    // Every operand of every product lives in the arena (W and dW are copied in per call), so the staging buffers are
+    // empty: a product that had to stage an operand would throw instead of copying it.
+    const wLen = this.kernel.value.length;
     const {
-      bufs: [y, cols, dz, dcols, dx, xw],
+      bufs: [y, cols, dz, dcols, dx, xw, Ww, dWw],
       ops,
-    } = wasmWorkspaceBuffers(
-      arena,
-      [yLen, colsLen, yLen, colsLen, xLen, residentX ? xLen : 0],
-      this.kernel.value.length,
-    );
-    return { y, cols, dz, dcols, dx, xw, ops };
+    } = wasmWorkspaceBuffers(arena, [yLen, colsLen, yLen, colsLen, xLen, residentX ? xLen : 0, wLen, wLen], 0);
+    return { y, cols, dz, dcols, dx, xw, Ww, dWw, ops };
+  }
+
+  /** The kernel for the products: W itself, or on the wasm path its copy in the arena, refreshed now. */
+  protected kernelFor(buf: ConvBuffers): FloatArray {
+    if (buf.Ww.length === 0) return this.kernel.value;
+    buf.Ww.set(this.kernel.value);
+    return buf.Ww;
+  }
+
+  /** What the products add the kernel gradient into: dW itself, or its arena copy (gradDone copies it back). */
+  protected gradFor(buf: ConvBuffers): FloatArray {
+    if (buf.dWw.length === 0) return this.kernel.grad;
+    buf.dWw.set(this.kernel.grad);
+    return buf.dWw;
+  }
+
+  /** After a backward on the wasm path: dW ← its arena copy. */
+  protected gradDone(buf: ConvBuffers): void {
+    if (buf.dWw.length > 0) this.kernel.grad.set(buf.dWw);
   }
 
   /** The bias gradient: without a bias it goes to the unused buffer, zeroed each time so it stays bounded. */
@@ -261,7 +282,7 @@ export class Conv1D extends ConvBase {
     const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * F, false));
     const xx = exact(x, g.T * N * F);
     const b = this.useBias ? this.bias.value : this.zeroBias;
-    conv1dForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act, buf.ops);
+    conv1dForward(buf.y, buf.cols, xx, this.kernelFor(buf), b, g, N, F, this.filters, this.act, buf.ops);
     this.lastX = xx;
     this.lastN = N;
     this.lastBuf = buf;
@@ -275,13 +296,13 @@ export class Conv1D extends ConvBase {
       N = this.lastN,
       F = this.inputShape[1];
     conv1dBackward(
-      this.kernel.grad,
+      this.gradFor(buf),
       this.biasGrad(),
       needDx ? buf.dx : null,
       exact(dy, buf.y.length),
       buf.y,
       buf.cols,
-      this.kernel.value,
+      this.kernelFor(buf),
       g,
       N,
       F,
@@ -291,6 +312,7 @@ export class Conv1D extends ConvBase {
       buf.dcols,
       buf.ops,
     );
+    this.gradDone(buf);
     return needDx ? buf.dx : null;
   }
 }
@@ -329,7 +351,7 @@ export class Conv1DTranspose extends ConvBase {
       xx = buf.xw;
     }
     const b = this.useBias ? this.bias.value : this.zeroBias;
-    conv1dTransposeForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act, buf.ops);
+    conv1dTransposeForward(buf.y, buf.cols, xx, this.kernelFor(buf), b, g, N, F, this.filters, this.act, buf.ops);
     this.lastX = xx;
     this.lastN = N;
     this.lastBuf = buf;
@@ -341,13 +363,13 @@ export class Conv1DTranspose extends ConvBase {
       x = this.lastX;
     if (buf === null || x === null) throw new Error(`${this.name}: backward called before forward`);
     conv1dTransposeBackward(
-      this.kernel.grad,
+      this.gradFor(buf),
       this.biasGrad(),
       needDx ? buf.dx : null,
       exact(dy, buf.y.length),
       buf.y,
       x,
-      this.kernel.value,
+      this.kernelFor(buf),
       this.geometry,
       this.lastN,
       this.inputShape[1],
@@ -357,6 +379,7 @@ export class Conv1DTranspose extends ConvBase {
       buf.dcols,
       buf.ops,
     );
+    this.gradDone(buf);
     return needDx ? buf.dx : null;
   }
 }

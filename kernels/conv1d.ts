@@ -31,8 +31,10 @@
  *
  * Buffers are caller-owned and checked on entry (exact lengths, RangeError naming the argument). Backward ADDS into dW
  * and db; dx is WRITTEN (null skips it). `cols` is the forward's cache for backward (never recomputed). dz may be dy
- * itself. No loop allocates. The products go through `mm` (default: matmul.ts), the same three entry points the
- * WebAssembly path of kernels/fast provides, so a caller can pass those.
+ * itself. No loop allocates. The products go through `mm` (default: matmul.ts, which keeps this file a reference on
+ * its own), the same three entry points as kernels/fast's MatOps, so a caller can pass one: lib's Conv1D and
+ * Conv1DTranspose pass wasmOps(arena, stage) (the WebAssembly SIMD GEMM) under the 'wasm' backend. im2col, col2im, the
+ * bias add and the activations are the loops here on every path.
  */
 import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from './matmul.js';
 import { type Act, activate, activateBackward } from './activations.js';

@@ -11,9 +11,20 @@
  * Kernels Glorot uniform (fans K·F and K·filters, as Keras), biases zeros. Sequences stay time-major between layers,
  * which is the kernels' layout, so no layer here transposes. Like Keras and TensorFlow.js, a dilation above 1 with a
  * stride above 1 is refused (the kernels compute it, but no framework could load the model).
+ *
+ * Backends (lib/backend.ts). Conv1D and Conv1DTranspose hand the kernels their products as a MatOps: under 'wasm' a
+ * float32 layer keeps its buffers for a batch size (y, the im2col matrix cols, dz, dcols, dx, copies of the kernel W
+ * and its gradient dW, and for Conv1DTranspose a copy of its input x, which both of its products read) in an arena of
+ * its own, made on the first forward at that batch size; W, dW and x are copied in per call (dW back after backward),
+ * so every product finds its operands in the arena and a step allocates nothing. The products run on the WebAssembly
+ * SIMD GEMM; im2col, col2im, the bias add and the activation stay the kernels' TypeScript loops. Under 'js', and for
+ * float64 models, the products are matmul.ts's (kernels/conv1d.ts's reference path). The pooling and upsampling layers
+ * have no products and run the same loops on both.
  */
 import type { FloatArray } from '../../../kernels/matmul.js';
 import { type Act } from '../../../kernels/activations.js';
+import { type MatOps, jsOps } from '../../../kernels/fast/ops.js';
+import { wasmWorkspaceBuffers } from '../../../kernels/wasm/ops.js';
 import {
   type Conv1dGeometry,
   type ConvPadding,
@@ -30,6 +41,7 @@ import {
   upSampling1dBackward,
   upSampling1dForward,
 } from '../../../kernels/conv1d.js';
+import { workspaceArena } from '../../backend.js';
 import { makeRandom } from '../../random.js';
 import { activationOption, BufferCache, type ForwardContext, Layer, type Param, makeParam } from './layer.js';
 import { checkKeys, optBool, optEnum, optPosInt, optShape, optString } from '../../check.js';
@@ -75,6 +87,13 @@ interface ConvBuffers {
   dz: FloatArray;
   dcols: FloatArray;
   dx: FloatArray;
+  /** Conv1DTranspose under 'wasm': the arena copy of the input x (both products read it); empty otherwise. */
+  xw: FloatArray;
+  /** Under 'wasm': the arena copies of the kernel W and of its gradient dW, made per call; empty otherwise. */
+  Ww: FloatArray;
+  dWw: FloatArray;
+  /** The products: jsOps (matmul.ts), or the wasm ones bound to the arena these buffers live in. */
+  ops: MatOps;
 }
 
 function seqShape(name: string, inputShape: readonly number[]): void {
@@ -167,15 +186,46 @@ export abstract class ConvBase extends Layer {
     return this.useBias ? [this.kernel, this.bias] : [this.kernel];
   }
 
-  protected buffers(N: number, colsLen: number): ConvBuffers {
-    const yLen = this.outputShape[0] * N * this.filters;
-    return {
-      y: new this.ctor(yLen),
-      cols: new this.ctor(colsLen),
-      dz: new this.ctor(yLen),
-      dcols: new this.ctor(colsLen),
-      dx: new this.ctor(this.inputShape[0] * N * this.inputShape[1]),
-    };
+  /**
+   * The buffers for a batch of N: in a fresh arena of their own with the wasm products under 'wasm' (float32), else
+   * plain arrays and matmul.ts's products. residentX: also an arena copy of the input (Conv1DTranspose's products read x).
+   */
+  protected buffers(N: number, colsLen: number, residentX: boolean): ConvBuffers {
+    const yLen = this.outputShape[0] * N * this.filters,
+      xLen = this.inputShape[0] * N * this.inputShape[1];
+    const arena = workspaceArena(this.ctor);
+    if (arena === undefined) {
+      const c = this.ctor;
+      const [y, cols, dz, dcols, dx] = [yLen, colsLen, yLen, colsLen, xLen].map((n) => new c(n));
+      return { y, cols, dz, dcols, dx, xw: new c(0), Ww: new c(0), dWw: new c(0), ops: jsOps };
+    }
+    // Every operand of every product lives in the arena (W and dW are copied in per call), so the staging buffers are
+    // empty: a product that had to stage an operand would throw instead of copying it.
+    const wLen = this.kernel.value.length;
+    const {
+      bufs: [y, cols, dz, dcols, dx, xw, Ww, dWw],
+      ops,
+    } = wasmWorkspaceBuffers(arena, [yLen, colsLen, yLen, colsLen, xLen, residentX ? xLen : 0, wLen, wLen], 0);
+    return { y, cols, dz, dcols, dx, xw, Ww, dWw, ops };
+  }
+
+  /** The kernel for the products: W itself, or on the wasm path its copy in the arena, refreshed now. */
+  protected kernelFor(buf: ConvBuffers): FloatArray {
+    if (buf.Ww.length === 0) return this.kernel.value;
+    buf.Ww.set(this.kernel.value);
+    return buf.Ww;
+  }
+
+  /** What the products add the kernel gradient into: dW itself, or its arena copy (gradDone copies it back). */
+  protected gradFor(buf: ConvBuffers): FloatArray {
+    if (buf.dWw.length === 0) return this.kernel.grad;
+    buf.dWw.set(this.kernel.grad);
+    return buf.dWw;
+  }
+
+  /** After a backward on the wasm path: dW ← its arena copy. */
+  protected gradDone(buf: ConvBuffers): void {
+    if (buf.dWw.length > 0) this.kernel.grad.set(buf.dWw);
   }
 
   /** The bias gradient: without a bias it goes to the unused buffer, zeroed each time so it stays bounded. */
@@ -229,10 +279,10 @@ export class Conv1D extends ConvBase {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const g = this.geometry,
       F = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * F));
+    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * F, false));
     const xx = exact(x, g.T * N * F);
     const b = this.useBias ? this.bias.value : this.zeroBias;
-    conv1dForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act);
+    conv1dForward(buf.y, buf.cols, xx, this.kernelFor(buf), b, g, N, F, this.filters, this.act, buf.ops);
     this.lastX = xx;
     this.lastN = N;
     this.lastBuf = buf;
@@ -246,13 +296,13 @@ export class Conv1D extends ConvBase {
       N = this.lastN,
       F = this.inputShape[1];
     conv1dBackward(
-      this.kernel.grad,
+      this.gradFor(buf),
       this.biasGrad(),
       needDx ? buf.dx : null,
       exact(dy, buf.y.length),
       buf.y,
       buf.cols,
-      this.kernel.value,
+      this.kernelFor(buf),
       g,
       N,
       F,
@@ -260,7 +310,9 @@ export class Conv1D extends ConvBase {
       this.act,
       buf.dz,
       buf.dcols,
+      buf.ops,
     );
+    this.gradDone(buf);
     return needDx ? buf.dx : null;
   }
 }
@@ -292,10 +344,14 @@ export class Conv1DTranspose extends ConvBase {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const g = this.geometry,
       F = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * this.filters));
-    const xx = exact(x, g.To * N * F);
+    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * this.filters, true));
+    let xx = exact(x, g.To * N * F);
+    if (buf.xw.length > 0) {
+      buf.xw.set(xx); // one copy into the arena serves the forward's product and the backward's
+      xx = buf.xw;
+    }
     const b = this.useBias ? this.bias.value : this.zeroBias;
-    conv1dTransposeForward(buf.y, buf.cols, xx, this.kernel.value, b, g, N, F, this.filters, this.act);
+    conv1dTransposeForward(buf.y, buf.cols, xx, this.kernelFor(buf), b, g, N, F, this.filters, this.act, buf.ops);
     this.lastX = xx;
     this.lastN = N;
     this.lastBuf = buf;
@@ -307,13 +363,13 @@ export class Conv1DTranspose extends ConvBase {
       x = this.lastX;
     if (buf === null || x === null) throw new Error(`${this.name}: backward called before forward`);
     conv1dTransposeBackward(
-      this.kernel.grad,
+      this.gradFor(buf),
       this.biasGrad(),
       needDx ? buf.dx : null,
       exact(dy, buf.y.length),
       buf.y,
       x,
-      this.kernel.value,
+      this.kernelFor(buf),
       this.geometry,
       this.lastN,
       this.inputShape[1],
@@ -321,7 +377,9 @@ export class Conv1DTranspose extends ConvBase {
       this.act,
       buf.dz,
       buf.dcols,
+      buf.ops,
     );
+    this.gradDone(buf);
     return needDx ? buf.dx : null;
   }
 }

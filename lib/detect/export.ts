@@ -484,8 +484,8 @@ function rows(series) {
     for (let i = 0; i <= R.length; i++) {
       if (i < R.length && Number.isNaN(R[i][f])) continue;
       if (i < R.length && !Number.isFinite(R[i][f])) throw new RangeError('series[' + i + ']: infinite value');
-      for (let k = prev + 1; k < i; k++) R[k][f] = prev < 0 ? R[i][f] : i >= R.length ? R[prev][f] : R[prev][f] + (R[i][f] - R[prev][f]) * (k - prev) / (i - prev);
       if (prev < 0 && i >= R.length) throw new RangeError('series: feature ' + f + ' has no values');
+      for (let k = prev + 1; k < i; k++) R[k][f] = prev < 0 ? R[i][f] : i >= R.length ? R[prev][f] : R[prev][f] + (R[i][f] - R[prev][f]) * (k - prev) / (i - prev);
       prev = i;
     }
   }

@@ -164,17 +164,32 @@ describe('exportScorer: conv-ae, tcn-forecast, lstm-attn-ae (float32 and int8)',
       () =>
         randomise(
           new Sequential([
-            conv1d({ filters: 4, kernelSize: 3, padding: 'valid', dilationRate: 2, activation: 'relu' }), // [12, 4]
+            conv1d({ filters: 4, kernelSize: 3, padding: 'valid', dilationRate: 2, activation: 'tanh' }), // [12, 4]
             maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }), // [6, 4]
             upSampling1d({ size: 2 }), // [12, 4]
             conv1d({ filters: 4, kernelSize: 2, padding: 'causal', dilationRate: 3, activation: 'tanh' }), // [12, 4]
             conv1d({ filters: 3, kernelSize: 3, padding: 'same', strides: 3, activation: 'sigmoid' }), // [4, 3]
-            conv1dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu' }), // [9, 2]
+            conv1dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'valid', activation: 'linear' }), // [9, 2]
             averagePooling1d({ poolSize: 2, strides: 1, padding: 'same' }), // [9, 2]
             conv1d({ filters: 2, kernelSize: 2, padding: 'valid' }), // [8, 2]
             conv1dTranspose({ filters: 1, kernelSize: 3, strides: 2, padding: 'same' }), // [16, 1]
           ]).build([16, 1]),
           'conv-net',
+        ),
+    ],
+    [
+      'Conv1D without bias; max and average pooling valid; Conv1DTranspose valid with dilation 2',
+      'conv-ae',
+      () =>
+        randomise(
+          new Sequential([
+            conv1d({ filters: 3, kernelSize: 3, useBias: false, activation: 'linear' }), // [14, 3]
+            maxPooling1d({ poolSize: 2 }), // [7, 3]
+            conv1dTranspose({ filters: 2, kernelSize: 3, dilationRate: 2, activation: 'tanh' }), // [11, 2]
+            averagePooling1d({ poolSize: 3, strides: 1 }), // [9, 2]
+            conv1dTranspose({ filters: 1, kernelSize: 8 }), // [16, 1]
+          ]).build([16, 1]),
+          'conv-net-2',
         ),
     ],
     [

@@ -6,6 +6,11 @@
  * `detect(series)`; series as number[] or number[][] ([time][feature]). The exported scorer is frozen: it does not
  * update its threshold or its model as the library's stream() may.
  *
+ * Layers the runtime implements (each as the equations of its kernel's header): SimpleRNN, LSTM, GRU, Bidirectional,
+ * Dense and TimeDistributed(Dense), RepeatVector, Flatten, Reshape, Dropout (identity), Conv1D (padding valid, same or
+ * causal; stride; dilation), Conv1DTranspose, MaxPooling1D, AveragePooling1D, UpSampling1D (kernels/conv1d.ts), and the
+ * AttentionDecoder with its additive, dot or general score (kernels/attention.ts). Any other layer is refused at export.
+ *
  * Security: the module is fixed code plus data. Every value taken from the detector is re-validated here (booleans
  * must be booleans, sizes positive integers, names one of a fixed set, numbers finite) and travels as one JSON string
  * literal (`JSON.stringify` of the JSON text) that the module parses: weights as base64 little-endian float32. A

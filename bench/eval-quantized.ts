@@ -15,6 +15,7 @@
  * pooled F1 / FAR / MAR of each scorer; the module sizes (float32, int8).
  *
  *   node dist/bench/eval-quantized.js [--models lstm-ae,gru-ae,dense-ae,lstm-forecast] [--datasets nab,skab]
+ *        (--models also takes rnn-ae, conv-ae, tcn-forecast, lstm-attn-ae)
  *        [--threshold spot] [--epochs N] [--files N] [--seed 0] [--check-module] [--out path/prefix]
  *
  * Writes <prefix>.{md,json} (default $TMPDIR/bptt-eval/eval-quantized-<time>; `npm run eval` passes
@@ -34,7 +35,16 @@ import { loadNab, loadSkab, SKAB_TRAIN_ROWS, type NabFile, type SkabFile } from 
 import { scoreNabCell, scoreSkabCell, type CellFile } from './eval-score';
 
 const MIN_LEVEL = 1e-12;
-const EXPORTABLE: DetectorModel[] = ['lstm-ae', 'gru-ae', 'rnn-ae', 'dense-ae', 'lstm-forecast'];
+const EXPORTABLE: DetectorModel[] = [
+  'lstm-ae',
+  'gru-ae',
+  'rnn-ae',
+  'dense-ae',
+  'lstm-forecast',
+  'conv-ae',
+  'tcn-forecast',
+  'lstm-attn-ae',
+];
 
 interface Args {
   models: DetectorModel[];

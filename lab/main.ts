@@ -4,13 +4,21 @@
  * posts back. Nothing here trains; the page's thread only draws.
  *
  * `window.labState` exposes counters for the browser test (spec/browser/lab.spec.ts): a timer's ticks, the ticks seen
- * at each progress message (they advance while the worker trains), the losses, the detector's flags.
+ * at each progress message (they advance while the worker trains), the losses, the detector's flags, and for model
+ * 'lstm-attn-ae' the attention window drawn (its start and the sums of its rows).
  */
 import workerSource from 'lab:worker-source';
 import { EQUATIONS } from 'lab:equations';
 import { GATE_NAMES, type CellKind } from './model.js';
 import { makeSeries, parseSeries, type SeriesName } from './series.js';
-import type { DetectorChoice, DetectorMessage, ProgressMessage, TrainRequest, WorkerMessage } from './trainer.js';
+import type {
+  AttentionWindow,
+  DetectorChoice,
+  DetectorMessage,
+  ProgressMessage,
+  TrainRequest,
+  WorkerMessage,
+} from './trainer.js';
 import { heatmap, lineChart, prepare, type Line } from './draw.js';
 
 export interface LabState {
@@ -25,7 +33,10 @@ export interface LabState {
   losses: number[];
   /** ‖dL/dh_t‖, t = 0…T, of the latest snapshot. */
   dhNorm: number[];
-  detector: { model: string; flagged: number[]; backend: string; threshold: number } | null;
+  /** The fitted detector: its model, the flagged points, the backend, the threshold, the point of the highest score. */
+  detector: { model: string; flagged: number[]; backend: string; threshold: number; peak: number } | null;
+  /** Model 'lstm-attn-ae': the window whose attention is drawn, W, and the sum of each decoder step's weights. */
+  attention: { start: number; window: number; rowSums: number[] } | null;
   errors: string[];
 }
 
@@ -45,6 +56,7 @@ const state: LabState = {
   losses: [],
   dhNorm: [],
   detector: null,
+  attention: null,
   errors: [],
 };
 window.labState = state;
@@ -85,6 +97,9 @@ const ui = {
   lossSummary: el<HTMLSpanElement>('loss-summary'),
   gradSummary: el<HTMLSpanElement>('grad-summary'),
   detectorSummary: el<HTMLSpanElement>('detector-summary'),
+  attentionPanel: el<HTMLElement>('attention-panel'),
+  attention: el<HTMLDivElement>('attention'),
+  attentionSummary: el<HTMLSpanElement>('attention-summary'),
 };
 
 setInterval(() => state.ticks++, 20);
@@ -105,6 +120,7 @@ let run: {
   latest: ProgressMessage | null;
   first: ProgressMessage | null;
   detector: DetectorMessage | null;
+  attention: AttentionWindow | null;
 } | null = null;
 let nextId = 1;
 
@@ -152,7 +168,7 @@ function startTraining(): void {
     inspectAt: -1,
     detector: ui.detector.value as DetectorChoice,
   };
-  run = { id: request.id, cell, series, latest: null, first: null, detector: null };
+  run = { id: request.id, cell, series, latest: null, first: null, detector: null, attention: null };
   state.running = true;
   state.runs++;
   state.step = 0;
@@ -160,6 +176,7 @@ function startTraining(): void {
   state.dhNorm = [];
   state.ticksAtProgress = [];
   state.detector = null;
+  showAttention(null);
   ui.inspectAt.max = String(series.length - window - 1);
   ui.step.max = String(window);
   ui.step.value = String(window);
@@ -233,8 +250,14 @@ worker.onmessage = (e: MessageEvent<WorkerMessage>): void => {
     msg.flags.forEach((f, i) => {
       if (f !== 0) flagged.push(i);
     });
-    state.detector = { model: msg.model, flagged, backend: msg.backend, threshold: msg.threshold };
+    let peak = msg.firstScored;
+    for (let t = msg.firstScored; t < msg.scores.length; t++) if (msg.scores[t] > msg.scores[peak]) peak = t;
+    state.detector = { model: msg.model, flagged, backend: msg.backend, threshold: msg.threshold, peak };
+    showAttention(msg.attention);
     setStatus(`trained: ${state.step} steps; detector ${msg.model} fitted`);
+    scheduleDraw();
+  } else if (msg.type === 'attention') {
+    showAttention(msg.attention);
     scheduleDraw();
   } else {
     state.running = false;
@@ -248,6 +271,69 @@ worker.onerror = (e: ErrorEvent): void => {
   state.errors.push(e.message);
   setStatus(`worker error: ${e.message}`, true);
 };
+
+/** Model 'lstm-attn-ae': keeps the window to draw (null hides the panel) and its summary for the test. */
+function showAttention(a: AttentionWindow | null): void {
+  if (run !== null) run.attention = a;
+  ui.attentionPanel.hidden = a === null;
+  if (a === null) {
+    state.attention = null;
+    ui.attention.replaceChildren();
+    return;
+  }
+  const W = a.window,
+    rowSums: number[] = [];
+  for (let i = 0; i < W; i++) {
+    let sum = 0;
+    for (let j = 0; j < W; j++) sum += a.weights[i * W + j];
+    rowSums.push(sum);
+  }
+  state.attention = { start: a.start, window: W, rowSums };
+  if (ui.attention.childElementCount === 0) {
+    const map = document.createElement('canvas'),
+      strip = document.createElement('canvas');
+    map.className = 'heat attention';
+    strip.className = 'heat strip';
+    ui.attention.append(map, strip);
+  }
+}
+
+/**
+ * The attention of one window: a heatmap with the encoder step j (the window's points, oldest left) along x and the
+ * decoder step i along y, coloured from the window's smallest α (white) to its largest (dark green), a stretch that
+ * shows the pattern of a nearly uniform attention; below it a strip of Σ_i α_ij / W, how much of the whole
+ * reconstruction each point fed, stretched the same way.
+ */
+function drawAttention(a: AttentionWindow): void {
+  const [map, strip] = Array.from(ui.attention.children) as HTMLCanvasElement[];
+  const W = a.window;
+  const stretch = (v: ArrayLike<number>): Float64Array => {
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let k = 0; k < v.length; k++) {
+      lo = Math.min(lo, v[k]);
+      hi = Math.max(hi, v[k]);
+    }
+    return Float64Array.from(v, (x) => (hi > lo ? (x - lo) / (hi - lo) : 1));
+  };
+  let max = 0;
+  for (const v of a.weights) max = Math.max(max, v);
+  const t = new Float64Array(W * W), // transposed: heatmap() puts the first index along x
+    mean = new Float64Array(W);
+  for (let i = 0; i < W; i++) {
+    for (let j = 0; j < W; j++) {
+      t[j * W + i] = a.weights[i * W + j];
+      mean[j] += a.weights[i * W + j] / W;
+    }
+  }
+  heatmap(map, stretch(t), W, W, W, 0, false, -1);
+  heatmap(strip, stretch(mean), W, 1, 1, 0, false, -1);
+  let top = 0;
+  for (let j = 1; j < W; j++) if (mean[j] > mean[top]) top = j;
+  ui.attentionSummary.textContent =
+    `window ${a.start}–${a.start + W - 1} (drag the inspected-window slider to move it); largest α ${max.toFixed(3)}; ` +
+    `most attended point ${a.start + top} (mean α ${mean[top].toFixed(3)}, uniform would be ${(1 / W).toFixed(3)})`;
+}
 
 let drawPending = false;
 function scheduleDraw(): void {
@@ -329,6 +415,7 @@ function draw(): void {
       (d.events.length > 0
         ? ` at ${d.events.map((e) => (e.start === e.end ? e.start : `${e.start}–${e.end}`)).join(', ')}`
         : '');
+    if (run.attention !== null) drawAttention(run.attention);
   } else {
     prepare(ui.scoreCanvas);
     ui.detectorSummary.textContent = state.running ? ' (fitted after training)' : '';

@@ -7,10 +7,62 @@ import { LabModel, type Inspection, type LabModelOptions } from './model.js';
 import { moments } from './series.js';
 import { makeRandom, type Random } from '../lib/random.js';
 import { Detector } from '../lib/detect/detector.js';
+import type { AttentionMaps } from '../lib/detect/networks.js';
+import type { DetectorOptions } from '../lib/detect/types.js';
 import { getBackend } from '../lib/backend.js';
 
-/** Which Detector the worker fits: the autoencoder of the lab's cell ('rnn-ae', 'lstm-ae', 'gru-ae'), 'auto', or none. */
-export type DetectorChoice = 'cell-ae' | 'auto' | 'none';
+/**
+ * Which Detector the worker fits: the autoencoder of the lab's cell ('rnn-ae', 'lstm-ae', 'gru-ae'), one of the
+ * convolutional and attention models ('conv-ae', 'tcn-forecast', 'lstm-attn-ae'), 'auto', or none.
+ */
+export type DetectorChoice = 'cell-ae' | 'conv-ae' | 'tcn-forecast' | 'lstm-attn-ae' | 'auto' | 'none';
+/** The choices, for checks. */
+export const DETECTOR_CHOICES: readonly DetectorChoice[] = [
+  'cell-ae',
+  'conv-ae',
+  'tcn-forecast',
+  'lstm-attn-ae',
+  'auto',
+  'none',
+];
+
+/**
+ * The Detector options of a choice, from the lab's model options (H units, window T): the window is T up to 64 (for
+ * 'conv-ae' rounded down to a multiple of 4, which its two stride-2 convolutions need), 10 epochs, the lab's seed.
+ *   cell-ae       the cell's sequence autoencoder, H units
+ *   conv-ae       filters [H, ⌈H/2⌉] (SKAB's Conv-AE halves them)
+ *   tcn-forecast  three causal convolutions of H filters, dilations 1, 2, 4
+ *   lstm-attn-ae  an LSTM encoder of H units and an attention decoder over its states
+ */
+export function detectorOptions(choice: DetectorChoice, o: LabModelOptions): DetectorOptions {
+  const W = Math.min(o.window, 64),
+    H = o.hidden,
+    base = { epochs: 10, seed: o.seed };
+  switch (choice) {
+    case 'cell-ae':
+      return { ...base, model: `${o.cell}-ae`, window: W, hidden: H };
+    case 'conv-ae':
+      return { ...base, model: 'conv-ae', window: Math.max(4, W - (W % 4)), hidden: [H, Math.ceil(H / 2)] };
+    case 'tcn-forecast':
+      return { ...base, model: 'tcn-forecast', window: W, hidden: [H, H, H] };
+    case 'lstm-attn-ae':
+      return { ...base, model: 'lstm-attn-ae', window: W, hidden: H };
+    case 'auto':
+      return { seed: o.seed };
+    default:
+      throw new RangeError(`train(detector): expected one of ${DETECTOR_CHOICES.join(', ')}, got ${String(choice)}`);
+  }
+}
+
+/** Model 'lstm-attn-ae': the attention weights of one window [start, start + window) of the series. */
+export interface AttentionWindow {
+  /** The window's first point. */
+  start: number;
+  /** W: decoder and encoder steps. */
+  window: number;
+  /** [W, W] row-major: weights[i·W + j] = α_ij, how much decoder step i used encoder step j (each row sums to 1). */
+  weights: Float32Array;
+}
 
 /** page → worker: train a fresh model (replaces any run in progress). */
 export interface TrainRequest {
@@ -53,10 +105,19 @@ export interface DetectorMessage {
   events: { start: number; end: number }[];
   /** The backend the worker's kernels ran on ('wasm' where WebAssembly SIMD validates, else 'js'). */
   backend: string;
+  /** Model 'lstm-attn-ae': the attention of the window ending at the highest flagged score (else the highest score). */
+  attention: AttentionWindow | null;
+}
+/** worker → page: model 'lstm-attn-ae', the attention of the window the page asked for with 'inspect'. */
+export interface AttentionMessage {
+  type: 'attention';
+  id: number;
+  attention: AttentionWindow;
 }
 export type WorkerMessage =
   | ProgressMessage
   | DetectorMessage
+  | AttentionMessage
   | { type: 'done'; id: number; step: number; stopped: boolean }
   | { type: 'error'; id: number; message: string };
 
@@ -73,6 +134,8 @@ export class Trainer {
   private readonly xb: Float64Array;
   private readonly yb: Float64Array;
   private readonly xAll: Float64Array;
+  /** Model 'lstm-attn-ae', after detect(): the attention weights of every window of the series. */
+  private attention: AttentionMaps | null = null;
 
   constructor(readonly request: TrainRequest) {
     const { options, series, batch, steps } = request;
@@ -84,6 +147,11 @@ export class Trainer {
     }
     if (!Number.isInteger(batch) || batch < 1 || batch > 256) {
       throw new RangeError(`train(batch): expected an integer from 1 to 256, got ${String(batch)}`);
+    }
+    if (!DETECTOR_CHOICES.includes(request.detector)) {
+      throw new RangeError(
+        `train(detector): expected one of ${DETECTOR_CHOICES.join(', ')}, got ${JSON.stringify(request.detector)}`,
+      );
     }
     if (!Number.isInteger(steps) || steps < 1 || steps > 100000) {
       throw new RangeError(`train(steps): expected an integer from 1 to 100000, got ${String(steps)}`);
@@ -163,18 +231,21 @@ export class Trainer {
   detect(): DetectorMessage | null {
     const { detector: choice, series, options } = this.request;
     if (choice === 'none') return null;
-    const detector = new Detector(
-      choice === 'auto'
-        ? { seed: options.seed }
-        : {
-            model: `${options.cell}-ae`,
-            window: Math.min(this.T, 64),
-            hidden: options.hidden,
-            epochs: 10,
-            seed: options.seed,
-          },
-    ).fit(series);
-    const r = detector.detect(series);
+    const detector = new Detector(detectorOptions(choice, options)).fit(series);
+    const attend = detector.options.model === 'lstm-attn-ae';
+    const r = detector.detect(series, attend ? { attention: true } : {});
+    this.attention = r.attention ?? null;
+    let attention: AttentionWindow | null = null;
+    if (this.attention !== null) {
+      // The point to explain: the highest flagged score, else the highest score; its window is the one ending there.
+      let best = -1;
+      for (let t = r.firstScored; t < r.scores.length; t++) {
+        const better =
+          best < 0 || r.flags[t] > r.flags[best] || (r.flags[t] === r.flags[best] && r.scores[t] > r.scores[best]);
+        if (better) best = t;
+      }
+      attention = this.attentionWindow(Math.max(0, best - this.attention.window + 1));
+    }
     return {
       type: 'detector',
       id: this.request.id,
@@ -186,6 +257,19 @@ export class Trainer {
       firstScored: r.firstScored,
       events: r.events.map((e) => ({ start: e.start, end: e.end })),
       backend: getBackend(),
+      attention,
     };
+  }
+
+  /**
+   * The attention of the detector's window starting at `at` (clamped to the windows there are), or null before an
+   * 'lstm-attn-ae' detector has run.
+   */
+  attentionWindow(at: number): AttentionWindow | null {
+    const a = this.attention;
+    if (a === null) return null;
+    const W = a.window,
+      start = Math.max(0, Math.min(a.count - 1, Math.floor(at)));
+    return { start, window: W, weights: a.weights.slice(start * W * W, (start + 1) * W * W) };
   }
 }

@@ -72,6 +72,8 @@ scope.onmessage = (e: MessageEvent<PageMessage>): void => {
     try {
       trainer.inspectAt = trainer.windowStart(msg.at);
       post(trainer.snapshot([]));
+      const attention = trainer.attentionWindow(trainer.inspectAt);
+      if (attention !== null) post({ type: 'attention', id: msg.id, attention });
     } catch (err) {
       fail(msg.id, err);
     }

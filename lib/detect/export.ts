@@ -6,6 +6,11 @@
  * `detect(series)`; series as number[] or number[][] ([time][feature]). The exported scorer is frozen: it does not
  * update its threshold or its model as the library's stream() may.
  *
+ * Layers the runtime implements (each as the equations of its kernel's header): SimpleRNN, LSTM, GRU, Bidirectional,
+ * Dense and TimeDistributed(Dense), RepeatVector, Flatten, Reshape, Dropout (identity), Conv1D (padding valid, same or
+ * causal; stride; dilation), Conv1DTranspose, MaxPooling1D, AveragePooling1D, UpSampling1D (kernels/conv1d.ts), and the
+ * AttentionDecoder with its additive, dot or general score (kernels/attention.ts). Any other layer is refused at export.
+ *
  * Security: the module is fixed code plus data. Every value taken from the detector is re-validated here (booleans
  * must be booleans, sizes positive integers, names one of a fixed set, numbers finite) and travels as one JSON string
  * literal (`JSON.stringify` of the JSON text) that the module parses: weights as base64 little-endian float32. A
@@ -31,7 +36,9 @@ import { RepeatVector, Flatten, Reshape, Dropout } from '../model/layers/shape.j
 import { Bidirectional } from '../model/layers/bidirectional.js';
 import { encodeFloats } from '../io/json.js';
 import { checkKeys, checkObject, describeValue, optEnum } from '../check.js';
-import { quantizeInt8 } from './quantize.js';
+import { quantizeInt8, transpose } from './quantize.js';
+import { Conv1D, Conv1DTranspose, MaxPooling1D, AveragePooling1D, UpSampling1D } from '../model/layers/conv.js';
+import { AttentionDecoder } from '../model/layers/attention.js';
 
 /** How exportScorer writes the weight matrices: float32 (the default), or int8 with per-column float32 scales. */
 export type ScorerQuantize = 'none' | 'int8';
@@ -135,6 +142,76 @@ function recurrentSpec(l: Recurrent, where: string, quantize: ScorerQuantize): R
   };
 }
 
+/**
+ * Conv1D: kernel [K, Ci, Co] as the matrix [K·Ci, Co] of its im2col product. Conv1DTranspose: kernel [K, Co, Ci]
+ * written transposed, as the matrix [Ci, K·Co] of its product cols = x·Wᵀ (quantize.ts int8Layout: the same grouping).
+ */
+function convSpec(l: Conv1D | Conv1DTranspose, where: string, quantize: ScorerQuantize): Record<string, unknown> {
+  const type = oneOf(l.className, ['Conv1D', 'Conv1DTranspose'] as const, `${where}.className`);
+  const Co = posInt(l.filters, `${where}.filters`),
+    K = posInt(l.kernelSize, `${where}.kernelSize`);
+  const ps = l.params();
+  const W = (ps[0] as { value: ArrayLike<number> } | undefined)?.value;
+  const shape = ps[0]?.shape ?? [];
+  const Ci = posInt(shape[type === 'Conv1D' ? 1 : 2], `${where}.kernel shape`);
+  if (!W) fail(`${where}.kernel`, W, `${K * Ci * Co} values`);
+  const b = bool(l.useBias, `${where}.useBias`)
+    ? (ps[1] as { value: ArrayLike<number> } | undefined)?.value
+    : new Float32Array(Co);
+  if (!b) fail(`${where}.bias`, b, `${Co} values`);
+  const pads = type === 'Conv1D' ? (['valid', 'same', 'causal'] as const) : (['valid', 'same'] as const);
+  if (W.length !== K * Ci * Co) fail(`${where}.kernel`, W, `${K * Ci * Co} values`);
+  return {
+    type,
+    filters: Co,
+    K,
+    stride: posInt(l.strides, `${where}.strides`),
+    dilation: posInt(l.dilationRate, `${where}.dilationRate`),
+    pad: oneOf(l.padding, pads, `${where}.padding`),
+    act: oneOf(l.activation, ACTIVATIONS, `${where}.activation`),
+    W:
+      type === 'Conv1D'
+        ? matrix(W, K * Ci * Co, Co, `${where}.kernel`, quantize)
+        : matrix(transpose(W, K * Co, Ci), K * Ci * Co, K * Co, `${where}.kernel`, quantize),
+    b: weights(b, Co, `${where}.bias`),
+  };
+}
+
+/** AttentionDecoder (the decoder consumes the context alone): its LSTM cell's W [E, 4H], U, b and the score's weights. */
+function attentionSpec(l: AttentionDecoder, where: string, quantize: ScorerQuantize): Record<string, unknown> {
+  const H = posInt(l.units, `${where}.units`);
+  const score = oneOf(l.score, ['additive', 'dot', 'general'] as const, `${where}.score`);
+  const [Te, E] = l.inputShape;
+  posInt(Te, `${where}.inputShape[0]`);
+  posInt(E, `${where}.inputShape[1]`);
+  const Td = posInt(l.outputShape[0], `${where}.outputShape[0]`);
+  const ps = new Map(l.params().map((p) => [p.name, p.value] as const));
+  const get = (name: string): ArrayLike<number> => ps.get(name) ?? fail(`${where}.${name}`, undefined, 'a weight');
+  const spec: Record<string, unknown> = {
+    type: 'AttentionDecoder',
+    units: H,
+    score,
+    steps: Td,
+    init: oneOf(l.initialState, ['encoder', 'zeros'] as const, `${where}.initialState`),
+    act: oneOf(l.activation, ACTIVATIONS, `${where}.activation`),
+    rec: oneOf(l.recurrentActivation, ACTIVATIONS, `${where}.recurrentActivation`),
+    W: matrix(get('kernel'), E * 4 * H, 4 * H, `${where}.kernel`, quantize),
+    U: matrix(get('recurrent_kernel'), H * 4 * H, 4 * H, `${where}.recurrentKernel`, quantize),
+    b: weights(get('bias'), 4 * H, `${where}.bias`),
+  };
+  if ((score === 'dot' || spec['init'] === 'encoder') && E !== H) fail(`${where}.inputShape[1]`, E, `${H} (units)`);
+  if (score === 'additive') {
+    const A = posInt(get('attention_score').length, `${where}.attentionUnits`);
+    spec['Ws'] = matrix(get('attention_query_kernel'), H * A, A, `${where}.attention_query_kernel`, quantize);
+    spec['Wh'] = matrix(get('attention_key_kernel'), E * A, A, `${where}.attention_key_kernel`, quantize);
+    spec['ba'] = weights(get('attention_bias'), A, `${where}.attention_bias`);
+    spec['v'] = weights(get('attention_score'), A, `${where}.attention_score`);
+  } else if (score === 'general') {
+    spec['Wa'] = matrix(get('attention_kernel'), H * E, E, `${where}.attention_kernel`, quantize);
+  }
+  return spec;
+}
+
 function layerSpec(l: Layer, i: number, quantize: ScorerQuantize): Record<string, unknown> {
   const where = `layers[${i}]`;
   if (l instanceof Recurrent) return recurrentSpec(l, where, quantize);
@@ -165,6 +242,16 @@ function layerSpec(l: Layer, i: number, quantize: ScorerQuantize): Record<string
     return { type: 'Reshape', shape: shape.map((v, k) => posInt(v, `${where}.targetShape[${k}]`)) };
   }
   if (l instanceof Dropout) return { type: 'Dropout' };
+  if (l instanceof Conv1D || l instanceof Conv1DTranspose) return convSpec(l, where, quantize);
+  if (l instanceof MaxPooling1D || l instanceof AveragePooling1D)
+    return {
+      type: oneOf(l.className, ['MaxPooling1D', 'AveragePooling1D'] as const, `${where}.className`),
+      size: posInt(l.poolSize, `${where}.poolSize`),
+      stride: posInt(l.strides, `${where}.strides`),
+      pad: oneOf(l.padding, ['valid', 'same'] as const, `${where}.padding`),
+    };
+  if (l instanceof UpSampling1D) return { type: 'UpSampling1D', size: posInt(l.size, `${where}.size`) };
+  if (l instanceof AttentionDecoder) return attentionSpec(l, where, quantize);
   if (l instanceof Bidirectional)
     return {
       type: 'Bidirectional',
@@ -196,9 +283,14 @@ function floats(b64) {
 }
 // A weight matrix: float32 text → { v: Float64Array, s: null }; int8 { q, s } → { v: Int8Array, s: per-column scales }.
 function matrix(M) { return typeof M === 'string' ? { v: floats(M), s: null } : { v: new Int8Array(bytes(M.q).buffer), s: floats(M.s) }; }
+// The weights a layer may carry: matrices (float32 text or int8 { q, s }) and float32 vectors.
+const MATRICES = ['W', 'U', 'Ws', 'Wh', 'Wa'], VECTORS = ['b', 'ba', 'v'];
 function decodeLayer(L) {
   if (L.type === 'Bidirectional') return { ...L, f: decodeLayer(L.f), g: decodeLayer(L.g) };
-  return L.W === undefined ? L : { ...L, W: matrix(L.W), U: L.U === undefined ? undefined : matrix(L.U), b: floats(L.b) };
+  const out = { ...L };
+  for (const k of MATRICES) if (L[k] !== undefined) out[k] = matrix(L[k]);
+  for (const k of VECTORS) if (L[k] !== undefined) out[k] = floats(L[k]);
+  return out;
 }
 export const CONFIG = DATA.config;
 export const threshold = DATA.threshold;
@@ -220,6 +312,19 @@ function affine(x, M, ld, c0, N, b, b0) {
   for (let j = 0; j < N; j++) out[j] = (s ? out[j] * s[c0 + j] : out[j]) + (b ? b[b0 + j] : 0);
   return out;
 }
+// One LSTM step (Keras gates i|f|c|o) from zx = x·W + b and the state (h, c): z = zx + h·U;
+// c' = f⊙c + i⊙φ(z_c), h' = o⊙φ(c'). Returns [h', c'].
+function lstmStep(L, zx, h, c) {
+  const H = L.units, zh = affine(h, L.U, 4 * H, 0, 4 * H, null, 0);
+  const nh = new Float64Array(H), nc = new Float64Array(H);
+  for (let j = 0; j < H; j++) {
+    const i = act(L.rec, zx[j] + zh[j]), f = act(L.rec, zx[H + j] + zh[H + j]);
+    const g = act(L.act, zx[2 * H + j] + zh[2 * H + j]), o = act(L.rec, zx[3 * H + j] + zh[3 * H + j]);
+    nc[j] = f * c[j] + i * g;
+    nh[j] = o * act(L.act, nc[j]);
+  }
+  return [nh, nc];
+}
 // One recurrent layer over a sequence xs (array of Float64Array). Keras gate orders: LSTM i|f|c|o, GRU z|r|h.
 function recurrent(L, xs) {
   const H = L.units, G = L.type === 'LSTM' ? 4 : L.type === 'GRU' ? 3 : 1;
@@ -231,15 +336,7 @@ function recurrent(L, xs) {
       const zx = affine(x, L.W, H, 0, H, L.b, 0), zh = affine(h, L.U, H, 0, H, null, 0);
       h = zx.map((v, j) => act(L.act, v + zh[j]));
     } else if (L.type === 'LSTM') {
-      const zx = affine(x, L.W, G * H, 0, G * H, L.b, 0), zh = affine(h, L.U, G * H, 0, G * H, null, 0);
-      const nh = new Float64Array(H), nc = new Float64Array(H);
-      for (let j = 0; j < H; j++) {
-        const i = act(L.rec, zx[j] + zh[j]), f = act(L.rec, zx[H + j] + zh[H + j]);
-        const g = act(L.act, zx[2 * H + j] + zh[2 * H + j]), o = act(L.rec, zx[3 * H + j] + zh[3 * H + j]);
-        nc[j] = f * c[j] + i * g;
-        nh[j] = o * act(L.act, nc[j]);
-      }
-      h = nh; c = nc;
+      [h, c] = lstmStep(L, affine(x, L.W, G * H, 0, G * H, L.b, 0), h, c);
     } else {
       const zx = affine(x, L.W, 3 * H, 0, 3 * H, L.b, 0);
       const nh = new Float64Array(H);
@@ -263,6 +360,95 @@ function recurrent(L, xs) {
   }
   return L.seq ? outs : h;
 }
+// Keras' padding arithmetic (kernels/conv1d.ts): output steps To and zeros padded on the left pL, for T input steps,
+// kernel K, stride s, dilation d (extent Ke = (K − 1)·d + 1). Input step of output o and tap k: o·s + k·d − pL.
+function geometry(T, K, s, d, pad) {
+  const Ke = (K - 1) * d + 1;
+  if (pad === 'valid') {
+    if (T < Ke) throw new RangeError('geometry: valid padding needs ' + Ke + ' steps, got ' + T);
+    return { To: Math.floor((T - Ke) / s) + 1, pL: 0 };
+  }
+  const To = Math.ceil(T / s);
+  return { To, pL: pad === 'causal' ? Ke - 1 : Math.floor(Math.max((To - 1) * s + Ke - T, 0) / 2) };
+}
+// Conv1D: y_o = act(b + Σ_k Σ_c x[o·s + k·d − pL][c]·W[k·Ci + c, :]), taps outside [0, T) reading zeros
+// (W is the kernel [K, Ci, Co] read as the matrix [K·Ci, Co]).
+function conv1d(L, xs) {
+  const T = xs.length, Ci = xs[0].length, Co = L.filters, g = geometry(T, L.K, L.stride, L.dilation, L.pad);
+  const col = new Float64Array(L.K * Ci), ys = [];
+  for (let o = 0; o < g.To; o++) {
+    col.fill(0);
+    for (let k = 0; k < L.K; k++) {
+      const i = o * L.stride + k * L.dilation - g.pL;
+      if (i >= 0 && i < T) col.set(xs[i], k * Ci);
+    }
+    ys.push(affine(col, L.W, Co, 0, Co, L.b, 0).map((z) => act(L.act, z)));
+  }
+  return ys;
+}
+// Conv1DTranspose, the adjoint of a conv1d's input map: each input step o gives cols = x_o·Wᵀ ([K·Co]; W carried as
+// the transposed kernel [Ci, K·Co]) and adds cols[k·Co …] into output step o·s + k·d − pL of the long side
+// (T = Tin·s for 'same', (Tin − 1)·s + Ke for 'valid'); y = act(z + b).
+function conv1dTranspose(L, xs) {
+  const Tin = xs.length, Co = L.filters, KC = L.K * Co, Ke = (L.K - 1) * L.dilation + 1;
+  const T = L.pad === 'same' ? Tin * L.stride : (Tin - 1) * L.stride + Ke;
+  const g = geometry(T, L.K, L.stride, L.dilation, L.pad), z = Array.from({ length: T }, () => new Float64Array(Co));
+  for (let o = 0; o < Tin; o++) {
+    const cols = affine(xs[o], L.W, KC, 0, KC, null, 0);
+    for (let k = 0; k < L.K; k++) {
+      const i = o * L.stride + k * L.dilation - g.pL;
+      if (i >= 0 && i < T) for (let c = 0; c < Co; c++) z[i][c] += cols[k * Co + c];
+    }
+  }
+  return z.map((r) => r.map((v, c) => act(L.act, v + L.b[c])));
+}
+// MaxPooling1D / AveragePooling1D: the max or the mean over the taps inside [0, T) (padding is not counted).
+function pool(L, xs) {
+  const T = xs.length, C = xs[0].length, g = geometry(T, L.size, L.stride, 1, L.pad), max = L.type === 'MaxPooling1D';
+  const ys = [];
+  for (let o = 0; o < g.To; o++) {
+    const y = new Float64Array(C);
+    let n = 0;
+    for (let k = 0; k < L.size; k++) {
+      const i = o * L.stride + k - g.pL;
+      if (i < 0 || i >= T) continue;
+      for (let c = 0; c < C; c++) y[c] = n === 0 ? xs[i][c] : max ? Math.max(y[c], xs[i][c]) : y[c] + xs[i][c];
+      n++;
+    }
+    if (!max) for (let c = 0; c < C; c++) y[c] /= n;
+    ys.push(y);
+  }
+  return ys;
+}
+// AttentionDecoder over encoder states hs (Te rows of E), consuming the context alone. s_0 = h_Te ('encoder') or 0,
+// c_0 = 0; at each of the Td steps, with the state s before it:
+//   additive e_j = v·tanh(s·Ws + h_j·Wh + ba);   dot e_j = s·h_j;   general e_j = (s·Wa)·h_j
+//   α_j = softmax_j(e) (max subtracted);   ctx = Σ_j α_j h_j;   (s, c) = LSTM(ctx; s, c) with W [E, 4H], U, b.
+// Returns the states s_1 … s_Td.
+function attend(L, hs) {
+  const Te = hs.length, E = hs[0].length, H = L.units, A = L.score === 'additive' ? L.v.length : 0;
+  const P = L.score === 'additive' ? hs.map((h) => affine(h, L.Wh, A, 0, A, L.ba, 0)) : null;
+  let s = L.init === 'encoder' ? Float64Array.from(hs[Te - 1]) : new Float64Array(H), c = new Float64Array(H);
+  const states = [];
+  for (let i = 0; i < L.steps; i++) {
+    const q = P ? affine(s, L.Ws, A, 0, A, null, 0) : L.score === 'general' ? affine(s, L.Wa, E, 0, E, null, 0) : s;
+    const e = new Float64Array(Te);
+    let m = -Infinity, sum = 0;
+    for (let j = 0; j < Te; j++) {
+      let v = 0;
+      if (P) for (let a = 0; a < A; a++) v += L.v[a] * Math.tanh(q[a] + P[j][a]);
+      else for (let k = 0; k < E; k++) v += q[k] * hs[j][k];
+      e[j] = v;
+      if (v > m) m = v;
+    }
+    for (let j = 0; j < Te; j++) { e[j] = Math.exp(e[j] - m); sum += e[j]; }
+    const ctx = new Float64Array(E);
+    for (let j = 0; j < Te; j++) { e[j] /= sum; for (let k = 0; k < E; k++) ctx[k] += e[j] * hs[j][k]; }
+    [s, c] = lstmStep(L, affine(ctx, L.W, 4 * H, 0, 4 * H, L.b, 0), s, c);
+    states.push(s);
+  }
+  return states;
+}
 function dense(L, v) { return affine(v, L.W, L.units, 0, L.units, L.b, 0).map((z) => act(L.act, z)); }
 // Runs the network on one input: a sequence (array of Float64Array rows) → a sequence or a vector.
 function forward(input) {
@@ -275,6 +461,11 @@ function forward(input) {
         y = L.f.seq ? f.map((v, t) => Float64Array.from([...v, ...g[g.length - 1 - t]])) : Float64Array.from([...f, ...g]);
         break;
       }
+      case 'Conv1D': y = conv1d(L, y); break;
+      case 'Conv1DTranspose': y = conv1dTranspose(L, y); break;
+      case 'MaxPooling1D': case 'AveragePooling1D': y = pool(L, y); break;
+      case 'UpSampling1D': y = y.flatMap((v) => Array.from({ length: L.size }, () => v)); break;
+      case 'AttentionDecoder': y = attend(L, y); break;
       case 'Dense': y = Array.isArray(y) ? y.map((v) => dense(L, v)) : dense(L, y); break;
       case 'RepeatVector': { const v = y; y = Array.from({ length: L.n }, () => v); break; }
       case 'Flatten': y = Array.isArray(y) ? Float64Array.from(y.flatMap((v) => Array.from(v))) : y; break;
@@ -298,8 +489,8 @@ function rows(series) {
     for (let i = 0; i <= R.length; i++) {
       if (i < R.length && Number.isNaN(R[i][f])) continue;
       if (i < R.length && !Number.isFinite(R[i][f])) throw new RangeError('series[' + i + ']: infinite value');
-      for (let k = prev + 1; k < i; k++) R[k][f] = prev < 0 ? R[i][f] : i >= R.length ? R[prev][f] : R[prev][f] + (R[i][f] - R[prev][f]) * (k - prev) / (i - prev);
       if (prev < 0 && i >= R.length) throw new RangeError('series: feature ' + f + ' has no values');
+      for (let k = prev + 1; k < i; k++) R[k][f] = prev < 0 ? R[i][f] : i >= R.length ? R[prev][f] : R[prev][f] + (R[i][f] - R[prev][f]) * (k - prev) / (i - prev);
       prev = i;
     }
   }
@@ -326,7 +517,7 @@ function spread(win, v, kind) {
 /** Per-point anomaly scores, as the bptt Detector computes them. */
 export function score(series) {
   const z = rows(series), n = z.length, W = CONFIG.window, F = CONFIG.features, kind = CONFIG.model;
-  const history = kind === 'lstm-forecast' || kind === 'zscore' || kind === 'iqr';
+  const history = kind.endsWith('-forecast') || kind === 'zscore' || kind === 'iqr';
   if (n < (history ? W + 1 : W)) throw new RangeError('series: ' + n + ' points is shorter than the window needs');
   const scores = new Float64Array(n);
   if (kind.endsWith('-ae')) {
@@ -346,7 +537,7 @@ export function score(series) {
     if (CONFIG.combine === 'mean') for (let t = 0; t < n; t++) scores[t] = sum[t] / cnt[t];
     return scores;
   }
-  if (kind === 'lstm-forecast') {
+  if (kind.endsWith('-forecast')) {
     const decay = 1 - 2 / (CONFIG.smoothing + 1);
     let num = 0, den = 0;
     for (let t = W; t < n; t++) {

@@ -128,24 +128,66 @@ export function dequantizeInt8(m: Int8Matrix): Float32Array {
   return out;
 }
 
-/** True for the weights the int8 scorer quantizes: kernels and recurrent kernels (matrices); biases stay float. */
-export function isQuantizedWeight(name: string, shape: readonly number[]): boolean {
-  return shape.length === 2 && /(^|\/)(kernel|recurrent_kernel)$/.test(name);
+/** How the int8 scorer reads one weight as a matrix [rows, cols] with one scale per column; see {@link int8Layout}. */
+export interface Int8Layout {
+  /** K: the matrix's rows. */
+  readonly rows: number;
+  /** N: its columns, one scale each (the layer's outputs, or a transposed convolution's (tap, filter) pairs). */
+  readonly cols: number;
+  /** True when the matrix is the weight transposed (Conv1DTranspose: kernel [K, Co, Ci] read as Wᵀ [Ci, K·Co]). */
+  readonly transposed: boolean;
+}
+
+/** The 2-D weights quantized as they are: kernels, recurrent kernels and the attention decoder's score matrices. */
+const MATRIX_NAME = /(^|\/)(kernel|recurrent_kernel|attention_query_kernel|attention_key_kernel|attention_kernel)$/;
+
+/**
+ * Which weights the int8 scorer quantizes and how it groups them into columns (one scale each); biases, the additive
+ * score's vector v (attention_score) and anything else stay float32:
+ *   2-D kernels [K, N] (Dense, recurrent, AttentionDecoder's W, U, Ws, Wh, Wa)   as they are: one scale per column
+ *   Conv1D kernel [K, Ci, Co]                   the matrix [K·Ci, Co] its im2col product uses: one scale per filter
+ *   Conv1DTranspose kernel [K, Co, Ci]          the matrix Wᵀ [Ci, K·Co] its product cols = x·Wᵀ uses: one scale per
+ *                                               (tap, filter) column
+ * The exported module and {@link roundWeightsToInt8} both follow this, so they compute the same network.
+ *
+ * @param className - The layer's className.
+ * @param name - The weight's name (e.g. 'kernel', 'forward/recurrent_kernel').
+ * @param shape - The weight's shape.
+ * @returns The layout, or null for a weight that stays float32.
+ */
+export function int8Layout(className: string, name: string, shape: readonly number[]): Int8Layout | null {
+  if (shape.length === 3 && /(^|\/)kernel$/.test(name)) {
+    const [K, a, c] = shape as [number, number, number];
+    if (className === 'Conv1D') return { rows: K * a, cols: c, transposed: false };
+    if (className === 'Conv1DTranspose') return { rows: c, cols: K * a, transposed: true };
+    return null;
+  }
+  if (shape.length === 2 && MATRIX_NAME.test(name)) return { rows: shape[0], cols: shape[1], transposed: false };
+  return null;
+}
+
+/** Transposes a row-major [R, C] matrix into a new [C, R] one. */
+export function transpose(a: ArrayLike<number>, R: number, C: number): Float32Array {
+  const out = new Float32Array(R * C);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) out[c * R + r] = a[r * C + c];
+  return out;
 }
 
 /**
- * Rounds every kernel and recurrent kernel of `model` to its int8 value (q · scale, per output column) in place;
- * biases are left as they are. The model then computes what `exportScorer({ quantize: 'int8' })`'s module computes,
- * up to float32 against float64 arithmetic: the evaluation (bench/eval-quantized.ts) scores the int8 scorer this way,
- * at the library's speed. Returns how many weights were quantized.
+ * Rounds every weight {@link int8Layout} names of `model` to its int8 value (q · scale, per column) in place; biases
+ * are left as they are. The model then computes what `exportScorer({ quantize: 'int8' })`'s module computes, up to
+ * float32 against float64 arithmetic: the evaluation (bench/eval-quantized.ts) scores the int8 scorer this way, at the
+ * library's speed. Returns how many weights were quantized.
  */
 export function roundWeightsToInt8(model: Sequential): number {
   let n = 0;
   for (const l of model.layers) {
     for (const p of l.params()) {
-      if (!isQuantizedWeight(p.name, p.shape)) continue;
-      const [K, N] = p.shape as [number, number];
-      p.value.set(dequantizeInt8(quantizeInt8(p.value, K, N)));
+      const m = int8Layout(l.className, p.name, p.shape);
+      if (m === null) continue;
+      const w = m.transposed ? transpose(p.value, m.cols, m.rows) : p.value;
+      const back = dequantizeInt8(quantizeInt8(w, m.rows, m.cols));
+      p.value.set(m.transposed ? transpose(back, m.rows, m.cols) : back);
       n += p.value.length;
     }
   }

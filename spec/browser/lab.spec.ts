@@ -2,7 +2,10 @@
  * The BPTT lab page in headless Chromium (spec/helpers/chromium.ts): built from the sources into one HTML file, served
  * from a loopback server of the test's own. It loads with no console errors and no failed or outside requests, trains
  * in its Web Worker (the loss falls from its first value) while the page's timer keeps ticking, draws every canvas,
- * shows the kernels' own equations, flags the spike, and its controls switch the cell and the recurrent init.
+ * shows the kernels' own equations, flags the spike, and its controls switch the cell and the recurrent init. The
+ * detector choice fits the convolutional and attention models ('conv-ae', 'tcn-forecast', 'lstm-attn-ae') and shows
+ * their result; for 'lstm-attn-ae' it draws the attention of the window at the flagged spike, and the inspected-window
+ * slider moves it.
  *
  * LAB_SCREENSHOT=docs/lab.png (a path) makes the first test save a screenshot of the page there.
  */
@@ -28,7 +31,8 @@ interface LabState {
   step: number;
   losses: number[];
   dhNorm: number[];
-  detector: { model: string; flagged: number[]; backend: string; threshold: number } | null;
+  detector: { model: string; flagged: number[]; backend: string; threshold: number; peak: number } | null;
+  attention: { start: number; window: number; rowSums: number[] } | null;
   errors: string[];
 }
 
@@ -36,7 +40,12 @@ interface LabState {
 interface Control {
   value: string;
   textContent: string | null;
+  hidden: boolean;
   click(): void;
+  dispatchEvent(e: unknown): boolean;
+}
+declare class Event {
+  constructor(type: string);
 }
 declare const window: { labState: LabState };
 declare const document: { getElementById(id: string): Control };
@@ -187,6 +196,90 @@ describe('browser: the BPTT lab page (headless Chromium)', function () {
       document.getElementById('train').click();
     });
     expect(await textOf('#status')).to.match(/item 3 is "x3", expected a finite number/);
+    expect(w.problems()).to.deep.equal([]);
+    await w.page.close();
+  });
+
+  it('fits the conv-ae, tcn-forecast and lstm-attn-ae detectors and draws lstm-attn-ae’s attention', async () => {
+    if (browser === undefined || server === undefined) throw new Error('before() did not start the browser');
+    const w = await openPage(browser, server.url('/index.html'));
+    await w.page.setViewport({ width: 1280, height: 1000 });
+    const spike = Math.floor(400 * SPIKE_AT);
+    const fit = async (detector: string): Promise<LabState> => {
+      const runs = await w.page.evaluate(() => window.labState.runs);
+      await w.page.evaluate((d: string) => {
+        const set = (id: string, v: string): void => {
+          document.getElementById(id).value = v;
+        };
+        set('cell', 'lstm');
+        set('hidden', '8');
+        set('window', '24');
+        set('steps', '5');
+        set('series', 'sine-spike');
+        set('detector', d);
+        document.getElementById('train').click();
+      }, detector);
+      await w.page.waitForFunction(
+        (n: number) =>
+          (window.labState.runs > n && window.labState.detector !== null) || window.labState.errors.length > 0,
+        { timeout: 200000 },
+        runs,
+      );
+      return w.page.evaluate(() => window.labState);
+    };
+    const textOf = (sel: string): Promise<string> =>
+      w.page.$eval(sel, (e) => (e as unknown as Control).textContent ?? '');
+    const panelHidden = (): Promise<boolean> =>
+      w.page.$eval('#attention-panel', (e) => (e as unknown as Control).hidden);
+
+    const conv = await fit('conv-ae');
+    expect(conv.errors).to.deep.equal([]);
+    expect(conv.detector?.model).to.equal('conv-ae');
+    expect(conv.detector?.flagged, 'conv-ae flags the spike').to.include(spike);
+    expect(conv.attention).to.equal(null);
+    expect(await panelHidden()).to.equal(true);
+    expect(await textOf('#detector-summary')).to.match(/^ conv-ae \(backend \w+\): \d+ event/);
+
+    const tcn = await fit('tcn-forecast');
+    expect(tcn.errors).to.deep.equal([]);
+    expect(tcn.detector?.model).to.equal('tcn-forecast');
+    // The forecaster's highest (smoothed) error is at the spike or within the window after it.
+    expect(tcn.detector?.peak, 'tcn-forecast highest score').to.be.within(spike, spike + 24);
+    expect(await textOf('#detector-summary')).to.match(/^ tcn-forecast \(backend/);
+
+    const attn = await fit('lstm-attn-ae');
+    expect(attn.errors).to.deep.equal([]);
+    expect(attn.detector?.model).to.equal('lstm-attn-ae');
+    expect(attn.detector?.flagged, 'lstm-attn-ae flags the spike').to.include(spike);
+    const a = attn.attention;
+    expect(a, 'attention drawn').to.not.equal(null);
+    if (a === null) return;
+    expect(a.window).to.equal(24);
+    // The window ending at the flagged spike, whose rows are softmaxes.
+    expect(a.start + a.window - 1, 'the attention window ends at the flagged spike').to.equal(spike);
+    expect(a.rowSums).to.have.length(24);
+    for (const r of a.rowSums) expect(Math.abs(r - 1), `row sum ${r}`).to.be.below(1e-4);
+    expect(await panelHidden()).to.equal(false);
+    await w.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+    const inks = await canvasInk(w.page, '#attention canvas');
+    expect(inks.length, 'attention map and strip').to.equal(2);
+    for (const c of inks) expect(c.ink, 'pixels drawn on the attention views').to.be.above(20);
+    expect(await textOf('#attention-summary')).to.match(new RegExp(`^window ${a.start}–${spike} `));
+
+    // The inspected-window slider moves the attention to the window it selects.
+    await w.page.evaluate(() => {
+      const s = document.getElementById('inspect-at');
+      s.value = '100';
+      s.dispatchEvent(new Event('input'));
+    });
+    await w.page.waitForFunction(() => window.labState.attention?.start === 100, { timeout: 60000 });
+    expect(await textOf('#attention-summary')).to.match(/^window 100–123 /);
+
+    // Back to a recurrent detector: the panel hides.
+    const back = await fit('cell-ae');
+    expect(back.detector?.model).to.equal('lstm-ae');
+    expect(back.attention).to.equal(null);
+    expect(await panelHidden()).to.equal(true);
     expect(w.problems()).to.deep.equal([]);
     await w.page.close();
   });

@@ -89,6 +89,8 @@ export interface GemmExports {
   vsigmoid(dst: number, src: number, n: number): void;
   vtanh(dst: number, src: number, n: number): void;
   addBias(c: number, ldc: number, b: number, M: number, N: number): void;
+  sumRows(s: number, c: number, ldc: number, M: number, N: number): void;
+  foldBlocks(p: number, n: number, count: number): void;
   lstmGates(a: number, c: number, phiC: number, h: number, B: number, H: number): void;
   gruGatesAfter(a: number, innerH: number, B: number, H: number): void;
   gruGatesBefore(a: number, rh: number, hPrev: number, B: number, H: number): void;

@@ -175,6 +175,8 @@ describe('kernels/wasm relaxed-fma micro-kernel', function () {
         [
           require.resolve('mocha/bin/mocha.js'),
           '--no-config',
+          '--timeout',
+          '300000',
           '--reporter',
           'dot',
           '--require',

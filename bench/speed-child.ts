@@ -17,7 +17,7 @@
  * and fit's and predict's results are awaited so that either a synchronous or a Promise-returning API is measured whole.
  */
 import '../lib/node/install';
-import { setBackend, getBackend } from '../lib/backend';
+import { setBackend, getBackend, wasmKernel } from '../lib/backend';
 import { sequenceAutoencoder } from '../lib/model/presets';
 import { readSafetensorsFileSync } from '../lib/io/safetensors';
 import type { History } from '../lib/model/sequential';
@@ -147,11 +147,13 @@ async function runBptt(
   const backend = getBackend();
   if (backend !== spec.backend)
     throw new Error(`${path}: the backend changed to ${backend} during the run (set ${spec.backend})`);
+  if (spec.kernel !== undefined && wasmKernel() !== spec.kernel)
+    throw new Error(`${path}: the wasm micro-kernel is ${wasmKernel()}, the path needs ${spec.kernel}`);
   const r = result(
     path,
     cell,
     shape,
-    `bptt (TypeScript, ${model.dtype}, backend ${backend}, workers ${spec.workers})`,
+    `bptt (TypeScript, ${model.dtype}, backend ${backend}${backend === 'wasm' ? `, micro-kernel ${wasmKernel()}` : ''}, workers ${spec.workers})`,
     loss,
     d.refLoss,
     losses,

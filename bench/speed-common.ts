@@ -17,13 +17,19 @@ export type ShapeName = 'S' | 'M' | 'L' | 'STREAM';
 /** The frameworks bptt is compared with. */
 export type Framework = 'tfjs-cpu' | 'tfjs-wasm' | 'pytorch';
 /** bptt's execution paths: matrix-product backend × worker threads of fit/predict. */
-export type BpttPath = 'bptt-js' | 'bptt-wasm' | 'bptt-wasm-w2';
+export type BpttPath = 'bptt-js' | 'bptt-wasm' | 'bptt-wasm-w2' | 'bptt-wasm-fma';
 /** Everything that gets its own child process and its own column or row. */
 export type Engine = BpttPath | Framework;
 
 export interface PathSpec {
   backend: 'js' | 'wasm';
   workers: number;
+  /**
+   * The wasm micro-kernel the path must run (BPTT_WASM_KERNEL in its child), or undefined for the engine's default
+   * ('relaxed-fma' where relaxed SIMD validates, else 'simd128'). 'relaxed-fma' children get node's
+   * --experimental-wasm-relaxed-simd where the engine needs it (Node 20).
+   */
+  kernel?: 'relaxed-fma' | 'simd128';
 }
 
 /**
@@ -34,6 +40,7 @@ export const BPTT_PATHS: Record<BpttPath, PathSpec> = {
   'bptt-js': { backend: 'js', workers: 1 },
   'bptt-wasm': { backend: 'wasm', workers: 1 },
   'bptt-wasm-w2': { backend: 'wasm', workers: 2 },
+  'bptt-wasm-fma': { backend: 'wasm', workers: 1, kernel: 'relaxed-fma' },
 };
 
 export const BPTT_PATH_NAMES = Object.keys(BPTT_PATHS) as BpttPath[];

@@ -4,12 +4,14 @@
  *
  *   npm run bench            (= tsc -p tsconfig.json && node dist/bench/speed.js)
  *   node dist/bench/speed.js [--shapes=S,M,L,STREAM] [--cells=lstm,gru,rnn]
- *                          [--frameworks=bptt,bptt-js,bptt-wasm,bptt-wasm-w2,tfjs-cpu,tfjs-wasm,pytorch]
+ *                          [--frameworks=bptt,bptt-js,bptt-wasm,bptt-wasm-w2,bptt-wasm-fma,tfjs-cpu,tfjs-wasm,pytorch]
  *                          [--runs=7] [--no-matmul] [--out=bench/results]
  *
  * Rows: the LSTM autoencoder at S, M, L and STREAM, the GRU and tanh-RNN autoencoders at M (see bench/speed-common.ts for the
- * shapes and the FLOP formula). Engines: bptt's three paths (bptt-js, bptt-wasm, bptt-wasm-w2: backend × workers, see
- * BPTT_PATHS; `--frameworks=bptt` means all three), tfjs-cpu, tfjs-wasm and PyTorch. For every row this driver computes
+ * shapes and the FLOP formula). Engines: bptt's four paths (bptt-js, bptt-wasm, bptt-wasm-w2: backend × workers, and
+ * bptt-wasm-fma: the wasm path on the relaxed-SIMD FMA micro-kernel, its child started with
+ * --experimental-wasm-relaxed-simd on Node 20; see BPTT_PATHS; `--frameworks=bptt` means all four), tfjs-cpu, tfjs-wasm
+ * and PyTorch. For every row this driver computes
  * the reference on bptt's js path (loss and output sums of the untrained model), writes the input windows and the initial
  * weights to a temporary safetensors file, then starts one child process per engine, one after another (so each is alone
  * on the CPU and its peak RSS is its own): bench/speed-child.ts for bptt and TensorFlow.js, bench/torch_ref.py for PyTorch.
@@ -24,10 +26,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as bpttLib from '../lib/index';
-import { getBackend, setBackend } from '../lib/backend';
+import { getBackend, setBackend, wasmKernel } from '../lib/backend';
 import { sequenceAutoencoder } from '../lib/model/presets';
 import { serializeSafetensors, type SafetensorsInput } from '../lib/io/safetensors';
-import { wasmSimdAvailable } from '../kernels/wasm/arena';
+import { wasmRelaxedSimdAvailable, wasmSimdAvailable } from '../kernels/wasm/arena';
+
+/** Node 20 validates relaxed SIMD only under this flag; the bptt-wasm-fma child gets it where this engine lacks it. */
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 import {
   BPTT_PATHS,
   BPTT_PATH_NAMES,
@@ -95,6 +100,7 @@ const LABEL: Record<Engine, string> = {
   'bptt-js': 'bptt-js',
   'bptt-wasm': 'bptt-wasm',
   'bptt-wasm-w2': 'bptt-wasm-w2',
+  'bptt-wasm-fma': 'bptt-wasm-fma',
   'tfjs-cpu': 'tfjs-cpu',
   'tfjs-wasm': 'tfjs-wasm',
   pytorch: 'PyTorch',
@@ -111,7 +117,7 @@ const log = (s: string): void => {
   process.stderr.write(`${s}\n`);
 };
 
-/** --frameworks (or --engines): engine names; `bptt` stands for all three bptt paths. */
+/** --frameworks (or --engines): engine names; `bptt` stands for all four bptt paths. */
 function parseEngines(list: string): Engine[] {
   const want = new Set<Engine>();
   for (const name of list.split(',').filter((n) => n !== '')) {
@@ -327,6 +333,12 @@ function runChild(
     MKL_NUM_THREADS: '1',
   };
   delete env['BPTT_BACKEND'];
+  delete env['BPTT_WASM_KERNEL'];
+  const nodeArgs: string[] = [];
+  if (isBpttPath(e) && BPTT_PATHS[e].kernel !== undefined) {
+    env['BPTT_WASM_KERNEL'] = BPTT_PATHS[e].kernel;
+    if (BPTT_PATHS[e].kernel === 'relaxed-fma' && !wasmRelaxedSimdAvailable()) nodeArgs.push(RELAXED_FLAG);
+  }
   const t0 = Date.now();
   const p =
     e === 'pytorch'
@@ -350,6 +362,7 @@ function runChild(
       : spawnSync(
           process.execPath,
           [
+            ...nodeArgs,
             path.join(__dirname, 'speed-child.js'),
             e,
             row.cell,
@@ -486,6 +499,12 @@ function markdown(
       `the \`workers\` option is taken by fit: ${ctx.takesWorkers.fit ? 'yes' : '**no**'}, by predict: ${ctx.takesWorkers.predict ? 'yes' : '**no**'} ` +
       '(probed: `workers: 0` must be rejected)' +
       (ctx.takesWorkers.fit && ctx.takesWorkers.predict ? '.' : '; where it is not, bptt-wasm-w2 runs like bptt-wasm.'),
+  );
+  L.push(
+    `- wasm GEMM micro-kernel: bptt-wasm and bptt-wasm-w2 run **${wasmKernel()}** (this Node's default: relaxed SIMD ` +
+      `${wasmRelaxedSimdAvailable() ? 'validates' : 'does not validate without ' + RELAXED_FLAG}); bptt-wasm-fma runs ` +
+      `**relaxed-fma** (f32x4.relaxed_madd${wasmRelaxedSimdAvailable() ? '' : ', child started with ' + RELAXED_FLAG}); ` +
+      'each child checks the kernel it ran and names it in its detail line below.',
   );
   const auto = outcomes
     .filter((o) => o.autoWorkers !== null)

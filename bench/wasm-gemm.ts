@@ -8,16 +8,26 @@
  * kernels/wasm/module.ts). Then per runner: warm-up (which also lets V8 tier the wasm up from Liftoff to TurboFan), a
  * call count calibrated to ~15 ms, and `runs` timed runs interleaved across runners (the machine may be shared, so a
  * burst of load hits all runners alike). Reported: median GFLOP/s (and best), wasm/js ratio, and a checksum.
- * The "peak" line is an in-register f32x4 mul+add loop (8 independent accumulators, no loads): the ceiling for wasm
- * SIMD without fused multiply-add in this engine on this core.
+ * The "peak" line is an in-register f32x4 multiply-add loop (8 independent accumulators, no loads) in the micro-kernel's
+ * own instructions: mul then add for simd128, f32x4.relaxed_madd for relaxed-fma: the ceiling of that kernel in this
+ * engine on this core.
  *
- *   node dist/bench/wasm-gemm.js [--runs=9] [--no-tfjs] [--json=path]
+ *   node dist/bench/wasm-gemm.js [--runs=9] [--no-tfjs] [--json=path] [--kernel=simd128|relaxed-fma]
+ *   (relaxed-fma on Node 20: node --experimental-wasm-relaxed-simd dist/bench/wasm-gemm.js --kernel=relaxed-fma)
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import { matmul, matmulABt, matmulAtB } from '../kernels/matmul';
 import { ModuleBuilder, f32, i32, v128 } from '../kernels/wasm/emit';
-import { matmulABtWasm, matmulAtBWasm, matmulWasm, wasmArena, wasmSimdAvailable } from '../kernels/wasm/gemm';
+import {
+  WasmArena,
+  type WasmKernel,
+  matmulABtWasm,
+  matmulAtBWasm,
+  matmulWasm,
+  wasmKernel,
+  wasmSimdAvailable,
+} from '../kernels/wasm/gemm';
 
 type Op = 'AB' | 'ABt' | 'AtB';
 interface Shape {
@@ -78,7 +88,7 @@ function calibrate(fn: () => void, ms: number): number {
 }
 
 /** In-register f32x4 mul+add throughput: 8 accumulators, acc = acc + a·b, no memory traffic. */
-function peakGflops(): number {
+function peakGflops(kernel: WasmKernel): number {
   const m = new ModuleBuilder();
   const f = m.func('peak', [i32], [f32], true);
   const n = f.param(0);
@@ -88,7 +98,10 @@ function peakGflops(): number {
   f.f32_const(1.0000001).f32x4_splat().set(a);
   f.f32_const(0.9999999).f32x4_splat().set(b);
   f.loop((next) => {
-    for (const s of acc) f.get(s).get(a).get(b).f32x4_mul().f32x4_add().set(s);
+    for (const s of acc) {
+      if (kernel === 'relaxed-fma') f.get(a).get(b).get(s).f32x4_relaxed_madd().set(s);
+      else f.get(s).get(a).get(b).f32x4_mul().f32x4_add().set(s);
+    }
     f.get(n).i32_const(1).i32_sub().tee(n).br_if(next);
   });
   f.get(acc[0]);
@@ -130,7 +143,11 @@ async function main(): Promise<void> {
   const runs = Math.max(7, Number(arg('runs') ?? 9));
   if (!wasmSimdAvailable()) throw new Error('WebAssembly SIMD is not available in this engine');
   const tf = arg('no-tfjs') === undefined ? await loadTfjs() : null;
-  const arena = wasmArena();
+  const k = arg('kernel') ?? wasmKernel();
+  if (k !== 'simd128' && k !== 'relaxed-fma')
+    throw new RangeError(`--kernel: expected simd128 or relaxed-fma, got ${k}`);
+  const kernel: WasmKernel = k;
+  const arena = new WasmArena({ kernel }); // a RangeError names the flag when relaxed SIMD is missing
   const WASM = { AB: matmulWasm, ABt: matmulABtWasm, AtB: matmulAtBWasm } as const;
   const JS = { AB: matmul, ABt: matmulABt, AtB: matmulAtB } as const;
   let seed = 12345;
@@ -139,7 +156,7 @@ async function main(): Promise<void> {
     return seed / 4294967296 - 0.5;
   };
 
-  const peak = peakGflops();
+  const peak = peakGflops(kernel);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(
     `# kernels/wasm matmul: ${cpu}, node ${process.version}, 1 thread, median of ${runs} runs (best in brackets)`,
@@ -149,7 +166,7 @@ async function main(): Promise<void> {
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')} on ${os.cpus().length} CPUs; ` +
-      `in-register f32x4 mul+add peak ${peak.toFixed(1)} GFLOP/s${tf ? `; TensorFlow.js ${tf.version.tfjs} wasm, SIMD ${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}` : '; TensorFlow.js not measured'}`,
+      `micro-kernel ${kernel}, its in-register peak ${peak.toFixed(1)} GFLOP/s${tf ? `; TensorFlow.js ${tf.version.tfjs} wasm, SIMD ${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}` : '; TensorFlow.js not measured'}`,
   );
   console.log('');
   console.log(
@@ -168,7 +185,7 @@ async function main(): Promise<void> {
     const Cjs = new Float32Array(M * N);
     for (let i = 0; i < A.length; i++) A[i] = rnd();
     for (let i = 0; i < B.length; i++) B[i] = rnd();
-    const wasmCall = (): void => WASM[op](C, 0, N, A, 0, ac, B, 0, bc, M, K, N, false);
+    const wasmCall = (): void => WASM[op](C, 0, N, A, 0, ac, B, 0, bc, M, K, N, false, arena);
     const jsCall = (): void => JS[op](Cjs, 0, N, A, 0, ac, B, 0, bc, M, K, N, false);
 
     // Check before timing: both against a float64 product, wasm within the contract's bound.
@@ -261,6 +278,7 @@ async function main(): Promise<void> {
           cpu,
           node: process.version,
           runs,
+          kernel,
           peakGflops: peak,
           loadavg: os.loadavg(),
           tfjs: tf ? tf.version.tfjs : null,

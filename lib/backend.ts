@@ -18,8 +18,21 @@
  * and for the default activations (tanh / sigmoid) the cells' forward gate math and backward gate derivatives. The
  * recurrent matrix U is copied into the arena once per forward or backward call; other parameters, gradients and
  * inputs stay ordinary typed arrays and are copied into staging buffers per product.
+ *
+ * The wasm path has two micro-kernels (kernels/wasm/module.ts): 'relaxed-fma' (f32x4.relaxed_madd, one rounding per
+ * multiply-add on CPUs with FMA) where the engine validates relaxed SIMD (Node ≥ 22, current Chrome; Node 20 only under
+ * `node --experimental-wasm-relaxed-simd`), else 'simd128' (mul then add). `wasmKernel()` says which one new
+ * workspaces get. The environment variable BPTT_WASM_KERNEL ('simd128', 'relaxed-fma' or 'auto'), read once when this
+ * module loads, forces one: `BPTT_WASM_KERNEL=simd128` runs the fallback where relaxed SIMD is available. The two give
+ * different last bits; each is deterministic on its own.
  */
-import { WasmArena, wasmSimdAvailable } from '../kernels/wasm/arena.js';
+import {
+  WasmArena,
+  type WasmKernel,
+  setWasmKernel,
+  wasmKernel as arenaKernel,
+  wasmSimdAvailable,
+} from '../kernels/wasm/arena.js';
 import { ArgumentError } from './errors.js';
 
 /** The path a workspace runs on. */
@@ -46,6 +59,20 @@ function fromEnvironment(): Backend {
 }
 
 let current: Backend = fromEnvironment();
+
+function kernelFromEnvironment(): void {
+  const env = typeof process !== 'undefined' ? process.env?.['BPTT_WASM_KERNEL'] : undefined;
+  if (env === undefined || env === '') return;
+  if (!['relaxed-fma', 'simd128', 'auto'].includes(env)) {
+    throw new ArgumentError('BPTT_WASM_KERNEL', "'relaxed-fma', 'simd128' or 'auto'", JSON.stringify(env));
+  }
+  try {
+    setWasmKernel(env as WasmKernel | 'auto', 'BPTT_WASM_KERNEL');
+  } catch (e) {
+    throw ArgumentError.problem('BPTT_WASM_KERNEL', (e as Error).message.replace(/^BPTT_WASM_KERNEL: /, ''));
+  }
+}
+kernelFromEnvironment();
 
 /**
  * Selects the backend for workspaces built from now on. 'wasm' throws when this engine lacks WebAssembly SIMD.
@@ -79,6 +106,27 @@ export function setBackend(backend: BackendChoice): void {
 export function getBackend(): Backend {
   return current;
 }
+
+/**
+ * The micro-kernel of the wasm path's matrix products in workspaces built from now on: 'relaxed-fma' where the engine
+ * validates WebAssembly relaxed SIMD (unless BPTT_WASM_KERNEL=simd128), else 'simd128'. It matters only when
+ * getBackend() is 'wasm'. The two round differently in the last bits (FMA rounds once per multiply-add); the same
+ * kernel on the same machine gives bit-identical results.
+ *
+ * @returns 'relaxed-fma' or 'simd128'.
+ * @example
+ * ```ts
+ * import { wasmKernel } from 'bptt';
+ * import assert from 'node:assert/strict';
+ *
+ * assert.ok(['relaxed-fma', 'simd128'].includes(wasmKernel()));
+ * ```
+ */
+export function wasmKernel(): WasmKernel {
+  return arenaKernel();
+}
+
+export type { WasmKernel };
 
 /** A fresh arena for one workspace when the backend is 'wasm' and the model is float32, else undefined. */
 export function workspaceArena(ctor: Float32ArrayConstructor | Float64ArrayConstructor): WasmArena | undefined {

@@ -101,8 +101,8 @@ export type { ArgumentErrorOptions } from './errors.js';
 export { NodeOnlyError } from './host.js';
 
 // Execution: kernels path, threads, memory limits.
-export { setBackend, getBackend } from './backend.js';
-export type { Backend, BackendChoice } from './backend.js';
+export { setBackend, getBackend, wasmKernel } from './backend.js';
+export type { Backend, BackendChoice, WasmKernel } from './backend.js';
 export { resolveWorkers, availableCores } from './parallel/index.js';
 export type { Workers } from './parallel/index.js';
 export type { ModelShape } from './parallel/auto.js';

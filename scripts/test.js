@@ -6,18 +6,22 @@
  * if any failed. (`a && b` would skip the js path whenever the default path fails, hiding whether a failure is
  * path-specific.)
  *
- *   node scripts/test.js [mocha args...]        paths from BPTT_TEST_PATHS (default "auto,js"), args passed to mocha
+ *   node scripts/test.js [mocha args...]        paths from BPTT_TEST_PATHS (default "auto,js,relaxed"), args to mocha
+ *
+ * auto: the whole suite on the default path (wasm, simd128 micro-kernel on Node 20); js: the whole suite on the
+ * TypeScript kernels; relaxed: the product-dependent specs on the wasm path's relaxed-SIMD FMA micro-kernel (see
+ * mocha-on.js), so both micro-kernels and the reference stay green.
  */
 const { spawn } = require('child_process');
 const path = require('path');
 
-const paths = (process.env.BPTT_TEST_PATHS ?? 'auto,js')
+const paths = (process.env.BPTT_TEST_PATHS ?? 'auto,js,relaxed')
   .split(',')
   .map((p) => p.trim())
   .filter((p) => p !== '');
 if (paths.length === 0) {
   console.error(
-    `test: BPTT_TEST_PATHS names no path (expected a comma-separated list of js, wasm, auto), got ${JSON.stringify(process.env.BPTT_TEST_PATHS)}`,
+    `test: BPTT_TEST_PATHS names no path (expected a comma-separated list of js, wasm, auto, relaxed), got ${JSON.stringify(process.env.BPTT_TEST_PATHS)}`,
   );
   process.exit(2);
 }
@@ -61,7 +65,7 @@ function runPath(p) {
   }
   console.log('\n== npm test: one mocha run per path ==');
   for (const r of results)
-    console.log(`  ${r.path.padEnd(5)} ${r.status === 0 ? 'passed' : `FAILED (exit ${r.status})`}`);
+    console.log(`  ${r.path.padEnd(7)} ${r.status === 0 ? 'passed' : `FAILED (exit ${r.status})`}`);
   const failed = results.filter((r) => r.status !== 0);
   process.exit(failed.length === 0 ? 0 : 1);
 })();

@@ -7,7 +7,8 @@
  * control, local/global, i32, f32 and SIMD opcodes of its Func class. An opcode outside that set is an error, not a guess.
  * No dependency beyond the compiled dist/ (run `tsc -p tsconfig.json` first; the npm script does).
  *
- *   node scripts/wat.js [--shared]        --shared: the module of a shared memory (worker threads), else the plain one
+ *   node scripts/wat.js [--shared] [--fma]   --shared: the module of a shared memory (worker threads), else the plain
+ *                                            one; --fma: the 'relaxed-fma' variant (f32x4.relaxed_madd), else simd128
  *   require('./scripts/wat').disassemble(bytes) → the text, for specs
  */
 const path = require('path');
@@ -63,6 +64,7 @@ const SIMD = {
   0xf0: 'f64x2.add',
   0xf1: 'f64x2.sub',
   0xf2: 'f64x2.mul',
+  0x105: 'f32x4.relaxed_madd', // relaxed SIMD: the module of the 'relaxed-fma' micro-kernel only
 };
 const SIMD_MEM = {
   0x00: ['v128.load', 4],
@@ -283,15 +285,15 @@ module.exports = { disassemble };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  if (args.some((a) => a !== '--shared')) {
-    console.error(
-      `wat: unknown argument ${JSON.stringify(args.find((a) => a !== '--shared'))}; usage: node scripts/wat.js [--shared]`,
-    );
+  const unknown = args.find((a) => a !== '--shared' && a !== '--fma');
+  if (unknown !== undefined) {
+    console.error(`wat: unknown argument ${JSON.stringify(unknown)}; usage: node scripts/wat.js [--shared] [--fma]`);
     process.exit(2);
   }
   const { buildGemmModule } = require(path.join(__dirname, '..', 'dist', 'kernels', 'wasm', 'module.js'));
-  const shared = args.includes('--shared');
+  const shared = args.includes('--shared'),
+    fma = args.includes('--fma');
   process.stdout.write(
-    disassemble(buildGemmModule(shared ? { minPages: 1, maxPages: 65536, shared: true } : { minPages: 1 })),
+    disassemble(buildGemmModule(shared ? { minPages: 1, maxPages: 65536, shared: true, fma } : { minPages: 1, fma })),
   );
 }

@@ -22,7 +22,6 @@
  * them there; dx and dW may be anywhere, they are staged); the activation and its derivative, Σ_rows and the dy → dz copy
  * stay the TypeScript loops of this file on either path.
  */
-import { sumRows } from '../matmul.js';
 import type { FloatArray } from '../matmul.js';
 import { type MatOps, jsOps } from './ops.js';
 import { type Act, activate, activateBackward } from '../activations.js';
@@ -71,6 +70,6 @@ export function denseBackward(
   if (dz !== dy) for (let i = 0; i < MN; i++) dz[i] = dy[i];
   activateBackward(act, dz, 0, y, 0, MN); // dz = dy ⊙ act'
   ops.matmulAtB(dW, 0, N, x, 0, D, dz, 0, N, D, M, N, true); // dW += xᵀ·dz
-  sumRows(db, 0, dz, 0, N, M, N); // db += Σ_rows dz
+  ops.sumRows(db, 0, dz, 0, N, M, N); // db += Σ_rows dz
   if (dx !== null) ops.matmulABt(dx, 0, D, dz, 0, N, W, 0, N, M, N, D, false); // dx = dz·Wᵀ
 }

@@ -41,7 +41,7 @@
  * null; dhSeq (gradient wrt every h_t) and dhT (wrt the last one) may be null. dh0 may be the same array as dhT.
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
-import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
+import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
 import { type MatOps, jsOps, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { wasmWorkspaceBuffers } from '../wasm/ops.js';
@@ -216,7 +216,7 @@ export function gruBackward(
   const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
   const W = p.W,
     U = residentU(ws.Uw, p.U);
-  const { matmulABt, matmulAtB } = ws.ops;
+  const { matmulABt, matmulAtB, sumRows, foldBlocks } = ws.ops;
   const { dW, dU, db } = g;
   const G = 3 * H,
     H2 = 2 * H,
@@ -291,7 +291,7 @@ export function gruBackward(
   let rows = TB;
   if (xRepeated) {
     // S = Σ_t dz_t into block 0 (scratch now)
-    for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
+    foldBlocks(dz, 0, BG, T);
     rows = B;
   }
   matmulAtB(dW, 0, G, x, 0, D, dz, 0, G, D, rows, G, true); // dW += Xᵀ·dZ   (repeated: xᵀ·S)

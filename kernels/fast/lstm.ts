@@ -44,7 +44,7 @@
  * lstmBackward({ dW, dU, db }, dx, dh0, dc0, dhSeq, null, null, ws, { W, U, b }, x);
  * ```
  */
-import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
+import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
 import { type MatOps, jsOps, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { wasmWorkspaceBuffers } from '../wasm/ops.js';
@@ -270,7 +270,7 @@ export function lstmBackward(
   checkLstmParams(fn, ws, p, x, xRepeated);
   const W = p.W,
     U = residentU(ws.Uw, p.U);
-  const { matmulABt, matmulAtB } = ws.ops;
+  const { matmulABt, matmulAtB, sumRows, foldBlocks } = ws.ops;
   const H2 = 2 * H,
     H3 = 3 * H;
 
@@ -330,8 +330,7 @@ export function lstmBackward(
   let rows = TB;
   if (xRepeated) {
     // S = Σ_t dz_t, into block 0 (dz is scratch now)
-    const BG = B * H4;
-    for (let t = 1; t < T; t++) for (let k = 0, o = t * BG; k < BG; k++) dz[k] += dz[o + k];
+    foldBlocks(dz, 0, B * H4, T);
     rows = B;
   }
   matmulAtB(g.dW, 0, H4, x, 0, D, dz, 0, H4, D, rows, H4, true); // dW += Xᵀ·dZ   (repeated: xᵀ·S)

@@ -5,7 +5,7 @@
  * bind the WebAssembly SIMD products and gate kernels to an arena. Argument order is that of matmul.ts; outputs first
  * where there is a single output, otherwise the arrays in the order the cell's doc comment names them.
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB } from '../matmul.js';
+import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from '../matmul.js';
 
 export type MatProduct = (
   C: FloatArray,
@@ -146,11 +146,34 @@ export interface MatOps {
     M: number,
     N: number,
   ) => void;
+  /** s[sOff…+N) += Σ_i C[cOff + i·ldc…+N) (matmul.ts's sumRows: the bias gradient; the wasm one gives its bits). */
+  readonly sumRows: (
+    s: FloatArray,
+    sOff: number,
+    C: FloatArray,
+    cOff: number,
+    ldc: number,
+    M: number,
+    N: number,
+  ) => void;
+  /** p[off…+n) += p[off + t·n…+n) for t = 1…count−1 in order (`foldBlocks`; the wasm one gives its bits). */
+  readonly foldBlocks: (p: FloatArray, off: number, n: number, count: number) => void;
   /** Gate kernels for σ = sigmoid, φ = tanh; absent on the js path (the cells' loops are the reference). */
   readonly gates?: GateOps;
 }
 
-export const jsOps: MatOps = { name: 'js', matmul, matmulABt, matmulAtB, addBias };
+/**
+ * Blocks 1…count−1 of n elements added into block 0, in block order: S = Σ_t dz_t for a repeated input (each `+=` on a
+ * Float32Array rounds to f32, so block order is part of the result).
+ */
+export function foldBlocks(p: FloatArray, off: number, n: number, count: number): void {
+  if (!(off >= 0 && n >= 0 && count >= 1 && off + count * n <= p.length)) {
+    throw new RangeError(`foldBlocks(p): ${count} blocks of ${n} at offset ${off} do not fit in ${p.length} elements`);
+  }
+  for (let t = 1; t < count; t++) for (let k = off, o = off + t * n; k < off + n; k++, o++) p[k] += p[o];
+}
+
+export const jsOps: MatOps = { name: 'js', matmul, matmulABt, matmulAtB, addBias, sumRows, foldBlocks };
 
 /**
  * The recurrent kernel U for the products of a time loop: U itself, or on the wasm path its copy in the workspace's

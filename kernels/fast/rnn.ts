@@ -34,7 +34,7 @@
  * rnnBackward({ dW, dU, db }, dx, dh0, dhSeq, null, ws, { W, U, b }, x);
  * ```
  */
-import { type FloatArray, MATVEC_ROWS, sumRows, transpose } from '../matmul.js';
+import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
 import { type MatOps, jsOps, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { wasmWorkspaceBuffers } from '../wasm/ops.js';
@@ -145,7 +145,7 @@ export function rnnBackward(
 ): void {
   const fn = 'rnnBackward';
   const { T, B, D, H, act, h, dz, dh } = ws;
-  const { matmulABt, matmulAtB } = ws.ops;
+  const { matmulABt, matmulAtB, sumRows, foldBlocks } = ws.ops;
   const BH = B * H;
   checkRnnGrads(fn, ws, g, dx, dh0, dhSeq, dhT, xRepeated);
   checkRnnParams(fn, ws, p, x, xRepeated);
@@ -179,7 +179,7 @@ export function rnnBackward(
   let rows = TB;
   if (xRepeated) {
     // S = Σ_t dz_t, into block 0 (dz is scratch now)
-    for (let t = 1; t < T; t++) for (let k = 0, o = t * BH; k < BH; k++) dz[k] += dz[o + k];
+    foldBlocks(dz, 0, BH, T);
     rows = B;
   }
   matmulAtB(g.dW, 0, H, x, 0, D, dz, 0, H, D, rows, H, true); // dW += Xᵀ·dZ   (repeated: xᵀ·S)

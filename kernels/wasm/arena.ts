@@ -26,7 +26,7 @@
  * `attachWasmArena(memory)`; each attached arena gets its own scratch (allocated from the shared heap by the creating
  * thread) so two threads never pack into the same panels. Allocate in one thread only: the bump pointer is not shared.
  */
-import { SCRATCH_BYTES, buildGemmModule, simdProbeBytes } from './module.js';
+import { SCRATCH_BYTES, buildGemmModule, relaxedSimdProbeBytes, simdProbeBytes } from './module.js';
 
 /** The parts of the WebAssembly JS API used here (declared locally: the repo compiles without lib.dom). */
 interface WasmMemory {
@@ -89,6 +89,8 @@ export interface GemmExports {
   vsigmoid(dst: number, src: number, n: number): void;
   vtanh(dst: number, src: number, n: number): void;
   addBias(c: number, ldc: number, b: number, M: number, N: number): void;
+  sumRows(s: number, c: number, ldc: number, M: number, N: number): void;
+  foldBlocks(p: number, n: number, count: number): void;
   lstmGates(a: number, c: number, phiC: number, h: number, B: number, H: number): void;
   gruGatesAfter(a: number, innerH: number, B: number, H: number): void;
   gruGatesBefore(a: number, rh: number, hPrev: number, B: number, H: number): void;
@@ -139,19 +141,92 @@ export function wasmSimdAvailable(): boolean {
   return simd;
 }
 
-const compiled = new Map<boolean, object>();
-function gemmModule(shared: boolean): object {
-  let mod = compiled.get(shared);
+/**
+ * The GEMM micro-kernel of an arena's module (module.ts, "Two variants"): 'relaxed-fma' multiplies and adds with
+ * f32x4.relaxed_madd (one rounding on CPUs with FMA), 'simd128' with f32x4.mul then f32x4.add. The two give different
+ * last bits; each repeats its own.
+ */
+export type WasmKernel = 'relaxed-fma' | 'simd128';
+
+let relaxed: boolean | undefined;
+let fused: boolean | undefined;
+/** True when this engine validates relaxed SIMD (f32x4.relaxed_madd). Cached after the first call. */
+export function wasmRelaxedSimdAvailable(): boolean {
+  if (relaxed === undefined) {
+    try {
+      relaxed = WA !== undefined && wasmSimdAvailable() && WA.validate(relaxedSimdProbeBytes());
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
+}
+
+/**
+ * True when this engine's f32x4.relaxed_madd is fused (one rounding), as on x64 with FMA3 and on arm64; false where it
+ * is lowered to mul then add, or where relaxed SIMD is missing. Runs a one-instruction probe once.
+ */
+export function wasmFmaFused(): boolean {
+  if (fused === undefined) {
+    fused = false;
+    if (WA && wasmRelaxedSimdAvailable()) {
+      const probe = new WA.Instance(new WA.Module(relaxedSimdProbeBytes()), {}).exports['probe'] as () => number;
+      fused = probe() !== 0;
+    }
+  }
+  return fused;
+}
+
+const KERNELS: readonly string[] = ['relaxed-fma', 'simd128', 'auto'];
+let kernelChoice: WasmKernel | undefined;
+
+/**
+ * Selects the micro-kernel of arenas created from now on: 'relaxed-fma' (a RangeError where relaxed SIMD is missing),
+ * 'simd128', or 'auto' (relaxed-fma where relaxed SIMD validates, else simd128; the default). Arenas already created
+ * keep theirs. lib/backend.ts calls it with the environment variable BPTT_WASM_KERNEL.
+ */
+export function setWasmKernel(kernel: WasmKernel | 'auto', where = 'setWasmKernel(kernel)'): void {
+  if (typeof kernel !== 'string' || !KERNELS.includes(kernel)) {
+    throw new RangeError(
+      `${where}: expected 'relaxed-fma', 'simd128' or 'auto', got ${String(JSON.stringify(kernel))}`,
+    );
+  }
+  if (kernel === 'relaxed-fma' && !wasmRelaxedSimdAvailable()) {
+    throw new RangeError(
+      `${where}: 'relaxed-fma' needs WebAssembly relaxed SIMD, which this engine lacks ` +
+        `(Node 20: node --experimental-wasm-relaxed-simd); use 'simd128' or 'auto'`,
+    );
+  }
+  kernelChoice = kernel === 'auto' ? undefined : kernel;
+}
+
+/** The micro-kernel new arenas get: the one set by setWasmKernel, else 'relaxed-fma' where available, else 'simd128'. */
+export function wasmKernel(): WasmKernel {
+  return kernelChoice ?? (wasmRelaxedSimdAvailable() ? 'relaxed-fma' : 'simd128');
+}
+
+const compiled = new Map<string, object>();
+function gemmModule(shared: boolean, kernel: WasmKernel): object {
+  const key = `${shared ? 'shared' : 'own'}:${kernel}`;
+  let mod = compiled.get(key);
   if (!mod) {
     if (!WA || !wasmSimdAvailable()) {
       throw new Error(
         'wasm arena: WebAssembly SIMD is not available in this engine; use the js kernels (kernels/matmul.ts)',
       );
     }
+    const fma = kernel === 'relaxed-fma';
+    if (fma && !wasmRelaxedSimdAvailable()) {
+      throw new RangeError(
+        "wasm arena: kernel 'relaxed-fma' needs WebAssembly relaxed SIMD, which this engine lacks; use 'simd128'",
+      );
+    }
     // Synchronous compile: fine in Node and in workers; a browser main thread limits it to 4 KB modules (this one is
     // larger), so there compile with WebAssembly.compile and pass the result to a future async constructor.
-    mod = new WA.Module(buildGemmModule(shared ? { minPages: 1, maxPages: MAX_PAGES, shared: true } : { minPages: 1 }));
-    compiled.set(shared, mod);
+    mod = new WA.Module(
+      buildGemmModule(shared ? { minPages: 1, maxPages: MAX_PAGES, shared: true, fma } : { minPages: 1, fma }),
+    );
+    compiled.set(key, mod);
   }
   return mod;
 }
@@ -165,11 +240,15 @@ export interface WasmArenaOptions {
   maximumBytes?: number;
   /** Back the arena by a SharedArrayBuffer (for worker threads). */
   shared?: boolean;
+  /** The micro-kernel of its module (default: `wasmKernel()` when the arena is created). */
+  kernel?: WasmKernel;
 }
 
 export class WasmArena {
   readonly memory: WasmMemory;
   readonly shared: boolean;
+  /** The micro-kernel its products run ('relaxed-fma' or 'simd128'), fixed when it was created. */
+  readonly kernel: WasmKernel;
   /** The module instance's products (unchecked: byte pointers). Use the checked façade in ./gemm. */
   readonly kernels: GemmExports;
   /** Byte address of this instance's scratch, and the first heap byte after it. */
@@ -207,7 +286,14 @@ export class WasmArena {
     this.shared = shared;
     this.attached = attach !== undefined;
     this.buffers.add(this.memory.buffer);
-    const instance = new WA.Instance(gemmModule(shared), { env: { memory: this.memory, scratch: this.scratch } });
+    const kernel = opts.kernel ?? wasmKernel();
+    if (kernel !== 'relaxed-fma' && kernel !== 'simd128') {
+      throw new RangeError(`WasmArena(opts.kernel): expected 'relaxed-fma' or 'simd128', got ${String(kernel)}`);
+    }
+    this.kernel = kernel;
+    const instance = new WA.Instance(gemmModule(shared, kernel), {
+      env: { memory: this.memory, scratch: this.scratch },
+    });
     this.kernels = instance.exports as unknown as GemmExports;
   }
 
@@ -331,9 +417,10 @@ export function wasmArena(): WasmArena {
 /**
  * In a worker: an arena over a shared memory created elsewhere, using a scratch region of SCRATCH_BYTES that the
  * creating thread allocated for this worker (`creator.alloc(SCRATCH_BYTES)`). It runs products; it does not allocate.
+ * Pass the creator's `kernel` so both threads round alike (default: this thread's `wasmKernel()`).
  */
-export function attachWasmArena(memory: WasmMemory, scratch: number): WasmArena {
-  return new WasmArena({}, { memory, scratch });
+export function attachWasmArena(memory: WasmMemory, scratch: number, kernel?: WasmKernel): WasmArena {
+  return new WasmArena(kernel === undefined ? {} : { kernel }, { memory, scratch });
 }
 
 export { SCRATCH_BYTES };

@@ -21,7 +21,8 @@
  *              0x03 min max shared), for a global (kind 0x03) its value type and mutability (0x00 = const).
  *   code     = per function: byte size, vec(local groups (count, type)), instructions, 0x0b (end).
  *   memarg   = alignment exponent (log2 bytes), static offset (both LEB128); the address is popped from the stack.
- *   SIMD     = prefix byte 0xfd, then the SIMD opcode as unsigned LEB128 (f32x4.add is 0xe4 → bytes e4 01).
+ *   SIMD     = prefix byte 0xfd, then the SIMD opcode as unsigned LEB128 (f32x4.add is 0xe4 → bytes e4 01; the relaxed
+ *              SIMD f32x4.relaxed_madd is 0x105 → bytes 85 02).
  *   The f32x4 lanes round exactly like scalar f32 (IEEE single, round to nearest even, subnormals kept: WebAssembly
  *   has no flush-to-zero mode), so a lane's result depends only on that lane's inputs.
  */
@@ -409,6 +410,14 @@ export class Func {
   }
   f32x4_div(): this {
     return this.simd(0xe7);
+  }
+  /**
+   * f32x4.relaxed_madd (relaxed SIMD, opcode 0x105: bytes fd 85 02): pops c, b, a and pushes a·b + c, fused (one
+   * rounding) where the CPU has FMA (V8 on x64 with FMA3, arm64), else mul then add (two roundings). The module that
+   * uses it validates only in engines with relaxed SIMD (module.ts builds it only after relaxedSimdProbeBytes validates).
+   */
+  f32x4_relaxed_madd(): this {
+    return this.simd(0x105);
   }
   /** Pseudo-min/max, one instruction on x64: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a, so a NaN in a is kept. */
   f32x4_pmin(): this {

@@ -35,6 +35,8 @@
  *   gruGatesBefore(a, rh, hPrev, B, H)  GRU, classic: z = σ(a_z), r = σ(a_r) in place, rh [B,H] ← r⊙h_{t-1}
  *   gruOutput(a, hPrev, hOut, B, H)     GRU, both: h̃ = φ(a_h) in place;  h_t = z⊙h_{t-1} + (1−z)⊙h̃ into hOut [B,H]
  *   lstmBackward(dz, dh, dc, dhSeq, a, cPrev, phiC, B, H), gruBackwardAfter / gruBackwardBefore / gruBackwardReset,
+ *   sumRows(s, C, ldc, M, N)            s[N] += Σ_i C[i, ·] (f64 sums: matmul.ts's sumRows, bit for bit)
+ *   foldBlocks(p, n, count)             p[0…n) += p[t·n…+n) for t = 1…count−1 in order (f32, as a Float32Array loop)
  *   tanhBackward(dz, dh, dhSeq, h, n)   one step of the cells' backward loops (see each emitter): computed in f64x2,
  *                                       the float64 of the TypeScript loops, with their operations in their order, and
  *                                       rounded to f32 on store: the same bits as the loops on Float32Array
@@ -696,9 +698,129 @@ function emitAddBias(m: ModuleBuilder): void {
   });
 }
 
+/**
+ * (func $sumRows (param $s $c $ldc $M $N)): s[j] = fl32(s[j] + Σ_{i<M} C[i, j]) with the sum in f64, rows in order:
+ * matmul.ts's sumRows (the bias gradient db += Σ dZ) bit for bit. Strips of 16 columns (eight f64x2 sums: one cache
+ * line of each row per pass over the rows), then 2, then 1.
+ */
+function emitSumRows(m: ModuleBuilder): void {
+  const f = m.func('sumRows', [i32, i32, i32, i32, i32], [], true);
+  const [ps, c, ldc, M, N] = params(f, 5) as [Local, Local, Local, Local, Local];
+  const j = f.local(i32),
+    i = f.local(i32),
+    pc = f.local(i32),
+    step = f.local(i32);
+  const acc = Array.from({ length: 8 }, () => f.local(v128));
+  const v = f.local(v128);
+  f.get(ldc).i32_const(2).i32_shl().set(step);
+  f.i32_const(0).set(j);
+  for (const width of [16, 2, 1]) {
+    const pairs = Math.max(1, width / 2);
+    f.block((done: Label) =>
+      f.loop((next: Label) => {
+        f.get(j).i32_const(width).i32_add().get(N).i32_gt_s().br_if(done);
+        for (let q = 0; q < pairs; q++) f.f64x2_const(0).set(acc[q]);
+        f.get(c).get(j).i32_const(2).i32_shl().i32_add().set(pc);
+        f.i32_const(0).set(i);
+        f.block((rowsDone: Label) =>
+          f.loop((row: Label) => {
+            f.get(i).get(M).i32_ge_s().br_if(rowsDone);
+            for (let q = 0; q < pairs; q++) {
+              f.get(acc[q]).get(pc);
+              if (width === 1) f.f32_load().f32x4_splat();
+              else f.v128_load64_zero(8 * q);
+              f.f64x2_promote_low_f32x4().f64x2_add().set(acc[q]);
+            }
+            f.get(pc).get(step).i32_add().set(pc);
+            f.get(i).i32_const(1).i32_add().set(i);
+            f.br(row);
+          }),
+        );
+        for (let q = 0; q < pairs; q++) {
+          const mode: Mode = width === 1 ? 'lane' : 'vec';
+          f.get(ps)
+            .i32_const(8 * q)
+            .i32_add()
+            .set(pc);
+          load64(f, mode, pc, v);
+          f.get(v).get(acc[q]).f64x2_add().set(v);
+          store64(f, mode, pc, v);
+        }
+        f.get(ps)
+          .i32_const(4 * width)
+          .i32_add()
+          .set(ps);
+        f.get(j).i32_const(width).i32_add().set(j);
+        f.br(next);
+      }),
+    );
+  }
+}
+
+/**
+ * (func $foldBlocks (param $p $n $count)): p[k] = fl32(…fl32(p[k] + p[n + k]) + … + p[(count−1)·n + k]) for k < n: the
+ * blocks 1…count−1 of n floats added into block 0 in block order (the cells' S = Σ_t dz_t for a repeated input), the
+ * bits of the TypeScript loop `for t: for k: dz[k] += dz[t·n + k]` on a Float32Array. k outer in strips of 16, then 4,
+ * then 1, so each strip's sums stay in registers while the blocks stream past.
+ */
+function emitFoldBlocks(m: ModuleBuilder): void {
+  const f = m.func('foldBlocks', [i32, i32, i32], [], true);
+  const [p, n, count] = params(f, 3) as [Local, Local, Local];
+  const k = f.local(i32),
+    t = f.local(i32),
+    q0 = f.local(i32),
+    step = f.local(i32);
+  const acc = Array.from({ length: 4 }, () => f.local(v128));
+  f.get(n).i32_const(2).i32_shl().set(step);
+  f.i32_const(0).set(k);
+  for (const width of [16, 4, 1]) {
+    const vecs = Math.max(1, width / 4);
+    f.block((done: Label) =>
+      f.loop((next: Label) => {
+        f.get(k).i32_const(width).i32_add().get(n).i32_gt_s().br_if(done);
+        for (let q = 0; q < vecs; q++) {
+          f.get(p);
+          if (width === 1) f.f32_load().f32x4_splat();
+          else f.v128_load(16 * q);
+          f.set(acc[q]);
+        }
+        f.get(p).set(q0);
+        f.i32_const(1).set(t);
+        f.block((blocksDone: Label) =>
+          f.loop((block: Label) => {
+            f.get(t).get(count).i32_ge_s().br_if(blocksDone);
+            f.get(q0).get(step).i32_add().set(q0);
+            for (let q = 0; q < vecs; q++) {
+              f.get(acc[q]).get(q0);
+              if (width === 1) f.f32_load().f32x4_splat();
+              else f.v128_load(16 * q);
+              f.f32x4_add().set(acc[q]);
+            }
+            f.get(t).i32_const(1).i32_add().set(t);
+            f.br(block);
+          }),
+        );
+        for (let q = 0; q < vecs; q++) {
+          f.get(p).get(acc[q]);
+          if (width === 1) f.f32x4_extract_lane(0).f32_store();
+          else f.v128_store(16 * q);
+        }
+        f.get(p)
+          .i32_const(4 * width)
+          .i32_add()
+          .set(p);
+        f.get(k).i32_const(width).i32_add().set(k);
+        f.br(next);
+      }),
+    );
+  }
+}
+
 /** Adds the vector functions, gate kernels and addBias of the header to the module, all exported. */
 export function emitGates(m: ModuleBuilder): void {
   emitAddBias(m);
+  emitSumRows(m);
+  emitFoldBlocks(m);
   emitVectorFunction(m, 'vexp', 'exp');
   emitVectorFunction(m, 'vsigmoid', 'sigmoid');
   emitVectorFunction(m, 'vtanh', 'tanh');

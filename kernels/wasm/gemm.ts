@@ -23,7 +23,19 @@
  */
 import { type WasmArena, wasmArena } from './arena.js';
 
-export { WasmArena, WasmArenaOptions, attachWasmArena, wasmArena, wasmSimdAvailable, SCRATCH_BYTES } from './arena.js';
+export {
+  WasmArena,
+  WasmArenaOptions,
+  WasmKernel,
+  attachWasmArena,
+  setWasmKernel,
+  wasmArena,
+  wasmFmaFused,
+  wasmKernel,
+  wasmRelaxedSimdAvailable,
+  wasmSimdAvailable,
+  SCRATCH_BYTES,
+} from './arena.js';
 
 function dims(name: string, M: number, K: number, N: number): void {
   if (!(Number.isInteger(M) && Number.isInteger(K) && Number.isInteger(N)) || M < 0 || K < 0 || N < 0) {

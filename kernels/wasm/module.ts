@@ -43,6 +43,16 @@
  *   in float64 within a k-block, so the two differ by rounding: |C_wasm − C_exact| ≤ (K + 2)·2⁻²⁴·(Σ_k |A(i,k)·B(k,j)| + |C₀|)
  *   (the standard bound for recursive summation; in practice the error is about √K·2⁻²⁴ times that sum).
  *
+ * Two variants of the module, the same code but for the multiply-add (`buildGemmModule({ fma })`):
+ *   'simd128'      s = fl32(s + fl32(a·b)): f32x4.mul then f32x4.add, as above. Runs on every engine with SIMD128.
+ *   'relaxed-fma'  s = fl32(s + a·b): f32x4.relaxed_madd, one rounding where the CPU has FMA (every x86-64 since
+ *                  Haswell/Zen and arm64; elsewhere V8 lowers it to mul then add, which gives the simd128 bits). Needs
+ *                  relaxed SIMD (Node ≥ 22 and current Chrome; Node 20 behind --experimental-wasm-relaxed-simd).
+ *                  Every multiply-add of every path (tiles, edge tiles, gemv, gemvBt, their scalar columns, which
+ *                  use lane 0 of relaxed_madd since wasm has no scalar FMA) is fused, so the row contract holds here too.
+ *   The two differ in the last bits of most results (both within the bound above; FMA's is the smaller). Within one
+ *   variant on one machine the bits repeat run to run and do not depend on the batch.
+ *
  * Memory: the module imports `env.memory` and `env.scratch`, the byte address of its private scratch region (SCRATCH_BYTES,
  * allocated by the arena): TILE (4×8 f32) at +0, APACK (MC·KC f32) at +256, BPACK (KC·NC f32) after it. The packers and
  * the edge-tile copy write only there. One instance per thread: two instances on one shared memory need two scratches.
@@ -139,6 +149,23 @@ function transpose4(f: Func, v: Local[], x: Local[], t: Local[]): void {
     .get(x3)
     .i8x16_shuffle(lanes32(2, 3, 6, 7))
     .set(t[3]); // column 3
+}
+
+/**
+ * acc ← acc + x·y in f32x4 lanes, where x() and y() push one v128 each: f32x4.relaxed_madd when `fma` (one rounding
+ * where the CPU has FMA), else f32x4.mul then f32x4.add (two roundings; the bytes of the SIMD128 module).
+ */
+function mac(f: Func, fma: boolean, acc: Local, x: () => void, y: () => void): void {
+  if (fma) {
+    x();
+    y();
+    f.get(acc).f32x4_relaxed_madd().set(acc);
+  } else {
+    f.get(acc);
+    x();
+    y();
+    f.f32x4_mul().f32x4_add().set(acc);
+  }
 }
 
 function locals(f: Func, type: typeof i32, n: number): Local[] {
@@ -401,7 +428,7 @@ function emitStoreTile(m: ModuleBuilder, scratch: Global): Func {
  * (strides in bytes). Strips of 16, then 4, then 1 columns; for each strip and each k-block, lane j holds
  * s_j = Σ_k x(k)·B(k,j) in k order, then c_j = s_j (first block of an overwrite) or c_j + s_j.
  */
-function emitGemvRow(m: ModuleBuilder): Func {
+function emitGemvRow(m: ModuleBuilder, fma: boolean): Func {
   const f = m.func('gemvRow', [i32, i32, i32, i32, i32, i32, i32, i32], [], false);
   const [c, x, sx, b, sBk, K, N, acc] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as [
     Local,
@@ -439,13 +466,25 @@ function emitGemvRow(m: ModuleBuilder): Func {
           f.get(b).get(pc).get(sBk).i32_mul().i32_add().get(j).i32_const(2).i32_shl().i32_add().set(bp);
           f.get(kc).set(n);
           if (width === 1) {
-            f.f32_const(0).set(sf);
+            // One column: scalar f32, or under fma lane 0 of relaxed_madd (wasm has no scalar FMA), so this column
+            // rounds like the vector strips and the tiles.
+            if (fma) f.v128_zero().set(s[0]);
+            else f.f32_const(0).set(sf);
             f.loop((k) => {
-              f.get(sf).get(xp).f32_load().get(bp).f32_load().f32_mul().f32_add().set(sf);
+              if (fma) {
+                mac(
+                  f,
+                  true,
+                  s[0],
+                  () => f.get(xp).v128_load32_splat(),
+                  () => f.get(bp).v128_load32_splat(),
+                );
+              } else f.get(sf).get(xp).f32_load().get(bp).f32_load().f32_mul().f32_add().set(sf);
               f.get(xp).get(sx).i32_add().set(xp);
               f.get(bp).get(sBk).i32_add().set(bp);
               f.get(n).i32_const(1).i32_sub().tee(n).br_if(k);
             });
+            if (fma) f.get(s[0]).f32x4_extract_lane(0).set(sf);
             f.get(store);
             f.if_(
               () => {
@@ -460,13 +499,13 @@ function emitGemvRow(m: ModuleBuilder): Func {
             f.loop((k) => {
               f.get(xp).v128_load32_splat().set(av);
               for (let q = 0; q < vecs; q++) {
-                f.get(s[q])
-                  .get(av)
-                  .get(bp)
-                  .v128_load(16 * q)
-                  .f32x4_mul()
-                  .f32x4_add()
-                  .set(s[q]);
+                mac(
+                  f,
+                  fma,
+                  s[q],
+                  () => f.get(av),
+                  () => f.get(bp).v128_load(16 * q),
+                );
               }
               f.get(xp).get(sx).i32_add().set(xp);
               f.get(bp).get(sBk).i32_add().set(bp);
@@ -506,7 +545,7 @@ function emitGemvRow(m: ModuleBuilder): Func {
  * dot product of x with a row of the stored matrix. To keep the k-order sums of the contract (one lane per output, no
  * horizontal reduction), 4 rows are read 4 k-values at a time and transposed in registers, then accumulated like gemv.
  */
-function emitGemvBtRow(m: ModuleBuilder): Func {
+function emitGemvBtRow(m: ModuleBuilder, fma: boolean): Func {
   const f = m.func('gemvBtRow', [i32, i32, i32, i32, i32, i32, i32, i32], [], false);
   const [c, x, sx, b, sBj, K, N, acc] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => f.param(i)) as [
     Local,
@@ -565,7 +604,13 @@ function emitGemvBtRow(m: ModuleBuilder): Func {
             for (let q = 0; q < 4; q++) f.get(r[q]).v128_load().set(v[q]);
             transpose4(f, v, xs, t); // t_q = B(k+q, j..j+3)
             for (let q = 0; q < 4; q++) {
-              f.get(s).get(xp).v128_load32_splat().get(t[q]).f32x4_mul().f32x4_add().set(s);
+              mac(
+                f,
+                fma,
+                s,
+                () => f.get(xp).v128_load32_splat(),
+                () => f.get(t[q]),
+              );
               f.get(xp).get(sx).i32_add().set(xp);
             }
             for (let q = 0; q < 4; q++) f.get(r[q]).i32_const(16).i32_add().set(r[q]);
@@ -580,7 +625,13 @@ function emitGemvBtRow(m: ModuleBuilder): Func {
             f.get(r[0]).v128_load32_splat();
             for (let q = 1; q < 4; q++) f.get(r[q]).f32_load().f32x4_replace_lane(q);
             f.set(bv);
-            f.get(s).get(xp).v128_load32_splat().get(bv).f32x4_mul().f32x4_add().set(s);
+            mac(
+              f,
+              fma,
+              s,
+              () => f.get(xp).v128_load32_splat(),
+              () => f.get(bv),
+            );
             f.get(xp).get(sx).i32_add().set(xp);
             for (let q = 0; q < 4; q++) f.get(r[q]).i32_const(4).i32_add().set(r[q]);
             f.get(k).i32_const(1).i32_add().set(k);
@@ -609,12 +660,22 @@ function emitGemvBtRow(m: ModuleBuilder): Func {
       f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store);
       f.get(x).get(pc).get(sx).i32_mul().i32_add().set(xp);
       f.get(b).get(j).get(sBj).i32_mul().i32_add().get(pc).i32_const(2).i32_shl().i32_add().set(r[0]);
-      f.f32_const(0).set(sf);
+      if (fma) f.v128_zero().set(s);
+      else f.f32_const(0).set(sf);
       forUp(f, k, C(0), L(kc), C(1), () => {
-        f.get(sf).get(xp).f32_load().get(r[0]).f32_load().f32_mul().f32_add().set(sf);
+        if (fma) {
+          mac(
+            f,
+            true,
+            s,
+            () => f.get(xp).v128_load32_splat(),
+            () => f.get(r[0]).v128_load32_splat(),
+          );
+        } else f.get(sf).get(xp).f32_load().get(r[0]).f32_load().f32_mul().f32_add().set(sf);
         f.get(xp).get(sx).i32_add().set(xp);
         f.get(r[0]).i32_const(4).i32_add().set(r[0]);
       });
+      if (fma) f.get(s).f32x4_extract_lane(0).set(sf);
       f.get(store);
       f.if_(
         () => {
@@ -642,6 +703,7 @@ function emitGemm(
   storeTile: Func,
   gemvRow: Func,
   gemvBtRow: Func,
+  fma: boolean,
 ): Func {
   const f = m.func('gemm', new Array<typeof i32>(12).fill(i32), [], false);
   const [c, ldc, a, sAi, sAk, b, sBk, sBj, M, K, N, acc] = Array.from({ length: 12 }, (_, i) => f.param(i)) as [
@@ -785,8 +847,20 @@ function emitGemm(
                 f.get(pa)
                   .v128_load32_splat(4 * r)
                   .set(av); // A(r, k) in all lanes
-                f.get(sAt(r, 0)).get(av).get(b0).f32x4_mul().f32x4_add().set(sAt(r, 0));
-                f.get(sAt(r, 1)).get(av).get(b1).f32x4_mul().f32x4_add().set(sAt(r, 1));
+                mac(
+                  f,
+                  fma,
+                  sAt(r, 0),
+                  () => f.get(av),
+                  () => f.get(b0),
+                );
+                mac(
+                  f,
+                  fma,
+                  sAt(r, 1),
+                  () => f.get(av),
+                  () => f.get(b1),
+                );
               }
               f.get(pa).i32_const(16).i32_add().set(pa);
               f.get(pb).i32_const(32).i32_add().tee(pb).get(pEnd).i32_lt_u().br_if(k);
@@ -908,6 +982,11 @@ export interface GemmModuleOptions {
   minPages: number;
   maxPages?: number;
   shared?: boolean;
+  /**
+   * The relaxed-SIMD variant: every product's multiply-add is f32x4.relaxed_madd (see the numeric contract). Validates
+   * only where `relaxedSimdProbeBytes()` does.
+   */
+  fma?: boolean;
 }
 
 /**
@@ -929,9 +1008,10 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   const packA = emitPackA(m, scratch, packPanel);
   const packB = emitPackB(m, scratch, packPanel);
   const storeTile = emitStoreTile(m, scratch);
-  const gemvRow = emitGemvRow(m);
-  const gemvBtRow = emitGemvBtRow(m);
-  const gemm = emitGemm(m, scratch, zero, packA, packB, storeTile, gemvRow, gemvBtRow);
+  const fma = opts.fma === true;
+  const gemvRow = emitGemvRow(m, fma);
+  const gemvBtRow = emitGemvBtRow(m, fma);
+  const gemm = emitGemm(m, scratch, zero, packA, packB, storeTile, gemvRow, gemvBtRow, fma);
   emitProduct(m, 'matmul', gemm, 'AB');
   emitProduct(m, 'matmulABt', gemm, 'ABt');
   emitProduct(m, 'matmulAtB', gemm, 'AtB');
@@ -946,5 +1026,22 @@ export function simdProbeBytes(): Uint8Array {
   const m = new ModuleBuilder();
   const f = m.func('probe', [], [f32], true);
   f.v128_zero().f32x4_extract_lane(0);
+  return m.bytes();
+}
+
+/**
+ * The smallest module that uses f32x4.relaxed_madd: validating it tells whether the engine has relaxed SIMD. Its export
+ * `probe()` returns lane 0 of relaxed_madd(a, a, −fl32(a·a)) for a = 1 + 2⁻²³: 2⁻⁴⁶ where the multiply-add is fused (one
+ * rounding), 0 where the engine computes it as mul then add.
+ */
+export function relaxedSimdProbeBytes(): Uint8Array {
+  const m = new ModuleBuilder();
+  const f = m.func('probe', [], [f32], true);
+  const a = 1 + 2 ** -23;
+  f.f32x4_const(a)
+    .f32x4_const(a)
+    .f32x4_const(-Math.fround(a * a))
+    .f32x4_relaxed_madd()
+    .f32x4_extract_lane(0);
   return m.bytes();
 }

@@ -8,7 +8,8 @@
  * product. The staging buffers are allocated with the workspace (one allocF32s), so no product grows the memory.
  */
 import type { FloatArray } from '../matmul.js';
-import type { GateOps, MatOps, MatProduct } from '../fast/ops.js';
+import { type GateOps, type MatOps, type MatProduct, foldBlocks } from '../fast/ops.js';
+import { sumRows } from '../matmul.js';
 import { type WasmArena } from './arena.js';
 
 type Kernel = (
@@ -89,12 +90,44 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
       N,
     );
   };
+  // The bias gradient and the repeated-input fold: wasm when the big operand lives in the arena (a workspace's dz), else
+  // the TypeScript loop; both give the same bits, so the choice is invisible.
+  const sumRowsOp = (
+    s: FloatArray,
+    sOff: number,
+    C: FloatArray,
+    cOff: number,
+    ldc: number,
+    M: number,
+    N: number,
+  ): void => {
+    const sOwned = owned(s);
+    if (!owned(C) || N > ldc || !(s instanceof Float32Array) || (!sOwned && stage[1].length < N)) {
+      sumRows(s, sOff, C, cOff, ldc, M, N);
+      return;
+    }
+    if (M === 0 || N === 0) return;
+    const c = ptr('sumRows[wasm](C)', C, cOff, spanOf(M, N, ldc), 0, false);
+    const sp = ptr('sumRows[wasm](s)', s, sOff, N, 1, true);
+    k.sumRows(sp, c, ldc, M, N);
+    if (!sOwned) s.set(stage[1].subarray(0, N), sOff);
+  };
+  const foldOp = (p: FloatArray, off: number, n: number, count: number): void => {
+    if (!owned(p) || !(off >= 0 && n >= 0 && count >= 1 && off + count * n <= p.length)) {
+      foldBlocks(p, off, n, count);
+      return;
+    }
+    if (n === 0 || count === 1) return;
+    k.foldBlocks(p.byteOffset + 4 * off, n, count);
+  };
   return {
     name: 'wasm',
     matmul: make('matmul[wasm]', () => k.matmul, false, false),
     matmulABt: make('matmulABt[wasm]', () => k.matmulABt, false, true),
     matmulAtB: make('matmulAtB[wasm]', () => k.matmulAtB, true, false),
     addBias,
+    sumRows: sumRowsOp,
+    foldBlocks: foldOp,
     gates: wasmGates(arena, stage[0]),
   };
 }

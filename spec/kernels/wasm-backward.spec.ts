@@ -8,9 +8,9 @@
  * and without dhSeq, dhSeq inside and outside the arena, with dhT / dcT, and with repeated input.
  */
 import { expect } from 'chai';
-import { type GateOps, type MatOps } from '../../kernels/fast/ops';
+import { type GateOps, type MatOps, foldBlocks, jsOps } from '../../kernels/fast/ops';
 import { WasmArena, wasmSimdAvailable } from '../../kernels/wasm/arena';
-import { wasmGates } from '../../kernels/wasm/ops';
+import { wasmGates, wasmWorkspaceBuffers } from '../../kernels/wasm/ops';
 import { lstmBackward, lstmForward, lstmWorkspace, type LstmWorkspace } from '../../kernels/fast/lstm';
 import { gruBackward, gruBiasLength, gruForward, gruWorkspace, type GruWorkspace } from '../../kernels/fast/gru';
 import { rnnBackward, rnnForward, rnnWorkspace, type RnnWorkspace } from '../../kernels/fast/rnn';
@@ -27,6 +27,8 @@ function withoutGates(ops: MatOps): MatOps {
     matmulABt: ops.matmulABt,
     matmulAtB: ops.matmulAtB,
     addBias: ops.addBias,
+    sumRows: ops.sumRows,
+    foldBlocks: ops.foldBlocks,
   };
 }
 
@@ -347,5 +349,62 @@ describe('kernels/wasm/gates.ts backward kernels', function () {
       RangeError,
       /phiC/,
     );
+  });
+});
+
+describe('kernels/wasm/gates.ts sumRows and foldBlocks (the bias gradient and the repeated-input fold)', function () {
+  before(function () {
+    if (!wasmSimdAvailable()) this.skip();
+  });
+  const rng = makeRng('wasm-sumrows');
+  const same = (label: string, got: Float32Array, want: Float32Array): void => {
+    expect(got.length).to.equal(want.length);
+    for (let i = 0; i < want.length; i++)
+      if (!Object.is(got[i], want[i])) expect.fail(`${label}: element ${i} is ${got[i]}, the js loop gives ${want[i]}`);
+  };
+
+  it('sumRows gives the bits of matmul.ts sumRows: columns off the 16/2 strips, M = 0 and 1, ldc > N, s inside or outside the arena', () => {
+    for (const [M, N, ld] of [
+      [0, 5, 5],
+      [1, 1, 1],
+      [3, 17, 17],
+      [7, 35, 40],
+      [130, 512, 512],
+      [257, 19, 21],
+    ]) {
+      const arena = new WasmArena({ initialBytes: 0 });
+      const { bufs, ops } = wasmWorkspaceBuffers(arena, [M * ld + 3, N + 2], N + 2);
+      const [C, sIn] = bufs as [Float32Array, Float32Array];
+      for (let i = 0; i < C.length; i++) C[i] = (rng() - 0.5) * 2 ** Math.floor(rng() * 20 - 10);
+      for (let i = 0; i < sIn.length; i++) sIn[i] = rng() - 0.5;
+      const sOut = Float32Array.from(sIn);
+      const want = Float32Array.from(sIn);
+      jsOps.sumRows(want, 1, C, 3, ld, M, N);
+      ops.sumRows(sIn, 1, C, 3, ld, M, N);
+      ops.sumRows(sOut, 1, C, 3, ld, M, N);
+      same(`M=${M} N=${N} ldc=${ld}, s in the arena`, sIn, want);
+      same(`M=${M} N=${N} ldc=${ld}, s outside (staged)`, sOut, want);
+    }
+  });
+
+  it('foldBlocks gives the bits of the Float32Array loop: n off the 16/4 strips, count 1 and 2, an offset', () => {
+    for (const [n, count] of [
+      [1, 1],
+      [5, 2],
+      [19, 9],
+      [64, 3],
+      [2048, 65],
+    ]) {
+      const arena = new WasmArena({ initialBytes: 0 });
+      const { bufs, ops } = wasmWorkspaceBuffers(arena, [n * count + 2], 4);
+      const p = bufs[0];
+      for (let i = 0; i < p.length; i++) p[i] = (rng() - 0.5) * 2 ** Math.floor(rng() * 16 - 8);
+      const want = Float32Array.from(p);
+      foldBlocks(want, 2, n, count);
+      ops.foldBlocks(p, 2, n, count);
+      same(`n=${n} count=${count}`, p, want);
+      const plain = Float32Array.from(p);
+      expect(() => foldBlocks(plain, 2, n, count + 1)).to.throw(RangeError, /do not fit/);
+    }
   });
 });

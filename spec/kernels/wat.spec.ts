@@ -31,11 +31,21 @@ interface Wabt {
 }
 
 describe('scripts/wat.js', () => {
-  for (const shared of [false, true]) {
-    it(`wabt assembles the text of the ${shared ? 'shared-memory' : 'plain'} module back into the emitted bytes`, async () => {
+  for (const [shared, fma] of [
+    [false, false],
+    [true, false],
+    [false, true],
+  ] as const) {
+    it(`wabt assembles the text of the ${shared ? 'shared-memory' : 'plain'}${fma ? ' relaxed-fma' : ''} module back into the emitted bytes`, async () => {
       const wabt = await (require('wabt') as () => Promise<Wabt>)();
-      const bytes = buildGemmModule(shared ? { minPages: 1, maxPages: 65536, shared: true } : { minPages: 1 });
-      const mod = wabt.parseWat('kernels.wat', disassemble(bytes), { simd: true, threads: true });
+      const bytes = buildGemmModule(
+        shared ? { minPages: 1, maxPages: 65536, shared: true, fma } : { minPages: 1, fma },
+      );
+      const mod = wabt.parseWat('kernels.wat', disassemble(bytes), {
+        simd: true,
+        threads: true,
+        relaxed_simd: fma,
+      });
       // (wabt.js's validate rejects any shared memory whatever the threads flag says, so only the plain one is validated)
       if (!shared) mod.validate();
       const back = mod.toBinary({ log: false, write_debug_names: false }).buffer;
@@ -69,6 +79,27 @@ describe('scripts/wat.js', () => {
         .and.match(/^\s+v128\.load( |$)/m);
     });
   }
+
+  it('the relaxed-fma module multiplies-adds with f32x4.relaxed_madd in every product function, the simd128 one never', () => {
+    const fmaText = disassemble(buildGemmModule({ minPages: 1, fma: true }));
+    const plainText = disassemble(buildGemmModule({ minPages: 1 }));
+    expect(plainText).to.not.contain('relaxed_madd');
+    // The product functions (packers, gemvRow, gemvBtRow, gemm) come first; the gate kernels after `$matmul` keep
+    // their own f32x4.mul (elementwise, not products).
+    const products = (text: string): string => {
+      const end = text.indexOf('(func $matmul ');
+      expect(end).to.be.greaterThan(0);
+      return text.slice(0, end);
+    };
+    expect(products(fmaText))
+      .to.contain('f32x4.relaxed_madd')
+      .and.not.match(/^\s+f32x4\.mul$/m);
+    expect(products(fmaText)).to.not.match(/^\s+f32\.mul$/m);
+    expect(products(plainText))
+      .to.match(/^\s+f32x4\.mul$/m)
+      .and.match(/^\s+f32\.mul$/m);
+    expect(fmaText.match(/relaxed_madd/g)!.length).to.be.greaterThanOrEqual(8 + 2 + 2 + 3);
+  });
 
   it('refuses bytes that are not a module, and an opcode the emitter does not write', () => {
     expect(() => disassemble(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))).to.throw(RangeError, /not a WebAssembly/);

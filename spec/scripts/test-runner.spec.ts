@@ -13,16 +13,15 @@ describe('scripts/test.js (npm test)', () => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const run = (spec: string, paths: string): { status: number | null; out: string } => {
+  const run = (spec: string, paths: string | undefined): { status: number | null; out: string } => {
     const root = repoRoot();
+    const env: NodeJS.ProcessEnv = { ...process.env, BPTT_TEST_PATHS: paths };
+    if (paths === undefined) delete env['BPTT_TEST_PATHS'];
+    delete env['BPTT_WASM_KERNEL'];
     const r = spawnSync(
       process.execPath,
       [path.join(root, 'scripts', 'test.js'), '--no-config', '--reporter', 'dot', spec],
-      {
-        cwd: root,
-        encoding: 'utf8',
-        env: { ...process.env, BPTT_TEST_PATHS: paths },
-      },
+      { cwd: root, encoding: 'utf8', env },
     );
     return { status: r.status, out: r.stdout + r.stderr };
   };
@@ -75,5 +74,45 @@ describe('scripts/test.js (npm test)', () => {
     expect(r.out)
       .to.match(/auto\s+passed/)
       .and.to.match(/js\s+FAILED/);
+  });
+
+  it('runs auto, js and relaxed by default; relaxed is the wasm path on the relaxed-fma micro-kernel', () => {
+    const spec = path.join(dir, 'records-kernel.spec.js');
+    const dist = path.join(repoRoot(), 'dist');
+    fs.writeFileSync(
+      spec,
+      `
+      const fs = require('fs');
+      const backend = require(${JSON.stringify(path.join(dist, 'lib', 'backend.js'))});
+      it('records the path and the micro-kernel', () => {
+        const line = [process.env.BPTT_BACKEND, backend.getBackend(), backend.wasmKernel(),
+          process.env.BPTT_EXPECT_WASM_KERNEL || '-'].join(' ');
+        fs.appendFileSync(${JSON.stringify(path.join(dir, 'kernels.txt'))}, line + '\\n');
+      });`,
+    );
+    const r = run(spec, undefined);
+    expect(r.status, r.out).to.equal(0);
+    const lines = fs.readFileSync(path.join(dir, 'kernels.txt'), 'utf8').split('\n').filter(Boolean);
+    expect(lines, r.out).to.have.length(3);
+    expect(lines[0]).to.match(/^auto wasm (simd128|relaxed-fma) -$/);
+    expect(lines[1]).to.match(/^js js (simd128|relaxed-fma) -$/);
+    expect(lines[2]).to.equal('wasm wasm relaxed-fma relaxed-fma');
+    expect(r.out)
+      .to.match(/== mocha on the relaxed path \(resolves to wasm, relaxed-fma\) ==/)
+      .and.match(/relaxed\s+passed/);
+  });
+
+  it('the relaxed path fails when its specs fail, and names itself in the summary', () => {
+    const spec = path.join(dir, 'fails-on-relaxed.spec.js');
+    fs.writeFileSync(
+      spec,
+      "it('fails on relaxed', () => { if (process.env.BPTT_EXPECT_WASM_KERNEL) throw new Error('planted relaxed'); });",
+    );
+    const r = run(spec, 'js,relaxed');
+    expect(r.status, r.out).to.equal(1);
+    expect(r.out)
+      .to.match(/js\s+passed/)
+      .and.match(/relaxed\s+FAILED/)
+      .and.match(/== failures on the relaxed path[^\n]*==\n[\s\S]*planted relaxed/);
   });
 });

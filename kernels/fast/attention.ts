@@ -11,26 +11,28 @@
  * workspace per step), the decoder cell's caches for the whole sequence: a[Td,B,G] post-activation gates [i|f|g|o],
  * phiC[Td,B,H] = φ(c_{i+1}), dz[Td,B,G] the gate pre-activation gradients. Weights as the reference: W[Din,G]
  * (rows 0…Dx-1 = W_x take x_i, rows Dx…Din-1 = W_ctx take ctx_i), U[H,G], b[G]; Ws[H,A], Wh[E,A], ba[A], v[A]; Wa[H,E].
- * h_b, P_b, s_b below are the [Te or Td, ·] slices of batch row b (leading dimension B·E, B·A or B·H).
+ * h_b, P_b, s_b below are the [Te or Td, ·] slices of batch row b (leading dimension B·E or B·H).
+ * The products of one step with a weight matrix are GEMMs over the B rows (ops); those of one sequence with its own
+ * states (the scores s·h_j, the context Σ_j alpha_ij h_j and their gradients) are B small matrix–vector products per
+ * step, written as loops like the softmax and tanh ones: a MatOps call per row would cost more than its 1–2 kFLOP.
  *
  * Forward   P = hEnc·Wh + ba (additive) or hEnc·Waᵀ (general)         one GEMM over all Te·B rows
  *           Z = X·W_x + b                                              one GEMM over all Td·B rows, into a
  *           for i = 0…Td-1 (s = s_i):
  *             additive:  q = s·Ws;   u_ij = tanh(q + P_j)   (wasm: one vector tanh over the [B,Te,A] block);
  *                        e_i = U_i·v                       (js: fused into the tanh loop; wasm: a GEMM with N = 1)
- *             dot:       e_i,b = s_b·h_bᵀ                  general:  e_i,b = s_b·P_bᵀ           (a GEMM per b)
- *             alpha_ij = softmax_j(e_ij)                                   (plain loop)
- *             ctx_i,b = alpha_i,b·h_b                                      (a GEMM per b, into xin)
+ *             dot:       e_ij = s·h_j                       general:  e_ij = s·P_j
+ *             alpha_ij = softmax_j(e_ij)
+ *             ctx_i = Σ_j alpha_ij h_j                                     (into xin)
  *             z_i += ctx_i·W_ctx + s_i·U;   i, f, o = σ(z);   g = φ(z_g);   c_{i+1} = f⊙c_i + i⊙g;
  *             phiC_i = φ(c_{i+1});   s_{i+1} = o⊙phiC_i              (wasm, default activations: one gate kernel call)
  * Backward  ds ← 0, dc ← 0; for i = Td-1…0:
  *             ds += dsSeq_i;   dz_i from ds, dc as the LSTM's backward step; dc ← dc⊙f
  *                                                        (wasm, default activations: one gate kernel call)
- *             ds ← dz_i·Uᵀ;   dctx_i = dz_i·W_ctxᵀ (into dxin);   dalpha_i,b = dctx_i,b·h_bᵀ (a GEMM per b, into de)
- *             de_ij = alpha_ij (dalpha_ij − Σ_k alpha_ik dalpha_ik)                (plain loop)
- *             additive:  dpre_ij = de_ij v ⊙ (1 − u_ij²);  dP_j += dpre_ij;  dq_i = Σ_j dpre_ij   (plain loop);
- *                        ds += dq_i·Wsᵀ
- *             dot:       ds_b += de_i,b·h_b          general:  ds_b += de_i,b·P_b             (a GEMM per b)
+ *             ds ← dz_i·Uᵀ;   dctx_i = dz_i·W_ctxᵀ (into dxin);   dalpha_ij = dctx·h_j (into de)
+ *             de_ij = alpha_ij (dalpha_ij − Σ_k alpha_ik dalpha_ik)
+ *             additive:  dpre_ij = de_ij v ⊙ (1 − u_ij²);  dP_j += dpre_ij;  dq_i = Σ_j dpre_ij;  ds += dq_i·Wsᵀ
+ *             dot:       ds += Σ_j de_ij h_j                general:  ds += Σ_j de_ij P_j
  *           after the loop, whole-sequence GEMMs:
  *             dW += Xinᵀ·dZ,   dU += S_prevᵀ·dZ,   db += Σ_rows dZ,   dx = dZ·W_xᵀ
  *             dhEnc_b = Alpha_bᵀ·Dctx_b              (Alpha_b [Td,Te], Dctx_b [Td,E]: Σ_i alpha_ij dctx_i, per b)
@@ -246,7 +248,7 @@ export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEn
   checkAttentionParams('attentionForward', ws, p, hEnc, x);
   const { Te, Td, B, Dx, E, H, A, score, act, recAct, s, c, alpha, xin, a, phiC, P, u, q } = ws;
   const { matmul, matmulABt, addBias } = ws.ops;
-  const Din = Dx + E, G = 4 * H, BH = B * H, BE = B * E;
+  const Din = Dx + E, G = 4 * H, BH = B * H;
   const K = resident(ws.hEncW, hEnc), W = resident(ws.Ww, p.W), U = resident(ws.Uw, p.U);
   const Ws = resident(ws.Wsw, p.Ws), v = p.v;
 
@@ -293,8 +295,15 @@ export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEn
           }
       }
     } else {
-      for (let bb = 0; bb < B; bb++)                                      // e_i,b = s_b·h_bᵀ  (general: s_b·P_bᵀ)
-        matmulABt(alpha, eOff + bb * Te, Te, s, sOff + bb * H, H, Kscore, bb * H, BH, 1, H, Te, false);
+      for (let bb = 0; bb < B; bb++) {
+        const sRow = sOff + bb * H;
+        for (let j = 0; j < Te; j++) {
+          const kRow = (j * B + bb) * H;
+          let e = 0;
+          for (let k = 0; k < H; k++) e += s[sRow + k] * Kscore[kRow + k];   // e_ij = s·h_j  or  s·P_j
+          alpha[eOff + bb * Te + j] = e;
+        }
+      }
     }
     // alpha_ij = softmax_j(e_ij)
     for (let r = eOff, end = eOff + B * Te; r < end; r += Te) {
@@ -308,9 +317,15 @@ export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEn
       }
       for (let j = 0; j < Te; j++) alpha[r + j] /= sum;
     }
-    // ctx_i,b = alpha_i,b·h_b, into xin's columns Dx…Din-1
-    for (let bb = 0; bb < B; bb++)
-      matmul(xin, inOff + bb * Din + Dx, Din, alpha, eOff + bb * Te, Te, K, bb * E, BE, 1, Te, E, false);
+    // ctx_i = Σ_j alpha_ij h_j, into xin's columns Dx…Din-1
+    for (let bb = 0; bb < B; bb++) {
+      const r = eOff + bb * Te, inRow = inOff + bb * Din + Dx;
+      for (let k = 0; k < E; k++) {
+        let ctx = 0;
+        for (let j = 0; j < Te; j++) ctx += alpha[r + j] * K[(j * B + bb) * E + k];
+        xin[inRow + k] = ctx;
+      }
+    }
     // z_i += ctx_i·W_ctx + s_i·U
     matmul(a, aOff, G, xin, inOff + Dx, Din, W, Dx * G, G, B, E, G, true);
     matmul(a, aOff, G, s, sOff, H, U, 0, G, B, H, G, true);
@@ -379,8 +394,15 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
         }
     matmulABt(ds, 0, H, dz, aOff, G, U, 0, G, B, G, H, false);           // ds ← dz_i·Uᵀ
     matmulABt(dxin, inOff + Dx, Din, dz, aOff, G, W, Dx * G, G, B, G, E, false);   // dctx_i = dz_i·W_ctxᵀ
-    for (let bb = 0; bb < B; bb++)                                       // dalpha_i,b = dctx_i,b·h_bᵀ
-      matmulABt(de, eOff + bb * Te, Te, dxin, inOff + bb * Din + Dx, Din, K, bb * E, BE, 1, E, Te, false);
+    for (let bb = 0; bb < B; bb++) {                                     // dalpha_ij = dctx·h_j, into de
+      const inRow = inOff + bb * Din + Dx;
+      for (let j = 0; j < Te; j++) {
+        const hRow = (j * B + bb) * E;
+        let da = 0;
+        for (let k = 0; k < E; k++) da += dxin[inRow + k] * K[hRow + k];
+        de[eOff + bb * Te + j] = da;
+      }
+    }
     for (let r = eOff, end = eOff + B * Te; r < end; r += Te) {          // de_ij = alpha_ij (dalpha_ij − Σ_k …)
       let dot = 0;
       for (let j = 0; j < Te; j++) dot += alpha[r + j] * de[r + j];
@@ -403,8 +425,14 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
       }
       matmulABt(ds, 0, H, dq, qOff, A, Ws, 0, A, B, A, H, true);         // ds += dq_i·Wsᵀ
     } else {
-      for (let bb = 0; bb < B; bb++)                                     // ds_b += de_i,b·h_b  (general: ·P_b)
-        matmul(ds, bb * H, H, de, eOff + bb * Te, Te, Kscore, bb * H, BH, 1, Te, H, true);
+      for (let bb = 0; bb < B; bb++) {
+        const r = eOff + bb * Te;
+        for (let k = 0; k < H; k++) {
+          let sum = 0;
+          for (let j = 0; j < Te; j++) sum += de[r + j] * Kscore[(j * B + bb) * H + k];
+          ds[bb * H + k] += sum;                                           // ds += Σ_j de_ij h_j  (general: P_j)
+        }
+      }
     }
   }
 

@@ -119,13 +119,15 @@ function main(): void {
       `load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end (2 cores).`,
     `Loss of the shared untrained weights: bptt ${loss.toPrecision(7)}` +
       ('loss' in torch ? `, PyTorch ${torch.loss.toPrecision(7)}` : '') +
-      ` (bptt's last step: ${last.toPrecision(5)}; the kernels are checked against PyTorch autograd in spec/kernels/attention-parity.spec.ts).`,
+      ` (bptt's last step: ${last.toPrecision(5)}; the kernels are checked against PyTorch autograd in ` +
+      'spec/kernels/attention-parity.spec.ts).',
     '',
     "| engine | training step | time / PyTorch's |",
     '| --- | --- | --- |',
     ...(wasmFit !== null
       ? [
-          `| bptt (float32, wasm: the fast attention twin on its arena) | ${ms(wasmFit.stats.median)} | ${vsTorch(wasmFit.stats.median)} |`,
+          `| bptt (float32, wasm: the fast attention twin on its arena) | ${ms(wasmFit.stats.median)} | ` +
+            `${vsTorch(wasmFit.stats.median)} |`,
         ]
       : []),
     `| bptt (float32, js: the fast attention twin over matmul.ts) | ${ms(bptt.median)} | ${vsTorch(bptt.median)} |`,

@@ -297,7 +297,8 @@ export function attentionWorkspace(
  * @param known - The option keys it accepts.
  * @returns The score, A (0 unless additive) and the cell's activation names.
  * @throws RangeError for a dimension that is not a positive integer (Dx: not a non-negative one), for 'dot' with
- * E ≠ H, or for units missing (additive) or given (dot, general); TypeError for another array type or an unknown option.
+ * E ≠ H, or for units missing (additive) or given (dot, general); TypeError for another array type or an unknown
+ * option.
  */
 export function checkAttentionShape(
   fn: string,

@@ -7,9 +7,10 @@
  * Symbols: Te encoder steps, Td decoder steps, B sequences, E encoder features, Dx decoder input features (0 allowed),
  * H decoder units, A attention units (additive). Din = Dx + E, the cell's input [x_i ; ctx_i]. G = 4H.
  * Layout (time-major, row-major): hEnc[Te,B,E]; x[Td,B,Dx]; s, c[Td+1,B,H] (block 0 = s_0, c_0, written by the caller;
- * block i+1 = the state after step i); alpha[Td,B,Te]; xin[Td,B,Din]; and, unlike the reference (which keeps one LSTM
- * workspace per step), the decoder cell's caches for the whole sequence: a[Td,B,G] post-activation gates [i|f|g|o],
- * phiC[Td,B,H] = φ(c_{i+1}), dz[Td,B,G] the gate pre-activation gradients. Weights as the reference: W[Din,G]
+ * block i+1 = the state after step i); alpha[Td,B,Te]; xin[Td,B,Din]; u[Td,Te,B,A] (step i's block laid out as P,
+ * [Te,B,A], where the reference has [Td,B,Te,A]), eT[Td,Te,B] (e, then de, in u's row order); and, unlike the
+ * reference (which keeps one LSTM workspace per step), the decoder cell's caches for the whole sequence:
+ * a[Td,B,G] post-activation gates [i|f|g|o], phiC[Td,B,H] = φ(c_{i+1}), dz[Td,B,G] the gate pre-activation gradients. Weights as the reference: W[Din,G]
  * (rows 0…Dx-1 = W_x take x_i, rows Dx…Din-1 = W_ctx take ctx_i), U[H,G], b[G]; Ws[H,A], Wh[E,A], ba[A], v[A]; Wa[H,E].
  * h_b, P_b, s_b below are the [Te or Td, ·] slices of batch row b (leading dimension B·E or B·H).
  * The products of one step with a weight matrix are GEMMs over the B rows (ops); those of one sequence with its own
@@ -19,8 +20,8 @@
  * Forward   P = hEnc·Wh + ba (additive) or hEnc·Waᵀ (general)         one GEMM over all Te·B rows
  *           Z = X·W_x + b                                              one GEMM over all Td·B rows, into a
  *           for i = 0…Td-1 (s = s_i):
- *             additive:  q = s·Ws;   u_ij = tanh(q + P_j)   (wasm: one vector tanh over the [B,Te,A] block);
- *                        e_i = U_i·v                       (js: fused into the tanh loop; wasm: a GEMM with N = 1)
+ *             additive:  q = s·Ws;   u_ij = tanh(q + P_j);   e_i = U_i·v        (js: one fused loop; wasm: u_i = P,
+ *                        u_i += q on each of its Te rows of B·A (addBias), one vector tanh, e = U_i·v a GEMM, N = 1)
  *             dot:       e_ij = s·h_j                       general:  e_ij = s·P_j
  *             alpha_ij = softmax_j(e_ij)
  *             ctx_i = Σ_j alpha_ij h_j                                     (into xin)
@@ -32,19 +33,23 @@
  *             ds ← dz_i·Uᵀ;   dctx_i = dz_i·W_ctxᵀ (into dxin);   dalpha_ij = dctx·h_j (into de)
  *             de_ij = alpha_ij (dalpha_ij − Σ_k alpha_ik dalpha_ik)
  *             additive:  dpre_ij = de_ij v ⊙ (1 − u_ij²);  dP_j += dpre_ij;  dq_i = Σ_j dpre_ij;  ds += dq_i·Wsᵀ
+ *                        (js: one loop; wasm: de⊗v a GEMM with K = 1, ⊙(1 − u²) the vector tanh backward, kept for
+ *                        every step in dpre; dq_i = 1ᵀ·dpre_i a GEMM over its Te rows; dP = 1ᵀ·DPRE after the loop)
  *             dot:       ds += Σ_j de_ij h_j                general:  ds += Σ_j de_ij P_j
  *           after the loop, whole-sequence GEMMs:
  *             dW += Xinᵀ·dZ,   dU += S_prevᵀ·dZ,   db += Σ_rows dZ,   dx = dZ·W_xᵀ
  *             dhEnc_b = Alpha_bᵀ·Dctx_b              (Alpha_b [Td,Te], Dctx_b [Td,E]: Σ_i alpha_ij dctx_i, per b)
- *             additive:  dv += DEᵀ·U,  dWs += S_prevᵀ·DQ,  dWh += hEncᵀ·dP,  dba += Σ dP,  dhEnc += dP·Whᵀ
+ *             additive:  dv += DEᵀ·U (DE = eT),  dWs += S_prevᵀ·DQ,  dWh += hEncᵀ·dP,  dba += Σ dP,  dhEnc += dP·Whᵀ
  *             dot:       dhEnc_b += DE_bᵀ·S_b        (DE_b [Td,Te], S_b [Td,H]: Σ_i de_ij s_i, per b)
  *             general:   dP_b = DE_bᵀ·S_b;   dWa += dPᵀ·hEnc;   dhEnc += dP·Wa
  *             ds0 = ds,  dc0 = dc
  *
  * The wasm path (a float32 workspace in an arena): every buffer above lives in the arena, and once per call the
  * operands the time loops read are copied there (hEnc → hEncW, W → Ww, U → Uw, Ws → Wsw), so no product of a step
- * stages them; dhEnc is accumulated in the arena (dhEncW) and copied out at the end. The softmax and the additive
- * score's backward stay this file's loops on both paths. The js path runs the same code over matmul.ts.
+ * stages them; dhEnc is accumulated in the arena (dhEncW) and copied out at the end. The score's tanh and its
+ * derivative run on the vector kernels (ops.gates, whatever the cell's activations), the cell's gate math on the gate
+ * kernels for the default activations. The softmax, the context and the scores' matrix–vector loops are this file's
+ * loops on both paths. The js path runs the same code over matmul.ts.
  *
  * Conventions (README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dhEnc, dx, ds0, dc0 are overwritten. Nothing inside a time loop allocates. Lengths are checked on entry
@@ -108,8 +113,16 @@ export interface AttentionWorkspace extends AttentionDims {
   readonly P: FloatArray;
   /** dL/dP, same layout (scratch of the backward). */
   readonly dP: FloatArray;
-  /** `[Td,B,Te,A]`: u_ij = tanh(q_i + P_j) (additive), else empty. */
+  /** `[Td,Te,B,A]`: u_ij = tanh(q_i + P_j) (additive), else empty. Step i's block has P's layout [Te,B,A]. */
   readonly u: FloatArray;
+  /** `[Td,Te,B]` (additive): the scores e (forward, wasm), then de (backward), in u's row order; else empty. */
+  readonly eT: FloatArray;
+  /** wasm path, additive: `[Td,Te,B,A]` dpre_ij of every step; `[Te,B,A]` de_ij v of one step; `[max(Te,Td)]` ones. */
+  readonly dpre: FloatArray;
+  /** See dpre. */
+  readonly deV: FloatArray;
+  /** See dpre. */
+  readonly ones: FloatArray;
   /** `[B,A]`: q of the current step (additive), else empty. */
   readonly q: FloatArray;
   /** `[Td,B,A]`: dq of every step (additive), else empty. */
@@ -130,6 +143,8 @@ export interface AttentionWorkspace extends AttentionDims {
   readonly Uw: FloatArray;
   /** See Ww. */
   readonly Wsw: FloatArray;
+  /** `[E]`, float64: one context row as it is summed (scratch of the forward, on either path). */
+  readonly ctxRow: Float64Array;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
 }
@@ -184,6 +199,10 @@ export function attentionWorkspace(
     wasm ? Din * G : 0, // Ww
     wasm ? H * G : 0, // Uw
     wasm ? H * A : 0, // Wsw
+    Td * Te * B * A > 0 ? Td * Te * B : 0, // eT (additive)
+    wasm ? Td * Te * B * A : 0, // dpre (additive)
+    wasm ? Te * B * A : 0, // deV (additive)
+    wasm && A > 0 ? Math.max(Te, Td) : 0, // ones (additive)
   ];
   let bufs: FloatArray[],
     ops: MatOps = jsOps;
@@ -195,7 +214,34 @@ export function attentionWorkspace(
   } else {
     bufs = sizes.map((n) => new ctor(n));
   }
-  const [s, c, alpha, xin, dxin, a, phiC, dz, P, dP, u, q, dq, de, ds, dc, hEncW, dhEncW, Ww, Uw, Wsw] = bufs;
+  const [
+    s,
+    c,
+    alpha,
+    xin,
+    dxin,
+    a,
+    phiC,
+    dz,
+    P,
+    dP,
+    u,
+    q,
+    dq,
+    de,
+    ds,
+    dc,
+    hEncW,
+    dhEncW,
+    Ww,
+    Uw,
+    Wsw,
+    eT,
+    dpre,
+    deV,
+    ones,
+  ] = bufs;
+  ones.fill(1);
   return {
     Te,
     Td,
@@ -228,6 +274,11 @@ export function attentionWorkspace(
     Ww,
     Uw,
     Wsw,
+    eT,
+    dpre,
+    deV,
+    ones,
+    ctxRow: new Float64Array(E),
     ops,
   };
 }
@@ -246,7 +297,7 @@ function resident(dst: FloatArray, src: FloatArray): FloatArray {
 // prettier-ignore
 export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEnc: FloatArray, x: FloatArray): void {
   checkAttentionParams('attentionForward', ws, p, hEnc, x);
-  const { Te, Td, B, Dx, E, H, A, score, act, recAct, s, c, alpha, xin, a, phiC, P, u, q } = ws;
+  const { Te, Td, B, Dx, E, H, A, score, act, recAct, s, c, alpha, xin, a, phiC, P, u, q, eT, ctxRow } = ws;
   const { matmul, matmulABt, addBias } = ws.ops;
   const Din = Dx + E, G = 4 * H, BH = B * H;
   const K = resident(ws.hEncW, hEnc), W = resident(ws.Ww, p.W), U = resident(ws.Uw, p.U);
@@ -266,25 +317,25 @@ export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEn
   for (let r = 0; r < Td * B; r++) for (let k = 0; k < Dx; k++) xin[r * Din + k] = x[r * Dx + k];
 
   const gates = act === Act.Tanh && recAct === Act.Sigmoid ? ws.ops.gates : undefined;
+  const vec = ws.ops.gates;                                              // wasm: the score's tanh as one call
   const Kscore = score === 'dot' ? K : P;                                // rows h_j (dot) or P_j (general), H wide
   for (let i = 0; i < Td; i++) {
     const sOff = i * BH, eOff = i * B * Te, aOff = i * B * G, inOff = i * B * Din;
     // Scores e_i into alpha.
     if (score === 'additive') {
       matmul(q, 0, A, s, sOff, H, Ws, 0, A, B, H, A, false);            // q = s·Ws
-      const uOff = eOff * A;
-      if (gates !== undefined) {
-        for (let bb = 0; bb < B; bb++)                                    // u_ij = q + P_j, then tanh in one call
-          for (let j = 0; j < Te; j++) {
-            const uRow = uOff + (bb * Te + j) * A, pRow = (j * B + bb) * A, qRow = bb * A;
-            for (let k = 0; k < A; k++) u[uRow + k] = q[qRow + k] + P[pRow + k];
-          }
-        gates.tanh(u, uOff, B * Te * A);
-        matmul(alpha, eOff, 1, u, uOff, A, v, 0, 1, B * Te, A, 1, false);   // e_i = U_i·v
-      } else {
+      const uOff = i * Te * B * A, tOff = i * Te * B;
+      if (vec !== undefined) {
+        u.set(P, uOff);                                                   // u_ij = tanh(P_j + q), in three calls
+        addBias(u, uOff, B * A, q, 0, Te, B * A);
+        vec.tanh(u, uOff, Te * B * A);
+        matmul(eT, tOff, 1, u, uOff, A, v, 0, 1, Te * B, A, 1, false);   // e_i = U_i·v
         for (let bb = 0; bb < B; bb++)
-          for (let j = 0; j < Te; j++) {
-            const uRow = uOff + (bb * Te + j) * A, pRow = (j * B + bb) * A, qRow = bb * A;
+          for (let j = 0; j < Te; j++) alpha[eOff + bb * Te + j] = eT[tOff + j * B + bb];
+      } else {
+        for (let j = 0; j < Te; j++)
+          for (let bb = 0; bb < B; bb++) {
+            const pRow = (j * B + bb) * A, uRow = uOff + pRow, qRow = bb * A;
             let e = 0;
             for (let k = 0; k < A; k++) {
               const uk = tanh(q[qRow + k] + P[pRow + k]);                  // u_ij = tanh(q + P_j)
@@ -318,13 +369,14 @@ export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEn
       for (let j = 0; j < Te; j++) alpha[r + j] /= sum;
     }
     // ctx_i = Σ_j alpha_ij h_j, into xin's columns Dx…Din-1
-    for (let bb = 0; bb < B; bb++) {
-      const r = eOff + bb * Te, inRow = inOff + bb * Din + Dx;
-      for (let k = 0; k < E; k++) {
-        let ctx = 0;
-        for (let j = 0; j < Te; j++) ctx += alpha[r + j] * K[(j * B + bb) * E + k];
-        xin[inRow + k] = ctx;
+    for (let bb = 0; bb < B; bb++) {                                      // (summed in float64 in ctxRow,
+      const r = eOff + bb * Te, inRow = inOff + bb * Din + Dx;            //  reading the rows h_j contiguously)
+      ctxRow.fill(0);
+      for (let j = 0; j < Te; j++) {
+        const aj = alpha[r + j], hRow = (j * B + bb) * E;
+        for (let k = 0; k < E; k++) ctxRow[k] += aj * K[hRow + k];
       }
+      for (let k = 0; k < E; k++) xin[inRow + k] = ctxRow[k];
     }
     // z_i += ctx_i·W_ctx + s_i·U
     matmul(a, aOff, G, xin, inOff + Dx, Din, W, Dx * G, G, B, E, G, true);
@@ -368,6 +420,8 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
   const Ws = resident(ws.Wsw, p.Ws), v = p.v;
   const dH = ws.dhEncW.length > 0 ? ws.dhEncW : dhEnc;                  // dL/dhEnc, accumulated in the arena on wasm
   const Kscore = score === 'dot' ? K : P;
+  const { eT, dpre, deV, ones } = ws;
+  const additive = score === 'additive', vec = ws.ops.gates;              // wasm: the score's tanh' as one call
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   // wasm path: the cell's step loop below as one call (wasm/gates.ts, float64 like the loop).
@@ -403,25 +457,32 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
         de[eOff + bb * Te + j] = da;
       }
     }
-    for (let r = eOff, end = eOff + B * Te; r < end; r += Te) {          // de_ij = alpha_ij (dalpha_ij − Σ_k …)
+    const tOff = i * Te * B;
+    for (let bb = 0; bb < B; bb++) {                                     // de_ij = alpha_ij (dalpha_ij − Σ_k …)
+      const r = eOff + bb * Te;
       let dot = 0;
       for (let j = 0; j < Te; j++) dot += alpha[r + j] * de[r + j];
       for (let j = 0; j < Te; j++) de[r + j] = alpha[r + j] * (de[r + j] - dot);
+      if (additive) for (let j = 0; j < Te; j++) eT[tOff + j * B + bb] = de[r + j];   // de in u's row order
     }
     if (score === 'additive') {
-      const qOff = i * B * A, uOff = eOff * A;
-      dq.fill(0, qOff, qOff + B * A);
-      for (let bb = 0; bb < B; bb++) {
-        const qRow = qOff + bb * A;
-        for (let j = 0; j < Te; j++) {
-          const uRow = uOff + (bb * Te + j) * A, pRow = (j * B + bb) * A, dej = de[eOff + bb * Te + j];
-          for (let k = 0; k < A; k++) {
-            const uk = u[uRow + k];
-            const dpre = dej * v[k] * (1 - uk * uk);                       // dpre_ij = de_ij v ⊙ (1 − u_ij²)
-            dP[pRow + k] += dpre;                                          // dP_j += dpre_ij
-            dq[qRow + k] += dpre;                                          // dq_i = Σ_j dpre_ij
+      const qOff = i * B * A, uOff = i * Te * B * A;
+      if (vec !== undefined) {
+        matmul(deV, 0, A, eT, tOff, 1, v, 0, A, Te * B, 1, A, false);     // de_ij v
+        vec.tanhBackward(dpre, deV, u, null, uOff, uOff, Te * B * A);    // dpre_ij = de_ij v ⊙ (1 − u_ij²)
+        matmul(dq, qOff, B * A, ones, 0, Te, dpre, uOff, B * A, 1, Te, B * A, false);   // dq_i = Σ_j dpre_ij
+      } else {
+        dq.fill(0, qOff, qOff + B * A);
+        for (let j = 0; j < Te; j++)
+          for (let bb = 0; bb < B; bb++) {
+            const pRow = (j * B + bb) * A, uRow = uOff + pRow, qRow = qOff + bb * A, dej = eT[tOff + j * B + bb];
+            for (let k = 0; k < A; k++) {
+              const uk = u[uRow + k];
+              const dpre = dej * v[k] * (1 - uk * uk);                     // dpre_ij = de_ij v ⊙ (1 − u_ij²)
+              dP[pRow + k] += dpre;                                        // dP_j += dpre_ij
+              dq[qRow + k] += dpre;                                        // dq_i = Σ_j dpre_ij
+            }
           }
-        }
       }
       matmulABt(ds, 0, H, dq, qOff, A, Ws, 0, A, B, A, H, true);         // ds += dq_i·Wsᵀ
     } else {
@@ -445,7 +506,9 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
   for (let bb = 0; bb < B; bb++)
     matmulAtB(dH, bb * E, BE, alpha, bb * Te, B * Te, dxin, bb * Din + Dx, B * Din, Te, Td, E, false);
   if (score === 'additive') {
-    matmulAtB(g.dv, 0, A, de, 0, 1, u, 0, A, 1, TB * Te, A, true);      // dv += DEᵀ·U
+    if (vec !== undefined)                                               // dP = Σ_i dpre_i
+      matmul(dP, 0, Te * B * A, ones, 0, Td, dpre, 0, Te * B * A, 1, Td, Te * B * A, false);
+    matmulAtB(g.dv, 0, A, eT, 0, 1, u, 0, A, 1, TB * Te, A, true);      // dv += DEᵀ·U
     matmulAtB(g.dWs, 0, A, s, 0, H, dq, 0, A, H, TB, A, true);           // dWs += S_prevᵀ·DQ
     matmulAtB(g.dWh, 0, A, K, 0, E, dP, 0, A, E, Te * B, A, true);       // dWh += hEncᵀ·dP
     sumRows(g.dba, 0, dP, 0, A, Te * B, A);                              // dba += Σ dP

@@ -13,8 +13,8 @@
  *   (2⁻²⁴ ≈ 6e-8 each; measured worst 1.2e-7).
  * - float32, wasm path (arena) against the float32 reference: 2e-6. The wasm products sum in float32 lanes in another
  *   order and the score's tanh and the forward gate math are f32 SIMD (1–2 ulp), so the errors are float32 arithmetic's
- *   (measured worst 1.8e-7). The printed worst cases say how close each bound is. A last test breaks one element of the fast output and checks
- * that the comparison reports it, so it can fail.
+ *   (measured worst 1.8e-7). The printed worst cases say how close each bound is.
+ * A last test breaks one element of the fast output and checks that the comparison reports it, so it can fail.
  */
 import { expect } from 'chai';
 import * as ref from '../../kernels/attention';
@@ -190,7 +190,7 @@ describe('kernels/fast/attention: the fast twin equals the reference kernel', ()
       ['wasm f32', 'wasm', Float32Array],
     ] as const;
     for (const [name, impl, ctor] of paths) {
-      it(`${name}: parameter gradients accumulate, dhEnc/dx/ds0/dc0 are overwritten; reruns are bit-identical`, function () {
+      it(`${name}: weight gradients add up, dhEnc/dx/ds0/dc0 are overwritten; reruns are bit-identical`, function () {
         if (impl === 'wasm' && !wasmSimdAvailable()) this.skip();
         for (const cc of all.filter((v) => v.B === 3 || v.B === 6)) {
           const once = run(impl, cc, ctor),

@@ -2,9 +2,9 @@
  * Attention decoder kernel against PyTorch autograd: spec/fixtures/attention/attention.json, written by
  * spec/fixtures/attention/generate.py (torch 1.13, float64, nn.LSTMCell and torch.softmax; CI needs no Python, this
  * spec reads only the JSON). Forward in float32 within 1e-5 of PyTorch; forward and every gradient in float64 within
- * 1e-10 (absolute, on values of order 1). Each for the reference kernel and for its fast twin (kernels/fast/attention.ts,
- * what AttentionDecoder runs) on the js path, and the fast twin's float32 forward and gradients on the wasm path too
- * (gradients within 1e-5 there: float32 arithmetic).
+ * 1e-10 (absolute, on values of order 1). Each for the reference kernel and for its fast twin
+ * (kernels/fast/attention.ts, what AttentionDecoder runs) on the js path, and the fast twin's float32 forward and
+ * gradients on the wasm path too (gradients within 1e-5 there: float32 arithmetic).
  */
 import { expect } from 'chai';
 import * as fs from 'fs';

@@ -178,7 +178,7 @@ describe('AttentionDecoder layer', () => {
     });
 
     for (const score of ['additive', 'dot', 'general'] as const) {
-      it(`js and wasm agree to float32 rounding: predictions, attention and two training steps (${score})`, function () {
+      it(`js and wasm agree to float32 rounding: predictions, attention, two training steps (${score})`, function () {
         if (!wasmSimdAvailable()) this.skip();
         const x = windows(6, 8, 1, `backends-${score}`);
         const result = (backend: Backend): { y: number[]; alpha: number[]; loss: number[] } => {
@@ -198,7 +198,8 @@ describe('AttentionDecoder layer', () => {
         close(wasm.y, js.y, 'prediction');
         close(wasm.alpha, js.alpha, 'alpha');
         close(wasm.loss, js.loss, 'loss');
-        expect(wasm.y).to.not.deep.equal(js.y); // two paths, not one: float32 sums in another order differ in the last bits
+        // Two paths, not one: float32 sums in another order differ in the last bits.
+        expect(wasm.y).to.not.deep.equal(js.y);
       });
     }
   });

@@ -72,6 +72,7 @@ import {
   type AttentionGrads,
   type AttentionOptions as AttentionReferenceOptions,
   type AttentionParams,
+  type AttentionScore,
   checkAttentionGrads,
   checkAttentionParams,
   checkAttentionShape,
@@ -151,32 +152,36 @@ export interface AttentionWorkspace extends AttentionDims {
 
 const OPTION_KEYS: readonly string[] = ['score', 'units', 'activation', 'recurrentActivation', 'arena'];
 
-/** Allocates every buffer a forward/backward pair needs for one (Te, Td, B), in the given float type. */
-export function attentionWorkspace(
+/**
+ * The lengths of the buffers attentionWorkspace allocates, in its order, and the staging length on the wasm path (three
+ * staging buffers of it: x, dx, the score's weights, every gradient, the upstream gradient). For memory estimates.
+ *
+ * @param Te - Encoder steps.
+ * @param Td - Decoder steps.
+ * @param B - Batch size.
+ * @param Dx - Decoder input features.
+ * @param E - Encoder state features.
+ * @param H - Decoder units.
+ * @param A - Attention units (additive), else 0.
+ * @param score - The score.
+ * @param wasm - The wasm path (an arena).
+ * @returns The buffer lengths and the staging length.
+ */
+export function attentionWorkspaceSizes(
   Te: number,
   Td: number,
   B: number,
   Dx: number,
   E: number,
   H: number,
-  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
-  options: AttentionOptions = {},
-): AttentionWorkspace {
-  const fn = 'attentionWorkspace';
-  const { score, A, activation, recurrentActivation } = checkAttentionShape(
-    fn,
-    { Te, Td, B, Dx, E, H },
-    ctor,
-    options,
-    OPTION_KEYS,
-  );
-  const act = activationCode(activation, 'activation');
-  const recAct = activationCode(recurrentActivation, 'recurrentActivation');
+  A: number,
+  score: AttentionScore,
+  wasm: boolean,
+): { sizes: number[]; stage: number } {
   const Din = Dx + E,
     G = 4 * H,
     BH = B * H;
   const Pcols = score === 'additive' ? A : score === 'general' ? H : 0;
-  const wasm = options.arena !== undefined;
   const sizes = [
     (Td + 1) * BH, // s
     (Td + 1) * BH, // c
@@ -204,12 +209,37 @@ export function attentionWorkspace(
     wasm ? Te * B * A : 0, // deV (additive)
     wasm && A > 0 ? Math.max(Te, Td) : 0, // ones (additive)
   ];
+  const stage = Math.max(Td * B * Math.max(Dx, H), Din * G, H * G, H * A, E * A, H * E, A);
+  return { sizes, stage };
+}
+
+/** Allocates every buffer a forward/backward pair needs for one (Te, Td, B), in the given float type. */
+export function attentionWorkspace(
+  Te: number,
+  Td: number,
+  B: number,
+  Dx: number,
+  E: number,
+  H: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+  options: AttentionOptions = {},
+): AttentionWorkspace {
+  const fn = 'attentionWorkspace';
+  const { score, A, activation, recurrentActivation } = checkAttentionShape(
+    fn,
+    { Te, Td, B, Dx, E, H },
+    ctor,
+    options,
+    OPTION_KEYS,
+  );
+  const act = activationCode(activation, 'activation');
+  const recAct = activationCode(recurrentActivation, 'recurrentActivation');
+  const wasm = options.arena !== undefined;
+  const { sizes, stage } = attentionWorkspaceSizes(Te, Td, B, Dx, E, H, A, score, wasm);
   let bufs: FloatArray[],
     ops: MatOps = jsOps;
   if (options.arena !== undefined) {
     if (ctor !== Float32Array) throw new TypeError(`${fn}(options.arena): the wasm kernels need Float32Array`);
-    // Staged operands: x, dx, the score's weights and every gradient (dW the largest of those), the upstream gradient.
-    const stage = Math.max(Td * B * Math.max(Dx, H), Din * G, H * G, H * A, E * A, H * E, A);
     ({ bufs, ops } = wasmWorkspaceBuffers(options.arena, sizes, stage));
   } else {
     bufs = sizes.map((n) => new ctor(n));

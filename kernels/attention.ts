@@ -287,6 +287,18 @@ export function attentionWorkspace(
   };
 }
 
+/** What {@link checkAttentionShape} resolves from a workspace allocator's options. */
+export interface AttentionShape {
+  /** The score ('additive' when not given). */
+  score: AttentionScore;
+  /** A, the attention units (additive), else 0. */
+  A: number;
+  /** φ of the cell ('tanh' when not given). */
+  activation: string;
+  /** σ of the cell ('sigmoid' when not given). */
+  recurrentActivation: string;
+}
+
 /**
  * The entry checks of a workspace allocator (this file's and the fast twin's): dimensions, float type, options.
  *
@@ -306,7 +318,7 @@ export function checkAttentionShape(
   ctor: unknown,
   options: AttentionOptions,
   known: readonly string[],
-): { score: AttentionScore; A: number; activation: string; recurrentActivation: string } {
+): AttentionShape {
   const { Te, Td, B, Dx, E, H } = dims;
   for (const [name, v] of Object.entries({ Te, Td, B, E, H })) checkDim(fn, name, v);
   if (!Number.isInteger(Dx) || Dx < 0) throw new RangeError(`${fn}(Dx): expected a non-negative integer, got ${Dx}`);

@@ -80,8 +80,8 @@ export interface AttentionOptions {
   recurrentActivation?: string;
 }
 
-/** Every buffer an attentionForward/attentionBackward pair needs for one (Te, Td, B); made by {@link attentionWorkspace}. */
-export interface AttentionWorkspace {
+/** The dimensions an attention workspace was made for (the reference's and the fast twin's alike). */
+export interface AttentionDims {
   /** Encoder steps. */
   readonly Te: number;
   /** Decoder steps. */
@@ -98,6 +98,10 @@ export interface AttentionWorkspace {
   readonly A: number;
   /** The score. */
   readonly score: AttentionScore;
+}
+
+/** Every buffer an attentionForward/attentionBackward pair needs for one (Te, Td, B); made by {@link attentionWorkspace}. */
+export interface AttentionWorkspace extends AttentionDims {
   /** `[Td+1,B,H]`: block 0 = s_0 (written by the caller), block i+1 = s_{i+1}. */
   readonly s: FloatArray;
   /** `[Td+1,B,H]`: block 0 = c_0 (written by the caller), block i+1 = c_{i+1}. */
@@ -231,33 +235,16 @@ export function attentionWorkspace(
   ctor: Float32ArrayConstructor | Float64ArrayConstructor,
   options: AttentionOptions = {},
 ): AttentionWorkspace {
-  const fn = 'attentionWorkspace';
-  for (const [name, v] of Object.entries({ Te, Td, B, E, H })) checkDim(fn, name, v);
-  if (!Number.isInteger(Dx) || Dx < 0) throw new RangeError(`${fn}(Dx): expected a non-negative integer, got ${Dx}`);
-  if (ctor !== Float32Array && ctor !== Float64Array) {
-    throw new TypeError(`${fn}(ctor): expected Float32Array or Float64Array`);
-  }
-  checkOptions(fn, options, OPTION_KEYS);
-  const score = options.score ?? 'additive';
-  if (!ATTENTION_SCORES.includes(score)) {
-    throw new RangeError(`${fn}(score): expected one of ${ATTENTION_SCORES.join(', ')}, got ${String(score)}`);
-  }
-  let A = 0;
-  if (score === 'additive') {
-    A = options.units as number;
-    checkDim(fn, 'units', A);
-  } else if (options.units !== undefined) {
-    throw new RangeError(`${fn}(units): the '${score}' score has no attention units, got ${options.units}`);
-  }
-  if (score === 'dot' && E !== H) {
-    throw new RangeError(`${fn}(E): the 'dot' score needs E = H, got E=${E}, H=${H}`);
-  }
+  const { score, A, activation, recurrentActivation } = checkAttentionShape(
+    'attentionWorkspace',
+    { Te, Td, B, Dx, E, H },
+    ctor,
+    options,
+    OPTION_KEYS,
+  );
   const Din = Dx + E,
     BH = B * H;
-  const cellOptions = {
-    activation: options.activation ?? 'tanh',
-    recurrentActivation: options.recurrentActivation ?? 'sigmoid',
-  };
+  const cellOptions = { activation, recurrentActivation };
   const xin = new ctor(Td * B * Din),
     dxin = new ctor(Td * B * Din);
   const xinStep: FloatArray[] = [],
@@ -300,7 +287,84 @@ export function attentionWorkspace(
   };
 }
 
-function checkParams(fn: string, ws: AttentionWorkspace, p: AttentionParams, hEnc: FloatArray, x: FloatArray): void {
+/** What {@link checkAttentionShape} resolves from a workspace allocator's options. */
+export interface AttentionShape {
+  /** The score ('additive' when not given). */
+  score: AttentionScore;
+  /** A, the attention units (additive), else 0. */
+  A: number;
+  /** φ of the cell ('tanh' when not given). */
+  activation: string;
+  /** σ of the cell ('sigmoid' when not given). */
+  recurrentActivation: string;
+}
+
+/**
+ * The entry checks of a workspace allocator (this file's and the fast twin's): dimensions, float type, options.
+ *
+ * @param fn - The allocator's name, for messages.
+ * @param dims - Te, Td, B, Dx, E, H.
+ * @param ctor - Float32Array or Float64Array.
+ * @param options - The allocator's options.
+ * @param known - The option keys it accepts.
+ * @returns The score, A (0 unless additive) and the cell's activation names.
+ * @throws RangeError for a dimension that is not a positive integer (Dx: not a non-negative one), for 'dot' with
+ * E ≠ H, or for units missing (additive) or given (dot, general); TypeError for another array type or an unknown
+ * option.
+ */
+export function checkAttentionShape(
+  fn: string,
+  dims: { Te: number; Td: number; B: number; Dx: number; E: number; H: number },
+  ctor: unknown,
+  options: AttentionOptions,
+  known: readonly string[],
+): AttentionShape {
+  const { Te, Td, B, Dx, E, H } = dims;
+  for (const [name, v] of Object.entries({ Te, Td, B, E, H })) checkDim(fn, name, v);
+  if (!Number.isInteger(Dx) || Dx < 0) throw new RangeError(`${fn}(Dx): expected a non-negative integer, got ${Dx}`);
+  if (ctor !== Float32Array && ctor !== Float64Array) {
+    throw new TypeError(`${fn}(ctor): expected Float32Array or Float64Array`);
+  }
+  checkOptions(fn, options, known);
+  const score = options.score ?? 'additive';
+  if (!ATTENTION_SCORES.includes(score)) {
+    throw new RangeError(`${fn}(score): expected one of ${ATTENTION_SCORES.join(', ')}, got ${String(score)}`);
+  }
+  let A = 0;
+  if (score === 'additive') {
+    A = options.units as number;
+    checkDim(fn, 'units', A);
+  } else if (options.units !== undefined) {
+    throw new RangeError(`${fn}(units): the '${score}' score has no attention units, got ${options.units}`);
+  }
+  if (score === 'dot' && E !== H) {
+    throw new RangeError(`${fn}(E): the 'dot' score needs E = H, got E=${E}, H=${H}`);
+  }
+  return {
+    score,
+    A,
+    activation: options.activation ?? 'tanh',
+    recurrentActivation: options.recurrentActivation ?? 'sigmoid',
+  };
+}
+
+/**
+ * The length checks of a forward's (or backward's) inputs and weights.
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace's dimensions.
+ * @param p - The weights.
+ * @param hEnc - The encoder states.
+ * @param x - The decoder inputs.
+ * @throws RangeError for a buffer of the wrong length.
+ */
+export function checkAttentionParams(
+  fn: string,
+  ws: AttentionDims,
+  p: AttentionParams,
+  hEnc: FloatArray,
+  x: FloatArray,
+): void {
   const { Te, Td, B, Dx, E, H, A, score } = ws;
   checkLength(fn, 'hEnc', hEnc, Te * B * E, `Te=${Te},B=${B},E=${E}`);
   checkLength(fn, 'x', x, Td * B * Dx, `Td=${Td},B=${B},Dx=${Dx}`);
@@ -308,6 +372,50 @@ function checkParams(fn: string, ws: AttentionWorkspace, p: AttentionParams, hEn
   for (const k of Object.keys(n) as (keyof AttentionParams)[]) {
     checkLength(fn, k, p[k], n[k], `${score}: Dx=${Dx},E=${E},H=${H},A=${A}`);
   }
+}
+
+/**
+ * The length checks of a backward's outputs and upstream gradient (null ones are skipped).
+ *
+ * @param fn - The kernel's name, for messages.
+ * @param ws - The workspace's dimensions.
+ * @param g - The weight gradients.
+ * @param dhEnc - dL/dhEnc.
+ * @param dx - dL/dx, or null.
+ * @param ds0 - dL/ds_0.
+ * @param dc0 - dL/dc_0.
+ * @param dsSeq - dL/ds_{i+1} per step, or null.
+ * @throws RangeError for a buffer of the wrong length.
+ */
+export function checkAttentionGrads(
+  fn: string,
+  ws: AttentionDims,
+  g: AttentionGrads,
+  dhEnc: FloatArray,
+  dx: FloatArray | null,
+  ds0: FloatArray,
+  dc0: FloatArray,
+  dsSeq: FloatArray | null,
+): void {
+  const { Te, Td, B, Dx, E, H, A, score } = ws;
+  const n = attentionParamSizes(score, Dx, E, H, A);
+  const shape = `${score}: Dx=${Dx},E=${E},H=${H},A=${A}`;
+  for (const [k, key] of [
+    ['dW', 'W'],
+    ['dU', 'U'],
+    ['db', 'b'],
+    ['dWs', 'Ws'],
+    ['dWh', 'Wh'],
+    ['dba', 'ba'],
+    ['dv', 'v'],
+    ['dWa', 'Wa'],
+  ] as const)
+    checkLength(fn, k, g[k], n[key], shape);
+  checkLength(fn, 'dhEnc', dhEnc, Te * B * E, `Te=${Te},B=${B},E=${E}`);
+  checkLength(fn, 'dx', dx, Td * B * Dx, `Td=${Td},B=${B},Dx=${Dx}`);
+  checkLength(fn, 'ds0', ds0, B * H, `B=${B},H=${H}`);
+  checkLength(fn, 'dc0', dc0, B * H, `B=${B},H=${H}`);
+  checkLength(fn, 'dsSeq', dsSeq, Td * B * H, `Td=${Td},B=${B},H=${H}`);
 }
 
 /**
@@ -336,7 +444,7 @@ function checkParams(fn: string, ws: AttentionWorkspace, p: AttentionParams, hEn
  */
 // prettier-ignore
 export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEnc: FloatArray, x: FloatArray): void {
-  checkParams('attentionForward', ws, p, hEnc, x);
+  checkAttentionParams('attentionForward', ws, p, hEnc, x);
   const { Te, Td, B, Dx, E, H, A, score, s, c, alpha, xin, xinStep, cells, P, u, q } = ws;
   const Din = Dx + E, BH = B * H;
 
@@ -431,16 +539,8 @@ export function attentionBackward(g: AttentionGrads, dhEnc: FloatArray, dx: Floa
   const { Te, Td, B, Dx, E, H, A, score, s, alpha, dxin, xinStep, dxinStep, cells, P, dP, u, dq, de, dalpha } = ws;
   const { ds, dc, dsPrev, dcPrev } = ws;
   const { v, Ws } = p;
-  const n = attentionParamSizes(score, Dx, E, H, A);
-  const shape = `${score}: Dx=${Dx},E=${E},H=${H},A=${A}`;
-  for (const [k, key] of [['dW', 'W'], ['dU', 'U'], ['db', 'b'], ['dWs', 'Ws'], ['dWh', 'Wh'], ['dba', 'ba'],
-    ['dv', 'v'], ['dWa', 'Wa']] as const) checkLength(fn, k, g[k], n[key], shape);
-  checkLength(fn, 'dhEnc', dhEnc, Te * B * E, `Te=${Te},B=${B},E=${E}`);
-  checkLength(fn, 'dx', dx, Td * B * Dx, `Td=${Td},B=${B},Dx=${Dx}`);
-  checkLength(fn, 'ds0', ds0, B * H, `B=${B},H=${H}`);
-  checkLength(fn, 'dc0', dc0, B * H, `B=${B},H=${H}`);
-  checkLength(fn, 'dsSeq', dsSeq, Td * B * H, `Td=${Td},B=${B},H=${H}`);
-  checkParams(fn, ws, p, hEnc, x);
+  checkAttentionGrads(fn, ws, g, dhEnc, dx, ds0, dc0, dsSeq);
+  checkAttentionParams(fn, ws, p, hEnc, x);
   const Din = Dx + E, BH = B * H;
 
   ds.fill(0);

@@ -18,9 +18,10 @@
  *                Dense: y, dz [M,U], dx [M,D] (M = T·B rows for a sequence, else B); RepeatVector(n): y [n,B,F] (none
  *                when a recurrent layer follows: Sequential fuses the pair); Flatten, Reshape: two copies of the
  *                sequence; Dropout: y, dx, mask; Bidirectional: two recurrent copies, y and the split gradients;
- *                AttentionDecoder (Te, Td steps, E inputs, H units, A attention units): s, c [Td+1,B,H]; α [Td,B,Te];
- *                the cell inputs and their gradients [Td,B,E] each; u [Td,B,Te,A]; P, dP [Te,B,A or H]; dq
- *                [Td,B,A]; de [Td,B,Te]; one LSTM step workspace per decoder step; dhEnc [Te,B,E]
+ *                AttentionDecoder (Te, Td steps, E inputs, H units, A attention units): the buffers of
+ *                kernels/fast/attention.ts's workspace (attentionWorkspaceSizes: s, c, α, the cell's inputs, gates and
+ *                their gradients, u [Td,Te,B,A], P, dP, …; on the wasm backend copies of hEnc, W, U, Ws, dpre
+ *                [Td,Te,B,A] and three staging buffers) and dhEnc [Te,B,E]
  *   batch        Sequential's gathered x, y and dL/dy for one batch
  * Not counted: the data passed in, predictions returned, and worker-thread replicas (each holds its own copy).
  *
@@ -41,6 +42,7 @@ import { Dense, TimeDistributed } from './model/layers/dense.js';
 import { RepeatVector, Flatten, Reshape, Dropout } from './model/layers/shape.js';
 import { Bidirectional } from './model/layers/bidirectional.js';
 import { AttentionDecoder } from './model/layers/attention.js';
+import { attentionWorkspaceSizes } from '../kernels/fast/attention.js';
 import { getBackend } from './backend.js';
 import { SCRATCH_BYTES } from '../kernels/wasm/module.js';
 import { MATVEC_ROWS } from '../kernels/matmul.js';
@@ -154,16 +156,15 @@ function attention(t: Tally, l: AttentionDecoder, inShape: readonly number[], na
     Td = l.steps ?? Te,
     H = l.units,
     B = t.B;
-  const A = l.score === 'additive' ? (l.attentionUnits ?? H) : 0,
-    Pw = l.score === 'additive' ? A : l.score === 'general' ? H : 0;
+  const A = l.score === 'additive' ? (l.attentionUnits ?? H) : 0;
   t.param(
     E * 4 * H + H * 4 * H + 4 * H + H * A + E * A + 2 * A + (l.score === 'general' ? H * E : 0),
     `${name} weights`,
   );
-  const cell = 2 * 2 * B * H + 2 * B * 4 * H + B * H + 2 * B * H; // an LSTM workspace with T = 1
-  const sizes = [2 * (Td + 1) * B * H, Td * B * Te, 2 * Td * B * E, Td * B * Te * A, 2 * Te * B * Pw, Td * B * A];
-  for (const n of sizes) t.array(n, `${name} buffer (${Te} → ${Td} steps, batch ${B}, ${H} units)`);
-  t.elements += Td * B * Te + Td * cell + Te * B * E + 6 * B * H;
+  const { sizes, stage } = attentionWorkspaceSizes(Te, Td, B, 0, E, H, A, l.score, t.wasm);
+  t.workspace(sizes, stage, `${name} workspace (${Te} → ${Td} steps, batch ${B}, ${H} units)`);
+  t.array(Te * B * E, `${name} dhEnc ${dims([Te, B, E])}`);
+  t.elements += 2 * B * H + E; // ds0, dc0; the float64 context row
 }
 
 function dense(t: Tally, l: Dense, inShape: readonly number[], name: string): void {

@@ -1,6 +1,9 @@
 /**
- * AttentionDecoder: an LSTM decoder that attends over the encoder's states, over kernels/attention.ts (Bahdanau's
- * additive score, or Luong's dot / general).
+ * AttentionDecoder: an LSTM decoder that attends over the encoder's states (Bahdanau's additive score, or Luong's dot /
+ * general). It runs kernels/fast/attention.ts, the fast twin of the reference kernel kernels/attention.ts (the readable
+ * one, proven by finite differences and PyTorch parity; the twin is held to it by spec/kernels/attention-fast.spec.ts):
+ * under the 'wasm' backend a float32 layer's workspace lives in its own WasmArena (lib/backend.ts), as the recurrent
+ * layers' do, and its products and gate math run on the WebAssembly SIMD kernels; otherwise on matmul.ts.
  *
  * Input [Te, N, E] time-major (see layer.ts): the encoder's states h_1…h_Te (an encoder with returnSequences).
  * Output [Td, N, H]: the decoder states s_1…s_Td (Td = `steps`, default Te). At step i the decoder scores every h_j
@@ -21,15 +24,14 @@
  * Glorot uniform kernels, orthogonal recurrent kernel, zero biases (forget-gate bias 1).
  */
 import type { FloatArray } from '../../../kernels/matmul.js';
+import { type AttentionParams, type AttentionScore, ATTENTION_SCORES } from '../../../kernels/attention.js';
 import {
-  type AttentionParams,
-  type AttentionScore,
   type AttentionWorkspace,
-  ATTENTION_SCORES,
   attentionBackward,
   attentionForward,
   attentionWorkspace,
-} from '../../../kernels/attention.js';
+} from '../../../kernels/fast/attention.js';
+import { workspaceArena } from '../../backend.js';
 import { glorotUniform, orthogonal } from '../init.js';
 import { makeRandom } from '../../random.js';
 import { activationOption, BufferCache, type ForwardContext, Layer, type Param, makeParam } from './layer.js';
@@ -218,10 +220,12 @@ export class AttentionDecoder extends Layer {
         this.score === 'additive'
           ? { score: this.score, units: this.A }
           : ({ score: this.score } as { score: AttentionScore });
+      const arena = workspaceArena(this.ctor);
       const ws = attentionWorkspace(Te, Td, N, 0, E, H, this.ctor, {
         ...options,
         activation: this.activation,
         recurrentActivation: this.recurrentActivation,
+        ...(arena !== undefined ? { arena } : {}),
       });
       return {
         N,

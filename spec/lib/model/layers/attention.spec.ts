@@ -2,7 +2,8 @@
  * AttentionDecoder layer and the attentionAutoencoder preset: whole-model float64 gradient checks (every weight of the
  * encoder, the decoder and the dense head, so the gradient that reaches the encoder through every decoder step and
  * through s_0 = h_Te is checked too), the attention weights, save/load in bptt's model format with strict validation,
- * option errors, and determinism.
+ * option errors, determinism, and the two backends: the layer runs the fast twin on an arena under 'wasm' (float32)
+ * and on matmul.ts under 'js', and the two agree to float32 rounding.
  */
 import { expect } from 'chai';
 import {
@@ -15,6 +16,8 @@ import {
   timeDistributed,
 } from '../../../../lib/index';
 import { ArgumentError, ModelFileError } from '../../../../lib/errors';
+import { type Backend, getBackend, setBackend } from '../../../../lib/backend';
+import { wasmSimdAvailable } from '../../../../kernels/wasm/arena';
 import { gradCheck } from '../../../helpers/gradcheck';
 import { makeRng } from '../../../helpers/rng';
 
@@ -163,5 +166,41 @@ describe('AttentionDecoder layer', () => {
       return [...m.predict(x).data];
     };
     expect(run()).to.deep.equal(run());
+  });
+
+  describe('backends', () => {
+    let saved: Backend | undefined;
+    before(() => {
+      saved = getBackend();
+    });
+    after(() => {
+      if (saved !== undefined) setBackend(saved);
+    });
+
+    for (const score of ['additive', 'dot', 'general'] as const) {
+      it(`js and wasm agree to float32 rounding: predictions, attention, two training steps (${score})`, function () {
+        if (!wasmSimdAvailable()) this.skip();
+        const x = windows(6, 8, 1, `backends-${score}`);
+        const result = (backend: Backend): { y: number[]; alpha: number[]; loss: number[] } => {
+          setBackend(backend); // read when the layer makes its buffers for a batch size
+          const m = attentionAutoencoder({ window: 8, units: 5, score, seed: 4 });
+          const loss = m.fit(x, x, { epochs: 2, batchSize: 3, seed: 2 }).loss;
+          const y = [...m.predict(x).data];
+          return { y, alpha: [...((m.layers[1] as AttentionDecoder).lastAttention() as Float32Array)], loss };
+        };
+        const js = result('js'),
+          wasm = result('wasm');
+        expect(wasm.y.length).to.equal(js.y.length);
+        const close = (a: number[], b: number[], what: string): void =>
+          a.forEach((v, i) =>
+            expect(Math.abs(v - b[i]), `${what}[${i}]`).to.be.at.most(1e-5 * Math.max(1, Math.abs(b[i]))),
+          );
+        close(wasm.y, js.y, 'prediction');
+        close(wasm.alpha, js.alpha, 'alpha');
+        close(wasm.loss, js.loss, 'loss');
+        // Two paths, not one: float32 sums in another order differ in the last bits.
+        expect(wasm.y).to.not.deep.equal(js.y);
+      });
+    }
   });
 });

@@ -13,9 +13,10 @@
  * The two paths agree to float32 rounding, not bit for bit: the js kernels sum each product in float64, the wasm ones
  * in float32 lanes. Each path is deterministic on its own: the same seed, data and options give bit-identical results.
  *
- * Under 'wasm' each recurrent workspace, and each Dense layer's buffers for a batch size, live in their own WasmArena
- * (reserved in one allocation, so the memory never grows afterwards). What runs there: the matrix products, bias adds,
- * and for the default activations (tanh / sigmoid) the cells' forward gate math and backward gate derivatives. The
+ * Under 'wasm' each recurrent workspace, and each Dense, Conv1D, Conv1DTranspose and AttentionDecoder layer's buffers
+ * for a batch size, live in their own WasmArena (reserved in one allocation, so the memory never grows afterwards).
+ * What runs there: the matrix products, bias adds, and for the default activations (tanh / sigmoid) the cells' forward
+ * gate math and backward gate derivatives. The
  * recurrent matrix U is copied into the arena once per forward or backward call; other parameters, gradients and
  * inputs stay ordinary typed arrays and are copied into staging buffers per product.
  *

@@ -50,7 +50,7 @@ export interface ModelShape {
   readonly built: boolean;
 }
 
-/** Upper bound of an explicit worker count (each worker holds a copy of the model and its buffers). */
+/** Upper bound of an explicit worker count (each worker holds its own workspaces and a V8 isolate). */
 export const MAX_WORKERS = 64;
 /** 'auto' gives each shard at least this many rows. */
 export const MIN_ROWS = 8;

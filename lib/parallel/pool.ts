@@ -378,6 +378,14 @@ export class WorkerPool {
     return total;
   }
 
+  /** Each worker's V8 heap in use, in bytes, in shard order (one round; for bench/workers.ts). */
+  workerHeaps(): number[] {
+    this.job[P.JOB_CMD] = P.CMD_HEAP;
+    const r = this.startSlots(this.slots, 'workerHeaps');
+    this.finish(r);
+    return r.slots.map((s) => s.loss[0]);
+  }
+
   /** Test hook: worker k throws `message` in its next round (to check that a failure surfaces, not hangs). */
   injectFault(k: number, message: string): void {
     this.faults.set(k, message);

@@ -37,6 +37,8 @@ export const CMD_STEP = 1;
 export const CMD_PREDICT = 2;
 export const CMD_RELEASE = 3;
 export const CMD_EXIT = 4;
+/** The worker writes its V8 heap in use (bytes, per isolate) into its loss word (bench/workers.ts --memory). */
+export const CMD_HEAP = 5;
 
 /** job words: the command, then the step's (epoch, batch, offset into the order, rows B) or predict's (rows N, batch). */
 export const JOB_CMD = 0;

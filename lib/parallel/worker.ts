@@ -118,6 +118,9 @@ class Shard {
       case P.CMD_RELEASE:
         this.fit = null;
         break;
+      case P.CMD_HEAP:
+        this.loss[0] = process.memoryUsage().heapUsed;
+        break;
       default:
         throw new Error(`unknown command ${cmd}`);
     }

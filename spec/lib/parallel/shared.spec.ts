@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import {
   Sequential,
   lstm,
+  gru,
+  bidirectional,
   dense,
   dropout,
   lstmAutoencoder,
@@ -31,13 +33,20 @@ function windows(
 
 const T = 8,
   D = 3;
-/** One of each kind of layer the pool shares: LSTM, GRU, attention, convolutions, Dense with dropout, float64. */
+/** One of each kind of layer the pool shares: LSTM, GRU, attention, convolutions, bidirectional, Dense, dropout, float64. */
 const MODELS: Record<string, () => Sequential> = {
   'LSTM autoencoder': () => lstmAutoencoder({ window: T, features: D, units: 6, seed: 3 }),
   'LSTM autoencoder, float64': () => lstmAutoencoder({ window: T, features: D, units: 6, seed: 3, dtype: 'float64' }),
   'GRU autoencoder, two layers': () => gruAutoencoder({ window: T, features: D, units: [6, 4], seed: 4 }),
   'attention autoencoder': () => attentionAutoencoder({ window: T, features: D, units: 6, seed: 5 }),
   'convolutional autoencoder': () => convAutoencoder({ window: T, features: D, seed: 6 }),
+  'bidirectional GRU + Dense': () =>
+    new Sequential(
+      [bidirectional(gru({ units: 4, returnSequences: true }), { inputShape: [T, D] }), dense({ units: D })],
+      {
+        seed: 8,
+      },
+    ),
   'LSTM + dropout + Dense': () =>
     new Sequential(
       [lstm({ units: 5, returnSequences: true, inputShape: [T, D] }), dropout({ rate: 0.3 }), dense({ units: D })],

@@ -31,7 +31,10 @@ export interface HostWorker {
 /** The slice of Node's `worker_threads` the worker pool uses (typed here so the core needs no Node typings). */
 export interface HostThreads {
   MessageChannel: new () => { port1: HostPort; port2: HostPort };
-  Worker: new (file: string, options: { workerData: unknown; transferList: unknown[] }) => HostWorker;
+  Worker: new (
+    file: string,
+    options: { workerData: unknown; transferList: unknown[]; resourceLimits?: { maxYoungGenerationSizeMb?: number } },
+  ) => HostWorker;
   receiveMessageOnPort(port: HostPort): { message: unknown } | undefined;
 }
 

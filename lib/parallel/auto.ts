@@ -27,8 +27,9 @@
  *
  * The js kernels scale with the rows, so two threads pay from the smallest probe on (10 MFLOP per step; predict from
  * ~3 MFLOP). The wasm kernels are 4–6× faster and part of their cost per product (staging copies, calls) does not
- * shrink with the shard, so the fixed cost of a round (waking a thread, copying P weights in and P gradients out, the
- * reduction) weighs more: they lose at S (78 MFLOP) and gain from P3 (156 MFLOP) on; predict from ~30–50 MFLOP.
+ * shrink with the shard, so the fixed cost of a round (waking a thread, writing the P shared weights, the reduction;
+ * measured when workers also copied P weights in and P gradients out) weighs more: they lose at S (78 MFLOP) and gain
+ * from P3 (156 MFLOP) on; predict from ~30–50 MFLOP.
  */
 import { getBackend, type Backend } from '../backend.js';
 import type { DType, Layer } from '../model/layers/layer.js';
@@ -50,7 +51,7 @@ export interface ModelShape {
   readonly built: boolean;
 }
 
-/** Upper bound of an explicit worker count (each worker holds a copy of the model and its buffers). */
+/** Upper bound of an explicit worker count (each worker holds its own workspaces and a V8 isolate). */
 export const MAX_WORKERS = 64;
 /** 'auto' gives each shard at least this many rows. */
 export const MIN_ROWS = 8;

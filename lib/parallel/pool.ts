@@ -1,13 +1,16 @@
 /**
- * The worker pool of one model: n − 1 worker_threads that each hold a copy of the model and compute one shard of a
- * training step or one chunk of a prediction while the main thread computes shard 0. `Sequential` drives it; see
- * index.ts for the user-facing rule and worker.ts for the other end.
+ * The worker pool of one model: n − 1 worker_threads that each hold the model's architecture and its own workspaces
+ * and compute one shard of a training step or one chunk of a prediction while the main thread computes shard 0.
+ * `Sequential` drives it; see index.ts for the user-facing rule and worker.ts for the other end.
  *
  * Shared memory (SharedArrayBuffers, laid out once):
  *   params      the main model's parameters, concatenated (P scalars, model dtype). The main thread writes them before
- *               every round; each worker copies them into its own model before computing (a copy of P, cheap next to
- *               a step), so a worker always runs the weights the main thread has at that moment.
- *   grads[k]    worker k's gradient slot (P scalars) and loss[k] its loss contribution (one float64).
+ *               every round (after the previous step's optimizer update). A worker's model reads them in place: its
+ *               parameters are views on this buffer (worker.ts builds it that way), so no worker holds a copy and
+ *               nothing is copied to a worker per round. The fallback (ctl[MODE] = PARAMS_COPIED: a model whose
+ *               parameter layout does not line up, or setParamSharing(false)) copies them in before each round.
+ *   grads[k]    worker k's gradient slot (P scalars): the gradients of its model are views on it, so its backward
+ *               accumulates straight into the slot (the fallback copies them there). loss[k]: its loss (one float64).
  *   fit data    x and y of the current fit call (copied in once per call, one buffer when y equals x, reused when the
  *               caller's data is already shared) and order, the epoch's shuffled sample indices (Int32, nTrain).
  *   predict     an input and an output buffer, grown when a call needs more; workers scatter their rows straight
@@ -64,13 +67,32 @@ export function availableCores(): number {
   return currentHost()?.cores() ?? 1;
 }
 
-/** Why `n` workers cannot run here: no worker_threads (a browser, or the core without the Node entry). */
+/**
+ * Why `n` workers cannot run here: no worker_threads (a browser, or the core without the Node entry), or no
+ * SharedArrayBuffer (a page that is not cross-origin isolated, or an engine started without it). The pool needs shared
+ * memory for more than the parameters: its control words are waited on with Atomics.wait, which is what keeps fit and
+ * predict synchronous, so there is no copying protocol without it; 'auto' and workers: 1 run on the calling thread.
+ */
 export function noThreadsProblem(n: number): string {
+  if (typeof SharedArrayBuffer !== 'function') {
+    return (
+      `${n} workers need SharedArrayBuffer, which this engine does not expose (in a browser it needs cross-origin ` +
+      `isolation: the page served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: ` +
+      `require-corp); use workers: 1 or 'auto', which train on the calling thread`
+    );
+  }
   return (
     `${n} workers need Node's worker_threads (and SharedArrayBuffer), which this environment lacks; use workers: 1 ` +
     `or 'auto' (in a browser, train in a Web Worker instead: README, "Installing and bundling")`
   );
 }
+
+/**
+ * The V8 young generation of a worker, in MB. A worker allocates almost nothing on its heap after start-up (its
+ * buffers are typed arrays and wasm memory, outside the heap), so Node's default (16 MB semi-spaces) only holds pages
+ * that were touched once while the library loaded: 4 MB saves ~6 MB of RSS per worker at L (bench/workers.ts).
+ */
+const WORKER_YOUNG_MB = 4;
 
 /** How long a new worker may take to load and build its model before the pool gives up on it. */
 const STARTUP_TIMEOUT_MS = 120_000;
@@ -99,6 +121,17 @@ interface Slot {
   /** The fit / predict buffers this worker was last told about (generation numbers). */
   fitGen: number;
   predictGen: number;
+}
+
+/** Whether new workers build their model on the shared parameters (true, the default) or copy (the test hook below). */
+let shareParams = true;
+
+/**
+ * Test hook: whether workers started from now on share the parameters in place (true, the default) or copy them in
+ * and the gradients out every round (false: the older protocol, kept as the fallback; results are bit-identical).
+ */
+export function setParamSharing(on: boolean): void {
+  shareParams = on;
 }
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -141,6 +174,11 @@ export class WorkerPool {
   /** The workers' thread ids, in shard order (k = 1, 2, …). */
   threadIds(): number[] {
     return this.slots.map((s) => s.worker.threadId);
+  }
+
+  /** How each ready worker holds its parameters, in shard order: 'shared' (in place) or 'copied' (see ctl[MODE]). */
+  paramModes(): ('shared' | 'copied')[] {
+    return this.slots.map((s) => (Atomics.load(s.ctl, P.MODE) === P.PARAMS_SHARED ? 'shared' : 'copied'));
   }
 
   /** Starts workers until the pool can run n shards (built from model()); waits until each new one is ready. */
@@ -197,12 +235,18 @@ export class WorkerPool {
       job: this.job.buffer as SharedArrayBuffer,
       params: this.params.buffer as SharedArrayBuffer,
       grads: grads.buffer as SharedArrayBuffer,
+      size: this.size,
+      shareParams: shareParams,
       loss: loss.buffer,
       model,
       backend: this.backend,
       port: port2,
     };
-    const worker = new wt.Worker(file, { workerData: init, transferList: [port2] });
+    const worker = new wt.Worker(file, {
+      workerData: init,
+      transferList: [port2],
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    });
     worker.unref();
     port1.unref();
     const slot: Slot = {
@@ -332,6 +376,14 @@ export class WorkerPool {
       }
     }
     return total;
+  }
+
+  /** Each worker's V8 heap in use, in bytes, in shard order (one round; for bench/workers.ts). */
+  workerHeaps(): number[] {
+    this.job[P.JOB_CMD] = P.CMD_HEAP;
+    const r = this.startSlots(this.slots, 'workerHeaps');
+    this.finish(r);
+    return r.slots.map((s) => s.loss[0]);
   }
 
   /** Test hook: worker k throws `message` in its next round (to check that a failure surfaces, not hangs). */

@@ -7,6 +7,9 @@
  *   ctl[ACK]     the round the worker has finished, written by the worker; the main thread sleeps in Atomics.wait on it
  *   ctl[STATUS]  OK or FAILED for that round (FAILED: the worker posted { error } on its port before acking)
  *   ctl[READY]   0 while the worker builds its model, 1 when ready, −1 when it could not (error posted first)
+ *   ctl[MODE]    how the ready worker holds its parameters: PARAMS_SHARED (its model's values are views on the shared
+ *                parameters and its gradients on its slot: nothing is copied per round) or PARAMS_COPIED (its own
+ *                arrays: it copies the weights in before a round and the gradients out after, the older protocol)
  * One Int32Array `job` shared by all workers holds the round's command and its integers (JOB_*); a worker reads it after
  * waking, and the main thread writes it before bumping any SEQ, so the Atomics store/notify pair orders the two.
  *
@@ -19,7 +22,12 @@ export const SEQ = 0;
 export const ACK = 1;
 export const STATUS = 2;
 export const READY = 3;
-export const CTL_WORDS = 4;
+export const MODE = 4;
+export const CTL_WORDS = 5;
+
+/** ctl[MODE] values. */
+export const PARAMS_SHARED = 1;
+export const PARAMS_COPIED = 2;
 
 export const OK = 0;
 export const FAILED = 1;
@@ -29,6 +37,8 @@ export const CMD_STEP = 1;
 export const CMD_PREDICT = 2;
 export const CMD_RELEASE = 3;
 export const CMD_EXIT = 4;
+/** The worker writes its V8 heap in use (bytes, per isolate) into its loss word (bench/workers.ts --memory). */
+export const CMD_HEAP = 5;
 
 /** job words: the command, then the step's (epoch, batch, offset into the order, rows B) or predict's (rows N, batch). */
 export const JOB_CMD = 0;
@@ -57,6 +67,10 @@ export interface WorkerInit {
   params: SharedArrayBuffer;
   /** This worker's gradient slot: the same layout as params. */
   grads: SharedArrayBuffer;
+  /** P, the number of parameter scalars. */
+  size: number;
+  /** Build the model on views of params and grads (see ctl[MODE]); false: keep own arrays and copy. */
+  shareParams: boolean;
   /** This worker's loss contribution (one float64). */
   loss: SharedArrayBuffer;
   /** The model as JSON (architecture and weights, no optimizer state). */

@@ -1,15 +1,18 @@
 /**
- * The worker end of the pool (pool.ts): one thread, one copy of the model, one shard.
+ * The worker end of the pool (pool.ts): one thread, the model's architecture on the shared parameters, one shard.
  *
- * Start: build the model from the main model's JSON under the main thread's backend and dtype, then set ctl[READY] = 1
- * (or post the error and set −1). Loop: sleep in Atomics.wait on ctl[SEQ]; on a new round drain the port (buffer
- * descriptions, a test fault), copy the shared parameters into the model, run the round's command, write the results
- * into shared memory, then set ctl[STATUS] and ctl[ACK] and notify. Everything here is synchronous: the thread never
+ * Start: build the model from the main model's JSON under the main thread's backend and dtype, its parameters placed
+ * as views on the shared parameters and its gradients on this worker's slot (buildModel; the copying fallback where
+ * that layout does not line up), then set ctl[MODE] and ctl[READY] = 1 (or post the error and set −1). Loop: sleep in
+ * Atomics.wait on ctl[SEQ]; on a new round drain the port (buffer descriptions, a test fault), run the round's command
+ * (the fallback first copies the shared parameters into the model), write the results into shared memory, then set
+ * ctl[STATUS] and ctl[ACK] and notify. Everything here is synchronous: the thread never
  * returns to its event loop until CMD_EXIT, and a thrown error becomes a FAILED round, not a dead worker.
  *
  *   step     shard k of the batch: rows [⌊kB/n⌋, ⌊(k+1)B/n⌋) of order[start …], Sequential.shardStep (the same code the
  *            main thread runs for shard 0), dropout masks from makeRandom(`${seed}/dropout/${epoch}/${batch}/${k}`);
- *            the scaled gradient goes to this worker's slot, the scaled loss to its loss word.
+ *            the scaled gradient accumulates in this worker's slot (the fallback copies it there), the scaled loss goes
+ *            to its loss word.
  *   predict  chunk k of N rows, in batches of batchSize from the chunk's first row, scattered into the shared output.
  *   release  drop the views of the fit data.
  *
@@ -22,7 +25,7 @@ import { workerData, receiveMessageOnPort, type MessagePort } from 'worker_threa
 import '../node/install.js';
 import type { FloatArray } from '../../kernels/matmul.js';
 import { type Backend, setBackend } from '../backend.js';
-import type { Param } from '../model/layers/layer.js';
+import { withParamPlacer, type Param } from '../model/layers/layer.js';
 import { getLoss, type Loss } from '../model/losses.js';
 import { Sequential } from '../model/sequential.js';
 import { makeRandom } from '../random.js';
@@ -45,6 +48,8 @@ class Shard {
   private readonly model: Sequential;
   private readonly params: Param[];
   private readonly f64: boolean;
+  /** True when the model's parameters are views on the shared parameters and its gradients on this worker's slot. */
+  private readonly inPlace: boolean;
   private readonly shared: FloatArray;
   private readonly grads: FloatArray;
   private readonly loss: Float64Array;
@@ -59,13 +64,16 @@ class Shard {
     this.ctl = new Int32Array(init.ctl);
     this.job = new Int32Array(init.job);
     setBackend(init.backend as Backend);
-    this.model = Sequential.fromJSON(init.model);
+    const built = buildModel(init);
+    this.model = built.model;
+    this.inPlace = built.inPlace;
     this.params = this.model.layers.flatMap((l) => l.params());
     this.f64 = this.model.dtype === 'float64';
     const size = this.params.reduce((a, p) => a + p.value.length, 0);
     this.shared = P.floatView(this.f64, init.params, 0, size);
     this.grads = P.floatView(this.f64, init.grads, 0, size);
     this.loss = new Float64Array(init.loss);
+    Atomics.store(this.ctl, P.MODE, this.inPlace ? P.PARAMS_SHARED : P.PARAMS_COPIED);
   }
 
   /** Serves rounds until CMD_EXIT. */
@@ -110,6 +118,9 @@ class Shard {
       case P.CMD_RELEASE:
         this.fit = null;
         break;
+      case P.CMD_HEAP:
+        this.loss[0] = process.memoryUsage().heapUsed;
+        break;
       default:
         throw new Error(`unknown command ${cmd}`);
     }
@@ -140,8 +151,9 @@ class Shard {
     return P.floatView(this.f64, v.buffer, v.byteOffset, v.length);
   }
 
-  /** The main thread's current weights into this model. */
+  /** The main thread's current weights into this model (copying mode only: in place, the model reads them there). */
   private loadParams(): void {
+    if (this.inPlace) return;
     let off = 0;
     for (const p of this.params) {
       p.value.set(this.shared.subarray(off, off + p.value.length));
@@ -160,6 +172,7 @@ class Shard {
     this.loadParams();
     const random = makeRandom(P.shardSeed(f.seed, j[P.JOB_EPOCH], j[P.JOB_BATCH], this.k));
     this.loss[0] = this.model.shardStep(f.x, f.y, f.order, start, lo, hi, B, f.loss, { training: true, random });
+    if (this.inPlace) return; // the gradients were accumulated in the slot itself
     let off = 0;
     for (const p of this.params) {
       this.grads.set(p.grad, off);
@@ -186,6 +199,53 @@ class Shard {
       'predict',
     );
   }
+}
+
+/**
+ * The worker's model. With init.shareParams, built under a ParamPlacer that hands out consecutive views on the shared
+ * parameters (values) and on this worker's gradient slot (gradients), then checked: every parameter of
+ * `layers.flatMap(l => l.params())` must sit at its offset of the concatenated layout, each value and gradient at the
+ * same offset, P scalars in all. Otherwise (a layer whose allocation order differs from its params() order, or sharing
+ * turned off) the model is built again with its own arrays and the worker copies, as before: weights in before each
+ * round, gradients out after. Building writes the JSON weights (the main thread's own) into the shared parameters
+ * while the main thread waits for READY; it writes them again before every round.
+ */
+function buildModel(init: P.WorkerInit): { model: Sequential; inPlace: boolean } {
+  if (init.shareParams) {
+    let bytes = 0;
+    const model = withParamPlacer(
+      (n, ctor) => {
+        const size = n * ctor.BYTES_PER_ELEMENT;
+        if (bytes + size > init.params.byteLength) return null;
+        const f64 = ctor === Float64Array;
+        const placed = { value: P.floatView(f64, init.params, bytes, n), grad: P.floatView(f64, init.grads, bytes, n) };
+        bytes += size;
+        return placed;
+      },
+      () => Sequential.fromJSON(init.model),
+    );
+    if (
+      linedUp(
+        model.layers.flatMap((l) => l.params()),
+        init,
+      )
+    )
+      return { model, inPlace: true };
+  }
+  return { model: Sequential.fromJSON(init.model), inPlace: false };
+}
+
+/** Every parameter at its offset of the shared layout (values and gradients alike), P scalars in all. */
+function linedUp(params: readonly Param[], init: P.WorkerInit): boolean {
+  let off = 0;
+  for (const p of params) {
+    const v = p.value,
+      g = p.grad;
+    if (v.buffer !== init.params || g.buffer !== init.grads) return false;
+    if (v.byteOffset !== off || g.byteOffset !== off || g.length !== v.length) return false;
+    off += v.byteLength;
+  }
+  return off === init.size * (params[0]?.value.BYTES_PER_ELEMENT ?? 4);
 }
 
 function report(port: MessagePort, e: unknown): void {

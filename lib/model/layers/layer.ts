@@ -47,8 +47,30 @@ export interface ForwardContext {
   readonly random: Random | null;
 }
 
+/**
+ * Where makeParam places a parameter of n scalars: its value and gradient arrays, or null for fresh ones. A worker
+ * thread (lib/parallel/worker.ts) builds its model under one, so that its parameters are views on the main thread's
+ * shared parameters and its gradients land in its shared gradient slot.
+ */
+export type ParamPlacer = (n: number, ctor: FloatCtor) => { value: FloatArray; grad: FloatArray } | null;
+
+let placer: ParamPlacer | null = null;
+
+/** Runs build() with makeParam asking `place` for its arrays (not reentrant; restored even if build throws). */
+export function withParamPlacer<T>(place: ParamPlacer, build: () => T): T {
+  const before = placer;
+  placer = place;
+  try {
+    return build();
+  } finally {
+    placer = before;
+  }
+}
+
 export function makeParam(name: string, shape: readonly number[], ctor: FloatCtor): Param {
   const n = shape.reduce((a, b) => a * b, 1);
+  const placed = placer !== null ? placer(n, ctor) : null;
+  if (placed !== null) return { name, shape: shape.slice(), value: placed.value, grad: placed.grad };
   return { name, shape: shape.slice(), value: new ctor(n), grad: new ctor(n) };
 }
 

@@ -1076,8 +1076,11 @@ function windowsThrough(
   return { x, y: model.predictTensor({ data: x, shape: [B, W, F] }, 64, 'predict', workers).data };
 }
 
-/** What detector.stream() returns per point: `silenced` marks a point that would have flagged but for feedback. */
-export type FeedbackStreamResult = StreamResult & { silenced?: true };
+/**
+ * What detector.stream() returns per point: `silenced` (true) marks a point that would have flagged but for feedback.
+ * push's results have it only then; pushInto's reused object keeps the key once set, false on the points after.
+ */
+export type FeedbackStreamResult = StreamResult & { silenced?: boolean };
 
 /**
  * A DetectorStream that honours the detector's feedback (controls.ts): a point flags only with a score above the
@@ -1085,6 +1088,8 @@ export type FeedbackStreamResult = StreamResult & { silenced?: true };
  * threshold reported is raised to that level.
  */
 class FeedbackStream extends DetectorStream {
+  private silenced = false; // the last pushInto's point was silenced
+
   constructor(
     state: FittedDetector,
     private readonly markedLevel: () => number,
@@ -1094,8 +1099,22 @@ class FeedbackStream extends DetectorStream {
   }
 
   override push(point: number | ArrayLike<number>, timestamp?: number): FeedbackStreamResult | null {
-    const r = super.push(point, timestamp);
-    return r === null ? null : this.raise(r);
+    const r = super.push(point, timestamp); // runs this.pushInto, which raised it
+    return r !== null && this.silenced ? { ...r, silenced: true } : r;
+  }
+
+  override pushInto(out: FeedbackStreamResult, point: number | ArrayLike<number>, timestamp?: number): boolean {
+    if (!super.pushInto(out, point, timestamp)) return false;
+    const level = this.markedLevel();
+    this.silenced = false;
+    if (level !== -Infinity) {
+      this.silenced = out.flag === 1 && out.score <= level;
+      if (this.silenced) out.flag = 0;
+      out.threshold = Math.max(out.threshold, level);
+    }
+    if (this.silenced) out.silenced = true;
+    else if (out.silenced !== undefined) out.silenced = false;
+    return true;
   }
 
   override flush(): FeedbackStreamResult[] {

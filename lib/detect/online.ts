@@ -776,6 +776,13 @@ export class OnlinePipeline {
     readonly context: OnlineForecaster | null,
   ) {}
 
+  /** The last row's raw score (stepInto's result; NaN before the first row). @internal */
+  raw = NaN;
+  /** The last row's score in [0, 1]. @internal */
+  score = NaN;
+  /** The last row's flag. @internal */
+  flag = false;
+
   /**
    * A new pipeline.
    *
@@ -841,12 +848,28 @@ export class OnlinePipeline {
    * @throws {@link ArgumentError} for a non-finite value, or a missing or decreasing timestamp when needed.
    */
   step(value: number, timestamp?: number): { raw: number; score: number; flag: boolean } {
+    this.stepInto(value, timestamp);
+    return { raw: this.raw, score: this.score, flag: this.flag };
+  }
+
+  /**
+   * `step` without the result object (what a detector stream's push runs): the row's raw score, score and flag are
+   * then in {@link OnlinePipeline.raw}, {@link OnlinePipeline.score} and {@link OnlinePipeline.flag}.
+   *
+   * @internal
+   * @param value - The row's value (finite).
+   * @param timestamp - Epoch ms, needed with time features.
+   * @throws {@link ArgumentError} as step does.
+   */
+  stepInto(value: number, timestamp?: number): void {
     const raw = this.model.step(value, timestamp);
     const out =
       this.context === null
         ? this.alarm.step(raw, value)
         : this.alarm.step(raw, value, this.context.step(value, timestamp));
-    return { raw, score: out.score, flag: out.flag };
+    this.raw = raw;
+    this.score = out.score;
+    this.flag = out.flag;
   }
 
   /**

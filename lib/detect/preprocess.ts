@@ -49,7 +49,8 @@ export const SATURATION = 1e15;
 export function normaliseValue(v: number, offset: number, scale: number): number {
   let z = (v - offset) / scale;
   if (!Number.isFinite(v - offset)) z = ((v * 0.5 - offset * 0.5) / scale) * 2;
-  return z > SATURATION ? SATURATION : z < -SATURATION ? -SATURATION : z;
+  // min/max, not ?: — the same values (-0 and NaN included), and V8 keeps z unboxed (a stream's push allocates nothing).
+  return Math.min(Math.max(z, -SATURATION), SATURATION);
 }
 
 /**

@@ -264,6 +264,8 @@ export class DetectorStream {
   private readonly cnt: Float64Array; // ring [W]
   private readonly ewma: Ewma | null;
   private readonly buf: Float64Array;
+  private readonly err: Float64Array; // one window's squared errors [W, F]
+  private readonly scratch: StreamResult; // push's result before it is copied out
   private readonly pipeline: OnlinePipeline | null; // 'gru-online': a copy of the fitted forecaster + alarm stage
   private readonly level: number;
   private readonly needsTime: boolean;
@@ -313,6 +315,8 @@ export class DetectorStream {
     this.cnt = new Float64Array(this.W);
     this.ewma = this.kind === 'forecast' ? new Ewma(o.smoothing) : null;
     this.buf = new Float64Array(this.W);
+    this.err = new Float64Array(this.W * this.F);
+    this.scratch = this.newResult();
     this.fingerprint = fingerprintOf(detector);
     if (state === undefined) {
       this.pipeline = detector.online ? OnlinePipeline.fromState(detector.online.getState()) : null;
@@ -454,7 +458,10 @@ export class DetectorStream {
 
   /**
    * Adds one point (a number, or one value per feature; NaN not allowed here: fill gaps before streaming). `timestamp`
-   * (epoch ms) is for 'gru-online' with time inputs, which requires it; other models refuse it.
+   * (epoch ms) is for 'gru-online' with time inputs, which requires it; other models refuse it. The result is a new
+   * object the stream never touches again (keep it as long as you like); that object and its `contributions` are the
+   * only memory a push allocates after warm-up. {@link DetectorStream.pushInto} writes into your own object instead,
+   * and allocates nothing.
    *
    * @param point - The next point: a number (one feature) or one value per feature.
    * @param timestamp - Epoch ms ('gru-online' with time inputs only).
@@ -477,82 +484,156 @@ export class DetectorStream {
    * ```
    */
   push(point: number | ArrayLike<number>, timestamp?: number): StreamResult | null {
+    const r = this.scratch;
+    if (!this.pushInto(r, point, timestamp)) return null;
+    return {
+      index: r.index,
+      score: r.score,
+      flag: r.flag,
+      threshold: r.threshold,
+      contributions: r.contributions.slice(),
+    };
+  }
+
+  /**
+   * A result object for {@link DetectorStream.pushInto}: contributions of this stream's length, the other fields
+   * unset (index -1, score and threshold NaN).
+   *
+   * @returns A new result object.
+   */
+  newResult(): StreamResult {
+    return { index: -1, score: NaN, flag: 0, threshold: NaN, contributions: new Float64Array(this.F) };
+  }
+
+  /**
+   * `push` without allocating: writes the result into `out` (made by {@link DetectorStream.newResult}, reused from
+   * push to push) and says whether there was one. After warm-up this allocates nothing (bench/stream-alloc.ts
+   * measures it); `out` is overwritten by the next call, so copy what you keep.
+   *
+   * @param out - Where the result goes: an object with `contributions`, a Float64Array of one value per feature.
+   * @param point - The next point: a number (one feature) or one value per feature.
+   * @param timestamp - Epoch ms ('gru-online' with time inputs only).
+   * @returns True when `out` now holds the result of the point that is final; false during warm-up (`out` untouched).
+   * @throws {@link ArgumentError} as {@link DetectorStream.push} does, or for an `out` whose contributions are not a
+   * Float64Array of one value per feature.
+   * @example
+   * ```ts
+   * import { Detector } from 'bptt';
+   * import assert from 'node:assert/strict';
+   *
+   * const detector = new Detector({ model: 'zscore', window: 5, threshold: 'fixed:4' });
+   * detector.fit([1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+   * const stream = detector.stream();
+   * const out = stream.newResult();
+   * const flags = [1, 2, 1, 2, 1, 2, 40].map((v) => (stream.pushInto(out, v) ? out.flag : null));
+   * assert.deepEqual(flags, [null, null, null, null, null, 0, 1]);
+   * assert.equal(out.index, 6);
+   * ```
+   */
+  pushInto(out: StreamResult, point: number | ArrayLike<number>, timestamp?: number): boolean {
+    const F = this.F;
+    if (
+      out === null ||
+      typeof out !== 'object' ||
+      !(out.contributions instanceof Float64Array) ||
+      out.contributions.length !== F
+    ) {
+      throw new ArgumentError(
+        'stream.pushInto(out)',
+        `a result with contributions: Float64Array(${F}) (stream.newResult())`,
+        describeValue(out),
+      );
+    }
     if (this.flushed) {
       throw new ArgumentError('stream.push', 'an open stream', 'a flushed one', {
         problem: 'the stream was flushed; start a new one with detector.stream()',
       });
     }
-    if (this.pipeline) return this.pushOnline(point, timestamp);
+    if (this.pipeline) return this.pushOnline(out, point, timestamp);
     if (timestamp !== undefined) {
       throw new ArgumentError('stream.push(timestamp)', 'no timestamp', describeValue(timestamp), {
         problem: "this model does not use timestamps; only 'gru-online' has time inputs",
       });
     }
-    const F = this.F;
-    const values = typeof point === 'number' ? [point] : point;
-    if (values.length !== F)
-      throw new ArgumentError('stream.push(point)', `${F} value${F === 1 ? '' : 's'}`, `${values.length}`);
     const i = this.t;
-    for (let f = 0; f < F; f++) {
-      const v = values[f];
-      if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
-          feature: f,
-          problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
-        });
-      }
-      this.hist[(i % this.H) * F + f] = normaliseValue(v, this.offset[f], this.scale[f]);
+    if (typeof point === 'number') {
+      if (F !== 1) throw new ArgumentError('stream.push(point)', `${F} values`, '1');
+      this.store(i, 0, point);
+    } else {
+      if (point.length !== F)
+        throw new ArgumentError('stream.push(point)', `${F} value${F === 1 ? '' : 's'}`, `${point.length}`);
+      for (let f = 0; f < F; f++) this.store(i, f, point[f]);
     }
     this.t++;
-    const W = this.W;
-    if (this.kind === 'ae') {
-      if (this.t < W) return null;
-      const s = this.t - W; // window start
-      for (let j = 0; j < W; j++) for (let f = 0; f < F; f++) this.win[j * F + f] = this.at(s + j, f);
-      const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
-      const err = new Float64Array(W * F);
-      for (let k = 0; k < W * F; k++) {
-        const d = y[k] - this.win[k];
-        err[k] = d * d;
-      }
-      if (this.combine === 'last') return this.emit(i, err.subarray((W - 1) * F, W * F));
-      // Accumulate into the pending points s..s+W−1 (slot = index mod W); the slot of s+W−1 is new.
-      const slotNew = (s + W - 1) % W;
-      this.cnt[slotNew] = 0;
-      for (let f = 0; f < F; f++) this.sum[slotNew * F + f] = 0;
-      for (let j = 0; j < W; j++) {
-        const slot = (s + j) % W;
-        const first = this.cnt[slot] === 0;
-        if (this.combine === 'max') {
-          let m = 0,
-            cur = 0;
-          for (let f = 0; f < F; f++) {
-            m += err[j * F + f];
-            cur += this.sum[slot * F + f];
-          }
-          if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f];
-        } else {
-          for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f];
-        }
-        this.cnt[slot] = this.cnt[slot] + 1;
-      }
-      return this.finalize(s);
-    }
-    if (this.t < W + 1) return null;
-    const c = new Float64Array(F);
-    let score: number;
-    if (this.kind === 'forecast') {
-      for (let j = 0; j < W; j++) for (let f = 0; f < F; f++) this.win[j * F + f] = this.at(i - W + j, f);
-      const y = (this.model as Sequential).predictTensor({ data: this.win, shape: [1, W, F] }, 1).data;
+    // One method per kind: each small enough for V8 to inline its helpers, so no double is boxed on the way.
+    if (this.kind === 'ae') return this.scoreAutoencoder(out, i);
+    if (this.t < this.W + 1) return false;
+    if (this.kind === 'forecast') this.scoreForecast(out, i);
+    else this.scoreBaseline(out, i);
+    return true;
+  }
+
+  /** Autoencoders: the window ending at point i, combined per the combine rule; false while warming up. */
+  private scoreAutoencoder(out: StreamResult, i: number): boolean {
+    const W = this.W,
+      F = this.F;
+    if (this.t < W) return false;
+    const s = this.t - W; // window start
+    const err = this.err;
+    this.predictWindow(s, err);
+    if (this.combine === 'last') {
+      const c = out.contributions;
       let m = 0;
-      for (let f = 0; f < F; f++) {
-        const d = Math.abs(y[f] - this.at(i, f));
-        c[f] = d;
-        m += d;
-      }
-      score = (this.ewma as Ewma).push(m / F);
-      return this.emitScore(i, score, c);
+      for (let f = 0; f < F; f++) m += c[f] = err[(W - 1) * F + f];
+      this.emitScore(out, i, m / F);
+      return true;
     }
+    // Accumulate into the pending points s..s+W−1 (slot = index mod W); the slot of s+W−1 is new.
+    const slotNew = (s + W - 1) % W;
+    this.cnt[slotNew] = 0;
+    for (let f = 0; f < F; f++) this.sum[slotNew * F + f] = 0;
+    for (let j = 0; j < W; j++) {
+      const slot = (s + j) % W;
+      const first = this.cnt[slot] === 0;
+      if (this.combine === 'max') {
+        let m = 0,
+          cur = 0;
+        for (let f = 0; f < F; f++) {
+          m += err[j * F + f];
+          cur += this.sum[slot * F + f];
+        }
+        if (first || m > cur) for (let f = 0; f < F; f++) this.sum[slot * F + f] = err[j * F + f];
+      } else {
+        for (let f = 0; f < F; f++) this.sum[slot * F + f] += err[j * F + f];
+      }
+      this.cnt[slot] = this.cnt[slot] + 1;
+    }
+    this.finalize(out, s);
+    return true;
+  }
+
+  /** 'lstm-forecast': point i against the forecast from the W points before it, smoothed by the EWMA. */
+  private scoreForecast(out: StreamResult, i: number): void {
+    const W = this.W,
+      F = this.F,
+      c = out.contributions,
+      win = this.win;
+    for (let j = 0; j < W; j++) for (let f = 0; f < F; f++) win[j * F + f] = this.at(i - W + j, f);
+    const y = (this.model as Sequential).predictWindow(win);
+    let m = 0;
+    for (let f = 0; f < F; f++) {
+      const d = Math.abs(y[f] - this.at(i, f));
+      c[f] = d;
+      m += d;
+    }
+    this.emitScore(out, i, (this.ewma as Ewma).push(m / F));
+  }
+
+  /** 'zscore', 'iqr': point i against the W points before it, per feature. */
+  private scoreBaseline(out: StreamResult, i: number): void {
+    const W = this.W,
+      F = this.F,
+      c = out.contributions;
     let agg = 0;
     for (let f = 0; f < F; f++) {
       for (let k = 0; k < W; k++) this.buf[k] = this.at(i - W + k, f);
@@ -567,32 +648,52 @@ export class DetectorStream {
         agg = f === 0 ? q : Math.max(agg, q);
       }
     }
-    score = this.kind === 'zscore' ? Math.sqrt(agg / F) : agg;
-    return this.emitScore(i, score, c);
+    this.emitScore(out, i, this.kind === 'zscore' ? Math.sqrt(agg / F) : agg);
   }
 
-  /** Emits point p from its pending slot (mean or max over the windows that covered it). */
-  private finalize(p: number): StreamResult {
+  /** Checks feature f of point i and stores it, normalised, in the ring. */
+  private store(i: number, f: number, v: unknown): void {
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
+        feature: f,
+        problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
+      });
+    }
+    this.hist[(i % this.H) * this.F + f] = normaliseValue(v, this.offset[f], this.scale[f]);
+  }
+
+  /** The autoencoder's squared errors of the window of points s..s+W−1 into err [W, F]. */
+  private predictWindow(s: number, err: Float64Array): void {
+    const W = this.W,
+      F = this.F,
+      win = this.win;
+    for (let j = 0; j < W; j++) for (let f = 0; f < F; f++) win[j * F + f] = this.at(s + j, f);
+    const y = (this.model as Sequential).predictWindow(win);
+    for (let k = 0; k < W * F; k++) {
+      const d = y[k] - win[k];
+      err[k] = d * d;
+    }
+  }
+
+  /** Writes point p from its pending slot (mean or max over the windows that covered it) into out. */
+  private finalize(out: StreamResult, p: number): void {
     const F = this.F,
       slot = p % this.W;
-    const c = new Float64Array(F);
+    const c = out.contributions;
     const n = this.combine === 'mean' ? this.cnt[slot] : 1;
-    for (let f = 0; f < F; f++) c[f] = this.sum[slot * F + f] / n;
-    this.cnt[slot] = 0;
-    return this.emit(p, c);
-  }
-
-  private emit(index: number, perFeature: ArrayLike<number>): StreamResult {
-    const F = this.F;
-    const c = Float64Array.from(perFeature);
     let m = 0;
-    for (let f = 0; f < F; f++) m += c[f];
-    return this.emitScore(index, m / F, c);
+    for (let f = 0; f < F; f++) m += c[f] = this.sum[slot * F + f] / n;
+    this.cnt[slot] = 0;
+    this.emitScore(out, p, m / F);
   }
 
-  private emitScore(index: number, score: number, contributions: Float64Array): StreamResult {
-    const r = (this.online as OnlineThreshold).update(score);
-    return { index, score, flag: r.flag, threshold: r.threshold, contributions };
+  /** Thresholds the score; writes index, score, flag and threshold into out (contributions are already there). */
+  private emitScore(out: StreamResult, index: number, score: number): void {
+    const online = this.online as OnlineThreshold;
+    out.index = index;
+    out.score = score;
+    out.flag = online.step(score);
+    out.threshold = online.compared;
   }
 
   /**
@@ -604,8 +705,8 @@ export class DetectorStream {
     return this.pipeline ? this.pipeline.getState() : null;
   }
 
-  /** Ends the stream: returns the points whose scores were still pending (autoencoders with mean/max). */
-  private pushOnline(point: number | ArrayLike<number>, timestamp: number | undefined): StreamResult {
+  /** 'gru-online': one point through the stream's forecaster and alarm stage, the result into out. */
+  private pushOnline(out: StreamResult, point: number | ArrayLike<number>, timestamp: number | undefined): boolean {
     const v = typeof point === 'number' ? point : point.length === 1 ? point[0] : NaN;
     if (typeof point !== 'number' && point.length !== 1)
       throw new ArgumentError('stream.push(point)', '1 value', `${point.length}`);
@@ -629,14 +730,14 @@ export class DetectorStream {
         problem: 'this detector has time inputs; give each point its timestamp (epoch ms)',
       });
     }
-    const o = (this.pipeline as OnlinePipeline).step(v, timestamp);
-    return {
-      index: this.t++,
-      score: o.score,
-      flag: o.flag ? 1 : 0,
-      threshold: this.level,
-      contributions: Float64Array.of(o.raw),
-    };
+    const p = this.pipeline as OnlinePipeline;
+    p.stepInto(v, timestamp);
+    out.index = this.t++;
+    out.score = p.score;
+    out.flag = p.flag ? 1 : 0;
+    out.threshold = this.level;
+    out.contributions[0] = p.raw;
+    return true;
   }
 
   /**
@@ -650,7 +751,11 @@ export class DetectorStream {
     this.flushed = true;
     if (this.kind !== 'ae' || this.combine === 'last' || this.t < this.W) return [];
     const out: StreamResult[] = [];
-    for (let p = this.t - this.W + 1; p < this.t; p++) out.push(this.finalize(p));
+    for (let p = this.t - this.W + 1; p < this.t; p++) {
+      const r = this.newResult();
+      this.finalize(r, p);
+      out.push(r);
+    }
     return out;
   }
 }

@@ -217,12 +217,14 @@ export function staticLevel(c: ThresholdConfig, calibration: Float64Array): numb
 }
 
 /**
- * A streaming thresholder: `update(score)` returns the threshold the score was compared with and its flag; `getState()`
- * what has changed since calibration (restoreOnline continues from it on the same calibration and config).
+ * A streaming thresholder: `step(score)` returns the score's flag and sets `compared` to the threshold it was compared
+ * with (no result object: a stream's push allocates nothing); `getState()` what has changed since calibration
+ * (restoreOnline continues from it on the same calibration and config).
  */
 export interface OnlineThreshold {
   readonly threshold: number;
-  update(score: number): { threshold: number; flag: 0 | 1 };
+  readonly compared: number;
+  step(score: number): 0 | 1;
   getState(): OnlineThresholdState;
 }
 
@@ -290,7 +292,8 @@ function likelihoodThreshold(level: number, calibration: Float64Array): OnlineTh
 function likelihoodOnline(level: number, stage: AlarmStage): OnlineThreshold {
   return {
     threshold: level,
-    update: (score: number) => ({ threshold: level, flag: stage.step(score, score).flag ? 1 : 0 }),
+    compared: level,
+    step: (score: number) => (stage.step(score, score).flag ? 1 : 0),
     getState: () => ({ kind: 'likelihood', ...compactAlarm(stage.getState(), LIKELIHOOD_SHAPE) }),
   };
 }
@@ -315,19 +318,27 @@ function dspotOf(c: ThresholdConfig, calibration: Float64Array): Dspot {
 
 /** A Spot or Dspot as an OnlineThreshold (its state tagged with the kind). */
 function potOnline(kind: 'spot' | 'dspot', pot: Spot | Dspot): OnlineThreshold {
-  return {
+  // `compared` is a data field, set by step: a getter returning a double would box it (16 bytes a push).
+  const o = {
     get threshold() {
       return pot.threshold;
     },
-    update: (score: number) => pot.update(score),
+    compared: NaN,
+    step: (score: number): 0 | 1 => {
+      const flag = pot.step(score);
+      o.compared = pot.compared;
+      return flag;
+    },
     getState: () => ({ kind, ...pot.getState() }) as OnlineThresholdState,
   };
+  return o;
 }
 
 function staticOnline(kind: StaticKind, level: number): OnlineThreshold {
   return {
     threshold: level,
-    update: (s: number) => ({ threshold: level, flag: s > level ? 1 : 0 }),
+    compared: level,
+    step: (s: number) => (s > level ? 1 : 0),
     getState: () => ({ kind }),
   };
 }
@@ -416,9 +427,8 @@ export function applyThresholdSpec(
   }
   const online = makeOnline(c, calibration);
   for (let i = from; i < n; i++) {
-    const s = online.update(scores[i]);
-    thresholds[i] = s.threshold;
-    flags[i] = s.flag;
+    flags[i] = online.step(scores[i]);
+    thresholds[i] = online.compared;
   }
   return { thresholds, flags };
 }

@@ -148,6 +148,9 @@ export interface FitAsyncOptions extends Omit<FitOptions, keyof FitCallbacks>, F
   yieldEvery?: YieldEvery;
 }
 
+/** The forward context of every inference pass (no dropout). */
+const INFERENCE: ForwardContext = { training: false, random: null };
+
 const FIT_OPTION_KEYS = [
   'epochs',
   'batchSize',
@@ -243,6 +246,7 @@ export class Sequential {
   private gatherX: FloatArray | null = null;
   private gatherY: FloatArray | null = null;
   private dyBuf: FloatArray | null = null;
+  private oneX: FloatArray | null = null; // predictWindow's input, one sample
   private backup: FloatArray[] = [];
   /** fusedRepeat[i]: layer i is a RepeatVector feeding the recurrent layer i+1; the pair runs as one call (set by build). */
   private fusedRepeat: boolean[] = [];
@@ -344,6 +348,7 @@ export class Sequential {
     this.params = this.layers.flatMap((l) => l.params());
     this.fusedRepeat = this.layers.map((l, i) => l instanceof RepeatVector && this.layers[i + 1] instanceof Recurrent);
     this.backup = this.params.map((p) => new this.ctor(p.value.length));
+    this.oneX = null;
     return this;
   }
 
@@ -735,6 +740,28 @@ export class Sequential {
     const result = new this.ctor(N * perOut);
     this.predictRows(result, t, 0, N, batchSize, fn, stateful);
     return { data: result, shape: [N, ...this.outputShape] };
+  }
+
+  /**
+   * One sample through the model on the calling thread, allocating nothing after the first call (what a detector
+   * stream runs per point): `x` is one input of the model's per-sample shape ([T, F] or [F], row-major, any numeric
+   * array type; not checked beyond its length), copied into the model's dtype. Returns the model's own output buffer,
+   * [outputShape] row-major (for a batch of one the internal time-major layout is the batch-major one), valid until
+   * the model's next forward pass: read it, do not keep it. The same bits as predictTensor on a batch of one.
+   * @internal
+   */
+  predictWindow(x: ArrayLike<number>): FloatArray {
+    let xb = this.oneX;
+    if (xb === null) {
+      this.requireBuilt('predict');
+      this.checkMemory(1, 'predict');
+      xb = this.oneX = new this.ctor(shapeSize(this.inputShape as number[]));
+    }
+    const n = xb.length;
+    if (x.length !== n)
+      throw ArgumentError.problem('predict(x)', `expected one sample of ${n} values, got ${x.length}`);
+    for (let k = 0; k < n; k++) xb[k] = x[k];
+    return this.forwardBatch(xb, 1, INFERENCE);
   }
 
   /**

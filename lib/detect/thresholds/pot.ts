@@ -116,35 +116,116 @@ function grimshawGamma(y: Float64Array, m: number, x: number): number {
  * is ≈ 8·10³ while the root is ≈ 0.5, so the reference search cannot find it.
  */
 function grimshaw(y: Float64Array, m: number): GpdFit {
-  let ymin = Infinity;
-  let ymax = -Infinity;
-  let sum = 0;
-  for (let i = 0; i < m; i++) {
-    const v = y[i];
-    if (v < ymin) ymin = v;
-    if (v > ymax) ymax = v;
-    sum += v;
-  }
-  const ymean = sum / m;
-  let best: GpdFit = { gamma: 0, sigma: ymean, logLikelihood: gpdLogLikelihoodN(y, m, 0, ymean) };
+  const g = new Grimshaw();
+  g.run(y, m);
+  return { gamma: g.gamma, sigma: g.sigma, logLikelihood: g.logLikelihood };
+}
 
-  const consider = (x: number): void => {
+const G = 96; // grid points per half-interval
+
+/**
+ * Sorts a finite grid ascending in place without allocating (TypedArray.prototype.sort allocates ~80 bytes a call): it
+ * is built descending, so reverse, then insertion sort (linear on sorted input) puts any near-ties in order. The same
+ * result as sort() for finite values without both -0 and +0 (the grids are all negative or all positive).
+ */
+function sortAscending(xs: Float64Array): void {
+  const n = xs.length;
+  for (let i = 0, j = n - 1; i < j; i++, j--) {
+    const t = xs[i];
+    xs[i] = xs[j];
+    xs[j] = t;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = xs[i];
+    let j = i - 1;
+    while (j >= 0 && xs[j] > v) {
+      xs[j + 1] = xs[j];
+      j--;
+    }
+    xs[j + 1] = v;
+  }
+}
+
+/**
+ * Grimshaw's fit with its grid kept from fit to fit: SPOT refits on every peak of a stream, and a refit allocates
+ * nothing. `run(y, m)` leaves the best fit in gamma, sigma, logLikelihood.
+ */
+class Grimshaw {
+  private readonly xs = new Float64Array(2 * G);
+  private y: Float64Array = this.xs;
+  private m = 0;
+  gamma = 0;
+  sigma = 0;
+  logLikelihood = -Infinity;
+
+  run(y: Float64Array, m: number): void {
+    let ymin = Infinity;
+    let ymax = -Infinity;
+    let sum = 0;
+    for (let i = 0; i < m; i++) {
+      const v = y[i];
+      if (v < ymin) ymin = v;
+      if (v > ymax) ymax = v;
+      sum += v;
+    }
+    const ymean = sum / m;
+    this.y = y;
+    this.m = m;
+    this.gamma = 0;
+    this.sigma = ymean;
+    this.logLikelihood = gpdLogLikelihoodN(y, m, 0, ymean);
+    const xs = this.xs;
+    if (ymax > 0 && m > 1) {
+      // Left interval x = -τ/ymax, τ in (0, 1): log-spaced towards τ → 0 and towards τ → 1 (support edge).
+      for (let k = 0; k < G; k++) {
+        const f = k / (G - 1);
+        const tauSmall = Math.exp(Math.log(1e-7) + (Math.log(0.5) - Math.log(1e-7)) * f); // 1e-7 … 0.5
+        const oneMinusTau = Math.exp(Math.log(0.5) + (Math.log(1e-12) - Math.log(0.5)) * f); // 0.5 … 1e-12
+        xs[k] = -tauSmall / ymax;
+        xs[G + k] = -(1 - oneMinusTau) / ymax;
+      }
+      sortAscending(xs);
+      this.scan(xs);
+    }
+    if (ymean > ymin && m > 1) {
+      const lo = 1e-7 / ymean;
+      let c = (2 * (ymean - ymin)) / (ymin * ymin);
+      const cap = 1e15 / ymean;
+      if (!(c < cap)) c = cap;
+      if (c > lo) {
+        const a = Math.log(lo);
+        const b = Math.log(c);
+        for (let k = 0; k < xs.length; k++) xs[k] = Math.exp(a + ((b - a) * k) / (xs.length - 1));
+        this.scan(xs);
+      }
+    }
+  }
+
+  private consider(x: number): void {
+    const y = this.y,
+      m = this.m;
     const gamma = grimshawGamma(y, m, x);
     if (gamma === 0 || !Number.isFinite(gamma)) return;
     const sigma = gamma / x;
     if (!(sigma > 0) || !Number.isFinite(sigma)) return;
     const ll = gpdLogLikelihoodN(y, m, gamma, sigma);
-    if (ll > best.logLikelihood) best = { gamma, sigma, logLikelihood: ll };
-  };
+    if (ll > this.logLikelihood) {
+      this.gamma = gamma;
+      this.sigma = sigma;
+      this.logLikelihood = ll;
+    }
+  }
 
-  // Scan a grid xs (ascending), bisect each sign change of w.
-  const scan = (xs: Float64Array): void => {
+  /** Scans a grid xs (ascending), bisecting each sign change of w. */
+  private scan(xs: Float64Array): void {
+    const y = this.y,
+      m = this.m;
     let xa = xs[0];
     let wa = grimshawW(y, m, xa);
     for (let k = 1; k < xs.length; k++) {
       const xb = xs[k];
       const wb = grimshawW(y, m, xb);
-      if (wa === 0) consider(xa);
+      if (wa === 0) this.consider(xa);
       else if (Number.isFinite(wa) && Number.isFinite(wb) && wa < 0 !== wb < 0 && wb !== 0) {
         let lo = xa;
         let hi = xb;
@@ -162,41 +243,12 @@ function grimshaw(y: Float64Array, m: number): GpdFit {
             wlo = wm;
           } else hi = mid;
         }
-        consider(0.5 * (lo + hi));
+        this.consider(0.5 * (lo + hi));
       }
       xa = xb;
       wa = wb;
     }
-  };
-
-  const G = 96; // grid points per half-interval
-  if (ymax > 0 && m > 1) {
-    // Left interval x = -τ/ymax, τ in (0, 1): log-spaced towards τ → 0 and towards τ → 1 (support edge).
-    const xs = new Float64Array(2 * G);
-    for (let k = 0; k < G; k++) {
-      const f = k / (G - 1);
-      const tauSmall = Math.exp(Math.log(1e-7) + (Math.log(0.5) - Math.log(1e-7)) * f); // 1e-7 … 0.5
-      const oneMinusTau = Math.exp(Math.log(0.5) + (Math.log(1e-12) - Math.log(0.5)) * f); // 0.5 … 1e-12
-      xs[k] = -tauSmall / ymax;
-      xs[G + k] = -(1 - oneMinusTau) / ymax;
-    }
-    xs.sort();
-    scan(xs);
   }
-  if (ymean > ymin && m > 1) {
-    const lo = 1e-7 / ymean;
-    let c = (2 * (ymean - ymin)) / (ymin * ymin);
-    const cap = 1e15 / ymean;
-    if (!(c < cap)) c = cap;
-    if (c > lo) {
-      const xs = new Float64Array(2 * G);
-      const a = Math.log(lo);
-      const b = Math.log(c);
-      for (let k = 0; k < xs.length; k++) xs[k] = Math.exp(a + ((b - a) * k) / (xs.length - 1));
-      scan(xs);
-    }
-  }
-  return best;
 }
 
 /**
@@ -323,6 +375,14 @@ export interface DspotState extends SpotState {
 
 const SPOT_STATE_KEYS = ['n', 'nt', 'peaks', 'next', 'gamma', 'sigma', 'logLikelihood', 'zq'] as const;
 
+/**
+ * The peaks buffer's first length for `count` peaks: the whole ring when maxPeaks is at most 4096 (a stream's SPOT keeps
+ * 2000: 16 KB, and its pushes then never grow it), else room to double.
+ */
+function peakCapacity(maxPeaks: number, count: number): number {
+  return maxPeaks <= 4096 ? maxPeaks : Math.max(16, count * 2);
+}
+
 /** The peaks-over-threshold state shared by SPOT and DSPOT: peaks buffer, counters n and N_t, GPD fit, z_q. */
 class PotState {
   readonly q: number;
@@ -335,6 +395,8 @@ class PotState {
   private peaks: Float64Array;
   private count = 0; // peaks stored
   private next = 0; // ring write position once full
+  private readonly grimshaw = new Grimshaw();
+  private excess = 0; // the peak step() hands to refit()
 
   constructor(where: string, values: Float64Array, q: number, level: number, maxPeaks: number) {
     if (!(q > 0 && q < 1)) throw new ArgumentError(`${where}(options.q)`, '0 < q < 1', `${q}`);
@@ -357,7 +419,7 @@ class PotState {
           `${n} values); SPOT needs at least one peak: give more varied calibration data or a lower level`,
       });
     }
-    this.peaks = new Float64Array(Math.min(maxPeaks, Math.max(16, nt * 2)));
+    this.peaks = new Float64Array(peakCapacity(maxPeaks, nt));
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (v > this.t) this.pushPeak(v - this.t);
@@ -403,7 +465,7 @@ class PotState {
     const zq = readNumber(s.zq, field(where, 'zq'), { infinite: true });
     this.n = n;
     this.nt = nt;
-    this.peaks = new Float64Array(Math.min(this.maxPeaks, Math.max(16, count * 2)));
+    this.peaks = new Float64Array(peakCapacity(this.maxPeaks, count));
     this.peaks.set(peaks);
     this.count = count;
     this.next = next;
@@ -431,12 +493,23 @@ class PotState {
     if (v > this.zq) return 1; // alarm: not a peak, n unchanged (paper, Algorithm 1)
     this.n++;
     if (v > this.t) {
-      this.pushPeak(v - this.t);
-      this.nt++;
-      this.fit = grimshaw(this.peaks, this.count);
-      this.zq = potQuantile(this.t, this.fit.gamma, this.fit.sigma, this.q, this.n, this.nt);
+      this.excess = v - this.t; // a field, not an argument: V8 would box a double passed to a call it does not inline
+      this.refit();
     }
     return 0;
+  }
+
+  /** A new peak (this.excess): store it, refit the GPD, recompute z_q. */
+  private refit(): void {
+    this.pushPeak(this.excess);
+    this.nt++;
+    const g = this.grimshaw;
+    g.run(this.peaks, this.count);
+    const fit = this.fit; // updated in place: a refit on a stream allocates nothing
+    fit.gamma = g.gamma;
+    fit.sigma = g.sigma;
+    fit.logLikelihood = g.logLikelihood;
+    this.zq = potQuantile(this.t, fit.gamma, fit.sigma, this.q, this.n, this.nt);
   }
 }
 
@@ -472,6 +545,8 @@ function checkCalibration(calibration: Numbers, where: string, minLength: number
  */
 export class Spot {
   private readonly pot: PotState;
+  /** The threshold the last score given to update/step was compared with (NaN before the first). @internal */
+  compared = NaN;
   /** Probability of the initial threshold. */
   readonly level: number;
 
@@ -527,9 +602,24 @@ export class Spot {
    * @throws {@link ArgumentError} when x is not finite.
    */
   update(x: number): SpotStep {
-    checkPoint(x, 'Spot.update(x)');
-    const threshold = this.pot.zq;
-    return { threshold, flag: this.pot.step(x) };
+    const flag = this.step(x, 'Spot.update(x)');
+    return { threshold: this.compared, flag };
+  }
+
+  /**
+   * `update` without the result object (a stream's push allocates nothing): the flag; the threshold x was compared
+   * with is then {@link Spot.compared}.
+   *
+   * @internal
+   * @param x - The next score (finite).
+   * @param where - The name an error gives x.
+   * @returns 1 when x exceeds the threshold, else 0.
+   * @throws {@link ArgumentError} when x is not finite.
+   */
+  step(x: number, where = 'Spot.update(x)'): 0 | 1 {
+    checkPoint(x, where);
+    this.compared = this.pot.zq;
+    return this.pot.step(x);
   }
 
   /**
@@ -596,6 +686,8 @@ export function spotThreshold(calibration: Numbers, options: SpotOptions = {}): 
  */
 export class Dspot {
   private readonly pot: PotState;
+  /** The threshold the last score given to update/step was compared with (NaN before the first). @internal */
+  compared = NaN;
   private readonly window: Float64Array;
   private head = 0;
   /** Probability of the initial threshold. */
@@ -676,15 +768,30 @@ export class Dspot {
    * @throws {@link ArgumentError} when x is not finite.
    */
   update(x: number): SpotStep {
-    checkPoint(x, 'Dspot.update(x)');
+    const flag = this.step(x, 'Dspot.update(x)');
+    return { threshold: this.compared, flag };
+  }
+
+  /**
+   * `update` without the result object (a stream's push allocates nothing): the flag; the threshold x was compared
+   * with is then {@link Dspot.compared}.
+   *
+   * @internal
+   * @param x - The next score (finite).
+   * @param where - The name an error gives x.
+   * @returns 1 when x exceeds the threshold, else 0.
+   * @throws {@link ArgumentError} when x is not finite.
+   */
+  step(x: number, where = 'Dspot.update(x)'): 0 | 1 {
+    checkPoint(x, where);
     const M = this.movingAverage;
-    const threshold = this.pot.zq + M;
+    this.compared = this.pot.zq + M;
     const flag = this.pot.step(x - M);
     if (flag === 0) {
       this.window[this.head] = x;
       this.head = (this.head + 1) % this.depth;
     }
-    return { threshold, flag };
+    return flag;
   }
 
   /**

@@ -1,0 +1,99 @@
+/**
+ * Run by stream-alloc.spec.ts in a child `node --expose-gc --min-semi-space-size=16 --max-semi-space-size=16`: per
+ * case, the young generation's growth per `pushInto` after warm-up, as JSON on stdout. After a full gc the young
+ * generation is empty and every short-lived allocation lands in it (16 MB: no scavenge within a run of these sizes),
+ * so its used size is the bytes allocated, to the byte. Slope of two runs (N and 2N points, each after a gc), so
+ * one-off costs (the measurement's own objects) cancel; the median of 3 repeats.
+ *
+ * The neural cases replace the model's forward (`predictWindow`) with one that returns a fixed buffer: what is
+ * measured is the stream's own path (ring, window copy, errors, combine, EWMA, threshold), not the kernels under the
+ * model (their allocations are measured by bench/stream-alloc.ts).
+ */
+import '../../../lib/node/install';
+import * as v8 from 'v8';
+import { Detector } from '../../../lib/detect/detector';
+import type { DetectorOptions } from '../../../lib/detect/types';
+
+const gc = (globalThis as { gc?: () => void }).gc as () => void;
+const N = 5000,
+  WARM = 4000;
+// The heap statistics objects the measurement allocates are the same in both runs (the slope cancels them).
+
+function series(n: number): Float64Array {
+  let s = 7;
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = Math.sin(i / 5) + 0.3 * Math.sin(i / 23) + 0.05 * (s / 2 ** 32 - 0.5);
+  }
+  return x;
+}
+
+let sink: unknown = null;
+
+/** Bytes in use in the young generation: after gc() it is empty, and every short-lived allocation lands there. */
+function young(): number {
+  const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+  if (s === undefined) throw new Error('no new_space in v8.getHeapSpaceStatistics()');
+  return s.space_used_size;
+}
+
+function measure(options: DetectorOptions, stubModel: boolean, control = false): number {
+  const x = series(WARM + 4 * 3 * N + 1000);
+  const d = new Detector({ ...options, workers: 1 }).fit(Array.from(x.subarray(0, 400)));
+  const model = (d as unknown as { model: { predictWindow(w: ArrayLike<number>): Float32Array } | null }).model;
+  if (stubModel && model !== null) {
+    const y = new Float32Array(4096).fill(0.25);
+    model.predictWindow = () => y;
+  }
+  const s = d.stream();
+  const out = s.newResult();
+  const p = new Float64Array(1); // a number argument would be boxed by V8 at the call site (the caller's 16 bytes)
+  let pos = 400;
+  const run = (n: number): number => {
+    let check = 0;
+    for (let k = 0; k < n; k++) {
+      p[0] = x[pos++];
+      if (s.pushInto(out, p)) check += out.flag;
+      if (control) sink = { k }; // the control: 16 bytes a push (map, properties, elements, one field)
+    }
+    return check;
+  };
+  run(WARM);
+  const slopes: number[] = [];
+  for (let rep = 0; rep < 4; rep++) {
+    gc();
+    const a0 = young();
+    run(N);
+    const a1 = young();
+    gc();
+    const b0 = young();
+    run(2 * N);
+    const b1 = young();
+    if (rep > 0) slopes.push((b1 - b0 - (a1 - a0)) / N); // the first repeat compiles the measurement itself
+  }
+  return slopes.sort((a, b) => a - b)[1]; // the median of 3
+}
+
+const small = { window: 16, hidden: 4, epochs: 1, threshold: 'fixed:3' } as const;
+const cases: [string, DetectorOptions, boolean][] = [
+  ['zscore, fixed threshold', { model: 'zscore', window: 16, threshold: 'fixed:3' }, false],
+  ['zscore, sigma threshold', { model: 'zscore', window: 16, threshold: 'sigma:4' }, false],
+  ["lstm-ae, combine 'last' (model stubbed)", { model: 'lstm-ae', ...small, combine: 'last' }, true],
+  ["gru-ae, combine 'mean' (model stubbed)", { model: 'gru-ae', ...small, combine: 'mean', causal: false }, true],
+  ["lstm-ae, combine 'max' (model stubbed)", { model: 'lstm-ae', ...small, combine: 'max', causal: false }, true],
+  ['lstm-forecast (model stubbed)', { model: 'lstm-forecast', ...small }, true],
+];
+// One case per process (argv[2]: its index, or 'control'), as a service runs one kind of detector: a process that
+// streams several kinds makes V8's call sites polymorphic, and a call it then does not inline boxes its double
+// arguments (16 bytes each; the README says so).
+const which = process.argv[2];
+if (which === 'control') {
+  const controlBytes = measure({ model: 'zscore', window: 16, threshold: 'fixed:3' }, false, true);
+  process.stdout.write(JSON.stringify({ name: 'control', bytesPerPoint: controlBytes, sink: sink !== null }) + '\n');
+} else if (which === 'count') {
+  process.stdout.write(JSON.stringify(cases.length) + '\n');
+} else {
+  const [name, o, stub] = cases[Number(which)];
+  process.stdout.write(JSON.stringify({ name, bytesPerPoint: measure(o, stub) }) + '\n');
+}

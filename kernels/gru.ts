@@ -198,6 +198,15 @@ export function gruWorkspace(
 export function checkGruParams(fn: string, ws: GruWorkspace, p: GruParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws,
     G = 3 * H;
+  // Every length right (each call of a stream): return before any message string is built.
+  const xLength = xRepeated ? B * D : T * B * D;
+  if (
+    x.length === xLength &&
+    p.W.length === D * G &&
+    p.U.length === H * G &&
+    p.b.length === gruBiasLength(H, ws.resetAfter)
+  )
+    return;
   if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
   else checkLength(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
   checkLength(fn, 'W', p.W, D * G, `D=${D},3H=${G}`);

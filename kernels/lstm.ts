@@ -156,6 +156,9 @@ export function lstmWorkspace(
  */
 export function checkLstmParams(fn: string, ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
+  // Every length right (each call of a stream): return before any message string is built.
+  const xLength = xRepeated ? B * D : T * B * D;
+  if (x.length === xLength && p.W.length === D * 4 * H && p.U.length === H * 4 * H && p.b.length === 4 * H) return;
   if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
   else checkLength(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
   checkLength(fn, 'W', p.W, D * 4 * H, `D=${D},4H=${4 * H}`);

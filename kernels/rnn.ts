@@ -119,6 +119,9 @@ export function rnnWorkspace(
  */
 export function checkRnnParams(fn: string, ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepeated: boolean): void {
   const { T, B, D, H } = ws;
+  // Every length right (each call of a stream): return before any message string is built.
+  const xLength = xRepeated ? B * D : T * B * D;
+  if (x.length === xLength && p.W.length === D * H && p.U.length === H * H && p.b.length === H) return;
   if (xRepeated) checkLength(fn, 'x', x, B * D, `B=${B},D=${D} (xRepeated)`);
   else checkLength(fn, 'x', x, T * B * D, `T=${T},B=${B},D=${D}`);
   checkLength(fn, 'W', p.W, D * H, `D=${D},H=${H}`);

@@ -104,7 +104,8 @@ export class Dense extends Layer {
     const M = this.rows(N),
       D = this.inputShape[this.inputShape.length - 1],
       U = this.units;
-    const buf = this.cache.get(String(M), () => this.buffers(M, D, U));
+    const key = String(M);
+    const buf = this.cache.hit(key) ?? this.cache.get(key, () => this.buffers(M, D, U));
     denseForward(
       buf.y,
       x,

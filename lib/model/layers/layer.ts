@@ -175,9 +175,27 @@ export abstract class Layer {
 /** A per-batch-size buffer cache: a layer keeps the buffers for the last few batch sizes it saw (train, remainder, predict). */
 export class BufferCache<V> {
   private readonly entries = new Map<string, V>();
+  /** The most recently used entry: a repeated hit (every step of a stream) returns it without touching the Map. */
+  private recentKey: string | null = null;
+  private recentValue: V | undefined = undefined;
   constructor(private readonly capacity = 3) {}
 
+  /**
+   * The buffers of `key` when they were the last ones used, else undefined: `cache.hit(k) ?? cache.get(k, make)` builds
+   * the `make` closure only on a miss, so a step at an unchanged batch size allocates nothing here.
+   */
+  hit(key: string): V | undefined {
+    return key === this.recentKey ? this.recentValue : undefined;
+  }
+
   get(key: string, make: () => V): V {
+    const v = this.lookup(key, make);
+    this.recentKey = key;
+    this.recentValue = v;
+    return v;
+  }
+
+  private lookup(key: string, make: () => V): V {
     let v = this.entries.get(key);
     if (v === undefined) {
       v = make();
@@ -196,5 +214,7 @@ export class BufferCache<V> {
 
   clear(): void {
     this.entries.clear();
+    this.recentKey = null;
+    this.recentValue = undefined;
   }
 }

@@ -83,6 +83,7 @@ export interface RecurrentOptions {
 type AnyWs = RnnWorkspace | LstmWorkspace | GruWorkspace;
 
 interface Buffers {
+  key: string; // the BufferCache key, `${T}x${N}`
   T: number;
   N: number;
   ws: AnyWs;
@@ -127,6 +128,7 @@ export class Recurrent extends Layer {
   private bias!: Param;
   private readonly cache = new BufferCache<Buffers>();
   private last: Buffers | null = null;
+  private weightsView: { W: FloatArray; U: FloatArray; b: FloatArray } | null = null;
   private lastX: FloatArray | null = null;
   private usedMask = false;
   /** The last forward took its input as one step repeated T times (forwardRepeated). */
@@ -214,7 +216,10 @@ export class Recurrent extends Layer {
   private buffers(T: number, N: number): Buffers {
     const D = this.inputShape[1],
       H = this.units;
-    return this.cache.get(`${T}x${N}`, () => {
+    const recent = this.last;
+    if (recent !== null && recent.T === T && recent.N === N && this.cache.hit(recent.key) === recent) return recent;
+    const key = `${T}x${N}`;
+    return this.cache.get(key, () => {
       const ws = this.makeWorkspace(T, N, D, H, this.ctor);
       const needX = this.goBackwards || this.dropout > 0;
       const out = this.returnSequences
@@ -223,6 +228,7 @@ export class Recurrent extends Layer {
       const xIn = needX ? new this.ctor(T * N * D) : null,
         dx = new this.ctor(T * N * D);
       return {
+        key,
         T,
         N,
         ws,
@@ -278,6 +284,14 @@ export class Recurrent extends Layer {
    */
   forwardRepeated(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
     return this.run(x, N, ctx, true);
+  }
+
+  /** { W, U, b } for the kernels: one object per layer, rebuilt only when a parameter's array was replaced. */
+  private weights(): { W: FloatArray; U: FloatArray; b: FloatArray } {
+    const p = this.weightsView;
+    if (p !== null && p.W === this.kernel.value && p.U === this.recurrentKernel.value && p.b === this.bias.value)
+      return p;
+    return (this.weightsView = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value });
   }
 
   private run(x: FloatArray, N: number, ctx: ForwardContext, repeated: boolean): FloatArray {
@@ -337,7 +351,7 @@ export class Recurrent extends Layer {
       ws.h.fill(0, 0, NH);
       if ('c' in ws) ws.c.fill(0, 0, NH);
     }
-    const p = { W: this.kernel.value, U: this.recurrentKernel.value, b: this.bias.value };
+    const p = this.weights();
     switch (this.className) {
       case 'SimpleRNN':
         rnnForward(ws, p, xIn, repeated);

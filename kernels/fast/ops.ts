@@ -158,6 +158,47 @@ export interface MatOps {
   ) => void;
   /** p[off…+n) += p[off + t·n…+n) for t = 1…count−1 in order (`foldBlocks`; the wasm one gives its bits). */
   readonly foldBlocks: (p: FloatArray, off: number, n: number, count: number) => void;
+  /**
+   * B packed once for many products with it (the recurrent U of a time loop): elements a packed B[K,N] takes (0 on the
+   * js path, which packs nothing).
+   */
+  readonly packedLength: (K: number, N: number) => number;
+  /**
+   * P ← B in the GEMM's panel layout, where B is the [K,N] block at bOff (leading dimension ldb) or, `transposed`, the
+   * [N,K] block read as Bᵀ. A copy: no arithmetic. An empty P (and the js path) packs nothing: matmulPacked then runs
+   * the unpacked product.
+   */
+  readonly packB: (
+    P: FloatArray,
+    B: FloatArray,
+    bOff: number,
+    ldb: number,
+    K: number,
+    N: number,
+    transposed: boolean,
+  ) => void;
+  /**
+   * C (+)= A·B (transposed: A·Bᵀ, B an [N,K] block) with B packed in P by packB(P, B, bOff, ldb, K, N, transposed):
+   * the bits of matmul (matmulABt) on B. B and its layout are passed too: the js path and batches below 4 rows (the
+   * matrix–vector kernels, which read B unpacked) run the unpacked product.
+   */
+  readonly matmulPacked: (
+    C: FloatArray,
+    cOff: number,
+    ldc: number,
+    A: FloatArray,
+    aOff: number,
+    lda: number,
+    P: FloatArray,
+    B: FloatArray,
+    bOff: number,
+    ldb: number,
+    transposed: boolean,
+    M: number,
+    K: number,
+    N: number,
+    accumulate: boolean,
+  ) => void;
   /** Gate kernels for σ = sigmoid, φ = tanh; absent on the js path (the cells' loops are the reference). */
   readonly gates?: GateOps;
 }
@@ -173,7 +214,19 @@ export function foldBlocks(p: FloatArray, off: number, n: number, count: number)
   for (let t = 1; t < count; t++) for (let k = off, o = off + t * n; k < off + n; k++, o++) p[k] += p[o];
 }
 
-export const jsOps: MatOps = { name: 'js', matmul, matmulABt, matmulAtB, addBias, sumRows, foldBlocks };
+export const jsOps: MatOps = {
+  name: 'js',
+  matmul,
+  matmulABt,
+  matmulAtB,
+  addBias,
+  sumRows,
+  foldBlocks,
+  packedLength: () => 0,
+  packB: () => {},
+  matmulPacked: (C, cOff, ldc, A, aOff, lda, _P, B, bOff, ldb, transposed, M, K, N, accumulate) =>
+    (transposed ? matmulABt : matmul)(C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, accumulate),
+};
 
 /**
  * The recurrent kernel U for the products of a time loop: U itself, or on the wasm path its copy in the workspace's

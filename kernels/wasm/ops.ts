@@ -228,6 +228,20 @@ export function packPanels(
       for (let jr = 0; jr < nc; jr += NR) {
         const nr = Math.min(NR, nc - jr);
         const base = bOff + (jc + jr) * sJ;
+        if (nr === NR) {
+          // A whole panel, unrolled for NR = 8: the common case, and several times faster than the loop below.
+          for (let k = pc, row = base + pc * sK; k < pc + kc; k++, row += sK, p += 8) {
+            P[p] = B[row];
+            P[p + 1] = B[row + sJ];
+            P[p + 2] = B[row + 2 * sJ];
+            P[p + 3] = B[row + 3 * sJ];
+            P[p + 4] = B[row + 4 * sJ];
+            P[p + 5] = B[row + 5 * sJ];
+            P[p + 6] = B[row + 6 * sJ];
+            P[p + 7] = B[row + 7 * sJ];
+          }
+          continue;
+        }
         for (let k = pc; k < pc + kc; k++) {
           const row = base + k * sK;
           let q = 0;

@@ -231,7 +231,9 @@ export const jsOps: MatOps = {
 /**
  * The recurrent kernel U for the products of a time loop: U itself, or on the wasm path its copy in the workspace's
  * arena buffer `Uw` (made once per forward or backward call, so the products of every step find their operand in the
- * arena instead of staging it per step). Uw has U's length on the wasm path and is empty on the js path.
+ * arena instead of staging it per step). Uw has U's length on the wasm path with a batch below MATVEC_ROWS (the
+ * matrix–vector kernels read U unpacked; larger batches pack U once per call instead: packB, matmulPacked) and is
+ * empty otherwise.
  */
 export function residentU(Uw: FloatArray, U: FloatArray): FloatArray {
   if (Uw.length === 0) return U;

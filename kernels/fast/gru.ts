@@ -43,7 +43,7 @@
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, residentU } from './ops.js';
+import { type MatOps, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { packedLength, recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
@@ -70,10 +70,10 @@ export interface GruOptions extends GruReferenceOptions {
 export interface GruWorkspace extends GruReferenceWorkspace {
   /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
-  /** [H,3H]: the wasm path's copy of U in the arena (residentU) for a batch below MATVEC_ROWS; length 0 otherwise. */
+  /** [H,3H]: the wasm path's copy of U in the arena (residentU) when the workspace does not pack U (packsU); else empty. */
   readonly Uw: FloatArray;
   /**
-   * The wasm path's packed panels (ops.packB, once per call) for a batch of MATVEC_ROWS or more, else length 0: Up holds
+   * The wasm path's packed panels (ops.packB, once per call) when packsU(T, B), else length 0: Up holds
    * U[:, 0:2H] in the forward and U[:, 0:2H]ᵀ (classic) or Uᵀ (resetAfter) in the backward; Uph holds U_h = U[:, 2H:3H]
    * in the forward and U_hᵀ in the classic backward.
    */
@@ -109,7 +109,7 @@ export function gruWorkspace(
     resetAfter ? 0 : TBH,
     resetAfter ? 0 : BH,
     B < MATVEC_ROWS ? 3 * H * H : 0,
-    ...gruUwSizes(options.arena !== undefined, B, H),
+    ...gruUwSizes(options.arena !== undefined, T, B, H),
   ];
   let bufs: FloatArray[],
     ops: MatOps = jsOps;
@@ -124,9 +124,9 @@ export function gruWorkspace(
 }
 
 /** Lengths of ws.Uw, ws.Up, ws.Uph (in that order) on the wasm path (`wasm`) or the js path. */
-export function gruUwSizes(wasm: boolean, B: number, H: number): [number, number, number] {
+export function gruUwSizes(wasm: boolean, T: number, B: number, H: number): [number, number, number] {
   if (!wasm) return [0, 0, 0];
-  if (B < MATVEC_ROWS) return [3 * H * H, 0, 0];
+  if (!packsU(T, B)) return [3 * H * H, 0, 0];
   const Uph = packedLength(H, H); // together recurrentPackedLength(3, H)
   return [0, recurrentPackedLength(3, H) - Uph, Uph];
 }

@@ -45,7 +45,7 @@
  * ```
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, residentU } from './ops.js';
+import { type MatOps, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
@@ -74,13 +74,14 @@ export interface LstmWorkspace extends LstmReferenceWorkspace {
   /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
   /**
-   * [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU) when the batch is below
-   * MATVEC_ROWS (the matrix–vector kernels read U unpacked); length 0 otherwise.
+   * [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU) when the workspace does
+   * not pack U (packsU: a batch below MATVEC_ROWS, whose matrix–vector kernels read U unpacked, or a single step);
+   * length 0 otherwise.
    */
   readonly Uw: FloatArray;
   /**
    * The wasm path's U packed into the GEMM's panels (ops.packB), once per forward (U) and once per backward (Uᵀ) call,
-   * for every step's product with it when the batch is MATVEC_ROWS or more; length 0 otherwise.
+   * for every step's product with it when packsU(T, B) on the wasm path; length 0 otherwise.
    */
   readonly Up: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
@@ -111,8 +112,8 @@ export function lstmWorkspace(
     BH,
     BH,
     B < MATVEC_ROWS ? 4 * H * H : 0,
-    options.arena !== undefined && B < MATVEC_ROWS ? 4 * H * H : 0,
-    options.arena !== undefined && B >= MATVEC_ROWS ? recurrentPackedLength(4, H) : 0,
+    options.arena !== undefined && !packsU(T, B) ? 4 * H * H : 0,
+    options.arena !== undefined && packsU(T, B) ? recurrentPackedLength(4, H) : 0,
   ];
   let bufs: FloatArray[],
     ops: MatOps = jsOps;

@@ -5,7 +5,7 @@
  * bind the WebAssembly SIMD products and gate kernels to an arena. Argument order is that of matmul.ts; outputs first
  * where there is a single output, otherwise the arrays in the order the cell's doc comment names them.
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from '../matmul.js';
+import { type FloatArray, MATVEC_ROWS, addBias, matmul, matmulABt, matmulAtB, sumRows } from '../matmul.js';
 
 export type MatProduct = (
   C: FloatArray,
@@ -229,11 +229,25 @@ export const jsOps: MatOps = {
 };
 
 /**
+ * Sequences of at least this many steps pack U once per call (ws.Up, packB/matmulPacked); a single step (the attention
+ * decoder's cells) packs it inside its one product as before, where the wasm packer is faster than packB's copy.
+ */
+export const PACK_MIN_STEPS = 2;
+
+/**
+ * Whether a recurrent workspace of T steps and batch B on the wasm path packs U once per call (ws.Up) rather than keep a
+ * plain copy (ws.Uw): B of MATVEC_ROWS or more (smaller batches run the matrix–vector kernels, which read U unpacked)
+ * and T ≥ PACK_MIN_STEPS.
+ */
+export function packsU(T: number, B: number): boolean {
+  return B >= MATVEC_ROWS && T >= PACK_MIN_STEPS;
+}
+
+/**
  * The recurrent kernel U for the products of a time loop: U itself, or on the wasm path its copy in the workspace's
  * arena buffer `Uw` (made once per forward or backward call, so the products of every step find their operand in the
- * arena instead of staging it per step). Uw has U's length on the wasm path with a batch below MATVEC_ROWS (the
- * matrix–vector kernels read U unpacked; larger batches pack U once per call instead: packB, matmulPacked) and is
- * empty otherwise.
+ * arena instead of staging it per step). Uw has U's length on the wasm path unless the workspace packs U once per call
+ * (packsU: packB, matmulPacked), and is empty otherwise.
  */
 export function residentU(Uw: FloatArray, U: FloatArray): FloatArray {
   if (Uw.length === 0) return U;

@@ -35,7 +35,7 @@
  * ```
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, residentU } from './ops.js';
+import { type MatOps, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activationCode, activate, activateBackward } from '../activations.js';
@@ -60,9 +60,9 @@ export interface RnnOptions extends RnnReferenceOptions {
 export interface RnnWorkspace extends RnnReferenceWorkspace {
   /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
-  /** [H,H]: the wasm path's copy of U in the arena (residentU) for a batch below MATVEC_ROWS; length 0 otherwise. */
+  /** [H,H]: the wasm path's copy of U in the arena (residentU) when the workspace does not pack U (packsU); else empty. */
   readonly Uw: FloatArray;
-  /** The wasm path's U (forward) or Uᵀ (backward) packed once per call (ops.packB) for a batch of MATVEC_ROWS or more. */
+  /** The wasm path's U (forward) or Uᵀ (backward) packed once per call (ops.packB) when packsU(T, B); else empty. */
   readonly Up: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
@@ -88,8 +88,8 @@ export function rnnWorkspace(
     T * BH,
     BH,
     B < MATVEC_ROWS ? H * H : 0,
-    wasm && B < MATVEC_ROWS ? H * H : 0,
-    wasm && B >= MATVEC_ROWS ? recurrentPackedLength(1, H) : 0,
+    wasm && !packsU(T, B) ? H * H : 0,
+    wasm && packsU(T, B) ? recurrentPackedLength(1, H) : 0,
   ];
   let bufs: FloatArray[],
     ops: MatOps = jsOps;

@@ -196,7 +196,7 @@ export function packedLength(K: number, N: number): number {
 
 /**
  * Elements of the packed panels of a recurrent cell's workspace with G gate blocks (1 tanh RNN, 3 GRU, 4 LSTM) of H
- * units, batch MATVEC_ROWS or more on the wasm path: the cells' Up (+ the GRU's Uph), for lib/memory.ts's estimate.
+ * units that packs U (fast/ops.ts packsU): the cells' Up (+ the GRU's Uph), for lib/memory.ts's estimate.
  */
 export function recurrentPackedLength(G: number, H: number): number {
   if (G === 3) return Math.max(packedLength(H, 2 * H), packedLength(3 * H, H)) + packedLength(H, H);

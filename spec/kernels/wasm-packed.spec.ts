@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import type { MatOps } from '../../kernels/fast/ops';
-import { jsOps } from '../../kernels/fast/ops';
+import { jsOps, packsU } from '../../kernels/fast/ops';
 import { lstmBackward, lstmForward, lstmWorkspace } from '../../kernels/fast/lstm';
 import { gruBackward, gruBiasLength, gruForward, gruWorkspace } from '../../kernels/fast/gru';
 import { rnnBackward, rnnForward, rnnWorkspace } from '../../kernels/fast/rnn';
@@ -164,17 +164,19 @@ function productChecks(kernel: WasmKernel): void {
     expectSameBits('js ABt', C1, C2);
   });
 
-  const T = 5,
-    D = 3;
-  // B ≥ 4 packs; B = 3 keeps the matrix–vector kernels (and must too give today's bits). H off the 8-column panel.
-  for (const [B, H] of [
-    [3, 5],
-    [4, 7],
-    [9, 13],
-    [6, 24],
+  const D = 3;
+  // B ≥ 4 and T ≥ 2 pack; B = 3 (the matrix–vector kernels) and T = 1 (one product) do not, and must too give today's
+  // bits. H off the 8-column panel.
+  for (const [T, B, H] of [
+    [5, 3, 5],
+    [5, 4, 7],
+    [5, 9, 13],
+    [5, 6, 24],
+    [1, 6, 9],
+    [2, 4, 8],
   ])
-    it(`B=${B} H=${H}: LSTM, GRU (both resets) and tanh RNN sequences equal the unpacked ones bit for bit`, () => {
-      const rng2 = makeRng(`wasm-packed-cells-${kernel}-${B}-${H}`);
+    it(`T=${T} B=${B} H=${H}: LSTM, GRU (both resets) and tanh RNN sequences equal the unpacked ones bit for bit`, () => {
+      const rng2 = makeRng(`wasm-packed-cells-${kernel}-${T}-${B}-${H}`);
       const x = uniform32(T * B * D, rng2, -2, 2),
         h0 = uniform32(B * H, rng2),
         c0 = uniform32(B * H, rng2),
@@ -223,10 +225,11 @@ function productChecks(kernel: WasmKernel): void {
         const got = run((o) => o);
         const want = run(unpacked);
         for (const k of Object.keys(want)) expectSameBits(`${kernel} ${cell} B=${B} H=${H} ${k}`, got[k], want[k]);
-        // The cells read the panels (B ≥ 4): zeroed panels change the result.
+        // The cells read the panels (packsU): zeroed panels change the result.
         const zero = run(zeroPanels);
         const same = Object.keys(want).every((k) => want[k].every((v, i) => Object.is(v, zero[k][i])));
-        expect(same, `${cell}: zeroed panels change the outputs iff the batch packs`).to.equal(B < 4);
+        expect(same, `${cell}: zeroed panels change the outputs iff the workspace packs`).to.equal(!packsU(T, B));
+        expect(packsU(T, B)).to.equal(B >= 4 && T >= 2);
       }
     });
 }
@@ -258,7 +261,7 @@ describe('kernels/wasm packed B (matmulPacked)', function () {
       );
       const out = r.stdout + r.stderr;
       expect(r.status, out).to.equal(0);
-      // simd128 and relaxed-fma: 9 tests each.
-      expect(Number(/(\d+) passing/.exec(out)?.[1]), out).to.equal(18);
+      // simd128 and relaxed-fma: 11 tests each.
+      expect(Number(/(\d+) passing/.exec(out)?.[1]), out).to.equal(22);
     });
 });

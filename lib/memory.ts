@@ -45,6 +45,8 @@ import { AttentionDecoder } from './model/layers/attention.js';
 import { attentionWorkspaceSizes } from '../kernels/fast/attention.js';
 import { getBackend } from './backend.js';
 import { SCRATCH_BYTES } from '../kernels/wasm/module.js';
+import { recurrentPackedLength } from '../kernels/wasm/ops.js';
+import { packsU } from '../kernels/fast/ops.js';
 import { MATVEC_ROWS } from '../kernels/matmul.js';
 
 const GiB = 2 ** 30;
@@ -131,7 +133,7 @@ function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: str
     TBH = T * BH,
     TBG = T * B * G * H,
     Ut = B < MATVEC_ROWS ? G * H * H : 0,
-    Uw = t.wasm ? G * H * H : 0;
+    Uw = t.wasm ? (packsU(T, B) ? recurrentPackedLength(G, H) : G * H * H) : 0; // U's copy, or its packed panels
   const sizes =
     l.className === 'LSTM'
       ? [(T + 1) * BH, (T + 1) * BH, TBG, TBH, TBG, BH, BH, Ut, Uw]

@@ -34,7 +34,8 @@
  * On the wasm path (a float32 workspace in an arena) with the default activations each of the two passes is one call for
  * all B rows (ws.ops.gates.gruResetAfter / gruResetBefore, then gruOutput: the same equations in f32x4 WebAssembly SIMD,
  * wasm/gates.ts); so is each backward row loop (gruBackwardAfter, or gruBackwardBefore and gruBackwardReset: f64x2, the
- * loops' bits), and U is copied into the arena once per call (ws.Uw). The js loops here run for other
+ * loops' bits), and the blocks of U the time loop multiplies by are packed into the GEMM's panels once per call (ws.Up,
+ * ws.Uph; their transposes in the backward), not per step. The js loops here run for other
  * activations, Float64Array and the js path.
  *
  * Conventions (kernels/README.md): parameter gradients dW, dU, db are ADDED into; dx and dh0 are WRITTEN; dx may be
@@ -42,9 +43,9 @@
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, residentU } from './ops.js';
+import { type MatOps, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
-import { wasmWorkspaceBuffers } from '../wasm/ops.js';
+import { packedLength, recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
 import { checkWorkspace } from '../check.js';
 import {
@@ -69,8 +70,15 @@ export interface GruOptions extends GruReferenceOptions {
 export interface GruWorkspace extends GruReferenceWorkspace {
   /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
-  /** [H,3H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
+  /** [H,3H]: the wasm path's copy of U in the arena (residentU) when the workspace does not pack U (packsU); else empty. */
   readonly Uw: FloatArray;
+  /**
+   * The wasm path's packed panels (ops.packB, once per call) when packsU(T, B), else length 0: Up holds
+   * U[:, 0:2H] in the forward and U[:, 0:2H]ᵀ (classic) or Uᵀ (resetAfter) in the backward; Uph holds U_h = U[:, 2H:3H]
+   * in the forward and U_hᵀ in the classic backward.
+   */
+  readonly Up: FloatArray;
+  readonly Uph: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
 }
@@ -101,7 +109,7 @@ export function gruWorkspace(
     resetAfter ? 0 : TBH,
     resetAfter ? 0 : BH,
     B < MATVEC_ROWS ? 3 * H * H : 0,
-    options.arena !== undefined ? 3 * H * H : 0,
+    ...gruUwSizes(options.arena !== undefined, T, B, H),
   ];
   let bufs: FloatArray[],
     ops: MatOps = jsOps;
@@ -111,8 +119,16 @@ export function gruWorkspace(
   } else {
     bufs = sizes.map((n) => new ctor(n));
   }
-  const [h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw] = bufs;
-  return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, ops };
+  const [h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, Up, Uph] = bufs;
+  return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, Up, Uph, ops };
+}
+
+/** Lengths of ws.Uw, ws.Up, ws.Uph (in that order) on the wasm path (`wasm`) or the js path. */
+export function gruUwSizes(wasm: boolean, T: number, B: number, H: number): [number, number, number] {
+  if (!wasm) return [0, 0, 0];
+  if (!packsU(T, B)) return [3 * H * H, 0, 0];
+  const Uph = packedLength(H, H); // together recurrentPackedLength(3, H)
+  return [0, recurrentPackedLength(3, H) - Uph, Uph];
 }
 
 /**
@@ -123,7 +139,7 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   checkGruParams('gruForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, resetAfter, h, a, innerH, rh } = ws;
   const { W, b } = p;
-  const { matmul, matmulABt, addBias } = ws.ops;
+  const { matmul, matmulABt, matmulPacked, addBias } = ws.ops;
   const G = 3 * H,
     H2 = 2 * H,
     BH = B * H,
@@ -140,6 +156,12 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   const Ut = ws.Ut;
   if (dotForm) transpose(Ut, p.U, H, G);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
+  const { Up, Uph } = ws;
+  if (!dotForm) {
+    // Once per call: every step's products read these panels.
+    ws.ops.packB(Up, U, 0, G, H, H2, false); // U[:, 0:2H]
+    ws.ops.packB(Uph, U, H2, G, H, H, false); // U_h
+  }
 
   for (let t = 0; t < T; t++) {
     const aOff = t * BG,
@@ -147,11 +169,11 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
       hOff = hpOff + BH; // hpOff: h_{t-1} (block t); also the [T,B,H] cache offset
     // z, r pre-activations: a_{z,r} += h_{t-1}·U[:, 0:2H]
     if (dotForm) matmulABt(a, aOff, G, h, hpOff, H, Ut, 0, H, B, H, H2, true);
-    else matmul(a, aOff, G, h, hpOff, H, U, 0, G, B, H, H2, true);
+    else matmulPacked(a, aOff, G, h, hpOff, H, Up, U, 0, G, false, B, H, H2, true);
     if (resetAfter) {
       addBias(a, aOff, G, b, G, B, H2); // + b_r{z,r}
       if (dotForm) matmulABt(innerH, hpOff, H, h, hpOff, H, Ut, H2 * H, H, B, H, H, false);
-      else matmul(innerH, hpOff, H, h, hpOff, H, U, H2, G, B, H, H, false); // innerH = h_{t-1}·U_h
+      else matmulPacked(innerH, hpOff, H, h, hpOff, H, Uph, U, H2, G, false, B, H, H, false); // innerH = h_{t-1}·U_h
       addBias(innerH, hpOff, H, b, G + H2, B, H); //        + b_rh
     }
     // Fused gate loops: z, r = σ(·) in place; resetAfter: a_h += r⊙innerH_t; classic: rh_t = r⊙h_{t-1}, then a_h += rh_t·U_h;
@@ -177,7 +199,7 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
     if (!resetAfter) {
       // a_h += rh_t·U_h
       if (dotForm) matmulABt(a, aOff + H2, G, rh, hpOff, H, Ut, H2 * H, H, B, H, H, true);
-      else matmul(a, aOff + H2, G, rh, hpOff, H, U, H2, G, B, H, H, true);
+      else matmulPacked(a, aOff + H2, G, rh, hpOff, H, Uph, U, H2, G, false, B, H, H, true);
     }
     if (gates !== undefined) gates.gruOutput(a, aOff, h, hpOff, B, H);
     else
@@ -216,13 +238,21 @@ export function gruBackward(
   const { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh } = ws;
   const W = p.W,
     U = residentU(ws.Uw, p.U);
-  const { matmulABt, matmulAtB, sumRows, foldBlocks } = ws.ops;
+  const { matmulABt, matmulAtB, matmulPacked, sumRows, foldBlocks } = ws.ops;
   const { dW, dU, db } = g;
   const G = 3 * H,
     H2 = 2 * H,
     BH = B * H,
     BG = B * G,
     TB = T * B;
+  const { Up, Uph } = ws;
+  // Once per call: every step's products read these panels.
+  if (resetAfter)
+    ws.ops.packB(Up, U, 0, G, G, H, true); // Uᵀ
+  else {
+    ws.ops.packB(Up, U, 0, G, H2, H, true); // U[:, 0:2H]ᵀ
+    ws.ops.packB(Uph, U, H2, G, H, H, true); // U_hᵀ
+  }
   checkGruGrads(fn, ws, g, dx, dh0, dhSeq, dhT, xRepeated);
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
@@ -261,9 +291,9 @@ export function gruBackward(
         }
       }
     if (resetAfter) {
-      matmulABt(dh, 0, H, dInner, aOff, G, U, 0, G, B, G, H, true); // dh += dInner_t·Uᵀ
+      matmulPacked(dh, 0, H, dInner, aOff, G, Up, U, 0, G, true, B, G, H, true); // dh += dInner_t·Uᵀ
     } else {
-      matmulABt(drh, 0, H, dz, aOff + H2, G, U, H2, G, B, H, H, false); // drh = dz_h·U_hᵀ
+      matmulPacked(drh, 0, H, dz, aOff + H2, G, Uph, U, H2, G, true, B, H, H, false); // drh = dz_h·U_hᵀ
       if (gates !== undefined) gates.gruBackwardReset(dz, dh, drh, a, h, aOff, hpOff, B, H);
       else
         for (let bb = 0; bb < B; bb++) {
@@ -276,7 +306,7 @@ export function gruBackward(
             dh[k0 + j] += d * r;
           }
         }
-      matmulABt(dh, 0, H, dz, aOff, G, U, 0, G, B, H2, H, true); // dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
+      matmulPacked(dh, 0, H, dz, aOff, G, Up, U, 0, G, true, B, H2, H, true); // dh += [dz_z | dz_r]·U[:, 0:2H]ᵀ
     }
   }
 

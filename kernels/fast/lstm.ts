@@ -28,8 +28,8 @@
  * exp/tanh from activations.ts), the backward's in one fused loop. On the wasm path (a float32 workspace in an arena)
  * the default activations' forward gate math of a whole step, all B rows, is one call of ws.ops.gates.lstm: the same
  * equations in f32x4 WebAssembly SIMD (wasm/gates.ts; exp/σ/tanh within 1–2 ulp of f32), and the backward's loop of a
- * step is one call of ws.ops.gates.lstmBackward (f64x2: this loop's bits); U is copied into the arena once per call
- * (ws.Uw). This file's js loops run for other activations, for Float64Array (or a Float64Array
+ * step is one call of ws.ops.gates.lstmBackward (f64x2: this loop's bits); U is packed into the GEMM's panels once per
+ * call (ws.Up; Uᵀ in the backward), so no step's product packs it again (the same bits as packing it per step). This file's js loops run for other activations, for Float64Array (or a Float64Array
  * dhSeq) and on the js path. A batch below MATVEC_ROWS (streaming, batch 1) keeps
  * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form.
  *
@@ -45,9 +45,9 @@
  * ```
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, residentU } from './ops.js';
+import { type MatOps, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
-import { wasmWorkspaceBuffers } from '../wasm/ops.js';
+import { recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
 import { checkWorkspace } from '../check.js';
 import {
@@ -73,8 +73,17 @@ export interface LstmOptions extends LstmReferenceOptions {
 export interface LstmWorkspace extends LstmReferenceWorkspace {
   /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
-  /** [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
+  /**
+   * [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU) when the workspace does
+   * not pack U (packsU: a batch below MATVEC_ROWS, whose matrix–vector kernels read U unpacked, or a single step);
+   * length 0 otherwise.
+   */
   readonly Uw: FloatArray;
+  /**
+   * The wasm path's U packed into the GEMM's panels (ops.packB), once per forward (U) and once per backward (Uᵀ) call,
+   * for every step's product with it when packsU(T, B) on the wasm path; length 0 otherwise.
+   */
+  readonly Up: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
 }
@@ -103,7 +112,8 @@ export function lstmWorkspace(
     BH,
     BH,
     B < MATVEC_ROWS ? 4 * H * H : 0,
-    options.arena !== undefined ? 4 * H * H : 0,
+    options.arena !== undefined && !packsU(T, B) ? 4 * H * H : 0,
+    options.arena !== undefined && packsU(T, B) ? recurrentPackedLength(4, H) : 0,
   ];
   let bufs: FloatArray[],
     ops: MatOps = jsOps;
@@ -117,8 +127,8 @@ export function lstmWorkspace(
   } else {
     bufs = sizes.map((n) => new ctor(n));
   }
-  const [h, c, a, phiC, dz, dh, dc, Ut, Uw] = bufs;
-  return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, Uw, ops };
+  const [h, c, a, phiC, dz, dh, dc, Ut, Uw, Up] = bufs;
+  return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, Uw, Up, ops };
 }
 
 /**
@@ -130,7 +140,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   checkLstmParams('lstmForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, recAct, h, c, a, phiC } = ws;
   const { W, b } = p;
-  const { matmul, matmulABt, addBias } = ws.ops;
+  const { matmul, matmulABt, matmulPacked, addBias } = ws.ops;
   const H4 = 4 * H,
     BH = B * H;
 
@@ -145,12 +155,14 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   const dotForm = B < MATVEC_ROWS; // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
   if (dotForm) transpose(ws.Ut, p.U, H, H4);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
+  const Up = ws.Up;
+  if (!dotForm) ws.ops.packB(Up, U, 0, H4, H, H4, false); // once per call: every step's product reads these panels
   for (let t = 0; t < T; t++) {
     const aStep = t * B * H4;
     const prev = t * BH; // h_{t-1}, c_{t-1}; phiC_t (phiC block t); block t+1 = prev + BH holds h_t, c_t
     // z_t += h_{t-1}·U
     if (dotForm) matmulABt(a, aStep, H4, h, prev, H, ws.Ut, 0, H, B, H, H4, true);
-    else matmul(a, aStep, H4, h, prev, H, U, 0, H4, B, H, H4, true);
+    else matmulPacked(a, aStep, H4, h, prev, H, Up, U, 0, H4, false, B, H, H4, true);
     // Fused gates, one row (sequence) at a time: i, f, o = σ(z), g = φ(z_g) in place; c_t = f⊙c_{t-1} + i⊙g;
     // phiC_t = φ(c_t); h_t = o⊙phiC_t.
     if (gates !== undefined) gates.lstm(a, aStep, c, prev, phiC, prev, h, prev + BH, B, H);
@@ -270,9 +282,11 @@ export function lstmBackward(
   checkLstmParams(fn, ws, p, x, xRepeated);
   const W = p.W,
     U = residentU(ws.Uw, p.U);
-  const { matmulABt, matmulAtB, sumRows, foldBlocks } = ws.ops;
+  const { matmulABt, matmulAtB, matmulPacked, sumRows, foldBlocks } = ws.ops;
   const H2 = 2 * H,
     H3 = 3 * H;
+  const Up = ws.Up;
+  ws.ops.packB(Up, U, 0, H4, H4, H, true); // Uᵀ, once per call: every step's dz_t·Uᵀ reads these panels
 
   if (dhT !== null) dh.set(dhT);
   else dh.fill(0);
@@ -321,7 +335,7 @@ export function lstmBackward(
         }
       }
     // dh ← dz_t·Uᵀ
-    matmulABt(dh, 0, H, dz, aStep, H4, U, 0, H4, B, H4, H, false);
+    matmulPacked(dh, 0, H, dz, aStep, H4, Up, U, 0, H4, true, B, H4, H, false);
   }
 
   const TB = T * B;

@@ -5,7 +5,7 @@
  * bind the WebAssembly SIMD products and gate kernels to an arena. Argument order is that of matmul.ts; outputs first
  * where there is a single output, otherwise the arrays in the order the cell's doc comment names them.
  */
-import { type FloatArray, addBias, matmul, matmulABt, matmulAtB, sumRows } from '../matmul.js';
+import { type FloatArray, MATVEC_ROWS, addBias, matmul, matmulABt, matmulAtB, sumRows } from '../matmul.js';
 
 export type MatProduct = (
   C: FloatArray,
@@ -158,6 +158,47 @@ export interface MatOps {
   ) => void;
   /** p[off…+n) += p[off + t·n…+n) for t = 1…count−1 in order (`foldBlocks`; the wasm one gives its bits). */
   readonly foldBlocks: (p: FloatArray, off: number, n: number, count: number) => void;
+  /**
+   * B packed once for many products with it (the recurrent U of a time loop): elements a packed B[K,N] takes (0 on the
+   * js path, which packs nothing).
+   */
+  readonly packedLength: (K: number, N: number) => number;
+  /**
+   * P ← B in the GEMM's panel layout, where B is the [K,N] block at bOff (leading dimension ldb) or, `transposed`, the
+   * [N,K] block read as Bᵀ. A copy: no arithmetic. An empty P (and the js path) packs nothing: matmulPacked then runs
+   * the unpacked product.
+   */
+  readonly packB: (
+    P: FloatArray,
+    B: FloatArray,
+    bOff: number,
+    ldb: number,
+    K: number,
+    N: number,
+    transposed: boolean,
+  ) => void;
+  /**
+   * C (+)= A·B (transposed: A·Bᵀ, B an [N,K] block) with B packed in P by packB(P, B, bOff, ldb, K, N, transposed):
+   * the bits of matmul (matmulABt) on B. B and its layout are passed too: the js path and batches below 4 rows (the
+   * matrix–vector kernels, which read B unpacked) run the unpacked product.
+   */
+  readonly matmulPacked: (
+    C: FloatArray,
+    cOff: number,
+    ldc: number,
+    A: FloatArray,
+    aOff: number,
+    lda: number,
+    P: FloatArray,
+    B: FloatArray,
+    bOff: number,
+    ldb: number,
+    transposed: boolean,
+    M: number,
+    K: number,
+    N: number,
+    accumulate: boolean,
+  ) => void;
   /** Gate kernels for σ = sigmoid, φ = tanh; absent on the js path (the cells' loops are the reference). */
   readonly gates?: GateOps;
 }
@@ -173,12 +214,40 @@ export function foldBlocks(p: FloatArray, off: number, n: number, count: number)
   for (let t = 1; t < count; t++) for (let k = off, o = off + t * n; k < off + n; k++, o++) p[k] += p[o];
 }
 
-export const jsOps: MatOps = { name: 'js', matmul, matmulABt, matmulAtB, addBias, sumRows, foldBlocks };
+export const jsOps: MatOps = {
+  name: 'js',
+  matmul,
+  matmulABt,
+  matmulAtB,
+  addBias,
+  sumRows,
+  foldBlocks,
+  packedLength: () => 0,
+  packB: () => {},
+  matmulPacked: (C, cOff, ldc, A, aOff, lda, _P, B, bOff, ldb, transposed, M, K, N, accumulate) =>
+    (transposed ? matmulABt : matmul)(C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, accumulate),
+};
+
+/**
+ * Sequences of at least this many steps pack U once per call (ws.Up, packB/matmulPacked); a single step (the attention
+ * decoder's cells) packs it inside its one product as before, where the wasm packer is faster than packB's copy.
+ */
+export const PACK_MIN_STEPS = 2;
+
+/**
+ * Whether a recurrent workspace of T steps and batch B on the wasm path packs U once per call (ws.Up) rather than keep a
+ * plain copy (ws.Uw): B of MATVEC_ROWS or more (smaller batches run the matrix–vector kernels, which read U unpacked)
+ * and T ≥ PACK_MIN_STEPS.
+ */
+export function packsU(T: number, B: number): boolean {
+  return B >= MATVEC_ROWS && T >= PACK_MIN_STEPS;
+}
 
 /**
  * The recurrent kernel U for the products of a time loop: U itself, or on the wasm path its copy in the workspace's
  * arena buffer `Uw` (made once per forward or backward call, so the products of every step find their operand in the
- * arena instead of staging it per step). Uw has U's length on the wasm path and is empty on the js path.
+ * arena instead of staging it per step). Uw has U's length on the wasm path unless the workspace packs U once per call
+ * (packsU: packB, matmulPacked), and is empty otherwise.
  */
 export function residentU(Uw: FloatArray, U: FloatArray): FloatArray {
   if (Uw.length === 0) return U;

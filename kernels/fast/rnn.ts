@@ -20,7 +20,7 @@
  *           dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form. On the wasm path (a float32
  *           workspace in an arena) φ = tanh of a step is one call of ws.ops.gates.tanh over the [B,H] block (f32x4
  *           WebAssembly SIMD, wasm/gates.ts) and dz_t of a backward step one call of ws.ops.gates.tanhBackward (f64x2:
- *           the bits of this file's loops); U is copied into the arena once per call (ws.Uw). activations.ts and this
+ *           the bits of this file's loops); U (Uᵀ in the backward) is packed into the GEMM's panels once per call (ws.Up), not per step. activations.ts and this
  *           file's js loops run everywhere else.
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
@@ -35,9 +35,9 @@
  * ```
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, residentU } from './ops.js';
+import { type MatOps, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
-import { wasmWorkspaceBuffers } from '../wasm/ops.js';
+import { recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activationCode, activate, activateBackward } from '../activations.js';
 import { checkWorkspace } from '../check.js';
 import {
@@ -60,8 +60,10 @@ export interface RnnOptions extends RnnReferenceOptions {
 export interface RnnWorkspace extends RnnReferenceWorkspace {
   /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
-  /** [H,H]: the wasm path's copy of U in the arena for the time loop's products (residentU); length 0 on the js path. */
+  /** [H,H]: the wasm path's copy of U in the arena (residentU) when the workspace does not pack U (packsU); else empty. */
   readonly Uw: FloatArray;
+  /** The wasm path's U (forward) or Uᵀ (backward) packed once per call (ops.packB) when packsU(T, B); else empty. */
+  readonly Up: FloatArray;
   /** The matrix products (jsOps, or wasm ones bound to the arena the buffers live in). */
   readonly ops: MatOps;
 }
@@ -80,7 +82,15 @@ export function rnnWorkspace(
   checkWorkspace('rnnWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const BH = B * H;
-  const sizes = [(T + 1) * BH, T * BH, BH, B < MATVEC_ROWS ? H * H : 0, options.arena !== undefined ? H * H : 0];
+  const wasm = options.arena !== undefined;
+  const sizes = [
+    (T + 1) * BH,
+    T * BH,
+    BH,
+    B < MATVEC_ROWS ? H * H : 0,
+    wasm && !packsU(T, B) ? H * H : 0,
+    wasm && packsU(T, B) ? recurrentPackedLength(1, H) : 0,
+  ];
   let bufs: FloatArray[],
     ops: MatOps = jsOps;
   if (options.arena !== undefined) {
@@ -89,8 +99,8 @@ export function rnnWorkspace(
   } else {
     bufs = sizes.map((n) => new ctor(n));
   }
-  const [h, dz, dh, Ut, Uw] = bufs;
-  return { T, B, D, H, act, h, dz, dh, Ut, Uw, ops };
+  const [h, dz, dh, Ut, Uw, Up] = bufs;
+  return { T, B, D, H, act, h, dz, dh, Ut, Uw, Up, ops };
 }
 
 /**
@@ -101,7 +111,7 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   checkRnnParams('rnnForward', ws, p, x, xRepeated);
   const { T, B, D, H, act, h } = ws;
   const { W, b } = p;
-  const { matmul, matmulABt, addBias } = ws.ops;
+  const { matmul, matmulABt, matmulPacked, addBias } = ws.ops;
   const BH = B * H;
 
   // Z = X·W + b for all T·B rows, into h blocks 1…T (repeated input: block 1 once, then copied).
@@ -114,12 +124,14 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   const gates = act === Act.Tanh ? ws.ops.gates : undefined; // wasm path: φ = tanh in f32x4 SIMD (wasm/gates.ts)
   if (dotForm) transpose(ws.Ut, p.U, H, H);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
+  const Up = ws.Up;
+  if (!dotForm) ws.ops.packB(Up, U, 0, H, H, H, false); // once per call: every step's product reads these panels
   for (let t = 0; t < T; t++) {
     const prev = t * BH,
       next = prev + BH;
     if (dotForm)
       matmulABt(h, next, H, h, prev, H, ws.Ut, 0, H, B, H, H, true); // z_t += h_{t-1}·U (as h·(Uᵀ)ᵀ)
-    else matmul(h, next, H, h, prev, H, U, 0, H, B, H, H, true); // z_t += h_{t-1}·U
+    else matmulPacked(h, next, H, h, prev, H, Up, U, 0, H, false, B, H, H, true); // z_t += h_{t-1}·U
     if (gates !== undefined)
       gates.tanh(h, next, BH); // h_t = φ(z_t)
     else activate(act, h, next, BH);
@@ -145,12 +157,14 @@ export function rnnBackward(
 ): void {
   const fn = 'rnnBackward';
   const { T, B, D, H, act, h, dz, dh } = ws;
-  const { matmulABt, matmulAtB, sumRows, foldBlocks } = ws.ops;
+  const { matmulABt, matmulAtB, matmulPacked, sumRows, foldBlocks } = ws.ops;
   const BH = B * H;
   checkRnnGrads(fn, ws, g, dx, dh0, dhSeq, dhT, xRepeated);
   checkRnnParams(fn, ws, p, x, xRepeated);
   const W = p.W,
     U = residentU(ws.Uw, p.U);
+  const Up = ws.Up;
+  ws.ops.packB(Up, U, 0, H, H, H, true); // Uᵀ, once per call: every step's dz_t·Uᵀ reads these panels
 
   if (dhT !== null) dh.set(dhT);
   else dh.fill(0);
@@ -170,7 +184,7 @@ export function rnnBackward(
       }
       activateBackward(act, dz, zStep, h, next, BH); // dz_t = dh⊙φ'(h_t)
     }
-    matmulABt(dh, 0, H, dz, zStep, H, U, 0, H, B, H, H, false); // dh ← dz_t·Uᵀ
+    matmulPacked(dh, 0, H, dz, zStep, H, Up, U, 0, H, true, B, H, H, false); // dh ← dz_t·Uᵀ
   }
 
   const TB = T * B;

@@ -82,6 +82,18 @@ export interface GemmExports {
     N: number,
     acc: number,
   ): void;
+  /** C[M,N] (+)= A[M,K] · B, B packed beforehand at bp (ops.ts packedB); M ≥ 4 only. */
+  matmulPacked(
+    c: number,
+    ldc: number,
+    a: number,
+    lda: number,
+    bp: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+  ): void;
   gemv(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
   gemvBt(c: number, x: number, incx: number, b: number, ldb: number, K: number, N: number, acc: number): void;
   // Elementwise (gates.ts): dst[0…n) = f(src[0…n)), and the fused forward gate kernels of one time step.

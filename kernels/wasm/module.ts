@@ -11,6 +11,7 @@
  *   matmul    (c, ldc, a, lda, b, ldb, M, K, N, acc)   C[M,N] (+)= A[M,K] · B[K,N]
  *   matmulABt (c, ldc, a, lda, b, ldb, M, K, N, acc)   C[M,N] (+)= A[M,K] · B[N,K]ᵀ
  *   matmulAtB (c, ldc, a, lda, b, ldb, M, K, N, acc)   C[M,N] (+)= A[K,M]ᵀ · B[K,N]
+ *   matmulPacked (c, ldc, a, lda, bp, M, K, N, acc)   C[M,N] (+)= A[M,K] · B, B packed once at bp (M ≥ 4; see below)
  *   gemv      (c, x, incx, b, ldb, K, N, acc)          c[N]   (+)= x[K] · B[K,N]     (x(k) = x[k·incx])
  *   gemvBt    (c, x, incx, b, ldb, K, N, acc)          c[N]   (+)= x[K] · B[N,K]ᵀ
  * The three products share one engine, `gemm`, that reads A(i,k) = a[i·sAi + k·sAk] and B(k,j) = b[k·sBk + j·sBj]
@@ -27,6 +28,10 @@
  *    (k-major, so the micro-kernel reads it sequentially); for each block of MC rows, A is copied into panels of 4 rows,
  *    P[k][4]. Transposed operands are transposed by the copy (4×4 blocks through i8x16.shuffle), so the micro-kernel
  *    never sees a stride and the three products run the same kernel. Panels are zero-padded to whole tiles.
+ *  - Packed once: a B used by many products (the recurrent U of a time loop) can be packed by the caller into the
+ *    layout the engine builds per (jc, pc) block — block (jc, pc) at jc·K + pc·nc8 floats (nc8 = nc rounded up to 8),
+ *    its panels as in BPACK — and passed to matmulPacked, which then reads the panels there instead of packing B again.
+ *    The panels hold the same floats, so the results are bit for bit those of the unpacked product.
  *  - Loop order (BLIS): jc (NC columns) › pc (KC k-values; pack B) › ic (MC rows; pack A) › jr (8 columns) › ir (4 rows).
  *    The B micro-panel (KC·8 floats = 8 KB) stays in L1 while the A panels of the block (MC·KC floats = 64 KB) stream
  *    from L2; the packed B block (KC·NC floats = 512 KB) sits in L2.
@@ -705,8 +710,9 @@ function emitGemm(
   gemvBtRow: Func,
   fma: boolean,
 ): Func {
-  const f = m.func('gemm', new Array<typeof i32>(12).fill(i32), [], false);
-  const [c, ldc, a, sAi, sAk, b, sBk, sBj, M, K, N, acc] = Array.from({ length: 12 }, (_, i) => f.param(i)) as [
+  const f = m.func('gemm', new Array<typeof i32>(13).fill(i32), [], false);
+  const [c, ldc, a, sAi, sAk, b, sBk, sBj, M, K, N, acc, bp] = Array.from({ length: 13 }, (_, i) => f.param(i)) as [
+    Local,
     Local,
     Local,
     Local,
@@ -736,7 +742,8 @@ function emitGemm(
     bPanel = f.local(i32),
     pEnd = f.local(i32),
     cp = f.local(i32),
-    i = f.local(i32);
+    i = f.local(i32),
+    bBase = f.local(i32);
   const av = f.local(v128),
     b0 = f.local(v128),
     b1 = f.local(v128);
@@ -792,20 +799,45 @@ function emitGemm(
     forUp(f, pc, C(0), L(K), C(KC), () => {
       minRest(f, kc, L(K), L(pc), KC);
       f.get(acc).i32_eqz().get(pc).i32_eqz().i32_and().set(store); // first k-block of an overwrite: C = tile
-      f.get(b)
-        .get(pc)
-        .get(sBk)
-        .i32_mul()
-        .i32_add()
-        .get(jc)
-        .get(sBj)
-        .i32_mul()
-        .i32_add()
-        .get(sBk)
-        .get(sBj)
-        .get(kc)
-        .get(nc)
-        .call(packB);
+      f.get(bp).i32_eqz();
+      f.if_(
+        () => {
+          f.get(b)
+            .get(pc)
+            .get(sBk)
+            .i32_mul()
+            .i32_add()
+            .get(jc)
+            .get(sBj)
+            .i32_mul()
+            .i32_add()
+            .get(sBk)
+            .get(sBj)
+            .get(kc)
+            .get(nc)
+            .call(packB);
+          f.global_get(scratch).i32_const(BPACK).i32_add().set(bBase);
+        },
+        () => {
+          // B packed beforehand (packedB): block (jc, pc) at bp + 4·(jc·K + pc·nc8), nc8 = nc rounded up to NR.
+          f.get(bp)
+            .get(jc)
+            .get(K)
+            .i32_mul()
+            .get(pc)
+            .get(nc)
+            .i32_const(NR - 1)
+            .i32_add()
+            .i32_const(-NR)
+            .i32_and()
+            .i32_mul()
+            .i32_add()
+            .i32_const(2)
+            .i32_shl()
+            .i32_add()
+            .set(bBase);
+        },
+      );
       forUp(f, ic, C(0), L(M), C(MC), () => {
         minRest(f, mc, L(M), L(ic), MC);
         f.get(a)
@@ -824,16 +856,7 @@ function emitGemm(
           .call(packA);
         forUp(f, jr, C(0), L(nc), C(NR), () => {
           minRest(f, nr, L(nc), L(jr), NR);
-          f.global_get(scratch)
-            .i32_const(BPACK)
-            .i32_add()
-            .get(jr)
-            .get(kc)
-            .i32_mul()
-            .i32_const(2)
-            .i32_shl()
-            .i32_add()
-            .set(bPanel);
+          f.get(bBase).get(jr).get(kc).i32_mul().i32_const(2).i32_shl().i32_add().set(bPanel);
           f.global_get(scratch).i32_const(APACK).i32_add().set(pa); // A panels follow each other in APACK
           forUp(f, ir, C(0), L(mc), C(MR), () => {
             minRest(f, mr, L(mc), L(ir), MR);
@@ -958,7 +981,32 @@ function emitProduct(m: ModuleBuilder, name: string, gemm: Func, layout: 'AB' | 
     bytes(ldb);
     four();
   } // sBk, sBj
-  f.get(M).get(K).get(N).get(acc).call(gemm);
+  f.get(M).get(K).get(N).get(acc).i32_const(0).call(gemm);
+}
+
+/**
+ * (func $matmulPacked (param $c $ldc $a $lda $bp $M $K $N $acc)): C[M,N] (+)= A[M,K] · B[K,N] with B already packed at
+ * bp in the layout of `packedB` (kernels/wasm/ops.ts): the engine skips packB and reads its panels from there, so
+ * the sums are those of matmul/matmulABt on the unpacked B, bit for bit. M ≥ MR only (fewer rows take gemv, which
+ * reads B unpacked: the caller passes those to matmul/matmulABt).
+ */
+function emitPackedProduct(m: ModuleBuilder, gemm: Func): void {
+  const f = m.func('matmulPacked', new Array<typeof i32>(9).fill(i32), [], true);
+  const [c, ldc, a, lda, bp, M, K, N, acc] = Array.from({ length: 9 }, (_, i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  f.get(c).get(ldc).i32_const(2).i32_shl();
+  f.get(a).get(lda).i32_const(2).i32_shl().i32_const(4);
+  f.i32_const(0).i32_const(0).i32_const(4); // b, sBk, sBj: unused with bp (M ≥ MR)
+  f.get(M).get(K).get(N).get(acc).get(bp).call(gemm);
 }
 
 function emitVectorProduct(m: ModuleBuilder, name: string, row: Func): void {
@@ -1015,6 +1063,7 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   emitProduct(m, 'matmul', gemm, 'AB');
   emitProduct(m, 'matmulABt', gemm, 'ABt');
   emitProduct(m, 'matmulAtB', gemm, 'AtB');
+  emitPackedProduct(m, gemm);
   emitVectorProduct(m, 'gemv', gemvRow);
   emitVectorProduct(m, 'gemvBt', gemvBtRow);
   emitGates(m);

@@ -11,6 +11,7 @@ import type { FloatArray } from '../matmul.js';
 import { type GateOps, type MatOps, type MatProduct, foldBlocks } from '../fast/ops.js';
 import { sumRows } from '../matmul.js';
 import { type WasmArena } from './arena.js';
+import { KC, MR, NC, NR } from './module.js';
 
 type Kernel = (
   c: number,
@@ -120,16 +121,136 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
     if (n === 0 || count === 1) return;
     k.foldBlocks(p.byteOffset + 4 * off, n, count);
   };
+  const matmulOp = make('matmul[wasm]', () => k.matmul, false, false);
+  const matmulABtOp = make('matmulABt[wasm]', () => k.matmulABt, false, true);
+  const packB = (
+    P: FloatArray,
+    B: FloatArray,
+    bOff: number,
+    ldb: number,
+    K: number,
+    N: number,
+    transposed: boolean,
+  ): void => {
+    if (P.length === 0) return; // nothing to pack into: matmulPacked then runs the unpacked product
+    const need = packedLength(K, N);
+    if (!owned(P) || P.length < need)
+      throw new RangeError(`packB[wasm](P): expected an arena view of at least ${need} elements, got ${P.length}`);
+    if (B.length < bOff + (transposed ? spanOf(N, K, ldb) : spanOf(K, N, ldb)))
+      throw new RangeError(`packB[wasm](B): the block at ${bOff} (leading dimension ${ldb}) exceeds ${B.length}`);
+    packPanels(P, B, bOff, ldb, K, N, transposed);
+  };
+  const matmulPacked = (
+    C: FloatArray,
+    cOff: number,
+    ldc: number,
+    A: FloatArray,
+    aOff: number,
+    lda: number,
+    P: FloatArray,
+    B: FloatArray,
+    bOff: number,
+    ldb: number,
+    transposed: boolean,
+    M: number,
+    K: number,
+    N: number,
+    accumulate: boolean,
+  ): void => {
+    if (M < MR || P.length === 0) {
+      (transposed ? matmulABtOp : matmulOp)(C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, accumulate);
+      return;
+    }
+    if (N === 0) return;
+    const need = packedLength(K, N);
+    if (!owned(P) || P.length < need)
+      throw new RangeError(
+        `matmulPacked[wasm](P): expected an arena view of at least ${need} elements, got ${P.length}`,
+      );
+    const cSpan = spanOf(M, N, ldc);
+    const a = ptr('matmulPacked[wasm](A)', A, aOff, spanOf(M, K, lda), 0, true);
+    const cOwned = owned(C);
+    const c = ptr('matmulPacked[wasm](C)', C, cOff, cSpan, 2, true);
+    k.matmulPacked(c, ldc, a, lda, P.byteOffset, M, K, N, accumulate ? 1 : 0);
+    if (!cOwned) C.set(stage[2].subarray(0, cSpan), cOff);
+  };
   return {
     name: 'wasm',
-    matmul: make('matmul[wasm]', () => k.matmul, false, false),
-    matmulABt: make('matmulABt[wasm]', () => k.matmulABt, false, true),
+    matmul: matmulOp,
+    matmulABt: matmulABtOp,
     matmulAtB: make('matmulAtB[wasm]', () => k.matmulAtB, true, false),
     addBias,
     sumRows: sumRowsOp,
     foldBlocks: foldOp,
+    packedLength,
+    packB,
+    matmulPacked,
     gates: wasmGates(arena, stage[0]),
   };
+}
+
+/** Elements of B[K,N] packed for matmulPacked: K rows of N columns rounded up to whole 8-column panels. */
+export function packedLength(K: number, N: number): number {
+  return K * (Math.ceil(N / NR) * NR);
+}
+
+/**
+ * Elements of the packed panels of a recurrent cell's workspace with G gate blocks (1 tanh RNN, 3 GRU, 4 LSTM) of H
+ * units that packs U (fast/ops.ts packsU): the cells' Up (+ the GRU's Uph), for lib/memory.ts's estimate.
+ */
+export function recurrentPackedLength(G: number, H: number): number {
+  if (G === 3) return Math.max(packedLength(H, 2 * H), packedLength(3 * H, H)) + packedLength(H, H);
+  return Math.max(packedLength(H, G * H), packedLength(G * H, H));
+}
+
+/**
+ * P ← B[K,N] (transposed: B(k, j) = B[bOff + j·ldb + k], else B[bOff + k·ldb + j]) in the layout the GEMM engine
+ * (module.ts) packs per block and matmulPacked reads: for each block of NC columns jc, each block of KC k-values pc,
+ * panels of NR columns, k-major, P[panel][k][NR], the last panel zero-padded; block (jc, pc) starts at jc·K + pc·nc8.
+ * A copy of the same floats: products on P give the bits of products on B.
+ */
+export function packPanels(
+  P: FloatArray,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  K: number,
+  N: number,
+  transposed: boolean,
+): void {
+  const sK = transposed ? 1 : ldb,
+    sJ = transposed ? ldb : 1;
+  let p = 0;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = Math.min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      for (let jr = 0; jr < nc; jr += NR) {
+        const nr = Math.min(NR, nc - jr);
+        const base = bOff + (jc + jr) * sJ;
+        if (nr === NR) {
+          // A whole panel, unrolled for NR = 8: the common case, and several times faster than the loop below.
+          for (let k = pc, row = base + pc * sK; k < pc + kc; k++, row += sK, p += 8) {
+            P[p] = B[row];
+            P[p + 1] = B[row + sJ];
+            P[p + 2] = B[row + 2 * sJ];
+            P[p + 3] = B[row + 3 * sJ];
+            P[p + 4] = B[row + 4 * sJ];
+            P[p + 5] = B[row + 5 * sJ];
+            P[p + 6] = B[row + 6 * sJ];
+            P[p + 7] = B[row + 7 * sJ];
+          }
+          continue;
+        }
+        for (let k = pc; k < pc + kc; k++) {
+          const row = base + k * sK;
+          let q = 0;
+          for (; q < nr; q++) P[p++] = B[row + q * sJ];
+          for (; q < NR; q++) P[p++] = 0;
+        }
+      }
+    }
+  }
 }
 
 /**

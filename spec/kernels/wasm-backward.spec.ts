@@ -29,6 +29,9 @@ function withoutGates(ops: MatOps): MatOps {
     addBias: ops.addBias,
     sumRows: ops.sumRows,
     foldBlocks: ops.foldBlocks,
+    packedLength: ops.packedLength,
+    packB: ops.packB,
+    matmulPacked: ops.matmulPacked,
   };
 }
 

@@ -1,0 +1,267 @@
+/**
+ * B packed once (kernels/wasm/module.ts matmulPacked, kernels/wasm/ops.ts packB/packPanels): the packed product against
+ * the unpacked one, bit for bit, on edge shapes and both micro-kernels; and the recurrent cells, which pack U once per
+ * forward/backward call, against the same cells running the unpacked products of every step (what they ran before),
+ * bit for bit: outputs, caches and every gradient.
+ *
+ * The relaxed-fma micro-kernel needs `node --experimental-wasm-relaxed-simd` on Node 20: without it this file runs
+ * itself again in a child node with the flag (as wasm-fma.spec.ts does), so every test path covers both kernels.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import type { MatOps } from '../../kernels/fast/ops';
+import { jsOps, packsU } from '../../kernels/fast/ops';
+import { lstmBackward, lstmForward, lstmWorkspace } from '../../kernels/fast/lstm';
+import { gruBackward, gruBiasLength, gruForward, gruWorkspace } from '../../kernels/fast/gru';
+import { rnnBackward, rnnForward, rnnWorkspace } from '../../kernels/fast/rnn';
+import { KC, NC } from '../../kernels/wasm/module';
+import { WasmArena, type WasmKernel, wasmRelaxedSimdAvailable, wasmSimdAvailable } from '../../kernels/wasm/gemm';
+import { packedLength, wasmOps } from '../../kernels/wasm/ops';
+import { makeRng, type Rng, uniform32 } from '../helpers/rng';
+import { repoRoot } from '../helpers/repo';
+
+const FLAG = '--experimental-wasm-relaxed-simd';
+
+function fill(a: Float32Array, rng: Rng): Float32Array {
+  for (let i = 0; i < a.length; i++) a[i] = 2 * rng() - 1;
+  return a;
+}
+
+function expectSameBits(label: string, got: Float32Array, want: Float32Array): void {
+  expect(got.length, `${label} length`).to.equal(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) expect.fail(`${label}[${i}]: packed ${got[i]}, unpacked ${want[i]}`);
+  }
+}
+
+/** The ops of today's cells before packing: every step's product on U itself (packB packs nothing). */
+function unpacked(ops: MatOps): MatOps {
+  return {
+    ...ops,
+    packB: () => {},
+    matmulPacked: (C, cOff, ldc, A, aOff, lda, _P, B, bOff, ldb, transposed, M, K, N, acc) =>
+      (transposed ? ops.matmulABt : ops.matmul)(C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, acc),
+  };
+}
+
+/** ops whose packB leaves zeros: a cell that really reads the panels then computes something else. */
+function zeroPanels(ops: MatOps): MatOps {
+  return { ...ops, packB: (P) => P.fill(0) };
+}
+
+/** [M, K, N]: off the 4×8 tile, N over one NC block, K over one KC block, M = 4 (the smallest packed batch). */
+const SHAPES: [number, number, number][] = [
+  [4, 1, 1],
+  [4, 7, 9],
+  [5, 3, 8],
+  [7, 17, 13],
+  [13, 64, 6],
+  [64, 64, 256],
+  [6, KC + 5, 17],
+  [9, 2 * KC + 3, 33],
+  [5, 9, NC + 11],
+  [66, KC + 1, NC + 8],
+];
+
+function productChecks(kernel: WasmKernel): void {
+  const rng = makeRng(`wasm-packed-${kernel}`);
+  for (const transposed of [false, true])
+    it(`${transposed ? 'A·Bᵀ' : 'A·B'}: packed equals unpacked bit for bit (offsets, leading dimensions, overwrite and accumulate)`, () => {
+      for (const [M, K, N] of SHAPES) {
+        const arena = new WasmArena({ kernel, initialBytes: 0 });
+        const stageLen = 4 * (M + 3) * (K + 5) + 4 * (K + 5) * (N + 7) + 4 * (M + 3) * (N + 7);
+        const [A, C1, C2, P, s0, s1, s2] = arena.allocF32s(
+          (M + 1) * (K + 2),
+          (M + 2) * (N + 3),
+          (M + 2) * (N + 3),
+          packedLength(K, N),
+          stageLen,
+          stageLen,
+          stageLen,
+        );
+        const ops = wasmOps(arena, [s0, s1, s2]);
+        expect(ops.packedLength(K, N)).to.equal(P.length);
+        const lda = K + 2,
+          ldc = N + 3,
+          bOff = 3;
+        // B: the [K,N] (transposed: [N,K]) block at bOff of a wider matrix outside the arena (as p.U is).
+        const ldb = (transposed ? K : N) + 4;
+        const B = fill(new Float32Array(bOff + (transposed ? N : K) * ldb), rng);
+        fill(A, rng);
+        ops.packB(P, B, bOff, ldb, K, N, transposed);
+        for (const acc of [false, true]) {
+          fill(C1, rng);
+          C2.set(C1);
+          ops.matmulPacked(C1, ldc + 1, ldc, A, lda, lda, P, B, bOff, ldb, transposed, M, K, N, acc);
+          (transposed ? ops.matmulABt : ops.matmul)(C2, ldc + 1, ldc, A, lda, lda, B, bOff, ldb, M, K, N, acc);
+          expectSameBits(`${kernel} M=${M} K=${K} N=${N} transposed=${transposed} acc=${acc} C`, C1, C2);
+        }
+        // The product reads the panels: a P packed from another B gives that B's product.
+        const B2 = fill(new Float32Array(B.length), rng);
+        ops.packB(P, B2, bOff, ldb, K, N, transposed);
+        ops.matmulPacked(C1, 0, ldc, A, 0, lda, P, B, bOff, ldb, transposed, M, K, N, false);
+        (transposed ? ops.matmulABt : ops.matmul)(C2, 0, ldc, A, 0, lda, B2, bOff, ldb, M, K, N, false);
+        expectSameBits(`${kernel} M=${M} K=${K} N=${N} panels of B2`, C1, C2);
+      }
+    });
+
+  it('the panel layout: block (jc, pc) at jc·K + pc·nc8, panels of 8 columns k-major, zero-padded', () => {
+    const arena = new WasmArena({ kernel, initialBytes: 0 });
+    for (const [K, N] of [
+      [3, 5],
+      [KC + 2, NC + 3],
+    ]) {
+      const [P, s] = arena.allocF32s(packedLength(K, N), 16);
+      const ops = wasmOps(arena, [s, s, s]);
+      const B = fill(new Float32Array(K * N), rng);
+      P.fill(NaN);
+      ops.packB(P, B, 0, N, K, N, false);
+      for (let jc = 0; jc < N; jc += NC) {
+        const nc = Math.min(NC, N - jc),
+          nc8 = Math.ceil(nc / 8) * 8;
+        for (let pc = 0; pc < K; pc += KC) {
+          const kc = Math.min(KC, K - pc);
+          for (let j = 0; j < nc8; j++)
+            for (let k = 0; k < kc; k++) {
+              const at = jc * K + pc * nc8 + Math.floor(j / 8) * 8 * kc + 8 * k + (j % 8);
+              const want = j < nc ? B[(pc + k) * N + jc + j] : 0;
+              if (!Object.is(P[at], want)) expect.fail(`K=${K} N=${N} B(${pc + k}, ${jc + j}) at ${at}: ${P[at]}`);
+            }
+        }
+      }
+      arena.reset();
+    }
+  });
+
+  it('fewer than 4 rows and an empty P run the unpacked product; a short P is a RangeError', () => {
+    const arena = new WasmArena({ kernel, initialBytes: 0 });
+    const [A, B, C1, C2, P, s] = arena.allocF32s(3 * 5, 5 * 7, 3 * 7, 3 * 7, packedLength(5, 7), 64);
+    const ops = wasmOps(arena, [s, s, s]);
+    fill(A, rng);
+    fill(B, rng);
+    P.fill(NaN); // never packed: M = 3 must not read it
+    ops.matmulPacked(C1, 0, 7, A, 0, 5, P, B, 0, 7, false, 3, 5, 7, false);
+    ops.matmul(C2, 0, 7, A, 0, 5, B, 0, 7, 3, 5, 7, false);
+    expectSameBits('M=3', C1, C2);
+    ops.packB(new Float32Array(0), B, 0, 7, 5, 7, false); // packs nothing
+    expect(() => ops.packB(P.subarray(1), B, 0, 7, 5, 7, false)).to.throw(RangeError, /packB\[wasm\]\(P\)/);
+    expect(() => ops.matmulPacked(C1, 0, 7, A, 0, 5, P.subarray(1), B, 0, 7, false, 4, 5, 7, false)).to.throw(
+      RangeError,
+      /matmulPacked\[wasm\]\(P\)/,
+    );
+  });
+
+  it('the js MatOps: packedLength 0, packB a no-op, matmulPacked the unpacked product', () => {
+    const A = fill(new Float32Array(20), rng),
+      B = fill(new Float32Array(20), rng);
+    const C1 = new Float32Array(16),
+      C2 = new Float32Array(16);
+    expect(jsOps.packedLength(5, 4)).to.equal(0);
+    jsOps.packB(new Float32Array(0), B, 0, 4, 5, 4, false);
+    jsOps.matmulPacked(C1, 0, 4, A, 0, 5, new Float32Array(0), B, 0, 5, true, 4, 5, 4, false);
+    jsOps.matmulABt(C2, 0, 4, A, 0, 5, B, 0, 5, 4, 5, 4, false);
+    expectSameBits('js ABt', C1, C2);
+  });
+
+  const D = 3;
+  // B ≥ 4 and T ≥ 2 pack; B = 3 (the matrix–vector kernels) and T = 1 (one product) do not, and must too give today's
+  // bits. H off the 8-column panel.
+  for (const [T, B, H] of [
+    [5, 3, 5],
+    [5, 4, 7],
+    [5, 9, 13],
+    [5, 6, 24],
+    [1, 6, 9],
+    [2, 4, 8],
+  ])
+    it(`T=${T} B=${B} H=${H}: LSTM, GRU (both resets) and tanh RNN sequences equal the unpacked ones bit for bit`, () => {
+      const rng2 = makeRng(`wasm-packed-cells-${kernel}-${T}-${B}-${H}`);
+      const x = uniform32(T * B * D, rng2, -2, 2),
+        h0 = uniform32(B * H, rng2),
+        c0 = uniform32(B * H, rng2),
+        seq = uniform32(T * B * H, rng2);
+      const cells: [string, number, number, boolean][] = [
+        ['lstm', 4, 4 * H, false],
+        ['gruAfter', 3, 6 * H, true],
+        ['gruBefore', 3, 3 * H, false],
+        ['rnn', 1, H, false],
+      ];
+      for (const [cell, G, bLen, resetAfter] of cells) {
+        const p = { W: uniform32(D * G * H, rng2), U: uniform32(H * G * H, rng2, -0.8, 0.8), b: uniform32(bLen, rng2) };
+        if (cell.startsWith('gru')) expect(bLen).to.equal(gruBiasLength(H, resetAfter));
+        const arena = new WasmArena({ kernel, initialBytes: 0 });
+        const run = (wrap: (o: MatOps) => MatOps): Record<string, Float32Array> => {
+          const dW = new Float32Array(D * G * H),
+            dU = new Float32Array(H * G * H),
+            db = new Float32Array(bLen),
+            dx = new Float32Array(x.length),
+            dh0 = new Float32Array(B * H),
+            dc0 = new Float32Array(B * H);
+          if (cell === 'lstm') {
+            const base = lstmWorkspace(T, B, D, H, Float32Array, { arena });
+            const ws = { ...base, ops: wrap(base.ops) };
+            ws.h.set(h0);
+            ws.c.set(c0);
+            lstmForward(ws, p, x);
+            lstmBackward({ dW, dU, db }, dx, dh0, dc0, seq, null, null, ws, p, x);
+            return { h: Float32Array.from(ws.h), c: Float32Array.from(ws.c), dW, dU, db, dx, dh0, dc0 };
+          }
+          if (cell === 'rnn') {
+            const base = rnnWorkspace(T, B, D, H, Float32Array, { arena });
+            const ws = { ...base, ops: wrap(base.ops) };
+            ws.h.set(h0);
+            rnnForward(ws, p, x);
+            rnnBackward({ dW, dU, db }, dx, dh0, seq, null, ws, p, x);
+            return { h: Float32Array.from(ws.h), dW, dU, db, dx, dh0 };
+          }
+          const base = gruWorkspace(T, B, D, H, Float32Array, { arena, resetAfter });
+          const ws = { ...base, ops: wrap(base.ops) };
+          ws.h.set(h0);
+          gruForward(ws, p, x);
+          gruBackward({ dW, dU, db }, dx, dh0, seq, null, ws, p, x);
+          return { h: Float32Array.from(ws.h), a: Float32Array.from(ws.a), dW, dU, db, dx, dh0 };
+        };
+        const got = run((o) => o);
+        const want = run(unpacked);
+        for (const k of Object.keys(want)) expectSameBits(`${kernel} ${cell} B=${B} H=${H} ${k}`, got[k], want[k]);
+        // The cells read the panels (packsU): zeroed panels change the result.
+        const zero = run(zeroPanels);
+        const same = Object.keys(want).every((k) => want[k].every((v, i) => Object.is(v, zero[k][i])));
+        expect(same, `${cell}: zeroed panels change the outputs iff the workspace packs`).to.equal(!packsU(T, B));
+        expect(packsU(T, B)).to.equal(B >= 4 && T >= 2);
+      }
+    });
+}
+
+describe('kernels/wasm packed B (matmulPacked)', function () {
+  before(function () {
+    if (!wasmSimdAvailable()) this.skip();
+  });
+  describe('simd128', () => productChecks('simd128'));
+  if (wasmRelaxedSimdAvailable()) describe('relaxed-fma', () => productChecks('relaxed-fma'));
+  else
+    it(`relaxed-fma, in a child node ${FLAG}`, function () {
+      this.timeout(300000);
+      const r = spawnSync(
+        process.execPath,
+        [
+          FLAG,
+          require.resolve('mocha/bin/mocha.js'),
+          '--no-config',
+          '--timeout',
+          '300000',
+          '--reporter',
+          'dot',
+          '--require',
+          path.join(repoRoot(), 'dist', 'lib', 'node', 'install.js'),
+          __filename,
+        ],
+        { cwd: repoRoot(), encoding: 'utf8' },
+      );
+      const out = r.stdout + r.stderr;
+      expect(r.status, out).to.equal(0);
+      // simd128 and relaxed-fma: 11 tests each.
+      expect(Number(/(\d+) passing/.exec(out)?.[1]), out).to.equal(22);
+    });
+});

@@ -366,6 +366,21 @@ export function checkAttentionParams(
   x: FloatArray,
 ): void {
   const { Te, Td, B, Dx, E, H, A, score } = ws;
+  // Every length right (each call of a stream): return before any object or message string is built.
+  const add = score === 'additive';
+  if (
+    hEnc.length === Te * B * E &&
+    x.length === Td * B * Dx &&
+    p.W.length === (Dx + E) * 4 * H &&
+    p.U.length === H * 4 * H &&
+    p.b.length === 4 * H &&
+    p.Ws.length === (add ? H * A : 0) &&
+    p.Wh.length === (add ? E * A : 0) &&
+    p.ba.length === (add ? A : 0) &&
+    p.v.length === (add ? A : 0) &&
+    p.Wa.length === (score === 'general' ? H * E : 0)
+  )
+    return;
   checkLength(fn, 'hEnc', hEnc, Te * B * E, `Te=${Te},B=${B},E=${E}`);
   checkLength(fn, 'x', x, Td * B * Dx, `Td=${Td},B=${B},Dx=${Dx}`);
   const n = attentionParamSizes(score, Dx, E, H, A);

@@ -260,12 +260,21 @@ export function conv1dForward(
   const fn = 'conv1dForward';
   checkConvDims(fn, B, Ci, Co);
   const { T, To, K } = g;
-  const shape = `T=${T},To=${To},B=${B},K=${K},Ci=${Ci},Co=${Co}`;
-  checkLength(fn, 'y', y, To * B * Co, shape);
-  checkLength(fn, 'cols', cols, To * B * K * Ci, shape);
-  checkLength(fn, 'x', x, T * B * Ci, shape);
-  checkLength(fn, 'W', W, K * Ci * Co, shape);
-  checkLength(fn, 'b', b, Co, shape);
+  // The message's shape string is built only when a length is wrong (a stream calls this for every point).
+  const lengthsRight =
+    y.length === To * B * Co &&
+    cols.length === To * B * K * Ci &&
+    x.length === T * B * Ci &&
+    W.length === K * Ci * Co &&
+    b.length === Co;
+  if (!lengthsRight) {
+    const shape = `T=${T},To=${To},B=${B},K=${K},Ci=${Ci},Co=${Co}`;
+    checkLength(fn, 'y', y, To * B * Co, shape);
+    checkLength(fn, 'cols', cols, To * B * K * Ci, shape);
+    checkLength(fn, 'x', x, T * B * Ci, shape);
+    checkLength(fn, 'W', W, K * Ci * Co, shape);
+    checkLength(fn, 'b', b, Co, shape);
+  }
   const M = To * B;
   im2col(cols, x, g, B, Ci); // cols[o·B+b, k·Ci+c] = x[i(o,k), b, c]
   mm.matmul(y, 0, Co, cols, 0, K * Ci, W, 0, Co, M, K * Ci, Co, false); // z = cols·W
@@ -380,12 +389,21 @@ export function conv1dTransposeForward(
   const fn = 'conv1dTransposeForward';
   checkConvDims(fn, B, Ci, Co);
   const { T, To, K } = g;
-  const shape = `Tin=${To},Tout=${T},B=${B},K=${K},Ci=${Ci},Co=${Co}`;
-  checkLength(fn, 'y', y, T * B * Co, shape);
-  checkLength(fn, 'cols', cols, To * B * K * Co, shape);
-  checkLength(fn, 'x', x, To * B * Ci, shape);
-  checkLength(fn, 'W', W, K * Co * Ci, shape);
-  checkLength(fn, 'b', b, Co, shape);
+  // The message's shape string is built only when a length is wrong (a stream calls this for every point).
+  const lengthsRight =
+    y.length === T * B * Co &&
+    cols.length === To * B * K * Co &&
+    x.length === To * B * Ci &&
+    W.length === K * Co * Ci &&
+    b.length === Co;
+  if (!lengthsRight) {
+    const shape = `Tin=${To},Tout=${T},B=${B},K=${K},Ci=${Ci},Co=${Co}`;
+    checkLength(fn, 'y', y, T * B * Co, shape);
+    checkLength(fn, 'cols', cols, To * B * K * Co, shape);
+    checkLength(fn, 'x', x, To * B * Ci, shape);
+    checkLength(fn, 'W', W, K * Co * Ci, shape);
+    checkLength(fn, 'b', b, Co, shape);
+  }
   mm.matmulABt(cols, 0, K * Co, x, 0, Ci, W, 0, Ci, To * B, Ci, K * Co, false); // cols = x·Wᵀ
   col2im(y, cols, g, B, Co); // z = col2im(cols)
   addBias(y, 0, Co, b, 0, T * B, Co); // z += b
@@ -642,9 +660,11 @@ export function upSampling1dForward(y: FloatArray, x: FloatArray, T: number, B: 
     ['r', r],
   ] as const)
     checkDim(fn, k, v);
-  const shape = `T=${T},B=${B},C=${C},r=${r}`;
-  checkLength(fn, 'y', y, T * r * B * C, shape);
-  checkLength(fn, 'x', x, T * B * C, shape);
+  if (y.length !== T * r * B * C || x.length !== T * B * C) {
+    const shape = `T=${T},B=${B},C=${C},r=${r}`; // (built only when a length is wrong)
+    checkLength(fn, 'y', y, T * r * B * C, shape);
+    checkLength(fn, 'x', x, T * B * C, shape);
+  }
   const BC = B * C;
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < r; j++) {

@@ -30,6 +30,19 @@ type Kernel = (
 const spanOf = (rows: number, cols: number, ld: number): number =>
   rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
 
+/** Below this many elements a block is copied by a loop: a subarray view for TypedArray.set would allocate ~100 bytes. */
+const LOOP_COPY_MAX = 1024;
+
+/**
+ * dst[dOff … dOff+n) ← src[sOff … sOff+n). Whole arrays and short blocks (a bias slice, a step's row) allocate nothing;
+ * a long partial block goes through a subarray view, whose allocation is small beside the copy.
+ */
+function copyBlock(dst: FloatArray, dOff: number, src: FloatArray, sOff: number, n: number): void {
+  if (sOff === 0 && n === src.length) dst.set(src, dOff);
+  else if (n <= LOOP_COPY_MAX) for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i];
+  else dst.set(src.subarray(sOff, sOff + n), dOff);
+}
+
 /**
  * stage: three arena views (A, B, C), each at least as long as the largest block of a non-arena operand the workspace
  * will pass. A staged operand that does not fit is a RangeError.
@@ -51,24 +64,28 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
     }
     if (arr.length < off + span)
       throw new RangeError(`${name}: block [${off}, ${off + span}) outside an array of ${arr.length}`);
-    if (copy) s.set(arr.subarray(off, off + span));
+    if (copy) copyBlock(s, 0, arr, off, span);
     return s.byteOffset;
   };
-  const make =
-    (name: string, kernel: () => Kernel, aRowsIsK: boolean, bRowsIsN: boolean): MatProduct =>
-    (C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, accumulate) => {
+  const make = (name: string, kernel: () => Kernel, aRowsIsK: boolean, bRowsIsN: boolean): MatProduct => {
+    // The operands' names for messages, built once here rather than on every product.
+    const nameA = `${name}(A)`,
+      nameB = `${name}(B)`,
+      nameC = `${name}(C)`;
+    return (C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, accumulate) => {
       if (M === 0 || N === 0) return;
       const cSpan = spanOf(M, N, ldc);
       const aSpan = aRowsIsK ? spanOf(K, M, lda) : spanOf(M, K, lda);
       const bSpan = bRowsIsN ? spanOf(N, K, ldb) : spanOf(K, N, ldb);
-      const a = ptr(`${name}(A)`, A, aOff, aSpan, 0, true);
-      const b = ptr(`${name}(B)`, B, bOff, bSpan, 1, true);
+      const a = ptr(nameA, A, aOff, aSpan, 0, true);
+      const b = ptr(nameB, B, bOff, bSpan, 1, true);
       // C is copied in even when overwritten: with ldc > N the span holds columns that are not ours to change.
       const cOwned = owned(C);
-      const c = ptr(`${name}(C)`, C, cOff, cSpan, 2, true);
+      const c = ptr(nameC, C, cOff, cSpan, 2, true);
       kernel()(c, ldc, a, lda, b, ldb, M, K, N, accumulate ? 1 : 0);
-      if (!cOwned) C.set(stage[2].subarray(0, cSpan), cOff);
+      if (!cOwned) copyBlock(C, cOff, stage[2], 0, cSpan);
     };
+  };
   const k = arena.kernels;
   const addBias = (
     C: FloatArray,
@@ -111,7 +128,7 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
     const c = ptr('sumRows[wasm](C)', C, cOff, spanOf(M, N, ldc), 0, false);
     const sp = ptr('sumRows[wasm](s)', s, sOff, N, 1, true);
     k.sumRows(sp, c, ldc, M, N);
-    if (!sOwned) s.set(stage[1].subarray(0, N), sOff);
+    if (!sOwned) copyBlock(s, sOff, stage[1], 0, N);
   };
   const foldOp = (p: FloatArray, off: number, n: number, count: number): void => {
     if (!owned(p) || !(off >= 0 && n >= 0 && count >= 1 && off + count * n <= p.length)) {
@@ -172,7 +189,7 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
     const cOwned = owned(C);
     const c = ptr('matmulPacked[wasm](C)', C, cOff, cSpan, 2, true);
     k.matmulPacked(c, ldc, a, lda, P.byteOffset, M, K, N, accumulate ? 1 : 0);
-    if (!cOwned) C.set(stage[2].subarray(0, cSpan), cOff);
+    if (!cOwned) copyBlock(C, cOff, stage[2], 0, cSpan);
   };
   return {
     name: 'wasm',
@@ -281,7 +298,7 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
       }
       if (!(off >= 0 && off + n <= dhSeq.length))
         throw new RangeError(`${name}: block [${off}, ${off + n}) outside an array of ${dhSeq.length}`);
-      stage.set(dhSeq.subarray(off, off + n));
+      copyBlock(stage, 0, dhSeq, off, n);
       return stage.byteOffset;
     }
     return at(name, dhSeq, off, n);

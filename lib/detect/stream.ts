@@ -263,6 +263,7 @@ export class DetectorStream {
   private readonly sum: Float64Array; // ring [W, F] of running sums / maxima per pending point
   private readonly cnt: Float64Array; // ring [W]
   private readonly ewma: Ewma | null;
+  private readonly smoothed = new Float64Array(1); // the forecaster's error in, its EWMA out (Ewma.pushIn)
   private readonly buf: Float64Array;
   private readonly err: Float64Array; // one window's squared errors [W, F]
   private readonly scratch: StreamResult; // push's result before it is copied out
@@ -562,7 +563,7 @@ export class DetectorStream {
     } else {
       if (point.length !== F)
         throw new ArgumentError('stream.push(point)', `${F} value${F === 1 ? '' : 's'}`, `${point.length}`);
-      for (let f = 0; f < F; f++) this.store(i, f, point[f]);
+      this.storeRow(i, point);
     }
     this.t++;
     // One method per kind: each small enough for V8 to inline its helpers, so no double is boxed on the way.
@@ -626,7 +627,10 @@ export class DetectorStream {
       c[f] = d;
       m += d;
     }
-    this.emitScore(out, i, (this.ewma as Ewma).push(m / F));
+    const v = this.smoothed;
+    v[0] = m / F;
+    (this.ewma as Ewma).pushIn(v); // (through a buffer: a double argument or result of a call may be boxed)
+    this.emitScore(out, i, v[0]);
   }
 
   /** 'zscore', 'iqr': point i against the W points before it, per feature. */
@@ -653,13 +657,26 @@ export class DetectorStream {
 
   /** Checks feature f of point i and stores it, normalised, in the ring. */
   private store(i: number, f: number, v: unknown): void {
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
-        feature: f,
-        problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
-      });
-    }
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.badValue(i, f, v);
     this.hist[(i % this.H) * this.F + f] = normaliseValue(v, this.offset[f], this.scale[f]);
+  }
+
+  /** Every feature of point i, read here: its values never cross a call V8 may not inline, so none is boxed. */
+  private storeRow(i: number, point: ArrayLike<number>): void {
+    const F = this.F,
+      base = (i % this.H) * F;
+    for (let f = 0; f < F; f++) {
+      const v: unknown = point[f];
+      if (typeof v !== 'number' || !Number.isFinite(v)) this.badValue(i, f, v);
+      this.hist[base + f] = normaliseValue(v, this.offset[f], this.scale[f]);
+    }
+  }
+
+  private badValue(i: number, f: number, v: unknown): never {
+    throw new ArgumentError('stream.push(point)', 'a finite number', String(v), {
+      feature: f,
+      problem: `feature ${f} of point ${i} is ${String(v)}; expected a finite number`,
+    });
   }
 
   /** The autoencoder's squared errors of the window of points s..s+W−1 into err [W, F]. */

@@ -211,6 +211,12 @@ export class AttentionDecoder extends Layer {
   }
 
   private buffers(N: number): Buffers {
+    // A hit allocates nothing: the closure that builds missing buffers lives in newBuffers (a closure here would make
+    // V8 allocate a context on every call).
+    return this.cache.hit(String(N)) ?? this.newBuffers(N);
+  }
+
+  private newBuffers(N: number): Buffers {
     const Te = this.inputShape[0],
       E = this.inputShape[1],
       H = this.units,
@@ -245,8 +251,11 @@ export class AttentionDecoder extends Layer {
     const buf = this.buffers(N);
     const ws = buf.ws;
     // s_0 = h_Te (the last encoder state, E = H) or 0; c_0 = 0.
-    if (this.initialState === 'encoder') ws.s.set(x.subarray((Te - 1) * N * E, Te * N * E), 0);
-    else ws.s.fill(0, 0, N * H);
+    if (this.initialState === 'encoder') {
+      const s = ws.s,
+        off = (Te - 1) * N * E;
+      for (let i = 0; i < N * E; i++) s[i] = x[off + i]; // (a loop: a subarray view would allocate on every call)
+    } else ws.s.fill(0, 0, N * H);
     ws.c.fill(0, 0, N * H);
     attentionForward(ws, this.p, x, this.empty);
     this.last = buf;

@@ -186,10 +186,16 @@ export abstract class ConvBase extends Layer {
     return this.useBias ? [this.kernel, this.bias] : [this.kernel];
   }
 
+  /** The cache's miss path, apart so that forward holds no closure (V8 would allocate its context on every call). */
+  protected newBuffers(N: number, colsLen: number, residentX: boolean): ConvBuffers {
+    return this.cache.get(String(N), () => this.buffers(N, colsLen, residentX));
+  }
+
   /**
    * The buffers for a batch of N: in a fresh arena of their own with the wasm products under 'wasm' (float32), else
    * plain arrays and matmul.ts's products. residentX: also an arena copy of the input (Conv1DTranspose's products read x).
    */
+
   protected buffers(N: number, colsLen: number, residentX: boolean): ConvBuffers {
     const yLen = this.outputShape[0] * N * this.filters,
       xLen = this.inputShape[0] * N * this.inputShape[1];
@@ -279,7 +285,7 @@ export class Conv1D extends ConvBase {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const g = this.geometry,
       F = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * F, false));
+    const buf = this.cache.hit(String(N)) ?? this.newBuffers(N, g.To * N * g.K * F, false);
     const xx = exact(x, g.T * N * F);
     const b = this.useBias ? this.bias.value : this.zeroBias;
     conv1dForward(buf.y, buf.cols, xx, this.kernelFor(buf), b, g, N, F, this.filters, this.act, buf.ops);
@@ -344,7 +350,7 @@ export class Conv1DTranspose extends ConvBase {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const g = this.geometry,
       F = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N, g.To * N * g.K * this.filters, true));
+    const buf = this.cache.hit(String(N)) ?? this.newBuffers(N, g.To * N * g.K * this.filters, true);
     let xx = exact(x, g.To * N * F);
     if (buf.xw.length > 0) {
       buf.xw.set(xx); // one copy into the arena serves the forward's product and the backward's
@@ -442,6 +448,11 @@ export abstract class PoolBase extends Layer {
     return [this.geometry.To, inputShape[1]];
   }
 
+  /** The cache's miss path, apart so that forward holds no closure (V8 would allocate its context on every call). */
+  protected newBuffers(N: number): { y: FloatArray; dx: FloatArray; arg: Int32Array } {
+    return this.cache.get(String(N), () => this.buffers(N));
+  }
+
   protected buffers(N: number): { y: FloatArray; dx: FloatArray; arg: Int32Array } {
     const C = this.inputShape[1],
       n = this.geometry.To * N * C;
@@ -474,7 +485,7 @@ export class MaxPooling1D extends PoolBase {
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const C = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N));
+    const buf = this.cache.hit(String(N)) ?? this.newBuffers(N);
     maxPool1dForward(buf.y, buf.arg, exact(x, this.geometry.T * N * C), this.geometry, N, C);
     this.last = buf;
     this.lastN = N;
@@ -504,7 +515,7 @@ export class AveragePooling1D extends PoolBase {
 
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const C = this.inputShape[1];
-    const buf = this.cache.get(String(N), () => this.buffers(N));
+    const buf = this.cache.hit(String(N)) ?? this.newBuffers(N);
     avgPool1dForward(buf.y, exact(x, this.geometry.T * N * C), this.geometry, N, C);
     this.last = buf;
     this.lastN = N;

@@ -104,8 +104,7 @@ export class Dense extends Layer {
     const M = this.rows(N),
       D = this.inputShape[this.inputShape.length - 1],
       U = this.units;
-    const key = String(M);
-    const buf = this.cache.hit(key) ?? this.cache.get(key, () => this.buffers(M, D, U));
+    const buf = this.cache.hit(String(M)) ?? this.cachedBuffers(M, D, U);
     denseForward(
       buf.y,
       x,
@@ -121,6 +120,11 @@ export class Dense extends Layer {
     this.lastRows = M;
     this.lastBuf = buf;
     return buf.y;
+  }
+
+  /** The buffers for M rows from the cache (a separate method: forward's own frame then captures nothing). */
+  private cachedBuffers(M: number, D: number, U: number): DenseBuffers {
+    return this.cache.get(String(M), () => this.buffers(M, D, U));
   }
 
   /** y, dz [M, units] and dx [M, D]: in a fresh arena of their own with wasm products under 'wasm', else plain arrays. */

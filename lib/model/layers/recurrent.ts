@@ -214,10 +214,15 @@ export class Recurrent extends Layer {
   }
 
   private buffers(T: number, N: number): Buffers {
-    const D = this.inputShape[1],
-      H = this.units;
+    // No closure in this function: its captured variables would make V8 allocate a context on every call, hit or not.
     const recent = this.last;
     if (recent !== null && recent.T === T && recent.N === N && this.cache.hit(recent.key) === recent) return recent;
+    return this.cachedBuffers(T, N);
+  }
+
+  private cachedBuffers(T: number, N: number): Buffers {
+    const D = this.inputShape[1],
+      H = this.units;
     const key = `${T}x${N}`;
     return this.cache.get(key, () => {
       const ws = this.makeWorkspace(T, N, D, H, this.ctor);

@@ -13,12 +13,39 @@ import { BufferCache, type ForwardContext, Layer, shapeSize } from './layer.js';
 import { checkKeys, describeValue, optNumber, optPosInt, optString } from '../../check.js';
 import { ArgumentError } from '../../errors.js';
 
+type Pair = { y: FloatArray; dx: FloatArray };
+
+/**
+ * The { y, dx } buffers (ny and ndx elements) for batch size N. A hit at the last batch size allocates nothing: the
+ * closure that builds a missing pair lives in newPair, because a function holding a closure makes V8 allocate a context
+ * for the captured variables on every call, hit or not.
+ */
+function pairBuffers(
+  cache: BufferCache<Pair>,
+  N: number,
+  ny: number,
+  ndx: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+): Pair {
+  return cache.hit(String(N)) ?? newPair(cache, N, ny, ndx, ctor);
+}
+
+function newPair(
+  cache: BufferCache<Pair>,
+  N: number,
+  ny: number,
+  ndx: number,
+  ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+): Pair {
+  return cache.get(String(N), () => ({ y: new ctor(ny), dx: new ctor(ndx) }));
+}
+
 /** Repeats a vector n times: [F] → [n, F] (made by {@link repeatVector}). */
 export class RepeatVector extends Layer {
   readonly className = 'RepeatVector';
   /** How many times the input repeats (the output's T). */
   readonly n: number;
-  private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
+  private readonly cache = new BufferCache<Pair>();
   private lastN = 0;
 
   /**
@@ -40,8 +67,12 @@ export class RepeatVector extends Layer {
   forward(x: FloatArray, N: number, _ctx: ForwardContext): FloatArray {
     const F = this.inputShape[0],
       NF = N * F;
-    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
-    for (let t = 0; t < this.n; t++) buf.y.set(x.length === NF ? x : x.subarray(0, NF), t * NF);
+    const buf = pairBuffers(this.cache, N, this.n * NF, NF, this.ctor);
+    for (let t = 0; t < this.n; t++) {
+      const off = t * NF;
+      if (x.length === NF) buf.y.set(x, off);
+      else for (let i = 0; i < NF; i++) buf.y[off + i] = x[i]; // x longer than NF: its first NF values, with no view
+    }
     this.lastN = N;
     return buf.y;
   }
@@ -50,7 +81,7 @@ export class RepeatVector extends Layer {
     if (!needDx) return null;
     const F = this.inputShape[0],
       NF = this.lastN * F;
-    const buf = this.cache.get(String(this.lastN), () => ({ y: new this.ctor(this.n * NF), dx: new this.ctor(NF) }));
+    const buf = pairBuffers(this.cache, this.lastN, this.n * NF, NF, this.ctor);
     const dx = buf.dx;
     dx.fill(0);
     for (let t = 0; t < this.n; t++) {
@@ -68,7 +99,7 @@ export class RepeatVector extends Layer {
 /** Flattens a sample to a vector: [T, F] → [T·F] (made by {@link flatten}). */
 export class Flatten extends Layer {
   readonly className = 'Flatten';
-  private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
+  private readonly cache = new BufferCache<Pair>();
   private lastN = 0;
 
   /**
@@ -88,8 +119,8 @@ export class Flatten extends Layer {
     this.lastN = N;
     if (this.inputShape.length === 1) return x;
     const T = this.inputShape[0],
-      F = shapeSize(this.inputShape.slice(1));
-    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+      F = shapeSize(this.inputShape) / T;
+    const buf = pairBuffers(this.cache, N, T * N * F, T * N * F, this.ctor);
     for (let t = 0; t < T; t++)
       for (let b = 0; b < N; b++) {
         const src = (t * N + b) * F,
@@ -104,8 +135,8 @@ export class Flatten extends Layer {
     if (this.inputShape.length === 1) return dy;
     const N = this.lastN,
       T = this.inputShape[0],
-      F = shapeSize(this.inputShape.slice(1));
-    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+      F = shapeSize(this.inputShape) / T;
+    const buf = pairBuffers(this.cache, N, T * N * F, T * N * F, this.ctor);
     for (let t = 0; t < T; t++)
       for (let b = 0; b < N; b++) {
         const dst = (t * N + b) * F,
@@ -125,7 +156,7 @@ export class Reshape extends Layer {
   readonly className = 'Reshape';
   /** The per-sample output shape. */
   readonly targetShape: number[];
-  private readonly cache = new BufferCache<{ y: FloatArray; dx: FloatArray }>();
+  private readonly cache = new BufferCache<Pair>();
   private lastN = 0;
 
   /**
@@ -164,7 +195,7 @@ export class Reshape extends Layer {
     if (this.targetShape.length === 1) return x;
     const T = this.targetShape[0],
       F = this.targetShape[1];
-    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+    const buf = pairBuffers(this.cache, N, T * N * F, T * N * F, this.ctor);
     for (let t = 0; t < T; t++)
       for (let b = 0; b < N; b++) {
         const dst = (t * N + b) * F,
@@ -180,7 +211,7 @@ export class Reshape extends Layer {
     const N = this.lastN,
       T = this.targetShape[0],
       F = this.targetShape[1];
-    const buf = this.cache.get(String(N), () => ({ y: new this.ctor(T * N * F), dx: new this.ctor(T * N * F) }));
+    const buf = pairBuffers(this.cache, N, T * N * F, T * N * F, this.ctor);
     for (let t = 0; t < T; t++)
       for (let b = 0; b < N; b++) {
         const src = (t * N + b) * F,
@@ -223,7 +254,10 @@ export class Dropout extends Layer {
 
   forward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
     this.masked = ctx.training && this.rate > 0;
-    if (!this.masked) return x;
+    return this.masked ? this.maskedForward(x, N, ctx) : x; // (inference: no closure here, so nothing is allocated)
+  }
+
+  private maskedForward(x: FloatArray, N: number, ctx: ForwardContext): FloatArray {
     const n = N * shapeSize(this.inputShape);
     const buf = this.cache.get(String(n), () => ({
       y: new this.ctor(n),

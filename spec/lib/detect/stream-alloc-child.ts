@@ -5,14 +5,15 @@
  * so its used size is the bytes allocated, to the byte. Slope of two runs (N and 2N points, each after a gc), so
  * one-off costs (the measurement's own objects) cancel; the median of 3 repeats.
  *
- * The neural cases replace the model's forward (`predictWindow`) with one that returns a fixed buffer: what is
- * measured is the stream's own path (ring, window copy, errors, combine, EWMA, threshold), not the kernels under the
- * model (their allocations are measured by bench/stream-alloc.ts).
+ * The stubbed neural cases replace the model's forward (`predictWindow`) with one that returns a fixed buffer: what is
+ * measured is the stream's own path (ring, window copy, errors, combine, EWMA, threshold). On the wasm path the REAL
+ * cases run the networks themselves (layers, fast kernels, WebAssembly products).
  */
 import '../../../lib/node/install';
 import * as v8 from 'v8';
 import { Detector } from '../../../lib/detect/detector';
 import type { DetectorOptions } from '../../../lib/detect/types';
+import { getBackend } from '../../../lib/backend';
 
 const gc = (globalThis as { gc?: () => void }).gc as () => void;
 const N = 5000,
@@ -76,6 +77,15 @@ function measure(options: DetectorOptions, stubModel: boolean, control = false):
 }
 
 const small = { window: 16, hidden: 4, epochs: 1, threshold: 'fixed:3' } as const;
+const REAL: [string, DetectorOptions, boolean][] = [
+  ["lstm-ae, combine 'last' (the network runs)", { model: 'lstm-ae', ...small, combine: 'last' }, false],
+  ["gru-ae, combine 'mean' (the network runs)", { model: 'gru-ae', ...small, combine: 'mean', causal: false }, false],
+  ['dense-ae (the network runs)', { model: 'dense-ae', ...small, hidden: [8, 4] }, false],
+  ['lstm-forecast (the network runs)', { model: 'lstm-forecast', ...small }, false],
+  ['conv-ae (the network runs)', { model: 'conv-ae', ...small, hidden: [8, 4] }, false],
+  ['tcn-forecast (the network runs)', { model: 'tcn-forecast', ...small }, false],
+  ['lstm-attn-ae (the network runs)', { model: 'lstm-attn-ae', ...small }, false],
+];
 const cases: [string, DetectorOptions, boolean][] = [
   ['zscore, fixed threshold', { model: 'zscore', window: 16, threshold: 'fixed:3' }, false],
   ['zscore, sigma threshold', { model: 'zscore', window: 16, threshold: 'sigma:4' }, false],
@@ -83,6 +93,9 @@ const cases: [string, DetectorOptions, boolean][] = [
   ["gru-ae, combine 'mean' (model stubbed)", { model: 'gru-ae', ...small, combine: 'mean', causal: false }, true],
   ["lstm-ae, combine 'max' (model stubbed)", { model: 'lstm-ae', ...small, combine: 'max', causal: false }, true],
   ['lstm-forecast (model stubbed)', { model: 'lstm-forecast', ...small }, true],
+  // The networks themselves, on the wasm path (the default): layers, fast kernels and WebAssembly products reuse their
+  // buffers too. (The js path's reference products still allocate a little per window; the README says so.)
+  ...(getBackend() === 'wasm' ? REAL : []),
 ];
 // One case per process (argv[2]: its index, or 'control'), as a service runs one kind of detector: a process that
 // streams several kinds makes V8's call sites polymorphic, and a call it then does not inline boxes its double

@@ -56,7 +56,7 @@ function readData(file: string): Data {
 
 /** Warm-up: at least `warmup` runs and at least WARM_MS of running (so the JIT has compiled the hot code), at most WARM_MAX runs. */
 const WARM_MS = 1500,
-  WARM_MAX = 30;
+  WARM_MAX = 5000;
 
 /**
  * Runs fn (warm-up, see WARM_MS), then `runs` timed times; returns the timed durations in ms (wall clock, and this process's CPU time, user + system,

@@ -715,8 +715,8 @@ function markdown(
   L.push('', '## Notes', '');
   if (failures.length > 0) L.push(...failures.map((f) => `- **Check failed** — ${f}.`));
   L.push(
-    `- Timed runs: ${ctx.runs} per task, after a warm-up of at least 2 runs and 1.5 s (at most 30 runs; the JavaScript engines need the JIT ` +
-      'to have compiled their loops), except tfjs-cpu at L (3 timed runs after 1 warm-up run: one step takes 20–35 s, 7 would take the ' +
+    `- Timed runs: ${ctx.runs} per task, after a warm-up of at least 2 runs and 1.5 s (at most 5000 runs; the JavaScript engines need the JIT ` +
+      'to have compiled their loops: a cap of 30 runs left the millisecond-scale STREAM rows half-compiled), except tfjs-cpu at L (3 timed runs after 1 warm-up run: one step takes 20–35 s, 7 would take the ' +
       `whole benchmark past 15 minutes). STREAM inference takes ${Math.max(ctx.runs, 25)} timed runs (a millisecond-scale figure). ` +
       'Wall-clock time (process.hrtime / time.perf_counter) of one whole call: bptt `fit` on one batch and `predict`; tfjs `trainOnBatch` ' +
       'and `predict` + `dataSync`; PyTorch zero_grad + forward + backward + Adam step, and a no_grad forward.',

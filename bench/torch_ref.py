@@ -91,7 +91,7 @@ def timed(fn, warmup, runs):
     last = None
     w0 = time.perf_counter()
     i = 0
-    while i < 30 and (i < warmup or time.perf_counter() - w0 < 1.5):   # as bench/speed-child.ts: >= warmup runs and >= 1.5 s
+    while i < 5000 and (i < warmup or time.perf_counter() - w0 < 1.5):   # as bench/speed-child.ts: >= warmup runs and >= 1.5 s
         last = fn()
         i += 1
     wall, cpu = [], []

@@ -132,7 +132,7 @@ function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: str
   const BH = B * H,
     TBH = T * BH,
     TBG = T * B * G * H,
-    Ut = B < MATVEC_ROWS ? G * H * H : 0,
+    Ut = B < MATVEC_ROWS && !t.wasm ? G * H * H : 0, // the js path's Uᵀ for batches 1–3 (wasm reads U itself)
     Uw = t.wasm ? (packsU(T, B) ? recurrentPackedLength(G, H) : G * H * H) : 0; // U's copy, or its packed panels
   const sizes =
     l.className === 'LSTM'

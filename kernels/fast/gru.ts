@@ -30,7 +30,8 @@
  *
  * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so a = x·W + b_x over B rows, copied to
  * every step; backward sums S = Σ_t dz_t (after dU has used dz), then dW += xᵀ·S, dx = S·Wᵀ. The gate math of a step runs in
- * two fused passes per row; a batch below MATVEC_ROWS computes the products with U as dot products over rows of Uᵀ (ws.Ut).
+ * two fused passes per row; on the js path a batch below MATVEC_ROWS computes the products with U as dot products over rows
+ * of Uᵀ (ws.Ut).
  * On the wasm path (a float32 workspace in an arena) with the default activations each of the two passes is one call for
  * all B rows (ws.ops.gates.gruResetAfter / gruResetBefore, then gruOutput: the same equations in f32x4 WebAssembly SIMD,
  * wasm/gates.ts); so is each backward row loop (gruBackwardAfter, or gruBackwardBefore and gruBackwardReset: f64x2, the
@@ -68,7 +69,7 @@ export interface GruOptions extends GruReferenceOptions {
 
 /** The reference workspace (../gru.ts: the same buffers, the same layout) and what the fast path adds to it. */
 export interface GruWorkspace extends GruReferenceWorkspace {
-  /** [3H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: products with U as dot products); length 0 otherwise. */
+  /** [3H,H]: Uᵀ, on the js path for a batch below MATVEC_ROWS (streaming: products with U as dot products); else empty. */
   readonly Ut: FloatArray;
   /** [H,3H]: the wasm path's copy of U in the arena (residentU) when the workspace does not pack U (packsU); else empty. */
   readonly Uw: FloatArray;
@@ -108,7 +109,7 @@ export function gruWorkspace(
     resetAfter ? TBG : 0,
     resetAfter ? 0 : TBH,
     resetAfter ? 0 : BH,
-    B < MATVEC_ROWS ? 3 * H * H : 0,
+    B < MATVEC_ROWS && options.arena === undefined ? 3 * H * H : 0,
     ...gruUwSizes(options.arena !== undefined, T, B, H),
   ];
   let bufs: FloatArray[],
@@ -152,7 +153,7 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
   if (xRepeated) for (let t = 1; t < T; t++) a.copyWithin(t * BG, 0, BG);
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   const gates = fast ? ws.ops.gates : undefined; // wasm path: each of the two gate passes is one call (wasm/gates.ts)
-  const dotForm = B < MATVEC_ROWS; // batch 1–3: products with U as dot products over rows of Uᵀ
+  const dotForm = ws.Ut.length > 0; // js path, batch 1–3: products with U as dot products over rows of Uᵀ
   const Ut = ws.Ut;
   if (dotForm) transpose(Ut, p.U, H, G);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);

@@ -30,8 +30,9 @@
  * equations in f32x4 WebAssembly SIMD (wasm/gates.ts; exp/σ/tanh within 1–2 ulp of f32), and the backward's loop of a
  * step is one call of ws.ops.gates.lstmBackward (f64x2: this loop's bits); U is packed into the GEMM's panels once per
  * call (ws.Up; Uᵀ in the backward), so no step's product packs it again (the same bits as packing it per step). This file's js loops run for other activations, for Float64Array (or a Float64Array
- * dhSeq) and on the js path. A batch below MATVEC_ROWS (streaming, batch 1) keeps
- * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form.
+ * dhSeq) and on the js path. On the js path a batch below MATVEC_ROWS (streaming, batch 1) keeps
+ * Uᵀ in the workspace (ws.Ut) and computes h·U as dot products over its rows (matmulABt), the faster matrix–vector form
+ * there; the wasm path's matrix–vector kernel reads U's rows as they are (ws.Uw: no transpose per call, the same bits).
  *
  * Conventions (see README.md): outputs first; parameter gradients are ADDED into (the caller zeroes them once per step),
  * dx, dh0, dc0 are overwritten. The forward reads h0, c0 from block 0 of ws.h, ws.c (zeros after allocation; the caller may
@@ -71,7 +72,7 @@ export interface LstmOptions extends LstmReferenceOptions {
 
 /** The reference workspace (../lstm.ts: the same buffers, the same layout) and what the fast path adds to it. */
 export interface LstmWorkspace extends LstmReferenceWorkspace {
-  /** [4H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
+  /** [4H,H]: Uᵀ, on the js path for a batch below MATVEC_ROWS (streaming: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
   /**
    * [H,4H]: the wasm path's copy of U in the arena for the time loop's products (residentU) when the workspace does
@@ -111,7 +112,7 @@ export function lstmWorkspace(
     T * B * 4 * H,
     BH,
     BH,
-    B < MATVEC_ROWS ? 4 * H * H : 0,
+    B < MATVEC_ROWS && options.arena === undefined ? 4 * H * H : 0,
     options.arena !== undefined && !packsU(T, B) ? 4 * H * H : 0,
     options.arena !== undefined && packsU(T, B) ? recurrentPackedLength(4, H) : 0,
   ];
@@ -152,7 +153,7 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
 
   const fast = act === Act.Tanh && recAct === Act.Sigmoid;
   const gates = fast ? ws.ops.gates : undefined; // wasm path: the gate math of a step is one call (wasm/gates.ts)
-  const dotForm = B < MATVEC_ROWS; // batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
+  const dotForm = ws.Ut.length > 0; // js path, batch 1–3: h·U = h·(Uᵀ)ᵀ, dot products over rows of Uᵀ
   if (dotForm) transpose(ws.Ut, p.U, H, H4);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   const Up = ws.Up;

@@ -16,8 +16,8 @@
  *           after the loop:  dW += Xᵀ·dZ,   dU += H_prevᵀ·dZ (H_prev = h blocks 0…T-1),   db += Σ_rows dZ,
  *                            dx = dZ·Wᵀ (if dx is given);   dh0 = dh
  * Repeated input (xRepeated, a RepeatVector in front): x[B,D] is every step's input, so Z = x·W + b over B rows, copied to
- *           every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ. A batch below MATVEC_ROWS computes h·U as
- *           dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form. On the wasm path (a float32
+ *           every step; backward sums S = Σ_t dz_t, then dW += xᵀ·S, dx = S·Wᵀ. On the js path a batch below MATVEC_ROWS computes
+ *           h·U as dot products over the rows of Uᵀ (ws.Ut), the faster matrix–vector form there. On the wasm path (a float32
  *           workspace in an arena) φ = tanh of a step is one call of ws.ops.gates.tanh over the [B,H] block (f32x4
  *           WebAssembly SIMD, wasm/gates.ts) and dz_t of a backward step one call of ws.ops.gates.tanhBackward (f64x2:
  *           the bits of this file's loops); U (Uᵀ in the backward) is packed into the GEMM's panels once per call (ws.Up), not per step. activations.ts and this
@@ -58,7 +58,7 @@ export interface RnnOptions extends RnnReferenceOptions {
 
 /** The reference workspace (../rnn.ts: the same buffers, the same layout) and what the fast path adds to it. */
 export interface RnnWorkspace extends RnnReferenceWorkspace {
-  /** [H,H]: Uᵀ, for a batch below MATVEC_ROWS (the streaming case: h·U as dot products); length 0 otherwise. */
+  /** [H,H]: Uᵀ, on the js path for a batch below MATVEC_ROWS (streaming: h·U as dot products); length 0 otherwise. */
   readonly Ut: FloatArray;
   /** [H,H]: the wasm path's copy of U in the arena (residentU) when the workspace does not pack U (packsU); else empty. */
   readonly Uw: FloatArray;
@@ -87,7 +87,7 @@ export function rnnWorkspace(
     (T + 1) * BH,
     T * BH,
     BH,
-    B < MATVEC_ROWS ? H * H : 0,
+    B < MATVEC_ROWS && !wasm ? H * H : 0,
     wasm && !packsU(T, B) ? H * H : 0,
     wasm && packsU(T, B) ? recurrentPackedLength(1, H) : 0,
   ];
@@ -120,7 +120,7 @@ export function rnnForward(ws: RnnWorkspace, p: RnnParams, x: FloatArray, xRepea
   addBias(h, BH, H, b, 0, rows, H);
   if (xRepeated) for (let t = 2; t <= T; t++) h.copyWithin(t * BH, BH, 2 * BH);
 
-  const dotForm = B < MATVEC_ROWS; // batch 1–3: h·U as dot products over rows of Uᵀ
+  const dotForm = ws.Ut.length > 0; // js path, batch 1–3: h·U as dot products over rows of Uᵀ
   const gates = act === Act.Tanh ? ws.ops.gates : undefined; // wasm path: φ = tanh in f32x4 SIMD (wasm/gates.ts)
   if (dotForm) transpose(ws.Ut, p.U, H, H);
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);

@@ -270,6 +270,8 @@ export class WasmArena {
   private readonly attached: boolean;
   private growths = 0;
   private readonly buffers = new WeakSet<object>();
+  /** memory.buffer as last read (see isLive). */
+  private live: ArrayBufferLike;
 
   /** A new memory, or (attach) an existing shared one whose scratch was allocated by its creator. */
   constructor(opts: WasmArenaOptions = {}, attach?: { memory: WasmMemory; scratch: number }) {
@@ -297,7 +299,8 @@ export class WasmArena {
     }
     this.shared = shared;
     this.attached = attach !== undefined;
-    this.buffers.add(this.memory.buffer);
+    this.live = this.memory.buffer;
+    this.buffers.add(this.live);
     const kernel = opts.kernel ?? wasmKernel();
     if (kernel !== 'relaxed-fma' && kernel !== 'simd128') {
       throw new RangeError(`WasmArena(opts.kernel): expected 'relaxed-fma' or 'simd128', got ${String(kernel)}`);
@@ -340,7 +343,19 @@ export class WasmArena {
       });
     }
     this.growths++;
-    this.buffers.add(this.memory.buffer);
+    this.live = this.memory.buffer;
+    this.buffers.add(this.live);
+  }
+
+  /**
+   * Whether `buf` is the memory's current buffer, i.e. a view on it is a live view on the arena. The same answer as
+   * `buf === memory.buffer` without reading that getter (a call into the engine) on every product: the buffer is kept
+   * from the last read, refreshed on growth here, and read again on a miss (a shared memory another thread grew).
+   */
+  isLive(buf: ArrayBufferLike): boolean {
+    if (buf === this.live) return true;
+    this.live = this.memory.buffer;
+    return buf === this.live;
   }
 
   /** Allocates `bytes` bytes (64-byte aligned) and returns their byte address; may grow the memory. */

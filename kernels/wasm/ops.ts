@@ -48,7 +48,7 @@ function copyBlock(dst: FloatArray, dOff: number, src: FloatArray, sOff: number,
  * will pass. A staged operand that does not fit is a RangeError.
  */
 export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32Array, Float32Array]): MatOps {
-  const owned = (arr: FloatArray): boolean => arr instanceof Float32Array && arr.buffer === arena.memory.buffer;
+  const owned = (arr: FloatArray): boolean => arr instanceof Float32Array && arena.isLive(arr.buffer);
   const ptr = (name: string, arr: FloatArray, off: number, span: number, slot: number, copy: boolean): number => {
     if (span === 0) return arena.heapBase;
     if (owned(arr)) {
@@ -57,7 +57,7 @@ export function wasmOps(arena: WasmArena, stage: readonly [Float32Array, Float32
       return arr.byteOffset + 4 * off;
     }
     const s = stage[slot];
-    if (s.buffer !== arena.memory.buffer || s.length < span) {
+    if (!arena.isLive(s.buffer) || s.length < span) {
       throw new RangeError(
         `${name}: staging buffer ${slot} holds ${s.length} elements (or is detached), the block needs ${span}`,
       );
@@ -280,7 +280,7 @@ export function packPanels(
 export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
   const k = arena.kernels;
   const at = (name: string, arr: FloatArray, off: number, n: number): number => {
-    if (!(arr instanceof Float32Array) || arr.buffer !== arena.memory.buffer) {
+    if (!(arr instanceof Float32Array) || !arena.isLive(arr.buffer)) {
       throw new RangeError(
         `${name}: expected a Float32Array view on the workspace's arena (did the arena grow since?)`,
       );
@@ -292,8 +292,8 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
   /** The byte address of dhSeq[off…+n), staged when it lies outside the arena; 0 for null. */
   const upstream = (name: string, dhSeq: FloatArray | null, off: number, n: number): number => {
     if (dhSeq === null) return 0;
-    if (dhSeq instanceof Float32Array && dhSeq.buffer !== arena.memory.buffer) {
-      if (stage === undefined || stage.buffer !== arena.memory.buffer || stage.length < n) {
+    if (dhSeq instanceof Float32Array && !arena.isLive(dhSeq.buffer)) {
+      if (stage === undefined || !arena.isLive(stage.buffer) || stage.length < n) {
         throw new RangeError(`${name}: dhSeq is outside the arena and there is no staging buffer of ${n} elements`);
       }
       if (!(off >= 0 && off + n <= dhSeq.length))

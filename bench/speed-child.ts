@@ -118,7 +118,7 @@ async function runBptt(
   const x = { data: d.x, shape: [s.batch, s.window, s.features] };
   // `workers` goes through loosely typed objects: see the header.
   const predictOptions: Record<string, unknown> = { batchSize: s.batch, workers: spec.workers };
-  const loss = model.evaluate(x, x, { batchSize: s.batch }); // evaluate runs on the calling thread
+  const loss = model.evaluate(x, x, { batchSize: s.batch, workers: spec.workers }); // the path's threads, as predict
   const fitOptions: Record<string, unknown> = { epochs: 1, batchSize: s.batch, shuffle: false, workers: spec.workers };
   type Out = ReturnType<typeof model.predict>;
   const predict = async (): Promise<ArrayLike<number>> => {

@@ -21,6 +21,7 @@ export type {
   FitLoop,
   AbortSignalLike,
   PredictOptions,
+  EvaluateOptions,
   History,
   EpochLogs,
   EarlyStoppingOptions,

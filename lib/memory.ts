@@ -136,9 +136,9 @@ function recurrent(t: Tally, l: Recurrent, inShape: readonly number[], name: str
     Uw = t.wasm ? (packsU(T, B) ? recurrentPackedLength(G, H) : G * H * H) : 0; // U's copy, or its packed panels
   const sizes =
     l.className === 'LSTM'
-      ? [(T + 1) * BH, (T + 1) * BH, TBG, TBH, TBG, BH, BH, Ut, Uw]
+      ? [(T + 1) * BH, (T + 1) * BH, TBG, TBH, 0, BH, BH, Ut, Uw] // dz over a (inPlaceBackward)
       : gru
-        ? [TBH + BH, TBG, TBG, BH, ra ? TBH : 0, ra ? TBG : 0, ra ? 0 : TBH, ra ? 0 : BH, Ut, Uw]
+        ? [TBH + BH, TBG, 0, BH, ra ? TBH : 0, ra ? TBG : 0, ra ? 0 : TBH, ra ? 0 : BH, Ut, Uw]
         : [(T + 1) * BH, TBH, BH, Ut, Uw];
   t.workspace(
     sizes,

@@ -44,7 +44,7 @@
  * Lengths are checked on entry (RangeError naming the argument); values are not. The time loops do not allocate.
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, packsU, residentU } from './ops.js';
+import { type MatOps, inPlaceOption, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { packedLength, recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
@@ -65,6 +65,8 @@ export { gruBiasLength } from '../gru.js';
 export interface GruOptions extends GruReferenceOptions {
   /** Float32 only: buffers in this wasm arena, products on the WebAssembly SIMD kernels (see LstmOptions.arena). */
   arena?: WasmArena;
+  /** The backward writes dz over a (ws.dz === ws.a): see LstmOptions.inPlaceBackward. Default false. */
+  inPlaceBackward?: boolean;
 }
 
 /** The reference workspace (../gru.ts: the same buffers, the same layout) and what the fast path adds to it. */
@@ -84,7 +86,7 @@ export interface GruWorkspace extends GruReferenceWorkspace {
   readonly ops: MatOps;
 }
 
-const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter', 'arena'];
+const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'resetAfter', 'arena', 'inPlaceBackward'];
 
 /** Allocates every buffer a GRU of these sizes needs for forward and backward, once. */
 export function gruWorkspace(
@@ -97,13 +99,14 @@ export function gruWorkspace(
 ): GruWorkspace {
   checkWorkspace('gruWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const { act, recAct, resetAfter } = gruSettings(options);
+  const inPlace = inPlaceOption('gruWorkspace', options.inPlaceBackward);
   const BH = B * H,
     TBH = T * BH,
     TBG = T * B * 3 * H;
   const sizes = [
     TBH + BH,
     TBG,
-    TBG,
+    inPlace ? 0 : TBG,
     BH,
     resetAfter ? TBH : 0,
     resetAfter ? TBG : 0,
@@ -120,7 +123,8 @@ export function gruWorkspace(
   } else {
     bufs = sizes.map((n) => new ctor(n));
   }
-  const [h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, Up, Uph] = bufs;
+  const [h, a, dzOwn, dh, innerH, dInner, rh, drh, Ut, Uw, Up, Uph] = bufs;
+  const dz = inPlace ? a : dzOwn;
   return { T, B, D, H, act, recAct, resetAfter, h, a, dz, dh, innerH, dInner, rh, drh, Ut, Uw, Up, Uph, ops };
 }
 

@@ -46,7 +46,7 @@
  * ```
  */
 import { type FloatArray, MATVEC_ROWS, transpose } from '../matmul.js';
-import { type MatOps, jsOps, packsU, residentU } from './ops.js';
+import { type MatOps, inPlaceOption, jsOps, packsU, residentU } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { recurrentPackedLength, wasmWorkspaceBuffers } from '../wasm/ops.js';
 import { Act, activationCode, activateScalar, derivativeFromOutput, sigmoid, tanh } from '../activations.js';
@@ -68,6 +68,12 @@ export interface LstmOptions extends LstmReferenceOptions {
    * the products on the WebAssembly SIMD kernels. Default: the TypeScript kernels and ordinary typed arrays.
    */
   arena?: WasmArena;
+  /**
+   * The backward writes dz over a (ws.dz === ws.a): one [T,B,4H] buffer fewer, the largest of a training step with dz.
+   * Each step's gate gradients need only that step's gates, read before they are overwritten, so the results are the
+   * same bits; but a backward consumes the forward's cache, so a second backward needs a forward first. Default false.
+   */
+  inPlaceBackward?: boolean;
 }
 
 /** The reference workspace (../lstm.ts: the same buffers, the same layout) and what the fast path adds to it. */
@@ -89,7 +95,7 @@ export interface LstmWorkspace extends LstmReferenceWorkspace {
   readonly ops: MatOps;
 }
 
-const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'arena'];
+const OPTION_KEYS: readonly string[] = ['activation', 'recurrentActivation', 'arena', 'inPlaceBackward'];
 
 /** Allocates every buffer a forward/backward pair needs for one (T, B), in the given float type. */
 export function lstmWorkspace(
@@ -103,13 +109,14 @@ export function lstmWorkspace(
   checkWorkspace('lstmWorkspace', { T, B, D, H }, ctor, options, OPTION_KEYS);
   const act = activationCode(options.activation ?? 'tanh', 'activation');
   const recAct = activationCode(options.recurrentActivation ?? 'sigmoid', 'recurrentActivation');
+  const inPlace = inPlaceOption('lstmWorkspace', options.inPlaceBackward);
   const BH = B * H;
   const sizes = [
     (T + 1) * BH,
     (T + 1) * BH,
     T * B * 4 * H,
     T * BH,
-    T * B * 4 * H,
+    inPlace ? 0 : T * B * 4 * H,
     BH,
     BH,
     B < MATVEC_ROWS && options.arena === undefined ? 4 * H * H : 0,
@@ -128,7 +135,8 @@ export function lstmWorkspace(
   } else {
     bufs = sizes.map((n) => new ctor(n));
   }
-  const [h, c, a, phiC, dz, dh, dc, Ut, Uw, Up] = bufs;
+  const [h, c, a, phiC, dzOwn, dh, dc, Ut, Uw, Up] = bufs;
+  const dz = inPlace ? a : dzOwn;
   return { T, B, D, H, act, recAct, h, c, a, phiC, dz, dh, dc, Ut, Uw, Up, ops };
 }
 

@@ -228,6 +228,14 @@ export const jsOps: MatOps = {
     (transposed ? matmulABt : matmul)(C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, accumulate),
 };
 
+/** The cells' inPlaceBackward option: undefined (false) or a boolean, else a TypeError naming it. */
+export function inPlaceOption(fn: string, v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean')
+    throw new TypeError(`${fn}(options.inPlaceBackward): expected a boolean, got ${String(v)}`);
+  return v;
+}
+
 /**
  * Sequences of at least this many steps pack U once per call (ws.Up, packB/matmulPacked); a single step (the attention
  * decoder's cells) packs it inside its one product as before, where the wasm packer is faster than packB's copy.

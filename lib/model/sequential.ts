@@ -181,6 +181,16 @@ export interface PredictOptions {
   workers?: Workers;
 }
 
+/** evaluate's options. */
+export interface EvaluateOptions {
+  /** Default 32. */
+  batchSize?: number;
+  /** The loss to average: default the compiled loss, else 'mse'. */
+  loss?: string;
+  /** Threads that compute the outputs: a positive integer, or 'auto' (default). The loss is the same for every count. */
+  workers?: Workers;
+}
+
 interface Prepared {
   x: Tensor;
   y: Tensor;
@@ -841,7 +851,8 @@ export class Sequential {
    *
    * @param x - The inputs, as for predict.
    * @param y - The targets [N, ...outputShape].
-   * @param options - batchSize (default 32), loss (default the compiled loss, else 'mse').
+   * @param options - batchSize (default 32), loss (default the compiled loss, else 'mse'), workers (as for predict,
+   *   default 'auto': the forward passes split across threads, the loss summed here; the same bits for any workers).
    * @returns The mean loss.
    * @throws {@link ArgumentError} for mismatched shapes or sample counts, a non-finite value, or an unknown loss.
    * @example
@@ -855,8 +866,11 @@ export class Sequential {
    * assert.equal(model.evaluate([[1], [2]], [[2], [5]], { loss: 'mae' }), 0.5);
    * ```
    */
-  evaluate(x: TensorLike, y: TensorLike, options: { batchSize?: number; loss?: string } = {}): number {
-    checkKeys(options, ['batchSize', 'loss'], 'evaluate');
+  evaluate(x: TensorLike, y: TensorLike, options: EvaluateOptions = {}): number {
+    checkKeys(options, ['batchSize', 'loss', 'workers'], 'evaluate');
+    const workers = checkWorkers(options.workers ?? 'auto', 'evaluate(workers)');
+    const batchSize = options.batchSize ?? 32;
+    checkBatchSize(batchSize, 'evaluate(batchSize)');
     const t = this.ensureBuiltFor(x, 'evaluate(x)');
     const yt = this.coerce(y, 'evaluate(y)', this.outputShape);
     if (yt.shape[0] !== t.shape[0]) {
@@ -864,10 +878,21 @@ export class Sequential {
     }
     const lossName = options.loss ?? this.loss ?? 'mse';
     const loss = getLoss(lossName, 'evaluate(loss)');
-    return this.meanLoss({ x: t, y: yt }, identity(t.shape[0]), loss, options.batchSize ?? 32);
+    const N = t.shape[0];
+    this.checkMemory(Math.min(batchSize, N), 'evaluate(batchSize)');
+    const n = resolveWorkers(this, N, workers, { task: 'predict', arg: 'evaluate(workers)' });
+    if (n === 1) return this.meanLoss({ x: t, y: yt }, identity(N), loss, batchSize);
+    // The outputs from the threads (rows do not depend on the split), then the loss over the same batches in the same
+    // layout as meanLoss: the same sums in the same order, so the same bits as workers: 1.
+    const pred: Tensor = { data: this.predictParallel(t, batchSize, n, 'evaluate'), shape: [N, ...this.outputShape] };
+    return this.meanLoss({ x: pred, y: yt }, identity(N), loss, batchSize, true);
   }
 
-  private meanLoss(d: Prepared, idx: ArrayLike<number>, loss: Loss, batchSize: number): number {
+  /**
+   * Mean loss over the rows idx of d, batch by batch. predicted: d.x holds the model's outputs already (evaluate on
+   * threads), gathered into the layout the forward pass would have produced instead of running it.
+   */
+  private meanLoss(d: Prepared, idx: ArrayLike<number>, loss: Loss, batchSize: number, predicted = false): number {
     const N = idx.length;
     const perIn = shapeSize(d.x.shape.slice(1)),
       perOut = shapeSize(this.outputShape);
@@ -879,7 +904,7 @@ export class Sequential {
         yb = this.buffer('y', B * perOut);
       this.gather(xb, d.x, idx, start, B);
       this.gather(yb, d.y, idx, start, B);
-      const pred = this.forwardBatch(xb, B, ctx);
+      const pred = predicted ? xb : this.forwardBatch(xb, B, ctx);
       total += loss.value(pred, yb, B * perOut) * B;
     }
     return total / N;

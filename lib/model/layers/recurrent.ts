@@ -253,6 +253,9 @@ export class Recurrent extends Layer {
   private makeWorkspace(T: number, N: number, D: number, H: number, ctor: FloatCtor): AnyWs {
     const arena = workspaceArena(ctor);
     const where = arena !== undefined ? { arena } : {};
+    // Each forward here is followed by at most one backward, so the backward may write its gate gradients over the
+    // forward's gates (one [T,N,G·H] buffer fewer per layer: a third of an LSTM step's cache).
+    const inPlaceBackward = true;
     switch (this.className) {
       case 'SimpleRNN':
         return rnnWorkspace(T, N, D, H, ctor, { activation: this.activation, ...where });
@@ -260,6 +263,7 @@ export class Recurrent extends Layer {
         return lstmWorkspace(T, N, D, H, ctor, {
           activation: this.activation,
           recurrentActivation: this.recurrentActivation,
+          inPlaceBackward,
           ...where,
         });
       case 'GRU':
@@ -267,6 +271,7 @@ export class Recurrent extends Layer {
           activation: this.activation,
           recurrentActivation: this.recurrentActivation,
           resetAfter: this.resetAfter,
+          inPlaceBackward,
           ...where,
         });
     }

@@ -93,3 +93,41 @@ describe('predict with worker threads', () => {
     m.dispose();
   });
 });
+
+describe('evaluate with worker threads', () => {
+  const before = getBackend();
+  afterEach(() => setBackend(before));
+  const x = windows(37, 7, 2, 'evaluate-x');
+  const y = windows(37, 7, 2, 'evaluate-y');
+  const backends: Backend[] = wasmSimdAvailable() ? ['js', 'wasm'] : ['js'];
+
+  for (const backend of backends)
+    for (const loss of ['mse', 'mae']) {
+      it(`${backend}: ${loss}: 2 and 3 workers give the loss of 1 bit for bit (37 rows, batches of 5)`, () => {
+        setBackend(backend);
+        const m = lstmAutoencoder({ window: 7, features: 2, units: [6, 3], seed: 11 });
+        const one = m.evaluate(x, y, { batchSize: 5, workers: 1, loss });
+        expect(one).to.be.greaterThan(0);
+        for (const n of [2, 3])
+          expect(m.evaluate(x, y, { batchSize: 5, workers: n, loss }), `${n} workers`).to.equal(one);
+        // the same batches through predict, summed here: an independent check of the figure itself
+        const pred = m.predict(x, { batchSize: 37, workers: 1 }).data;
+        let s = 0;
+        for (let i = 0; i < pred.length; i++) {
+          const e = pred[i] - y.data[i];
+          s += loss === 'mse' ? e * e : Math.abs(e);
+        }
+        expect(one).to.be.closeTo(s / pred.length, 1e-6 * (s / pred.length));
+        m.dispose();
+      });
+    }
+
+  it('checks batchSize and workers, naming them', () => {
+    const m = lstmAutoencoder({ window: 7, features: 2, units: 3, seed: 12 });
+    expect(() => m.evaluate(x, y, { batchSize: 0 })).to.throw(/evaluate\(batchSize\).*positive integer.*0/);
+    expect(() => m.evaluate(x, y, { batchSize: 1.5 })).to.throw(/evaluate\(batchSize\).*positive integer.*1\.5/);
+    expect(() => m.evaluate(x, y, { workers: 0 })).to.throw(/evaluate\(workers\)/);
+    expect(() => m.evaluate(x, y, { workers: 'many' as unknown as number })).to.throw(/evaluate\(workers\)/);
+    m.dispose();
+  });
+});

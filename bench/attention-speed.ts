@@ -61,7 +61,7 @@ function main(): void {
   const build = (backend: 'js' | 'wasm') => {
     setBackend(backend); // read when the layers build their buffers (the evaluate below)
     const m = attentionAutoencoder({ window: T, features: D, units: H, attentionUnits: A, seed: 1 });
-    return { model: m, loss: m.evaluate(xt, xt, { batchSize: B }) };
+    return { model: m, loss: m.evaluate(xt, xt, { batchSize: B, workers: 1 }) };
   };
   const onJs = build('js');
   const onWasm = wasm ? build('wasm') : null;

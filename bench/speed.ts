@@ -229,7 +229,7 @@ function modelWeights(
   });
   const x = { data: makeInput(s, 7), shape: [s.batch, s.window, s.features] };
   const one = { batchSize: s.batch, workers: 1 } as { batchSize: number }; // one thread (fit/predict default to 'auto')
-  const loss = model.evaluate(x, x, { batchSize: s.batch }); // evaluate runs on the calling thread
+  const loss = model.evaluate(x, x, one);
   const y = model.predict(x, one).data;
   let checksum = 0,
     checksumAbs = 0;

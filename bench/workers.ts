@@ -20,8 +20,8 @@
  * --memory: where the memory of workers goes at L, and what sharing the parameters saved. Each configuration runs in a
  * child process of its own (RSS is per process; a worker thread's memory is in its parent's RSS): workers 1, workers 2
  * on shared parameters (today), workers 2 copying them (the older protocol, setParamSharing(false)), each through two
- * sequences: `fit` (build, 2 training steps) and `speed` (what bench/speed-child.ts does: evaluate on the calling thread,
- * predict, then fit, all at batch 64). The child prints the RSS after each stage (the growth from the previous stage is
+ * sequences: `fit` (build, 2 training steps) and `speed` (what bench/speed-child.ts does: evaluate, predict, then fit,
+ * all at batch 64 with the configuration's workers). The child prints the RSS after each stage (the growth from the previous stage is
  * what that stage added), the peak RSS, and the main thread's V8 heap; a worker's own heap is read inside it
  * (process.memoryUsage().heapUsed is per isolate) and sent back. Then the training-step time with workers 1, 2 shared
  * and 2 copying, alternated run by run, with the load average (timings on a shared machine are rough).
@@ -218,8 +218,8 @@ function runMemoryChild(spec: string): void {
   model.build([L.T, L.D]);
   mark('model built');
   if (sequence === 'speed') {
-    model.evaluate(xb, xb, { batchSize: B });
-    mark('evaluate, batch 64 (calling thread)');
+    model.evaluate(xb, xb, { batchSize: B, workers: w });
+    mark(`evaluate, workers ${w}`);
     model.predict(xb, { batchSize: B, workers: w });
     mark(`predict, workers ${w}`);
   }

@@ -24,8 +24,9 @@
  * multiply-add on CPUs with FMA) where the engine validates relaxed SIMD (Node ≥ 22, current Chrome; Node 20 only under
  * `node --experimental-wasm-relaxed-simd`), else 'simd128' (mul then add). `wasmKernel()` says which one new
  * workspaces get. The environment variable BPTT_WASM_KERNEL ('simd128', 'relaxed-fma' or 'auto'), read once when this
- * module loads, forces one: `BPTT_WASM_KERNEL=simd128` runs the fallback where relaxed SIMD is available. The two give
- * different last bits; each is deterministic on its own.
+ * module loads, forces one: `BPTT_WASM_KERNEL=simd128` runs the fallback where relaxed SIMD is available, and
+ * `BPTT_WASM_KERNEL=relaxed-fma` with the Node entry turns on Node 20's V8 flag itself (lib/node/relaxed-simd.ts), so
+ * no node command-line flag is needed. The two give different last bits; each is deterministic on its own.
  */
 import {
   WasmArena,

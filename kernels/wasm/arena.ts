@@ -206,7 +206,8 @@ export function setWasmKernel(kernel: WasmKernel | 'auto', where = 'setWasmKerne
   if (kernel === 'relaxed-fma' && !wasmRelaxedSimdAvailable()) {
     throw new RangeError(
       `${where}: 'relaxed-fma' needs WebAssembly relaxed SIMD, which this engine lacks ` +
-        `(Node 20: node --experimental-wasm-relaxed-simd); use 'simd128' or 'auto'`,
+        `(Node 20: node --experimental-wasm-relaxed-simd, or BPTT_WASM_KERNEL=relaxed-fma with bptt's Node entry); ` +
+        `use 'simd128' or 'auto'`,
     );
   }
   kernelChoice = kernel === 'auto' ? undefined : kernel;

@@ -38,8 +38,12 @@ function fill(a: Float32Array, rng: Rng): Float32Array {
 }
 
 /** Runs `args` under node with the relaxed-SIMD flag from the repository root; returns status and output. */
-function nodeWithFlag(args: string[], env: Record<string, string> = {}): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [FLAG, ...args], {
+function nodeWithFlag(
+  args: string[],
+  env: Record<string, string> = {},
+  flags = [FLAG],
+): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, [...flags, ...args], {
     cwd: repoRoot(),
     encoding: 'utf8',
     env: { ...process.env, ...env },
@@ -225,5 +229,39 @@ describe('kernels/wasm relaxed-fma micro-kernel', function () {
     const bad = nodeWithFlag(['-e', script], { ...env, BPTT_WASM_KERNEL: 'avx512' });
     expect(bad.status).to.not.equal(0);
     expect(bad.out).to.match(/BPTT_WASM_KERNEL: expected 'relaxed-fma', 'simd128' or 'auto', got "avx512"/);
+  });
+
+  it('BPTT_WASM_KERNEL=relaxed-fma alone (no node flag) gets the FMA kernel through the Node entry, in workers too', function () {
+    this.timeout(60000);
+    // No flag: on Node 20 relaxed SIMD is then off unless lib/node/relaxed-simd.ts turns it on.
+    const script =
+      "require('./dist/lib/node/install.js'); const b = require('./dist/lib/backend.js');" +
+      "const { lstmAutoencoder } = require('./dist/lib/index.js');" +
+      'const m = lstmAutoencoder({ window: 6, features: 2, units: 5, seed: 3 });' +
+      'const x = { data: Float32Array.from({ length: 20 * 12 }, (_, i) => Math.sin(i)), shape: [20, 6, 2] };' +
+      'const one = m.predict(x, { workers: 1 }).data, two = m.predict(x, { workers: 2 }).data;' +
+      'const same = one.every((v, i) => Object.is(v, two[i]));' +
+      'm.dispose(); process.stdout.write(JSON.stringify([b.wasmKernel(), same]))';
+    const asked = nodeWithFlag(['-e', script], { BPTT_WASM_KERNEL: 'relaxed-fma', BPTT_BACKEND: 'wasm' }, []);
+    expect(asked.status, asked.out).to.equal(0);
+    expect(JSON.parse(asked.out)).to.deep.equal(['relaxed-fma', true]);
+    // Not asked: the process's engine is left as it is (Node 20: simd128 without the flag).
+    const probe =
+      "require('./dist/lib/node/install.js'); const a = require('./dist/kernels/wasm/arena.js');" +
+      'process.stdout.write(JSON.stringify(a.wasmRelaxedSimdAvailable()))';
+    const byDefault = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        "process.stdout.write(JSON.stringify(WebAssembly.validate(require('./dist/kernels/wasm/module.js').relaxedSimdProbeBytes())))",
+      ],
+      {
+        cwd: repoRoot(),
+        encoding: 'utf8',
+      },
+    );
+    const notAsked = nodeWithFlag(['-e', probe], { BPTT_WASM_KERNEL: '' }, []);
+    expect(notAsked.status, notAsked.out).to.equal(0);
+    expect(notAsked.out, 'the entry turned relaxed SIMD on unasked').to.equal(byDefault.stdout);
   });
 });

@@ -346,10 +346,25 @@ function gemm(
               C[d3 + 3] += s33;
             }
           } else {
-            storeRow(C, c, nr, store, s00, s01, s02, s03);
-            if (mr > 1) storeRow(C, c + ldc, nr, store, s10, s11, s12, s13);
-            if (mr > 2) storeRow(C, c + 2 * ldc, nr, store, s20, s21, s22, s23);
-            if (mr > 3) storeRow(C, c + 3 * ldc, nr, store, s30, s31, s32, s33);
+            // Edge tile: through a Float64Array (doubles stay unboxed; as call arguments they were boxed, 16 bytes each)
+            const t = edgeTile;
+            t[0] = s00;
+            t[1] = s01;
+            t[2] = s02;
+            t[3] = s03;
+            t[4] = s10;
+            t[5] = s11;
+            t[6] = s12;
+            t[7] = s13;
+            t[8] = s20;
+            t[9] = s21;
+            t[10] = s22;
+            t[11] = s23;
+            t[12] = s30;
+            t[13] = s31;
+            t[14] = s32;
+            t[15] = s33;
+            storeEdge(C, c, ldc, mr, nr, store);
           }
         }
       }
@@ -357,27 +372,17 @@ function gemm(
   }
 }
 
-/** Edge tiles: the first nr of four values into C[c..c+nr). */
-function storeRow(
-  C: FloatArray,
-  c: number,
-  nr: number,
-  store: boolean,
-  v0: number,
-  v1: number,
-  v2: number,
-  v3: number,
-): void {
-  if (store) {
-    C[c] = v0;
-    if (nr > 1) C[c + 1] = v1;
-    if (nr > 2) C[c + 2] = v2;
-    if (nr > 3) C[c + 3] = v3;
-  } else {
-    C[c] += v0;
-    if (nr > 1) C[c + 1] += v1;
-    if (nr > 2) C[c + 2] += v2;
-    if (nr > 3) C[c + 3] += v3;
+/** The 4×4 tile of an edge (mr < 4 rows or nr < 4 columns), row-major: what storeEdge writes. */
+const edgeTile = new Float64Array(16);
+
+/** Edge tiles: the first mr rows and nr columns of edgeTile into C at c (row stride ldc), stored or added. */
+function storeEdge(C: FloatArray, c: number, ldc: number, mr: number, nr: number, store: boolean): void {
+  for (let r = 0; r < mr; r++) {
+    const row = c + r * ldc;
+    for (let q = 0; q < nr; q++) {
+      if (store) C[row + q] = edgeTile[4 * r + q];
+      else C[row + q] += edgeTile[4 * r + q];
+    }
   }
 }
 

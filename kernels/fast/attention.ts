@@ -66,7 +66,7 @@ import { type FloatArray, sumRows } from '../matmul.js';
 import { type MatOps, jsOps } from './ops.js';
 import type { WasmArena } from '../wasm/arena.js';
 import { wasmWorkspaceBuffers } from '../wasm/ops.js';
-import { Act, activate, activateScalar, activationCode, derivativeFromOutput, exp, tanh } from '../activations.js';
+import { Act, activate, activationCode, derivativeFromOutput, exp, tanh } from '../activations.js';
 import {
   type AttentionDims,
   type AttentionGrads,
@@ -419,13 +419,14 @@ export function attentionForward(ws: AttentionWorkspace, p: AttentionParams, hEn
         activate(recAct, a, zRow, 2 * H);
         activate(act, a, zRow + 2 * H, H);
         activate(recAct, a, zRow + 3 * H, H);
+        const k0 = sOff + bb * H;
         for (let j = 0; j < H; j++) {
-          const k = sOff + bb * H + j, zi = zRow + j;
-          const ct = a[zi + H] * c[k] + a[zi] * a[zi + 2 * H];
-          c[k + BH] = ct;
-          phiC[k] = activateScalar(act, c[k + BH]);
-          s[k + BH] = a[zi + 3 * H] * phiC[k];
+          const k = k0 + j, zi = zRow + j;
+          c[k + BH] = a[zi + H] * c[k] + a[zi] * a[zi + 2 * H];
+          phiC[k] = c[k + BH];
         }
+        activate(act, phiC, k0, H); // a loop, not activateScalar per element (whose result V8 boxed when not inlined)
+        for (let j = 0; j < H; j++) s[k0 + j + BH] = a[zRow + j + 3 * H] * phiC[k0 + j];
       }
   }
 };

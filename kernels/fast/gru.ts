@@ -190,11 +190,15 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
       for (let bb = 0; bb < B; bb++) {
         const row = aOff + bb * G,
           k0 = hpOff + bb * H;
+        if (fast) {
+          gatesSigmoid(a, row, H, resetAfter, innerH, rh, h, k0);
+          continue;
+        }
         for (let j = 0; j < H; j++) {
           const iz = row + j,
             ir = iz + H;
-          const z = fast ? sigmoid(a[iz]) : activateScalar(recAct, a[iz]);
-          const r = fast ? sigmoid(a[ir]) : activateScalar(recAct, a[ir]);
+          const z = activateScalar(recAct, a[iz]);
+          const r = activateScalar(recAct, a[ir]);
           a[iz] = z;
           a[ir] = r;
           if (resetAfter) a[ir + H] += r * innerH[k0 + j];
@@ -211,14 +215,54 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
       for (let bb = 0; bb < B; bb++) {
         const row = aOff + bb * G,
           k0 = bb * H;
+        if (fast) {
+          outputTanh(a, row, H, h, hpOff + k0, hOff + k0);
+          continue;
+        }
         for (let j = 0; j < H; j++) {
           const ih = row + H2 + j;
-          const hh = fast ? tanh(a[ih]) : activateScalar(act, a[ih]);
+          const hh = activateScalar(act, a[ih]);
           a[ih] = hh;
           const z = a[row + j];
           h[hOff + k0 + j] = z * h[hpOff + k0 + j] + (1 - z) * hh;
         }
       }
+  }
+}
+
+// The default activations' gate loops of one row, in functions of their own with one call site of sigmoid / tanh each,
+// so that V8 inlines sigmoid, tanh and exp whole (inside gruForward its inlining budget is spent, and an exp it does not
+// inline returns a boxed double: an allocation per call). The same operations per element as the loops they replace.
+
+/** z, r = σ(·) in place over a[row…+2H) (z first, then r); resetAfter: a_h += r⊙innerH, else rh = r⊙h_{t-1}. */
+function gatesSigmoid(
+  a: FloatArray,
+  row: number,
+  H: number,
+  resetAfter: boolean,
+  innerH: FloatArray,
+  rh: FloatArray,
+  h: FloatArray,
+  k0: number,
+): void {
+  for (let j = 0, n = 2 * H; j < n; j++) {
+    const v = sigmoid(a[row + j]);
+    a[row + j] = v;
+    if (j < H) continue;
+    const k = k0 + j - H; // v is r_j: a_h's element is at row + 2H + (j − H)
+    if (resetAfter) a[row + H + j] += v * innerH[k];
+    else rh[k] = v * h[k];
+  }
+}
+
+/** h̃ = φ(a_h) in place over a[row+2H…+H);  h_t = z⊙h_{t-1} + (1−z)⊙h̃ from h[prev…] into h[next…]. */
+function outputTanh(a: FloatArray, row: number, H: number, h: FloatArray, prev: number, next: number): void {
+  const ah = row + 2 * H;
+  for (let j = 0; j < H; j++) {
+    const hh = tanh(a[ah + j]);
+    a[ah + j] = hh;
+    const z = a[row + j];
+    h[next + j] = z * h[prev + j] + (1 - z) * hh;
   }
 }
 

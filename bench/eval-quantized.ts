@@ -318,7 +318,11 @@ function main(): void {
     json.push(entry);
   }
   const settings = {
-    command: `node dist/bench/eval-quantized.js ${process.argv.slice(2).join(' ')}`.trim(),
+    // Paths as given, absolute ones relative to the working directory, so the report names no machine's folders.
+    command: `node dist/bench/eval-quantized.js ${process.argv
+      .slice(2)
+      .map((v) => (path.isAbsolute(v) ? path.relative(process.cwd(), v) || '.' : v))
+      .join(' ')}`.trim(),
     threshold: a.threshold ?? 'library default (spot)',
     options: a.options,
     seconds: (Date.now() - t0) / 1000,

@@ -21,10 +21,10 @@ function validates(): boolean {
 }
 
 /** Turns on relaxed SIMD when BPTT_WASM_KERNEL asks for its kernel and the engine keeps it behind the flag. */
-export function enableRelaxedSimdIfAsked(env: NodeJS.ProcessEnv = process.env): void {
+function enableRelaxedSimdIfAsked(env: Record<string, string | undefined>): void {
   if (env['BPTT_WASM_KERNEL'] !== 'relaxed-fma' || validates()) return;
   v8.setFlagsFromString(FLAG);
   // An engine without the flag ignores it: lib/backend.ts then says that relaxed SIMD is missing, naming the variable.
 }
 
-enableRelaxedSimdIfAsked();
+enableRelaxedSimdIfAsked(process.env);

@@ -9,8 +9,8 @@
  *   node scripts/test.js [mocha args...]        paths from BPTT_TEST_PATHS (default "auto,js,relaxed"), args to mocha
  *
  * auto: the whole suite on the default path (wasm, simd128 micro-kernel on Node 20); js: the whole suite on the
- * TypeScript kernels; relaxed: the product-dependent specs on the wasm path's relaxed-SIMD FMA micro-kernel (see
- * mocha-on.js), so both micro-kernels and the reference stay green.
+ * TypeScript kernels; relaxed: the whole suite on the wasm path's relaxed-SIMD FMA micro-kernel (see mocha-on.js), so
+ * both micro-kernels and the reference stay green.
  */
 const { spawn } = require('child_process');
 const path = require('path');

@@ -34,6 +34,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 import { type Edge, type Graph, cycles, importGraph } from './helpers/imports';
 import { repoRoot } from './helpers/repo';
+import { coreEnv } from './helpers/proc';
 
 const LAYERS: Array<[string, RegExp]> = [
   ['kernels', /^kernels\//],
@@ -198,7 +199,7 @@ describe('architecture: imports point down, no circles', function () {
         `const h = require(${JSON.stringify(path.join(dist, 'host.js'))}).currentHost();` +
         `const n = require(${JSON.stringify(path.join(dist, 'node', 'host.js'))}).nodeHost;` +
         `process.stdout.write(String(h === null ? 'none' : h === n ? 'node' : 'other') + ' ' + typeof lib.Detector);`;
-      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: coreEnv() });
       expect(r.status, r.stderr).to.equal(0);
       return r.stdout;
     };

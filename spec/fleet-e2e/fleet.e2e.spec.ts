@@ -8,7 +8,7 @@
  * Scale: the first test is the issue's, 1,000 series × 1,000 points (1M; about two minutes on two cores, once per
  * `npm test`); bench/fleet.ts measures throughput and scaling on its own. Time figures (time to resume after a
  * kill, run time) are printed, never asserted. The suite runs on the default backend path only: `npm test` runs
- * everything twice (auto, then BPTT_BACKEND=js), and the fleet does no matrix products of its own worth a second run.
+ * everything three times (auto, BPTT_BACKEND=js, relaxed-fma), and the fleet does no matrix products worth another run.
  */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';

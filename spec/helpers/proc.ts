@@ -1,6 +1,6 @@
 /**
  * Child processes for the end-to-end specs (spec/watch-e2e, spec/fleet-e2e): a process with its log lines and waits
- * for a line, a free loopback port, `which`.
+ * for a line, a free loopback port, `which`; and the environment of a child that loads the core without the Node entry.
  */
 import { spawnSync, type ChildProcess } from 'child_process';
 import * as net from 'net';
@@ -10,6 +10,17 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * This process's environment for a child that loads the core (lib/index.js, lib/backend.js) without the Node entry,
+ * with `extra` on top: without BPTT_WASM_KERNEL, since only the Node entry can turn on relaxed SIMD for
+ * 'relaxed-fma' on Node 20 (npm test's relaxed path sets it; the core alone would rightly refuse it there).
+ */
+export function coreEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env['BPTT_WASM_KERNEL'];
+  return env;
 }
 
 export function freePort(): Promise<number> {

@@ -12,6 +12,7 @@ import {
 } from '../../lib/index';
 import { wasmSimdAvailable } from '../../kernels/wasm/arena';
 import { makeRng } from '../helpers/rng';
+import { coreEnv } from '../helpers/proc';
 import { ArgumentError } from '../../lib/errors';
 
 /** The compiled library entry, next to this compiled spec (dist/spec/lib → dist/lib). */
@@ -61,8 +62,8 @@ describe('backend: wasm vs js (float32)', () => {
     expect(wasmSimdAvailable()).to.equal(true);
   });
 
-  // The suite runs twice (scripts/mocha-on.js): on the default path and with BPTT_BACKEND=js; every test here puts
-  // back the backend it found.
+  // The suite runs on three paths (scripts/mocha-on.js): the default, BPTT_BACKEND=js and wasm on relaxed-fma; every
+  // test here puts back the backend it found.
   let suiteBackend: 'js' | 'wasm';
   beforeEach(() => {
     suiteBackend = getBackend();
@@ -94,7 +95,7 @@ describe('backend: wasm vs js (float32)', () => {
       const r = spawnSync(
         process.execPath,
         ['-e', `process.stdout.write(require(${JSON.stringify(LIB)}).getBackend())`],
-        { env: { ...process.env, BPTT_BACKEND: env }, encoding: 'utf8' },
+        { env: coreEnv({ BPTT_BACKEND: env }), encoding: 'utf8' },
       );
       return { status: r.status, out: r.stdout, err: r.stderr };
     };

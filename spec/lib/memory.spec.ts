@@ -13,6 +13,7 @@ import { lstmAutoencoder } from '../../lib/model/presets';
 import { getBackend } from '../../lib/backend';
 import { ArgumentError, MemoryLimitError } from '../../lib/errors';
 import { MAX_ARRAY_BYTES, MAX_ARENA_BYTES, checkModelMemory, estimateModelMemory, formatBytes } from '../../lib/memory';
+import { coreEnv } from '../helpers/proc';
 
 const LIB = path.resolve(__dirname, '../../lib');
 
@@ -60,7 +61,7 @@ describe('lib/memory', function () {
       const r = spawnSync(
         process.execPath,
         ['--expose-gc', '-e', script, JSON.stringify([LIB, preset, dtype, units, T, B])],
-        { encoding: 'utf8' },
+        { encoding: 'utf8', env: coreEnv() },
       );
       expect(r.status, r.stderr).to.equal(0);
       const { measured, estimated } = JSON.parse(r.stdout) as { measured: number; estimated: number };

@@ -17,10 +17,19 @@ describe('scripts/test.js (npm test)', () => {
     const root = repoRoot();
     const env: NodeJS.ProcessEnv = { ...process.env, BPTT_TEST_PATHS: paths };
     if (paths === undefined) delete env['BPTT_TEST_PATHS'];
-    delete env['BPTT_WASM_KERNEL'];
+    // npm test's own path variables (this spec runs under each path) must not leak into the runner under test.
+    for (const v of ['BPTT_BACKEND', 'BPTT_WASM_KERNEL', 'BPTT_EXPECT_WASM_KERNEL']) delete env[v];
     const r = spawnSync(
       process.execPath,
-      [path.join(root, 'scripts', 'test.js'), '--no-config', '--reporter', 'dot', spec],
+      [
+        path.join(root, 'scripts', 'test.js'),
+        '--no-config',
+        '--require',
+        path.join(root, 'dist', 'lib', 'node', 'install.js'), // as .mocharc.json does: the Node entry
+        '--reporter',
+        'dot',
+        spec,
+      ],
       { cwd: root, encoding: 'utf8', env },
     );
     return { status: r.status, out: r.stdout + r.stderr };

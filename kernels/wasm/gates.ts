@@ -5,7 +5,11 @@
  * result depends only on that lane's inputs, and the tail of a row (H not a multiple of 4) runs the same f32x4 code on
  * one element splatted into all lanes, so an element gets the same bits wherever it sits in the batch or in the row.
  *
- * Vector functions (x a v128 of four f32; every operation is an f32x4 operation, rounded to f32, no fused multiply-add):
+ * Vector functions (x a v128 of four f32; every operation is an f32x4 operation, rounded to f32. In the relaxed-fma
+ * module (emitGates(m, true)) the polynomials' steps — Cody–Waite's second product, each Horner step of exp's and of
+ * tanh's polynomial, and their last multiply-add — are f32x4.relaxed_madd: one rounding where the CPU fuses it, and
+ * exactly the simd128 module's mul-then-add bits where it does not. Everything else, the cell updates included, is the
+ * same code in both modules):
  *   exp(x)      x ← clamp(x, −105, 89)    (NaN stays NaN; 89 overflows to +Inf, −105 underflows to +0, as exp does)
  *               k = nearest(x·log2e)   (as (x·log2e + 1.5·2²³) − 1.5·2²³; the sum's low mantissa bits are k as an i32)
  *               r = (x − k·C1) − k·C2                               (Cody–Waite: C1 = 0.693359375 has 9 bits, so
@@ -69,8 +73,25 @@ const SIGN = -0x80000000; // 0x80000000: the f32 sign bit, as an i32 lane
 export class VecMath {
   private readonly t: Local[];
 
-  constructor(private readonly f: Func) {
+  /** `fma`: the polynomials' multiply-adds are f32x4.relaxed_madd (the relaxed-fma module), else mul then add. */
+  constructor(
+    private readonly f: Func,
+    private readonly fma = false,
+  ) {
     this.t = Array.from({ length: 9 }, () => f.local(v128));
+  }
+
+  /** With p on the stack: p·x + y, x a v128 local and y() pushing one v128 (one rounding under fma, else two). */
+  private madd(x: Local, y: () => void): void {
+    this.f.get(x);
+    if (this.fma) {
+      y();
+      this.f.f32x4_relaxed_madd();
+    } else {
+      this.f.f32x4_mul();
+      y();
+      this.f.f32x4_add();
+    }
   }
 
   private tmp(i: number): Local {
@@ -87,11 +108,18 @@ export class VecMath {
     f.get(x).f32x4_const(EXP_HI).f32x4_pmin().f32x4_const(EXP_LO).f32x4_pmax().set(r); // NaN stays NaN
     f.get(r).f32x4_const(LOG2E).f32x4_mul().f32x4_const(ROUND).f32x4_add().set(k1); // k + 1.5·2²³: rounds k
     f.get(k1).f32x4_const(ROUND).f32x4_sub().set(k); // k = nearest(x·log2e)
-    f.get(r).get(k).f32x4_const(C1).f32x4_mul().f32x4_sub().get(k).f32x4_const(C2).f32x4_mul().f32x4_sub().set(r);
+    if (this.fma) {
+      // r = k·(−C1) + x (exact either way: k·C1 has at most 17 bits), then k·(−C2) + r rounded once.
+      f.get(k).f32x4_const(-C1).get(r).f32x4_relaxed_madd().set(r);
+      f.get(k).f32x4_const(-C2).get(r).f32x4_relaxed_madd().set(r);
+    } else {
+      f.get(r).get(k).f32x4_const(C1).f32x4_mul().f32x4_sub().get(k).f32x4_const(C2).f32x4_mul().f32x4_sub().set(r);
+    }
     f.get(r).get(r).f32x4_mul().set(z);
     f.f32x4_const(EXP_P[0]);
-    for (const c of EXP_P.slice(1)) f.get(r).f32x4_mul().f32x4_const(c).f32x4_add();
-    f.get(z).f32x4_mul().get(r).f32x4_add().f32x4_const(1).f32x4_add().set(z); // z ← p = e^r
+    for (const c of EXP_P.slice(1)) this.madd(r, () => f.f32x4_const(c)); // Horner: p ← p·r + c
+    this.madd(z, () => f.get(r)); // p·r² + r
+    f.f32x4_const(1).f32x4_add().set(z); // z ← p = e^r
     f.get(k1).i32x4_const(ROUND_BITS).i32x4_sub().set(k); // k as i32 lanes
     f.get(k).i32_const(1).i32x4_shr_s().set(k1); // k₁ = ⌊k/2⌋
     f.get(z).get(k1).i32x4_const(127).i32x4_add().i32_const(23).i32x4_shl().f32x4_mul(); // p·2^k₁ (exact)
@@ -128,10 +156,13 @@ export class VecMath {
     f.get(small)
       .v128_any_true()
       .if_(() => {
-        f.get(a).get(a).f32x4_mul().set(this.tmp(0)); // z = a²
+        const z = this.tmp(0);
+        f.get(a).get(a).f32x4_mul().set(z); // z = a²
         f.f32x4_const(TANH_Q[0]);
-        for (const c of TANH_Q.slice(1)) f.get(this.tmp(0)).f32x4_mul().f32x4_const(c).f32x4_add();
-        f.get(this.tmp(0)).f32x4_mul().get(a).f32x4_mul().get(a).f32x4_add().set(t); // small: a + a·z·Q(z)
+        for (const c of TANH_Q.slice(1)) this.madd(z, () => f.f32x4_const(c)); // Q(z)
+        f.get(z).f32x4_mul();
+        this.madd(a, () => f.get(a)); // small: (z·Q(z))·a + a
+        f.set(t);
       });
     f.get(small)
       .i32x4_all_true()
@@ -251,12 +282,12 @@ function params(f: Func, n: number): Local[] {
 }
 
 /** (func $vexp|$vsigmoid|$vtanh (param $dst $src $n)): dst[i] = fn(src[i]) for i < n. */
-function emitVectorFunction(m: ModuleBuilder, name: string, fn: 'exp' | 'sigmoid' | 'tanh'): void {
+function emitVectorFunction(m: ModuleBuilder, name: string, fn: 'exp' | 'sigmoid' | 'tanh', fma: boolean): void {
   const f = m.func(name, [i32, i32, i32], [], true);
   const [dst, src, n] = params(f, 3) as [Local, Local, Local];
   const j = f.local(i32),
     x = f.local(v128);
-  const vm = new VecMath(f);
+  const vm = new VecMath(f, fma);
   eachElement(f, j, n, [dst, src], (mode) => {
     load(f, mode, src, x);
     vm[fn](x, x);
@@ -265,7 +296,7 @@ function emitVectorFunction(m: ModuleBuilder, name: string, fn: 'exp' | 'sigmoid
 }
 
 /** (func $lstmGates (param $a $c $phiC $h $B $H)): see the header. */
-function emitLstmGates(m: ModuleBuilder): void {
+function emitLstmGates(m: ModuleBuilder, fma: boolean): void {
   const f = m.func('lstmGates', [i32, i32, i32, i32, i32, i32], [], true);
   const [a, c, phiC, h, B, H] = params(f, 6) as [Local, Local, Local, Local, Local, Local];
   const row = f.local(i32),
@@ -290,7 +321,7 @@ function emitLstmGates(m: ModuleBuilder): void {
     Local,
     Local,
   ];
-  const vm = new VecMath(f);
+  const vm = new VecMath(f, fma);
   f.get(H).i32_const(2).i32_shl().set(hb); // H in bytes
   f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(bh); // B·H in bytes: c_{t-1} → c_t
   f.get(a).set(pi);
@@ -326,7 +357,7 @@ function emitLstmGates(m: ModuleBuilder): void {
 }
 
 /** (func $gruGatesAfter (param $a $innerH $B $H)) and (func $gruGatesBefore (param $a $rh $hPrev $B $H)). */
-function emitGruGates(m: ModuleBuilder, resetAfter: boolean): void {
+function emitGruGates(m: ModuleBuilder, resetAfter: boolean, fma: boolean): void {
   const f = m.func(
     resetAfter ? 'gruGatesAfter' : 'gruGatesBefore',
     new Array<typeof i32>(resetAfter ? 4 : 5).fill(i32),
@@ -350,7 +381,7 @@ function emitGruGates(m: ModuleBuilder, resetAfter: boolean): void {
   const r = f.local(v128),
     v = f.local(v128),
     w = f.local(v128);
-  const vm = new VecMath(f);
+  const vm = new VecMath(f, fma);
   f.get(H).i32_const(2).i32_shl().set(hb);
   f.get(aux).set(px);
   if (!resetAfter) f.get(hPrev).set(php);
@@ -391,7 +422,7 @@ function emitGruGates(m: ModuleBuilder, resetAfter: boolean): void {
 }
 
 /** (func $gruOutput (param $a $hPrev $hOut $B $H)): h̃ = φ(a_h) in place, h_t = z⊙h_{t-1} + (1−z)⊙h̃. */
-function emitGruOutput(m: ModuleBuilder): void {
+function emitGruOutput(m: ModuleBuilder, fma: boolean): void {
   const f = m.func('gruOutput', [i32, i32, i32, i32, i32], [], true);
   const [a, hPrev, hOut, B, H] = params(f, 5) as [Local, Local, Local, Local, Local];
   const row = f.local(i32),
@@ -404,7 +435,7 @@ function emitGruOutput(m: ModuleBuilder): void {
   const z = f.local(v128),
     v = f.local(v128),
     hh = f.local(v128);
-  const vm = new VecMath(f);
+  const vm = new VecMath(f, fma);
   f.get(H).i32_const(2).i32_shl().set(hb);
   f.get(hPrev).set(php);
   f.get(hOut).set(pho);
@@ -817,17 +848,17 @@ function emitFoldBlocks(m: ModuleBuilder): void {
 }
 
 /** Adds the vector functions, gate kernels and addBias of the header to the module, all exported. */
-export function emitGates(m: ModuleBuilder): void {
+export function emitGates(m: ModuleBuilder, fma = false): void {
   emitAddBias(m);
   emitSumRows(m);
   emitFoldBlocks(m);
-  emitVectorFunction(m, 'vexp', 'exp');
-  emitVectorFunction(m, 'vsigmoid', 'sigmoid');
-  emitVectorFunction(m, 'vtanh', 'tanh');
-  emitLstmGates(m);
-  emitGruGates(m, true);
-  emitGruGates(m, false);
-  emitGruOutput(m);
+  emitVectorFunction(m, 'vexp', 'exp', fma);
+  emitVectorFunction(m, 'vsigmoid', 'sigmoid', fma);
+  emitVectorFunction(m, 'vtanh', 'tanh', fma);
+  emitLstmGates(m, fma);
+  emitGruGates(m, true, fma);
+  emitGruGates(m, false, fma);
+  emitGruOutput(m, fma);
   emitLstmBackward(m);
   emitGruBackward(m, 'after');
   emitGruBackward(m, 'before');

@@ -1066,7 +1066,7 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   emitPackedProduct(m, gemm);
   emitVectorProduct(m, 'gemv', gemvRow);
   emitVectorProduct(m, 'gemvBt', gemvBtRow);
-  emitGates(m);
+  emitGates(m, fma);
   return m.bytes();
 }
 

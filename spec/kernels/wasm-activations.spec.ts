@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { type GateOps } from '../../kernels/fast/ops';
-import { WasmArena, wasmSimdAvailable } from '../../kernels/wasm/arena';
+import { WasmArena, wasmFmaFused, wasmRelaxedSimdAvailable, wasmSimdAvailable } from '../../kernels/wasm/arena';
 import { addBias } from '../../kernels/matmul';
 import { wasmGates, wasmWorkspaceBuffers } from '../../kernels/wasm/ops';
 import { lstmForward, lstmWorkspace, type LstmWorkspace } from '../../kernels/fast/lstm';
@@ -99,108 +99,142 @@ const FNS: VectorFn[] = [
   { name: 'vtanh', ref: Math.tanh, maxUlp: 1 },
 ];
 
+const KERNELS = ['simd128', 'relaxed-fma'] as const;
+
 describe('kernels/wasm/gates.ts', function () {
   before(function () {
     if (!wasmSimdAvailable()) this.skip();
   });
 
-  describe('exp, sigmoid, tanh (f32x4)', () => {
-    const arena = new WasmArena({ initialBytes: 0 });
-    const xs = argumentSet(makeRng('wasm-activations'));
-    const n = xs.length;
-    const [src, dst] = arena.allocF32s(n, n) as [Float32Array, Float32Array];
-    src.set(xs);
+  // Both modules where this engine has relaxed SIMD (npm test's relaxed path): the relaxed-fma module's polynomials
+  // use relaxed_madd, so its activations are measured on their own.
+  for (const kernel of wasmRelaxedSimdAvailable() ? KERNELS : (['simd128'] as const))
+    describe(`exp, sigmoid, tanh (f32x4, the ${kernel} module)`, () => activationChecks(kernel));
 
-    for (const fn of FNS) {
-      it(`${fn.name} over ${n} arguments is within ${fn.maxUlp} ulp of Math.${fn.name.slice(1)} rounded to f32; NaN in, NaN out`, () => {
-        arena.kernels[fn.name](dst.byteOffset, src.byteOffset, n);
-        let worst = 0,
-          worstAt = 0;
-        for (let i = 0; i < n; i++) {
-          const x = src[i],
-            got = dst[i],
-            want = Math.fround(fn.ref(x));
-          if (Number.isNaN(want) || Number.isNaN(got)) {
-            if (!(Number.isNaN(want) && Number.isNaN(got))) expect.fail(`${fn.name}(${x}) = ${got}, expected ${want}`);
-            continue;
-          }
-          const d = ulps(got, want);
-          if (d > worst) {
-            worst = d;
-            worstAt = x;
-          }
-        }
-        expect(worst, `${fn.name}: worst ${worst} ulp at x = ${worstAt}`).to.be.at.most(fn.maxUlp);
+  if (wasmRelaxedSimdAvailable())
+    it('relaxed-fma activations: the simd128 bits where relaxed_madd is not fused, other bits somewhere where it is', () => {
+      const xs = argumentSet(makeRng('wasm-activations'));
+      const out = KERNELS.map((kernel) => {
+        const arena = new WasmArena({ initialBytes: 0, kernel });
+        const [src, dst] = arena.allocF32s(xs.length, xs.length) as [Float32Array, Float32Array];
+        src.set(xs);
+        return FNS.map((fn) => {
+          arena.kernels[fn.name](dst.byteOffset, src.byteOffset, xs.length);
+          return Float32Array.from(dst);
+        });
       });
+      FNS.forEach((fn, f) => {
+        let differs = 0;
+        for (let i = 0; i < xs.length; i++) if (!Object.is(out[0][f][i], out[1][f][i])) differs++;
+        console.log(`      (${fn.name}: ${differs} of ${xs.length} results differ between the modules)`);
+        if (wasmFmaFused()) expect(differs, `${fn.name}: elements that differ`).to.be.greaterThan(0);
+        else expect(differs, `${fn.name}: elements that differ`).to.equal(0);
+      });
+    });
+});
+
+function activationChecks(kernel: (typeof KERNELS)[number]): void {
+  const arena = new WasmArena({ initialBytes: 0, kernel });
+  const xs = argumentSet(makeRng('wasm-activations'));
+  const n = xs.length;
+  const [src, dst] = arena.allocF32s(n, n) as [Float32Array, Float32Array];
+  src.set(xs);
+
+  for (const fn of FNS) {
+    it(`${fn.name} over ${n} arguments is within ${fn.maxUlp} ulp of Math.${fn.name.slice(1)} rounded to f32; NaN in, NaN out`, () => {
+      arena.kernels[fn.name](dst.byteOffset, src.byteOffset, n);
+      let worst = 0,
+        worstAt = 0;
+      for (let i = 0; i < n; i++) {
+        const x = src[i],
+          got = dst[i],
+          want = Math.fround(fn.ref(x));
+        if (Number.isNaN(want) || Number.isNaN(got)) {
+          if (!(Number.isNaN(want) && Number.isNaN(got))) expect.fail(`${fn.name}(${x}) = ${got}, expected ${want}`);
+          continue;
+        }
+        const d = ulps(got, want);
+        if (d > worst) {
+          worst = d;
+          worstAt = x;
+        }
+      }
+      expect(worst, `${fn.name}: worst ${worst} ulp at x = ${worstAt}`).to.be.at.most(fn.maxUlp);
+    });
+  }
+
+  it('special values: ±0, ±Inf, overflow and underflow of exp, saturation of sigmoid and tanh, signs kept', () => {
+    const vals = [
+      0,
+      -0,
+      Infinity,
+      -Infinity,
+      88.72284,
+      200,
+      -104,
+      -1000,
+      9.125,
+      -9.125,
+      1e-30,
+      -1e-30,
+      fromBits(0x80000001),
+    ];
+    const near = (got: number[], want: number[], maxUlp: number): void => {
+      want.forEach((w, i) => expect(ulps(got[i], w), `element ${i}: ${got[i]} vs ${w}`).to.be.at.most(maxUlp));
+    };
+    const [sv, dv] = arena.allocF32s(vals.length, vals.length) as [Float32Array, Float32Array];
+    sv.set(vals);
+    const run = (name: VectorFn['name']): number[] => {
+      arena.kernels[name](dv.byteOffset, sv.byteOffset, vals.length);
+      return Array.from(dv);
+    };
+    const e = run('vexp');
+    expect(e.slice(0, 8)).to.deep.equal([1, 1, Infinity, 0, Infinity, Infinity, 0, 0]);
+    near(e.slice(8), [Math.exp(9.125), Math.exp(-9.125), 1, 1, 1].map(Math.fround), 1);
+    const s = run('vsigmoid');
+    expect(s.slice(0, 8)).to.deep.equal([0.5, 0.5, 1, 0, 1, 1, 0, 0]);
+    near(s.slice(8), [1 / (1 + Math.exp(-9.125)), 1 / (1 + Math.exp(9.125)), 0.5, 0.5, 0.5].map(Math.fround), 2);
+    const t = run('vtanh');
+    expect(t.slice(2, 10)).to.deep.equal([1, -1, 1, 1, -1, -1, 1, -1]);
+    expect(Object.is(t[0], 0) && Object.is(t[1], -0), 'tanh(±0) = ±0').to.equal(true);
+    expect(t.slice(10)).to.deep.equal([Math.fround(1e-30), Math.fround(-1e-30), fromBits(0x80000001)]); // tanh(tiny) = tiny
+  });
+
+  it('sigmoid and tanh give no NaN and stay in [0, 1] and [−1, 1] for every finite argument', () => {
+    for (const name of ['vsigmoid', 'vtanh'] as const) {
+      arena.kernels[name](dst.byteOffset, src.byteOffset, n);
+      const lo = name === 'vsigmoid' ? 0 : -1;
+      for (let i = 0; i < n; i++) {
+        const x = src[i],
+          y = dst[i];
+        if (Number.isFinite(x) && !(y >= lo && y <= 1)) expect.fail(`${name}(${x}) = ${y}`);
+      }
     }
+  });
 
-    it('special values: ±0, ±Inf, overflow and underflow of exp, saturation of sigmoid and tanh, signs kept', () => {
-      const vals = [
-        0,
-        -0,
-        Infinity,
-        -Infinity,
-        88.72284,
-        200,
-        -104,
-        -1000,
-        9.125,
-        -9.125,
-        1e-30,
-        -1e-30,
-        fromBits(0x80000001),
-      ];
-      const near = (got: number[], want: number[], maxUlp: number): void => {
-        want.forEach((w, i) => expect(ulps(got[i], w), `element ${i}: ${got[i]} vs ${w}`).to.be.at.most(maxUlp));
-      };
-      const [sv, dv] = arena.allocF32s(vals.length, vals.length) as [Float32Array, Float32Array];
-      sv.set(vals);
-      const run = (name: VectorFn['name']): number[] => {
-        arena.kernels[name](dv.byteOffset, sv.byteOffset, vals.length);
-        return Array.from(dv);
-      };
-      const e = run('vexp');
-      expect(e.slice(0, 8)).to.deep.equal([1, 1, Infinity, 0, Infinity, Infinity, 0, 0]);
-      near(e.slice(8), [Math.exp(9.125), Math.exp(-9.125), 1, 1, 1].map(Math.fround), 1);
-      const s = run('vsigmoid');
-      expect(s.slice(0, 8)).to.deep.equal([0.5, 0.5, 1, 0, 1, 1, 0, 0]);
-      near(s.slice(8), [1 / (1 + Math.exp(-9.125)), 1 / (1 + Math.exp(9.125)), 0.5, 0.5, 0.5].map(Math.fround), 2);
-      const t = run('vtanh');
-      expect(t.slice(2, 10)).to.deep.equal([1, -1, 1, 1, -1, -1, 1, -1]);
-      expect(Object.is(t[0], 0) && Object.is(t[1], -0), 'tanh(±0) = ±0').to.equal(true);
-      expect(t.slice(10)).to.deep.equal([Math.fround(1e-30), Math.fround(-1e-30), fromBits(0x80000001)]); // tanh(tiny) = tiny
-    });
-
-    it('sigmoid and tanh give no NaN and stay in [0, 1] and [−1, 1] for every finite argument', () => {
-      for (const name of ['vsigmoid', 'vtanh'] as const) {
-        arena.kernels[name](dst.byteOffset, src.byteOffset, n);
-        const lo = name === 'vsigmoid' ? 0 : -1;
-        for (let i = 0; i < n; i++) {
-          const x = src[i],
-            y = dst[i];
-          if (Number.isFinite(x) && !(y >= lo && y <= 1)) expect.fail(`${name}(${x}) = ${y}`);
+  it('an element gets the same bits in any lane, in the tail, and in place (dst = src)', () => {
+    const m = 1003;
+    const [s, d, e] = arena.allocF32s(m + 3, m + 3, m + 3) as [Float32Array, Float32Array, Float32Array];
+    for (const name of ['vexp', 'vsigmoid', 'vtanh'] as const) {
+      for (let i = 0; i < m; i++) s[i] = src[(i * 997) % n];
+      arena.kernels[name](d.byteOffset, s.byteOffset, m);
+      for (let shift = 1; shift <= 3; shift++) {
+        // every element moves to another lane
+        e.fill(0);
+        e.set(s.subarray(0, m), shift);
+        arena.kernels[name](e.byteOffset, e.byteOffset, m + shift); // in place
+        for (let i = 0; i < m; i++) {
+          if (!Object.is(e[i + shift], d[i]))
+            expect.fail(`${name}: element ${i} shifted by ${shift}: ${e[i + shift]} vs ${d[i]}`);
         }
       }
-    });
+    }
+  });
+}
 
-    it('an element gets the same bits in any lane, in the tail, and in place (dst = src)', () => {
-      const m = 1003;
-      const [s, d, e] = arena.allocF32s(m + 3, m + 3, m + 3) as [Float32Array, Float32Array, Float32Array];
-      for (const name of ['vexp', 'vsigmoid', 'vtanh'] as const) {
-        for (let i = 0; i < m; i++) s[i] = src[(i * 997) % n];
-        arena.kernels[name](d.byteOffset, s.byteOffset, m);
-        for (let shift = 1; shift <= 3; shift++) {
-          // every element moves to another lane
-          e.fill(0);
-          e.set(s.subarray(0, m), shift);
-          arena.kernels[name](e.byteOffset, e.byteOffset, m + shift); // in place
-          for (let i = 0; i < m; i++) {
-            if (!Object.is(e[i + shift], d[i]))
-              expect.fail(`${name}: element ${i} shifted by ${shift}: ${e[i + shift]} vs ${d[i]}`);
-          }
-        }
-      }
-    });
+describe('kernels/wasm/gates.ts: the gate kernels', function () {
+  before(function () {
+    if (!wasmSimdAvailable()) this.skip();
   });
 
   describe("gate kernels against the cells' TypeScript loops", () => {

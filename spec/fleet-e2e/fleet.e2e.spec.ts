@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { makeRng } from '../helpers/rng';
 import { REDIS_SERVER_PATH, redisAvailable } from '../helpers/redis';
+import { defaultPathOnly } from '../helpers/proc';
 import { syntheticFleet, type SyntheticFleet } from '../../lib/cli/fleet-synthetic';
 import { FleetProducer, createFleet, fleetStatus, putTemplate, readDeadLetters, partitionOf } from '../../lib/fleet';
 import type { Detector } from '../../lib/detect/detector';
@@ -59,14 +60,7 @@ describe('bptt fleet: worker processes on a real redis-server (e2e)', function (
   const procs: Proc[] = [];
 
   before(async function () {
-    const backend = process.env['BPTT_BACKEND'];
-    if (backend !== undefined && backend !== '' && backend !== 'auto') {
-      console.log(
-        `      (skipped on the ${backend} path: the fleet's e2e suite runs once, on the default path; it spawns ` +
-          'worker processes for minutes and does no matrix products a second path would test)',
-      );
-      this.skip();
-    }
+    defaultPathOnly(this, 'it spawns worker processes for minutes and does no matrix products another path would test');
     needProgram(this, program, "Debian's redis-server is needed: apt-get install -y redis-server (.ci/run does)");
     server = await RedisServer.start(program as string, 'e2e');
     redis = client(server.url);

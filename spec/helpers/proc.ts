@@ -23,6 +23,21 @@ export function coreEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Skips the suite (visibly) off npm test's default path: for end-to-end suites that spawn processes for minutes and
+ * do no matrix products another path would test. Call from a `before` hook with its `this`.
+ */
+export function defaultPathOnly(ctx: Mocha.Context, why: string): void {
+  const backend = process.env['BPTT_BACKEND'];
+  const kernel = process.env['BPTT_WASM_KERNEL'];
+  const other =
+    (backend !== undefined && backend !== '' && backend !== 'auto') || (kernel !== undefined && kernel !== '');
+  if (!other) return;
+  const name = kernel !== undefined && kernel !== '' ? kernel : backend;
+  console.log(`      (skipped on the ${name} path: this suite runs once, on the default path; ${why})`);
+  ctx.skip();
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

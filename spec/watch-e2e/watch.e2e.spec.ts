@@ -9,7 +9,8 @@
  * else is (series host="b" never); a SIGTERM saves the state and a restarted watch resumes from it, backfilling only the
  * gap; Prometheus stopped and started again gives logged retries and recovery, no crash; `bptt feedback` on the alarm
  * stops a second, no stronger spike from flagging while its score is still above the detector's threshold.
- * Detector: zscore over 20 points with a fixed threshold (8) (cheap and exact). Timeouts only bound waits.
+ * Detector: zscore over 20 points with a fixed threshold (8) (cheap and exact), so the suite runs on npm test's
+ * default path only. Timeouts only bound waits.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'child_process';
@@ -18,7 +19,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 
-import { sleep, which, freePort, Proc } from '../helpers/proc';
+import { defaultPathOnly, sleep, which, freePort, Proc } from '../helpers/proc';
 
 const MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
 
@@ -75,6 +76,7 @@ describe('bptt watch against a real Prometheus (e2e)', function () {
   let spike: { from: number; to: number; height: number } | null = null;
 
   before(async function () {
+    defaultPathOnly(this, 'its detector is a z-score, which does no matrix products another path would test');
     if (prometheus === null || promtool === null) {
       // A user's clone may have no Prometheus: skip visibly. CI (.ci/run sets CI=1 and installs it) must run this.
       const reason = "Debian's prometheus (with promtool) is needed: apt-get install -y prometheus (.ci/run does)";

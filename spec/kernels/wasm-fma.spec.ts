@@ -4,7 +4,7 @@
  *
  * Node 20 validates relaxed SIMD only under `node --experimental-wasm-relaxed-simd`. In a process without it the
  * numeric checks run in a child node started with the flag (mocha on this file), so every `npm test` path covers the
- * relaxed kernel; `npm test`'s 'relaxed' path runs the kernel and layer specs under the flag as a whole.
+ * relaxed kernel; `npm test`'s 'relaxed' path runs the whole suite on it (BPTT_WASM_KERNEL=relaxed-fma).
  */
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';

@@ -5,8 +5,8 @@
  * args...]`. `npm test` runs the whole suite on each of three paths: the default ('auto': wasm where WebAssembly SIMD
  * is available, with the simd128 micro-kernel on Node 20), the TypeScript kernels (BPTT_BACKEND=js), and 'relaxed':
  * the wasm path on the relaxed-SIMD FMA micro-kernel (BPTT_WASM_KERNEL=relaxed-fma, which the Node entry honours on
- * Node 20 by turning on V8's --experimental-wasm-relaxed-simd itself). Specs that only make sense once (the fleet's
- * end-to-end suite) skip themselves off the default path. BPTT_EXPECT_WASM_KERNEL=relaxed-fma makes
+ * Node 20 by turning on V8's --experimental-wasm-relaxed-simd itself). Specs that only make sense once (the fleet's and
+ * `bptt watch`'s end-to-end suites) skip themselves off the default path. BPTT_EXPECT_WASM_KERNEL=relaxed-fma makes
  * spec/kernels/wasm-fma.spec.ts fail if the kernel was not chosen. Works the same on every OS (no shell syntax).
  */
 const { spawnSync } = require('child_process');

@@ -1,6 +1,7 @@
 /**
  * Child processes for the end-to-end specs (spec/watch-e2e, spec/fleet-e2e): a process with its log lines and waits
- * for a line, a free loopback port, `which`; and the environment of a child that loads the core without the Node entry.
+ * for a line, a free loopback port, `which`, a skip off npm test's default path; and the environment of a child that
+ * loads the core without the Node entry.
  */
 import { spawnSync, type ChildProcess } from 'child_process';
 import * as net from 'net';

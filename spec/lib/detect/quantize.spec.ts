@@ -186,8 +186,13 @@ describe('int8 quantization (quantizeInt8) and the int8 scorer (exportScorer qua
         const rounded = Detector.fromJSON(d.toJSON());
         expect(roundWeightsToInt8(rounded.model as NonNullable<Detector['model']>)).to.be.above(0);
         const lib = rounded.detect(series);
+        // The library's float32 rounding, relative to max(score, 1e-3): measured at most 3.4e-6 on js, 8.3e-6 on
+        // simd128 and 1.1e-5 on relaxed-fma, all for rnn-ae (the others ≤ 3.9e-6); the bound is about twice that.
+        let worst = 0;
         for (let t = first; t < series.length; t++)
-          expect(Math.abs(b.scores[t] - lib.scores[t]), `t=${t}`).to.be.at.most(1e-5 * Math.max(1e-3, lib.scores[t]));
+          worst = Math.max(worst, Math.abs(b.scores[t] - lib.scores[t]) / Math.max(1e-3, lib.scores[t]));
+        console.log(`      (${model}: largest relative difference from the rounded library ${worst.toExponential(2)})`);
+        expect(worst).to.be.at.most(2e-5);
         let differ = 0;
         for (let t = 0; t < series.length; t++)
           if (b.flags[t] !== (t < first ? 0 : Number(lib.scores[t] > a.threshold))) differ++;

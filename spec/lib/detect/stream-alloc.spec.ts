@@ -25,8 +25,16 @@ describe('DetectorStream: allocation-free pushInto', function () {
     const count = JSON.parse(execFileSync(process.execPath, [child, 'count'], { encoding: 'utf8' })) as number;
     expect(count).to.equal(getBackend() === 'wasm' ? 13 : 6); // on wasm, the seven networks run too
     // SPOT/DSPOT refits (on each new peak) still allocate: the bench measures them (see the README).
+    // A case over the bound runs once more, in a fresh process: V8's optimizing compiler sometimes leaves one call of
+    // a process's hot path not inlined, and that call's double arguments are boxed (16 or 32 bytes a push, in every
+    // run of that process; seen now and then on a loaded machine). An allocation of bptt's own is in every process,
+    // so it still fails here.
     for (let k = 0; k < count; k++) {
-      const r = run(String(k));
+      let r = run(String(k));
+      if (r.bytesPerPoint >= BOUND) {
+        console.log(`      (${r.name}: ${r.bytesPerPoint} bytes a push in one process; measured again in another)`);
+        r = run(String(k));
+      }
       expect(r.bytesPerPoint, `${r.name}: bytes per point`).to.be.below(BOUND);
     }
   });

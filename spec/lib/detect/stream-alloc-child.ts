@@ -4,7 +4,7 @@
  * generation is empty and every short-lived allocation lands in it (16 MB: no scavenge within a run of these sizes),
  * so its used size is the bytes allocated, to the byte. Per run: a gc, then N pushes; the bytes the young generation
  * gained, divided by N, bound the steady allocation per push from above, since everything else only adds bytes: the
- * measurement's own heap-statistics objects (about a kilobyte, 0.1 byte a push) and what a busy machine adds to a run
+ * measurement's own heap-statistics objects (about 2 kB, 0.2 byte a push) and what a busy machine adds to a run
  * (code V8 has not optimized yet, its compiler running late on a background thread when the cores are shared, boxes
  * doubles; a one-off event). The least of 5 runs after a first: a steady per-push allocation is in every run (the
  * control's object is), what does not last drops out. (A slope of two runs would cancel the constant, but a one-off

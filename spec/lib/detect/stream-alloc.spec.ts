@@ -25,13 +25,13 @@ describe('DetectorStream: allocation-free pushInto', function () {
     const count = JSON.parse(execFileSync(process.execPath, [child, 'count'], { encoding: 'utf8' })) as number;
     expect(count).to.equal(getBackend() === 'wasm' ? 13 : 6); // on wasm, the seven networks run too
     // SPOT/DSPOT refits (on each new peak) still allocate: the bench measures them (see the README).
-    // A case over the bound runs once more, in a fresh process: V8's optimizing compiler sometimes leaves one call of
-    // a process's hot path not inlined, and that call's double arguments are boxed (16 to 64 bytes a push, in every
-    // run of that process; seen now and then on a loaded machine). An allocation of bptt's own is in every process,
-    // so it still fails here.
+    // A case over the bound runs again, in up to two fresh processes: V8's optimizing compiler sometimes leaves one
+    // call of a process's hot path not inlined, and that call's double arguments are boxed (16 to 64 bytes a push, in
+    // every run of that process; a few processes in a hundred, on a loaded machine). An allocation of bptt's
+    // own is in every process, so it still fails here.
     for (let k = 0; k < count; k++) {
       let r = run(String(k));
-      if (r.bytesPerPoint >= BOUND) {
+      for (let again = 0; again < 2 && r.bytesPerPoint >= BOUND; again++) {
         console.log(`      (${r.name}: ${r.bytesPerPoint} bytes a push in one process; measured again in another)`);
         r = run(String(k));
       }

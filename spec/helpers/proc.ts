@@ -31,10 +31,9 @@ export function coreEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 export function defaultPathOnly(ctx: Mocha.Context, why: string): void {
   const backend = process.env['BPTT_BACKEND'];
   const kernel = process.env['BPTT_WASM_KERNEL'];
-  const other =
-    (backend !== undefined && backend !== '' && backend !== 'auto') || (kernel !== undefined && kernel !== '');
-  if (!other) return;
-  const name = kernel !== undefined && kernel !== '' ? kernel : backend;
+  const set = (v: string | undefined): v is string => v !== undefined && v !== '' && v !== 'auto';
+  if (!set(backend) && !set(kernel)) return;
+  const name = set(kernel) ? kernel : backend;
   console.log(`      (skipped on the ${name} path: this suite runs once, on the default path; ${why})`);
   ctx.skip();
 }

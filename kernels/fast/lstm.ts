@@ -166,6 +166,11 @@ export function lstmForward(ws: LstmWorkspace, p: LstmParams, x: FloatArray, xRe
   const U = dotForm ? p.U : residentU(ws.Uw, p.U);
   const Up = ws.Up;
   if (!dotForm) ws.ops.packB(Up, U, 0, H4, H, H4, false); // once per call: every step's product reads these panels
+  // wasm path: the loop below, products and gates, as one call (the same calls in the same order: the same bits).
+  if (gates?.lstmSteps !== undefined && !dotForm) {
+    gates.lstmSteps(a, 0, c, 0, phiC, 0, h, 0, U, Up, T, B, H);
+    return;
+  }
   for (let t = 0; t < T; t++) {
     const aStep = t * B * H4;
     const prev = t * BH; // h_{t-1}, c_{t-1}; phiC_t (phiC block t); block t+1 = prev + BH holds h_t, c_t

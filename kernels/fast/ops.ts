@@ -47,6 +47,29 @@ export interface GateOps {
     B: number,
     H: number,
   ): void;
+  /**
+   * The LSTM's whole forward time loop for steps 0…T−1 of a workspace: per step z_t += h_{t-1}·U, then lstm(...) as
+   * above, with a[aOff…+T·B·4H) the steps' z (x·W + b already in), c[cOff…+(T+1)·B·H) and h[hOff…+(T+1)·B·H) with the
+   * initial state in block 0, phiC[pOff…+T·B·H). U [H,4H] is read from Up, its panels packed by packB, when Up is not
+   * empty and B ≥ 4, else from U. The same calls as the loop over matmulPacked and lstm, without leaving the kernels
+   * between steps. Optional: without it the cell runs that loop itself. It calls the kernels' own products, so a
+   * MatOps that replaces matmulPacked or packB must leave it out.
+   */
+  lstmSteps?(
+    a: FloatArray,
+    aOff: number,
+    c: FloatArray,
+    cOff: number,
+    phiC: FloatArray,
+    pOff: number,
+    h: FloatArray,
+    hOff: number,
+    U: FloatArray,
+    Up: FloatArray,
+    T: number,
+    B: number,
+    H: number,
+  ): void;
   /** GRU, resetAfter: over a[aOff…+B·3H) = [a_z|a_r|a_h]: z = σ(a_z), r = σ(a_r) in place; a_h += r⊙innerH[iOff…+B·H). */
   gruResetAfter(a: FloatArray, aOff: number, innerH: FloatArray, iOff: number, B: number, H: number): void;
   /** GRU, classic: z = σ(a_z), r = σ(a_r) in place; rh[rOff…+B·H) ← r⊙h_{t-1}, h_{t-1} = h[hOff…+B·H). */

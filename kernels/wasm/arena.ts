@@ -104,6 +104,18 @@ export interface GemmExports {
   sumRows(s: number, c: number, ldc: number, M: number, N: number): void;
   foldBlocks(p: number, n: number, count: number): void;
   lstmGates(a: number, c: number, phiC: number, h: number, B: number, H: number): void;
+  /** The LSTM's forward time loop (module.ts): per step z_t += h_{t-1}·U (packed panels at up when up ≠ 0), lstmGates. */
+  lstmSteps(
+    a: number,
+    c: number,
+    phiC: number,
+    h: number,
+    u: number,
+    up: number,
+    T: number,
+    B: number,
+    H: number,
+  ): void;
   gruGatesAfter(a: number, innerH: number, B: number, H: number): void;
   gruGatesBefore(a: number, rh: number, hPrev: number, B: number, H: number): void;
   gruOutput(a: number, hPrev: number, hOut: number, B: number, H: number): void;

@@ -296,7 +296,7 @@ function emitVectorFunction(m: ModuleBuilder, name: string, fn: 'exp' | 'sigmoid
 }
 
 /** (func $lstmGates (param $a $c $phiC $h $B $H)): see the header. */
-function emitLstmGates(m: ModuleBuilder, fma: boolean): void {
+function emitLstmGates(m: ModuleBuilder, fma: boolean): Func {
   const f = m.func('lstmGates', [i32, i32, i32, i32, i32, i32], [], true);
   const [a, c, phiC, h, B, H] = params(f, 6) as [Local, Local, Local, Local, Local, Local];
   const row = f.local(i32),
@@ -354,6 +354,7 @@ function emitLstmGates(m: ModuleBuilder, fma: boolean): void {
     });
     f.get(po).set(pi); // the o block ends where the next row starts
   });
+  return f;
 }
 
 /** (func $gruGatesAfter (param $a $innerH $B $H)) and (func $gruGatesBefore (param $a $rh $hPrev $B $H)). */
@@ -847,15 +848,18 @@ function emitFoldBlocks(m: ModuleBuilder): void {
   }
 }
 
-/** Adds the vector functions, gate kernels and addBias of the header to the module, all exported. */
-export function emitGates(m: ModuleBuilder, fma = false): void {
+/**
+ * Adds the vector functions, gate kernels and addBias of the header to the module, all exported; returns lstmGates, which
+ * module.ts's lstmSteps calls.
+ */
+export function emitGates(m: ModuleBuilder, fma = false): { lstmGates: Func } {
   emitAddBias(m);
   emitSumRows(m);
   emitFoldBlocks(m);
   emitVectorFunction(m, 'vexp', 'exp', fma);
   emitVectorFunction(m, 'vsigmoid', 'sigmoid', fma);
   emitVectorFunction(m, 'vtanh', 'tanh', fma);
-  emitLstmGates(m, fma);
+  const lstmGates = emitLstmGates(m, fma);
   emitGruGates(m, true, fma);
   emitGruGates(m, false, fma);
   emitGruOutput(m, fma);
@@ -864,4 +868,5 @@ export function emitGates(m: ModuleBuilder, fma = false): void {
   emitGruBackward(m, 'before');
   emitGruBackward(m, 'reset');
   emitTanhBackward(m);
+  return { lstmGates };
 }

@@ -943,7 +943,7 @@ function emitGemm(
 }
 
 /** An exported wrapper: element strides in, byte strides to the engine. */
-function emitProduct(m: ModuleBuilder, name: string, gemm: Func, layout: 'AB' | 'ABt' | 'AtB'): void {
+function emitProduct(m: ModuleBuilder, name: string, gemm: Func, layout: 'AB' | 'ABt' | 'AtB'): Func {
   const f = m.func(name, new Array<typeof i32>(10).fill(i32), [], true);
   const [c, ldc, a, lda, b, ldb, M, K, N, acc] = Array.from({ length: 10 }, (_, i) => f.param(i)) as [
     Local,
@@ -982,6 +982,7 @@ function emitProduct(m: ModuleBuilder, name: string, gemm: Func, layout: 'AB' | 
     four();
   } // sBk, sBj
   f.get(M).get(K).get(N).get(acc).i32_const(0).call(gemm);
+  return f;
 }
 
 /**
@@ -990,7 +991,7 @@ function emitProduct(m: ModuleBuilder, name: string, gemm: Func, layout: 'AB' | 
  * the sums are those of matmul/matmulABt on the unpacked B, bit for bit. M ≥ MR only (fewer rows take gemv, which
  * reads B unpacked: the caller passes those to matmul/matmulABt).
  */
-function emitPackedProduct(m: ModuleBuilder, gemm: Func): void {
+function emitPackedProduct(m: ModuleBuilder, gemm: Func): Func {
   const f = m.func('matmulPacked', new Array<typeof i32>(9).fill(i32), [], true);
   const [c, ldc, a, lda, bp, M, K, N, acc] = Array.from({ length: 9 }, (_, i) => f.param(i)) as [
     Local,
@@ -1007,6 +1008,7 @@ function emitPackedProduct(m: ModuleBuilder, gemm: Func): void {
   f.get(a).get(lda).i32_const(2).i32_shl().i32_const(4);
   f.i32_const(0).i32_const(0).i32_const(4); // b, sBk, sBj: unused with bp (M ≥ MR)
   f.get(M).get(K).get(N).get(acc).get(bp).call(gemm);
+  return f;
 }
 
 function emitVectorProduct(m: ModuleBuilder, name: string, row: Func): void {
@@ -1023,6 +1025,54 @@ function emitVectorProduct(m: ModuleBuilder, name: string, row: Func): void {
   ];
   f.get(c).get(x).get(incx).i32_const(2).i32_shl().get(b).get(ldb).i32_const(2).i32_shl();
   f.get(K).get(N).get(acc).call(row);
+}
+
+/**
+ * (func $lstmSteps (param $a $c $phiC $h $u $up $T $B $H)): the LSTM's forward time loop, T steps of
+ *   z_t += h_{t-1}·U     (matmulPacked on the panels at up when up ≠ 0 and B ≥ MR, else matmul on U [H,4H] at u)
+ *   lstmGates(z_t, c_{t-1}, phiC_t, h_t)
+ * with a, c, phiC, h at step 0 (a [T,B,4H], c and h [T+1,B,H] with the initial state in block 0, phiC [T,B,H]). The
+ * calls and their order are those of fast/lstm.ts's loop on the wasm path, one step at a time, so the bits are the same;
+ * what goes is the per-step cost of crossing from JavaScript (argument checks and calls: about a sixth of a batch-1
+ * window).
+ */
+function emitLstmSteps(m: ModuleBuilder, matmul: Func, matmulPacked: Func, lstmGates: Func): void {
+  const f = m.func('lstmSteps', new Array<typeof i32>(9).fill(i32), [], true);
+  const [a, c, phiC, h, u, up, T, B, H] = Array.from({ length: 9 }, (_, i) => f.param(i)) as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const t = f.local(i32),
+    h4 = f.local(i32),
+    stepA = f.local(i32),
+    stepH = f.local(i32),
+    packed = f.local(i32);
+  f.get(H).i32_const(2).i32_shl().set(h4); // 4H
+  f.get(B).get(h4).i32_mul().i32_const(2).i32_shl().set(stepA); // B·4H floats, in bytes
+  f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(stepH); // B·H floats, in bytes
+  f.get(up).i32_const(0).i32_ne().get(B).i32_const(MR).i32_ge_s().i32_and().set(packed);
+  forUp(f, t, C(0), L(T), C(1), () => {
+    f.get(packed).if_(
+      () => {
+        f.get(a).get(h4).get(h).get(H).get(up).get(B).get(H).get(h4).i32_const(1).call(matmulPacked);
+      },
+      () => {
+        f.get(a).get(h4).get(h).get(H).get(u).get(h4).get(B).get(H).get(h4).i32_const(1).call(matmul);
+      },
+    );
+    f.get(a).get(c).get(phiC).get(h).get(stepH).i32_add().get(B).get(H).call(lstmGates);
+    f.get(a).get(stepA).i32_add().set(a);
+    f.get(c).get(stepH).i32_add().set(c);
+    f.get(phiC).get(stepH).i32_add().set(phiC);
+    f.get(h).get(stepH).i32_add().set(h);
+  });
 }
 
 export interface GemmModuleOptions {
@@ -1060,13 +1110,14 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   const gemvRow = emitGemvRow(m, fma);
   const gemvBtRow = emitGemvBtRow(m, fma);
   const gemm = emitGemm(m, scratch, zero, packA, packB, storeTile, gemvRow, gemvBtRow, fma);
-  emitProduct(m, 'matmul', gemm, 'AB');
+  const matmul = emitProduct(m, 'matmul', gemm, 'AB');
   emitProduct(m, 'matmulABt', gemm, 'ABt');
   emitProduct(m, 'matmulAtB', gemm, 'AtB');
-  emitPackedProduct(m, gemm);
+  const matmulPacked = emitPackedProduct(m, gemm);
   emitVectorProduct(m, 'gemv', gemvRow);
   emitVectorProduct(m, 'gemvBt', gemvBtRow);
-  emitGates(m, fma);
+  const { lstmGates } = emitGates(m, fma);
+  emitLstmSteps(m, matmul, matmulPacked, lstmGates);
   return m.bytes();
 }
 

@@ -319,6 +319,22 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
         H,
       );
     },
+    lstmSteps(a, aOff, c, cOff, phiC, pOff, h, hOff, U, Up, T, B, H) {
+      if (T === 0) return;
+      const BH = B * H;
+      const packed = Up.length > 0 && B >= MR;
+      k.lstmSteps(
+        at('lstmSteps[wasm](a)', a, aOff, T * 4 * BH),
+        at('lstmSteps[wasm](c)', c, cOff, (T + 1) * BH),
+        at('lstmSteps[wasm](phiC)', phiC, pOff, T * BH),
+        at('lstmSteps[wasm](h)', h, hOff, (T + 1) * BH),
+        packed ? 0 : at('lstmSteps[wasm](U)', U, 0, H * 4 * H),
+        packed ? at('lstmSteps[wasm](Up)', Up, 0, packedLength(H, 4 * H)) : 0,
+        T,
+        B,
+        H,
+      );
+    },
     gruResetAfter(a, aOff, innerH, iOff, B, H) {
       const BH = B * H;
       k.gruGatesAfter(

@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import type { MatOps } from '../../kernels/fast/ops';
+import type { GateOps, MatOps } from '../../kernels/fast/ops';
 import { jsOps, packsU } from '../../kernels/fast/ops';
 import { lstmBackward, lstmForward, lstmWorkspace } from '../../kernels/fast/lstm';
 import { gruBackward, gruBiasLength, gruForward, gruWorkspace } from '../../kernels/fast/gru';
@@ -35,14 +35,24 @@ function expectSameBits(label: string, got: Float32Array, want: Float32Array): v
   }
 }
 
-/** The ops of today's cells before packing: every step's product on U itself (packB packs nothing). */
+/**
+ * The ops of today's cells before packing: every step's product on U itself (packB packs nothing). Without the gate
+ * kernels' lstmSteps, which would read the panels packB no longer fills: the LSTM runs its step loop over these ops.
+ */
 function unpacked(ops: MatOps): MatOps {
   return {
     ...ops,
+    ...(ops.gates !== undefined ? { gates: withoutSteps(ops.gates) } : {}),
     packB: () => {},
     matmulPacked: (C, cOff, ldc, A, aOff, lda, _P, B, bOff, ldb, transposed, M, K, N, acc) =>
       (transposed ? ops.matmulABt : ops.matmul)(C, cOff, ldc, A, aOff, lda, B, bOff, ldb, M, K, N, acc),
   };
+}
+
+/** The gate kernels without the fused LSTM time loop. */
+function withoutSteps(gates: GateOps): GateOps {
+  const { lstmSteps: _fused, ...rest } = gates;
+  return rest;
 }
 
 /** ops whose packB leaves zeros: a cell that really reads the panels then computes something else. */
@@ -164,6 +174,87 @@ function productChecks(kernel: WasmKernel): void {
     expectSameBits('js ABt', C1, C2);
   });
 
+  // The LSTM's forward time loop as one kernel call (lstmSteps) against the same loop run from TypeScript over the
+  // same kernels (one product and one lstmGates call per step): the same calls in the same order, so the same bits.
+  // Batch 1 (the streaming window, gemv on U), 3 (gemv, no panels), 4+ (packed panels), 4H over one NC block (H = 70).
+  for (const [T, B, H] of [
+    [64, 1, 64],
+    [7, 3, 5],
+    [6, 4, 8],
+    [5, 9, 13],
+    [1, 6, 9],
+    [3, 5, 70],
+  ])
+    it(`lstmSteps T=${T} B=${B} H=${H}: one call equals the step loop over the same kernels, bit for bit`, () => {
+      const rng2 = makeRng(`wasm-lstm-steps-${kernel}-${T}-${B}-${H}`);
+      const D2 = 2;
+      const x = uniform32(T * B * D2, rng2, -2, 2),
+        h0 = uniform32(B * H, rng2),
+        c0 = uniform32(B * H, rng2);
+      const p = { W: uniform32(D2 * 4 * H, rng2), U: uniform32(H * 4 * H, rng2, -0.8, 0.8), b: uniform32(4 * H, rng2) };
+      const arena = new WasmArena({ kernel, initialBytes: 0 });
+      let fused = 0;
+      const run = (wrap: (g: GateOps) => GateOps): Record<string, Float32Array> => {
+        const base = lstmWorkspace(T, B, D2, H, Float32Array, { arena });
+        const ws = { ...base, ops: { ...base.ops, gates: wrap(base.ops.gates as GateOps) } };
+        ws.h.set(h0);
+        ws.c.set(c0);
+        lstmForward(ws, p, x);
+        return {
+          h: Float32Array.from(ws.h),
+          c: Float32Array.from(ws.c),
+          a: Float32Array.from(ws.a),
+          phiC: Float32Array.from(ws.phiC),
+        };
+      };
+      const got = run((g) => ({
+        ...g,
+        lstmSteps: (...args: Parameters<NonNullable<GateOps['lstmSteps']>>) => {
+          fused++;
+          (g.lstmSteps as NonNullable<GateOps['lstmSteps']>)(...args);
+        },
+      }));
+      const want = run(withoutSteps);
+      expect(fused, 'lstmForward took the one-call path').to.equal(1);
+      expect(
+        got.h.subarray(T * B * H).some((v) => v !== 0),
+        'h_T computed',
+      ).to.equal(true);
+      for (const k of Object.keys(want))
+        expectSameBits(`${kernel} lstmSteps T=${T} B=${B} H=${H} ${k}`, got[k], want[k]);
+    });
+
+  it('lstmSteps: an operand outside the arena or too short is a RangeError that names it; T = 0 does nothing', () => {
+    const T = 3,
+      B = 4,
+      H = 5;
+    const arena = new WasmArena({ kernel, initialBytes: 0 });
+    const ws = lstmWorkspace(T, B, 2, H, Float32Array, { arena });
+    const g = ws.ops.gates as GateOps;
+    const steps = g.lstmSteps as NonNullable<GateOps['lstmSteps']>;
+    const { a, c, phiC, h, Up } = ws;
+    expect(Up.length, 'B = 4, T = 3 packs U').to.be.at.least(packedLength(H, 4 * H));
+    const U = a.subarray(0, H * 4 * H); // any arena view long enough (only its address matters here)
+    const none = new Float32Array(0);
+    expect(() => steps(a, 0, c, 0, phiC, 0, h, 0, new Float32Array(H * 4 * H), none, T, B, H)).to.throw(
+      RangeError,
+      /lstmSteps\[wasm\]\(U\): expected a Float32Array view on the workspace's arena/,
+    );
+    expect(() => steps(a, 0, c, 0, phiC, 0, h, 0, U, Up.subarray(0, packedLength(H, 4 * H) - 1), T, B, H)).to.throw(
+      RangeError,
+      /lstmSteps\[wasm\]\(Up\): block \[0, \d+\) outside an array/,
+    );
+    expect(() => steps(a, 0, c, 0, phiC, 0, h, 1, U, Up, T, B, H)).to.throw(RangeError, /lstmSteps\[wasm\]\(h\)/);
+    expect(() => steps(a.subarray(0, a.length - 1), 0, c, 0, phiC, 0, h, 0, U, Up, T, B, H)).to.throw(
+      RangeError,
+      /lstmSteps\[wasm\]\(a\)/,
+    );
+    a.fill(NaN);
+    h.fill(7);
+    steps(a, 0, c, 0, phiC, 0, h, 0, U, Up, 0, B, H);
+    expect(h.every((v) => v === 7) && a.every((v) => Number.isNaN(v))).to.equal(true);
+  });
+
   const D = 3;
   // B ≥ 4 and T ≥ 2 pack; B = 3 (the matrix–vector kernels) and T = 1 (one product) do not, and must too give today's
   // bits. H off the 8-column panel.
@@ -261,7 +352,7 @@ describe('kernels/wasm packed B (matmulPacked)', function () {
       );
       const out = r.stdout + r.stderr;
       expect(r.status, out).to.equal(0);
-      // simd128 and relaxed-fma: 11 tests each.
-      expect(Number(/(\d+) passing/.exec(out)?.[1]), out).to.equal(22);
+      // simd128 and relaxed-fma: 18 tests each.
+      expect(Number(/(\d+) passing/.exec(out)?.[1]), out).to.equal(36);
     });
 });

@@ -168,6 +168,11 @@ export function gruForward(ws: GruWorkspace, p: GruParams, x: FloatArray, xRepea
     ws.ops.packB(Uph, U, H2, G, H, H, false); // U_h
   }
 
+  // wasm path: the loop below, products, biases and gates, as one call (the same calls in the same order: the same bits).
+  if (gates?.gruSteps !== undefined && !dotForm) {
+    gates.gruSteps(a, h, innerH, rh, U, Up, Uph, b, T, B, H, resetAfter);
+    return;
+  }
   for (let t = 0; t < T; t++) {
     const aOff = t * BG,
       hpOff = t * BH,

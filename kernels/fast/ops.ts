@@ -70,6 +70,27 @@ export interface GateOps {
     B: number,
     H: number,
   ): void;
+  /**
+   * The GRU's whole forward time loop over a workspace's buffers from their start: a [T,B,3H] (x·W + b_x already in),
+   * h [T+1,B,H] (initial state in block 0), innerH (resetAfter) or rh (classic) [T,B,H]; U [H,3H] or its panels Up
+   * (columns 0…2H) and Uph (U_h) when both are packed and B ≥ 4; b the whole bias (resetAfter reads b_r = b[3H…6H)).
+   * The calls and their order are those of the cell's loop. A bias outside the arena is staged once per call.
+   * Optional, like lstmSteps, and like it to be left out by a MatOps that replaces the products.
+   */
+  gruSteps?(
+    a: FloatArray,
+    h: FloatArray,
+    innerH: FloatArray,
+    rh: FloatArray,
+    U: FloatArray,
+    Up: FloatArray,
+    Uph: FloatArray,
+    b: FloatArray,
+    T: number,
+    B: number,
+    H: number,
+    resetAfter: boolean,
+  ): void;
   /** GRU, resetAfter: over a[aOff…+B·3H) = [a_z|a_r|a_h]: z = σ(a_z), r = σ(a_r) in place; a_h += r⊙innerH[iOff…+B·H). */
   gruResetAfter(a: FloatArray, aOff: number, innerH: FloatArray, iOff: number, B: number, H: number): void;
   /** GRU, classic: z = σ(a_z), r = σ(a_r) in place; rh[rOff…+B·H) ← r⊙h_{t-1}, h_{t-1} = h[hOff…+B·H). */

@@ -116,6 +116,21 @@ export interface GemmExports {
     B: number,
     H: number,
   ): void;
+  /** The GRU's forward time loop (module.ts), both variants (resetAfter 1 or 0); br: the recurrent biases, resetAfter. */
+  gruSteps(
+    a: number,
+    h: number,
+    innerH: number,
+    rh: number,
+    u: number,
+    up: number,
+    uph: number,
+    br: number,
+    T: number,
+    B: number,
+    H: number,
+    resetAfter: number,
+  ): void;
   gruGatesAfter(a: number, innerH: number, B: number, H: number): void;
   gruGatesBefore(a: number, rh: number, hPrev: number, B: number, H: number): void;
   gruOutput(a: number, hPrev: number, hOut: number, B: number, H: number): void;

@@ -358,7 +358,7 @@ function emitLstmGates(m: ModuleBuilder, fma: boolean): Func {
 }
 
 /** (func $gruGatesAfter (param $a $innerH $B $H)) and (func $gruGatesBefore (param $a $rh $hPrev $B $H)). */
-function emitGruGates(m: ModuleBuilder, resetAfter: boolean, fma: boolean): void {
+function emitGruGates(m: ModuleBuilder, resetAfter: boolean, fma: boolean): Func {
   const f = m.func(
     resetAfter ? 'gruGatesAfter' : 'gruGatesBefore',
     new Array<typeof i32>(resetAfter ? 4 : 5).fill(i32),
@@ -420,10 +420,11 @@ function emitGruGates(m: ModuleBuilder, resetAfter: boolean, fma: boolean): void
       }
     });
   });
+  return f;
 }
 
 /** (func $gruOutput (param $a $hPrev $hOut $B $H)): h̃ = φ(a_h) in place, h_t = z⊙h_{t-1} + (1−z)⊙h̃. */
-function emitGruOutput(m: ModuleBuilder, fma: boolean): void {
+function emitGruOutput(m: ModuleBuilder, fma: boolean): Func {
   const f = m.func('gruOutput', [i32, i32, i32, i32, i32], [], true);
   const [a, hPrev, hOut, B, H] = params(f, 5) as [Local, Local, Local, Local, Local];
   const row = f.local(i32),
@@ -464,6 +465,7 @@ function emitGruOutput(m: ModuleBuilder, fma: boolean): void {
       store(f, mode, pho, v); // h_t = z⊙h_{t-1} + (1−z)⊙h̃
     });
   });
+  return f;
 }
 
 /**
@@ -709,7 +711,7 @@ function emitTanhBackward(m: ModuleBuilder): void {
 }
 
 /** (func $addBias (param $c $ldc $b $M $N)): C[i, j] += b[j] for i < M, j < N (ldc in elements). */
-function emitAddBias(m: ModuleBuilder): void {
+function emitAddBias(m: ModuleBuilder): Func {
   const f = m.func('addBias', [i32, i32, i32, i32, i32], [], true);
   const [c, ldc, b, M, N] = params(f, 5) as [Local, Local, Local, Local, Local];
   const row = f.local(i32),
@@ -728,6 +730,7 @@ function emitAddBias(m: ModuleBuilder): void {
       store(f, mode, pc, v);
     });
   });
+  return f;
 }
 
 /**
@@ -849,24 +852,33 @@ function emitFoldBlocks(m: ModuleBuilder): void {
 }
 
 /**
- * Adds the vector functions, gate kernels and addBias of the header to the module, all exported; returns lstmGates, which
- * module.ts's lstmSteps calls.
+ * Adds the vector functions, gate kernels and addBias of the header to the module, all exported; returns the ones that
+ * module.ts's time loops call.
  */
-export function emitGates(m: ModuleBuilder, fma = false): { lstmGates: Func } {
-  emitAddBias(m);
+export function emitGates(m: ModuleBuilder, fma = false): StepKernels {
+  const addBias = emitAddBias(m);
   emitSumRows(m);
   emitFoldBlocks(m);
   emitVectorFunction(m, 'vexp', 'exp', fma);
   emitVectorFunction(m, 'vsigmoid', 'sigmoid', fma);
   emitVectorFunction(m, 'vtanh', 'tanh', fma);
   const lstmGates = emitLstmGates(m, fma);
-  emitGruGates(m, true, fma);
-  emitGruGates(m, false, fma);
-  emitGruOutput(m, fma);
+  const gruGatesAfter = emitGruGates(m, true, fma);
+  const gruGatesBefore = emitGruGates(m, false, fma);
+  const gruOutput = emitGruOutput(m, fma);
   emitLstmBackward(m);
   emitGruBackward(m, 'after');
   emitGruBackward(m, 'before');
   emitGruBackward(m, 'reset');
   emitTanhBackward(m);
-  return { lstmGates };
+  return { addBias, lstmGates, gruGatesAfter, gruGatesBefore, gruOutput };
+}
+
+/** The kernels module.ts's time loops (lstmSteps, gruSteps) call. */
+export interface StepKernels {
+  addBias: Func;
+  lstmGates: Func;
+  gruGatesAfter: Func;
+  gruGatesBefore: Func;
+  gruOutput: Func;
 }

@@ -63,7 +63,7 @@
  * the edge-tile copy write only there. One instance per thread: two instances on one shared memory need two scratches.
  */
 import { type Func, type Global, type Label, type Local, ModuleBuilder, f32, i32, lanes32, v128 } from './emit.js';
-import { emitGates } from './gates.js';
+import { type StepKernels, emitGates } from './gates.js';
 
 /** Micro-tile rows and columns. */
 export const MR = 4;
@@ -1075,6 +1075,76 @@ function emitLstmSteps(m: ModuleBuilder, matmul: Func, matmulPacked: Func, lstmG
   });
 }
 
+/**
+ * (func $gruSteps (param $a $h $innerH $rh $u $up $uph $br $T $B $H $resetAfter)): the GRU's forward time loop, T steps
+ * of what fast/gru.ts's loop calls on the wasm path, in its order (so the same bits), with G = 3H:
+ *   a_t[:, 0:2H] += h_{t-1}·U[:, 0:2H]                 (matmulPacked on the panels at up, or matmul on U at u)
+ *   resetAfter:  a_t[:, 0:2H] += b_r{z,r};  innerH_t = h_{t-1}·U_h (panels at uph, or U + 2H) + b_rh;  gruGatesAfter
+ *   classic:     gruGatesBefore (rh_t = r⊙h_{t-1});  a_t[:, 2H:3H] += rh_t·U_h
+ *   gruOutput(a_t, h_{t-1}, h_t)
+ * a [T,B,G], h [T+1,B,H] (initial state in block 0), innerH and rh [T,B,H] (the one the variant uses), br the address of
+ * the recurrent biases [b_rz | b_rr | b_rh] (resetAfter only). Panels when up ≠ 0 and B ≥ MR.
+ */
+function emitGruSteps(m: ModuleBuilder, matmul: Func, matmulPacked: Func, k: StepKernels): void {
+  const f = m.func('gruSteps', new Array<typeof i32>(12).fill(i32), [], true);
+  const [a, h, innerH, rh, u, up, uph, br, T, B, H, resetAfter] = Array.from<unknown, Local>({ length: 12 }, (_, i) =>
+    f.param(i),
+  );
+  const t = f.local(i32),
+    g = f.local(i32),
+    h2 = f.local(i32),
+    stepA = f.local(i32),
+    stepH = f.local(i32),
+    packed = f.local(i32);
+  f.get(H).i32_const(3).i32_mul().set(g); // G = 3H
+  f.get(H).i32_const(1).i32_shl().set(h2); // 2H
+  f.get(B).get(g).i32_mul().i32_const(2).i32_shl().set(stepA); // B·G floats, in bytes
+  f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(stepH); // B·H floats, in bytes
+  f.get(up).i32_const(0).i32_ne().get(B).i32_const(MR).i32_ge_s().i32_and().set(packed);
+  /** C (+)= A·U_h: the panels at uph, or U's columns 2H…3H (leading dimension G). */
+  const productUh = (c: () => void, ldc: Local, x: Local, acc: number): void => {
+    f.get(packed).if_(
+      () => {
+        c();
+        f.get(ldc).get(x).get(H).get(uph).get(B).get(H).get(H).i32_const(acc).call(matmulPacked);
+      },
+      () => {
+        c();
+        f.get(ldc).get(x).get(H).get(u).get(h2).i32_const(2).i32_shl().i32_add();
+        f.get(g).get(B).get(H).get(H).i32_const(acc).call(matmul);
+      },
+    );
+  };
+  forUp(f, t, C(0), L(T), C(1), () => {
+    // a_t[:, 0:2H] += h_{t-1}·U[:, 0:2H]
+    f.get(packed).if_(
+      () => {
+        f.get(a).get(g).get(h).get(H).get(up).get(B).get(H).get(h2).i32_const(1).call(matmulPacked);
+      },
+      () => {
+        f.get(a).get(g).get(h).get(H).get(u).get(g).get(B).get(H).get(h2).i32_const(1).call(matmul);
+      },
+    );
+    f.get(resetAfter).if_(
+      () => {
+        f.get(a).get(g).get(br).get(B).get(h2).call(k.addBias); // + b_r{z,r}
+        productUh(() => f.get(innerH), H, h, 0); // innerH_t = h_{t-1}·U_h
+        f.get(innerH).get(H).get(br).get(h2).i32_const(2).i32_shl().i32_add().get(B).get(H).call(k.addBias); // + b_rh
+        f.get(a).get(innerH).get(B).get(H).call(k.gruGatesAfter);
+      },
+      () => {
+        f.get(a).get(rh).get(h).get(B).get(H).call(k.gruGatesBefore); // rh_t = r⊙h_{t-1}
+        productUh(() => f.get(a).get(h2).i32_const(2).i32_shl().i32_add(), g, rh, 1); // a_h += rh_t·U_h
+      },
+    );
+    f.get(a).get(h).get(h).get(stepH).i32_add().get(B).get(H).call(k.gruOutput);
+    f.get(a).get(stepA).i32_add().set(a);
+    f.get(h).get(stepH).i32_add().set(h);
+    f.get(innerH).get(stepH).i32_add().set(innerH);
+    f.get(rh).get(stepH).i32_add().set(rh);
+  });
+}
+
 export interface GemmModuleOptions {
   /** Memory limits the module is compiled against (pages of 64 KiB); `shared` memories need `maxPages`. */
   minPages: number;
@@ -1116,8 +1186,9 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   const matmulPacked = emitPackedProduct(m, gemm);
   emitVectorProduct(m, 'gemv', gemvRow);
   emitVectorProduct(m, 'gemvBt', gemvBtRow);
-  const { lstmGates } = emitGates(m, fma);
-  emitLstmSteps(m, matmul, matmulPacked, lstmGates);
+  const step = emitGates(m, fma);
+  emitLstmSteps(m, matmul, matmulPacked, step.lstmGates);
+  emitGruSteps(m, matmul, matmulPacked, step);
   return m.bytes();
 }
 

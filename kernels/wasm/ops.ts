@@ -335,6 +335,42 @@ export function wasmGates(arena: WasmArena, stage?: Float32Array): GateOps {
         H,
       );
     },
+    gruSteps(a, h, innerH, rh, U, Up, Uph, b, T, B, H, resetAfter) {
+      if (T === 0) return;
+      const BH = B * H,
+        G = 3 * H;
+      let br = 0;
+      if (resetAfter) {
+        if (b instanceof Float32Array && arena.isLive(b.buffer)) br = at('gruSteps[wasm](b)', b, G, G);
+        else {
+          if (stage === undefined || !arena.isLive(stage.buffer) || stage.length < G)
+            throw new RangeError(
+              `gruSteps[wasm](b): b is outside the arena and there is no staging buffer of ${G} elements`,
+            );
+          if (b.length < 2 * G)
+            throw new RangeError(
+              `gruSteps[wasm](b): expected at least ${2 * G} elements (resetAfter), got ${b.length}`,
+            );
+          copyBlock(stage, 0, b, G, G); // b_r once per call (the step loop's addBias stages it per step)
+          br = stage.byteOffset;
+        }
+      }
+      const packed = Up.length > 0 && Uph.length > 0 && B >= MR;
+      k.gruSteps(
+        at('gruSteps[wasm](a)', a, 0, T * B * G),
+        at('gruSteps[wasm](h)', h, 0, (T + 1) * BH),
+        resetAfter ? at('gruSteps[wasm](innerH)', innerH, 0, T * BH) : 0,
+        resetAfter ? 0 : at('gruSteps[wasm](rh)', rh, 0, T * BH),
+        packed ? 0 : at('gruSteps[wasm](U)', U, 0, H * G),
+        packed ? at('gruSteps[wasm](Up)', Up, 0, packedLength(H, 2 * H)) : 0,
+        packed ? at('gruSteps[wasm](Uph)', Uph, 0, packedLength(H, H)) : 0,
+        br,
+        T,
+        B,
+        H,
+        resetAfter ? 1 : 0,
+      );
+    },
     gruResetAfter(a, aOff, innerH, iOff, B, H) {
       const BH = B * H;
       k.gruGatesAfter(

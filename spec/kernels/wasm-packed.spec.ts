@@ -17,7 +17,7 @@ import { gruBackward, gruBiasLength, gruForward, gruWorkspace } from '../../kern
 import { rnnBackward, rnnForward, rnnWorkspace } from '../../kernels/fast/rnn';
 import { KC, NC } from '../../kernels/wasm/module';
 import { WasmArena, type WasmKernel, wasmRelaxedSimdAvailable, wasmSimdAvailable } from '../../kernels/wasm/gemm';
-import { packedLength, wasmOps } from '../../kernels/wasm/ops';
+import { packedLength, wasmGates, wasmOps } from '../../kernels/wasm/ops';
 import { makeRng, type Rng, uniform32 } from '../helpers/rng';
 import { repoRoot } from '../helpers/repo';
 
@@ -37,7 +37,8 @@ function expectSameBits(label: string, got: Float32Array, want: Float32Array): v
 
 /**
  * The ops of today's cells before packing: every step's product on U itself (packB packs nothing). Without the gate
- * kernels' lstmSteps, which would read the panels packB no longer fills: the LSTM runs its step loop over these ops.
+ * kernels' lstmSteps and gruSteps, which would read the panels packB no longer fills: the cells run their step loops
+ * over these ops.
  */
 function unpacked(ops: MatOps): MatOps {
   return {
@@ -49,9 +50,9 @@ function unpacked(ops: MatOps): MatOps {
   };
 }
 
-/** The gate kernels without the fused LSTM time loop. */
+/** The gate kernels without the fused time loops (lstmSteps, gruSteps). */
 function withoutSteps(gates: GateOps): GateOps {
-  const { lstmSteps: _fused, ...rest } = gates;
+  const { lstmSteps: _lstm, gruSteps: _gru, ...rest } = gates;
   return rest;
 }
 
@@ -224,6 +225,87 @@ function productChecks(kernel: WasmKernel): void {
         expectSameBits(`${kernel} lstmSteps T=${T} B=${B} H=${H} ${k}`, got[k], want[k]);
     });
 
+  // The GRU's forward time loop in one call (gruSteps), both variants, against the loop run from TypeScript over the
+  // same kernels (per step: products, bias adds, the two gate kernels). The bias b outside the arena (as the layers'
+  // parameters may be): gruSteps stages b_r once per call, the loop's addBias per step, with the same bits.
+  for (const [T, B, H] of [
+    [64, 1, 64],
+    [7, 3, 5],
+    [6, 4, 8],
+    [5, 9, 13],
+    [1, 6, 9],
+    [3, 5, 90],
+  ])
+    for (const resetAfter of [true, false])
+      it(`gruSteps T=${T} B=${B} H=${H} resetAfter=${resetAfter}: one call equals the step loop, bit for bit`, () => {
+        const rng2 = makeRng(`wasm-gru-steps-${kernel}-${T}-${B}-${H}-${resetAfter}`);
+        const D2 = 2;
+        const x = uniform32(T * B * D2, rng2, -2, 2),
+          h0 = uniform32(B * H, rng2);
+        const p = {
+          W: uniform32(D2 * 3 * H, rng2),
+          U: uniform32(H * 3 * H, rng2, -0.8, 0.8),
+          b: uniform32(gruBiasLength(H, resetAfter), rng2),
+        };
+        const arena = new WasmArena({ kernel, initialBytes: 0 });
+        let fused = 0;
+        const run = (wrap: (g: GateOps) => GateOps): Record<string, Float32Array> => {
+          const base = gruWorkspace(T, B, D2, H, Float32Array, { arena, resetAfter });
+          const ws = { ...base, ops: { ...base.ops, gates: wrap(base.ops.gates as GateOps) } };
+          ws.h.set(h0);
+          gruForward(ws, p, x);
+          return {
+            h: Float32Array.from(ws.h),
+            a: Float32Array.from(ws.a),
+            innerH: Float32Array.from(ws.innerH),
+            rh: Float32Array.from(ws.rh),
+          };
+        };
+        const got = run((g) => ({
+          ...g,
+          gruSteps: (...args: Parameters<NonNullable<GateOps['gruSteps']>>) => {
+            fused++;
+            (g.gruSteps as NonNullable<GateOps['gruSteps']>)(...args);
+          },
+        }));
+        const want = run(withoutSteps);
+        expect(fused, 'gruForward took the one-call path').to.equal(1);
+        expect(
+          got.h.subarray(T * B * H).some((v) => v !== 0),
+          'h_T computed',
+        ).to.equal(true);
+        for (const k of Object.keys(want))
+          expectSameBits(`${kernel} gruSteps T=${T} B=${B} H=${H} resetAfter=${resetAfter} ${k}`, got[k], want[k]);
+      });
+
+  it('gruSteps: a bias outside the arena without a staging buffer, or an operand outside it, is a RangeError', () => {
+    const T = 3,
+      B = 2,
+      H = 4;
+    const arena = new WasmArena({ kernel, initialBytes: 0 });
+    const ws = gruWorkspace(T, B, 2, H, Float32Array, { arena, resetAfter: true });
+    const { a, h, innerH, rh, Uw } = ws;
+    const b = new Float32Array(gruBiasLength(H, true)).fill(0.5);
+    const bare = wasmGates(arena).gruSteps as NonNullable<GateOps['gruSteps']>; // no staging buffer
+    expect(() => bare(a, h, innerH, rh, Uw, Uw, Uw, b, T, B, H, true)).to.throw(
+      RangeError,
+      /gruSteps\[wasm\]\(b\): b is outside the arena and there is no staging buffer/,
+    );
+    const steps = (ws.ops.gates as GateOps).gruSteps as NonNullable<GateOps['gruSteps']>;
+    expect(() => steps(a, h, innerH, rh, Uw, Uw, Uw, b.subarray(1), T, B, H, true)).to.throw(
+      RangeError,
+      /gruSteps\[wasm\]\(b\): expected at least 24 elements/,
+    );
+    expect(() => steps(a, h, innerH, rh, new Float32Array(H * 3 * H), Uw, Uw, b, T, B, H, true)).to.throw(
+      RangeError,
+      /gruSteps\[wasm\]\(U\)/,
+    );
+    expect(() => steps(a, h.subarray(1), innerH, rh, Uw, Uw, Uw, b, T, B, H, true)).to.throw(
+      RangeError,
+      /gruSteps\[wasm\]\(h\)/,
+    );
+  });
+
   it('lstmSteps: an operand outside the arena or too short is a RangeError that names it; T = 0 does nothing', () => {
     const T = 3,
       B = 4,
@@ -352,7 +434,7 @@ describe('kernels/wasm packed B (matmulPacked)', function () {
       );
       const out = r.stdout + r.stderr;
       expect(r.status, out).to.equal(0);
-      // simd128 and relaxed-fma: 18 tests each.
-      expect(Number(/(\d+) passing/.exec(out)?.[1]), out).to.equal(36);
+      // simd128 and relaxed-fma: 31 tests each.
+      expect(Number(/(\d+) passing/.exec(out)?.[1]), out).to.equal(62);
     });
 });

@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import type { GateOps, MatOps } from '../../kernels/fast/ops';
+import type { FloatArray } from '../../kernels/matmul';
 import { jsOps, packsU } from '../../kernels/fast/ops';
 import { lstmBackward, lstmForward, lstmWorkspace } from '../../kernels/fast/lstm';
 import { gruBackward, gruBiasLength, gruForward, gruWorkspace } from '../../kernels/fast/gru';
@@ -54,6 +55,41 @@ function unpacked(ops: MatOps): MatOps {
 function withoutSteps(gates: GateOps): GateOps {
   const { lstmSteps: _lstm, gruSteps: _gru, ...rest } = gates;
   return rest;
+}
+
+/**
+ * Runs a cell's forward twice through `run`: with the gate kernels' fused time loop `key` (counting its calls), and
+ * without it, so that the cell runs its own step loop over the same kernels. The two must agree bit for bit, the fused
+ * loop must have run once, and h_T (from element hT of h on) must be computed.
+ */
+function expectFusedEqualsLoop(
+  label: string,
+  key: 'lstmSteps' | 'gruSteps',
+  hT: number,
+  run: (wrap: (g: GateOps) => GateOps) => Record<string, FloatArray>,
+): void {
+  let fused = 0;
+  const copy = (r: Record<string, FloatArray>): Record<string, Float32Array> =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float32Array.from(v)]));
+  const got = copy(
+    run((g) => {
+      const inner = g[key] as (...args: unknown[]) => void;
+      return {
+        ...g,
+        [key]: (...args: unknown[]): void => {
+          fused++;
+          inner(...args);
+        },
+      };
+    }),
+  );
+  const want = copy(run(withoutSteps));
+  expect(fused, `${label}: the forward took the one-call path`).to.equal(1);
+  expect(
+    got.h.subarray(hT).some((v) => v !== 0),
+    `${label}: h_T computed`,
+  ).to.equal(true);
+  for (const k of Object.keys(want)) expectSameBits(`${label} ${k}`, got[k], want[k]);
 }
 
 /** ops whose packB leaves zeros: a cell that really reads the panels then computes something else. */
@@ -175,107 +211,56 @@ function productChecks(kernel: WasmKernel): void {
     expectSameBits('js ABt', C1, C2);
   });
 
-  // The LSTM's forward time loop as one kernel call (lstmSteps) against the same loop run from TypeScript over the
-  // same kernels (one product and one lstmGates call per step): the same calls in the same order, so the same bits.
-  // Batch 1 (the streaming window, gemv on U), 3 (gemv, no panels), 4+ (packed panels), 4H over one NC block (H = 70).
-  for (const [T, B, H] of [
+  // The forward time loops in one kernel call (lstmSteps, gruSteps) against the same loops run from TypeScript over the
+  // same kernels: the same calls in the same order, so the same bits. Batch 1 (the streaming window, gemv on U), 3 (gemv,
+  // no panels), 4+ (packed panels), T = 1, and a last shape whose products span two NC column blocks (LSTM 4H = 520,
+  // GRU 2H = 520, with K = H over two KC blocks too). The GRU's bias lies outside the arena, as the layers' parameters
+  // may: gruSteps stages b_r once per call, the loop's addBias per step.
+  const stepShapes = (last: number): [number, number, number][] => [
     [64, 1, 64],
     [7, 3, 5],
     [6, 4, 8],
     [5, 9, 13],
     [1, 6, 9],
-    [3, 5, 70],
-  ])
+    [3, 5, last],
+  ];
+  for (const [T, B, H] of stepShapes(130))
     it(`lstmSteps T=${T} B=${B} H=${H}: one call equals the step loop over the same kernels, bit for bit`, () => {
       const rng2 = makeRng(`wasm-lstm-steps-${kernel}-${T}-${B}-${H}`);
-      const D2 = 2;
-      const x = uniform32(T * B * D2, rng2, -2, 2),
+      const x = uniform32(T * B * 2, rng2, -2, 2),
         h0 = uniform32(B * H, rng2),
         c0 = uniform32(B * H, rng2);
-      const p = { W: uniform32(D2 * 4 * H, rng2), U: uniform32(H * 4 * H, rng2, -0.8, 0.8), b: uniform32(4 * H, rng2) };
+      const p = { W: uniform32(2 * 4 * H, rng2), U: uniform32(H * 4 * H, rng2, -0.8, 0.8), b: uniform32(4 * H, rng2) };
       const arena = new WasmArena({ kernel, initialBytes: 0 });
-      let fused = 0;
-      const run = (wrap: (g: GateOps) => GateOps): Record<string, Float32Array> => {
-        const base = lstmWorkspace(T, B, D2, H, Float32Array, { arena });
+      expectFusedEqualsLoop(`${kernel} lstmSteps T=${T} B=${B} H=${H}`, 'lstmSteps', T * B * H, (wrap) => {
+        const base = lstmWorkspace(T, B, 2, H, Float32Array, { arena });
         const ws = { ...base, ops: { ...base.ops, gates: wrap(base.ops.gates as GateOps) } };
         ws.h.set(h0);
         ws.c.set(c0);
         lstmForward(ws, p, x);
-        return {
-          h: Float32Array.from(ws.h),
-          c: Float32Array.from(ws.c),
-          a: Float32Array.from(ws.a),
-          phiC: Float32Array.from(ws.phiC),
-        };
-      };
-      const got = run((g) => ({
-        ...g,
-        lstmSteps: (...args: Parameters<NonNullable<GateOps['lstmSteps']>>) => {
-          fused++;
-          (g.lstmSteps as NonNullable<GateOps['lstmSteps']>)(...args);
-        },
-      }));
-      const want = run(withoutSteps);
-      expect(fused, 'lstmForward took the one-call path').to.equal(1);
-      expect(
-        got.h.subarray(T * B * H).some((v) => v !== 0),
-        'h_T computed',
-      ).to.equal(true);
-      for (const k of Object.keys(want))
-        expectSameBits(`${kernel} lstmSteps T=${T} B=${B} H=${H} ${k}`, got[k], want[k]);
+        return { h: ws.h, c: ws.c, a: ws.a, phiC: ws.phiC };
+      });
     });
-
-  // The GRU's forward time loop in one call (gruSteps), both variants, against the loop run from TypeScript over the
-  // same kernels (per step: products, bias adds, the two gate kernels). The bias b outside the arena (as the layers'
-  // parameters may be): gruSteps stages b_r once per call, the loop's addBias per step, with the same bits.
-  for (const [T, B, H] of [
-    [64, 1, 64],
-    [7, 3, 5],
-    [6, 4, 8],
-    [5, 9, 13],
-    [1, 6, 9],
-    [3, 5, 90],
-  ])
+  for (const [T, B, H] of stepShapes(260))
     for (const resetAfter of [true, false])
       it(`gruSteps T=${T} B=${B} H=${H} resetAfter=${resetAfter}: one call equals the step loop, bit for bit`, () => {
         const rng2 = makeRng(`wasm-gru-steps-${kernel}-${T}-${B}-${H}-${resetAfter}`);
-        const D2 = 2;
-        const x = uniform32(T * B * D2, rng2, -2, 2),
+        const x = uniform32(T * B * 2, rng2, -2, 2),
           h0 = uniform32(B * H, rng2);
         const p = {
-          W: uniform32(D2 * 3 * H, rng2),
+          W: uniform32(2 * 3 * H, rng2),
           U: uniform32(H * 3 * H, rng2, -0.8, 0.8),
           b: uniform32(gruBiasLength(H, resetAfter), rng2),
         };
         const arena = new WasmArena({ kernel, initialBytes: 0 });
-        let fused = 0;
-        const run = (wrap: (g: GateOps) => GateOps): Record<string, Float32Array> => {
-          const base = gruWorkspace(T, B, D2, H, Float32Array, { arena, resetAfter });
+        const label = `${kernel} gruSteps T=${T} B=${B} H=${H} resetAfter=${resetAfter}`;
+        expectFusedEqualsLoop(label, 'gruSteps', T * B * H, (wrap) => {
+          const base = gruWorkspace(T, B, 2, H, Float32Array, { arena, resetAfter });
           const ws = { ...base, ops: { ...base.ops, gates: wrap(base.ops.gates as GateOps) } };
           ws.h.set(h0);
           gruForward(ws, p, x);
-          return {
-            h: Float32Array.from(ws.h),
-            a: Float32Array.from(ws.a),
-            innerH: Float32Array.from(ws.innerH),
-            rh: Float32Array.from(ws.rh),
-          };
-        };
-        const got = run((g) => ({
-          ...g,
-          gruSteps: (...args: Parameters<NonNullable<GateOps['gruSteps']>>) => {
-            fused++;
-            (g.gruSteps as NonNullable<GateOps['gruSteps']>)(...args);
-          },
-        }));
-        const want = run(withoutSteps);
-        expect(fused, 'gruForward took the one-call path').to.equal(1);
-        expect(
-          got.h.subarray(T * B * H).some((v) => v !== 0),
-          'h_T computed',
-        ).to.equal(true);
-        for (const k of Object.keys(want))
-          expectSameBits(`${kernel} gruSteps T=${T} B=${B} H=${H} resetAfter=${resetAfter} ${k}`, got[k], want[k]);
+          return { h: ws.h, a: ws.a, innerH: ws.innerH, rh: ws.rh };
+        });
       });
 
   it('gruSteps: a bias outside the arena without a staging buffer, or an operand outside it, is a RangeError', () => {

@@ -272,7 +272,13 @@ describe('browser: the BPTT lab page (headless Chromium)', function () {
       s.value = '100';
       s.dispatchEvent(new Event('input'));
     });
-    await w.page.waitForFunction(() => window.labState.attention?.start === 100, { timeout: 60000 });
+    // The state changes when the worker's answer arrives; the summary's text at the next frame (scheduleDraw).
+    await w.page.waitForFunction(
+      () =>
+        window.labState.attention?.start === 100 &&
+        (document.getElementById('attention-summary')?.textContent ?? '').startsWith('window 100–123 '),
+      { timeout: 60000 },
+    );
     expect(await textOf('#attention-summary')).to.match(/^window 100–123 /);
 
     // Back to a recurrent detector: the panel hides.

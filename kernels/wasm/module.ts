@@ -1038,17 +1038,7 @@ function emitVectorProduct(m: ModuleBuilder, name: string, row: Func): void {
  */
 function emitLstmSteps(m: ModuleBuilder, matmul: Func, matmulPacked: Func, lstmGates: Func): void {
   const f = m.func('lstmSteps', new Array<typeof i32>(9).fill(i32), [], true);
-  const [a, c, phiC, h, u, up, T, B, H] = Array.from({ length: 9 }, (_, i) => f.param(i)) as [
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-  ];
+  const [a, c, phiC, h, u, up, T, B, H] = Array.from<unknown, Local>({ length: 9 }, (_, i) => f.param(i));
   const t = f.local(i32),
     h4 = f.local(i32),
     stepA = f.local(i32),

@@ -1027,6 +1027,40 @@ function emitVectorProduct(m: ModuleBuilder, name: string, row: Func): void {
   f.get(K).get(N).get(acc).call(row);
 }
 
+/** The operands of one step's recurrent product C (+)= X·U: X [B,K] with rows of K (a state), C [B,N] with rows of ldc. */
+interface StepProduct {
+  c: () => void;
+  ldc: Local;
+  x: Local;
+  panels: Local;
+  u: () => void;
+  ldu: Local;
+  B: Local;
+  K: Local;
+  N: Local;
+  acc: number;
+}
+
+/**
+ * Emits one step's recurrent product C (+)= X·U of the time loops below: matmulPacked on U's panels (at `panels`) when
+ * the i32 local `packed` is set, else matmul on U itself (pushed by `u`, leading dimension ldu); what the cells' matmulPacked
+ * op chooses (kernels/wasm/ops.ts).
+ */
+function stepProduct(f: Func, packed: Local, matmul: Func, matmulPacked: Func, o: StepProduct): void {
+  f.get(packed).if_(
+    () => {
+      o.c();
+      f.get(o.ldc).get(o.x).get(o.K).get(o.panels).get(o.B).get(o.K).get(o.N).i32_const(o.acc).call(matmulPacked);
+    },
+    () => {
+      o.c();
+      f.get(o.ldc).get(o.x).get(o.K);
+      o.u();
+      f.get(o.ldu).get(o.B).get(o.K).get(o.N).i32_const(o.acc).call(matmul);
+    },
+  );
+}
+
 /**
  * (func $lstmSteps (param $a $c $phiC $h $u $up $T $B $H)): the LSTM's forward time loop, T steps of
  *   z_t += h_{t-1}·U     (matmulPacked on the panels at up when up ≠ 0 and B ≥ MR, else matmul on U [H,4H] at u)
@@ -1049,14 +1083,8 @@ function emitLstmSteps(m: ModuleBuilder, matmul: Func, matmulPacked: Func, lstmG
   f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(stepH); // B·H floats, in bytes
   f.get(up).i32_const(0).i32_ne().get(B).i32_const(MR).i32_ge_s().i32_and().set(packed);
   forUp(f, t, C(0), L(T), C(1), () => {
-    f.get(packed).if_(
-      () => {
-        f.get(a).get(h4).get(h).get(H).get(up).get(B).get(H).get(h4).i32_const(1).call(matmulPacked);
-      },
-      () => {
-        f.get(a).get(h4).get(h).get(H).get(u).get(h4).get(B).get(H).get(h4).i32_const(1).call(matmul);
-      },
-    );
+    const z = { c: () => f.get(a), ldc: h4, x: h, panels: up, u: () => f.get(u), ldu: h4, B, K: H, N: h4, acc: 1 };
+    stepProduct(f, packed, matmul, matmulPacked, z); // z_t += h_{t-1}·U
     f.get(a).get(c).get(phiC).get(h).get(stepH).i32_add().get(B).get(H).call(lstmGates);
     f.get(a).get(stepA).i32_add().set(a);
     f.get(c).get(stepH).i32_add().set(c);
@@ -1091,30 +1119,14 @@ function emitGruSteps(m: ModuleBuilder, matmul: Func, matmulPacked: Func, k: Ste
   f.get(B).get(g).i32_mul().i32_const(2).i32_shl().set(stepA); // B·G floats, in bytes
   f.get(B).get(H).i32_mul().i32_const(2).i32_shl().set(stepH); // B·H floats, in bytes
   f.get(up).i32_const(0).i32_ne().get(B).i32_const(MR).i32_ge_s().i32_and().set(packed);
-  /** C (+)= A·U_h: the panels at uph, or U's columns 2H…3H (leading dimension G). */
+  /** C (+)= X·U_h: the panels at uph, or U's columns 2H…3H (leading dimension G). */
   const productUh = (c: () => void, ldc: Local, x: Local, acc: number): void => {
-    f.get(packed).if_(
-      () => {
-        c();
-        f.get(ldc).get(x).get(H).get(uph).get(B).get(H).get(H).i32_const(acc).call(matmulPacked);
-      },
-      () => {
-        c();
-        f.get(ldc).get(x).get(H).get(u).get(h2).i32_const(2).i32_shl().i32_add();
-        f.get(g).get(B).get(H).get(H).i32_const(acc).call(matmul);
-      },
-    );
+    const uh = (): void => void f.get(u).get(h2).i32_const(2).i32_shl().i32_add();
+    stepProduct(f, packed, matmul, matmulPacked, { c, ldc, x, panels: uph, u: uh, ldu: g, B, K: H, N: H, acc });
   };
   forUp(f, t, C(0), L(T), C(1), () => {
-    // a_t[:, 0:2H] += h_{t-1}·U[:, 0:2H]
-    f.get(packed).if_(
-      () => {
-        f.get(a).get(g).get(h).get(H).get(up).get(B).get(H).get(h2).i32_const(1).call(matmulPacked);
-      },
-      () => {
-        f.get(a).get(g).get(h).get(H).get(u).get(g).get(B).get(H).get(h2).i32_const(1).call(matmul);
-      },
-    );
+    const zr = { c: () => f.get(a), ldc: g, x: h, panels: up, u: () => f.get(u), ldu: g, B, K: H, N: h2, acc: 1 };
+    stepProduct(f, packed, matmul, matmulPacked, zr); // a_t[:, 0:2H] += h_{t-1}·U[:, 0:2H]
     f.get(resetAfter).if_(
       () => {
         f.get(a).get(g).get(br).get(B).get(h2).call(k.addBias); // + b_r{z,r}
